@@ -1,0 +1,3 @@
+from greeks.cli import main
+
+main(prog_name="greeks")

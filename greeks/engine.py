@@ -1,0 +1,245 @@
+"""The pricing engine: simulation groups, time grids, chunks, threads and reduction.
+
+Rows that share the model, its parameters, the spot, rate, dividend and
+underlying form a *simulation group*: one set of paths on one time grid (the
+union of every row's dates) serves all of them.  Paths are simulated in
+*chunks*; chunk ``c`` of a group draws from its own stream,
+
+    PCG64(SeedSequence(seed, spawn_key=(h_0, h_1, h_2, h_3, c))),
+
+with h the BLAKE2b hash of the group's defining values.  A chunk's numbers
+therefore depend on nothing but the seed, the group and the path count: not on
+the thread that runs it, the order of the rows, or the other groups in the
+file.  Chunks reduce to per-row (mean, M2) and merge in chunk order.
+
+The portfolio total is estimated from per-path sums Σ_rows quantity · estimate
+within each group (rows of a group share paths and are correlated); groups are
+independent, so their variances add.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+from numba import njit
+
+from greeks import estimators, payoffs
+from greeks.models import gbm
+from greeks.stats import Moments, moments
+
+DEFAULT_PATHS = 200_000
+DEFAULT_SEED = 0
+MAX_CHUNK = 1 << 16
+MIN_CHUNK = 1 << 8
+CHUNK_CELLS = 1 << 21  # path-dates per chunk: bounds memory at ~16 MB per array
+DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
+
+
+@dataclass
+class Group:
+    """One simulation: a model and its parameters, a grid, and the rows priced on it."""
+
+    key: str
+    spawn_words: tuple
+    spot: float
+    rate: float
+    dividend: float
+    vol: float
+    positions: np.ndarray  # rows of the frame, ordered by id
+    times: np.ndarray      # simulation grid, increasing, > 0
+    date_start: np.ndarray  # row j's dates are date_index[date_start[j]:date_start[j + 1]]
+    date_index: np.ndarray
+    kind: np.ndarray
+    omega: np.ndarray
+    strike: np.ndarray
+    payout: np.ndarray
+    barrier: np.ndarray
+    barrier_kind: np.ndarray
+    discount: np.ndarray
+    quantity: np.ndarray
+
+    @property
+    def chunk_size(self) -> int:
+        size = CHUNK_CELLS // self.times.size
+        return max(MIN_CHUNK, min(MAX_CHUNK, 1 << max(size.bit_length() - 1, 0)))
+
+    def chunks(self, paths: int) -> list[tuple[int, int]]:
+        """(index, size) of each chunk of ``paths`` paths."""
+        size = self.chunk_size
+        return [(c, min(size, paths - c * size)) for c in range((paths + size - 1) // size)]
+
+
+def _group_key(row) -> str:
+    return (f"model=gbm;vol={float(row.vol)!r};spot={float(row.spot)!r};"
+            f"rate={float(row.rate)!r};dividend={float(row.dividend)!r};"
+            f"underlying={row.underlying}")
+
+
+def row_dates(maturity: float, fixings: int) -> np.ndarray:
+    """The equally spaced dates T·k/n, k = 1..n, of a row (the last is T)."""
+    return maturity * np.arange(1, fixings + 1) / fixings
+
+
+def plan_groups(frame: pd.DataFrame) -> list[Group]:
+    """Group the rows of a validated frame into simulations and plan their grids."""
+    keys = [_group_key(row) for row in frame.itertuples(index=False)]
+    by_key: dict[str, list[int]] = {}
+    for position, key in enumerate(keys):
+        by_key.setdefault(key, []).append(position)
+    groups = []
+    for key in sorted(by_key):
+        positions = np.array(sorted(by_key[key], key=lambda p: frame["id"].iat[p]), dtype=np.int64)
+        groups.append(_plan_group(frame.iloc[positions], key, positions))
+    return groups
+
+
+def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray) -> Group:
+    dates = [row_dates(t, n) for t, n in zip(rows["maturity"], rows["fixings"])]
+    grid = np.unique(np.concatenate(dates))
+    keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
+    grid = grid[keep]
+    indices = [np.searchsorted(grid, d * (1 - DATE_TOLERANCE) - DATE_TOLERANCE) for d in dates]
+    start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
+    digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
+    first = rows.iloc[0]
+    return Group(
+        key=key,
+        spawn_words=tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)),
+        spot=float(first["spot"]), rate=float(first["rate"]),
+        dividend=float(first["dividend"]), vol=float(first["vol"]),
+        positions=positions, times=grid,
+        date_start=start, date_index=np.concatenate(indices).astype(np.int64),
+        kind=np.array([payoffs.KIND_CODES[k] for k in rows["instrument"]], dtype=np.int64),
+        omega=np.where(rows["option_type"].to_numpy() == "call", 1.0, -1.0),
+        strike=rows["strike"].to_numpy(dtype=float),
+        payout=rows["payout"].to_numpy(dtype=float),
+        barrier=np.nan_to_num(rows["barrier"].to_numpy(dtype=float)) if "barrier" in rows
+        else np.zeros(len(rows)),
+        barrier_kind=np.array([payoffs.BARRIER_CODES.get(b, 0) for b in rows["barrier_type"]]
+                              if "barrier_type" in rows else np.zeros(len(rows)), dtype=np.int64),
+        discount=np.exp(-rows["rate"].to_numpy(dtype=float) * rows["maturity"].to_numpy(dtype=float)),
+        quantity=rows["quantity"].to_numpy(dtype=float),
+    )
+
+
+@njit(cache=True, nogil=True)
+def _gbm_chunk(s, w, times, spot, sigma, date_start, date_index, kind, omega, strike, payout,
+               barrier, barrier_kind, discount, quantity, out):
+    """Per-row LR moments on one chunk of GBM paths; ``out[-1]`` gets the group total's."""
+    n_paths = s.shape[0]
+    n_rows = kind.size
+    payoff = np.empty(n_paths)
+    delta_weight = np.empty(n_paths)
+    vega_weight = np.empty(n_paths)
+    totals = np.zeros((3, n_paths if n_rows > 1 else 0))
+    for j in range(n_rows):
+        dates = date_index[date_start[j]:date_start[j + 1]]
+        payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
+                         barrier_kind[j], discount[j], payoff)
+        gbm.score_weights(w, times, dates, spot, sigma, delta_weight, vega_weight)
+        estimators.likelihood_ratio(payoff, delta_weight, vega_weight, out[j])
+        if n_rows > 1:
+            q = quantity[j]
+            for p in range(n_paths):
+                totals[0, p] += q * payoff[p]
+                totals[1, p] += q * delta_weight[p]
+                totals[2, p] += q * vega_weight[p]
+    if n_rows > 1:
+        for k in range(3):
+            moments(totals[k], out[n_rows, k])
+    else:
+        q = quantity[0]
+        for k in range(3):
+            out[1, k, 0] = q * out[0, k, 0]
+            out[1, k, 1] = q * q * out[0, k, 1]
+
+
+def run_chunk(group: Group, seed: int, chunk: int, n_paths: int) -> np.ndarray:
+    """Simulate one chunk of a group; (rows + 1, 3, 2) array of (mean, M2), total last."""
+    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
+    rng = np.random.Generator(np.random.PCG64(stream))
+    w, s = gbm.simulate(rng, n_paths, group.times, math.log(group.spot),
+                        group.rate - group.dividend, group.vol)
+    np.exp(s, out=s)
+    out = np.empty((group.kind.size + 1, 3, 2))
+    _gbm_chunk(s, w, group.times, group.spot, group.vol, group.date_start, group.date_index,
+               group.kind, group.omega, group.strike, group.payout, group.barrier,
+               group.barrier_kind, group.discount, group.quantity, out)
+    return out
+
+
+def default_threads() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class Estimates:
+    """Means and standard errors, rows in frame order, quantities price/delta/vega."""
+
+    mean: np.ndarray  # (rows, 3)
+    se: np.ndarray
+    total_mean: np.ndarray  # (3,)
+    total_se: np.ndarray
+
+
+def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = None,
+             report: Callable[[float, float], None] | None = None) -> Estimates:
+    """Estimate price, delta and vega of every row of a validated frame.
+
+    ``report(done, total)`` is called from the calling thread as chunks complete,
+    with work measured in path-dates.
+    """
+    groups = plan_groups(frame)
+    tasks = [(g, c, n) for g, group in enumerate(groups) for c, n in group.chunks(paths)]
+    work = [n * groups[g].times.size for g, _, n in tasks]
+    results: list = [None] * len(tasks)
+    threads = threads or default_threads()
+    done = 0.0
+    if threads == 1:
+        for i, (g, c, n) in enumerate(tasks):
+            results[i] = run_chunk(groups[g], seed, c, n)
+            done += work[i]
+            if report:
+                report(done, sum(work))
+    else:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            futures = {pool.submit(run_chunk, groups[g], seed, c, n): i
+                       for i, (g, c, n) in enumerate(tasks)}
+            try:
+                for future in as_completed(futures):
+                    i = futures[future]
+                    results[i] = future.result()
+                    done += work[i]
+                    if report:
+                        report(done, sum(work))
+            except BaseException:
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+    return _reduce(frame, groups, tasks, results)
+
+
+def _reduce(frame, groups, tasks, results) -> Estimates:
+    accumulators = [Moments((group.kind.size + 1, 3)) for group in groups]
+    for (g, _, n), chunk in zip(tasks, results):
+        accumulators[g].merge(n, chunk[..., 0], chunk[..., 1])
+    mean = np.full((len(frame), 3), np.nan)
+    se = np.full((len(frame), 3), np.nan)
+    total_mean = np.zeros(3)
+    total_var = np.zeros(3)
+    for group, acc in zip(groups, accumulators):
+        group_se = acc.standard_error
+        mean[group.positions] = acc.mean[:-1]
+        se[group.positions] = group_se[:-1]
+        total_mean += acc.mean[-1]
+        total_var += group_se[-1] ** 2
+    return Estimates(mean, se, total_mean, np.sqrt(total_var))

@@ -1,0 +1,222 @@
+"""The instrument table: schema, validation and row-numbered errors.
+
+One row is one position (see ``docs/instruments.md``).  :func:`validate` turns a raw
+table, as read from a file, into a typed frame with every default filled in, or
+raises :class:`InputError` naming the file, the row, the column and the rule that
+the first offending cell breaks.  Rows are numbered from 1, header excluded; for
+CSV files the physical line is given too.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+INSTRUMENTS = ("european", "digital", "asian", "barrier")
+OPTION_TYPES = ("call", "put")
+MODELS = ("gbm", "heston")
+SUPPORTED_MODELS = ("gbm",)
+BARRIER_TYPES = ("up-and-out", "down-and-out", "up-and-in", "down-and-in")
+HESTON_PARAMETERS = ("v0", "kappa", "theta", "xi", "rho")
+FIXINGS_PER_YEAR = 252
+
+REQUIRED = ("id", "instrument", "option_type", "strike", "maturity", "spot", "rate", "model")
+# Canonical column order of a validated table; unknown columns follow, untouched.
+COLUMNS = (
+    "id", "instrument", "option_type", "strike", "maturity", "spot", "rate", "dividend",
+    "model", "vol", *HESTON_PARAMETERS, "quantity", "payout", "barrier", "barrier_type",
+    "fixings", "underlying",
+)
+
+
+class InputError(ValueError):
+    """A rule broken by the instrument table; ``str()`` is one line for the user."""
+
+    def __init__(self, source: str, rule: str, row: int | None = None,
+                 column: str | None = None, line: int | None = None):
+        self.source, self.rule, self.row, self.column, self.line = source, rule, row, column, line
+        where = [source]
+        if row is not None:
+            where.append(f"row {row}" + (f" (line {line})" if line is not None else ""))
+        if column is not None:
+            where.append(f"column '{column}'")
+        super().__init__(": ".join(where) + ": " + rule)
+
+
+class _Checker:
+    """Collects the first failure of each check; the earliest row wins."""
+
+    def __init__(self, frame: pd.DataFrame, source: str, header_lines: int | None):
+        self.frame, self.source, self.header_lines = frame, source, header_lines
+        self.failures: list[tuple[int, int, str, str]] = []
+        self._order = 0
+
+    def fail(self, position: int, column: str, rule: str) -> None:
+        self.failures.append((position, self._order, column, rule))
+        self._order += 1
+
+    def fail_first(self, mask, column: str, rule_of) -> None:
+        """Record the first row where ``mask`` holds; ``rule_of(position)`` words the rule."""
+        hits = np.flatnonzero(np.asarray(mask, dtype=bool))
+        if hits.size:
+            self.fail(int(hits[0]), column, rule_of(int(hits[0])))
+
+    def raise_first(self) -> None:
+        if not self.failures:
+            return
+        position, _, column, rule = min(self.failures)
+        line = None if self.header_lines is None else position + 1 + self.header_lines
+        raise InputError(self.source, rule, row=position + 1, column=column, line=line)
+
+
+def _text(column: pd.Series) -> pd.Series:
+    """Cells as stripped text; missing cells (None, NaN, empty) become ''."""
+
+    def cell(value) -> str:
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return ""
+        return str(value).strip()
+
+    return column.map(cell).astype(object)
+
+
+def _numbers(check: _Checker, text: pd.Series, column: str, required) -> np.ndarray:
+    """Parse a numeric column; blank cells are NaN, and an error where ``required``."""
+    blank = (text == "").to_numpy()
+    values = pd.to_numeric(text.where(~blank, "nan"), errors="coerce").to_numpy(dtype=float)
+    finite = np.isfinite(values)
+
+    def rule(position: int) -> str:
+        raw = text.iloc[position]
+        try:
+            float(raw)
+        except ValueError:
+            return f"must be a number, got {raw!r}"
+        return f"must be a finite number, got {raw!r}"
+
+    check.fail_first(~blank & ~finite, column, rule)
+    check.fail_first(blank & np.asarray(required, dtype=bool), column, lambda p: "missing value")
+    return np.where(blank, np.nan, values)
+
+
+def _choice(check: _Checker, text: pd.Series, column: str, allowed, required) -> np.ndarray:
+    lowered = text.str.lower()
+    blank = (lowered == "").to_numpy()
+    bad = ~blank & ~lowered.isin(allowed).to_numpy()
+    check.fail_first(bad, column,
+                     lambda p: f"must be one of {', '.join(allowed)}; got {text.iloc[p]!r}")
+    check.fail_first(blank & np.asarray(required, dtype=bool), column, lambda p: "missing value")
+    return lowered.to_numpy(dtype=object)
+
+
+def _bound(check: _Checker, values, column: str, where, ok, rule: str) -> None:
+    with np.errstate(invalid="ignore"):
+        bad = np.asarray(where, dtype=bool) & np.isfinite(values) & ~ok(values)
+    check.fail_first(bad, column, lambda p: f"{rule}, got {values[p]:g}")
+
+
+def validate(raw: pd.DataFrame, source: str, header_lines: int | None = None) -> pd.DataFrame:
+    """Check a raw instrument table and return it typed, with defaults filled in.
+
+    ``header_lines`` is the number of lines above the first data row in the file
+    (1 for CSV), used to quote physical line numbers; ``None`` omits them.
+    """
+    raw = raw.rename(columns=lambda c: str(c).strip())
+    if raw.shape[1] == 0 or len(raw) == 0:
+        raise InputError(source, "no instrument rows")
+    for name in REQUIRED:
+        if name not in raw.columns:
+            raise InputError(source, "required column is missing", column=name)
+
+    n = len(raw)
+    check = _Checker(raw, source, header_lines)
+    text = {name: _text(raw[name]) if name in raw.columns else pd.Series([""] * n, dtype=object)
+            for name in COLUMNS}
+    everywhere = np.ones(n, dtype=bool)
+
+    ids = text["id"]
+    check.fail_first((ids == "").to_numpy(), "id", lambda p: "missing value")
+    duplicated = ids.duplicated(keep="first").to_numpy() & (ids != "").to_numpy()
+    first_seen = {}
+    for position, value in enumerate(ids):
+        first_seen.setdefault(value, position)
+    check.fail_first(duplicated, "id", lambda p: (
+        f"duplicate id {ids.iloc[p]!r} (first used in row {first_seen[ids.iloc[p]] + 1})"))
+
+    instrument = _choice(check, text["instrument"], "instrument", INSTRUMENTS, everywhere)
+    _choice(check, text["option_type"], "option_type", OPTION_TYPES, everywhere)
+    model = _choice(check, text["model"], "model", MODELS, everywhere)
+    gbm, heston = model == "gbm", model == "heston"
+    barrier_rows, digital = instrument == "barrier", instrument == "digital"
+
+    def column_present(name: str, rows, why: str) -> None:
+        if name not in raw.columns and rows.any():
+            position = int(np.flatnonzero(rows)[0])
+            check.fail(position, name, f"required column is missing ({why})")
+
+    column_present("vol", gbm, "model gbm")
+    for name in HESTON_PARAMETERS:
+        column_present(name, heston, "model heston")
+    column_present("barrier", barrier_rows, "barrier instrument")
+    column_present("barrier_type", barrier_rows, "barrier instrument")
+
+    values = {}
+    for name, required in [("strike", everywhere), ("maturity", everywhere), ("spot", everywhere),
+                           ("rate", everywhere), ("dividend", False), ("vol", gbm),
+                           ("v0", heston), ("kappa", heston), ("theta", heston), ("xi", heston),
+                           ("rho", heston), ("quantity", False), ("payout", False),
+                           ("barrier", barrier_rows), ("fixings", False)]:
+        values[name] = _numbers(check, text[name], name, required if name in raw.columns else False)
+
+    positive = lambda v: v > 0  # noqa: E731
+    for name, rows in [("strike", everywhere), ("maturity", everywhere), ("spot", everywhere),
+                       ("vol", gbm), ("kappa", heston), ("theta", heston), ("xi", heston),
+                       ("barrier", barrier_rows), ("payout", digital)]:
+        _bound(check, values[name], name, rows, positive, "must be > 0")
+    _bound(check, values["v0"], "v0", heston, lambda v: v >= 0, "must be >= 0")
+    _bound(check, values["rho"], "rho", heston, lambda v: np.abs(v) <= 1, "must lie in [-1, 1]")
+    _bound(check, values["fixings"], "fixings", np.isin(instrument, ("asian", "barrier")),
+           lambda v: (v >= 1) & (v == np.floor(v)), "must be a whole number >= 1")
+
+    _choice(check, text["barrier_type"], "barrier_type", BARRIER_TYPES, barrier_rows)
+    check.raise_first()
+
+    unsupported = ~np.isin(model, SUPPORTED_MODELS)
+    check.fail_first(unsupported, "model", lambda p: (
+        f"model {model[p]!r} is not supported by this version "
+        f"(supported: {', '.join(SUPPORTED_MODELS)})"))
+    check.raise_first()
+    return _typed(raw, text, values, instrument)
+
+
+def _typed(raw, text, values, instrument) -> pd.DataFrame:
+    maturity = values["maturity"]
+    default_fixings = np.maximum(1, np.rint(FIXINGS_PER_YEAR * maturity)).astype(np.int64)
+    fixings = np.where(np.isnan(values["fixings"]), default_fixings, values["fixings"])
+    fixings = np.where(np.isin(instrument, ("asian", "barrier")), fixings, 1)
+    out = {
+        "id": text["id"].to_numpy(dtype=object),
+        "instrument": instrument,
+        "option_type": text["option_type"].str.lower().to_numpy(dtype=object),
+        "strike": values["strike"], "maturity": maturity, "spot": values["spot"],
+        "rate": values["rate"], "dividend": np.nan_to_num(values["dividend"], nan=0.0),
+        "model": text["model"].str.lower().to_numpy(dtype=object),
+        "vol": values["vol"],
+        **{name: values[name] for name in HESTON_PARAMETERS},
+        "quantity": np.nan_to_num(values["quantity"], nan=1.0),
+        "payout": np.nan_to_num(values["payout"], nan=1.0),
+        "barrier": values["barrier"],
+        "barrier_type": text["barrier_type"].str.lower().to_numpy(dtype=object),
+        "fixings": fixings.astype(np.int64),
+        "underlying": text["underlying"].to_numpy(dtype=object),
+    }
+    frame = pd.DataFrame(out, index=raw.index)
+    present = [c for c in COLUMNS if c in raw.columns or c in REQUIRED
+               or c in ("dividend", "quantity", "payout", "fixings", "underlying")]
+    frame = frame[present]
+    extra = [c for c in raw.columns if c not in COLUMNS]
+    for name in extra:
+        frame[name] = raw[name].to_numpy()
+    return frame.reset_index(drop=True)

@@ -1,0 +1,1 @@
+"""Path simulators and their score weights, one module per model."""

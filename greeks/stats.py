@@ -1,0 +1,58 @@
+"""Sample means and their standard errors, accumulated chunk by chunk.
+
+Each chunk of paths reduces every estimated quantity to ``(mean, M2)`` with
+M2 = Σ (x − mean)², computed in one pass on values shifted by the chunk's first
+value (the shifted-data algorithm: no cancellation when the mean is large against
+the spread).  Chunks are merged in a fixed order with the pairwise update of
+Chan, Golub & LeVeque (1979),
+
+    mean = mean_a + δ n_b / n,   M2 = M2_a + M2_b + δ² n_a n_b / n,   δ = mean_b − mean_a,
+
+so that results do not depend on which thread ran which chunk.  The standard
+error of the mean of N iid values is sqrt(M2 / (N − 1) / N).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+
+@njit(cache=True, nogil=True)
+def moments(values, out):
+    """Store the mean and M2 of ``values`` in ``out[0]`` and ``out[1]``."""
+    n = values.size
+    shift = values[0]
+    total = 0.0
+    squares = 0.0
+    for p in range(n):
+        d = values[p] - shift
+        total += d
+        squares += d * d
+    out[0] = shift + total / n
+    out[1] = max(squares - total * total / n, 0.0)
+
+
+class Moments:
+    """Running (count, mean, M2) of an array of quantities, merged chunk by chunk."""
+
+    def __init__(self, shape):
+        self.count = 0
+        self.mean = np.zeros(shape)
+        self.m2 = np.zeros(shape)
+
+    def merge(self, count: int, mean: np.ndarray, m2: np.ndarray) -> None:
+        if self.count == 0:
+            self.count, self.mean, self.m2 = count, mean.copy(), m2.copy()
+            return
+        total = self.count + count
+        delta = mean - self.mean
+        self.mean = self.mean + delta * (count / total)
+        self.m2 = self.m2 + m2 + delta * delta * (self.count * count / total)
+        self.count = total
+
+    @property
+    def standard_error(self) -> np.ndarray:
+        if self.count < 2:
+            return np.full_like(self.mean, np.nan)
+        return np.sqrt(self.m2 / (self.count - 1) / self.count)
