@@ -28,17 +28,16 @@ from typing import Callable
 
 import numpy as np
 import pandas as pd
-from numba import njit
 
 from greeks import estimators, payoffs
 from greeks.models import gbm
-from greeks.stats import Moments, moments
+from greeks.stats import Moments
 
 DEFAULT_PATHS = 200_000
 DEFAULT_SEED = 0
 MAX_CHUNK = 1 << 16
 MIN_CHUNK = 1 << 8
-CHUNK_CELLS = 1 << 21  # path-dates per chunk: bounds memory at ~16 MB per array
+CHUNK_CELLS = 1 << 20  # path-dates per chunk: bounds memory at ~8 MB per array
 DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
 
 
@@ -129,38 +128,6 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray) -> Group:
     )
 
 
-@njit(cache=True, nogil=True)
-def _gbm_chunk(s, w, times, spot, sigma, date_start, date_index, kind, omega, strike, payout,
-               barrier, barrier_kind, discount, quantity, out):
-    """Per-row LR moments on one chunk of GBM paths; ``out[-1]`` gets the group total's."""
-    n_paths = s.shape[0]
-    n_rows = kind.size
-    payoff = np.empty(n_paths)
-    delta_weight = np.empty(n_paths)
-    vega_weight = np.empty(n_paths)
-    totals = np.zeros((3, n_paths if n_rows > 1 else 0))
-    for j in range(n_rows):
-        dates = date_index[date_start[j]:date_start[j + 1]]
-        payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
-                         barrier_kind[j], discount[j], payoff)
-        gbm.score_weights(w, times, dates, spot, sigma, delta_weight, vega_weight)
-        estimators.likelihood_ratio(payoff, delta_weight, vega_weight, out[j])
-        if n_rows > 1:
-            q = quantity[j]
-            for p in range(n_paths):
-                totals[0, p] += q * payoff[p]
-                totals[1, p] += q * delta_weight[p]
-                totals[2, p] += q * vega_weight[p]
-    if n_rows > 1:
-        for k in range(3):
-            moments(totals[k], out[n_rows, k])
-    else:
-        q = quantity[0]
-        for k in range(3):
-            out[1, k, 0] = q * out[0, k, 0]
-            out[1, k, 1] = q * q * out[0, k, 1]
-
-
 def run_chunk(group: Group, seed: int, chunk: int, n_paths: int) -> np.ndarray:
     """Simulate one chunk of a group; (rows + 1, 3, 2) array of (mean, M2), total last."""
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
@@ -169,7 +136,7 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int) -> np.ndarray:
                         group.rate - group.dividend, group.vol)
     np.exp(s, out=s)
     out = np.empty((group.kind.size + 1, 3, 2))
-    _gbm_chunk(s, w, group.times, group.spot, group.vol, group.date_start, group.date_index,
+    estimators.likelihood_ratio_gbm(s, w, group.times, group.spot, group.vol, group.date_start, group.date_index,
                group.kind, group.omega, group.strike, group.payout, group.barrier,
                group.barrier_kind, group.discount, group.quantity, out)
     return out

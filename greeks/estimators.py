@@ -1,35 +1,81 @@
 """Estimators that combine per-path payoffs with per-path score weights.
 
 Plain likelihood ratio: with f the discounted payoff of a row on one path and
-w_Δ, w_σ the score weights of the path on the row's dates (see the model
-module), the per-path estimates
+w_Δ, w_σ the score weights of that path on the row's own dates (see
+:mod:`greeks.models.gbm`), the per-path estimates
 
     price: f,    delta: f · w_Δ,    vega: f · w_σ
 
-are unbiased for V, ∂V/∂S0 and ∂V/∂σ; their sample means over N iid paths are
-the estimates and sqrt(M2/(N−1)/N) their standard errors.
+are unbiased for V, ∂V/∂S0 and ∂V/∂σ because E[w] = 0 and E[f · w] = ∂E[f]/∂θ.
+Their sample means over N iid paths are the estimates and sqrt(M2/(N−1)/N) their
+standard errors (:mod:`greeks.stats`).
 """
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
+from greeks import payoffs
+from greeks.models import gbm
 from greeks.stats import moments
 
-PRICE, DELTA, VEGA = 0, 1, 2
 QUANTITIES = ("price", "delta", "vega")
 
 
 @njit(cache=True, nogil=True)
-def likelihood_ratio(payoff, delta_weight, vega_weight, out):
-    """Per-path LR estimates of one row, in place, and their moments.
+def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind, omega, strike,
+                         payout, barrier, barrier_kind, discount, quantity, out):
+    """Plain-LR moments of every row of a group on one chunk of GBM paths.
 
-    On return ``delta_weight`` holds f·w_Δ and ``vega_weight`` holds f·w_σ;
-    ``out[k]`` = (mean, M2) of price, delta and vega for k = 0, 1, 2.
+    ``s`` and ``w`` are the prices and Brownian motion on the grid ``times``
+    (paths × dates).  ``out[j, k]`` receives (mean, M2) of quantity k (price,
+    delta, vega) for row j over the chunk, accumulated in one pass with each
+    quantity shifted by its value on the first path; ``out[-1]`` receives those
+    of the group total Σ_j quantity_j · estimate_j, path by path.
     """
-    for p in range(payoff.size):
-        delta_weight[p] *= payoff[p]
-        vega_weight[p] *= payoff[p]
-    moments(payoff, out[PRICE])
-    moments(delta_weight, out[DELTA])
-    moments(vega_weight, out[VEGA])
+    n_paths = s.shape[0]
+    n_rows = kind.size
+    totals = np.zeros((3, n_paths if n_rows > 1 else 0))
+    payoff = np.empty(n_paths)
+    for j in range(n_rows):
+        dates = date_index[date_start[j]:date_start[j + 1]]
+        inverse_dt, delta_scale = gbm.score_setup(times, dates, spot, sigma)
+        payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
+                         barrier_kind[j], discount[j], payoff)
+        w_delta, w_vega = gbm.path_scores(w, 0, dates, inverse_dt, delta_scale, sigma)
+        shift_f = payoff[0]
+        shift_d, shift_v = shift_f * w_delta, shift_f * w_vega
+        sum_f = sum_d = sum_v = 0.0
+        sq_f = sq_d = sq_v = 0.0
+        for p in range(n_paths):
+            f = payoff[p]
+            w_delta, w_vega = gbm.path_scores(w, p, dates, inverse_dt, delta_scale, sigma)
+            d = f * w_delta
+            v = f * w_vega
+            x = f - shift_f
+            sum_f += x
+            sq_f += x * x
+            x = d - shift_d
+            sum_d += x
+            sq_d += x * x
+            x = v - shift_v
+            sum_v += x
+            sq_v += x * x
+            if n_rows > 1:
+                totals[0, p] += quantity[j] * f
+                totals[1, p] += quantity[j] * d
+                totals[2, p] += quantity[j] * v
+        out[j, 0, 0] = shift_f + sum_f / n_paths
+        out[j, 0, 1] = max(sq_f - sum_f * sum_f / n_paths, 0.0)
+        out[j, 1, 0] = shift_d + sum_d / n_paths
+        out[j, 1, 1] = max(sq_d - sum_d * sum_d / n_paths, 0.0)
+        out[j, 2, 0] = shift_v + sum_v / n_paths
+        out[j, 2, 1] = max(sq_v - sum_v * sum_v / n_paths, 0.0)
+    if n_rows > 1:
+        for k in range(3):
+            moments(totals[k], out[n_rows, k])
+    else:
+        for k in range(3):
+            out[1, k, 0] = quantity[0] * out[0, k, 0]
+            out[1, k, 1] = quantity[0] * quantity[0] * out[0, k, 1]

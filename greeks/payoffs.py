@@ -29,7 +29,11 @@ BARRIER_CODES = {"up-and-out": UP_AND_OUT, "down-and-out": DOWN_AND_OUT,
 
 @njit(cache=True, nogil=True)
 def evaluate(s, dates, kind, omega, strike, payout, barrier, barrier_kind, discount, out):
-    """Fill ``out[p]`` with the discounted payoff of one row on path ``p`` of ``s``."""
+    """Fill ``out[p]`` with the discounted payoff of one row on path ``p`` of ``s``.
+
+    One loop per payoff kind, so that the branch on ``kind`` stays out of the
+    loop over paths.
+    """
     last = dates[dates.size - 1]
     n_paths = s.shape[0]
     if kind == EUROPEAN:

@@ -44,7 +44,7 @@ def simulate(rng, n_paths, times, log_spot, carry, sigma):
     ``carry`` = r − q.  Normals are drawn from ``rng`` in one block, path-major.
     """
     m = times.size
-    w = rng.standard_normal((n_paths, m))
+    w = rng.standard_normal(n_paths * m).reshape((n_paths, m))
     x = np.empty((n_paths, m))
     root_dt = np.empty(m)
     mean = np.empty(m)
@@ -53,6 +53,13 @@ def simulate(rng, n_paths, times, log_spot, carry, sigma):
         root_dt[k] = np.sqrt(times[k] - previous)
         mean[k] = log_spot + (carry - 0.5 * sigma * sigma) * times[k]
         previous = times[k]
+    if m == 1:  # one date: the same recursion without the inner loop's overhead
+        w_flat, x_flat = w.reshape(n_paths), x.reshape(n_paths)
+        for p in range(n_paths):
+            level = root_dt[0] * w_flat[p]
+            w_flat[p] = level
+            x_flat[p] = mean[0] + sigma * level
+        return w, x
     for p in range(n_paths):
         level = 0.0
         for k in range(m):
@@ -63,29 +70,30 @@ def simulate(rng, n_paths, times, log_spot, carry, sigma):
 
 
 @njit(cache=True, nogil=True)
-def score_weights(w, times, dates, spot, sigma, delta_weight, vega_weight):
-    """Fill the delta and vega score weights of one row, path by path.
-
-    ``dates`` are the row's indices into ``times``.  With the Brownian increments
-    aggregated onto those dates, Z_i sqrt(Δ_i) = W(t_{d_i}) − W(t_{d_{i−1}}):
-
-        delta_weight = W(t_{d_1}) / (S0 σ t_{d_1})              = Z_1 / (S0 σ sqrt(Δ_1)),
-        vega_weight  = (Σ_i ΔW_i²/Δ_i − n)/σ − W(t_{d_n})       = Σ_i [(Z_i² − 1)/σ − Z_i sqrt(Δ_i)].
-    """
-    n_dates = dates.size
-    inverse_dt = np.empty(n_dates)
+def score_setup(times, dates, spot, sigma):
+    """Per-row constants of :func:`path_scores`: 1/Δ_i on the row's dates and 1/(S0 σ Δ_1)."""
+    inverse_dt = np.empty(dates.size)
     previous = 0.0
-    for i in range(n_dates):
+    for i in range(dates.size):
         inverse_dt[i] = 1.0 / (times[dates[i]] - previous)
         previous = times[dates[i]]
-    delta_scale = inverse_dt[0] / (spot * sigma)
-    first, last = dates[0], dates[n_dates - 1]
-    for p in range(w.shape[0]):
-        squares = 0.0
-        level = 0.0
-        for i in range(n_dates):
-            step = w[p, dates[i]] - level
-            squares += step * step * inverse_dt[i]
-            level = w[p, dates[i]]
-        delta_weight[p] = w[p, first] * delta_scale
-        vega_weight[p] = (squares - n_dates) / sigma - w[p, last]
+    return inverse_dt, inverse_dt[0] / (spot * sigma)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def path_scores(w, p, dates, inverse_dt, delta_scale, sigma):
+    """Delta and vega score weights of path ``p`` on one row's ``dates`` (indices into the grid).
+
+    With the Brownian increments aggregated onto those dates,
+    Z_i sqrt(Δ_i) = W(t_{d_i}) − W(t_{d_{i−1}}):
+
+        w_Δ = W(t_{d_1}) / (S0 σ t_{d_1})            = Z_1 / (S0 σ sqrt(Δ_1)),
+        w_σ = (Σ_i ΔW_i²/Δ_i − n)/σ − W(t_{d_n})     = Σ_i [(Z_i² − 1)/σ − Z_i sqrt(Δ_i)].
+    """
+    squares = 0.0
+    level = 0.0
+    for i in range(dates.size):
+        step = w[p, dates[i]] - level
+        squares += step * step * inverse_dt[i]
+        level = w[p, dates[i]]
+    return w[p, dates[0]] * delta_scale, (squares - dates.size) / sigma - level
