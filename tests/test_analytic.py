@@ -1,0 +1,40 @@
+import math
+
+import pytest
+
+from greeks.analytic import black_scholes, black_scholes_digital
+
+
+def test_textbook_value():
+    # Hull's standard ATM example: S = K = 100, T = 1, r = 5%, sigma = 20%
+    greeks = black_scholes("call", 100, 100, 1, 0.05, 0.2)
+    assert greeks.price == pytest.approx(10.450583572185565, rel=1e-12)
+    assert greeks.delta == pytest.approx(0.6368306511756191, rel=1e-12)
+    assert greeks.vega == pytest.approx(37.52403469169379, rel=1e-12)
+
+
+@pytest.mark.parametrize("strike", [70.0, 100.0, 130.0])
+@pytest.mark.parametrize("dividend", [0.0, 0.03])
+def test_put_call_parity(strike, dividend):
+    call = black_scholes("call", 100, strike, 0.7, 0.04, 0.3, dividend)
+    put = black_scholes("put", 100, strike, 0.7, 0.04, 0.3, dividend)
+    forward = 100 * math.exp(-dividend * 0.7) - strike * math.exp(-0.04 * 0.7)
+    assert call.price - put.price == pytest.approx(forward, abs=1e-12)
+    assert call.delta - put.delta == pytest.approx(math.exp(-dividend * 0.7), abs=1e-12)
+    assert call.vega == pytest.approx(put.vega, abs=1e-12)
+    digital_call = black_scholes_digital("call", 100, strike, 0.7, 0.04, 0.3, dividend, payout=3)
+    digital_put = black_scholes_digital("put", 100, strike, 0.7, 0.04, 0.3, dividend, payout=3)
+    assert digital_call.price + digital_put.price == pytest.approx(3 * math.exp(-0.04 * 0.7))
+
+
+@pytest.mark.parametrize("pricer", [black_scholes, black_scholes_digital])
+@pytest.mark.parametrize("option_type", ["call", "put"])
+def test_greeks_are_derivatives_of_the_price(pricer, option_type):
+    args = dict(strike=95.0, maturity=1.3, rate=0.03, dividend=0.01)
+    h = 1e-4
+    up = pricer(option_type, 100 + h, vol=0.25, **args).price
+    down = pricer(option_type, 100 - h, vol=0.25, **args).price
+    assert pricer(option_type, 100, vol=0.25, **args).delta == pytest.approx((up - down) / (2 * h), rel=1e-6)
+    up = pricer(option_type, 100, vol=0.25 + h, **args).price
+    down = pricer(option_type, 100, vol=0.25 - h, **args).price
+    assert pricer(option_type, 100, vol=0.25, **args).vega == pytest.approx((up - down) / (2 * h), rel=1e-6)

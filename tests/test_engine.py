@@ -1,0 +1,226 @@
+"""The engine against Black–Scholes, identities, finite differences and itself."""
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from greeks import engine, payoffs
+from greeks.analytic import reference
+from greeks.models import gbm
+from helpers import make_frame
+
+QUANTITIES = ("price", "delta", "vega")
+
+
+def closed_form_rows():
+    rows = []
+    cases = itertools.product(["european", "digital"], ["call", "put"], [80.0, 100.0, 125.0],
+                              [(0.25, 0.0, 0.0), (1.0, 0.05, 0.0), (2.5, 0.03, 0.02)])
+    for i, (instrument, option_type, strike, (maturity, rate, dividend)) in enumerate(cases):
+        rows.append(dict(id=f"r{i}", instrument=instrument, option_type=option_type,
+                         strike=strike, maturity=maturity, rate=rate, dividend=dividend,
+                         vol=0.35 if i % 2 else 0.2, payout=2.0 if instrument == "digital" else 1.0))
+    return rows
+
+
+def test_european_and_digital_match_black_scholes():
+    frame = make_frame(closed_form_rows())
+    estimates = engine.simulate(frame, 200_000, seed=1)
+    failures = []
+    for i, row in frame.iterrows():
+        ref = reference(row)
+        for k, name in enumerate(QUANTITIES):
+            error = (estimates.mean[i, k] - ref[k]) / estimates.se[i, k]
+            if abs(error) > 4:
+                failures.append((row["id"], name, error))
+    assert not failures
+
+
+def test_standard_errors_match_closed_form_variances():
+    """For the ATM call the per-path variance of f, f·w_Δ and f·w_σ is known in closed form:
+    E[f²] etc. by one-dimensional quadrature; the reported SE must agree to ~2 %."""
+    frame = make_frame([dict(id="atm")])
+    n = 400_000
+    estimates = engine.simulate(frame, n, seed=2)
+    z = np.linspace(-9, 9, 200_001)
+    density = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    s = 100 * np.exp((0.05 - 0.02) + 0.2 * z)
+    f = math.exp(-0.05) * np.maximum(s - 100, 0)
+    values = [f, f * z / (100 * 0.2), f * ((z * z - 1) / 0.2 - z)]
+    for k, v in enumerate(values):
+        mean = np.trapezoid(v * density, z)
+        sd = math.sqrt(np.trapezoid(v * v * density, z) - mean**2)
+        assert estimates.se[0, k] == pytest.approx(sd / math.sqrt(n), rel=0.02)
+    # the exact per-path standard deviations of LR delta and vega quoted in the literature
+    assert math.sqrt(n) * estimates.se[0, 1] == pytest.approx(1.466, rel=0.02)
+    assert math.sqrt(n) * estimates.se[0, 2] == pytest.approx(275.3, rel=0.02)
+
+
+def test_put_call_parity_through_the_group_total():
+    frame = make_frame([dict(id="c", strike=105.0, dividend=0.02),
+                        dict(id="p", strike=105.0, dividend=0.02, option_type="put", quantity=-1.0)])
+    estimates = engine.simulate(frame, 100_000, seed=3)
+    forward = 100 * math.exp(-0.02) - 105 * math.exp(-0.05)
+    expected = (forward, math.exp(-0.02), 0.0)
+    for k in range(3):
+        assert abs(estimates.total_mean[k] - expected[k]) <= 4 * estimates.total_se[k]
+    # rows share paths, so the total's SE comes from per-path sums, not from the rows' SEs:
+    # per path call − put = e^{−rT}(S_T − K), whose standard deviation is known exactly
+    sd = math.exp(-0.05) * 100 * math.exp(0.03) * math.sqrt(math.exp(0.04) - 1)
+    assert estimates.total_se[0] == pytest.approx(sd / math.sqrt(100_000), rel=0.02)
+    assert estimates.total_se[0] > 1.1 * math.hypot(*estimates.se[:, 0])
+
+
+def test_in_plus_out_is_vanilla_on_the_same_paths():
+    rows = []
+    for kind, level in [("up", 115.0), ("down", 90.0)]:
+        for side in ("in", "out"):
+            rows.append(dict(id=f"{kind}-{side}", instrument="barrier", barrier=level,
+                             barrier_type=f"{kind}-and-{side}", fixings=12))
+    rows.append(dict(id="vanilla"))
+    frame = make_frame(rows)
+    estimates = engine.simulate(frame, 50_000, seed=4)
+    price = dict(zip(frame["id"], estimates.mean[:, 0]))
+    for kind in ("up", "down"):
+        assert price[f"{kind}-in"] + price[f"{kind}-out"] == pytest.approx(price["vanilla"],
+                                                                           rel=1e-12)
+
+
+def test_asian_with_one_fixing_is_the_european():
+    frame = make_frame([dict(id="asian", instrument="asian", fixings=1, option_type="put"),
+                        dict(id="euro", option_type="put")])
+    estimates = engine.simulate(frame, 20_000, seed=5)
+    np.testing.assert_array_equal(estimates.mean[0], estimates.mean[1])
+    np.testing.assert_array_equal(estimates.se[0], estimates.se[1])
+
+
+def test_far_barriers_are_vanilla():
+    frame = make_frame([
+        dict(id="uo", instrument="barrier", barrier=1e6, barrier_type="up-and-out", fixings=52),
+        dict(id="do", instrument="barrier", barrier=1e-6, barrier_type="down-and-out", fixings=52),
+        dict(id="ui", instrument="barrier", barrier=1e6, barrier_type="up-and-in", fixings=52),
+        dict(id="euro", quantity=-1.0),
+    ])
+    estimates = engine.simulate(frame, 50_000, seed=6)
+    assert estimates.mean[0, 0] == estimates.mean[3, 0] == estimates.mean[1, 0]
+    assert np.all(estimates.mean[2] == 0.0)
+    # delta and vega use the barrier's 52 dates, not the European's one: equal in mean only.
+    # Total = uo + do + ui - euro = vanilla (52-date weights) - vanilla (1 date): mean 0.
+    frame.loc[frame["id"] == "do", "quantity"] = 0.0
+    estimates = engine.simulate(frame, 50_000, seed=6)
+    for k in range(3):
+        assert abs(estimates.total_mean[k]) <= 4 * estimates.total_se[k]
+
+
+def crn_finite_difference(row, parameter, bump, n=400_000, seed=99):
+    """Central difference of the discounted payoff on common random numbers, per path."""
+    frame = make_frame([row])
+    group = engine.plan_groups(frame)[0]
+    dates = group.date_index
+    values = []
+    for sign in (1.0, -1.0):
+        spot = group.spot + sign * bump if parameter == "spot" else group.spot
+        vol = group.vol + sign * bump if parameter == "vol" else group.vol
+        rng = np.random.Generator(np.random.PCG64(seed))
+        _, s = gbm.simulate(rng, n, group.times, math.log(spot), group.rate, vol)
+        np.exp(s, out=s)
+        out = np.empty(n)
+        payoffs.evaluate(s, dates, group.kind[0], group.omega[0], group.strike[0],
+                         group.payout[0], group.barrier[0], group.barrier_kind[0],
+                         group.discount[0], out)
+        values.append(out)
+    difference = (values[0] - values[1]) / (2 * bump)
+    return difference.mean(), difference.std(ddof=1) / math.sqrt(n)
+
+
+@pytest.mark.parametrize("row", [
+    dict(id="asian-call", instrument="asian", fixings=12),
+    dict(id="asian-put", instrument="asian", option_type="put", fixings=52, strike=95.0),
+    dict(id="uo-call", instrument="barrier", barrier=125.0, barrier_type="up-and-out", fixings=12),
+    dict(id="di-put", instrument="barrier", option_type="put", barrier=90.0,
+         barrier_type="down-and-in", fixings=12),
+], ids=lambda r: r["id"])
+def test_path_products_match_crn_finite_differences(row):
+    estimates = engine.simulate(make_frame([row]), 400_000, seed=7)
+    for k, (parameter, bump) in [(1, ("spot", 0.5)), (2, ("vol", 0.005))]:
+        fd, fd_se = crn_finite_difference(row, parameter, bump)
+        combined = math.hypot(fd_se, estimates.se[0, k])
+        assert abs(estimates.mean[0, k] - fd) <= 4 * combined, (parameter, fd, fd_se)
+
+
+def test_grid_is_the_union_of_row_dates():
+    frame = make_frame([dict(id="a", instrument="asian", maturity=1.0, fixings=4),
+                        dict(id="b", instrument="barrier", maturity=0.5, fixings=6,
+                             barrier=130.0, barrier_type="up-and-out"),
+                        dict(id="c", maturity=0.3),
+                        dict(id="d", instrument="asian", maturity=0.3, fixings=3)])
+    (group,) = engine.plan_groups(frame)
+    expected = np.unique(np.round(np.concatenate([np.arange(1, 5) / 4, 0.5 * np.arange(1, 7) / 6,
+                                                  [0.3], 0.3 * np.arange(1, 4) / 3]), 12))
+    np.testing.assert_allclose(group.times, expected, atol=1e-11)
+    for j, position in enumerate(group.positions):
+        row = frame.iloc[position]
+        dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+        np.testing.assert_allclose(group.times[dates],
+                                   engine.row_dates(row["maturity"], row["fixings"]), rtol=1e-12)
+
+
+def test_groups_split_on_parameters_and_underlying():
+    frame = make_frame([dict(id="a"), dict(id="b", strike=90.0), dict(id="c", vol=0.3),
+                        dict(id="d", underlying="XYZ"), dict(id="e", spot=101.0)])
+    groups = engine.plan_groups(frame)
+    assert sorted(len(g.positions) for g in groups) == [1, 1, 1, 2]
+
+
+# determinism ----------------------------------------------------------------------------
+
+
+def mixed_rows():
+    return [dict(id="e1"), dict(id="d1", instrument="digital", option_type="put", strike=95.0),
+            dict(id="a1", instrument="asian", fixings=12),
+            dict(id="b1", instrument="barrier", barrier=120.0, barrier_type="up-and-out",
+                 fixings=12, quantity=-2.0),
+            dict(id="x1", spot=50.0, strike=50.0, vol=0.4, underlying="XYZ")]
+
+
+def by_id(frame, estimates):
+    return {i: (tuple(estimates.mean[k]), tuple(estimates.se[k])) for k, i in enumerate(frame["id"])}
+
+
+def test_same_seed_is_bit_identical_and_seeds_differ():
+    frame = make_frame(mixed_rows())
+    first = engine.simulate(frame, 70_000, seed=8)
+    second = engine.simulate(frame, 70_000, seed=8)
+    np.testing.assert_array_equal(first.mean, second.mean)
+    np.testing.assert_array_equal(first.total_se, second.total_se)
+    other = engine.simulate(frame, 70_000, seed=9)
+    assert not np.any(first.mean[:, 0] == other.mean[:, 0])
+
+
+def test_row_order_and_threads_do_not_matter():
+    frame = make_frame(mixed_rows())
+    reference_run = engine.simulate(frame, 150_000, seed=10, threads=1)
+    shuffled = frame.sample(frac=1.0, random_state=3).reset_index(drop=True)
+    shuffled_run = engine.simulate(shuffled, 150_000, seed=10, threads=2)
+    assert by_id(frame, reference_run) == by_id(shuffled, shuffled_run)
+    np.testing.assert_array_equal(reference_run.total_mean, shuffled_run.total_mean)
+    np.testing.assert_array_equal(reference_run.total_se, shuffled_run.total_se)
+
+
+def test_other_groups_leave_a_group_untouched():
+    rows = mixed_rows()
+    alone = make_frame(rows)
+    with_more = make_frame(rows + [dict(id="new", underlying="ABC", spot=30.0, strike=31.0)])
+    first = by_id(alone, engine.simulate(alone, 30_000, seed=11))
+    second = by_id(with_more, engine.simulate(with_more, 30_000, seed=11))
+    assert all(second[i] == first[i] for i in first)
+
+
+def test_memory_per_chunk_is_bounded():
+    frame = make_frame([dict(id="daily", instrument="asian", maturity=5.0)])
+    (group,) = engine.plan_groups(frame)
+    assert group.times.size == 1260
+    assert group.chunk_size * group.times.size <= engine.CHUNK_CELLS
+    assert sum(n for _, n in group.chunks(1_000_001)) == 1_000_001
