@@ -73,6 +73,9 @@ def main() -> None:
                                 args.repeats)
     t_numpy, baseline = timed(lambda: numpy_baseline(args.paths, 1), args.repeats)
     t_asian, _ = timed(lambda: engine.simulate(asian, args.asian_paths, 1, threads=1), args.repeats)
+    threads = engine.default_threads()
+    t_threads, _ = timed(lambda: engine.simulate(european, args.paths, 1, threads=threads),
+                         args.repeats)
 
     engine_rate, numpy_rate = args.paths / t_engine, args.paths / t_numpy
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
@@ -83,6 +86,7 @@ def main() -> None:
           f"price {baseline[0]:.4f} ± {baseline[3]:.4f}")
     print(f"ratio engine / numpy: {engine_rate / numpy_rate:.2f}")
     print(f"asian (252 fixings): {args.asian_paths * 252 / t_asian / 1e6:8.1f} M path-steps/s")
+    print(f"european engine, {threads} threads: {args.paths / t_threads / 1e6:8.1f} M paths/s")
 
 
 if __name__ == "__main__":

@@ -99,12 +99,20 @@ def plan_groups(frame: pd.DataFrame) -> list[Group]:
     return groups
 
 
+def _nearest(grid: np.ndarray, dates: np.ndarray) -> np.ndarray:
+    """Index of the grid point nearest to each date."""
+    if grid.size == 1:
+        return np.zeros(dates.size, dtype=np.int64)
+    right = np.clip(np.searchsorted(grid, dates), 1, grid.size - 1)
+    return np.where(dates - grid[right - 1] <= grid[right] - dates, right - 1, right)
+
+
 def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray) -> Group:
     dates = [row_dates(t, n) for t, n in zip(rows["maturity"], rows["fixings"])]
     grid = np.unique(np.concatenate(dates))
     keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
     grid = grid[keep]
-    indices = [np.searchsorted(grid, d * (1 - DATE_TOLERANCE) - DATE_TOLERANCE) for d in dates]
+    indices = [_nearest(grid, d) for d in dates]
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
     first = rows.iloc[0]
@@ -136,9 +144,10 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int) -> np.ndarray:
                         group.rate - group.dividend, group.vol)
     np.exp(s, out=s)
     out = np.empty((group.kind.size + 1, 3, 2))
-    estimators.likelihood_ratio_gbm(s, w, group.times, group.spot, group.vol, group.date_start, group.date_index,
-               group.kind, group.omega, group.strike, group.payout, group.barrier,
-               group.barrier_kind, group.discount, group.quantity, out)
+    estimators.likelihood_ratio_gbm(
+        s, w, group.times, group.spot, group.vol, group.date_start, group.date_index, group.kind,
+        group.omega, group.strike, group.payout, group.barrier, group.barrier_kind, group.discount,
+        group.quantity, out)
     return out
 
 

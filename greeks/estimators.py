@@ -20,8 +20,6 @@ from greeks import payoffs
 from greeks.models import gbm
 from greeks.stats import moments
 
-QUANTITIES = ("price", "delta", "vega")
-
 
 @njit(cache=True, nogil=True)
 def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind, omega, strike,
