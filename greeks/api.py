@@ -7,9 +7,7 @@ from typing import Callable
 
 import pandas as pd
 
-from greeks.instruments import InputError, validate
-
-RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se")
+from greeks.instruments import RESULT_COLUMNS, InputError, validate
 
 
 def load(frame_or_path) -> pd.DataFrame:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from pathlib import Path
 
 import click
 
@@ -59,12 +61,12 @@ def price(file, paths, seed, output, fmt, threads) -> None:
     """
     from greeks.api import check_run_options, price_portfolio
     from greeks.instruments import InputError
-    from greeks.io import table_format, write_table
+    from greeks.io import to_text, write_table
     from greeks.render import DelayedProgress, print_results
 
     try:
         if output is not None:
-            table_format(output, source=f"--output {output}")
+            check_output(output)
         try:
             check_run_options(paths if paths is not None else 2, seed or 0, threads)
         except ValueError as error:
@@ -82,10 +84,26 @@ def price(file, paths, seed, output, fmt, threads) -> None:
         sys.exit(130)
 
     if output is not None:
-        write_table(results, output)
+        try:
+            write_table(results, output)
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot write {output} ({error.strerror or error}); nothing was written") from None
     if fmt == "table":
         print_results(results)
-    elif fmt == "csv":
-        click.echo(results.to_csv(index=False), nl=False)
     else:
-        click.echo(results.to_json(orient="records", double_precision=15))
+        click.echo(to_text(results, fmt), nl=False)
+
+
+def check_output(output: str) -> None:
+    """Refuse, before any simulation, an --output whose format or folder is unusable."""
+    from greeks.instruments import InputError
+    from greeks.io import table_format
+
+    source = f"--output {output}"
+    table_format(output, source=source)
+    folder = Path(output).parent
+    if not folder.is_dir():
+        raise InputError(source, f"folder {str(folder)!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise InputError(source, f"folder {str(folder)!r} is not writable")

@@ -4,12 +4,11 @@ One row is one position (see ``docs/instruments.md``).  :func:`validate` turns a
 table, as read from a file, into a typed frame with every default filled in, or
 raises :class:`InputError` naming the file, the row, the column and the rule that
 the first offending cell breaks.  Rows are numbered from 1, header excluded; for
-CSV files the physical line is given too.
+CSV files the physical line is given too.  Only ``gbm`` rows can be priced by
+this version; ``heston`` rows are recognised and refused.
 """
 
 from __future__ import annotations
-
-import math
 
 import numpy as np
 import pandas as pd
@@ -21,6 +20,7 @@ SUPPORTED_MODELS = ("gbm",)
 BARRIER_TYPES = ("up-and-out", "down-and-out", "up-and-in", "down-and-in")
 HESTON_PARAMETERS = ("v0", "kappa", "theta", "xi", "rho")
 FIXINGS_PER_YEAR = 252
+MAX_FIXINGS = 10_000  # per row: daily for about 40 years; bounds the simulation grid
 
 REQUIRED = ("id", "instrument", "option_type", "strike", "maturity", "spot", "rate", "model")
 # Canonical column order of a validated table; unknown columns follow, untouched.
@@ -29,6 +29,8 @@ COLUMNS = (
     "model", "vol", *HESTON_PARAMETERS, "quantity", "payout", "barrier", "barrier_type",
     "fixings", "underlying",
 )
+# Names the result table gives its own columns; an input column may not take them.
+RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se")
 
 
 class InputError(ValueError):
@@ -40,6 +42,8 @@ class InputError(ValueError):
         where = [source]
         if row is not None:
             where.append(f"row {row}" + (f" (line {line})" if line is not None else ""))
+        elif line is not None:
+            where.append(f"line {line}")
         if column is not None:
             where.append(f"column '{column}'")
         super().__init__(": ".join(where) + ": " + rule)
@@ -48,8 +52,8 @@ class InputError(ValueError):
 class _Checker:
     """Collects the first failure of each check; the earliest row wins."""
 
-    def __init__(self, frame: pd.DataFrame, source: str, header_lines: int | None):
-        self.frame, self.source, self.header_lines = frame, source, header_lines
+    def __init__(self, source: str, lines):
+        self.source, self.lines = source, lines
         self.failures: list[tuple[int, int, str, str]] = []
         self._order = 0
 
@@ -67,19 +71,31 @@ class _Checker:
         if not self.failures:
             return
         position, _, column, rule = min(self.failures)
-        line = None if self.header_lines is None else position + 1 + self.header_lines
+        line = None if self.lines is None else int(self.lines[position])
         raise InputError(self.source, rule, row=position + 1, column=column, line=line)
 
 
+def _missing(value) -> bool:
+    """Whether a cell is empty: None, NaN, pd.NA or NaT (a list or dict cell is not)."""
+    if value is None:
+        return True
+    try:
+        return bool(pd.isna(value))
+    except (TypeError, ValueError):  # array-like cells: pd.isna answers element-wise
+        return False
+
+
 def _text(column: pd.Series) -> pd.Series:
-    """Cells as stripped text; missing cells (None, NaN, empty) become ''."""
+    """Cells as stripped text; missing cells (None, NaN, pd.NA, empty) become ''."""
+    return column.map(lambda value: "" if _missing(value) else str(value).strip()).astype(object)
 
-    def cell(value) -> str:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
-            return ""
-        return str(value).strip()
 
-    return column.map(cell).astype(object)
+def _carried(column: pd.Series) -> np.ndarray:
+    """An extra column as given; cells of mixed types become text, so every format can store it."""
+    values = column.infer_objects()
+    if values.dtype == object:
+        values = values.map(lambda value: None if _missing(value) else str(value))
+    return values.to_numpy()
 
 
 def _numbers(check: _Checker, text: pd.Series, column: str, required) -> np.ndarray:
@@ -90,11 +106,9 @@ def _numbers(check: _Checker, text: pd.Series, column: str, required) -> np.ndar
 
     def rule(position: int) -> str:
         raw = text.iloc[position]
-        try:
-            float(raw)
-        except ValueError:
-            return f"must be a number, got {raw!r}"
-        return f"must be a finite number, got {raw!r}"
+        if np.isinf(values[position]) or raw.lower().lstrip("+-") == "nan":
+            return f"must be a finite number, got {raw!r}"
+        return f"must be a number, got {raw!r}"
 
     check.fail_first(~blank & ~finite, column, rule)
     check.fail_first(blank & np.asarray(required, dtype=bool), column, lambda p: "missing value")
@@ -117,21 +131,37 @@ def _bound(check: _Checker, values, column: str, where, ok, rule: str) -> None:
     check.fail_first(bad, column, lambda p: f"{rule}, got {values[p]:g}")
 
 
-def validate(raw: pd.DataFrame, source: str, header_lines: int | None = None) -> pd.DataFrame:
+def _check_columns(columns: pd.Index, source: str) -> None:
+    """Column-level rules: no repeated or reserved names, every required column present."""
+    repeated = columns[columns.duplicated()]
+    if len(repeated):
+        raise InputError(source, "appears more than once", column=repeated[0])
+    reserved = [name for name in columns if name in RESULT_COLUMNS]
+    if reserved:
+        raise InputError(source, "is the name of a result column; rename or drop it",
+                         column=reserved[0])
+    for name in REQUIRED:
+        if name not in columns:
+            similar = [c for c in columns if c.lower() == name]
+            hint = f" (found {similar[0]!r}; column names are lower-case)" if similar else ""
+            if len(columns) == 1 and any(mark in columns[0] for mark in ";\t|"):
+                hint = " (the header is one column; fields must be separated by commas)"
+            raise InputError(source, "required column is missing" + hint, column=name)
+
+
+def validate(raw: pd.DataFrame, source: str, lines=None) -> pd.DataFrame:
     """Check a raw instrument table and return it typed, with defaults filled in.
 
-    ``header_lines`` is the number of lines above the first data row in the file
-    (1 for CSV), used to quote physical line numbers; ``None`` omits them.
+    ``lines``, if given, holds the physical line number in the file of each row
+    (CSV), quoted in error messages next to the row number.
     """
     raw = raw.rename(columns=lambda c: str(c).strip())
     if raw.shape[1] == 0 or len(raw) == 0:
         raise InputError(source, "no instrument rows")
-    for name in REQUIRED:
-        if name not in raw.columns:
-            raise InputError(source, "required column is missing", column=name)
+    _check_columns(raw.columns, source)
 
     n = len(raw)
-    check = _Checker(raw, source, header_lines)
+    check = _Checker(source, lines)
     text = {name: _text(raw[name]) if name in raw.columns else pd.Series([""] * n, dtype=object)
             for name in COLUMNS}
     everywhere = np.ones(n, dtype=bool)
@@ -148,6 +178,9 @@ def validate(raw: pd.DataFrame, source: str, header_lines: int | None = None) ->
     instrument = _choice(check, text["instrument"], "instrument", INSTRUMENTS, everywhere)
     _choice(check, text["option_type"], "option_type", OPTION_TYPES, everywhere)
     model = _choice(check, text["model"], "model", MODELS, everywhere)
+    check.fail_first(np.isin(model, MODELS) & ~np.isin(model, SUPPORTED_MODELS), "model",
+                     lambda p: (f"model {model[p]!r} is not supported by this version "
+                                f"(supported: {', '.join(SUPPORTED_MODELS)})"))
     gbm, heston = model == "gbm", model == "heston"
     barrier_rows, digital = instrument == "barrier", instrument == "digital"
 
@@ -177,24 +210,29 @@ def validate(raw: pd.DataFrame, source: str, header_lines: int | None = None) ->
         _bound(check, values[name], name, rows, positive, "must be > 0")
     _bound(check, values["v0"], "v0", heston, lambda v: v >= 0, "must be >= 0")
     _bound(check, values["rho"], "rho", heston, lambda v: np.abs(v) <= 1, "must lie in [-1, 1]")
-    _bound(check, values["fixings"], "fixings", np.isin(instrument, ("asian", "barrier")),
-           lambda v: (v >= 1) & (v == np.floor(v)), "must be a whole number >= 1")
+    dated = np.isin(instrument, ("asian", "barrier"))
+    _bound(check, values["fixings"], "fixings", dated,
+           lambda v: (v >= 1) & (v <= MAX_FIXINGS) & (v == np.floor(v)),
+           f"must be a whole number from 1 to {MAX_FIXINGS}")
+    with np.errstate(invalid="ignore"):
+        default_too_many = _default_fixings(values["maturity"]) > MAX_FIXINGS
+    check.fail_first(dated & np.isnan(values["fixings"]) & default_too_many, "fixings", lambda p: (
+        f"the default, daily fixings for maturity {values['maturity'][p]:g} would exceed "
+        f"{MAX_FIXINGS}; give fixings explicitly"))
 
     _choice(check, text["barrier_type"], "barrier_type", BARRIER_TYPES, barrier_rows)
-    check.raise_first()
-
-    unsupported = ~np.isin(model, SUPPORTED_MODELS)
-    check.fail_first(unsupported, "model", lambda p: (
-        f"model {model[p]!r} is not supported by this version "
-        f"(supported: {', '.join(SUPPORTED_MODELS)})"))
     check.raise_first()
     return _typed(raw, text, values, instrument)
 
 
+def _default_fixings(maturity: np.ndarray) -> np.ndarray:
+    """Daily fixings, 252 a year, at least 1 (as floats: large maturities must not overflow)."""
+    return np.maximum(1.0, np.rint(FIXINGS_PER_YEAR * maturity))
+
+
 def _typed(raw, text, values, instrument) -> pd.DataFrame:
     maturity = values["maturity"]
-    default_fixings = np.maximum(1, np.rint(FIXINGS_PER_YEAR * maturity)).astype(np.int64)
-    fixings = np.where(np.isnan(values["fixings"]), default_fixings, values["fixings"])
+    fixings = np.where(np.isnan(values["fixings"]), _default_fixings(maturity), values["fixings"])
     fixings = np.where(np.isin(instrument, ("asian", "barrier")), fixings, 1)
     out = {
         "id": text["id"].to_numpy(dtype=object),
@@ -218,5 +256,5 @@ def _typed(raw, text, values, instrument) -> pd.DataFrame:
     frame = frame[present]
     extra = [c for c in raw.columns if c not in COLUMNS]
     for name in extra:
-        frame[name] = raw[name].to_numpy()
+        frame[name] = _carried(raw[name])
     return frame.reset_index(drop=True)

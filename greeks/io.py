@@ -7,6 +7,7 @@ half-written output behind.
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 import os
@@ -29,8 +30,91 @@ def table_format(path: str | os.PathLike, source: str | None = None) -> str:
     return FORMATS[suffix]
 
 
-def read_raw(path: str | os.PathLike) -> tuple[pd.DataFrame, int | None]:
-    """The table in ``path`` as untyped cells, and its header line count (CSV only)."""
+def _decode(data: bytes, source: str) -> str:
+    """UTF-8 text (a byte-order mark is dropped), or an error quoting the line of the bad byte."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise InputError(source, f"not UTF-8 text (byte {error.start})", line=line) from None
+
+
+def _blank(record: list[str]) -> bool:
+    return all(not field.strip() for field in record)
+
+
+def _csv_records(text: str, source: str):
+    """Yield (first physical line, fields) of each non-blank CSV record."""
+    reader = csv.reader(io.StringIO(text, newline=""), skipinitialspace=True, strict=True)
+    yielded, start = 0, 1  # records yielded, header included: the next data row's number
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise InputError(source, f"malformed CSV ({error})", row=yielded or None,
+                             line=start) from None
+        if not _blank(record):
+            yield start, record
+            yielded += 1
+        start = reader.line_num + 1
+
+
+def read_csv(text: str, source: str) -> tuple[pd.DataFrame, list[int]]:
+    """Parse CSV text into string cells and the physical line of each row.
+
+    Blank lines and lines of empty fields are skipped.  A row may have fewer
+    fields than the header (the rest are empty) but not more, unless the extra
+    fields are empty.  Columns with a blank header name must be empty; they are dropped.
+    """
+    records = _csv_records(text, source)
+    header_line, header = next(records, (None, None))
+    if header is None:
+        raise InputError(source, "file is empty")
+    header = [name.strip() for name in header]
+    width = len(header)
+    rows, lines = [], []
+    for row, (line, record) in enumerate(records, start=1):
+        if len(record) > width:
+            if not _blank(record[width:]):
+                raise InputError(source, f"has {len(record)} fields, but the header has {width}",
+                                 row=row, line=line)
+            record = record[:width]
+        rows.append(record + [""] * (width - len(record)))
+        lines.append(line)
+    frame = pd.DataFrame(rows, columns=header, dtype=object)
+    for k, name in enumerate(header):
+        if name:
+            continue
+        values = frame.iloc[:, k]
+        filled = [row for row, value in enumerate(values, start=1) if value.strip()]
+        if filled:
+            raise InputError(source, f"field {k + 1} has a value but no column name in the header "
+                             f"(line {header_line})", row=filled[0], line=lines[filled[0] - 1])
+    return frame.loc[:, [bool(name) for name in header]], lines
+
+
+def _json_cell(value):
+    """A JSON value as a cell: NaN stays visible as text (null is the missing value)."""
+    return "nan" if isinstance(value, float) and value != value else value
+
+
+def read_json(text: str, source: str) -> pd.DataFrame:
+    """Parse JSON records (a list of objects); a key absent from a record is a missing cell."""
+    try:
+        records = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InputError(source, f"not valid JSON ({error})") from None
+    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
+        raise InputError(source, "JSON must be a list of records (objects)")
+    columns = list(dict.fromkeys(key for record in records for key in record))
+    cells = {name: [_json_cell(record.get(name)) for record in records] for name in columns}
+    return pd.DataFrame(cells, columns=columns, index=pd.RangeIndex(len(records)), dtype=object)
+
+
+def read_raw(path: str | os.PathLike) -> tuple[pd.DataFrame, list[int] | None]:
+    """The table in ``path`` as untyped cells, and the physical line of each row (CSV only)."""
     source = str(path)
     kind = table_format(path)
     try:
@@ -39,41 +123,35 @@ def read_raw(path: str | os.PathLike) -> tuple[pd.DataFrame, int | None]:
         raise InputError(source, f"cannot read file ({error.strerror or error})") from None
     if not data.strip():
         raise InputError(source, "file is empty")
+    if kind == "csv":
+        return read_csv(_decode(data, source), source)
+    if kind == "json":
+        return read_json(_decode(data, source), source), None
     try:
-        if kind == "csv":
-            try:
-                text = data.decode("utf-8-sig")
-            except UnicodeDecodeError as error:
-                raise InputError(source, f"not UTF-8 text (byte {error.start})") from None
-            frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                                skipinitialspace=True, skip_blank_lines=True)
-            return frame, 1
-        if kind == "parquet":
-            return pd.read_parquet(io.BytesIO(data)), None
-        try:
-            records = json.loads(data.decode("utf-8-sig"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise InputError(source, f"not valid JSON ({error})") from None
-        if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-            raise InputError(source, "JSON must be a list of records (objects)")
-        return pd.DataFrame.from_records(records), None
-    except InputError:
-        raise
-    except Exception as error:  # parser errors of pandas/pyarrow, worded by them
+        return pd.read_parquet(io.BytesIO(data)), None
+    except Exception as error:  # pyarrow's many error types, worded by it
         message = " ".join(str(error).split()) or type(error).__name__
-        raise InputError(source, f"cannot parse {kind.upper()} file: {message}") from None
+        raise InputError(source, f"cannot parse Parquet file: {message}") from None
 
 
 def read_instruments(path: str | os.PathLike) -> pd.DataFrame:
     """Read and validate an instrument file."""
-    raw, header_lines = read_raw(path)
-    return validate(raw, str(path), header_lines)
+    raw, lines = read_raw(path)
+    return validate(raw, str(path), lines)
 
 
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def to_text(frame: pd.DataFrame, kind: str) -> str:
+    """``frame`` as CSV or JSON records text; floats keep every digit (they read back exactly)."""
+    if kind == "csv":
+        return frame.to_csv(index=False)
+    records = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return json.dumps(records, indent=1, default=str) + "\n"
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
@@ -84,13 +162,10 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
                                      dir=target.parent if str(target.parent) else ".")
     try:
         with os.fdopen(fd, "wb") as handle:
-            if kind == "csv":
-                handle.write(frame.to_csv(index=False).encode())
-            elif kind == "parquet":
+            if kind == "parquet":
                 frame.to_parquet(handle, index=False)
             else:
-                records = frame.astype(object).where(frame.notna(), None).to_dict("records")
-                handle.write(json.dumps(records, indent=1, default=str).encode())
+                handle.write(to_text(frame, kind).encode())
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, target)
     except BaseException:

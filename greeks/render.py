@@ -17,8 +17,11 @@ def plus_minus(value: float, se: float) -> str:
         return str(value)
     if not math.isfinite(se) or se <= 0:
         return f"{value:.6g} ± {se:g}"
-    decimals = max(0, 1 - math.floor(math.log10(se)))
-    return f"{value:,.{decimals}f} ± {se:.{decimals}f}"
+    place = math.floor(math.log10(se)) - 1  # power of ten of the SE's second digit
+    if place >= 0:
+        step = 10**place
+        return f"{round(value / step) * step:,} ± {round(se / step) * step:,}"
+    return f"{value:,.{-place}f} ± {se:,.{-place}f}"
 
 
 def result_table(results, title: str | None = None) -> Table:
