@@ -214,8 +214,7 @@ def validate(raw: pd.DataFrame, source: str, lines=None) -> pd.DataFrame:
     _bound(check, values["fixings"], "fixings", dated,
            lambda v: (v >= 1) & (v <= MAX_FIXINGS) & (v == np.floor(v)),
            f"must be a whole number from 1 to {MAX_FIXINGS}")
-    with np.errstate(invalid="ignore"):
-        default_too_many = _default_fixings(values["maturity"]) > MAX_FIXINGS
+    default_too_many = _default_fixings(values["maturity"]) > MAX_FIXINGS
     check.fail_first(dated & np.isnan(values["fixings"]) & default_too_many, "fixings", lambda p: (
         f"the default, daily fixings for maturity {values['maturity'][p]:g} would exceed "
         f"{MAX_FIXINGS}; give fixings explicitly"))
@@ -226,8 +225,9 @@ def validate(raw: pd.DataFrame, source: str, lines=None) -> pd.DataFrame:
 
 
 def _default_fixings(maturity: np.ndarray) -> np.ndarray:
-    """Daily fixings, 252 a year, at least 1 (as floats: large maturities must not overflow)."""
-    return np.maximum(1.0, np.rint(FIXINGS_PER_YEAR * maturity))
+    """Daily fixings, 252 a year, at least 1 (as floats: huge maturities give inf, not garbage)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.maximum(1.0, np.rint(FIXINGS_PER_YEAR * maturity))
 
 
 def _typed(raw, text, values, instrument) -> pd.DataFrame:

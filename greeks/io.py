@@ -25,8 +25,8 @@ def table_format(path: str | os.PathLike, source: str | None = None) -> str:
     """The format named by a path's suffix, or an :class:`InputError`."""
     suffix = Path(path).suffix.lower()
     if suffix not in FORMATS:
-        raise InputError(source or str(path),
-                         f"unsupported file type {suffix or '(none)'!r}; use .csv, .parquet or .json")
+        problem = f"unsupported file type {suffix!r}" if suffix else "the file name has no suffix"
+        raise InputError(source or str(path), problem + "; use .csv, .parquet or .json")
     return FORMATS[suffix]
 
 
