@@ -1,0 +1,237 @@
+"""The ``greeks`` command line, run in-process with click's CliRunner."""
+
+import io
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import greeks
+from greeks import engine
+from greeks.cli import main
+
+RESULTS = ["id", "price", "price_se", "delta", "delta_se", "vega", "vega_se"]
+PATHS = ["--paths", "2000", "--seed", "11"]
+BOOK = """\
+id,book,instrument,option_type,strike,maturity,spot,rate,dividend,model,vol,quantity,payout,barrier,barrier_type,fixings
+EU-C,flow,european,call,100,1,100,0.05,0.01,gbm,0.2,10,,,,
+EU-P,flow,european,put,95,0.5,100,0.05,0.01,gbm,0.2,-5,,,,
+DG-C,exotics,digital,call,105,1,100,0.05,0.01,gbm,0.2,100,10,,,
+AS-P,exotics,asian,put,100,1,100,0.05,0.01,gbm,0.2,3,,,,12
+BA-UO,exotics,barrier,call,100,1,100,0.05,0.01,gbm,0.2,-2,,130,up-and-out,52
+"""
+IDS = ["EU-C", "EU-P", "DG-C", "AS-P", "BA-UO"]
+HEADER = BOOK.splitlines()[0]
+GOOD = BOOK.splitlines()[1]
+
+
+@pytest.fixture
+def runner():
+    return CliRunner()
+
+
+@pytest.fixture
+def book(tmp_path) -> Path:
+    path = tmp_path / "book.csv"
+    path.write_text(BOOK)
+    return path
+
+
+@pytest.fixture
+def no_simulation(monkeypatch):
+    """Make any simulation fail the test: bad input must be refused before one starts."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a simulation was started")
+
+    monkeypatch.setattr(engine, "simulate", refuse)
+
+
+def run(runner, *args):
+    return runner.invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def expected(book) -> pd.DataFrame:
+    return greeks.price_portfolio(book, paths=2000, seed=11)
+
+
+def test_table(runner, book):
+    result = run(runner, "price", book, *PATHS)
+    assert result.exit_code == 0, result.output
+    for name in IDS:
+        assert name in result.stdout
+    assert "±" in result.stdout
+    lines = result.stdout.splitlines()
+    assert any(line.strip("│┃| ").startswith("total") for line in lines)
+    assert "2,000 paths" in result.stdout
+
+
+def test_format_csv(runner, book):
+    result = run(runner, "price", book, *PATHS, "--format", "csv")
+    assert result.exit_code == 0
+    table = pd.read_csv(io.StringIO(result.stdout))
+    assert list(table.columns[:7]) == RESULTS
+    assert {"instrument", "strike", "quantity", "fixings", "book"} <= set(table.columns)
+    assert table["id"].tolist() == IDS
+    api = expected(book)
+    np.testing.assert_array_equal(table[RESULTS[1:]].to_numpy(), api[RESULTS[1:]].to_numpy())
+
+
+def test_format_json(runner, book):
+    result = run(runner, "price", book, *PATHS, "--format", "json")
+    assert result.exit_code == 0
+    records = json.loads(result.stdout)
+    assert [r["id"] for r in records] == IDS
+    assert list(records[0])[:7] == RESULTS
+    assert records[0]["book"] == "flow" and records[4]["barrier_type"] == "up-and-out"
+    api = expected(book)
+    np.testing.assert_array_equal([[r[c] for c in RESULTS[1:]] for r in records],
+                                  api[RESULTS[1:]].to_numpy())
+
+
+def read_back(path: Path) -> pd.DataFrame:
+    if path.suffix == ".csv":
+        return pd.read_csv(path)
+    if path.suffix == ".parquet":
+        return pd.read_parquet(path)
+    return pd.DataFrame(json.loads(path.read_text()))
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json"])
+def test_output_file_matches_the_api(runner, book, tmp_path, suffix):
+    out = tmp_path / f"risk{suffix}"
+    result = run(runner, "price", book, *PATHS, "--output", out)
+    assert result.exit_code == 0
+    assert "EU-C" in result.stdout  # the rich table is still shown
+    table, api = read_back(out), expected(book)
+    assert list(table.columns) == list(api.columns)
+    assert table["id"].tolist() == IDS
+    np.testing.assert_array_equal(table[RESULTS[1:]].to_numpy(), api[RESULTS[1:]].to_numpy())
+    assert table["book"].tolist() == api["book"].tolist()
+    assert table["fixings"].tolist() == [1, 1, 1, 12, 52]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_output_replaces_an_existing_file(runner, book, tmp_path):
+    out = tmp_path / "risk.csv"
+    out.write_text("old")
+    assert run(runner, "price", book, *PATHS, "-o", out, "-f", "csv").exit_code == 0
+    assert out.read_text().startswith("id,price,")
+
+
+def test_same_numbers_whatever_the_threads(runner, book):
+    one = run(runner, "price", book, *PATHS, "--threads", "1", "--format", "csv").stdout
+    two = run(runner, "price", book, *PATHS, "--threads", "2", "--format", "csv").stdout
+    assert one == two
+
+
+def test_version(runner):
+    result = run(runner, "--version")
+    assert result.exit_code == 0
+    assert greeks.__version__ in result.stdout
+
+
+def test_help_mentions_examples(runner):
+    for args in (["--help"], ["price", "--help"]):
+        result = run(runner, *args)
+        assert result.exit_code == 0
+        assert "Examples" in result.stdout and "greeks price" in result.stdout
+
+
+def test_python_dash_m(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "greeks", "--help"], capture_output=True,
+                            text=True, timeout=60, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Usage: greeks" in result.stdout and "price" in result.stdout
+
+
+# (file name, content, text the one-line message must contain)
+BAD = {
+    "missing column": ("book.csv", HEADER.replace(",strike", "") + "\n"
+                       + GOOD.replace(",call,100", ",call"),
+                       "column 'strike': required column is missing"),
+    "unknown instrument": ("book.csv", BOOK + GOOD.replace("EU-C,flow,european", "X,flow,swap"),
+                           "row 6 (line 7): column 'instrument': must be one of"),
+    "non-numeric strike": ("book.csv", BOOK.replace("105,1,", "abc,1,"),
+                           "row 3 (line 4): column 'strike': must be a number, got 'abc'"),
+    "inf vol": ("book.csv", BOOK.replace("0.5,100,0.05,0.01,gbm,0.2", "0.5,100,0.05,0.01,gbm,inf"),
+                "row 2 (line 3): column 'vol': must be a finite number, got 'inf'"),
+    "negative maturity": ("book.csv", BOOK.replace("put,95,0.5", "put,95,-0.5"),
+                          "row 2 (line 3): column 'maturity': must be > 0, got -0.5"),
+    "zero barrier": ("book.csv", BOOK.replace(",130,", ",0,"),
+                     "row 5 (line 6): column 'barrier': must be > 0, got 0"),
+    "fractional fixings": ("book.csv", BOOK.replace(",12\n", ",12.5\n"),
+                           "row 4 (line 5): column 'fixings': must be a whole number"),
+    "duplicate id": ("book.csv", BOOK + GOOD,
+                     "row 6 (line 7): column 'id': duplicate id 'EU-C' (first used in row 1)"),
+    "heston": ("book.csv", BOOK.replace("gbm,0.2,10", "heston,,10"),
+               "row 1 (line 2): column 'model': model 'heston' is not supported"),
+    "too many fields": ("book.csv", BOOK + GOOD + ",extra\n",
+                        "row 6 (line 7): has 17 fields, but the header has 16"),
+    "empty file": ("book.csv", "", "book.csv: file is empty"),
+    "header only": ("book.csv", HEADER + "\n", "book.csv: no instrument rows"),
+    "not UTF-8": ("book.csv", BOOK.encode() + b"\xff\xfe\n", "not UTF-8 text"),
+    "JSON object": ("book.json", '{"id": "A"}', "JSON must be a list of records"),
+    "unsupported suffix": ("book.txt", BOOK, "unsupported file type '.txt'"),
+    "missing file": (None, None, "cannot read file"),
+}
+
+
+@pytest.mark.parametrize("case", BAD, ids=list(BAD))
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json"])
+def test_bad_input(runner, tmp_path, no_simulation, case, suffix):
+    name, content, fragment = BAD[case]
+    path = tmp_path / (name or "absent.csv")
+    if content is not None:
+        path.write_bytes(content if isinstance(content, bytes) else content.encode())
+    out = tmp_path / f"risk{suffix}"
+    out.write_bytes(b"previous results \x00\x01")
+    before = sorted(tmp_path.iterdir())
+    result = runner.invoke(main, ["price", str(path), "--output", str(out), "--paths", "2000"])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.stdout == ""
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert fragment in lines[0] and str(path) in lines[0]
+    assert "Traceback" not in result.output
+    assert out.read_bytes() == b"previous results \x00\x01"
+    assert sorted(tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("output, fragment", [
+    ("risk.xlsx", "unsupported file type '.xlsx'"),
+    ("risk", "the file name has no suffix"),
+    ("no/such/folder/risk.csv", "does not exist"),
+])
+def test_unusable_output_is_refused_before_simulating(runner, book, tmp_path, no_simulation,
+                                                      output, fragment):
+    result = runner.invoke(main, ["price", str(book), "--output", str(tmp_path / output)])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: --output ") and fragment in lines[0]
+
+
+@pytest.mark.parametrize("option", [["--paths", "1"], ["--seed", "-1"], ["--threads", "0"]])
+def test_bad_run_options_exit_2(runner, book, no_simulation, option):
+    result = runner.invoke(main, ["price", str(book), *option])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output
+
+
+def test_interrupt_leaves_output_untouched(runner, book, tmp_path, monkeypatch):
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "simulate", interrupted)
+    out = tmp_path / "risk.parquet"
+    out.write_bytes(b"keep")
+    result = runner.invoke(main, ["price", str(book), "--output", str(out)])
+    assert result.exit_code == 130
+    assert "nothing was written" in result.stderr
+    assert out.read_bytes() == b"keep"
