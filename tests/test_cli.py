@@ -130,6 +130,16 @@ def test_same_numbers_whatever_the_threads(runner, book):
     assert one == two
 
 
+def test_same_numbers_whatever_the_row_order(runner, book, tmp_path):
+    lines = BOOK.splitlines()
+    shuffled = tmp_path / "shuffled.csv"
+    shuffled.write_text("\n".join([lines[0], *reversed(lines[1:])]) + "\n")
+    tables = [pd.read_csv(io.StringIO(run(runner, "price", path, *PATHS, "-f", "csv").stdout))
+              for path in (book, shuffled)]
+    forward, backward = (t.set_index("id").sort_index() for t in tables)
+    pd.testing.assert_frame_equal(forward, backward, check_exact=True)
+
+
 def test_version(runner):
     result = run(runner, "--version")
     assert result.exit_code == 0
