@@ -82,4 +82,15 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     return out
 
 
+def with_total_row(results: pd.DataFrame) -> pd.DataFrame:
+    """``results`` with the portfolio total appended as a row whose id is ``TOTAL``.
+
+    The total is Σ quantity · value (not per unit), so its ``quantity`` is left empty.
+    """
+    total = pd.DataFrame([{"id": "TOTAL", **results.attrs["total"]}])
+    combined = pd.concat([results, total], ignore_index=True)
+    combined.attrs = results.attrs
+    return combined
+
+
 __all__ = ["price_portfolio", "InputError", "RESULT_COLUMNS"]

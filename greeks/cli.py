@@ -45,7 +45,10 @@ def main() -> None:
               default="table", show_default=True, help="What to print on stdout.")
 @click.option("--threads", "-t", type=int, default=None, show_default="all cores",
               help="Worker threads; results do not depend on it.")
-def price(file, paths, seed, output, fmt, threads) -> None:
+@click.option("--total", "with_total", is_flag=True,
+              help="Append the portfolio total as a last row (id 'TOTAL') to --output and to "
+                   "csv/json output.")
+def price(file, paths, seed, output, fmt, threads, with_total) -> None:
     """Price every position in FILE with delta and vega, each ± its standard error.
 
     FILE is a .csv, .parquet or .json (records) instrument table; see
@@ -59,7 +62,7 @@ def price(file, paths, seed, output, fmt, threads) -> None:
       greeks price instruments/portfolio.csv --paths 1000000 --output risk.csv
       greeks price instruments/barrier.csv --format csv
     """
-    from greeks.api import check_run_options, price_portfolio
+    from greeks.api import check_run_options, price_portfolio, with_total_row
     from greeks.instruments import InputError
     from greeks.io import to_text, write_table
     from greeks.render import DelayedProgress, print_results
@@ -83,16 +86,17 @@ def price(file, paths, seed, output, fmt, threads) -> None:
         click.echo("Interrupted; nothing was written.", err=True)
         sys.exit(130)
 
+    exported = with_total_row(results) if with_total else results
     if output is not None:
         try:
-            write_table(results, output)
+            write_table(exported, output)
         except OSError as error:
             raise click.ClickException(
                 f"cannot write {output} ({error.strerror or error}); nothing was written") from None
     if fmt == "table":
         print_results(results)
     else:
-        click.echo(to_text(results, fmt), nl=False)
+        click.echo(to_text(exported, fmt), nl=False)
 
 
 def check_output(output: str) -> None:

@@ -117,6 +117,21 @@ def test_output_file_matches_the_api(runner, book, tmp_path, suffix):
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temporary left
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".json"])
+def test_total_row_on_request(runner, book, tmp_path, suffix):
+    out = tmp_path / f"risk{suffix}"
+    result = run(runner, "price", book, *PATHS, "--output", out, "--total", "--format", "csv")
+    assert result.exit_code == 0
+    printed, written = pd.read_csv(io.StringIO(result.stdout)), read_back(out)
+    total = expected(book).attrs["total"]
+    for table in (printed, written):
+        assert table["id"].tolist() == IDS + ["TOTAL"]
+        last = table.iloc[-1]
+        assert [last[c] for c in RESULTS[1:]] == [total[c] for c in RESULTS[1:]]
+    plain = run(runner, "price", book, *PATHS, "--format", "csv")
+    assert "TOTAL" not in plain.stdout
+
+
 def test_output_replaces_an_existing_file(runner, book, tmp_path):
     out = tmp_path / "risk.csv"
     out.write_text("old")
