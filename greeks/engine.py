@@ -177,31 +177,33 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
     """
     groups = plan_groups(frame)
     tasks = [(g, c, n) for g, group in enumerate(groups) for c, n in group.chunks(paths)]
-    work = [n * groups[g].times.size for g, _, n in tasks]
+    total_work = float(sum(n * groups[g].times.size for g, _, n in tasks))
     results: list = [None] * len(tasks)
-    threads = threads or default_threads()
     done = 0.0
+    for i, result in _completed(groups, tasks, seed, threads or default_threads()):
+        results[i] = result
+        g, _, n = tasks[i]
+        done += n * groups[g].times.size
+        if report:
+            report(done, total_work)
+    return _reduce(frame, groups, tasks, results)
+
+
+def _completed(groups, tasks, seed: int, threads: int):
+    """Run the (group index, chunk, paths) tasks; yield (task index, result) as each completes."""
     if threads == 1:
         for i, (g, c, n) in enumerate(tasks):
-            results[i] = run_chunk(groups[g], seed, c, n)
-            done += work[i]
-            if report:
-                report(done, sum(work))
-    else:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            futures = {pool.submit(run_chunk, groups[g], seed, c, n): i
-                       for i, (g, c, n) in enumerate(tasks)}
-            try:
-                for future in as_completed(futures):
-                    i = futures[future]
-                    results[i] = future.result()
-                    done += work[i]
-                    if report:
-                        report(done, sum(work))
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-    return _reduce(frame, groups, tasks, results)
+            yield i, run_chunk(groups[g], seed, c, n)
+        return
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        futures = {pool.submit(run_chunk, groups[g], seed, c, n): i
+                   for i, (g, c, n) in enumerate(tasks)}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
 
 
 def _reduce(frame, groups, tasks, results) -> Estimates:
