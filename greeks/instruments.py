@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 INSTRUMENTS = ("european", "digital", "asian", "barrier")
+DATED_INSTRUMENTS = ("asian", "barrier")  # read the path on `fixings` dates; the others at T only
 OPTION_TYPES = ("call", "put")
 MODELS = ("gbm", "heston")
 SUPPORTED_MODELS = ("gbm",)
@@ -210,7 +211,7 @@ def validate(raw: pd.DataFrame, source: str, lines=None) -> pd.DataFrame:
         _bound(check, values[name], name, rows, positive, "must be > 0")
     _bound(check, values["v0"], "v0", heston, lambda v: v >= 0, "must be >= 0")
     _bound(check, values["rho"], "rho", heston, lambda v: np.abs(v) <= 1, "must lie in [-1, 1]")
-    dated = np.isin(instrument, ("asian", "barrier"))
+    dated = np.isin(instrument, DATED_INSTRUMENTS)
     _bound(check, values["fixings"], "fixings", dated,
            lambda v: (v >= 1) & (v <= MAX_FIXINGS) & (v == np.floor(v)),
            f"must be a whole number from 1 to {MAX_FIXINGS}")
@@ -233,7 +234,7 @@ def _default_fixings(maturity: np.ndarray) -> np.ndarray:
 def _typed(raw, text, values, instrument) -> pd.DataFrame:
     maturity = values["maturity"]
     fixings = np.where(np.isnan(values["fixings"]), _default_fixings(maturity), values["fixings"])
-    fixings = np.where(np.isin(instrument, ("asian", "barrier")), fixings, 1)
+    fixings = np.where(np.isin(instrument, DATED_INSTRUMENTS), fixings, 1)
     out = {
         "id": text["id"].to_numpy(dtype=object),
         "instrument": instrument,
