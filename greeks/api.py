@@ -21,18 +21,29 @@ def load(frame_or_path) -> pd.DataFrame:
     raise TypeError("expected a pandas.DataFrame or a path to an instrument file")
 
 
-def check_run_options(paths: int, seed: int, threads: int | None) -> None:
+def check_run_options(paths: int, seed: int, threads: int | None, scheme: str = "qe",
+                      steps_per_year: float = 1.0, first_step: float = 0.0) -> None:
+    from greeks.models.heston import SCHEME_CODES
+
     if int(paths) != paths or paths < 2:
         raise ValueError(f"paths must be a whole number >= 2, got {paths!r}")
     if int(seed) != seed or seed < 0:
         raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
     if threads is not None and (int(threads) != threads or threads < 1):
         raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
+    if scheme not in SCHEME_CODES:
+        raise ValueError(f"scheme must be one of {', '.join(SCHEME_CODES)}, got {scheme!r}")
+    if not 0 < steps_per_year <= 100_000:
+        raise ValueError(f"steps per year must lie in (0, 100000], got {steps_per_year!r}")
+    if not 0 <= first_step < float("inf"):
+        raise ValueError(f"first step must be >= 0 years, got {first_step!r}")
 
 
 def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = None,
                     threads: int | None = None,
-                    report: Callable[[float, float], None] | None = None) -> pd.DataFrame:
+                    report: Callable[[float, float], None] | None = None,
+                    scheme: str | None = None, steps_per_year: float | None = None,
+                    first_step: float | None = None) -> pd.DataFrame:
     """Price every row and estimate its delta and vega, each with its standard error.
 
     Parameters
@@ -46,6 +57,15 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         thread count or the row order.
     threads : int
         Worker threads (default: the usable cores).
+    scheme : {"qe", "exact", "euler"}
+        Heston discretisation (default ``engine.DEFAULT_SCHEME``); see greeks.models.heston.
+    steps_per_year : float
+        Heston simulation steps per year (default ``engine.DEFAULT_STEPS_PER_YEAR``); the
+        grid is the union of these steps and every row's dates.
+    first_step : float
+        Length in years of the first Heston step (default ``engine.DEFAULT_FIRST_STEP``;
+        shorter where a row has a date inside it).  The vega weight's variance grows
+        like 1/first_step, its discretisation bias with it.
 
     Returns
     -------
@@ -65,8 +85,14 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     frame = load(frame_or_path)
     paths = engine.DEFAULT_PATHS if paths is None else paths
     seed = engine.DEFAULT_SEED if seed is None else seed
-    check_run_options(paths, seed, threads)
-    estimates = engine.simulate(frame, int(paths), int(seed), threads, report)
+    scheme = engine.DEFAULT_SCHEME if scheme is None else scheme
+    steps_per_year = engine.DEFAULT_STEPS_PER_YEAR if steps_per_year is None else steps_per_year
+    first_step = engine.DEFAULT_FIRST_STEP if first_step is None else first_step
+    check_run_options(paths, seed, threads, scheme, steps_per_year, first_step)
+    if scheme == "euler":
+        _refuse_euler_from_zero(frame, frame_or_path)
+    estimates = engine.simulate(frame, int(paths), int(seed), threads, report, scheme,
+                                float(steps_per_year), float(first_step))
     results = {"id": frame["id"]}
     for k, name in enumerate(("price", "delta", "vega")):
         results[name] = estimates.mean[:, k]
@@ -79,7 +105,20 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     out.attrs["total"] = total
     out.attrs["paths"] = int(paths)
     out.attrs["seed"] = int(seed)
+    out.attrs["scheme"] = scheme
+    out.attrs["steps_per_year"] = float(steps_per_year)
+    out.attrs["first_step"] = float(first_step)
     return out
+
+
+def _refuse_euler_from_zero(frame: pd.DataFrame, frame_or_path) -> None:
+    """Euler's first variance step from v0 = 0 is deterministic: no σ0-score exists."""
+    zero = ((frame["model"] == "heston") & (frame["v0"] == 0)).to_numpy()
+    if zero.any():
+        source = "<DataFrame>" if isinstance(frame_or_path, pd.DataFrame) else str(frame_or_path)
+        raise InputError(source, "v0 = 0 cannot be simulated with --scheme euler (its first "
+                         "variance step is deterministic); use qe or exact",
+                         row=int(zero.argmax()) + 1, column="v0")
 
 
 def with_total_row(results: pd.DataFrame) -> pd.DataFrame:

@@ -23,13 +23,15 @@ class BadInput(click.ClickException):
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="greeks")
 def main() -> None:
-    """Monte-Carlo prices and likelihood-ratio Greeks with standard errors.
+    """Monte-Carlo prices and likelihood-ratio Greeks with standard errors,
+    and their closed-form references.
 
     \b
     Examples:
       greeks price instruments/portfolio.csv
       greeks price book.csv --paths 1000000 --seed 7 --output risk.parquet
       greeks price book.parquet --format json > risk.json
+      greeks analytic instruments/portfolio.csv
     """
 
 
@@ -48,7 +50,16 @@ def main() -> None:
 @click.option("--total", "with_total", is_flag=True,
               help="Append the portfolio total as a last row (id 'TOTAL') to --output and to "
                    "csv/json output.")
-def price(file, paths, seed, output, fmt, threads, with_total) -> None:
+@click.option("--scheme", type=click.Choice(["qe", "exact", "euler"]), default="qe",
+              show_default=True, help="Heston discretisation: Andersen's QE, exact variance, "
+                                      "or full-truncation Euler.")
+@click.option("--steps-per-year", type=float, default=None, show_default="24",
+              help="Heston simulation steps per year (the grid also holds every row's dates).")
+@click.option("--first-step", type=float, default=None, show_default="0.125",
+              help="Length in years of the first Heston step: longer gives a quieter vega "
+                   "and more discretisation bias.")
+def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per_year,
+          first_step) -> None:
     """Price every position in FILE with delta and vega, each ± its standard error.
 
     FILE is a .csv, .parquet or .json (records) instrument table; see
@@ -71,13 +82,16 @@ def price(file, paths, seed, output, fmt, threads, with_total) -> None:
         if output is not None:
             check_output(output)
         try:
-            check_run_options(paths if paths is not None else 2, seed or 0, threads)
+            check_run_options(paths if paths is not None else 2, seed or 0, threads, scheme,
+                              1.0 if steps_per_year is None else steps_per_year,
+                              0.0 if first_step is None else first_step)
         except ValueError as error:
             raise click.UsageError(str(error)) from None
         progress = DelayedProgress()
         try:
             results = price_portfolio(file, paths=paths, seed=seed, threads=threads,
-                                      report=progress)
+                                      report=progress, scheme=scheme,
+                                      steps_per_year=steps_per_year, first_step=first_step)
         finally:
             progress.close()
     except InputError as error:
@@ -97,6 +111,53 @@ def price(file, paths, seed, output, fmt, threads, with_total) -> None:
         print_results(results)
     else:
         click.echo(to_text(exported, fmt), nl=False)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write the results; the suffix picks the format (.csv, .parquet, .json).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["table", "csv", "json"]),
+              default="table", show_default=True, help="What to print on stdout.")
+def analytic(file, output, fmt) -> None:
+    """Closed-form price, delta and vega of every european and digital position in FILE.
+
+    Black–Scholes for gbm rows; for heston rows the semi-analytic Fourier integral,
+    with vega per 1.00 of sigma0 = sqrt(v0).  Asian and barrier rows have no closed
+    form: their values are empty and the note column says so.  Results are per unit
+    of quantity; the total under the table is over the rows with values.
+
+    \b
+    Examples:
+      greeks analytic instruments/portfolio.csv
+      greeks analytic book.csv --output reference.parquet
+      greeks analytic instruments/digital.csv --format csv
+    """
+    from greeks.instruments import InputError
+    from greeks.io import to_text, write_table
+    from greeks.reference import analytic_prices
+    from greeks.render import print_reference
+
+    try:
+        if output is not None:
+            check_output(output)
+        results = analytic_prices(file)
+    except InputError as error:
+        raise BadInput(str(error)) from None
+    except KeyboardInterrupt:
+        click.echo("Interrupted; nothing was written.", err=True)
+        sys.exit(130)
+
+    if output is not None:
+        try:
+            write_table(results, output)
+        except OSError as error:
+            raise click.ClickException(
+                f"cannot write {output} ({error.strerror or error}); nothing was written") from None
+    if fmt == "table":
+        print_reference(results)
+    else:
+        click.echo(to_text(results, fmt), nl=False)
 
 
 def check_output(output: str) -> None:

@@ -1,8 +1,10 @@
 """The pricing engine: simulation groups, time grids, chunks, threads and reduction.
 
 Rows that share the model, its parameters, the spot, rate, dividend and
-underlying form a *simulation group*: one set of paths on one time grid (the
-union of every row's dates) serves all of them.  Paths are simulated in
+underlying form a *simulation group*: one set of paths on one time grid serves
+all of them.  Under GBM (exact at any step) the grid is the union of the rows'
+dates; under Heston it also holds the steps of ``steps_per_year`` up to the
+last date.  Paths are simulated in
 *chunks*; chunk ``c`` of a group draws from its own stream,
 
     PCG64(SeedSequence(seed, spawn_key=(h_0, h_1, h_2, h_3, c))),
@@ -30,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from greeks import estimators, payoffs
-from greeks.models import gbm
+from greeks.models import gbm, heston
 from greeks.stats import Moments
 
 DEFAULT_PATHS = 200_000
@@ -39,6 +41,9 @@ MAX_CHUNK = 1 << 16
 MIN_CHUNK = 1 << 8
 CHUNK_CELLS = 1 << 20  # path-dates per chunk: bounds memory at ~8 MB per array
 DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
+DEFAULT_SCHEME = "qe"
+DEFAULT_STEPS_PER_YEAR = 24
+DEFAULT_FIRST_STEP = 0.125  # years
 
 
 @dataclass
@@ -47,10 +52,12 @@ class Group:
 
     key: str
     spawn_words: tuple
+    model: str
     spot: float
     rate: float
     dividend: float
-    vol: float
+    vol: float      # gbm
+    heston: tuple   # (v0, kappa, theta, xi, rho) under heston
     positions: np.ndarray  # rows of the frame, ordered by id
     times: np.ndarray      # simulation grid, increasing, > 0
     date_start: np.ndarray  # row j's dates are date_index[date_start[j]:date_start[j + 1]]
@@ -63,6 +70,7 @@ class Group:
     barrier_kind: np.ndarray
     discount: np.ndarray
     quantity: np.ndarray
+    scheme: int = heston.QE
 
     @property
     def chunk_size(self) -> int:
@@ -76,7 +84,12 @@ class Group:
 
 
 def _group_key(row) -> str:
-    return (f"model=gbm;vol={float(row.vol)!r};spot={float(row.spot)!r};"
+    if row.model == "heston":
+        parameters = "".join(f"{name}={float(getattr(row, name))!r};"
+                             for name in ("v0", "kappa", "theta", "xi", "rho"))
+    else:
+        parameters = f"vol={float(row.vol)!r};"
+    return (f"model={row.model};{parameters}spot={float(row.spot)!r};"
             f"rate={float(row.rate)!r};dividend={float(row.dividend)!r};"
             f"underlying={row.underlying}")
 
@@ -86,7 +99,9 @@ def row_dates(maturity: float, fixings: int) -> np.ndarray:
     return maturity * np.arange(1, fixings + 1) / fixings
 
 
-def plan_groups(frame: pd.DataFrame) -> list[Group]:
+def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
+                steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
+                first_step: float = DEFAULT_FIRST_STEP) -> list[Group]:
     """Group the rows of a validated frame into simulations and plan their grids."""
     keys = [_group_key(row) for row in frame.itertuples(index=False)]
     by_key: dict[str, list[int]] = {}
@@ -95,7 +110,8 @@ def plan_groups(frame: pd.DataFrame) -> list[Group]:
     groups = []
     for key in sorted(by_key):
         positions = np.array(sorted(by_key[key], key=lambda p: frame["id"].iat[p]), dtype=np.int64)
-        groups.append(_plan_group(frame.iloc[positions], key, positions))
+        groups.append(_plan_group(frame.iloc[positions], key, positions, scheme, steps_per_year,
+                                  first_step))
     return groups
 
 
@@ -107,20 +123,32 @@ def _nearest(grid: np.ndarray, dates: np.ndarray) -> np.ndarray:
     return np.where(dates - grid[right - 1] <= grid[right] - dates, right - 1, right)
 
 
-def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray) -> Group:
+def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str,
+                steps_per_year: float, first_step: float) -> Group:
     dates = [row_dates(t, n) for t, n in zip(rows["maturity"], rows["fixings"])]
-    grid = np.unique(np.concatenate(dates))
+    first = rows.iloc[0]
+    model = first["model"]
+    steps = []
+    if model == "heston":
+        last = float(rows["maturity"].max())
+        regular = np.arange(1, math.ceil(last * steps_per_year)) / steps_per_year
+        steps = [regular[regular > first_step], np.array([first_step]) if 0 < first_step < last
+                 else np.empty(0)]
+    grid = np.unique(np.concatenate(dates + steps))
     keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
     grid = grid[keep]
     indices = [_nearest(grid, d) for d in dates]
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
-    first = rows.iloc[0]
     return Group(
         key=key,
         spawn_words=tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)),
-        spot=float(first["spot"]), rate=float(first["rate"]),
-        dividend=float(first["dividend"]), vol=float(first["vol"]),
+        model=model, spot=float(first["spot"]), rate=float(first["rate"]),
+        dividend=float(first["dividend"]),
+        vol=float(first["vol"]) if "vol" in rows else math.nan,
+        heston=tuple(float(first[name]) for name in ("v0", "kappa", "theta", "xi", "rho"))
+        if model == "heston" else (),
+        scheme=heston.SCHEME_CODES[scheme],
         positions=positions, times=grid,
         date_start=start, date_index=np.concatenate(indices).astype(np.int64),
         kind=np.array([payoffs.KIND_CODES[k] for k in rows["instrument"]], dtype=np.int64),
@@ -140,6 +168,8 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int) -> np.ndarray:
     """Simulate one chunk of a group; (rows + 1, 3, 2) array of (mean, M2), total last."""
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
     rng = np.random.Generator(np.random.PCG64(stream))
+    if group.model == "heston":
+        return _run_heston(group, rng, n_paths)
     w, s = gbm.simulate(rng, n_paths, group.times, math.log(group.spot),
                         group.rate - group.dividend, group.vol)
     np.exp(s, out=s)
@@ -148,6 +178,30 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int) -> np.ndarray:
         s, w, group.times, group.spot, group.vol, group.date_start, group.date_index, group.kind,
         group.omega, group.strike, group.payout, group.barrier, group.barrier_kind, group.discount,
         group.quantity, out)
+    return out
+
+
+def _run_heston(group: Group, rng, n_paths: int) -> np.ndarray:
+    v0, kappa, theta, xi, rho = group.heston
+    constants = heston.Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
+    firsts = np.unique(group.date_index[group.date_start[:-1]])
+    column = np.full(group.times.size, -1, dtype=np.int64)
+    column[firsts] = np.arange(firsts.size)
+    s, residual, variance, first_variance = heston.simulate(
+        rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi, rho, constants,
+        column, firsts.size)
+    np.exp(s, out=s)
+    score = np.empty(n_paths)
+    heston.transition_score(group.scheme, v0, first_variance, kappa, theta, xi,
+                            constants.dt[0], constants.e[0], constants.mean_var[0],
+                            constants.base_var[0], constants.chi_scale[0], score)
+    d_mean, d_var = heston.first_step_derivatives(group.scheme, v0, kappa, theta, xi, rho,
+                                                  constants)
+    out = np.empty((group.kind.size + 1, 3, 2))
+    estimators.likelihood_ratio_heston(
+        s, residual, variance, score, column, group.spot, math.sqrt(v0), d_mean, d_var,
+        group.date_start, group.date_index, group.kind, group.omega, group.strike, group.payout,
+        group.barrier, group.barrier_kind, group.discount, group.quantity, out)
     return out
 
 
@@ -169,13 +223,16 @@ class Estimates:
 
 
 def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = None,
-             report: Callable[[float, float], None] | None = None) -> Estimates:
+             report: Callable[[float, float], None] | None = None,
+             scheme: str = DEFAULT_SCHEME,
+             steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
+             first_step: float = DEFAULT_FIRST_STEP) -> Estimates:
     """Estimate price, delta and vega of every row of a validated frame.
 
     ``report(done, total)`` is called from the calling thread as chunks complete,
     with work measured in path-dates.
     """
-    groups = plan_groups(frame)
+    groups = plan_groups(frame, scheme, steps_per_year, first_step)
     tasks = [(g, c, n) for g, group in enumerate(groups) for c, n in group.chunks(paths)]
     total_work = float(sum(n * groups[g].times.size for g, _, n in tasks))
     results: list = [None] * len(tasks)

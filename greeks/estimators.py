@@ -2,7 +2,7 @@
 
 Plain likelihood ratio: with f the discounted payoff of a row on one path and
 w_Δ, w_σ the score weights of that path on the row's own dates (see
-:mod:`greeks.models.gbm`), the per-path estimates
+:mod:`greeks.models.gbm` and :mod:`greeks.models.heston`), the per-path estimates
 
     price: f,    delta: f · w_Δ,    vega: f · w_σ
 
@@ -70,6 +70,14 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
         out[j, 1, 1] = max(sq_d - sum_d * sum_d / n_paths, 0.0)
         out[j, 2, 0] = shift_v + sum_v / n_paths
         out[j, 2, 1] = max(sq_v - sum_v * sum_v / n_paths, 0.0)
+    _group_total(totals, quantity, out)
+
+
+@njit(cache=True, nogil=True)
+def _group_total(totals, quantity, out):
+    """(mean, M2) of the group total into ``out[-1]``: from the per-path sums ``totals``
+    when there are several rows, else scaled from the single row's."""
+    n_rows = quantity.size
     if n_rows > 1:
         for k in range(3):
             moments(totals[k], out[n_rows, k])
@@ -77,3 +85,62 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
         for k in range(3):
             out[1, k, 0] = quantity[0] * out[0, k, 0]
             out[1, k, 1] = quantity[0] * quantity[0] * out[0, k, 1]
+
+
+@njit(cache=True, nogil=True)
+def likelihood_ratio_heston(s, residual, variance, score, column, spot, sigma0, d_mean, d_var,
+                            date_start, date_index, kind, omega, strike, payout, barrier,
+                            barrier_kind, discount, quantity, out):
+    """Plain-LR moments of every row of a group on one chunk of Heston paths.
+
+    ``s`` holds the prices on the grid; ``residual`` and ``variance`` hold R and V
+    (:mod:`greeks.models.heston`) at the grid points mapped by ``column``; ``score`` the
+    first variance transition's score; ``d_mean``, ``d_var`` = ∂μ_1/∂v_0, ∂V_1/∂v_0.
+    Weights of row j with first date d_1:
+
+        w_Δ = R/(S0 V),   w_σ = 2σ0 [score + (R/V) ∂μ_1/∂v_0 + ½(R²/V − 1)(∂V_1/∂v_0)/V].
+
+    ``out`` is filled as by :func:`likelihood_ratio_gbm`.
+    """
+    n_paths = s.shape[0]
+    n_rows = kind.size
+    totals = np.zeros((3, n_paths if n_rows > 1 else 0))
+    payoff = np.empty(n_paths)
+    twice_sigma0 = 2.0 * sigma0
+    for j in range(n_rows):
+        dates = date_index[date_start[j]:date_start[j + 1]]
+        payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
+                         barrier_kind[j], discount[j], payoff)
+        col = column[dates[0]]
+        shift_f = shift_d = shift_v = 0.0
+        sum_f = sum_d = sum_v = 0.0
+        sq_f = sq_d = sq_v = 0.0
+        for p in range(n_paths):
+            f = payoff[p]
+            ratio = residual[p, col] / variance[p, col]
+            d = f * ratio / spot
+            v = f * twice_sigma0 * (score[p] + ratio * d_mean
+                                    + 0.5 * (ratio * residual[p, col] - 1.0) * d_var
+                                    / variance[p, col])
+            if p == 0:
+                shift_f, shift_d, shift_v = f, d, v
+            x = f - shift_f
+            sum_f += x
+            sq_f += x * x
+            x = d - shift_d
+            sum_d += x
+            sq_d += x * x
+            x = v - shift_v
+            sum_v += x
+            sq_v += x * x
+            if n_rows > 1:
+                totals[0, p] += quantity[j] * f
+                totals[1, p] += quantity[j] * d
+                totals[2, p] += quantity[j] * v
+        out[j, 0, 0] = shift_f + sum_f / n_paths
+        out[j, 0, 1] = max(sq_f - sum_f * sum_f / n_paths, 0.0)
+        out[j, 1, 0] = shift_d + sum_d / n_paths
+        out[j, 1, 1] = max(sq_d - sum_d * sum_d / n_paths, 0.0)
+        out[j, 2, 0] = shift_v + sum_v / n_paths
+        out[j, 2, 1] = max(sq_v - sum_v * sum_v / n_paths, 0.0)
+    _group_total(totals, quantity, out)

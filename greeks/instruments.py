@@ -4,8 +4,7 @@ One row is one position (see ``docs/instruments.md``).  :func:`validate` turns a
 table, as read from a file, into a typed frame with every default filled in, or
 raises :class:`InputError` naming the file, the row, the column and the rule that
 the first offending cell breaks.  Rows are numbered from 1, header excluded; for
-CSV files the physical line is given too.  Only ``gbm`` rows can be priced by
-this version; ``heston`` rows are recognised and refused.
+CSV files the physical line is given too.
 """
 
 from __future__ import annotations
@@ -17,7 +16,6 @@ INSTRUMENTS = ("european", "digital", "asian", "barrier")
 DATED_INSTRUMENTS = ("asian", "barrier")  # read the path on `fixings` dates; the others at T only
 OPTION_TYPES = ("call", "put")
 MODELS = ("gbm", "heston")
-SUPPORTED_MODELS = ("gbm",)
 BARRIER_TYPES = ("up-and-out", "down-and-out", "up-and-in", "down-and-in")
 HESTON_PARAMETERS = ("v0", "kappa", "theta", "xi", "rho")
 FIXINGS_PER_YEAR = 252
@@ -179,9 +177,6 @@ def validate(raw: pd.DataFrame, source: str, lines=None) -> pd.DataFrame:
     instrument = _choice(check, text["instrument"], "instrument", INSTRUMENTS, everywhere)
     _choice(check, text["option_type"], "option_type", OPTION_TYPES, everywhere)
     model = _choice(check, text["model"], "model", MODELS, everywhere)
-    check.fail_first(np.isin(model, MODELS) & ~np.isin(model, SUPPORTED_MODELS), "model",
-                     lambda p: (f"model {model[p]!r} is not supported by this version "
-                                f"(supported: {', '.join(SUPPORTED_MODELS)})"))
     gbm, heston = model == "gbm", model == "heston"
     barrier_rows, digital = instrument == "barrier", instrument == "digital"
 
@@ -210,7 +205,15 @@ def validate(raw: pd.DataFrame, source: str, lines=None) -> pd.DataFrame:
                        ("barrier", barrier_rows), ("payout", digital)]:
         _bound(check, values[name], name, rows, positive, "must be > 0")
     _bound(check, values["v0"], "v0", heston, lambda v: v >= 0, "must be >= 0")
-    _bound(check, values["rho"], "rho", heston, lambda v: np.abs(v) <= 1, "must lie in [-1, 1]")
+    _bound(check, values["rho"], "rho", heston, lambda v: np.abs(v) < 1,
+           "must lie strictly between -1 and 1 (with |rho| = 1 the log-price given the variance "
+           "path is deterministic and has no likelihood-ratio weight)")
+    with np.errstate(invalid="ignore"):
+        stuck = heston & (values["v0"] == 0) & (2 * values["kappa"] * values["theta"]
+                                                < values["xi"] ** 2 * (1 - 1e-12))
+    check.fail_first(stuck, "v0", lambda p: (
+        "v0 = 0 needs the Feller condition 2*kappa*theta >= xi^2 (here the variance can stay "
+        "at 0, and the delta weight has infinite variance); give v0 > 0"))
     dated = np.isin(instrument, DATED_INSTRUMENTS)
     _bound(check, values["fixings"], "fixings", dated,
            lambda v: (v >= 1) & (v <= MAX_FIXINGS) & (v == np.floor(v)),

@@ -1,4 +1,4 @@
-"""Rich rendering: the result table, value ± SE formatting, and progress on stderr."""
+"""Rich rendering: the result tables, value ± SE formatting, and progress on stderr."""
 
 from __future__ import annotations
 
@@ -24,8 +24,26 @@ def plus_minus(value: float, se: float) -> str:
     return f"{value:,.{-place}f} ± {se:,.{-place}f}"
 
 
+def number(value: float) -> str:
+    """``value`` to six significant digits with thousands separators; blank when NaN."""
+    if math.isnan(value):
+        return ""
+    if value == 0:
+        return "0"
+    if not math.isfinite(value):
+        return str(value)
+    place = math.floor(math.log10(abs(value))) - 5  # power of ten of the sixth digit
+    if place >= 0:
+        return f"{round(value / 10**place) * 10**place:,}"
+    return f"{value:,.{-place}f}"
+
+
 def result_table(results, title: str | None = None) -> Table:
-    """The per-row table with the portfolio total as footer."""
+    """The per-row table with the portfolio total as footer.
+
+    A value with a ``<name>_se`` column prints as value ± SE, one without as a plain
+    number; a ``note`` column, if present, comes last.
+    """
     total = results.attrs.get("total")
     table = Table(title=title, show_footer=total is not None, header_style="bold")
     left = dict(justify="left", no_wrap=True)
@@ -35,30 +53,52 @@ def result_table(results, title: str | None = None) -> Table:
     table.add_column("type", **left)
     for name in ("strike", "maturity", "quantity"):
         table.add_column(name, **right)
-    for name in ("price", "delta", "vega"):
-        footer = plus_minus(total[name], total[f"{name}_se"]) if total else ""
-        table.add_column(f"{name} ± SE", footer=footer, **right)
-    for row in results.itertuples(index=False):
+    se_columns = {name: f"{name}_se" if f"{name}_se" in results.columns else None
+              for name in ("price", "delta", "vega")}
+
+    def cells(values) -> list[str]:
+        return [plus_minus(values[name], values[se]) if se else number(values[name])
+                for name, se in se_columns.items()]
+
+    footers = cells(total) if total else [""] * len(se_columns)
+    for (name, se), footer in zip(se_columns.items(), footers):
+        table.add_column(f"{name} ± SE" if se else name, footer=footer, **right)
+    notes = "note" in results.columns
+    if notes:
+        table.add_column("note", justify="left")
+    for row in results.to_dict("records"):
         table.add_row(
-            str(row.id), row.instrument, row.option_type, f"{row.strike:g}", f"{row.maturity:g}",
-            f"{row.quantity:g}",
-            plus_minus(row.price, row.price_se), plus_minus(row.delta, row.delta_se),
-            plus_minus(row.vega, row.vega_se),
+            str(row["id"]), row["instrument"], row["option_type"], f"{row['strike']:g}",
+            f"{row['maturity']:g}", f"{row['quantity']:g}", *cells(row),
+            *([row["note"] or ""] if notes else []),
         )
     return table
 
 
-def print_results(results, console: Console | None = None) -> None:
+def _print(table: Table, caption: str, console: Console | None) -> None:
     if console is None:
         console = Console()
         if not console.is_terminal:
             console = Console(width=200)
+    table.caption = caption
+    console.print(table)
+
+
+def print_results(results, console: Console | None = None) -> None:
     paths, seed = results.attrs.get("paths"), results.attrs.get("seed")
     caption = (f"{paths:,} paths per simulation, seed {seed}; per unit of quantity, "
                "vega per 1.00 vol; total = Σ quantity × value")
-    table = result_table(results)
-    table.caption = caption
-    console.print(table)
+    _print(result_table(results), caption, console)
+
+
+def print_reference(results, console: Console | None = None) -> None:
+    """The closed-form table of :func:`greeks.reference.reference_table`."""
+    missing = int(results["note"].notna().sum())
+    caption = ("per unit of quantity, vega per 1.00 vol (of σ0 under heston); "
+               "total = Σ quantity × value")
+    if missing:
+        caption += f" over the {len(results) - missing} of {len(results)} rows with values"
+    _print(result_table(results), caption, console)
 
 
 class DelayedProgress:

@@ -194,8 +194,9 @@ BAD = {
                            "row 4 (line 5): column 'fixings': must be a whole number"),
     "duplicate id": ("book.csv", BOOK + GOOD,
                      "row 6 (line 7): column 'id': duplicate id 'EU-C' (first used in row 1)"),
-    "heston": ("book.csv", BOOK.replace("gbm,0.2,10", "heston,,10"),
-               "row 1 (line 2): column 'model': model 'heston' is not supported"),
+    "heston without parameters": ("book.csv", BOOK.replace("gbm,0.2,10", "heston,,10"),
+                                  "row 1 (line 2): column 'v0': required column is missing "
+                                  "(model heston)"),
     "too many fields": ("book.csv", BOOK + GOOD + ",extra\n",
                         "row 6 (line 7): has 17 fields, but the header has 16"),
     "empty file": ("book.csv", "", "book.csv: file is empty"),

@@ -1,0 +1,328 @@
+"""Heston model: three discretisation schemes and the exact score weights of each chain.
+
+Risk-neutral dynamics, x = log S:
+
+    dS/S = (r − q) dt + sqrt(v) dW_1,   dv = κ(θ − v) dt + ξ sqrt(v) dW_2,   d⟨W_1, W_2⟩ = ρ dt.
+
+Every scheme simulates a Markov chain (v_k, x_k) on the grid 0 = t_0 < t_1 < ... < t_m,
+Δ_k = t_k − t_{k−1}.  The variance moves by the scheme's transition law p(v_k | v_{k−1});
+given the variance path the log-price increments are independent Gaussians,
+
+    x_k = x_{k−1} + μ_k + sqrt(V_k) Z_k,   V_k = (1 − ρ²) I_k,
+    μ_k = (r − q)Δ_k − ½ I_k + (ρ/ξ)(v_k − v_{k−1} − κθΔ_k + κ I_k),
+
+with I_k ≈ ∫ v dt over the step.  Schemes:
+
+* ``exact``: v_k = c_k χ'²_d(λ_k), c_k = ξ²(1 − e^{−κΔ_k})/(4κ), d = 4κθ/ξ²,
+  λ_k = v_{k−1} e^{−κΔ_k}/c_k (the CIR transition law, exact at any step);
+  I_k = (v_{k−1} + v_k)Δ_k/2 (trapezoid).
+* ``qe``: Andersen's (2008) quadratic-exponential law for v_k, matched to the exact
+  conditional mean m and variance s² (ψ = s²/m²): v_k = a(b + Z_v)² when ψ ≤ 1.5,
+  otherwise 0 with probability p = (ψ − 1)/(ψ + 1) and an exponential of rate
+  β = (1 − p)/m beyond.  Trapezoid I_k, and Andersen's martingale correction: with
+  K_2 = (Δ/2)(κρ/ξ − ½) + ρ/ξ, K_3 = (1 − ρ²)Δ/2 and A = K_2 + K_3/2, the drift is
+  μ_k = (r − q)Δ − log M(A) − ½K_3 v_{k−1} + K_2 v_k, M(A) = E[e^{A v_k} | v_{k−1}] of the
+  QE law, so that E[S_k | S_{k−1}, v_{k−1}] = S_{k−1} e^{(r−q)Δ} exactly (the plain
+  trapezoid drift where M(A) is infinite).  Both regimes read one normal Z_v per step
+  (the exponential regime through U = Φ(Z_v)), so that streams stay aligned when
+  parameters move (common random numbers).  From v_0 = 0 the first transition is drawn
+  from the exact law instead, so that the log-price always has a density.
+* ``euler``: full truncation, v_k = v_{k−1} + κ(θ − v⁺)Δ + ξ sqrt(v⁺Δ) Z_v,
+  v⁺ = max(v_{k−1}, 0), and I_k = v⁺Δ (the baseline).
+
+Score weights.  A row reads x on its dates d_1 < ... < d_n.  Given the variance path,
+x_{d_1} − x_0 is Gaussian with mean M = Σ_{k ≤ d_1} μ_k and variance V = Σ_{k ≤ d_1} V_k;
+let R = x_{d_1} − x_0 − M = Σ_{k ≤ d_1} sqrt(V_k) Z_k.  S0 enters the chain's density
+only through x_0 = log S0 in that Gaussian, and v_0 only through p(v_1 | v_0) and
+(μ_1, V_1).  Differentiating the log-density of (variance path, x_{d_1}, ..., x_{d_n}):
+
+    w_Δ = R / (S0 V),
+    w_σ = 2σ0 [ ∂log p(v_1 | v_0)/∂v_0 + (R/V) ∂μ_1/∂v_0 + ½ (R²/V − 1) (∂V_1/∂v_0)/V ],
+
+σ0 = sqrt(v_0) (dV/dσ0 = 2σ0 dV/dv0).  They are scores of the simulated chain, so E[w] = 0
+and E[f·w] is exactly the derivative of the chain's price at any step size, for any
+payoff of polynomial growth.  Aggregating the fine steps onto the row's first date
+is the conditional expectation of the fine-step score: unbiased, never noisier.
+The transition scores (:func:`transition_score`): Gaussian for Euler; for ``exact``
+∂/∂v_0 = (e^{−κΔ}/c)(−½ + ½ sqrt(x/λ) I_{ν+1}(sqrt(λx))/I_ν(sqrt(λx))), x = v_1/c,
+ν = d/2 − 1; for QE the derivative of its closed-form two-regime log-density (the
+regime is fixed by v_0), taken by complex-step differentiation, exact to rounding.
+At v_0 = 0, w_σ = 0: σ0 = 0 and the bracket is finite (dV/dv0 is one-sided finite).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+QE, EXACT, EULER = 0, 1, 2
+SCHEME_CODES = {"qe": QE, "exact": EXACT, "euler": EULER}
+PSI_CRITICAL = 1.5
+COMPLEX_STEP = 1e-20  # relative step of complex-step differentiation
+LOG_ROOT_TWO_PI = 0.5 * math.log(2.0 * math.pi)
+INVERSE_ROOT_TWO = 1.0 / math.sqrt(2.0)
+
+
+class Constants:
+    """Per-step constants of the schemes on one grid (arrays indexed by step)."""
+
+    def __init__(self, times, kappa, theta, xi, rho, carry):
+        dt = np.diff(np.concatenate(([0.0], times)))
+        e = np.exp(-kappa * dt)
+        one_minus_e = -np.expm1(-kappa * dt)
+        self.dt = dt
+        self.carry_dt = carry * dt
+        self.e = e
+        self.mean_var = xi * xi * e * one_minus_e / kappa            # s² = v·mean_var + base_var
+        self.base_var = theta * xi * xi * one_minus_e ** 2 / (2.0 * kappa)
+        self.chi_scale = xi * xi * one_minus_e / (4.0 * kappa)      # c
+        self.k0 = -rho * kappa * theta * dt / xi
+        self.k1 = 0.5 * dt * (kappa * rho / xi - 0.5) - rho / xi
+        self.k2 = 0.5 * dt * (kappa * rho / xi - 0.5) + rho / xi
+        self.k3 = 0.5 * (1.0 - rho * rho) * dt
+        self.mgf_arg = self.k2 + 0.5 * self.k3                     # A
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _qe_law(v, e, mean_var, base_var, theta):
+    """QE parameters from v: (quadratic?, b², a) when ψ ≤ ψ_c, else (False, p, β).
+
+    ``v`` may be complex (complex-step differentiation); the regime follows Re ψ.
+    """
+    m = theta + (v - theta) * e
+    s2 = v * mean_var + base_var
+    m2 = m * m
+    if (s2 - PSI_CRITICAL * m2).real <= 0.0:  # ψ = s²/m² ≤ ψ_c
+        inverse = 2.0 * m2 / s2  # 2/ψ
+        b2 = inverse - 1.0 + np.sqrt(inverse * (inverse - 1.0))
+        return True, b2, m / (1.0 + b2)
+    total = s2 + m2
+    return False, (s2 - m2) / total, 2.0 * m / total  # p = (ψ − 1)/(ψ + 1), β = (1 − p)/m
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _qe_log_mgf(quadratic, first, second, mgf_arg):
+    """(finite?, log E[e^{A v'}]) under the QE law with parameters from :func:`_qe_law`."""
+    if quadratic:
+        b2, a = first, second
+        q = 1.0 - 2.0 * mgf_arg * a
+        if q.real <= 0.0:
+            return False, 0.0 * q
+        return True, mgf_arg * b2 * a / q - 0.5 * np.log(q)
+    p, beta = first, second
+    if mgf_arg >= beta.real:
+        return False, 0.0 * beta
+    return True, np.log(p + beta * (1.0 - p) / (beta - mgf_arg))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def qe_log_density(v0, v1, e, mean_var, base_var, theta):
+    """log p(v1 | v0) of the QE law (density on v1 > 0; log-mass of the atom at v1 = 0).
+
+    Quadratic regime, v1 = a(b + Z)²: p = [φ(y − b) + φ(y + b)]/(2ay), y = sqrt(v1/a).
+    Exponential regime: p·δ_0 + (1 − p) β e^{−β v1}.
+    """
+    quadratic, first, second = _qe_law(v0, e, mean_var, base_var, theta)
+    if quadratic:
+        b = np.sqrt(first)
+        y = np.sqrt(v1 / second)
+        return (-0.5 * (y - b) * (y - b) + np.log(1.0 + np.exp(-2.0 * y * b))
+                - LOG_ROOT_TWO_PI - np.log(2.0 * second * y))
+    if v1 == 0.0:
+        return np.log(first)
+    return np.log(1.0 - first) + np.log(second) - second * v1
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def bessel_ratio(nu, z):
+    """I_{ν+1}(z) / I_ν(z) for ν > −1, z > 0, by its continued fraction (modified Lentz).
+
+    I_{ν+1}/I_ν = 1/(2(ν+1)/z + 1/(2(ν+2)/z + 1/(2(ν+3)/z + ...))).
+    """
+    tiny = 1e-300
+    f = 2.0 * (nu + 1.0) / z
+    c = f
+    d = 0.0
+    k = 2
+    while True:
+        b = 2.0 * (nu + k) / z
+        d = b + d
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = b + 1.0 / c
+        if abs(c) < tiny:
+            c = tiny
+        step = c * d
+        f *= step
+        if abs(step - 1.0) < 1e-16 or k > 1_000_000:
+            return 1.0 / f
+        k += 1
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _advance(rng, mean, var_k, level, residual, variance):
+    """One conditionally Gaussian log-price step; returns (x, R, V) after it."""
+    dz = np.sqrt(var_k) * rng.standard_normal()
+    return level + mean + dz, residual + dz, variance + var_k
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def simulate_qe(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, carry_dt, e, mean_var,
+                base_var, chi_scale, k0, k1, k2, k3, mgf_arg, column, x, residual, variance,
+                first_variance):
+    """QE paths: x (paths × steps); R and V at the grid points with ``column[k]`` ≥ 0; v_1."""
+    m = e.size
+    shape = 4.0 * kappa * theta / (xi * xi)
+    for p in range(n_paths):
+        v = v0
+        level, r_sum, v_sum = log_spot, 0.0, 0.0
+        for k in range(m):
+            if v == 0.0 and k == 0:  # exact first transition from v_0 = 0
+                v_next = chi_scale[0] * rng.chisquare(shape)
+                mean = carry_dt[0] + k0[0] + k2[0] * v_next
+            else:
+                quadratic, first, second = _qe_law(v, e[k], mean_var[k], base_var[k], theta)
+                z = rng.standard_normal()
+                if quadratic:
+                    root = np.sqrt(first) + z
+                    v_next = second * root * root
+                else:  # U = Φ(Z): one normal per step in either regime (aligned streams)
+                    tail = 0.5 * math.erfc(z * INVERSE_ROOT_TWO)  # 1 − U, accurate near U = 1
+                    v_next = 0.0 if tail >= 1.0 - first else np.log((1.0 - first) / tail) / second
+                finite, log_mgf = _qe_log_mgf(quadratic, first, second, mgf_arg[k])
+                if finite:
+                    mean = carry_dt[k] - log_mgf - 0.5 * k3[k] * v + k2[k] * v_next
+                else:
+                    mean = carry_dt[k] + k0[k] + k1[k] * v + k2[k] * v_next
+            level, r_sum, v_sum = _advance(rng, mean, k3[k] * (v + v_next), level, r_sum, v_sum)
+            if k == 0:
+                first_variance[p] = v_next
+            x[p, k] = level
+            if column[k] >= 0:
+                residual[p, column[k]] = r_sum
+                variance[p, column[k]] = v_sum
+            v = v_next
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def simulate_exact(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, carry_dt, e, chi_scale,
+                   k0, k1, k2, k3, column, x, residual, variance, first_variance):
+    """Exact-variance paths (noncentral chi-square transitions, trapezoid I); as simulate_qe."""
+    m = e.size
+    shape = 4.0 * kappa * theta / (xi * xi)
+    for p in range(n_paths):
+        v = v0
+        level, r_sum, v_sum = log_spot, 0.0, 0.0
+        for k in range(m):
+            v_next = chi_scale[k] * rng.noncentral_chisquare(shape, v * e[k] / chi_scale[k])
+            mean = carry_dt[k] + k0[k] + k1[k] * v + k2[k] * v_next
+            level, r_sum, v_sum = _advance(rng, mean, k3[k] * (v + v_next), level, r_sum, v_sum)
+            if k == 0:
+                first_variance[p] = v_next
+            x[p, k] = level
+            if column[k] >= 0:
+                residual[p, column[k]] = r_sum
+                variance[p, column[k]] = v_sum
+            v = v_next
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def simulate_euler(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, carry_dt, dt, column, x,
+                   residual, variance, first_variance):
+    """Full-truncation Euler paths; as simulate_qe."""
+    m = dt.size
+    root = np.sqrt(1.0 - rho * rho)
+    for p in range(n_paths):
+        v = v0
+        level, r_sum, v_sum = log_spot, 0.0, 0.0
+        for k in range(m):
+            positive = max(v, 0.0)
+            spread = np.sqrt(positive * dt[k])
+            z = rng.standard_normal()
+            v_next = v + kappa * (theta - positive) * dt[k] + xi * spread * z
+            mean = carry_dt[k] - 0.5 * positive * dt[k] + rho * spread * z
+            dz = root * spread * rng.standard_normal()
+            level += mean + dz
+            r_sum += dz
+            v_sum += (1.0 - rho * rho) * positive * dt[k]
+            if k == 0:
+                first_variance[p] = v_next
+            x[p, k] = level
+            if column[k] >= 0:
+                residual[p, column[k]] = r_sum
+                variance[p, column[k]] = v_sum
+            v = v_next
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def transition_score(scheme, v0, first_variance, kappa, theta, xi, dt, e, mean_var, base_var,
+                     chi_scale, out):
+    """out[p] = ∂ log p(v_1 | v_0)/∂v_0 for each path's first variance v_1 (0 when v_0 = 0)."""
+    n = first_variance.size
+    if v0 == 0.0:
+        out[:] = 0.0
+        return
+    if scheme == EULER:
+        mean = v0 + kappa * (theta - v0) * dt
+        var = xi * xi * v0 * dt
+        for p in range(n):
+            u = (first_variance[p] - mean) / var
+            out[p] = u * (1.0 - kappa * dt) + 0.5 * (u * u * var - 1.0) / v0
+    elif scheme == EXACT:
+        nu = 2.0 * kappa * theta / (xi * xi) - 1.0
+        lam = v0 * e / chi_scale
+        for p in range(n):
+            y = first_variance[p] / chi_scale
+            z = np.sqrt(lam * y)
+            out[p] = (e / chi_scale) * (-0.5 + 0.5 * y * bessel_ratio(nu, z) / z)
+    else:
+        h = COMPLEX_STEP * v0
+        shifted = complex(v0, h)
+        for p in range(n):
+            out[p] = qe_log_density(shifted, first_variance[p], e, mean_var, base_var,
+                                    theta).imag / h
+
+
+def first_step_derivatives(scheme: int, v0: float, kappa: float, theta: float, xi: float,
+                           rho: float, c: Constants) -> tuple[float, float]:
+    """(∂μ_1/∂v_0, ∂V_1/∂v_0) of the first log-price step, for the weights above."""
+    dt = float(c.dt[0])
+    if scheme == EULER:
+        return -0.5 * dt + (rho / xi) * (kappa * dt - 1.0), (1.0 - rho * rho) * dt
+    k3 = float(c.k3[0])
+    if scheme == QE and v0 > 0.0:
+        h = COMPLEX_STEP * v0
+        args = (float(c.e[0]), float(c.mean_var[0]), float(c.base_var[0]), theta)
+        quadratic, first, second = _qe_law(complex(v0, h), *args)
+        finite, log_mgf = _qe_log_mgf(quadratic, first, second, float(c.mgf_arg[0]))
+        if finite:
+            return -log_mgf.imag / h - 0.5 * k3, k3
+    return float(c.k1[0]), k3
+
+
+def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: float,
+             theta: float, xi: float, rho: float, c: Constants, column: np.ndarray,
+             n_columns: int):
+    """Simulate ``n_paths`` paths; returns (x, R, V, v_1) as described in the module docstring.
+
+    ``x`` is (paths × steps); R and V are (paths × n_columns), column ``column[k]`` holding
+    their values at grid point k (−1: not stored).
+    """
+    m = c.dt.size
+    x = np.empty((n_paths, m))
+    residual = np.empty((n_paths, n_columns))
+    variance = np.empty((n_paths, n_columns))
+    first_variance = np.empty(n_paths)
+    if scheme == QE:
+        simulate_qe(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.e,
+                    c.mean_var, c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.mgf_arg,
+                    column, x, residual, variance, first_variance)
+    elif scheme == EXACT:
+        simulate_exact(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.e,
+                       c.chi_scale, c.k0, c.k1, c.k2, c.k3, column, x, residual, variance,
+                       first_variance)
+    else:
+        simulate_euler(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.dt,
+                       column, x, residual, variance, first_variance)
+    return x, residual, variance, first_variance

@@ -1,0 +1,83 @@
+"""Closed-form and semi-analytic reference values for an instrument table.
+
+European and digital rows have them: under ``gbm`` the Black–Scholes formulas of
+:mod:`greeks.analytic`, under ``heston`` the Fourier integrals of
+:mod:`greeks.heston_analytic`, where vega = ∂V/∂σ0 with σ0 = sqrt(v0) (0 at v0 = 0,
+as that module defines it).  Asian and barrier rows, monitored on discrete dates, have
+none here.  A row without a value, or whose formula fails (e^{−rT} overflowing for
+a huge negative rate, say), gets NaN values and the reason in ``note``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from greeks.analytic import reference
+from greeks.api import load
+from greeks.heston_analytic import heston_digital, heston_greeks
+from greeks.instruments import HESTON_PARAMETERS, InputError
+
+VALUES = ("price", "delta", "vega")
+CLOSED_FORM = ("european", "digital")
+NO_CLOSED_FORM = "no closed form"
+
+
+def _heston(row):
+    """The semi-analytic Heston values of a european or digital row."""
+    args = (row["option_type"], row["spot"], row["strike"], row["maturity"], row["rate"],
+            *(row[name] for name in HESTON_PARAMETERS), row["dividend"])
+    if row["instrument"] == "european":
+        return heston_greeks(*args)
+    return heston_digital(*args, payout=row["payout"])
+
+
+PRICERS = {"gbm": reference, "heston": _heston}
+
+
+def _row_values(row) -> tuple[tuple[float, float, float], str | None]:
+    """(price, delta, vega) of one validated row and ``None``, or NaNs and the reason."""
+    pricer = PRICERS.get(row["model"])
+    if pricer is None or row["instrument"] not in CLOSED_FORM:
+        return (math.nan,) * 3, NO_CLOSED_FORM
+    try:
+        return tuple(pricer(row)), None
+    except (ArithmeticError, ValueError) as error:
+        return (math.nan,) * 3, f"closed form failed: {error}"
+
+
+def reference_table(frame: pd.DataFrame, source: str = "<DataFrame>") -> pd.DataFrame:
+    """Reference price, delta and vega of every row of a validated instrument frame.
+
+    Returns ``id``, ``price``, ``delta``, ``vega`` (per unit of quantity, vega per 1.00
+    of volatility), ``note`` (missing where there are values), then the input columns.
+    ``attrs["total"]`` holds Σ quantity · value over the rows with values.  An input
+    column named ``note`` is an :class:`InputError` (``source`` names the table).
+    """
+    if "note" in frame.columns:
+        raise InputError(source, "is the name of a result column; rename or drop it",
+                         column="note")
+    rows = [_row_values(row) for row in frame.to_dict("records")]
+    values = np.array([row_values for row_values, _ in rows], dtype=float).reshape(-1, 3)
+    notes = pd.Series([note for _, note in rows], dtype=object)
+    results = pd.DataFrame({"id": frame["id"],
+                            **{name: values[:, k] for k, name in enumerate(VALUES)},
+                            "note": notes})
+    out = pd.concat([results, frame.drop(columns="id")], axis=1)
+    valued = notes.isna().to_numpy()
+    quantity = frame["quantity"].to_numpy(dtype=float)[valued]
+    out.attrs["total"] = {name: float(quantity @ values[valued, k])
+                          for k, name in enumerate(VALUES)}
+    return out
+
+
+def analytic_prices(frame_or_path) -> pd.DataFrame:
+    """:func:`reference_table` of a DataFrame or a .csv/.parquet/.json instrument file.
+
+    Raises :class:`InputError` (row-numbered, as ``price_portfolio``) on bad input.
+    """
+    frame = load(frame_or_path)
+    source = "<DataFrame>" if isinstance(frame_or_path, pd.DataFrame) else str(frame_or_path)
+    return reference_table(frame, source)
