@@ -1,0 +1,220 @@
+"""The Heston chains and their score weights: transition scores, the semi-analytic
+reference, exactness against finite differences of the same chain, degenerate
+parameters and reproducibility."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import scipy.special
+
+from greeks import engine
+from greeks.heston_analytic import heston_digital, heston_greeks
+from greeks.models import heston
+from greeks.stats import Moments
+from helpers import make_frame
+
+ATM = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
+QUANTITIES = ("price", "delta", "vega")
+
+
+def heston_rows(rows, **params):
+    return [{**ATM, **params, **row} for row in rows]
+
+
+def reference(row):
+    args = dict(spot=row["spot"], strike=row["strike"], maturity=row["maturity"],
+                rate=row["rate"], v0=row["v0"], kappa=row["kappa"], theta=row["theta"],
+                xi=row["xi"], rho=row["rho"], dividend=row["dividend"])
+    if row["instrument"] == "digital":
+        return heston_digital(row["option_type"], **args, payout=row["payout"])
+    return heston_greeks(row["option_type"], **args)
+
+
+def one_step(scheme, v0, dt, n, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, seed=11):
+    """First variances of n one-step paths and their transition scores."""
+    c = heston.Constants(np.array([dt]), kappa, theta, xi, rho, 0.0)
+    rng = np.random.default_rng(seed)
+    _, _, _, v1 = heston.simulate(rng, heston.SCHEME_CODES[scheme], n, 0.0, v0, kappa, theta, xi,
+                                  rho, c, np.array([0]), 1)
+    score = np.empty(n)
+    heston.transition_score(heston.SCHEME_CODES[scheme], v0, v1, kappa, theta, xi, c.dt[0],
+                            c.e[0], c.mean_var[0], c.base_var[0], c.chi_scale[0], score)
+    return v1, score, c
+
+
+@pytest.mark.parametrize("scheme,v0,dt,xi", [
+    ("qe", 0.04, 0.25, 0.5),     # quadratic regime
+    ("qe", 0.01, 0.5, 1.5),      # exponential regime (atom at 0)
+    ("exact", 0.04, 0.25, 0.5),
+    ("exact", 0.02, 0.05, 1.0),  # Feller violated
+    ("euler", 0.04, 0.1, 0.5),
+])
+def test_transition_score_differentiates_the_first_moments(scheme, v0, dt, xi):
+    """E[score] = 0 and E[score · v1] = ∂E[v1]/∂v0 (e^{−κΔ} for QE and exact, whose
+    means are exact; 1 − κΔ for Euler), within 4 SE."""
+    v1, score, c = one_step(scheme, v0, dt, 400_000, xi=xi)
+    slope = 1 - 1.5 * dt if scheme == "euler" else c.e[0]
+    for values, expected in [(score, 0.0), (score * (v1 - v1.mean()), slope)]:
+        se = values.std(ddof=1) / math.sqrt(values.size)
+        assert abs(values.mean() - expected) <= 4 * se
+
+
+def test_exact_transition_score_differentiates_the_second_moment():
+    """E[v1²] = c²(2(d + 2λ) + (d + λ)²) for v1 = c·χ'²_d(λ)."""
+    v0, dt = 0.04, 0.25
+    v1, score, c = one_step("exact", v0, dt, 400_000)
+    scale = c.chi_scale[0]
+    d = 4 * 1.5 * 0.04 / 0.25
+    slope = scale**2 * (4 + 2 * (d + v0 * c.e[0] / scale)) * c.e[0] / scale
+    values = score * v1 * v1
+    se = values.std(ddof=1) / math.sqrt(values.size)
+    assert abs(values.mean() - slope) <= 4 * se
+
+
+@pytest.mark.parametrize("v0,xi,v1", [(0.04, 0.5, 0.03), (0.04, 0.5, 0.09), (0.01, 1.5, 0.0),
+                                      (0.01, 1.5, 0.02)])
+def test_qe_score_is_the_derivative_of_its_log_density(v0, xi, v1):
+    c = heston.Constants(np.array([0.5]), 1.5, 0.04, xi, -0.7, 0.0)
+    args = (c.e[0], c.mean_var[0], c.base_var[0], 0.04)
+    score = np.empty(1)
+    heston.transition_score(heston.QE, v0, np.array([v1]), 1.5, 0.04, xi, 0.5, *args[:3],
+                            c.chi_scale[0], score)
+    h = 1e-6 * v0
+    central = (heston.qe_log_density(v0 + h, v1, *args)
+               - heston.qe_log_density(v0 - h, v1, *args)) / (2 * h)
+    assert score[0] == pytest.approx(central, rel=1e-6)
+
+
+@pytest.mark.parametrize("nu", [-0.96, -0.5, 0.0, 1.3, 40.0])
+@pytest.mark.parametrize("z", [1e-6, 0.3, 5.0, 80.0, 2000.0])
+def test_bessel_ratio(nu, z):
+    if z < 1e-3:  # I_ν underflows; the ratio is z/(2(ν + 1)) · (1 + O(z²))
+        expected = z / (2 * (nu + 1))
+    else:
+        expected = scipy.special.ive(nu + 1, z) / scipy.special.ive(nu, z)
+    assert heston.bessel_ratio(nu, z) == pytest.approx(expected, rel=1e-12)
+
+
+def closed_form_rows():
+    rows = []
+    for i, (instrument, option_type, strike) in enumerate([
+            ("european", "call", 100.0), ("european", "put", 90.0), ("european", "call", 120.0),
+            ("digital", "call", 105.0), ("digital", "put", 95.0)]):
+        rows.append(dict(id=f"h{i}", instrument=instrument, option_type=option_type,
+                         strike=strike, payout=2.0 if instrument == "digital" else 1.0))
+    return rows
+
+
+@pytest.mark.parametrize("scheme", ["qe", "exact"])
+def test_european_and_digital_match_the_semi_analytic_values(scheme):
+    """Default grid: the discretisation bias is below 1 SE at these path counts
+    (benchmarks/heston_bias.py), so every estimate is within 4 SE."""
+    frame = make_frame(heston_rows(closed_form_rows()))
+    estimates = engine.simulate(frame, 300_000, seed=3, scheme=scheme)
+    failures = []
+    for i, row in frame.iterrows():
+        ref = reference(row)
+        for k, name in enumerate(QUANTITIES):
+            error = (estimates.mean[i, k] - ref[k]) / estimates.se[i, k]
+            if abs(error) > 4:
+                failures.append((row["id"], name, round(error, 1)))
+    assert not failures
+
+
+def crn_batches(group, bump, seeds, paths):
+    """Per seed: LR (delta, vega) of every row and their central differences on common
+    random numbers (the same stream for the base and bumped chains)."""
+    lr, fd = [], []
+    for seed in seeds:
+        base = engine.run_chunk(group, seed, 0, paths)[:-1, :, 0]
+        delta = (engine.run_chunk(dataclasses.replace(group, spot=group.spot + bump[0]), seed, 0,
+                                  paths)[:-1, 0, 0]
+                 - engine.run_chunk(dataclasses.replace(group, spot=group.spot - bump[0]), seed,
+                                    0, paths)[:-1, 0, 0]) / (2 * bump[0])
+        sigma0 = math.sqrt(group.heston[0])
+        prices = []
+        for sign in (1, -1):
+            params = ((sigma0 + sign * bump[1]) ** 2, *group.heston[1:])
+            prices.append(engine.run_chunk(dataclasses.replace(group, heston=params), seed, 0,
+                                           paths)[:-1, 0, 0])
+        lr.append(base[:, 1:])
+        fd.append(np.stack([delta, (prices[0] - prices[1]) / (2 * bump[1])], axis=1))
+    return np.array(lr), np.array(fd)
+
+
+@pytest.mark.parametrize("scheme", ["qe", "euler"])
+def test_weights_are_exact_for_the_simulated_chain(scheme):
+    """On a coarse grid (4 steps) LR delta and vega equal central differences of the
+    same discrete chain on common random numbers: the batch means of LR − FD are zero
+    within 4 SE of their spread, for european, asian, barrier and digital rows."""
+    rows = [dict(id="e"), dict(id="a", instrument="asian", fixings=4),
+            dict(id="b", instrument="barrier", barrier=125.0, barrier_type="up-and-out",
+                 fixings=4),
+            dict(id="d", instrument="digital", strike=105.0)]
+    frame = make_frame(heston_rows(rows))
+    (group,) = engine.plan_groups(frame, scheme, steps_per_year=4, first_step=0.0)
+    assert group.times.size == 4
+    lr, fd = crn_batches(group, (0.05, 0.0005), range(24), 16_384)
+    difference = lr - fd
+    t = difference.mean(axis=0) / (difference.std(axis=0, ddof=1) / math.sqrt(len(lr)))
+    assert np.all(np.abs(t) <= 4), t
+
+
+DEGENERATE = {
+    "feller violated, long maturity": dict(v0=0.04, kappa=0.5, theta=0.04, xi=1.0, rho=-0.9,
+                                           maturity=10.0, rate=0.0),
+    "rho -0.99": dict(rho=-0.99),
+    "v0 = 0": dict(v0=0.0, xi=0.3),
+    "one day": dict(maturity=1 / 365),
+    "strong mean reversion": dict(kappa=6.21, v0=0.010201, theta=0.019, xi=0.61,
+                                  rate=0.0319),
+}
+
+
+@pytest.mark.parametrize("case", DEGENERATE)
+def test_degenerate_parameters_give_honest_estimates(case):
+    """Finite values within 4 SE of the semi-analytic ones, and standard errors that
+    match the spread of the estimates over independent seeds."""
+    frame = make_frame(heston_rows([dict(id="c"), dict(id="p", option_type="put",
+                                                       strike=99.0)], **DEGENERATE[case]))
+    runs = [engine.simulate(frame, 20_000, seed=s) for s in range(24)]
+    means = np.array([r.mean for r in runs])
+    ses = np.array([r.se for r in runs])
+    assert np.all(np.isfinite(means)) and np.all(np.isfinite(ses))
+    pooled = means.mean(axis=0)
+    pooled_se = means.std(axis=0, ddof=1) / math.sqrt(len(runs))
+    for i, row in frame.iterrows():
+        ref = reference(row)
+        for k in range(3):
+            if ses[0, i, k] == 0:  # vega at v0 = 0 is exactly 0
+                assert ref[k] == 0 and np.all(means[:, i, k] == 0)
+                continue
+            assert abs(pooled[i, k] - ref[k]) <= 4 * pooled_se[i, k], (row["id"], k)
+            ratio = means[:, i, k].std(ddof=1) / ses[:, i, k].mean()
+            assert 0.6 <= ratio <= 1.5, (row["id"], k, ratio)
+
+
+def test_reproducible_across_threads_row_order_and_other_groups():
+    rows = heston_rows([dict(id="e"), dict(id="a", instrument="asian", fixings=12),
+                        dict(id="b", instrument="barrier", barrier=80.0,
+                             barrier_type="down-and-in", fixings=52)])
+    gbm_row = dict(id="g", vol=0.3)
+    frame = make_frame(rows)
+    one = engine.simulate(frame, 30_000, seed=9, threads=1)
+    two = engine.simulate(frame, 30_000, seed=9, threads=2)
+    assert np.array_equal(one.mean, two.mean) and np.array_equal(one.se, two.se)
+    mixed = make_frame([gbm_row, *rows[::-1]])
+    other = engine.simulate(mixed, 30_000, seed=9, threads=2)
+    assert np.array_equal(other.mean[1:][::-1], one.mean)
+    assert np.array_equal(other.se[1:][::-1], one.se)
+
+
+def test_vega_weight_variance_falls_with_the_first_step():
+    """The σ0-score's variance grows like 1/Δ_1: a longer first step gives a quieter vega."""
+    frame = make_frame(heston_rows([dict(id="c")]))
+    fine = engine.simulate(frame, 50_000, seed=4, first_step=0.0)
+    coarse = engine.simulate(frame, 50_000, seed=4, first_step=0.25)
+    assert coarse.se[0, 2] < 0.6 * fine.se[0, 2]
+    assert coarse.se[0, 1] == pytest.approx(fine.se[0, 1], rel=0.1)
