@@ -193,12 +193,16 @@ def test_same_table_from_every_format(tmp_path):
 
 def test_example_files_are_valid():
     folder = Path(__file__).resolve().parents[1] / "instruments"
-    for name in ("portfolio.csv", "portfolio.json", "portfolio.parquet", "european.csv",
-                 "digital.csv", "asian.csv", "barrier.csv"):
+    for name in ("european.csv", "digital.csv", "asian.csv", "barrier.csv"):
         frame = read_instruments(folder / name)
         assert len(frame) >= 3 and (frame["model"] == "gbm").all()
+    assert (read_instruments(folder / "heston.csv")["model"] == "heston").all()
     portfolio = read_instruments(folder / "portfolio.csv")
-    assert len(portfolio) >= 24 and portfolio["underlying"].nunique() >= 3
+    for name in ("portfolio.json", "portfolio.parquet"):
+        pd.testing.assert_frame_equal(read_instruments(folder / name), portfolio,
+                                      check_dtype=False)
+    assert set(portfolio["model"]) == {"gbm", "heston"}
+    assert len(portfolio) >= 24 and portfolio["underlying"].nunique() >= 4
     assert set(portfolio["instrument"]) == {"european", "digital", "asian", "barrier"}
     assert set(portfolio["barrier_type"]) - {""} == {"up-and-out", "down-and-out", "up-and-in",
                                                      "down-and-in"}
