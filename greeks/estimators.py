@@ -18,7 +18,8 @@ from numba import njit
 
 from greeks import payoffs
 from greeks.models import gbm
-from greeks.stats import moments
+from greeks.models import heston
+from greeks.stats import accumulate, finish, moments
 
 
 @njit(cache=True, nogil=True)
@@ -44,33 +45,71 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
         w_delta, w_vega = gbm.path_scores(w, 0, dates, inverse_dt, delta_scale, sigma)
         shift_f = payoff[0]
         shift_d, shift_v = shift_f * w_delta, shift_f * w_vega
-        sum_f = sum_d = sum_v = 0.0
-        sq_f = sq_d = sq_v = 0.0
+        sum_f = sum_d = sum_v = sq_f = sq_d = sq_v = 0.0
         for p in range(n_paths):
             f = payoff[p]
             w_delta, w_vega = gbm.path_scores(w, p, dates, inverse_dt, delta_scale, sigma)
             d = f * w_delta
             v = f * w_vega
-            x = f - shift_f
-            sum_f += x
-            sq_f += x * x
-            x = d - shift_d
-            sum_d += x
-            sq_d += x * x
-            x = v - shift_v
-            sum_v += x
-            sq_v += x * x
+            sum_f, sq_f = accumulate(f, shift_f, sum_f, sq_f)
+            sum_d, sq_d = accumulate(d, shift_d, sum_d, sq_d)
+            sum_v, sq_v = accumulate(v, shift_v, sum_v, sq_v)
             if n_rows > 1:
-                totals[0, p] += quantity[j] * f
-                totals[1, p] += quantity[j] * d
-                totals[2, p] += quantity[j] * v
-        out[j, 0, 0] = shift_f + sum_f / n_paths
-        out[j, 0, 1] = max(sq_f - sum_f * sum_f / n_paths, 0.0)
-        out[j, 1, 0] = shift_d + sum_d / n_paths
-        out[j, 1, 1] = max(sq_d - sum_d * sum_d / n_paths, 0.0)
-        out[j, 2, 0] = shift_v + sum_v / n_paths
-        out[j, 2, 1] = max(sq_v - sum_v * sum_v / n_paths, 0.0)
+                _add_to_totals(totals, p, quantity[j], f, d, v)
+        finish(shift_f, sum_f, sq_f, n_paths, out[j, 0])
+        finish(shift_d, sum_d, sq_d, n_paths, out[j, 1])
+        finish(shift_v, sum_v, sq_v, n_paths, out[j, 2])
     _group_total(totals, quantity, out)
+
+
+@njit(cache=True, nogil=True)
+def likelihood_ratio_heston(s, residual, variance, score, column, spot, sigma0, d_mean, d_var,
+                            date_start, date_index, kind, omega, strike, payout, barrier,
+                            barrier_kind, discount, quantity, out):
+    """Plain-LR moments of every row of a group on one chunk of Heston paths.
+
+    ``s`` holds the prices on the grid; ``residual`` and ``variance`` hold R and V
+    at the grid points mapped by ``column``; ``score`` the first variance transition's
+    score; ``d_mean``, ``d_var`` = ∂μ_1/∂v_0, ∂V_1/∂v_0 (weights in
+    :func:`greeks.models.heston.path_scores`).  ``out`` is filled as by
+    :func:`likelihood_ratio_gbm`.
+    """
+    n_paths = s.shape[0]
+    n_rows = kind.size
+    totals = np.zeros((3, n_paths if n_rows > 1 else 0))
+    payoff = np.empty(n_paths)
+    for j in range(n_rows):
+        dates = date_index[date_start[j]:date_start[j + 1]]
+        payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
+                         barrier_kind[j], discount[j], payoff)
+        col = column[dates[0]]
+        w_delta, w_vega = heston.path_scores(residual, variance, score, 0, col, spot, sigma0,
+                                             d_mean, d_var)
+        shift_f = payoff[0]
+        shift_d, shift_v = shift_f * w_delta, shift_f * w_vega
+        sum_f = sum_d = sum_v = sq_f = sq_d = sq_v = 0.0
+        for p in range(n_paths):
+            f = payoff[p]
+            w_delta, w_vega = heston.path_scores(residual, variance, score, p, col, spot, sigma0,
+                                                 d_mean, d_var)
+            d = f * w_delta
+            v = f * w_vega
+            sum_f, sq_f = accumulate(f, shift_f, sum_f, sq_f)
+            sum_d, sq_d = accumulate(d, shift_d, sum_d, sq_d)
+            sum_v, sq_v = accumulate(v, shift_v, sum_v, sq_v)
+            if n_rows > 1:
+                _add_to_totals(totals, p, quantity[j], f, d, v)
+        finish(shift_f, sum_f, sq_f, n_paths, out[j, 0])
+        finish(shift_d, sum_d, sq_d, n_paths, out[j, 1])
+        finish(shift_v, sum_v, sq_v, n_paths, out[j, 2])
+    _group_total(totals, quantity, out)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _add_to_totals(totals, p, quantity, f, d, v):
+    totals[0, p] += quantity * f
+    totals[1, p] += quantity * d
+    totals[2, p] += quantity * v
 
 
 @njit(cache=True, nogil=True)
@@ -85,62 +124,3 @@ def _group_total(totals, quantity, out):
         for k in range(3):
             out[1, k, 0] = quantity[0] * out[0, k, 0]
             out[1, k, 1] = quantity[0] * quantity[0] * out[0, k, 1]
-
-
-@njit(cache=True, nogil=True)
-def likelihood_ratio_heston(s, residual, variance, score, column, spot, sigma0, d_mean, d_var,
-                            date_start, date_index, kind, omega, strike, payout, barrier,
-                            barrier_kind, discount, quantity, out):
-    """Plain-LR moments of every row of a group on one chunk of Heston paths.
-
-    ``s`` holds the prices on the grid; ``residual`` and ``variance`` hold R and V
-    (:mod:`greeks.models.heston`) at the grid points mapped by ``column``; ``score`` the
-    first variance transition's score; ``d_mean``, ``d_var`` = ∂μ_1/∂v_0, ∂V_1/∂v_0.
-    Weights of row j with first date d_1:
-
-        w_Δ = R/(S0 V),   w_σ = 2σ0 [score + (R/V) ∂μ_1/∂v_0 + ½(R²/V − 1)(∂V_1/∂v_0)/V].
-
-    ``out`` is filled as by :func:`likelihood_ratio_gbm`.
-    """
-    n_paths = s.shape[0]
-    n_rows = kind.size
-    totals = np.zeros((3, n_paths if n_rows > 1 else 0))
-    payoff = np.empty(n_paths)
-    twice_sigma0 = 2.0 * sigma0
-    for j in range(n_rows):
-        dates = date_index[date_start[j]:date_start[j + 1]]
-        payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
-                         barrier_kind[j], discount[j], payoff)
-        col = column[dates[0]]
-        shift_f = shift_d = shift_v = 0.0
-        sum_f = sum_d = sum_v = 0.0
-        sq_f = sq_d = sq_v = 0.0
-        for p in range(n_paths):
-            f = payoff[p]
-            ratio = residual[p, col] / variance[p, col]
-            d = f * ratio / spot
-            v = f * twice_sigma0 * (score[p] + ratio * d_mean
-                                    + 0.5 * (ratio * residual[p, col] - 1.0) * d_var
-                                    / variance[p, col])
-            if p == 0:
-                shift_f, shift_d, shift_v = f, d, v
-            x = f - shift_f
-            sum_f += x
-            sq_f += x * x
-            x = d - shift_d
-            sum_d += x
-            sq_d += x * x
-            x = v - shift_v
-            sum_v += x
-            sq_v += x * x
-            if n_rows > 1:
-                totals[0, p] += quantity[j] * f
-                totals[1, p] += quantity[j] * d
-                totals[2, p] += quantity[j] * v
-        out[j, 0, 0] = shift_f + sum_f / n_paths
-        out[j, 0, 1] = max(sq_f - sum_f * sum_f / n_paths, 0.0)
-        out[j, 1, 0] = shift_d + sum_d / n_paths
-        out[j, 1, 1] = max(sq_d - sum_d * sum_d / n_paths, 0.0)
-        out[j, 2, 0] = shift_v + sum_v / n_paths
-        out[j, 2, 1] = max(sq_v - sum_v * sum_v / n_paths, 0.0)
-    _group_total(totals, quantity, out)

@@ -18,19 +18,28 @@ import numpy as np
 from numba import njit
 
 
+@njit(cache=True, nogil=True, inline="always")
+def accumulate(value, shift, total, squares):
+    """One step of the shifted one-pass sums: (Σ (x − shift), Σ (x − shift)²)."""
+    d = value - shift
+    return total + d, squares + d * d
+
+
+@njit(cache=True, nogil=True, inline="always")
+def finish(shift, total, squares, n, out):
+    """Mean and M2 of n values from their shifted sums, into ``out[0]`` and ``out[1]``."""
+    out[0] = shift + total / n
+    out[1] = max(squares - total * total / n, 0.0)
+
+
 @njit(cache=True, nogil=True)
 def moments(values, out):
     """Store the mean and M2 of ``values`` in ``out[0]`` and ``out[1]``."""
-    n = values.size
     shift = values[0]
-    total = 0.0
-    squares = 0.0
-    for p in range(n):
-        d = values[p] - shift
-        total += d
-        squares += d * d
-    out[0] = shift + total / n
-    out[1] = max(squares - total * total / n, 0.0)
+    total = squares = 0.0
+    for p in range(values.size):
+        total, squares = accumulate(values[p], shift, total, squares)
+    finish(shift, total, squares, values.size, out)
 
 
 class Moments:

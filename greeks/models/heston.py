@@ -284,6 +284,20 @@ def transition_score(scheme, v0, first_variance, kappa, theta, xi, dt, e, mean_v
                                     theta).imag / h
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def path_scores(residual, variance, score, p, col, spot, sigma0, d_mean, d_var):
+    """Delta and σ0-vega weights of path ``p`` for a row whose first date is stored in
+    column ``col`` of R (``residual``) and V (``variance``):
+
+        w_Δ = R/(S0 V),   w_σ = 2σ0 [score + (R/V) ∂μ_1/∂v_0 + ½(R²/V − 1)(∂V_1/∂v_0)/V].
+    """
+    r = residual[p, col]
+    v = variance[p, col]
+    ratio = r / v
+    return ratio / spot, 2.0 * sigma0 * (score[p] + ratio * d_mean
+                                         + 0.5 * (ratio * r - 1.0) * d_var / v)
+
+
 def first_step_derivatives(scheme: int, v0: float, kappa: float, theta: float, xi: float,
                            rho: float, c: Constants) -> tuple[float, float]:
     """(∂μ_1/∂v_0, ∂V_1/∂v_0) of the first log-price step, for the weights above."""
