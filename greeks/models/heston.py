@@ -168,12 +168,14 @@ def _advance(rng, mean, var_k, level, residual, variance):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def simulate_qe(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, carry_dt, e, mean_var,
-                base_var, chi_scale, k0, k1, k2, k3, mgf_arg, column, x, residual, variance,
+def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var, base_var,
+                chi_scale, k0, k1, k2, k3, mgf_arg, column, x, residual, variance,
                 first_variance):
-    """QE paths: x (paths × steps); R and V at the grid points with ``column[k]`` ≥ 0; v_1."""
+    """QE paths: x (paths × steps); R and V at the grid points with ``column[k]`` ≥ 0; v_1.
+
+    ``shape`` = d = 4κθ/ξ², for the exact first transition from v_0 = 0.
+    """
     m = e.size
-    shape = 4.0 * kappa * theta / (xi * xi)
     for p in range(n_paths):
         v = v0
         level, r_sum, v_sum = log_spot, 0.0, 0.0
@@ -206,11 +208,10 @@ def simulate_qe(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, carry_dt, e, 
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def simulate_exact(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, carry_dt, e, chi_scale,
-                   k0, k1, k2, k3, column, x, residual, variance, first_variance):
+def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0, k1, k2, k3,
+                   column, x, residual, variance, first_variance):
     """Exact-variance paths (noncentral chi-square transitions, trapezoid I); as simulate_qe."""
     m = e.size
-    shape = 4.0 * kappa * theta / (xi * xi)
     for p in range(n_paths):
         v = v0
         level, r_sum, v_sum = log_spot, 0.0, 0.0
@@ -328,14 +329,14 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
     residual = np.empty((n_paths, n_columns))
     variance = np.empty((n_paths, n_columns))
     first_variance = np.empty(n_paths)
+    shape = 4.0 * kappa * theta / (xi * xi)
     if scheme == QE:
-        simulate_qe(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.e,
-                    c.mean_var, c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.mgf_arg,
-                    column, x, residual, variance, first_variance)
+        simulate_qe(rng, n_paths, log_spot, v0, theta, shape, c.carry_dt, c.e, c.mean_var,
+                    c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.mgf_arg, column, x,
+                    residual, variance, first_variance)
     elif scheme == EXACT:
-        simulate_exact(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.e,
-                       c.chi_scale, c.k0, c.k1, c.k2, c.k3, column, x, residual, variance,
-                       first_variance)
+        simulate_exact(rng, n_paths, log_spot, v0, shape, c.carry_dt, c.e, c.chi_scale, c.k0,
+                       c.k1, c.k2, c.k3, column, x, residual, variance, first_variance)
     else:
         simulate_euler(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.dt,
                        column, x, residual, variance, first_variance)

@@ -1,0 +1,228 @@
+"""Heston engine throughput per scheme against a plain-numpy Euler LR estimator, one process.
+
+    python benchmarks/bench_heston.py [--paths 1500000] [--repeats 5]
+
+Prices the ATM 1-year European call (S0 = K = 100, r = 0.05, v0 = θ = 0.04, κ = 1.5,
+ξ = 0.5, ρ = −0.7) with price, delta and vega (the engine always computes the score
+weights) on a grid of 52 equal steps (steps_per_year = 52, first_step = 0), one thread,
+with each scheme (qe, exact, euler), and the same with a vectorised numpy
+full-truncation Euler implementation of the same estimator (the baseline, run in the
+same process).  Throughput is path-steps/s = paths × 52 grid points / seconds; each
+figure is the median of the repeats.  Also: qe on 2 threads.  The numpy baseline's
+estimates are checked against engine euler at equal paths (they simulate the same
+chain, from different random streams, so they must agree within a few standard errors).
+
+Prints a markdown table and writes it, with machine info and date, to
+benchmarks/results/bench_heston.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import platform
+import statistics
+import time
+from pathlib import Path
+
+import numba
+import numpy as np
+import pandas as pd
+
+from greeks import engine
+from greeks.heston_analytic import heston_greeks
+from greeks.instruments import validate
+
+S0, K, R, T = 100.0, 100.0, 0.05, 1.0
+V0, KAPPA, THETA, XI, RHO = 0.04, 1.5, 0.04, 0.5, -0.7
+STEPS_PER_YEAR, FIRST_STEP = 52, 0.0
+STEPS = round(T * STEPS_PER_YEAR)  # grid points of the engine's grid (checked in main)
+SCHEMES = ("qe", "exact", "euler")
+AGREEMENT_SE = 4.0  # |engine euler − numpy| / combined SE must stay below this
+RESULTS = Path(__file__).resolve().parent / "results" / "bench_heston.md"
+
+
+def frame() -> pd.DataFrame:
+    return validate(pd.DataFrame([dict(
+        id="atm", instrument="european", option_type="call", strike=K, maturity=T, spot=S0,
+        rate=R, model="heston", v0=V0, kappa=KAPPA, theta=THETA, xi=XI, rho=RHO)]), "bench")
+
+
+def numpy_baseline(paths: int, seed: int, block: int = 1 << 16) -> np.ndarray:
+    """Plain numpy full-truncation Euler LR estimator; price, delta, vega means then SEs.
+
+    The chain of greeks.models.heston (``euler``): per step, with v⁺ = max(v, 0),
+    v ← v + κ(θ − v⁺)Δ + ξ sqrt(v⁺Δ) Z_v and
+    x ← x + rΔ − ½v⁺Δ + ρ sqrt(v⁺Δ) Z_v + sqrt((1 − ρ²)v⁺Δ) Z_x;
+    R = Σ sqrt((1 − ρ²)v⁺Δ) Z_x, V = Σ (1 − ρ²)v⁺Δ.  Weights
+    w_Δ = R/(S0 V),  w_σ = 2σ0 [∂log p(v_1|v_0)/∂v_0 + (R/V) ∂μ_1/∂v_0 + ½(R²/V − 1)(∂V_1/∂v_0)/V]
+    with the Gaussian transition score of the first Euler variance step.
+    """
+    rng = np.random.default_rng(seed)
+    dt = T / STEPS
+    root = math.sqrt(1.0 - RHO * RHO)
+    discount = math.exp(-R * T)
+    sigma0 = math.sqrt(V0)
+    d_mean = -0.5 * dt + (RHO / XI) * (KAPPA * dt - 1.0)  # ∂μ_1/∂v_0
+    d_var = (1.0 - RHO * RHO) * dt                         # ∂V_1/∂v_0
+    first_mean = V0 + KAPPA * (THETA - V0) * dt            # law of v_1 given v_0
+    first_var = XI * XI * V0 * dt
+    sums = np.zeros(3)
+    squares = np.zeros(3)
+    for start in range(0, paths, block):
+        n = min(block, paths - start)
+        v = np.full(n, V0)
+        x = np.zeros(n)         # log(S/S0)
+        residual = np.zeros(n)  # R
+        variance = np.zeros(n)  # V
+        first = None
+        for k in range(STEPS):
+            z = rng.standard_normal((2, n))
+            positive = np.maximum(v, 0.0)
+            spread = np.sqrt(positive * dt)
+            dz = root * spread * z[1]
+            x += R * dt - 0.5 * dt * positive + RHO * spread * z[0] + dz
+            residual += dz
+            variance += (1.0 - RHO * RHO) * dt * positive
+            v += KAPPA * dt * (THETA - positive) + XI * spread * z[0]
+            if k == 0:
+                first = v.copy()
+        f = discount * np.maximum(S0 * np.exp(x) - K, 0.0)
+        ratio = residual / variance
+        u = (first - first_mean) / first_var
+        score = u * (1.0 - KAPPA * dt) + 0.5 * (u * u * first_var - 1.0) / V0
+        values = np.stack([
+            f,
+            f * ratio / S0,
+            f * 2.0 * sigma0 * (score + ratio * d_mean
+                                + 0.5 * (ratio * residual - 1.0) * d_var / variance),
+        ])
+        sums += values.sum(axis=1)
+        squares += (values * values).sum(axis=1)
+    mean = sums / paths
+    se = np.sqrt(np.maximum(squares / paths - mean**2, 0.0) / (paths - 1))
+    return np.concatenate([mean, se])
+
+
+def timed(function, repeats: int) -> tuple[float, object]:
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = function()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+def cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.2f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paths", type=int, default=1_500_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--output", type=Path, default=RESULTS,
+                        help="markdown file for the table (default: %(default)s)")
+    args = parser.parse_args()
+
+    call = frame()
+    grid = engine.plan_groups(call, "euler", STEPS_PER_YEAR, FIRST_STEP)[0].times
+    assert grid.size == STEPS and np.allclose(np.diff(grid), T / STEPS), grid
+    cells = args.paths * STEPS
+
+    def run(scheme: str, threads: int = 1, paths: int = args.paths):
+        return engine.simulate(call, paths, 1, threads=threads, report=None, scheme=scheme,
+                               steps_per_year=STEPS_PER_YEAR, first_step=FIRST_STEP)
+
+    for scheme in SCHEMES:  # compile / load the JIT cache
+        run(scheme, paths=1_000)
+    load_before = load_average()
+    started = time.perf_counter()
+
+    rates, estimates = {}, {}
+    for scheme in SCHEMES:
+        seconds, estimates[scheme] = timed(lambda: run(scheme), args.repeats)
+        rates[scheme] = cells / seconds
+    seconds, baseline = timed(lambda: numpy_baseline(args.paths, 1), args.repeats)
+    rates["numpy"] = cells / seconds
+    seconds, _ = timed(lambda: run("qe", threads=2), args.repeats)
+    rates["qe, 2 threads"] = cells / seconds
+    elapsed = time.perf_counter() - started
+    load_after = load_average()
+
+    # Same chain, different streams: engine euler and numpy must agree within a few SE.
+    euler = estimates["euler"]
+    z_scores = [(euler.mean[0, q] - baseline[q]) / math.hypot(euler.se[0, q], baseline[3 + q])
+                for q in range(3)]
+    agree = all(abs(z) < AGREEMENT_SE for z in z_scores)
+    analytic = heston_greeks("call", S0, K, T, R, V0, KAPPA, THETA, XI, RHO)
+
+    machine = (f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+               f"numpy {np.__version__}, numba {numba.__version__}")
+    lines = [
+        f"# Heston benchmark ({datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z})",
+        "",
+        f"`benchmarks/bench_heston.py --paths {args.paths} --repeats {args.repeats}`: ATM 1-year "
+        f"European call (S0 = K = 100, r = {R}, v0 = θ = {V0}, κ = {KAPPA}, ξ = {XI}, "
+        f"ρ = {RHO}), price + delta + vega with SEs, {STEPS} equal steps, "
+        f"{args.paths:,} paths, median of {args.repeats}, one thread unless stated.",
+        "",
+        f"Machine: {machine}; load average {load_before} before, {load_after} after "
+        f"({elapsed:.0f} s timed).",
+        "",
+        "| job | M path-steps/s | ratio to numpy Euler |",
+        "| --- | ---: | ---: |",
+    ]
+    for name in (*SCHEMES, "qe, 2 threads"):
+        lines.append(f"| engine {name} | {rates[name] / 1e6:.1f} | "
+                     f"{rates[name] / rates['numpy']:.2f} |")
+    lines.append(f"| plain numpy full-truncation Euler (same process) | "
+                 f"{rates['numpy'] / 1e6:.1f} | 1.00 |")
+    lines += [
+        "",
+        f"qe on 2 threads / qe on 1 thread: {rates['qe, 2 threads'] / rates['qe']:.2f}",
+        "",
+        "| estimate | price | delta | vega |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for name, (mean, se) in [
+        *((f"engine {s}", (estimates[s].mean[0], estimates[s].se[0])) for s in SCHEMES),
+        ("numpy Euler", (baseline[:3], baseline[3:])),
+    ]:
+        lines.append(f"| {name} | " + " | ".join(f"{m:.4f} ± {e:.4f}" for m, e in zip(mean, se))
+                     + " |")
+    lines.append(f"| analytic (continuous Heston) | {analytic.price:.4f} | {analytic.delta:.4f} "
+                 f"| {analytic.vega:.4f} |")
+    lines += [
+        "",
+        "engine euler − numpy Euler, in combined SEs (price, delta, vega): "
+        + ", ".join(f"{z:+.2f}" for z in z_scores)
+        + (f" — agree (all within {AGREEMENT_SE:g} SE)" if agree
+           else f" — DISAGREE (beyond {AGREEMENT_SE:g} SE)"),
+    ]
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(text)
+    print(f"written to {args.output}")
+    if not agree:
+        raise SystemExit("numpy baseline disagrees with engine euler")
+
+
+if __name__ == "__main__":
+    main()
