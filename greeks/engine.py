@@ -182,14 +182,15 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int) -> np.ndarray:
 
 
 def _run_heston(group: Group, rng, n_paths: int) -> np.ndarray:
+    """Heston chunk: x, R and V are kept on the rows' dates only (``stored``)."""
     v0, kappa, theta, xi, rho = group.heston
     constants = heston.Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
-    firsts = np.unique(group.date_index[group.date_start[:-1]])
+    stored = np.unique(group.date_index)
     column = np.full(group.times.size, -1, dtype=np.int64)
-    column[firsts] = np.arange(firsts.size)
+    column[stored] = np.arange(stored.size)
     s, residual, variance, first_variance = heston.simulate(
         rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi, rho, constants,
-        column, firsts.size)
+        column, stored.size)
     np.exp(s, out=s)
     score = np.empty(n_paths)
     heston.transition_score(group.scheme, v0, first_variance, kappa, theta, xi,
@@ -199,9 +200,9 @@ def _run_heston(group: Group, rng, n_paths: int) -> np.ndarray:
                                                   constants)
     out = np.empty((group.kind.size + 1, 3, 2))
     estimators.likelihood_ratio_heston(
-        s, residual, variance, score, column, group.spot, math.sqrt(v0), d_mean, d_var,
-        group.date_start, group.date_index, group.kind, group.omega, group.strike, group.payout,
-        group.barrier, group.barrier_kind, group.discount, group.quantity, out)
+        s, residual, variance, score, group.spot, math.sqrt(v0), d_mean, d_var,
+        group.date_start, column[group.date_index], group.kind, group.omega, group.strike,
+        group.payout, group.barrier, group.barrier_kind, group.discount, group.quantity, out)
     return out
 
 

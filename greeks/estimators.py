@@ -63,14 +63,14 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
 
 
 @njit(cache=True, nogil=True)
-def likelihood_ratio_heston(s, residual, variance, score, column, spot, sigma0, d_mean, d_var,
+def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, d_var,
                             date_start, date_index, kind, omega, strike, payout, barrier,
                             barrier_kind, discount, quantity, out):
     """Plain-LR moments of every row of a group on one chunk of Heston paths.
 
-    ``s`` holds the prices on the grid; ``residual`` and ``variance`` hold R and V
-    at the grid points mapped by ``column``; ``score`` the first variance transition's
-    score; ``d_mean``, ``d_var`` = ∂μ_1/∂v_0, ∂V_1/∂v_0 (weights in
+    ``s``, ``residual`` and ``variance`` hold the prices, R and V on the rows' dates
+    (paths × dates; ``date_index`` points into them); ``score`` the first variance
+    transition's score; ``d_mean``, ``d_var`` = ∂μ_1/∂v_0, ∂V_1/∂v_0 (weights in
     :func:`greeks.models.heston.path_scores`).  ``out`` is filled as by
     :func:`likelihood_ratio_gbm`.
     """
@@ -82,7 +82,7 @@ def likelihood_ratio_heston(s, residual, variance, score, column, spot, sigma0, 
         dates = date_index[date_start[j]:date_start[j + 1]]
         payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
                          barrier_kind[j], discount[j], payoff)
-        col = column[dates[0]]
+        col = dates[0]
         w_delta, w_vega = heston.path_scores(residual, variance, score, 0, col, spot, sigma0,
                                              d_mean, d_var)
         shift_f = payoff[0]

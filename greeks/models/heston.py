@@ -86,20 +86,38 @@ class Constants:
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _qe_moments(v, e, mean_var, base_var, theta):
+    """Exact conditional mean m and variance s² of the next variance, given v."""
+    return theta + (v - theta) * e, v * mean_var + base_var
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _qe_quadratic(m, s2):
+    """(b², a) of the quadratic regime v' = a(b + Z)², from 2/ψ = 2m²/s²."""
+    inverse = 2.0 * m * m / s2
+    b2 = inverse - 1.0 + np.sqrt(inverse * (inverse - 1.0))
+    return b2, m / (1.0 + b2)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _qe_exponential(m, s2):
+    """(p, β) of the exponential regime: p = (ψ − 1)/(ψ + 1), β = (1 − p)/m."""
+    total = s2 + m * m
+    return (s2 - m * m) / total, 2.0 * m / total
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _qe_law(v, e, mean_var, base_var, theta):
-    """QE parameters from v: (quadratic?, b², a) when ψ ≤ ψ_c, else (False, p, β).
+    """QE parameters from v: (True, b², a) when ψ ≤ ψ_c, else (False, p, β).
 
     ``v`` may be complex (complex-step differentiation); the regime follows Re ψ.
     """
-    m = theta + (v - theta) * e
-    s2 = v * mean_var + base_var
-    m2 = m * m
-    if (s2 - PSI_CRITICAL * m2).real <= 0.0:  # ψ = s²/m² ≤ ψ_c
-        inverse = 2.0 * m2 / s2  # 2/ψ
-        b2 = inverse - 1.0 + np.sqrt(inverse * (inverse - 1.0))
-        return True, b2, m / (1.0 + b2)
-    total = s2 + m2
-    return False, (s2 - m2) / total, 2.0 * m / total  # p = (ψ − 1)/(ψ + 1), β = (1 − p)/m
+    m, s2 = _qe_moments(v, e, mean_var, base_var, theta)
+    if (s2 - PSI_CRITICAL * m * m).real <= 0.0:
+        b2, a = _qe_quadratic(m, s2)
+        return True, b2, a
+    p, beta = _qe_exponential(m, s2)
+    return False, p, beta
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -161,99 +179,149 @@ def bessel_ratio(nu, z):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _advance(rng, mean, var_k, level, residual, variance):
-    """One conditionally Gaussian log-price step; returns (x, R, V) after it."""
-    dz = np.sqrt(var_k) * rng.standard_normal()
-    return level + mean + dz, residual + dz, variance + var_k
+def _normals(rng, out):
+    for p in range(out.size):
+        out[p] = rng.standard_normal()
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _store(k, column, level, r_sum, v_sum, x, residual, variance):
+    """Keep x, R and V of every path at grid point k if it is a stored date."""
+    col = column[k]
+    if col >= 0:
+        x[col] = level
+        residual[col] = r_sum
+        variance[col] = v_sum
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _qe_step(k, v, level, r_sum, v_sum, z_v, z_x, v_next, mean, theta, carry_dt, e, mean_var,
+             base_var, k0, k1, k2, k3, mgf_arg):
+    """One QE step of every path.  The quadratic regime (the common one) runs as a
+    branch-free loop over all paths; paths in the exponential regime are redone after it.
+    ``v_next`` and ``mean`` are work arrays."""
+    a_mgf = mgf_arg[k]
+    exponential = False
+    for p in range(v.size):
+        vp = v[p]
+        m, s2 = _qe_moments(vp, e[k], mean_var[k], base_var[k], theta)
+        exponential |= s2 > PSI_CRITICAL * m * m
+        b2, a = _qe_quadratic(m, s2)
+        root = np.sqrt(b2) + z_v[p]
+        v_next[p] = a * root * root
+        q = 1.0 - 2.0 * a_mgf * a  # log M(A) = A b² a/q − ½ log q, finite for q > 0
+        corrected = carry_dt[k] - (a_mgf * b2 * a / q - 0.5 * np.log(q)) - 0.5 * k3[k] * vp
+        mean[p] = (corrected if q > 0.0 else carry_dt[k] + k0[k] + k1[k] * vp) + k2[k] * v_next[p]
+    if exponential:
+        for p in range(v.size):
+            vp = v[p]
+            m, s2 = _qe_moments(vp, e[k], mean_var[k], base_var[k], theta)
+            if s2 <= PSI_CRITICAL * m * m:
+                continue
+            first, second = _qe_exponential(m, s2)
+            # U = Φ(Z_v): one normal per step in either regime (aligned streams)
+            tail = 0.5 * math.erfc(z_v[p] * INVERSE_ROOT_TWO)  # 1 − U, accurate near U = 1
+            v_next[p] = 0.0 if tail >= 1.0 - first else np.log((1.0 - first) / tail) / second
+            finite, log_mgf = _qe_log_mgf(False, first, second, a_mgf)
+            mean[p] = k2[k] * v_next[p] + (carry_dt[k] - log_mgf - 0.5 * k3[k] * vp if finite
+                                           else carry_dt[k] + k0[k] + k1[k] * vp)
+    for p in range(v.size):
+        var_k = k3[k] * (v[p] + v_next[p])
+        dz = np.sqrt(var_k) * z_x[p]
+        level[p] += mean[p] + dz
+        r_sum[p] += dz
+        v_sum[p] += var_k
+        v[p] = v_next[p]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var, base_var,
                 chi_scale, k0, k1, k2, k3, mgf_arg, column, x, residual, variance,
                 first_variance):
-    """QE paths: x (paths × steps); R and V at the grid points with ``column[k]`` ≥ 0; v_1.
+    """QE paths, all paths one step at a time (independent paths keep the CPU busy).
 
+    Fills x, R and V (dates × paths) at the grid points with ``column[k]`` ≥ 0, and v_1.
     ``shape`` = d = 4κθ/ξ², for the exact first transition from v_0 = 0.
     """
-    m = e.size
-    for p in range(n_paths):
-        v = v0
-        level, r_sum, v_sum = log_spot, 0.0, 0.0
-        for k in range(m):
-            if v == 0.0 and k == 0:  # exact first transition from v_0 = 0
-                v_next = chi_scale[0] * rng.chisquare(shape)
-                mean = carry_dt[0] + k0[0] + k2[0] * v_next
-            else:
-                quadratic, first, second = _qe_law(v, e[k], mean_var[k], base_var[k], theta)
-                z = rng.standard_normal()
-                if quadratic:
-                    root = np.sqrt(first) + z
-                    v_next = second * root * root
-                else:  # U = Φ(Z): one normal per step in either regime (aligned streams)
-                    tail = 0.5 * math.erfc(z * INVERSE_ROOT_TWO)  # 1 − U, accurate near U = 1
-                    v_next = 0.0 if tail >= 1.0 - first else np.log((1.0 - first) / tail) / second
-                finite, log_mgf = _qe_log_mgf(quadratic, first, second, mgf_arg[k])
-                if finite:
-                    mean = carry_dt[k] - log_mgf - 0.5 * k3[k] * v + k2[k] * v_next
-                else:
-                    mean = carry_dt[k] + k0[k] + k1[k] * v + k2[k] * v_next
-            level, r_sum, v_sum = _advance(rng, mean, k3[k] * (v + v_next), level, r_sum, v_sum)
-            if k == 0:
-                first_variance[p] = v_next
-            x[p, k] = level
-            if column[k] >= 0:
-                residual[p, column[k]] = r_sum
-                variance[p, column[k]] = v_sum
-            v = v_next
+    v = np.full(n_paths, v0)
+    level = np.full(n_paths, log_spot)
+    r_sum = np.zeros(n_paths)
+    v_sum = np.zeros(n_paths)
+    z_v = np.empty(n_paths)
+    z_x = np.empty(n_paths)
+    v_next = np.empty(n_paths)
+    mean = np.empty(n_paths)
+    for k in range(e.size):
+        _normals(rng, z_v)
+        _normals(rng, z_x)
+        if k == 0 and v0 == 0.0:  # exact first transition from v_0 = 0
+            for p in range(n_paths):
+                v1 = chi_scale[0] * rng.chisquare(shape)
+                var_k = k3[0] * v1
+                dz = np.sqrt(var_k) * z_x[p]
+                level[p] += carry_dt[0] + k0[0] + k2[0] * v1 + dz
+                r_sum[p] += dz
+                v_sum[p] += var_k
+                v[p] = v1
+        else:
+            _qe_step(k, v, level, r_sum, v_sum, z_v, z_x, v_next, mean, theta, carry_dt, e,
+                     mean_var, base_var, k0, k1, k2, k3, mgf_arg)
+        if k == 0:
+            first_variance[:] = v
+        _store(k, column, level, r_sum, v_sum, x, residual, variance)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0, k1, k2, k3,
                    column, x, residual, variance, first_variance):
     """Exact-variance paths (noncentral chi-square transitions, trapezoid I); as simulate_qe."""
-    m = e.size
-    for p in range(n_paths):
-        v = v0
-        level, r_sum, v_sum = log_spot, 0.0, 0.0
-        for k in range(m):
-            v_next = chi_scale[k] * rng.noncentral_chisquare(shape, v * e[k] / chi_scale[k])
-            mean = carry_dt[k] + k0[k] + k1[k] * v + k2[k] * v_next
-            level, r_sum, v_sum = _advance(rng, mean, k3[k] * (v + v_next), level, r_sum, v_sum)
-            if k == 0:
-                first_variance[p] = v_next
-            x[p, k] = level
-            if column[k] >= 0:
-                residual[p, column[k]] = r_sum
-                variance[p, column[k]] = v_sum
-            v = v_next
+    v = np.full(n_paths, v0)
+    level = np.full(n_paths, log_spot)
+    r_sum = np.zeros(n_paths)
+    v_sum = np.zeros(n_paths)
+    z_x = np.empty(n_paths)
+    for k in range(e.size):
+        _normals(rng, z_x)
+        to_lambda = e[k] / chi_scale[k]
+        for p in range(n_paths):
+            vp = v[p]
+            v_next = chi_scale[k] * rng.noncentral_chisquare(shape, vp * to_lambda)
+            var_k = k3[k] * (vp + v_next)
+            dz = np.sqrt(var_k) * z_x[p]
+            level[p] += carry_dt[k] + k0[k] + k1[k] * vp + k2[k] * v_next + dz
+            r_sum[p] += dz
+            v_sum[p] += var_k
+            v[p] = v_next
+        if k == 0:
+            first_variance[:] = v
+        _store(k, column, level, r_sum, v_sum, x, residual, variance)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_euler(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, carry_dt, dt, column, x,
                    residual, variance, first_variance):
     """Full-truncation Euler paths; as simulate_qe."""
-    m = dt.size
     root = np.sqrt(1.0 - rho * rho)
-    for p in range(n_paths):
-        v = v0
-        level, r_sum, v_sum = log_spot, 0.0, 0.0
-        for k in range(m):
-            positive = max(v, 0.0)
+    v = np.full(n_paths, v0)
+    level = np.full(n_paths, log_spot)
+    r_sum = np.zeros(n_paths)
+    v_sum = np.zeros(n_paths)
+    z_v = np.empty(n_paths)
+    z_x = np.empty(n_paths)
+    for k in range(dt.size):
+        _normals(rng, z_v)
+        _normals(rng, z_x)
+        for p in range(n_paths):
+            positive = max(v[p], 0.0)
             spread = np.sqrt(positive * dt[k])
-            z = rng.standard_normal()
-            v_next = v + kappa * (theta - positive) * dt[k] + xi * spread * z
-            mean = carry_dt[k] - 0.5 * positive * dt[k] + rho * spread * z
-            dz = root * spread * rng.standard_normal()
-            level += mean + dz
-            r_sum += dz
-            v_sum += (1.0 - rho * rho) * positive * dt[k]
-            if k == 0:
-                first_variance[p] = v_next
-            x[p, k] = level
-            if column[k] >= 0:
-                residual[p, column[k]] = r_sum
-                variance[p, column[k]] = v_sum
-            v = v_next
+            dz = root * spread * z_x[p]
+            level[p] += carry_dt[k] - 0.5 * positive * dt[k] + rho * spread * z_v[p] + dz
+            r_sum[p] += dz
+            v_sum[p] += (1.0 - rho * rho) * positive * dt[k]
+            v[p] += kappa * (theta - positive) * dt[k] + xi * spread * z_v[p]
+        if k == 0:
+            first_variance[:] = v
+        _store(k, column, level, r_sum, v_sum, x, residual, variance)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -321,13 +389,12 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
              n_columns: int):
     """Simulate ``n_paths`` paths; returns (x, R, V, v_1) as described in the module docstring.
 
-    ``x`` is (paths × steps); R and V are (paths × n_columns), column ``column[k]`` holding
-    their values at grid point k (−1: not stored).
+    x, R and V are (paths × n_columns) views of date-major arrays, column ``column[k]``
+    holding their values at grid point k (−1: not stored).
     """
-    m = c.dt.size
-    x = np.empty((n_paths, m))
-    residual = np.empty((n_paths, n_columns))
-    variance = np.empty((n_paths, n_columns))
+    x = np.empty((n_columns, n_paths))
+    residual = np.empty((n_columns, n_paths))
+    variance = np.empty((n_columns, n_paths))
     first_variance = np.empty(n_paths)
     shape = 4.0 * kappa * theta / (xi * xi)
     if scheme == QE:
@@ -340,4 +407,4 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
     else:
         simulate_euler(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.dt,
                        column, x, residual, variance, first_variance)
-    return x, residual, variance, first_variance
+    return x.T, residual.T, variance.T, first_variance
