@@ -22,7 +22,7 @@ def load(frame_or_path) -> pd.DataFrame:
 
 
 def check_run_options(paths: int, seed: int, threads: int | None, scheme: str = "qe",
-                      steps_per_year: float = 1.0, first_step: float = 0.0) -> None:
+                      steps_per_year: float = 1.0, first_step: float | None = None) -> None:
     from greeks.models.heston import SCHEME_CODES
 
     if int(paths) != paths or paths < 2:
@@ -35,7 +35,7 @@ def check_run_options(paths: int, seed: int, threads: int | None, scheme: str = 
         raise ValueError(f"scheme must be one of {', '.join(SCHEME_CODES)}, got {scheme!r}")
     if not 0 < steps_per_year <= 100_000:
         raise ValueError(f"steps per year must lie in (0, 100000], got {steps_per_year!r}")
-    if not 0 <= first_step < float("inf"):
+    if first_step is not None and not 0 <= first_step < float("inf"):
         raise ValueError(f"first step must be >= 0 years, got {first_step!r}")
 
 
@@ -63,9 +63,9 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         Heston simulation steps per year (default ``engine.DEFAULT_STEPS_PER_YEAR``); the
         grid is the union of these steps and every row's dates.
     first_step : float
-        Length in years of the first Heston step (default ``engine.DEFAULT_FIRST_STEP``;
-        shorter where a row has a date inside it).  The vega weight's variance grows
-        like 1/first_step, its discretisation bias with it.
+        Length in years of the first Heston step (default: min(0.125, 0.25/kappa), at least
+        one regular step; shorter where a row has a date inside it).  The vega weight's
+        variance falls like 1/first_step; its discretisation bias grows with it.
 
     Returns
     -------
@@ -87,12 +87,12 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     seed = engine.DEFAULT_SEED if seed is None else seed
     scheme = engine.DEFAULT_SCHEME if scheme is None else scheme
     steps_per_year = engine.DEFAULT_STEPS_PER_YEAR if steps_per_year is None else steps_per_year
-    first_step = engine.DEFAULT_FIRST_STEP if first_step is None else first_step
     check_run_options(paths, seed, threads, scheme, steps_per_year, first_step)
     if scheme == "euler":
         _refuse_euler_from_zero(frame, frame_or_path)
     estimates = engine.simulate(frame, int(paths), int(seed), threads, report, scheme,
-                                float(steps_per_year), float(first_step))
+                                float(steps_per_year),
+                                None if first_step is None else float(first_step))
     results = {"id": frame["id"]}
     for k, name in enumerate(("price", "delta", "vega")):
         results[name] = estimates.mean[:, k]
@@ -107,7 +107,7 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     out.attrs["seed"] = int(seed)
     out.attrs["scheme"] = scheme
     out.attrs["steps_per_year"] = float(steps_per_year)
-    out.attrs["first_step"] = float(first_step)
+    out.attrs["first_step"] = "auto" if first_step is None else float(first_step)
     return out
 
 

@@ -55,7 +55,8 @@ def main() -> None:
                                       "or full-truncation Euler.")
 @click.option("--steps-per-year", type=float, default=None, show_default="24",
               help="Heston simulation steps per year (the grid also holds every row's dates).")
-@click.option("--first-step", type=float, default=None, show_default="0.125",
+@click.option("--first-step", type=float, default=None,
+              show_default="min(0.125, 0.25/kappa), at least one step",
               help="Length in years of the first Heston step: longer gives a quieter vega "
                    "and more discretisation bias.")
 def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per_year,
@@ -84,7 +85,7 @@ def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per
         try:
             check_run_options(paths if paths is not None else 2, seed or 0, threads, scheme,
                               1.0 if steps_per_year is None else steps_per_year,
-                              0.0 if first_step is None else first_step)
+                              first_step)
         except ValueError as error:
             raise click.UsageError(str(error)) from None
         progress = DelayedProgress()

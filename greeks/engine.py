@@ -43,7 +43,8 @@ CHUNK_CELLS = 1 << 20  # path-dates per chunk: bounds memory at ~8 MB per array
 DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
 DEFAULT_SCHEME = "qe"
 DEFAULT_STEPS_PER_YEAR = 24
-DEFAULT_FIRST_STEP = 0.125  # years
+LONGEST_FIRST_STEP = 0.125  # years: the default first Heston step is at most this long
+FIRST_STEP_REVERSION = 0.25  # ... and at most this over kappa (the trapezoid's I needs κΔ small)
 
 
 @dataclass
@@ -94,6 +95,16 @@ def _group_key(row) -> str:
             f"underlying={row.underlying}")
 
 
+def default_first_step(kappa: float, steps_per_year: float) -> float:
+    """min(0.125, 0.25/κ) years, and never shorter than a regular step.
+
+    The σ0-weight's variance falls like 1/Δ_1; the trapezoid rule for the first step's
+    integrated variance stays accurate while κΔ_1 is small (measured in
+    benchmarks/heston_bias.py).
+    """
+    return max(1.0 / steps_per_year, min(LONGEST_FIRST_STEP, FIRST_STEP_REVERSION / kappa))
+
+
 def row_dates(maturity: float, fixings: int) -> np.ndarray:
     """The equally spaced dates T·k/n, k = 1..n, of a row (the last is T)."""
     return maturity * np.arange(1, fixings + 1) / fixings
@@ -101,7 +112,7 @@ def row_dates(maturity: float, fixings: int) -> np.ndarray:
 
 def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
                 steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
-                first_step: float = DEFAULT_FIRST_STEP) -> list[Group]:
+                first_step: float | None = None) -> list[Group]:
     """Group the rows of a validated frame into simulations and plan their grids."""
     keys = [_group_key(row) for row in frame.itertuples(index=False)]
     by_key: dict[str, list[int]] = {}
@@ -132,8 +143,9 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
     if model == "heston":
         last = float(rows["maturity"].max())
         regular = np.arange(1, math.ceil(last * steps_per_year)) / steps_per_year
-        steps = [regular[regular > first_step], np.array([first_step]) if 0 < first_step < last
-                 else np.empty(0)]
+        step = default_first_step(float(first["kappa"]), steps_per_year) if first_step is None \
+            else first_step
+        steps = [regular[regular > step], np.array([step]) if 0 < step < last else np.empty(0)]
     grid = np.unique(np.concatenate(dates + steps))
     keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
     grid = grid[keep]
@@ -227,7 +239,7 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
              report: Callable[[float, float], None] | None = None,
              scheme: str = DEFAULT_SCHEME,
              steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
-             first_step: float = DEFAULT_FIRST_STEP) -> Estimates:
+             first_step: float | None = None) -> Estimates:
     """Estimate price, delta and vega of every row of a validated frame.
 
     ``report(done, total)`` is called from the calling thread as chunks complete,

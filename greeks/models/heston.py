@@ -15,7 +15,9 @@ with I_k ≈ ∫ v dt over the step.  Schemes:
 
 * ``exact``: v_k = c_k χ'²_d(λ_k), c_k = ξ²(1 − e^{−κΔ_k})/(4κ), d = 4κθ/ξ²,
   λ_k = v_{k−1} e^{−κΔ_k}/c_k (the CIR transition law, exact at any step);
-  I_k = (v_{k−1} + v_k)Δ_k/2 (trapezoid).
+  I_k = (v_{k−1} + v_k)Δ_k/2 (trapezoid), and the martingale correction below with the
+  law's own M(A) = exp(A v_{k−1} e^{−κΔ}/(1 − 2Ac))·(1 − 2Ac)^{−d/2}, linear in v_{k−1}
+  after the log.
 * ``qe``: Andersen's (2008) quadratic-exponential law for v_k, matched to the exact
   conditional mean m and variance s² (ψ = s²/m²): v_k = a(b + Z_v)² when ψ ≤ 1.5,
   otherwise 0 with probability p = (ψ − 1)/(ψ + 1) and an exponential of rate
@@ -83,6 +85,14 @@ class Constants:
         self.k2 = 0.5 * dt * (kappa * rho / xi - 0.5) + rho / xi
         self.k3 = 0.5 * (1.0 - rho * rho) * dt
         self.mgf_arg = self.k2 + 0.5 * self.k3                     # A
+        # exact law: log M(A) = A v e/(1 − 2Ac) − (d/2) log(1 − 2Ac), linear in v, so the
+        # martingale-corrected drift is exact_k0 + exact_k1·v + K_2 v' (plain where 2Ac ≥ 1)
+        q = 1.0 - 2.0 * self.mgf_arg * self.chi_scale
+        finite = q > 0.0
+        safe = np.where(finite, q, 1.0)
+        d = 4.0 * kappa * theta / (xi * xi)
+        self.exact_k0 = np.where(finite, 0.5 * d * np.log(safe), self.k0)
+        self.exact_k1 = np.where(finite, -self.mgf_arg * e / safe - 0.5 * self.k3, self.k1)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -374,6 +384,8 @@ def first_step_derivatives(scheme: int, v0: float, kappa: float, theta: float, x
     if scheme == EULER:
         return -0.5 * dt + (rho / xi) * (kappa * dt - 1.0), (1.0 - rho * rho) * dt
     k3 = float(c.k3[0])
+    if scheme == EXACT:
+        return float(c.exact_k1[0]), k3
     if scheme == QE and v0 > 0.0:
         h = COMPLEX_STEP * v0
         args = (float(c.e[0]), float(c.mean_var[0]), float(c.base_var[0]), theta)
@@ -402,8 +414,9 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
                     c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.mgf_arg, column, x,
                     residual, variance, first_variance)
     elif scheme == EXACT:
-        simulate_exact(rng, n_paths, log_spot, v0, shape, c.carry_dt, c.e, c.chi_scale, c.k0,
-                       c.k1, c.k2, c.k3, column, x, residual, variance, first_variance)
+        simulate_exact(rng, n_paths, log_spot, v0, shape, c.carry_dt, c.e, c.chi_scale,
+                       c.exact_k0, c.exact_k1, c.k2, c.k3, column, x, residual, variance,
+                       first_variance)
     else:
         simulate_euler(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.dt,
                        column, x, residual, variance, first_variance)
