@@ -62,6 +62,7 @@ from numba import njit
 QE, EXACT, EULER = 0, 1, 2
 SCHEME_CODES = {"qe": QE, "exact": EXACT, "euler": EULER}
 PSI_CRITICAL = 1.5
+BLOCK = 8192  # paths advanced together, step by step: their state stays in cache
 COMPLEX_STEP = 1e-20  # relative step of complex-step differentiation
 LOG_ROOT_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 INVERSE_ROOT_TWO = 1.0 / math.sqrt(2.0)
@@ -399,7 +400,8 @@ def first_step_derivatives(scheme: int, v0: float, kappa: float, theta: float, x
 def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: float,
              theta: float, xi: float, rho: float, c: Constants, column: np.ndarray,
              n_columns: int):
-    """Simulate ``n_paths`` paths; returns (x, R, V, v_1) as described in the module docstring.
+    """Simulate ``n_paths`` paths, in blocks of ``BLOCK``; returns (x, R, V, v_1) as
+    described in the module docstring.
 
     x, R and V are (paths × n_columns) views of date-major arrays, column ``column[k]``
     holding their values at grid point k (−1: not stored).
@@ -409,15 +411,17 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
     variance = np.empty((n_columns, n_paths))
     first_variance = np.empty(n_paths)
     shape = 4.0 * kappa * theta / (xi * xi)
-    if scheme == QE:
-        simulate_qe(rng, n_paths, log_spot, v0, theta, shape, c.carry_dt, c.e, c.mean_var,
-                    c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.mgf_arg, column, x,
-                    residual, variance, first_variance)
-    elif scheme == EXACT:
-        simulate_exact(rng, n_paths, log_spot, v0, shape, c.carry_dt, c.e, c.chi_scale,
-                       c.exact_k0, c.exact_k1, c.k2, c.k3, column, x, residual, variance,
-                       first_variance)
-    else:
-        simulate_euler(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.dt,
-                       column, x, residual, variance, first_variance)
+    for start in range(0, n_paths, BLOCK):
+        part = slice(start, min(start + BLOCK, n_paths))
+        width = part.stop - start
+        out = (column, x[:, part], residual[:, part], variance[:, part], first_variance[part])
+        if scheme == QE:
+            simulate_qe(rng, width, log_spot, v0, theta, shape, c.carry_dt, c.e, c.mean_var,
+                        c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.mgf_arg, *out)
+        elif scheme == EXACT:
+            simulate_exact(rng, width, log_spot, v0, shape, c.carry_dt, c.e, c.chi_scale,
+                           c.exact_k0, c.exact_k1, c.k2, c.k3, *out)
+        else:
+            simulate_euler(rng, width, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.dt,
+                           *out)
     return x.T, residual.T, variance.T, first_variance
