@@ -24,6 +24,7 @@ import math
 import os
 import platform
 import statistics
+import subprocess
 import time
 from pathlib import Path
 
@@ -106,13 +107,14 @@ def numpy_baseline(paths: int, seed: int, block: int = 1 << 16) -> np.ndarray:
     return np.concatenate([mean, se])
 
 
-def timed(function, repeats: int) -> tuple[float, object]:
+def timed(function, repeats: int) -> tuple[list[float], object]:
+    """Wall times of ``repeats`` calls, and the last call's result."""
     times, result = [], None
     for _ in range(repeats):
         start = time.perf_counter()
         result = function()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+    return times, result
 
 
 def cpu_name() -> str:
@@ -123,6 +125,19 @@ def cpu_name() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine()
+
+
+def code_version() -> str:
+    """The commit, and whether greeks/ differs from it (the engine measured)."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
+                                capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "greeks"], cwd=root,
+                               text=True, capture_output=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return f"{commit}{' with greeks/ modified' if dirty else ''}"
 
 
 def load_average() -> str:
@@ -154,14 +169,14 @@ def main() -> None:
     load_before = load_average()
     started = time.perf_counter()
 
-    rates, estimates = {}, {}
+    times, estimates = {}, {}
     for scheme in SCHEMES:
-        seconds, estimates[scheme] = timed(lambda: run(scheme), args.repeats)
-        rates[scheme] = cells / seconds
-    seconds, baseline = timed(lambda: numpy_baseline(args.paths, 1), args.repeats)
-    rates["numpy"] = cells / seconds
-    seconds, _ = timed(lambda: run("qe", threads=2), args.repeats)
-    rates["qe, 2 threads"] = cells / seconds
+        times[scheme], estimates[scheme] = timed(lambda: run(scheme), args.repeats)
+    times["numpy"], baseline = timed(lambda: numpy_baseline(args.paths, 1), args.repeats)
+    times["qe, 2 threads"], _ = timed(lambda: run("qe", threads=2), args.repeats)
+    rates = {name: cells / statistics.median(t) for name, t in times.items()}
+    spread = {name: f"{cells / max(t) / 1e6:.1f}–{cells / min(t) / 1e6:.1f}"
+              for name, t in times.items()}
     elapsed = time.perf_counter() - started
     load_after = load_average()
 
@@ -170,10 +185,12 @@ def main() -> None:
     z_scores = [(euler.mean[0, q] - baseline[q]) / math.hypot(euler.se[0, q], baseline[3 + q])
                 for q in range(3)]
     agree = all(abs(z) < AGREEMENT_SE for z in z_scores)
+    broken = [s for s in SCHEMES
+              if not (np.isfinite(estimates[s].mean).all() and np.isfinite(estimates[s].se).all())]
     analytic = heston_greeks("call", S0, K, T, R, V0, KAPPA, THETA, XI, RHO)
 
     machine = (f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
-               f"numpy {np.__version__}, numba {numba.__version__}")
+               f"numpy {np.__version__}, numba {numba.__version__}; code {code_version()}")
     lines = [
         f"# Heston benchmark ({datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z})",
         "",
@@ -185,14 +202,14 @@ def main() -> None:
         f"Machine: {machine}; load average {load_before} before, {load_after} after "
         f"({elapsed:.0f} s timed).",
         "",
-        "| job | M path-steps/s | ratio to numpy Euler |",
-        "| --- | ---: | ---: |",
+        "| job | M path-steps/s (median) | min–max over repeats | ratio to numpy Euler |",
+        "| --- | ---: | ---: | ---: |",
     ]
     for name in (*SCHEMES, "qe, 2 threads"):
-        lines.append(f"| engine {name} | {rates[name] / 1e6:.1f} | "
+        lines.append(f"| engine {name} | {rates[name] / 1e6:.1f} | {spread[name]} | "
                      f"{rates[name] / rates['numpy']:.2f} |")
     lines.append(f"| plain numpy full-truncation Euler (same process) | "
-                 f"{rates['numpy'] / 1e6:.1f} | 1.00 |")
+                 f"{rates['numpy'] / 1e6:.1f} | {spread['numpy']} | 1.00 |")
     lines += [
         "",
         f"qe on 2 threads / qe on 1 thread: {rates['qe, 2 threads'] / rates['qe']:.2f}",
@@ -215,13 +232,16 @@ def main() -> None:
         + (f" — agree (all within {AGREEMENT_SE:g} SE)" if agree
            else f" — DISAGREE (beyond {AGREEMENT_SE:g} SE)"),
     ]
+    if broken:
+        lines.append(f"NON-FINITE engine estimates: {', '.join(broken)}")
     text = "\n".join(lines) + "\n"
     print(text, end="")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(text)
     print(f"written to {args.output}")
-    if not agree:
-        raise SystemExit("numpy baseline disagrees with engine euler")
+    if not agree or broken:
+        raise SystemExit("numpy baseline disagrees with engine euler" if not agree
+                         else f"non-finite engine estimates: {', '.join(broken)}")
 
 
 if __name__ == "__main__":

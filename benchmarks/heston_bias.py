@@ -2,7 +2,7 @@
 
     python benchmarks/heston_bias.py [--paths 1000000] [--seed 0] [--threads T]
                                      [--schemes qe,exact,euler] [--steps 4,12,24,52]
-                                     [--first-steps 0,0.125] [--cases atm,andersen_1,...]
+                                     [--first-steps 0,default] [--cases atm,andersen_1,...]
                                      [--output benchmarks/results/heston_bias.md]
 
 What it measures.  For every scheme (``qe``, ``exact``, ``euler``), every number of
@@ -15,12 +15,15 @@ first_step)`` and compares price, delta = ∂V/∂S0 and vega = ∂V/∂σ0 (σ0
 
 SE the engine's standard error; |bias/SE| well above 2 is a discretisation bias that
 the paths resolve, below 1–2 it is not distinguishable from noise at this path count.
-A first step of 0 means no extra grid point (the first step is a regular one,
-1/steps_per_year); otherwise the grid starts with one step of that length
-(``engine.DEFAULT_FIRST_STEP`` = 0.125 by default) and continues with the regular steps
-beyond it.  ``time`` is the wall time of the ``engine.simulate`` call; rows of one case
-that share every model parameter (the three Andersen strikes) are one frame, so they
-share paths and the time shown is that of the whole frame.
+A first step of 0 ("regular") means no extra grid point: the first step is a regular
+one, 1/steps_per_year.  "default" passes ``first_step=None``, the engine's default
+``engine.default_first_step(κ, steps_per_year)`` = max(1/steps_per_year, min(0.125,
+0.25/κ)) years (the table shows the value it took); a number x starts the grid with one
+step of x years and continues with the regular steps beyond it.  ``time`` is the wall
+time of the ``engine.simulate`` call, the fastest of ``--repeats`` (default 2) identical
+calls (same seed, same numbers); rows of one case that share every model parameter (the
+three Andersen strikes) are one frame, so they share paths and the time shown is that
+of the whole frame.
 
 Cases: ``atm`` (S0 = K = 100, T = 1, r = 5 %, q = 0, v0 = θ = 0.04, κ = 1.5, ξ = 0.5,
 ρ = −0.7) and the published cases of ``data/heston_reference.csv``: ``broadie_kaya_1``,
@@ -32,10 +35,15 @@ over all rows, total time, and the work-normalised variance time·SE² relative 
 best configuration) and the references.  Everything is printed and written, as markdown,
 to ``--output``; the header line states paths, seed, machine and date.
 
-Cost.  The default grid (3 schemes × 4 step counts × 2 first steps × 5 cases, 10⁶
-paths, 18 simulated years per configuration) ran in about 7 minutes on the 2-core AMD
-EPYC development machine (both threads); the exact scheme on the 10-year Andersen case
-is the bulk of it.  ``--paths 100000`` gives a quick look in under a minute.
+Cost.  The full default grid (3 schemes × 4 step counts × 2 first steps × 5 cases =
+120 simulations of 10⁶ paths, 18 simulated years per configuration) takes about 200 s
+of simulation per repeat on the 2-core AMD EPYC development machine, both threads, so
+about 7 minutes with the default two repeats (measured: 412 s; a first 50,000-path
+run extrapolated to well under 15 minutes, so the grid was not reduced).  The exact
+scheme and the 10-year Andersen case are the bulk of it.  ``--repeats 1`` halves that,
+``--paths 100000`` gives a quick look in under a minute.  Single timings vary by up to
+2x when anything else uses the cores; the fastest of the repeats is robust to short
+interruptions.
 """
 
 from __future__ import annotations
@@ -62,7 +70,7 @@ REFERENCE_CSV = ROOT / "data" / "heston_reference.csv"
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "heston_bias.md"
 SCHEMES = ("qe", "exact", "euler")
 STEPS = (4, 12, 24, 52)
-FIRST_STEPS = (0.0, engine.DEFAULT_FIRST_STEP)
+FIRST_STEPS = (0.0, None)  # one regular step; the engine's default (first_step=None)
 PARAMETERS = ("spot", "maturity", "rate", "dividend", "v0", "kappa", "theta", "xi", "rho")
 GREEKS = ("price", "delta", "vega")
 
@@ -136,8 +144,18 @@ def cell(bias: float, se: float) -> str:
     return f"{bias:.{decimals}f} ± {se:.{decimals}f} ({bias / se:+.1f})".replace("-", "−")
 
 
-def first_label(first_step: float) -> str:
+def first_label(first_step: float | None, kappa: float | None = None,
+                per_year: float | None = None) -> str:
+    """'regular' (0), 'default' (None; with its value when κ and the steps are given), or x."""
+    if first_step is None:
+        if kappa is None:
+            return "default"
+        return f"default ({engine.default_first_step(kappa, per_year):.4g})"
     return "regular" if first_step == 0 else f"{first_step:g}"
+
+
+def parse_first(text: str) -> float | None:
+    return None if text.lower() in ("default", "none") else float(text)
 
 
 def markdown(header: list[str], rows: list[list[str]], right: set[int]) -> str:
@@ -159,9 +177,13 @@ def main() -> None:
     parser.add_argument("--schemes", default=",".join(SCHEMES))
     parser.add_argument("--steps", default=",".join(map(str, STEPS)),
                         help="steps per year, comma-separated")
-    parser.add_argument("--first-steps", default=",".join(f"{f:g}" for f in FIRST_STEPS),
-                        help="first-step lengths in years, 0 = one regular step")
-    parser.add_argument("--cases", default=None, help=f"comma-separated, default all")
+    parser.add_argument("--first-steps", default=",".join(
+                            "default" if f is None else f"{f:g}" for f in FIRST_STEPS),
+                        help="first-step lengths in years, 0 = one regular step, "
+                             "default = the engine's default (first_step=None)")
+    parser.add_argument("--cases", default=None, help="comma-separated, default all")
+    parser.add_argument("--repeats", type=int, default=2,
+                        help="time each simulation this many times, report the fastest")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args()
 
@@ -172,7 +194,7 @@ def main() -> None:
         parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(all_cases)}")
     schemes = parse_list(args.schemes)
     steps = parse_list(args.steps, float)
-    firsts = parse_list(args.first_steps, float)
+    firsts = parse_list(args.first_steps, parse_first)
     threads = args.threads or engine.default_threads()
 
     frames = {name: frame_of(all_cases[name]) for name in names}
@@ -181,7 +203,8 @@ def main() -> None:
     for scheme in schemes:  # load the numba kernels before timing anything
         engine.simulate(frames[names[0]], 1_000, args.seed, 1, None, scheme, 4, 0.0)
 
-    header_line = (f"{args.paths:,} paths per simulation, seed {args.seed}, {threads} threads; "
+    header_line = (f"{args.paths:,} paths per simulation, seed {args.seed}, {threads} threads, "
+                   f"time = fastest of {max(1, args.repeats)}; "
                    f"machine: {machine()}; numpy {np.__version__}; "
                    f"{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
     print(header_line, flush=True)
@@ -189,7 +212,7 @@ def main() -> None:
     table_header = ["case", "scheme", "steps/yr", "first step", "price bias ± SE (z)",
                     "delta bias ± SE (z)", "vega bias ± SE (z)", "time (s)"]
     table: list[list[str]] = []
-    # (scheme, steps, first) → list of (z (3,), se (3,), time of the frame) per row
+    # (scheme, steps, first) → z and time·SE² of each row, summed time, whether it failed
     summary: dict[tuple, dict] = {}
     errors: list[str] = []
     started = time.perf_counter()
@@ -200,12 +223,16 @@ def main() -> None:
                 for first in firsts:
                     config = (scheme, per_year, first)
                     entry = summary.setdefault(config, dict(z=[], work=[], time=0.0, error=False))
-                    t0 = time.perf_counter()
+                    elapsed = math.inf
                     try:
-                        estimates = engine.simulate(frame, args.paths, args.seed, threads, None,
-                                                    scheme, per_year, first)
+                        for _ in range(max(1, args.repeats)):  # same seed: same numbers
+                            t0 = time.perf_counter()
+                            estimates = engine.simulate(frame, args.paths, args.seed, threads,
+                                                        None, scheme, per_year, first)
+                            elapsed = min(elapsed, time.perf_counter() - t0)
                     except Exception as exc:  # reported, not worked around
-                        message = f"{name}, {scheme}, {per_year:g}/yr, first {first:g}: " \
+                        message = f"{name}, {scheme}, {per_year:g}/yr, first step " \
+                                  f"{first_label(first)}: " \
                                   f"{type(exc).__name__}: {exc}"
                         errors.append(message)
                         entry["error"] = True
@@ -214,14 +241,14 @@ def main() -> None:
                         table.append(line)
                         print(" | ".join(line), flush=True)
                         continue
-                    elapsed = time.perf_counter() - t0
                     entry["time"] += elapsed
                     for i, row in enumerate(rows):
                         bias = estimates.mean[i] - references[name][i]
                         se = estimates.se[i]
                         entry["z"].append(bias / se)
                         entry["work"].append(elapsed * se * se)
-                        line = [row["case"], scheme, f"{per_year:g}", first_label(first),
+                        label = first_label(first, float(row["kappa"]), per_year)
+                        line = [row["case"], scheme, f"{per_year:g}", label,
                                 *(cell(b, s) for b, s in zip(bias, se)), f"{elapsed:.2f}"]
                         table.append(line)
                         print(" | ".join(line), flush=True)
@@ -263,14 +290,16 @@ def main() -> None:
         header_line,
         "Each cell: bias ± SE (bias/SE), bias = estimate − `heston_greeks`; vega = ∂V/∂σ0 per "
         "1.00 (σ0 = sqrt(v0)). First step 'regular' = 1/(steps/yr); otherwise the grid's first "
-        "step has that length (years). Time: wall seconds of `engine.simulate` for the case's "
-        "frame (the Andersen strikes share one frame and its time). Generated by "
-        "`benchmarks/heston_bias.py`.",
+        "step has that length (years); 'default' is the engine's default (first_step=None), "
+        "whose value is shown. Time: wall seconds of `engine.simulate` (the fastest of "
+        "the repeats) for the case's frame (the Andersen strikes share one frame and its "
+        "time). Generated by `benchmarks/heston_bias.py`.",
         markdown(table_header, table, {2, 4, 5, 6, 7}),
         "## Per configuration",
         "max abs z: the largest |bias/SE| over all rows; rows all abs z < 1: rows whose three "
-        "|bias/SE| are all below 1; time: summed over the cases; time·SE²: the work-normalised variance "
-        "(geometric mean over the rows) relative to the best configuration (1.00): lower is "
+        "|bias/SE| are all below 1; time: summed over the cases; time·SE²: the "
+        "work-normalised variance (geometric mean over the rows) relative to the best "
+        "configuration (1.00): lower is "
         "more accuracy per second, bias aside.",
         markdown(summary_header, summary_rows, set(range(1, 11))),
         "## References (`greeks.heston_analytic.heston_greeks`)",
