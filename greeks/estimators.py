@@ -29,36 +29,23 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
 
     ``s`` and ``w`` are the prices and Brownian motion on the grid ``times``
     (paths × dates).  ``out[j, k]`` receives (mean, M2) of quantity k (price,
-    delta, vega) for row j over the chunk, accumulated in one pass with each
-    quantity shifted by its value on the first path; ``out[-1]`` receives those
-    of the group total Σ_j quantity_j · estimate_j, path by path.
+    delta, vega) for row j over the chunk (:func:`_row_moments`); ``out[-1]``
+    receives those of the group total Σ_j quantity_j · estimate_j, path by path.
     """
     n_paths = s.shape[0]
     n_rows = kind.size
     totals = np.zeros((3, n_paths if n_rows > 1 else 0))
     payoff = np.empty(n_paths)
+    w_delta = np.empty(n_paths)
+    w_vega = np.empty(n_paths)
     for j in range(n_rows):
         dates = date_index[date_start[j]:date_start[j + 1]]
         inverse_dt, delta_scale = gbm.score_setup(times, dates, spot, sigma)
         payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
                          barrier_kind[j], discount[j], payoff)
-        w_delta, w_vega = gbm.path_scores(w, 0, dates, inverse_dt, delta_scale, sigma)
-        shift_f = payoff[0]
-        shift_d, shift_v = shift_f * w_delta, shift_f * w_vega
-        sum_f = sum_d = sum_v = sq_f = sq_d = sq_v = 0.0
         for p in range(n_paths):
-            f = payoff[p]
-            w_delta, w_vega = gbm.path_scores(w, p, dates, inverse_dt, delta_scale, sigma)
-            d = f * w_delta
-            v = f * w_vega
-            sum_f, sq_f = accumulate(f, shift_f, sum_f, sq_f)
-            sum_d, sq_d = accumulate(d, shift_d, sum_d, sq_d)
-            sum_v, sq_v = accumulate(v, shift_v, sum_v, sq_v)
-            if n_rows > 1:
-                _add_to_totals(totals, p, quantity[j], f, d, v)
-        finish(shift_f, sum_f, sq_f, n_paths, out[j, 0])
-        finish(shift_d, sum_d, sq_d, n_paths, out[j, 1])
-        finish(shift_v, sum_v, sq_v, n_paths, out[j, 2])
+            w_delta[p], w_vega[p] = gbm.path_scores(w, p, dates, inverse_dt, delta_scale, sigma)
+        _row_moments(payoff, w_delta, w_vega, quantity[j], n_rows > 1, totals, out[j])
     _group_total(totals, quantity, out)
 
 
@@ -78,31 +65,39 @@ def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, 
     n_rows = kind.size
     totals = np.zeros((3, n_paths if n_rows > 1 else 0))
     payoff = np.empty(n_paths)
+    w_delta = np.empty(n_paths)
+    w_vega = np.empty(n_paths)
     for j in range(n_rows):
         dates = date_index[date_start[j]:date_start[j + 1]]
         payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
                          barrier_kind[j], discount[j], payoff)
-        col = dates[0]
-        w_delta, w_vega = heston.path_scores(residual, variance, score, 0, col, spot, sigma0,
-                                             d_mean, d_var)
-        shift_f = payoff[0]
-        shift_d, shift_v = shift_f * w_delta, shift_f * w_vega
-        sum_f = sum_d = sum_v = sq_f = sq_d = sq_v = 0.0
         for p in range(n_paths):
-            f = payoff[p]
-            w_delta, w_vega = heston.path_scores(residual, variance, score, p, col, spot, sigma0,
-                                                 d_mean, d_var)
-            d = f * w_delta
-            v = f * w_vega
-            sum_f, sq_f = accumulate(f, shift_f, sum_f, sq_f)
-            sum_d, sq_d = accumulate(d, shift_d, sum_d, sq_d)
-            sum_v, sq_v = accumulate(v, shift_v, sum_v, sq_v)
-            if n_rows > 1:
-                _add_to_totals(totals, p, quantity[j], f, d, v)
-        finish(shift_f, sum_f, sq_f, n_paths, out[j, 0])
-        finish(shift_d, sum_d, sq_d, n_paths, out[j, 1])
-        finish(shift_v, sum_v, sq_v, n_paths, out[j, 2])
+            w_delta[p], w_vega[p] = heston.path_scores(residual, variance, score, p, dates[0],
+                                                       spot, sigma0, d_mean, d_var)
+        _row_moments(payoff, w_delta, w_vega, quantity[j], n_rows > 1, totals, out[j])
     _group_total(totals, quantity, out)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_moments(payoff, w_delta, w_vega, quantity, add_totals, totals, out):
+    """(mean, M2) of f, f·w_Δ and f·w_σ over the paths into ``out[0..2]``, in one pass
+    shifted by the first path's values; adds quantity × each to the group's per-path
+    ``totals`` when ``add_totals``."""
+    shift_f = payoff[0]
+    shift_d, shift_v = shift_f * w_delta[0], shift_f * w_vega[0]
+    sum_f = sum_d = sum_v = sq_f = sq_d = sq_v = 0.0
+    for p in range(payoff.size):
+        f = payoff[p]
+        d = f * w_delta[p]
+        v = f * w_vega[p]
+        sum_f, sq_f = accumulate(f, shift_f, sum_f, sq_f)
+        sum_d, sq_d = accumulate(d, shift_d, sum_d, sq_d)
+        sum_v, sq_v = accumulate(v, shift_v, sum_v, sq_v)
+        if add_totals:
+            _add_to_totals(totals, p, quantity, f, d, v)
+    finish(shift_f, sum_f, sq_f, payoff.size, out[0])
+    finish(shift_d, sum_d, sq_d, payoff.size, out[1])
+    finish(shift_v, sum_v, sq_v, payoff.size, out[2])
 
 
 @njit(cache=True, nogil=True, inline="always")
