@@ -76,7 +76,6 @@ def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per
     """
     from greeks.api import check_run_options, price_portfolio, with_total_row
     from greeks.instruments import InputError
-    from greeks.io import to_text, write_table
     from greeks.render import DelayedProgress, print_results
 
     try:
@@ -101,17 +100,8 @@ def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per
         click.echo("Interrupted; nothing was written.", err=True)
         sys.exit(130)
 
-    exported = with_total_row(results) if with_total else results
-    if output is not None:
-        try:
-            write_table(exported, output)
-        except OSError as error:
-            raise click.ClickException(
-                f"cannot write {output} ({error.strerror or error}); nothing was written") from None
-    if fmt == "table":
-        print_results(results)
-    else:
-        click.echo(to_text(exported, fmt), nl=False)
+    emit(results, with_total_row(results) if with_total else results, output, fmt,
+         print_results)
 
 
 @main.command()
@@ -135,7 +125,6 @@ def analytic(file, output, fmt) -> None:
       greeks analytic instruments/digital.csv --format csv
     """
     from greeks.instruments import InputError
-    from greeks.io import to_text, write_table
     from greeks.reference import analytic_prices
     from greeks.render import print_reference
 
@@ -149,16 +138,24 @@ def analytic(file, output, fmt) -> None:
         click.echo("Interrupted; nothing was written.", err=True)
         sys.exit(130)
 
+    emit(results, results, output, fmt, print_reference)
+
+
+def emit(results, exported, output: str | None, fmt: str, print_table) -> None:
+    """Write ``exported`` to --output (atomically), then print ``results`` as a table or
+    ``exported`` as csv/json."""
+    from greeks.io import to_text, write_table
+
     if output is not None:
         try:
-            write_table(results, output)
+            write_table(exported, output)
         except OSError as error:
             raise click.ClickException(
                 f"cannot write {output} ({error.strerror or error}); nothing was written") from None
     if fmt == "table":
-        print_reference(results)
+        print_table(results)
     else:
-        click.echo(to_text(results, fmt), nl=False)
+        click.echo(to_text(exported, fmt), nl=False)
 
 
 def check_output(output: str) -> None:

@@ -196,6 +196,12 @@ def _normals(rng, out):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _start(n_paths, v0, log_spot):
+    """Per-path state at t = 0: variance, log-price, R and V."""
+    return np.full(n_paths, v0), np.full(n_paths, log_spot), np.zeros(n_paths), np.zeros(n_paths)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _store(k, column, level, r_sum, v_sum, x, residual, variance):
     """Keep x, R and V of every path at grid point k if it is a stored date."""
     col = column[k]
@@ -254,10 +260,7 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
     Fills x, R and V (dates × paths) at the grid points with ``column[k]`` ≥ 0, and v_1.
     ``shape`` = d = 4κθ/ξ², for the exact first transition from v_0 = 0.
     """
-    v = np.full(n_paths, v0)
-    level = np.full(n_paths, log_spot)
-    r_sum = np.zeros(n_paths)
-    v_sum = np.zeros(n_paths)
+    v, level, r_sum, v_sum = _start(n_paths, v0, log_spot)
     z_v = np.empty(n_paths)
     z_x = np.empty(n_paths)
     v_next = np.empty(n_paths)
@@ -286,10 +289,7 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
 def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0, k1, k2, k3,
                    column, x, residual, variance, first_variance):
     """Exact-variance paths (noncentral chi-square transitions, trapezoid I); as simulate_qe."""
-    v = np.full(n_paths, v0)
-    level = np.full(n_paths, log_spot)
-    r_sum = np.zeros(n_paths)
-    v_sum = np.zeros(n_paths)
+    v, level, r_sum, v_sum = _start(n_paths, v0, log_spot)
     z_x = np.empty(n_paths)
     for k in range(e.size):
         _normals(rng, z_x)
@@ -313,10 +313,7 @@ def simulate_euler(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, carry_dt, 
                    residual, variance, first_variance):
     """Full-truncation Euler paths; as simulate_qe."""
     root = np.sqrt(1.0 - rho * rho)
-    v = np.full(n_paths, v0)
-    level = np.full(n_paths, log_spot)
-    r_sum = np.zeros(n_paths)
-    v_sum = np.zeros(n_paths)
+    v, level, r_sum, v_sum = _start(n_paths, v0, log_spot)
     z_v = np.empty(n_paths)
     z_x = np.empty(n_paths)
     for k in range(dt.size):
