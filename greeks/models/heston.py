@@ -217,18 +217,21 @@ def _qe_step(k, v, level, r_sum, v_sum, z_v, z_x, v_next, mean, theta, carry_dt,
     """One QE step of every path.  The quadratic regime (the common one) runs as a
     branch-free loop over all paths; paths in the exponential regime are redone after it.
     ``v_next`` and ``mean`` are work arrays."""
-    a_mgf = mgf_arg[k]
+    a_mgf, decay, slope, base = mgf_arg[k], e[k], mean_var[k], base_var[k]
+    drift, plain, plain_slope, half_k3, k2_k = carry_dt[k], carry_dt[k] + k0[k], k1[k], \
+        0.5 * k3[k], k2[k]
     exponential = False
     for p in range(v.size):
         vp = v[p]
-        m, s2 = _qe_moments(vp, e[k], mean_var[k], base_var[k], theta)
+        m, s2 = _qe_moments(vp, decay, slope, base, theta)
         exponential |= s2 > PSI_CRITICAL * m * m
         b2, a = _qe_quadratic(m, s2)
         root = np.sqrt(b2) + z_v[p]
-        v_next[p] = a * root * root
+        following = a * root * root
+        v_next[p] = following
         q = 1.0 - 2.0 * a_mgf * a  # log M(A) = A b² a/q − ½ log q, finite for q > 0
-        corrected = carry_dt[k] - (a_mgf * b2 * a / q - 0.5 * np.log(q)) - 0.5 * k3[k] * vp
-        mean[p] = (corrected if q > 0.0 else carry_dt[k] + k0[k] + k1[k] * vp) + k2[k] * v_next[p]
+        corrected = drift - (a_mgf * b2 * a / q - 0.5 * np.log(q)) - half_k3 * vp
+        mean[p] = (corrected if q > 0.0 else plain + plain_slope * vp) + k2_k * following
     if exponential:
         for p in range(v.size):
             vp = v[p]
@@ -242,8 +245,9 @@ def _qe_step(k, v, level, r_sum, v_sum, z_v, z_x, v_next, mean, theta, carry_dt,
             finite, log_mgf = _qe_log_mgf(False, first, second, a_mgf)
             mean[p] = k2[k] * v_next[p] + (carry_dt[k] - log_mgf - 0.5 * k3[k] * vp if finite
                                            else carry_dt[k] + k0[k] + k1[k] * vp)
+    k3_k = k3[k]
     for p in range(v.size):
-        var_k = k3[k] * (v[p] + v_next[p])
+        var_k = k3_k * (v[p] + v_next[p])
         dz = np.sqrt(var_k) * z_x[p]
         level[p] += mean[p] + dz
         r_sum[p] += dz
