@@ -42,7 +42,7 @@ def crn_fd_vega(group, paths: int, batches: int = 64) -> tuple[float, float]:
     values = []
     for seed in range(batches):
         prices = [engine.run_chunk(dataclasses.replace(
-            group, heston=((sigma0 + sign * BUMP) ** 2, *group.heston[1:])), seed, 0, size)[0, 0, 0]
+            group, heston=((sigma0 + sign * BUMP) ** 2, *group.heston[1:])), seed, 0, size)[0][0, 0, 0]
             for sign in (1, -1)]
         values.append((prices[0] - prices[1]) / (2 * BUMP))
     values = np.array(values)

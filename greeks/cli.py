@@ -59,8 +59,11 @@ def main() -> None:
               show_default="min(0.125, 0.25/kappa), at least one step",
               help="Length in years of the first Heston step: longer gives a quieter vega "
                    "and more discretisation bias.")
+@click.option("--baseline/--no-baseline", default=True, show_default=True,
+              help="Delta and vega with the variance-minimising baseline from a pilot run, "
+                   "or the plain likelihood-ratio estimators.")
 def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per_year,
-          first_step) -> None:
+          first_step, baseline) -> None:
     """Price every position in FILE with delta and vega, each ± its standard error.
 
     FILE is a .csv, .parquet or .json (records) instrument table; see
@@ -91,7 +94,8 @@ def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per
         try:
             results = price_portfolio(file, paths=paths, seed=seed, threads=threads,
                                       report=progress, scheme=scheme,
-                                      steps_per_year=steps_per_year, first_step=first_step)
+                                      steps_per_year=steps_per_year, first_step=first_step,
+                                      baseline=baseline)
         finally:
             progress.close()
     except InputError as error:

@@ -25,7 +25,7 @@ import hashlib
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Callable
 
 import numpy as np
@@ -43,6 +43,8 @@ CHUNK_CELLS = 1 << 20  # path-dates per chunk: bounds memory at ~8 MB per array
 DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
 DEFAULT_SCHEME = "qe"
 DEFAULT_STEPS_PER_YEAR = 24
+PILOT_CHUNKS = 1 << 31  # chunk numbers of the pilot run's streams start here
+MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
 LONGEST_FIRST_STEP = 0.125  # years: the default first Heston step is at most this long
 FIRST_STEP_REVERSION = 0.25  # ... and at most this over kappa (the trapezoid's I needs κΔ small)
 
@@ -72,6 +74,7 @@ class Group:
     discount: np.ndarray
     quantity: np.ndarray
     scheme: int = heston.QE
+    baseline: np.ndarray | None = None  # (rows, 2): b of delta and vega; None: zeros
 
     @property
     def chunk_size(self) -> int:
@@ -176,24 +179,32 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
     )
 
 
-def run_chunk(group: Group, seed: int, chunk: int, n_paths: int) -> np.ndarray:
-    """Simulate one chunk of a group; (rows + 1, 3, 2) array of (mean, M2), total last."""
+def run_chunk(group: Group, seed: int, chunk: int, n_paths: int):
+    """Simulate one chunk of a group.
+
+    Returns the (rows + 1, 3, 2) array of (mean, M2), the group total last, and the
+    (rows, 2, 2) baseline statistics (Σ w², Σ f·w²) of delta and vega.
+    """
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
     rng = np.random.Generator(np.random.PCG64(stream))
+    rows = group.kind.size
+    baseline = np.zeros((rows, 2)) if group.baseline is None else group.baseline
+    out = np.empty((rows + 1, 3, 2))
+    sums = np.empty((rows, 2, 2))
     if group.model == "heston":
-        return _run_heston(group, rng, n_paths)
+        _run_heston(group, rng, n_paths, baseline, out, sums)
+        return out, sums
     w, s = gbm.simulate(rng, n_paths, group.times, math.log(group.spot),
                         group.rate - group.dividend, group.vol)
     np.exp(s, out=s)
-    out = np.empty((group.kind.size + 1, 3, 2))
     estimators.likelihood_ratio_gbm(
         s, w, group.times, group.spot, group.vol, group.date_start, group.date_index, group.kind,
         group.omega, group.strike, group.payout, group.barrier, group.barrier_kind, group.discount,
-        group.quantity, out)
-    return out
+        group.quantity, baseline, out, sums)
+    return out, sums
 
 
-def _run_heston(group: Group, rng, n_paths: int) -> np.ndarray:
+def _run_heston(group: Group, rng, n_paths: int, baseline, out, sums) -> None:
     """Heston chunk: x, R and V are kept on the rows' dates only (``stored``)."""
     v0, kappa, theta, xi, rho = group.heston
     constants = heston.Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
@@ -210,12 +221,11 @@ def _run_heston(group: Group, rng, n_paths: int) -> np.ndarray:
                             constants.base_var[0], constants.chi_scale[0], score)
     d_mean, d_var = heston.first_step_derivatives(group.scheme, v0, kappa, theta, xi, rho,
                                                   constants)
-    out = np.empty((group.kind.size + 1, 3, 2))
     estimators.likelihood_ratio_heston(
         s, residual, variance, score, group.spot, math.sqrt(v0), d_mean, d_var,
         group.date_start, column[group.date_index], group.kind, group.omega, group.strike,
-        group.payout, group.barrier, group.barrier_kind, group.discount, group.quantity, out)
-    return out
+        group.payout, group.barrier, group.barrier_kind, group.discount, group.quantity,
+        baseline, out, sums)
 
 
 def default_threads() -> int:
@@ -235,42 +245,80 @@ class Estimates:
     total_se: np.ndarray
 
 
+def pilot_paths(paths: int) -> int:
+    """Paths of the pilot run that estimates the baselines: 1/16 of the run, 2,048 to 65,536."""
+    return min(MAX_PILOT, max(MIN_PILOT, paths // 16))
+
+
 def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = None,
              report: Callable[[float, float], None] | None = None,
              scheme: str = DEFAULT_SCHEME,
              steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
-             first_step: float | None = None) -> Estimates:
+             first_step: float | None = None, baseline: bool = True) -> Estimates:
     """Estimate price, delta and vega of every row of a validated frame.
 
-    ``report(done, total)`` is called from the calling thread as chunks complete,
-    with work measured in path-dates.
+    With ``baseline``, a pilot run of :func:`pilot_paths` paths per group, on streams of
+    its own (chunk numbers from ``PILOT_CHUNKS`` up), estimates b* = Σ f w²/Σ w² per
+    row and Greek; the main run then uses (f − b)·w (:mod:`greeks.estimators`).  Only
+    the main paths enter the estimates and their standard errors.  ``report(done,
+    total)`` is called from the calling thread as chunks complete, with work measured in
+    path-dates.
     """
     groups = plan_groups(frame, scheme, steps_per_year, first_step)
+    threads = threads or default_threads()
+    pilot = [(g, PILOT_CHUNKS + c, n) for g, group in enumerate(groups)
+             for c, n in group.chunks(pilot_paths(paths))] if baseline else []
     tasks = [(g, c, n) for g, group in enumerate(groups) for c, n in group.chunks(paths)]
-    total_work = float(sum(n * groups[g].times.size for g, _, n in tasks))
+    total_work = float(sum(n * groups[g].times.size for g, _, n in pilot + tasks))
+    progress = _Progress(groups, total_work, report)
+    if pilot:
+        sums = [np.zeros((group.kind.size, 2, 2)) for group in groups]
+        for i, (_, pilot_sums) in _completed(groups, pilot, seed, threads, progress):
+            sums[pilot[i][0]] += pilot_sums
+        groups = [replace(group, baseline=_optimal_baseline(total))
+                  for group, total in zip(groups, sums)]
     results: list = [None] * len(tasks)
-    done = 0.0
-    for i, result in _completed(groups, tasks, seed, threads or default_threads()):
-        results[i] = result
-        g, _, n = tasks[i]
-        done += n * groups[g].times.size
-        if report:
-            report(done, total_work)
+    for i, (moments_, _) in _completed(groups, tasks, seed, threads, progress):
+        results[i] = moments_
     return _reduce(frame, groups, tasks, results)
 
 
-def _completed(groups, tasks, seed: int, threads: int):
-    """Run the (group index, chunk, paths) tasks; yield (task index, result) as each completes."""
+def _optimal_baseline(sums: np.ndarray) -> np.ndarray:
+    """b* = Σ f w²/Σ w² per row and Greek (0 where the pilot saw no weight)."""
+    squares, weighted = sums[..., 0], sums[..., 1]
+    return np.divide(weighted, squares, out=np.zeros_like(weighted), where=squares > 0)
+
+
+class _Progress:
+    """Calls ``report(done, total)`` with the path-dates of the completed tasks."""
+
+    def __init__(self, groups, total: float, report):
+        self.groups, self.total, self.report, self.done = groups, total, report, 0.0
+
+    def __call__(self, task) -> None:
+        g, _, n = task
+        self.done += n * self.groups[g].times.size
+        if self.report:
+            self.report(self.done, self.total)
+
+
+def _completed(groups, tasks, seed: int, threads: int, progress):
+    """Run the (group index, chunk, paths) tasks; yield (task index, result) as each
+    completes, after reporting progress."""
     if threads == 1:
         for i, (g, c, n) in enumerate(tasks):
-            yield i, run_chunk(groups[g], seed, c, n)
+            result = run_chunk(groups[g], seed, c, n)
+            progress(tasks[i])
+            yield i, result
         return
     with ThreadPoolExecutor(max_workers=threads) as pool:
         futures = {pool.submit(run_chunk, groups[g], seed, c, n): i
                    for i, (g, c, n) in enumerate(tasks)}
         try:
             for future in as_completed(futures):
-                yield futures[future], future.result()
+                result = future.result()
+                progress(tasks[futures[future]])
+                yield futures[future], result
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise

@@ -1,14 +1,17 @@
 """Estimators that combine per-path payoffs with per-path score weights.
 
-Plain likelihood ratio: with f the discounted payoff of a row on one path and
+Likelihood ratio with baselines: with f the discounted payoff of a row on one path and
 w_Δ, w_σ the score weights of that path on the row's own dates (see
 :mod:`greeks.models.gbm` and :mod:`greeks.models.heston`), the per-path estimates
 
-    price: f,    delta: f · w_Δ,    vega: f · w_σ
+    price: f,    delta: (f − b_Δ) · w_Δ,    vega: (f − b_σ) · w_σ
 
-are unbiased for V, ∂V/∂S0 and ∂V/∂σ because E[w] = 0 and E[f · w] = ∂E[f]/∂θ.
-Their sample means over N iid paths are the estimates and sqrt(M2/(N−1)/N) their
-standard errors (:mod:`greeks.stats`).
+are unbiased for V, ∂V/∂S0 and ∂V/∂σ for any constants b, because E[w] = 0 and
+E[f · w] = ∂E[f]/∂θ.  The baseline b (a control variate with the score as control)
+minimises the variance E[(f − b)² w²] at b* = E[f w²]/E[w²]; the engine estimates b*
+per row and Greek on an independent pilot run, so that b is a constant for the main
+paths and the estimator stays exactly unbiased.  The sample means over the N main
+paths are the estimates and sqrt(M2/(N−1)/N) their standard errors (:mod:`greeks.stats`).
 """
 
 from __future__ import annotations
@@ -17,20 +20,20 @@ import numpy as np
 from numba import njit
 
 from greeks import payoffs
-from greeks.models import gbm
-from greeks.models import heston
+from greeks.models import gbm, heston
 from greeks.stats import accumulate, finish, moments
 
 
 @njit(cache=True, nogil=True)
 def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind, omega, strike,
-                         payout, barrier, barrier_kind, discount, quantity, out):
+                         payout, barrier, barrier_kind, discount, quantity, baseline, out, sums):
     """Plain-LR moments of every row of a group on one chunk of GBM paths.
 
     ``s`` and ``w`` are the prices and Brownian motion on the grid ``times``
     (paths × dates).  ``out[j, k]`` receives (mean, M2) of quantity k (price,
-    delta, vega) for row j over the chunk (:func:`_row_moments`); ``out[-1]``
-    receives those of the group total Σ_j quantity_j · estimate_j, path by path.
+    delta, vega) for row j over the chunk and ``sums[j]`` the baseline statistics
+    (:func:`_row_moments`, with ``baseline[j]`` = (b_Δ, b_σ)); ``out[-1]`` receives
+    (mean, M2) of the group total Σ_j quantity_j · estimate_j, path by path.
     """
     n_paths = s.shape[0]
     n_rows = kind.size
@@ -45,21 +48,22 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
                          barrier_kind[j], discount[j], payoff)
         for p in range(n_paths):
             w_delta[p], w_vega[p] = gbm.path_scores(w, p, dates, inverse_dt, delta_scale, sigma)
-        _row_moments(payoff, w_delta, w_vega, quantity[j], n_rows > 1, totals, out[j])
+        _row_moments(payoff, w_delta, w_vega, baseline[j], quantity[j], n_rows > 1, totals,
+                     out[j], sums[j])
     _group_total(totals, quantity, out)
 
 
 @njit(cache=True, nogil=True)
 def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, d_var,
                             date_start, date_index, kind, omega, strike, payout, barrier,
-                            barrier_kind, discount, quantity, out):
+                            barrier_kind, discount, quantity, baseline, out, sums):
     """Plain-LR moments of every row of a group on one chunk of Heston paths.
 
     ``s``, ``residual`` and ``variance`` hold the prices, R and V on the rows' dates
     (paths × dates; ``date_index`` points into them); ``score`` the first variance
     transition's score; ``d_mean``, ``d_var`` = ∂μ_1/∂v_0, ∂V_1/∂v_0 (weights in
-    :func:`greeks.models.heston.path_scores`).  ``out`` is filled as by
-    :func:`likelihood_ratio_gbm`.
+    :func:`greeks.models.heston.path_scores`).  ``baseline``, ``out`` and ``sums`` as
+    in :func:`likelihood_ratio_gbm`.
     """
     n_paths = s.shape[0]
     n_rows = kind.size
@@ -74,30 +78,41 @@ def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, 
         for p in range(n_paths):
             w_delta[p], w_vega[p] = heston.path_scores(residual, variance, score, p, dates[0],
                                                        spot, sigma0, d_mean, d_var)
-        _row_moments(payoff, w_delta, w_vega, quantity[j], n_rows > 1, totals, out[j])
+        _row_moments(payoff, w_delta, w_vega, baseline[j], quantity[j], n_rows > 1, totals,
+                     out[j], sums[j])
     _group_total(totals, quantity, out)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _row_moments(payoff, w_delta, w_vega, quantity, add_totals, totals, out):
-    """(mean, M2) of f, f·w_Δ and f·w_σ over the paths into ``out[0..2]``, in one pass
-    shifted by the first path's values; adds quantity × each to the group's per-path
-    ``totals`` when ``add_totals``."""
+def _row_moments(payoff, w_delta, w_vega, baseline, quantity, add_totals, totals, out, sums):
+    """(mean, M2) of f, (f − b_Δ)·w_Δ and (f − b_σ)·w_σ over the paths into ``out[0..2]``,
+    in one pass shifted by the first path's values; adds quantity × each to the group's
+    per-path ``totals`` when ``add_totals``.  ``sums[k]`` receives (Σ w², Σ f·w²) of
+    delta (k = 0) and vega (k = 1), from which b* = E[f w²]/E[w²] is estimated."""
+    b_delta, b_vega = baseline[0], baseline[1]
     shift_f = payoff[0]
-    shift_d, shift_v = shift_f * w_delta[0], shift_f * w_vega[0]
+    shift_d, shift_v = (shift_f - b_delta) * w_delta[0], (shift_f - b_vega) * w_vega[0]
     sum_f = sum_d = sum_v = sq_f = sq_d = sq_v = 0.0
+    ww_d = fww_d = ww_v = fww_v = 0.0
     for p in range(payoff.size):
         f = payoff[p]
-        d = f * w_delta[p]
-        v = f * w_vega[p]
+        d = (f - b_delta) * w_delta[p]
+        v = (f - b_vega) * w_vega[p]
         sum_f, sq_f = accumulate(f, shift_f, sum_f, sq_f)
         sum_d, sq_d = accumulate(d, shift_d, sum_d, sq_d)
         sum_v, sq_v = accumulate(v, shift_v, sum_v, sq_v)
+        square = w_delta[p] * w_delta[p]
+        ww_d += square
+        fww_d += f * square
+        square = w_vega[p] * w_vega[p]
+        ww_v += square
+        fww_v += f * square
         if add_totals:
             _add_to_totals(totals, p, quantity, f, d, v)
     finish(shift_f, sum_f, sq_f, payoff.size, out[0])
     finish(shift_d, sum_d, sq_d, payoff.size, out[1])
     finish(shift_v, sum_v, sq_v, payoff.size, out[2])
+    sums[0, 0], sums[0, 1], sums[1, 0], sums[1, 1] = ww_d, fww_d, ww_v, fww_v
 
 
 @njit(cache=True, nogil=True, inline="always")

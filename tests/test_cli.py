@@ -261,3 +261,40 @@ def test_interrupt_leaves_output_untouched(runner, book, tmp_path, monkeypatch):
     assert result.exit_code == 130
     assert "nothing was written" in result.stderr
     assert out.read_bytes() == b"keep"
+
+
+HESTON_BOOK = """\
+id,instrument,option_type,strike,maturity,spot,rate,model,v0,kappa,theta,xi,rho
+H-C,european,call,100,1,100,0.05,heston,0.04,1.5,0.04,0.5,-0.7
+H-D,digital,put,95,1,100,0.05,heston,0.04,1.5,0.04,0.5,-0.7
+"""
+
+
+@pytest.mark.parametrize("options", [
+    [], ["--scheme", "exact"], ["--scheme", "euler", "--steps-per-year", "52"],
+    ["--first-step", "0.25"], ["--no-baseline"]])
+def test_run_options_reach_the_engine(runner, tmp_path, options):
+    path = tmp_path / "heston.csv"
+    path.write_text(HESTON_BOOK)
+    result = run(runner, "price", path, *PATHS, "--format", "csv", *options)
+    assert result.exit_code == 0, result.output
+    got = pd.read_csv(io.StringIO(result.stdout))
+    scheme = options[1] if options[:1] == ["--scheme"] else None
+    api = greeks.price_portfolio(
+        path, paths=2000, seed=11, scheme=scheme,
+        steps_per_year=52.0 if "--steps-per-year" in options else None,
+        first_step=0.25 if "--first-step" in options else None,
+        baseline="--no-baseline" not in options)
+    np.testing.assert_allclose(got[RESULTS[1:]].to_numpy(), api[RESULTS[1:]].to_numpy(),
+                               rtol=1e-12)
+
+
+@pytest.mark.parametrize("options,message", [
+    (["--scheme", "milstein"], "'milstein' is not one of"),
+    (["--steps-per-year", "0"], "steps per year must lie in (0, 100000]"),
+    (["--first-step", "-1"], "first step must be >= 0 years"),
+])
+def test_bad_run_options(runner, book, options, message, no_simulation):
+    result = runner.invoke(main, ["price", str(book), *options])
+    assert result.exit_code == 2
+    assert message in result.output

@@ -38,24 +38,48 @@ def test_european_and_digital_match_black_scholes():
     assert not failures
 
 
+def atm_per_path_values():
+    """Quadrature grid, density and per-path f, f·w_Δ, f·w_σ, w_Δ, w_σ of the ATM call."""
+    z = np.linspace(-9, 9, 200_001)
+    density = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    s = 100 * np.exp((0.05 - 0.02) + 0.2 * z)
+    f = math.exp(-0.05) * np.maximum(s - 100, 0)
+    weights = [z / (100 * 0.2), (z * z - 1) / 0.2 - z]
+    return z, density, f, weights
+
+
+def sd_of(values, z, density):
+    mean = np.trapezoid(values * density, z)
+    return math.sqrt(np.trapezoid(values * values * density, z) - mean**2)
+
+
 def test_standard_errors_match_closed_form_variances():
     """For the ATM call the per-path variance of f, f·w_Δ and f·w_σ is known in closed form:
     E[f²] etc. by one-dimensional quadrature; the reported SE must agree to ~2 %."""
     frame = make_frame([dict(id="atm")])
     n = 400_000
-    estimates = engine.simulate(frame, n, seed=2)
-    z = np.linspace(-9, 9, 200_001)
-    density = np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
-    s = 100 * np.exp((0.05 - 0.02) + 0.2 * z)
-    f = math.exp(-0.05) * np.maximum(s - 100, 0)
-    values = [f, f * z / (100 * 0.2), f * ((z * z - 1) / 0.2 - z)]
-    for k, v in enumerate(values):
-        mean = np.trapezoid(v * density, z)
-        sd = math.sqrt(np.trapezoid(v * v * density, z) - mean**2)
-        assert estimates.se[0, k] == pytest.approx(sd / math.sqrt(n), rel=0.02)
+    estimates = engine.simulate(frame, n, seed=2, baseline=False)
+    z, density, f, weights = atm_per_path_values()
+    for k, v in enumerate([f, f * weights[0], f * weights[1]]):
+        assert estimates.se[0, k] == pytest.approx(sd_of(v, z, density) / math.sqrt(n), rel=0.02)
     # the exact per-path standard deviations of LR delta and vega quoted in the literature
     assert math.sqrt(n) * estimates.se[0, 1] == pytest.approx(1.466, rel=0.02)
     assert math.sqrt(n) * estimates.se[0, 2] == pytest.approx(275.3, rel=0.02)
+
+
+def test_baselines_reach_the_optimal_variance():
+    """With the pilot-estimated baseline the per-path SD of (f − b)·w is that of the
+    optimal b* = E[f w²]/E[w²] (quadrature) within 2 %: 1.049 for delta, 228.4 for vega."""
+    frame = make_frame([dict(id="atm")])
+    n = 400_000
+    estimates = engine.simulate(frame, n, seed=2)
+    z, density, f, weights = atm_per_path_values()
+    for k, w in enumerate(weights, start=1):
+        best = np.trapezoid(f * w * w * density, z) / np.trapezoid(w * w * density, z)
+        optimal = sd_of((f - best) * w, z, density)
+        assert estimates.se[0, k] == pytest.approx(optimal / math.sqrt(n), rel=0.02)
+    assert math.sqrt(n) * estimates.se[0, 1] == pytest.approx(1.049, rel=0.02)
+    assert math.sqrt(n) * estimates.se[0, 2] == pytest.approx(228.4, rel=0.02)
 
 
 def test_put_call_parity_through_the_group_total():

@@ -130,17 +130,17 @@ def crn_batches(group, bump, seeds, paths):
     random numbers (the same stream for the base and bumped chains)."""
     lr, fd = [], []
     for seed in seeds:
-        base = engine.run_chunk(group, seed, 0, paths)[:-1, :, 0]
+        base = engine.run_chunk(group, seed, 0, paths)[0][:-1, :, 0]
         delta = (engine.run_chunk(dataclasses.replace(group, spot=group.spot + bump[0]), seed, 0,
-                                  paths)[:-1, 0, 0]
+                                  paths)[0][:-1, 0, 0]
                  - engine.run_chunk(dataclasses.replace(group, spot=group.spot - bump[0]), seed,
-                                    0, paths)[:-1, 0, 0]) / (2 * bump[0])
+                                    0, paths)[0][:-1, 0, 0]) / (2 * bump[0])
         sigma0 = math.sqrt(group.heston[0])
         prices = []
         for sign in (1, -1):
             params = ((sigma0 + sign * bump[1]) ** 2, *group.heston[1:])
             prices.append(engine.run_chunk(dataclasses.replace(group, heston=params), seed, 0,
-                                           paths)[:-1, 0, 0])
+                                           paths)[0][:-1, 0, 0])
         lr.append(base[:, 1:])
         fd.append(np.stack([delta, (prices[0] - prices[1]) / (2 * bump[1])], axis=1))
     return np.array(lr), np.array(fd)
