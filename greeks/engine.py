@@ -174,25 +174,27 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
         else np.zeros(len(rows)),
         barrier_kind=np.array([payoffs.BARRIER_CODES.get(b, 0) for b in rows["barrier_type"]]
                               if "barrier_type" in rows else np.zeros(len(rows)), dtype=np.int64),
-        discount=np.exp(-rows["rate"].to_numpy(dtype=float) * rows["maturity"].to_numpy(dtype=float)),
+        discount=np.exp(-rows["rate"].to_numpy(dtype=float)
+                        * rows["maturity"].to_numpy(dtype=float)),
         quantity=rows["quantity"].to_numpy(dtype=float),
     )
 
 
-def run_chunk(group: Group, seed: int, chunk: int, n_paths: int):
+def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool = False):
     """Simulate one chunk of a group.
 
     Returns the (rows + 1, 3, 2) array of (mean, M2), the group total last, and the
-    (rows, 2, 2) baseline statistics (Σ w², Σ f·w²) of delta and vega.
+    (rows, 2, 2) baseline statistics (Σ w², Σ f·w²) of delta and vega, gathered with
+    ``collect`` (zeros otherwise).
     """
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
     rng = np.random.Generator(np.random.PCG64(stream))
     rows = group.kind.size
     baseline = np.zeros((rows, 2)) if group.baseline is None else group.baseline
     out = np.empty((rows + 1, 3, 2))
-    sums = np.empty((rows, 2, 2))
+    sums = np.zeros((rows, 2, 2))
     if group.model == "heston":
-        _run_heston(group, rng, n_paths, baseline, out, sums)
+        _run_heston(group, rng, n_paths, baseline, collect, out, sums)
         return out, sums
     w, s = gbm.simulate(rng, n_paths, group.times, math.log(group.spot),
                         group.rate - group.dividend, group.vol)
@@ -200,11 +202,11 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int):
     estimators.likelihood_ratio_gbm(
         s, w, group.times, group.spot, group.vol, group.date_start, group.date_index, group.kind,
         group.omega, group.strike, group.payout, group.barrier, group.barrier_kind, group.discount,
-        group.quantity, baseline, out, sums)
+        group.quantity, baseline, collect, out, sums)
     return out, sums
 
 
-def _run_heston(group: Group, rng, n_paths: int, baseline, out, sums) -> None:
+def _run_heston(group: Group, rng, n_paths: int, baseline, collect, out, sums) -> None:
     """Heston chunk: x, R and V are kept on the rows' dates only (``stored``)."""
     v0, kappa, theta, xi, rho = group.heston
     constants = heston.Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
@@ -225,7 +227,7 @@ def _run_heston(group: Group, rng, n_paths: int, baseline, out, sums) -> None:
         s, residual, variance, score, group.spot, math.sqrt(v0), d_mean, d_var,
         group.date_start, column[group.date_index], group.kind, group.omega, group.strike,
         group.payout, group.barrier, group.barrier_kind, group.discount, group.quantity,
-        baseline, out, sums)
+        baseline, collect, out, sums)
 
 
 def default_threads() -> int:
@@ -273,7 +275,8 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
     progress = _Progress(groups, total_work, report)
     if pilot:
         sums = [np.zeros((group.kind.size, 2, 2)) for group in groups]
-        for i, (_, pilot_sums) in _completed(groups, pilot, seed, threads, progress):
+        for i, (_, pilot_sums) in _completed(groups, pilot, seed, threads, progress,
+                                             collect=True):
             sums[pilot[i][0]] += pilot_sums
         groups = [replace(group, baseline=_optimal_baseline(total))
                   for group, total in zip(groups, sums)]
@@ -302,17 +305,17 @@ class _Progress:
             self.report(self.done, self.total)
 
 
-def _completed(groups, tasks, seed: int, threads: int, progress):
+def _completed(groups, tasks, seed: int, threads: int, progress, collect: bool = False):
     """Run the (group index, chunk, paths) tasks; yield (task index, result) as each
     completes, after reporting progress."""
     if threads == 1:
         for i, (g, c, n) in enumerate(tasks):
-            result = run_chunk(groups[g], seed, c, n)
+            result = run_chunk(groups[g], seed, c, n, collect)
             progress(tasks[i])
             yield i, result
         return
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = {pool.submit(run_chunk, groups[g], seed, c, n): i
+        futures = {pool.submit(run_chunk, groups[g], seed, c, n, collect): i
                    for i, (g, c, n) in enumerate(tasks)}
         try:
             for future in as_completed(futures):

@@ -44,7 +44,7 @@ def test_simulated_moments():
 def test_score_weights_match_the_formula_on_the_row_dates(dates):
     w, _ = simulate(500, 7)
     inverse_dt, delta_scale = gbm.score_setup(TIMES, dates, S0, SIGMA)
-    scores = np.array([gbm.path_scores(w, p, dates, inverse_dt, delta_scale, SIGMA)
+    scores = np.array([gbm.path_scores(p, (w, dates, inverse_dt, delta_scale, SIGMA))
                        for p in range(500)])
     t = TIMES[dates]
     dt = np.diff(t, prepend=0.0)
@@ -60,7 +60,7 @@ def test_score_weights_have_mean_zero():
     w, _ = simulate(n, 11)
     dates = np.array([0, 2, 4])
     inverse_dt, delta_scale = gbm.score_setup(TIMES, dates, S0, SIGMA)
-    scores = np.array([gbm.path_scores(w, p, dates, inverse_dt, delta_scale, SIGMA)
+    scores = np.array([gbm.path_scores(p, (w, dates, inverse_dt, delta_scale, SIGMA))
                        for p in range(n)])
     mean = scores.mean(axis=0)
     se = scores.std(axis=0, ddof=1) / math.sqrt(n)

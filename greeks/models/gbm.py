@@ -81,7 +81,7 @@ def score_setup(times, dates, spot, sigma):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def path_scores(w, p, dates, inverse_dt, delta_scale, sigma):
+def path_scores(p, args):
     """Delta and vega score weights of path ``p`` on one row's ``dates`` (indices into the grid).
 
     With the Brownian increments aggregated onto those dates,
@@ -89,7 +89,10 @@ def path_scores(w, p, dates, inverse_dt, delta_scale, sigma):
 
         w_Δ = W(t_{d_1}) / (S0 σ t_{d_1})            = Z_1 / (S0 σ sqrt(Δ_1)),
         w_σ = (Σ_i ΔW_i²/Δ_i − n)/σ − W(t_{d_n})     = Σ_i [(Z_i² − 1)/σ − Z_i sqrt(Δ_i)].
+
+    ``args`` = (w, dates, 1/Δ_i, 1/(S0 σ Δ_1), σ) from :func:`score_setup`.
     """
+    w, dates, inverse_dt, delta_scale, sigma = args
     squares = 0.0
     level = 0.0
     for i in range(dates.size):

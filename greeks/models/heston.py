@@ -366,12 +366,14 @@ def transition_score(scheme, v0, first_variance, kappa, theta, xi, dt, e, mean_v
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def path_scores(residual, variance, score, p, col, spot, sigma0, d_mean, d_var):
+def path_scores(p, args):
     """Delta and σ0-vega weights of path ``p`` for a row whose first date is stored in
-    column ``col`` of R (``residual``) and V (``variance``):
+    column ``col`` of R (``residual``) and V (``variance``), ``args`` = (residual, variance,
+    score, col, S0, σ0, ∂μ_1/∂v_0, ∂V_1/∂v_0):
 
         w_Δ = R/(S0 V),   w_σ = 2σ0 [score + (R/V) ∂μ_1/∂v_0 + ½(R²/V − 1)(∂V_1/∂v_0)/V].
     """
+    residual, variance, score, col, spot, sigma0, d_mean, d_var = args
     r = residual[p, col]
     v = variance[p, col]
     ratio = r / v
