@@ -48,7 +48,8 @@ is the conditional expectation of the fine-step score: unbiased, never noisier.
 The transition scores (:func:`transition_score`): Gaussian for Euler; for ``exact``
 ∂/∂v_0 = (e^{−κΔ}/c)(−½ + ½ sqrt(x/λ) I_{ν+1}(sqrt(λx))/I_ν(sqrt(λx))), x = v_1/c,
 ν = d/2 − 1; for QE the derivative of its closed-form two-regime log-density (the
-regime is fixed by v_0), taken by complex-step differentiation, exact to rounding.
+regime is fixed by v_0), by the chain rule through the law's parameters (a, b) or
+(p, β), whose v_0-derivatives come from complex-step differentiation, exact to rounding.
 At v_0 = 0, w_σ = 0: σ0 = 0 and the bracket is finite (dV/dv0 is one-sided finite).
 """
 
@@ -63,6 +64,7 @@ QE, EXACT, EULER = 0, 1, 2
 SCHEME_CODES = {"qe": QE, "exact": EXACT, "euler": EULER}
 PSI_CRITICAL = 1.5
 BLOCK = 8192  # paths advanced together, step by step: their state stays in cache
+FOLD_EVERY = 16  # QE folds its product of q factors into the log-price this often (and at dates)
 COMPLEX_STEP = 1e-20  # relative step of complex-step differentiation
 LOG_ROOT_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 INVERSE_ROOT_TWO = 1.0 / math.sqrt(2.0)
@@ -212,11 +214,12 @@ def _store(k, column, level, r_sum, v_sum, x, residual, variance):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _qe_step(k, v, level, r_sum, v_sum, z_v, z_x, v_next, mean, theta, carry_dt, e, mean_var,
-             base_var, k0, k1, k2, k3, mgf_arg):
+def _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta, carry_dt, e,
+             mean_var, base_var, k0, k1, k2, k3, mgf_arg):
     """One QE step of every path.  The quadratic regime (the common one) runs as a
     branch-free loop over all paths; paths in the exponential regime are redone after it.
-    ``v_next`` and ``mean`` are work arrays."""
+    The log-price is ``level`` + ½ log ``q_product`` (:func:`_fold`); ``v_next`` and ``mean``
+    are work arrays."""
     a_mgf, decay, slope, base = mgf_arg[k], e[k], mean_var[k], base_var[k]
     drift, plain, plain_slope, half_k3, k2_k = carry_dt[k], carry_dt[k] + k0[k], k1[k], \
         0.5 * k3[k], k2[k]
@@ -224,14 +227,19 @@ def _qe_step(k, v, level, r_sum, v_sum, z_v, z_x, v_next, mean, theta, carry_dt,
     for p in range(v.size):
         vp = v[p]
         m, s2 = _qe_moments(vp, decay, slope, base, theta)
-        exponential |= s2 > PSI_CRITICAL * m * m
+        quadratic = s2 <= PSI_CRITICAL * m * m
+        exponential |= not quadratic
         b2, a = _qe_quadratic(m, s2)
         root = np.sqrt(b2) + z_v[p]
         following = a * root * root
         v_next[p] = following
-        q = 1.0 - 2.0 * a_mgf * a  # log M(A) = A b² a/q − ½ log q, finite for q > 0
-        corrected = drift - (a_mgf * b2 * a / q - 0.5 * np.log(q)) - half_k3 * vp
-        mean[p] = (corrected if q > 0.0 else plain + plain_slope * vp) + k2_k * following
+        # log M(A) = A b² a/q − ½ log q, finite for q > 0; ½ log q is kept as a factor of
+        # ``q_product`` (one logarithm per stored date instead of one per step)
+        q = 1.0 - 2.0 * a_mgf * a
+        corrected = q > 0.0
+        mean[p] = (drift - a_mgf * b2 * a / q - half_k3 * vp if corrected
+                   else plain + plain_slope * vp) + k2_k * following
+        q_product[p] *= q if corrected and quadratic else 1.0
     if exponential:
         for p in range(v.size):
             vp = v[p]
@@ -255,6 +263,14 @@ def _qe_step(k, v, level, r_sum, v_sum, z_v, z_x, v_next, mean, theta, carry_dt,
         v[p] = v_next[p]
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _fold(level, q_product):
+    """Move ½ log of the accumulated q factors into the log-price of every path."""
+    for p in range(level.size):
+        level[p] += 0.5 * np.log(q_product[p])
+        q_product[p] = 1.0
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var, base_var,
                 chi_scale, k0, k1, k2, k3, mgf_arg, column, x, residual, variance,
@@ -265,6 +281,7 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
     ``shape`` = d = 4κθ/ξ², for the exact first transition from v_0 = 0.
     """
     v, level, r_sum, v_sum = _start(n_paths, v0, log_spot)
+    q_product = np.ones(n_paths)
     z_v = np.empty(n_paths)
     z_x = np.empty(n_paths)
     v_next = np.empty(n_paths)
@@ -282,10 +299,12 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
                 v_sum[p] += var_k
                 v[p] = v1
         else:
-            _qe_step(k, v, level, r_sum, v_sum, z_v, z_x, v_next, mean, theta, carry_dt, e,
-                     mean_var, base_var, k0, k1, k2, k3, mgf_arg)
+            _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta,
+                     carry_dt, e, mean_var, base_var, k0, k1, k2, k3, mgf_arg)
         if k == 0:
             first_variance[:] = v
+        if column[k] >= 0 or k % FOLD_EVERY == FOLD_EVERY - 1:
+            _fold(level, q_product)
         _store(k, column, level, r_sum, v_sum, x, residual, variance)
 
 
@@ -357,12 +376,26 @@ def transition_score(scheme, v0, first_variance, kappa, theta, xi, dt, e, mean_v
             y = first_variance[p] / chi_scale
             z = np.sqrt(lam * y)
             out[p] = (e / chi_scale) * (-0.5 + 0.5 * y * bessel_ratio(nu, z) / z)
-    else:
+    else:  # QE: chain rule through the law's parameters, their v_0-derivatives by complex step
         h = COMPLEX_STEP * v0
-        shifted = complex(v0, h)
-        for p in range(n):
-            out[p] = qe_log_density(shifted, first_variance[p], e, mean_var, base_var,
-                                    theta).imag / h
+        quadratic, first, second = _qe_law(complex(v0, h), e, mean_var, base_var, theta)
+        if quadratic:  # log p = −½(y − b)² + log(1 + e^{−2yb}) − log(2a y sqrt(2π)), y² = v_1/a
+            b = np.sqrt(first)
+            db, a, da = b.imag / h, second.real, second.imag / h
+            b = b.real
+            for p in range(n):
+                y = np.sqrt(first_variance[p] / a)
+                dy = -0.5 * y * da / a
+                t = np.exp(-2.0 * y * b)
+                out[p] = ((-(y - b) * (dy - db) - (y + b) * (dy + db) * t) / (1.0 + t)
+                          - 0.5 * da / a)
+        else:  # p·δ_0 + (1 − p) β e^{−β v_1}
+            mass, dmass = first.real, first.imag / h
+            rate, drate = second.real, second.imag / h
+            for p in range(n):
+                v1 = first_variance[p]
+                out[p] = (dmass / mass if v1 == 0.0
+                          else -dmass / (1.0 - mass) + drate / rate - drate * v1)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
