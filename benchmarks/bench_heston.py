@@ -160,10 +160,10 @@ def main() -> None:
     assert grid.size == STEPS and np.allclose(np.diff(grid), T / STEPS), grid
     cells = args.paths * STEPS
 
-    def run(scheme: str, threads: int = 1, paths: int = args.paths, baseline: bool = False):
+    def run(scheme: str, threads: int = 1, paths: int = args.paths, plain: bool = True):
         return engine.simulate(call, paths, 1, threads=threads, report=None, scheme=scheme,
                                steps_per_year=STEPS_PER_YEAR, first_step=FIRST_STEP,
-                               baseline=baseline)
+                               plain=plain)
 
     for scheme in SCHEMES:  # compile / load the JIT cache
         run(scheme, paths=1_000)
@@ -176,7 +176,7 @@ def main() -> None:
     times["numpy"], baseline = timed(lambda: numpy_baseline(args.paths, 1), args.repeats)
     times["qe, 2 threads"], _ = timed(lambda: run("qe", threads=2), args.repeats)
     times["qe with baselines (default; pilot included)"], _ = timed(
-        lambda: run("qe", baseline=True), args.repeats)
+        lambda: run("qe", plain=False), args.repeats)
     rates = {name: cells / statistics.median(t) for name, t in times.items()}
     spread = {name: f"{cells / max(t) / 1e6:.1f}–{cells / min(t) / 1e6:.1f}"
               for name, t in times.items()}

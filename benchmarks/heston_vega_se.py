@@ -70,7 +70,7 @@ def main() -> None:
     for first_step in FIRST_STEPS:
         estimates = engine.simulate(frame, args.paths, 1, scheme=args.scheme,
                                     steps_per_year=args.steps_per_year, first_step=first_step,
-                                    baseline=not args.plain)
+                                    plain=args.plain)
         (group,) = engine.plan_groups(frame, args.scheme, args.steps_per_year, first_step)
         fd, fd_se = crn_fd_vega(group, args.paths)
         step = group.times[0]

@@ -43,7 +43,7 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
                     threads: int | None = None,
                     report: Callable[[float, float], None] | None = None,
                     scheme: str | None = None, steps_per_year: float | None = None,
-                    first_step: float | None = None, baseline: bool = True) -> pd.DataFrame:
+                    first_step: float | None = None, plain: bool = False) -> pd.DataFrame:
     """Price every row and estimate its delta and vega, each with its standard error.
 
     Parameters
@@ -63,13 +63,13 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         Heston simulation steps per year (default ``engine.DEFAULT_STEPS_PER_YEAR``); the
         grid is the union of these steps and every row's dates.
     first_step : float
-        Length in years of the first Heston step (default: min(0.125, 0.25/kappa), at least
-        one regular step; shorter where a row has a date inside it).  The vega weight's
-        variance falls like 1/first_step; its discretisation bias grows with it.
-    baseline : bool
-        Subtract from the payoff, in the delta and vega estimators, the variance-minimising
-        baseline b* = E[f w²]/E[w²] estimated on an independent pilot run (default); False
-        gives the plain likelihood-ratio estimators.
+        Length in years of the first Heston step (default 0: one regular step; shorter
+        where a row has a date inside it).  The vega weight's variance falls like
+        1/first_step; the discretisation bias grows with it.
+    plain : bool
+        The plain likelihood-ratio estimators for every row, without variance reduction
+        (by default Heston european and digital rows use conditional Monte Carlo and the
+        other rows likelihood ratio with pilot-estimated baselines).
 
     Returns
     -------
@@ -96,7 +96,7 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         _refuse_euler_from_zero(frame, frame_or_path)
     estimates = engine.simulate(frame, int(paths), int(seed), threads, report, scheme,
                                 float(steps_per_year),
-                                None if first_step is None else float(first_step), bool(baseline))
+                                0.0 if first_step is None else float(first_step), bool(plain))
     results = {"id": frame["id"]}
     for k, name in enumerate(("price", "delta", "vega")):
         results[name] = estimates.mean[:, k]
@@ -111,8 +111,8 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     out.attrs["seed"] = int(seed)
     out.attrs["scheme"] = scheme
     out.attrs["steps_per_year"] = float(steps_per_year)
-    out.attrs["first_step"] = "auto" if first_step is None else float(first_step)
-    out.attrs["baseline"] = bool(baseline)
+    out.attrs["first_step"] = 0.0 if first_step is None else float(first_step)
+    out.attrs["plain"] = bool(plain)
     return out
 
 

@@ -53,17 +53,16 @@ def main() -> None:
 @click.option("--scheme", type=click.Choice(["qe", "exact", "euler"]), default="qe",
               show_default=True, help="Heston discretisation: Andersen's QE, exact variance, "
                                       "or full-truncation Euler.")
-@click.option("--steps-per-year", type=float, default=None, show_default="24",
+@click.option("--steps-per-year", type=float, default=None, show_default="52",
               help="Heston simulation steps per year (the grid also holds every row's dates).")
-@click.option("--first-step", type=float, default=None,
-              show_default="min(0.125, 0.25/kappa), at least one step",
+@click.option("--first-step", type=float, default=None, show_default="one regular step",
               help="Length in years of the first Heston step: longer gives a quieter vega "
                    "and more discretisation bias.")
-@click.option("--baseline/--no-baseline", default=True, show_default=True,
-              help="Delta and vega with the variance-minimising baseline from a pilot run, "
-                   "or the plain likelihood-ratio estimators.")
+@click.option("--plain", is_flag=True,
+              help="Plain likelihood-ratio estimators for every row, without baselines or "
+                   "conditional Monte Carlo (for comparison; noisier).")
 def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per_year,
-          first_step, baseline) -> None:
+          first_step, plain) -> None:
     """Price every position in FILE with delta and vega, each ± its standard error.
 
     FILE is a .csv, .parquet or .json (records) instrument table; see
@@ -95,7 +94,7 @@ def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per
             results = price_portfolio(file, paths=paths, seed=seed, threads=threads,
                                       report=progress, scheme=scheme,
                                       steps_per_year=steps_per_year, first_step=first_step,
-                                      baseline=baseline)
+                                      plain=plain)
         finally:
             progress.close()
     except InputError as error:

@@ -42,11 +42,9 @@ MIN_CHUNK = 1 << 8
 CHUNK_CELLS = 1 << 20  # path-dates per chunk: bounds memory at ~8 MB per array
 DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
 DEFAULT_SCHEME = "qe"
-DEFAULT_STEPS_PER_YEAR = 24
+DEFAULT_STEPS_PER_YEAR = 52
 PILOT_CHUNKS = 1 << 31  # chunk numbers of the pilot run's streams start here
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
-LONGEST_FIRST_STEP = 0.125  # years: the default first Heston step is at most this long
-FIRST_STEP_REVERSION = 0.25  # ... and at most this over kappa (the trapezoid's I needs κΔ small)
 
 
 @dataclass
@@ -75,6 +73,14 @@ class Group:
     quantity: np.ndarray
     scheme: int = heston.QE
     baseline: np.ndarray | None = None  # (rows, 2): b of delta and vega; None: zeros
+    conditional: bool = True  # Heston european/digital rows by conditional Monte Carlo
+
+    @property
+    def has_lr_rows(self) -> bool:
+        """Whether some row is estimated by likelihood ratio (not conditional Monte Carlo)."""
+        conditioned = (payoffs.EUROPEAN, payoffs.DIGITAL)
+        return not (self.model == "heston" and self.conditional
+                    and np.isin(self.kind, conditioned).all())
 
     @property
     def chunk_size(self) -> int:
@@ -98,16 +104,6 @@ def _group_key(row) -> str:
             f"underlying={row.underlying}")
 
 
-def default_first_step(kappa: float, steps_per_year: float) -> float:
-    """min(0.125, 0.25/κ) years, and never shorter than a regular step.
-
-    The σ0-weight's variance falls like 1/Δ_1; the trapezoid rule for the first step's
-    integrated variance stays accurate while κΔ_1 is small (measured in
-    benchmarks/heston_bias.py).
-    """
-    return max(1.0 / steps_per_year, min(LONGEST_FIRST_STEP, FIRST_STEP_REVERSION / kappa))
-
-
 def row_dates(maturity: float, fixings: int) -> np.ndarray:
     """The equally spaced dates T·k/n, k = 1..n, of a row (the last is T)."""
     return maturity * np.arange(1, fixings + 1) / fixings
@@ -115,7 +111,7 @@ def row_dates(maturity: float, fixings: int) -> np.ndarray:
 
 def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
                 steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
-                first_step: float | None = None) -> list[Group]:
+                first_step: float = 0.0) -> list[Group]:
     """Group the rows of a validated frame into simulations and plan their grids."""
     keys = [_group_key(row) for row in frame.itertuples(index=False)]
     by_key: dict[str, list[int]] = {}
@@ -146,9 +142,8 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
     if model == "heston":
         last = float(rows["maturity"].max())
         regular = np.arange(1, math.ceil(last * steps_per_year)) / steps_per_year
-        step = default_first_step(float(first["kappa"]), steps_per_year) if first_step is None \
-            else first_step
-        steps = [regular[regular > step], np.array([step]) if 0 < step < last else np.empty(0)]
+        steps = [regular[regular > first_step],
+                 np.array([first_step]) if 0 < first_step < last else np.empty(0)]
     grid = np.unique(np.concatenate(dates + steps))
     keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
     grid = grid[keep]
@@ -227,7 +222,7 @@ def _run_heston(group: Group, rng, n_paths: int, baseline, collect, out, sums) -
         s, residual, variance, score, group.spot, math.sqrt(v0), d_mean, d_var,
         group.date_start, column[group.date_index], group.kind, group.omega, group.strike,
         group.payout, group.barrier, group.barrier_kind, group.discount, group.quantity,
-        baseline, collect, out, sums)
+        baseline, collect, group.conditional, out, sums)
 
 
 def default_threads() -> int:
@@ -256,20 +251,24 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
              report: Callable[[float, float], None] | None = None,
              scheme: str = DEFAULT_SCHEME,
              steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
-             first_step: float | None = None, baseline: bool = True) -> Estimates:
+             first_step: float = 0.0, plain: bool = False) -> Estimates:
     """Estimate price, delta and vega of every row of a validated frame.
 
-    With ``baseline``, a pilot run of :func:`pilot_paths` paths per group, on streams of
-    its own (chunk numbers from ``PILOT_CHUNKS`` up), estimates b* = Σ f w²/Σ w² per
-    row and Greek; the main run then uses (f − b)·w (:mod:`greeks.estimators`).  Only
-    the main paths enter the estimates and their standard errors.  ``report(done,
-    total)`` is called from the calling thread as chunks complete, with work measured in
-    path-dates.
+    Unless ``plain``: Heston european and digital rows are estimated by conditional Monte
+    Carlo, and every other row by likelihood ratio with baselines: a pilot run of
+    :func:`pilot_paths` paths per group that has such rows, on streams of its own (chunk
+    numbers from ``PILOT_CHUNKS`` up), estimates b* = Σ f w²/Σ w² per row and Greek; the
+    main run then uses (f − b)·w (:mod:`greeks.estimators`).  Only the main paths enter
+    the estimates and their standard errors.  With ``plain``, every row gets the plain
+    likelihood-ratio estimators.  ``report(done, total)`` is called from the calling
+    thread as chunks complete, with work measured in path-dates.
     """
     groups = plan_groups(frame, scheme, steps_per_year, first_step)
+    if plain:
+        groups = [replace(group, conditional=False) for group in groups]
     threads = threads or default_threads()
-    pilot = [(g, PILOT_CHUNKS + c, n) for g, group in enumerate(groups)
-             for c, n in group.chunks(pilot_paths(paths))] if baseline else []
+    pilot = [(g, PILOT_CHUNKS + c, n) for g, group in enumerate(groups) if group.has_lr_rows
+             for c, n in group.chunks(pilot_paths(paths))] if not plain else []
     tasks = [(g, c, n) for g, group in enumerate(groups) for c, n in group.chunks(paths)]
     total_work = float(sum(n * groups[g].times.size for g, _, n in pilot + tasks))
     progress = _Progress(groups, total_work, report)

@@ -272,7 +272,7 @@ H-D,digital,put,95,1,100,0.05,heston,0.04,1.5,0.04,0.5,-0.7
 
 @pytest.mark.parametrize("options", [
     [], ["--scheme", "exact"], ["--scheme", "euler", "--steps-per-year", "52"],
-    ["--first-step", "0.25"], ["--no-baseline"]])
+    ["--first-step", "0.25"], ["--plain"]])
 def test_run_options_reach_the_engine(runner, tmp_path, options):
     path = tmp_path / "heston.csv"
     path.write_text(HESTON_BOOK)
@@ -284,7 +284,7 @@ def test_run_options_reach_the_engine(runner, tmp_path, options):
         path, paths=2000, seed=11, scheme=scheme,
         steps_per_year=52.0 if "--steps-per-year" in options else None,
         first_step=0.25 if "--first-step" in options else None,
-        baseline="--no-baseline" not in options)
+        plain="--plain" in options)
     np.testing.assert_allclose(got[RESULTS[1:]].to_numpy(), api[RESULTS[1:]].to_numpy(),
                                rtol=1e-12)
 

@@ -58,7 +58,7 @@ def test_standard_errors_match_closed_form_variances():
     E[f²] etc. by one-dimensional quadrature; the reported SE must agree to ~2 %."""
     frame = make_frame([dict(id="atm")])
     n = 400_000
-    estimates = engine.simulate(frame, n, seed=2, baseline=False)
+    estimates = engine.simulate(frame, n, seed=2, plain=True)
     z, density, f, weights = atm_per_path_values()
     for k, v in enumerate([f, f * weights[0], f * weights[1]]):
         assert estimates.se[0, k] == pytest.approx(sd_of(v, z, density) / math.sqrt(n), rel=0.02)
