@@ -12,6 +12,10 @@ minimises the variance E[(f − b)² w²] at b* = E[f w²]/E[w²]; the engine es
 per row and Greek on an independent pilot run, so that b is a constant for the main
 paths and the estimator stays exactly unbiased.  The sample means over the N main
 paths are the estimates and sqrt(M2/(N−1)/N) their standard errors (:mod:`greeks.stats`).
+
+Heston european and digital rows are estimated instead by conditional Monte Carlo
+(:func:`_conditional_values`): a Black–Scholes value given the variance path, its
+pathwise delta, and a vega that combines its derivatives with the variance path's score.
 """
 
 from __future__ import annotations
