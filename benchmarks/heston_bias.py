@@ -1,24 +1,27 @@
 """Heston discretisation bias: Monte-Carlo price, delta and vega against the semi-analytic values.
 
     python benchmarks/heston_bias.py [--paths 1000000] [--seed 0] [--threads T]
-                                     [--schemes qe,exact,euler] [--steps 4,12,24,52]
-                                     [--first-steps 0,default] [--cases atm,andersen_1,...]
+                                     [--schemes qe,exact,euler] [--steps 12,24,52,104]
+                                     [--first-steps 0,0.125] [--cases atm,andersen_1,...]
+                                     [--plain] [--repeats 2]
                                      [--output benchmarks/results/heston_bias.md]
 
 What it measures.  For every scheme (``qe``, ``exact``, ``euler``), every number of
 steps per year and every first-step length, it prices European calls with
-``engine.simulate(frame, paths, seed, threads, None, scheme, steps_per_year,
-first_step)`` and compares price, delta = ∂V/∂S0 and vega = ∂V/∂σ0 (σ0 = sqrt(v0), per
-1.00) with :func:`greeks.heston_analytic.heston_greeks`.  Each cell of the table is
+``engine.simulate(frame, paths, seed, threads, None, scheme, steps_per_year, first_step,
+plain)`` and compares price, delta = ∂V/∂S0 and vega = ∂V/∂σ0 (σ0 = sqrt(v0), per 1.00)
+with :func:`greeks.heston_analytic.heston_greeks`.  The estimates are the engine's
+default ones, conditional Monte Carlo (Black–Scholes given the variance path); ``--plain``
+passes ``plain=True`` and measures the plain likelihood-ratio estimators instead.  The
+bias is that of the scheme's chain, the same for both estimators up to noise; only the
+standard errors differ.  Each cell of the table is
 
     bias ± SE (bias/SE),   bias = Monte-Carlo estimate − semi-analytic reference,
 
 SE the engine's standard error; |bias/SE| well above 2 is a discretisation bias that
 the paths resolve, below 1–2 it is not distinguishable from noise at this path count.
 A first step of 0 ("regular") means no extra grid point: the first step is a regular
-one, 1/steps_per_year.  "default" passes ``first_step=None``, the engine's default
-``engine.default_first_step(κ, steps_per_year)`` = max(1/steps_per_year, min(0.125,
-0.25/κ)) years (the table shows the value it took); a number x starts the grid with one
+one, 1/steps_per_year (the engine's default); a number x > 0 starts the grid with one
 step of x years and continues with the regular steps beyond it.  ``time`` is the wall
 time of the ``engine.simulate`` call, the fastest of ``--repeats`` (default 2) identical
 calls (same seed, same numbers); rows of one case that share every model parameter (the
@@ -33,16 +36,18 @@ Cases: ``atm`` (S0 = K = 100, T = 1, r = 5 %, q = 0, v0 = θ = 0.04, κ = 1.5, �
 After the main table come a per-configuration summary (largest |bias/SE| of each Greek
 over all rows, total time, and the work-normalised variance time·SE² relative to the
 best configuration) and the references.  Everything is printed and written, as markdown,
-to ``--output``; the header line states paths, seed, machine and date.
+to ``--output``; the header line states the estimator, paths, seed, machine and date.
 
 Cost.  The full default grid (3 schemes × 4 step counts × 2 first steps × 5 cases =
-120 simulations of 10⁶ paths, 18 simulated years per configuration) takes about 200 s
-of simulation per repeat on the 2-core AMD EPYC development machine, both threads, so
-about 7 minutes with the default two repeats (measured: 412 s; a first 50,000-path
-run extrapolated to well under 15 minutes, so the grid was not reduced).  The exact
-scheme and the 10-year Andersen case are the bulk of it.  ``--repeats 1`` halves that,
-``--paths 100000`` gives a quick look in under a minute.  Single timings vary by up to
-2x when anything else uses the cores; the fastest of the repeats is robust to short
+120 simulations of 10⁶ paths, 18 simulated years per configuration) takes about 410 s of
+simulation per repeat on the 2-core AMD EPYC development machine, both threads, so about
+14 minutes with the default two repeats (measured: 822 s).  A first 50,000-path run
+extrapolated to about 14.5 minutes, so the grid was kept whole: the exact scheme is 70 %
+of the time (the 10-year Andersen case at 104 steps a year alone about 75 s a repeat)
+and Euler only 7 %, so dropping Euler's coarse grids would save nothing worth having.
+``--repeats 1`` halves the time, ``--schemes qe,euler`` cuts it by about two thirds,
+``--paths 100000`` gives a quick look in under two minutes.  Single timings vary by up
+to 2x when anything else uses the cores; the fastest of the repeats is robust to short
 interruptions.
 """
 
@@ -69,10 +74,9 @@ ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_CSV = ROOT / "data" / "heston_reference.csv"
 DEFAULT_OUTPUT = ROOT / "benchmarks" / "results" / "heston_bias.md"
 SCHEMES = ("qe", "exact", "euler")
-STEPS = (4, 12, 24, 52)
-FIRST_STEPS = (0.0, None)  # one regular step; the engine's default (first_step=None)
+STEPS = (12, 24, 52, 104)
+FIRST_STEPS = (0.0, 0.125)  # years; 0 = one regular step
 PARAMETERS = ("spot", "maturity", "rate", "dividend", "v0", "kappa", "theta", "xi", "rho")
-GREEKS = ("price", "delta", "vega")
 
 ATM = dict(case="atm", spot=100.0, strike=100.0, maturity=1.0, rate=0.05, dividend=0.0,
            v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, option_type="call")
@@ -144,18 +148,9 @@ def cell(bias: float, se: float) -> str:
     return f"{bias:.{decimals}f} ± {se:.{decimals}f} ({bias / se:+.1f})".replace("-", "−")
 
 
-def first_label(first_step: float | None, kappa: float | None = None,
-                per_year: float | None = None) -> str:
-    """'regular' (0), 'default' (None; with its value when κ and the steps are given), or x."""
-    if first_step is None:
-        if kappa is None:
-            return "default"
-        return f"default ({engine.default_first_step(kappa, per_year):.4g})"
+def first_label(first_step: float) -> str:
+    """'regular' (0: one regular step) or the first step's length in years."""
     return "regular" if first_step == 0 else f"{first_step:g}"
-
-
-def parse_first(text: str) -> float | None:
-    return None if text.lower() in ("default", "none") else float(text)
 
 
 def markdown(header: list[str], rows: list[list[str]], right: set[int]) -> str:
@@ -177,13 +172,15 @@ def main() -> None:
     parser.add_argument("--schemes", default=",".join(SCHEMES))
     parser.add_argument("--steps", default=",".join(map(str, STEPS)),
                         help="steps per year, comma-separated")
-    parser.add_argument("--first-steps", default=",".join(
-                            "default" if f is None else f"{f:g}" for f in FIRST_STEPS),
-                        help="first-step lengths in years, 0 = one regular step, "
-                             "default = the engine's default (first_step=None)")
+    parser.add_argument("--first-steps", default=",".join(f"{f:g}" for f in FIRST_STEPS),
+                        help="first-step lengths in years, comma-separated; 0 = one regular "
+                             "step")
     parser.add_argument("--cases", default=None, help="comma-separated, default all")
     parser.add_argument("--repeats", type=int, default=2,
                         help="time each simulation this many times, report the fastest")
+    parser.add_argument("--plain", action="store_true",
+                        help="plain likelihood-ratio estimators (plain=True) instead of the "
+                             "default conditional Monte Carlo")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT)
     args = parser.parse_args()
 
@@ -194,16 +191,20 @@ def main() -> None:
         parser.error(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(all_cases)}")
     schemes = parse_list(args.schemes)
     steps = parse_list(args.steps, float)
-    firsts = parse_list(args.first_steps, parse_first)
+    firsts = parse_list(args.first_steps, float)
     threads = args.threads or engine.default_threads()
 
     frames = {name: frame_of(all_cases[name]) for name in names}
     references = {name: [reference(row) for row in all_cases[name]] for name in names}
 
     for scheme in schemes:  # load the numba kernels before timing anything
-        engine.simulate(frames[names[0]], 1_000, args.seed, 1, None, scheme, 4, 0.0)
+        engine.simulate(frames[names[0]], 1_000, args.seed, 1, None, scheme, 4, 0.0,
+                        plain=args.plain)
 
-    header_line = (f"{args.paths:,} paths per simulation, seed {args.seed}, {threads} threads, "
+    estimator = ("plain likelihood ratio (plain=True)" if args.plain
+                 else "conditional Monte Carlo (the engine's default)")
+    header_line = (f"estimator: {estimator}; {args.paths:,} paths per simulation, "
+                   f"seed {args.seed}, {threads} threads, "
                    f"time = fastest of {max(1, args.repeats)}; "
                    f"machine: {machine()}; numpy {np.__version__}; "
                    f"{datetime.datetime.now().astimezone():%Y-%m-%d %H:%M %Z}")
@@ -228,7 +229,8 @@ def main() -> None:
                         for _ in range(max(1, args.repeats)):  # same seed: same numbers
                             t0 = time.perf_counter()
                             estimates = engine.simulate(frame, args.paths, args.seed, threads,
-                                                        None, scheme, per_year, first)
+                                                        None, scheme, per_year, first,
+                                                        plain=args.plain)
                             elapsed = min(elapsed, time.perf_counter() - t0)
                     except Exception as exc:  # reported, not worked around
                         message = f"{name}, {scheme}, {per_year:g}/yr, first step " \
@@ -247,8 +249,7 @@ def main() -> None:
                         se = estimates.se[i]
                         entry["z"].append(bias / se)
                         entry["work"].append(elapsed * se * se)
-                        label = first_label(first, float(row["kappa"]), per_year)
-                        line = [row["case"], scheme, f"{per_year:g}", label,
+                        line = [row["case"], scheme, f"{per_year:g}", first_label(first),
                                 *(cell(b, s) for b, s in zip(bias, se)), f"{elapsed:.2f}"]
                         table.append(line)
                         print(" | ".join(line), flush=True)
@@ -289,11 +290,10 @@ def main() -> None:
         "# Heston discretisation bias: Monte Carlo − semi-analytic reference",
         header_line,
         "Each cell: bias ± SE (bias/SE), bias = estimate − `heston_greeks`; vega = ∂V/∂σ0 per "
-        "1.00 (σ0 = sqrt(v0)). First step 'regular' = 1/(steps/yr); otherwise the grid's first "
-        "step has that length (years); 'default' is the engine's default (first_step=None), "
-        "whose value is shown. Time: wall seconds of `engine.simulate` (the fastest of "
-        "the repeats) for the case's frame (the Andersen strikes share one frame and its "
-        "time). Generated by `benchmarks/heston_bias.py`.",
+        "1.00 (σ0 = sqrt(v0)). First step 'regular' = 1/(steps/yr), the engine's default; "
+        "otherwise the grid's first step has that length (years). Time: wall seconds of "
+        "`engine.simulate` (the fastest of the repeats) for the case's frame (the Andersen "
+        "strikes share one frame and its time). Generated by `benchmarks/heston_bias.py`.",
         markdown(table_header, table, {2, 4, 5, 6, 7}),
         "## Per configuration",
         "max abs z: the largest |bias/SE| over all rows; rows all abs z < 1: rows whose three "
