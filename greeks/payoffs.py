@@ -16,7 +16,6 @@ down barrier when S(t_{d_i}) ≤ B (discrete monitoring at the closes only).
 
 from __future__ import annotations
 
-import numpy as np
 from numba import njit
 
 EUROPEAN, DIGITAL, ASIAN, BARRIER = 0, 1, 2, 3

@@ -2,6 +2,8 @@
 
 import pandas as pd
 
+from greeks.analytic import reference
+from greeks.heston_analytic import heston_digital, heston_greeks
 from greeks.instruments import validate
 
 BASE = dict(instrument="european", option_type="call", strike=100.0, maturity=1.0, spot=100.0,
@@ -11,3 +13,15 @@ BASE = dict(instrument="european", option_type="call", strike=100.0, maturity=1.
 def make_frame(rows):
     """A validated frame; each row is a dict with an ``id`` and fields overriding BASE."""
     return validate(pd.DataFrame([{**BASE, **row} for row in rows]), "test")
+
+
+def closed_form(row):
+    """Price, delta and vega of a european or digital row: Black–Scholes or semi-analytic Heston."""
+    if row["model"] == "gbm":
+        return reference(row)
+    args = dict(spot=row["spot"], strike=row["strike"], maturity=row["maturity"],
+                rate=row["rate"], v0=row["v0"], kappa=row["kappa"], theta=row["theta"],
+                xi=row["xi"], rho=row["rho"], dividend=row["dividend"])
+    if row["instrument"] == "digital":
+        return heston_digital(row["option_type"], **args, payout=row["payout"])
+    return heston_greeks(row["option_type"], **args)

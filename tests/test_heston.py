@@ -12,10 +12,8 @@ import pytest
 import scipy.special
 
 from greeks import engine
-from greeks.heston_analytic import heston_digital, heston_greeks
 from greeks.models import heston
-from greeks.stats import Moments
-from helpers import make_frame
+from helpers import closed_form, make_frame
 
 ATM = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
 QUANTITIES = ("price", "delta", "vega")
@@ -23,15 +21,6 @@ QUANTITIES = ("price", "delta", "vega")
 
 def heston_rows(rows, **params):
     return [{**ATM, **params, **row} for row in rows]
-
-
-def reference(row):
-    args = dict(spot=row["spot"], strike=row["strike"], maturity=row["maturity"],
-                rate=row["rate"], v0=row["v0"], kappa=row["kappa"], theta=row["theta"],
-                xi=row["xi"], rho=row["rho"], dividend=row["dividend"])
-    if row["instrument"] == "digital":
-        return heston_digital(row["option_type"], **args, payout=row["payout"])
-    return heston_greeks(row["option_type"], **args)
 
 
 def one_step(scheme, v0, dt, n, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, seed=11):
@@ -117,7 +106,7 @@ def test_european_and_digital_match_the_semi_analytic_values(scheme):
     estimates = engine.simulate(frame, 300_000, seed=3, scheme=scheme)
     failures = []
     for i, row in frame.iterrows():
-        ref = reference(row)
+        ref = closed_form(row)
         for k, name in enumerate(QUANTITIES):
             error = (estimates.mean[i, k] - ref[k]) / estimates.se[i, k]
             if abs(error) > 4:
@@ -206,7 +195,7 @@ def test_degenerate_parameters_give_honest_estimates(case):
     pooled = means.mean(axis=0)
     pooled_se = means.std(axis=0, ddof=1) / math.sqrt(len(runs))
     for i, row in frame.iterrows():
-        ref = reference(row)
+        ref = closed_form(row)
         for k in range(3):
             if ses[0, i, k] == 0:  # vega at v0 = 0 is exactly 0
                 assert ref[k] == 0 and np.all(means[:, i, k] == 0)
@@ -256,7 +245,7 @@ def test_engine_reproduces_the_published_cases():
     frame = make_frame(heston_rows(rows))
     estimates = engine.simulate(frame, PUBLISHED_PATHS, seed=5)
     for i, row in frame.iterrows():
-        ref = reference(row)
+        ref = closed_form(row)
         assert ref.price == pytest.approx(cases["reference_price"][i], abs=1e-7)
         for k in range(3):
             assert abs(estimates.mean[i, k] - ref[k]) <= 4 * estimates.se[i, k], (row["id"], k)

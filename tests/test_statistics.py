@@ -5,23 +5,11 @@ import numpy as np
 import pytest
 
 from greeks import engine
-from greeks.analytic import reference
-from greeks.heston_analytic import heston_digital, heston_greeks
-from helpers import make_frame
+from helpers import closed_form, make_frame
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")
 
-
-def closed_form(row):
-    if row["model"] == "gbm":
-        return reference(row)
-    args = dict(spot=row["spot"], strike=row["strike"], maturity=row["maturity"],
-                rate=row["rate"], v0=row["v0"], kappa=row["kappa"], theta=row["theta"],
-                xi=row["xi"], rho=row["rho"], dividend=row["dividend"])
-    if row["instrument"] == "digital":
-        return heston_digital(row["option_type"], **args, payout=row["payout"])
-    return heston_greeks(row["option_type"], **args)
 
 SEEDS = 200
 PATHS = 5_000
