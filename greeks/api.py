@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from greeks.instruments import RESULT_COLUMNS, InputError, validate
@@ -75,7 +76,9 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     -------
     pandas.DataFrame
         ``id``, ``price``, ``price_se``, ``delta``, ``delta_se``, ``vega``, ``vega_se``
-        (per unit of quantity; vega per 1.00 of volatility), then the input columns.
+        (per unit of quantity; vega per 1.00 of volatility), ``method`` (the estimator of
+        delta and vega: ``lr+baseline``, ``conditional`` or, with ``plain``, ``lr``), then
+        the input columns.
         ``attrs["total"]`` holds the quantity-weighted portfolio total and its
         standard errors under the same names.
 
@@ -101,6 +104,9 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     for k, name in enumerate(("price", "delta", "vega")):
         results[name] = estimates.mean[:, k]
         results[f"{name}_se"] = estimates.se[:, k]
+    conditioned = ((frame["model"] == "heston")
+                   & frame["instrument"].isin(["european", "digital"])).to_numpy()
+    results["method"] = np.where(plain, "lr", np.where(conditioned, "conditional", "lr+baseline"))
     out = pd.concat([pd.DataFrame(results), frame.drop(columns="id")], axis=1)
     total = {}
     for k, name in enumerate(("price", "delta", "vega")):

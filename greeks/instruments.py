@@ -29,7 +29,7 @@ COLUMNS = (
     "fixings", "underlying",
 )
 # Names the result table gives its own columns; an input column may not take them.
-RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se")
+RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se", "method")
 
 
 class InputError(ValueError):
