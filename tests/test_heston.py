@@ -249,3 +249,15 @@ def test_engine_reproduces_the_published_cases():
         assert ref.price == pytest.approx(cases["reference_price"][i], abs=1e-7)
         for k in range(3):
             assert abs(estimates.mean[i, k] - ref[k]) <= 4 * estimates.se[i, k], (row["id"], k)
+
+
+def test_results_name_the_estimator_of_each_row():
+    import greeks
+
+    rows = heston_rows([dict(id="e"), dict(id="d", instrument="digital"),
+                        dict(id="a", instrument="asian", fixings=4)]) + [dict(id="g", vol=0.2)]
+    frame = make_frame(rows)
+    methods = greeks.price_portfolio(frame, paths=2_000)["method"].tolist()
+    assert methods == ["conditional", "conditional", "lr+baseline", "lr+baseline"]
+    plain = greeks.price_portfolio(frame, paths=2_000, plain=True)["method"].tolist()
+    assert plain == ["lr"] * 4
