@@ -243,7 +243,7 @@ def _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta
     if exponential:
         for p in range(v.size):
             vp = v[p]
-            m, s2 = _qe_moments(vp, e[k], mean_var[k], base_var[k], theta)
+            m, s2 = _qe_moments(vp, decay, slope, base, theta)
             if s2 <= PSI_CRITICAL * m * m:
                 continue
             first, second = _qe_exponential(m, s2)
@@ -251,8 +251,8 @@ def _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta
             tail = 0.5 * math.erfc(z_v[p] * INVERSE_ROOT_TWO)  # 1 − U, accurate near U = 1
             v_next[p] = 0.0 if tail >= 1.0 - first else np.log((1.0 - first) / tail) / second
             finite, log_mgf = _qe_log_mgf(False, first, second, a_mgf)
-            mean[p] = k2[k] * v_next[p] + (carry_dt[k] - log_mgf - 0.5 * k3[k] * vp if finite
-                                           else carry_dt[k] + k0[k] + k1[k] * vp)
+            mean[p] = k2_k * v_next[p] + (drift - log_mgf - half_k3 * vp if finite
+                                          else plain + plain_slope * vp)
     k3_k = k3[k]
     for p in range(v.size):
         var_k = k3_k * (v[p] + v_next[p])
