@@ -4,7 +4,8 @@ Rows that share the model, its parameters, the spot, rate, dividend and
 underlying form a *simulation group*: one set of paths on one time grid serves
 all of them.  Under GBM (exact at any step) the grid is the union of the rows'
 dates; under Heston it also holds the steps of ``steps_per_year`` up to the
-last date.  Paths are simulated in
+last date, and ``MIN_STEPS`` (at most ``steps_per_year``) equal steps up to any
+shorter maturity.  Paths are simulated in
 *chunks*; chunk ``c`` of a group draws from its own stream,
 
     PCG64(SeedSequence(seed, spawn_key=(h_0, h_1, h_2, h_3, c))),
@@ -43,6 +44,7 @@ CHUNK_CELLS = 1 << 20  # path-dates per chunk: bounds memory at ~8 MB per array
 DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
 DEFAULT_SCHEME = "qe"
 DEFAULT_STEPS_PER_YEAR = 52
+MIN_STEPS = 24  # Heston steps before any maturity, however short (fewer if steps/yr is lower)
 PILOT_CHUNKS = 1 << 31  # chunk numbers of the pilot run's streams start here
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
 
@@ -144,6 +146,10 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
         regular = np.arange(1, math.ceil(last * steps_per_year)) / steps_per_year
         steps = [regular[regular > first_step],
                  np.array([first_step]) if 0 < first_step < last else np.empty(0)]
+        # a maturity shorter than `least` regular steps gets `least` steps of its own
+        least = min(MIN_STEPS, math.ceil(steps_per_year))
+        steps += [row_dates(t, least) for t in np.unique(rows["maturity"])
+                  if t * steps_per_year < least and t > first_step]
     grid = np.unique(np.concatenate(dates + steps))
     keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
     grid = grid[keep]

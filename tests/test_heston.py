@@ -261,3 +261,15 @@ def test_results_name_the_estimator_of_each_row():
     assert methods == ["conditional", "conditional", "lr+baseline", "lr+baseline"]
     plain = greeks.price_portfolio(frame, paths=2_000, plain=True)["method"].tolist()
     assert plain == ["lr"] * 4
+
+
+def test_short_maturities_get_enough_steps():
+    """A maturity shorter than 24 regular steps gets 24 steps of its own; longer rows keep
+    the regular grid, and a coarse grid asked for stays coarse."""
+    frame = make_frame(heston_rows([dict(id="short", maturity=0.1), dict(id="long")]))
+    (group,) = engine.plan_groups(frame, "qe", steps_per_year=52)
+    assert np.sum(group.times <= 0.1 + 1e-12) >= 24
+    assert np.all(np.isin(np.arange(1, 53) / 52, group.times))
+    (coarse,) = engine.plan_groups(make_frame(heston_rows([dict(id="c", maturity=0.5)])), "qe",
+                                   steps_per_year=4)
+    assert coarse.times.size == 4
