@@ -105,7 +105,7 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         results[name] = estimates.mean[:, k]
         results[f"{name}_se"] = estimates.se[:, k]
     conditioned = ((frame["model"] == "heston")
-                   & frame["instrument"].isin(["european", "digital"])).to_numpy()
+                   & frame["instrument"].isin(engine.CONDITIONED_INSTRUMENTS)).to_numpy()
     results["method"] = np.where(plain, "lr", np.where(conditioned, "conditional", "lr+baseline"))
     out = pd.concat([pd.DataFrame(results), frame.drop(columns="id")], axis=1)
     total = {}

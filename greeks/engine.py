@@ -44,6 +44,7 @@ CHUNK_CELLS = 1 << 20  # path-dates per chunk: bounds memory at ~8 MB per array
 DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
 DEFAULT_SCHEME = "qe"
 DEFAULT_STEPS_PER_YEAR = 52
+CONDITIONED_INSTRUMENTS = ("european", "digital")  # Heston rows by conditional Monte Carlo
 MIN_STEPS = 24  # Heston steps before any maturity, however short (fewer if steps/yr is lower)
 PILOT_CHUNKS = 1 << 31  # chunk numbers of the pilot run's streams start here
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
@@ -80,7 +81,7 @@ class Group:
     @property
     def has_lr_rows(self) -> bool:
         """Whether some row is estimated by likelihood ratio (not conditional Monte Carlo)."""
-        conditioned = (payoffs.EUROPEAN, payoffs.DIGITAL)
+        conditioned = [payoffs.KIND_CODES[name] for name in CONDITIONED_INSTRUMENTS]
         return not (self.model == "heston" and self.conditional
                     and np.isin(self.kind, conditioned).all())
 

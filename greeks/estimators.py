@@ -37,14 +37,15 @@ INVERSE_ROOT_TWO_PI = 1.0 / math.sqrt(2.0 * math.pi)
 def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind, omega, strike,
                          payout, barrier, barrier_kind, discount, quantity, baseline, collect,
                          out, sums):
-    """Plain-LR moments of every row of a group on one chunk of GBM paths.
+    """Likelihood-ratio moments (with baselines) of every row of a group on one chunk of GBM
+    paths.
 
     ``s`` and ``w`` are the prices and Brownian motion on the grid ``times``
     (paths × dates).  ``out[j, k]`` receives (mean, M2) of quantity k (price,
     delta, vega) for row j over the chunk and, with ``collect``, ``sums[j]`` the
     baseline statistics (:func:`_row_moments`, with ``baseline[j]`` = (b_Δ, b_σ));
-    ``out[-1]`` receives
-    (mean, M2) of the group total Σ_j quantity_j · estimate_j, path by path.
+    ``out[-1]`` receives (mean, M2) of the group total Σ_j quantity_j · estimate_j, path by
+    path.
     """
     n_paths = s.shape[0]
     n_rows = kind.size

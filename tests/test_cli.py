@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 import greeks
 from greeks import engine
@@ -28,11 +27,6 @@ BA-UO,exotics,barrier,call,100,1,100,0.05,0.01,gbm,0.2,-2,,130,up-and-out,52
 IDS = ["EU-C", "EU-P", "DG-C", "AS-P", "BA-UO"]
 HEADER = BOOK.splitlines()[0]
 GOOD = BOOK.splitlines()[1]
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
 
 
 @pytest.fixture

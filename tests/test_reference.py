@@ -8,7 +8,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from click.testing import CliRunner
 
 import greeks
 from greeks import reference
@@ -41,11 +40,6 @@ EXPECTED = [
                    payout=2, **HESTON),
 ]
 VALUED = len(EXPECTED)  # the first rows have closed forms; the asian and the barrier do not
-
-
-@pytest.fixture
-def runner():
-    return CliRunner()
 
 
 @pytest.fixture
