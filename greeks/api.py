@@ -69,15 +69,17 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         1/first_step; the discretisation bias grows with it.
     plain : bool
         The plain likelihood-ratio estimators for every row, without variance reduction
-        (by default Heston european and digital rows use conditional Monte Carlo and the
-        other rows likelihood ratio with pilot-estimated baselines).
+        (by default every estimate gets control variates with pilot-estimated
+        coefficients, GBM paths come in antithetic pairs, and Heston european and digital
+        rows use conditional Monte Carlo).
 
     Returns
     -------
     pandas.DataFrame
         ``id``, ``price``, ``price_se``, ``delta``, ``delta_se``, ``vega``, ``vega_se``
-        (per unit of quantity; vega per 1.00 of volatility), ``method`` (the estimator of
-        delta and vega: ``lr+baseline``, ``conditional`` or, with ``plain``, ``lr``), then
+        (per unit of quantity; vega per 1.00 of volatility), ``method`` (the estimator:
+        ``lr+controls+antithetic`` for GBM rows, ``lr+controls`` or
+        ``conditional+controls`` for Heston rows, or, with ``plain``, ``lr``), then
         the input columns.
         ``attrs["total"]`` holds the quantity-weighted portfolio total and its
         standard errors under the same names.
@@ -106,7 +108,9 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         results[f"{name}_se"] = estimates.se[:, k]
     conditioned = ((frame["model"] == "heston")
                    & frame["instrument"].isin(engine.CONDITIONED_INSTRUMENTS)).to_numpy()
-    results["method"] = np.where(plain, "lr", np.where(conditioned, "conditional", "lr+baseline"))
+    results["method"] = ("lr" if plain else
+                         np.where(frame["model"] == "gbm", "lr+controls+antithetic",
+                                  np.where(conditioned, "conditional+controls", "lr+controls")))
     out = pd.concat([pd.DataFrame(results), frame.drop(columns="id")], axis=1)
     total = {}
     for k, name in enumerate(("price", "delta", "vega")):

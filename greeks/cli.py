@@ -59,8 +59,8 @@ def main() -> None:
               help="Length in years of the first Heston step: longer gives a quieter vega "
                    "and more discretisation bias.")
 @click.option("--plain", is_flag=True,
-              help="Plain likelihood-ratio estimators for every row, without baselines or "
-                   "conditional Monte Carlo (for comparison; noisier).")
+              help="Plain likelihood-ratio estimators for every row, without control variates, "
+                   "antithetic pairs or conditional Monte Carlo (for comparison; noisier).")
 def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per_year,
           first_step, plain) -> None:
     """Price every position in FILE with delta and vega, each ± its standard error.

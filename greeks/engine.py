@@ -74,16 +74,16 @@ class Group:
     barrier_kind: np.ndarray
     discount: np.ndarray
     quantity: np.ndarray
+    forward: np.ndarray  # E[L] of each row's linear payoff (the controls' known means)
     scheme: int = heston.QE
-    baseline: np.ndarray | None = None  # (rows, 2): b of delta and vega; None: zeros
+    martingale: bool = True  # the chain keeps E[S_t] exact: the L-controls may be used
+    coef: np.ndarray | None = None  # (rows, 3, N_CONTROLS) control coefficients β; None: 0
     conditional: bool = True  # Heston european/digital rows by conditional Monte Carlo
+    antithetic: bool = False  # GBM paths in antithetic pairs
 
-    @property
-    def has_lr_rows(self) -> bool:
-        """Whether some row is estimated by likelihood ratio (not conditional Monte Carlo)."""
-        conditioned = [payoffs.KIND_CODES[name] for name in CONDITIONED_INSTRUMENTS]
-        return not (self.model == "heston" and self.conditional
-                    and np.isin(self.kind, conditioned).all())
+    def units(self, paths: int) -> int:
+        """Independent units among ``paths`` paths: pairs when antithetic."""
+        return paths // 2 if self.antithetic else paths
 
     @property
     def chunk_size(self) -> int:
@@ -155,6 +155,19 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
     keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
     grid = grid[keep]
     indices = [_nearest(grid, d) for d in dates]
+    carry = float(first["rate"]) - float(first["dividend"])
+    growth = [np.exp(carry * grid[i]) for i in indices]
+    forward = float(first["spot"]) * np.exp(-rows["rate"].to_numpy(dtype=float)
+                                            * rows["maturity"].to_numpy(dtype=float)) \
+        * np.array([g.mean() if kind == "asian" else g[-1]
+                    for g, kind in zip(growth, rows["instrument"])])
+    scheme_code = heston.SCHEME_CODES[scheme]
+    martingale = True
+    if model == "heston":
+        v0, kappa, theta, xi, rho = (float(first[name])
+                                     for name in ("v0", "kappa", "theta", "xi", "rho"))
+        martingale = heston.Constants(grid, kappa, theta, xi, rho, carry).is_martingale(
+            scheme_code, v0)
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
     return Group(
@@ -165,7 +178,7 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
         vol=float(first["vol"]) if "vol" in rows else math.nan,
         heston=tuple(float(first[name]) for name in ("v0", "kappa", "theta", "xi", "rho"))
         if model == "heston" else (),
-        scheme=heston.SCHEME_CODES[scheme],
+        scheme=scheme_code, martingale=martingale, forward=forward,
         positions=positions, times=grid,
         date_start=start, date_index=np.concatenate(indices).astype(np.int64),
         kind=np.array([payoffs.KIND_CODES[k] for k in rows["instrument"]], dtype=np.int64),
@@ -185,30 +198,30 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
 def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool = False):
     """Simulate one chunk of a group.
 
-    Returns the (rows + 1, 3, 2) array of (mean, M2), the group total last, and the
-    (rows, 2, 2) baseline statistics (Σ w², Σ f·w²) of delta and vega, gathered with
-    ``collect`` (zeros otherwise).
+    Returns the (rows + 1, 3, 2) array of (mean, M2) over the chunk's units (paths or
+    antithetic pairs), the group total last, and the (rows, N_SUMS) pilot sums of the
+    control regression, gathered with ``collect`` (zeros otherwise).
     """
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
     rng = np.random.Generator(np.random.PCG64(stream))
     rows = group.kind.size
-    baseline = np.zeros((rows, 2)) if group.baseline is None else group.baseline
-    out = np.empty((rows + 1, 3, 2))
-    sums = np.zeros((rows, 2, 2))
+    coef = np.zeros((rows, 3, estimators.N_CONTROLS)) if group.coef is None else group.coef
+    out = np.zeros((rows + 1, 3, 2))
+    sums = np.zeros((rows, estimators.N_SUMS))
     if group.model == "heston":
-        _run_heston(group, rng, n_paths, baseline, collect, out, sums)
+        _run_heston(group, rng, n_paths, coef, collect, out, sums)
         return out, sums
     w, s = gbm.simulate(rng, n_paths, group.times, math.log(group.spot),
-                        group.rate - group.dividend, group.vol)
+                        group.rate - group.dividend, group.vol, group.antithetic)
     np.exp(s, out=s)
     estimators.likelihood_ratio_gbm(
         s, w, group.times, group.spot, group.vol, group.date_start, group.date_index, group.kind,
         group.omega, group.strike, group.payout, group.barrier, group.barrier_kind, group.discount,
-        group.quantity, baseline, collect, out, sums)
+        group.forward, group.quantity, coef, group.antithetic, collect, out, sums)
     return out, sums
 
 
-def _run_heston(group: Group, rng, n_paths: int, baseline, collect, out, sums) -> None:
+def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums) -> None:
     """Heston chunk: x, R and V are kept on the rows' dates only (``stored``)."""
     v0, kappa, theta, xi, rho = group.heston
     constants = heston.Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
@@ -228,8 +241,8 @@ def _run_heston(group: Group, rng, n_paths: int, baseline, collect, out, sums) -
     estimators.likelihood_ratio_heston(
         s, residual, variance, score, group.spot, math.sqrt(v0), d_mean, d_var,
         group.date_start, column[group.date_index], group.kind, group.omega, group.strike,
-        group.payout, group.barrier, group.barrier_kind, group.discount, group.quantity,
-        baseline, collect, group.conditional, out, sums)
+        group.payout, group.barrier, group.barrier_kind, group.discount, group.forward,
+        group.quantity, coef, group.conditional, collect, out, sums)
 
 
 def default_threads() -> int:
@@ -250,8 +263,9 @@ class Estimates:
 
 
 def pilot_paths(paths: int) -> int:
-    """Paths of the pilot run that estimates the baselines: 1/16 of the run, 2,048 to 65,536."""
-    return min(MAX_PILOT, max(MIN_PILOT, paths // 16))
+    """Paths of the pilot run that estimates the control coefficients: 1/16 of the run,
+    2,048 to 65,536, even."""
+    return min(MAX_PILOT, max(MIN_PILOT, paths // 32 * 2))
 
 
 def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = None,
@@ -261,41 +275,40 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
              first_step: float = 0.0, plain: bool = False) -> Estimates:
     """Estimate price, delta and vega of every row of a validated frame.
 
-    Unless ``plain``: Heston european and digital rows are estimated by conditional Monte
-    Carlo, and every other row by likelihood ratio with baselines: a pilot run of
-    :func:`pilot_paths` paths per group that has such rows, on streams of its own (chunk
-    numbers from ``PILOT_CHUNKS`` up), estimates b* = Σ f w²/Σ w² per row and Greek; the
-    main run then uses (f − b)·w (:mod:`greeks.estimators`).  Only the main paths enter
-    the estimates and their standard errors.  With ``plain``, every row gets the plain
-    likelihood-ratio estimators.  ``report(done, total)`` is called from the calling
-    thread as chunks complete, with work measured in path-dates.
+    Unless ``plain``: GBM paths come in antithetic pairs (an odd path count is rounded up),
+    Heston european and digital rows are estimated by conditional Monte Carlo, and every
+    estimate gets the control variates of :mod:`greeks.estimators`: a pilot run of
+    :func:`pilot_paths` paths per group, on streams of its own (chunk numbers from
+    ``PILOT_CHUNKS`` up), estimates their coefficients per row and Greek, and the main run
+    uses them as constants.  Only the main paths enter the estimates and their standard
+    errors.  With ``plain``, every row gets the plain likelihood-ratio estimators.
+    ``report(done, total)`` is called from the calling thread as chunks complete, with
+    work measured in path-dates.
     """
     groups = plan_groups(frame, scheme, steps_per_year, first_step)
     if plain:
         groups = [replace(group, conditional=False) for group in groups]
+    else:
+        groups = [replace(group, antithetic=group.model == "gbm") for group in groups]
+    paths += paths % 2 if not plain else 0
     threads = threads or default_threads()
-    pilot = [(g, PILOT_CHUNKS + c, n) for g, group in enumerate(groups) if group.has_lr_rows
-             for c, n in group.chunks(pilot_paths(paths))] if not plain else []
+    pilot = [] if plain else [(g, PILOT_CHUNKS + c, n) for g, group in enumerate(groups)
+                              for c, n in group.chunks(pilot_paths(paths))]
     tasks = [(g, c, n) for g, group in enumerate(groups) for c, n in group.chunks(paths)]
     total_work = float(sum(n * groups[g].times.size for g, _, n in pilot + tasks))
     progress = _Progress(groups, total_work, report)
     if pilot:
-        sums = [np.zeros((group.kind.size, 2, 2)) for group in groups]
+        sums = [np.zeros((group.kind.size, estimators.N_SUMS)) for group in groups]
         for i, (_, pilot_sums) in _completed(groups, pilot, seed, threads, progress,
                                              collect=True):
             sums[pilot[i][0]] += pilot_sums
-        groups = [replace(group, baseline=_optimal_baseline(total))
+        groups = [replace(group, coef=estimators.control_coefficients(
+                      total, group.units(pilot_paths(paths)), group.martingale))
                   for group, total in zip(groups, sums)]
     results: list = [None] * len(tasks)
     for i, (moments_, _) in _completed(groups, tasks, seed, threads, progress):
         results[i] = moments_
     return _reduce(frame, groups, tasks, results)
-
-
-def _optimal_baseline(sums: np.ndarray) -> np.ndarray:
-    """b* = Σ f w²/Σ w² per row and Greek (0 where the pilot saw no weight)."""
-    squares, weighted = sums[..., 0], sums[..., 1]
-    return np.divide(weighted, squares, out=np.zeros_like(weighted), where=squares > 0)
 
 
 class _Progress:
@@ -336,7 +349,7 @@ def _completed(groups, tasks, seed: int, threads: int, progress, collect: bool =
 def _reduce(frame, groups, tasks, results) -> Estimates:
     accumulators = [Moments((group.kind.size + 1, 3)) for group in groups]
     for (g, _, n), chunk in zip(tasks, results):
-        accumulators[g].merge(n, chunk[..., 0], chunk[..., 1])
+        accumulators[g].merge(groups[g].units(n), chunk[..., 0], chunk[..., 1])
     mean = np.full((len(frame), 3), np.nan)
     se = np.full((len(frame), 3), np.nan)
     total_mean = np.zeros(3)

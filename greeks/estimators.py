@@ -1,21 +1,43 @@
 """Estimators that combine per-path payoffs with per-path score weights.
 
-Likelihood ratio with baselines: with f the discounted payoff of a row on one path and
-w_Δ, w_σ the score weights of that path on the row's own dates (see
-:mod:`greeks.models.gbm` and :mod:`greeks.models.heston`), the per-path estimates
+Likelihood ratio.  With f the discounted payoff of a row on one path and w_Δ, w_σ the
+score weights of that path on the row's own dates (see :mod:`greeks.models.gbm` and
+:mod:`greeks.models.heston`), the per-path estimates
 
-    price: f,    delta: (f − b_Δ) · w_Δ,    vega: (f − b_σ) · w_σ
+    price: y_0 = f,    delta: y_1 = f · w_Δ,    vega: y_2 = f · w_σ
 
-are unbiased for V, ∂V/∂S0 and ∂V/∂σ for any constants b, because E[w] = 0 and
-E[f · w] = ∂E[f]/∂θ.  The baseline b (a control variate with the score as control)
-minimises the variance E[(f − b)² w²] at b* = E[f w²]/E[w²]; the engine estimates b*
-per row and Greek on an independent pilot run, so that b is a constant for the main
-paths and the estimator stays exactly unbiased.  The sample means over the N main
-paths are the estimates and sqrt(M2/(N−1)/N) their standard errors (:mod:`greeks.stats`).
+are unbiased for V, ∂V/∂S0 and ∂V/∂σ because E[f · w] = ∂E[f]/∂θ.
+
+Control variates with known means.  Every path carries five controls c with known
+means μ: the scores and the estimators of the row's *linear payoff* L,
+
+    c = (L, w_Δ, L·w_Δ, w_σ, L·w_σ),    μ = (E[L], 0, E[L]/S0, 0, 0),
+
+where L = e^{−rT} S_T (e^{−rT} times the average of S on the averaging dates for an
+asian).  Its Greeks are known exactly, E[L] = e^{−rT} S0 · mean_i e^{(r−q)t_i},
+∂E[L]/∂S0 = E[L]/S0 and ∂E[L]/∂σ = 0 (the forward does not depend on the volatility),
+and the scores have mean 0.  The estimate of Greek k is the mean of
+
+    e_k = y_k − Σ_i β_ki (c_i − μ_i),
+
+unbiased for any constants β.  Each Greek uses the controls of its own kind: the price
+L; delta L, w_Δ and L·w_Δ; vega w_σ and L·w_σ (the vega controls' tails are heavier
+than a bounded payoff's, and would make the price's SE unreliable at small path counts).
+The variance-minimising β (the regression coefficients of y_k on its controls; β on w_k
+alone is the classical baseline b* = E[f w²]/E[w²]) is
+estimated on an independent pilot run, so that β is a constant for the main paths, the
+estimate stays exactly unbiased and its standard error is the ordinary one of the
+e_k (:mod:`greeks.stats`).  Under Heston the controls with L are used only where the
+simulated chain is an exact martingale (``Constants.is_martingale``).
+
+Antithetic pairs.  With ``antithetic`` the paths come in pairs (Z, −Z) (the second half
+of a chunk mirrors the first); each pair contributes the average of its two members'
+values, pairs are iid, and the standard error is computed over pairs.
 
 Heston european and digital rows are estimated instead by conditional Monte Carlo
 (:func:`_conditional_values`): a Black–Scholes value given the variance path, its
-pathwise delta, and a vega that combines its derivatives with the variance path's score.
+pathwise delta, and a vega that combines its derivatives with the variance path's score;
+their controls are the same conditional estimators applied to L.
 """
 
 from __future__ import annotations
@@ -31,88 +53,139 @@ from greeks.stats import accumulate, finish, moments
 
 INVERSE_ROOT_TWO = 1.0 / math.sqrt(2.0)
 INVERSE_ROOT_TWO_PI = 1.0 / math.sqrt(2.0 * math.pi)
+N_CONTROLS = 5
+LINEAR_CONTROLS = (0, 2, 4)  # the controls that involve L
+# the controls each Greek is regressed on: price (L), delta (L, w_Δ, L·w_Δ), vega (w_σ, L·w_σ)
+CONTROLS_OF = np.array([[1, 0, 0, 0, 0], [1, 1, 1, 0, 0], [0, 0, 0, 1, 1]], dtype=bool)
+# pilot sums per row: Σ(c − μ) (5), Σ(c − μ)(c − μ)ᵀ (25), Σy (3), Σ y (c − μ)ᵀ (15)
+N_SUMS = N_CONTROLS + N_CONTROLS * N_CONTROLS + 3 + 3 * N_CONTROLS
 
 
 @njit(cache=True, nogil=True)
 def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind, omega, strike,
-                         payout, barrier, barrier_kind, discount, quantity, baseline, collect,
-                         out, sums):
-    """Likelihood-ratio moments (with baselines) of every row of a group on one chunk of GBM
-    paths.
+                         payout, barrier, barrier_kind, discount, forward, quantity, coef,
+                         antithetic, collect, out, sums):
+    """Moments of every row of a group on one chunk of GBM paths.
 
     ``s`` and ``w`` are the prices and Brownian motion on the grid ``times``
-    (paths × dates).  ``out[j, k]`` receives (mean, M2) of quantity k (price,
-    delta, vega) for row j over the chunk and, with ``collect``, ``sums[j]`` the
-    baseline statistics (:func:`_row_moments`, with ``baseline[j]`` = (b_Δ, b_σ));
-    ``out[-1]`` receives (mean, M2) of the group total Σ_j quantity_j · estimate_j, path by
-    path.
+    (paths × dates; with ``antithetic`` the second half of the paths mirrors the first).
+    ``forward[j]`` = E[L] of row j, ``coef[j]`` its (3, N_CONTROLS) control coefficients β.
+    ``out[j, k]`` receives (mean, M2) of Greek k (price, delta, vega) for row j over the
+    chunk's paths (pairs); ``out[-1]`` receives (mean, M2) of the group total
+    Σ_j quantity_j · estimate_j, path by path.  With ``collect`` (the pilot) only the sums
+    ``sums[j]`` from which β is estimated are gathered (:func:`_row_sums`).
     """
-    n_paths = s.shape[0]
+    n_units = s.shape[0] // 2 if antithetic else s.shape[0]
     n_rows = kind.size
-    totals = np.zeros((3, n_paths if n_rows > 1 else 0))
-    payoff = np.empty(n_paths)
+    totals = np.zeros((3, n_units if n_rows > 1 else 0))
+    payoff = np.empty(s.shape[0])
+    linear = np.empty(s.shape[0])
+    w_delta = np.empty(s.shape[0])
+    w_vega = np.empty(s.shape[0])
     for j in range(n_rows):
         dates = date_index[date_start[j]:date_start[j + 1]]
         inverse_dt, delta_scale = gbm.score_setup(times, dates, spot, sigma)
         payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
                          barrier_kind[j], discount[j], payoff)
-        _row_moments(_gbm_values, (payoff, baseline[j], w, dates, inverse_dt, delta_scale, sigma),
-                     n_paths, quantity[j], n_rows > 1, collect, totals, out[j], sums[j])
+        _linear_payoff(s, dates, kind[j] == payoffs.ASIAN, discount[j], linear)
+        _scores(w, dates, inverse_dt, delta_scale, sigma, w_delta, w_vega)
+        _row(_gbm_values, (payoff, linear, w_delta, w_vega),
+             n_units, antithetic, coef[j], _control_means(forward[j], spot), quantity[j],
+             n_rows > 1, collect, totals, out[j], sums[j])
     _group_total(totals, quantity, out)
 
 
 @njit(cache=True, nogil=True)
 def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, d_var,
                             date_start, date_index, kind, omega, strike, payout, barrier,
-                            barrier_kind, discount, quantity, baseline, collect, conditional, out,
-                            sums):
-    """Moments of every row of a group on one chunk of Heston paths: LR with baselines, or,
+                            barrier_kind, discount, forward, quantity, coef, conditional,
+                            collect, out, sums):
+    """Moments of every row of a group on one chunk of Heston paths: likelihood ratio, or,
     for european and digital rows with ``conditional``, :func:`_conditional_values`.
 
     ``s``, ``residual`` and ``variance`` hold the prices, R and V on the rows' dates
     (paths × dates; ``date_index`` points into them); ``score`` the first variance
     transition's score; ``d_mean``, ``d_var`` = ∂μ_1/∂v_0, ∂V_1/∂v_0 (weights in
-    :func:`greeks.models.heston.path_scores`).  ``baseline``, ``collect``, ``out`` and
-    ``sums`` as in :func:`likelihood_ratio_gbm`.
+    :func:`greeks.models.heston.path_scores`).  The other arguments as in
+    :func:`likelihood_ratio_gbm`.
     """
     n_paths = s.shape[0]
     n_rows = kind.size
     totals = np.zeros((3, n_paths if n_rows > 1 else 0))
     payoff = np.empty(n_paths)
+    linear = np.empty(n_paths)
     for j in range(n_rows):
         dates = date_index[date_start[j]:date_start[j + 1]]
+        means = _control_means(forward[j], spot)
         if conditional and (kind[j] == payoffs.EUROPEAN or kind[j] == payoffs.DIGITAL):
-            _row_moments(_conditional_values,
-                         (s, residual, variance, score, dates[0], spot, sigma0, d_mean, d_var,
-                          kind[j] == payoffs.DIGITAL, omega[j], strike[j],
-                          discount[j] * payout[j] if kind[j] == payoffs.DIGITAL else discount[j]),
-                         n_paths, quantity[j], n_rows > 1, False, totals, out[j], sums[j])
+            digital = kind[j] == payoffs.DIGITAL
+            _row(_conditional_values,
+                 (s, residual, variance, score, dates[0], spot, sigma0, d_mean, d_var, digital,
+                  omega[j], strike[j], discount[j] * payout[j] if digital else discount[j],
+                  discount[j]),
+                 n_paths, False, coef[j], means, quantity[j], n_rows > 1, collect, totals,
+                 out[j], sums[j])
             continue
         payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
                          barrier_kind[j], discount[j], payoff)
-        _row_moments(_heston_values, (payoff, baseline[j], residual, variance, score, dates[0],
-                                      spot, sigma0, d_mean, d_var),
-                     n_paths, quantity[j], n_rows > 1, collect, totals, out[j], sums[j])
+        _linear_payoff(s, dates, kind[j] == payoffs.ASIAN, discount[j], linear)
+        _row(_heston_values, (payoff, linear, dates, residual, variance, score, spot, sigma0,
+                              d_mean, d_var),
+             n_paths, False, coef[j], means, quantity[j], n_rows > 1, collect, totals, out[j],
+             sums[j])
     _group_total(totals, quantity, out)
+@njit(cache=True, nogil=True, inline="always")
+def _control_means(forward, spot):
+    """μ of the controls (module docstring)."""
+    return np.array([forward, 0.0, forward / spot, 0.0, 0.0])
+
+
+@njit(cache=True, nogil=True)
+def _scores(w, dates, inverse_dt, delta_scale, sigma, w_d, w_v):
+    """``w_d[p]``, ``w_v[p]`` = the GBM delta and vega weights of path p on one row's dates
+    (:func:`greeks.models.gbm.path_scores`), in one pass."""
+    for p in range(w.shape[0]):
+        w_d[p], w_v[p] = gbm.path_scores(p, (w, dates, inverse_dt, delta_scale, sigma))
+
+
+@njit(cache=True, nogil=True)
+def _linear_payoff(s, dates, asian, discount, out):
+    """``out[p]`` = the linear payoff L of path p: e^{−rT} S_T, or e^{−rT} times the average
+    over the dates for an asian (one pass, like :func:`greeks.payoffs.evaluate`)."""
+    last = dates[dates.size - 1]
+    if not asian:
+        for p in range(s.shape[0]):
+            out[p] = discount * s[p, last]
+        return
+    scale = discount / dates.size
+    for p in range(s.shape[0]):
+        total = 0.0
+        for i in range(dates.size):
+            total += s[p, dates[i]]
+        out[p] = scale * total
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _gbm_values(p, args):
-    """(f, (f − b_Δ)·w_Δ, (f − b_σ)·w_σ, w_Δ, w_σ) of path p under GBM."""
-    payoff, baseline, w, dates, inverse_dt, delta_scale, sigma = args
-    w_delta, w_vega = gbm.path_scores(p, (w, dates, inverse_dt, delta_scale, sigma))
+    """(y_0, y_1, y_2, c_0, ..., c_4) on path p under GBM (module docstring)."""
+    payoff, linear_payoff, delta_weight, vega_weight = args
+    w_delta, w_vega = delta_weight[p], vega_weight[p]
     f = payoff[p]
-    return f, (f - baseline[0]) * w_delta, (f - baseline[1]) * w_vega, w_delta, w_vega
+    linear = linear_payoff[p]
+    return (f, f * w_delta, f * w_vega, linear, w_delta, linear * w_delta, w_vega,
+            linear * w_vega)
 
 
 @njit(cache=True, nogil=True, inline="always")
 def _heston_values(p, args):
-    """(f, (f − b_Δ)·w_Δ, (f − b_σ)·w_σ, w_Δ, w_σ) of path p under Heston."""
-    payoff, baseline, residual, variance, score, col, spot, sigma0, d_mean, d_var = args
+    """(y_0, y_1, y_2, c_0, ..., c_4) on path p under Heston."""
+    payoff, linear_payoff, dates, residual, variance, score, spot, sigma0, d_mean, d_var = args
     w_delta, w_vega = heston.path_scores(
-        p, (residual, variance, score, col, spot, sigma0, d_mean, d_var))
+        p, (residual, variance, score, dates[0], spot, sigma0, d_mean, d_var))
     f = payoff[p]
-    return f, (f - baseline[0]) * w_delta, (f - baseline[1]) * w_vega, w_delta, w_vega
+    linear = linear_payoff[p]
+    return (f, f * w_delta, f * w_vega, linear, w_delta, linear * w_delta, w_vega,
+            linear * w_vega)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -127,30 +200,31 @@ def _conditional_values(p, args):
     delta = E[∂C/∂S0] (M and V do not depend on S0) and
     σ0-vega = 2σ0 E[∂C/∂M ∂μ_1/∂v_0 + ∂C/∂V ∂V_1/∂v_0 + C · score], the score of the
     first variance transition carrying the v_0-dependence of the variance path.
-    Returns (C, delta, vega, 0, 0).
+    The controls: the same estimators of L, whose conditional value is D F:
+    (D F, 0, D F/S0, 0, 2σ0 D F (∂μ_1/∂v_0 + ½ ∂V_1/∂v_0 + score)); no scores.
     """
     s, residual, variance, score, col, spot, sigma0, d_mean, d_var, digital, omega, strike, \
-        cash = args
+        cash, discount = args
     v = variance[p, col]
     root = np.sqrt(v)
     drift = np.log(s[p, col] / spot) - residual[p, col]  # M
     d2 = (np.log(spot / strike) + drift) / root
     density2 = np.exp(-0.5 * d2 * d2) * INVERSE_ROOT_TWO_PI
+    forward = spot * np.exp(drift + 0.5 * v)
     if digital:
         price = cash * _normal_cdf(omega * d2)
         d_price_d_m = cash * omega * density2 / root
         d_price_d_v = -0.5 * d_price_d_m * d2 / root
-        delta = d_price_d_m / spot
     else:
-        forward = spot * np.exp(drift + 0.5 * v)
         d1 = d2 + root
         in_forward = cash * omega * _normal_cdf(omega * d1)  # ∂C/∂F
         price = in_forward * forward - cash * omega * strike * _normal_cdf(omega * d2)
         d_price_d_m = in_forward * forward
         d_price_d_v = 0.5 * d_price_d_m + 0.5 * cash * strike * density2 / root
-        delta = d_price_d_m / spot
     vega = 2.0 * sigma0 * (d_price_d_m * d_mean + d_price_d_v * d_var + price * score[p])
-    return price, delta, vega, 0.0, 0.0
+    linear = discount * forward
+    return (price, d_price_d_m / spot, vega, linear, 0.0, linear / spot, 0.0,
+            2.0 * sigma0 * linear * (d_mean + 0.5 * d_var + score[p]))
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -159,33 +233,102 @@ def _normal_cdf(x):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _row_moments(values, args, n_paths, quantity, add_totals, collect, totals, out, sums):
-    """(mean, M2) of the per-path price, delta and vega estimates ``values(p, args)`` over
-    the ``n_paths`` paths into ``out[0..2]``, in one pass shifted by the first path's values; adds
-    quantity × each to the group's per-path ``totals`` when ``add_totals``.  With
-    ``collect``, ``sums[k]`` receives (Σ w², Σ f·w²) of delta (k = 0) and vega (k = 1),
-    from which b* = E[f w²]/E[w²] is estimated (zeros otherwise)."""
-    shift_f, shift_d, shift_v, _, _ = values(0, args)
+def _path(values, args, u, n_units):
+    """The values of path u."""
+    return values(u, args)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _pair(values, args, u, n_units):
+    """The average of the values over the antithetic pair (u, u + n_units)."""
+    v = values(u, args)
+    m = values(u + n_units, args)
+    return (0.5 * (v[0] + m[0]), 0.5 * (v[1] + m[1]), 0.5 * (v[2] + m[2]),
+            0.5 * (v[3] + m[3]), 0.5 * (v[4] + m[4]), 0.5 * (v[5] + m[5]),
+            0.5 * (v[6] + m[6]), 0.5 * (v[7] + m[7]))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _centred(v, means):
+    """The controls c − μ of one unit's values."""
+    return (v[3] - means[0], v[4] - means[1], v[5] - means[2], v[6] - means[3],
+            v[7] - means[4])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _adjusted(y, c, beta):
+    """y − Σ_i β_i c_i for one Greek (``beta`` a 5-tuple)."""
+    return y - (beta[0] * c[0] + beta[1] * c[1] + beta[2] * c[2] + beta[3] * c[3]
+                + beta[4] * c[4])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_moments(unit, values, args, n_units, coef, means, quantity, add_totals, totals,
+                 out):
+    """(mean, M2) of the adjusted estimates e_k = y_k − Σ_i β_ki (c_i − μ_i) of
+    ``values(p, args)`` over ``n_units`` paths (antithetic pairs) into ``out[0..2]``, in one
+    pass shifted by the first unit's values; adds quantity × each to the group's per-unit
+    ``totals`` when ``add_totals``."""
+    beta0 = (coef[0, 0], coef[0, 1], coef[0, 2], coef[0, 3], coef[0, 4])
+    beta1 = (coef[1, 0], coef[1, 1], coef[1, 2], coef[1, 3], coef[1, 4])
+    beta2 = (coef[2, 0], coef[2, 1], coef[2, 2], coef[2, 3], coef[2, 4])
+    mu = (means[0], means[1], means[2], means[3], means[4])
+    v = unit(values, args, 0, n_units)
+    c = _centred(v, mu)
+    shift_f, shift_d, shift_v = (_adjusted(v[0], c, beta0), _adjusted(v[1], c, beta1),
+                                 _adjusted(v[2], c, beta2))
     sum_f = sum_d = sum_v = sq_f = sq_d = sq_v = 0.0
-    ww_d = fww_d = ww_v = fww_v = 0.0
-    for p in range(n_paths):
-        f, d, v, w_delta, w_vega = values(p, args)
+    for u in range(n_units):
+        v = unit(values, args, u, n_units)
+        c = _centred(v, mu)
+        f, d, g = _adjusted(v[0], c, beta0), _adjusted(v[1], c, beta1), _adjusted(v[2], c, beta2)
         sum_f, sq_f = accumulate(f, shift_f, sum_f, sq_f)
         sum_d, sq_d = accumulate(d, shift_d, sum_d, sq_d)
-        sum_v, sq_v = accumulate(v, shift_v, sum_v, sq_v)
-        if collect:
-            square = w_delta * w_delta
-            ww_d += square
-            fww_d += f * square
-            square = w_vega * w_vega
-            ww_v += square
-            fww_v += f * square
+        sum_v, sq_v = accumulate(g, shift_v, sum_v, sq_v)
         if add_totals:
-            _add_to_totals(totals, p, quantity, f, d, v)
-    finish(shift_f, sum_f, sq_f, n_paths, out[0])
-    finish(shift_d, sum_d, sq_d, n_paths, out[1])
-    finish(shift_v, sum_v, sq_v, n_paths, out[2])
-    sums[0, 0], sums[0, 1], sums[1, 0], sums[1, 1] = ww_d, fww_d, ww_v, fww_v
+            _add_to_totals(totals, u, quantity, f, d, g)
+    finish(shift_f, sum_f, sq_f, n_units, out[0])
+    finish(shift_d, sum_d, sq_d, n_units, out[1])
+    finish(shift_v, sum_v, sq_v, n_units, out[2])
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row_sums(unit, values, args, n_units, means, sums):
+    """Add the pilot sums of one row (layout of ``N_SUMS``) over ``n_units`` units."""
+    n = N_CONTROLS
+    c = np.empty(n)
+    y = np.empty(3)
+    base = n + n * n
+    for u in range(n_units):
+        v = unit(values, args, u, n_units)
+        for i in range(n):
+            c[i] = v[3 + i] - means[i]
+        y[0], y[1], y[2] = v[0], v[1], v[2]
+        for i in range(n):
+            sums[i] += c[i]
+            for k in range(n):
+                sums[n + i * n + k] += c[i] * c[k]
+        for k in range(3):
+            sums[base + k] += y[k]
+            for i in range(n):
+                sums[base + 3 + k * n + i] += y[k] * c[i]
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _row(values, args, n_units, antithetic, coef, means, quantity, add_totals, collect, totals,
+         out, sums):
+    """One row of a chunk: its pilot sums with ``collect``, else its moments."""
+    if collect:
+        if antithetic:
+            _row_sums(_pair, values, args, n_units, means, sums)
+        else:
+            _row_sums(_path, values, args, n_units, means, sums)
+    elif antithetic:
+        _row_moments(_pair, values, args, n_units, coef, means, quantity, add_totals, totals,
+                     out)
+    else:
+        _row_moments(_path, values, args, n_units, coef, means, quantity, add_totals, totals,
+                     out)
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -207,3 +350,34 @@ def _group_total(totals, quantity, out):
         for k in range(3):
             out[1, k, 0] = quantity[0] * out[0, k, 0]
             out[1, k, 1] = quantity[0] * quantity[0] * out[0, k, 1]
+
+
+def control_coefficients(sums: np.ndarray, count: int, use_linear: bool = True) -> np.ndarray:
+    """β (rows, 3, N_CONTROLS) from the pilot sums (rows, N_SUMS) over ``count`` units: the
+    least-squares coefficients of each y_k on its controls (``CONTROLS_OF``), from their
+    sample covariances.
+    Controls without variance (the scores under antithetic pairs are odd or vanish,
+    conditional rows have none; the L-controls where ``use_linear`` is false) get β = 0;
+    the system is solved on the correlation scale, dropping the directions the pilot
+    cannot resolve (collinear controls)."""
+    n = N_CONTROLS
+    mean = sums / count
+    c = mean[:, :n]
+    raw = mean[:, n:n + n * n].reshape(-1, n, n)
+    y = mean[:, n + n * n:n + n * n + 3]
+    cross = mean[:, n + n * n + 3:].reshape(-1, 3, n) - y[:, :, None] * c[:, None, :]
+    cov = raw - c[:, :, None] * c[:, None, :]
+    variance = np.diagonal(cov, axis1=-2, axis2=-1)
+    keep = variance > 1e-10 * np.diagonal(raw, axis1=-2, axis2=-1)
+    if not use_linear:
+        keep[:, list(LINEAR_CONTROLS)] = False
+    scale = np.where(keep, np.sqrt(np.maximum(variance, 0.0)), 0.0)
+    beta = np.zeros((sums.shape[0], 3, n))
+    for k in range(3):
+        used = np.where(CONTROLS_OF[k], scale, 0.0)
+        inverse = np.divide(1.0, used, out=np.zeros_like(used), where=used > 0)
+        correlation = cov * inverse[:, :, None] * inverse[:, None, :]
+        solved = np.einsum("rij,rj->ri", np.linalg.pinv(correlation, rcond=1e-8, hermitian=True),
+                           cross[:, k] * inverse)
+        beta[:, k] = np.nan_to_num(solved * inverse)
+    return beta

@@ -258,7 +258,8 @@ def test_results_name_the_estimator_of_each_row():
                         dict(id="a", instrument="asian", fixings=4)]) + [dict(id="g", vol=0.2)]
     frame = make_frame(rows)
     methods = greeks.price_portfolio(frame, paths=2_000)["method"].tolist()
-    assert methods == ["conditional", "conditional", "lr+baseline", "lr+baseline"]
+    assert methods == ["conditional+controls", "conditional+controls", "lr+controls",
+                       "lr+controls+antithetic"]
     plain = greeks.price_portfolio(frame, paths=2_000, plain=True)["method"].tolist()
     assert plain == ["lr"] * 4
 
@@ -273,3 +274,17 @@ def test_short_maturities_get_enough_steps():
     (coarse,) = engine.plan_groups(make_frame(heston_rows([dict(id="c", maturity=0.5)])), "qe",
                                    steps_per_year=4)
     assert coarse.times.size == 4
+
+
+def test_linear_controls_only_where_the_chain_is_a_martingale():
+    """The L-controls need E[S_T] exact for the simulated chain: always under Euler, for QE
+    where its martingale correction is finite at every step (ρ ≤ 0 guarantees it), not
+    from v0 = 0 (QE's exact first step is uncorrected)."""
+    grid = np.linspace(0.02, 1.0, 50)
+    negative = heston.Constants(grid, 1.5, 0.04, 0.5, -0.7, 0.05)
+    positive = heston.Constants(grid, 1.5, 0.04, 0.5, 0.9, 0.05)
+    assert negative.is_martingale(heston.QE, 0.04)
+    assert not negative.is_martingale(heston.QE, 0.0)
+    assert not positive.is_martingale(heston.QE, 0.04)
+    assert positive.is_martingale(heston.EULER, 0.04)
+    assert negative.is_martingale(heston.EXACT, 0.0)

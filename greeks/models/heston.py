@@ -96,6 +96,19 @@ class Constants:
         d = 4.0 * kappa * theta / (xi * xi)
         self.exact_k0 = np.where(finite, 0.5 * d * np.log(safe), self.k0)
         self.exact_k1 = np.where(finite, -self.mgf_arg * e / safe - 0.5 * self.k3, self.k1)
+        self.exact_corrected = bool(finite.all())
+
+    def is_martingale(self, scheme: int, v0: float) -> bool:
+        """Whether E[S_k | S_{k−1}, v_{k−1}] = S_{k−1} e^{(r−q)Δ_k} holds at every step
+        for sure.  Euler: always (Gaussian increment with drift −½v⁺Δ).  Exact: where
+        the law's M(A) is finite at every step.  QE: its M(A) is finite whenever A ≤ 0
+        (then 1 − 2Aa ≥ 1 and A < β), which holds for ρ ≤ 0; the exact first step from
+        v_0 = 0 is not corrected."""
+        if scheme == EULER:
+            return True
+        if scheme == EXACT:
+            return self.exact_corrected
+        return v0 > 0.0 and bool((self.mgf_arg <= 0.0).all())
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
