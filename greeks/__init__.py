@@ -6,13 +6,14 @@ The likelihood-ratio (score-function) identity
 
 turns one set of simulated paths and their score weights into price, delta and
 vega for every payoff written on those paths.  ``price_portfolio`` is the entry
-point, ``analytic_prices`` gives the closed-form references; they and the numba
+point, ``risk_report`` sums desk-unit exposures by any columns, ``analytic_prices``
+gives the closed-form references; they and the numba
 kernels are imported on first use, so that ``import greeks`` stays fast.
 """
 
 __version__ = "0.1.0"
 
-__all__ = ["price_portfolio", "analytic_prices", "InputError", "__version__"]
+__all__ = ["price_portfolio", "risk_report", "analytic_prices", "InputError", "__version__"]
 
 
 def __getattr__(name):
@@ -21,6 +22,10 @@ def __getattr__(name):
         from greeks.api import price_portfolio
 
         return price_portfolio
+    if name == "risk_report":
+        from greeks.report import risk_report
+
+        return risk_report
     if name == "analytic_prices":
         from greeks.reference import analytic_prices
 

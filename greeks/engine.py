@@ -15,9 +15,10 @@ therefore depend on nothing but the seed, the group and the path count: not on
 the thread that runs it, the order of the rows, or the other groups in the
 file.  Chunks reduce to per-row (mean, M2) and merge in chunk order.
 
-The portfolio total is estimated from per-path sums Σ_rows quantity · estimate
-within each group (rows of a group share paths and are correlated); groups are
-independent, so their variances add.
+The portfolio total, and any subtotals over sets of rows, are estimated from per-path
+sums Σ_rows weight · estimate within each group (rows of a group share paths and are
+correlated); groups are independent, so their variances add.  The weights are the
+quantities by default; a risk report passes desk units (quantity · S0 for delta, ...).
 """
 
 from __future__ import annotations
@@ -73,13 +74,29 @@ class Group:
     barrier: np.ndarray
     barrier_kind: np.ndarray
     discount: np.ndarray
-    quantity: np.ndarray
+    weight: np.ndarray    # (rows, 3): each row's weight in the totals, per Greek
+    total_of: np.ndarray  # (rows,): the row's subtotal slot (1..), 0 if in none
+    subtotals: np.ndarray  # global subtotal id of each slot 1..
     forward: np.ndarray  # E[L] of each row's linear payoff (the controls' known means)
     scheme: int = heston.QE
     martingale: bool = True  # the chain keeps E[S_t] exact: the L-controls may be used
     coef: np.ndarray | None = None  # (rows, 3, N_CONTROLS) control coefficients β; None: 0
     conditional: bool = True  # Heston european/digital rows by conditional Monte Carlo
     antithetic: bool = False  # GBM paths in antithetic pairs
+
+    @property
+    def n_totals(self) -> int:
+        """The group total and its subtotals."""
+        return 1 + self.subtotals.size
+
+    def with_totals(self, weight: np.ndarray, subtotal: np.ndarray) -> "Group":
+        """This group with the rows' ``weight`` (frame rows × 3) and global ``subtotal``
+        ids (frame rows; −1: in none), both indexed by frame position."""
+        ids = subtotal[self.positions]
+        slots = np.unique(ids[ids >= 0])
+        total_of = np.where(ids >= 0, np.searchsorted(slots, ids) + 1, 0).astype(np.int64)
+        return replace(self, weight=np.ascontiguousarray(weight[self.positions], dtype=float),
+                       total_of=total_of, subtotals=slots.astype(np.int64))
 
     def units(self, paths: int) -> int:
         """Independent units among ``paths`` paths: pairs when antithetic."""
@@ -191,7 +208,8 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
                               if "barrier_type" in rows else np.zeros(len(rows)), dtype=np.int64),
         discount=np.exp(-rows["rate"].to_numpy(dtype=float)
                         * rows["maturity"].to_numpy(dtype=float)),
-        quantity=rows["quantity"].to_numpy(dtype=float),
+        weight=np.repeat(rows["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1),
+        total_of=np.zeros(len(rows), dtype=np.int64), subtotals=np.empty(0, dtype=np.int64),
     )
 
 
@@ -206,7 +224,7 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
     rng = np.random.Generator(np.random.PCG64(stream))
     rows = group.kind.size
     coef = np.zeros((rows, 3, estimators.N_CONTROLS)) if group.coef is None else group.coef
-    out = np.zeros((rows + 1, 3, 2))
+    out = np.zeros((rows + group.n_totals, 3, 2))
     sums = np.zeros((rows, estimators.N_SUMS))
     if group.model == "heston":
         _run_heston(group, rng, n_paths, coef, collect, out, sums)
@@ -217,7 +235,8 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
     estimators.likelihood_ratio_gbm(
         s, w, group.times, group.spot, group.vol, group.date_start, group.date_index, group.kind,
         group.omega, group.strike, group.payout, group.barrier, group.barrier_kind, group.discount,
-        group.forward, group.quantity, coef, group.antithetic, collect, out, sums)
+        group.forward, group.weight, group.total_of, group.n_totals, coef, group.antithetic,
+        collect, out, sums)
     return out, sums
 
 
@@ -242,7 +261,8 @@ def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums) -> No
         s, residual, variance, score, group.spot, math.sqrt(v0), d_mean, d_var,
         group.date_start, column[group.date_index], group.kind, group.omega, group.strike,
         group.payout, group.barrier, group.barrier_kind, group.discount, group.forward,
-        group.quantity, coef, group.conditional, collect, out, sums)
+        group.weight, group.total_of, group.n_totals, coef, group.conditional, collect, out,
+        sums)
 
 
 def default_threads() -> int:
@@ -260,6 +280,8 @@ class Estimates:
     se: np.ndarray
     total_mean: np.ndarray  # (3,)
     total_se: np.ndarray
+    subtotal_mean: np.ndarray  # (subtotals, 3)
+    subtotal_se: np.ndarray
 
 
 def pilot_paths(paths: int) -> int:
@@ -272,8 +294,13 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
              report: Callable[[float, float], None] | None = None,
              scheme: str = DEFAULT_SCHEME,
              steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
-             first_step: float = 0.0, plain: bool = False) -> Estimates:
-    """Estimate price, delta and vega of every row of a validated frame.
+             first_step: float = 0.0, plain: bool = False, weight: np.ndarray | None = None,
+             subtotal: np.ndarray | None = None) -> Estimates:
+    """Estimate price, delta and vega of every row of a validated frame, and their totals.
+
+    The total (and each subtotal) is Σ weight_jk · estimate_jk over its rows, with
+    ``weight`` (rows × 3, frame order; default: the quantity for every Greek); ``subtotal``
+    gives each row's subtotal id 0..n−1 (−1: in none).
 
     Unless ``plain``: GBM paths come in antithetic pairs (an odd path count is rounded up),
     Heston european and digital rows are estimated by conditional Monte Carlo, and every
@@ -286,6 +313,13 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
     work measured in path-dates.
     """
     groups = plan_groups(frame, scheme, steps_per_year, first_step)
+    if weight is not None or subtotal is not None:
+        weight = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
+                  if weight is None else np.asarray(weight, dtype=float))
+        subtotal = (np.full(len(frame), -1) if subtotal is None
+                    else np.asarray(subtotal, dtype=np.int64))
+        groups = [group.with_totals(weight, subtotal) for group in groups]
+    n_subtotals = 0 if subtotal is None else int(subtotal.max(initial=-1)) + 1
     if plain:
         groups = [replace(group, conditional=False) for group in groups]
     else:
@@ -308,7 +342,7 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
     results: list = [None] * len(tasks)
     for i, (moments_, _) in _completed(groups, tasks, seed, threads, progress):
         results[i] = moments_
-    return _reduce(frame, groups, tasks, results)
+    return _reduce(frame, groups, tasks, results, n_subtotals)
 
 
 class _Progress:
@@ -346,18 +380,21 @@ def _completed(groups, tasks, seed: int, threads: int, progress, collect: bool =
             raise
 
 
-def _reduce(frame, groups, tasks, results) -> Estimates:
-    accumulators = [Moments((group.kind.size + 1, 3)) for group in groups]
+def _reduce(frame, groups, tasks, results, n_subtotals: int) -> Estimates:
+    accumulators = [Moments((group.kind.size + group.n_totals, 3)) for group in groups]
     for (g, _, n), chunk in zip(tasks, results):
         accumulators[g].merge(groups[g].units(n), chunk[..., 0], chunk[..., 1])
     mean = np.full((len(frame), 3), np.nan)
     se = np.full((len(frame), 3), np.nan)
-    total_mean = np.zeros(3)
-    total_var = np.zeros(3)
+    sums = np.zeros((1 + n_subtotals, 3))  # the total, then the subtotals
+    variances = np.zeros((1 + n_subtotals, 3))
     for group, acc in zip(groups, accumulators):
+        rows = group.kind.size
         group_se = acc.standard_error
-        mean[group.positions] = acc.mean[:-1]
-        se[group.positions] = group_se[:-1]
-        total_mean += acc.mean[-1]
-        total_var += group_se[-1] ** 2
-    return Estimates(mean, se, total_mean, np.sqrt(total_var))
+        mean[group.positions] = acc.mean[:rows]
+        se[group.positions] = group_se[:rows]
+        ids = np.concatenate(([0], 1 + group.subtotals))
+        sums[ids] += acc.mean[rows:]
+        variances[ids] += group_se[rows:] ** 2
+    deviations = np.sqrt(variances)
+    return Estimates(mean, se, sums[0], deviations[0], sums[1:], deviations[1:])

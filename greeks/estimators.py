@@ -63,21 +63,23 @@ N_SUMS = N_CONTROLS + N_CONTROLS * N_CONTROLS + 3 + 3 * N_CONTROLS
 
 @njit(cache=True, nogil=True)
 def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind, omega, strike,
-                         payout, barrier, barrier_kind, discount, forward, quantity, coef,
-                         antithetic, collect, out, sums):
+                         payout, barrier, barrier_kind, discount, forward, weight, total_of,
+                         n_totals, coef, antithetic, collect, out, sums):
     """Moments of every row of a group on one chunk of GBM paths.
 
     ``s`` and ``w`` are the prices and Brownian motion on the grid ``times``
     (paths × dates; with ``antithetic`` the second half of the paths mirrors the first).
     ``forward[j]`` = E[L] of row j, ``coef[j]`` its (3, N_CONTROLS) control coefficients β.
     ``out[j, k]`` receives (mean, M2) of Greek k (price, delta, vega) for row j over the
-    chunk's paths (pairs); ``out[-1]`` receives (mean, M2) of the group total
-    Σ_j quantity_j · estimate_j, path by path.  With ``collect`` (the pilot) only the sums
-    ``sums[j]`` from which β is estimated are gathered (:func:`_row_sums`).
+    chunk's paths (pairs); ``out[rows + t]`` receives (mean, M2) of total t, path by path:
+    t = 0 the group total Σ_j weight_jk · estimate_jk, t ≥ 1 the subtotal over the rows with
+    ``total_of[j]`` = t (``n_totals`` − 1 subtotals; ``total_of[j]`` = 0: in none).  With
+    ``collect`` (the pilot) only the sums ``sums[j]`` from which β is estimated are gathered
+    (:func:`_row_sums`).
     """
     n_units = s.shape[0] // 2 if antithetic else s.shape[0]
     n_rows = kind.size
-    totals = np.zeros((3, n_units if n_rows > 1 else 0))
+    totals = np.zeros((n_totals, 3, n_units if n_rows > 1 else 0))
     payoff = np.empty(s.shape[0])
     linear = np.empty(s.shape[0])
     w_delta = np.empty(s.shape[0])
@@ -90,15 +92,16 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
         _linear_payoff(s, dates, kind[j] == payoffs.ASIAN, discount[j], linear)
         _scores(w, dates, inverse_dt, delta_scale, sigma, w_delta, w_vega)
         _row(_gbm_values, (payoff, linear, w_delta, w_vega),
-             n_units, antithetic, coef[j], _control_means(forward[j], spot), quantity[j],
-             n_rows > 1, collect, totals, out[j], sums[j])
-    _group_total(totals, quantity, out)
+             n_units, antithetic, coef[j], _control_means(forward[j], spot), weight[j],
+             total_of[j], n_rows > 1, collect, totals, out[j], sums[j])
+    _group_total(totals, weight, total_of, out)
 
 
 @njit(cache=True, nogil=True)
 def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, d_var,
                             date_start, date_index, kind, omega, strike, payout, barrier,
-                            barrier_kind, discount, forward, quantity, coef, conditional,
+                            barrier_kind, discount, forward, weight, total_of, n_totals, coef,
+                            conditional,
                             collect, out, sums):
     """Moments of every row of a group on one chunk of Heston paths: likelihood ratio, or,
     for european and digital rows with ``conditional``, :func:`_conditional_values`.
@@ -111,7 +114,7 @@ def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, 
     """
     n_paths = s.shape[0]
     n_rows = kind.size
-    totals = np.zeros((3, n_paths if n_rows > 1 else 0))
+    totals = np.zeros((n_totals, 3, n_paths if n_rows > 1 else 0))
     payoff = np.empty(n_paths)
     linear = np.empty(n_paths)
     for j in range(n_rows):
@@ -123,17 +126,17 @@ def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, 
                  (s, residual, variance, score, dates[0], spot, sigma0, d_mean, d_var, digital,
                   omega[j], strike[j], discount[j] * payout[j] if digital else discount[j],
                   discount[j]),
-                 n_paths, False, coef[j], means, quantity[j], n_rows > 1, collect, totals,
-                 out[j], sums[j])
+                 n_paths, False, coef[j], means, weight[j], total_of[j], n_rows > 1, collect,
+                 totals, out[j], sums[j])
             continue
         payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
                          barrier_kind[j], discount[j], payoff)
         _linear_payoff(s, dates, kind[j] == payoffs.ASIAN, discount[j], linear)
         _row(_heston_values, (payoff, linear, dates, residual, variance, score, spot, sigma0,
                               d_mean, d_var),
-             n_paths, False, coef[j], means, quantity[j], n_rows > 1, collect, totals, out[j],
-             sums[j])
-    _group_total(totals, quantity, out)
+             n_paths, False, coef[j], means, weight[j], total_of[j], n_rows > 1, collect,
+             totals, out[j], sums[j])
+    _group_total(totals, weight, total_of, out)
 @njit(cache=True, nogil=True, inline="always")
 def _control_means(forward, spot):
     """μ of the controls (module docstring)."""
@@ -263,12 +266,12 @@ def _adjusted(y, c, beta):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _row_moments(unit, values, args, n_units, coef, means, quantity, add_totals, totals,
+def _row_moments(unit, values, args, n_units, coef, means, weight, slot, add_totals, totals,
                  out):
     """(mean, M2) of the adjusted estimates e_k = y_k − Σ_i β_ki (c_i − μ_i) of
     ``values(p, args)`` over ``n_units`` paths (antithetic pairs) into ``out[0..2]``, in one
-    pass shifted by the first unit's values; adds quantity × each to the group's per-unit
-    ``totals`` when ``add_totals``."""
+    pass shifted by the first unit's values; adds weight × each to the group's per-unit
+    ``totals`` (the group total and subtotal ``slot``) when ``add_totals``."""
     beta0 = (coef[0, 0], coef[0, 1], coef[0, 2], coef[0, 3], coef[0, 4])
     beta1 = (coef[1, 0], coef[1, 1], coef[1, 2], coef[1, 3], coef[1, 4])
     beta2 = (coef[2, 0], coef[2, 1], coef[2, 2], coef[2, 3], coef[2, 4])
@@ -286,7 +289,7 @@ def _row_moments(unit, values, args, n_units, coef, means, quantity, add_totals,
         sum_d, sq_d = accumulate(d, shift_d, sum_d, sq_d)
         sum_v, sq_v = accumulate(g, shift_v, sum_v, sq_v)
         if add_totals:
-            _add_to_totals(totals, u, quantity, f, d, g)
+            _add_to_totals(totals, u, slot, weight, f, d, g)
     finish(shift_f, sum_f, sq_f, n_units, out[0])
     finish(shift_d, sum_d, sq_d, n_units, out[1])
     finish(shift_v, sum_v, sq_v, n_units, out[2])
@@ -315,8 +318,8 @@ def _row_sums(unit, values, args, n_units, means, sums):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _row(values, args, n_units, antithetic, coef, means, quantity, add_totals, collect, totals,
-         out, sums):
+def _row(values, args, n_units, antithetic, coef, means, weight, slot, add_totals, collect,
+         totals, out, sums):
     """One row of a chunk: its pilot sums with ``collect``, else its moments."""
     if collect:
         if antithetic:
@@ -324,32 +327,39 @@ def _row(values, args, n_units, antithetic, coef, means, quantity, add_totals, c
         else:
             _row_sums(_path, values, args, n_units, means, sums)
     elif antithetic:
-        _row_moments(_pair, values, args, n_units, coef, means, quantity, add_totals, totals,
-                     out)
+        _row_moments(_pair, values, args, n_units, coef, means, weight, slot, add_totals,
+                     totals, out)
     else:
-        _row_moments(_path, values, args, n_units, coef, means, quantity, add_totals, totals,
-                     out)
+        _row_moments(_path, values, args, n_units, coef, means, weight, slot, add_totals,
+                     totals, out)
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _add_to_totals(totals, p, quantity, f, d, v):
-    totals[0, p] += quantity * f
-    totals[1, p] += quantity * d
-    totals[2, p] += quantity * v
+def _add_to_totals(totals, p, slot, weight, f, d, v):
+    """Add the weighted estimates of unit p to the group total and to subtotal ``slot``."""
+    totals[0, 0, p] += weight[0] * f
+    totals[0, 1, p] += weight[1] * d
+    totals[0, 2, p] += weight[2] * v
+    if slot > 0:
+        totals[slot, 0, p] += weight[0] * f
+        totals[slot, 1, p] += weight[1] * d
+        totals[slot, 2, p] += weight[2] * v
 
 
 @njit(cache=True, nogil=True)
-def _group_total(totals, quantity, out):
-    """(mean, M2) of the group total into ``out[-1]``: from the per-path sums ``totals``
-    when there are several rows, else scaled from the single row's."""
-    n_rows = quantity.size
+def _group_total(totals, weight, total_of, out):
+    """(mean, M2) of the group total and subtotals into ``out[rows:]``: from the per-path
+    sums ``totals`` when there are several rows, else scaled from the single row's."""
+    n_rows = weight.shape[0]
     if n_rows > 1:
+        for t in range(totals.shape[0]):
+            for k in range(3):
+                moments(totals[t, k], out[n_rows + t, k])
+        return
+    for t in (0, total_of[0]):
         for k in range(3):
-            moments(totals[k], out[n_rows, k])
-    else:
-        for k in range(3):
-            out[1, k, 0] = quantity[0] * out[0, k, 0]
-            out[1, k, 1] = quantity[0] * quantity[0] * out[0, k, 1]
+            out[1 + t, k, 0] = weight[0, k] * out[0, k, 0]
+            out[1 + t, k, 1] = weight[0, k] * weight[0, k] * out[0, k, 1]
 
 
 def control_coefficients(sums: np.ndarray, count: int, use_linear: bool = True) -> np.ndarray:

@@ -101,6 +101,27 @@ def print_reference(results, console: Console | None = None) -> None:
     _print(result_table(results), caption, console)
 
 
+def print_report(report, console: Console | None = None) -> None:
+    """The subtotal table of :func:`greeks.report.risk_report`, the total as footer."""
+    by = report.attrs.get("by") or []
+    table = Table(show_footer=True, header_style="bold")
+    records = report.to_dict("records")
+    total = records[-1]
+    for i, name in enumerate(by):
+        table.add_column(name, footer="total" if i == 0 else "", justify="left", no_wrap=True)
+    table.add_column("positions", footer=f"{total['positions']:,}", justify="right")
+    names = ("market_value", "dollar_delta", "vega_per_point")
+    for name in names:
+        table.add_column(f"{name} ± SE", footer=plus_minus(total[name], total[f"{name}_se"]),
+                         justify="right", no_wrap=True)
+    for row in records[:-1]:
+        table.add_row(*(str(row[name]) for name in by), f"{row['positions']:,}",
+                      *(plus_minus(row[name], row[f"{name}_se"]) for name in names))
+    paths, seed = report.attrs.get("paths"), report.attrs.get("seed")
+    _print(table, f"{paths:,} paths per simulation, seed {seed}; market_value = q·price, "
+                  "dollar_delta = q·S0·delta, vega_per_point = q·vega/100", console)
+
+
 class DelayedProgress:
     """A progress bar on stderr that appears only once a run has taken ``delay`` seconds.
 

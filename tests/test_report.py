@@ -1,0 +1,99 @@
+"""Risk reports: desk-unit exposures, subtotals with correlated standard errors, the CLI."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import greeks
+from greeks.cli import main
+from greeks.report import risk_report
+from helpers import make_frame
+
+HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
+
+
+def book_frame():
+    """Two books over two underlyings; rows of one underlying share paths."""
+    rows = [
+        dict(id="a1", book="x", quantity=10.0),
+        dict(id="a2", book="x", option_type="put", strike=95.0, quantity=-4.0),
+        dict(id="a3", book="y", instrument="digital", strike=105.0, quantity=30.0),
+        dict(id="a4", book="y", instrument="asian", fixings=12, quantity=5.0),
+        dict(id="b1", book="x", spot=50.0, strike=50.0, underlying="B", quantity=7.0, **HESTON),
+        dict(id="b2", book="y", spot=50.0, strike=45.0, option_type="put", underlying="B",
+             instrument="barrier", barrier=40.0, barrier_type="down-and-out", fixings=12,
+             quantity=-3.0, **HESTON),
+    ]
+    return make_frame(rows)
+
+
+def test_exposures_are_desk_units_of_the_priced_values():
+    frame = book_frame()
+    table = risk_report(frame, by=["book"], paths=20_000, seed=3)
+    positions = table.attrs["positions"].set_index("id")
+    priced = greeks.price_portfolio(frame, paths=20_000, seed=3).set_index("id")
+    q, spot = priced["quantity"], priced["spot"]
+    assert np.allclose(positions["market_value"], q * priced["price"])
+    assert np.allclose(positions["dollar_delta"], q * spot * priced["delta"])
+    assert np.allclose(positions["vega_per_point"], q * priced["vega"] / 100)
+    assert np.allclose(positions["dollar_delta_se"], q.abs() * spot * priced["delta_se"])
+    # subtotals add up to the total, whose value is the priced portfolio's
+    books, total = table.iloc[:-1], table.iloc[-1]
+    assert total["book"] == "TOTAL" and total["positions"] == len(frame)
+    for name in ("market_value", "dollar_delta", "vega_per_point"):
+        assert books[name].sum() == pytest.approx(total[name], rel=1e-12)
+    assert total["market_value"] == pytest.approx(priced.attrs["total"]["price"], rel=1e-12)
+
+
+def test_subtotal_standard_errors_match_the_spread_over_seeds():
+    """Correlated positions (shared paths) must not be added in quadrature: the subtotal SEs
+    come from per-path sums, and agree with the seed-to-seed spread."""
+    frame = book_frame()
+    runs = [risk_report(frame, by=["book"], paths=4_000, seed=seed, threads=1)
+            for seed in range(100)]
+    names = ["market_value", "dollar_delta", "vega_per_point"]
+    values = np.stack([run[names].to_numpy() for run in runs])
+    ses = np.stack([run[[f"{n}_se" for n in names]].to_numpy() for run in runs])
+    ratio = values.std(axis=0, ddof=1) / ses.mean(axis=0)
+    assert np.all((0.75 < ratio) & (ratio < 1.33)), ratio
+    # and the correlation matters: book x's market value SE is not the quadrature sum
+    positions = runs[0].attrs["positions"]
+    in_x = positions["book"] == "x"
+    quadrature = math.sqrt((positions.loc[in_x, "market_value_se"] ** 2).sum())
+    assert abs(runs[0]["market_value_se"].iloc[0] / quadrature - 1) > 0.05
+
+
+def test_report_without_by_is_the_total(tmp_path):
+    table = risk_report(book_frame(), paths=4_000)
+    assert len(table) == 1 and table["group"].iloc[0] == "TOTAL"
+
+
+def test_report_cli_writes_subtotals_and_reads_folders(runner, tmp_path):
+    frame = book_frame()
+    frame.iloc[:4].to_csv(tmp_path / "one.csv", index=False)
+    frame.iloc[4:].to_csv(tmp_path / "two.csv", index=False)
+    out = tmp_path / "risk.csv"
+    result = runner.invoke(main, ["report", str(tmp_path), "--by", "book,underlying",
+                                  "--paths", "4000", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(out)
+    assert list(written["book"]) == ["x", "x", "y", "y", "TOTAL"]
+    assert written["positions"].iloc[-1] == 6
+    assert "dollar_delta ± SE" in result.output
+
+
+def test_report_cli_refuses_bad_input(runner, tmp_path):
+    frame = book_frame()
+    frame.to_csv(tmp_path / "one.csv", index=False)
+    frame.iloc[:1].to_csv(tmp_path / "two.csv", index=False)
+    out = tmp_path / "risk.csv"
+    result = runner.invoke(main, ["report", str(tmp_path / "one.csv"), "--by", "desk",
+                                  "--output", str(out)])
+    assert result.exit_code == 2 and "no column 'desk'" in result.output
+    result = runner.invoke(main, ["report", str(tmp_path / "one.csv"), str(tmp_path / "two.csv"),
+                                  "--output", str(out)])
+    assert result.exit_code == 2
+    assert "two.csv: row 1: column 'id': id 'a1' is already used" in result.output
+    assert not out.exists()
