@@ -44,7 +44,8 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
                     threads: int | None = None,
                     report: Callable[[float, float], None] | None = None,
                     scheme: str | None = None, steps_per_year: float | None = None,
-                    first_step: float | None = None, plain: bool = False) -> pd.DataFrame:
+                    first_step: float | None = None, plain: bool = False,
+                    greeks: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
     """Price every row and estimate its delta and vega, each with its standard error.
 
     Parameters
@@ -72,6 +73,13 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         (by default every estimate gets control variates with pilot-estimated
         coefficients, GBM paths come in antithetic pairs, and Heston european and digital
         rows use conditional Monte Carlo).
+    greeks : names
+        Further Greeks besides price, delta and vega, of ``gamma``, ``rho``, ``theta``,
+        ``vanna``, ``volga`` (see greeks.sensitivities: rho as ``rho_rate``, per 1.00 of
+        rate; theta, the
+        value's change as calendar time passes, as ``theta_per_year`` and
+        ``theta_per_day``; vanna and volga per 1.00 of volatility); under Heston gamma and
+        rho only, the others NaN.
 
     Returns
     -------
@@ -99,13 +107,17 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     check_run_options(paths, seed, threads, scheme, steps_per_year, first_step)
     if scheme == "euler":
         _refuse_euler_from_zero(frame, frame_or_path)
+    extra = check_greeks(greeks)
     estimates = engine.simulate(frame, int(paths), int(seed), threads, report, scheme,
                                 float(steps_per_year),
-                                0.0 if first_step is None else float(first_step), bool(plain))
+                                0.0 if first_step is None else float(first_step), bool(plain),
+                                extra=extra)
+    names = ("price", "delta", "vega") + extra
     results = {"id": frame["id"]}
-    for k, name in enumerate(("price", "delta", "vega")):
-        results[name] = estimates.mean[:, k]
-        results[f"{name}_se"] = estimates.se[:, k]
+    for k, name in enumerate(names):
+        for column, scale in _columns(name):
+            results[column] = estimates.mean[:, k] * scale
+            results[f"{column}_se"] = estimates.se[:, k] * scale
     conditioned = ((frame["model"] == "heston")
                    & frame["instrument"].isin(engine.CONDITIONED_INSTRUMENTS)).to_numpy()
     results["method"] = ("lr" if plain else
@@ -113,9 +125,10 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
                                   np.where(conditioned, "conditional+controls", "lr+controls")))
     out = pd.concat([pd.DataFrame(results), frame.drop(columns="id")], axis=1)
     total = {}
-    for k, name in enumerate(("price", "delta", "vega")):
-        total[name] = float(estimates.total_mean[k])
-        total[f"{name}_se"] = float(estimates.total_se[k])
+    for k, name in enumerate(names):
+        for column, scale in _columns(name):
+            total[column] = float(estimates.total_mean[k]) * scale
+            total[f"{column}_se"] = float(estimates.total_se[k]) * scale
     out.attrs["total"] = total
     out.attrs["paths"] = int(paths)
     out.attrs["seed"] = int(seed)
@@ -124,6 +137,30 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     out.attrs["first_step"] = 0.0 if first_step is None else float(first_step)
     out.attrs["plain"] = bool(plain)
     return out
+
+
+def _columns(name: str) -> list[tuple[str, float]]:
+    """Result columns of a Greek and their scale: rho as ``rho_rate``, theta as
+    ``theta_per_year`` and ``theta_per_day`` (``rho`` and ``theta`` name the Heston
+    correlation and long-run variance columns)."""
+    if name == "theta":
+        return [("theta_per_year", 1.0), ("theta_per_day", 1.0 / 365.0)]
+    return [("rho_rate" if name == "rho" else name, 1.0)]
+
+
+def check_greeks(greeks) -> tuple[str, ...]:
+    """The further Greeks requested, in canonical order; price, delta and vega are always
+    estimated and may be named too; ``all`` names every one."""
+    from greeks.sensitivities import NAMES
+
+    names = {name.strip().lower() for name in greeks if name.strip()}
+    if "all" in names:
+        names = set(NAMES)
+    unknown = sorted(names - set(NAMES) - {"price", "delta", "vega"})
+    if unknown:
+        raise ValueError(f"unknown Greek {unknown[0]!r}; choose from price, delta, vega, "
+                         f"{', '.join(NAMES)} or all")
+    return tuple(name for name in NAMES if name in names)
 
 
 def _refuse_euler_from_zero(frame: pd.DataFrame, frame_or_path) -> None:

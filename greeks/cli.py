@@ -62,8 +62,12 @@ def main() -> None:
 @click.option("--plain", is_flag=True,
               help="Plain likelihood-ratio estimators for every row, without control variates, "
                    "antithetic pairs or conditional Monte Carlo (for comparison; noisier).")
+@click.option("--greeks", "-g", "names", default="", show_default="price,delta,vega",
+              help="Further Greeks, comma-separated: gamma, rho (column rho_rate), theta (columns "
+                   "theta_per_year and theta_per_day), vanna, volga, or all (Heston: gamma "
+                   "and rho).")
 def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per_year,
-          first_step, plain) -> None:
+          first_step, plain, names) -> None:
     """Price every position in FILE with delta and vega, each ± its standard error.
 
     FILE is a .csv, .parquet or .json (records) instrument table; see
@@ -76,8 +80,9 @@ def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per
       greeks price instruments/portfolio.csv
       greeks price instruments/portfolio.csv --paths 1000000 --output risk.csv
       greeks price instruments/barrier.csv --format csv
+      greeks price instruments/portfolio.csv --greeks gamma,theta
     """
-    from greeks.api import check_run_options, price_portfolio, with_total_row
+    from greeks.api import check_greeks, check_run_options, price_portfolio, with_total_row
     from greeks.instruments import InputError
     from greeks.render import DelayedProgress, print_results
 
@@ -88,6 +93,7 @@ def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per
             check_run_options(paths if paths is not None else 2, seed or 0, threads, scheme,
                               1.0 if steps_per_year is None else steps_per_year,
                               first_step)
+            greeks = check_greeks(names.split(","))
         except ValueError as error:
             raise click.UsageError(str(error)) from None
         progress = DelayedProgress()
@@ -95,7 +101,7 @@ def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per
             results = price_portfolio(file, paths=paths, seed=seed, threads=threads,
                                       report=progress, scheme=scheme,
                                       steps_per_year=steps_per_year, first_step=first_step,
-                                      plain=plain)
+                                      plain=plain, greeks=greeks)
         finally:
             progress.close()
     except InputError as error:

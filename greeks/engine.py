@@ -27,13 +27,13 @@ import hashlib
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from greeks import estimators, payoffs
+from greeks import estimators, payoffs, sensitivities
 from greeks.models import gbm, heston
 from greeks.stats import Moments
 
@@ -83,6 +83,10 @@ class Group:
     coef: np.ndarray | None = None  # (rows, 3, N_CONTROLS) control coefficients β; None: 0
     conditional: bool = True  # Heston european/digital rows by conditional Monte Carlo
     antithetic: bool = False  # GBM paths in antithetic pairs
+    maturity: np.ndarray | None = None  # (rows,)
+    extra: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    extra_means: np.ndarray | None = None  # (rows, extra, 2): control means of the extras
+    extra_coef: np.ndarray | None = None   # (rows, extra, 2): their coefficients
 
     @property
     def n_totals(self) -> int:
@@ -97,6 +101,20 @@ class Group:
         total_of = np.where(ids >= 0, np.searchsorted(slots, ids) + 1, 0).astype(np.int64)
         return replace(self, weight=np.ascontiguousarray(weight[self.positions], dtype=float),
                        total_of=total_of, subtotals=slots.astype(np.int64))
+
+    def with_extra(self, codes: np.ndarray) -> "Group":
+        """This group estimating the further Greeks ``codes`` (of
+        :data:`greeks.sensitivities.NAMES`) too; Heston: gamma and rho only."""
+        if self.model == "heston":
+            codes = codes[np.isin(codes, [sensitivities.GAMMA, sensitivities.RHO])]
+        codes = np.asarray(codes, dtype=np.int64)
+        means = np.zeros((self.kind.size, codes.size, 2))
+        for j in range(self.kind.size):
+            dates = self.times[self.date_index[self.date_start[j]:self.date_start[j + 1]]]
+            means[j] = sensitivities.control_means(
+                codes, self.rate, self.dividend, self.maturity[j], self.forward[j],
+                dates if self.kind[j] == payoffs.ASIAN else dates[-1:])
+        return replace(self, extra=codes, extra_means=means)
 
     def units(self, paths: int) -> int:
         """Independent units among ``paths`` paths: pairs when antithetic."""
@@ -208,6 +226,7 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
                               if "barrier_type" in rows else np.zeros(len(rows)), dtype=np.int64),
         discount=np.exp(-rows["rate"].to_numpy(dtype=float)
                         * rows["maturity"].to_numpy(dtype=float)),
+        maturity=rows["maturity"].to_numpy(dtype=float),
         weight=np.repeat(rows["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1),
         total_of=np.zeros(len(rows), dtype=np.int64), subtotals=np.empty(0, dtype=np.int64),
     )
@@ -216,9 +235,11 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
 def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool = False):
     """Simulate one chunk of a group.
 
-    Returns the (rows + 1, 3, 2) array of (mean, M2) over the chunk's units (paths or
-    antithetic pairs), the group total last, and the (rows, N_SUMS) pilot sums of the
-    control regression, gathered with ``collect`` (zeros otherwise).
+    Returns the (rows + totals, 3 + extras, 2) array of (mean, M2) over the chunk's units
+    (paths or antithetic pairs) of price, delta, vega and the group's further Greeks, the
+    group total and subtotals last, and the pilot sums of the control regressions
+    ((rows, N_SUMS) and (rows, extras, N_SUMS)), gathered with ``collect`` (zeros
+    otherwise).
     """
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
     rng = np.random.Generator(np.random.PCG64(stream))
@@ -227,21 +248,63 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
     out = np.zeros((rows + group.n_totals, 3, 2))
     sums = np.zeros((rows, estimators.N_SUMS))
     if group.model == "heston":
-        _run_heston(group, rng, n_paths, coef, collect, out, sums)
-        return out, sums
-    w, s = gbm.simulate(rng, n_paths, group.times, math.log(group.spot),
-                        group.rate - group.dividend, group.vol, group.antithetic)
-    np.exp(s, out=s)
-    estimators.likelihood_ratio_gbm(
-        s, w, group.times, group.spot, group.vol, group.date_start, group.date_index, group.kind,
-        group.omega, group.strike, group.payout, group.barrier, group.barrier_kind, group.discount,
-        group.forward, group.weight, group.total_of, group.n_totals, coef, group.antithetic,
-        collect, out, sums)
+        s, columns, multipliers = _run_heston(group, rng, n_paths, coef, collect, out, sums)
+    else:
+        w, s = gbm.simulate(rng, n_paths, group.times, math.log(group.spot),
+                            group.rate - group.dividend, group.vol, group.antithetic)
+        np.exp(s, out=s)
+        estimators.likelihood_ratio_gbm(
+            s, w, group.times, group.spot, group.vol, group.date_start, group.date_index,
+            group.kind, group.omega, group.strike, group.payout, group.barrier,
+            group.barrier_kind, group.discount, group.forward, group.weight, group.total_of,
+            group.n_totals, coef, group.antithetic, collect, out, sums)
+        columns = group.date_index
+
+        def multipliers(j, dates, out_):
+            sensitivities.gbm_multipliers(w, group.times, dates, group.spot, group.vol,
+                                          group.rate, group.dividend, group.maturity[j],
+                                          group.extra, out_)
+    if not group.extra.size:
+        return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
+    extra_out, extra_sums = _run_extra(group, s, columns, multipliers, n_paths, collect)
+    return np.concatenate([out, extra_out], axis=1), (sums, extra_sums)
+
+
+def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: bool):
+    """The further Greeks of every row on one chunk's paths (:mod:`greeks.sensitivities`);
+    ``columns`` maps the rows' dates to the columns of ``s``, ``multipliers(j, dates, out)``
+    fills row j's multipliers."""
+    rows, count = group.kind.size, group.extra.size
+    units = group.units(n_paths)
+    coef = np.zeros((rows, count, 2)) if group.extra_coef is None else group.extra_coef
+    out = np.zeros((rows + group.n_totals, count, 2))
+    sums = np.zeros((rows, count, sensitivities.N_SUMS))
+    totals = np.zeros((group.n_totals, count, units if rows > 1 else 0))
+    payoff, linear = np.empty(n_paths), np.empty(n_paths)
+    values = np.empty((count, n_paths))
+    weight = np.ascontiguousarray(group.weight[:, 0])
+    for j in range(rows):
+        part = slice(group.date_start[j], group.date_start[j + 1])
+        stored = np.ascontiguousarray(columns[part])
+        payoffs.evaluate(s, stored, group.kind[j], group.omega[j], group.strike[j],
+                         group.payout[j], group.barrier[j], group.barrier_kind[j],
+                         group.discount[j], payoff)
+        estimators.linear_payoff(s, stored, group.kind[j] == payoffs.ASIAN, group.discount[j],
+                                 linear)
+        multipliers(j, group.date_index[part], values)
+        sensitivities.row_estimates(payoff, linear, values, units, group.antithetic,
+                                    group.extra_means[j], coef[j], weight[j],
+                                    group.total_of[j], rows > 1, collect, totals, out[j],
+                                    sums[j])
+    if not collect:
+        sensitivities.group_totals(totals, weight, group.total_of, out)
     return out, sums
 
 
-def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums) -> None:
-    """Heston chunk: x, R and V are kept on the rows' dates only (``stored``)."""
+def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums):
+    """Heston chunk: x, R and V are kept on the rows' dates only (``stored``).  Returns the
+    prices on the stored columns, the column of each row date, and the multiplier function
+    of the further Greeks."""
     v0, kappa, theta, xi, rho = group.heston
     constants = heston.Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
     stored = np.unique(group.date_index)
@@ -263,6 +326,13 @@ def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums) -> No
         group.payout, group.barrier, group.barrier_kind, group.discount, group.forward,
         group.weight, group.total_of, group.n_totals, coef, group.conditional, collect, out,
         sums)
+    columns = column[group.date_index]
+
+    def multipliers(j, dates, out_):
+        part = slice(group.date_start[j], group.date_start[j + 1])
+        sensitivities.heston_multipliers(residual, variance, columns[part], group.spot,
+                                         group.maturity[j], group.extra, out_)
+    return s, columns, multipliers
 
 
 def default_threads() -> int:
@@ -295,8 +365,10 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
              scheme: str = DEFAULT_SCHEME,
              steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
              first_step: float = 0.0, plain: bool = False, weight: np.ndarray | None = None,
-             subtotal: np.ndarray | None = None) -> Estimates:
-    """Estimate price, delta and vega of every row of a validated frame, and their totals.
+             subtotal: np.ndarray | None = None, extra: tuple[str, ...] = ()) -> Estimates:
+    """Estimate price, delta and vega of every row of a validated frame, the further
+    Greeks named in ``extra`` (of :data:`greeks.sensitivities.NAMES`; NaN where a model has
+    no estimator for one), and their totals.
 
     The total (and each subtotal) is Σ weight_jk · estimate_jk over its rows, with
     ``weight`` (rows × 3, frame order; default: the quantity for every Greek); ``subtotal``
@@ -320,6 +392,9 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
                     else np.asarray(subtotal, dtype=np.int64))
         groups = [group.with_totals(weight, subtotal) for group in groups]
     n_subtotals = 0 if subtotal is None else int(subtotal.max(initial=-1)) + 1
+    codes = np.array([sensitivities.NAMES.index(name) for name in extra], dtype=np.int64)
+    if codes.size:
+        groups = [group.with_extra(codes) for group in groups]
     if plain:
         groups = [replace(group, conditional=False) for group in groups]
     else:
@@ -332,17 +407,20 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
     total_work = float(sum(n * groups[g].times.size for g, _, n in pilot + tasks))
     progress = _Progress(groups, total_work, report)
     if pilot:
-        sums = [np.zeros((group.kind.size, estimators.N_SUMS)) for group in groups]
-        for i, (_, pilot_sums) in _completed(groups, pilot, seed, threads, progress,
-                                             collect=True):
-            sums[pilot[i][0]] += pilot_sums
-        groups = [replace(group, coef=estimators.control_coefficients(
-                      total, group.units(pilot_paths(paths)), group.martingale))
-                  for group, total in zip(groups, sums)]
+        sums = [[0.0, 0.0] for _ in groups]
+        for i, (_, (main, further)) in _completed(groups, pilot, seed, threads, progress,
+                                                  collect=True):
+            sums[pilot[i][0]][0] += main
+            sums[pilot[i][0]][1] += further
+        count = [group.units(pilot_paths(paths)) for group in groups]
+        groups = [replace(group,
+                          coef=estimators.control_coefficients(main, n, group.martingale),
+                          extra_coef=sensitivities.coefficients(further, n))
+                  for group, (main, further), n in zip(groups, sums, count)]
     results: list = [None] * len(tasks)
     for i, (moments_, _) in _completed(groups, tasks, seed, threads, progress):
         results[i] = moments_
-    return _reduce(frame, groups, tasks, results, n_subtotals)
+    return _reduce(frame, groups, tasks, results, n_subtotals, codes)
 
 
 class _Progress:
@@ -380,21 +458,29 @@ def _completed(groups, tasks, seed: int, threads: int, progress, collect: bool =
             raise
 
 
-def _reduce(frame, groups, tasks, results, n_subtotals: int) -> Estimates:
-    accumulators = [Moments((group.kind.size + group.n_totals, 3)) for group in groups]
+def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray) -> Estimates:
+    """Merge the chunks of each group; price, delta, vega, then the further Greeks ``codes``
+    in that order (NaN for a group without them)."""
+    accumulators = [Moments((group.kind.size + group.n_totals, 3 + group.extra.size))
+                    for group in groups]
     for (g, _, n), chunk in zip(tasks, results):
         accumulators[g].merge(groups[g].units(n), chunk[..., 0], chunk[..., 1])
-    mean = np.full((len(frame), 3), np.nan)
-    se = np.full((len(frame), 3), np.nan)
-    sums = np.zeros((1 + n_subtotals, 3))  # the total, then the subtotals
-    variances = np.zeros((1 + n_subtotals, 3))
+    width = 3 + codes.size
+    mean = np.full((len(frame), width), np.nan)
+    se = np.full((len(frame), width), np.nan)
+    sums = np.zeros((1 + n_subtotals, width))  # the total, then the subtotals
+    variances = np.zeros((1 + n_subtotals, width))
+    missing = np.zeros(width, dtype=bool)
     for group, acc in zip(groups, accumulators):
         rows = group.kind.size
+        columns = [0, 1, 2] + [3 + list(codes).index(code) for code in group.extra]
+        missing[3:] |= ~np.isin(codes, group.extra)
         group_se = acc.standard_error
-        mean[group.positions] = acc.mean[:rows]
-        se[group.positions] = group_se[:rows]
+        mean[np.ix_(group.positions, columns)] = acc.mean[:rows]
+        se[np.ix_(group.positions, columns)] = group_se[:rows]
         ids = np.concatenate(([0], 1 + group.subtotals))
-        sums[ids] += acc.mean[rows:]
-        variances[ids] += group_se[rows:] ** 2
+        sums[np.ix_(ids, columns)] += acc.mean[rows:]
+        variances[np.ix_(ids, columns)] += group_se[rows:] ** 2
+    sums[:, missing] = variances[:, missing] = np.nan
     deviations = np.sqrt(variances)
     return Estimates(mean, se, sums[0], deviations[0], sums[1:], deviations[1:])

@@ -89,7 +89,7 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
         inverse_dt, delta_scale = gbm.score_setup(times, dates, spot, sigma)
         payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
                          barrier_kind[j], discount[j], payoff)
-        _linear_payoff(s, dates, kind[j] == payoffs.ASIAN, discount[j], linear)
+        linear_payoff(s, dates, kind[j] == payoffs.ASIAN, discount[j], linear)
         _scores(w, dates, inverse_dt, delta_scale, sigma, w_delta, w_vega)
         _row(_gbm_values, (payoff, linear, w_delta, w_vega),
              n_units, antithetic, coef[j], _control_means(forward[j], spot), weight[j],
@@ -131,7 +131,7 @@ def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, 
             continue
         payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
                          barrier_kind[j], discount[j], payoff)
-        _linear_payoff(s, dates, kind[j] == payoffs.ASIAN, discount[j], linear)
+        linear_payoff(s, dates, kind[j] == payoffs.ASIAN, discount[j], linear)
         _row(_heston_values, (payoff, linear, dates, residual, variance, score, spot, sigma0,
                               d_mean, d_var),
              n_paths, False, coef[j], means, weight[j], total_of[j], n_rows > 1, collect,
@@ -152,7 +152,7 @@ def _scores(w, dates, inverse_dt, delta_scale, sigma, w_d, w_v):
 
 
 @njit(cache=True, nogil=True)
-def _linear_payoff(s, dates, asian, discount, out):
+def linear_payoff(s, dates, asian, discount, out):
     """``out[p]`` = the linear payoff L of path p: e^{−rT} S_T, or e^{−rT} times the average
     over the dates for an asian (one pass, like :func:`greeks.payoffs.evaluate`)."""
     last = dates[dates.size - 1]
@@ -365,11 +365,8 @@ def _group_total(totals, weight, total_of, out):
 def control_coefficients(sums: np.ndarray, count: int, use_linear: bool = True) -> np.ndarray:
     """β (rows, 3, N_CONTROLS) from the pilot sums (rows, N_SUMS) over ``count`` units: the
     least-squares coefficients of each y_k on its controls (``CONTROLS_OF``), from their
-    sample covariances.
-    Controls without variance (the scores under antithetic pairs are odd or vanish,
-    conditional rows have none; the L-controls where ``use_linear`` is false) get β = 0;
-    the system is solved on the correlation scale, dropping the directions the pilot
-    cannot resolve (collinear controls)."""
+    sample covariances (:func:`regression`); the L-controls are left out where
+    ``use_linear`` is false."""
     n = N_CONTROLS
     mean = sums / count
     c = mean[:, :n]
@@ -377,17 +374,26 @@ def control_coefficients(sums: np.ndarray, count: int, use_linear: bool = True) 
     y = mean[:, n + n * n:n + n * n + 3]
     cross = mean[:, n + n * n + 3:].reshape(-1, 3, n) - y[:, :, None] * c[:, None, :]
     cov = raw - c[:, :, None] * c[:, None, :]
-    variance = np.diagonal(cov, axis1=-2, axis2=-1)
-    keep = variance > 1e-10 * np.diagonal(raw, axis1=-2, axis2=-1)
+    keep = np.repeat(CONTROLS_OF[None], len(sums), axis=0)
     if not use_linear:
-        keep[:, list(LINEAR_CONTROLS)] = False
-    scale = np.where(keep, np.sqrt(np.maximum(variance, 0.0)), 0.0)
-    beta = np.zeros((sums.shape[0], 3, n))
-    for k in range(3):
-        used = np.where(CONTROLS_OF[k], scale, 0.0)
-        inverse = np.divide(1.0, used, out=np.zeros_like(used), where=used > 0)
-        correlation = cov * inverse[:, :, None] * inverse[:, None, :]
-        solved = np.einsum("rij,rj->ri", np.linalg.pinv(correlation, rcond=1e-8, hermitian=True),
-                           cross[:, k] * inverse)
-        beta[:, k] = np.nan_to_num(solved * inverse)
-    return beta
+        keep[:, :, list(LINEAR_CONTROLS)] = False
+    return regression(np.repeat(cov[:, None], 3, axis=1), cross,
+                      keep, np.repeat(np.diagonal(raw, axis1=-2, axis2=-1)[:, None], 3, axis=1))
+
+
+def regression(cov: np.ndarray, cross: np.ndarray, keep: np.ndarray,
+               second_moment: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients β (..., n) of y on n controls from their covariance
+    ``cov`` (..., n, n) and their covariances with y ``cross`` (..., n), using only the
+    controls in ``keep`` that vary (variance above 1e-10 of their raw ``second_moment``:
+    a control that is constant, e.g. an odd score averaged over antithetic pairs, gets
+    β = 0).  Solved on the correlation scale by pseudo-inverse, so that collinear
+    controls share their coefficient instead of breaking the solve."""
+    variance = np.diagonal(cov, axis1=-2, axis2=-1)
+    used = keep & (variance > 1e-10 * second_moment)
+    scale = np.where(used, np.sqrt(np.maximum(variance, 0.0)), 0.0)
+    inverse = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale > 0)
+    correlation = cov * inverse[..., :, None] * inverse[..., None, :]
+    solved = np.einsum("...ij,...j->...i", np.linalg.pinv(correlation, rcond=1e-8, hermitian=True),
+                       cross * inverse)
+    return np.nan_to_num(solved * inverse)

@@ -29,7 +29,9 @@ COLUMNS = (
     "fixings", "underlying",
 )
 # Names the result table gives its own columns; an input column may not take them.
-RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se", "method")
+RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se", "gamma",
+                  "gamma_se", "rho_rate", "rho_rate_se", "theta_per_year", "theta_per_year_se", "theta_per_day",
+                  "theta_per_day_se", "vanna", "vanna_se", "volga", "volga_se", "method")
 
 
 class InputError(ValueError):

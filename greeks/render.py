@@ -53,8 +53,9 @@ def result_table(results, title: str | None = None) -> Table:
     table.add_column("type", **left)
     for name in ("strike", "maturity", "quantity"):
         table.add_column(name, **right)
+    shown = ("price", "delta", "vega", "gamma", "rho_rate", "theta_per_day", "vanna", "volga")
     se_columns = {name: f"{name}_se" if f"{name}_se" in results.columns else None
-              for name in ("price", "delta", "vega")}
+                  for name in shown if name in results.columns}
 
     def cells(values) -> list[str]:
         return [plus_minus(values[name], values[se]) if se else number(values[name])
