@@ -120,9 +120,13 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
             results[f"{column}_se"] = estimates.se[:, k] * scale
     conditioned = ((frame["model"] == "heston")
                    & frame["instrument"].isin(engine.CONDITIONED_INSTRUMENTS)).to_numpy()
+    knock_out = np.array([engine.is_knock_out(row) for row in frame.itertuples(index=False)],
+                         dtype=bool)
     results["method"] = ("lr" if plain else
-                         np.where(frame["model"] == "gbm", "lr+controls+antithetic",
-                                  np.where(conditioned, "conditional+controls", "lr+controls")))
+                         np.where(knock_out, "survival+pathwise+antithetic",
+                                  np.where(frame["model"] == "gbm", "lr+controls+antithetic",
+                                           np.where(conditioned, "conditional+controls",
+                                                    "lr+controls"))))
     out = pd.concat([pd.DataFrame(results), frame.drop(columns="id")], axis=1)
     total = {}
     for k, name in enumerate(names):

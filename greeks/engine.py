@@ -33,7 +33,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from greeks import estimators, payoffs, sensitivities
+from greeks import estimators, payoffs, sensitivities, survival
 from greeks.models import gbm, heston
 from greeks.stats import Moments
 
@@ -46,6 +46,7 @@ DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
 DEFAULT_SCHEME = "qe"
 DEFAULT_STEPS_PER_YEAR = 52
 CONDITIONED_INSTRUMENTS = ("european", "digital")  # Heston rows by conditional Monte Carlo
+KNOCK_OUTS = ("up-and-out", "down-and-out")  # GBM rows by one-step survival conditioning
 MIN_STEPS = 24  # Heston steps before any maturity, however short (fewer if steps/yr is lower)
 PILOT_CHUNKS = 1 << 31  # chunk numbers of the pilot run's streams start here
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
@@ -83,6 +84,7 @@ class Group:
     coef: np.ndarray | None = None  # (rows, 3, N_CONTROLS) control coefficients β; None: 0
     conditional: bool = True  # Heston european/digital rows by conditional Monte Carlo
     antithetic: bool = False  # GBM paths in antithetic pairs
+    survival: bool = False  # one GBM knock-out row on survival-conditioned paths
     maturity: np.ndarray | None = None  # (rows,)
     extra: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     extra_means: np.ndarray | None = None  # (rows, extra, 2): control means of the extras
@@ -131,7 +133,17 @@ class Group:
         return [(c, min(size, paths - c * size)) for c in range((paths + size - 1) // size)]
 
 
-def _group_key(row) -> str:
+def is_knock_out(row) -> bool:
+    """Whether a row (a record of a validated frame) is a GBM knock-out barrier, priced on
+    survival-conditioned paths of its own (:mod:`greeks.survival`)."""
+    return (row.model == "gbm" and row.instrument == "barrier"
+            and getattr(row, "barrier_type", None) in KNOCK_OUTS)
+
+
+def _group_key(row, survival: bool) -> str:
+    if survival and is_knock_out(row):
+        return (f"survival;id={row.id};vol={float(row.vol)!r};spot={float(row.spot)!r};"
+                f"rate={float(row.rate)!r};dividend={float(row.dividend)!r}")
     if row.model == "heston":
         parameters = "".join(f"{name}={float(getattr(row, name))!r};"
                              for name in ("v0", "kappa", "theta", "xi", "rho"))
@@ -149,17 +161,19 @@ def row_dates(maturity: float, fixings: int) -> np.ndarray:
 
 def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
                 steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
-                first_step: float = 0.0) -> list[Group]:
-    """Group the rows of a validated frame into simulations and plan their grids."""
-    keys = [_group_key(row) for row in frame.itertuples(index=False)]
+                first_step: float = 0.0, survival: bool = False) -> list[Group]:
+    """Group the rows of a validated frame into simulations and plan their grids; with
+    ``survival`` every GBM knock-out row is a simulation of its own."""
+    keys = [_group_key(row, survival) for row in frame.itertuples(index=False)]
     by_key: dict[str, list[int]] = {}
     for position, key in enumerate(keys):
         by_key.setdefault(key, []).append(position)
     groups = []
     for key in sorted(by_key):
         positions = np.array(sorted(by_key[key], key=lambda p: frame["id"].iat[p]), dtype=np.int64)
-        groups.append(_plan_group(frame.iloc[positions], key, positions, scheme, steps_per_year,
-                                  first_step))
+        group = _plan_group(frame.iloc[positions], key, positions, scheme, steps_per_year,
+                            first_step)
+        groups.append(replace(group, survival=key.startswith("survival;")))
     return groups
 
 
@@ -247,7 +261,9 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
     coef = np.zeros((rows, 3, estimators.N_CONTROLS)) if group.coef is None else group.coef
     out = np.zeros((rows + group.n_totals, 3, 2))
     sums = np.zeros((rows, estimators.N_SUMS))
-    if group.model == "heston":
+    if group.survival:
+        s, columns, multipliers = _run_survival(group, rng, n_paths, out)
+    elif group.model == "heston":
         s, columns, multipliers = _run_heston(group, rng, n_paths, coef, collect, out, sums)
     else:
         w, s = gbm.simulate(rng, n_paths, group.times, math.log(group.spot),
@@ -286,11 +302,14 @@ def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: boo
     for j in range(rows):
         part = slice(group.date_start[j], group.date_start[j + 1])
         stored = np.ascontiguousarray(columns[part])
-        payoffs.evaluate(s, stored, group.kind[j], group.omega[j], group.strike[j],
-                         group.payout[j], group.barrier[j], group.barrier_kind[j],
-                         group.discount[j], payoff)
-        estimators.linear_payoff(s, stored, group.kind[j] == payoffs.ASIAN, group.discount[j],
-                                 linear)
+        if group.survival:  # Y on the conditioned paths (``s`` holds it); no controls
+            payoff[:], linear[:] = s[:, 0], 0.0
+        else:
+            payoffs.evaluate(s, stored, group.kind[j], group.omega[j], group.strike[j],
+                             group.payout[j], group.barrier[j], group.barrier_kind[j],
+                             group.discount[j], payoff)
+            estimators.linear_payoff(s, stored, group.kind[j] == payoffs.ASIAN,
+                                     group.discount[j], linear)
         multipliers(j, group.date_index[part], values)
         sensitivities.row_estimates(payoff, linear, values, units, group.antithetic,
                                     group.extra_means[j], coef[j], weight[j],
@@ -299,6 +318,31 @@ def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: boo
     if not collect:
         sensitivities.group_totals(totals, weight, group.total_of, out)
     return out, sums
+
+
+def _run_survival(group: Group, rng, n_paths: int, out):
+    """One knock-out row on survival-conditioned paths (:mod:`greeks.survival`): price,
+    pathwise delta and vega into ``out``; returns Y (as the one column of a price array),
+    its column and the multiplier function of the further Greeks."""
+    m = group.times.size
+    w, x = np.empty((n_paths, m)), np.empty((n_paths, m))
+    weight, derivatives = np.empty(n_paths), np.empty((n_paths, 4))
+    up = group.barrier_kind[0] == payoffs.UP_AND_OUT
+    survival.simulate(rng, n_paths, group.times, math.log(group.spot),
+                      group.rate - group.dividend, group.vol, up, group.barrier[0],
+                      group.antithetic, w, x, weight, derivatives)
+    payoff, delta, vega = np.empty(n_paths), np.empty(n_paths), np.empty(n_paths)
+    survival.values(x, weight, derivatives, group.omega[0], group.strike[0],
+                    group.discount[0], payoff, delta, vega)
+    survival.unit_moments((payoff, delta, vega), group.units(n_paths), group.antithetic,
+                          out[0])
+    estimators.group_total(np.zeros((group.n_totals, 3, 0)), group.weight, group.total_of, out)
+
+    def multipliers(j, dates, out_):
+        sensitivities.gbm_multipliers(w, group.times, dates, group.spot, group.vol,
+                                      group.rate, group.dividend, group.maturity[j],
+                                      group.extra, out_)
+    return payoff[:, None], np.zeros(1, dtype=np.int64), multipliers
 
 
 def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums):
@@ -384,7 +428,7 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
     ``report(done, total)`` is called from the calling thread as chunks complete, with
     work measured in path-dates.
     """
-    groups = plan_groups(frame, scheme, steps_per_year, first_step)
+    groups = plan_groups(frame, scheme, steps_per_year, first_step, survival=not plain)
     if weight is not None or subtotal is not None:
         weight = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
                   if weight is None else np.asarray(weight, dtype=float))
@@ -402,7 +446,7 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
     paths += paths % 2 if not plain else 0
     threads = threads or default_threads()
     pilot = [] if plain else [(g, PILOT_CHUNKS + c, n) for g, group in enumerate(groups)
-                              for c, n in group.chunks(pilot_paths(paths))]
+                              if not group.survival for c, n in group.chunks(pilot_paths(paths))]
     tasks = [(g, c, n) for g, group in enumerate(groups) for c, n in group.chunks(paths)]
     total_work = float(sum(n * groups[g].times.size for g, _, n in pilot + tasks))
     progress = _Progress(groups, total_work, report)
@@ -413,8 +457,8 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
             sums[pilot[i][0]][0] += main
             sums[pilot[i][0]][1] += further
         count = [group.units(pilot_paths(paths)) for group in groups]
-        groups = [replace(group,
-                          coef=estimators.control_coefficients(main, n, group.martingale),
+        groups = [group if group.survival else
+                  replace(group, coef=estimators.control_coefficients(main, n, group.martingale),
                           extra_coef=sensitivities.coefficients(further, n))
                   for group, (main, further), n in zip(groups, sums, count)]
     results: list = [None] * len(tasks)

@@ -94,7 +94,7 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
         _row(_gbm_values, (payoff, linear, w_delta, w_vega),
              n_units, antithetic, coef[j], _control_means(forward[j], spot), weight[j],
              total_of[j], n_rows > 1, collect, totals, out[j], sums[j])
-    _group_total(totals, weight, total_of, out)
+    group_total(totals, weight, total_of, out)
 
 
 @njit(cache=True, nogil=True)
@@ -136,7 +136,7 @@ def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, 
                               d_mean, d_var),
              n_paths, False, coef[j], means, weight[j], total_of[j], n_rows > 1, collect,
              totals, out[j], sums[j])
-    _group_total(totals, weight, total_of, out)
+    group_total(totals, weight, total_of, out)
 @njit(cache=True, nogil=True, inline="always")
 def _control_means(forward, spot):
     """μ of the controls (module docstring)."""
@@ -347,7 +347,7 @@ def _add_to_totals(totals, p, slot, weight, f, d, v):
 
 
 @njit(cache=True, nogil=True)
-def _group_total(totals, weight, total_of, out):
+def group_total(totals, weight, total_of, out):
     """(mean, M2) of the group total and subtotals into ``out[rows:]``: from the per-path
     sums ``totals`` when there are several rows, else scaled from the single row's."""
     n_rows = weight.shape[0]

@@ -158,7 +158,7 @@ def row_estimates(payoff, linear, multipliers, n_units, antithetic, means, coef,
 @njit(cache=True, nogil=True)
 def group_totals(totals, weight, total_of, out):
     """(mean, M2) of the group total and subtotals of every Greek into ``out[rows:]``, as
-    :func:`greeks.estimators._group_total` (``weight`` per row)."""
+    :func:`greeks.estimators.group_total` (``weight`` per row)."""
     n_rows = weight.size
     if n_rows > 1:
         for t in range(totals.shape[0]):
