@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 
 from greeks.instruments import RESULT_COLUMNS, InputError, validate
@@ -45,7 +44,8 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
                     report: Callable[[float, float], None] | None = None,
                     scheme: str | None = None, steps_per_year: float | None = None,
                     first_step: float | None = None, plain: bool = False,
-                    greeks: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
+                    greeks: tuple[str, ...] | list[str] = (),
+                    method: str | None = None) -> pd.DataFrame:
     """Price every row and estimate its delta and vega, each with its standard error.
 
     Parameters
@@ -73,6 +73,11 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         (by default every estimate gets control variates with pilot-estimated
         coefficients, GBM paths come in antithetic pairs, and Heston european and digital
         rows use conditional Monte Carlo).
+    method : {"auto", "lr", "pathwise", "fd"}
+        The estimators (default ``auto``; see ``engine.row_methods``): ``lr`` likelihood
+        ratio with controls for every row, ``pathwise`` pathwise delta and vega for GBM
+        european and asian rows, ``fd`` central differences on common random numbers
+        (greeks.pathwise); the ``method`` column names each row's.
     greeks : names
         Further Greeks besides price, delta and vega, of ``gamma``, ``rho``, ``theta``,
         ``vanna``, ``volga`` (see greeks.sensitivities: rho as ``rho_rate``, per 1.00 of
@@ -85,9 +90,10 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     -------
     pandas.DataFrame
         ``id``, ``price``, ``price_se``, ``delta``, ``delta_se``, ``vega``, ``vega_se``
-        (per unit of quantity; vega per 1.00 of volatility), ``method`` (the estimator:
-        ``lr+controls+antithetic`` for GBM rows, ``lr+controls`` or
-        ``conditional+controls`` for Heston rows, or, with ``plain``, ``lr``), then
+        (per unit of quantity; vega per 1.00 of volatility), ``method`` (the row's
+        estimator, e.g. ``lr+controls+antithetic``, ``survival+pathwise+antithetic``,
+        ``conditional+controls``, ``pathwise+antithetic``, ``fd``, or ``lr`` with
+        ``plain``), then
         the input columns.
         ``attrs["total"]`` holds the quantity-weighted portfolio total and its
         standard errors under the same names.
@@ -108,25 +114,20 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     if scheme == "euler":
         _refuse_euler_from_zero(frame, frame_or_path)
     extra = check_greeks(greeks)
+    method = "auto" if method is None else method
+    if method not in engine.METHODS:
+        raise ValueError(f"method must be one of {', '.join(engine.METHODS)}, got {method!r}")
     estimates = engine.simulate(frame, int(paths), int(seed), threads, report, scheme,
                                 float(steps_per_year),
                                 0.0 if first_step is None else float(first_step), bool(plain),
-                                extra=extra)
+                                extra=extra, method=method)
     names = ("price", "delta", "vega") + extra
     results = {"id": frame["id"]}
     for k, name in enumerate(names):
         for column, scale in _columns(name):
             results[column] = estimates.mean[:, k] * scale
             results[f"{column}_se"] = estimates.se[:, k] * scale
-    conditioned = ((frame["model"] == "heston")
-                   & frame["instrument"].isin(engine.CONDITIONED_INSTRUMENTS)).to_numpy()
-    knock_out = np.array([engine.is_knock_out(row) for row in frame.itertuples(index=False)],
-                         dtype=bool)
-    results["method"] = ("lr" if plain else
-                         np.where(knock_out, "survival+pathwise+antithetic",
-                                  np.where(frame["model"] == "gbm", "lr+controls+antithetic",
-                                           np.where(conditioned, "conditional+controls",
-                                                    "lr+controls"))))
+    results["method"] = engine.row_methods(frame, method, bool(plain))
     out = pd.concat([pd.DataFrame(results), frame.drop(columns="id")], axis=1)
     total = {}
     for k, name in enumerate(names):
@@ -140,6 +141,7 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     out.attrs["steps_per_year"] = float(steps_per_year)
     out.attrs["first_step"] = 0.0 if first_step is None else float(first_step)
     out.attrs["plain"] = bool(plain)
+    out.attrs["method"] = method
     return out
 
 

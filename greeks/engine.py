@@ -33,9 +33,9 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from greeks import estimators, payoffs, sensitivities, survival
+from greeks import estimators, pathwise, payoffs, sensitivities, survival
 from greeks.models import gbm, heston
-from greeks.stats import Moments
+from greeks.stats import Moments, unit_moments
 
 DEFAULT_PATHS = 200_000
 DEFAULT_SEED = 0
@@ -47,6 +47,7 @@ DEFAULT_SCHEME = "qe"
 DEFAULT_STEPS_PER_YEAR = 52
 CONDITIONED_INSTRUMENTS = ("european", "digital")  # Heston rows by conditional Monte Carlo
 KNOCK_OUTS = ("up-and-out", "down-and-out")  # GBM rows by one-step survival conditioning
+METHODS = ("auto", "lr", "pathwise", "fd")
 MIN_STEPS = 24  # Heston steps before any maturity, however short (fewer if steps/yr is lower)
 PILOT_CHUNKS = 1 << 31  # chunk numbers of the pilot run's streams start here
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
@@ -84,7 +85,7 @@ class Group:
     coef: np.ndarray | None = None  # (rows, 3, N_CONTROLS) control coefficients β; None: 0
     conditional: bool = True  # Heston european/digital rows by conditional Monte Carlo
     antithetic: bool = False  # GBM paths in antithetic pairs
-    survival: bool = False  # one GBM knock-out row on survival-conditioned paths
+    method: str = "lr"  # lr, survival (one GBM knock-out row), pathwise or fd
     maturity: np.ndarray | None = None  # (rows,)
     extra: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     extra_means: np.ndarray | None = None  # (rows, extra, 2): control means of the extras
@@ -140,10 +141,45 @@ def is_knock_out(row) -> bool:
             and getattr(row, "barrier_type", None) in KNOCK_OUTS)
 
 
-def _group_key(row, survival: bool) -> str:
-    if survival and is_knock_out(row):
+def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) -> list[str]:
+    """The estimator of each row under ``--method`` (the results' ``method`` column).
+
+    auto: GBM knock-outs by survival conditioning, Heston european and digital rows by
+    conditional Monte Carlo, every other row by likelihood ratio with controls (and
+    antithetic pairs under GBM); lr: likelihood ratio for every row; pathwise: pathwise
+    delta and vega for GBM european and asian rows (the others as auto); fd: central
+    differences on common random numbers for every row; ``plain``: plain likelihood ratio.
+    """
+    labels = []
+    for row in frame.itertuples(index=False):
+        heston = row.model == "heston"
+        if plain:
+            label = "lr"
+        elif method == "fd":
+            label = "fd+antithetic" if not heston else "fd"
+        elif method == "pathwise" and not heston and row.instrument in ("european", "asian"):
+            label = "pathwise+antithetic"
+        elif method != "lr" and is_knock_out(row):
+            label = "survival+pathwise+antithetic"
+        elif heston:
+            label = ("conditional+controls" if method != "lr"
+                     and row.instrument in CONDITIONED_INSTRUMENTS else "lr+controls")
+        else:
+            label = "lr+controls+antithetic"
+        labels.append(label)
+    return labels
+
+
+def _group_key(row, label: str) -> str:
+    if label.startswith("survival"):
         return (f"survival;id={row.id};vol={float(row.vol)!r};spot={float(row.spot)!r};"
                 f"rate={float(row.rate)!r};dividend={float(row.dividend)!r}")
+    family = label.split("+")[0]
+    suffix = f";method={family}" if family in ("pathwise", "fd") else ""
+    return _simulation_key(row) + suffix
+
+
+def _simulation_key(row) -> str:
     if row.model == "heston":
         parameters = "".join(f"{name}={float(getattr(row, name))!r};"
                              for name in ("v0", "kappa", "theta", "xi", "rho"))
@@ -161,10 +197,13 @@ def row_dates(maturity: float, fixings: int) -> np.ndarray:
 
 def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
                 steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
-                first_step: float = 0.0, survival: bool = False) -> list[Group]:
-    """Group the rows of a validated frame into simulations and plan their grids; with
-    ``survival`` every GBM knock-out row is a simulation of its own."""
-    keys = [_group_key(row, survival) for row in frame.itertuples(index=False)]
+                first_step: float = 0.0, method: str = "lr", plain: bool = True) -> list[Group]:
+    """Group the rows of a validated frame into simulations and plan their grids.  Rows
+    share a simulation when they share the model, its parameters and the estimator family
+    (:func:`row_methods`); a survival-conditioned knock-out row is a simulation of its own.
+    """
+    labels = row_methods(frame, method, plain)
+    keys = [_group_key(row, label) for row, label in zip(frame.itertuples(index=False), labels)]
     by_key: dict[str, list[int]] = {}
     for position, key in enumerate(keys):
         by_key.setdefault(key, []).append(position)
@@ -173,7 +212,9 @@ def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
         positions = np.array(sorted(by_key[key], key=lambda p: frame["id"].iat[p]), dtype=np.int64)
         group = _plan_group(frame.iloc[positions], key, positions, scheme, steps_per_year,
                             first_step)
-        groups.append(replace(group, survival=key.startswith("survival;")))
+        family = next((name for name in ("survival", "pathwise", "fd")
+                       if key.startswith(f"{name};") or key.endswith(f";method={name}")), "lr")
+        groups.append(replace(group, method=family))
     return groups
 
 
@@ -256,12 +297,15 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
     otherwise).
     """
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
-    rng = np.random.Generator(np.random.PCG64(stream))
     rows = group.kind.size
     coef = np.zeros((rows, 3, estimators.N_CONTROLS)) if group.coef is None else group.coef
     out = np.zeros((rows + group.n_totals, 3, 2))
     sums = np.zeros((rows, estimators.N_SUMS))
-    if group.survival:
+    rng = np.random.Generator(np.random.PCG64(stream))
+    if group.method in ("pathwise", "fd"):
+        _run_classical(group, stream, n_paths, out)
+        return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
+    if group.method == "survival":
         s, columns, multipliers = _run_survival(group, rng, n_paths, out)
     elif group.model == "heston":
         s, columns, multipliers = _run_heston(group, rng, n_paths, coef, collect, out, sums)
@@ -302,7 +346,7 @@ def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: boo
     for j in range(rows):
         part = slice(group.date_start[j], group.date_start[j + 1])
         stored = np.ascontiguousarray(columns[part])
-        if group.survival:  # Y on the conditioned paths (``s`` holds it); no controls
+        if group.method == "survival":  # Y on the conditioned paths (``s`` holds it)
             payoff[:], linear[:] = s[:, 0], 0.0
         else:
             payoffs.evaluate(s, stored, group.kind[j], group.omega[j], group.strike[j],
@@ -320,6 +364,92 @@ def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: boo
     return out, sums
 
 
+def _run_classical(group: Group, stream, n_paths: int, out) -> None:
+    """Pathwise or finite-difference estimates of every row of a group into ``out``
+    (:mod:`greeks.pathwise`)."""
+    spot, carry = group.spot, group.rate - group.dividend
+    rng = np.random.Generator(np.random.PCG64(stream))
+    payoff = np.empty(n_paths)
+    rows = []
+    if group.model == "gbm":
+        w, s = gbm.simulate(rng, n_paths, group.times, math.log(spot), carry, group.vol,
+                            group.antithetic)
+        np.exp(s, out=s)
+        for j in range(group.kind.size):
+            dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+            if group.method == "pathwise":
+                values = np.empty((3, n_paths))
+                pathwise.gbm_values(s, w, group.times, dates, group.kind[j] == payoffs.ASIAN,
+                                    group.omega[j], group.strike[j], group.discount[j], spot,
+                                    group.vol, *values)
+                rows.append(values)
+        if group.method == "pathwise":
+            _path_moments(group, rows, n_paths, out)
+            return
+        columns = group.date_index
+        h_spot, h_vol = pathwise.SPOT_BUMP * spot, pathwise.VOL_BUMP
+        bumped = [s * (1.0 + pathwise.SPOT_BUMP), s * (1.0 - pathwise.SPOT_BUMP)] + [
+            np.exp(math.log(spot) + (carry - 0.5 * v * v) * group.times + v * w)
+            for v in (group.vol + h_vol, group.vol - h_vol)]
+        vol_step = 2.0 * h_vol
+    else:
+        sigma0 = math.sqrt(group.heston[0])
+        h_spot = pathwise.SPOT_BUMP * spot
+        h_vol = min(pathwise.VOL_BUMP, sigma0 / 2) if sigma0 > 0 else pathwise.VOL_BUMP
+        s, columns = _heston_prices(group, stream, n_paths, group.heston[0])
+        low = sigma0 - h_vol if sigma0 > 0 else 0.0
+        bumped = [s * (1.0 + pathwise.SPOT_BUMP), s * (1.0 - pathwise.SPOT_BUMP)] + [
+            _heston_prices(group, stream, n_paths, v * v)[0] for v in (sigma0 + h_vol, low)]
+        vol_step = sigma0 + h_vol - low
+    for j in range(group.kind.size):
+        part = slice(group.date_start[j], group.date_start[j + 1])
+        on = [_payoff(prices, group, j, columns[part], payoff).copy()
+              for prices in [s] + bumped]
+        rows.append(np.stack([on[0], (on[1] - on[2]) / (2.0 * h_spot),
+                              (on[3] - on[4]) / vol_step]))
+    _path_moments(group, rows, n_paths, out)
+
+
+def _payoff(s, group: Group, j: int, columns, out):
+    payoffs.evaluate(s, np.ascontiguousarray(columns), group.kind[j], group.omega[j],
+                     group.strike[j], group.payout[j], group.barrier[j], group.barrier_kind[j],
+                     group.discount[j], out)
+    return out
+
+
+def _heston_prices(group: Group, stream, n_paths: int, v0: float):
+    """Heston prices on the rows' stored dates from v0 (the other parameters the group's),
+    drawn from ``stream`` afresh (common random numbers across calls); and the column of
+    each row date."""
+    _, kappa, theta, xi, rho = group.heston
+    constants = heston.Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
+    stored = np.unique(group.date_index)
+    column = np.full(group.times.size, -1, dtype=np.int64)
+    column[stored] = np.arange(stored.size)
+    rng = np.random.Generator(np.random.PCG64(stream))
+    s = heston.simulate(rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi,
+                        rho, constants, column, stored.size)[0]
+    return np.exp(s), column[group.date_index]
+
+
+def _path_moments(group: Group, rows: list, n_paths: int, out) -> None:
+    """(mean, M2) of each row's per-path (price, delta, vega) into ``out[j]`` and of the
+    weighted group total and subtotals into ``out[rows:]``, over paths or antithetic pairs."""
+    units = group.units(n_paths)
+    totals = np.zeros((group.n_totals, 3, units))
+    for j, values in enumerate(rows):
+        if group.antithetic:
+            values = 0.5 * (values[:, :units] + values[:, units:2 * units])
+        unit_moments((values[0], values[1], values[2]), units, False, out[j])
+        weighted = group.weight[j][:, None] * values
+        totals[0] += weighted
+        if group.total_of[j] > 0:
+            totals[group.total_of[j]] += weighted
+    for t in range(group.n_totals):
+        unit_moments((totals[t, 0], totals[t, 1], totals[t, 2]), units, False,
+                     out[len(rows) + t])
+
+
 def _run_survival(group: Group, rng, n_paths: int, out):
     """One knock-out row on survival-conditioned paths (:mod:`greeks.survival`): price,
     pathwise delta and vega into ``out``; returns Y (as the one column of a price array),
@@ -334,8 +464,7 @@ def _run_survival(group: Group, rng, n_paths: int, out):
     payoff, delta, vega = np.empty(n_paths), np.empty(n_paths), np.empty(n_paths)
     survival.values(x, weight, derivatives, group.omega[0], group.strike[0],
                     group.discount[0], payoff, delta, vega)
-    survival.unit_moments((payoff, delta, vega), group.units(n_paths), group.antithetic,
-                          out[0])
+    unit_moments((payoff, delta, vega), group.units(n_paths), group.antithetic, out[0])
     estimators.group_total(np.zeros((group.n_totals, 3, 0)), group.weight, group.total_of, out)
 
     def multipliers(j, dates, out_):
@@ -409,7 +538,8 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
              scheme: str = DEFAULT_SCHEME,
              steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
              first_step: float = 0.0, plain: bool = False, weight: np.ndarray | None = None,
-             subtotal: np.ndarray | None = None, extra: tuple[str, ...] = ()) -> Estimates:
+             subtotal: np.ndarray | None = None, extra: tuple[str, ...] = (),
+             method: str = "auto") -> Estimates:
     """Estimate price, delta and vega of every row of a validated frame, the further
     Greeks named in ``extra`` (of :data:`greeks.sensitivities.NAMES`; NaN where a model has
     no estimator for one), and their totals.
@@ -428,7 +558,7 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
     ``report(done, total)`` is called from the calling thread as chunks complete, with
     work measured in path-dates.
     """
-    groups = plan_groups(frame, scheme, steps_per_year, first_step, survival=not plain)
+    groups = plan_groups(frame, scheme, steps_per_year, first_step, method, plain)
     if weight is not None or subtotal is not None:
         weight = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
                   if weight is None else np.asarray(weight, dtype=float))
@@ -438,15 +568,17 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
     n_subtotals = 0 if subtotal is None else int(subtotal.max(initial=-1)) + 1
     codes = np.array([sensitivities.NAMES.index(name) for name in extra], dtype=np.int64)
     if codes.size:
-        groups = [group.with_extra(codes) for group in groups]
-    if plain:
+        groups = [group.with_extra(codes) if group.method in ("lr", "survival") else group
+                  for group in groups]
+    if plain or method == "lr":
         groups = [replace(group, conditional=False) for group in groups]
-    else:
+    if not plain:
         groups = [replace(group, antithetic=group.model == "gbm") for group in groups]
     paths += paths % 2 if not plain else 0
     threads = threads or default_threads()
     pilot = [] if plain else [(g, PILOT_CHUNKS + c, n) for g, group in enumerate(groups)
-                              if not group.survival for c, n in group.chunks(pilot_paths(paths))]
+                              if group.method == "lr"
+                              for c, n in group.chunks(pilot_paths(paths))]
     tasks = [(g, c, n) for g, group in enumerate(groups) for c, n in group.chunks(paths)]
     total_work = float(sum(n * groups[g].times.size for g, _, n in pilot + tasks))
     progress = _Progress(groups, total_work, report)
@@ -457,7 +589,7 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
             sums[pilot[i][0]][0] += main
             sums[pilot[i][0]][1] += further
         count = [group.units(pilot_paths(paths)) for group in groups]
-        groups = [group if group.survival else
+        groups = [group if group.method != "lr" else
                   replace(group, coef=estimators.control_coefficients(main, n, group.martingale),
                           extra_coef=sensitivities.coefficients(further, n))
                   for group, (main, further), n in zip(groups, sums, count)]

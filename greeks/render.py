@@ -123,6 +123,27 @@ def print_report(report, console: Console | None = None) -> None:
                   "dollar_delta = q·S0·delta, vega_per_point = q·vega/100", console)
 
 
+def print_comparison(table, console: Console | None = None) -> None:
+    """The table of :func:`greeks.compare.compare_estimators`, one block per row."""
+    out = Table(header_style="bold")
+    for name, justify in [("id", "left"), ("greek", "left"), ("method", "left"),
+                          ("estimate ± SE", "right"), ("seconds", "right"),
+                          ("variance ratio", "right"), ("efficiency", "right")]:
+        out.add_column(name, justify=justify, no_wrap=True)
+    previous = None
+    for line in table.to_dict("records"):
+        first = line["id"] != previous
+        if first and previous is not None:
+            out.add_section()
+        previous = line["id"]
+        out.add_row(line["id"] if first else "", line["greek"], line["method"],
+                    plus_minus(line["estimate"], line["se"]), f"{line['seconds']:.3f}",
+                    f"{line['variance_ratio']:.3g}", f"{line['efficiency']:.3g}")
+    _print(out, f"{table.attrs.get('paths'):,} paths, seed {table.attrs.get('seed')}, one thread; "
+                "ratios against plain likelihood ratio: variance ratio = SE_lr²/SE², "
+                "efficiency = SE_lr²·t_lr/(SE²·t)", console)
+
+
 class DelayedProgress:
     """A progress bar on stderr that appears only once a run has taken ``delay`` seconds.
 

@@ -42,6 +42,21 @@ def moments(values, out):
     finish(shift, total, squares, values.size, out)
 
 
+@njit(cache=True, nogil=True)
+def unit_moments(columns, n_units, antithetic, out):
+    """(mean, M2) of each per-path array in ``columns`` into ``out[k]``, over the paths or,
+    with ``antithetic``, over the pairs (p, p + n_units) averaged."""
+    for k in range(len(columns)):
+        column = columns[k]
+        shift = total = squares = 0.0
+        for u in range(n_units):
+            value = 0.5 * (column[u] + column[u + n_units]) if antithetic else column[u]
+            if u == 0:
+                shift = value
+            total, squares = accumulate(value, shift, total, squares)
+        finish(shift, total, squares, n_units, out[k])
+
+
 class Moments:
     """Running (count, mean, M2) of an array of quantities, merged chunk by chunk."""
 

@@ -35,7 +35,6 @@ import math
 
 from numba import njit
 
-from greeks.stats import accumulate, finish
 
 INVERSE_ROOT_TWO = 1.0 / math.sqrt(2.0)
 INVERSE_ROOT_TWO_PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -156,17 +155,3 @@ def values(x, weight, derivatives, omega, strike, discount, payoff, delta, vega)
         payoff[p] = y
         delta[p] = y * derivatives[p, 0] + slope * derivatives[p, 2]
         vega[p] = y * derivatives[p, 1] + slope * derivatives[p, 3]
-
-
-@njit(cache=True, nogil=True)
-def unit_moments(columns, n_units, antithetic, out):
-    """(mean, M2) of each per-path array in ``columns`` over paths or antithetic pairs."""
-    for k in range(len(columns)):
-        column = columns[k]
-        shift = total = squares = 0.0
-        for u in range(n_units):
-            value = 0.5 * (column[u] + column[u + n_units]) if antithetic else column[u]
-            if u == 0:
-                shift = value
-            total, squares = accumulate(value, shift, total, squares)
-        finish(shift, total, squares, n_units, out[k])
