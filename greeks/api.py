@@ -45,7 +45,8 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
                     scheme: str | None = None, steps_per_year: float | None = None,
                     first_step: float | None = None, plain: bool = False,
                     greeks: tuple[str, ...] | list[str] = (),
-                    method: str | None = None) -> pd.DataFrame:
+                    method: str | None = None, target_se=None,
+                    max_paths: int | None = None) -> pd.DataFrame:
     """Price every row and estimate its delta and vega, each with its standard error.
 
     Parameters
@@ -78,6 +79,12 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         ratio with controls for every row, ``pathwise`` pathwise delta and vega for GBM
         european and asian rows, ``fd`` central differences on common random numbers
         (greeks.pathwise); the ``method`` column names each row's.
+    target_se : float or str
+        Run enough paths that every requested Greek of every row reaches this standard
+        error (absolute, or relative to |estimate| with a ``%`` suffix, e.g. ``"0.5%"``):
+        ``paths`` is then the sizing run's count (default 20,000; greeks.target), each
+        simulation group gets its own count (the ``paths`` column), at most ``max_paths``
+        (default 10⁸; ``attrs["unmet"]`` lists the rows the cap stops).
     greeks : names
         Further Greeks besides price, delta and vega, of ``gamma``, ``rho``, ``theta``,
         ``vanna``, ``volga`` (see greeks.sensitivities: rho as ``rho_rate``, per 1.00 of
@@ -90,10 +97,11 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     -------
     pandas.DataFrame
         ``id``, ``price``, ``price_se``, ``delta``, ``delta_se``, ``vega``, ``vega_se``
-        (per unit of quantity; vega per 1.00 of volatility), ``method`` (the row's
+        (per unit of quantity; vega per 1.00 of volatility), ``method`` (the row's default
         estimator, e.g. ``lr+controls+antithetic``, ``survival+pathwise+antithetic``,
         ``conditional+controls``, ``pathwise+antithetic``, ``fd``, or ``lr`` with
-        ``plain``), then
+        ``plain``), ``method_price``, ``method_delta``, ``method_vega`` (the estimator each
+        Greek was taken from: under ``auto`` the most efficient on a decision run), then
         the input columns.
         ``attrs["total"]`` holds the quantity-weighted portfolio total and its
         standard errors under the same names.
@@ -106,21 +114,39 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     from greeks import engine
 
     frame = load(frame_or_path)
-    paths = engine.DEFAULT_PATHS if paths is None else paths
+    if target_se is None and paths is None:
+        paths = engine.DEFAULT_PATHS
     seed = engine.DEFAULT_SEED if seed is None else seed
     scheme = engine.DEFAULT_SCHEME if scheme is None else scheme
     steps_per_year = engine.DEFAULT_STEPS_PER_YEAR if steps_per_year is None else steps_per_year
-    check_run_options(paths, seed, threads, scheme, steps_per_year, first_step)
+    check_run_options(2 if paths is None else paths, seed, threads, scheme, steps_per_year,
+                      first_step)
     if scheme == "euler":
         _refuse_euler_from_zero(frame, frame_or_path)
     extra = check_greeks(greeks)
     method = "auto" if method is None else method
     if method not in engine.METHODS:
         raise ValueError(f"method must be one of {', '.join(engine.METHODS)}, got {method!r}")
-    estimates = engine.simulate(frame, int(paths), int(seed), threads, report, scheme,
-                                float(steps_per_year),
-                                0.0 if first_step is None else float(first_step), bool(plain),
-                                extra=extra, method=method)
+    first_step = 0.0 if first_step is None else float(first_step)
+
+    def run(count, first_chunk=0, progress=None):
+        return engine.simulate(frame, count, int(seed), threads, progress, scheme,
+                               float(steps_per_year), first_step, bool(plain), extra=extra,
+                               method=method, first_chunk=first_chunk)
+
+    unmet: list[str] = []
+    if target_se is not None:
+        from greeks import target
+
+        groups = engine.plan_groups(frame, scheme, float(steps_per_year), first_step, method,
+                                    bool(plain))
+        paths, unmet = target.paths_for_target(
+            frame, target_se, run, groups,
+            pilot=target.DEFAULT_PILOT if paths is None else int(paths),
+            max_paths=target.DEFAULT_MAX_PATHS if max_paths is None else int(max_paths))
+    else:
+        paths = int(paths)
+    estimates = run(paths, progress=report)
     names = ("price", "delta", "vega") + extra
     results = {"id": frame["id"]}
     for k, name in enumerate(names):
@@ -128,6 +154,8 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
             results[column] = estimates.mean[:, k] * scale
             results[f"{column}_se"] = estimates.se[:, k] * scale
     results["method"] = engine.row_methods(frame, method, bool(plain))
+    for k, name in enumerate(("price", "delta", "vega")):
+        results[f"method_{name}"] = estimates.choice[:, k]
     out = pd.concat([pd.DataFrame(results), frame.drop(columns="id")], axis=1)
     total = {}
     for k, name in enumerate(names):
@@ -135,7 +163,12 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
             total[column] = float(estimates.total_mean[k]) * scale
             total[f"{column}_se"] = float(estimates.total_se[k]) * scale
     out.attrs["total"] = total
-    out.attrs["paths"] = int(paths)
+    if isinstance(paths, dict):
+        out.insert(out.columns.get_loc("method"), "paths",
+                   engine.row_paths(frame, paths, method, bool(plain)))
+    out.attrs["paths"] = paths if isinstance(paths, dict) else int(paths)
+    out.attrs["target_se"] = target_se
+    out.attrs["unmet"] = unmet
     out.attrs["seed"] = int(seed)
     out.attrs["scheme"] = scheme
     out.attrs["steps_per_year"] = float(steps_per_year)

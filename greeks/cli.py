@@ -20,7 +20,20 @@ class BadInput(click.ClickException):
         click.echo(f"Error: {self.format_message()}", err=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Commands(click.Group):
+    """The command group.  Ctrl-C anywhere in a command (reading, simulating, writing)
+    ends it with one line on stderr and exit status 130 (128 + SIGINT), not click's
+    "Aborted!" and status 1; an interrupted --output write leaves nothing behind."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; nothing was written.", err=True)
+            sys.exit(130)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="greeks")
 def main() -> None:
     """Monte-Carlo prices and likelihood-ratio Greeks with standard errors,
@@ -66,8 +79,19 @@ def main() -> None:
               help="Further Greeks, comma-separated: gamma, rho (column rho_rate), theta (columns "
                    "theta_per_year and theta_per_day), vanna, volga, or all (Heston: gamma "
                    "and rho).")
+@click.option("--method", "-m", type=click.Choice(["auto", "lr", "pathwise", "fd"]),
+              default="auto", show_default=True,
+              help="Estimators: auto (the best measured per row), lr (likelihood ratio with "
+                   "controls), pathwise (GBM european and asian), fd (bump and revalue on "
+                   "common random numbers).")
+@click.option("--target-se", default=None,
+              help="Run enough paths for every Greek of every row to reach this standard "
+                   "error: absolute (0.01) or relative to the estimate (0.5%); --paths is "
+                   "then the sizing run's count.")
+@click.option("--max-paths", type=int, default=None, show_default="100,000,000",
+              help="Cap on the paths per simulation under --target-se.")
 def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per_year,
-          first_step, plain, names) -> None:
+          first_step, plain, names, method, target_se, max_paths) -> None:
     """Price every position in FILE with delta and vega, each ± its standard error.
 
     FILE is a .csv, .parquet or .json (records) instrument table; see
@@ -101,17 +125,19 @@ def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per
             results = price_portfolio(file, paths=paths, seed=seed, threads=threads,
                                       report=progress, scheme=scheme,
                                       steps_per_year=steps_per_year, first_step=first_step,
-                                      plain=plain, greeks=greeks)
+                                      plain=plain, greeks=greeks, method=method,
+                                      target_se=target_se, max_paths=max_paths)
         finally:
             progress.close()
     except InputError as error:
         raise BadInput(str(error)) from None
-    except KeyboardInterrupt:
-        click.echo("Interrupted; nothing was written.", err=True)
-        sys.exit(130)
 
     emit(results, with_total_row(results) if with_total else results, output, fmt,
          print_results)
+    if results.attrs.get("unmet"):
+        click.echo(f"Note: the target SE {target_se} is not reached within the cap of "
+                   f"{max_paths or 100_000_000:,} paths for: {', '.join(results.attrs['unmet'])}",
+                   err=True)
 
 
 @main.command()
@@ -168,11 +194,49 @@ def report(files, by, paths, seed, output, fmt, threads, scheme, steps_per_year)
             progress.close()
     except InputError as error:
         raise BadInput(str(error)) from None
+
+    emit(results, results, output, fmt, print_report)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--paths", "-n", type=int, default=100_000, show_default=True,
+              help="Paths per run (every row is run alone with every estimator).")
+@click.option("--seed", "-s", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write the table; the suffix picks the format (.csv, .parquet, .json).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["table", "csv", "json"]),
+              default="table", show_default=True, help="What to print on stdout.")
+def compare(file, paths, seed, output, fmt) -> None:
+    """Every valid estimator of every row in FILE: estimate, SE, time, and variance ratio
+    and efficiency against plain likelihood ratio.
+
+    \b
+    Examples:
+      greeks compare instruments/compare.csv
+      greeks compare instruments/barrier.csv --paths 200000 --output compare.csv
+    """
+    from greeks.compare import compare_estimators
+    from greeks.instruments import InputError
+    from greeks.render import DelayedProgress, print_comparison
+
+    try:
+        if output is not None:
+            check_output(output)
+        progress = DelayedProgress("comparing")
+        try:
+            table = compare_estimators(file, paths=paths, seed=seed, report=progress)
+        finally:
+            progress.close()
+    except ValueError as error:
+        if isinstance(error, InputError):
+            raise BadInput(str(error)) from None
+        raise click.UsageError(str(error)) from None
     except KeyboardInterrupt:
         click.echo("Interrupted; nothing was written.", err=True)
         sys.exit(130)
 
-    emit(results, results, output, fmt, print_report)
+    emit(table, table, output, fmt, print_comparison)
 
 
 @main.command()
@@ -205,9 +269,6 @@ def analytic(file, output, fmt) -> None:
         results = analytic_prices(file)
     except InputError as error:
         raise BadInput(str(error)) from None
-    except KeyboardInterrupt:
-        click.echo("Interrupted; nothing was written.", err=True)
-        sys.exit(130)
 
     emit(results, results, output, fmt, print_reference)
 
@@ -223,10 +284,16 @@ def emit(results, exported, output: str | None, fmt: str, print_table) -> None:
         except OSError as error:
             raise click.ClickException(
                 f"cannot write {output} ({error.strerror or error}); nothing was written") from None
-    if fmt == "table":
-        print_table(results)
-    else:
-        click.echo(to_text(exported, fmt), nl=False)
+    try:
+        if fmt == "table":
+            print_table(results)
+        else:
+            click.echo(to_text(exported, fmt), nl=False)
+    except KeyboardInterrupt:
+        if output is None:
+            raise
+        click.echo(f"Interrupted; the results were written to {output}.", err=True)
+        sys.exit(130)
 
 
 def check_output(output: str) -> None:

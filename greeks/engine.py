@@ -77,6 +77,7 @@ class Group:
     barrier_kind: np.ndarray
     discount: np.ndarray
     weight: np.ndarray    # (rows, 3): each row's weight in the totals, per Greek
+    extra_weight: np.ndarray  # (rows,): its weight in the totals of the further Greeks
     total_of: np.ndarray  # (rows,): the row's subtotal slot (1..), 0 if in none
     subtotals: np.ndarray  # global subtotal id of each slot 1..
     forward: np.ndarray  # E[L] of each row's linear payoff (the controls' known means)
@@ -283,6 +284,7 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
                         * rows["maturity"].to_numpy(dtype=float)),
         maturity=rows["maturity"].to_numpy(dtype=float),
         weight=np.repeat(rows["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1),
+        extra_weight=rows["quantity"].to_numpy(dtype=float),
         total_of=np.zeros(len(rows), dtype=np.int64), subtotals=np.empty(0, dtype=np.int64),
     )
 
@@ -342,7 +344,7 @@ def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: boo
     totals = np.zeros((group.n_totals, count, units if rows > 1 else 0))
     payoff, linear = np.empty(n_paths), np.empty(n_paths)
     values = np.empty((count, n_paths))
-    weight = np.ascontiguousarray(group.weight[:, 0])
+    weight = group.extra_weight
     for j in range(rows):
         part = slice(group.date_start[j], group.date_start[j + 1])
         stored = np.ascontiguousarray(columns[part])
@@ -525,6 +527,7 @@ class Estimates:
     total_se: np.ndarray
     subtotal_mean: np.ndarray  # (subtotals, 3)
     subtotal_se: np.ndarray
+    choice: np.ndarray | None = None  # (rows, 3): the estimator of each price/delta/vega
 
 
 def pilot_paths(paths: int) -> int:
@@ -533,20 +536,123 @@ def pilot_paths(paths: int) -> int:
     return min(MAX_PILOT, max(MIN_PILOT, paths // 32 * 2))
 
 
-def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = None,
+def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
              report: Callable[[float, float], None] | None = None,
              scheme: str = DEFAULT_SCHEME,
              steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
              first_step: float = 0.0, plain: bool = False, weight: np.ndarray | None = None,
              subtotal: np.ndarray | None = None, extra: tuple[str, ...] = (),
-             method: str = "auto") -> Estimates:
-    """Estimate price, delta and vega of every row of a validated frame, the further
-    Greeks named in ``extra`` (of :data:`greeks.sensitivities.NAMES`; NaN where a model has
-    no estimator for one), and their totals.
+             method: str = "auto", first_chunk: int = 0) -> Estimates:
+    """Estimate price, delta and vega of every row of a validated frame (and the further
+    Greeks ``extra``), each by the estimator that ``method`` selects.
+
+    With ``method = "auto"`` the estimator is chosen per row and Greek: a decision run of
+    :func:`pilot_paths` paths on streams of its own (chunk numbers from
+    ``DECISION_CHUNKS``) prices every row with each candidate family — the row's default
+    (:func:`row_methods`), pathwise where valid, and finite differences — and each Greek
+    takes the family with the least variance × cost, the cost per path of the row's
+    estimator relative to likelihood ratio (``RELATIVE_COST``, measured with
+    ``greeks compare``; a fixed table rather than a clock, so that the choice, like every
+    number, depends only on the seed); the main run then runs each family needed, its rows' totals
+    weighted only by the Greeks taken from it, so that totals and subtotals add across
+    families (their streams are independent).  ``Estimates.choice`` names each choice.
+    Other methods run one family (:func:`_simulate_family`).
+    """
+    args = dict(seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
+                first_step=first_step, extra=extra, subtotal=subtotal)
+    if plain or method != "auto":
+        estimates = _simulate_family(frame, paths, report=report, plain=plain, weight=weight,
+                                     method=method, first_chunk=first_chunk, **args)
+        estimates.choice = np.array([[label] * 3 for label in row_methods(frame, method, plain)])
+        return estimates
+    families = ["auto", "pathwise", "fd"]
+    labels = np.array([row_methods(frame, family) for family in families])  # (families, rows)
+    decision = pilot_paths(max(paths.values()) if isinstance(paths, dict) else paths)
+    cost = np.full((len(families), len(frame), 3), np.inf)
+    for f, family in enumerate(families):
+        rows = np.flatnonzero((labels[f] != labels[0]) | (f == 0))
+        if rows.size == 0:
+            continue
+        part = frame.iloc[rows].reset_index(drop=True)
+        trial = _simulate_family(part, decision, method=family, first_chunk=first_chunk
+                                 + DECISION_CHUNKS, **{**args, "extra": (), "subtotal": None})
+        relative = np.array([_relative_cost(label, model) for label, model
+                             in zip(labels[f, rows], frame["model"].iloc[rows])])
+        cost[f, rows] = np.where(np.isfinite(trial.se), trial.se ** 2 * relative[:, None],
+                                 np.inf)
+    chosen = np.argmin(cost, axis=0)  # (rows, 3); ties and non-finite: the default family
+    base = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
+            if weight is None else np.asarray(weight, dtype=float))
+    runs = []
+    for f, family in enumerate(families):
+        if f > 0 and not (chosen == f).any():
+            continue
+        rows = np.arange(len(frame)) if f == 0 else np.flatnonzero((chosen == f).any(axis=1))
+        part = frame.iloc[rows].reset_index(drop=True)
+        sub = None if subtotal is None else np.asarray(subtotal)[rows]
+        estimates = _simulate_family(
+            part, paths, report=report if f == 0 else None, plain=False,
+            weight=(base * (chosen == f))[rows], method=family, first_chunk=first_chunk,
+            **{**args, "subtotal": sub, "extra": extra if f == 0 else ()})
+        runs.append((f, rows, estimates))
+    return _combine(frame, runs, chosen, labels)
+
+
+DECISION_CHUNKS = 1 << 36
+
+
+# cost per path of an estimator family relative to likelihood ratio on the same row
+# (greeks compare, one thread: GBM finite differences 2–3×, Heston 2.7–3.5×, pathwise
+# 1–1.7×, survival conditioning 4.7×)
+RELATIVE_COST = {("fd", "gbm"): 2.5, ("fd", "heston"): 3.0, ("pathwise", "gbm"): 1.3,
+                 ("survival", "gbm"): 4.5}
+
+
+def _relative_cost(label: str, model: str) -> float:
+    return RELATIVE_COST.get((label.split("+")[0], model), 1.0)
+
+
+def _combine(frame, runs, chosen, labels) -> Estimates:
+    """The estimates of each row and Greek from the family chosen for it; totals and
+    subtotals summed over the families (each weighted by its own Greeks only)."""
+    _, _, first = runs[0]
+    mean, se = first.mean.copy(), first.se.copy()
+    total_mean, total_var = np.zeros_like(first.total_mean), np.zeros_like(first.total_se)
+    sub_mean, sub_var = np.zeros_like(first.subtotal_mean), np.zeros_like(first.subtotal_se)
+    for f, rows, estimates in runs:
+        take = chosen[rows] == f
+        mean[rows, :3] = np.where(take, estimates.mean[:, :3], mean[rows, :3])
+        se[rows, :3] = np.where(take, estimates.se[:, :3], se[rows, :3])
+        width = estimates.total_mean.size
+        total_mean[:width] += estimates.total_mean
+        total_var[:width] += estimates.total_se ** 2
+        if estimates.subtotal_mean.size:
+            sub_mean[:estimates.subtotal_mean.shape[0], :width] += estimates.subtotal_mean
+            sub_var[:estimates.subtotal_mean.shape[0], :width] += estimates.subtotal_se ** 2
+    out = Estimates(mean, se, total_mean, np.sqrt(total_var), sub_mean, np.sqrt(sub_var))
+    out.choice = np.take_along_axis(labels.T, chosen, axis=1)
+    return out
+
+
+def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
+                     report: Callable[[float, float], None] | None = None,
+                     scheme: str = DEFAULT_SCHEME,
+                     steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
+                     first_step: float = 0.0, plain: bool = False,
+                     weight: np.ndarray | None = None, subtotal: np.ndarray | None = None,
+                     extra: tuple[str, ...] = (), method: str = "auto",
+                     first_chunk: int = 0) -> Estimates:
+    """Estimate price, delta and vega of every row of a validated frame by the estimators
+    of one ``method`` family (:func:`row_methods`), the further Greeks named in ``extra``
+    (of :data:`greeks.sensitivities.NAMES`; NaN where a model has no estimator for one),
+    and their totals.
 
     The total (and each subtotal) is Σ weight_jk · estimate_jk over its rows, with
     ``weight`` (rows × 3, frame order; default: the quantity for every Greek); ``subtotal``
-    gives each row's subtotal id 0..n−1 (−1: in none).
+    gives each row's subtotal id 0..n−1 (−1: in none).  ``paths`` is the path count of
+    every group, or a mapping from group key to its count (:mod:`greeks.target`);
+    ``first_chunk`` offsets the chunk numbers, hence the streams (a sizing run uses
+    streams of its own).
 
     Unless ``plain``: GBM paths come in antithetic pairs (an odd path count is rounded up),
     Heston european and digital rows are estimated by conditional Monte Carlo, and every
@@ -574,12 +680,13 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
         groups = [replace(group, conditional=False) for group in groups]
     if not plain:
         groups = [replace(group, antithetic=group.model == "gbm") for group in groups]
-    paths += paths % 2 if not plain else 0
+    counts = [_paths_of(paths, group, plain) for group in groups]
     threads = threads or default_threads()
-    pilot = [] if plain else [(g, PILOT_CHUNKS + c, n) for g, group in enumerate(groups)
-                              if group.method == "lr"
-                              for c, n in group.chunks(pilot_paths(paths))]
-    tasks = [(g, c, n) for g, group in enumerate(groups) for c, n in group.chunks(paths)]
+    pilot = [] if plain else [(g, PILOT_CHUNKS + first_chunk + c, n)
+                              for g, group in enumerate(groups) if group.method == "lr"
+                              for c, n in group.chunks(pilot_paths(counts[g]))]
+    tasks = [(g, first_chunk + c, n) for g, group in enumerate(groups)
+             for c, n in group.chunks(counts[g])]
     total_work = float(sum(n * groups[g].times.size for g, _, n in pilot + tasks))
     progress = _Progress(groups, total_work, report)
     if pilot:
@@ -588,7 +695,7 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
                                                   collect=True):
             sums[pilot[i][0]][0] += main
             sums[pilot[i][0]][1] += further
-        count = [group.units(pilot_paths(paths)) for group in groups]
+        count = [group.units(pilot_paths(n)) for group, n in zip(groups, counts)]
         groups = [group if group.method != "lr" else
                   replace(group, coef=estimators.control_coefficients(main, n, group.martingale),
                           extra_coef=sensitivities.coefficients(further, n))
@@ -597,6 +704,27 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, threads: int | None = N
     for i, (moments_, _) in _completed(groups, tasks, seed, threads, progress):
         results[i] = moments_
     return _reduce(frame, groups, tasks, results, n_subtotals, codes)
+
+
+def row_paths(frame: pd.DataFrame, paths: dict, method: str = "auto",
+              plain: bool = False) -> np.ndarray:
+    """Each row's path count under a mapping from group key to count."""
+    out = np.zeros(len(frame), dtype=np.int64)
+    for row, label in zip(range(len(frame)), row_methods(frame, method, plain)):
+        record = next(frame.iloc[[row]].itertuples(index=False))
+        out[row] = paths[_group_key(record, label)]
+    return out
+
+
+def _paths_of(paths, group: Group, plain: bool) -> int:
+    """A group's path count: ``paths``, or ``paths[group.key]`` for a mapping; even unless
+    ``plain`` (antithetic pairs)."""
+    if isinstance(paths, dict):  # a family's group shares its simulation's count
+        base = group.key.split(";method=")[0]
+        count = int(paths.get(group.key, paths.get(base, max(paths.values()))))
+    else:
+        count = int(paths)
+    return count + count % 2 if not plain else count
 
 
 class _Progress:

@@ -156,7 +156,8 @@ def validate(raw: pd.DataFrame, source: str, lines=None) -> pd.DataFrame:
     ``lines``, if given, holds the physical line number in the file of each row
     (CSV), quoted in error messages next to the row number.
     """
-    raw = raw.rename(columns=lambda c: str(c).strip())
+    # Names as stripped text; a MultiIndex (a Parquet file written from one, say) is flattened.
+    raw = raw.set_axis([str(c).strip() for c in raw.columns], axis=1)
     if raw.shape[1] == 0 or len(raw) == 0:
         raise InputError(source, "no instrument rows")
     _check_columns(raw.columns, source)
@@ -210,7 +211,7 @@ def validate(raw: pd.DataFrame, source: str, lines=None) -> pd.DataFrame:
     _bound(check, values["rho"], "rho", heston, lambda v: np.abs(v) < 1,
            "must lie strictly between -1 and 1 (with |rho| = 1 the log-price given the variance "
            "path is deterministic and has no likelihood-ratio weight)")
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore", over="ignore"):  # no warning on stderr for huge values
         stuck = heston & (values["v0"] == 0) & (2 * values["kappa"] * values["theta"]
                                                 < values["xi"] ** 2 * (1 - 1e-12))
     check.fail_first(stuck, "v0", lambda p: (

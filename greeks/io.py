@@ -106,6 +106,8 @@ def read_json(text: str, source: str) -> pd.DataFrame:
         records = json.loads(text)
     except json.JSONDecodeError as error:
         raise InputError(source, f"not valid JSON ({error})") from None
+    except RecursionError:  # json's decoder recurses once per level of nesting
+        raise InputError(source, "not valid JSON (nested too deeply)") from None
     if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
         raise InputError(source, "JSON must be a list of records (objects)")
     columns = list(dict.fromkeys(key for record in records for key in record))

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from numba import njit
 
-SPOT_BUMP = 0.01  # relative
-VOL_BUMP = 0.01   # absolute, in volatility units
+SPOT_BUMP = 0.005  # relative
+VOL_BUMP = 0.005  # absolute, in volatility units
 
 
 @njit(cache=True, nogil=True)

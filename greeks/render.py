@@ -87,7 +87,10 @@ def _print(table: Table, caption: str, console: Console | None) -> None:
 
 def print_results(results, console: Console | None = None) -> None:
     paths, seed = results.attrs.get("paths"), results.attrs.get("seed")
-    caption = (f"{paths:,} paths per simulation, seed {seed}; per unit of quantity, "
+    counts = (f"{min(paths.values()):,}–{max(paths.values()):,} paths per simulation "
+              f"(target SE {results.attrs.get('target_se')})" if isinstance(paths, dict)
+              else f"{paths:,} paths per simulation")
+    caption = (f"{counts}, seed {seed}; per unit of quantity, "
                "vega per 1.00 vol; total = Σ quantity × value")
     _print(result_table(results), caption, console)
 

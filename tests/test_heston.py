@@ -223,8 +223,8 @@ def test_reproducible_across_threads_row_order_and_other_groups():
 def test_vega_weight_variance_falls_with_the_first_step():
     """The σ0-score's variance grows like 1/Δ_1: a longer first step gives a quieter vega."""
     frame = make_frame(heston_rows([dict(id="c")]))
-    fine = engine.simulate(frame, 50_000, seed=4, first_step=0.0)
-    coarse = engine.simulate(frame, 50_000, seed=4, first_step=0.25)
+    fine = engine.simulate(frame, 50_000, seed=4, first_step=0.0, method="lr")
+    coarse = engine.simulate(frame, 50_000, seed=4, first_step=0.25, method="lr")
     assert coarse.se[0, 2] < 0.6 * fine.se[0, 2]
     assert coarse.se[0, 1] == pytest.approx(fine.se[0, 1], rel=0.1)
 

@@ -1,0 +1,58 @@
+"""--target-se: path counts sized by a run of their own, reproducible, capped."""
+
+import numpy as np
+import pytest
+
+import greeks
+from greeks.cli import main
+from helpers import make_frame
+
+HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
+              underlying="H")
+
+
+def frame():
+    return make_frame([dict(id="call"), dict(id="digital", instrument="digital"),
+                       dict(id="h", instrument="asian", fixings=4, **HESTON)])
+
+
+def test_relative_target_is_reached_by_every_greek():
+    results = greeks.price_portfolio(frame(), target_se="2%", seed=3)
+    for name in ("price", "delta", "vega"):
+        ratio = results[f"{name}_se"] / (0.02 * results[name].abs())
+        assert np.all(ratio <= 1.05), (name, ratio.tolist())
+    assert results.attrs["unmet"] == []
+    # groups get their own counts: the two GBM rows share one, the Heston row its own
+    assert results["paths"].iloc[0] == results["paths"].iloc[1] != results["paths"].iloc[2]
+
+
+def test_target_runs_are_the_plain_runs_with_those_counts():
+    """The sizing run uses streams of its own: the final numbers are those of --paths N."""
+    rows = make_frame([dict(id="call"), dict(id="put", option_type="put")])
+    target = greeks.price_portfolio(rows, target_se=0.01, seed=4)
+    again = greeks.price_portfolio(rows, target_se=0.01, seed=4)
+    count = int(target["paths"].iloc[0])
+    plain = greeks.price_portfolio(rows, paths=count, seed=4)
+    columns = ["price", "price_se", "delta", "delta_se", "vega", "vega_se"]
+    assert target[columns].equals(again[columns])
+    assert target[columns].equals(plain[columns])
+
+
+def test_the_cap_is_reported(runner, tmp_path):
+    source = tmp_path / "book.csv"
+    frame().to_csv(source, index=False)
+    results = greeks.price_portfolio(frame(), target_se="0.01%", max_paths=10_000)
+    assert (results["paths"] == 10_000).all()
+    assert set(results.attrs["unmet"]) == {"call", "digital", "h"}
+    result = runner.invoke(main, ["price", str(source), "--target-se", "0.01%",
+                                  "--max-paths", "10000", "--format", "csv"])
+    assert result.exit_code == 0
+    assert "not reached within the cap of 10,000 paths for: call, digital, h" in result.output
+
+
+@pytest.mark.parametrize("bad", ["abc", "0", "-1%", "nan"])
+def test_bad_targets_are_refused(runner, tmp_path, bad):
+    source = tmp_path / "book.csv"
+    frame().to_csv(source, index=False)
+    result = runner.invoke(main, ["price", str(source), "--target-se", bad])
+    assert result.exit_code == 2 and "--target-se" in result.output
