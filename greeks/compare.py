@@ -1,8 +1,9 @@
 """Every valid estimator of every row, side by side (``greeks compare``).
 
 For each row and each estimator that applies to it — plain likelihood ratio, likelihood
-ratio with controls (``--method lr``), the default (``auto``) where it differs, pathwise
-(GBM european and asian) and finite differences on common random numbers — the row alone
+ratio with controls (``--method lr``), the row's default family where it differs,
+pathwise (GBM european and asian), finite differences on common random numbers, and
+``auto`` (the choice per Greek, its decision run included in its time) — the row alone
 is priced with the same paths and seed on one thread, and the table reports for price,
 delta and vega: the estimate, its SE, the run's time, the variance ratio against plain LR
 (SE_lr² / SE²) and the efficiency against plain LR, (SE_lr² · t_lr) / (SE² · t), the
@@ -32,11 +33,12 @@ def compare_estimators(source, paths: int = 100_000, seed: int = 0,
     for position in range(len(frame)):
         row = frame.iloc[[position]].reset_index(drop=True)
         runs = []
-        for method, plain in _candidates(row):
+        for method, plain, per_greek in _candidates(row):
             start = time.perf_counter()
-            estimates = engine.simulate(row, paths, seed, threads=1, method=method, plain=plain)
+            estimates = engine.simulate(row, paths, seed, threads=1, method=method, plain=plain,
+                                        per_greek=per_greek)
             seconds = time.perf_counter() - start
-            label = engine.row_methods(row, method, plain)[0]
+            label = "auto" if per_greek else engine.row_methods(row, method, plain)[0]
             if label not in [r[0] for r in runs]:
                 runs.append((label, estimates, seconds))
         _, base, base_seconds = runs[0]
@@ -56,12 +58,12 @@ def compare_estimators(source, paths: int = 100_000, seed: int = 0,
     return table
 
 
-def _candidates(row: pd.DataFrame) -> list[tuple[str, bool]]:
-    """(method, plain) pairs to run: plain LR first (the reference of the ratios)."""
-    candidates = [("lr", True), ("lr", False), ("auto", False)]
+def _candidates(row: pd.DataFrame) -> list[tuple[str, bool, bool]]:
+    """(method, plain, per_greek) to run: plain LR first (the reference of the ratios)."""
+    candidates = [("lr", True, False), ("lr", False, False), ("auto", False, False)]
     if row["model"].iat[0] == "gbm" and row["instrument"].iat[0] in ("european", "asian"):
-        candidates.append(("pathwise", False))
-    return candidates + [("fd", False)]
+        candidates.append(("pathwise", False, False))
+    return candidates + [("fd", False, False), ("auto", False, True)]
 
 
 def _warm_up(frame: pd.DataFrame) -> None:
@@ -69,4 +71,5 @@ def _warm_up(frame: pd.DataFrame) -> None:
     from greeks import engine
 
     for method, plain in [("lr", True), ("auto", False), ("pathwise", False), ("fd", False)]:
-        engine.simulate(frame, 1_000, 0, threads=1, method=method, plain=plain)
+        engine.simulate(frame, 1_000, 0, threads=1, method=method, plain=plain,
+                        per_greek=False)

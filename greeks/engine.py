@@ -542,7 +542,7 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
              steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
              first_step: float = 0.0, plain: bool = False, weight: np.ndarray | None = None,
              subtotal: np.ndarray | None = None, extra: tuple[str, ...] = (),
-             method: str = "auto", first_chunk: int = 0) -> Estimates:
+             method: str = "auto", first_chunk: int = 0, per_greek: bool = True) -> Estimates:
     """Estimate price, delta and vega of every row of a validated frame (and the further
     Greeks ``extra``), each by the estimator that ``method`` selects.
 
@@ -556,11 +556,12 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
     number, depends only on the seed); the main run then runs each family needed, its rows' totals
     weighted only by the Greeks taken from it, so that totals and subtotals add across
     families (their streams are independent).  ``Estimates.choice`` names each choice.
-    Other methods run one family (:func:`_simulate_family`).
+    Other methods, and ``auto`` without ``per_greek``, run one family
+    (:func:`_simulate_family`).
     """
     args = dict(seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
                 first_step=first_step, extra=extra, subtotal=subtotal)
-    if plain or method != "auto":
+    if plain or method != "auto" or not per_greek:
         estimates = _simulate_family(frame, paths, report=report, plain=plain, weight=weight,
                                      method=method, first_chunk=first_chunk, **args)
         estimates.choice = np.array([[label] * 3 for label in row_methods(frame, method, plain)])
