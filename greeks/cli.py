@@ -200,6 +200,61 @@ def report(files, by, paths, seed, output, fmt, threads, scheme, steps_per_year)
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--spot", "spec", default="-20%:+20%:5%", show_default=True,
+              help="Relative spot shifts: start:stop:step or a comma list (-10%,+10%).")
+@click.option("--paths", "-n", type=int, default=None, show_default="200,000",
+              help="Monte-Carlo paths per simulation group.")
+@click.option("--seed", "-s", type=int, default=None, show_default="0", help="Random seed.")
+@click.option("--threads", "-t", type=int, default=None, show_default="all cores",
+              help="Worker threads of the re-simulations.")
+@click.option("--min-ess", type=float, default=0.1, show_default=True,
+              help="Rows whose effective sample size falls below this fraction of the paths "
+                   "at a shift are re-simulated there.")
+@click.option("--no-resimulate", is_flag=True,
+              help="Leave such shifts empty (flagged unreliable) instead of re-simulating.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write the ladder; the suffix picks the format (.csv, .parquet, .json).")
+@click.option("--format", "-f", "fmt", type=click.Choice(["table", "csv", "json"]),
+              default="table", show_default=True, help="What to print on stdout.")
+@click.option("--plot", type=click.Path(dir_okay=False), default=None,
+              help="Also draw value and P&L against the shift, with ±2 SE bands, to a PNG "
+                   "(needs matplotlib: pip install 'greeks-lr[plot]').")
+def ladder(file, spec, paths, seed, threads, min_ess, no_resimulate, output, fmt, plot) -> None:
+    """Portfolio value and P&L when every spot moves, from one simulation.
+
+    Each row's value at the shifted spot is reweighted by the likelihood ratio of its
+    first observation; where that ratio degenerates (a short first interval, e.g. daily
+    fixings) the row is re-priced by a full simulation instead, and the table says so.
+
+    \b
+    Examples:
+      greeks ladder instruments/portfolio.csv
+      greeks ladder book.csv --spot -10%,-5%,5%,10% --output ladder.csv --plot ladder.png
+    """
+    from greeks.instruments import InputError
+    from greeks.ladder import spot_ladder
+    from greeks.render import print_ladder
+
+    try:
+        if output is not None:
+            check_output(output)
+        if not 0 < min_ess <= 1:
+            raise click.UsageError(f"--min-ess must lie in (0, 1], got {min_ess}")
+        table = spot_ladder(file, spec, paths=paths, seed=seed, threads=threads,
+                            min_ess=min_ess, resimulate=not no_resimulate)
+    except InputError as error:
+        raise BadInput(str(error)) from None
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    if plot is not None:
+        from greeks.render import plot_ladder
+
+        plot_ladder(table, plot)
+    emit(table, table, output, fmt, print_ladder)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--paths", "-n", type=int, default=100_000, show_default=True,
               help="Paths per run (every row is run alone with every estimator).")
 @click.option("--seed", "-s", type=int, default=0, show_default=True, help="Random seed.")

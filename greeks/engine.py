@@ -423,15 +423,24 @@ def _heston_prices(group: Group, stream, n_paths: int, v0: float):
     """Heston prices on the rows' stored dates from v0 (the other parameters the group's),
     drawn from ``stream`` afresh (common random numbers across calls); and the column of
     each row date."""
+    rng = np.random.Generator(np.random.PCG64(stream))
+    s, _, _, columns = heston_paths(group, rng, n_paths, v0)
+    return s, columns
+
+
+def heston_paths(group: Group, rng, n_paths: int, v0: float | None = None):
+    """Prices, R and V of a Heston group's paths on its rows' stored dates (from ``v0``,
+    default the group's), and the column of each row date."""
     _, kappa, theta, xi, rho = group.heston
+    v0 = group.heston[0] if v0 is None else v0
     constants = heston.Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
     stored = np.unique(group.date_index)
     column = np.full(group.times.size, -1, dtype=np.int64)
     column[stored] = np.arange(stored.size)
-    rng = np.random.Generator(np.random.PCG64(stream))
-    s = heston.simulate(rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi,
-                        rho, constants, column, stored.size)[0]
-    return np.exp(s), column[group.date_index]
+    s, residual, variance, _ = heston.simulate(rng, group.scheme, n_paths, math.log(group.spot),
+                                               v0, kappa, theta, xi, rho, constants, column,
+                                               stored.size)
+    return np.exp(s), residual, variance, column[group.date_index]
 
 
 def _path_moments(group: Group, rows: list, n_paths: int, out) -> None:

@@ -147,6 +147,33 @@ def print_comparison(table, console: Console | None = None) -> None:
                 "efficiency = SE_lr²·t_lr/(SE²·t)", console)
 
 
+def print_ladder(ladder, console: Console | None = None) -> None:
+    """The spot ladder of :func:`greeks.ladder.spot_ladder` with a text bar of the P&L."""
+    table = Table(header_style="bold")
+    for name in ("spot shift", "value ± SE", "P&L ± SE", "ESS", "source", "P&L"):
+        table.add_column(name, justify="left" if name in ("source", "P&L") else "right",
+                         no_wrap=True)
+    finite = ladder["pnl"].abs()[ladder["pnl"].notna()]
+    scale = finite.max() if len(finite) and finite.max() > 0 else 1.0
+    width = 24
+    for line in ladder.to_dict("records"):
+        pnl = line["pnl"]
+        if math.isnan(pnl):
+            bar = ""
+        else:
+            size = round(width * abs(pnl) / scale)
+            bar = (" " * (width - size) + "█" * size + "│" if pnl < 0
+                   else " " * width + "│" + "█" * size)
+        table.add_row(f"{line['shift']:+.1%}", plus_minus(line["value"], line["value_se"]),
+                      plus_minus(pnl, line["pnl_se"]) if not math.isnan(pnl) else "—",
+                      f"{line['ess']:.1%}" if not math.isnan(line["ess"]) else "",
+                      line["source"], bar)
+    paths, seed = ladder.attrs.get("paths"), ladder.attrs.get("seed")
+    _print(table, f"{paths:,} paths, seed {seed}; every spot moved by the shift, values "
+                  "reweighted from one simulation; rows whose ESS falls below "
+                  f"{ladder.attrs.get('min_ess'):.0%} of the paths re-simulated", console)
+
+
 class DelayedProgress:
     """A progress bar on stderr that appears only once a run has taken ``delay`` seconds.
 
@@ -177,3 +204,28 @@ class DelayedProgress:
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()
+
+
+def plot_ladder(ladder, path: str) -> None:
+    """Value and P&L against the spot shift with ±2 SE bands, as a PNG (matplotlib)."""
+    import click
+
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        raise click.ClickException("--plot needs matplotlib: pip install 'greeks-lr[plot]'") \
+            from None
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4))
+    shift = 100 * ladder["shift"]
+    for axis, name, title in ((axes[0], "value", "portfolio value"), (axes[1], "pnl", "P&L")):
+        axis.plot(shift, ladder[name], marker="o")
+        axis.fill_between(shift, ladder[name] - 2 * ladder[f"{name}_se"],
+                          ladder[name] + 2 * ladder[f"{name}_se"], alpha=0.3)
+        axis.set_xlabel("spot shift (%)")
+        axis.set_title(f"{title} ± 2 SE")
+    figure.tight_layout()
+    figure.savefig(path, dpi=120)
+    plt.close(figure)

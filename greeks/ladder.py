@@ -1,0 +1,205 @@
+"""Spot ladders from one simulation by likelihood-ratio reweighting (``greeks ladder``).
+
+The value of row j when every spot moves by a factor 1 + x is
+
+    V_j(x) = E_x[f_j] = E[f_j · ρ_j],   ρ_j = p(X; S0 (1 + x)) / p(X; S0),
+
+the expectation under the simulated law (spot S0).  The spot enters the density of the
+path only through the row's first observation, a Gaussian given the rest, so with
+c = log(1 + x) the ratio is
+
+    log ρ = A c − B c²,   GBM: A = W(t_1)/(σ t_1), B = 1/(2σ² t_1);
+                          Heston: A = R/V, B = 1/(2V)
+
+(t_1 the row's first date; R, V the residual and conditional variance of the log-price at
+t_1 given the variance path, :mod:`greeks.models.heston`).  Each scenario's estimate is
+the mean of f·ρ with its standard error, and its quality the effective sample size as a
+fraction of the paths, 1/E[ρ²] (the limit of (Σρ)²/(N Σρ²)): exp(−c²/(σ² t_1)) under
+GBM, exactly, and 1/E[exp(c²/V)] under Heston (given V, E[ρ²] = exp(c²/V)), averaged over
+a pilot's variance paths.  A short first interval (daily fixings) makes ρ degenerate for
+moderate shifts: a row whose ESS falls below ``min_ess`` at a shift is not reported as a
+reweighted number there — it is re-priced by a full simulation at the shifted spot (or,
+with ``resimulate=False``, the shift is left empty and flagged).  Portfolio values
+Σ_j q_j V_j(x) and the P&L against x = 0 get their SEs from per-path sums within each
+simulation group (the P&L from per-path differences, so it is far more precise than the
+values); groups are independent.  The reweighting runs the plain estimator on the
+engine's streams: its x = 0 value is that of ``greeks price --plain``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from greeks import payoffs
+from greeks.stats import Moments
+
+DEFAULT_MIN_ESS = 0.1  # of the paths
+
+
+def parse_shifts(text: str) -> np.ndarray:
+    """Relative spot shifts from ``"-20%:+20%:5%"`` (start:stop:step, both ends included)
+    or a comma list ``"-10%,0%,10%"``; values without ``%`` are fractions.  0 is added."""
+    def value(part: str) -> float:
+        part = part.strip()
+        return float(part.rstrip("%")) * (0.01 if part.endswith("%") else 1.0)
+
+    try:
+        if ":" in text:
+            start, stop, step = (value(p) for p in text.split(":"))
+            if not step > 0 or stop < start:
+                raise ValueError
+            shifts = start + step * np.arange(math.floor((stop - start) / step + 1e-9) + 1)
+        else:
+            shifts = np.array([value(p) for p in text.split(",")])
+    except ValueError:
+        raise ValueError(f"--spot expects start:stop:step or a comma list of shifts such as "
+                         f"-20%:+20%:5%, got {text!r}") from None
+    if not np.all(np.isfinite(shifts)) or np.any(shifts <= -1):
+        raise ValueError("spot shifts must be finite and above -100%")
+    return np.unique(np.round(np.append(shifts, 0.0), 12))
+
+
+def spot_ladder(source, shifts, paths: int | None = None, seed: int | None = None,
+                threads: int | None = None, min_ess: float = DEFAULT_MIN_ESS,
+                resimulate: bool = True) -> pd.DataFrame:
+    """The portfolio's value and P&L at each relative spot shift, with SEs and ESS.
+
+    Each row's ESS per shift (module docstring; Heston on a pilot of ``PILOT`` paths, on
+    streams of its own) decides: rows below ``min_ess`` at a shift are re-priced there by a full simulation at the
+    shifted spots (independent of the reweighted rows, so the variances add), the others
+    reweighted.  Returns one line per shift: ``shift``, ``value``, ``value_se``, ``pnl``,
+    ``pnl_se``, ``ess`` (the smallest over the reweighted rows, as a fraction of the paths),
+    ``resimulated`` (rows re-priced) and ``source`` (``reweighted``, ``re-simulated`` or,
+    with ``resimulate=False``, ``unreliable`` and no numbers).  ``attrs["rows"]`` holds
+    each row's reweighted value and SE per shift (NaN where its ESS is too small).
+    """
+    from greeks import engine
+    from greeks.api import check_run_options, load, price_portfolio
+
+    frame = load(source)
+    shifts = parse_shifts(shifts) if isinstance(shifts, str) else np.unique(
+        np.append(np.asarray(shifts, dtype=float), 0.0))
+    paths = engine.DEFAULT_PATHS if paths is None else int(paths)
+    seed = engine.DEFAULT_SEED if seed is None else int(seed)
+    check_run_options(paths, seed, threads)
+    logs = np.log1p(shifts)
+    base = int(np.flatnonzero(shifts == 0)[0])
+    groups = engine.plan_groups(frame)
+    ess = _effective_fraction(groups, len(frame), seed, min(paths, PILOT), logs)
+    good = ess >= min_ess
+    good[:, base] = True
+    rows = len(frame)
+    row_stats = [Moments((shifts.size,)) for _ in range(rows)]
+    total_mean = np.zeros((2, shifts.size))  # value and P&L of the reweighted rows
+    total_variance = np.zeros((2, shifts.size))
+    for group in groups:
+        group_total = Moments((2, shifts.size))
+        for chunk, n in group.chunks(paths):
+            values = _chunk_values(group, seed, chunk, n, logs)
+            value = np.zeros((n, shifts.size))
+            pnl = np.zeros((n, shifts.size))
+            for j, v in enumerate(values):
+                position = group.positions[j]
+                row_stats[position].merge(n, v.mean(axis=0),
+                                          ((v - v.mean(axis=0)) ** 2).sum(axis=0))
+                quantity = group.weight[j, 0]
+                value += quantity * v * good[position]
+                pnl += quantity * (v * good[position] - v[:, [base]])
+            both = np.stack([value, pnl], axis=1)
+            group_total.merge(n, both.mean(axis=0), ((both - both.mean(axis=0)) ** 2).sum(axis=0))
+        total_mean += group_total.mean
+        total_variance += group_total.standard_error ** 2
+    lines = []
+    for s, shift in enumerate(shifts):
+        bad = np.flatnonzero(~good[:, s])
+        value, value_var = total_mean[0, s], total_variance[0, s]
+        pnl, pnl_var = total_mean[1, s], total_variance[1, s]
+        source = "reweighted"
+        if bad.size and resimulate:
+            moved = frame.iloc[bad].assign(spot=frame["spot"].iloc[bad] * (1.0 + shift))
+            priced = price_portfolio(moved.reset_index(drop=True), paths=paths, seed=seed,
+                                     threads=threads, plain=True).attrs["total"]
+            value, value_var = value + priced["price"], value_var + priced["price_se"] ** 2
+            pnl, pnl_var = pnl + priced["price"], pnl_var + priced["price_se"] ** 2
+            source = "re-simulated" if bad.size == rows else "partly re-simulated"
+        elif bad.size:
+            value = value_var = pnl = pnl_var = np.nan
+            source = "unreliable"
+        lines.append(dict(shift=shift, value=value, value_se=math.sqrt(value_var), pnl=pnl,
+                          pnl_se=math.sqrt(pnl_var),
+                          ess=ess[good[:, s], s].min() if good[:, s].any() else np.nan,
+                          resimulated=int(bad.size), source=source))
+    table = pd.DataFrame(lines)
+    per_row = {"id": frame["id"].to_numpy()}
+    for s, shift in enumerate(shifts):
+        per_row[f"{shift:+.4g}"] = np.where(good[:, s], [row_stats[j].mean[s]
+                                                         for j in range(rows)], np.nan)
+        per_row[f"{shift:+.4g}_se"] = np.where(good[:, s], [row_stats[j].standard_error[s]
+                                                            for j in range(rows)], np.nan)
+    table.attrs.update(rows=pd.DataFrame(per_row), paths=paths, seed=seed, min_ess=min_ess)
+    return table
+
+
+PILOT = 20_000
+PILOT_CHUNKS = 1 << 44
+
+
+def _effective_fraction(groups, rows: int, seed: int, paths: int, logs) -> np.ndarray:
+    """1/E[ρ²] of every row and shift: closed form under GBM, a pilot of ``paths`` paths
+    (streams of its own) under Heston."""
+    from greeks import engine
+
+    out = np.ones((rows, logs.size))
+    for group in groups:
+        first = group.times[group.date_index[group.date_start[:-1]]]
+        if group.model == "gbm":
+            out[group.positions] = np.exp(-logs[None, :] ** 2 / (group.vol ** 2 * first[:, None]))
+            continue
+        second = np.zeros((group.kind.size, logs.size))
+        for chunk, n in group.chunks(paths):
+            stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words,
+                                                             PILOT_CHUNKS + chunk))
+            _, _, variance, columns = engine.heston_paths(
+                group, np.random.Generator(np.random.PCG64(stream)), n)
+            for j in range(group.kind.size):
+                v = variance[:, columns[group.date_start[j]]]
+                with np.errstate(over="ignore"):
+                    second[j] += np.exp(logs[None, :] ** 2 / v[:, None]).sum(axis=0)
+        out[group.positions] = paths / second
+    return out
+
+
+def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray):
+    """Per row of the group, the (paths × shifts) array f·ρ on one chunk."""
+    from greeks import engine
+    from greeks.models import gbm
+
+    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
+    rng = np.random.Generator(np.random.PCG64(stream))
+    if group.model == "gbm":
+        w, s = gbm.simulate(rng, n, group.times, math.log(group.spot),
+                            group.rate - group.dividend, group.vol)
+        np.exp(s, out=s)
+        columns = group.date_index
+    else:
+        s, residual, variance, columns = engine.heston_paths(group, rng, n)
+    out = []
+    payoff = np.empty(n)
+    for j in range(group.kind.size):
+        dates = np.ascontiguousarray(columns[group.date_start[j]:group.date_start[j + 1]])
+        payoffs.evaluate(s, dates, group.kind[j], group.omega[j], group.strike[j],
+                         group.payout[j], group.barrier[j], group.barrier_kind[j],
+                         group.discount[j], payoff)
+        if group.model == "gbm":
+            first = group.times[dates[0]]
+            slope = w[:, dates[0]] / (group.vol * first)
+            curvature = np.full(n, 1.0 / (2.0 * group.vol ** 2 * first))
+        else:
+            slope = residual[:, dates[0]] / variance[:, dates[0]]
+            curvature = 0.5 / variance[:, dates[0]]
+        ratio = np.exp(slope[:, None] * logs[None, :] - curvature[:, None] * logs[None, :] ** 2)
+        out.append(payoff[:, None] * ratio)
+    return out
