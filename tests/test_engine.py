@@ -275,3 +275,20 @@ def test_memory_per_chunk_is_bounded():
     assert group.times.size == 1260
     assert group.chunk_size * group.times.size <= engine.CHUNK_CELLS
     assert sum(n for _, n in group.chunks(1_000_001)) == 1_000_001
+
+
+def test_degenerate_rows_report_what_unseen_events_could_carry():
+    """A day-old deep out-of-the-money call or a sure digital: no path shows the strike
+    event, so the sample variance is zero (or rounding); the reported SE is the bound of
+    what an unseen event could carry (engine._unseen_floor), and the closed form lies
+    within it."""
+    rows = [dict(id="otm-call", strike=125.0, maturity=0.05, vol=0.09),
+            dict(id="itm-call", strike=75.0, maturity=0.05),
+            dict(id="sure-digital", instrument="digital", strike=80.0, maturity=0.05,
+                 vol=0.18)]
+    frame = make_frame(rows)
+    estimates = engine.simulate(frame, 200_000, seed=8)
+    for i, row in frame.iterrows():
+        exact = np.array(reference(row))
+        assert np.all(estimates.se[i] > 0), row["id"]
+        assert np.all(np.abs(estimates.mean[i] - exact) <= 4 * estimates.se[i]), row["id"]
