@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
 from greeks.instruments import RESULT_COLUMNS, InputError, validate
@@ -111,7 +112,7 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     InputError
         The table breaks a rule; the message names the row, column and rule.
     """
-    from greeks import engine
+    from greeks import bumps, engine
 
     frame = load(frame_or_path)
     if target_se is None and paths is None:
@@ -134,6 +135,8 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
                                float(steps_per_year), first_step, bool(plain), extra=extra,
                                method=method, first_chunk=first_chunk)
 
+    parameters = tuple(name for name in extra if name in bumps.PARAMETERS)
+    extra = tuple(name for name in extra if name not in bumps.PARAMETERS)
     unmet: list[str] = []
     if target_se is not None:
         from greeks import target
@@ -147,12 +150,16 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     else:
         paths = int(paths)
     estimates = run(paths, progress=report)
-    names = ("price", "delta", "vega") + extra
+    count = int(max(paths.values()) if isinstance(paths, dict) else paths)
+    mean, se, total_mean, total_se, complete = _with_bumps(
+        frame, estimates, extra, parameters, count, int(seed), scheme, float(steps_per_year),
+        first_step)
+    names = ("price", "delta", "vega") + extra + parameters
     results = {"id": frame["id"]}
     for k, name in enumerate(names):
         for column, scale in _columns(name):
-            results[column] = estimates.mean[:, k] * scale
-            results[f"{column}_se"] = estimates.se[:, k] * scale
+            results[column] = mean[:, k] * scale
+            results[f"{column}_se"] = se[:, k] * scale
     results["method"] = engine.row_methods(frame, method, bool(plain))
     for k, name in enumerate(("price", "delta", "vega")):
         results[f"method_{name}"] = estimates.choice[:, k]
@@ -160,8 +167,8 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     total = {}
     for k, name in enumerate(names):
         for column, scale in _columns(name):
-            total[column] = float(estimates.total_mean[k]) * scale
-            total[f"{column}_se"] = float(estimates.total_se[k]) * scale
+            total[column] = float(total_mean[k]) * scale if complete[k] else float("nan")
+            total[f"{column}_se"] = float(total_se[k]) * scale if complete[k] else float("nan")
     out.attrs["total"] = total
     if isinstance(paths, dict):
         out.insert(out.columns.get_loc("method"), "paths",
@@ -187,19 +194,60 @@ def _columns(name: str) -> list[tuple[str, float]]:
     return [("rho_rate" if name == "rho" else name, 1.0)]
 
 
+def _with_bumps(frame, estimates, extra, parameters, paths, seed, scheme, steps_per_year,
+                first_step):
+    """The estimates with the Greeks that Heston rows get by bump and revalue
+    (:mod:`greeks.bumps`): the model-parameter sensitivities ``parameters`` appended, and
+    rho, theta, vanna, volga of the Heston rows filled in; totals completed with theirs."""
+    from greeks import bumps
+
+    mean, se = estimates.mean, estimates.se
+    total_mean, total_se = estimates.total_mean, estimates.total_se
+    complete = estimates.complete
+    bumped = [name for name in extra if name in bumps.FILLED] + list(parameters)
+    heston_rows = (frame["model"] == "heston").to_numpy()
+    if bumped and heston_rows.any():
+        b_mean, b_se, b_total, b_total_se = bumps.heston_sensitivities(
+            frame, bumped, paths, seed, scheme, steps_per_year, first_step)
+        columns = [3 + extra.index(name) for name in bumped if name in extra]
+        filled = [bumped.index(name) for name in bumped if name in extra]
+        mean, se = mean.copy(), se.copy()
+        mean[np.ix_(heston_rows, columns)] = b_mean[np.ix_(heston_rows, filled)]
+        se[np.ix_(heston_rows, columns)] = b_se[np.ix_(heston_rows, filled)]
+        total_mean = np.concatenate([total_mean, np.zeros(len(parameters))])
+        total_se = np.concatenate([total_se, np.zeros(len(parameters))])
+        complete = np.concatenate([complete, np.ones(len(parameters), dtype=bool)])
+        targets = columns + [3 + len(extra) + i for i in range(len(parameters))]
+        total_mean[targets] += b_total
+        total_se[targets] = np.hypot(total_se[targets], b_total_se)
+        complete[columns] = True
+        mean = np.concatenate([mean, b_mean[:, len(filled):]], axis=1)
+        se = np.concatenate([se, b_se[:, len(filled):]], axis=1)
+    elif parameters:  # no Heston rows: model-parameter sensitivities do not apply
+        nan = np.full((len(frame), len(parameters)), np.nan)
+        mean, se = np.concatenate([mean, nan], axis=1), np.concatenate([se, nan], axis=1)
+        total_mean = np.concatenate([total_mean, np.full(len(parameters), np.nan)])
+        total_se = np.concatenate([total_se, np.full(len(parameters), np.nan)])
+        complete = np.concatenate([complete, np.zeros(len(parameters), dtype=bool)])
+    return mean, se, total_mean, total_se, complete
+
+
 def check_greeks(greeks) -> tuple[str, ...]:
     """The further Greeks requested, in canonical order; price, delta and vega are always
     estimated and may be named too; ``all`` names every one."""
     from greeks.sensitivities import NAMES
 
+    from greeks.bumps import PARAMETERS
+
+    known = NAMES + PARAMETERS
     names = {name.strip().lower() for name in greeks if name.strip()}
     if "all" in names:
-        names = set(NAMES)
-    unknown = sorted(names - set(NAMES) - {"price", "delta", "vega"})
+        names = set(known)
+    unknown = sorted(names - set(known) - {"price", "delta", "vega"})
     if unknown:
         raise ValueError(f"unknown Greek {unknown[0]!r}; choose from price, delta, vega, "
-                         f"{', '.join(NAMES)} or all")
-    return tuple(name for name in NAMES if name in names)
+                         f"{', '.join(known)} or all")
+    return tuple(name for name in known if name in names)
 
 
 def _refuse_euler_from_zero(frame: pd.DataFrame, frame_or_path) -> None:

@@ -77,8 +77,8 @@ def main() -> None:
                    "antithetic pairs or conditional Monte Carlo (for comparison; noisier).")
 @click.option("--greeks", "-g", "names", default="", show_default="price,delta,vega",
               help="Further Greeks, comma-separated: gamma, rho (column rho_rate), theta (columns "
-                   "theta_per_year and theta_per_day), vanna, volga, or all (Heston: gamma "
-                   "and rho).")
+                   "theta_per_year and theta_per_day), vanna, volga, and for Heston rows "
+                   "dkappa, dtheta, dxi, drho; or all.")
 @click.option("--method", "-m", type=click.Choice(["auto", "lr", "pathwise", "fd"]),
               default="auto", show_default=True,
               help="Estimators: auto (the best measured per row), lr (likelihood ratio with "

@@ -108,9 +108,10 @@ class Group:
 
     def with_extra(self, codes: np.ndarray) -> "Group":
         """This group estimating the further Greeks ``codes`` (of
-        :data:`greeks.sensitivities.NAMES`) too; Heston: gamma and rho only."""
+        :data:`greeks.sensitivities.NAMES`) too; Heston: gamma only (the others by
+        :mod:`greeks.bumps`)."""
         if self.model == "heston":
-            codes = codes[np.isin(codes, [sensitivities.GAMMA, sensitivities.RHO])]
+            codes = codes[codes == sensitivities.GAMMA]
         codes = np.asarray(codes, dtype=np.int64)
         means = np.zeros((self.kind.size, codes.size, 2))
         for j in range(self.kind.size):
@@ -514,8 +515,7 @@ def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums):
 
     def multipliers(j, dates, out_):
         part = slice(group.date_start[j], group.date_start[j + 1])
-        sensitivities.heston_multipliers(residual, variance, columns[part], group.spot,
-                                         group.maturity[j], group.extra, out_)
+        sensitivities.heston_multipliers(residual, variance, columns[part], group.spot, out_)
     return s, columns, multipliers
 
 
@@ -537,6 +537,8 @@ class Estimates:
     subtotal_mean: np.ndarray  # (subtotals, 3)
     subtotal_se: np.ndarray
     choice: np.ndarray | None = None  # (rows, 3): the estimator of each price/delta/vega
+    complete: np.ndarray | None = None  # per Greek: whether every group estimated it (the
+    # totals of the others cover only the groups that did)
 
 
 def pilot_paths(paths: int) -> int:
@@ -639,7 +641,8 @@ def _combine(frame, runs, chosen, labels) -> Estimates:
         if estimates.subtotal_mean.size:
             sub_mean[:estimates.subtotal_mean.shape[0], :width] += estimates.subtotal_mean
             sub_var[:estimates.subtotal_mean.shape[0], :width] += estimates.subtotal_se ** 2
-    out = Estimates(mean, se, total_mean, np.sqrt(total_var), sub_mean, np.sqrt(sub_var))
+    out = Estimates(mean, se, total_mean, np.sqrt(total_var), sub_mean, np.sqrt(sub_var),
+                    complete=first.complete)
     out.choice = np.take_along_axis(labels.T, chosen, axis=1)
     return out
 
@@ -844,6 +847,6 @@ def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray) 
         ids = np.concatenate(([0], 1 + group.subtotals))
         sums[np.ix_(ids, columns)] += acc.mean[rows:]
         variances[np.ix_(ids, columns)] += group_se[rows:] ** 2
-    sums[:, missing] = variances[:, missing] = np.nan
     deviations = np.sqrt(variances)
-    return Estimates(mean, se, sums[0], deviations[0], sums[1:], deviations[1:])
+    return Estimates(mean, se, sums[0], deviations[0], sums[1:], deviations[1:],
+                     complete=~missing)

@@ -22,14 +22,15 @@ Under Heston (σ = σ0 = sqrt(v0)), given the variance path the log-price at the
 dates is Gaussian (:mod:`greeks.models.heston`); with R_i and V_i the residual and the
 conditional variance accumulated between the row's dates i − 1 and i,
 
-    gamma  m = (R_1²/V_1 − R_1 − 1)/(S0² V_1)
-    rho    m = R_1 T / V_1 − T                    (rows with one date: european, digital)
+    gamma  m = (R_1²/V_1 − R_1 − 1)/(S0² V_1).
 
-(r enters the mean through (r − q)T).  Rho of a row with several dates would need
+Rho would need Σ_i R_i Δ_i/V_i (r enters every mean through (r − q)Δ_i), and
 Σ_i R_i Δ_i/V_i, and V_i can be exactly 0 on an interval where the variance stays at 0
 (QE, Euler): the chain's increment there is deterministic and the weight does not
-exist, so those rows get NaN; so do theta, vanna and volga (their weights need the
-variance chain's second derivatives and its grid-dependent first step).
+exist; theta, vanna and volga would need the variance chain's second derivatives and its
+grid-dependent first step.  The engine therefore estimates gamma only under Heston, and
+:mod:`greeks.bumps` gives rho, theta, vanna, volga and the model-parameter
+sensitivities by central differences on common random numbers.
 
 Each Greek k gets the controls c_1 = m_k and c_2 = L·m_k, whose means are known: the
 Greek of the payoffs 1·e^{rT}e^{−rT} (E[m_k]: −T for rho, r for theta, else 0) and of the
@@ -48,7 +49,6 @@ from greeks.stats import accumulate, finish, moments
 
 NAMES = ("gamma", "rho", "theta", "vanna", "volga")
 GAMMA, RHO, THETA, VANNA, VOLGA = range(5)
-HESTON_NAMES = ("gamma", "rho")
 N_SUMS = 8  # per Greek: Σc1, Σc2, Σy, Σc1², Σc1c2, Σc2², Σyc1, Σyc2 (c centred on μ)
 
 
@@ -89,20 +89,14 @@ def gbm_multipliers(w, times, dates, spot, sigma, rate, dividend, maturity, gree
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def heston_multipliers(residual, variance, columns, spot, maturity, greeks, out):
-    """``out[g, p]`` = m of Greek ``greeks[g]`` (gamma or rho) on path p under Heston;
-    ``residual`` and ``variance`` hold R and V accumulated from 0, at ``columns[i]`` for
-    the row's date i (rho: NaN for a row with several dates)."""
+def heston_multipliers(residual, variance, columns, spot, out):
+    """``out[0, p]`` = the gamma multiplier of path p under Heston; ``residual`` and
+    ``variance`` hold R and V accumulated from 0, at ``columns[0]`` for the row's first
+    date."""
     for p in range(residual.shape[0]):
         r1 = residual[p, columns[0]]
         v1 = variance[p, columns[0]]
-        for g in range(greeks.size):
-            if greeks[g] == GAMMA:
-                out[g, p] = (r1 * r1 / v1 - r1 - 1.0) / (spot * spot * v1)
-            elif columns.size == 1:  # RHO
-                out[g, p] = (r1 / v1 - 1.0) * maturity
-            else:
-                out[g, p] = np.nan
+        out[0, p] = (r1 * r1 / v1 - r1 - 1.0) / (spot * spot * v1)
 
 
 @njit(cache=True, nogil=True)

@@ -114,9 +114,11 @@ def test_path_products_match_crn_finite_differences(row, checks):
 
 
 def test_heston_gamma_and_rho_match_the_semi_analytic_price():
+    """Gamma from the likelihood-ratio weight (engine), rho by bump and revalue (api)."""
     frame = make_frame([dict(id="call", **HESTON),
                         dict(id="put", option_type="put", strike=90.0, maturity=0.5, **HESTON)])
     estimates = engine.simulate(frame, 400_000, seed=17, extra=NAMES)
+    results = greeks.price_portfolio(frame, paths=400_000, seed=17, greeks=["gamma", "rho"])
     for i, row in frame.iterrows():
         args = dict(strike=row["strike"], maturity=row["maturity"], v0=0.04, kappa=1.5,
                     theta=0.04, xi=0.5, rho=-0.7, dividend=0.0)
@@ -126,9 +128,9 @@ def test_heston_gamma_and_rho_match_the_semi_analytic_price():
 
         gamma = (price(spot=100.1) - 2 * price() + price(spot=99.9)) / 0.01
         rho = (price(rate=0.05001) - price(rate=0.04999)) / 0.00002
-        for k, exact in ((3, gamma), (4, rho)):
-            assert abs(estimates.mean[i, k] - exact) <= 4 * estimates.se[i, k], (row["id"], k)
-        assert np.isnan(estimates.mean[i, 5:]).all()  # theta, vanna, volga: no estimator
+        assert abs(estimates.mean[i, 3] - gamma) <= 4 * estimates.se[i, 3], row["id"]
+        assert abs(results["rho_rate"].iat[i] - rho) <= 4 * results["rho_rate_se"].iat[i]
+        assert np.isnan(estimates.mean[i, 4:]).all()  # the engine leaves these to bumps
 
 
 def test_standard_errors_of_the_further_greeks_match_the_spread_over_seeds():
@@ -141,7 +143,7 @@ def test_standard_errors_of_the_further_greeks_match_the_spread_over_seeds():
     se = np.stack([r.se for r in runs])[..., 3:]
     ratio = mean.std(axis=0, ddof=1) / se.mean(axis=0)
     finite = np.isfinite(ratio)
-    assert finite.sum() == 2 * 5 + 2
+    assert finite.sum() == 2 * 5 + 1  # Heston: gamma (the others by bump and revalue)
     assert np.all((0.75 < ratio[finite]) & (ratio[finite] < 1.33)), ratio
 
 
@@ -153,10 +155,14 @@ def test_results_carry_the_requested_greeks_and_units():
     assert "vanna" not in results.columns
     assert results["theta_per_day"].iloc[0] == pytest.approx(results["theta_per_year"].iloc[0]
                                                              / 365)
-    # the Heston row has no theta: its value and the portfolio total's are NaN, not 0
-    assert np.isnan(results["theta_per_year"].iloc[1])
-    assert np.isnan(results.attrs["total"]["theta_per_year"])
+    # the Heston row's theta comes from bump and revalue: every value and total is finite
+    assert np.isfinite(results["theta_per_year"]).all()
+    assert np.isfinite(results.attrs["total"]["theta_per_year"])
     assert np.isfinite(results.attrs["total"]["gamma"])
+    # model-parameter sensitivities exist for Heston rows only
+    with_parameters = greeks.price_portfolio(frame, paths=4_000, greeks=["dkappa"])
+    assert np.isnan(with_parameters["dkappa"].iloc[0])
+    assert np.isfinite(with_parameters["dkappa"].iloc[1])
     with pytest.raises(ValueError, match="unknown Greek 'charm'"):
         greeks.price_portfolio(frame, paths=2_000, greeks=["charm"])
 
@@ -208,3 +214,30 @@ def test_pathwise_asian_matches_crn_finite_differences():
         fd, fd_se = crn_finite_difference(row, parameter, bump)
         combined = math.hypot(fd_se, results[f"{name}_se"].iloc[0])
         assert abs(results[name].iloc[0] - fd) <= 4 * combined
+
+
+def test_heston_bumped_sensitivities_match_the_semi_analytic_price():
+    """κ, θ, ξ, ρ, rate, time, vanna and volga by central differences on common random
+    numbers of the QE chain, against central differences of the semi-analytic price."""
+    frame = make_frame([dict(id="h", **HESTON)])
+    names = ["rho", "theta", "vanna", "volga", "dkappa", "dtheta", "dxi", "drho"]
+    results = greeks.price_portfolio(frame, paths=200_000, seed=41, greeks=names)
+    base = dict(strike=100.0, maturity=1.0, rate=0.05, v0=0.04, kappa=1.5, theta=0.04,
+                xi=0.5, rho=-0.7, dividend=0.0)
+
+    def price(spot=100.0, sigma=0.2, **changes):
+        return heston_greeks("call", spot=spot, **{**base, "v0": sigma * sigma,
+                                                   **changes}).price
+
+    def central(name, h):
+        return (price(**{name: base[name] + h}) - price(**{name: base[name] - h})) / (2 * h)
+
+    exact = {"dkappa": central("kappa", 1e-4), "dtheta": central("theta", 1e-5),
+             "dxi": central("xi", 1e-4), "drho": central("rho", 1e-4),
+             "rho_rate": central("rate", 1e-5), "theta_per_year": -central("maturity", 1e-5),
+             "volga": (price(sigma=0.201) - 2 * price() + price(sigma=0.199)) / 1e-6,
+             "vanna": (price(100.1, 0.201) - price(100.1, 0.199) - price(99.9, 0.201)
+                       + price(99.9, 0.199)) / (4 * 0.1 * 0.001)}
+    for name, value in exact.items():
+        estimate, se = results[name].iat[0], results[f"{name}_se"].iat[0]
+        assert abs(estimate - value) <= 4 * se, (name, estimate, value, se)
