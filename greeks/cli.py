@@ -158,12 +158,14 @@ def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per
               show_default=True, help="Heston discretisation.")
 @click.option("--steps-per-year", type=float, default=None, show_default="52",
               help="Heston simulation steps per year.")
-def report(files, by, paths, seed, output, fmt, threads, scheme, steps_per_year) -> None:
+@click.option("--gamma", is_flag=True, help="Also estimate gamma and report dollar_gamma.")
+def report(files, by, paths, seed, output, fmt, threads, scheme, steps_per_year, gamma) -> None:
     """Risk report of the positions in FILES: exposures by --by columns and in total.
 
     FILES are instrument tables (.csv, .parquet, .json) or folders of them.  Exposures
     in desk units: market_value = quantity·price, dollar_delta = quantity·S0·delta,
-    vega_per_point = quantity·vega/100, each ± its standard error (positions that share
+    vega_per_point = quantity·vega/100 (with --gamma, dollar_gamma =
+    quantity·S0²·gamma/100), each ± its standard error (positions that share
     a simulation are correlated; their SEs are combined path by path).
 
     \b
@@ -189,7 +191,7 @@ def report(files, by, paths, seed, output, fmt, threads, scheme, steps_per_year)
         try:
             results = risk_report(list(files), by=columns, paths=paths, seed=seed,
                                   threads=threads, report=progress, scheme=scheme,
-                                  steps_per_year=steps_per_year)
+                                  steps_per_year=steps_per_year, gamma=gamma)
         finally:
             progress.close()
     except InputError as error:

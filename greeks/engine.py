@@ -98,12 +98,16 @@ class Group:
         return 1 + self.subtotals.size
 
     def with_totals(self, weight: np.ndarray, subtotal: np.ndarray) -> "Group":
-        """This group with the rows' ``weight`` (frame rows × 3) and global ``subtotal``
-        ids (frame rows; −1: in none), both indexed by frame position."""
+        """This group with the rows' ``weight`` (frame rows × 3 for price, delta, vega, and
+        optionally a 4th column for the further Greeks) and global ``subtotal`` ids (frame
+        rows; −1: in none), both indexed by frame position."""
         ids = subtotal[self.positions]
         slots = np.unique(ids[ids >= 0])
         total_of = np.where(ids >= 0, np.searchsorted(slots, ids) + 1, 0).astype(np.int64)
-        return replace(self, weight=np.ascontiguousarray(weight[self.positions], dtype=float),
+        rows = np.asarray(weight[self.positions], dtype=float)
+        return replace(self, weight=np.ascontiguousarray(rows[:, :3]),
+                       extra_weight=np.ascontiguousarray(rows[:, 3]) if rows.shape[1] > 3
+                       else self.extra_weight,
                        total_of=total_of, subtotals=slots.astype(np.int64))
 
     def with_extra(self, codes: np.ndarray) -> "Group":
@@ -604,13 +608,21 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
         sub = None if subtotal is None else np.asarray(subtotal)[rows]
         estimates = _simulate_family(
             part, paths, report=report if f == 0 else None, plain=False,
-            weight=(base * (chosen == f))[rows], method=family, first_chunk=first_chunk,
+            weight=_masked(base, chosen == f)[rows], method=family, first_chunk=first_chunk,
             **{**args, "subtotal": sub, "extra": extra if f == 0 else ()})
         runs.append((f, rows, estimates))
     return _combine(frame, runs, chosen, labels)
 
 
 DECISION_CHUNKS = 1 << 36
+
+
+def _masked(weight: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """The weights of price, delta and vega where ``taken`` (rows × 3), the further Greeks'
+    column (if any) as it is."""
+    out = weight.copy()
+    out[:, :3] *= taken
+    return out
 
 
 # cost per path of an estimator family relative to likelihood ratio on the same row

@@ -114,7 +114,8 @@ def print_report(report, console: Console | None = None) -> None:
     for i, name in enumerate(by):
         table.add_column(name, footer="total" if i == 0 else "", justify="left", no_wrap=True)
     table.add_column("positions", footer=f"{total['positions']:,}", justify="right")
-    names = ("market_value", "dollar_delta", "vega_per_point")
+    names = [name for name in ("market_value", "dollar_delta", "vega_per_point", "dollar_gamma")
+             if name in report.columns]
     for name in names:
         table.add_column(f"{name} ± SE", footer=plus_minus(total[name], total[f"{name}_se"]),
                          justify="right", no_wrap=True)
@@ -123,7 +124,9 @@ def print_report(report, console: Console | None = None) -> None:
                       *(plus_minus(row[name], row[f"{name}_se"]) for name in names))
     paths, seed = report.attrs.get("paths"), report.attrs.get("seed")
     _print(table, f"{paths:,} paths per simulation, seed {seed}; market_value = q·price, "
-                  "dollar_delta = q·S0·delta, vega_per_point = q·vega/100", console)
+                  "dollar_delta = q·S0·delta, vega_per_point = q·vega/100"
+                  + (", dollar_gamma = q·S0²·gamma/100" if "dollar_gamma" in names else ""),
+           console)
 
 
 def print_comparison(table, console: Console | None = None) -> None:

@@ -5,6 +5,8 @@ Per position (rows of one or more instrument files), with q the signed quantity:
     market_value   = q · price
     dollar_delta   = q · S0 · delta          (P&L per 1.00 relative move of the spot)
     vega_per_point = q · vega / 100          (P&L per volatility point)
+    dollar_gamma   = q · S0² · gamma / 100   (change of dollar_delta per 1 % move; with
+                                              ``gamma``)
 
 A subtotal is the sum of its positions' exposures.  Positions that share a simulation
 are correlated, so a subtotal's standard error is computed from per-path sums of the
@@ -23,7 +25,7 @@ import pandas as pd
 
 from greeks.instruments import InputError
 
-EXPOSURES = ("market_value", "dollar_delta", "vega_per_point")
+EXPOSURES = ("market_value", "dollar_delta", "vega_per_point", "dollar_gamma")
 READABLE = (".csv", ".parquet", ".json")
 
 
@@ -68,7 +70,8 @@ def load_positions(sources) -> pd.DataFrame:
 def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
                 seed: int | None = None, threads: int | None = None,
                 report: Callable[[float, float], None] | None = None,
-                scheme: str | None = None, steps_per_year: float | None = None) -> pd.DataFrame:
+                scheme: str | None = None, steps_per_year: float | None = None,
+                gamma: bool = False) -> pd.DataFrame:
     """Exposures by the ``by`` columns with standard errors, and the grand total.
 
     Parameters
@@ -79,13 +82,15 @@ def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
         Subtotal keys (e.g. ``["underlying", "book"]``); empty: the total only.
     paths, seed, threads, report, scheme, steps_per_year
         As in :func:`greeks.price_portfolio`.
+    gamma : bool
+        Also estimate gamma and report ``dollar_gamma``.
 
     Returns
     -------
     pandas.DataFrame
         One row per combination of the ``by`` values (sorted), then a row whose first key
         is ``TOTAL``: ``positions``, and ``market_value``, ``dollar_delta``,
-        ``vega_per_point``, each with ``_se``.  ``attrs["positions"]`` holds the per-position
+        ``vega_per_point`` (and ``dollar_gamma``), each with ``_se``.  ``attrs["positions"]`` holds the per-position
         exposures (with ``id`` and the ``by`` columns) and ``attrs`` the run settings.
     """
     from greeks import engine
@@ -104,16 +109,19 @@ def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
     check_run_options(paths, seed, threads, scheme, steps_per_year)
 
     quantity = frame["quantity"].to_numpy(dtype=float)
-    weight = np.stack([quantity, quantity * frame["spot"].to_numpy(dtype=float),
-                       quantity / 100.0], axis=1)
+    spot = frame["spot"].to_numpy(dtype=float)
+    weight = np.stack([quantity, quantity * spot, quantity / 100.0,
+                       quantity * spot * spot / 100.0], axis=1)
+    exposures = EXPOSURES if gamma else EXPOSURES[:3]
     keys = frame[by].astype(str) if by else pd.DataFrame(index=frame.index)
     subtotal = (keys.groupby(by, sort=True).ngroup().to_numpy() if by
                 else np.full(len(frame), -1))
     estimates = engine.simulate(frame, int(paths), int(seed), threads, report, scheme,
-                                float(steps_per_year), weight=weight, subtotal=subtotal)
+                                float(steps_per_year), weight=weight, subtotal=subtotal,
+                                extra=("gamma",) if gamma else ())
 
     positions = frame[["id", *by]].copy()
-    for k, name in enumerate(EXPOSURES):
+    for k, name in enumerate(exposures):
         positions[name] = weight[:, k] * estimates.mean[:, k]
         positions[f"{name}_se"] = np.abs(weight[:, k]) * estimates.se[:, k]
     rows = []
@@ -123,19 +131,20 @@ def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
         for i, label in enumerate(labels):
             label = label if isinstance(label, tuple) else (label,)
             rows.append(dict(zip(by, label), positions=int(counts[i]),
-                             **_exposures(estimates.subtotal_mean[i], estimates.subtotal_se[i])))
+                             **_exposures(exposures, estimates.subtotal_mean[i],
+                                          estimates.subtotal_se[i])))
     total_keys = {name: ("TOTAL" if i == 0 else "") for i, name in enumerate(by or ["group"])}
     rows.append(dict(total_keys, positions=len(frame),
-                     **_exposures(estimates.total_mean, estimates.total_se)))
+                     **_exposures(exposures, estimates.total_mean, estimates.total_se)))
     table = pd.DataFrame(rows)
     table.attrs.update(positions=positions, by=by, paths=int(paths), seed=int(seed),
                        scheme=scheme, steps_per_year=float(steps_per_year))
     return table
 
 
-def _exposures(mean: np.ndarray, se: np.ndarray) -> dict:
+def _exposures(names, mean: np.ndarray, se: np.ndarray) -> dict:
     out = {}
-    for k, name in enumerate(EXPOSURES):
+    for k, name in enumerate(names):
         out[name] = float(mean[k])
         out[f"{name}_se"] = float(se[k])
     return out
