@@ -47,7 +47,7 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
                     first_step: float | None = None, plain: bool = False,
                     greeks: tuple[str, ...] | list[str] = (),
                     method: str | None = None, target_se=None,
-                    max_paths: int | None = None) -> pd.DataFrame:
+                    max_paths: int | None = None, scheduler: str | None = None) -> pd.DataFrame:
     """Price every row and estimate its delta and vega, each with its standard error.
 
     Parameters
@@ -86,6 +86,10 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         ``paths`` is then the sizing run's count (default 20,000; greeks.target), each
         simulation group gets its own count (the ``paths`` column), at most ``max_paths``
         (default 10⁸; ``attrs["unmet"]`` lists the rows the cap stops).
+    scheduler : str
+        Where the chunks run: ``"local"`` (threads, the default), ``"processes"`` (a process
+        pool of ``threads``), or the address of a Dask scheduler (``tcp://host:8786``; needs
+        the ``dask`` extra).  The numbers do not depend on it.
     greeks : names
         Further Greeks besides price, delta and vega, of ``gamma``, ``rho``, ``theta``,
         ``vanna``, ``volga`` (see greeks.sensitivities: rho as ``rho_rate``, per 1.00 of
@@ -133,7 +137,8 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     def run(count, first_chunk=0, progress=None):
         return engine.simulate(frame, count, int(seed), threads, progress, scheme,
                                float(steps_per_year), first_step, bool(plain), extra=extra,
-                               method=method, first_chunk=first_chunk)
+                               method=method, first_chunk=first_chunk,
+                               scheduler=scheduler or "local")
 
     parameters = tuple(name for name in extra if name in bumps.PARAMETERS)
     extra = tuple(name for name in extra if name not in bumps.PARAMETERS)

@@ -90,8 +90,11 @@ def main() -> None:
                    "then the sizing run's count.")
 @click.option("--max-paths", type=int, default=None, show_default="100,000,000",
               help="Cap on the paths per simulation under --target-se.")
+@click.option("--scheduler", default="local", show_default=True,
+              help="Where the chunks run: local (threads), processes, or a Dask scheduler's "
+                   "address (tcp://host:8786); the numbers do not depend on it.")
 def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per_year,
-          first_step, plain, names, method, target_se, max_paths) -> None:
+          first_step, plain, names, method, target_se, max_paths, scheduler) -> None:
     """Price every position in FILE with delta and vega, each ± its standard error.
 
     FILE is a .csv, .parquet or .json (records) instrument table; see
@@ -126,7 +129,8 @@ def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per
                                       report=progress, scheme=scheme,
                                       steps_per_year=steps_per_year, first_step=first_step,
                                       plain=plain, greeks=greeks, method=method,
-                                      target_se=target_se, max_paths=max_paths)
+                                      target_se=target_se, max_paths=max_paths,
+                                      scheduler=scheduler)
         finally:
             progress.close()
     except InputError as error:
@@ -159,7 +163,11 @@ def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per
 @click.option("--steps-per-year", type=float, default=None, show_default="52",
               help="Heston simulation steps per year.")
 @click.option("--gamma", is_flag=True, help="Also estimate gamma and report dollar_gamma.")
-def report(files, by, paths, seed, output, fmt, threads, scheme, steps_per_year, gamma) -> None:
+@click.option("--scheduler", default="local", show_default=True,
+              help="Where the chunks run: local (threads), processes, or a Dask scheduler's "
+                   "address; the numbers do not depend on it.")
+def report(files, by, paths, seed, output, fmt, threads, scheme, steps_per_year, gamma,
+           scheduler) -> None:
     """Risk report of the positions in FILES: exposures by --by columns and in total.
 
     FILES are instrument tables (.csv, .parquet, .json) or folders of them.  Exposures
@@ -191,7 +199,8 @@ def report(files, by, paths, seed, output, fmt, threads, scheme, steps_per_year,
         try:
             results = risk_report(list(files), by=columns, paths=paths, seed=seed,
                                   threads=threads, report=progress, scheme=scheme,
-                                  steps_per_year=steps_per_year, gamma=gamma)
+                                  steps_per_year=steps_per_year, gamma=gamma,
+                                  scheduler=scheduler)
         finally:
             progress.close()
     except InputError as error:

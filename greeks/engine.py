@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from typing import Callable
 
@@ -557,7 +557,8 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
              steps_per_year: float = DEFAULT_STEPS_PER_YEAR,
              first_step: float = 0.0, plain: bool = False, weight: np.ndarray | None = None,
              subtotal: np.ndarray | None = None, extra: tuple[str, ...] = (),
-             method: str = "auto", first_chunk: int = 0, per_greek: bool = True) -> Estimates:
+             method: str = "auto", first_chunk: int = 0, per_greek: bool = True,
+             scheduler: str = "local") -> Estimates:
     """Estimate price, delta and vega of every row of a validated frame (and the further
     Greeks ``extra``), each by the estimator that ``method`` selects.
 
@@ -575,7 +576,7 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
     (:func:`_simulate_family`).
     """
     args = dict(seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
-                first_step=first_step, extra=extra, subtotal=subtotal)
+                first_step=first_step, extra=extra, subtotal=subtotal, scheduler=scheduler)
     if plain or method != "auto" or not per_greek:
         estimates = _simulate_family(frame, paths, report=report, plain=plain, weight=weight,
                                      method=method, first_chunk=first_chunk, **args)
@@ -666,7 +667,7 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
                      first_step: float = 0.0, plain: bool = False,
                      weight: np.ndarray | None = None, subtotal: np.ndarray | None = None,
                      extra: tuple[str, ...] = (), method: str = "auto",
-                     first_chunk: int = 0) -> Estimates:
+                     first_chunk: int = 0, scheduler: str = "local") -> Estimates:
     """Estimate price, delta and vega of every row of a validated frame by the estimators
     of one ``method`` family (:func:`row_methods`), the further Greeks named in ``extra``
     (of :data:`greeks.sensitivities.NAMES`; NaN where a model has no estimator for one),
@@ -686,6 +687,7 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     ``PILOT_CHUNKS`` up), estimates their coefficients per row and Greek, and the main run
     uses them as constants.  Only the main paths enter the estimates and their standard
     errors.  With ``plain``, every row gets the plain likelihood-ratio estimators.
+    ``scheduler`` runs the chunks (:func:`_completed`).
     ``report(done, total)`` is called from the calling thread as chunks complete, with
     work measured in path-dates.
     """
@@ -717,7 +719,7 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     if pilot:
         sums = [[0.0, 0.0] for _ in groups]
         for i, (_, (main, further)) in _completed(groups, pilot, seed, threads, progress,
-                                                  collect=True):
+                                                  collect=True, scheduler=scheduler):
             sums[pilot[i][0]][0] += main
             sums[pilot[i][0]][1] += further
         count = [group.units(pilot_paths(n)) for group, n in zip(groups, counts)]
@@ -726,7 +728,8 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
                           extra_coef=sensitivities.coefficients(further, n))
                   for group, (main, further), n in zip(groups, sums, count)]
     results: list = [None] * len(tasks)
-    for i, (moments_, _) in _completed(groups, tasks, seed, threads, progress):
+    for i, (moments_, _) in _completed(groups, tasks, seed, threads, progress,
+                                       scheduler=scheduler):
         results[i] = moments_
     return _reduce(frame, groups, tasks, results, n_subtotals, codes)
 
@@ -765,16 +768,27 @@ class _Progress:
             self.report(self.done, self.total)
 
 
-def _completed(groups, tasks, seed: int, threads: int, progress, collect: bool = False):
+SCHEDULERS = ("local", "processes")  # or the address of a Dask scheduler
+
+
+def _completed(groups, tasks, seed: int, threads: int, progress, collect: bool = False,
+               scheduler: str = "local"):
     """Run the (group index, chunk, paths) tasks; yield (task index, result) as each
-    completes, after reporting progress."""
-    if threads == 1:
+    completes, after reporting progress.  ``scheduler``: ``local`` (threads of this
+    process), ``processes`` (a pool of ``threads`` processes) or a Dask scheduler's address
+    (its workers run the chunks).  Each chunk's numbers depend only on the seed, its group
+    and its index, so every scheduler gives bit-identical results."""
+    if scheduler not in SCHEDULERS:
+        yield from _completed_on_dask(groups, tasks, seed, progress, collect, scheduler)
+        return
+    if threads == 1 and scheduler == "local":
         for i, (g, c, n) in enumerate(tasks):
             result = run_chunk(groups[g], seed, c, n, collect)
             progress(tasks[i])
             yield i, result
         return
-    with ThreadPoolExecutor(max_workers=threads) as pool:
+    pool_type = ThreadPoolExecutor if scheduler == "local" else ProcessPoolExecutor
+    with pool_type(max_workers=threads) as pool:
         futures = {pool.submit(run_chunk, groups[g], seed, c, n, collect): i
                    for i, (g, c, n) in enumerate(tasks)}
         try:
@@ -785,6 +799,31 @@ def _completed(groups, tasks, seed: int, threads: int, progress, collect: bool =
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+
+
+_CLIENTS: dict = {}
+
+
+def _completed_on_dask(groups, tasks, seed: int, progress, collect: bool, address: str):
+    """As :func:`_completed`, the chunks submitted to the Dask scheduler at ``address``."""
+    try:
+        from distributed import Client
+    except ImportError:
+        raise RuntimeError("a Dask scheduler needs the distributed package: "
+                           "pip install 'greeks-lr[dask]'") from None
+    if address not in _CLIENTS:
+        _CLIENTS[address] = Client(address, set_as_default=False)
+    client = _CLIENTS[address]
+    futures = {client.submit(run_chunk, groups[g], seed, c, n, collect, pure=False): i
+               for i, (g, c, n) in enumerate(tasks)}
+    try:
+        for future, i in futures.items():  # in submission order; the workers run ahead
+            result = future.result()
+            progress(tasks[i])
+            yield i, result
+    except BaseException:
+        client.cancel(list(futures))
+        raise
 
 
 DEGENERATE = 1e-9  # a standard error below this fraction of its scale saw no event

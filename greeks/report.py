@@ -71,7 +71,7 @@ def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
                 seed: int | None = None, threads: int | None = None,
                 report: Callable[[float, float], None] | None = None,
                 scheme: str | None = None, steps_per_year: float | None = None,
-                gamma: bool = False) -> pd.DataFrame:
+                gamma: bool = False, scheduler: str | None = None) -> pd.DataFrame:
     """Exposures by the ``by`` columns with standard errors, and the grand total.
 
     Parameters
@@ -80,7 +80,7 @@ def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
         Instrument files (a folder stands for its .csv/.parquet/.json files).
     by : column names
         Subtotal keys (e.g. ``["underlying", "book"]``); empty: the total only.
-    paths, seed, threads, report, scheme, steps_per_year
+    paths, seed, threads, report, scheme, steps_per_year, scheduler
         As in :func:`greeks.price_portfolio`.
     gamma : bool
         Also estimate gamma and report ``dollar_gamma``.
@@ -118,7 +118,8 @@ def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
                 else np.full(len(frame), -1))
     estimates = engine.simulate(frame, int(paths), int(seed), threads, report, scheme,
                                 float(steps_per_year), weight=weight, subtotal=subtotal,
-                                extra=("gamma",) if gamma else ())
+                                extra=("gamma",) if gamma else (),
+                                scheduler=scheduler or "local")
 
     positions = frame[["id", *by]].copy()
     for k, name in enumerate(exposures):

@@ -1,0 +1,36 @@
+"""Scale-out: the same numbers from threads, a process pool and a Dask cluster."""
+
+import pytest
+
+import greeks
+from helpers import make_frame
+
+HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
+              underlying="H")
+COLUMNS = ["price", "price_se", "delta", "delta_se", "vega", "vega_se"]
+
+
+def mixed():
+    return make_frame([dict(id="call"), dict(id="asian", instrument="asian", fixings=12),
+                       dict(id="uo", instrument="barrier", barrier=125.0,
+                            barrier_type="up-and-out", fixings=12),
+                       dict(id="h", **HESTON), dict(id="h-dig", instrument="digital", **HESTON)])
+
+
+def test_process_pool_is_bit_identical_to_threads():
+    local = greeks.price_portfolio(mixed(), paths=40_000, seed=5, threads=2)
+    pooled = greeks.price_portfolio(mixed(), paths=40_000, seed=5, threads=2,
+                                    scheduler="processes")
+    assert local[COLUMNS].equals(pooled[COLUMNS])
+    assert local.attrs["total"] == pooled.attrs["total"]
+
+
+def test_dask_local_cluster_is_bit_identical_to_threads():
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        on_dask = greeks.price_portfolio(mixed(), paths=40_000, seed=5,
+                                         scheduler=cluster.scheduler_address)
+    local = greeks.price_portfolio(mixed(), paths=40_000, seed=5)
+    assert local[COLUMNS].equals(on_dask[COLUMNS])
+    assert local.attrs["total"] == on_dask.attrs["total"]
