@@ -31,7 +31,19 @@ COLUMNS = (
 # Names the result table gives its own columns; an input column may not take them.
 RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se", "gamma",
                   "gamma_se", "rho_rate", "rho_rate_se", "theta_per_year", "theta_per_year_se", "theta_per_day",
-                  "theta_per_day_se", "vanna", "vanna_se", "volga", "volga_se", "method")
+                  "theta_per_day_se", "vanna", "vanna_se", "volga", "volga_se", "dkappa",
+                  "dkappa_se", "dtheta", "dtheta_se", "dxi", "dxi_se", "drho", "drho_se",
+                  "paths", "method", "method_price", "method_delta", "method_vega")
+
+
+# (column, rows, low, high): finite bounds that keep e^{±rT}, S0², the grid and the payoffs
+# representable; beyond them the input is refused rather than computed as inf or NaN
+LIMITS = [("maturity", "all", 1e-6, 100.0), ("rate", "all", -1.0, 1.0),
+          ("dividend", "all", -1.0, 1.0), ("spot", "all", 1e-8, 1e12),
+          ("strike", "all", 1e-8, 1e12), ("barrier", "barrier", 1e-8, 1e12),
+          ("payout", "digital", 0.0, 1e12), ("vol", "gbm", 0.0, 10.0),
+          ("v0", "heston", 0.0, 100.0), ("kappa", "heston", 0.0, 1000.0),
+          ("theta", "heston", 0.0, 100.0), ("xi", "heston", 0.0, 100.0)]
 
 
 class InputError(ValueError):
@@ -217,6 +229,12 @@ def validate(raw: pd.DataFrame, source: str, lines=None) -> pd.DataFrame:
     check.fail_first(stuck, "v0", lambda p: (
         "v0 = 0 needs the Feller condition 2*kappa*theta >= xi^2 (here the variance can stay "
         "at 0, and the delta weight has infinite variance); give v0 > 0"))
+    applies = {"all": everywhere, "gbm": gbm, "heston": heston, "barrier": barrier_rows,
+               "digital": digital}
+    for name, rows, low, high in LIMITS:
+        _bound(check, values[name], name, applies[rows],
+               lambda v, low=low, high=high: (v >= low) & (v <= high),
+               f"must lie in [{low:g}, {high:g}] (the range the engine computes in)")
     dated = np.isin(instrument, DATED_INSTRUMENTS)
     _bound(check, values["fixings"], "fixings", dated,
            lambda v: (v >= 1) & (v <= MAX_FIXINGS) & (v == np.floor(v)),
