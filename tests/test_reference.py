@@ -96,11 +96,20 @@ def test_dataframe_input_gives_the_same_table(book):
     assert from_frame.attrs == from_file.attrs
 
 
-def test_a_failing_formula_gives_a_note_not_a_crash(tmp_path):
+def test_a_failing_formula_gives_a_note_not_a_crash(tmp_path, monkeypatch):
+    from greeks import reference as module
+
     path = tmp_path / "book.csv"
     lines = BOOK.splitlines()
-    path.write_text("\n".join([lines[0], lines[1], lines[1].replace("G-EU-C", "X").replace(
-        ",0.05,0.01,", ",-1000,0.01,")]) + "\n")  # e^{-rT} overflows
+    path.write_text("\n".join([lines[0], lines[1], lines[1].replace("G-EU-C", "X")]) + "\n")
+    original = module.PRICERS["gbm"]
+
+    def failing(row):  # a formula that overflows on the second row
+        if row["id"] == "X":
+            raise OverflowError("math range error")
+        return original(row)
+
+    monkeypatch.setitem(module.PRICERS, "gbm", failing)
     results = greeks.analytic_prices(path)
     assert results[VALUES].iloc[1].isna().all()
     assert results["note"].iloc[1].startswith("closed form failed")
