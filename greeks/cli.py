@@ -368,7 +368,7 @@ def check_output(output: str) -> None:
     from greeks.io import table_format
 
     source = f"--output {output}"
-    table_format(output, source=source)
+    table_format(output, source=source, output=True)
     folder = Path(output).parent
     if not folder.is_dir():
         raise InputError(source, f"folder {str(folder)!r} does not exist")

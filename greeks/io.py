@@ -19,15 +19,21 @@ import pandas as pd
 from greeks.instruments import InputError, validate
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json"}
+OUTPUT_FORMATS = {**FORMATS, ".html": "html"}
 
 
-def table_format(path: str | os.PathLike, source: str | None = None) -> str:
-    """The format named by a path's suffix, or an :class:`InputError`."""
+def table_format(path: str | os.PathLike, source: str | None = None,
+                 output: bool = False) -> str:
+    """The format named by a path's suffix (``output``: also .html), or an
+    :class:`InputError`."""
+    formats = OUTPUT_FORMATS if output else FORMATS
     suffix = Path(path).suffix.lower()
-    if suffix not in FORMATS:
+    if suffix not in formats:
         problem = f"unsupported file type {suffix!r}" if suffix else "the file name has no suffix"
-        raise InputError(source or str(path), problem + "; use .csv, .parquet or .json")
-    return FORMATS[suffix]
+        names = list(formats)
+        raise InputError(source or str(path),
+                         f"{problem}; use {', '.join(names[:-1])} or {names[-1]}")
+    return formats[suffix]
 
 
 def _decode(data: bytes, source: str) -> str:
@@ -157,15 +163,27 @@ def to_text(frame: pd.DataFrame, kind: str) -> str:
 
 
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
-    """Write ``frame`` to ``path`` in the format its suffix names, atomically."""
-    kind = table_format(path)
+    """Write ``frame`` to ``path`` in the format its suffix names, atomically.
+
+    With run metadata in ``frame.attrs["metadata"]`` (a risk report), it is stored with the
+    table: as the Parquet schema's key-value metadata ``greeks.run`` (JSON), as the header
+    of a JSON file (``{"metadata": ..., "records": [...]}``), and at the top of an HTML
+    report; a CSV file holds the table only."""
+    kind = table_format(path, output=True)
     target = Path(path)
     fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
                                      dir=target.parent if str(target.parent) else ".")
     try:
         with os.fdopen(fd, "wb") as handle:
+            metadata = frame.attrs.get("metadata")
             if kind == "parquet":
-                frame.to_parquet(handle, index=False)
+                _write_parquet(frame, handle, metadata)
+            elif kind == "html":
+                handle.write(to_html(frame, metadata).encode())
+            elif kind == "json" and metadata is not None:
+                records = json.loads(to_text(frame, "json"))
+                handle.write((json.dumps({"metadata": metadata, "records": records}, indent=1,
+                                         default=str) + "\n").encode())
             else:
                 handle.write(to_text(frame, kind).encode())
         os.chmod(temporary, 0o666 & ~_umask())
@@ -174,3 +192,53 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def _write_parquet(frame: pd.DataFrame, handle, metadata: dict | None) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    bare = frame.copy()
+    bare.attrs = {}  # the run metadata goes in below; attrs may hold tables
+    table = pa.Table.from_pandas(bare, preserve_index=False)
+    if metadata is not None:
+        table = table.replace_schema_metadata({**(table.schema.metadata or {}),
+                                               b"greeks.run": json.dumps(metadata, default=str)})
+    pq.write_table(table, handle)
+
+
+def read_metadata(path: str | os.PathLike) -> dict | None:
+    """The run metadata stored with a Parquet or JSON result file, if any."""
+    if table_format(path) == "parquet":
+        import pyarrow.parquet as pq
+
+        stored = pq.read_schema(path).metadata or {}
+        return json.loads(stored[b"greeks.run"]) if b"greeks.run" in stored else None
+    content = json.loads(Path(path).read_text())
+    return content.get("metadata") if isinstance(content, dict) else None
+
+
+def to_html(frame: pd.DataFrame, metadata: dict | None = None) -> str:
+    """A self-contained HTML page: the run metadata, the table, and the per-position table
+    of a report (``frame.attrs["positions"]``)."""
+    import html
+
+    def table(data: pd.DataFrame) -> str:
+        return data.to_html(index=False, border=0, float_format=lambda v: f"{v:,.6g}",
+                            na_rep="", classes="numbers")
+
+    parts = ["<!DOCTYPE html><html><head><meta charset='utf-8'><title>greeks</title>",
+             "<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;"
+             "margin-bottom:2em}td,th{padding:3px 10px;border-bottom:1px solid #ddd;"
+             "text-align:right}th{background:#f4f4f4}</style></head><body>",
+             "<h1>greeks</h1>"]
+    if metadata:
+        rows = "".join(f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+                       for k, v in metadata.items())
+        parts.append(f"<h2>Run</h2><table>{rows}</table>")
+    parts.append("<h2>Results</h2>" + table(frame))
+    positions = frame.attrs.get("positions")
+    if isinstance(positions, pd.DataFrame):
+        parts.append("<h2>Positions</h2>" + table(positions))
+    parts.append("</body></html>\n")
+    return "\n".join(parts)

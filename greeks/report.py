@@ -16,7 +16,10 @@ independent, so their variances add.
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 import os
+import time
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -91,12 +94,18 @@ def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
         One row per combination of the ``by`` values (sorted), then a row whose first key
         is ``TOTAL``: ``positions``, and ``market_value``, ``dollar_delta``,
         ``vega_per_point`` (and ``dollar_gamma``), each with ``_se``.  ``attrs["positions"]`` holds the per-position
-        exposures (with ``id`` and the ``by`` columns) and ``attrs`` the run settings.
+        exposures (with ``id`` and the ``by`` columns), ``attrs["metadata"]`` the run
+        (version, time, seed, paths, method, input files' SHA-256), which ``--output`` stores
+        with the table (Parquet key-value metadata, a JSON header, an HTML report).
     """
     from greeks import engine
     from greeks.api import check_run_options
 
     frame = load_positions(sources)
+    inputs = ({} if isinstance(sources, pd.DataFrame) else
+              {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
+               for path in instrument_paths([sources] if isinstance(sources, (str, os.PathLike))
+                                            else sources)})
     by = list(by)
     missing = [name for name in by if name not in frame.columns]
     if missing:
@@ -116,6 +125,7 @@ def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
     keys = frame[by].astype(str) if by else pd.DataFrame(index=frame.index)
     subtotal = (keys.groupby(by, sort=True).ngroup().to_numpy() if by
                 else np.full(len(frame), -1))
+    start = time.perf_counter()
     estimates = engine.simulate(frame, int(paths), int(seed), threads, report, scheme,
                                 float(steps_per_year), weight=weight, subtotal=subtotal,
                                 extra=("gamma",) if gamma else (),
@@ -138,8 +148,15 @@ def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
     rows.append(dict(total_keys, positions=len(frame),
                      **_exposures(exposures, estimates.total_mean, estimates.total_se)))
     table = pd.DataFrame(rows)
+    from greeks import __version__
+
     table.attrs.update(positions=positions, by=by, paths=int(paths), seed=int(seed),
                        scheme=scheme, steps_per_year=float(steps_per_year))
+    table.attrs["metadata"] = dict(
+        greeks=__version__, created=datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"), seed=int(seed), paths=int(paths), method="auto", scheme=scheme,
+        steps_per_year=float(steps_per_year), by=",".join(by), gamma=bool(gamma),
+        seconds=round(time.perf_counter() - start, 3), inputs=inputs)
     return table
 
 

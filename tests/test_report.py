@@ -102,3 +102,29 @@ def test_report_cli_refuses_bad_input(runner, tmp_path):
     assert result.exit_code == 2
     assert "two.csv: row 1: column 'id': id 'a1' is already used" in result.output
     assert not out.exists()
+
+
+def test_outputs_carry_the_run_metadata(runner, tmp_path):
+    """Parquet key-value metadata, a JSON header, a self-contained HTML page: version, seed,
+    paths, method and the input files' SHA-256, so that a report can be reproduced."""
+    import hashlib
+
+    from greeks.io import read_metadata
+
+    source = tmp_path / "book.csv"
+    book_frame().to_csv(source, index=False)
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()
+    for suffix in ("parquet", "json", "html", "csv"):
+        out = tmp_path / f"risk.{suffix}"
+        result = runner.invoke(main, ["report", str(source), "--by", "book", "-n", "4000",
+                                      "-s", "7", "--output", str(out)])
+        assert result.exit_code == 0, result.output
+        if suffix in ("parquet", "json"):
+            metadata = read_metadata(out)
+            assert metadata["seed"] == 7 and metadata["paths"] == 4000
+            assert metadata["inputs"] == {str(source): digest}
+            assert metadata["method"] == "auto" and metadata["greeks"]
+        elif suffix == "html":
+            text = out.read_text()
+            assert digest in text and "<h2>Positions</h2>" in text and "dollar_delta" in text
+    assert pd.read_parquet(tmp_path / "risk.parquet")["book"].tolist() == ["x", "y", "TOTAL"]

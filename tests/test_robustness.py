@@ -668,15 +668,15 @@ BOOK_PATH = ROOT / "instruments" / "european.csv"
     ("report", (greeks.report, "risk_report")),
     ("analytic", (greeks.reference, "analytic_prices")),
     ("price", (greeks.io, "to_text")),                 # while writing the .csv output
-    ("price", (pd.DataFrame, "to_parquet")),           # while writing the .parquet output
-    ("report", (pd.DataFrame, "to_parquet")),
-    ("analytic", (pd.DataFrame, "to_parquet")),
+    ("price", (greeks.io, "_write_parquet")),          # while writing the .parquet output
+    ("report", (greeks.io, "_write_parquet")),
+    ("analytic", (greeks.io, "_write_parquet")),
 ])
 @pytest.mark.parametrize("existing", [False, True])
 def test_interrupt_exits_130_and_writes_nothing(runner, tmp_path, monkeypatch, command, target,
                                                 existing):
     monkeypatch.setattr(*target, interrupt)
-    suffix = ".parquet" if target[1] == "to_parquet" else ".csv"
+    suffix = ".parquet" if target[1] == "_write_parquet" else ".csv"
     out = tmp_path / f"risk{suffix}"
     if existing:
         out.write_bytes(b"previous results")
