@@ -213,6 +213,10 @@ def report(files, by, paths, seed, output, fmt, threads, scheme, steps_per_year,
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--spot", "spec", default="-20%:+20%:5%", show_default=True,
               help="Relative spot shifts: start:stop:step or a comma list (-10%,+10%).")
+@click.option("--vol", "vol_spec", default="0", show_default=True,
+              help="Absolute volatility shifts (σ, or σ0 under Heston), same syntax: "
+                   "-2%:+2%:1% moves 0.20 to 0.18 ... 0.22; scenarios are every spot and vol "
+                   "pair.")
 @click.option("--paths", "-n", type=int, default=None, show_default="200,000",
               help="Monte-Carlo paths per simulation group.")
 @click.option("--seed", "-s", type=int, default=None, show_default="0", help="Random seed.")
@@ -230,7 +234,8 @@ def report(files, by, paths, seed, output, fmt, threads, scheme, steps_per_year,
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Also draw value and P&L against the shift, with ±2 SE bands, to a PNG "
                    "(needs matplotlib: pip install 'greeks-lr[plot]').")
-def ladder(file, spec, paths, seed, threads, min_ess, no_resimulate, output, fmt, plot) -> None:
+def ladder(file, spec, vol_spec, paths, seed, threads, min_ess, no_resimulate, output, fmt,
+           plot) -> None:
     """Portfolio value and P&L when every spot moves, from one simulation.
 
     Each row's value at the shifted spot is reweighted by the likelihood ratio of its
@@ -252,7 +257,7 @@ def ladder(file, spec, paths, seed, threads, min_ess, no_resimulate, output, fmt
         if not 0 < min_ess <= 1:
             raise click.UsageError(f"--min-ess must lie in (0, 1], got {min_ess}")
         table = spot_ladder(file, spec, paths=paths, seed=seed, threads=threads,
-                            min_ess=min_ess, resimulate=not no_resimulate)
+                            min_ess=min_ess, resimulate=not no_resimulate, vol_shifts=vol_spec)
     except InputError as error:
         raise BadInput(str(error)) from None
     except ValueError as error:

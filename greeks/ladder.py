@@ -24,6 +24,18 @@ with ``resimulate=False``, the shift is left empty and flagged).  Portfolio valu
 simulation group (the P&L from per-path differences, so it is far more precise than the
 values); groups are independent.  The reweighting runs the plain estimator on the
 engine's streams: its x = 0 value is that of ``greeks price --plain``.
+
+Volatility shifts (σ → σ + y, in volatility units; σ0 = sqrt(v0) under Heston) reweight
+every interval of a GBM row: with ΔW_i the Brownian increments on the row's dates,
+μ = r − q − σ²/2 and μ' its value at σ',
+
+    log ρ = Σ_i [log(σ/σ') − ((μ − μ')Δ_i + σΔW_i − c·1{i = 1})²/(2σ'²Δ_i) + ΔW_i²/(2Δ_i)],
+
+whose ESS is 1/Π_i E_i, E_i = s_i/(s_i'² sqrt(2/s_i'² − 1/s_i²)) exp(d_i²/(2s_i² − s_i'²)) for
+the Gaussian step with s_i = σ sqrt(Δ_i), s_i' = σ' sqrt(Δ_i) and mean shift d_i (0 when
+2s_i² ≤ s_i'²: the ratio has infinite variance) — it falls geometrically in the number of
+dates, so daily-fixed rows are re-simulated at once.  A Heston row's variance chain would
+need its own transition ratio: its volatility-shifted scenarios are always re-simulated.
 """
 
 from __future__ import annotations
@@ -39,9 +51,10 @@ from greeks.stats import Moments
 DEFAULT_MIN_ESS = 0.1  # of the paths
 
 
-def parse_shifts(text: str) -> np.ndarray:
-    """Relative spot shifts from ``"-20%:+20%:5%"`` (start:stop:step, both ends included)
-    or a comma list ``"-10%,0%,10%"``; values without ``%`` are fractions.  0 is added."""
+def parse_shifts(text: str, floor: float | None = -1.0) -> np.ndarray:
+    """Shifts from ``"-20%:+20%:5%"`` (start:stop:step, both ends included) or a comma list
+    ``"-10%,0%,10%"``; values without ``%`` are fractions.  0 is added; relative spot shifts
+    must stay above ``floor`` (−100 %)."""
     def value(part: str) -> float:
         part = part.strip()
         return float(part.rstrip("%")) * (0.01 if part.endswith("%") else 1.0)
@@ -57,20 +70,22 @@ def parse_shifts(text: str) -> np.ndarray:
     except ValueError:
         raise ValueError(f"--spot expects start:stop:step or a comma list of shifts such as "
                          f"-20%:+20%:5%, got {text!r}") from None
-    if not np.all(np.isfinite(shifts)) or np.any(shifts <= -1):
-        raise ValueError("spot shifts must be finite and above -100%")
+    if not np.all(np.isfinite(shifts)) or (floor is not None and np.any(shifts <= floor)):
+        raise ValueError("shifts must be finite, and spot shifts above -100%")
     return np.unique(np.round(np.append(shifts, 0.0), 12))
 
 
 def spot_ladder(source, shifts, paths: int | None = None, seed: int | None = None,
                 threads: int | None = None, min_ess: float = DEFAULT_MIN_ESS,
-                resimulate: bool = True) -> pd.DataFrame:
+                resimulate: bool = True, vol_shifts="0") -> pd.DataFrame:
     """The portfolio's value and P&L at each relative spot shift, with SEs and ESS.
 
     Each row's ESS per shift (module docstring; Heston on a pilot of ``PILOT`` paths, on
     streams of its own) decides: rows below ``min_ess`` at a shift are re-priced there by a full simulation at the
     shifted spots (independent of the reweighted rows, so the variances add), the others
-    reweighted.  Returns one line per shift: ``shift``, ``value``, ``value_se``, ``pnl``,
+    reweighted.  With ``vol_shifts`` (absolute volatility changes, same syntax; ``"+5%"`` is
+    +0.05) the scenarios are every pair of spot and volatility shifts.  Returns one line
+    per scenario: ``shift`` (spot), ``vol_shift``, ``value``, ``value_se``, ``pnl``,
     ``pnl_se``, ``ess`` (the smallest over the reweighted rows, as a fraction of the paths),
     ``resimulated`` (rows re-priced) and ``source`` (``reweighted``, ``re-simulated`` or,
     with ``resimulate=False``, ``unreliable`` and no numbers).  ``attrs["rows"]`` holds
@@ -80,15 +95,20 @@ def spot_ladder(source, shifts, paths: int | None = None, seed: int | None = Non
     from greeks.api import check_run_options, load, price_portfolio
 
     frame = load(source)
-    shifts = parse_shifts(shifts) if isinstance(shifts, str) else np.unique(
+    spot_grid = parse_shifts(shifts) if isinstance(shifts, str) else np.unique(
         np.append(np.asarray(shifts, dtype=float), 0.0))
+    vol_grid = parse_shifts(vol_shifts, floor=None) if isinstance(vol_shifts, str) else \
+        np.unique(np.append(np.asarray(vol_shifts, dtype=float), 0.0))
+    shifts = np.repeat(spot_grid, vol_grid.size)  # every (spot, vol) pair, vol fastest
+    vols = np.tile(vol_grid, spot_grid.size)
+    _check_vols(frame, vol_grid)
     paths = engine.DEFAULT_PATHS if paths is None else int(paths)
     seed = engine.DEFAULT_SEED if seed is None else int(seed)
     check_run_options(paths, seed, threads)
     logs = np.log1p(shifts)
-    base = int(np.flatnonzero(shifts == 0)[0])
+    base = int(np.flatnonzero((shifts == 0) & (vols == 0))[0])
     groups = engine.plan_groups(frame)
-    ess = _effective_fraction(groups, len(frame), seed, min(paths, PILOT), logs)
+    ess = _effective_fraction(groups, len(frame), seed, min(paths, PILOT), logs, vols)
     good = ess >= min_ess
     good[:, base] = True
     rows = len(frame)
@@ -98,7 +118,7 @@ def spot_ladder(source, shifts, paths: int | None = None, seed: int | None = Non
     for group in groups:
         group_total = Moments((2, shifts.size))
         for chunk, n in group.chunks(paths):
-            values = _chunk_values(group, seed, chunk, n, logs)
+            values = _chunk_values(group, seed, chunk, n, logs, vols)
             value = np.zeros((n, shifts.size))
             pnl = np.zeros((n, shifts.size))
             for j, v in enumerate(values):
@@ -119,7 +139,7 @@ def spot_ladder(source, shifts, paths: int | None = None, seed: int | None = Non
         pnl, pnl_var = total_mean[1, s], total_variance[1, s]
         source = "reweighted"
         if bad.size and resimulate:
-            moved = frame.iloc[bad].assign(spot=frame["spot"].iloc[bad] * (1.0 + shift))
+            moved = _shifted(frame.iloc[bad], shift, vols[s])
             priced = price_portfolio(moved.reset_index(drop=True), paths=paths, seed=seed,
                                      threads=threads, plain=True).attrs["total"]
             value, value_var = value + priced["price"], value_var + priced["price_se"] ** 2
@@ -128,17 +148,18 @@ def spot_ladder(source, shifts, paths: int | None = None, seed: int | None = Non
         elif bad.size:
             value = value_var = pnl = pnl_var = np.nan
             source = "unreliable"
-        lines.append(dict(shift=shift, value=value, value_se=math.sqrt(value_var), pnl=pnl,
+        lines.append(dict(shift=shift, vol_shift=vols[s], value=value,
+                          value_se=math.sqrt(value_var), pnl=pnl,
                           pnl_se=math.sqrt(pnl_var),
                           ess=ess[good[:, s], s].min() if good[:, s].any() else np.nan,
                           resimulated=int(bad.size), source=source))
     table = pd.DataFrame(lines)
     per_row = {"id": frame["id"].to_numpy()}
     for s, shift in enumerate(shifts):
-        per_row[f"{shift:+.4g}"] = np.where(good[:, s], [row_stats[j].mean[s]
-                                                         for j in range(rows)], np.nan)
-        per_row[f"{shift:+.4g}_se"] = np.where(good[:, s], [row_stats[j].standard_error[s]
-                                                            for j in range(rows)], np.nan)
+        name = f"{shift:+.4g}" + (f"/vol{vols[s]:+.4g}" if vol_grid.size > 1 else "")
+        per_row[name] = np.where(good[:, s], [row_stats[j].mean[s] for j in range(rows)], np.nan)
+        per_row[f"{name}_se"] = np.where(good[:, s], [row_stats[j].standard_error[s]
+                                                      for j in range(rows)], np.nan)
     table.attrs.update(rows=pd.DataFrame(per_row), paths=paths, seed=seed, min_ess=min_ess)
     return table
 
@@ -147,16 +168,73 @@ PILOT = 20_000
 PILOT_CHUNKS = 1 << 44
 
 
-def _effective_fraction(groups, rows: int, seed: int, paths: int, logs) -> np.ndarray:
-    """1/E[ρ²] of every row and shift: closed form under GBM, a pilot of ``paths`` paths
-    (streams of its own) under Heston."""
+def _check_vols(frame: pd.DataFrame, vol_grid: np.ndarray) -> None:
+    """Every shifted volatility must stay positive (σ0 ≥ 0 under Heston)."""
+    sigma = np.where(frame["model"] == "gbm", frame.get("vol", np.nan),
+                     np.sqrt(frame.get("v0", np.nan)))
+    low = sigma + vol_grid.min()
+    gbm = (frame["model"] == "gbm").to_numpy()
+    if np.any(gbm & (low <= 0)) or np.any(~gbm & (low < 0)):
+        raise ValueError(f"the volatility shift {vol_grid.min():+g} leaves a row's volatility "
+                         "below zero")
+
+
+def _shifted(rows: pd.DataFrame, shift: float, vol_shift: float) -> pd.DataFrame:
+    """Rows with every spot moved by ``shift`` and every volatility by ``vol_shift``."""
+    moved = rows.assign(spot=rows["spot"] * (1.0 + shift)).reset_index(drop=True)
+    if vol_shift:
+        gbm = moved["model"] == "gbm"
+        moved.loc[gbm, "vol"] = moved.loc[gbm, "vol"] + vol_shift
+        moved.loc[~gbm, "v0"] = (np.sqrt(moved.loc[~gbm, "v0"]) + vol_shift) ** 2
+    return moved
+
+
+def _gbm_log_ratio(w, times, dates, sigma, log_shift, vol_shift):
+    """log ρ of every path of a GBM row for one (spot, vol) scenario (module docstring)."""
+    new = sigma + vol_shift
+    drift_change = 0.5 * (new * new - sigma * sigma)  # μ − μ'
+    total = np.zeros(w.shape[0])
+    previous_w = np.zeros(w.shape[0])
+    previous_t = 0.0
+    for i, d in enumerate(dates):
+        dt = times[d] - previous_t
+        step = w[:, d] - previous_w
+        deviation = drift_change * dt + sigma * step - (log_shift if i == 0 else 0.0)
+        total += (math.log(sigma / new) - deviation ** 2 / (2 * new * new * dt)
+                  + step ** 2 / (2 * dt))
+        previous_w, previous_t = w[:, d], times[d]
+    return total
+
+
+def _gbm_effective_fraction(times, dates, sigma, log_shift, vol_shift) -> float:
+    """1/E[ρ²] of a GBM row for one scenario: the product of the Gaussian steps' E_i."""
+    new = sigma + vol_shift
+    drift_change = 0.5 * (new * new - sigma * sigma)
+    log_second, previous = 0.0, 0.0
+    for i, d in enumerate(dates):
+        dt = times[d] - previous
+        previous = times[d]
+        s2, t2 = sigma * sigma * dt, new * new * dt
+        if 2 * s2 <= t2:
+            return 0.0
+        shift = drift_change * dt - (log_shift if i == 0 else 0.0)  # μ' − μ, and c
+        log_second += (0.5 * math.log(s2) - math.log(t2) - 0.5 * math.log(2 / t2 - 1 / s2)
+                       + shift * shift / (2 * s2 - t2))
+    return math.exp(-log_second)
+
+
+def _effective_fraction(groups, rows: int, seed: int, paths: int, logs, vols) -> np.ndarray:
+    """1/E[ρ²] of every row and scenario: closed form under GBM, a pilot of ``paths`` paths
+    (streams of its own) under Heston (0 for its volatility shifts: re-simulated)."""
     from greeks import engine
 
     out = np.ones((rows, logs.size))
     for group in groups:
-        first = group.times[group.date_index[group.date_start[:-1]]]
         if group.model == "gbm":
-            out[group.positions] = np.exp(-logs[None, :] ** 2 / (group.vol ** 2 * first[:, None]))
+            for j, position in enumerate(group.positions):
+                dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+                out[position] = [_gbm_effective_fraction(group.times, dates, group.vol, c, y)
+                                 for c, y in zip(logs, vols)]
             continue
         second = np.zeros((group.kind.size, logs.size))
         for chunk, n in group.chunks(paths):
@@ -168,12 +246,13 @@ def _effective_fraction(groups, rows: int, seed: int, paths: int, logs) -> np.nd
                 v = variance[:, columns[group.date_start[j]]]
                 with np.errstate(over="ignore"):
                     second[j] += np.exp(logs[None, :] ** 2 / v[:, None]).sum(axis=0)
-        out[group.positions] = paths / second
+        out[group.positions] = np.where(vols[None, :] == 0, paths / second, 0.0)
     return out
 
 
-def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray):
-    """Per row of the group, the (paths × shifts) array f·ρ on one chunk."""
+def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray, vols: np.ndarray):
+    """Per row of the group, the (paths × scenarios) array f·ρ on one chunk (0 where a
+    Heston row's volatility moves: those are re-simulated)."""
     from greeks import engine
     from greeks.models import gbm
 
@@ -194,12 +273,13 @@ def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray):
                          group.payout[j], group.barrier[j], group.barrier_kind[j],
                          group.discount[j], payoff)
         if group.model == "gbm":
-            first = group.times[dates[0]]
-            slope = w[:, dates[0]] / (group.vol * first)
-            curvature = np.full(n, 1.0 / (2.0 * group.vol ** 2 * first))
+            ratio = np.exp(np.stack([
+                _gbm_log_ratio(w, group.times, dates, group.vol, c, y)
+                for c, y in zip(logs, vols)], axis=1))
         else:
             slope = residual[:, dates[0]] / variance[:, dates[0]]
             curvature = 0.5 / variance[:, dates[0]]
-        ratio = np.exp(slope[:, None] * logs[None, :] - curvature[:, None] * logs[None, :] ** 2)
+            ratio = np.exp(slope[:, None] * logs[None, :] - curvature[:, None] * logs[None, :] ** 2)
+            ratio[:, vols != 0] = 0.0
         out.append(payoff[:, None] * ratio)
     return out

@@ -153,7 +153,9 @@ def print_comparison(table, console: Console | None = None) -> None:
 def print_ladder(ladder, console: Console | None = None) -> None:
     """The spot ladder of :func:`greeks.ladder.spot_ladder` with a text bar of the P&L."""
     table = Table(header_style="bold")
-    for name in ("spot shift", "value ± SE", "P&L ± SE", "ESS", "source", "P&L"):
+    vol = bool((ladder["vol_shift"] != 0).any())
+    for name in ("spot shift",) + (("vol shift",) if vol else ()) + (
+            "value ± SE", "P&L ± SE", "ESS", "source", "P&L"):
         table.add_column(name, justify="left" if name in ("source", "P&L") else "right",
                          no_wrap=True)
     finite = ladder["pnl"].abs()[ladder["pnl"].notna()]
@@ -167,7 +169,9 @@ def print_ladder(ladder, console: Console | None = None) -> None:
             size = round(width * abs(pnl) / scale)
             bar = (" " * (width - size) + "█" * size + "│" if pnl < 0
                    else " " * width + "│" + "█" * size)
-        table.add_row(f"{line['shift']:+.1%}", plus_minus(line["value"], line["value_se"]),
+        table.add_row(f"{line['shift']:+.1%}",
+                      *((f"{line['vol_shift']:+.3g}",) if vol else ()),
+                      plus_minus(line["value"], line["value_se"]),
                       plus_minus(pnl, line["pnl_se"]) if not math.isnan(pnl) else "—",
                       f"{line['ess']:.1%}" if not math.isnan(line["ess"]) else "",
                       line["source"], bar)
