@@ -226,13 +226,17 @@ def plot_ladder(ladder, path: str) -> None:
         raise click.ClickException("--plot needs matplotlib: pip install 'greeks-lr[plot]'") \
             from None
     figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-    shift = 100 * ladder["shift"]
-    for axis, name, title in ((axes[0], "value", "portfolio value"), (axes[1], "pnl", "P&L")):
-        axis.plot(shift, ladder[name], marker="o")
-        axis.fill_between(shift, ladder[name] - 2 * ladder[f"{name}_se"],
-                          ladder[name] + 2 * ladder[f"{name}_se"], alpha=0.3)
+    for vol, lines in ladder.groupby("vol_shift"):
+        shift = 100 * lines["shift"]
+        for axis, name in ((axes[0], "value"), (axes[1], "pnl")):
+            axis.plot(shift, lines[name], marker="o", label=f"vol {vol:+.3g}")
+            axis.fill_between(shift, lines[name] - 2 * lines[f"{name}_se"],
+                              lines[name] + 2 * lines[f"{name}_se"], alpha=0.3)
+    for axis, title in ((axes[0], "portfolio value"), (axes[1], "P&L")):
         axis.set_xlabel("spot shift (%)")
         axis.set_title(f"{title} ± 2 SE")
+        if ladder["vol_shift"].nunique() > 1:
+            axis.legend()
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)

@@ -125,3 +125,13 @@ def test_volatility_ratio_effective_sample_size_matches_its_sample():
     assert sample == pytest.approx(exact, rel=0.03)
     # variance doubled or more: the ratio's second moment is infinite
     assert _gbm_effective_fraction(group.times, group.date_index, 0.2, 0.0, 0.09) == 0.0
+
+
+def test_ladder_plot(runner, tmp_path):
+    pytest.importorskip("matplotlib")
+    source, picture = tmp_path / "book.csv", tmp_path / "ladder.png"
+    book().to_csv(source, index=False)
+    result = runner.invoke(main, ["ladder", str(source), "--spot", "-5%:5%:5%", "--vol", "1%",
+                                  "-n", "4000", "--plot", str(picture)])
+    assert result.exit_code == 0, result.output
+    assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
