@@ -75,11 +75,13 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         (by default every estimate gets control variates with pilot-estimated
         coefficients, GBM paths come in antithetic pairs, and Heston european and digital
         rows use conditional Monte Carlo).
-    method : {"auto", "lr", "pathwise", "fd"}
+    method : {"auto", "lr", "pathwise", "fd", "rqmc"}
         The estimators (default ``auto``; see ``engine.row_methods``): ``lr`` likelihood
         ratio with controls for every row, ``pathwise`` pathwise delta and vega for GBM
         european and asian rows, ``fd`` central differences on common random numbers
-        (greeks.pathwise); the ``method`` column names each row's.
+        (greeks.pathwise), ``rqmc`` likelihood ratio on randomised quasi-Monte Carlo paths
+        for GBM rows (greeks.rqmc; the paths are 16 replicates of a power of two each); the
+        ``method`` column names each row's.
     target_se : float or str
         Run enough paths that every requested Greek of every row reaches this standard
         error (absolute, or relative to |estimate| with a ``%`` suffix, e.g. ``"0.5%"``):

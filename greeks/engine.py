@@ -33,7 +33,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from greeks import estimators, pathwise, payoffs, sensitivities, survival
+from greeks import estimators, pathwise, payoffs, rqmc, sensitivities, survival
 from greeks.models import gbm, heston
 from greeks.stats import Moments, unit_moments
 
@@ -47,7 +47,7 @@ DEFAULT_SCHEME = "qe"
 DEFAULT_STEPS_PER_YEAR = 52
 CONDITIONED_INSTRUMENTS = ("european", "digital")  # Heston rows by conditional Monte Carlo
 KNOCK_OUTS = ("up-and-out", "down-and-out")  # GBM rows by one-step survival conditioning
-METHODS = ("auto", "lr", "pathwise", "fd")
+METHODS = ("auto", "lr", "pathwise", "fd", "rqmc")
 MIN_STEPS = 24  # Heston steps before any maturity, however short (fewer if steps/yr is lower)
 PILOT_CHUNKS = 1 << 31  # chunk numbers of the pilot run's streams start here
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
@@ -86,7 +86,7 @@ class Group:
     coef: np.ndarray | None = None  # (rows, 3, N_CONTROLS) control coefficients β; None: 0
     conditional: bool = True  # Heston european/digital rows by conditional Monte Carlo
     antithetic: bool = False  # GBM paths in antithetic pairs
-    method: str = "lr"  # lr, survival (one GBM knock-out row), pathwise or fd
+    method: str = "lr"  # lr, survival (one GBM knock-out row), pathwise, fd or rqmc
     maturity: np.ndarray | None = None  # (rows,)
     extra: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     extra_means: np.ndarray | None = None  # (rows, extra, 2): control means of the extras
@@ -126,7 +126,10 @@ class Group:
         return replace(self, extra=codes, extra_means=means)
 
     def units(self, paths: int) -> int:
-        """Independent units among ``paths`` paths: pairs when antithetic."""
+        """Independent units among ``paths`` paths: pairs when antithetic; a randomised
+        QMC replicate is one unit (its mean is one independent draw)."""
+        if self.method == "rqmc":
+            return 1
         return paths // 2 if self.antithetic else paths
 
     @property
@@ -135,7 +138,10 @@ class Group:
         return max(MIN_CHUNK, min(MAX_CHUNK, 1 << max(size.bit_length() - 1, 0)))
 
     def chunks(self, paths: int) -> list[tuple[int, int]]:
-        """(index, size) of each chunk of ``paths`` paths."""
+        """(index, size) of each chunk of ``paths`` paths (randomised QMC: one replicate
+        of :func:`greeks.rqmc.points_per_replicate` points each)."""
+        if self.method == "rqmc":
+            return [(r, rqmc.points_per_replicate(paths)) for r in range(rqmc.REPLICATES)]
         size = self.chunk_size
         return [(c, min(size, paths - c * size)) for c in range((paths + size - 1) // size)]
 
@@ -154,7 +160,9 @@ def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) 
     conditional Monte Carlo, every other row by likelihood ratio with controls (and
     antithetic pairs under GBM); lr: likelihood ratio for every row; pathwise: pathwise
     delta and vega for GBM european and asian rows (the others as auto); fd: central
-    differences on common random numbers for every row; ``plain``: plain likelihood ratio.
+    differences on common random numbers for every row; rqmc: likelihood ratio on
+    randomised quasi-Monte Carlo paths for GBM rows (Heston rows as auto); ``plain``:
+    plain likelihood ratio.
     """
     labels = []
     for row in frame.itertuples(index=False):
@@ -165,6 +173,8 @@ def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) 
             label = "fd+antithetic" if not heston else "fd"
         elif method == "pathwise" and not heston and row.instrument in ("european", "asian"):
             label = "pathwise+antithetic"
+        elif method == "rqmc" and not heston:
+            label = "rqmc+lr"
         elif method != "lr" and is_knock_out(row):
             label = "survival+pathwise+antithetic"
         elif heston:
@@ -181,7 +191,7 @@ def _group_key(row, label: str) -> str:
         return (f"survival;id={row.id};vol={float(row.vol)!r};spot={float(row.spot)!r};"
                 f"rate={float(row.rate)!r};dividend={float(row.dividend)!r}")
     family = label.split("+")[0]
-    suffix = f";method={family}" if family in ("pathwise", "fd") else ""
+    suffix = f";method={family}" if family in ("pathwise", "fd", "rqmc") else ""
     return _simulation_key(row) + suffix
 
 
@@ -218,7 +228,7 @@ def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
         positions = np.array(sorted(by_key[key], key=lambda p: frame["id"].iat[p]), dtype=np.int64)
         group = _plan_group(frame.iloc[positions], key, positions, scheme, steps_per_year,
                             first_step)
-        family = next((name for name in ("survival", "pathwise", "fd")
+        family = next((name for name in ("survival", "pathwise", "fd", "rqmc")
                        if key.startswith(f"{name};") or key.endswith(f";method={name}")), "lr")
         groups.append(replace(group, method=family))
     return groups
@@ -311,6 +321,15 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
     rng = np.random.Generator(np.random.PCG64(stream))
     if group.method in ("pathwise", "fd"):
         _run_classical(group, stream, n_paths, out)
+        return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
+    if group.method == "rqmc":  # one replicate: its mean is one draw (M2 = 0)
+        w, s = rqmc.replicate_paths(group, seed, chunk, n_paths)
+        estimators.likelihood_ratio_gbm(
+            s, w, group.times, group.spot, group.vol, group.date_start, group.date_index,
+            group.kind, group.omega, group.strike, group.payout, group.barrier,
+            group.barrier_kind, group.discount, group.forward, group.weight, group.total_of,
+            group.n_totals, coef, False, False, out, sums)
+        out[..., 1] = 0.0
         return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
     if group.method == "survival":
         s, columns, multipliers = _run_survival(group, rng, n_paths, out)
@@ -706,7 +725,8 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     if plain or method == "lr":
         groups = [replace(group, conditional=False) for group in groups]
     if not plain:
-        groups = [replace(group, antithetic=group.model == "gbm") for group in groups]
+        groups = [replace(group, antithetic=group.model == "gbm" and group.method != "rqmc")
+                  for group in groups]
     counts = [_paths_of(paths, group, plain) for group in groups]
     threads = threads or default_threads()
     pilot = [] if plain else [(g, PILOT_CHUNKS + first_chunk + c, n)
