@@ -463,7 +463,7 @@ def heston_paths(group: Group, rng, n_paths: int, v0: float | None = None):
     column[stored] = np.arange(stored.size)
     s, residual, variance, _ = heston.simulate(rng, group.scheme, n_paths, math.log(group.spot),
                                                v0, kappa, theta, xi, rho, constants, column,
-                                               stored.size)
+                                               stored.size, group.antithetic)
     return np.exp(s), residual, variance, column[group.date_index]
 
 
@@ -520,7 +520,7 @@ def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums):
     column[stored] = np.arange(stored.size)
     s, residual, variance, first_variance = heston.simulate(
         rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi, rho, constants,
-        column, stored.size)
+        column, stored.size, group.antithetic)
     np.exp(s, out=s)
     score = np.empty(n_paths)
     heston.transition_score(group.scheme, v0, first_variance, kappa, theta, xi,
@@ -532,8 +532,8 @@ def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums):
         s, residual, variance, score, group.spot, math.sqrt(v0), d_mean, d_var,
         group.date_start, column[group.date_index], group.kind, group.omega, group.strike,
         group.payout, group.barrier, group.barrier_kind, group.discount, group.forward,
-        group.weight, group.total_of, group.n_totals, coef, group.conditional, collect, out,
-        sums)
+        group.weight, group.total_of, group.n_totals, coef, group.conditional, group.antithetic,
+        collect, out, sums)
     columns = column[group.date_index]
 
     def multipliers(j, dates, out_):
@@ -699,7 +699,7 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     ``first_chunk`` offsets the chunk numbers, hence the streams (a sizing run uses
     streams of its own).
 
-    Unless ``plain``: GBM paths come in antithetic pairs (an odd path count is rounded up),
+    Unless ``plain``: paths come in antithetic pairs (an odd path count is rounded up),
     Heston european and digital rows are estimated by conditional Monte Carlo, and every
     estimate gets the control variates of :mod:`greeks.estimators`: a pilot run of
     :func:`pilot_paths` paths per group, on streams of its own (chunk numbers from
@@ -725,8 +725,7 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     if plain or method == "lr":
         groups = [replace(group, conditional=False) for group in groups]
     if not plain:
-        groups = [replace(group, antithetic=group.model == "gbm" and group.method != "rqmc")
-                  for group in groups]
+        groups = [replace(group, antithetic=group.method != "rqmc") for group in groups]
     counts = [_paths_of(paths, group, plain) for group in groups]
     threads = threads or default_threads()
     pilot = [] if plain else [(g, PILOT_CHUNKS + first_chunk + c, n)

@@ -101,8 +101,7 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
 def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, d_var,
                             date_start, date_index, kind, omega, strike, payout, barrier,
                             barrier_kind, discount, forward, weight, total_of, n_totals, coef,
-                            conditional,
-                            collect, out, sums):
+                            conditional, antithetic, collect, out, sums):
     """Moments of every row of a group on one chunk of Heston paths: likelihood ratio, or,
     for european and digital rows with ``conditional``, :func:`_conditional_values`.
 
@@ -113,8 +112,9 @@ def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, 
     :func:`likelihood_ratio_gbm`.
     """
     n_paths = s.shape[0]
+    n_units = n_paths // 2 if antithetic else n_paths
     n_rows = kind.size
-    totals = np.zeros((n_totals, 3, n_paths if n_rows > 1 else 0))
+    totals = np.zeros((n_totals, 3, n_units if n_rows > 1 else 0))
     payoff = np.empty(n_paths)
     linear = np.empty(n_paths)
     for j in range(n_rows):
@@ -126,7 +126,8 @@ def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, 
                  (s, residual, variance, score, dates[0], spot, sigma0, d_mean, d_var, digital,
                   omega[j], strike[j], discount[j] * payout[j] if digital else discount[j],
                   discount[j]),
-                 n_paths, False, coef[j], means, weight[j], total_of[j], n_rows > 1, collect,
+                 n_units, antithetic, coef[j], means, weight[j], total_of[j], n_rows > 1,
+                 collect,
                  totals, out[j], sums[j])
             continue
         payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
@@ -134,7 +135,7 @@ def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, 
         linear_payoff(s, dates, kind[j] == payoffs.ASIAN, discount[j], linear)
         _row(_heston_values, (payoff, linear, dates, residual, variance, score, spot, sigma0,
                               d_mean, d_var),
-             n_paths, False, coef[j], means, weight[j], total_of[j], n_rows > 1, collect,
+             n_units, antithetic, coef[j], means, weight[j], total_of[j], n_rows > 1, collect,
              totals, out[j], sums[j])
     group_total(totals, weight, total_of, out)
 @njit(cache=True, nogil=True, inline="always")

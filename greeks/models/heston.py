@@ -205,9 +205,14 @@ def bessel_ratio(nu, z):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _normals(rng, out):
-    for p in range(out.size):
+def _normals(rng, out, antithetic):
+    """Standard normals into ``out``; with ``antithetic`` the second half is minus the
+    first (the block's paths p and p + n/2 are an antithetic pair)."""
+    half = out.size // 2 if antithetic else out.size
+    for p in range(half):
         out[p] = rng.standard_normal()
+    for p in range(half, out.size):
+        out[p] = -out[p - half]
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -287,7 +292,7 @@ def _fold(level, q_product):
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var, base_var,
                 chi_scale, k0, k1, k2, k3, mgf_arg, column, x, residual, variance,
-                first_variance):
+                first_variance, antithetic=False):
     """QE paths, all paths one step at a time (independent paths keep the CPU busy).
 
     Fills x, R and V (dates × paths) at the grid points with ``column[k]`` ≥ 0, and v_1.
@@ -300,8 +305,8 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
     v_next = np.empty(n_paths)
     mean = np.empty(n_paths)
     for k in range(e.size):
-        _normals(rng, z_v)
-        _normals(rng, z_x)
+        _normals(rng, z_v, antithetic)
+        _normals(rng, z_x, antithetic)
         if k == 0 and v0 == 0.0:  # exact first transition from v_0 = 0
             for p in range(n_paths):
                 v1 = chi_scale[0] * rng.chisquare(shape)
@@ -323,12 +328,13 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0, k1, k2, k3,
-                   column, x, residual, variance, first_variance):
-    """Exact-variance paths (noncentral chi-square transitions, trapezoid I); as simulate_qe."""
+                   column, x, residual, variance, first_variance, antithetic=False):
+    """Exact-variance paths (noncentral chi-square transitions, trapezoid I); as simulate_qe
+    (antithetic: the log-price normals only; the variance draws stay independent)."""
     v, level, r_sum, v_sum = _start(n_paths, v0, log_spot)
     z_x = np.empty(n_paths)
     for k in range(e.size):
-        _normals(rng, z_x)
+        _normals(rng, z_x, antithetic)
         to_lambda = e[k] / chi_scale[k]
         for p in range(n_paths):
             vp = v[p]
@@ -346,15 +352,15 @@ def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_euler(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, carry_dt, dt, column, x,
-                   residual, variance, first_variance):
+                   residual, variance, first_variance, antithetic=False):
     """Full-truncation Euler paths; as simulate_qe."""
     root = np.sqrt(1.0 - rho * rho)
     v, level, r_sum, v_sum = _start(n_paths, v0, log_spot)
     z_v = np.empty(n_paths)
     z_x = np.empty(n_paths)
     for k in range(dt.size):
-        _normals(rng, z_v)
-        _normals(rng, z_x)
+        _normals(rng, z_v, antithetic)
+        _normals(rng, z_x, antithetic)
         for p in range(n_paths):
             positive = max(v[p], 0.0)
             spread = np.sqrt(positive * dt[k])
@@ -448,29 +454,39 @@ def first_step_derivatives(scheme: int, v0: float, kappa: float, theta: float, x
 
 def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: float,
              theta: float, xi: float, rho: float, c: Constants, column: np.ndarray,
-             n_columns: int):
+             n_columns: int, antithetic: bool = False):
     """Simulate ``n_paths`` paths, in blocks of ``BLOCK``; returns (x, R, V, v_1) as
     described in the module docstring.
 
     x, R and V are (paths × n_columns) views of date-major arrays, column ``column[k]``
-    holding their values at grid point k (−1: not stored).
+    holding their values at grid point k (−1: not stored).  With ``antithetic``
+    (``n_paths`` even) path p + n/2 reads minus the normals of path p: each block simulates
+    a slice of the first half beside its mirror, and the two are stored apart.
     """
     x = np.empty((n_columns, n_paths))
     residual = np.empty((n_columns, n_paths))
     variance = np.empty((n_columns, n_paths))
     first_variance = np.empty(n_paths)
     shape = 4.0 * kappa * theta / (xi * xi)
-    for start in range(0, n_paths, BLOCK):
-        part = slice(start, min(start + BLOCK, n_paths))
-        width = part.stop - start
-        out = (column, x[:, part], residual[:, part], variance[:, part], first_variance[part])
+    half = n_paths // 2 if antithetic else n_paths
+    step = BLOCK // 2 if antithetic else BLOCK
+    for start in range(0, half, step):
+        width = min(step, half - start)
+        paths = (np.r_[start:start + width, half + start:half + start + width] if antithetic
+                 else slice(start, start + width))
+        size = 2 * width if antithetic else width
+        block = [np.empty((n_columns, size)) for _ in range(3)] + [np.empty(size)]
+        out = (column, *block)
         if scheme == QE:
-            simulate_qe(rng, width, log_spot, v0, theta, shape, c.carry_dt, c.e, c.mean_var,
-                        c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.mgf_arg, *out)
+            simulate_qe(rng, size, log_spot, v0, theta, shape, c.carry_dt, c.e, c.mean_var,
+                        c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.mgf_arg, *out,
+                        antithetic)
         elif scheme == EXACT:
-            simulate_exact(rng, width, log_spot, v0, shape, c.carry_dt, c.e, c.chi_scale,
-                           c.exact_k0, c.exact_k1, c.k2, c.k3, *out)
+            simulate_exact(rng, size, log_spot, v0, shape, c.carry_dt, c.e, c.chi_scale,
+                           c.exact_k0, c.exact_k1, c.k2, c.k3, *out, antithetic)
         else:
-            simulate_euler(rng, width, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.dt,
-                           *out)
+            simulate_euler(rng, size, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.dt,
+                           *out, antithetic)
+        x[:, paths], residual[:, paths], variance[:, paths] = block[0], block[1], block[2]
+        first_variance[paths] = block[3]
     return x.T, residual.T, variance.T, first_variance
