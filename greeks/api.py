@@ -106,7 +106,8 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         ``id``, ``price``, ``price_se``, ``delta``, ``delta_se``, ``vega``, ``vega_se``
         (per unit of quantity; vega per 1.00 of volatility), ``method`` (the row's default
         estimator, e.g. ``lr+controls+antithetic``, ``survival+pathwise+antithetic``,
-        ``conditional+controls``, ``pathwise+antithetic``, ``fd``, or ``lr`` with
+        ``conditional+controls+antithetic``, ``pathwise+antithetic``, ``fd+antithetic``,
+        ``rqmc+lr``, or ``lr`` with
         ``plain``), ``method_price``, ``method_delta``, ``method_vega`` (the estimator each
         Greek was taken from: under ``auto`` the most efficient on a decision run), then
         the input columns.

@@ -170,7 +170,7 @@ def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) 
         if plain:
             label = "lr"
         elif method == "fd":
-            label = "fd+antithetic" if not heston else "fd"
+            label = "fd+antithetic"
         elif method == "pathwise" and not heston and row.instrument in ("european", "asian"):
             label = "pathwise+antithetic"
         elif method == "rqmc" and not heston:
@@ -178,8 +178,8 @@ def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) 
         elif method != "lr" and is_knock_out(row):
             label = "survival+pathwise+antithetic"
         elif heston:
-            label = ("conditional+controls" if method != "lr"
-                     and row.instrument in CONDITIONED_INSTRUMENTS else "lr+controls")
+            label = ("conditional+controls+antithetic" if method != "lr"
+                     and row.instrument in CONDITIONED_INSTRUMENTS else "lr+controls+antithetic")
         else:
             label = "lr+controls+antithetic"
         labels.append(label)

@@ -22,7 +22,8 @@ def test_compare_lists_every_valid_estimator(runner, tmp_path):
     assert methods["asian"] == ["lr", "lr+controls+antithetic", "pathwise+antithetic",
                                 "fd+antithetic", "auto"]
     assert methods["digital"] == ["lr", "lr+controls+antithetic", "fd+antithetic", "auto"]
-    assert methods["h"] == ["lr", "lr+controls", "conditional+controls", "fd", "auto"]
+    assert methods["h"] == ["lr", "lr+controls+antithetic", "conditional+controls+antithetic",
+                            "fd+antithetic", "auto"]
     plain = table[table.method == "lr"]
     assert np.allclose(plain.variance_ratio, 1) and np.allclose(plain.efficiency, 1)
     source, out = tmp_path / "book.csv", tmp_path / "compare.csv"
@@ -41,8 +42,8 @@ def test_auto_takes_each_greek_from_its_most_efficient_estimator():
     chosen = results.set_index("id")[["method_price", "method_delta", "method_vega"]]
     assert chosen.loc["call"].tolist() == ["lr+controls+antithetic"] * 3
     assert chosen.loc["asian", "method_vega"] == "pathwise+antithetic"
-    assert chosen.loc["h", "method_vega"] == "fd"
-    assert chosen.loc["h", "method_delta"] == "conditional+controls"
+    assert chosen.loc["h", "method_vega"] == "fd+antithetic"
+    assert chosen.loc["h", "method_delta"] == "conditional+controls+antithetic"
     again = greeks.price_portfolio(frame, paths=100_000, seed=2, threads=2)
     columns = ["price", "price_se", "delta", "delta_se", "vega", "vega_se"]
     assert results[columns].equals(again[columns])
@@ -53,4 +54,4 @@ def test_auto_takes_each_greek_from_its_most_efficient_estimator():
 def test_single_family_runs_name_one_estimator_per_row():
     frame = make_frame([dict(id="call"), dict(id="h", **HESTON)])
     estimates = engine.simulate(frame, 2_000, seed=3, method="fd")
-    assert estimates.choice.tolist() == [["fd+antithetic"] * 3, ["fd"] * 3]
+    assert estimates.choice.tolist() == [["fd+antithetic"] * 3] * 2

@@ -258,7 +258,8 @@ def test_results_name_the_estimator_of_each_row():
                         dict(id="a", instrument="asian", fixings=4)]) + [dict(id="g", vol=0.2)]
     frame = make_frame(rows)
     methods = greeks.price_portfolio(frame, paths=2_000)["method"].tolist()
-    assert methods == ["conditional+controls", "conditional+controls", "lr+controls",
+    assert methods == ["conditional+controls+antithetic", "conditional+controls+antithetic",
+                       "lr+controls+antithetic",
                        "lr+controls+antithetic"]
     plain = greeks.price_portfolio(frame, paths=2_000, plain=True)["method"].tolist()
     assert plain == ["lr"] * 4

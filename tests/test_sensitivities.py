@@ -198,9 +198,9 @@ def test_alternative_estimators_match_closed_forms(method):
         se = results.loc[i, ["price_se", "delta_se", "vega_se"]].to_numpy(dtype=float)
         assert np.all(np.abs(estimate - exact) <= 4 * se), (method, row["id"], estimate, exact)
     expected = {"pathwise": ["pathwise+antithetic", "pathwise+antithetic",
-                             "lr+controls+antithetic", "conditional+controls"],
-                "fd": ["fd+antithetic"] * 3 + ["fd"],
-                "lr": ["lr+controls+antithetic"] * 3 + ["lr+controls"]}[method]
+                             "lr+controls+antithetic", "conditional+controls+antithetic"],
+                "fd": ["fd+antithetic"] * 4,
+                "lr": ["lr+controls+antithetic"] * 4}[method]
     assert list(results["method"]) == expected
 
 
