@@ -175,7 +175,7 @@ def main() -> None:
         times[scheme], estimates[scheme] = timed(lambda: run(scheme), args.repeats)
     times["numpy"], baseline = timed(lambda: numpy_baseline(args.paths, 1), args.repeats)
     times["qe, 2 threads"], _ = timed(lambda: run("qe", threads=2), args.repeats)
-    times["qe, default estimators (conditional Monte Carlo, controls)"], _ = timed(
+    times["qe, default estimators (auto: conditional Monte Carlo; vega by CRN bumps)"], _ = timed(
         lambda: run("qe", plain=False), args.repeats)
     rates = {name: cells / statistics.median(t) for name, t in times.items()}
     spread = {name: f"{cells / max(t) / 1e6:.1f}–{cells / min(t) / 1e6:.1f}"
@@ -209,7 +209,7 @@ def main() -> None:
         "| job | M path-steps/s (median) | min–max over repeats | ratio to numpy Euler |",
         "| --- | ---: | ---: | ---: |",
     ]
-    for name in (*SCHEMES, "qe, 2 threads", "qe, default estimators (conditional Monte Carlo, controls)"):
+    for name in (*SCHEMES, "qe, 2 threads", "qe, default estimators (auto: conditional Monte Carlo; vega by CRN bumps)"):
         lines.append(f"| engine {name} | {rates[name] / 1e6:.1f} | {spread[name]} | "
                      f"{rates[name] / rates['numpy']:.2f} |")
     lines.append(f"| plain numpy full-truncation Euler (same process) | "
