@@ -75,8 +75,10 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         (by default every estimate gets control variates with pilot-estimated
         coefficients, GBM paths come in antithetic pairs, and Heston european and digital
         rows use conditional Monte Carlo).
-    method : {"auto", "lr", "pathwise", "fd", "rqmc"}
-        The estimators (default ``auto``; see ``engine.row_methods``): ``lr`` likelihood
+    method : {"auto", "mixed", "lr", "pathwise", "fd", "rqmc"}
+        The estimators (default ``auto``; see ``engine.row_methods``): ``mixed`` each row's
+        default family (survival conditioning, conditional Monte Carlo or likelihood ratio)
+        for all its Greeks, without auto's per-Greek choice; ``lr`` likelihood
         ratio with controls for every row, ``pathwise`` pathwise delta and vega for GBM
         european and asian rows, ``fd`` central differences on common random numbers
         (greeks.pathwise), ``rqmc`` likelihood ratio on randomised quasi-Monte Carlo paths

@@ -79,9 +79,11 @@ def main() -> None:
               help="Further Greeks, comma-separated: gamma, rho (column rho_rate), theta (columns "
                    "theta_per_year and theta_per_day), vanna, volga, and for Heston rows "
                    "dkappa, dtheta, dxi, drho; or all.")
-@click.option("--method", "-m", type=click.Choice(["auto", "lr", "pathwise", "fd", "rqmc"]),
+@click.option("--method", "-m",
+              type=click.Choice(["auto", "mixed", "lr", "pathwise", "fd", "rqmc"]),
               default="auto", show_default=True,
-              help="Estimators: auto (the best measured per row), lr (likelihood ratio with "
+              help="Estimators: auto (the best per row and Greek), mixed (each row's default: "
+                   "survival conditioning, conditional MC or LR), lr (likelihood ratio with "
                    "controls), pathwise (GBM european and asian), fd (bump and revalue on "
                    "common random numbers), rqmc (scrambled Sobol paths, GBM).")
 @click.option("--target-se", default=None,

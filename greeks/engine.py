@@ -47,7 +47,7 @@ DEFAULT_SCHEME = "qe"
 DEFAULT_STEPS_PER_YEAR = 52
 CONDITIONED_INSTRUMENTS = ("european", "digital")  # Heston rows by conditional Monte Carlo
 KNOCK_OUTS = ("up-and-out", "down-and-out")  # GBM rows by one-step survival conditioning
-METHODS = ("auto", "lr", "pathwise", "fd", "rqmc")
+METHODS = ("auto", "mixed", "lr", "pathwise", "fd", "rqmc")
 MIN_STEPS = 24  # Heston steps before any maturity, however short (fewer if steps/yr is lower)
 PILOT_CHUNKS = 1 << 31  # chunk numbers of the pilot run's streams start here
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
@@ -156,14 +156,15 @@ def is_knock_out(row) -> bool:
 def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) -> list[str]:
     """The estimator of each row under ``--method`` (the results' ``method`` column).
 
-    auto: GBM knock-outs by survival conditioning, Heston european and digital rows by
-    conditional Monte Carlo, every other row by likelihood ratio with controls (and
-    antithetic pairs under GBM); lr: likelihood ratio for every row; pathwise: pathwise
+    auto and mixed: GBM knock-outs by survival conditioning, Heston european and digital
+    rows by conditional Monte Carlo, every other row by likelihood ratio with controls, on
+    antithetic pairs (auto may take single Greeks from other families, :func:`simulate`); lr: likelihood ratio for every row; pathwise: pathwise
     delta and vega for GBM european and asian rows (the others as auto); fd: central
     differences on common random numbers for every row; rqmc: likelihood ratio on
     randomised quasi-Monte Carlo paths for GBM rows (Heston rows as auto); ``plain``:
     plain likelihood ratio.
     """
+    method = "auto" if method == "mixed" else method
     labels = []
     for row in frame.itertuples(index=False):
         heston = row.model == "heston"
@@ -596,6 +597,8 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
     """
     args = dict(seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
                 first_step=first_step, extra=extra, subtotal=subtotal, scheduler=scheduler)
+    if method == "mixed":  # the row's default family for every Greek, no decision run
+        method, per_greek = "auto", False
     if plain or method != "auto" or not per_greek:
         estimates = _simulate_family(frame, paths, report=report, plain=plain, weight=weight,
                                      method=method, first_chunk=first_chunk, **args)
