@@ -35,6 +35,7 @@ import pandas as pd
 from greeks import engine
 from greeks.heston_analytic import heston_greeks
 from greeks.instruments import validate
+from machine import cpu_name
 
 S0, K, R, T = 100.0, 100.0, 0.05, 1.0
 V0, KAPPA, THETA, XI, RHO = 0.04, 1.5, 0.04, 0.5, -0.7
@@ -115,16 +116,6 @@ def timed(function, repeats: int) -> tuple[list[float], object]:
         result = function()
         times.append(time.perf_counter() - start)
     return times, result
-
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def code_version() -> str:

@@ -41,6 +41,8 @@ import numba
 import numpy as np
 import pandas as pd
 
+from machine import cpu_name
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "scale.md"
 ROWS_PER_UNDERLYING = 100
@@ -199,16 +201,6 @@ def measure(kind: str, target: str, paths: int, threads: int | None = None,
 
 
 # --- the report ----------------------------------------------------------------------------
-
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
 
 def memory_total() -> str:
     try:

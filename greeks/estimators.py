@@ -173,11 +173,7 @@ def linear_payoff(s, dates, asian, discount, out):
 def _gbm_values(p, args):
     """(y_0, y_1, y_2, c_0, ..., c_4) on path p under GBM (module docstring)."""
     payoff, linear_payoff, delta_weight, vega_weight = args
-    w_delta, w_vega = delta_weight[p], vega_weight[p]
-    f = payoff[p]
-    linear = linear_payoff[p]
-    return (f, f * w_delta, f * w_vega, linear, w_delta, linear * w_delta, w_vega,
-            linear * w_vega)
+    return _lr_values(payoff[p], linear_payoff[p], delta_weight[p], vega_weight[p])
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -186,8 +182,12 @@ def _heston_values(p, args):
     payoff, linear_payoff, dates, residual, variance, score, spot, sigma0, d_mean, d_var = args
     w_delta, w_vega = heston.path_scores(
         p, (residual, variance, score, dates[0], spot, sigma0, d_mean, d_var))
-    f = payoff[p]
-    linear = linear_payoff[p]
+    return _lr_values(payoff[p], linear_payoff[p], w_delta, w_vega)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _lr_values(f, linear, w_delta, w_vega):
+    """(f, f w_Δ, f w_σ; L, w_Δ, L w_Δ, w_σ, L w_σ): the estimators and the controls."""
     return (f, f * w_delta, f * w_vega, linear, w_delta, linear * w_delta, w_vega,
             linear * w_vega)
 
