@@ -245,9 +245,8 @@ def _with_bumps(frame, estimates, extra, parameters, paths, seed, scheme, steps_
 def check_greeks(greeks) -> tuple[str, ...]:
     """The further Greeks requested, in canonical order; price, delta and vega are always
     estimated and may be named too; ``all`` names every one."""
-    from greeks.sensitivities import NAMES
-
     from greeks.bumps import PARAMETERS
+    from greeks.sensitivities import NAMES
 
     known = NAMES + PARAMETERS
     names = {name.strip().lower() for name in greeks if name.strip()}

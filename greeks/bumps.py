@@ -89,7 +89,7 @@ def _chunk(group, stream, n: int, names: list[str]) -> np.ndarray:
                                                                      "xi", "rho")),
                              times=group.times - shift)
             rng = np.random.Generator(np.random.PCG64(stream))
-            cache[key] = engine.heston_paths(bumped, rng, n)[0]
+            cache[key] = engine.heston_paths(bumped, rng, n).s
         return cache[key]
 
     base = prices("base")

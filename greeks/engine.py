@@ -28,7 +28,7 @@ import math
 import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -449,23 +449,36 @@ def _heston_prices(group: Group, stream, n_paths: int, v0: float):
     drawn from ``stream`` afresh (common random numbers across calls); and the column of
     each row date."""
     rng = np.random.Generator(np.random.PCG64(stream))
-    s, _, _, columns = heston_paths(group, rng, n_paths, v0)
+    paths = heston_paths(group, rng, n_paths, v0)
+    s, columns = paths.s, paths.columns
     return s, columns
 
 
-def heston_paths(group: Group, rng, n_paths: int, v0: float | None = None):
-    """Prices, R and V of a Heston group's paths on its rows' stored dates (from ``v0``,
-    default the group's), and the column of each row date."""
+class HestonPaths(NamedTuple):
+    """A chunk of Heston paths on a group's stored dates (:func:`heston_paths`)."""
+
+    s: np.ndarray         # prices (paths × stored dates)
+    residual: np.ndarray  # R
+    variance: np.ndarray  # V
+    columns: np.ndarray   # the stored column of each row date (``date_index`` order)
+    first_variance: np.ndarray  # v_1
+    constants: heston.Constants
+
+
+def heston_paths(group: Group, rng, n_paths: int, v0: float | None = None) -> HestonPaths:
+    """Simulate a chunk of a Heston group's paths (from ``v0``, default the group's): x, R
+    and V are kept on the rows' dates only."""
     _, kappa, theta, xi, rho = group.heston
     v0 = group.heston[0] if v0 is None else v0
     constants = heston.Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
     stored = np.unique(group.date_index)
     column = np.full(group.times.size, -1, dtype=np.int64)
     column[stored] = np.arange(stored.size)
-    s, residual, variance, _ = heston.simulate(rng, group.scheme, n_paths, math.log(group.spot),
-                                               v0, kappa, theta, xi, rho, constants, column,
-                                               stored.size, group.antithetic)
-    return np.exp(s), residual, variance, column[group.date_index]
+    x, residual, variance, first_variance = heston.simulate(
+        rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi, rho, constants,
+        column, stored.size, group.antithetic)
+    return HestonPaths(np.exp(x, out=x), residual, variance, column[group.date_index],
+                       first_variance, constants)
 
 
 def _path_moments(group: Group, rows: list, n_paths: int, out) -> None:
@@ -511,18 +524,11 @@ def _run_survival(group: Group, rng, n_paths: int, out):
 
 
 def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums):
-    """Heston chunk: x, R and V are kept on the rows' dates only (``stored``).  Returns the
-    prices on the stored columns, the column of each row date, and the multiplier function
-    of the further Greeks."""
+    """Heston chunk (:func:`heston_paths`).  Returns the prices on the stored columns, the
+    column of each row date, and the multiplier function of the further Greeks."""
     v0, kappa, theta, xi, rho = group.heston
-    constants = heston.Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
-    stored = np.unique(group.date_index)
-    column = np.full(group.times.size, -1, dtype=np.int64)
-    column[stored] = np.arange(stored.size)
-    s, residual, variance, first_variance = heston.simulate(
-        rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi, rho, constants,
-        column, stored.size, group.antithetic)
-    np.exp(s, out=s)
+    s, residual, variance, columns, first_variance, constants = heston_paths(group, rng,
+                                                                              n_paths)
     score = np.empty(n_paths)
     heston.transition_score(group.scheme, v0, first_variance, kappa, theta, xi,
                             constants.dt[0], constants.e[0], constants.mean_var[0],
@@ -531,11 +537,10 @@ def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums):
                                                   constants)
     estimators.likelihood_ratio_heston(
         s, residual, variance, score, group.spot, math.sqrt(v0), d_mean, d_var,
-        group.date_start, column[group.date_index], group.kind, group.omega, group.strike,
+        group.date_start, columns, group.kind, group.omega, group.strike,
         group.payout, group.barrier, group.barrier_kind, group.discount, group.forward,
         group.weight, group.total_of, group.n_totals, coef, group.conditional, group.antithetic,
         collect, out, sums)
-    columns = column[group.date_index]
 
     def multipliers(j, dates, out_):
         part = slice(group.date_start[j], group.date_start[j + 1])

@@ -240,8 +240,8 @@ def _effective_fraction(groups, rows: int, seed: int, paths: int, logs, vols) ->
         for chunk, n in group.chunks(paths):
             stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words,
                                                              PILOT_CHUNKS + chunk))
-            _, _, variance, columns = engine.heston_paths(
-                group, np.random.Generator(np.random.PCG64(stream)), n)
+            simulated = engine.heston_paths(group, np.random.Generator(np.random.PCG64(stream)), n)
+            variance, columns = simulated.variance, simulated.columns
             for j in range(group.kind.size):
                 v = variance[:, columns[group.date_start[j]]]
                 with np.errstate(over="ignore"):
@@ -264,7 +264,7 @@ def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray, vols: 
         np.exp(s, out=s)
         columns = group.date_index
     else:
-        s, residual, variance, columns = engine.heston_paths(group, rng, n)
+        s, residual, variance, columns, _, _ = engine.heston_paths(group, rng, n)
     out = []
     payoff = np.empty(n)
     for j in range(group.kind.size):
