@@ -231,6 +231,30 @@ def _store(k, column, level, r_sum, v_sum, x, residual, variance):
         variance[col] = v_sum
 
 
+@njit(cache=True, nogil=True, error_model="numpy")
+def _qe_exponential_pass(v, z_v, v_next, mean, q_product, theta, decay, slope, base, a_mgf,
+                         drift, plain, plain_slope, half_k3, k2_k):
+    """Redo the paths of one QE step that are in the exponential regime (kept out of line:
+    the quadratic pass stays a vectorised loop)."""
+    for p in range(v.size):
+        vp = v[p]
+        m, s2 = _qe_moments(vp, decay, slope, base, theta)
+        if s2 <= PSI_CRITICAL * m * m:
+            continue
+        first, second = _qe_exponential(m, s2)
+        # U = Φ(Z_v): one normal per step in either regime (aligned streams)
+        tail = 0.5 * math.erfc(z_v[p] * INVERSE_ROOT_TWO)  # 1 − U, accurate near U = 1
+        v_next[p] = 0.0 if tail >= 1.0 - first else np.log((1.0 - first) / tail) / second
+        # M(A) = p + β(1 − p)/(β − A), finite for A < β; −log M(A) enters the log-price
+        # as ½ log of the factor 1/M(A)² kept in ``q_product``
+        if a_mgf < second:
+            mgf = first + second * (1.0 - first) / (second - a_mgf)
+            mean[p] = k2_k * v_next[p] + drift - half_k3 * vp
+            q_product[p] /= mgf * mgf
+        else:
+            mean[p] = k2_k * v_next[p] + plain + plain_slope * vp
+
+
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta, carry_dt, e,
              mean_var, base_var, k0, k1, k2, k3, mgf_arg):
@@ -259,18 +283,8 @@ def _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta
                    else plain + plain_slope * vp) + k2_k * following
         q_product[p] *= q if corrected and quadratic else 1.0
     if exponential:
-        for p in range(v.size):
-            vp = v[p]
-            m, s2 = _qe_moments(vp, decay, slope, base, theta)
-            if s2 <= PSI_CRITICAL * m * m:
-                continue
-            first, second = _qe_exponential(m, s2)
-            # U = Φ(Z_v): one normal per step in either regime (aligned streams)
-            tail = 0.5 * math.erfc(z_v[p] * INVERSE_ROOT_TWO)  # 1 − U, accurate near U = 1
-            v_next[p] = 0.0 if tail >= 1.0 - first else np.log((1.0 - first) / tail) / second
-            finite, log_mgf = _qe_log_mgf(False, first, second, a_mgf)
-            mean[p] = k2_k * v_next[p] + (drift - log_mgf - half_k3 * vp if finite
-                                          else plain + plain_slope * vp)
+        _qe_exponential_pass(v, z_v, v_next, mean, q_product, theta, decay, slope, base,
+                             a_mgf, drift, plain, plain_slope, half_k3, k2_k)
     k3_k = k3[k]
     for p in range(v.size):
         var_k = k3_k * (v[p] + v_next[p])
