@@ -161,9 +161,9 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         paths = int(paths)
     estimates = run(paths, progress=report)
     count = int(max(paths.values()) if isinstance(paths, dict) else paths)
-    mean, se, total_mean, total_se, complete = _with_bumps(
+    mean, se, total_mean, total_se, complete, parameter_methods = _with_bumps(
         frame, estimates, extra, parameters, count, int(seed), scheme, float(steps_per_year),
-        first_step)
+        first_step, method)
     names = ("price", "delta", "vega") + extra + parameters
     results = {"id": frame["id"]}
     for k, name in enumerate(names):
@@ -173,6 +173,8 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     results["method"] = engine.row_methods(frame, method, bool(plain))
     for k, name in enumerate(("price", "delta", "vega")):
         results[f"method_{name}"] = estimates.choice[:, k]
+    for name, used in parameter_methods.items():
+        results[f"method_{name}"] = used
     out = pd.concat([pd.DataFrame(results), frame.drop(columns="id")], axis=1)
     total = {}
     for k, name in enumerate(names):
@@ -205,20 +207,21 @@ def _columns(name: str) -> list[tuple[str, float]]:
 
 
 def _with_bumps(frame, estimates, extra, parameters, paths, seed, scheme, steps_per_year,
-                first_step):
-    """The estimates with the Greeks that Heston rows get by bump and revalue
-    (:mod:`greeks.bumps`): the model-parameter sensitivities ``parameters`` appended, and
-    rho, theta, vanna, volga of the Heston rows filled in; totals completed with theirs."""
+                first_step, method):
+    """The estimates with the Greeks that Heston rows get from :mod:`greeks.bumps`: the
+    model-parameter sensitivities ``parameters`` appended (with the estimator of each row),
+    and rho, theta, vanna, volga of the Heston rows filled in; totals completed with theirs."""
     from greeks import bumps
 
     mean, se = estimates.mean, estimates.se
     total_mean, total_se = estimates.total_mean, estimates.total_se
     complete = estimates.complete
+    methods = {name: np.full(len(frame), "", dtype=object) for name in parameters}
     bumped = [name for name in extra if name in bumps.FILLED] + list(parameters)
     heston_rows = (frame["model"] == "heston").to_numpy()
     if bumped and heston_rows.any():
-        b_mean, b_se, b_total, b_total_se = bumps.heston_sensitivities(
-            frame, bumped, paths, seed, scheme, steps_per_year, first_step)
+        b_mean, b_se, b_total, b_total_se, choice = bumps.heston_sensitivities(
+            frame, bumped, paths, seed, scheme, steps_per_year, first_step, method)
         columns = [3 + extra.index(name) for name in bumped if name in extra]
         filled = [bumped.index(name) for name in bumped if name in extra]
         mean, se = mean.copy(), se.copy()
@@ -233,13 +236,14 @@ def _with_bumps(frame, estimates, extra, parameters, paths, seed, scheme, steps_
         complete[columns] = True
         mean = np.concatenate([mean, b_mean[:, len(filled):]], axis=1)
         se = np.concatenate([se, b_se[:, len(filled):]], axis=1)
+        methods = {name: choice[:, len(filled) + i] for i, name in enumerate(parameters)}
     elif parameters:  # no Heston rows: model-parameter sensitivities do not apply
         nan = np.full((len(frame), len(parameters)), np.nan)
         mean, se = np.concatenate([mean, nan], axis=1), np.concatenate([se, nan], axis=1)
         total_mean = np.concatenate([total_mean, np.full(len(parameters), np.nan)])
         total_se = np.concatenate([total_se, np.full(len(parameters), np.nan)])
         complete = np.concatenate([complete, np.zeros(len(parameters), dtype=bool)])
-    return mean, se, total_mean, total_se, complete
+    return mean, se, total_mean, total_se, complete, methods
 
 
 def check_greeks(greeks) -> tuple[str, ...]:

@@ -1,22 +1,38 @@
-"""Heston sensitivities by bump and revalue on common random numbers.
+"""Heston sensitivities beyond delta, σ0-vega and gamma: by likelihood ratio where the
+chain allows it, otherwise by bump and revalue on common random numbers.
 
 The likelihood-ratio weights of the Heston chain (:mod:`greeks.models.heston`) give delta,
-σ0-vega, gamma and the rho of single-date rows.  The model-parameter sensitivities
-(κ, θ, ξ, ρ) and theta, vanna, volga (and rho of multi-date rows) are estimated here by
-central differences of the same chain on common random numbers (each bumped chain draws
-from the same streams, and QE reads one normal per step in either regime, so the paths
-move smoothly with the parameters):
+σ0-vega, gamma and the rho of single-date rows in the engine.  The model-parameter
+sensitivities (κ, θ, ξ, ρ) come from one of two estimators, per row and parameter:
+
+* ``lr+baseline`` (``exact`` scheme): E[(f − b)·s_π], s_π the score of the simulated chain
+  in π summed up to the row's last date (:func:`greeks.models.heston.simulate_exact`; its
+  transition density, with the Poisson count of each step, is smooth in every parameter).
+  E[s_π] = 0, so the constant baseline b = E[f s²]/E[s²], taken from an independent pilot,
+  keeps it unbiased while cancelling most of f's level.  QE's regime switch and Euler's
+  truncation move with the parameters, so their chains' scores would miss the mass that
+  crosses the switch: those schemes use ``fd``.
+* ``fd``: central differences of the same chain on common random numbers (each bumped chain
+  draws from the same streams, and QE reads one normal per step in either regime, so the
+  paths move smoothly with the parameters),
 
     dkappa, dtheta, dxi   (V(p(1 + h)) − V(p(1 − h))) / (2hp),   h = ``RELATIVE_BUMP``
     drho                  (V(ρ + h) − V(ρ − h)) / (2h),           h = ``RHO_BUMP`` (within ±1)
+
+  biased by O(h²).
+
+``auto`` (and every method but ``lr`` and ``fd``) takes, per row and parameter, the one with
+the smaller variance × ``RELATIVE_COST`` on the pilot.  Theta, vanna, volga (and rho of
+multi-date rows) are central differences on common random numbers:
+
     rho_rate              the rate moves every step's drift: S(t) e^{±h t} on the same paths,
                           discounted at r ± h
     theta                 every date δ closer (the first step shortened, δ = ``TIME_BUMP``):
                           (V(δ) − V(−δ)) / (2δ)
     vanna, volga          cross and second differences in S0 (spot scaling, exact) and σ0
 
-each per 1.00 of its parameter, biased by O(h²).  Results are reported under the names
-``dkappa``, ``dtheta``, ``dxi``, ``drho`` (``theta`` and ``rho`` name input columns).
+each per 1.00 of its parameter.  Results are reported under the names ``dkappa``,
+``dtheta``, ``dxi``, ``drho`` (``theta`` and ``rho`` name input columns).
 """
 
 from __future__ import annotations
@@ -27,9 +43,10 @@ from dataclasses import replace
 import numpy as np
 
 from greeks import payoffs
+from greeks.models import heston
 from greeks.stats import Moments
 
-PARAMETERS = ("dkappa", "dtheta", "dxi", "drho")
+PARAMETERS = ("dkappa", "dtheta", "dxi", "drho")  # in the order of the chain's scores
 FILLED = ("rho", "theta", "vanna", "volga")  # NaN under Heston likelihood ratio
 RELATIVE_BUMP = 0.01
 RHO_BUMP = 0.01
@@ -38,28 +55,32 @@ TIME_BUMP = 1.0 / 365.0
 SPOT_BUMP = 0.005
 VOL_BUMP = 0.005
 BUMP_CHUNKS = 1 << 48  # streams of their own
+PILOT_CHUNKS = BUMP_CHUNKS + (1 << 40)  # the pilot's streams
+RELATIVE_COST = {"lr+baseline": 1.0, "fd": 2.0}  # simulations per parameter (LR: one, shared)
 
 
 def heston_sensitivities(frame, names, paths: int, seed: int, scheme: str,
-                         steps_per_year: float, first_step: float):
-    """(mean, se, total_mean, total_se) of the Greeks ``names`` (of ``PARAMETERS`` and
-    ``FILLED``) for every Heston row of ``frame`` (NaN for the others); totals weighted by
-    quantity over the Heston rows."""
+                         steps_per_year: float, first_step: float, method: str = "auto"):
+    """(mean, se, total_mean, total_se, choice) of the Greeks ``names`` (of ``PARAMETERS``
+    and ``FILLED``) for every Heston row of ``frame`` (NaN and "" for the others); totals
+    weighted by quantity over the Heston rows; ``choice`` names each estimator."""
     from greeks import engine
 
     names = list(names)
     mean = np.full((len(frame), len(names)), np.nan)
     se = np.full((len(frame), len(names)), np.nan)
+    choice = np.full((len(frame), len(names)), "", dtype=object)
     total_mean, total_var = np.zeros(len(names)), np.zeros(len(names))
     for group in engine.plan_groups(frame, scheme, steps_per_year, first_step):
         if group.model != "heston":
             continue
         rows = group.kind.size
+        lr, baseline = _choose(group, names, paths, seed, method)
         stats = Moments((rows + 1, len(names)))
         for chunk, n in group.chunks(paths):
             stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words,
                                                              BUMP_CHUNKS + chunk))
-            values = _chunk(group, stream, n, names)  # (rows, names, paths)
+            values = _chunk(group, stream, n, names, lr, baseline)  # (rows, names, paths)
             total = (group.weight[:, 0, None, None] * values).sum(axis=0)
             both = np.concatenate([values, total[None]], axis=0)
             centred = both - both.mean(axis=2, keepdims=True)
@@ -67,13 +88,42 @@ def heston_sensitivities(frame, names, paths: int, seed: int, scheme: str,
         group_se = stats.standard_error
         mean[group.positions] = stats.mean[:rows]
         se[group.positions] = group_se[:rows]
+        choice[group.positions] = np.where(lr, "lr+baseline", "fd")
         total_mean += stats.mean[rows]
         total_var += group_se[rows] ** 2
-    return mean, se, total_mean, np.sqrt(total_var)
+    return mean, se, total_mean, np.sqrt(total_var), choice
 
 
-def _chunk(group, stream, n: int, names: list[str]) -> np.ndarray:
-    """Per row, Greek and path, the central difference of the discounted payoff."""
+def _choose(group, names: list[str], paths: int, seed: int, method: str):
+    """(lr, baseline), rows × names: which parameter sensitivities go by likelihood ratio,
+    and their baselines b = E[f s²]/E[s²], from a pilot on streams of its own (``auto``:
+    LR where its variance × cost is below that of the central difference)."""
+    from greeks import engine
+
+    lr = np.zeros((group.kind.size, len(names)), dtype=bool)
+    baseline = np.zeros(lr.shape)
+    wanted = [g for g, name in enumerate(names) if name in PARAMETERS]
+    if group.scheme != heston.EXACT or method == "fd" or not wanted:
+        return lr, baseline
+    lr[:, wanted] = True
+    pilot = int(np.clip(paths // 8, engine.MIN_PILOT, engine.MAX_PILOT))
+    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, PILOT_CHUNKS))
+    asked = [names[g] for g in wanted]
+    everything = np.ones((group.kind.size, len(asked)), dtype=bool)
+    f_s, s = _chunk(group, stream, pilot, asked, everything, None, raw=True)
+    square = (s * s).sum(axis=2)
+    baseline[:, wanted] = (f_s * s).sum(axis=2) / np.where(square > 0, square, 1.0)
+    if method != "lr":
+        lr_var = np.var(f_s - baseline[:, wanted, None] * s, axis=2)
+        fd_var = np.var(_chunk(group, stream, pilot, asked, ~everything, None), axis=2)
+        lr[:, wanted] = lr_var * RELATIVE_COST["lr+baseline"] <= fd_var * RELATIVE_COST["fd"]
+    return lr, baseline
+
+
+def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = False):
+    """Per row, Greek and path: (f − b)·s for the (row, Greek) pairs in ``lr``, the central
+    difference of the discounted payoff for the others.  ``raw``: (f·s, s) of the
+    likelihood-ratio pairs instead (zeros elsewhere)."""
     from greeks import engine
 
     v0, kappa, theta, xi, rho = group.heston
@@ -89,48 +139,62 @@ def _chunk(group, stream, n: int, names: list[str]) -> np.ndarray:
                                                                      "xi", "rho")),
                              times=group.times - shift)
             rng = np.random.Generator(np.random.PCG64(stream))
-            cache[key] = engine.heston_paths(bumped, rng, n).s
-        return cache[key]
+            cache[key] = engine.heston_paths(bumped, rng, n, scores=key == "base" and lr.any())
+        return cache[key].s
 
     base = prices("base")
+    scores = cache["base"].scores  # paths × rows × (κ, θ, ξ, ρ), or None
     stored_times = group.times[np.unique(group.date_index)]
     h_vol = min(VOL_BUMP, sigma0 / 2)
-    out = np.full((group.kind.size, len(names), n), np.nan)
+    out = np.full((2 if raw else 1, group.kind.size, len(names), n), np.nan)
+    if raw:
+        out[:] = 0.0
     for j in range(group.kind.size):
         payoff = _payoff_on(group, j)
         t = group.maturity[j]
         discount = group.discount[j]
         for g, name in enumerate(names):
-            if name in ("dkappa", "dtheta", "dxi"):
+            if lr[j, g]:
+                s = scores[:, j, PARAMETERS.index(name)]
+                f = payoff(base)
+                if raw:
+                    out[:, j, g] = f * s, s
+                else:
+                    out[0, j, g] = (f - baseline[j, g]) * s
+            elif raw:
+                continue
+            elif name in ("dkappa", "dtheta", "dxi"):
                 parameter = name[1:]
                 value = dict(kappa=kappa, theta=theta, xi=xi)[parameter]
                 up = prices(name + "+", **{parameter: value * (1 + RELATIVE_BUMP)})
                 down = prices(name + "-", **{parameter: value * (1 - RELATIVE_BUMP)})
-                out[j, g] = (payoff(up) - payoff(down)) / (2 * RELATIVE_BUMP * value)
+                out[0, j, g] = (payoff(up) - payoff(down)) / (2 * RELATIVE_BUMP * value)
             elif name == "drho":
                 high, low = min(rho + RHO_BUMP, 0.999), max(rho - RHO_BUMP, -0.999)
-                out[j, g] = (payoff(prices("rho+", rho=high))
-                             - payoff(prices("rho-", rho=low))) / (high - low)
+                out[0, j, g] = (payoff(prices("rho+", rho=high))
+                                - payoff(prices("rho-", rho=low))) / (high - low)
             elif name == "rho":  # every step's drift moves: S(t) e^{±h t}, discounted at r ± h
                 growth = np.exp(RATE_BUMP * stored_times)
-                out[j, g] = (payoff(base * growth, discount * math.exp(-RATE_BUMP * t))
-                             - payoff(base / growth, discount * math.exp(RATE_BUMP * t))
-                             ) / (2 * RATE_BUMP)
+                out[0, j, g] = (payoff(base * growth, discount * math.exp(-RATE_BUMP * t))
+                                - payoff(base / growth, discount * math.exp(RATE_BUMP * t))
+                                ) / (2 * RATE_BUMP)
             elif name == "theta":
                 shift = min(TIME_BUMP, 0.5 * group.times[0])
-                out[j, g] = (payoff(prices("t+", shift=shift), discount * math.exp(group.rate * shift))
-                             - payoff(prices("t-", shift=-shift),
-                                      discount * math.exp(-group.rate * shift))) / (2 * shift)
+                out[0, j, g] = (payoff(prices("t+", shift=shift),
+                                       discount * math.exp(group.rate * shift))
+                                - payoff(prices("t-", shift=-shift),
+                                         discount * math.exp(-group.rate * shift))
+                                ) / (2 * shift)
             elif sigma0 > 0:  # vanna, volga: σ0 ± h, spot scaled exactly
                 up = prices("vol+", v0=(sigma0 + h_vol) ** 2)
                 down = prices("vol-", v0=(sigma0 - h_vol) ** 2)
                 if name == "volga":
-                    out[j, g] = (payoff(up) - 2 * payoff(base) + payoff(down)) / h_vol ** 2
+                    out[0, j, g] = (payoff(up) - 2 * payoff(base) + payoff(down)) / h_vol ** 2
                 else:
-                    out[j, g] = (payoff(up * (1 + SPOT_BUMP)) - payoff(down * (1 + SPOT_BUMP))
-                                 - payoff(up * (1 - SPOT_BUMP)) + payoff(down * (1 - SPOT_BUMP))
-                                 ) / (4 * SPOT_BUMP * group.spot * h_vol)
-    return out
+                    out[0, j, g] = (payoff(up * (1 + SPOT_BUMP)) - payoff(down * (1 + SPOT_BUMP))
+                                    - payoff(up * (1 - SPOT_BUMP)) + payoff(down * (1 - SPOT_BUMP))
+                                    ) / (4 * SPOT_BUMP * group.spot * h_vol)
+    return out if raw else out[0]
 
 
 def _payoff_on(group, j: int):

@@ -463,22 +463,28 @@ class HestonPaths(NamedTuple):
     columns: np.ndarray   # the stored column of each row date (``date_index`` order)
     first_variance: np.ndarray  # v_1
     constants: heston.Constants
+    scores: np.ndarray | None  # (κ, θ, ξ, ρ) scores at each row's last date (paths × rows × 4)
 
 
-def heston_paths(group: Group, rng, n_paths: int, v0: float | None = None) -> HestonPaths:
+def heston_paths(group: Group, rng, n_paths: int, v0: float | None = None,
+                 scores: bool = False) -> HestonPaths:
     """Simulate a chunk of a Heston group's paths (from ``v0``, default the group's): x, R
-    and V are kept on the rows' dates only."""
+    and V are kept on the rows' dates only; with ``scores`` (exact scheme) the chain's
+    parameter scores up to each row's last date."""
     _, kappa, theta, xi, rho = group.heston
     v0 = group.heston[0] if v0 is None else v0
     constants = heston.Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
     stored = np.unique(group.date_index)
     column = np.full(group.times.size, -1, dtype=np.int64)
     column[stored] = np.arange(stored.size)
-    x, residual, variance, first_variance = heston.simulate(
+    last = group.date_index[group.date_start[1:] - 1]
+    ends = np.unique(last) if scores else None
+    x, residual, variance, first_variance, kept = heston.simulate(
         rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi, rho, constants,
-        column, stored.size, group.antithetic)
+        column, stored.size, group.antithetic, ends)
     return HestonPaths(np.exp(x, out=x), residual, variance, column[group.date_index],
-                       first_variance, constants)
+                       first_variance, constants,
+                       kept[:, np.searchsorted(ends, last)] if scores else None)
 
 
 def _path_moments(group: Group, rows: list, n_paths: int, out) -> None:
@@ -527,8 +533,8 @@ def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums):
     """Heston chunk (:func:`heston_paths`).  Returns the prices on the stored columns, the
     column of each row date, and the multiplier function of the further Greeks."""
     v0, kappa, theta, xi, rho = group.heston
-    s, residual, variance, columns, first_variance, constants = heston_paths(group, rng,
-                                                                              n_paths)
+    s, residual, variance, columns, first_variance, constants, _ = heston_paths(group, rng,
+                                                                                 n_paths)
     score = np.empty(n_paths)
     heston.transition_score(group.scheme, v0, first_variance, kappa, theta, xi,
                             constants.dt[0], constants.e[0], constants.mean_var[0],

@@ -27,7 +27,7 @@ def one_step(scheme, v0, dt, n, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, seed=11
     """First variances of n one-step paths and their transition scores."""
     c = heston.Constants(np.array([dt]), kappa, theta, xi, rho, 0.0)
     rng = np.random.default_rng(seed)
-    _, _, _, v1 = heston.simulate(rng, heston.SCHEME_CODES[scheme], n, 0.0, v0, kappa, theta, xi,
+    _, _, _, v1, _ = heston.simulate(rng, heston.SCHEME_CODES[scheme], n, 0.0, v0, kappa, theta, xi,
                                   rho, c, np.array([0]), 1)
     score = np.empty(n)
     heston.transition_score(heston.SCHEME_CODES[scheme], v0, v1, kappa, theta, xi, c.dt[0],

@@ -76,6 +76,8 @@ class Constants:
     def __init__(self, times, kappa, theta, xi, rho, carry):
         dt = np.diff(np.concatenate(([0.0], times)))
         e = np.exp(-kappa * dt)
+        self.times = times
+        self.carry = carry
         one_minus_e = -np.expm1(-kappa * dt)
         self.dt = dt
         self.carry_dt = carry * dt
@@ -91,7 +93,7 @@ class Constants:
         # exact law: log M(A) = A v e/(1 − 2Ac) − (d/2) log(1 − 2Ac), linear in v, so the
         # martingale-corrected drift is exact_k0 + exact_k1·v + K_2 v' (plain where 2Ac ≥ 1)
         q = 1.0 - 2.0 * self.mgf_arg * self.chi_scale
-        finite = q > 0.0
+        finite = q.real > 0.0
         safe = np.where(finite, q, 1.0)
         d = 4.0 * kappa * theta / (xi * xi)
         self.exact_k0 = np.where(finite, 0.5 * d * np.log(safe), self.k0)
@@ -342,26 +344,96 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0, k1, k2, k3,
-                   column, x, residual, variance, first_variance, antithetic=False):
+                   column, x, residual, variance, first_variance, antithetic, score_column,
+                   derivatives, d_shape, scores):
     """Exact-variance paths (noncentral chi-square transitions, trapezoid I); as simulate_qe
-    (antithetic: the log-price normals only; the variance draws stay independent)."""
+    (antithetic: the log-price normals only; the variance draws stay independent).
+
+    Each transition is drawn as a Poisson mixture: N ~ Poisson(λ/2), v_k/c ~ χ²_{d+2N}.
+    With ``scores`` (score dates × 4 × paths; empty: none) the scores of the chain
+    augmented by N in (κ, θ, ξ, ρ) are summed over the steps and kept at the grid points
+    with ``score_column[k]`` ≥ 0.  Per step, with x = v_k/c, α = d/2 + N and Z the
+    log-price normal, the log-density is log Pois(N; λ/2) + log χ²_{2α}(x) − log c
+    + log φ(Z) − ½ log V_k, whose derivative in a parameter π is
+
+        (N − λ/2) ∂log(e/c) + ½ ∂d (log(x/2) − ψ(α)) − (α − x/2) ∂log c
+        + Z (∂k0 + ∂k1 v_{k−1} + ∂k2 v_k)/sqrt(V_k) + ½ (Z² − 1) ∂log k3
+
+    (λ = v_{k−1} e/c, μ_k = carry + k0 + k1 v_{k−1} + k2 v_k, V_k = k3 (v_{k−1} + v_k);
+    ``derivatives`` holds ∂ of (k0, k1, k2, log k3, log(e/c), log c) per parameter and
+    step, ``d_shape`` ∂d).  The augmented density is smooth in every parameter, so the
+    sum is an exact score: E[f·score] is the derivative of the chain's price, unbiased
+    at any step size.
+    """
     v, level, r_sum, v_sum = _start(n_paths, v0, log_spot)
     z_x = np.empty(n_paths)
+    track = scores.shape[0] > 0
+    total = np.zeros((4, n_paths))
     for k in range(e.size):
         _normals(rng, z_x, antithetic)
         to_lambda = e[k] / chi_scale[k]
         for p in range(n_paths):
             vp = v[p]
-            v_next = chi_scale[k] * rng.noncentral_chisquare(shape, vp * to_lambda)
+            lam = vp * to_lambda
+            count = rng.poisson(0.5 * lam)
+            chi = rng.chisquare(shape + 2.0 * count)
+            v_next = chi_scale[k] * chi
             var_k = k3[k] * (vp + v_next)
-            dz = np.sqrt(var_k) * z_x[p]
-            level[p] += carry_dt[k] + k0[k] + k1[k] * vp + k2[k] * v_next + dz
-            r_sum[p] += dz
+            root = np.sqrt(var_k)
+            z = z_x[p]
+            level[p] += carry_dt[k] + k0[k] + k1[k] * vp + k2[k] * v_next + root * z
+            r_sum[p] += root * z
             v_sum[p] += var_k
             v[p] = v_next
+            if track:
+                alpha = 0.5 * shape + count
+                shape_term = np.log(0.5 * chi) - digamma(alpha)
+                poisson_term = count - 0.5 * lam
+                scale_term = alpha - 0.5 * chi
+                for i in range(4):
+                    total[i, p] += (poisson_term * derivatives[4, i, k]
+                                    + 0.5 * d_shape[i] * shape_term
+                                    - scale_term * derivatives[5, i, k]
+                                    + z * (derivatives[0, i, k] + derivatives[1, i, k] * vp
+                                           + derivatives[2, i, k] * v_next) / root
+                                    + 0.5 * (z * z - 1.0) * derivatives[3, i, k])
         if k == 0:
             first_variance[:] = v
         _store(k, column, level, r_sum, v_sum, x, residual, variance)
+        if track and score_column[k] >= 0:
+            scores[score_column[k]] = total
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def digamma(x):
+    """ψ(x) for x > 0: the recurrence ψ(x) = ψ(x + 1) − 1/x up to x ≥ 10, then the
+    asymptotic series to y⁵, y = 1/x² (its error is below 3e-14 there)."""
+    shift = 0.0
+    while x < 10.0:
+        shift -= 1.0 / x
+        x += 1.0
+    y = 1.0 / (x * x)
+    series = y * (1.0 / 12 - y * (1.0 / 120 - y * (1.0 / 252 - y * (1.0 / 240 - y / 132))))
+    return shift + np.log(x) - 0.5 / x - series
+
+
+def parameter_derivatives(times, kappa, theta, xi, rho, carry):
+    """∂/∂(κ, θ, ξ, ρ) of the exact chain's per-step constants (k0, k1, k2, log k3,
+    log(e/c), log c) as a (6, 4, steps) array, and of d = 4κθ/ξ² (4,), by complex-step
+    differentiation of :class:`Constants` (exact to rounding)."""
+    base = (kappa, theta, xi, rho)
+    out = np.empty((6, 4, len(times)))
+    d_shape = np.empty(4)
+    for i in range(4):
+        h = COMPLEX_STEP * max(abs(base[i]), 1.0)
+        moved = [complex(value, h if j == i else 0.0) for j, value in enumerate(base)]
+        c = Constants(times, *moved, carry)
+        rows = (c.exact_k0, c.exact_k1, c.k2, np.log(c.k3), np.log(c.e / c.chi_scale),
+                np.log(c.chi_scale))
+        for r, row in enumerate(rows):
+            out[r, i] = np.imag(row) / h
+        d_shape[i] = (4.0 * moved[0] * moved[1] / (moved[2] * moved[2])).imag / h
+    return out, d_shape
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -468,20 +540,34 @@ def first_step_derivatives(scheme: int, v0: float, kappa: float, theta: float, x
 
 def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: float,
              theta: float, xi: float, rho: float, c: Constants, column: np.ndarray,
-             n_columns: int, antithetic: bool = False):
-    """Simulate ``n_paths`` paths, in blocks of ``BLOCK``; returns (x, R, V, v_1) as
+             n_columns: int, antithetic: bool = False, scores_at: np.ndarray | None = None):
+    """Simulate ``n_paths`` paths, in blocks of ``BLOCK``; returns (x, R, V, v_1, scores) as
     described in the module docstring.
 
     x, R and V are (paths × n_columns) views of date-major arrays, column ``column[k]``
     holding their values at grid point k (−1: not stored).  With ``antithetic``
     (``n_paths`` even) path p + n/2 reads minus the normals of path p: each block simulates
     a slice of the first half beside its mirror, and the two are stored apart.
+    ``scores_at`` (grid points; ``exact`` only): the chain's (κ, θ, ξ, ρ) scores summed up
+    to each of them (:func:`simulate_exact`), as a (paths × len(scores_at) × 4) array;
+    otherwise ``scores`` is None.
     """
     x = np.empty((n_columns, n_paths))
     residual = np.empty((n_columns, n_paths))
     variance = np.empty((n_columns, n_paths))
     first_variance = np.empty(n_paths)
     shape = 4.0 * kappa * theta / (xi * xi)
+    n_scores = 0 if scores_at is None else len(scores_at)
+    if n_scores:
+        if scheme != EXACT:
+            raise ValueError("parameter scores are kept for the exact scheme only")
+        derivatives, d_shape = parameter_derivatives(c.times, kappa, theta, xi, rho, c.carry)
+    else:
+        derivatives, d_shape = np.zeros((6, 4, 0)), np.zeros(4)
+    score_column = np.full(c.dt.size, -1, dtype=np.int64)
+    if n_scores:
+        score_column[scores_at] = np.arange(n_scores)
+    scores = np.empty((n_scores, 4, n_paths))
     half = n_paths // 2 if antithetic else n_paths
     step = BLOCK // 2 if antithetic else BLOCK
     for start in range(0, half, step):
@@ -496,11 +582,15 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
                         c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.mgf_arg, *out,
                         antithetic)
         elif scheme == EXACT:
+            block_scores = np.empty((n_scores, 4, size))
             simulate_exact(rng, size, log_spot, v0, shape, c.carry_dt, c.e, c.chi_scale,
-                           c.exact_k0, c.exact_k1, c.k2, c.k3, *out, antithetic)
+                           c.exact_k0, c.exact_k1, c.k2, c.k3, *out, antithetic,
+                           score_column, derivatives, d_shape, block_scores)
+            scores[:, :, paths] = block_scores
         else:
             simulate_euler(rng, size, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.dt,
                            *out, antithetic)
         x[:, paths], residual[:, paths], variance[:, paths] = block[0], block[1], block[2]
         first_variance[paths] = block[3]
-    return x.T, residual.T, variance.T, first_variance
+    return (x.T, residual.T, variance.T, first_variance,
+            scores.transpose(2, 0, 1) if n_scores else None)
