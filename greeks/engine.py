@@ -34,8 +34,11 @@ import numpy as np
 import pandas as pd
 
 from greeks import estimators, pathwise, payoffs, rqmc, sensitivities, survival
+from greeks.allocator import keep_freed_memory
 from greeks.models import gbm, heston
 from greeks.stats import Moments, unit_moments
+
+keep_freed_memory()
 
 DEFAULT_PATHS = 200_000
 DEFAULT_SEED = 0
