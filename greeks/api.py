@@ -81,8 +81,9 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         for all its Greeks, without auto's per-Greek choice; ``lr`` likelihood
         ratio with controls for every row, ``pathwise`` pathwise delta and vega for GBM
         european and asian rows, ``fd`` central differences on common random numbers
-        (greeks.pathwise), ``rqmc`` likelihood ratio on randomised quasi-Monte Carlo paths
-        for GBM rows (greeks.rqmc; the paths are 16 replicates of a power of two each); the
+        (greeks.pathwise), ``rqmc`` likelihood ratio (Heston european and digital rows:
+        conditional Monte Carlo) on randomised quasi-Monte Carlo paths (greeks.rqmc; the
+        paths are 16 replicates of a power of two each); the
         ``method`` column names each row's.
     target_se : float or str
         Run enough paths that every requested Greek of every row reaches this standard
@@ -109,9 +110,10 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         (per unit of quantity; vega per 1.00 of volatility), ``method`` (the row's default
         estimator, e.g. ``lr+controls+antithetic``, ``survival+pathwise+antithetic``,
         ``conditional+controls+antithetic``, ``pathwise+antithetic``, ``fd+antithetic``,
-        ``rqmc+lr``, or ``lr`` with
+        ``rqmc+lr``, ``rqmc+conditional``, or ``lr`` with
         ``plain``), ``method_price``, ``method_delta``, ``method_vega`` (the estimator each
-        Greek was taken from: under ``auto`` the most efficient on a decision run), then
+        Greek was taken from: under ``auto`` the most efficient on a decision run),
+        ``method_dkappa``, ... with the Heston parameter sensitivities, then
         the input columns.
         ``attrs["total"]`` holds the quantity-weighted portfolio total and its
         standard errors under the same names.

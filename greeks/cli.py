@@ -85,7 +85,7 @@ def main() -> None:
               help="Estimators: auto (the best per row and Greek), mixed (each row's default: "
                    "survival conditioning, conditional MC or LR), lr (likelihood ratio with "
                    "controls), pathwise (GBM european and asian), fd (bump and revalue on "
-                   "common random numbers), rqmc (scrambled Sobol paths, GBM).")
+                   "common random numbers), rqmc (scrambled Sobol paths).")
 @click.option("--target-se", default=None,
               help="Run enough paths for every Greek of every row to reach this standard "
                    "error: absolute (0.01) or relative to the estimate (0.5%); --paths is "

@@ -163,8 +163,9 @@ def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) 
     rows by conditional Monte Carlo, every other row by likelihood ratio with controls, on
     antithetic pairs (auto may take single Greeks from other families, :func:`simulate`); lr: likelihood ratio for every row; pathwise: pathwise
     delta and vega for GBM european and asian rows (the others as auto); fd: central
-    differences on common random numbers for every row; rqmc: likelihood ratio on
-    randomised quasi-Monte Carlo paths for GBM rows (Heston rows as auto); ``plain``:
+    differences on common random numbers for every row; rqmc: likelihood ratio (Heston
+    european and digital rows: conditional Monte Carlo) on randomised quasi-Monte Carlo
+    paths; ``plain``:
     plain likelihood ratio.
     """
     method = "auto" if method == "mixed" else method
@@ -177,8 +178,9 @@ def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) 
             label = "fd+antithetic"
         elif method == "pathwise" and not heston and row.instrument in ("european", "asian"):
             label = "pathwise+antithetic"
-        elif method == "rqmc" and not heston:
-            label = "rqmc+lr"
+        elif method == "rqmc":
+            label = ("rqmc+conditional" if heston and row.instrument in CONDITIONED_INSTRUMENTS
+                     else "rqmc+lr")
         elif method != "lr" and is_knock_out(row):
             label = "survival+pathwise+antithetic"
         elif heston:
@@ -327,12 +329,16 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
         _run_classical(group, stream, n_paths, out)
         return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
     if group.method == "rqmc":  # one replicate: its mean is one draw (M2 = 0)
-        w, s = rqmc.replicate_paths(group, seed, chunk, n_paths)
-        estimators.likelihood_ratio_gbm(
-            s, w, group.times, group.spot, group.vol, group.date_start, group.date_index,
-            group.kind, group.omega, group.strike, group.payout, group.barrier,
-            group.barrier_kind, group.discount, group.forward, group.weight, group.total_of,
-            group.n_totals, coef, False, False, out, sums)
+        if group.model == "heston":
+            _run_heston(group, rng, n_paths, coef, False, out, sums,
+                        rqmc.replicate_normals(group, seed, chunk, n_paths))
+        else:
+            w, s = rqmc.replicate_paths(group, seed, chunk, n_paths)
+            estimators.likelihood_ratio_gbm(
+                s, w, group.times, group.spot, group.vol, group.date_start, group.date_index,
+                group.kind, group.omega, group.strike, group.payout, group.barrier,
+                group.barrier_kind, group.discount, group.forward, group.weight,
+                group.total_of, group.n_totals, coef, False, False, out, sums)
         out[..., 1] = 0.0
         return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
     if group.method == "survival":
@@ -470,10 +476,10 @@ class HestonPaths(NamedTuple):
 
 
 def heston_paths(group: Group, rng, n_paths: int, v0: float | None = None,
-                 scores: bool = False) -> HestonPaths:
+                 scores: bool = False, normals: np.ndarray | None = None) -> HestonPaths:
     """Simulate a chunk of a Heston group's paths (from ``v0``, default the group's): x, R
     and V are kept on the rows' dates only; with ``scores`` (exact scheme) the chain's
-    parameter scores up to each row's last date."""
+    parameter scores up to each row's last date; ``normals``: given (randomised QMC)."""
     _, kappa, theta, xi, rho = group.heston
     v0 = group.heston[0] if v0 is None else v0
     constants = heston.Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
@@ -484,7 +490,7 @@ def heston_paths(group: Group, rng, n_paths: int, v0: float | None = None,
     ends = np.unique(last) if scores else None
     x, residual, variance, first_variance, kept = heston.simulate(
         rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi, rho, constants,
-        column, stored.size, group.antithetic, ends)
+        column, stored.size, group.antithetic, ends, normals)
     return HestonPaths(np.exp(x, out=x), residual, variance, column[group.date_index],
                        first_variance, constants,
                        kept[:, np.searchsorted(ends, last)] if scores else None)
@@ -532,12 +538,13 @@ def _run_survival(group: Group, rng, n_paths: int, out):
     return payoff[:, None], np.zeros(1, dtype=np.int64), multipliers
 
 
-def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums):
-    """Heston chunk (:func:`heston_paths`).  Returns the prices on the stored columns, the
-    column of each row date, and the multiplier function of the further Greeks."""
+def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums, normals=None):
+    """Heston chunk (:func:`heston_paths`; ``normals`` given under randomised QMC).  Returns
+    the prices on the stored columns, the column of each row date, and the multiplier
+    function of the further Greeks."""
     v0, kappa, theta, xi, rho = group.heston
-    s, residual, variance, columns, first_variance, constants, _ = heston_paths(group, rng,
-                                                                                 n_paths)
+    s, residual, variance, columns, first_variance, constants, _ = heston_paths(
+        group, rng, n_paths, normals=normals)
     score = np.empty(n_paths)
     heston.transition_score(group.scheme, v0, first_variance, kappa, theta, xi,
                             constants.dt[0], constants.e[0], constants.mean_var[0],

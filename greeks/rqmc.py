@@ -1,14 +1,19 @@
-"""Randomised quasi-Monte Carlo paths for GBM: scrambled Sobol points and a Brownian bridge.
+"""Randomised quasi-Monte Carlo paths: scrambled Sobol points and a Brownian bridge.
 
-``--method rqmc`` prices GBM rows on ``REPLICATES`` independent scramblings (Owen-type
+``--method rqmc`` prices rows on ``REPLICATES`` independent scramblings (Owen-type
 linear matrix scrambling with a digital shift, ``scipy.stats.qmc.Sobol``) of a Sobol
-sequence of dimension m = the group's grid points, n = 2^k points each.  Each point is
+sequence of dimension m = the group's grid points (GBM) or 2m (Heston: the variance's
+and the log-price's Brownian motions, their coordinates interleaved so that both take
+the leading ones), n = 2^k points each.  Each point is
 turned into a Brownian path by the Brownian bridge: the first coordinate sets W(t_m),
 the next ones fill in midpoints, W(t_j) = a W(t_l) + b W(t_r) + c Z with
 a = (t_r − t_j)/(t_r − t_l), b = (t_j − t_l)/(t_r − t_l), c = sqrt((t_j − t_l)(t_r − t_j)/(t_r − t_l)),
 so that the leading, best-distributed coordinates carry most of the path's variance.
-Every replicate gives an unbiased estimate (each scrambled point is uniform), the
-likelihood-ratio estimators of :mod:`greeks.estimators` are averaged over its points,
+Under Heston the increments W(t_k) − W(t_{k−1}) over sqrt(Δ_k) are the schemes' normals
+(iid standard, as the bridge keeps the law of W); draws that are not normals (QE's
+first transition from v_0 = 0, the exact scheme's variance) come from the replicate's own
+pseudo-random stream.  Every replicate gives an unbiased estimate (each scrambled point is
+uniform), the estimators of :mod:`greeks.estimators` are averaged over its points,
 and the standard error comes from the spread of the REPLICATES independent replicate
 means, never from the points within one (they are not independent).
 """
@@ -67,13 +72,30 @@ def brownian_paths(uniforms: np.ndarray, times: np.ndarray) -> np.ndarray:
     return w
 
 
-def replicate_paths(group, seed: int, replicate: int, n: int):
-    """(W, S) of one scrambled replicate of ``n`` points on the group's grid."""
+def _points(group, seed: int, replicate: int, n: int, dimension: int) -> np.ndarray:
+    """``n`` points of one scrambled replicate of the group's Sobol sequence."""
     from scipy.stats import qmc
 
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, RQMC_STREAMS + replicate))
-    sobol = qmc.Sobol(d=group.times.size, scramble=True, seed=np.random.default_rng(stream))
-    w = brownian_paths(sobol.random(n), group.times)
+    sobol = qmc.Sobol(d=dimension, scramble=True, seed=np.random.default_rng(stream))
+    return sobol.random(n)
+
+
+def replicate_normals(group, seed: int, replicate: int, n: int) -> np.ndarray:
+    """The (2, steps, n) normals of the variance and the log-price at every grid step of a
+    Heston group, from one scrambled replicate of ``n`` points (coordinates interleaved)."""
+    uniforms = _points(group, seed, replicate, n, 2 * group.times.size)
+    root_dt = np.sqrt(np.diff(group.times, prepend=0.0))
+    out = np.empty((2, group.times.size, n))
+    for i in range(2):
+        w = brownian_paths(uniforms[:, i::2], group.times)
+        out[i] = (np.diff(w, axis=1, prepend=0.0) / root_dt).T
+    return out
+
+
+def replicate_paths(group, seed: int, replicate: int, n: int):
+    """(W, S) of one scrambled replicate of ``n`` points on a GBM group's grid."""
+    w = brownian_paths(_points(group, seed, replicate, n, group.times.size), group.times)
     carry = group.rate - group.dividend
     s = np.exp(math.log(group.spot) + (carry - 0.5 * group.vol ** 2) * group.times
                + group.vol * w)

@@ -218,6 +218,16 @@ def _normals(rng, out, antithetic):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _draw(rng, normals, i, k, out, antithetic):
+    """Step k's normals of kind i (0: variance, 1: log-price) into ``out``: from
+    ``normals[i, k]`` when given (randomised QMC), else from ``rng`` (:func:`_normals`)."""
+    if normals.shape[1] > 0:
+        out[:] = normals[i, k]
+    else:
+        _normals(rng, out, antithetic)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _start(n_paths, v0, log_spot):
     """Per-path state at t = 0: variance, log-price, R and V."""
     return np.full(n_paths, v0), np.full(n_paths, log_spot), np.zeros(n_paths), np.zeros(n_paths)
@@ -308,11 +318,12 @@ def _fold(level, q_product):
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var, base_var,
                 chi_scale, k0, k1, k2, k3, mgf_arg, column, x, residual, variance,
-                first_variance, antithetic=False):
+                first_variance, antithetic, normals):
     """QE paths, all paths one step at a time (independent paths keep the CPU busy).
 
     Fills x, R and V (dates × paths) at the grid points with ``column[k]`` ≥ 0, and v_1.
-    ``shape`` = d = 4κθ/ξ², for the exact first transition from v_0 = 0.
+    ``shape`` = d = 4κθ/ξ², for the exact first transition from v_0 = 0.  ``normals``
+    (2 × steps × paths, or empty): the steps' normals, given (:func:`_draw`).
     """
     v, level, r_sum, v_sum = _start(n_paths, v0, log_spot)
     q_product = np.ones(n_paths)
@@ -321,8 +332,8 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
     v_next = np.empty(n_paths)
     mean = np.empty(n_paths)
     for k in range(e.size):
-        _normals(rng, z_v, antithetic)
-        _normals(rng, z_x, antithetic)
+        _draw(rng, normals, 0, k, z_v, antithetic)
+        _draw(rng, normals, 1, k, z_x, antithetic)
         if k == 0 and v0 == 0.0:  # exact first transition from v_0 = 0
             for p in range(n_paths):
                 v1 = chi_scale[0] * rng.chisquare(shape)
@@ -344,10 +355,11 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0, k1, k2, k3,
-                   column, x, residual, variance, first_variance, antithetic, score_column,
-                   derivatives, d_shape, scores):
+                   column, x, residual, variance, first_variance, antithetic, normals,
+                   score_column, derivatives, d_shape, scores):
     """Exact-variance paths (noncentral chi-square transitions, trapezoid I); as simulate_qe
-    (antithetic: the log-price normals only; the variance draws stay independent).
+    (antithetic and given ``normals``: the log-price normals only; the variance draws stay
+    independent).
 
     Each transition is drawn as a Poisson mixture: N ~ Poisson(λ/2), v_k/c ~ χ²_{d+2N}.
     With ``scores`` (score dates × 4 × paths; empty: none) the scores of the chain
@@ -370,7 +382,7 @@ def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0
     track = scores.shape[0] > 0
     total = np.zeros((4, n_paths))
     for k in range(e.size):
-        _normals(rng, z_x, antithetic)
+        _draw(rng, normals, 1, k, z_x, antithetic)
         to_lambda = e[k] / chi_scale[k]
         for p in range(n_paths):
             vp = v[p]
@@ -438,15 +450,15 @@ def parameter_derivatives(times, kappa, theta, xi, rho, carry):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_euler(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, carry_dt, dt, column, x,
-                   residual, variance, first_variance, antithetic=False):
+                   residual, variance, first_variance, antithetic, normals):
     """Full-truncation Euler paths; as simulate_qe."""
     root = np.sqrt(1.0 - rho * rho)
     v, level, r_sum, v_sum = _start(n_paths, v0, log_spot)
     z_v = np.empty(n_paths)
     z_x = np.empty(n_paths)
     for k in range(dt.size):
-        _normals(rng, z_v, antithetic)
-        _normals(rng, z_x, antithetic)
+        _draw(rng, normals, 0, k, z_v, antithetic)
+        _draw(rng, normals, 1, k, z_x, antithetic)
         for p in range(n_paths):
             positive = max(v[p], 0.0)
             spread = np.sqrt(positive * dt[k])
@@ -540,7 +552,8 @@ def first_step_derivatives(scheme: int, v0: float, kappa: float, theta: float, x
 
 def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: float,
              theta: float, xi: float, rho: float, c: Constants, column: np.ndarray,
-             n_columns: int, antithetic: bool = False, scores_at: np.ndarray | None = None):
+             n_columns: int, antithetic: bool = False, scores_at: np.ndarray | None = None,
+             normals: np.ndarray | None = None):
     """Simulate ``n_paths`` paths, in blocks of ``BLOCK``; returns (x, R, V, v_1, scores) as
     described in the module docstring.
 
@@ -550,7 +563,9 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
     a slice of the first half beside its mirror, and the two are stored apart.
     ``scores_at`` (grid points; ``exact`` only): the chain's (κ, θ, ξ, ρ) scores summed up
     to each of them (:func:`simulate_exact`), as a (paths × len(scores_at) × 4) array;
-    otherwise ``scores`` is None.
+    otherwise ``scores`` is None.  ``normals`` (2 × steps × paths): the normals of the
+    variance and the log-price at every step, instead of draws from ``rng`` (randomised QMC;
+    not with ``antithetic``).
     """
     x = np.empty((n_columns, n_paths))
     residual = np.empty((n_columns, n_paths))
@@ -576,20 +591,21 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
                  else slice(start, start + width))
         size = 2 * width if antithetic else width
         block = [np.empty((n_columns, size)) for _ in range(3)] + [np.empty(size)]
-        out = (column, *block)
+        given = (np.empty((2, 0, 0)) if normals is None
+                 else np.ascontiguousarray(normals[:, :, paths]))
+        out = (column, *block, antithetic, given)
         if scheme == QE:
             simulate_qe(rng, size, log_spot, v0, theta, shape, c.carry_dt, c.e, c.mean_var,
-                        c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.mgf_arg, *out,
-                        antithetic)
+                        c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.mgf_arg, *out)
         elif scheme == EXACT:
             block_scores = np.empty((n_scores, 4, size))
             simulate_exact(rng, size, log_spot, v0, shape, c.carry_dt, c.e, c.chi_scale,
-                           c.exact_k0, c.exact_k1, c.k2, c.k3, *out, antithetic,
-                           score_column, derivatives, d_shape, block_scores)
+                           c.exact_k0, c.exact_k1, c.k2, c.k3, *out, score_column,
+                           derivatives, d_shape, block_scores)
             scores[:, :, paths] = block_scores
         else:
             simulate_euler(rng, size, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.dt,
-                           *out, antithetic)
+                           *out)
         x[:, paths], residual[:, paths], variance[:, paths] = block[0], block[1], block[2]
         first_variance[paths] = block[3]
     return (x.T, residual.T, variance.T, first_variance,
