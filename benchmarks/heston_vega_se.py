@@ -55,7 +55,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paths", type=int, default=1_000_000)
     parser.add_argument("--scheme", default="qe")
-    parser.add_argument("--steps-per-year", type=float, default=engine.DEFAULT_STEPS_PER_YEAR)
+    parser.add_argument("--steps-per-year", type=float, default=engine.MIN_STEPS_PER_YEAR)
     parser.add_argument("--plain", action="store_true", help="LR without baselines")
     args = parser.parse_args()
 

@@ -64,8 +64,10 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     scheme : {"qe", "exact", "euler"}
         Heston discretisation (default ``engine.DEFAULT_SCHEME``); see greeks.models.heston.
     steps_per_year : float
-        Heston simulation steps per year (default ``engine.DEFAULT_STEPS_PER_YEAR``); the
-        grid is the union of these steps and every row's dates.
+        Heston simulation steps per year; the grid is the union of these steps and every
+        row's dates.  Default (None or 0): per simulation, max(52, ⌈4ξ²/θ⌉) up to 1,024
+        (engine.heston_steps_per_year), which keeps the discretisation bias near or below
+        one standard error of the default path count.
     first_step : float
         Length in years of the first Heston step (default 0: one regular step; shorter
         where a row has a date inside it).  The vega weight's variance falls like
@@ -131,8 +133,8 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     seed = engine.DEFAULT_SEED if seed is None else seed
     scheme = engine.DEFAULT_SCHEME if scheme is None else scheme
     steps_per_year = engine.DEFAULT_STEPS_PER_YEAR if steps_per_year is None else steps_per_year
-    check_run_options(2 if paths is None else paths, seed, threads, scheme, steps_per_year,
-                      first_step)
+    check_run_options(2 if paths is None else paths, seed, threads, scheme,
+                      steps_per_year or 1.0, first_step)
     if scheme == "euler":
         _refuse_euler_from_zero(frame, frame_or_path)
     extra = check_greeks(greeks)
@@ -192,7 +194,7 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     out.attrs["unmet"] = unmet
     out.attrs["seed"] = int(seed)
     out.attrs["scheme"] = scheme
-    out.attrs["steps_per_year"] = float(steps_per_year)
+    out.attrs["steps_per_year"] = float(steps_per_year) if steps_per_year else "auto"
     out.attrs["first_step"] = 0.0 if first_step is None else float(first_step)
     out.attrs["plain"] = bool(plain)
     out.attrs["method"] = method

@@ -67,7 +67,8 @@ def main() -> None:
 @click.option("--scheme", type=click.Choice(["qe", "exact", "euler"]), default="qe",
               show_default=True, help="Heston discretisation: Andersen's QE, exact variance, "
                                       "or full-truncation Euler.")
-@click.option("--steps-per-year", type=float, default=None, show_default="52",
+@click.option("--steps-per-year", type=float, default=None,
+              show_default="max(52, 4·xi²/theta) per underlying, at most 1024",
               help="Heston simulation steps per year (the grid also holds every row's dates).")
 @click.option("--first-step", type=float, default=None, show_default="one regular step",
               help="Length in years of the first Heston step: longer gives a quieter vega "
@@ -162,7 +163,8 @@ def price(file, paths, seed, output, fmt, threads, with_total, scheme, steps_per
               help="Worker threads; results do not depend on it.")
 @click.option("--scheme", type=click.Choice(["qe", "exact", "euler"]), default="qe",
               show_default=True, help="Heston discretisation.")
-@click.option("--steps-per-year", type=float, default=None, show_default="52",
+@click.option("--steps-per-year", type=float, default=None,
+              show_default="max(52, 4·xi²/theta) per underlying, at most 1024",
               help="Heston simulation steps per year.")
 @click.option("--gamma", is_flag=True, help="Also estimate gamma and report dollar_gamma.")
 @click.option("--scheduler", default="local", show_default=True,

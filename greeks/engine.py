@@ -4,8 +4,8 @@ Rows that share the model, its parameters, the spot, rate, dividend and
 underlying form a *simulation group*: one set of paths on one time grid serves
 all of them.  Under GBM (exact at any step) the grid is the union of the rows'
 dates; under Heston it also holds the steps of ``steps_per_year`` up to the
-last date, and ``MIN_STEPS`` (at most ``steps_per_year``) equal steps up to any
-shorter maturity.  Paths are simulated in
+last date (by default per group, :func:`heston_steps_per_year`), and ``MIN_STEPS`` (at
+most ``steps_per_year``) equal steps up to any shorter maturity.  Paths are simulated in
 *chunks*; chunk ``c`` of a group draws from its own stream,
 
     PCG64(SeedSequence(seed, spawn_key=(h_0, h_1, h_2, h_3, c))),
@@ -47,7 +47,11 @@ MIN_CHUNK = 1 << 8
 CHUNK_CELLS = 1 << 20  # path-dates per chunk: bounds memory at ~8 MB per array
 DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
 DEFAULT_SCHEME = "qe"
-DEFAULT_STEPS_PER_YEAR = 52
+AUTO_STEPS = 0.0  # steps_per_year: each Heston group's own (heston_steps_per_year)
+DEFAULT_STEPS_PER_YEAR = AUTO_STEPS
+MIN_STEPS_PER_YEAR = 52
+BIAS_STEPS = 4.0  # automatic grids: at least BIAS_STEPS · ξ²/θ steps a year
+MAX_STEPS_PER_YEAR = 1024
 CONDITIONED_INSTRUMENTS = ("european", "digital")  # Heston rows by conditional Monte Carlo
 KNOCK_OUTS = ("up-and-out", "down-and-out")  # GBM rows by one-step survival conditioning
 METHODS = ("auto", "mixed", "lr", "pathwise", "fd", "rqmc")
@@ -248,6 +252,19 @@ def _nearest(grid: np.ndarray, dates: np.ndarray) -> np.ndarray:
     return np.where(dates - grid[right - 1] <= grid[right] - dates, right - 1, right)
 
 
+def heston_steps_per_year(xi: float, theta: float, requested: float = AUTO_STEPS) -> float:
+    """Steps per year of a Heston grid: ``requested``, or for ``AUTO_STEPS``
+    max(52, ⌈4ξ²/θ⌉), at most 1,024.  The trapezoid rule for each step's integrated
+    variance ignores its spread given the step's end points, a bias that grows with
+    ξ²Δ/θ (the variance's relative noise over a step at its long-run level); at
+    ξ²Δ/θ ≤ 1/4 it stays near or below one standard error of the default path count on the
+    published cases and on random parameters (benchmarks/heston_bias.py, README)."""
+    if requested != AUTO_STEPS:
+        return requested
+    return float(min(max(MIN_STEPS_PER_YEAR, math.ceil(BIAS_STEPS * xi * xi / theta)),
+                     MAX_STEPS_PER_YEAR))
+
+
 def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str,
                 steps_per_year: float, first_step: float) -> Group:
     dates = [row_dates(t, n) for t, n in zip(rows["maturity"], rows["fixings"])]
@@ -255,6 +272,8 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
     model = first["model"]
     steps = []
     if model == "heston":
+        steps_per_year = heston_steps_per_year(float(first["xi"]), float(first["theta"]),
+                                               steps_per_year)
         last = float(rows["maturity"].max())
         regular = np.arange(1, math.ceil(last * steps_per_year)) / steps_per_year
         steps = [regular[regular > first_step],

@@ -388,10 +388,12 @@ def regression(cov: np.ndarray, cross: np.ndarray, keep: np.ndarray,
     ``cov`` (..., n, n) and their covariances with y ``cross`` (..., n), using only the
     controls in ``keep`` that vary (variance above 1e-10 of their raw ``second_moment``:
     a control that is constant, e.g. an odd score averaged over antithetic pairs, gets
-    β = 0).  Solved on the correlation scale by pseudo-inverse, so that collinear
+    β = 0) and whose pilot sums are finite.  Solved on the correlation scale by pseudo-inverse, so that collinear
     controls share their coefficient instead of breaking the solve."""
     variance = np.diagonal(cov, axis1=-2, axis2=-1)
-    used = keep & (variance > 1e-10 * second_moment)
+    finite = np.isfinite(cov).all(axis=-1) & np.isfinite(cross)
+    cov, cross = np.where(np.isfinite(cov), cov, 0.0), np.where(np.isfinite(cross), cross, 0.0)
+    used = keep & finite & (variance > 1e-10 * second_moment)
     scale = np.where(used, np.sqrt(np.maximum(variance, 0.0)), 0.0)
     inverse = np.divide(1.0, scale, out=np.zeros_like(scale), where=scale > 0)
     correlation = cov * inverse[..., :, None] * inverse[..., None, :]

@@ -115,7 +115,7 @@ def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
     seed = engine.DEFAULT_SEED if seed is None else seed
     scheme = engine.DEFAULT_SCHEME if scheme is None else scheme
     steps_per_year = engine.DEFAULT_STEPS_PER_YEAR if steps_per_year is None else steps_per_year
-    check_run_options(paths, seed, threads, scheme, steps_per_year)
+    check_run_options(paths, seed, threads, scheme, steps_per_year or 1.0)
 
     quantity = frame["quantity"].to_numpy(dtype=float)
     spot = frame["spot"].to_numpy(dtype=float)
@@ -151,11 +151,13 @@ def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
     from greeks import __version__
 
     table.attrs.update(positions=positions, by=by, paths=int(paths), seed=int(seed),
-                       scheme=scheme, steps_per_year=float(steps_per_year))
+                       scheme=scheme,
+                       steps_per_year=float(steps_per_year) if steps_per_year else "auto")
     table.attrs["metadata"] = dict(
         greeks=__version__, created=datetime.datetime.now(datetime.timezone.utc).isoformat(
             timespec="seconds"), seed=int(seed), paths=int(paths), method="auto", scheme=scheme,
-        steps_per_year=float(steps_per_year), by=",".join(by), gamma=bool(gamma),
+        steps_per_year=float(steps_per_year) if steps_per_year else "auto", by=",".join(by),
+        gamma=bool(gamma),
         seconds=round(time.perf_counter() - start, 3), inputs=inputs)
     return table
 

@@ -15,17 +15,18 @@ with I_k ≈ ∫ v dt over the step.  Schemes:
 
 * ``exact``: v_k = c_k χ'²_d(λ_k), c_k = ξ²(1 − e^{−κΔ_k})/(4κ), d = 4κθ/ξ²,
   λ_k = v_{k−1} e^{−κΔ_k}/c_k (the CIR transition law, exact at any step);
-  I_k = (v_{k−1} + v_k)Δ_k/2 (trapezoid), and the martingale correction below with the
-  law's own M(A) = exp(A v_{k−1} e^{−κΔ}/(1 − 2Ac))·(1 − 2Ac)^{−d/2}, linear in v_{k−1}
-  after the log.
+  I_k = w1 v_{k−1} + w2 v_k with the weights of :func:`integration_weights` (the
+  trapezoid rule corrected so that E[I_k | v_{k−1}] is exact), and the martingale
+  correction below with the law's own M(A) = exp(A v_{k−1} e^{−κΔ}/(1 − 2Ac))·(1 − 2Ac)^{−d/2},
+  linear in v_{k−1} after the log.
 * ``qe``: Andersen's (2008) quadratic-exponential law for v_k, matched to the exact
   conditional mean m and variance s² (ψ = s²/m²): v_k = a(b + Z_v)² when ψ ≤ 1.5,
   otherwise 0 with probability p = (ψ − 1)/(ψ + 1) and an exponential of rate
-  β = (1 − p)/m beyond.  Trapezoid I_k, and Andersen's martingale correction: with
-  K_2 = (Δ/2)(κρ/ξ − ½) + ρ/ξ, K_3 = (1 − ρ²)Δ/2 and A = K_2 + K_3/2, the drift is
-  μ_k = (r − q)Δ − log M(A) − ½K_3 v_{k−1} + K_2 v_k, M(A) = E[e^{A v_k} | v_{k−1}] of the
-  QE law, so that E[S_k | S_{k−1}, v_{k−1}] = S_{k−1} e^{(r−q)Δ} exactly (the plain
-  trapezoid drift where M(A) is infinite).  Both regimes read one normal Z_v per step
+  β = (1 − p)/m beyond.  The same I_k, and Andersen's martingale correction: with
+  K_2 = w2(κρ/ξ − ½) + ρ/ξ, K_3 = (1 − ρ²)w1, K_4 = (1 − ρ²)w2 and A = K_2 + K_4/2, the
+  drift is μ_k = (r − q)Δ − log M(A) − ½K_3 v_{k−1} + K_2 v_k, M(A) = E[e^{A v_k} | v_{k−1}]
+  of the QE law, so that E[S_k | S_{k−1}, v_{k−1}] = S_{k−1} e^{(r−q)Δ} exactly (the plain
+  drift where M(A) is infinite).  Both regimes read one normal Z_v per step
   (the exponential regime through U = Φ(Z_v)), so that streams stay aligned when
   parameters move (common random numbers).  From v_0 = 0 the first transition is drawn
   from the exact law instead, so that the log-price always has a density.
@@ -70,6 +71,24 @@ LOG_ROOT_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 INVERSE_ROOT_TWO = 1.0 / math.sqrt(2.0)
 
 
+def integration_weights(kappa, dt):
+    """(w1, w2) of I_k = w1 v_{k−1} + w2 v_k, w1 + w2 = Δ, chosen so that
+    E[I_k | v_{k−1}] = E[∫ v dt | v_{k−1}] = θΔ + (v_{k−1} − θ)(1 − e^{−κΔ})/κ exactly (the
+    exact and QE laws keep the CIR mean m = θ + (v_{k−1} − θ)e^{−κΔ}):
+    w2 = Δ/(1 − e^{−κΔ}) − 1/κ = Δ(½ + κΔ/12 − ...), w1 = Δ − w2.  The trapezoid rule
+    (w1 = w2 = Δ/2) misses the mean path's curvature, a bias of O(Δ²κ(v_0 − θ)) that
+    conditional Monte Carlo's small SEs expose when v_0 is far from θ."""
+    x = kappa * dt
+    one_minus_e = -np.expm1(-x)
+    small = np.abs(x) < 1e-2
+    safe = np.where(small, 1.0, x)
+    # (x − (1 − e^{−x}))/x² without cancellation for small x
+    excess = np.where(small, 0.5 - x / 6.0 + x * x / 24.0 - x ** 3 / 120.0 + x ** 4 / 720.0,
+                      (safe + np.expm1(-safe)) / (safe * safe))
+    w2 = dt * x * excess / one_minus_e
+    return dt - w2, w2
+
+
 class Constants:
     """Per-step constants of the schemes on one grid (arrays indexed by step)."""
 
@@ -85,11 +104,13 @@ class Constants:
         self.mean_var = xi * xi * e * one_minus_e / kappa            # s² = v·mean_var + base_var
         self.base_var = theta * xi * xi * one_minus_e ** 2 / (2.0 * kappa)
         self.chi_scale = xi * xi * one_minus_e / (4.0 * kappa)      # c
+        w1, w2 = integration_weights(kappa, dt)                   # I ≈ w1 v + w2 v'
         self.k0 = -rho * kappa * theta * dt / xi
-        self.k1 = 0.5 * dt * (kappa * rho / xi - 0.5) - rho / xi
-        self.k2 = 0.5 * dt * (kappa * rho / xi - 0.5) + rho / xi
-        self.k3 = 0.5 * (1.0 - rho * rho) * dt
-        self.mgf_arg = self.k2 + 0.5 * self.k3                     # A
+        self.k1 = w1 * (kappa * rho / xi - 0.5) - rho / xi
+        self.k2 = w2 * (kappa * rho / xi - 0.5) + rho / xi
+        self.k3 = (1.0 - rho * rho) * w1                            # V = k3 v + k4 v'
+        self.k4 = (1.0 - rho * rho) * w2
+        self.mgf_arg = self.k2 + 0.5 * self.k4                     # A
         # exact law: log M(A) = A v e/(1 − 2Ac) − (d/2) log(1 − 2Ac), linear in v, so the
         # martingale-corrected drift is exact_k0 + exact_k1·v + K_2 v' (plain where 2Ac ≥ 1)
         q = 1.0 - 2.0 * self.mgf_arg * self.chi_scale
@@ -269,7 +290,7 @@ def _qe_exponential_pass(v, z_v, v_next, mean, q_product, theta, decay, slope, b
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta, carry_dt, e,
-             mean_var, base_var, k0, k1, k2, k3, mgf_arg):
+             mean_var, base_var, k0, k1, k2, k3, k4, mgf_arg):
     """One QE step of every path.  The quadratic regime (the common one) runs as a
     branch-free loop over all paths; paths in the exponential regime are redone after it.
     The log-price is ``level`` + ½ log ``q_product`` (:func:`_fold`); ``v_next`` and ``mean``
@@ -297,9 +318,9 @@ def _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta
     if exponential:
         _qe_exponential_pass(v, z_v, v_next, mean, q_product, theta, decay, slope, base,
                              a_mgf, drift, plain, plain_slope, half_k3, k2_k)
-    k3_k = k3[k]
+    k3_k, k4_k = k3[k], k4[k]
     for p in range(v.size):
-        var_k = k3_k * (v[p] + v_next[p])
+        var_k = k3_k * v[p] + k4_k * v_next[p]
         dz = np.sqrt(var_k) * z_x[p]
         level[p] += mean[p] + dz
         r_sum[p] += dz
@@ -317,7 +338,7 @@ def _fold(level, q_product):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var, base_var,
-                chi_scale, k0, k1, k2, k3, mgf_arg, column, x, residual, variance,
+                chi_scale, k0, k1, k2, k3, k4, mgf_arg, column, x, residual, variance,
                 first_variance, antithetic, normals):
     """QE paths, all paths one step at a time (independent paths keep the CPU busy).
 
@@ -337,7 +358,7 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
         if k == 0 and v0 == 0.0:  # exact first transition from v_0 = 0
             for p in range(n_paths):
                 v1 = chi_scale[0] * rng.chisquare(shape)
-                var_k = k3[0] * v1
+                var_k = k4[0] * v1
                 dz = np.sqrt(var_k) * z_x[p]
                 level[p] += carry_dt[0] + k0[0] + k2[0] * v1 + dz
                 r_sum[p] += dz
@@ -345,7 +366,7 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
                 v[p] = v1
         else:
             _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta,
-                     carry_dt, e, mean_var, base_var, k0, k1, k2, k3, mgf_arg)
+                     carry_dt, e, mean_var, base_var, k0, k1, k2, k3, k4, mgf_arg)
         if k == 0:
             first_variance[:] = v
         if column[k] >= 0 or k % FOLD_EVERY == FOLD_EVERY - 1:
@@ -354,14 +375,15 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0, k1, k2, k3,
+def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0, k1, k2, k3, k4,
                    column, x, residual, variance, first_variance, antithetic, normals,
                    score_column, derivatives, d_shape, scores):
-    """Exact-variance paths (noncentral chi-square transitions, trapezoid I); as simulate_qe
+    """Exact-variance paths (noncentral chi-square transitions, I = w1 v + w2 v'); as simulate_qe
     (antithetic and given ``normals``: the log-price normals only; the variance draws stay
     independent).
 
-    Each transition is drawn as a Poisson mixture: N ~ Poisson(λ/2), v_k/c ~ χ²_{d+2N}.
+    Each transition is drawn as a Poisson mixture: N ~ Poisson(λ/2), v_k/c ~ χ²_{d+2N}
+    (twice a Gamma(d/2 + N) variate, drawn in logarithms: :func:`_log_gamma_variate`).
     With ``scores`` (score dates × 4 × paths; empty: none) the scores of the chain
     augmented by N in (κ, θ, ξ, ρ) are summed over the steps and kept at the grid points
     with ``score_column[k]`` ≥ 0.  Per step, with x = v_k/c, α = d/2 + N and Z the
@@ -369,10 +391,10 @@ def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0
     + log φ(Z) − ½ log V_k, whose derivative in a parameter π is
 
         (N − λ/2) ∂log(e/c) + ½ ∂d (log(x/2) − ψ(α)) − (α − x/2) ∂log c
-        + Z (∂k0 + ∂k1 v_{k−1} + ∂k2 v_k)/sqrt(V_k) + ½ (Z² − 1) ∂log k3
+        + Z (∂k0 + ∂k1 v_{k−1} + ∂k2 v_k)/sqrt(V_k) + ½ (Z² − 1)(∂k3 v_{k−1} + ∂k4 v_k)/V_k
 
-    (λ = v_{k−1} e/c, μ_k = carry + k0 + k1 v_{k−1} + k2 v_k, V_k = k3 (v_{k−1} + v_k);
-    ``derivatives`` holds ∂ of (k0, k1, k2, log k3, log(e/c), log c) per parameter and
+    (λ = v_{k−1} e/c, μ_k = carry + k0 + k1 v_{k−1} + k2 v_k, V_k = k3 v_{k−1} + k4 v_k;
+    ``derivatives`` holds ∂ of (k0, k1, k2, k3, k4, log(e/c), log c) per parameter and
     step, ``d_shape`` ∂d).  The augmented density is smooth in every parameter, so the
     sum is an exact score: E[f·score] is the derivative of the chain's price, unbiased
     at any step size.
@@ -388,9 +410,11 @@ def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0
             vp = v[p]
             lam = vp * to_lambda
             count = rng.poisson(0.5 * lam)
-            chi = rng.chisquare(shape + 2.0 * count)
+            alpha = 0.5 * shape + count
+            log_half_chi = _log_gamma_variate(rng, alpha)
+            chi = 2.0 * np.exp(log_half_chi)
             v_next = chi_scale[k] * chi
-            var_k = k3[k] * (vp + v_next)
+            var_k = k3[k] * vp + k4[k] * v_next
             root = np.sqrt(var_k)
             z = z_x[p]
             level[p] += carry_dt[k] + k0[k] + k1[k] * vp + k2[k] * v_next + root * z
@@ -398,22 +422,35 @@ def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0
             v_sum[p] += var_k
             v[p] = v_next
             if track:
-                alpha = 0.5 * shape + count
-                shape_term = np.log(0.5 * chi) - digamma(alpha)
+                shape_term = log_half_chi - digamma(alpha)
                 poisson_term = count - 0.5 * lam
                 scale_term = alpha - 0.5 * chi
                 for i in range(4):
-                    total[i, p] += (poisson_term * derivatives[4, i, k]
+                    gaussian = 0.0
+                    if root > 0.0:  # 0 only where both variances underflowed
+                        gaussian = (z * (derivatives[0, i, k] + derivatives[1, i, k] * vp
+                                         + derivatives[2, i, k] * v_next) / root
+                                    + 0.5 * (z * z - 1.0) * (derivatives[3, i, k] * vp
+                                                             + derivatives[4, i, k] * v_next)
+                                    / var_k)
+                    total[i, p] += (poisson_term * derivatives[5, i, k]
                                     + 0.5 * d_shape[i] * shape_term
-                                    - scale_term * derivatives[5, i, k]
-                                    + z * (derivatives[0, i, k] + derivatives[1, i, k] * vp
-                                           + derivatives[2, i, k] * v_next) / root
-                                    + 0.5 * (z * z - 1.0) * derivatives[3, i, k])
+                                    - scale_term * derivatives[6, i, k] + gaussian)
         if k == 0:
             first_variance[:] = v
         _store(k, column, level, r_sum, v_sum, x, residual, variance)
         if track and score_column[k] >= 0:
             scores[score_column[k]] = total
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _log_gamma_variate(rng, alpha):
+    """log G, G ~ Gamma(α, 1).  For α < 1 as log G' + log(U)/α with G' ~ Gamma(α + 1) and U
+    uniform (G'U^{1/α} ~ Gamma(α)), so that the logarithm stays exact where G itself
+    underflows (small d = 4κθ/ξ²)."""
+    if alpha >= 1.0:
+        return np.log(rng.standard_gamma(alpha))
+    return np.log(rng.standard_gamma(alpha + 1.0)) + np.log(rng.random()) / alpha
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -430,17 +467,17 @@ def digamma(x):
 
 
 def parameter_derivatives(times, kappa, theta, xi, rho, carry):
-    """∂/∂(κ, θ, ξ, ρ) of the exact chain's per-step constants (k0, k1, k2, log k3,
-    log(e/c), log c) as a (6, 4, steps) array, and of d = 4κθ/ξ² (4,), by complex-step
+    """∂/∂(κ, θ, ξ, ρ) of the exact chain's per-step constants (k0, k1, k2, k3, k4,
+    log(e/c), log c) as a (7, 4, steps) array, and of d = 4κθ/ξ² (4,), by complex-step
     differentiation of :class:`Constants` (exact to rounding)."""
     base = (kappa, theta, xi, rho)
-    out = np.empty((6, 4, len(times)))
+    out = np.empty((7, 4, len(times)))
     d_shape = np.empty(4)
     for i in range(4):
         h = COMPLEX_STEP * max(abs(base[i]), 1.0)
         moved = [complex(value, h if j == i else 0.0) for j, value in enumerate(base)]
         c = Constants(times, *moved, carry)
-        rows = (c.exact_k0, c.exact_k1, c.k2, np.log(c.k3), np.log(c.e / c.chi_scale),
+        rows = (c.exact_k0, c.exact_k1, c.k2, c.k3, c.k4, np.log(c.e / c.chi_scale),
                 np.log(c.chi_scale))
         for r, row in enumerate(rows):
             out[r, i] = np.imag(row) / h
@@ -491,8 +528,9 @@ def transition_score(scheme, v0, first_variance, kappa, theta, xi, dt, e, mean_v
         lam = v0 * e / chi_scale
         for p in range(n):
             y = first_variance[p] / chi_scale
-            z = np.sqrt(lam * y)
-            out[p] = (e / chi_scale) * (-0.5 + 0.5 * y * bessel_ratio(nu, z) / z)
+            z = np.sqrt(lam * y)  # y I_{ν+1}(z)/(z I_ν(z)) → 0 as y → 0 (an underflowed v_1)
+            out[p] = (e / chi_scale) * (-0.5 + (0.5 * y * bessel_ratio(nu, z) / z if z > 0.0
+                                                else 0.0))
     else:  # QE: chain rule through the law's parameters, their v_0-derivatives by complex step
         h = COMPLEX_STEP * v0
         quadratic, first, second = _qe_law(complex(v0, h), e, mean_var, base_var, theta)
@@ -578,7 +616,7 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
             raise ValueError("parameter scores are kept for the exact scheme only")
         derivatives, d_shape = parameter_derivatives(c.times, kappa, theta, xi, rho, c.carry)
     else:
-        derivatives, d_shape = np.zeros((6, 4, 0)), np.zeros(4)
+        derivatives, d_shape = np.zeros((7, 4, 0)), np.zeros(4)
     score_column = np.full(c.dt.size, -1, dtype=np.int64)
     if n_scores:
         score_column[scores_at] = np.arange(n_scores)
@@ -596,11 +634,12 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
         out = (column, *block, antithetic, given)
         if scheme == QE:
             simulate_qe(rng, size, log_spot, v0, theta, shape, c.carry_dt, c.e, c.mean_var,
-                        c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.mgf_arg, *out)
+                        c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.k4, c.mgf_arg,
+                        *out)
         elif scheme == EXACT:
             block_scores = np.empty((n_scores, 4, size))
             simulate_exact(rng, size, log_spot, v0, shape, c.carry_dt, c.e, c.chi_scale,
-                           c.exact_k0, c.exact_k1, c.k2, c.k3, *out, score_column,
+                           c.exact_k0, c.exact_k1, c.k2, c.k3, c.k4, *out, score_column,
                            derivatives, d_shape, block_scores)
             scores[:, :, paths] = block_scores
         else:
