@@ -46,7 +46,8 @@ extrapolated to about 14.5 minutes, so the grid was kept whole: the exact scheme
 of the time (the 10-year Andersen case at 104 steps a year alone about 75 s a repeat)
 and Euler only 7 %, so dropping Euler's coarse grids would save nothing worth having.
 ``--repeats 1`` halves the time, ``--schemes qe,euler`` cuts it by about two thirds,
-``--paths 100000`` gives a quick look in under two minutes.  Single timings vary by up
+``--paths 100000`` gives a quick look in under two minutes.  A step count of 0 is the
+engine's automatic one (``engine.heston_steps_per_year``: max(52, ⌈4ξ²/θ⌉)), printed "auto".  Single timings vary by up
 to 2x when anything else uses the cores; the fastest of the repeats is robust to short
 interruptions.
 """
@@ -148,6 +149,11 @@ def cell(bias: float, se: float) -> str:
     return f"{bias:.{decimals}f} ± {se:.{decimals}f} ({bias / se:+.1f})".replace("-", "−")
 
 
+def steps_label(per_year: float) -> str:
+    """Steps per year as printed: 0 is the engine's automatic choice per case."""
+    return "auto" if per_year == 0 else f"{per_year:g}"
+
+
 def first_label(first_step: float) -> str:
     """'regular' (0: one regular step) or the first step's length in years."""
     return "regular" if first_step == 0 else f"{first_step:g}"
@@ -238,7 +244,7 @@ def main() -> None:
                                   f"{type(exc).__name__}: {exc}"
                         errors.append(message)
                         entry["error"] = True
-                        line = [name, scheme, f"{per_year:g}", first_label(first),
+                        line = [name, scheme, steps_label(per_year), first_label(first),
                                 f"error: {type(exc).__name__}: {exc}", "", "", ""]
                         table.append(line)
                         print(" | ".join(line), flush=True)
@@ -249,7 +255,7 @@ def main() -> None:
                         se = estimates.se[i]
                         entry["z"].append(bias / se)
                         entry["work"].append(elapsed * se * se)
-                        line = [row["case"], scheme, f"{per_year:g}", first_label(first),
+                        line = [row["case"], scheme, steps_label(per_year), first_label(first),
                                 *(cell(b, s) for b, s in zip(bias, se)), f"{elapsed:.2f}"]
                         table.append(line)
                         print(" | ".join(line), flush=True)
@@ -268,12 +274,12 @@ def main() -> None:
         scheme, per_year, first = c
         entry = summary[c]
         if c not in configs:
-            summary_rows.append([scheme, f"{per_year:g}", first_label(first), "error", "", "",
+            summary_rows.append([scheme, steps_label(per_year), first_label(first), "error", "", "",
                                  "", "", "", "", ""])
             continue
         z = np.abs(np.array(entry["z"]))
         summary_rows.append([
-            scheme, f"{per_year:g}", first_label(first), *(f"{m:.1f}" for m in z.max(axis=0)),
+            scheme, steps_label(per_year), first_label(first), *(f"{m:.1f}" for m in z.max(axis=0)),
             f"{int(np.sum(np.all(z < 1, axis=1)))}/{len(z)}", f"{entry['time']:.1f}",
             *(f"{w:.2f}" for w in work[c] / best)])
 

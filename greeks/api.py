@@ -125,7 +125,8 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     InputError
         The table breaks a rule; the message names the row, column and rule.
     """
-    from greeks import bumps, engine
+    from greeks import engine
+    from greeks import heston_sensitivities as further
 
     frame = load(frame_or_path)
     if target_se is None and paths is None:
@@ -149,8 +150,8 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
                                method=method, first_chunk=first_chunk,
                                scheduler=scheduler or "local")
 
-    parameters = tuple(name for name in extra if name in bumps.PARAMETERS)
-    extra = tuple(name for name in extra if name not in bumps.PARAMETERS)
+    parameters = tuple(name for name in extra if name in further.PARAMETERS)
+    extra = tuple(name for name in extra if name not in further.PARAMETERS)
     unmet: list[str] = []
     if target_se is not None:
         from greeks import target
@@ -165,7 +166,7 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         paths = int(paths)
     estimates = run(paths, progress=report)
     count = int(max(paths.values()) if isinstance(paths, dict) else paths)
-    mean, se, total_mean, total_se, complete, parameter_methods = _with_bumps(
+    mean, se, total_mean, total_se, complete, parameter_methods = _with_heston_sensitivities(
         frame, estimates, extra, parameters, count, int(seed), scheme, float(steps_per_year),
         first_step, method)
     names = ("price", "delta", "vega") + extra + parameters
@@ -210,24 +211,25 @@ def _columns(name: str) -> list[tuple[str, float]]:
     return [("rho_rate" if name == "rho" else name, 1.0)]
 
 
-def _with_bumps(frame, estimates, extra, parameters, paths, seed, scheme, steps_per_year,
-                first_step, method):
-    """The estimates with the Greeks that Heston rows get from :mod:`greeks.bumps`: the
-    model-parameter sensitivities ``parameters`` appended (with the estimator of each row),
-    and rho, theta, vanna, volga of the Heston rows filled in; totals completed with theirs."""
-    from greeks import bumps
+def _with_heston_sensitivities(frame, estimates, extra, parameters, paths, seed, scheme,
+                               steps_per_year, first_step, method):
+    """The estimates with the Greeks that Heston rows get from
+    :mod:`greeks.heston_sensitivities`: the model-parameter sensitivities ``parameters``
+    appended (with the estimator of each row), and rho, theta, vanna, volga of the Heston
+    rows filled in; totals completed with theirs."""
+    from greeks import heston_sensitivities as further
 
     mean, se = estimates.mean, estimates.se
     total_mean, total_se = estimates.total_mean, estimates.total_se
     complete = estimates.complete
     methods = {name: np.full(len(frame), "", dtype=object) for name in parameters}
-    bumped = [name for name in extra if name in bumps.FILLED] + list(parameters)
+    filled_in = [name for name in extra if name in further.FILLED] + list(parameters)
     heston_rows = (frame["model"] == "heston").to_numpy()
-    if bumped and heston_rows.any():
-        b_mean, b_se, b_total, b_total_se, choice = bumps.heston_sensitivities(
-            frame, bumped, paths, seed, scheme, steps_per_year, first_step, method)
-        columns = [3 + extra.index(name) for name in bumped if name in extra]
-        filled = [bumped.index(name) for name in bumped if name in extra]
+    if filled_in and heston_rows.any():
+        b_mean, b_se, b_total, b_total_se, choice = further.heston_sensitivities(
+            frame, filled_in, paths, seed, scheme, steps_per_year, first_step, method)
+        columns = [3 + extra.index(name) for name in filled_in if name in extra]
+        filled = [filled_in.index(name) for name in filled_in if name in extra]
         mean, se = mean.copy(), se.copy()
         mean[np.ix_(heston_rows, columns)] = b_mean[np.ix_(heston_rows, filled)]
         se[np.ix_(heston_rows, columns)] = b_se[np.ix_(heston_rows, filled)]
@@ -253,7 +255,7 @@ def _with_bumps(frame, estimates, extra, parameters, paths, seed, scheme, steps_
 def check_greeks(greeks) -> tuple[str, ...]:
     """The further Greeks requested, in canonical order; price, delta and vega are always
     estimated and may be named too; ``all`` names every one."""
-    from greeks.bumps import PARAMETERS
+    from greeks.heston_sensitivities import PARAMETERS
     from greeks.sensitivities import NAMES
 
     known = NAMES + PARAMETERS

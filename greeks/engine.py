@@ -120,7 +120,7 @@ class Group:
     def with_extra(self, codes: np.ndarray) -> "Group":
         """This group estimating the further Greeks ``codes`` (of
         :data:`greeks.sensitivities.NAMES`) too; Heston: gamma only (the others by
-        :mod:`greeks.bumps`)."""
+        :mod:`greeks.heston_sensitivities`)."""
         if self.model == "heston":
             codes = codes[codes == sensitivities.GAMMA]
         codes = np.asarray(codes, dtype=np.int64)

@@ -29,7 +29,7 @@ def test_parameter_derivatives_match_central_differences():
 
     def rows(**changes):
         c = heston.Constants(times, *{**PARAMS, **changes}.values(), 0.05)
-        return np.array([c.exact_k0, c.exact_k1, c.k2, c.k3, c.k4, np.log(c.e / c.chi_scale),
+        return np.array([c.exact_k0, c.exact_k1, c.k2, c.k3, c.k4, c.k5, np.log(c.e / c.chi_scale),
                          np.log(c.chi_scale)])
 
     for i, name in enumerate(PARAMS):

@@ -15,16 +15,16 @@ with I_k ≈ ∫ v dt over the step.  Schemes:
 
 * ``exact``: v_k = c_k χ'²_d(λ_k), c_k = ξ²(1 − e^{−κΔ_k})/(4κ), d = 4κθ/ξ²,
   λ_k = v_{k−1} e^{−κΔ_k}/c_k (the CIR transition law, exact at any step);
-  I_k = w1 v_{k−1} + w2 v_k with the weights of :func:`integration_weights` (the
-  trapezoid rule corrected so that E[I_k | v_{k−1}] is exact), and the martingale
+  I_k = τ(v_{k−1} + v_k) + θJ, the mean-reverting bridge's integral
+  (:func:`integration_weights`; the trapezoid rule with its curvature), and the martingale
   correction below with the law's own M(A) = exp(A v_{k−1} e^{−κΔ}/(1 − 2Ac))·(1 − 2Ac)^{−d/2},
   linear in v_{k−1} after the log.
 * ``qe``: Andersen's (2008) quadratic-exponential law for v_k, matched to the exact
   conditional mean m and variance s² (ψ = s²/m²): v_k = a(b + Z_v)² when ψ ≤ 1.5,
   otherwise 0 with probability p = (ψ − 1)/(ψ + 1) and an exponential of rate
   β = (1 − p)/m beyond.  The same I_k, and Andersen's martingale correction: with
-  K_2 = w2(κρ/ξ − ½) + ρ/ξ, K_3 = (1 − ρ²)w1, K_4 = (1 − ρ²)w2 and A = K_2 + K_4/2, the
-  drift is μ_k = (r − q)Δ − log M(A) − ½K_3 v_{k−1} + K_2 v_k, M(A) = E[e^{A v_k} | v_{k−1}]
+  K_2 = τ(κρ/ξ − ½) + ρ/ξ, K_3 = (1 − ρ²)τ, K_5 = (1 − ρ²)θJ and A = K_2 + K_3/2, the
+  drift is μ_k = (r − q)Δ − log M(A) − ½K_3 v_{k−1} − ½K_5 + K_2 v_k, M(A) = E[e^{A v_k} | v_{k−1}]
   of the QE law, so that E[S_k | S_{k−1}, v_{k−1}] = S_{k−1} e^{(r−q)Δ} exactly (the plain
   drift where M(A) is infinite).  Both regimes read one normal Z_v per step
   (the exponential regime through U = Φ(Z_v)), so that streams stay aligned when
@@ -72,21 +72,20 @@ INVERSE_ROOT_TWO = 1.0 / math.sqrt(2.0)
 
 
 def integration_weights(kappa, dt):
-    """(w1, w2) of I_k = w1 v_{k−1} + w2 v_k, w1 + w2 = Δ, chosen so that
-    E[I_k | v_{k−1}] = E[∫ v dt | v_{k−1}] = θΔ + (v_{k−1} − θ)(1 − e^{−κΔ})/κ exactly (the
-    exact and QE laws keep the CIR mean m = θ + (v_{k−1} − θ)e^{−κΔ}):
-    w2 = Δ/(1 − e^{−κΔ}) − 1/κ = Δ(½ + κΔ/12 − ...), w1 = Δ − w2.  The trapezoid rule
-    (w1 = w2 = Δ/2) misses the mean path's curvature, a bias of O(Δ²κ(v_0 − θ)) that
-    conditional Monte Carlo's small SEs expose when v_0 is far from θ."""
+    """(τ, J) of I_k = τ(v_{k−1} + v_k) + θJ, the integrated variance over a step given its
+    end points: the mean of the mean-reverting bridge, ∫ E[v_u | v_{k−1}, v_k] du for the
+    linear drift κ(θ − v) (exact for the Ornstein–Uhlenbeck bridge; the CIR bridge's
+    conditional mean differs at O(ξ²)), τ = tanh(κΔ/2)/κ = Δ/2 − κ²Δ³/24 + ..., J = Δ − 2τ.
+    Its mean given v_{k−1} is the CIR value θΔ + (v_{k−1} − θ)(1 − e^{−κΔ})/κ, and it is exact
+    on the mean path; the trapezoid rule (τ = Δ/2, J = 0) misses the mean path's curvature,
+    a bias of O(κΔ²) that conditional Monte Carlo's small SEs expose."""
     x = kappa * dt
-    one_minus_e = -np.expm1(-x)
     small = np.abs(x) < 1e-2
     safe = np.where(small, 1.0, x)
-    # (x − (1 − e^{−x}))/x² without cancellation for small x
-    excess = np.where(small, 0.5 - x / 6.0 + x * x / 24.0 - x ** 3 / 120.0 + x ** 4 / 720.0,
-                      (safe + np.expm1(-safe)) / (safe * safe))
-    w2 = dt * x * excess / one_minus_e
-    return dt - w2, w2
+    # x − 2 tanh(x/2) without cancellation for small x
+    excess = np.where(small, x ** 3 / 12.0 - x ** 5 / 120.0 + 17.0 * x ** 7 / 20160.0,
+                      safe - 2.0 * np.tanh(0.5 * safe))
+    return np.tanh(0.5 * x) / kappa, excess / kappa
 
 
 class Constants:
@@ -104,20 +103,22 @@ class Constants:
         self.mean_var = xi * xi * e * one_minus_e / kappa            # s² = v·mean_var + base_var
         self.base_var = theta * xi * xi * one_minus_e ** 2 / (2.0 * kappa)
         self.chi_scale = xi * xi * one_minus_e / (4.0 * kappa)      # c
-        w1, w2 = integration_weights(kappa, dt)                   # I ≈ w1 v + w2 v'
-        self.k0 = -rho * kappa * theta * dt / xi
-        self.k1 = w1 * (kappa * rho / xi - 0.5) - rho / xi
-        self.k2 = w2 * (kappa * rho / xi - 0.5) + rho / xi
-        self.k3 = (1.0 - rho * rho) * w1                            # V = k3 v + k4 v'
-        self.k4 = (1.0 - rho * rho) * w2
+        tau, excess = integration_weights(kappa, dt)              # I = τ(v + v') + θJ
+        self.k0 = -rho * kappa * theta * dt / xi + theta * excess * (kappa * rho / xi - 0.5)
+        self.k1 = tau * (kappa * rho / xi - 0.5) - rho / xi
+        self.k2 = tau * (kappa * rho / xi - 0.5) + rho / xi
+        self.k3 = (1.0 - rho * rho) * tau                           # V = k3 v + k4 v' + k5
+        self.k4 = self.k3
+        self.k5 = (1.0 - rho * rho) * theta * excess
         self.mgf_arg = self.k2 + 0.5 * self.k4                     # A
         # exact law: log M(A) = A v e/(1 − 2Ac) − (d/2) log(1 − 2Ac), linear in v, so the
-        # martingale-corrected drift is exact_k0 + exact_k1·v + K_2 v' (plain where 2Ac ≥ 1)
+        # martingale-corrected drift −log M(A) − ½k3 v − ½k5 + k2 v' is
+        # exact_k0 + exact_k1·v + k2 v' (plain where 2Ac ≥ 1)
         q = 1.0 - 2.0 * self.mgf_arg * self.chi_scale
         finite = q.real > 0.0
         safe = np.where(finite, q, 1.0)
         d = 4.0 * kappa * theta / (xi * xi)
-        self.exact_k0 = np.where(finite, 0.5 * d * np.log(safe), self.k0)
+        self.exact_k0 = np.where(finite, 0.5 * d * np.log(safe) - 0.5 * self.k5, self.k0)
         self.exact_k1 = np.where(finite, -self.mgf_arg * e / safe - 0.5 * self.k3, self.k1)
         self.exact_corrected = bool(finite.all())
 
@@ -290,14 +291,14 @@ def _qe_exponential_pass(v, z_v, v_next, mean, q_product, theta, decay, slope, b
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta, carry_dt, e,
-             mean_var, base_var, k0, k1, k2, k3, k4, mgf_arg):
+             mean_var, base_var, k0, k1, k2, k3, k4, k5, mgf_arg):
     """One QE step of every path.  The quadratic regime (the common one) runs as a
     branch-free loop over all paths; paths in the exponential regime are redone after it.
     The log-price is ``level`` + ½ log ``q_product`` (:func:`_fold`); ``v_next`` and ``mean``
     are work arrays."""
     a_mgf, decay, slope, base = mgf_arg[k], e[k], mean_var[k], base_var[k]
-    drift, plain, plain_slope, half_k3, k2_k = carry_dt[k], carry_dt[k] + k0[k], k1[k], \
-        0.5 * k3[k], k2[k]
+    drift, plain, plain_slope, half_k3, k2_k = carry_dt[k] - 0.5 * k5[k], carry_dt[k] + k0[k], \
+        k1[k], 0.5 * k3[k], k2[k]
     exponential = False
     for p in range(v.size):
         vp = v[p]
@@ -318,9 +319,9 @@ def _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta
     if exponential:
         _qe_exponential_pass(v, z_v, v_next, mean, q_product, theta, decay, slope, base,
                              a_mgf, drift, plain, plain_slope, half_k3, k2_k)
-    k3_k, k4_k = k3[k], k4[k]
+    k3_k, k4_k, k5_k = k3[k], k4[k], k5[k]
     for p in range(v.size):
-        var_k = k3_k * v[p] + k4_k * v_next[p]
+        var_k = k3_k * v[p] + k4_k * v_next[p] + k5_k
         dz = np.sqrt(var_k) * z_x[p]
         level[p] += mean[p] + dz
         r_sum[p] += dz
@@ -338,7 +339,7 @@ def _fold(level, q_product):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var, base_var,
-                chi_scale, k0, k1, k2, k3, k4, mgf_arg, column, x, residual, variance,
+                chi_scale, k0, k1, k2, k3, k4, k5, mgf_arg, column, x, residual, variance,
                 first_variance, antithetic, normals):
     """QE paths, all paths one step at a time (independent paths keep the CPU busy).
 
@@ -358,7 +359,7 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
         if k == 0 and v0 == 0.0:  # exact first transition from v_0 = 0
             for p in range(n_paths):
                 v1 = chi_scale[0] * rng.chisquare(shape)
-                var_k = k4[0] * v1
+                var_k = k4[0] * v1 + k5[0]
                 dz = np.sqrt(var_k) * z_x[p]
                 level[p] += carry_dt[0] + k0[0] + k2[0] * v1 + dz
                 r_sum[p] += dz
@@ -366,7 +367,7 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
                 v[p] = v1
         else:
             _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta,
-                     carry_dt, e, mean_var, base_var, k0, k1, k2, k3, k4, mgf_arg)
+                     carry_dt, e, mean_var, base_var, k0, k1, k2, k3, k4, k5, mgf_arg)
         if k == 0:
             first_variance[:] = v
         if column[k] >= 0 or k % FOLD_EVERY == FOLD_EVERY - 1:
@@ -376,6 +377,7 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0, k1, k2, k3, k4,
+                   k5,
                    column, x, residual, variance, first_variance, antithetic, normals,
                    score_column, derivatives, d_shape, scores):
     """Exact-variance paths (noncentral chi-square transitions, I = w1 v + w2 v'); as simulate_qe
@@ -391,10 +393,11 @@ def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0
     + log φ(Z) − ½ log V_k, whose derivative in a parameter π is
 
         (N − λ/2) ∂log(e/c) + ½ ∂d (log(x/2) − ψ(α)) − (α − x/2) ∂log c
-        + Z (∂k0 + ∂k1 v_{k−1} + ∂k2 v_k)/sqrt(V_k) + ½ (Z² − 1)(∂k3 v_{k−1} + ∂k4 v_k)/V_k
+        + Z (∂k0 + ∂k1 v_{k−1} + ∂k2 v_k)/sqrt(V_k)
+        + ½ (Z² − 1)(∂k3 v_{k−1} + ∂k4 v_k + ∂k5)/V_k
 
-    (λ = v_{k−1} e/c, μ_k = carry + k0 + k1 v_{k−1} + k2 v_k, V_k = k3 v_{k−1} + k4 v_k;
-    ``derivatives`` holds ∂ of (k0, k1, k2, k3, k4, log(e/c), log c) per parameter and
+    (λ = v_{k−1} e/c, μ_k = carry + k0 + k1 v_{k−1} + k2 v_k, V_k = k3 v_{k−1} + k4 v_k + k5;
+    ``derivatives`` holds ∂ of (k0, k1, k2, k3, k4, k5, log(e/c), log c) per parameter and
     step, ``d_shape`` ∂d).  The augmented density is smooth in every parameter, so the
     sum is an exact score: E[f·score] is the derivative of the chain's price, unbiased
     at any step size.
@@ -414,7 +417,7 @@ def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0
             log_half_chi = _log_gamma_variate(rng, alpha)
             chi = 2.0 * np.exp(log_half_chi)
             v_next = chi_scale[k] * chi
-            var_k = k3[k] * vp + k4[k] * v_next
+            var_k = k3[k] * vp + k4[k] * v_next + k5[k]
             root = np.sqrt(var_k)
             z = z_x[p]
             level[p] += carry_dt[k] + k0[k] + k1[k] * vp + k2[k] * v_next + root * z
@@ -426,16 +429,14 @@ def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0
                 poisson_term = count - 0.5 * lam
                 scale_term = alpha - 0.5 * chi
                 for i in range(4):
-                    gaussian = 0.0
-                    if root > 0.0:  # 0 only where both variances underflowed
-                        gaussian = (z * (derivatives[0, i, k] + derivatives[1, i, k] * vp
-                                         + derivatives[2, i, k] * v_next) / root
-                                    + 0.5 * (z * z - 1.0) * (derivatives[3, i, k] * vp
-                                                             + derivatives[4, i, k] * v_next)
-                                    / var_k)
-                    total[i, p] += (poisson_term * derivatives[5, i, k]
+                    gaussian = (z * (derivatives[0, i, k] + derivatives[1, i, k] * vp
+                                     + derivatives[2, i, k] * v_next) / root
+                                + 0.5 * (z * z - 1.0) * (derivatives[3, i, k] * vp
+                                                         + derivatives[4, i, k] * v_next
+                                                         + derivatives[5, i, k]) / var_k)
+                    total[i, p] += (poisson_term * derivatives[6, i, k]
                                     + 0.5 * d_shape[i] * shape_term
-                                    - scale_term * derivatives[6, i, k] + gaussian)
+                                    - scale_term * derivatives[7, i, k] + gaussian)
         if k == 0:
             first_variance[:] = v
         _store(k, column, level, r_sum, v_sum, x, residual, variance)
@@ -467,17 +468,17 @@ def digamma(x):
 
 
 def parameter_derivatives(times, kappa, theta, xi, rho, carry):
-    """∂/∂(κ, θ, ξ, ρ) of the exact chain's per-step constants (k0, k1, k2, k3, k4,
-    log(e/c), log c) as a (7, 4, steps) array, and of d = 4κθ/ξ² (4,), by complex-step
+    """∂/∂(κ, θ, ξ, ρ) of the exact chain's per-step constants (k0, k1, k2, k3, k4, k5,
+    log(e/c), log c) as an (8, 4, steps) array, and of d = 4κθ/ξ² (4,), by complex-step
     differentiation of :class:`Constants` (exact to rounding)."""
     base = (kappa, theta, xi, rho)
-    out = np.empty((7, 4, len(times)))
+    out = np.empty((8, 4, len(times)))
     d_shape = np.empty(4)
     for i in range(4):
         h = COMPLEX_STEP * max(abs(base[i]), 1.0)
         moved = [complex(value, h if j == i else 0.0) for j, value in enumerate(base)]
         c = Constants(times, *moved, carry)
-        rows = (c.exact_k0, c.exact_k1, c.k2, c.k3, c.k4, np.log(c.e / c.chi_scale),
+        rows = (c.exact_k0, c.exact_k1, c.k2, c.k3, c.k4, c.k5, np.log(c.e / c.chi_scale),
                 np.log(c.chi_scale))
         for r, row in enumerate(rows):
             out[r, i] = np.imag(row) / h
@@ -616,7 +617,7 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
             raise ValueError("parameter scores are kept for the exact scheme only")
         derivatives, d_shape = parameter_derivatives(c.times, kappa, theta, xi, rho, c.carry)
     else:
-        derivatives, d_shape = np.zeros((7, 4, 0)), np.zeros(4)
+        derivatives, d_shape = np.zeros((8, 4, 0)), np.zeros(4)
     score_column = np.full(c.dt.size, -1, dtype=np.int64)
     if n_scores:
         score_column[scores_at] = np.arange(n_scores)
@@ -634,12 +635,12 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
         out = (column, *block, antithetic, given)
         if scheme == QE:
             simulate_qe(rng, size, log_spot, v0, theta, shape, c.carry_dt, c.e, c.mean_var,
-                        c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.k4, c.mgf_arg,
-                        *out)
+                        c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.k4, c.k5,
+                        c.mgf_arg, *out)
         elif scheme == EXACT:
             block_scores = np.empty((n_scores, 4, size))
             simulate_exact(rng, size, log_spot, v0, shape, c.carry_dt, c.e, c.chi_scale,
-                           c.exact_k0, c.exact_k1, c.k2, c.k3, c.k4, *out, score_column,
+                           c.exact_k0, c.exact_k1, c.k2, c.k3, c.k4, c.k5, *out, score_column,
                            derivatives, d_shape, block_scores)
             scores[:, :, paths] = block_scores
         else:
