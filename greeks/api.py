@@ -112,6 +112,7 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         (per unit of quantity; vega per 1.00 of volatility), ``method`` (the row's default
         estimator, e.g. ``lr+controls+antithetic``, ``survival+pathwise+antithetic``,
         ``conditional+controls+antithetic``, ``pathwise+antithetic``, ``fd+antithetic``,
+        ``fd+conditional+antithetic``,
         ``rqmc+lr``, ``rqmc+conditional``, or ``lr`` with
         ``plain``), ``method_price``, ``method_delta``, ``method_vega`` (the estimator each
         Greek was taken from: under ``auto`` the most efficient on a decision run),

@@ -53,6 +53,7 @@ MIN_STEPS_PER_YEAR = 52
 BIAS_STEPS = 4.0  # automatic grids: at least BIAS_STEPS · ξ²/θ steps a year
 MAX_STEPS_PER_YEAR = 1024
 CONDITIONED_INSTRUMENTS = ("european", "digital")  # Heston rows by conditional Monte Carlo
+CONDITIONED = (payoffs.EUROPEAN, payoffs.DIGITAL)
 KNOCK_OUTS = ("up-and-out", "down-and-out")  # GBM rows by one-step survival conditioning
 METHODS = ("auto", "mixed", "lr", "pathwise", "fd", "rqmc")
 MIN_STEPS = 24  # Heston steps before any maturity, however short (fewer if steps/yr is lower)
@@ -167,7 +168,8 @@ def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) 
     rows by conditional Monte Carlo, every other row by likelihood ratio with controls, on
     antithetic pairs (auto may take single Greeks from other families, :func:`simulate`); lr: likelihood ratio for every row; pathwise: pathwise
     delta and vega for GBM european and asian rows (the others as auto); fd: central
-    differences on common random numbers for every row; rqmc: likelihood ratio (Heston
+    differences on common random numbers for every row (Heston european and digital rows:
+    of their conditional value, :func:`_conditional_on_chains`); rqmc: likelihood ratio (Heston
     european and digital rows: conditional Monte Carlo) on randomised quasi-Monte Carlo
     paths; ``plain``:
     plain likelihood ratio.
@@ -179,7 +181,8 @@ def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) 
         if plain:
             label = "lr"
         elif method == "fd":
-            label = "fd+antithetic"
+            label = ("fd+conditional+antithetic" if heston
+                     and row.instrument in CONDITIONED_INSTRUMENTS else "fd+antithetic")
         elif method == "pathwise" and not heston and row.instrument in ("european", "asian"):
             label = "pathwise+antithetic"
         elif method == "rqmc":
@@ -451,15 +454,20 @@ def _run_classical(group: Group, stream, n_paths: int, out) -> None:
         sigma0 = math.sqrt(group.heston[0])
         h_spot = pathwise.SPOT_BUMP * spot
         h_vol = min(pathwise.VOL_BUMP, sigma0 / 2) if sigma0 > 0 else pathwise.VOL_BUMP
-        s, columns = _heston_prices(group, stream, n_paths, group.heston[0])
         low = sigma0 - h_vol if sigma0 > 0 else 0.0
-        bumped = [s * (1.0 + pathwise.SPOT_BUMP), s * (1.0 - pathwise.SPOT_BUMP)] + [
-            _heston_prices(group, stream, n_paths, v * v)[0] for v in (sigma0 + h_vol, low)]
+        chains = [_heston_chain(group, stream, n_paths, v * v)
+                  for v in (sigma0, sigma0 + h_vol, low)]
+        s, columns = chains[0].s, chains[0].columns
+        bumped = [s * (1.0 + pathwise.SPOT_BUMP), s * (1.0 - pathwise.SPOT_BUMP),
+                  chains[1].s, chains[2].s]
         vol_step = sigma0 + h_vol - low
     for j in range(group.kind.size):
         part = slice(group.date_start[j], group.date_start[j + 1])
-        on = [_payoff(prices, group, j, columns[part], payoff).copy()
-              for prices in [s] + bumped]
+        if group.model == "heston" and group.conditional and group.kind[j] in CONDITIONED:
+            on = _conditional_on_chains(group, j, chains, columns[part][0])
+        else:
+            on = [_payoff(prices, group, j, columns[part], payoff).copy()
+                  for prices in [s] + bumped]
         rows.append(np.stack([on[0], (on[1] - on[2]) / (2.0 * h_spot),
                               (on[3] - on[4]) / vol_step]))
     _path_moments(group, rows, n_paths, out)
@@ -472,14 +480,30 @@ def _payoff(s, group: Group, j: int, columns, out):
     return out
 
 
-def _heston_prices(group: Group, stream, n_paths: int, v0: float):
-    """Heston prices on the rows' stored dates from v0 (the other parameters the group's),
-    drawn from ``stream`` afresh (common random numbers across calls); and the column of
-    each row date."""
-    rng = np.random.Generator(np.random.PCG64(stream))
-    paths = heston_paths(group, rng, n_paths, v0)
-    s, columns = paths.s, paths.columns
-    return s, columns
+def _heston_chain(group: Group, stream, n_paths: int, v0: float) -> "HestonPaths":
+    """Heston paths on the rows' stored dates from v0 (the other parameters the group's),
+    drawn from ``stream`` afresh (common random numbers across calls)."""
+    return heston_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0)
+
+
+def _conditional_on_chains(group: Group, j: int, chains, col: int) -> list:
+    """Row j's conditional values C (:func:`greeks.estimators.conditional_prices`) on the
+    base chain, at S0(1 ± h) on the same paths, and on the σ0 ± h chains: the values whose
+    central differences the finite-difference family takes for Heston european and digital
+    rows (C is smooth in S0 and, on common random numbers, in σ0)."""
+    digital = group.kind[j] == payoffs.DIGITAL
+    cash = group.discount[j] * (group.payout[j] if digital else 1.0)
+    spot = group.spot
+    out = []
+    for chain, at_spot in [(chains[0], spot), (chains[0], spot * (1.0 + pathwise.SPOT_BUMP)),
+                           (chains[0], spot * (1.0 - pathwise.SPOT_BUMP)),
+                           (chains[1], spot), (chains[2], spot)]:
+        values = np.empty(chain.s.shape[0])
+        estimators.conditional_prices(chain.s, chain.residual, chain.variance, col, spot,
+                                      at_spot, digital, group.omega[j], group.strike[j], cash,
+                                      values)
+        out.append(values)
+    return out
 
 
 class HestonPaths(NamedTuple):

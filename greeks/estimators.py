@@ -210,25 +210,42 @@ def _conditional_values(p, args):
     s, residual, variance, score, col, spot, sigma0, d_mean, d_var, digital, omega, strike, \
         cash, discount = args
     v = variance[p, col]
-    root = np.sqrt(v)
     drift = np.log(s[p, col] / spot) - residual[p, col]  # M
+    price, d_price_d_m, d_price_d_v, forward = _given_path(drift, v, spot, digital, omega,
+                                                           strike, cash)
+    vega = 2.0 * sigma0 * (d_price_d_m * d_mean + d_price_d_v * d_var + price * score[p])
+    linear = discount * forward
+    return (price, d_price_d_m / spot, vega, linear, 0.0, linear / spot, 0.0,
+            2.0 * sigma0 * linear * (d_mean + 0.5 * d_var + score[p]))
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _given_path(drift, v, spot, digital, omega, strike, cash):
+    """(C, ∂C/∂M, ∂C/∂V, F): the Black–Scholes value given the variance path
+    (:func:`_conditional_values`) with drift M and variance V from spot S0."""
+    root = np.sqrt(v)
     d2 = (np.log(spot / strike) + drift) / root
     density2 = np.exp(-0.5 * d2 * d2) * INVERSE_ROOT_TWO_PI
     forward = spot * np.exp(drift + 0.5 * v)
     if digital:
         price = cash * _normal_cdf(omega * d2)
         d_price_d_m = cash * omega * density2 / root
-        d_price_d_v = -0.5 * d_price_d_m * d2 / root
-    else:
-        d1 = d2 + root
-        in_forward = cash * omega * _normal_cdf(omega * d1)  # ∂C/∂F
-        price = in_forward * forward - cash * omega * strike * _normal_cdf(omega * d2)
-        d_price_d_m = in_forward * forward
-        d_price_d_v = 0.5 * d_price_d_m + 0.5 * cash * strike * density2 / root
-    vega = 2.0 * sigma0 * (d_price_d_m * d_mean + d_price_d_v * d_var + price * score[p])
-    linear = discount * forward
-    return (price, d_price_d_m / spot, vega, linear, 0.0, linear / spot, 0.0,
-            2.0 * sigma0 * linear * (d_mean + 0.5 * d_var + score[p]))
+        return price, d_price_d_m, -0.5 * d_price_d_m * d2 / root, forward
+    in_forward = cash * omega * _normal_cdf(omega * (d2 + root))  # ∂C/∂F
+    price = in_forward * forward - cash * omega * strike * _normal_cdf(omega * d2)
+    d_price_d_m = in_forward * forward
+    return price, d_price_d_m, 0.5 * d_price_d_m + 0.5 * cash * strike * density2 / root, forward
+
+
+@njit(cache=True, nogil=True)
+def conditional_prices(s, residual, variance, col, spot, at_spot, digital, omega, strike, cash,
+                       out):
+    """``out[p]`` = C of path p (:func:`_conditional_values`) for a european or digital row
+    whose date is column ``col``, on paths started from ``spot``, valued as if started from
+    ``at_spot`` (M and V do not depend on S0: the spot-bumped value on the same paths)."""
+    for p in range(out.size):
+        drift = np.log(s[p, col] / spot) - residual[p, col]
+        out[p] = _given_path(drift, variance[p, col], at_spot, digital, omega, strike, cash)[0]
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -23,7 +23,7 @@ def test_compare_lists_every_valid_estimator(runner, tmp_path):
                                 "fd+antithetic", "auto"]
     assert methods["digital"] == ["lr", "lr+controls+antithetic", "fd+antithetic", "auto"]
     assert methods["h"] == ["lr", "lr+controls+antithetic", "conditional+controls+antithetic",
-                            "fd+antithetic", "auto"]
+                            "fd+conditional+antithetic", "auto"]
     plain = table[table.method == "lr"]
     assert np.allclose(plain.variance_ratio, 1) and np.allclose(plain.efficiency, 1)
     source, out = tmp_path / "book.csv", tmp_path / "compare.csv"
@@ -42,7 +42,7 @@ def test_auto_takes_each_greek_from_its_most_efficient_estimator():
     chosen = results.set_index("id")[["method_price", "method_delta", "method_vega"]]
     assert chosen.loc["call"].tolist() == ["lr+controls+antithetic"] * 3
     assert chosen.loc["asian", "method_vega"] == "pathwise+antithetic"
-    assert chosen.loc["h", "method_vega"] == "fd+antithetic"
+    assert chosen.loc["h", "method_vega"] == "fd+conditional+antithetic"
     assert chosen.loc["h", "method_delta"] == "conditional+controls+antithetic"
     again = greeks.price_portfolio(frame, paths=100_000, seed=2, threads=2)
     columns = ["price", "price_se", "delta", "delta_se", "vega", "vega_se"]
@@ -54,4 +54,5 @@ def test_auto_takes_each_greek_from_its_most_efficient_estimator():
 def test_single_family_runs_name_one_estimator_per_row():
     frame = make_frame([dict(id="call"), dict(id="h", **HESTON)])
     estimates = engine.simulate(frame, 2_000, seed=3, method="fd")
-    assert estimates.choice.tolist() == [["fd+antithetic"] * 3] * 2
+    assert estimates.choice.tolist() == [["fd+antithetic"] * 3,
+                                         ["fd+conditional+antithetic"] * 3]
