@@ -6,7 +6,8 @@ beside bump-and-revalue on common random numbers, at equal paths.
 Case: ATM 1-year call, S0 = K = 100, r = 0.05, v0 = θ = 0.04, κ = 1.5, ξ = 0.5,
 ρ = −0.7 (semi-analytic vega 18.2020).  The LR weight's variance is dominated by
 the first variance transition's score, which grows like 1/Δ_1; the rest of the grid
-keeps ``--steps-per-year``.  The CRN finite difference bumps σ0 by ±h on the same
+keeps ``--steps-per-year``.  The LR vega is that of conditional Monte Carlo
+(``method="mixed"``; ``auto`` takes its vega from the finite differences).  The CRN finite difference bumps σ0 by ±h on the same
 random numbers (the same chain, so it has the same discretisation bias); its SE comes
 from the spread of 64 independent batches.  Writes benchmarks/results/heston_vega_se.md.
 """
@@ -70,7 +71,7 @@ def main() -> None:
     for first_step in FIRST_STEPS:
         estimates = engine.simulate(frame, args.paths, 1, scheme=args.scheme,
                                     steps_per_year=args.steps_per_year, first_step=first_step,
-                                    plain=args.plain)
+                                    plain=args.plain, method="mixed")
         (group,) = engine.plan_groups(frame, args.scheme, args.steps_per_year, first_step)
         fd, fd_se = crn_fd_vega(group, args.paths)
         step = group.times[0]
