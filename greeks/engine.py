@@ -453,7 +453,8 @@ def _run_classical(group: Group, stream, n_paths: int, out) -> None:
     else:
         sigma0 = math.sqrt(group.heston[0])
         h_spot = pathwise.SPOT_BUMP * spot
-        h_vol = min(pathwise.VOL_BUMP, sigma0 / 2) if sigma0 > 0 else pathwise.VOL_BUMP
+        h_vol = (min(pathwise.HESTON_VOL_BUMP, sigma0 / 2) if sigma0 > 0
+                 else pathwise.HESTON_VOL_BUMP)
         low = sigma0 - h_vol if sigma0 > 0 else 0.0
         chains = [_heston_chain(group, stream, n_paths, v * v)
                   for v in (sigma0, sigma0 + h_vol, low)]

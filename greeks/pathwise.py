@@ -18,9 +18,11 @@ the same random numbers revalued at S0(1 ± h_S) and σ ± h_σ,
     delta = (V(S0 + h) − V(S0 − h)) / (2h),   vega = (V(σ + h) − V(σ − h)) / (2h),
 
 per path, with h = ``SPOT_BUMP``·S0 and ``VOL_BUMP`` (under Heston σ0 = sqrt(v0) is
-bumped, the variance path re-simulated on the same streams; from σ0 = 0 a forward
-difference).  Biased by O(h²) (the difference of the exact chain's values), with a
-variance that grows like 1/h for discontinuous payoffs.
+bumped by ``HESTON_VOL_BUMP``, the variance path re-simulated on the same streams; from
+σ0 = 0 a forward difference).  Biased by O(h²) (the difference of the exact chain's
+values), with a variance that grows like 1/h for discontinuous payoffs.  The Heston bump
+is smaller: the differences of conditional values are smooth in σ0, and at 0.005 their
+O(h²) bias reached 3 SE on low-ξ random rows, where 0.002 costs 4 % in SE.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from numba import njit
 
 SPOT_BUMP = 0.005  # relative
 VOL_BUMP = 0.005  # absolute, in volatility units
+HESTON_VOL_BUMP = 0.002  # absolute, in units of σ0 = sqrt(v0)
 
 
 @njit(cache=True, nogil=True)
