@@ -266,15 +266,14 @@ def _store(k, column, level, r_sum, v_sum, x, residual, variance):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _qe_exponential_pass(v, z_v, v_next, mean, q_product, theta, decay, slope, base, a_mgf,
-                         drift, plain, plain_slope, half_k3, k2_k):
-    """Redo the paths of one QE step that are in the exponential regime (kept out of line:
-    the quadratic pass stays a vectorised loop)."""
-    for p in range(v.size):
+def _qe_exponential_pass(which, v, z_v, v_next, mean, q_product, theta, decay, slope, base,
+                         a_mgf, drift, plain, plain_slope, half_k3, k2_k):
+    """Redo the paths ``which`` of one QE step, those in the exponential regime (kept out of
+    line, over the gathered indices only: the quadratic pass stays a vectorised loop, and no
+    branch on the regime remains to be mispredicted)."""
+    for p in which:
         vp = v[p]
         m, s2 = _qe_moments(vp, decay, slope, base, theta)
-        if s2 <= PSI_CRITICAL * m * m:
-            continue
         first, second = _qe_exponential(m, s2)
         # U = Φ(Z_v): one normal per step in either regime (aligned streams)
         tail = 0.5 * math.erfc(z_v[p] * INVERSE_ROOT_TWO)  # 1 − U, accurate near U = 1
@@ -290,10 +289,11 @@ def _qe_exponential_pass(v, z_v, v_next, mean, q_product, theta, decay, slope, b
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta, carry_dt, e,
-             mean_var, base_var, k0, k1, k2, k3, k4, k5, mgf_arg):
+def _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, flag, which, theta,
+             carry_dt, e, mean_var, base_var, k0, k1, k2, k3, k4, k5, mgf_arg):
     """One QE step of every path.  The quadratic regime (the common one) runs as a
-    branch-free loop over all paths; paths in the exponential regime are redone after it.
+    branch-free loop over all paths, flagging those in the exponential regime; their
+    indices are gathered into ``which`` and they are redone after it.
     The log-price is ``level`` + ½ log ``q_product`` (:func:`_fold`); ``v_next`` and ``mean``
     are work arrays."""
     a_mgf, decay, slope, base = mgf_arg[k], e[k], mean_var[k], base_var[k]
@@ -305,6 +305,7 @@ def _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta
         m, s2 = _qe_moments(vp, decay, slope, base, theta)
         quadratic = s2 <= PSI_CRITICAL * m * m
         exponential |= not quadratic
+        flag[p] = not quadratic
         b2, a = _qe_quadratic(m, s2)
         root = np.sqrt(b2) + z_v[p]
         following = a * root * root
@@ -317,8 +318,12 @@ def _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta
                    else plain + plain_slope * vp) + k2_k * following
         q_product[p] *= q if corrected and quadratic else 1.0
     if exponential:
-        _qe_exponential_pass(v, z_v, v_next, mean, q_product, theta, decay, slope, base,
-                             a_mgf, drift, plain, plain_slope, half_k3, k2_k)
+        count = 0
+        for p in range(v.size):
+            which[count] = p
+            count += flag[p]
+        _qe_exponential_pass(which[:count], v, z_v, v_next, mean, q_product, theta, decay,
+                             slope, base, a_mgf, drift, plain, plain_slope, half_k3, k2_k)
     k3_k, k4_k, k5_k = k3[k], k4[k], k5[k]
     for p in range(v.size):
         var_k = k3_k * v[p] + k4_k * v_next[p] + k5_k
@@ -353,6 +358,8 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
     z_x = np.empty(n_paths)
     v_next = np.empty(n_paths)
     mean = np.empty(n_paths)
+    flag = np.empty(n_paths, dtype=np.int64)
+    which = np.empty(n_paths, dtype=np.int64)
     for k in range(e.size):
         _draw(rng, normals, 0, k, z_v, antithetic)
         _draw(rng, normals, 1, k, z_x, antithetic)
@@ -366,8 +373,8 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
                 v_sum[p] += var_k
                 v[p] = v1
         else:
-            _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, theta,
-                     carry_dt, e, mean_var, base_var, k0, k1, k2, k3, k4, k5, mgf_arg)
+            _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, flag, which,
+                     theta, carry_dt, e, mean_var, base_var, k0, k1, k2, k3, k4, k5, mgf_arg)
         if k == 0:
             first_variance[:] = v
         if column[k] >= 0 or k % FOLD_EVERY == FOLD_EVERY - 1:
