@@ -257,11 +257,12 @@ def _nearest(grid: np.ndarray, dates: np.ndarray) -> np.ndarray:
 
 def heston_steps_per_year(xi: float, theta: float, requested: float = AUTO_STEPS) -> float:
     """Steps per year of a Heston grid: ``requested``, or for ``AUTO_STEPS``
-    max(52, ⌈4ξ²/θ⌉), at most 1,024.  The trapezoid rule for each step's integrated
-    variance ignores its spread given the step's end points, a bias that grows with
-    ξ²Δ/θ (the variance's relative noise over a step at its long-run level); at
-    ξ²Δ/θ ≤ 1/4 it stays near or below one standard error of the default path count on the
-    published cases and on random parameters (benchmarks/heston_bias.py, README)."""
+    max(52, ⌈4ξ²/θ⌉), at most 1,024.  Each step's integrated variance is taken from the
+    step's end points (:func:`greeks.models.heston.integration_weights`), which ignores its
+    spread given them, a bias that grows with ξ²Δ/θ (the variance's relative noise over a
+    step at its long-run level); at ξ²Δ/θ ≤ 1/4 it stays near or below one standard error
+    of the default path count on the published cases and on random parameters
+    (benchmarks/heston_bias.py, benchmarks/heston_random.py, README)."""
     if requested != AUTO_STEPS:
         return requested
     return float(min(max(MIN_STEPS_PER_YEAR, math.ceil(BIAS_STEPS * xi * xi / theta)),

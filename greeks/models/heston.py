@@ -387,9 +387,9 @@ def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0
                    k5,
                    column, x, residual, variance, first_variance, antithetic, normals,
                    score_column, derivatives, d_shape, scores):
-    """Exact-variance paths (noncentral chi-square transitions, I = w1 v + w2 v'); as simulate_qe
-    (antithetic and given ``normals``: the log-price normals only; the variance draws stay
-    independent).
+    """Exact-variance paths (noncentral chi-square transitions, I from
+    :func:`integration_weights`); as simulate_qe (antithetic and given ``normals``: the
+    log-price normals only; the variance draws stay independent).
 
     Each transition is drawn as a Poisson mixture: N ~ Poisson(λ/2), v_k/c ~ χ²_{d+2N}
     (twice a Gamma(d/2 + N) variate, drawn in logarithms: :func:`_log_gamma_variate`).
