@@ -24,7 +24,6 @@ import math
 import os
 import platform
 import statistics
-import subprocess
 import time
 from pathlib import Path
 
@@ -35,7 +34,7 @@ import pandas as pd
 from greeks import engine
 from greeks.heston_analytic import heston_greeks
 from greeks.instruments import validate
-from machine import cpu_name
+from machine import code_version, cpu_name, load_average
 
 S0, K, R, T = 100.0, 100.0, 0.05, 1.0
 V0, KAPPA, THETA, XI, RHO = 0.04, 1.5, 0.04, 0.5, -0.7
@@ -116,26 +115,6 @@ def timed(function, repeats: int) -> tuple[list[float], object]:
         result = function()
         times.append(time.perf_counter() - start)
     return times, result
-
-
-def code_version() -> str:
-    """The commit, and whether greeks/ differs from it (the engine measured)."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, text=True,
-                                capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "greeks"], cwd=root,
-                               text=True, capture_output=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
-    return f"{commit}{' with greeks/ modified' if dirty else ''}"
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ import numba
 import numpy as np
 import pandas as pd
 
-from machine import cpu_name
+from machine import code_version as commit_version, cpu_name, load_average
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "scale.md"
@@ -217,22 +217,7 @@ def code_version() -> str:
     digest = hashlib.sha256()
     for path in sorted((ROOT / "greeks").rglob("*.py")):
         digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0" + path.read_bytes())
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, text=True,
-                                capture_output=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "greeks"], cwd=ROOT,
-                               text=True, capture_output=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        commit, dirty = "unknown", ""
-    modified = " with greeks/ modified" if dirty else ""
-    return f"{commit}{modified} (greeks/*.py sha256 {digest.hexdigest()[:12]})"
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.2f}" for x in os.getloadavg())
-    except OSError:
-        return "n/a"
+    return f"{commit_version()} (greeks/*.py sha256 {digest.hexdigest()[:12]})"
 
 
 def number_list(text: str) -> list[int]:
