@@ -71,7 +71,10 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     first_step : float
         Length in years of the first Heston step (default 0: one regular step; shorter
         where a row has a date inside it).  The vega weight's variance falls like
-        1/first_step; the discretisation bias grows with it.
+        1/first_step.  A first step longer than a regular one is simulated exactly under
+        ``qe`` and ``exact`` (noncentral chi-square v_1, integrated variance drawn given
+        its end points: :func:`greeks.models.heston.sampled_step`); its approximate law
+        biases the estimates where κ·first_step exceeds about 1.
     plain : bool
         The plain likelihood-ratio estimators for every row, without variance reduction
         (by default every estimate gets control variates with pilot-estimated

@@ -71,8 +71,9 @@ def main() -> None:
               show_default="max(52, 4·xi²/theta) per underlying, at most 1024",
               help="Heston simulation steps per year (the grid also holds every row's dates).")
 @click.option("--first-step", type=float, default=None, show_default="one regular step",
-              help="Length in years of the first Heston step: longer gives a quieter vega "
-                   "and more discretisation bias.")
+              help="Length in years of the first Heston step; a longer one is simulated "
+                   "exactly (its integrated variance drawn given its end points): a quieter "
+                   "likelihood-ratio vega for some bias (keep kappa * step below about 1).")
 @click.option("--plain", is_flag=True,
               help="Plain likelihood-ratio estimators for every row, without control variates, "
                    "antithetic pairs or conditional Monte Carlo (for comparison; noisier).")

@@ -93,6 +93,8 @@ class Group:
     martingale: bool = True  # the chain keeps E[S_t] exact: the L-controls may be used
     coef: np.ndarray | None = None  # (rows, 3, N_CONTROLS) control coefficients β; None: 0
     conditional: bool = True  # Heston european/digital rows by conditional Monte Carlo
+    sampled_first: bool = False  # Heston qe/exact: the first step's integrated variance is
+    # drawn given its end points (a first step longer than the regular ones)
     antithetic: bool = False  # GBM paths in antithetic pairs
     method: str = "lr"  # lr, survival (one GBM knock-out row), pathwise, fd or rqmc
     maturity: np.ndarray | None = None  # (rows,)
@@ -297,12 +299,13 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
         * np.array([g.mean() if kind == "asian" else g[-1]
                     for g, kind in zip(growth, rows["instrument"])])
     scheme_code = heston.SCHEME_CODES[scheme]
-    martingale = True
+    martingale, sampled = True, False
     if model == "heston":
         v0, kappa, theta, xi, rho = (float(first[name])
                                      for name in ("v0", "kappa", "theta", "xi", "rho"))
-        martingale = heston.Constants(grid, kappa, theta, xi, rho, carry).is_martingale(
-            scheme_code, v0)
+        sampled = scheme_code != heston.EULER and grid[0] * steps_per_year > 1.0 + 1e-9
+        martingale = not sampled and heston.Constants(
+            grid, kappa, theta, xi, rho, carry).is_martingale(scheme_code, v0)
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
     return Group(
@@ -313,7 +316,7 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
         vol=float(first["vol"]) if "vol" in rows else math.nan,
         heston=tuple(float(first[name]) for name in ("v0", "kappa", "theta", "xi", "rho"))
         if model == "heston" else (),
-        scheme=scheme_code, martingale=martingale, forward=forward,
+        scheme=scheme_code, martingale=martingale, sampled_first=sampled, forward=forward,
         positions=positions, times=grid,
         date_start=start, date_index=np.concatenate(indices).astype(np.int64),
         kind=np.array([payoffs.KIND_CODES[k] for k in rows["instrument"]], dtype=np.int64),
@@ -516,6 +519,7 @@ class HestonPaths(NamedTuple):
     variance: np.ndarray  # V
     columns: np.ndarray   # the stored column of each row date (``date_index`` order)
     first_variance: np.ndarray  # v_1
+    slopes: np.ndarray  # (∂μ_1/∂v_0, ∂V_1/∂v_0) per path (paths × 2)
     constants: heston.Constants
     scores: np.ndarray | None  # (κ, θ, ξ, ρ) scores at each row's last date (paths × rows × 4)
 
@@ -533,11 +537,11 @@ def heston_paths(group: Group, rng, n_paths: int, v0: float | None = None,
     column[stored] = np.arange(stored.size)
     last = group.date_index[group.date_start[1:] - 1]
     ends = np.unique(last) if scores else None
-    x, residual, variance, first_variance, kept = heston.simulate(
+    x, residual, variance, first_variance, slopes, kept = heston.simulate(
         rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi, rho, constants,
-        column, stored.size, group.antithetic, ends, normals)
+        column, stored.size, group.antithetic, ends, normals, group.sampled_first)
     return HestonPaths(np.exp(x, out=x), residual, variance, column[group.date_index],
-                       first_variance, constants,
+                       first_variance, slopes, constants,
                        kept[:, np.searchsorted(ends, last)] if scores else None)
 
 
@@ -588,16 +592,15 @@ def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums, norma
     the prices on the stored columns, the column of each row date, and the multiplier
     function of the further Greeks."""
     v0, kappa, theta, xi, rho = group.heston
-    s, residual, variance, columns, first_variance, constants, _ = heston_paths(
+    s, residual, variance, columns, first_variance, slopes, constants, _ = heston_paths(
         group, rng, n_paths, normals=normals)
     score = np.empty(n_paths)
-    heston.transition_score(group.scheme, v0, first_variance, kappa, theta, xi,
+    heston.transition_score(heston.EXACT if group.sampled_first else group.scheme, v0,
+                            first_variance, kappa, theta, xi,
                             constants.dt[0], constants.e[0], constants.mean_var[0],
                             constants.base_var[0], constants.chi_scale[0], score)
-    d_mean, d_var = heston.first_step_derivatives(group.scheme, v0, kappa, theta, xi, rho,
-                                                  constants)
     estimators.likelihood_ratio_heston(
-        s, residual, variance, score, group.spot, math.sqrt(v0), d_mean, d_var,
+        s, residual, variance, score, group.spot, math.sqrt(v0), slopes[:, 0], slopes[:, 1],
         group.date_start, columns, group.kind, group.omega, group.strike,
         group.payout, group.barrier, group.barrier_kind, group.discount, group.forward,
         group.weight, group.total_of, group.n_totals, coef, group.conditional, group.antithetic,

@@ -107,7 +107,7 @@ def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, 
 
     ``s``, ``residual`` and ``variance`` hold the prices, R and V on the rows' dates
     (paths × dates; ``date_index`` points into them); ``score`` the first variance
-    transition's score; ``d_mean``, ``d_var`` = ∂μ_1/∂v_0, ∂V_1/∂v_0 (weights in
+    transition's score; ``d_mean``, ``d_var`` = ∂μ_1/∂v_0, ∂V_1/∂v_0 per path (weights in
     :func:`greeks.models.heston.path_scores`).  The other arguments as in
     :func:`likelihood_ratio_gbm`.
     """
@@ -213,10 +213,10 @@ def _conditional_values(p, args):
     drift = np.log(s[p, col] / spot) - residual[p, col]  # M
     price, d_price_d_m, d_price_d_v, forward = _given_path(drift, v, spot, digital, omega,
                                                            strike, cash)
-    vega = 2.0 * sigma0 * (d_price_d_m * d_mean + d_price_d_v * d_var + price * score[p])
+    vega = 2.0 * sigma0 * (d_price_d_m * d_mean[p] + d_price_d_v * d_var[p] + price * score[p])
     linear = discount * forward
     return (price, d_price_d_m / spot, vega, linear, 0.0, linear / spot, 0.0,
-            2.0 * sigma0 * linear * (d_mean + 0.5 * d_var + score[p]))
+            2.0 * sigma0 * linear * (d_mean[p] + 0.5 * d_var[p] + score[p]))
 
 
 @njit(cache=True, nogil=True, inline="always")

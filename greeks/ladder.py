@@ -264,7 +264,7 @@ def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray, vols: 
         np.exp(s, out=s)
         columns = group.date_index
     else:
-        s, residual, variance, columns, _, _, _ = engine.heston_paths(group, rng, n)
+        s, residual, variance, columns, *_ = engine.heston_paths(group, rng, n)
     out = []
     payoff = np.empty(n)
     for j in range(group.kind.size):

@@ -52,6 +52,12 @@ The transition scores (:func:`transition_score`): Gaussian for Euler; for ``exac
 regime is fixed by v_0), by the chain rule through the law's parameters (a, b) or
 (p, β), whose v_0-derivatives come from complex-step differentiation, exact to rounding.
 At v_0 = 0, w_σ = 0: σ0 = 0 and the bracket is finite (dV/dv0 is one-sided finite).
+
+A long first step (``sampled``: longer than the regular ones, ``qe`` and ``exact``) is drawn
+exactly where it can be: v_1 from the noncentral chi-square law, I_1 given (v_0, v_1) from the
+lognormal with its exact conditional mean and variance (:func:`sampled_step`).  Its normal's
+density is free of the parameters, so the weights keep their form with per-path pathwise
+slopes (∂μ_1/∂v_0, ∂V_1/∂v_0) through I_1, and the transition score is the exact law's.
 """
 
 from __future__ import annotations
@@ -67,6 +73,7 @@ PSI_CRITICAL = 1.5
 BLOCK = 8192  # paths advanced together, step by step: their state stays in cache
 FOLD_EVERY = 16  # QE folds its product of q factors into the log-price this often (and at dates)
 COMPLEX_STEP = 1e-20  # relative step of complex-step differentiation
+CLIP = 8.0  # the normal of a sampled integrated variance is clipped to [−CLIP, CLIP]
 LOG_ROOT_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 INVERSE_ROOT_TWO = 1.0 / math.sqrt(2.0)
 
@@ -228,6 +235,122 @@ def bessel_ratio(nu, z):
         k += 1
 
 
+# series of the Glasserman–Kim constants in x = κΔ/2 (x < SERIES_BELOW), coefficients of
+# x⁰, x², ..., x¹⁰ of μ₁/Δ, σ₁²/(ξ²Δ³), μ₂/(ξ²Δ²), σ₂²/(ξ⁴Δ⁴)
+SERIES_BELOW = 0.2
+GK_SERIES = np.array([
+    [1 / 3, -2 / 45, 2 / 315, -4 / 4725, 2 / 18711, -2764 / 212837625],
+    [1 / 45, -2 / 315, 2 / 1575, -4 / 18711, 1382 / 42567525, -4 / 868725],
+    [1 / 24, -1 / 360, 1 / 3780, -1 / 37800, 1 / 374220, -691 / 2554051500],
+    [1 / 720, -1 / 3780, 1 / 25200, -1 / 187110, 691 / 1021620600, -1 / 12162150],
+])
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _gk_constants(kappa, xi, dt):
+    """(μ₁, σ₁², μ₂, σ₂²) of Glasserman & Kim (2011): with x = κΔ/2,
+    μ₁ = coth(x)/κ − (Δ/2) csch²x,
+    σ₁² = ξ²coth(x)/κ³ + ξ²Δ csch²x/(2κ²) − ξ²Δ² coth(x) csch²x/(2κ),
+    μ₂ = ξ²(κΔ coth x − 2)/(4κ²),  σ₂² = ξ⁴(2κΔ coth x + κ²Δ² csch²x − 8)/(8κ⁴);
+    below x = 0.2 from their power series (the closed forms cancel there)."""
+    x = 0.5 * kappa * dt
+    xi2 = xi * xi
+    if abs(x) < SERIES_BELOW:
+        y = x * x
+        c = GK_SERIES
+        terms = [c[i, 0] + y * (c[i, 1] + y * (c[i, 2] + y * (c[i, 3] + y * (c[i, 4]
+                 + y * c[i, 5])))) for i in range(4)]
+        return (dt * terms[0], xi2 * dt ** 3 * terms[1], xi2 * dt * dt * terms[2],
+                xi2 * xi2 * dt ** 4 * terms[3])
+    coth = np.cosh(x) / np.sinh(x)
+    csch2 = 1.0 / (np.sinh(x) * np.sinh(x))
+    kd = kappa * dt
+    return (coth / kappa - 0.5 * dt * csch2,
+            xi2 * (coth / kappa ** 3 + dt * csch2 / (2.0 * kappa * kappa)
+                   - dt * dt * coth * csch2 / (2.0 * kappa)),
+            xi2 * (kd * coth - 2.0) / (4.0 * kappa * kappa),
+            xi2 * xi2 * (2.0 * kd * coth + kd * kd * csch2 - 8.0) / (8.0 * kappa ** 4))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def integral_moments(v0, v1, dt, kappa, theta, xi):
+    """Mean and variance of I = ∫_0^Δ v du given v_0 and v_Δ under the CIR law.
+
+    Glasserman & Kim (2011), "Gamma expansion of the Heston stochastic volatility
+    model", Finance Stoch. 15: given the end points, I = X₁ + X₂ + Σ_{j ≤ η} Z_j with
+    E X₁ = (v_0 + v_Δ)μ₁, Var X₁ = (v_0 + v_Δ)σ₁², E X₂ = δμ₂, Var X₂ = δσ₂² (δ = 4κθ/ξ²),
+    Z_j independent copies of X₂ at δ = 4, and η Bessel(ν = δ/2 − 1, z) distributed,
+    z = 2κ sqrt(v_0 v_Δ)/(ξ² sinh(κΔ/2)), with E η = z r/2 and
+    Var η = z²/4 − ν z r/2 − z² r²/4, r = I_{ν+1}(z)/I_ν(z) (:func:`bessel_ratio`).
+    Real or complex arguments (complex-step derivatives)."""
+    mu1, s1, mu2, s2 = _gk_constants(kappa, xi, dt)
+    delta = 4.0 * kappa * theta / (xi * xi)
+    nu = 0.5 * delta - 1.0
+    z = 2.0 * kappa * np.sqrt(v0 * v1) / (xi * xi * np.sinh(0.5 * kappa * dt))
+    eta = 0.0 * z
+    var_eta = 0.0 * z
+    if z.real > 0.0:
+        r = bessel_ratio(nu, z)
+        eta = 0.5 * z * r
+        var_eta = 0.25 * z * z - 0.5 * nu * z * r - 0.25 * z * z * r * r
+    total = v0 + v1
+    return (total * mu1 + (delta + 4.0 * eta) * mu2,
+            total * s1 + (delta + 4.0 * eta) * s2 + 16.0 * var_eta * mu2 * mu2)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def sampled_step(v0, v1, z, dt, kappa, theta, xi, rho, carry_dt):
+    """(μ, V, I) of a step whose integrated variance is sampled given its end points:
+    I = m exp(bZ − b²/2), b² = log(1 + s²/m²), the lognormal law with the conditional
+    mean m and variance s² of :func:`integral_moments`, Z standard normal clipped to
+    [−8, 8] (a bounded I keeps every moment of S finite; the clip moves a probability of
+    1.2·10⁻¹⁵); the log-price
+    step is then Gaussian with mean μ = (r − q)Δ + (ρκ/ξ − ½)I + (ρ/ξ)(v_Δ − v_0 − κθΔ)
+    and variance V = (1 − ρ²)I.  Smooth in v_0, κ, θ, ξ, ρ at fixed (v_Δ, Z): complex
+    arguments give their derivatives (pathwise through I)."""
+    m, s2 = integral_moments(v0, v1, dt, kappa, theta, xi)
+    b2 = np.log(1.0 + s2 / (m * m))
+    integral = m * np.exp(np.sqrt(b2) * min(max(z, -CLIP), CLIP) - 0.5 * b2)
+    mean = (carry_dt + (rho * kappa / xi - 0.5) * integral
+            + (rho / xi) * (v1 - v0 - kappa * theta * dt))
+    return mean, (1.0 - rho * rho) * integral, integral
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _sampled_first_step(rng, v0, v, level, r_sum, v_sum, z_x, z_i, slopes, dt, kappa, theta,
+                        xi, rho, carry_dt, antithetic, parameter_slopes):
+    """The first log-price step when its integrated variance is sampled
+    (:func:`sampled_step`), ``v`` holding v_1; ``slopes`` gets (∂μ_1/∂v_0, ∂V_1/∂v_0) per
+    path (0 at v_0 = 0, where the σ0-weight vanishes), and ``parameter_slopes``
+    (2 × 4 × paths, or empty) the same in (κ, θ, ξ, ρ)."""
+    _normals(rng, z_i, antithetic)
+    h = COMPLEX_STEP * v0
+    params = (kappa, theta, xi, rho)
+    track = parameter_slopes.shape[2] > 0
+    for p in range(v.size):
+        v1, z = v[p], z_i[p]
+        mean, var_k, _ = sampled_step(v0, v1, z, dt, kappa, theta, xi, rho, carry_dt)
+        dz = np.sqrt(var_k) * z_x[p]
+        level[p] += mean + dz
+        r_sum[p] += dz
+        v_sum[p] += var_k
+        if v0 > 0.0:
+            d_mean, d_var, _ = sampled_step(complex(v0, h), v1, z, dt, kappa, theta, xi, rho,
+                                            carry_dt)
+            slopes[0, p], slopes[1, p] = d_mean.imag / h, d_var.imag / h
+        else:
+            slopes[0, p], slopes[1, p] = 0.0, 0.0
+        if track:
+            for i in range(4):
+                step = COMPLEX_STEP * max(abs(params[i]), 1.0)
+                moved = [complex(value, step if j == i else 0.0)
+                         for j, value in enumerate(params)]
+                d_mean, d_var, _ = sampled_step(v0, v1, z, dt, moved[0], moved[1], moved[2],
+                                                moved[3], carry_dt)
+                parameter_slopes[0, i, p] = d_mean.imag / step
+                parameter_slopes[1, i, p] = d_var.imag / step
+
+
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _normals(rng, out, antithetic):
     """Standard normals into ``out``; with ``antithetic`` the second half is minus the
@@ -265,6 +388,14 @@ def _store(k, column, level, r_sum, v_sum, x, residual, variance):
         variance[col] = v_sum
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _qe_exponential_variate(p, beta, z):
+    """The exponential regime's variate from the normal z: 0 when U = Φ(z) ≤ p, else
+    log((1 − p)/(1 − U))/β (one normal per step in either regime: aligned streams)."""
+    tail = 0.5 * math.erfc(z * INVERSE_ROOT_TWO)  # 1 − U, accurate near U = 1
+    return 0.0 if tail >= 1.0 - p else np.log((1.0 - p) / tail) / beta
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _qe_exponential_pass(which, v, z_v, v_next, mean, q_product, theta, decay, slope, base,
                          a_mgf, drift, plain, plain_slope, half_k3, k2_k):
@@ -275,9 +406,7 @@ def _qe_exponential_pass(which, v, z_v, v_next, mean, q_product, theta, decay, s
         vp = v[p]
         m, s2 = _qe_moments(vp, decay, slope, base, theta)
         first, second = _qe_exponential(m, s2)
-        # U = Φ(Z_v): one normal per step in either regime (aligned streams)
-        tail = 0.5 * math.erfc(z_v[p] * INVERSE_ROOT_TWO)  # 1 − U, accurate near U = 1
-        v_next[p] = 0.0 if tail >= 1.0 - first else np.log((1.0 - first) / tail) / second
+        v_next[p] = _qe_exponential_variate(first, second, z_v[p])
         # M(A) = p + β(1 − p)/(β − A), finite for A < β; −log M(A) enters the log-price
         # as ½ log of the factor 1/M(A)² kept in ``q_product``
         if a_mgf < second:
@@ -343,15 +472,21 @@ def _fold(level, q_product):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var, base_var,
+def simulate_qe(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, mean_var, base_var,
                 chi_scale, k0, k1, k2, k3, k4, k5, mgf_arg, column, x, residual, variance,
-                first_variance, antithetic, normals):
+                first_variance, slopes, antithetic, normals, sampled, first_rng):
     """QE paths, all paths one step at a time (independent paths keep the CPU busy).
 
     Fills x, R and V (dates × paths) at the grid points with ``column[k]`` ≥ 0, and v_1.
-    ``shape`` = d = 4κθ/ξ², for the exact first transition from v_0 = 0.  ``normals``
-    (2 × steps × paths, or empty): the steps' normals, given (:func:`_draw`).
+    ``law`` = (κ, θ, ξ, ρ, Δ_1); ``shape`` = d = 4κθ/ξ², for the exact first transition from
+    v_0 = 0.  ``normals`` (2 × steps × paths, or empty): the steps' normals, given
+    (:func:`_draw`).  With ``sampled`` the first step is exact: v_1 from the noncentral
+    chi-square law (drawn from ``first_rng``, so that the normals of ``rng`` stay aligned
+    for common random numbers), its integrated variance given its end points
+    (:func:`_sampled_first_step`, which fills ``slopes``).  The first transition is exact
+    from v_0 = 0 too, so that the log-price always has a density.
     """
+    kappa, theta, xi, rho, first_dt = law
     v, level, r_sum, v_sum = _start(n_paths, v0, log_spot)
     q_product = np.ones(n_paths)
     z_v = np.empty(n_paths)
@@ -363,15 +498,21 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
     for k in range(e.size):
         _draw(rng, normals, 0, k, z_v, antithetic)
         _draw(rng, normals, 1, k, z_x, antithetic)
-        if k == 0 and v0 == 0.0:  # exact first transition from v_0 = 0
+        if k == 0 and (v0 == 0.0 or sampled):  # the exact transition
             for p in range(n_paths):
-                v1 = chi_scale[0] * rng.chisquare(shape)
-                var_k = k4[0] * v1 + k5[0]
-                dz = np.sqrt(var_k) * z_x[p]
-                level[p] += carry_dt[0] + k0[0] + k2[0] * v1 + dz
-                r_sum[p] += dz
-                v_sum[p] += var_k
-                v[p] = v1
+                v[p] = (_exact_variate(first_rng, v0 * e[0] / chi_scale[0], shape, chi_scale[0])
+                        if sampled else chi_scale[0] * rng.chisquare(shape))
+            if sampled:
+                _sampled_first_step(rng, v0, v, level, r_sum, v_sum, z_x, v_next, slopes,
+                                    first_dt, kappa, theta, xi, rho, carry_dt[0], antithetic,
+                                    np.empty((2, 4, 0)))
+            else:
+                for p in range(n_paths):
+                    var_k = k4[0] * v[p] + k5[0]
+                    dz = np.sqrt(var_k) * z_x[p]
+                    level[p] += carry_dt[0] + k0[0] + k2[0] * v[p] + dz
+                    r_sum[p] += dz
+                    v_sum[p] += var_k
         else:
             _qe_step(k, v, level, q_product, r_sum, v_sum, z_v, z_x, v_next, mean, flag, which,
                      theta, carry_dt, e, mean_var, base_var, k0, k1, k2, k3, k4, k5, mgf_arg)
@@ -383,10 +524,9 @@ def simulate_qe(rng, n_paths, log_spot, v0, theta, shape, carry_dt, e, mean_var,
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0, k1, k2, k3, k4,
-                   k5,
-                   column, x, residual, variance, first_variance, antithetic, normals,
-                   score_column, derivatives, d_shape, scores):
+def simulate_exact(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, chi_scale, k0, k1, k2,
+                   k3, k4, k5, column, x, residual, variance, first_variance, slopes,
+                   antithetic, normals, sampled, score_column, derivatives, d_shape, scores):
     """Exact-variance paths (noncentral chi-square transitions, I from
     :func:`integration_weights`); as simulate_qe (antithetic and given ``normals``: the
     log-price normals only; the variance draws stay independent).
@@ -407,15 +547,22 @@ def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0
     ``derivatives`` holds ∂ of (k0, k1, k2, k3, k4, k5, log(e/c), log c) per parameter and
     step, ``d_shape`` ∂d).  The augmented density is smooth in every parameter, so the
     sum is an exact score: E[f·score] is the derivative of the chain's price, unbiased
-    at any step size.
+    at any step size.  With ``sampled`` (``law`` = (κ, θ, ξ, ρ, Δ_1)) the first step's
+    integrated variance is drawn given its end points (:func:`_sampled_first_step`): its
+    normal has a parameter-free density, so that step's Gaussian terms take the pathwise
+    derivatives of its (μ_1, V_1) instead of the table's.
     """
+    kappa, theta, xi, rho, first_dt = law
     v, level, r_sum, v_sum = _start(n_paths, v0, log_spot)
     z_x = np.empty(n_paths)
     track = scores.shape[0] > 0
     total = np.zeros((4, n_paths))
+    z_i = np.empty(n_paths)
+    parameter_slopes = np.empty((2, 4, n_paths if track and sampled else 0))
     for k in range(e.size):
         _draw(rng, normals, 1, k, z_x, antithetic)
         to_lambda = e[k] / chi_scale[k]
+        first = k == 0 and sampled
         for p in range(n_paths):
             vp = v[p]
             lam = vp * to_lambda
@@ -424,6 +571,15 @@ def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0
             log_half_chi = _log_gamma_variate(rng, alpha)
             chi = 2.0 * np.exp(log_half_chi)
             v_next = chi_scale[k] * chi
+            if track:  # the variance transition's terms
+                shape_term = log_half_chi - digamma(alpha)
+                for i in range(4):
+                    total[i, p] += ((count - 0.5 * lam) * derivatives[6, i, k]
+                                    + 0.5 * d_shape[i] * shape_term
+                                    - (alpha - 0.5 * chi) * derivatives[7, i, k])
+            if first:  # its log-price step follows for all paths at once
+                v[p] = v_next
+                continue
             var_k = k3[k] * vp + k4[k] * v_next + k5[k]
             root = np.sqrt(var_k)
             z = z_x[p]
@@ -431,24 +587,33 @@ def simulate_exact(rng, n_paths, log_spot, v0, shape, carry_dt, e, chi_scale, k0
             r_sum[p] += root * z
             v_sum[p] += var_k
             v[p] = v_next
-            if track:
-                shape_term = log_half_chi - digamma(alpha)
-                poisson_term = count - 0.5 * lam
-                scale_term = alpha - 0.5 * chi
+            if track:  # the log-price step's
                 for i in range(4):
-                    gaussian = (z * (derivatives[0, i, k] + derivatives[1, i, k] * vp
-                                     + derivatives[2, i, k] * v_next) / root
-                                + 0.5 * (z * z - 1.0) * (derivatives[3, i, k] * vp
-                                                         + derivatives[4, i, k] * v_next
-                                                         + derivatives[5, i, k]) / var_k)
-                    total[i, p] += (poisson_term * derivatives[6, i, k]
-                                    + 0.5 * d_shape[i] * shape_term
-                                    - scale_term * derivatives[7, i, k] + gaussian)
+                    total[i, p] += (z * (derivatives[0, i, k] + derivatives[1, i, k] * vp
+                                         + derivatives[2, i, k] * v_next) / root
+                                    + 0.5 * (z * z - 1.0) * (derivatives[3, i, k] * vp
+                                                             + derivatives[4, i, k] * v_next
+                                                             + derivatives[5, i, k]) / var_k)
+        if first:
+            _sampled_first_step(rng, v0, v, level, r_sum, v_sum, z_x, z_i, slopes, first_dt,
+                                kappa, theta, xi, rho, carry_dt[0], antithetic,
+                                parameter_slopes)
+            for p in range(n_paths if track else 0):
+                z, var_k = z_x[p], v_sum[p]
+                for i in range(4):
+                    total[i, p] += (z * parameter_slopes[0, i, p] / np.sqrt(var_k)
+                                    + 0.5 * (z * z - 1.0) * parameter_slopes[1, i, p] / var_k)
         if k == 0:
             first_variance[:] = v
         _store(k, column, level, r_sum, v_sum, x, residual, variance)
         if track and score_column[k] >= 0:
             scores[score_column[k]] = total
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _exact_variate(rng, lam, shape, scale):
+    """c·χ'²_d(λ) as the Poisson mixture c·χ²_{d+2N}, N ~ Poisson(λ/2)."""
+    return 2.0 * scale * np.exp(_log_gamma_variate(rng, 0.5 * shape + rng.poisson(0.5 * lam)))
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -565,7 +730,7 @@ def transition_score(scheme, v0, first_variance, kappa, theta, xi, dt, e, mean_v
 def path_scores(p, args):
     """Delta and σ0-vega weights of path ``p`` for a row whose first date is stored in
     column ``col`` of R (``residual``) and V (``variance``), ``args`` = (residual, variance,
-    score, col, S0, σ0, ∂μ_1/∂v_0, ∂V_1/∂v_0):
+    score, col, S0, σ0, ∂μ_1/∂v_0, ∂V_1/∂v_0), the last two per path:
 
         w_Δ = R/(S0 V),   w_σ = 2σ0 [score + (R/V) ∂μ_1/∂v_0 + ½(R²/V − 1)(∂V_1/∂v_0)/V].
     """
@@ -573,8 +738,8 @@ def path_scores(p, args):
     r = residual[p, col]
     v = variance[p, col]
     ratio = r / v
-    return ratio / spot, 2.0 * sigma0 * (score[p] + ratio * d_mean
-                                         + 0.5 * (ratio * r - 1.0) * d_var / v)
+    return ratio / spot, 2.0 * sigma0 * (score[p] + ratio * d_mean[p]
+                                         + 0.5 * (ratio * r - 1.0) * d_var[p] / v)
 
 
 def first_step_derivatives(scheme: int, v0: float, kappa: float, theta: float, xi: float,
@@ -599,9 +764,10 @@ def first_step_derivatives(scheme: int, v0: float, kappa: float, theta: float, x
 def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: float,
              theta: float, xi: float, rho: float, c: Constants, column: np.ndarray,
              n_columns: int, antithetic: bool = False, scores_at: np.ndarray | None = None,
-             normals: np.ndarray | None = None):
-    """Simulate ``n_paths`` paths, in blocks of ``BLOCK``; returns (x, R, V, v_1, scores) as
-    described in the module docstring.
+             normals: np.ndarray | None = None, sampled: bool = False):
+    """Simulate ``n_paths`` paths, in blocks of ``BLOCK``; returns (x, R, V, v_1, slopes,
+    scores) as described in the module docstring, slopes = (∂μ_1/∂v_0, ∂V_1/∂v_0) per path
+    (paths × 2).
 
     x, R and V are (paths × n_columns) views of date-major arrays, column ``column[k]``
     holding their values at grid point k (−1: not stored).  With ``antithetic``
@@ -611,12 +777,16 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
     to each of them (:func:`simulate_exact`), as a (paths × len(scores_at) × 4) array;
     otherwise ``scores`` is None.  ``normals`` (2 × steps × paths): the normals of the
     variance and the log-price at every step, instead of draws from ``rng`` (randomised QMC;
-    not with ``antithetic``).
+    not with ``antithetic``).  With ``sampled`` (``qe`` and ``exact``) the first step's
+    integrated variance is drawn given its end points (:func:`sampled_step`).
     """
+    sampled = sampled and scheme != EULER
     x = np.empty((n_columns, n_paths))
     residual = np.empty((n_columns, n_paths))
     variance = np.empty((n_columns, n_paths))
     first_variance = np.empty(n_paths)
+    slopes = np.empty((2, n_paths))
+    law = (kappa, theta, xi, rho, float(c.dt[0]))
     shape = 4.0 * kappa * theta / (xi * xi)
     n_scores = 0 if scores_at is None else len(scores_at)
     if n_scores:
@@ -637,23 +807,31 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
                  else slice(start, start + width))
         size = 2 * width if antithetic else width
         block = [np.empty((n_columns, size)) for _ in range(3)] + [np.empty(size)]
+        block_slopes = np.empty((2, size))
         given = (np.empty((2, 0, 0)) if normals is None
                  else np.ascontiguousarray(normals[:, :, paths]))
-        out = (column, *block, antithetic, given)
+        out = (column, *block)
         if scheme == QE:
-            simulate_qe(rng, size, log_spot, v0, theta, shape, c.carry_dt, c.e, c.mean_var,
+            first_rng = np.random.Generator(np.random.PCG64(
+                rng.integers(2**63) if sampled else 0))
+            simulate_qe(rng, size, log_spot, v0, law, shape, c.carry_dt, c.e, c.mean_var,
                         c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.k4, c.k5,
-                        c.mgf_arg, *out)
+                        c.mgf_arg, *out, block_slopes, antithetic, given, sampled, first_rng)
         elif scheme == EXACT:
             block_scores = np.empty((n_scores, 4, size))
-            simulate_exact(rng, size, log_spot, v0, shape, c.carry_dt, c.e, c.chi_scale,
-                           c.exact_k0, c.exact_k1, c.k2, c.k3, c.k4, c.k5, *out, score_column,
-                           derivatives, d_shape, block_scores)
+            simulate_exact(rng, size, log_spot, v0, law, shape, c.carry_dt, c.e, c.chi_scale,
+                           c.exact_k0, c.exact_k1, c.k2, c.k3, c.k4, c.k5, *out, block_slopes,
+                           antithetic, given, sampled, score_column, derivatives, d_shape,
+                           block_scores)
             scores[:, :, paths] = block_scores
         else:
             simulate_euler(rng, size, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.dt,
-                           *out)
+                           *out, antithetic, given)
         x[:, paths], residual[:, paths], variance[:, paths] = block[0], block[1], block[2]
         first_variance[paths] = block[3]
-    return (x.T, residual.T, variance.T, first_variance,
+        if sampled:
+            slopes[:, paths] = block_slopes
+    if not sampled:
+        slopes[:] = np.array(first_step_derivatives(scheme, v0, kappa, theta, xi, rho, c))[:, None]
+    return (x.T, residual.T, variance.T, first_variance, slopes.T,
             scores.transpose(2, 0, 1) if n_scores else None)
