@@ -812,8 +812,8 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
                  else np.ascontiguousarray(normals[:, :, paths]))
         out = (column, *block)
         if scheme == QE:
-            first_rng = np.random.Generator(np.random.PCG64(
-                rng.integers(2**63) if sampled else 0))
+            first_rng = (np.random.Generator(np.random.PCG64(rng.integers(2**63))) if sampled
+                         else rng)  # unused
             simulate_qe(rng, size, log_spot, v0, law, shape, c.carry_dt, c.e, c.mean_var,
                         c.base_var, c.chi_scale, c.k0, c.k1, c.k2, c.k3, c.k4, c.k5,
                         c.mgf_arg, *out, block_slopes, antithetic, given, sampled, first_rng)
