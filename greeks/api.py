@@ -140,12 +140,11 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
     steps_per_year = engine.DEFAULT_STEPS_PER_YEAR if steps_per_year is None else steps_per_year
     check_run_options(2 if paths is None else paths, seed, threads, scheme,
                       steps_per_year or 1.0, first_step)
-    if scheme == "euler":
-        _refuse_euler_from_zero(frame, frame_or_path)
     extra = check_greeks(greeks)
     method = "auto" if method is None else method
     if method not in engine.METHODS:
         raise ValueError(f"method must be one of {', '.join(engine.METHODS)}, got {method!r}")
+    _refuse_from_zero(frame, frame_or_path, scheme, method, bool(plain))
     first_step = 0.0 if first_step is None else float(first_step)
 
     def run(count, first_chunk=0, progress=None):
@@ -273,14 +272,29 @@ def check_greeks(greeks) -> tuple[str, ...]:
     return tuple(name for name in known if name in names)
 
 
-def _refuse_euler_from_zero(frame: pd.DataFrame, frame_or_path) -> None:
-    """Euler's first variance step from v0 = 0 is deterministic: no σ0-score exists."""
-    zero = ((frame["model"] == "heston") & (frame["v0"] == 0)).to_numpy()
-    if zero.any():
-        source = "<DataFrame>" if isinstance(frame_or_path, pd.DataFrame) else str(frame_or_path)
+def _refuse_from_zero(frame: pd.DataFrame, frame_or_path, scheme: str, method: str,
+                      plain: bool) -> None:
+    """Refuse Heston rows from v0 = 0 that the run cannot estimate: under Euler (its first
+    variance step from 0 is deterministic, so no σ0-score exists), and without the Feller
+    condition where a row would take the likelihood-ratio delta weight
+    (:func:`greeks.engine.from_zero_without_feller`)."""
+    from greeks import engine
+
+    zero = ((frame["model"] == "heston") & (frame["v0"] == 0)).to_numpy() \
+        if "v0" in frame else np.zeros(len(frame), dtype=bool)
+    source = "<DataFrame>" if isinstance(frame_or_path, pd.DataFrame) else str(frame_or_path)
+    if scheme == "euler" and zero.any():
         raise InputError(source, "v0 = 0 cannot be simulated with --scheme euler (its first "
                          "variance step is deterministic); use qe or exact",
                          row=int(zero.argmax()) + 1, column="v0")
+    weighted = np.array([label.startswith(("lr", "rqmc+lr"))
+                         for label in engine.row_methods(frame, method, plain)], dtype=bool)
+    refused = engine.from_zero_without_feller(frame) & weighted
+    if refused.any():
+        raise InputError(source, "v0 = 0 with 2*kappa*theta < xi^2: the likelihood-ratio delta "
+                         "weight has no finite variance here (the variance leaves 0 too "
+                         "slowly); use --method auto or fd, or give v0 > 0",
+                         row=int(refused.argmax()) + 1, column="v0")
 
 
 def with_total_row(results: pd.DataFrame) -> pd.DataFrame:

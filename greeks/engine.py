@@ -163,6 +163,20 @@ def is_knock_out(row) -> bool:
             and getattr(row, "barrier_type", None) in KNOCK_OUTS)
 
 
+def from_zero_without_feller(frame: pd.DataFrame) -> np.ndarray:
+    """Heston rows with v0 = 0 and 2κθ < ξ² (the Feller condition fails).  Their chain
+    leaves 0 with a density ∝ v^{d/2 − 1} near 0 (d = 4κθ/ξ² < 2), so E[1/V] over a row's
+    first step is (all but) infinite: the likelihood-ratio delta weight R/(S0 V) has no
+    usable variance.  Conditional Monte Carlo (european, digital) and finite differences
+    (asian, barrier) do not divide by V."""
+    if "v0" not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return ((frame["model"] == "heston") & (frame["v0"] == 0)
+                & (2 * frame["kappa"] * frame["theta"] < frame["xi"] ** 2 * (1 - 1e-12))
+                ).to_numpy()
+
+
 def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) -> list[str]:
     """The estimator of each row under ``--method`` (the results' ``method`` column).
 
@@ -174,15 +188,19 @@ def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) 
     of their conditional value, :func:`_conditional_on_chains`); rqmc: likelihood ratio (Heston
     european and digital rows: conditional Monte Carlo) on randomised quasi-Monte Carlo
     paths; ``plain``:
-    plain likelihood ratio.
+    plain likelihood ratio.  Heston asian and barrier rows that start from v0 = 0 without
+    the Feller condition (:func:`from_zero_without_feller`) go by finite differences under
+    auto, mixed and pathwise.
     """
     method = "auto" if method == "mixed" else method
     labels = []
-    for row in frame.itertuples(index=False):
+    stuck = from_zero_without_feller(frame)
+    for row, from_zero in zip(frame.itertuples(index=False), stuck):
         heston = row.model == "heston"
         if plain:
             label = "lr"
-        elif method == "fd":
+        elif method == "fd" or (from_zero and method in ("auto", "pathwise")
+                                and row.instrument not in CONDITIONED_INSTRUMENTS):
             label = ("fd+conditional+antithetic" if heston
                      and row.instrument in CONDITIONED_INSTRUMENTS else "fd+antithetic")
         elif method == "pathwise" and not heston and row.instrument in ("european", "asian"):
@@ -457,15 +475,16 @@ def _run_classical(group: Group, stream, n_paths: int, out) -> None:
     else:
         sigma0 = math.sqrt(group.heston[0])
         h_spot = pathwise.SPOT_BUMP * spot
-        h_vol = (min(pathwise.HESTON_VOL_BUMP, sigma0 / 2) if sigma0 > 0
-                 else pathwise.HESTON_VOL_BUMP)
-        low = sigma0 - h_vol if sigma0 > 0 else 0.0
-        chains = [_heston_chain(group, stream, n_paths, v * v)
-                  for v in (sigma0, sigma0 + h_vol, low)]
+        h_vol = min(pathwise.HESTON_VOL_BUMP, sigma0 / 2)
+        # at σ0 = 0, dV/dσ0 = 2σ0 dV/dv0 = 0 exactly: the base chain stands in for the
+        # bumped ones, so that the difference is 0
+        levels = (sigma0, sigma0 + h_vol, sigma0 - h_vol) if sigma0 > 0 else (0.0,)
+        chains = [_heston_chain(group, stream, n_paths, v * v) for v in levels]
+        chains += [chains[0]] * (3 - len(chains))
         s, columns = chains[0].s, chains[0].columns
         bumped = [s * (1.0 + pathwise.SPOT_BUMP), s * (1.0 - pathwise.SPOT_BUMP),
                   chains[1].s, chains[2].s]
-        vol_step = sigma0 + h_vol - low
+        vol_step = 2.0 * h_vol if sigma0 > 0 else 1.0
     for j in range(group.kind.size):
         part = slice(group.date_start[j], group.date_start[j + 1])
         if group.model == "heston" and group.conditional and group.kind[j] in CONDITIONED:

@@ -97,13 +97,16 @@ def heston_sensitivities(frame, names, paths: int, seed: int, scheme: str,
 def _choose(group, names: list[str], paths: int, seed: int, method: str):
     """(lr, baseline), rows × names: which parameter sensitivities go by likelihood ratio,
     and their baselines b = E[f s²]/E[s²], from a pilot on streams of its own (``auto``:
-    LR where its variance × cost is below that of the central difference)."""
+    LR where its variance × cost is below that of the central difference; never from v0 = 0
+    without the Feller condition, :func:`greeks.engine.from_zero_without_feller`)."""
     from greeks import engine
 
     lr = np.zeros((group.kind.size, len(names)), dtype=bool)
     baseline = np.zeros(lr.shape)
     wanted = [g for g, name in enumerate(names) if name in PARAMETERS]
-    if group.scheme != heston.EXACT or method == "fd" or not wanted:
+    v0, kappa, theta, xi, _ = group.heston
+    from_zero = v0 == 0.0 and 2 * kappa * theta < xi * xi * (1 - 1e-12)  # scores divide by V
+    if group.scheme != heston.EXACT or method == "fd" or not wanted or from_zero:
         return lr, baseline
     lr[:, wanted] = True
     pilot = int(np.clip(paths // 8, engine.MIN_PILOT, engine.MAX_PILOT))

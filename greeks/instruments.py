@@ -223,12 +223,6 @@ def validate(raw: pd.DataFrame, source: str, lines=None) -> pd.DataFrame:
     _bound(check, values["rho"], "rho", heston, lambda v: np.abs(v) < 1,
            "must lie strictly between -1 and 1 (with |rho| = 1 the log-price given the variance "
            "path is deterministic and has no likelihood-ratio weight)")
-    with np.errstate(invalid="ignore", over="ignore"):  # no warning on stderr for huge values
-        stuck = heston & (values["v0"] == 0) & (2 * values["kappa"] * values["theta"]
-                                                < values["xi"] ** 2 * (1 - 1e-12))
-    check.fail_first(stuck, "v0", lambda p: (
-        "v0 = 0 needs the Feller condition 2*kappa*theta >= xi^2 (here the variance can stay "
-        "at 0, and the delta weight has infinite variance); give v0 > 0"))
     applies = {"all": everywhere, "gbm": gbm, "heston": heston, "barrier": barrier_rows,
                "digital": digital}
     for name, rows, low, high in LIMITS:

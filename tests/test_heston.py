@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 import scipy.special
 
+import greeks
 from greeks import engine
 from greeks.models import heston
 from helpers import closed_form, make_frame
@@ -176,6 +177,7 @@ DEGENERATE = {
                                            maturity=10.0, rate=0.0),
     "rho -0.99": dict(rho=-0.99),
     "v0 = 0": dict(v0=0.0, xi=0.3),
+    "v0 = 0, Feller violated": dict(v0=0.0, xi=1.0),
     "one day": dict(maturity=1 / 365),
     "strong mean reversion": dict(kappa=6.21, v0=0.010201, theta=0.019, xi=0.61,
                                   rate=0.0319),
@@ -288,3 +290,30 @@ def test_linear_controls_only_where_the_chain_is_a_martingale():
     assert not positive.is_martingale(heston.QE, 0.04)
     assert positive.is_martingale(heston.EULER, 0.04)
     assert negative.is_martingale(heston.EXACT, 0.0)
+
+
+def test_from_zero_without_feller_takes_no_delta_weight():
+    """v0 = 0 with 2κθ < ξ²: asian and barrier rows go by finite differences (vega exactly
+    0), european and digital by conditional Monte Carlo; a method that would take the
+    likelihood-ratio delta weight is refused with the row and column."""
+    rows = heston_rows([dict(id="e"), dict(id="a", instrument="asian", fixings=12),
+                        dict(id="b", instrument="barrier", barrier=120.0,
+                             barrier_type="up-and-out", fixings=52)], v0=0.0, xi=1.0)
+    frame = make_frame(rows)
+    assert engine.row_methods(frame) == ["conditional+controls+antithetic", "fd+antithetic",
+                                         "fd+antithetic"]
+    results = greeks.price_portfolio(frame, paths=20_000, seed=1)
+    assert np.all(results["vega"] == 0) and np.all(np.isfinite(results["delta_se"]))
+    for method, row in (("lr", 1), ("rqmc", 2)):  # rqmc: european rows are conditioned
+        with pytest.raises(greeks.InputError, match=f"row {row}: column 'v0': v0 = 0 with"):
+            greeks.price_portfolio(frame, paths=2_000, method=method)
+
+
+@pytest.mark.parametrize("a", [0.005, 0.12, 0.5, 0.96, 1.0, 1.5, 30.0, 400.0])
+def test_gamma_quantile_inverts_the_incomplete_gamma(a):
+    """QE's first step from v0 = 0 draws c·χ²_d by inversion of U = Φ(Z_v): P⁻¹(a, u)
+    against scipy's, to 1e-10 relative (1e-8 at u = 1 − 1e-9, where 1 − u has lost digits)."""
+    for u in (1e-12, 1e-6, 1e-3, 0.1, 0.5, 0.9, 0.999, 1 - 1e-9):
+        reference = scipy.special.gammaincinv(a, u)
+        assert heston.gamma_quantile(a, u) == pytest.approx(
+            reference, rel=1e-8 if u > 0.9999 else 1e-10, abs=1e-300)

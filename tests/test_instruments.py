@@ -321,8 +321,6 @@ ROW_CASES = {
                            HEADER + ",v0,kappa,theta,xi,rho", "v0", "must be >= 0"),
     "heston zero xi": ("B,european,call,100,1,100,0.05,heston,,0.04,1.5,0.04,0,-0.7",
                        HEADER + ",v0,kappa,theta,xi,rho", "xi", "must be > 0"),
-    "heston v0 = 0 without Feller": ("B,european,call,100,1,100,0.05,heston,,0,0.5,0.04,1,-0.9",
-                                     HEADER + ",v0,kappa,theta,xi,rho", "v0", "v0 = 0 needs the Feller condition"),
     "heston blank kappa": ("B,european,call,100,1,100,0.05,heston,,0.04,,0.04,0.5,-0.7",
                            HEADER + ",v0,kappa,theta,xi,rho", "kappa", "missing value"),
     "vol blank on a gbm row": ("B,european,call,100,1,100,0.05,gbm,", HEADER, "vol",

@@ -256,10 +256,8 @@ def cell_mutation(draw, json_literals: bool = False) -> Cell:
         return Cell(position, column, value, column, "must be one of")
     if kind == "v0":
         position = draw(st.sampled_from(HESTON))
-        value = draw(st.one_of(st.floats(max_value=-1e-300, allow_nan=False,
-                                         allow_infinity=False), st.just(0.0)))
-        # the book's Heston rows break the Feller condition, so v0 = 0 is refused too
-        return Cell(position, "v0", number(value), "v0", "v0 = 0 needs" if value == 0 else ">= 0")
+        value = draw(st.floats(max_value=-1e-300, allow_nan=False, allow_infinity=False))
+        return Cell(position, "v0", number(value), "v0", ">= 0")
     if kind == "rho":
         position = draw(st.sampled_from(HESTON))
         magnitude = draw(st.floats(min_value=1.0, max_value=1e300))

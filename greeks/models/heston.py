@@ -499,9 +499,12 @@ def simulate_qe(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, mean_var, b
         _draw(rng, normals, 0, k, z_v, antithetic)
         _draw(rng, normals, 1, k, z_x, antithetic)
         if k == 0 and (v0 == 0.0 or sampled):  # the exact transition
-            for p in range(n_paths):
-                v[p] = (_exact_variate(first_rng, v0 * e[0] / chi_scale[0], shape, chi_scale[0])
-                        if sampled else chi_scale[0] * rng.chisquare(shape))
+            for p in range(n_paths):  # from 0 by inversion: U = Φ(Z_v), aligned streams
+                v[p] = (2.0 * chi_scale[0] * gamma_quantile(
+                            0.5 * shape, 0.5 * math.erfc(-z_v[p] * INVERSE_ROOT_TWO))
+                        if v0 == 0.0
+                        else _exact_variate(first_rng, v0 * e[0] / chi_scale[0], shape,
+                                            chi_scale[0]))
             if sampled:
                 _sampled_first_step(rng, v0, v, level, r_sum, v_sum, z_x, v_next, slopes,
                                     first_dt, kappa, theta, xi, rho, carry_dt[0], antithetic,
@@ -608,6 +611,80 @@ def simulate_exact(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, chi_scal
         _store(k, column, level, r_sum, v_sum, x, residual, variance)
         if track and score_column[k] >= 0:
             scores[score_column[k]] = total
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _lower_gamma(a, x):
+    """The regularised lower incomplete gamma function P(a, x): its series below
+    x = a + 1, else 1 − Q by Legendre's continued fraction (modified Lentz)."""
+    if x <= 0.0:
+        return 0.0
+    log_front = a * np.log(x) - x - math.lgamma(a)
+    if x < a + 1.0:
+        term = total = 1.0 / a
+        n = a
+        while abs(term) > abs(total) * 1e-17:
+            n += 1.0
+            term *= x / n
+            total += term
+        return total * np.exp(log_front)
+    tiny = 1e-300
+    b = x + 1.0 - a
+    c, d = 1.0 / tiny, 1.0 / b
+    h = d
+    for i in range(1, 10_000):
+        an = -i * (i - a)
+        b += 2.0
+        d = an * d + b
+        d = 1.0 / (d if abs(d) > tiny else tiny)
+        c = b + an / c
+        if abs(c) < tiny:
+            c = tiny
+        step = d * c
+        h *= step
+        if abs(step - 1.0) < 1e-16:
+            break
+    return 1.0 - np.exp(log_front) * h
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gamma_quantile(a, u):
+    """x with P(a, x) = u: Halley's iteration from the Wilson–Hilferty (a > 1) or the
+    small-x (a ≤ 1) starting point (Press et al., Numerical Recipes, 3rd ed., §6.2.1), to
+    relative accuracy 1e-14; a smooth function of (a, u), so that common random numbers
+    carry through a change of a.  0 where it underflows."""
+    a1 = a - 1.0
+    log_gamma = math.lgamma(a)
+    if a > 1.0:
+        log_a1 = np.log(a1)
+        front = np.exp(a1 * (log_a1 - 1.0) - log_gamma)
+        tail = u if u < 0.5 else 1.0 - u
+        t = np.sqrt(-2.0 * np.log(tail))
+        x = (2.30753 + t * 0.27061) / (1.0 + t * (0.99229 + t * 0.04481)) - t
+        if u < 0.5:
+            x = -x
+        x = max(1e-3, a * (1.0 - 1.0 / (9.0 * a) - x / (3.0 * np.sqrt(a))) ** 3)
+    else:
+        t = 1.0 - a * (0.253 + a * 0.12)
+        x = (u / t) ** (1.0 / a) if u < t else 1.0 - np.log(1.0 - (u - t) / (1.0 - t))
+    for _ in range(40):
+        if x <= 0.0:
+            return 0.0
+        error = _lower_gamma(a, x) - u
+        if a > 1.0:
+            density = front * np.exp(-(x - a1) + a1 * (np.log(x) - log_a1))
+        else:
+            density = np.exp(-x + a1 * np.log(x) - log_gamma)
+        if density == 0.0:
+            return x
+        ratio = error / density
+        step = ratio / (1.0 - 0.5 * min(1.0, ratio * (a1 / x - 1.0)))
+        x -= step
+        if x <= 0.0:
+            x = 0.5 * (x + step)
+        if abs(step) < 1e-14 * x:
+            break
+    return x
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
