@@ -164,17 +164,15 @@ def is_knock_out(row) -> bool:
 
 
 def from_zero_without_feller(frame: pd.DataFrame) -> np.ndarray:
-    """Heston rows with v0 = 0 and 2κθ < ξ² (the Feller condition fails).  Their chain
-    leaves 0 with a density ∝ v^{d/2 − 1} near 0 (d = 4κθ/ξ² < 2), so E[1/V] over a row's
-    first step is (all but) infinite: the likelihood-ratio delta weight R/(S0 V) has no
-    usable variance.  Conditional Monte Carlo (european, digital) and finite differences
-    (asian, barrier) do not divide by V."""
+    """Heston rows from v0 = 0 without the Feller condition
+    (:func:`greeks.models.heston.from_zero_without_feller`): conditional Monte Carlo
+    (european, digital) and finite differences (asian, barrier) price them, the
+    likelihood-ratio delta weight cannot."""
     if "v0" not in frame:
         return np.zeros(len(frame), dtype=bool)
-    with np.errstate(invalid="ignore"):
-        return ((frame["model"] == "heston") & (frame["v0"] == 0)
-                & (2 * frame["kappa"] * frame["theta"] < frame["xi"] ** 2 * (1 - 1e-12))
-                ).to_numpy()
+    return ((frame["model"] == "heston").to_numpy()
+            & heston.from_zero_without_feller(*(frame[name].to_numpy(dtype=float)
+                                                 for name in ("v0", "kappa", "theta", "xi"))))
 
 
 def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) -> list[str]:

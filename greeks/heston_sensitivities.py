@@ -104,9 +104,8 @@ def _choose(group, names: list[str], paths: int, seed: int, method: str):
     lr = np.zeros((group.kind.size, len(names)), dtype=bool)
     baseline = np.zeros(lr.shape)
     wanted = [g for g, name in enumerate(names) if name in PARAMETERS]
-    v0, kappa, theta, xi, _ = group.heston
-    from_zero = v0 == 0.0 and 2 * kappa * theta < xi * xi * (1 - 1e-12)  # scores divide by V
-    if group.scheme != heston.EXACT or method == "fd" or not wanted or from_zero:
+    if (group.scheme != heston.EXACT or method == "fd" or not wanted
+            or heston.from_zero_without_feller(*group.heston[:4])):
         return lr, baseline
     lr[:, wanted] = True
     pilot = int(np.clip(paths // 8, engine.MIN_PILOT, engine.MAX_PILOT))

@@ -78,6 +78,16 @@ LOG_ROOT_TWO_PI = 0.5 * math.log(2.0 * math.pi)
 INVERSE_ROOT_TWO = 1.0 / math.sqrt(2.0)
 
 
+def from_zero_without_feller(v0, kappa, theta, xi):
+    """Whether the chain starts at v0 = 0 with 2κθ < ξ² (scalars or arrays): its first
+    variance then has a density ∝ v^{d/2 − 1} near 0 (d = 4κθ/ξ² < 2), and every weight that
+    divides by the first integrated variance (the delta weight R/(S0 V), the Gaussian terms
+    of the parameter scores) has no usable variance."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return (np.asarray(v0) == 0) & (2 * np.asarray(kappa) * np.asarray(theta)
+                                        < np.asarray(xi) ** 2 * (1 - 1e-12))
+
+
 def integration_weights(kappa, dt):
     """(τ, J) of I_k = τ(v_{k−1} + v_k) + θJ, the integrated variance over a step given its
     end points: the mean of the mean-reverting bridge, ∫ E[v_u | v_{k−1}, v_k] du for the
