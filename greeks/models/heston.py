@@ -29,7 +29,8 @@ with I_k ≈ ∫ v dt over the step.  Schemes:
   drift where M(A) is infinite).  Both regimes read one normal Z_v per step
   (the exponential regime through U = Φ(Z_v)), so that streams stay aligned when
   parameters move (common random numbers).  From v_0 = 0 the first transition is drawn
-  from the exact law instead, so that the log-price always has a density.
+  from the exact law instead, c·χ²_d by inversion of Φ(Z_v) (:func:`gamma_quantile`), so
+  that the log-price always has a density and the streams stay aligned.
 * ``euler``: full truncation, v_k = v_{k−1} + κ(θ − v⁺)Δ + ξ sqrt(v⁺Δ) Z_v,
   v⁺ = max(v_{k−1}, 0), and I_k = v⁺Δ (the baseline).
 
