@@ -71,6 +71,7 @@ from numba import njit
 QE, EXACT, EULER = 0, 1, 2
 SCHEME_CODES = {"qe": QE, "exact": EXACT, "euler": EULER}
 PSI_CRITICAL = 1.5
+ATOM_BELOW = -0.85  # Φ(−0.85) = 0.198 < (ψ_c − 1)/(ψ_c + 1): the exponential regime's atom
 BLOCK = 8192  # paths advanced together, step by step: their state stays in cache
 FOLD_EVERY = 16  # QE folds its product of q factors into the log-price this often (and at dates)
 COMPLEX_STEP = 1e-20  # relative step of complex-step differentiation
@@ -402,7 +403,10 @@ def _store(k, column, level, r_sum, v_sum, x, residual, variance):
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def _qe_exponential_variate(p, beta, z):
     """The exponential regime's variate from the normal z: 0 when U = Φ(z) ≤ p, else
-    log((1 − p)/(1 − U))/β (one normal per step in either regime: aligned streams)."""
+    log((1 − p)/(1 − U))/β (one normal per step in either regime: aligned streams).
+    In this regime p ≥ (ψ_c − 1)/(ψ_c + 1) = 0.2 > Φ(ATOM_BELOW): below it, the atom."""
+    if z < ATOM_BELOW:
+        return 0.0
     tail = 0.5 * math.erfc(z * INVERSE_ROOT_TWO)  # 1 − U, accurate near U = 1
     return 0.0 if tail >= 1.0 - p else np.log((1.0 - p) / tail) / beta
 
