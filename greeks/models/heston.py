@@ -584,9 +584,7 @@ def simulate_exact(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, chi_scal
         for p in range(n_paths):
             vp = v[p]
             lam = vp * to_lambda
-            count = rng.poisson(0.5 * lam)
-            alpha = 0.5 * shape + count
-            log_half_chi = _log_gamma_variate(rng, alpha)
+            count, alpha, log_half_chi = _poisson_mixture(rng, lam, shape)
             chi = 2.0 * np.exp(log_half_chi)
             v_next = chi_scale[k] * chi
             if track:  # the variance transition's terms
@@ -702,10 +700,19 @@ def gamma_quantile(a, u):
     return x
 
 
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def _poisson_mixture(rng, lam, shape):
+    """χ'²_d(λ) as the Poisson mixture χ²_{d+2N}, N ~ Poisson(λ/2): (N, α = d/2 + N,
+    log G) with G ~ Gamma(α), the variate being 2G."""
+    count = rng.poisson(0.5 * lam)
+    alpha = 0.5 * shape + count
+    return count, alpha, _log_gamma_variate(rng, alpha)
+
+
 @njit(cache=True, nogil=True, error_model="numpy")
 def _exact_variate(rng, lam, shape, scale):
-    """c·χ'²_d(λ) as the Poisson mixture c·χ²_{d+2N}, N ~ Poisson(λ/2)."""
-    return 2.0 * scale * np.exp(_log_gamma_variate(rng, 0.5 * shape + rng.poisson(0.5 * lam)))
+    """c·χ'²_d(λ) (:func:`_poisson_mixture`)."""
+    return 2.0 * scale * np.exp(_poisson_mixture(rng, lam, shape)[2])
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
