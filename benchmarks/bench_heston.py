@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from greeks import engine
-from greeks.heston_analytic import heston_greeks
+from greeks.models.heston.analytic import heston_greeks
 from greeks.instruments import validate
 from machine import code_version, cpu_name, load_average
 

@@ -10,7 +10,7 @@ What it measures.  For every scheme (``qe``, ``exact``, ``euler``), every number
 steps per year and every first-step length, it prices European calls with
 ``engine.simulate(frame, paths, seed, threads, None, scheme, steps_per_year, first_step,
 plain)`` and compares price, delta = ∂V/∂S0 and vega = ∂V/∂σ0 (σ0 = sqrt(v0), per 1.00)
-with :func:`greeks.heston_analytic.heston_greeks`.  The estimates are the engine's
+with :func:`greeks.models.heston.analytic.heston_greeks`.  The estimates are the engine's
 default ones, conditional Monte Carlo (Black–Scholes given the variance path); ``--plain``
 passes ``plain=True`` and measures the plain likelihood-ratio estimators instead.  The
 bias is that of the scheme's chain, the same for both estimators up to noise; only the
@@ -69,7 +69,7 @@ import pandas as pd
 
 from greeks import engine
 from greeks.api import load
-from greeks.heston_analytic import heston_greeks
+from greeks.models.heston.analytic import heston_greeks
 
 ROOT = Path(__file__).resolve().parent.parent
 REFERENCE_CSV = ROOT / "data" / "heston_reference.csv"
@@ -308,7 +308,7 @@ def main() -> None:
         "configuration (1.00): lower is "
         "more accuracy per second, bias aside.",
         markdown(summary_header, summary_rows, set(range(1, 11))),
-        "## References (`greeks.heston_analytic.heston_greeks`)",
+        "## References (`greeks.models.heston.analytic.heston_greeks`)",
         markdown(["case", "strike", "T", "price", "delta", "vega", "published price"],
                  reference_rows, {1, 2, 3, 4, 5, 6}),
         *([("## Errors\n\n" + "\n".join(f"- {e}" for e in errors))] if errors else []),

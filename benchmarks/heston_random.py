@@ -9,7 +9,7 @@ T 0.1–3 years, r 0–8 %, q 0–3 %, v0 0.005–0.2, κ 0.3–5, θ 0.01–0.2
 ρ −0.95–0.5; Feller's condition is violated in most draws) are priced in one file by
 ``greeks.price_portfolio`` with every default (QE, automatic steps, ``auto`` estimators,
 200,000 paths, the same seed), and z = (estimate − reference)/SE is computed for price,
-delta and vega against :mod:`greeks.heston_analytic`.  If the standard errors are right
+delta and vega against :mod:`greeks.models.heston.analytic`.  If the standard errors are right
 and the discretisation bias is small against them, z is close to standard normal: the
 root mean square near 1 and the largest |z| of 3 × rows values near the normal maximum
 (about 3.3 for 360 values).  Prints and writes a markdown summary and the worst rows.
@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 
 import greeks
-from greeks.heston_analytic import heston_digital, heston_greeks
+from greeks.models.heston.analytic import heston_digital, heston_greeks
 from greeks.engine import heston_steps_per_year
 
 RESULTS = Path(__file__).resolve().parent / "results" / "heston_random.md"

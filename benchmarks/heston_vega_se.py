@@ -27,7 +27,7 @@ import pandas as pd
 
 from greeks import engine
 from greeks.api import load
-from greeks.heston_analytic import heston_greeks
+from greeks.models.heston.analytic import heston_greeks
 
 CASE = dict(id="atm", instrument="european", option_type="call", strike=100.0, maturity=1.0,
             spot=100.0, rate=0.05, model="heston", v0=0.04, kappa=1.5, theta=0.04, xi=0.5,

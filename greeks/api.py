@@ -24,7 +24,7 @@ def load(frame_or_path) -> pd.DataFrame:
 
 def check_run_options(paths: int, seed: int, threads: int | None, scheme: str = "qe",
                       steps_per_year: float = 1.0, first_step: float | None = None) -> None:
-    from greeks.models.heston import SCHEME_CODES
+    from greeks.models.heston.schema import SCHEME_CODES
 
     if int(paths) != paths or paths < 2:
         raise ValueError(f"paths must be a whole number >= 2, got {paths!r}")
@@ -73,7 +73,7 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         where a row has a date inside it).  The vega weight's variance falls like
         1/first_step.  A first step longer than a regular one is simulated exactly under
         ``qe`` and ``exact`` (noncentral chi-square v_1, integrated variance drawn given
-        its end points: :func:`greeks.models.heston.sampled_step`); its approximate law
+        its end points: :func:`greeks.models.heston.first_step.sampled_step`); its approximate law
         biases the estimates where κ·first_step exceeds about 1.
     plain : bool
         The plain likelihood-ratio estimators for every row, without variance reduction

@@ -35,7 +35,12 @@ import pandas as pd
 
 from greeks import estimators, pathwise, payoffs, rqmc, sensitivities, survival
 from greeks.allocator import keep_freed_memory
-from greeks.models import gbm, heston
+from greeks.models.gbm.paths import simulate as simulate_gbm
+from greeks.models.heston.constants import Constants
+from greeks.models.heston.paths import simulate as simulate_heston
+from greeks.models.heston import schema as heston_schema
+from greeks.models.heston.schema import EULER, EXACT, QE, SCHEME_CODES
+from greeks.models.heston.scores import transition_score
 from greeks.stats import Moments, unit_moments
 
 keep_freed_memory()
@@ -89,7 +94,7 @@ class Group:
     total_of: np.ndarray  # (rows,): the row's subtotal slot (1..), 0 if in none
     subtotals: np.ndarray  # global subtotal id of each slot 1..
     forward: np.ndarray  # E[L] of each row's linear payoff (the controls' known means)
-    scheme: int = heston.QE
+    scheme: int = QE
     martingale: bool = True  # the chain keeps E[S_t] exact: the L-controls may be used
     coef: np.ndarray | None = None  # (rows, 3, N_CONTROLS) control coefficients β; None: 0
     conditional: bool = True  # Heston european/digital rows by conditional Monte Carlo
@@ -165,13 +170,13 @@ def is_knock_out(row) -> bool:
 
 def from_zero_without_feller(frame: pd.DataFrame) -> np.ndarray:
     """Heston rows from v0 = 0 without the Feller condition
-    (:func:`greeks.models.heston.from_zero_without_feller`): conditional Monte Carlo
+    (:func:`greeks.models.heston.schema.from_zero_without_feller`): conditional Monte Carlo
     (european, digital) and finite differences (asian, barrier) price them, the
     likelihood-ratio delta weight cannot."""
     if "v0" not in frame:
         return np.zeros(len(frame), dtype=bool)
     return ((frame["model"] == "heston").to_numpy()
-            & heston.from_zero_without_feller(*(frame[name].to_numpy(dtype=float)
+            & heston_schema.from_zero_without_feller(*(frame[name].to_numpy(dtype=float)
                                                  for name in ("v0", "kappa", "theta", "xi"))))
 
 
@@ -314,13 +319,13 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
                                             * rows["maturity"].to_numpy(dtype=float)) \
         * np.array([g.mean() if kind == "asian" else g[-1]
                     for g, kind in zip(growth, rows["instrument"])])
-    scheme_code = heston.SCHEME_CODES[scheme]
+    scheme_code = SCHEME_CODES[scheme]
     martingale, sampled = True, False
     if model == "heston":
         v0, kappa, theta, xi, rho = (float(first[name])
                                      for name in ("v0", "kappa", "theta", "xi", "rho"))
-        sampled = scheme_code != heston.EULER and grid[0] * steps_per_year > 1.0 + 1e-9
-        martingale = not sampled and heston.Constants(
+        sampled = scheme_code != EULER and grid[0] * steps_per_year > 1.0 + 1e-9
+        martingale = not sampled and Constants(
             grid, kappa, theta, xi, rho, carry).is_martingale(scheme_code, v0)
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
@@ -388,7 +393,7 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
     elif group.model == "heston":
         s, columns, multipliers = _run_heston(group, rng, n_paths, coef, collect, out, sums)
     else:
-        w, s = gbm.simulate(rng, n_paths, group.times, math.log(group.spot),
+        w, s = simulate_gbm(rng, n_paths, group.times, math.log(group.spot),
                             group.rate - group.dividend, group.vol, group.antithetic)
         np.exp(s, out=s)
         estimators.likelihood_ratio_gbm(
@@ -450,7 +455,7 @@ def _run_classical(group: Group, stream, n_paths: int, out) -> None:
     payoff = np.empty(n_paths)
     rows = []
     if group.model == "gbm":
-        w, s = gbm.simulate(rng, n_paths, group.times, math.log(spot), carry, group.vol,
+        w, s = simulate_gbm(rng, n_paths, group.times, math.log(spot), carry, group.vol,
                             group.antithetic)
         np.exp(s, out=s)
         for j in range(group.kind.size):
@@ -537,7 +542,7 @@ class HestonPaths(NamedTuple):
     columns: np.ndarray   # the stored column of each row date (``date_index`` order)
     first_variance: np.ndarray  # v_1
     slopes: np.ndarray  # (∂μ_1/∂v_0, ∂V_1/∂v_0) per path (paths × 2)
-    constants: heston.Constants
+    constants: Constants
     scores: np.ndarray | None  # (κ, θ, ξ, ρ) scores at each row's last date (paths × rows × 4)
 
 
@@ -548,13 +553,13 @@ def heston_paths(group: Group, rng, n_paths: int, v0: float | None = None,
     parameter scores up to each row's last date; ``normals``: given (randomised QMC)."""
     _, kappa, theta, xi, rho = group.heston
     v0 = group.heston[0] if v0 is None else v0
-    constants = heston.Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
+    constants = Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
     stored = np.unique(group.date_index)
     column = np.full(group.times.size, -1, dtype=np.int64)
     column[stored] = np.arange(stored.size)
     last = group.date_index[group.date_start[1:] - 1]
     ends = np.unique(last) if scores else None
-    x, residual, variance, first_variance, slopes, kept = heston.simulate(
+    x, residual, variance, first_variance, slopes, kept = simulate_heston(
         rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi, rho, constants,
         column, stored.size, group.antithetic, ends, normals, group.sampled_first)
     return HestonPaths(np.exp(x, out=x), residual, variance, column[group.date_index],
@@ -612,7 +617,7 @@ def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums, norma
     s, residual, variance, columns, first_variance, slopes, constants, _ = heston_paths(
         group, rng, n_paths, normals=normals)
     score = np.empty(n_paths)
-    heston.transition_score(heston.EXACT if group.sampled_first else group.scheme, v0,
+    transition_score(EXACT if group.sampled_first else group.scheme, v0,
                             first_variance, kappa, theta, xi,
                             constants.dt[0], constants.e[0], constants.mean_var[0],
                             constants.base_var[0], constants.chi_scale[0], score)

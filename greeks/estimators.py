@@ -42,17 +42,15 @@ their controls are the same conditional estimators applied to L.
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
 from greeks import payoffs
-from greeks.models import gbm, heston
+from greeks.maths import INVERSE_ROOT_TWO_PI, normal_cdf
+from greeks.models.gbm.scores import path_scores as gbm_path_scores, score_setup
+from greeks.models.heston.scores import path_scores as heston_path_scores
 from greeks.stats import accumulate, finish, moments
 
-INVERSE_ROOT_TWO = 1.0 / math.sqrt(2.0)
-INVERSE_ROOT_TWO_PI = 1.0 / math.sqrt(2.0 * math.pi)
 N_CONTROLS = 5
 LINEAR_CONTROLS = (0, 2, 4)  # the controls that involve L
 # the controls each Greek is regressed on: price (L), delta (L, w_Δ, L·w_Δ), vega (w_σ, L·w_σ)
@@ -86,7 +84,7 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
     w_vega = np.empty(s.shape[0])
     for j in range(n_rows):
         dates = date_index[date_start[j]:date_start[j + 1]]
-        inverse_dt, delta_scale = gbm.score_setup(times, dates, spot, sigma)
+        inverse_dt, delta_scale = score_setup(times, dates, spot, sigma)
         payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
                          barrier_kind[j], discount[j], payoff)
         linear_payoff(s, dates, kind[j] == payoffs.ASIAN, discount[j], linear)
@@ -108,7 +106,7 @@ def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, 
     ``s``, ``residual`` and ``variance`` hold the prices, R and V on the rows' dates
     (paths × dates; ``date_index`` points into them); ``score`` the first variance
     transition's score; ``d_mean``, ``d_var`` = ∂μ_1/∂v_0, ∂V_1/∂v_0 per path (weights in
-    :func:`greeks.models.heston.path_scores`).  The other arguments as in
+    :func:`greeks.models.heston.scores.path_scores`).  The other arguments as in
     :func:`likelihood_ratio_gbm`.
     """
     n_paths = s.shape[0]
@@ -147,9 +145,9 @@ def _control_means(forward, spot):
 @njit(cache=True, nogil=True)
 def _scores(w, dates, inverse_dt, delta_scale, sigma, w_d, w_v):
     """``w_d[p]``, ``w_v[p]`` = the GBM delta and vega weights of path p on one row's dates
-    (:func:`greeks.models.gbm.path_scores`), in one pass."""
+    (:func:`greeks.models.gbm.scores.path_scores`), in one pass."""
     for p in range(w.shape[0]):
-        w_d[p], w_v[p] = gbm.path_scores(p, (w, dates, inverse_dt, delta_scale, sigma))
+        w_d[p], w_v[p] = gbm_path_scores(p, (w, dates, inverse_dt, delta_scale, sigma))
 
 
 @njit(cache=True, nogil=True)
@@ -180,7 +178,7 @@ def _gbm_values(p, args):
 def _heston_values(p, args):
     """(y_0, y_1, y_2, c_0, ..., c_4) on path p under Heston."""
     payoff, linear_payoff, dates, residual, variance, score, spot, sigma0, d_mean, d_var = args
-    w_delta, w_vega = heston.path_scores(
+    w_delta, w_vega = heston_path_scores(
         p, (residual, variance, score, dates[0], spot, sigma0, d_mean, d_var))
     return _lr_values(payoff[p], linear_payoff[p], w_delta, w_vega)
 
@@ -228,11 +226,11 @@ def _given_path(drift, v, spot, digital, omega, strike, cash):
     density2 = np.exp(-0.5 * d2 * d2) * INVERSE_ROOT_TWO_PI
     forward = spot * np.exp(drift + 0.5 * v)
     if digital:
-        price = cash * _normal_cdf(omega * d2)
+        price = cash * normal_cdf(omega * d2)
         d_price_d_m = cash * omega * density2 / root
         return price, d_price_d_m, -0.5 * d_price_d_m * d2 / root, forward
-    in_forward = cash * omega * _normal_cdf(omega * (d2 + root))  # ∂C/∂F
-    price = in_forward * forward - cash * omega * strike * _normal_cdf(omega * d2)
+    in_forward = cash * omega * normal_cdf(omega * (d2 + root))  # ∂C/∂F
+    price = in_forward * forward - cash * omega * strike * normal_cdf(omega * d2)
     d_price_d_m = in_forward * forward
     return price, d_price_d_m, 0.5 * d_price_d_m + 0.5 * cash * strike * density2 / root, forward
 
@@ -246,11 +244,6 @@ def conditional_prices(s, residual, variance, col, spot, at_spot, digital, omega
     for p in range(out.size):
         drift = np.log(s[p, col] / spot) - residual[p, col]
         out[p] = _given_path(drift, variance[p, col], at_spot, digital, omega, strike, cash)[0]
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _normal_cdf(x):
-    return 0.5 * math.erfc(-x * INVERSE_ROOT_TWO)
 
 
 @njit(cache=True, nogil=True, inline="always")

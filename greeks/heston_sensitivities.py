@@ -6,7 +6,7 @@ The likelihood-ratio weights of the Heston chain (:mod:`greeks.models.heston`) g
 sensitivities (κ, θ, ξ, ρ) come from one of two estimators, per row and parameter:
 
 * ``lr+baseline`` (``exact`` scheme): E[(f − b)·s_π], s_π the score of the simulated chain
-  in π summed up to the row's last date (:func:`greeks.models.heston.simulate_exact`; its
+  in π summed up to the row's last date (:func:`greeks.models.heston.exact.simulate_exact`; its
   transition density, with the Poisson count of each step, is smooth in every parameter).
   E[s_π] = 0, so the constant baseline b = E[f s²]/E[s²], taken from an independent pilot,
   keeps it unbiased while cancelling most of f's level.  QE's regime switch and Euler's
@@ -43,7 +43,7 @@ from dataclasses import replace
 import numpy as np
 
 from greeks import payoffs
-from greeks.models import heston
+from greeks.models.heston.schema import EXACT, from_zero_without_feller
 from greeks.stats import Moments
 
 PARAMETERS = ("dkappa", "dtheta", "dxi", "drho")  # in the order of the chain's scores
@@ -104,8 +104,8 @@ def _choose(group, names: list[str], paths: int, seed: int, method: str):
     lr = np.zeros((group.kind.size, len(names)), dtype=bool)
     baseline = np.zeros(lr.shape)
     wanted = [g for g, name in enumerate(names) if name in PARAMETERS]
-    if (group.scheme != heston.EXACT or method == "fd" or not wanted
-            or heston.from_zero_without_feller(*group.heston[:4])):
+    if (group.scheme != EXACT or method == "fd" or not wanted
+            or from_zero_without_feller(*group.heston[:4])):
         return lr, baseline
     lr[:, wanted] = True
     pilot = int(np.clip(paths // 8, engine.MIN_PILOT, engine.MAX_PILOT))

@@ -254,12 +254,12 @@ def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray, vols: 
     """Per row of the group, the (paths × scenarios) array f·ρ on one chunk (0 where a
     Heston row's volatility moves: those are re-simulated)."""
     from greeks import engine
-    from greeks.models import gbm
+    from greeks.models.gbm.paths import simulate as simulate_gbm
 
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
     rng = np.random.Generator(np.random.PCG64(stream))
     if group.model == "gbm":
-        w, s = gbm.simulate(rng, n, group.times, math.log(group.spot),
+        w, s = simulate_gbm(rng, n, group.times, math.log(group.spot),
                             group.rate - group.dividend, group.vol)
         np.exp(s, out=s)
         columns = group.date_index

@@ -1,8 +1,8 @@
 """Closed-form and semi-analytic reference values for an instrument table.
 
 European and digital rows have them: under ``gbm`` the Black–Scholes formulas of
-:mod:`greeks.analytic`, under ``heston`` the Fourier integrals of
-:mod:`greeks.heston_analytic`, where vega = ∂V/∂σ0 with σ0 = sqrt(v0) (0 at v0 = 0,
+:mod:`greeks.models.gbm.analytic`, under ``heston`` the Fourier integrals of
+:mod:`greeks.models.heston.analytic`, where vega = ∂V/∂σ0 with σ0 = sqrt(v0) (0 at v0 = 0,
 as that module defines it).  Asian and barrier rows, monitored on discrete dates, have
 none here.  A row without a value, or whose formula fails (e^{−rT} overflowing for
 a huge negative rate, say), gets NaN values and the reason in ``note``.
@@ -15,9 +15,9 @@ import math
 import numpy as np
 import pandas as pd
 
-from greeks.analytic import reference
+from greeks.models.gbm.analytic import reference
 from greeks.api import load
-from greeks.heston_analytic import heston_digital, heston_greeks
+from greeks.models.heston.analytic import heston_digital, heston_greeks
 from greeks.instruments import HESTON_PARAMETERS, InputError
 
 VALUES = ("price", "delta", "vega")

@@ -44,7 +44,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from greeks.models import gbm
+from greeks.models.gbm.scores import path_scores as gbm_path_scores, score_setup
 from greeks.stats import accumulate, finish, moments
 
 NAMES = ("gamma", "rho", "theta", "vanna", "volga")
@@ -58,9 +58,9 @@ def gbm_multipliers(w, times, dates, spot, sigma, rate, dividend, maturity, gree
     drift = rate - dividend - 0.5 * sigma * sigma
     first = times[dates[0]]
     root_first = np.sqrt(first)
-    inverse_dt, delta_scale = gbm.score_setup(times, dates, spot, sigma)
+    inverse_dt, delta_scale = score_setup(times, dates, spot, sigma)
     for p in range(w.shape[0]):
-        w_delta, w_vega = gbm.path_scores(p, (w, dates, inverse_dt, delta_scale, sigma))
+        w_delta, w_vega = gbm_path_scores(p, (w, dates, inverse_dt, delta_scale, sigma))
         z1 = w[p, dates[0]] / root_first
         level = 0.0
         volga_sum = 0.0

@@ -35,50 +35,10 @@ import math
 
 from numba import njit
 
+from greeks.maths import normal_cdf, normal_pdf, normal_quantile
 
-INVERSE_ROOT_TWO = 1.0 / math.sqrt(2.0)
-INVERSE_ROOT_TWO_PI = 1.0 / math.sqrt(2.0 * math.pi)
+
 TINY = 1e-300
-
-# Acklam's rational approximation of the normal quantile (relative error below 1.15e-9,
-# far below any Monte-Carlo error here)
-_A = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-      1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00)
-_B = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-      6.680131188771972e+01, -1.328068155288572e+01)
-_C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-      -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00)
-_D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
-      3.754408661907416e+00)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def normal_cdf(x):
-    return 0.5 * math.erfc(-x * INVERSE_ROOT_TWO)
-
-
-@njit(cache=True, nogil=True, inline="always")
-def normal_pdf(x):
-    return math.exp(-0.5 * x * x) * INVERSE_ROOT_TWO_PI
-
-
-@njit(cache=True, nogil=True, inline="always")
-def normal_quantile(p):
-    """Φ^{−1}(p) for 0 < p < 1 (Acklam's approximation)."""
-    if p < 0.02425:
-        q = math.sqrt(-2.0 * math.log(p))
-        x = ((((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5])
-             / ((((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0))
-    elif p > 1.0 - 0.02425:
-        q = math.sqrt(-2.0 * math.log1p(-p))
-        x = -((((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5])
-              / ((((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0))
-    else:
-        q = p - 0.5
-        r = q * q
-        x = ((((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * q
-             / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0))
-    return x
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

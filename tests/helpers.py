@@ -2,8 +2,8 @@
 
 import pandas as pd
 
-from greeks.analytic import reference
-from greeks.heston_analytic import heston_digital, heston_greeks
+from greeks.models.gbm.analytic import reference
+from greeks.models.heston.analytic import heston_digital, heston_greeks
 from greeks.instruments import validate
 
 BASE = dict(instrument="european", option_type="call", strike=100.0, maturity=1.0, spot=100.0,

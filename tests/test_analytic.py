@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from greeks.analytic import black_scholes, black_scholes_digital
+from greeks.models.gbm.analytic import black_scholes, black_scholes_digital
 
 
 def test_textbook_value():

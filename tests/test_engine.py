@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from greeks import engine, payoffs
-from greeks.analytic import reference
-from greeks.models import gbm
+from greeks.models.gbm.analytic import reference
+from greeks.models.gbm.paths import simulate as simulate_gbm
 from helpers import make_frame
 
 QUANTITIES = ("price", "delta", "vega")
@@ -175,7 +175,7 @@ def crn_finite_difference(row, parameter, bump, n=400_000, seed=99):
         spot = group.spot + sign * bump if parameter == "spot" else group.spot
         vol = group.vol + sign * bump if parameter == "vol" else group.vol
         rng = np.random.Generator(np.random.PCG64(seed))
-        _, s = gbm.simulate(rng, n, group.times, math.log(spot), group.rate, vol)
+        _, s = simulate_gbm(rng, n, group.times, math.log(spot), group.rate, vol)
         np.exp(s, out=s)
         out = np.empty(n)
         payoffs.evaluate(s, dates, group.kind[0], group.omega[0], group.strike[0],

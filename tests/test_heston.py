@@ -13,7 +13,12 @@ import scipy.special
 
 import greeks
 from greeks import engine
-from greeks.models import heston
+from greeks.maths import bessel_ratio, gamma_quantile
+from greeks.models.heston.constants import Constants as Constants
+from greeks.models.heston.paths import simulate as simulate_heston
+from greeks.models.heston.qe import qe_log_density
+from greeks.models.heston.schema import EULER, EXACT, QE, SCHEME_CODES
+from greeks.models.heston.scores import transition_score
 from helpers import closed_form, make_frame
 
 ATM = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
@@ -26,12 +31,12 @@ def heston_rows(rows, **params):
 
 def one_step(scheme, v0, dt, n, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, seed=11):
     """First variances of n one-step paths and their transition scores."""
-    c = heston.Constants(np.array([dt]), kappa, theta, xi, rho, 0.0)
+    c = Constants(np.array([dt]), kappa, theta, xi, rho, 0.0)
     rng = np.random.default_rng(seed)
-    _, _, _, v1, _, _ = heston.simulate(rng, heston.SCHEME_CODES[scheme], n, 0.0, v0, kappa,
+    _, _, _, v1, _, _ = simulate_heston(rng, SCHEME_CODES[scheme], n, 0.0, v0, kappa,
                                         theta, xi, rho, c, np.array([0]), 1)
     score = np.empty(n)
-    heston.transition_score(heston.SCHEME_CODES[scheme], v0, v1, kappa, theta, xi, c.dt[0],
+    transition_score(SCHEME_CODES[scheme], v0, v1, kappa, theta, xi, c.dt[0],
                             c.e[0], c.mean_var[0], c.base_var[0], c.chi_scale[0], score)
     return v1, score, c
 
@@ -68,14 +73,14 @@ def test_exact_transition_score_differentiates_the_second_moment():
 @pytest.mark.parametrize("v0,xi,v1", [(0.04, 0.5, 0.03), (0.04, 0.5, 0.09), (0.01, 1.5, 0.0),
                                       (0.01, 1.5, 0.02)])
 def test_qe_score_is_the_derivative_of_its_log_density(v0, xi, v1):
-    c = heston.Constants(np.array([0.5]), 1.5, 0.04, xi, -0.7, 0.0)
+    c = Constants(np.array([0.5]), 1.5, 0.04, xi, -0.7, 0.0)
     args = (c.e[0], c.mean_var[0], c.base_var[0], 0.04)
     score = np.empty(1)
-    heston.transition_score(heston.QE, v0, np.array([v1]), 1.5, 0.04, xi, 0.5, *args[:3],
+    transition_score(QE, v0, np.array([v1]), 1.5, 0.04, xi, 0.5, *args[:3],
                             c.chi_scale[0], score)
     h = 1e-6 * v0
-    central = (heston.qe_log_density(v0 + h, v1, *args)
-               - heston.qe_log_density(v0 - h, v1, *args)) / (2 * h)
+    central = (qe_log_density(v0 + h, v1, *args)
+               - qe_log_density(v0 - h, v1, *args)) / (2 * h)
     assert score[0] == pytest.approx(central, rel=1e-6)
 
 
@@ -86,7 +91,7 @@ def test_bessel_ratio(nu, z):
         expected = z / (2 * (nu + 1))
     else:
         expected = scipy.special.ive(nu + 1, z) / scipy.special.ive(nu, z)
-    assert heston.bessel_ratio(nu, z) == pytest.approx(expected, rel=1e-12)
+    assert bessel_ratio(nu, z) == pytest.approx(expected, rel=1e-12)
 
 
 def closed_form_rows():
@@ -283,13 +288,13 @@ def test_linear_controls_only_where_the_chain_is_a_martingale():
     where its martingale correction is finite at every step (ρ ≤ 0 guarantees it), not
     from v0 = 0 (QE's exact first step is uncorrected)."""
     grid = np.linspace(0.02, 1.0, 50)
-    negative = heston.Constants(grid, 1.5, 0.04, 0.5, -0.7, 0.05)
-    positive = heston.Constants(grid, 1.5, 0.04, 0.5, 0.9, 0.05)
-    assert negative.is_martingale(heston.QE, 0.04)
-    assert not negative.is_martingale(heston.QE, 0.0)
-    assert not positive.is_martingale(heston.QE, 0.04)
-    assert positive.is_martingale(heston.EULER, 0.04)
-    assert negative.is_martingale(heston.EXACT, 0.0)
+    negative = Constants(grid, 1.5, 0.04, 0.5, -0.7, 0.05)
+    positive = Constants(grid, 1.5, 0.04, 0.5, 0.9, 0.05)
+    assert negative.is_martingale(QE, 0.04)
+    assert not negative.is_martingale(QE, 0.0)
+    assert not positive.is_martingale(QE, 0.04)
+    assert positive.is_martingale(EULER, 0.04)
+    assert negative.is_martingale(EXACT, 0.0)
 
 
 def test_from_zero_without_feller_takes_no_delta_weight():
@@ -315,5 +320,5 @@ def test_gamma_quantile_inverts_the_incomplete_gamma(a):
     against scipy's, to 1e-10 relative (1e-8 at u = 1 − 1e-9, where 1 − u has lost digits)."""
     for u in (1e-12, 1e-6, 1e-3, 0.1, 0.5, 0.9, 0.999, 1 - 1e-9):
         reference = scipy.special.gammaincinv(a, u)
-        assert heston.gamma_quantile(a, u) == pytest.approx(
+        assert gamma_quantile(a, u) == pytest.approx(
             reference, rel=1e-8 if u > 0.9999 else 1e-10, abs=1e-300)

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from greeks.heston_analytic import Greeks, heston_cf, heston_digital, heston_greeks, heston_price
+from greeks.models.heston.analytic import Greeks, heston_cf, heston_digital, heston_greeks, heston_price
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "heston_reference.csv"
 FIELDS = ("spot", "strike", "maturity", "rate", "v0", "kappa", "theta", "xi", "rho", "dividend")
@@ -297,5 +297,5 @@ def test_invalid_inputs_are_rejected(override):
 
 
 def test_module_imports_without_scipy():
-    code = "import sys, greeks.heston_analytic; assert 'scipy' not in sys.modules"
+    code = "import sys, greeks.models.heston.analytic; assert 'scipy' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

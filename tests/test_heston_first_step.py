@@ -10,8 +10,8 @@ import scipy.special
 
 import greeks
 from greeks import engine
-from greeks.heston_analytic import heston_digital, heston_greeks
-from greeks.models import heston
+from greeks.models.heston.analytic import heston_digital, heston_greeks
+from greeks.models.heston.first_step import SERIES_BELOW, _gk_constants, integral_moments, sampled_step
 from helpers import make_frame
 
 ATM = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
@@ -48,7 +48,7 @@ def log_laplace(s, v0, v1, dt, kappa, theta, xi):
 ])
 def test_integral_moments_match_the_broadie_kaya_transform(v0, v1, dt, kappa, theta, xi):
     """Mean and variance = the first two cumulants of the transform (5-point differences)."""
-    mean, variance = heston.integral_moments(v0, v1, dt, kappa, theta, xi)
+    mean, variance = integral_moments(v0, v1, dt, kappa, theta, xi)
     # step: within γ real where that leaves it long enough (else γ crosses to imaginary)
     real = 0.2 * kappa * kappa / (xi * xi)
     h = min(0.03 / mean, real) if real > 0.001 / mean else 0.03 / mean
@@ -62,9 +62,9 @@ def test_integral_moments_match_the_broadie_kaya_transform(v0, v1, dt, kappa, th
 def test_integral_moments_are_continuous_where_the_series_takes_over():
     dt = 0.5
     for name in range(4):
-        below, above = (heston._gk_constants(2 * x / dt, 0.5, dt)[name]
-                        for x in (heston.SERIES_BELOW * (1 - 1e-9),
-                                  heston.SERIES_BELOW * (1 + 1e-9)))
+        below, above = (_gk_constants(2 * x / dt, 0.5, dt)[name]
+                        for x in (SERIES_BELOW * (1 - 1e-9),
+                                  SERIES_BELOW * (1 + 1e-9)))
         assert below == pytest.approx(above, rel=1e-9)
 
 
@@ -74,10 +74,10 @@ def test_sampled_step_slopes_are_its_derivatives():
                 carry_dt=0.025)
     for name in ("v0", "kappa", "theta", "xi", "rho"):
         h = 1e-20 * abs(args[name])
-        exact = heston.sampled_step(**{**args, name: complex(args[name], h)})
+        exact = sampled_step(**{**args, name: complex(args[name], h)})
         step = 1e-6 * abs(args[name])
-        up = heston.sampled_step(**{**args, name: args[name] + step})
-        down = heston.sampled_step(**{**args, name: args[name] - step})
+        up = sampled_step(**{**args, name: args[name] + step})
+        down = sampled_step(**{**args, name: args[name] - step})
         for k in range(3):
             assert exact[k].imag / h == pytest.approx((up[k] - down[k]) / (2 * step),
                                                       rel=1e-6, abs=1e-12)

@@ -9,8 +9,11 @@ import pytest
 import scipy.special
 
 import greeks
-from greeks.heston_analytic import heston_greeks
-from greeks.models import heston
+from greeks.models.heston.analytic import heston_greeks
+from greeks.maths import digamma
+from greeks.models.heston.constants import Constants as Constants, parameter_derivatives
+from greeks.models.heston.paths import simulate as simulate_heston
+from greeks.models.heston.schema import EXACT
 from helpers import make_frame
 
 PARAMS = dict(kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
@@ -20,15 +23,15 @@ NAMES = ("dkappa", "dtheta", "dxi", "drho")
 
 @pytest.mark.parametrize("x", [1e-3, 0.04, 0.48, 1.0, 5.9, 6.0, 17.3, 1e4])
 def test_digamma(x):
-    assert heston.digamma(x) == pytest.approx(scipy.special.digamma(x), rel=1e-13, abs=1e-13)
+    assert digamma(x) == pytest.approx(scipy.special.digamma(x), rel=1e-13, abs=1e-13)
 
 
 def test_parameter_derivatives_match_central_differences():
     times = np.array([0.1, 0.35, 1.0])
-    derivatives, d_shape = heston.parameter_derivatives(times, *PARAMS.values(), 0.05)
+    derivatives, d_shape = parameter_derivatives(times, *PARAMS.values(), 0.05)
 
     def rows(**changes):
-        c = heston.Constants(times, *{**PARAMS, **changes}.values(), 0.05)
+        c = Constants(times, *{**PARAMS, **changes}.values(), 0.05)
         return np.array([c.exact_k0, c.exact_k1, c.k2, c.k3, c.k4, c.k5, np.log(c.e / c.chi_scale),
                          np.log(c.chi_scale)])
 
@@ -43,7 +46,7 @@ def test_parameter_derivatives_match_central_differences():
 def chain_log_price_mean(times, v0, kappa, theta, xi, rho, rate):
     """E[x_T − x_0] of the exact chain: Σ carry + k0 + k1 E[v_{k−1}] + k2 E[v_k], with
     E[v_t] = θ + (v0 − θ) e^{−κt} (the CIR mean, which exact transitions keep)."""
-    c = heston.Constants(times, kappa, theta, xi, rho, rate)
+    c = Constants(times, kappa, theta, xi, rho, rate)
     mean = theta + (v0 - theta) * np.exp(-kappa * np.concatenate(([0.0], times)))
     return np.sum(c.carry_dt + c.exact_k0 + c.exact_k1 * mean[:-1] + c.k2 * mean[1:])
 
@@ -54,9 +57,9 @@ def test_scores_differentiate_the_chain_exactly(xi, v0):
     closed form) and f = S_T (a martingale: derivative 0), and E[s_π] = 0, within 4 SE."""
     params = dict(PARAMS, xi=xi)
     times = np.array([0.1, 0.4, 0.7, 1.0])
-    c = heston.Constants(times, *params.values(), 0.05)
+    c = Constants(times, *params.values(), 0.05)
     n = 400_000
-    x, _, _, _, _, scores = heston.simulate(np.random.default_rng(7), heston.EXACT, n, 0.0, v0,
+    x, _, _, _, _, scores = simulate_heston(np.random.default_rng(7), EXACT, n, 0.0, v0,
                                             *params.values(), c, np.array([-1, -1, -1, 0]),
                                             1, False, np.array([3]))
     x, scores = x[:, 0], scores[:, 0]

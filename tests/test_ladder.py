@@ -112,12 +112,12 @@ def test_volatility_ratio_effective_sample_size_matches_its_sample():
     against the sample (Σρ)²/(N Σρ²) of the ratios on simulated paths."""
     from greeks import engine
     from greeks.ladder import _gbm_effective_fraction, _gbm_log_ratio
-    from greeks.models import gbm
+    from greeks.models.gbm.paths import simulate as simulate_gbm
 
     frame = make_frame([dict(id="asian", instrument="asian", fixings=4)])
     group = engine.plan_groups(frame)[0]
     rng = np.random.Generator(np.random.PCG64(7))
-    w, _ = gbm.simulate(rng, 400_000, group.times, math.log(100.0), 0.05, 0.2)
+    w, _ = simulate_gbm(rng, 400_000, group.times, math.log(100.0), 0.05, 0.2)
     ratio = np.exp(_gbm_log_ratio(w, group.times, group.date_index, 0.2, math.log(1.05), 0.03))
     assert ratio.mean() == pytest.approx(1.0, abs=0.01)  # a likelihood ratio: mean 1
     sample = ratio.sum() ** 2 / (ratio.size * (ratio ** 2).sum())

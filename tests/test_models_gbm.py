@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from greeks import payoffs
-from greeks.models import gbm
+from greeks.models.gbm.paths import simulate as simulate_gbm
+from greeks.models.gbm.scores import path_scores as gbm_path_scores, score_setup
 
 TIMES = np.array([0.1, 0.25, 0.5, 0.6, 1.0])
 S0, SIGMA, CARRY = 100.0, 0.3, 0.02
@@ -14,7 +15,7 @@ S0, SIGMA, CARRY = 100.0, 0.3, 0.02
 
 def simulate(n, seed, times=TIMES):
     rng = np.random.Generator(np.random.PCG64(seed))
-    return gbm.simulate(rng, n, times, math.log(S0), CARRY, SIGMA)
+    return simulate_gbm(rng, n, times, math.log(S0), CARRY, SIGMA)
 
 
 @pytest.mark.parametrize("times", [TIMES, np.array([0.75])])
@@ -43,8 +44,8 @@ def test_simulated_moments():
 @pytest.mark.parametrize("dates", [np.array([4]), np.array([1, 2, 4]), np.array([0, 1, 2, 3, 4])])
 def test_score_weights_match_the_formula_on_the_row_dates(dates):
     w, _ = simulate(500, 7)
-    inverse_dt, delta_scale = gbm.score_setup(TIMES, dates, S0, SIGMA)
-    scores = np.array([gbm.path_scores(p, (w, dates, inverse_dt, delta_scale, SIGMA))
+    inverse_dt, delta_scale = score_setup(TIMES, dates, S0, SIGMA)
+    scores = np.array([gbm_path_scores(p, (w, dates, inverse_dt, delta_scale, SIGMA))
                        for p in range(500)])
     t = TIMES[dates]
     dt = np.diff(t, prepend=0.0)
@@ -59,8 +60,8 @@ def test_score_weights_have_mean_zero():
     n = 100_000
     w, _ = simulate(n, 11)
     dates = np.array([0, 2, 4])
-    inverse_dt, delta_scale = gbm.score_setup(TIMES, dates, S0, SIGMA)
-    scores = np.array([gbm.path_scores(p, (w, dates, inverse_dt, delta_scale, SIGMA))
+    inverse_dt, delta_scale = score_setup(TIMES, dates, S0, SIGMA)
+    scores = np.array([gbm_path_scores(p, (w, dates, inverse_dt, delta_scale, SIGMA))
                        for p in range(n)])
     mean = scores.mean(axis=0)
     se = scores.std(axis=0, ddof=1) / math.sqrt(n)

@@ -11,9 +11,9 @@ import pytest
 
 import greeks
 from greeks import reference
-from greeks.analytic import black_scholes, black_scholes_digital
+from greeks.models.gbm.analytic import black_scholes, black_scholes_digital
 from greeks.cli import main
-from greeks.heston_analytic import heston_digital, heston_greeks
+from greeks.models.heston.analytic import heston_digital, heston_greeks
 
 VALUES = ["price", "delta", "vega"]
 BOOK = """\

@@ -7,9 +7,9 @@ import pytest
 
 import greeks
 from greeks import engine, payoffs
-from greeks.analytic import black_scholes, black_scholes_digital
-from greeks.heston_analytic import heston_greeks
-from greeks.models import gbm
+from greeks.models.gbm.analytic import black_scholes, black_scholes_digital
+from greeks.models.heston.analytic import heston_greeks
+from greeks.models.gbm.paths import simulate as simulate_gbm
 from greeks.sensitivities import NAMES
 from helpers import make_frame
 
@@ -71,7 +71,7 @@ def crn_difference(row, parameter, bump, n=200_000, seed=5):
 
     def payoff(spot=group.spot, vol=group.vol, rate=group.rate, shift=0.0):
         rng = np.random.Generator(np.random.PCG64(seed))
-        _, s = gbm.simulate(rng, n, group.times - shift, math.log(spot), rate, vol)
+        _, s = simulate_gbm(rng, n, group.times - shift, math.log(spot), rate, vol)
         np.exp(s, out=s)
         out = np.empty(n)
         payoffs.evaluate(s, group.date_index, group.kind[0], group.omega[0], group.strike[0],

@@ -71,14 +71,14 @@ def test_pathwise_and_lr_variances_match_their_exact_values():
     import math
 
     from greeks import payoffs
-    from greeks.models import gbm
+    from greeks.models.gbm.paths import simulate as simulate_gbm
     from greeks.pathwise import gbm_values
 
     frame = make_frame([dict(id="atm", rate=0.05)])
     group = engine.plan_groups(frame)[0]
     n = 400_000
     rng = np.random.Generator(np.random.PCG64(21))
-    w, s = gbm.simulate(rng, n, group.times, math.log(100.0), 0.05, 0.2)
+    w, s = simulate_gbm(rng, n, group.times, math.log(100.0), 0.05, 0.2)
     np.exp(s, out=s)
     values = np.empty((3, n))
     gbm_values(s, w, group.times, group.date_index, False, 1.0, 100.0, group.discount[0], 100.0,

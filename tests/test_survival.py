@@ -9,7 +9,7 @@ import scipy.special
 import greeks
 from greeks import engine
 from greeks.sensitivities import NAMES
-from greeks.survival import normal_quantile
+from greeks.maths import normal_quantile
 from helpers import make_frame
 from test_sensitivities import crn_difference
 
