@@ -27,7 +27,7 @@ import pandas as pd
 
 import greeks
 from greeks.models.heston.analytic import heston_digital, heston_greeks
-from greeks.engine import heston_steps_per_year
+from greeks.models.heston.adapter import steps_per_year as heston_steps_per_year
 
 RESULTS = Path(__file__).resolve().parent / "results" / "heston_random.md"
 GREEKS = ("price", "delta", "vega")

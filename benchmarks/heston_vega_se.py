@@ -27,6 +27,7 @@ import pandas as pd
 
 from greeks import engine
 from greeks.api import load
+from greeks.models.heston.adapter import MIN_STEPS_PER_YEAR
 from greeks.models.heston.analytic import heston_greeks
 
 CASE = dict(id="atm", instrument="european", option_type="call", strike=100.0, maturity=1.0,
@@ -38,14 +39,14 @@ BUMP = 0.002  # σ0 bump of the finite difference
 
 def crn_fd_vega(group, paths: int, batches: int = 64) -> tuple[float, float]:
     """Central difference in σ0 on common random numbers; (estimate, SE over batches)."""
-    sigma0 = math.sqrt(group.heston[0])
+    sigma0 = math.sqrt(group.params[0])
     size = paths // batches
     values = []
     for seed in range(batches):
         prices = []
         for sign in (1, -1):
             bumped = dataclasses.replace(
-                group, heston=((sigma0 + sign * BUMP) ** 2, *group.heston[1:]))
+                group, params=((sigma0 + sign * BUMP) ** 2, *group.params[1:]))
             prices.append(engine.run_chunk(bumped, seed, 0, size)[0][0, 0, 0])
         values.append((prices[0] - prices[1]) / (2 * BUMP))
     values = np.array(values)
@@ -56,7 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paths", type=int, default=1_000_000)
     parser.add_argument("--scheme", default="qe")
-    parser.add_argument("--steps-per-year", type=float, default=engine.MIN_STEPS_PER_YEAR)
+    parser.add_argument("--steps-per-year", type=float, default=MIN_STEPS_PER_YEAR)
     parser.add_argument("--plain", action="store_true", help="LR without baselines")
     args = parser.parse_args()
 

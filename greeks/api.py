@@ -130,7 +130,7 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         The table breaks a rule; the message names the row, column and rule.
     """
     from greeks import engine
-    from greeks import heston_sensitivities as further
+    from greeks.models.heston import sensitivities as further
 
     frame = load(frame_or_path)
     if target_se is None and paths is None:
@@ -217,10 +217,10 @@ def _columns(name: str) -> list[tuple[str, float]]:
 def _with_heston_sensitivities(frame, estimates, extra, parameters, paths, seed, scheme,
                                steps_per_year, first_step, method):
     """The estimates with the Greeks that Heston rows get from
-    :mod:`greeks.heston_sensitivities`: the model-parameter sensitivities ``parameters``
+    :mod:`greeks.models.heston.sensitivities`: the model-parameter sensitivities ``parameters``
     appended (with the estimator of each row), and rho, theta, vanna, volga of the Heston
     rows filled in; totals completed with theirs."""
-    from greeks import heston_sensitivities as further
+    from greeks.models.heston import sensitivities as further
 
     mean, se = estimates.mean, estimates.se
     total_mean, total_se = estimates.total_mean, estimates.total_se
@@ -258,7 +258,7 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths, seed,
 def check_greeks(greeks) -> tuple[str, ...]:
     """The further Greeks requested, in canonical order; price, delta and vega are always
     estimated and may be named too; ``all`` names every one."""
-    from greeks.heston_sensitivities import PARAMETERS
+    from greeks.models.heston.sensitivities import PARAMETERS
     from greeks.sensitivities import NAMES
 
     known = NAMES + PARAMETERS
@@ -277,7 +277,7 @@ def _refuse_from_zero(frame: pd.DataFrame, frame_or_path, scheme: str, method: s
     """Refuse Heston rows from v0 = 0 that the run cannot estimate: under Euler (its first
     variance step from 0 is deterministic, so no σ0-score exists), and without the Feller
     condition where a row would take the likelihood-ratio delta weight
-    (:func:`greeks.engine.from_zero_without_feller`)."""
+    (:func:`greeks.engine.lr_delta_unusable`)."""
     from greeks import engine
 
     zero = ((frame["model"] == "heston") & (frame["v0"] == 0)).to_numpy() \
@@ -289,7 +289,7 @@ def _refuse_from_zero(frame: pd.DataFrame, frame_or_path, scheme: str, method: s
                          row=int(zero.argmax()) + 1, column="v0")
     weighted = np.array([label.startswith(("lr", "rqmc+lr"))
                          for label in engine.row_methods(frame, method, plain)], dtype=bool)
-    refused = engine.from_zero_without_feller(frame) & weighted
+    refused = engine.lr_delta_unusable(frame) & weighted
     if refused.any():
         raise InputError(source, "v0 = 0 with 2*kappa*theta < xi^2: the likelihood-ratio delta "
                          "weight has no finite variance here (the variance leaves 0 too "

@@ -28,19 +28,14 @@ import math
 import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
-from typing import Callable, NamedTuple
+from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from greeks import estimators, pathwise, payoffs, rqmc, sensitivities, survival
+from greeks import estimators, payoffs, rqmc, sensitivities
 from greeks.allocator import keep_freed_memory
-from greeks.models.gbm.paths import simulate as simulate_gbm
-from greeks.models.heston.constants import Constants
-from greeks.models.heston.paths import simulate as simulate_heston
-from greeks.models.heston import schema as heston_schema
-from greeks.models.heston.schema import EULER, EXACT, QE, SCHEME_CODES
-from greeks.models.heston.scores import transition_score
+from greeks.models import adapter as model_of
 from greeks.stats import Moments, unit_moments
 
 keep_freed_memory()
@@ -52,16 +47,10 @@ MIN_CHUNK = 1 << 8
 CHUNK_CELLS = 1 << 20  # path-dates per chunk: bounds memory at ~8 MB per array
 DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
 DEFAULT_SCHEME = "qe"
-AUTO_STEPS = 0.0  # steps_per_year: each Heston group's own (heston_steps_per_year)
-DEFAULT_STEPS_PER_YEAR = AUTO_STEPS
-MIN_STEPS_PER_YEAR = 52
-BIAS_STEPS = 4.0  # automatic grids: at least BIAS_STEPS · ξ²/θ steps a year
-MAX_STEPS_PER_YEAR = 1024
-CONDITIONED_INSTRUMENTS = ("european", "digital")  # Heston rows by conditional Monte Carlo
-CONDITIONED = (payoffs.EUROPEAN, payoffs.DIGITAL)
-KNOCK_OUTS = ("up-and-out", "down-and-out")  # GBM rows by one-step survival conditioning
+SCHEMES = ("qe", "exact", "euler")  # a scheme's code is its index
+DEFAULT_STEPS_PER_YEAR = 0.0  # automatic: each group's own (its model's grid_steps)
+KNOCK_OUTS = ("up-and-out", "down-and-out")  # by survival conditioning where a model can
 METHODS = ("auto", "mixed", "lr", "pathwise", "fd", "rqmc")
-MIN_STEPS = 24  # Heston steps before any maturity, however short (fewer if steps/yr is lower)
 PILOT_CHUNKS = 1 << 31  # chunk numbers of the pilot run's streams start here
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
 
@@ -76,8 +65,7 @@ class Group:
     spot: float
     rate: float
     dividend: float
-    vol: float      # gbm
-    heston: tuple   # (v0, kappa, theta, xi, rho) under heston
+    params: tuple   # the model's parameters (its adapter's ``parameters``)
     positions: np.ndarray  # rows of the frame, ordered by id
     times: np.ndarray      # simulation grid, increasing, > 0
     date_start: np.ndarray  # row j's dates are date_index[date_start[j]:date_start[j + 1]]
@@ -94,10 +82,10 @@ class Group:
     total_of: np.ndarray  # (rows,): the row's subtotal slot (1..), 0 if in none
     subtotals: np.ndarray  # global subtotal id of each slot 1..
     forward: np.ndarray  # E[L] of each row's linear payoff (the controls' known means)
-    scheme: int = QE
+    scheme: int = 0  # the index of the model's discretisation in SCHEMES
     martingale: bool = True  # the chain keeps E[S_t] exact: the L-controls may be used
     coef: np.ndarray | None = None  # (rows, 3, N_CONTROLS) control coefficients β; None: 0
-    conditional: bool = True  # Heston european/digital rows by conditional Monte Carlo
+    conditional: bool = True  # the model's ``conditioned`` rows by conditional Monte Carlo
     sampled_first: bool = False  # Heston qe/exact: the first step's integrated variance is
     # drawn given its end points (a first step longer than the regular ones)
     antithetic: bool = False  # GBM paths in antithetic pairs
@@ -127,11 +115,9 @@ class Group:
 
     def with_extra(self, codes: np.ndarray) -> "Group":
         """This group estimating the further Greeks ``codes`` (of
-        :data:`greeks.sensitivities.NAMES`) too; Heston: gamma only (the others by
-        :mod:`greeks.heston_sensitivities`)."""
-        if self.model == "heston":
-            codes = codes[codes == sensitivities.GAMMA]
-        codes = np.asarray(codes, dtype=np.int64)
+        :data:`greeks.sensitivities.NAMES`) too, those its model's chunks estimate
+        (``further``; Heston's others come from :mod:`greeks.models.heston.sensitivities`)."""
+        codes = np.asarray(codes[np.isin(codes, model_of(self.model).further)], dtype=np.int64)
         means = np.zeros((self.kind.size, codes.size, 2))
         for j in range(self.kind.size):
             dates = self.times[self.date_index[self.date_start[j]:self.date_start[j + 1]]]
@@ -162,60 +148,58 @@ class Group:
 
 
 def is_knock_out(row) -> bool:
-    """Whether a row (a record of a validated frame) is a GBM knock-out barrier, priced on
-    survival-conditioned paths of its own (:mod:`greeks.survival`)."""
-    return (row.model == "gbm" and row.instrument == "barrier"
+    """Whether a row (a record of a validated frame) is a knock-out barrier that its model
+    prices on survival-conditioned paths of its own (:mod:`greeks.survival`)."""
+    return (model_of(row.model).survival and row.instrument == "barrier"
             and getattr(row, "barrier_type", None) in KNOCK_OUTS)
 
 
-def from_zero_without_feller(frame: pd.DataFrame) -> np.ndarray:
-    """Heston rows from v0 = 0 without the Feller condition
-    (:func:`greeks.models.heston.schema.from_zero_without_feller`): conditional Monte Carlo
-    (european, digital) and finite differences (asian, barrier) price them, the
-    likelihood-ratio delta weight cannot."""
-    if "v0" not in frame:
-        return np.zeros(len(frame), dtype=bool)
-    return ((frame["model"] == "heston").to_numpy()
-            & heston_schema.from_zero_without_feller(*(frame[name].to_numpy(dtype=float)
-                                                 for name in ("v0", "kappa", "theta", "xi"))))
+def lr_delta_unusable(frame: pd.DataFrame) -> np.ndarray:
+    """Rows whose likelihood-ratio delta weight has no finite variance (their model's
+    ``lr_delta_unusable``, e.g. Heston from v0 = 0 without the Feller condition): other
+    families price them, the weight cannot."""
+    out = np.zeros(len(frame), dtype=bool)
+    models = frame["model"].to_numpy()
+    for name in np.unique(models):
+        rows = models == name
+        out[rows] = model_of(name).lr_delta_unusable(frame[rows])
+    return out
 
 
 def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) -> list[str]:
     """The estimator of each row under ``--method`` (the results' ``method`` column).
 
-    auto and mixed: GBM knock-outs by survival conditioning, Heston european and digital
-    rows by conditional Monte Carlo, every other row by likelihood ratio with controls, on
-    antithetic pairs (auto may take single Greeks from other families, :func:`simulate`); lr: likelihood ratio for every row; pathwise: pathwise
-    delta and vega for GBM european and asian rows (the others as auto); fd: central
-    differences on common random numbers for every row (Heston european and digital rows:
-    of their conditional value, :func:`_conditional_on_chains`); rqmc: likelihood ratio (Heston
-    european and digital rows: conditional Monte Carlo) on randomised quasi-Monte Carlo
-    paths; ``plain``:
-    plain likelihood ratio.  Heston asian and barrier rows that start from v0 = 0 without
-    the Feller condition (:func:`from_zero_without_feller`) go by finite differences under
-    auto, mixed and pathwise.
+    auto and mixed: knock-outs by survival conditioning where the model can (GBM), the rows
+    its model conditions (Heston european and digital) by conditional Monte Carlo, every
+    other row by likelihood ratio with controls, on antithetic pairs (auto may take single
+    Greeks from other families, :func:`simulate`); lr: likelihood ratio for every row;
+    pathwise: pathwise delta and vega where the model has them (GBM european and asian
+    rows; the others as auto); fd: central differences on common random numbers for every
+    row (conditioned rows: of their conditional value); rqmc: likelihood ratio (conditioned
+    rows: conditional Monte Carlo) on randomised quasi-Monte Carlo paths; ``plain``: plain
+    likelihood ratio.  Rows whose likelihood-ratio delta weight is unusable
+    (:func:`lr_delta_unusable`) and that are not conditioned go by finite differences
+    under auto, mixed and pathwise.
     """
     method = "auto" if method == "mixed" else method
     labels = []
-    stuck = from_zero_without_feller(frame)
+    stuck = lr_delta_unusable(frame)
     for row, from_zero in zip(frame.itertuples(index=False), stuck):
-        heston = row.model == "heston"
+        model = model_of(row.model)
+        conditioned = row.instrument in model.conditioned
         if plain:
             label = "lr"
         elif method == "fd" or (from_zero and method in ("auto", "pathwise")
-                                and row.instrument not in CONDITIONED_INSTRUMENTS):
-            label = ("fd+conditional+antithetic" if heston
-                     and row.instrument in CONDITIONED_INSTRUMENTS else "fd+antithetic")
-        elif method == "pathwise" and not heston and row.instrument in ("european", "asian"):
+                                and not conditioned):
+            label = "fd+conditional+antithetic" if conditioned else "fd+antithetic"
+        elif method == "pathwise" and row.instrument in model.pathwise:
             label = "pathwise+antithetic"
         elif method == "rqmc":
-            label = ("rqmc+conditional" if heston and row.instrument in CONDITIONED_INSTRUMENTS
-                     else "rqmc+lr")
+            label = "rqmc+conditional" if conditioned else "rqmc+lr"
         elif method != "lr" and is_knock_out(row):
             label = "survival+pathwise+antithetic"
-        elif heston:
-            label = ("conditional+controls+antithetic" if method != "lr"
-                     and row.instrument in CONDITIONED_INSTRUMENTS else "lr+controls+antithetic")
+        elif method != "lr" and conditioned:
+            label = "conditional+controls+antithetic"
         else:
             label = "lr+controls+antithetic"
         labels.append(label)
@@ -224,22 +208,23 @@ def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) 
 
 def _group_key(row, label: str) -> str:
     if label.startswith("survival"):
-        return (f"survival;id={row.id};vol={float(row.vol)!r};spot={float(row.spot)!r};"
-                f"rate={float(row.rate)!r};dividend={float(row.dividend)!r}")
+        return f"survival;id={row.id};{_parameters(row)}" + _market(row)
     family = label.split("+")[0]
     suffix = f";method={family}" if family in ("pathwise", "fd", "rqmc") else ""
     return _simulation_key(row) + suffix
 
 
+def _parameters(row) -> str:
+    return "".join(f"{name}={float(getattr(row, name))!r};"
+                   for name in model_of(row.model).parameters)
+
+
+def _market(row) -> str:
+    return f"spot={float(row.spot)!r};rate={float(row.rate)!r};dividend={float(row.dividend)!r}"
+
+
 def _simulation_key(row) -> str:
-    if row.model == "heston":
-        parameters = "".join(f"{name}={float(getattr(row, name))!r};"
-                             for name in ("v0", "kappa", "theta", "xi", "rho"))
-    else:
-        parameters = f"vol={float(row.vol)!r};"
-    return (f"model={row.model};{parameters}spot={float(row.spot)!r};"
-            f"rate={float(row.rate)!r};dividend={float(row.dividend)!r};"
-            f"underlying={row.underlying}")
+    return f"model={row.model};{_parameters(row)}{_market(row)};underlying={row.underlying}"
 
 
 def row_dates(maturity: float, fixings: int) -> np.ndarray:
@@ -278,37 +263,14 @@ def _nearest(grid: np.ndarray, dates: np.ndarray) -> np.ndarray:
     return np.where(dates - grid[right - 1] <= grid[right] - dates, right - 1, right)
 
 
-def heston_steps_per_year(xi: float, theta: float, requested: float = AUTO_STEPS) -> float:
-    """Steps per year of a Heston grid: ``requested``, or for ``AUTO_STEPS``
-    max(52, ⌈4ξ²/θ⌉), at most 1,024.  Each step's integrated variance is taken from the
-    step's end points (:func:`greeks.models.heston.integration_weights`), which ignores its
-    spread given them, a bias that grows with ξ²Δ/θ (the variance's relative noise over a
-    step at its long-run level); at ξ²Δ/θ ≤ 1/4 it stays near or below one standard error
-    of the default path count on the published cases and on random parameters
-    (benchmarks/heston_bias.py, benchmarks/heston_random.py, README)."""
-    if requested != AUTO_STEPS:
-        return requested
-    return float(min(max(MIN_STEPS_PER_YEAR, math.ceil(BIAS_STEPS * xi * xi / theta)),
-                     MAX_STEPS_PER_YEAR))
-
-
 def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str,
                 steps_per_year: float, first_step: float) -> Group:
     dates = [row_dates(t, n) for t, n in zip(rows["maturity"], rows["fixings"])]
     first = rows.iloc[0]
-    model = first["model"]
-    steps = []
-    if model == "heston":
-        steps_per_year = heston_steps_per_year(float(first["xi"]), float(first["theta"]),
-                                               steps_per_year)
-        last = float(rows["maturity"].max())
-        regular = np.arange(1, math.ceil(last * steps_per_year)) / steps_per_year
-        steps = [regular[regular > first_step],
-                 np.array([first_step]) if 0 < first_step < last else np.empty(0)]
-        # a maturity shorter than `least` regular steps gets `least` steps of its own
-        least = min(MIN_STEPS, math.ceil(steps_per_year))
-        steps += [row_dates(t, least) for t in np.unique(rows["maturity"])
-                  if t * steps_per_year < least and t > first_step]
+    model = model_of(first["model"])
+    params = tuple(float(first[name]) for name in model.parameters)
+    steps = model.grid_steps(params, rows["maturity"].to_numpy(dtype=float), steps_per_year,
+                             first_step)
     grid = np.unique(np.concatenate(dates + steps))
     keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
     grid = grid[keep]
@@ -319,24 +281,15 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
                                             * rows["maturity"].to_numpy(dtype=float)) \
         * np.array([g.mean() if kind == "asian" else g[-1]
                     for g, kind in zip(growth, rows["instrument"])])
-    scheme_code = SCHEME_CODES[scheme]
-    martingale, sampled = True, False
-    if model == "heston":
-        v0, kappa, theta, xi, rho = (float(first[name])
-                                     for name in ("v0", "kappa", "theta", "xi", "rho"))
-        sampled = scheme_code != EULER and grid[0] * steps_per_year > 1.0 + 1e-9
-        martingale = not sampled and Constants(
-            grid, kappa, theta, xi, rho, carry).is_martingale(scheme_code, v0)
+    scheme_code = SCHEMES.index(scheme)
+    martingale, sampled = model.chain_flags(params, grid, scheme_code, steps_per_year, carry)
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
     return Group(
         key=key,
         spawn_words=tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)),
-        model=model, spot=float(first["spot"]), rate=float(first["rate"]),
-        dividend=float(first["dividend"]),
-        vol=float(first["vol"]) if "vol" in rows else math.nan,
-        heston=tuple(float(first[name]) for name in ("v0", "kappa", "theta", "xi", "rho"))
-        if model == "heston" else (),
+        model=model.name, spot=float(first["spot"]), rate=float(first["rate"]),
+        dividend=float(first["dividend"]), params=params,
         scheme=scheme_code, martingale=martingale, sampled_first=sampled, forward=forward,
         positions=positions, times=grid,
         date_start=start, date_index=np.concatenate(indices).astype(np.int64),
@@ -372,41 +325,19 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
     out = np.zeros((rows + group.n_totals, 3, 2))
     sums = np.zeros((rows, estimators.N_SUMS))
     rng = np.random.Generator(np.random.PCG64(stream))
+    model = model_of(group.model)
     if group.method in ("pathwise", "fd"):
         _run_classical(group, stream, n_paths, out)
         return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
     if group.method == "rqmc":  # one replicate: its mean is one draw (M2 = 0)
-        if group.model == "heston":
-            _run_heston(group, rng, n_paths, coef, False, out, sums,
-                        rqmc.replicate_normals(group, seed, chunk, n_paths))
-        else:
-            w, s = rqmc.replicate_paths(group, seed, chunk, n_paths)
-            estimators.likelihood_ratio_gbm(
-                s, w, group.times, group.spot, group.vol, group.date_start, group.date_index,
-                group.kind, group.omega, group.strike, group.payout, group.barrier,
-                group.barrier_kind, group.discount, group.forward, group.weight,
-                group.total_of, group.n_totals, coef, False, False, out, sums)
+        model.run_rqmc(group, seed, chunk, rng, n_paths, coef, out, sums)
         out[..., 1] = 0.0
         return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
     if group.method == "survival":
-        s, columns, multipliers = _run_survival(group, rng, n_paths, out)
-    elif group.model == "heston":
-        s, columns, multipliers = _run_heston(group, rng, n_paths, coef, collect, out, sums)
+        s, columns, multipliers = model.run_survival(group, rng, n_paths, out)
     else:
-        w, s = simulate_gbm(rng, n_paths, group.times, math.log(group.spot),
-                            group.rate - group.dividend, group.vol, group.antithetic)
-        np.exp(s, out=s)
-        estimators.likelihood_ratio_gbm(
-            s, w, group.times, group.spot, group.vol, group.date_start, group.date_index,
-            group.kind, group.omega, group.strike, group.payout, group.barrier,
-            group.barrier_kind, group.discount, group.forward, group.weight, group.total_of,
-            group.n_totals, coef, group.antithetic, collect, out, sums)
-        columns = group.date_index
-
-        def multipliers(j, dates, out_):
-            sensitivities.gbm_multipliers(w, group.times, dates, group.spot, group.vol,
-                                          group.rate, group.dividend, group.maturity[j],
-                                          group.extra, out_)
+        s, columns, multipliers = model.run_likelihood_ratio(group, rng, n_paths, coef,
+                                                             collect, out, sums)
     if not group.extra.size:
         return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
     extra_out, extra_sums = _run_extra(group, s, columns, multipliers, n_paths, collect)
@@ -449,54 +380,22 @@ def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: boo
 
 def _run_classical(group: Group, stream, n_paths: int, out) -> None:
     """Pathwise or finite-difference estimates of every row of a group into ``out``
-    (:mod:`greeks.pathwise`)."""
-    spot, carry = group.spot, group.rate - group.dividend
-    rng = np.random.Generator(np.random.PCG64(stream))
+    (:mod:`greeks.pathwise`; the paths from the model's adapter)."""
+    model = model_of(group.model)
+    if group.method == "pathwise":
+        _path_moments(group, model.pathwise_values(group, stream, n_paths), n_paths, out)
+        return
+    paths = model.bumped_paths(group, stream, n_paths)
     payoff = np.empty(n_paths)
     rows = []
-    if group.model == "gbm":
-        w, s = simulate_gbm(rng, n_paths, group.times, math.log(spot), carry, group.vol,
-                            group.antithetic)
-        np.exp(s, out=s)
-        for j in range(group.kind.size):
-            dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
-            if group.method == "pathwise":
-                values = np.empty((3, n_paths))
-                pathwise.gbm_values(s, w, group.times, dates, group.kind[j] == payoffs.ASIAN,
-                                    group.omega[j], group.strike[j], group.discount[j], spot,
-                                    group.vol, *values)
-                rows.append(values)
-        if group.method == "pathwise":
-            _path_moments(group, rows, n_paths, out)
-            return
-        columns = group.date_index
-        h_spot, h_vol = pathwise.SPOT_BUMP * spot, pathwise.VOL_BUMP
-        bumped = [s * (1.0 + pathwise.SPOT_BUMP), s * (1.0 - pathwise.SPOT_BUMP)] + [
-            np.exp(math.log(spot) + (carry - 0.5 * v * v) * group.times + v * w)
-            for v in (group.vol + h_vol, group.vol - h_vol)]
-        vol_step = 2.0 * h_vol
-    else:
-        sigma0 = math.sqrt(group.heston[0])
-        h_spot = pathwise.SPOT_BUMP * spot
-        h_vol = min(pathwise.HESTON_VOL_BUMP, sigma0 / 2)
-        # at σ0 = 0, dV/dσ0 = 2σ0 dV/dv0 = 0 exactly: the base chain stands in for the
-        # bumped ones, so that the difference is 0
-        levels = (sigma0, sigma0 + h_vol, sigma0 - h_vol) if sigma0 > 0 else (0.0,)
-        chains = [_heston_chain(group, stream, n_paths, v * v) for v in levels]
-        chains += [chains[0]] * (3 - len(chains))
-        s, columns = chains[0].s, chains[0].columns
-        bumped = [s * (1.0 + pathwise.SPOT_BUMP), s * (1.0 - pathwise.SPOT_BUMP),
-                  chains[1].s, chains[2].s]
-        vol_step = 2.0 * h_vol if sigma0 > 0 else 1.0
     for j in range(group.kind.size):
         part = slice(group.date_start[j], group.date_start[j + 1])
-        if group.model == "heston" and group.conditional and group.kind[j] in CONDITIONED:
-            on = _conditional_on_chains(group, j, chains, columns[part][0])
-        else:
-            on = [_payoff(prices, group, j, columns[part], payoff).copy()
-                  for prices in [s] + bumped]
-        rows.append(np.stack([on[0], (on[1] - on[2]) / (2.0 * h_spot),
-                              (on[3] - on[4]) / vol_step]))
+        on = paths.conditional(j, paths.columns[part][0]) if paths.conditional else None
+        if on is None:
+            on = [_payoff(prices, group, j, paths.columns[part], payoff).copy()
+                  for prices in [paths.s] + paths.bumped]
+        rows.append(np.stack([on[0], (on[1] - on[2]) / (2.0 * paths.spot_step),
+                              (on[3] - on[4]) / paths.vol_step]))
     _path_moments(group, rows, n_paths, out)
 
 
@@ -505,66 +404,6 @@ def _payoff(s, group: Group, j: int, columns, out):
                      group.strike[j], group.payout[j], group.barrier[j], group.barrier_kind[j],
                      group.discount[j], out)
     return out
-
-
-def _heston_chain(group: Group, stream, n_paths: int, v0: float) -> "HestonPaths":
-    """Heston paths on the rows' stored dates from v0 (the other parameters the group's),
-    drawn from ``stream`` afresh (common random numbers across calls)."""
-    return heston_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0)
-
-
-def _conditional_on_chains(group: Group, j: int, chains, col: int) -> list:
-    """Row j's conditional values C (:func:`greeks.estimators.conditional_prices`) on the
-    base chain, at S0(1 ± h) on the same paths, and on the σ0 ± h chains: the values whose
-    central differences the finite-difference family takes for Heston european and digital
-    rows (C is smooth in S0 and, on common random numbers, in σ0)."""
-    digital = group.kind[j] == payoffs.DIGITAL
-    cash = group.discount[j] * (group.payout[j] if digital else 1.0)
-    spot = group.spot
-    out = []
-    for chain, at_spot in [(chains[0], spot), (chains[0], spot * (1.0 + pathwise.SPOT_BUMP)),
-                           (chains[0], spot * (1.0 - pathwise.SPOT_BUMP)),
-                           (chains[1], spot), (chains[2], spot)]:
-        values = np.empty(chain.s.shape[0])
-        estimators.conditional_prices(chain.s, chain.residual, chain.variance, col, spot,
-                                      at_spot, digital, group.omega[j], group.strike[j], cash,
-                                      values)
-        out.append(values)
-    return out
-
-
-class HestonPaths(NamedTuple):
-    """A chunk of Heston paths on a group's stored dates (:func:`heston_paths`)."""
-
-    s: np.ndarray         # prices (paths × stored dates)
-    residual: np.ndarray  # R
-    variance: np.ndarray  # V
-    columns: np.ndarray   # the stored column of each row date (``date_index`` order)
-    first_variance: np.ndarray  # v_1
-    slopes: np.ndarray  # (∂μ_1/∂v_0, ∂V_1/∂v_0) per path (paths × 2)
-    constants: Constants
-    scores: np.ndarray | None  # (κ, θ, ξ, ρ) scores at each row's last date (paths × rows × 4)
-
-
-def heston_paths(group: Group, rng, n_paths: int, v0: float | None = None,
-                 scores: bool = False, normals: np.ndarray | None = None) -> HestonPaths:
-    """Simulate a chunk of a Heston group's paths (from ``v0``, default the group's): x, R
-    and V are kept on the rows' dates only; with ``scores`` (exact scheme) the chain's
-    parameter scores up to each row's last date; ``normals``: given (randomised QMC)."""
-    _, kappa, theta, xi, rho = group.heston
-    v0 = group.heston[0] if v0 is None else v0
-    constants = Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
-    stored = np.unique(group.date_index)
-    column = np.full(group.times.size, -1, dtype=np.int64)
-    column[stored] = np.arange(stored.size)
-    last = group.date_index[group.date_start[1:] - 1]
-    ends = np.unique(last) if scores else None
-    x, residual, variance, first_variance, slopes, kept = simulate_heston(
-        rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi, rho, constants,
-        column, stored.size, group.antithetic, ends, normals, group.sampled_first)
-    return HestonPaths(np.exp(x, out=x), residual, variance, column[group.date_index],
-                       first_variance, slopes, constants,
-                       kept[:, np.searchsorted(ends, last)] if scores else None)
 
 
 def _path_moments(group: Group, rows: list, n_paths: int, out) -> None:
@@ -583,55 +422,6 @@ def _path_moments(group: Group, rows: list, n_paths: int, out) -> None:
     for t in range(group.n_totals):
         unit_moments((totals[t, 0], totals[t, 1], totals[t, 2]), units, False,
                      out[len(rows) + t])
-
-
-def _run_survival(group: Group, rng, n_paths: int, out):
-    """One knock-out row on survival-conditioned paths (:mod:`greeks.survival`): price,
-    pathwise delta and vega into ``out``; returns Y (as the one column of a price array),
-    its column and the multiplier function of the further Greeks."""
-    m = group.times.size
-    w, x = np.empty((n_paths, m)), np.empty((n_paths, m))
-    weight, derivatives = np.empty(n_paths), np.empty((n_paths, 4))
-    up = group.barrier_kind[0] == payoffs.UP_AND_OUT
-    survival.simulate(rng, n_paths, group.times, math.log(group.spot),
-                      group.rate - group.dividend, group.vol, up, group.barrier[0],
-                      group.antithetic, w, x, weight, derivatives)
-    payoff, delta, vega = np.empty(n_paths), np.empty(n_paths), np.empty(n_paths)
-    survival.values(x, weight, derivatives, group.omega[0], group.strike[0],
-                    group.discount[0], payoff, delta, vega)
-    unit_moments((payoff, delta, vega), group.units(n_paths), group.antithetic, out[0])
-    estimators.group_total(np.zeros((group.n_totals, 3, 0)), group.weight, group.total_of, out)
-
-    def multipliers(j, dates, out_):
-        sensitivities.gbm_multipliers(w, group.times, dates, group.spot, group.vol,
-                                      group.rate, group.dividend, group.maturity[j],
-                                      group.extra, out_)
-    return payoff[:, None], np.zeros(1, dtype=np.int64), multipliers
-
-
-def _run_heston(group: Group, rng, n_paths: int, coef, collect, out, sums, normals=None):
-    """Heston chunk (:func:`heston_paths`; ``normals`` given under randomised QMC).  Returns
-    the prices on the stored columns, the column of each row date, and the multiplier
-    function of the further Greeks."""
-    v0, kappa, theta, xi, rho = group.heston
-    s, residual, variance, columns, first_variance, slopes, constants, _ = heston_paths(
-        group, rng, n_paths, normals=normals)
-    score = np.empty(n_paths)
-    transition_score(EXACT if group.sampled_first else group.scheme, v0,
-                            first_variance, kappa, theta, xi,
-                            constants.dt[0], constants.e[0], constants.mean_var[0],
-                            constants.base_var[0], constants.chi_scale[0], score)
-    estimators.likelihood_ratio_heston(
-        s, residual, variance, score, group.spot, math.sqrt(v0), slopes[:, 0], slopes[:, 1],
-        group.date_start, columns, group.kind, group.omega, group.strike,
-        group.payout, group.barrier, group.barrier_kind, group.discount, group.forward,
-        group.weight, group.total_of, group.n_totals, coef, group.conditional, group.antithetic,
-        collect, out, sums)
-
-    def multipliers(j, dates, out_):
-        part = slice(group.date_start[j], group.date_start[j + 1])
-        sensitivities.heston_multipliers(residual, variance, columns[part], group.spot, out_)
-    return s, columns, multipliers
 
 
 def default_threads() -> int:
@@ -678,7 +468,7 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
     ``DECISION_CHUNKS``) prices every row with each candidate family — the row's default
     (:func:`row_methods`), pathwise where valid, and finite differences — and each Greek
     takes the family with the least variance × cost, the cost per path of the row's
-    estimator relative to likelihood ratio (``RELATIVE_COST``, measured with
+    estimator relative to likelihood ratio (its model's ``relative_cost``, measured with
     ``greeks compare``; a fixed table rather than a clock, so that the choice, like every
     number, depends only on the seed); the main run then runs each family needed, its rows' totals
     weighted only by the Greeks taken from it, so that totals and subtotals add across
@@ -739,15 +529,10 @@ def _masked(weight: np.ndarray, taken: np.ndarray) -> np.ndarray:
     return out
 
 
-# cost per path of an estimator family relative to likelihood ratio on the same row
-# (greeks compare, one thread: GBM finite differences 2–3×, Heston 2.7–3.5×, pathwise
-# 1–1.7×, survival conditioning 4.7×)
-RELATIVE_COST = {("fd", "gbm"): 2.5, ("fd", "heston"): 3.0, ("pathwise", "gbm"): 1.3,
-                 ("survival", "gbm"): 4.5}
-
-
 def _relative_cost(label: str, model: str) -> float:
-    return RELATIVE_COST.get((label.split("+")[0], model), 1.0)
+    """Cost per path of an estimator family relative to likelihood ratio on the same row
+    (the model's ``relative_cost``, measured with ``greeks compare``)."""
+    return model_of(model).relative_cost.get(label.split("+")[0], 1.0)
 
 
 def _combine(frame, runs, chosen, labels) -> Estimates:
@@ -963,10 +748,9 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
     z = math.sqrt(2.0 * math.log(n))
     s0, t = group.spot, group.maturity
     first = group.times[group.date_index[group.date_start[:-1]]]
-    sigma = group.vol if group.model == "gbm" else math.sqrt(group.heston[0] or group.heston[2])
+    sigma, exact_vega = model_of(group.model).floor_sigma(group.params)
     scale = np.where(group.kind == payoffs.DIGITAL, group.discount * group.payout,
                      group.forward * sigma * np.sqrt(t))
-    exact_vega = group.model == "heston" and group.heston[0] == 0.0  # dV/dσ0 = 2σ0 dV/dv0 = 0
     bounds = [np.ones_like(t), z / (s0 * sigma * np.sqrt(first)),
               np.full_like(t, 0.0 if exact_vega else z * z / sigma)]
     extra = {sensitivities.GAMMA: z * z / (s0 * s0 * sigma * sigma * first),

@@ -226,21 +226,21 @@ def _gbm_effective_fraction(times, dates, sigma, log_shift, vol_shift) -> float:
 def _effective_fraction(groups, rows: int, seed: int, paths: int, logs, vols) -> np.ndarray:
     """1/E[ρ²] of every row and scenario: closed form under GBM, a pilot of ``paths`` paths
     (streams of its own) under Heston (0 for its volatility shifts: re-simulated)."""
-    from greeks import engine
+    from greeks.models.heston.adapter import group_paths
 
     out = np.ones((rows, logs.size))
     for group in groups:
         if group.model == "gbm":
             for j, position in enumerate(group.positions):
                 dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
-                out[position] = [_gbm_effective_fraction(group.times, dates, group.vol, c, y)
+                out[position] = [_gbm_effective_fraction(group.times, dates, group.params[0], c, y)
                                  for c, y in zip(logs, vols)]
             continue
         second = np.zeros((group.kind.size, logs.size))
         for chunk, n in group.chunks(paths):
             stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words,
                                                              PILOT_CHUNKS + chunk))
-            simulated = engine.heston_paths(group, np.random.Generator(np.random.PCG64(stream)), n)
+            simulated = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n)
             variance, columns = simulated.variance, simulated.columns
             for j in range(group.kind.size):
                 v = variance[:, columns[group.date_start[j]]]
@@ -253,18 +253,18 @@ def _effective_fraction(groups, rows: int, seed: int, paths: int, logs, vols) ->
 def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray, vols: np.ndarray):
     """Per row of the group, the (paths × scenarios) array f·ρ on one chunk (0 where a
     Heston row's volatility moves: those are re-simulated)."""
-    from greeks import engine
     from greeks.models.gbm.paths import simulate as simulate_gbm
+    from greeks.models.heston.adapter import group_paths
 
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
     rng = np.random.Generator(np.random.PCG64(stream))
     if group.model == "gbm":
         w, s = simulate_gbm(rng, n, group.times, math.log(group.spot),
-                            group.rate - group.dividend, group.vol)
+                            group.rate - group.dividend, group.params[0])
         np.exp(s, out=s)
         columns = group.date_index
     else:
-        s, residual, variance, columns, *_ = engine.heston_paths(group, rng, n)
+        s, residual, variance, columns, *_ = group_paths(group, rng, n)
     out = []
     payoff = np.empty(n)
     for j in range(group.kind.size):
@@ -274,7 +274,7 @@ def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray, vols: 
                          group.discount[j], payoff)
         if group.model == "gbm":
             ratio = np.exp(np.stack([
-                _gbm_log_ratio(w, group.times, dates, group.vol, c, y)
+                _gbm_log_ratio(w, group.times, dates, group.params[0], c, y)
                 for c, y in zip(logs, vols)], axis=1))
         else:
             slope = residual[:, dates[0]] / variance[:, dates[0]]

@@ -72,7 +72,7 @@ def brownian_paths(uniforms: np.ndarray, times: np.ndarray) -> np.ndarray:
     return w
 
 
-def _points(group, seed: int, replicate: int, n: int, dimension: int) -> np.ndarray:
+def points(group, seed: int, replicate: int, n: int, dimension: int) -> np.ndarray:
     """``n`` points of one scrambled replicate of the group's Sobol sequence."""
     from scipy.stats import qmc
 
@@ -84,22 +84,13 @@ def _points(group, seed: int, replicate: int, n: int, dimension: int) -> np.ndar
 def replicate_normals(group, seed: int, replicate: int, n: int) -> np.ndarray:
     """The (2, steps, n) normals of the variance and the log-price at every grid step of a
     Heston group, from one scrambled replicate of ``n`` points (coordinates interleaved)."""
-    uniforms = _points(group, seed, replicate, n, 2 * group.times.size)
+    uniforms = points(group, seed, replicate, n, 2 * group.times.size)
     root_dt = np.sqrt(np.diff(group.times, prepend=0.0))
     out = np.empty((2, group.times.size, n))
     for i in range(2):
         w = brownian_paths(uniforms[:, i::2], group.times)
         out[i] = (np.diff(w, axis=1, prepend=0.0) / root_dt).T
     return out
-
-
-def replicate_paths(group, seed: int, replicate: int, n: int):
-    """(W, S) of one scrambled replicate of ``n`` points on a GBM group's grid."""
-    w = brownian_paths(_points(group, seed, replicate, n, group.times.size), group.times)
-    carry = group.rate - group.dividend
-    s = np.exp(math.log(group.spot) + (carry - 0.5 * group.vol ** 2) * group.times
-               + group.vol * w)
-    return np.ascontiguousarray(w), np.ascontiguousarray(s)
 
 
 RQMC_STREAMS = 1 << 52

@@ -29,7 +29,7 @@ Rho would need Σ_i R_i Δ_i/V_i (r enters every mean through (r − q)Δ_i), an
 (QE, Euler): the chain's increment there is deterministic and the weight does not
 exist; theta, vanna and volga would need the variance chain's second derivatives and its
 grid-dependent first step.  The engine therefore estimates gamma only under Heston, and
-:mod:`greeks.heston_sensitivities` gives rho, theta, vanna, volga and the model-parameter
+:mod:`greeks.models.heston.sensitivities` gives rho, theta, vanna, volga and the model-parameter
 sensitivities by central differences on common random numbers.
 
 Each Greek k gets the controls c_1 = m_k and c_2 = L·m_k, whose means are known: the

@@ -173,7 +173,7 @@ def crn_finite_difference(row, parameter, bump, n=400_000, seed=99):
     values = []
     for sign in (1.0, -1.0):
         spot = group.spot + sign * bump if parameter == "spot" else group.spot
-        vol = group.vol + sign * bump if parameter == "vol" else group.vol
+        vol = group.params[0] + sign * bump if parameter == "vol" else group.params[0]
         rng = np.random.Generator(np.random.PCG64(seed))
         _, s = simulate_gbm(rng, n, group.times, math.log(spot), group.rate, vol)
         np.exp(s, out=s)

@@ -130,11 +130,11 @@ def crn_batches(group, bump, seeds, paths):
                                   paths)[0][:-1, 0, 0]
                  - engine.run_chunk(dataclasses.replace(group, spot=group.spot - bump[0]), seed,
                                     0, paths)[0][:-1, 0, 0]) / (2 * bump[0])
-        sigma0 = math.sqrt(group.heston[0])
+        sigma0 = math.sqrt(group.params[0])
         prices = []
         for sign in (1, -1):
-            params = ((sigma0 + sign * bump[1]) ** 2, *group.heston[1:])
-            prices.append(engine.run_chunk(dataclasses.replace(group, heston=params), seed, 0,
+            params = ((sigma0 + sign * bump[1]) ** 2, *group.params[1:])
+            prices.append(engine.run_chunk(dataclasses.replace(group, params=params), seed, 0,
                                            paths)[0][:-1, 0, 0])
         lr.append(base[:, 1:])
         fd.append(np.stack([delta, (prices[0] - prices[1]) / (2 * bump[1])], axis=1))

@@ -69,7 +69,7 @@ def crn_difference(row, parameter, bump, n=200_000, seed=5):
     group = engine.plan_groups(frame)[0]
     maturity = float(frame["maturity"].iloc[0])
 
-    def payoff(spot=group.spot, vol=group.vol, rate=group.rate, shift=0.0):
+    def payoff(spot=group.spot, vol=group.params[0], rate=group.rate, shift=0.0):
         rng = np.random.Generator(np.random.PCG64(seed))
         _, s = simulate_gbm(rng, n, group.times - shift, math.log(spot), rate, vol)
         np.exp(s, out=s)
@@ -79,7 +79,7 @@ def crn_difference(row, parameter, bump, n=200_000, seed=5):
                          math.exp(-rate * (maturity - shift)), out)
         return out
 
-    s0, v0 = group.spot, group.vol
+    s0, v0 = group.spot, group.params[0]
     if parameter == "gamma":
         values = (payoff(spot=s0 + bump) - 2 * payoff() + payoff(spot=s0 - bump)) / bump**2
     elif parameter == "volga":

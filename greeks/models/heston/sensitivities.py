@@ -43,6 +43,7 @@ from dataclasses import replace
 import numpy as np
 
 from greeks import payoffs
+from greeks.models.heston.adapter import group_paths
 from greeks.models.heston.schema import EXACT, from_zero_without_feller
 from greeks.stats import Moments
 
@@ -98,14 +99,14 @@ def _choose(group, names: list[str], paths: int, seed: int, method: str):
     """(lr, baseline), rows × names: which parameter sensitivities go by likelihood ratio,
     and their baselines b = E[f s²]/E[s²], from a pilot on streams of its own (``auto``:
     LR where its variance × cost is below that of the central difference; never from v0 = 0
-    without the Feller condition, :func:`greeks.engine.from_zero_without_feller`)."""
+    without the Feller condition, :func:`greeks.models.heston.schema.from_zero_without_feller`)."""
     from greeks import engine
 
     lr = np.zeros((group.kind.size, len(names)), dtype=bool)
     baseline = np.zeros(lr.shape)
     wanted = [g for g, name in enumerate(names) if name in PARAMETERS]
     if (group.scheme != EXACT or method == "fd" or not wanted
-            or from_zero_without_feller(*group.heston[:4])):
+            or from_zero_without_feller(*group.params[:4])):
         return lr, baseline
     lr[:, wanted] = True
     pilot = int(np.clip(paths // 8, engine.MIN_PILOT, engine.MAX_PILOT))
@@ -126,9 +127,7 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
     """Per row, Greek and path: (f − b)·s for the (row, Greek) pairs in ``lr``, the central
     difference of the discounted payoff for the others.  ``raw``: (f·s, s) of the
     likelihood-ratio pairs instead (zeros elsewhere)."""
-    from greeks import engine
-
-    v0, kappa, theta, xi, rho = group.heston
+    v0, kappa, theta, xi, rho = group.params
     sigma0 = math.sqrt(v0)
     cache: dict = {}
 
@@ -137,11 +136,11 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
         closer), from the same stream."""
         if key not in cache:
             moved = {**dict(v0=v0, kappa=kappa, theta=theta, xi=xi, rho=rho), **changes}
-            bumped = replace(group, heston=tuple(moved[k] for k in ("v0", "kappa", "theta",
+            bumped = replace(group, params=tuple(moved[k] for k in ("v0", "kappa", "theta",
                                                                      "xi", "rho")),
                              times=group.times - shift)
             rng = np.random.Generator(np.random.PCG64(stream))
-            cache[key] = engine.heston_paths(bumped, rng, n, scores=key == "base" and lr.any())
+            cache[key] = group_paths(bumped, rng, n, scores=key == "base" and lr.any())
         return cache[key].s
 
     base = prices("base")

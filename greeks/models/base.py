@@ -1,0 +1,96 @@
+"""What a model tells the engine: the adapter interface.
+
+The engine plans *simulation groups* (one model, one parameter set, one spot, one grid,
+many rows) and runs them in chunks; everything that depends on the model goes through
+its adapter, an instance of a :class:`Model` subclass:
+
+* what it supports: the instruments it prices by conditional Monte Carlo
+  (``conditioned``), by pathwise derivatives (``pathwise``), whether knock-outs are priced
+  on survival-conditioned paths (``survival``), which further Greeks its likelihood-ratio
+  chunk estimates (``further``), and the cost of each estimator family relative to
+  likelihood ratio (``relative_cost``);
+* planning: the parameter columns (``parameters``), the steps its grid needs besides the
+  rows' dates (:meth:`grid_steps`), whether the chain keeps E[S_t] exact and whether its
+  first step is sampled (:meth:`chain_flags`);
+* running a chunk: likelihood ratio (:meth:`run_likelihood_ratio`), randomised QMC
+  (:meth:`run_rqmc`), pathwise values (:meth:`pathwise_values`) and the paths of the
+  finite differences (:meth:`bumped_paths`);
+* the standard-error floor's volatility scale (:meth:`floor_sigma`).
+
+A group's ``params`` are the values of ``parameters`` in that order.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, NamedTuple
+
+import numpy as np
+
+
+class Bumped(NamedTuple):
+    """Paths for central differences on common random numbers: prices ``s`` (paths ×
+    stored dates) with the column of each row date (``columns``), the four bumped price
+    arrays (S0·(1 ± h), σ ± h), the spot step h·S0, the divisor of the vega difference,
+    and, where a row is valued by conditional Monte Carlo, ``conditional(j, column)`` giving
+    its five values (base, S0 ± h, σ ± h)."""
+
+    s: np.ndarray
+    columns: np.ndarray
+    bumped: list
+    spot_step: float
+    vol_step: float
+    conditional: Callable | None
+
+
+class Model:
+    """The adapter interface (see the module docstring); subclasses set the attributes and
+    implement the methods."""
+
+    name: str = ""
+    parameters: tuple[str, ...] = ()
+    conditioned: tuple[str, ...] = ()   # instruments by conditional Monte Carlo
+    pathwise: tuple[str, ...] = ()      # instruments with pathwise delta and vega
+    survival: bool = False              # knock-outs on survival-conditioned paths
+    further: tuple[int, ...] = ()       # codes of greeks.sensitivities.NAMES by LR
+    relative_cost: dict = {}            # family → cost per path relative to LR
+
+    def lr_delta_unusable(self, frame) -> np.ndarray:
+        """Rows (bool per row of ``frame``, all of this model) whose likelihood-ratio delta
+        weight has no finite variance: priced by other families or refused."""
+        return np.zeros(len(frame), dtype=bool)
+
+    def grid_steps(self, params: tuple, maturities: np.ndarray, steps_per_year: float,
+                   first_step: float) -> list[np.ndarray]:
+        """Grid points the chain needs besides the rows' dates (none for an exact chain)."""
+        return []
+
+    def chain_flags(self, params: tuple, grid: np.ndarray, scheme: int,
+                    steps_per_year: float, carry: float) -> tuple[bool, bool]:
+        """(martingale, sampled_first): whether E[S_t] is exact on the chain (the linear
+        controls may be used), whether the first step is sampled given its end points."""
+        return True, False
+
+    def floor_sigma(self, params: tuple) -> tuple[float, bool]:
+        """(σ, vega exactly 0): the volatility scale of the unseen-event SE floor."""
+        raise NotImplementedError
+
+    def run_likelihood_ratio(self, group, rng, n_paths: int, coef, collect: bool, out, sums):
+        """Simulate a chunk and put every row's likelihood-ratio (or conditional) moments
+        into ``out`` (pilot sums into ``sums`` with ``collect``).  Returns the prices on
+        the stored dates, the column of each row date, and ``multipliers(j, dates, out)``
+        filling row j's further-Greek multipliers (:mod:`greeks.sensitivities`)."""
+        raise NotImplementedError
+
+    def run_rqmc(self, group, seed: int, replicate: int, rng, n_paths: int, coef, out,
+                 sums) -> None:
+        """One randomised QMC replicate's likelihood-ratio moments into ``out`` (``rng``: the
+        chunk's generator, for draws the points do not give)."""
+        raise NotImplementedError
+
+    def pathwise_values(self, group, stream, n_paths: int) -> list[np.ndarray]:
+        """Per row, the (3 × paths) pathwise price, delta and vega."""
+        raise NotImplementedError
+
+    def bumped_paths(self, group, stream, n_paths: int) -> Bumped:
+        """The paths of the central differences (:class:`Bumped`)."""
+        raise NotImplementedError

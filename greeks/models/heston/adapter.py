@@ -1,0 +1,187 @@
+"""Heston as the engine sees it (:class:`greeks.models.base.Model`).
+
+The grid holds the rows' dates and the regular steps of :func:`steps_per_year` (and
+``MIN_STEPS`` equal steps before a shorter maturity); european and digital rows go by
+conditional Monte Carlo (:func:`greeks.estimators.likelihood_ratio_heston`), the others
+by the chain's likelihood-ratio weights (:mod:`greeks.models.heston.scores`); of the
+further Greeks the chunk estimates gamma (:func:`greeks.sensitivities.heston_multipliers`),
+the others come from :mod:`greeks.models.heston.sensitivities`.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from greeks import estimators, payoffs, pathwise, rqmc, sensitivities
+from greeks.models.base import Bumped, Model
+from greeks.models.heston.constants import Constants
+from greeks.models.heston.paths import simulate
+from greeks.models.heston.schema import EULER, EXACT, from_zero_without_feller
+from greeks.models.heston.scores import transition_score
+
+AUTO_STEPS = 0.0  # steps_per_year: each group's own (:func:`steps_per_year`)
+MIN_STEPS_PER_YEAR = 52
+BIAS_STEPS = 4.0  # automatic grids: at least BIAS_STEPS · ξ²/θ steps a year
+MAX_STEPS_PER_YEAR = 1024
+MIN_STEPS = 24  # steps before any maturity, however short (fewer if steps/yr is lower)
+CONDITIONED = (payoffs.EUROPEAN, payoffs.DIGITAL)
+
+
+def steps_per_year(xi: float, theta: float, requested: float = AUTO_STEPS) -> float:
+    """Steps per year of a Heston grid: ``requested``, or for ``AUTO_STEPS``
+    max(52, ⌈4ξ²/θ⌉), at most 1,024.  Each step's integrated variance is taken from the
+    step's end points (:func:`greeks.models.heston.constants.integration_weights`), which
+    ignores its spread given them, a bias that grows with ξ²Δ/θ (the variance's relative
+    noise over a step at its long-run level); at ξ²Δ/θ ≤ 1/4 it stays near or below one
+    standard error of the default path count on the published cases and on random
+    parameters (benchmarks/heston_bias.py, benchmarks/heston_random.py, docs/accuracy.md)."""
+    if requested != AUTO_STEPS:
+        return requested
+    return float(min(max(MIN_STEPS_PER_YEAR, math.ceil(BIAS_STEPS * xi * xi / theta)),
+                     MAX_STEPS_PER_YEAR))
+
+
+class HestonPaths(NamedTuple):
+    """A chunk of Heston paths on a group's stored dates (:func:`group_paths`)."""
+
+    s: np.ndarray         # prices (paths × stored dates)
+    residual: np.ndarray  # R
+    variance: np.ndarray  # V
+    columns: np.ndarray   # the stored column of each row date (``date_index`` order)
+    first_variance: np.ndarray  # v_1
+    slopes: np.ndarray  # (∂μ_1/∂v_0, ∂V_1/∂v_0) per path (paths × 2)
+    constants: Constants
+    scores: np.ndarray | None  # (κ, θ, ξ, ρ) scores at each row's last date (paths × rows × 4)
+
+
+def group_paths(group, rng, n_paths: int, v0: float | None = None, scores: bool = False,
+                normals: np.ndarray | None = None) -> HestonPaths:
+    """Simulate a chunk of a Heston group's paths (from ``v0``, default the group's): x, R
+    and V are kept on the rows' dates only; with ``scores`` (exact scheme) the chain's
+    parameter scores up to each row's last date; ``normals``: given (randomised QMC)."""
+    _, kappa, theta, xi, rho = group.params
+    v0 = group.params[0] if v0 is None else v0
+    constants = Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
+    stored = np.unique(group.date_index)
+    column = np.full(group.times.size, -1, dtype=np.int64)
+    column[stored] = np.arange(stored.size)
+    last = group.date_index[group.date_start[1:] - 1]
+    ends = np.unique(last) if scores else None
+    x, residual, variance, first_variance, slopes, kept = simulate(
+        rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi, rho, constants,
+        column, stored.size, group.antithetic, ends, normals, group.sampled_first)
+    return HestonPaths(np.exp(x, out=x), residual, variance, column[group.date_index],
+                       first_variance, slopes, constants,
+                       kept[:, np.searchsorted(ends, last)] if scores else None)
+
+
+class Heston(Model):
+    name = "heston"
+    parameters = ("v0", "kappa", "theta", "xi", "rho")
+    conditioned = ("european", "digital")
+    further = (sensitivities.GAMMA,)
+    relative_cost = {"fd": 3.0}  # greeks compare, one thread: finite differences 2.7–3.5×
+
+    def lr_delta_unusable(self, frame):
+        """Rows from v0 = 0 without the Feller condition
+        (:func:`greeks.models.heston.schema.from_zero_without_feller`): conditional Monte
+        Carlo (european, digital) and finite differences (asian, barrier) price them, the
+        likelihood-ratio delta weight cannot."""
+        return from_zero_without_feller(*(frame[name].to_numpy(dtype=float)
+                                          for name in ("v0", "kappa", "theta", "xi")))
+
+    def grid_steps(self, params, maturities, steps_per_year_, first_step):
+        steps = steps_per_year(params[3], params[2], steps_per_year_)
+        last = float(maturities.max())
+        regular = np.arange(1, math.ceil(last * steps)) / steps
+        out = [regular[regular > first_step],
+               np.array([first_step]) if 0 < first_step < last else np.empty(0)]
+        # a maturity shorter than `least` regular steps gets `least` steps of its own
+        least = min(MIN_STEPS, math.ceil(steps))
+        return out + [t * np.arange(1, least + 1) / least for t in np.unique(maturities)
+                      if t * steps < least and t > first_step]
+
+    def chain_flags(self, params, grid, scheme, steps_per_year_, carry):
+        v0, kappa, theta, xi, rho = params
+        steps = steps_per_year(xi, theta, steps_per_year_)
+        sampled = scheme != EULER and grid[0] * steps > 1.0 + 1e-9
+        martingale = not sampled and Constants(grid, kappa, theta, xi, rho,
+                                               carry).is_martingale(scheme, v0)
+        return martingale, sampled
+
+    def floor_sigma(self, params):
+        return math.sqrt(params[0] or params[2]), params[0] == 0.0  # dV/dσ0 = 2σ0 dV/dv0
+
+    def run_likelihood_ratio(self, group, rng, n_paths, coef, collect, out, sums, normals=None):
+        """Heston chunk (:func:`group_paths`; ``normals`` given under randomised QMC)."""
+        v0, kappa, theta, xi, rho = group.params
+        s, residual, variance, columns, first_variance, slopes, constants, _ = group_paths(
+            group, rng, n_paths, normals=normals)
+        score = np.empty(n_paths)
+        transition_score(EXACT if group.sampled_first else group.scheme, v0, first_variance,
+                         kappa, theta, xi, constants.dt[0], constants.e[0],
+                         constants.mean_var[0], constants.base_var[0],
+                         constants.chi_scale[0], score)
+        estimators.likelihood_ratio_heston(
+            s, residual, variance, score, group.spot, math.sqrt(v0), slopes[:, 0],
+            slopes[:, 1], group.date_start, columns, group.kind, group.omega, group.strike,
+            group.payout, group.barrier, group.barrier_kind, group.discount, group.forward,
+            group.weight, group.total_of, group.n_totals, coef, group.conditional,
+            group.antithetic, collect, out, sums)
+
+        def multipliers(j, dates, out_):
+            part = slice(group.date_start[j], group.date_start[j + 1])
+            sensitivities.heston_multipliers(residual, variance, columns[part], group.spot,
+                                             out_)
+        return s, columns, multipliers
+
+    def run_rqmc(self, group, seed, replicate, rng, n_paths, coef, out, sums):
+        self.run_likelihood_ratio(group, rng, n_paths, coef, False, out, sums,
+                                  rqmc.replicate_normals(group, seed, replicate, n_paths))
+
+    def bumped_paths(self, group, stream, n_paths):
+        spot = group.spot
+        sigma0 = math.sqrt(group.params[0])
+        h_vol = min(pathwise.HESTON_VOL_BUMP, sigma0 / 2)
+        # at σ0 = 0, dV/dσ0 = 2σ0 dV/dv0 = 0 exactly: the base chain stands in for the
+        # bumped ones, so that the difference is 0
+        levels = (sigma0, sigma0 + h_vol, sigma0 - h_vol) if sigma0 > 0 else (0.0,)
+        chains = [group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths,
+                              v * v) for v in levels]
+        chains += [chains[0]] * (3 - len(chains))
+        s = chains[0].s
+        bumped = [s * (1.0 + pathwise.SPOT_BUMP), s * (1.0 - pathwise.SPOT_BUMP),
+                  chains[1].s, chains[2].s]
+
+        def conditional(j, col):
+            if not group.conditional or group.kind[j] not in CONDITIONED:
+                return None
+            return _conditional_on_chains(group, j, chains, col)
+        return Bumped(s, chains[0].columns, bumped, pathwise.SPOT_BUMP * spot,
+                      2.0 * h_vol if sigma0 > 0 else 1.0, conditional)
+
+
+def _conditional_on_chains(group, j: int, chains, col: int) -> list:
+    """Row j's conditional values C (:func:`greeks.estimators.conditional_prices`) on the
+    base chain, at S0(1 ± h) on the same paths, and on the σ0 ± h chains: the values whose
+    central differences the finite-difference family takes for Heston european and digital
+    rows (C is smooth in S0 and, on common random numbers, in σ0)."""
+    digital = group.kind[j] == payoffs.DIGITAL
+    cash = group.discount[j] * (group.payout[j] if digital else 1.0)
+    spot = group.spot
+    out = []
+    for chain, at_spot in [(chains[0], spot), (chains[0], spot * (1.0 + pathwise.SPOT_BUMP)),
+                           (chains[0], spot * (1.0 - pathwise.SPOT_BUMP)),
+                           (chains[1], spot), (chains[2], spot)]:
+        values = np.empty(chain.s.shape[0])
+        estimators.conditional_prices(chain.s, chain.residual, chain.variance, col, spot,
+                                      at_spot, digital, group.omega[j], group.strike[j], cash,
+                                      values)
+        out.append(values)
+    return out
+
+
+ADAPTER = Heston()
