@@ -52,10 +52,10 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
     scheme : {"qe", "exact", "euler"}
         Heston discretisation (default ``qe``); see greeks.models.heston.
     steps_per_year : float
-        Heston simulation steps per year; the grid is the union of these steps and every
-        row's dates, in (0, 100000].  Default (None): per simulation, max(52, ⌈4ξ²/θ⌉) up to 1,024
-        (engine.heston_steps_per_year), which keeps the discretisation bias near or below
-        one standard error of the default path count.
+        Heston simulation steps per year, in (0, 100000]; the grid is the union of these
+        steps and every row's dates.  Default (None): per simulation, max(52, ⌈4ξ²/θ⌉) up
+        to 1,024 (engine.heston_steps_per_year), which keeps the discretisation bias near or
+        below one standard error of the default path count.
     first_step : float
         Length in years of the first Heston step (default None or 0: one regular step; shorter
         where a row has a date inside it).  The vega weight's variance falls like

@@ -42,7 +42,7 @@ DEFAULT_SEED = 0
 DEFAULT_SCHEME = "qe"
 DEFAULT_METHOD = "auto"
 AUTO_STEPS = 0.0  # steps per year: each Heston simulation's own (engine.heston_steps_per_year)
-MAX_STEPS_PER_YEAR = 100_000  # the most a run may ask for
+STEPS_PER_YEAR_LIMIT = 100_000  # the most a run may ask for
 DEFAULT_FIRST_STEP = 0.0  # years: one regular step
 DEFAULT_SCHEDULER = "local"
 DEFAULT_PILOT = 20_000  # paths of the sizing run under target_se
@@ -151,8 +151,8 @@ def _steps_per_year(value) -> float:
     if value is None:
         return AUTO_STEPS
     steps = _number("steps_per_year", value)
-    if not 0 < steps <= MAX_STEPS_PER_YEAR:
-        raise OptionError(f"steps_per_year must lie in (0, {MAX_STEPS_PER_YEAR}] "
+    if not 0 < steps <= STEPS_PER_YEAR_LIMIT:
+        raise OptionError(f"steps_per_year must lie in (0, {STEPS_PER_YEAR_LIMIT}] "
                           f"(None: automatic), got {value!r}")
     return steps
 

@@ -39,6 +39,7 @@ from typing import Callable, Iterable, NamedTuple
 import numpy as np
 import pandas as pd
 
+from greeks import __version__
 from greeks.api import (load, path_count, refuse_from_zero, run_attributes, simulate,
                         sized_paths, source_name)
 from greeks.instruments import InputError
@@ -149,11 +150,9 @@ scheduler, plain, progress
     subtotal = (keys.groupby(by, sort=True).ngroup().to_numpy() if by
                 else np.full(len(frame), -1))
     start = time.perf_counter()
-    paths, unmet = sized_paths(frame, options, _first_run_greeks(options.greeks))
+    paths, unmet = sized_paths(frame, options, options.greeks)
     exposures = _exposures(frame, options, paths, subtotal, progress)
     table = _table(frame, by, keys, subtotal, exposures)
-    from greeks import __version__
-
     table.attrs.update(positions=_positions(frame, by, exposures), by=by,
                        **run_attributes(options, paths, unmet))
     table.attrs["metadata"] = dict(
@@ -167,17 +166,12 @@ scheduler, plain, progress
     return table
 
 
-def _first_run_greeks(greeks: tuple[str, ...]) -> tuple[str, ...]:
-    """The further Greeks of the main run: gamma, or else theta and rho (module docstring)."""
-    return ("gamma",) if "gamma" in greeks else greeks
-
-
 def _exposures(frame, options, paths, subtotal, progress) -> dict[str, Exposure]:
     """Every exposure asked for, by name, in the order of the report's columns."""
     quantity = frame["quantity"].to_numpy(dtype=float)
     spot = frame["spot"].to_numpy(dtype=float)
-    first = _first_run_greeks(options.greeks)
-    gamma = first == ("gamma",)
+    gamma = "gamma" in options.greeks
+    first = ("gamma",) if gamma else options.greeks  # the main run's (module docstring)
     weight = np.stack([quantity, quantity * spot, quantity / 100.0,
                        quantity * spot * spot / 100.0 if gamma else quantity], axis=1)
     count = 1 + int(subtotal.max(initial=-1))
