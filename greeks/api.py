@@ -260,7 +260,8 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths: int,
         targets = columns + [3 + len(extra) + i for i in range(len(parameters))]
         total_mean[targets] += b_total
         total_se[targets] = np.hypot(total_se[targets], b_total_se)
-        complete[columns] = True
+        complete[columns] = ~np.isnan(mean[:, columns]).any(axis=0)  # rows of other
+        # methods (pathwise, fd, rqmc) may lack them
         mean = np.concatenate([mean, b_mean[:, len(filled):]], axis=1)
         se = np.concatenate([se, b_se[:, len(filled):]], axis=1)
         methods = {name: choice[:, len(filled) + i] for i, name in enumerate(parameters)}

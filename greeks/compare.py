@@ -18,6 +18,7 @@ import pandas as pd
 
 from greeks.names import BASE_GREEKS, check_run_options
 
+
 def compare_estimators(source, *, paths: int | None = None, seed: int | None = None,
                        threads: int | None = None, scheme: str | None = None,
                        steps_per_year: float | None = None,
