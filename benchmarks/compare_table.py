@@ -56,7 +56,8 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    table = compare_estimators(ROOT / "instruments" / "compare.csv", args.paths, args.seed)
+    table = compare_estimators(ROOT / "instruments" / "compare.csv", paths=args.paths,
+                               seed=args.seed, threads=1)
     now = datetime.datetime.now(datetime.timezone.utc)
     text = (f"# Estimators compared ({now:%Y-%m-%d %H:%M} UTC)\n\n"
             f"`benchmarks/compare_table.py --paths {args.paths} --seed {args.seed}`: every row of "

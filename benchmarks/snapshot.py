@@ -1,14 +1,19 @@
 """Snapshot every command's numbers, and compare two snapshots bit for bit.
 
-    python benchmarks/snapshot.py write OUT_DIR     # run the commands, one CSV each
-    python benchmarks/snapshot.py compare A B       # every number of A equal to B's?
+    python benchmarks/snapshot.py write OUT_DIR [--threads N]  # run the commands, one CSV each
+    python benchmarks/snapshot.py compare A B                  # every number of A equal to B's?
 
 The commands: ``greeks price`` on every file in ``instruments/`` at two seeds (with every
 further Greek and the total row), the example portfolio at the default path count, the
 Heston file under each scheme, method and a long first step, ``--target-se``, a process
 pool; ``report``, ``ladder``, ``compare`` and ``analytic`` on the example portfolio.  A
 refactoring that keeps behaviour leaves ``compare`` silent; one that changes numbers on
-purpose names them here before it lands.
+purpose names them here before it lands.  The times of ``compare`` (``seconds`` and
+``efficiency``) are not compared, and empty cells are equal.  ``--threads N`` runs every
+command that has the option on N threads: the engine adds the pilot runs' sums in the
+order their chunks complete, so the last bits of the control coefficients, hence of some
+estimates, can vary between runs on several threads of a busy machine; on one thread they
+cannot.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PORTFOLIO = "instruments/portfolio.csv"
 HESTON = "instruments/heston.csv"
 SMALL = ["--paths", "40000"]
+TIMED = ("seconds", "efficiency")  # compare's timings: never equal twice
 
 
 def commands() -> dict[str, list[str]]:
@@ -57,16 +63,24 @@ def commands() -> dict[str, list[str]]:
     return runs
 
 
-def write(out: Path) -> None:
+def write(out: Path, threads: list[str]) -> None:
     out.mkdir(parents=True, exist_ok=True)
     greeks = str(Path(sys.executable).with_name("greeks"))
     for name, args in commands().items():
         target = out / f"{name}.csv"
-        result = subprocess.run([greeks, *args, "--output", str(target), "--format", "csv"],
+        extra = threads if threads and _takes_threads(greeks, args[0]) else []
+        result = subprocess.run([greeks, *args, *extra, "--output", str(target), "--format",
+                                 "csv"],
                                 cwd=ROOT, capture_output=True, text=True)
         if result.returncode != 0:
             raise SystemExit(f"{name}: exit {result.returncode}\n{result.stderr}")
         print(f"{name}: {len(pd.read_csv(target))} rows", flush=True)
+
+
+def _takes_threads(greeks: str, command: str) -> bool:
+    """Whether ``greeks COMMAND`` has a --threads option (compare had none before)."""
+    shown = subprocess.run([greeks, command, "--help"], capture_output=True, text=True)
+    return "--threads" in shown.stdout
 
 
 def _differences(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
@@ -75,13 +89,14 @@ def _differences(a: pd.DataFrame, b: pd.DataFrame) -> list[str]:
     if len(a) != len(b):
         return [f"{len(a)} rows against {len(b)}"]
     found = []
-    for column in a.columns:
+    for column in a.columns.drop(list(TIMED), errors="ignore"):
         x, y = a[column], b[column]
         if x.dtype.kind == "f" or y.dtype.kind == "f":
             x, y = x.to_numpy(dtype=float), y.to_numpy(dtype=float)
             same = (x == y) | (np.isnan(x) & np.isnan(y))
         else:
-            same = (x.astype(str) == y.astype(str)).to_numpy()
+            x, y = x.to_numpy(dtype=object), y.to_numpy(dtype=object)
+            same = (pd.isna(x) & pd.isna(y)) | (x.astype(str) == y.astype(str))
         for row in np.flatnonzero(~same):
             found.append(f"row {row + 1} {column}: {x[row]!r} against {y[row]!r}")
     return found
@@ -106,8 +121,8 @@ def compare(first: Path, second: Path) -> int:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "write":
-        write(Path(sys.argv[2]))
+    if len(sys.argv) in (3, 5) and sys.argv[1] == "write" and sys.argv[3:4] in ([], ["--threads"]):
+        write(Path(sys.argv[2]), sys.argv[3:])
     elif len(sys.argv) == 4 and sys.argv[1] == "compare":
         raise SystemExit(compare(Path(sys.argv[2]), Path(sys.argv[3])))
     else:

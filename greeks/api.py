@@ -9,6 +9,8 @@ import numpy as np
 import pandas as pd
 
 from greeks.instruments import RESULT_COLUMNS, InputError, validate
+from greeks.names import (BASE_GREEKS, PARAMETER_GREEKS, OptionError, RunOptions,
+                          check_run_options)
 
 
 def load(frame_or_path) -> pd.DataFrame:
@@ -22,54 +24,40 @@ def load(frame_or_path) -> pd.DataFrame:
     raise TypeError("expected a pandas.DataFrame or a path to an instrument file")
 
 
-def check_run_options(paths: int, seed: int, threads: int | None, scheme: str = "qe",
-                      steps_per_year: float = 1.0, first_step: float | None = None) -> None:
-    from greeks.models.heston.schema import SCHEME_CODES
-
-    if int(paths) != paths or paths < 2:
-        raise ValueError(f"paths must be a whole number >= 2, got {paths!r}")
-    if int(seed) != seed or seed < 0:
-        raise ValueError(f"seed must be a whole number >= 0, got {seed!r}")
-    if threads is not None and (int(threads) != threads or threads < 1):
-        raise ValueError(f"threads must be a whole number >= 1, got {threads!r}")
-    if scheme not in SCHEME_CODES:
-        raise ValueError(f"scheme must be one of {', '.join(SCHEME_CODES)}, got {scheme!r}")
-    if not 0 < steps_per_year <= 100_000:
-        raise ValueError(f"steps per year must lie in (0, 100000], got {steps_per_year!r}")
-    if first_step is not None and not 0 <= first_step < float("inf"):
-        raise ValueError(f"first step must be >= 0 years, got {first_step!r}")
+def source_name(source) -> str:
+    """How errors name an instrument source: its path, or ``<DataFrame>``."""
+    return "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
 
 
-def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = None,
-                    threads: int | None = None,
-                    report: Callable[[float, float], None] | None = None,
-                    scheme: str | None = None, steps_per_year: float | None = None,
-                    first_step: float | None = None, plain: bool = False,
-                    greeks: tuple[str, ...] | list[str] = (),
-                    method: str | None = None, target_se=None,
-                    max_paths: int | None = None, scheduler: str | None = None) -> pd.DataFrame:
+def price_portfolio(source, *, paths: int | None = None, seed: int | None = None,
+                    threads: int | None = None, scheme: str | None = None,
+                    steps_per_year: float | None = None, first_step: float | None = None,
+                    method: str | None = None, greeks=(), target_se=None,
+                    max_paths: int | None = None, scheduler: str | None = None,
+                    plain: bool = False,
+                    progress: Callable[[float, float], None] | None = None) -> pd.DataFrame:
     """Price every row and estimate its delta and vega, each with its standard error.
 
     Parameters
     ----------
-    frame_or_path : pandas.DataFrame or path
+    source : pandas.DataFrame or path
         Instrument table (see docs/instruments.md) or a .csv/.parquet/.json file of one.
     paths : int
-        Monte-Carlo paths per simulation group (default ``engine.DEFAULT_PATHS``).
+        Monte-Carlo paths per simulation group (default ``names.DEFAULT_PATHS``, 200,000).
     seed : int
         The same table, seed and paths give bit-identical numbers, whatever the
         thread count or the row order.
     threads : int
         Worker threads (default: the usable cores).
     scheme : {"qe", "exact", "euler"}
-        Heston discretisation (default ``engine.DEFAULT_SCHEME``); see greeks.models.heston.
+        Heston discretisation (default ``qe``); see greeks.models.heston.
     steps_per_year : float
-        Heston simulation steps per year; the grid is the union of these steps and every
-        row's dates.  Default (None or 0): per simulation, max(52, ⌈4ξ²/θ⌉) up to 1,024
-        (engine.heston_steps_per_year), which keeps the discretisation bias near or below
-        one standard error of the default path count.
+        Heston simulation steps per year, in (0, 100000]; the grid is the union of these
+        steps and every row's dates.  Default (None): per simulation, max(52, ⌈4ξ²/θ⌉) up
+        to 1,024 (greeks.models.heston.adapter.steps_per_year), which keeps the discretisation bias near or
+        below one standard error of the default path count.
     first_step : float
-        Length in years of the first Heston step (default 0: one regular step; shorter
+        Length in years of the first Heston step (default None or 0: one regular step; shorter
         where a row has a date inside it).  The vega weight's variance falls like
         1/first_step.  A first step longer than a regular one is simulated exactly under
         ``qe`` and ``exact`` (noncentral chi-square v_1, integrated variance drawn given
@@ -100,13 +88,16 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         Where the chunks run: ``"local"`` (threads, the default), ``"processes"`` (a process
         pool of ``threads``), or the address of a Dask scheduler (``tcp://host:8786``; needs
         the ``dask`` extra).  The numbers do not depend on it.
-    greeks : names
+    greeks : names, or a comma-separated string of them
         Further Greeks besides price, delta and vega, of ``gamma``, ``rho``, ``theta``,
         ``vanna``, ``volga`` (see greeks.sensitivities: rho as ``rho_rate``, per 1.00 of
         rate; theta, the
         value's change as calendar time passes, as ``theta_per_year`` and
-        ``theta_per_day``; vanna and volga per 1.00 of volatility); under Heston gamma and
-        rho only, the others NaN.
+        ``theta_per_day``; vanna and volga per 1.00 of volatility), and for Heston rows
+        ``dkappa``, ``dtheta``, ``dxi``, ``drho`` (greeks.models.heston.sensitivities); ``all``
+        names every one.
+    max_paths : int
+        Cap on the paths per simulation under ``target_se`` (default 10⁸).
 
     Returns
     -------
@@ -124,85 +115,111 @@ def price_portfolio(frame_or_path, paths: int | None = None, seed: int | None = 
         ``attrs["total"]`` holds the quantity-weighted portfolio total and its
         standard errors under the same names.
 
+    progress : callable
+        ``progress(done, total)``, called as the simulation advances.
+
     Raises
     ------
+    OptionError
+        An option breaks its rule (:func:`greeks.names.check_run_options`); raised before
+        the source is read.
     InputError
         The table breaks a rule; the message names the row, column and rule.
     """
-    from greeks import engine
-    from greeks.models.heston import sensitivities as further
-
-    frame = load(frame_or_path)
-    if target_se is None and paths is None:
-        paths = engine.DEFAULT_PATHS
-    seed = engine.DEFAULT_SEED if seed is None else seed
-    scheme = engine.DEFAULT_SCHEME if scheme is None else scheme
-    steps_per_year = engine.DEFAULT_STEPS_PER_YEAR if steps_per_year is None else steps_per_year
-    check_run_options(2 if paths is None else paths, seed, threads, scheme,
-                      steps_per_year or 1.0, first_step)
-    extra = check_greeks(greeks)
-    method = "auto" if method is None else method
-    if method not in engine.METHODS:
-        raise ValueError(f"method must be one of {', '.join(engine.METHODS)}, got {method!r}")
-    _refuse_from_zero(frame, frame_or_path, scheme, method, bool(plain))
-    first_step = 0.0 if first_step is None else float(first_step)
-
-    def run(count, first_chunk=0, progress=None):
-        return engine.simulate(frame, count, int(seed), threads, progress, scheme,
-                               float(steps_per_year), first_step, bool(plain), extra=extra,
-                               method=method, first_chunk=first_chunk,
-                               scheduler=scheduler or "local")
-
-    parameters = tuple(name for name in extra if name in further.PARAMETERS)
-    extra = tuple(name for name in extra if name not in further.PARAMETERS)
-    unmet: list[str] = []
-    if target_se is not None:
-        from greeks import target
-
-        groups = engine.plan_groups(frame, scheme, float(steps_per_year), first_step, method,
-                                    bool(plain))
-        paths, unmet = target.paths_for_target(
-            frame, target_se, run, groups,
-            pilot=target.DEFAULT_PILOT if paths is None else int(paths),
-            max_paths=target.DEFAULT_MAX_PATHS if max_paths is None else int(max_paths))
-    else:
-        paths = int(paths)
-    estimates = run(paths, progress=report)
-    count = int(max(paths.values()) if isinstance(paths, dict) else paths)
+    options = check_run_options(
+        paths=paths, seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
+        first_step=first_step, method=method, greeks=greeks, target_se=target_se,
+        max_paths=max_paths, scheduler=scheduler, plain=plain)
+    frame = load(source)
+    refuse_from_zero(frame, source_name(source), options)
+    extra = tuple(name for name in options.greeks if name not in PARAMETER_GREEKS)
+    parameters = tuple(name for name in options.greeks if name in PARAMETER_GREEKS)
+    paths, unmet = sized_paths(frame, options, extra)
+    estimates = simulate(frame, options, paths, progress, extra=extra)
     mean, se, total_mean, total_se, complete, parameter_methods = _with_heston_sensitivities(
-        frame, estimates, extra, parameters, count, int(seed), scheme, float(steps_per_year),
-        first_step, method)
-    names = ("price", "delta", "vega") + extra + parameters
+        frame, estimates, extra, parameters, path_count(paths), options)
+    names = BASE_GREEKS + extra + parameters
+    out = _result_table(frame, options, estimates, names, mean, se, parameter_methods)
+    out.attrs["total"] = _total(names, total_mean, total_se, complete)
+    if isinstance(paths, dict):
+        from greeks import engine
+
+        out.insert(out.columns.get_loc("method"), "paths",
+                   engine.row_paths(frame, paths, options.method, options.plain))
+    out.attrs.update(run_attributes(options, paths, unmet))
+    return out
+
+
+def simulate(frame: pd.DataFrame, options: RunOptions, paths, progress=None,
+             first_chunk: int = 0, **totals):
+    """:func:`greeks.engine.simulate` on ``frame`` with the run's options and ``paths`` (a
+    count, or one per group); ``totals`` are its ``extra``, ``weight`` and ``subtotal``."""
+    from greeks import engine
+
+    return engine.simulate(frame, paths, options.seed, options.threads, progress,
+                           options.scheme, options.steps_per_year, options.first_step,
+                           options.plain, method=options.method, first_chunk=first_chunk,
+                           scheduler=options.scheduler, **totals)
+
+
+def sized_paths(frame: pd.DataFrame, options: RunOptions, extra: tuple[str, ...] = ()):
+    """The run's path count, or under ``target_se`` each group's (:mod:`greeks.target`),
+    and the ids of the rows whose target the cap stops."""
+    if options.target is None:
+        return options.paths, []
+    from greeks import engine, target
+
+    groups = engine.plan_groups(frame, options.scheme, options.steps_per_year,
+                                options.first_step, options.method, options.plain)
+    return target.paths_for_target(
+        frame, options.target,
+        lambda count, first_chunk: simulate(frame, options, count, first_chunk=first_chunk,
+                                            extra=extra),
+        groups, pilot=options.paths, max_paths=options.max_paths)
+
+
+def path_count(paths) -> int:
+    """The largest path count of a run (its count, or the largest of a group's)."""
+    return int(max(paths.values()) if isinstance(paths, dict) else paths)
+
+
+def run_attributes(options: RunOptions, paths, unmet: list[str]) -> dict:
+    """The run's options as a result table's ``attrs``."""
+    return dict(paths=paths if isinstance(paths, dict) else int(paths),
+                target_se=options.target_se, unmet=unmet, seed=options.seed,
+                scheme=options.scheme,
+                steps_per_year=options.steps_per_year if options.steps_per_year else "auto",
+                first_step=options.first_step, plain=options.plain, method=options.method)
+
+
+def _result_table(frame, options: RunOptions, estimates, names, mean, se,
+                  parameter_methods) -> pd.DataFrame:
+    """The per-row results (module docstring of :func:`price_portfolio`), then the input
+    columns."""
+    from greeks import engine
+
     results = {"id": frame["id"]}
     for k, name in enumerate(names):
         for column, scale in _columns(name):
             results[column] = mean[:, k] * scale
             results[f"{column}_se"] = se[:, k] * scale
-    results["method"] = engine.row_methods(frame, method, bool(plain))
-    for k, name in enumerate(("price", "delta", "vega")):
+    results["method"] = engine.row_methods(frame, options.method, options.plain)
+    for k, name in enumerate(BASE_GREEKS):
         results[f"method_{name}"] = estimates.choice[:, k]
     for name, used in parameter_methods.items():
         results[f"method_{name}"] = used
-    out = pd.concat([pd.DataFrame(results), frame.drop(columns="id")], axis=1)
+    return pd.concat([pd.DataFrame(results), frame.drop(columns="id")], axis=1)
+
+
+def _total(names, total_mean, total_se, complete) -> dict:
+    """The quantity-weighted portfolio total and its standard errors, under the result
+    columns' names (NaN for a Greek not every row has)."""
     total = {}
     for k, name in enumerate(names):
         for column, scale in _columns(name):
             total[column] = float(total_mean[k]) * scale if complete[k] else float("nan")
             total[f"{column}_se"] = float(total_se[k]) * scale if complete[k] else float("nan")
-    out.attrs["total"] = total
-    if isinstance(paths, dict):
-        out.insert(out.columns.get_loc("method"), "paths",
-                   engine.row_paths(frame, paths, method, bool(plain)))
-    out.attrs["paths"] = paths if isinstance(paths, dict) else int(paths)
-    out.attrs["target_se"] = target_se
-    out.attrs["unmet"] = unmet
-    out.attrs["seed"] = int(seed)
-    out.attrs["scheme"] = scheme
-    out.attrs["steps_per_year"] = float(steps_per_year) if steps_per_year else "auto"
-    out.attrs["first_step"] = 0.0 if first_step is None else float(first_step)
-    out.attrs["plain"] = bool(plain)
-    out.attrs["method"] = method
-    return out
+    return total
 
 
 def _columns(name: str) -> list[tuple[str, float]]:
@@ -214,8 +231,8 @@ def _columns(name: str) -> list[tuple[str, float]]:
     return [("rho_rate" if name == "rho" else name, 1.0)]
 
 
-def _with_heston_sensitivities(frame, estimates, extra, parameters, paths, seed, scheme,
-                               steps_per_year, first_step, method):
+def _with_heston_sensitivities(frame, estimates, extra, parameters, paths: int,
+                               options: RunOptions):
     """The estimates with the Greeks that Heston rows get from
     :mod:`greeks.models.heston.sensitivities`: the model-parameter sensitivities ``parameters``
     appended (with the estimator of each row), and rho, theta, vanna, volga of the Heston
@@ -230,7 +247,8 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths, seed,
     heston_rows = (frame["model"] == "heston").to_numpy()
     if filled_in and heston_rows.any():
         b_mean, b_se, b_total, b_total_se, choice = further.heston_sensitivities(
-            frame, filled_in, paths, seed, scheme, steps_per_year, first_step, method)
+            frame, filled_in, paths, options.seed, options.scheme, options.steps_per_year,
+            options.first_step, options.method)
         columns = [3 + extra.index(name) for name in filled_in if name in extra]
         filled = [filled_in.index(name) for name in filled_in if name in extra]
         mean, se = mean.copy(), se.copy()
@@ -242,7 +260,8 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths, seed,
         targets = columns + [3 + len(extra) + i for i in range(len(parameters))]
         total_mean[targets] += b_total
         total_se[targets] = np.hypot(total_se[targets], b_total_se)
-        complete[columns] = True
+        complete[columns] = ~np.isnan(mean[:, columns]).any(axis=0)  # rows of other
+        # methods (pathwise, fd, rqmc) may lack them
         mean = np.concatenate([mean, b_mean[:, len(filled):]], axis=1)
         se = np.concatenate([se, b_se[:, len(filled):]], axis=1)
         methods = {name: choice[:, len(filled) + i] for i, name in enumerate(parameters)}
@@ -255,45 +274,29 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths, seed,
     return mean, se, total_mean, total_se, complete, methods
 
 
-def check_greeks(greeks) -> tuple[str, ...]:
-    """The further Greeks requested, in canonical order; price, delta and vega are always
-    estimated and may be named too; ``all`` names every one."""
-    from greeks.models.heston.sensitivities import PARAMETERS
-    from greeks.sensitivities import NAMES
-
-    known = NAMES + PARAMETERS
-    names = {name.strip().lower() for name in greeks if name.strip()}
-    if "all" in names:
-        names = set(known)
-    unknown = sorted(names - set(known) - {"price", "delta", "vega"})
-    if unknown:
-        raise ValueError(f"unknown Greek {unknown[0]!r}; choose from price, delta, vega, "
-                         f"{', '.join(known)} or all")
-    return tuple(name for name in known if name in names)
-
-
-def _refuse_from_zero(frame: pd.DataFrame, frame_or_path, scheme: str, method: str,
-                      plain: bool) -> None:
+def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> None:
     """Refuse Heston rows from v0 = 0 that the run cannot estimate: under Euler (its first
     variance step from 0 is deterministic, so no σ0-score exists), and without the Feller
     condition where a row would take the likelihood-ratio delta weight
     (:func:`greeks.engine.lr_delta_unusable`)."""
-    from greeks import engine
-
     zero = ((frame["model"] == "heston") & (frame["v0"] == 0)).to_numpy() \
         if "v0" in frame else np.zeros(len(frame), dtype=bool)
-    source = "<DataFrame>" if isinstance(frame_or_path, pd.DataFrame) else str(frame_or_path)
-    if scheme == "euler" and zero.any():
-        raise InputError(source, "v0 = 0 cannot be simulated with --scheme euler (its first "
+    if not zero.any():
+        return
+    if options.scheme == "euler":
+        raise InputError(source, "v0 = 0 cannot be simulated with scheme 'euler' (its first "
                          "variance step is deterministic); use qe or exact",
                          row=int(zero.argmax()) + 1, column="v0")
-    weighted = np.array([label.startswith(("lr", "rqmc+lr"))
-                         for label in engine.row_methods(frame, method, plain)], dtype=bool)
+    from greeks import engine
+
+    weighted = np.array([label.startswith(("lr", "rqmc+lr")) for label
+                         in engine.row_methods(frame, options.method, options.plain)],
+                        dtype=bool)
     refused = engine.lr_delta_unusable(frame) & weighted
     if refused.any():
         raise InputError(source, "v0 = 0 with 2*kappa*theta < xi^2: the likelihood-ratio delta "
                          "weight has no finite variance here (the variance leaves 0 too "
-                         "slowly); use --method auto or fd, or give v0 > 0",
+                         "slowly); use method 'auto' or 'fd', or give v0 > 0",
                          row=int(refused.argmax()) + 1, column="v0")
 
 
@@ -308,4 +311,4 @@ def with_total_row(results: pd.DataFrame) -> pd.DataFrame:
     return combined
 
 
-__all__ = ["price_portfolio", "InputError", "RESULT_COLUMNS"]
+__all__ = ["price_portfolio", "InputError", "OptionError", "RESULT_COLUMNS"]

@@ -12,12 +12,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-INSTRUMENTS = ("european", "digital", "asian", "barrier")
+from greeks.names import BARRIER_TYPES, HESTON_PARAMETERS, INSTRUMENTS, MODELS, OPTION_TYPES
+
 DATED_INSTRUMENTS = ("asian", "barrier")  # read the path on `fixings` dates; the others at T only
-OPTION_TYPES = ("call", "put")
-MODELS = ("gbm", "heston")
-BARRIER_TYPES = ("up-and-out", "down-and-out", "up-and-in", "down-and-in")
-HESTON_PARAMETERS = ("v0", "kappa", "theta", "xi", "rho")
 FIXINGS_PER_YEAR = 252
 MAX_FIXINGS = 10_000  # per row: daily for about 40 years; bounds the simulation grid
 

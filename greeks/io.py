@@ -17,16 +17,14 @@ from pathlib import Path
 import pandas as pd
 
 from greeks.instruments import InputError, validate
-
-FORMATS = {".csv": "csv", ".parquet": "parquet", ".json": "json"}
-OUTPUT_FORMATS = {**FORMATS, ".html": "html"}
+from greeks.names import INPUT_FORMATS, OUTPUT_FORMATS
 
 
 def table_format(path: str | os.PathLike, source: str | None = None,
                  output: bool = False) -> str:
     """The format named by a path's suffix (``output``: also .html), or an
     :class:`InputError`."""
-    formats = OUTPUT_FORMATS if output else FORMATS
+    formats = OUTPUT_FORMATS if output else INPUT_FORMATS
     suffix = Path(path).suffix.lower()
     if suffix not in formats:
         problem = f"unsupported file type {suffix!r}" if suffix else "the file name has no suffix"

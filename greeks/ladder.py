@@ -45,69 +45,74 @@ import math
 import numpy as np
 import pandas as pd
 
-from greeks import payoffs
-from greeks.stats import Moments
-
-DEFAULT_MIN_ESS = 0.1  # of the paths
+from greeks.names import (DEFAULT_SPOT_SHIFTS, DEFAULT_VOL_SHIFTS, OptionError, check_min_ess,
+                          check_run_options, parse_shifts)
 
 
-def parse_shifts(text: str, floor: float | None = -1.0) -> np.ndarray:
-    """Shifts from ``"-20%:+20%:5%"`` (start:stop:step, both ends included) or a comma list
-    ``"-10%,0%,10%"``; values without ``%`` are fractions.  0 is added; relative spot shifts
-    must stay above ``floor`` (−100 %)."""
-    def value(part: str) -> float:
-        part = part.strip()
-        return float(part.rstrip("%")) * (0.01 if part.endswith("%") else 1.0)
-
-    try:
-        if ":" in text:
-            start, stop, step = (value(p) for p in text.split(":"))
-            if not step > 0 or stop < start:
-                raise ValueError
-            shifts = start + step * np.arange(math.floor((stop - start) / step + 1e-9) + 1)
-        else:
-            shifts = np.array([value(p) for p in text.split(",")])
-    except ValueError:
-        raise ValueError(f"--spot expects start:stop:step or a comma list of shifts such as "
-                         f"-20%:+20%:5%, got {text!r}") from None
-    if not np.all(np.isfinite(shifts)) or (floor is not None and np.any(shifts <= floor)):
-        raise ValueError("shifts must be finite, and spot shifts above -100%")
-    return np.unique(np.round(np.append(shifts, 0.0), 12))
+def shift_grid(shifts, name: str, floor: float | None) -> np.ndarray:
+    """The sorted shifts of a spec (:func:`greeks.names.parse_shifts`) or of a sequence,
+    0 included."""
+    if isinstance(shifts, str):
+        return np.unique(np.round(np.append(parse_shifts(shifts, name, floor), 0.0), 12))
+    return np.unique(np.append(np.asarray(shifts, dtype=float), 0.0))
 
 
-def spot_ladder(source, shifts, paths: int | None = None, seed: int | None = None,
-                threads: int | None = None, min_ess: float = DEFAULT_MIN_ESS,
-                resimulate: bool = True, vol_shifts="0") -> pd.DataFrame:
+def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
+                paths: int | None = None, seed: int | None = None, threads: int | None = None,
+                scheme: str | None = None, steps_per_year: float | None = None,
+                min_ess: float | None = None, resimulate: bool = True) -> pd.DataFrame:
     """The portfolio's value and P&L at each relative spot shift, with SEs and ESS.
 
-    Each row's ESS per shift (module docstring; Heston on a pilot of ``PILOT`` paths, on
-    streams of its own) decides: rows below ``min_ess`` at a shift are re-priced there by a full simulation at the
-    shifted spots (independent of the reweighted rows, so the variances add), the others
-    reweighted.  With ``vol_shifts`` (absolute volatility changes, same syntax; ``"+5%"`` is
-    +0.05) the scenarios are every pair of spot and volatility shifts.  Returns one line
-    per scenario: ``shift`` (spot), ``vol_shift``, ``value``, ``value_se``, ``pnl``,
-    ``pnl_se``, ``ess`` (the smallest over the reweighted rows, as a fraction of the paths),
-    ``resimulated`` (rows re-priced) and ``source`` (``reweighted``, ``re-simulated`` or,
-    with ``resimulate=False``, ``unreliable`` and no numbers).  ``attrs["rows"]`` holds
-    each row's reweighted value and SE per shift (NaN where its ESS is too small).
-    """
-    from greeks import engine
-    from greeks.api import check_run_options, load, price_portfolio
+    Parameters
+    ----------
+    source : pandas.DataFrame or path
+        Instrument table, as in :func:`greeks.price_portfolio`.
+    spot : str or sequence of float
+        Relative spot shifts: ``"-20%:+20%:5%"`` (start:stop:step, both ends included), a
+        comma list ``"-10%,10%"`` (values without ``%`` are fractions), or numbers; 0 is
+        added.
+    vol : str or sequence of float
+        Absolute volatility shifts, same syntax (``"+5%"`` is +0.05; σ0 under Heston); the
+        scenarios are every pair of spot and volatility shifts.
+    paths, seed, threads, scheme, steps_per_year
+        As in :func:`greeks.price_portfolio`.
+    min_ess : float
+        Rows whose effective sample size at a shift falls below this fraction of the paths
+        (default 0.1) are re-priced there by a full simulation at the shifted spots
+        (independent of the reweighted rows, so the variances add).
+    resimulate : bool
+        False: leave such shifts empty and flagged ``unreliable`` instead.
 
+    Returns
+    -------
+    pandas.DataFrame
+        Each row's ESS per shift (module docstring; Heston on a pilot of ``PILOT`` paths, on
+        streams of its own) decides which rows are reweighted.  One line per scenario:
+        ``shift`` (spot), ``vol_shift``, ``value``, ``value_se``, ``pnl``,
+        ``pnl_se``, ``ess`` (the smallest over the reweighted rows, as a fraction of the
+        paths), ``resimulated`` (rows re-priced) and ``source`` (``reweighted``,
+        ``re-simulated`` or, with ``resimulate=False``, ``unreliable`` and no numbers).
+        ``attrs["rows"]`` holds each row's reweighted value and SE per shift (NaN where its
+        ESS is too small).
+    """
+    from greeks.api import load, price_portfolio
+
+    options = check_run_options(paths=paths, seed=seed, threads=threads, scheme=scheme,
+                                steps_per_year=steps_per_year)
+    min_ess = check_min_ess(min_ess)
+    spot_grid = shift_grid(spot, "spot", floor=-1.0)
+    vol_grid = shift_grid(vol, "vol", floor=None)
     frame = load(source)
-    spot_grid = parse_shifts(shifts) if isinstance(shifts, str) else np.unique(
-        np.append(np.asarray(shifts, dtype=float), 0.0))
-    vol_grid = parse_shifts(vol_shifts, floor=None) if isinstance(vol_shifts, str) else \
-        np.unique(np.append(np.asarray(vol_shifts, dtype=float), 0.0))
+    from greeks import engine  # numba: only once the options and the input are valid
+    from greeks.stats import Moments
+
     shifts = np.repeat(spot_grid, vol_grid.size)  # every (spot, vol) pair, vol fastest
     vols = np.tile(vol_grid, spot_grid.size)
     _check_vols(frame, vol_grid)
-    paths = engine.DEFAULT_PATHS if paths is None else int(paths)
-    seed = engine.DEFAULT_SEED if seed is None else int(seed)
-    check_run_options(paths, seed, threads)
+    paths, seed = options.paths, options.seed
     logs = np.log1p(shifts)
     base = int(np.flatnonzero((shifts == 0) & (vols == 0))[0])
-    groups = engine.plan_groups(frame)
+    groups = engine.plan_groups(frame, options.scheme, options.steps_per_year)
     ess = _effective_fraction(groups, len(frame), seed, min(paths, PILOT), logs, vols)
     good = ess >= min_ess
     good[:, base] = True
@@ -137,22 +142,23 @@ def spot_ladder(source, shifts, paths: int | None = None, seed: int | None = Non
         bad = np.flatnonzero(~good[:, s])
         value, value_var = total_mean[0, s], total_variance[0, s]
         pnl, pnl_var = total_mean[1, s], total_variance[1, s]
-        source = "reweighted"
+        origin = "reweighted"
         if bad.size and resimulate:
             moved = _shifted(frame.iloc[bad], shift, vols[s])
             priced = price_portfolio(moved.reset_index(drop=True), paths=paths, seed=seed,
-                                     threads=threads, plain=True).attrs["total"]
+                                     threads=options.threads, scheme=scheme,
+                                     steps_per_year=steps_per_year, plain=True).attrs["total"]
             value, value_var = value + priced["price"], value_var + priced["price_se"] ** 2
             pnl, pnl_var = pnl + priced["price"], pnl_var + priced["price_se"] ** 2
-            source = "re-simulated" if bad.size == rows else "partly re-simulated"
+            origin = "re-simulated" if bad.size == rows else "partly re-simulated"
         elif bad.size:
             value = value_var = pnl = pnl_var = np.nan
-            source = "unreliable"
+            origin = "unreliable"
         lines.append(dict(shift=shift, vol_shift=vols[s], value=value,
                           value_se=math.sqrt(value_var), pnl=pnl,
                           pnl_se=math.sqrt(pnl_var),
                           ess=ess[good[:, s], s].min() if good[:, s].any() else np.nan,
-                          resimulated=int(bad.size), source=source))
+                          resimulated=int(bad.size), source=origin))
     table = pd.DataFrame(lines)
     per_row = {"id": frame["id"].to_numpy()}
     for s, shift in enumerate(shifts):
@@ -175,8 +181,8 @@ def _check_vols(frame: pd.DataFrame, vol_grid: np.ndarray) -> None:
     low = sigma + vol_grid.min()
     gbm = (frame["model"] == "gbm").to_numpy()
     if np.any(gbm & (low <= 0)) or np.any(~gbm & (low < 0)):
-        raise ValueError(f"the volatility shift {vol_grid.min():+g} leaves a row's volatility "
-                         "below zero")
+        raise OptionError(f"vol: the shift {vol_grid.min():+g} leaves a row's volatility "
+                          "below zero")
 
 
 def _shifted(rows: pd.DataFrame, shift: float, vol_shift: float) -> pd.DataFrame:
@@ -253,6 +259,7 @@ def _effective_fraction(groups, rows: int, seed: int, paths: int, logs, vols) ->
 def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray, vols: np.ndarray):
     """Per row of the group, the (paths × scenarios) array f·ρ on one chunk (0 where a
     Heston row's volatility moves: those are re-simulated)."""
+    from greeks import payoffs
     from greeks.models.gbm.paths import simulate as simulate_gbm
     from greeks.models.heston.adapter import group_paths
 

@@ -18,9 +18,9 @@ import pandas as pd
 from greeks.models.gbm.analytic import reference
 from greeks.api import load
 from greeks.models.heston.analytic import heston_digital, heston_greeks
-from greeks.instruments import HESTON_PARAMETERS, InputError
+from greeks.instruments import InputError
+from greeks.names import BASE_GREEKS, HESTON_PARAMETERS
 
-VALUES = ("price", "delta", "vega")
 CLOSED_FORM = ("european", "digital")
 NO_CLOSED_FORM = "no closed form"
 
@@ -63,13 +63,13 @@ def reference_table(frame: pd.DataFrame, source: str = "<DataFrame>") -> pd.Data
     values = np.array([row_values for row_values, _ in rows], dtype=float).reshape(-1, 3)
     notes = pd.Series([note for _, note in rows], dtype=object)
     results = pd.DataFrame({"id": frame["id"],
-                            **{name: values[:, k] for k, name in enumerate(VALUES)},
+                            **{name: values[:, k] for k, name in enumerate(BASE_GREEKS)},
                             "note": notes})
     out = pd.concat([results, frame.drop(columns="id")], axis=1)
     valued = notes.isna().to_numpy()
     quantity = frame["quantity"].to_numpy(dtype=float)[valued]
     out.attrs["total"] = {name: float(quantity @ values[valued, k])
-                          for k, name in enumerate(VALUES)}
+                          for k, name in enumerate(BASE_GREEKS)}
     return out
 
 

@@ -10,6 +10,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
+# the caption's definition of each exposure of a risk report
+EXPOSURE_UNITS = {"market_value": "q·price", "dollar_delta": "q·S0·delta",
+                  "vega_per_point": "q·vega/100", "dollar_gamma": "q·S0²·gamma/100",
+                  "theta_per_day": "q·theta/365", "rho_per_bp": "q·rho_rate/10⁴"}
+
 
 def plus_minus(value: float, se: float) -> str:
     """``value ± se`` with the SE to two significant digits and the value to match."""
@@ -86,11 +91,17 @@ def _print(table: Table, caption: str, console: Console | None) -> None:
     console.print(table)
 
 
+def path_counts(attrs: dict) -> str:
+    """The paths of a run: its count, or under a target SE the range of the groups'."""
+    paths = attrs.get("paths")
+    if isinstance(paths, dict):
+        return (f"{min(paths.values()):,}–{max(paths.values()):,} paths per simulation "
+                f"(target SE {attrs.get('target_se')})")
+    return f"{paths:,} paths per simulation"
+
+
 def print_results(results, console: Console | None = None) -> None:
-    paths, seed = results.attrs.get("paths"), results.attrs.get("seed")
-    counts = (f"{min(paths.values()):,}–{max(paths.values()):,} paths per simulation "
-              f"(target SE {results.attrs.get('target_se')})" if isinstance(paths, dict)
-              else f"{paths:,} paths per simulation")
+    counts, seed = path_counts(results.attrs), results.attrs.get("seed")
     caption = (f"{counts}, seed {seed}; per unit of quantity, "
                "vega per 1.00 vol; total = Σ quantity × value")
     _print(result_table(results), caption, console)
@@ -115,18 +126,15 @@ def print_report(report, console: Console | None = None) -> None:
     for i, name in enumerate(by):
         table.add_column(name, footer="total" if i == 0 else "", justify="left", no_wrap=True)
     table.add_column("positions", footer=f"{total['positions']:,}", justify="right")
-    names = [name for name in ("market_value", "dollar_delta", "vega_per_point", "dollar_gamma")
-             if name in report.columns]
+    names = [name for name in EXPOSURE_UNITS if name in report.columns]
     for name in names:
         table.add_column(f"{name} ± SE", footer=plus_minus(total[name], total[f"{name}_se"]),
                          justify="right", no_wrap=True)
     for row in records[:-1]:
         table.add_row(*(str(row[name]) for name in by), f"{row['positions']:,}",
                       *(plus_minus(row[name], row[f"{name}_se"]) for name in names))
-    paths, seed = report.attrs.get("paths"), report.attrs.get("seed")
-    _print(table, f"{paths:,} paths per simulation, seed {seed}; market_value = q·price, "
-                  "dollar_delta = q·S0·delta, vega_per_point = q·vega/100"
-                  + (", dollar_gamma = q·S0²·gamma/100" if "dollar_gamma" in names else ""),
+    units = ", ".join(f"{name} = {EXPOSURE_UNITS[name]}" for name in names)
+    _print(table, f"{path_counts(report.attrs)}, seed {report.attrs.get('seed')}; {units}",
            console)
 
 
@@ -146,7 +154,9 @@ def print_comparison(table, console: Console | None = None) -> None:
         out.add_row(line["id"] if first else "", line["greek"], line["method"],
                     plus_minus(line["estimate"], line["se"]), f"{line['seconds']:.3f}",
                     f"{line['variance_ratio']:.3g}", f"{line['efficiency']:.3g}")
-    _print(out, f"{table.attrs.get('paths'):,} paths, seed {table.attrs.get('seed')}, one thread; "
+    threads = table.attrs.get("threads")
+    _print(out, f"{table.attrs.get('paths'):,} paths, seed {table.attrs.get('seed')}, "
+                f"{threads} thread{'s' if threads != 1 else ''}; "
                 "ratios against plain likelihood ratio: variance ratio = SE_lr²/SE², "
                 "efficiency = SE_lr²·t_lr/(SE²·t)", console)
 

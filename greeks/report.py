@@ -5,31 +5,48 @@ Per position (rows of one or more instrument files), with q the signed quantity:
     market_value   = q · price
     dollar_delta   = q · S0 · delta          (P&L per 1.00 relative move of the spot)
     vega_per_point = q · vega / 100          (P&L per volatility point)
-    dollar_gamma   = q · S0² · gamma / 100   (change of dollar_delta per 1 % move; with
-                                              ``gamma``)
+
+and with the further Greeks asked for (``greeks``),
+
+    dollar_gamma   = q · S0² · gamma / 100   (change of dollar_delta per 1 % move)
+    theta_per_day  = q · theta / 365         (P&L of one calendar day passing)
+    rho_per_bp     = q · rho_rate / 10⁴      (P&L per basis point of the rate)
 
 A subtotal is the sum of its positions' exposures.  Positions that share a simulation
 are correlated, so a subtotal's standard error is computed from per-path sums of the
 exposures within each simulation group (:mod:`greeks.engine`); different groups are
 independent, so their variances add.
+
+The engine weighs every further Greek of a row by one weight: gamma's, q·S0²/100, differs
+from group to group, theta's and rho's are q times a constant.  Theta and rho are therefore
+weighed by q and scaled afterwards, and with gamma they take a run of their own (of the
+GBM rows, the only ones whose theta and rho the engine estimates: it simulates the same
+paths again).  Heston rows get theta and rho from :mod:`greeks.models.heston.sensitivities`,
+whose totals weigh the rows by quantity; a subtotal's comes from a run of the
+simulations it touches with the quantities of the other rows set to 0 (the same paths).
 """
 
 from __future__ import annotations
 
 import datetime
 import hashlib
+import math
 import os
 import time
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from greeks import __version__
+from greeks.api import (load, path_count, refuse_from_zero, run_attributes, simulate,
+                        sized_paths, source_name)
 from greeks.instruments import InputError
+from greeks.names import DESK_UNITS, INPUT_FORMATS, OptionError, check_run_options
 
-EXPOSURES = ("market_value", "dollar_delta", "vega_per_point", "dollar_gamma")
-READABLE = (".csv", ".parquet", ".json")
+EXPOSURES = ("market_value", "dollar_delta", "vega_per_point")  # then DESK_UNITS' values
+SCALES = {"theta": 1.0 / 365.0, "rho": 1e-4}  # desk unit per unit of q·Greek
 
 
 def instrument_paths(sources: Iterable[str | os.PathLike]) -> list[Path]:
@@ -38,7 +55,7 @@ def instrument_paths(sources: Iterable[str | os.PathLike]) -> list[Path]:
     for source in sources:
         path = Path(source)
         if path.is_dir():
-            found = sorted(p for p in path.iterdir() if p.suffix.lower() in READABLE)
+            found = sorted(p for p in path.iterdir() if p.suffix.lower() in INPUT_FORMATS)
             if not found:
                 raise InputError(str(path), "the folder holds no .csv, .parquet or .json file")
             paths.extend(found)
@@ -52,8 +69,6 @@ def instrument_paths(sources: Iterable[str | os.PathLike]) -> list[Path]:
 def load_positions(sources) -> pd.DataFrame:
     """One validated frame from a DataFrame or from instrument files and folders; ids must be
     unique across files (the message names the file and row of the second one)."""
-    from greeks.api import load
-
     if isinstance(sources, pd.DataFrame):
         return load(sources)
     if isinstance(sources, (str, os.PathLike)):
@@ -70,71 +85,206 @@ def load_positions(sources) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
 
 
-def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
-                seed: int | None = None, threads: int | None = None,
-                report: Callable[[float, float], None] | None = None,
-                scheme: str | None = None, steps_per_year: float | None = None,
-                gamma: bool = False, scheduler: str | None = None) -> pd.DataFrame:
+class Exposure(NamedTuple):
+    """One exposure of every position, of the total and of every subtotal, with SEs."""
+
+    rows: np.ndarray
+    rows_se: np.ndarray
+    total: float
+    total_se: float
+    subtotals: np.ndarray
+    subtotals_se: np.ndarray
+
+
+def risk_report(sources, *, by=(), paths: int | None = None, seed: int | None = None,
+                threads: int | None = None, scheme: str | None = None,
+                steps_per_year: float | None = None, first_step: float | None = None,
+                method: str | None = None, greeks=(), target_se=None,
+                max_paths: int | None = None, scheduler: str | None = None,
+                plain: bool = False,
+                progress: Callable[[float, float], None] | None = None) -> pd.DataFrame:
     """Exposures by the ``by`` columns with standard errors, and the grand total.
 
     Parameters
     ----------
     sources : path, list of paths/folders, or pandas.DataFrame
         Instrument files (a folder stands for its .csv/.parquet/.json files).
-    by : column names
-        Subtotal keys (e.g. ``["underlying", "book"]``); empty: the total only.
-    paths, seed, threads, report, scheme, steps_per_year, scheduler
+    by : column name(s)
+        Subtotal keys: a list (``["underlying", "book"]``) or a comma-separated string
+        (``"underlying,book"``); empty: the total only.
+    greeks : names, or a comma-separated string of them
+        Further Greeks with a desk unit (module docstring): ``gamma``, ``theta``, ``rho``
+        (``all``: every one); others are an :class:`~greeks.names.OptionError`.
+    paths, seed, threads, scheme, steps_per_year, first_step, method, target_se, max_paths, \
+scheduler, plain, progress
         As in :func:`greeks.price_portfolio`.
-    gamma : bool
-        Also estimate gamma and report ``dollar_gamma``.
 
     Returns
     -------
     pandas.DataFrame
         One row per combination of the ``by`` values (sorted), then a row whose first key
         is ``TOTAL``: ``positions``, and ``market_value``, ``dollar_delta``,
-        ``vega_per_point`` (and ``dollar_gamma``), each with ``_se``.  ``attrs["positions"]`` holds the per-position
+        ``vega_per_point`` (and ``dollar_gamma``, ``theta_per_day``, ``rho_per_bp``), each
+        with ``_se``.  ``attrs["positions"]`` holds the per-position
         exposures (with ``id`` and the ``by`` columns), ``attrs["metadata"]`` the run
-        (version, time, seed, paths, method, input files' SHA-256), which ``--output`` stores
-        with the table (Parquet key-value metadata, a JSON header, an HTML report).
+        (version, time, seed, paths, method, input files' SHA-256), which an output file
+        stores with the table (Parquet key-value metadata, a JSON header, an HTML report).
     """
-    from greeks import engine
-    from greeks.api import check_run_options
-
+    options = check_run_options(
+        paths=paths, seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
+        first_step=first_step, method=method, greeks=greeks, target_se=target_se,
+        max_paths=max_paths, scheduler=scheduler, plain=plain, desk_units=True)
+    by = [name.strip() for name in by.split(",")] if isinstance(by, str) else list(by)
+    by = [name for name in by if name]
     frame = load_positions(sources)
     inputs = ({} if isinstance(sources, pd.DataFrame) else
               {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
                for path in instrument_paths([sources] if isinstance(sources, (str, os.PathLike))
                                             else sources)})
-    by = list(by)
     missing = [name for name in by if name not in frame.columns]
     if missing:
-        raise InputError("--by", f"no column {missing[0]!r}; the columns are "
-                         + ", ".join(frame.columns))
-    paths = engine.DEFAULT_PATHS if paths is None else paths
-    seed = engine.DEFAULT_SEED if seed is None else seed
-    scheme = engine.DEFAULT_SCHEME if scheme is None else scheme
-    steps_per_year = engine.DEFAULT_STEPS_PER_YEAR if steps_per_year is None else steps_per_year
-    check_run_options(paths, seed, threads, scheme, steps_per_year or 1.0)
-
-    quantity = frame["quantity"].to_numpy(dtype=float)
-    spot = frame["spot"].to_numpy(dtype=float)
-    weight = np.stack([quantity, quantity * spot, quantity / 100.0,
-                       quantity * spot * spot / 100.0], axis=1)
-    exposures = EXPOSURES if gamma else EXPOSURES[:3]
+        raise OptionError(f"by: no column {missing[0]!r}; the columns are "
+                          + ", ".join(frame.columns))
+    refuse_from_zero(frame, source_name(sources), options)
     keys = frame[by].astype(str) if by else pd.DataFrame(index=frame.index)
     subtotal = (keys.groupby(by, sort=True).ngroup().to_numpy() if by
                 else np.full(len(frame), -1))
     start = time.perf_counter()
-    estimates = engine.simulate(frame, int(paths), int(seed), threads, report, scheme,
-                                float(steps_per_year), weight=weight, subtotal=subtotal,
-                                extra=("gamma",) if gamma else (),
-                                scheduler=scheduler or "local")
+    paths, unmet = sized_paths(frame, options, options.greeks)
+    exposures = _exposures(frame, options, paths, subtotal, progress)
+    table = _table(frame, by, keys, subtotal, exposures)
+    table.attrs.update(positions=_positions(frame, by, exposures), by=by,
+                       **run_attributes(options, paths, unmet))
+    table.attrs["metadata"] = dict(
+        greeks=__version__, created=datetime.datetime.now(datetime.timezone.utc).isoformat(
+            timespec="seconds"), seed=options.seed, paths=table.attrs["paths"],
+        method=options.method, scheme=options.scheme,
+        steps_per_year=table.attrs["steps_per_year"], first_step=options.first_step,
+        plain=options.plain, target_se=options.target_se, by=",".join(by),
+        further_greeks=",".join(options.greeks),
+        seconds=round(time.perf_counter() - start, 3), inputs=inputs)
+    return table
 
+
+def _exposures(frame, options, paths, subtotal, progress) -> dict[str, Exposure]:
+    """Every exposure asked for, by name, in the order of the report's columns."""
+    quantity = frame["quantity"].to_numpy(dtype=float)
+    spot = frame["spot"].to_numpy(dtype=float)
+    gamma = "gamma" in options.greeks
+    first = ("gamma",) if gamma else options.greeks  # the main run's (module docstring)
+    weight = np.stack([quantity, quantity * spot, quantity / 100.0,
+                       quantity * spot * spot / 100.0 if gamma else quantity], axis=1)
+    count = 1 + int(subtotal.max(initial=-1))
+    estimates = simulate(frame, options, paths, progress, weight=weight, subtotal=subtotal,
+                         extra=first)
+    parts = {name: _engine_part(estimates, k, weight[:, min(k, 3)], count)
+             for k, name in enumerate(EXPOSURES + first)}
+    rates = tuple(name for name in options.greeks if name in SCALES)
+    if gamma and rates:
+        parts.update(_gbm_rates(frame, options, paths, subtotal, count, rates, progress))
+    if rates and (frame["model"] == "heston").any():
+        heston = _heston_rates(frame, options, paths, subtotal, count, rates)
+        parts.update({name: _combined(parts[name], heston[name]) for name in rates})
+    out = {}
+    for name in EXPOSURES + tuple(DESK_UNITS):
+        if name in parts:
+            out[DESK_UNITS.get(name, name)] = _scaled(parts[name], SCALES.get(name, 1.0),
+                                                      name in DESK_UNITS)
+    return out
+
+
+def _engine_part(estimates, k: int, weight: np.ndarray, count: int) -> Exposure:
+    """The ``k``-th quantity of an engine run with ``count`` subtotals (a run of some rows
+    may miss the last ones), weighted by ``weight`` as in the run's totals."""
+    subtotals = np.zeros((count, estimates.total_mean.size))
+    subtotals_se = subtotals.copy()
+    found = estimates.subtotal_mean.shape[0]
+    subtotals[:found], subtotals_se[:found] = estimates.subtotal_mean, estimates.subtotal_se
+    return Exposure(weight * estimates.mean[:, k], np.abs(weight) * estimates.se[:, k],
+                    float(estimates.total_mean[k]), float(estimates.total_se[k]),
+                    subtotals[:, k], subtotals_se[:, k])
+
+
+def _gbm_rates(frame, options, paths, subtotal, count, rates, progress) -> dict:
+    """Theta and rho weighed by quantity, from a run of the GBM rows (module docstring)."""
+    gbm = (frame["model"] == "gbm").to_numpy()
+    nan = np.full(len(frame), np.nan)
+    empty = Exposure(nan, nan, 0.0, 0.0, np.zeros(count), np.zeros(count))
+    if not gbm.any():
+        return {name: empty for name in rates}
+    part = frame[gbm].reset_index(drop=True)
+    quantity = part["quantity"].to_numpy(dtype=float)
+    estimates = simulate(part, options, paths, progress,
+                         weight=np.repeat(quantity[:, None], 4, axis=1),
+                         subtotal=subtotal[gbm], extra=rates)
+    out = {}
+    for k, name in enumerate(rates):
+        found = _engine_part(estimates, 3 + k, quantity, count)
+        rows, rows_se = nan.copy(), nan.copy()
+        rows[gbm], rows_se[gbm] = found.rows, found.rows_se
+        out[name] = found._replace(rows=rows, rows_se=rows_se)
+    return out
+
+
+def _heston_rates(frame, options, paths, subtotal, count, rates) -> dict:
+    """Theta and rho of the Heston rows weighed by quantity (module docstring)."""
+    from greeks import engine
+    from greeks.models.heston import sensitivities as further
+
+    def run(rows):
+        return further.heston_sensitivities(
+            rows, list(rates), path_count(paths), options.seed, options.scheme,
+            options.steps_per_year, options.first_step, options.method)
+
+    quantity = frame["quantity"].to_numpy(dtype=float)
+    mean, se, total, total_se, _ = run(frame)
+    sums, sums_se = np.zeros((count, len(rates))), np.zeros((count, len(rates)))
+    groups = [group.positions for group in engine.plan_groups(
+        frame, options.scheme, options.steps_per_year, options.first_step)
+        if group.model == "heston"]
+    for i in range(count):
+        touched = [rows for rows in groups if (subtotal[rows] == i).any()]
+        if touched:
+            rows = np.sort(np.concatenate(touched))
+            masked = frame.iloc[rows].assign(
+                quantity=np.where(subtotal[rows] == i, quantity[rows], 0.0))
+            _, _, sums[i], sums_se[i], _ = run(masked.reset_index(drop=True))
+    return {name: Exposure(quantity * mean[:, k], np.abs(quantity) * se[:, k],
+                           float(total[k]), float(total_se[k]), sums[:, k], sums_se[:, k])
+            for k, name in enumerate(rates)}
+
+
+def _combined(first: Exposure, second: Exposure) -> Exposure:
+    """Two independent parts of an exposure over disjoint rows: values add, variances too."""
+    taken = np.isnan(first.rows)
+    return Exposure(np.where(taken, second.rows, first.rows),
+                    np.where(taken, second.rows_se, first.rows_se),
+                    first.total + second.total, math.hypot(first.total_se, second.total_se),
+                    first.subtotals + second.subtotals,
+                    np.hypot(first.subtotals_se, second.subtotals_se))
+
+
+def _scaled(part: Exposure, scale: float, checked: bool) -> Exposure:
+    """``part`` in desk units; ``checked``: totals NaN unless every position has a value."""
+    if checked and np.isnan(part.rows).any():
+        nan = np.full(part.subtotals.shape, np.nan)
+        part = part._replace(total=math.nan, total_se=math.nan, subtotals=nan,
+                             subtotals_se=nan)
+    if scale == 1.0:
+        return part
+    return Exposure(*(value * scale for value in part))
+
+
+def _positions(frame, by, exposures: dict[str, Exposure]) -> pd.DataFrame:
     positions = frame[["id", *by]].copy()
-    for k, name in enumerate(exposures):
-        positions[name] = weight[:, k] * estimates.mean[:, k]
-        positions[f"{name}_se"] = np.abs(weight[:, k]) * estimates.se[:, k]
+    for name, exposure in exposures.items():
+        positions[name] = exposure.rows
+        positions[f"{name}_se"] = exposure.rows_se
+    return positions
+
+
+def _table(frame, by, keys, subtotal, exposures: dict[str, Exposure]) -> pd.DataFrame:
+    """One line per subtotal, then the total."""
     rows = []
     if by:
         labels = keys.groupby(by, sort=True).first().index
@@ -142,29 +292,17 @@ def risk_report(sources, by: Iterable[str] = (), paths: int | None = None,
         for i, label in enumerate(labels):
             label = label if isinstance(label, tuple) else (label,)
             rows.append(dict(zip(by, label), positions=int(counts[i]),
-                             **_exposures(exposures, estimates.subtotal_mean[i],
-                                          estimates.subtotal_se[i])))
+                             **_values(exposures, lambda e: (e.subtotals[i],
+                                                             e.subtotals_se[i]))))
     total_keys = {name: ("TOTAL" if i == 0 else "") for i, name in enumerate(by or ["group"])}
     rows.append(dict(total_keys, positions=len(frame),
-                     **_exposures(exposures, estimates.total_mean, estimates.total_se)))
-    table = pd.DataFrame(rows)
-    from greeks import __version__
-
-    table.attrs.update(positions=positions, by=by, paths=int(paths), seed=int(seed),
-                       scheme=scheme,
-                       steps_per_year=float(steps_per_year) if steps_per_year else "auto")
-    table.attrs["metadata"] = dict(
-        greeks=__version__, created=datetime.datetime.now(datetime.timezone.utc).isoformat(
-            timespec="seconds"), seed=int(seed), paths=int(paths), method="auto", scheme=scheme,
-        steps_per_year=float(steps_per_year) if steps_per_year else "auto", by=",".join(by),
-        gamma=bool(gamma),
-        seconds=round(time.perf_counter() - start, 3), inputs=inputs)
-    return table
+                     **_values(exposures, lambda e: (e.total, e.total_se))))
+    return pd.DataFrame(rows)
 
 
-def _exposures(names, mean: np.ndarray, se: np.ndarray) -> dict:
+def _values(exposures: dict[str, Exposure], pick) -> dict:
     out = {}
-    for k, name in enumerate(names):
-        out[name] = float(mean[k])
-        out[f"{name}_se"] = float(se[k])
+    for name, exposure in exposures.items():
+        value, se = pick(exposure)
+        out[name], out[f"{name}_se"] = float(value), float(se)
     return out

@@ -1,4 +1,4 @@
-"""Path counts that reach a target standard error (``--target-se``).
+"""Path counts that reach a target standard error (``target_se``).
 
 A sizing run of ``pilot`` paths per simulation group, on streams of its own (chunk
 numbers from ``SIZING_CHUNKS``), estimates each row's standard errors; since they fall
@@ -6,7 +6,7 @@ like 1/sqrt(N), a group needs N = pilot · max (SE/target)² over its rows and r
 Greeks (the target absolute, or relative to |estimate| with a ``%`` suffix), times a
 margin of ``MARGIN`` for the sizing run's own noise, rounded up to a multiple of 1,024 and
 capped at ``max_paths``.  The main run then uses those counts
-on the ordinary streams: the same numbers as ``--paths N`` for each group, reproducible
+on the ordinary streams: the same numbers as ``paths=N`` for each group, reproducible
 for a given seed and target, and not biased by the sizing (its paths are not reused).
 """
 
@@ -16,37 +16,22 @@ import math
 
 import numpy as np
 
-from greeks.instruments import InputError
+from greeks.names import DEFAULT_MAX_PATHS, DEFAULT_PILOT
 
-DEFAULT_PILOT = 20_000
-DEFAULT_MAX_PATHS = 100_000_000
 SIZING_CHUNKS = 1 << 40
 ROUND = 1 << 10
 MARGIN = 1.25
 
 
-def parse_target(target) -> tuple[float, bool]:
-    """(value, relative) from ``0.01`` or ``"0.5%"``; the value must be > 0."""
-    text = str(target).strip()
-    relative = text.endswith("%")
-    try:
-        value = float(text[:-1] if relative else text)
-    except ValueError:
-        raise InputError("--target-se", f"expected a number or a percentage, got {text!r}") \
-            from None
-    if not value > 0 or not math.isfinite(value):
-        raise InputError("--target-se", f"must be > 0, got {text!r}")
-    return (value / 100.0 if relative else value), relative
-
-
-def paths_for_target(frame, target, simulate, groups, pilot: int = DEFAULT_PILOT,
-                     max_paths: int = DEFAULT_MAX_PATHS):
+def paths_for_target(frame, target: tuple[float, bool], simulate, groups,
+                     pilot: int = DEFAULT_PILOT, max_paths: int = DEFAULT_MAX_PATHS):
     """Per-group path counts for ``target`` and the ids of rows whose target the cap stops.
 
+    ``target`` is (value, relative), :func:`greeks.names.parse_target_se`;
     ``simulate(paths, first_chunk)`` runs the engine on ``frame``; ``groups`` are its
     planned groups (keys and row positions).
     """
-    value, relative = parse_target(target)
+    value, relative = target
     estimates = simulate(pilot, SIZING_CHUNKS)
     wanted = value * np.abs(estimates.mean) if relative else np.full(estimates.se.shape, value)
     with np.errstate(divide="ignore", invalid="ignore"):

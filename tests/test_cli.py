@@ -284,11 +284,16 @@ def test_run_options_reach_the_engine(runner, tmp_path, options):
 
 
 @pytest.mark.parametrize("options,message", [
-    (["--scheme", "milstein"], "'milstein' is not one of"),
-    (["--steps-per-year", "0"], "steps per year must lie in (0, 100000]"),
-    (["--first-step", "-1"], "first step must be >= 0 years"),
+    (["--scheme", "milstein"], "scheme must be one of qe, exact, euler, got 'milstein'"),
+    (["--method", "best"], "method must be one of auto, mixed, lr, pathwise, fd, rqmc"),
+    (["--steps-per-year", "0"], "steps_per_year must lie in (0, 100000]"),
+    (["--first-step", "-1"], "first_step must be a finite number of years >= 0"),
+    (["--target-se", "abc"], "target_se must be a number > 0 or a percentage"),
+    (["--max-paths", "1"], "max_paths must be a whole number >= 2, got 1"),
+    (["--greeks", "charm"], "greeks: unknown Greek 'charm'"),
 ])
 def test_bad_run_options(runner, book, options, message, no_simulation):
     result = runner.invoke(main, ["price", str(book), *options])
     assert result.exit_code == 2
-    assert message in result.output
+    assert result.stderr == f"Error: {result.stderr[7:]}" and result.stderr.count("\n") == 1
+    assert message in result.stderr

@@ -8,7 +8,8 @@ import pytest
 
 import greeks
 from greeks.cli import main
-from greeks.ladder import parse_shifts, spot_ladder
+from greeks.ladder import shift_grid, spot_ladder
+from greeks.names import OptionError
 from helpers import make_frame
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
@@ -24,7 +25,7 @@ def book():
 
 def test_reweighted_values_match_full_repricing():
     frame = book()
-    ladder = spot_ladder(frame, "-10%,-5%,5%,10%", paths=200_000, seed=1)
+    ladder = spot_ladder(frame, spot="-10%,-5%,5%,10%", paths=200_000, seed=1)
     assert (ladder["source"] == "reweighted").all()
     base = ladder.loc[ladder["shift"] == 0, "value"].iat[0]
     for line in ladder.itertuples():
@@ -38,7 +39,7 @@ def test_reweighted_values_match_full_repricing():
 
 
 def test_gbm_effective_sample_size_is_exact():
-    ladder = spot_ladder(make_frame([dict(id="call")]), "10%", paths=2_000)
+    ladder = spot_ladder(make_frame([dict(id="call")]), spot="10%", paths=2_000)
     a2 = math.log(1.1) ** 2 / 0.2 ** 2
     assert ladder.loc[ladder["shift"] == 0.1, "ess"].iat[0] == pytest.approx(math.exp(-a2))
 
@@ -48,7 +49,7 @@ def test_degenerate_shifts_are_resimulated_or_flagged():
     frame = make_frame([dict(id="call"),
                         dict(id="barrier", instrument="barrier", barrier=130.0,
                              barrier_type="up-and-out", fixings=252)])
-    ladder = spot_ladder(frame, "-10%,10%", paths=50_000, seed=3)
+    ladder = spot_ladder(frame, spot="-10%,10%", paths=50_000, seed=3)
     moved = ladder[ladder["shift"] != 0]
     assert (moved["source"] == "partly re-simulated").all() and (moved["resimulated"] == 1).all()
     assert np.isnan(ladder.attrs["rows"]["+0.1"].iat[1])
@@ -57,14 +58,14 @@ def test_degenerate_shifts_are_resimulated_or_flagged():
         total = greeks.price_portfolio(shifted, paths=200_000, seed=4).attrs["total"]
         assert abs(line.value - total["price"]) <= 4 * math.hypot(line.value_se,
                                                                   total["price_se"])
-    flagged = spot_ladder(frame, "10%", paths=5_000, resimulate=False)
+    flagged = spot_ladder(frame, spot="10%", paths=5_000, resimulate=False)
     line = flagged[flagged["shift"] == 0.1].iloc[0]
     assert line["source"] == "unreliable" and np.isnan(line["value"])
 
 
 def test_value_standard_errors_match_the_spread_over_seeds():
     frame = book()
-    runs = [spot_ladder(frame, "-10%,10%", paths=4_000, seed=seed) for seed in range(60)]
+    runs = [spot_ladder(frame, spot="-10%,10%", paths=4_000, seed=seed) for seed in range(60)]
     values = np.stack([r[["value", "pnl"]].to_numpy() for r in runs])
     ses = np.stack([r[["value_se", "pnl_se"]].to_numpy() for r in runs])
     ratio = values.std(axis=0, ddof=1)[[0, 2]] / np.sqrt((ses ** 2).mean(axis=0))[[0, 2]]
@@ -72,11 +73,11 @@ def test_value_standard_errors_match_the_spread_over_seeds():
 
 
 def test_shift_specifications():
-    assert parse_shifts("-20%:+20%:10%").tolist() == [-0.2, -0.1, 0.0, 0.1, 0.2]
-    assert parse_shifts("0.05,-5%").tolist() == [-0.05, 0.0, 0.05]
+    assert shift_grid("-20%:+20%:10%", "spot", -1.0).tolist() == [-0.2, -0.1, 0.0, 0.1, 0.2]
+    assert shift_grid("0.05,-5%", "spot", -1.0).tolist() == [-0.05, 0.0, 0.05]
     for bad in ["abc", "10%:-10%:5%", "-120%", "1:2:0"]:
-        with pytest.raises(ValueError):
-            parse_shifts(bad)
+        with pytest.raises(OptionError, match="spot"):
+            shift_grid(bad, "spot", -1.0)
 
 
 def test_ladder_cli(runner, tmp_path):
@@ -87,12 +88,12 @@ def test_ladder_cli(runner, tmp_path):
     assert result.exit_code == 0, result.output
     assert pd.read_csv(out)["shift"].tolist() == [-0.1, 0.0, 0.1]
     result = runner.invoke(main, ["ladder", str(source), "--spot", "nonsense"])
-    assert result.exit_code == 2 and "--spot expects" in result.output
+    assert result.exit_code == 2 and "spot expects" in result.output
 
 
 def test_volatility_shifts_reweight_gbm_rows_and_resimulate_heston_rows():
     frame = book()
-    ladder = spot_ladder(frame, "5%", paths=200_000, seed=5, vol_shifts="-2%,2%")
+    ladder = spot_ladder(frame, spot="5%", paths=200_000, seed=5, vol="-2%,2%")
     assert len(ladder) == 2 * 3
     moved = ladder[ladder["vol_shift"] != 0]
     assert (moved["source"] == "partly re-simulated").all()  # the Heston row

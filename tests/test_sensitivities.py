@@ -159,6 +159,11 @@ def test_results_carry_the_requested_greeks_and_units():
     assert np.isfinite(results["theta_per_year"]).all()
     assert np.isfinite(results.attrs["total"]["theta_per_year"])
     assert np.isfinite(results.attrs["total"]["gamma"])
+    # finite differences estimate no theta for the GBM row: no total either, though the
+    # Heston row's comes from bump and revalue
+    fd = greeks.price_portfolio(frame, paths=2_000, method="fd", greeks=["theta"])
+    assert np.isnan(fd["theta_per_year"].iloc[0]) and np.isfinite(fd["theta_per_year"].iloc[1])
+    assert np.isnan(fd.attrs["total"]["theta_per_year"])
     # model-parameter sensitivities exist for Heston rows only
     with_parameters = greeks.price_portfolio(frame, paths=4_000, greeks=["dkappa"])
     assert np.isnan(with_parameters["dkappa"].iloc[0])

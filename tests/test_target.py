@@ -55,4 +55,4 @@ def test_bad_targets_are_refused(runner, tmp_path, bad):
     source = tmp_path / "book.csv"
     frame().to_csv(source, index=False)
     result = runner.invoke(main, ["price", str(source), "--target-se", bad])
-    assert result.exit_code == 2 and "--target-se" in result.output
+    assert result.exit_code == 2 and "target_se must be" in result.output
