@@ -30,11 +30,11 @@ from pathlib import Path
 import numba
 import numpy as np
 import pandas as pd
+from machine import code_version, cpu_name, load_average
 
 from greeks import engine
-from greeks.models.heston.analytic import heston_greeks
 from greeks.instruments import validate
-from machine import code_version, cpu_name, load_average
+from greeks.models.heston.analytic import heston_greeks
 
 S0, K, R, T = 100.0, 100.0, 0.05, 1.0
 V0, KAPPA, THETA, XI, RHO = 0.04, 1.5, 0.04, 0.5, -0.7

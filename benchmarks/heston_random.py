@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 import greeks
-from greeks.models.heston.analytic import heston_digital, heston_greeks
 from greeks.models.heston.adapter import steps_per_year as heston_steps_per_year
+from greeks.models.heston.analytic import heston_digital, heston_greeks
 
 RESULTS = Path(__file__).resolve().parent / "results" / "heston_random.md"
 GREEKS = ("price", "delta", "vega")

@@ -40,8 +40,8 @@ from pathlib import Path
 import numba
 import numpy as np
 import pandas as pd
-
-from machine import code_version as commit_version, cpu_name, load_average
+from machine import code_version as commit_version
+from machine import cpu_name, load_average
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "scale.md"

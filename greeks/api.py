@@ -9,8 +9,13 @@ import numpy as np
 import pandas as pd
 
 from greeks.instruments import RESULT_COLUMNS, InputError, validate
-from greeks.names import (BASE_GREEKS, PARAMETER_GREEKS, OptionError, RunOptions,
-                          check_run_options)
+from greeks.names import (
+    BASE_GREEKS,
+    PARAMETER_GREEKS,
+    OptionError,
+    RunOptions,
+    check_run_options,
+)
 
 
 def load(frame_or_path) -> pd.DataFrame:

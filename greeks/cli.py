@@ -10,8 +10,12 @@ from pathlib import Path
 import click
 
 from greeks import __version__
-from greeks.names import (DEFAULT_MAX_PATHS, DEFAULT_MIN_ESS, DEFAULT_SPOT_SHIFTS,
-                          DEFAULT_VOL_SHIFTS)
+from greeks.names import (
+    DEFAULT_MAX_PATHS,
+    DEFAULT_MIN_ESS,
+    DEFAULT_SPOT_SHIFTS,
+    DEFAULT_VOL_SHIFTS,
+)
 from greeks.options import estimation_options, output_options, simulation_options
 
 

@@ -47,7 +47,8 @@ from numba import njit
 
 from greeks import payoffs
 from greeks.maths import INVERSE_ROOT_TWO_PI, normal_cdf
-from greeks.models.gbm.scores import path_scores as gbm_path_scores, score_setup
+from greeks.models.gbm.scores import path_scores as gbm_path_scores
+from greeks.models.gbm.scores import score_setup
 from greeks.models.heston.scores import path_scores as heston_path_scores
 from greeks.stats import accumulate, finish, moments
 

@@ -12,7 +12,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from greeks.names import BARRIER_TYPES, HESTON_PARAMETERS, INSTRUMENTS, MODELS, OPTION_TYPES
+from greeks.names import (
+    BARRIER_TYPES,
+    HESTON_PARAMETERS,
+    INSTRUMENTS,
+    MODELS,
+    OPTION_TYPES,
+)
 
 DATED_INSTRUMENTS = ("asian", "barrier")  # read the path on `fixings` dates; the others at T only
 FIXINGS_PER_YEAR = 252

@@ -45,8 +45,15 @@ import math
 import numpy as np
 import pandas as pd
 
-from greeks.names import (DEFAULT_SPOT_SHIFTS, DEFAULT_VOL_SHIFTS, OptionError, check_min_ess,
-                          check_run_options, parse_shifts)
+from greeks import streams
+from greeks.names import (
+    DEFAULT_SPOT_SHIFTS,
+    DEFAULT_VOL_SHIFTS,
+    OptionError,
+    check_min_ess,
+    check_run_options,
+    parse_shifts,
+)
 
 
 def shift_grid(shifts, name: str, floor: float | None) -> np.ndarray:
@@ -171,7 +178,6 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
 
 
 PILOT = 20_000
-PILOT_CHUNKS = 1 << 44
 
 
 def _check_vols(frame: pd.DataFrame, vol_grid: np.ndarray) -> None:
@@ -245,7 +251,7 @@ def _effective_fraction(groups, rows: int, seed: int, paths: int, logs, vols) ->
         second = np.zeros((group.kind.size, logs.size))
         for chunk, n in group.chunks(paths):
             stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words,
-                                                             PILOT_CHUNKS + chunk))
+                                                             streams.LADDER_PILOT + chunk))
             simulated = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n)
             variance, columns = simulated.variance, simulated.columns
             for j in range(group.kind.size):

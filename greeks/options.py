@@ -11,9 +11,20 @@ from __future__ import annotations
 
 import click
 
-from greeks.names import (DEFAULT_FORMAT, DEFAULT_MAX_PATHS, DEFAULT_PATHS, DEFAULT_PILOT,
-                          DEFAULT_SCHEDULER, DEFAULT_SCHEME, DEFAULT_SEED, DESK_UNITS, METHODS,
-                          OUTPUT_FORMATS, PRINT_FORMATS, SCHEMES)
+from greeks.names import (
+    DEFAULT_FORMAT,
+    DEFAULT_MAX_PATHS,
+    DEFAULT_PATHS,
+    DEFAULT_PILOT,
+    DEFAULT_SCHEDULER,
+    DEFAULT_SCHEME,
+    DEFAULT_SEED,
+    DESK_UNITS,
+    METHODS,
+    OUTPUT_FORMATS,
+    PRINT_FORMATS,
+    SCHEMES,
+)
 
 
 def _choices(names) -> str:

@@ -15,10 +15,10 @@ import math
 import numpy as np
 import pandas as pd
 
-from greeks.models.gbm.analytic import reference
 from greeks.api import load
-from greeks.models.heston.analytic import heston_digital, heston_greeks
 from greeks.instruments import InputError
+from greeks.models.gbm.analytic import reference
+from greeks.models.heston.analytic import heston_digital, heston_greeks
 from greeks.names import BASE_GREEKS, HESTON_PARAMETERS
 
 CLOSED_FORM = ("european", "digital")

@@ -40,8 +40,15 @@ import numpy as np
 import pandas as pd
 
 from greeks import __version__
-from greeks.api import (load, path_count, refuse_from_zero, run_attributes, simulate,
-                        sized_paths, source_name)
+from greeks.api import (
+    load,
+    path_count,
+    refuse_from_zero,
+    run_attributes,
+    simulate,
+    sized_paths,
+    source_name,
+)
 from greeks.instruments import InputError
 from greeks.names import DESK_UNITS, INPUT_FORMATS, OptionError, check_run_options
 

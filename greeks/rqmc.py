@@ -24,6 +24,8 @@ import math
 
 import numpy as np
 
+from greeks import streams
+
 REPLICATES = 16
 MIN_POINTS = 1 << 8
 
@@ -76,7 +78,7 @@ def points(group, seed: int, replicate: int, n: int, dimension: int) -> np.ndarr
     """``n`` points of one scrambled replicate of the group's Sobol sequence."""
     from scipy.stats import qmc
 
-    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, RQMC_STREAMS + replicate))
+    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, streams.RQMC + replicate))
     sobol = qmc.Sobol(d=dimension, scramble=True, seed=np.random.default_rng(stream))
     return sobol.random(n)
 
@@ -93,4 +95,3 @@ def replicate_normals(group, seed: int, replicate: int, n: int) -> np.ndarray:
     return out
 
 
-RQMC_STREAMS = 1 << 52

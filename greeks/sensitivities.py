@@ -44,7 +44,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from greeks.models.gbm.scores import path_scores as gbm_path_scores, score_setup
+from greeks.models.gbm.scores import path_scores as gbm_path_scores
+from greeks.models.gbm.scores import score_setup
 from greeks.stats import accumulate, finish, moments
 
 NAMES = ("gamma", "rho", "theta", "vanna", "volga")

@@ -37,7 +37,6 @@ from numba import njit
 
 from greeks.maths import normal_cdf, normal_pdf, normal_quantile
 
-
 TINY = 1e-300
 
 

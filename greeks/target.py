@@ -1,7 +1,7 @@
 """Path counts that reach a target standard error (``target_se``).
 
 A sizing run of ``pilot`` paths per simulation group, on streams of its own (chunk
-numbers from ``SIZING_CHUNKS``), estimates each row's standard errors; since they fall
+numbers from ``streams.SIZING``), estimates each row's standard errors; since they fall
 like 1/sqrt(N), a group needs N = pilot · max (SE/target)² over its rows and requested
 Greeks (the target absolute, or relative to |estimate| with a ``%`` suffix), times a
 margin of ``MARGIN`` for the sizing run's own noise, rounded up to a multiple of 1,024 and
@@ -16,9 +16,9 @@ import math
 
 import numpy as np
 
+from greeks import streams
 from greeks.names import DEFAULT_MAX_PATHS, DEFAULT_PILOT
 
-SIZING_CHUNKS = 1 << 40
 ROUND = 1 << 10
 MARGIN = 1.25
 
@@ -32,7 +32,7 @@ def paths_for_target(frame, target: tuple[float, bool], simulate, groups,
     planned groups (keys and row positions).
     """
     value, relative = target
-    estimates = simulate(pilot, SIZING_CHUNKS)
+    estimates = simulate(pilot, streams.SIZING)
     wanted = value * np.abs(estimates.mean) if relative else np.full(estimates.se.shape, value)
     with np.errstate(divide="ignore", invalid="ignore"):
         need = MARGIN * pilot * (estimates.se / wanted) ** 2

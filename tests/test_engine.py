@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from greeks import engine, payoffs
+from greeks.engine.group import CHUNK_CELLS
 from greeks.models.gbm.analytic import reference
 from greeks.models.gbm.paths import simulate as simulate_gbm
 from helpers import make_frame
@@ -273,14 +274,14 @@ def test_memory_per_chunk_is_bounded():
     frame = make_frame([dict(id="daily", instrument="asian", maturity=5.0)])
     (group,) = engine.plan_groups(frame)
     assert group.times.size == 1260
-    assert group.chunk_size * group.times.size <= engine.CHUNK_CELLS
+    assert group.chunk_size * group.times.size <= CHUNK_CELLS
     assert sum(n for _, n in group.chunks(1_000_001)) == 1_000_001
 
 
 def test_degenerate_rows_report_what_unseen_events_could_carry():
     """A day-old deep out-of-the-money call or a sure digital: no path shows the strike
     event, so the sample variance is zero (or rounding); the reported SE is the bound of
-    what an unseen event could carry (engine._unseen_floor), and the closed form lies
+    what an unseen event could carry (greeks.engine.reduce._unseen_floor), and the closed form lies
     within it."""
     rows = [dict(id="otm-call", strike=125.0, maturity=0.05, vol=0.09),
             dict(id="itm-call", strike=75.0, maturity=0.05),

@@ -14,7 +14,7 @@ from __future__ import annotations
 import importlib
 from functools import cache
 
-MODELS = ("gbm", "heston")
+from greeks.names import MODELS
 
 
 @cache

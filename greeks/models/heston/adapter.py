@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from greeks import estimators, payoffs, pathwise, rqmc, sensitivities
+from greeks import estimators, pathwise, payoffs, rqmc, sensitivities
 from greeks.models.base import Bumped, Model
 from greeks.models.heston.constants import Constants
 from greeks.models.heston.paths import simulate

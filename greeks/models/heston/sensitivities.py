@@ -42,7 +42,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from greeks import payoffs
+from greeks import payoffs, streams
 from greeks.models.heston.adapter import group_paths
 from greeks.models.heston.schema import EXACT, from_zero_without_feller
 from greeks.stats import Moments
@@ -55,8 +55,6 @@ RATE_BUMP = 1e-4
 TIME_BUMP = 1.0 / 365.0
 SPOT_BUMP = 0.005
 VOL_BUMP = 0.005
-BUMP_CHUNKS = 1 << 48  # streams of their own
-PILOT_CHUNKS = BUMP_CHUNKS + (1 << 40)  # the pilot's streams
 RELATIVE_COST = {"lr+baseline": 1.0, "fd": 2.0}  # simulations per parameter (LR: one, shared)
 
 
@@ -80,7 +78,7 @@ def heston_sensitivities(frame, names, paths: int, seed: int, scheme: str,
         stats = Moments((rows + 1, len(names)))
         for chunk, n in group.chunks(paths):
             stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words,
-                                                             BUMP_CHUNKS + chunk))
+                                                             streams.PARAMETERS + chunk))
             values = _chunk(group, stream, n, names, lr, baseline)  # (rows, names, paths)
             total = (group.weight[:, 0, None, None] * values).sum(axis=0)
             both = np.concatenate([values, total[None]], axis=0)
@@ -110,7 +108,7 @@ def _choose(group, names: list[str], paths: int, seed: int, method: str):
         return lr, baseline
     lr[:, wanted] = True
     pilot = int(np.clip(paths // 8, engine.MIN_PILOT, engine.MAX_PILOT))
-    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, PILOT_CHUNKS))
+    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, streams.PARAMETERS_PILOT))
     asked = [names[g] for g in wanted]
     everything = np.ones((group.kind.size, len(asked)), dtype=bool)
     f_s, s = _chunk(group, stream, pilot, asked, everything, None, raw=True)

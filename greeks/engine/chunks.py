@@ -1,0 +1,127 @@
+"""One chunk of a group's paths: simulated through its model's adapter, reduced to per-row
+moments (and pilot sums)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from greeks import estimators, payoffs, sensitivities
+from greeks.allocator import keep_freed_memory
+from greeks.engine.group import Group
+from greeks.models import adapter as model_of
+from greeks.stats import unit_moments
+
+
+def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool = False):
+    """Simulate one chunk of a group.
+
+    Returns the (rows + totals, 3 + extras, 2) array of (mean, M2) over the chunk's units
+    (paths or antithetic pairs) of price, delta, vega and the group's further Greeks, the
+    group total and subtotals last, and the pilot sums of the control regressions
+    ((rows, N_SUMS) and (rows, extras, N_SUMS)), gathered with ``collect`` (zeros
+    otherwise).
+    """
+    keep_freed_memory()
+    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
+    rows = group.kind.size
+    coef = np.zeros((rows, 3, estimators.N_CONTROLS)) if group.coef is None else group.coef
+    out = np.zeros((rows + group.n_totals, 3, 2))
+    sums = np.zeros((rows, estimators.N_SUMS))
+    rng = np.random.Generator(np.random.PCG64(stream))
+    model = model_of(group.model)
+    if group.method in ("pathwise", "fd"):
+        _run_classical(group, stream, n_paths, out)
+        return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
+    if group.method == "rqmc":  # one replicate: its mean is one draw (M2 = 0)
+        model.run_rqmc(group, seed, chunk, rng, n_paths, coef, out, sums)
+        out[..., 1] = 0.0
+        return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
+    if group.method == "survival":
+        s, columns, multipliers = model.run_survival(group, rng, n_paths, out)
+    else:
+        s, columns, multipliers = model.run_likelihood_ratio(group, rng, n_paths, coef,
+                                                             collect, out, sums)
+    if not group.extra.size:
+        return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
+    extra_out, extra_sums = _run_extra(group, s, columns, multipliers, n_paths, collect)
+    return np.concatenate([out, extra_out], axis=1), (sums, extra_sums)
+
+
+def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: bool):
+    """The further Greeks of every row on one chunk's paths (:mod:`greeks.sensitivities`);
+    ``columns`` maps the rows' dates to the columns of ``s``, ``multipliers(j, dates, out)``
+    fills row j's multipliers."""
+    rows, count = group.kind.size, group.extra.size
+    units = group.units(n_paths)
+    coef = np.zeros((rows, count, 2)) if group.extra_coef is None else group.extra_coef
+    out = np.zeros((rows + group.n_totals, count, 2))
+    sums = np.zeros((rows, count, sensitivities.N_SUMS))
+    totals = np.zeros((group.n_totals, count, units if rows > 1 else 0))
+    payoff, linear = np.empty(n_paths), np.empty(n_paths)
+    values = np.empty((count, n_paths))
+    weight = group.extra_weight
+    for j in range(rows):
+        part = slice(group.date_start[j], group.date_start[j + 1])
+        stored = np.ascontiguousarray(columns[part])
+        if group.method == "survival":  # Y on the conditioned paths (``s`` holds it)
+            payoff[:], linear[:] = s[:, 0], 0.0
+        else:
+            payoffs.evaluate(s, stored, group.kind[j], group.omega[j], group.strike[j],
+                             group.payout[j], group.barrier[j], group.barrier_kind[j],
+                             group.discount[j], payoff)
+            estimators.linear_payoff(s, stored, group.kind[j] == payoffs.ASIAN,
+                                     group.discount[j], linear)
+        multipliers(j, group.date_index[part], values)
+        sensitivities.row_estimates(payoff, linear, values, units, group.antithetic,
+                                    group.extra_means[j], coef[j], weight[j],
+                                    group.total_of[j], rows > 1, collect, totals, out[j],
+                                    sums[j])
+    if not collect:
+        sensitivities.group_totals(totals, weight, group.total_of, out)
+    return out, sums
+
+
+def _run_classical(group: Group, stream, n_paths: int, out) -> None:
+    """Pathwise or finite-difference estimates of every row of a group into ``out``
+    (:mod:`greeks.pathwise`; the paths from the model's adapter)."""
+    model = model_of(group.model)
+    if group.method == "pathwise":
+        _path_moments(group, model.pathwise_values(group, stream, n_paths), n_paths, out)
+        return
+    paths = model.bumped_paths(group, stream, n_paths)
+    payoff = np.empty(n_paths)
+    rows = []
+    for j in range(group.kind.size):
+        part = slice(group.date_start[j], group.date_start[j + 1])
+        on = paths.conditional(j, paths.columns[part][0]) if paths.conditional else None
+        if on is None:
+            on = [_payoff(prices, group, j, paths.columns[part], payoff).copy()
+                  for prices in [paths.s] + paths.bumped]
+        rows.append(np.stack([on[0], (on[1] - on[2]) / (2.0 * paths.spot_step),
+                              (on[3] - on[4]) / paths.vol_step]))
+    _path_moments(group, rows, n_paths, out)
+
+
+def _payoff(s, group: Group, j: int, columns, out):
+    payoffs.evaluate(s, np.ascontiguousarray(columns), group.kind[j], group.omega[j],
+                     group.strike[j], group.payout[j], group.barrier[j], group.barrier_kind[j],
+                     group.discount[j], out)
+    return out
+
+
+def _path_moments(group: Group, rows: list, n_paths: int, out) -> None:
+    """(mean, M2) of each row's per-path (price, delta, vega) into ``out[j]`` and of the
+    weighted group total and subtotals into ``out[rows:]``, over paths or antithetic pairs."""
+    units = group.units(n_paths)
+    totals = np.zeros((group.n_totals, 3, units))
+    for j, values in enumerate(rows):
+        if group.antithetic:
+            values = 0.5 * (values[:, :units] + values[:, units:2 * units])
+        unit_moments((values[0], values[1], values[2]), units, False, out[j])
+        weighted = group.weight[j][:, None] * values
+        totals[0] += weighted
+        if group.total_of[j] > 0:
+            totals[group.total_of[j]] += weighted
+    for t in range(group.n_totals):
+        unit_moments((totals[t, 0], totals[t, 1], totals[t, 2]), units, False,
+                     out[len(rows) + t])

@@ -1,0 +1,103 @@
+"""Reduction: chunk moments merged per group, totals and subtotals, the SE floor."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from greeks import payoffs, sensitivities
+from greeks.engine.group import Group
+from greeks.models import adapter as model_of
+from greeks.stats import Moments
+
+
+@dataclass
+class Estimates:
+    """Means and standard errors, rows in frame order, quantities price/delta/vega."""
+
+    mean: np.ndarray  # (rows, 3)
+    se: np.ndarray
+    total_mean: np.ndarray  # (3,)
+    total_se: np.ndarray
+    subtotal_mean: np.ndarray  # (subtotals, 3)
+    subtotal_se: np.ndarray
+    choice: np.ndarray | None = None  # (rows, 3): the estimator of each price/delta/vega
+    complete: np.ndarray | None = None  # per Greek: whether every group estimated it (the
+
+
+DEGENERATE = 1e-9  # a standard error below this fraction of its scale saw no event
+
+
+def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
+    """The standard errors of a degenerate sample raised to what its unseen events could
+    carry, (rows, Greeks).
+
+    A sample in which no path shows an event (no path ends beyond a deep strike, every path
+    pays a deep digital) reports a standard error at rounding level, however large the
+    event's effect.  Such an event has probability p ≲ 1/N and sits beyond the largest
+    normal draw seen, z* = sqrt(2 log N); it moves each estimator by about p times the
+    estimator's value there.  Where the reported SE is below ``DEGENERATE`` of the Greek's
+    scale, the SE becomes that bound, R_k/N, with σ the volatility (σ0, or sqrt(θ) from
+    v0 = 0, under Heston), R = E[L]·σ·sqrt(T) (how far a payoff kinked at the strike
+    moves over a step of one standard deviation; digitals: e^{−rT}·payout) and t_1 the
+    row's first date:
+    price R, delta R z*/(S0 σ sqrt(t_1)), vega R z*²/σ, gamma R z*²/(S0² σ² t_1),
+    rho R (T + z* sqrt(T)/σ), theta R z*²/t_1, vanna R z*³/(S0 σ² sqrt(t_1)), volga R z*⁴/σ².
+    A sample that does see its events keeps its own SE, and the σ0-vega from v0 = 0 (exactly
+    0) keeps its 0."""
+    n = max(units, 2)
+    z = math.sqrt(2.0 * math.log(n))
+    s0, t = group.spot, group.maturity
+    first = group.times[group.date_index[group.date_start[:-1]]]
+    sigma, exact_vega = model_of(group.model).floor_sigma(group.params)
+    scale = np.where(group.kind == payoffs.DIGITAL, group.discount * group.payout,
+                     group.forward * sigma * np.sqrt(t))
+    bounds = [np.ones_like(t), z / (s0 * sigma * np.sqrt(first)),
+              np.full_like(t, 0.0 if exact_vega else z * z / sigma)]
+    extra = {sensitivities.GAMMA: z * z / (s0 * s0 * sigma * sigma * first),
+             sensitivities.RHO: t + z * np.sqrt(t) / sigma,
+             sensitivities.THETA: z * z / first,
+             sensitivities.VANNA: z ** 3 / (s0 * sigma * sigma * np.sqrt(first)),
+             sensitivities.VOLGA: np.full_like(t, z ** 4 / (sigma * sigma))}
+    bounds += [extra[code] for code in group.extra]
+    bound = scale[:, None] * np.stack(bounds, axis=1) / n
+    degenerate = se < DEGENERATE * bound * n
+    return np.where(degenerate, np.maximum(se, bound), se)
+
+
+def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray) -> Estimates:
+    """Merge the chunks of each group; price, delta, vega, then the further Greeks ``codes``
+    in that order (NaN for a group without them)."""
+    accumulators = [Moments((group.kind.size + group.n_totals, 3 + group.extra.size))
+                    for group in groups]
+    for (g, _, n), chunk in zip(tasks, results):
+        accumulators[g].merge(groups[g].units(n), chunk[..., 0], chunk[..., 1])
+    width = 3 + codes.size
+    mean = np.full((len(frame), width), np.nan)
+    se = np.full((len(frame), width), np.nan)
+    sums = np.zeros((1 + n_subtotals, width))  # the total, then the subtotals
+    variances = np.zeros((1 + n_subtotals, width))
+    missing = np.zeros(width, dtype=bool)
+    for group, acc in zip(groups, accumulators):
+        rows = group.kind.size
+        columns = [0, 1, 2] + [3 + list(codes).index(code) for code in group.extra]
+        missing[3:] |= ~np.isin(codes, group.extra)
+        group_se = acc.standard_error
+        raised = _unseen_floor(group, acc.count, group_se[:rows])
+        added = np.maximum(raised ** 2 - group_se[:rows] ** 2, 0.0)  # what the rows gained
+        weight = np.concatenate([group.weight, np.repeat(group.extra_weight[:, None],
+                                                         group.extra.size, axis=1)], axis=1)
+        group_se[:rows] = raised
+        total_added = (weight ** 2 * added).sum(axis=0)
+        group_se[rows:] = np.sqrt(group_se[rows:] ** 2 + total_added[None, :]
+                                  * (np.arange(group.n_totals)[:, None] == 0))
+        mean[np.ix_(group.positions, columns)] = acc.mean[:rows]
+        se[np.ix_(group.positions, columns)] = group_se[:rows]
+        ids = np.concatenate(([0], 1 + group.subtotals))
+        sums[np.ix_(ids, columns)] += acc.mean[rows:]
+        variances[np.ix_(ids, columns)] += group_se[rows:] ** 2
+    deviations = np.sqrt(variances)
+    return Estimates(mean, se, sums[0], deviations[0], sums[1:], deviations[1:],
+                     complete=~missing)

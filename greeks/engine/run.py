@@ -1,0 +1,199 @@
+"""A run: pilot, main chunks and reduction of one estimator family; ``auto``'s per-Greek
+decision over families."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from greeks import estimators, sensitivities, streams
+from greeks.engine.methods import _relative_cost, row_methods
+from greeks.engine.plan import _paths_of, plan_groups
+from greeks.engine.reduce import Estimates, _reduce
+from greeks.engine.scheduler import _completed, _Progress, default_threads
+from greeks.names import AUTO_STEPS, DEFAULT_SCHEDULER, DEFAULT_SCHEME
+
+MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
+
+
+def pilot_paths(paths: int) -> int:
+    """Paths of the pilot run that estimates the control coefficients: 1/16 of the run,
+    2,048 to 65,536, even."""
+    return min(MAX_PILOT, max(MIN_PILOT, paths // 32 * 2))
+
+
+def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
+             report: Callable[[float, float], None] | None = None,
+             scheme: str = DEFAULT_SCHEME,
+             steps_per_year: float = AUTO_STEPS,
+             first_step: float = 0.0, plain: bool = False, weight: np.ndarray | None = None,
+             subtotal: np.ndarray | None = None, extra: tuple[str, ...] = (),
+             method: str = "auto", first_chunk: int = 0, per_greek: bool = True,
+             scheduler: str = DEFAULT_SCHEDULER) -> Estimates:
+    """Estimate price, delta and vega of every row of a validated frame (and the further
+    Greeks ``extra``), each by the estimator that ``method`` selects.
+
+    With ``method = "auto"`` the estimator is chosen per row and Greek: a decision run of
+    :func:`pilot_paths` paths on streams of its own (chunk numbers from
+    ``streams.DECISION``) prices every row with each candidate family — the row's default
+    (:func:`row_methods`), pathwise where valid, and finite differences — and each Greek
+    takes the family with the least variance × cost, the cost per path of the row's
+    estimator relative to likelihood ratio (its model's ``relative_cost``, measured with
+    ``greeks compare``; a fixed table rather than a clock, so that the choice, like every
+    number, depends only on the seed); the main run then runs each family needed, its rows' totals
+    weighted only by the Greeks taken from it, so that totals and subtotals add across
+    families (their streams are independent).  ``Estimates.choice`` names each choice.
+    Other methods, and ``auto`` without ``per_greek``, run one family
+    (:func:`_simulate_family`).
+    """
+    args = dict(seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
+                first_step=first_step, extra=extra, subtotal=subtotal, scheduler=scheduler)
+    if method == "mixed":  # the row's default family for every Greek, no decision run
+        method, per_greek = "auto", False
+    if plain or method != "auto" or not per_greek:
+        estimates = _simulate_family(frame, paths, report=report, plain=plain, weight=weight,
+                                     method=method, first_chunk=first_chunk, **args)
+        estimates.choice = np.array([[label] * 3 for label in row_methods(frame, method, plain)])
+        return estimates
+    families = ["auto", "pathwise", "fd"]
+    labels = np.array([row_methods(frame, family) for family in families])  # (families, rows)
+    decision = pilot_paths(max(paths.values()) if isinstance(paths, dict) else paths)
+    cost = np.full((len(families), len(frame), 3), np.inf)
+    for f, family in enumerate(families):
+        rows = np.flatnonzero((labels[f] != labels[0]) | (f == 0))
+        if rows.size == 0:
+            continue
+        part = frame.iloc[rows].reset_index(drop=True)
+        trial = _simulate_family(part, decision, method=family, first_chunk=first_chunk
+                                 + streams.DECISION, **{**args, "extra": (), "subtotal": None})
+        relative = np.array([_relative_cost(label, model) for label, model
+                             in zip(labels[f, rows], frame["model"].iloc[rows])])
+        cost[f, rows] = np.where(np.isfinite(trial.se), trial.se ** 2 * relative[:, None],
+                                 np.inf)
+    chosen = np.argmin(cost, axis=0)  # (rows, 3); ties and non-finite: the default family
+    base = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
+            if weight is None else np.asarray(weight, dtype=float))
+    runs = []
+    for f, family in enumerate(families):
+        if f > 0 and not (chosen == f).any():
+            continue
+        rows = np.arange(len(frame)) if f == 0 else np.flatnonzero((chosen == f).any(axis=1))
+        part = frame.iloc[rows].reset_index(drop=True)
+        sub = None if subtotal is None else np.asarray(subtotal)[rows]
+        estimates = _simulate_family(
+            part, paths, report=report if f == 0 else None, plain=False,
+            weight=_masked(base, chosen == f)[rows], method=family, first_chunk=first_chunk,
+            **{**args, "subtotal": sub, "extra": extra if f == 0 else ()})
+        runs.append((f, rows, estimates))
+    return _combine(frame, runs, chosen, labels)
+
+
+def _masked(weight: np.ndarray, taken: np.ndarray) -> np.ndarray:
+    """The weights of price, delta and vega where ``taken`` (rows × 3), the further Greeks'
+    column (if any) as it is."""
+    out = weight.copy()
+    out[:, :3] *= taken
+    return out
+
+
+def _combine(frame, runs, chosen, labels) -> Estimates:
+    """The estimates of each row and Greek from the family chosen for it; totals and
+    subtotals summed over the families (each weighted by its own Greeks only)."""
+    _, _, first = runs[0]
+    mean, se = first.mean.copy(), first.se.copy()
+    total_mean, total_var = np.zeros_like(first.total_mean), np.zeros_like(first.total_se)
+    sub_mean, sub_var = np.zeros_like(first.subtotal_mean), np.zeros_like(first.subtotal_se)
+    for f, rows, estimates in runs:
+        take = chosen[rows] == f
+        mean[rows, :3] = np.where(take, estimates.mean[:, :3], mean[rows, :3])
+        se[rows, :3] = np.where(take, estimates.se[:, :3], se[rows, :3])
+        width = estimates.total_mean.size
+        total_mean[:width] += estimates.total_mean
+        total_var[:width] += estimates.total_se ** 2
+        if estimates.subtotal_mean.size:
+            sub_mean[:estimates.subtotal_mean.shape[0], :width] += estimates.subtotal_mean
+            sub_var[:estimates.subtotal_mean.shape[0], :width] += estimates.subtotal_se ** 2
+    out = Estimates(mean, se, total_mean, np.sqrt(total_var), sub_mean, np.sqrt(sub_var),
+                    complete=first.complete)
+    out.choice = np.take_along_axis(labels.T, chosen, axis=1)
+    return out
+
+
+def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
+                     report: Callable[[float, float], None] | None = None,
+                     scheme: str = DEFAULT_SCHEME,
+                     steps_per_year: float = AUTO_STEPS,
+                     first_step: float = 0.0, plain: bool = False,
+                     weight: np.ndarray | None = None, subtotal: np.ndarray | None = None,
+                     extra: tuple[str, ...] = (), method: str = "auto",
+                     first_chunk: int = 0, scheduler: str = DEFAULT_SCHEDULER) -> Estimates:
+    """Estimate price, delta and vega of every row of a validated frame by the estimators
+    of one ``method`` family (:func:`row_methods`), the further Greeks named in ``extra``
+    (of :data:`greeks.sensitivities.NAMES`; NaN where a model has no estimator for one),
+    and their totals.
+
+    The total (and each subtotal) is Σ weight_jk · estimate_jk over its rows, with
+    ``weight`` (rows × 3, frame order; default: the quantity for every Greek); ``subtotal``
+    gives each row's subtotal id 0..n−1 (−1: in none).  ``paths`` is the path count of
+    every group, or a mapping from group key to its count (:mod:`greeks.target`);
+    ``first_chunk`` offsets the chunk numbers, hence the streams (a sizing run uses
+    streams of its own).
+
+    Unless ``plain``: paths come in antithetic pairs (an odd path count is rounded up),
+    Heston european and digital rows are estimated by conditional Monte Carlo, and every
+    estimate gets the control variates of :mod:`greeks.estimators`: a pilot run of
+    :func:`pilot_paths` paths per group, on streams of its own (chunk numbers from
+    ``streams.PILOT`` up), estimates their coefficients per row and Greek, and the main run
+    uses them as constants.  Only the main paths enter the estimates and their standard
+    errors.  With ``plain``, every row gets the plain likelihood-ratio estimators.
+    ``scheduler`` runs the chunks (:func:`_completed`).
+    ``report(done, total)`` is called from the calling thread as chunks complete, with
+    work measured in path-dates.
+    """
+    groups = plan_groups(frame, scheme, steps_per_year, first_step, method, plain)
+    if weight is not None or subtotal is not None:
+        weight = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
+                  if weight is None else np.asarray(weight, dtype=float))
+        subtotal = (np.full(len(frame), -1) if subtotal is None
+                    else np.asarray(subtotal, dtype=np.int64))
+        groups = [group.with_totals(weight, subtotal) for group in groups]
+    n_subtotals = 0 if subtotal is None else int(subtotal.max(initial=-1)) + 1
+    codes = np.array([sensitivities.NAMES.index(name) for name in extra], dtype=np.int64)
+    if codes.size:
+        groups = [group.with_extra(codes) if group.method in ("lr", "survival") else group
+                  for group in groups]
+    if plain or method == "lr":
+        groups = [replace(group, conditional=False) for group in groups]
+    if not plain:
+        groups = [replace(group, antithetic=group.method != "rqmc") for group in groups]
+    counts = [_paths_of(paths, group, plain) for group in groups]
+    threads = threads or default_threads()
+    pilot = [] if plain else [(g, streams.PILOT + first_chunk + c, n)
+                              for g, group in enumerate(groups) if group.method == "lr"
+                              for c, n in group.chunks(pilot_paths(counts[g]))]
+    tasks = [(g, first_chunk + c, n) for g, group in enumerate(groups)
+             for c, n in group.chunks(counts[g])]
+    total_work = float(sum(n * groups[g].times.size for g, _, n in pilot + tasks))
+    progress = _Progress(groups, total_work, report)
+    if pilot:
+        collected: list = [None] * len(pilot)
+        for i, (_, pilot_sums) in _completed(groups, pilot, seed, threads, progress,
+                                             collect=True, scheduler=scheduler):
+            collected[i] = pilot_sums
+        sums = [[0.0, 0.0] for _ in groups]
+        for (g, _, _), (main, further) in zip(pilot, collected):  # in chunk order, so that
+            sums[g][0] += main  # the sums do not depend on which chunk finished first
+            sums[g][1] += further
+        count = [group.units(pilot_paths(n)) for group, n in zip(groups, counts)]
+        groups = [group if group.method != "lr" else
+                  replace(group, coef=estimators.control_coefficients(main, n, group.martingale),
+                          extra_coef=sensitivities.coefficients(further, n))
+                  for group, (main, further), n in zip(groups, sums, count)]
+    results: list = [None] * len(tasks)
+    for i, (moments_, _) in _completed(groups, tasks, seed, threads, progress,
+                                       scheduler=scheduler):
+        results[i] = moments_
+    return _reduce(frame, groups, tasks, results, n_subtotals, codes)
