@@ -10,10 +10,8 @@ pool; ``report``, ``ladder``, ``compare`` and ``analytic`` on the example portfo
 refactoring that keeps behaviour leaves ``compare`` silent; one that changes numbers on
 purpose names them here before it lands.  The times of ``compare`` (``seconds`` and
 ``efficiency``) are not compared, and empty cells are equal.  ``--threads N`` runs every
-command that has the option on N threads: the engine adds the pilot runs' sums in the
-order their chunks complete, so the last bits of the control coefficients, hence of some
-estimates, can vary between runs on several threads of a busy machine; on one thread they
-cannot.
+command that has the option on N threads (the numbers do not depend on it; one thread
+compares against code that predates the pilot sums' fixed order).
 """
 
 from __future__ import annotations

@@ -80,7 +80,9 @@ def _lines(row: pd.DataFrame, runs) -> list[dict]:
 def _candidates(row: pd.DataFrame) -> list[tuple[str, bool, bool]]:
     """(method, plain, per_greek) to run: plain LR first (the reference of the ratios)."""
     candidates = [("lr", True, False), ("lr", False, False), ("auto", False, False)]
-    if row["model"].iat[0] == "gbm" and row["instrument"].iat[0] in ("european", "asian"):
+    from greeks.engine import row_methods
+
+    if row_methods(row, "pathwise")[0].startswith("pathwise"):  # where the model has it
         candidates.append(("pathwise", False, False))
     return candidates + [("fd", False, False), ("auto", False, True)]
 

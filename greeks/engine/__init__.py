@@ -3,9 +3,9 @@
 Rows that share the model, its parameters, the spot, rate, dividend and
 underlying form a *simulation group*: one set of paths on one time grid serves
 all of them.  Under GBM (exact at any step) the grid is the union of the rows'
-dates; under Heston it also holds the steps of ``steps_per_year`` up to the
-last date (by default per group, :func:`heston_steps_per_year`), and ``MIN_STEPS`` (at
-most ``steps_per_year``) equal steps up to any shorter maturity.  Paths are simulated in
+dates; a model whose chain is discretised adds the steps it needs (its adapter's
+``grid_steps``: under Heston the steps of ``steps_per_year``, by default per group,
+:func:`greeks.models.heston.adapter.steps_per_year`).  Paths are simulated in
 *chunks*; chunk ``c`` of a group draws from its own stream,
 
     PCG64(SeedSequence(seed, spawn_key=(h_0, h_1, h_2, h_3, c))),

@@ -6,7 +6,8 @@ kernels), :func:`schema` its input module (columns and rules; no numba).  The en
 estimators' orchestration and the commands reach model behaviour only through these.
 
 Adding a model: a package ``greeks/models/<name>/`` with ``schema.py``, its kernels, its
-closed forms and an ``adapter.py`` that defines ``ADAPTER``; its name here.
+closed forms and an ``adapter.py`` that defines ``ADAPTER``; its name in
+``greeks.names.MODELS``.
 """
 
 from __future__ import annotations

@@ -87,6 +87,11 @@ class Model:
         chunk's generator, for draws the points do not give)."""
         raise NotImplementedError
 
+    def run_survival(self, group, rng, n_paths: int, out):
+        """A knock-out row on survival-conditioned paths (models with ``survival``): its
+        moments into ``out``; returns as :meth:`run_likelihood_ratio` does."""
+        raise NotImplementedError
+
     def pathwise_values(self, group, stream, n_paths: int) -> list[np.ndarray]:
         """Per row, the (3 × paths) pathwise price, delta and vega."""
         raise NotImplementedError

@@ -16,12 +16,13 @@ import numpy as np
 from greeks import estimators, pathwise, payoffs, rqmc, sensitivities, survival
 from greeks.models.base import Bumped, Model
 from greeks.models.gbm.paths import simulate
+from greeks.models.gbm.schema import PARAMETERS
 from greeks.stats import unit_moments
 
 
 class GBM(Model):
     name = "gbm"
-    parameters = ("vol",)
+    parameters = PARAMETERS
     pathwise = ("european", "asian")
     survival = True
     further = tuple(range(len(sensitivities.NAMES)))

@@ -19,7 +19,7 @@ from greeks import estimators, pathwise, payoffs, rqmc, sensitivities
 from greeks.models.base import Bumped, Model
 from greeks.models.heston.constants import Constants
 from greeks.models.heston.paths import simulate
-from greeks.models.heston.schema import EULER, EXACT, from_zero_without_feller
+from greeks.models.heston.schema import EULER, EXACT, PARAMETERS, from_zero_without_feller
 from greeks.models.heston.scores import transition_score
 
 AUTO_STEPS = 0.0  # steps_per_year: each group's own (:func:`steps_per_year`)
@@ -80,7 +80,7 @@ def group_paths(group, rng, n_paths: int, v0: float | None = None, scores: bool 
 
 class Heston(Model):
     name = "heston"
-    parameters = ("v0", "kappa", "theta", "xi", "rho")
+    parameters = PARAMETERS
     conditioned = ("european", "digital")
     further = (sensitivities.GAMMA,)
     relative_cost = {"fd": 3.0}  # greeks compare, one thread: finite differences 2.7–3.5×
