@@ -294,8 +294,8 @@ def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> N
                          row=int(zero.argmax()) + 1, column="v0")
     from greeks import engine
 
-    weighted = np.array([label.startswith(("lr", "rqmc+lr")) for label
-                         in engine.row_methods(frame, options.method, options.plain)],
+    weighted = np.array([estimator.delta_weight for estimator
+                         in engine.row_estimators(frame, options.method, options.plain)],
                         dtype=bool)
     refused = engine.lr_delta_unusable(frame) & weighted
     if refused.any():

@@ -30,12 +30,19 @@ from __future__ import annotations
 
 from greeks.engine.chunks import run_chunk
 from greeks.engine.group import Group
-from greeks.engine.methods import is_knock_out, lr_delta_unusable, row_methods
+from greeks.engine.methods import (
+                                   Estimator,
+                                   Family,
+                                   is_knock_out,
+                                   lr_delta_unusable,
+                                   row_estimators,
+                                   row_methods,
+)
 from greeks.engine.plan import plan_groups, row_dates, row_paths
 from greeks.engine.reduce import Estimates
 from greeks.engine.run import MAX_PILOT, MIN_PILOT, pilot_paths, simulate
 from greeks.engine.scheduler import default_threads
 
-__all__ = ["Estimates", "Group", "MAX_PILOT", "MIN_PILOT", "default_threads", "is_knock_out",
-           "lr_delta_unusable", "pilot_paths", "plan_groups", "row_dates", "row_methods",
+__all__ = ["Estimates", "Estimator", "Family", "Group", "MAX_PILOT", "MIN_PILOT", "default_threads", "is_knock_out",
+           "lr_delta_unusable", "pilot_paths", "plan_groups", "row_dates", "row_estimators", "row_methods",
            "row_paths", "run_chunk", "simulate"]

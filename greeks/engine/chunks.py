@@ -8,6 +8,7 @@ import numpy as np
 from greeks import estimators, payoffs, sensitivities
 from greeks.allocator import keep_freed_memory
 from greeks.engine.group import Group
+from greeks.engine.methods import Family
 from greeks.models import adapter as model_of
 from greeks.stats import unit_moments
 
@@ -29,14 +30,14 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
     sums = np.zeros((rows, estimators.N_SUMS))
     rng = np.random.Generator(np.random.PCG64(stream))
     model = model_of(group.model)
-    if group.method in ("pathwise", "fd"):
+    if group.method in (Family.PATHWISE, Family.FD):
         _run_classical(group, stream, n_paths, out)
         return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
-    if group.method == "rqmc":  # one replicate: its mean is one draw (M2 = 0)
+    if group.method is Family.RQMC:  # one replicate: its mean is one draw (M2 = 0)
         model.run_rqmc(group, seed, chunk, rng, n_paths, coef, out, sums)
         out[..., 1] = 0.0
         return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
-    if group.method == "survival":
+    if group.method is Family.SURVIVAL:
         s, columns, multipliers = model.run_survival(group, rng, n_paths, out)
     else:
         s, columns, multipliers = model.run_likelihood_ratio(group, rng, n_paths, coef,
@@ -63,7 +64,7 @@ def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: boo
     for j in range(rows):
         part = slice(group.date_start[j], group.date_start[j + 1])
         stored = np.ascontiguousarray(columns[part])
-        if group.method == "survival":  # Y on the conditioned paths (``s`` holds it)
+        if group.method is Family.SURVIVAL:  # Y on the conditioned paths (``s`` holds it)
             payoff[:], linear[:] = s[:, 0], 0.0
         else:
             payoffs.evaluate(s, stored, group.kind[j], group.omega[j], group.strike[j],
@@ -85,7 +86,7 @@ def _run_classical(group: Group, stream, n_paths: int, out) -> None:
     """Pathwise or finite-difference estimates of every row of a group into ``out``
     (:mod:`greeks.pathwise`; the paths from the model's adapter)."""
     model = model_of(group.model)
-    if group.method == "pathwise":
+    if group.method is Family.PATHWISE:
         _path_moments(group, model.pathwise_values(group, stream, n_paths), n_paths, out)
         return
     paths = model.bumped_paths(group, stream, n_paths)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from greeks import payoffs, rqmc, sensitivities
+from greeks.engine.methods import Family
 from greeks.models import adapter as model_of
 
 MAX_CHUNK = 1 << 16
@@ -49,7 +50,8 @@ class Group:
     sampled_first: bool = False  # Heston qe/exact: the first step's integrated variance is
     # drawn given its end points (a first step longer than the regular ones)
     antithetic: bool = False  # GBM paths in antithetic pairs
-    method: str = "lr"  # lr, survival (one GBM knock-out row), pathwise, fd or rqmc
+    method: Family = Family.LR  # the estimator family of its rows
+    simulation: str = ""  # the simulation's key (``key`` without the family of a separate one)
     maturity: np.ndarray | None = None  # (rows,)
     extra: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     extra_means: np.ndarray | None = None  # (rows, extra, 2): control means of the extras
@@ -89,7 +91,7 @@ class Group:
     def units(self, paths: int) -> int:
         """Independent units among ``paths`` paths: pairs when antithetic; a randomised
         QMC replicate is one unit (its mean is one independent draw)."""
-        if self.method == "rqmc":
+        if self.method is Family.RQMC:
             return 1
         return paths // 2 if self.antithetic else paths
 
@@ -101,7 +103,7 @@ class Group:
     def chunks(self, paths: int) -> list[tuple[int, int]]:
         """(index, size) of each chunk of ``paths`` paths (randomised QMC: one replicate
         of :func:`greeks.rqmc.points_per_replicate` points each)."""
-        if self.method == "rqmc":
+        if self.method is Family.RQMC:
             return [(r, rqmc.points_per_replicate(paths)) for r in range(rqmc.REPLICATES)]
         size = self.chunk_size
         return [(c, min(size, paths - c * size)) for c in range((paths + size - 1) // size)]

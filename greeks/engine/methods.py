@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from enum import Enum
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -29,47 +32,94 @@ def lr_delta_unusable(frame: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) -> list[str]:
-    """The estimator of each row under ``--method`` (the results' ``method`` column).
+class Family(Enum):
+    """An estimator family: how a row's paths are simulated and its Greeks estimated.
+
+    Rows of one family on one simulation key share paths; ``separate`` families run on
+    simulations of their own beside the likelihood-ratio one (other paths), and each
+    survival-conditioned row is a simulation of its own."""
+
+    LR = "lr"                # likelihood ratio, with controls (conditional MC where conditioned)
+    SURVIVAL = "survival"    # knock-outs on survival-conditioned paths, pathwise Greeks
+    PATHWISE = "pathwise"    # pathwise delta and vega
+    FD = "fd"                # central differences on common random numbers
+    RQMC = "rqmc"            # likelihood ratio on randomised quasi-Monte Carlo replicates
+
+    @property
+    def separate(self) -> bool:
+        """Whether its groups are simulations apart from the likelihood-ratio ones."""
+        return self in (Family.PATHWISE, Family.FD, Family.RQMC)
+
+    @property
+    def controlled(self) -> bool:
+        """Whether its groups take control coefficients from a pilot run."""
+        return self is Family.LR
+
+    @property
+    def further(self) -> bool:
+        """Whether its chunks estimate the further Greeks (:mod:`greeks.sensitivities`)."""
+        return self in (Family.LR, Family.SURVIVAL)
+
+
+class Estimator(NamedTuple):
+    """A row's estimator: its family, its label in the results' ``method`` column, and
+    whether it takes the likelihood-ratio delta weight."""
+
+    family: Family
+    label: str
+    delta_weight: bool = False
+
+
+def row_estimators(frame: pd.DataFrame, method: str = "auto",
+                   plain: bool = False) -> list[Estimator]:
+    """The estimator of each row under ``method``.
 
     auto and mixed: knock-outs by survival conditioning where the model can (GBM), the rows
     its model conditions (Heston european and digital) by conditional Monte Carlo, every
     other row by likelihood ratio with controls, on antithetic pairs (auto may take single
-    Greeks from other families, :func:`simulate`); lr: likelihood ratio for every row;
-    pathwise: pathwise delta and vega where the model has them (GBM european and asian
-    rows; the others as auto); fd: central differences on common random numbers for every
-    row (conditioned rows: of their conditional value); rqmc: likelihood ratio (conditioned
-    rows: conditional Monte Carlo) on randomised quasi-Monte Carlo paths; ``plain``: plain
-    likelihood ratio.  Rows whose likelihood-ratio delta weight is unusable
+    Greeks from other families, :func:`greeks.engine.run.simulate`); lr: likelihood ratio
+    for every row; pathwise: pathwise delta and vega where the model has them (GBM european
+    and asian rows; the others as auto); fd: central differences on common random numbers
+    for every row (conditioned rows: of their conditional value); rqmc: likelihood ratio
+    (conditioned rows: conditional Monte Carlo) on randomised quasi-Monte Carlo paths;
+    ``plain``: plain likelihood ratio.  Rows whose likelihood-ratio delta weight is unusable
     (:func:`lr_delta_unusable`) and that are not conditioned go by finite differences
     under auto, mixed and pathwise.
     """
     method = "auto" if method == "mixed" else method
-    labels = []
+    out = []
     stuck = lr_delta_unusable(frame)
     for row, from_zero in zip(frame.itertuples(index=False), stuck):
         model = model_of(row.model)
         conditioned = row.instrument in model.conditioned
         if plain:
-            label = "lr"
+            estimator = Estimator(Family.LR, "lr", True)
         elif method == "fd" or (from_zero and method in ("auto", "pathwise")
                                 and not conditioned):
-            label = "fd+conditional+antithetic" if conditioned else "fd+antithetic"
+            estimator = Estimator(Family.FD, "fd+conditional+antithetic" if conditioned
+                                  else "fd+antithetic")
         elif method == "pathwise" and row.instrument in model.pathwise:
-            label = "pathwise+antithetic"
+            estimator = Estimator(Family.PATHWISE, "pathwise+antithetic")
         elif method == "rqmc":
-            label = "rqmc+conditional" if conditioned else "rqmc+lr"
+            estimator = (Estimator(Family.RQMC, "rqmc+conditional") if conditioned
+                         else Estimator(Family.RQMC, "rqmc+lr", True))
         elif method != "lr" and is_knock_out(row):
-            label = "survival+pathwise+antithetic"
+            estimator = Estimator(Family.SURVIVAL, "survival+pathwise+antithetic")
         elif method != "lr" and conditioned:
-            label = "conditional+controls+antithetic"
+            estimator = Estimator(Family.LR, "conditional+controls+antithetic")
         else:
-            label = "lr+controls+antithetic"
-        labels.append(label)
-    return labels
+            estimator = Estimator(Family.LR, "lr+controls+antithetic", True)
+        out.append(estimator)
+    return out
 
 
-def _relative_cost(label: str, model: str) -> float:
+def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) -> list[str]:
+    """The label of each row's estimator (:func:`row_estimators`; the results' ``method``
+    column)."""
+    return [estimator.label for estimator in row_estimators(frame, method, plain)]
+
+
+def relative_cost(family: Family, model: str) -> float:
     """Cost per path of an estimator family relative to likelihood ratio on the same row
     (the model's ``relative_cost``, measured with ``greeks compare``)."""
-    return model_of(model).relative_cost.get(label.split("+")[0], 1.0)
+    return model_of(model).relative_cost.get(family.value, 1.0)

@@ -10,7 +10,7 @@ import pandas as pd
 
 from greeks import payoffs
 from greeks.engine.group import Group
-from greeks.engine.methods import row_methods
+from greeks.engine.methods import Family, row_estimators
 from greeks.models import adapter as model_of
 from greeks.names import (  # a scheme's code is its index
     AUTO_STEPS,
@@ -21,12 +21,15 @@ from greeks.names import (  # a scheme's code is its index
 DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
 
 
-def _group_key(row, label: str) -> str:
-    if label.startswith("survival"):
-        return f"survival;id={row.id};{_parameters(row)}" + _market(row)
-    family = label.split("+")[0]
-    suffix = f";method={family}" if family in ("pathwise", "fd", "rqmc") else ""
-    return _simulation_key(row) + suffix
+def _group_key(row, family: Family) -> tuple[str, str]:
+    """(group key, simulation key) of a row: the key names the group and seeds its streams;
+    groups of a ``separate`` family add their family to the simulation's key (and share
+    its path count under a target SE); a survival-conditioned row is keyed by its id."""
+    if family is Family.SURVIVAL:
+        key = f"survival;id={row.id};{_parameters(row)}" + _market(row)
+        return key, key
+    simulation = _simulation_key(row)
+    return (f"{simulation};method={family.value}" if family.separate else simulation), simulation
 
 
 def _parameters(row) -> str:
@@ -52,21 +55,23 @@ def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
                 first_step: float = 0.0, method: str = "lr", plain: bool = True) -> list[Group]:
     """Group the rows of a validated frame into simulations and plan their grids.  Rows
     share a simulation when they share the model, its parameters and the estimator family
-    (:func:`row_methods`); a survival-conditioned knock-out row is a simulation of its own.
+    (:func:`greeks.engine.methods.row_estimators`); a survival-conditioned knock-out row is
+    a simulation of its own.
     """
-    labels = row_methods(frame, method, plain)
-    keys = [_group_key(row, label) for row, label in zip(frame.itertuples(index=False), labels)]
+    estimators = row_estimators(frame, method, plain)
     by_key: dict[str, list[int]] = {}
-    for position, key in enumerate(keys):
+    about: dict[str, tuple[Family, str]] = {}
+    for position, (row, estimator) in enumerate(zip(frame.itertuples(index=False), estimators)):
+        key, simulation = _group_key(row, estimator.family)
         by_key.setdefault(key, []).append(position)
+        about[key] = estimator.family, simulation
     groups = []
     for key in sorted(by_key):
         positions = np.array(sorted(by_key[key], key=lambda p: frame["id"].iat[p]), dtype=np.int64)
         group = _plan_group(frame.iloc[positions], key, positions, scheme, steps_per_year,
                             first_step)
-        family = next((name for name in ("survival", "pathwise", "fd", "rqmc")
-                       if key.startswith(f"{name};") or key.endswith(f";method={name}")), "lr")
-        groups.append(replace(group, method=family))
+        family, simulation = about[key]
+        groups.append(replace(group, method=family, simulation=simulation))
     return groups
 
 
@@ -129,9 +134,9 @@ def row_paths(frame: pd.DataFrame, paths: dict, method: str = "auto",
               plain: bool = False) -> np.ndarray:
     """Each row's path count under a mapping from group key to count."""
     out = np.zeros(len(frame), dtype=np.int64)
-    for row, label in zip(range(len(frame)), row_methods(frame, method, plain)):
-        record = next(frame.iloc[[row]].itertuples(index=False))
-        out[row] = paths[_group_key(record, label)]
+    estimators = row_estimators(frame, method, plain)
+    for row, (record, estimator) in enumerate(zip(frame.itertuples(index=False), estimators)):
+        out[row] = paths[_group_key(record, estimator.family)[0]]
     return out
 
 
@@ -139,8 +144,7 @@ def _paths_of(paths, group: Group, plain: bool) -> int:
     """A group's path count: ``paths``, or ``paths[group.key]`` for a mapping; even unless
     ``plain`` (antithetic pairs)."""
     if isinstance(paths, dict):  # a family's group shares its simulation's count
-        base = group.key.split(";method=")[0]
-        count = int(paths.get(group.key, paths.get(base, max(paths.values()))))
+        count = int(paths.get(group.key, paths.get(group.simulation, max(paths.values()))))
     else:
         count = int(paths)
     return count + count % 2 if not plain else count

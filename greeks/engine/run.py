@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from greeks import estimators, sensitivities, streams
-from greeks.engine.methods import _relative_cost, row_methods
+from greeks.engine.methods import Family, relative_cost, row_estimators, row_methods
 from greeks.engine.plan import _paths_of, plan_groups
 from greeks.engine.reduce import Estimates, _reduce
 from greeks.engine.scheduler import _completed, _Progress, default_threads
@@ -58,8 +58,9 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
                                      method=method, first_chunk=first_chunk, **args)
         estimates.choice = np.array([[label] * 3 for label in row_methods(frame, method, plain)])
         return estimates
-    families = ["auto", "pathwise", "fd"]
-    labels = np.array([row_methods(frame, family) for family in families])  # (families, rows)
+    families = ["auto", "pathwise", "fd"]  # the methods whose estimators compete
+    candidates = [row_estimators(frame, family) for family in families]
+    labels = np.array([[e.label for e in row] for row in candidates])  # (families, rows)
     decision = pilot_paths(max(paths.values()) if isinstance(paths, dict) else paths)
     cost = np.full((len(families), len(frame), 3), np.inf)
     for f, family in enumerate(families):
@@ -69,8 +70,8 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
         part = frame.iloc[rows].reset_index(drop=True)
         trial = _simulate_family(part, decision, method=family, first_chunk=first_chunk
                                  + streams.DECISION, **{**args, "extra": (), "subtotal": None})
-        relative = np.array([_relative_cost(label, model) for label, model
-                             in zip(labels[f, rows], frame["model"].iloc[rows])])
+        relative = np.array([relative_cost(candidates[f][r].family, frame["model"].iat[r])
+                             for r in rows])
         cost[f, rows] = np.where(np.isfinite(trial.se), trial.se ** 2 * relative[:, None],
                                  np.inf)
     chosen = np.argmin(cost, axis=0)  # (rows, 3); ties and non-finite: the default family
@@ -163,16 +164,16 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     n_subtotals = 0 if subtotal is None else int(subtotal.max(initial=-1)) + 1
     codes = np.array([sensitivities.NAMES.index(name) for name in extra], dtype=np.int64)
     if codes.size:
-        groups = [group.with_extra(codes) if group.method in ("lr", "survival") else group
+        groups = [group.with_extra(codes) if group.method.further else group
                   for group in groups]
     if plain or method == "lr":
         groups = [replace(group, conditional=False) for group in groups]
     if not plain:
-        groups = [replace(group, antithetic=group.method != "rqmc") for group in groups]
+        groups = [replace(group, antithetic=group.method is not Family.RQMC) for group in groups]
     counts = [_paths_of(paths, group, plain) for group in groups]
     threads = threads or default_threads()
     pilot = [] if plain else [(g, streams.PILOT + first_chunk + c, n)
-                              for g, group in enumerate(groups) if group.method == "lr"
+                              for g, group in enumerate(groups) if group.method.controlled
                               for c, n in group.chunks(pilot_paths(counts[g]))]
     tasks = [(g, first_chunk + c, n) for g, group in enumerate(groups)
              for c, n in group.chunks(counts[g])]
@@ -188,7 +189,7 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
             sums[g][0] += main  # the sums do not depend on which chunk finished first
             sums[g][1] += further
         count = [group.units(pilot_paths(n)) for group, n in zip(groups, counts)]
-        groups = [group if group.method != "lr" else
+        groups = [group if not group.method.controlled else
                   replace(group, coef=estimators.control_coefficients(main, n, group.martingale),
                           extra_coef=sensitivities.coefficients(further, n))
                   for group, (main, further), n in zip(groups, sums, count)]

@@ -19,7 +19,12 @@ from greeks import estimators, pathwise, payoffs, rqmc, sensitivities
 from greeks.models.base import Bumped, Model
 from greeks.models.heston.constants import Constants
 from greeks.models.heston.paths import simulate
-from greeks.models.heston.schema import EULER, EXACT, PARAMETERS, from_zero_without_feller
+from greeks.models.heston.schema import (
+    EULER,
+    EXACT,
+    PARAMETERS,
+    from_zero_without_feller,
+)
 from greeks.models.heston.scores import transition_score
 
 AUTO_STEPS = 0.0  # steps_per_year: each group's own (:func:`steps_per_year`)
