@@ -76,6 +76,8 @@ def reference_payoff(s, dates, kind, omega, strike, payout, barrier, barrier_kin
         value = vanilla
     elif kind == payoffs.DIGITAL:
         value = payout * (omega * (last - strike) > 0)
+    elif kind == payoffs.ASSET_DIGITAL:
+        value = last * (omega * (last - strike) > 0)
     elif kind == payoffs.ASIAN:
         value = np.maximum(omega * (path.mean(axis=1) - strike), 0.0)
     else:
@@ -87,7 +89,8 @@ def reference_payoff(s, dates, kind, omega, strike, payout, barrier, barrier_kin
 
 
 @pytest.mark.parametrize("kind,barrier_kind,barrier", [
-    (payoffs.EUROPEAN, 0, 0.0), (payoffs.DIGITAL, 0, 0.0), (payoffs.ASIAN, 0, 0.0),
+    (payoffs.EUROPEAN, 0, 0.0), (payoffs.DIGITAL, 0, 0.0), (payoffs.ASSET_DIGITAL, 0, 0.0),
+    (payoffs.ASIAN, 0, 0.0),
     (payoffs.BARRIER, payoffs.UP_AND_OUT, 120.0), (payoffs.BARRIER, payoffs.DOWN_AND_OUT, 85.0),
     (payoffs.BARRIER, payoffs.UP_AND_IN, 120.0), (payoffs.BARRIER, payoffs.DOWN_AND_IN, 85.0),
 ])
@@ -97,6 +100,7 @@ def test_payoffs_match_numpy(kind, barrier_kind, barrier, omega):
     s = np.exp(x)
     dates = np.array([1, 3, 4])
     out = np.empty(2000)
-    args = (dates, kind, omega, 101.0, 2.5, barrier, barrier_kind, 0.97)
-    payoffs.evaluate(s, *args, out)
-    np.testing.assert_allclose(out, reference_payoff(s, *args), rtol=1e-12, atol=1e-12)
+    args = (kind, omega, 101.0, 2.5, barrier, barrier_kind, 0.97)
+    spec = payoffs.PayoffSpec(*(np.array([value]) for value in args))
+    payoffs.evaluate(s, dates, spec, 0, out)
+    np.testing.assert_allclose(out, reference_payoff(s, dates, *args), rtol=1e-12, atol=1e-12)

@@ -74,9 +74,8 @@ def crn_difference(row, parameter, bump, n=200_000, seed=5):
         _, s = simulate_gbm(rng, n, group.times - shift, math.log(spot), rate, vol)
         np.exp(s, out=s)
         out = np.empty(n)
-        payoffs.evaluate(s, group.date_index, group.kind[0], group.omega[0], group.strike[0],
-                         group.payout[0], group.barrier[0], group.barrier_kind[0],
-                         math.exp(-rate * (maturity - shift)), out)
+        spec = payoffs.with_discount(group.payoff, 0, math.exp(-rate * (maturity - shift)))
+        payoffs.evaluate(s, group.date_index, spec, 0, out)
         return out
 
     s0, v0 = group.spot, group.params[0]
