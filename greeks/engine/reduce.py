@@ -41,9 +41,9 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
     estimator's value there.  Where the reported SE is below ``DEGENERATE`` of the Greek's
     scale, the SE becomes that bound, R_k/N, with σ the volatility (σ0, or sqrt(θ) from
     v0 = 0, under Heston), R = E[L]·σ·sqrt(T) (how far a payoff kinked at the strike
-    moves over a step of one standard deviation; cash digitals: e^{−rT}·payout, asset digitals e^{−rT}·K: the
-    ``floor`` of :mod:`greeks.payoff_table`) and t_1 the
-    row's first date:
+    moves over a step of one standard deviation; cash digitals e^{−rT}·payout, asset
+    digitals e^{−rT}·K: the ``floor`` of :mod:`greeks.payoff_table`) and t_1 the row's
+    first date:
     price R, delta R z*/(S0 σ sqrt(t_1)), vega R z*²/σ, gamma R z*²/(S0² σ² t_1),
     rho R (T + z* sqrt(T)/σ), theta R z*²/t_1, vanna R z*³/(S0 σ² sqrt(t_1)), volga R z*⁴/σ².
     A sample that does see its events keeps its own SE, and the σ0-vega from v0 = 0 (exactly
