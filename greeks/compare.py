@@ -16,6 +16,8 @@ import time
 
 import pandas as pd
 
+from greeks import payoff_table
+from greeks.models import adapter as model_of
 from greeks.names import BASE_GREEKS, check_run_options
 
 
@@ -80,7 +82,7 @@ def _lines(row: pd.DataFrame, runs) -> list[dict]:
 def _candidates(row: pd.DataFrame) -> list[tuple[str, bool, bool]]:
     """(method, plain, per_greek) to run: plain LR first (the reference of the ratios)."""
     candidates = [("lr", True, False), ("lr", False, False), ("auto", False, False)]
-    if row["model"].iat[0] == "gbm" and row["instrument"].iat[0] in ("european", "asian"):
+    if payoff_table.frame_codes(row)[0] in model_of(row["model"].iat[0]).pathwise:
         candidates.append(("pathwise", False, False))
     return candidates + [("fd", False, False), ("auto", False, True)]
 

@@ -1,7 +1,7 @@
 """Heston as the engine sees it (:class:`greeks.models.base.Model`).
 
 The grid holds the rows' dates and the regular steps of :func:`steps_per_year` (and
-``MIN_STEPS`` equal steps before a shorter maturity); european and digital rows go by
+``MIN_STEPS`` equal steps before a shorter maturity); european and cash digital rows go by
 conditional Monte Carlo (:func:`greeks.estimators.likelihood_ratio_heston`), the others
 by the chain's likelihood-ratio weights (:mod:`greeks.models.heston.scores`); of the
 further Greeks the chunk estimates gamma (:func:`greeks.sensitivities.heston_multipliers`),
@@ -88,8 +88,8 @@ class Heston(Model):
     def lr_delta_unusable(self, frame):
         """Rows from v0 = 0 without the Feller condition
         (:func:`greeks.models.heston.schema.from_zero_without_feller`): conditional Monte
-        Carlo (european, digital) and finite differences (asian, barrier) price them, the
-        likelihood-ratio delta weight cannot."""
+        Carlo (the ``conditional`` payoffs of :mod:`greeks.payoff_table`) and finite
+        differences (the others) price them, the likelihood-ratio delta weight cannot."""
         return from_zero_without_feller(*(frame[name].to_numpy(dtype=float)
                                           for name in ("v0", "kappa", "theta", "xi")))
 
