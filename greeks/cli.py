@@ -199,7 +199,7 @@ def compare(file, output, fmt, **options) -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @output_options
 def analytic(file, output, fmt) -> None:
-    """Closed-form price, delta and vega of every european and digital position in FILE.
+    """Closed-form price, delta and vega of every european and digital (cash, asset) row in FILE.
 
     Black–Scholes for gbm rows; for heston rows the semi-analytic Fourier integral,
     with vega per 1.00 of sigma0 = sqrt(v0).  Asian and barrier rows have no closed

@@ -61,14 +61,13 @@ N_SUMS = N_CONTROLS + N_CONTROLS * N_CONTROLS + 3 + 3 * N_CONTROLS
 
 
 @njit(cache=True, nogil=True)
-def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind, omega, strike,
-                         payout, barrier, barrier_kind, discount, forward, weight, total_of,
-                         n_totals, coef, antithetic, collect, out, sums):
+def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, spec, forward,
+                         weight, total_of, n_totals, coef, antithetic, collect, out, sums):
     """Moments of every row of a group on one chunk of GBM paths.
 
     ``s`` and ``w`` are the prices and Brownian motion on the grid ``times``
     (paths × dates; with ``antithetic`` the second half of the paths mirrors the first).
-    ``forward[j]`` = E[L] of row j, ``coef[j]`` its (3, N_CONTROLS) control coefficients β.
+    ``spec`` the rows' payoffs (:class:`greeks.payoffs.PayoffSpec`), ``forward[j]`` = E[L] of row j, ``coef[j]`` its (3, N_CONTROLS) control coefficients β.
     ``out[j, k]`` receives (mean, M2) of Greek k (price, delta, vega) for row j over the
     chunk's paths (pairs); ``out[rows + t]`` receives (mean, M2) of total t, path by path:
     t = 0 the group total Σ_j weight_jk · estimate_jk, t ≥ 1 the subtotal over the rows with
@@ -77,7 +76,7 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
     (:func:`_row_sums`).
     """
     n_units = s.shape[0] // 2 if antithetic else s.shape[0]
-    n_rows = kind.size
+    n_rows = spec.kind.size
     totals = np.zeros((n_totals, 3, n_units if n_rows > 1 else 0))
     payoff = np.empty(s.shape[0])
     linear = np.empty(s.shape[0])
@@ -86,9 +85,8 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
     for j in range(n_rows):
         dates = date_index[date_start[j]:date_start[j + 1]]
         inverse_dt, delta_scale = score_setup(times, dates, spot, sigma)
-        payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
-                         barrier_kind[j], discount[j], payoff)
-        linear_payoff(s, dates, kind[j] == payoffs.ASIAN, discount[j], linear)
+        payoffs.evaluate(s, dates, spec, j, payoff)
+        linear_payoff(s, dates, spec.kind[j] == payoffs.ASIAN, spec.discount[j], linear)
         _scores(w, dates, inverse_dt, delta_scale, sigma, w_delta, w_vega)
         _row(_gbm_values, (payoff, linear, w_delta, w_vega),
              n_units, antithetic, coef[j], _control_means(forward[j], spot), weight[j],
@@ -98,11 +96,10 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, kind,
 
 @njit(cache=True, nogil=True)
 def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, d_var,
-                            date_start, date_index, kind, omega, strike, payout, barrier,
-                            barrier_kind, discount, forward, weight, total_of, n_totals, coef,
-                            conditional, antithetic, collect, out, sums):
+                            date_start, date_index, spec, forward, weight, total_of, n_totals,
+                            coef, conditioned, antithetic, collect, out, sums):
     """Moments of every row of a group on one chunk of Heston paths: likelihood ratio, or,
-    for european and digital rows with ``conditional``, :func:`_conditional_values`.
+    for the european and cash digital rows with ``conditioned[j]``, :func:`_conditional_values`.
 
     ``s``, ``residual`` and ``variance`` hold the prices, R and V on the rows' dates
     (paths × dates; ``date_index`` points into them); ``score`` the first variance
@@ -112,26 +109,26 @@ def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, 
     """
     n_paths = s.shape[0]
     n_units = n_paths // 2 if antithetic else n_paths
-    n_rows = kind.size
+    n_rows = spec.kind.size
     totals = np.zeros((n_totals, 3, n_units if n_rows > 1 else 0))
     payoff = np.empty(n_paths)
     linear = np.empty(n_paths)
     for j in range(n_rows):
         dates = date_index[date_start[j]:date_start[j + 1]]
         means = _control_means(forward[j], spot)
-        if conditional and (kind[j] == payoffs.EUROPEAN or kind[j] == payoffs.DIGITAL):
-            digital = kind[j] == payoffs.DIGITAL
+        kind, discount = spec.kind[j], spec.discount[j]
+        if conditioned[j]:
+            digital = kind == payoffs.DIGITAL
             _row(_conditional_values,
                  (s, residual, variance, score, dates[0], spot, sigma0, d_mean, d_var, digital,
-                  omega[j], strike[j], discount[j] * payout[j] if digital else discount[j],
-                  discount[j]),
+                  spec.omega[j], spec.strike[j],
+                  discount * spec.payout[j] if digital else discount, discount),
                  n_units, antithetic, coef[j], means, weight[j], total_of[j], n_rows > 1,
                  collect,
                  totals, out[j], sums[j])
             continue
-        payoffs.evaluate(s, dates, kind[j], omega[j], strike[j], payout[j], barrier[j],
-                         barrier_kind[j], discount[j], payoff)
-        linear_payoff(s, dates, kind[j] == payoffs.ASIAN, discount[j], linear)
+        payoffs.evaluate(s, dates, spec, j, payoff)
+        linear_payoff(s, dates, kind == payoffs.ASIAN, discount, linear)
         _row(_heston_values, (payoff, linear, dates, residual, variance, score, spot, sigma0,
                               d_mean, d_var),
              n_units, antithetic, coef[j], means, weight[j], total_of[j], n_rows > 1, collect,

@@ -14,13 +14,14 @@ import pandas as pd
 
 from greeks.names import (
     BARRIER_TYPES,
+    DIGITAL_TYPES,
     HESTON_PARAMETERS,
     INSTRUMENTS,
     MODELS,
     OPTION_TYPES,
 )
+from greeks.payoff_table import DATED_INSTRUMENTS  # read the path on `fixings` dates
 
-DATED_INSTRUMENTS = ("asian", "barrier")  # read the path on `fixings` dates; the others at T only
 FIXINGS_PER_YEAR = 252
 MAX_FIXINGS = 10_000  # per row: daily for about 40 years; bounds the simulation grid
 
@@ -28,7 +29,8 @@ REQUIRED = ("id", "instrument", "option_type", "strike", "maturity", "spot", "ra
 # Canonical column order of a validated table; unknown columns follow, untouched.
 COLUMNS = (
     "id", "instrument", "option_type", "strike", "maturity", "spot", "rate", "dividend",
-    "model", "vol", *HESTON_PARAMETERS, "quantity", "payout", "barrier", "barrier_type",
+    "model", "vol", *HESTON_PARAMETERS, "quantity", "payout", "digital_type", "barrier",
+    "barrier_type",
     "fixings", "underlying",
 )
 # Names the result table gives its own columns; an input column may not take them.
@@ -242,6 +244,7 @@ def validate(raw: pd.DataFrame, source: str, lines=None) -> pd.DataFrame:
         f"{MAX_FIXINGS}; give fixings explicitly"))
 
     _choice(check, text["barrier_type"], "barrier_type", BARRIER_TYPES, barrier_rows)
+    _choice(check, text["digital_type"], "digital_type", DIGITAL_TYPES, False)
     check.raise_first()
     return _typed(raw, text, values, instrument)
 
@@ -267,6 +270,8 @@ def _typed(raw, text, values, instrument) -> pd.DataFrame:
         **{name: values[name] for name in HESTON_PARAMETERS},
         "quantity": np.nan_to_num(values["quantity"], nan=1.0),
         "payout": np.nan_to_num(values["payout"], nan=1.0),
+        "digital_type": np.where((instrument == "digital") & (text["digital_type"] == ""),
+                                 DIGITAL_TYPES[0], text["digital_type"].str.lower()),
         "barrier": values["barrier"],
         "barrier_type": text["barrier_type"].str.lower().to_numpy(dtype=object),
         "fixings": fixings.astype(np.int64),

@@ -248,13 +248,13 @@ def _effective_fraction(groups, rows: int, seed: int, paths: int, logs, vols) ->
                 out[position] = [_gbm_effective_fraction(group.times, dates, group.params[0], c, y)
                                  for c, y in zip(logs, vols)]
             continue
-        second = np.zeros((group.kind.size, logs.size))
+        second = np.zeros((group.n_rows, logs.size))
         for chunk, n in group.chunks(paths):
             stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words,
                                                              streams.LADDER_PILOT + chunk))
             simulated = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n)
             variance, columns = simulated.variance, simulated.columns
-            for j in range(group.kind.size):
+            for j in range(group.n_rows):
                 v = variance[:, columns[group.date_start[j]]]
                 with np.errstate(over="ignore"):
                     second[j] += np.exp(logs[None, :] ** 2 / v[:, None]).sum(axis=0)
@@ -280,11 +280,9 @@ def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray, vols: 
         s, residual, variance, columns, *_ = group_paths(group, rng, n)
     out = []
     payoff = np.empty(n)
-    for j in range(group.kind.size):
+    for j in range(group.n_rows):
         dates = np.ascontiguousarray(columns[group.date_start[j]:group.date_start[j + 1]])
-        payoffs.evaluate(s, dates, group.kind[j], group.omega[j], group.strike[j],
-                         group.payout[j], group.barrier[j], group.barrier_kind[j],
-                         group.discount[j], payoff)
+        payoffs.evaluate(s, dates, group.payoff, j, payoff)
         if group.model == "gbm":
             ratio = np.exp(np.stack([
                 _gbm_log_ratio(w, group.times, dates, group.params[0], c, y)

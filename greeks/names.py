@@ -18,6 +18,7 @@ MODELS = ("gbm", "heston")
 INSTRUMENTS = ("european", "digital", "asian", "barrier")
 OPTION_TYPES = ("call", "put")
 BARRIER_TYPES = ("up-and-out", "down-and-out", "up-and-in", "down-and-in")
+DIGITAL_TYPES = ("cash", "asset")  # a digital row's digital_type; cash is the default
 HESTON_PARAMETERS = ("v0", "kappa", "theta", "xi", "rho")  # input columns of a heston row
 
 SCHEMES = ("qe", "exact", "euler")

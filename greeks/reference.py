@@ -1,6 +1,8 @@
 """Closed-form and semi-analytic reference values for an instrument table.
 
-European and digital rows have them: under ``gbm`` the Black–Scholes formulas of
+The rows whose payoff declares a ``closed_form`` for their model in
+:mod:`greeks.payoff_table` have them (european, cash and asset digitals): under ``gbm``
+the Black–Scholes formulas of
 :mod:`greeks.models.gbm.analytic`, under ``heston`` the Fourier integrals of
 :mod:`greeks.models.heston.analytic`, where vega = ∂V/∂σ0 with σ0 = sqrt(v0) (0 at v0 = 0,
 as that module defines it).  Asian and barrier rows, monitored on discrete dates, have
@@ -18,10 +20,14 @@ import pandas as pd
 from greeks.api import load
 from greeks.instruments import InputError
 from greeks.models.gbm.analytic import reference
-from greeks.models.heston.analytic import heston_digital, heston_greeks
+from greeks.models.heston.analytic import (
+    heston_asset_digital,
+    heston_digital,
+    heston_greeks,
+)
 from greeks.names import BASE_GREEKS, HESTON_PARAMETERS
+from greeks.payoff_table import ASSET_DIGITAL, BY_CODE, CASH, EUROPEAN, code_of
 
-CLOSED_FORM = ("european", "digital")
 NO_CLOSED_FORM = "no closed form"
 
 
@@ -29,9 +35,17 @@ def _heston(row):
     """The semi-analytic Heston values of a european or digital row."""
     args = (row["option_type"], row["spot"], row["strike"], row["maturity"], row["rate"],
             *(row[name] for name in HESTON_PARAMETERS), row["dividend"])
-    if row["instrument"] == "european":
+    code = _code(row)
+    if code == EUROPEAN:
         return heston_greeks(*args)
+    if code == ASSET_DIGITAL:
+        return heston_asset_digital(*args)
     return heston_digital(*args, payout=row["payout"])
+
+
+def _code(row) -> int:
+    """The payoff code of a row (a mapping)."""
+    return code_of(row["instrument"], row.get("digital_type") or CASH)
 
 
 PRICERS = {"gbm": reference, "heston": _heston}
@@ -40,7 +54,7 @@ PRICERS = {"gbm": reference, "heston": _heston}
 def _row_values(row) -> tuple[tuple[float, float, float], str | None]:
     """(price, delta, vega) of one validated row and ``None``, or NaNs and the reason."""
     pricer = PRICERS.get(row["model"])
-    if pricer is None or row["instrument"] not in CLOSED_FORM:
+    if pricer is None or row["model"] not in BY_CODE[_code(row)].closed_form:
         return (math.nan,) * 3, NO_CLOSED_FORM
     try:
         return tuple(pricer(row)), None

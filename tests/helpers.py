@@ -2,9 +2,9 @@
 
 import pandas as pd
 
+from greeks.instruments import validate
 from greeks.models.gbm.analytic import reference
 from greeks.models.heston.analytic import heston_digital, heston_greeks
-from greeks.instruments import validate
 
 BASE = dict(instrument="european", option_type="call", strike=100.0, maturity=1.0, spot=100.0,
             rate=0.05, dividend=0.0, model="gbm", vol=0.2)

@@ -2,12 +2,12 @@
 
 import numpy as np
 import pandas as pd
+from helpers import make_frame
 
 import greeks
 from greeks import engine
 from greeks.cli import main
 from greeks.compare import compare_estimators
-from helpers import make_frame
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")

@@ -5,12 +5,12 @@ import math
 
 import numpy as np
 import pytest
+from helpers import make_frame
 
 from greeks import engine, payoffs
 from greeks.engine.group import CHUNK_CELLS
 from greeks.models.gbm.analytic import reference
 from greeks.models.gbm.paths import simulate as simulate_gbm
-from helpers import make_frame
 
 QUANTITIES = ("price", "delta", "vega")
 
@@ -179,9 +179,7 @@ def crn_finite_difference(row, parameter, bump, n=400_000, seed=99):
         _, s = simulate_gbm(rng, n, group.times, math.log(spot), group.rate, vol)
         np.exp(s, out=s)
         out = np.empty(n)
-        payoffs.evaluate(s, dates, group.kind[0], group.omega[0], group.strike[0],
-                         group.payout[0], group.barrier[0], group.barrier_kind[0],
-                         group.discount[0], out)
+        payoffs.evaluate(s, dates, group.payoff, 0, out)
         values.append(out)
     difference = (values[0] - values[1]) / (2 * bump)
     return difference.mean(), difference.std(ddof=1) / math.sqrt(n)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.special
+from helpers import closed_form, make_frame
 
 import greeks
 from greeks import engine
@@ -19,7 +20,6 @@ from greeks.models.heston.paths import simulate as simulate_heston
 from greeks.models.heston.qe import qe_log_density
 from greeks.models.heston.schema import EULER, EXACT, QE, SCHEME_CODES
 from greeks.models.heston.scores import transition_score
-from helpers import closed_form, make_frame
 
 ATM = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
 QUANTITIES = ("price", "delta", "vega")

@@ -9,7 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from greeks.models.heston.analytic import Greeks, heston_cf, heston_digital, heston_greeks, heston_price
+from greeks.models.heston.analytic import (
+    Greeks,
+    heston_cf,
+    heston_digital,
+    heston_greeks,
+    heston_price,
+)
 
 REFERENCE = Path(__file__).resolve().parents[1] / "data" / "heston_reference.csv"
 FIELDS = ("spot", "strike", "maturity", "rate", "v0", "kappa", "theta", "xi", "rho", "dividend")

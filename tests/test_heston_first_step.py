@@ -7,12 +7,17 @@ import math
 
 import pytest
 import scipy.special
+from helpers import make_frame
 
 import greeks
 from greeks import engine
 from greeks.models.heston.analytic import heston_digital, heston_greeks
-from greeks.models.heston.first_step import SERIES_BELOW, _gk_constants, integral_moments, sampled_step
-from helpers import make_frame
+from greeks.models.heston.first_step import (
+    SERIES_BELOW,
+    _gk_constants,
+    integral_moments,
+    sampled_step,
+)
 
 ATM = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
 

@@ -7,14 +7,15 @@ import math
 import numpy as np
 import pytest
 import scipy.special
+from helpers import make_frame
 
 import greeks
-from greeks.models.heston.analytic import heston_greeks
 from greeks.maths import digamma
-from greeks.models.heston.constants import Constants as Constants, parameter_derivatives
+from greeks.models.heston.analytic import heston_greeks
+from greeks.models.heston.constants import Constants as Constants
+from greeks.models.heston.constants import parameter_derivatives
 from greeks.models.heston.paths import simulate as simulate_heston
 from greeks.models.heston.schema import EXACT
-from helpers import make_frame
 
 PARAMS = dict(kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
 ROW = dict(model="heston", vol=None, v0=0.04, **PARAMS)

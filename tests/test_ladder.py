@@ -5,12 +5,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import make_frame
 
 import greeks
 from greeks.cli import main
 from greeks.ladder import shift_grid, spot_ladder
 from greeks.names import OptionError
-from helpers import make_frame
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")

@@ -7,7 +7,8 @@ import pytest
 
 from greeks import payoffs
 from greeks.models.gbm.paths import simulate as simulate_gbm
-from greeks.models.gbm.scores import path_scores as gbm_path_scores, score_setup
+from greeks.models.gbm.scores import path_scores as gbm_path_scores
+from greeks.models.gbm.scores import score_setup
 
 TIMES = np.array([0.1, 0.25, 0.5, 0.6, 1.0])
 S0, SIGMA, CARRY = 100.0, 0.3, 0.02
@@ -76,6 +77,8 @@ def reference_payoff(s, dates, kind, omega, strike, payout, barrier, barrier_kin
         value = vanilla
     elif kind == payoffs.DIGITAL:
         value = payout * (omega * (last - strike) > 0)
+    elif kind == payoffs.ASSET_DIGITAL:
+        value = last * (omega * (last - strike) > 0)
     elif kind == payoffs.ASIAN:
         value = np.maximum(omega * (path.mean(axis=1) - strike), 0.0)
     else:
@@ -87,7 +90,8 @@ def reference_payoff(s, dates, kind, omega, strike, payout, barrier, barrier_kin
 
 
 @pytest.mark.parametrize("kind,barrier_kind,barrier", [
-    (payoffs.EUROPEAN, 0, 0.0), (payoffs.DIGITAL, 0, 0.0), (payoffs.ASIAN, 0, 0.0),
+    (payoffs.EUROPEAN, 0, 0.0), (payoffs.DIGITAL, 0, 0.0), (payoffs.ASSET_DIGITAL, 0, 0.0),
+    (payoffs.ASIAN, 0, 0.0),
     (payoffs.BARRIER, payoffs.UP_AND_OUT, 120.0), (payoffs.BARRIER, payoffs.DOWN_AND_OUT, 85.0),
     (payoffs.BARRIER, payoffs.UP_AND_IN, 120.0), (payoffs.BARRIER, payoffs.DOWN_AND_IN, 85.0),
 ])
@@ -97,6 +101,7 @@ def test_payoffs_match_numpy(kind, barrier_kind, barrier, omega):
     s = np.exp(x)
     dates = np.array([1, 3, 4])
     out = np.empty(2000)
-    args = (dates, kind, omega, 101.0, 2.5, barrier, barrier_kind, 0.97)
-    payoffs.evaluate(s, *args, out)
-    np.testing.assert_allclose(out, reference_payoff(s, *args), rtol=1e-12, atol=1e-12)
+    args = (kind, omega, 101.0, 2.5, barrier, barrier_kind, 0.97)
+    spec = payoffs.PayoffSpec(*(np.array([value]) for value in args))
+    payoffs.evaluate(s, dates, spec, 0, out)
+    np.testing.assert_allclose(out, reference_payoff(s, dates, *args), rtol=1e-12, atol=1e-12)

@@ -8,12 +8,12 @@ import time
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import make_frame
 
 import greeks
 from greeks import engine
 from greeks.cli import main
 from greeks.names import DEFAULT_PATHS, OptionError, check_run_options, check_scheduler
-from helpers import make_frame
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
 SHARED = ["--paths", "--seed", "--threads", "--scheme", "--steps-per-year", "--first-step",

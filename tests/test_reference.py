@@ -11,8 +11,8 @@ import pytest
 
 import greeks
 from greeks import reference
-from greeks.models.gbm.analytic import black_scholes, black_scholes_digital
 from greeks.cli import main
+from greeks.models.gbm.analytic import black_scholes, black_scholes_digital
 from greeks.models.heston.analytic import heston_digital, heston_greeks
 
 VALUES = ["price", "delta", "vega"]

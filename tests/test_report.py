@@ -5,11 +5,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import make_frame
 
 import greeks
 from greeks.cli import main
 from greeks.report import risk_report
-from helpers import make_frame
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
 

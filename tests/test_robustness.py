@@ -38,8 +38,16 @@ import greeks.reference
 import greeks.report
 from greeks import engine
 from greeks.cli import main
-from greeks.instruments import (BARRIER_TYPES, COLUMNS, INSTRUMENTS, MAX_FIXINGS, MODELS,
-                                OPTION_TYPES, REQUIRED, RESULT_COLUMNS)
+from greeks.instruments import (
+    BARRIER_TYPES,
+    COLUMNS,
+    INSTRUMENTS,
+    MAX_FIXINGS,
+    MODELS,
+    OPTION_TYPES,
+    REQUIRED,
+    RESULT_COLUMNS,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE_TEXT = (ROOT / "instruments" / "portfolio.csv").read_text(encoding="utf-8")

@@ -1,11 +1,16 @@
 """Randomised quasi-Monte Carlo: the Brownian bridge, unbiasedness, replicate SEs."""
 
 import numpy as np
+from helpers import closed_form, make_frame
 
 import greeks
 from greeks import engine
-from greeks.rqmc import REPLICATES, brownian_paths, points_per_replicate, replicate_normals
-from helpers import closed_form, make_frame
+from greeks.rqmc import (
+    REPLICATES,
+    brownian_paths,
+    points_per_replicate,
+    replicate_normals,
+)
 
 
 def test_bridge_gives_brownian_covariances():

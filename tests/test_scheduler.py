@@ -1,9 +1,9 @@
 """Scale-out: the same numbers from threads, a process pool and a Dask cluster."""
 
 import pytest
+from helpers import make_frame
 
 import greeks
-from helpers import make_frame
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")

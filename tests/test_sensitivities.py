@@ -4,14 +4,14 @@ import math
 
 import numpy as np
 import pytest
+from helpers import make_frame
 
 import greeks
 from greeks import engine, payoffs
 from greeks.models.gbm.analytic import black_scholes, black_scholes_digital
-from greeks.models.heston.analytic import heston_greeks
 from greeks.models.gbm.paths import simulate as simulate_gbm
+from greeks.models.heston.analytic import heston_greeks
 from greeks.sensitivities import NAMES
-from helpers import make_frame
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")
@@ -74,9 +74,8 @@ def crn_difference(row, parameter, bump, n=200_000, seed=5):
         _, s = simulate_gbm(rng, n, group.times - shift, math.log(spot), rate, vol)
         np.exp(s, out=s)
         out = np.empty(n)
-        payoffs.evaluate(s, group.date_index, group.kind[0], group.omega[0], group.strike[0],
-                         group.payout[0], group.barrier[0], group.barrier_kind[0],
-                         math.exp(-rate * (maturity - shift)), out)
+        spec = payoffs.with_discount(group.payoff, 0, math.exp(-rate * (maturity - shift)))
+        payoffs.evaluate(s, group.date_index, spec, 0, out)
         return out
 
     s0, v0 = group.spot, group.params[0]

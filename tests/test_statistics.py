@@ -3,9 +3,9 @@ under GBM and Heston."""
 
 import numpy as np
 import pytest
+from helpers import closed_form, make_frame
 
 from greeks import engine
-from helpers import closed_form, make_frame
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")
@@ -81,11 +81,10 @@ def test_pathwise_and_lr_variances_match_their_exact_values():
     w, s = simulate_gbm(rng, n, group.times, math.log(100.0), 0.05, 0.2)
     np.exp(s, out=s)
     values = np.empty((3, n))
-    gbm_values(s, w, group.times, group.date_index, False, 1.0, 100.0, group.discount[0], 100.0,
+    gbm_values(s, w, group.times, group.date_index, False, 1.0, 100.0, group.payoff.discount[0], 100.0,
                0.2, *values)
     payoff = np.empty(n)
-    payoffs.evaluate(s, group.date_index, payoffs.EUROPEAN, 1.0, 100.0, 1.0, 0.0, 0,
-                     group.discount[0], payoff)
+    payoffs.evaluate(s, group.date_index, group.payoff, 0, payoff)
     z = w[:, 0]
     lr = [payoff * z / (100 * 0.2), payoff * ((z * z - 1) / 0.2 - z)]
     for estimate, exact in [(values[1], 0.576), (values[2], 75.7), (lr[0], 1.466),

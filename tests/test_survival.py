@@ -5,13 +5,13 @@ import math
 import numpy as np
 import pytest
 import scipy.special
+from helpers import make_frame
+from test_sensitivities import crn_difference
 
 import greeks
 from greeks import engine
-from greeks.sensitivities import NAMES
 from greeks.maths import normal_quantile
-from helpers import make_frame
-from test_sensitivities import crn_difference
+from greeks.sensitivities import NAMES
 
 KNOCK_OUTS = [
     dict(id="uo-call", instrument="barrier", barrier=120.0, barrier_type="up-and-out",

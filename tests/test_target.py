@@ -2,10 +2,10 @@
 
 import numpy as np
 import pytest
+from helpers import make_frame
 
 import greeks
 from greeks.cli import main
-from helpers import make_frame
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")

@@ -24,7 +24,7 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
     """
     keep_freed_memory()
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
-    rows = group.kind.size
+    rows = group.n_rows
     coef = np.zeros((rows, 3, estimators.N_CONTROLS)) if group.coef is None else group.coef
     out = np.zeros((rows + group.n_totals, 3, 2))
     sums = np.zeros((rows, estimators.N_SUMS))
@@ -52,7 +52,7 @@ def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: boo
     """The further Greeks of every row on one chunk's paths (:mod:`greeks.sensitivities`);
     ``columns`` maps the rows' dates to the columns of ``s``, ``multipliers(j, dates, out)``
     fills row j's multipliers."""
-    rows, count = group.kind.size, group.extra.size
+    rows, count = group.n_rows, group.extra.size
     units = group.units(n_paths)
     coef = np.zeros((rows, count, 2)) if group.extra_coef is None else group.extra_coef
     out = np.zeros((rows + group.n_totals, count, 2))
@@ -67,11 +67,9 @@ def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: boo
         if group.method is Family.SURVIVAL:  # Y on the conditioned paths (``s`` holds it)
             payoff[:], linear[:] = s[:, 0], 0.0
         else:
-            payoffs.evaluate(s, stored, group.kind[j], group.omega[j], group.strike[j],
-                             group.payout[j], group.barrier[j], group.barrier_kind[j],
-                             group.discount[j], payoff)
-            estimators.linear_payoff(s, stored, group.kind[j] == payoffs.ASIAN,
-                                     group.discount[j], linear)
+            payoffs.evaluate(s, stored, group.payoff, j, payoff)
+            estimators.linear_payoff(s, stored, group.payoff.kind[j] == payoffs.ASIAN,
+                                     group.payoff.discount[j], linear)
         multipliers(j, group.date_index[part], values)
         sensitivities.row_estimates(payoff, linear, values, units, group.antithetic,
                                     group.extra_means[j], coef[j], weight[j],
@@ -92,7 +90,7 @@ def _run_classical(group: Group, stream, n_paths: int, out) -> None:
     paths = model.bumped_paths(group, stream, n_paths)
     payoff = np.empty(n_paths)
     rows = []
-    for j in range(group.kind.size):
+    for j in range(group.n_rows):
         part = slice(group.date_start[j], group.date_start[j + 1])
         on = paths.conditional(j, paths.columns[part][0]) if paths.conditional else None
         if on is None:
@@ -104,9 +102,7 @@ def _run_classical(group: Group, stream, n_paths: int, out) -> None:
 
 
 def _payoff(s, group: Group, j: int, columns, out):
-    payoffs.evaluate(s, np.ascontiguousarray(columns), group.kind[j], group.omega[j],
-                     group.strike[j], group.payout[j], group.barrier[j], group.barrier_kind[j],
-                     group.discount[j], out)
+    payoffs.evaluate(s, np.ascontiguousarray(columns), group.payoff, j, out)
     return out
 
 

@@ -31,13 +31,7 @@ class Group:
     times: np.ndarray      # simulation grid, increasing, > 0
     date_start: np.ndarray  # row j's dates are date_index[date_start[j]:date_start[j + 1]]
     date_index: np.ndarray
-    kind: np.ndarray
-    omega: np.ndarray
-    strike: np.ndarray
-    payout: np.ndarray
-    barrier: np.ndarray
-    barrier_kind: np.ndarray
-    discount: np.ndarray
+    payoff: payoffs.PayoffSpec  # the rows' payoffs
     weight: np.ndarray    # (rows, 3): each row's weight in the totals, per Greek
     extra_weight: np.ndarray  # (rows,): its weight in the totals of the further Greeks
     total_of: np.ndarray  # (rows,): the row's subtotal slot (1..), 0 if in none
@@ -56,6 +50,10 @@ class Group:
     extra: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     extra_means: np.ndarray | None = None  # (rows, extra, 2): control means of the extras
     extra_coef: np.ndarray | None = None   # (rows, extra, 2): their coefficients
+
+    @property
+    def n_rows(self) -> int:
+        return self.payoff.kind.size
 
     @property
     def n_totals(self) -> int:
@@ -80,12 +78,12 @@ class Group:
         :data:`greeks.sensitivities.NAMES`) too, those its model's chunks estimate
         (``further``; Heston's others come from :mod:`greeks.models.heston.sensitivities`)."""
         codes = np.asarray(codes[np.isin(codes, model_of(self.model).further)], dtype=np.int64)
-        means = np.zeros((self.kind.size, codes.size, 2))
-        for j in range(self.kind.size):
+        means = np.zeros((self.n_rows, codes.size, 2))
+        for j in range(self.n_rows):
             dates = self.times[self.date_index[self.date_start[j]:self.date_start[j + 1]]]
             means[j] = sensitivities.control_means(
                 codes, self.rate, self.dividend, self.maturity[j], self.forward[j],
-                dates if self.kind[j] == payoffs.ASIAN else dates[-1:])
+                dates if self.payoff.kind[j] == payoffs.ASIAN else dates[-1:])
         return replace(self, extra=codes, extra_means=means)
 
     def units(self, paths: int) -> int:

@@ -9,15 +9,14 @@ import numpy as np
 import pandas as pd
 
 from greeks.models import adapter as model_of
-
-KNOCK_OUTS = ("up-and-out", "down-and-out")  # by survival conditioning where a model can
+from greeks.payoff_table import BY_CODE, row_code
 
 
 def is_knock_out(row) -> bool:
     """Whether a row (a record of a validated frame) is a knock-out barrier that its model
     prices on survival-conditioned paths of its own (:mod:`greeks.survival`)."""
-    return (model_of(row.model).survival and row.instrument == "barrier"
-            and getattr(row, "barrier_type", None) in KNOCK_OUTS)
+    return (model_of(row.model).survival
+            and getattr(row, "barrier_type", None) in BY_CODE[row_code(row)].survival)
 
 
 def lr_delta_unusable(frame: pd.DataFrame) -> np.ndarray:
@@ -75,7 +74,7 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     """The estimator of each row under ``method``.
 
     auto and mixed: knock-outs by survival conditioning where the model can (GBM), the rows
-    its model conditions (Heston european and digital) by conditional Monte Carlo, every
+    its model conditions (Heston european and cash digital) by conditional Monte Carlo, every
     other row by likelihood ratio with controls, on antithetic pairs (auto may take single
     Greeks from other families, :func:`greeks.engine.run.simulate`); lr: likelihood ratio
     for every row; pathwise: pathwise delta and vega where the model has them (GBM european
@@ -91,14 +90,15 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     stuck = lr_delta_unusable(frame)
     for row, from_zero in zip(frame.itertuples(index=False), stuck):
         model = model_of(row.model)
-        conditioned = row.instrument in model.conditioned
+        code = row_code(row)
+        conditioned = code in model.conditioned
         if plain:
             estimator = Estimator(Family.LR, "lr", True)
         elif method == "fd" or (from_zero and method in ("auto", "pathwise")
                                 and not conditioned):
             estimator = Estimator(Family.FD, "fd+conditional+antithetic" if conditioned
                                   else "fd+antithetic")
-        elif method == "pathwise" and row.instrument in model.pathwise:
+        elif method == "pathwise" and code in model.pathwise:
             estimator = Estimator(Family.PATHWISE, "pathwise+antithetic")
         elif method == "rqmc":
             estimator = (Estimator(Family.RQMC, "rqmc+conditional") if conditioned

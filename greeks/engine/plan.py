@@ -8,7 +8,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from greeks import payoffs
+from greeks import payoff_table, payoffs
 from greeks.engine.group import Group
 from greeks.engine.methods import Family, row_estimators
 from greeks.models import adapter as model_of
@@ -113,16 +113,18 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
         scheme=scheme_code, martingale=martingale, sampled_first=sampled, forward=forward,
         positions=positions, times=grid,
         date_start=start, date_index=np.concatenate(indices).astype(np.int64),
-        kind=np.array([payoffs.KIND_CODES[k] for k in rows["instrument"]], dtype=np.int64),
-        omega=np.where(rows["option_type"].to_numpy() == "call", 1.0, -1.0),
-        strike=rows["strike"].to_numpy(dtype=float),
-        payout=rows["payout"].to_numpy(dtype=float),
-        barrier=np.nan_to_num(rows["barrier"].to_numpy(dtype=float)) if "barrier" in rows
-        else np.zeros(len(rows)),
-        barrier_kind=np.array([payoffs.BARRIER_CODES.get(b, 0) for b in rows["barrier_type"]]
-                              if "barrier_type" in rows else np.zeros(len(rows)), dtype=np.int64),
-        discount=np.exp(-rows["rate"].to_numpy(dtype=float)
-                        * rows["maturity"].to_numpy(dtype=float)),
+        payoff=payoffs.PayoffSpec(
+            kind=payoff_table.frame_codes(rows),
+            omega=np.where(rows["option_type"].to_numpy() == "call", 1.0, -1.0),
+            strike=rows["strike"].to_numpy(dtype=float),
+            payout=rows["payout"].to_numpy(dtype=float),
+            barrier=np.nan_to_num(rows["barrier"].to_numpy(dtype=float)) if "barrier" in rows
+            else np.zeros(len(rows)),
+            barrier_kind=np.array([payoffs.BARRIER_CODES.get(b, 0) for b in rows["barrier_type"]]
+                                  if "barrier_type" in rows else np.zeros(len(rows)),
+                                  dtype=np.int64),
+            discount=np.exp(-rows["rate"].to_numpy(dtype=float)
+                            * rows["maturity"].to_numpy(dtype=float))),
         maturity=rows["maturity"].to_numpy(dtype=float),
         weight=np.repeat(rows["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1),
         extra_weight=rows["quantity"].to_numpy(dtype=float),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from greeks import payoffs, sensitivities
+from greeks import payoff_table, sensitivities
 from greeks.engine.group import Group
 from greeks.models import adapter as model_of
 from greeks.stats import Moments
@@ -41,8 +41,9 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
     estimator's value there.  Where the reported SE is below ``DEGENERATE`` of the Greek's
     scale, the SE becomes that bound, R_k/N, with σ the volatility (σ0, or sqrt(θ) from
     v0 = 0, under Heston), R = E[L]·σ·sqrt(T) (how far a payoff kinked at the strike
-    moves over a step of one standard deviation; digitals: e^{−rT}·payout) and t_1 the
-    row's first date:
+    moves over a step of one standard deviation; cash digitals e^{−rT}·payout, asset
+    digitals e^{−rT}·K: the ``floor`` of :mod:`greeks.payoff_table`) and t_1 the row's
+    first date:
     price R, delta R z*/(S0 σ sqrt(t_1)), vega R z*²/σ, gamma R z*²/(S0² σ² t_1),
     rho R (T + z* sqrt(T)/σ), theta R z*²/t_1, vanna R z*³/(S0 σ² sqrt(t_1)), volga R z*⁴/σ².
     A sample that does see its events keeps its own SE, and the σ0-vega from v0 = 0 (exactly
@@ -52,8 +53,11 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
     s0, t = group.spot, group.maturity
     first = group.times[group.date_index[group.date_start[:-1]]]
     sigma, exact_vega = model_of(group.model).floor_sigma(group.params)
-    scale = np.where(group.kind == payoffs.DIGITAL, group.discount * group.payout,
-                     group.forward * sigma * np.sqrt(t))
+    spec = group.payoff
+    scales = {"kink": group.forward * sigma * np.sqrt(t), "payout": spec.discount * spec.payout,
+              "strike": spec.discount * spec.strike}
+    floor = np.array([payoff_table.BY_CODE[kind].floor for kind in spec.kind])
+    scale = np.select([floor == name for name in scales], list(scales.values()))
     bounds = [np.ones_like(t), z / (s0 * sigma * np.sqrt(first)),
               np.full_like(t, 0.0 if exact_vega else z * z / sigma)]
     extra = {sensitivities.GAMMA: z * z / (s0 * s0 * sigma * sigma * first),
@@ -70,7 +74,7 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
 def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray) -> Estimates:
     """Merge the chunks of each group; price, delta, vega, then the further Greeks ``codes``
     in that order (NaN for a group without them)."""
-    accumulators = [Moments((group.kind.size + group.n_totals, 3 + group.extra.size))
+    accumulators = [Moments((group.n_rows + group.n_totals, 3 + group.extra.size))
                     for group in groups]
     for (g, _, n), chunk in zip(tasks, results):
         accumulators[g].merge(groups[g].units(n), chunk[..., 0], chunk[..., 1])
@@ -81,7 +85,7 @@ def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray) 
     variances = np.zeros((1 + n_subtotals, width))
     missing = np.zeros(width, dtype=bool)
     for group, acc in zip(groups, accumulators):
-        rows = group.kind.size
+        rows = group.n_rows
         columns = [0, 1, 2] + [3 + list(codes).index(code) for code in group.extra]
         missing[3:] |= ~np.isin(codes, group.extra)
         group_se = acc.standard_error

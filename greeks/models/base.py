@@ -48,8 +48,8 @@ class Model:
 
     name: str = ""
     parameters: tuple[str, ...] = ()
-    conditioned: tuple[str, ...] = ()   # instruments by conditional Monte Carlo
-    pathwise: tuple[str, ...] = ()      # instruments with pathwise delta and vega
+    conditioned: tuple[int, ...] = ()   # payoff codes by conditional Monte Carlo
+    pathwise: tuple[int, ...] = ()      # payoff codes with pathwise delta and vega
     survival: bool = False              # knock-outs on survival-conditioned paths
     further: tuple[int, ...] = ()       # codes of greeks.sensitivities.NAMES by LR
     relative_cost: dict = {}            # family → cost per path relative to LR

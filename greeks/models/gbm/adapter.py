@@ -13,7 +13,15 @@ import math
 
 import numpy as np
 
-from greeks import estimators, pathwise, payoffs, rqmc, sensitivities, survival
+from greeks import (
+    estimators,
+    pathwise,
+    payoff_table,
+    payoffs,
+    rqmc,
+    sensitivities,
+    survival,
+)
 from greeks.models.base import Bumped, Model
 from greeks.models.gbm.paths import simulate
 from greeks.models.gbm.schema import PARAMETERS
@@ -23,7 +31,7 @@ from greeks.stats import unit_moments
 class GBM(Model):
     name = "gbm"
     parameters = PARAMETERS
-    pathwise = ("european", "asian")
+    pathwise = payoff_table.codes_where("pathwise")
     survival = True
     further = tuple(range(len(sensitivities.NAMES)))
     # cost per path relative to likelihood ratio (greeks compare, one thread: finite
@@ -67,13 +75,14 @@ class GBM(Model):
         m = group.times.size
         w, x = np.empty((n_paths, m)), np.empty((n_paths, m))
         weight, derivatives = np.empty(n_paths), np.empty((n_paths, 4))
-        up = group.barrier_kind[0] == payoffs.UP_AND_OUT
+        spec = group.payoff
+        up = spec.barrier_kind[0] == payoffs.UP_AND_OUT
         survival.simulate(rng, n_paths, group.times, math.log(group.spot),
-                          group.rate - group.dividend, group.params[0], up, group.barrier[0],
+                          group.rate - group.dividend, group.params[0], up, spec.barrier[0],
                           group.antithetic, w, x, weight, derivatives)
         payoff, delta, vega = np.empty(n_paths), np.empty(n_paths), np.empty(n_paths)
-        survival.values(x, weight, derivatives, group.omega[0], group.strike[0],
-                        group.discount[0], payoff, delta, vega)
+        survival.values(x, weight, derivatives, spec.omega[0], spec.strike[0],
+                        spec.discount[0], payoff, delta, vega)
         unit_moments((payoff, delta, vega), group.units(n_paths), group.antithetic, out[0])
         estimators.group_total(np.zeros((group.n_totals, 3, 0)), group.weight, group.total_of,
                                out)
@@ -82,11 +91,12 @@ class GBM(Model):
     def pathwise_values(self, group, stream, n_paths):
         w, s = self._paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths)
         rows = []
-        for j in range(group.kind.size):
+        spec = group.payoff
+        for j in range(group.n_rows):
             dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
             values = np.empty((3, n_paths))
-            pathwise.gbm_values(s, w, group.times, dates, group.kind[j] == payoffs.ASIAN,
-                                group.omega[j], group.strike[j], group.discount[j], group.spot,
+            pathwise.gbm_values(s, w, group.times, dates, spec.kind[j] == payoffs.ASIAN,
+                                spec.omega[j], spec.strike[j], spec.discount[j], group.spot,
                                 group.params[0], *values)
             rows.append(values)
         return rows
@@ -104,8 +114,7 @@ class GBM(Model):
 def _likelihood_ratio(group, w, s, coef, antithetic, collect, out, sums):
     estimators.likelihood_ratio_gbm(
         s, w, group.times, group.spot, group.params[0], group.date_start, group.date_index,
-        group.kind, group.omega, group.strike, group.payout, group.barrier, group.barrier_kind,
-        group.discount, group.forward, group.weight, group.total_of, group.n_totals, coef,
+        group.payoff, group.forward, group.weight, group.total_of, group.n_totals, coef,
         antithetic, collect, out, sums)
 
 

@@ -8,6 +8,8 @@ density:
               Δ = ω e^{−qT} N(ω d1),             vega = S e^{−qT} φ(d1) sqrt(T)
     digital   V = P e^{−rT} N(ω d2)                (cash-or-nothing, payout P)
               Δ = ω P e^{−rT} φ(d2) / (S σ sqrt(T)),  vega = −ω P e^{−rT} φ(d2) d1 / σ
+    asset     V = S e^{−qT} N(ω d1)                  (asset-or-nothing: pays S_T)
+              Δ = e^{−qT} [N(ω d1) + ω φ(d1) / (σ sqrt(T))],  vega = −ω S e^{−qT} φ(d1) d2 / σ
 
 Vega is per 1.00 of volatility.  These are the references the Monte-Carlo
 estimates are tested against.
@@ -64,12 +66,26 @@ def black_scholes_digital(option_type: str, spot: float, strike: float, maturity
     return Greeks(price, delta, vega)
 
 
+def black_scholes_asset_digital(option_type: str, spot: float, strike: float, maturity: float,
+                                rate: float, vol: float, dividend: float = 0.0) -> Greeks:
+    """Price, delta and vega of an asset-or-nothing digital call or put (pays S_T)."""
+    omega = 1.0 if option_type == "call" else -1.0
+    d1, d2 = _d1_d2(spot, strike, maturity, rate, dividend, vol)
+    carry = math.exp(-dividend * maturity)
+    price = spot * carry * norm_cdf(omega * d1)
+    delta = carry * (norm_cdf(omega * d1) + omega * norm_pdf(d1) / (vol * math.sqrt(maturity)))
+    vega = -omega * spot * carry * norm_pdf(d1) * d2 / vol
+    return Greeks(price, delta, vega)
+
+
 def reference(row) -> Greeks:
     """The closed form for a european or digital row of a validated table (a mapping)."""
     args = (row["option_type"], row["spot"], row["strike"], row["maturity"], row["rate"],
             row["vol"], row["dividend"])
     if row["instrument"] == "european":
         return black_scholes(*args)
+    if row["instrument"] == "digital" and row.get("digital_type") == "asset":
+        return black_scholes_asset_digital(*args)
     if row["instrument"] == "digital":
         return black_scholes_digital(*args, payout=row["payout"])
     raise ValueError(f"no closed form for instrument {row['instrument']!r}")

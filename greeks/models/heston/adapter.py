@@ -1,7 +1,7 @@
 """Heston as the engine sees it (:class:`greeks.models.base.Model`).
 
 The grid holds the rows' dates and the regular steps of :func:`steps_per_year` (and
-``MIN_STEPS`` equal steps before a shorter maturity); european and digital rows go by
+``MIN_STEPS`` equal steps before a shorter maturity); european and cash digital rows go by
 conditional Monte Carlo (:func:`greeks.estimators.likelihood_ratio_heston`), the others
 by the chain's likelihood-ratio weights (:mod:`greeks.models.heston.scores`); of the
 further Greeks the chunk estimates gamma (:func:`greeks.sensitivities.heston_multipliers`),
@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from greeks import estimators, pathwise, payoffs, rqmc, sensitivities
+from greeks import estimators, pathwise, payoff_table, payoffs, rqmc, sensitivities
 from greeks.models.base import Bumped, Model
 from greeks.models.heston.constants import Constants
 from greeks.models.heston.paths import simulate
@@ -32,7 +32,7 @@ MIN_STEPS_PER_YEAR = 52
 BIAS_STEPS = 4.0  # automatic grids: at least BIAS_STEPS · ξ²/θ steps a year
 MAX_STEPS_PER_YEAR = 1024
 MIN_STEPS = 24  # steps before any maturity, however short (fewer if steps/yr is lower)
-CONDITIONED = (payoffs.EUROPEAN, payoffs.DIGITAL)
+CONDITIONED = payoff_table.codes_where("conditional")  # by conditional Monte Carlo
 
 
 def steps_per_year(xi: float, theta: float, requested: float = AUTO_STEPS) -> float:
@@ -86,15 +86,15 @@ def group_paths(group, rng, n_paths: int, v0: float | None = None, scores: bool 
 class Heston(Model):
     name = "heston"
     parameters = PARAMETERS
-    conditioned = ("european", "digital")
+    conditioned = CONDITIONED
     further = (sensitivities.GAMMA,)
     relative_cost = {"fd": 3.0}  # greeks compare, one thread: finite differences 2.7–3.5×
 
     def lr_delta_unusable(self, frame):
         """Rows from v0 = 0 without the Feller condition
         (:func:`greeks.models.heston.schema.from_zero_without_feller`): conditional Monte
-        Carlo (european, digital) and finite differences (asian, barrier) price them, the
-        likelihood-ratio delta weight cannot."""
+        Carlo (the ``conditional`` payoffs of :mod:`greeks.payoff_table`) and finite
+        differences (the others) price them, the likelihood-ratio delta weight cannot."""
         return from_zero_without_feller(*(frame[name].to_numpy(dtype=float)
                                           for name in ("v0", "kappa", "theta", "xi")))
 
@@ -132,9 +132,9 @@ class Heston(Model):
                          constants.chi_scale[0], score)
         estimators.likelihood_ratio_heston(
             s, residual, variance, score, group.spot, math.sqrt(v0), slopes[:, 0],
-            slopes[:, 1], group.date_start, columns, group.kind, group.omega, group.strike,
-            group.payout, group.barrier, group.barrier_kind, group.discount, group.forward,
-            group.weight, group.total_of, group.n_totals, coef, group.conditional,
+            slopes[:, 1], group.date_start, columns, group.payoff, group.forward,
+            group.weight, group.total_of, group.n_totals, coef,
+            np.isin(group.payoff.kind, CONDITIONED) & group.conditional,
             group.antithetic, collect, out, sums)
 
         def multipliers(j, dates, out_):
@@ -162,7 +162,7 @@ class Heston(Model):
                   chains[1].s, chains[2].s]
 
         def conditional(j, col):
-            if not group.conditional or group.kind[j] not in CONDITIONED:
+            if not group.conditional or group.payoff.kind[j] not in CONDITIONED:
                 return None
             return _conditional_on_chains(group, j, chains, col)
         return Bumped(s, chains[0].columns, bumped, pathwise.SPOT_BUMP * spot,
@@ -174,8 +174,9 @@ def _conditional_on_chains(group, j: int, chains, col: int) -> list:
     base chain, at S0(1 ± h) on the same paths, and on the σ0 ± h chains: the values whose
     central differences the finite-difference family takes for Heston european and digital
     rows (C is smooth in S0 and, on common random numbers, in σ0)."""
-    digital = group.kind[j] == payoffs.DIGITAL
-    cash = group.discount[j] * (group.payout[j] if digital else 1.0)
+    spec = group.payoff
+    digital = spec.kind[j] == payoffs.DIGITAL
+    cash = spec.discount[j] * (spec.payout[j] if digital else 1.0)
     spot = group.spot
     out = []
     for chain, at_spot in [(chains[0], spot), (chains[0], spot * (1.0 + pathwise.SPOT_BUMP)),
@@ -183,7 +184,7 @@ def _conditional_on_chains(group, j: int, chains, col: int) -> list:
                            (chains[1], spot), (chains[2], spot)]:
         values = np.empty(chain.s.shape[0])
         estimators.conditional_prices(chain.s, chain.residual, chain.variance, col, spot,
-                                      at_spot, digital, group.omega[j], group.strike[j], cash,
+                                      at_spot, digital, spec.omega[j], spec.strike[j], cash,
                                       values)
         out.append(values)
     return out

@@ -56,7 +56,10 @@ third is e^{−rT} P times the density of S_T at K).  Vega is per 1.00 of σ0 = 
 vega = ∂V/∂σ0 = 2 sqrt(v0) ∂V/∂v0, which is 0 at v0 = 0 by that definition (the
 derivative with respect to v0 itself stays finite there).  Put Greeks follow from
 parity: put delta = call delta − e^{−qT}, put vega = call vega; the digital put's
-delta and vega are minus the digital call's.
+delta and vega are minus the digital call's.  The asset-or-nothing digital (pays S_T)
+follows by linearity: asset call = C + K · D (payout 1), asset put = S0 e^{−qT} − asset
+call, with delta and vega the same combinations (the delta of S0 e^{−qT} is e^{−qT}, its
+vega 0).
 
 Quadrature
 ----------
@@ -297,3 +300,19 @@ def heston_digital(option_type: str, spot: float, strike: float, maturity: float
     if option_type == "put":
         price, delta, dv0 = cash - price, -delta, -dv0
     return Greeks(float(price), float(delta), float(2.0 * math.sqrt(v0) * dv0))
+
+
+def heston_asset_digital(option_type: str, spot: float, strike: float, maturity: float,
+                         rate: float, v0: float, kappa: float, theta: float, xi: float,
+                         rho: float, dividend: float = 0.0) -> Greeks:
+    """Price, delta and σ0-vega of an asset-or-nothing digital call or put (pays S_T):
+    call = european call + K · cash digital call, put = S0 e^{−qT} − call."""
+    args = (spot, strike, maturity, rate, v0, kappa, theta, xi, rho, dividend)
+    vanilla, digital = heston_greeks("call", *args), heston_digital("call", *args)
+    price = vanilla.price + strike * digital.price
+    delta = vanilla.delta + strike * digital.delta
+    vega = vanilla.vega + strike * digital.vega
+    if option_type == "put":
+        carry = math.exp(-dividend * maturity)
+        price, delta, vega = spot * carry - price, carry - delta, -vega
+    return Greeks(float(price), float(delta), float(vega))

@@ -73,7 +73,7 @@ def heston_sensitivities(frame, names, paths: int, seed: int, scheme: str,
     for group in engine.plan_groups(frame, scheme, steps_per_year, first_step):
         if group.model != "heston":
             continue
-        rows = group.kind.size
+        rows = group.n_rows
         lr, baseline = _choose(group, names, paths, seed, method)
         stats = Moments((rows + 1, len(names)))
         for chunk, n in group.chunks(paths):
@@ -100,7 +100,7 @@ def _choose(group, names: list[str], paths: int, seed: int, method: str):
     without the Feller condition, :func:`greeks.models.heston.schema.from_zero_without_feller`)."""
     from greeks import engine
 
-    lr = np.zeros((group.kind.size, len(names)), dtype=bool)
+    lr = np.zeros((group.n_rows, len(names)), dtype=bool)
     baseline = np.zeros(lr.shape)
     wanted = [g for g, name in enumerate(names) if name in PARAMETERS]
     if (group.scheme != EXACT or method == "fd" or not wanted
@@ -110,7 +110,7 @@ def _choose(group, names: list[str], paths: int, seed: int, method: str):
     pilot = int(np.clip(paths // 8, engine.MIN_PILOT, engine.MAX_PILOT))
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, streams.PARAMETERS_PILOT))
     asked = [names[g] for g in wanted]
-    everything = np.ones((group.kind.size, len(asked)), dtype=bool)
+    everything = np.ones((group.n_rows, len(asked)), dtype=bool)
     f_s, s = _chunk(group, stream, pilot, asked, everything, None, raw=True)
     square = (s * s).sum(axis=2)
     baseline[:, wanted] = (f_s * s).sum(axis=2) / np.where(square > 0, square, 1.0)
@@ -145,13 +145,13 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
     scores = cache["base"].scores  # paths × rows × (κ, θ, ξ, ρ), or None
     stored_times = group.times[np.unique(group.date_index)]
     h_vol = min(VOL_BUMP, sigma0 / 2)
-    out = np.full((2 if raw else 1, group.kind.size, len(names), n), np.nan)
+    out = np.full((2 if raw else 1, group.n_rows, len(names), n), np.nan)
     if raw:
         out[:] = 0.0
-    for j in range(group.kind.size):
+    for j in range(group.n_rows):
         payoff = _payoff_on(group, j)
         t = group.maturity[j]
-        discount = group.discount[j]
+        discount = group.payoff.discount[j]
         for g, name in enumerate(names):
             if lr[j, g]:
                 s = scores[:, j, PARAMETERS.index(name)]
@@ -203,8 +203,8 @@ def _payoff_on(group, j: int):
 
     def evaluate(s, discount=None):
         out = np.empty(s.shape[0])
-        payoffs.evaluate(s, dates, group.kind[j], group.omega[j], group.strike[j],
-                         group.payout[j], group.barrier[j], group.barrier_kind[j],
-                         group.discount[j] if discount is None else discount, out)
+        spec = group.payoff if discount is None else payoffs.with_discount(group.payoff, j,
+                                                                             discount)
+        payoffs.evaluate(s, dates, spec, j, out)
         return out
     return evaluate

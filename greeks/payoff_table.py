@@ -1,0 +1,82 @@
+"""What each payoff is and what it supports: one table, readable without numba.
+
+:mod:`greeks.payoffs` evaluates the payoffs by their codes (its kernel needs numba, so the
+table lives here).  Each :class:`Payoff` row gives, for one code:
+
+- ``instrument``, ``digital_type``: the contract it prices (``digital_type`` "" for the
+  non-digitals; a digital row's ``digital_type`` column picks cash or asset);
+- ``dated``: it reads the path on its ``fixings`` dates (the others at maturity only);
+- ``conditional``: Heston prices it by conditional Monte Carlo given the variance path
+  (:func:`greeks.estimators.likelihood_ratio_heston`);
+- ``pathwise``: GBM has its pathwise delta and vega (:mod:`greeks.pathwise`);
+- ``survival``: the barrier types that GBM prices on survival-conditioned paths
+  (knock-outs, :mod:`greeks.survival`);
+- ``closed_form``: the models with a closed form (:mod:`greeks.reference`);
+- ``floor``: the scale R of the unseen-event floor (:func:`greeks.engine.reduce._unseen_floor`):
+  ``"kink"`` E[L]·σ·sqrt(T) for a payoff kinked at the strike, ``"payout"`` e^{−rT}·payout
+  for a cash jump, ``"strike"`` e^{−rT}·K for a jump of S_T ≈ K at the strike.
+
+Every payoff goes by likelihood ratio with controls where nothing better is declared.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from greeks.names import BARRIER_TYPES, DIGITAL_TYPES
+
+EUROPEAN, DIGITAL, ASIAN, BARRIER, ASSET_DIGITAL = 0, 1, 2, 3, 4
+
+UP_AND_OUT, DOWN_AND_OUT, UP_AND_IN, DOWN_AND_IN = 0, 1, 2, 3
+BARRIER_CODES = dict(zip(BARRIER_TYPES, (UP_AND_OUT, DOWN_AND_OUT, UP_AND_IN, DOWN_AND_IN)))
+CASH = DIGITAL_TYPES[0]
+
+
+class Payoff(NamedTuple):
+    code: int
+    instrument: str
+    digital_type: str
+    dated: bool
+    conditional: bool
+    pathwise: bool
+    survival: tuple
+    closed_form: tuple
+    floor: str
+
+
+BOTH = ("gbm", "heston")
+TABLE = (
+    Payoff(EUROPEAN, "european", "", False, True, True, (), BOTH, "kink"),
+    Payoff(DIGITAL, "digital", "cash", False, True, False, (), BOTH, "payout"),
+    Payoff(ASIAN, "asian", "", True, False, True, (), (), "kink"),
+    Payoff(BARRIER, "barrier", "", True, False, False, ("up-and-out", "down-and-out"), (),
+           "kink"),
+    Payoff(ASSET_DIGITAL, "digital", "asset", False, False, False, (), BOTH, "strike"),
+)
+BY_CODE = {payoff.code: payoff for payoff in TABLE}
+_BY_CONTRACT = {(payoff.instrument, payoff.digital_type): payoff.code for payoff in TABLE}
+DATED_INSTRUMENTS = tuple(sorted({p.instrument for p in TABLE if p.dated}))
+
+
+def code_of(instrument: str, digital_type: str = CASH) -> int:
+    """The payoff code of a contract (``digital_type`` is read for digitals only)."""
+    return _BY_CONTRACT[instrument, digital_type if instrument == "digital" else ""]
+
+
+def row_code(row) -> int:
+    """The payoff code of a record of a validated frame (no ``digital_type``: cash)."""
+    return code_of(row.instrument, getattr(row, "digital_type", CASH) or CASH)
+
+
+def frame_codes(rows) -> np.ndarray:
+    """The payoff code of every row of a validated frame."""
+    types = rows["digital_type"] if "digital_type" in rows else [CASH] * len(rows)
+    return np.array([code_of(k, t or CASH) for k, t in zip(rows["instrument"], types)],
+                    dtype=np.int64)
+
+
+def codes_where(attribute: str) -> tuple:
+    """The codes whose ``attribute`` in the table is true."""
+    return tuple(p.code for p in TABLE if getattr(p, attribute))
