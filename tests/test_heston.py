@@ -14,7 +14,7 @@ import scipy.special
 import greeks
 from greeks import engine
 from greeks.models import heston
-from helpers import closed_form, make_frame
+from helpers import closed_form, make_frame, seed, seeds
 
 ATM = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
 QUANTITIES = ("price", "delta", "vega")
@@ -24,10 +24,10 @@ def heston_rows(rows, **params):
     return [{**ATM, **params, **row} for row in rows]
 
 
-def one_step(scheme, v0, dt, n, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, seed=11):
+def one_step(scheme, v0, dt, n, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, rng_seed=seed(11)):
     """First variances of n one-step paths and their transition scores."""
     c = heston.Constants(np.array([dt]), kappa, theta, xi, rho, 0.0)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(rng_seed)
     _, _, _, v1, _, _ = heston.simulate(rng, heston.SCHEME_CODES[scheme], n, 0.0, v0, kappa,
                                         theta, xi, rho, c, np.array([0]), 1)
     score = np.empty(n)
@@ -104,7 +104,7 @@ def test_european_and_digital_match_the_semi_analytic_values(scheme):
     """Default grid: the discretisation bias is below 1 SE at these path counts
     (benchmarks/heston_bias.py), so every estimate is within 4 SE."""
     frame = make_frame(heston_rows(closed_form_rows()))
-    estimates = engine.simulate(frame, 300_000, seed=3, scheme=scheme)
+    estimates = engine.simulate(frame, 300_000, seed=seed(3), scheme=scheme)
     failures = []
     for i, row in frame.iterrows():
         ref = closed_form(row)
@@ -115,21 +115,21 @@ def test_european_and_digital_match_the_semi_analytic_values(scheme):
     assert not failures
 
 
-def crn_batches(group, bump, seeds, paths):
+def crn_batches(group, bump, streams, paths):
     """Per seed: LR (delta, vega) of every row and their central differences on common
     random numbers (the same stream for the base and bumped chains)."""
     lr, fd = [], []
-    for seed in seeds:
-        base = engine.run_chunk(group, seed, 0, paths)[0][:-1, :, 0]
-        delta = (engine.run_chunk(dataclasses.replace(group, spot=group.spot + bump[0]), seed, 0,
+    for s in streams:
+        base = engine.run_chunk(group, s, 0, paths)[0][:-1, :, 0]
+        delta = (engine.run_chunk(dataclasses.replace(group, spot=group.spot + bump[0]), s, 0,
                                   paths)[0][:-1, 0, 0]
-                 - engine.run_chunk(dataclasses.replace(group, spot=group.spot - bump[0]), seed,
+                 - engine.run_chunk(dataclasses.replace(group, spot=group.spot - bump[0]), s,
                                     0, paths)[0][:-1, 0, 0]) / (2 * bump[0])
         sigma0 = math.sqrt(group.heston[0])
         prices = []
         for sign in (1, -1):
             params = ((sigma0 + sign * bump[1]) ** 2, *group.heston[1:])
-            prices.append(engine.run_chunk(dataclasses.replace(group, heston=params), seed, 0,
+            prices.append(engine.run_chunk(dataclasses.replace(group, heston=params), s, 0,
                                            paths)[0][:-1, 0, 0])
         lr.append(base[:, 1:])
         fd.append(np.stack([delta, (prices[0] - prices[1]) / (2 * bump[1])], axis=1))
@@ -149,7 +149,7 @@ def test_weights_are_exact_for_the_simulated_chain(scheme):
     (group,) = engine.plan_groups(frame, scheme, steps_per_year=4, first_step=0.0)
     group = dataclasses.replace(group, conditional=False)  # likelihood ratio on every row
     assert group.times.size == 4
-    lr, fd = crn_batches(group, (0.05, 0.0005), range(24), 16_384)
+    lr, fd = crn_batches(group, (0.05, 0.0005), seeds(24), 16_384)
     difference = lr - fd
     t = difference.mean(axis=0) / (difference.std(axis=0, ddof=1) / math.sqrt(len(lr)))
     assert np.all(np.abs(t) <= 4), t
@@ -165,7 +165,7 @@ def test_conditional_estimator_differentiates_the_chain(scheme):
                                     dict(id="d", instrument="digital", strike=105.0)]))
     (group,) = engine.plan_groups(frame, scheme, steps_per_year=4, first_step=0.0)
     assert group.conditional
-    estimate, fd = crn_batches(group, (0.05, 0.0005), range(24), 8_192)
+    estimate, fd = crn_batches(group, (0.05, 0.0005), seeds(24), 8_192)
     np.testing.assert_allclose(estimate[..., 0], fd[..., 0], rtol=1e-4, atol=1e-7)
     difference = estimate[..., 1] - fd[..., 1]
     t = difference.mean(axis=0) / (difference.std(axis=0, ddof=1) / math.sqrt(len(difference)))
@@ -190,7 +190,7 @@ def test_degenerate_parameters_give_honest_estimates(case):
     match the spread of the estimates over independent seeds."""
     frame = make_frame(heston_rows([dict(id="c"), dict(id="p", option_type="put",
                                                        strike=99.0)], **DEGENERATE[case]))
-    runs = [engine.simulate(frame, 20_000, seed=s) for s in range(24)]
+    runs = [engine.simulate(frame, 20_000, seed=s) for s in seeds(24)]
     means = np.array([r.mean for r in runs])
     ses = np.array([r.se for r in runs])
     assert np.all(np.isfinite(means)) and np.all(np.isfinite(ses))
@@ -213,11 +213,11 @@ def test_reproducible_across_threads_row_order_and_other_groups():
                              barrier_type="down-and-in", fixings=52)])
     gbm_row = dict(id="g", vol=0.3)
     frame = make_frame(rows)
-    one = engine.simulate(frame, 30_000, seed=9, threads=1)
-    two = engine.simulate(frame, 30_000, seed=9, threads=2)
+    one = engine.simulate(frame, 30_000, seed=seed(9), threads=1)
+    two = engine.simulate(frame, 30_000, seed=seed(9), threads=2)
     assert np.array_equal(one.mean, two.mean) and np.array_equal(one.se, two.se)
     mixed = make_frame([gbm_row, *rows[::-1]])
-    other = engine.simulate(mixed, 30_000, seed=9, threads=2)
+    other = engine.simulate(mixed, 30_000, seed=seed(9), threads=2)
     assert np.array_equal(other.mean[1:][::-1], one.mean)
     assert np.array_equal(other.se[1:][::-1], one.se)
 
@@ -225,8 +225,8 @@ def test_reproducible_across_threads_row_order_and_other_groups():
 def test_vega_weight_variance_falls_with_the_first_step():
     """The σ0-score's variance grows like 1/Δ_1: a longer first step gives a quieter vega."""
     frame = make_frame(heston_rows([dict(id="c")]))
-    fine = engine.simulate(frame, 50_000, seed=4, first_step=0.0, method="lr")
-    coarse = engine.simulate(frame, 50_000, seed=4, first_step=0.5, method="lr")
+    fine = engine.simulate(frame, 50_000, seed=seed(4), first_step=0.0, method="lr")
+    coarse = engine.simulate(frame, 50_000, seed=seed(4), first_step=0.5, method="lr")
     assert coarse.se[0, 2] < 0.6 * fine.se[0, 2]
 
 
@@ -244,7 +244,7 @@ def test_engine_reproduces_the_published_cases():
                  xi=case.xi, rho=case.rho, underlying=case.source)
             for case in cases.itertuples()]
     frame = make_frame(heston_rows(rows))
-    estimates = engine.simulate(frame, PUBLISHED_PATHS, seed=5)
+    estimates = engine.simulate(frame, PUBLISHED_PATHS, seed=seed(5))
     for i, row in frame.iterrows():
         ref = closed_form(row)
         assert ref.price == pytest.approx(cases["reference_price"][i], abs=1e-7)
@@ -302,7 +302,7 @@ def test_from_zero_without_feller_takes_no_delta_weight():
     frame = make_frame(rows)
     assert engine.row_methods(frame) == ["conditional+controls+antithetic", "fd+antithetic",
                                          "fd+antithetic"]
-    results = greeks.price_portfolio(frame, paths=20_000, seed=1)
+    results = greeks.price_portfolio(frame, paths=20_000, seed=seed(1))
     assert np.all(results["vega"] == 0) and np.all(np.isfinite(results["delta_se"]))
     for method, row in (("lr", 1), ("rqmc", 2)):  # rqmc: european rows are conditioned
         with pytest.raises(greeks.InputError, match=f"row {row}: column 'v0': v0 = 0 with"):

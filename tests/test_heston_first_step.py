@@ -12,7 +12,7 @@ import greeks
 from greeks import engine
 from greeks.heston_analytic import heston_digital, heston_greeks
 from greeks.models import heston
-from helpers import make_frame
+from helpers import make_frame, seed
 
 ATM = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
 
@@ -105,7 +105,7 @@ def test_sampled_first_step_matches_the_semi_analytic_values(scheme, params, fir
     rows = [dict(id="c"), dict(id="p", option_type="put", strike=90.0),
             dict(id="d", instrument="digital", strike=105.0)]
     frame = make_frame([{**ATM, **params, **row} for row in rows])
-    results = greeks.price_portfolio(frame, paths=200_000, seed=5, scheme=scheme,
+    results = greeks.price_portfolio(frame, paths=200_000, seed=seed(5), scheme=scheme,
                                      first_step=first_step, method="mixed")
     failures = []
     for i, row in frame.iterrows():
@@ -124,9 +124,9 @@ def test_sampled_first_step_quiets_the_likelihood_ratio_vega():
     """The first transition's score over half a year instead of a week: the LR vega's SE
     falls below a third (and below 3× the central-difference SE of the same run)."""
     frame = make_frame([{**ATM, "id": "c"}])
-    regular, long = (greeks.price_portfolio(frame, paths=100_000, seed=2, scheme="exact",
+    regular, long = (greeks.price_portfolio(frame, paths=100_000, seed=seed(2), scheme="exact",
                                             first_step=fs, method="mixed")
                      for fs in (None, 0.5))
-    fd = greeks.price_portfolio(frame, paths=100_000, seed=2, scheme="exact", method="fd")
+    fd = greeks.price_portfolio(frame, paths=100_000, seed=seed(2), scheme="exact", method="fd")
     assert long["vega_se"].iat[0] < regular["vega_se"].iat[0] / 3
     assert long["vega_se"].iat[0] < 3 * fd["vega_se"].iat[0]

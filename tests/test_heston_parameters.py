@@ -11,7 +11,7 @@ import scipy.special
 import greeks
 from greeks.heston_analytic import heston_greeks
 from greeks.models import heston
-from helpers import make_frame
+from helpers import make_frame, seed, seeds
 
 PARAMS = dict(kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
 ROW = dict(model="heston", vol=None, v0=0.04, **PARAMS)
@@ -56,7 +56,7 @@ def test_scores_differentiate_the_chain_exactly(xi, v0):
     times = np.array([0.1, 0.4, 0.7, 1.0])
     c = heston.Constants(times, *params.values(), 0.05)
     n = 400_000
-    x, _, _, _, _, scores = heston.simulate(np.random.default_rng(7), heston.EXACT, n, 0.0, v0,
+    x, _, _, _, _, scores = heston.simulate(np.random.default_rng(seed(7)), heston.EXACT, n, 0.0, v0,
                                             *params.values(), c, np.array([-1, -1, -1, 0]),
                                             1, False, np.array([3]))
     x, scores = x[:, 0], scores[:, 0]
@@ -88,7 +88,7 @@ def test_likelihood_ratio_matches_the_semi_analytic_derivatives(first_step):
     """Exact scheme, 52 steps a year (its discretisation bias is far below these SEs),
     --method lr; also with a half-year first step whose integrated variance is sampled."""
     frame = make_frame([dict(id="c", **ROW), dict(id="p", option_type="put", **ROW)])
-    results = greeks.price_portfolio(frame, paths=200_000, seed=3, scheme="exact",
+    results = greeks.price_portfolio(frame, paths=200_000, seed=seed(3), scheme="exact",
                                      method="lr", greeks=list(NAMES), first_step=first_step)
     for j, option_type in enumerate(("call", "put")):
         exact = semi_analytic_derivatives(option_type)
@@ -100,9 +100,9 @@ def test_likelihood_ratio_matches_the_semi_analytic_derivatives(first_step):
 
 def test_likelihood_ratio_standard_errors_match_the_spread():
     frame = make_frame([dict(id="c", **ROW), dict(id="d", instrument="digital", **ROW)])
-    runs = [greeks.price_portfolio(frame, paths=4_000, seed=seed, scheme="exact", method="lr",
+    runs = [greeks.price_portfolio(frame, paths=4_000, seed=s, scheme="exact", method="lr",
                                    steps_per_year=12, greeks=list(NAMES))
-            for seed in range(60)]
+            for s in seeds(60)]
     for name in NAMES:
         values = np.array([r[name].to_numpy() for r in runs])
         ses = np.array([r[f"{name}_se"].to_numpy() for r in runs])

@@ -9,7 +9,7 @@ import pytest
 import greeks
 from greeks.cli import main
 from greeks.ladder import parse_shifts, spot_ladder
-from helpers import make_frame
+from helpers import make_frame, seed, seeds
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")
@@ -24,12 +24,12 @@ def book():
 
 def test_reweighted_values_match_full_repricing():
     frame = book()
-    ladder = spot_ladder(frame, "-10%,-5%,5%,10%", paths=200_000, seed=1)
+    ladder = spot_ladder(frame, "-10%,-5%,5%,10%", paths=200_000, seed=seed(1))
     assert (ladder["source"] == "reweighted").all()
     base = ladder.loc[ladder["shift"] == 0, "value"].iat[0]
     for line in ladder.itertuples():
         moved = frame.assign(spot=frame["spot"] * (1 + line.shift))
-        total = greeks.price_portfolio(moved, paths=200_000, seed=2).attrs["total"]
+        total = greeks.price_portfolio(moved, paths=200_000, seed=seed(2)).attrs["total"]
         assert abs(line.value - total["price"]) <= 4 * math.hypot(line.value_se,
                                                                   total["price_se"])
         assert line.pnl == pytest.approx(line.value - base, abs=1e-9 * abs(base))
@@ -48,13 +48,13 @@ def test_degenerate_shifts_are_resimulated_or_flagged():
     frame = make_frame([dict(id="call"),
                         dict(id="barrier", instrument="barrier", barrier=130.0,
                              barrier_type="up-and-out", fixings=252)])
-    ladder = spot_ladder(frame, "-10%,10%", paths=50_000, seed=3)
+    ladder = spot_ladder(frame, "-10%,10%", paths=50_000, seed=seed(3))
     moved = ladder[ladder["shift"] != 0]
     assert (moved["source"] == "partly re-simulated").all() and (moved["resimulated"] == 1).all()
     assert np.isnan(ladder.attrs["rows"]["+0.1"].iat[1])
     for line in moved.itertuples():
         shifted = frame.assign(spot=frame["spot"] * (1 + line.shift))
-        total = greeks.price_portfolio(shifted, paths=200_000, seed=4).attrs["total"]
+        total = greeks.price_portfolio(shifted, paths=200_000, seed=seed(4)).attrs["total"]
         assert abs(line.value - total["price"]) <= 4 * math.hypot(line.value_se,
                                                                   total["price_se"])
     flagged = spot_ladder(frame, "10%", paths=5_000, resimulate=False)
@@ -64,7 +64,7 @@ def test_degenerate_shifts_are_resimulated_or_flagged():
 
 def test_value_standard_errors_match_the_spread_over_seeds():
     frame = book()
-    runs = [spot_ladder(frame, "-10%,10%", paths=4_000, seed=seed) for seed in range(60)]
+    runs = [spot_ladder(frame, "-10%,10%", paths=4_000, seed=s) for s in seeds(60)]
     values = np.stack([r[["value", "pnl"]].to_numpy() for r in runs])
     ses = np.stack([r[["value_se", "pnl_se"]].to_numpy() for r in runs])
     ratio = values.std(axis=0, ddof=1)[[0, 2]] / np.sqrt((ses ** 2).mean(axis=0))[[0, 2]]
@@ -92,7 +92,7 @@ def test_ladder_cli(runner, tmp_path):
 
 def test_volatility_shifts_reweight_gbm_rows_and_resimulate_heston_rows():
     frame = book()
-    ladder = spot_ladder(frame, "5%", paths=200_000, seed=5, vol_shifts="-2%,2%")
+    ladder = spot_ladder(frame, "5%", paths=200_000, seed=seed(5), vol_shifts="-2%,2%")
     assert len(ladder) == 2 * 3
     moved = ladder[ladder["vol_shift"] != 0]
     assert (moved["source"] == "partly re-simulated").all()  # the Heston row
@@ -102,7 +102,7 @@ def test_volatility_shifts_reweight_gbm_rows_and_resimulate_heston_rows():
         gbm = shifted["model"] == "gbm"
         shifted.loc[gbm, "vol"] = shifted.loc[gbm, "vol"] + line.vol_shift
         shifted.loc[~gbm, "v0"] = (np.sqrt(shifted.loc[~gbm, "v0"]) + line.vol_shift) ** 2
-        total = greeks.price_portfolio(shifted, paths=200_000, seed=6).attrs["total"]
+        total = greeks.price_portfolio(shifted, paths=200_000, seed=seed(6)).attrs["total"]
         assert abs(line.value - total["price"]) <= 4 * math.hypot(line.value_se,
                                                                   total["price_se"])
 
@@ -116,7 +116,7 @@ def test_volatility_ratio_effective_sample_size_matches_its_sample():
 
     frame = make_frame([dict(id="asian", instrument="asian", fixings=4)])
     group = engine.plan_groups(frame)[0]
-    rng = np.random.Generator(np.random.PCG64(7))
+    rng = np.random.Generator(np.random.PCG64(seed(7)))
     w, _ = gbm.simulate(rng, 400_000, group.times, math.log(100.0), 0.05, 0.2)
     ratio = np.exp(_gbm_log_ratio(w, group.times, group.date_index, 0.2, math.log(1.05), 0.03))
     assert ratio.mean() == pytest.approx(1.0, abs=0.01)  # a likelihood ratio: mean 1

@@ -7,20 +7,21 @@ import pytest
 
 from greeks import payoffs
 from greeks.models import gbm
+from helpers import seed
 
 TIMES = np.array([0.1, 0.25, 0.5, 0.6, 1.0])
 S0, SIGMA, CARRY = 100.0, 0.3, 0.02
 
 
-def simulate(n, seed, times=TIMES):
-    rng = np.random.Generator(np.random.PCG64(seed))
+def simulate(n, number, times=TIMES):
+    rng = np.random.Generator(np.random.PCG64(seed(number)))
     return gbm.simulate(rng, n, times, math.log(S0), CARRY, SIGMA)
 
 
 @pytest.mark.parametrize("times", [TIMES, np.array([0.75])])
 def test_simulate_matches_the_exact_recursion(times):
     w, x = simulate(1000, 3, times)
-    z = np.random.Generator(np.random.PCG64(3)).standard_normal(1000 * times.size)
+    z = np.random.Generator(np.random.PCG64(seed(3))).standard_normal(1000 * times.size)
     z = z.reshape(1000, times.size)
     w_ref = np.cumsum(z * np.sqrt(np.diff(times, prepend=0.0)), axis=1)
     x_ref = math.log(S0) + (CARRY - 0.5 * SIGMA**2) * times + SIGMA * w_ref

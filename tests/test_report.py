@@ -9,7 +9,7 @@ import pytest
 import greeks
 from greeks.cli import main
 from greeks.report import risk_report
-from helpers import make_frame
+from helpers import make_frame, seed, seeds
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
 
@@ -31,16 +31,16 @@ def book_frame():
 
 def test_exposures_are_desk_units_of_the_priced_values():
     frame = book_frame()
-    table = risk_report(frame, by=["book"], paths=20_000, seed=3)
+    table = risk_report(frame, by=["book"], paths=20_000, seed=seed(3))
     positions = table.attrs["positions"].set_index("id")
-    priced = greeks.price_portfolio(frame, paths=20_000, seed=3).set_index("id")
+    priced = greeks.price_portfolio(frame, paths=20_000, seed=seed(3)).set_index("id")
     q, spot = priced["quantity"], priced["spot"]
     assert np.allclose(positions["market_value"], q * priced["price"])
     assert np.allclose(positions["dollar_delta"], q * spot * priced["delta"])
     assert np.allclose(positions["vega_per_point"], q * priced["vega"] / 100)
     assert np.allclose(positions["dollar_delta_se"], q.abs() * spot * priced["delta_se"])
-    with_gamma = risk_report(frame, by=["book"], paths=20_000, seed=3, gamma=True)
-    gamma = greeks.price_portfolio(frame, paths=20_000, seed=3, greeks=["gamma"]).set_index("id")
+    with_gamma = risk_report(frame, by=["book"], paths=20_000, seed=seed(3), gamma=True)
+    gamma = greeks.price_portfolio(frame, paths=20_000, seed=seed(3), greeks=["gamma"]).set_index("id")
     assert np.allclose(with_gamma.attrs["positions"].set_index("id")["dollar_gamma"],
                        q * spot ** 2 * gamma["gamma"] / 100)
     # subtotals add up to the total, whose value is the priced portfolio's
@@ -55,8 +55,8 @@ def test_subtotal_standard_errors_match_the_spread_over_seeds():
     """Correlated positions (shared paths) must not be added in quadrature: the subtotal SEs
     come from per-path sums, and agree with the seed-to-seed spread."""
     frame = book_frame()
-    runs = [risk_report(frame, by=["book"], paths=4_000, seed=seed, threads=1, gamma=True)
-            for seed in range(100)]
+    runs = [risk_report(frame, by=["book"], paths=4_000, seed=s, threads=1, gamma=True)
+            for s in seeds(100)]
     names = ["market_value", "dollar_delta", "vega_per_point", "dollar_gamma"]
     values = np.stack([run[names].to_numpy() for run in runs])
     ses = np.stack([run[[f"{n}_se" for n in names]].to_numpy() for run in runs])
@@ -117,11 +117,11 @@ def test_outputs_carry_the_run_metadata(runner, tmp_path):
     for suffix in ("parquet", "json", "html", "csv"):
         out = tmp_path / f"risk.{suffix}"
         result = runner.invoke(main, ["report", str(source), "--by", "book", "-n", "4000",
-                                      "-s", "7", "--output", str(out)])
+                                      "-s", str(seed(7)), "--output", str(out)])
         assert result.exit_code == 0, result.output
         if suffix in ("parquet", "json"):
             metadata = read_metadata(out)
-            assert metadata["seed"] == 7 and metadata["paths"] == 4000
+            assert metadata["seed"] == seed(7) and metadata["paths"] == 4000
             assert metadata["inputs"] == {str(source): digest}
             assert metadata["method"] == "auto" and metadata["greeks"]
         elif suffix == "html":

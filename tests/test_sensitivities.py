@@ -11,7 +11,7 @@ from greeks.analytic import black_scholes, black_scholes_digital
 from greeks.heston_analytic import heston_greeks
 from greeks.models import gbm
 from greeks.sensitivities import NAMES
-from helpers import make_frame
+from helpers import make_frame, seed, seeds
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")
@@ -44,7 +44,7 @@ ROWS = [
 
 def test_gbm_european_and_digital_match_black_scholes():
     frame = make_frame(ROWS)
-    estimates = engine.simulate(frame, 400_000, seed=11, extra=NAMES)
+    estimates = engine.simulate(frame, 400_000, seed=seed(11), extra=NAMES)
     failures = []
     for i, row in frame.iterrows():
         formula = black_scholes if row["instrument"] == "european" else (
@@ -62,7 +62,7 @@ def test_gbm_european_and_digital_match_black_scholes():
     assert not failures
 
 
-def crn_difference(row, parameter, bump, n=200_000, seed=5):
+def crn_difference(row, parameter, bump, n=200_000, rng_seed=seed(5)):
     """Central (first or second) difference of the mean discounted payoff on common random
     numbers of the exact GBM chain; returns (value, SE)."""
     frame = make_frame([row])
@@ -70,7 +70,7 @@ def crn_difference(row, parameter, bump, n=200_000, seed=5):
     maturity = float(frame["maturity"].iloc[0])
 
     def payoff(spot=group.spot, vol=group.vol, rate=group.rate, shift=0.0):
-        rng = np.random.Generator(np.random.PCG64(seed))
+        rng = np.random.Generator(np.random.PCG64(rng_seed))
         _, s = gbm.simulate(rng, n, group.times - shift, math.log(spot), rate, vol)
         np.exp(s, out=s)
         out = np.empty(n)
@@ -102,7 +102,7 @@ def crn_difference(row, parameter, bump, n=200_000, seed=5):
           barrier_type="down-and-in", fixings=12), [("rho", 1e-3), ("theta", 1e-3)]),
 ], ids=["asian", "di-put"])
 def test_path_products_match_crn_finite_differences(row, checks):
-    estimates = engine.simulate(make_frame([row]), 400_000, seed=13, extra=NAMES)
+    estimates = engine.simulate(make_frame([row]), 400_000, seed=seed(13), extra=NAMES)
     failures = []
     for name, bump in checks:
         fd, fd_se = crn_difference(row, name, bump)
@@ -117,8 +117,8 @@ def test_heston_gamma_and_rho_match_the_semi_analytic_price():
     """Gamma from the likelihood-ratio weight (engine), rho by bump and revalue (api)."""
     frame = make_frame([dict(id="call", **HESTON),
                         dict(id="put", option_type="put", strike=90.0, maturity=0.5, **HESTON)])
-    estimates = engine.simulate(frame, 400_000, seed=17, extra=NAMES)
-    results = greeks.price_portfolio(frame, paths=400_000, seed=17, greeks=["gamma", "rho"])
+    estimates = engine.simulate(frame, 400_000, seed=seed(17), extra=NAMES)
+    results = greeks.price_portfolio(frame, paths=400_000, seed=seed(17), greeks=["gamma", "rho"])
     for i, row in frame.iterrows():
         args = dict(strike=row["strike"], maturity=row["maturity"], v0=0.04, kappa=1.5,
                     theta=0.04, xi=0.5, rho=-0.7, dividend=0.0)
@@ -137,8 +137,8 @@ def test_standard_errors_of_the_further_greeks_match_the_spread_over_seeds():
     frame = make_frame([dict(id="call"), dict(id="asian", instrument="asian", fixings=12,
                                               quantity=-2.0),
                         dict(id="h", instrument="digital", **HESTON)])
-    runs = [engine.simulate(frame, 4_000, seed=seed, threads=1, extra=NAMES)
-            for seed in range(120)]
+    runs = [engine.simulate(frame, 4_000, seed=s, threads=1, extra=NAMES)
+            for s in seeds(120)]
     mean = np.stack([r.mean for r in runs])[..., 3:]
     se = np.stack([r.se for r in runs])[..., 3:]
     ratio = mean.std(axis=0, ddof=1) / se.mean(axis=0)
@@ -191,7 +191,7 @@ def test_alternative_estimators_match_closed_forms(method):
     frame = make_frame([dict(id="call"), dict(id="put", option_type="put", strike=110.0),
                         dict(id="digital", instrument="digital", strike=95.0),
                         dict(id="h-call", **HESTON)])
-    results = greeks.price_portfolio(frame, paths=200_000, seed=31, method=method)
+    results = greeks.price_portfolio(frame, paths=200_000, seed=seed(31), method=method)
     for i, row in frame.iterrows():
         exact = np.array(closed_form(row)[:3])
         estimate = results.loc[i, ["price", "delta", "vega"]].to_numpy(dtype=float)
@@ -206,7 +206,7 @@ def test_alternative_estimators_match_closed_forms(method):
 
 def test_pathwise_asian_matches_crn_finite_differences():
     row = dict(id="asian", instrument="asian", fixings=12)
-    results = greeks.price_portfolio(make_frame([row]), paths=400_000, seed=32,
+    results = greeks.price_portfolio(make_frame([row]), paths=400_000, seed=seed(32),
                                      method="pathwise")
     for name, parameter, bump in [("delta", "spot", 0.5), ("vega", "vol", 0.005)]:
         from test_engine import crn_finite_difference
@@ -221,7 +221,7 @@ def test_heston_bumped_sensitivities_match_the_semi_analytic_price():
     numbers of the QE chain, against central differences of the semi-analytic price."""
     frame = make_frame([dict(id="h", **HESTON)])
     names = ["rho", "theta", "vanna", "volga", "dkappa", "dtheta", "dxi", "drho"]
-    results = greeks.price_portfolio(frame, paths=200_000, seed=41, greeks=names)
+    results = greeks.price_portfolio(frame, paths=200_000, seed=seed(41), greeks=names)
     base = dict(strike=100.0, maturity=1.0, rate=0.05, v0=0.04, kappa=1.5, theta=0.04,
                 xi=0.5, rho=-0.7, dividend=0.0)
 

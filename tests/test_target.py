@@ -5,7 +5,7 @@ import pytest
 
 import greeks
 from greeks.cli import main
-from helpers import make_frame
+from helpers import make_frame, seed
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")
@@ -17,7 +17,7 @@ def frame():
 
 
 def test_relative_target_is_reached_by_every_greek():
-    results = greeks.price_portfolio(frame(), target_se="2%", seed=3)
+    results = greeks.price_portfolio(frame(), target_se="2%", seed=seed(3))
     for name in ("price", "delta", "vega"):
         ratio = results[f"{name}_se"] / (0.02 * results[name].abs())
         assert np.all(ratio <= 1.05), (name, ratio.tolist())
@@ -29,10 +29,10 @@ def test_relative_target_is_reached_by_every_greek():
 def test_target_runs_are_the_plain_runs_with_those_counts():
     """The sizing run uses streams of its own: the final numbers are those of --paths N."""
     rows = make_frame([dict(id="call"), dict(id="put", option_type="put")])
-    target = greeks.price_portfolio(rows, target_se=0.01, seed=4)
-    again = greeks.price_portfolio(rows, target_se=0.01, seed=4)
+    target = greeks.price_portfolio(rows, target_se=0.01, seed=seed(4))
+    again = greeks.price_portfolio(rows, target_se=0.01, seed=seed(4))
     count = int(target["paths"].iloc[0])
-    plain = greeks.price_portfolio(rows, paths=count, seed=4)
+    plain = greeks.price_portfolio(rows, paths=count, seed=seed(4))
     columns = ["price", "price_se", "delta", "delta_se", "vega", "vega_se"]
     assert target[columns].equals(again[columns])
     assert target[columns].equals(plain[columns])
