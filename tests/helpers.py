@@ -75,10 +75,12 @@ def closed_form(row):
 
 # --- statistics ----------------------------------------------------------------------------
 
-def k_for(checks: int, rate: float = FALSE_FAILURES) -> float:
-    """Standard errors for ``checks`` independent two-sided normal checks to fail together
-    with chance ``rate`` (Bonferroni), never below ``K``."""
-    return max(K, float(stats.norm.isf(rate / (2 * max(int(checks), 1)))))
+def k_for(checks: int, rate: float = FALSE_FAILURES, df: int | None = None) -> float:
+    """Standard errors for ``checks`` two-sided checks to fail together with chance
+    ``rate`` (Bonferroni), never below ``K``: normal, or Student's t with ``df`` degrees
+    of freedom where the standard error is the spread of a few batch means."""
+    q = rate / (2 * max(int(checks), 1))
+    return max(K, float(stats.norm.isf(q) if df is None else stats.t.isf(q, df)))
 
 
 def combined_se(*ses):
