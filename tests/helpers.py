@@ -106,7 +106,10 @@ def assert_within(estimate, reference, se, k: float = K, label="", upper=None):
         e, s = est[index], err[index]
         r = ref[index] if e < ref[index] else top[index]
         z = (e - r) / s if s > 0 else math.copysign(math.inf, e - r) if e != r else math.nan
-        where = f"{label}{list(index) if index else ''}"
+        if isinstance(label, str):
+            where = f"{label}{list(index) if index else ''}"
+        else:  # one label per element
+            where = str(np.broadcast_to(np.asarray(label, dtype=object), est.shape)[index])
         text = (f"{r:.10g}" if upper is None
                 else f"[{ref[index]:.10g}, {top[index]:.10g}]")
         lines.append(f"{where}: estimate {e:.10g}, reference {text}, se {s:.4g}, "
