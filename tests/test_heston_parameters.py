@@ -11,7 +11,7 @@ import scipy.special
 import greeks
 from greeks.heston_analytic import heston_greeks
 from greeks.models import heston
-from helpers import make_frame, seed, seeds
+from helpers import assert_se_matches_spread, assert_within, k_for, make_frame, seed, seeds
 
 PARAMS = dict(kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
 ROW = dict(model="heston", vol=None, v0=0.04, **PARAMS)
@@ -68,8 +68,8 @@ def test_scores_differentiate_the_chain_exactly(xi, v0):
         for f, reference in [(x, exact), (np.exp(x), 0.0), (np.ones(n), 0.0)]:
             b = np.mean(f * s * s) / np.mean(s * s)
             values = (f - b) * s
-            se = values.std() / math.sqrt(n)
-            assert abs(values.mean() - reference) <= 4 * se, (name, reference, values.mean(), se)
+            assert_within(values.mean(), reference, values.std() / math.sqrt(n), k=k_for(12),
+                          label=name)
 
 
 def semi_analytic_derivatives(option_type="call"):
@@ -93,9 +93,11 @@ def test_likelihood_ratio_matches_the_semi_analytic_derivatives(first_step):
     for j, option_type in enumerate(("call", "put")):
         exact = semi_analytic_derivatives(option_type)
         for name in NAMES:
-            estimate, se = results[name].iat[j], results[f"{name}_se"].iat[j]
             assert results[f"method_{name}"].iat[j] == "lr+baseline"
-            assert abs(estimate - exact[name]) <= 4 * se, (option_type, name, estimate, se)
+        assert_within(results[list(NAMES)].iloc[j].to_numpy(dtype=float),
+                      [exact[name] for name in NAMES],
+                      results[[f"{name}_se" for name in NAMES]].iloc[j].to_numpy(dtype=float),
+                      k=k_for(2 * len(NAMES)), label=[f"{option_type} {n}" for n in NAMES])
 
 
 def test_likelihood_ratio_standard_errors_match_the_spread():
@@ -103,11 +105,9 @@ def test_likelihood_ratio_standard_errors_match_the_spread():
     runs = [greeks.price_portfolio(frame, paths=4_000, seed=s, scheme="exact", method="lr",
                                    steps_per_year=12, greeks=list(NAMES))
             for s in seeds(60)]
-    for name in NAMES:
-        values = np.array([r[name].to_numpy() for r in runs])
-        ses = np.array([r[f"{name}_se"].to_numpy() for r in runs])
-        ratio = values.std(axis=0, ddof=1) / np.sqrt((ses ** 2).mean(axis=0))
-        assert ((0.7 < ratio) & (ratio < 1.4)).all(), (name, ratio)
+    values = np.array([r[list(NAMES)].to_numpy() for r in runs])
+    ses = np.array([r[[f"{name}_se" for name in NAMES]].to_numpy() for r in runs])
+    assert_se_matches_spread(values, ses)
 
 
 def test_each_row_and_parameter_names_its_estimator():

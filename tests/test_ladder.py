@@ -9,7 +9,8 @@ import pytest
 import greeks
 from greeks.cli import main
 from greeks.ladder import parse_shifts, spot_ladder
-from helpers import make_frame, seed, seeds
+from helpers import (assert_se_matches_spread, assert_within, combined_se, k_for, make_frame,
+                     seed, seeds)
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")
@@ -30,8 +31,8 @@ def test_reweighted_values_match_full_repricing():
     for line in ladder.itertuples():
         moved = frame.assign(spot=frame["spot"] * (1 + line.shift))
         total = greeks.price_portfolio(moved, paths=200_000, seed=seed(2)).attrs["total"]
-        assert abs(line.value - total["price"]) <= 4 * math.hypot(line.value_se,
-                                                                  total["price_se"])
+        assert_within(line.value, total["price"], combined_se(line.value_se, total["price_se"]),
+                      k=k_for(len(ladder)), label=f"shift {line.shift}")
         assert line.pnl == pytest.approx(line.value - base, abs=1e-9 * abs(base))
         # the P&L is estimated from per-path differences: tighter than the value
         assert line.shift == 0 or line.pnl_se < line.value_se
@@ -55,8 +56,8 @@ def test_degenerate_shifts_are_resimulated_or_flagged():
     for line in moved.itertuples():
         shifted = frame.assign(spot=frame["spot"] * (1 + line.shift))
         total = greeks.price_portfolio(shifted, paths=200_000, seed=seed(4)).attrs["total"]
-        assert abs(line.value - total["price"]) <= 4 * math.hypot(line.value_se,
-                                                                  total["price_se"])
+        assert_within(line.value, total["price"], combined_se(line.value_se, total["price_se"]),
+                      k=k_for(len(moved)), label=f"shift {line.shift}")
     flagged = spot_ladder(frame, "10%", paths=5_000, resimulate=False)
     line = flagged[flagged["shift"] == 0.1].iloc[0]
     assert line["source"] == "unreliable" and np.isnan(line["value"])
@@ -67,8 +68,7 @@ def test_value_standard_errors_match_the_spread_over_seeds():
     runs = [spot_ladder(frame, "-10%,10%", paths=4_000, seed=s) for s in seeds(60)]
     values = np.stack([r[["value", "pnl"]].to_numpy() for r in runs])
     ses = np.stack([r[["value_se", "pnl_se"]].to_numpy() for r in runs])
-    ratio = values.std(axis=0, ddof=1)[[0, 2]] / np.sqrt((ses ** 2).mean(axis=0))[[0, 2]]
-    assert np.all((0.7 < ratio) & (ratio < 1.4)), ratio
+    assert_se_matches_spread(values[:, [0, 2]], ses[:, [0, 2]])  # the moved lines
 
 
 def test_shift_specifications():
@@ -103,8 +103,8 @@ def test_volatility_shifts_reweight_gbm_rows_and_resimulate_heston_rows():
         shifted.loc[gbm, "vol"] = shifted.loc[gbm, "vol"] + line.vol_shift
         shifted.loc[~gbm, "v0"] = (np.sqrt(shifted.loc[~gbm, "v0"]) + line.vol_shift) ** 2
         total = greeks.price_portfolio(shifted, paths=200_000, seed=seed(6)).attrs["total"]
-        assert abs(line.value - total["price"]) <= 4 * math.hypot(line.value_se,
-                                                                  total["price_se"])
+        assert_within(line.value, total["price"], combined_se(line.value_se, total["price_se"]),
+                      k=k_for(len(ladder)), label=f"shift {line.shift}, vol {line.vol_shift}")
 
 
 def test_volatility_ratio_effective_sample_size_matches_its_sample():
@@ -119,10 +119,14 @@ def test_volatility_ratio_effective_sample_size_matches_its_sample():
     rng = np.random.Generator(np.random.PCG64(seed(7)))
     w, _ = gbm.simulate(rng, 400_000, group.times, math.log(100.0), 0.05, 0.2)
     ratio = np.exp(_gbm_log_ratio(w, group.times, group.date_index, 0.2, math.log(1.05), 0.03))
-    assert ratio.mean() == pytest.approx(1.0, abs=0.01)  # a likelihood ratio: mean 1
-    sample = ratio.sum() ** 2 / (ratio.size * (ratio ** 2).sum())
+    n = ratio.size
+    assert_within(ratio.mean(), 1.0, ratio.std() / math.sqrt(n))  # a likelihood ratio: mean 1
+    first, second = ratio.mean(), (ratio ** 2).mean()
+    sample = first ** 2 / second
+    # the delta method on (mean ρ, mean ρ²)
+    influence = 2 * first / second * ratio - first ** 2 / second ** 2 * ratio ** 2
     exact = _gbm_effective_fraction(group.times, group.date_index, 0.2, math.log(1.05), 0.03)
-    assert sample == pytest.approx(exact, rel=0.03)
+    assert_within(sample, exact, influence.std() / math.sqrt(n))
     # variance doubled or more: the ratio's second moment is infinite
     assert _gbm_effective_fraction(group.times, group.date_index, 0.2, 0.0, 0.09) == 0.0
 

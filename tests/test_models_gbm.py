@@ -7,7 +7,7 @@ import pytest
 
 from greeks import payoffs
 from greeks.models import gbm
-from helpers import seed
+from helpers import assert_within, k_for, sd_and_se, seed
 
 TIMES = np.array([0.1, 0.25, 0.5, 0.6, 1.0])
 S0, SIGMA, CARRY = 100.0, 0.3, 0.02
@@ -33,12 +33,11 @@ def test_simulated_moments():
     n = 200_000
     _, x = simulate(n, 5)
     s = np.exp(x)
-    mean = s.mean(axis=0)
-    se = s.std(axis=0, ddof=1) / math.sqrt(n)
     expected = S0 * np.exp(CARRY * TIMES)
-    assert np.all(np.abs(mean - expected) <= 4 * se)
-    log_sd = np.log(s).std(axis=0, ddof=1)
-    np.testing.assert_allclose(log_sd, SIGMA * np.sqrt(TIMES), rtol=0.01)
+    assert_within(s.mean(axis=0), expected, s.std(axis=0, ddof=1) / math.sqrt(n),
+                  k=k_for(2 * TIMES.size))
+    log_sd = np.array([sd_and_se(column) for column in np.log(s).T])
+    assert_within(log_sd[:, 0], SIGMA * np.sqrt(TIMES), log_sd[:, 1], k=k_for(2 * TIMES.size))
 
 
 @pytest.mark.parametrize("dates", [np.array([4]), np.array([1, 2, 4]), np.array([0, 1, 2, 3, 4])])
@@ -63,9 +62,7 @@ def test_score_weights_have_mean_zero():
     inverse_dt, delta_scale = gbm.score_setup(TIMES, dates, S0, SIGMA)
     scores = np.array([gbm.path_scores(p, (w, dates, inverse_dt, delta_scale, SIGMA))
                        for p in range(n)])
-    mean = scores.mean(axis=0)
-    se = scores.std(axis=0, ddof=1) / math.sqrt(n)
-    assert np.all(np.abs(mean) <= 4 * se)
+    assert_within(scores.mean(axis=0), 0.0, scores.std(axis=0, ddof=1) / math.sqrt(n))
 
 
 def reference_payoff(s, dates, kind, omega, strike, payout, barrier, barrier_kind, discount):

@@ -1,11 +1,14 @@
 """--target-se: path counts sized by a run of their own, reproducible, capped."""
 
+import math
+
 import numpy as np
 import pytest
 
 import greeks
+from greeks import target
 from greeks.cli import main
-from helpers import make_frame, seed
+from helpers import k_for, make_frame, seed, seeds
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")
@@ -17,10 +20,24 @@ def frame():
 
 
 def test_relative_target_is_reached_by_every_greek():
+    """The sizing run asks for MARGIN times the paths its SEs call for, so the final SEs
+    land at about target/sqrt(MARGIN); they can exceed that by the sampling error of the
+    sizing run's SEs and estimates (and, less, the final SEs'), measured here as their
+    relative spread over 16 runs of the sizing run's size: SE/target ≤
+    exp(k·sqrt(2δ_se² + δ_estimate²))/sqrt(MARGIN)."""
     results = greeks.price_portfolio(frame(), target_se="2%", seed=seed(3))
-    for name in ("price", "delta", "vega"):
-        ratio = results[f"{name}_se"] / (0.02 * results[name].abs())
-        assert np.all(ratio <= 1.05), (name, ratio.tolist())
+    names = ["price", "delta", "vega"]
+    ratio = (results[[f"{name}_se" for name in names]].to_numpy()
+             / (0.02 * results[names].abs().to_numpy()))
+    sizing = [greeks.price_portfolio(frame(), paths=target.DEFAULT_PILOT, seed=s)
+              for s in seeds(16, start=300)]
+    ses = np.stack([r[[f"{name}_se" for name in names]].to_numpy() for r in sizing])
+    estimates = np.stack([r[names].to_numpy() for r in sizing])
+    noise_se = ses.std(axis=0, ddof=1) / ses.mean(axis=0)
+    noise_estimate = ses.mean(axis=0) / np.abs(estimates.mean(axis=0))
+    bound = (np.exp(k_for(ratio.size) * np.sqrt(2 * noise_se ** 2 + noise_estimate ** 2))
+             / math.sqrt(target.MARGIN))
+    assert np.all(ratio <= bound), (ratio, bound)
     assert results.attrs["unmet"] == []
     # groups get their own counts: the two GBM rows share one, the Heston row its own
     assert results["paths"].iloc[0] == results["paths"].iloc[1] != results["paths"].iloc[2]
