@@ -96,8 +96,9 @@ def test_heston_rqmc_matches_the_semi_analytic_values():
                       k=k_for(2 * exact.size + 3), label=scheme)
     reference = greeks.price_portfolio(frame.iloc[3:], paths=1_000_000, seed=seed(6))
     estimate = results.loc[3, ["price", "delta", "vega"]].to_numpy(dtype=float)
-    combined = combined_se(results.loc[3, ["price_se", "delta_se", "vega_se"]].to_numpy(dtype=float),
-                           reference.loc[0, ["price_se", "delta_se", "vega_se"]].to_numpy(dtype=float))
+    errors = ["price_se", "delta_se", "vega_se"]
+    combined = combined_se(results.loc[3, errors].to_numpy(dtype=float),
+                           reference.loc[0, errors].to_numpy(dtype=float))
     assert_within(estimate, reference.loc[0, ["price", "delta", "vega"]].to_numpy(dtype=float),
                   combined, k=k_for(21))
     # QE's conditional price on scrambled points: several times quieter than on antithetic
