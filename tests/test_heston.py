@@ -199,7 +199,11 @@ DEGENERATE = {
 }
 
 
-@pytest.mark.parametrize("case", DEGENERATE)
+LONG = ("feller violated, long maturity",)  # ten years of 100 steps: with the slow sweeps
+
+
+@pytest.mark.parametrize("case", [pytest.param(case, marks=pytest.mark.slow) if case in LONG
+                                  else case for case in DEGENERATE])
 def test_degenerate_parameters_give_honest_estimates(case):
     """Finite values within k SE of the semi-analytic ones (the pooled mean of the seeds'
     estimates, its SE from the reported ones), and standard errors that match the spread
