@@ -26,7 +26,12 @@ def book():
 def test_reweighted_values_match_full_repricing():
     frame = book()
     ladder = spot_ladder(frame, "-10%,-5%,5%,10%", paths=200_000, seed=seed(1))
-    assert (ladder["source"] == "reweighted").all()
+    # the GBM rows' ESS is in closed form, far above min_ess: reweighted at every shift; the
+    # Heston row's comes from a pilot and lies near min_ess at −10 %: it may be re-simulated
+    gbm = (frame["model"] == "gbm").to_numpy()
+    assert np.isfinite(ladder.attrs["rows"].drop(columns="id").to_numpy(dtype=float)[gbm]).all()
+    assert ladder["source"].isin(["reweighted", "partly re-simulated"]).all()
+    assert (ladder.loc[ladder["shift"] == 0, "source"] == "reweighted").all()
     base = ladder.loc[ladder["shift"] == 0, "value"].iat[0]
     for line in ladder.itertuples():
         moved = frame.assign(spot=frame["spot"] * (1 + line.shift))
@@ -35,7 +40,7 @@ def test_reweighted_values_match_full_repricing():
                       k=k_for(len(ladder)), label=f"shift {line.shift}")
         assert line.pnl == pytest.approx(line.value - base, abs=1e-9 * abs(base))
         # the P&L is estimated from per-path differences: tighter than the value
-        assert line.shift == 0 or line.pnl_se < line.value_se
+        assert line.shift == 0 or line.source != "reweighted" or line.pnl_se < line.value_se
 
 
 def test_gbm_effective_sample_size_is_exact():
