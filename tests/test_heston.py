@@ -101,7 +101,7 @@ def closed_form_rows():
 @pytest.mark.parametrize("scheme", ["qe", "exact"])
 def test_european_and_digital_match_the_semi_analytic_values(scheme):
     """Default grid: the discretisation bias is below 1 SE at these path counts
-    (benchmarks/heston_bias.py), so every estimate is within 4 SE."""
+    (benchmarks/heston_bias.py), so every estimate is within k SE (k_for the 15 checks)."""
     frame = make_frame(heston_rows(closed_form_rows()))
     estimates = engine.simulate(frame, 300_000, seed=seed(3), scheme=scheme)
     exact = np.array([closed_form(row)[:3] for _, row in frame.iterrows()])
@@ -177,7 +177,7 @@ def test_conditional_estimator_differentiates_the_chain(scheme):
     """Conditional Monte Carlo (european, digital): its delta is pathwise, so it equals the
     central difference of its price on common random numbers to O(h²), path set by path
     set; its vega carries the variance path's score, so it equals the difference in
-    expectation (batch means within 4 SE of their spread)."""
+    expectation (batch means within t bounds of their spread)."""
     frame = make_frame(heston_rows([dict(id="e"), dict(id="p", option_type="put", strike=90.0),
                                     dict(id="d", instrument="digital", strike=105.0)]))
     (group,) = engine.plan_groups(frame, scheme, steps_per_year=4, first_step=0.0)
@@ -259,7 +259,7 @@ PUBLISHED_PATHS = 100_000
 
 def test_engine_reproduces_the_published_cases():
     """The default scheme and grid at 100,000 paths: every published price, and the
-    semi-analytic delta and vega of each case, within 4 SE."""
+    semi-analytic delta and vega of each case, within k SE (k_for the checks)."""
     cases = pd.read_csv(PUBLISHED)
     rows = [dict(id=case.case, instrument="european", option_type=case.option_type,
                  strike=case.strike, maturity=case.maturity, spot=case.spot, rate=case.rate,

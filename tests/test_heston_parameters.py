@@ -51,7 +51,7 @@ def chain_log_price_mean(times, v0, kappa, theta, xi, rho, rate):
 @pytest.mark.parametrize("xi,v0", [(0.5, 0.04), (1.0, 0.01), (0.3, 0.0)])
 def test_scores_differentiate_the_chain_exactly(xi, v0):
     """On a coarse grid (4 steps), E[f·s_π] for f = x_T (whose chain mean is known in
-    closed form) and f = S_T (a martingale: derivative 0), and E[s_π] = 0, within 4 SE."""
+    closed form) and f = S_T (a martingale: derivative 0), and E[s_π] = 0, within k SE."""
     params = dict(PARAMS, xi=xi)
     times = np.array([0.1, 0.4, 0.7, 1.0])
     c = heston.Constants(times, *params.values(), 0.05)

@@ -47,7 +47,8 @@ def test_rqmc_matches_closed_forms_and_plain_monte_carlo():
 
 def test_replicate_standard_errors_match_the_spread_over_seeds():
     """The SE is the spread of 16 replicate means over sqrt(16): check it against the
-    spread of the estimates over 40 seeds (a t-distributed ratio: a loose band)."""
+    spread of the estimates over 40 seeds (chi-square bounds, widened by the spread of the
+    replicate SEs themselves)."""
     frame = make_frame([dict(id="call"), dict(id="asian", instrument="asian", fixings=12)])
     runs = [engine.simulate(frame, 8_192, seed=s, method="rqmc") for s in seeds(40)]
     mean = np.stack([r.mean for r in runs])
