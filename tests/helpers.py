@@ -107,7 +107,7 @@ def assert_within(estimate, reference, se, k: float = K, label="", upper=None):
         r = ref[index] if e < ref[index] else top[index]
         z = (e - r) / s if s > 0 else math.copysign(math.inf, e - r) if e != r else math.nan
         if isinstance(label, str):
-            where = f"{label}{list(index) if index else ''}"
+            where = f"{label}{[int(i) for i in index] if index else ''}"
         else:  # one label per element
             where = str(np.broadcast_to(np.asarray(label, dtype=object), est.shape)[index])
         text = (f"{r:.10g}" if upper is None
@@ -178,7 +178,7 @@ def assert_se_matches_spread(estimates, ses, rate: float = FALSE_FAILURES, label
         return
     lines = []
     for index in zip(*np.nonzero(~ok)):
-        lines.append(f"{label}{list(index)}: spread/SE {math.sqrt(ratio[index]):.3f} outside "
+        lines.append(f"{label}{[int(i) for i in index]}: spread/SE {math.sqrt(ratio[index]):.3f} outside "
                      f"[{math.sqrt(low[index]):.3f}, {math.sqrt(high[index]):.3f}] over {n} seeds")
     raise AssertionError("standard errors do not match the spread over seeds:\n  "
                          + "\n  ".join(lines))
