@@ -178,8 +178,9 @@ def assert_se_matches_spread(estimates, ses, rate: float = FALSE_FAILURES, label
         return
     lines = []
     for index in zip(*np.nonzero(~ok)):
-        lines.append(f"{label}{[int(i) for i in index]}: spread/SE {math.sqrt(ratio[index]):.3f} outside "
-                     f"[{math.sqrt(low[index]):.3f}, {math.sqrt(high[index]):.3f}] over {n} seeds")
+        lines.append(f"{label}{[int(i) for i in index]}: spread/SE "
+                     f"{math.sqrt(ratio[index]):.3f} outside [{math.sqrt(low[index]):.3f}, "
+                     f"{math.sqrt(high[index]):.3f}] over {n} seeds")
     raise AssertionError("standard errors do not match the spread over seeds:\n  "
                          + "\n  ".join(lines))
 
