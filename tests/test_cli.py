@@ -9,13 +9,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import seed
 
 import greeks
 from greeks import engine
 from greeks.cli import main
 
 RESULTS = ["id", "price", "price_se", "delta", "delta_se", "vega", "vega_se"]
-PATHS = ["--paths", "2000", "--seed", "11"]
+PATHS = ["--paths", "2000", "--seed", str(seed(11))]
 BOOK = """\
 id,book,instrument,option_type,strike,maturity,spot,rate,dividend,model,vol,quantity,payout,barrier,barrier_type,fixings
 EU-C,flow,european,call,100,1,100,0.05,0.01,gbm,0.2,10,,,,
@@ -51,7 +52,7 @@ def run(runner, *args):
 
 
 def expected(book) -> pd.DataFrame:
-    return greeks.price_portfolio(book, paths=2000, seed=11)
+    return greeks.price_portfolio(book, paths=2000, seed=seed(11))
 
 
 def test_table(runner, book):
@@ -275,7 +276,7 @@ def test_run_options_reach_the_engine(runner, tmp_path, options):
     got = pd.read_csv(io.StringIO(result.stdout))
     scheme = options[1] if options[:1] == ["--scheme"] else None
     api = greeks.price_portfolio(
-        path, paths=2000, seed=11, scheme=scheme,
+        path, paths=2000, seed=seed(11), scheme=scheme,
         steps_per_year=52.0 if "--steps-per-year" in options else None,
         first_step=0.25 if "--first-step" in options else None,
         plain="--plain" in options)

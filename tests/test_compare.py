@@ -1,8 +1,10 @@
 """greeks compare, and the per-Greek choice of --method auto."""
 
+import math
+
 import numpy as np
 import pandas as pd
-from helpers import make_frame
+from helpers import K, make_frame, seed, seeds
 
 import greeks
 from greeks import engine
@@ -17,7 +19,7 @@ def test_compare_lists_every_valid_estimator(runner, tmp_path):
     frame = make_frame([dict(id="asian", instrument="asian", fixings=4),
                         dict(id="digital", instrument="digital"),
                         dict(id="h", **HESTON)])
-    table = compare_estimators(frame, paths=4_000, seed=1)
+    table = compare_estimators(frame, paths=4_000, seed=seed(1))
     methods = table[table.greek == "delta"].groupby("id")["method"].apply(list).to_dict()
     assert methods["asian"] == ["lr", "lr+controls+antithetic", "pathwise+antithetic",
                                 "fd+antithetic", "auto"]
@@ -33,26 +35,53 @@ def test_compare_lists_every_valid_estimator(runner, tmp_path):
     assert len(pd.read_csv(out)) == len(table)
 
 
+FAMILIES = ("mixed", "pathwise", "fd")  # auto's candidates: each row's default family first
+
+
 def test_auto_takes_each_greek_from_its_most_efficient_estimator():
-    """The asian vega from pathwise and the Heston european vega from finite differences
-    (as measured by greeks compare); the choice depends on the seed only, not on threads."""
+    """Each Greek of each row comes, bit for bit, from the run of the family that auto
+    names for it; that family is the most efficient of the candidates (variance × relative
+    cost per path, at the main run's path count) within the noise of the decision run that
+    chose it: the variances at the decision run's size move by δ (relative, measured over
+    seeds), so the choice can only be off by exp(K·sqrt(δ_chosen² + δ_best²)); the choice
+    depends on the seed only, not on threads."""
     frame = make_frame([dict(id="call"), dict(id="asian", instrument="asian", fixings=12),
                         dict(id="h", **HESTON)])
-    results = greeks.price_portfolio(frame, paths=100_000, seed=2, threads=1)
-    chosen = results.set_index("id")[["method_price", "method_delta", "method_vega"]]
-    assert chosen.loc["call"].tolist() == ["lr+controls+antithetic"] * 3
-    assert chosen.loc["asian", "method_vega"] == "pathwise+antithetic"
-    assert chosen.loc["h", "method_vega"] == "fd+conditional+antithetic"
-    assert chosen.loc["h", "method_delta"] == "conditional+controls+antithetic"
-    again = greeks.price_portfolio(frame, paths=100_000, seed=2, threads=2)
+    paths = 100_000
+    auto = engine.simulate(frame, paths, seed=seed(2), threads=1)
+    labels = {family: engine.row_methods(frame, family) for family in FAMILIES}
+    runs = {family: engine.simulate(frame, paths, seed=seed(2), method=family)
+            for family in FAMILIES}
+    decision = engine.pilot_paths(paths)
+    trials = {family: np.stack([engine.simulate(frame, decision, seed=s, method=family).se ** 2
+                                for s in seeds(8, start=100)]) for family in FAMILIES}
+    for i, row in frame.iterrows():
+        cost = {family: engine.RELATIVE_COST.get((labels[family][i].split("+")[0],
+                                                  row["model"]), 1.0) for family in FAMILIES}
+        for k, greek in enumerate(("price", "delta", "vega")):
+            chosen = next(f for f in FAMILIES if labels[f][i] == auto.choice[i, k])
+            assert auto.mean[i, k] == runs[chosen].mean[i, k], (row["id"], greek)
+            assert auto.se[i, k] == runs[chosen].se[i, k], (row["id"], greek)
+            efficiency = {f: runs[f].se[i, k] ** 2 * cost[f] for f in FAMILIES}
+            best = min(efficiency, key=efficiency.get)
+            noise = {f: trials[f][:, i, k].std(ddof=1) / trials[f][:, i, k].mean()
+                     for f in (chosen, best)}
+            allowance = math.exp(K * math.hypot(noise[chosen], noise[best]))
+            assert efficiency[chosen] <= allowance * efficiency[best], (
+                row["id"], greek, chosen, best, efficiency, allowance)
+    results = greeks.price_portfolio(frame, paths=paths, seed=seed(2), threads=1)
+    again = greeks.price_portfolio(frame, paths=paths, seed=seed(2), threads=2)
     columns = ["price", "price_se", "delta", "delta_se", "vega", "vega_se"]
     assert results[columns].equals(again[columns])
+    assert results[columns].to_numpy().tolist() == np.stack(
+        [auto.mean[:, 0], auto.se[:, 0], auto.mean[:, 1], auto.se[:, 1], auto.mean[:, 2],
+         auto.se[:, 2]], axis=1).tolist()
     # the total adds the families: its vega equals the sum of the rows' vegas
     assert np.isclose(results.attrs["total"]["vega"], results["vega"].sum())
 
 
 def test_single_family_runs_name_one_estimator_per_row():
     frame = make_frame([dict(id="call"), dict(id="h", **HESTON)])
-    estimates = engine.simulate(frame, 2_000, seed=3, method="fd")
+    estimates = engine.simulate(frame, 2_000, seed=seed(3), method="fd")
     assert estimates.choice.tolist() == [["fd+antithetic"] * 3,
                                          ["fd+conditional+antithetic"] * 3]

@@ -5,7 +5,15 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import make_frame
+from helpers import (
+    assert_se_matches_spread,
+    assert_within,
+    combined_se,
+    k_for,
+    make_frame,
+    seed,
+    seeds,
+)
 
 import greeks
 from greeks.cli import main
@@ -25,17 +33,22 @@ def book():
 
 def test_reweighted_values_match_full_repricing():
     frame = book()
-    ladder = spot_ladder(frame, spot="-10%,-5%,5%,10%", paths=200_000, seed=1)
-    assert (ladder["source"] == "reweighted").all()
+    ladder = spot_ladder(frame, "-10%,-5%,5%,10%", paths=200_000, seed=seed(1))
+    # the GBM rows' ESS is in closed form, far above min_ess: reweighted at every shift; the
+    # Heston row's comes from a pilot and lies near min_ess at −10 %: it may be re-simulated
+    gbm = (frame["model"] == "gbm").to_numpy()
+    assert np.isfinite(ladder.attrs["rows"].drop(columns="id").to_numpy(dtype=float)[gbm]).all()
+    assert ladder["source"].isin(["reweighted", "partly re-simulated"]).all()
+    assert (ladder.loc[ladder["shift"] == 0, "source"] == "reweighted").all()
     base = ladder.loc[ladder["shift"] == 0, "value"].iat[0]
     for line in ladder.itertuples():
         moved = frame.assign(spot=frame["spot"] * (1 + line.shift))
-        total = greeks.price_portfolio(moved, paths=200_000, seed=2).attrs["total"]
-        assert abs(line.value - total["price"]) <= 4 * math.hypot(line.value_se,
-                                                                  total["price_se"])
+        total = greeks.price_portfolio(moved, paths=200_000, seed=seed(2)).attrs["total"]
+        assert_within(line.value, total["price"], combined_se(line.value_se, total["price_se"]),
+                      k=k_for(len(ladder)), label=f"shift {line.shift}")
         assert line.pnl == pytest.approx(line.value - base, abs=1e-9 * abs(base))
         # the P&L is estimated from per-path differences: tighter than the value
-        assert line.shift == 0 or line.pnl_se < line.value_se
+        assert line.shift == 0 or line.source != "reweighted" or line.pnl_se < line.value_se
 
 
 def test_gbm_effective_sample_size_is_exact():
@@ -49,27 +62,26 @@ def test_degenerate_shifts_are_resimulated_or_flagged():
     frame = make_frame([dict(id="call"),
                         dict(id="barrier", instrument="barrier", barrier=130.0,
                              barrier_type="up-and-out", fixings=252)])
-    ladder = spot_ladder(frame, spot="-10%,10%", paths=50_000, seed=3)
+    ladder = spot_ladder(frame, "-10%,10%", paths=50_000, seed=seed(3))
     moved = ladder[ladder["shift"] != 0]
     assert (moved["source"] == "partly re-simulated").all() and (moved["resimulated"] == 1).all()
     assert np.isnan(ladder.attrs["rows"]["+0.1"].iat[1])
     for line in moved.itertuples():
         shifted = frame.assign(spot=frame["spot"] * (1 + line.shift))
-        total = greeks.price_portfolio(shifted, paths=200_000, seed=4).attrs["total"]
-        assert abs(line.value - total["price"]) <= 4 * math.hypot(line.value_se,
-                                                                  total["price_se"])
-    flagged = spot_ladder(frame, spot="10%", paths=5_000, resimulate=False)
+        total = greeks.price_portfolio(shifted, paths=200_000, seed=seed(4)).attrs["total"]
+        assert_within(line.value, total["price"], combined_se(line.value_se, total["price_se"]),
+                      k=k_for(len(moved)), label=f"shift {line.shift}")
+    flagged = spot_ladder(frame, "10%", paths=5_000, seed=seed(8), resimulate=False)
     line = flagged[flagged["shift"] == 0.1].iloc[0]
     assert line["source"] == "unreliable" and np.isnan(line["value"])
 
 
 def test_value_standard_errors_match_the_spread_over_seeds():
     frame = book()
-    runs = [spot_ladder(frame, spot="-10%,10%", paths=4_000, seed=seed) for seed in range(60)]
+    runs = [spot_ladder(frame, "-10%,10%", paths=4_000, seed=s) for s in seeds(60)]
     values = np.stack([r[["value", "pnl"]].to_numpy() for r in runs])
     ses = np.stack([r[["value_se", "pnl_se"]].to_numpy() for r in runs])
-    ratio = values.std(axis=0, ddof=1)[[0, 2]] / np.sqrt((ses ** 2).mean(axis=0))[[0, 2]]
-    assert np.all((0.7 < ratio) & (ratio < 1.4)), ratio
+    assert_se_matches_spread(values[:, [0, 2]], ses[:, [0, 2]])  # the moved lines
 
 
 def test_shift_specifications():
@@ -93,7 +105,7 @@ def test_ladder_cli(runner, tmp_path):
 
 def test_volatility_shifts_reweight_gbm_rows_and_resimulate_heston_rows():
     frame = book()
-    ladder = spot_ladder(frame, spot="5%", paths=200_000, seed=5, vol="-2%,2%")
+    ladder = spot_ladder(frame, "5%", paths=200_000, seed=seed(5), vol_shifts="-2%,2%")
     assert len(ladder) == 2 * 3
     moved = ladder[ladder["vol_shift"] != 0]
     assert (moved["source"] == "partly re-simulated").all()  # the Heston row
@@ -103,9 +115,9 @@ def test_volatility_shifts_reweight_gbm_rows_and_resimulate_heston_rows():
         gbm = shifted["model"] == "gbm"
         shifted.loc[gbm, "vol"] = shifted.loc[gbm, "vol"] + line.vol_shift
         shifted.loc[~gbm, "v0"] = (np.sqrt(shifted.loc[~gbm, "v0"]) + line.vol_shift) ** 2
-        total = greeks.price_portfolio(shifted, paths=200_000, seed=6).attrs["total"]
-        assert abs(line.value - total["price"]) <= 4 * math.hypot(line.value_se,
-                                                                  total["price_se"])
+        total = greeks.price_portfolio(shifted, paths=200_000, seed=seed(6)).attrs["total"]
+        assert_within(line.value, total["price"], combined_se(line.value_se, total["price_se"]),
+                      k=k_for(len(ladder)), label=f"shift {line.shift}, vol {line.vol_shift}")
 
 
 def test_volatility_ratio_effective_sample_size_matches_its_sample():
@@ -117,13 +129,17 @@ def test_volatility_ratio_effective_sample_size_matches_its_sample():
 
     frame = make_frame([dict(id="asian", instrument="asian", fixings=4)])
     group = engine.plan_groups(frame)[0]
-    rng = np.random.Generator(np.random.PCG64(7))
+    rng = np.random.Generator(np.random.PCG64(seed(7)))
     w, _ = simulate_gbm(rng, 400_000, group.times, math.log(100.0), 0.05, 0.2)
     ratio = np.exp(_gbm_log_ratio(w, group.times, group.date_index, 0.2, math.log(1.05), 0.03))
-    assert ratio.mean() == pytest.approx(1.0, abs=0.01)  # a likelihood ratio: mean 1
-    sample = ratio.sum() ** 2 / (ratio.size * (ratio ** 2).sum())
+    n = ratio.size
+    assert_within(ratio.mean(), 1.0, ratio.std() / math.sqrt(n))  # a likelihood ratio: mean 1
+    first, second = ratio.mean(), (ratio ** 2).mean()
+    sample = first ** 2 / second
+    # the delta method on (mean ρ, mean ρ²)
+    influence = 2 * first / second * ratio - first ** 2 / second ** 2 * ratio ** 2
     exact = _gbm_effective_fraction(group.times, group.date_index, 0.2, math.log(1.05), 0.03)
-    assert sample == pytest.approx(exact, rel=0.03)
+    assert_within(sample, exact, influence.std() / math.sqrt(n))
     # variance doubled or more: the ratio's second moment is infinite
     assert _gbm_effective_fraction(group.times, group.date_index, 0.2, 0.0, 0.09) == 0.0
 

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 import pytest
+from helpers import assert_within, k_for, sd_and_se, seed
 
 from greeks import payoffs
 from greeks.models.gbm.paths import simulate as simulate_gbm
@@ -14,15 +15,15 @@ TIMES = np.array([0.1, 0.25, 0.5, 0.6, 1.0])
 S0, SIGMA, CARRY = 100.0, 0.3, 0.02
 
 
-def simulate(n, seed, times=TIMES):
-    rng = np.random.Generator(np.random.PCG64(seed))
+def simulate(n, number, times=TIMES):
+    rng = np.random.Generator(np.random.PCG64(seed(number)))
     return simulate_gbm(rng, n, times, math.log(S0), CARRY, SIGMA)
 
 
 @pytest.mark.parametrize("times", [TIMES, np.array([0.75])])
 def test_simulate_matches_the_exact_recursion(times):
     w, x = simulate(1000, 3, times)
-    z = np.random.Generator(np.random.PCG64(3)).standard_normal(1000 * times.size)
+    z = np.random.Generator(np.random.PCG64(seed(3))).standard_normal(1000 * times.size)
     z = z.reshape(1000, times.size)
     w_ref = np.cumsum(z * np.sqrt(np.diff(times, prepend=0.0)), axis=1)
     x_ref = math.log(S0) + (CARRY - 0.5 * SIGMA**2) * times + SIGMA * w_ref
@@ -34,12 +35,11 @@ def test_simulated_moments():
     n = 200_000
     _, x = simulate(n, 5)
     s = np.exp(x)
-    mean = s.mean(axis=0)
-    se = s.std(axis=0, ddof=1) / math.sqrt(n)
     expected = S0 * np.exp(CARRY * TIMES)
-    assert np.all(np.abs(mean - expected) <= 4 * se)
-    log_sd = np.log(s).std(axis=0, ddof=1)
-    np.testing.assert_allclose(log_sd, SIGMA * np.sqrt(TIMES), rtol=0.01)
+    assert_within(s.mean(axis=0), expected, s.std(axis=0, ddof=1) / math.sqrt(n),
+                  k=k_for(2 * TIMES.size))
+    log_sd = np.array([sd_and_se(column) for column in np.log(s).T])
+    assert_within(log_sd[:, 0], SIGMA * np.sqrt(TIMES), log_sd[:, 1], k=k_for(2 * TIMES.size))
 
 
 @pytest.mark.parametrize("dates", [np.array([4]), np.array([1, 2, 4]), np.array([0, 1, 2, 3, 4])])
@@ -64,9 +64,7 @@ def test_score_weights_have_mean_zero():
     inverse_dt, delta_scale = score_setup(TIMES, dates, S0, SIGMA)
     scores = np.array([gbm_path_scores(p, (w, dates, inverse_dt, delta_scale, SIGMA))
                        for p in range(n)])
-    mean = scores.mean(axis=0)
-    se = scores.std(axis=0, ddof=1) / math.sqrt(n)
-    assert np.all(np.abs(mean) <= 4 * se)
+    assert_within(scores.mean(axis=0), 0.0, scores.std(axis=0, ddof=1) / math.sqrt(n))
 
 
 def reference_payoff(s, dates, kind, omega, strike, payout, barrier, barrier_kind, discount):

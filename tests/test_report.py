@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import make_frame
+from helpers import assert_se_matches_spread, make_frame, seed, seeds
 
 import greeks
 from greeks.cli import main
@@ -31,16 +31,16 @@ def book_frame():
 
 def test_exposures_are_desk_units_of_the_priced_values():
     frame = book_frame()
-    table = risk_report(frame, by=["book"], paths=20_000, seed=3)
+    table = risk_report(frame, by=["book"], paths=20_000, seed=seed(3))
     positions = table.attrs["positions"].set_index("id")
-    priced = greeks.price_portfolio(frame, paths=20_000, seed=3).set_index("id")
+    priced = greeks.price_portfolio(frame, paths=20_000, seed=seed(3)).set_index("id")
     q, spot = priced["quantity"], priced["spot"]
     assert np.allclose(positions["market_value"], q * priced["price"])
     assert np.allclose(positions["dollar_delta"], q * spot * priced["delta"])
     assert np.allclose(positions["vega_per_point"], q * priced["vega"] / 100)
     assert np.allclose(positions["dollar_delta_se"], q.abs() * spot * priced["delta_se"])
-    with_gamma = risk_report(frame, by=["book"], paths=20_000, seed=3, greeks=["gamma"])
-    gamma = greeks.price_portfolio(frame, paths=20_000, seed=3, greeks=["gamma"]).set_index("id")
+    with_gamma = risk_report(frame, by=["book"], paths=20_000, seed=seed(3), gamma=True)
+    gamma = greeks.price_portfolio(frame, paths=20_000, seed=seed(3), greeks=["gamma"]).set_index("id")
     assert np.allclose(with_gamma.attrs["positions"].set_index("id")["dollar_gamma"],
                        q * spot ** 2 * gamma["gamma"] / 100)
     # subtotals add up to the total, whose value is the priced portfolio's
@@ -55,14 +55,13 @@ def test_subtotal_standard_errors_match_the_spread_over_seeds():
     """Correlated positions (shared paths) must not be added in quadrature: the subtotal SEs
     come from per-path sums, and agree with the seed-to-seed spread."""
     frame = book_frame()
-    runs = [risk_report(frame, by=["book"], paths=4_000, seed=seed, threads=1, greeks="gamma")
-            for seed in range(100)]
+    runs = [risk_report(frame, by=["book"], paths=4_000, seed=s, threads=1, gamma=True)
+            for s in seeds(100)]
     names = ["market_value", "dollar_delta", "vega_per_point", "dollar_gamma"]
     values = np.stack([run[names].to_numpy() for run in runs])
     ses = np.stack([run[[f"{n}_se" for n in names]].to_numpy() for run in runs])
     # root-mean-square SE: the estimator chosen per Greek (and its SE) may differ by seed
-    ratio = values.std(axis=0, ddof=1) / np.sqrt((ses ** 2).mean(axis=0))
-    assert np.all((0.75 < ratio) & (ratio < 1.33)), ratio
+    assert_se_matches_spread(values, ses)
     # and the correlation matters: book x's market value SE is not the quadrature sum
     positions = runs[0].attrs["positions"]
     in_x = positions["book"] == "x"
@@ -71,7 +70,7 @@ def test_subtotal_standard_errors_match_the_spread_over_seeds():
 
 
 def test_report_without_by_is_the_total(tmp_path):
-    table = risk_report(book_frame(), paths=4_000)
+    table = risk_report(book_frame(), paths=4_000, seed=seed(4))
     assert len(table) == 1 and table["group"].iloc[0] == "TOTAL"
 
 
@@ -117,11 +116,11 @@ def test_outputs_carry_the_run_metadata(runner, tmp_path):
     for suffix in ("parquet", "json", "html", "csv"):
         out = tmp_path / f"risk.{suffix}"
         result = runner.invoke(main, ["report", str(source), "--by", "book", "-n", "4000",
-                                      "-s", "7", "--output", str(out)])
+                                      "-s", str(seed(7)), "--output", str(out)])
         assert result.exit_code == 0, result.output
         if suffix in ("parquet", "json"):
             metadata = read_metadata(out)
-            assert metadata["seed"] == 7 and metadata["paths"] == 4000
+            assert metadata["seed"] == seed(7) and metadata["paths"] == 4000
             assert metadata["inputs"] == {str(source): digest}
             assert metadata["method"] == "auto" and metadata["greeks"]
         elif suffix == "html":

@@ -1,8 +1,10 @@
 """--target-se: path counts sized by a run of their own, reproducible, capped."""
 
+import math
+
 import numpy as np
 import pytest
-from helpers import make_frame
+from helpers import k_for, make_frame, seed, seeds
 
 import greeks
 from greeks.cli import main
@@ -17,22 +19,32 @@ def frame():
 
 
 def test_relative_target_is_reached_by_every_greek():
-    results = greeks.price_portfolio(frame(), target_se="2%", seed=3)
-    for name in ("price", "delta", "vega"):
-        ratio = results[f"{name}_se"] / (0.02 * results[name].abs())
-        assert np.all(ratio <= 1.05), (name, ratio.tolist())
-    assert results.attrs["unmet"] == []
+    """Every simulation gets MARGIN times the paths its sizing run calls for, so each
+    Greek's final SE/target lands at or below 1/sqrt(MARGIN) on average, but a single run
+    can exceed 1 by the sizing run's noise (and the estimator chosen per Greek at each
+    size): over 16 seeds, the mean of log(SE/target) of every row and Greek lies below 0
+    by more than t bounds of its spread."""
+    names = ["price", "delta", "vega"]
+    runs = [greeks.price_portfolio(frame(), target_se="5%", seed=s) for s in seeds(16, start=3)]
+    log_ratio = np.log(np.stack([r[[f"{name}_se" for name in names]].to_numpy()
+                                 / (0.05 * r[names].abs().to_numpy()) for r in runs]))
+    mean = log_ratio.mean(axis=0)
+    spread = log_ratio.std(axis=0, ddof=1) / math.sqrt(len(runs))
+    k = k_for(mean.size, df=len(runs) - 1)
+    assert np.all(mean + k * spread < 0), np.exp(log_ratio)
+    assert all(results.attrs["unmet"] == [] for results in runs)
     # groups get their own counts: the two GBM rows share one, the Heston row its own
+    results = greeks.price_portfolio(frame(), target_se="2%", seed=seed(2))
     assert results["paths"].iloc[0] == results["paths"].iloc[1] != results["paths"].iloc[2]
 
 
 def test_target_runs_are_the_plain_runs_with_those_counts():
     """The sizing run uses streams of its own: the final numbers are those of --paths N."""
     rows = make_frame([dict(id="call"), dict(id="put", option_type="put")])
-    target = greeks.price_portfolio(rows, target_se=0.01, seed=4)
-    again = greeks.price_portfolio(rows, target_se=0.01, seed=4)
+    target = greeks.price_portfolio(rows, target_se=0.01, seed=seed(4))
+    again = greeks.price_portfolio(rows, target_se=0.01, seed=seed(4))
     count = int(target["paths"].iloc[0])
-    plain = greeks.price_portfolio(rows, paths=count, seed=4)
+    plain = greeks.price_portfolio(rows, paths=count, seed=seed(4))
     columns = ["price", "price_se", "delta", "delta_se", "vega", "vega_se"]
     assert target[columns].equals(again[columns])
     assert target[columns].equals(plain[columns])
@@ -41,7 +53,7 @@ def test_target_runs_are_the_plain_runs_with_those_counts():
 def test_the_cap_is_reported(runner, tmp_path):
     source = tmp_path / "book.csv"
     frame().to_csv(source, index=False)
-    results = greeks.price_portfolio(frame(), target_se="0.01%", max_paths=10_000)
+    results = greeks.price_portfolio(frame(), target_se="0.01%", max_paths=10_000, seed=seed(5))
     assert (results["paths"] == 10_000).all()
     assert set(results.attrs["unmet"]) == {"call", "digital", "h"}
     result = runner.invoke(main, ["price", str(source), "--target-se", "0.01%",
