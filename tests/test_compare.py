@@ -10,6 +10,7 @@ import greeks
 from greeks import engine
 from greeks.cli import main
 from greeks.compare import compare_estimators
+from greeks.engine.methods import relative_cost
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")
@@ -49,15 +50,16 @@ def test_auto_takes_each_greek_from_its_most_efficient_estimator():
                         dict(id="h", **HESTON)])
     paths = 100_000
     auto = engine.simulate(frame, paths, seed=seed(2), threads=1)
-    labels = {family: engine.row_methods(frame, family) for family in FAMILIES}
+    estimators = {family: engine.row_estimators(frame, family) for family in FAMILIES}
+    labels = {family: [e.label for e in estimators[family]] for family in FAMILIES}
     runs = {family: engine.simulate(frame, paths, seed=seed(2), method=family)
             for family in FAMILIES}
     decision = engine.pilot_paths(paths)
     trials = {family: np.stack([engine.simulate(frame, decision, seed=s, method=family).se ** 2
                                 for s in seeds(8, start=100)]) for family in FAMILIES}
     for i, row in frame.iterrows():
-        cost = {family: engine.RELATIVE_COST.get((labels[family][i].split("+")[0],
-                                                  row["model"]), 1.0) for family in FAMILIES}
+        cost = {family: relative_cost(estimators[family][i].family, row["model"])
+                for family in FAMILIES}
         for k, greek in enumerate(("price", "delta", "vega")):
             chosen = next(f for f in FAMILIES if labels[f][i] == auto.choice[i, k])
             assert auto.mean[i, k] == runs[chosen].mean[i, k], (row["id"], greek)
