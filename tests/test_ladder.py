@@ -33,7 +33,7 @@ def book():
 
 def test_reweighted_values_match_full_repricing():
     frame = book()
-    ladder = spot_ladder(frame, "-10%,-5%,5%,10%", paths=200_000, seed=seed(1))
+    ladder = spot_ladder(frame, spot="-10%,-5%,5%,10%", paths=200_000, seed=seed(1))
     # the GBM rows' ESS is in closed form, far above min_ess: reweighted at every shift; the
     # Heston row's comes from a pilot and lies near min_ess at −10 %: it may be re-simulated
     gbm = (frame["model"] == "gbm").to_numpy()
@@ -62,7 +62,7 @@ def test_degenerate_shifts_are_resimulated_or_flagged():
     frame = make_frame([dict(id="call"),
                         dict(id="barrier", instrument="barrier", barrier=130.0,
                              barrier_type="up-and-out", fixings=252)])
-    ladder = spot_ladder(frame, "-10%,10%", paths=50_000, seed=seed(3))
+    ladder = spot_ladder(frame, spot="-10%,10%", paths=50_000, seed=seed(3))
     moved = ladder[ladder["shift"] != 0]
     assert (moved["source"] == "partly re-simulated").all() and (moved["resimulated"] == 1).all()
     assert np.isnan(ladder.attrs["rows"]["+0.1"].iat[1])
@@ -71,14 +71,14 @@ def test_degenerate_shifts_are_resimulated_or_flagged():
         total = greeks.price_portfolio(shifted, paths=200_000, seed=seed(4)).attrs["total"]
         assert_within(line.value, total["price"], combined_se(line.value_se, total["price_se"]),
                       k=k_for(len(moved)), label=f"shift {line.shift}")
-    flagged = spot_ladder(frame, "10%", paths=5_000, seed=seed(8), resimulate=False)
+    flagged = spot_ladder(frame, spot="10%", paths=5_000, seed=seed(8), resimulate=False)
     line = flagged[flagged["shift"] == 0.1].iloc[0]
     assert line["source"] == "unreliable" and np.isnan(line["value"])
 
 
 def test_value_standard_errors_match_the_spread_over_seeds():
     frame = book()
-    runs = [spot_ladder(frame, "-10%,10%", paths=4_000, seed=s) for s in seeds(60)]
+    runs = [spot_ladder(frame, spot="-10%,10%", paths=4_000, seed=s) for s in seeds(60)]
     values = np.stack([r[["value", "pnl"]].to_numpy() for r in runs])
     ses = np.stack([r[["value_se", "pnl_se"]].to_numpy() for r in runs])
     assert_se_matches_spread(values[:, [0, 2]], ses[:, [0, 2]])  # the moved lines
@@ -105,7 +105,7 @@ def test_ladder_cli(runner, tmp_path):
 
 def test_volatility_shifts_reweight_gbm_rows_and_resimulate_heston_rows():
     frame = book()
-    ladder = spot_ladder(frame, "5%", paths=200_000, seed=seed(5), vol_shifts="-2%,2%")
+    ladder = spot_ladder(frame, spot="5%", paths=200_000, seed=seed(5), vol="-2%,2%")
     assert len(ladder) == 2 * 3
     moved = ladder[ladder["vol_shift"] != 0]
     assert (moved["source"] == "partly re-simulated").all()  # the Heston row
