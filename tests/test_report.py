@@ -39,7 +39,7 @@ def test_exposures_are_desk_units_of_the_priced_values():
     assert np.allclose(positions["dollar_delta"], q * spot * priced["delta"])
     assert np.allclose(positions["vega_per_point"], q * priced["vega"] / 100)
     assert np.allclose(positions["dollar_delta_se"], q.abs() * spot * priced["delta_se"])
-    with_gamma = risk_report(frame, by=["book"], paths=20_000, seed=seed(3), gamma=True)
+    with_gamma = risk_report(frame, by=["book"], paths=20_000, seed=seed(3), greeks=["gamma"])
     gamma = greeks.price_portfolio(frame, paths=20_000, seed=seed(3), greeks=["gamma"]).set_index("id")
     assert np.allclose(with_gamma.attrs["positions"].set_index("id")["dollar_gamma"],
                        q * spot ** 2 * gamma["gamma"] / 100)
@@ -55,7 +55,7 @@ def test_subtotal_standard_errors_match_the_spread_over_seeds():
     """Correlated positions (shared paths) must not be added in quadrature: the subtotal SEs
     come from per-path sums, and agree with the seed-to-seed spread."""
     frame = book_frame()
-    runs = [risk_report(frame, by=["book"], paths=4_000, seed=s, threads=1, gamma=True)
+    runs = [risk_report(frame, by=["book"], paths=4_000, seed=s, threads=1, greeks=["gamma"])
             for s in seeds(100)]
     names = ["market_value", "dollar_delta", "vega_per_point", "dollar_gamma"]
     values = np.stack([run[names].to_numpy() for run in runs])
