@@ -275,7 +275,8 @@ def crn_differences_of_the_engine(group, rng_seed, chunks, paths, changes):
     values = []
     for chunk in range(chunks):
         def delta_vega(field, value):
-            moved = dataclasses.replace(group, **{field: value})
+            moved = dataclasses.replace(group, **({"params": (value,)} if field == "vol"
+                                                 else {field: value}))
             return engine.run_chunk(moved, rng_seed, chunk, paths)[0][:-1, 1:3, 0]
 
         values.append([(delta_vega(field, up)[:, column] - delta_vega(field, down)[:, column])
