@@ -15,14 +15,17 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+from functools import cache
 
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # mallopt parameters (glibc malloc.h)
 MMAP_THRESHOLD = 32 << 20
 TRIM_THRESHOLD = 256 << 20
 
 
+@cache
 def keep_freed_memory() -> bool:
-    """Set glibc's mmap and trim thresholds; False where there is no glibc ``mallopt``."""
+    """Set glibc's mmap and trim thresholds, once per process (each chunk asks; finding libc
+    costs about a millisecond); False where there is no glibc ``mallopt``."""
     if not sys.platform.startswith("linux"):
         return False
     try:
