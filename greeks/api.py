@@ -15,17 +15,21 @@ from greeks.names import (
     OptionError,
     RunOptions,
     check_run_options,
+    column_names,
 )
 
 
-def load(frame_or_path) -> pd.DataFrame:
-    """A validated instrument frame from a DataFrame or a .csv/.parquet/.json path."""
+def load(frame_or_path, extra_columns=()) -> pd.DataFrame:
+    """A validated instrument frame from a DataFrame or a .csv/.parquet/.json path;
+    ``extra_columns`` (names, or one comma-separated string) are carried as the user's own
+    even where their names are close to a known column's."""
+    extra_columns = column_names(extra_columns)
     if isinstance(frame_or_path, pd.DataFrame):
-        return validate(frame_or_path, "<DataFrame>")
+        return validate(frame_or_path, "<DataFrame>", extra_columns=extra_columns)
     if isinstance(frame_or_path, (str, os.PathLike)):
         from greeks.io import read_instruments
 
-        return read_instruments(frame_or_path)
+        return read_instruments(frame_or_path, extra_columns)
     raise TypeError("expected a pandas.DataFrame or a path to an instrument file")
 
 
@@ -39,7 +43,7 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
                     steps_per_year: float | None = None, first_step: float | None = None,
                     method: str | None = None, greeks=(), target_se=None,
                     max_paths: int | None = None, scheduler: str | None = None,
-                    plain: bool = False,
+                    plain: bool = False, extra_columns=(),
                     progress: Callable[[float, float], None] | None = None) -> pd.DataFrame:
     """Price every row and estimate its delta and vega, each with its standard error.
 
@@ -103,6 +107,9 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         names every one.
     max_paths : int
         Cap on the paths per simulation under ``target_se`` (default 10⁸).
+    extra_columns : names, or a comma-separated string of them
+        Input columns that are the user's own although their names are close to a known
+        column's (``qty``, ``divident``): carried through instead of refused.
 
     Returns
     -------
@@ -135,7 +142,7 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         paths=paths, seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
         first_step=first_step, method=method, greeks=greeks, target_se=target_se,
         max_paths=max_paths, scheduler=scheduler, plain=plain)
-    frame = load(source)
+    frame = load(source, extra_columns)
     refuse_from_zero(frame, source_name(source), options)
     extra = tuple(name for name in options.greeks if name not in PARAMETER_GREEKS)
     parameters = tuple(name for name in options.greeks if name in PARAMETER_GREEKS)

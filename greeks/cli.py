@@ -16,7 +16,12 @@ from greeks.names import (
     DEFAULT_SPOT_SHIFTS,
     DEFAULT_VOL_SHIFTS,
 )
-from greeks.options import estimation_options, output_options, simulation_options
+from greeks.options import (
+    estimation_options,
+    input_options,
+    output_options,
+    simulation_options,
+)
 
 
 class BadInput(click.ClickException):
@@ -66,6 +71,7 @@ def main() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @simulation_options()
 @estimation_options
+@input_options
 @output_options
 @click.option("--total", "with_total", is_flag=True,
               help="Append the portfolio total as a last row (id 'TOTAL') to --output and to "
@@ -102,6 +108,7 @@ def price(file, output, fmt, with_total, **options) -> None:
 @simulation_options()
 @estimation_options
 @click.option("--gamma", is_flag=True, hidden=True, help="As --greeks gamma.")
+@input_options
 @output_options
 def report(files, by, gamma, output, fmt, **options) -> None:
     """Risk report of the positions in FILES: exposures by --by columns and in total.
@@ -143,6 +150,7 @@ def report(files, by, gamma, output, fmt, **options) -> None:
                    "at a shift are re-simulated there.")
 @click.option("--no-resimulate", is_flag=True,
               help="Leave such shifts empty (flagged unreliable) instead of re-simulating.")
+@input_options
 @output_options
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Also draw value and P&L against the shift, with ±2 SE bands, to a PNG "
@@ -175,6 +183,7 @@ def ladder(file, spot, vol, min_ess, no_resimulate, output, fmt, plot, **options
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @simulation_options(first_step=False, scheduler=False)
+@input_options
 @output_options
 def compare(file, output, fmt, **options) -> None:
     """Every valid estimator of every row in FILE: estimate, SE, time, and variance ratio
@@ -197,8 +206,9 @@ def compare(file, output, fmt, **options) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
+@input_options
 @output_options
-def analytic(file, output, fmt) -> None:
+def analytic(file, output, fmt, extra_columns) -> None:
     """Closed-form price, delta and vega of every european and digital (cash, asset) row in FILE.
 
     Black–Scholes for gbm rows; for heston rows the semi-analytic Fourier integral,
@@ -216,7 +226,7 @@ def analytic(file, output, fmt) -> None:
     from greeks.render import print_reference
 
     with user_errors(output):
-        results = analytic_prices(file)
+        results = analytic_prices(file, extra_columns)
     emit(results, results, output, fmt, print_reference)
 
 

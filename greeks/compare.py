@@ -21,7 +21,7 @@ from greeks.names import BASE_GREEKS, check_run_options
 
 def compare_estimators(source, *, paths: int | None = None, seed: int | None = None,
                        threads: int | None = None, scheme: str | None = None,
-                       steps_per_year: float | None = None,
+                       steps_per_year: float | None = None, extra_columns=(),
                        progress=None) -> pd.DataFrame:
     """One line per row, Greek and estimator: ``id``, ``instrument``, ``model``, ``greek``,
     ``method``, ``estimate``, ``se``, ``seconds``, ``variance_ratio``, ``efficiency``.
@@ -34,7 +34,7 @@ def compare_estimators(source, *, paths: int | None = None, seed: int | None = N
 
     options = check_run_options(paths=paths, seed=seed, threads=threads, scheme=scheme,
                                 steps_per_year=steps_per_year)
-    frame = load(source)
+    frame = load(source, extra_columns)
     from greeks import engine  # numba: only once the options and the input are valid
 
     _warm_up(frame, options.scheme, options.steps_per_year)

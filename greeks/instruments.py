@@ -167,11 +167,54 @@ def _check_columns(columns: pd.Index, source: str) -> None:
             raise InputError(source, "required column is missing" + hint, column=name)
 
 
-def validate(raw: pd.DataFrame, source: str, lines=None) -> pd.DataFrame:
+# Spellings of a known column that are not close to it letter by letter.
+ALIASES = {"qty": "quantity", "quantities": "quantity", "notional": "quantity",
+           "div": "dividend", "dividend_yield": "dividend", "yield": "dividend",
+           "sigma": "vol", "volatility": "vol", "type": "option_type", "callput": "option_type",
+           "expiry_years": "maturity", "tenor": "maturity", "s0": "spot", "k": "strike"}
+
+
+def _edits(a: str, b: str) -> int:
+    """Optimal-string-alignment distance: insertions, deletions, substitutions and
+    transpositions of neighbours."""
+    d = [[i + j if i * j == 0 else 0 for j in range(len(b) + 1)] for i in range(len(a) + 1)]
+    for i in range(1, len(a) + 1):
+        for j in range(1, len(b) + 1):
+            d[i][j] = min(d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + (a[i - 1] != b[j - 1]))
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                d[i][j] = min(d[i][j], d[i - 2][j - 2] + 1)
+    return d[len(a)][len(b)]
+
+
+def near_column(name: str) -> str | None:
+    """The known column an unknown column name most likely misspells, or None: the same
+    name in another case or with separators, a plural or singular, a common alias, or
+    within one edit (names up to 5 letters) or two (longer) of a known name of 4 letters
+    or more."""
+    key = "".join(c for c in name.lower() if c.isalnum() or c == "_").replace("-", "_")
+    squeezed = key.replace("_", "")
+    for known in COLUMNS:
+        if key == known or squeezed == known.replace("_", "") or key in (known + "s",
+                                                                         known.rstrip("s")):
+            return known
+    if key in ALIASES:
+        return ALIASES[key]
+    if len(key) < 4:
+        return None
+    close = [(_edits(key, known), known) for known in COLUMNS if len(known) >= 4]
+    distance, known = min(close)
+    return known if distance <= (1 if max(len(key), len(known)) <= 5 else 2) else None
+
+
+def validate(raw: pd.DataFrame, source: str, lines=None,
+             extra_columns=()) -> pd.DataFrame:
     """Check a raw instrument table and return it typed, with defaults filled in.
 
     ``lines``, if given, holds the physical line number in the file of each row
-    (CSV), quoted in error messages next to the row number.
+    (CSV), quoted in error messages next to the row number.  An unknown column whose name
+    is close to a known one (:func:`near_column`) is refused, as it would silently leave
+    that column at its default, unless it is named in ``extra_columns``.
     """
     # Names as stripped text; a MultiIndex (a Parquet file written from one, say) is flattened.
     raw = raw.set_axis([str(c).strip() for c in raw.columns], axis=1)
@@ -246,7 +289,18 @@ def validate(raw: pd.DataFrame, source: str, lines=None) -> pd.DataFrame:
     _choice(check, text["barrier_type"], "barrier_type", BARRIER_TYPES, barrier_rows)
     _choice(check, text["digital_type"], "digital_type", DIGITAL_TYPES, False)
     check.raise_first()
+    _check_near_misses(raw.columns, source, extra_columns)
     return _typed(raw, text, values, instrument)
+
+
+def _check_near_misses(columns: pd.Index, source: str, extra_columns) -> None:
+    """Refuse an unknown column close to a known one that is absent (:func:`near_column`)."""
+    for name in columns:
+        known = None if name in COLUMNS or name in extra_columns else near_column(name)
+        if known is not None and known not in columns:
+            raise InputError(source, f"unknown column, close to the known column {known!r} "
+                             f"(which would take its default); rename it, or declare it an "
+                             f"extra column of your own (--extra-columns {name})", column=name)
 
 
 def _default_fixings(maturity: np.ndarray) -> np.ndarray:

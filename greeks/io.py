@@ -140,10 +140,11 @@ def read_raw(path: str | os.PathLike) -> tuple[pd.DataFrame, list[int] | None]:
         raise InputError(source, f"cannot parse Parquet file: {message}") from None
 
 
-def read_instruments(path: str | os.PathLike) -> pd.DataFrame:
-    """Read and validate an instrument file."""
+def read_instruments(path: str | os.PathLike, extra_columns=()) -> pd.DataFrame:
+    """Read and validate an instrument file (``extra_columns``: as in
+    :func:`greeks.instruments.validate`)."""
     raw, lines = read_raw(path)
-    return validate(raw, str(path), lines)
+    return validate(raw, str(path), lines, extra_columns)
 
 
 def _umask() -> int:

@@ -67,7 +67,8 @@ def shift_grid(shifts, name: str, floor: float | None) -> np.ndarray:
 def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
                 paths: int | None = None, seed: int | None = None, threads: int | None = None,
                 scheme: str | None = None, steps_per_year: float | None = None,
-                min_ess: float | None = None, resimulate: bool = True) -> pd.DataFrame:
+                min_ess: float | None = None, resimulate: bool = True,
+                extra_columns=()) -> pd.DataFrame:
     """The portfolio's value and P&L at each relative spot shift, with SEs and ESS.
 
     Parameters
@@ -81,7 +82,7 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     vol : str or sequence of float
         Absolute volatility shifts, same syntax (``"+5%"`` is +0.05; σ0 under Heston); the
         scenarios are every pair of spot and volatility shifts.
-    paths, seed, threads, scheme, steps_per_year
+    paths, seed, threads, scheme, steps_per_year, extra_columns
         As in :func:`greeks.price_portfolio`.
     min_ess : float
         Rows whose effective sample size at a shift falls below this fraction of the paths
@@ -109,7 +110,7 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     min_ess = check_min_ess(min_ess)
     spot_grid = shift_grid(spot, "spot", floor=-1.0)
     vol_grid = shift_grid(vol, "vol", floor=None)
-    frame = load(source)
+    frame = load(source, extra_columns)
     from greeks import engine  # numba: only once the options and the input are valid
     from greeks.stats import Moments
 
@@ -154,7 +155,8 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
             moved = _shifted(frame.iloc[bad], shift, vols[s])
             priced = price_portfolio(moved.reset_index(drop=True), paths=paths, seed=seed,
                                      threads=options.threads, scheme=scheme,
-                                     steps_per_year=steps_per_year, plain=True).attrs["total"]
+                                     steps_per_year=steps_per_year, plain=True,
+                                     extra_columns=extra_columns).attrs["total"]
             value, value_var = value + priced["price"], value_var + priced["price_se"] ** 2
             pnl, pnl_var = pnl + priced["price"], pnl_var + priced["price_se"] ** 2
             origin = "re-simulated" if bad.size == rows else "partly re-simulated"

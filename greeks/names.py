@@ -192,6 +192,16 @@ def check_greeks(greeks, desk_units: bool = False) -> tuple[str, ...]:
     return tuple(name for name in allowed if name in asked)
 
 
+def column_names(names) -> tuple[str, ...]:
+    """Column names from a sequence or one comma-separated string."""
+    if isinstance(names, str):
+        names = names.split(",")
+    try:
+        return tuple(str(name).strip() for name in names if str(name).strip())
+    except TypeError:
+        raise OptionError(f"extra_columns expects column names, got {names!r}") from None
+
+
 def check_scheduler(scheduler) -> str:
     """``local``, ``processes`` or a Dask scheduler's address ``protocol://host:port``
     (protocol one of ``DASK_PROTOCOLS``); None: ``local``."""
@@ -253,7 +263,12 @@ def parse_shifts(text: str, name: str, floor: float | None = -1.0) -> list[float
                           f"-20%:+20%:5%, got {text!r}") from None
     if not all(math.isfinite(s) for s in shifts) or (
             floor is not None and any(s <= floor for s in shifts)):
+        hint = ""
+        if "%" not in text and any(abs(s) >= 1.0 for s in shifts if math.isfinite(s)):
+            percent = ":" if ":" in text else ","
+            hint = (f" (values without % are fractions: did you mean "
+                    f"{percent.join(p.strip() + '%' for p in text.split(percent))}?)")
         raise OptionError(f"{name}: shifts must be finite"
                           + (", and above -100%" if floor is not None else "")
-                          + f", got {text!r}")
+                          + f", got {text!r}{hint}")
     return shifts

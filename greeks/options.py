@@ -1,7 +1,7 @@
 """The command line's shared options, each declared once: name, short flag, default, help.
 
 A command takes a group of them as one decorator (``simulation_options``,
-``estimation_options``, ``output_options``); their values reach the library under the
+``estimation_options``, ``output_options``, ``input_options``); their values reach the library under the
 same names (``--steps-per-year`` as ``steps_per_year``), which checks them
 (:func:`greeks.names.check_run_options`).  Defaults left to the library are ``None`` here
 and shown as the library's.
@@ -81,6 +81,11 @@ PLAIN = click.option(
     help="Plain likelihood-ratio estimators for every row, without control variates, "
          "antithetic pairs or conditional Monte Carlo (for comparison; noisier).")
 
+EXTRA_COLUMNS = click.option(
+    "--extra-columns", default="", show_default="none",
+    help="Comma-separated input columns of your own whose names are close to a known "
+         "column's (qty, divident): carried through instead of refused as a misspelling.")
+
 OUTPUT = click.option(
     "--output", "-o", type=click.Path(dir_okay=False), default=None,
     help="Write the results; the suffix picks the format ("
@@ -113,3 +118,8 @@ def estimation_options(command):
 def output_options(command):
     """--output and --format."""
     return _together([OUTPUT, FORMAT])(command)
+
+
+def input_options(command):
+    """--extra-columns."""
+    return _together([EXTRA_COLUMNS])(command)

@@ -87,11 +87,12 @@ def reference_table(frame: pd.DataFrame, source: str = "<DataFrame>") -> pd.Data
     return out
 
 
-def analytic_prices(frame_or_path) -> pd.DataFrame:
-    """:func:`reference_table` of a DataFrame or a .csv/.parquet/.json instrument file.
+def analytic_prices(frame_or_path, extra_columns=()) -> pd.DataFrame:
+    """:func:`reference_table` of a DataFrame or a .csv/.parquet/.json instrument file
+    (``extra_columns`` as in :func:`greeks.price_portfolio`).
 
     Raises :class:`InputError` (row-numbered, as ``price_portfolio``) on bad input.
     """
-    frame = load(frame_or_path)
+    frame = load(frame_or_path, extra_columns)
     source = "<DataFrame>" if isinstance(frame_or_path, pd.DataFrame) else str(frame_or_path)
     return reference_table(frame, source)

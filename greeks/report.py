@@ -73,16 +73,16 @@ def instrument_paths(sources: Iterable[str | os.PathLike]) -> list[Path]:
     return paths
 
 
-def load_positions(sources) -> pd.DataFrame:
+def load_positions(sources, extra_columns=()) -> pd.DataFrame:
     """One validated frame from a DataFrame or from instrument files and folders; ids must be
     unique across files (the message names the file and row of the second one)."""
     if isinstance(sources, pd.DataFrame):
-        return load(sources)
+        return load(sources, extra_columns)
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     frames, seen = [], {}
     for path in instrument_paths(sources):
-        frame = load(path)
+        frame = load(path, extra_columns)
         for position, identifier in enumerate(frame["id"]):
             if identifier in seen:
                 raise InputError(str(path), f"id {identifier!r} is already used in {seen[identifier]}",
@@ -108,7 +108,7 @@ def risk_report(sources, *, by=(), paths: int | None = None, seed: int | None = 
                 steps_per_year: float | None = None, first_step: float | None = None,
                 method: str | None = None, greeks=(), target_se=None,
                 max_paths: int | None = None, scheduler: str | None = None,
-                plain: bool = False,
+                plain: bool = False, extra_columns=(),
                 progress: Callable[[float, float], None] | None = None) -> pd.DataFrame:
     """Exposures by the ``by`` columns with standard errors, and the grand total.
 
@@ -123,7 +123,7 @@ def risk_report(sources, *, by=(), paths: int | None = None, seed: int | None = 
         Further Greeks with a desk unit (module docstring): ``gamma``, ``theta``, ``rho``
         (``all``: every one); others are an :class:`~greeks.names.OptionError`.
     paths, seed, threads, scheme, steps_per_year, first_step, method, target_se, max_paths, \
-scheduler, plain, progress
+scheduler, plain, extra_columns, progress
         As in :func:`greeks.price_portfolio`.
 
     Returns
@@ -143,7 +143,7 @@ scheduler, plain, progress
         max_paths=max_paths, scheduler=scheduler, plain=plain, desk_units=True)
     by = [name.strip() for name in by.split(",")] if isinstance(by, str) else list(by)
     by = [name for name in by if name]
-    frame = load_positions(sources)
+    frame = load_positions(sources, extra_columns)
     inputs = ({} if isinstance(sources, pd.DataFrame) else
               {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
                for path in instrument_paths([sources] if isinstance(sources, (str, os.PathLike))

@@ -567,3 +567,25 @@ def test_corrupted_csv_file_raises_input_error(changes):
     assert str(error).startswith(str(path))
     if error.row is not None:
         assert error.line is not None and error.line >= error.row + 1
+
+
+@pytest.mark.parametrize("name, known", [("divident", "dividend"), ("qty", "quantity"),
+                                         ("fixing", "fixings"), ("payoff", "payout"),
+                                         ("Quantity", "quantity"), ("kapa", "kappa")])
+def test_a_misspelled_column_is_refused_naming_the_known_one(name, known):
+    raw = pd.DataFrame([dict(id="a", instrument="asian", option_type="call", strike=100,
+                             maturity=1, spot=100, rate=0.05, model="gbm", vol=0.2)])
+    raw[name] = 2
+    with pytest.raises(InputError, match=rf"column '{name}': unknown column, close to the "
+                                         rf"known column '{known}'.*--extra-columns {name}"):
+        validate(raw, "book.csv")
+    frame = validate(raw, "book.csv", extra_columns=(name,))
+    assert list(frame[name]) == [2]
+
+
+@pytest.mark.parametrize("name", ["book", "desk", "trader", "notes", "counterparty", "sector",
+                                  "currency", "id2", "strategy", "region"])
+def test_other_extra_columns_are_carried(name):
+    raw = pd.DataFrame([dict(id="a", instrument="european", option_type="call", strike=100,
+                             maturity=1, spot=100, rate=0.05, model="gbm", vol=0.2, **{name: "x"})])
+    assert list(validate(raw, "book.csv")[name]) == ["x"]

@@ -245,3 +245,10 @@ def test_compare_threads(runner, tmp_path):
         np.testing.assert_array_equal(tables[0][name], tables[1][name])
     shown = runner.invoke(main, ["compare", str(book), "-n", "4000", "-t", "2"])
     assert "2 threads" in shown.stdout
+
+
+def test_shifts_without_percent_say_they_are_fractions():
+    from greeks.names import parse_shifts
+    with pytest.raises(OptionError, match=r"did you mean -10%:10%:5%\?"):
+        parse_shifts("-10:10:5", "spot")
+    assert parse_shifts("-10%:10%:10%", "spot") == pytest.approx([-0.1, 0.0, 0.1])
