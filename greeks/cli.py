@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,6 +25,10 @@ from greeks.options import (
 )
 
 
+def _show_warning(message, category, *args, **kwargs) -> None:
+    click.echo(f"Warning: {message}", err=True)
+
+
 class BadInput(click.ClickException):
     """A one-line error about the user's input; exit status 2."""
 
@@ -41,11 +46,14 @@ class BadOption(BadInput):
 class Commands(click.Group):
     """The command group.  Ctrl-C anywhere in a command (reading, simulating, writing)
     ends it with one line on stderr and exit status 130 (128 + SIGINT), not click's
-    "Aborted!" and status 1; an interrupted --output write leaves nothing behind."""
+    "Aborted!" and status 1; an interrupted --output write leaves nothing behind.  Warnings
+    about the input are one line on stderr each."""
 
     def invoke(self, ctx: click.Context):
         try:
-            return super().invoke(ctx)
+            with warnings.catch_warnings():
+                warnings.showwarning = _show_warning
+                return super().invoke(ctx)
         except KeyboardInterrupt:
             click.echo("Interrupted; nothing was written.", err=True)
             sys.exit(130)

@@ -9,6 +9,8 @@ CSV files the physical line is given too.
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -65,6 +67,13 @@ class InputError(ValueError):
         if column is not None:
             where.append(f"column '{column}'")
         super().__init__(": ".join(where) + ": " + rule)
+
+
+class InputWarning(UserWarning):
+    """Input that is valid but probably not meant: ``str()`` is one line for the user."""
+
+
+LONG_MATURITY = 30.0  # years; from it on a maturity was probably meant in days
 
 
 class _Checker:
@@ -290,6 +299,14 @@ def validate(raw: pd.DataFrame, source: str, lines=None,
     _choice(check, text["digital_type"], "digital_type", DIGITAL_TYPES, False)
     check.raise_first()
     _check_near_misses(raw.columns, source, extra_columns)
+    long = np.flatnonzero(values["maturity"] >= LONG_MATURITY)
+    if long.size:
+        position = int(long[0])
+        where = f"row {position + 1}" + ("" if lines is None else f" (line {lines[position]})")
+        warnings.warn(InputWarning(
+            f"{source}: {where}: maturity {values['maturity'][position]:g} is in years, not days"
+            + (f" ({long.size - 1} more row{'s' if long.size > 2 else ''} of "
+               f"{LONG_MATURITY:g} years or more)" if long.size > 1 else "")), stacklevel=2)
     return _typed(raw, text, values, instrument)
 
 

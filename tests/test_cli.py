@@ -298,3 +298,22 @@ def test_bad_run_options(runner, book, options, message, no_simulation):
     assert result.exit_code == 2
     assert result.stderr == f"Error: {result.stderr[7:]}" and result.stderr.count("\n") == 1
     assert message in result.stderr
+
+
+def test_misspelt_column_refused_and_opted_out(runner, tmp_path, no_simulation):
+    path = tmp_path / "mis.csv"
+    path.write_text(BOOK.replace(",dividend,", ",divident,"))
+    result = runner.invoke(main, ["analytic", str(path)])
+    assert result.exit_code == 2
+    assert "column 'divident': unknown column, close to the known column 'dividend'" \
+        in result.output
+    result = run(runner, "analytic", path, "--extra-columns", "divident")
+    assert result.exit_code == 0, result.output
+
+
+def test_long_maturity_warns_on_stderr(runner, tmp_path):
+    path = tmp_path / "long.csv"
+    path.write_text(HEADER + "\n" + GOOD.replace(",1,100,", ",30,100,") + "\n")
+    result = run(runner, "analytic", path)
+    assert result.exit_code == 0
+    assert "Warning: " in result.output and "maturity 30 is in years, not days" in result.output

@@ -589,3 +589,13 @@ def test_other_extra_columns_are_carried(name):
     raw = pd.DataFrame([dict(id="a", instrument="european", option_type="call", strike=100,
                              maturity=1, spot=100, rate=0.05, model="gbm", vol=0.2, **{name: "x"})])
     assert list(validate(raw, "book.csv")[name]) == ["x"]
+
+
+def test_a_maturity_of_thirty_or_more_warns_that_it_is_in_years():
+    from greeks.instruments import InputWarning
+    raw = pd.DataFrame([dict(id=name, instrument="european", option_type="call", strike=100,
+                             maturity=t, spot=100, rate=0.05, model="gbm", vol=0.2)
+                        for name, t in [("a", 29.9), ("b", 30), ("c", 45)]])
+    with pytest.warns(InputWarning, match=r"row 2: maturity 30 is in years, not days "
+                                          r"\(1 more row of 30 years or more\)"):
+        validate(raw, "book.csv")
