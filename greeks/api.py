@@ -8,6 +8,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from greeks.dask_client import check_reachable
 from greeks.instruments import RESULT_COLUMNS, InputError, validate
 from greeks.names import (
     BASE_GREEKS,
@@ -143,6 +144,7 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         first_step=first_step, method=method, greeks=greeks, target_se=target_se,
         max_paths=max_paths, scheduler=scheduler, plain=plain)
     frame = load(source, extra_columns)
+    check_reachable(options.scheduler)
     refuse_from_zero(frame, source_name(source), options)
     extra = tuple(name for name in options.greeks if name not in PARAMETER_GREEKS)
     parameters = tuple(name for name in options.greeks if name in PARAMETER_GREEKS)

@@ -49,6 +49,7 @@ from greeks.api import (
     sized_paths,
     source_name,
 )
+from greeks.dask_client import check_reachable
 from greeks.instruments import InputError
 from greeks.names import DESK_UNITS, INPUT_FORMATS, OptionError, check_run_options
 
@@ -153,6 +154,7 @@ scheduler, plain, extra_columns, progress
         raise OptionError(f"by: no column {missing[0]!r}; the columns are "
                           + ", ".join(frame.columns))
     refuse_from_zero(frame, source_name(sources), options)
+    check_reachable(options.scheduler)
     keys = frame[by].astype(str) if by else pd.DataFrame(index=frame.index)
     subtotal = (keys.groupby(by, sort=True).ngroup().to_numpy() if by
                 else np.full(len(frame), -1))

@@ -34,3 +34,16 @@ def test_dask_local_cluster_is_bit_identical_to_threads():
     local = greeks.price_portfolio(mixed(), paths=40_000, seed=seed(5))
     assert local[COLUMNS].equals(on_dask[COLUMNS])
     assert local.attrs["total"] == on_dask.attrs["total"]
+
+
+def test_an_unreachable_dask_scheduler_is_one_line_before_any_simulation(monkeypatch):
+    pytest.importorskip("distributed")
+    from greeks import dask_client, engine
+    from greeks.names import OptionError
+
+    monkeypatch.setattr(dask_client, "CONNECT_SECONDS", 1)
+    monkeypatch.setattr(engine, "simulate", lambda *a, **k: pytest.fail("simulated"))
+    with pytest.raises(OptionError, match=r"^scheduler: cannot reach the Dask scheduler at "
+                                          r"tcp://127\.0\.0\.1:1 \("):
+        greeks.price_portfolio(make_frame([dict(id="a")]), paths=1000,
+                               scheduler="tcp://127.0.0.1:1")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
 
+from greeks import dask_client
 from greeks.engine.chunks import run_chunk
 from greeks.names import SCHEDULERS
 
@@ -62,19 +63,9 @@ def _completed(groups, tasks, seed: int, threads: int, progress, collect: bool =
             raise
 
 
-_CLIENTS: dict = {}
-
-
 def _completed_on_dask(groups, tasks, seed: int, progress, collect: bool, address: str):
     """As :func:`_completed`, the chunks submitted to the Dask scheduler at ``address``."""
-    try:
-        from distributed import Client
-    except ImportError:
-        raise RuntimeError("a Dask scheduler needs the distributed package: "
-                           "pip install 'greeks-lr[dask]'") from None
-    if address not in _CLIENTS:
-        _CLIENTS[address] = Client(address, set_as_default=False)
-    client = _CLIENTS[address]
+    client = dask_client.client(address)
     futures = {client.submit(run_chunk, groups[g], seed, c, n, collect, pure=False): i
                for i, (g, c, n) in enumerate(tasks)}
     try:
