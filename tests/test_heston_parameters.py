@@ -136,3 +136,18 @@ def test_each_row_and_parameter_names_its_estimator():
     fd = greeks.price_portfolio(frame, paths=20_000, seed=seed(10), scheme="exact",
                                 greeks=["dkappa"], method="fd")
     assert fd["method_dkappa"].iat[0] == "fd"
+
+
+def test_vanna_and_volga_at_zero_initial_variance_are_finite_and_right():
+    """At σ0 = 0 the value is even in σ0 (it depends on v0 = σ0²): vanna is 0 and volga is
+    2 ∂V/∂v0, here against the semi-analytic price; the total stays finite."""
+    from greeks.models.heston.analytic import heston_price
+
+    frame = make_frame([dict(id="zero", **{**ROW, "v0": 0.0}), dict(id="other", **ROW)])
+    out = greeks.price_portfolio(frame, paths=100_000, seed=seed(61), greeks="vanna,volga")
+    row = out.set_index("id").loc["zero"]
+    assert row["vanna"] == 0.0 and row["vanna_se"] == 0.0
+    h = 1e-4
+    value = lambda v0: heston_price("call", 100.0, 100.0, 1.0, 0.05, v0, **PARAMS)  # noqa: E731
+    assert_within(row["volga"], 2 * (value(h) - value(0.0)) / h, row["volga_se"])
+    assert all(math.isfinite(out.attrs["total"][name]) for name in ("vanna", "volga"))

@@ -144,7 +144,10 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
     base = prices("base")
     scores = cache["base"].scores  # paths × rows × (κ, θ, ξ, ρ), or None
     stored_times = group.times[np.unique(group.date_index)]
-    h_vol = min(VOL_BUMP, sigma0 / 2)
+    # V depends on σ0 through v0 = σ0² only, so it is even in σ0 and V(σ0 − h) is the value
+    # at v0 = (σ0 − h)² for any h: at σ0 = 0 the differences below give vanna 0 and volga
+    # 2 (V(h) − V(0)) / h², both finite
+    h_vol = min(VOL_BUMP, sigma0 / 2) if sigma0 > 0 else VOL_BUMP
     out = np.full((2 if raw else 1, group.n_rows, len(names), n), np.nan)
     if raw:
         out[:] = 0.0
@@ -184,7 +187,7 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
                                 - payoff(prices("t-", shift=-shift),
                                          discount * math.exp(-group.rate * shift))
                                 ) / (2 * shift)
-            elif sigma0 > 0:  # vanna, volga: σ0 ± h, spot scaled exactly
+            else:  # vanna, volga: σ0 ± h, spot scaled exactly
                 up = prices("vol+", v0=(sigma0 + h_vol) ** 2)
                 down = prices("vol-", v0=(sigma0 - h_vol) ** 2)
                 if name == "volga":
