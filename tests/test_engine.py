@@ -315,3 +315,15 @@ def test_degenerate_rows_report_what_unseen_events_could_carry():
     exact = np.array([reference(row)[:3] for _, row in frame.iterrows()])
     assert np.all(estimates.se > 0)
     assert_within(estimates.mean, exact, estimates.se)
+
+
+def test_the_unseen_event_floor_reaches_subtotals():
+    """A deep out-of-the-money call alone in its subtotal: the subtotal's SE is the row's
+    floored SE (times its weight), as the grand total's includes it."""
+    frame = make_frame([dict(id="otm", strike=200.0, maturity=0.05),
+                        dict(id="atm", quantity=3.0)])
+    estimates = engine.simulate(frame, 20_000, seed=seed(9), subtotal=np.array([0, 1]))
+    otm = frame.index[frame["id"] == "otm"][0]
+    assert estimates.se[otm, 0] > 0
+    np.testing.assert_allclose(estimates.subtotal_se[0, :3], estimates.se[otm, :3], rtol=1e-12)
+    assert np.all(estimates.total_se[:3] >= estimates.subtotal_se[0, :3])

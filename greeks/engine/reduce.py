@@ -94,9 +94,12 @@ def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray) 
         weight = np.concatenate([group.weight, np.repeat(group.extra_weight[:, None],
                                                          group.extra.size, axis=1)], axis=1)
         group_se[:rows] = raised
-        total_added = (weight ** 2 * added).sum(axis=0)
-        group_se[rows:] = np.sqrt(group_se[rows:] ** 2 + total_added[None, :]
-                                  * (np.arange(group.n_totals)[:, None] == 0))
+        added = weight ** 2 * added  # into the group total and each row's subtotal
+        slot_added = np.zeros((group.n_totals, added.shape[1]))
+        slot_added[0] = added.sum(axis=0)
+        inside = group.total_of > 0
+        np.add.at(slot_added, group.total_of[inside], added[inside])
+        group_se[rows:] = np.sqrt(group_se[rows:] ** 2 + slot_added)
         mean[np.ix_(group.positions, columns)] = acc.mean[:rows]
         se[np.ix_(group.positions, columns)] = group_se[:rows]
         ids = np.concatenate(([0], 1 + group.subtotals))
