@@ -6,6 +6,7 @@ import math
 import sys
 import time
 
+import pandas as pd
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -49,13 +50,25 @@ def number(value: float) -> str:
     return f"{value:,.{-place}f}"
 
 
+def underlyings(results) -> int:
+    """How many underlyings the rows are on: their ``underlying`` names, and rows without one
+    by their spot."""
+    named = (results["underlying"].fillna("").astype(str).str.strip()
+             if "underlying" in results.columns else pd.Series("", index=results.index))
+    spots = results["spot"].astype(str) if "spot" in results.columns else ""
+    return int(named.where(named != "", "spot=" + spots).nunique())
+
+
 def result_table(results, title: str | None = None) -> Table:
     """The per-row table with the portfolio total as footer.
 
     A value with a ``<name>_se`` column prints as value ± SE, one without as a plain
-    number; a ``note`` column, if present, comes last.
+    number; a ``note`` column, if present, comes last.  The total of a Greek is shown only
+    for rows on one underlying (deltas and vegas of different underlyings do not add); the
+    total price, the market value, always.
     """
     total = results.attrs.get("total")
+    price_only = bool(total) and underlyings(results) > 1
     table = Table(title=title, show_footer=total is not None, header_style="bold")
     left = dict(justify="left", no_wrap=True)
     right = dict(justify="right", no_wrap=True)
@@ -74,6 +87,9 @@ def result_table(results, title: str | None = None) -> Table:
                 for name, se in se_columns.items()]
 
     footers = cells(total) if total else [""] * len(se_columns)
+    if price_only:
+        footers = [footer if name == "price" else "—"
+                   for name, footer in zip(se_columns, footers)]
     for (name, se), footer in zip(se_columns.items(), footers):
         table.add_column(f"{name} ± SE" if se else name, footer=footer, **right)
     notes = "note" in results.columns
@@ -110,6 +126,9 @@ def print_results(results, console: Console | None = None) -> None:
     counts, seed = path_counts(results.attrs), results.attrs.get("seed")
     caption = (f"{counts}, seed {seed}; per unit of quantity, "
                "vega per 1.00 vol; total = Σ quantity × value")
+    if results.attrs.get("total") and underlyings(results) > 1:
+        caption += (" (the price only: Greeks of different underlyings do not add; "
+                    "greeks report --by underlying gives them in desk units)")
     _print(result_table(results), caption, console)
 
 
@@ -120,6 +139,8 @@ def print_reference(results, console: Console | None = None) -> None:
                "total = Σ quantity × value")
     if missing:
         caption += f" over the {len(results) - missing} of {len(results)} rows with values"
+    if underlyings(results) > 1:
+        caption += " (the price only: Greeks of different underlyings do not add)"
     _print(result_table(results), caption, console)
 
 

@@ -317,3 +317,24 @@ def test_long_maturity_warns_on_stderr(runner, tmp_path):
     result = run(runner, "analytic", path)
     assert result.exit_code == 0
     assert "Warning: " in result.output and "maturity 30 is in years, not days" in result.output
+
+
+def test_the_table_totals_greeks_only_on_one_underlying(tmp_path):
+    from rich.console import Console
+
+    from greeks.render import print_results
+
+    two = pd.DataFrame(dict(id=["a", "b"], instrument="european", option_type="call",
+                            strike=100.0, maturity=1.0, quantity=1.0, spot=[100.0, 50.0],
+                            price=[10.0, 5.0], price_se=0.1, delta=[0.6, 0.5],
+                            delta_se=0.01))
+    for frame, shown in [(two, False), (two.assign(spot=100.0), True)]:
+        frame.attrs.update(total=dict(price=15.0, price_se=0.14, delta=1.1, delta_se=0.014),
+                           paths=1000, seed=0)
+        console = Console(file=io.StringIO(), width=200)
+        print_results(frame, console)
+        text = console.file.getvalue()
+        footer = next(line for line in text.splitlines() if line.strip("│ ").startswith("total"))
+        assert "15.00 ± 0.14" in footer
+        assert ("1.100 ± 0.014" in footer) is shown
+        assert ("Greeks of different underlyings do not add" in text) is not shown
