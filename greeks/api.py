@@ -86,7 +86,7 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         european and asian rows, ``fd`` central differences on common random numbers
         (greeks.pathwise), ``rqmc`` likelihood ratio (Heston european and digital rows:
         conditional Monte Carlo) on randomised quasi-Monte Carlo paths (greeks.rqmc; the
-        paths are 16 replicates of a power of two each); the
+        paths are 64 replicates of a power of two each); the
         ``method`` column names each row's.
     target_se : float or str
         Run enough paths that every requested Greek of every row reaches this standard

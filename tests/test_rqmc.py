@@ -59,7 +59,7 @@ def test_rqmc_matches_closed_forms_and_plain_monte_carlo():
 
 
 def test_replicate_standard_errors_match_the_spread_over_seeds():
-    """The SE is the spread of 16 replicate means over sqrt(16): check it against the
+    """The SE is the spread of the replicate means over sqrt(REPLICATES): check it against the
     spread of the estimates over 40 seeds (chi-square bounds, widened by the spread of the
     replicate SEs themselves)."""
     frame = make_frame([dict(id="call"), dict(id="asian", instrument="asian", fixings=12)])
@@ -70,7 +70,7 @@ def test_replicate_standard_errors_match_the_spread_over_seeds():
 
 
 def test_rqmc_paths_and_reproducibility():
-    assert points_per_replicate(200_000) == 1 << 14 and REPLICATES == 16
+    assert points_per_replicate(200_000) == 1 << 12 and REPLICATES == 64
     frame = make_frame([dict(id="call"), dict(id="asian", instrument="asian", fixings=4)])
     one = engine.simulate(frame, 20_000, seed=seed(5), method="rqmc", threads=1)
     two = engine.simulate(frame, 20_000, seed=seed(5), method="rqmc", threads=2)
@@ -129,3 +129,16 @@ def test_heston_replicate_standard_errors_match_the_spread_over_seeds():
     mean = np.stack([r.mean for r in runs])
     se = np.stack([r.se for r in runs])
     assert_se_matches_spread(mean, se)
+
+
+def test_intervals_of_1_96_standard_errors_cover_95_percent():
+    """value ± 1.96·SE against the closed form over 200 seeds: the replicate SE has
+    REPLICATES − 1 degrees of freedom, enough that the normal quantile covers (t₆₃: 94.6 %).
+    The bound allows 4 binomial SDs of the coverage, counting the 6 intervals of a run (two
+    rows on the same points, three Greeks each) as about 2 independent ones."""
+    frame = make_frame([dict(id="call"), dict(id="digital", instrument="digital")])
+    exact = np.array([closed_form(row)[:3] for _, row in frame.iterrows()])
+    runs = [engine.simulate(frame, 4_096, seed=s, method="rqmc") for s in seeds(200, 1000)]
+    inside = np.stack([np.abs(r.mean - exact) <= 1.96 * r.se for r in runs])
+    slack = 4 * np.sqrt(0.05 * 0.95 / (2 * len(runs)))
+    assert abs(inside.mean() - 0.95) <= slack, inside.mean(axis=0)
