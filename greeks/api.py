@@ -93,7 +93,8 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         error (absolute, or relative to |estimate| with a ``%`` suffix, e.g. ``"0.5%"``):
         ``paths`` is then the sizing run's count (default 20,000; greeks.target), each
         simulation group gets its own count (the ``paths`` column), at most ``max_paths``
-        (default 10⁸; ``attrs["unmet"]`` lists the rows the cap stops).
+        (default 10⁸).  ``attrs["unmet"]`` lists the rows whose final standard errors miss
+        the target (the cap, or a noisier estimator than the sizing run's).
     scheduler : str
         Where the chunks run: ``"local"`` (threads, the default), ``"processes"`` (a process
         pool of ``threads``), or the address of a Dask scheduler (``tcp://host:8786``; needs
@@ -150,16 +151,19 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
     parameters = tuple(name for name in options.greeks if name in PARAMETER_GREEKS)
     paths, unmet = sized_paths(frame, options, extra)
     estimates = simulate(frame, options, paths, progress, extra=extra)
+    unmet = missed_targets(frame, estimates, options, unmet)
     mean, se, total_mean, total_se, complete, parameter_methods = _with_heston_sensitivities(
         frame, estimates, extra, parameters, path_count(paths), options)
     names = BASE_GREEKS + extra + parameters
     out = _result_table(frame, options, estimates, names, mean, se, parameter_methods)
     out.attrs["total"] = _total(names, total_mean, total_se, complete)
-    if isinstance(paths, dict):
-        from greeks import engine
-
-        out.insert(out.columns.get_loc("method"), "paths",
-                   engine.row_paths(frame, paths, options.method, options.plain))
+    if isinstance(paths, dict):  # each value's own count where a row's differ
+        used = estimates.paths
+        at = out.columns.get_loc("method")
+        out.insert(at, "paths", used[:, 0])
+        if (used != used[:, :1]).any():
+            out.insert(at + 1, "paths_delta", used[:, 1])
+            out.insert(at + 2, "paths_vega", used[:, 2])
     out.attrs.update(run_attributes(options, paths, unmet))
     return out
 
@@ -177,19 +181,31 @@ def simulate(frame: pd.DataFrame, options: RunOptions, paths, progress=None,
 
 
 def sized_paths(frame: pd.DataFrame, options: RunOptions, extra: tuple[str, ...] = ()):
-    """The run's path count, or under ``target_se`` each group's (:mod:`greeks.target`),
-    and the ids of the rows whose target the cap stops."""
+    """The run's path count, or under ``target_se`` each row's (:mod:`greeks.target`), and
+    the ids of the rows whose target the cap stops."""
     if options.target is None:
         return options.paths, []
-    from greeks import engine, target
+    from greeks import target
 
-    groups = engine.plan_groups(frame, options.scheme, options.steps_per_year,
-                                options.first_step, options.method, options.plain)
     return target.paths_for_target(
         frame, options.target,
         lambda count, first_chunk: simulate(frame, options, count, first_chunk=first_chunk,
                                             extra=extra),
-        groups, pilot=options.paths, max_paths=options.max_paths)
+        pilot=options.paths, max_paths=options.max_paths)
+
+
+def missed_targets(frame: pd.DataFrame, estimates, options: RunOptions,
+                   capped: list[str]) -> list[str]:
+    """The ids of the rows whose final standard errors (of the ``estimates``' price, delta,
+    vega and further Greeks) miss ``target_se``: the cap's ``capped`` and any other, in
+    frame order."""
+    if options.target is None:
+        return capped
+    from greeks import target
+
+    late = set(capped) | set(target.missed(frame, estimates.mean, estimates.se,
+                                           options.target))
+    return [str(i) for i in frame["id"] if str(i) in late]
 
 
 def path_count(paths) -> int:

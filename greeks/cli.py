@@ -269,11 +269,12 @@ def progress_bar(description: str = "simulating"):
 
 
 def note_unmet(results, options: dict) -> None:
-    """Say on stderr which rows --max-paths kept from --target-se."""
+    """Say on stderr which rows miss --target-se (the --max-paths cap, or a main run's
+    standard error above the target)."""
     if results.attrs.get("unmet"):
         cap = options["max_paths"] or DEFAULT_MAX_PATHS
-        click.echo(f"Note: the target SE {options['target_se']} is not reached within the cap "
-                   f"of {cap:,} paths for: {', '.join(results.attrs['unmet'])}", err=True)
+        click.echo(f"Note: the target SE {options['target_se']} is not reached (within the cap "
+                   f"of {cap:,} paths) for: {', '.join(results.attrs['unmet'])}", err=True)
 
 
 def emit(results, exported, output: str | None, fmt: str, print_table) -> None:

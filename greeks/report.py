@@ -42,6 +42,7 @@ import pandas as pd
 from greeks import __version__
 from greeks.api import (
     load,
+    missed_targets,
     path_count,
     refuse_from_zero,
     run_attributes,
@@ -160,7 +161,8 @@ scheduler, plain, extra_columns, progress
                 else np.full(len(frame), -1))
     start = time.perf_counter()
     paths, unmet = sized_paths(frame, options, options.greeks)
-    exposures = _exposures(frame, options, paths, subtotal, progress)
+    exposures, estimates = _exposures(frame, options, paths, subtotal, progress)
+    unmet = missed_targets(frame, estimates, options, unmet)
     table = _table(frame, by, keys, subtotal, exposures)
     table.attrs.update(positions=_positions(frame, by, exposures), by=by,
                        **run_attributes(options, paths, unmet))
@@ -175,8 +177,9 @@ scheduler, plain, extra_columns, progress
     return table
 
 
-def _exposures(frame, options, paths, subtotal, progress) -> dict[str, Exposure]:
-    """Every exposure asked for, by name, in the order of the report's columns."""
+def _exposures(frame, options, paths, subtotal, progress):
+    """Every exposure asked for, by name, in the order of the report's columns; and the
+    engine's estimates of price, delta and vega (and the main run's further Greeks)."""
     quantity = frame["quantity"].to_numpy(dtype=float)
     spot = frame["spot"].to_numpy(dtype=float)
     gamma = "gamma" in options.greeks
@@ -199,7 +202,7 @@ def _exposures(frame, options, paths, subtotal, progress) -> dict[str, Exposure]
         if name in parts:
             out[DESK_UNITS.get(name, name)] = _scaled(parts[name], SCALES.get(name, 1.0),
                                                       name in DESK_UNITS)
-    return out
+    return out, estimates
 
 
 def _engine_part(estimates, k: int, weight: np.ndarray, count: int) -> Exposure:

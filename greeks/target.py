@@ -2,12 +2,17 @@
 
 A sizing run of ``pilot`` paths per simulation group, on streams of its own (chunk
 numbers from ``streams.SIZING``), estimates each row's standard errors; since they fall
-like 1/sqrt(N), a group needs N = pilot · max (SE/target)² over its rows and requested
-Greeks (the target absolute, or relative to |estimate| with a ``%`` suffix), times a
-margin of ``MARGIN`` for the sizing run's own noise, rounded up to a multiple of 1,024 and
-capped at ``max_paths``.  The main run then uses those counts
-on the ordinary streams: the same numbers as ``paths=N`` for each group, reproducible
-for a given seed and target, and not biased by the sizing (its paths are not reused).
+like 1/sqrt(N), a row needs N = pilot · max (SE/target)² over its requested Greeks (the
+target absolute, or relative to |estimate| with a ``%`` suffix), times a margin of
+``MARGIN`` for the sizing run's own noise, rounded up to a multiple of 1,024 and capped at
+``max_paths``.  The counts are per row: every simulation a row's values come from (its
+default estimator's, and under ``auto`` those of the families chosen for some of its
+Greeks) runs the largest count of its rows (:func:`greeks.engine.plan.paths_of`).  The main
+run then uses those counts on the ordinary streams: the same numbers as ``paths=N`` for
+each group, reproducible for a given seed and target, and not biased by the sizing (its
+paths are not reused).  Its own standard errors are checked against the target again
+(:func:`missed`): the cap, or a main run that takes a Greek from a noisier estimator than
+the sizing run did, can leave a target unmet, and the run says so.
 """
 
 from __future__ import annotations
@@ -23,27 +28,34 @@ ROUND = 1 << 10
 MARGIN = 1.25
 
 
-def paths_for_target(frame, target: tuple[float, bool], simulate, groups,
+def paths_for_target(frame, target: tuple[float, bool], simulate,
                      pilot: int = DEFAULT_PILOT, max_paths: int = DEFAULT_MAX_PATHS):
-    """Per-group path counts for ``target`` and the ids of rows whose target the cap stops.
+    """Per-row path counts for ``target`` (a mapping from row id to count) and the ids of
+    the rows whose target the cap stops.
 
     ``target`` is (value, relative), :func:`greeks.names.parse_target_se`;
-    ``simulate(paths, first_chunk)`` runs the engine on ``frame``; ``groups`` are its
-    planned groups (keys and row positions).
+    ``simulate(paths, first_chunk)`` runs the engine on ``frame``.
     """
     value, relative = target
     estimates = simulate(pilot, streams.SIZING)
-    wanted = value * np.abs(estimates.mean) if relative else np.full(estimates.se.shape, value)
     with np.errstate(divide="ignore", invalid="ignore"):
-        need = MARGIN * pilot * (estimates.se / wanted) ** 2
+        need = MARGIN * pilot * (estimates.se / _wanted(estimates.mean, target)) ** 2
     need = np.where(np.isfinite(estimates.se) & (estimates.se > 0), need, 0.0)  # none/exact
-    need = np.where(np.isnan(need), np.inf, need)  # relative target of a zero estimate
-    counts, unmet = {}, []
-    for group in groups:
-        largest = float(need[group.positions].max())
-        count = max(ROUND, math.ceil(min(largest, max_paths) / ROUND) * ROUND)
-        counts[group.key] = min(count, max_paths)
-        if largest > max_paths:
-            unmet += [str(frame["id"].iat[p]) for p in group.positions
-                      if need[p].max() > max_paths]
-    return counts, unmet
+    need = np.where(np.isnan(need), np.inf, need).max(axis=1)  # relative target of a zero
+    counts = {str(identifier): min(max(ROUND, math.ceil(min(n, max_paths) / ROUND) * ROUND),
+                                   max_paths)
+              for identifier, n in zip(frame["id"], need)}
+    return counts, [str(i) for i, n in zip(frame["id"], need) if n > max_paths]
+
+
+def _wanted(mean: np.ndarray, target: tuple[float, bool]) -> np.ndarray:
+    value, relative = target
+    return value * np.abs(mean) if relative else np.full(mean.shape, value)
+
+
+def missed(frame, mean: np.ndarray, se: np.ndarray, target: tuple[float, bool]) -> list[str]:
+    """Ids of the rows with a standard error (rows × Greeks ``se`` of the estimates
+    ``mean``) above the target."""
+    with np.errstate(invalid="ignore"):
+        over = (se > _wanted(mean, target)) & np.isfinite(se)
+    return [str(i) for i, row in zip(frame["id"], over) if row.any()]

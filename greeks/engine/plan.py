@@ -132,21 +132,12 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
     )
 
 
-def row_paths(frame: pd.DataFrame, paths: dict, method: str = "auto",
-              plain: bool = False) -> np.ndarray:
-    """Each row's path count under a mapping from group key to count."""
-    out = np.zeros(len(frame), dtype=np.int64)
-    estimators = row_estimators(frame, method, plain)
-    for row, (record, estimator) in enumerate(zip(frame.itertuples(index=False), estimators)):
-        out[row] = paths[_group_key(record, estimator.family)[0]]
-    return out
-
-
-def _paths_of(paths, group: Group, plain: bool) -> int:
-    """A group's path count: ``paths``, or ``paths[group.key]`` for a mapping; even unless
-    ``plain`` (antithetic pairs)."""
-    if isinstance(paths, dict):  # a family's group shares its simulation's count
-        count = int(paths.get(group.key, paths.get(group.simulation, max(paths.values()))))
+def paths_of(paths, group: Group, ids: np.ndarray, plain: bool) -> int:
+    """A group's path count: ``paths``, or for a mapping from row id to count
+    (:mod:`greeks.target`) the largest of its rows' (``ids``: the planned frame's ids); even
+    unless ``plain`` (antithetic pairs)."""
+    if isinstance(paths, dict):
+        count = max(int(paths[str(ids[p])]) for p in group.positions)
     else:
         count = int(paths)
     return count + count % 2 if not plain else count

@@ -24,6 +24,7 @@ class Estimates:
     subtotal_mean: np.ndarray  # (subtotals, 3)
     subtotal_se: np.ndarray
     choice: np.ndarray | None = None  # (rows, 3): the estimator of each price/delta/vega
+    paths: np.ndarray | None = None  # (rows, 3): the path count each of them used
     complete: np.ndarray | None = None  # per Greek: whether every group estimated it (the
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from greeks import estimators, sensitivities, streams
 from greeks.engine.methods import Family, relative_cost, row_estimators, row_methods
-from greeks.engine.plan import _paths_of, plan_groups
+from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.reduce import Estimates, _reduce
 from greeks.engine.scheduler import _completed, _Progress, default_threads
 from greeks.names import AUTO_STEPS, DEFAULT_SCHEDULER, DEFAULT_SCHEME
@@ -104,13 +104,14 @@ def _combine(frame, runs, chosen, labels) -> Estimates:
     """The estimates of each row and Greek from the family chosen for it; totals and
     subtotals summed over the families (each weighted by its own Greeks only)."""
     _, _, first = runs[0]
-    mean, se = first.mean.copy(), first.se.copy()
+    mean, se, paths = first.mean.copy(), first.se.copy(), first.paths.copy()
     total_mean, total_var = np.zeros_like(first.total_mean), np.zeros_like(first.total_se)
     sub_mean, sub_var = np.zeros_like(first.subtotal_mean), np.zeros_like(first.subtotal_se)
     for f, rows, estimates in runs:
         take = chosen[rows] == f
         mean[rows, :3] = np.where(take, estimates.mean[:, :3], mean[rows, :3])
         se[rows, :3] = np.where(take, estimates.se[:, :3], se[rows, :3])
+        paths[rows] = np.where(take, estimates.paths, paths[rows])
         width = estimates.total_mean.size
         total_mean[:width] += estimates.total_mean
         total_var[:width] += estimates.total_se ** 2
@@ -120,6 +121,7 @@ def _combine(frame, runs, chosen, labels) -> Estimates:
     out = Estimates(mean, se, total_mean, np.sqrt(total_var), sub_mean, np.sqrt(sub_var),
                     complete=first.complete)
     out.choice = np.take_along_axis(labels.T, chosen, axis=1)
+    out.paths = paths
     return out
 
 
@@ -170,7 +172,8 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
         groups = [replace(group, conditional=False) for group in groups]
     if not plain:
         groups = [replace(group, antithetic=group.method is not Family.RQMC) for group in groups]
-    counts = [_paths_of(paths, group, plain) for group in groups]
+    ids = frame["id"].to_numpy()
+    counts = [paths_of(paths, group, ids, plain) for group in groups]
     threads = threads or default_threads()
     pilot = [] if plain else [(g, streams.PILOT + first_chunk + c, n)
                               for g, group in enumerate(groups) if group.method.controlled
@@ -197,4 +200,8 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     for i, (moments_, _) in _completed(groups, tasks, seed, threads, progress,
                                        scheduler=scheduler):
         results[i] = moments_
-    return _reduce(frame, groups, tasks, results, n_subtotals, codes)
+    estimates = _reduce(frame, groups, tasks, results, n_subtotals, codes)
+    estimates.paths = np.zeros((len(frame), 3), dtype=np.int64)
+    for group, count in zip(groups, counts):
+        estimates.paths[group.positions] = count
+    return estimates
