@@ -97,11 +97,12 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
         Each row's ESS per shift (module docstring; Heston on a pilot of ``PILOT`` paths, on
         streams of its own) decides which rows are reweighted.  One line per scenario:
         ``shift`` (spot), ``vol_shift``, ``value``, ``value_se``, ``pnl``,
-        ``pnl_se``, ``ess`` (the smallest over the reweighted rows, as a fraction of the
-        paths), ``resimulated`` (rows re-priced) and ``source`` (``reweighted``,
-        ``re-simulated`` or, with ``resimulate=False``, ``unreliable`` and no numbers).
-        ``attrs["rows"]`` holds each row's reweighted value and SE per shift (NaN where its
-        ESS is too small).
+        ``pnl_se``, ``ess`` (the smallest over the rows reweighted there, as a fraction of
+        the paths; the re-simulated rows' ESS fell below ``min_ess``), ``resimulated`` (rows
+        re-priced) and ``source`` (``reweighted``, ``re-simulated``, ``k of n rows
+        re-simulated`` or, with ``resimulate=False``, ``unreliable`` and no numbers).
+        ``attrs["rows"]`` holds each row's reweighted value, SE and ESS per shift (value and
+        SE NaN where its ESS is too small).
     """
     from greeks.api import load, price_portfolio
 
@@ -159,7 +160,8 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
                                      extra_columns=extra_columns).attrs["total"]
             value, value_var = value + priced["price"], value_var + priced["price_se"] ** 2
             pnl, pnl_var = pnl + priced["price"], pnl_var + priced["price_se"] ** 2
-            origin = "re-simulated" if bad.size == rows else "partly re-simulated"
+            origin = ("re-simulated" if bad.size == rows
+                      else f"{bad.size} of {rows} rows re-simulated")
         elif bad.size:
             value = value_var = pnl = pnl_var = np.nan
             origin = "unreliable"
@@ -175,6 +177,7 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
         per_row[name] = np.where(good[:, s], [row_stats[j].mean[s] for j in range(rows)], np.nan)
         per_row[f"{name}_se"] = np.where(good[:, s], [row_stats[j].standard_error[s]
                                                       for j in range(rows)], np.nan)
+        per_row[f"{name}_ess"] = ess[:, s]
     table.attrs.update(rows=pd.DataFrame(per_row), paths=paths, seed=seed, min_ess=min_ess)
     return table
 

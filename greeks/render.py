@@ -193,7 +193,7 @@ def print_ladder(ladder, console: Console | None = None) -> None:
     table = Table(header_style="bold")
     vol = bool((ladder["vol_shift"] != 0).any())
     for name in ("spot shift",) + (("vol shift",) if vol else ()) + (
-            "value ± SE", "P&L ± SE", "ESS", "source", "P&L"):
+            "value ± SE", "P&L ± SE", "ESS of reweighted", "source", "P&L"):
         table.add_column(name, justify="left" if name in ("source", "P&L") else "right",
                          no_wrap=True)
     finite = ladder["pnl"].abs()[ladder["pnl"].notna()]
@@ -215,8 +215,9 @@ def print_ladder(ladder, console: Console | None = None) -> None:
                       line["source"], bar)
     paths, seed = ladder.attrs.get("paths"), ladder.attrs.get("seed")
     _print(table, f"{paths:,} paths, seed {seed}; every spot moved by the shift, values "
-                  "reweighted from one simulation; rows whose ESS falls below "
-                  f"{ladder.attrs.get('min_ess'):.0%} of the paths re-simulated", console)
+                  "reweighted from one simulation; rows whose effective sample size falls "
+                  f"below {ladder.attrs.get('min_ess'):.0%} of the paths re-simulated (ESS: "
+                  "the smallest among the rows still reweighted)", console)
 
 
 class DelayedProgress:

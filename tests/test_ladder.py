@@ -38,7 +38,8 @@ def test_reweighted_values_match_full_repricing():
     # Heston row's comes from a pilot and lies near min_ess at −10 %: it may be re-simulated
     gbm = (frame["model"] == "gbm").to_numpy()
     assert np.isfinite(ladder.attrs["rows"].drop(columns="id").to_numpy(dtype=float)[gbm]).all()
-    assert ladder["source"].isin(["reweighted", "partly re-simulated"]).all()
+    partly = f"1 of {len(frame)} rows re-simulated"
+    assert ladder["source"].isin(["reweighted", partly]).all()
     assert (ladder.loc[ladder["shift"] == 0, "source"] == "reweighted").all()
     base = ladder.loc[ladder["shift"] == 0, "value"].iat[0]
     for line in ladder.itertuples():
@@ -64,7 +65,9 @@ def test_degenerate_shifts_are_resimulated_or_flagged():
                              barrier_type="up-and-out", fixings=252)])
     ladder = spot_ladder(frame, spot="-10%,10%", paths=50_000, seed=seed(3))
     moved = ladder[ladder["shift"] != 0]
-    assert (moved["source"] == "partly re-simulated").all() and (moved["resimulated"] == 1).all()
+    assert (moved["source"] == "1 of 2 rows re-simulated").all()
+    assert (moved["resimulated"] == 1).all()
+    assert ladder.attrs["rows"]["+0.1_ess"].iat[1] < 0.1 <= ladder.attrs["rows"]["+0.1_ess"].iat[0]
     assert np.isnan(ladder.attrs["rows"]["+0.1"].iat[1])
     for line in moved.itertuples():
         shifted = frame.assign(spot=frame["spot"] * (1 + line.shift))
@@ -108,7 +111,7 @@ def test_volatility_shifts_reweight_gbm_rows_and_resimulate_heston_rows():
     ladder = spot_ladder(frame, spot="5%", paths=200_000, seed=seed(5), vol="-2%,2%")
     assert len(ladder) == 2 * 3
     moved = ladder[ladder["vol_shift"] != 0]
-    assert (moved["source"] == "partly re-simulated").all()  # the Heston row
+    assert (moved["source"] == f"1 of {len(frame)} rows re-simulated").all()  # the Heston row
     assert (moved["resimulated"] == 1).all()
     for line in ladder.itertuples():
         shifted = frame.assign(spot=frame["spot"] * (1 + line.shift))
