@@ -30,15 +30,18 @@ Scheme
 * Boundaries (Dirichlet): 0 on the out-of-the-money side; on the in-the-money side the value
   of immediate exercise at the next exercise opportunity, ω (S e^{−q s} − K e^{−r s}) with s the
   time from the node's time to that opportunity (the maturity for a European-style interval).
-* Early exercise: solved exactly for each step, not by a splitting error.  The step's linear
-  system is tridiagonal and, with the exercise region one interval at the in-the-money end
-  (a put's [0, S*], a call's [S*, ∞), true under GBM), the Brennan–Schwartz algorithm solves the
-  linear complementarity problem A V ≥ c, V ≥ g, (A V − c)·(V − g) = 0 exactly: eliminate
-  towards the in-the-money end, then substitute back from it, taking max(·, g) at each node
-  (Brennan & Schwartz 1977, J. Finance 32; Jaillet, Lamberton & Lapeyre 1990, Acta Appl.
-  Math. 21, for its exactness with M-matrices).  American: after every step (exercise at every
-  time node, t = 0 included).  Bermudan: after the steps that end on an exercise date, where
-  max(continuation, g) is the exact Bermudan condition.
+* Early exercise, American: solved exactly at each step, with no splitting error.  The step's
+  linear system is tridiagonal and, with the exercise region one interval at the in-the-money
+  end (a put's [0, S*], a call's [S*, ∞), true under GBM with r ≥ 0, q ≥ 0), the
+  Brennan–Schwartz algorithm solves the linear complementarity problem A V ≥ c, V ≥ g,
+  (A V − c)·(V − g) = 0 exactly: eliminate towards the in-the-money end, then substitute back
+  from it, taking max(·, g) at each node (Brennan & Schwartz 1977, J. Finance 32; Jaillet,
+  Lamberton & Lapeyre 1990, Acta Appl. Math. 21, for its exactness with M-matrices).  Exercise
+  is possible at every time node, t = 0 included.  With negative rates (q < r < 0) a put's
+  exercise region can be an interval away from S = 0; the tests still find prices within 2e-5
+  of a binomial tree there, but exactness is not proven.
+* Early exercise, Bermudan: a plain linear solve, then V = max(V, g) after the steps that end
+  on an exercise date: the exact Bermudan condition (continuation against exercise).
 
 Greeks
 ------
