@@ -82,3 +82,5 @@ def test_scalar_spot_and_bad_input():
         heston_american_put(10.0, **{**BENCHMARK, "rho": 1.5})
     with pytest.raises(ValueError, match="spot"):
         heston_american_put(60.0, **BENCHMARK)
+    with pytest.raises(ValueError, match="time_steps"):
+        heston_american_put(10.0, **BENCHMARK, time_steps=2)

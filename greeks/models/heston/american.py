@@ -199,9 +199,11 @@ def heston_american_put(spot, strike, maturity, rate, dividend, v0, kappa, theta
     gives the European put by the same scheme (V = K e^{−rτ} at S = 0).  See the module's
     docstring for the scheme and its accuracy."""
     spots = np.asarray(spot, dtype=float)
-    values = (strike, maturity, v0, kappa, theta, xi)
-    if not all(math.isfinite(x) for x in (*values, rate, dividend, rho)):
+    if not all(math.isfinite(x) for x in (strike, maturity, rate, dividend, v0, kappa, theta, xi,
+                                          rho)):
         raise ValueError("every parameter must be a finite number")
+    if min(s_steps, v_steps) < 4 or time_steps < DAMPING_STEPS + 1:
+        raise ValueError(f"need s_steps, v_steps >= 4 and time_steps > {DAMPING_STEPS}")
     if strike <= 0 or maturity <= 0 or kappa <= 0 or theta <= 0 or xi <= 0 or v0 < 0:
         raise ValueError("need strike, maturity, kappa, theta, xi > 0 and v0 >= 0")
     if not -1.0 <= rho <= 1.0:
