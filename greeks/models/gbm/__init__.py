@@ -9,5 +9,6 @@ Under the risk-neutral measure dS = (r − q) S dt + σ S dW, so on any grid
 which is exact: there is no discretisation error at any step size.
 
 Modules: ``schema`` (input columns; no numba), ``paths`` (exact simulation), ``scores`` (the
-score weights), ``analytic`` (Black–Scholes), ``adapter`` (what the engine sees).
+score weights), ``analytic`` (Black–Scholes), ``american`` (finite-difference reference for
+American and Bermudan options), ``adapter`` (what the engine sees).
 """

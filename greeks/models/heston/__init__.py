@@ -38,6 +38,6 @@ Modules: ``schema`` (input columns, scheme names; no numba), ``constants`` (per-
 constants of the schemes), ``chain`` (per-step helpers shared by the schemes), ``qe``,
 ``exact``, ``euler`` (the schemes' kernels), ``first_step`` (a long first step sampled given
 its end points), ``paths`` (the block driver), ``scores`` (the score weights), ``analytic``
-(the characteristic function and the semi-analytic prices), ``adapter`` (what the engine
-sees).
+(the characteristic function and the semi-analytic prices), ``american`` (finite-difference
+reference for the American put), ``adapter`` (what the engine sees).
 """
