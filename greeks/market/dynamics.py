@@ -63,7 +63,9 @@ class Dynamics:
         """The flat rate, yield and vol to ``maturity`` that give the same DF(T), G(T) and
         w(T) (the yield without the cash dividends; vol NaN under Heston)."""
         rate = float(self.rate.integral(maturity)) / maturity
-        dividend = rate - float(np.log(self.growth(maturity))) / maturity
+        dividend = float(self.dividend_yield.integral(maturity)) / maturity - sum(
+            np.log1p(-d.value) for d in self.dividends
+            if d.proportional and d.time <= maturity) / maturity
         vol = self.vol.implied(maturity) if self.vol is not None else float("nan")
         return rate, dividend, vol
 

@@ -1,0 +1,132 @@
+"""GBM off a market: rate and yield curves, a vol term structure, discrete dividends.
+
+Paths.  With total variance w(t) (:mod:`greeks.market.volatility`) the zero-carry price is a
+σ = 1 GBM run on the variance clock τ = w(t) (a deterministic time change): with W̃ a
+Brownian motion in τ and the growth G of :mod:`greeks.market.dynamics`,
+
+    S(t_k) = S(t_{k−1}) · G(t_k)/G(t_{k−1}) · exp(−Δτ_k/2 + e_k),   e_k = W̃(τ_k) − W̃(τ_{k−1}),
+
+exact on any grid; a cash dividend D at grid point k then drops the price,
+S(t_k) = max(S(t_k) − D, 0) (:func:`simulate_dated`).  Without cash dividends this is
+S(t) = S0 G(t) exp(−τ/2 + W̃(τ)), so E[S(t)] = S0 G(t).
+
+Weights.  Take a row's *score dates* s_1 < ... < s_n: its own dates and the cash ex-dates
+up to its expiry.  Between consecutive score dates no dividend is paid, so the log-return
+x_i from the (post-drop) price at s_{i−1} to the (pre-drop) price at s_i is Gaussian,
+N(log(G(s_i)/G(s_{i−1})) − Δw_i/2, Δw_i), independently of the past; the drops are
+deterministic maps, and the payoff is a function of these log-returns.  Only the first
+return's mean involves S0 (through log S0), and every return's law involves a parallel
+vol shift ε through Δw_i(ε), so (the likelihood-ratio identity on this product density)
+
+    w_Δ = e_1 / (S0 Δw_1)                                   (= W̃(τ_{s_1}) / (S0 τ_{s_1})),
+    w_ε = Σ_i a_i [(e_i²/Δw_i − 1) − e_i],   a_i = (∂Δw_i/∂ε) / (2 Δw_i),
+
+with e_i the variance-clock increment over (s_{i−1}, s_i].  Each term has mean zero given
+the past, so E[f · w] = ∂E[f]/∂θ: unbiased, for digital and barrier payoffs too.  The
+carry does not enter either weight.  A flat vol σ gives a_i = 1/σ and w_ε the weight of
+:mod:`greeks.models.gbm.scores`.  A path whose price a cash drop takes to 0 stays at 0;
+its later terms still have mean zero given the past, so the weight stays unbiased.  Using
+the row's own score dates rather than the whole grid is the conditional expectation of
+the fine-grid score given them (same mean, never more variance).  Per-node vegas would
+be further weights Σ_i (∂Δw_i/∂σ_j)/(2Δw_i) [...] on the same increments.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from greeks import estimators, payoffs
+
+
+@njit(cache=True, nogil=True)
+def simulate_dated(rng, n_paths, clock, log_growth, cash, spot, antithetic=False):
+    """Paths on a grid whose variance clock is ``clock`` (τ_k = w(t_k), increasing, > 0),
+    with log G(t_k)/G(t_{k−1}) in ``log_growth`` and the cash dividend paid at each grid
+    point in ``cash`` (0: none).  Returns ``(w, s)`` (paths × grid): W̃(τ_k) and S(t_k).
+    Normals are drawn from ``rng`` in one block, path-major; with ``antithetic`` path
+    p + n/2 mirrors path p."""
+    m = clock.size
+    half = n_paths // 2 if antithetic else n_paths
+    w = np.empty((n_paths, m))
+    w[:half] = rng.standard_normal(half * m).reshape((half, m))
+    s = np.empty((n_paths, m))
+    root = np.empty(m)
+    drift = np.empty(m)
+    previous = 0.0
+    for k in range(m):
+        root[k] = np.sqrt(clock[k] - previous)
+        drift[k] = log_growth[k] - 0.5 * (clock[k] - previous)
+        previous = clock[k]
+    for p in range(half):
+        level = 0.0
+        price = spot
+        mirror = spot
+        for k in range(m):
+            step = root[k] * w[p, k]
+            level += step
+            w[p, k] = level
+            price = price * np.exp(drift[k] + step)
+            if cash[k] > 0.0:
+                price = max(price - cash[k], 0.0)
+            s[p, k] = price
+            if antithetic:
+                w[p + half, k] = -level
+                mirror = mirror * np.exp(drift[k] - step)
+                if cash[k] > 0.0:
+                    mirror = max(mirror - cash[k], 0.0)
+                s[p + half, k] = mirror
+    return w, s
+
+
+@njit(cache=True, nogil=True)
+def dated_scores(w, clock, shift, dates, spot, w_delta, w_vega):
+    """``w_delta[p]``, ``w_vega[p]``: the delta and parallel-vega weights of path p on a
+    row's score dates ``dates`` (grid indices), ``shift`` = ∂w/∂ε on the grid (module
+    docstring)."""
+    n = dates.size
+    inverse = np.empty(n)
+    scale = np.empty(n)
+    before_clock, before_shift = 0.0, 0.0
+    for i in range(n):
+        dw = clock[dates[i]] - before_clock
+        inverse[i] = 1.0 / dw
+        scale[i] = 0.5 * (shift[dates[i]] - before_shift) / dw
+        before_clock, before_shift = clock[dates[i]], shift[dates[i]]
+    delta_scale = 1.0 / (spot * clock[dates[0]])
+    for p in range(w.shape[0]):
+        level = 0.0
+        total = 0.0
+        for i in range(n):
+            e = w[p, dates[i]] - level
+            total += scale[i] * (e * e * inverse[i] - 1.0 - e)
+            level = w[p, dates[i]]
+        w_delta[p] = w[p, dates[0]] * delta_scale
+        w_vega[p] = total
+
+
+@njit(cache=True, nogil=True)
+def likelihood_ratio_dated(s, w, clock, shift, spot, date_start, date_index, score_start,
+                           score_index, spec, forward, weight, total_of, n_totals, coef,
+                           antithetic, collect, out, sums):
+    """Moments of every row of a dated GBM group on one chunk, as
+    :func:`greeks.estimators.likelihood_ratio_gbm` does with the weights of
+    :func:`dated_scores` (row j's score dates: ``score_index[score_start[j]:...]``)."""
+    n_units = s.shape[0] // 2 if antithetic else s.shape[0]
+    n_rows = spec.kind.size
+    totals = np.zeros((n_totals, 3, n_units if n_rows > 1 else 0))
+    payoff = np.empty(s.shape[0])
+    linear = np.empty(s.shape[0])
+    w_delta = np.empty(s.shape[0])
+    w_vega = np.empty(s.shape[0])
+    for j in range(n_rows):
+        dates = date_index[date_start[j]:date_start[j + 1]]
+        payoffs.evaluate(s, dates, spec, j, payoff)
+        estimators.linear_payoff(s, dates, spec.kind[j] == payoffs.ASIAN, spec.discount[j],
+                                 linear)
+        dated_scores(w, clock, shift, score_index[score_start[j]:score_start[j + 1]], spot,
+                     w_delta, w_vega)
+        estimators.row_estimate((payoff, linear, w_delta, w_vega), n_units, antithetic,
+                                coef[j], forward[j], spot, weight[j], total_of[j],
+                                n_rows > 1, collect, totals, out[j], sums[j])
+    estimators.group_total(totals, weight, total_of, out)
