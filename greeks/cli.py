@@ -16,7 +16,12 @@ from greeks.names import (
     DEFAULT_SPOT_SHIFTS,
     DEFAULT_VOL_SHIFTS,
 )
-from greeks.options import estimation_options, output_options, simulation_options
+from greeks.options import (
+    estimation_options,
+    market_option,
+    output_options,
+    simulation_options,
+)
 
 
 class BadInput(click.ClickException):
@@ -66,6 +71,7 @@ def main() -> None:
 @click.argument("file", type=click.Path(dir_okay=False))
 @simulation_options()
 @estimation_options
+@market_option
 @output_options
 @click.option("--total", "with_total", is_flag=True,
               help="Append the portfolio total as a last row (id 'TOTAL') to --output and to "
@@ -102,6 +108,7 @@ def price(file, output, fmt, with_total, **options) -> None:
 @simulation_options()
 @estimation_options
 @click.option("--gamma", is_flag=True, hidden=True, help="As --greeks gamma.")
+@market_option
 @output_options
 def report(files, by, gamma, output, fmt, **options) -> None:
     """Risk report of the positions in FILES: exposures by --by columns and in total.
@@ -197,8 +204,9 @@ def compare(file, output, fmt, **options) -> None:
 
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
+@market_option
 @output_options
-def analytic(file, output, fmt) -> None:
+def analytic(file, market, output, fmt) -> None:
     """Closed-form price, delta and vega of every european and digital (cash, asset) row in FILE.
 
     Black–Scholes for gbm rows; for heston rows the semi-analytic Fourier integral,
@@ -216,7 +224,7 @@ def analytic(file, output, fmt) -> None:
     from greeks.render import print_reference
 
     with user_errors(output):
-        results = analytic_prices(file)
+        results = analytic_prices(file, market=market)
     emit(results, results, output, fmt, print_reference)
 
 

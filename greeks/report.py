@@ -50,6 +50,7 @@ from greeks.api import (
     source_name,
 )
 from greeks.instruments import InputError
+from greeks.market.positions import MULTIPLIER, dated_rows
 from greeks.names import DESK_UNITS, INPUT_FORMATS, OptionError, check_run_options
 
 EXPOSURES = ("market_value", "dollar_delta", "vega_per_point")  # then DESK_UNITS' values
@@ -73,16 +74,21 @@ def instrument_paths(sources: Iterable[str | os.PathLike]) -> list[Path]:
     return paths
 
 
-def load_positions(sources) -> pd.DataFrame:
-    """One validated frame from a DataFrame or from instrument files and folders; ids must be
-    unique across files (the message names the file and row of the second one)."""
+def load_positions(sources, market=None) -> pd.DataFrame:
+    """One validated frame from a DataFrame or from instrument files and folders (priced off
+    ``market`` if given); ids must be unique across files (the message names the file and
+    row of the second one)."""
     if isinstance(sources, pd.DataFrame):
-        return load(sources)
+        return load(sources, market)
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
+    if market is not None:
+        from greeks.market import load_market
+
+        market = load_market(market)
     frames, seen = [], {}
     for path in instrument_paths(sources):
-        frame = load(path)
+        frame = load(path, market)
         for position, identifier in enumerate(frame["id"]):
             if identifier in seen:
                 raise InputError(str(path), f"id {identifier!r} is already used in {seen[identifier]}",
@@ -108,7 +114,7 @@ def risk_report(sources, *, by=(), paths: int | None = None, seed: int | None = 
                 steps_per_year: float | None = None, first_step: float | None = None,
                 method: str | None = None, greeks=(), target_se=None,
                 max_paths: int | None = None, scheduler: str | None = None,
-                plain: bool = False,
+                plain: bool = False, market=None,
                 progress: Callable[[float, float], None] | None = None) -> pd.DataFrame:
     """Exposures by the ``by`` columns with standard errors, and the grand total.
 
@@ -125,6 +131,10 @@ def risk_report(sources, *, by=(), paths: int | None = None, seed: int | None = 
     paths, seed, threads, scheme, steps_per_year, first_step, method, target_se, max_paths, \
 scheduler, plain, progress
         As in :func:`greeks.price_portfolio`.
+    market : path or dict
+        A market file to price dated positions off (:func:`greeks.price_portfolio`); each
+        position's exposures are then per quantity × ``multiplier`` (default 1), and the
+        further Greeks are not available (an :class:`~greeks.names.OptionError`).
 
     Returns
     -------
@@ -143,7 +153,10 @@ scheduler, plain, progress
         max_paths=max_paths, scheduler=scheduler, plain=plain, desk_units=True)
     by = [name.strip() for name in by.split(",")] if isinstance(by, str) else list(by)
     by = [name for name in by if name]
-    frame = load_positions(sources)
+    if market is not None and options.greeks:
+        raise OptionError("greeks: further Greeks are not available for positions priced "
+                          "off a market; report price, delta and vega only")
+    frame = load_positions(sources, market)
     inputs = ({} if isinstance(sources, pd.DataFrame) else
               {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
                for path in instrument_paths([sources] if isinstance(sources, (str, os.PathLike))
@@ -176,6 +189,8 @@ scheduler, plain, progress
 def _exposures(frame, options, paths, subtotal, progress) -> dict[str, Exposure]:
     """Every exposure asked for, by name, in the order of the report's columns."""
     quantity = frame["quantity"].to_numpy(dtype=float)
+    if MULTIPLIER in frame.columns and dated_rows(frame).any():  # contracts off a market
+        quantity = quantity * frame[MULTIPLIER].to_numpy(dtype=float)
     spot = frame["spot"].to_numpy(dtype=float)
     gamma = "gamma" in options.greeks
     first = ("gamma",) if gamma else options.greeks  # the main run's (module docstring)

@@ -2,7 +2,8 @@
 
 With a market a row may give ``expiry`` (ISO date) instead of ``maturity``,
 ``fixing_dates`` (semicolon-separated ISO dates, the last its expiry) instead of
-``fixings``, must give ``underlying`` (a key of the market's ``underlyings``) and may leave
+``fixings``, may give ``multiplier`` (> 0, default 1: results stay per unit, reports
+weigh the position by quantity × multiplier), must give ``underlying`` (a key of the market's ``underlyings``) and may leave
 out ``spot``, ``rate``, ``dividend``, ``vol`` and the Heston columns, which the market
 fills in.  A market column the row gives itself (a non-empty cell) is used for that row
 (a flat rate, a flat yield replacing the underlying's yield *and* discrete dividends, a
@@ -33,6 +34,7 @@ from greeks.payoff_table import DATED_INSTRUMENTS
 
 MARKET_COLUMN = "market_state"  # internal: dropped from every result table
 OVERRIDES = "overrides"
+MULTIPLIER = "multiplier"  # contract multiplier: reports weigh a position by quantity × it
 OVERRIDABLE = ("spot", "rate", "dividend", "vol", *HESTON_PARAMETERS)
 
 
@@ -160,7 +162,14 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None) -> pd.Da
                         fail(p, parameter, f"missing value (underlying {name!r} has no heston "
                                            f"entry in the market)")
                     filled.at[filled.index[p], parameter] = repr(und.heston[parameter])
+    multiplier = np.ones(n)
+    for p, text in enumerate(_text(raw, MULTIPLIER)):
+        if text:
+            multiplier[p] = _number(text)
+            if not np.isfinite(multiplier[p]) or multiplier[p] <= 0:
+                fail(p, MULTIPLIER, f"must be a number > 0, got {text!r}")
     frame = validate(filled, source, lines)
+    frame[MULTIPLIER] = multiplier
     markets, overrides = [], []
     for p, row in enumerate(frame.itertuples(index=False)):
         und = market.underlyings[underlying[p]]
