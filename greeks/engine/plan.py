@@ -11,8 +11,8 @@ import pandas as pd
 from greeks import payoff_table, payoffs
 from greeks.engine.dated import dated_grid, forwards
 from greeks.engine.group import Group
-from greeks.market.positions import MARKET_COLUMN
 from greeks.engine.methods import Family, row_estimators
+from greeks.market.positions import MARKET_COLUMN
 from greeks.models import adapter as model_of
 from greeks.names import (  # a scheme's code is its index
     AUTO_STEPS,

@@ -27,7 +27,7 @@ class Curve:
     rates: tuple[float, ...]
 
     @classmethod
-    def flat(cls, rate: float) -> "Curve":
+    def flat(cls, rate: float) -> Curve:
         return cls((), (float(rate),))
 
     def integral(self, t) -> np.ndarray:

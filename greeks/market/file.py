@@ -143,7 +143,7 @@ class _Reader:
 
     def curve(self, value, path: str, valuation, rates_key: str) -> Curve:
         """A flat rate (a number) or ``{"dates", rates_key}``."""
-        bounds = dict(low=-RATE_LIMIT, high=RATE_LIMIT, low_open=False)
+        bounds = {"low": -RATE_LIMIT, "high": RATE_LIMIT, "low_open": False}
         if not isinstance(value, dict):
             return Curve.flat(self.number(value, path, **bounds))
         self.mapping(value, path, ("dates", rates_key))
@@ -153,7 +153,7 @@ class _Reader:
         return Curve(tuple(times), tuple(rates))
 
     def vol(self, value, path: str, valuation) -> VolCurve:
-        bounds = dict(low=0.0, high=VOL_LIMIT)
+        bounds = {"low": 0.0, "high": VOL_LIMIT}
         if not isinstance(value, dict):
             return VolCurve.flat(self.number(value, path, **bounds))
         self.mapping(value, path, ("dates", "vols"))

@@ -30,7 +30,7 @@ class VolCurve:
     vols: tuple[float, ...]
 
     @classmethod
-    def flat(cls, vol: float) -> "VolCurve":
+    def flat(cls, vol: float) -> VolCurve:
         return cls((), (float(vol),))
 
     def _interpolate(self, t, node_values, beyond) -> np.ndarray:
