@@ -111,7 +111,7 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None) -> pd.Da
             if expiry <= valuation:
                 fail(p, "expiry", f"{expiry} is on or before the valuation date {valuation}")
             maturity = market.time(expiry)
-            filled.at[filled.index[p], "maturity"] = repr(maturity)
+            filled.at[filled.index[p], "maturity"] = repr(float(maturity))
         else:
             maturity = _number(maturity_text[p])
         if fixing_text[p]:
@@ -141,18 +141,18 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None) -> pd.Da
         model = model_text[p].lower() or ("heston" if und.heston is not None else "gbm")
         filled.at[filled.index[p], "model"] = model
         if not given["spot"][p]:
-            filled.at[filled.index[p], "spot"] = repr(und.spot)
+            filled.at[filled.index[p], "spot"] = repr(float(und.spot))
         curve = market.curves[und.curve]
         own_rate = Curve.flat(_number(given["rate"][p])) if given["rate"][p] else curve
         if np.isfinite(maturity) and maturity > 0:
             probe = Dynamics(1.0, own_rate, und.yield_curve, und.dividends, None)
             rate, dividend, _ = probe.equivalent(maturity)
             if not given["rate"][p]:
-                filled.at[filled.index[p], "rate"] = repr(rate)
+                filled.at[filled.index[p], "rate"] = repr(float(rate))
             if not given["dividend"][p]:
-                filled.at[filled.index[p], "dividend"] = repr(dividend)
+                filled.at[filled.index[p], "dividend"] = repr(float(dividend))
             if model == "gbm" and not given["vol"][p] and und.vol is not None:
-                filled.at[filled.index[p], "vol"] = repr(und.vol.implied(maturity))
+                filled.at[filled.index[p], "vol"] = repr(float(und.vol.implied(maturity)))
         if model == "gbm" and not given["vol"][p] and und.vol is None:
             fail(p, "vol", f"missing value (underlying {name!r} has no vol in the market)")
         if model == "heston":
@@ -161,7 +161,7 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None) -> pd.Da
                     if und.heston is None:
                         fail(p, parameter, f"missing value (underlying {name!r} has no heston "
                                            f"entry in the market)")
-                    filled.at[filled.index[p], parameter] = repr(und.heston[parameter])
+                    filled.at[filled.index[p], parameter] = repr(float(und.heston[parameter]))
     multiplier = np.ones(n)
     for p, text in enumerate(_text(raw, MULTIPLIER)):
         if text:
