@@ -346,10 +346,12 @@ def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> N
                         dtype=bool)
     refused = engine.lr_delta_unusable(frame) & weighted
     if refused.any():
+        remedy = ("give v0 > 0 (rows priced off a market go by likelihood ratio)"
+                  if dated_rows(frame)[refused.argmax()]
+                  else "use method 'auto' or 'fd', or give v0 > 0")
         raise InputError(source, "v0 = 0 with 2*kappa*theta < xi^2: the likelihood-ratio delta "
                          "weight has no finite variance here (the variance leaves 0 too "
-                         "slowly); use method 'auto' or 'fd', or give v0 > 0",
-                         row=int(refused.argmax()) + 1, column="v0")
+                         f"slowly); {remedy}", row=int(refused.argmax()) + 1, column="v0")
 
 
 def with_total_row(results: pd.DataFrame) -> pd.DataFrame:

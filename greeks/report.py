@@ -174,6 +174,7 @@ scheduler, plain, progress
     exposures = _exposures(frame, options, paths, subtotal, progress)
     table = _table(frame, by, keys, subtotal, exposures)
     table.attrs.update(positions=_positions(frame, by, exposures), by=by,
+                       multiplied=bool(MULTIPLIER in frame.columns and dated_rows(frame).any()),
                        **run_attributes(options, paths, unmet))
     table.attrs["metadata"] = dict(
         greeks=__version__, created=datetime.datetime.now(datetime.timezone.utc).isoformat(
