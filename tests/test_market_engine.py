@@ -84,7 +84,7 @@ TERM_ROWS = [("call", "european", 1.0, 105.0, "2027-11-15"),
 def test_closed_form_on_curves_matches_its_central_differences():
     for _, kind, omega, strike, expiry in TERM_ROWS:
         t = years(expiry)
-        price, delta, vega = curve_closed_form(kind, omega, 100.0, strike, t)
+        _, delta, vega = curve_closed_form(kind, omega, 100.0, strike, t)
         h, e = 1e-3, 1e-5
         up, down = (curve_closed_form(kind, omega, 100.0 + s, strike, t)[0] for s in (h, -h))
         assert math.isclose(delta, (up - down) / (2 * h), rel_tol=1e-6)
@@ -249,3 +249,26 @@ def test_further_greeks_of_dated_rows_are_empty_not_flat(greeks_):
     assert further and result[further].isna().all().all()
     assert all(math.isnan(result.attrs["total"][c]) for c in further)
     assert np.isfinite(result[["price", "delta", "vega"]].to_numpy(dtype=float)).all()
+
+
+def test_every_method_and_the_report_take_dated_rows_by_likelihood_ratio():
+    """Dated rows go by likelihood ratio (conditional MC for Heston europeans) under every
+    method; a report weighs each position by quantity × multiplier."""
+    from greeks.report import risk_report
+
+    spec = market(SPX={"spot": 100.0, "curve": "USD", "vol": VOL},
+                  NDX={"spot": 100.0, "curve": "USD", "heston": HESTON})
+    book = pd.DataFrame([row("g", "european", "call", 100.0, "2027-12-01", "SPX",
+                             quantity=2, multiplier=100),
+                         row("h", "european", "call", 100.0, "2027-12-01", "NDX",
+                             quantity=-1, multiplier=10)])
+    base = price_portfolio(book, market=spec, paths=4_000, seed=seed(9), threads=1)
+    assert list(base["method"]) == ["lr+controls+antithetic", "conditional+controls+antithetic"]
+    for method in ("fd", "pathwise", "rqmc", "mixed"):
+        other = price_portfolio(book, market=spec, paths=4_000, seed=seed(9), threads=1,
+                                method=method)
+        assert other[["price", "delta", "vega"]].equals(base[["price", "delta", "vega"]])
+    report = risk_report(book, market=spec, paths=4_000, seed=seed(9), threads=1)
+    positions = report.attrs["positions"]
+    assert np.allclose(positions["market_value"], [200 * base["price"][0], -10 * base["price"][1]],
+                       rtol=1e-12)
