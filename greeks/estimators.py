@@ -95,14 +95,15 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, spec,
 
 
 @njit(cache=True, nogil=True)
-def row_estimate(arrays, n_units, antithetic, coef, forward, spot, weight, slot, add_totals,
+def row_estimate(arrays, n_units, antithetic, coef, means, weight, slot, add_totals,
                  collect, totals, out, sums):
     """One row's likelihood-ratio moments (or its pilot sums with ``collect``) from its
     per-path ``arrays`` = (payoff, linear payoff, delta weight, vega weight), with the
-    controls of the module docstring; the arguments as in :func:`likelihood_ratio_gbm`
-    (for kernels that compute the weights themselves: :mod:`greeks.models.gbm.dated`)."""
-    _row(_gbm_values, arrays, n_units, antithetic, coef, _control_means(forward, spot),
-         weight, slot, add_totals, collect, totals, out, sums)
+    controls of the module docstring and their known ``means`` (5); the other arguments
+    as in :func:`likelihood_ratio_gbm` (for kernels that compute the weights themselves:
+    :mod:`greeks.models.gbm.dated`)."""
+    _row(_gbm_values, arrays, n_units, antithetic, coef, means, weight, slot, add_totals,
+         collect, totals, out, sums)
 
 
 @njit(cache=True, nogil=True)

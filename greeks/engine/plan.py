@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from greeks import payoff_table, payoffs
-from greeks.engine.dated import dated_grid, forwards
+from greeks.engine.dated import dated_grid
 from greeks.engine.group import Group
 from greeks.engine.methods import Family, row_estimators
 from greeks.market.positions import MARKET_COLUMN
@@ -169,10 +169,10 @@ def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, schem
     keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
     grid = grid[keep]
     indices = [_nearest(grid, d) for d in dates]
-    market = dated_grid(dynamics, grid, indices, maturities, gbm)
+    market = dated_grid(dynamics, grid, indices, maturities,
+                        rows["instrument"].to_numpy() == "asian", gbm)
     scheme_code = SCHEMES.index(scheme)
     martingale, sampled = model.chain_flags(params, grid, scheme_code, steps_per_year, 0.0)
-    martingale = martingale and not bool(market.cash.any())
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
     quantity = rows["quantity"].to_numpy(dtype=float)
@@ -181,8 +181,7 @@ def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, schem
         spawn_words=tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)),
         model=model.name, spot=dynamics.spot, rate=0.0, dividend=0.0, params=params,
         scheme=scheme_code, martingale=martingale, sampled_first=sampled,
-        forward=forwards(dynamics, grid, indices, maturities,
-                         rows["instrument"].to_numpy() == "asian"),
+        forward=market.forward,
         positions=positions, times=grid,
         date_start=start, date_index=np.concatenate(indices).astype(np.int64),
         payoff=_payoff_spec(rows, np.asarray(dynamics.discount(maturities), dtype=float)),

@@ -127,12 +127,13 @@ def _likelihood_ratio_dated(group, rng, n_paths, coef, collect, out, sums):
     shift; no further Greeks (their multipliers assume a flat market)."""
     market = group.market
     log_growth = np.diff(np.log(market.growth), prepend=0.0)
-    w, s = dated.simulate_dated(rng, n_paths, market.clock, log_growth, market.cash,
-                                group.spot, group.antithetic)
+    w, s, unfloored = dated.simulate_dated(rng, n_paths, market.clock, log_growth,
+                                           market.cash, group.spot, group.antithetic)
     dated.likelihood_ratio_dated(
-        s, w, market.clock, market.shift, group.spot, group.date_start, group.date_index,
-        market.score_start, market.score_index, group.payoff, group.forward, group.weight,
-        group.total_of, group.n_totals, coef, group.antithetic, collect, out, sums)
+        s, unfloored, w, market.clock, market.shift, group.spot, group.date_start,
+        group.date_index, market.score_start, market.score_index, group.payoff,
+        market.forward, market.forward_slope, group.weight, group.total_of, group.n_totals,
+        coef, group.antithetic, collect, out, sums)
 
     def no_multipliers(j, dates, out_):
         raise NotImplementedError("further Greeks of rows priced off a market")

@@ -43,7 +43,9 @@ from greeks import estimators, payoffs
 def simulate_dated(rng, n_paths, clock, log_growth, cash, spot, antithetic=False):
     """Paths on a grid whose variance clock is ``clock`` (τ_k = w(t_k), increasing, > 0),
     with log G(t_k)/G(t_{k−1}) in ``log_growth`` and the cash dividend paid at each grid
-    point in ``cash`` (0: none).  Returns ``(w, s)`` (paths × grid): W̃(τ_k) and S(t_k).
+    point in ``cash`` (0: none).  Returns ``(w, s, u)`` (paths × grid): W̃(τ_k), S(t_k) and
+    the unfloored prices Ŝ(t_k) (the drops not floored at 0; ``s`` itself without cash
+    dividends), on which the controls read the linear payoff (:mod:`greeks.engine.dated`).
     Normals are drawn from ``rng`` in one block, path-major; with ``antithetic`` path
     p + n/2 mirrors path p."""
     m = clock.size
@@ -51,6 +53,10 @@ def simulate_dated(rng, n_paths, clock, log_growth, cash, spot, antithetic=False
     w = np.empty((n_paths, m))
     w[:half] = rng.standard_normal(half * m).reshape((half, m))
     s = np.empty((n_paths, m))
+    paid = False
+    for k in range(m):
+        paid = paid or cash[k] > 0.0
+    u = np.empty((n_paths, m)) if paid else s
     root = np.empty(m)
     drift = np.empty(m)
     previous = 0.0
@@ -60,23 +66,27 @@ def simulate_dated(rng, n_paths, clock, log_growth, cash, spot, antithetic=False
         previous = clock[k]
     for p in range(half):
         level = 0.0
-        price = spot
-        mirror = spot
+        price = free = mirror = mirror_free = spot
         for k in range(m):
             step = root[k] * w[p, k]
             level += step
             w[p, k] = level
-            price = price * np.exp(drift[k] + step)
-            if cash[k] > 0.0:
-                price = max(price - cash[k], 0.0)
+            factor = np.exp(drift[k] + step)
+            price = max(price * factor - cash[k], 0.0) if cash[k] > 0.0 else price * factor
             s[p, k] = price
+            if paid:
+                free = free * factor - cash[k]
+                u[p, k] = free
             if antithetic:
                 w[p + half, k] = -level
-                mirror = mirror * np.exp(drift[k] - step)
-                if cash[k] > 0.0:
-                    mirror = max(mirror - cash[k], 0.0)
+                factor = np.exp(drift[k] - step)
+                mirror = (max(mirror * factor - cash[k], 0.0) if cash[k] > 0.0
+                          else mirror * factor)
                 s[p + half, k] = mirror
-    return w, s
+                if paid:
+                    mirror_free = mirror_free * factor - cash[k]
+                    u[p + half, k] = mirror_free
+    return w, s, u
 
 
 @njit(cache=True, nogil=True)
@@ -106,12 +116,14 @@ def dated_scores(w, clock, shift, dates, spot, w_delta, w_vega):
 
 
 @njit(cache=True, nogil=True)
-def likelihood_ratio_dated(s, w, clock, shift, spot, date_start, date_index, score_start,
-                           score_index, spec, forward, weight, total_of, n_totals, coef,
-                           antithetic, collect, out, sums):
+def likelihood_ratio_dated(s, u, w, clock, shift, spot, date_start, date_index, score_start,
+                           score_index, spec, forward, forward_slope, weight, total_of,
+                           n_totals, coef, antithetic, collect, out, sums):
     """Moments of every row of a dated GBM group on one chunk, as
     :func:`greeks.estimators.likelihood_ratio_gbm` does with the weights of
-    :func:`dated_scores` (row j's score dates: ``score_index[score_start[j]:...]``)."""
+    :func:`dated_scores` (row j's score dates: ``score_index[score_start[j]:...]``); the
+    linear payoff L is read on the unfloored prices ``u``, with E[L] = ``forward[j]`` and
+    ∂E[L]/∂S0 = ``forward_slope[j]`` (:mod:`greeks.engine.dated`)."""
     n_units = s.shape[0] // 2 if antithetic else s.shape[0]
     n_rows = spec.kind.size
     totals = np.zeros((n_totals, 3, n_units if n_rows > 1 else 0))
@@ -122,11 +134,12 @@ def likelihood_ratio_dated(s, w, clock, shift, spot, date_start, date_index, sco
     for j in range(n_rows):
         dates = date_index[date_start[j]:date_start[j + 1]]
         payoffs.evaluate(s, dates, spec, j, payoff)
-        estimators.linear_payoff(s, dates, spec.kind[j] == payoffs.ASIAN, spec.discount[j],
+        estimators.linear_payoff(u, dates, spec.kind[j] == payoffs.ASIAN, spec.discount[j],
                                  linear)
         dated_scores(w, clock, shift, score_index[score_start[j]:score_start[j + 1]], spot,
                      w_delta, w_vega)
+        means = np.array([forward[j], 0.0, forward_slope[j], 0.0, 0.0])
         estimators.row_estimate((payoff, linear, w_delta, w_vega), n_units, antithetic,
-                                coef[j], forward[j], spot, weight[j], total_of[j],
-                                n_rows > 1, collect, totals, out[j], sums[j])
+                                coef[j], means, weight[j], total_of[j], n_rows > 1, collect,
+                                totals, out[j], sums[j])
     estimators.group_total(totals, weight, total_of, out)
