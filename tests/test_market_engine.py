@@ -55,10 +55,19 @@ def row(id_, instrument, option_type, strike, expiry, underlying, **more):
             "expiry": expiry, "underlying": underlying, **more}
 
 
+PROPORTIONAL = {"ex_date": "2027-07-01", "yield": 0.02}
+
+
+def kept(t: float) -> float:
+    """The fraction of the spot the proportional dividend leaves by t."""
+    return 1.0 - PROPORTIONAL["yield"] if t >= years(PROPORTIONAL["ex_date"]) else 1.0
+
+
 def curve_closed_form(kind, omega, spot, strike, t, shift=0.0):
-    """Black–Scholes on the curves: DF(T), F = S0 exp(I_r − I_q), w(T)."""
+    """Black–Scholes on the curves: DF(T), F = S0 exp(I_r − I_q) (1 − y), w(T)."""
     discount = math.exp(-interpolated(USD, "zero_rates", t))
-    forward = spot * math.exp(interpolated(USD, "zero_rates", t) - interpolated(YIELD, "yields", t))
+    forward = spot * kept(t) * math.exp(interpolated(USD, "zero_rates", t)
+                                        - interpolated(YIELD, "yields", t))
     w = variance(VOL, t, shift)
     d1 = (math.log(forward / strike) + 0.5 * w) / math.sqrt(w)
     d2 = d1 - math.sqrt(w)
@@ -75,7 +84,8 @@ def curve_closed_form(kind, omega, spot, strike, t, shift=0.0):
     return price, delta, d_w * dw
 
 
-TERM = market(SPX={"spot": 100.0, "curve": "USD", "dividend_yield": YIELD, "vol": VOL})
+TERM = market(SPX={"spot": 100.0, "curve": "USD", "dividend_yield": YIELD, "vol": VOL,
+                   "dividends": [PROPORTIONAL]})
 TERM_ROWS = [("call", "european", 1.0, 105.0, "2027-11-15"),
              ("put", "european", -1.0, 95.0, "2028-02-01"),
              ("digital", "digital", 1.0, 100.0, "2027-08-20")]
@@ -152,7 +162,7 @@ def test_asian_and_barrier_under_a_vol_term_structure_match_a_numpy_simulation()
 
 def test_heston_on_curves_matches_the_characteristic_function_price():
     spec = market(NDX={"spot": 100.0, "curve": "USD", "dividend_yield": YIELD,
-                       "heston": HESTON})
+                       "dividends": [PROPORTIONAL], "heston": HESTON})
     book = pd.DataFrame([row("call", "european", "call", 105.0, "2027-12-10", "NDX"),
                          row("digital", "digital", "put", 95.0, "2028-01-20", "NDX"),
                          row("asian", "asian", "call", 100.0, "2027-12-10", "NDX",
@@ -164,7 +174,7 @@ def test_heston_on_curves_matches_the_characteristic_function_price():
                                                         ("digital", "put", 95.0, "2028-01-20")]):
         t = years(expiry)
         rate = interpolated(USD, "zero_rates", t) / t
-        dividend = interpolated(YIELD, "yields", t) / t
+        dividend = (interpolated(YIELD, "yields", t) - math.log(kept(t))) / t
         pricer = heston_greeks if kind == "european" else heston_digital
         reference = pricer(option, 100.0, strike, t, rate, *HESTON.values(), dividend)
         for g, name in enumerate(("price", "delta", "vega")):
