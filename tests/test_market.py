@@ -254,3 +254,12 @@ def test_analytic_with_a_market_matches_black_scholes_on_the_equivalent_values()
     bumped = [analytic_prices(BOOK.iloc[:1], market=edited(
         "underlyings.SPX.vol.vols", [0.22 + s, 0.20 + s]))["price"][0] for s in (h, -h)]
     assert math.isclose(table.loc[0, "vega"], (bumped[0] - bumped[1]) / (2 * h), rel_tol=1e-6)
+
+
+def test_parquet_date_columns_read_as_iso_dates(tmp_path):
+    """A Parquet date column (midnight timestamps) reads as ISO dates."""
+    book = BOOK.assign(expiry=pd.to_datetime(BOOK["expiry"]))
+    path = tmp_path / "book.parquet"
+    book.to_parquet(path)
+    frame = load(str(path), MARKET)
+    assert list(frame["maturity"]) == list(resolve(BOOK, "book", load_market(MARKET))["maturity"])

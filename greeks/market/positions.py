@@ -20,6 +20,8 @@ variance); the simulation itself uses the curves, through the internal column
 
 from __future__ import annotations
 
+import datetime as dt
+
 import numpy as np
 import pandas as pd
 
@@ -39,9 +41,17 @@ OVERRIDABLE = ("spot", "rate", "dividend", "vol", *HESTON_PARAMETERS)
 
 
 def _text(raw: pd.DataFrame, name: str) -> list[str]:
+    """A column's cells as stripped text ('' when empty); a date-time cell at midnight (a
+    Parquet date column) as its ISO date."""
     if name not in raw.columns:
         return [""] * len(raw)
-    return ["" if _blank(v) else str(v).strip() for v in raw[name]]
+    return ["" if _blank(v) else _cell(v) for v in raw[name]]
+
+
+def _cell(value) -> str:
+    if isinstance(value, dt.datetime) and value.time() == dt.time(0):  # pd.Timestamp too
+        return value.date().isoformat()
+    return str(value).strip()
 
 
 def _blank(value) -> bool:
