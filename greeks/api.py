@@ -354,6 +354,18 @@ def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> N
                          f"slowly); {remedy}", row=int(refused.argmax()) + 1, column="v0")
 
 
+def vega_buckets(source, *, market, paths: int | None = None,
+                 seed: int | None = None) -> pd.DataFrame:
+    """Bucketed vegas of the GBM positions priced off ``market``: ∂V/∂σ_j per node j of
+    their underlying's vol curve, with standard errors (:mod:`greeks.engine.buckets`);
+    one row per position and node: ``id``, ``underlying``, ``node``, ``vega``, ``vega_se``.
+    The buckets of a position add up to its parallel vega (within their SEs)."""
+    from greeks.engine.buckets import vega_buckets as buckets
+
+    options = check_run_options(paths=paths, seed=seed)
+    return buckets(load(source, market), options.paths, options.seed)
+
+
 def with_total_row(results: pd.DataFrame) -> pd.DataFrame:
     """``results`` with the portfolio total appended as a row whose id is ``TOTAL``.
 
@@ -365,4 +377,4 @@ def with_total_row(results: pd.DataFrame) -> pd.DataFrame:
     return combined
 
 
-__all__ = ["price_portfolio", "InputError", "OptionError", "RESULT_COLUMNS"]
+__all__ = ["price_portfolio", "vega_buckets", "InputError", "OptionError", "RESULT_COLUMNS"]

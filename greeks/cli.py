@@ -76,7 +76,10 @@ def main() -> None:
 @click.option("--total", "with_total", is_flag=True,
               help="Append the portfolio total as a last row (id 'TOTAL') to --output and to "
                    "csv/json output.")
-def price(file, output, fmt, with_total, **options) -> None:
+@click.option("--vega-buckets", "buckets", type=click.Path(dir_okay=False), default=None,
+              help="With --market: also write the vega of every GBM position per node of its "
+                   "vol curve, with SEs, to this file (.csv, .parquet, .json).")
+def price(file, output, fmt, with_total, buckets, **options) -> None:
     """Price every position in FILE with delta and vega, each ± its standard error.
 
     FILE is a .csv, .parquet or .json (records) instrument table; see
@@ -95,7 +98,17 @@ def price(file, output, fmt, with_total, **options) -> None:
     from greeks.render import print_results
 
     with user_errors(output), progress_bar() as progress:
+        if buckets is not None:
+            check_output(buckets)
+            if options["market"] is None:
+                raise BadOption("--vega-buckets needs --market")
         results = price_portfolio(file, progress=progress, **options)
+        if buckets is not None:
+            from greeks.api import vega_buckets
+            from greeks.io import write_table
+
+            write_table(vega_buckets(file, market=options["market"], paths=options["paths"],
+                                     seed=options["seed"]), buckets)
     emit(results, with_total_row(results) if with_total else results, output, fmt,
          print_results)
     note_unmet(results, options)

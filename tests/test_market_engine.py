@@ -282,3 +282,36 @@ def test_every_method_and_the_report_take_dated_rows_by_likelihood_ratio():
     positions = report.attrs["positions"]
     assert np.allclose(positions["market_value"], [200 * base["price"][0], -10 * base["price"][1]],
                        rtol=1e-12)
+
+
+def test_vega_buckets_match_the_closed_form_per_vol_node():
+    """∂V/∂σ_j of a european = ∂V/∂w(T) · ∂w(T)/∂σ_j: the node(s) around its expiry only;
+    an asian's buckets add up to its parallel vega."""
+    from greeks.api import vega_buckets
+
+    book = pd.DataFrame([row("call", "european", "call", 105.0, "2027-11-15", "SPX"),
+                         row("asian", "asian", "call", 100.0, FIXINGS[-1], "SPX",
+                             fixing_dates=";".join(FIXINGS))])
+    buckets = vega_buckets(book, market=TERM, paths=200_000, seed=seed(10))
+    call = buckets[buckets["id"] == "call"].reset_index(drop=True)
+    assert list(call["node"]) == VOL["dates"]
+    t = years("2027-11-15")
+    _, _, parallel = curve_closed_form("european", 1.0, 100.0, 105.0, t)
+    d_w = parallel / (variance(VOL, t, 1e-4) - variance(VOL, t, -1e-4)) * 2e-4
+    k = k_for(4)
+    for j in range(3):
+        moved = {**VOL, "vols": [v + (1e-4 if i == j else 0.0) for i, v in enumerate(VOL["vols"])]}
+        back = {**VOL, "vols": [v - (1e-4 if i == j else 0.0) for i, v in enumerate(VOL["vols"])]}
+        reference = d_w * (variance(moved, t) - variance(back, t)) / 2e-4
+        if reference == 0.0:
+            assert call["vega"][j] == 0.0  # a node beyond the expiry's interval has no weight
+        else:
+            assert_within(call["vega"][j], reference, call["vega_se"][j], k, label=f"node {j}")
+    asian = buckets[buckets["id"] == "asian"]
+    whole = price_portfolio(book, market=TERM, paths=200_000, seed=seed(11), threads=1,
+                            plain=True)
+    # the buckets share paths: the SE of their sum is at most sqrt(nodes) times the root
+    # sum of squares (Cauchy–Schwarz), a conservative bound
+    assert_within(asian["vega"].sum(), whole["vega"][1],
+                  combined_se(np.sqrt((asian["vega_se"] ** 2).sum()) * math.sqrt(3),
+                              whole["vega_se"][1]), k, label="asian buckets")

@@ -167,7 +167,7 @@ class _Reader:
                           f"total variance must increase (calendar arbitrage): "
                           f"{vols[i]:g}² × {times[i]:.6g} = {variance[i]:.6g} after "
                           f"{variance[i - 1]:.6g}")
-        return VolCurve(tuple(times), tuple(vols))
+        return VolCurve(tuple(times), tuple(vols), tuple(d.strip() for d in value["dates"]))
 
     def dividends(self, value, path: str, valuation) -> tuple[Dividend, ...]:
         if not isinstance(value, list):

@@ -28,10 +28,32 @@ class VolCurve:
 
     times: tuple[float, ...]
     vols: tuple[float, ...]
+    dates: tuple[str, ...] = ()  # the nodes' ISO dates (labels of bucketed vegas)
 
     @classmethod
     def flat(cls, vol: float) -> VolCurve:
         return cls((), (float(vol),))
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """A name per node: its date, or ``flat`` for a flat vol."""
+        return self.dates if self.times else ("flat",)
+
+    def node_derivatives(self, t) -> np.ndarray:
+        """∂w(t)/∂σ_j for each node j (nodes × len(t)): the hat function of node j in the
+        interpolation times 2σ_j t_j, and beyond the last node 2σ_n t for the last one
+        only; their sum over j is :meth:`parallel_shift`.  A flat vol is one node."""
+        t = np.atleast_1d(np.asarray(t, dtype=float))
+        if not self.times:
+            return 2.0 * self.vols[0] * t[None, :]
+        n = len(self.times)
+        out = np.empty((n, t.size))
+        knots = np.concatenate(([0.0], self.times))
+        for j in range(n):
+            hat = np.interp(t, knots, np.eye(n + 1)[j + 1])
+            out[j] = np.where(t > knots[-1], 0.0, hat * 2.0 * self.vols[j] * self.times[j])
+        out[-1] = np.where(t > knots[-1], 2.0 * self.vols[-1] * t, out[-1])
+        return out
 
     def _interpolate(self, t, node_values, beyond) -> np.ndarray:
         t = np.asarray(t, dtype=float)

@@ -143,3 +143,35 @@ def likelihood_ratio_dated(s, u, w, clock, shift, spot, date_start, date_index, 
                                 coef[j], means, weight[j], total_of[j], n_rows > 1, collect,
                                 totals, out[j], sums[j])
     estimators.group_total(totals, weight, total_of, out)
+
+
+@njit(cache=True, nogil=True)
+def node_weights(w, clock, node_shift, dates, out):
+    """``out[j, p]``: the score of vol node j on path p, on a row's score dates ``dates``,
+
+        w_j = Σ_i b_ij [(e_i²/Δw_i − 1) − e_i],   b_ij = (∂Δw_i/∂σ_j) / (2 Δw_i),
+
+    with ``node_shift[j, k]`` = ∂w(t_k)/∂σ_j: the parallel weight of :func:`dated_scores`
+    split by node (Σ_j b_ij = a_i), each term of mean zero given the past, so
+    E[f w_j] = ∂V/∂σ_j (the module docstring's argument with one node moved)."""
+    n, nodes = dates.size, node_shift.shape[0]
+    inverse = np.empty(n)
+    scale = np.empty((nodes, n))
+    before = 0.0
+    for i in range(n):
+        dw = clock[dates[i]] - before
+        inverse[i] = 1.0 / dw
+        for j in range(nodes):
+            previous = node_shift[j, dates[i - 1]] if i > 0 else 0.0
+            scale[j, i] = 0.5 * (node_shift[j, dates[i]] - previous) / dw
+        before = clock[dates[i]]
+    for p in range(w.shape[0]):
+        for j in range(nodes):
+            out[j, p] = 0.0
+        level = 0.0
+        for i in range(n):
+            e = w[p, dates[i]] - level
+            term = e * e * inverse[i] - 1.0 - e
+            for j in range(nodes):
+                out[j, p] += scale[j, i] * term
+            level = w[p, dates[i]]
