@@ -377,4 +377,4 @@ def with_total_row(results: pd.DataFrame) -> pd.DataFrame:
     return combined
 
 
-__all__ = ["price_portfolio", "vega_buckets", "InputError", "OptionError", "RESULT_COLUMNS"]
+__all__ = ["price_portfolio", "InputError", "OptionError", "RESULT_COLUMNS"]
