@@ -133,8 +133,8 @@ scheduler, plain, progress
         As in :func:`greeks.price_portfolio`.
     market : path or dict
         A market file to price dated positions off (:func:`greeks.price_portfolio`); each
-        position's exposures are then per quantity × ``multiplier`` (default 1), and the
-        further Greeks are not available (an :class:`~greeks.names.OptionError`).
+        position's exposures are then per quantity × ``multiplier`` (default 1); of the
+        further Greeks only gamma is available (others: an :class:`~greeks.names.OptionError`).
 
     Returns
     -------
@@ -153,9 +153,9 @@ scheduler, plain, progress
         max_paths=max_paths, scheduler=scheduler, plain=plain, desk_units=True)
     by = [name.strip() for name in by.split(",")] if isinstance(by, str) else list(by)
     by = [name for name in by if name]
-    if market is not None and options.greeks:
-        raise OptionError("greeks: further Greeks are not available for positions priced "
-                          "off a market; report price, delta and vega only")
+    if market is not None and set(options.greeks) - {"gamma"}:
+        raise OptionError("greeks: of the further Greeks only gamma is available for "
+                          "positions priced off a market")
     frame = load_positions(sources, market)
     inputs = ({} if isinstance(sources, pd.DataFrame) else
               {str(path): hashlib.sha256(path.read_bytes()).hexdigest()

@@ -77,11 +77,14 @@ def curve_closed_form(kind, omega, spot, strike, t, shift=0.0):
                                     - strike * stats.norm.cdf(omega * d2))
         delta = omega * discount * forward / spot * stats.norm.cdf(omega * d1)
         d_w = discount * forward * stats.norm.pdf(d1) / (2 * math.sqrt(w))
+        gamma = discount * forward / spot * stats.norm.pdf(d1) / (spot * math.sqrt(w))
     else:
         price = discount * stats.norm.cdf(omega * d2)
         delta = omega * discount * stats.norm.pdf(d2) / (spot * math.sqrt(w))
         d_w = -omega * discount * stats.norm.pdf(d2) * d1 / (2 * w)
-    return price, delta, d_w * dw
+        gamma = (-omega * discount * stats.norm.pdf(d2) * (1 + d2 / math.sqrt(w))
+                 / (spot * spot * math.sqrt(w)))
+    return price, delta, d_w * dw, gamma
 
 
 TERM = market(SPX={"spot": 100.0, "curve": "USD", "dividend_yield": YIELD, "vol": VOL,
@@ -94,10 +97,12 @@ TERM_ROWS = [("call", "european", 1.0, 105.0, "2027-11-15"),
 def test_closed_form_on_curves_matches_its_central_differences():
     for _, kind, omega, strike, expiry in TERM_ROWS:
         t = years(expiry)
-        _, delta, vega = curve_closed_form(kind, omega, 100.0, strike, t)
+        _, delta, vega, gamma = curve_closed_form(kind, omega, 100.0, strike, t)
         h, e = 1e-3, 1e-5
         up, down = (curve_closed_form(kind, omega, 100.0 + s, strike, t)[0] for s in (h, -h))
         assert math.isclose(delta, (up - down) / (2 * h), rel_tol=1e-6)
+        up, down = (curve_closed_form(kind, omega, 100.0 + s, strike, t)[1] for s in (h, -h))
+        assert math.isclose(gamma, (up - down) / (2 * h), rel_tol=1e-6)
         up, down = (curve_closed_form(kind, omega, 100.0, strike, t, s)[0] for s in (e, -e))
         assert math.isclose(vega, (up - down) / (2 * e), rel_tol=1e-6)
 
@@ -105,11 +110,12 @@ def test_closed_form_on_curves_matches_its_central_differences():
 def test_gbm_on_curves_and_a_vol_term_structure_matches_the_closed_form():
     book = pd.DataFrame([row(*[name, kind, "call" if omega > 0 else "put", strike, expiry,
                                "SPX"]) for name, kind, omega, strike, expiry in TERM_ROWS])
-    result = price_portfolio(book, market=TERM, paths=200_000, seed=seed(1), threads=1)
-    k = k_for(9)
+    result = price_portfolio(book, market=TERM, paths=200_000, seed=seed(1), threads=1,
+                             greeks="gamma")
+    k = k_for(12)
     for j, (_, kind, omega, strike, expiry) in enumerate(TERM_ROWS):
         reference = curve_closed_form(kind, omega, 100.0, strike, years(expiry))
-        for g, name in enumerate(("price", "delta", "vega")):
+        for g, name in enumerate(("price", "delta", "vega", "gamma")):
             assert_within(result[name][j], reference[g], result[f"{name}_se"][j], k,
                           label=f"{kind} {name}")
 
@@ -246,19 +252,26 @@ def test_dates_and_year_fractions_give_the_same_numbers_in_any_row_order():
                       combined_se(a.loc["dated", f"{name}_se"], flat[f"{name}_se"][0]), K)
 
 
-@pytest.mark.parametrize("greeks_", ["gamma,rho,theta", "dkappa"])
+@pytest.mark.parametrize("greeks_", ["rho,theta,vanna,volga", "dkappa"])
 def test_further_greeks_of_dated_rows_are_empty_not_flat(greeks_):
+    """Of the further Greeks dated rows get gamma (not with cash dividends under GBM); the
+    others are NaN, and so are their totals."""
     spec = market(SPX={"spot": 100.0, "curve": "USD", "vol": VOL},
-                  NDX={"spot": 100.0, "curve": "USD", "heston": HESTON})
+                  NDX={"spot": 100.0, "curve": "USD", "heston": HESTON},
+                  AAA={"spot": 100.0, "curve": "USD", "vol": 0.2,
+                       "dividends": [{"ex_date": "2027-06-01", "amount": 1.0}]})
     book = pd.DataFrame([row("g", "european", "call", 100.0, "2027-12-01", "SPX"),
-                         row("h", "european", "call", 100.0, "2027-12-01", "NDX")])
+                         row("h", "european", "call", 100.0, "2027-12-01", "NDX"),
+                         row("c", "european", "call", 100.0, "2027-12-01", "AAA")])
     result = price_portfolio(book, market=spec, paths=4_000, seed=seed(8), threads=1,
-                             greeks=greeks_)
-    further = [c for c in result.columns if c in ("gamma", "rho_rate", "theta_per_year",
-                                                  "dkappa")]
+                             greeks=f"gamma,{greeks_}")
+    further = [c for c in result.columns if c in ("rho_rate", "theta_per_year", "vanna",
+                                                  "volga", "dkappa")]
     assert further and result[further].isna().all().all()
     assert all(math.isnan(result.attrs["total"][c]) for c in further)
     assert np.isfinite(result[["price", "delta", "vega"]].to_numpy(dtype=float)).all()
+    assert np.isfinite(result["gamma"][:2]).all() and math.isnan(result["gamma"][2])
+    assert math.isnan(result.attrs["total"]["gamma"])
 
 
 def test_every_method_and_the_report_take_dated_rows_by_likelihood_ratio():
@@ -296,7 +309,7 @@ def test_vega_buckets_match_the_closed_form_per_vol_node():
     call = buckets[buckets["id"] == "call"].reset_index(drop=True)
     assert list(call["node"]) == VOL["dates"]
     t = years("2027-11-15")
-    _, _, parallel = curve_closed_form("european", 1.0, 100.0, 105.0, t)
+    _, _, parallel, _ = curve_closed_form("european", 1.0, 100.0, 105.0, t)
     d_w = parallel / (variance(VOL, t, 1e-4) - variance(VOL, t, -1e-4)) * 2e-4
     k = k_for(4)
     for j in range(3):

@@ -124,7 +124,8 @@ def _likelihood_ratio(group, w, s, coef, antithetic, collect, out, sums):
 def _likelihood_ratio_dated(group, rng, n_paths, coef, collect, out, sums):
     """A chunk of a group priced off a market (:mod:`greeks.models.gbm.dated`): the paths on
     the variance clock with the growth and cash dividends, the weights of the parallel vol
-    shift; no further Greeks (their multipliers assume a flat market)."""
+    shift; of the further Greeks gamma only (the others' multipliers assume a flat
+    market)."""
     market = group.market
     log_growth = np.diff(np.log(market.growth), prepend=0.0)
     w, s, unfloored = dated.simulate_dated(rng, n_paths, market.clock, log_growth,
@@ -135,9 +136,10 @@ def _likelihood_ratio_dated(group, rng, n_paths, coef, collect, out, sums):
         market.forward, market.forward_slope, group.weight, group.total_of, group.n_totals,
         coef, group.antithetic, collect, out, sums)
 
-    def no_multipliers(j, dates, out_):
-        raise NotImplementedError("further Greeks of rows priced off a market")
-    return s, group.date_index, no_multipliers
+    def multipliers(j, dates, out_):  # gamma only (Group.with_extra)
+        dated.gamma_weights(w, market.clock, market.score_index[market.score_start[j]],
+                            group.spot, out_[0])
+    return s, group.date_index, multipliers
 
 
 ADAPTER = GBM()

@@ -175,3 +175,20 @@ def node_weights(w, clock, node_shift, dates, out):
             for j in range(nodes):
                 out[j, p] += scale[j, i] * term
             level = w[p, dates[i]]
+
+
+@njit(cache=True, nogil=True)
+def gamma_weights(w, clock, first, spot, out):
+    """``out[p]``: the gamma weight of path p, the likelihood-ratio identity applied twice
+    to the law of the first segment (up to the row's first score date, grid index
+    ``first``), N(log S0 + log G − Δw_1/2, Δw_1):
+
+        m = (e_1²/Δw_1 − 1 − e_1) / (S0² Δw_1)
+
+    (score² plus the score's S0-derivative; the flat-vol weight of
+    :mod:`greeks.sensitivities` with e_1 = σ W(t_1), Δw_1 = σ² t_1)."""
+    dw = clock[first]
+    scale = 1.0 / (spot * spot * dw)
+    for p in range(w.shape[0]):
+        e = w[p, first]
+        out[p] = (e * e / dw - 1.0 - e) * scale
