@@ -123,7 +123,8 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         A market file (docs/market.md) to price dated positions off: rows may give
         ``expiry`` and ``fixing_dates`` and leave spot, rate, dividend and vol to the
         market; the column ``overrides`` names the market columns a row gave itself.  Their
-        vega is for a parallel shift of the vol curve; their further Greeks are NaN.
+        vega is for a parallel shift of the vol curve; of their further Greeks gamma is
+        estimated (not under GBM with cash dividends), the others are NaN.
 
     Returns
     -------
