@@ -10,6 +10,7 @@ import pandas as pd
 
 from greeks.dask_client import check_reachable
 from greeks.instruments import RESULT_COLUMNS, InputError, validate
+from greeks.market.positions import dated_rows, without_market
 from greeks.names import (
     BASE_GREEKS,
     PARAMETER_GREEKS,
@@ -20,11 +21,26 @@ from greeks.names import (
 )
 
 
-def load(frame_or_path, extra_columns=()) -> pd.DataFrame:
-    """A validated instrument frame from a DataFrame or a .csv/.parquet/.json path;
-    ``extra_columns`` (names, or one comma-separated string) are carried as the user's own
-    even where their names are close to a known column's."""
+def load(frame_or_path, market=None, extra_columns=()) -> pd.DataFrame:
+    """A validated instrument frame from a DataFrame or a .csv/.parquet/.json path; with a
+    ``market`` (a path to a market file or a dict of its shape), its positions resolved
+    against it (:func:`greeks.market.positions.resolve`).  ``extra_columns`` (names, or one
+    comma-separated string) are carried as the user's own even where their names are close
+    to a known column's."""
     extra_columns = column_names(extra_columns)
+    if market is not None:
+        from greeks.market import load_market
+        from greeks.market.positions import resolve
+
+        market = load_market(market)
+        if isinstance(frame_or_path, pd.DataFrame):
+            return resolve(frame_or_path, "<DataFrame>", market, extra_columns=extra_columns)
+        if isinstance(frame_or_path, (str, os.PathLike)):
+            from greeks.io import read_raw
+
+            raw, lines = read_raw(frame_or_path)
+            return resolve(raw, str(frame_or_path), market, lines, extra_columns=extra_columns)
+        raise TypeError("expected a pandas.DataFrame or a path to an instrument file")
     if isinstance(frame_or_path, pd.DataFrame):
         return validate(frame_or_path, "<DataFrame>", extra_columns=extra_columns)
     if isinstance(frame_or_path, (str, os.PathLike)):
@@ -44,7 +60,7 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
                     steps_per_year: float | None = None, first_step: float | None = None,
                     method: str | None = None, greeks=(), target_se=None,
                     max_paths: int | None = None, scheduler: str | None = None,
-                    plain: bool = False, extra_columns=(),
+                    plain: bool = False, market=None, extra_columns=(),
                     progress: Callable[[float, float], None] | None = None) -> pd.DataFrame:
     """Price every row and estimate its delta and vega, each with its standard error.
 
@@ -112,6 +128,12 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
     extra_columns : names, or a comma-separated string of them
         Input columns that are the user's own although their names are close to a known
         column's (``qty``, ``divident``): carried through instead of refused.
+    market : path or dict
+        A market file (docs/market.md) to price dated positions off: rows may give
+        ``expiry`` and ``fixing_dates`` and leave spot, rate, dividend and vol to the
+        market; the column ``overrides`` names the market columns a row gave itself.  Their
+        vega is for a parallel shift of the vol curve; of their further Greeks gamma is
+        estimated (not under GBM with cash dividends), the others are NaN.
 
     Returns
     -------
@@ -144,7 +166,7 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         paths=paths, seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
         first_step=first_step, method=method, greeks=greeks, target_se=target_se,
         max_paths=max_paths, scheduler=scheduler, plain=plain)
-    frame = load(source, extra_columns)
+    frame = load(source, market, extra_columns)
     check_reachable(options.scheduler)
     refuse_from_zero(frame, source_name(source), options)
     extra = tuple(name for name in options.greeks if name not in PARAMETER_GREEKS)
@@ -238,7 +260,8 @@ def _result_table(frame, options: RunOptions, estimates, names, mean, se,
         results[f"method_{name}"] = estimates.choice[:, k]
     for name, used in parameter_methods.items():
         results[f"method_{name}"] = used
-    return pd.concat([pd.DataFrame(results), frame.drop(columns="id")], axis=1)
+    return pd.concat([pd.DataFrame(results), without_market(frame).drop(columns="id")],
+                     axis=1)
 
 
 def _total(names, total_mean, total_se, complete) -> dict:
@@ -274,11 +297,15 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths: int,
     complete = estimates.complete
     methods = {name: np.full(len(frame), "", dtype=object) for name in parameters}
     filled_in = [name for name in extra if name in further.FILLED] + list(parameters)
-    heston_rows = (frame["model"] == "heston").to_numpy()
+    # rows off a market keep NaN: the bumped revaluations assume flat rates
+    dated = dated_rows(frame)
+    heston_rows = (frame["model"] == "heston").to_numpy() & ~dated
+    if dated.any() and filled_in:
+        complete = complete.copy()
+        complete[[3 + extra.index(name) for name in filled_in if name in extra]] = False
     if filled_in and heston_rows.any():
-        b_mean, b_se, b_total, b_total_se, choice = further.heston_sensitivities(
-            frame, filled_in, paths, options.seed, options.scheme, options.steps_per_year,
-            options.first_step, options.method)
+        b_mean, b_se, b_total, b_total_se, choice = _flat_heston_sensitivities(
+            frame, dated, filled_in, paths, options)
         columns = [3 + extra.index(name) for name in filled_in if name in extra]
         filled = [filled_in.index(name) for name in filled_in if name in extra]
         mean, se = mean.copy(), se.copy()
@@ -295,6 +322,7 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths: int,
         mean = np.concatenate([mean, b_mean[:, len(filled):]], axis=1)
         se = np.concatenate([se, b_se[:, len(filled):]], axis=1)
         methods = {name: choice[:, len(filled) + i] for i, name in enumerate(parameters)}
+        complete[targets] &= ~(dated & (frame["model"] == "heston").to_numpy()).any()
     elif parameters:  # no Heston rows: model-parameter sensitivities do not apply
         nan = np.full((len(frame), len(parameters)), np.nan)
         mean, se = np.concatenate([mean, nan], axis=1), np.concatenate([se, nan], axis=1)
@@ -302,6 +330,26 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths: int,
         total_se = np.concatenate([total_se, np.full(len(parameters), np.nan)])
         complete = np.concatenate([complete, np.zeros(len(parameters), dtype=bool)])
     return mean, se, total_mean, total_se, complete, methods
+
+
+def _flat_heston_sensitivities(frame, dated, names, paths: int, options: RunOptions):
+    """:func:`greeks.models.heston.sensitivities.heston_sensitivities` of the rows not off a
+    market (the others NaN, out of the totals)."""
+    from greeks.models.heston import sensitivities as further
+
+    args = (names, paths, options.seed, options.scheme, options.steps_per_year,
+            options.first_step, options.method)
+    if not dated.any():
+        return further.heston_sensitivities(frame, *args)
+    flat = np.flatnonzero(~dated)
+    b_mean, b_se, b_total, b_total_se, choice = further.heston_sensitivities(
+        without_market(frame.iloc[flat].reset_index(drop=True)), *args)
+    mean, se = np.full((len(frame), b_mean.shape[1]), np.nan), np.full((len(frame),
+                                                                       b_se.shape[1]), np.nan)
+    mean[flat], se[flat] = b_mean, b_se
+    chosen = np.full((len(frame), choice.shape[1]), "", dtype=object)
+    chosen[flat] = choice
+    return mean, se, b_total, b_total_se, chosen
 
 
 def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> None:
@@ -324,10 +372,24 @@ def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> N
                         dtype=bool)
     refused = engine.lr_delta_unusable(frame) & weighted
     if refused.any():
+        remedy = ("give v0 > 0 (rows priced off a market go by likelihood ratio)"
+                  if dated_rows(frame)[refused.argmax()]
+                  else "use method 'auto' or 'fd', or give v0 > 0")
         raise InputError(source, "v0 = 0 with 2*kappa*theta < xi^2: the likelihood-ratio delta "
                          "weight has no finite variance here (the variance leaves 0 too "
-                         "slowly); use method 'auto' or 'fd', or give v0 > 0",
-                         row=int(refused.argmax()) + 1, column="v0")
+                         f"slowly); {remedy}", row=int(refused.argmax()) + 1, column="v0")
+
+
+def vega_buckets(source, *, market, paths: int | None = None,
+                 seed: int | None = None) -> pd.DataFrame:
+    """Bucketed vegas of the GBM positions priced off ``market``: ∂V/∂σ_j per node j of
+    their underlying's vol curve, with standard errors (:mod:`greeks.engine.buckets`);
+    one row per position and node: ``id``, ``underlying``, ``node``, ``vega``, ``vega_se``.
+    The buckets of a position add up to its parallel vega (within their SEs)."""
+    from greeks.engine.buckets import vega_buckets as buckets
+
+    options = check_run_options(paths=paths, seed=seed)
+    return buckets(load(source, market), options.paths, options.seed)
 
 
 def with_total_row(results: pd.DataFrame) -> pd.DataFrame:

@@ -20,6 +20,7 @@ from greeks.names import (
 from greeks.options import (
     estimation_options,
     input_options,
+    market_option,
     output_options,
     simulation_options,
 )
@@ -80,11 +81,15 @@ def main() -> None:
 @simulation_options()
 @estimation_options
 @input_options
+@market_option
 @output_options
 @click.option("--total", "with_total", is_flag=True,
               help="Append the portfolio total as a last row (id 'TOTAL') to --output and to "
                    "csv/json output.")
-def price(file, output, fmt, with_total, **options) -> None:
+@click.option("--vega-buckets", "buckets", type=click.Path(dir_okay=False), default=None,
+              help="With --market: also write the vega of every GBM position per node of its "
+                   "vol curve, with SEs, to this file (.csv, .parquet, .json).")
+def price(file, output, fmt, with_total, buckets, **options) -> None:
     """Price every position in FILE with delta and vega, each ± its standard error.
 
     FILE is a .csv, .parquet or .json (records) instrument table; see
@@ -103,7 +108,17 @@ def price(file, output, fmt, with_total, **options) -> None:
     from greeks.render import print_results
 
     with user_errors(output), progress_bar() as progress:
+        if buckets is not None:
+            check_output(buckets)
+            if options["market"] is None:
+                raise BadOption("--vega-buckets needs --market")
         results = price_portfolio(file, progress=progress, **options)
+        if buckets is not None:
+            from greeks.api import vega_buckets
+            from greeks.io import write_table
+
+            write_table(vega_buckets(file, market=options["market"], paths=options["paths"],
+                                     seed=options["seed"]), buckets)
     emit(results, with_total_row(results) if with_total else results, output, fmt,
          print_results)
     note_unmet(results, options)
@@ -117,6 +132,7 @@ def price(file, output, fmt, with_total, **options) -> None:
 @estimation_options
 @click.option("--gamma", is_flag=True, hidden=True, help="As --greeks gamma.")
 @input_options
+@market_option
 @output_options
 def report(files, by, gamma, output, fmt, **options) -> None:
     """Risk report of the positions in FILES: exposures by --by columns and in total.
@@ -215,8 +231,9 @@ def compare(file, output, fmt, **options) -> None:
 @main.command()
 @click.argument("file", type=click.Path(dir_okay=False))
 @input_options
+@market_option
 @output_options
-def analytic(file, output, fmt, extra_columns) -> None:
+def analytic(file, market, output, fmt, extra_columns) -> None:
     """Closed-form price, delta and vega of every european and digital (cash, asset) row in FILE.
 
     Black–Scholes for gbm rows; for heston rows the semi-analytic Fourier integral,
@@ -234,7 +251,7 @@ def analytic(file, output, fmt, extra_columns) -> None:
     from greeks.render import print_reference
 
     with user_errors(output):
-        results = analytic_prices(file, extra_columns)
+        results = analytic_prices(file, market=market, extra_columns=extra_columns)
     emit(results, results, output, fmt, print_reference)
 
 

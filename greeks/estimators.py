@@ -95,6 +95,18 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, spec,
 
 
 @njit(cache=True, nogil=True)
+def row_estimate(arrays, n_units, antithetic, coef, means, weight, slot, add_totals,
+                 collect, totals, out, sums):
+    """One row's likelihood-ratio moments (or its pilot sums with ``collect``) from its
+    per-path ``arrays`` = (payoff, linear payoff, delta weight, vega weight), with the
+    controls of the module docstring and their known ``means`` (5); the other arguments
+    as in :func:`likelihood_ratio_gbm` (for kernels that compute the weights themselves:
+    :mod:`greeks.models.gbm.dated`)."""
+    _row(_gbm_values, arrays, n_units, antithetic, coef, means, weight, slot, add_totals,
+         collect, totals, out, sums)
+
+
+@njit(cache=True, nogil=True)
 def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, d_var,
                             date_start, date_index, spec, forward, weight, total_of, n_totals,
                             coef, conditioned, antithetic, collect, out, sums):

@@ -90,6 +90,11 @@ OUTPUT = click.option(
     "--output", "-o", type=click.Path(dir_okay=False), default=None,
     help="Write the results; the suffix picks the format ("
          + ", ".join(OUTPUT_FORMATS) + ").")
+MARKET = click.option(
+    "--market", type=click.Path(dir_okay=False), default=None,
+    help="A market file (JSON: valuation date, curves, spots, dividends, vols; "
+         "docs/market.md) to price dated positions off: rows may give expiry and "
+         "fixing_dates and leave spot, rate, dividend and vol to it.")
 FORMAT = click.option("--format", "-f", "fmt", type=click.Choice(PRINT_FORMATS),
                       default=DEFAULT_FORMAT, show_default=True, help="What to print on stdout.")
 
@@ -113,6 +118,11 @@ def simulation_options(first_step: bool = True, scheduler: bool = True):
 def estimation_options(command):
     """--method, --greeks, --target-se, --max-paths and --plain."""
     return _together([METHOD, GREEKS, TARGET_SE, MAX_PATHS, PLAIN])(command)
+
+
+def market_option(command):
+    """--market."""
+    return MARKET(command)
 
 
 def output_options(command):

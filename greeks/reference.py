@@ -19,6 +19,7 @@ import pandas as pd
 
 from greeks.api import load
 from greeks.instruments import InputError
+from greeks.market.positions import MARKET_COLUMN, without_market
 from greeks.models.gbm.analytic import reference
 from greeks.models.heston.analytic import (
     heston_asset_digital,
@@ -62,6 +63,24 @@ def _row_values(row) -> tuple[tuple[float, float, float], str | None]:
         return (math.nan,) * 3, f"closed form failed: {error}"
 
 
+def _dated_values(row) -> tuple[tuple[float, float, float], str | None]:
+    """A row priced off a market.  Its ``rate``, ``dividend`` and ``vol`` are the flat
+    values to expiry with the same DF(T), forward and total variance w(T), which is all a
+    european or digital payoff at T depends on: Black–Scholes with them is exact, and the
+    vega of a parallel vol shift ε is the flat vega times ∂σ_eq/∂ε = (∂w(T)/∂ε)/(2 σ_eq T).
+    Heston's price depends on the rates only through DF(T) and the forward: exact too.
+    Cash dividends have no closed form here (NaN, and a note)."""
+    state = row[MARKET_COLUMN]
+    if state.dynamics.cash_dividends(row["maturity"]):
+        return (math.nan,) * 3, "cash dividends: no closed form"
+    values, note = _row_values(row)
+    if note is None and row["model"] == "gbm":
+        vol, maturity = row["vol"], row["maturity"]
+        scale = float(state.dynamics.vol.parallel_shift(maturity)) / (2.0 * vol * maturity)
+        values = (values[0], values[1], values[2] * scale)
+    return values, note
+
+
 def reference_table(frame: pd.DataFrame, source: str = "<DataFrame>") -> pd.DataFrame:
     """Reference price, delta and vega of every row of a validated instrument frame.
 
@@ -73,13 +92,14 @@ def reference_table(frame: pd.DataFrame, source: str = "<DataFrame>") -> pd.Data
     if "note" in frame.columns:
         raise InputError(source, "is the name of a result column; rename or drop it",
                          column="note")
-    rows = [_row_values(row) for row in frame.to_dict("records")]
+    rows = [_dated_values(row) if row.get(MARKET_COLUMN) is not None else _row_values(row)
+            for row in frame.to_dict("records")]
     values = np.array([row_values for row_values, _ in rows], dtype=float).reshape(-1, 3)
     notes = pd.Series([note for _, note in rows], dtype=object)
     results = pd.DataFrame({"id": frame["id"],
                             **{name: values[:, k] for k, name in enumerate(BASE_GREEKS)},
                             "note": notes})
-    out = pd.concat([results, frame.drop(columns="id")], axis=1)
+    out = pd.concat([results, without_market(frame).drop(columns="id")], axis=1)
     valued = notes.isna().to_numpy()
     quantity = frame["quantity"].to_numpy(dtype=float)[valued]
     out.attrs["total"] = {name: float(quantity @ values[valued, k])
@@ -87,12 +107,13 @@ def reference_table(frame: pd.DataFrame, source: str = "<DataFrame>") -> pd.Data
     return out
 
 
-def analytic_prices(frame_or_path, extra_columns=()) -> pd.DataFrame:
+def analytic_prices(frame_or_path, market=None, extra_columns=()) -> pd.DataFrame:
     """:func:`reference_table` of a DataFrame or a .csv/.parquet/.json instrument file
-    (``extra_columns`` as in :func:`greeks.price_portfolio`).
+    (with ``market``, its positions priced off it; ``extra_columns`` as in
+    :func:`greeks.price_portfolio`; :func:`greeks.api.load`).
 
     Raises :class:`InputError` (row-numbered, as ``price_portfolio``) on bad input.
     """
-    frame = load(frame_or_path, extra_columns)
+    frame = load(frame_or_path, market, extra_columns)
     source = "<DataFrame>" if isinstance(frame_or_path, pd.DataFrame) else str(frame_or_path)
     return reference_table(frame, source)

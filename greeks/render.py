@@ -161,6 +161,8 @@ def print_report(report, console: Console | None = None) -> None:
         table.add_row(*(str(row[name]) for name in by), f"{row['positions']:,}",
                       *(plus_minus(row[name], row[f"{name}_se"]) for name in names))
     units = ", ".join(f"{name} = {EXPOSURE_UNITS[name]}" for name in names)
+    if report.attrs.get("multiplied"):
+        units += "; q = quantity × multiplier"
     _print(table, f"{path_counts(report.attrs)}, seed {report.attrs.get('seed')}; {units}",
            console)
 

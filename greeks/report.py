@@ -52,6 +52,7 @@ from greeks.api import (
 )
 from greeks.dask_client import check_reachable
 from greeks.instruments import InputError
+from greeks.market.positions import MULTIPLIER, dated_rows
 from greeks.names import DESK_UNITS, INPUT_FORMATS, OptionError, check_run_options
 
 EXPOSURES = ("market_value", "dollar_delta", "vega_per_point")  # then DESK_UNITS' values
@@ -75,16 +76,21 @@ def instrument_paths(sources: Iterable[str | os.PathLike]) -> list[Path]:
     return paths
 
 
-def load_positions(sources, extra_columns=()) -> pd.DataFrame:
-    """One validated frame from a DataFrame or from instrument files and folders; ids must be
-    unique across files (the message names the file and row of the second one)."""
+def load_positions(sources, market=None, extra_columns=()) -> pd.DataFrame:
+    """One validated frame from a DataFrame or from instrument files and folders (priced off
+    ``market`` if given); ids must be unique across files (the message names the file and
+    row of the second one)."""
     if isinstance(sources, pd.DataFrame):
-        return load(sources, extra_columns)
+        return load(sources, market, extra_columns)
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
+    if market is not None:
+        from greeks.market import load_market
+
+        market = load_market(market)
     frames, seen = [], {}
     for path in instrument_paths(sources):
-        frame = load(path, extra_columns)
+        frame = load(path, market, extra_columns)
         for position, identifier in enumerate(frame["id"]):
             if identifier in seen:
                 raise InputError(str(path), f"id {identifier!r} is already used in {seen[identifier]}",
@@ -110,7 +116,7 @@ def risk_report(sources, *, by=(), paths: int | None = None, seed: int | None = 
                 steps_per_year: float | None = None, first_step: float | None = None,
                 method: str | None = None, greeks=(), target_se=None,
                 max_paths: int | None = None, scheduler: str | None = None,
-                plain: bool = False, extra_columns=(),
+                plain: bool = False, market=None, extra_columns=(),
                 progress: Callable[[float, float], None] | None = None) -> pd.DataFrame:
     """Exposures by the ``by`` columns with standard errors, and the grand total.
 
@@ -127,6 +133,10 @@ def risk_report(sources, *, by=(), paths: int | None = None, seed: int | None = 
     paths, seed, threads, scheme, steps_per_year, first_step, method, target_se, max_paths, \
 scheduler, plain, extra_columns, progress
         As in :func:`greeks.price_portfolio`.
+    market : path or dict
+        A market file to price dated positions off (:func:`greeks.price_portfolio`); each
+        position's exposures are then per quantity × ``multiplier`` (default 1); of the
+        further Greeks only gamma is available (others: an :class:`~greeks.names.OptionError`).
 
     Returns
     -------
@@ -145,7 +155,10 @@ scheduler, plain, extra_columns, progress
         max_paths=max_paths, scheduler=scheduler, plain=plain, desk_units=True)
     by = [name.strip() for name in by.split(",")] if isinstance(by, str) else list(by)
     by = [name for name in by if name]
-    frame = load_positions(sources, extra_columns)
+    if market is not None and set(options.greeks) - {"gamma"}:
+        raise OptionError("greeks: of the further Greeks only gamma is available for "
+                          "positions priced off a market")
+    frame = load_positions(sources, market, extra_columns)
     inputs = ({} if isinstance(sources, pd.DataFrame) else
               {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
                for path in instrument_paths([sources] if isinstance(sources, (str, os.PathLike))
@@ -165,6 +178,7 @@ scheduler, plain, extra_columns, progress
     unmet = missed_targets(frame, estimates, options, unmet)
     table = _table(frame, by, keys, subtotal, exposures)
     table.attrs.update(positions=_positions(frame, by, exposures), by=by,
+                       multiplied=bool(MULTIPLIER in frame.columns and dated_rows(frame).any()),
                        **run_attributes(options, paths, unmet))
     table.attrs["metadata"] = dict(
         greeks=__version__, created=datetime.datetime.now(datetime.timezone.utc).isoformat(
@@ -181,6 +195,8 @@ def _exposures(frame, options, paths, subtotal, progress):
     """Every exposure asked for, by name, in the order of the report's columns; and the
     engine's estimates of price, delta and vega (and the main run's further Greeks)."""
     quantity = frame["quantity"].to_numpy(dtype=float)
+    if MULTIPLIER in frame.columns and dated_rows(frame).any():  # contracts off a market
+        quantity = quantity * frame[MULTIPLIER].to_numpy(dtype=float)
     spot = frame["spot"].to_numpy(dtype=float)
     gamma = "gamma" in options.greeks
     first = ("gamma",) if gamma else options.greeks  # the main run's (module docstring)

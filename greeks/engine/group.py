@@ -50,6 +50,7 @@ class Group:
     extra: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     extra_means: np.ndarray | None = None  # (rows, extra, 2): control means of the extras
     extra_coef: np.ndarray | None = None   # (rows, extra, 2): their coefficients
+    market: object = None  # rows priced off a market: a greeks.engine.dated.DatedGrid
 
     @property
     def n_rows(self) -> int:
@@ -78,6 +79,10 @@ class Group:
         :data:`greeks.sensitivities.NAMES`) too, those its model's chunks estimate
         (``further``; Heston's others come from :mod:`greeks.models.heston.sensitivities`)."""
         codes = np.asarray(codes[np.isin(codes, model_of(self.model).further)], dtype=np.int64)
+        if self.market is not None:  # rows off a market: gamma only, and under GBM not
+            # with cash dividends (the controls' L is read on the floored prices there)
+            gamma = self.model != "gbm" or not self.market.cash.any()
+            codes = codes[codes == sensitivities.GAMMA] if gamma else codes[:0]
         means = np.zeros((self.n_rows, codes.size, 2))
         for j in range(self.n_rows):
             dates = self.times[self.date_index[self.date_start[j]:self.date_start[j + 1]]]

@@ -8,6 +8,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from greeks.market.positions import dated_rows
 from greeks.models import adapter as model_of
 from greeks.payoff_table import BY_CODE, row_code
 
@@ -81,19 +82,26 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     and asian rows; the others as auto); fd: central differences on common random numbers
     for every row (conditioned rows: of their conditional value); rqmc: likelihood ratio
     (conditioned rows: conditional Monte Carlo) on randomised quasi-Monte Carlo paths;
-    ``plain``: plain likelihood ratio.  Rows whose likelihood-ratio delta weight is unusable
+    ``plain``: plain likelihood ratio.  Rows priced off a market (:mod:`greeks.market`) go
+    by likelihood ratio with controls under every method (Heston european and cash digital
+    rows: conditional Monte Carlo, except under lr).  Rows whose likelihood-ratio delta weight is unusable
     (:func:`lr_delta_unusable`) and that are not conditioned go by finite differences
     under auto, mixed and pathwise.
     """
     method = "auto" if method == "mixed" else method
     out = []
     stuck = lr_delta_unusable(frame)
-    for row, from_zero in zip(frame.itertuples(index=False), stuck):
+    dated = dated_rows(frame)
+    for row, from_zero, off_market in zip(frame.itertuples(index=False), stuck, dated):
         model = model_of(row.model)
         code = row_code(row)
         conditioned = code in model.conditioned
         if plain:
             estimator = Estimator(Family.LR, "lr", True)
+        elif off_market:  # rows priced off a market: the families that take its curves
+            estimator = (Estimator(Family.LR, "conditional+controls+antithetic")
+                         if conditioned and method != "lr"
+                         else Estimator(Family.LR, "lr+controls+antithetic", True))
         elif method == "fd" or (from_zero and method in ("auto", "pathwise")
                                 and not conditioned):
             estimator = Estimator(Family.FD, "fd+conditional+antithetic" if conditioned

@@ -9,8 +9,10 @@ import numpy as np
 import pandas as pd
 
 from greeks import payoff_table, payoffs
+from greeks.engine.dated import dated_grid
 from greeks.engine.group import Group
 from greeks.engine.methods import Family, row_estimators
+from greeks.market.positions import MARKET_COLUMN
 from greeks.models import adapter as model_of
 from greeks.names import (  # a scheme's code is its index
     AUTO_STEPS,
@@ -42,11 +44,19 @@ def _market(row) -> str:
 
 
 def _simulation_key(row) -> str:
+    dated = getattr(row, MARKET_COLUMN, None)
+    if dated is not None:  # the market's dynamics; a GBM row's vol is in them
+        parameters = _parameters(row) if row.model != "gbm" else ""
+        return (f"dated;model={row.model};{parameters}market={dated.dynamics.key};"
+                f"underlying={row.underlying}")
     return f"model={row.model};{_parameters(row)}{_market(row)};underlying={row.underlying}"
 
 
-def row_dates(maturity: float, fixings: int) -> np.ndarray:
-    """The equally spaced dates T·k/n, k = 1..n, of a row (the last is T)."""
+def row_dates(maturity: float, fixings: int, explicit=None) -> np.ndarray:
+    """The dates of a row: ``explicit`` (year fractions, the last its maturity) if given,
+    else the equally spaced T·k/n, k = 1..n (the last is T)."""
+    if explicit is not None:
+        return np.asarray(explicit, dtype=float)
     return maturity * np.arange(1, fixings + 1) / fixings
 
 
@@ -85,6 +95,8 @@ def _nearest(grid: np.ndarray, dates: np.ndarray) -> np.ndarray:
 
 def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str,
                 steps_per_year: float, first_step: float) -> Group:
+    if MARKET_COLUMN in rows.columns and rows[MARKET_COLUMN].iat[0] is not None:
+        return _plan_dated_group(rows, key, positions, scheme, steps_per_year, first_step)
     dates = [row_dates(t, n) for t, n in zip(rows["maturity"], rows["fixings"])]
     first = rows.iloc[0]
     model = model_of(first["model"])
@@ -113,22 +125,69 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
         scheme=scheme_code, martingale=martingale, sampled_first=sampled, forward=forward,
         positions=positions, times=grid,
         date_start=start, date_index=np.concatenate(indices).astype(np.int64),
-        payoff=payoffs.PayoffSpec(
-            kind=payoff_table.frame_codes(rows),
-            omega=np.where(rows["option_type"].to_numpy() == "call", 1.0, -1.0),
-            strike=rows["strike"].to_numpy(dtype=float),
-            payout=rows["payout"].to_numpy(dtype=float),
-            barrier=np.nan_to_num(rows["barrier"].to_numpy(dtype=float)) if "barrier" in rows
-            else np.zeros(len(rows)),
-            barrier_kind=np.array([payoffs.BARRIER_CODES.get(b, 0) for b in rows["barrier_type"]]
-                                  if "barrier_type" in rows else np.zeros(len(rows)),
-                                  dtype=np.int64),
-            discount=np.exp(-rows["rate"].to_numpy(dtype=float)
-                            * rows["maturity"].to_numpy(dtype=float))),
+        payoff=_payoff_spec(rows, np.exp(-rows["rate"].to_numpy(dtype=float)
+                                         * rows["maturity"].to_numpy(dtype=float))),
         maturity=rows["maturity"].to_numpy(dtype=float),
         weight=np.repeat(rows["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1),
         extra_weight=rows["quantity"].to_numpy(dtype=float),
         total_of=np.zeros(len(rows), dtype=np.int64), subtotals=np.empty(0, dtype=np.int64),
+    )
+
+
+def _payoff_spec(rows: pd.DataFrame, discount: np.ndarray) -> payoffs.PayoffSpec:
+    return payoffs.PayoffSpec(
+        kind=payoff_table.frame_codes(rows),
+        omega=np.where(rows["option_type"].to_numpy() == "call", 1.0, -1.0),
+        strike=rows["strike"].to_numpy(dtype=float),
+        payout=rows["payout"].to_numpy(dtype=float),
+        barrier=np.nan_to_num(rows["barrier"].to_numpy(dtype=float)) if "barrier" in rows
+        else np.zeros(len(rows)),
+        barrier_kind=np.array([payoffs.BARRIER_CODES.get(b, 0) for b in rows["barrier_type"]]
+                              if "barrier_type" in rows else np.zeros(len(rows)),
+                              dtype=np.int64),
+        discount=discount)
+
+
+def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str,
+                      steps_per_year: float, first_step: float) -> Group:
+    """A group of rows priced off a market (:mod:`greeks.engine.dated`): its rows' own
+    dates, the cash ex-dates and the model's steps on one grid, simulated with zero carry
+    (``rate`` = ``dividend`` = 0) and scaled by the growth; discounted on the curve."""
+    markets = list(rows[MARKET_COLUMN])
+    dynamics = markets[0].dynamics
+    maturities = rows["maturity"].to_numpy(dtype=float)
+    dates = [row_dates(t, n, m.times) for t, n, m in zip(maturities, rows["fixings"], markets)]
+    first = rows.iloc[0]
+    model = model_of(first["model"])
+    gbm = dynamics.vol is not None
+    # GBM: the vol to the last expiry, as the scale of the SE floor only
+    params = ((dynamics.vol.implied(float(maturities.max())),) if gbm
+              else tuple(float(first[name]) for name in model.parameters))
+    steps = model.grid_steps(params, maturities, steps_per_year, first_step)
+    ex_dates = [np.array([d.time for d in dynamics.cash_dividends(float(maturities.max()))])]
+    grid = np.unique(np.concatenate(dates + steps + ex_dates))
+    keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
+    grid = grid[keep]
+    indices = [_nearest(grid, d) for d in dates]
+    market = dated_grid(dynamics, grid, indices, maturities,
+                        rows["instrument"].to_numpy() == "asian", gbm)
+    scheme_code = SCHEMES.index(scheme)
+    martingale, sampled = model.chain_flags(params, grid, scheme_code, steps_per_year, 0.0)
+    start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
+    digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
+    quantity = rows["quantity"].to_numpy(dtype=float)
+    return Group(
+        key=key,
+        spawn_words=tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)),
+        model=model.name, spot=dynamics.spot, rate=0.0, dividend=0.0, params=params,
+        scheme=scheme_code, martingale=martingale, sampled_first=sampled,
+        forward=market.forward,
+        positions=positions, times=grid,
+        date_start=start, date_index=np.concatenate(indices).astype(np.int64),
+        payoff=_payoff_spec(rows, np.asarray(dynamics.discount(maturities), dtype=float)),
+        maturity=maturities, weight=np.repeat(quantity[:, None], 3, axis=1),
+        extra_weight=quantity, total_of=np.zeros(len(rows), dtype=np.int64),
+        subtotals=np.empty(0, dtype=np.int64), market=market,
     )
 
 

@@ -23,6 +23,7 @@ from greeks import (
     survival,
 )
 from greeks.models.base import Bumped, Model
+from greeks.models.gbm import dated
 from greeks.models.gbm.paths import simulate
 from greeks.models.gbm.schema import PARAMETERS
 from greeks.stats import unit_moments
@@ -55,6 +56,8 @@ class GBM(Model):
         return multipliers
 
     def run_likelihood_ratio(self, group, rng, n_paths, coef, collect, out, sums):
+        if group.market is not None:  # rows priced off a market
+            return _likelihood_ratio_dated(group, rng, n_paths, coef, collect, out, sums)
         w, s = self._paths(group, rng, n_paths)
         _likelihood_ratio(group, w, s, coef, group.antithetic, collect, out, sums)
         return s, group.date_index, self._multipliers(group, w)
@@ -116,6 +119,27 @@ def _likelihood_ratio(group, w, s, coef, antithetic, collect, out, sums):
         s, w, group.times, group.spot, group.params[0], group.date_start, group.date_index,
         group.payoff, group.forward, group.weight, group.total_of, group.n_totals, coef,
         antithetic, collect, out, sums)
+
+
+def _likelihood_ratio_dated(group, rng, n_paths, coef, collect, out, sums):
+    """A chunk of a group priced off a market (:mod:`greeks.models.gbm.dated`): the paths on
+    the variance clock with the growth and cash dividends, the weights of the parallel vol
+    shift; of the further Greeks gamma only (the others' multipliers assume a flat
+    market)."""
+    market = group.market
+    log_growth = np.diff(np.log(market.growth), prepend=0.0)
+    w, s, unfloored = dated.simulate_dated(rng, n_paths, market.clock, log_growth,
+                                           market.cash, group.spot, group.antithetic)
+    dated.likelihood_ratio_dated(
+        s, unfloored, w, market.clock, market.shift, group.spot, group.date_start,
+        group.date_index, market.score_start, market.score_index, group.payoff,
+        market.forward, market.forward_slope, group.weight, group.total_of, group.n_totals,
+        coef, group.antithetic, collect, out, sums)
+
+    def multipliers(j, dates, out_):  # gamma only (Group.with_extra)
+        dated.gamma_weights(w, market.clock, market.score_index[market.score_start[j]],
+                            group.spot, out_[0])
+    return s, group.date_index, multipliers
 
 
 ADAPTER = GBM()

@@ -125,6 +125,8 @@ class Heston(Model):
         v0, kappa, theta, xi, rho = group.params
         s, residual, variance, columns, first_variance, slopes, constants, _ = group_paths(
             group, rng, n_paths, normals=normals)
+        if group.market is not None:  # off a market: the zero-carry chain times the growth
+            s *= group.market.growth[np.unique(group.date_index)]
         score = np.empty(n_paths)
         transition_score(EXACT if group.sampled_first else group.scheme, v0, first_variance,
                          kappa, theta, xi, constants.dt[0], constants.e[0],
