@@ -13,7 +13,7 @@ from scipy import stats
 from greeks.api import price_portfolio
 from greeks.models.gbm.analytic import black_scholes
 from greeks.models.heston.analytic import heston_digital, heston_greeks
-from tests.helpers import K, assert_within, combined_se, k_for, seed
+from helpers import K, assert_within, combined_se, k_for, seed
 
 VALUATION = "2027-03-01"
 USD = {"dates": ["2027-06-01", "2027-12-01", "2028-09-01"], "zero_rates": [0.03, 0.045, 0.05]}
@@ -328,3 +328,23 @@ def test_vega_buckets_match_the_closed_form_per_vol_node():
     assert_within(asian["vega"].sum(), whole["vega"][1],
                   combined_se(np.sqrt((asian["vega_se"] ** 2).sum()) * math.sqrt(3),
                               whole["vega_se"][1]), k, label="asian buckets")
+
+
+def test_the_example_book_agrees_with_its_closed_forms():
+    """instruments/book.csv off instruments/market.json (the quick start's example): every row
+    with a closed form (``greeks analytic``) within k SE of it for price, delta and vega."""
+    from pathlib import Path
+
+    from greeks.reference import analytic_prices
+
+    root = Path(__file__).resolve().parent.parent / "instruments"
+    book, market = root / "book.csv", root / "market.json"
+    exact = analytic_prices(book, market=market).set_index("id")
+    exact = exact[exact["note"].isna()]
+    results = price_portfolio(book, market=market, paths=20_000, seed=seed(41)).set_index("id")
+    results = results.loc[exact.index]
+    names = ["price", "delta", "vega"]
+    assert len(exact) >= 10
+    assert_within(results[names].to_numpy(dtype=float), exact[names].to_numpy(dtype=float),
+                  results[[f"{n}_se" for n in names]].to_numpy(dtype=float),
+                  k=k_for(3 * len(exact)))
