@@ -34,7 +34,7 @@ def compare_estimators(source, *, paths: int | None = None, seed: int | None = N
 
     options = check_run_options(paths=paths, seed=seed, threads=threads, scheme=scheme,
                                 steps_per_year=steps_per_year)
-    frame = load(source, extra_columns)
+    frame = load(source, extra_columns=extra_columns)
     from greeks import engine  # numba: only once the options and the input are valid
 
     _warm_up(frame, options.scheme, options.steps_per_year)

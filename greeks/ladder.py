@@ -111,7 +111,7 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     min_ess = check_min_ess(min_ess)
     spot_grid = shift_grid(spot, "spot", floor=-1.0)
     vol_grid = shift_grid(vol, "vol", floor=None)
-    frame = load(source, extra_columns)
+    frame = load(source, extra_columns=extra_columns)
     from greeks import engine  # numba: only once the options and the input are valid
     from greeks.stats import Moments
 

@@ -338,3 +338,14 @@ def test_the_table_totals_greeks_only_on_one_underlying(tmp_path):
         assert "15.00 ± 0.14" in footer
         assert ("1.100 ± 0.014" in footer) is shown
         assert ("Greeks of different underlyings do not add" in text) is not shown
+
+
+@pytest.mark.parametrize("command, extra", [("ladder", ["--spot", "-5%,5%"]), ("compare", []),
+                                            ("analytic", []), ("report", ["--by", "book"])])
+def test_every_command_runs_on_a_book(runner, book, command, extra):
+    """Each command end to end through its options (--extra-columns included)."""
+    paths = [] if command == "analytic" else ["--paths", "2000"]
+    result = run(runner, command, book, *paths, *extra, "--extra-columns", "book",
+                 "--format", "csv")
+    assert result.exit_code == 0, result.output
+    assert len(result.output.splitlines()) > 2
