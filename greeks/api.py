@@ -388,8 +388,11 @@ def vega_buckets(source, *, market, paths: int | None = None,
     The buckets of a position add up to its parallel vega (within their SEs)."""
     from greeks.engine.buckets import vega_buckets as buckets
 
+    from greeks.market import load_market
+
     options = check_run_options(paths=paths, seed=seed)
-    return buckets(load(source, market), options.paths, options.seed)
+    market = load_market(market)
+    return buckets(load(source, market), market, options.paths, options.seed)
 
 
 def with_total_row(results: pd.DataFrame) -> pd.DataFrame:
