@@ -334,3 +334,39 @@ def _values(exposures: dict[str, Exposure], pick) -> dict:
         value, se = pick(exposure)
         out[name], out[f"{name}_se"] = float(value), float(se)
     return out
+
+
+def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int | None = None,
+                  threads: int | None = None, extra_columns=()) -> pd.DataFrame:
+    """Bucketed Greeks of the GBM positions priced off ``market``
+    (:mod:`greeks.engine.buckets`), each ± its standard error, in desk units: a long table
+    with ``position`` (a position's id, a subtotal's ``by`` values joined by ``/``, or
+    ``TOTAL``), ``factor`` (``vol:SPX:2027-12-01``, ``rate:USD:2028-03-01``,
+    ``yield:SPX:flat``, ``dividend:AAPL:2027-05-10``, ``…:parallel``, ``theta:SPX``),
+    ``unit``, ``value``, ``se``.  A position's values are per quantity × multiplier."""
+    from greeks.engine.buckets import bucket_table
+    from greeks.market import load_market
+
+    options = check_run_options(paths=paths, seed=seed, threads=threads)
+    market = load_market(market)
+    by = [name.strip() for name in by.split(",")] if isinstance(by, str) else list(by)
+    by = [name for name in by if name]
+    frame = load_positions(sources, market, extra_columns)
+    missing = [name for name in by if name not in frame.columns]
+    if missing:
+        raise OptionError(f"by: no column {missing[0]!r}; the columns are "
+                          + ", ".join(frame.columns))
+    weight = frame["quantity"].to_numpy(dtype=float)
+    if MULTIPLIER in frame.columns:
+        weight = weight * frame[MULTIPLIER].to_numpy(dtype=float)
+    keys = frame[by].astype(str) if by else pd.DataFrame(index=frame.index)
+    subtotal = (keys.groupby(by, sort=True).ngroup().to_numpy() if by
+                else np.full(len(frame), -1))
+    names = (keys.groupby(by, sort=True).first().index.map(
+        lambda k: "/".join(k) if isinstance(k, tuple) else str(k)).tolist() if by else [])
+    table = bucket_table(frame, market, options.paths, options.seed, options.threads, weight,
+                         subtotal, names)
+    table.attrs.update(seed=options.seed, paths=options.paths, by=by)
+    table.attrs["metadata"] = dict(greeks=__version__, seed=options.seed, paths=options.paths,
+                                   by=",".join(by), buckets=True)
+    return table
