@@ -387,7 +387,6 @@ def vega_buckets(source, *, market, paths: int | None = None,
     one row per position and node: ``id``, ``underlying``, ``node``, ``vega``, ``vega_se``.
     The buckets of a position add up to its parallel vega (within their SEs)."""
     from greeks.engine.buckets import vega_buckets as buckets
-
     from greeks.market import load_market
 
     options = check_run_options(paths=paths, seed=seed)

@@ -84,8 +84,8 @@ class _Row:
     def parallel(self, r):
         """``r`` with the parallel shifts (sums of their buckets' rows) inserted before
         theta."""
-        sums = [r[p[2]].sum(axis=0) for p in self.factors.parallel]
-        return np.concatenate([r[:-1], np.array(sums).reshape(len(sums), -1), r[-1:]])
+        sums = [r[p[2]].sum(axis=0, keepdims=True) for p in self.factors.parallel]
+        return np.concatenate([r[:-1], *sums, r[-1:]])
 
 
 def _chunk(group, rows, spec, seed, chunk, count, beta):
@@ -207,8 +207,9 @@ def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | N
         unit, scale = UNITS[kind]
         records.append((str(frame["id"].iat[position]), label, unit,
                         weight[position] * scale * mean, abs(weight[position]) * scale * se))
-    for (where, label, kind), (mean, se) in sorted(aggregates.items(),
-                                                   key=lambda kv: (kv[0][0] == -2, kv[0][0], kv[0][1])):
+    order = sorted(aggregates, key=lambda key: (key[0] == -2, key[0], key[1]))
+    for where, label, kind in order:
+        mean, se = aggregates[(where, label, kind)]
         unit, scale = UNITS[kind]
         name = "TOTAL" if where == -2 else str(subtotal_names[where])
         records.append((name, label, unit, scale * mean, scale * se))

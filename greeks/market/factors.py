@@ -151,15 +151,17 @@ def row_factors(dynamics: Dynamics, score_times: np.ndarray, payoff_times: np.nd
         rows_s = unit_derivatives(curve, score_times)
         rows_before = unit_derivatives(curve, before)
         for j in range(rows_s.shape[0]):
-            slope = float(unit_derivatives(curve, np.array([maturity]))[j, 0]) if discounting else 0.0
+            slope = (float(unit_derivatives(curve, np.array([maturity]))[j, 0])
+                     if discounting else 0.0)
             node_row = np.eye(rows_s.shape[0])[j]
 
             def beta(t, node_row=node_row):
                 return sign * (node_row @ unit_derivatives(curve, t))
 
             node_label = _date_label(valuation, curve.times[j]) if curve.times else "flat"
-            add(f"{kind}:{name}:{node_label}", kind, np.zeros(n), sign * (rows_s[j] - rows_before[j]),
-                -1, slope, linear_mean(dynamics, payoff_times, maturity, beta, slope))
+            add(f"{kind}:{name}:{node_label}", kind, np.zeros(n),
+                sign * (rows_s[j] - rows_before[j]), -1, slope,
+                linear_mean(dynamics, payoff_times, maturity, beta, slope))
         if len(labels) - start > 1:
             parallel.append((f"{kind}:{name}:parallel", kind, list(range(start, len(labels)))))
 
@@ -240,7 +242,8 @@ def row_theta(dynamics: Dynamics, score_times: np.ndarray, payoff_times: np.ndar
 
     mu, _ = laws(dynamics, score_times)
     mu_later, w_later = laws(later, score_times - DAY)
-    log_discount = float(np.log(later.discount(maturity - DAY)) - np.log(dynamics.discount(maturity)))
+    log_discount = float(np.log(later.discount(maturity - DAY))
+                         - np.log(dynamics.discount(maturity)))
     control = (linear_mean(later, payoff_times - DAY, maturity - DAY)
                - linear_mean(dynamics, payoff_times, maturity))
     return Theta(mu - mu_later, w_later, log_discount, control)
