@@ -177,6 +177,9 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
     mean, se, total_mean, total_se, complete, parameter_methods = _with_heston_sensitivities(
         frame, estimates, extra, parameters, path_count(paths), options)
     names = BASE_GREEKS + extra + parameters
+    if market is not None:
+        _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, complete,
+                          paths, options)
     out = _result_table(frame, options, estimates, names, mean, se, parameter_methods)
     out.attrs["total"] = _total(names, total_mean, total_se, complete)
     if isinstance(paths, dict):  # each value's own count where a row's differ
@@ -350,6 +353,51 @@ def _flat_heston_sensitivities(frame, dated, names, paths: int, options: RunOpti
     chosen = np.full((len(frame), choice.shape[1]), "", dtype=object)
     chosen[flat] = choice
     return mean, se, b_total, b_total_se, chosen
+
+
+def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, complete,
+                      paths, options: RunOptions) -> None:
+    """Fill in, in place, rho and theta of the GBM rows priced off a market from their
+    bucketed Greeks on the main run's paths (:mod:`greeks.engine.buckets`): rho the
+    parallel shift of the row's rate curve (the sum of its node buckets), theta 365 times
+    the one-day change (so ``theta_per_day`` is that change).  The totals too when every
+    row is such a row (otherwise a total of a Greek some row lacks stays NaN)."""
+    wanted = {"rho": "rate", "theta": "theta"}
+    codes = {name: names.index(name) for name in wanted if name in names}
+    rows = dated_rows(frame) & (frame["model"] == "gbm").to_numpy()
+    if not codes or not rows.any():
+        return
+    from greeks.engine.buckets import bucket_estimates
+    from greeks.market import load_market
+
+    found, aggregates = bucket_estimates(frame, load_market(market), paths, options.seed,
+                                         options.threads)
+    nodes: dict = {}
+    for position, label, kind, value, error in found:
+        nodes.setdefault((position, kind), []).append((label, value, error))
+    scale = {"rho": 1.0, "theta": 365.0}
+    for name, k in codes.items():
+        kind = wanted[name]
+        for position in np.flatnonzero(rows):
+            entries = nodes[(position, kind)]
+            label, value, error = next((e for e in entries if e[0].endswith(":parallel")),
+                                       entries[0])
+            mean[position, k], se[position, k] = scale[name] * value, scale[name] * error
+        if rows.all():
+            picked = [(m, s) for (slot, label, kind_), (m, s) in aggregates.items()
+                      if slot == -2 and kind_ == kind and _parallel_label(label, aggregates)]
+            total_mean[k] = scale[name] * sum(m for m, _ in picked)
+            total_se[k] = scale[name] * float(np.sqrt(sum(s * s for _, s in picked)))
+            complete[k] = bool(np.isfinite(mean[:, k]).all())
+
+
+def _parallel_label(label: str, aggregates: dict) -> bool:
+    """Whether a total's factor is a parallel shift: ``…:parallel``, or a curve's only
+    node (a curve with no parallel entry)."""
+    if label.endswith(":parallel") or label.startswith("theta:"):
+        return True
+    curve = label.rsplit(":", 1)[0]
+    return not any(key[1] == f"{curve}:parallel" for key in aggregates)
 
 
 def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> None:

@@ -245,3 +245,31 @@ def test_report_buckets_writes_desk_units(tmp_path):
     assert math.isclose(parts["a"], parts["call"] + parts["digital"], rel_tol=1e-9)
     refused = CliRunner().invoke(main, ["report", str(source), "--buckets"])
     assert refused.exit_code == 2 and "--buckets needs --market" in refused.output
+
+
+def test_rho_and_theta_of_dated_rows_are_the_parallel_shift_and_the_one_day_change():
+    result = price_portfolio(book(ROWS), market=SPEC, paths=50_000, seed=seed(5), threads=1,
+                             greeks="rho,theta")
+    k = k_for(2 * len(ROWS) + 1)
+    h = 1e-5
+    rates = SPEC["curves"]["USD"]["zero_rates"]
+    for j, (name, kind, omega, strike, expiry) in enumerate(ROWS):
+        up, down = (closed_form(bumped_all(SPEC, s), kind, omega, strike, expiry)
+                    for s in (h, -h))
+        assert_within(result["rho_rate"][j], (up - down) / (2 * h), result["rho_rate_se"][j],
+                      k, label=f"{name} rho")
+        change = (closed_form(later(SPEC), kind, omega, strike, expiry)
+                  - closed_form(SPEC, kind, omega, strike, expiry))
+        assert_within(result["theta_per_day"][j], change, result["theta_per_day_se"][j], k,
+                      label=f"{name} theta")
+    assert len(rates) == 3
+    total = result.attrs["total"]
+    assert math.isclose(total["rho_rate"], result["rho_rate"].sum(), rel_tol=1e-9)
+    assert total["rho_rate_se"] > 0
+
+
+def bumped_all(spec, h):
+    """Every node of the USD curve moved by ``h`` (a parallel shift)."""
+    spec = copy.deepcopy(spec)
+    spec["curves"]["USD"]["zero_rates"] = [z + h for z in spec["curves"]["USD"]["zero_rates"]]
+    return spec
