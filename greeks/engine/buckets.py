@@ -199,7 +199,8 @@ def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | N
                  subtotal_names=()) -> pd.DataFrame:
     """The long table of :func:`bucket_estimates` in desk units (:data:`UNITS`): columns
     ``position`` (a row's id, a subtotal's name, or ``TOTAL``), ``factor``, ``unit``,
-    ``value``, ``se``; a position's values weighted by ``weight`` (default: quantity)."""
+    ``value``, ``se``; a position's values weighted by ``weight`` (default: quantity).
+    Factors that are exactly 0 with SE 0 (nodes beyond a row's dates) are left out."""
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
     rows, aggregates = bucket_estimates(frame, market, paths, seed, threads, weight, subtotal)
     records = []
@@ -213,8 +214,10 @@ def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | N
         unit, scale = UNITS[kind]
         name = "TOTAL" if where == -2 else str(subtotal_names[where])
         records.append((name, label, unit, scale * mean, scale * se))
-    return pd.DataFrame.from_records(records, columns=["position", "factor", "unit", "value",
-                                                       "se"])
+    table = pd.DataFrame.from_records(records, columns=["position", "factor", "unit", "value",
+                                                        "se"])
+    # a node no path moves (beyond a row's dates): exactly 0 with SE 0, left out
+    return table[~((table["value"] == 0.0) & (table["se"] == 0.0))].reset_index(drop=True)
 
 
 def vega_buckets(frame: pd.DataFrame, market, paths, seed: int) -> pd.DataFrame:
