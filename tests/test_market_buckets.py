@@ -273,3 +273,36 @@ def bumped_all(spec, h):
     spec = copy.deepcopy(spec)
     spec["curves"]["USD"]["zero_rates"] = [z + h for z in spec["curves"]["USD"]["zero_rates"]]
     return spec
+
+
+def test_market_rows_on_a_process_pool_and_dask_are_bit_identical_to_threads():
+    import pytest
+
+    columns = ["price", "price_se", "delta", "delta_se", "vega", "vega_se"]
+    local = price_portfolio(book(ROWS), market=SPEC, paths=8_000, seed=seed(6), threads=2)
+    pooled = price_portfolio(book(ROWS), market=SPEC, paths=8_000, seed=seed(6), threads=2,
+                             scheduler="processes")
+    assert local[columns].equals(pooled[columns])
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        on_dask = price_portfolio(book(ROWS), market=SPEC, paths=8_000, seed=seed(6),
+                                  threads=2, scheduler=cluster.scheduler_address)
+    assert local[columns].equals(on_dask[columns])
+    assert local.attrs["total"] == on_dask.attrs["total"]
+
+
+def test_target_se_sizes_market_rows():
+    """The sizing run sizes a dated row's group for the target (vega's SE the largest
+    here): the main run's SEs are near it (an SE is itself an estimate, so slightly above
+    is possible, and then flagged)."""
+    target = 0.05
+    result = price_portfolio(book(ROWS[:1]), market=SPEC, seed=seed(7), threads=1,
+                             target_se=target, max_paths=1_000_000)
+    assert 20_000 < result.attrs["paths"]["call"] < 1_000_000
+    se = result[["price_se", "delta_se", "vega_se"]].to_numpy()
+    assert se.max() <= 1.2 * target and se.max() >= 0.8 * target
+    assert bool(result.attrs.get("unmet")) == bool(se.max() > target)
+    reference = closed_form(SPEC, "european", 1.0, 105.0, "2027-11-15")
+    assert_within(result["price"][0], reference, result["price_se"][0], k_for(1),
+                  label="sized price")
