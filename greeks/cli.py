@@ -233,6 +233,7 @@ def ladder(file, spot, vol, min_ess, no_resimulate, output, fmt, plot, **options
 @click.argument("file", type=click.Path(dir_okay=False))
 @simulation_options(first_step=False, scheduler=False)
 @input_options
+@market_option
 @output_options
 def compare(file, output, fmt, **options) -> None:
     """Every valid estimator of every row in FILE: estimate, SE, time, and variance ratio

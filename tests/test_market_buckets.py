@@ -306,3 +306,23 @@ def test_target_se_sizes_market_rows():
     reference = closed_form(SPEC, "european", 1.0, 105.0, "2027-11-15")
     assert_within(result["price"][0], reference, result["price_se"][0], k_for(1),
                   label="sized price")
+
+
+def test_compare_takes_a_market(tmp_path):
+    import json
+
+    market = tmp_path / "market.json"
+    market.write_text(json.dumps(SPEC))
+    source = tmp_path / "book.csv"
+    book(ROWS[:1]).to_csv(source, index=False)
+    out = tmp_path / "compare.csv"
+    result = CliRunner().invoke(main, ["compare", str(source), "--market", str(market),
+                                       "--paths", "4000", "--seed", str(seed(8)), "--threads",
+                                       "1", "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert set(table["greek"]) == {"price", "delta", "vega"}
+    assert {"lr", "lr+controls+antithetic"} <= set(table["method"])
+    price = table[(table["greek"] == "price") & (table["method"] == "lr")].iloc[0]
+    reference = closed_form(SPEC, "european", 1.0, 105.0, "2027-11-15")
+    assert_within(price["estimate"], reference, price["se"], k_for(1), label="compare price")
