@@ -326,3 +326,21 @@ def test_compare_takes_a_market(tmp_path):
     price = table[(table["greek"] == "price") & (table["method"] == "lr")].iloc[0]
     reference = closed_form(SPEC, "european", 1.0, 105.0, "2027-11-15")
     assert_within(price["estimate"], reference, price["se"], k_for(1), label="compare price")
+
+
+def test_report_takes_theta_and_rho_of_dated_rows_from_their_buckets():
+    from greeks.report import risk_report
+
+    positions = book(ROWS).assign(quantity=[2.0, -1.0, 10.0], desk=["a", "b", "a"])
+    report = risk_report(positions, market=SPEC, by="desk", paths=8_000, seed=seed(9),
+                         greeks="theta,rho", threads=1)
+    result = price_portfolio(positions, market=SPEC, paths=8_000, seed=seed(9),
+                             greeks="theta,rho", threads=1)
+    rows = report.attrs["positions"]
+    q = positions["quantity"].to_numpy()
+    assert np.allclose(rows["theta_per_day"], q * result["theta_per_day"], rtol=1e-9)
+    assert np.allclose(rows["rho_per_bp"], q * result["rho_rate"] * 1e-4, rtol=1e-9)
+    for name in ("theta_per_day", "rho_per_bp"):
+        assert math.isclose(report[name].iat[0], rows[name][0] + rows[name][2], rel_tol=1e-9)
+        assert math.isclose(report[name].iat[2], rows[name].sum(), rel_tol=1e-9)
+        assert (report[f"{name}_se"] > 0).all()
