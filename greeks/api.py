@@ -357,14 +357,15 @@ def _flat_heston_sensitivities(frame, dated, names, paths: int, options: RunOpti
 
 def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, complete,
                       paths, options: RunOptions) -> None:
-    """Fill in, in place, rho and theta of the GBM rows priced off a market from their
+    """Fill in, in place, rho and theta of the rows priced off a market from their
     bucketed Greeks on the main run's paths (:mod:`greeks.engine.buckets`): rho the
-    parallel shift of the row's rate curve (the sum of its node buckets), theta 365 times
-    the one-day change (so ``theta_per_day`` is that change).  The totals too when every
-    row is such a row (otherwise a total of a Greek some row lacks stays NaN)."""
+    parallel shift of the row's rate curve (the sum of its node buckets; Heston european
+    and asian rows pathwise, other Heston rows NaN), theta of GBM rows 365 times the one-day
+    change (so ``theta_per_day`` is that change; Heston rows NaN).  The totals too when
+    every row is off a market and has a value."""
     wanted = {"rho": "rate", "theta": "theta"}
     codes = {name: names.index(name) for name in wanted if name in names}
-    rows = dated_rows(frame) & (frame["model"] == "gbm").to_numpy()
+    rows = dated_rows(frame)
     if not codes or not rows.any():
         return
     from greeks.engine.buckets import bucket_estimates
@@ -379,7 +380,9 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
     for name, k in codes.items():
         kind = wanted[name]
         for position in np.flatnonzero(rows):
-            entries = nodes[(position, kind)]
+            entries = nodes.get((position, kind))
+            if not entries:  # Heston rows have no theta here
+                continue
             label, value, error = next((e for e in entries if e[0].endswith(":parallel")),
                                        entries[0])
             mean[position, k], se[position, k] = scale[name] * value, scale[name] * error

@@ -344,3 +344,54 @@ def test_report_takes_theta_and_rho_of_dated_rows_from_their_buckets():
         assert math.isclose(report[name].iat[0], rows[name][0] + rows[name][2], rel_tol=1e-9)
         assert math.isclose(report[name].iat[2], rows[name].sum(), rel_tol=1e-9)
         assert (report[f"{name}_se"] > 0).all()
+
+
+HESTON = {"v0": 0.04, "kappa": 1.5, "theta": 0.05, "xi": 0.5, "rho": -0.6}
+
+
+def heston_closed_form(spec, omega, strike, expiry):
+    """The Fourier price on the equivalent flat rate and yield to expiry (exact: the payoff
+    at T depends on the rates only through DF(T) and the forward)."""
+    from greeks.models.heston.analytic import heston_greeks
+
+    valuation, und = spec["valuation_date"], spec["underlyings"]["NDX"]
+    t = years(expiry, valuation)
+    rate = integral(spec["curves"]["USD"], "zero_rates", t, valuation) / t
+    dividend = integral(und["dividend_yield"], "yields", t, valuation) / t
+    return heston_greeks("call" if omega > 0 else "put", und["spot"], strike, t, rate,
+                         *HESTON.values(), dividend)[0]
+
+
+def test_heston_carry_buckets_match_central_differences_of_the_fourier_price():
+    spec = copy.deepcopy(SPEC)
+    spec["underlyings"] = {"NDX": {"spot": 100.0, "curve": "USD", "heston": HESTON,
+                                   "dividend_yield": SPEC["underlyings"]["SPX"]["dividend_yield"]}}
+    rows = [("hc", "european", 1.0, 100.0, "2027-11-15"), ("hp", "european", -1.0, 95.0,
+                                                            "2028-02-01"),
+            ("ha", "asian", 1.0, 100.0, "2027-11-15"), ("hd", "digital", 1.0, 100.0,
+                                                         "2027-11-15")]
+    positions = book(rows).assign(underlying="NDX")
+    market = load_market(spec)
+    frame = load(positions, market)
+    found, _ = bucket_estimates(frame, market, 40_000, seed(10), threads=1)
+    table = pd.DataFrame(found, columns=["position", "label", "kind", "mean", "se"])
+    table["id"] = frame["id"].to_numpy()[table["position"]]
+    table = table.set_index(["id", "label"])
+    h = 1e-5
+    checks = [(f"rate:USD:{d}", ["curves", "USD", "zero_rates", j])
+              for j, d in enumerate(spec["curves"]["USD"]["dates"])]
+    checks += [(f"yield:NDX:{d}", ["underlyings", "NDX", "dividend_yield", "yields", j])
+               for j, d in enumerate(spec["underlyings"]["NDX"]["dividend_yield"]["dates"])]
+    k = k_for(2 * len(checks))
+    for name, _, omega, strike, expiry in rows[:2]:
+        for label, path in checks:
+            up, down = (heston_closed_form(bumped(spec, path, s), omega, strike, expiry)
+                        for s in (h, -h))
+            found = table.loc[(name, label)]
+            assert_within(found["mean"], (up - down) / (2 * h), found["se"], k,
+                          label=f"{name} {label}")
+    asian = table.loc["ha"]
+    nodes = asian[asian.index.str.startswith("rate:USD:2")]["mean"].sum()
+    assert math.isclose(asian.loc["rate:USD:parallel", "mean"], nodes, rel_tol=1e-9)
+    assert table.loc["hd"]["mean"].isna().all()  # a digital is not continuous: no pathwise
+    assert not any(label.startswith("theta") for label in table.loc["hc"].index)

@@ -30,9 +30,12 @@ from greeks import estimators, payoffs, streams
 from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.run import pilot_paths
 from greeks.engine.scheduler import default_threads
-from greeks.market.factors import UNITS, row_factors, row_theta
+from greeks.market.factors import UNITS, carry_factors, row_factors, row_theta
 from greeks.market.positions import MARKET_COLUMN
 from greeks.models.gbm import dated
+from greeks.models.heston import carry
+from greeks.models.heston.adapter import group_paths
+from greeks.payoff_table import EUROPEAN
 from greeks.stats import Moments
 
 
@@ -66,8 +69,10 @@ class _Row:
         self.kinds = f.kinds + [p[1] for p in f.parallel] + ["theta"]
         self.control = np.append(f.control, np.nan if self.theta is None else self.theta.control)
 
-    def values(self, w, s, u, clock):
+    def sample(self, paths, group, j):
         """(F+1) × paths: f w_k and L w_k for the factors and theta."""
+        w, s, u = paths
+        clock = group.market.clock
         n = w.shape[0]
         f = self.factors
         weights = np.empty((len(f.labels) + 1, n))
@@ -79,7 +84,9 @@ class _Row:
             dated.theta_weights(w, clock, self.scores, self.theta.offset, self.theta.variance,
                                 self.theta.log_discount, weights[-1])
         payoff, linear = np.empty(n), np.empty(n)
-        return payoff, linear, weights
+        payoffs.evaluate(s, self.dates, group.payoff, j, payoff)
+        estimators.linear_payoff(u, self.dates, self.asian, self.discount, linear)
+        return payoff[None, :] * weights, linear[None, :] * weights
 
     def parallel(self, r):
         """``r`` with the parallel shifts (sums of their buckets' rows) inserted before
@@ -88,29 +95,90 @@ class _Row:
         return np.concatenate([r[:-1], *sums, r[-1:]])
 
 
+class _HestonRow:
+    """A Heston row's carry factors (:class:`greeks.market.factors.CarryFactors`),
+    pathwise: european and asian rows; other payoffs NaN.  No theta."""
+
+    def __init__(self, group, j, frame, market):
+        position = int(group.positions[j])
+        row_market = frame[MARKET_COLUMN].iat[position]
+        self.position = position
+        self.part = slice(group.date_start[j], group.date_start[j + 1])
+        kind = group.payoff.kind[j]
+        self.asian = kind == payoffs.ASIAN
+        self.valid = kind in (EUROPEAN, payoffs.ASIAN)
+        self.omega, self.strike = group.payoff.omega[j], group.payoff.strike[j]
+        self.discount = group.payoff.discount[j]
+        times = group.times[group.date_index[self.part]]
+        underlying = frame["underlying"].iat[position]
+        overrides = row_market.overrides
+        names = dict(underlying=underlying, valuation=market.valuation_date,
+                     curve="own" if "rate" in overrides else market.underlyings[underlying].curve,
+                     own_yield="dividend" in overrides)
+        self.factors = carry_factors(row_market.dynamics, times if self.asian else times[-1:],
+                                     float(times[-1]), names)
+        f = self.factors
+        self.labels = f.labels + [p[0] for p in f.parallel]
+        self.kinds = f.kinds + [p[1] for p in f.parallel]
+        self.control = f.control
+
+    def sample(self, paths, group, j):
+        """F × paths: the pathwise f-derivative and that of L (module docstring)."""
+        s, columns = paths
+        dates = np.ascontiguousarray(columns[self.part])
+        n = s.shape[0]
+        f = self.factors
+        payoff, linear = np.empty(n), np.empty(n)
+        g = np.empty((len(f.labels), n))
+        if not self.valid:
+            g[:] = np.nan
+            return g, np.zeros_like(g)
+        payoffs.evaluate(s, dates, group.payoff, j, payoff)
+        estimators.linear_payoff(s, dates, self.asian, self.discount, linear)
+        carry.carry_pathwise(s, dates, self.asian, self.omega, self.strike, self.discount,
+                             np.ascontiguousarray(f.beta), g)
+        h = np.empty_like(g)  # the linear payoff's pathwise derivative: ω = 1, K = −∞
+        carry.carry_pathwise(s, dates, self.asian, 1.0, -np.inf, self.discount,
+                             np.ascontiguousarray(f.beta), h)
+        g -= f.discount[:, None] * payoff[None, :]
+        h -= f.discount[:, None] * linear[None, :]
+        return g, h
+
+    def parallel(self, r):
+        sums = [r[p[2]].sum(axis=0, keepdims=True) for p in self.factors.parallel]
+        return np.concatenate([r, *sums])
+
+
+def _paths(group, seed, chunk, count):
+    """The chunk's paths from the main run's stream ``chunk``: GBM (W̃, S, Ŝ), Heston
+    (S, the rows' columns), in antithetic pairs."""
+    market = group.market
+    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
+    rng = np.random.Generator(np.random.PCG64(stream))
+    if group.model == "heston":
+        chain = group_paths(group, rng, count)
+        return chain.s * market.growth[np.unique(group.date_index)], chain.columns
+    log_growth = np.diff(np.log(market.growth), prepend=0.0)
+    return dated.simulate_dated(rng, count, market.clock, log_growth, market.cash, group.spot,
+                                True)
+
+
 def _chunk(group, rows, spec, seed, chunk, count, beta):
     """One chunk's pilot sums (``beta`` None) or residual moments and weighted per-pair
     residuals by label."""
-    market = group.market
-    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
-    log_growth = np.diff(np.log(market.growth), prepend=0.0)
-    w, s, u = dated.simulate_dated(np.random.Generator(np.random.PCG64(stream)), count,
-                                   market.clock, log_growth, market.cash, group.spot, True)
+    paths = _paths(group, seed, chunk, count)
     half = count // 2
     out = []
     for j, row in enumerate(rows):
-        payoff, linear, weights = row.values(w, s, u, market.clock)
-        payoffs.evaluate(s, row.dates, spec, j, payoff)
-        estimators.linear_payoff(u, row.dates, row.asian, row.discount, linear)
-        g = payoff[None, :] * weights
-        h = linear[None, :] * weights
+        g, h = row.sample(paths, group, j)
         g = 0.5 * (g[:, :half] + g[:, half:2 * half])
         h = 0.5 * (h[:, :half] + h[:, half:2 * half])
         if beta is None:
             h = np.where(np.isfinite(row.control)[:, None], h, 0.0)
             gm, hm = g.mean(axis=1), h.mean(axis=1)
             out.append(np.stack([((g - gm[:, None]) * (h - hm[:, None])).sum(axis=1),
-                                 ((h - hm[:, None]) ** 2).sum(axis=1)]))
+                                 ((h - hm[:, None]) ** 2).sum(axis=1),
+                                 ((g - gm[:, None]) ** 2).sum(axis=1)]))
             continue
         control = np.nan_to_num(row.control)
         r = row.parallel(g - beta[j][:, None] * (h - control[:, None]))
@@ -130,9 +198,10 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
     slot = np.full(len(frame), -1) if slot is None else np.asarray(slot)
     groups = [replace_antithetic(g) for g in plan_groups(frame, method="auto", plain=False)
-              if g.market is not None and g.model == "gbm"]
+              if g.market is not None and g.model in ("gbm", "heston")]
     ids = frame["id"].to_numpy()
-    plans = [(g, [_Row(g, j, frame, market) for j in range(g.n_rows)]) for g in groups]
+    plans = [(g, [(_Row if g.model == "gbm" else _HestonRow)(g, j, frame, market)
+                  for j in range(g.n_rows)]) for g in groups]
     counts = [paths_of(paths, g, ids, False) for g in groups]
     threads = threads or default_threads()
 
@@ -148,12 +217,14 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
     betas = []
     collected = run(pilot, None)
     for i, (group, rows) in enumerate(plans):
-        sums = [np.zeros((2, len(r.control))) for r in rows]
+        sums = [np.zeros((3, len(r.control))) for r in rows]
         for (k, _, _), result in zip(pilot, collected):
             if k == i:
                 for j in range(len(rows)):
                     sums[j] += result[j]
-        betas.append([np.where(s[1] > 0, s[0] / np.where(s[1] > 0, s[1], 1.0), 0.0)
+        # a control that is 0 up to rounding (a european's rate factor under Heston, whose
+        # linear payoff's pathwise derivative cancels) is not used
+        betas.append([np.where(s[1] > 1e-12 * s[2], s[0] / np.where(s[1] > 0, s[1], 1.0), 0.0)
                       for s in sums])
     tasks = [(i, streams.MAIN + c, n) for i, g in enumerate(groups) for c, n in g.chunks(counts[i])]
     results = run(tasks, betas)

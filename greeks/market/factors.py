@@ -247,3 +247,73 @@ def row_theta(dynamics: Dynamics, score_times: np.ndarray, payoff_times: np.ndar
     control = (linear_mean(later, payoff_times - DAY, maturity - DAY)
                - linear_mean(dynamics, payoff_times, maturity))
     return Theta(mu - mu_later, w_later, log_discount, control)
+
+
+@dataclass
+class CarryFactors:
+    """The carry factors of a row whose payoff is a continuous function of its prices on
+    ``payoff_times`` (Heston european and asian rows): ``beta`` (F × dates) = ∂log G/∂θ at
+    those dates, ``discount`` (F,) = c, ``control`` (F,) = ∂E[L]/∂θ, ``parallel`` as in
+    :class:`Factors`.
+
+    The growth is deterministic and multiplies the zero-carry price, S(t) = G(t) S̃(t),
+    so ∂S(t)/∂θ = S(t) β(t) path by path, and for a payoff Lipschitz in the prices (and
+    differentiable off a null set: the kink at the strike has probability 0) the pathwise
+    derivative is unbiased (Broadie & Glasserman 1996):
+
+        ∂V/∂θ = E[DF f'(X) ∂X/∂θ] − c V,   X = S(T) or the average of S over the dates.
+
+    Digital and barrier payoffs are not continuous: NaN."""
+
+    labels: list
+    kinds: list
+    beta: np.ndarray
+    discount: np.ndarray
+    control: np.ndarray
+    parallel: list
+
+
+def carry_factors(dynamics: Dynamics, payoff_times: np.ndarray, maturity: float,
+                  names: dict) -> CarryFactors:
+    """The rate, yield and proportional-dividend factors of :class:`CarryFactors`
+    (``names`` as in :func:`row_factors`)."""
+    und, valuation = names["underlying"], names["valuation"]
+    labels, kinds, beta, disc, control, parallel = [], [], [], [], [], []
+
+    def curve_factors(curve: Curve, kind: str, name: str, sign: float, discounting: bool):
+        start = len(labels)
+        at_dates = unit_derivatives(curve, payoff_times)
+        for j in range(at_dates.shape[0]):
+            slope = (float(unit_derivatives(curve, np.array([maturity]))[j, 0])
+                     if discounting else 0.0)
+            node_row = np.eye(at_dates.shape[0])[j]
+
+            def b(t, node_row=node_row):
+                return sign * (node_row @ unit_derivatives(curve, t))
+
+            node_label = _date_label(valuation, curve.times[j]) if curve.times else "flat"
+            labels.append(f"{kind}:{name}:{node_label}")
+            kinds.append(kind)
+            beta.append(sign * at_dates[j])
+            disc.append(slope)
+            control.append(linear_mean(dynamics, payoff_times, maturity, b, slope))
+        if len(labels) - start > 1:
+            parallel.append((f"{kind}:{name}:parallel", kind, list(range(start, len(labels)))))
+
+    curve_factors(dynamics.rate, "rate", names["curve"], 1.0, True)
+    curve_factors(dynamics.dividend_yield, "yield",
+                  und if not names.get("own_yield") else f"{und}/own", -1.0, False)
+    for d in dynamics.dividends:
+        if d.proportional and d.time <= maturity:
+            step = -1.0 / (1.0 - d.value)
+
+            def b(t, d=d, step=step):
+                return np.where(np.asarray(t) >= d.time, step, 0.0)
+
+            labels.append(f"dividend:{und}:{_date_label(valuation, d.time)}")
+            kinds.append("dividend_yield")
+            beta.append(b(payoff_times))
+            disc.append(0.0)
+            control.append(linear_mean(dynamics, payoff_times, maturity, b))
+    return CarryFactors(labels, kinds, np.array(beta), np.array(disc), np.array(control),
+                        parallel)
