@@ -1,17 +1,20 @@
-"""Bucketed Greeks of GBM rows priced off a market, as further weights on the main run's
-paths: vega per vol node, rho per rate-curve node, ∂V/∂(dividend yield) per yield node,
-∂V/∂(each discrete dividend), and theta (the one-day change), each with its standard error
-(:mod:`greeks.market.factors`, :func:`greeks.models.gbm.dated.factor_weights`).
+"""Bucketed Greeks of rows priced off a market, on the main run's paths: for GBM rows, as
+further likelihood-ratio weights, vega per vol node, rho per rate-curve node,
+∂V/∂(dividend yield) per yield node, ∂V/∂(each discrete dividend), and theta (the one-day
+change) (:mod:`greeks.market.factors`, :func:`greeks.models.gbm.dated.factor_weights`); for
+Heston european and asian rows the carry buckets pathwise
+(:class:`greeks.market.factors.CarryFactors`); each with its standard error.
 
-Paths.  Each dated GBM group is simulated from the main run's streams (chunk c of the main
+Paths.  Each dated group is simulated from the main run's streams (chunk c of the main
 run draws from ``streams.MAIN + c``, the same spawn words; antithetic pairs), so the
-buckets are weights on the paths that priced the rows.  A bucket's estimate is the mean
-over antithetic pairs of
+buckets are weights on the paths that priced the rows (in a pass of their own over those
+streams).  A bucket's estimate is the mean over antithetic pairs of
 
     r = f w_k − β_k (L w_k − ∂E[L]/∂θ_k)
 
 (f the discounted payoff, L the linear payoff on the unfloored prices, whose weighted mean
-is known exactly), β_k estimated on the main run's pilot streams (``streams.PILOT + c``)
+is known exactly; under Heston f w_k and L w_k stand for the pathwise derivatives of f and
+L), β_k estimated on the main run's pilot streams (``streams.PILOT + c``)
 and used as a constant, so the estimate is unbiased.  A parallel shift's estimate is the
 sum of its buckets' r path by path: it equals the sum of the bucket estimates exactly,
 with the standard error of that sum.  Totals and subtotals weigh each row's r by its
@@ -22,6 +25,7 @@ Chunks run on threads (the kernels release the GIL); the Dask scheduler is not u
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -40,7 +44,7 @@ from greeks.stats import Moments
 
 
 class _Row:
-    """What one row adds to a chunk: its payoff and score dates, its factors' weight
+    """What one GBM row adds to a chunk: its payoff and score dates, its factors' weight
     coefficients and control means, and its theta."""
 
     def __init__(self, group, j, frame, market):
@@ -197,7 +201,7 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
     containing every row).  ``weight`` defaults to the quantity."""
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
     slot = np.full(len(frame), -1) if slot is None else np.asarray(slot)
-    groups = [replace_antithetic(g) for g in plan_groups(frame, method="auto", plain=False)
+    groups = [replace(g, antithetic=True) for g in plan_groups(frame, method="auto", plain=False)
               if g.market is not None and g.model in ("gbm", "heston")]
     ids = frame["id"].to_numpy()
     plans = [(g, [(_Row if g.model == "gbm" else _HestonRow)(g, j, frame, market)
@@ -257,12 +261,6 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
             mean, var = aggregates.get(key, (0.0, 0.0))
             aggregates[key] = (mean + m.mean[0], var + m.standard_error[0] ** 2)
     return out, {k: (m, np.sqrt(v)) for k, (m, v) in aggregates.items()}
-
-
-def replace_antithetic(group):
-    from dataclasses import replace
-
-    return replace(group, antithetic=True)
 
 
 def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | None = None,
