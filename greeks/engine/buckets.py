@@ -62,7 +62,8 @@ class _Row:
         underlying = frame["underlying"].iat[position]
         overrides = row_market.overrides
         names = dict(underlying=underlying, valuation=market.valuation_date,
-                     curve="own" if "rate" in overrides else market.underlyings[underlying].curve,
+                     curve=(f"{underlying}/own" if "rate" in overrides
+                            else market.underlyings[underlying].curve),
                      own_vol="vol" in overrides, own_yield="dividend" in overrides)
         score_times = group.times[self.scores]
         self.factors = row_factors(row_market.dynamics, score_times, payoff_times, maturity,
@@ -117,7 +118,8 @@ class _HestonRow:
         underlying = frame["underlying"].iat[position]
         overrides = row_market.overrides
         names = dict(underlying=underlying, valuation=market.valuation_date,
-                     curve="own" if "rate" in overrides else market.underlyings[underlying].curve,
+                     curve=(f"{underlying}/own" if "rate" in overrides
+                            else market.underlyings[underlying].curve),
                      own_yield="dividend" in overrides)
         self.factors = carry_factors(row_market.dynamics, times if self.asian else times[-1:],
                                      float(times[-1]), names)

@@ -117,8 +117,9 @@ def linear_mean(dynamics: Dynamics, payoff_times: np.ndarray, maturity: float,
 def row_factors(dynamics: Dynamics, score_times: np.ndarray, payoff_times: np.ndarray,
                 maturity: float, names: dict) -> Factors:
     """The factors of a row (module docstring); ``names``: ``underlying``, ``curve`` (the
-    rate curve's name, or ``own`` for the row's own rate), ``valuation`` (a date), and
-    ``own_vol``/``own_yield`` when the row gave its own."""
+    rate curve's name, or ``UND/own`` for the row's own rate), ``valuation`` (a date), and
+    ``own_vol``/``own_yield`` when the row gave its own (labelled ``vol:UND/own:flat``,
+    ``yield:UND/own:flat``: a row's own value is a factor apart from the market's)."""
     n = score_times.size
     before = np.concatenate(([0.0], score_times[:-1]))
     labels, kinds, var, drift, cash_at, disc, control = [], [], [], [], [], [], []
@@ -141,7 +142,8 @@ def row_factors(dynamics: Dynamics, score_times: np.ndarray, payoff_times: np.nd
     first = len(labels)
     for j, label in enumerate(vol.labels):
         a = 0.5 * np.diff(node[j], prepend=0.0) / dw
-        add(f"vol:{und}:{'flat' if names.get('own_vol') else label}", "vol", a, np.zeros(n),
+        add(f"vol:{und}/own:flat" if names.get("own_vol") else f"vol:{und}:{label}", "vol",
+            a, np.zeros(n),
             -1, 0.0, 0.0)
     if len(labels) - first > 1:
         parallel.append((f"vol:{und}:parallel", "vol", list(range(first, len(labels)))))
