@@ -224,7 +224,7 @@ def _exposures(frame, options, paths, subtotal, progress, market=None):
     for name in EXPOSURES + tuple(DESK_UNITS):
         if name in parts:
             out[DESK_UNITS.get(name, name)] = _scaled(parts[name], SCALES.get(name, 1.0),
-                                                      name in DESK_UNITS)
+                                                      name in DESK_UNITS, subtotal)
     return out, estimates
 
 
@@ -340,12 +340,15 @@ def _combined(first: Exposure, second: Exposure) -> Exposure:
                     np.hypot(first.subtotals_se, second.subtotals_se))
 
 
-def _scaled(part: Exposure, scale: float, checked: bool) -> Exposure:
-    """``part`` in desk units; ``checked``: totals NaN unless every position has a value."""
-    if checked and np.isnan(part.rows).any():
-        nan = np.full(part.subtotals.shape, np.nan)
-        part = part._replace(total=math.nan, total_se=math.nan, subtotals=nan,
-                             subtotals_se=nan)
+def _scaled(part: Exposure, scale: float, checked: bool, subtotal: np.ndarray) -> Exposure:
+    """``part`` in desk units; ``checked``: the total NaN unless every position has a value,
+    and a subtotal unless every position in it has one (``subtotal``: each row's id)."""
+    missing = np.isnan(part.rows)
+    if checked and missing.any():
+        lacking = np.isin(np.arange(part.subtotals.size), subtotal[missing])
+        part = part._replace(total=math.nan, total_se=math.nan,
+                             subtotals=np.where(lacking, np.nan, part.subtotals),
+                             subtotals_se=np.where(lacking, np.nan, part.subtotals_se))
     if scale == 1.0:
         return part
     return Exposure(*(value * scale for value in part))

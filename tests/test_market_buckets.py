@@ -397,3 +397,16 @@ def test_heston_carry_buckets_match_central_differences_of_the_fourier_price():
     assert math.isclose(asian.loc["rate:USD:parallel", "mean"], nodes, rel_tol=1e-9)
     assert table.loc["hd"]["mean"].isna().all()  # a digital is not continuous: no pathwise
     assert not any(label.startswith("theta") for label in table.loc["hc"].index)
+
+
+def test_a_subtotal_lacks_rho_only_where_a_row_in_it_does():
+    from greeks.report import risk_report
+
+    spec = copy.deepcopy(SPEC)
+    spec["underlyings"]["NDX"] = {"spot": 100.0, "curve": "USD", "heston": HESTON}
+    positions = pd.concat([book(ROWS[:1]), book([("nd", "digital", 1.0, 100.0, "2027-11-15")])
+                           .assign(underlying="NDX")], ignore_index=True)
+    report = risk_report(positions, market=spec, by="underlying", paths=4_000, seed=seed(11),
+                         greeks="rho", threads=1).set_index("underlying")
+    assert np.isfinite(report.loc["SPX", ["rho_per_bp", "rho_per_bp_se"]]).all()
+    assert report.loc[["NDX", "TOTAL"], "rho_per_bp"].isna().all()
