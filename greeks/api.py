@@ -177,6 +177,9 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
     mean, se, total_mean, total_se, complete, parameter_methods = _with_heston_sensitivities(
         frame, estimates, extra, parameters, path_count(paths), options)
     names = BASE_GREEKS + extra + parameters
+    if market is not None:
+        _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, complete,
+                          paths, options)
     out = _result_table(frame, options, estimates, names, mean, se, parameter_methods)
     out.attrs["total"] = _total(names, total_mean, total_se, complete)
     if isinstance(paths, dict):  # each value's own count where a row's differ
@@ -352,6 +355,54 @@ def _flat_heston_sensitivities(frame, dated, names, paths: int, options: RunOpti
     return mean, se, b_total, b_total_se, chosen
 
 
+def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, complete,
+                      paths, options: RunOptions) -> None:
+    """Fill in, in place, rho and theta of the rows priced off a market from their
+    bucketed Greeks on the main run's paths (:mod:`greeks.engine.buckets`): rho the
+    parallel shift of the row's rate curve (the sum of its node buckets; Heston european
+    and asian rows pathwise, other Heston rows NaN), theta of GBM rows 365 times the one-day
+    change (so ``theta_per_day`` is that change; Heston rows NaN).  The totals too when
+    every row is off a market and has a value."""
+    wanted = {"rho": "rate", "theta": "theta"}
+    codes = {name: names.index(name) for name in wanted if name in names}
+    rows = dated_rows(frame)
+    if not codes or not rows.any():
+        return
+    from greeks.engine.buckets import bucket_estimates
+    from greeks.market import load_market
+
+    found, aggregates = bucket_estimates(frame, load_market(market), paths, options.seed,
+                                         options.threads)
+    nodes: dict = {}
+    for position, label, kind, value, error in found:
+        nodes.setdefault((position, kind), []).append((label, value, error))
+    scale = {"rho": 1.0, "theta": 365.0}
+    for name, k in codes.items():
+        kind = wanted[name]
+        for position in np.flatnonzero(rows):
+            entries = nodes.get((position, kind))
+            if not entries:  # Heston rows have no theta here
+                continue
+            label, value, error = next((e for e in entries if e[0].endswith(":parallel")),
+                                       entries[0])
+            mean[position, k], se[position, k] = scale[name] * value, scale[name] * error
+        if rows.all():
+            picked = [(m, s) for (slot, label, kind_), (m, s) in aggregates.items()
+                      if slot == -2 and kind_ == kind and _parallel_label(label, aggregates)]
+            total_mean[k] = scale[name] * sum(m for m, _ in picked)
+            total_se[k] = scale[name] * float(np.sqrt(sum(s * s for _, s in picked)))
+            complete[k] = bool(np.isfinite(mean[:, k]).all())
+
+
+def _parallel_label(label: str, aggregates: dict) -> bool:
+    """Whether a total's factor is a parallel shift: ``…:parallel``, or a curve's only
+    node (a curve with no parallel entry)."""
+    if label.endswith(":parallel") or label.startswith("theta:"):
+        return True
+    curve = label.rsplit(":", 1)[0]
+    return not any(key[1] == f"{curve}:parallel" for key in aggregates)
+
+
 def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> None:
     """Refuse Heston rows from v0 = 0 that the run cannot estimate: under Euler (its first
     variance step from 0 is deterministic, so no σ0-score exists), and without the Feller
@@ -387,9 +438,11 @@ def vega_buckets(source, *, market, paths: int | None = None,
     one row per position and node: ``id``, ``underlying``, ``node``, ``vega``, ``vega_se``.
     The buckets of a position add up to its parallel vega (within their SEs)."""
     from greeks.engine.buckets import vega_buckets as buckets
+    from greeks.market import load_market
 
     options = check_run_options(paths=paths, seed=seed)
-    return buckets(load(source, market), options.paths, options.seed)
+    market = load_market(market)
+    return buckets(load(source, market), market, options.paths, options.seed)
 
 
 def with_total_row(results: pd.DataFrame) -> pd.DataFrame:

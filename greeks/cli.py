@@ -134,7 +134,11 @@ def price(file, output, fmt, with_total, buckets, **options) -> None:
 @input_options
 @market_option
 @output_options
-def report(files, by, gamma, output, fmt, **options) -> None:
+@click.option("--buckets", is_flag=True,
+              help="With --market: instead, the bucketed Greeks of the GBM positions (vega per "
+                   "vol node, DV01 per rate node, per yield node and dividend, theta per day), "
+                   "a long table of position or subtotal, factor, value ± SE and unit.")
+def report(files, by, gamma, output, fmt, buckets, **options) -> None:
     """Risk report of the positions in FILES: exposures by --by columns and in total.
 
     FILES are instrument tables (.csv, .parquet, .json) or folders of them.  Exposures
@@ -154,10 +158,31 @@ def report(files, by, gamma, output, fmt, **options) -> None:
 
     if gamma:
         options["greeks"] = ",".join(filter(None, ["gamma", options["greeks"]]))
+    if buckets:
+        _bucket_report(files, by, output, fmt, options)
+        return
     with user_errors(output), progress_bar() as progress:
         results = risk_report(list(files), by=by, progress=progress, **options)
     emit(results, results, output, fmt, print_report)
     note_unmet(results, options)
+
+
+def _bucket_report(files, by, output, fmt, options) -> None:
+    """``report --buckets``: the long table of :func:`greeks.report.bucket_report`."""
+    from greeks.render import print_buckets
+    from greeks.report import bucket_report
+
+    with user_errors(output):
+        if options["market"] is None:
+            raise BadOption("--buckets needs --market")
+        used = {"paths", "seed", "threads", "market", "extra_columns"}
+        ignored = [name for name, value in options.items()
+                   if name not in used and value not in (None, False, "", ())]
+        if ignored:
+            raise BadOption(f"--buckets takes --paths, --seed, --threads, --by and the input "
+                            f"options only, not --{ignored[0].replace('_', '-')}")
+        results = bucket_report(list(files), by=by, **{k: options[k] for k in used})
+    emit(results, results, output, fmt, print_buckets)
 
 
 @main.command()
@@ -208,6 +233,7 @@ def ladder(file, spot, vol, min_ess, no_resimulate, output, fmt, plot, **options
 @click.argument("file", type=click.Path(dir_okay=False))
 @simulation_options(first_step=False, scheduler=False)
 @input_options
+@market_option
 @output_options
 def compare(file, output, fmt, **options) -> None:
     """Every valid estimator of every row in FILE: estimate, SE, time, and variance ratio

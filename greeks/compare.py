@@ -22,19 +22,21 @@ from greeks.names import BASE_GREEKS, check_run_options
 def compare_estimators(source, *, paths: int | None = None, seed: int | None = None,
                        threads: int | None = None, scheme: str | None = None,
                        steps_per_year: float | None = None, extra_columns=(),
-                       progress=None) -> pd.DataFrame:
+                       market=None, progress=None) -> pd.DataFrame:
     """One line per row, Greek and estimator: ``id``, ``instrument``, ``model``, ``greek``,
     ``method``, ``estimate``, ``se``, ``seconds``, ``variance_ratio``, ``efficiency``.
 
     ``paths``, ``seed``, ``threads``, ``scheme``, ``steps_per_year`` are as in
     :func:`greeks.price_portfolio` (the estimates do not depend on ``threads``, the times
-    do); ``progress(done, total)`` is called after each row.
+    do); ``market`` prices dated positions off a market file, as there (their rows go by
+    likelihood ratio under every method, so they list plain LR, LR with controls, and
+    ``auto``'s choice); ``progress(done, total)`` is called after each row.
     """
     from greeks.api import load
 
     options = check_run_options(paths=paths, seed=seed, threads=threads, scheme=scheme,
                                 steps_per_year=steps_per_year)
-    frame = load(source, extra_columns=extra_columns)
+    frame = load(source, market, extra_columns)
     from greeks import engine  # numba: only once the options and the input are valid
 
     _warm_up(frame, options.scheme, options.steps_per_year)

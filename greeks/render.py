@@ -281,3 +281,16 @@ def plot_ladder(ladder, path: str) -> None:
     figure.tight_layout()
     figure.savefig(path, dpi=120)
     plt.close(figure)
+
+
+def print_buckets(table, console: Console | None = None) -> None:
+    """The long table of :func:`greeks.report.bucket_report`."""
+    out = Table(header_style="bold")
+    for name, justify in (("position", "left"), ("factor", "left"), ("value ± SE", "right"),
+                          ("unit", "left")):
+        out.add_column(name, justify=justify, no_wrap=True)
+    for row in table.to_dict("records"):
+        out.add_row(row["position"], row["factor"], plus_minus(row["value"], row["se"]),
+                    row["unit"])
+    _print(out, f"{table.attrs.get('paths'):,} paths per simulation, seed "
+                f"{table.attrs.get('seed')}", console)

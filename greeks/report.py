@@ -136,7 +136,10 @@ scheduler, plain, extra_columns, progress
     market : path or dict
         A market file to price dated positions off (:func:`greeks.price_portfolio`); each
         position's exposures are then per quantity × ``multiplier`` (default 1); of the
-        further Greeks only gamma is available (others: an :class:`~greeks.names.OptionError`).
+        further Greeks gamma, theta and rho are available (others: an
+        :class:`~greeks.names.OptionError`), theta and rho of GBM rows from their buckets
+        (:mod:`greeks.engine.buckets`: ``theta_per_day`` the one-day change, ``rho_per_bp``
+        the parallel shift of the rate curve), NaN for Heston rows.
 
     Returns
     -------
@@ -155,9 +158,9 @@ scheduler, plain, extra_columns, progress
         max_paths=max_paths, scheduler=scheduler, plain=plain, desk_units=True)
     by = [name.strip() for name in by.split(",")] if isinstance(by, str) else list(by)
     by = [name for name in by if name]
-    if market is not None and set(options.greeks) - {"gamma"}:
-        raise OptionError("greeks: of the further Greeks only gamma is available for "
-                          "positions priced off a market")
+    if market is not None and set(options.greeks) - {"gamma", "theta", "rho"}:
+        raise OptionError("greeks: of the further Greeks gamma, theta and rho are available "
+                          "for positions priced off a market")
     frame = load_positions(sources, market, extra_columns)
     inputs = ({} if isinstance(sources, pd.DataFrame) else
               {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
@@ -174,7 +177,7 @@ scheduler, plain, extra_columns, progress
                 else np.full(len(frame), -1))
     start = time.perf_counter()
     paths, unmet = sized_paths(frame, options, options.greeks)
-    exposures, estimates = _exposures(frame, options, paths, subtotal, progress)
+    exposures, estimates = _exposures(frame, options, paths, subtotal, progress, market)
     unmet = missed_targets(frame, estimates, options, unmet)
     table = _table(frame, by, keys, subtotal, exposures)
     table.attrs.update(positions=_positions(frame, by, exposures), by=by,
@@ -191,7 +194,7 @@ scheduler, plain, extra_columns, progress
     return table
 
 
-def _exposures(frame, options, paths, subtotal, progress):
+def _exposures(frame, options, paths, subtotal, progress, market=None):
     """Every exposure asked for, by name, in the order of the report's columns; and the
     engine's estimates of price, delta and vega (and the main run's further Greeks)."""
     quantity = frame["quantity"].to_numpy(dtype=float)
@@ -199,7 +202,9 @@ def _exposures(frame, options, paths, subtotal, progress):
         quantity = quantity * frame[MULTIPLIER].to_numpy(dtype=float)
     spot = frame["spot"].to_numpy(dtype=float)
     gamma = "gamma" in options.greeks
-    first = ("gamma",) if gamma else options.greeks  # the main run's (module docstring)
+    rates = tuple(name for name in options.greeks if name in SCALES)
+    dated = bool(dated_rows(frame).any())  # with a market: rates from the buckets
+    first = ("gamma",) if gamma else () if dated else options.greeks  # the main run's
     weight = np.stack([quantity, quantity * spot, quantity / 100.0,
                        quantity * spot * spot / 100.0 if gamma else quantity], axis=1)
     count = 1 + int(subtotal.max(initial=-1))
@@ -207,17 +212,19 @@ def _exposures(frame, options, paths, subtotal, progress):
                          extra=first)
     parts = {name: _engine_part(estimates, k, weight[:, min(k, 3)], count)
              for k, name in enumerate(EXPOSURES + first)}
-    rates = tuple(name for name in options.greeks if name in SCALES)
-    if gamma and rates:
+    if dated and rates:
+        parts.update(_dated_rates(frame, market, options, paths, subtotal, count, rates,
+                                  quantity))
+    elif gamma and rates:
         parts.update(_gbm_rates(frame, options, paths, subtotal, count, rates, progress))
-    if rates and (frame["model"] == "heston").any():
+    if rates and not dated and (frame["model"] == "heston").any():
         heston = _heston_rates(frame, options, paths, subtotal, count, rates)
         parts.update({name: _combined(parts[name], heston[name]) for name in rates})
     out = {}
     for name in EXPOSURES + tuple(DESK_UNITS):
         if name in parts:
             out[DESK_UNITS.get(name, name)] = _scaled(parts[name], SCALES.get(name, 1.0),
-                                                      name in DESK_UNITS)
+                                                      name in DESK_UNITS, subtotal)
     return out, estimates
 
 
@@ -251,6 +258,47 @@ def _gbm_rates(frame, options, paths, subtotal, count, rates, progress) -> dict:
         rows, rows_se = nan.copy(), nan.copy()
         rows[gbm], rows_se[gbm] = found.rows, found.rows_se
         out[name] = found._replace(rows=rows, rows_se=rows_se)
+    return out
+
+
+def _dated_rates(frame, market, options, paths, subtotal, count, rates, quantity) -> dict:
+    """Theta and rho of the GBM rows priced off a market weighed by ``quantity``, from
+    their buckets on the main run's paths (:mod:`greeks.engine.buckets`): rho the parallel
+    shift of each row's rate curve, theta 365 × the one-day change; Heston rows NaN."""
+    from greeks.engine.buckets import bucket_estimates
+    from greeks.market import load_market
+
+    market = load_market(market)
+    found, aggregates = bucket_estimates(frame, market, paths, options.seed, options.threads,
+                                         quantity, subtotal)
+    kinds, scale = {"rho": "rate", "theta": "theta"}, {"rho": 1.0, "theta": 365.0}
+    out = {}
+    for name in rates:
+        kind = kinds[name]
+        rows, rows_se = np.full(len(frame), np.nan), np.full(len(frame), np.nan)
+        labels = set()
+        for position, label, kind_, value, error in found:
+            if kind_ != kind:
+                continue
+            parallel = label.endswith(":parallel") or kind == "theta" or not any(
+                f"{label.rsplit(':', 1)[0]}:parallel" == other[1] for other in found)
+            if parallel:
+                labels.add(label)
+                rows[position] = scale[name] * quantity[position] * value
+                rows_se[position] = scale[name] * abs(quantity[position]) * error
+        sums, sums_se = np.zeros(count), np.zeros(count)
+        total, total_var = 0.0, 0.0
+        for (where, label, _), (value, error) in aggregates.items():
+            if label not in labels:
+                continue
+            if where == -2:
+                total, total_var = total + value, total_var + error ** 2
+            else:
+                sums[where] += value
+                sums_se[where] = math.hypot(sums_se[where], error)
+        out[name] = Exposure(rows, rows_se, scale[name] * total,
+                             scale[name] * math.sqrt(total_var), scale[name] * sums,
+                             scale[name] * sums_se)
     return out
 
 
@@ -292,12 +340,15 @@ def _combined(first: Exposure, second: Exposure) -> Exposure:
                     np.hypot(first.subtotals_se, second.subtotals_se))
 
 
-def _scaled(part: Exposure, scale: float, checked: bool) -> Exposure:
-    """``part`` in desk units; ``checked``: totals NaN unless every position has a value."""
-    if checked and np.isnan(part.rows).any():
-        nan = np.full(part.subtotals.shape, np.nan)
-        part = part._replace(total=math.nan, total_se=math.nan, subtotals=nan,
-                             subtotals_se=nan)
+def _scaled(part: Exposure, scale: float, checked: bool, subtotal: np.ndarray) -> Exposure:
+    """``part`` in desk units; ``checked``: the total NaN unless every position has a value,
+    and a subtotal unless every position in it has one (``subtotal``: each row's id)."""
+    missing = np.isnan(part.rows)
+    if checked and missing.any():
+        lacking = np.isin(np.arange(part.subtotals.size), subtotal[missing])
+        part = part._replace(total=math.nan, total_se=math.nan,
+                             subtotals=np.where(lacking, np.nan, part.subtotals),
+                             subtotals_se=np.where(lacking, np.nan, part.subtotals_se))
     if scale == 1.0:
         return part
     return Exposure(*(value * scale for value in part))
@@ -334,3 +385,39 @@ def _values(exposures: dict[str, Exposure], pick) -> dict:
         value, se = pick(exposure)
         out[name], out[f"{name}_se"] = float(value), float(se)
     return out
+
+
+def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int | None = None,
+                  threads: int | None = None, extra_columns=()) -> pd.DataFrame:
+    """Bucketed Greeks of the GBM positions priced off ``market``
+    (:mod:`greeks.engine.buckets`), each ± its standard error, in desk units: a long table
+    with ``position`` (a position's id, a subtotal's ``by`` values joined by ``/``, or
+    ``TOTAL``), ``factor`` (``vol:SPX:2027-12-01``, ``rate:USD:2028-03-01``,
+    ``yield:SPX:flat``, ``dividend:AAPL:2027-05-10``, ``…:parallel``, ``theta:SPX``),
+    ``unit``, ``value``, ``se``.  A position's values are per quantity × multiplier."""
+    from greeks.engine.buckets import bucket_table
+    from greeks.market import load_market
+
+    options = check_run_options(paths=paths, seed=seed, threads=threads)
+    market = load_market(market)
+    by = [name.strip() for name in by.split(",")] if isinstance(by, str) else list(by)
+    by = [name for name in by if name]
+    frame = load_positions(sources, market, extra_columns)
+    missing = [name for name in by if name not in frame.columns]
+    if missing:
+        raise OptionError(f"by: no column {missing[0]!r}; the columns are "
+                          + ", ".join(frame.columns))
+    weight = frame["quantity"].to_numpy(dtype=float)
+    if MULTIPLIER in frame.columns:
+        weight = weight * frame[MULTIPLIER].to_numpy(dtype=float)
+    keys = frame[by].astype(str) if by else pd.DataFrame(index=frame.index)
+    subtotal = (keys.groupby(by, sort=True).ngroup().to_numpy() if by
+                else np.full(len(frame), -1))
+    names = (keys.groupby(by, sort=True).first().index.map(
+        lambda k: "/".join(k) if isinstance(k, tuple) else str(k)).tolist() if by else [])
+    table = bucket_table(frame, market, options.paths, options.seed, options.threads, weight,
+                         subtotal, names)
+    table.attrs.update(seed=options.seed, paths=options.paths, by=by)
+    table.attrs["metadata"] = dict(greeks=__version__, seed=options.seed, paths=options.paths,
+                                   by=",".join(by), buckets=True)
+    return table

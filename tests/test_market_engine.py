@@ -254,8 +254,9 @@ def test_dates_and_year_fractions_give_the_same_numbers_in_any_row_order():
 
 @pytest.mark.parametrize("greeks_", ["rho,theta,vanna,volga", "dkappa"])
 def test_further_greeks_of_dated_rows_are_empty_not_flat(greeks_):
-    """Of the further Greeks dated rows get gamma (not with cash dividends under GBM); the
-    others are NaN, and so are their totals."""
+    """Of the further Greeks dated rows get gamma (not with cash dividends under GBM), rho
+    (Heston european rows too) and GBM rows theta (tests/test_market_buckets.py); the others
+    are NaN, and so are their totals."""
     spec = market(SPX={"spot": 100.0, "curve": "USD", "vol": VOL},
                   NDX={"spot": 100.0, "curve": "USD", "heston": HESTON},
                   AAA={"spot": 100.0, "curve": "USD", "vol": 0.2,
@@ -267,8 +268,16 @@ def test_further_greeks_of_dated_rows_are_empty_not_flat(greeks_):
                              greeks=f"gamma,{greeks_}")
     further = [c for c in result.columns if c in ("rho_rate", "theta_per_year", "vanna",
                                                   "volga", "dkappa")]
-    assert further and result[further].isna().all().all()
-    assert all(math.isnan(result.attrs["total"][c]) for c in further)
+    carry = [c for c in further if c in ("rho_rate", "theta_per_year")]
+    others = [c for c in further if c not in carry]
+    assert np.isfinite(result.loc[[0, 2], carry].to_numpy(dtype=float)).all()
+    if "rho_rate" in carry:
+        assert np.isfinite(result.loc[1, "rho_rate"])
+        assert np.isnan(result.loc[1, "theta_per_year"])
+    assert result[others].isna().all().all()
+    total = result.attrs["total"]
+    assert all(math.isnan(total[c]) for c in further if c != "rho_rate")
+    assert "rho_rate" not in further or math.isfinite(total["rho_rate"])
     assert np.isfinite(result[["price", "delta", "vega"]].to_numpy(dtype=float)).all()
     assert np.isfinite(result["gamma"][:2]).all() and math.isnan(result["gamma"][2])
     assert math.isnan(result.attrs["total"]["gamma"])

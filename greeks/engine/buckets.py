@@ -1,55 +1,304 @@
-"""Bucketed vegas of GBM rows priced off a market: ∂V/∂σ_j for each node j of the
-underlying's vol curve (:func:`greeks.models.gbm.dated.node_weights`).
+"""Bucketed Greeks of rows priced off a market, on the main run's paths: for GBM rows, as
+further likelihood-ratio weights, vega per vol node, rho per rate-curve node,
+∂V/∂(dividend yield) per yield node, ∂V/∂(each discrete dividend), and theta (the one-day
+change) (:mod:`greeks.market.factors`, :func:`greeks.models.gbm.dated.factor_weights`); for
+Heston european and asian rows the carry buckets pathwise
+(:class:`greeks.market.factors.CarryFactors`); each with its standard error.
 
-Each dated GBM group is simulated again on streams of its own (chunk numbers from
-``streams.BUCKETS``), with the same paths' law, grid and payoffs as the main run; each
-row's estimate of node j is the mean of f · w_j over the paths, with its standard error
-(plain likelihood ratio).  The buckets of a row add up to an estimate of its parallel vega.
+Paths.  Each dated group is simulated from the main run's streams (chunk c of the main
+run draws from ``streams.MAIN + c``, the same spawn words; antithetic pairs), so the
+buckets are weights on the paths that priced the rows (in a pass of their own over those
+streams).  A bucket's estimate is the mean over antithetic pairs of
+
+    r = f w_k − β_k (L w_k − ∂E[L]/∂θ_k)
+
+(f the discounted payoff, L the linear payoff on the unfloored prices, whose weighted mean
+is known exactly; under Heston f w_k and L w_k stand for the pathwise derivatives of f and
+L), β_k estimated on the main run's pilot streams (``streams.PILOT + c``)
+and used as a constant, so the estimate is unbiased.  A parallel shift's estimate is the
+sum of its buckets' r path by path: it equals the sum of the bucket estimates exactly,
+with the standard error of that sum.  Totals and subtotals weigh each row's r by its
+weight on the same paths (rows that share paths are correlated); groups are independent.
+Chunks run on threads (the kernels release the GIL); the Dask scheduler is not used here.
 """
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 
-from greeks import payoffs, streams
-from greeks.engine.plan import plan_groups
+from greeks import estimators, payoffs, streams
+from greeks.engine.plan import paths_of, plan_groups
+from greeks.engine.run import pilot_paths
+from greeks.engine.scheduler import default_threads
+from greeks.market.factors import UNITS, carry_factors, row_factors, row_theta
 from greeks.market.positions import MARKET_COLUMN
 from greeks.models.gbm import dated
+from greeks.models.heston import carry
+from greeks.models.heston.adapter import group_paths
+from greeks.payoff_table import EUROPEAN
 from greeks.stats import Moments
 
 
-def vega_buckets(frame: pd.DataFrame, paths: int, seed: int) -> pd.DataFrame:
+class _Row:
+    """What one GBM row adds to a chunk: its payoff and score dates, its factors' weight
+    coefficients and control means, and its theta."""
+
+    def __init__(self, group, j, frame, market):
+        position = int(group.positions[j])
+        row_market = frame[MARKET_COLUMN].iat[position]
+        self.position = position
+        self.dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+        self.scores = group.market.score_index[group.market.score_start[j]:
+                                               group.market.score_start[j + 1]]
+        self.asian = group.payoff.kind[j] == payoffs.ASIAN
+        self.discount = group.payoff.discount[j]
+        times = group.times[self.dates]
+        payoff_times = times if self.asian else times[-1:]
+        maturity = float(times[-1])
+        underlying = frame["underlying"].iat[position]
+        overrides = row_market.overrides
+        names = dict(underlying=underlying, valuation=market.valuation_date,
+                     curve=(f"{underlying}/own" if "rate" in overrides
+                            else market.underlyings[underlying].curve),
+                     own_vol="vol" in overrides, own_yield="dividend" in overrides)
+        score_times = group.times[self.scores]
+        self.factors = row_factors(row_market.dynamics, score_times, payoff_times, maturity,
+                                   names)
+        self.theta = row_theta(row_market.dynamics, score_times, payoff_times, maturity)
+        f = self.factors
+        self.labels = f.labels + [p[0] for p in f.parallel] + [f"theta:{underlying}"]
+        self.kinds = f.kinds + [p[1] for p in f.parallel] + ["theta"]
+        self.control = np.append(f.control, np.nan if self.theta is None else self.theta.control)
+
+    def sample(self, paths, group, j):
+        """(F+1) × paths: f w_k and L w_k for the factors and theta."""
+        w, s, u = paths
+        clock = group.market.clock
+        n = w.shape[0]
+        f = self.factors
+        weights = np.empty((len(f.labels) + 1, n))
+        dated.factor_weights(w, s, clock, self.scores, f.variance, f.drift, f.cash_at,
+                             f.discount, weights)
+        if self.theta is None:
+            weights[-1] = np.nan
+        else:
+            dated.theta_weights(w, clock, self.scores, self.theta.offset, self.theta.variance,
+                                self.theta.log_discount, weights[-1])
+        payoff, linear = np.empty(n), np.empty(n)
+        payoffs.evaluate(s, self.dates, group.payoff, j, payoff)
+        estimators.linear_payoff(u, self.dates, self.asian, self.discount, linear)
+        return payoff[None, :] * weights, linear[None, :] * weights
+
+    def parallel(self, r):
+        """``r`` with the parallel shifts (sums of their buckets' rows) inserted before
+        theta."""
+        sums = [r[p[2]].sum(axis=0, keepdims=True) for p in self.factors.parallel]
+        return np.concatenate([r[:-1], *sums, r[-1:]])
+
+
+class _HestonRow:
+    """A Heston row's carry factors (:class:`greeks.market.factors.CarryFactors`),
+    pathwise: european and asian rows; other payoffs NaN.  No theta."""
+
+    def __init__(self, group, j, frame, market):
+        position = int(group.positions[j])
+        row_market = frame[MARKET_COLUMN].iat[position]
+        self.position = position
+        self.part = slice(group.date_start[j], group.date_start[j + 1])
+        kind = group.payoff.kind[j]
+        self.asian = kind == payoffs.ASIAN
+        self.valid = kind in (EUROPEAN, payoffs.ASIAN)
+        self.omega, self.strike = group.payoff.omega[j], group.payoff.strike[j]
+        self.discount = group.payoff.discount[j]
+        times = group.times[group.date_index[self.part]]
+        underlying = frame["underlying"].iat[position]
+        overrides = row_market.overrides
+        names = dict(underlying=underlying, valuation=market.valuation_date,
+                     curve=(f"{underlying}/own" if "rate" in overrides
+                            else market.underlyings[underlying].curve),
+                     own_yield="dividend" in overrides)
+        self.factors = carry_factors(row_market.dynamics, times if self.asian else times[-1:],
+                                     float(times[-1]), names)
+        f = self.factors
+        self.labels = f.labels + [p[0] for p in f.parallel]
+        self.kinds = f.kinds + [p[1] for p in f.parallel]
+        self.control = f.control
+
+    def sample(self, paths, group, j):
+        """F × paths: the pathwise f-derivative and that of L (module docstring)."""
+        s, columns = paths
+        dates = np.ascontiguousarray(columns[self.part])
+        n = s.shape[0]
+        f = self.factors
+        payoff, linear = np.empty(n), np.empty(n)
+        g = np.empty((len(f.labels), n))
+        if not self.valid:
+            g[:] = np.nan
+            return g, np.zeros_like(g)
+        payoffs.evaluate(s, dates, group.payoff, j, payoff)
+        estimators.linear_payoff(s, dates, self.asian, self.discount, linear)
+        carry.carry_pathwise(s, dates, self.asian, self.omega, self.strike, self.discount,
+                             np.ascontiguousarray(f.beta), g)
+        h = np.empty_like(g)  # the linear payoff's pathwise derivative: ω = 1, K = −∞
+        carry.carry_pathwise(s, dates, self.asian, 1.0, -np.inf, self.discount,
+                             np.ascontiguousarray(f.beta), h)
+        g -= f.discount[:, None] * payoff[None, :]
+        h -= f.discount[:, None] * linear[None, :]
+        return g, h
+
+    def parallel(self, r):
+        sums = [r[p[2]].sum(axis=0, keepdims=True) for p in self.factors.parallel]
+        return np.concatenate([r, *sums])
+
+
+def _paths(group, seed, chunk, count):
+    """The chunk's paths from the main run's stream ``chunk``: GBM (W̃, S, Ŝ), Heston
+    (S, the rows' columns), in antithetic pairs."""
+    market = group.market
+    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
+    rng = np.random.Generator(np.random.PCG64(stream))
+    if group.model == "heston":
+        chain = group_paths(group, rng, count)
+        return chain.s * market.growth[np.unique(group.date_index)], chain.columns
+    log_growth = np.diff(np.log(market.growth), prepend=0.0)
+    return dated.simulate_dated(rng, count, market.clock, log_growth, market.cash, group.spot,
+                                True)
+
+
+def _chunk(group, rows, spec, seed, chunk, count, beta):
+    """One chunk's pilot sums (``beta`` None) or residual moments and weighted per-pair
+    residuals by label."""
+    paths = _paths(group, seed, chunk, count)
+    half = count // 2
+    out = []
+    for j, row in enumerate(rows):
+        g, h = row.sample(paths, group, j)
+        g = 0.5 * (g[:, :half] + g[:, half:2 * half])
+        h = 0.5 * (h[:, :half] + h[:, half:2 * half])
+        if beta is None:
+            h = np.where(np.isfinite(row.control)[:, None], h, 0.0)
+            gm, hm = g.mean(axis=1), h.mean(axis=1)
+            out.append(np.stack([((g - gm[:, None]) * (h - hm[:, None])).sum(axis=1),
+                                 ((h - hm[:, None]) ** 2).sum(axis=1),
+                                 ((g - gm[:, None]) ** 2).sum(axis=1)]))
+            continue
+        control = np.nan_to_num(row.control)
+        r = row.parallel(g - beta[j][:, None] * (h - control[:, None]))
+        mean = r.mean(axis=1)
+        out.append((mean, ((r - mean[:, None]) ** 2).sum(axis=1), r))
+    return out
+
+
+def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
+                     threads: int | None = None, weight: np.ndarray | None = None,
+                     slot: np.ndarray | None = None):
+    """Per row and factor of the dated GBM rows: ``(rows, aggregates)``.  ``rows``: a list of
+    (frame position, label, kind, mean, se) per 1.00 of the factor and unit of quantity;
+    ``aggregates``: {(slot, label, kind): (mean, se)} of Σ weight · estimate over the rows
+    in each slot (``slot``: frame position → slot id, −1 in none; the total is slot −2,
+    containing every row).  ``weight`` defaults to the quantity."""
+    weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
+    slot = np.full(len(frame), -1) if slot is None else np.asarray(slot)
+    groups = [replace(g, antithetic=True) for g in plan_groups(frame, method="auto", plain=False)
+              if g.market is not None and g.model in ("gbm", "heston")]
+    ids = frame["id"].to_numpy()
+    plans = [(g, [(_Row if g.model == "gbm" else _HestonRow)(g, j, frame, market)
+                  for j in range(g.n_rows)]) for g in groups]
+    counts = [paths_of(paths, g, ids, False) for g in groups]
+    threads = threads or default_threads()
+
+    def run(tasks, betas):
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            futures = [pool.submit(_chunk, plans[i][0], plans[i][1], plans[i][0].payoff, seed,
+                                   chunk, n, None if betas is None else betas[i])
+                       for i, chunk, n in tasks]
+            return [f.result() for f in futures]
+
+    pilot = [(i, streams.PILOT + c, n) for i, g in enumerate(groups)
+             for c, n in g.chunks(pilot_paths(counts[i]))]
+    betas = []
+    collected = run(pilot, None)
+    for i, (group, rows) in enumerate(plans):
+        sums = [np.zeros((3, len(r.control))) for r in rows]
+        for (k, _, _), result in zip(pilot, collected):
+            if k == i:
+                for j in range(len(rows)):
+                    sums[j] += result[j]
+        # a control that is 0 up to rounding (a european's rate factor under Heston, whose
+        # linear payoff's pathwise derivative cancels) is not used
+        betas.append([np.where(s[1] > 1e-12 * s[2], s[0] / np.where(s[1] > 0, s[1], 1.0), 0.0)
+                      for s in sums])
+    tasks = [(i, streams.MAIN + c, n) for i, g in enumerate(groups) for c, n in g.chunks(counts[i])]
+    results = run(tasks, betas)
+    out, aggregates = [], {}
+    for i, (group, rows) in enumerate(plans):
+        moments = [Moments(len(r.labels)) for r in rows]
+        totals: dict = {}
+        for (k, _, n), result in zip(tasks, results):
+            if k != i:
+                continue
+            units = n // 2
+            per_chunk: dict = {}
+            for j, row in enumerate(rows):
+                mean, m2, r = result[j]
+                moments[j].merge(units, mean, m2)
+                for where in {-2, int(slot[row.position])} - {-1}:
+                    for label, kind, values in zip(row.labels, row.kinds, r):
+                        key = (where, label, kind)
+                        per_chunk[key] = per_chunk.get(key, 0.0) + weight[row.position] * values
+            for key, values in per_chunk.items():
+                values = np.broadcast_to(values, (units,))
+                mean = values.mean()
+                totals.setdefault(key, Moments(1)).merge(
+                    units, np.array([mean]), np.array([((values - mean) ** 2).sum()]))
+        for j, row in enumerate(rows):
+            se = moments[j].standard_error
+            for k, (label, kind) in enumerate(zip(row.labels, row.kinds)):
+                out.append((row.position, label, kind, moments[j].mean[k], se[k]))
+        for key, m in totals.items():  # groups are independent: means and variances add
+            mean, var = aggregates.get(key, (0.0, 0.0))
+            aggregates[key] = (mean + m.mean[0], var + m.standard_error[0] ** 2)
+    return out, {k: (m, np.sqrt(v)) for k, (m, v) in aggregates.items()}
+
+
+def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | None = None,
+                 weight: np.ndarray | None = None, subtotal: np.ndarray | None = None,
+                 subtotal_names=()) -> pd.DataFrame:
+    """The long table of :func:`bucket_estimates` in desk units (:data:`UNITS`): columns
+    ``position`` (a row's id, a subtotal's name, or ``TOTAL``), ``factor``, ``unit``,
+    ``value``, ``se``; a position's values weighted by ``weight`` (default: quantity).
+    Factors that are exactly 0 with SE 0 (nodes beyond a row's dates) are left out."""
+    weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
+    rows, aggregates = bucket_estimates(frame, market, paths, seed, threads, weight, subtotal)
+    records = []
+    for position, label, kind, mean, se in rows:
+        unit, scale = UNITS[kind]
+        records.append((str(frame["id"].iat[position]), label, unit,
+                        weight[position] * scale * mean, abs(weight[position]) * scale * se))
+    order = sorted(aggregates, key=lambda key: (key[0] == -2, key[0], key[1]))
+    for where, label, kind in order:
+        mean, se = aggregates[(where, label, kind)]
+        unit, scale = UNITS[kind]
+        name = "TOTAL" if where == -2 else str(subtotal_names[where])
+        records.append((name, label, unit, scale * mean, scale * se))
+    table = pd.DataFrame.from_records(records, columns=["position", "factor", "unit", "value",
+                                                        "se"])
+    # a node no path moves (beyond a row's dates): exactly 0 with SE 0, left out
+    return table[~((table["value"] == 0.0) & (table["se"] == 0.0))].reset_index(drop=True)
+
+
+def vega_buckets(frame: pd.DataFrame, market, paths, seed: int) -> pd.DataFrame:
     """One row per (position, vol node) of the GBM rows off a market: ``id``,
     ``underlying``, ``node`` (the node's date, or ``flat``), ``vega``, ``vega_se`` (per
-    1.00 of that node's vol, per unit of quantity)."""
-    records = []
-    for group in plan_groups(frame, method="lr", plain=True):
-        if group.market is None or group.model != "gbm":
-            continue
-        market = group.market
-        curve = frame[MARKET_COLUMN].iat[int(group.positions[0])].dynamics.vol
-        node_shift = np.ascontiguousarray(curve.node_derivatives(group.times))
-        log_growth = np.diff(np.log(market.growth), prepend=0.0)
-        totals = [Moments(node_shift.shape[0]) for _ in range(group.n_rows)]
-        for chunk, count in group.chunks(paths):
-            stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words,
-                                                             streams.BUCKETS + chunk))
-            w, s, _ = dated.simulate_dated(np.random.Generator(np.random.PCG64(stream)), count,
-                                           market.clock, log_growth, market.cash, group.spot)
-            payoff, weights = np.empty(count), np.empty((node_shift.shape[0], count))
-            for j in range(group.n_rows):
-                dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
-                payoffs.evaluate(s, dates, group.payoff, j, payoff)
-                scores = market.score_index[market.score_start[j]:market.score_start[j + 1]]
-                dated.node_weights(w, market.clock, node_shift, scores, weights)
-                values = payoff[None, :] * weights
-                mean = values.mean(axis=1)
-                totals[j].merge(count, mean, ((values - mean[:, None]) ** 2).sum(axis=1))
-        for j, position in enumerate(group.positions):
-            se = totals[j].standard_error
-            for k, label in enumerate(curve.labels):
-                records.append({"id": frame["id"].iat[int(position)],
-                                "underlying": frame["underlying"].iat[int(position)],
-                                "node": label, "vega": totals[j].mean[k], "vega_se": se[k]})
+    1.00 of that node's vol, per unit of quantity): the vol buckets of
+    :func:`bucket_estimates`."""
+    rows, _ = bucket_estimates(frame, market, paths, seed)
+    records = [{"id": frame["id"].iat[p], "underlying": frame["underlying"].iat[p],
+                "node": label.split(":", 2)[2], "vega": mean, "vega_se": se}
+               for p, label, kind, mean, se in rows
+               if kind == "vol" and not label.endswith(":parallel")]
     return pd.DataFrame(records, columns=["id", "underlying", "node", "vega", "vega_se"])

@@ -11,7 +11,9 @@ Modules (no numba; numpy only where the curves are evaluated):
 * :mod:`greeks.market.dynamics`  what one simulation needs of an underlying: spot, carry
   growth, discounting, the variance clock and the discrete dividends;
 * :mod:`greeks.market.positions` dated positions resolved against a market into the
-  validated instrument frame the engine prices.
+  validated instrument frame the engine prices;
+* :mod:`greeks.market.factors`   the market factors (curve and vol nodes, dividends, the
+  valuation date) as coefficients of bucketed Greeks' weights.
 """
 
 from greeks.market.file import Market, MarketError, load_market

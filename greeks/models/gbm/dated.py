@@ -192,3 +192,61 @@ def gamma_weights(w, clock, first, spot, out):
     for p in range(w.shape[0]):
         e = w[p, first]
         out[p] = (e * e / dw - 1.0 - e) * scale
+
+
+@njit(cache=True, nogil=True)
+def factor_weights(w, s, clock, dates, variance, drift, cash_at, discount, out):
+    """``out[k, p]``: the weight of market factor k on path p over a row's score dates
+    ``dates`` (:mod:`greeks.market.factors`),
+
+        w_k = Σ_i [variance[k, i] (e_i²/Δw_i − 1 − e_i) + drift[k, i] e_i/Δw_i] − discount[k]
+
+    plus, for a cash dividend paid at score date c = ``cash_at[k]`` ≥ 0, the term
+    −e_{c+1}/(Δw_{c+1} S(s_c)) (0 where S(s_c) = 0); ``cash_at[k]`` = −2: NaN (no later
+    segment).  Each term has mean zero given the past, so E[f w_k] = ∂E[f]/∂θ_k − c_k E[f]."""
+    n, factors = dates.size, variance.shape[0]
+    inverse = np.empty(n)
+    before = 0.0
+    for i in range(n):
+        inverse[i] = 1.0 / (clock[dates[i]] - before)
+        before = clock[dates[i]]
+    for p in range(w.shape[0]):
+        for k in range(factors):
+            out[k, p] = np.nan if cash_at[k] == -2 else -discount[k]
+        level = 0.0
+        for i in range(n):
+            e = w[p, dates[i]] - level
+            level = w[p, dates[i]]
+            spread = e * e * inverse[i] - 1.0 - e
+            mean = e * inverse[i]
+            for k in range(factors):
+                out[k, p] += variance[k, i] * spread + drift[k, i] * mean
+                if i > 0 and cash_at[k] == i - 1:
+                    price = s[p, dates[i - 1]]
+                    if price > 0.0:
+                        out[k, p] -= mean / price
+
+
+@njit(cache=True, nogil=True)
+def theta_weights(w, clock, dates, offset, variance, log_discount, out):
+    """``out[p]``: ρ_p − 1, with ρ_p the likelihood ratio of path p's segments under the
+    dynamics one day later (N(μ_i − offset_i, variance_i) against N(μ_i, Δw_i)) times
+    DF⁺/DF: E[DF f ρ] is the value one day later on the same dates, so E[DF f (ρ − 1)] is
+    the one-day change (:class:`greeks.market.factors.Theta`)."""
+    n = dates.size
+    dw = np.empty(n)
+    before = 0.0
+    constant = log_discount
+    for i in range(n):
+        dw[i] = clock[dates[i]] - before
+        before = clock[dates[i]]
+        constant -= 0.5 * np.log(variance[i] / dw[i])
+    for p in range(w.shape[0]):
+        level = 0.0
+        total = constant
+        for i in range(n):
+            e = w[p, dates[i]] - level
+            level = w[p, dates[i]]
+            shifted = e + offset[i]
+            total += 0.5 * (e * e / dw[i] - shifted * shifted / variance[i])
+        out[p] = np.exp(total) - 1.0
