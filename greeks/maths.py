@@ -1,8 +1,9 @@
 """Special functions and samplers shared by the models and estimators (numba kernels).
 
 Normal law: Φ, φ and Acklam's quantile.  Modified Bessel ratio I_{ν+1}/I_ν (continued
-fraction).  Regularised incomplete gamma P(a, x) and its inverse.  Gamma, Poisson-mixture and
-noncentral chi-square variates.  Digamma.  ``COMPLEX_STEP``: the relative step of
+fraction).  Regularised incomplete gamma P(a, x) and its inverse.  Bessel counts, gamma and
+noncentral chi-square variates, each from a fixed number of draws (inversion).
+Digamma.  ``COMPLEX_STEP``: the relative step of
 complex-step differentiation, f'(x) = Im f(x + ih)/h, exact to rounding.
 """
 
@@ -159,29 +160,157 @@ def gamma_quantile(a, u):
     return x
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def poisson_mixture(rng, lam, shape):
-    """χ'²_d(λ) as the Poisson mixture χ²_{d+2N}, N ~ Poisson(λ/2): (N, α = d/2 + N,
-    log G) with G ~ Gamma(α), the variate being 2G."""
-    count = rng.poisson(0.5 * lam)
-    alpha = 0.5 * shape + count
-    return count, alpha, log_gamma_variate(rng, alpha)
+@njit(cache=True, nogil=True, error_model="numpy")
+def bessel_quantile(nu, z, u):
+    """N of the Bessel law, P(N = n) = (z/2)^{2n+ν}/(I_ν(z) n! Γ(n + ν + 1)) (ν > −1, z ≥ 0),
+    by inversion of the uniform u: the least n with P(N ≤ n) ≥ u.  It is the law of the
+    Poisson count of χ'²_d(λ) given the variate x, ν = d/2 − 1, z = sqrt(λx).  The weights,
+    whose ratios are p(n + 1)/p(n) = (z/2)²/((n + 1)(n + 1 + ν)), are summed relative to the
+    mode's, down and up until a term falls below 1e-17 of the sum (no factorial or Bessel
+    function to over- or underflow), then accumulated from the lowest kept term."""
+    q = 0.25 * z * z
+    if q <= 0.0:
+        return 0
+    mode = max(int(np.floor(0.5 * (np.sqrt(nu * nu + 4.0 * q) - nu))), 0)
+    total = term = 1.0
+    low = mode
+    while low > 0:
+        term *= low * (low + nu) / q
+        total += term
+        low -= 1
+        if term < 1e-17 * total:
+            break
+    low_term = term
+    term = 1.0
+    n = mode
+    while term >= 1e-17 * total:
+        n += 1
+        term *= q / (n * (n + nu))
+        total += term
+    target = u * total
+    n, term = low, low_term
+    cumulative = term
+    while cumulative < target and term > 0.0:
+        n += 1
+        term *= q / (n * (n + nu))
+        cumulative += term
+    return n
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def noncentral_chi_square(rng, lam, shape, scale):
-    """c·χ'²_d(λ) (:func:`poisson_mixture`)."""
-    return 2.0 * scale * np.exp(poisson_mixture(rng, lam, shape)[2])
+def _zero_dof_cdf(mu, t):
+    """(F, f) at t = y/2 of y ~ χ'²_0(2μ), the Poisson(μ) mixture of χ²_{2n} (χ²_0 = 0):
+    F = Σ_n p_n(μ) P(n, t) and f = dF/dt = Σ_{n≥1} p_n(μ) t^{n−1}e^{−t}/(n − 1)!, P the
+    regularised lower incomplete gamma function (P(0, t) = 1).  Summed from the mode n₀ of
+    the Poisson weights, down and up until they fall below 1e-17 of their sum, with
+    P(n₀, t) from :func:`_lower_gamma` and the recurrences P(n + 1, t) = P(n, t) − g_{n+1},
+    g_n = t^{n−1}e^{−t}/(n − 1)! the Gamma(n) density (absolute error near 1e-16)."""
+    n0 = max(1, int(np.floor(mu)))
+    log_mu, log_t = np.log(mu), np.log(t)
+    w0 = np.exp(n0 * log_mu - mu - math.lgamma(n0 + 1.0))
+    g0 = np.exp((n0 - 1) * log_t - t - math.lgamma(float(n0)))
+    s0 = _lower_gamma(float(n0), t)
+    cdf, density, weights = w0 * s0, w0 * g0, w0
+    w, g, s, n = w0, g0, s0, n0  # upwards: n0 + 1, n0 + 2, ...
+    while True:
+        g *= t / n
+        s = max(s - g, 0.0)
+        w *= mu / (n + 1)
+        n += 1
+        cdf += w * s
+        density += w * g
+        weights += w
+        if w < 1e-17 * weights:
+            break
+    w, g, s, n = w0, g0, s0, n0  # downwards: n0 − 1, ..., 0
+    while n > 0:
+        s = min(s + g, 1.0)
+        w *= n / mu
+        n -= 1
+        if n > 0:
+            g *= n / t
+            density += w * g
+        cdf += w * s
+        weights += w
+        if w < 1e-17 * weights:
+            break
+    return cdf, density
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def log_gamma_variate(rng, alpha):
-    """log G, G ~ Gamma(α, 1).  For α < 1 as log G' + log(U)/α with G' ~ Gamma(α + 1) and U
-    uniform (G'U^{1/α} ~ Gamma(α)), so that the logarithm stays exact where G itself
-    underflows (small d = 4κθ/ξ²)."""
-    if alpha >= 1.0:
-        return np.log(rng.standard_gamma(alpha))
-    return np.log(rng.standard_gamma(alpha + 1.0)) + np.log(rng.random()) / alpha
+@njit(cache=True, nogil=True, error_model="numpy")
+def zero_dof_quantile(mu, u):
+    """t = y/2 with P(y' ≤ y) = u for y' ~ χ'²_0(2μ) (:func:`_zero_dof_cdf`): 0 when u ≤
+    e^{−μ} (the atom at 0), else Newton's iteration on F(t) = u, kept inside the bracket
+    that it narrows (bisection where a step leaves it), to relative accuracy 1e-14.  The
+    start is Patnaik's approximation given y > 0, t ≈ χ²_μ by Wilson–Hilferty, or an
+    exponential for μ < 1.  F is smooth and increasing in t and smooth in μ, so the
+    quantile is a smooth function of (μ, u), continuous where it leaves the atom."""
+    atom = np.exp(-mu)
+    if u <= atom:
+        return 0.0
+    given = (u - atom) / (1.0 - atom)  # the quantile's level given y > 0
+    if mu < 1.0:
+        t = -np.log1p(-given) * (1.0 + 0.5 * mu)
+    else:
+        spread = 2.0 / (9.0 * mu)
+        t = max(mu * (1.0 - spread + normal_quantile(given) * np.sqrt(spread)) ** 3, 1e-3)
+    low, high = 0.0, np.inf
+    for _ in range(200):
+        cdf, density = _zero_dof_cdf(mu, t)
+        if cdf < u:
+            low = t
+        else:
+            high = t
+        following = t - (cdf - u) / density if density > 0.0 else high
+        if not low < following < high:
+            following = 0.5 * (low + high) if high < np.inf else 2.0 * t
+        if abs(following - t) <= 1e-14 * following:
+            return following
+        t = following
+    return t
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def log_gamma_by_inversion(a, u, u_boost):
+    """log G, G ~ Gamma(a, 1) for a > 0, from two independent uniforms:
+    G = P⁻¹(a + 1, u)·u_boost^{1/a} (:func:`gamma_quantile`; a Gamma(a + 1) variate times
+    U^{1/a} is Gamma(a), Stuart's theorem), in logarithms so that it stays exact where G
+    itself underflows (small a).  A smooth function of a at fixed (u, u_boost), so that
+    common random numbers carry through a change of a."""
+    return np.log(gamma_quantile(a + 1.0, u)) + np.log(u_boost) / a
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def noncentral_chi_square_variate(lam, shape, z, u_gamma, u_boost):
+    """x ~ χ'²_d(λ) (d = ``shape`` > 0, λ ≥ 0) from a fixed set of draws, one normal z and
+    two uniforms, as (x, log(x/2)): a change of λ or d moves this variate only, never
+    which draws it or any other reads, and moves it smoothly (common random numbers).
+
+    d ≥ 1: x = (z + √λ)² + 2G, G ~ Gamma((d − 1)/2) (:func:`log_gamma_by_inversion`; none
+    at d = 1), as χ'²_1(λ) + χ²_{d−1} = χ'²_d(λ) (independent noncentral chi-squares add,
+    degrees of freedom and noncentralities alike).
+    d < 1: x = y + 2G, y = χ'²_0(λ) by inversion of U = Φ(z) (:func:`zero_dof_quantile`)
+    and G ~ Gamma(d/2), as χ'²_0(λ) + χ²_d = χ'²_d(λ) by the same additivity; the
+    logarithm stays exact where y = 0 (probability e^{−λ/2}) and G underflows.
+    """
+    if shape >= 1.0:
+        root = z + np.sqrt(lam)
+        x = root * root
+        if shape > 1.0:
+            x += 2.0 * np.exp(log_gamma_by_inversion(0.5 * (shape - 1.0), u_gamma, u_boost))
+        return x, np.log(0.5 * x)
+    log_gamma = log_gamma_by_inversion(0.5 * shape, u_gamma, u_boost)
+    u = min(normal_cdf(z), 1.0 - 2.0 ** -53)
+    half = zero_dof_quantile(0.5 * lam, u) if lam > 0.0 else 0.0
+    log_half = np.log(half + np.exp(log_gamma)) if half > 0.0 else log_gamma
+    return 2.0 * np.exp(log_half), log_half
+
+
+@njit(cache=True, nogil=True, inline="always")
+def open_uniform(rng):
+    """A uniform on (0, 1): the generator's [0, 1) draw, its 0 (chance 2⁻⁵³) moved to 2⁻⁵⁴."""
+    u = rng.random()
+    return u if u > 0.0 else 2.0 ** -54
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
