@@ -86,10 +86,10 @@ def main() -> None:
                          **{f"{name}_se": float(result[f"{COLUMNS.get(name, name)}_se"].iat[0])
                             for name in GREEKS}))
     table = pd.DataFrame(rows)
-    lines = [f"# Heston common random numbers: ATM asian, {args.paths:,} paths, seed "
-             f"{args.seed}, first step {args.first_step:.4g} (qe+first)", "",
-             f"{platform.processor() or platform.machine()}, "
-             f"{datetime.date.today().isoformat()}; SE (ratio to QE's SE)", "",
+    lines = [(f"# Heston common random numbers: ATM asian, {args.paths:,} paths, seed "
+              f"{args.seed}, first step {args.first_step:.4g} (qe+first)"), "",
+             (f"{platform.processor() or platform.machine()}, "
+              f"{datetime.date.today().isoformat()}; SE (ratio to QE's SE)"), "",
              "| configuration | corr (σ0 + 0.002) | " + " | ".join(GREEKS) + " | time (s) |",
              "| --- | --- | " + " | ".join("---" for _ in GREEKS) + " | --- |"]
     qe = table.iloc[0]
