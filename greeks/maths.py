@@ -1,8 +1,9 @@
 """Special functions and samplers shared by the models and estimators (numba kernels).
 
 Normal law: Φ, φ and Acklam's quantile.  Modified Bessel ratio I_{ν+1}/I_ν (continued
-fraction).  Regularised incomplete gamma P(a, x) and its inverse.  Gamma, Poisson-mixture and
-noncentral chi-square variates.  Digamma.  ``COMPLEX_STEP``: the relative step of
+fraction).  Regularised incomplete gamma P(a, x) and its inverse.  Bessel counts, gamma and
+noncentral chi-square variates, each from a fixed number of draws (inversion).
+Digamma.  ``COMPLEX_STEP``: the relative step of
 complex-step differentiation, f'(x) = Im f(x + ih)/h, exact to rounding.
 """
 
@@ -120,10 +121,11 @@ def _lower_gamma(a, x):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def gamma_quantile(a, u):
+def gamma_quantile(a, u, tolerance=1e-14):
     """x with P(a, x) = u: Halley's iteration from the Wilson–Hilferty (a > 1) or the
-    small-x (a ≤ 1) starting point (Press et al., Numerical Recipes, 3rd ed., §6.2.1), to
-    relative accuracy 1e-14; a smooth function of (a, u), so that common random numbers
+    small-x (a ≤ 1) starting point (Press et al., Numerical Recipes, 3rd ed., §6.2.1), until
+    a step below ``tolerance`` of x (its error is cubic: 1e-5 leaves about 1e-14, one
+    evaluation of P fewer); a smooth function of (a, u), so that common random numbers
     carry through a change of a.  0 where it underflows."""
     a1 = a - 1.0
     log_gamma = math.lgamma(a)
@@ -154,34 +156,161 @@ def gamma_quantile(a, u):
         x -= step
         if x <= 0.0:
             x = 0.5 * (x + step)
-        if abs(step) < 1e-14 * x:
+        if abs(step) < tolerance * x:
             break
     return x
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def poisson_mixture(rng, lam, shape):
-    """χ'²_d(λ) as the Poisson mixture χ²_{d+2N}, N ~ Poisson(λ/2): (N, α = d/2 + N,
-    log G) with G ~ Gamma(α), the variate being 2G."""
-    count = rng.poisson(0.5 * lam)
-    alpha = 0.5 * shape + count
-    return count, alpha, log_gamma_variate(rng, alpha)
+@njit(cache=True, nogil=True, error_model="numpy")
+def bessel_quantile(nu, z, u):
+    """N of the Bessel law, P(N = n) = (z/2)^{2n+ν}/(I_ν(z) n! Γ(n + ν + 1)) (ν > −1, z ≥ 0),
+    by inversion of the uniform u: the least n with P(N ≤ n) ≥ u.  It is the law of the
+    Poisson count of χ'²_d(λ) given the variate x, ν = d/2 − 1, z = sqrt(λx).  The weights,
+    whose ratios are p(n + 1)/p(n) = (z/2)²/((n + 1)(n + 1 + ν)), are summed relative to the
+    mode's, down and up until a term falls below 1e-17 of the sum (no factorial or Bessel
+    function to over- or underflow), then accumulated from the lowest kept term."""
+    q = 0.25 * z * z
+    if q <= 0.0:
+        return 0
+    mode = max(int(np.floor(0.5 * (np.sqrt(nu * nu + 4.0 * q) - nu))), 0)
+    total = term = 1.0
+    low = mode
+    while low > 0:
+        term *= low * (low + nu) / q
+        total += term
+        low -= 1
+        if term < 1e-17 * total:
+            break
+    low_term = term
+    term = 1.0
+    n = mode
+    while term >= 1e-17 * total:
+        n += 1
+        term *= q / (n * (n + nu))
+        total += term
+    target = u * total
+    n, term = low, low_term
+    cumulative = term
+    while cumulative < target and term > 0.0:
+        n += 1
+        term *= q / (n * (n + nu))
+        cumulative += term
+    return n
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def noncentral_chi_square(rng, lam, shape, scale):
-    """c·χ'²_d(λ) (:func:`poisson_mixture`)."""
-    return 2.0 * scale * np.exp(poisson_mixture(rng, lam, shape)[2])
+def _zero_dof_cdf(mu, t, low, weight, log_factorial):
+    """(F, f, f') at t = y/2 of y ~ χ'²_0(2μ), the Poisson(μ) mixture of χ²_{2n} (χ²_0 = 0):
+    F = P(K ≥ N) = Σ_k p_k(t) C_k for independent K ~ Poisson(t) and N ~ Poisson(μ),
+    C_k = P(N ≤ k) (as P(χ²_{2n}/2 ≤ t) = P(K ≥ n)); f = dF/dt = Σ_k p_k(t) p_{k+1}(μ) and
+    f' = Σ_k p_k(t)(p_{k+2}(μ) − p_{k+1}(μ)).  One pass up from k = ``low``, ten standard
+    deviations of N below μ (p_low(μ) = ``weight``, log low! = ``log_factorial``; below it
+    C_k < 1e-20), by the recurrences of the Poisson weights, until beyond t and μ p_k(t)
+    falls below 1e-17 of their sum (absolute error near 1e-16)."""
+    p_t = np.exp(low * np.log(t) - t - log_factorial)
+    cumulative = weight
+    q1 = weight * mu / (low + 1)
+    q2 = q1 * mu / (low + 2)
+    value, density, slope, mass = p_t * cumulative, p_t * q1, p_t * (q2 - q1), p_t
+    k = low
+    while True:
+        k += 1
+        p_t *= t / k
+        cumulative += q1
+        q1, q2 = q2, q2 * mu / (k + 2)
+        value += p_t * cumulative
+        density += p_t * q1
+        slope += p_t * (q2 - q1)
+        mass += p_t
+        if k > t and k > mu and not p_t > 1e-17 * mass:  # (and on NaN)
+            break
+    return value, density, slope
 
 
-@njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def log_gamma_variate(rng, alpha):
-    """log G, G ~ Gamma(α, 1).  For α < 1 as log G' + log(U)/α with G' ~ Gamma(α + 1) and U
-    uniform (G'U^{1/α} ~ Gamma(α)), so that the logarithm stays exact where G itself
-    underflows (small d = 4κθ/ξ²)."""
-    if alpha >= 1.0:
-        return np.log(rng.standard_gamma(alpha))
-    return np.log(rng.standard_gamma(alpha + 1.0)) + np.log(rng.random()) / alpha
+@njit(cache=True, nogil=True, error_model="numpy")
+def zero_dof_quantile(mu, u):
+    """t = y/2 with P(y' ≤ y) = u for y' ~ χ'²_0(2μ) (:func:`_zero_dof_cdf`): 0 when u ≤
+    e^{−μ} (the atom at 0), else Halley's iteration on F(t) = u, kept inside the bracket
+    that it narrows (bisection where a step leaves it), until a step below 1e-5 of t (its
+    error cubic, the result's relative error is then near that of F, 1e-12 or less).  The
+    start is the Cornish–Fisher expansion in the level given y > 0, or an exponential for
+    μ < 1; one or two steps suffice from μ ≈ 10 on.  F is smooth and increasing in t and
+    smooth in μ, so the quantile is a smooth function of (μ, u), continuous where it leaves
+    the atom."""
+    atom = np.exp(-mu)
+    if u <= atom:
+        return 0.0
+    given = (u - atom) / (1.0 - atom)  # the quantile's level given y > 0
+    if mu < 1.0:
+        t = -np.log1p(-given) * (1.0 + 0.5 * mu)
+    else:  # Cornish–Fisher: t has mean μ, variance 2μ, skewness 3/sqrt(2μ), excess 6/μ
+        z = normal_quantile(given)
+        skew, excess = 3.0 / np.sqrt(2.0 * mu), 6.0 / mu
+        t = max(mu + np.sqrt(2.0 * mu) * (z + skew * (z * z - 1.0) / 6.0
+                                          + excess * z * (z * z - 3.0) / 24.0
+                                          - skew * skew * z * (2.0 * z * z - 5.0) / 36.0), 1e-3)
+    first = max(int(np.floor(mu - 10.0 * np.sqrt(mu))) - 1, 0)
+    log_factorial = math.lgamma(first + 1.0)
+    weight = np.exp(first * np.log(mu) - mu - log_factorial)
+    low, high = 0.0, np.inf
+    for _ in range(200):
+        cdf, density, slope = _zero_dof_cdf(mu, t, first, weight, log_factorial)
+        if cdf < u:
+            low = t
+        else:
+            high = t
+        ratio = (cdf - u) / density if density > 0.0 else np.inf
+        step = ratio / (1.0 - 0.5 * ratio * slope / density) if density > 0.0 else np.inf
+        if abs(step) <= 1e-5 * t:
+            return t - step
+        following = t - step
+        if not low < following < high:
+            following = 0.5 * (low + high) if high < np.inf else 2.0 * t
+        t = following
+    return t
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def log_gamma_by_inversion(a, u, u_boost):
+    """log G, G ~ Gamma(a, 1) for a > 0, from two independent uniforms:
+    G = P⁻¹(a + 1, u)·u_boost^{1/a} (:func:`gamma_quantile`; a Gamma(a + 1) variate times
+    U^{1/a} is Gamma(a), Stuart's theorem), in logarithms so that it stays exact where G
+    itself underflows (small a).  A smooth function of a at fixed (u, u_boost), so that
+    common random numbers carry through a change of a."""
+    return np.log(gamma_quantile(a + 1.0, u, 1e-5)) + np.log(u_boost) / a
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def noncentral_chi_square_variate(lam, shape, z, u_gamma, u_boost):
+    """x ~ χ'²_d(λ) (d = ``shape`` > 0, λ ≥ 0) from a fixed set of draws, one normal z and
+    two uniforms, as (x, log(x/2)): a change of λ or d moves this variate only, never
+    which draws it or any other reads, and moves it smoothly (common random numbers).
+
+    d ≥ 1: x = (z + √λ)² + 2G, G ~ Gamma((d − 1)/2) (:func:`log_gamma_by_inversion`; none
+    at d = 1), as χ'²_1(λ) + χ²_{d−1} = χ'²_d(λ) (independent noncentral chi-squares add,
+    degrees of freedom and noncentralities alike).
+    d < 1: x = y + 2G, y = χ'²_0(λ) by inversion of U = Φ(z) (:func:`zero_dof_quantile`)
+    and G ~ Gamma(d/2), as χ'²_0(λ) + χ²_d = χ'²_d(λ) by the same additivity; the
+    logarithm stays exact where y = 0 (probability e^{−λ/2}) and G underflows.
+    """
+    if shape >= 1.0:
+        root = z + np.sqrt(lam)
+        x = root * root
+        if shape > 1.0:
+            x += 2.0 * np.exp(log_gamma_by_inversion(0.5 * (shape - 1.0), u_gamma, u_boost))
+        return x, np.log(0.5 * x)
+    log_gamma = log_gamma_by_inversion(0.5 * shape, u_gamma, u_boost)
+    u = min(normal_cdf(z), 1.0 - 2.0 ** -53)
+    half = zero_dof_quantile(0.5 * lam, u) if lam > 0.0 else 0.0
+    log_half = np.log(half + np.exp(log_gamma)) if half > 0.0 else log_gamma
+    return 2.0 * np.exp(log_half), log_half
+
+
+@njit(cache=True, nogil=True, inline="always")
+def open_uniform(rng):
+    """A uniform on (0, 1): the generator's [0, 1) draw, its 0 (chance 2⁻⁵³) moved to 2⁻⁵⁴."""
+    u = rng.random()
+    return u if u > 0.0 else 2.0 ** -54
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

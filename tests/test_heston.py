@@ -155,9 +155,9 @@ def crn_batches(group, bump, streams, paths):
 def test_weights_are_exact_for_the_simulated_chain(scheme):
     """On a coarse grid (4 steps) LR delta and vega equal central differences of the
     same discrete chain on common random numbers: the batch means of LR − FD are zero
-    within t bounds of their spread, for european, asian, barrier and digital rows.  (The
-    exact scheme's variance draws are Poisson mixtures, which a bump of σ0 moves off their
-    streams: its vega differences are some 20× noisier, hence the test below.)"""
+    within t bounds of their spread, for european, asian, barrier and digital rows (the
+    exact scheme's variance draws read fixed draws of their own, so that its bumped chains
+    stay on common random numbers too)."""
     rows = [dict(id="e"), dict(id="a", instrument="asian", fixings=4),
             dict(id="b", instrument="barrier", barrier=125.0, barrier_type="up-and-out",
                  fixings=4),

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from greeks.maths import open_uniform
+
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def draw_normals(rng, out, antithetic):
@@ -25,6 +27,19 @@ def draw_step(rng, normals, i, k, out, antithetic):
         out[:] = normals[i, k]
     else:
         draw_normals(rng, out, antithetic)
+
+
+@njit(cache=True, nogil=True, inline="always", error_model="numpy")
+def draw_fixed(rng, out):
+    """A step's fixed draws of every path: ``out[0]`` standard normals, the other rows
+    uniforms on (0, 1) (:func:`greeks.maths.open_uniform`), the same number whatever the
+    parameters, so that a sampler that needs a variable amount of randomness (inversion)
+    never shifts the draws of other paths or steps."""
+    for p in range(out.shape[1]):
+        out[0, p] = rng.standard_normal()
+    for i in range(1, out.shape[0]):
+        for p in range(out.shape[1]):
+            out[i, p] = open_uniform(rng)
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")

@@ -1,13 +1,14 @@
-"""The exact scheme: noncentral chi-square variance transitions drawn as Poisson mixtures,
-with the scores of the augmented chain in (κ, θ, ξ, ρ)."""
+"""The exact scheme: noncentral chi-square variance transitions, each from a fixed set of
+draws of its own (common random numbers), with the scores in (κ, θ, ξ, ρ) of the chain
+augmented by the Poisson counts of the transitions."""
 
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from greeks.maths import digamma, poisson_mixture
-from greeks.models.heston.chain import draw_step, start_state, store_dates
+from greeks.maths import bessel_quantile, digamma, noncentral_chi_square_variate
+from greeks.models.heston.chain import draw_fixed, draw_step, start_state, store_dates
 from greeks.models.heston.first_step import sampled_first_step
 
 
@@ -19,8 +20,16 @@ def simulate_exact(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, chi_scal
     :func:`integration_weights`); as simulate_qe (antithetic and given ``normals``: the
     log-price normals only; the variance draws stay independent).
 
-    Each transition is drawn as a Poisson mixture: N ~ Poisson(λ/2), v_k/c ~ χ²_{d+2N}
-    (twice a Gamma(d/2 + N) variate, drawn in logarithms: :func:`log_gamma_variate`).
+    Each transition x = v_k/c ~ χ'²_d(λ) reads its own fixed draws, one normal and three
+    uniforms per path and step (:func:`draw_fixed`), whatever the parameters, and is a
+    smooth function of them and of (λ, d) (:func:`noncentral_chi_square_variate`:
+    (Z + √λ)² + χ²_{d−1} for d ≥ 1, χ'²_0(λ) by inversion + χ²_d below): a bump of v_0, the
+    grid or (κ, θ, ξ) moves each path's variates a little but never which draws they read,
+    so bumped chains keep their common random numbers.  The scores below are those of the
+    chain augmented by the Poisson count N of the mixture χ'²_d(λ) = χ²_{d+2N},
+    N ~ Poisson(λ/2); N is drawn from its law given x, the Bessel law of ν = d/2 − 1 and
+    z = sqrt(λx) (:func:`bessel_quantile`, from the fourth uniform), so that (N, x) has the
+    joint law Poisson(N; λ/2)·χ²_{d+2N}(x) while the path does not depend on N.
     With ``scores`` (score dates × 4 × paths; empty: none) the scores of the chain
     augmented by N in (κ, θ, ξ, ρ) are summed over the steps and kept at the grid points
     with ``score_column[k]`` ≥ 0.  Per step, with x = v_k/c, α = d/2 + N and Z the
@@ -46,18 +55,22 @@ def simulate_exact(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, chi_scal
     track = scores.shape[0] > 0
     total = np.zeros((4, n_paths))
     z_i = np.empty(n_paths)
+    fixed = np.empty((4, n_paths))
     parameter_slopes = np.empty((2, 4, n_paths if track and sampled else 0))
     for k in range(e.size):
         draw_step(rng, normals, 1, k, z_x, antithetic)
+        draw_fixed(rng, fixed)
         to_lambda = e[k] / chi_scale[k]
         first = k == 0 and sampled
         for p in range(n_paths):
             vp = v[p]
             lam = vp * to_lambda
-            count, alpha, log_half_chi = poisson_mixture(rng, lam, shape)
-            chi = 2.0 * np.exp(log_half_chi)
+            chi, log_half_chi = noncentral_chi_square_variate(lam, shape, fixed[0, p],
+                                                              fixed[1, p], fixed[2, p])
             v_next = chi_scale[k] * chi
             if track:  # the variance transition's terms
+                count = bessel_quantile(0.5 * shape - 1.0, np.sqrt(lam * chi), fixed[3, p])
+                alpha = 0.5 * shape + count
                 shape_term = log_half_chi - digamma(alpha)
                 for i in range(4):
                     total[i, p] += ((count - 0.5 * lam) * derivatives[6, i, k]

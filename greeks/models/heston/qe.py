@@ -7,7 +7,12 @@ import math
 import numpy as np
 from numba import njit
 
-from greeks.maths import INVERSE_ROOT_TWO, gamma_quantile, noncentral_chi_square
+from greeks.maths import (
+    INVERSE_ROOT_TWO,
+    gamma_quantile,
+    noncentral_chi_square_variate,
+    open_uniform,
+)
 from greeks.models.heston.chain import draw_step, start_state, store_dates
 from greeks.models.heston.first_step import sampled_first_step
 
@@ -172,6 +177,22 @@ def _fold(level, q_product):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
+def _exact_first_variance(first_rng, v, z_v, lam, shape, scale):
+    """v_1 = c·χ'²_d(λ) of every path from fixed draws (:func:`noncentral_chi_square_variate`):
+    the step's variance normal Z_v and two uniforms per path from ``first_rng`` (so that
+    the normals of the main stream stay aligned).  Each path reads the same draws whatever
+    v_0, Δ_1 or (κ, θ, ξ), and its v_1 is smooth in them: bumped chains keep their common
+    random numbers."""
+    uniforms = np.empty((2, v.size))
+    for i in range(2):
+        for p in range(v.size):
+            uniforms[i, p] = open_uniform(first_rng)
+    for p in range(v.size):
+        v[p] = scale * noncentral_chi_square_variate(lam, shape, z_v[p], uniforms[0, p],
+                                                     uniforms[1, p])[0]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
 def simulate_qe(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, mean_var, base_var,
                 chi_scale, k0, k1, k2, k3, k4, k5, mgf_arg, column, x, residual, variance,
                 first_variance, slopes, antithetic, normals, sampled, first_rng):
@@ -181,9 +202,8 @@ def simulate_qe(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, mean_var, b
     ``law`` = (κ, θ, ξ, ρ, Δ_1); ``shape`` = d = 4κθ/ξ², for the exact first transition from
     v_0 = 0.  ``normals`` (2 × steps × paths, or empty): the steps' normals, given
     (:func:`draw_step`).  With ``sampled`` the first step is exact: v_1 from the noncentral
-    chi-square law (drawn from ``first_rng``, so that the normals of ``rng`` stay aligned
-    for common random numbers), its integrated variance given its end points
-    (:func:`sampled_first_step`, which fills ``slopes``).  The first transition is exact
+    chi-square law (:func:`_exact_first_variance`), its integrated variance given its end
+    points (:func:`sampled_first_step`, which fills ``slopes``).  The first transition is exact
     from v_0 = 0 too, so that the log-price always has a density.
     """
     kappa, theta, xi, rho, first_dt = law
@@ -199,12 +219,13 @@ def simulate_qe(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, mean_var, b
         draw_step(rng, normals, 0, k, z_v, antithetic)
         draw_step(rng, normals, 1, k, z_x, antithetic)
         if k == 0 and (v0 == 0.0 or sampled):  # the exact transition
-            for p in range(n_paths):  # from 0 by inversion: U = Φ(Z_v), aligned streams
-                v[p] = (2.0 * chi_scale[0] * gamma_quantile(
-                            0.5 * shape, 0.5 * math.erfc(-z_v[p] * INVERSE_ROOT_TWO))
-                        if v0 == 0.0
-                        else noncentral_chi_square(first_rng, v0 * e[0] / chi_scale[0], shape,
-                                            chi_scale[0]))
+            if v0 == 0.0:
+                for p in range(n_paths):  # from 0 by inversion: U = Φ(Z_v), aligned streams
+                    v[p] = 2.0 * chi_scale[0] * gamma_quantile(
+                        0.5 * shape, 0.5 * math.erfc(-z_v[p] * INVERSE_ROOT_TWO))
+            else:
+                _exact_first_variance(first_rng, v, z_v, v0 * e[0] / chi_scale[0], shape,
+                                      chi_scale[0])
             if sampled:
                 sampled_first_step(rng, v0, v, level, r_sum, v_sum, z_x, v_next, slopes,
                                     first_dt, kappa, theta, xi, rho, carry_dt[0], antithetic,
