@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 MODELS = ("gbm", "heston")
-INSTRUMENTS = ("european", "digital", "asian", "barrier")
+INSTRUMENTS = ("european", "digital", "asian", "barrier", "american", "bermudan")
 OPTION_TYPES = ("call", "put")
 BARRIER_TYPES = ("up-and-out", "down-and-out", "up-and-in", "down-and-in")
 DIGITAL_TYPES = ("cash", "asset")  # a digital row's digital_type; cash is the default

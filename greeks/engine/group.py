@@ -50,10 +50,17 @@ class Group:
     extra: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     extra_means: np.ndarray | None = None  # (rows, extra, 2): control means of the extras
     extra_coef: np.ndarray | None = None   # (rows, extra, 2): their coefficients
+    exercise_means: np.ndarray | None = None  # (rows, 4): the European controls' means
+    exercise_coef: np.ndarray | None = None   # (rows, 4): their coefficients (greeks.exercise)
 
     @property
     def n_rows(self) -> int:
         return self.payoff.kind.size
+
+    @property
+    def n_statistics(self) -> int:
+        """Per-row outputs after the Greeks: the exercise statistics of an exercise group."""
+        return 2 if self.method is Family.EXERCISE else 0
 
     @property
     def n_totals(self) -> int:
@@ -78,6 +85,8 @@ class Group:
         :data:`greeks.sensitivities.NAMES`) too, those its model's chunks estimate
         (``further``; Heston's others come from :mod:`greeks.models.heston.sensitivities`)."""
         codes = np.asarray(codes[np.isin(codes, model_of(self.model).further)], dtype=np.int64)
+        if self.method is Family.EXERCISE:  # of the further Greeks, gamma (greeks.exercise)
+            codes = codes[codes == sensitivities.GAMMA]
         means = np.zeros((self.n_rows, codes.size, 2))
         for j in range(self.n_rows):
             dates = self.times[self.date_index[self.date_start[j]:self.date_start[j + 1]]]

@@ -11,6 +11,8 @@ import pandas as pd
 from greeks.models import adapter as model_of
 from greeks.payoff_table import BY_CODE, row_code
 
+EXERCISE_LABEL = "policy+pathwise+controls+antithetic"  # greeks.exercise
+
 
 def is_knock_out(row) -> bool:
     """Whether a row (a record of a validated frame) is a knock-out barrier that its model
@@ -43,11 +45,12 @@ class Family(Enum):
     PATHWISE = "pathwise"    # pathwise delta and vega
     FD = "fd"                # central differences on common random numbers
     RQMC = "rqmc"            # likelihood ratio on randomised quasi-Monte Carlo replicates
+    EXERCISE = "exercise"    # early exercise under a fitted policy (greeks.exercise)
 
     @property
     def separate(self) -> bool:
         """Whether its groups are simulations apart from the likelihood-ratio ones."""
-        return self in (Family.PATHWISE, Family.FD, Family.RQMC)
+        return self in (Family.PATHWISE, Family.FD, Family.RQMC, Family.EXERCISE)
 
     @property
     def controlled(self) -> bool:
@@ -57,7 +60,7 @@ class Family(Enum):
     @property
     def further(self) -> bool:
         """Whether its chunks estimate the further Greeks (:mod:`greeks.sensitivities`)."""
-        return self in (Family.LR, Family.SURVIVAL)
+        return self in (Family.LR, Family.SURVIVAL, Family.EXERCISE)
 
 
 class Estimator(NamedTuple):
@@ -81,7 +84,8 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     and asian rows; the others as auto); fd: central differences on common random numbers
     for every row (conditioned rows: of their conditional value); rqmc: likelihood ratio
     (conditioned rows: conditional Monte Carlo) on randomised quasi-Monte Carlo paths;
-    ``plain``: plain likelihood ratio.  Rows whose likelihood-ratio delta weight is unusable
+    ``plain``: plain likelihood ratio.  American and bermudan rows go under every method
+    by their fitted exercise policy (:mod:`greeks.exercise`).  Rows whose likelihood-ratio delta weight is unusable
     (:func:`lr_delta_unusable`) and that are not conditioned go by finite differences
     under auto, mixed and pathwise.
     """
@@ -92,7 +96,10 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
         model = model_of(row.model)
         code = row_code(row)
         conditioned = code in model.conditioned
-        if plain:
+        if BY_CODE[code].exercise:
+            estimator = Estimator(Family.EXERCISE, EXERCISE_LABEL if not plain
+                                  else "policy+pathwise+controls")
+        elif plain:
             estimator = Estimator(Family.LR, "lr", True)
         elif method == "fd" or (from_zero and method in ("auto", "pathwise")
                                 and not conditioned):

@@ -15,7 +15,10 @@ its adapter, an instance of a :class:`Model` subclass:
 * running a chunk: likelihood ratio (:meth:`run_likelihood_ratio`), randomised QMC
   (:meth:`run_rqmc`), pathwise values (:meth:`pathwise_values`) and the paths of the
   finite differences (:meth:`bumped_paths`);
-* the standard-error floor's volatility scale (:meth:`floor_sigma`).
+* the standard-error floor's volatility scale (:meth:`floor_sigma`);
+* early exercise (:mod:`greeks.exercise`): paths with what the policy and the Greeks
+  under it read (:meth:`exercise_paths`), the European option's Greeks (the controls'
+  means, :meth:`european_reference`).
 
 A group's ``params`` are the values of ``parameters`` in that order.
 """
@@ -40,6 +43,20 @@ class Bumped(NamedTuple):
     spot_step: float
     vol_step: float
     conditional: Callable | None
+
+
+class ExercisePaths(NamedTuple):
+    """A chunk of paths for early exercise (:mod:`greeks.exercise`): prices ``s`` (paths ×
+    stored dates) with the stored column of each row date (``columns``, ``date_index``
+    order), the basis' variance state u on the same columns (no columns without one), ∂S/∂σ
+    there (``slope``; empty without ``sensitivities``) and ``w_delta(j)``, the per-path
+    delta score of row j's first date."""
+
+    s: np.ndarray
+    state: np.ndarray
+    slope: np.ndarray
+    columns: np.ndarray
+    w_delta: Callable
 
 
 class Model:
@@ -98,4 +115,14 @@ class Model:
 
     def bumped_paths(self, group, stream, n_paths: int) -> Bumped:
         """The paths of the central differences (:class:`Bumped`)."""
+        raise NotImplementedError
+
+    def exercise_paths(self, group, stream, n_paths: int,
+                       sensitivities: bool) -> ExercisePaths:
+        """A chunk's paths for early exercise (:class:`ExercisePaths`), from ``stream``."""
+        raise NotImplementedError
+
+    def european_reference(self, group, j: int) -> tuple[float, float, float, float]:
+        """Price, delta, vega and gamma of row j's European option (same strike, type and
+        maturity): the means of the early-exercise controls."""
         raise NotImplementedError

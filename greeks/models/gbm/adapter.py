@@ -22,7 +22,8 @@ from greeks import (
     sensitivities,
     survival,
 )
-from greeks.models.base import Bumped, Model
+from greeks.models.base import Bumped, ExercisePaths, Model
+from greeks.models.gbm.analytic import black_scholes, norm_pdf
 from greeks.models.gbm.paths import simulate
 from greeks.models.gbm.schema import PARAMETERS
 from greeks.stats import unit_moments
@@ -109,6 +110,30 @@ class GBM(Model):
             np.exp(math.log(spot) + (carry - 0.5 * v * v) * group.times + v * w)
             for v in (sigma + h_vol, sigma - h_vol)]
         return Bumped(s, group.date_index, bumped, pathwise.SPOT_BUMP * spot, 2.0 * h_vol, None)
+
+    def exercise_paths(self, group, stream, n_paths, sensitivities):
+        """Exact paths on the group's grid; ∂S_t/∂σ = S_t (W_t − σ t), w_Δ = W(t_1)/(S0 σ t_1)
+        (:mod:`greeks.models.gbm.scores`); no variance state."""
+        sigma = group.params[0]
+        w, s = self._paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths)
+        slope = s * (w - sigma * group.times) if sensitivities else np.empty((0, 0))
+
+        def w_delta(j):
+            first = group.date_index[group.date_start[j]]
+            return w[:, first] / (group.spot * sigma * group.times[first])
+        return ExercisePaths(s, np.empty((n_paths, 0)), slope, group.date_index, w_delta)
+
+    def european_reference(self, group, j):
+        """Black–Scholes; gamma = e^{−qT} φ(d1)/(S0 σ sqrt(T))."""
+        spec, sigma, t = group.payoff, group.params[0], group.maturity[j]
+        price, delta, vega = black_scholes("call" if spec.omega[j] > 0 else "put", group.spot,
+                                           spec.strike[j], t, group.rate, sigma,
+                                           group.dividend)
+        d1 = (math.log(group.spot / spec.strike[j])
+              + (group.rate - group.dividend + 0.5 * sigma * sigma) * t) / (sigma * math.sqrt(t))
+        gamma = math.exp(-group.dividend * t) * norm_pdf(d1) / (group.spot * sigma
+                                                                * math.sqrt(t))
+        return price, delta, vega, gamma
 
 
 def _likelihood_ratio(group, w, s, coef, antithetic, collect, out, sums):

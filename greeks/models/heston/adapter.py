@@ -16,7 +16,8 @@ from typing import NamedTuple
 import numpy as np
 
 from greeks import estimators, pathwise, payoff_table, payoffs, rqmc, sensitivities
-from greeks.models.base import Bumped, Model
+from greeks.models.base import Bumped, ExercisePaths, Model
+from greeks.models.heston.analytic import heston_greeks
 from greeks.models.heston.constants import Constants
 from greeks.models.heston.paths import simulate
 from greeks.models.heston.schema import (
@@ -167,6 +168,43 @@ class Heston(Model):
             return _conditional_on_chains(group, j, chains, col)
         return Bumped(s, chains[0].columns, bumped, pathwise.SPOT_BUMP * spot,
                       2.0 * h_vol if sigma0 > 0 else 1.0, conditional)
+
+    def exercise_paths(self, group, stream, n_paths, sensitivities):
+        """The chain on the group's grid; the state u = (V_c − V_{c−1})/((1 − ρ²) Δ_c θ), the
+        variance averaged over the step to each stored date, over θ; ∂S/∂σ0 by central
+        differences of chains from (σ0 ± h)² on the same stream; w_Δ = R/(S0 V) at row
+        j's first date (:mod:`greeks.models.heston.scores`)."""
+        v0, _, theta, _, rho = group.params
+        chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths)
+        stored = group.times[np.unique(group.date_index)]
+        steps = np.diff(stored, prepend=0.0) * (1.0 - rho * rho) * theta
+        state = np.diff(chain.variance, axis=1, prepend=0.0) / steps
+        slope = np.empty((0, 0))
+        if sensitivities:
+            sigma0 = math.sqrt(v0)
+            h = min(pathwise.HESTON_VOL_BUMP, sigma0 / 2)
+            if sigma0 > 0:  # at σ0 = 0 the derivative 2σ0 dV/dv0 is 0
+                up, down = (group_paths(group, np.random.Generator(np.random.PCG64(stream)),
+                                        n_paths, v * v).s for v in (sigma0 + h, sigma0 - h))
+                slope = (up - down) / (2.0 * h)
+            else:
+                slope = np.zeros_like(chain.s)
+
+        def w_delta(j):
+            first = chain.columns[group.date_start[j]]
+            return chain.residual[:, first] / (group.spot * chain.variance[:, first])
+        return ExercisePaths(chain.s, state, slope, chain.columns, w_delta)
+
+    def european_reference(self, group, j):
+        """The Fourier integrals of :mod:`greeks.models.heston.analytic`; gamma as the
+        central difference of their delta over S0 ± 10⁻⁴ S0."""
+        spec = group.payoff
+        args = ("call" if spec.omega[j] > 0 else "put", group.spot, spec.strike[j],
+                group.maturity[j], group.rate, *group.params, group.dividend)
+        price, delta, vega = heston_greeks(*args)[:3]
+        h = 1e-4 * group.spot
+        up, down = (heston_greeks(args[0], group.spot + d, *args[2:])[1] for d in (h, -h))
+        return price, delta, vega, (up - down) / (2.0 * h)
 
 
 def _conditional_on_chains(group, j: int, chains, col: int) -> list:

@@ -1,0 +1,174 @@
+"""Early exercise: the Longstaff–Schwartz policy of american and bermudan rows, and their
+estimators under that fixed policy.
+
+Policy (Longstaff & Schwartz 2001, "Valuing American options by simulation: a simple
+least-squares approach", Rev. Financial Studies 14(1)).  On an independent pilot of
+``POLICY_PATHS`` paths (streams ``streams.POLICY`` + c), backward from maturity: the
+cash flow C of each path (discounted to 0) starts as e^{−rT} h(S_T); at each earlier
+exercise date t_i the discounted cash flows of the in-the-money paths are regressed on the
+basis ψ(S/K, u) of :mod:`greeks.payoffs` (u: the variance state, 0 under GBM), which
+gives β_i; a path whose discounted intrinsic value e^{−r t_i} h(S) ≥ ψ·β_i exercises,
+and its C becomes that value.  β_i (``spec.policy``) is the policy; a date with fewer
+than ``MIN_REGRESSION`` paths in the money gets none (no exercise there).
+
+Estimates.  The main run prices the row on fresh paths under the fixed policy
+(:func:`greeks.payoffs.exercise_values`): a stopping rule that does not look at the main
+paths' future, so its mean is the value of a feasible strategy, a lower bound of the
+price; its gap is the policy's suboptimality (measured in docs/american.md).  An
+``american`` row is exercisable at any time; it is simulated on an exercise grid (its
+``fixings``, daily by default) and extrapolated to continuous exercise, V ≈ 2 V(Δ) −
+V(2Δ), the second policy fitted on every second date, on the same paths (the gap of a
+Bermudan option to the American one is first order in Δ).
+
+Greeks under the fixed policy.  At the optimal stopping time τ*, V(θ) = E[D_τ* h(S_τ*)]
+and by the envelope argument dV/dθ = E[∂/∂θ (D_τ h(S_τ))] at τ = τ* held fixed: moving
+the policy changes the value only to second order.  So
+
+    delta = E[D_τ ω 1{h > 0} S_τ/S0]        (S_τ is linear in S0 under both models),
+    vega  = E[D_τ ω 1{h > 0} ∂S_τ/∂σ]       (GBM: ∂S_τ/∂σ = S_τ (W_τ − σ t_τ); Heston:
+                                            σ0 ± h on common random numbers, τ fixed),
+    gamma = E[D_τ ω 1{h > 0} (S_τ/S0) w_Δ]   (likelihood ratio on the pathwise delta),
+
+with w_Δ the delta score of the row's first date (W(t_1)/(S0 σ t_1) under GBM, R/(S0 V)
+under Heston).  Gamma may not hold τ fixed (the delta jumps where the policy switches), so
+its estimator differentiates the density instead, with the policy a fixed function of the
+path: exact for the fixed policy; the optimal policy of a Markov model in S is a boundary in
+S that does not depend on S0, so the fitted policy serves nearby spots equally well.  Its
+variance grows like 1/t_1 (docs/american.md).
+
+Each of the four gets the European option on the same paths as a control variate,
+Y − β (C − μ), μ its closed form (the model adapter's ``european_reference``), β the
+least-squares coefficient on the pilot's first chunk (a constant for the main paths, so
+the estimate stays unbiased).  Two further columns: the probability of exercise before
+maturity and the expected exercise time (maturity for paths not exercised early).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from greeks import payoffs, streams
+from greeks.models import adapter as model_of
+from greeks.payoffs import N_BASIS, NEVER
+from greeks.stats import unit_moments
+
+POLICY_PATHS = 1 << 15  # pilot paths of the regression (docs/american.md: bias against it)
+MIN_REGRESSION = 4 * N_BASIS  # in-the-money pilot paths a date's regression needs
+N_STATISTICS = 2  # early-exercise probability, expected exercise time
+STATISTICS = ("exercise_probability", "exercise_time")
+
+
+def basis(x: np.ndarray, u: np.ndarray | None) -> np.ndarray:
+    """The regression's design matrix (paths × basis) of :mod:`greeks.payoffs`; without a
+    state u its columns are left out (their coefficients stay 0)."""
+    columns = [np.ones_like(x), x, x * x, x * x * x]
+    if u is not None:
+        columns += [u, u * x, u * u]
+    return np.stack(columns, axis=1)
+
+
+def fit_policy(s: np.ndarray, state: np.ndarray | None, discounts: np.ndarray, omega: float,
+               strike: float, step: int) -> np.ndarray:
+    """β (dates × N_BASIS) of one row by backward induction on pilot prices ``s`` (paths ×
+    the row's dates) and states (or None), on every ``step``-th date back from maturity
+    (the others get ``NEVER``)."""
+    n = s.shape[1]
+    policy = np.zeros((n, N_BASIS))
+    policy[:, 0] = NEVER
+    cash = discounts[-1] * np.maximum(omega * (s[:, -1] - strike), 0.0)
+    for i in range(n - 1 - step, -1, -step):
+        intrinsic = discounts[i] * (omega * (s[:, i] - strike))
+        itm = np.flatnonzero(intrinsic > 0.0)
+        if itm.size < MIN_REGRESSION:
+            continue
+        design = basis(s[itm, i] / strike, None if state is None else state[itm, i])
+        beta = np.linalg.lstsq(design, cash[itm], rcond=None)[0]
+        policy[i] = 0.0
+        policy[i, :beta.size] = beta
+        exercise = itm[intrinsic[itm] >= design @ beta]
+        cash[exercise] = intrinsic[exercise]
+    return policy
+
+
+def row_dates(group, columns: np.ndarray, j: int):
+    """(the stored column, time and discount factor of each of row j's dates)."""
+    part = slice(group.date_start[j], group.date_start[j + 1])
+    times = group.times[group.date_index[part]]
+    return (np.ascontiguousarray(columns[part]), times,
+            np.exp(-group.payoff.rate[j] * times))
+
+
+def prepare(group, seed: int, first_chunk: int = 0):
+    """The group with each row's policy fitted on the pilot, the European controls' means
+    (``exercise_means``, rows × 4) and coefficients (``exercise_coef``)."""
+    model = model_of(group.model)
+    spec = group.payoff
+    pieces = []
+    for c, n in group.chunks(POLICY_PATHS):
+        stream = np.random.SeedSequence(
+            seed, spawn_key=(*group.spawn_words, streams.POLICY + first_chunk + c))
+        pieces.append(model.exercise_paths(group, stream, n, sensitivities=c == 0))
+    s = np.concatenate([piece.s for piece in pieces])
+    state = (np.concatenate([piece.state for piece in pieces]) if pieces[0].state.shape[1]
+             else None)
+    width = int(np.diff(group.date_start).max())
+    policy = np.zeros((group.n_rows, 2, width, N_BASIS))
+    for j in range(group.n_rows):
+        columns, _, discounts = row_dates(group, pieces[0].columns, j)
+        for k in range(2 if spec.richardson[j] else 1):
+            policy[j, k, :columns.size] = fit_policy(
+                s[:, columns], None if state is None else state[:, columns], discounts,
+                spec.omega[j], spec.strike[j], 1 + k)
+    group = replace(group, payoff=spec._replace(policy=policy))
+    means = np.array([model.european_reference(group, j) for j in range(group.n_rows)])
+    first = pieces[0]
+    coef = np.zeros((group.n_rows, 4))
+    for j in range(group.n_rows):
+        values, controls = _row_values(group, first, j)
+        centred = controls - controls.mean(axis=1, keepdims=True)
+        variance = (centred * centred).sum(axis=1)
+        cross = (centred * (values[:4] - values[:4].mean(axis=1, keepdims=True))).sum(axis=1)
+        coef[j] = np.divide(cross, variance, out=np.zeros(4), where=variance > 0)
+    return replace(group, exercise_means=means, exercise_coef=coef)
+
+
+def _row_values(group, paths, j: int):
+    """Row j's per-path values and controls (:func:`greeks.payoffs.exercise_values`)."""
+    n = paths.s.shape[0]
+    columns, times, discounts = row_dates(group, paths.columns, j)
+    values, controls = np.empty((6, n)), np.empty((4, n))
+    payoffs.exercise_values(paths.s, paths.state, paths.slope, paths.w_delta(j), columns,
+                            times, discounts, group.payoff, j, group.spot, values, controls)
+    return values, controls
+
+
+def run_chunk(group, stream, n_paths: int) -> np.ndarray:
+    """One chunk of an exercise group: (rows + totals, 3 + extras + 2, 2) (mean, M2) of
+    price, delta, vega, the further Greeks (gamma only), and the two exercise statistics,
+    over paths or antithetic pairs; totals weighted as the engine's."""
+    paths = model_of(group.model).exercise_paths(group, stream, n_paths, sensitivities=True)
+    gamma = group.extra.size > 0
+    kept = [0, 1, 2] + ([3] if gamma else []) + [4, 5]
+    units = group.units(n_paths)
+    rows = group.n_rows
+    out = np.zeros((rows + group.n_totals, len(kept), 2))
+    totals = np.zeros((group.n_totals, len(kept), units))
+    weight = np.concatenate([group.weight, group.extra_weight[:, None][:, :int(gamma)],
+                             np.zeros((rows, N_STATISTICS))], axis=1)
+    for j in range(rows):
+        values, controls = _row_values(group, paths, j)
+        values[:4] -= group.exercise_coef[j][:, None] * (
+            controls - group.exercise_means[j][:, None])
+        values = np.ascontiguousarray(values[kept])
+        unit_moments(values, units, group.antithetic, out[j])
+        if group.antithetic:
+            values = 0.5 * (values[:, :units] + values[:, units:2 * units])
+        weighted = weight[j][:, None] * values
+        totals[0] += weighted
+        if group.total_of[j] > 0:
+            totals[group.total_of[j]] += weighted
+    for t in range(group.n_totals):
+        unit_moments(np.ascontiguousarray(totals[t]), units, False, out[rows + t])
+    return out
