@@ -48,6 +48,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
+from scipy.special import ndtr
 
 from greeks import payoffs, streams
 from greeks.models import adapter as model_of
@@ -56,24 +57,41 @@ from greeks.stats import unit_moments
 
 POLICY_PATHS = 1 << 15  # pilot paths of the regression (docs/american.md: bias against it)
 MIN_REGRESSION = 4 * N_BASIS  # in-the-money pilot paths a date's regression needs
+BOUNDARY_POINTS = 2001  # prices searched for a GBM exercise boundary
 N_STATISTICS = 2  # early-exercise probability, expected exercise time
 STATISTICS = ("exercise_probability", "exercise_time")
 
 
 def basis(x: np.ndarray, u: np.ndarray | None) -> np.ndarray:
-    """The regression's design matrix (paths × basis) of :mod:`greeks.payoffs`; without a
-    state u its columns are left out (their coefficients stay 0)."""
+    """The regression's design matrix (paths × N_BASIS) of :mod:`greeks.payoffs`; the
+    columns of a missing state u are left out (β stays 0 there)."""
     columns = [np.ones_like(x), x, x * x, x * x * x]
     if u is not None:
         columns += [u, u * x, u * u]
     return np.stack(columns, axis=1)
 
 
-def fit_policy(s: np.ndarray, state: np.ndarray | None, discounts: np.ndarray, omega: float,
-               strike: float, step: int) -> np.ndarray:
+def european_values(omega: float, s: np.ndarray, strike: float, remaining: float, rate: float,
+                    dividend: float, vol: float) -> np.ndarray:
+    """Black–Scholes values of the European option with ``remaining`` years to run."""
+    root = vol * np.sqrt(remaining)
+    d1 = (np.log(s / strike) + (rate - dividend) * remaining) / root + 0.5 * root
+    return omega * (s * np.exp(-dividend * remaining) * ndtr(omega * d1)
+                    - strike * np.exp(-rate * remaining) * ndtr(omega * (d1 - root)))
+
+
+def fit_policy(s: np.ndarray, state: np.ndarray | None, times: np.ndarray,
+               discounts: np.ndarray, omega: float, strike: float, rate: float,
+               dividend: float, vol: float, step: int) -> np.ndarray:
     """β (dates × N_BASIS) of one row by backward induction on pilot prices ``s`` (paths ×
     the row's dates) and states (or None), on every ``step``-th date back from maturity
-    (the others get ``NEVER``)."""
+    (the others get ``NEVER``).
+
+    With a Black–Scholes volatility ``vol`` (> 0, no state) the regression's basis is
+    (1, x, x², x³, e), e the discounted European value over K, the European value bounds
+    the continuation value from below, and the date's rule is the exercise boundary b where
+    the discounted intrinsic value first reaches both, searched on ``BOUNDARY_POINTS``
+    prices between the pilot's in-the-money range and K: β = (e^{−r t} ω (b − K), 0, ...)."""
     n = s.shape[1]
     policy = np.zeros((n, N_BASIS))
     policy[:, 0] = NEVER
@@ -81,13 +99,38 @@ def fit_policy(s: np.ndarray, state: np.ndarray | None, discounts: np.ndarray, o
     for i in range(n - 1 - step, -1, -step):
         intrinsic = discounts[i] * (omega * (s[:, i] - strike))
         itm = np.flatnonzero(intrinsic > 0.0)
+        if vol > 0.0:
+            remaining = times[-1] - times[i]
+            bound = discounts[i] * european_values(omega, s[itm, i], strike, remaining, rate,
+                                                   dividend, vol)
+            above = intrinsic[itm] >= bound
+            itm, bound = itm[above], bound[above]
         if itm.size < MIN_REGRESSION:
             continue
-        design = basis(s[itm, i] / strike, None if state is None else state[itm, i])
-        beta = np.linalg.lstsq(design, cash[itm], rcond=None)[0]
-        policy[i] = 0.0
-        policy[i, :beta.size] = beta
-        exercise = itm[intrinsic[itm] >= design @ beta]
+        x = s[itm, i] / strike
+        if vol <= 0.0:
+            design = basis(x, None if state is None else state[itm, i])
+            beta = np.linalg.lstsq(design, cash[itm], rcond=None)[0]
+            policy[i] = 0.0
+            policy[i, :beta.size] = beta
+            exercise = itm[intrinsic[itm] >= design @ beta]
+        else:
+            design = np.column_stack([basis(x, None), bound / strike])
+            beta = np.linalg.lstsq(design, cash[itm], rcond=None)[0]
+            grid = strike * np.linspace(x.min() if omega < 0 else 1.0,
+                                        1.0 if omega < 0 else x.max(), BOUNDARY_POINTS)
+            value = discounts[i] * omega * (grid - strike)
+            european = discounts[i] * european_values(omega, grid, strike, remaining, rate,
+                                                      dividend, vol)
+            inside = (value > 0.0) & (value >= european) & (
+                value >= np.column_stack([basis(grid / strike, None),
+                                          european / strike]) @ beta)
+            if not inside.any():
+                continue
+            edge = grid[inside].max() if omega < 0 else grid[inside].min()
+            policy[i] = 0.0
+            policy[i, 0] = discounts[i] * omega * (edge - strike)
+            exercise = itm[omega * s[itm, i] >= omega * edge]
         cash[exercise] = intrinsic[exercise]
     return policy
 
@@ -105,6 +148,7 @@ def prepare(group, seed: int, first_chunk: int = 0):
     (``exercise_means``, rows × 4) and coefficients (``exercise_coef``)."""
     model = model_of(group.model)
     spec = group.payoff
+    vol = model.exercise_volatility(group)
     pieces = []
     for c, n in group.chunks(POLICY_PATHS):
         stream = np.random.SeedSequence(
@@ -116,11 +160,12 @@ def prepare(group, seed: int, first_chunk: int = 0):
     width = int(np.diff(group.date_start).max())
     policy = np.zeros((group.n_rows, 2, width, N_BASIS))
     for j in range(group.n_rows):
-        columns, _, discounts = row_dates(group, pieces[0].columns, j)
+        columns, times, discounts = row_dates(group, pieces[0].columns, j)
         for k in range(2 if spec.richardson[j] else 1):
             policy[j, k, :columns.size] = fit_policy(
-                s[:, columns], None if state is None else state[:, columns], discounts,
-                spec.omega[j], spec.strike[j], 1 + k)
+                s[:, columns], None if state is None else state[:, columns], times,
+                discounts, spec.omega[j], spec.strike[j], spec.rate[j], group.dividend, vol,
+                1 + k)
     group = replace(group, payoff=spec._replace(policy=policy))
     means = np.array([model.european_reference(group, j) for j in range(group.n_rows)])
     first = pieces[0]

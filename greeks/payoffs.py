@@ -23,7 +23,9 @@ estimate of the continuation value (discounted to 0) on the basis
     ψ = (1, x, x², x³, u, u·x, u²),   x = S/K,
 
 with u a variance state of the path (under Heston, the variance averaged over the last
-step over θ; 0 under GBM); at maturity the option is exercised whenever h(S_T) > 0.
+step over θ; 0 under GBM, whose policies are exercise boundaries: β = (e^{−r t} ω (b − K),
+0, ...), so that the rule reads ω S ≥ ω b).  At maturity the option is exercised whenever
+h(S_T) > 0.
 
 The rows of a group travel together as one :class:`PayoffSpec` (per-row arrays); what each
 payoff code supports is in :mod:`greeks.payoff_table`.
@@ -125,7 +127,7 @@ def evaluate(s, dates, spec, j, out):
 
 @njit(cache=True, nogil=True, inline="always")
 def _continuation(beta, x, u):
-    """Σ_b β_b ψ_b(x, u) on the basis ψ = (1, x, x², x³, u, u·x, u²)."""
+    """Σ_b β_b ψ_b on the basis ψ = (1, x, x², x³, u, u·x, u²)."""
     return (beta[0] + x * (beta[1] + x * (beta[2] + x * beta[3]))
             + u * (beta[4] + beta[5] * x + beta[6] * u))
 

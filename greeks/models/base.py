@@ -122,6 +122,11 @@ class Model:
         """A chunk's paths for early exercise (:class:`ExercisePaths`), from ``stream``."""
         raise NotImplementedError
 
+    def exercise_volatility(self, group) -> float:
+        """The Black–Scholes volatility of the European value in the exercise policy's
+        basis (:mod:`greeks.payoffs`), 0 for none."""
+        return 0.0
+
     def european_reference(self, group, j: int) -> tuple[float, float, float, float]:
         """Price, delta, vega and gamma of row j's European option (same strike, type and
         maturity): the means of the early-exercise controls."""

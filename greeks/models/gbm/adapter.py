@@ -123,6 +123,9 @@ class GBM(Model):
             return w[:, first] / (group.spot * sigma * group.times[first])
         return ExercisePaths(s, np.empty((n_paths, 0)), slope, group.date_index, w_delta)
 
+    def exercise_volatility(self, group):
+        return group.params[0]
+
     def european_reference(self, group, j):
         """Black–Scholes; gamma = e^{−qT} φ(d1)/(S0 σ sqrt(T))."""
         spec, sigma, t = group.payoff, group.params[0], group.maturity[j]
