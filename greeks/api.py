@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from greeks.instruments import RESULT_COLUMNS, InputError, validate
+from greeks.names import EXERCISE_STATISTICS
 from greeks.names import (
     BASE_GREEKS,
     PARAMETER_GREEKS,
@@ -115,8 +116,10 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         ``rqmc+lr``, ``rqmc+conditional``, or ``lr`` with
         ``plain``), ``method_price``, ``method_delta``, ``method_vega`` (the estimator each
         Greek was taken from: under ``auto`` the most efficient on a decision run),
-        ``method_dkappa``, ... with the Heston parameter sensitivities, then
-        the input columns.
+        ``method_dkappa``, ... with the Heston parameter sensitivities; with american or
+        bermudan rows ``exercise_probability`` (of exercise before maturity) and
+        ``exercise_time`` (expected, in years; maturity for paths not exercised early) and
+        their ``_se`` (NaN for other rows); then the input columns.
         ``attrs["total"]`` holds the quantity-weighted portfolio total and its
         standard errors under the same names.
 
@@ -146,6 +149,9 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
     names = BASE_GREEKS + extra + parameters
     out = _result_table(frame, options, estimates, names, mean, se, parameter_methods)
     out.attrs["total"] = _total(names, total_mean, total_se, complete)
+    if estimates.exercise is not None:  # per row only: a total would mean nothing
+        out.attrs["total"].update({f"{name}{suffix}": float("nan") for name in EXERCISE_STATISTICS
+                                   for suffix in ("", "_se")})
     if isinstance(paths, dict):
         from greeks import engine
 
@@ -208,6 +214,10 @@ def _result_table(frame, options: RunOptions, estimates, names, mean, se,
         for column, scale in _columns(name):
             results[column] = mean[:, k] * scale
             results[f"{column}_se"] = se[:, k] * scale
+    if estimates.exercise is not None:
+        for k, name in enumerate(EXERCISE_STATISTICS):
+            results[name] = estimates.exercise[:, k]
+            results[f"{name}_se"] = estimates.exercise_se[:, k]
     results["method"] = engine.row_methods(frame, options.method, options.plain)
     for k, name in enumerate(BASE_GREEKS):
         results[f"method_{name}"] = estimates.choice[:, k]

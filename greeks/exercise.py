@@ -57,9 +57,10 @@ from greeks.stats import unit_moments
 
 POLICY_PATHS = 1 << 15  # pilot paths of the regression (docs/american.md: bias against it)
 MIN_REGRESSION = 4 * N_BASIS  # in-the-money pilot paths a date's regression needs
+SPOT_STEP = 0.03  # h of the early-exercise delta and gamma (S0 (1 ± h))
 BOUNDARY_POINTS = 2001  # prices searched for a GBM exercise boundary
+SMOOTHING = 0.05  # years on either side of a boundary's local fit (smooth_boundary)
 N_STATISTICS = 2  # early-exercise probability, expected exercise time
-STATISTICS = ("exercise_probability", "exercise_time")
 
 
 def basis(x: np.ndarray, u: np.ndarray | None) -> np.ndarray:
@@ -132,7 +133,33 @@ def fit_policy(s: np.ndarray, state: np.ndarray | None, times: np.ndarray,
             policy[i, 0] = discounts[i] * omega * (edge - strike)
             exercise = itm[omega * s[itm, i] >= omega * edge]
         cash[exercise] = intrinsic[exercise]
+    if vol > 0.0:
+        policy[:, 0] = smooth_boundary(policy[:, 0], times, discounts, omega, strike)
     return policy
+
+
+def smooth_boundary(beta: np.ndarray, times: np.ndarray, discounts: np.ndarray, omega: float,
+                    strike: float) -> np.ndarray:
+    """The exercise boundaries b_i (in β_0 = e^{−r t_i} ω (b_i − K)) smoothed over time:
+    each log(b_i/K) replaced by its local linear fit in sqrt(T − t) over the dates within
+    ``SMOOTHING`` years.  Each date's boundary carries its own regression noise (most where
+    few pilot paths come near it, early on); a path that stays near the boundary exercises
+    at the first date whose noise lets it, and a spike in the boundary costs the moved
+    spots of the delta and gamma: unsmoothed, the noise acts as an earlier boundary."""
+    out = beta.copy()
+    fitted = np.flatnonzero(np.isfinite(beta))
+    fitted = fitted[fitted < beta.size - 1]
+    if fitted.size < 3:
+        return out
+    level = np.log((omega * beta[fitted] / discounts[fitted] + strike) / strike)
+    root = np.sqrt(times[-1] - times[fitted])
+    for k, i in enumerate(fitted):
+        near = np.abs(times[fitted] - times[i]) <= SMOOTHING
+        if near.sum() < 3:
+            continue
+        slope, intercept = np.polyfit(root[near], level[near], 1)
+        out[i] = discounts[i] * omega * (strike * np.exp(intercept + slope * root[k]) - strike)
+    return out
 
 
 def row_dates(group, columns: np.ndarray, j: int):
@@ -153,25 +180,37 @@ def prepare(group, seed: int, first_chunk: int = 0):
     for c, n in group.chunks(POLICY_PATHS):
         stream = np.random.SeedSequence(
             seed, spawn_key=(*group.spawn_words, streams.POLICY + first_chunk + c))
-        pieces.append(model.exercise_paths(group, stream, n, sensitivities=c == 0))
-    s = np.concatenate([piece.s for piece in pieces])
-    state = (np.concatenate([piece.state for piece in pieces]) if pieces[0].state.shape[1]
-             else None)
+        pieces.append(model.exercise_paths(group, stream, n, sensitivities=True))
+    step = model.exercise_vol_step(group)
+    sigma = model.vega_sigma(group.params)
+    # the policies: every date, every second date, and every date at σ + k and σ − k
+    pilots = [(lambda piece: (piece.s, piece.state), 1, sigma),
+              (lambda piece: (piece.s, piece.state), 2, sigma),
+              (lambda piece: (piece.vol_s[0], piece.vol_state[0]), 1, sigma + step),
+              (lambda piece: (piece.vol_s[1], piece.vol_state[1]), 1, sigma - step)]
     width = int(np.diff(group.date_start).max())
-    policy = np.zeros((group.n_rows, 2, width, N_BASIS))
-    for j in range(group.n_rows):
-        columns, times, discounts = row_dates(group, pieces[0].columns, j)
-        for k in range(2 if spec.richardson[j] else 1):
+    policy = np.zeros((group.n_rows, len(pilots), width, N_BASIS))
+    for k, (take, every, at) in enumerate(pilots):
+        if k == 1 and not spec.richardson.any():
+            continue
+        s = np.concatenate([take(piece)[0] for piece in pieces])
+        state = (np.concatenate([take(piece)[1] for piece in pieces])
+                 if pieces[0].state.shape[1] else None)
+        vol = model.exercise_volatility(group) and at
+        for j in range(group.n_rows):
+            if k == 1 and not spec.richardson[j]:
+                continue
+            columns, times, discounts = row_dates(group, pieces[0].columns, j)
             policy[j, k, :columns.size] = fit_policy(
                 s[:, columns], None if state is None else state[:, columns], times,
                 discounts, spec.omega[j], spec.strike[j], spec.rate[j], group.dividend, vol,
-                1 + k)
+                every)
     group = replace(group, payoff=spec._replace(policy=policy))
-    means = np.array([model.european_reference(group, j) for j in range(group.n_rows)])
-    first = pieces[0]
+    means = np.array([european_greeks(lambda spot, sigma, j=j: model.european_price(
+        group, j, spot, sigma), group.spot, sigma, step) for j in range(group.n_rows)])
     coef = np.zeros((group.n_rows, 4))
     for j in range(group.n_rows):
-        values, controls = _row_values(group, first, j)
+        values, controls = _row_values(group, pieces[0], j)
         centred = controls - controls.mean(axis=1, keepdims=True)
         variance = (centred * centred).sum(axis=1)
         cross = (centred * (values[:4] - values[:4].mean(axis=1, keepdims=True))).sum(axis=1)
@@ -179,13 +218,25 @@ def prepare(group, seed: int, first_chunk: int = 0):
     return replace(group, exercise_means=means, exercise_coef=coef)
 
 
+def european_greeks(price, spot: float, sigma: float, step: float) -> np.ndarray:
+    """The exact means of the European controls of :func:`greeks.payoffs.exercise_values`:
+    the closed-form ``price(spot, sigma)`` and its central differences with the estimators'
+    steps (S0 (1 ± SPOT_STEP), σ ± ``step``)."""
+    base, up, down = (price(spot * (1.0 + d), sigma) for d in (0.0, SPOT_STEP, -SPOT_STEP))
+    shift = SPOT_STEP * spot
+    return np.array([base, (up - down) / (2.0 * shift),
+                     (price(spot, sigma + step) - price(spot, sigma - step)) / (2.0 * step),
+                     (up - 2.0 * base + down) / (shift * shift)])
+
+
 def _row_values(group, paths, j: int):
     """Row j's per-path values and controls (:func:`greeks.payoffs.exercise_values`)."""
     n = paths.s.shape[0]
     columns, times, discounts = row_dates(group, paths.columns, j)
     values, controls = np.empty((6, n)), np.empty((4, n))
-    payoffs.exercise_values(paths.s, paths.state, paths.slope, paths.w_delta(j), columns,
-                            times, discounts, group.payoff, j, group.spot, values, controls)
+    payoffs.exercise_values(paths.s, paths.state, paths.vol_s, paths.vol_state, columns,
+                            times, discounts, group.payoff, j, group.spot, SPOT_STEP,
+                            model_of(group.model).exercise_vol_step(group), values, controls)
     return values, controls
 
 

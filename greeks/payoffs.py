@@ -66,7 +66,9 @@ class PayoffSpec(NamedTuple):
     discount: np.ndarray      # e^{−rT}
     # early exercise (american, bermudan rows; empty for a group without them):
     rate: np.ndarray = np.zeros(0)  # r, to discount from the exercise date
-    policy: np.ndarray = np.zeros((0, 2, 0, 7))  # (rows, 2, max dates, N_BASIS): β per date
+    # (rows, 4, max dates, N_BASIS): β per date of the policies (greeks.exercise): 0 every
+    # date, 1 every second date back from maturity, 2 and 3 every date at σ + k and σ − k
+    policy: np.ndarray = np.zeros((0, 4, 0, 7))
     richardson: np.ndarray = np.zeros(0, dtype=np.bool_)  # 2 V(Δ) − V(2Δ) (american)
 
 
@@ -133,82 +135,91 @@ def _continuation(beta, x, u):
 
 
 @njit(cache=True, nogil=True)
-def stopping_index(s, state, p, dates, discounts, spec, j, policy):
+def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
     """The index i (into ``dates``) of path p's exercise date under row j's fitted
-    ``policy`` (0: every date; 1: every second date back from maturity), −1 if the option
-    ends out of the money.
+    ``policy`` (1: every second date back from maturity; the others every date), −1 if the option
+    ends out of the money; the prices are ``scale`` · ``s`` (a spot moved on the same path).
 
     ``discounts[i]`` = e^{−r t_{d_i}}; ``state`` (paths × stored dates, or no columns) holds
     the variance state u of the basis."""
     omega, strike = spec.omega[j], spec.strike[j]
     n = dates.size
-    step = 1 + policy
+    step = 2 if policy == 1 else 1
     with_state = state.shape[1] > 0
     for i in range((n - 1) % step, n, step):
         col = dates[i]
-        intrinsic = omega * (s[p, col] - strike)
+        level = scale * s[p, col]
+        intrinsic = omega * (level - strike)
         if intrinsic <= 0.0:
             continue
         if i == n - 1:
             return i
         u = state[p, col] if with_state else 0.0
         if discounts[i] * intrinsic >= _continuation(spec.policy[j, policy, i],
-                                                     s[p, col] / strike, u):
+                                                     level / strike, u):
             return i
     return -1
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _stopped(s, scale, state, p, dates, discounts, spec, j, policy):
+    """(discounted payoff, index of the exercise date or −1) of path p under the policy."""
+    i = stopping_index(s, scale, state, p, dates, discounts, spec, j, policy)
+    if i < 0:
+        return 0.0, i
+    return discounts[i] * spec.omega[j] * (scale * s[p, dates[i]] - spec.strike[j]), i
+
+
 @njit(cache=True, nogil=True)
-def exercise_values(s, state, slope, w_delta, dates, date_times, discounts, spec, j, spot,
-                    values, controls):
+def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, spec, j, spot,
+                    h, vol_step, values, controls):
     """Per-path estimators of row j (american or bermudan) under its fixed policy, and
     those of the European option on the same paths (the control variates).
 
-    With τ the exercise date of :func:`stopping_index` (policy 0) and D_τ = e^{−r t_τ}:
-    ``values`` (6 × paths) receives
+    With Y(S0, σ) the discounted payoff at the exercise date τ that the policy picks on the
+    path (:func:`stopping_index`), all on common random numbers, h = ``spot_step`` (relative)
+    and k = ``vol_step``, ``values`` (6 × paths) receives
 
-        price  D_τ h(S_τ)
-        delta  D_τ ω 1{h > 0} S_τ/S0                 (pathwise, τ held fixed)
-        vega   D_τ ω 1{h > 0} ∂S_τ/∂σ                (``slope`` = ∂S/∂σ on the stored dates)
-        gamma  D_τ ω 1{h > 0} (S_τ/S0) · w_Δ         (likelihood ratio on the pathwise delta)
+        price  Y(S0, σ)                    (2 Y − Y', Y' under policy 1, with ``richardson``)
+        delta  (Y(S0(1 + h)) − Y(S0(1 − h))) / (2 h S0)
+        vega   (Y(σ + k) − Y(σ − k)) / (2 k)          (``vol_s``, ``vol_state``: the paths
+                                                     at σ ± k, paths × stored dates each,
+                                                     under the policies fitted there)
+        gamma  (Y(S0(1 + h)) − 2 Y + Y(S0(1 − h))) / (h S0)²
         early exercise  1{τ before maturity}
         exercise time   t_τ (maturity if not exercised early)
 
-    and, where ``spec.richardson[j]``, price, delta, vega and gamma are 2 Y(τ) − Y(τ'), τ'
-    the exercise date under policy 1 (every second date).  ``controls`` (4 × paths): the same
-    first four at maturity, the European option's.  ``w_delta[p]`` is the delta score of
-    path p's first row date (its only S0-dependent transition)."""
+    (the spot moves by scaling the path: S is linear in S0 under both models; the policy
+    is applied afresh to every moved path), and ``controls`` (4 × paths) the same four of
+    the European option, e^{−rT} h(S_T) on the same paths; S0 = ``spot``."""
     n = dates.size
     omega, strike = spec.omega[j], spec.strike[j]
-    richardson = spec.richardson[j]
-    last = dates[n - 1]
+    shift = h * spot
     maturity = date_times[n - 1]
+    last = dates[n - 1]
+    final = discounts[n - 1]
     for p in range(s.shape[0]):
-        price = delta = vega = 0.0
-        early, when = 0.0, maturity
-        i = stopping_index(s, state, p, dates, discounts, spec, j, 0)
-        if i >= 0:
-            col = dates[i]
-            price = discounts[i] * omega * (s[p, col] - strike)
-            delta = discounts[i] * omega * s[p, col] / spot
-            vega = discounts[i] * omega * slope[p, col]
-            if i < n - 1:
-                early, when = 1.0, date_times[i]
-        if richardson:
-            price, delta, vega = 2.0 * price, 2.0 * delta, 2.0 * vega
-            k = stopping_index(s, state, p, dates, discounts, spec, j, 1)
-            if k >= 0:
-                col = dates[k]
-                price -= discounts[k] * omega * (s[p, col] - strike)
-                delta -= discounts[k] * omega * s[p, col] / spot
-                vega -= discounts[k] * omega * slope[p, col]
-        values[0, p], values[1, p], values[2, p] = price, delta, vega
-        values[3, p] = delta * w_delta[p]
-        values[4, p], values[5, p] = early, when
-        if omega * (s[p, last] - strike) > 0.0:
-            controls[0, p] = discounts[n - 1] * omega * (s[p, last] - strike)
-            controls[1, p] = discounts[n - 1] * omega * s[p, last] / spot
-            controls[2, p] = discounts[n - 1] * omega * slope[p, last]
-        else:
-            controls[0, p] = controls[1, p] = controls[2, p] = 0.0
-        controls[3, p] = controls[1, p] * w_delta[p]
+        base, i = _stopped(s, 1.0, state, p, dates, discounts, spec, j, 0)
+        up = _stopped(s, 1.0 + h, state, p, dates, discounts, spec, j, 0)[0]
+        down = _stopped(s, 1.0 - h, state, p, dates, discounts, spec, j, 0)[0]
+        vol_up = _stopped(vol_s[0], 1.0, vol_state[0], p, dates, discounts, spec, j, 2)[0]
+        vol_down = _stopped(vol_s[1], 1.0, vol_state[1], p, dates, discounts, spec, j, 3)[0]
+        price = base
+        if spec.richardson[j]:
+            price = 2.0 * base - _stopped(s, 1.0, state, p, dates, discounts, spec, j, 1)[0]
+        values[0, p] = price
+        values[1, p] = (up - down) / (2.0 * shift)
+        values[2, p] = (vol_up - vol_down) / (2.0 * vol_step)
+        values[3, p] = (up - 2.0 * base + down) / (shift * shift)
+        early = 0 <= i < n - 1
+        values[4, p] = 1.0 if early else 0.0
+        values[5, p] = date_times[i] if early else maturity
+        end = final * max(omega * (s[p, last] - strike), 0.0)
+        end_up = final * max(omega * ((1.0 + h) * s[p, last] - strike), 0.0)
+        end_down = final * max(omega * ((1.0 - h) * s[p, last] - strike), 0.0)
+        controls[0, p] = end
+        controls[1, p] = (end_up - end_down) / (2.0 * shift)
+        controls[2, p] = final * (max(omega * (vol_s[0, p, last] - strike), 0.0)
+                                  - max(omega * (vol_s[1, p, last] - strike), 0.0)
+                                  ) / (2.0 * vol_step)
+        controls[3, p] = (end_up - 2.0 * end + end_down) / (shift * shift)

@@ -48,15 +48,16 @@ class Bumped(NamedTuple):
 class ExercisePaths(NamedTuple):
     """A chunk of paths for early exercise (:mod:`greeks.exercise`): prices ``s`` (paths ×
     stored dates) with the stored column of each row date (``columns``, ``date_index``
-    order), the basis' variance state u on the same columns (no columns without one), ∂S/∂σ
-    there (``slope``; empty without ``sensitivities``) and ``w_delta(j)``, the per-path
-    delta score of row j's first date."""
+    order) and the basis' variance state u on the same columns (no columns without one);
+    with ``sensitivities`` the same on common random numbers at σ ± k, k =
+    :meth:`Model.exercise_vol_step` (``vol_s``, ``vol_state``: 2 × paths × stored dates;
+    otherwise empty)."""
 
     s: np.ndarray
     state: np.ndarray
-    slope: np.ndarray
+    vol_s: np.ndarray
+    vol_state: np.ndarray
     columns: np.ndarray
-    w_delta: Callable
 
 
 class Model:
@@ -122,12 +123,21 @@ class Model:
         """A chunk's paths for early exercise (:class:`ExercisePaths`), from ``stream``."""
         raise NotImplementedError
 
+    def vega_sigma(self, params: tuple) -> float:
+        """The volatility that vega differentiates (σ; σ0 = sqrt(v0) under Heston)."""
+        raise NotImplementedError
+
+    def exercise_vol_step(self, group) -> float:
+        """k, the volatility step of the early-exercise vega (σ ± k; σ0 under Heston)."""
+        raise NotImplementedError
+
     def exercise_volatility(self, group) -> float:
         """The Black–Scholes volatility of the European value in the exercise policy's
         basis (:mod:`greeks.payoffs`), 0 for none."""
         return 0.0
 
-    def european_reference(self, group, j: int) -> tuple[float, float, float, float]:
-        """Price, delta, vega and gamma of row j's European option (same strike, type and
-        maturity): the means of the early-exercise controls."""
+    def european_price(self, group, j: int, spot: float, sigma: float) -> float:
+        """The closed-form price of row j's European option (same strike, type and maturity)
+        from ``spot`` at volatility ``sigma`` (σ0 under Heston): the early-exercise controls'
+        means."""
         raise NotImplementedError

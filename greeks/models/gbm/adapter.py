@@ -23,7 +23,9 @@ from greeks import (
     survival,
 )
 from greeks.models.base import Bumped, ExercisePaths, Model
-from greeks.models.gbm.analytic import black_scholes, norm_pdf
+from greeks.models.gbm.analytic import black_scholes
+
+EXERCISE_VOL_STEP = 0.02  # k of the early-exercise vega (greeks.exercise)
 from greeks.models.gbm.paths import simulate
 from greeks.models.gbm.schema import PARAMETERS
 from greeks.stats import unit_moments
@@ -112,31 +114,30 @@ class GBM(Model):
         return Bumped(s, group.date_index, bumped, pathwise.SPOT_BUMP * spot, 2.0 * h_vol, None)
 
     def exercise_paths(self, group, stream, n_paths, sensitivities):
-        """Exact paths on the group's grid; ∂S_t/∂σ = S_t (W_t − σ t), w_Δ = W(t_1)/(S0 σ t_1)
-        (:mod:`greeks.models.gbm.scores`); no variance state."""
-        sigma = group.params[0]
+        """Exact paths on the group's grid; at σ ± k the same Brownian paths; no state."""
+        sigma, carry = group.params[0], group.rate - group.dividend
         w, s = self._paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths)
-        slope = s * (w - sigma * group.times) if sensitivities else np.empty((0, 0))
+        vol_s = np.empty((2, 0, 0))
+        if sensitivities:
+            k = self.exercise_vol_step(group)
+            vol_s = np.stack([np.exp(math.log(group.spot) + (carry - 0.5 * v * v) * group.times
+                                     + v * w) for v in (sigma + k, sigma - k)])
+        return ExercisePaths(s, np.empty((n_paths, 0)), vol_s,
+                             np.empty((2, n_paths, 0)), group.date_index)
 
-        def w_delta(j):
-            first = group.date_index[group.date_start[j]]
-            return w[:, first] / (group.spot * sigma * group.times[first])
-        return ExercisePaths(s, np.empty((n_paths, 0)), slope, group.date_index, w_delta)
+    def vega_sigma(self, params):
+        return params[0]
+
+    def exercise_vol_step(self, group):
+        return min(EXERCISE_VOL_STEP, 0.5 * group.params[0])
 
     def exercise_volatility(self, group):
         return group.params[0]
 
-    def european_reference(self, group, j):
-        """Black–Scholes; gamma = e^{−qT} φ(d1)/(S0 σ sqrt(T))."""
-        spec, sigma, t = group.payoff, group.params[0], group.maturity[j]
-        price, delta, vega = black_scholes("call" if spec.omega[j] > 0 else "put", group.spot,
-                                           spec.strike[j], t, group.rate, sigma,
-                                           group.dividend)
-        d1 = (math.log(group.spot / spec.strike[j])
-              + (group.rate - group.dividend + 0.5 * sigma * sigma) * t) / (sigma * math.sqrt(t))
-        gamma = math.exp(-group.dividend * t) * norm_pdf(d1) / (group.spot * sigma
-                                                                * math.sqrt(t))
-        return price, delta, vega, gamma
+    def european_price(self, group, j, spot, sigma):
+        spec = group.payoff
+        return black_scholes("call" if spec.omega[j] > 0 else "put", spot, spec.strike[j],
+                             group.maturity[j], group.rate, sigma, group.dividend).price
 
 
 def _likelihood_ratio(group, w, s, coef, antithetic, collect, out, sums):

@@ -32,6 +32,7 @@ AUTO_STEPS = 0.0  # steps_per_year: each group's own (:func:`steps_per_year`)
 MIN_STEPS_PER_YEAR = 52
 BIAS_STEPS = 4.0  # automatic grids: at least BIAS_STEPS · ξ²/θ steps a year
 MAX_STEPS_PER_YEAR = 1024
+EXERCISE_VOL_STEP = 0.02  # k of the early-exercise vega (σ0 ± k, greeks.exercise)
 MIN_STEPS = 24  # steps before any maturity, however short (fewer if steps/yr is lower)
 CONDITIONED = payoff_table.codes_where("conditional")  # by conditional Monte Carlo
 
@@ -171,40 +172,41 @@ class Heston(Model):
 
     def exercise_paths(self, group, stream, n_paths, sensitivities):
         """The chain on the group's grid; the state u = (V_c − V_{c−1})/((1 − ρ²) Δ_c θ), the
-        variance averaged over the step to each stored date, over θ; ∂S/∂σ0 by central
-        differences of chains from (σ0 ± h)² on the same stream; w_Δ = R/(S0 V) at row
-        j's first date (:mod:`greeks.models.heston.scores`)."""
-        v0, _, theta, _, rho = group.params
-        chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths)
+        variance averaged over the step to each stored date, over θ; with ``sensitivities``
+        the chains from (σ0 ± k)² on the same stream (at σ0 = 0, where the vega is 0, the
+        base chain twice)."""
+        sigma0 = math.sqrt(group.params[0])
+        levels = [sigma0]
+        if sensitivities:
+            k = self.exercise_vol_step(group)
+            levels += [sigma0 + k, sigma0 - k] if sigma0 > 0 else [sigma0, sigma0]
+        chains = [self._exercise_chain(group, stream, n_paths, v * v) for v in levels]
+        s, state, columns = chains[0]
+        if not sensitivities:
+            return ExercisePaths(s, state, np.empty((2, 0, 0)), np.empty((2, 0, 0)), columns)
+        return ExercisePaths(s, state, np.stack([chains[1][0], chains[2][0]]),
+                             np.stack([chains[1][1], chains[2][1]]), columns)
+
+    def _exercise_chain(self, group, stream, n_paths, v0):
+        """(prices, state u, columns) of the chain from v0 (:meth:`exercise_paths`)."""
+        _, _, theta, _, rho = group.params
+        chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0)
         stored = group.times[np.unique(group.date_index)]
         steps = np.diff(stored, prepend=0.0) * (1.0 - rho * rho) * theta
-        state = np.diff(chain.variance, axis=1, prepend=0.0) / steps
-        slope = np.empty((0, 0))
-        if sensitivities:
-            sigma0 = math.sqrt(v0)
-            h = min(pathwise.HESTON_VOL_BUMP, sigma0 / 2)
-            if sigma0 > 0:  # at σ0 = 0 the derivative 2σ0 dV/dv0 is 0
-                up, down = (group_paths(group, np.random.Generator(np.random.PCG64(stream)),
-                                        n_paths, v * v).s for v in (sigma0 + h, sigma0 - h))
-                slope = (up - down) / (2.0 * h)
-            else:
-                slope = np.zeros_like(chain.s)
+        return chain.s, np.diff(chain.variance, axis=1, prepend=0.0) / steps, chain.columns
 
-        def w_delta(j):
-            first = chain.columns[group.date_start[j]]
-            return chain.residual[:, first] / (group.spot * chain.variance[:, first])
-        return ExercisePaths(chain.s, state, slope, chain.columns, w_delta)
+    def vega_sigma(self, params):
+        return math.sqrt(params[0])
 
-    def european_reference(self, group, j):
-        """The Fourier integrals of :mod:`greeks.models.heston.analytic`; gamma as the
-        central difference of their delta over S0 ± 10⁻⁴ S0."""
+    def exercise_vol_step(self, group):
+        sigma0 = math.sqrt(group.params[0])
+        return min(EXERCISE_VOL_STEP, 0.5 * sigma0) if sigma0 > 0 else 1.0
+
+    def european_price(self, group, j, spot, sigma):
         spec = group.payoff
-        args = ("call" if spec.omega[j] > 0 else "put", group.spot, spec.strike[j],
-                group.maturity[j], group.rate, *group.params, group.dividend)
-        price, delta, vega = heston_greeks(*args)[:3]
-        h = 1e-4 * group.spot
-        up, down = (heston_greeks(args[0], group.spot + d, *args[2:])[1] for d in (h, -h))
-        return price, delta, vega, (up - down) / (2.0 * h)
+        return heston_greeks("call" if spec.omega[j] > 0 else "put", spot, spec.strike[j],
+                             group.maturity[j], group.rate, sigma * sigma, *group.params[1:],
+                             group.dividend).price
 
 
 def _conditional_on_chains(group, j: int, chains, col: int) -> list:
