@@ -5,42 +5,57 @@ Policy (Longstaff & Schwartz 2001, "Valuing American options by simulation: a si
 least-squares approach", Rev. Financial Studies 14(1)).  On an independent pilot of
 ``POLICY_PATHS`` paths (streams ``streams.POLICY`` + c), backward from maturity: the
 cash flow C of each path (discounted to 0) starts as e^{−rT} h(S_T); at each earlier
-exercise date t_i the discounted cash flows of the in-the-money paths are regressed on the
-basis ψ(S/K, u) of :mod:`greeks.payoffs` (u: the variance state, 0 under GBM), which
-gives β_i; a path whose discounted intrinsic value e^{−r t_i} h(S) ≥ ψ·β_i exercises,
-and its C becomes that value.  β_i (``spec.policy``) is the policy; a date with fewer
-than ``MIN_REGRESSION`` paths in the money gets none (no exercise there).
+exercise date t_i the discounted cash flows of the in-the-money paths are regressed on a
+basis, and a path whose discounted intrinsic value beats the fitted continuation value
+exercises, its C becoming that value.  A date with fewer than ``MIN_REGRESSION`` paths in
+the money gets no rule (no exercise there).
+
+* Without a variance state (GBM) the basis is (1, x, x², x³, e), x = S/K, e the discounted
+  Black–Scholes value of the European option over the remaining life / K, which is also a
+  lower bound of the continuation value (paths below it never exercise).  The rule is the
+  boundary b_i where the intrinsic value first reaches both (the exercise region of a put
+  is S ≤ b_i, of a call S ≥ b_i), smoothed over time (:func:`smooth_boundary`).
+* With a variance state u (Heston: the variance averaged over the step to the date, over
+  θ) the basis is (1, x, x², x³, u, u·x, u²) and the rule the regression itself
+  (:func:`greeks.payoffs.stopping_index`).
 
 Estimates.  The main run prices the row on fresh paths under the fixed policy
 (:func:`greeks.payoffs.exercise_values`): a stopping rule that does not look at the main
 paths' future, so its mean is the value of a feasible strategy, a lower bound of the
-price; its gap is the policy's suboptimality (measured in docs/american.md).  An
-``american`` row is exercisable at any time; it is simulated on an exercise grid (its
-``fixings``, daily by default) and extrapolated to continuous exercise, V ≈ 2 V(Δ) −
-V(2Δ), the second policy fitted on every second date, on the same paths (the gap of a
-Bermudan option to the American one is first order in Δ).
+price; its gap is the policy's suboptimality (docs/american.md).  An ``american`` row is
+exercisable at any time; it is simulated on an exercise grid (its ``fixings``, daily by
+default) and extrapolated to continuous exercise, V ≈ 2 V(Δ) − V(2Δ), the second policy
+fitted on every second date back from maturity, on the same paths (the gap of a Bermudan
+option to the American one is first order in Δ); where the pilot's value of waiting is
+below the intrinsic value at t = 0 it is exercised at once (``spec.immediate``).
 
-Greeks under the fixed policy.  At the optimal stopping time τ*, V(θ) = E[D_τ* h(S_τ*)]
-and by the envelope argument dV/dθ = E[∂/∂θ (D_τ h(S_τ))] at τ = τ* held fixed: moving
-the policy changes the value only to second order.  So
+Greeks: central differences of the fixed policy's value on common random numbers, the
+policy applied afresh to every moved path,
 
-    delta = E[D_τ ω 1{h > 0} S_τ/S0]        (S_τ is linear in S0 under both models),
-    vega  = E[D_τ ω 1{h > 0} ∂S_τ/∂σ]       (GBM: ∂S_τ/∂σ = S_τ (W_τ − σ t_τ); Heston:
-                                            σ0 ± h on common random numbers, τ fixed),
-    gamma = E[D_τ ω 1{h > 0} (S_τ/S0) w_Δ]   (likelihood ratio on the pathwise delta),
+    delta = (Y(S0 (1 + h)) − Y(S0 (1 − h))) / (2 h S0),
+    gamma = (Y(S0 (1 + h)) − 2 Y(S0) + Y(S0 (1 − h))) / (h S0)²,
+    vega  = (Y(σ + k) − Y(σ − k)) / (2 k),
 
-with w_Δ the delta score of the row's first date (W(t_1)/(S0 σ t_1) under GBM, R/(S0 V)
-under Heston).  Gamma may not hold τ fixed (the delta jumps where the policy switches), so
-its estimator differentiates the density instead, with the policy a fixed function of the
-path: exact for the fixed policy; the optimal policy of a Markov model in S is a boundary in
-S that does not depend on S0, so the fitted policy serves nearby spots equally well.  Its
-variance grows like 1/t_1 (docs/american.md).
+h = ``SPOT_STEP``, k the adapter's ``exercise_vol_step``; S is linear in S0 under both
+models, so the moved spots are the same paths scaled.  Why not the pathwise derivative
+with the stopping time held fixed (envelope argument: at the optimal policy moving the
+policy changes the value only to second order)?  With discrete exercise the value is
+kinked at the boundary and, with a fitted boundary, the pathwise derivative's error is
+first order in the boundary's error, summed over every date a path spends near it: on a
+daily grid, several per cent (docs/american.md).  The fixed policy's own value V_π is what
+the differences differentiate: its loss against the optimal value is second order in the
+policy's error at every nearby spot (the optimal exercise region in S does not depend on
+S0), so the delta and gamma inherit no first-order policy error.  The optimal boundary does
+move with σ, so the vega's values at σ ± k are taken under policies fitted there, on the
+same pilot paths (policies 2 and 3).  Central differences have bias O(h²) and variance
+O(1/h) from the paths whose exercise date the move changes.
 
-Each of the four gets the European option on the same paths as a control variate,
-Y − β (C − μ), μ its closed form (the model adapter's ``european_reference``), β the
-least-squares coefficient on the pilot's first chunk (a constant for the main paths, so
-the estimate stays unbiased).  Two further columns: the probability of exercise before
-maturity and the expected exercise time (maturity for paths not exercised early).
+Each of the four gets the European option on the same paths (the same differences of
+e^{−rT} h(S_T)) as a control variate, Y − β (C − μ), μ their exact means from the closed
+form (the adapter's ``european_price``), β the least-squares coefficient on the pilot's
+first chunk (a constant for the main paths, so the estimate stays unbiased).  Two further
+columns: the probability of exercise before maturity and the expected exercise time
+(maturity for paths not exercised early).
 """
 
 from __future__ import annotations
@@ -209,13 +224,18 @@ def prepare(group, seed: int, first_chunk: int = 0):
     means = np.array([european_greeks(lambda spot, sigma, j=j: model.european_price(
         group, j, spot, sigma), group.spot, sigma, step) for j in range(group.n_rows)])
     coef = np.zeros((group.n_rows, 4))
+    immediate = np.zeros(group.n_rows, dtype=bool)
     for j in range(group.n_rows):
         values, controls = _row_values(group, pieces[0], j)
         centred = controls - controls.mean(axis=1, keepdims=True)
         variance = (centred * centred).sum(axis=1)
         cross = (centred * (values[:4] - values[:4].mean(axis=1, keepdims=True))).sum(axis=1)
         coef[j] = np.divide(cross, variance, out=np.zeros(4), where=variance > 0)
-    return replace(group, exercise_means=means, exercise_coef=coef)
+        if spec.kind[j] == payoffs.AMERICAN and spec.omega[j] * (
+                group.spot - spec.strike[j]) > values[0].mean():
+            immediate[j], coef[j] = True, 0.0
+    return replace(group, payoff=group.payoff._replace(immediate=immediate),
+                   exercise_means=means, exercise_coef=coef)
 
 
 def european_greeks(price, spot: float, sigma: float, step: float) -> np.ndarray:

@@ -70,6 +70,7 @@ class PayoffSpec(NamedTuple):
     # date, 1 every second date back from maturity, 2 and 3 every date at σ + k and σ − k
     policy: np.ndarray = np.zeros((0, 4, 0, 7))
     richardson: np.ndarray = np.zeros(0, dtype=np.bool_)  # 2 V(Δ) − V(2Δ) (american)
+    immediate: np.ndarray = np.zeros(0, dtype=np.bool_)  # exercised at once (american)
 
 
 N_BASIS = 7  # the policy's basis (module docstring)
@@ -191,7 +192,9 @@ def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, sp
 
     (the spot moves by scaling the path: S is linear in S0 under both models; the policy
     is applied afresh to every moved path), and ``controls`` (4 × paths) the same four of
-    the European option, e^{−rT} h(S_T) on the same paths; S0 = ``spot``."""
+    the European option, e^{−rT} h(S_T) on the same paths; S0 = ``spot``.  A row exercised
+    at once (``spec.immediate``) is worth ω (S0 − K) on every path, delta ω, vega and gamma
+    0, exercise time 0."""
     n = dates.size
     omega, strike = spec.omega[j], spec.strike[j]
     shift = h * spot
@@ -199,6 +202,12 @@ def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, sp
     last = dates[n - 1]
     final = discounts[n - 1]
     for p in range(s.shape[0]):
+        if spec.immediate[j]:
+            values[0, p], values[1, p] = omega * (spot - strike), omega
+            values[2, p] = values[3, p] = values[5, p] = 0.0
+            values[4, p] = 1.0
+            controls[:, p] = 0.0
+            continue
         base, i = _stopped(s, 1.0, state, p, dates, discounts, spec, j, 0)
         up = _stopped(s, 1.0 + h, state, p, dates, discounts, spec, j, 0)[0]
         down = _stopped(s, 1.0 - h, state, p, dates, discounts, spec, j, 0)[0]

@@ -111,7 +111,8 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
     exercise = {} if not early.any() else {
         "rate": rows["rate"].to_numpy(dtype=float),
         # american: 2 V(Δ) − V(2Δ) on its exercise grid (greeks.exercise)
-        "richardson": (codes == payoff_table.AMERICAN) & (np.diff(start) >= MIN_RICHARDSON)}
+        "richardson": (codes == payoff_table.AMERICAN) & (np.diff(start) >= MIN_RICHARDSON),
+        "immediate": np.zeros(len(rows), dtype=bool)}  # decided on the pilot (greeks.exercise)
     return Group(
         key=key,
         spawn_words=tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)),
