@@ -11,7 +11,7 @@ import pandas as pd
 from greeks.models import adapter as model_of
 from greeks.payoff_table import BY_CODE, row_code
 
-EXERCISE_LABEL = "policy+pathwise+controls+antithetic"  # greeks.exercise
+EXERCISE_LABEL = "policy+fd+controls+antithetic"  # greeks.exercise
 
 
 def is_knock_out(row) -> bool:
@@ -98,7 +98,7 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
         conditioned = code in model.conditioned
         if BY_CODE[code].exercise:
             estimator = Estimator(Family.EXERCISE, EXERCISE_LABEL if not plain
-                                  else "policy+pathwise+controls")
+                                  else "policy+fd+controls")
         elif plain:
             estimator = Estimator(Family.LR, "lr", True)
         elif method == "fd" or (from_zero and method in ("auto", "pathwise")
