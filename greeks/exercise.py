@@ -63,9 +63,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy.special import ndtr
+from numba import njit
 
 from greeks import payoffs, streams
+from greeks.maths import normal_cdf
 from greeks.models import adapter as model_of
 from greeks.payoffs import N_BASIS, NEVER
 from greeks.stats import unit_moments
@@ -78,76 +79,128 @@ SMOOTHING = 0.05  # years on either side of a boundary's local fit (smooth_bound
 N_STATISTICS = 2  # early-exercise probability, expected exercise time
 
 
-def basis(x: np.ndarray, u: np.ndarray | None) -> np.ndarray:
-    """The regression's design matrix (paths × N_BASIS) of :mod:`greeks.payoffs`; the
-    columns of a missing state u are left out (β stays 0 there)."""
-    columns = [np.ones_like(x), x, x * x, x * x * x]
-    if u is not None:
-        columns += [u, u * x, u * u]
-    return np.stack(columns, axis=1)
-
-
-def european_values(omega: float, s: np.ndarray, strike: float, remaining: float, rate: float,
-                    dividend: float, vol: float) -> np.ndarray:
-    """Black–Scholes values of the European option with ``remaining`` years to run."""
+@njit(cache=True, inline="always")
+def _european(omega, spot, strike, remaining, rate, dividend, vol):
+    """Black–Scholes value of the European option with ``remaining`` years to run."""
     root = vol * np.sqrt(remaining)
-    d1 = (np.log(s / strike) + (rate - dividend) * remaining) / root + 0.5 * root
-    return omega * (s * np.exp(-dividend * remaining) * ndtr(omega * d1)
-                    - strike * np.exp(-rate * remaining) * ndtr(omega * (d1 - root)))
+    d1 = (np.log(spot / strike) + (rate - dividend) * remaining) / root + 0.5 * root
+    return omega * (spot * np.exp(-dividend * remaining) * normal_cdf(omega * d1)
+                    - strike * np.exp(-rate * remaining) * normal_cdf(omega * (d1 - root)))
 
 
-def fit_policy(s: np.ndarray, state: np.ndarray | None, times: np.ndarray,
-               discounts: np.ndarray, omega: float, strike: float, rate: float,
-               dividend: float, vol: float, step: int) -> np.ndarray:
-    """β (dates × N_BASIS) of one row by backward induction on pilot prices ``s`` (paths ×
-    the row's dates) and states (or None), on every ``step``-th date back from maturity
-    (the others get ``NEVER``).
+@njit(cache=True, inline="always")
+def _features(x, u, e, european, with_state, out):
+    """The basis at one point: (1, x, x², x³, e) with ``european``, else (1, x, x², x³) and
+    with a state (u, u·x, u²)."""
+    out[0], out[1], out[2], out[3] = 1.0, x, x * x, x * x * x
+    if european:
+        out[4] = e
+    elif with_state:
+        out[4], out[5], out[6] = u, u * x, u * u
 
-    With a Black–Scholes volatility ``vol`` (> 0, no state) the regression's basis is
-    (1, x, x², x³, e), e the discounted European value over K, the European value bounds
-    the continuation value from below, and the date's rule is the exercise boundary b where
-    the discounted intrinsic value first reaches both, searched on ``BOUNDARY_POINTS``
-    prices between the pilot's in-the-money range and K: β = (e^{−r t} ω (b − K), 0, ...)."""
-    n = s.shape[1]
+
+@njit(cache=True)
+def _solve(gram, moment):
+    """Least-squares β from XᵀX and Xᵀy, on the columns scaled to unit norm (pseudo-inverse:
+    collinear columns share their coefficient)."""
+    scale = np.sqrt(np.diag(gram))
+    scale[scale == 0.0] = 1.0
+    scaled = gram / np.outer(scale, scale)
+    return (np.linalg.pinv(scaled) @ (moment / scale)) / scale
+
+
+@njit(cache=True)
+def fit_policy(s, state, times, discounts, omega, strike, rate, dividend, vol, step,
+               min_regression, points):
+    """β (dates × N_BASIS) of one row by backward induction on pilot prices ``s`` (the row's
+    dates × paths, date-major) and states (no rows without), on every ``step``-th date back from
+    maturity (the others get ``NEVER``; a date with fewer than ``min_regression`` paths in
+    the money too).
+
+    With a Black–Scholes volatility ``vol`` (> 0, no state) the basis is (1, x, x², x³, e),
+    e the discounted European value over K; the European value bounds the continuation
+    value from below, and the date's rule is the exercise boundary b where the discounted
+    intrinsic value first reaches both, searched on ``points`` prices between the pilot's
+    in-the-money range and K: β = (e^{−r t} ω (b − K), 0, ...)."""
+    n, n_paths = s.shape
+    with_state = state.shape[0] > 0
+    european = vol > 0.0
+    width = 5 if european else (7 if with_state else 4)
     policy = np.zeros((n, N_BASIS))
     policy[:, 0] = NEVER
-    cash = discounts[-1] * np.maximum(omega * (s[:, -1] - strike), 0.0)
+    cash = np.empty(n_paths)
+    for p in range(n_paths):
+        cash[p] = discounts[n - 1] * max(omega * (s[n - 1, p] - strike), 0.0)
+    features = np.empty(7)
+    used = np.zeros(n_paths, dtype=np.bool_)
     for i in range(n - 1 - step, -1, -step):
-        intrinsic = discounts[i] * (omega * (s[:, i] - strike))
-        itm = np.flatnonzero(intrinsic > 0.0)
-        if vol > 0.0:
-            remaining = times[-1] - times[i]
-            bound = discounts[i] * european_values(omega, s[itm, i], strike, remaining, rate,
-                                                   dividend, vol)
-            above = intrinsic[itm] >= bound
-            itm, bound = itm[above], bound[above]
-        if itm.size < MIN_REGRESSION:
-            continue
-        x = s[itm, i] / strike
-        if vol <= 0.0:
-            design = basis(x, None if state is None else state[itm, i])
-            beta = np.linalg.lstsq(design, cash[itm], rcond=None)[0]
-            policy[i] = 0.0
-            policy[i, :beta.size] = beta
-            exercise = itm[intrinsic[itm] >= design @ beta]
-        else:
-            design = np.column_stack([basis(x, None), bound / strike])
-            beta = np.linalg.lstsq(design, cash[itm], rcond=None)[0]
-            grid = strike * np.linspace(x.min() if omega < 0 else 1.0,
-                                        1.0 if omega < 0 else x.max(), BOUNDARY_POINTS)
-            value = discounts[i] * omega * (grid - strike)
-            european = discounts[i] * european_values(omega, grid, strike, remaining, rate,
-                                                      dividend, vol)
-            inside = (value > 0.0) & (value >= european) & (
-                value >= np.column_stack([basis(grid / strike, None),
-                                          european / strike]) @ beta)
-            if not inside.any():
+        remaining = times[n - 1] - times[i]
+        gram, moment = np.zeros((width, width)), np.zeros(width)
+        count, low, high = 0, np.inf, -np.inf
+        for p in range(n_paths):
+            used[p] = False
+            value = discounts[i] * omega * (s[i, p] - strike)
+            if value <= 0.0:
                 continue
-            edge = grid[inside].max() if omega < 0 else grid[inside].min()
-            policy[i] = 0.0
-            policy[i, 0] = discounts[i] * omega * (edge - strike)
-            exercise = itm[omega * s[itm, i] >= omega * edge]
-        cash[exercise] = intrinsic[exercise]
+            e = 0.0
+            if european:
+                e = discounts[i] * _european(omega, s[i, p], strike, remaining, rate,
+                                             dividend, vol)
+                if value < e:
+                    continue
+            x = s[i, p] / strike
+            _features(x, state[i, p] if with_state else 0.0, e / strike, european,
+                      with_state, features)
+            for a in range(width):
+                moment[a] += features[a] * cash[p]
+                for b in range(width):
+                    gram[a, b] += features[a] * features[b]
+            used[p] = True
+            count += 1
+            low, high = min(low, x), max(high, x)
+        if count < min_regression:
+            continue
+        beta = _solve(gram, moment)
+        if not european:
+            policy[i, :] = 0.0
+            policy[i, :width] = beta
+            for p in range(n_paths):
+                if used[p]:
+                    x = s[i, p] / strike
+                    _features(x, state[i, p] if with_state else 0.0, 0.0, False, with_state,
+                              features)
+                    value = discounts[i] * omega * (s[i, p] - strike)
+                    if value >= np.dot(features[:width], beta):
+                        cash[p] = value
+            continue
+        start, stop = (low, 1.0) if omega < 0 else (1.0, high)
+        edge = np.nan
+        for g in range(points):
+            x = start + (stop - start) * g / (points - 1)
+            value = discounts[i] * omega * (x - 1.0) * strike
+            if value <= 0.0:
+                continue
+            e = discounts[i] * _european(omega, x * strike, strike, remaining, rate,
+                                         dividend, vol)
+            _features(x, 0.0, e / strike, True, False, features)
+            if value >= e and value >= np.dot(features[:width], beta):
+                if omega < 0 or np.isnan(edge):
+                    edge = x * strike  # a put's last, a call's first
+        if np.isnan(edge):
+            continue
+        policy[i, :] = 0.0
+        policy[i, 0] = discounts[i] * omega * (edge - strike)
+        for p in range(n_paths):
+            if used[p] and omega * s[i, p] >= omega * edge:
+                cash[p] = discounts[i] * omega * (s[i, p] - strike)
+    return policy
+
+
+def fitted_policy(s, state, times, discounts, omega, strike, rate, dividend, vol,
+                  step) -> np.ndarray:
+    """:func:`fit_policy`, with a GBM boundary smoothed over time (:func:`smooth_boundary`)."""
+    policy = fit_policy(s, state, times, discounts, omega, strike, rate, dividend, vol, step,
+                        MIN_REGRESSION, BOUNDARY_POINTS)
     if vol > 0.0:
         policy[:, 0] = smooth_boundary(policy[:, 0], times, discounts, omega, strike)
     return policy
@@ -209,17 +262,18 @@ def prepare(group, seed: int, first_chunk: int = 0):
         if k == 1 and not spec.richardson.any():
             continue
         s = np.concatenate([take(piece)[0] for piece in pieces])
-        state = (np.concatenate([take(piece)[1] for piece in pieces])
-                 if pieces[0].state.shape[1] else None)
+        state = np.concatenate([take(piece)[1] for piece in pieces])
         vol = model.exercise_volatility(group) and at
         for j in range(group.n_rows):
             if k == 1 and not spec.richardson[j]:
                 continue
             columns, times, discounts = row_dates(group, pieces[0].columns, j)
-            policy[j, k, :columns.size] = fit_policy(
-                s[:, columns], None if state is None else state[:, columns], times,
-                discounts, spec.omega[j], spec.strike[j], spec.rate[j], group.dividend, vol,
-                every)
+            policy[j, k, :columns.size] = fitted_policy(
+                np.ascontiguousarray(s[:, columns].T),
+                np.ascontiguousarray(state[:, columns].T if state.shape[1]
+                                     else np.empty((0, s.shape[0]))),
+                times, discounts, spec.omega[j], spec.strike[j], spec.rate[j],
+                group.dividend, vol, every)
     group = replace(group, payoff=spec._replace(policy=policy))
     means = np.array([european_greeks(lambda spot, sigma, j=j: model.european_price(
         group, j, spot, sigma), group.spot, sigma, step) for j in range(group.n_rows)])

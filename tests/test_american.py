@@ -81,11 +81,12 @@ def test_tree_reproduces_published_values():
         assert tree(spot, 40.0, maturity, 0.06, 0.0, 0.2)[0] == pytest.approx(price, abs=0.01)
 
 
-def test_american_puts_and_call_against_the_tree():
-    rows = [dict(LS, id=f"A{int(s)}", spot=s, maturity=t) for s, t in PUBLISHED] + [
-        dict(LS, id="C100", option_type="call", spot=100.0, strike=100.0, maturity=1.0,
-             rate=0.02, dividend=0.05, vol=0.3)]
-    frame = make_frame(rows)
+CALL = dict(LS, id="C100", option_type="call", spot=100.0, strike=100.0, maturity=1.0,
+            rate=0.02, dividend=0.05, vol=0.3)
+
+
+def test_american_puts_against_the_tree():
+    frame = make_frame([dict(LS, id=f"A{int(s)}", spot=s, maturity=t) for s, t in PUBLISHED])
     results = greeks.price_portfolio(frame, paths=100_000, seed=seed(11), greeks="gamma")
     check(results, [tree_greeks(row) for row in frame.to_dict("records")])
     for (spot, maturity), price in PUBLISHED.items():  # and the published values
@@ -130,14 +131,15 @@ def test_heston_american_puts_published_sweep():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("n", range(4))
-def test_american_puts_over_seeds(n):
-    frame = make_frame([dict(LS, id=f"A{int(s)}", spot=s, maturity=t) for s, t in PUBLISHED])
+def test_american_puts_and_call_over_seeds(n):
+    frame = make_frame([dict(LS, id=f"A{int(s)}", spot=s, maturity=t) for s, t in PUBLISHED]
+                       + [CALL])
     results = greeks.price_portfolio(frame, seed=seed(100 + n), greeks="gamma")
     check(results, [tree_greeks(row) for row in frame.to_dict("records")])
 
 
 def test_deep_in_the_money_american_is_exercised_at_once():
-    frame = make_frame([dict(LS, id="deep", spot=20.0, maturity=1.0)])
+    frame = make_frame([dict(LS, id="deep", spot=20.0, maturity=1.0, fixings=20)])
     results = greeks.price_portfolio(frame, paths=4_000, seed=seed(15))
     row = results.iloc[0]
     assert row["price"] == 20.0 and row["delta"] == -1.0
