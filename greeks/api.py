@@ -259,11 +259,15 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths: int,
     complete = estimates.complete
     methods = {name: np.full(len(frame), "", dtype=object) for name in parameters}
     filled_in = [name for name in extra if name in further.FILLED] + list(parameters)
-    heston_rows = (frame["model"] == "heston").to_numpy()
+    early = exercise_rows(frame)  # american, bermudan: none of these (NaN)
+    heston_rows = (frame["model"] == "heston").to_numpy() & ~early
     if filled_in and heston_rows.any():
         b_mean, b_se, b_total, b_total_se, choice = further.heston_sensitivities(
             frame, filled_in, paths, options.seed, options.scheme, options.steps_per_year,
-            options.first_step, options.method)
+            options.first_step, options.method) if not early.any() else _without(
+            frame, early, lambda part: further.heston_sensitivities(
+                part, filled_in, paths, options.seed, options.scheme,
+                options.steps_per_year, options.first_step, options.method))
         columns = [3 + extra.index(name) for name in filled_in if name in extra]
         filled = [filled_in.index(name) for name in filled_in if name in extra]
         mean, se = mean.copy(), se.copy()
@@ -271,7 +275,8 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths: int,
         se[np.ix_(heston_rows, columns)] = b_se[np.ix_(heston_rows, filled)]
         total_mean = np.concatenate([total_mean, np.zeros(len(parameters))])
         total_se = np.concatenate([total_se, np.zeros(len(parameters))])
-        complete = np.concatenate([complete, np.ones(len(parameters), dtype=bool)])
+        complete = np.concatenate([complete, np.full(len(parameters), not (
+            early & (frame["model"] == "heston").to_numpy()).any())])
         targets = columns + [3 + len(extra) + i for i in range(len(parameters))]
         total_mean[targets] += b_total
         total_se[targets] = np.hypot(total_se[targets], b_total_se)
@@ -287,6 +292,36 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths: int,
         total_se = np.concatenate([total_se, np.full(len(parameters), np.nan)])
         complete = np.concatenate([complete, np.zeros(len(parameters), dtype=bool)])
     return mean, se, total_mean, total_se, complete, methods
+
+
+def exercise_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows with early exercise (american, bermudan: :mod:`greeks.exercise`)."""
+    from greeks.payoff_table import BY_CODE, row_code
+
+    return np.array([BY_CODE[row_code(row)].exercise for row in frame.itertuples(index=False)],
+                    dtype=bool)
+
+
+def refuse_exercise(frame: pd.DataFrame, source: str, command: str) -> None:
+    """Refuse american and bermudan rows in a command that cannot value them (its estimators
+    reweight or bump paths of the likelihood-ratio families)."""
+    rows = exercise_rows(frame)
+    if rows.any():
+        raise InputError(source, f"{frame['instrument'].iat[int(rows.argmax())]} rows are not "
+                         f"supported by {command}; price them with greeks price",
+                         row=int(rows.argmax()) + 1, column="instrument")
+
+
+def _without(frame: pd.DataFrame, dropped: np.ndarray, compute):
+    """``compute`` (the Heston sensitivities) on the rows not ``dropped``, scattered back
+    into frame order, NaN and no estimator for the dropped rows."""
+    b_mean, b_se, b_total, b_total_se, choice = compute(
+        frame[~dropped].reset_index(drop=True))
+    mean = np.full((len(frame), b_mean.shape[1]), np.nan)
+    se = np.full_like(mean, np.nan)
+    chosen = np.full((len(frame), choice.shape[1]), "", dtype=object)
+    mean[~dropped], se[~dropped], chosen[~dropped] = b_mean, b_se, choice
+    return mean, se, b_total, b_total_se, chosen
 
 
 def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> None:

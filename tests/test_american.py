@@ -212,3 +212,18 @@ def test_analytic_uses_the_finite_difference_reference(monkeypatch):
     table = reference_table(frame)
     assert table["price"].tolist() == [4.036, 4.036] and table["vega"].tolist() == [11.0, 11.0]
     assert calls[0] is None and np.allclose(calls[1], [0.25, 0.5, 0.75, 1.0])
+
+
+def test_greeks_it_does_not_estimate_are_missing_and_ladder_refuses():
+    rows = [dict(LS, id="A", spot=40.0, maturity=0.5, fixings=10),
+            dict(HESTON, id="H", spot=10.0, fixings=10),
+            dict(HESTON, id="HE", spot=10.0, instrument="european")]
+    results = greeks.price_portfolio(make_frame(rows), paths=4_000, seed=seed(18),
+                                     greeks="gamma,rho,dkappa")
+    assert results[["rho_rate", "dkappa"]].iloc[:2].isna().all().all()
+    assert results[["price", "delta", "vega", "gamma"]].notna().all().all()
+    assert np.isfinite(results["dkappa"].iat[2])
+    assert math.isnan(results.attrs["total"]["rho_rate"])
+    with pytest.raises(InputError, match="row 1: column 'instrument': american rows are not "
+                                         "supported by ladder"):
+        greeks.spot_ladder(make_frame(rows), paths=4_000)
