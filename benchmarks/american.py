@@ -25,11 +25,12 @@ import pandas as pd
 import greeks
 
 ROWS = {
-    "gbm": dict(id="gbm", instrument="american", option_type="put", strike=100.0,
-                maturity=1.0, spot=100.0, rate=0.05, model="gbm", vol=0.2),
-    "heston": dict(id="heston", instrument="american", option_type="put", strike=100.0,
-                   maturity=1.0, spot=100.0, rate=0.05, model="heston", v0=0.04, kappa=1.5,
-                   theta=0.04, xi=0.5, rho=-0.7),
+    "gbm": {"id": "gbm", "instrument": "american", "option_type": "put", "strike": 100.0,
+            "maturity": 1.0, "spot": 100.0, "rate": 0.05, "model": "gbm", "vol": 0.2},
+    "heston": {"id": "heston", "instrument": "american", "option_type": "put",
+               "strike": 100.0, "maturity": 1.0, "spot": 100.0, "rate": 0.05,
+               "model": "heston", "v0": 0.04, "kappa": 1.5, "theta": 0.04, "xi": 0.5,
+               "rho": -0.7},
 }
 SIZING = 50_000
 
@@ -38,7 +39,7 @@ def measure(row: dict, target: float, repeats: int, seed: int = 1) -> dict:
     frame = pd.DataFrame([row])
     greeks.price_portfolio(frame, paths=2_000, seed=seed, threads=1)  # compile
     sizing = greeks.price_portfolio(frame, paths=SIZING, seed=seed, threads=1).iloc[0]
-    paths = int(math.ceil(SIZING * (sizing["price_se"] / (target * sizing["price"])) ** 2))
+    paths = math.ceil(SIZING * (sizing["price_se"] / (target * sizing["price"])) ** 2)
     paths += paths % 2
     times = []
     for _ in range(repeats):

@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 
 from greeks.instruments import RESULT_COLUMNS, InputError, validate
-from greeks.names import EXERCISE_STATISTICS
 from greeks.names import (
     BASE_GREEKS,
+    EXERCISE_STATISTICS,
     PARAMETER_GREEKS,
     OptionError,
     RunOptions,

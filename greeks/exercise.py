@@ -183,9 +183,9 @@ def fit_policy(s, state, times, discounts, omega, strike, rate, dividend, vol, s
             e = discounts[i] * _european(omega, x * strike, strike, remaining, rate,
                                          dividend, vol)
             _features(x, 0.0, e / strike, True, False, features)
-            if value >= e and value >= np.dot(features[:width], beta):
-                if omega < 0 or np.isnan(edge):
-                    edge = x * strike  # a put's last, a call's first
+            if value >= e and value >= np.dot(features[:width], beta) and (
+                    omega < 0 or np.isnan(edge)):
+                edge = x * strike  # a put's last, a call's first
         if np.isnan(edge):
             continue
         policy[i, :] = 0.0

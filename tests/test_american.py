@@ -17,13 +17,14 @@ from helpers import k_for, make_frame, seed
 import greeks
 from greeks.instruments import InputError
 
-LS = dict(instrument="american", option_type="put", strike=40.0, rate=0.06, vol=0.2)
+LS = {"instrument": "american", "option_type": "put", "strike": 40.0, "rate": 0.06, "vol": 0.2}
 # Longstaff & Schwartz (2001), Table 1 (finite differences): S0, σ, T -> price
 PUBLISHED = {(36.0, 1.0): 4.478, (40.0, 1.0): 2.314, (44.0, 2.0): 1.690}
 # Heston American puts, K = 10, T = 0.25, r = 0.1, v0 = 0.0625, κ = 5, θ = 0.16, ξ = 0.9,
 # ρ = 0.1 (Clarke & Parrott 1999; Ikonen & Toivanen 2007): S0 -> price
-HESTON = dict(instrument="american", option_type="put", strike=10.0, maturity=0.25, rate=0.1,
-              model="heston", v0=0.0625, kappa=5.0, theta=0.16, xi=0.9, rho=0.1)
+HESTON = {"instrument": "american", "option_type": "put", "strike": 10.0, "maturity": 0.25,
+          "rate": 0.1, "model": "heston", "v0": 0.0625, "kappa": 5.0, "theta": 0.16,
+          "xi": 0.9, "rho": 0.1}
 HESTON_PUBLISHED = {8.0: 2.0000, 9.0: 1.1076, 10.0: 0.5200, 11.0: 0.2138, 12.0: 0.0821}
 ALLOWANCE = {"price": (0.003, 0.002), "delta": (0.01, 0.002), "vega": (0.02, 0.02),
              "gamma": (0.10, 0.0)}
