@@ -63,8 +63,7 @@ def main() -> None:
         handle.write(f"# benchmarks/american.py\n\n{platform.processor() or platform.machine()}, "
                      f"load {os.getloadavg()[0]:.2f}, {time.strftime('%Y-%m-%d %H:%M')}, "
                      f"one thread, median of {args.repeats}\n\n")
-        handle.write(table.to_markdown(index=False) if hasattr(table, "to_markdown")
-                     else table.to_string(index=False))
+        handle.write(table.to_string(index=False))
         handle.write("\n")
 
 
