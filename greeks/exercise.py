@@ -71,7 +71,8 @@ from greeks.models import adapter as model_of
 from greeks.payoffs import N_BASIS, NEVER
 from greeks.stats import unit_moments
 
-POLICY_PATHS = 1 << 15  # pilot paths of the regression (docs/american.md: bias against it)
+POLICY_PATHS = 1 << 17  # pilot paths of the regressions (docs/american.md: bias against it)
+VEGA_POLICY_PATHS = 1 << 15  # of which those of the policies at σ ± k
 MIN_REGRESSION = 4 * N_BASIS  # in-the-money pilot paths a date's regression needs
 SPOT_STEP = 0.03  # h of the early-exercise delta and gamma (S0 (1 ± h))
 BOUNDARY_POINTS = 2001  # prices searched for a GBM exercise boundary
@@ -80,12 +81,19 @@ N_STATISTICS = 2  # early-exercise probability, expected exercise time
 
 
 @njit(cache=True, inline="always")
-def _european(omega, spot, strike, remaining, rate, dividend, vol):
-    """Black–Scholes value of the European option with ``remaining`` years to run."""
-    root = vol * np.sqrt(remaining)
-    d1 = (np.log(spot / strike) + (rate - dividend) * remaining) / root + 0.5 * root
-    return omega * (spot * np.exp(-dividend * remaining) * normal_cdf(omega * d1)
-                    - strike * np.exp(-rate * remaining) * normal_cdf(omega * (d1 - root)))
+def _european(omega, spot, strike, date):
+    """Black–Scholes value of the European option at ``spot``; ``date`` = (σ sqrt(τ),
+    (r − q) τ, e^{−qτ}, e^{−rτ}) for the τ years it has to run (:func:`_date_constants`)."""
+    root, drift, carry, discount = date
+    d1 = (np.log(spot / strike) + drift) / root + 0.5 * root
+    return omega * (spot * carry * normal_cdf(omega * d1)
+                    - strike * discount * normal_cdf(omega * (d1 - root)))
+
+
+@njit(cache=True, inline="always")
+def _date_constants(remaining, rate, dividend, vol):
+    return (vol * np.sqrt(remaining), (rate - dividend) * remaining,
+            np.exp(-dividend * remaining), np.exp(-rate * remaining))
 
 
 @njit(cache=True, inline="always")
@@ -134,7 +142,7 @@ def fit_policy(s, state, times, discounts, omega, strike, rate, dividend, vol, s
     features = np.empty(7)
     used = np.zeros(n_paths, dtype=np.bool_)
     for i in range(n - 1 - step, -1, -step):
-        remaining = times[n - 1] - times[i]
+        date = _date_constants(times[n - 1] - times[i], rate, dividend, max(vol, 1e-300))
         gram, moment = np.zeros((width, width)), np.zeros(width)
         count, low, high = 0, np.inf, -np.inf
         for p in range(n_paths):
@@ -144,8 +152,7 @@ def fit_policy(s, state, times, discounts, omega, strike, rate, dividend, vol, s
                 continue
             e = 0.0
             if european:
-                e = discounts[i] * _european(omega, s[i, p], strike, remaining, rate,
-                                             dividend, vol)
+                e = discounts[i] * _european(omega, s[i, p], strike, date)
                 if value < e:
                     continue
             x = s[i, p] / strike
@@ -180,8 +187,7 @@ def fit_policy(s, state, times, discounts, omega, strike, rate, dividend, vol, s
             value = discounts[i] * omega * (x - 1.0) * strike
             if value <= 0.0:
                 continue
-            e = discounts[i] * _european(omega, x * strike, strike, remaining, rate,
-                                         dividend, vol)
+            e = discounts[i] * _european(omega, x * strike, strike, date)
             _features(x, 0.0, e / strike, True, False, features)
             if value >= e and value >= np.dot(features[:width], beta) and (
                     omega < 0 or np.isnan(edge)):
@@ -243,37 +249,35 @@ def prepare(group, seed: int, first_chunk: int = 0):
     (``exercise_means``, rows × 4) and coefficients (``exercise_coef``)."""
     model = model_of(group.model)
     spec = group.payoff
-    vol = model.exercise_volatility(group)
-    pieces = []
+    pieces, done = [], 0
     for c, n in group.chunks(POLICY_PATHS):
         stream = np.random.SeedSequence(
             seed, spawn_key=(*group.spawn_words, streams.POLICY + first_chunk + c))
-        pieces.append(model.exercise_paths(group, stream, n, sensitivities=True))
+        pieces.append(model.exercise_paths(group, stream, n,
+                                           sensitivities=done < VEGA_POLICY_PATHS))
+        done += n
+    moved = [piece for piece in pieces if piece.vol_s.shape[1]]
     step = model.exercise_vol_step(group)
     sigma = model.vega_sigma(group.params)
-    # the policies: every date, every second date, and every date at σ + k and σ − k
-    pilots = [(lambda piece: (piece.s, piece.state), 1, sigma),
-              (lambda piece: (piece.s, piece.state), 2, sigma),
-              (lambda piece: (piece.vol_s[0], piece.vol_state[0]), 1, sigma + step),
-              (lambda piece: (piece.vol_s[1], piece.vol_state[1]), 1, sigma - step)]
+    # the policies: every date, every second date, and every date at σ + k and σ − k (these
+    # on the first VEGA_POLICY_PATHS pilot paths, the same for both)
     width = int(np.diff(group.date_start).max())
-    policy = np.zeros((group.n_rows, len(pilots), width, N_BASIS))
-    for k, (take, every, at) in enumerate(pilots):
-        if k == 1 and not spec.richardson.any():
-            continue
-        s = np.concatenate([take(piece)[0] for piece in pieces])
-        state = np.concatenate([take(piece)[1] for piece in pieces])
-        vol = model.exercise_volatility(group) and at
-        for j in range(group.n_rows):
-            if k == 1 and not spec.richardson[j]:
-                continue
-            columns, times, discounts = row_dates(group, pieces[0].columns, j)
-            policy[j, k, :columns.size] = fitted_policy(
-                np.ascontiguousarray(s[:, columns].T),
-                np.ascontiguousarray(state[:, columns].T if state.shape[1]
-                                     else np.empty((0, s.shape[0]))),
-                times, discounts, spec.omega[j], spec.strike[j], spec.rate[j],
-                group.dividend, vol, every)
+    policy = np.zeros((group.n_rows, 4, width, N_BASIS))
+    has_vol = model.exercise_volatility(group) > 0
+    for j in range(group.n_rows):
+        columns, times, discounts = row_dates(group, pieces[0].columns, j)
+        for policies, used, at in [((0, 1), pieces, (sigma, sigma)),
+                                   ((2, 3), moved, (sigma + step, sigma - step))]:
+            for k, at_sigma in zip(policies, at):
+                if k == 1 and not spec.richardson[j]:
+                    continue
+                source = 0 if k < 2 else k - 1
+                if k != 1:  # policy 1 reads policy 0's paths
+                    s = _date_major([_prices(piece, source)[0] for piece in used], columns)
+                    state = _date_major([_prices(piece, source)[1] for piece in used], columns)
+                policy[j, k, :columns.size] = fitted_policy(
+                    s, state, times, discounts, spec.omega[j], spec.strike[j], spec.rate[j],
+                    group.dividend, at_sigma if has_vol else 0.0, 2 if k == 1 else 1)
     group = replace(group, payoff=spec._replace(policy=policy))
     means = np.array([european_greeks(lambda spot, sigma, j=j: model.european_price(
         group, j, spot, sigma), group.spot, sigma, step) for j in range(group.n_rows)])
@@ -290,6 +294,39 @@ def prepare(group, seed: int, first_chunk: int = 0):
             immediate[j], coef[j] = True, 0.0
     return replace(group, payoff=group.payoff._replace(immediate=immediate),
                    exercise_means=means, exercise_coef=coef)
+
+
+def _prices(piece, source: int):
+    """(prices, states) of a pilot chunk: at σ (``source`` 0), σ + k (1) or σ − k (2)."""
+    if source == 0:
+        return piece.s, piece.state
+    return piece.vol_s[source - 1], piece.vol_state[source - 1]
+
+
+def _date_major(arrays: list, columns: np.ndarray) -> np.ndarray:
+    """The pilot chunks' ``columns`` stacked date-major (dates × paths); no dates where the
+    chunks have no columns (no state)."""
+    paths = sum(a.shape[0] for a in arrays)
+    if not arrays[0].shape[1]:
+        return np.empty((0, paths))
+    out = np.empty((columns.size, paths))
+    start = 0
+    for a in arrays:
+        _gather(a, columns, start, out)
+        start += a.shape[0]
+    return out
+
+
+@njit(cache=True)
+def _gather(a, columns, start, out):
+    """out[i, start + p] = a[p, columns[i]], in blocks of paths (both sides stay in cache)."""
+    block = 64
+    for first in range(0, a.shape[0], block):
+        last = min(first + block, a.shape[0])
+        for i in range(columns.size):
+            col = columns[i]
+            for p in range(first, last):
+                out[i, start + p] = a[p, col]
 
 
 def european_greeks(price, spot: float, sigma: float, step: float) -> np.ndarray:
