@@ -3,7 +3,8 @@ estimators under that fixed policy.
 
 Policy (Longstaff & Schwartz 2001, "Valuing American options by simulation: a simple
 least-squares approach", Rev. Financial Studies 14(1)).  On an independent pilot of
-``POLICY_PATHS`` paths (streams ``streams.POLICY`` + c), backward from maturity: the
+``POLICY_PATHS`` paths (streams ``streams.POLICY`` + c; the policies at σ ± k of the vega
+on its first ``VEGA_POLICY_PATHS``), backward from maturity: the
 cash flow C of each path (discounted to 0) starts as e^{−rT} h(S_T); at each earlier
 exercise date t_i the discounted cash flows of the in-the-money paths are regressed on a
 basis, and a path whose discounted intrinsic value beats the fitted continuation value

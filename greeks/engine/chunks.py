@@ -18,9 +18,10 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
 
     Returns the (rows + totals, 3 + extras + statistics, 2) array of (mean, M2) over the
     chunk's units (paths or antithetic pairs) of price, delta, vega, the group's further
-    Greeks and its statistics (``Group.n_statistics``), the group total and subtotals last, and the pilot sums of the control regressions
-    ((rows, N_SUMS) and (rows, extras, N_SUMS)), gathered with ``collect`` (zeros
-    otherwise).
+    Greeks and its statistics (``Group.n_statistics``), the group total and subtotals last,
+    and the pilot sums of the control regressions ((rows, N_SUMS) and (rows, extras,
+    N_SUMS)), gathered with ``collect`` (zeros otherwise).  American and bermudan groups go
+    to :func:`greeks.exercise.run_chunk`.
     """
     keep_freed_memory()
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))

@@ -85,9 +85,9 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     for every row (conditioned rows: of their conditional value); rqmc: likelihood ratio
     (conditioned rows: conditional Monte Carlo) on randomised quasi-Monte Carlo paths;
     ``plain``: plain likelihood ratio.  American and bermudan rows go under every method
-    by their fitted exercise policy (:mod:`greeks.exercise`).  Rows whose likelihood-ratio delta weight is unusable
-    (:func:`lr_delta_unusable`) and that are not conditioned go by finite differences
-    under auto, mixed and pathwise.
+    by their fitted exercise policy (:mod:`greeks.exercise`).  Rows whose likelihood-ratio
+    delta weight is unusable (:func:`lr_delta_unusable`) and that are not conditioned go by
+    finite differences under auto, mixed and pathwise.
     """
     method = "auto" if method == "mixed" else method
     out = []
