@@ -13,6 +13,7 @@ from greeks.instruments import RESULT_COLUMNS, InputError, validate
 from greeks.market.positions import dated_rows, without_market
 from greeks.names import (
     BASE_GREEKS,
+    EXERCISE_STATISTICS,
     PARAMETER_GREEKS,
     OptionError,
     RunOptions,
@@ -146,8 +147,10 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         ``rqmc+lr``, ``rqmc+conditional``, or ``lr`` with
         ``plain``), ``method_price``, ``method_delta``, ``method_vega`` (the estimator each
         Greek was taken from: under ``auto`` the most efficient on a decision run),
-        ``method_dkappa``, ... with the Heston parameter sensitivities, then
-        the input columns.
+        ``method_dkappa``, ... with the Heston parameter sensitivities; with american or
+        bermudan rows ``exercise_probability`` (of exercise before maturity) and
+        ``exercise_time`` (expected, in years; maturity for paths not exercised early) and
+        their ``_se`` (NaN for other rows); then the input columns.
         ``attrs["total"]`` holds the quantity-weighted portfolio total and its
         standard errors under the same names.
 
@@ -182,6 +185,9 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
                           paths, options)
     out = _result_table(frame, options, estimates, names, mean, se, parameter_methods)
     out.attrs["total"] = _total(names, total_mean, total_se, complete)
+    if estimates.exercise is not None:  # per row only: a total would mean nothing
+        out.attrs["total"].update({f"{name}{suffix}": float("nan") for name in EXERCISE_STATISTICS
+                                   for suffix in ("", "_se")})
     if isinstance(paths, dict):  # each value's own count where a row's differ
         used = estimates.paths
         at = out.columns.get_loc("method")
@@ -258,6 +264,10 @@ def _result_table(frame, options: RunOptions, estimates, names, mean, se,
         for column, scale in _columns(name):
             results[column] = mean[:, k] * scale
             results[f"{column}_se"] = se[:, k] * scale
+    if estimates.exercise is not None:
+        for k, name in enumerate(EXERCISE_STATISTICS):
+            results[name] = estimates.exercise[:, k]
+            results[f"{name}_se"] = estimates.exercise_se[:, k]
     results["method"] = engine.row_methods(frame, options.method, options.plain)
     for k, name in enumerate(BASE_GREEKS):
         results[f"method_{name}"] = estimates.choice[:, k]
@@ -300,15 +310,17 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths: int,
     complete = estimates.complete
     methods = {name: np.full(len(frame), "", dtype=object) for name in parameters}
     filled_in = [name for name in extra if name in further.FILLED] + list(parameters)
-    # rows off a market keep NaN: the bumped revaluations assume flat rates
+    # rows off a market keep NaN (the bumped revaluations assume flat rates), as do american
+    # and bermudan rows (:mod:`greeks.exercise` estimates none of these)
     dated = dated_rows(frame)
-    heston_rows = (frame["model"] == "heston").to_numpy() & ~dated
-    if dated.any() and filled_in:
+    dropped = dated | exercise_rows(frame)
+    heston_rows = (frame["model"] == "heston").to_numpy() & ~dropped
+    if dropped.any() and filled_in:
         complete = complete.copy()
         complete[[3 + extra.index(name) for name in filled_in if name in extra]] = False
     if filled_in and heston_rows.any():
         b_mean, b_se, b_total, b_total_se, choice = _flat_heston_sensitivities(
-            frame, dated, filled_in, paths, options)
+            frame, dropped, filled_in, paths, options)
         columns = [3 + extra.index(name) for name in filled_in if name in extra]
         filled = [filled_in.index(name) for name in filled_in if name in extra]
         mean, se = mean.copy(), se.copy()
@@ -316,7 +328,8 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths: int,
         se[np.ix_(heston_rows, columns)] = b_se[np.ix_(heston_rows, filled)]
         total_mean = np.concatenate([total_mean, np.zeros(len(parameters))])
         total_se = np.concatenate([total_se, np.zeros(len(parameters))])
-        complete = np.concatenate([complete, np.ones(len(parameters), dtype=bool)])
+        complete = np.concatenate([complete, np.full(len(parameters), not (
+            dropped & (frame["model"] == "heston").to_numpy()).any())])
         targets = columns + [3 + len(extra) + i for i in range(len(parameters))]
         total_mean[targets] += b_total
         total_se[targets] = np.hypot(total_se[targets], b_total_se)
@@ -325,7 +338,7 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths: int,
         mean = np.concatenate([mean, b_mean[:, len(filled):]], axis=1)
         se = np.concatenate([se, b_se[:, len(filled):]], axis=1)
         methods = {name: choice[:, len(filled) + i] for i, name in enumerate(parameters)}
-        complete[targets] &= ~(dated & (frame["model"] == "heston").to_numpy()).any()
+        complete[targets] &= ~(dropped & (frame["model"] == "heston").to_numpy()).any()
     elif parameters:  # no Heston rows: model-parameter sensitivities do not apply
         nan = np.full((len(frame), len(parameters)), np.nan)
         mean, se = np.concatenate([mean, nan], axis=1), np.concatenate([se, nan], axis=1)
@@ -335,16 +348,16 @@ def _with_heston_sensitivities(frame, estimates, extra, parameters, paths: int,
     return mean, se, total_mean, total_se, complete, methods
 
 
-def _flat_heston_sensitivities(frame, dated, names, paths: int, options: RunOptions):
-    """:func:`greeks.models.heston.sensitivities.heston_sensitivities` of the rows not off a
-    market (the others NaN, out of the totals)."""
+def _flat_heston_sensitivities(frame, dropped, names, paths: int, options: RunOptions):
+    """:func:`greeks.models.heston.sensitivities.heston_sensitivities` of the rows not
+    ``dropped`` (off a market, or with early exercise; the others NaN, out of the totals)."""
     from greeks.models.heston import sensitivities as further
 
     args = (names, paths, options.seed, options.scheme, options.steps_per_year,
             options.first_step, options.method)
-    if not dated.any():
+    if not dropped.any():
         return further.heston_sensitivities(frame, *args)
-    flat = np.flatnonzero(~dated)
+    flat = np.flatnonzero(~dropped)
     b_mean, b_se, b_total, b_total_se, choice = further.heston_sensitivities(
         without_market(frame.iloc[flat].reset_index(drop=True)), *args)
     mean, se = np.full((len(frame), b_mean.shape[1]), np.nan), np.full((len(frame),
@@ -401,6 +414,24 @@ def _parallel_label(label: str, aggregates: dict) -> bool:
         return True
     curve = label.rsplit(":", 1)[0]
     return not any(key[1] == f"{curve}:parallel" for key in aggregates)
+
+
+def exercise_rows(frame: pd.DataFrame) -> np.ndarray:
+    """Rows with early exercise (american, bermudan: :mod:`greeks.exercise`)."""
+    from greeks.payoff_table import BY_CODE, row_code
+
+    return np.array([BY_CODE[row_code(row)].exercise for row in frame.itertuples(index=False)],
+                    dtype=bool)
+
+
+def refuse_exercise(frame: pd.DataFrame, source: str, command: str) -> None:
+    """Refuse american and bermudan rows in a command that cannot value them (its estimators
+    reweight or bump paths of the likelihood-ratio families)."""
+    rows = exercise_rows(frame)
+    if rows.any():
+        raise InputError(source, f"{frame['instrument'].iat[int(rows.argmax())]} rows are not "
+                         f"supported by {command}; price them with greeks price",
+                         row=int(rows.argmax()) + 1, column="instrument")
 
 
 def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> None:

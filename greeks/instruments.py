@@ -40,7 +40,9 @@ RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se", "
                   "gamma_se", "rho_rate", "rho_rate_se", "theta_per_year", "theta_per_year_se", "theta_per_day",
                   "theta_per_day_se", "vanna", "vanna_se", "volga", "volga_se", "dkappa",
                   "dkappa_se", "dtheta", "dtheta_se", "dxi", "dxi_se", "drho", "drho_se",
-                  "paths", "method", "method_price", "method_delta", "method_vega")
+                  "paths", "method", "method_price", "method_delta", "method_vega",
+                  "exercise_probability", "exercise_probability_se", "exercise_time",
+                  "exercise_time_se")
 
 
 # (column, rows, low, high): finite bounds that keep e^{±rT}, S0², the grid and the payoffs

@@ -104,7 +104,7 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
         ``attrs["rows"]`` holds each row's reweighted value, SE and ESS per shift (value and
         SE NaN where its ESS is too small).
     """
-    from greeks.api import load, price_portfolio
+    from greeks.api import load, price_portfolio, refuse_exercise, source_name
 
     options = check_run_options(paths=paths, seed=seed, threads=threads, scheme=scheme,
                                 steps_per_year=steps_per_year)
@@ -112,6 +112,7 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     spot_grid = shift_grid(spot, "spot", floor=-1.0)
     vol_grid = shift_grid(vol, "vol", floor=None)
     frame = load(source, extra_columns=extra_columns)
+    refuse_exercise(frame, source_name(source), "ladder")
     from greeks import engine  # numba: only once the options and the input are valid
     from greeks.stats import Moments
 

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 
 MODELS = ("gbm", "heston")
-INSTRUMENTS = ("european", "digital", "asian", "barrier")
+INSTRUMENTS = ("european", "digital", "asian", "barrier", "american", "bermudan")
 OPTION_TYPES = ("call", "put")
 BARRIER_TYPES = ("up-and-out", "down-and-out", "up-and-in", "down-and-in")
 DIGITAL_TYPES = ("cash", "asset")  # a digital row's digital_type; cash is the default
@@ -31,6 +31,8 @@ FURTHER_GREEKS = ("gamma", "rho", "theta", "vanna", "volga")  # greeks.sensitivi
 PARAMETER_GREEKS = ("dkappa", "dtheta", "dxi", "drho")  # Heston model parameters
 GREEKS = FURTHER_GREEKS + PARAMETER_GREEKS  # the further Greeks, in canonical order
 ALL_GREEKS = "all"
+# result columns of american and bermudan rows (greeks.exercise)
+EXERCISE_STATISTICS = ("exercise_probability", "exercise_time")
 # risk-report exposure of each Greek with a desk unit (greeks.report)
 DESK_UNITS = {"gamma": "dollar_gamma", "theta": "theta_per_day", "rho": "rho_per_bp"}
 

@@ -11,7 +11,12 @@ table lives here).  Each :class:`Payoff` row gives, for one code:
 - ``pathwise``: GBM has its pathwise delta and vega (:mod:`greeks.pathwise`);
 - ``survival``: the barrier types that GBM prices on survival-conditioned paths
   (knock-outs, :mod:`greeks.survival`);
-- ``closed_form``: the models with a closed form (:mod:`greeks.reference`);
+- ``closed_form``: the models with a closed form or a numerical reference
+  (:mod:`greeks.reference`);
+- ``exercise``: the holder may exercise early, on the row's dates (``bermudan``) or at any
+  time (``american``, on an exercise grid of the row's dates, extrapolated to continuous
+  exercise): priced under a Longstaff–Schwartz policy (:mod:`greeks.exercise`), never by
+  conditional Monte Carlo, survival conditioning or the likelihood-ratio families;
 - ``floor``: the scale R of the unseen-event floor (:func:`greeks.engine.reduce._unseen_floor`):
   ``"kink"`` E[L]·σ·sqrt(T) for a payoff kinked at the strike, ``"payout"`` e^{−rT}·payout
   for a cash jump, ``"strike"`` e^{−rT}·K for a jump of S_T ≈ K at the strike.
@@ -27,7 +32,7 @@ import numpy as np
 
 from greeks.names import BARRIER_TYPES, DIGITAL_TYPES
 
-EUROPEAN, DIGITAL, ASIAN, BARRIER, ASSET_DIGITAL = 0, 1, 2, 3, 4
+EUROPEAN, DIGITAL, ASIAN, BARRIER, ASSET_DIGITAL, AMERICAN, BERMUDAN = 0, 1, 2, 3, 4, 5, 6
 
 UP_AND_OUT, DOWN_AND_OUT, UP_AND_IN, DOWN_AND_IN = 0, 1, 2, 3
 BARRIER_CODES = dict(zip(BARRIER_TYPES, (UP_AND_OUT, DOWN_AND_OUT, UP_AND_IN, DOWN_AND_IN)))
@@ -44,6 +49,7 @@ class Payoff(NamedTuple):
     survival: tuple
     closed_form: tuple
     floor: str
+    exercise: bool = False
 
 
 BOTH = ("gbm", "heston")
@@ -54,6 +60,8 @@ TABLE = (
     Payoff(BARRIER, "barrier", "", True, False, False, ("up-and-out", "down-and-out"), (),
            "kink"),
     Payoff(ASSET_DIGITAL, "digital", "asset", False, False, False, (), BOTH, "strike"),
+    Payoff(AMERICAN, "american", "", True, False, False, (), ("gbm",), "kink", True),
+    Payoff(BERMUDAN, "bermudan", "", True, False, False, (), ("gbm",), "kink", True),
 )
 BY_CODE = {payoff.code: payoff for payoff in TABLE}
 _BY_CONTRACT = {(payoff.instrument, payoff.digital_type): payoff.code for payoff in TABLE}

@@ -14,6 +14,19 @@ discounted by e^{−rT}; ω = +1 for a call, −1 for a put:
 where an up barrier B is touched on a monitoring date when S(t_{d_i}) ≥ B and a
 down barrier when S(t_{d_i}) ≤ B (discrete monitoring at the closes only).
 
+American and bermudan rows pay h(S_τ) = max(ω (S_τ − K), 0) at the date τ that a fixed
+exercise policy picks, discounted by e^{−r t_τ} (:func:`exercise_values`; the policy is
+fitted by :mod:`greeks.exercise`): τ is the first of the row's dates t_{d_i} with
+h(S) > 0 and e^{−r t_{d_i}} h(S) ≥ Σ_b β_{i,b} ψ_b(S/K, u), the policy's regression
+estimate of the continuation value (discounted to 0) on the basis
+
+    ψ = (1, x, x², x³, u, u·x, u²),   x = S/K,
+
+with u a variance state of the path (under Heston, the variance averaged over the last
+step over θ; 0 under GBM, whose policies are exercise boundaries: β = (e^{−r t} ω (b − K),
+0, ...), so that the rule reads ω S ≥ ω b).  At maturity the option is exercised whenever
+h(S_T) > 0.
+
 The rows of a group travel together as one :class:`PayoffSpec` (per-row arrays); what each
 payoff code supports is in :mod:`greeks.payoff_table`.
 """
@@ -26,10 +39,12 @@ import numpy as np
 from numba import njit
 
 from greeks.payoff_table import (  # noqa: F401  (the codes, re-exported)
+    AMERICAN,
     ASIAN,
     ASSET_DIGITAL,
     BARRIER,
     BARRIER_CODES,
+    BERMUDAN,
     DIGITAL,
     DOWN_AND_IN,
     DOWN_AND_OUT,
@@ -49,6 +64,17 @@ class PayoffSpec(NamedTuple):
     barrier: np.ndarray
     barrier_kind: np.ndarray  # int64 barrier code
     discount: np.ndarray      # e^{−rT}
+    # early exercise (american, bermudan rows; empty for a group without them):
+    rate: np.ndarray = np.zeros(0)  # r, to discount from the exercise date
+    # (rows, 4, max dates, N_BASIS): β per date of the policies (greeks.exercise): 0 every
+    # date, 1 every second date back from maturity, 2 and 3 every date at σ + k and σ − k
+    policy: np.ndarray = np.zeros((0, 4, 0, 7))
+    richardson: np.ndarray = np.zeros(0, dtype=np.bool_)  # 2 V(Δ) − V(2Δ) (american)
+    immediate: np.ndarray = np.zeros(0, dtype=np.bool_)  # exercised at once (american)
+
+
+N_BASIS = 7  # the policy's basis (module docstring)
+NEVER = np.inf  # β_0 of a date without a regression: the continuation value is never beaten
 
 
 def with_discount(spec: PayoffSpec, j: int, discount: float) -> PayoffSpec:
@@ -100,3 +126,109 @@ def evaluate(s, dates, spec, j, out):
                     break
             alive = touched == knock_in
             out[p] = discount * max(omega * (s[p, last] - strike), 0.0) if alive else 0.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _continuation(beta, x, u):
+    """Σ_b β_b ψ_b on the basis ψ = (1, x, x², x³, u, u·x, u²)."""
+    return (beta[0] + x * (beta[1] + x * (beta[2] + x * beta[3]))
+            + u * (beta[4] + beta[5] * x + beta[6] * u))
+
+
+@njit(cache=True, nogil=True)
+def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
+    """The index i (into ``dates``) of path p's exercise date under row j's fitted
+    ``policy`` (1: every second date back from maturity; the others every date), −1 if the option
+    ends out of the money; the prices are ``scale`` · ``s`` (a spot moved on the same path).
+
+    ``discounts[i]`` = e^{−r t_{d_i}}; ``state`` (paths × stored dates, or no columns) holds
+    the variance state u of the basis."""
+    omega, strike = spec.omega[j], spec.strike[j]
+    n = dates.size
+    step = 2 if policy == 1 else 1
+    with_state = state.shape[1] > 0
+    for i in range((n - 1) % step, n, step):
+        col = dates[i]
+        level = scale * s[p, col]
+        intrinsic = omega * (level - strike)
+        if intrinsic <= 0.0:
+            continue
+        if i == n - 1:
+            return i
+        u = state[p, col] if with_state else 0.0
+        if discounts[i] * intrinsic >= _continuation(spec.policy[j, policy, i],
+                                                     level / strike, u):
+            return i
+    return -1
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _stopped(s, scale, state, p, dates, discounts, spec, j, policy):
+    """(discounted payoff, index of the exercise date or −1) of path p under the policy."""
+    i = stopping_index(s, scale, state, p, dates, discounts, spec, j, policy)
+    if i < 0:
+        return 0.0, i
+    return discounts[i] * spec.omega[j] * (scale * s[p, dates[i]] - spec.strike[j]), i
+
+
+@njit(cache=True, nogil=True)
+def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, spec, j, spot,
+                    h, vol_step, values, controls):
+    """Per-path estimators of row j (american or bermudan) under its fixed policy, and
+    those of the European option on the same paths (the control variates).
+
+    With Y(S0, σ) the discounted payoff at the exercise date τ that the policy picks on the
+    path (:func:`stopping_index`), all on common random numbers, h = ``spot_step`` (relative)
+    and k = ``vol_step``, ``values`` (6 × paths) receives
+
+        price  Y(S0, σ)                    (2 Y − Y', Y' under policy 1, with ``richardson``)
+        delta  (Y(S0(1 + h)) − Y(S0(1 − h))) / (2 h S0)
+        vega   (Y(σ + k) − Y(σ − k)) / (2 k)          (``vol_s``, ``vol_state``: the paths
+                                                     at σ ± k, paths × stored dates each,
+                                                     under the policies fitted there)
+        gamma  (Y(S0(1 + h)) − 2 Y + Y(S0(1 − h))) / (h S0)²
+        early exercise  1{τ before maturity}
+        exercise time   t_τ (maturity if not exercised early)
+
+    (the spot moves by scaling the path: S is linear in S0 under both models; the policy
+    is applied afresh to every moved path), and ``controls`` (4 × paths) the same four of
+    the European option, e^{−rT} h(S_T) on the same paths; S0 = ``spot``.  A row exercised
+    at once (``spec.immediate``) is worth ω (S0 − K) on every path, delta ω, vega and gamma
+    0, exercise time 0."""
+    n = dates.size
+    omega, strike = spec.omega[j], spec.strike[j]
+    shift = h * spot
+    maturity = date_times[n - 1]
+    last = dates[n - 1]
+    final = discounts[n - 1]
+    for p in range(s.shape[0]):
+        if spec.immediate[j]:
+            values[0, p], values[1, p] = omega * (spot - strike), omega
+            values[2, p] = values[3, p] = values[5, p] = 0.0
+            values[4, p] = 1.0
+            controls[:, p] = 0.0
+            continue
+        base, i = _stopped(s, 1.0, state, p, dates, discounts, spec, j, 0)
+        up = _stopped(s, 1.0 + h, state, p, dates, discounts, spec, j, 0)[0]
+        down = _stopped(s, 1.0 - h, state, p, dates, discounts, spec, j, 0)[0]
+        vol_up = _stopped(vol_s[0], 1.0, vol_state[0], p, dates, discounts, spec, j, 2)[0]
+        vol_down = _stopped(vol_s[1], 1.0, vol_state[1], p, dates, discounts, spec, j, 3)[0]
+        price = base
+        if spec.richardson[j]:
+            price = 2.0 * base - _stopped(s, 1.0, state, p, dates, discounts, spec, j, 1)[0]
+        values[0, p] = price
+        values[1, p] = (up - down) / (2.0 * shift)
+        values[2, p] = (vol_up - vol_down) / (2.0 * vol_step)
+        values[3, p] = (up - 2.0 * base + down) / (shift * shift)
+        early = 0 <= i < n - 1
+        values[4, p] = 1.0 if early else 0.0
+        values[5, p] = date_times[i] if early else maturity
+        end = final * max(omega * (s[p, last] - strike), 0.0)
+        end_up = final * max(omega * ((1.0 + h) * s[p, last] - strike), 0.0)
+        end_down = final * max(omega * ((1.0 - h) * s[p, last] - strike), 0.0)
+        controls[0, p] = end
+        controls[1, p] = (end_up - end_down) / (2.0 * shift)
+        controls[2, p] = final * (max(omega * (vol_s[0, p, last] - strike), 0.0)
+                                  - max(omega * (vol_s[1, p, last] - strike), 0.0)
+                                  ) / (2.0 * vol_step)
+        controls[3, p] = (end_up - 2.0 * end + end_down) / (shift * shift)

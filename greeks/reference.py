@@ -6,7 +6,8 @@ the Black–Scholes formulas of
 :mod:`greeks.models.gbm.analytic`, under ``heston`` the Fourier integrals of
 :mod:`greeks.models.heston.analytic`, where vega = ∂V/∂σ0 with σ0 = sqrt(v0) (0 at v0 = 0,
 as that module defines it).  Asian and barrier rows, monitored on discrete dates, have
-none here.  A row without a value, or whose formula fails (e^{−rT} overflowing for
+none here; american and bermudan rows under ``gbm`` have the finite-difference solution
+of :mod:`greeks.models.gbm.american` where it is installed.  A row without a value, or whose formula fails (e^{−rT} overflowing for
 a huge negative rate, say), gets NaN values and the reason in ``note``.
 """
 
@@ -49,7 +50,26 @@ def _code(row) -> int:
     return code_of(row["instrument"], row.get("digital_type") or CASH)
 
 
-PRICERS = {"gbm": reference, "heston": _heston}
+def _gbm(row):
+    """Black–Scholes, or for american and bermudan rows the finite-difference solution of
+    :mod:`greeks.models.gbm.american` (exercise on the row's dates for a bermudan)."""
+    if not BY_CODE[_code(row)].exercise:
+        return reference(row)
+    try:
+        from greeks.models.gbm.american import american_fd
+    except ImportError:
+        raise LookupError("no reference: the finite-difference solver "
+                          "greeks.models.gbm.american is not installed") from None
+    dates = None
+    if row["instrument"] == "bermudan":
+        dates = row["maturity"] * np.arange(1, int(row["fixings"]) + 1) / int(row["fixings"])
+    values = american_fd(row["spot"], row["strike"], row["maturity"], row["rate"],
+                         row["dividend"], row["vol"], row["option_type"] == "call",
+                         exercise_times=dates)
+    return values.price, values.delta, values.vega
+
+
+PRICERS = {"gbm": _gbm, "heston": _heston}
 
 
 def _row_values(row) -> tuple[tuple[float, float, float], str | None]:
@@ -59,6 +79,8 @@ def _row_values(row) -> tuple[tuple[float, float, float], str | None]:
         return (math.nan,) * 3, NO_CLOSED_FORM
     try:
         return tuple(pricer(row)), None
+    except LookupError as error:
+        return (math.nan,) * 3, str(error)
     except (ArithmeticError, ValueError) as error:
         return (math.nan,) * 3, f"closed form failed: {error}"
 

@@ -78,7 +78,7 @@ def result_table(results, title: str | None = None) -> Table:
     for name in ("strike", "maturity", "quantity"):
         table.add_column(name, **right)
     shown = ("price", "delta", "vega", "gamma", "rho_rate", "theta_per_day", "vanna", "volga",
-             "dkappa", "dtheta", "dxi", "drho")
+             "dkappa", "dtheta", "dxi", "drho", "exercise_probability", "exercise_time")
     se_columns = {name: f"{name}_se" if f"{name}_se" in results.columns else None
                   for name in shown if name in results.columns}
 

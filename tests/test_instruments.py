@@ -251,7 +251,7 @@ def test_semicolon_separated_file(tmp_path):
 # (cells of row B, header, expected row-2 column, rule fragment)
 ROW_CASES = {
     "unknown instrument": ("B,swaption,call,100,1,100,0.05,gbm,0.2", HEADER, "instrument",
-                           "must be one of european, digital, asian, barrier; got 'swaption'"),
+                           "must be one of european, digital, asian, barrier, american, bermudan; got 'swaption'"),
     "unknown option_type": ("B,european,straddle,100,1,100,0.05,gbm,0.2", HEADER, "option_type",
                             "must be one of call, put; got 'straddle'"),
     "unknown model": ("B,european,call,100,1,100,0.05,sabr,0.2", HEADER, "model",

@@ -8,12 +8,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import K, assert_within, combined_se, k_for, seed
 from scipy import stats
 
 from greeks.api import price_portfolio
 from greeks.models.gbm.analytic import black_scholes
 from greeks.models.heston.analytic import heston_digital, heston_greeks
-from helpers import K, assert_within, combined_se, k_for, seed
 
 VALUATION = "2027-03-01"
 USD = {"dates": ["2027-06-01", "2027-12-01", "2028-09-01"], "zero_rates": [0.03, 0.045, 0.05]}

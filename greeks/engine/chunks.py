@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from greeks import estimators, payoffs, sensitivities
+from greeks import estimators, exercise, payoffs, sensitivities
 from greeks.allocator import keep_freed_memory
 from greeks.engine.group import Group
 from greeks.engine.methods import Family
@@ -16,11 +16,12 @@ from greeks.stats import unit_moments
 def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool = False):
     """Simulate one chunk of a group.
 
-    Returns the (rows + totals, 3 + extras, 2) array of (mean, M2) over the chunk's units
-    (paths or antithetic pairs) of price, delta, vega and the group's further Greeks, the
-    group total and subtotals last, and the pilot sums of the control regressions
-    ((rows, N_SUMS) and (rows, extras, N_SUMS)), gathered with ``collect`` (zeros
-    otherwise).
+    Returns the (rows + totals, 3 + extras + statistics, 2) array of (mean, M2) over the
+    chunk's units (paths or antithetic pairs) of price, delta, vega, the group's further
+    Greeks and its statistics (``Group.n_statistics``), the group total and subtotals last,
+    and the pilot sums of the control regressions ((rows, N_SUMS) and (rows, extras,
+    N_SUMS)), gathered with ``collect`` (zeros otherwise).  American and bermudan groups go
+    to :func:`greeks.exercise.run_chunk`.
     """
     keep_freed_memory()
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
@@ -30,6 +31,9 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
     sums = np.zeros((rows, estimators.N_SUMS))
     rng = np.random.Generator(np.random.PCG64(stream))
     model = model_of(group.model)
+    if group.method is Family.EXERCISE:
+        return (exercise.run_chunk(group, stream, n_paths),
+                (sums, np.zeros((rows, 0, sensitivities.N_SUMS))))
     if group.method in (Family.PATHWISE, Family.FD):
         _run_classical(group, stream, n_paths, out)
         return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))

@@ -51,10 +51,17 @@ class Group:
     extra_means: np.ndarray | None = None  # (rows, extra, 2): control means of the extras
     extra_coef: np.ndarray | None = None   # (rows, extra, 2): their coefficients
     market: object = None  # rows priced off a market: a greeks.engine.dated.DatedGrid
+    exercise_means: np.ndarray | None = None  # (rows, 4): the European controls' means
+    exercise_coef: np.ndarray | None = None   # (rows, 4): their coefficients (greeks.exercise)
 
     @property
     def n_rows(self) -> int:
         return self.payoff.kind.size
+
+    @property
+    def n_statistics(self) -> int:
+        """Per-row outputs after the Greeks: the exercise statistics of an exercise group."""
+        return 2 if self.method is Family.EXERCISE else 0
 
     @property
     def n_totals(self) -> int:
@@ -83,6 +90,8 @@ class Group:
             # with cash dividends (the controls' L is read on the floored prices there)
             gamma = self.model != "gbm" or not self.market.cash.any()
             codes = codes[codes == sensitivities.GAMMA] if gamma else codes[:0]
+        if self.method is Family.EXERCISE:  # of the further Greeks, gamma (greeks.exercise)
+            codes = codes[codes == sensitivities.GAMMA]
         means = np.zeros((self.n_rows, codes.size, 2))
         for j in range(self.n_rows):
             dates = self.times[self.date_index[self.date_start[j]:self.date_start[j + 1]]]

@@ -12,6 +12,8 @@ from greeks.market.positions import dated_rows
 from greeks.models import adapter as model_of
 from greeks.payoff_table import BY_CODE, row_code
 
+EXERCISE_LABEL = "policy+fd+controls+antithetic"  # greeks.exercise
+
 
 def is_knock_out(row) -> bool:
     """Whether a row (a record of a validated frame) is a knock-out barrier that its model
@@ -44,11 +46,12 @@ class Family(Enum):
     PATHWISE = "pathwise"    # pathwise delta and vega
     FD = "fd"                # central differences on common random numbers
     RQMC = "rqmc"            # likelihood ratio on randomised quasi-Monte Carlo replicates
+    EXERCISE = "exercise"    # early exercise under a fitted policy (greeks.exercise)
 
     @property
     def separate(self) -> bool:
         """Whether its groups are simulations apart from the likelihood-ratio ones."""
-        return self in (Family.PATHWISE, Family.FD, Family.RQMC)
+        return self in (Family.PATHWISE, Family.FD, Family.RQMC, Family.EXERCISE)
 
     @property
     def controlled(self) -> bool:
@@ -58,7 +61,7 @@ class Family(Enum):
     @property
     def further(self) -> bool:
         """Whether its chunks estimate the further Greeks (:mod:`greeks.sensitivities`)."""
-        return self in (Family.LR, Family.SURVIVAL)
+        return self in (Family.LR, Family.SURVIVAL, Family.EXERCISE)
 
 
 class Estimator(NamedTuple):
@@ -84,9 +87,10 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     (conditioned rows: conditional Monte Carlo) on randomised quasi-Monte Carlo paths;
     ``plain``: plain likelihood ratio.  Rows priced off a market (:mod:`greeks.market`) go
     by likelihood ratio with controls under every method (Heston european and cash digital
-    rows: conditional Monte Carlo, except under lr).  Rows whose likelihood-ratio delta weight is unusable
-    (:func:`lr_delta_unusable`) and that are not conditioned go by finite differences
-    under auto, mixed and pathwise.
+    rows: conditional Monte Carlo, except under lr).  American and bermudan rows go under
+    every method by their fitted exercise policy (:mod:`greeks.exercise`).  Rows whose
+    likelihood-ratio delta weight is unusable (:func:`lr_delta_unusable`) and that are not
+    conditioned go by finite differences under auto, mixed and pathwise.
     """
     method = "auto" if method == "mixed" else method
     out = []
@@ -96,7 +100,10 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
         model = model_of(row.model)
         code = row_code(row)
         conditioned = code in model.conditioned
-        if plain:
+        if BY_CODE[code].exercise:
+            estimator = Estimator(Family.EXERCISE, EXERCISE_LABEL if not plain
+                                  else "policy+fd+controls")
+        elif plain:
             estimator = Estimator(Family.LR, "lr", True)
         elif off_market:  # rows priced off a market: the families that take its curves
             estimator = (Estimator(Family.LR, "conditional+controls+antithetic")

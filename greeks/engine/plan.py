@@ -21,6 +21,7 @@ from greeks.names import (  # a scheme's code is its index
 )
 
 DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
+MIN_RICHARDSON = 4  # exercise dates an american row needs for the extrapolation
 
 
 def _group_key(row, family: Family) -> tuple[str, str]:
@@ -117,6 +118,13 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
     martingale, sampled = model.chain_flags(params, grid, scheme_code, steps_per_year, carry)
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
+    codes = payoff_table.frame_codes(rows)
+    early = np.array([payoff_table.BY_CODE[code].exercise for code in codes])
+    exercise = {} if not early.any() else {
+        "rate": rows["rate"].to_numpy(dtype=float),
+        # american: 2 V(Δ) − V(2Δ) on its exercise grid (greeks.exercise)
+        "richardson": (codes == payoff_table.AMERICAN) & (np.diff(start) >= MIN_RICHARDSON),
+        "immediate": np.zeros(len(rows), dtype=bool)}  # decided on the pilot (greeks.exercise)
     return Group(
         key=key,
         spawn_words=tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)),
@@ -126,7 +134,7 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
         positions=positions, times=grid,
         date_start=start, date_index=np.concatenate(indices).astype(np.int64),
         payoff=_payoff_spec(rows, np.exp(-rows["rate"].to_numpy(dtype=float)
-                                         * rows["maturity"].to_numpy(dtype=float))),
+                                         * rows["maturity"].to_numpy(dtype=float)), **exercise),
         maturity=rows["maturity"].to_numpy(dtype=float),
         weight=np.repeat(rows["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1),
         extra_weight=rows["quantity"].to_numpy(dtype=float),
@@ -134,7 +142,9 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
     )
 
 
-def _payoff_spec(rows: pd.DataFrame, discount: np.ndarray) -> payoffs.PayoffSpec:
+def _payoff_spec(rows: pd.DataFrame, discount: np.ndarray, **exercise) -> payoffs.PayoffSpec:
+    """The rows' payoff record (``exercise``: the early-exercise fields of american and
+    bermudan rows, :mod:`greeks.exercise`)."""
     return payoffs.PayoffSpec(
         kind=payoff_table.frame_codes(rows),
         omega=np.where(rows["option_type"].to_numpy() == "call", 1.0, -1.0),
@@ -145,7 +155,7 @@ def _payoff_spec(rows: pd.DataFrame, discount: np.ndarray) -> payoffs.PayoffSpec
         barrier_kind=np.array([payoffs.BARRIER_CODES.get(b, 0) for b in rows["barrier_type"]]
                               if "barrier_type" in rows else np.zeros(len(rows)),
                               dtype=np.int64),
-        discount=discount)
+        discount=discount, **exercise)
 
 
 def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str,

@@ -26,6 +26,8 @@ class Estimates:
     choice: np.ndarray | None = None  # (rows, 3): the estimator of each price/delta/vega
     paths: np.ndarray | None = None  # (rows, 3): the path count each of them used
     complete: np.ndarray | None = None  # per Greek: whether every group estimated it (the
+    exercise: np.ndarray | None = None  # (rows, 2): early-exercise probability, exercise
+    exercise_se: np.ndarray | None = None  # time (NaN for other rows); None: no such rows
 
 
 DEGENERATE = 1e-9  # a standard error below this fraction of its scale saw no event
@@ -74,9 +76,9 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
 
 def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray) -> Estimates:
     """Merge the chunks of each group; price, delta, vega, then the further Greeks ``codes``
-    in that order (NaN for a group without them)."""
-    accumulators = [Moments((group.n_rows + group.n_totals, 3 + group.extra.size))
-                    for group in groups]
+    in that order (NaN for a group without them); the exercise statistics apart."""
+    accumulators = [Moments((group.n_rows + group.n_totals,
+                             3 + group.extra.size + group.n_statistics)) for group in groups]
     for (g, _, n), chunk in zip(tasks, results):
         accumulators[g].merge(groups[g].units(n), chunk[..., 0], chunk[..., 1])
     width = 3 + codes.size
@@ -85,8 +87,14 @@ def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray) 
     sums = np.zeros((1 + n_subtotals, width))  # the total, then the subtotals
     variances = np.zeros((1 + n_subtotals, width))
     missing = np.zeros(width, dtype=bool)
+    statistics = np.full((len(frame), 2, 2), np.nan)  # (rows, mean/se, statistic)
     for group, acc in zip(groups, accumulators):
         rows = group.n_rows
+        if group.n_statistics:
+            greeks = 3 + group.extra.size
+            statistics[group.positions, 0] = acc.mean[:rows, greeks:]
+            statistics[group.positions, 1] = acc.standard_error[:rows, greeks:]
+            acc.mean, acc.m2 = acc.mean[:, :greeks], acc.m2[:, :greeks]
         columns = [0, 1, 2] + [3 + list(codes).index(code) for code in group.extra]
         missing[3:] |= ~np.isin(codes, group.extra)
         group_se = acc.standard_error
@@ -107,5 +115,7 @@ def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray) 
         sums[np.ix_(ids, columns)] += acc.mean[rows:]
         variances[np.ix_(ids, columns)] += group_se[rows:] ** 2
     deviations = np.sqrt(variances)
+    exercised = any(group.n_statistics for group in groups)
     return Estimates(mean, se, sums[0], deviations[0], sums[1:], deviations[1:],
-                     complete=~missing)
+                     complete=~missing, exercise=statistics[:, 0] if exercised else None,
+                     exercise_se=statistics[:, 1] if exercised else None)

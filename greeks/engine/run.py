@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from greeks import estimators, sensitivities, streams
+from greeks import estimators, exercise, sensitivities, streams
 from greeks.engine.methods import Family, relative_cost, row_estimators, row_methods
 from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.reduce import Estimates, _reduce
@@ -63,8 +63,9 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
     labels = np.array([[e.label for e in row] for row in candidates])  # (families, rows)
     decision = pilot_paths(max(paths.values()) if isinstance(paths, dict) else paths)
     cost = np.full((len(families), len(frame), 3), np.inf)
+    alternatives = (labels != labels[0]).any(axis=0)  # rows with a choice to make
     for f, family in enumerate(families):
-        rows = np.flatnonzero((labels[f] != labels[0]) | (f == 0))
+        rows = np.flatnonzero((labels[f] != labels[0]) | ((f == 0) & alternatives))
         if rows.size == 0:
             continue
         part = frame.iloc[rows].reset_index(drop=True)
@@ -122,6 +123,7 @@ def _combine(frame, runs, chosen, labels) -> Estimates:
                     complete=first.complete)
     out.choice = np.take_along_axis(labels.T, chosen, axis=1)
     out.paths = paths
+    out.exercise, out.exercise_se = first.exercise, first.exercise_se
     return out
 
 
@@ -152,6 +154,8 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     ``streams.PILOT`` up), estimates their coefficients per row and Greek, and the main run
     uses them as constants.  Only the main paths enter the estimates and their standard
     errors.  With ``plain``, every row gets the plain likelihood-ratio estimators.
+    American and bermudan rows first get their exercise policy from a pilot of their own
+    (:func:`greeks.exercise.prepare`).
     ``scheduler`` runs the chunks (:func:`_completed`).
     ``report(done, total)`` is called from the calling thread as chunks complete, with
     work measured in path-dates.
@@ -175,6 +179,8 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     ids = frame["id"].to_numpy()
     counts = [paths_of(paths, group, ids, plain) for group in groups]
     threads = threads or default_threads()
+    groups = [exercise.prepare(group, seed, first_chunk) if group.method is Family.EXERCISE
+              else group for group in groups]
     pilot = [] if plain else [(g, streams.PILOT + first_chunk + c, n)
                               for g, group in enumerate(groups) if group.method.controlled
                               for c, n in group.chunks(pilot_paths(counts[g]))]

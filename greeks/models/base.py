@@ -15,7 +15,10 @@ its adapter, an instance of a :class:`Model` subclass:
 * running a chunk: likelihood ratio (:meth:`run_likelihood_ratio`), randomised QMC
   (:meth:`run_rqmc`), pathwise values (:meth:`pathwise_values`) and the paths of the
   finite differences (:meth:`bumped_paths`);
-* the standard-error floor's volatility scale (:meth:`floor_sigma`).
+* the standard-error floor's volatility scale (:meth:`floor_sigma`);
+* early exercise (:mod:`greeks.exercise`): paths with what the policy and the Greeks
+  under it read (:meth:`exercise_paths`), the European option's Greeks (the controls'
+  means, :meth:`european_reference`).
 
 A group's ``params`` are the values of ``parameters`` in that order.
 """
@@ -40,6 +43,21 @@ class Bumped(NamedTuple):
     spot_step: float
     vol_step: float
     conditional: Callable | None
+
+
+class ExercisePaths(NamedTuple):
+    """A chunk of paths for early exercise (:mod:`greeks.exercise`): prices ``s`` (paths ×
+    stored dates) with the stored column of each row date (``columns``, ``date_index``
+    order) and the basis' variance state u on the same columns (no columns without one);
+    with ``sensitivities`` the same on common random numbers at σ ± k, k =
+    :meth:`Model.exercise_vol_step` (``vol_s``, ``vol_state``: 2 × paths × stored dates;
+    otherwise empty)."""
+
+    s: np.ndarray
+    state: np.ndarray
+    vol_s: np.ndarray
+    vol_state: np.ndarray
+    columns: np.ndarray
 
 
 class Model:
@@ -98,4 +116,28 @@ class Model:
 
     def bumped_paths(self, group, stream, n_paths: int) -> Bumped:
         """The paths of the central differences (:class:`Bumped`)."""
+        raise NotImplementedError
+
+    def exercise_paths(self, group, stream, n_paths: int,
+                       sensitivities: bool) -> ExercisePaths:
+        """A chunk's paths for early exercise (:class:`ExercisePaths`), from ``stream``."""
+        raise NotImplementedError
+
+    def vega_sigma(self, params: tuple) -> float:
+        """The volatility that vega differentiates (σ; σ0 = sqrt(v0) under Heston)."""
+        raise NotImplementedError
+
+    def exercise_vol_step(self, group) -> float:
+        """k, the volatility step of the early-exercise vega (σ ± k; σ0 under Heston)."""
+        raise NotImplementedError
+
+    def exercise_volatility(self, group) -> float:
+        """The Black–Scholes volatility of the European value in the exercise policy's
+        basis (:mod:`greeks.payoffs`), 0 for none."""
+        return 0.0
+
+    def european_price(self, group, j: int, spot: float, sigma: float) -> float:
+        """The closed-form price of row j's European option (same strike, type and maturity)
+        from ``spot`` at volatility ``sigma`` (σ0 under Heston): the early-exercise controls'
+        means."""
         raise NotImplementedError

@@ -22,11 +22,14 @@ from greeks import (
     sensitivities,
     survival,
 )
-from greeks.models.base import Bumped, Model
+from greeks.models.base import Bumped, ExercisePaths, Model
 from greeks.models.gbm import dated
+from greeks.models.gbm.analytic import black_scholes
 from greeks.models.gbm.paths import simulate
 from greeks.models.gbm.schema import PARAMETERS
 from greeks.stats import unit_moments
+
+EXERCISE_VOL_STEP = 0.02  # k of the early-exercise vega (greeks.exercise)
 
 
 class GBM(Model):
@@ -112,6 +115,32 @@ class GBM(Model):
             np.exp(math.log(spot) + (carry - 0.5 * v * v) * group.times + v * w)
             for v in (sigma + h_vol, sigma - h_vol)]
         return Bumped(s, group.date_index, bumped, pathwise.SPOT_BUMP * spot, 2.0 * h_vol, None)
+
+    def exercise_paths(self, group, stream, n_paths, sensitivities):
+        """Exact paths on the group's grid; at σ ± k the same Brownian paths; no state."""
+        sigma, carry = group.params[0], group.rate - group.dividend
+        w, s = self._paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths)
+        vol_s = np.empty((2, 0, 0))
+        if sensitivities:
+            k = self.exercise_vol_step(group)
+            vol_s = np.stack([np.exp(math.log(group.spot) + (carry - 0.5 * v * v) * group.times
+                                     + v * w) for v in (sigma + k, sigma - k)])
+        return ExercisePaths(s, np.empty((n_paths, 0)), vol_s,
+                             np.empty((2, n_paths, 0)), group.date_index)
+
+    def vega_sigma(self, params):
+        return params[0]
+
+    def exercise_vol_step(self, group):
+        return min(EXERCISE_VOL_STEP, 0.5 * group.params[0])
+
+    def exercise_volatility(self, group):
+        return group.params[0]
+
+    def european_price(self, group, j, spot, sigma):
+        spec = group.payoff
+        return black_scholes("call" if spec.omega[j] > 0 else "put", spot, spec.strike[j],
+                             group.maturity[j], group.rate, sigma, group.dividend).price
 
 
 def _likelihood_ratio(group, w, s, coef, antithetic, collect, out, sums):

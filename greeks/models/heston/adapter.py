@@ -16,7 +16,8 @@ from typing import NamedTuple
 import numpy as np
 
 from greeks import estimators, pathwise, payoff_table, payoffs, rqmc, sensitivities
-from greeks.models.base import Bumped, Model
+from greeks.models.base import Bumped, ExercisePaths, Model
+from greeks.models.heston.analytic import heston_greeks
 from greeks.models.heston.constants import Constants
 from greeks.models.heston.paths import simulate
 from greeks.models.heston.schema import (
@@ -31,6 +32,7 @@ AUTO_STEPS = 0.0  # steps_per_year: each group's own (:func:`steps_per_year`)
 MIN_STEPS_PER_YEAR = 52
 BIAS_STEPS = 4.0  # automatic grids: at least BIAS_STEPS · ξ²/θ steps a year
 MAX_STEPS_PER_YEAR = 1024
+EXERCISE_VOL_STEP = 0.02  # k of the early-exercise vega (σ0 ± k, greeks.exercise)
 MIN_STEPS = 24  # steps before any maturity, however short (fewer if steps/yr is lower)
 CONDITIONED = payoff_table.codes_where("conditional")  # by conditional Monte Carlo
 
@@ -169,6 +171,44 @@ class Heston(Model):
             return _conditional_on_chains(group, j, chains, col)
         return Bumped(s, chains[0].columns, bumped, pathwise.SPOT_BUMP * spot,
                       2.0 * h_vol if sigma0 > 0 else 1.0, conditional)
+
+    def exercise_paths(self, group, stream, n_paths, sensitivities):
+        """The chain on the group's grid; the state u = (V_c − V_{c−1})/((1 − ρ²) Δ_c θ), the
+        variance averaged over the step to each stored date, over θ; with ``sensitivities``
+        the chains from (σ0 ± k)² on the same stream (at σ0 = 0, where the vega is 0, the
+        base chain twice)."""
+        sigma0 = math.sqrt(group.params[0])
+        levels = [sigma0]
+        if sensitivities:
+            k = self.exercise_vol_step(group)
+            levels += [sigma0 + k, sigma0 - k] if sigma0 > 0 else [sigma0, sigma0]
+        chains = [self._exercise_chain(group, stream, n_paths, v * v) for v in levels]
+        s, state, columns = chains[0]
+        if not sensitivities:
+            return ExercisePaths(s, state, np.empty((2, 0, 0)), np.empty((2, 0, 0)), columns)
+        return ExercisePaths(s, state, np.stack([chains[1][0], chains[2][0]]),
+                             np.stack([chains[1][1], chains[2][1]]), columns)
+
+    def _exercise_chain(self, group, stream, n_paths, v0):
+        """(prices, state u, columns) of the chain from v0 (:meth:`exercise_paths`)."""
+        _, _, theta, _, rho = group.params
+        chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0)
+        stored = group.times[np.unique(group.date_index)]
+        steps = np.diff(stored, prepend=0.0) * (1.0 - rho * rho) * theta
+        return chain.s, np.diff(chain.variance, axis=1, prepend=0.0) / steps, chain.columns
+
+    def vega_sigma(self, params):
+        return math.sqrt(params[0])
+
+    def exercise_vol_step(self, group):
+        sigma0 = math.sqrt(group.params[0])
+        return min(EXERCISE_VOL_STEP, 0.5 * sigma0) if sigma0 > 0 else 1.0
+
+    def european_price(self, group, j, spot, sigma):
+        spec = group.payoff
+        return heston_greeks("call" if spec.omega[j] > 0 else "put", spot, spec.strike[j],
+                             group.maturity[j], group.rate, sigma * sigma, *group.params[1:],
+                             group.dividend).price
 
 
 def _conditional_on_chains(group, j: int, chains, col: int) -> list:

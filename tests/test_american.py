@@ -1,0 +1,230 @@
+"""American and bermudan options (greeks.exercise): prices and Greeks against a binomial
+tree written here, published values, the exercise statistics, reproducibility.
+
+Tolerance: |estimate − reference| ≤ allowance + k·se, with the allowance the stated bias of
+the method at default settings (the policy's suboptimality, the exercise grid): 0.3 % of the
+price + 0.002, 1 % of the delta + 0.002, 2 % of the vega + 0.02.  The tree's own error
+(2,000 steps) is far below these.  Gamma, a second difference, is checked at 10 % + k·se.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import k_for, make_frame, seed
+
+import greeks
+from greeks.instruments import InputError
+
+LS = {"instrument": "american", "option_type": "put", "strike": 40.0, "rate": 0.06, "vol": 0.2}
+# Longstaff & Schwartz (2001), Table 1 (finite differences): S0, σ, T -> price
+PUBLISHED = {(36.0, 1.0): 4.478, (40.0, 1.0): 2.314, (44.0, 2.0): 1.690}
+# Heston American puts, K = 10, T = 0.25, r = 0.1, v0 = 0.0625, κ = 5, θ = 0.16, ξ = 0.9,
+# ρ = 0.1 (Clarke & Parrott 1999; Ikonen & Toivanen 2007): S0 -> price
+HESTON = {"instrument": "american", "option_type": "put", "strike": 10.0, "maturity": 0.25,
+          "rate": 0.1, "model": "heston", "v0": 0.0625, "kappa": 5.0, "theta": 0.16,
+          "xi": 0.9, "rho": 0.1}
+HESTON_PUBLISHED = {8.0: 2.0000, 9.0: 1.1076, 10.0: 0.5200, 11.0: 0.2138, 12.0: 0.0821}
+ALLOWANCE = {"price": (0.003, 0.002), "delta": (0.01, 0.002), "vega": (0.02, 0.02),
+             "gamma": (0.10, 0.0)}
+
+
+def tree(spot, strike, maturity, rate, dividend, vol, call=False, steps=2000, dates=None):
+    """Cox–Ross–Rubinstein tree: price, delta and gamma from the first nodes; exercise at
+    every node (american) or at the nodes nearest ``dates`` (bermudan)."""
+    dt = maturity / steps
+    up = math.exp(vol * math.sqrt(dt))
+    p = (math.exp((rate - dividend) * dt) - 1.0 / up) / (up - 1.0 / up)
+    discount = math.exp(-rate * dt)
+    omega = 1.0 if call else -1.0
+    exercise = None if dates is None else set(np.rint(np.asarray(dates) / dt).astype(int))
+    values = np.maximum(omega * (spot * up ** (steps - 2.0 * np.arange(steps + 1)) - strike), 0)
+    kept = {}
+    for n in range(steps - 1, -1, -1):
+        values = discount * (p * values[:-1] + (1.0 - p) * values[1:])
+        prices = spot * up ** (n - 2.0 * np.arange(n + 1))
+        if exercise is None or n in exercise:
+            values = np.maximum(values, omega * (prices - strike))
+        if n <= 2:
+            kept[n] = prices, values.copy()
+    (s1, v1), (s2, v2) = kept[1], kept[2]
+    delta = (v1[0] - v1[1]) / (s1[0] - s1[1])
+    gamma = ((v2[0] - v2[1]) / (s2[0] - s2[1]) - (v2[1] - v2[2]) / (s2[1] - s2[2])) \
+        / (0.5 * (s2[0] - s2[2]))
+    return values[0], delta, gamma
+
+
+def tree_greeks(row, dates=None):
+    """(price, delta, vega, gamma) of a GBM row by the tree; vega by central differences."""
+    args = (row["spot"], row["strike"], row["maturity"], row["rate"], row.get("dividend", 0.0))
+    call = row["option_type"] == "call"
+    price, delta, gamma = tree(*args, row["vol"], call, dates=dates)
+    bumped = [tree(*args, row["vol"] + d, call, dates=dates)[0] for d in (1e-3, -1e-3)]
+    return {"price": price, "delta": delta, "vega": (bumped[0] - bumped[1]) / 2e-3,
+            "gamma": gamma}
+
+
+def check(results, references, names=("price", "delta", "vega", "gamma")):
+    k = k_for(len(references) * len(names))
+    for (_, row), reference in zip(results.iterrows(), references):
+        for name in names:
+            relative, absolute = ALLOWANCE[name]
+            error = abs(row[name] - reference[name])
+            allowed = relative * abs(reference[name]) + absolute + k * row[f"{name}_se"]
+            assert error <= allowed, (row["id"], name, row[name], reference[name],
+                                      row[f"{name}_se"])
+
+
+def test_tree_reproduces_published_values():
+    """The test's reference against Longstaff & Schwartz's finite-difference values."""
+    for (spot, maturity), price in PUBLISHED.items():
+        assert tree(spot, 40.0, maturity, 0.06, 0.0, 0.2)[0] == pytest.approx(price, abs=0.01)
+
+
+CALL = dict(LS, id="C100", option_type="call", spot=100.0, strike=100.0, maturity=1.0,
+            rate=0.02, dividend=0.05, vol=0.3)
+
+
+def test_american_puts_against_the_tree():
+    frame = make_frame([dict(LS, id=f"A{int(s)}", spot=s, maturity=t) for s, t in PUBLISHED])
+    results = greeks.price_portfolio(frame, paths=100_000, seed=seed(11), greeks="gamma")
+    check(results, [tree_greeks(row) for row in frame.to_dict("records")])
+    for (spot, maturity), price in PUBLISHED.items():  # and the published values
+        row = results[results["id"] == f"A{int(spot)}"].iloc[0]
+        assert abs(row["price"] - price) <= 0.01 + 0.003 * price + 4 * row["price_se"]
+    assert (results["method"] == "policy+fd+controls+antithetic").all()
+
+
+def test_bermudan_against_the_tree():
+    rows = [dict(LS, id="B36", instrument="bermudan", spot=36.0, maturity=1.0, fixings=50),
+            dict(LS, id="B-call", instrument="bermudan", option_type="call", spot=105.0,
+                 strike=100.0, maturity=0.5, rate=0.03, dividend=0.08, vol=0.25, fixings=6)]
+    frame = make_frame(rows)
+    results = greeks.price_portfolio(frame, paths=100_000, seed=seed(12), greeks="gamma")
+    references = [tree_greeks(row, dates=row["maturity"] * np.arange(1, row["fixings"] + 1)
+                              / row["fixings"]) for row in frame.to_dict("records")]
+    check(results, references)
+    # the early-exercise premium is there: above the European value by many SE
+    european = greeks.price_portfolio(make_frame([dict(rows[0], instrument="european")]),
+                                      paths=20_000, seed=seed(12))
+    assert results["price"].iat[0] > european["price"].iat[0] + 0.3
+
+
+def test_heston_american_put_published():
+    spot = 10.0
+    frame = make_frame([dict(HESTON, id="H10", spot=spot)])
+    results = greeks.price_portfolio(frame, paths=100_000, seed=seed(13))
+    row = results.iloc[0]
+    reference = HESTON_PUBLISHED[spot]
+    assert abs(row["price"] - reference) <= 0.003 * reference + 0.002 + 4 * row["price_se"]
+    assert -1.0 < row["delta"] < 0.0 and row["vega"] > 0.0
+
+
+@pytest.mark.slow
+def test_heston_american_puts_published_sweep():
+    frame = make_frame([dict(HESTON, id=f"H{int(s)}", spot=s) for s in HESTON_PUBLISHED])
+    results = greeks.price_portfolio(frame, seed=seed(14))
+    k = k_for(len(HESTON_PUBLISHED))
+    for (_, row), reference in zip(results.iterrows(), HESTON_PUBLISHED.values()):
+        assert abs(row["price"] - reference) <= 0.003 * reference + 0.002 + k * row["price_se"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", range(4))
+def test_american_puts_and_call_over_seeds(n):
+    frame = make_frame([dict(LS, id=f"A{int(s)}", spot=s, maturity=t) for s, t in PUBLISHED]
+                       + [CALL])
+    results = greeks.price_portfolio(frame, seed=seed(100 + n), greeks="gamma")
+    check(results, [tree_greeks(row) for row in frame.to_dict("records")])
+
+
+def test_deep_in_the_money_american_is_exercised_at_once():
+    frame = make_frame([dict(LS, id="deep", spot=20.0, maturity=1.0, fixings=20)])
+    results = greeks.price_portfolio(frame, paths=4_000, seed=seed(15))
+    row = results.iloc[0]
+    assert row["price"] == 20.0 and row["delta"] == -1.0
+    assert row["exercise_probability"] == 1.0 and row["exercise_time"] == 0.0
+
+
+def test_exercise_statistics_and_other_rows():
+    """Exercise statistics only for the early-exercise rows; a european row's numbers are the
+    same with or without an american row in the file (its own simulation)."""
+    european = dict(LS, id="E", instrument="european", spot=40.0, maturity=1.0)
+    american = dict(LS, id="A", spot=40.0, maturity=1.0, fixings=12)
+    both = greeks.price_portfolio(make_frame([european, american]), paths=8_000,
+                                  seed=seed(16))
+    alone = greeks.price_portfolio(make_frame([european]), paths=8_000, seed=seed(16))
+    columns = ["price", "price_se", "delta", "delta_se", "vega", "vega_se"]
+    assert both[columns].iloc[0].tolist() == alone[columns].iloc[0].tolist()
+    assert "exercise_probability" not in alone
+    assert np.isnan(both["exercise_probability"].iat[0])
+    p, t = both["exercise_probability"].iat[1], both["exercise_time"].iat[1]
+    assert 0.0 < p < 1.0 and 0.0 < t < 1.0
+    assert both["exercise_probability_se"].iat[1] > 0
+
+
+def test_reproducible_whatever_the_threads_and_row_order():
+    rows = [dict(LS, id="B", instrument="bermudan", spot=38.0, maturity=0.5, fixings=10),
+            dict(LS, id="A", spot=42.0, maturity=0.5, option_type="put", fixings=20),
+            dict(HESTON, id="H", spot=10.0, fixings=10)]
+    one = greeks.price_portfolio(make_frame(rows), paths=6_000, seed=seed(17), threads=1)
+    two = greeks.price_portfolio(make_frame(rows[::-1]), paths=6_000, seed=seed(17),
+                                 threads=2).set_index("id").loc[one["id"]].reset_index()
+    columns = ["price", "price_se", "delta", "vega", "exercise_probability"]
+    assert np.array_equal(one[columns].to_numpy(), two[columns].to_numpy())
+
+
+def test_bad_fixings_are_refused():
+    with pytest.raises(InputError, match=r"row 1: column 'fixings'"):
+        make_frame([dict(LS, id="x", spot=40.0, maturity=1.0, fixings=0)])
+    with pytest.raises(InputError, match="instrument"):
+        greeks.price_portfolio(pd.DataFrame([dict(LS, id="x", spot=40.0, maturity=1.0,
+                                                  model="gbm", instrument="americn")]))
+
+
+def test_analytic_uses_the_finite_difference_reference(monkeypatch):
+    """``greeks analytic`` takes american and bermudan GBM rows from
+    ``greeks.models.gbm.american.american_fd`` (exercise dates for a bermudan), and says so
+    where it is not installed."""
+    import sys
+    import types
+    from collections import namedtuple
+
+    from greeks.reference import reference_table
+
+    frame = make_frame([dict(LS, id="A", spot=36.0, maturity=1.0),
+                        dict(LS, id="B", instrument="bermudan", spot=36.0, maturity=1.0,
+                             fixings=4)])
+    monkeypatch.setitem(sys.modules, "greeks.models.gbm.american", None)
+    missing = reference_table(frame)
+    assert missing["price"].isna().all()
+    assert missing["note"].str.contains("greeks.models.gbm.american").all()
+    calls = []
+    values = namedtuple("Values", "price delta gamma vega")
+
+    def american_fd(spot, strike, maturity, rate, dividend, vol, is_call, exercise_times=None):
+        calls.append(exercise_times)
+        return values(4.0 + spot / 1000, -0.7, 0.08, 11.0)
+
+    module = types.ModuleType("greeks.models.gbm.american")
+    module.american_fd = american_fd
+    monkeypatch.setitem(sys.modules, "greeks.models.gbm.american", module)
+    table = reference_table(frame)
+    assert table["price"].tolist() == [4.036, 4.036] and table["vega"].tolist() == [11.0, 11.0]
+    assert calls[0] is None and np.allclose(calls[1], [0.25, 0.5, 0.75, 1.0])
+
+
+def test_greeks_it_does_not_estimate_are_missing_and_ladder_refuses():
+    rows = [dict(LS, id="A", spot=40.0, maturity=0.5, fixings=10),
+            dict(HESTON, id="H", spot=10.0, fixings=10),
+            dict(HESTON, id="HE", spot=10.0, instrument="european")]
+    results = greeks.price_portfolio(make_frame(rows), paths=4_000, seed=seed(18),
+                                     greeks="gamma,rho,dkappa")
+    assert results[["rho_rate", "dkappa"]].iloc[:2].isna().all().all()
+    assert results[["price", "delta", "vega", "gamma"]].notna().all().all()
+    assert np.isfinite(results["dkappa"].iat[2])
+    assert math.isnan(results.attrs["total"]["rho_rate"])
+    with pytest.raises(InputError, match="row 1: column 'instrument': american rows are not "
+                                         "supported by ladder"):
+        greeks.spot_ladder(make_frame(rows), paths=4_000)
