@@ -52,11 +52,18 @@ def row_dates(maturity: float, fixings: int) -> np.ndarray:
 
 def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
                 steps_per_year: float = AUTO_STEPS,
-                first_step: float = 0.0, method: str = "lr", plain: bool = True) -> list[Group]:
+                first_step: float = 0.0, method: str = "lr", plain: bool = True, *,
+                paths=0) -> list[Group]:
     """Group the rows of a validated frame into simulations and plan their grids.  Rows
     share a simulation when they share the model, its parameters and the estimator family
     (:func:`greeks.engine.methods.row_estimators`); a survival-conditioned knock-out row is
     a simulation of its own.
+
+    ``paths`` is the run's path count, or a mapping from group key to its count (as in
+    :func:`greeks.engine.run.simulate`; 0: unknown): an automatic grid is refined for it
+    (the model's ``grid_steps``; :func:`greeks.models.heston.adapter.steps_per_year`), and
+    each group keeps its count (``Group.paths``) for the bumps of its finite differences
+    (:func:`greeks.pathwise.bump`).
     """
     estimators = row_estimators(frame, method, plain)
     by_key: dict[str, list[int]] = {}
@@ -68,10 +75,11 @@ def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
     groups = []
     for key in sorted(by_key):
         positions = np.array(sorted(by_key[key], key=lambda p: frame["id"].iat[p]), dtype=np.int64)
-        group = _plan_group(frame.iloc[positions], key, positions, scheme, steps_per_year,
-                            first_step)
         family, simulation = about[key]
-        groups.append(replace(group, method=family, simulation=simulation))
+        count = _count(paths, key, simulation)
+        group = _plan_group(frame.iloc[positions], key, positions, scheme, steps_per_year,
+                            first_step, count)
+        groups.append(replace(group, method=family, simulation=simulation, paths=count))
     return groups
 
 
@@ -84,13 +92,13 @@ def _nearest(grid: np.ndarray, dates: np.ndarray) -> np.ndarray:
 
 
 def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str,
-                steps_per_year: float, first_step: float) -> Group:
+                steps_per_year: float, first_step: float, paths: int) -> Group:
     dates = [row_dates(t, n) for t, n in zip(rows["maturity"], rows["fixings"])]
     first = rows.iloc[0]
     model = model_of(first["model"])
     params = tuple(float(first[name]) for name in model.parameters)
     steps = model.grid_steps(params, rows["maturity"].to_numpy(dtype=float), steps_per_year,
-                             first_step)
+                             first_step, paths=paths)
     grid = np.unique(np.concatenate(dates + steps))
     keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
     grid = grid[keep]
@@ -102,7 +110,8 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
         * np.array([g.mean() if kind == "asian" else g[-1]
                     for g, kind in zip(growth, rows["instrument"])])
     scheme_code = SCHEMES.index(scheme)
-    martingale, sampled = model.chain_flags(params, grid, scheme_code, steps_per_year, carry)
+    martingale, sampled = model.chain_flags(params, grid, scheme_code, steps_per_year, carry,
+                                            paths=paths)
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
     return Group(
@@ -142,11 +151,15 @@ def row_paths(frame: pd.DataFrame, paths: dict, method: str = "auto",
     return out
 
 
+def _count(paths, key: str, simulation: str) -> int:
+    """A group's path count: ``paths``, or ``paths[key]`` for a mapping (a family's group
+    shares its simulation's count)."""
+    if isinstance(paths, dict):
+        return int(paths.get(key, paths.get(simulation, max(paths.values()))))
+    return int(paths)
+
+
 def _paths_of(paths, group: Group, plain: bool) -> int:
-    """A group's path count: ``paths``, or ``paths[group.key]`` for a mapping; even unless
-    ``plain`` (antithetic pairs)."""
-    if isinstance(paths, dict):  # a family's group shares its simulation's count
-        count = int(paths.get(group.key, paths.get(group.simulation, max(paths.values()))))
-    else:
-        count = int(paths)
+    """A group's path count (:func:`_count`), even unless ``plain`` (antithetic pairs)."""
+    count = _count(paths, group.key, group.simulation)
     return count + count % 2 if not plain else count

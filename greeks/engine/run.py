@@ -154,7 +154,7 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     ``report(done, total)`` is called from the calling thread as chunks complete, with
     work measured in path-dates.
     """
-    groups = plan_groups(frame, scheme, steps_per_year, first_step, method, plain)
+    groups = plan_groups(frame, scheme, steps_per_year, first_step, method, plain, paths=paths)
     if weight is not None or subtotal is not None:
         weight = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
                   if weight is None else np.asarray(weight, dtype=float))

@@ -70,7 +70,7 @@ def heston_sensitivities(frame, names, paths: int, seed: int, scheme: str,
     se = np.full((len(frame), len(names)), np.nan)
     choice = np.full((len(frame), len(names)), "", dtype=object)
     total_mean, total_var = np.zeros(len(names)), np.zeros(len(names))
-    for group in engine.plan_groups(frame, scheme, steps_per_year, first_step):
+    for group in engine.plan_groups(frame, scheme, steps_per_year, first_step, paths=paths):
         if group.model != "heston":
             continue
         rows = group.n_rows
