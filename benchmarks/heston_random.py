@@ -10,7 +10,8 @@ T 0.1–3 years, r 0–8 %, q 0–3 %, v0 0.005–0.2, κ 0.3–5, θ 0.01–0.2
 ρ −0.95–0.5; Feller's condition is violated in most draws) are priced in one file by
 ``greeks.price_portfolio`` with every default (QE, automatic steps, ``auto`` estimators,
 the same seed) at ``--paths`` paths (default 200,000; the automatic grid refines beyond
-200,000, :func:`greeks.models.heston.adapter.steps_per_year`), and z = (estimate − reference)/SE is computed for price,
+200,000, :func:`greeks.models.heston.adapter.steps_per_year`), and
+z = (estimate − reference)/SE is computed for price,
 delta and vega against :mod:`greeks.models.heston.analytic`.  If the standard errors are right
 and the discretisation bias is small against them, z is close to standard normal: the
 root mean square near 1 and the largest |z| of 3 × rows values near the normal maximum
