@@ -13,29 +13,28 @@ It does not apply to digital and barrier payoffs (a jump in S0: the derivative o
 indicator is missed).
 
 Finite differences (bump and revalue on common random numbers, as a risk system does):
-the same random numbers revalued at S0(1 ± h_S), S0(1 ± 2h_S) and σ ± h_σ, σ ± 2h_σ, the
+the same random numbers revalued at x ± h and x ± 2h (x = S0, σ, or Heston's σ0), the
 central differences of steps h and 2h extrapolated (Richardson, :func:`extrapolated`):
 
     D(h) = (V(x + h) − V(x − h)) / (2h),
     (4 D(h) − D(2h)) / 3 = (8 (V(x + h) − V(x − h)) − (V(x + 2h) − V(x − 2h))) / (12h).
 
-D(h) = V′ + V‴h²/6 + O(h⁴), so the O(h²) bias cancels and an O(h⁴) one remains; on
-common random numbers D(h) and D(2h) move together, so the standard error stays close to
-that of D(h) (about 1.2× for discontinuous payoffs, whose differences have a variance
-∝ 1/h).  h_S = ``SPOT_BUMP``·S0, h_σ = ``VOL_BUMP``; the bumped prices rescale the same
-paths (spot) or re-exponentiate the same Brownian paths (GBM σ), so the extra points cost
-no simulation.
-
-Under Heston σ0 = sqrt(v0) is bumped by :func:`heston_vol_bump`, the variance path
-re-simulated on the same streams (from σ0 = 0: the difference is exactly 0): one central
-difference, whose O(h²) bias is kept below about 0.3 standard errors by a bump that
-shrinks with the path count N, h = ``HESTON_VOL_BUMP``·min(1, (N_h/N)^(1/4)): the bias
-∝ h² ∝ N^(−1/2) falls like the standard error, which does not grow as h shrinks (the
-conditional values are smooth in σ0 on common random numbers).  N_h =
-``HESTON_BUMP_PATHS`` is where the 0.002 bump's bias, from the semi-analytic values,
-reaches 0.3 SE on the worst of 127 published and random rows (a low-ξ call whose
-conditional vega has a per-path spread of only 0.020, bias −2.9·10⁻⁵); an extrapolation
-in σ0 would cost two more simulations.
+D(h) = V′ + V‴h²/6 + O(h⁴), so the O(h²) bias cancels and an O(h⁴) one remains: a
+one-step difference's bias is fixed while the standard error falls like N^(−1/2), so at
+some path count it would dominate (a Heston call with ξ = 0.12, whose conditional values
+barely vary: the spot difference of 0.5 % is off by 6.8·10⁻⁶, 30 SE of 200,000 paths, and
+the σ0 difference of 0.002 by 2.9·10⁻⁵, 0.3 SE at 44,000 paths;
+``benchmarks/bump_bias.py``).  On common random numbers D(h) and D(2h) move together, so
+the standard error stays close to that of D(h) (up to about 1.3× where the payoff or the
+chain jumps, whose differences have a variance ∝ 1/h).  Shrinking h with the path count
+instead would not do for Heston's σ0: QE's switch between its two regimes moves some
+paths by a jump as σ0 moves, and the per-path differences' tails grow like 1/h (at
+h = 0.00025 a kurtosis of 3,700 against 15 at 0.002), which leaves the mean and the
+standard error of a run unreliable.  h_S = ``SPOT_BUMP``·S0, h_σ = ``VOL_BUMP`` (GBM) and
+``HESTON_VOL_BUMP`` (σ0 = sqrt(v0), at most σ0/4; the σ0 ± h, σ0 ± 2h chains re-simulated
+on the same streams; from σ0 = 0 the difference is exactly 0).  The spot points rescale
+the same paths and GBM's vol points re-exponentiate the same Brownian paths, so they cost
+no simulation; Heston's cost two more chains.
 """
 
 from __future__ import annotations
@@ -44,15 +43,7 @@ from numba import njit
 
 SPOT_BUMP = 0.005  # relative
 VOL_BUMP = 0.005  # absolute, in volatility units
-HESTON_VOL_BUMP = 0.002  # absolute, in units of σ0 = sqrt(v0), up to HESTON_BUMP_PATHS paths
-HESTON_BUMP_PATHS = 40_000
-
-
-def heston_vol_bump(sigma0: float, paths: int) -> float:
-    """The σ0 bump of a Heston central difference in a run of ``paths`` paths (0:
-    unknown): ``HESTON_VOL_BUMP``·min(1, (N_h/N)^(1/4)), at most σ0/2 (module docstring)."""
-    shrink = min(1.0, (HESTON_BUMP_PATHS / paths) ** 0.25) if paths > 0 else 1.0
-    return min(HESTON_VOL_BUMP * shrink, sigma0 / 2)
+HESTON_VOL_BUMP = 0.002  # absolute, in units of σ0 = sqrt(v0)
 
 
 def extrapolated(up, down, up2, down2, h: float):

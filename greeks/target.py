@@ -9,10 +9,9 @@ capped at ``max_paths``.  The main run then uses those counts
 on the ordinary streams: the same numbers as ``paths=N`` for each group, reproducible
 for a given seed and target, and not biased by the sizing (its paths are not reused).
 The main run plans each group for its own count
-(:func:`greeks.engine.plan.plan_groups`): an automatic Heston grid is refined for it, and
-so are the bumps of its finite differences, so the discretisation and bump biases stay
-small against the target SE; the sizing run plans for its ``pilot`` paths (the standard
-errors it measures barely depend on the grid).
+(:func:`greeks.engine.plan.plan_groups`): an automatic Heston grid is refined for it, so
+that the discretisation bias stays small against the target SE; the sizing run plans for
+its ``pilot`` paths (the standard errors it measures barely depend on the grid).
 """
 
 from __future__ import annotations

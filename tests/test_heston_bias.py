@@ -1,6 +1,5 @@
 """Bias that does not grow against the standard error: the Heston grid refined with the path
-count, and the bumps of the central differences (Richardson-extrapolated spot and GBM vol
-bumps, a Heston σ0 bump that shrinks with the path count)."""
+count, and central differences extrapolated from bumps h and 2h."""
 
 import math
 
@@ -9,6 +8,7 @@ import pytest
 from helpers import assert_within, closed_form, k_for, make_frame, seed
 
 from greeks import engine, pathwise
+from greeks.models.heston.adapter import ADAPTER
 from greeks.models.heston import adapter
 from greeks.models.heston.adapter import steps_per_year
 
@@ -57,20 +57,10 @@ def test_planned_grid_follows_each_group_path_count():
     large = engine.plan_groups(frame, paths=16 * adapter.REFERENCE_PATHS)
     assert sizes(small) == {"g": 24, "h": 79}  # a short maturity: MIN_STEPS steps
     assert sizes(large) == {"g": 48, "h": 158}  # both refined twofold
-    assert [g.paths for g in large] == [16 * adapter.REFERENCE_PATHS] * 2
     # per-group counts (--target-se): each group's own
     counts = {g.key: 100 if frame["id"].iat[g.positions[0]] == "g"
               else 16 * adapter.REFERENCE_PATHS for g in small}
     assert sizes(engine.plan_groups(frame, paths=counts)) == {"g": 24, "h": 158}
-
-
-def test_heston_vol_bump_shrinks_as_the_fourth_root_of_the_path_count():
-    h0, n_h = pathwise.HESTON_VOL_BUMP, pathwise.HESTON_BUMP_PATHS
-    assert pathwise.heston_vol_bump(0.2, 0) == h0
-    assert pathwise.heston_vol_bump(0.2, n_h) == h0
-    assert pathwise.heston_vol_bump(0.2, 16 * n_h) == pytest.approx(h0 / 2)
-    assert pathwise.heston_vol_bump(0.2, 10 ** 8) == pytest.approx(h0 * (n_h / 1e8) ** 0.25)
-    assert pathwise.heston_vol_bump(0.001, 0) == 0.0005  # at most σ0/2
 
 
 def test_extrapolated_difference_is_fourth_order():
@@ -82,6 +72,22 @@ def test_extrapolated_difference_is_fourth_order():
                                            math.exp(x - 2 * h), h)
         assert central - math.exp(x) == pytest.approx(math.exp(x) * h * h / 6, rel=0.01)
         assert richardson - math.exp(x) == pytest.approx(-math.exp(x) * h ** 4 / 30, rel=0.02)
+
+
+def test_heston_stencil_holds_the_sigma0_chains_two_bumps_apart():
+    """σ0 ± h and σ0 ± 2h (h = 0.002, at most σ0/4) on the same stream: the bumped chains
+    prices are those of the chains simulated from those σ0 directly."""
+    frame = make_frame([dict(id="h", **BROADIE_KAYA_1)])
+    (group,) = engine.plan_groups(frame, method="fd", plain=False)
+    stream = np.random.SeedSequence(seed(5), spawn_key=(1,))
+    bumped = ADAPTER.bumped_paths(group, stream, 256)
+    assert len(bumped.bumped) == 8 and bumped.vol_step == pathwise.HESTON_VOL_BUMP
+    sigma0 = math.sqrt(BROADIE_KAYA_1["v0"])
+    for k, step in enumerate((1, -1, 2, -2)):
+        direct = adapter.group_paths(group, np.random.Generator(np.random.PCG64(stream)), 256,
+                                     (sigma0 + step * pathwise.HESTON_VOL_BUMP) ** 2)
+        np.testing.assert_array_equal(bumped.bumped[4 + k], direct.s)
+    assert pathwise.HESTON_VOL_BUMP < sigma0 / 4
 
 
 def test_refined_grid_removes_a_bias_the_fixed_grid_shows(monkeypatch):
@@ -107,8 +113,8 @@ def test_refined_grid_removes_a_bias_the_fixed_grid_shows(monkeypatch):
 def test_finite_differences_of_a_low_vol_of_vol_row_are_unbiased():
     """ξ = 0.12: the conditional values hardly vary, so their central differences have a
     small spread (delta SE about 2·10⁻⁷ at 200,000 paths) and a one-step spot difference
-    of h = 0.005 would be off by 6.8·10⁻⁶ (about 30 SE); the extrapolated one and the
-    shrunk σ0 bump are within k SE of the semi-analytic values."""
+    of h = 0.005 would be off by 6.8·10⁻⁶ (about 30 SE); the extrapolated spot and σ0
+    differences are within k SE of the semi-analytic values."""
     frame = make_frame([dict(id="low-xi", **LOW_VOL_OF_VOL)])
     reference = np.array(closed_form(frame.iloc[0]))
     run = engine.simulate(frame, 200_000, seed(2), threads=1, method="fd")
@@ -128,8 +134,8 @@ def test_gbm_finite_differences_against_black_scholes():
 @pytest.mark.slow
 def test_default_settings_at_four_million_paths():
     """Broadie–Kaya I at 4·10⁶ paths and every default (the grid refined from 79 to 168
-    steps, the σ0 bump to 0.00063): within k SE of the semi-analytic values (on the base
-    grid its delta and vega biases are about 1.2 SE of this run)."""
+    steps): within k SE of the semi-analytic values (on the base grid its delta and vega
+    biases are about 1.2 SE of this run)."""
     frame = make_frame([dict(id="bk1", **BROADIE_KAYA_1)])
     run = engine.simulate(frame, 4_000_000, seed(4))
     assert_within(run.mean[0, :3], np.array(closed_form(frame.iloc[0])), run.se[0, :3],

@@ -82,9 +82,8 @@ def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: boo
 
 def _run_classical(group: Group, stream, n_paths: int, out) -> None:
     """Pathwise or finite-difference estimates of every row of a group into ``out``
-    (:mod:`greeks.pathwise`; the paths from the model's adapter): delta extrapolated from
-    the spot bumps h and 2h, vega from the vol bumps h and 2h where the model gives both,
-    else their central difference."""
+    (:mod:`greeks.pathwise`; the paths from the model's adapter): delta and vega from the
+    central differences of bumps h and 2h, extrapolated."""
     model = model_of(group.model)
     if group.method is Family.PATHWISE:
         _path_moments(group, model.pathwise_values(group, stream, n_paths), n_paths, out)
@@ -98,10 +97,9 @@ def _run_classical(group: Group, stream, n_paths: int, out) -> None:
         if on is None:
             on = [_payoff(prices, group, j, paths.columns[part], payoff).copy()
                   for prices in [paths.s] + paths.bumped]
-        delta = pathwise.extrapolated(on[1], on[2], on[3], on[4], paths.spot_step)
-        vega = (pathwise.extrapolated(on[5], on[6], on[7], on[8], paths.vol_step)
-                if len(on) == 9 else (on[5] - on[6]) / (2.0 * paths.vol_step))
-        rows.append(np.stack([on[0], delta, vega]))
+        rows.append(np.stack([on[0],
+                              pathwise.extrapolated(*on[1:5], paths.spot_step),
+                              pathwise.extrapolated(*on[5:9], paths.vol_step)]))
     _path_moments(group, rows, n_paths, out)
 
 

@@ -46,7 +46,6 @@ class Group:
     antithetic: bool = False  # GBM paths in antithetic pairs
     method: Family = Family.LR  # the estimator family of its rows
     simulation: str = ""  # the simulation's key (``key`` without the family of a separate one)
-    paths: int = 0  # the run's path count of this group (0: unknown), which sets its bumps
     maturity: np.ndarray | None = None  # (rows,)
     extra: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     extra_means: np.ndarray | None = None  # (rows, extra, 2): control means of the extras

@@ -61,9 +61,7 @@ def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
 
     ``paths`` is the run's path count, or a mapping from group key to its count (as in
     :func:`greeks.engine.run.simulate`; 0: unknown): an automatic grid is refined for it
-    (the model's ``grid_steps``; :func:`greeks.models.heston.adapter.steps_per_year`), and
-    each group keeps its count (``Group.paths``) for the bumps of its finite differences
-    (:func:`greeks.pathwise.bump`).
+    (the model's ``grid_steps``; :func:`greeks.models.heston.adapter.steps_per_year`).
     """
     estimators = row_estimators(frame, method, plain)
     by_key: dict[str, list[int]] = {}
@@ -79,7 +77,7 @@ def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
         count = _count(paths, key, simulation)
         group = _plan_group(frame.iloc[positions], key, positions, scheme, steps_per_year,
                             first_step, count)
-        groups.append(replace(group, method=family, simulation=simulation, paths=count))
+        groups.append(replace(group, method=family, simulation=simulation))
     return groups
 
 

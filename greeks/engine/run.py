@@ -140,8 +140,8 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     ``weight`` (rows × 3, frame order; default: the quantity for every Greek); ``subtotal``
     gives each row's subtotal id 0..n−1 (−1: in none).  ``paths`` is the path count of
     every group, or a mapping from group key to its count (:mod:`greeks.target`); the
-    groups are planned for their counts (automatic Heston grids refined, the Heston σ0 bump
-    shrunk: :func:`greeks.engine.plan.plan_groups`), the pilot on the main run's grid;
+    groups are planned for their counts (automatic Heston grids refined:
+    :func:`greeks.engine.plan.plan_groups`), the pilot on the main run's grid;
     ``first_chunk`` offsets the chunk numbers, hence the streams (a sizing run uses
     streams of its own).
 

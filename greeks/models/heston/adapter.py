@@ -115,7 +115,9 @@ class Heston(Model):
     parameters = PARAMETERS
     conditioned = CONDITIONED
     further = (sensitivities.GAMMA,)
-    relative_cost = {"fd": 3.0}  # greeks compare, one thread: finite differences 2.7–3.5×
+    # cost per path relative to likelihood ratio: finite differences 2.7–3.5× on three chains
+    # (greeks compare, one thread), scaled to their five chains
+    relative_cost = {"fd": 5.0}
 
     def lr_delta_unusable(self, frame):
         """Rows from v0 = 0 without the Feller condition
@@ -178,21 +180,22 @@ class Heston(Model):
                                   rqmc.replicate_normals(group, seed, replicate, n_paths))
 
     def bumped_paths(self, group, stream, n_paths):
-        """Paths of the central differences: S0·(1 ± h), S0·(1 ± 2h) by rescaling, σ0 ± h_σ
-        by chains re-simulated on the same stream, h_σ from the run's path count
-        (:func:`greeks.pathwise.heston_vol_bump`)."""
+        """Paths of the extrapolated central differences (:mod:`greeks.pathwise`):
+        S0·(1 ± h), S0·(1 ± 2h) by rescaling, σ0 ± h_σ, σ0 ± 2h_σ by chains re-simulated on
+        the same stream (h_σ = ``HESTON_VOL_BUMP``, at most σ0/4)."""
         spot, h = group.spot, pathwise.SPOT_BUMP
         sigma0 = math.sqrt(group.params[0])
-        h_vol = pathwise.heston_vol_bump(sigma0, group.paths)
+        h_vol = min(pathwise.HESTON_VOL_BUMP, sigma0 / 4)
         # at σ0 = 0, dV/dσ0 = 2σ0 dV/dv0 = 0 exactly: the base chain stands in for the
         # bumped ones, so that the difference is 0
-        levels = (sigma0, sigma0 + h_vol, sigma0 - h_vol) if sigma0 > 0 else (0.0,)
+        levels = ((sigma0, sigma0 + h_vol, sigma0 - h_vol, sigma0 + 2.0 * h_vol,
+                   sigma0 - 2.0 * h_vol) if sigma0 > 0 else (0.0,))
         chains = [group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths,
                               v * v) for v in levels]
-        chains += [chains[0]] * (3 - len(chains))
+        chains += [chains[0]] * (5 - len(chains))
         s = chains[0].s
-        bumped = [s * (1.0 + h), s * (1.0 - h), s * (1.0 + 2.0 * h), s * (1.0 - 2.0 * h),
-                  chains[1].s, chains[2].s]
+        bumped = [s * (1.0 + h), s * (1.0 - h), s * (1.0 + 2.0 * h), s * (1.0 - 2.0 * h)] + [
+            chain.s for chain in chains[1:]]
 
         def conditional(j, col):
             if not group.conditional or group.payoff.kind[j] not in CONDITIONED:
@@ -204,9 +207,10 @@ class Heston(Model):
 
 def _conditional_on_chains(group, j: int, chains, col: int) -> list:
     """Row j's conditional values C (:func:`greeks.estimators.conditional_prices`) on the
-    base chain, at S0(1 ± h) and S0(1 ± 2h) on the same paths, and on the σ0 ± h chains:
-    the values whose differences the finite-difference family takes for Heston european
-    and digital rows (C is smooth in S0 and, on common random numbers, in σ0)."""
+    base chain, at S0(1 ± h) and S0(1 ± 2h) on the same paths, and on the σ0 ± h and
+    σ0 ± 2h chains: the values whose differences the finite-difference family takes for
+    Heston european and digital rows (C is smooth in S0 and, on common random numbers,
+    in σ0 but where QE switches regime)."""
     spec = group.payoff
     digital = spec.kind[j] == payoffs.DIGITAL
     cash = spec.discount[j] * (spec.payout[j] if digital else 1.0)
@@ -214,8 +218,8 @@ def _conditional_on_chains(group, j: int, chains, col: int) -> list:
     out = []
     for chain, at_spot in [(chains[0], spot), (chains[0], spot * (1.0 + h)),
                            (chains[0], spot * (1.0 - h)), (chains[0], spot * (1.0 + 2.0 * h)),
-                           (chains[0], spot * (1.0 - 2.0 * h)), (chains[1], spot),
-                           (chains[2], spot)]:
+                           (chains[0], spot * (1.0 - 2.0 * h))]
+                          + [(chain, spot) for chain in chains[1:]]:
         values = np.empty(chain.s.shape[0])
         estimators.conditional_prices(chain.s, chain.residual, chain.variance, col, spot,
                                       at_spot, digital, spec.omega[j], spec.strike[j], cash,
