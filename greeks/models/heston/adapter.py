@@ -215,11 +215,9 @@ def _conditional_on_chains(group, j: int, chains, col: int) -> list:
     digital = spec.kind[j] == payoffs.DIGITAL
     cash = spec.discount[j] * (spec.payout[j] if digital else 1.0)
     spot, h = group.spot, pathwise.SPOT_BUMP
+    points = [(chains[0], spot * (1.0 + k * h)) for k in (0, 1, -1, 2, -2)]
     out = []
-    for chain, at_spot in [(chains[0], spot), (chains[0], spot * (1.0 + h)),
-                           (chains[0], spot * (1.0 - h)), (chains[0], spot * (1.0 + 2.0 * h)),
-                           (chains[0], spot * (1.0 - 2.0 * h))]
-                          + [(chain, spot) for chain in chains[1:]]:
+    for chain, at_spot in points + [(chain, spot) for chain in chains[1:]]:
         values = np.empty(chain.s.shape[0])
         estimators.conditional_prices(chain.s, chain.residual, chain.variance, col, spot,
                                       at_spot, digital, spec.omega[j], spec.strike[j], cash,
