@@ -31,9 +31,9 @@ class Bumped(NamedTuple):
     """Paths for central differences on common random numbers (:mod:`greeks.pathwise`):
     prices ``s`` (paths × stored dates) with the column of each row date (``columns``), the
     bumped price arrays S0·(1 ± h), S0·(1 ± 2h), σ ± h_σ, σ ± 2h_σ, the spot step h·S0, the
-    vol step h_σ, and,
-    where a row is valued by conditional Monte Carlo, ``conditional(j, column)`` giving its
-    values at the base and then at each bump, in that order."""
+    vol step h_σ, and, where a row is valued by conditional Monte Carlo,
+    ``conditional(j, column)`` giving its values at the base and then at each bump, in
+    that order."""
 
     s: np.ndarray
     columns: np.ndarray
