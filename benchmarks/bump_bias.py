@@ -85,10 +85,10 @@ def main() -> None:
             ** 2))
     table = pd.DataFrame(records)
     quantiles = (0.0, 0.01, 0.05, 0.5)
-    lines = [f"# Central-difference bias against the standard error "
-             f"({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
-             f"`benchmarks/bump_bias.py --paths {args.paths}`: {len(table)} rows; N = the path "
-             "count at which |bias| = 0.3 SE (smaller N: the bias matters sooner).", "",
+    lines = [(f"# Central-difference bias against the standard error "
+              f"({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)"), "",
+             (f"`benchmarks/bump_bias.py --paths {args.paths}`: {len(table)} rows; N = the path "
+              "count at which |bias| = 0.3 SE (smaller N: the bias matters sooner)."), "",
              "| difference | smallest N | 1 % quantile | 5 % quantile | median |",
              "| --- | ---: | ---: | ---: | ---: |"]
     for label, column in [("σ0 ± 0.002, one step", "n_vega"),

@@ -8,9 +8,8 @@ import pytest
 from helpers import assert_within, closed_form, k_for, make_frame, seed
 
 from greeks import engine, pathwise
-from greeks.models.heston.adapter import ADAPTER
 from greeks.models.heston import adapter
-from greeks.models.heston.adapter import steps_per_year
+from greeks.models.heston.adapter import ADAPTER, steps_per_year
 
 BROADIE_KAYA_1 = dict(model="heston", vol=None, v0=0.010201, kappa=6.21, theta=0.019,
                       xi=0.61, rho=-0.7, rate=0.0319)

@@ -199,13 +199,17 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
                     out[0, j, g] = (16 * (payoff(up) + payoff(down)) - 30 * payoff(base)
                                     - payoff(up2) - payoff(down2)) / (12 * h_vol ** 2)
                 else:
-                    def cross(high, low, h_s):
-                        return (payoff(high * (1 + h_s)) - payoff(low * (1 + h_s))
-                                - payoff(high * (1 - h_s)) + payoff(low * (1 - h_s))
-                                ) / (4 * h_s * group.spot)
-                    out[0, j, g] = (4 * cross(up, down, SPOT_BUMP) / h_vol
-                                    - cross(up2, down2, 2 * SPOT_BUMP) / (2 * h_vol)) / 3
+                    out[0, j, g] = (4 * _cross(payoff, up, down, SPOT_BUMP) / h_vol
+                                    - _cross(payoff, up2, down2, 2 * SPOT_BUMP) / (2 * h_vol)
+                                    ) / (3 * group.spot)
     return out if raw else out[0]
+
+
+def _cross(payoff, high, low, h_s: float):
+    """(f(high·(1 + h_s)) − f(low·(1 + h_s)) − f(high·(1 − h_s)) + f(low·(1 − h_s))) / (4h_s):
+    the spot difference (per unit of S0) of the difference between two σ0 chains' prices."""
+    return (payoff(high * (1 + h_s)) - payoff(low * (1 + h_s))
+            - payoff(high * (1 - h_s)) + payoff(low * (1 - h_s))) / (4 * h_s)
 
 
 def _payoff_on(group, j: int):
