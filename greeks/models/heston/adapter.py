@@ -65,8 +65,9 @@ def steps_per_year(xi: float, theta: float, requested: float = AUTO_STEPS,
     end points (:func:`greeks.models.heston.constants.integration_weights`), which
     ignores its spread given them, a bias that grows with ξ²Δ/θ (the variance's relative
     noise over a step at its long-run level); at ξ²Δ/θ ≤ 1/4 it stays below about 0.3
-    standard errors of N_ref paths on the published cases and on random parameters
-    (benchmarks/heston_bias.py, benchmarks/heston_random.py, docs/accuracy.md)."""
+    standard errors of N_ref paths on the published cases and on most random parameters,
+    but not where Feller's condition is strongly violated (a digital with ξ²/(2κθ) = 8.8:
+    2.3 SE; benchmarks/heston_bias.py, benchmarks/heston_random.py, docs/accuracy.md)."""
     if requested != AUTO_STEPS:
         return requested
     base = float(min(max(MIN_STEPS_PER_YEAR, math.ceil(BIAS_STEPS * xi * xi / theta)),
