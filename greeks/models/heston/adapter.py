@@ -45,7 +45,7 @@ def refinement(paths: int) -> float:
     The discretisation bias falls like Δ^p with the step Δ, the standard error like
     N^(−1/2); refining the steps by (N/N_ref)^(1/(2p)) keeps bias/SE at N no larger than
     the base grid's at N_ref, where it is below about 0.3 on the published cases and
-    random parameters.  p = 2 is the order measured on the worst published case
+    most random parameters (:func:`steps_per_year`).  p = 2 is the order measured on the worst published case
     (Broadie–Kaya I: the price, delta and vega biases fall 3.9–4.6× per halving of Δ
     from 12 to 52 steps a year) and on the random case of the largest bias (ξ = 1.2,
     θ = 0.019: 3.4× from 52 to 104 steps, 13× from 104 to 298): the integrated variance
