@@ -44,14 +44,15 @@ def refinement(paths: int) -> float:
 
     The discretisation bias falls like Δ^p with the step Δ, the standard error like
     N^(−1/2); refining the steps by (N/N_ref)^(1/(2p)) keeps bias/SE at N no larger than
-    the base grid's at N_ref, where it is below about 0.3 on the published cases and
-    most random parameters (:func:`steps_per_year`).  p = 2 is the order measured on the worst published case
-    (Broadie–Kaya I: the price, delta and vega biases fall 3.9–4.6× per halving of Δ
-    from 12 to 52 steps a year) and on the random case of the largest bias (ξ = 1.2,
-    θ = 0.019: 3.4× from 52 to 104 steps, 13× from 104 to 298): the integrated variance
-    of a step, taken as the mean-reverting bridge's mean between the end points, misses
-    its conditional variance ∝ ξ²vΔ³, O(Δ²) over the grid, and QE matches the first two
-    moments of each variance step (benchmarks/heston_bias.py, docs/accuracy.md)."""
+    the base grid's at N_ref, where it is below about 0.3 on the published cases and most
+    random parameters (:func:`steps_per_year`).  p = 2 is the order measured on the worst
+    published case (Broadie–Kaya I: the price, delta and vega biases fall 3.8–4.6× per
+    halving of Δ from 12 to 52 steps a year, benchmarks/results/heston_bias_order.md) and
+    on the random case of the largest bias (ξ = 1.2, θ = 0.019: 3.4× from 52 to 104
+    steps, 13× from 104 to 298): the integrated variance of a step, taken as the
+    mean-reverting bridge's mean between the end points, misses its conditional variance
+    ∝ ξ²vΔ³, O(Δ²) over the grid, and QE matches the first two moments of each variance
+    step (docs/accuracy.md)."""
     return max(1.0, paths / REFERENCE_PATHS) ** (1.0 / (2.0 * BIAS_ORDER))
 
 
