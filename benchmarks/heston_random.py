@@ -1,14 +1,17 @@
 """Random Heston european and digital rows at the default settings against the
 semi-analytic values, in units of the reported standard errors.
 
-    python benchmarks/heston_random.py [--rows 40] [--seeds 5,11,23]
+    python benchmarks/heston_random.py [--rows 40] [--seeds 5,11,23] [--paths 200000]
+                                       [--threads T]
                                        [--output benchmarks/results/heston_random.md]
 
 For each seed, ``--rows`` rows with parameters drawn uniformly (S0 50–150, K/S0 0.75–1.3,
 T 0.1–3 years, r 0–8 %, q 0–3 %, v0 0.005–0.2, κ 0.3–5, θ 0.01–0.2, ξ 0.1–1.2,
 ρ −0.95–0.5; Feller's condition is violated in most draws) are priced in one file by
 ``greeks.price_portfolio`` with every default (QE, automatic steps, ``auto`` estimators,
-200,000 paths, the same seed), and z = (estimate − reference)/SE is computed for price,
+the same seed) at ``--paths`` paths (default 200,000; the automatic grid refines beyond
+200,000, :func:`greeks.models.heston.adapter.steps_per_year`), and
+z = (estimate − reference)/SE is computed for price,
 delta and vega against :mod:`greeks.models.heston.analytic`.  If the standard errors are right
 and the discretisation bias is small against them, z is close to standard normal: the
 root mean square near 1 and the largest |z| of 3 × rows values near the normal maximum
@@ -63,19 +66,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=40)
     parser.add_argument("--seeds", default="5,11,23")
+    parser.add_argument("--paths", type=int, default=200_000)
+    parser.add_argument("--threads", type=int, default=None, help="default: all usable cores")
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     records = []
     for seed in (int(s) for s in args.seeds.split(",")):
         frame = random_rows(seed, args.rows)
-        results = greeks.price_portfolio(frame, seed=seed)
+        results = greeks.price_portfolio(frame, seed=seed, paths=args.paths,
+                                         threads=args.threads)
         for i, row in enumerate(frame.itertuples(index=False)):
             exact = reference(row)
             z = [(results[g].iat[i] - exact[k]) / results[f"{g}_se"].iat[i]
                  for k, g in enumerate(GREEKS)]
             records.append(dict(id=row.id, instrument=row.instrument, type=row.option_type,
                                 xi=row.xi, theta=row.theta, kappa=row.kappa,
-                                steps=heston_steps_per_year(row.xi, row.theta),
+                                steps=heston_steps_per_year(row.xi, row.theta,
+                                                            paths=args.paths),
                                 **{f"z_{g}": z[k] for k, g in enumerate(GREEKS)},
                                 **{f"method_{g}": results[f"method_{g}"].iat[i]
                                    for g in GREEKS}))
@@ -84,9 +91,10 @@ def main() -> None:
     z = table[[f"z_{g}" for g in GREEKS]].to_numpy()
     lines = [f"# Random Heston rows against the semi-analytic values "
              f"({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)", "",
-             f"`benchmarks/heston_random.py --rows {args.rows} --seeds {args.seeds}`: "
-             f"{len(table)} rows, default settings (QE, automatic steps, auto estimators, "
-             "200,000 paths); z = (estimate − reference)/SE.", "",
+             f"`benchmarks/heston_random.py --rows {args.rows} --seeds {args.seeds} "
+             f"--paths {args.paths}`: {len(table)} rows, default settings (QE, automatic "
+             f"steps, auto estimators), {args.paths:,} paths; "
+             "z = (estimate − reference)/SE.", "",
              "| | price | delta | vega |", "| --- | ---: | ---: | ---: |",
              "| root mean square of z | " + " | ".join(f"{v:.2f}" for v in
                                                   np.sqrt((z ** 2).mean(axis=0))) + " |",

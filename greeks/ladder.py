@@ -122,7 +122,7 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     paths, seed = options.paths, options.seed
     logs = np.log1p(shifts)
     base = int(np.flatnonzero((shifts == 0) & (vols == 0))[0])
-    groups = engine.plan_groups(frame, options.scheme, options.steps_per_year)
+    groups = engine.plan_groups(frame, options.scheme, options.steps_per_year, paths=paths)
     ess = _effective_fraction(groups, len(frame), seed, min(paths, PILOT), logs, vols)
     good = ess >= min_ess
     good[:, base] = True

@@ -44,7 +44,8 @@ SCHEME = click.option("--scheme", default=None, metavar=_choices(SCHEMES),
                            "full-truncation Euler.")
 STEPS_PER_YEAR = click.option(
     "--steps-per-year", type=float, default=None,
-    show_default="max(52, 4·xi²/theta) per underlying, at most 1024",
+    show_default="max(52, 4·xi²/theta) per underlying, at most 1024; beyond 200,000 paths "
+                 "× (paths/200,000)^(1/4)",
     help="Heston simulation steps per year (the grid also holds every row's dates).")
 FIRST_STEP = click.option(
     "--first-step", type=float, default=None, show_default="one regular step",

@@ -13,6 +13,10 @@ each group, reproducible for a given seed and target, and not biased by the sizi
 paths are not reused).  Its own standard errors are checked against the target again
 (:func:`missed`): the cap, or a main run that takes a Greek from a noisier estimator than
 the sizing run did, can leave a target unmet, and the run says so.
+Each group is planned for its own count (:func:`greeks.engine.plan.plan_groups`): an
+automatic Heston grid is refined for it, so that the discretisation bias stays small against
+the target SE; the sizing run plans for its ``pilot`` paths (the standard errors it measures
+barely depend on the grid).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from greeks import estimators, exercise, payoffs, sensitivities
+from greeks import estimators, exercise, pathwise, payoffs, sensitivities
 from greeks.allocator import keep_freed_memory
 from greeks.engine.group import Group
 from greeks.engine.methods import Family
@@ -86,7 +86,8 @@ def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: boo
 
 def _run_classical(group: Group, stream, n_paths: int, out) -> None:
     """Pathwise or finite-difference estimates of every row of a group into ``out``
-    (:mod:`greeks.pathwise`; the paths from the model's adapter)."""
+    (:mod:`greeks.pathwise`; the paths from the model's adapter): delta and vega from the
+    central differences of bumps h and 2h, extrapolated."""
     model = model_of(group.model)
     if group.method is Family.PATHWISE:
         _path_moments(group, model.pathwise_values(group, stream, n_paths), n_paths, out)
@@ -100,8 +101,9 @@ def _run_classical(group: Group, stream, n_paths: int, out) -> None:
         if on is None:
             on = [_payoff(prices, group, j, paths.columns[part], payoff).copy()
                   for prices in [paths.s] + paths.bumped]
-        rows.append(np.stack([on[0], (on[1] - on[2]) / (2.0 * paths.spot_step),
-                              (on[3] - on[4]) / paths.vol_step]))
+        rows.append(np.stack([on[0],
+                              pathwise.extrapolated(*on[1:5], paths.spot_step),
+                              pathwise.extrapolated(*on[5:9], paths.vol_step)]))
     _path_moments(group, rows, n_paths, out)
 
 

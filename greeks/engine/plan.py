@@ -63,11 +63,16 @@ def row_dates(maturity: float, fixings: int, explicit=None) -> np.ndarray:
 
 def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
                 steps_per_year: float = AUTO_STEPS,
-                first_step: float = 0.0, method: str = "lr", plain: bool = True) -> list[Group]:
+                first_step: float = 0.0, method: str = "lr", plain: bool = True, *,
+                paths=0) -> list[Group]:
     """Group the rows of a validated frame into simulations and plan their grids.  Rows
     share a simulation when they share the model, its parameters and the estimator family
     (:func:`greeks.engine.methods.row_estimators`); a survival-conditioned knock-out row is
     a simulation of its own.
+
+    ``paths`` is the run's path count, or a mapping from row id to count (as in
+    :func:`greeks.engine.run.simulate`; 0: unknown; a group runs the largest of its rows'): an automatic grid is refined for it
+    (the model's ``grid_steps``; :func:`greeks.models.heston.adapter.steps_per_year`).
     """
     estimators = row_estimators(frame, method, plain)
     by_key: dict[str, list[int]] = {}
@@ -79,9 +84,10 @@ def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
     groups = []
     for key in sorted(by_key):
         positions = np.array(sorted(by_key[key], key=lambda p: frame["id"].iat[p]), dtype=np.int64)
-        group = _plan_group(frame.iloc[positions], key, positions, scheme, steps_per_year,
-                            first_step)
         family, simulation = about[key]
+        count = _count(paths, frame["id"].to_numpy()[positions])
+        group = _plan_group(frame.iloc[positions], key, positions, scheme, steps_per_year,
+                            first_step, count)
         groups.append(replace(group, method=family, simulation=simulation))
     return groups
 
@@ -95,15 +101,16 @@ def _nearest(grid: np.ndarray, dates: np.ndarray) -> np.ndarray:
 
 
 def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str,
-                steps_per_year: float, first_step: float) -> Group:
+                steps_per_year: float, first_step: float, paths: int) -> Group:
     if MARKET_COLUMN in rows.columns and rows[MARKET_COLUMN].iat[0] is not None:
-        return _plan_dated_group(rows, key, positions, scheme, steps_per_year, first_step)
+        return _plan_dated_group(rows, key, positions, scheme, steps_per_year, first_step,
+                                 paths)
     dates = [row_dates(t, n) for t, n in zip(rows["maturity"], rows["fixings"])]
     first = rows.iloc[0]
     model = model_of(first["model"])
     params = tuple(float(first[name]) for name in model.parameters)
     steps = model.grid_steps(params, rows["maturity"].to_numpy(dtype=float), steps_per_year,
-                             first_step)
+                             first_step, paths=paths)
     grid = np.unique(np.concatenate(dates + steps))
     keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
     grid = grid[keep]
@@ -115,7 +122,8 @@ def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str
         * np.array([g.mean() if kind == "asian" else g[-1]
                     for g, kind in zip(growth, rows["instrument"])])
     scheme_code = SCHEMES.index(scheme)
-    martingale, sampled = model.chain_flags(params, grid, scheme_code, steps_per_year, carry)
+    martingale, sampled = model.chain_flags(params, grid, scheme_code, steps_per_year, carry,
+                                            paths=paths)
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
     codes = payoff_table.frame_codes(rows)
@@ -159,7 +167,7 @@ def _payoff_spec(rows: pd.DataFrame, discount: np.ndarray, **exercise) -> payoff
 
 
 def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str,
-                      steps_per_year: float, first_step: float) -> Group:
+                      steps_per_year: float, first_step: float, paths: int) -> Group:
     """A group of rows priced off a market (:mod:`greeks.engine.dated`): its rows' own
     dates, the cash ex-dates and the model's steps on one grid, simulated with zero carry
     (``rate`` = ``dividend`` = 0) and scaled by the growth; discounted on the curve."""
@@ -173,7 +181,7 @@ def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, schem
     # GBM: the vol to the last expiry, as the scale of the SE floor only
     params = ((dynamics.vol.implied(float(maturities.max())),) if gbm
               else tuple(float(first[name]) for name in model.parameters))
-    steps = model.grid_steps(params, maturities, steps_per_year, first_step)
+    steps = model.grid_steps(params, maturities, steps_per_year, first_step, paths=paths)
     ex_dates = [np.array([d.time for d in dynamics.cash_dividends(float(maturities.max()))])]
     grid = np.unique(np.concatenate(dates + steps + ex_dates))
     keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
@@ -182,7 +190,8 @@ def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, schem
     market = dated_grid(dynamics, grid, indices, maturities,
                         rows["instrument"].to_numpy() == "asian", gbm)
     scheme_code = SCHEMES.index(scheme)
-    martingale, sampled = model.chain_flags(params, grid, scheme_code, steps_per_year, 0.0)
+    martingale, sampled = model.chain_flags(params, grid, scheme_code, steps_per_year, 0.0,
+                                            paths=paths)
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
     quantity = rows["quantity"].to_numpy(dtype=float)
@@ -201,12 +210,16 @@ def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, schem
     )
 
 
-def paths_of(paths, group: Group, ids: np.ndarray, plain: bool) -> int:
-    """A group's path count: ``paths``, or for a mapping from row id to count
-    (:mod:`greeks.target`) the largest of its rows' (``ids``: the planned frame's ids); even
-    unless ``plain`` (antithetic pairs)."""
+def _count(paths, ids) -> int:
+    """The path count of a group of rows with ids ``ids``: ``paths``, or for a mapping from
+    row id to count (:mod:`greeks.target`) the largest of theirs."""
     if isinstance(paths, dict):
-        count = max(int(paths[str(ids[p])]) for p in group.positions)
-    else:
-        count = int(paths)
+        return max(int(paths[str(i)]) for i in ids)
+    return int(paths)
+
+
+def paths_of(paths, group: Group, ids: np.ndarray, plain: bool) -> int:
+    """A group's path count (:func:`_count` of its rows; ``ids``: the planned frame's ids),
+    even unless ``plain`` (antithetic pairs)."""
+    count = _count(paths, ids[group.positions])
     return count + count % 2 if not plain else count

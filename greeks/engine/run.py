@@ -143,7 +143,9 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     The total (and each subtotal) is Σ weight_jk · estimate_jk over its rows, with
     ``weight`` (rows × 3, frame order; default: the quantity for every Greek); ``subtotal``
     gives each row's subtotal id 0..n−1 (−1: in none).  ``paths`` is the path count of
-    every group, or a mapping from group key to its count (:mod:`greeks.target`);
+    every group, or a mapping from group key to its count (:mod:`greeks.target`); the
+    groups are planned for their counts (automatic Heston grids refined:
+    :func:`greeks.engine.plan.plan_groups`), the pilot on the main run's grid;
     ``first_chunk`` offsets the chunk numbers, hence the streams (a sizing run uses
     streams of its own).
 
@@ -160,7 +162,7 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     ``report(done, total)`` is called from the calling thread as chunks complete, with
     work measured in path-dates.
     """
-    groups = plan_groups(frame, scheme, steps_per_year, first_step, method, plain)
+    groups = plan_groups(frame, scheme, steps_per_year, first_step, method, plain, paths=paths)
     if weight is not None or subtotal is not None:
         weight = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
                   if weight is None else np.asarray(weight, dtype=float))

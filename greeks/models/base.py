@@ -31,11 +31,12 @@ import numpy as np
 
 
 class Bumped(NamedTuple):
-    """Paths for central differences on common random numbers: prices ``s`` (paths ×
-    stored dates) with the column of each row date (``columns``), the four bumped price
-    arrays (S0·(1 ± h), σ ± h), the spot step h·S0, the divisor of the vega difference,
-    and, where a row is valued by conditional Monte Carlo, ``conditional(j, column)`` giving
-    its five values (base, S0 ± h, σ ± h)."""
+    """Paths for central differences on common random numbers (:mod:`greeks.pathwise`):
+    prices ``s`` (paths × stored dates) with the column of each row date (``columns``), the
+    bumped price arrays S0·(1 ± h), S0·(1 ± 2h), σ ± h_σ, σ ± 2h_σ, the spot step h·S0, the
+    vol step h_σ, and, where a row is valued by conditional Monte Carlo,
+    ``conditional(j, column)`` giving its values at the base and then at each bump, in
+    that order."""
 
     s: np.ndarray
     columns: np.ndarray
@@ -78,12 +79,14 @@ class Model:
         return np.zeros(len(frame), dtype=bool)
 
     def grid_steps(self, params: tuple, maturities: np.ndarray, steps_per_year: float,
-                   first_step: float) -> list[np.ndarray]:
-        """Grid points the chain needs besides the rows' dates (none for an exact chain)."""
+                   first_step: float, paths: int = 0) -> list[np.ndarray]:
+        """Grid points the chain needs besides the rows' dates (none for an exact chain)
+        in a run of ``paths`` paths (0: unknown), which may refine a discretised chain's
+        grid so that its bias stays small against the standard error."""
         return []
 
     def chain_flags(self, params: tuple, grid: np.ndarray, scheme: int,
-                    steps_per_year: float, carry: float) -> tuple[bool, bool]:
+                    steps_per_year: float, carry: float, paths: int = 0) -> tuple[bool, bool]:
         """(martingale, sampled_first): whether E[S_t] is exact on the chain (the linear
         controls may be used), whether the first step is sampled given its end points."""
         return True, False

@@ -110,11 +110,11 @@ class GBM(Model):
     def bumped_paths(self, group, stream, n_paths):
         spot, sigma, carry = group.spot, group.params[0], group.rate - group.dividend
         w, s = self._paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths)
-        h_vol = pathwise.VOL_BUMP
-        bumped = [s * (1.0 + pathwise.SPOT_BUMP), s * (1.0 - pathwise.SPOT_BUMP)] + [
+        h, h_vol = pathwise.SPOT_BUMP, pathwise.VOL_BUMP
+        bumped = [s * (1.0 + h), s * (1.0 - h), s * (1.0 + 2.0 * h), s * (1.0 - 2.0 * h)] + [
             np.exp(math.log(spot) + (carry - 0.5 * v * v) * group.times + v * w)
-            for v in (sigma + h_vol, sigma - h_vol)]
-        return Bumped(s, group.date_index, bumped, pathwise.SPOT_BUMP * spot, 2.0 * h_vol, None)
+            for v in (sigma + h_vol, sigma - h_vol, sigma + 2.0 * h_vol, sigma - 2.0 * h_vol)]
+        return Bumped(s, group.date_index, bumped, h * spot, h_vol, None)
 
     def exercise_paths(self, group, stream, n_paths, sensitivities):
         """Exact paths on the group's grid; at σ ± k the same Brownian paths; no state."""

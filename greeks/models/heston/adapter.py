@@ -31,24 +31,53 @@ from greeks.models.heston.scores import transition_score
 AUTO_STEPS = 0.0  # steps_per_year: each group's own (:func:`steps_per_year`)
 MIN_STEPS_PER_YEAR = 52
 BIAS_STEPS = 4.0  # automatic grids: at least BIAS_STEPS · ξ²/θ steps a year
-MAX_STEPS_PER_YEAR = 1024
+MAX_STEPS_PER_YEAR = 1024  # the base grid's cap
+REFERENCE_PATHS = 200_000  # N_ref: the base grid serves runs of up to N_ref paths
+BIAS_ORDER = 2.0  # p, the measured order of QE's bias in the step (bias ∝ Δ^p)
+MAX_REFINED_STEPS_PER_YEAR = 16_384  # the refined grid's cap
 EXERCISE_VOL_STEP = 0.02  # k of the early-exercise vega (σ0 ± k, greeks.exercise)
 MIN_STEPS = 24  # steps before any maturity, however short (fewer if steps/yr is lower)
 CONDITIONED = payoff_table.codes_where("conditional")  # by conditional Monte Carlo
 
 
-def steps_per_year(xi: float, theta: float, requested: float = AUTO_STEPS) -> float:
-    """Steps per year of a Heston grid: ``requested``, or for ``AUTO_STEPS``
-    max(52, ⌈4ξ²/θ⌉), at most 1,024.  Each step's integrated variance is taken from the
-    step's end points (:func:`greeks.models.heston.constants.integration_weights`), which
+def refinement(paths: int) -> float:
+    """The automatic grid's refinement for a run of ``paths`` paths:
+    (N/N_ref)^(1/(2p)) beyond N_ref = ``REFERENCE_PATHS``, else 1.
+
+    The discretisation bias falls like Δ^p with the step Δ, the standard error like
+    N^(−1/2); refining the steps by (N/N_ref)^(1/(2p)) keeps bias/SE at N no larger than
+    the base grid's at N_ref, where it is below about 0.3 on the published cases and most
+    random parameters (:func:`steps_per_year`).  p = 2 is the order measured on the worst
+    published case (Broadie–Kaya I: the price, delta and vega biases fall 3.8–4.6× per
+    halving of Δ from 12 to 52 steps a year, benchmarks/results/heston_bias_order.md) and
+    on the random case of the largest bias (ξ = 1.2, θ = 0.019: 3.4× from 52 to 104
+    steps, 13× from 104 to 298): the integrated variance of a step, taken as the
+    mean-reverting bridge's mean between the end points, misses its conditional variance
+    ∝ ξ²vΔ³, O(Δ²) over the grid, and QE matches the first two moments of each variance
+    step (docs/accuracy.md)."""
+    return max(1.0, paths / REFERENCE_PATHS) ** (1.0 / (2.0 * BIAS_ORDER))
+
+
+def steps_per_year(xi: float, theta: float, requested: float = AUTO_STEPS,
+                   paths: int = 0) -> float:
+    """Steps per year of a Heston grid: ``requested``, or for ``AUTO_STEPS`` the base
+    grid max(52, ⌈4ξ²/θ⌉) (at most 1,024) refined for a run of ``paths`` paths by
+    :func:`refinement`: ⌈base · (N/N_ref)^(1/4)⌉ beyond N_ref = 200,000 paths (at most
+    16,384), so that the discretisation bias stays a small fraction of the standard
+    error at any path count.  Each step's integrated variance is taken from the step's
+    end points (:func:`greeks.models.heston.constants.integration_weights`), which
     ignores its spread given them, a bias that grows with ξ²Δ/θ (the variance's relative
-    noise over a step at its long-run level); at ξ²Δ/θ ≤ 1/4 it stays near or below one
-    standard error of the default path count on the published cases and on random
-    parameters (benchmarks/heston_bias.py, benchmarks/heston_random.py, docs/accuracy.md)."""
+    noise over a step at its long-run level); at ξ²Δ/θ ≤ 1/4 it stays below about 0.3
+    standard errors of N_ref paths on the published cases and on most random parameters,
+    but not where Feller's condition is strongly violated (a digital with ξ²/(2κθ) = 8.8:
+    2.3 SE; benchmarks/heston_bias.py, benchmarks/heston_random.py, docs/accuracy.md)."""
     if requested != AUTO_STEPS:
         return requested
-    return float(min(max(MIN_STEPS_PER_YEAR, math.ceil(BIAS_STEPS * xi * xi / theta)),
+    base = float(min(max(MIN_STEPS_PER_YEAR, math.ceil(BIAS_STEPS * xi * xi / theta)),
                      MAX_STEPS_PER_YEAR))
+    if paths <= REFERENCE_PATHS:
+        return base
+    return float(min(math.ceil(base * refinement(paths)), MAX_REFINED_STEPS_PER_YEAR))
 
 
 class HestonPaths(NamedTuple):
@@ -90,7 +119,9 @@ class Heston(Model):
     parameters = PARAMETERS
     conditioned = CONDITIONED
     further = (sensitivities.GAMMA,)
-    relative_cost = {"fd": 3.0}  # greeks compare, one thread: finite differences 2.7–3.5×
+    # cost per path relative to likelihood ratio: finite differences 2.7–3.5× on three chains
+    # (greeks compare, one thread), scaled to their five chains
+    relative_cost = {"fd": 5.0}
 
     def lr_delta_unusable(self, frame):
         """Rows from v0 = 0 without the Feller condition
@@ -100,20 +131,23 @@ class Heston(Model):
         return from_zero_without_feller(*(frame[name].to_numpy(dtype=float)
                                           for name in ("v0", "kappa", "theta", "xi")))
 
-    def grid_steps(self, params, maturities, steps_per_year_, first_step):
-        steps = steps_per_year(params[3], params[2], steps_per_year_)
+    def grid_steps(self, params, maturities, steps_per_year_, first_step, paths=0):
+        steps = steps_per_year(params[3], params[2], steps_per_year_, paths)
         last = float(maturities.max())
         regular = np.arange(1, math.ceil(last * steps)) / steps
         out = [regular[regular > first_step],
                np.array([first_step]) if 0 < first_step < last else np.empty(0)]
-        # a maturity shorter than `least` regular steps gets `least` steps of its own
-        least = min(MIN_STEPS, math.ceil(steps))
+        # a maturity shorter than `least` regular steps gets `least` steps of its own (on
+        # the automatic grid, refined as the regular steps are)
+        auto = steps_per_year_ == AUTO_STEPS and paths > REFERENCE_PATHS
+        least = min(math.ceil(MIN_STEPS * refinement(paths)) if auto else MIN_STEPS,
+                    math.ceil(steps))
         return out + [t * np.arange(1, least + 1) / least for t in np.unique(maturities)
                       if t * steps < least and t > first_step]
 
-    def chain_flags(self, params, grid, scheme, steps_per_year_, carry):
+    def chain_flags(self, params, grid, scheme, steps_per_year_, carry, paths=0):
         v0, kappa, theta, xi, rho = params
-        steps = steps_per_year(xi, theta, steps_per_year_)
+        steps = steps_per_year(xi, theta, steps_per_year_, paths)
         sampled = scheme != EULER and grid[0] * steps > 1.0 + 1e-9
         martingale = not sampled and Constants(grid, kappa, theta, xi, rho,
                                                carry).is_martingale(scheme, v0)
@@ -152,25 +186,29 @@ class Heston(Model):
                                   rqmc.replicate_normals(group, seed, replicate, n_paths))
 
     def bumped_paths(self, group, stream, n_paths):
-        spot = group.spot
+        """Paths of the extrapolated central differences (:mod:`greeks.pathwise`):
+        S0·(1 ± h), S0·(1 ± 2h) by rescaling, σ0 ± h_σ, σ0 ± 2h_σ by chains re-simulated on
+        the same stream (h_σ = ``HESTON_VOL_BUMP``, at most σ0/4)."""
+        spot, h = group.spot, pathwise.SPOT_BUMP
         sigma0 = math.sqrt(group.params[0])
-        h_vol = min(pathwise.HESTON_VOL_BUMP, sigma0 / 2)
+        h_vol = min(pathwise.HESTON_VOL_BUMP, sigma0 / 4)
         # at σ0 = 0, dV/dσ0 = 2σ0 dV/dv0 = 0 exactly: the base chain stands in for the
         # bumped ones, so that the difference is 0
-        levels = (sigma0, sigma0 + h_vol, sigma0 - h_vol) if sigma0 > 0 else (0.0,)
+        levels = ((sigma0, sigma0 + h_vol, sigma0 - h_vol, sigma0 + 2.0 * h_vol,
+                   sigma0 - 2.0 * h_vol) if sigma0 > 0 else (0.0,))
         chains = [group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths,
                               v * v) for v in levels]
-        chains += [chains[0]] * (3 - len(chains))
+        chains += [chains[0]] * (5 - len(chains))
         s = chains[0].s
-        bumped = [s * (1.0 + pathwise.SPOT_BUMP), s * (1.0 - pathwise.SPOT_BUMP),
-                  chains[1].s, chains[2].s]
+        bumped = [s * (1.0 + h), s * (1.0 - h), s * (1.0 + 2.0 * h), s * (1.0 - 2.0 * h)] + [
+            chain.s for chain in chains[1:]]
 
         def conditional(j, col):
             if not group.conditional or group.payoff.kind[j] not in CONDITIONED:
                 return None
             return _conditional_on_chains(group, j, chains, col)
-        return Bumped(s, chains[0].columns, bumped, pathwise.SPOT_BUMP * spot,
-                      2.0 * h_vol if sigma0 > 0 else 1.0, conditional)
+        return Bumped(s, chains[0].columns, bumped, h * spot, h_vol if sigma0 > 0 else 1.0,
+                      conditional)
 
     def exercise_paths(self, group, stream, n_paths, sensitivities):
         """The chain on the group's grid; the state u = (V_c − V_{c−1})/((1 − ρ²) Δ_c θ), the
@@ -213,17 +251,17 @@ class Heston(Model):
 
 def _conditional_on_chains(group, j: int, chains, col: int) -> list:
     """Row j's conditional values C (:func:`greeks.estimators.conditional_prices`) on the
-    base chain, at S0(1 ± h) on the same paths, and on the σ0 ± h chains: the values whose
-    central differences the finite-difference family takes for Heston european and digital
-    rows (C is smooth in S0 and, on common random numbers, in σ0)."""
+    base chain, at S0(1 ± h) and S0(1 ± 2h) on the same paths, and on the σ0 ± h and
+    σ0 ± 2h chains: the values whose differences the finite-difference family takes for
+    Heston european and digital rows (C is smooth in S0 and, on common random numbers,
+    in σ0 but where QE switches regime)."""
     spec = group.payoff
     digital = spec.kind[j] == payoffs.DIGITAL
     cash = spec.discount[j] * (spec.payout[j] if digital else 1.0)
-    spot = group.spot
+    spot, h = group.spot, pathwise.SPOT_BUMP
+    points = [(chains[0], spot * (1.0 + k * h)) for k in (0, 1, -1, 2, -2)]
     out = []
-    for chain, at_spot in [(chains[0], spot), (chains[0], spot * (1.0 + pathwise.SPOT_BUMP)),
-                           (chains[0], spot * (1.0 - pathwise.SPOT_BUMP)),
-                           (chains[1], spot), (chains[2], spot)]:
+    for chain, at_spot in points + [(chain, spot) for chain in chains[1:]]:
         values = np.empty(chain.s.shape[0])
         estimators.conditional_prices(chain.s, chain.residual, chain.variance, col, spot,
                                       at_spot, digital, spec.omega[j], spec.strike[j], cash,

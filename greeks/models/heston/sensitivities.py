@@ -29,7 +29,12 @@ multi-date rows) are central differences on common random numbers:
                           discounted at r ± h
     theta                 every date δ closer (the first step shortened, δ = ``TIME_BUMP``):
                           (V(δ) − V(−δ)) / (2δ)
-    vanna, volga          cross and second differences in S0 (spot scaling, exact) and σ0
+    vanna, volga          cross and second differences in S0 (spot scaling, exact) and σ0,
+                          from bumps h and 2h extrapolated (Richardson), so that their O(h²)
+                          biases cancel:
+                          volga (−V(2h) + 16 V(h) − 30 V(0) + 16 V(−h) − V(−2h)) / (12h²),
+                          vanna (4 C(h) − C(2h)) / 3, C(h) the cross difference of bumps
+                          h_S = ``SPOT_BUMP``·S0 and h = ``VOL_BUMP`` (at most σ0/4)
 
 each per 1.00 of its parameter.  Results are reported under the names ``dkappa``,
 ``dtheta``, ``dxi``, ``drho`` (``theta`` and ``rho`` name input columns).
@@ -70,7 +75,7 @@ def heston_sensitivities(frame, names, paths: int, seed: int, scheme: str,
     se = np.full((len(frame), len(names)), np.nan)
     choice = np.full((len(frame), len(names)), "", dtype=object)
     total_mean, total_var = np.zeros(len(names)), np.zeros(len(names))
-    for group in engine.plan_groups(frame, scheme, steps_per_year, first_step):
+    for group in engine.plan_groups(frame, scheme, steps_per_year, first_step, paths=paths):
         if group.model != "heston":
             continue
         rows = group.n_rows
@@ -145,9 +150,9 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
     scores = cache["base"].scores  # paths × rows × (κ, θ, ξ, ρ), or None
     stored_times = group.times[np.unique(group.date_index)]
     # V depends on σ0 through v0 = σ0² only, so it is even in σ0 and V(σ0 − h) is the value
-    # at v0 = (σ0 − h)² for any h: at σ0 = 0 the differences below give vanna 0 and volga
-    # 2 (V(h) − V(0)) / h², both finite
-    h_vol = min(VOL_BUMP, sigma0 / 2) if sigma0 > 0 else VOL_BUMP
+    # at v0 = (σ0 − h)² for any h: at σ0 = 0 the differences below give vanna 0 and a
+    # finite volga
+    h_vol = min(VOL_BUMP, sigma0 / 4) if sigma0 > 0 else VOL_BUMP
     out = np.full((2 if raw else 1, group.n_rows, len(names), n), np.nan)
     if raw:
         out[:] = 0.0
@@ -187,16 +192,24 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
                                 - payoff(prices("t-", shift=-shift),
                                          discount * math.exp(-group.rate * shift))
                                 ) / (2 * shift)
-            else:  # vanna, volga: σ0 ± h, spot scaled exactly
-                up = prices("vol+", v0=(sigma0 + h_vol) ** 2)
-                down = prices("vol-", v0=(sigma0 - h_vol) ** 2)
+            else:  # vanna, volga: σ0 ± h, σ0 ± 2h, spot scaled exactly; extrapolated
+                up, down, up2, down2 = (prices(f"vol{k:+d}", v0=(sigma0 + k * h_vol) ** 2)
+                                        for k in (1, -1, 2, -2))
                 if name == "volga":
-                    out[0, j, g] = (payoff(up) - 2 * payoff(base) + payoff(down)) / h_vol ** 2
+                    out[0, j, g] = (16 * (payoff(up) + payoff(down)) - 30 * payoff(base)
+                                    - payoff(up2) - payoff(down2)) / (12 * h_vol ** 2)
                 else:
-                    out[0, j, g] = (payoff(up * (1 + SPOT_BUMP)) - payoff(down * (1 + SPOT_BUMP))
-                                    - payoff(up * (1 - SPOT_BUMP)) + payoff(down * (1 - SPOT_BUMP))
-                                    ) / (4 * SPOT_BUMP * group.spot * h_vol)
+                    out[0, j, g] = (4 * _cross(payoff, up, down, SPOT_BUMP) / h_vol
+                                    - _cross(payoff, up2, down2, 2 * SPOT_BUMP) / (2 * h_vol)
+                                    ) / (3 * group.spot)
     return out if raw else out[0]
+
+
+def _cross(payoff, high, low, h_s: float):
+    """(f(high·(1 + h_s)) − f(low·(1 + h_s)) − f(high·(1 − h_s)) + f(low·(1 − h_s))) / (4h_s):
+    the spot difference (per unit of S0) of the difference between two σ0 chains' prices."""
+    return (payoff(high * (1 + h_s)) - payoff(low * (1 + h_s))
+            - payoff(high * (1 - h_s)) + payoff(low * (1 - h_s))) / (4 * h_s)
 
 
 def _payoff_on(group, j: int):
