@@ -56,9 +56,8 @@ def test_planned_grid_follows_each_group_path_count():
     large = engine.plan_groups(frame, paths=16 * adapter.REFERENCE_PATHS)
     assert sizes(small) == {"g": 24, "h": 79}  # a short maturity: MIN_STEPS steps
     assert sizes(large) == {"g": 48, "h": 158}  # both refined twofold
-    # per-group counts (--target-se): each group's own
-    counts = {g.key: 100 if frame["id"].iat[g.positions[0]] == "g"
-              else 16 * adapter.REFERENCE_PATHS for g in small}
+    # per-row counts (--target-se): each group its rows' own
+    counts = {"g": 100, "h": 16 * adapter.REFERENCE_PATHS}
     assert sizes(engine.plan_groups(frame, paths=counts)) == {"g": 24, "h": 158}
 
 
