@@ -67,7 +67,8 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, spec,
 
     ``s`` and ``w`` are the prices and Brownian motion on the grid ``times``
     (paths × dates; with ``antithetic`` the second half of the paths mirrors the first).
-    ``spec`` the rows' payoffs (:class:`greeks.payoffs.PayoffSpec`), ``forward[j]`` = E[L] of row j, ``coef[j]`` its (3, N_CONTROLS) control coefficients β.
+    ``spec`` the rows' payoffs (:class:`greeks.payoffs.PayoffSpec`), ``forward[j]`` = E[L]
+    of row j, ``coef[j]`` its (3, N_CONTROLS) control coefficients β.
     ``out[j, k]`` receives (mean, M2) of Greek k (price, delta, vega) for row j over the
     chunk's paths (pairs); ``out[rows + t]`` receives (mean, M2) of total t, path by path:
     t = 0 the group total Σ_j weight_jk · estimate_jk, t ≥ 1 the subtotal over the rows with
@@ -408,8 +409,9 @@ def regression(cov: np.ndarray, cross: np.ndarray, keep: np.ndarray,
     ``cov`` (..., n, n) and their covariances with y ``cross`` (..., n), using only the
     controls in ``keep`` that vary (variance above 1e-10 of their raw ``second_moment``:
     a control that is constant, e.g. an odd score averaged over antithetic pairs, gets
-    β = 0) and whose pilot sums are finite.  Solved on the correlation scale by pseudo-inverse, so that collinear
-    controls share their coefficient instead of breaking the solve."""
+    β = 0) and whose pilot sums are finite.  Solved on the correlation scale by
+    pseudo-inverse, so that collinear controls share their coefficient instead of breaking
+    the solve."""
     variance = np.diagonal(cov, axis1=-2, axis2=-1)
     finite = np.isfinite(cov).all(axis=-1) & np.isfinite(cross)
     cov, cross = np.where(np.isfinite(cov), cov, 0.0), np.where(np.isfinite(cross), cross, 0.0)

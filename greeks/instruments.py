@@ -37,7 +37,8 @@ COLUMNS = (
 )
 # Names the result table gives its own columns; an input column may not take them.
 RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se", "gamma",
-                  "gamma_se", "rho_rate", "rho_rate_se", "theta_per_year", "theta_per_year_se", "theta_per_day",
+                  "gamma_se", "rho_rate", "rho_rate_se", "theta_per_year", "theta_per_year_se",
+                  "theta_per_day",
                   "theta_per_day_se", "vanna", "vanna_se", "volga", "volga_se", "dkappa",
                   "dkappa_se", "dtheta", "dtheta_se", "dxi", "dxi_se", "drho", "drho_se",
                   "paths", "method", "method_price", "method_delta", "method_vega",

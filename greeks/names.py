@@ -44,7 +44,8 @@ DEFAULT_PATHS = 200_000
 DEFAULT_SEED = 0
 DEFAULT_SCHEME = "qe"
 DEFAULT_METHOD = "auto"
-AUTO_STEPS = 0.0  # steps per year: each Heston simulation's own (greeks.models.heston.adapter.steps_per_year)
+# steps per year: each Heston simulation's own (greeks.models.heston.adapter.steps_per_year)
+AUTO_STEPS = 0.0
 STEPS_PER_YEAR_LIMIT = 100_000  # the most a run may ask for
 DEFAULT_FIRST_STEP = 0.0  # years: one regular step
 DEFAULT_SCHEDULER = "local"

@@ -1,8 +1,8 @@
 """The command line's shared options, each declared once: name, short flag, default, help.
 
 A command takes a group of them as one decorator (``simulation_options``,
-``estimation_options``, ``output_options``, ``input_options``); their values reach the library under the
-same names (``--steps-per-year`` as ``steps_per_year``), which checks them
+``estimation_options``, ``output_options``, ``input_options``); their values reach the
+library under the same names (``--steps-per-year`` as ``steps_per_year``), which checks them
 (:func:`greeks.names.check_run_options`).  Defaults left to the library are ``None`` here
 and shown as the library's.
 """

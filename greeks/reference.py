@@ -7,8 +7,9 @@ the Black–Scholes formulas of
 :mod:`greeks.models.heston.analytic`, where vega = ∂V/∂σ0 with σ0 = sqrt(v0) (0 at v0 = 0,
 as that module defines it).  Asian and barrier rows, monitored on discrete dates, have
 none here; american and bermudan rows under ``gbm`` have the finite-difference solution
-of :mod:`greeks.models.gbm.american` where it is installed.  A row without a value, or whose formula fails (e^{−rT} overflowing for
-a huge negative rate, say), gets NaN values and the reason in ``note``.
+of :mod:`greeks.models.gbm.american`.  A row without a value, or whose formula fails
+(e^{−rT} overflowing for a huge negative rate, say), gets NaN values and the reason in
+``note``.
 """
 
 from __future__ import annotations
@@ -55,11 +56,8 @@ def _gbm(row):
     :mod:`greeks.models.gbm.american` (exercise on the row's dates for a bermudan)."""
     if not BY_CODE[_code(row)].exercise:
         return reference(row)
-    try:
-        from greeks.models.gbm.american import american_fd
-    except ImportError:
-        raise LookupError("no reference: the finite-difference solver "
-                          "greeks.models.gbm.american is not installed") from None
+    from greeks.models.gbm.american import american_fd
+
     dates = None
     if row["instrument"] == "bermudan":
         dates = row["maturity"] * np.arange(1, int(row["fixings"]) + 1) / int(row["fixings"])

@@ -93,7 +93,8 @@ def load_positions(sources, market=None, extra_columns=()) -> pd.DataFrame:
         frame = load(path, market, extra_columns)
         for position, identifier in enumerate(frame["id"]):
             if identifier in seen:
-                raise InputError(str(path), f"id {identifier!r} is already used in {seen[identifier]}",
+                raise InputError(str(path),
+                                 f"id {identifier!r} is already used in {seen[identifier]}",
                                  row=position + 1, column="id")
             seen[identifier] = str(path)
         frames.append(frame)

@@ -7,7 +7,8 @@ and the log-price's Brownian motions, their coordinates interleaved so that both
 the leading ones), n = 2^k points each.  Each point is
 turned into a Brownian path by the Brownian bridge: the first coordinate sets W(t_m),
 the next ones fill in midpoints, W(t_j) = a W(t_l) + b W(t_r) + c Z with
-a = (t_r − t_j)/(t_r − t_l), b = (t_j − t_l)/(t_r − t_l), c = sqrt((t_j − t_l)(t_r − t_j)/(t_r − t_l)),
+a = (t_r − t_j)/(t_r − t_l), b = (t_j − t_l)/(t_r − t_l),
+c = sqrt((t_j − t_l)(t_r − t_j)/(t_r − t_l)),
 so that the leading, best-distributed coordinates carry most of the path's variance.
 Under Heston the increments W(t_k) − W(t_{k−1}) over sqrt(Δ_k) are the schemes' normals
 (iid standard, as the bridge keeps the law of W); draws that are not normals (QE's

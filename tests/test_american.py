@@ -183,36 +183,22 @@ def test_bad_fixings_are_refused():
                                                   model="gbm", instrument="americn")]))
 
 
-def test_analytic_uses_the_finite_difference_reference(monkeypatch):
+def test_analytic_uses_the_finite_difference_reference():
     """``greeks analytic`` takes american and bermudan GBM rows from
-    ``greeks.models.gbm.american.american_fd`` (exercise dates for a bermudan), and says so
-    where it is not installed."""
-    import sys
-    import types
-    from collections import namedtuple
-
+    ``greeks.models.gbm.american.american_fd`` (exercise on the row's dates for a bermudan)."""
+    from greeks.models.gbm.american import american_fd
     from greeks.reference import reference_table
 
     frame = make_frame([dict(LS, id="A", spot=36.0, maturity=1.0),
                         dict(LS, id="B", instrument="bermudan", spot=36.0, maturity=1.0,
                              fixings=4)])
-    monkeypatch.setitem(sys.modules, "greeks.models.gbm.american", None)
-    missing = reference_table(frame)
-    assert missing["price"].isna().all()
-    assert missing["note"].str.contains("greeks.models.gbm.american").all()
-    calls = []
-    values = namedtuple("Values", "price delta gamma vega")
-
-    def american_fd(spot, strike, maturity, rate, dividend, vol, is_call, exercise_times=None):
-        calls.append(exercise_times)
-        return values(4.0 + spot / 1000, -0.7, 0.08, 11.0)
-
-    module = types.ModuleType("greeks.models.gbm.american")
-    module.american_fd = american_fd
-    monkeypatch.setitem(sys.modules, "greeks.models.gbm.american", module)
     table = reference_table(frame)
-    assert table["price"].tolist() == [4.036, 4.036] and table["vega"].tolist() == [11.0, 11.0]
-    assert calls[0] is None and np.allclose(calls[1], [0.25, 0.5, 0.75, 1.0])
+    american = american_fd(36.0, 40.0, 1.0, 0.06, 0.0, 0.2, False)
+    bermudan = american_fd(36.0, 40.0, 1.0, 0.06, 0.0, 0.2, False,
+                           exercise_times=np.array([0.25, 0.5, 0.75, 1.0]))
+    for row, values in zip(table.itertuples(), (american, bermudan)):
+        assert (row.price, row.delta, row.vega) == (values.price, values.delta, values.vega)
+    assert table["price"].iat[0] > table["price"].iat[1]
 
 
 def test_greeks_it_does_not_estimate_are_missing_and_ladder_refuses():

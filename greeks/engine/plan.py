@@ -71,8 +71,9 @@ def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
     a simulation of its own.
 
     ``paths`` is the run's path count, or a mapping from row id to count (as in
-    :func:`greeks.engine.run.simulate`; 0: unknown; a group runs the largest of its rows'): an automatic grid is refined for it
-    (the model's ``grid_steps``; :func:`greeks.models.heston.adapter.steps_per_year`).
+    :func:`greeks.engine.run.simulate`; 0: unknown; a group runs the largest of its rows'):
+    an automatic grid is refined for it (the model's ``grid_steps``;
+    :func:`greeks.models.heston.adapter.steps_per_year`).
     """
     estimators = row_estimators(frame, method, plain)
     by_key: dict[str, list[int]] = {}

@@ -3,7 +3,8 @@
 With a market a row may give ``expiry`` (ISO date) instead of ``maturity``,
 ``fixing_dates`` (semicolon-separated ISO dates, the last its expiry) instead of
 ``fixings``, may give ``multiplier`` (> 0, default 1: results stay per unit, reports
-weigh the position by quantity × multiplier), must give ``underlying`` (a key of the market's ``underlyings``) and may leave
+weigh the position by quantity × multiplier), must give ``underlying`` (a key of the
+market's ``underlyings``) and may leave
 out ``spot``, ``rate``, ``dividend``, ``vol`` and the Heston columns, which the market
 fills in.  A market column the row gives itself (a non-empty cell) is used for that row
 (a flat rate, a flat yield replacing the underlying's yield *and* discrete dividends, a

@@ -181,7 +181,8 @@ def _check(spot, strike, maturity, vol, exercise_times, space_steps, time_steps)
         if not (math.isfinite(value) and value > 0.0):
             raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
     if space_steps < 4 or time_steps < 2:
-        raise ValueError(f"need space_steps >= 4 and time_steps >= 2, got {space_steps}, {time_steps}")
+        raise ValueError(f"need space_steps >= 4 and time_steps >= 2, got {space_steps}, "
+                         f"{time_steps}")
     if exercise_times is None:
         return None
     dates = np.asarray(exercise_times, dtype=float).ravel()
@@ -190,7 +191,8 @@ def _check(spot, strike, maturity, vol, exercise_times, space_steps, time_steps)
     if not np.all(np.isfinite(dates)) or dates[0] <= 0.0 or np.any(np.diff(dates) <= 0.0):
         raise ValueError("exercise_times must be increasing and > 0")
     if abs(dates[-1] - maturity) > 1e-12 * max(1.0, maturity):
-        raise ValueError(f"the last exercise time must be the maturity {maturity!r}, got {dates[-1]!r}")
+        raise ValueError(f"the last exercise time must be the maturity {maturity!r}, "
+                         f"got {dates[-1]!r}")
     dates[-1] = maturity
     return dates
 

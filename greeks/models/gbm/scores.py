@@ -2,10 +2,12 @@
 reads the path only on the dates t_{d_1} < ... < t_{d_n} of one row has a price
 E[f(S_{d_1}, ..., S_{d_n})]; the log-density of those log-returns is
 
-    Σ_i [ −log(σ sqrt(Δ_i)) − (x_i − (r − q − σ²/2) Δ_i)² / (2 σ² Δ_i) ],  x_i = log(S_{d_i}/S_{d_{i−1}}),
+    Σ_i [ −log(σ sqrt(Δ_i)) − (x_i − (r − q − σ²/2) Δ_i)² / (2 σ² Δ_i) ],
+    x_i = log(S_{d_i}/S_{d_{i−1}}),
 
-with Δ_i = t_{d_i} − t_{d_{i−1}} and S_{d_0} = S0.  Writing Z_i = (W(t_{d_i}) − W(t_{d_{i−1}}))/sqrt(Δ_i)
-for the increment aggregated onto the row's own dates, its derivatives are
+with Δ_i = t_{d_i} − t_{d_{i−1}} and S_{d_0} = S0.  Writing
+Z_i = (W(t_{d_i}) − W(t_{d_{i−1}}))/sqrt(Δ_i) for the increment aggregated onto the row's own
+dates, its derivatives are
 
     ∂/∂S0 = Z_1 / (S0 σ sqrt(Δ_1))                          (only x_1 depends on S0),
     ∂/∂σ  = Σ_i [ (Z_i² − 1)/σ − Z_i sqrt(Δ_i) ]            (every x_i depends on σ).
