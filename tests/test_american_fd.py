@@ -191,7 +191,8 @@ def test_greeks_against_binomial_tree(args, dates_count):
     maturity = args[2]
     dates = None if dates_count is None else maturity * np.arange(1, dates_count + 1) / dates_count
     fd = american_fd(*args, dates)
-    price, delta, gamma, vega = tree_reference(args, dates_count, 1001 if dates_count is None else 801)
+    steps = 1001 if dates_count is None else 801
+    price, delta, gamma, vega = tree_reference(args, dates_count, steps)
     assert fd.price == pytest.approx(price, rel=PRICE_RTOL)
     assert fd.delta == pytest.approx(delta, abs=2e-4)
     assert fd.gamma == pytest.approx(gamma, rel=1e-3)

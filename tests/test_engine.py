@@ -22,7 +22,8 @@ def closed_form_rows():
     for i, (instrument, option_type, strike, (maturity, rate, dividend)) in enumerate(cases):
         rows.append(dict(id=f"r{i}", instrument=instrument, option_type=option_type,
                          strike=strike, maturity=maturity, rate=rate, dividend=dividend,
-                         vol=0.35 if i % 2 else 0.2, payout=2.0 if instrument == "digital" else 1.0))
+                         vol=0.35 if i % 2 else 0.2,
+                         payout=2.0 if instrument == "digital" else 1.0))
     return rows
 
 
@@ -131,7 +132,8 @@ def test_controls_and_antithetics_reach_the_optimal_variance():
 
 def test_put_call_parity_through_the_group_total():
     frame = make_frame([dict(id="c", strike=105.0, dividend=0.02),
-                        dict(id="p", strike=105.0, dividend=0.02, option_type="put", quantity=-1.0)])
+                        dict(id="p", strike=105.0, dividend=0.02, option_type="put",
+                             quantity=-1.0)])
     estimates = engine.simulate(frame, 100_000, seed=seed(3), plain=True)
     forward = 100 * math.exp(-0.02) - 105 * math.exp(-0.05)
     expected = (forward, math.exp(-0.02), 0.0)
@@ -261,7 +263,8 @@ def mixed_rows():
 
 
 def by_id(frame, estimates):
-    return {i: (tuple(estimates.mean[k]), tuple(estimates.se[k])) for k, i in enumerate(frame["id"])}
+    return {i: (tuple(estimates.mean[k]), tuple(estimates.se[k]))
+            for k, i in enumerate(frame["id"])}
 
 
 def test_same_seed_is_bit_identical_and_seeds_differ():

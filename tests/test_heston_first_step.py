@@ -105,9 +105,10 @@ def test_a_long_first_step_is_sampled_and_drops_the_linear_controls():
     (dict(v0=0.010201, kappa=6.21, theta=0.019, xi=0.61, rate=0.0319), 0.15),  # BK I
 ])
 def test_sampled_first_step_matches_the_semi_analytic_values(scheme, params, first_step):
-    """A first step of κΔ_1 < 1 (a quarter or less of a year): european calls/puts and a digital (conditional Monte
-    Carlo, the likelihood-ratio vega) within k SE of the semi-analytic price, delta and
-    vega, on the ATM case and the Feller-violating Broadie–Kaya I parameters."""
+    """A first step of κΔ_1 < 1 (a quarter or less of a year): european calls/puts and a
+    digital (conditional Monte Carlo, the likelihood-ratio vega) within k SE of the
+    semi-analytic price, delta and vega, on the ATM case and the Feller-violating Broadie–Kaya I
+    parameters."""
     rows = [dict(id="c"), dict(id="p", option_type="put", strike=90.0),
             dict(id="d", instrument="digital", strike=105.0)]
     frame = make_frame([{**ATM, **params, **row} for row in rows])

@@ -251,7 +251,8 @@ def test_semicolon_separated_file(tmp_path):
 # (cells of row B, header, expected row-2 column, rule fragment)
 ROW_CASES = {
     "unknown instrument": ("B,swaption,call,100,1,100,0.05,gbm,0.2", HEADER, "instrument",
-                           "must be one of european, digital, asian, barrier, american, bermudan; got 'swaption'"),
+                           "must be one of european, digital, asian, barrier, american, "
+                           "bermudan; got 'swaption'"),
     "unknown option_type": ("B,european,straddle,100,1,100,0.05,gbm,0.2", HEADER, "option_type",
                             "must be one of call, put; got 'straddle'"),
     "unknown model": ("B,european,call,100,1,100,0.05,sabr,0.2", HEADER, "model",
@@ -314,9 +315,11 @@ ROW_CASES = {
     "heston row without its columns": ("B,european,call,100,1,100,0.05,Heston,", HEADER, "v0",
                                        "required column is missing (model heston)"),
     "heston rho = 1": ("B,european,call,100,1,100,0.05,heston,,0.04,1.5,0.04,0.5,1",
-                       HEADER + ",v0,kappa,theta,xi,rho", "rho", "must lie strictly between -1 and 1"),
+                       HEADER + ",v0,kappa,theta,xi,rho", "rho",
+                       "must lie strictly between -1 and 1"),
     "heston rho = -1": ("B,european,call,100,1,100,0.05,heston,,0.04,1.5,0.04,0.5,-1",
-                        HEADER + ",v0,kappa,theta,xi,rho", "rho", "must lie strictly between -1 and 1"),
+                        HEADER + ",v0,kappa,theta,xi,rho", "rho",
+                        "must lie strictly between -1 and 1"),
     "heston negative v0": ("B,european,call,100,1,100,0.05,heston,,-0.01,1.5,0.04,0.5,-0.7",
                            HEADER + ",v0,kappa,theta,xi,rho", "v0", "must be >= 0"),
     "heston zero xi": ("B,european,call,100,1,100,0.05,heston,,0.04,1.5,0.04,0,-0.7",

@@ -40,7 +40,8 @@ def test_exposures_are_desk_units_of_the_priced_values():
     assert np.allclose(positions["vega_per_point"], q * priced["vega"] / 100)
     assert np.allclose(positions["dollar_delta_se"], q.abs() * spot * priced["delta_se"])
     with_gamma = risk_report(frame, by=["book"], paths=20_000, seed=seed(3), greeks=["gamma"])
-    gamma = greeks.price_portfolio(frame, paths=20_000, seed=seed(3), greeks=["gamma"]).set_index("id")
+    gamma = greeks.price_portfolio(frame, paths=20_000, seed=seed(3),
+                                   greeks=["gamma"]).set_index("id")
     assert np.allclose(with_gamma.attrs["positions"].set_index("id")["dollar_gamma"],
                        q * spot ** 2 * gamma["gamma"] / 100)
     # subtotals add up to the total, whose value is the priced portfolio's

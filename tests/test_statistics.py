@@ -118,8 +118,8 @@ def test_pathwise_and_lr_variances_match_their_exact_values():
     w, s = simulate_gbm(rng, n, group.times, math.log(100.0), 0.05, 0.2)
     np.exp(s, out=s)
     values = np.empty((3, n))
-    gbm_values(s, w, group.times, group.date_index, False, 1.0, 100.0, group.payoff.discount[0], 100.0,
-               0.2, *values)
+    gbm_values(s, w, group.times, group.date_index, False, 1.0, 100.0, group.payoff.discount[0],
+               100.0, 0.2, *values)
     payoff = np.empty(n)
     payoffs.evaluate(s, group.date_index, group.payoff, 0, payoff)
     z = w[:, 0]
