@@ -1,32 +1,32 @@
-"""Early exercise: the Longstaff–Schwartz policy of american and bermudan rows, and their
-estimators under that fixed policy.
+"""Early exercise: the exercise policy of american and bermudan rows, and their estimators
+under that fixed policy.
 
-Policy (Longstaff & Schwartz 2001, "Valuing American options by simulation: a simple
-least-squares approach", Rev. Financial Studies 14(1)).  On an independent pilot of
-``POLICY_PATHS`` paths (streams ``streams.POLICY`` + c; the policies at σ ± k of the vega
-on its first ``VEGA_POLICY_PATHS``), backward from maturity: the
-cash flow C of each path (discounted to 0) starts as e^{−rT} h(S_T); at each earlier
-exercise date t_i the discounted cash flows of the in-the-money paths are regressed on a
-basis, and a path whose discounted intrinsic value beats the fitted continuation value
-exercises, its C becoming that value.  A date with fewer than ``MIN_REGRESSION`` paths in
-the money gets no rule (no exercise there).
-
-* Without a variance state (GBM) the basis is (1, x, x², x³, e), x = S/K, e the discounted
-  Black–Scholes value of the European option over the remaining life / K, which is also a
-  lower bound of the continuation value (paths below it never exercise).  The rule is the
-  boundary b_i where the intrinsic value first reaches both (the exercise region of a put
-  is S ≤ b_i, of a call S ≥ b_i), smoothed over time (:func:`smooth_boundary`).
-* With a variance state u (Heston: the variance averaged over the step to the date, over
-  θ) the basis is (1, x, x², x³, u, u·x, u²) and the rule the regression itself
-  (:func:`greeks.payoffs.stopping_index`).
+Policy.  A model that solves its exercise boundaries (``solves_exercise``: GBM, whose
+finite-difference grid gives the optimal boundary b_i of the Bermudan option on the row's
+own exercise dates, :func:`greeks.models.gbm.american.exercise_boundaries`) exercises on
+date t_i where the price has crossed b_i (a put S ≤ b_i, a call S ≥ b_i;
+:func:`solved_policy`): the optimal policy of the simulated product up to the grid's error,
+found in tens of milliseconds, with no regression noise.  The others (Heston) regress
+(Longstaff & Schwartz 2001, "Valuing American options by simulation: a simple least-squares
+approach", Rev. Financial Studies 14(1)): on an independent pilot of ``POLICY_PATHS``
+paths (streams ``streams.POLICY`` + c; the policies at σ ± k of the vega on its first
+``VEGA_POLICY_PATHS``), backward from maturity, the cash flow C of each path (discounted to
+0) starts as e^{−rT} h(S_T); at each earlier exercise date t_i the discounted cash flows of
+the in-the-money paths are regressed on the basis (1, x, x², x³, u, u·x, u²), x = S/K, u
+the variance state (Heston: the variance averaged over the step to the date, over θ), and a
+path whose discounted intrinsic value reaches the fitted continuation value exercises, its C
+becoming that value (:func:`fit_policy`; the rule on the main paths is the regression
+itself, :func:`greeks.payoffs.stopping_index`).  A date with fewer than ``MIN_REGRESSION``
+paths in the money gets no rule (no exercise there).
 
 Estimates.  The main run prices the row on fresh paths under the fixed policy
 (:func:`greeks.payoffs.exercise_values`): a stopping rule that does not look at the main
 paths' future, so its mean is the value of a feasible strategy, a lower bound of the
-price; its gap is the policy's suboptimality (docs/american.md).  An ``american`` row is
-exercisable at any time; it is simulated on an exercise grid (its ``fixings``, daily by
-default) and extrapolated to continuous exercise, V ≈ 2 V(Δ) − V(2Δ), the second policy
-fitted on every second date back from maturity, on the same paths (the gap of a Bermudan
+price; its gap is the policy's suboptimality (docs/american.md; no gap beyond the grid's
+error for a solved policy).  An ``american`` row is exercisable at any time; it is
+simulated on an exercise grid (its ``fixings``, daily by default) and extrapolated to
+continuous exercise, V ≈ 2 V(Δ) − V(2Δ), the second policy that of every second date back
+from maturity, on the same paths (the gap of a Bermudan
 option to the American one is first order in Δ); where the pilot's value of waiting is
 below the intrinsic value at t = 0 it is exercised at once (``spec.immediate``).
 
@@ -47,9 +47,10 @@ daily grid, several per cent (docs/american.md).  The fixed policy's own value V
 the differences differentiate: its loss against the optimal value is second order in the
 policy's error at every nearby spot (the optimal exercise region in S does not depend on
 S0), so the delta and gamma inherit no first-order policy error.  The optimal boundary does
-move with σ, so the vega's values at σ ± k are taken under policies fitted there, on the
-same pilot paths (policies 2 and 3).  Central differences have bias O(h²) and variance
-O(1/h) from the paths whose exercise date the move changes.
+move with σ, so the vega's values at σ ± k are taken under the policies of σ ± k
+(policies 2 and 3: solved there, or regressed on the same pilot paths).  Central
+differences have bias O(h²) and variance O(1/h) from the paths whose exercise date the move
+changes.
 
 Each of the four gets the European option on the same paths (the same differences of
 e^{−rT} h(S_T)) as a control variate, Y − β (C − μ), μ their exact means from the closed
@@ -67,7 +68,6 @@ import numpy as np
 from numba import njit
 
 from greeks import payoffs, streams
-from greeks.maths import normal_cdf
 from greeks.models import adapter as model_of
 from greeks.payoffs import N_BASIS, NEVER
 from greeks.stats import unit_moments
@@ -76,35 +76,14 @@ POLICY_PATHS = 1 << 17  # pilot paths of the regressions (docs/american.md: bias
 VEGA_POLICY_PATHS = 1 << 15  # of which those of the policies at σ ± k
 MIN_REGRESSION = 4 * N_BASIS  # in-the-money pilot paths a date's regression needs
 SPOT_STEP = 0.03  # h of the early-exercise delta and gamma (S0 (1 ± h))
-BOUNDARY_POINTS = 2001  # prices searched for a GBM exercise boundary
-SMOOTHING = 0.05  # years on either side of a boundary's local fit (smooth_boundary)
 N_STATISTICS = 2  # early-exercise probability, expected exercise time
 
 
 @njit(cache=True, inline="always")
-def _european(omega, spot, strike, date):
-    """Black–Scholes value of the European option at ``spot``; ``date`` = (σ sqrt(τ),
-    (r − q) τ, e^{−qτ}, e^{−rτ}) for the τ years it has to run (:func:`_date_constants`)."""
-    root, drift, carry, discount = date
-    d1 = (np.log(spot / strike) + drift) / root + 0.5 * root
-    return omega * (spot * carry * normal_cdf(omega * d1)
-                    - strike * discount * normal_cdf(omega * (d1 - root)))
-
-
-@njit(cache=True, inline="always")
-def _date_constants(remaining, rate, dividend, vol):
-    return (vol * np.sqrt(remaining), (rate - dividend) * remaining,
-            np.exp(-dividend * remaining), np.exp(-rate * remaining))
-
-
-@njit(cache=True, inline="always")
-def _features(x, u, e, european, with_state, out):
-    """The basis at one point: (1, x, x², x³, e) with ``european``, else (1, x, x², x³) and
-    with a state (u, u·x, u²)."""
+def _features(x, u, with_state, out):
+    """The basis at one point: (1, x, x², x³), with a state (1, x, x², x³, u, u·x, u²)."""
     out[0], out[1], out[2], out[3] = 1.0, x, x * x, x * x * x
-    if european:
-        out[4] = e
-    elif with_state:
+    if with_state:
         out[4], out[5], out[6] = u, u * x, u * u
 
 
@@ -119,22 +98,15 @@ def _solve(gram, moment):
 
 
 @njit(cache=True)
-def fit_policy(s, state, times, discounts, omega, strike, rate, dividend, vol, step,
-               min_regression, points):
+def fit_policy(s, state, discounts, omega, strike, step, min_regression):
     """β (dates × N_BASIS) of one row by backward induction on pilot prices ``s`` (the row's
     dates × paths, date-major) and states (no rows without), on every ``step``-th date back from
     maturity (the others get ``NEVER``; a date with fewer than ``min_regression`` paths in
-    the money too).
-
-    With a Black–Scholes volatility ``vol`` (> 0, no state) the basis is (1, x, x², x³, e),
-    e the discounted European value over K; the European value bounds the continuation
-    value from below, and the date's rule is the exercise boundary b where the discounted
-    intrinsic value first reaches both, searched on ``points`` prices between the pilot's
-    in-the-money range and K: β = (e^{−r t} ω (b − K), 0, ...)."""
+    the money too): the in-the-money paths' discounted cash flows regressed on the basis
+    (:func:`_features`), the rule the regression itself."""
     n, n_paths = s.shape
     with_state = state.shape[0] > 0
-    european = vol > 0.0
-    width = 5 if european else (7 if with_state else 4)
+    width = 7 if with_state else 4
     policy = np.zeros((n, N_BASIS))
     policy[:, 0] = NEVER
     cash = np.empty(n_paths)
@@ -143,98 +115,47 @@ def fit_policy(s, state, times, discounts, omega, strike, rate, dividend, vol, s
     features = np.empty(7)
     used = np.zeros(n_paths, dtype=np.bool_)
     for i in range(n - 1 - step, -1, -step):
-        date = _date_constants(times[n - 1] - times[i], rate, dividend, max(vol, 1e-300))
         gram, moment = np.zeros((width, width)), np.zeros(width)
-        count, low, high = 0, np.inf, -np.inf
+        count = 0
         for p in range(n_paths):
-            used[p] = False
-            value = discounts[i] * omega * (s[i, p] - strike)
-            if value <= 0.0:
+            used[p] = discounts[i] * omega * (s[i, p] - strike) > 0.0
+            if not used[p]:
                 continue
-            e = 0.0
-            if european:
-                e = discounts[i] * _european(omega, s[i, p], strike, date)
-                if value < e:
-                    continue
-            x = s[i, p] / strike
-            _features(x, state[i, p] if with_state else 0.0, e / strike, european,
-                      with_state, features)
+            _features(s[i, p] / strike, state[i, p] if with_state else 0.0, with_state,
+                      features)
             for a in range(width):
                 moment[a] += features[a] * cash[p]
                 for b in range(width):
                     gram[a, b] += features[a] * features[b]
-            used[p] = True
             count += 1
-            low, high = min(low, x), max(high, x)
         if count < min_regression:
             continue
         beta = _solve(gram, moment)
-        if not european:
-            policy[i, :] = 0.0
-            policy[i, :width] = beta
-            for p in range(n_paths):
-                if used[p]:
-                    x = s[i, p] / strike
-                    _features(x, state[i, p] if with_state else 0.0, 0.0, False, with_state,
-                              features)
-                    value = discounts[i] * omega * (s[i, p] - strike)
-                    if value >= np.dot(features[:width], beta):
-                        cash[p] = value
-            continue
-        start, stop = (low, 1.0) if omega < 0 else (1.0, high)
-        edge = np.nan
-        for g in range(points):
-            x = start + (stop - start) * g / (points - 1)
-            value = discounts[i] * omega * (x - 1.0) * strike
-            if value <= 0.0:
-                continue
-            e = discounts[i] * _european(omega, x * strike, strike, date)
-            _features(x, 0.0, e / strike, True, False, features)
-            if value >= e and value >= np.dot(features[:width], beta) and (
-                    omega < 0 or np.isnan(edge)):
-                edge = x * strike  # a put's last, a call's first
-        if np.isnan(edge):
-            continue
         policy[i, :] = 0.0
-        policy[i, 0] = discounts[i] * omega * (edge - strike)
+        policy[i, :width] = beta
         for p in range(n_paths):
-            if used[p] and omega * s[i, p] >= omega * edge:
-                cash[p] = discounts[i] * omega * (s[i, p] - strike)
+            if used[p]:
+                _features(s[i, p] / strike, state[i, p] if with_state else 0.0, with_state,
+                          features)
+                value = discounts[i] * omega * (s[i, p] - strike)
+                if value >= np.dot(features[:width], beta):
+                    cash[p] = value
     return policy
 
 
-def fitted_policy(s, state, times, discounts, omega, strike, rate, dividend, vol,
-                  step) -> np.ndarray:
-    """:func:`fit_policy`, with a GBM boundary smoothed over time (:func:`smooth_boundary`)."""
-    policy = fit_policy(s, state, times, discounts, omega, strike, rate, dividend, vol, step,
-                        MIN_REGRESSION, BOUNDARY_POINTS)
-    if vol > 0.0:
-        policy[:, 0] = smooth_boundary(policy[:, 0], times, discounts, omega, strike)
+def solved_policy(edges: np.ndarray, discounts: np.ndarray, omega: float, strike: float,
+                  step: int) -> np.ndarray:
+    """β (dates × N_BASIS) of a policy from solved exercise boundaries ``edges`` (one per
+    ``step``-th date back from maturity, the maturity excepted, in date order): exercise on
+    date t_i where the discounted intrinsic value reaches β_0 = e^{−r t_i} ω (b_i − K), the
+    other dates ``NEVER``."""
+    n = discounts.size
+    policy = np.zeros((n, N_BASIS))
+    policy[:, 0] = NEVER
+    dates = np.arange((n - 1) % step, n - 1, step)
+    fitted = np.isfinite(edges) & (edges > 0.0)
+    policy[dates[fitted], 0] = discounts[dates[fitted]] * omega * (edges[fitted] - strike)
     return policy
-
-
-def smooth_boundary(beta: np.ndarray, times: np.ndarray, discounts: np.ndarray, omega: float,
-                    strike: float) -> np.ndarray:
-    """The exercise boundaries b_i (in β_0 = e^{−r t_i} ω (b_i − K)) smoothed over time:
-    each log(b_i/K) replaced by its local linear fit in sqrt(T − t) over the dates within
-    ``SMOOTHING`` years.  Each date's boundary carries its own regression noise (most where
-    few pilot paths come near it, early on); a path that stays near the boundary exercises
-    at the first date whose noise lets it, and a spike in the boundary costs the moved
-    spots of the delta and gamma: unsmoothed, the noise acts as an earlier boundary."""
-    out = beta.copy()
-    fitted = np.flatnonzero(np.isfinite(beta))
-    fitted = fitted[fitted < beta.size - 1]
-    if fitted.size < 3:
-        return out
-    level = np.log((omega * beta[fitted] / discounts[fitted] + strike) / strike)
-    root = np.sqrt(times[-1] - times[fitted])
-    for k, i in enumerate(fitted):
-        near = np.abs(times[fitted] - times[i]) <= SMOOTHING
-        if near.sum() < 3:
-            continue
-        slope, intercept = np.polyfit(root[near], level[near], 1)
-        out[i] = discounts[i] * omega * (strike * np.exp(intercept + slope * root[k]) - strike)
-    return out
 
 
 def row_dates(group, columns: np.ndarray, j: int):
@@ -246,40 +167,24 @@ def row_dates(group, columns: np.ndarray, j: int):
 
 
 def prepare(group, seed: int, first_chunk: int = 0):
-    """The group with each row's policy fitted on the pilot, the European controls' means
-    (``exercise_means``, rows × 4) and coefficients (``exercise_coef``)."""
+    """The group with each row's policies (:func:`_policies`), the European controls' means
+    (``exercise_means``, rows × 4) and coefficients (``exercise_coef``, from the pilot's
+    first chunk)."""
     model = model_of(group.model)
     spec = group.payoff
+    solved = model.solves_exercise
     pieces, done = [], 0
     for c, n in group.chunks(POLICY_PATHS):
+        if solved and c > 0:
+            break
         stream = np.random.SeedSequence(
             seed, spawn_key=(*group.spawn_words, streams.POLICY + first_chunk + c))
         pieces.append(model.exercise_paths(group, stream, n,
                                            sensitivities=done < VEGA_POLICY_PATHS))
         done += n
-    moved = [piece for piece in pieces if piece.vol_s.shape[1]]
+    group = replace(group, payoff=spec._replace(policy=_policies(group, model, pieces, solved)))
     step = model.exercise_vol_step(group)
     sigma = model.vega_sigma(group.params)
-    # the policies: every date, every second date, and every date at σ + k and σ − k (these
-    # on the first VEGA_POLICY_PATHS pilot paths, the same for both)
-    width = int(np.diff(group.date_start).max())
-    policy = np.zeros((group.n_rows, 4, width, N_BASIS))
-    has_vol = model.exercise_volatility(group) > 0
-    for j in range(group.n_rows):
-        columns, times, discounts = row_dates(group, pieces[0].columns, j)
-        for policies, used, at in [((0, 1), pieces, (sigma, sigma)),
-                                   ((2, 3), moved, (sigma + step, sigma - step))]:
-            for k, at_sigma in zip(policies, at):
-                if k == 1 and not spec.richardson[j]:
-                    continue
-                source = 0 if k < 2 else k - 1
-                if k != 1:  # policy 1 reads policy 0's paths
-                    s = _date_major([_prices(piece, source)[0] for piece in used], columns)
-                    state = _date_major([_prices(piece, source)[1] for piece in used], columns)
-                policy[j, k, :columns.size] = fitted_policy(
-                    s, state, times, discounts, spec.omega[j], spec.strike[j], spec.rate[j],
-                    group.dividend, at_sigma if has_vol else 0.0, 2 if k == 1 else 1)
-    group = replace(group, payoff=spec._replace(policy=policy))
     means = np.array([european_greeks(lambda spot, sigma, j=j: model.european_price(
         group, j, spot, sigma), group.spot, sigma, step) for j in range(group.n_rows)])
     coef = np.zeros((group.n_rows, 4))
@@ -295,6 +200,41 @@ def prepare(group, seed: int, first_chunk: int = 0):
             immediate[j], coef[j] = True, 0.0
     return replace(group, payoff=group.payoff._replace(immediate=immediate),
                    exercise_means=means, exercise_coef=coef)
+
+
+def _policies(group, model, pieces, solved: bool) -> np.ndarray:
+    """(rows, 4, dates, N_BASIS): each row's policies on every date (0), every second date
+    back from maturity (1, the Richardson partner of an american row), and every date at
+    σ + k (2) and σ − k (3), the vega's.  ``solved``: from the model's exercise boundaries
+    (:func:`solved_policy`); otherwise regressed on the pilot ``pieces``
+    (:func:`fit_policy`; policies 2 and 3 on the pilot's first ``VEGA_POLICY_PATHS`` paths
+    at σ ± k, the same for both)."""
+    spec = group.payoff
+    step = model.exercise_vol_step(group)
+    sigma = model.vega_sigma(group.params)
+    moved = [piece for piece in pieces if piece.vol_s.shape[1]]
+    width = int(np.diff(group.date_start).max())
+    policy = np.zeros((group.n_rows, 4, width, N_BASIS))
+    for j in range(group.n_rows):
+        columns, times, discounts = row_dates(group, pieces[0].columns, j)
+        n = columns.size
+        for k, at_sigma in enumerate((sigma, sigma, sigma + step, sigma - step)):
+            if k == 1 and not spec.richardson[j]:
+                continue
+            every = 2 if k == 1 else 1
+            if solved:
+                edges = model.exercise_boundaries(group, j, at_sigma, times[(n - 1) % every::every])
+                policy[j, k, :n] = solved_policy(edges, discounts, spec.omega[j],
+                                                 spec.strike[j], every)
+                continue
+            source = 0 if k < 2 else k - 1
+            if k != 1:  # policy 1 reads policy 0's paths
+                used = pieces if k == 0 else moved
+                s = _date_major([_prices(piece, source)[0] for piece in used], columns)
+                state = _date_major([_prices(piece, source)[1] for piece in used], columns)
+            policy[j, k, :n] = fit_policy(s, state, discounts, spec.omega[j], spec.strike[j],
+                                          every, MIN_REGRESSION)
+    return policy
 
 
 def _prices(piece, source: int):

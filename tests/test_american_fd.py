@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scipy.optimize import brentq
 
-from greeks.models.gbm.american import american_fd
+from greeks.models.gbm.american import american_fd, exercise_boundaries
 from greeks.models.gbm.analytic import black_scholes, norm_pdf
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "american_reference.csv"
@@ -197,6 +198,41 @@ def test_greeks_against_binomial_tree(args, dates_count):
     assert fd.delta == pytest.approx(delta, abs=2e-4)
     assert fd.gamma == pytest.approx(gamma, rel=1e-3)
     assert fd.vega == pytest.approx(vega, rel=1e-3)
+
+
+@pytest.mark.parametrize("is_call, args", [
+    (False, (40.0, 1.0, 0.06, 0.0, 0.2)),
+    (True, (105.0, 1.0, 0.02, 0.04, 0.3)),
+    (True, (100.0, 2.0, 0.03, 0.08, 0.25)),
+])
+def test_exercise_boundary_of_two_dates_is_closed_form(is_call, args):
+    """With dates T/2 and T the continuation value at T/2 is the European option over T/2, so
+    the boundary b solves BS(b; T/2) = ω (b − K): found by root search on Black–Scholes."""
+    strike, maturity, rate, dividend, vol = args
+    kind = "call" if is_call else "put"
+    omega = 1.0 if is_call else -1.0
+
+    def gap(spot):
+        return (black_scholes(kind, spot, strike, maturity / 2, rate, vol, dividend).price
+                - omega * (spot - strike))
+
+    lo, hi = (strike * 1.0001, strike * 5.0) if is_call else (strike * 0.2, strike * 0.9999)
+    expected = brentq(gap, lo, hi, xtol=1e-12)
+    edges = exercise_boundaries(strike, strike, maturity, rate, dividend, vol, is_call,
+                                [maturity / 2, maturity])
+    assert edges.shape == (1,)
+    # log-linear between nodes of width h ~ 1e-3: the crossing within h²-order, 1e-4 relative
+    assert edges[0] == pytest.approx(expected, rel=1e-4)
+
+
+def test_exercise_boundaries_move_with_time_and_never_without_early_value():
+    """A put's boundary rises towards the strike as maturity nears; a call without dividends
+    is never exercised early (boundary inf on every date)."""
+    dates = np.arange(1, 13) / 12
+    put = exercise_boundaries(36.0, 40.0, 1.0, 0.06, 0.0, 0.2, False, dates)
+    assert put.shape == (11,) and np.all(np.diff(put) > 0) and put[-1] < 40.0
+    call = exercise_boundaries(100.0, 100.0, 1.0, 0.05, 0.0, 0.2, True, dates)
+    assert np.all(np.isinf(call))
 
 
 def test_early_exercise_premium_ordering():

@@ -72,6 +72,7 @@ class Model:
     survival: bool = False              # knock-outs on survival-conditioned paths
     further: tuple[int, ...] = ()       # codes of greeks.sensitivities.NAMES by LR
     relative_cost: dict = {}            # family → cost per path relative to LR
+    solves_exercise: bool = False       # exercise_boundaries solved, not regressed
 
     def lr_delta_unusable(self, frame) -> np.ndarray:
         """Rows (bool per row of ``frame``, all of this model) whose likelihood-ratio delta
@@ -134,10 +135,12 @@ class Model:
         """k, the volatility step of the early-exercise vega (σ ± k; σ0 under Heston)."""
         raise NotImplementedError
 
-    def exercise_volatility(self, group) -> float:
-        """The Black–Scholes volatility of the European value in the exercise policy's
-        basis (:mod:`greeks.payoffs`), 0 for none."""
-        return 0.0
+    def exercise_boundaries(self, group, j: int, sigma: float, times: np.ndarray) -> np.ndarray:
+        """The optimal exercise boundaries of row j exercisable on ``times`` (years, the last
+        its maturity) at volatility ``sigma``, one per date before maturity (a put exercises
+        at S ≤ b, a call at S ≥ b; 0 or inf: never), in models with ``solves_exercise``
+        (the others' policies are regressed on a pilot)."""
+        raise NotImplementedError
 
     def european_price(self, group, j: int, spot: float, sigma: float) -> float:
         """The closed-form price of row j's European option (same strike, type and maturity)

@@ -24,6 +24,7 @@ from greeks import (
 )
 from greeks.models.base import Bumped, ExercisePaths, Model
 from greeks.models.gbm import dated
+from greeks.models.gbm.american import exercise_boundaries
 from greeks.models.gbm.analytic import black_scholes
 from greeks.models.gbm.paths import simulate
 from greeks.models.gbm.schema import PARAMETERS
@@ -41,6 +42,7 @@ class GBM(Model):
     # cost per path relative to likelihood ratio (greeks compare, one thread: finite
     # differences 2–3×, pathwise 1–1.7×, survival conditioning 4.7×)
     relative_cost = {"fd": 2.5, "pathwise": 1.3, "survival": 4.5}
+    solves_exercise = True
 
     def floor_sigma(self, params):
         return params[0], False
@@ -134,8 +136,12 @@ class GBM(Model):
     def exercise_vol_step(self, group):
         return min(EXERCISE_VOL_STEP, 0.5 * group.params[0])
 
-    def exercise_volatility(self, group):
-        return group.params[0]
+    def exercise_boundaries(self, group, j, sigma, times):
+        """Solved on the finite-difference grid of the Bermudan option on ``times``
+        (:func:`greeks.models.gbm.american.exercise_boundaries`)."""
+        spec = group.payoff
+        return exercise_boundaries(group.spot, spec.strike[j], times[-1], group.rate,
+                                   group.dividend, sigma, spec.omega[j] > 0, times)
 
     def european_price(self, group, j, spot, sigma):
         spec = group.payoff

@@ -128,12 +128,13 @@ def _solve_step(sub, dia, sup, rhs, obstacle, exercise, put, pivots, reduced, ou
 
 @njit(cache=True)
 def _march(spots, values, obstacle, dts, thetas, exercise, american, h, vol, rate, dividend,
-           strike, put):
+           strike, put, edges):
     """March ``values`` (the payoff on the grid ``spots``) from maturity to t = 0 by θ-steps of
     lengths ``dts`` and weights ``thetas`` (½ Crank–Nicolson, 1 implicit).  ``american``: every
     step solves the complementarity problem with V ≥ ``obstacle``; otherwise a step with
-    ``exercise`` (ending on a Bermudan date) is followed by V = max(V, obstacle).  Returns the
-    values at t = 0."""
+    ``exercise`` (ending on a Bermudan date) is followed by V = max(V, obstacle), and, where
+    ``edges`` has room, the date's exercise boundary (:func:`_edge`) goes to ``edges`` in the
+    order of the march (the last date before maturity first).  Returns the values at t = 0."""
     m = spots.size - 1
     a = 0.5 * vol * vol
     b = rate - dividend - a
@@ -149,6 +150,7 @@ def _march(spots, values, obstacle, dts, thetas, exercise, american, h, vol, rat
     pivots = np.empty_like(v)
     reduced = np.empty_like(v)
     since = 0.0  # time from the node's time to the next exercise opportunity (or maturity)
+    dated = 0
     for n in range(dts.size):
         dt = dts[n]
         th = thetas[n]
@@ -170,10 +172,45 @@ def _march(spots, values, obstacle, dts, thetas, exercise, american, h, vol, rat
         v, new = new, v
         if exercise[n]:
             if not american:
+                if dated < edges.size:
+                    edges[dated] = _edge(spots, v, obstacle, h, put)
+                    dated += 1
                 for j in range(m + 1):
                     v[j] = max(v[j], obstacle[j])
             since = 0.0
     return v
+
+
+@njit(cache=True)
+def _edge(spots, continuation, obstacle, h, put):
+    """The exercise boundary b of one Bermudan date from the continuation values on the grid:
+    the exercise region (continuation ≤ intrinsic, in the money) is an interval at the
+    in-the-money end (a put's S ≤ b, a call's S ≥ b), its end found where d = continuation −
+    intrinsic changes sign, log-linear between the two nodes; 0 (put) or inf (call) where no
+    node exercises."""
+    m = spots.size - 1
+    if put:
+        j = 0
+        while j <= m and obstacle[j] > 0.0 and continuation[j] <= obstacle[j]:
+            j += 1
+        if j == 0:
+            return 0.0
+        inner = j - 1
+        outer = j if j <= m else inner
+    else:
+        j = m
+        while j >= 0 and obstacle[j] > 0.0 and continuation[j] <= obstacle[j]:
+            j -= 1
+        if j == m:
+            return np.inf
+        inner = j + 1
+        outer = j if j >= 0 else inner
+    d_in = continuation[inner] - obstacle[inner]  # ≤ 0
+    d_out = continuation[outer] - obstacle[outer]
+    if outer == inner or d_out <= d_in:
+        return spots[inner]
+    share = -d_in / (d_out - d_in)
+    return spots[inner] * math.exp(share * h * (1.0 if outer > inner else -1.0))
 
 
 def _check(spot, strike, maturity, vol, exercise_times, space_steps, time_steps):
@@ -281,7 +318,7 @@ def american_fd(spot, strike, maturity, rate, dividend, vol, is_call, exercise_t
 
     def solve(sigma):
         return _march(spots, values, obstacle, dts, thetas, exercise, dates is None, h, sigma,
-                      rate, dividend, strike, put)
+                      rate, dividend, strike, put, np.empty(0))
 
     v = solve(vol)
     first = (v[j0 + 1] - v[j0 - 1]) / (2.0 * h)
@@ -294,3 +331,25 @@ def american_fd(spot, strike, maturity, rate, dividend, vol, is_call, exercise_t
         sensitivity = (8.0 * near - far) / (12.0 * bump)
     return FDGreeks(float(v[j0]), float(first / spot), float((second - first) / (spot * spot)),
                     float(sensitivity))
+
+
+def exercise_boundaries(spot, strike, maturity, rate, dividend, vol, is_call, exercise_times, *,
+                        space_steps=SPACE_STEPS, time_steps=TIME_STEPS) -> np.ndarray:
+    """The optimal exercise boundaries b_k of the Bermudan option on ``exercise_times`` (the
+    last the maturity), one per date before maturity: exercising on date t_k where
+    S ≤ b_k (put) or S ≥ b_k (call) is optimal, b_k the price at which the continuation
+    value, on this module's grid (the Bermudan scheme of :func:`american_fd`), meets the
+    intrinsic value (:func:`_edge`; 0 or inf where it never does).  The region in S does not
+    depend on the spot, which only places the grid."""
+    spot, strike, maturity = float(spot), float(strike), float(maturity)
+    rate, dividend, vol = float(rate), float(dividend), float(vol)
+    dates = _check(spot, strike, maturity, vol, exercise_times, int(space_steps), int(time_steps))
+    put = not bool(is_call)
+    h, steps, j0 = _grid(spot, strike, maturity, rate, dividend, vol, int(space_steps))
+    spots = spot * np.exp((np.arange(steps + 1) - j0) * h)
+    obstacle, values = _payoff(spots, h, strike, put)
+    dts, thetas, exercise = _schedule(maturity, dates, int(time_steps))
+    edges = np.full(dates.size - 1, np.nan)
+    _march(spots, values, obstacle, dts, thetas, exercise, False, h, vol, rate, dividend, strike,
+           put, edges)
+    return edges[::-1].copy()
