@@ -16,6 +16,7 @@ from helpers import k_for, make_frame, seed
 
 import greeks
 from greeks.instruments import InputError
+from greeks.models.gbm.american import american_fd
 
 LS = {"instrument": "american", "option_type": "put", "strike": 40.0, "rate": 0.06, "vol": 0.2}
 # Longstaff & Schwartz (2001), Table 1 (finite differences): S0, σ, T -> price
@@ -137,6 +138,40 @@ def test_american_puts_and_call_over_seeds(n):
                        + [CALL])
     results = greeks.price_portfolio(frame, seed=seed(100 + n), greeks="gamma")
     check(results, [tree_greeks(row) for row in frame.to_dict("records")])
+
+
+@pytest.mark.slow
+def test_gbm_solved_policy_unbiased_with_calibrated_errors():
+    """Under GBM the policy is the solved optimal boundary, so no bias allowance: over 12
+    seeds at 20,000 paths the z-scores (estimate − finite-difference reference)/se of price,
+    delta and vega on three rows (a daily american put, an american call with a dividend
+    yield, a quarterly bermudan call) have mean 0 and rms 1.  Each row's mean z over the seeds
+    sd 1/sqrt(12): |mean| ≤ k_for(9)/sqrt(12); the pooled z² of a Greek (36, χ²₃₆/36 if
+    the SEs are right): 0.35 ≤ mean z² ≤ 2.1 (its 1e-4 tails), so SEs inflated or shrunk
+    by ~1.6x fail.  The reference's grid error (≤ 1e-4 relative) and the exercise
+    grid's (≤ 5e-4 of the delta) are far below the SEs at these paths."""
+    rows = [dict(id="put", instrument="american", option_type="put", strike=40.0, maturity=1.0,
+                 spot=38.0, rate=0.06, vol=0.2),
+            dict(id="call", instrument="american", option_type="call", strike=100.0,
+                 maturity=0.75, spot=105.0, rate=0.02, dividend=0.07, vol=0.3),
+            dict(id="berm", instrument="bermudan", option_type="call", strike=105.0,
+                 maturity=1.0, spot=100.0, rate=0.02, dividend=0.04, vol=0.3, fixings=4)]
+    frame = make_frame(rows)
+    references = []
+    for row in rows:
+        dates = None if row["instrument"] == "american" else np.arange(1, 5) / 4.0
+        fd = american_fd(row["spot"], row["strike"], row["maturity"], row["rate"],
+                         row.get("dividend", 0.0), row["vol"], row["option_type"] == "call",
+                         dates)
+        references.append({"price": fd.price, "delta": fd.delta, "vega": fd.vega})
+    z = np.array([[[(out[name] - reference[name]) / out[f"{name}_se"]
+                    for name in ("price", "delta", "vega")]
+                   for (_, out), reference in zip(
+                       greeks.price_portfolio(frame, paths=20_000, seed=seed(300 + n)).iterrows(),
+                       references)] for n in range(12)])
+    assert np.all(np.abs(z.mean(axis=0)) <= k_for(9) / math.sqrt(12)), z.mean(axis=0)
+    pooled = (z * z).mean(axis=(0, 1))
+    assert np.all((pooled >= 0.35) & (pooled <= 2.1)), pooled
 
 
 def test_deep_in_the_money_american_is_exercised_at_once():

@@ -81,6 +81,7 @@ TIME_STEPS = 1000  # time steps from maturity to 0
 WIDTH = 6.0  # standard deviations σ√T beyond log S0 and log K
 VOL_BUMP = 1e-2  # relative volatility step of the central-difference vega
 RANNACHER_HALF_STEPS = 4  # fully implicit half steps replacing two Crank–Nicolson steps
+STEPS_PER_DATE = 6  # least time steps between the dates of an exercise boundary
 
 
 class FDGreeks(NamedTuple):
@@ -338,8 +339,9 @@ def exercise_boundaries(spot, strike, maturity, rate, dividend, vol, is_call, ex
     """The optimal exercise boundaries b_k of the Bermudan option on ``exercise_times`` (the
     last the maturity), one per date before maturity: exercising on date t_k where
     S ≤ b_k (put) or S ≥ b_k (call) is optimal, b_k the price at which the continuation
-    value, on this module's grid (the Bermudan scheme of :func:`american_fd`), meets the
-    intrinsic value (:func:`_edge`; 0 or inf where it never does).  The region in S does not
+    value, on this module's grid (the Bermudan scheme of :func:`american_fd`, with at least
+    ``STEPS_PER_DATE`` time steps between dates), meets the intrinsic value (:func:`_edge`; 0
+    or inf where it never does).  The region in S does not
     depend on the spot, which only places the grid."""
     spot, strike, maturity = float(spot), float(strike), float(maturity)
     rate, dividend, vol = float(rate), float(dividend), float(vol)
@@ -348,7 +350,8 @@ def exercise_boundaries(spot, strike, maturity, rate, dividend, vol, is_call, ex
     h, steps, j0 = _grid(spot, strike, maturity, rate, dividend, vol, int(space_steps))
     spots = spot * np.exp((np.arange(steps + 1) - j0) * h)
     obstacle, values = _payoff(spots, h, strike, put)
-    dts, thetas, exercise = _schedule(maturity, dates, int(time_steps))
+    dts, thetas, exercise = _schedule(maturity, dates,
+                                      max(int(time_steps), STEPS_PER_DATE * dates.size))
     edges = np.full(dates.size - 1, np.nan)
     _march(spots, values, obstacle, dts, thetas, exercise, False, h, vol, rate, dividend, strike,
            put, edges)
