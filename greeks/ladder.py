@@ -36,6 +36,12 @@ the Gaussian step with s_i = σ sqrt(Δ_i), s_i' = σ' sqrt(Δ_i) and mean shift
 2s_i² ≤ s_i'²: the ratio has infinite variance) — it falls geometrically in the number of
 dates, so daily-fixed rows are re-simulated at once.  A Heston row's variance chain would
 need its own transition ratio: its volatility-shifted scenarios are always re-simulated.
+
+American and bermudan rows are re-priced by a full simulation at every scenario, the base
+included (their value is that of a policy fitted at the scenario's spot and volatility, not
+an expectation of a path functional the ratio could reweight): their P&L against the base is
+the difference of independent runs (the spot is part of a group's stream key), so the two
+variances add.
 """
 
 from __future__ import annotations
@@ -104,7 +110,7 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
         ``attrs["rows"]`` holds each row's reweighted value, SE and ESS per shift (value and
         SE NaN where its ESS is too small).
     """
-    from greeks.api import load, price_portfolio, refuse_exercise, source_name
+    from greeks.api import exercise_rows, load, price_portfolio
 
     options = check_run_options(paths=paths, seed=seed, threads=threads, scheme=scheme,
                                 steps_per_year=steps_per_year)
@@ -112,7 +118,6 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     spot_grid = shift_grid(spot, "spot", floor=-1.0)
     vol_grid = shift_grid(vol, "vol", floor=None)
     frame = load(source, extra_columns=extra_columns)
-    refuse_exercise(frame, source_name(source), "ladder")
     from greeks import engine  # numba: only once the options and the input are valid
     from greeks.stats import Moments
 
@@ -122,10 +127,24 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     paths, seed = options.paths, options.seed
     logs = np.log1p(shifts)
     base = int(np.flatnonzero((shifts == 0) & (vols == 0))[0])
-    groups = engine.plan_groups(frame, options.scheme, options.steps_per_year, paths=paths)
+    exercised = exercise_rows(frame)
+    groups = [group for group in engine.plan_groups(frame, options.scheme,
+                                                    options.steps_per_year, paths=paths)
+              if not exercised[group.positions].any()]
     ess = _effective_fraction(groups, len(frame), seed, min(paths, PILOT), logs, vols)
+    ess[exercised] = np.nan
     good = ess >= min_ess
-    good[:, base] = True
+    good[~exercised, base] = True
+
+    def reprice(rows, shift, vol_shift):
+        """(value, variance) of ``rows`` re-priced at a scenario by a full simulation."""
+        priced = price_portfolio(_shifted(rows, shift, vol_shift), paths=paths, seed=seed,
+                                 threads=options.threads, scheme=scheme,
+                                 steps_per_year=steps_per_year, plain=True,
+                                 extra_columns=extra_columns).attrs["total"]
+        return priced["price"], priced["price_se"] ** 2
+
+    exercise_base = (reprice(frame[exercised], 0.0, 0.0) if exercised.any() else (0.0, 0.0))
     rows = len(frame)
     row_stats = [Moments((shifts.size,)) for _ in range(rows)]
     total_mean = np.zeros((2, shifts.size))  # value and P&L of the reweighted rows
@@ -153,14 +172,19 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
         value, value_var = total_mean[0, s], total_variance[0, s]
         pnl, pnl_var = total_mean[1, s], total_variance[1, s]
         origin = "reweighted"
-        if bad.size and resimulate:
-            moved = _shifted(frame.iloc[bad], shift, vols[s])
-            priced = price_portfolio(moved.reset_index(drop=True), paths=paths, seed=seed,
-                                     threads=options.threads, scheme=scheme,
-                                     steps_per_year=steps_per_year, plain=True,
-                                     extra_columns=extra_columns).attrs["total"]
-            value, value_var = value + priced["price"], value_var + priced["price_se"] ** 2
-            pnl, pnl_var = pnl + priced["price"], pnl_var + priced["price_se"] ** 2
+        if exercised.any():  # re-priced at every scenario, the base run reused at the base
+            priced, variance = (exercise_base if s == base
+                                else reprice(frame[exercised], shift, vols[s]))
+            value, value_var = value + priced, value_var + variance
+            if s != base:
+                pnl += priced - exercise_base[0]
+                pnl_var += variance + exercise_base[1]
+        lost = np.flatnonzero(~good[:, s] & ~exercised)  # reweighting failed
+        if lost.size and resimulate:
+            priced, variance = reprice(frame.iloc[lost], shift, vols[s])
+            value, value_var = value + priced, value_var + variance
+            pnl, pnl_var = pnl + priced, pnl_var + variance
+        if bad.size and (resimulate or not lost.size):
             origin = ("re-simulated" if bad.size == rows
                       else f"{bad.size} of {rows} rows re-simulated")
         elif bad.size:
@@ -199,7 +223,8 @@ def _check_vols(frame: pd.DataFrame, vol_grid: np.ndarray) -> None:
 
 def _shifted(rows: pd.DataFrame, shift: float, vol_shift: float) -> pd.DataFrame:
     """Rows with every spot moved by ``shift`` and every volatility by ``vol_shift``."""
-    moved = rows.assign(spot=rows["spot"] * (1.0 + shift)).reset_index(drop=True)
+    moved = rows.reset_index(drop=True)
+    moved = moved.assign(spot=moved["spot"] * (1.0 + shift))
     if vol_shift:
         gbm = moved["model"] == "gbm"
         moved.loc[gbm, "vol"] = moved.loc[gbm, "vol"] + vol_shift

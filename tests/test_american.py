@@ -17,6 +17,7 @@ from helpers import k_for, make_frame, seed
 import greeks
 from greeks.instruments import InputError
 from greeks.models.gbm.american import american_fd
+from greeks.models.gbm.analytic import black_scholes
 
 LS = {"instrument": "american", "option_type": "put", "strike": 40.0, "rate": 0.06, "vol": 0.2}
 # Longstaff & Schwartz (2001), Table 1 (finite differences): S0, σ, T -> price
@@ -221,7 +222,6 @@ def test_bad_fixings_are_refused():
 def test_analytic_uses_the_finite_difference_reference():
     """``greeks analytic`` takes american and bermudan GBM rows from
     ``greeks.models.gbm.american.american_fd`` (exercise on the row's dates for a bermudan)."""
-    from greeks.models.gbm.american import american_fd
     from greeks.reference import reference_table
 
     frame = make_frame([dict(LS, id="A", spot=36.0, maturity=1.0),
@@ -236,7 +236,32 @@ def test_analytic_uses_the_finite_difference_reference():
     assert table["price"].iat[0] > table["price"].iat[1]
 
 
-def test_greeks_it_does_not_estimate_are_missing_and_ladder_refuses():
+def test_ladder_reprices_american_rows_at_every_scenario():
+    """An american put beside a european call: the ladder's values at S0(1 ± 5 %) against
+    the finite-difference American put plus Black–Scholes (quantities 2 and 1), and their
+    P&L against the base, within k·se (the re-priced row's P&L SE adds the base run's)."""
+    rows = [dict(LS, id="A", spot=40.0, maturity=0.5, quantity=2),
+            dict(id="E", instrument="european", option_type="call", strike=40.0,
+                 maturity=0.5, spot=40.0, rate=0.06, vol=0.2)]
+    table = greeks.spot_ladder(make_frame(rows), spot="-5%,5%", vol="0", paths=40_000,
+                               seed=seed(19))
+    def reference(shift):
+        spot = 40.0 * (1.0 + shift)
+        return (2 * american_fd(spot, 40.0, 0.5, 0.06, 0.0, 0.2, False).price
+                + black_scholes("call", spot, 40.0, 0.5, 0.06, 0.2).price)
+
+    k = k_for(5)
+    for _, line in table.iterrows():
+        assert abs(line["value"] - reference(line["shift"])) <= k * line["value_se"], line
+        if line["shift"] != 0:
+            move = reference(line["shift"]) - reference(0.0)
+            assert abs(line["pnl"] - move) <= k * line["pnl_se"], line
+    base = table[table["shift"] == 0].iloc[0]
+    assert base["pnl"] == 0.0 and base["source"] == "1 of 2 rows re-simulated"
+    assert math.isnan(table.attrs["rows"]["+0.05"].iat[0])
+
+
+def test_greeks_it_does_not_estimate_are_missing():
     rows = [dict(LS, id="A", spot=40.0, maturity=0.5, fixings=10),
             dict(HESTON, id="H", spot=10.0, fixings=10),
             dict(HESTON, id="HE", spot=10.0, instrument="european")]
@@ -246,6 +271,3 @@ def test_greeks_it_does_not_estimate_are_missing_and_ladder_refuses():
     assert results[["price", "delta", "vega", "gamma"]].notna().all().all()
     assert np.isfinite(results["dkappa"].iat[2])
     assert math.isnan(results.attrs["total"]["rho_rate"])
-    with pytest.raises(InputError, match="row 1: column 'instrument': american rows are not "
-                                         "supported by ladder"):
-        greeks.spot_ladder(make_frame(rows), paths=4_000)

@@ -125,8 +125,10 @@ class GBM(Model):
         vol_s = np.empty((2, 0, 0))
         if sensitivities:
             k = self.exercise_vol_step(group)
-            vol_s = np.stack([np.exp(math.log(group.spot) + (carry - 0.5 * v * v) * group.times
-                                     + v * w) for v in (sigma + k, sigma - k)])
+            vol_s = np.empty((2, *w.shape))
+            for moved, v in zip(vol_s, (sigma + k, sigma - k)):
+                np.exp(math.log(group.spot) + (carry - 0.5 * v * v) * group.times + v * w,
+                       out=moved)
         return ExercisePaths(s, np.empty((n_paths, 0)), vol_s,
                              np.empty((2, n_paths, 0)), group.date_index)
 
