@@ -425,16 +425,6 @@ def exercise_rows(frame: pd.DataFrame) -> np.ndarray:
                     dtype=bool)
 
 
-def refuse_exercise(frame: pd.DataFrame, source: str, command: str) -> None:
-    """Refuse american and bermudan rows in a command that cannot value them (its estimators
-    reweight or bump paths of the likelihood-ratio families)."""
-    rows = exercise_rows(frame)
-    if rows.any():
-        raise InputError(source, f"{frame['instrument'].iat[int(rows.argmax())]} rows are not "
-                         f"supported by {command}; price them with greeks price",
-                         row=int(rows.argmax()) + 1, column="instrument")
-
-
 def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> None:
     """Refuse Heston rows from v0 = 0 that the run cannot estimate: under Euler (its first
     variance step from 0 is deterministic, so no σ0-score exists), and without the Feller

@@ -32,12 +32,11 @@ def compare_estimators(source, *, paths: int | None = None, seed: int | None = N
     likelihood ratio under every method, so they list plain LR, LR with controls, and
     ``auto``'s choice); ``progress(done, total)`` is called after each row.
     """
-    from greeks.api import load, refuse_exercise, source_name
+    from greeks.api import load
 
     options = check_run_options(paths=paths, seed=seed, threads=threads, scheme=scheme,
                                 steps_per_year=steps_per_year)
     frame = load(source, market, extra_columns)
-    refuse_exercise(frame, source_name(source), "compare")
     from greeks import engine  # numba: only once the options and the input are valid
 
     _warm_up(frame, options.scheme, options.steps_per_year)

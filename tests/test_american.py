@@ -261,6 +261,17 @@ def test_ladder_reprices_american_rows_at_every_scenario():
     assert math.isnan(table.attrs["rows"]["+0.05"].iat[0])
 
 
+def test_compare_lists_the_policy_estimator_with_and_without_antithetics():
+    row = dict(LS, id="A", spot=40.0, maturity=0.5)
+    table = greeks.compare_estimators(make_frame([row]), paths=20_000, seed=seed(20))
+    assert set(table["method"]) == {"policy+fd+controls", "policy+fd+controls+antithetic",
+                                    "auto"}
+    fd = american_fd(40.0, 40.0, 0.5, 0.06, 0.0, 0.2, False)
+    k = k_for(len(table))
+    for _, line in table.iterrows():
+        assert abs(line["estimate"] - getattr(fd, line["greek"])) <= k * line["se"], line
+
+
 def test_greeks_it_does_not_estimate_are_missing():
     rows = [dict(LS, id="A", spot=40.0, maturity=0.5, fixings=10),
             dict(HESTON, id="H", spot=10.0, fixings=10),
