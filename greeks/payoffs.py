@@ -68,7 +68,7 @@ class PayoffSpec(NamedTuple):
     rate: np.ndarray = np.zeros(0)  # r, to discount from the exercise date
     # (rows, 4, max dates, N_BASIS): β per date of the policies (greeks.exercise): 0 every
     # date, 1 every second date back from maturity, 2 and 3 every date at σ + k and σ − k
-    policy: np.ndarray = np.zeros((0, 4, 0, 7))
+    policy: np.ndarray = np.zeros((0, 6, 0, 7))
     richardson: np.ndarray = np.zeros(0, dtype=np.bool_)  # 2 V(Δ) − V(2Δ) (american)
     immediate: np.ndarray = np.zeros(0, dtype=np.bool_)  # exercised at once (american)
 
@@ -171,6 +171,15 @@ def _stopped(s, scale, state, p, dates, discounts, spec, j, policy):
     return discounts[i] * spec.omega[j] * (scale * s[p, dates[i]] - spec.strike[j]), i
 
 
+@njit(cache=True, nogil=True, inline="always")
+def extrapolated_difference(near, far, shift):
+    """Richardson's derivative from the differences ``near`` = Y(θ + δ) − Y(θ − δ) and ``far``
+    = Y(θ + 2δ) − Y(θ − 2δ), δ = ``shift``: (4 D(δ) − D(2δ))/3 with D(δ) = near/(2δ),
+    D(2δ) = far/(4δ), whose O(δ²) terms cancel."""
+    return (2.0 * near - 0.25 * far) / (3.0 * shift)
+
+
+
 @njit(cache=True, nogil=True)
 def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, spec, j, spot,
                     h, vol_step, values, controls):
@@ -182,10 +191,11 @@ def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, sp
     and k = ``vol_step``, ``values`` (6 × paths) receives
 
         price  Y(S0, σ)                    (2 Y − Y', Y' under policy 1, with ``richardson``)
-        delta  (Y(S0(1 + h)) − Y(S0(1 − h))) / (2 h S0)
-        vega   (Y(σ + k) − Y(σ − k)) / (2 k)          (``vol_s``, ``vol_state``: the paths
-                                                     at σ ± k, paths × stored dates each,
-                                                     under the policies fitted there)
+        delta  Richardson's extrapolation of the central differences with steps h S0 and
+               2 h S0 (:func:`extrapolated_difference`): bias O(h⁴)
+        vega   the same extrapolation of the differences in σ with steps k and 2k
+               (``vol_s``, ``vol_state``: the paths at σ + k, σ − k, σ + 2k, σ − 2k, paths ×
+               stored dates each, under the policies 2–5 of those volatilities)
         gamma  (Y(S0(1 + h)) − 2 Y + Y(S0(1 − h))) / (h S0)²
         early exercise  1{τ before maturity}
         exercise time   t_τ (maturity if not exercised early)
@@ -201,6 +211,7 @@ def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, sp
     maturity = date_times[n - 1]
     last = dates[n - 1]
     final = discounts[n - 1]
+    vol_moved = np.empty(4)
     for p in range(s.shape[0]):
         if spec.immediate[j]:
             values[0, p], values[1, p] = omega * (spot - strike), omega
@@ -211,14 +222,18 @@ def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, sp
         base, i = _stopped(s, 1.0, state, p, dates, discounts, spec, j, 0)
         up = _stopped(s, 1.0 + h, state, p, dates, discounts, spec, j, 0)[0]
         down = _stopped(s, 1.0 - h, state, p, dates, discounts, spec, j, 0)[0]
-        vol_up = _stopped(vol_s[0], 1.0, vol_state[0], p, dates, discounts, spec, j, 2)[0]
-        vol_down = _stopped(vol_s[1], 1.0, vol_state[1], p, dates, discounts, spec, j, 3)[0]
+        far_up = _stopped(s, 1.0 + 2.0 * h, state, p, dates, discounts, spec, j, 0)[0]
+        far_down = _stopped(s, 1.0 - 2.0 * h, state, p, dates, discounts, spec, j, 0)[0]
+        for m in range(4):
+            vol_moved[m] = _stopped(vol_s[m], 1.0, vol_state[m], p, dates, discounts, spec, j,
+                                    2 + m)[0]
         price = base
         if spec.richardson[j]:
             price = 2.0 * base - _stopped(s, 1.0, state, p, dates, discounts, spec, j, 1)[0]
         values[0, p] = price
-        values[1, p] = (up - down) / (2.0 * shift)
-        values[2, p] = (vol_up - vol_down) / (2.0 * vol_step)
+        values[1, p] = extrapolated_difference(up - down, far_up - far_down, shift)
+        values[2, p] = extrapolated_difference(vol_moved[0] - vol_moved[1],
+                                               vol_moved[2] - vol_moved[3], vol_step)
         values[3, p] = (up - 2.0 * base + down) / (shift * shift)
         early = 0 <= i < n - 1
         values[4, p] = 1.0 if early else 0.0
@@ -227,8 +242,11 @@ def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, sp
         end_up = final * max(omega * ((1.0 + h) * s[p, last] - strike), 0.0)
         end_down = final * max(omega * ((1.0 - h) * s[p, last] - strike), 0.0)
         controls[0, p] = end
-        controls[1, p] = (end_up - end_down) / (2.0 * shift)
-        controls[2, p] = final * (max(omega * (vol_s[0, p, last] - strike), 0.0)
-                                  - max(omega * (vol_s[1, p, last] - strike), 0.0)
-                                  ) / (2.0 * vol_step)
+        far = final * (max(omega * ((1.0 + 2.0 * h) * s[p, last] - strike), 0.0)
+                       - max(omega * ((1.0 - 2.0 * h) * s[p, last] - strike), 0.0))
+        controls[1, p] = extrapolated_difference(end_up - end_down, far, shift)
+        for m in range(4):
+            vol_moved[m] = final * max(omega * (vol_s[m, p, last] - strike), 0.0)
+        controls[2, p] = extrapolated_difference(vol_moved[0] - vol_moved[1],
+                                                 vol_moved[2] - vol_moved[3], vol_step)
         controls[3, p] = (end_up - 2.0 * end + end_down) / (shift * shift)

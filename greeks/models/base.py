@@ -51,7 +51,8 @@ class ExercisePaths(NamedTuple):
     stored dates) with the stored column of each row date (``columns``, ``date_index``
     order) and the basis' variance state u on the same columns (no columns without one);
     with ``sensitivities`` the same on common random numbers at σ ± k, k =
-    :meth:`Model.exercise_vol_step` (``vol_s``, ``vol_state``: 2 × paths × stored dates;
+    :meth:`Model.exercise_vol_step` (``vol_s``, ``vol_state``: 4 × paths × stored dates, at
+    σ + k, σ − k, σ + 2k, σ − 2k;
     otherwise empty)."""
 
     s: np.ndarray

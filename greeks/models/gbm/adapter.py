@@ -122,21 +122,21 @@ class GBM(Model):
         """Exact paths on the group's grid; at σ ± k the same Brownian paths; no state."""
         sigma, carry = group.params[0], group.rate - group.dividend
         w, s = self._paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths)
-        vol_s = np.empty((2, 0, 0))
+        vol_s = np.empty((4, 0, 0))
         if sensitivities:
             k = self.exercise_vol_step(group)
-            vol_s = np.empty((2, *w.shape))
-            for moved, v in zip(vol_s, (sigma + k, sigma - k)):
+            vol_s = np.empty((4, *w.shape))
+            for moved, v in zip(vol_s, (sigma + k, sigma - k, sigma + 2 * k, sigma - 2 * k)):
                 np.exp(math.log(group.spot) + (carry - 0.5 * v * v) * group.times + v * w,
                        out=moved)
         return ExercisePaths(s, np.empty((n_paths, 0)), vol_s,
-                             np.empty((2, n_paths, 0)), group.date_index)
+                             np.empty((4, n_paths, 0)), group.date_index)
 
     def vega_sigma(self, params):
         return params[0]
 
     def exercise_vol_step(self, group):
-        return min(EXERCISE_VOL_STEP, 0.5 * group.params[0])
+        return min(EXERCISE_VOL_STEP, 0.25 * group.params[0])
 
     def exercise_boundaries(self, group, j, sigma, times):
         """Solved on the finite-difference grid of the Bermudan option on ``times``

@@ -219,13 +219,14 @@ class Heston(Model):
         levels = [sigma0]
         if sensitivities:
             k = self.exercise_vol_step(group)
-            levels += [sigma0 + k, sigma0 - k] if sigma0 > 0 else [sigma0, sigma0]
+            levels += ([sigma0 + k, sigma0 - k, sigma0 + 2 * k, sigma0 - 2 * k] if sigma0 > 0
+                       else [sigma0] * 4)
         chains = [self._exercise_chain(group, stream, n_paths, v * v) for v in levels]
         s, state, columns = chains[0]
         if not sensitivities:
-            return ExercisePaths(s, state, np.empty((2, 0, 0)), np.empty((2, 0, 0)), columns)
-        return ExercisePaths(s, state, np.stack([chains[1][0], chains[2][0]]),
-                             np.stack([chains[1][1], chains[2][1]]), columns)
+            return ExercisePaths(s, state, np.empty((4, 0, 0)), np.empty((4, 0, 0)), columns)
+        return ExercisePaths(s, state, np.stack([chain[0] for chain in chains[1:]]),
+                             np.stack([chain[1] for chain in chains[1:]]), columns)
 
     def _exercise_chain(self, group, stream, n_paths, v0):
         """(prices, state u, columns) of the chain from v0 (:meth:`exercise_paths`)."""
@@ -240,7 +241,7 @@ class Heston(Model):
 
     def exercise_vol_step(self, group):
         sigma0 = math.sqrt(group.params[0])
-        return min(EXERCISE_VOL_STEP, 0.5 * sigma0) if sigma0 > 0 else 1.0
+        return min(EXERCISE_VOL_STEP, 0.25 * sigma0) if sigma0 > 0 else 1.0
 
     def european_price(self, group, j, spot, sigma):
         spec = group.payoff
