@@ -12,7 +12,7 @@ from greeks import payoff_table, payoffs
 from greeks.engine.dated import dated_grid
 from greeks.engine.group import Group
 from greeks.engine.methods import Family, row_estimators
-from greeks.market.positions import MARKET_COLUMN
+from greeks.market.positions import MARKET_COLUMN, dated_rows
 from greeks.models import adapter as model_of
 from greeks.names import (  # a scheme's code is its index
     AUTO_STEPS,
@@ -64,8 +64,7 @@ def _group_keys(frame: pd.DataFrame, families: list[Family]) -> tuple[list, list
     column; rows priced off a market one by one."""
     n = len(frame)
     keys, simulations = [""] * n, [""] * n
-    dated = (frame[MARKET_COLUMN].map(lambda m: m is not None).to_numpy(dtype=bool)
-             if MARKET_COLUMN in frame.columns else np.zeros(n, dtype=bool))
+    dated = dated_rows(frame)
     models = frame["model"].to_numpy(dtype=object)
     ids = frame["id"].to_numpy(dtype=object)
     underlyings = frame["underlying"].to_numpy(dtype=object)
@@ -147,8 +146,7 @@ def _arrays(frame: pd.DataFrame) -> dict:
     out = {name: frame[name].to_numpy() if name in text else frame[name].to_numpy(dtype=float)
            for name in sorted(names) if name in frame.columns}
     out["code"] = payoff_table.frame_codes(frame)
-    out["dated"] = (frame[MARKET_COLUMN].map(lambda m: m is not None).to_numpy(dtype=bool)
-                    if MARKET_COLUMN in frame.columns else np.zeros(len(frame), dtype=bool))
+    out["dated"] = dated_rows(frame)
     return out
 
 
