@@ -93,23 +93,22 @@ def _run_classical(group: Group, stream, n_paths: int, out) -> None:
         _path_moments(group, model.pathwise_values(group, stream, n_paths), n_paths, out)
         return
     paths = model.bumped_paths(group, stream, n_paths)
-    payoff = np.empty(n_paths)
+    prices = None  # the base and bumped prices, column-major (each date's prices contiguous)
     rows = []
     for j in range(group.n_rows):
         part = slice(group.date_start[j], group.date_start[j + 1])
         on = paths.conditional(j, paths.columns[part][0]) if paths.conditional else None
         if on is None:
-            on = [_payoff(prices, group, j, paths.columns[part], payoff).copy()
-                  for prices in [paths.s] + paths.bumped]
+            if prices is None:
+                prices = [np.asfortranarray(s) for s in [paths.s] + paths.bumped]
+            columns = np.ascontiguousarray(paths.columns[part])
+            on = np.empty((len(prices), n_paths))
+            for k, s in enumerate(prices):
+                payoffs.evaluate(s, columns, group.payoff, j, on[k])
         rows.append(np.stack([on[0],
                               pathwise.extrapolated(*on[1:5], paths.spot_step),
                               pathwise.extrapolated(*on[5:9], paths.vol_step)]))
     _path_moments(group, rows, n_paths, out)
-
-
-def _payoff(s, group: Group, j: int, columns, out):
-    payoffs.evaluate(s, np.ascontiguousarray(columns), group.payoff, j, out)
-    return out
 
 
 def _path_moments(group: Group, rows: list, n_paths: int, out) -> None:

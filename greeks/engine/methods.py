@@ -10,7 +10,7 @@ import pandas as pd
 
 from greeks.market.positions import dated_rows
 from greeks.models import adapter as model_of
-from greeks.payoff_table import BY_CODE, row_code
+from greeks.payoff_table import BY_CODE, frame_codes, row_code
 
 EXERCISE_LABEL = "policy+fd+controls+antithetic"  # greeks.exercise
 
@@ -93,39 +93,50 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     conditioned go by finite differences under auto, mixed and pathwise.
     """
     method = "auto" if method == "mixed" else method
-    out = []
+    codes = frame_codes(frame)
+    models = frame["model"].to_numpy(dtype=object)
+    barriers = (frame["barrier_type"].to_numpy(dtype=object) if "barrier_type" in frame
+                else np.full(len(frame), None, dtype=object))
     stuck = lr_delta_unusable(frame)
     dated = dated_rows(frame)
-    for row, from_zero, off_market in zip(frame.itertuples(index=False), stuck, dated):
-        model = model_of(row.model)
-        code = row_code(row)
-        conditioned = code in model.conditioned
-        if BY_CODE[code].exercise:
-            estimator = Estimator(Family.EXERCISE, EXERCISE_LABEL if not plain
-                                  else "policy+fd+controls")
-        elif plain:
-            estimator = Estimator(Family.LR, "lr", True)
-        elif off_market:  # rows priced off a market: the families that take its curves
-            estimator = (Estimator(Family.LR, "conditional+controls+antithetic")
-                         if conditioned and method != "lr"
-                         else Estimator(Family.LR, "lr+controls+antithetic", True))
-        elif method == "fd" or (from_zero and method in ("auto", "pathwise")
-                                and not conditioned):
-            estimator = Estimator(Family.FD, "fd+conditional+antithetic" if conditioned
-                                  else "fd+antithetic")
-        elif method == "pathwise" and code in model.pathwise:
-            estimator = Estimator(Family.PATHWISE, "pathwise+antithetic")
-        elif method == "rqmc":
-            estimator = (Estimator(Family.RQMC, "rqmc+conditional") if conditioned
-                         else Estimator(Family.RQMC, "rqmc+lr", True))
-        elif method != "lr" and is_knock_out(row):
-            estimator = Estimator(Family.SURVIVAL, "survival+pathwise+antithetic")
-        elif method != "lr" and conditioned:
-            estimator = Estimator(Family.LR, "conditional+controls+antithetic")
-        else:
-            estimator = Estimator(Family.LR, "lr+controls+antithetic", True)
+    chosen: dict[tuple, Estimator] = {}  # rows alike in all that decides share the choice
+    out = []
+    for alike in zip(models.tolist(), codes.tolist(), barriers.tolist(), stuck.tolist(),
+                     np.asarray(dated, dtype=bool).tolist()):
+        estimator = chosen.get(alike)
+        if estimator is None:
+            estimator = chosen[alike] = _estimator(*alike, method, plain)
         out.append(estimator)
     return out
+
+
+def _estimator(model_name: str, code: int, barrier_type, from_zero: bool, off_market: bool,
+               method: str, plain: bool) -> Estimator:
+    """The estimator of a row of model ``model_name``, payoff ``code`` and ``barrier_type``
+    (:func:`row_estimators`)."""
+    model = model_of(model_name)
+    conditioned = code in model.conditioned
+    if BY_CODE[code].exercise:
+        return Estimator(Family.EXERCISE, EXERCISE_LABEL if not plain else "policy+fd+controls")
+    if plain:
+        return Estimator(Family.LR, "lr", True)
+    if off_market:  # rows priced off a market: the families that take its curves
+        return (Estimator(Family.LR, "conditional+controls+antithetic")
+                if conditioned and method != "lr"
+                else Estimator(Family.LR, "lr+controls+antithetic", True))
+    if method == "fd" or (from_zero and method in ("auto", "pathwise") and not conditioned):
+        return Estimator(Family.FD, "fd+conditional+antithetic" if conditioned
+                         else "fd+antithetic")
+    if method == "pathwise" and code in model.pathwise:
+        return Estimator(Family.PATHWISE, "pathwise+antithetic")
+    if method == "rqmc":
+        return (Estimator(Family.RQMC, "rqmc+conditional") if conditioned
+                else Estimator(Family.RQMC, "rqmc+lr", True))
+    if method != "lr" and model.survival and barrier_type in BY_CODE[code].survival:
+        return Estimator(Family.SURVIVAL, "survival+pathwise+antithetic")  # a knock-out
+    if method != "lr" and conditioned:
+        return Estimator(Family.LR, "conditional+controls+antithetic")
+    return Estimator(Family.LR, "lr+controls+antithetic", True)
 
 
 def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) -> list[str]:

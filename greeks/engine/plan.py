@@ -12,7 +12,7 @@ from greeks import payoff_table, payoffs
 from greeks.engine.dated import dated_grid
 from greeks.engine.group import Group
 from greeks.engine.methods import Family, row_estimators
-from greeks.market.positions import MARKET_COLUMN
+from greeks.market.positions import MARKET_COLUMN, dated_rows
 from greeks.models import adapter as model_of
 from greeks.names import (  # a scheme's code is its index
     AUTO_STEPS,
@@ -53,6 +53,42 @@ def _simulation_key(row) -> str:
     return f"model={row.model};{_parameters(row)}{_market(row)};underlying={row.underlying}"
 
 
+def _reprs(frame: pd.DataFrame, name: str, rows: np.ndarray) -> list[str]:
+    """``f"{name}={float(value)!r};"`` of column ``name`` at ``rows``."""
+    return [f"{name}={value!r};" for value in
+            frame[name].to_numpy(dtype=float)[rows].tolist()]
+
+
+def _group_keys(frame: pd.DataFrame, families: list[Family]) -> tuple[list, list]:
+    """(group key, simulation key) of every row (:func:`_group_key`), built column by
+    column; rows priced off a market one by one."""
+    n = len(frame)
+    keys, simulations = [""] * n, [""] * n
+    dated = dated_rows(frame)
+    models = frame["model"].to_numpy(dtype=object)
+    ids = frame["id"].to_numpy(dtype=object)
+    underlyings = frame["underlying"].to_numpy(dtype=object)
+    for name in np.unique(models[~dated]):
+        rows = np.flatnonzero((models == name) & ~dated)
+        parts = [_reprs(frame, column, rows) for column in model_of(name).parameters]
+        parameters = ["".join(values) for values in zip(*parts)] if parts else [""] * rows.size
+        market = [f"spot={s!r};rate={r!r};dividend={d!r}" for s, r, d in zip(
+            *(frame[c].to_numpy(dtype=float)[rows].tolist() for c in ("spot", "rate", "dividend")))]
+        for k, p in enumerate(rows.tolist()):
+            family = families[p]
+            if family is Family.SURVIVAL:
+                keys[p] = simulations[p] = f"survival;id={ids[p]};{parameters[k]}{market[k]}"
+                continue
+            simulation = f"model={name};{parameters[k]}{market[k]};underlying={underlyings[p]}"
+            simulations[p] = simulation
+            keys[p] = f"{simulation};method={family.value}" if family.separate else simulation
+    if dated.any():
+        for p, row in zip(np.flatnonzero(dated).tolist(),
+                          frame.iloc[np.flatnonzero(dated)].itertuples(index=False)):
+            keys[p], simulations[p] = _group_key(row, families[p])
+    return keys, simulations
+
+
 def row_dates(maturity: float, fixings: int, explicit=None) -> np.ndarray:
     """The dates of a row: ``explicit`` (year fractions, the last its maturity) if given,
     else the equally spaced T·k/n, k = 1..n (the last is T)."""
@@ -75,22 +111,43 @@ def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
     an automatic grid is refined for it (the model's ``grid_steps``;
     :func:`greeks.models.heston.adapter.steps_per_year`).
     """
-    estimators = row_estimators(frame, method, plain)
-    by_key: dict[str, list[int]] = {}
-    about: dict[str, tuple[Family, str]] = {}
-    for position, (row, estimator) in enumerate(zip(frame.itertuples(index=False), estimators)):
-        key, simulation = _group_key(row, estimator.family)
-        by_key.setdefault(key, []).append(position)
-        about[key] = estimator.family, simulation
+    families = [estimator.family for estimator in row_estimators(frame, method, plain)]
+    keys, simulations = _group_keys(frame, families)
+    ids = frame["id"].to_numpy(dtype=object)
+    unique, group_of = np.unique(np.array(keys, dtype=object), return_inverse=True)
+    rank = np.empty(len(frame), dtype=np.int64)
+    rank[np.argsort(ids, kind="stable")] = np.arange(len(frame))
+    order = np.lexsort((rank, group_of))  # by key, then by id within a key
+    bounds = np.concatenate(([0], np.flatnonzero(np.diff(group_of[order])) + 1, [len(frame)]))
+    columns = _arrays(frame)
     groups = []
-    for key in sorted(by_key):
-        positions = np.array(sorted(by_key[key], key=lambda p: frame["id"].iat[p]), dtype=np.int64)
-        family, simulation = about[key]
-        count = _count(paths, frame["id"].to_numpy()[positions])
-        group = _plan_group(frame.iloc[positions], key, positions, scheme, steps_per_year,
-                            first_step, count)
-        groups.append(replace(group, method=family, simulation=simulation))
+    for g, key in enumerate(unique.tolist()):
+        positions = np.ascontiguousarray(order[bounds[g]:bounds[g + 1]], dtype=np.int64)
+        count = _count(paths, ids[positions])
+        if columns["dated"][positions[0]]:
+            group = _plan_dated_group(frame.iloc[positions], key, positions, scheme,
+                                      steps_per_year, first_step, count)
+        else:
+            group = _plan_group({name: values[positions] for name, values in columns.items()},
+                                key, positions, scheme, steps_per_year, first_step, count)
+        first = int(positions[0])
+        groups.append(replace(group, method=families[first], simulation=simulations[first]))
     return groups
+
+
+def _arrays(frame: pd.DataFrame) -> dict:
+    """The columns that planning reads, as arrays (prices and rates as floats), ``code``:
+    each row's payoff code, and ``dated``: whether each row is priced off a market."""
+    names = {"instrument", "digital_type", "option_type", "strike", "maturity", "spot", "rate",
+             "dividend", "model", "quantity", "payout", "barrier", "barrier_type", "fixings"}
+    for name in np.unique(frame["model"].to_numpy(dtype=object)):
+        names.update(model_of(name).parameters)
+    text = {"instrument", "digital_type", "option_type", "model", "barrier_type", "fixings"}
+    out = {name: frame[name].to_numpy() if name in text else frame[name].to_numpy(dtype=float)
+           for name in sorted(names) if name in frame.columns}
+    out["code"] = payoff_table.frame_codes(frame)
+    out["dated"] = dated_rows(frame)
+    return out
 
 
 def _nearest(grid: np.ndarray, dates: np.ndarray) -> np.ndarray:
@@ -101,69 +158,68 @@ def _nearest(grid: np.ndarray, dates: np.ndarray) -> np.ndarray:
     return np.where(dates - grid[right - 1] <= grid[right] - dates, right - 1, right)
 
 
-def _plan_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str,
+def _plan_group(rows: dict, key: str, positions: np.ndarray, scheme: str,
                 steps_per_year: float, first_step: float, paths: int) -> Group:
-    if MARKET_COLUMN in rows.columns and rows[MARKET_COLUMN].iat[0] is not None:
-        return _plan_dated_group(rows, key, positions, scheme, steps_per_year, first_step,
-                                 paths)
-    dates = [row_dates(t, n) for t, n in zip(rows["maturity"], rows["fixings"])]
-    first = rows.iloc[0]
-    model = model_of(first["model"])
-    params = tuple(float(first[name]) for name in model.parameters)
-    steps = model.grid_steps(params, rows["maturity"].to_numpy(dtype=float), steps_per_year,
-                             first_step, paths=paths)
+    """A group of rows (``rows``: their columns, :func:`_arrays`) on one simulation: its
+    grid (the rows' dates and the model's steps), the rows' dates on it, streams and
+    payoffs."""
+    maturity = rows["maturity"]
+    dates = [row_dates(t, n) for t, n in zip(maturity.tolist(), rows["fixings"].tolist())]
+    model = model_of(rows["model"][0])
+    params = tuple(float(rows[name][0]) for name in model.parameters)
+    steps = model.grid_steps(params, maturity, steps_per_year, first_step, paths=paths)
     grid = np.unique(np.concatenate(dates + steps))
     keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
     grid = grid[keep]
     indices = [_nearest(grid, d) for d in dates]
-    carry = float(first["rate"]) - float(first["dividend"])
+    spot, rate, dividend = (float(rows[name][0]) for name in ("spot", "rate", "dividend"))
+    carry = rate - dividend
     growth = [np.exp(carry * grid[i]) for i in indices]
-    forward = float(first["spot"]) * np.exp(-rows["rate"].to_numpy(dtype=float)
-                                            * rows["maturity"].to_numpy(dtype=float)) \
-        * np.array([g.mean() if kind == "asian" else g[-1]
-                    for g, kind in zip(growth, rows["instrument"])])
+    discount = np.exp(-rows["rate"] * maturity)
+    forward = spot * discount * np.array([g.mean() if kind == "asian" else g[-1]
+                                          for g, kind in zip(growth, rows["instrument"])])
     scheme_code = SCHEMES.index(scheme)
     martingale, sampled = model.chain_flags(params, grid, scheme_code, steps_per_year, carry,
                                             paths=paths)
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
-    codes = payoff_table.frame_codes(rows)
-    early = np.array([payoff_table.BY_CODE[code].exercise for code in codes])
+    codes = rows["code"]
+    early = np.array([payoff_table.BY_CODE[code].exercise for code in codes.tolist()])
     exercise = {} if not early.any() else {
-        "rate": rows["rate"].to_numpy(dtype=float),
+        "rate": rows["rate"],
         # american: 2 V(Δ) − V(2Δ) on its exercise grid (greeks.exercise)
         "richardson": (codes == payoff_table.AMERICAN) & (np.diff(start) >= MIN_RICHARDSON),
-        "immediate": np.zeros(len(rows), dtype=bool)}  # decided on the pilot (greeks.exercise)
+        "immediate": np.zeros(positions.size, dtype=bool)}  # decided on the pilot
+    quantity = rows["quantity"]
     return Group(
         key=key,
         spawn_words=tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)),
-        model=model.name, spot=float(first["spot"]), rate=float(first["rate"]),
-        dividend=float(first["dividend"]), params=params,
+        model=model.name, spot=spot, rate=rate, dividend=dividend, params=params,
         scheme=scheme_code, martingale=martingale, sampled_first=sampled, forward=forward,
         positions=positions, times=grid,
         date_start=start, date_index=np.concatenate(indices).astype(np.int64),
-        payoff=_payoff_spec(rows, np.exp(-rows["rate"].to_numpy(dtype=float)
-                                         * rows["maturity"].to_numpy(dtype=float)), **exercise),
-        maturity=rows["maturity"].to_numpy(dtype=float),
-        weight=np.repeat(rows["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1),
-        extra_weight=rows["quantity"].to_numpy(dtype=float),
-        total_of=np.zeros(len(rows), dtype=np.int64), subtotals=np.empty(0, dtype=np.int64),
+        payoff=_payoff_spec(rows, codes, discount, **exercise),
+        maturity=maturity, weight=np.repeat(quantity[:, None], 3, axis=1),
+        extra_weight=quantity,
+        total_of=np.zeros(positions.size, dtype=np.int64), subtotals=np.empty(0, dtype=np.int64),
     )
 
 
-def _payoff_spec(rows: pd.DataFrame, discount: np.ndarray, **exercise) -> payoffs.PayoffSpec:
-    """The rows' payoff record (``exercise``: the early-exercise fields of american and
-    bermudan rows, :mod:`greeks.exercise`)."""
+def _payoff_spec(rows, codes: np.ndarray, discount: np.ndarray,
+                 **exercise) -> payoffs.PayoffSpec:
+    """The payoff record of ``rows`` (their columns: a frame, or arrays by name) of payoff
+    ``codes`` (``exercise``: the early-exercise fields of american and bermudan rows,
+    :mod:`greeks.exercise`)."""
+    size = discount.size
     return payoffs.PayoffSpec(
-        kind=payoff_table.frame_codes(rows),
-        omega=np.where(rows["option_type"].to_numpy() == "call", 1.0, -1.0),
-        strike=rows["strike"].to_numpy(dtype=float),
-        payout=rows["payout"].to_numpy(dtype=float),
-        barrier=np.nan_to_num(rows["barrier"].to_numpy(dtype=float)) if "barrier" in rows
-        else np.zeros(len(rows)),
+        kind=codes,
+        omega=np.where(np.asarray(rows["option_type"], dtype=object) == "call", 1.0, -1.0),
+        strike=np.asarray(rows["strike"], dtype=float),
+        payout=np.asarray(rows["payout"], dtype=float),
+        barrier=np.nan_to_num(np.asarray(rows["barrier"], dtype=float)) if "barrier" in rows
+        else np.zeros(size),
         barrier_kind=np.array([payoffs.BARRIER_CODES.get(b, 0) for b in rows["barrier_type"]]
-                              if "barrier_type" in rows else np.zeros(len(rows)),
-                              dtype=np.int64),
+                              if "barrier_type" in rows else np.zeros(size), dtype=np.int64),
         discount=discount, **exercise)
 
 
@@ -204,7 +260,8 @@ def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, schem
         forward=market.forward,
         positions=positions, times=grid,
         date_start=start, date_index=np.concatenate(indices).astype(np.int64),
-        payoff=_payoff_spec(rows, np.asarray(dynamics.discount(maturities), dtype=float)),
+        payoff=_payoff_spec(rows, payoff_table.frame_codes(rows),
+                            np.asarray(dynamics.discount(maturities), dtype=float)),
         maturity=maturities, weight=np.repeat(quantity[:, None], 3, axis=1),
         extra_weight=quantity, total_of=np.zeros(len(rows), dtype=np.int64),
         subtotals=np.empty(0, dtype=np.int64), market=market,

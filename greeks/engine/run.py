@@ -64,6 +64,7 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
     decision = pilot_paths(max(paths.values()) if isinstance(paths, dict) else paths)
     cost = np.full((len(families), len(frame), 3), np.inf)
     alternatives = (labels != labels[0]).any(axis=0)  # rows with a choice to make
+    models = frame["model"].to_numpy(dtype=object)
     for f, family in enumerate(families):
         rows = np.flatnonzero((labels[f] != labels[0]) | ((f == 0) & alternatives))
         if rows.size == 0:
@@ -71,8 +72,8 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
         part = frame.iloc[rows].reset_index(drop=True)
         trial = _simulate_family(part, decision, method=family, first_chunk=first_chunk
                                  + streams.DECISION, **{**args, "extra": (), "subtotal": None})
-        relative = np.array([relative_cost(candidates[f][r].family, frame["model"].iat[r])
-                             for r in rows])
+        relative = np.array([relative_cost(candidates[f][r].family, models[r])
+                             for r in rows.tolist()])
         cost[f, rows] = np.where(np.isfinite(trial.se), trial.se ** 2 * relative[:, None],
                                  np.inf)
     chosen = np.argmin(cost, axis=0)  # (rows, 3); ties and non-finite: the default family
