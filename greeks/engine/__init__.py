@@ -42,6 +42,9 @@ from greeks.engine.plan import plan_groups, row_dates
 from greeks.engine.reduce import Estimates
 from greeks.engine.run import MAX_PILOT, MIN_PILOT, pilot_paths, simulate
 from greeks.engine.scheduler import default_threads
+from greeks.startup import import_numba_arraymath
+
+import_numba_arraymath()  # before any kernel runs: numba's BLAS check, scipy.linalg left out
 
 __all__ = ["Estimates", "Estimator", "Family", "Group", "MAX_PILOT", "MIN_PILOT",
            "default_threads", "is_knock_out", "lr_delta_unusable", "pilot_paths", "plan_groups",

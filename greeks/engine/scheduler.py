@@ -4,7 +4,7 @@ chunk's numbers depend only on the seed, its group and its index."""
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from greeks import dask_client
 from greeks.engine.chunks import run_chunk
@@ -49,7 +49,10 @@ def _completed(groups, tasks, seed: int, threads: int, progress, collect: bool =
             progress(tasks[i])
             yield i, result
         return
-    pool_type = ThreadPoolExecutor if scheduler == "local" else ProcessPoolExecutor
+    if scheduler == "local":
+        pool_type = ThreadPoolExecutor
+    else:  # imported here: multiprocessing costs a tenth of a second at start-up
+        from concurrent.futures import ProcessPoolExecutor as pool_type
     with pool_type(max_workers=threads) as pool:
         futures = {pool.submit(run_chunk, groups[g], seed, c, n, collect): i
                    for i, (g, c, n) in enumerate(tasks)}
