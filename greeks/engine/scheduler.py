@@ -18,21 +18,6 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-class _Progress:
-    """Calls ``report(done, total)`` with the path-dates of the completed tasks."""
-
-    def __init__(self, groups, total: float, report):
-        self.groups, self.total, self.report, self.done = groups, total, report, 0.0
-
-    def __call__(self, task) -> None:
-        g, _, n = task
-        self.done += n * self.groups[g].times.size
-        if self.report:
-            self.report(self.done, self.total)
-
-
-
-
 def _completed(groups, tasks, seed: int, threads: int, progress, collect: bool = False,
                scheduler: str = "local"):
     """Run the (group index, chunk, paths) tasks; yield (task index, result) as each
