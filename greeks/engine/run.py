@@ -12,7 +12,7 @@ import pandas as pd
 from greeks import estimators, exercise, sensitivities, streams
 from greeks.engine.methods import Family, relative_cost, row_estimators, row_methods
 from greeks.engine.plan import paths_of, plan_groups
-from greeks.engine.progress import ALTERNATIVE_SHARE, Work, chunk_cost, policy_cost
+from greeks.engine.progress import Work, chunk_cost, expected_share, policy_cost
 from greeks.engine.reduce import Estimates, _reduce
 from greeks.engine.scheduler import _completed, default_threads
 from greeks.names import AUTO_STEPS, DEFAULT_SCHEDULER, DEFAULT_SCHEME
@@ -83,7 +83,7 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
     for f, rows, trial in trials:
         work.plan(_family_work(trial))
         if f > 0:  # its main run, should the decision take a Greek from it
-            guesses[f] = ALTERNATIVE_SHARE * _family_work(trial, paths=paths)
+            guesses[f] = _family_work(trial, paths=paths, guess=True)
             work.plan(guesses[f])
     cost = np.full((len(families), len(frame), 3), np.inf)
     for f, rows, trial in trials:
@@ -97,7 +97,7 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
     chosen = np.argmin(cost, axis=0)  # (rows, 3); ties and non-finite: the default family
     base = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
             if weight is None else np.asarray(weight, dtype=float))
-    runs = []
+    needed = []  # the main runs, each planned (and the total corrected) before any runs
     for f, family in enumerate(families):
         if f > 0 and not (chosen == f).any():
             work.replan(guesses.get(f, 0.0), 0.0)
@@ -108,6 +108,9 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
         if f > 0:
             planned = _plan_family(part, paths, method=family, **grid)
             work.replan(guesses.get(f, 0.0), _family_work(planned))
+        needed.append((f, rows, part, planned))
+    runs = []
+    for f, rows, part, planned in needed:
         sub = None if subtotal is None else np.asarray(subtotal)[rows]
         estimates = _run_family(
             part, planned, work=work, plain=False, weight=_masked(base, chosen == f)[rows],
@@ -173,20 +176,23 @@ def _plan_family(frame: pd.DataFrame, paths, scheme: str = DEFAULT_SCHEME,
     return _Planned(groups, [paths_of(paths, group, ids, plain) for group in groups], ids)
 
 
-def _family_work(planned: _Planned, plain: bool = False, paths=None) -> float:
+def _family_work(planned: _Planned, plain: bool = False, paths=None,
+                 guess: bool = False) -> float:
     """The units of work (:mod:`greeks.engine.progress`) of a planned family run: its
     exercise policies' fits, its control pilot and its main chunks; with ``paths``, of the
-    same groups at that path count (a count, or one per group key)."""
+    same groups at that path count (a count, or one per group key); with ``guess``, each
+    group's work times the share of it that ``auto`` is expected to take
+    (:func:`greeks.engine.progress.expected_share`)."""
     counts = (planned.counts if paths is None else
               [paths_of(paths, group, planned.ids, plain) for group in planned.groups])
     total = 0.0
     for group, count in zip(planned.groups, counts):
+        units = sum(chunk_cost(group, n) for _, n in group.chunks(count))
         if group.method is Family.EXERCISE:
-            total += policy_cost(group, exercise.POLICY_PATHS)
+            units += policy_cost(group, exercise.POLICY_PATHS)
         if not plain and group.method.controlled:
-            total += sum(chunk_cost(group, n, pilot=True)
-                         for _, n in group.chunks(pilot_paths(count)))
-        total += sum(chunk_cost(group, n) for _, n in group.chunks(count))
+            units += sum(chunk_cost(group, n) for _, n in group.chunks(pilot_paths(count)))
+        total += units * (expected_share(group) if guess else 1.0)
     return total
 
 
@@ -245,12 +251,12 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
     tasks = [(g, first_chunk + c, n) for g, group in enumerate(groups)
              for c, n in group.chunks(counts[g])]
 
-    def advance(pilot_run: bool):
-        return lambda task: work.advance(chunk_cost(groups[task[0]], task[2], pilot_run))
+    def advance(task) -> None:
+        work.advance(chunk_cost(groups[task[0]], task[2]))
 
     if pilot:
         collected: list = [None] * len(pilot)
-        for i, (_, pilot_sums) in _completed(groups, pilot, seed, threads, advance(True),
+        for i, (_, pilot_sums) in _completed(groups, pilot, seed, threads, advance,
                                              collect=True, scheduler=scheduler):
             collected[i] = pilot_sums
         sums = [[0.0, 0.0] for _ in groups]
@@ -263,7 +269,7 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
                           extra_coef=sensitivities.coefficients(further, n))
                   for group, (main, further), n in zip(groups, sums, count)]
     results: list = [None] * len(tasks)
-    for i, (moments_, _) in _completed(groups, tasks, seed, threads, advance(False),
+    for i, (moments_, _) in _completed(groups, tasks, seed, threads, advance,
                                        scheduler=scheduler):
         results[i] = moments_
     estimates = _reduce(frame, groups, tasks, results, n_subtotals, codes)
