@@ -21,7 +21,8 @@ runs on both, alternately, so that both see the same load, and the table gives t
 ratio.  With ``--eta-paths N`` the portfolio is priced once more at N paths in this
 process with a progress callback: at each report the time remaining that a linear
 extrapolation of the progress shows (elapsed · (total − done) / done) is set against the
-true remaining time, and the table gives their ratio's range from 2 s, 5 s and 10 s on.
+true remaining time, and the table gives their ratio's range from 2, 5, 10 and 20 s on,
+extrapolated linearly and as the bar shows it (the speed over the last 30 s).
 
 Writes ``benchmarks/results/latency.md`` (machine, load average, date).
 """
@@ -82,7 +83,7 @@ def medians(args: list[str], roots: list[Path], repeats: int) -> list[tuple[floa
 
 
 def eta_errors(paths: int) -> tuple[float, list[tuple[float, float, float, float, float]]]:
-    """The run's seconds, and per start time (2, 5, 10 s) the range of shown / true time
+    """The run's seconds, and per start time (2, 5, 10, 20 s) the range of shown / true time
     remaining over the reports from then on: (since, linear min, max, bar min, max)."""
     sys.path.insert(0, str(ROOT))
     from greeks.api import price_portfolio
@@ -98,10 +99,10 @@ def eta_errors(paths: int) -> tuple[float, list[tuple[float, float, float, float
 def eta_ratios(seen, end: float, window: float = 30.0):
     """Shown / true time remaining at each report ``(t, done, total)`` of a run that ended
     at ``end``: extrapolated linearly from the start, and as the progress bar shows it
-    (rich: the speed over the last ``window`` seconds); their ranges from 2, 5, 10 s on."""
+    (rich: the speed over the last ``window`` seconds); their ranges from 2, 5, 10, 20 s on."""
     linear, bar = [], []
     for i, (t, done, total) in enumerate(seen):
-        if done >= total or t >= end or t <= 0:
+        if total - done <= 1e-9 * total or t >= end or t <= 0:  # the last report
             continue
         true = end - t
         linear.append((t, t * (total - done) / done / true))
@@ -110,7 +111,7 @@ def eta_ratios(seen, end: float, window: float = 30.0):
             speed = (done - seen[j][1]) / (t - seen[j][0])
             bar.append((t, (total - done) / speed / true))
     out = []
-    for since in (2.0, 5.0, 10.0):
+    for since in (2.0, 5.0, 10.0, 20.0):
         a = [r for t, r in linear if t >= since]
         b = [r for t, r in bar if t >= since] or [float("nan")]
         if a:
