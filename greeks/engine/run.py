@@ -205,10 +205,10 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
 
     The total (and each subtotal) is Σ weight_jk · estimate_jk over its rows, with
     ``weight`` (rows × 3, frame order; default: the quantity for every Greek); ``subtotal``
-    gives each row's subtotal id 0..n−1 (−1: in none).  ``paths`` is the path count of
-    every group, or a mapping from group key to its count (:mod:`greeks.target`); the
-    groups are planned for their counts (automatic Heston grids refined:
-    :func:`greeks.engine.plan.plan_groups`), the pilot on the main run's grid;
+    gives each row's subtotal id 0..n−1 (−1: in none).  Each group runs its planned count
+    (the run's, or under a target its key's: :mod:`greeks.target`), its grid planned for
+    that count (automatic Heston grids refined: :func:`greeks.engine.plan.plan_groups`),
+    the pilot on the main run's grid;
     ``first_chunk`` offsets the chunk numbers, hence the streams (a sizing run uses
     streams of its own).
 
