@@ -3,8 +3,8 @@
 A run of :func:`greeks.engine.run.simulate` is several phases: under ``auto`` a decision run
 per competing estimator family, then per family run the exercise policy's pilot (american
 and bermudan rows), the control coefficients' pilot and the main chunks.  A bar that counts
-only the main chunks reaches its end early and its time remaining is low (the other phases
-are a third to a half of a default run).  :class:`Work` holds the whole run's total, in
+only the main chunks reaches its end early and its time remaining is low (on the example
+portfolio the other phases took half the run).  :class:`Work` holds the whole run's total, in
 units proportional to compute time, fixed at planning; every phase advances it.
 
 A unit is the time of one row-date of GBM likelihood ratio (a path's payoff, weights and
