@@ -8,13 +8,6 @@ import time
 
 import pandas as pd
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
 from rich.table import Table
 
 # the caption's definition of each exposure of a risk report
@@ -242,6 +235,14 @@ class DelayedProgress:
         if self.progress is None:
             if time.monotonic() - self.started < self.delay or done >= total:
                 return
+            from rich.progress import (  # here: most runs end before the bar shows
+                BarColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
             self.progress = Progress(TextColumn("{task.description}"), BarColumn(),
                                      TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
                                      TimeRemainingColumn(), console=self.console, transient=True)

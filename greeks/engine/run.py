@@ -4,7 +4,7 @@ decision over families."""
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Callable
+from typing import Callable, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -12,8 +12,9 @@ import pandas as pd
 from greeks import estimators, exercise, sensitivities, streams
 from greeks.engine.methods import Family, relative_cost, row_estimators, row_methods
 from greeks.engine.plan import paths_of, plan_groups
+from greeks.engine.progress import Work, chunk_cost, expected_share, policy_cost
 from greeks.engine.reduce import Estimates, _reduce
-from greeks.engine.scheduler import _completed, _Progress, default_threads
+from greeks.engine.scheduler import _completed, default_threads
 from greeks.names import AUTO_STEPS, DEFAULT_SCHEDULER, DEFAULT_SCHEME
 
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
@@ -47,49 +48,74 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
     weighted only by the Greeks taken from it, so that totals and subtotals add across
     families (their streams are independent).  ``Estimates.choice`` names each choice.
     Other methods, and ``auto`` without ``per_greek``, run one family
-    (:func:`_simulate_family`).
+    (:func:`_plan_family`, :func:`_run_family`).
+
+    ``report(done, total)`` is called from the calling thread as the work advances, the
+    total planned for every phase before the first starts (:mod:`greeks.engine.progress`).
     """
-    args = dict(seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
-                first_step=first_step, extra=extra, subtotal=subtotal, scheduler=scheduler)
+    args = dict(seed=seed, threads=threads, extra=extra, subtotal=subtotal, scheduler=scheduler)
+    grid = dict(scheme=scheme, steps_per_year=steps_per_year, first_step=first_step)
+    work = Work(report)
     if method == "mixed":  # the row's default family for every Greek, no decision run
         method, per_greek = "auto", False
     if plain or method != "auto" or not per_greek:
-        estimates = _simulate_family(frame, paths, report=report, plain=plain, weight=weight,
-                                     method=method, first_chunk=first_chunk, **args)
+        planned = _plan_family(frame, paths, method=method, plain=plain, **grid)
+        work.plan(_family_work(planned, plain))
+        estimates = _run_family(frame, planned, work=work, plain=plain, weight=weight,
+                                first_chunk=first_chunk, **args)
         estimates.choice = np.array([[label] * 3 for label in row_methods(frame, method, plain)])
         return estimates
     families = ["auto", "pathwise", "fd"]  # the methods whose estimators compete
     candidates = [row_estimators(frame, family) for family in families]
     labels = np.array([[e.label for e in row] for row in candidates])  # (families, rows)
     decision = pilot_paths(max(paths.values()) if isinstance(paths, dict) else paths)
-    cost = np.full((len(families), len(frame), 3), np.inf)
     alternatives = (labels != labels[0]).any(axis=0)  # rows with a choice to make
     models = frame["model"].to_numpy(dtype=object)
+    trials = []
     for f, family in enumerate(families):
         rows = np.flatnonzero((labels[f] != labels[0]) | ((f == 0) & alternatives))
-        if rows.size == 0:
-            continue
+        if rows.size:
+            part = frame.iloc[rows].reset_index(drop=True)
+            trials.append((f, rows, _plan_family(part, decision, method=family, **grid)))
+    everything = frame.iloc[np.arange(len(frame))].reset_index(drop=True)
+    main = _plan_family(everything, paths, method="auto", **grid)
+    work.plan(_family_work(main))
+    guesses = {}
+    for f, rows, trial in trials:
+        work.plan(_family_work(trial))
+        if f > 0:  # its main run, should the decision take a Greek from it
+            guesses[f] = _family_work(trial, paths=paths, guess=True)
+            work.plan(guesses[f])
+    cost = np.full((len(families), len(frame), 3), np.inf)
+    for f, rows, trial in trials:
         part = frame.iloc[rows].reset_index(drop=True)
-        trial = _simulate_family(part, decision, method=family, first_chunk=first_chunk
-                                 + streams.DECISION, **{**args, "extra": (), "subtotal": None})
+        outcome = _run_family(part, trial, work=work, first_chunk=first_chunk
+                              + streams.DECISION, **{**args, "extra": (), "subtotal": None})
         relative = np.array([relative_cost(candidates[f][r].family, models[r])
                              for r in rows.tolist()])
-        cost[f, rows] = np.where(np.isfinite(trial.se), trial.se ** 2 * relative[:, None],
+        cost[f, rows] = np.where(np.isfinite(outcome.se), outcome.se ** 2 * relative[:, None],
                                  np.inf)
     chosen = np.argmin(cost, axis=0)  # (rows, 3); ties and non-finite: the default family
     base = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
             if weight is None else np.asarray(weight, dtype=float))
-    runs = []
+    needed = []  # the main runs, each planned (and the total corrected) before any runs
     for f, family in enumerate(families):
         if f > 0 and not (chosen == f).any():
+            work.replan(guesses.get(f, 0.0), 0.0)
             continue
         rows = np.arange(len(frame)) if f == 0 else np.flatnonzero((chosen == f).any(axis=1))
-        part = frame.iloc[rows].reset_index(drop=True)
+        part = everything if f == 0 else frame.iloc[rows].reset_index(drop=True)
+        planned = main
+        if f > 0:
+            planned = _plan_family(part, paths, method=family, **grid)
+            work.replan(guesses.get(f, 0.0), _family_work(planned))
+        needed.append((f, rows, part, planned))
+    runs = []
+    for f, rows, part, planned in needed:
         sub = None if subtotal is None else np.asarray(subtotal)[rows]
-        estimates = _simulate_family(
-            part, paths, report=report if f == 0 else None, plain=False,
-            weight=_masked(base, chosen == f)[rows], method=family, first_chunk=first_chunk,
-            **{**args, "subtotal": sub, "extra": extra if f == 0 else ()})
+        estimates = _run_family(
+            part, planned, work=work, plain=False, weight=_masked(base, chosen == f)[rows],
+            first_chunk=first_chunk, **{**args, "subtotal": sub, "extra": extra if f == 0 else ()})
         runs.append((f, rows, estimates))
     return _combine(frame, runs, chosen, labels)
 
@@ -128,25 +154,62 @@ def _combine(frame, runs, chosen, labels) -> Estimates:
     return out
 
 
-def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
-                     report: Callable[[float, float], None] | None = None,
-                     scheme: str = DEFAULT_SCHEME,
-                     steps_per_year: float = AUTO_STEPS,
-                     first_step: float = 0.0, plain: bool = False,
-                     weight: np.ndarray | None = None, subtotal: np.ndarray | None = None,
-                     extra: tuple[str, ...] = (), method: str = "auto",
-                     first_chunk: int = 0, scheduler: str = DEFAULT_SCHEDULER) -> Estimates:
-    """Estimate price, delta and vega of every row of a validated frame by the estimators
-    of one ``method`` family (:func:`row_methods`), the further Greeks named in ``extra``
-    (of :data:`greeks.sensitivities.NAMES`; NaN where a model has no estimator for one),
-    and their totals.
+class _Planned(NamedTuple):
+    """A family's groups planned for a frame (before totals, further Greeks and exercise
+    policies), their path counts, and the frame's ids."""
+
+    groups: list
+    counts: list
+    ids: np.ndarray
+
+
+def _plan_family(frame: pd.DataFrame, paths, scheme: str = DEFAULT_SCHEME,
+                 steps_per_year: float = AUTO_STEPS, first_step: float = 0.0,
+                 method: str = "auto", plain: bool = False) -> _Planned:
+    """The groups of one ``method`` family on ``frame`` (:func:`plan_groups`), with the
+    family's conditioning and antithetic pairs, and each one's path count."""
+    groups = plan_groups(frame, scheme, steps_per_year, first_step, method, plain, paths=paths)
+    if plain or method == "lr":
+        groups = [replace(group, conditional=False) for group in groups]
+    if not plain:
+        groups = [replace(group, antithetic=group.method is not Family.RQMC) for group in groups]
+    ids = frame["id"].to_numpy()
+    return _Planned(groups, [paths_of(paths, group, ids, plain) for group in groups], ids)
+
+
+def _family_work(planned: _Planned, plain: bool = False, paths=None,
+                 guess: bool = False) -> float:
+    """The units of work (:mod:`greeks.engine.progress`) of a planned family run: its
+    exercise policies' fits, its control pilot and its main chunks; with ``paths``, of the
+    same groups at that path count (a count, or one per group key); with ``guess``, each
+    group's work times the share of it that ``auto`` is expected to take
+    (:func:`greeks.engine.progress.expected_share`)."""
+    counts = (planned.counts if paths is None else
+              [paths_of(paths, group, planned.ids, plain) for group in planned.groups])
+    total = 0.0
+    for group, count in zip(planned.groups, counts):
+        units = sum(chunk_cost(group, n) for _, n in group.chunks(count))
+        if group.method is Family.EXERCISE:
+            units += policy_cost(group, exercise.POLICY_PATHS)
+        if not plain and group.method.controlled:
+            units += sum(chunk_cost(group, n) for _, n in group.chunks(pilot_paths(count)))
+        total += units * (expected_share(group) if guess else 1.0)
+    return total
+
+
+def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
+                threads: int | None = None, work: Work | None = None, plain: bool = False,
+                weight: np.ndarray | None = None, subtotal: np.ndarray | None = None,
+                extra: tuple[str, ...] = (), first_chunk: int = 0,
+                scheduler: str = DEFAULT_SCHEDULER) -> Estimates:
+    """Run one planned family (:func:`_plan_family`) on ``frame``.
 
     The total (and each subtotal) is Σ weight_jk · estimate_jk over its rows, with
     ``weight`` (rows × 3, frame order; default: the quantity for every Greek); ``subtotal``
-    gives each row's subtotal id 0..n−1 (−1: in none).  ``paths`` is the path count of
-    every group, or a mapping from group key to its count (:mod:`greeks.target`); the
-    groups are planned for their counts (automatic Heston grids refined:
-    :func:`greeks.engine.plan.plan_groups`), the pilot on the main run's grid;
+    gives each row's subtotal id 0..n−1 (−1: in none).  Each group runs its planned count
+    (the run's, or under a target its key's: :mod:`greeks.target`), its grid planned for
+    that count (automatic Heston grids refined: :func:`greeks.engine.plan.plan_groups`),
+    the pilot on the main run's grid;
     ``first_chunk`` offsets the chunk numbers, hence the streams (a sizing run uses
     streams of its own).
 
@@ -159,11 +222,11 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     errors.  With ``plain``, every row gets the plain likelihood-ratio estimators.
     American and bermudan rows first get their exercise policy from a pilot of their own
     (:func:`greeks.exercise.prepare`).
-    ``scheduler`` runs the chunks (:func:`_completed`).
-    ``report(done, total)`` is called from the calling thread as chunks complete, with
-    work measured in path-dates.
+    ``scheduler`` runs the chunks (:func:`_completed`); ``work`` is advanced as the
+    policies, pilot and main chunks complete (:mod:`greeks.engine.progress`).
     """
-    groups = plan_groups(frame, scheme, steps_per_year, first_step, method, plain, paths=paths)
+    groups, counts = planned.groups, planned.counts
+    work = work or Work()
     if weight is not None or subtotal is not None:
         weight = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
                   if weight is None else np.asarray(weight, dtype=float))
@@ -175,25 +238,26 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
     if codes.size:
         groups = [group.with_extra(codes) if group.method.further else group
                   for group in groups]
-    if plain or method == "lr":
-        groups = [replace(group, conditional=False) for group in groups]
-    if not plain:
-        groups = [replace(group, antithetic=group.method is not Family.RQMC) for group in groups]
-    ids = frame["id"].to_numpy()
-    counts = [paths_of(paths, group, ids, plain) for group in groups]
     threads = threads or default_threads()
-    groups = [exercise.prepare(group, seed, first_chunk) if group.method is Family.EXERCISE
-              else group for group in groups]
+    prepared = []
+    for group in groups:
+        if group.method is Family.EXERCISE:
+            group = exercise.prepare(group, seed, first_chunk)
+            work.advance(policy_cost(group, exercise.POLICY_PATHS))
+        prepared.append(group)
+    groups = prepared
     pilot = [] if plain else [(g, streams.PILOT + first_chunk + c, n)
                               for g, group in enumerate(groups) if group.method.controlled
                               for c, n in group.chunks(pilot_paths(counts[g]))]
     tasks = [(g, first_chunk + c, n) for g, group in enumerate(groups)
              for c, n in group.chunks(counts[g])]
-    total_work = float(sum(n * groups[g].times.size for g, _, n in pilot + tasks))
-    progress = _Progress(groups, total_work, report)
+
+    def advance(task) -> None:
+        work.advance(chunk_cost(groups[task[0]], task[2]))
+
     if pilot:
         collected: list = [None] * len(pilot)
-        for i, (_, pilot_sums) in _completed(groups, pilot, seed, threads, progress,
+        for i, (_, pilot_sums) in _completed(groups, pilot, seed, threads, advance,
                                              collect=True, scheduler=scheduler):
             collected[i] = pilot_sums
         sums = [[0.0, 0.0] for _ in groups]
@@ -206,7 +270,7 @@ def _simulate_family(frame: pd.DataFrame, paths, seed: int, threads: int | None 
                           extra_coef=sensitivities.coefficients(further, n))
                   for group, (main, further), n in zip(groups, sums, count)]
     results: list = [None] * len(tasks)
-    for i, (moments_, _) in _completed(groups, tasks, seed, threads, progress,
+    for i, (moments_, _) in _completed(groups, tasks, seed, threads, advance,
                                        scheduler=scheduler):
         results[i] = moments_
     estimates = _reduce(frame, groups, tasks, results, n_subtotals, codes)

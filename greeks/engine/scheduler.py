@@ -4,7 +4,7 @@ chunk's numbers depend only on the seed, its group and its index."""
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from greeks import dask_client
 from greeks.engine.chunks import run_chunk
@@ -16,21 +16,6 @@ def default_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:
         return max(1, os.cpu_count() or 1)
-
-
-class _Progress:
-    """Calls ``report(done, total)`` with the path-dates of the completed tasks."""
-
-    def __init__(self, groups, total: float, report):
-        self.groups, self.total, self.report, self.done = groups, total, report, 0.0
-
-    def __call__(self, task) -> None:
-        g, _, n = task
-        self.done += n * self.groups[g].times.size
-        if self.report:
-            self.report(self.done, self.total)
-
-
 
 
 def _completed(groups, tasks, seed: int, threads: int, progress, collect: bool = False,
@@ -95,6 +80,8 @@ def run_batch(groups: dict, seed: int, tasks: list, collect: bool) -> list:
 def _completed_in_processes(groups, tasks, seed: int, workers: int, progress, collect: bool):
     """As :func:`_completed` on a pool of ``workers`` processes, the tasks shipped in
     :func:`batches`."""
+    from concurrent.futures import ProcessPoolExecutor  # multiprocessing: a tenth of a second
+
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = {}
         for batch in batches(groups, tasks, workers):
