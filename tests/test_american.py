@@ -88,7 +88,7 @@ CALL = dict(LS, id="C100", option_type="call", spot=100.0, strike=100.0, maturit
 
 def test_american_puts_against_the_tree():
     frame = make_frame([dict(LS, id=f"A{int(s)}", spot=s, maturity=t) for s, t in PUBLISHED])
-    results = greeks.price_portfolio(frame, paths=100_000, seed=seed(11), greeks="gamma")
+    results = greeks.price_portfolio(frame, paths=40_000, seed=seed(11), greeks="gamma")
     check(results, [tree_greeks(row) for row in frame.to_dict("records")])
     for (spot, maturity), price in PUBLISHED.items():  # and the published values
         row = results[results["id"] == f"A{int(spot)}"].iloc[0]
@@ -101,7 +101,7 @@ def test_bermudan_against_the_tree():
             dict(LS, id="B-call", instrument="bermudan", option_type="call", spot=105.0,
                  strike=100.0, maturity=0.5, rate=0.03, dividend=0.08, vol=0.25, fixings=6)]
     frame = make_frame(rows)
-    results = greeks.price_portfolio(frame, paths=100_000, seed=seed(12), greeks="gamma")
+    results = greeks.price_portfolio(frame, paths=40_000, seed=seed(12), greeks="gamma")
     references = [tree_greeks(row, dates=row["maturity"] * np.arange(1, row["fixings"] + 1)
                               / row["fixings"]) for row in frame.to_dict("records")]
     check(results, references)
@@ -114,7 +114,7 @@ def test_bermudan_against_the_tree():
 def test_heston_american_put_published():
     spot = 10.0
     frame = make_frame([dict(HESTON, id="H10", spot=spot)])
-    results = greeks.price_portfolio(frame, paths=100_000, seed=seed(13))
+    results = greeks.price_portfolio(frame, paths=40_000, seed=seed(13))
     row = results.iloc[0]
     reference = HESTON_PUBLISHED[spot]
     assert abs(row["price"] - reference) <= 0.003 * reference + 0.002 + 4 * row["price_se"]
