@@ -118,7 +118,7 @@ def test_likelihood_ratio_standard_errors_match_the_spread():
     frame = make_frame([dict(id="c", **ROW), dict(id="d", instrument="digital", **ROW)])
     runs = [greeks.price_portfolio(frame, paths=4_000, seed=s, scheme="exact", method="lr",
                                    steps_per_year=12, greeks=list(NAMES))
-            for s in seeds(40)]
+            for s in seeds(30)]
     values = np.array([r[list(NAMES)].to_numpy() for r in runs])
     ses = np.array([r[[f"{name}_se" for name in NAMES]].to_numpy() for r in runs])
     assert_se_matches_spread(values, ses)
