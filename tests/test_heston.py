@@ -168,7 +168,7 @@ def test_weights_are_exact_for_the_simulated_chain(scheme):
     (group,) = engine.plan_groups(frame, scheme, steps_per_year=4, first_step=0.0)
     group = dataclasses.replace(group, conditional=False)  # likelihood ratio on every row
     assert group.times.size == 4
-    lr, fd = crn_batches(group, (0.05, 0.0005), seeds(24), 16_384)
+    lr, fd = crn_batches(group, (0.05, 0.0005), seeds(24), 8_192)
     assert_batch_means_are_zero(lr - fd)
 
 
@@ -226,7 +226,7 @@ def test_degenerate_parameters_give_honest_estimates(case):
     of the estimates over independent seeds (chi-square bounds)."""
     frame = make_frame(heston_rows([dict(id="c"), dict(id="p", option_type="put",
                                                        strike=99.0)], **DEGENERATE[case]))
-    runs = [engine.simulate(frame, 20_000, seed=s) for s in seeds(24)]
+    runs = [engine.simulate(frame, 10_000, seed=s) for s in seeds(24)]
     means = np.array([r.mean for r in runs])
     ses = np.array([r.se for r in runs])
     assert np.all(np.isfinite(means)) and np.all(np.isfinite(ses))

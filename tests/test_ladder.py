@@ -33,7 +33,7 @@ def book():
 
 def test_reweighted_values_match_full_repricing():
     frame = book()
-    ladder = spot_ladder(frame, spot="-10%,-5%,5%,10%", paths=200_000, seed=seed(1))
+    ladder = spot_ladder(frame, spot="-10%,-5%,5%,10%", paths=100_000, seed=seed(1))
     # the GBM rows' ESS is in closed form, far above min_ess: reweighted at every shift; the
     # Heston row's comes from a pilot and lies near min_ess at −10 %: it may be re-simulated
     gbm = (frame["model"] == "gbm").to_numpy()
@@ -44,7 +44,7 @@ def test_reweighted_values_match_full_repricing():
     base = ladder.loc[ladder["shift"] == 0, "value"].iat[0]
     for line in ladder.itertuples():
         moved = frame.assign(spot=frame["spot"] * (1 + line.shift))
-        total = greeks.price_portfolio(moved, paths=200_000, seed=seed(2)).attrs["total"]
+        total = greeks.price_portfolio(moved, paths=100_000, seed=seed(2)).attrs["total"]
         assert_within(line.value, total["price"], combined_se(line.value_se, total["price_se"]),
                       k=k_for(len(ladder)), label=f"shift {line.shift}")
         assert line.pnl == pytest.approx(line.value - base, abs=1e-9 * abs(base))
