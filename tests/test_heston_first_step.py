@@ -133,7 +133,7 @@ def test_sampled_first_step_matches_the_semi_analytic_values(scheme, params, fir
 def test_sampled_first_step_quiets_the_likelihood_ratio_vega():
     """The first transition's score over half a year instead of a week: the LR vega's SE
     falls below a third (and below 3× the central-difference SE of the same run); at
-    30,000 paths the ratio is about 0.23, the SEs' own sampling error a few per cent."""
+    30,000 paths the ratio is about 0.23 (seed 2)."""
     frame = make_frame([{**ATM, "id": "c"}])
     regular, long = (greeks.price_portfolio(frame, paths=30_000, seed=seed(2), scheme="exact",
                                             first_step=fs, method="mixed")
