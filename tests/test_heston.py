@@ -112,12 +112,14 @@ def closed_form_rows():
     return rows
 
 
-@pytest.mark.parametrize("scheme", ["qe", "exact"])
-def test_european_and_digital_match_the_semi_analytic_values(scheme):
+@pytest.mark.parametrize("scheme,paths", [("qe", 300_000), ("exact", 50_000)])
+def test_european_and_digital_match_the_semi_analytic_values(scheme, paths):
     """Default grid: the discretisation bias is below 1 SE at these path counts
-    (benchmarks/heston_bias.py), so every estimate is within k SE (k_for the 15 checks)."""
+    (benchmarks/heston_bias.py), so every estimate is within k SE (k_for the 15 checks).
+    The exact scheme costs about 30 times QE's per path: at 50,000 paths k·SE is under 1.5 %
+    of every price and delta and under 3.5 % of the european vegas."""
     frame = make_frame(heston_rows(closed_form_rows()))
-    estimates = engine.simulate(frame, 300_000, seed=seed(3), scheme=scheme)
+    estimates = engine.simulate(frame, paths, seed=seed(3), scheme=scheme)
     exact = np.array([closed_form(row)[:3] for _, row in frame.iterrows()])
     assert_within(estimates.mean, exact, estimates.se, k=k_for(exact.size))
 
@@ -166,7 +168,7 @@ def test_weights_are_exact_for_the_simulated_chain(scheme):
     (group,) = engine.plan_groups(frame, scheme, steps_per_year=4, first_step=0.0)
     group = dataclasses.replace(group, conditional=False)  # likelihood ratio on every row
     assert group.times.size == 4
-    lr, fd = crn_batches(group, (0.05, 0.0005), seeds(24), 16_384)
+    lr, fd = crn_batches(group, (0.05, 0.0005), seeds(24), 8_192)
     assert_batch_means_are_zero(lr - fd)
 
 
@@ -180,9 +182,9 @@ def test_exact_scheme_weights_on_path_rows_match_qe_differences():
         dict(id="uo", instrument="barrier", barrier=125.0, barrier_type="up-and-out", fixings=12),
         dict(id="di", instrument="barrier", option_type="put", barrier=85.0,
              barrier_type="down-and-in", fixings=12)]))
-    exact = engine.simulate(frame, 200_000, seed=seed(61), scheme="exact", method="lr")
+    exact = engine.simulate(frame, 50_000, seed=seed(61), scheme="exact", method="lr")
     assert exact.choice[:, 0].tolist() == ["lr+controls+antithetic"] * 3
-    qe = engine.simulate(frame, 400_000, seed=seed(62), scheme="qe", method="fd")
+    qe = engine.simulate(frame, 200_000, seed=seed(62), scheme="qe", method="fd")
     assert_within(exact.mean, qe.mean, combined_se(exact.se, qe.se), k=k_for(exact.mean.size))
 
 
@@ -224,7 +226,7 @@ def test_degenerate_parameters_give_honest_estimates(case):
     of the estimates over independent seeds (chi-square bounds)."""
     frame = make_frame(heston_rows([dict(id="c"), dict(id="p", option_type="put",
                                                        strike=99.0)], **DEGENERATE[case]))
-    runs = [engine.simulate(frame, 20_000, seed=s) for s in seeds(24)]
+    runs = [engine.simulate(frame, 10_000, seed=s) for s in seeds(24)]
     means = np.array([r.mean for r in runs])
     ses = np.array([r.se for r in runs])
     assert np.all(np.isfinite(means)) and np.all(np.isfinite(ses))
@@ -371,7 +373,7 @@ def test_from_zero_without_feller_takes_no_delta_weight():
     results = greeks.price_portfolio(frame, paths=20_000, seed=seed(1))
     assert np.all(results["vega"] == 0) and np.all(np.isfinite(results["delta_se"]))
     # the asian and barrier deltas against an independent long run of the exact scheme
-    reference, reference_se = spot_differences(frame.iloc[1:], "exact", 200_000, seed(101))
+    reference, reference_se = spot_differences(frame.iloc[1:], "exact", 60_000, seed(101))
     assert_within(results["delta"].iloc[1:], reference,
                   combined_se(results["delta_se"].iloc[1:], reference_se))
     for method, row in (("lr", 1), ("rqmc", 2)):  # rqmc: european rows are conditioned

@@ -33,7 +33,7 @@ def book():
 
 def test_reweighted_values_match_full_repricing():
     frame = book()
-    ladder = spot_ladder(frame, spot="-10%,-5%,5%,10%", paths=200_000, seed=seed(1))
+    ladder = spot_ladder(frame, spot="-10%,-5%,5%,10%", paths=100_000, seed=seed(1))
     # the GBM rows' ESS is in closed form, far above min_ess: reweighted at every shift; the
     # Heston row's comes from a pilot and lies near min_ess at −10 %: it may be re-simulated
     gbm = (frame["model"] == "gbm").to_numpy()
@@ -44,7 +44,7 @@ def test_reweighted_values_match_full_repricing():
     base = ladder.loc[ladder["shift"] == 0, "value"].iat[0]
     for line in ladder.itertuples():
         moved = frame.assign(spot=frame["spot"] * (1 + line.shift))
-        total = greeks.price_portfolio(moved, paths=200_000, seed=seed(2)).attrs["total"]
+        total = greeks.price_portfolio(moved, paths=100_000, seed=seed(2)).attrs["total"]
         assert_within(line.value, total["price"], combined_se(line.value_se, total["price_se"]),
                       k=k_for(len(ladder)), label=f"shift {line.shift}")
         assert line.pnl == pytest.approx(line.value - base, abs=1e-9 * abs(base))
@@ -63,7 +63,7 @@ def test_degenerate_shifts_are_resimulated_or_flagged():
     frame = make_frame([dict(id="call"),
                         dict(id="barrier", instrument="barrier", barrier=130.0,
                              barrier_type="up-and-out", fixings=252)])
-    ladder = spot_ladder(frame, spot="-10%,10%", paths=50_000, seed=seed(3))
+    ladder = spot_ladder(frame, spot="-10%,10%", paths=20_000, seed=seed(3))
     moved = ladder[ladder["shift"] != 0]
     assert (moved["source"] == "1 of 2 rows re-simulated").all()
     assert (moved["resimulated"] == 1).all()
@@ -71,7 +71,7 @@ def test_degenerate_shifts_are_resimulated_or_flagged():
     assert np.isnan(ladder.attrs["rows"]["+0.1"].iat[1])
     for line in moved.itertuples():
         shifted = frame.assign(spot=frame["spot"] * (1 + line.shift))
-        total = greeks.price_portfolio(shifted, paths=200_000, seed=seed(4)).attrs["total"]
+        total = greeks.price_portfolio(shifted, paths=50_000, seed=seed(4)).attrs["total"]
         assert_within(line.value, total["price"], combined_se(line.value_se, total["price_se"]),
                       k=k_for(len(moved)), label=f"shift {line.shift}")
     flagged = spot_ladder(frame, spot="10%", paths=5_000, seed=seed(8), resimulate=False)
@@ -108,7 +108,7 @@ def test_ladder_cli(runner, tmp_path):
 
 def test_volatility_shifts_reweight_gbm_rows_and_resimulate_heston_rows():
     frame = book()
-    ladder = spot_ladder(frame, spot="5%", paths=200_000, seed=seed(5), vol="-2%,2%")
+    ladder = spot_ladder(frame, spot="5%", paths=60_000, seed=seed(5), vol="-2%,2%")
     assert len(ladder) == 2 * 3
     moved = ladder[ladder["vol_shift"] != 0]
     assert (moved["source"] == f"1 of {len(frame)} rows re-simulated").all()  # the Heston row
@@ -118,7 +118,7 @@ def test_volatility_shifts_reweight_gbm_rows_and_resimulate_heston_rows():
         gbm = shifted["model"] == "gbm"
         shifted.loc[gbm, "vol"] = shifted.loc[gbm, "vol"] + line.vol_shift
         shifted.loc[~gbm, "v0"] = (np.sqrt(shifted.loc[~gbm, "v0"]) + line.vol_shift) ** 2
-        total = greeks.price_portfolio(shifted, paths=200_000, seed=seed(6)).attrs["total"]
+        total = greeks.price_portfolio(shifted, paths=60_000, seed=seed(6)).attrs["total"]
         assert_within(line.value, total["price"], combined_se(line.value_se, total["price_se"]),
                       k=k_for(len(ladder)), label=f"shift {line.shift}, vol {line.vol_shift}")
 

@@ -57,7 +57,7 @@ def test_subtotal_standard_errors_match_the_spread_over_seeds():
     come from per-path sums, and agree with the seed-to-seed spread."""
     frame = book_frame()
     runs = [risk_report(frame, by=["book"], paths=4_000, seed=s, threads=1, greeks=["gamma"])
-            for s in seeds(100)]
+            for s in seeds(60)]
     names = ["market_value", "dollar_delta", "vega_per_point", "dollar_gamma"]
     values = np.stack([run[names].to_numpy() for run in runs])
     ses = np.stack([run[[f"{n}_se" for n in names]].to_numpy() for run in runs])

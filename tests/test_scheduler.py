@@ -18,8 +18,8 @@ def mixed():
 
 
 def test_process_pool_is_bit_identical_to_threads():
-    local = greeks.price_portfolio(mixed(), paths=40_000, seed=seed(5), threads=2)
-    pooled = greeks.price_portfolio(mixed(), paths=40_000, seed=seed(5), threads=2,
+    local = greeks.price_portfolio(mixed(), paths=8_000, seed=seed(5), threads=2)
+    pooled = greeks.price_portfolio(mixed(), paths=8_000, seed=seed(5), threads=2,
                                     scheduler="processes")
     assert local[COLUMNS].equals(pooled[COLUMNS])
     assert local.attrs["total"] == pooled.attrs["total"]
@@ -29,9 +29,9 @@ def test_dask_local_cluster_is_bit_identical_to_threads():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
                                   dashboard_address=None) as cluster:
-        on_dask = greeks.price_portfolio(mixed(), paths=40_000, seed=seed(5),
+        on_dask = greeks.price_portfolio(mixed(), paths=8_000, seed=seed(5),
                                          scheduler=cluster.scheduler_address)
-    local = greeks.price_portfolio(mixed(), paths=40_000, seed=seed(5))
+    local = greeks.price_portfolio(mixed(), paths=8_000, seed=seed(5))
     assert local[COLUMNS].equals(on_dask[COLUMNS])
     assert local.attrs["total"] == on_dask.attrs["total"]
 

@@ -140,7 +140,7 @@ def test_standard_errors_of_the_further_greeks_match_the_spread_over_seeds():
                                               quantity=-2.0),
                         dict(id="h", instrument="digital", **HESTON)])
     runs = [engine.simulate(frame, 4_000, seed=s, threads=1, extra=NAMES)
-            for s in seeds(120)]
+            for s in seeds(60)]
     mean = np.stack([r.mean for r in runs])[..., 3:]
     se = np.stack([r.se for r in runs])[..., 3:]
     finite = np.isfinite(se).all(axis=0)
