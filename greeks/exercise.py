@@ -72,6 +72,7 @@ from numba import njit
 
 from greeks import payoffs, streams
 from greeks.models import adapter as model_of
+from greeks.models.base import BrownianPaths
 from greeks.payoffs import N_BASIS, NEVER
 from greeks.stats import unit_moments
 
@@ -210,13 +211,12 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
     back from maturity (1, the Richardson partner of an american row), and every date at
     σ + k (2), σ − k (3), σ + 2k (4) and σ − 2k (5), the vega's.  ``solved``: from the
     model's exercise boundaries (:func:`solved_policy`); otherwise regressed on the pilot
-    ``pieces``
-    (:func:`fit_policy`; policies 2–5 on the pilot's first ``VEGA_POLICY_PATHS`` paths at
-    the moved volatilities, the same paths for all four)."""
+    ``pieces`` (:func:`fit_policy`; policies 2–5 on the pilot's first ``VEGA_POLICY_PATHS``
+    paths at the moved volatilities, the same paths for all four)."""
     spec = group.payoff
     step = model.exercise_vol_step(group)
     sigma = model.vega_sigma(group.params)
-    moved = [piece for piece in pieces if piece.vol_s.shape[1]]
+    moved = [] if solved else [piece for piece in pieces if piece.vol_s.shape[1]]
     width = int(np.diff(group.date_start).max())
     policy = np.zeros((group.n_rows, 6, width, N_BASIS))
     for j in range(group.n_rows):
@@ -294,14 +294,37 @@ def european_greeks(price, spot: float, sigma: float, step: float) -> np.ndarray
 
 
 def _row_values(group, paths, j: int):
-    """Row j's per-path values and controls (:func:`greeks.payoffs.exercise_values`)."""
-    n = paths.s.shape[0]
+    """Row j's per-path values and controls (:func:`greeks.payoffs.exercise_values`, or
+    :func:`greeks.payoffs.exercise_values_solved` on Brownian paths)."""
     columns, times, discounts = row_dates(group, paths.columns, j)
+    step = model_of(group.model).exercise_vol_step(group)
+    spec = group.payoff
+    if isinstance(paths, BrownianPaths):
+        n = paths.w.shape[0]
+        values, controls = np.empty((6, n)), np.empty((4, n))
+        payoffs.exercise_values_solved(
+            paths.w, paths.means, paths.sigmas, columns, times, discounts,
+            log_edges(spec.policy[j, :, :columns.size, 0], discounts, spec.omega[j],
+                      spec.strike[j]), spec, j, group.spot, SPOT_STEP, step, values, controls)
+        return values, controls
+    n = paths.s.shape[0]
     values, controls = np.empty((6, n)), np.empty((4, n))
     payoffs.exercise_values(paths.s, paths.state, paths.vol_s, paths.vol_state, columns,
-                            times, discounts, group.payoff, j, group.spot, SPOT_STEP,
-                            model_of(group.model).exercise_vol_step(group), values, controls)
+                            times, discounts, spec, j, group.spot, SPOT_STEP, step, values,
+                            controls)
     return values, controls
+
+
+def log_edges(levels: np.ndarray, discounts: np.ndarray, omega: float,
+              strike: float) -> np.ndarray:
+    """log b of the boundaries of :func:`solved_policy` (policies × dates) from their β_0 =
+    e^{−r t} ω (b − K): ω·inf (−inf for a put, inf for a call) where a date never exercises,
+    log K at maturity."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.log(strike + omega * levels / discounts)
+    out[~np.isfinite(levels)] = omega * np.inf
+    out[:, -1] = np.log(strike)
+    return out
 
 
 def run_chunk(group, stream, n_paths: int) -> np.ndarray:

@@ -207,46 +207,99 @@ def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, sp
     0, exercise time 0."""
     n = dates.size
     omega, strike = spec.omega[j], spec.strike[j]
-    shift = h * spot
-    maturity = date_times[n - 1]
     last = dates[n - 1]
     final = discounts[n - 1]
-    vol_moved = np.empty(4)
+    scales = np.array([1.0, 1.0, 1.0 + h, 1.0 - h, 1.0 + 2.0 * h, 1.0 - 2.0 * h])
+    y, ends = np.empty(N_MOVES), np.empty(N_MOVES)
     for p in range(s.shape[0]):
         if spec.immediate[j]:
-            values[0, p], values[1, p] = omega * (spot - strike), omega
-            values[2, p] = values[3, p] = values[5, p] = 0.0
-            values[4, p] = 1.0
-            controls[:, p] = 0.0
+            _immediate(values, controls, p, omega, spot, strike)
             continue
-        base, i = _stopped(s, 1.0, state, p, dates, discounts, spec, j, 0)
-        up = _stopped(s, 1.0 + h, state, p, dates, discounts, spec, j, 0)[0]
-        down = _stopped(s, 1.0 - h, state, p, dates, discounts, spec, j, 0)[0]
-        far_up = _stopped(s, 1.0 + 2.0 * h, state, p, dates, discounts, spec, j, 0)[0]
-        far_down = _stopped(s, 1.0 - 2.0 * h, state, p, dates, discounts, spec, j, 0)[0]
+        y[0], i = _stopped(s, 1.0, state, p, dates, discounts, spec, j, 0)
+        y[1] = (_stopped(s, 1.0, state, p, dates, discounts, spec, j, 1)[0]
+                if spec.richardson[j] else y[0])
+        for m in range(2, 6):
+            y[m] = _stopped(s, scales[m], state, p, dates, discounts, spec, j, 0)[0]
         for m in range(4):
-            vol_moved[m] = _stopped(vol_s[m], 1.0, vol_state[m], p, dates, discounts, spec, j,
-                                    2 + m)[0]
-        price = base
-        if spec.richardson[j]:
-            price = 2.0 * base - _stopped(s, 1.0, state, p, dates, discounts, spec, j, 1)[0]
-        values[0, p] = price
-        values[1, p] = extrapolated_difference(up - down, far_up - far_down, shift)
-        values[2, p] = extrapolated_difference(vol_moved[0] - vol_moved[1],
-                                               vol_moved[2] - vol_moved[3], vol_step)
-        values[3, p] = (up - 2.0 * base + down) / (shift * shift)
-        early = 0 <= i < n - 1
-        values[4, p] = 1.0 if early else 0.0
-        values[5, p] = date_times[i] if early else maturity
-        end = final * max(omega * (s[p, last] - strike), 0.0)
-        end_up = final * max(omega * ((1.0 + h) * s[p, last] - strike), 0.0)
-        end_down = final * max(omega * ((1.0 - h) * s[p, last] - strike), 0.0)
-        controls[0, p] = end
-        far = final * (max(omega * ((1.0 + 2.0 * h) * s[p, last] - strike), 0.0)
-                       - max(omega * ((1.0 - 2.0 * h) * s[p, last] - strike), 0.0))
-        controls[1, p] = extrapolated_difference(end_up - end_down, far, shift)
-        for m in range(4):
-            vol_moved[m] = final * max(omega * (vol_s[m, p, last] - strike), 0.0)
-        controls[2, p] = extrapolated_difference(vol_moved[0] - vol_moved[1],
-                                                 vol_moved[2] - vol_moved[3], vol_step)
-        controls[3, p] = (end_up - 2.0 * end + end_down) / (shift * shift)
+            y[6 + m] = _stopped(vol_s[m], 1.0, vol_state[m], p, dates, discounts, spec, j,
+                                2 + m)[0]
+            ends[6 + m] = final * max(omega * (vol_s[m, p, last] - strike), 0.0)
+        for m in range(6):
+            ends[m] = final * max(omega * (scales[m] * s[p, last] - strike), 0.0)
+        _fill(values, controls, p, y, ends, i, date_times, h * spot, vol_step)
+
+
+N_MOVES = 10  # the values of exercise_values' estimators on one path (_fill)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _immediate(values, controls, p, omega, spot, strike):
+    """Path p of a row exercised at once: ω (S0 − K), delta ω, no vega or gamma, time 0."""
+    values[0, p], values[1, p] = omega * (spot - strike), omega
+    values[2, p] = values[3, p] = values[5, p] = 0.0
+    values[4, p] = 1.0
+    controls[:, p] = 0.0
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fill(values, controls, p, y, ends, i, date_times, shift, vol_step):
+    """Path p's estimators (:func:`exercise_values`) from ``y``, the discounted payoffs under
+    the policies at (S0, σ), its Richardson partner (policy 1, else the same), S0 (1 ± h),
+    S0 (1 ± 2h), σ ± k, σ ± 2k, in that order, ``ends`` the European payoffs at the same
+    points (the partner's unused), and i the exercise date's index at (S0, σ)."""
+    n = date_times.size
+    values[0, p] = 2.0 * y[0] - y[1]
+    values[1, p] = extrapolated_difference(y[2] - y[3], y[4] - y[5], shift)
+    values[2, p] = extrapolated_difference(y[6] - y[7], y[8] - y[9], vol_step)
+    values[3, p] = (y[2] - 2.0 * y[0] + y[3]) / (shift * shift)
+    early = 0 <= i < n - 1
+    values[4, p] = 1.0 if early else 0.0
+    values[5, p] = date_times[i] if early else date_times[n - 1]
+    controls[0, p] = ends[0]
+    controls[1, p] = extrapolated_difference(ends[2] - ends[3], ends[4] - ends[5], shift)
+    controls[2, p] = extrapolated_difference(ends[6] - ends[7], ends[8] - ends[9], vol_step)
+    controls[3, p] = (ends[2] - 2.0 * ends[0] + ends[3]) / (shift * shift)
+
+
+@njit(cache=True, nogil=True)
+def exercise_values_solved(w, means, sigmas, dates, date_times, discounts, edges, spec, j,
+                           spot, h, vol_step, values, controls):
+    """:func:`exercise_values` for a policy of exercise boundaries, on log-prices: the path at
+    volatility σ_m (m = 0 … 4: σ, σ + k, σ − k, σ + 2k, σ − 2k) is x_m = ``means[m]`` +
+    σ_m ``w`` (the Brownian paths, paths × stored dates), the spot moved by log(1 ± h) and
+    log(1 ± 2h), and the policy exercises on date i where ω x ≥ ω ``edges[policy, i]``
+    (log b_i; ∓inf where it never does; log K at maturity), the payoff then
+    e^{−r t_i} ω (e^x − K): the same rule as :func:`stopping_index`'s, with no price stored
+    and no exponential but at the exercise date."""
+    n = dates.size
+    omega, strike = spec.omega[j], spec.strike[j]
+    last = dates[n - 1]
+    final = discounts[n - 1]
+    shifts = np.log(np.array([1.0, 1.0, 1.0 + h, 1.0 - h, 1.0 + 2.0 * h, 1.0 - 2.0 * h]))
+    y, ends = np.empty(N_MOVES), np.empty(N_MOVES)
+    for p in range(w.shape[0]):
+        if spec.immediate[j]:
+            _immediate(values, controls, p, omega, spot, strike)
+            continue
+        i = 0
+        for m in range(N_MOVES):
+            path = m - 5 if m >= 6 else 0  # the volatility of the move
+            policy = 1 if m == 1 else (m - 4 if m >= 6 else 0)
+            shift = shifts[m] if m < 6 else 0.0
+            if m == 1 and not spec.richardson[j]:
+                y[1] = y[0]
+                continue
+            stop = -1
+            level = 0.0
+            for d in range(n):
+                col = dates[d]
+                level = means[path, col] + sigmas[path] * w[p, col] + shift
+                if omega * level >= omega * edges[policy, d]:
+                    stop = d
+                    break
+            y[m] = discounts[stop] * omega * (np.exp(level) - strike) if stop >= 0 else 0.0
+            if m == 0:
+                i = stop
+            level = means[path, last] + sigmas[path] * w[p, last] + shift
+            ends[m] = final * max(omega * (np.exp(level) - strike), 0.0)
+        _fill(values, controls, p, y, ends, i, date_times, h * spot, vol_step)

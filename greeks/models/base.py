@@ -46,6 +46,19 @@ class Bumped(NamedTuple):
     conditional: Callable | None
 
 
+class BrownianPaths(NamedTuple):
+    """A chunk of paths for early exercise under solved boundaries
+    (:func:`greeks.payoffs.exercise_values_solved`): Brownian paths ``w`` (paths × stored
+    dates, ``columns`` the stored column of each row date) and the log-price at volatility
+    σ_m, ``means[m]`` + ``sigmas[m]`` w, for σ, σ + k, σ − k, σ + 2k, σ − 2k; no prices
+    stored."""
+
+    w: np.ndarray
+    means: np.ndarray
+    sigmas: np.ndarray
+    columns: np.ndarray
+
+
 class ExercisePaths(NamedTuple):
     """A chunk of paths for early exercise (:mod:`greeks.exercise`): prices ``s`` (paths ×
     stored dates) with the stored column of each row date (``columns``, ``date_index``
@@ -124,8 +137,9 @@ class Model:
         raise NotImplementedError
 
     def exercise_paths(self, group, stream, n_paths: int,
-                       sensitivities: bool) -> ExercisePaths:
-        """A chunk's paths for early exercise (:class:`ExercisePaths`), from ``stream``."""
+                       sensitivities: bool) -> ExercisePaths | BrownianPaths:
+        """A chunk's paths for early exercise, from ``stream``: :class:`ExercisePaths` for a
+        regressed policy, :class:`BrownianPaths` in models with ``solves_exercise``."""
         raise NotImplementedError
 
     def vega_sigma(self, params: tuple) -> float:

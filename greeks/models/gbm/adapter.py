@@ -22,7 +22,7 @@ from greeks import (
     sensitivities,
     survival,
 )
-from greeks.models.base import Bumped, ExercisePaths, Model
+from greeks.models.base import BrownianPaths, Bumped, Model
 from greeks.models.gbm import dated
 from greeks.models.gbm.american import exercise_boundaries
 from greeks.models.gbm.analytic import black_scholes
@@ -119,18 +119,16 @@ class GBM(Model):
         return Bumped(s, group.date_index, bumped, h * spot, h_vol, None)
 
     def exercise_paths(self, group, stream, n_paths, sensitivities):
-        """Exact paths on the group's grid; at σ ± k the same Brownian paths; no state."""
+        """The Brownian paths on the group's grid and the log-price's means at σ, σ ± k,
+        σ ± 2k (:class:`BrownianPaths`: the policy is a boundary; ``sensitivities`` cost
+        nothing more)."""
         sigma, carry = group.params[0], group.rate - group.dividend
-        w, s = self._paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths)
-        vol_s = np.empty((4, 0, 0))
-        if sensitivities:
-            k = self.exercise_vol_step(group)
-            vol_s = np.empty((4, *w.shape))
-            for moved, v in zip(vol_s, (sigma + k, sigma - k, sigma + 2 * k, sigma - 2 * k)):
-                np.exp(math.log(group.spot) + (carry - 0.5 * v * v) * group.times + v * w,
-                       out=moved)
-        return ExercisePaths(s, np.empty((n_paths, 0)), vol_s,
-                             np.empty((4, n_paths, 0)), group.date_index)
+        w, _ = simulate(np.random.Generator(np.random.PCG64(stream)), n_paths, group.times,
+                        math.log(group.spot), carry, sigma, group.antithetic)
+        k = self.exercise_vol_step(group)
+        sigmas = np.array([sigma, sigma + k, sigma - k, sigma + 2 * k, sigma - 2 * k])
+        means = math.log(group.spot) + (carry - 0.5 * sigmas[:, None] ** 2) * group.times
+        return BrownianPaths(w, means, sigmas, group.date_index)
 
     def vega_sigma(self, params):
         return params[0]
