@@ -22,10 +22,10 @@ estimate of the continuation value (discounted to 0) on the basis
 
     ψ = (1, x, x², x³, u, u·x, u²),   x = S/K,
 
-with u a variance state of the path (under Heston, the variance averaged over the last
-step over θ; 0 under GBM, whose policies are exercise boundaries: β = (e^{−r t} ω (b − K),
-0, ...), so that the rule reads ω S ≥ ω b).  At maturity the option is exercised whenever
-h(S_T) > 0.
+with u a variance state of the path (under Heston, the variance averaged over the day
+before the date, over θ).  A solved policy (GBM) is a boundary b_i per date, stored as
+β = (e^{−r t} ω (b − K), 0, ...) so that the rule reads ω S ≥ ω b, and applied on log-prices
+by :func:`exercise_values_solved`.  At maturity the option is exercised whenever h(S_T) > 0.
 
 The rows of a group travel together as one :class:`PayoffSpec` (per-row arrays); what each
 payoff code supports is in :mod:`greeks.payoff_table`.
