@@ -1,34 +1,33 @@
 """Early exercise: the exercise policy of american and bermudan rows, and their estimators
 under that fixed policy.
 
-Policy.  A model that solves its exercise boundaries (``solves_exercise``: GBM, whose
-finite-difference grid gives the optimal boundary b_i of the Bermudan option on the row's
-own exercise dates, :func:`greeks.models.gbm.american.exercise_boundaries`) exercises on
-date t_i where the price has crossed b_i (a put S ≤ b_i, a call S ≥ b_i;
-:func:`solved_policy`): the optimal policy of the simulated product up to the grid's error,
-found in tens of milliseconds, with no regression noise.  The others (Heston) regress
-(Longstaff & Schwartz 2001, "Valuing American options by simulation: a simple least-squares
-approach", Rev. Financial Studies 14(1)): on an independent pilot of ``POLICY_PATHS``
-paths (streams ``streams.POLICY`` + c; the policies at σ ± k of the vega on its first
-``VEGA_POLICY_PATHS``), backward from maturity, the cash flow C of each path (discounted to
-0) starts as e^{−rT} h(S_T); at each earlier exercise date t_i the discounted cash flows of
-the in-the-money paths are regressed on the basis (1, x, x², x³, u, u·x, u²), x = S/K, u
-the variance state (Heston: the variance averaged over the step to the date, over θ), and a
-path whose discounted intrinsic value reaches the fitted continuation value exercises, its C
-becoming that value (:func:`fit_policy`; the rule on the main paths is the regression
-itself, :func:`greeks.payoffs.stopping_index`).  A date with fewer than ``MIN_REGRESSION``
-paths in the money gets no rule (no exercise there).
+Policy. A model that solves its exercise boundaries (``solves_exercise``: GBM, whose
+finite-difference grid gives the optimal boundary b_i of the Bermudan option on the row's own
+exercise dates, :func:`greeks.models.gbm.american.exercise_boundaries`) exercises on date t_i
+where the price has crossed b_i (a put S ≤ b_i, a call S ≥ b_i; :func:`solved_policy`): the
+optimal policy of the simulated product up to the grid's error, found in tens of milliseconds,
+with no regression noise. The others (Heston) regress (Longstaff & Schwartz 2001, "Valuing
+American options by simulation: a simple least-squares approach", Rev. Financial Studies
+14(1)): on an independent pilot of ``POLICY_PATHS`` paths (streams ``streams.POLICY`` + c; the
+policies at σ ± k and σ ± 2k of the vega on its first ``VEGA_POLICY_PATHS``), backward from
+maturity, the cash flow C of each path (discounted to 0) starts as e^{−rT} h(S_T); at each
+earlier exercise date t_i the discounted cash flows of the in-the-money paths are regressed on
+the basis (1, x, x², x³, u, u·x, u²), x = S/K, u the variance state (Heston: the variance
+averaged over the step to the date, over θ), and a path whose discounted intrinsic value
+reaches the fitted continuation value exercises, its C becoming that value (:func:`fit_policy`;
+the rule on the main paths is the regression itself, :func:`greeks.payoffs.stopping_index`). A
+date with fewer than ``MIN_REGRESSION`` paths in the money gets no rule (no exercise there).
 
-Estimates.  The main run prices the row on fresh paths under the fixed policy
-(:func:`greeks.payoffs.exercise_values`): a stopping rule that does not look at the main
-paths' future, so its mean is the value of a feasible strategy, a lower bound of the
-price; its gap is the policy's suboptimality (docs/american.md; no gap beyond the grid's
-error for a solved policy).  An ``american`` row is exercisable at any time; it is
-simulated on an exercise grid (its ``fixings``, daily by default) and extrapolated to
-continuous exercise, V ≈ 2 V(Δ) − V(2Δ), the second policy that of every second date back
-from maturity, on the same paths (the gap of a Bermudan
-option to the American one is first order in Δ); where the pilot's value of waiting is
-below the intrinsic value at t = 0 it is exercised at once (``spec.immediate``).
+Estimates. The main run prices the row on fresh paths under the fixed policy
+(:func:`greeks.payoffs.exercise_values`, :func:`greeks.payoffs.exercise_values_solved`): a
+stopping rule that does not look at the main paths' future, so its mean is the value of a
+feasible strategy, a lower bound of the price; its gap is the policy's suboptimality
+(docs/american.md; no gap beyond the grid's error for a solved policy). An ``american`` row is
+exercisable at any time; it is simulated on an exercise grid (its ``fixings``, daily by
+default) and extrapolated to continuous exercise, V ≈ 2 V(Δ) − V(2Δ), the second policy that of
+every second date back from maturity, on the same paths (the gap of a Bermudan option to the
+American one is first order in Δ); where the pilot's value of waiting is below the intrinsic
+value at t = 0 it is exercised at once (``spec.immediate``).
 
 Greeks: central differences of the fixed policy's value on common random numbers, the
 policy applied afresh to every moved path,
@@ -77,7 +76,7 @@ from greeks.payoffs import N_BASIS, NEVER
 from greeks.stats import unit_moments
 
 POLICY_PATHS = 1 << 17  # pilot paths of the regressions (docs/american.md: bias against it)
-VEGA_POLICY_PATHS = 1 << 15  # of which those of the policies at σ ± k
+VEGA_POLICY_PATHS = 1 << 15  # of which those of the policies at σ ± k, σ ± 2k
 MIN_REGRESSION = 4 * N_BASIS  # in-the-money pilot paths a date's regression needs
 SPOT_STEP = 0.03  # h of the early-exercise delta and gamma (S0 (1 ± h))
 N_STATISTICS = 2  # early-exercise probability, expected exercise time
