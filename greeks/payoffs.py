@@ -300,6 +300,7 @@ def exercise_values_solved(w, means, sigmas, dates, date_times, discounts, edges
             y[m] = discounts[stop] * omega * (np.exp(level) - strike) if stop >= 0 else 0.0
             if m == 0:
                 i = stop
-            level = means[path, last] + sigmas[path] * w[p, last] + shift
-            ends[m] = final * max(omega * (np.exp(level) - strike), 0.0)
+            if m != 1:  # the partner's path is the base's: _fill reads no ends[1]
+                level = means[path, last] + sigmas[path] * w[p, last] + shift
+                ends[m] = final * max(omega * (np.exp(level) - strike), 0.0)
         _fill(values, controls, p, y, ends, i, date_times, h * spot, vol_step)
