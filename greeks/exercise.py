@@ -72,13 +72,12 @@ from numba import njit
 from greeks import payoffs, streams
 from greeks.models import adapter as model_of
 from greeks.models.base import BrownianPaths
-from greeks.payoffs import N_BASIS, NEVER
+from greeks.payoffs import N_BASIS, NEVER, SPOT_STEP
 from greeks.stats import unit_moments
 
 POLICY_PATHS = 1 << 17  # pilot paths of the regressions (docs/american.md: bias against it)
 VEGA_POLICY_PATHS = 1 << 15  # of which those of the policies at σ ± k, σ ± 2k
 MIN_REGRESSION = 4 * N_BASIS  # in-the-money pilot paths a date's regression needs
-SPOT_STEP = 0.03  # h of the early-exercise delta and gamma (S0 (1 ± h))
 N_STATISTICS = 2  # early-exercise probability, expected exercise time
 
 
@@ -101,12 +100,14 @@ def _solve(gram, moment):
 
 
 @njit(cache=True)
-def fit_policy(s, state, discounts, omega, strike, step, min_regression):
+def fit_policy(s, state, discounts, hold, omega, strike, step, min_regression):
     """β (dates × N_BASIS) of one row by backward induction on pilot prices ``s`` (the row's
     dates × paths, date-major) and states (no rows without), on every ``step``-th date back from
     maturity (the others get ``NEVER``; a date with fewer than ``min_regression`` paths in
     the money too): the in-the-money paths' discounted cash flows regressed on the basis
-    (:func:`_features`), the rule the regression itself."""
+    (:func:`_features`), the rule the regression itself, where the intrinsic value also
+    reaches the continuation value's lower bound ω (A_i S − B_i) (``hold``: 2 × dates, as
+    :func:`greeks.payoffs.stopping_index`)."""
     n, n_paths = s.shape
     with_state = state.shape[0] > 0
     width = 7 if with_state else 4
@@ -141,7 +142,8 @@ def fit_policy(s, state, discounts, omega, strike, step, min_regression):
                 _features(s[i, p] / strike, state[i, p] if with_state else 0.0, with_state,
                           features)
                 value = discounts[i] * omega * (s[i, p] - strike)
-                if value >= np.dot(features[:width], beta):
+                if value >= max(np.dot(features[:width], beta),
+                                omega * (hold[0, i] * s[i, p] - hold[1, i])):
                     cash[p] = value
     return policy
 
@@ -162,11 +164,14 @@ def solved_policy(edges: np.ndarray, discounts: np.ndarray, omega: float, strike
 
 
 def row_dates(group, columns: np.ndarray, j: int):
-    """(the stored column, time and discount factor of each of row j's dates)."""
+    """(the stored column, time and discount factor of each of row j's dates: e^{−r t}, or
+    off a market DF(t) of the curve)."""
     part = slice(group.date_start[j], group.date_start[j + 1])
-    times = group.times[group.date_index[part]]
-    return (np.ascontiguousarray(columns[part]), times,
-            np.exp(-group.payoff.rate[j] * times))
+    index = group.date_index[part]
+    times = group.times[index]
+    discounts = (np.exp(-group.payoff.rate[j] * times) if group.market is None
+                 else group.market.discount[index])
+    return np.ascontiguousarray(columns[part]), times, discounts
 
 
 def prepare(group, seed: int, first_chunk: int = 0):
@@ -175,7 +180,9 @@ def prepare(group, seed: int, first_chunk: int = 0):
     first chunk)."""
     model = model_of(group.model)
     spec = group.payoff
-    solved = model.solves_exercise
+    solved = model.solves_exercise and group.market is None
+    group = replace(group, payoff=spec._replace(hold=_holds(group)))
+    spec = group.payoff
     pieces, done = [], 0
     for c, n in group.chunks(POLICY_PATHS):
         if solved and c > 0:
@@ -198,11 +205,48 @@ def prepare(group, seed: int, first_chunk: int = 0):
         variance = (centred * centred).sum(axis=1)
         cross = (centred * (values[:4] - values[:4].mean(axis=1, keepdims=True))).sum(axis=1)
         coef[j] = np.divide(cross, variance, out=np.zeros(4), where=variance > 0)
+        if not np.isfinite(means[j]).all():  # no closed form (cash dividends): no control
+            means[j], coef[j] = 0.0, 0.0
         if spec.kind[j] == payoffs.AMERICAN and spec.omega[j] * (
                 group.spot - spec.strike[j]) > values[0].mean():
             immediate[j], coef[j] = True, 0.0
     return replace(group, payoff=group.payoff._replace(immediate=immediate),
                    exercise_means=means, exercise_coef=coef)
+
+
+def _holds(group) -> np.ndarray:
+    """(rows, 2, max dates): A_i, B_i of each row's lower bound ω (A_i S − B_i) of the
+    discounted continuation value at date t_i (:func:`greeks.payoffs.stopping_index`).
+    Holding to maturity T is worth at least the European option, whose value is at least
+    the discounted intrinsic value of the forward: DF(T) ω (S G(T)/G(t_i) − K − C_i), G the
+    growth (e^{(r−q) t} for flat rows), C_i the cash dividends paid in (t_i, T] carried to T
+    (E[S_T | S_{t_i}] = S G(T)/G(t_i) − C_i, or more where a drop is floored at 0: still a
+    bound for a call; a put with cash dividends ahead gets none, −inf)."""
+    spec = group.payoff
+    width = int(np.diff(group.date_start).max())
+    out = np.zeros((group.n_rows, 2, width))
+    for j in range(group.n_rows):
+        index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+        n, last = index.size, index[-1]
+        times = group.times[index]
+        if group.market is None:
+            final = spec.discount[j]
+            growth = np.exp((group.rate - group.dividend) * (times[-1] - times))
+            carried = np.zeros(n)
+        else:
+            final = group.market.discount[last]
+            g = group.market.growth
+            growth = g[last] / g[index]
+            paid = np.divide(group.market.cash * g[last], g,
+                             out=np.zeros_like(g), where=group.market.cash > 0)
+            after = np.append(np.cumsum(paid[::-1])[::-1], 0.0)  # Σ over grid points ≥ k
+            carried = after[index + 1] - after[last + 1]
+        out[j, 0, :n] = final * growth
+        out[j, 1, :n] = final * (spec.strike[j] + carried)
+        if spec.omega[j] < 0:
+            none = carried > 0
+            out[j, 0, :n][none], out[j, 1, :n][none] = 0.0, -np.inf
+    return out
 
 
 def _policies(group, model, pieces, solved: bool) -> np.ndarray:
@@ -236,8 +280,8 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
                 used = pieces if k == 0 else moved
                 s = _date_major([_prices(piece, source)[0] for piece in used], columns)
                 state = _date_major([_prices(piece, source)[1] for piece in used], columns)
-            policy[j, k, :n] = fit_policy(s, state, discounts, spec.omega[j], spec.strike[j],
-                                          every, MIN_REGRESSION)
+            policy[j, k, :n] = fit_policy(s, state, discounts, spec.hold[j, :, :n],
+                                          spec.omega[j], spec.strike[j], every, MIN_REGRESSION)
     return policy
 
 
@@ -308,9 +352,9 @@ def _row_values(group, paths, j: int):
         return values, controls
     n = paths.s.shape[0]
     values, controls = np.empty((6, n)), np.empty((4, n))
-    payoffs.exercise_values(paths.s, paths.state, paths.vol_s, paths.vol_state, columns,
-                            times, discounts, spec, j, group.spot, SPOT_STEP, step, values,
-                            controls)
+    payoffs.exercise_values(paths.s, paths.state, paths.vol_s, paths.vol_state, paths.spot_s,
+                            columns, times, discounts, spec, j, group.spot, SPOT_STEP, step,
+                            values, controls)
     return values, controls
 
 

@@ -69,6 +69,9 @@ class PayoffSpec(NamedTuple):
     # (rows, 4, max dates, N_BASIS): β per date of the policies (greeks.exercise): 0 every
     # date, 1 every second date back from maturity, 2 and 3 every date at σ + k and σ − k
     policy: np.ndarray = np.zeros((0, 6, 0, 7))
+    # (rows, 2, max dates): A_i, B_i of the continuation value's lower bound ω (A_i S − B_i),
+    # discounted (the forward's intrinsic value; −inf where not a bound: greeks.exercise)
+    hold: np.ndarray = np.zeros((0, 2, 0))
     richardson: np.ndarray = np.zeros(0, dtype=np.bool_)  # 2 V(Δ) − V(2Δ) (american)
     immediate: np.ndarray = np.zeros(0, dtype=np.bool_)  # exercised at once (american)
 
@@ -142,7 +145,10 @@ def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
     ends out of the money; the prices are ``scale`` · ``s`` (a spot moved on the same path).
 
     ``discounts[i]`` = e^{−r t_{d_i}}; ``state`` (paths × stored dates, or no columns) holds
-    the variance state u of the basis."""
+    the variance state u of the basis.  A path exercises where its discounted intrinsic value
+    reaches the fitted continuation value and the lower bound ``spec.hold`` of the true one
+    (the forward's discounted intrinsic value: holding to maturity is worth at least that,
+    so a call on a stock paying nothing before maturity is never exercised)."""
     omega, strike = spec.omega[j], spec.strike[j]
     n = dates.size
     step = 2 if policy == 1 else 1
@@ -156,8 +162,9 @@ def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
         if i == n - 1:
             return i
         u = state[p, col] if with_state else 0.0
-        if discounts[i] * intrinsic >= _continuation(spec.policy[j, policy, i],
-                                                     level / strike, u):
+        bound = omega * (spec.hold[j, 0, i] * level - spec.hold[j, 1, i])
+        if discounts[i] * intrinsic >= max(_continuation(spec.policy[j, policy, i],
+                                                         level / strike, u), bound):
             return i
     return -1
 
@@ -181,8 +188,8 @@ def extrapolated_difference(near, far, shift):
 
 
 @njit(cache=True, nogil=True)
-def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, spec, j, spot,
-                    h, vol_step, values, controls):
+def exercise_values(s, state, vol_s, vol_state, spot_s, dates, date_times, discounts, spec, j,
+                    spot, h, vol_step, values, controls):
     """Per-path estimators of row j (american or bermudan) under its fixed policy, and
     those of the European option on the same paths (the control variates).
 
@@ -200,9 +207,11 @@ def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, sp
         early exercise  1{τ before maturity}
         exercise time   t_τ (maturity if not exercised early)
 
-    (the spot moves by scaling the path: S is linear in S0 under both models; the policy
-    is applied afresh to every moved path), and ``controls`` (4 × paths) the same four of
-    the European option, e^{−rT} h(S_T) on the same paths; S0 = ``spot``.  A row exercised
+    (the spot moves by scaling the path where S is linear in S0, as under both models
+    without cash dividends; otherwise ``spot_s`` holds the paths from S0 (1 + h),
+    S0 (1 − h), S0 (1 + 2h), S0 (1 − 2h) on the same numbers; the policy is applied afresh
+    to every moved path), and ``controls`` (4 × paths) the same four of the European
+    option, DF(T) h(S_T) on the same paths; S0 = ``spot``.  A row exercised
     at once (``spec.immediate``) is worth ω (S0 − K) on every path, delta ω, vega and gamma
     0, exercise time 0."""
     n = dates.size
@@ -210,6 +219,7 @@ def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, sp
     last = dates[n - 1]
     final = discounts[n - 1]
     scales = np.array([1.0, 1.0, 1.0 + h, 1.0 - h, 1.0 + 2.0 * h, 1.0 - 2.0 * h])
+    moved = spot_s.shape[0] > 0
     y, ends = np.empty(N_MOVES), np.empty(N_MOVES)
     for p in range(s.shape[0]):
         if spec.immediate[j]:
@@ -219,17 +229,22 @@ def exercise_values(s, state, vol_s, vol_state, dates, date_times, discounts, sp
         y[1] = (_stopped(s, 1.0, state, p, dates, discounts, spec, j, 1)[0]
                 if spec.richardson[j] else y[0])
         for m in range(2, 6):
-            y[m] = _stopped(s, scales[m], state, p, dates, discounts, spec, j, 0)[0]
+            if moved:
+                y[m] = _stopped(spot_s[m - 2], 1.0, state, p, dates, discounts, spec, j, 0)[0]
+            else:
+                y[m] = _stopped(s, scales[m], state, p, dates, discounts, spec, j, 0)[0]
         for m in range(4):
             y[6 + m] = _stopped(vol_s[m], 1.0, vol_state[m], p, dates, discounts, spec, j,
                                 2 + m)[0]
             ends[6 + m] = final * max(omega * (vol_s[m, p, last] - strike), 0.0)
         for m in range(6):
-            ends[m] = final * max(omega * (scales[m] * s[p, last] - strike), 0.0)
+            end = spot_s[m - 2, p, last] if moved and m >= 2 else scales[m] * s[p, last]
+            ends[m] = final * max(omega * (end - strike), 0.0)
         _fill(values, controls, p, y, ends, i, date_times, h * spot, vol_step)
 
 
 N_MOVES = 10  # the values of exercise_values' estimators on one path (_fill)
+SPOT_STEP = 0.03  # h of the early-exercise delta and gamma (S0 (1 ± h), greeks.exercise)
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -263,17 +263,3 @@ def test_parquet_date_columns_read_as_iso_dates(tmp_path):
     book.to_parquet(path)
     frame = load(str(path), MARKET)
     assert list(frame["maturity"]) == list(resolve(BOOK, "book", load_market(MARKET))["maturity"])
-
-
-def test_early_exercise_rows_off_a_market_are_refused_naming_the_row():
-
-    book = pd.DataFrame([dict(id="eu", instrument="european", option_type="put", strike=100,
-                              expiry="2028-03-01", underlying="X"),
-                         dict(id="am", instrument="american", option_type="put", strike=100,
-                              expiry="2028-03-01", underlying="X")])
-    market = {"valuation_date": "2027-03-01",
-              "curves": {"USD": {"dates": ["2028-03-01"], "zero_rates": [0.04]}},
-              "underlyings": {"X": {"spot": 100, "curve": "USD", "vol": 0.2}}}
-    with pytest.raises(InputError, match=r"row 2: column 'instrument': american rows are not "
-                                         r"priced off a market yet"):
-        load(book, market)

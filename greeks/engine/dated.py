@@ -30,6 +30,8 @@ class DatedGrid(NamedTuple):
     score_index: np.ndarray
     forward: np.ndarray      # per row: E[L]
     forward_slope: np.ndarray  # per row: ∂E[L]/∂S0
+    discount: np.ndarray     # DF(t_k) of the curve (american and bermudan rows' exercise)
+    dynamics: object         # the greeks.market.dynamics.Dynamics simulated
 
 
 def dated_grid(dynamics, grid: np.ndarray, indices: list, maturities: np.ndarray,
@@ -60,4 +62,5 @@ def dated_grid(dynamics, grid: np.ndarray, indices: list, maturities: np.ndarray
         shift = np.asarray(dynamics.vol.parallel_shift(grid), dtype=float)
     else:
         clock = shift = np.empty(0)
-    return DatedGrid(growth, clock, shift, cash, start, np.concatenate(scores), forward, slope)
+    return DatedGrid(growth, clock, shift, cash, start, np.concatenate(scores), forward, slope,
+                     np.asarray(dynamics.discount(grid), dtype=float), dynamics)

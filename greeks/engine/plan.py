@@ -184,12 +184,6 @@ def _plan_group(rows: dict, key: str, positions: np.ndarray, scheme: str,
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
     codes = rows["code"]
-    early = np.array([payoff_table.BY_CODE[code].exercise for code in codes.tolist()])
-    exercise = {} if not early.any() else {
-        "rate": rows["rate"],
-        # american: 2 V(Δ) − V(2Δ) on its exercise grid (greeks.exercise)
-        "richardson": (codes == payoff_table.AMERICAN) & (np.diff(start) >= MIN_RICHARDSON),
-        "immediate": np.zeros(positions.size, dtype=bool)}  # decided on the pilot
     quantity = rows["quantity"]
     return Group(
         key=key,
@@ -198,11 +192,25 @@ def _plan_group(rows: dict, key: str, positions: np.ndarray, scheme: str,
         scheme=scheme_code, martingale=martingale, sampled_first=sampled, forward=forward,
         positions=positions, times=grid,
         date_start=start, date_index=np.concatenate(indices).astype(np.int64),
-        payoff=_payoff_spec(rows, codes, discount, **exercise),
+        payoff=_payoff_spec(rows, codes, discount, **_exercise(codes, start, rows["rate"])),
         maturity=maturity, weight=np.repeat(quantity[:, None], 3, axis=1),
         extra_weight=quantity,
         total_of=np.zeros(positions.size, dtype=np.int64), subtotals=np.empty(0, dtype=np.int64),
     )
+
+
+def _exercise(codes: np.ndarray, start: np.ndarray, rate: np.ndarray) -> dict:
+    """The early-exercise fields of a group's payoff record (none without american or
+    bermudan rows): ``rate`` (flat rows: r, to discount from the exercise date; rows off a
+    market: 0, discounted on the curve), an american row's Richardson step 2 V(Δ) − V(2Δ)
+    on its exercise grid (:mod:`greeks.exercise`) where it has ``MIN_RICHARDSON`` dates, and
+    ``immediate`` (decided on the pilot)."""
+    early = np.array([payoff_table.BY_CODE[code].exercise for code in codes.tolist()])
+    if not early.any():
+        return {}
+    return {"rate": np.asarray(rate, dtype=float),
+            "richardson": (codes == payoff_table.AMERICAN) & (np.diff(start) >= MIN_RICHARDSON),
+            "immediate": np.zeros(codes.size, dtype=bool)}
 
 
 def _payoff_spec(rows, codes: np.ndarray, discount: np.ndarray,
@@ -252,6 +260,7 @@ def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, schem
     start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
     quantity = rows["quantity"].to_numpy(dtype=float)
+    codes = payoff_table.frame_codes(rows)
     return Group(
         key=key,
         spawn_words=tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4)),
@@ -260,8 +269,8 @@ def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, schem
         forward=market.forward,
         positions=positions, times=grid,
         date_start=start, date_index=np.concatenate(indices).astype(np.int64),
-        payoff=_payoff_spec(rows, payoff_table.frame_codes(rows),
-                            np.asarray(dynamics.discount(maturities), dtype=float)),
+        payoff=_payoff_spec(rows, codes, np.asarray(dynamics.discount(maturities), dtype=float),
+                            **_exercise(codes, start, np.zeros(codes.size))),
         maturity=maturities, weight=np.repeat(quantity[:, None], 3, axis=1),
         extra_weight=quantity, total_of=np.zeros(len(rows), dtype=np.int64),
         subtotals=np.empty(0, dtype=np.int64), market=market,

@@ -73,9 +73,6 @@ def _number(text: str) -> float:
         return float("nan")
 
 
-EARLY_EXERCISE = ("american", "bermudan")
-
-
 def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
             extra_columns=()) -> pd.DataFrame:
     """The validated frame of a raw position table priced off ``market``; an
@@ -185,10 +182,6 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
             if not np.isfinite(multiplier[p]) or multiplier[p] <= 0:
                 fail(p, MULTIPLIER, f"must be a number > 0, got {text!r}")
     frame = validate(filled, source, lines, extra_columns)
-    for p, kind in enumerate(frame["instrument"]):
-        if kind in EARLY_EXERCISE:
-            fail(p, "instrument", f"{kind} rows are not priced off a market yet; give the row "
-                 "its maturity, spot, rate, dividend and vol and price it without --market")
     frame[MULTIPLIER] = multiplier
     markets, overrides = [], []
     for p, row in enumerate(frame.itertuples(index=False)):

@@ -73,6 +73,8 @@ class ExercisePaths(NamedTuple):
     vol_s: np.ndarray
     vol_state: np.ndarray
     columns: np.ndarray
+    spot_s: np.ndarray = np.empty((0, 0, 0))  # S not linear in S0 (cash dividends): the
+    # paths from S0 (1 + h), S0 (1 − h), S0 (1 + 2h), S0 (1 − 2h) (greeks.payoffs.SPOT_STEP)
 
 
 class Model:

@@ -22,7 +22,8 @@ from greeks import (
     sensitivities,
     survival,
 )
-from greeks.models.base import BrownianPaths, Bumped, Model
+from greeks.market.volatility import VolCurve
+from greeks.models.base import BrownianPaths, Bumped, ExercisePaths, Model
 from greeks.models.gbm import dated
 from greeks.models.gbm.american import exercise_boundaries
 from greeks.models.gbm.analytic import black_scholes
@@ -121,7 +122,10 @@ class GBM(Model):
     def exercise_paths(self, group, stream, n_paths, sensitivities):
         """The Brownian paths on the group's grid and the log-price's means at σ, σ ± k,
         σ ± 2k (:class:`BrownianPaths`: the policy is a boundary; ``sensitivities`` cost
-        nothing more)."""
+        nothing more).  Off a market: the prices (:func:`_exercise_paths_dated`)."""
+        if group.market is not None:
+            return _exercise_paths_dated(group, stream, n_paths, sensitivities,
+                                         self.exercise_vol_step(group))
         sigma, carry = group.params[0], group.rate - group.dividend
         w, _ = simulate(np.random.Generator(np.random.PCG64(stream)), n_paths, group.times,
                         math.log(group.spot), carry, sigma, group.antithetic)
@@ -134,6 +138,10 @@ class GBM(Model):
         return params[0]
 
     def exercise_vol_step(self, group):
+        """k; off a market, for a parallel shift of the vol curve, a quarter of its lowest
+        node's vol at most."""
+        if group.market is not None:
+            return min(EXERCISE_VOL_STEP, 0.25 * min(group.market.dynamics.vol.vols))
         return min(EXERCISE_VOL_STEP, 0.25 * group.params[0])
 
     def exercise_boundaries(self, group, j, sigma, times):
@@ -144,9 +152,56 @@ class GBM(Model):
                                    group.dividend, sigma, spec.omega[j] > 0, times)
 
     def european_price(self, group, j, spot, sigma):
+        """Black–Scholes; off a market with the integrated rate, yield and variance of the
+        vol curve shifted in parallel by σ − σ_ref (σ_ref = ``params[0]``), NaN with cash
+        dividends (no closed form: the row then has no European control)."""
         spec = group.payoff
-        return black_scholes("call" if spec.omega[j] > 0 else "put", spot, spec.strike[j],
-                             group.maturity[j], group.rate, sigma, group.dividend).price
+        kind = "call" if spec.omega[j] > 0 else "put"
+        maturity = group.maturity[j]
+        if group.market is None:
+            return black_scholes(kind, spot, spec.strike[j], maturity, group.rate, sigma,
+                                 group.dividend).price
+        dynamics = group.market.dynamics
+        if dynamics.cash_dividends(float(maturity)):
+            return math.nan
+        rate, dividend, _ = dynamics.equivalent(float(maturity))
+        vol = shifted(dynamics.vol, sigma - group.params[0]).implied(float(maturity))
+        return black_scholes(kind, spot, spec.strike[j], maturity, rate, vol, dividend).price
+
+
+def shifted(vol: VolCurve, shift: float) -> VolCurve:
+    """The vol curve with every node's vol moved by ``shift``."""
+    return VolCurve(vol.times, tuple(v + shift for v in vol.vols), vol.dates)
+
+
+def _exercise_paths_dated(group, stream, n_paths: int, sensitivities: bool,
+                          k: float) -> ExercisePaths:
+    """Prices off a market (:func:`greeks.models.gbm.dated.simulate_dated`) on every grid
+    point; with ``sensitivities`` the same numbers' paths under the vol curve shifted in
+    parallel by k, −k, 2k, −2k and, with cash dividends (S not linear in S0), from
+    S0 (1 ± h), S0 (1 ± 2h) (h = ``greeks.payoffs.SPOT_STEP``)."""
+    market = group.market
+    log_growth = np.diff(np.log(market.growth), prepend=0.0)
+    sigma = group.params[0]
+
+    def prices(clock, spot):
+        rng = np.random.Generator(np.random.PCG64(stream))
+        return dated.simulate_dated(rng, n_paths, clock, log_growth, market.cash, spot,
+                                    group.antithetic)[1]
+
+    s = prices(market.clock, group.spot)
+    none = np.empty((4, 0, 0))
+    if not sensitivities:
+        return ExercisePaths(s, np.empty((n_paths, 0)), none, none, group.date_index)
+    vol_s = np.stack([prices(np.asarray(shifted(market.dynamics.vol, (sigma + d) - sigma)
+                                        .total_variance(group.times), dtype=float), group.spot)
+                      for d in (k, -k, 2.0 * k, -2.0 * k)])
+    spot_s = none[:0]
+    if market.cash.any():
+        h = payoffs.SPOT_STEP
+        spot_s = np.stack([prices(market.clock, group.spot * (1.0 + d))
+                           for d in (h, -h, 2.0 * h, -2.0 * h)])
+    return ExercisePaths(s, np.empty((n_paths, 0)), vol_s, none, group.date_index, spot_s)
 
 
 def _likelihood_ratio(group, w, s, coef, antithetic, collect, out, sums):

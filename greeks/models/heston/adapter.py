@@ -232,9 +232,13 @@ class Heston(Model):
         """(prices, state u, columns) of the chain from v0 (:meth:`exercise_paths`)."""
         _, _, theta, _, rho = group.params
         chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0)
-        stored = group.times[np.unique(group.date_index)]
+        stored_index = np.unique(group.date_index)
+        stored = group.times[stored_index]
         steps = np.diff(stored, prepend=0.0) * (1.0 - rho * rho) * theta
-        return chain.s, np.diff(chain.variance, axis=1, prepend=0.0) / steps, chain.columns
+        s = chain.s
+        if group.market is not None:  # off a market: the zero-carry chain times the growth
+            s = s * group.market.growth[stored_index]
+        return s, np.diff(chain.variance, axis=1, prepend=0.0) / steps, chain.columns
 
     def vega_sigma(self, params):
         return math.sqrt(params[0])
@@ -244,10 +248,15 @@ class Heston(Model):
         return min(EXERCISE_VOL_STEP, 0.25 * sigma0) if sigma0 > 0 else 1.0
 
     def european_price(self, group, j, spot, sigma):
+        """By the characteristic function; off a market with the integrated rate and yield
+        (the variance does not depend on them)."""
         spec = group.payoff
+        rate, dividend = group.rate, group.dividend
+        if group.market is not None:
+            rate, dividend, _ = group.market.dynamics.equivalent(float(group.maturity[j]))
         return heston_greeks("call" if spec.omega[j] > 0 else "put", spot, spec.strike[j],
-                             group.maturity[j], group.rate, sigma * sigma, *group.params[1:],
-                             group.dividend).price
+                             group.maturity[j], rate, sigma * sigma, *group.params[1:],
+                             dividend).price
 
 
 def _conditional_on_chains(group, j: int, chains, col: int) -> list:

@@ -1,0 +1,84 @@
+"""American and bermudan rows priced off a market file (greeks.exercise with the curves):
+against the binomial tree of tests/test_american.py where the market is flat, against the
+dated closed form where early exercise is never optimal, and against the published Heston
+values with a flat curve.  Tolerances as in tests/test_american.py: the stated bias
+allowance of the method plus k·se."""
+
+import math
+
+import pandas as pd
+from helpers import k_for, seed
+from test_american import ALLOWANCE, HESTON_PUBLISHED, check, tree_greeks
+
+import greeks
+from greeks.models.gbm.analytic import black_scholes
+
+VALUATION = "2027-03-01"
+EXPIRY, T = "2028-03-01", 366 / 365
+
+
+def flat_market(**underlying):
+    return {"valuation_date": VALUATION,
+            "curves": {"USD": {"dates": [EXPIRY], "zero_rates": [0.05]}},
+            "underlyings": {"X": {"spot": 100.0, "curve": "USD", **underlying}}}
+
+
+def book(*rows):
+    return pd.DataFrame([dict(instrument="american", strike=100.0, expiry=EXPIRY,
+                              underlying="X", quantity=1.0, **row) for row in rows])
+
+
+def test_american_put_off_a_flat_market_is_the_flat_row():
+    market = flat_market(vol=0.25, dividend_yield=0.02)
+    results = greeks.price_portfolio(book(dict(id="P", option_type="put")), market=market,
+                                     paths=40_000, seed=seed(71), greeks="gamma")
+    reference = tree_greeks({"spot": 100.0, "strike": 100.0, "maturity": T, "rate": 0.05,
+                             "dividend": 0.02, "vol": 0.25, "option_type": "put"})
+    check(results, [reference])
+    assert 0.2 < results["exercise_probability"].iat[0] < 0.9
+
+
+def test_american_call_without_dividends_is_never_exercised_on_term_structures():
+    """A call on a stock paying nothing is worth its European value (exercise is never
+    optimal, and the policy's bound on the continuation value forbids it): the dated
+    Black–Scholes value with the integrated rate and variance."""
+    market = {"valuation_date": VALUATION,
+              "curves": {"USD": {"dates": ["2027-09-01", "2028-03-01"],
+                                 "zero_rates": [0.03, 0.045]}},
+              "underlyings": {"X": {"spot": 100.0, "curve": "USD",
+                                    "vol": {"dates": ["2027-06-01", "2027-12-01"],
+                                            "vols": [0.30, 0.22]}}}}
+    results = greeks.price_portfolio(book(dict(id="C", option_type="call")), market=market,
+                                     paths=20_000, seed=seed(72))
+    row = results.iloc[0]
+    assert row["exercise_probability"] == 0.0
+    rate = 0.045  # the zero rate to the expiry (a node)
+    t1, t2 = 92 / 365, 275 / 365  # the vol nodes
+
+    def value(shift, spot=100.0):
+        w1 = (0.30 + shift) ** 2 * t1
+        w2 = (0.22 + shift) ** 2 * t2
+        w = w2 + ((0.22 + shift) ** 2 * (T - t2)) if T > t2 else w1
+        return black_scholes("call", spot, 100.0, T, rate, math.sqrt(w / T), 0.0)
+
+    base = value(0.0)
+    vega = (value(1e-4).price - value(-1e-4).price) / 2e-4
+    k = k_for(3)
+    for name, reference in (("price", base.price), ("delta", base.delta), ("vega", vega)):
+        relative, absolute = ALLOWANCE[name]
+        allowed = relative * abs(reference) + absolute + k * row[f"{name}_se"]
+        assert abs(row[name] - reference) <= allowed, (name, row[name], reference)
+
+
+def test_heston_american_put_off_a_flat_market_published():
+    market = {"valuation_date": VALUATION,
+              "curves": {"USD": {"dates": ["2027-05-31"], "zero_rates": [0.1]}},
+              "underlyings": {"X": {"spot": 10.0, "curve": "USD", "heston": {
+                  "v0": 0.0625, "kappa": 5.0, "theta": 0.16, "xi": 0.9, "rho": 0.1}}}}
+    positions = pd.DataFrame([dict(id="H", instrument="american", option_type="put",
+                                   strike=10.0, maturity=0.25, underlying="X", quantity=1.0)])
+    results = greeks.price_portfolio(positions, market=market, paths=40_000, seed=seed(73))
+    row = results.iloc[0]
+    reference = HESTON_PUBLISHED[10.0]
+    assert abs(row["price"] - reference) <= 0.003 * reference + 0.002 + 4 * row["price_se"]
+    assert -1.0 < row["delta"] < 0.0 and row["vega"] > 0.0
