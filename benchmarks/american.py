@@ -8,7 +8,8 @@ sizing run of 50,000 paths gives the price SE; the paths that reach the target S
 (SE ∝ 1/sqrt(paths)); the timed run, on one thread, includes everything a run does (the
 exercise policy's pilot and regressions, the main paths, the reduction; the kernels are
 compiled beforehand).  Prints the path count, the wall and CPU time (medians of the repeats;
-on a shared machine the CPU time is the steadier figure) and the estimates with their SEs, and writes the table to ``benchmarks/results/american.md``.
+on a shared machine the CPU time is the steadier figure) and the estimates with their SEs,
+and writes the table to ``benchmarks/results/american.md``.
 """
 
 from __future__ import annotations

@@ -6,7 +6,8 @@ Prints paths/s of the engine's plain LR estimator (price + delta + vega with sta
 errors) on an ATM 1-year European call, the same for a vectorised numpy implementation
 of the same estimator (the reference, run in the same process), their ratio, the
 engine's default estimator (antithetic pairs and control variates with pilot-estimated
-coefficients: path count, time and SEs), and the path-steps/s of a 252-fixing Asian.  Each figure is the median of the repeats.
+coefficients: path count, time and SEs), and the path-steps/s of a 252-fixing Asian.
+Each figure is the median of the repeats.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def numpy_baseline(paths: int, seed: int, block: int = 1 << 20) -> np.ndarray:
         z = rng.standard_normal(min(block, paths - start))
         s = S0 * np.exp((R - 0.5 * SIGMA**2) * T + SIGMA * root_t * z)
         f = np.exp(-R * T) * np.maximum(s - K, 0.0)
-        values = np.stack([f, f * z / (S0 * SIGMA * root_t), f * ((z * z - 1) / SIGMA - z * root_t)])
+        values = np.stack([f, f * z / (S0 * SIGMA * root_t),
+                           f * ((z * z - 1) / SIGMA - z * root_t)])
         sums += values.sum(axis=1)
         squares += (values * values).sum(axis=1)
     mean = sums / paths

@@ -103,7 +103,8 @@ def main() -> None:
                                                   (np.abs(z) > 2).mean(axis=0)) + " |",
              "", "Rows with the largest abs(z):", "",
              "| id | instrument | type | ξ | θ | κ | steps/yr | z price | z delta | z vega | "
-             "vega from |", "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+             "vega from |",
+             "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
     worst = table.assign(m=np.abs(z).max(axis=1)).sort_values("m", ascending=False).head(8)
     for r in worst.itertuples(index=False):
         lines.append(f"| {r.id} | {r.instrument} | {r.type} | {r.xi:g} | {r.theta:g} | "

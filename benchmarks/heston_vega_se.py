@@ -7,7 +7,8 @@ Case: ATM 1-year call, S0 = K = 100, r = 0.05, v0 = θ = 0.04, κ = 1.5, ξ = 0.
 ρ = −0.7 (semi-analytic vega 18.2020).  The LR weight's variance is dominated by
 the first variance transition's score, which grows like 1/Δ_1; the rest of the grid
 keeps ``--steps-per-year``.  The LR vega is that of conditional Monte Carlo
-(``method="mixed"``; ``auto`` takes its vega from the finite differences).  The CRN finite difference bumps σ0 by ±h on the same
+(``method="mixed"``; ``auto`` takes its vega from the finite differences).  The CRN finite
+difference bumps σ0 by ±h on the same
 random numbers (the same chain, so it has the same discretisation bias); its SE comes
 from the spread of 64 independent batches.  Writes benchmarks/results/heston_vega_se.md.
 """
