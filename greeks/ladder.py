@@ -37,6 +37,12 @@ the Gaussian step with s_i = σ sqrt(Δ_i), s_i' = σ' sqrt(Δ_i) and mean shift
 dates, so daily-fixed rows are re-simulated at once.  A Heston row's variance chain would
 need its own transition ratio: its volatility-shifted scenarios are always re-simulated.
 
+Positions priced off a market file (``market``) are re-priced by a full simulation at every
+scenario, the base included, with every underlying's spot (the market's, and a row's own
+``spot``) moved by 1 + x and its vol curve (GBM: every node, or a row's own ``vol``) or
+σ0 (Heston) by y; the P&L is again the difference of independent runs (the dynamics, spot
+included, key the streams).
+
 American and bermudan rows are re-priced by a full simulation at every scenario, the base
 included (their value is that of a policy fitted at the scenario's spot and volatility, not
 an expectation of a path functional the ratio could reweight): their P&L against the base is
@@ -74,7 +80,7 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
                 paths: int | None = None, seed: int | None = None, threads: int | None = None,
                 scheme: str | None = None, steps_per_year: float | None = None,
                 min_ess: float | None = None, resimulate: bool = True,
-                extra_columns=()) -> pd.DataFrame:
+                extra_columns=(), market=None) -> pd.DataFrame:
     """The portfolio's value and P&L at each relative spot shift, with SEs and ESS.
 
     Parameters
@@ -88,8 +94,9 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     vol : str or sequence of float
         Absolute volatility shifts, same syntax (``"+5%"`` is +0.05; σ0 under Heston); the
         scenarios are every pair of spot and volatility shifts.
-    paths, seed, threads, scheme, steps_per_year, extra_columns
-        As in :func:`greeks.price_portfolio`.
+    paths, seed, threads, scheme, steps_per_year, extra_columns, market
+        As in :func:`greeks.price_portfolio` (positions off a ``market``: re-priced at
+        every scenario, module docstring).
     min_ess : float
         Rows whose effective sample size at a shift falls below this fraction of the paths
         (default 0.1) are re-priced there by a full simulation at the shifted spots
@@ -117,6 +124,10 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     min_ess = check_min_ess(min_ess)
     spot_grid = shift_grid(spot, "spot", floor=-1.0)
     vol_grid = shift_grid(vol, "vol", floor=None)
+    if market is not None:
+        return _market_ladder(source, market, spot_grid, vol_grid, extra_columns, paths=paths,
+                              seed=seed, threads=threads, scheme=scheme,
+                              steps_per_year=steps_per_year)
     frame = load(source, extra_columns=extra_columns)
     from greeks import engine  # numba: only once the options and the input are valid
     from greeks.stats import Moments
@@ -208,6 +219,77 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
 
 
 PILOT = 20_000
+
+
+def _market_ladder(source, market, spot_grid, vol_grid, extra_columns, **run) -> pd.DataFrame:
+    """The ladder of positions priced off ``market``: every scenario a full simulation
+    (module docstring); ``run``: :func:`greeks.price_portfolio`'s run options."""
+    from greeks.api import load, price_portfolio
+    from greeks.market import load_market
+
+    market = load_market(market)
+    raw = source if isinstance(source, pd.DataFrame) else None
+    if raw is None:
+        from greeks.io import read_raw
+
+        raw = read_raw(source)[0]
+    frame = load(raw if isinstance(source, pd.DataFrame) else source, market, extra_columns)
+    sigma = np.where(frame["model"] == "gbm", frame.get("vol", np.nan),
+                     np.sqrt(frame.get("v0", np.nan)))
+    _check_vols(frame.assign(vol=sigma, v0=sigma * sigma), vol_grid)
+    shifts = np.repeat(spot_grid, vol_grid.size)
+    vols = np.tile(vol_grid, spot_grid.size)
+
+    def priced(shift, vol_shift):
+        moved_market, moved_rows = _shifted_market(market, raw, shift, vol_shift)
+        total = price_portfolio(moved_rows, market=moved_market, plain=True,
+                                extra_columns=extra_columns, **run).attrs["total"]
+        return total["price"], total["price_se"] ** 2
+
+    base_value, base_variance = priced(0.0, 0.0)
+    lines = []
+    for shift, vol_shift in zip(shifts, vols):
+        at_base = shift == 0.0 and vol_shift == 0.0
+        value, variance = (base_value, base_variance) if at_base else priced(shift, vol_shift)
+        pnl_variance = 0.0 if at_base else variance + base_variance
+        lines.append(dict(shift=shift, vol_shift=vol_shift, value=value,
+                          value_se=math.sqrt(variance), pnl=value - base_value,
+                          pnl_se=math.sqrt(pnl_variance), ess=np.nan,
+                          resimulated=len(frame), source="re-simulated"))
+    table = pd.DataFrame(lines)
+    options = check_run_options(paths=run["paths"], seed=run["seed"])
+    table.attrs.update(rows=pd.DataFrame({"id": frame["id"].to_numpy()}),
+                       paths=options.paths, seed=options.seed, min_ess=np.nan)
+    return table
+
+
+def _shifted_market(market, raw: pd.DataFrame, shift: float, vol_shift: float):
+    """(market, positions) with every spot moved by 1 + ``shift`` and every volatility
+    (a GBM vol curve's nodes, a row's own ``vol``, σ0 = sqrt(v0)) by ``vol_shift``."""
+    from dataclasses import replace
+
+    from greeks.market.volatility import VolCurve
+
+    underlyings = {}
+    for name, und in market.underlyings.items():
+        vol = und.vol if und.vol is None else VolCurve(
+            und.vol.times, tuple(v + vol_shift for v in und.vol.vols), und.vol.dates)
+        heston = und.heston if und.heston is None else dict(
+            und.heston, v0=(math.sqrt(und.heston["v0"]) + vol_shift) ** 2)
+        underlyings[name] = replace(und, spot=und.spot * (1.0 + shift), vol=vol, heston=heston)
+    rows = raw.copy()
+    columns = {str(c).strip(): c for c in rows.columns}
+
+    def move(name, change):
+        if name in columns:
+            given = pd.to_numeric(rows[columns[name]], errors="coerce")
+            rows[columns[name]] = np.where(given.notna(), change(given), rows[columns[name]])
+
+    move("spot", lambda s: s * (1.0 + shift))
+    if vol_shift:
+        move("vol", lambda s: s + vol_shift)
+        move("v0", lambda v: (np.sqrt(v) + vol_shift) ** 2)
+    return replace(market, underlyings=underlyings), rows
 
 
 def _check_vols(frame: pd.DataFrame, vol_grid: np.ndarray) -> None:

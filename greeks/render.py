@@ -209,10 +209,14 @@ def print_ladder(ladder, console: Console | None = None) -> None:
                       f"{line['ess']:.1%}" if not math.isnan(line["ess"]) else "",
                       line["source"], bar)
     paths, seed = ladder.attrs.get("paths"), ladder.attrs.get("seed")
-    _print(table, f"{paths:,} paths, seed {seed}; every spot moved by the shift, values "
-                  "reweighted from one simulation; rows whose effective sample size falls "
-                  f"below {ladder.attrs.get('min_ess'):.0%} of the paths re-simulated (ESS: "
-                  "the smallest among the rows still reweighted)", console)
+    min_ess = ladder.attrs.get("min_ess")
+    how = ("positions off a market re-priced by a full simulation at every scenario (P&L: "
+           "independent runs)" if min_ess is None or math.isnan(min_ess) else
+           "values reweighted from one simulation; rows whose effective sample size falls "
+           f"below {min_ess:.0%} of the paths re-simulated (ESS: the smallest among the rows "
+           "still reweighted)")
+    _print(table, f"{paths:,} paths, seed {seed}; every spot moved by the shift, {how}",
+           console)
 
 
 class DelayedProgress:
