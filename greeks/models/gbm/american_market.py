@@ -1,0 +1,421 @@
+"""Finite-difference reference off a market: American and Bermudan options under GBM with
+rate and yield curves, a volatility term structure and discrete dividends.
+
+The dynamics (:class:`greeks.market.dynamics.Dynamics`) are GBM with deterministic,
+time-dependent coefficients and jumps at the ex-dates: between ex-dates
+
+    dS/S = (r(t) − q(t)) dt + σ(t) dW,
+
+with r = dI_r/dt and q = dI_q/dt the forwards of the rate and yield curves and σ(t)² = dw/dt
+the forward variance of the vol curve; at an ex-date τ the price drops, S(τ) = max(S(τ−) − D, 0)
+(cash D) or S(τ−)(1 − y) (proportional y).  The value V(t, x), x = log S, solves
+
+    −∂V/∂t = a(t) ∂²V/∂x² + b(t) ∂V/∂x − r(t) V,   a = σ(t)²/2,   b = r(t) − q(t) − a,
+
+between ex-dates, with the jump condition V(τ−, S) = V(τ, S − D) (cash; V(τ, 0) where S ≤ D)
+or V(τ, S(1 − y)) (proportional) at each ex-date — no-arbitrage across a known drop
+(Wilmott, Howison & Dewynne 1995, The Mathematics of Financial Derivatives, §6.5) — and
+the early-exercise condition V ≥ g, g(S) = max(ω(S − K), 0).
+
+Scheme (that of :mod:`greeks.models.gbm.american`, whose kernels it reuses, with these changes)
+------------------------------------------------------------------------------------------
+* Time grid: every exercise date, ex-date and node of the rate, yield and vol curves before
+  maturity is a node; each interval between them gets its share of ``time_steps`` (at least
+  one step; at least two after a non-smooth point).  The coefficients are then constant on
+  every step, exactly: the step from t_n to t_{n+1} uses the local rate
+  r_n = (I_r(t_{n+1}) − I_r(t_n)) / Δt, yield q_n likewise, and variance
+  σ_n² = (w(t_{n+1}) − w(t_n)) / Δt — the piecewise-constant forwards of the curves (no
+  splitting or averaging error: Crank–Nicolson stays second order in Δt).
+* Rannacher start-up (four implicit half steps) after maturity, after each Bermudan date and
+  after each ex-date: the jump moves the kink of an exercised value (and of the payoff where
+  the ex-date is the expiry) off the grid's alignment.
+* Jumps: after the step that ends on an ex-date (backward in time), the values are replaced by
+  V(τ, ·) at the dropped prices, read off the grid by cubic Lagrange interpolation in x on the
+  four nearest nodes (error O(h⁴) where V is smooth, O(h²) across an exercise boundary, where
+  V_xx jumps: no worse than the scheme's own order).  Dropped prices below the grid's first
+  node are interpolated linearly in S between V(τ, 0) and that node; V(τ, 0) is known exactly:
+  a call's 0, a put's K discounted to its next exercise opportunity at or after τ (K itself for
+  an American).  An American is then exercisable at τ− (on the cum-dividend price: a call is
+  exercised just before the drop), V(τ−) = max(V(τ−), g); a Bermudan date on an ex-date is
+  exercised on the price after the drop (``exercise_boundaries_market``).  A dividend on the
+  expiry date is applied to the payoff directly: with the post-drop price S' = max(αS − c, 0),
+  ω(S' − K)⁺ = α·ω(S − (K + c)/α)⁺ where S' > 0, so the payoff's cell averaging still holds.
+* Grid: uniform in x through log S0; it reaches ``WIDTH`` standard deviations √w(T) plus the
+  drift |I_r − I_q − w/2 + Σ log(1 − y)| beyond log S0 and log K, and below
+  log(S0 − ΣD) (the cash dividends' downward shift of the forward, which on a log grid needs
+  room at the low end).  The step h is small enough that h |b_n| ≤ σ_n² on every step (the
+  M-matrix condition, capped at ``MAX_STEP_FACTOR``·``space_steps`` intervals).
+* Boundaries (Dirichlet): 0 on the out-of-the-money side; on the in-the-money side the value
+  of exercise at the next opportunity t', ω(F − K·DF(t, t')), F the discounted expected price
+  at t' (curves, proportional and cash dividends, the latter after the drop; a put's F floored
+  at 0).
+* Early exercise exactly by Brennan–Schwartz (American) or V = max(V, g) on the dates
+  (Bermudan), as in :mod:`greeks.models.gbm.american`.
+
+Greeks: delta and gamma from the spot's node and its neighbours; vega per 1.00 of a parallel
+shift ε of every node vol of the vol curve (σ_i → σ_i + ε), the fourth-order central
+difference of solves at ε = ±δ, ±2δ (δ = ``VOL_BUMP`` times the implied vol to maturity) on
+the same grid and steps.
+
+Accuracy (``tests/test_american_market.py``; docs/american.md, "Off a market"): flat
+dynamics reproduce :func:`greeks.models.gbm.american.american_fd` within 1e-9 relative;
+European options with curves, a vol term structure and proportional dividends match
+Black–Scholes with the integrated rate, yield and variance within 1e-5 relative; cash
+dividends match an independent uniform-S lattice within 1e-4 relative.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from greeks.models.gbm.american import (
+    RANNACHER_HALF_STEPS,
+    SPACE_STEPS,
+    STEPS_PER_DATE,
+    TIME_STEPS,
+    VOL_BUMP,
+    WIDTH,
+    FDGreeks,
+    _check,
+    _edge,
+    _payoff,
+    _solve_step,
+)
+
+MAX_STEP_FACTOR = 8  # the M-matrix condition raises the grid to at most this many space_steps
+NO_JUMP, CASH, PROPORTIONAL = 0, 1, 2
+
+
+@njit(cache=True)
+def _jump(spots, v, h, kind, amount, at_zero, out):
+    """V(τ−, S_j) = V(τ, S'_j) into ``out``: S'_j = S_j − ``amount`` (cash; ``at_zero`` where
+    S'_j ≤ 0) or S_j·``amount`` (proportional, amount = 1 − y); cubic Lagrange in x on the four
+    nearest nodes, linear in S between (0, ``at_zero``) and the first node below the grid."""
+    m = spots.size - 1
+    x_first = math.log(spots[0])
+    for j in range(m + 1):
+        s = spots[j] - amount if kind == CASH else spots[j] * amount
+        if s <= 0.0:
+            out[j] = at_zero
+            continue
+        if s <= spots[0]:
+            out[j] = at_zero + (v[0] - at_zero) * s / spots[0]
+            continue
+        p = (math.log(s) - x_first) / h
+        i = int(p) - 1
+        if i < 0:
+            i = 0
+        if i > m - 3:
+            i = m - 3
+        u = p - i  # position within the stencil i … i + 3, nodes at 0, 1, 2, 3
+        w0 = -(u - 1.0) * (u - 2.0) * (u - 3.0) / 6.0
+        w1 = u * (u - 2.0) * (u - 3.0) / 2.0
+        w2 = -u * (u - 1.0) * (u - 3.0) / 2.0
+        w3 = u * (u - 1.0) * (u - 2.0) / 6.0
+        out[j] = w0 * v[i] + w1 * v[i + 1] + w2 * v[i + 2] + w3 * v[i + 3]
+
+
+@njit(cache=True)
+def _march_market(spots, values, obstacle, dts, thetas, half_variances, drifts, rates, lower,
+                  upper, exercise, american, h, put, jump_kind, jump_amount, jump_zero, edges):
+    """March ``values`` from maturity to t = 0 by θ-steps with per-step coefficients
+    (a = ``half_variances``, b = ``drifts``, r = ``rates``) and Dirichlet values ``lower``,
+    ``upper`` at the step's end.  After step n: a Bermudan date (``exercise``) takes
+    V = max(V, obstacle), its boundary first going to ``edges`` (:func:`_edge`, in the order of
+    the march); then an ex-date (``jump_kind`` ≠ 0) applies :func:`_jump`, and an American
+    the obstacle again (exercise on the cum-dividend price).  ``american``: every step solves
+    the complementarity problem exactly (Brennan–Schwartz).  Returns the values at t = 0."""
+    m = spots.size - 1
+    v = values.copy()
+    new = np.empty_like(v)
+    rhs = np.empty_like(v)
+    sub = np.zeros_like(v)
+    dia = np.ones_like(v)
+    sup = np.zeros_like(v)
+    pivots = np.empty_like(v)
+    reduced = np.empty_like(v)
+    dated = 0
+    for n in range(dts.size):
+        dt = dts[n]
+        th = thetas[n]
+        a = half_variances[n]
+        b = drifts[n]
+        lo = a / (h * h) - b / (2.0 * h)
+        up = a / (h * h) + b / (2.0 * h)
+        di = -(lo + up) - rates[n]
+        explicit = (1.0 - th) * dt
+        for j in range(1, m):
+            rhs[j] = v[j] + explicit * (lo * v[j - 1] + di * v[j] + up * v[j + 1])
+            sub[j] = -th * dt * lo
+            dia[j] = 1.0 - th * dt * di
+            sup[j] = -th * dt * up
+        rhs[0] = lower[n]
+        rhs[m] = upper[n]
+        _solve_step(sub, dia, sup, rhs, obstacle, american, put, pivots, reduced, new)
+        v, new = new, v
+        if exercise[n] and not american:
+            if dated < edges.size:
+                edges[dated] = _edge(spots, v, obstacle, h, put)
+                dated += 1
+            for j in range(m + 1):
+                v[j] = max(v[j], obstacle[j])
+        if jump_kind[n] != NO_JUMP:
+            _jump(spots, v, h, jump_kind[n], jump_amount[n], jump_zero[n], new)
+            v, new = new, v
+            if american:
+                for j in range(m + 1):
+                    v[j] = max(v[j], obstacle[j])
+    return v
+
+
+class _Problem:
+    """The dynamics laid out for one product: the time grid and everything on it that does
+    not depend on the volatility, the log-price grid, the payoff."""
+
+    def __init__(self, dynamics, strike, maturity, is_call, dates, space_steps, time_steps):
+        self.dynamics = dynamics
+        self.strike, self.maturity, self.put = strike, maturity, not bool(is_call)
+        self.american = dates is None
+        self.dates = dates
+        self.dividends = [d for d in dynamics.dividends if 0.0 < d.time <= maturity]
+        self._schedule(time_steps)
+        self._carry()
+        self._grid(space_steps)
+
+    # --- time -----------------------------------------------------------------------------
+
+    def _schedule(self, time_steps):
+        """Steps from maturity to 0: lengths, θ weights, start and end times, the Bermudan
+        and ex-date flags at each step's end."""
+        maturity, dynamics = self.maturity, self.dynamics
+        ex_dates = [d.time for d in self.dividends if d.time < maturity]
+        exercise_dates = [] if self.dates is None else list(self.dates[:-1])
+        nodes = [t for curve in (dynamics.rate, dynamics.dividend_yield) for t in curve.times]
+        nodes += list(dynamics.vol.times)
+        restart = set(ex_dates) | set(exercise_dates)
+        points = sorted(set(ex_dates) | set(exercise_dates) | {t for t in nodes if 0 < t < maturity})
+        # τ = T − t at the bounds (as greeks.models.gbm.american), and t itself, exact
+        bounds = np.append(maturity - np.array([maturity] + points[::-1]), maturity)
+        ends = [maturity] + points[::-1] + [0.0]
+        starts = [True] + [t in restart for t in ends[1:-1]]
+        dts, thetas, t_from, t_to, exercise, ex_date = [], [], [], [], [], []
+        for i in range(bounds.size - 1):
+            length = bounds[i + 1] - bounds[i]
+            rannacher = starts[i]
+            steps = max(2 if rannacher else 1, round(time_steps * length / maturity))
+            dt = length / steps
+            if rannacher:
+                half = 2.0 * dt / RANNACHER_HALF_STEPS
+                lengths = [half] * RANNACHER_HALF_STEPS + [dt] * (steps - 2)
+            else:
+                lengths = [dt] * steps
+            offsets = np.cumsum(lengths)
+            hi, lo = ends[i], ends[i + 1]
+            begin = np.append(hi, hi - offsets[:-1])
+            finish = np.append(hi - offsets[:-1], lo)
+            dts += lengths
+            thetas += [1.0 if (rannacher and k < RANNACHER_HALF_STEPS) else 0.5
+                       for k in range(len(lengths))]
+            t_from += list(begin)
+            t_to += list(finish)
+            last = [False] * (len(lengths) - 1)
+            exercise += last + [lo in exercise_dates]
+            ex_date += last + [lo in ex_dates]
+        self.dts, self.thetas = np.array(dts), np.array(thetas)
+        self.t_from, self.t_to = np.array(t_from), np.array(t_to)
+        if self.american:
+            exercise = [True] * len(dts)
+        self.exercise = np.array(exercise, dtype=np.bool_)
+        self.ex_date = np.array(ex_date, dtype=np.bool_)
+
+    def _next_exercise(self, t):
+        """The next exercise opportunity at or after each time ``t`` (array)."""
+        if self.american:
+            return t
+        return self.dates[np.searchsorted(self.dates, t - 1e-12 * self.maturity)]
+
+    def _forward(self, spot, t, later):
+        """The discounted expected price at ``later`` from ``spot`` at ``t`` (arrays; dividends
+        in (t, later]; the cash drops not floored)."""
+        dynamics = self.dynamics
+        iq = dynamics.dividend_yield.integral
+        out = spot * np.exp(-(iq(later) - iq(t)))
+        for d in self.dividends:
+            inside = (d.time > t) & (d.time <= later)
+            if d.proportional:
+                out = np.where(inside, out * (1.0 - d.value), out)
+            else:
+                carried = np.exp(-(iq(later) - iq(d.time)))
+                for e in self.dividends:
+                    if e.proportional and e.time > d.time:
+                        carried = np.where(e.time <= later, carried * (1.0 - e.value), carried)
+                out = np.where(inside, out - d.value * carried, out)
+        return out
+
+    def _carry(self):
+        """Per-step rates and yields; the jump at each ex-date and V(τ, 0) there."""
+        dynamics, dt = self.dynamics, self.dts
+        ir, iq = dynamics.rate.integral, dynamics.dividend_yield.integral
+        self.rates = (ir(self.t_from) - ir(self.t_to)) / dt
+        self.yields = (iq(self.t_from) - iq(self.t_to)) / dt
+        n = dt.size
+        self.jump_kind = np.zeros(n, dtype=np.int64)
+        self.jump_amount = np.zeros(n)
+        self.jump_zero = np.zeros(n)
+        by_time = {d.time: d for d in self.dividends}
+        for k in np.flatnonzero(self.ex_date):
+            d = by_time[self.t_to[k]]
+            self.jump_kind[k] = PROPORTIONAL if d.proportional else CASH
+            self.jump_amount[k] = 1.0 - d.value if d.proportional else d.value
+            if self.put:
+                t = np.array(d.time)
+                self.jump_zero[k] = self.strike * math.exp(-(ir(self._next_exercise(t)) - ir(t)))
+
+    def variances(self, vol):
+        """Per-step forward variances of the vol curve ``vol``."""
+        return (vol.total_variance(self.t_from) - vol.total_variance(self.t_to)) / self.dts
+
+    # --- space ----------------------------------------------------------------------------
+
+    def _grid(self, space_steps):
+        dynamics, maturity, strike = self.dynamics, self.maturity, self.strike
+        spot = dynamics.spot
+        x0, k = math.log(spot), math.log(strike)
+        w = float(dynamics.vol.total_variance(maturity))
+        drift = abs(float(dynamics.rate.integral(maturity) - dynamics.dividend_yield.integral(
+            maturity)) - 0.5 * w + sum(math.log1p(-d.value) for d in self.dividends
+                                       if d.proportional))
+        reach = WIDTH * math.sqrt(w) + drift
+        cash = sum(d.value for d in self.dividends if not d.proportional)
+        low = min(x0, k)
+        if cash > 0.0:
+            low = min(low, math.log(max(spot - cash, 1e-3 * spot)))
+        lower, upper = low - reach, max(x0, k) + reach
+        width = upper - lower
+        variances = self.variances(dynamics.vol)
+        drifts = np.abs(self.rates - self.yields - 0.5 * variances)
+        ratio = float(np.max(drifts / variances))
+        steps = max(space_steps, min(math.ceil(width * ratio),
+                                     MAX_STEP_FACTOR * space_steps))  # h |b| <= σ²
+        h = width / steps
+        j0 = min(max(round((x0 - lower) / h), 1), steps - 1)
+        spots = spot * np.exp((np.arange(steps + 1) - j0) * h)
+        spots[j0] = spot
+        self.h, self.j0, self.spots = h, j0, spots
+        self.obstacle, self.values = self._terminal()
+        self._boundaries()
+
+    def _terminal(self):
+        """The intrinsic value g at the nodes and the values at maturity: the payoff on the
+        price after any drop at the expiry, S' = max(αS − c, 0), cell-averaged at its kink."""
+        alpha, shift = 1.0, 0.0
+        for d in self.dividends:
+            if d.time >= self.maturity:
+                if d.proportional:
+                    alpha, shift = alpha * (1.0 - d.value), shift * (1.0 - d.value)
+                else:
+                    shift += d.value
+        obstacle, values = _payoff(self.spots, self.h, self.strike, self.put)
+        if alpha != 1.0 or shift != 0.0:
+            _, moved = _payoff(self.spots, self.h, (self.strike + shift) / alpha, self.put)
+            values = alpha * moved
+            if self.put:
+                values[alpha * self.spots <= shift] = self.strike
+            if self.american:
+                values = np.maximum(values, obstacle)
+        return obstacle, values
+
+    def _boundaries(self):
+        """Dirichlet values at each step's end: exercise at the next opportunity."""
+        t, later = self.t_to, self._next_exercise(self.t_to)
+        if self.american:
+            later = self.t_from
+        ir = self.dynamics.rate.integral
+        strike = self.strike * np.exp(-(ir(later) - ir(t)))
+        if self.put:
+            self.lower = strike - np.maximum(self._forward(self.spots[0], t, later), 0.0)
+            self.upper = np.zeros(t.size)
+        else:
+            self.lower = np.zeros(t.size)
+            self.upper = self._forward(self.spots[-1], t, later) - strike
+
+    # --- solve ----------------------------------------------------------------------------
+
+    def solve(self, vol, edges=None):
+        """The values at t = 0 on the grid under the vol curve ``vol``."""
+        variances = self.variances(vol)
+        drifts = self.rates - self.yields - 0.5 * variances
+        return _march_market(self.spots, self.values, self.obstacle, self.dts, self.thetas,
+                             0.5 * variances, drifts, self.rates, self.lower, self.upper,
+                             self.exercise, self.american, self.h, self.put, self.jump_kind,
+                             self.jump_amount, self.jump_zero,
+                             np.empty(0) if edges is None else edges)
+
+
+def _checked(dynamics, strike, maturity, exercise_times, vol_shift, space_steps, time_steps):
+    if dynamics.vol is None:
+        raise ValueError("the finite-difference pricer needs a GBM vol curve")
+    vol = dynamics.vol.shifted(float(vol_shift))
+    dates = _check(float(dynamics.spot), float(strike), float(maturity),
+                   vol.implied(float(maturity)), exercise_times, int(space_steps),
+                   int(time_steps))
+    return vol, dates
+
+
+def american_fd_market(dynamics, strike, maturity, is_call, exercise_times=None, *,
+                       vol_shift=0.0, space_steps=SPACE_STEPS, time_steps=TIME_STEPS,
+                       vega=True) -> FDGreeks:
+    """Price, delta, gamma and vega of an American or Bermudan call or put off a market.
+
+    ``dynamics``: a :class:`greeks.market.dynamics.Dynamics` with a GBM vol curve (times in
+    years from the valuation date).  ``exercise_times`` None: American (every time step, t = 0
+    included); otherwise the Bermudan dates, increasing, the last the maturity (``[maturity]``
+    alone: the European option).  ``vol_shift`` ε moves every node vol of the curve,
+    σ_i → σ_i + ε; vega is per 1.00 of that parallel shift (``vega=False`` skips its four
+    solves; the field is then nan).  See the module's docstring for the scheme.
+    """
+    strike, maturity = float(strike), float(maturity)
+    vol, dates = _checked(dynamics, strike, maturity, exercise_times, vol_shift, space_steps,
+                          time_steps)
+    problem = _Problem(dynamics, strike, maturity, is_call, dates, int(space_steps),
+                       int(time_steps))
+    v = problem.solve(vol)
+    h, j0, spot = problem.h, problem.j0, float(dynamics.spot)
+    first = (v[j0 + 1] - v[j0 - 1]) / (2.0 * h)
+    second = (v[j0 + 1] - 2.0 * v[j0] + v[j0 - 1]) / (h * h)
+    sensitivity = math.nan
+    if vega:
+        bump = VOL_BUMP * vol.implied(maturity)
+        near = problem.solve(vol.shifted(bump))[j0] - problem.solve(vol.shifted(-bump))[j0]
+        far = (problem.solve(vol.shifted(2.0 * bump))[j0]
+               - problem.solve(vol.shifted(-2.0 * bump))[j0])
+        sensitivity = (8.0 * near - far) / (12.0 * bump)
+    return FDGreeks(float(v[j0]), float(first / spot), float((second - first) / (spot * spot)),
+                    float(sensitivity))
+
+
+def exercise_boundaries_market(dynamics, strike, is_call, exercise_times, *, vol_shift=0.0,
+                               space_steps=SPACE_STEPS, time_steps=TIME_STEPS) -> np.ndarray:
+    """The optimal exercise boundaries b_k of the Bermudan option on ``exercise_times`` (the
+    last the maturity) off a market, one per date before maturity, in date order: exercising
+    on date t_k where S ≤ b_k (put) or S ≥ b_k (call) is optimal; 0 (put) or inf (call) where
+    no price exercises.  S is the price observed on date t_k after any dividend drop at t_k
+    (a date that is an ex-date compares the continuation with the intrinsic value of the
+    dropped price), as on the simulated paths.  The same scheme as
+    :func:`american_fd_market`, with at least ``STEPS_PER_DATE`` steps between dates; the
+    region is read as in :func:`greeks.models.gbm.american.exercise_boundaries`."""
+    strike = float(strike)
+    dates_in = np.asarray(exercise_times, dtype=float).ravel()
+    if dates_in.size == 0:
+        raise ValueError("exercise_times must hold at least the maturity")
+    maturity = float(dates_in[-1])
+    vol, dates = _checked(dynamics, strike, maturity, dates_in, vol_shift, space_steps,
+                          time_steps)
+    problem = _Problem(dynamics, strike, maturity, is_call, dates, int(space_steps),
+                       max(int(time_steps), STEPS_PER_DATE * dates.size))
+    edges = np.full(dates.size - 1, np.nan)
+    problem.solve(vol, edges)
+    return edges[::-1].copy()
