@@ -173,10 +173,12 @@ def _march_market(spots, values, obstacle, dts, thetas, half_variances, drifts, 
 
 class _Problem:
     """The dynamics laid out for one product: the time grid and everything on it that does
-    not depend on the volatility, the log-price grid, the payoff."""
+    not depend on the volatility, and the log-price grid and payoff (placed by the vol curve
+    ``vol``, the dynamics' curve with any shift; the vega's bumped solves share them)."""
 
-    def __init__(self, dynamics, strike, maturity, is_call, dates, space_steps, time_steps):
-        self.dynamics = dynamics
+    def __init__(self, dynamics, vol, strike, maturity, is_call, dates, space_steps,
+                 time_steps):
+        self.dynamics, self.vol = dynamics, vol
         self.strike, self.maturity, self.put = strike, maturity, not bool(is_call)
         self.american = dates is None
         self.dates = dates
@@ -194,7 +196,7 @@ class _Problem:
         ex_dates = [d.time for d in self.dividends if d.time < maturity]
         exercise_dates = [] if self.dates is None else list(self.dates[:-1])
         nodes = [t for curve in (dynamics.rate, dynamics.dividend_yield) for t in curve.times]
-        nodes += list(dynamics.vol.times)
+        nodes += list(self.vol.times)
         restart = set(ex_dates) | set(exercise_dates)
         points = sorted(set(ex_dates) | set(exercise_dates) | {t for t in nodes if 0 < t < maturity})
         # τ = T − t at the bounds (as greeks.models.gbm.american), and t itself, exact
@@ -284,7 +286,7 @@ class _Problem:
         dynamics, maturity, strike = self.dynamics, self.maturity, self.strike
         spot = dynamics.spot
         x0, k = math.log(spot), math.log(strike)
-        w = float(dynamics.vol.total_variance(maturity))
+        w = float(self.vol.total_variance(maturity))
         drift = abs(float(dynamics.rate.integral(maturity) - dynamics.dividend_yield.integral(
             maturity)) - 0.5 * w + sum(math.log1p(-d.value) for d in self.dividends
                                        if d.proportional))
@@ -295,7 +297,7 @@ class _Problem:
             low = min(low, math.log(max(spot - cash, 1e-3 * spot)))
         lower, upper = low - reach, max(x0, k) + reach
         width = upper - lower
-        variances = self.variances(dynamics.vol)
+        variances = self.variances(self.vol)
         drifts = np.abs(self.rates - self.yields - 0.5 * variances)
         ratio = float(np.max(drifts / variances))
         steps = max(space_steps, min(math.ceil(width * ratio),
@@ -380,7 +382,7 @@ def american_fd_market(dynamics, strike, maturity, is_call, exercise_times=None,
     strike, maturity = float(strike), float(maturity)
     vol, dates = _checked(dynamics, strike, maturity, exercise_times, vol_shift, space_steps,
                           time_steps)
-    problem = _Problem(dynamics, strike, maturity, is_call, dates, int(space_steps),
+    problem = _Problem(dynamics, vol, strike, maturity, is_call, dates, int(space_steps),
                        int(time_steps))
     v = problem.solve(vol)
     h, j0, spot = problem.h, problem.j0, float(dynamics.spot)
@@ -414,7 +416,7 @@ def exercise_boundaries_market(dynamics, strike, is_call, exercise_times, *, vol
     maturity = float(dates_in[-1])
     vol, dates = _checked(dynamics, strike, maturity, dates_in, vol_shift, space_steps,
                           time_steps)
-    problem = _Problem(dynamics, strike, maturity, is_call, dates, int(space_steps),
+    problem = _Problem(dynamics, vol, strike, maturity, is_call, dates, int(space_steps),
                        max(int(time_steps), STEPS_PER_DATE * dates.size))
     edges = np.full(dates.size - 1, np.nan)
     problem.solve(vol, edges)
