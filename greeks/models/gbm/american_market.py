@@ -87,6 +87,7 @@ from greeks.models.gbm.american import (
 
 MAX_STEP_FACTOR = 8  # the M-matrix condition raises the grid to at most this many space_steps
 NO_JUMP, CASH, PROPORTIONAL = 0, 1, 2
+TIME_TOLERANCE = 1e-10  # times closer than this (relative to the maturity) are one node
 
 
 @njit(cache=True)
@@ -193,12 +194,21 @@ class _Problem:
         """Steps from maturity to 0: lengths, θ weights, start and end times, the Bermudan
         and ex-date flags at each step's end."""
         maturity, dynamics = self.maturity, self.dynamics
-        ex_dates = [d.time for d in self.dividends if d.time < maturity]
         exercise_dates = [] if self.dates is None else list(self.dates[:-1])
-        nodes = [t for curve in (dynamics.rate, dynamics.dividend_yield) for t in curve.times]
-        nodes += list(self.vol.times)
+        tol = TIME_TOLERANCE * maturity
+
+        def near(t, others):
+            return any(abs(t - u) <= tol for u in others)
+
+        # an ex-date within the tolerance of an exercise date is that date
+        self.ex_times = {d.time: next((u for u in exercise_dates if abs(d.time - u) <= tol),
+                                      d.time) for d in self.dividends}
+        ex_dates = [t for d, t in self.ex_times.items() if d < maturity - tol]
         restart = set(ex_dates) | set(exercise_dates)
-        points = sorted(set(ex_dates) | set(exercise_dates) | {t for t in nodes if 0 < t < maturity})
+        nodes = [t for curve in (dynamics.rate, dynamics.dividend_yield, self.vol)
+                 for t in curve.times]
+        points = sorted(restart | {t for t in nodes
+                                   if tol < t < maturity - tol and not near(t, restart)})
         # τ = T − t at the bounds (as greeks.models.gbm.american), and t itself, exact
         bounds = np.append(maturity - np.array([maturity] + points[::-1]), maturity)
         ends = [maturity] + points[::-1] + [0.0]
@@ -233,11 +243,12 @@ class _Problem:
         self.exercise = np.array(exercise, dtype=np.bool_)
         self.ex_date = np.array(ex_date, dtype=np.bool_)
 
-    def _next_exercise(self, t):
-        """The next exercise opportunity at or after each time ``t`` (array)."""
-        if self.american:
-            return t
-        return self.dates[np.searchsorted(self.dates, t - 1e-12 * self.maturity)]
+    def _next_exercise(self, t, after):
+        """The next exercise opportunity of a Bermudan at or ``after`` (strictly) each time
+        ``t`` (array; dates within 1e-12·T of t count as t)."""
+        tol = 1e-12 * self.maturity
+        index = np.searchsorted(self.dates, t + tol if after else t - tol)
+        return self.dates[np.minimum(index, self.dates.size - 1)]
 
     def _forward(self, spot, t, later):
         """The discounted expected price at ``later`` from ``spot`` at ``t`` (arrays; dividends
@@ -267,14 +278,15 @@ class _Problem:
         self.jump_kind = np.zeros(n, dtype=np.int64)
         self.jump_amount = np.zeros(n)
         self.jump_zero = np.zeros(n)
-        by_time = {d.time: d for d in self.dividends}
+        by_time = {self.ex_times[d.time]: d for d in self.dividends}
         for k in np.flatnonzero(self.ex_date):
             d = by_time[self.t_to[k]]
             self.jump_kind[k] = PROPORTIONAL if d.proportional else CASH
             self.jump_amount[k] = 1.0 - d.value if d.proportional else d.value
             if self.put:
                 t = np.array(d.time)
-                self.jump_zero[k] = self.strike * math.exp(-(ir(self._next_exercise(t)) - ir(t)))
+                later = t if self.american else self._next_exercise(t, after=False)
+                self.jump_zero[k] = self.strike * math.exp(-float(ir(later) - ir(t)))
 
     def variances(self, vol):
         """Per-step forward variances of the vol curve ``vol``."""
@@ -315,7 +327,7 @@ class _Problem:
         price after any drop at the expiry, S' = max(αS − c, 0), cell-averaged at its kink."""
         alpha, shift = 1.0, 0.0
         for d in self.dividends:
-            if d.time >= self.maturity:
+            if d.time >= self.maturity - TIME_TOLERANCE * self.maturity:
                 if d.proportional:
                     alpha, shift = alpha * (1.0 - d.value), shift * (1.0 - d.value)
                 else:
@@ -331,10 +343,11 @@ class _Problem:
         return obstacle, values
 
     def _boundaries(self):
-        """Dirichlet values at each step's end: exercise at the next opportunity."""
-        t, later = self.t_to, self._next_exercise(self.t_to)
-        if self.american:
-            later = self.t_from
+        """Dirichlet values at each step's end: the continuation's exercise at the next
+        opportunity (a Bermudan's next date after the step's end, an American's the step's
+        start, as :mod:`greeks.models.gbm.american`)."""
+        t = self.t_to
+        later = self.t_from if self.american else self._next_exercise(t, after=True)
         ir = self.dynamics.rate.integral
         strike = self.strike * np.exp(-(ir(later) - ir(t)))
         if self.put:
