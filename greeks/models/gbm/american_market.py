@@ -243,29 +243,32 @@ class _Problem:
         self.exercise = np.array(exercise, dtype=np.bool_)
         self.ex_date = np.array(ex_date, dtype=np.bool_)
 
-    def _next_exercise(self, t, after):
-        """The next exercise opportunity of a Bermudan at or ``after`` (strictly) each time
-        ``t`` (array; dates within 1e-12·T of t count as t)."""
-        tol = 1e-12 * self.maturity
-        index = np.searchsorted(self.dates, t + tol if after else t - tol)
-        return self.dates[np.minimum(index, self.dates.size - 1)]
+    def _next_exercise(self, t):
+        """A Bermudan's next exercise date at or after the time ``t`` (a date within the
+        tolerance of t counts as t)."""
+        index = np.searchsorted(self.dates, t - TIME_TOLERANCE * self.maturity)
+        return self.dates[min(int(index), self.dates.size - 1)]
 
-    def _forward(self, spot, t, later):
-        """The discounted expected price at ``later`` from ``spot`` at ``t`` (arrays; dividends
-        in (t, later]; the cash drops not floored)."""
-        dynamics = self.dynamics
-        iq = dynamics.dividend_yield.integral
+    def _forward(self, spot, t, later, cum):
+        """The discounted expected price at ``later`` from ``spot`` at ``t`` (arrays), the
+        dividends in (t, later] (``cum``: in (t, later), the price just before a drop at
+        ``later``); the cash drops not floored: S e^{−ΔI_q} Π(1 − y) − Σ D e^{−(I_r(τ) − I_r(t))}
+        e^{−(I_q(later) − I_q(τ))} Π_{after τ}(1 − y)."""
+        ir, iq = self.dynamics.rate.integral, self.dynamics.dividend_yield.integral
         out = spot * np.exp(-(iq(later) - iq(t)))
         for d in self.dividends:
-            inside = (d.time > t) & (d.time <= later)
+            tau = self.ex_times[d.time]
+            inside = (tau > t) & ((tau < later) if cum else (tau <= later))
             if d.proportional:
                 out = np.where(inside, out * (1.0 - d.value), out)
-            else:
-                carried = np.exp(-(iq(later) - iq(d.time)))
-                for e in self.dividends:
-                    if e.proportional and e.time > d.time:
-                        carried = np.where(e.time <= later, carried * (1.0 - e.value), carried)
-                out = np.where(inside, out - d.value * carried, out)
+                continue
+            carried = np.exp(-(ir(tau) - ir(t)) - (iq(later) - iq(tau)))
+            for e in self.dividends:
+                after = self.ex_times[e.time]
+                if e.proportional and after > tau:
+                    late = (after < later) if cum else (after <= later)
+                    carried = np.where(late, carried * (1.0 - e.value), carried)
+            out = np.where(inside, out - d.value * carried, out)
         return out
 
     def _carry(self):
@@ -284,8 +287,8 @@ class _Problem:
             self.jump_kind[k] = PROPORTIONAL if d.proportional else CASH
             self.jump_amount[k] = 1.0 - d.value if d.proportional else d.value
             if self.put:
-                t = np.array(d.time)
-                later = t if self.american else self._next_exercise(t, after=False)
+                t = self.t_to[k]
+                later = t if self.american else self._next_exercise(t)
                 self.jump_zero[k] = self.strike * math.exp(-float(ir(later) - ir(t)))
 
     def variances(self, vol):
@@ -343,19 +346,34 @@ class _Problem:
         return obstacle, values
 
     def _boundaries(self):
-        """Dirichlet values at each step's end: the continuation's exercise at the next
-        opportunity (a Bermudan's next date after the step's end, an American's the step's
-        start, as :mod:`greeks.models.gbm.american`)."""
+        """Dirichlet values at each step's end t on the in-the-money side: the best
+        deterministic exercise after t (deep in the money the option is worth about that;
+        the price of the node, a few standard deviations from the spot, hardly moves), over
+        a Bermudan's dates after t, or for an American the step's start (as
+        :mod:`greeks.models.gbm.american`), each ex-date (just before and after the drop)
+        and the maturity: max over t' of ω(F(t, t') − K·DF(t, t')), a put's F floored at 0.
+        The out-of-the-money side is 0."""
         t = self.t_to
-        later = self.t_from if self.american else self._next_exercise(t, after=True)
-        ir = self.dynamics.rate.integral
-        strike = self.strike * np.exp(-(ir(later) - ir(t)))
-        if self.put:
-            self.lower = strike - np.maximum(self._forward(self.spots[0], t, later), 0.0)
-            self.upper = np.zeros(t.size)
+        if self.american:
+            candidates = [(self.t_from, False)]
+            for tau in sorted(set(self.ex_times.values())) + [self.maturity]:
+                later = np.full(t.size, tau)
+                candidates += [(later, True), (later, False)]
         else:
-            self.lower = np.zeros(t.size)
-            self.upper = self._forward(self.spots[-1], t, later) - strike
+            candidates = [(np.full(t.size, date), False) for date in self.dates]
+        ir = self.dynamics.rate.integral
+        edge = self.spots[0] if self.put else self.spots[-1]
+        best = np.zeros(t.size)
+        for later, cum in candidates:
+            ahead = later > t + TIME_TOLERANCE * self.maturity
+            if self.american and later is self.t_from:
+                ahead = np.ones(t.size, dtype=bool)
+            forward = self._forward(edge, t, np.where(ahead, later, t), cum)
+            strike = self.strike * np.exp(-(ir(np.where(ahead, later, t)) - ir(t)))
+            value = strike - np.maximum(forward, 0.0) if self.put else forward - strike
+            best = np.where(ahead, np.maximum(best, value), best)
+        zero = np.zeros(t.size)
+        self.lower, self.upper = (best, zero) if self.put else (zero, best)
 
     # --- solve ----------------------------------------------------------------------------
 
