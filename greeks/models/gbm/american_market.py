@@ -45,23 +45,36 @@ Scheme (that of :mod:`greeks.models.gbm.american`, whose kernels it reuses, with
   log(S0 − ΣD) (the cash dividends' downward shift of the forward, which on a log grid needs
   room at the low end).  The step h is small enough that h |b_n| ≤ σ_n² on every step (the
   M-matrix condition, capped at ``MAX_STEP_FACTOR``·``space_steps`` intervals).
-* Boundaries (Dirichlet): 0 on the out-of-the-money side; on the in-the-money side the value
-  of exercise at the next opportunity t', ω(F − K·DF(t, t')), F the discounted expected price
-  at t' (curves, proportional and cash dividends, the latter after the drop; a put's F floored
-  at 0).
+* Boundaries (Dirichlet): 0 on the out-of-the-money side; on the in-the-money side the best
+  deterministic exercise after t, max over t' of ω(F(t, t') − K·DF(t, t')), F the discounted
+  expected price at t' (curves, proportional and cash dividends; a put's F floored at 0), t'
+  over a Bermudan's dates after t, or an American's next time node, each ex-date (just before
+  and just after the drop) and the maturity.  Without dividends and with r ≥ q this is the
+  next opportunity, as in :mod:`greeks.models.gbm.american`; with a dividend ahead, waiting
+  for it is worth more (exercise at the next date would make the edge node look exercised).
 * Early exercise exactly by Brennan–Schwartz (American) or V = max(V, g) on the dates
-  (Bermudan), as in :mod:`greeks.models.gbm.american`.
+  (Bermudan), as in :mod:`greeks.models.gbm.american`.  The exercise region stays an interval
+  at the in-the-money end with discrete dividends: a jump S → max(S − D, 0) or S(1 − y) keeps
+  −1 ≤ V_S ≤ 1, so V − g is monotone in S.
 
 Greeks: delta and gamma from the spot's node and its neighbours; vega per 1.00 of a parallel
 shift ε of every node vol of the vol curve (σ_i → σ_i + ε), the fourth-order central
 difference of solves at ε = ±δ, ±2δ (δ = ``VOL_BUMP`` times the implied vol to maturity) on
 the same grid and steps.
 
-Accuracy (``tests/test_american_market.py``; docs/american.md, "Off a market"): flat
-dynamics reproduce :func:`greeks.models.gbm.american.american_fd` within 1e-9 relative;
+Accuracy (``tests/test_american_market.py``; docs/american.md, "Off a market"), at the
+defaults (2,000 × 1,000): flat dynamics reproduce :func:`greeks.models.gbm.american.american_fd`
+within 1e-12 relative (gammas and vegas 2e-10: same grid and steps, only the coefficients'
+rounding differs);
 European options with curves, a vol term structure and proportional dividends match
-Black–Scholes with the integrated rate, yield and variance within 1e-5 relative; cash
-dividends match an independent uniform-S lattice within 1e-4 relative.
+Black–Scholes with the integrated rate, yield and variance within 9e-6 relative (deltas 3e-6,
+gammas and vegas 6e-6 relative); with cash dividends, European, American and Bermudan prices
+are within 5e-6 relative of the converged values (8,000 × 4,000, which agree with an
+independent uniform-S lattice, Richardson-extrapolated, within 2e-6), deltas within 2e-6,
+gammas within 6e-6 relative; second order in (h, Δt), about 1.5 for an American put with a
+large dividend.  Cubic interpolation at the ex-dates: linear would leave 4–9 times larger
+errors (2e-5 on the out-of-the-money call).  One solve takes 0.03–0.07 s; a price with vega
+five.
 """
 
 from __future__ import annotations
