@@ -41,9 +41,11 @@ Scheme (that of :mod:`greeks.models.gbm.american`, whose kernels it reuses, with
   expiry date is applied to the payoff directly: with the post-drop price S' = max(αS − c, 0),
   ω(S' − K)⁺ = α·ω(S − (K + c)/α)⁺ where S' > 0, so the payoff's cell averaging still holds.
 * Grid: uniform in x through log S0; it reaches ``WIDTH`` standard deviations √w(T) plus the
-  drift |I_r − I_q − w/2 + Σ log(1 − y)| beyond log S0 and log K, and below
+  drift |I_r − I_q − w/2 + Σ log(1 − y)| beyond log S0 and log K, and as far below
   log(S0 − ΣD) (the cash dividends' downward shift of the forward, which on a log grid needs
-  room at the low end).  The step h is small enough that h |b_n| ≤ σ_n² on every step (the
+  room at the low end), though not below log K by more than twice that reach: there a put is
+  deep in the money and a call worthless, V linear in S, as the interpolation below the grid
+  assumes.  The step h is small enough that h |b_n| ≤ σ_n² on every step (the
   M-matrix condition, capped at ``MAX_STEP_FACTOR``·``space_steps`` intervals).
 * Boundaries (Dirichlet): 0 on the out-of-the-money side; on the in-the-money side the best
   deterministic exercise after t, max over t' of ω(F(t, t') − K·DF(t, t')), F the discounted
@@ -321,15 +323,15 @@ class _Problem:
         reach = WIDTH * math.sqrt(w) + drift
         cash = sum(d.value for d in self.dividends if not d.proportional)
         low = min(x0, k)
-        if cash > 0.0:
-            low = min(low, math.log(max(spot - cash, 1e-3 * spot)))
+        if cash > 0.0:  # the forward net of the dividends, floored where V is linear in S
+            low = min(low, max(math.log(max(spot - cash, 1e-300)), k - reach))
         lower, upper = low - reach, max(x0, k) + reach
         width = upper - lower
         variances = self.variances(self.vol)
         drifts = np.abs(self.rates - self.yields - 0.5 * variances)
-        ratio = float(np.max(drifts / variances))
-        steps = max(space_steps, min(math.ceil(width * ratio),
-                                     MAX_STEP_FACTOR * space_steps))  # h |b| <= σ²
+        needed = width * float(np.max(drifts / variances))  # intervals for h |b| <= σ²
+        cap = MAX_STEP_FACTOR * space_steps
+        steps = max(space_steps, math.ceil(needed) if needed < cap else cap)
         h = width / steps
         j0 = min(max(round((x0 - lower) / h), 1), steps - 1)
         spots = spot * np.exp((np.arange(steps + 1) - j0) * h)
