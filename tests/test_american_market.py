@@ -337,3 +337,16 @@ def test_bad_input():
         american_fd_market(dynamics, 100.0, 1.0, True, [0.5, 0.9])
     with pytest.raises(ValueError, match="GBM vol curve"):
         american_fd_market(Dynamics(100.0, RATES, YIELDS, (), None), 100.0, 1.0, True)
+
+
+def test_nearly_coincident_times_are_one_node():
+    """An exercise date 1e-13 before a vol node and an ex-date (times from different day
+    counts can differ by rounding) is the same node: the values of the exactly coincident
+    case within 1e-9 relative, the exercise on the price after the drop (before it, the
+    put's exercise would be worth 2 less)."""
+    dynamics = curved([Dividend(0.25, 2.0, False)])
+    exact = american_fd_market(dynamics, 100.0, 1.0, False, [0.25, 0.5, 1.0], vega=False)
+    near = american_fd_market(dynamics, 100.0, 1.0, False, [0.25 - 1e-13, 0.5, 1.0],
+                              vega=False)
+    for mine, ref in zip(near, exact):
+        assert abs(mine - ref) <= 1e-9 * abs(ref) or (math.isnan(mine) and math.isnan(ref))
