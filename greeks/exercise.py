@@ -180,7 +180,7 @@ def prepare(group, seed: int, first_chunk: int = 0):
     first chunk)."""
     model = model_of(group.model)
     spec = group.payoff
-    solved = model.solves_exercise and group.market is None
+    solved = model.solves_exercise
     group = replace(group, payoff=spec._replace(hold=_holds(group)))
     spec = group.payoff
     pieces, done = [], 0
@@ -205,7 +205,7 @@ def prepare(group, seed: int, first_chunk: int = 0):
         variance = (centred * centred).sum(axis=1)
         cross = (centred * (values[:4] - values[:4].mean(axis=1, keepdims=True))).sum(axis=1)
         coef[j] = np.divide(cross, variance, out=np.zeros(4), where=variance > 0)
-        if not np.isfinite(means[j]).all():  # no closed form (cash dividends): no control
+        if not np.isfinite(means[j]).all():  # no usable mean: no control
             means[j], coef[j] = 0.0, 0.0
         if spec.kind[j] == payoffs.AMERICAN and spec.omega[j] * (
                 group.spot - spec.strike[j]) > values[0].mean():

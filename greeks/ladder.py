@@ -268,12 +268,12 @@ def _shifted_market(market, raw: pd.DataFrame, shift: float, vol_shift: float):
     (a GBM vol curve's nodes, a row's own ``vol``, σ0 = sqrt(v0)) by ``vol_shift``."""
     from dataclasses import replace
 
-    from greeks.market.volatility import VolCurve
-
     underlyings = {}
     for name, und in market.underlyings.items():
-        vol = und.vol if und.vol is None else VolCurve(
-            und.vol.times, tuple(v + vol_shift for v in und.vol.vols), und.vol.dates)
+        try:
+            vol = und.vol if und.vol is None else und.vol.shifted(vol_shift)
+        except ValueError as error:
+            raise OptionError(f"vol: underlying {name!r}: {error}") from None
         heston = und.heston if und.heston is None else dict(
             und.heston, v0=(math.sqrt(und.heston["v0"]) + vol_shift) ** 2)
         underlyings[name] = replace(und, spot=und.spot * (1.0 + shift), vol=vol, heston=heston)

@@ -7,7 +7,9 @@ the Black–Scholes formulas of
 :mod:`greeks.models.heston.analytic`, where vega = ∂V/∂σ0 with σ0 = sqrt(v0) (0 at v0 = 0,
 as that module defines it).  Asian and barrier rows, monitored on discrete dates, have
 none here; american and bermudan rows under ``gbm`` have the finite-difference solution
-of :mod:`greeks.models.gbm.american`.  A row without a value, or whose formula fails
+of :mod:`greeks.models.gbm.american` (off a market: of
+:mod:`greeks.models.gbm.american_market`, which also values european rows with cash
+dividends).  A row without a value, or whose formula fails
 (e^{−rT} overflowing for a huge negative rate, say), gets NaN values and the reason in
 ``note``.
 """
@@ -91,6 +93,10 @@ def _dated_values(row) -> tuple[tuple[float, float, float], str | None]:
     Heston's price depends on the rates only through DF(T) and the forward: exact too.
     Cash dividends have no closed form here (NaN, and a note)."""
     state = row[MARKET_COLUMN]
+    code = _code(row)
+    if row["model"] == "gbm" and (BY_CODE[code].exercise or (
+            code == EUROPEAN and state.dynamics.cash_dividends(row["maturity"]))):
+        return _market_exercise(row, state), None
     if state.dynamics.cash_dividends(row["maturity"]):
         return (math.nan,) * 3, "cash dividends: no closed form"
     values, note = _row_values(row)
@@ -99,6 +105,20 @@ def _dated_values(row) -> tuple[tuple[float, float, float], str | None]:
         scale = float(state.dynamics.vol.parallel_shift(maturity)) / (2.0 * vol * maturity)
         values = (values[0], values[1], values[2] * scale)
     return values, note
+
+
+def _market_exercise(row, state) -> tuple[float, float, float]:
+    """An american, bermudan or (with cash dividends) european GBM row off a market: the
+    finite-difference solution on the curves, vol curve and dividends
+    (:mod:`greeks.models.gbm.american_market`; a bermudan exercisable on the row's dates, a
+    european at its expiry only); vega per 1.00 of a parallel vol shift."""
+    from greeks.models.gbm.american_market import american_fd_market
+
+    dates = {"american": None, "bermudan": np.asarray(state.times, dtype=float),
+             "european": [row["maturity"]]}[row["instrument"]]
+    values = american_fd_market(state.dynamics, row["strike"], row["maturity"],
+                                row["option_type"] == "call", dates)
+    return values.price, values.delta, values.vega
 
 
 def reference_table(frame: pd.DataFrame, source: str = "<DataFrame>") -> pd.DataFrame:

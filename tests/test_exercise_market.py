@@ -24,8 +24,8 @@ def flat_market(**underlying):
 
 
 def book(*rows):
-    return pd.DataFrame([dict(instrument="american", strike=100.0, expiry=EXPIRY,
-                              underlying="X", quantity=1.0, **row) for row in rows])
+    return pd.DataFrame([{"instrument": "american", "strike": 100.0, "expiry": EXPIRY,
+                          "underlying": "X", "quantity": 1.0, **row} for row in rows])
 
 
 def test_american_put_off_a_flat_market_is_the_flat_row():
@@ -82,3 +82,38 @@ def test_heston_american_put_off_a_flat_market_published():
     reference = HESTON_PUBLISHED[10.0]
     assert abs(row["price"] - reference) <= 0.003 * reference + 0.002 + 4 * row["price_se"]
     assert -1.0 < row["delta"] < 0.0 and row["vega"] > 0.0
+
+
+def test_cash_dividends_curves_and_vol_term_structure_against_the_market_fd():
+    """American call and put and a monthly bermudan call with two cash dividends, a rate
+    curve and a vol term structure, against the finite-difference solution on the same
+    market (itself checked against an independent lattice: tests/test_american_market.py)."""
+    from greeks.api import load
+    from greeks.market.positions import MARKET_COLUMN
+    from greeks.models.gbm.american_market import american_fd_market
+
+    market = {"valuation_date": VALUATION,
+              "curves": {"USD": {"dates": ["2027-09-01", "2028-03-01"],
+                                 "zero_rates": [0.04, 0.05]}},
+              "underlyings": {"X": {"spot": 100.0, "curve": "USD",
+                                    "vol": {"dates": ["2027-06-01", "2028-03-01"],
+                                            "vols": [0.3, 0.25]},
+                                    "dividends": [{"ex_date": "2027-08-30", "amount": 3.0},
+                                                  {"ex_date": "2028-02-01", "amount": 3.0}]}}}
+    positions = book(dict(id="C", option_type="call", strike=95.0),
+                     dict(id="P", option_type="put", strike=105.0),
+                     dict(id="B", instrument="bermudan", option_type="call", strike=95.0,
+                          fixings=12))
+    results = greeks.price_portfolio(positions, market=market, paths=40_000, seed=seed(74))
+    frame = load(positions, market)
+    references = []
+    for row in frame.to_dict("records"):
+        state = row[MARKET_COLUMN]
+        dates = None if row["instrument"] == "american" else state.times
+        values = american_fd_market(state.dynamics, row["strike"], row["maturity"],
+                                    row["option_type"] == "call", dates)
+        references.append({"price": values.price, "delta": values.delta,
+                           "vega": values.vega})
+    check(results, references, names=("price", "delta", "vega"))
+    early = results.set_index("id")["exercise_probability"]
+    assert early["C"] > 0.3 and early["P"] > 0.3  # the dividends make early exercise pay

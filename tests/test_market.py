@@ -7,7 +7,6 @@ import copy
 import json
 import math
 
-import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -247,9 +246,17 @@ def test_cli_refuses_a_bad_market_with_exit_2_and_writes_nothing(tmp_path):
 
 def test_analytic_with_a_market_matches_black_scholes_on_the_equivalent_values():
     """The dated closed form is Black–Scholes on DF(T), the forward and w(T); its vega is
-    the parallel shift's (a central difference of the closed form over the whole curve)."""
+    the parallel shift's (a central difference of the closed form over the whole curve).
+    Rows with cash dividends get the finite-difference value instead."""
     table = analytic_prices(BOOK, market=MARKET)
-    assert np.isnan(table.loc[1, "price"]) and "cash dividends" in table.loc[1, "note"]
+    # a european row with a cash dividend: by finite differences, against a quadrature
+    from test_american_market import european_quadrature
+
+    dynamics = load(BOOK, MARKET)[MARKET_COLUMN].iat[1].dynamics
+    reference = european_quadrature(dynamics, 200.0, table.loc[1, "maturity"], False,
+                                    dynamics.dividends[0])
+    assert table.loc[1, "note"] is None
+    assert math.isclose(table.loc[1, "price"], reference, rel_tol=2e-5)
     h = 1e-5
     bumped = [analytic_prices(BOOK.iloc[:1], market=edited(
         "underlyings.SPX.vol.vols", [0.22 + s, 0.20 + s]))["price"][0] for s in (h, -h)]

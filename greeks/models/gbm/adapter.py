@@ -10,6 +10,7 @@ Exact on any grid, so the grid is the rows' dates; likelihood ratio for every pa
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 
@@ -22,10 +23,10 @@ from greeks import (
     sensitivities,
     survival,
 )
-from greeks.market.volatility import VolCurve
 from greeks.models.base import BrownianPaths, Bumped, ExercisePaths, Model
 from greeks.models.gbm import dated
 from greeks.models.gbm.american import exercise_boundaries
+from greeks.models.gbm.american_market import american_fd_market, exercise_boundaries_market
 from greeks.models.gbm.analytic import black_scholes
 from greeks.models.gbm.paths import simulate
 from greeks.models.gbm.schema import PARAMETERS
@@ -146,15 +147,23 @@ class GBM(Model):
 
     def exercise_boundaries(self, group, j, sigma, times):
         """Solved on the finite-difference grid of the Bermudan option on ``times``
-        (:func:`greeks.models.gbm.american.exercise_boundaries`)."""
+        (:func:`greeks.models.gbm.american.exercise_boundaries`; off a market on the
+        curves, vol curve shifted by σ − σ_ref and dividends of
+        :func:`greeks.models.gbm.american_market.exercise_boundaries_market`)."""
         spec = group.payoff
+        if group.market is not None:
+            return exercise_boundaries_market(group.market.dynamics, spec.strike[j],
+                                              spec.omega[j] > 0, times,
+                                              vol_shift=sigma - group.params[0])
         return exercise_boundaries(group.spot, spec.strike[j], times[-1], group.rate,
                                    group.dividend, sigma, spec.omega[j] > 0, times)
 
     def european_price(self, group, j, spot, sigma):
         """Black–Scholes; off a market with the integrated rate, yield and variance of the
-        vol curve shifted in parallel by σ − σ_ref (σ_ref = ``params[0]``), NaN with cash
-        dividends (no closed form: the row then has no European control)."""
+        vol curve shifted in parallel by σ − σ_ref (σ_ref = ``params[0]``).  With cash
+        dividends, which no closed form covers, the finite-difference European value on the
+        market (:func:`greeks.models.gbm.american_market.american_fd_market`; within 1e-5
+        of the price, far below a simulation's SE)."""
         spec = group.payoff
         kind = "call" if spec.omega[j] > 0 else "put"
         maturity = group.maturity[j]
@@ -163,15 +172,12 @@ class GBM(Model):
                                  group.dividend).price
         dynamics = group.market.dynamics
         if dynamics.cash_dividends(float(maturity)):
-            return math.nan
+            return american_fd_market(replace(dynamics, spot=spot), spec.strike[j], maturity,
+                                      spec.omega[j] > 0, [maturity],
+                                      vol_shift=sigma - group.params[0], vega=False).price
         rate, dividend, _ = dynamics.equivalent(float(maturity))
-        vol = shifted(dynamics.vol, sigma - group.params[0]).implied(float(maturity))
+        vol = dynamics.vol.shifted(sigma - group.params[0]).implied(float(maturity))
         return black_scholes(kind, spot, spec.strike[j], maturity, rate, vol, dividend).price
-
-
-def shifted(vol: VolCurve, shift: float) -> VolCurve:
-    """The vol curve with every node's vol moved by ``shift``."""
-    return VolCurve(vol.times, tuple(v + shift for v in vol.vols), vol.dates)
 
 
 def _exercise_paths_dated(group, stream, n_paths: int, sensitivities: bool,
@@ -193,7 +199,7 @@ def _exercise_paths_dated(group, stream, n_paths: int, sensitivities: bool,
     none = np.empty((4, 0, 0))
     if not sensitivities:
         return ExercisePaths(s, np.empty((n_paths, 0)), none, none, group.date_index)
-    vol_s = np.stack([prices(np.asarray(shifted(market.dynamics.vol, (sigma + d) - sigma)
+    vol_s = np.stack([prices(np.asarray(market.dynamics.vol.shifted((sigma + d) - sigma)
                                         .total_variance(group.times), dtype=float), group.spot)
                       for d in (k, -k, 2.0 * k, -2.0 * k)])
     spot_s = none[:0]
