@@ -138,6 +138,46 @@ def _operators(u, a1, a2, mixed, b1, b2, f0, f1, f2):
 
 
 @njit(cache=True)
+def _douglas_step(u, y, a1, a2, mixed, b1, b2, f0, f1, f2, multiplier, dt, theta, at_zero,
+                  ws, wv):
+    """One Douglas ADI step from U = ``u`` with the early-exercise term λ = ``multiplier``
+    (zero for a European step): Y2 into ``y`` at the interior S nodes (rows 1 … ns − 2, every
+    variance level); ``u`` is not changed.  ``ws`` (5 × ns), ``wv`` (5 × nv): work rows of the
+    tridiagonal solves."""
+    ns, nv = u.shape
+    sub_s, dia_s, sup_s, rhs_s, out_s = ws[0], ws[1], ws[2], ws[3], ws[4]
+    sub_v, dia_v, sup_v, rhs_v, out_v = wv[0], wv[1], wv[2], wv[3], wv[4]
+    w = theta * dt
+    _operators(u, a1, a2, mixed, b1, b2, f0, f1, f2)
+    for i in range(ns):
+        for j in range(nv):
+            y[i, j] = u[i, j] + dt * (f0[i, j] + f1[i, j] + f2[i, j] + multiplier[i, j])
+    # S direction: (I − w A1) Y1 = Y0 − w A1 U, for each variance level below v_max
+    for j in range(nv - 1):
+        sub_s[0], dia_s[0], sup_s[0], rhs_s[0] = 0.0, 1.0, 0.0, at_zero
+        sub_s[ns - 1], dia_s[ns - 1], sup_s[ns - 1], rhs_s[ns - 1] = 0.0, 1.0, 0.0, 0.0
+        for i in range(1, ns - 1):
+            sub_s[i] = -w * a1[i, j, 0]
+            dia_s[i] = 1.0 - w * a1[i, j, 1]
+            sup_s[i] = -w * a1[i, j, 2]
+            rhs_s[i] = y[i, j] - w * f1[i, j]
+        _tridiagonal(sub_s, dia_s, sup_s, rhs_s, out_s)
+        for i in range(ns):
+            y[i, j] = out_s[i]
+    # v direction: (I − w A2) Y2 = Y1 − w A2 U, for each interior S; V_v = 0 at v_max
+    for i in range(1, ns - 1):
+        for j in range(nv - 1):
+            sub_v[j] = -w * a2[i, j, 0]
+            dia_v[j] = 1.0 - w * a2[i, j, 1]
+            sup_v[j] = -w * a2[i, j, 2]
+            rhs_v[j] = y[i, j] - w * f2[i, j]
+        sub_v[nv - 1], dia_v[nv - 1], sup_v[nv - 1], rhs_v[nv - 1] = -1.0, 1.0, 0.0, 0.0
+        _tridiagonal(sub_v, dia_v, sup_v, rhs_v, out_v)
+        for j in range(nv):
+            y[i, j] = out_v[j]
+
+
+@njit(cache=True)
 def _march(u, payoff, a1, a2, mixed, b1, b2, dt, steps, damping, strike, rate, american):
     """Douglas ADI steps from the payoff in ``u`` to τ = T; ``american``: with the
     operator-splitting early-exercise step (multiplier λ), else the European put."""
@@ -147,45 +187,19 @@ def _march(u, payoff, a1, a2, mixed, b1, b2, dt, steps, damping, strike, rate, a
     f2 = np.empty_like(u)
     y = np.empty_like(u)
     multiplier = np.zeros_like(u)  # λ: the early-exercise term of the equation
-    sub_s, dia_s, sup_s, rhs_s, out_s = (np.empty(ns), np.empty(ns), np.empty(ns), np.empty(ns),
-                                         np.empty(ns))
-    sub_v, dia_v, sup_v, rhs_v, out_v = (np.empty(nv), np.empty(nv), np.empty(nv), np.empty(nv),
-                                         np.empty(nv))
+    ws, wv = np.empty((5, ns)), np.empty((5, nv))
     for n in range(steps):
         theta = 1.0 if n < damping else 0.5
-        w = theta * dt
         at_zero = strike if american else strike * math.exp(-rate * (n + 1) * dt)  # V(S = 0)
-        _operators(u, a1, a2, mixed, b1, b2, f0, f1, f2)
-        for i in range(ns):
-            for j in range(nv):
-                y[i, j] = u[i, j] + dt * (f0[i, j] + f1[i, j] + f2[i, j] + multiplier[i, j])
-        # S direction: (I − w A1) Y1 = Y0 − w A1 U, for each variance level below v_max
-        for j in range(nv - 1):
-            sub_s[0], dia_s[0], sup_s[0], rhs_s[0] = 0.0, 1.0, 0.0, at_zero
-            sub_s[ns - 1], dia_s[ns - 1], sup_s[ns - 1], rhs_s[ns - 1] = 0.0, 1.0, 0.0, 0.0
-            for i in range(1, ns - 1):
-                sub_s[i] = -w * a1[i, j, 0]
-                dia_s[i] = 1.0 - w * a1[i, j, 1]
-                sup_s[i] = -w * a1[i, j, 2]
-                rhs_s[i] = y[i, j] - w * f1[i, j]
-            _tridiagonal(sub_s, dia_s, sup_s, rhs_s, out_s)
-            for i in range(ns):
-                y[i, j] = out_s[i]
-        # v direction: (I − w A2) Y2 = Y1 − w A2 U, for each interior S; V_v = 0 at v_max
+        _douglas_step(u, y, a1, a2, mixed, b1, b2, f0, f1, f2, multiplier, dt, theta, at_zero,
+                      ws, wv)
         for i in range(1, ns - 1):
-            for j in range(nv - 1):
-                sub_v[j] = -w * a2[i, j, 0]
-                dia_v[j] = 1.0 - w * a2[i, j, 1]
-                sup_v[j] = -w * a2[i, j, 2]
-                rhs_v[j] = y[i, j] - w * f2[i, j]
-            sub_v[nv - 1], dia_v[nv - 1], sup_v[nv - 1], rhs_v[nv - 1] = -1.0, 1.0, 0.0, 0.0
-            _tridiagonal(sub_v, dia_v, sup_v, rhs_v, out_v)
             for j in range(nv):
                 if american:
-                    u[i, j] = max(out_v[j] - dt * multiplier[i, j], payoff[i])
-                    multiplier[i, j] = max(0.0, multiplier[i, j] + (payoff[i] - out_v[j]) / dt)
+                    u[i, j] = max(y[i, j] - dt * multiplier[i, j], payoff[i])
+                    multiplier[i, j] = max(0.0, multiplier[i, j] + (payoff[i] - y[i, j]) / dt)
                 else:
-                    u[i, j] = out_v[j]
+                    u[i, j] = y[i, j]
         for j in range(nv):
             u[0, j] = at_zero
             u[ns - 1, j] = 0.0
