@@ -176,9 +176,10 @@ def prepare(group, seed: int, first_chunk: int = 0):
     model = model_of(group.model)
     spec = group.payoff
     solved = model.solves_exercise
+    ruled = _ruled_rows(group, model)
     pieces, done = [], 0
     for c, n in group.chunks(POLICY_PATHS):
-        if solved and c > 0:
+        if (solved or ruled.all()) and c > 0:  # the first chunk only: the controls' β
             break
         stream = np.random.SeedSequence(
             seed, spawn_key=(*group.spawn_words, streams.POLICY + first_chunk + c))
@@ -215,6 +216,7 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
     spec = group.payoff
     step = model.exercise_vol_step(group)
     sigma = model.vega_sigma(group.params)
+    ruled = _ruled_rows(group, model)
     moved = [] if solved else [piece for piece in pieces if piece.vol_s.shape[1]]
     width = int(np.diff(group.date_start).max())
     policy = np.zeros((group.n_rows, 6, width, N_BASIS))
@@ -226,6 +228,10 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
             if k == 1 and not spec.richardson[j]:
                 continue
             every = 2 if k == 1 else 1
+            if ruled[j]:
+                policy[j, k, :n] = ruled_policy(model, group, j, at_sigma, times, discounts,
+                                                every)
+                continue
             if solved:
                 edges = model.exercise_boundaries(group, j, at_sigma, times[(n - 1) % every::every])
                 policy[j, k, :n] = solved_policy(edges, discounts, spec.omega[j],
@@ -238,6 +244,26 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
                 state = _date_major([_prices(piece, source)[1] for piece in used], columns)
             policy[j, k, :n] = fit_policy(s, state, discounts, spec.omega[j], spec.strike[j],
                                           every, MIN_REGRESSION)
+    return policy
+
+
+def _ruled_rows(group, model) -> np.ndarray:
+    """Rows (bool) whose policy the model solves as a rule in the regression basis
+    (:meth:`greeks.models.base.Model.rules_exercise`)."""
+    return np.array([not model.solves_exercise and model.rules_exercise(group, j)
+                     for j in range(group.n_rows)], dtype=bool)
+
+
+def ruled_policy(model, group, j: int, sigma: float, times: np.ndarray, discounts: np.ndarray,
+                 every: int) -> np.ndarray:
+    """β (dates × N_BASIS) of row j's solved rule at volatility ``sigma`` on every ``every``-th
+    date back from maturity (:meth:`greeks.models.base.Model.exercise_rules` on those dates),
+    the other dates ``NEVER``."""
+    n = times.size
+    policy = np.zeros((n, N_BASIS))
+    policy[:, 0] = NEVER
+    dates = np.arange((n - 1) % every, n, every)
+    policy[dates] = model.exercise_rules(group, j, sigma, times[dates], discounts[dates])
     return policy
 
 

@@ -157,6 +157,20 @@ class Model:
         (the others' policies are regressed on a pilot)."""
         raise NotImplementedError
 
+    def rules_exercise(self, group, j: int) -> bool:
+        """Whether row j's policy is a solved rule in the regression basis
+        (:meth:`exercise_rules`) rather than regressed on a pilot (models without
+        ``solves_exercise``)."""
+        return False
+
+    def exercise_rules(self, group, j: int, sigma: float, times: np.ndarray,
+                       discounts: np.ndarray) -> np.ndarray:
+        """β (dates × ``greeks.payoffs.N_BASIS``) of row j's optimal policy on the exercise
+        dates ``times`` (the last its maturity; ``discounts`` their discount factors) at
+        volatility ``sigma``, solved and written in the regression basis, so that the
+        regression's kernels apply it (rows with :meth:`rules_exercise`)."""
+        raise NotImplementedError
+
     def european_price(self, group, j: int, spot: float, sigma: float) -> float:
         """The closed-form price of row j's European option (same strike, type and maturity)
         from ``spot`` at volatility ``sigma`` (σ0 under Heston): the early-exercise controls'
