@@ -5,7 +5,9 @@ Tolerance: |estimate − reference| ≤ allowance + k·se, with the allowance th
 the method at default settings (the policy's suboptimality, the exercise grid): 0.3 % of the
 price + 0.002, 1 % of the delta + 0.002, 2 % of the vega + 0.02.  The tree's own error
 (2,000 steps) is far below these.  Gamma, a second difference, is checked at 10 % + k·se.
-The GBM rows run at 100,000 paths; the Heston put at 40,000 (its tolerance 2.2 % of the price).
+The GBM rows run at 100,000 paths; the Heston put at 40,000 (its tolerance 2.2 % of the price);
+the Heston Bermudan puts under the solved policy against the ADI solution with no policy
+allowance.
 """
 
 import math

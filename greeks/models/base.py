@@ -17,8 +17,9 @@ its adapter, an instance of a :class:`Model` subclass:
   finite differences (:meth:`bumped_paths`);
 * the standard-error floor's volatility scale (:meth:`floor_sigma`);
 * early exercise (:mod:`greeks.exercise`): paths with what the policy and the Greeks
-  under it read (:meth:`exercise_paths`), the European option's Greeks (the controls'
-  means, :meth:`european_reference`).
+  under it read (:meth:`exercise_paths`), solved policies (:meth:`exercise_boundaries`, or
+  per row rules in the regression basis, :meth:`exercise_rules`), the European option's
+  Greeks (the controls' means, :meth:`european_reference`).
 
 A group's ``params`` are the values of ``parameters`` in that order.
 """
