@@ -6,11 +6,15 @@ finite-difference grid gives the optimal boundary b_i of the Bermudan option on 
 exercise dates, :func:`greeks.models.gbm.american.exercise_boundaries`) exercises on date t_i
 where the price has crossed b_i (a put S ≤ b_i, a call S ≥ b_i; :func:`solved_policy`): the
 optimal policy of the simulated product up to the grid's error, found in tens of milliseconds,
-with no regression noise. The others (Heston) regress (Longstaff & Schwartz 2001, "Valuing
-American options by simulation: a simple least-squares approach", Rev. Financial Studies
-14(1)): on an independent pilot of ``POLICY_PATHS`` paths (streams ``streams.POLICY`` + c; the
-policies at σ ± k and σ ± 2k of the vega on its first ``VEGA_POLICY_PATHS``), backward from
-maturity, the cash flow C of each path (discounted to 0) starts as e^{−rT} h(S_T); at each
+with no regression noise. A model may instead solve a row's policy as a rule in the
+regression basis (``rules_exercise``/``exercise_rules``: Heston puts, the ADI solution's
+boundary b_i(v) as x ≤ c_i(u), :mod:`greeks.models.heston.exercise_rule`;
+:func:`ruled_policy`), which the regression's kernels apply as they are; the pilot then
+serves only the controls' coefficients. The others (Heston calls) regress (Longstaff & Schwartz
+2001, "Valuing American options by simulation: a simple least-squares approach", Rev. Financial
+Studies 14(1)): on an independent pilot of ``POLICY_PATHS`` paths (streams ``streams.POLICY`` +
+c; the policies at σ ± k and σ ± 2k of the vega on its first ``VEGA_POLICY_PATHS``), backward
+from maturity, the cash flow C of each path (discounted to 0) starts as e^{−rT} h(S_T); at each
 earlier exercise date t_i the discounted cash flows of the in-the-money paths are regressed on
 the basis (1, x, x², x³, u, u·x, u²), x = S/K, u the variance state (Heston: the variance
 averaged over the step to the date, over θ), and a path whose discounted intrinsic value
@@ -183,9 +187,10 @@ def prepare(group, seed: int, first_chunk: int = 0):
     solved = model.solves_exercise
     group = replace(group, payoff=spec._replace(hold=_holds(group)))
     spec = group.payoff
+    ruled = _ruled_rows(group, model)
     pieces, done = [], 0
     for c, n in group.chunks(POLICY_PATHS):
-        if solved and c > 0:
+        if (solved or ruled.all()) and c > 0:  # the first chunk only: the controls' β
             break
         stream = np.random.SeedSequence(
             seed, spawn_key=(*group.spawn_words, streams.POLICY + first_chunk + c))
@@ -259,6 +264,7 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
     spec = group.payoff
     step = model.exercise_vol_step(group)
     sigma = model.vega_sigma(group.params)
+    ruled = _ruled_rows(group, model)
     moved = [] if solved else [piece for piece in pieces if piece.vol_s.shape[1]]
     width = int(np.diff(group.date_start).max())
     policy = np.zeros((group.n_rows, 6, width, N_BASIS))
@@ -270,6 +276,10 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
             if k == 1 and not spec.richardson[j]:
                 continue
             every = 2 if k == 1 else 1
+            if ruled[j]:
+                policy[j, k, :n] = ruled_policy(model, group, j, at_sigma, times, discounts,
+                                                every)
+                continue
             if solved:
                 edges = model.exercise_boundaries(group, j, at_sigma, times[(n - 1) % every::every])
                 policy[j, k, :n] = solved_policy(edges, discounts, spec.omega[j],
@@ -282,6 +292,26 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
                 state = _date_major([_prices(piece, source)[1] for piece in used], columns)
             policy[j, k, :n] = fit_policy(s, state, discounts, spec.hold[j, :, :n],
                                           spec.omega[j], spec.strike[j], every, MIN_REGRESSION)
+    return policy
+
+
+def _ruled_rows(group, model) -> np.ndarray:
+    """Rows (bool) whose policy the model solves as a rule in the regression basis
+    (:meth:`greeks.models.base.Model.rules_exercise`)."""
+    return np.array([not model.solves_exercise and model.rules_exercise(group, j)
+                     for j in range(group.n_rows)], dtype=bool)
+
+
+def ruled_policy(model, group, j: int, sigma: float, times: np.ndarray, discounts: np.ndarray,
+                 every: int) -> np.ndarray:
+    """β (dates × N_BASIS) of row j's solved rule at volatility ``sigma`` on every ``every``-th
+    date back from maturity (:meth:`greeks.models.base.Model.exercise_rules` on those dates),
+    the other dates ``NEVER``."""
+    n = times.size
+    policy = np.zeros((n, N_BASIS))
+    policy[:, 0] = NEVER
+    dates = np.arange((n - 1) % every, n, every)
+    policy[dates] = model.exercise_rules(group, j, sigma, times[dates], discounts[dates])
     return policy
 
 

@@ -84,3 +84,61 @@ def test_scalar_spot_and_bad_input():
         heston_american_put(60.0, **BENCHMARK)
     with pytest.raises(ValueError, match="time_steps"):
         heston_american_put(10.0, **BENCHMARK, time_steps=2)
+
+
+def _dates(maturity, n, every=1):
+    """Every ``every``-th of n equally spaced dates back from maturity (the last at maturity)."""
+    dates = maturity * np.arange(1, n + 1) / n
+    return dates[(n - 1) % every::every]
+
+
+def test_bermudan_extrapolates_to_the_converged_american_puts():
+    """Daily (63 dates) and two-daily Bermudan puts on the benchmark: below the American put
+    by less than 0.2 %, above the European one, increasing in the dates, and Richardson's
+    2 V(Δ) − V(2Δ) within 2e-4 of the converged American values (the solver's accuracy):
+    the exercise grid's error of the engine's american rows is removed by the extrapolation."""
+    spots = SPOTS[1:]
+    daily = heston_american_put(spots, **BENCHMARK, exercise_times=_dates(0.25, 63)).price
+    partner = heston_american_put(spots, **BENCHMARK, exercise_times=_dates(0.25, 63, 2)).price
+    weekly = heston_american_put(spots, **BENCHMARK, exercise_times=_dates(0.25, 13)).price
+    american = heston_american_put(spots, **BENCHMARK).price
+    european = heston_american_put(spots, **BENCHMARK, american=False).price
+    assert np.all(european < weekly) and np.all(weekly < partner) and np.all(partner < daily)
+    assert np.all(daily < american) and np.all(american - daily < 2e-3 * american)
+    assert np.all(np.abs(2.0 * daily - partner - CONVERGED[1:]) <= 2e-4)
+
+
+def test_bermudan_at_maturity_only_is_the_european_put():
+    fd = heston_american_put(SPOTS[1:], **BENCHMARK, exercise_times=[0.25])
+    for spot, price in zip(SPOTS[1:], fd.price):
+        exact = heston_greeks("put", spot, 10.0, 0.25, 0.1, 0.0625, 5.0, 0.16, 0.9, 0.1, 0.0)
+        assert abs(price - exact.price) <= 1.5e-4
+
+
+def test_bermudan_and_boundaries_in_the_black_scholes_limit():
+    """ξ → 0 with v0 = θ: the Bermudan put and its boundaries at v = θ are those of GBM at
+    σ = √θ (greeks.models.gbm.american, a separate Crank–Nicolson solver): prices to 2e-3
+    relative, boundaries to 0.5 % (the S grid's step near the strike is 0.6 %)."""
+    from greeks.models.gbm.american import american_fd, exercise_boundaries
+    from greeks.models.heston.american import heston_exercise_boundaries
+
+    law = {"strike": 100.0, "maturity": 1.0, "rate": 0.06, "dividend": 0.01, "v0": 0.04,
+           "kappa": 2.0, "theta": 0.04, "xi": 0.01, "rho": 0.0}
+    dates = _dates(1.0, 12)
+    fd = heston_american_put(np.array([90.0, 100.0, 110.0]), **law, exercise_times=dates)
+    for spot, price in zip((90.0, 100.0, 110.0), fd.price):
+        gbm = american_fd(spot, 100.0, 1.0, 0.06, 0.01, 0.2, False, dates, vega=False).price
+        assert price == pytest.approx(gbm, rel=2e-3)
+    nodes, edges = heston_exercise_boundaries(**law, exercise_times=dates)
+    assert edges.shape == (dates.size - 1, nodes.size)
+    at_theta = [np.interp(0.04, nodes, row) for row in edges]
+    gbm = exercise_boundaries(100.0, 100.0, 1.0, 0.06, 0.01, 0.2, False, dates)
+    assert np.allclose(at_theta, gbm, rtol=5e-3)
+    assert np.all(np.diff(at_theta) > 0)  # the boundary rises towards maturity
+
+
+def test_bermudan_bad_dates():
+    for dates, message in (([], "at least"), ([0.1, 0.05, 0.25], "increasing"),
+                           ([0.1, 0.2], "maturity")):
+        with pytest.raises(ValueError, match=message):
+            heston_american_put(10.0, **BENCHMARK, exercise_times=dates)

@@ -17,8 +17,9 @@ its adapter, an instance of a :class:`Model` subclass:
   finite differences (:meth:`bumped_paths`);
 * the standard-error floor's volatility scale (:meth:`floor_sigma`);
 * early exercise (:mod:`greeks.exercise`): paths with what the policy and the Greeks
-  under it read (:meth:`exercise_paths`), the European option's Greeks (the controls'
-  means, :meth:`european_reference`).
+  under it read (:meth:`exercise_paths`), solved policies (:meth:`exercise_boundaries`, or
+  per row rules in the regression basis, :meth:`exercise_rules`), the European option's
+  Greeks (the controls' means, :meth:`european_reference`).
 
 A group's ``params`` are the values of ``parameters`` in that order.
 """
@@ -157,6 +158,20 @@ class Model:
         its maturity) at volatility ``sigma``, one per date before maturity (a put exercises
         at S ≤ b, a call at S ≥ b; 0 or inf: never), in models with ``solves_exercise``
         (the others' policies are regressed on a pilot)."""
+        raise NotImplementedError
+
+    def rules_exercise(self, group, j: int) -> bool:
+        """Whether row j's policy is a solved rule in the regression basis
+        (:meth:`exercise_rules`) rather than regressed on a pilot (models without
+        ``solves_exercise``)."""
+        return False
+
+    def exercise_rules(self, group, j: int, sigma: float, times: np.ndarray,
+                       discounts: np.ndarray) -> np.ndarray:
+        """β (dates × ``greeks.payoffs.N_BASIS``) of row j's optimal policy on the exercise
+        dates ``times`` (the last its maturity; ``discounts`` their discount factors) at
+        volatility ``sigma``, solved and written in the regression basis, so that the
+        regression's kernels apply it (rows with :meth:`rules_exercise`)."""
         raise NotImplementedError
 
     def european_price(self, group, j: int, spot: float, sigma: float) -> float:

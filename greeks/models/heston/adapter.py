@@ -10,6 +10,7 @@ the others come from :mod:`greeks.models.heston.sensitivities`.
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import NamedTuple
 
@@ -17,8 +18,10 @@ import numpy as np
 
 from greeks import estimators, pathwise, payoff_table, payoffs, rqmc, sensitivities
 from greeks.models.base import Bumped, ExercisePaths, Model
+from greeks.models.heston.american import heston_exercise_boundaries
 from greeks.models.heston.analytic import heston_greeks
 from greeks.models.heston.constants import Constants
+from greeks.models.heston.exercise_rule import put_rules
 from greeks.models.heston.paths import simulate
 from greeks.models.heston.schema import (
     EULER,
@@ -247,6 +250,24 @@ class Heston(Model):
         sigma0 = math.sqrt(group.params[0])
         return min(EXERCISE_VOL_STEP, 0.25 * sigma0) if sigma0 > 0 else 1.0
 
+    def rules_exercise(self, group, j):
+        """Puts: the ADI solution's boundary (:mod:`greeks.models.heston.exercise_rule`);
+        calls, and rows off a market (whose rates the flat ADI solver does not take), are
+        regressed."""
+        return bool(group.payoff.omega[j] < 0.0) and group.market is None
+
+    def exercise_rules(self, group, j, sigma, times, discounts):
+        """The put's boundaries b_k(v) solved once per set of dates on the grid sized by the
+        group's v0 (the region does not depend on v0 or the spot), the quadratic rule in u
+        fitted where v_t's law from ``sigma``² puts the paths
+        (:func:`greeks.models.heston.exercise_rule.put_rules`)."""
+        v0, kappa, theta, xi, rho = group.params
+        nodes, edges = _put_boundaries(float(group.payoff.strike[j]), float(group.rate),
+                                       float(group.dividend), float(v0), float(kappa),
+                                       float(theta), float(xi), float(rho), tuple(times))
+        return put_rules(nodes, edges, times, discounts, group.payoff.strike[j], sigma * sigma,
+                         kappa, theta, xi)
+
     def european_price(self, group, j, spot, sigma):
         """By the characteristic function; off a market with the integrated rate and yield
         (the variance does not depend on them)."""
@@ -257,6 +278,19 @@ class Heston(Model):
         return heston_greeks("call" if spec.omega[j] > 0 else "put", spot, spec.strike[j],
                              group.maturity[j], rate, sigma * sigma, *group.params[1:],
                              dividend).price
+
+
+@functools.lru_cache(maxsize=16)
+def _put_boundaries(strike, rate, dividend, v0, kappa, theta, xi, rho, times):
+    """(variance nodes, b_k(v) with a row of zeros for the maturity) of the Bermudan put on
+    ``times`` (:func:`greeks.models.heston.american.heston_exercise_boundaries`), kept for the
+    policies at the vega's moved σ0, which share them."""
+    nodes, edges = heston_exercise_boundaries(strike, times[-1], rate, dividend, v0, kappa,
+                                              theta, xi, rho, np.array(times))
+    edges = np.vstack([edges, np.zeros(nodes.size)])
+    nodes.setflags(write=False)
+    edges.setflags(write=False)
+    return nodes, edges
 
 
 def _conditional_on_chains(group, j: int, chains, col: int) -> list:
