@@ -1,0 +1,283 @@
+"""Upper bound of a Bermudan (and American) option's price by duality, GBM flat rows.
+
+Duality (Rogers 2002, "Monte Carlo valuation of American options", Math. Finance 12(3);
+Haugh & Kogan 2004, Oper. Res. 52(2); Andersen & Broadie 2004, Mgmt Sci 50(9)): for the
+discounted exercise values Z_i = D_i h(S_i) on the dates t_1 … t_n and any martingale M with
+M_0 = 0,
+
+    V_0 = sup_τ E[Z_τ] = sup_τ E[Z_τ − M_τ] ≤ E[ max_i (Z_i − M_i) ] = U
+
+(optional stopping: E[M_τ] = 0 for every stopping time τ ≤ t_n), with equality for M the
+martingale part of the discounted value process D_t V(t, S_t).  The estimator is the mean of
+max_i (Z_i − M_i) over independent paths, its SE the ordinary one: an upper bound of the
+Bermudan price for any M, the tighter (and quieter) the closer M is to the value's martingale.
+
+The martingale. Ṽ_i, the finite-difference value function on date t_i
+(:func:`greeks.models.gbm.american.bermudan_values`: max of the continuation and the
+intrinsic value on the log-price grid x_j = x_0 + j h; the intrinsic value at maturity), taken
+between the nodes as its piecewise-linear interpolant in x (constant beyond the grid), and
+
+    M_i − M_{i−1} = D_i Ṽ_i(X_i) − C_{i−1}(X_{i−1}),   C_{i−1}(x) = E[D_i Ṽ_i(X_i) | X_{i−1} = x],
+
+X = log S, whose one-step law is Gaussian, X_i − X_{i−1} ~ N(μ, s²), μ = (r − q − σ²/2) Δt,
+s = σ √Δt.  On the nodes C is exact: with the hat functions of the interpolant
+e_m(y) = ((y − (m−1)h)⁺ − 2 (y − mh)⁺ + (y − (m+1)h)⁺)/h,
+
+    C(x_j) = D_i Σ_m w_m Ṽ_i(x_{j+m}),   w_m = (Ψ((m−1)h) − 2 Ψ(mh) + Ψ((m+1)h)) / h,
+
+Ψ(a) = E[(Y − a)⁺] = (μ − a) Φ(d) + s φ(d), d = (μ − a)/s (the Gaussian's call function; the
+values beyond the grid are the edge values, the weights cut where the Gaussian's mass is below
+1e-20).  Between the nodes C is interpolated by the cubic through the four nearest nodes
+(C is smooth: a Gaussian average), the one approximation: E[ΔM_i | X_{i−1}] is the cubic's error,
+O(h⁴ C''''), which :func:`drift_bound` measures at every grid mid-point against the exact
+value there (the same sum with the mean moved by h/2) and sums over the dates.  The first date's
+start X_0 = log S0 is a node: exact.  The reported bound is an upper bound up to that drift
+(below 1e-6 of the price on the tests' options, far below the SE), and its mean of M_n is
+checked against 0 on the paths (:func:`martingale_z`: a gross error in C, e.g. a wrong drift,
+shows as many SEs).
+
+An ``american`` row's simulated dates (daily by default) bound the Bermudan option on them, not
+the American one; as for the price, 2 U(Δ) − U(2Δ) extrapolates to continuous exercise (U(2Δ)
+on every second date back from maturity, its own value function, the same paths): an
+estimate of an upper bound of the American price, not a strict one.  American rows may also
+exercise at t = 0 (Z_0 = h(S0), M_0 = 0).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from greeks import streams
+
+CHUNK_PATHS = 1 << 12  # paths per chunk (chunk c draws from stream streams.DUALITY + c)
+TAIL = 10.0  # standard deviations of the one-step Gaussian the weights cover
+WINDOW = 6.0  # standard deviations of log S_t around its mean where the drift is bounded
+
+
+class DualTables(NamedTuple):
+    """One Bermudan's martingale: the discounted value functions ``values`` (dates × nodes;
+    row i: D_i Ṽ_i) and their conditional expectations ``expected`` (dates × nodes; row i:
+    E[D_i Ṽ_i(X_i) | X_{i−1} = x_j], X_{−1} at t = 0) on the grid x_j = ``first`` + j h,
+    ``start`` = E[D_1 Ṽ_1(X_1) | X_0 = log S0] and ``drift`` (:func:`drift_bound` summed
+    over the dates)."""
+
+    first: float
+    h: float
+    values: np.ndarray
+    expected: np.ndarray
+    start: float
+    drift: float
+
+
+class UpperBound(NamedTuple):
+    """A row's upper bound and SE, with its martingale's checks: ``drift`` (bound on
+    Σ_i |E[ΔM_i]|, :func:`drift_bound`), ``martingale``, ``martingale_se`` (the paths' mean of
+    M_n and its SE)."""
+
+    upper: float
+    se: float
+    drift: float
+    martingale: float
+    martingale_se: float
+
+
+@njit(cache=True)
+def _psi(a, mu, s):
+    """E[(Y − a)⁺], Y ~ N(μ, s²)."""
+    d = (mu - a) / s
+    return (mu - a) * 0.5 * math.erfc(-d / math.sqrt(2.0)) + s * math.exp(-0.5 * d * d) / math.sqrt(
+        2.0 * math.pi)
+
+
+@njit(cache=True)
+def hat_weights(mu, s, h, reach):
+    """w_m, m = −reach … reach: the Gaussian N(μ, s²) average of the hat function at m h."""
+    out = np.empty(2 * reach + 1)
+    for k in range(2 * reach + 1):
+        m = k - reach
+        out[k] = (_psi((m - 1) * h, mu, s) - 2.0 * _psi(m * h, mu, s)
+                  + _psi((m + 1) * h, mu, s)) / h
+    return out
+
+
+@njit(cache=True)
+def convolve(values, weights, out):
+    """out_j = Σ_m w_m values_{j+m}, the values constant beyond both ends."""
+    n = values.size
+    reach = (weights.size - 1) // 2
+    for j in range(n):
+        total = 0.0
+        for k in range(weights.size):
+            i = min(max(j + k - reach, 0), n - 1)
+            total += weights[k] * values[i]
+        out[j] = total
+
+
+@njit(cache=True, inline="always")
+def _linear(values, first, h, x):
+    """The piecewise-linear interpolant, constant beyond the grid."""
+    u = (x - first) / h
+    n = values.size
+    if u <= 0.0:
+        return values[0]
+    if u >= n - 1:
+        return values[n - 1]
+    j = int(u)
+    f = u - j
+    return values[j] + f * (values[j + 1] - values[j])
+
+
+@njit(cache=True, inline="always")
+def _cubic(values, first, h, x):
+    """The cubic through the four nodes around x (linear at the grid's ends, constant
+    beyond)."""
+    u = (x - first) / h
+    n = values.size
+    if u <= 1.0 or u >= n - 2:
+        return _linear(values, first, h, x)
+    j = int(u)
+    f = u - j
+    a, b, c, d = values[j - 1], values[j], values[j + 1], values[j + 2]
+    return (-f * (f - 1.0) * (f - 2.0) * a / 6.0 + (f + 1.0) * (f - 1.0) * (f - 2.0) * b / 2.0
+            - (f + 1.0) * f * (f - 2.0) * c / 2.0 + (f + 1.0) * f * (f - 1.0) * d / 6.0)
+
+
+def _reach(mu: float, s: float, h: float) -> int:
+    return int(math.ceil((abs(mu) + TAIL * s) / h)) + 2
+
+
+def dual_tables(fd, times: np.ndarray, rate: float, dividend: float, vol: float) -> DualTables:
+    """The martingale's tables from the finite-difference value function ``fd``
+    (:class:`greeks.models.gbm.american.BermudanValues` on the dates ``times``)."""
+    n, nodes = fd.values.shape
+    discounts = np.exp(-rate * times)
+    values = fd.values * discounts[:, None]
+    expected = np.empty((n, nodes))
+    drift = 0.0
+    mid = np.empty(nodes)
+    previous = 0.0
+    centre = fd.first + fd.j0 * fd.h  # log S0
+    carry = rate - dividend - 0.5 * vol * vol
+    for i in range(n):
+        dt = times[i] - previous
+        mu, s = carry * dt, vol * math.sqrt(dt)
+        reach = _reach(mu, s, fd.h)
+        convolve(values[i], hat_weights(mu, s, fd.h, reach), expected[i])
+        if i > 0:  # the cubic's error at the mid-points, against the exact mean there
+            convolve(values[i], hat_weights(mu + 0.5 * fd.h, s, fd.h, reach + 1), mid)
+            spread = WINDOW * vol * math.sqrt(previous)
+            lo = int(math.floor((centre + carry * previous - spread - fd.first) / fd.h))
+            hi = int(math.ceil((centre + carry * previous + spread - fd.first) / fd.h))
+            drift += drift_bound(expected[i], mid, lo, hi, math.erfc(WINDOW / math.sqrt(2.0)))
+        previous = times[i]
+    return DualTables(fd.first, fd.h, values, expected, float(expected[0, fd.j0]), drift)
+
+
+@njit(cache=True)
+def drift_bound(expected, mid, lo, hi, outside):
+    """A bound on |E[cubic(C)(X) − C(X)]| from the mid-points x_j + h/2 (where the cubic's error
+    peaks): the largest error over the nodes lo … hi (the window of X's law) plus
+    ``outside`` (X's chance of leaving the window) times the largest error elsewhere."""
+    inner, outer = 0.0, 0.0
+    for j in range(1, expected.size - 2):
+        cubic = (-expected[j - 1] + 9.0 * expected[j] + 9.0 * expected[j + 1]
+                 - expected[j + 2]) / 16.0
+        error = abs(cubic - mid[j])
+        if lo <= j <= hi:
+            inner = max(inner, error)
+        else:
+            outer = max(outer, error)
+    return inner + outside * outer
+
+
+@njit(cache=True)
+def dual_values(x, dates, strike, omega, rate, times, first, h, values, expected, start,
+                at_zero, spot, out, martingale):
+    """Per path p of log-prices ``x`` (paths × grid dates) on the dates ``dates`` (indices
+    into x's columns, times ``times``): out[p] = max_i (Z_i − M_i) (and Z_0 = h(S0) with
+    ``at_zero``), martingale[p] = M_n."""
+    n_paths = x.shape[0]
+    n = dates.size
+    for p in range(n_paths):
+        best = max(omega * (spot - strike), 0.0) if at_zero else -np.inf
+        m = 0.0
+        for i in range(n):
+            xi = x[p, dates[i]]
+            if i == 0:
+                before = start
+            else:
+                before = _cubic(expected[i], first, h, x[p, dates[i - 1]])
+            m += _linear(values[i], first, h, xi) - before
+            z = math.exp(-rate * times[i]) * max(omega * (math.exp(xi) - strike), 0.0)
+            best = max(best, z - m)
+        out[p] = best
+        martingale[p] = m
+
+
+def _log_paths(rng, n_paths: int, times: np.ndarray, spot: float, rate: float,
+               dividend: float, vol: float) -> np.ndarray:
+    """log S at ``times`` (paths × dates), exact GBM steps."""
+    dt = np.diff(times, prepend=0.0)
+    steps = (rate - dividend - 0.5 * vol * vol) * dt + vol * np.sqrt(dt) * rng.standard_normal(
+        (n_paths, times.size))
+    return math.log(spot) + np.cumsum(steps, axis=1)
+
+
+def spawn_words(*values) -> tuple:
+    """Four 32-bit words hashing a row's defining values (its streams do not depend on its
+    position in the file)."""
+    digest = hashlib.blake2b(repr(tuple(values)).encode(), digest_size=16).digest()
+    return tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
+
+
+def upper_bound(spot, strike, maturity, rate, dividend, vol, is_call, times, *, paths: int,
+                seed: int, american: bool = False, richardson: bool = False,
+                tables=None) -> UpperBound:
+    """The dual upper bound of the Bermudan option on ``times`` (the last the maturity; with
+    ``american``, also exercisable at t = 0), on ``paths`` paths of its own streams; with
+    ``richardson``, 2 U(Δ) − U(2Δ), U(2Δ) on every second date back from maturity (the
+    paths' per-path combination gives the SE).  ``tables``: the martingales' tables (for
+    tests: a deliberately wrong one); by default from the finite-difference value function."""
+    from greeks.models.gbm.american import bermudan_values
+
+    times = np.asarray(times, dtype=float)
+    omega = 1.0 if is_call else -1.0
+    subsets = [np.arange(times.size)]
+    if richardson:
+        subsets.append(np.arange((times.size - 1) % 2, times.size, 2))
+    if tables is None:
+        tables = [dual_tables(bermudan_values(spot, strike, maturity, rate, dividend, vol,
+                                              is_call, times[d]), times[d], rate, dividend, vol)
+                  for d in subsets]
+    words = spawn_words(float(spot), float(strike), float(maturity), float(rate),
+                        float(dividend), float(vol), bool(is_call), times.tolist(), american)
+    combined = np.empty(paths)
+    final = np.empty(paths)
+    for c, first in enumerate(range(0, paths, CHUNK_PATHS)):
+        count = min(CHUNK_PATHS, paths - first)
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+            seed, spawn_key=(*words, streams.DUALITY + c))))
+        x = _log_paths(rng, count, times, spot, rate, dividend, vol)
+        parts = []
+        for d, t in zip(subsets, tables):
+            out, m = np.empty(count), np.empty(count)
+            dual_values(x, d, float(strike), omega, float(rate), times[d], t.first, t.h,
+                        t.values, t.expected, t.start, american, float(spot), out, m)
+            parts.append(out)
+            if len(parts) == 1:
+                final[first:first + count] = m
+        combined[first:first + count] = parts[0] if len(parts) == 1 else 2.0 * parts[0] - parts[1]
+    drift = tables[0].drift if len(tables) == 1 else 2.0 * tables[0].drift + tables[1].drift
+    root = math.sqrt(paths)
+    return UpperBound(float(combined.mean()), float(combined.std(ddof=1) / root), drift,
+                      float(final.mean()), float(final.std(ddof=1) / root))
+
+
+def martingale_z(result: UpperBound) -> float:
+    """The paths' mean of M_n in SEs (E[M_n] = 0 for a martingale)."""
+    return result.martingale / result.martingale_se if result.martingale_se > 0 else 0.0
