@@ -281,3 +281,32 @@ def upper_bound(spot, strike, maturity, rate, dividend, vol, is_call, times, *, 
 def martingale_z(result: UpperBound) -> float:
     """The paths' mean of M_n in SEs (E[M_n] = 0 for a martingale)."""
     return result.martingale / result.martingale_se if result.martingale_se > 0 else 0.0
+
+
+def frame_upper_bounds(frame, paths, seed: int):
+    """(upper, se, checks) of every row of a validated instrument frame: the dual upper bound
+    of its gbm american and bermudan rows priced without a market (:func:`upper_bound` on its
+    exercise dates, ``paths``: a count or a mapping from id to count), NaN for the others;
+    ``checks`` maps each bounded row's id to its martingale's drift bound and the paths' mean
+    of M_n in SEs (:func:`martingale_z`)."""
+    from greeks.engine.plan import MIN_RICHARDSON, row_dates
+    from greeks.market.positions import MARKET_COLUMN
+
+    n = len(frame)
+    upper, se = np.full(n, np.nan), np.full(n, np.nan)
+    checks = {}
+    markets = frame[MARKET_COLUMN] if MARKET_COLUMN in frame.columns else [None] * n
+    for k, (row, market) in enumerate(zip(frame.to_dict("records"), markets)):
+        if (row["instrument"] not in ("american", "bermudan") or row["model"] != "gbm"
+                or market is not None):
+            continue
+        american = row["instrument"] == "american"
+        times = row_dates(float(row["maturity"]), int(row["fixings"]))
+        count = int(paths[str(row["id"])]) if isinstance(paths, dict) else int(paths)
+        result = upper_bound(row["spot"], row["strike"], row["maturity"], row["rate"],
+                             row["dividend"], row["vol"], row["option_type"] == "call", times,
+                             paths=count, seed=seed, american=american,
+                             richardson=american and times.size >= MIN_RICHARDSON)
+        upper[k], se[k] = result.upper + result.drift, result.se
+        checks[str(row["id"])] = {"drift": result.drift, "martingale_z": martingale_z(result)}
+    return upper, se, checks
