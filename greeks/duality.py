@@ -26,15 +26,28 @@ e_m(y) = ((y − (m−1)h)⁺ − 2 (y − mh)⁺ + (y − (m+1)h)⁺)/h,
     C(x_j) = D_i Σ_m w_m Ṽ_i(x_{j+m}),   w_m = (Ψ((m−1)h) − 2 Ψ(mh) + Ψ((m+1)h)) / h,
 
 Ψ(a) = E[(Y − a)⁺] = (μ − a) Φ(d) + s φ(d), d = (μ − a)/s (the Gaussian's call function; the
-values beyond the grid are the edge values, the weights cut where the Gaussian's mass is below
-1e-20).  Between the nodes C is interpolated by the cubic through the four nearest nodes
-(C is smooth: a Gaussian average), the one approximation: E[ΔM_i | X_{i−1}] is the cubic's error,
-O(h⁴ C''''), which :func:`drift_bound` measures at every grid mid-point against the exact
-value there (the same sum with the mean moved by h/2) and sums over the dates.  The first date's
-start X_0 = log S0 is a node: exact.  The reported bound is an upper bound up to that drift
-(below 1e-6 of the price on the tests' options, far below the SE), and its mean of M_n is
-checked against 0 on the paths (:func:`martingale_z`: a gross error in C, e.g. a wrong drift,
-shows as many SEs).
+values beyond the grid are the edge values, the weights cut ``TAIL`` = 9 standard deviations
+from the mean, where the Gaussian's mass is 2e-19).  The same sum with the mean moved by
+l h/R gives C exactly at x_j + l h/R: the table holds C at ``SUBDIVISIONS`` = R = 4 points per
+grid step, and between them C is interpolated by the cubic through the four nearest points
+(C is smooth: a Gaussian average).  This is the one approximation: E[ΔM_i | X_{i−1}] is the
+cubic's error, O((h/R)⁴ C''''), which :func:`drift_bound` measures at the mid-points between
+the table's points against the exact values there (the sum once more, mean moved by
+(l + ½) h/R), where it peaks, and sums over the dates into δ ≥ Σ_i E|a_i|,
+a_i = E[ΔM_i | X_{i−1}] (the largest error within ``WINDOW`` = 6 standard deviations of
+X_{i−1}'s mean, plus the chance of lying outside times the largest error there); the first
+date starts at X_0 = log S0, a node: exact.  Then M* = M − A, A_i = Σ_{k≤i} a_k, is a
+martingale (Doob) and max_i (Z_i − M*_i) ≤ max_i (Z_i − M_i) + Σ_k |a_k|, so
+V_0 ≤ E[max_i (Z_i − M*_i)] ≤ U + δ: the reported bound is U + δ, an upper bound up to
+the Monte Carlo error (δ below 3e-7 on the tests' options, far below the bound's SE; about
+4e-5 of the price with R = 1, which is why R = 4).  The paths' mean of M_n is also checked
+against 0 (:func:`martingale_z`: an error in C that the table cannot show, e.g. a wrong
+drift, shows as many SEs).
+
+Cost: the value functions come from one finite-difference march (0.1–0.2 s for a daily
+year); the table, 2R sums of about 20 σ√Δt/h terms per node and date, 0.25 s a daily year;
+the paths (at most ``BOUND_PATHS``: the bound's SE is already about 1e-6 of the price) about
+1 s per 10⁷ path-dates.
 
 An ``american`` row's simulated dates (daily by default) bound the Bermudan option on them, not
 the American one; as for the price, 2 U(Δ) − U(2Δ) extrapolates to continuous exercise (U(2Δ)
@@ -54,20 +67,24 @@ from numba import njit
 
 from greeks import streams
 
+BOUND_PATHS = 1 << 15  # most paths of a row's bound (price_portfolio's ``paths`` if fewer)
 CHUNK_PATHS = 1 << 12  # paths per chunk (chunk c draws from stream streams.DUALITY + c)
-TAIL = 10.0  # standard deviations of the one-step Gaussian the weights cover
+TAIL = 9.0  # standard deviations of the one-step Gaussian the weights cover
+SUBDIVISIONS = 4  # points of the conditional expectation's table per grid step
 WINDOW = 6.0  # standard deviations of log S_t around its mean where the drift is bounded
 
 
 class DualTables(NamedTuple):
     """One Bermudan's martingale: the discounted value functions ``values`` (dates × nodes;
-    row i: D_i Ṽ_i) and their conditional expectations ``expected`` (dates × nodes; row i:
-    E[D_i Ṽ_i(X_i) | X_{i−1} = x_j], X_{−1} at t = 0) on the grid x_j = ``first`` + j h,
+    row i: D_i Ṽ_i) on the grid x_j = ``first`` + j h, their conditional expectations
+    ``expected`` (row i: E[D_i Ṽ_i(X_i) | X_{i−1} = x], X_{−1} at t = 0) at the points
+    x = ``first`` + k ``step`` (``SUBDIVISIONS`` per grid step),
     ``start`` = E[D_1 Ṽ_1(X_1) | X_0 = log S0] and ``drift`` (:func:`drift_bound` summed
     over the dates)."""
 
     first: float
     h: float
+    step: float
     values: np.ndarray
     expected: np.ndarray
     start: float
@@ -110,12 +127,15 @@ def convolve(values, weights, out):
     """out_j = Σ_m w_m values_{j+m}, the values constant beyond both ends."""
     n = values.size
     reach = (weights.size - 1) // 2
-    for j in range(n):
-        total = 0.0
-        for k in range(weights.size):
-            i = min(max(j + k - reach, 0), n - 1)
-            total += weights[k] * values[i]
-        out[j] = total
+    padded = np.empty(n + 2 * reach)
+    padded[:reach] = values[0]
+    padded[reach:reach + n] = values
+    padded[reach + n:] = values[n - 1]
+    out[:] = 0.0
+    for k in range(weights.size):  # k outer: the loop over j vectorises
+        w = weights[k]
+        for j in range(n):
+            out[j] += w * padded[j + k]
 
 
 @njit(cache=True, inline="always")
@@ -153,36 +173,48 @@ def _reach(mu: float, s: float, h: float) -> int:
 
 def dual_tables(fd, times: np.ndarray, rate: float, dividend: float, vol: float) -> DualTables:
     """The martingale's tables from the finite-difference value function ``fd``
-    (:class:`greeks.models.gbm.american.BermudanValues` on the dates ``times``)."""
+    (:class:`greeks.models.gbm.american.BermudanValues` on the dates ``times``): the
+    conditional expectations at the points x_0 + k h / ``SUBDIVISIONS`` (the sums of the
+    module's docstring with the Gaussian's mean moved by the point's offset from its node),
+    and the drift bound from the mid-points between them."""
     n, nodes = fd.values.shape
+    parts = SUBDIVISIONS
     discounts = np.exp(-rate * times)
     values = fd.values * discounts[:, None]
-    expected = np.empty((n, nodes))
+    expected = np.empty((n, nodes * parts))
     drift = 0.0
-    mid = np.empty(nodes)
+    buffer, mid = np.empty(nodes), np.empty(nodes * parts)
     previous = 0.0
     centre = fd.first + fd.j0 * fd.h  # log S0
     carry = rate - dividend - 0.5 * vol * vol
+    outside = math.erfc(WINDOW / math.sqrt(2.0))
     for i in range(n):
         dt = times[i] - previous
         mu, s = carry * dt, vol * math.sqrt(dt)
-        reach = _reach(mu, s, fd.h)
-        convolve(values[i], hat_weights(mu, s, fd.h, reach), expected[i])
-        if i > 0:  # the cubic's error at the mid-points, against the exact mean there
-            convolve(values[i], hat_weights(mu + 0.5 * fd.h, s, fd.h, reach + 1), mid)
+        reach = _reach(mu, s, fd.h) + 1
+        for r in range(parts):
+            convolve(values[i], hat_weights(mu + r * fd.h / parts, s, fd.h, reach), buffer)
+            expected[i, r::parts] = buffer
+            if i > 0:  # the exact mean half-way to the next point
+                convolve(values[i], hat_weights(mu + (r + 0.5) * fd.h / parts, s, fd.h, reach),
+                         buffer)
+                mid[r::parts] = buffer
+        if i > 0:
             spread = WINDOW * vol * math.sqrt(previous)
-            lo = int(math.floor((centre + carry * previous - spread - fd.first) / fd.h))
-            hi = int(math.ceil((centre + carry * previous + spread - fd.first) / fd.h))
-            drift += drift_bound(expected[i], mid, lo, hi, math.erfc(WINDOW / math.sqrt(2.0)))
+            lo = int(math.floor((centre + carry * previous - spread - fd.first) / fd.h * parts))
+            hi = int(math.ceil((centre + carry * previous + spread - fd.first) / fd.h * parts))
+            drift += drift_bound(expected[i], mid, lo, hi, outside)
         previous = times[i]
-    return DualTables(fd.first, fd.h, values, expected, float(expected[0, fd.j0]), drift)
+    return DualTables(fd.first, fd.h, fd.h / parts, values, expected,
+                      float(expected[0, fd.j0 * parts]), drift)
 
 
 @njit(cache=True)
 def drift_bound(expected, mid, lo, hi, outside):
-    """A bound on |E[cubic(C)(X) − C(X)]| from the mid-points x_j + h/2 (where the cubic's error
-    peaks): the largest error over the nodes lo … hi (the window of X's law) plus
-    ``outside`` (X's chance of leaving the window) times the largest error elsewhere."""
+    """A bound on |E[cubic(C)(X) − C(X)]| from the mid-points between the table's points
+    (where the cubic's error peaks; ``mid`` their exact values): the largest error over the
+    points lo … hi (the window of X's law) plus ``outside`` (X's chance of leaving the
+    window) times the largest error elsewhere."""
     inner, outer = 0.0, 0.0
     for j in range(1, expected.size - 2):
         cubic = (-expected[j - 1] + 9.0 * expected[j] + 9.0 * expected[j + 1]
@@ -196,36 +228,36 @@ def drift_bound(expected, mid, lo, hi, outside):
 
 
 @njit(cache=True)
-def dual_values(x, dates, strike, omega, rate, times, first, h, values, expected, start,
-                at_zero, spot, out, martingale):
-    """Per path p of log-prices ``x`` (paths × grid dates) on the dates ``dates`` (indices
-    into x's columns, times ``times``): out[p] = max_i (Z_i − M_i) (and Z_0 = h(S0) with
-    ``at_zero``), martingale[p] = M_n."""
-    n_paths = x.shape[0]
+def dual_values(x, dates, strike, omega, rate, times, first, h, values, step, expected,
+                start, at_zero, spot, out, martingale):
+    """For each path p of log-prices ``x`` (grid dates × paths) on the dates ``dates``
+    (indices into x's rows, times ``times``): out[p] = max_i (Z_i − M_i) (and Z_0 = h(S0) with
+    ``at_zero``), martingale[p] = M_n.  Date by date, so that each date's tables stay in
+    cache."""
+    n_paths = x.shape[1]
     n = dates.size
+    base = max(omega * (spot - strike), 0.0) if at_zero else -np.inf
     for p in range(n_paths):
-        best = max(omega * (spot - strike), 0.0) if at_zero else -np.inf
-        m = 0.0
-        for i in range(n):
-            xi = x[p, dates[i]]
-            if i == 0:
-                before = start
-            else:
-                before = _cubic(expected[i], first, h, x[p, dates[i - 1]])
-            m += _linear(values[i], first, h, xi) - before
-            z = math.exp(-rate * times[i]) * max(omega * (math.exp(xi) - strike), 0.0)
-            best = max(best, z - m)
-        out[p] = best
-        martingale[p] = m
+        out[p] = base
+        martingale[p] = 0.0
+    for i in range(n):
+        discount = math.exp(-rate * times[i])
+        row, before_row = x[dates[i]], x[dates[i - 1]] if i > 0 else x[dates[i]]
+        for p in range(n_paths):
+            xi = row[p]
+            before = start if i == 0 else _cubic(expected[i], first, step, before_row[p])
+            martingale[p] += _linear(values[i], first, h, xi) - before
+            z = discount * max(omega * (math.exp(xi) - strike), 0.0)
+            out[p] = max(out[p], z - martingale[p])
 
 
 def _log_paths(rng, n_paths: int, times: np.ndarray, spot: float, rate: float,
                dividend: float, vol: float) -> np.ndarray:
-    """log S at ``times`` (paths × dates), exact GBM steps."""
+    """log S at ``times`` (dates × paths), exact GBM steps."""
     dt = np.diff(times, prepend=0.0)
     steps = (rate - dividend - 0.5 * vol * vol) * dt + vol * np.sqrt(dt) * rng.standard_normal(
         (n_paths, times.size))
-    return math.log(spot) + np.cumsum(steps, axis=1)
+    return np.ascontiguousarray((math.log(spot) + np.cumsum(steps, axis=1)).T)
 
 
 def spawn_words(*values) -> tuple:
@@ -267,7 +299,7 @@ def upper_bound(spot, strike, maturity, rate, dividend, vol, is_call, times, *, 
         for d, t in zip(subsets, tables):
             out, m = np.empty(count), np.empty(count)
             dual_values(x, d, float(strike), omega, float(rate), times[d], t.first, t.h,
-                        t.values, t.expected, t.start, american, float(spot), out, m)
+                        t.values, t.step, t.expected, t.start, american, float(spot), out, m)
             parts.append(out)
             if len(parts) == 1:
                 final[first:first + count] = m
@@ -286,7 +318,8 @@ def martingale_z(result: UpperBound) -> float:
 def frame_upper_bounds(frame, paths, seed: int):
     """(upper, se, checks) of every row of a validated instrument frame: the dual upper bound
     of its gbm american and bermudan rows priced without a market (:func:`upper_bound` on its
-    exercise dates, ``paths``: a count or a mapping from id to count), NaN for the others;
+    exercise dates, on ``paths`` paths, a count or a mapping from id to count, at most
+    ``BOUND_PATHS``; reported: U + δ), NaN for the others;
     ``checks`` maps each bounded row's id to its martingale's drift bound and the paths' mean
     of M_n in SEs (:func:`martingale_z`)."""
     from greeks.engine.plan import MIN_RICHARDSON, row_dates
@@ -302,7 +335,8 @@ def frame_upper_bounds(frame, paths, seed: int):
             continue
         american = row["instrument"] == "american"
         times = row_dates(float(row["maturity"]), int(row["fixings"]))
-        count = int(paths[str(row["id"])]) if isinstance(paths, dict) else int(paths)
+        count = min(BOUND_PATHS, int(paths[str(row["id"])]) if isinstance(paths, dict)
+                    else int(paths))
         result = upper_bound(row["spot"], row["strike"], row["maturity"], row["rate"],
                              row["dividend"], row["vol"], row["option_type"] == "call", times,
                              paths=count, seed=seed, american=american,
