@@ -170,3 +170,14 @@ def test_upper_bound_se_matches_the_spread_over_seeds():
         estimates.append([r.upper for r in results])
         ses.append([r.se for r in results])
     assert_se_matches_spread(estimates, ses)
+
+
+def test_the_martingale_starts_at_the_finite_difference_value():
+    """E[D_1 Ṽ_1(X_1) | X_0 = log S0], the table's start, against the march's own continuation
+    at t = 0 (two computations of one number: they differ by the grid's error, ~1e-5)."""
+    for row in BERMUDAN:
+        times = _dates(row)
+        fd = bermudan_values(*_args(row), times)
+        tables = duality.dual_tables(fd, times, row["rate"], row.get("dividend", 0.0),
+                                     row["vol"])
+        assert tables.start == pytest.approx(fd.continuation[fd.j0], rel=2e-5)
