@@ -181,3 +181,11 @@ def test_the_martingale_starts_at_the_finite_difference_value():
         tables = duality.dual_tables(fd, times, row["rate"], row.get("dividend", 0.0),
                                      row["vol"])
         assert tables.start == pytest.approx(fd.continuation[fd.j0], rel=2e-5)
+
+
+def test_bound_does_not_depend_on_the_row_order():
+    rows = [dict(row, fixings=4) for row in BERMUDAN]
+    forward = duality.frame_upper_bounds(make_frame(rows), 3000, seed(47))
+    backward = duality.frame_upper_bounds(make_frame(rows[::-1]), 3000, seed(47))
+    assert forward[0].tolist() == backward[0][::-1].tolist()
+    assert forward[1].tolist() == backward[1][::-1].tolist()
