@@ -92,9 +92,9 @@ class DualTables(NamedTuple):
 
 
 class UpperBound(NamedTuple):
-    """A row's upper bound and SE, with its martingale's checks: ``drift`` (bound on
-    Σ_i |E[ΔM_i]|, :func:`drift_bound`), ``martingale``, ``martingale_se`` (the paths' mean of
-    M_n and its SE)."""
+    """A row's estimate U of E[max_i (Z_i − M_i)] (``upper``) and its SE, with its martingale's
+    checks: ``drift`` δ ≥ Σ_i E|E[ΔM_i | X_{i−1}]| (:func:`drift_bound`; the bound proper is
+    U + δ), ``martingale``, ``martingale_se`` (the paths' mean of M_n and its SE)."""
 
     upper: float
     se: float
