@@ -68,6 +68,7 @@ from numba import njit
 from greeks import streams
 
 BOUND_PATHS = 1 << 15  # most paths of a row's bound (price_portfolio's ``paths`` if fewer)
+MAX_DATES = 1260  # most exercise dates of a bounded row (five years of daily dates)
 CHUNK_PATHS = 1 << 12  # paths per chunk (chunk c draws from stream streams.DUALITY + c)
 TAIL = 9.0  # standard deviations of the one-step Gaussian the weights cover
 SUBDIVISIONS = 4  # points of the conditional expectation's table per grid step
@@ -319,7 +320,9 @@ def frame_upper_bounds(frame, paths, seed: int):
     """(upper, se, checks) of every row of a validated instrument frame: the dual upper bound
     of its gbm american and bermudan rows priced without a market (:func:`upper_bound` on its
     exercise dates, on ``paths`` paths, a count or a mapping from id to count, at most
-    ``BOUND_PATHS``; reported: U + δ), NaN for the others;
+    ``BOUND_PATHS``; reported: U + δ), NaN for the others and for rows with more than
+    ``MAX_DATES`` exercise dates (the tables take about 60 bytes per date and grid node,
+    200 MB at that size with the Richardson partner's);
     ``checks`` maps each bounded row's id to its martingale's drift bound and the paths' mean
     of M_n in SEs (:func:`martingale_z`)."""
     from greeks.engine.plan import MIN_RICHARDSON, row_dates
@@ -335,6 +338,8 @@ def frame_upper_bounds(frame, paths, seed: int):
             continue
         american = row["instrument"] == "american"
         times = row_dates(float(row["maturity"]), int(row["fixings"]))
+        if times.size > MAX_DATES:
+            continue
         count = min(BOUND_PATHS, int(paths[str(row["id"])]) if isinstance(paths, dict)
                     else int(paths))
         result = upper_bound(row["spot"], row["strike"], row["maturity"], row["rate"],

@@ -193,3 +193,9 @@ def test_bound_does_not_depend_on_the_row_order():
     backward = duality.frame_upper_bounds(make_frame(rows[::-1]), 3000, seed(47))
     assert forward[0].tolist() == backward[0][::-1].tolist()
     assert forward[1].tolist() == backward[1][::-1].tolist()
+
+
+def test_rows_beyond_the_date_limit_get_nan():
+    frame = make_frame([dict(BERMUDAN[1], id="B", fixings=duality.MAX_DATES + 1)])
+    upper, se, checks = duality.frame_upper_bounds(frame, 100, 0)
+    assert math.isnan(upper[0]) and math.isnan(se[0]) and not checks
