@@ -141,8 +141,8 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         Also an upper bound of the price of american and bermudan rows by duality
         (:mod:`greeks.duality`, docs/american.md): the columns ``upper_bound`` and
         ``upper_bound_se`` (NaN for other rows, Heston rows and rows priced off a market),
-        on ``paths`` paths (at most 2¹⁵) of its own streams; ``attrs["upper_bound_checks"]`` holds each
-        bounded row's martingale checks.
+        on ``paths`` paths (at most 2¹⁵) of its own streams; ``attrs["upper_bound_checks"]``
+        holds each bounded row's martingale checks (a warning names any that fails).
 
     Returns
     -------
@@ -289,10 +289,17 @@ def _result_table(frame, options: RunOptions, estimates, names, mean, se,
 
 def _with_upper_bound(out: pd.DataFrame, frame, paths, seed: int) -> None:
     """The columns ``upper_bound`` and ``upper_bound_se`` before ``method``, NaN in the total
-    (:func:`greeks.duality.frame_upper_bounds`)."""
-    from greeks.duality import frame_upper_bounds
+    (:func:`greeks.duality.frame_upper_bounds`); a warning names the rows whose martingale
+    check fails."""
+    import warnings
+
+    from greeks.duality import ALARM, failed_checks, frame_upper_bounds
 
     upper, se, checks = frame_upper_bounds(frame, paths, seed)
+    failed = failed_checks(checks)
+    if failed:
+        warnings.warn(f"upper bound of {', '.join(failed)}: the martingale's mean is beyond "
+                      f"{ALARM:g} SE of 0; the bound may not hold", stacklevel=3)
     at = out.columns.get_loc("method")
     out.insert(at, "upper_bound", upper)
     out.insert(at + 1, "upper_bound_se", se)

@@ -72,6 +72,7 @@ MAX_DATES = 1260  # most exercise dates of a bounded row (five years of daily da
 CHUNK_PATHS = 1 << 12  # paths per chunk (chunk c draws from stream streams.DUALITY + c)
 TAIL = 9.0  # standard deviations of the one-step Gaussian the weights cover
 SUBDIVISIONS = 4  # points of the conditional expectation's table per grid step
+ALARM = 5.0  # |mean of M_n| / SE beyond which a row's martingale is reported as failed
 WINDOW = 6.0  # standard deviations of log S_t around its mean where the drift is bounded
 
 
@@ -349,3 +350,9 @@ def frame_upper_bounds(frame, paths, seed: int):
         upper[k], se[k] = result.upper + result.drift, result.se
         checks[str(row["id"])] = {"drift": result.drift, "martingale_z": martingale_z(result)}
     return upper, se, checks
+
+
+def failed_checks(checks: dict) -> list[str]:
+    """The ids whose martingale check fails: |mean of M_n| beyond ``ALARM`` SEs (a chance of
+    6e-7 per row for a martingale)."""
+    return [i for i, check in checks.items() if abs(check["martingale_z"]) > ALARM]

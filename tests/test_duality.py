@@ -199,3 +199,9 @@ def test_rows_beyond_the_date_limit_get_nan():
     frame = make_frame([dict(BERMUDAN[1], id="B", fixings=duality.MAX_DATES + 1)])
     upper, se, checks = duality.frame_upper_bounds(frame, 100, 0)
     assert math.isnan(upper[0]) and math.isnan(se[0]) and not checks
+
+
+def test_failed_martingale_checks_are_named():
+    checks = {"ok": {"drift": 0.0, "martingale_z": 1.2},
+              "bad": {"drift": 0.0, "martingale_z": -25.8}}
+    assert duality.failed_checks(checks) == ["bad"]
