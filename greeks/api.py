@@ -62,6 +62,7 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
                     method: str | None = None, greeks=(), target_se=None,
                     max_paths: int | None = None, scheduler: str | None = None,
                     plain: bool = False, market=None, extra_columns=(),
+                    upper_bound: bool = False,
                     progress: Callable[[float, float], None] | None = None) -> pd.DataFrame:
     """Price every row and estimate its delta and vega, each with its standard error.
 
@@ -136,6 +137,12 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         market; the column ``overrides`` names the market columns a row gave itself.  Their
         vega is for a parallel shift of the vol curve; of their further Greeks gamma is
         estimated (not under GBM with cash dividends), the others are NaN.
+    upper_bound : bool
+        Also an upper bound of the price of american and bermudan rows by duality
+        (:mod:`greeks.duality`, docs/american.md): the columns ``upper_bound`` and
+        ``upper_bound_se`` (NaN for other rows, Heston rows and rows priced off a market),
+        on ``paths`` paths (at most 2¹⁵) of its own streams; ``attrs["upper_bound_checks"]``
+        holds each bounded row's martingale checks (a warning names any that fails).
 
     Returns
     -------
@@ -186,6 +193,8 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
                           paths, options)
     out = _result_table(frame, options, estimates, names, mean, se, parameter_methods)
     out.attrs["total"] = _total(names, total_mean, total_se, complete)
+    if upper_bound:
+        _with_upper_bound(out, frame, paths, options.seed)
     if estimates.exercise is not None:  # per row only: a total would mean nothing
         out.attrs["total"].update({f"{name}{suffix}": float("nan") for name in EXERCISE_STATISTICS
                                    for suffix in ("", "_se")})
@@ -276,6 +285,26 @@ def _result_table(frame, options: RunOptions, estimates, names, mean, se,
         results[f"method_{name}"] = used
     return pd.concat([pd.DataFrame(results), without_market(frame).drop(columns="id")],
                      axis=1)
+
+
+def _with_upper_bound(out: pd.DataFrame, frame, paths, seed: int) -> None:
+    """The columns ``upper_bound`` and ``upper_bound_se`` before ``method``, NaN in the total
+    (:func:`greeks.duality.frame_upper_bounds`); a warning names the rows whose martingale
+    check fails."""
+    import warnings
+
+    from greeks.duality import ALARM, failed_checks, frame_upper_bounds
+
+    upper, se, checks = frame_upper_bounds(frame, paths, seed)
+    failed = failed_checks(checks)
+    if failed:
+        warnings.warn(f"upper bound of {', '.join(failed)}: the martingale's mean is beyond "
+                      f"{ALARM:g} SE of 0; the bound may not hold", stacklevel=3)
+    at = out.columns.get_loc("method")
+    out.insert(at, "upper_bound", upper)
+    out.insert(at + 1, "upper_bound_se", se)
+    out.attrs["total"].update(upper_bound=float("nan"), upper_bound_se=float("nan"))
+    out.attrs["upper_bound_checks"] = checks
 
 
 def _total(names, total_mean, total_se, complete) -> dict:

@@ -18,6 +18,7 @@ from greeks.names import (
     DEFAULT_VOL_SHIFTS,
 )
 from greeks.options import (
+    bound_option,
     estimation_options,
     input_options,
     market_option,
@@ -82,6 +83,7 @@ def main() -> None:
 @estimation_options
 @input_options
 @market_option
+@bound_option
 @output_options
 @click.option("--total", "with_total", is_flag=True,
               help="Append the portfolio total as a last row (id 'TOTAL') to --output and to "

@@ -43,7 +43,7 @@ RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se", "
                   "dkappa_se", "dtheta", "dtheta_se", "dxi", "dxi_se", "drho", "drho_se",
                   "paths", "method", "method_price", "method_delta", "method_vega",
                   "exercise_probability", "exercise_probability_se", "exercise_time",
-                  "exercise_time_se")
+                  "exercise_time_se", "upper_bound", "upper_bound_se")
 
 
 # (column, rows, low, high): finite bounds that keep e^{±rT}, S0², the grid and the payoffs

@@ -81,6 +81,10 @@ PLAIN = click.option(
     "--plain", is_flag=True,
     help="Plain likelihood-ratio estimators for every row, without control variates, "
          "antithetic pairs or conditional Monte Carlo (for comparison; noisier).")
+UPPER_BOUND = click.option(
+    "--upper-bound", is_flag=True,
+    help="Also an upper bound of the price of american and bermudan rows by duality (GBM "
+         "rows without --market; columns upper_bound, upper_bound_se).")
 
 EXTRA_COLUMNS = click.option(
     "--extra-columns", default="", show_default="none",
@@ -119,6 +123,11 @@ def simulation_options(first_step: bool = True, scheduler: bool = True):
 def estimation_options(command):
     """--method, --greeks, --target-se, --max-paths and --plain."""
     return _together([METHOD, GREEKS, TARGET_SE, MAX_PATHS, PLAIN])(command)
+
+
+def bound_option(command):
+    """--upper-bound."""
+    return UPPER_BOUND(command)
 
 
 def market_option(command):

@@ -71,7 +71,8 @@ def result_table(results, title: str | None = None) -> Table:
     for name in ("strike", "maturity", "quantity"):
         table.add_column(name, **right)
     shown = ("price", "delta", "vega", "gamma", "rho_rate", "theta_per_day", "vanna", "volga",
-             "dkappa", "dtheta", "dxi", "drho", "exercise_probability", "exercise_time")
+             "dkappa", "dtheta", "dxi", "drho", "exercise_probability", "exercise_time",
+             "upper_bound")
     se_columns = {name: f"{name}_se" if f"{name}_se" in results.columns else None
                   for name in shown if name in results.columns}
 

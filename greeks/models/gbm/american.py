@@ -129,13 +129,15 @@ def _solve_step(sub, dia, sup, rhs, obstacle, exercise, put, pivots, reduced, ou
 
 @njit(cache=True)
 def _march(spots, values, obstacle, dts, thetas, exercise, american, h, vol, rate, dividend,
-           strike, put, edges):
+           strike, put, edges, record):
     """March ``values`` (the payoff on the grid ``spots``) from maturity to t = 0 by θ-steps of
     lengths ``dts`` and weights ``thetas`` (½ Crank–Nicolson, 1 implicit).  ``american``: every
     step solves the complementarity problem with V ≥ ``obstacle``; otherwise a step with
     ``exercise`` (ending on a Bermudan date) is followed by V = max(V, obstacle), and, where
     ``edges`` has room, the date's exercise boundary (:func:`_edge`) goes to ``edges`` in the
-    order of the march (the last date before maturity first).  Returns the values at t = 0."""
+    order of the march (the last date before maturity first), and where ``record`` (dates ×
+    nodes) has room, the date's value max(continuation, obstacle) to its next row, in the same
+    order.  Returns the values at t = 0 (a Bermudan's: its continuation there)."""
     m = spots.size - 1
     a = 0.5 * vol * vol
     b = rate - dividend - a
@@ -152,6 +154,7 @@ def _march(spots, values, obstacle, dts, thetas, exercise, american, h, vol, rat
     reduced = np.empty_like(v)
     since = 0.0  # time from the node's time to the next exercise opportunity (or maturity)
     dated = 0
+    recorded = 0
     for n in range(dts.size):
         dt = dts[n]
         th = thetas[n]
@@ -178,6 +181,9 @@ def _march(spots, values, obstacle, dts, thetas, exercise, american, h, vol, rat
                     dated += 1
                 for j in range(m + 1):
                     v[j] = max(v[j], obstacle[j])
+                if recorded < record.shape[0]:
+                    record[recorded, :] = v
+                    recorded += 1
             since = 0.0
     return v
 
@@ -319,7 +325,7 @@ def american_fd(spot, strike, maturity, rate, dividend, vol, is_call, exercise_t
 
     def solve(sigma):
         return _march(spots, values, obstacle, dts, thetas, exercise, dates is None, h, sigma,
-                      rate, dividend, strike, put, np.empty(0))
+                      rate, dividend, strike, put, np.empty(0), np.empty((0, 0)))
 
     v = solve(vol)
     first = (v[j0 + 1] - v[j0 - 1]) / (2.0 * h)
@@ -354,5 +360,38 @@ def exercise_boundaries(spot, strike, maturity, rate, dividend, vol, is_call, ex
                                       max(int(time_steps), STEPS_PER_DATE * dates.size))
     edges = np.full(dates.size - 1, np.nan)
     _march(spots, values, obstacle, dts, thetas, exercise, False, h, vol, rate, dividend, strike,
-           put, edges)
+           put, edges, np.empty((0, 0)))
     return edges[::-1].copy()
+
+
+class BermudanValues(NamedTuple):
+    """The finite-difference value function of a Bermudan option on its log-price grid
+    x_j = ``first`` + j h, j = 0 … M (x_{j0} = log S0): ``values[i]`` on date t_i, max(continuation,
+    intrinsic) (the last, at maturity, the intrinsic value), and ``continuation`` at t = 0."""
+
+    first: float
+    h: float
+    j0: int
+    values: np.ndarray
+    continuation: np.ndarray
+
+
+def bermudan_values(spot, strike, maturity, rate, dividend, vol, is_call, exercise_times, *,
+                    space_steps=SPACE_STEPS, time_steps=TIME_STEPS) -> BermudanValues:
+    """The value function of the Bermudan option on ``exercise_times`` (the last the maturity)
+    at each of its dates, from the march of :func:`exercise_boundaries` (the same grid and
+    time steps, so that it is the value function of the policy's boundaries)."""
+    spot, strike, maturity = float(spot), float(strike), float(maturity)
+    rate, dividend, vol = float(rate), float(dividend), float(vol)
+    dates = _check(spot, strike, maturity, vol, exercise_times, int(space_steps), int(time_steps))
+    put = not bool(is_call)
+    h, steps, j0 = _grid(spot, strike, maturity, rate, dividend, vol, int(space_steps))
+    spots = spot * np.exp((np.arange(steps + 1) - j0) * h)
+    obstacle, values = _payoff(spots, h, strike, put)
+    dts, thetas, exercise = _schedule(maturity, dates,
+                                      max(int(time_steps), STEPS_PER_DATE * dates.size))
+    record = np.empty((dates.size - 1, steps + 1))
+    continuation = _march(spots, values, obstacle, dts, thetas, exercise, False, h, vol, rate,
+                          dividend, strike, put, np.empty(0), record)
+    table = np.vstack([record[::-1], obstacle[None, :]])
+    return BermudanValues(math.log(spot) - j0 * h, h, j0, table, continuation)

@@ -1,0 +1,358 @@
+"""Upper bound of a Bermudan (and American) option's price by duality, GBM flat rows.
+
+Duality (Rogers 2002, "Monte Carlo valuation of American options", Math. Finance 12(3);
+Haugh & Kogan 2004, Oper. Res. 52(2); Andersen & Broadie 2004, Mgmt Sci 50(9)): for the
+discounted exercise values Z_i = D_i h(S_i) on the dates t_1 … t_n and any martingale M with
+M_0 = 0,
+
+    V_0 = sup_τ E[Z_τ] = sup_τ E[Z_τ − M_τ] ≤ E[ max_i (Z_i − M_i) ] = U
+
+(optional stopping: E[M_τ] = 0 for every stopping time τ ≤ t_n), with equality for M the
+martingale part of the discounted value process D_t V(t, S_t).  The estimator is the mean of
+max_i (Z_i − M_i) over independent paths, its SE the ordinary one: an upper bound of the
+Bermudan price for any M, the tighter (and quieter) the closer M is to the value's martingale.
+
+The martingale. Ṽ_i, the finite-difference value function on date t_i
+(:func:`greeks.models.gbm.american.bermudan_values`: max of the continuation and the
+intrinsic value on the log-price grid x_j = x_0 + j h; the intrinsic value at maturity), taken
+between the nodes as its piecewise-linear interpolant in x (constant beyond the grid), and
+
+    M_i − M_{i−1} = D_i Ṽ_i(X_i) − C_{i−1}(X_{i−1}),   C_{i−1}(x) = E[D_i Ṽ_i(X_i) | X_{i−1} = x],
+
+X = log S, whose one-step law is Gaussian, X_i − X_{i−1} ~ N(μ, s²), μ = (r − q − σ²/2) Δt,
+s = σ √Δt.  On the nodes C is exact: with the hat functions of the interpolant
+e_m(y) = ((y − (m−1)h)⁺ − 2 (y − mh)⁺ + (y − (m+1)h)⁺)/h,
+
+    C(x_j) = D_i Σ_m w_m Ṽ_i(x_{j+m}),   w_m = (Ψ((m−1)h) − 2 Ψ(mh) + Ψ((m+1)h)) / h,
+
+Ψ(a) = E[(Y − a)⁺] = (μ − a) Φ(d) + s φ(d), d = (μ − a)/s (the Gaussian's call function; the
+values beyond the grid are the edge values, the weights cut ``TAIL`` = 9 standard deviations
+from the mean, where the Gaussian's mass is 2e-19).  The same sum with the mean moved by
+l h/R gives C exactly at x_j + l h/R: the table holds C at ``SUBDIVISIONS`` = R = 4 points per
+grid step, and between them C is interpolated by the cubic through the four nearest points
+(C is smooth: a Gaussian average).  This is the one approximation: E[ΔM_i | X_{i−1}] is the
+cubic's error, O((h/R)⁴ C''''), which :func:`drift_bound` measures at the mid-points between
+the table's points against the exact values there (the sum once more, mean moved by
+(l + ½) h/R), where it peaks, and sums over the dates into δ ≥ Σ_i E|a_i|,
+a_i = E[ΔM_i | X_{i−1}] (the largest error within ``WINDOW`` = 6 standard deviations of
+X_{i−1}'s mean, plus the chance of lying outside times the largest error there); the first
+date starts at X_0 = log S0, a node: exact.  Then M* = M − A, A_i = Σ_{k≤i} a_k, is a
+martingale (Doob) and max_i (Z_i − M*_i) ≤ max_i (Z_i − M_i) + Σ_k |a_k|, so
+V_0 ≤ E[max_i (Z_i − M*_i)] ≤ U + δ: the reported bound is U + δ, an upper bound up to
+the Monte Carlo error (δ below 3e-7 on the tests' options, far below the bound's SE; about
+4e-5 of the price with R = 1, which is why R = 4).  The paths' mean of M_n is also checked
+against 0 (:func:`martingale_z`: an error in C that the table cannot show, e.g. a wrong
+drift, shows as many SEs).
+
+Cost: the value functions come from one finite-difference march (0.1–0.2 s for a daily
+year); the table, 2R sums of about 20 σ√Δt/h terms per node and date, 0.25 s a daily year;
+the paths (at most ``BOUND_PATHS``: the bound's SE is already about 1e-6 of the price) about
+1 s per 10⁷ path-dates.
+
+An ``american`` row's simulated dates (daily by default) bound the Bermudan option on them, not
+the American one; as for the price, 2 U(Δ) − U(2Δ) extrapolates to continuous exercise (U(2Δ)
+on every second date back from maturity, its own value function, the same paths): an
+estimate of an upper bound of the American price, not a strict one.  American rows may also
+exercise at t = 0 (Z_0 = h(S0), M_0 = 0).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from greeks import streams
+
+BOUND_PATHS = 1 << 15  # most paths of a row's bound (price_portfolio's ``paths`` if fewer)
+MAX_DATES = 1260  # most exercise dates of a bounded row (five years of daily dates)
+CHUNK_PATHS = 1 << 12  # paths per chunk (chunk c draws from stream streams.DUALITY + c)
+TAIL = 9.0  # standard deviations of the one-step Gaussian the weights cover
+SUBDIVISIONS = 4  # points of the conditional expectation's table per grid step
+ALARM = 5.0  # |mean of M_n| / SE beyond which a row's martingale is reported as failed
+WINDOW = 6.0  # standard deviations of log S_t around its mean where the drift is bounded
+
+
+class DualTables(NamedTuple):
+    """One Bermudan's martingale: the discounted value functions ``values`` (dates × nodes;
+    row i: D_i Ṽ_i) on the grid x_j = ``first`` + j h, their conditional expectations
+    ``expected`` (row i: E[D_i Ṽ_i(X_i) | X_{i−1} = x], X_{−1} at t = 0) at the points
+    x = ``first`` + k ``step`` (``SUBDIVISIONS`` per grid step),
+    ``start`` = E[D_1 Ṽ_1(X_1) | X_0 = log S0] and ``drift`` (:func:`drift_bound` summed
+    over the dates)."""
+
+    first: float
+    h: float
+    step: float
+    values: np.ndarray
+    expected: np.ndarray
+    start: float
+    drift: float
+
+
+class UpperBound(NamedTuple):
+    """A row's estimate U of E[max_i (Z_i − M_i)] (``upper``) and its SE, with its martingale's
+    checks: ``drift`` δ ≥ Σ_i E|E[ΔM_i | X_{i−1}]| (:func:`drift_bound`; the bound proper is
+    U + δ), ``martingale``, ``martingale_se`` (the paths' mean of M_n and its SE)."""
+
+    upper: float
+    se: float
+    drift: float
+    martingale: float
+    martingale_se: float
+
+
+@njit(cache=True)
+def _psi(a, mu, s):
+    """E[(Y − a)⁺], Y ~ N(μ, s²)."""
+    d = (mu - a) / s
+    return (mu - a) * 0.5 * math.erfc(-d / math.sqrt(2.0)) + s * math.exp(-0.5 * d * d) / math.sqrt(
+        2.0 * math.pi)
+
+
+@njit(cache=True)
+def hat_weights(mu, s, h, reach):
+    """w_m, m = −reach … reach: the Gaussian N(μ, s²) average of the hat function at m h."""
+    out = np.empty(2 * reach + 1)
+    for k in range(2 * reach + 1):
+        m = k - reach
+        out[k] = (_psi((m - 1) * h, mu, s) - 2.0 * _psi(m * h, mu, s)
+                  + _psi((m + 1) * h, mu, s)) / h
+    return out
+
+
+@njit(cache=True)
+def convolve(values, weights, out):
+    """out_j = Σ_m w_m values_{j+m}, the values constant beyond both ends."""
+    n = values.size
+    reach = (weights.size - 1) // 2
+    padded = np.empty(n + 2 * reach)
+    padded[:reach] = values[0]
+    padded[reach:reach + n] = values
+    padded[reach + n:] = values[n - 1]
+    out[:] = 0.0
+    for k in range(weights.size):  # k outer: the loop over j vectorises
+        w = weights[k]
+        for j in range(n):
+            out[j] += w * padded[j + k]
+
+
+@njit(cache=True, inline="always")
+def _linear(values, first, h, x):
+    """The piecewise-linear interpolant, constant beyond the grid."""
+    u = (x - first) / h
+    n = values.size
+    if u <= 0.0:
+        return values[0]
+    if u >= n - 1:
+        return values[n - 1]
+    j = int(u)
+    f = u - j
+    return values[j] + f * (values[j + 1] - values[j])
+
+
+@njit(cache=True, inline="always")
+def _cubic(values, first, h, x):
+    """The cubic through the four nodes around x (linear at the grid's ends, constant
+    beyond)."""
+    u = (x - first) / h
+    n = values.size
+    if u <= 1.0 or u >= n - 2:
+        return _linear(values, first, h, x)
+    j = int(u)
+    f = u - j
+    a, b, c, d = values[j - 1], values[j], values[j + 1], values[j + 2]
+    return (-f * (f - 1.0) * (f - 2.0) * a / 6.0 + (f + 1.0) * (f - 1.0) * (f - 2.0) * b / 2.0
+            - (f + 1.0) * f * (f - 2.0) * c / 2.0 + (f + 1.0) * f * (f - 1.0) * d / 6.0)
+
+
+def _reach(mu: float, s: float, h: float) -> int:
+    return int(math.ceil((abs(mu) + TAIL * s) / h)) + 2
+
+
+def dual_tables(fd, times: np.ndarray, rate: float, dividend: float, vol: float) -> DualTables:
+    """The martingale's tables from the finite-difference value function ``fd``
+    (:class:`greeks.models.gbm.american.BermudanValues` on the dates ``times``): the
+    conditional expectations at the points x_0 + k h / ``SUBDIVISIONS`` (the sums of the
+    module's docstring with the Gaussian's mean moved by the point's offset from its node),
+    and the drift bound from the mid-points between them."""
+    n, nodes = fd.values.shape
+    parts = SUBDIVISIONS
+    discounts = np.exp(-rate * times)
+    values = fd.values * discounts[:, None]
+    expected = np.empty((n, nodes * parts))
+    drift = 0.0
+    buffer, mid = np.empty(nodes), np.empty(nodes * parts)
+    previous = 0.0
+    centre = fd.first + fd.j0 * fd.h  # log S0
+    carry = rate - dividend - 0.5 * vol * vol
+    outside = math.erfc(WINDOW / math.sqrt(2.0))
+    for i in range(n):
+        dt = times[i] - previous
+        mu, s = carry * dt, vol * math.sqrt(dt)
+        reach = _reach(mu, s, fd.h) + 1
+        for r in range(parts):
+            convolve(values[i], hat_weights(mu + r * fd.h / parts, s, fd.h, reach), buffer)
+            expected[i, r::parts] = buffer
+            if i > 0:  # the exact mean half-way to the next point
+                convolve(values[i], hat_weights(mu + (r + 0.5) * fd.h / parts, s, fd.h, reach),
+                         buffer)
+                mid[r::parts] = buffer
+        if i > 0:
+            spread = WINDOW * vol * math.sqrt(previous)
+            lo = int(math.floor((centre + carry * previous - spread - fd.first) / fd.h * parts))
+            hi = int(math.ceil((centre + carry * previous + spread - fd.first) / fd.h * parts))
+            drift += drift_bound(expected[i], mid, lo, hi, outside)
+        previous = times[i]
+    return DualTables(fd.first, fd.h, fd.h / parts, values, expected,
+                      float(expected[0, fd.j0 * parts]), drift)
+
+
+@njit(cache=True)
+def drift_bound(expected, mid, lo, hi, outside):
+    """A bound on |E[cubic(C)(X) − C(X)]| from the mid-points between the table's points
+    (where the cubic's error peaks; ``mid`` their exact values): the largest error over the
+    points lo … hi (the window of X's law) plus ``outside`` (X's chance of leaving the
+    window) times the largest error elsewhere."""
+    inner, outer = 0.0, 0.0
+    for j in range(1, expected.size - 2):
+        cubic = (-expected[j - 1] + 9.0 * expected[j] + 9.0 * expected[j + 1]
+                 - expected[j + 2]) / 16.0
+        error = abs(cubic - mid[j])
+        if lo <= j <= hi:
+            inner = max(inner, error)
+        else:
+            outer = max(outer, error)
+    return inner + outside * outer
+
+
+@njit(cache=True)
+def dual_values(x, dates, strike, omega, rate, times, first, h, values, step, expected,
+                start, at_zero, spot, out, martingale):
+    """For each path p of log-prices ``x`` (grid dates × paths) on the dates ``dates``
+    (indices into x's rows, times ``times``): out[p] = max_i (Z_i − M_i) (and Z_0 = h(S0) with
+    ``at_zero``), martingale[p] = M_n.  Date by date, so that each date's tables stay in
+    cache."""
+    n_paths = x.shape[1]
+    n = dates.size
+    base = max(omega * (spot - strike), 0.0) if at_zero else -np.inf
+    for p in range(n_paths):
+        out[p] = base
+        martingale[p] = 0.0
+    for i in range(n):
+        discount = math.exp(-rate * times[i])
+        row, before_row = x[dates[i]], x[dates[i - 1]] if i > 0 else x[dates[i]]
+        for p in range(n_paths):
+            xi = row[p]
+            before = start if i == 0 else _cubic(expected[i], first, step, before_row[p])
+            martingale[p] += _linear(values[i], first, h, xi) - before
+            z = discount * max(omega * (math.exp(xi) - strike), 0.0)
+            out[p] = max(out[p], z - martingale[p])
+
+
+def _log_paths(rng, n_paths: int, times: np.ndarray, spot: float, rate: float,
+               dividend: float, vol: float) -> np.ndarray:
+    """log S at ``times`` (dates × paths), exact GBM steps."""
+    dt = np.diff(times, prepend=0.0)
+    steps = (rate - dividend - 0.5 * vol * vol) * dt + vol * np.sqrt(dt) * rng.standard_normal(
+        (n_paths, times.size))
+    return np.ascontiguousarray((math.log(spot) + np.cumsum(steps, axis=1)).T)
+
+
+def spawn_words(*values) -> tuple:
+    """Four 32-bit words hashing a row's defining values (its streams do not depend on its
+    position in the file)."""
+    digest = hashlib.blake2b(repr(tuple(values)).encode(), digest_size=16).digest()
+    return tuple(int.from_bytes(digest[i:i + 4], "little") for i in range(0, 16, 4))
+
+
+def upper_bound(spot, strike, maturity, rate, dividend, vol, is_call, times, *, paths: int,
+                seed: int, american: bool = False, richardson: bool = False,
+                tables=None) -> UpperBound:
+    """The dual upper bound of the Bermudan option on ``times`` (the last the maturity; with
+    ``american``, also exercisable at t = 0), on ``paths`` paths of its own streams; with
+    ``richardson``, 2 U(Δ) − U(2Δ), U(2Δ) on every second date back from maturity (the
+    paths' per-path combination gives the SE).  ``tables``: the martingales' tables (for
+    tests: a deliberately wrong one); by default from the finite-difference value function."""
+    from greeks.models.gbm.american import bermudan_values
+
+    times = np.asarray(times, dtype=float)
+    omega = 1.0 if is_call else -1.0
+    subsets = [np.arange(times.size)]
+    if richardson:
+        subsets.append(np.arange((times.size - 1) % 2, times.size, 2))
+    if tables is None:
+        tables = [dual_tables(bermudan_values(spot, strike, maturity, rate, dividend, vol,
+                                              is_call, times[d]), times[d], rate, dividend, vol)
+                  for d in subsets]
+    words = spawn_words(float(spot), float(strike), float(maturity), float(rate),
+                        float(dividend), float(vol), bool(is_call), times.tolist(), american)
+    combined = np.empty(paths)
+    final = np.empty(paths)
+    for c, first in enumerate(range(0, paths, CHUNK_PATHS)):
+        count = min(CHUNK_PATHS, paths - first)
+        rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
+            seed, spawn_key=(*words, streams.DUALITY + c))))
+        x = _log_paths(rng, count, times, spot, rate, dividend, vol)
+        parts = []
+        for d, t in zip(subsets, tables):
+            out, m = np.empty(count), np.empty(count)
+            dual_values(x, d, float(strike), omega, float(rate), times[d], t.first, t.h,
+                        t.values, t.step, t.expected, t.start, american, float(spot), out, m)
+            parts.append(out)
+            if len(parts) == 1:
+                final[first:first + count] = m
+        combined[first:first + count] = parts[0] if len(parts) == 1 else 2.0 * parts[0] - parts[1]
+    drift = tables[0].drift if len(tables) == 1 else 2.0 * tables[0].drift + tables[1].drift
+    root = math.sqrt(paths)
+    return UpperBound(float(combined.mean()), float(combined.std(ddof=1) / root), drift,
+                      float(final.mean()), float(final.std(ddof=1) / root))
+
+
+def martingale_z(result: UpperBound) -> float:
+    """The paths' mean of M_n in SEs (E[M_n] = 0 for a martingale)."""
+    return result.martingale / result.martingale_se if result.martingale_se > 0 else 0.0
+
+
+def frame_upper_bounds(frame, paths, seed: int):
+    """(upper, se, checks) of every row of a validated instrument frame: the dual upper bound
+    of its gbm american and bermudan rows priced without a market (:func:`upper_bound` on its
+    exercise dates, on ``paths`` paths, a count or a mapping from id to count, at most
+    ``BOUND_PATHS``; reported: U + δ), NaN for the others and for rows with more than
+    ``MAX_DATES`` exercise dates (the tables take about 60 bytes per date and grid node,
+    200 MB at that size with the Richardson partner's);
+    ``checks`` maps each bounded row's id to its martingale's drift bound and the paths' mean
+    of M_n in SEs (:func:`martingale_z`)."""
+    from greeks.engine.plan import MIN_RICHARDSON, row_dates
+    from greeks.market.positions import MARKET_COLUMN
+
+    n = len(frame)
+    upper, se = np.full(n, np.nan), np.full(n, np.nan)
+    checks = {}
+    markets = frame[MARKET_COLUMN] if MARKET_COLUMN in frame.columns else [None] * n
+    for k, (row, market) in enumerate(zip(frame.to_dict("records"), markets)):
+        if (row["instrument"] not in ("american", "bermudan") or row["model"] != "gbm"
+                or market is not None):
+            continue
+        american = row["instrument"] == "american"
+        times = row_dates(float(row["maturity"]), int(row["fixings"]))
+        if times.size > MAX_DATES:
+            continue
+        count = min(BOUND_PATHS, int(paths[str(row["id"])]) if isinstance(paths, dict)
+                    else int(paths))
+        result = upper_bound(row["spot"], row["strike"], row["maturity"], row["rate"],
+                             row["dividend"], row["vol"], row["option_type"] == "call", times,
+                             paths=count, seed=seed, american=american,
+                             richardson=american and times.size >= MIN_RICHARDSON)
+        upper[k], se[k] = result.upper + result.drift, result.se
+        checks[str(row["id"])] = {"drift": result.drift, "martingale_z": martingale_z(result)}
+    return upper, se, checks
+
+
+def failed_checks(checks: dict) -> list[str]:
+    """The ids whose martingale check fails: |mean of M_n| beyond ``ALARM`` SEs (a chance of
+    6e-7 per row for a martingale)."""
+    return [i for i, check in checks.items() if abs(check["martingale_z"]) > ALARM]
