@@ -117,3 +117,23 @@ def test_cash_dividends_curves_and_vol_term_structure_against_the_market_fd():
     check(results, references, names=("price", "delta", "vega"))
     early = results.set_index("id")["exercise_probability"]
     assert early["C"] > 0.3 and early["P"] > 0.3  # the dividends make early exercise pay
+
+
+def test_risk_report_and_buckets_leave_early_exercise_rows_out():
+    """An american row off a market has no buckets (its value is a policy's, not a path
+    functional a score weights): none in the bucket table, and theta and rho totals that
+    would hold it are NaN, not a silent partial sum."""
+    from greeks.report import bucket_report, risk_report
+
+    market = flat_market(vol=0.25)
+    positions = book(dict(id="A", option_type="put"),
+                     dict(id="E", instrument="european", option_type="put"))
+    buckets = bucket_report(positions, market=market, paths=4_000, seed=seed(75))
+    assert "A" not in set(buckets["position"]) and "E" in set(buckets["position"])
+    report = risk_report(positions, market=market, greeks="theta,rho", paths=4_000,
+                         seed=seed(75))
+    total = report.iloc[-1]
+    assert math.isnan(total["theta_per_day"]) and math.isnan(total["rho_per_bp"])
+    alone = risk_report(positions.iloc[1:], market=market, greeks="theta,rho", paths=4_000,
+                        seed=seed(75)).iloc[-1]
+    assert math.isfinite(alone["theta_per_day"]) and math.isfinite(alone["rho_per_bp"])

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from greeks import estimators, payoffs, streams
+from greeks.engine.methods import Family
 from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.run import pilot_paths
 from greeks.engine.scheduler import default_threads
@@ -204,7 +205,8 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
     slot = np.full(len(frame), -1) if slot is None else np.asarray(slot)
     groups = [replace(g, antithetic=True) for g in plan_groups(frame, method="auto", plain=False)
-              if g.market is not None and g.model in ("gbm", "heston")]
+              if g.market is not None and g.model in ("gbm", "heston")
+              and g.method is not Family.EXERCISE]  # a policy's value: no path weights
     ids = frame["id"].to_numpy()
     plans = [(g, [(_Row if g.model == "gbm" else _HestonRow)(g, j, frame, market)
                   for j in range(g.n_rows)]) for g in groups]
