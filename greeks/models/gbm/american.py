@@ -229,6 +229,12 @@ def _check(spot, strike, maturity, vol, exercise_times, space_steps, time_steps)
                          f"{time_steps}")
     if exercise_times is None:
         return None
+    return checked_exercise_dates(exercise_times, maturity)
+
+
+def checked_exercise_dates(exercise_times, maturity) -> np.ndarray:
+    """Bermudan exercise dates as an array: increasing, > 0, the last the maturity (set to
+    it exactly); ValueError otherwise."""
     dates = np.asarray(exercise_times, dtype=float).ravel()
     if dates.size == 0:
         raise ValueError("exercise_times must hold at least the maturity")
@@ -349,6 +355,29 @@ def exercise_boundaries(spot, strike, maturity, rate, dividend, vol, is_call, ex
     ``STEPS_PER_DATE`` time steps between dates), meets the intrinsic value (:func:`_edge`; 0
     or inf where it never does).  The region in S does not
     depend on the spot, which only places the grid."""
+    scheme = _bermudan(spot, strike, maturity, rate, dividend, vol, is_call, exercise_times,
+                       space_steps, time_steps)
+    edges = np.full(scheme.dates.size - 1, np.nan)
+    _march(*scheme.march, edges, np.empty((0, 0)))
+    return edges[::-1].copy()
+
+
+class _Bermudan(NamedTuple):
+    """The set-up of a Bermudan march on its exercise dates: the dates, the grid (log step
+    ``h``, ``steps`` intervals, the spot at node ``j0``) and :func:`_march`'s leading
+    arguments (``march``: spots … put)."""
+
+    dates: np.ndarray
+    h: float
+    steps: int
+    j0: int
+    march: tuple
+
+
+def _bermudan(spot, strike, maturity, rate, dividend, vol, is_call, exercise_times, space_steps,
+              time_steps) -> _Bermudan:
+    """The grid and schedule of :func:`exercise_boundaries` and :func:`bermudan_values`: this
+    module's Bermudan scheme with at least ``STEPS_PER_DATE`` time steps between dates."""
     spot, strike, maturity = float(spot), float(strike), float(maturity)
     rate, dividend, vol = float(rate), float(dividend), float(vol)
     dates = _check(spot, strike, maturity, vol, exercise_times, int(space_steps), int(time_steps))
@@ -358,10 +387,8 @@ def exercise_boundaries(spot, strike, maturity, rate, dividend, vol, is_call, ex
     obstacle, values = _payoff(spots, h, strike, put)
     dts, thetas, exercise = _schedule(maturity, dates,
                                       max(int(time_steps), STEPS_PER_DATE * dates.size))
-    edges = np.full(dates.size - 1, np.nan)
-    _march(spots, values, obstacle, dts, thetas, exercise, False, h, vol, rate, dividend, strike,
-           put, edges, np.empty((0, 0)))
-    return edges[::-1].copy()
+    return _Bermudan(dates, h, steps, j0, (spots, values, obstacle, dts, thetas, exercise, False,
+                                           h, vol, rate, dividend, strike, put))
 
 
 class BermudanValues(NamedTuple):
@@ -381,17 +408,11 @@ def bermudan_values(spot, strike, maturity, rate, dividend, vol, is_call, exerci
     """The value function of the Bermudan option on ``exercise_times`` (the last the maturity)
     at each of its dates, from the march of :func:`exercise_boundaries` (the same grid and
     time steps, so that it is the value function of the policy's boundaries)."""
-    spot, strike, maturity = float(spot), float(strike), float(maturity)
-    rate, dividend, vol = float(rate), float(dividend), float(vol)
-    dates = _check(spot, strike, maturity, vol, exercise_times, int(space_steps), int(time_steps))
-    put = not bool(is_call)
-    h, steps, j0 = _grid(spot, strike, maturity, rate, dividend, vol, int(space_steps))
-    spots = spot * np.exp((np.arange(steps + 1) - j0) * h)
-    obstacle, values = _payoff(spots, h, strike, put)
-    dts, thetas, exercise = _schedule(maturity, dates,
-                                      max(int(time_steps), STEPS_PER_DATE * dates.size))
-    record = np.empty((dates.size - 1, steps + 1))
-    continuation = _march(spots, values, obstacle, dts, thetas, exercise, False, h, vol, rate,
-                          dividend, strike, put, np.empty(0), record)
+    scheme = _bermudan(spot, strike, maturity, rate, dividend, vol, is_call, exercise_times,
+                       space_steps, time_steps)
+    record = np.empty((scheme.dates.size - 1, scheme.steps + 1))
+    continuation = _march(*scheme.march, np.empty(0), record)
+    obstacle = scheme.march[2]
     table = np.vstack([record[::-1], obstacle[None, :]])
-    return BermudanValues(math.log(spot) - j0 * h, h, j0, table, continuation)
+    return BermudanValues(math.log(float(spot)) - scheme.j0 * scheme.h, scheme.h, scheme.j0,
+                          table, continuation)

@@ -70,7 +70,7 @@ import numpy as np
 from numba import njit
 from scipy.interpolate import RectBivariateSpline
 
-from greeks.models.gbm.american import FDGreeks
+from greeks.models.gbm.american import FDGreeks, checked_exercise_dates
 
 S_STEPS = 200  # intervals of the S grid
 V_STEPS = 100  # intervals of the variance grid
@@ -313,20 +313,6 @@ def _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, dts, thetas, at_zero, e
                     u[i, j] = max(u[i, j], payoff[i])
 
 
-def _check_dates(exercise_times, maturity):
-    """The Bermudan dates as an array (increasing, > 0, the last the maturity)."""
-    dates = np.asarray(exercise_times, dtype=float).ravel()
-    if dates.size == 0:
-        raise ValueError("exercise_times must hold at least the maturity")
-    if not np.all(np.isfinite(dates)) or dates[0] <= 0.0 or np.any(np.diff(dates) <= 0.0):
-        raise ValueError("exercise_times must be increasing and > 0")
-    if abs(dates[-1] - maturity) > 1e-12 * max(1.0, maturity):
-        raise ValueError(f"the last exercise time must be the maturity {maturity!r}, "
-                         f"got {dates[-1]!r}")
-    dates[-1] = maturity
-    return dates
-
-
 def _schedule(maturity, dates, time_steps, strike, rate):
     """Bermudan steps in the order of the march (from maturity): lengths, θ weights, V(S = 0)
     at each step's end (K discounted to the interval's start, the next exercise opportunity)
@@ -376,7 +362,7 @@ def heston_exercise_boundaries(strike, maturity, rate, dividend, v0, kappa, thet
     it never does).  The region does not depend on the spot; ``v0`` only sizes the grid."""
     _check(1.0, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, s_steps, v_steps,
            time_steps)
-    dates = _check_dates(exercise_times, maturity)
+    dates = checked_exercise_dates(exercise_times, maturity)
     edges = np.full((dates.size - 1, int(v_steps) + 1), np.nan)
     _, v, _ = _bermudan_grid(strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, dates,
                              s_steps, v_steps, time_steps, edges)
@@ -396,7 +382,7 @@ def heston_american_put(spot, strike, maturity, rate, dividend, v0, kappa, theta
     _check(spots, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, s_steps, v_steps,
            time_steps)
     if exercise_times is not None:
-        dates = _check_dates(exercise_times, maturity)
+        dates = checked_exercise_dates(exercise_times, maturity)
         s, v, u = _bermudan_grid(strike, maturity, rate, dividend, v0, kappa, theta, xi, rho,
                                  dates, s_steps, v_steps, time_steps, np.empty((0, 0)))
         return _greeks_at(s, v, u, spots, v0)
