@@ -57,7 +57,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from greeks import streams
+from greeks.models import adapter as model_of
 from greeks.names import (
     DEFAULT_SPOT_SHIFTS,
     DEFAULT_VOL_SHIFTS,
@@ -234,9 +234,7 @@ def _market_ladder(source, market, spot_grid, vol_grid, extra_columns, **run) ->
 
         raw = read_raw(source)[0]
     frame = load(raw if isinstance(source, pd.DataFrame) else source, market, extra_columns)
-    sigma = np.where(frame["model"] == "gbm", frame.get("vol", np.nan),
-                     np.sqrt(frame.get("v0", np.nan)))
-    _check_vols(frame.assign(vol=sigma, v0=sigma * sigma), vol_grid)
+    _check_vols(frame, vol_grid)
     shifts = np.repeat(spot_grid, vol_grid.size)
     vols = np.tile(vol_grid, spot_grid.size)
 
@@ -293,117 +291,53 @@ def _shifted_market(market, raw: pd.DataFrame, shift: float, vol_shift: float):
 
 
 def _check_vols(frame: pd.DataFrame, vol_grid: np.ndarray) -> None:
-    """Every shifted volatility must stay positive (σ0 ≥ 0 under Heston)."""
-    sigma = np.where(frame["model"] == "gbm", frame.get("vol", np.nan),
-                     np.sqrt(frame.get("v0", np.nan)))
-    low = sigma + vol_grid.min()
-    gbm = (frame["model"] == "gbm").to_numpy()
-    if np.any(gbm & (low <= 0)) or np.any(~gbm & (low < 0)):
-        raise OptionError(f"vol: the shift {vol_grid.min():+g} leaves a row's volatility "
-                          "below zero")
+    """Every shifted volatility (each model's ``volatility``) must stay positive, or at
+    least 0 where the model allows it (σ0 under Heston)."""
+    models = frame["model"].to_numpy(dtype=object)
+    for name in np.unique(models):
+        model = model_of(name)
+        low = model.volatility(frame[models == name]) + vol_grid.min()
+        if np.any(low < 0) or (not model.zero_volatility and np.any(low <= 0)):
+            raise OptionError(f"vol: the shift {vol_grid.min():+g} leaves a row's volatility "
+                              "below zero")
 
 
 def _shifted(rows: pd.DataFrame, shift: float, vol_shift: float) -> pd.DataFrame:
-    """Rows with every spot moved by ``shift`` and every volatility by ``vol_shift``."""
+    """Rows with every spot moved by ``shift`` and every volatility by ``vol_shift`` (each
+    model's ``with_volatility``)."""
     moved = rows.reset_index(drop=True)
     moved = moved.assign(spot=moved["spot"] * (1.0 + shift))
     if vol_shift:
-        gbm = moved["model"] == "gbm"
-        moved.loc[gbm, "vol"] = moved.loc[gbm, "vol"] + vol_shift
-        moved.loc[~gbm, "v0"] = (np.sqrt(moved.loc[~gbm, "v0"]) + vol_shift) ** 2
+        models = moved["model"].to_numpy(dtype=object)
+        for name in np.unique(models):
+            at = models == name
+            moved.loc[at] = model_of(name).with_volatility(moved.loc[at], vol_shift)
     return moved
 
 
-def _gbm_log_ratio(w, times, dates, sigma, log_shift, vol_shift):
-    """log ρ of every path of a GBM row for one (spot, vol) scenario (module docstring)."""
-    new = sigma + vol_shift
-    drift_change = 0.5 * (new * new - sigma * sigma)  # μ − μ'
-    total = np.zeros(w.shape[0])
-    previous_w = np.zeros(w.shape[0])
-    previous_t = 0.0
-    for i, d in enumerate(dates):
-        dt = times[d] - previous_t
-        step = w[:, d] - previous_w
-        deviation = drift_change * dt + sigma * step - (log_shift if i == 0 else 0.0)
-        total += (math.log(sigma / new) - deviation ** 2 / (2 * new * new * dt)
-                  + step ** 2 / (2 * dt))
-        previous_w, previous_t = w[:, d], times[d]
-    return total
-
-
-def _gbm_effective_fraction(times, dates, sigma, log_shift, vol_shift) -> float:
-    """1/E[ρ²] of a GBM row for one scenario: the product of the Gaussian steps' E_i."""
-    new = sigma + vol_shift
-    drift_change = 0.5 * (new * new - sigma * sigma)
-    log_second, previous = 0.0, 0.0
-    for i, d in enumerate(dates):
-        dt = times[d] - previous
-        previous = times[d]
-        s2, t2 = sigma * sigma * dt, new * new * dt
-        if 2 * s2 <= t2:
-            return 0.0
-        shift = drift_change * dt - (log_shift if i == 0 else 0.0)  # μ' − μ, and c
-        log_second += (0.5 * math.log(s2) - math.log(t2) - 0.5 * math.log(2 / t2 - 1 / s2)
-                       + shift * shift / (2 * s2 - t2))
-    return math.exp(-log_second)
-
-
 def _effective_fraction(groups, rows: int, seed: int, paths: int, logs, vols) -> np.ndarray:
-    """1/E[ρ²] of every row and scenario: closed form under GBM, a pilot of ``paths`` paths
-    (streams of its own) under Heston (0 for its volatility shifts: re-simulated)."""
-    from greeks.models.heston.adapter import group_paths
-
+    """1/E[ρ²] of every row and scenario, by each model's ``ladder_fraction`` (GBM: closed
+    form; Heston: a pilot of ``paths`` paths on streams of its own, 0 for its volatility
+    shifts: re-simulated)."""
     out = np.ones((rows, logs.size))
     for group in groups:
-        if group.model == "gbm":
-            for j, position in enumerate(group.positions):
-                dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
-                out[position] = [_gbm_effective_fraction(group.times, dates, group.params[0], c, y)
-                                 for c, y in zip(logs, vols)]
-            continue
-        second = np.zeros((group.n_rows, logs.size))
-        for chunk, n in group.chunks(paths):
-            stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words,
-                                                             streams.LADDER_PILOT + chunk))
-            simulated = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n)
-            variance, columns = simulated.variance, simulated.columns
-            for j in range(group.n_rows):
-                v = variance[:, columns[group.date_start[j]]]
-                with np.errstate(over="ignore"):
-                    second[j] += np.exp(logs[None, :] ** 2 / v[:, None]).sum(axis=0)
-        out[group.positions] = np.where(vols[None, :] == 0, paths / second, 0.0)
+        out[group.positions] = model_of(group.model).ladder_fraction(group, seed, paths, logs,
+                                                                     vols)
     return out
 
 
 def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray, vols: np.ndarray):
-    """Per row of the group, the (paths × scenarios) array f·ρ on one chunk (0 where a
-    Heston row's volatility moves: those are re-simulated)."""
+    """Per row of the group, the (paths × scenarios) array f·ρ on one chunk (ρ from the
+    model's ``ladder_paths``; 0 where a Heston row's volatility moves: re-simulated)."""
     from greeks import payoffs
-    from greeks.models.gbm.paths import simulate as simulate_gbm
-    from greeks.models.heston.adapter import group_paths
 
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
-    rng = np.random.Generator(np.random.PCG64(stream))
-    if group.model == "gbm":
-        w, s = simulate_gbm(rng, n, group.times, math.log(group.spot),
-                            group.rate - group.dividend, group.params[0])
-        np.exp(s, out=s)
-        columns = group.date_index
-    else:
-        s, residual, variance, columns, *_ = group_paths(group, rng, n)
+    s, columns, ratio = model_of(group.model).ladder_paths(
+        group, np.random.Generator(np.random.PCG64(stream)), n)
     out = []
     payoff = np.empty(n)
     for j in range(group.n_rows):
         dates = np.ascontiguousarray(columns[group.date_start[j]:group.date_start[j + 1]])
         payoffs.evaluate(s, dates, group.payoff, j, payoff)
-        if group.model == "gbm":
-            ratio = np.exp(np.stack([
-                _gbm_log_ratio(w, group.times, dates, group.params[0], c, y)
-                for c, y in zip(logs, vols)], axis=1))
-        else:
-            slope = residual[:, dates[0]] / variance[:, dates[0]]
-            curvature = 0.5 / variance[:, dates[0]]
-            ratio = np.exp(slope[:, None] * logs[None, :] - curvature[:, None] * logs[None, :] ** 2)
-            ratio[:, vols != 0] = 0.0
-        out.append(payoff[:, None] * ratio)
+        out.append(payoff[:, None] * ratio(dates, logs, vols))
     return out

@@ -127,24 +127,24 @@ def test_volatility_ratio_effective_sample_size_matches_its_sample():
     """The closed-form 1/E[ρ²] of a 4-date row at σ: 0.2 → 0.23 and a 5 % spot move
     against the sample (Σρ)²/(N Σρ²) of the ratios on simulated paths."""
     from greeks import engine
-    from greeks.ladder import _gbm_effective_fraction, _gbm_log_ratio
+    from greeks.models.gbm.ladder import effective_fraction, log_ratio
     from greeks.models.gbm.paths import simulate as simulate_gbm
 
     frame = make_frame([dict(id="asian", instrument="asian", fixings=4)])
     group = engine.plan_groups(frame)[0]
     rng = np.random.Generator(np.random.PCG64(seed(7)))
     w, _ = simulate_gbm(rng, 400_000, group.times, math.log(100.0), 0.05, 0.2)
-    ratio = np.exp(_gbm_log_ratio(w, group.times, group.date_index, 0.2, math.log(1.05), 0.03))
+    ratio = np.exp(log_ratio(w, group.times, group.date_index, 0.2, math.log(1.05), 0.03))
     n = ratio.size
     assert_within(ratio.mean(), 1.0, ratio.std() / math.sqrt(n))  # a likelihood ratio: mean 1
     first, second = ratio.mean(), (ratio ** 2).mean()
     sample = first ** 2 / second
     # the delta method on (mean ρ, mean ρ²)
     influence = 2 * first / second * ratio - first ** 2 / second ** 2 * ratio ** 2
-    exact = _gbm_effective_fraction(group.times, group.date_index, 0.2, math.log(1.05), 0.03)
+    exact = effective_fraction(group.times, group.date_index, 0.2, math.log(1.05), 0.03)
     assert_within(sample, exact, influence.std() / math.sqrt(n))
     # variance doubled or more: the ratio's second moment is infinite
-    assert _gbm_effective_fraction(group.times, group.date_index, 0.2, 0.0, 0.09) == 0.0
+    assert effective_fraction(group.times, group.date_index, 0.2, 0.0, 0.09) == 0.0
 
 
 def test_ladder_plot(runner, tmp_path):

@@ -174,6 +174,29 @@ class Model:
         regression's kernels apply it (rows with :meth:`rules_exercise`)."""
         raise NotImplementedError
 
+    zero_volatility: bool = False  # the volatility a ladder shifts may reach 0
+
+    def volatility(self, rows) -> np.ndarray:
+        """Per row of this model (a frame), the volatility a ladder's ``--vol`` shifts (σ; σ0
+        = sqrt(v0) under Heston)."""
+        raise NotImplementedError
+
+    def with_volatility(self, rows, shift: float):
+        """The rows (a frame) with that volatility moved by ``shift``."""
+        raise NotImplementedError
+
+    def ladder_paths(self, group, rng, n_paths: int):
+        """(prices, the columns of the rows' dates, ratio) of a ladder's chunk
+        (:mod:`greeks.ladder`): ``ratio(dates, logs, vols)`` the (paths × scenarios)
+        likelihood ratio of a row on ``dates`` for spot moves log(1 + x) = ``logs`` and
+        volatility shifts ``vols`` (0 where the model cannot reweight: re-simulated)."""
+        raise NotImplementedError
+
+    def ladder_fraction(self, group, seed: int, paths: int, logs, vols) -> np.ndarray:
+        """(rows × scenarios) effective sample size 1/E[ρ²] of those ratios, as a fraction of
+        the paths (``paths``: a pilot's size where it is estimated)."""
+        raise NotImplementedError
+
     def european_price(self, group, j: int, spot: float, sigma: float) -> float:
         """The closed-form price of row j's European option (same strike, type and maturity)
         from ``spot`` at volatility ``sigma`` (σ0 under Heston): the early-exercise controls'

@@ -24,7 +24,7 @@ from greeks import (
     survival,
 )
 from greeks.models.base import BrownianPaths, Bumped, ExercisePaths, Model
-from greeks.models.gbm import dated
+from greeks.models.gbm import dated, ladder
 from greeks.models.gbm.american import exercise_boundaries
 from greeks.models.gbm.american_market import american_fd_market, exercise_boundaries_market
 from greeks.models.gbm.analytic import black_scholes
@@ -137,6 +137,19 @@ class GBM(Model):
 
     def vega_sigma(self, params):
         return params[0]
+
+    def volatility(self, rows):
+        return rows["vol"].to_numpy(dtype=float)
+
+    def with_volatility(self, rows, shift):
+        return rows.assign(vol=rows["vol"] + shift)
+
+    def ladder_paths(self, group, rng, n_paths):
+        return ladder.ladder_paths(group, rng, n_paths)
+
+    def ladder_fraction(self, group, seed, paths, logs, vols):
+        """Closed form (:func:`greeks.models.gbm.ladder.effective_fraction`): no pilot."""
+        return ladder.ladder_fraction(group, logs, vols)
 
     def exercise_vol_step(self, group):
         """k; off a market, for a parallel shift of the vol curve, a quarter of its lowest

@@ -243,8 +243,26 @@ class Heston(Model):
             s = s * group.market.growth[stored_index]
         return s, np.diff(chain.variance, axis=1, prepend=0.0) / steps, chain.columns
 
+    zero_volatility = True
+
     def vega_sigma(self, params):
         return math.sqrt(params[0])
+
+    def volatility(self, rows):
+        return np.sqrt(rows["v0"].to_numpy(dtype=float))
+
+    def with_volatility(self, rows, shift):
+        return rows.assign(v0=(np.sqrt(rows["v0"]) + shift) ** 2)
+
+    def ladder_paths(self, group, rng, n_paths):
+        from greeks.models.heston import ladder
+
+        return ladder.ladder_paths(group, rng, n_paths)
+
+    def ladder_fraction(self, group, seed, paths, logs, vols):
+        from greeks.models.heston import ladder
+
+        return ladder.ladder_fraction(group, seed, paths, logs, vols)
 
     def exercise_vol_step(self, group):
         sigma0 = math.sqrt(group.params[0])
