@@ -16,7 +16,7 @@ import pytest
 
 from greeks import engine
 from greeks.api import load
-from greeks.engine import progress
+from greeks.models import adapter as model_of
 from tests.helpers import make_frame, seed
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -53,7 +53,7 @@ def test_one_row_counts_decision_and_pilot():
     frame = make_frame([{"id": "call"}])
     seen = reports(frame, 40_000)
     decision = engine.pilot_paths(40_000)
-    planned = progress.ROW_COST[("gbm", "lr")] * (40_000 + 2 * decision)  # main, pilot, trial
+    planned = model_of("gbm").row_cost["lr"] * (40_000 + 2 * decision)  # main, pilot, trial
     assert seen[0, 1] > planned
     assert_eta_within_two(seen)
 

@@ -90,6 +90,13 @@ class Model:
     further: tuple[int, ...] = ()       # codes of greeks.sensitivities.NAMES by LR
     relative_cost: dict = {}            # family → cost per path relative to LR
     solves_exercise: bool = False       # exercise_boundaries solved, not regressed
+    # progress units (greeks.engine.progress) per family: per path and grid date, per path
+    # and row date; of an exercise policy's fit per pilot path and grid date; the share of a
+    # competing family's main run that auto is expected to make
+    step_cost: dict = {}
+    row_cost: dict = {}
+    fit_cost: float = 10.0
+    alternative_share: dict = {}
 
     def lr_delta_unusable(self, frame) -> np.ndarray:
         """Rows (bool per row of ``frame``, all of this model) whose likelihood-ratio delta

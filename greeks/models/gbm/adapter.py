@@ -45,6 +45,10 @@ class GBM(Model):
     # differences 2–3×, pathwise 1–1.7×, survival conditioning 4.7×)
     relative_cost = {"fd": 2.5, "pathwise": 1.3, "survival": 4.5}
     solves_exercise = True
+    step_cost = {"lr": 0.0, "pathwise": 0.0, "fd": 0.35, "survival": 6.3, "exercise": 2.0}
+    row_cost = {"lr": 1.0, "pathwise": 1.3, "fd": 4.2, "survival": 0.0, "exercise": 0.0}
+    fit_cost = 10.0
+    alternative_share = {"pathwise": 0.2, "fd": 0.12}
 
     def floor_sigma(self, params):
         return params[0], False

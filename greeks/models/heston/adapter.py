@@ -125,6 +125,10 @@ class Heston(Model):
     # cost per path relative to likelihood ratio: finite differences 2.7–3.5× on three chains
     # (greeks compare, one thread), scaled to their five chains
     relative_cost = {"fd": 5.0}
+    step_cost = {"lr": 3.2, "fd": 10.8, "exercise": 10.0}
+    row_cost = {"lr": 2.7, "fd": 11.8, "exercise": 0.0}
+    fit_cost = 10.7
+    alternative_share = {"fd": 0.5}
 
     def lr_delta_unusable(self, frame):
         """Rows from v0 = 0 without the Feller condition
