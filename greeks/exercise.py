@@ -74,6 +74,7 @@ import numpy as np
 from numba import njit
 
 from greeks import payoffs, streams
+from greeks.market.positions import CUM
 from greeks.models import adapter as model_of
 from greeks.models.base import BrownianPaths
 from greeks.payoffs import N_BASIS, NEVER, SPOT_STEP
@@ -153,15 +154,14 @@ def fit_policy(s, state, discounts, hold, omega, strike, step, min_regression):
 
 
 def solved_policy(edges: np.ndarray, discounts: np.ndarray, omega: float, strike: float,
-                  step: int) -> np.ndarray:
+                  dates: np.ndarray) -> np.ndarray:
     """β (dates × N_BASIS) of a policy from solved exercise boundaries ``edges`` (one per
-    ``step``-th date back from maturity, the maturity excepted, in date order): exercise on
-    date t_i where the discounted intrinsic value reaches β_0 = e^{−r t_i} ω (b_i − K), the
-    other dates ``NEVER``."""
+    exercise date before maturity, their indices ``dates``, increasing): exercise on date t_i
+    where the discounted intrinsic value reaches β_0 = e^{−r t_i} ω (b_i − K), the other
+    dates ``NEVER``."""
     n = discounts.size
     policy = np.zeros((n, N_BASIS))
     policy[:, 0] = NEVER
-    dates = np.arange((n - 1) % step, n - 1, step)
     fitted = np.isfinite(edges) & (edges > 0.0)
     policy[dates[fitted], 0] = discounts[dates[fitted]] * omega * (edges[fitted] - strike)
     return policy
@@ -281,9 +281,11 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
                                                 every)
                 continue
             if solved:
-                edges = model.exercise_boundaries(group, j, at_sigma, times[(n - 1) % every::every])
+                dates = _exercise_dates(group, j, every)
+                edges = model.exercise_boundaries(group, j, at_sigma,
+                                                  times[np.append(dates, n - 1)])
                 policy[j, k, :n] = solved_policy(edges, discounts, spec.omega[j],
-                                                 spec.strike[j], every)
+                                                 spec.strike[j], dates)
                 continue
             source = 0 if k < 2 else k - 1
             if k != 1:  # policy 1 reads policy 0's paths
@@ -293,6 +295,24 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
             policy[j, k, :n] = fit_policy(s, state, discounts, spec.hold[j, :, :n],
                                           spec.omega[j], spec.strike[j], every, MIN_REGRESSION)
     return policy
+
+
+def _exercise_dates(group, j: int, every: int) -> np.ndarray:
+    """Indices of row j's exercise dates before maturity under a policy on every
+    ``every``-th date back from maturity; a date just before a cash ex-date (an american
+    row's cum-dividend date off a market, :data:`greeks.market.positions.CUM`) is one of
+    them whatever ``every``, and is not counted in the stepping."""
+    index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+    n = index.size
+    cum = np.zeros(n, dtype=bool)
+    if group.market is not None and group.market.cash.any():
+        after = np.minimum(index + 1, group.times.size - 1)
+        cum = ((index + 1 < group.times.size) & (group.market.cash[after] > 0)
+               & (group.times[after] - group.times[index] <= 2.0 * CUM))
+        cum[-1] = False
+    regular = np.flatnonzero(~cum)  # the maturity last
+    stepped = regular[(regular.size - 1) % every:-1:every]
+    return np.union1d(stepped, np.flatnonzero(cum)).astype(np.int64)
 
 
 def _ruled_rows(group, model) -> np.ndarray:

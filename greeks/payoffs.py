@@ -141,8 +141,9 @@ def _continuation(beta, x, u):
 @njit(cache=True, nogil=True)
 def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
     """The index i (into ``dates``) of path p's exercise date under row j's fitted
-    ``policy`` (1: every second date back from maturity; the others every date), −1 if the option
-    ends out of the money; the prices are ``scale`` · ``s`` (a spot moved on the same path).
+    ``policy`` (its dates without an exercise rule hold ``NEVER``: policy 1 exercises on
+    every second date back from maturity and any cum-dividend date), −1 if the option ends
+    out of the money; the prices are ``scale`` · ``s`` (a spot moved on the same path).
 
     ``discounts[i]`` = e^{−r t_{d_i}}; ``state`` (paths × stored dates, or no columns) holds
     the variance state u of the basis.  A path exercises where its discounted intrinsic value
@@ -151,9 +152,8 @@ def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
     so a call on a stock paying nothing before maturity is never exercised)."""
     omega, strike = spec.omega[j], spec.strike[j]
     n = dates.size
-    step = 2 if policy == 1 else 1
     with_state = state.shape[1] > 0
-    for i in range((n - 1) % step, n, step):
+    for i in range(n):
         col = dates[i]
         level = scale * s[p, col]
         intrinsic = omega * (level - strike)

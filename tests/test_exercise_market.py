@@ -6,6 +6,7 @@ allowance of the method plus k·se."""
 
 import math
 
+import numpy as np
 import pandas as pd
 from helpers import k_for, seed
 from test_american import ALLOWANCE, HESTON_PUBLISHED, check, tree_greeks
@@ -137,3 +138,32 @@ def test_risk_report_and_buckets_leave_early_exercise_rows_out():
     alone = risk_report(positions.iloc[1:], market=market, greeks="theta,rho", paths=4_000,
                         seed=seed(75)).iloc[-1]
     assert math.isfinite(alone["theta_per_day"]) and math.isfinite(alone["rho_per_bp"])
+
+
+def test_american_rows_exercise_just_before_each_cash_dividend_on_both_grids():
+    """An american row off a market gets an exercise date CUM before each cash ex-date (the
+    price there is before the drop), in its grid and its Richardson partner's; a bermudan
+    row keeps its own dates."""
+    from greeks.api import load
+    from greeks.engine.plan import plan_groups
+    from greeks.exercise import _exercise_dates
+    from greeks.market.positions import CUM, MARKET_COLUMN
+
+    market = flat_market(vol=0.25, dividends=[{"ex_date": "2027-08-30", "amount": 3.0}])
+    positions = book(dict(id="A", option_type="call"),
+                     dict(id="B", instrument="bermudan", option_type="call", fixings=12))
+    frame = load(positions, market)
+    ex_date = 182 / 365
+    american, bermudan = (frame[MARKET_COLUMN].iat[k].times for k in (0, 1))
+    assert any(abs(t - (ex_date - CUM)) < 1e-12 for t in american)
+    assert not any(abs(t - (ex_date - CUM)) < 1e-9 for t in bermudan) and len(bermudan) == 12
+    group = next(g for g in plan_groups(frame) if 0 in g.positions)
+    j = int(list(group.positions).index(0))
+    times = group.times[group.date_index[group.date_start[j]:group.date_start[j + 1]]]
+    cum = int(np.argmin(np.abs(times - (ex_date - CUM))))
+    for every in (1, 2):
+        dates = _exercise_dates(group, j, every)
+        assert cum in dates and times.size - 1 not in dates
+    regular = np.delete(np.arange(times.size), cum)
+    assert np.array_equal(np.setdiff1d(_exercise_dates(group, j, 2), [cum]),
+                          regular[(regular.size - 1) % 2:-1:2])

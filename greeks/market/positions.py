@@ -206,11 +206,25 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
             count = int(row.fixings)
             times = tuple(float(t) for t in float(row.maturity) * np.arange(1, count + 1)
                           / count)
+        if row.instrument == "american":
+            times = _with_cum_dates(times, dynamics)
         markets.append(RowMarket(dynamics, times, used))
         overrides.append(";".join(used))
     frame[OVERRIDES] = overrides
     frame[MARKET_COLUMN] = pd.Series(markets, index=frame.index, dtype=object)
     return frame
+
+
+CUM = 1e-7  # years before an ex-date of the exercise date that sees the price before the drop
+
+
+def _with_cum_dates(times: tuple, dynamics) -> tuple:
+    """An american row's exercise grid with a date ``CUM`` before each cash ex-date in its
+    life (the price there is the cum-dividend price: a call's optimal exercise is just before
+    the drop, which a grid date may miss by up to a step; :mod:`greeks.exercise`)."""
+    maturity = times[-1]
+    cum = [d.time - CUM for d in dynamics.cash_dividends(maturity) if CUM < d.time - CUM]
+    return tuple(sorted(set(times) | set(cum))) if cum else times
 
 
 def dated_rows(frame: pd.DataFrame) -> np.ndarray:
