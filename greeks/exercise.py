@@ -31,7 +31,12 @@ exercisable at any time; it is simulated on an exercise grid (its ``fixings``, d
 default) and extrapolated to continuous exercise, V ≈ 2 V(Δ) − V(2Δ), the second policy that of
 every second date back from maturity, on the same paths (the gap of a Bermudan option to the
 American one is first order in Δ); where the pilot's value of waiting is below the intrinsic
-value at t = 0 it is exercised at once (``spec.immediate``).
+value at t = 0 it is exercised at once (``spec.immediate``).  Every exercise decision also
+needs the intrinsic value to reach a lower bound of the continuation value, the forward's
+discounted intrinsic value (:func:`_holds`).  Off a market an exercise on t_i is discounted
+by the curve's DF(t_i), and an american row's grid also holds the instant
+:data:`greeks.market.positions.CUM` before each cash ex-date (the price before the drop: a
+call's optimal exercise), in both Richardson grids (:func:`_exercise_dates`).
 
 Greeks: central differences of the fixed policy's value on common random numbers, the
 policy applied afresh to every moved path,
