@@ -224,16 +224,18 @@ PILOT = 20_000
 def _market_ladder(source, market, spot_grid, vol_grid, extra_columns, **run) -> pd.DataFrame:
     """The ladder of positions priced off ``market``: every scenario a full simulation
     (module docstring); ``run``: :func:`greeks.price_portfolio`'s run options."""
-    from greeks.api import load, price_portfolio
+    from greeks.api import price_portfolio
     from greeks.market import load_market
+    from greeks.market.positions import resolve
 
     market = load_market(market)
-    raw = source if isinstance(source, pd.DataFrame) else None
-    if raw is None:
+    if isinstance(source, pd.DataFrame):  # the positions as given: each scenario moves them
+        raw, name, lines = source, "<DataFrame>", None
+    else:
         from greeks.io import read_raw
 
-        raw = read_raw(source)[0]
-    frame = load(raw if isinstance(source, pd.DataFrame) else source, market, extra_columns)
+        (raw, lines), name = read_raw(source), str(source)
+    frame = resolve(raw, name, market, lines, extra_columns=extra_columns)
     _check_vols(frame, vol_grid)
     shifts = np.repeat(spot_grid, vol_grid.size)
     vols = np.tile(vol_grid, spot_grid.size)
