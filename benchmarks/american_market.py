@@ -75,8 +75,9 @@ def main() -> None:
             values = np.array([run[name].iat[j] for run in runs])
             errors = np.array([run[f"{name}_se"].iat[j] for run in runs])
             z = (values - refs[j][name]) / errors
+            error = 100 * (values.mean() / refs[j][name] - 1)
             lines.append(f"| {row['id']} | {name} | {refs[j][name]:.5f} | {values.mean():.5f} | "
-                         f"{errors.mean():.5f} | {100 * (values.mean() / refs[j][name] - 1):+.3f} | "
+                         f"{errors.mean():.5f} | {error:+.3f} | "
                          f"{z.mean():+.2f} | {np.sqrt((z * z).mean()):.2f} |")
     early = [f"{row['id']}: {np.mean([r['exercise_probability'].iat[j] for r in runs]):.3f}"
              for j, row in BOOK.iterrows()]

@@ -21,7 +21,7 @@ from greeks.models.base import Bumped, ExercisePaths, Model
 from greeks.models.heston.american import heston_exercise_boundaries
 from greeks.models.heston.analytic import heston_greeks
 from greeks.models.heston.constants import Constants
-from greeks.models.heston.exercise_rule import put_rules
+from greeks.models.heston.exercise_rule import call_rules, put_rules, symmetric_parameters
 from greeks.models.heston.paths import simulate
 from greeks.models.heston.schema import (
     EULER,
@@ -273,22 +273,30 @@ class Heston(Model):
         return min(EXERCISE_VOL_STEP, 0.25 * sigma0) if sigma0 > 0 else 1.0
 
     def rules_exercise(self, group, j):
-        """Puts: the ADI solution's boundary (:mod:`greeks.models.heston.exercise_rule`);
-        calls, and rows off a market (whose rates the flat ADI solver does not take), are
-        regressed."""
-        return bool(group.payoff.omega[j] < 0.0) and group.market is None
+        """Puts, and calls whose symmetric put exists (κ − ρξ > 0): the ADI solution's
+        boundary (:mod:`greeks.models.heston.exercise_rule`); rows off a market (whose rates
+        the flat ADI solver does not take) and the other calls are regressed."""
+        if group.market is not None:
+            return False
+        return bool(group.payoff.omega[j] < 0.0) or _symmetric(group) is not None
 
     def exercise_rules(self, group, j, sigma, times, discounts):
-        """The put's boundaries b_k(v) solved once per set of dates on the grid sized by the
-        group's v0 (the region does not depend on v0 or the spot), the quadratic rule in u
-        fitted where v_t's law from ``sigma``² puts the paths
-        (:func:`greeks.models.heston.exercise_rule.put_rules`)."""
+        """The put's boundaries b_k(v) (a call's: those of its symmetric put) solved once per
+        set of dates on the grid sized by the group's v0 (the region does not depend on v0 or
+        the spot), the quadratic rule in u fitted where v_t's law from ``sigma``² puts the
+        paths (:func:`greeks.models.heston.exercise_rule.put_rules`, ``call_rules``)."""
         v0, kappa, theta, xi, rho = group.params
-        nodes, edges = _put_boundaries(float(group.payoff.strike[j]), float(group.rate),
-                                       float(group.dividend), float(v0), float(kappa),
-                                       float(theta), float(xi), float(rho), tuple(times))
-        return put_rules(nodes, edges, times, discounts, group.payoff.strike[j], sigma * sigma,
-                         kappa, theta, xi)
+        strike = float(group.payoff.strike[j])
+        if group.payoff.omega[j] < 0.0:
+            nodes, edges = _put_boundaries(strike, float(group.rate), float(group.dividend),
+                                           float(v0), float(kappa), float(theta), float(xi),
+                                           float(rho), tuple(times))
+            return put_rules(nodes, edges, times, discounts, strike, sigma * sigma, kappa,
+                             theta, xi)
+        rate, dividend, *parameters = _symmetric(group)
+        nodes, edges = _put_boundaries(strike, rate, dividend, float(v0), *parameters,
+                                       tuple(times))
+        return call_rules(nodes, edges, times, discounts, strike, sigma * sigma, kappa, theta, xi)
 
     def european_price(self, group, j, spot, sigma):
         """By the characteristic function; off a market with the integrated rate and yield
@@ -300,6 +308,13 @@ class Heston(Model):
         return heston_greeks("call" if spec.omega[j] > 0 else "put", spot, spec.strike[j],
                              group.maturity[j], rate, sigma * sigma, *group.params[1:],
                              dividend).price
+
+
+def _symmetric(group):
+    """The symmetric put's (rate, dividend, κ*, θ*, ξ, ρ*) of the group's calls, or None
+    (:func:`greeks.models.heston.exercise_rule.symmetric_parameters`)."""
+    _, kappa, theta, xi, rho = (float(x) for x in group.params)
+    return symmetric_parameters(float(group.rate), float(group.dividend), kappa, theta, xi, rho)
 
 
 @functools.lru_cache(maxsize=16)
