@@ -10,6 +10,7 @@ vega + 0.02).
 """
 
 import numpy as np
+import pandas as pd
 from helpers import k_for, make_frame, seed
 
 import greeks
@@ -104,3 +105,25 @@ def test_call_without_yield_is_never_exercised():
                              dividend).price
     assert row["exercise_probability"] == 0.0
     assert abs(row["price"] - european) <= 4 * row["price_se"]
+
+
+def test_american_call_off_a_flat_market():
+    """The same call priced off a market file with a flat curve and yield: the symmetric
+    put's rule at the curve's flat equivalents, the symmetric ADI put's price within the
+    allowance + k·se, well above the regressed policy's −0.6 %."""
+    spot, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho = CALL
+    market = {"valuation_date": "2027-03-01",
+              "curves": {"USD": {"dates": ["2027-09-01"], "zero_rates": [rate]}},
+              "underlyings": {"X": {"spot": spot, "curve": "USD", "dividend_yield": dividend,
+                                    "heston": {"v0": v0, "kappa": kappa, "theta": theta,
+                                               "xi": xi, "rho": rho}}}}
+    positions = pd.DataFrame([dict(id="C", instrument="american", option_type="call",
+                                   strike=strike, expiry="2027-08-30", underlying="X",
+                                   quantity=1.0)])
+    row = greeks.price_portfolio(positions, market=market, paths=60_000,
+                                 seed=seed(34)).iloc[0]
+    tau = 182 / 365
+    r, q, k, t, x, p = symmetric_parameters(rate, dividend, kappa, theta, xi, rho)
+    reference = heston_american_put(strike, spot, tau, r, q, v0, k, t, x, p).price
+    assert abs(row["price"] - reference) <= 0.003 * reference + 0.002 + 4 * row["price_se"], \
+        (row["price"], row["price_se"], reference)

@@ -274,26 +274,31 @@ class Heston(Model):
 
     def rules_exercise(self, group, j):
         """Puts, and calls whose symmetric put exists (κ − ρξ > 0): the ADI solution's
-        boundary (:mod:`greeks.models.heston.exercise_rule`); rows off a market (whose rates
-        the flat ADI solver does not take) and the other calls are regressed."""
-        if group.market is not None:
+        boundary (:mod:`greeks.models.heston.exercise_rule`), off a market with its rate and
+        yield flattened to the row's expiry (:meth:`_carry`); rows off a market with discrete
+        dividends before expiry (whose exercise clusters at the ex-dates, which flat rates
+        miss) and the other calls are regressed."""
+        if group.market is not None and any(
+                d.time <= group.maturity[j] for d in group.market.dynamics.dividends):
             return False
-        return bool(group.payoff.omega[j] < 0.0) or _symmetric(group) is not None
+        return bool(group.payoff.omega[j] < 0.0) or _symmetric(group, j) is not None
 
     def exercise_rules(self, group, j, sigma, times, discounts):
         """The put's boundaries b_k(v) (a call's: those of its symmetric put) solved once per
         set of dates on the grid sized by the group's v0 (the region does not depend on v0 or
         the spot), the quadratic rule in u fitted where v_t's law from ``sigma``² puts the
-        paths (:func:`greeks.models.heston.exercise_rule.put_rules`, ``call_rules``)."""
+        paths (:func:`greeks.models.heston.exercise_rule.put_rules`, ``call_rules``).  Off a
+        market the boundaries are those of the flat rate and yield to expiry; the policy's
+        loss is second order in the boundaries' error, and the price stays the value of the
+        policy it applies (below the true one)."""
         v0, kappa, theta, xi, rho = group.params
         strike = float(group.payoff.strike[j])
         if group.payoff.omega[j] < 0.0:
-            nodes, edges = _put_boundaries(strike, float(group.rate), float(group.dividend),
-                                           float(v0), float(kappa), float(theta), float(xi),
-                                           float(rho), tuple(times))
+            nodes, edges = _put_boundaries(strike, *_carry(group, j), float(v0), float(kappa),
+                                           float(theta), float(xi), float(rho), tuple(times))
             return put_rules(nodes, edges, times, discounts, strike, sigma * sigma, kappa,
                              theta, xi)
-        rate, dividend, *parameters = _symmetric(group)
+        rate, dividend, *parameters = _symmetric(group, j)
         nodes, edges = _put_boundaries(strike, rate, dividend, float(v0), *parameters,
                                        tuple(times))
         return call_rules(nodes, edges, times, discounts, strike, sigma * sigma, kappa, theta, xi)
@@ -302,19 +307,26 @@ class Heston(Model):
         """By the characteristic function; off a market with the integrated rate and yield
         (the variance does not depend on them)."""
         spec = group.payoff
-        rate, dividend = group.rate, group.dividend
-        if group.market is not None:
-            rate, dividend, _ = group.market.dynamics.equivalent(float(group.maturity[j]))
+        rate, dividend = _carry(group, j)
         return heston_greeks("call" if spec.omega[j] > 0 else "put", spot, spec.strike[j],
                              group.maturity[j], rate, sigma * sigma, *group.params[1:],
                              dividend).price
 
 
-def _symmetric(group):
-    """The symmetric put's (rate, dividend, κ*, θ*, ξ, ρ*) of the group's calls, or None
+def _carry(group, j) -> tuple[float, float]:
+    """Row j's (rate, dividend yield): the group's, or off a market the flat ones to its
+    expiry with the same DF(T) and G(T)."""
+    if group.market is None:
+        return float(group.rate), float(group.dividend)
+    rate, dividend, _ = group.market.dynamics.equivalent(float(group.maturity[j]))
+    return rate, dividend
+
+
+def _symmetric(group, j):
+    """The symmetric put's (rate, dividend, κ*, θ*, ξ, ρ*) of row j, a call, or None
     (:func:`greeks.models.heston.exercise_rule.symmetric_parameters`)."""
     _, kappa, theta, xi, rho = (float(x) for x in group.params)
-    return symmetric_parameters(float(group.rate), float(group.dividend), kappa, theta, xi, rho)
+    return symmetric_parameters(*_carry(group, j), kappa, theta, xi, rho)
 
 
 @functools.lru_cache(maxsize=16)
