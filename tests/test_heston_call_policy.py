@@ -3,10 +3,10 @@
 
 References: the characteristic function for the symmetry map (independent of the ADI solver)
 and, for the American call, the ADI American put at the symmetric parameters
-(greeks.models.heston.american, checked against the published Clarke–Parrott values in
-tests/test_heston_american.py).  Tolerance: k·se plus the bias allowance at default settings
-of tests/test_american.py (0.3 % of the price + 0.002, 1 % of the delta + 0.002, 2 % of the
-vega + 0.02).
+(greeks.models.heston.american.heston_american; the solver is checked against the published
+Clarke–Parrott values in tests/test_heston_american.py).  Tolerance: k·se plus the bias
+allowance at default settings of tests/test_american.py (0.3 % of the price + 0.002, 1 % of
+the delta + 0.002, 2 % of the vega + 0.02).
 """
 
 import numpy as np
@@ -14,7 +14,7 @@ import pandas as pd
 from helpers import k_for, make_frame, seed
 
 import greeks
-from greeks.models.heston.american import heston_american_put
+from greeks.models.heston.american import heston_american
 from greeks.models.heston.analytic import heston_greeks
 from greeks.models.heston.exercise_rule import call_rules, symmetric_parameters
 from greeks.payoffs import _continuation
@@ -70,16 +70,21 @@ def test_call_rule_is_the_boundary():
     assert beta[1, 0] == greeks.payoffs.NEVER  # the maturity
 
 
-def test_american_call_against_the_symmetric_put():
-    spot, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho = CALL
-    r, q, k, t, x, p = symmetric_parameters(rate, dividend, kappa, theta, xi, rho)
-
-    def put(s):
-        return heston_american_put(strike, s, maturity, r, q, v0, k, t, x, p)
-
+def test_call_greeks_by_homogeneity():
+    """The call's delta and gamma from the symmetric put's (Euler's relation,
+    greeks.models.heston.american.heston_american) against central differences of the
+    call's price over S ± 1 % (three solves), within the differences' O(h²) error."""
+    spot = CALL[0]
+    call = heston_american("call", *CALL)
     h = 0.01 * spot
-    reference = {"price": put(spot).price, "vega": put(spot).vega,
-                 "delta": (put(spot + h).price - put(spot - h).price) / (2 * h)}
+    up, down = (heston_american("call", spot + d, *CALL[1:]).price for d in (h, -h))
+    assert abs(call.delta - (up - down) / (2 * h)) < 1e-3 * call.delta
+    assert abs(call.gamma - (up - 2 * call.price + down) / h ** 2) < 0.01 * call.gamma
+
+
+def test_american_call_against_the_symmetric_put():
+    reference = heston_american("call", *CALL)._asdict()
+    reference.pop("gamma")
     row = greeks.price_portfolio(make_frame([_row(CALL)]), paths=100_000,
                                  seed=seed(32)).iloc[0]
     kk = k_for(3)
@@ -89,6 +94,7 @@ def test_american_call_against_the_symmetric_put():
         assert abs(row[name] - value) <= relative * abs(value) + absolute + kk * se, \
             (name, row[name], se, value)
     # the early-exercise premium is there
+    spot, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho = CALL
     european = heston_greeks("call", spot, strike, maturity, rate, v0, kappa, theta, xi, rho,
                              dividend).price
     assert row["price"] > european + 4 * row["price_se"]
@@ -122,8 +128,7 @@ def test_american_call_off_a_flat_market():
                                    quantity=1.0)])
     row = greeks.price_portfolio(positions, market=market, paths=60_000,
                                  seed=seed(34)).iloc[0]
-    tau = 182 / 365
-    r, q, k, t, x, p = symmetric_parameters(rate, dividend, kappa, theta, xi, rho)
-    reference = heston_american_put(strike, spot, tau, r, q, v0, k, t, x, p).price
+    reference = heston_american("call", spot, strike, 182 / 365, rate, dividend, v0, kappa,
+                                theta, xi, rho).price
     assert abs(row["price"] - reference) <= 0.003 * reference + 0.002 + 4 * row["price_se"], \
         (row["price"], row["price_se"], reference)

@@ -1,5 +1,5 @@
 """Finite-difference reference: the American and Bermudan put under Heston (ADI, operator
-splitting), and the Bermudan put's exercise boundaries.
+splitting), the call by put–call symmetry, and the Bermudan put's exercise boundaries.
 
 The put's value V(τ, S, v), τ = T − t, solves the linear complementarity problem
 
@@ -71,6 +71,7 @@ from numba import njit
 from scipy.interpolate import RectBivariateSpline
 
 from greeks.models.gbm.american import FDGreeks, checked_exercise_dates
+from greeks.models.heston.exercise_rule import symmetric_parameters
 
 S_STEPS = 200  # intervals of the S grid
 V_STEPS = 100  # intervals of the variance grid
@@ -404,3 +405,28 @@ def _greeks_at(s, v, u, spots, v0) -> FDGreeks:
     if spots.ndim == 0:
         return FDGreeks(float(price), float(delta), float(gamma), float(vega))
     return FDGreeks(price, delta, gamma, vega)
+
+
+def heston_american(option_type, spot, strike, maturity, rate, dividend, v0, kappa, theta, xi,
+                    rho, *, exercise_times=None) -> FDGreeks:
+    """Price, delta, gamma and σ0-vega of the American (Bermudan on ``exercise_times``) put or
+    call under Heston at one spot.  A call is the put of its put–call symmetry
+    (:func:`greeks.models.heston.exercise_rule.symmetric_parameters`), P*(x, y) with spot
+    x = K and strike y = S; P* is homogeneous of degree one in (x, y), so with its price,
+    delta Δ* and gamma Γ* at (K, S)
+
+        C = P*,   ∂C/∂S = ∂P*/∂y = (P* − K Δ*)/S,   ∂²C/∂S² = (K/S)² Γ*,   ∂C/∂σ0 = ∂P*/∂σ0
+
+    (Euler's relation; v0 is the same in both).  A call with κ − ρξ ≤ 0 has no symmetric put
+    (ValueError)."""
+    if option_type == "put":
+        return heston_american_put(spot, strike, maturity, rate, dividend, v0, kappa, theta, xi,
+                                   rho, exercise_times=exercise_times)
+    symmetric = symmetric_parameters(rate, dividend, kappa, theta, xi, rho)
+    if symmetric is None:
+        raise ValueError("a call needs kappa - rho * xi > 0 (its symmetric put's mean reversion)")
+    r, q, k, t, x, p = symmetric
+    put = heston_american_put(strike, spot, maturity, r, q, v0, k, t, x, p,
+                              exercise_times=exercise_times)
+    return FDGreeks(put.price, (put.price - strike * put.delta) / spot,
+                    (strike / spot) ** 2 * put.gamma, put.vega)
