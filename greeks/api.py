@@ -403,8 +403,9 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
     """Fill in, in place, rho and theta of the rows priced off a market from their
     bucketed Greeks on the main run's paths (:mod:`greeks.engine.buckets`): rho the
     parallel shift of the row's rate curve (the sum of its node buckets; Heston european
-    and asian rows pathwise, other Heston rows NaN), theta of GBM rows 365 times the one-day
-    change (so ``theta_per_day`` is that change; Heston rows NaN).  The totals too when
+    and asian rows pathwise, digital and barrier rows by the carry's score), theta of GBM
+    rows 365 times the one-day change (so ``theta_per_day`` is that change; Heston rows
+    NaN).  The totals too when
     every row is off a market and has a value."""
     wanted = {"rho": "rate", "theta": "theta"}
     codes = {name: names.index(name) for name in wanted if name in names}

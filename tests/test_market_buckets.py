@@ -351,17 +351,19 @@ def test_report_takes_theta_and_rho_of_dated_rows_from_their_buckets():
 HESTON = {"v0": 0.04, "kappa": 1.5, "theta": 0.05, "xi": 0.5, "rho": -0.6}
 
 
-def heston_closed_form(spec, omega, strike, expiry):
-    """The Fourier price on the equivalent flat rate and yield to expiry (exact: the payoff
-    at T depends on the rates only through DF(T) and the forward)."""
-    from greeks.models.heston.analytic import heston_greeks
+def heston_closed_form(spec, omega, strike, expiry, digital=False):
+    """The Fourier price (of the european, or the cash digital paying 1) on the equivalent
+    flat rate and yield to expiry (exact: the payoff at T depends on the rates only through
+    DF(T) and the forward)."""
+    from greeks.models.heston.analytic import heston_digital, heston_greeks
 
     valuation, und = spec["valuation_date"], spec["underlyings"]["NDX"]
     t = years(expiry, valuation)
     rate = integral(spec["curves"]["USD"], "zero_rates", t, valuation) / t
     dividend = integral(und["dividend_yield"], "yields", t, valuation) / t
-    return heston_greeks("call" if omega > 0 else "put", und["spot"], strike, t, rate,
-                         *HESTON.values(), dividend)[0]
+    return (heston_digital if digital else heston_greeks)(
+        "call" if omega > 0 else "put", und["spot"], strike, t, rate, *HESTON.values(),
+        dividend)[0]
 
 
 def test_heston_carry_buckets_match_central_differences_of_the_fourier_price():
@@ -384,26 +386,57 @@ def test_heston_carry_buckets_match_central_differences_of_the_fourier_price():
               for j, d in enumerate(spec["curves"]["USD"]["dates"])]
     checks += [(f"yield:NDX:{d}", ["underlyings", "NDX", "dividend_yield", "yields", j])
                for j, d in enumerate(spec["underlyings"]["NDX"]["dividend_yield"]["dates"])]
-    k = k_for(2 * len(checks))
-    for name, _, omega, strike, expiry in rows[:2]:
+    k = k_for(3 * len(checks))
+    for name, kind, omega, strike, expiry in rows[:2] + rows[3:]:
         for label, path in checks:
-            up, down = (heston_closed_form(bumped(spec, path, s), omega, strike, expiry)
-                        for s in (h, -h))
+            up, down = (heston_closed_form(bumped(spec, path, s), omega, strike, expiry,
+                                           kind == "digital") for s in (h, -h))
             found = table.loc[(name, label)]
             assert_within(found["mean"], (up - down) / (2 * h), found["se"], k,
                           label=f"{name} {label}")
     asian = table.loc["ha"]
     nodes = asian[asian.index.str.startswith("rate:USD:2")]["mean"].sum()
     assert math.isclose(asian.loc["rate:USD:parallel", "mean"], nodes, rel_tol=1e-9)
-    assert table.loc["hd"]["mean"].isna().all()  # a digital is not continuous: no pathwise
     assert not any(label.startswith("theta") for label in table.loc["hc"].index)
 
 
+def test_heston_barrier_carry_score_on_a_barrier_never_reached_is_the_european_rho():
+    """The carry's likelihood-ratio score over a barrier's 52 monitoring dates (increments
+    of β between dates): with the barrier out of reach the up-and-out call is the european
+    call, whose rate and yield buckets are the Fourier price's central differences."""
+    spec = copy.deepcopy(SPEC)
+    spec["underlyings"] = {"NDX": {"spot": 100.0, "curve": "USD", "heston": HESTON,
+                                   "dividend_yield": SPEC["underlyings"]["SPX"]["dividend_yield"]}}
+    positions = book([("hb", "barrier", 1.0, 100.0, "2027-11-15")]).assign(
+        underlying="NDX", barrier=1e4, barrier_type="up-and-out", fixings=52)
+    market = load_market(spec)
+    frame = load(positions, market)
+    found, _ = bucket_estimates(frame, market, 40_000, seed(12), threads=1)
+    h = 1e-5
+    checks = {f"rate:USD:{d}": ["curves", "USD", "zero_rates", j]
+              for j, d in enumerate(spec["curves"]["USD"]["dates"])}
+    checks.update({f"yield:NDX:{d}": ["underlyings", "NDX", "dividend_yield", "yields", j]
+                   for j, d in enumerate(spec["underlyings"]["NDX"]["dividend_yield"]["dates"])})
+    k = k_for(len(checks))
+    seen = 0
+    for _, label, _, mean, se in found:
+        if label in checks:
+            up, down = (heston_closed_form(bumped(spec, checks[label], s), 1.0, 100.0,
+                                           "2027-11-15") for s in (h, -h))
+            assert_within(mean, (up - down) / (2 * h), se, k, label=label)
+            seen += 1
+    assert seen == len(checks)
+
+
 def test_a_subtotal_lacks_rho_only_where_a_row_in_it_does():
+    """A Heston digital from v0 = 0 without the Feller condition has no carry score (its
+    first conditional variance has no usable inverse): its rho is NaN, and so are the
+    subtotal and the total holding it."""
     from greeks.report import risk_report
 
     spec = copy.deepcopy(SPEC)
-    spec["underlyings"]["NDX"] = {"spot": 100.0, "curve": "USD", "heston": HESTON}
+    spec["underlyings"]["NDX"] = {"spot": 100.0, "curve": "USD",
+                                  "heston": dict(HESTON, v0=0.0, xi=1.0)}
     positions = pd.concat([book(ROWS[:1]), book([("nd", "digital", 1.0, 100.0, "2027-11-15")])
                            .assign(underlying="NDX")], ignore_index=True)
     report = risk_report(positions, market=spec, by="underlying", paths=4_000, seed=seed(11),

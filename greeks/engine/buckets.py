@@ -2,8 +2,9 @@
 further likelihood-ratio weights, vega per vol node, rho per rate-curve node,
 ∂V/∂(dividend yield) per yield node, ∂V/∂(each discrete dividend), and theta (the one-day
 change) (:mod:`greeks.market.factors`, :func:`greeks.models.gbm.dated.factor_weights`); for
-Heston european and asian rows the carry buckets pathwise
-(:class:`greeks.market.factors.CarryFactors`); each with its standard error.
+Heston rows the carry buckets, european and asian pathwise, digital and barrier by the
+carry's likelihood-ratio score (:class:`greeks.market.factors.CarryFactors`); each with its
+standard error.
 
 Paths.  Each dated group is simulated from the main run's streams (chunk c of the main
 run draws from ``streams.MAIN + c``, the same spawn words; antithetic pairs), so the
@@ -40,6 +41,7 @@ from greeks.market.positions import MARKET_COLUMN
 from greeks.models.gbm import dated
 from greeks.models.heston import carry
 from greeks.models.heston.adapter import group_paths
+from greeks.models.heston.schema import from_zero_without_feller
 from greeks.payoff_table import EUROPEAN
 from greeks.stats import Moments
 
@@ -102,8 +104,11 @@ class _Row:
 
 
 class _HestonRow:
-    """A Heston row's carry factors (:class:`greeks.market.factors.CarryFactors`),
-    pathwise: european and asian rows; other payoffs NaN.  No theta."""
+    """A Heston row's carry factors (:class:`greeks.market.factors.CarryFactors`): european
+    and asian rows pathwise, digital and barrier rows by the likelihood-ratio score of the
+    carry (:func:`greeks.models.heston.carry.carry_scores`; NaN for a chain from v0 = 0
+    without the Feller condition, whose first conditional variance has no usable inverse).
+    No theta."""
 
     def __init__(self, group, j, frame, market):
         position = int(group.positions[j])
@@ -112,7 +117,8 @@ class _HestonRow:
         self.part = slice(group.date_start[j], group.date_start[j + 1])
         kind = group.payoff.kind[j]
         self.asian = kind == payoffs.ASIAN
-        self.valid = kind in (EUROPEAN, payoffs.ASIAN)
+        self.pathwise = kind in (EUROPEAN, payoffs.ASIAN)
+        self.valid = self.pathwise or not from_zero_without_feller(*group.params[:4])
         self.omega, self.strike = group.payoff.omega[j], group.payoff.strike[j]
         self.discount = group.payoff.discount[j]
         times = group.times[group.date_index[self.part]]
@@ -124,14 +130,19 @@ class _HestonRow:
                      own_yield="dividend" in overrides)
         self.factors = carry_factors(row_market.dynamics, times if self.asian else times[-1:],
                                      float(times[-1]), names)
+        # a score needs β at every date the payoff reads (the control L = DF S(T) its last)
+        self.beta = np.ascontiguousarray(
+            self.factors.beta if self.pathwise or times.size == 1 else
+            carry_factors(row_market.dynamics, times, float(times[-1]), names).beta)
         f = self.factors
         self.labels = f.labels + [p[0] for p in f.parallel]
         self.kinds = f.kinds + [p[1] for p in f.parallel]
         self.control = f.control
 
     def sample(self, paths, group, j):
-        """F × paths: the pathwise f-derivative and that of L (module docstring)."""
-        s, columns = paths
+        """F × paths: the derivative of f (pathwise, or f times the score) and that of L
+        (module docstring)."""
+        s, columns, residual, variance = paths
         dates = np.ascontiguousarray(columns[self.part])
         n = s.shape[0]
         f = self.factors
@@ -142,11 +153,16 @@ class _HestonRow:
             return g, np.zeros_like(g)
         payoffs.evaluate(s, dates, group.payoff, j, payoff)
         estimators.linear_payoff(s, dates, self.asian, self.discount, linear)
-        carry.carry_pathwise(s, dates, self.asian, self.omega, self.strike, self.discount,
-                             np.ascontiguousarray(f.beta), g)
-        h = np.empty_like(g)  # the linear payoff's pathwise derivative: ω = 1, K = −∞
-        carry.carry_pathwise(s, dates, self.asian, 1.0, -np.inf, self.discount,
-                             np.ascontiguousarray(f.beta), h)
+        if self.pathwise:
+            carry.carry_pathwise(s, dates, self.asian, self.omega, self.strike, self.discount,
+                                 self.beta, g)
+            h = np.empty_like(g)  # the linear payoff's pathwise derivative: ω = 1, K = −∞
+            carry.carry_pathwise(s, dates, self.asian, 1.0, -np.inf, self.discount,
+                                 self.beta, h)
+        else:
+            carry.carry_scores(residual, variance, dates, self.beta, g)
+            h = g * linear[None, :]
+            g *= payoff[None, :]
         g -= f.discount[:, None] * payoff[None, :]
         h -= f.discount[:, None] * linear[None, :]
         return g, h
@@ -158,13 +174,14 @@ class _HestonRow:
 
 def _paths(group, seed, chunk, count):
     """The chunk's paths from the main run's stream ``chunk``: GBM (W̃, S, Ŝ), Heston
-    (S, the rows' columns), in antithetic pairs."""
+    (S, the rows' columns, R, V), in antithetic pairs."""
     market = group.market
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
     rng = np.random.Generator(np.random.PCG64(stream))
     if group.model == "heston":
         chain = group_paths(group, rng, count)
-        return chain.s * market.growth[np.unique(group.date_index)], chain.columns
+        return (chain.s * market.growth[np.unique(group.date_index)], chain.columns,
+                chain.residual, chain.variance)
     log_growth = np.diff(np.log(market.growth), prepend=0.0)
     return dated.simulate_dated(rng, count, market.clock, log_growth, market.cash, group.spot,
                                 True)

@@ -254,7 +254,7 @@ def row_theta(dynamics: Dynamics, score_times: np.ndarray, payoff_times: np.ndar
 @dataclass
 class CarryFactors:
     """The carry factors of a row whose payoff is a continuous function of its prices on
-    ``payoff_times`` (Heston european and asian rows): ``beta`` (F × dates) = ∂log G/∂θ at
+    ``payoff_times`` (Heston rows): ``beta`` (F × dates) = ∂log G/∂θ at
     those dates, ``discount`` (F,) = c, ``control`` (F,) = ∂E[L]/∂θ, ``parallel`` as in
     :class:`Factors`.
 
@@ -265,7 +265,8 @@ class CarryFactors:
 
         ∂V/∂θ = E[DF f'(X) ∂X/∂θ] − c V,   X = S(T) or the average of S over the dates.
 
-    Digital and barrier payoffs are not continuous: NaN."""
+    Digital and barrier payoffs are not continuous: they take the likelihood-ratio score
+    of the carry instead (:func:`greeks.models.heston.carry.carry_scores`)."""
 
     labels: list
     kinds: list

@@ -1,4 +1,4 @@
-"""Pathwise carry sensitivities of Heston rows priced off a market
+"""Carry sensitivities of Heston rows priced off a market, pathwise or by likelihood ratio
 (:class:`greeks.market.factors.CarryFactors`)."""
 
 from __future__ import annotations
@@ -34,3 +34,29 @@ def carry_pathwise(s, columns, asian, omega, strike, discount, beta, out):
             else:
                 slope = s[p, columns[n - 1]] * beta[k, beta.shape[1] - 1]
             out[k, p] = discount * omega * slope
+
+
+@njit(cache=True, nogil=True)
+def carry_scores(residual, variance, columns, beta, out):
+    """``out[k, p]`` = the likelihood-ratio score of path p's prices at the row's dates
+    ``columns`` for a factor θ_k that moves log S(t_i) by β_k(t_i) (``beta``: factors × the
+    row's dates), for payoffs without a pathwise derivative (digitals, barriers).
+
+    Given the variance path the chain's log-prices have independent Gaussian increments,
+    residual R and variance V accumulated from 0 (``residual``, ``variance``: paths × stored
+    dates); the carry moves only their means (S = X G on the zero-carry chain X) and not the
+    variance path's law, so
+
+        ∂ log p/∂θ_k = Σ_i (β_k(t_i) − β_k(t_{i−1})) (R_i − R_{i−1}) / (V_i − V_{i−1}),
+
+    t_0 = 0, β_k(0) = R_0 = V_0 = 0: E[f ∂ log p/∂θ_k] = ∂E[f]/∂θ_k for any payoff f of the
+    prices at those dates."""
+    n, factors = columns.size, beta.shape[0]
+    for p in range(residual.shape[0]):
+        for k in range(factors):
+            score, r, v, b = 0.0, 0.0, 0.0, 0.0
+            for i in range(n):
+                r_i, v_i = residual[p, columns[i]], variance[p, columns[i]]
+                score += (beta[k, i] - b) * (r_i - r) / (v_i - v)
+                r, v, b = r_i, v_i, beta[k, i]
+            out[k, p] = score
