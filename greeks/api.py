@@ -384,7 +384,7 @@ def _flat_heston_sensitivities(frame, dropped, names, paths: int, options: RunOp
     from greeks.models.heston import sensitivities as further
 
     args = (names, paths, options.seed, options.scheme, options.steps_per_year,
-            options.first_step, options.method)
+            options.first_step, options.method, options.threads, options.scheduler)
     if not dropped.any():
         return further.heston_sensitivities(frame, *args)
     flat = np.flatnonzero(~dropped)
@@ -416,7 +416,7 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
     from greeks.market import load_market
 
     found, aggregates = bucket_estimates(frame, load_market(market), paths, options.seed,
-                                         options.threads)
+                                         options.threads, scheduler=options.scheduler)
     nodes: dict = {}
     for position, label, kind, value, error in found:
         nodes.setdefault((position, kind), []).append((label, value, error))
@@ -483,8 +483,8 @@ def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> N
                          f"slowly); {remedy}", row=int(refused.argmax()) + 1, column="v0")
 
 
-def vega_buckets(source, *, market, paths: int | None = None,
-                 seed: int | None = None) -> pd.DataFrame:
+def vega_buckets(source, *, market, paths: int | None = None, seed: int | None = None,
+                 threads: int | None = None, scheduler: str | None = None) -> pd.DataFrame:
     """Bucketed vegas of the GBM positions priced off ``market``: ∂V/∂σ_j per node j of
     their underlying's vol curve, with standard errors (:mod:`greeks.engine.buckets`);
     one row per position and node: ``id``, ``underlying``, ``node``, ``vega``, ``vega_se``.
@@ -492,9 +492,11 @@ def vega_buckets(source, *, market, paths: int | None = None,
     from greeks.engine.buckets import vega_buckets as buckets
     from greeks.market import load_market
 
-    options = check_run_options(paths=paths, seed=seed)
+    options = check_run_options(paths=paths, seed=seed, threads=threads, scheduler=scheduler)
+    check_reachable(options.scheduler)
     market = load_market(market)
-    return buckets(load(source, market), market, options.paths, options.seed)
+    return buckets(load(source, market), market, options.paths, options.seed, options.threads,
+                   options.scheduler)
 
 
 def with_total_row(results: pd.DataFrame) -> pd.DataFrame:

@@ -120,7 +120,8 @@ def price(file, output, fmt, with_total, buckets, **options) -> None:
             from greeks.io import write_table
 
             write_table(vega_buckets(file, market=options["market"], paths=options["paths"],
-                                     seed=options["seed"]), buckets)
+                                     seed=options["seed"], threads=options["threads"],
+                                     scheduler=options["scheduler"]), buckets)
     emit(results, with_total_row(results) if with_total else results, output, fmt,
          print_results)
     note_unmet(results, options)
@@ -177,12 +178,12 @@ def _bucket_report(files, by, output, fmt, options) -> None:
     with user_errors(output):
         if options["market"] is None:
             raise BadOption("--buckets needs --market")
-        used = {"paths", "seed", "threads", "market", "extra_columns"}
+        used = {"paths", "seed", "threads", "scheduler", "market", "extra_columns"}
         ignored = [name for name, value in options.items()
                    if name not in used and value not in (None, False, "", ())]
         if ignored:
-            raise BadOption(f"--buckets takes --paths, --seed, --threads, --by and the input "
-                            f"options only, not --{ignored[0].replace('_', '-')}")
+            raise BadOption(f"--buckets takes --paths, --seed, --threads, --scheduler, --by and "
+                            f"the input options only, not --{ignored[0].replace('_', '-')}")
         results = bucket_report(list(files), by=by, **{k: options[k] for k in used})
     emit(results, results, output, fmt, print_buckets)
 
@@ -195,7 +196,7 @@ def _bucket_report(files, by, output, fmt, options) -> None:
               help="Absolute volatility shifts (σ, or σ0 under Heston), same syntax: "
                    "-2%:+2%:1% moves 0.20 to 0.18 ... 0.22; scenarios are every spot and vol "
                    "pair.")
-@simulation_options(first_step=False, scheduler=False)
+@simulation_options(first_step=False)
 @click.option("--min-ess", type=float, default=None, show_default=str(DEFAULT_MIN_ESS),
               help="Rows whose effective sample size falls below this fraction of the paths "
                    "at a shift are re-simulated there.")

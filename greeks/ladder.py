@@ -23,7 +23,10 @@ with ``resimulate=False``, the shift is left empty and flagged).  Portfolio valu
 Σ_j q_j V_j(x) and the P&L against x = 0 get their SEs from per-path sums within each
 simulation group (the P&L from per-path differences, so it is far more precise than the
 values); groups are independent.  The reweighting runs the plain estimator on the
-engine's streams: its x = 0 value is that of ``greeks price --plain``.
+engine's streams: its x = 0 value is that of ``greeks price --plain``.  Its chunks run as
+chunk jobs on the engine's scheduler (threads, a process pool or Dask:
+:func:`greeks.engine.scheduler.completed`) and merge in chunk order, so the numbers do not
+depend on where they run.
 
 Volatility shifts (σ → σ + y, in volatility units; σ0 = sqrt(v0) under Heston) reweight
 every interval of a GBM row: with ΔW_i the Brownian increments on the row's dates,
@@ -53,6 +56,7 @@ variances add.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -80,7 +84,7 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
                 paths: int | None = None, seed: int | None = None, threads: int | None = None,
                 scheme: str | None = None, steps_per_year: float | None = None,
                 min_ess: float | None = None, resimulate: bool = True,
-                extra_columns=(), market=None) -> pd.DataFrame:
+                extra_columns=(), market=None, scheduler: str | None = None) -> pd.DataFrame:
     """The portfolio's value and P&L at each relative spot shift, with SEs and ESS.
 
     Parameters
@@ -94,9 +98,10 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     vol : str or sequence of float
         Absolute volatility shifts, same syntax (``"+5%"`` is +0.05; σ0 under Heston); the
         scenarios are every pair of spot and volatility shifts.
-    paths, seed, threads, scheme, steps_per_year, extra_columns, market
+    paths, seed, threads, scheme, steps_per_year, extra_columns, market, scheduler
         As in :func:`greeks.price_portfolio` (positions off a ``market``: re-priced at
-        every scenario, module docstring).
+        every scenario, module docstring).  The reweighted chunks run on ``scheduler``
+        (:func:`greeks.engine.scheduler.completed`), as do the re-simulations.
     min_ess : float
         Rows whose effective sample size at a shift falls below this fraction of the paths
         (default 0.1) are re-priced there by a full simulation at the shifted spots
@@ -117,82 +122,151 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
         ``attrs["rows"]`` holds each row's reweighted value, SE and ESS per shift (value and
         SE NaN where its ESS is too small).
     """
-    from greeks.api import exercise_rows, load, price_portfolio
+    from greeks.api import load
+    from greeks.dask_client import check_reachable
 
     options = check_run_options(paths=paths, seed=seed, threads=threads, scheme=scheme,
-                                steps_per_year=steps_per_year)
+                                steps_per_year=steps_per_year, scheduler=scheduler)
     min_ess = check_min_ess(min_ess)
     spot_grid = shift_grid(spot, "spot", floor=-1.0)
     vol_grid = shift_grid(vol, "vol", floor=None)
+    run = dict(paths=paths, seed=seed, threads=threads, scheme=scheme,
+               steps_per_year=steps_per_year, scheduler=scheduler)
     if market is not None:
-        return _market_ladder(source, market, spot_grid, vol_grid, extra_columns, paths=paths,
-                              seed=seed, threads=threads, scheme=scheme,
-                              steps_per_year=steps_per_year)
+        return _market_ladder(source, market, spot_grid, vol_grid, extra_columns, **run)
     frame = load(source, extra_columns=extra_columns)
-    from greeks import engine  # numba: only once the options and the input are valid
-    from greeks.stats import Moments
-
+    _check_vols(frame, vol_grid)
+    check_reachable(options.scheduler)
     shifts = np.repeat(spot_grid, vol_grid.size)  # every (spot, vol) pair, vol fastest
     vols = np.tile(vol_grid, spot_grid.size)
-    _check_vols(frame, vol_grid)
-    paths, seed = options.paths, options.seed
-    logs = np.log1p(shifts)
-    base = int(np.flatnonzero((shifts == 0) & (vols == 0))[0])
+    scenarios = _Scenarios(shifts, np.log1p(shifts), vols,
+                           int(np.flatnonzero((shifts == 0) & (vols == 0))[0]))
+    plan = _plan(frame, options, scenarios, min_ess)
+    reweighted = _reweighted(plan, len(frame), options, scenarios)
+    lines = _lines(frame, plan, scenarios, reweighted,
+                   _Reprice(dict(run, paths=options.paths, seed=options.seed,
+                                 threads=options.threads), extra_columns), resimulate)
+    table = pd.DataFrame(lines)
+    table.attrs.update(rows=_per_row(frame, plan, scenarios, vol_grid.size > 1, reweighted),
+                       paths=options.paths, seed=options.seed, min_ess=min_ess)
+    return table
+
+
+class _Scenarios(NamedTuple):
+    """Every (spot, vol) pair, vol fastest: the relative spot shifts x, c = log(1 + x), the
+    volatility shifts, and the index of the unshifted scenario."""
+
+    shifts: np.ndarray
+    logs: np.ndarray
+    vols: np.ndarray
+    base: int
+
+
+class _Plan(NamedTuple):
+    """What is reweighted: the groups without early exercise, the rows with it, each row's
+    ESS per scenario and whether it is reweighted there (``good``)."""
+
+    groups: list
+    exercised: np.ndarray
+    ess: np.ndarray
+    good: np.ndarray
+
+
+def _plan(frame: pd.DataFrame, options, scenarios: _Scenarios, min_ess: float) -> _Plan:
+    """The groups to reweight and, from each row's ESS (:func:`_effective_fraction`), where
+    its reweighted value is used: ESS ≥ ``min_ess``, and always at the unshifted scenario."""
+    from greeks import engine  # numba: only once the options and the input are valid
+    from greeks.api import exercise_rows
+
     exercised = exercise_rows(frame)
     groups = [group for group in engine.plan_groups(frame, options.scheme,
-                                                    options.steps_per_year, paths=paths)
+                                                    options.steps_per_year, paths=options.paths)
               if not exercised[group.positions].any()]
-    ess = _effective_fraction(groups, len(frame), seed, min(paths, PILOT), logs, vols)
+    ess = _effective_fraction(groups, len(frame), options.seed, min(options.paths, PILOT),
+                              scenarios.logs, scenarios.vols)
     ess[exercised] = np.nan
     good = ess >= min_ess
-    good[~exercised, base] = True
+    good[~exercised, scenarios.base] = True
+    return _Plan(groups, exercised, ess, good)
 
-    def reprice(rows, shift, vol_shift):
-        """(value, variance) of ``rows`` re-priced at a scenario by a full simulation."""
-        priced = price_portfolio(_shifted(rows, shift, vol_shift), paths=paths, seed=seed,
-                                 threads=options.threads, scheme=scheme,
-                                 steps_per_year=steps_per_year, plain=True,
-                                 extra_columns=extra_columns).attrs["total"]
-        return priced["price"], priced["price_se"] ** 2
 
-    exercise_base = (reprice(frame[exercised], 0.0, 0.0) if exercised.any() else (0.0, 0.0))
-    rows = len(frame)
-    row_stats = [Moments((shifts.size,)) for _ in range(rows)]
-    total_mean = np.zeros((2, shifts.size))  # value and P&L of the reweighted rows
-    total_variance = np.zeros((2, shifts.size))
-    for group in groups:
-        group_total = Moments((2, shifts.size))
-        for chunk, n in group.chunks(paths):
-            values = _chunk_values(group, seed, chunk, n, logs, vols)
-            value = np.zeros((n, shifts.size))
-            pnl = np.zeros((n, shifts.size))
-            for j, v in enumerate(values):
-                position = group.positions[j]
-                row_stats[position].merge(n, v.mean(axis=0),
-                                          ((v - v.mean(axis=0)) ** 2).sum(axis=0))
-                quantity = group.weight[j, 0]
-                value += quantity * v * good[position]
-                pnl += quantity * (v * good[position] - v[:, [base]])
-            both = np.stack([value, pnl], axis=1)
-            group_total.merge(n, both.mean(axis=0), ((both - both.mean(axis=0)) ** 2).sum(axis=0))
+class _Reweighted(NamedTuple):
+    """Each row's moments of f·ρ per scenario, and the (value, P&L) × scenario mean and
+    variance of the reweighted rows' total."""
+
+    row_stats: list
+    total_mean: np.ndarray
+    total_variance: np.ndarray
+
+
+def _reweighted(plan: _Plan, rows: int, options, scenarios: _Scenarios) -> _Reweighted:
+    """The reweighted estimates: every group's chunks run by :func:`_ladder_chunk` on the
+    scheduler, merged in chunk order per row and per group; groups are independent, so
+    the totals' variances add."""
+    from greeks.engine.scheduler import in_order
+    from greeks.stats import Moments
+
+    groups, size = plan.groups, scenarios.shifts.size
+    tasks = [(g, chunk, n) for g, group in enumerate(groups)
+             for chunk, n in group.chunks(options.paths)]
+    args = [(scenarios.logs, scenarios.vols, plan.good[group.positions], scenarios.base)
+            for group in groups]
+    results = in_order(_ladder_chunk, groups, tasks, options.seed, options.threads,
+                       scheduler=options.scheduler, args=args)
+    row_stats = [Moments((size,)) for _ in range(rows)]
+    group_totals = [Moments((2, size)) for _ in groups]
+    for (g, _, n), (means, m2s, total_mean, total_m2) in zip(tasks, results):
+        for j, position in enumerate(groups[g].positions):
+            row_stats[position].merge(n, means[j], m2s[j])
+        group_totals[g].merge(n, total_mean, total_m2)
+    total_mean = np.zeros((2, size))  # value and P&L of the reweighted rows
+    total_variance = np.zeros((2, size))
+    for group_total in group_totals:
         total_mean += group_total.mean
         total_variance += group_total.standard_error ** 2
+    return _Reweighted(row_stats, total_mean, total_variance)
+
+
+class _Reprice:
+    """(value, variance) of rows re-priced at a scenario by a full simulation
+    (:func:`greeks.price_portfolio`, plain estimators, the ladder's run options)."""
+
+    def __init__(self, run: dict, extra_columns):
+        self.run, self.extra_columns = run, extra_columns
+
+    def __call__(self, rows: pd.DataFrame, shift: float, vol_shift: float):
+        from greeks.api import price_portfolio
+
+        priced = price_portfolio(_shifted(rows, shift, vol_shift), plain=True,
+                                 extra_columns=self.extra_columns, **self.run).attrs["total"]
+        return priced["price"], priced["price_se"] ** 2
+
+
+def _lines(frame, plan: _Plan, scenarios: _Scenarios, reweighted: _Reweighted,
+           reprice: _Reprice, resimulate: bool) -> list[dict]:
+    """One line per scenario: the reweighted total, plus the early-exercise rows (re-priced
+    at every scenario, the base run reused at the base) and the rows whose reweighting
+    failed (re-simulated, or the scenario flagged ``unreliable``)."""
+    exercised, good, base = plan.exercised, plan.good, scenarios.base
+    rows = len(frame)
+    exercise_base = reprice(frame[exercised], 0.0, 0.0) if exercised.any() else (0.0, 0.0)
     lines = []
-    for s, shift in enumerate(shifts):
+    for s, shift in enumerate(scenarios.shifts):
+        vol_shift = scenarios.vols[s]
         bad = np.flatnonzero(~good[:, s])
-        value, value_var = total_mean[0, s], total_variance[0, s]
-        pnl, pnl_var = total_mean[1, s], total_variance[1, s]
+        value, value_var = reweighted.total_mean[0, s], reweighted.total_variance[0, s]
+        pnl, pnl_var = reweighted.total_mean[1, s], reweighted.total_variance[1, s]
         origin = "reweighted"
-        if exercised.any():  # re-priced at every scenario, the base run reused at the base
+        if exercised.any():
             priced, variance = (exercise_base if s == base
-                                else reprice(frame[exercised], shift, vols[s]))
+                                else reprice(frame[exercised], shift, vol_shift))
             value, value_var = value + priced, value_var + variance
             if s != base:
                 pnl += priced - exercise_base[0]
                 pnl_var += variance + exercise_base[1]
         lost = np.flatnonzero(~good[:, s] & ~exercised)  # reweighting failed
         if lost.size and resimulate:
-            priced, variance = reprice(frame.iloc[lost], shift, vols[s])
+            priced, variance = reprice(frame.iloc[lost], shift, vol_shift)
             value, value_var = value + priced, value_var + variance
             pnl, pnl_var = pnl + priced, pnl_var + variance
         if bad.size and (resimulate or not lost.size):
@@ -201,21 +275,27 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
         elif bad.size:
             value = value_var = pnl = pnl_var = np.nan
             origin = "unreliable"
-        lines.append(dict(shift=shift, vol_shift=vols[s], value=value,
+        lines.append(dict(shift=shift, vol_shift=vol_shift, value=value,
                           value_se=math.sqrt(value_var), pnl=pnl,
                           pnl_se=math.sqrt(pnl_var),
-                          ess=ess[good[:, s], s].min() if good[:, s].any() else np.nan,
+                          ess=plan.ess[good[:, s], s].min() if good[:, s].any() else np.nan,
                           resimulated=int(bad.size), source=origin))
-    table = pd.DataFrame(lines)
+    return lines
+
+
+def _per_row(frame, plan: _Plan, scenarios: _Scenarios, vol_named: bool,
+             reweighted: _Reweighted) -> pd.DataFrame:
+    """Each row's reweighted value, SE and ESS per scenario (value and SE NaN where it is
+    not reweighted); ``vol_named``: the columns name the volatility shift too."""
+    good, stats = plan.good, reweighted.row_stats
     per_row = {"id": frame["id"].to_numpy()}
-    for s, shift in enumerate(shifts):
-        name = f"{shift:+.4g}" + (f"/vol{vols[s]:+.4g}" if vol_grid.size > 1 else "")
-        per_row[name] = np.where(good[:, s], [row_stats[j].mean[s] for j in range(rows)], np.nan)
-        per_row[f"{name}_se"] = np.where(good[:, s], [row_stats[j].standard_error[s]
-                                                      for j in range(rows)], np.nan)
-        per_row[f"{name}_ess"] = ess[:, s]
-    table.attrs.update(rows=pd.DataFrame(per_row), paths=paths, seed=seed, min_ess=min_ess)
-    return table
+    for s, shift in enumerate(scenarios.shifts):
+        name = f"{shift:+.4g}" + (f"/vol{scenarios.vols[s]:+.4g}" if vol_named else "")
+        per_row[name] = np.where(good[:, s], [row.mean[s] for row in stats], np.nan)
+        per_row[f"{name}_se"] = np.where(good[:, s], [row.standard_error[s] for row in stats],
+                                         np.nan)
+        per_row[f"{name}_ess"] = plan.ess[:, s]
+    return pd.DataFrame(per_row)
 
 
 PILOT = 20_000
@@ -326,6 +406,26 @@ def _effective_fraction(groups, rows: int, seed: int, paths: int, logs, vols) ->
         out[group.positions] = model_of(group.model).ladder_fraction(group, seed, paths, logs,
                                                                      vols)
     return out
+
+
+def _ladder_chunk(group, seed: int, chunk: int, n: int, logs: np.ndarray, vols: np.ndarray,
+                   good: np.ndarray, base: int):
+    """The ladder's chunk job (:func:`greeks.engine.scheduler.completed`): on one chunk of
+    the group's paths, the (mean, M2) over paths of each row's f·ρ per scenario
+    (rows × scenarios each), and of the group's weighted total value Σ_j q_j f_j ρ_j·good_j
+    and P&L Σ_j q_j (f_j ρ_j·good_j − f_j) ((value, P&L) × scenarios each); ``good``: the
+    group's rows × scenarios where a row is reweighted, ``base`` the unshifted scenario."""
+    values = _chunk_values(group, seed, chunk, n, logs, vols)
+    means, m2s = np.empty((len(values), logs.size)), np.empty((len(values), logs.size))
+    value = np.zeros((n, logs.size))
+    pnl = np.zeros((n, logs.size))
+    for j, v in enumerate(values):
+        means[j], m2s[j] = v.mean(axis=0), ((v - v.mean(axis=0)) ** 2).sum(axis=0)
+        quantity = group.weight[j, 0]
+        value += quantity * v * good[j]
+        pnl += quantity * (v * good[j] - v[:, [base]])
+    both = np.stack([value, pnl], axis=1)
+    return means, m2s, both.mean(axis=0), ((both - both.mean(axis=0)) ** 2).sum(axis=0)
 
 
 def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray, vols: np.ndarray):

@@ -271,7 +271,7 @@ def _dated_rates(frame, market, options, paths, subtotal, count, rates, quantity
 
     market = load_market(market)
     found, aggregates = bucket_estimates(frame, market, paths, options.seed, options.threads,
-                                         quantity, subtotal)
+                                         quantity, subtotal, options.scheduler)
     kinds, scale = {"rho": "rate", "theta": "theta"}, {"rho": 1.0, "theta": 365.0}
     out = {}
     for name in rates:
@@ -311,7 +311,8 @@ def _heston_rates(frame, options, paths, subtotal, count, rates) -> dict:
     def run(rows):
         return further.heston_sensitivities(
             rows, list(rates), path_count(paths), options.seed, options.scheme,
-            options.steps_per_year, options.first_step, options.method)
+            options.steps_per_year, options.first_step, options.method, options.threads,
+            options.scheduler)
 
     quantity = frame["quantity"].to_numpy(dtype=float)
     mean, se, total, total_se, _ = run(frame)
@@ -389,17 +390,19 @@ def _values(exposures: dict[str, Exposure], pick) -> dict:
 
 
 def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int | None = None,
-                  threads: int | None = None, extra_columns=()) -> pd.DataFrame:
+                  threads: int | None = None, scheduler: str | None = None,
+                  extra_columns=()) -> pd.DataFrame:
     """Bucketed Greeks of the GBM positions priced off ``market``
     (:mod:`greeks.engine.buckets`), each ± its standard error, in desk units: a long table
     with ``position`` (a position's id, a subtotal's ``by`` values joined by ``/``, or
     ``TOTAL``), ``factor`` (``vol:SPX:2027-12-01``, ``rate:USD:2028-03-01``,
     ``yield:SPX:flat``, ``dividend:AAPL:2027-05-10``, ``…:parallel``, ``theta:SPX``),
-    ``unit``, ``value``, ``se``.  A position's values are per quantity × multiplier."""
+    ``unit``, ``value``, ``se``.  A position's values are per quantity × multiplier;
+    ``threads`` and ``scheduler`` run the chunks, as in :func:`greeks.price_portfolio`."""
     from greeks.engine.buckets import bucket_table
     from greeks.market import load_market
 
-    options = check_run_options(paths=paths, seed=seed, threads=threads)
+    options = check_run_options(paths=paths, seed=seed, threads=threads, scheduler=scheduler)
     market = load_market(market)
     by = [name.strip() for name in by.split(",")] if isinstance(by, str) else list(by)
     by = [name for name in by if name]
@@ -408,6 +411,7 @@ def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int
     if missing:
         raise OptionError(f"by: no column {missing[0]!r}; the columns are "
                           + ", ".join(frame.columns))
+    check_reachable(options.scheduler)
     weight = frame["quantity"].to_numpy(dtype=float)
     if MULTIPLIER in frame.columns:
         weight = weight * frame[MULTIPLIER].to_numpy(dtype=float)
@@ -417,7 +421,7 @@ def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int
     names = (keys.groupby(by, sort=True).first().index.map(
         lambda k: "/".join(k) if isinstance(k, tuple) else str(k)).tolist() if by else [])
     table = bucket_table(frame, market, options.paths, options.seed, options.threads, weight,
-                         subtotal, names)
+                         subtotal, names, options.scheduler)
     table.attrs.update(seed=options.seed, paths=options.paths, by=by)
     table.attrs["metadata"] = dict(greeks=__version__, seed=options.seed, paths=options.paths,
                                    by=",".join(by), buckets=True)

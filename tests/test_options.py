@@ -44,7 +44,8 @@ def test_shared_options_are_the_same_everywhere():
                 "--format"} <= set(options_of(command)), command
     for command in ("price", "report"):
         assert set(SHARED) <= set(options_of(command)), command
-    assert "--scheduler" not in options_of("ladder")
+    assert "--scheduler" in options_of("ladder")
+    assert "--scheduler" not in options_of("compare")
     assert options_of("price")["--paths"].opts + options_of("price")["--paths"].secondary_opts \
         == ["--paths", "-n"]
 

@@ -20,12 +20,13 @@ and used as a constant, so the estimate is unbiased.  A parallel shift's estimat
 sum of its buckets' r path by path: it equals the sum of the bucket estimates exactly,
 with the standard error of that sum.  Totals and subtotals weigh each row's r by its
 weight on the same paths (rows that share paths are correlated); groups are independent.
-Chunks run on threads (the kernels release the GIL); the Dask scheduler is not used here.
+The pilot's and the main run's chunks are chunk jobs of the engine's scheduler (threads, a
+process pool or Dask: :func:`greeks.engine.scheduler.completed`); each chunk's numbers depend
+only on the seed, its group and its index, and they merge in chunk order.
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import numpy as np
@@ -35,7 +36,6 @@ from greeks import estimators, payoffs, streams
 from greeks.engine.methods import Family
 from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.run import pilot_paths
-from greeks.engine.scheduler import default_threads
 from greeks.market.factors import UNITS, carry_factors, row_factors, row_theta
 from greeks.market.positions import MARKET_COLUMN
 from greeks.models.gbm import dated
@@ -187,61 +187,82 @@ def _paths(group, seed, chunk, count):
                                 True)
 
 
-def _chunk(group, rows, spec, seed, chunk, count, beta):
-    """One chunk's pilot sums (``beta`` None) or residual moments and weighted per-pair
-    residuals by label."""
+def _pairs(group, rows, seed: int, chunk: int, count: int):
+    """Per row of the group: (row, g, h) on one chunk's paths, averaged over antithetic
+    pairs (:meth:`_Row.sample`)."""
     paths = _paths(group, seed, chunk, count)
     half = count // 2
-    out = []
     for j, row in enumerate(rows):
         g, h = row.sample(paths, group, j)
-        g = 0.5 * (g[:, :half] + g[:, half:2 * half])
-        h = 0.5 * (h[:, :half] + h[:, half:2 * half])
-        if beta is None:
-            h = np.where(np.isfinite(row.control)[:, None], h, 0.0)
-            gm, hm = g.mean(axis=1), h.mean(axis=1)
-            out.append(np.stack([((g - gm[:, None]) * (h - hm[:, None])).sum(axis=1),
-                                 ((h - hm[:, None]) ** 2).sum(axis=1),
-                                 ((g - gm[:, None]) ** 2).sum(axis=1)]))
-            continue
+        yield (row, 0.5 * (g[:, :half] + g[:, half:2 * half]),
+               0.5 * (h[:, :half] + h[:, half:2 * half]))
+
+
+def _bucket_pilot(group, seed: int, chunk: int, count: int, rows):
+    """The pilot's chunk job (:func:`greeks.engine.scheduler.completed`): per row, the
+    sums Σ(g − ḡ)(h − h̄), Σ(h − h̄)², Σ(g − ḡ)² over the chunk's pairs, per factor (a
+    factor without a control: h = 0)."""
+    out = []
+    for row, g, h in _pairs(group, rows, seed, chunk, count):
+        h = np.where(np.isfinite(row.control)[:, None], h, 0.0)
+        gm, hm = g.mean(axis=1), h.mean(axis=1)
+        out.append(np.stack([((g - gm[:, None]) * (h - hm[:, None])).sum(axis=1),
+                             ((h - hm[:, None]) ** 2).sum(axis=1),
+                             ((g - gm[:, None]) ** 2).sum(axis=1)]))
+    return out
+
+
+def _bucket_chunk(group, seed: int, chunk: int, count: int, rows, beta, weight, slot):
+    """The main run's chunk job: per row, the (mean, M2) over the chunk's pairs of its
+    residuals r per label (parallel shifts included); and per (slot, label, kind) of the
+    total (slot −2) and of each row's slot (``slot``: frame position → slot, −1 in none),
+    the (mean, M2) of Σ weight · r over the rows, path by path."""
+    out, per_chunk = [], {}
+    for j, (row, g, h) in enumerate(_pairs(group, rows, seed, chunk, count)):
         control = np.nan_to_num(row.control)
         r = row.parallel(g - beta[j][:, None] * (h - control[:, None]))
         mean = r.mean(axis=1)
-        out.append((mean, ((r - mean[:, None]) ** 2).sum(axis=1), r))
-    return out
+        out.append((mean, ((r - mean[:, None]) ** 2).sum(axis=1)))
+        for where in {-2, int(slot[row.position])} - {-1}:
+            for label, kind, values in zip(row.labels, row.kinds, r):
+                key = (where, label, kind)
+                per_chunk[key] = per_chunk.get(key, 0.0) + weight[row.position] * values
+    totals = {}
+    for key, values in per_chunk.items():
+        values = np.broadcast_to(values, (count // 2,))
+        mean = values.mean()
+        totals[key] = (mean, ((values - mean) ** 2).sum())
+    return out, totals
 
 
 def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
                      threads: int | None = None, weight: np.ndarray | None = None,
-                     slot: np.ndarray | None = None):
+                     slot: np.ndarray | None = None, scheduler: str = "local"):
     """Per row and factor of the dated GBM rows: ``(rows, aggregates)``.  ``rows``: a list of
     (frame position, label, kind, mean, se) per 1.00 of the factor and unit of quantity;
     ``aggregates``: {(slot, label, kind): (mean, se)} of Σ weight · estimate over the rows
     in each slot (``slot``: frame position → slot id, −1 in none; the total is slot −2,
-    containing every row).  ``weight`` defaults to the quantity."""
+    containing every row).  ``weight`` defaults to the quantity.  The pilot's and the
+    main run's chunks run as chunk jobs on ``scheduler`` with ``threads``
+    (:func:`greeks.engine.scheduler.completed`), merged in chunk order."""
+    from greeks.engine.scheduler import in_order
+
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
     slot = np.full(len(frame), -1) if slot is None else np.asarray(slot)
     groups = [replace(g, antithetic=True) for g in plan_groups(frame, method="auto", plain=False)
               if g.market is not None and g.model in ("gbm", "heston")
               and g.method is not Family.EXERCISE]  # a policy's value: no path weights
     ids = frame["id"].to_numpy()
-    plans = [(g, [(_Row if g.model == "gbm" else _HestonRow)(g, j, frame, market)
-                  for j in range(g.n_rows)]) for g in groups]
+    plans = [[(_Row if g.model == "gbm" else _HestonRow)(g, j, frame, market)
+              for j in range(g.n_rows)] for g in groups]
     counts = [paths_of(paths, g, ids, False) for g in groups]
-    threads = threads or default_threads()
-
-    def run(tasks, betas):
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            futures = [pool.submit(_chunk, plans[i][0], plans[i][1], plans[i][0].payoff, seed,
-                                   chunk, n, None if betas is None else betas[i])
-                       for i, chunk, n in tasks]
-            return [f.result() for f in futures]
-
+    run = dict(threads=threads, scheduler=scheduler)
     pilot = [(i, streams.PILOT + c, n) for i, g in enumerate(groups)
              for c, n in g.chunks(pilot_paths(counts[i]))]
+    collected = in_order(_bucket_pilot, groups, pilot, seed, args=[(rows,) for rows in plans],
+                         **run)
     betas = []
-    collected = run(pilot, None)
-    for i, (group, rows) in enumerate(plans):
+    for i, rows in enumerate(plans):
         sums = [np.zeros((3, len(r.control))) for r in rows]
         for (k, _, _), result in zip(pilot, collected):
             if k == i:
@@ -252,33 +273,33 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
         betas.append([np.where(s[1] > 1e-12 * s[2], s[0] / np.where(s[1] > 0, s[1], 1.0), 0.0)
                       for s in sums])
     tasks = [(i, streams.MAIN + c, n) for i, g in enumerate(groups) for c, n in g.chunks(counts[i])]
-    results = run(tasks, betas)
+    results = in_order(_bucket_chunk, groups, tasks, seed,
+                       args=[(rows, beta, weight, slot) for rows, beta in zip(plans, betas)],
+                       **run)
+    return _merged(plans, tasks, results)
+
+
+def _merged(plans, tasks, results):
+    """:func:`bucket_estimates`' rows and aggregates from the main run's chunk results,
+    merged in chunk order; groups are independent, so their means and variances add."""
     out, aggregates = [], {}
-    for i, (group, rows) in enumerate(plans):
+    for i, rows in enumerate(plans):
         moments = [Moments(len(r.labels)) for r in rows]
         totals: dict = {}
-        for (k, _, n), result in zip(tasks, results):
+        for (k, _, n), (per_row, per_key) in zip(tasks, results):
             if k != i:
                 continue
             units = n // 2
-            per_chunk: dict = {}
-            for j, row in enumerate(rows):
-                mean, m2, r = result[j]
-                moments[j].merge(units, mean, m2)
-                for where in {-2, int(slot[row.position])} - {-1}:
-                    for label, kind, values in zip(row.labels, row.kinds, r):
-                        key = (where, label, kind)
-                        per_chunk[key] = per_chunk.get(key, 0.0) + weight[row.position] * values
-            for key, values in per_chunk.items():
-                values = np.broadcast_to(values, (units,))
-                mean = values.mean()
-                totals.setdefault(key, Moments(1)).merge(
-                    units, np.array([mean]), np.array([((values - mean) ** 2).sum()]))
+            for j in range(len(rows)):
+                moments[j].merge(units, *per_row[j])
+            for key, (mean, m2) in per_key.items():
+                totals.setdefault(key, Moments(1)).merge(units, np.array([mean]),
+                                                         np.array([m2]))
         for j, row in enumerate(rows):
             se = moments[j].standard_error
             for k, (label, kind) in enumerate(zip(row.labels, row.kinds)):
                 out.append((row.position, label, kind, moments[j].mean[k], se[k]))
-        for key, m in totals.items():  # groups are independent: means and variances add
+        for key, m in totals.items():
             mean, var = aggregates.get(key, (0.0, 0.0))
             aggregates[key] = (mean + m.mean[0], var + m.standard_error[0] ** 2)
     return out, {k: (m, np.sqrt(v)) for k, (m, v) in aggregates.items()}
@@ -286,13 +307,15 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
 
 def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | None = None,
                  weight: np.ndarray | None = None, subtotal: np.ndarray | None = None,
-                 subtotal_names=()) -> pd.DataFrame:
+                 subtotal_names=(), scheduler: str = "local") -> pd.DataFrame:
     """The long table of :func:`bucket_estimates` in desk units (:data:`UNITS`): columns
     ``position`` (a row's id, a subtotal's name, or ``TOTAL``), ``factor``, ``unit``,
     ``value``, ``se``; a position's values weighted by ``weight`` (default: quantity).
-    Factors that are exactly 0 with SE 0 (nodes beyond a row's dates) are left out."""
+    Factors that are exactly 0 with SE 0 (nodes beyond a row's dates) are left out;
+    ``threads``, ``scheduler`` as in :func:`bucket_estimates`."""
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
-    rows, aggregates = bucket_estimates(frame, market, paths, seed, threads, weight, subtotal)
+    rows, aggregates = bucket_estimates(frame, market, paths, seed, threads, weight, subtotal,
+                                        scheduler)
     records = []
     for position, label, kind, mean, se in rows:
         unit, scale = UNITS[kind]
@@ -310,12 +333,13 @@ def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | N
     return table[~((table["value"] == 0.0) & (table["se"] == 0.0))].reset_index(drop=True)
 
 
-def vega_buckets(frame: pd.DataFrame, market, paths, seed: int) -> pd.DataFrame:
+def vega_buckets(frame: pd.DataFrame, market, paths, seed: int, threads: int | None = None,
+                 scheduler: str = "local") -> pd.DataFrame:
     """One row per (position, vol node) of the GBM rows off a market: ``id``,
     ``underlying``, ``node`` (the node's date, or ``flat``), ``vega``, ``vega_se`` (per
     1.00 of that node's vol, per unit of quantity): the vol buckets of
-    :func:`bucket_estimates`."""
-    rows, _ = bucket_estimates(frame, market, paths, seed)
+    :func:`bucket_estimates` (``threads``, ``scheduler`` as there)."""
+    rows, _ = bucket_estimates(frame, market, paths, seed, threads, scheduler=scheduler)
     records = [{"id": frame["id"].iat[p], "underlying": frame["underlying"].iat[p],
                 "node": label.split(":", 2)[2], "vega": mean, "vega_se": se}
                for p, label, kind, mean, se in rows

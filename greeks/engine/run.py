@@ -10,11 +10,12 @@ import numpy as np
 import pandas as pd
 
 from greeks import estimators, exercise, sensitivities, streams
+from greeks.engine.chunks import run_chunk
 from greeks.engine.methods import Family, relative_cost, row_estimators, row_methods
 from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.progress import Work, chunk_cost, expected_share, policy_cost
 from greeks.engine.reduce import Estimates, _reduce
-from greeks.engine.scheduler import _completed, default_threads
+from greeks.engine.scheduler import completed, default_threads
 from greeks.names import AUTO_STEPS, DEFAULT_SCHEDULER, DEFAULT_SCHEME
 
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
@@ -222,8 +223,8 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
     errors.  With ``plain``, every row gets the plain likelihood-ratio estimators.
     American and bermudan rows first get their exercise policy from a pilot of their own
     (:func:`greeks.exercise.prepare`).
-    ``scheduler`` runs the chunks (:func:`_completed`); ``work`` is advanced as the
-    policies, pilot and main chunks complete (:mod:`greeks.engine.progress`).
+    ``scheduler`` runs the chunks (:func:`greeks.engine.scheduler.completed`); ``work`` is
+    advanced as the policies, pilot and main chunks complete (:mod:`greeks.engine.progress`).
     """
     groups, counts = planned.groups, planned.counts
     work = work or Work()
@@ -257,8 +258,8 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
 
     if pilot:
         collected: list = [None] * len(pilot)
-        for i, (_, pilot_sums) in _completed(groups, pilot, seed, threads, advance,
-                                             collect=True, scheduler=scheduler):
+        for i, (_, pilot_sums) in completed(run_chunk, groups, pilot, seed, threads, advance,
+                                            scheduler, args=(True,)):
             collected[i] = pilot_sums
         sums = [[0.0, 0.0] for _ in groups]
         for (g, _, _), (main, further) in zip(pilot, collected):  # in chunk order, so that
@@ -270,8 +271,8 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
                           extra_coef=sensitivities.coefficients(further, n))
                   for group, (main, further), n in zip(groups, sums, count)]
     results: list = [None] * len(tasks)
-    for i, (moments_, _) in _completed(groups, tasks, seed, threads, advance,
-                                       scheduler=scheduler):
+    for i, (moments_, _) in completed(run_chunk, groups, tasks, seed, threads, advance,
+                                      scheduler):
         results[i] = moments_
     estimates = _reduce(frame, groups, tasks, results, n_subtotals, codes)
     estimates.paths = np.zeros((len(frame), 3), dtype=np.int64)

@@ -1,5 +1,8 @@
-"""Where chunks run: threads of this process, a process pool, or a Dask cluster; each
-chunk's numbers depend only on the seed, its group and its index."""
+"""Where chunk jobs run: threads of this process, a process pool, or a Dask cluster.  A job
+is a module-level function of (group, seed, chunk, paths, *args): the engine's
+:func:`greeks.engine.chunks.run_chunk`, the ladder's reweighting, the Heston parameter
+sensitivities, the bucketed Greeks; each chunk's numbers depend only on the seed, its group
+and its index."""
 
 from __future__ import annotations
 
@@ -7,7 +10,6 @@ import os
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from greeks import dask_client
-from greeks.engine.chunks import run_chunk
 from greeks.names import SCHEDULERS
 
 
@@ -18,27 +20,41 @@ def default_threads() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _completed(groups, tasks, seed: int, threads: int, progress, collect: bool = False,
-               scheduler: str = "local"):
-    """Run the (group index, chunk, paths) tasks; yield (task index, result) as each
-    completes, after reporting progress.  ``scheduler``: ``local`` (threads of this
-    process), ``processes`` (a pool of ``threads`` processes) or a Dask scheduler's address
-    (its workers run the chunks).  Each chunk's numbers depend only on the seed, its group
-    and its index, so every scheduler gives bit-identical results."""
+def completed(job, groups, tasks, seed: int, threads: int | None = None, progress=None,
+              scheduler: str = "local", args=()):
+    """Run ``job(groups[g], seed, chunk, n, *args)`` for each (group index, chunk, paths)
+    task; yield (task index, result) as each completes, after reporting progress
+    (``progress(task)``).
+
+    ``job`` is a module-level function, so that processes and Dask workers can import it:
+    the engine's :func:`greeks.engine.chunks.run_chunk`, or a feature's own (the ladder's
+    reweighting, the Heston parameter sensitivities, the bucketed Greeks).  It draws only
+    from the streams of its group and chunk (``SeedSequence(seed, spawn_key=(*group.spawn_words,
+    chunk))``), so that each chunk's numbers depend only on the seed, its group and its
+    index.  ``args``: the job's further arguments, one tuple for every task or a list of one
+    tuple per group.  ``scheduler``: ``local`` (``threads`` threads of this process; default
+    one per core), ``processes`` (a pool of ``threads`` processes, the tasks shipped in
+    :func:`batches`) or a Dask scheduler's address (its workers run the tasks).  Callers
+    reduce the results in task order, so every scheduler and thread count gives
+    bit-identical numbers."""
+    if not tasks:
+        return
+    threads = threads or default_threads()
+    progress = progress or _no_progress
     if scheduler not in SCHEDULERS:
-        yield from _completed_on_dask(groups, tasks, seed, progress, collect, scheduler)
+        yield from _completed_on_dask(job, groups, tasks, seed, progress, args, scheduler)
         return
     if threads == 1 and scheduler == "local":
         for i, (g, c, n) in enumerate(tasks):
-            result = run_chunk(groups[g], seed, c, n, collect)
+            result = job(groups[g], seed, c, n, *_arguments(args, g))
             progress(tasks[i])
             yield i, result
         return
     if scheduler == "processes":
-        yield from _completed_in_processes(groups, tasks, seed, threads, progress, collect)
+        yield from _completed_in_processes(job, groups, tasks, seed, threads, progress, args)
         return
     with ThreadPoolExecutor(max_workers=threads) as pool:
-        futures = {pool.submit(run_chunk, groups[g], seed, c, n, collect): i
+        futures = {pool.submit(job, groups[g], seed, c, n, *_arguments(args, g)): i
                    for i, (g, c, n) in enumerate(tasks)}
         try:
             for future in as_completed(futures):
@@ -48,6 +64,25 @@ def _completed(groups, tasks, seed: int, threads: int, progress, collect: bool =
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
+
+
+def in_order(job, groups, tasks, seed: int, threads: int | None = None, progress=None,
+             scheduler: str = "local", args=()) -> list:
+    """The results of :func:`completed`, in task order."""
+    results: list = [None] * len(tasks)
+    for i, result in completed(job, groups, tasks, seed, threads, progress, scheduler, args):
+        results[i] = result
+    return results
+
+
+def _no_progress(task) -> None:
+    """No progress to report."""
+
+
+def _arguments(args, g: int) -> tuple:
+    """Group ``g``'s further arguments of a job: ``args`` itself, or its ``g``-th entry
+    when it holds one tuple per group."""
+    return args[g] if isinstance(args, list) else args
 
 
 BATCHES_PER_WORKER = 4  # batches per process: enough to even out the workers' loads
@@ -71,14 +106,14 @@ def batches(groups, tasks, workers: int) -> list[list[int]]:
     return out + [current] if current else out
 
 
-def run_batch(groups: dict, seed: int, tasks: list, collect: bool) -> list:
-    """:func:`run_chunk` of each (group index, chunk, paths) task; ``groups`` maps the
-    indices to their groups."""
-    return [run_chunk(groups[g], seed, c, n, collect) for g, c, n in tasks]
+def run_batch(job, groups: dict, seed: int, tasks: list, args: dict) -> list:
+    """``job`` of each (group index, chunk, paths) task; ``groups`` and ``args`` map the
+    indices to their groups and the job's further arguments."""
+    return [job(groups[g], seed, c, n, *args[g]) for g, c, n in tasks]
 
 
-def _completed_in_processes(groups, tasks, seed: int, workers: int, progress, collect: bool):
-    """As :func:`_completed` on a pool of ``workers`` processes, the tasks shipped in
+def _completed_in_processes(job, groups, tasks, seed: int, workers: int, progress, args):
+    """As :func:`completed` on a pool of ``workers`` processes, the tasks shipped in
     :func:`batches`."""
     from concurrent.futures import ProcessPoolExecutor  # multiprocessing: a tenth of a second
 
@@ -86,8 +121,9 @@ def _completed_in_processes(groups, tasks, seed: int, workers: int, progress, co
         futures = {}
         for batch in batches(groups, tasks, workers):
             part = [tasks[i] for i in batch]
-            futures[pool.submit(run_batch, {g: groups[g] for g, _, _ in part}, seed, part,
-                                collect)] = batch
+            used = {g for g, _, _ in part}
+            futures[pool.submit(run_batch, job, {g: groups[g] for g in used}, seed, part,
+                                {g: _arguments(args, g) for g in used})] = batch
         try:
             for future in as_completed(futures):
                 for i, result in zip(futures[future], future.result()):
@@ -98,10 +134,10 @@ def _completed_in_processes(groups, tasks, seed: int, workers: int, progress, co
             raise
 
 
-def _completed_on_dask(groups, tasks, seed: int, progress, collect: bool, address: str):
-    """As :func:`_completed`, the chunks submitted to the Dask scheduler at ``address``."""
+def _completed_on_dask(job, groups, tasks, seed: int, progress, args, address: str):
+    """As :func:`completed`, the tasks submitted to the Dask scheduler at ``address``."""
     client = dask_client.client(address)
-    futures = {client.submit(run_chunk, groups[g], seed, c, n, collect, pure=False): i
+    futures = {client.submit(job, groups[g], seed, c, n, *_arguments(args, g), pure=False): i
                for i, (g, c, n) in enumerate(tasks)}
     try:
         for future, i in futures.items():  # in submission order; the workers run ahead

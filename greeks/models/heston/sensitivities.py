@@ -64,64 +64,101 @@ RELATIVE_COST = {"lr+baseline": 1.0, "fd": 2.0}  # simulations per parameter (LR
 
 
 def heston_sensitivities(frame, names, paths: int, seed: int, scheme: str,
-                         steps_per_year: float, first_step: float, method: str = "auto"):
+                         steps_per_year: float, first_step: float, method: str = "auto",
+                         threads: int | None = None, scheduler: str = "local"):
     """(mean, se, total_mean, total_se, choice) of the Greeks ``names`` (of ``PARAMETERS``
     and ``FILLED``) for every Heston row of ``frame`` (NaN and "" for the others); totals
-    weighted by quantity over the Heston rows; ``choice`` names each estimator."""
+    weighted by quantity over the Heston rows; ``choice`` names each estimator.  The
+    pilots and the chunks run as chunk jobs on ``scheduler`` with ``threads``
+    (:func:`greeks.engine.scheduler.completed`), each on a stream of its own, merged in
+    chunk order: the numbers do not depend on where they run."""
     from greeks import engine
+    from greeks.engine.scheduler import in_order
 
     names = list(names)
     mean = np.full((len(frame), len(names)), np.nan)
     se = np.full((len(frame), len(names)), np.nan)
     choice = np.full((len(frame), len(names)), "", dtype=object)
     total_mean, total_var = np.zeros(len(names)), np.zeros(len(names))
-    for group in engine.plan_groups(frame, scheme, steps_per_year, first_step, paths=paths):
-        if group.model != "heston":
-            continue
+    groups = [group for group in engine.plan_groups(frame, scheme, steps_per_year, first_step,
+                                                    paths=paths)
+              if group.model == "heston"]
+    chosen = _choose(groups, names, paths, seed, method, threads, scheduler)
+    tasks = [(g, streams.PARAMETERS + chunk, n) for g, group in enumerate(groups)
+             for chunk, n in group.chunks(paths)]
+    results = in_order(_sensitivity_chunk, groups, tasks, seed, threads, scheduler=scheduler,
+                       args=[(names, lr, baseline) for lr, baseline in chosen])
+    stats = [Moments((group.n_rows + 1, len(names))) for group in groups]
+    for (g, _, n), (chunk_mean, chunk_m2) in zip(tasks, results):
+        stats[g].merge(n, chunk_mean, chunk_m2)
+    for group, (lr, _), group_stats in zip(groups, chosen, stats):
         rows = group.n_rows
-        lr, baseline = _choose(group, names, paths, seed, method)
-        stats = Moments((rows + 1, len(names)))
-        for chunk, n in group.chunks(paths):
-            stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words,
-                                                             streams.PARAMETERS + chunk))
-            values = _chunk(group, stream, n, names, lr, baseline)  # (rows, names, paths)
-            total = (group.weight[:, 0, None, None] * values).sum(axis=0)
-            both = np.concatenate([values, total[None]], axis=0)
-            centred = both - both.mean(axis=2, keepdims=True)
-            stats.merge(n, both.mean(axis=2), (centred ** 2).sum(axis=2))
-        group_se = stats.standard_error
-        mean[group.positions] = stats.mean[:rows]
+        group_se = group_stats.standard_error
+        mean[group.positions] = group_stats.mean[:rows]
         se[group.positions] = group_se[:rows]
         choice[group.positions] = np.where(lr, "lr+baseline", "fd")
-        total_mean += stats.mean[rows]
+        total_mean += group_stats.mean[rows]
         total_var += group_se[rows] ** 2
     return mean, se, total_mean, np.sqrt(total_var), choice
 
 
-def _choose(group, names: list[str], paths: int, seed: int, method: str):
-    """(lr, baseline), rows × names: which parameter sensitivities go by likelihood ratio,
-    and their baselines b = E[f s²]/E[s²], from a pilot on streams of its own (``auto``:
-    LR where its variance × cost is below that of the central difference; never from v0 = 0
-    without the Feller condition, :func:`greeks.models.heston.schema.from_zero_without_feller`)."""
-    from greeks import engine
+def _sensitivity_chunk(group, seed: int, chunk: int, n: int, names: list[str], lr, baseline):
+    """The chunk job (:func:`greeks.engine.scheduler.completed`) of the main run: on stream
+    ``chunk`` (``streams.PARAMETERS`` + c), the (mean, M2) over paths of every row's
+    per-path values (:func:`_chunk`) and of their quantity-weighted group total, each
+    (rows + 1) × names."""
+    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
+    values = _chunk(group, stream, n, names, lr, baseline)  # (rows, names, paths)
+    total = (group.weight[:, 0, None, None] * values).sum(axis=0)
+    both = np.concatenate([values, total[None]], axis=0)
+    centred = both - both.mean(axis=2, keepdims=True)
+    return both.mean(axis=2), (centred ** 2).sum(axis=2)
 
+
+def _choose(groups, names: list[str], paths: int, seed: int, method: str,
+            threads: int | None, scheduler: str) -> list:
+    """Per group (lr, baseline), rows × names: which parameter sensitivities go by
+    likelihood ratio, and their baselines (:func:`_sensitivity_pilot`).  Only ``exact``
+    groups whose chain has scores (never from v0 = 0 without the Feller condition,
+    :func:`greeks.models.heston.schema.from_zero_without_feller`) take a pilot, unless
+    ``method`` is ``fd``; each pilot is one task on the scheduler (one stream, not
+    chunked).  The others: central differences throughout."""
+    from greeks import engine
+    from greeks.engine.scheduler import in_order
+
+    asked = any(name in PARAMETERS for name in names)
+    piloted = [g for g, group in enumerate(groups)
+               if asked and method != "fd" and group.scheme == EXACT
+               and not from_zero_without_feller(*group.params[:4])]
+    pilot = int(np.clip(paths // 8, engine.MIN_PILOT, engine.MAX_PILOT))
+    tasks = [(g, streams.PARAMETERS_PILOT, pilot) for g in piloted]
+    found = in_order(_sensitivity_pilot, groups, tasks, seed, threads, scheduler=scheduler,
+                     args=(names, method))
+    out = [(np.zeros((group.n_rows, len(names)), dtype=bool),
+            np.zeros((group.n_rows, len(names)))) for group in groups]
+    for g, lr_and_baseline in zip(piloted, found):
+        out[g] = lr_and_baseline
+    return out
+
+
+def _sensitivity_pilot(group, seed: int, chunk: int, n: int, names: list[str], method: str):
+    """The pilot's chunk job: on stream ``chunk`` (``streams.PARAMETERS_PILOT``), n paths,
+    (lr, baseline), rows × names: the baselines b = E[f s²]/E[s²] of the parameter
+    sensitivities and which go by likelihood ratio (``auto``: where its variance × cost is
+    below that of the central difference; ``lr``: all of them)."""
     lr = np.zeros((group.n_rows, len(names)), dtype=bool)
     baseline = np.zeros(lr.shape)
     wanted = [g for g, name in enumerate(names) if name in PARAMETERS]
-    if (group.scheme != EXACT or method == "fd" or not wanted
-            or from_zero_without_feller(*group.params[:4])):
-        return lr, baseline
     lr[:, wanted] = True
-    pilot = int(np.clip(paths // 8, engine.MIN_PILOT, engine.MAX_PILOT))
-    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, streams.PARAMETERS_PILOT))
+    stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
     asked = [names[g] for g in wanted]
     everything = np.ones((group.n_rows, len(asked)), dtype=bool)
-    f_s, s = _chunk(group, stream, pilot, asked, everything, None, raw=True)
+    f_s, s = _chunk(group, stream, n, asked, everything, None, raw=True)
     square = (s * s).sum(axis=2)
     baseline[:, wanted] = (f_s * s).sum(axis=2) / np.where(square > 0, square, 1.0)
     if method != "lr":
         lr_var = np.var(f_s - baseline[:, wanted, None] * s, axis=2)
-        fd_var = np.var(_chunk(group, stream, pilot, asked, ~everything, None), axis=2)
+        fd_var = np.var(_chunk(group, stream, n, asked, ~everything, None), axis=2)
         lr[:, wanted] = lr_var * RELATIVE_COST["lr+baseline"] <= fd_var * RELATIVE_COST["fd"]
     return lr, baseline
 
