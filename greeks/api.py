@@ -11,6 +11,7 @@ import pandas as pd
 from greeks.dask_client import check_reachable
 from greeks.instruments import RESULT_COLUMNS, InputError, validate
 from greeks.market.positions import dated_rows, without_market
+from greeks.models import schema
 from greeks.names import (
     BASE_GREEKS,
     EXERCISE_STATISTICS,
@@ -65,6 +66,8 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
                     upper_bound: bool = False,
                     progress: Callable[[float, float], None] | None = None) -> pd.DataFrame:
     """Price every row and estimate its delta and vega, each with its standard error.
+
+    (Long for its parameter list only: each step of the run is a function of its own.)
 
     Parameters
     ----------
@@ -185,7 +188,9 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
     paths, unmet = sized_paths(frame, options, extra)
     estimates = simulate(frame, options, paths, progress, extra=extra)
     unmet = missed_targets(frame, estimates, options, unmet)
-    mean, se, total_mean, total_se, complete, parameter_methods = _with_heston_sensitivities(
+    from greeks.revaluation import with_revalued
+
+    mean, se, total_mean, total_se, complete, parameter_methods = with_revalued(
         frame, estimates, extra, parameters, path_count(paths), options)
     names = BASE_GREEKS + extra + parameters
     if market is not None:
@@ -195,18 +200,25 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
     out.attrs["total"] = _total(names, total_mean, total_se, complete)
     if upper_bound:
         _with_upper_bound(out, frame, paths, options.seed)
-    if estimates.exercise is not None:  # per row only: a total would mean nothing
+    _with_run_columns(out, estimates, paths)
+    out.attrs.update(run_attributes(options, paths, unmet))
+    return out
+
+
+def _with_run_columns(out: pd.DataFrame, estimates, paths) -> None:
+    """The exercise statistics' totals (NaN: per row only, a total would mean nothing) and,
+    where each group has its own count, the ``paths`` column before ``method`` (and
+    ``paths_delta``, ``paths_vega`` where a row's Greeks took different counts)."""
+    if estimates.exercise is not None:
         out.attrs["total"].update({f"{name}{suffix}": float("nan") for name in EXERCISE_STATISTICS
                                    for suffix in ("", "_se")})
-    if isinstance(paths, dict):  # each value's own count where a row's differ
+    if isinstance(paths, dict):
         used = estimates.paths
         at = out.columns.get_loc("method")
         out.insert(at, "paths", used[:, 0])
         if (used != used[:, :1]).any():
             out.insert(at + 1, "paths_delta", used[:, 1])
             out.insert(at + 2, "paths_vega", used[:, 2])
-    out.attrs.update(run_attributes(options, paths, unmet))
-    return out
 
 
 def simulate(frame: pd.DataFrame, options: RunOptions, paths, progress=None,
@@ -327,77 +339,6 @@ def _columns(name: str) -> list[tuple[str, float]]:
     return [("rho_rate" if name == "rho" else name, 1.0)]
 
 
-def _with_heston_sensitivities(frame, estimates, extra, parameters, paths: int,
-                               options: RunOptions):
-    """The estimates with the Greeks that Heston rows get from
-    :mod:`greeks.models.heston.sensitivities`: the model-parameter sensitivities ``parameters``
-    appended (with the estimator of each row), and rho, theta, vanna, volga of the Heston
-    rows filled in; totals completed with theirs."""
-    from greeks.models.heston import sensitivities as further
-
-    mean, se = estimates.mean, estimates.se
-    total_mean, total_se = estimates.total_mean, estimates.total_se
-    complete = estimates.complete
-    methods = {name: np.full(len(frame), "", dtype=object) for name in parameters}
-    filled_in = [name for name in extra if name in further.FILLED] + list(parameters)
-    # rows off a market keep NaN (the bumped revaluations assume flat rates), as do american
-    # and bermudan rows (:mod:`greeks.exercise` estimates none of these)
-    dated = dated_rows(frame)
-    dropped = dated | exercise_rows(frame)
-    heston_rows = (frame["model"] == "heston").to_numpy() & ~dropped
-    if dropped.any() and filled_in:
-        complete = complete.copy()
-        complete[[3 + extra.index(name) for name in filled_in if name in extra]] = False
-    if filled_in and heston_rows.any():
-        b_mean, b_se, b_total, b_total_se, choice = _flat_heston_sensitivities(
-            frame, dropped, filled_in, paths, options)
-        columns = [3 + extra.index(name) for name in filled_in if name in extra]
-        filled = [filled_in.index(name) for name in filled_in if name in extra]
-        mean, se = mean.copy(), se.copy()
-        mean[np.ix_(heston_rows, columns)] = b_mean[np.ix_(heston_rows, filled)]
-        se[np.ix_(heston_rows, columns)] = b_se[np.ix_(heston_rows, filled)]
-        total_mean = np.concatenate([total_mean, np.zeros(len(parameters))])
-        total_se = np.concatenate([total_se, np.zeros(len(parameters))])
-        complete = np.concatenate([complete, np.full(len(parameters), not (
-            dropped & (frame["model"] == "heston").to_numpy()).any())])
-        targets = columns + [3 + len(extra) + i for i in range(len(parameters))]
-        total_mean[targets] += b_total
-        total_se[targets] = np.hypot(total_se[targets], b_total_se)
-        complete[columns] = ~np.isnan(mean[:, columns]).any(axis=0)  # rows of other
-        # methods (pathwise, fd, rqmc) may lack them
-        mean = np.concatenate([mean, b_mean[:, len(filled):]], axis=1)
-        se = np.concatenate([se, b_se[:, len(filled):]], axis=1)
-        methods = {name: choice[:, len(filled) + i] for i, name in enumerate(parameters)}
-        complete[targets] &= ~(dropped & (frame["model"] == "heston").to_numpy()).any()
-    elif parameters:  # no Heston rows: model-parameter sensitivities do not apply
-        nan = np.full((len(frame), len(parameters)), np.nan)
-        mean, se = np.concatenate([mean, nan], axis=1), np.concatenate([se, nan], axis=1)
-        total_mean = np.concatenate([total_mean, np.full(len(parameters), np.nan)])
-        total_se = np.concatenate([total_se, np.full(len(parameters), np.nan)])
-        complete = np.concatenate([complete, np.zeros(len(parameters), dtype=bool)])
-    return mean, se, total_mean, total_se, complete, methods
-
-
-def _flat_heston_sensitivities(frame, dropped, names, paths: int, options: RunOptions):
-    """:func:`greeks.models.heston.sensitivities.heston_sensitivities` of the rows not
-    ``dropped`` (off a market, or with early exercise; the others NaN, out of the totals)."""
-    from greeks.models.heston import sensitivities as further
-
-    args = (names, paths, options.seed, options.scheme, options.steps_per_year,
-            options.first_step, options.method, options.threads, options.scheduler)
-    if not dropped.any():
-        return further.heston_sensitivities(frame, *args)
-    flat = np.flatnonzero(~dropped)
-    b_mean, b_se, b_total, b_total_se, choice = further.heston_sensitivities(
-        without_market(frame.iloc[flat].reset_index(drop=True)), *args)
-    mean, se = np.full((len(frame), b_mean.shape[1]), np.nan), np.full((len(frame),
-                                                                       b_se.shape[1]), np.nan)
-    mean[flat], se[flat] = b_mean, b_se
-    chosen = np.full((len(frame), choice.shape[1]), "", dtype=object)
-    chosen[flat] = choice
-    return mean, se, b_total, b_total_se, chosen
-
-
 def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, complete,
                       paths, options: RunOptions) -> None:
     """Fill in, in place, rho and theta of the rows priced off a market from their
@@ -456,12 +397,16 @@ def exercise_rows(frame: pd.DataFrame) -> np.ndarray:
 
 
 def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> None:
-    """Refuse Heston rows from v0 = 0 that the run cannot estimate: under Euler (its first
-    variance step from 0 is deterministic, so no σ0-score exists), and without the Feller
-    condition where a row would take the likelihood-ratio delta weight
+    """Refuse rows whose variance starts at 0 (Heston's v0 = 0: each model's schema's
+    ``zero_variance``) that the run cannot estimate: under Euler (its first variance step
+    from 0 is deterministic, so no σ0-score exists), and without the Feller condition where
+    a row would take the likelihood-ratio delta weight
     (:func:`greeks.engine.lr_delta_unusable`)."""
-    zero = ((frame["model"] == "heston") & (frame["v0"] == 0)).to_numpy() \
-        if "v0" in frame else np.zeros(len(frame), dtype=bool)
+    models = frame["model"].to_numpy(dtype=object)
+    zero = np.zeros(len(frame), dtype=bool)
+    for name in np.unique(models).tolist():
+        rows = models == name
+        zero[rows] = schema(name).zero_variance(frame[rows])
     if not zero.any():
         return
     if options.scheme == "euler":

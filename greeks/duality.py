@@ -319,7 +319,8 @@ def martingale_z(result: UpperBound) -> float:
 
 def frame_upper_bounds(frame, paths, seed: int):
     """(upper, se, checks) of every row of a validated instrument frame: the dual upper bound
-    of its gbm american and bermudan rows priced without a market (:func:`upper_bound` on its
+    of its american and bermudan rows priced without a market whose model has one
+    (GBM's: ``Model.upper_bound``) (:func:`upper_bound` on its
     exercise dates, on ``paths`` paths, a count or a mapping from id to count, at most
     ``BOUND_PATHS``; reported: U + δ), NaN for the others and for rows with more than
     ``MAX_DATES`` exercise dates (the tables take about 60 bytes per date and grid node,
@@ -328,14 +329,14 @@ def frame_upper_bounds(frame, paths, seed: int):
     of M_n in SEs (:func:`martingale_z`)."""
     from greeks.engine.plan import MIN_RICHARDSON, row_dates
     from greeks.market.positions import MARKET_COLUMN
+    from greeks.models import adapter
 
     n = len(frame)
     upper, se = np.full(n, np.nan), np.full(n, np.nan)
     checks = {}
     markets = frame[MARKET_COLUMN] if MARKET_COLUMN in frame.columns else [None] * n
     for k, (row, market) in enumerate(zip(frame.to_dict("records"), markets)):
-        if (row["instrument"] not in ("american", "bermudan") or row["model"] != "gbm"
-                or market is not None):
+        if row["instrument"] not in ("american", "bermudan") or market is not None:
             continue
         american = row["instrument"] == "american"
         times = row_dates(float(row["maturity"]), int(row["fixings"]))
@@ -343,10 +344,11 @@ def frame_upper_bounds(frame, paths, seed: int):
             continue
         count = min(BOUND_PATHS, int(paths[str(row["id"])]) if isinstance(paths, dict)
                     else int(paths))
-        result = upper_bound(row["spot"], row["strike"], row["maturity"], row["rate"],
-                             row["dividend"], row["vol"], row["option_type"] == "call", times,
-                             paths=count, seed=seed, american=american,
-                             richardson=american and times.size >= MIN_RICHARDSON)
+        result = adapter(row["model"]).upper_bound(
+            row, times, paths=count, seed=seed, american=american,
+            richardson=american and times.size >= MIN_RICHARDSON)
+        if result is None:  # the model has no bound
+            continue
         upper[k], se[k] = result.upper + result.drift, result.se
         checks[str(row["id"])] = {"drift": result.drift, "martingale_z": martingale_z(result)}
     return upper, se, checks

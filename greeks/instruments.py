@@ -14,14 +14,8 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from greeks.names import (
-    BARRIER_TYPES,
-    DIGITAL_TYPES,
-    HESTON_PARAMETERS,
-    INSTRUMENTS,
-    MODELS,
-    OPTION_TYPES,
-)
+from greeks.models import MODELS, parameter_columns, schema
+from greeks.names import BARRIER_TYPES, DIGITAL_TYPES, INSTRUMENTS, OPTION_TYPES
 from greeks.payoff_table import DATED_INSTRUMENTS  # read the path on `fixings` dates
 
 FIXINGS_PER_YEAR = 252
@@ -31,7 +25,7 @@ REQUIRED = ("id", "instrument", "option_type", "strike", "maturity", "spot", "ra
 # Canonical column order of a validated table; unknown columns follow, untouched.
 COLUMNS = (
     "id", "instrument", "option_type", "strike", "maturity", "spot", "rate", "dividend",
-    "model", "vol", *HESTON_PARAMETERS, "quantity", "payout", "digital_type", "barrier",
+    "model", *parameter_columns(), "quantity", "payout", "digital_type", "barrier",
     "barrier_type",
     "fixings", "underlying",
 )
@@ -47,13 +41,12 @@ RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se", "
 
 
 # (column, rows, low, high): finite bounds that keep e^{±rT}, S0², the grid and the payoffs
-# representable; beyond them the input is refused rather than computed as inf or NaN
+# representable; beyond them the input is refused rather than computed as inf or NaN (then
+# each model's parameter columns, in its schema's ``LIMITS``)
 LIMITS = [("maturity", "all", 1e-6, 100.0), ("rate", "all", -1.0, 1.0),
           ("dividend", "all", -1.0, 1.0), ("spot", "all", 1e-8, 1e12),
           ("strike", "all", 1e-8, 1e12), ("barrier", "barrier", 1e-8, 1e12),
-          ("payout", "digital", 0.0, 1e12), ("vol", "gbm", 0.0, 10.0),
-          ("v0", "heston", 0.0, 100.0), ("kappa", "heston", 0.0, 1000.0),
-          ("theta", "heston", 0.0, 100.0), ("xi", "heston", 0.0, 100.0)]
+          ("payout", "digital", 0.0, 1e12)]
 
 
 class InputError(ValueError):
@@ -238,9 +231,34 @@ def validate(raw: pd.DataFrame, source: str, lines=None,
     check = _Checker(source, lines)
     text = {name: _text(raw[name]) if name in raw.columns else pd.Series([""] * n, dtype=object)
             for name in COLUMNS}
-    everywhere = np.ones(n, dtype=bool)
+    _check_ids(check, text["id"])
+    instrument = _choice(check, text["instrument"], "instrument", INSTRUMENTS, True)
+    _choice(check, text["option_type"], "option_type", OPTION_TYPES, True)
+    model = _choice(check, text["model"], "model", MODELS, True)
+    values = _checked_values(check, raw.columns, text, instrument, model)
+    _choice(check, text["barrier_type"], "barrier_type", BARRIER_TYPES, instrument == "barrier")
+    _choice(check, text["digital_type"], "digital_type", DIGITAL_TYPES, False)
+    check.raise_first()
+    _check_near_misses(raw.columns, source, extra_columns)
+    _warn_long(values["maturity"], source, lines)
+    return _typed(raw, text, values, instrument)
 
-    ids = text["id"]
+
+def _warn_long(maturity: np.ndarray, source: str, lines) -> None:
+    """An :class:`InputWarning` naming the first maturity of ``LONG_MATURITY`` years or more
+    (probably meant in days), at the caller of :func:`validate`."""
+    long = np.flatnonzero(maturity >= LONG_MATURITY)
+    if long.size:
+        position = int(long[0])
+        where = f"row {position + 1}" + ("" if lines is None else f" (line {lines[position]})")
+        warnings.warn(InputWarning(
+            f"{source}: {where}: maturity {maturity[position]:g} is in years, not days"
+            + (f" ({long.size - 1} more row{'s' if long.size > 2 else ''} of "
+               f"{LONG_MATURITY:g} years or more)" if long.size > 1 else "")), stacklevel=3)
+
+
+def _check_ids(check: _Checker, ids: pd.Series) -> None:
+    """Every id given, and none twice."""
     check.fail_first((ids == "").to_numpy(), "id", lambda p: "missing value")
     duplicated = ids.duplicated(keep="first").to_numpy() & (ids != "").to_numpy()
     first_seen = {}
@@ -249,44 +267,50 @@ def validate(raw: pd.DataFrame, source: str, lines=None,
     check.fail_first(duplicated, "id", lambda p: (
         f"duplicate id {ids.iloc[p]!r} (first used in row {first_seen[ids.iloc[p]] + 1})"))
 
-    instrument = _choice(check, text["instrument"], "instrument", INSTRUMENTS, everywhere)
-    _choice(check, text["option_type"], "option_type", OPTION_TYPES, everywhere)
-    model = _choice(check, text["model"], "model", MODELS, everywhere)
-    gbm, heston = model == "gbm", model == "heston"
+
+def _checked_values(check: _Checker, columns: pd.Index, text: dict, instrument: np.ndarray,
+                    model: np.ndarray) -> dict:
+    """The numeric columns parsed, each checked on the rows it applies to: required, > 0
+    and within ``LIMITS`` (a model's parameter columns on its rows, by its schema), and the
+    fixings' count."""
+    everywhere = np.ones(len(instrument), dtype=bool)
     barrier_rows, digital = instrument == "barrier", instrument == "digital"
+    schemas = {name: schema(name) for name in MODELS}
+    rows_of = {name: model == name for name in MODELS}
+    of_model = {column: rows_of[name] for name in MODELS for column in schemas[name].PARAMETERS}
 
     def column_present(name: str, rows, why: str) -> None:
-        if name not in raw.columns and rows.any():
+        if name not in columns and rows.any():
             position = int(np.flatnonzero(rows)[0])
             check.fail(position, name, f"required column is missing ({why})")
 
-    column_present("vol", gbm, "model gbm")
-    for name in HESTON_PARAMETERS:
-        column_present(name, heston, "model heston")
+    for name in MODELS:
+        for column in schemas[name].PARAMETERS:
+            column_present(column, rows_of[name], f"model {name}")
     column_present("barrier", barrier_rows, "barrier instrument")
     column_present("barrier_type", barrier_rows, "barrier instrument")
 
     values = {}
     for name, required in [("strike", everywhere), ("maturity", everywhere), ("spot", everywhere),
-                           ("rate", everywhere), ("dividend", False), ("vol", gbm),
-                           ("v0", heston), ("kappa", heston), ("theta", heston), ("xi", heston),
-                           ("rho", heston), ("quantity", False), ("payout", False),
-                           ("barrier", barrier_rows), ("fixings", False)]:
-        values[name] = _numbers(check, text[name], name, required if name in raw.columns else False)
+                           ("rate", everywhere), ("dividend", False), *of_model.items(),
+                           ("quantity", False), ("payout", False), ("barrier", barrier_rows),
+                           ("fixings", False)]:
+        values[name] = _numbers(check, text[name], name, required if name in columns else False)
 
     positive = lambda v: v > 0  # noqa: E731
     for name, rows in [("strike", everywhere), ("maturity", everywhere), ("spot", everywhere),
-                       ("vol", gbm), ("kappa", heston), ("theta", heston), ("xi", heston),
+                       *((column, of_model[column]) for name in MODELS
+                         for column in schemas[name].POSITIVE),
                        ("barrier", barrier_rows), ("payout", digital)]:
         _bound(check, values[name], name, rows, positive, "must be > 0")
-    _bound(check, values["v0"], "v0", heston, lambda v: v >= 0, "must be >= 0")
-    _bound(check, values["rho"], "rho", heston, lambda v: np.abs(v) < 1,
-           "must lie strictly between -1 and 1 (with |rho| = 1 the log-price given the variance "
-           "path is deterministic and has no likelihood-ratio weight)")
-    applies = {"all": everywhere, "gbm": gbm, "heston": heston, "barrier": barrier_rows,
-               "digital": digital}
-    for name, rows, low, high in LIMITS:
-        _bound(check, values[name], name, applies[rows],
+    for name in MODELS:
+        for column, test, rule in schemas[name].BOUNDS:
+            _bound(check, values[column], column, rows_of[name], test, rule)
+    applies = {"all": everywhere, "barrier": barrier_rows, "digital": digital}
+    for name, rows, low, high in LIMITS + [(column, of_model[column], low, high)
+                                           for name in MODELS
+                                           for column, low, high in schemas[name].LIMITS]:
+        _bound(check, values[name], name, applies[rows] if isinstance(rows, str) else rows,
                lambda v, low=low, high=high: (v >= low) & (v <= high),
                f"must lie in [{low:g}, {high:g}] (the range the engine computes in)")
     dated = np.isin(instrument, DATED_INSTRUMENTS)
@@ -297,20 +321,7 @@ def validate(raw: pd.DataFrame, source: str, lines=None,
     check.fail_first(dated & np.isnan(values["fixings"]) & default_too_many, "fixings", lambda p: (
         f"the default, daily fixings for maturity {values['maturity'][p]:g} would exceed "
         f"{MAX_FIXINGS}; give fixings explicitly"))
-
-    _choice(check, text["barrier_type"], "barrier_type", BARRIER_TYPES, barrier_rows)
-    _choice(check, text["digital_type"], "digital_type", DIGITAL_TYPES, False)
-    check.raise_first()
-    _check_near_misses(raw.columns, source, extra_columns)
-    long = np.flatnonzero(values["maturity"] >= LONG_MATURITY)
-    if long.size:
-        position = int(long[0])
-        where = f"row {position + 1}" + ("" if lines is None else f" (line {lines[position]})")
-        warnings.warn(InputWarning(
-            f"{source}: {where}: maturity {values['maturity'][position]:g} is in years, not days"
-            + (f" ({long.size - 1} more row{'s' if long.size > 2 else ''} of "
-               f"{LONG_MATURITY:g} years or more)" if long.size > 1 else "")), stacklevel=2)
-    return _typed(raw, text, values, instrument)
+    return values
 
 
 def _check_near_misses(columns: pd.Index, source: str, extra_columns) -> None:
@@ -340,8 +351,7 @@ def _typed(raw, text, values, instrument) -> pd.DataFrame:
         "strike": values["strike"], "maturity": maturity, "spot": values["spot"],
         "rate": values["rate"], "dividend": np.nan_to_num(values["dividend"], nan=0.0),
         "model": text["model"].str.lower().to_numpy(dtype=object),
-        "vol": values["vol"],
-        **{name: values[name] for name in HESTON_PARAMETERS},
+        **{name: values[name] for name in parameter_columns()},
         "quantity": np.nan_to_num(values["quantity"], nan=1.0),
         "payout": np.nan_to_num(values["payout"], nan=1.0),
         "digital_type": np.where((instrument == "digital") & (text["digital_type"] == ""),

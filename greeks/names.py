@@ -1,6 +1,6 @@
 """Every name and default of the options, and their one validation.
 
-The models, instruments and their option and barrier types, the Heston schemes, the
+The instruments and their option and barrier types, the Heston schemes, the
 estimator methods, the schedulers, the Greeks and the output formats are named here, with
 every default of a run; :func:`check_run_options` checks a run's options and fills in the
 defaults, raising :class:`OptionError` (a ``ValueError``) in the words of the Python API.
@@ -14,12 +14,10 @@ import math
 import re
 from dataclasses import dataclass
 
-MODELS = ("gbm", "heston")
 INSTRUMENTS = ("european", "digital", "asian", "barrier", "american", "bermudan")
 OPTION_TYPES = ("call", "put")
 BARRIER_TYPES = ("up-and-out", "down-and-out", "up-and-in", "down-and-in")
 DIGITAL_TYPES = ("cash", "asset")  # a digital row's digital_type; cash is the default
-HESTON_PARAMETERS = ("v0", "kappa", "theta", "xi", "rho")  # input columns of a heston row
 
 SCHEMES = ("qe", "exact", "euler")
 METHODS = ("auto", "mixed", "lr", "pathwise", "fd", "rqmc")

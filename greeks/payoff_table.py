@@ -11,8 +11,6 @@ table lives here).  Each :class:`Payoff` row gives, for one code:
 - ``pathwise``: GBM has its pathwise delta and vega (:mod:`greeks.pathwise`);
 - ``survival``: the barrier types that GBM prices on survival-conditioned paths
   (knock-outs, :mod:`greeks.survival`);
-- ``closed_form``: the models with a closed form or a numerical reference
-  (:mod:`greeks.reference`);
 - ``exercise``: the holder may exercise early, on the row's dates (``bermudan``) or at any
   time (``american``, on an exercise grid of the row's dates, extrapolated to continuous
   exercise): priced under a Longstaff–Schwartz policy (:mod:`greeks.exercise`), never by
@@ -21,7 +19,9 @@ table lives here).  Each :class:`Payoff` row gives, for one code:
   ``"kink"`` E[L]·σ·sqrt(T) for a payoff kinked at the strike, ``"payout"`` e^{−rT}·payout
   for a cash jump, ``"strike"`` e^{−rT}·K for a jump of S_T ≈ K at the strike.
 
-Every payoff goes by likelihood ratio with controls where nothing better is declared.
+Every payoff goes by likelihood ratio with controls where nothing better is declared.  The
+payoffs with reference values are each model's (``CODES`` of its reference module,
+:func:`greeks.models.reference`).
 """
 
 from __future__ import annotations
@@ -47,21 +47,18 @@ class Payoff(NamedTuple):
     conditional: bool
     pathwise: bool
     survival: tuple
-    closed_form: tuple
     floor: str
     exercise: bool = False
 
 
-BOTH = ("gbm", "heston")
 TABLE = (
-    Payoff(EUROPEAN, "european", "", False, True, True, (), BOTH, "kink"),
-    Payoff(DIGITAL, "digital", "cash", False, True, False, (), BOTH, "payout"),
-    Payoff(ASIAN, "asian", "", True, False, True, (), (), "kink"),
-    Payoff(BARRIER, "barrier", "", True, False, False, ("up-and-out", "down-and-out"), (),
-           "kink"),
-    Payoff(ASSET_DIGITAL, "digital", "asset", False, False, False, (), BOTH, "strike"),
-    Payoff(AMERICAN, "american", "", True, False, False, (), ("gbm",), "kink", True),
-    Payoff(BERMUDAN, "bermudan", "", True, False, False, (), ("gbm",), "kink", True),
+    Payoff(EUROPEAN, "european", "", False, True, True, (), "kink"),
+    Payoff(DIGITAL, "digital", "cash", False, True, False, (), "payout"),
+    Payoff(ASIAN, "asian", "", True, False, True, (), "kink"),
+    Payoff(BARRIER, "barrier", "", True, False, False, ("up-and-out", "down-and-out"), "kink"),
+    Payoff(ASSET_DIGITAL, "digital", "asset", False, False, False, (), "strike"),
+    Payoff(AMERICAN, "american", "", True, False, False, (), "kink", True),
+    Payoff(BERMUDAN, "bermudan", "", True, False, False, (), "kink", True),
 )
 BY_CODE = {payoff.code: payoff for payoff in TABLE}
 _BY_CONTRACT = {(payoff.instrument, payoff.digital_type): payoff.code for payoff in TABLE}

@@ -1,17 +1,13 @@
 """Closed-form and semi-analytic reference values for an instrument table.
 
-The rows whose payoff declares a ``closed_form`` for their model in
-:mod:`greeks.payoff_table` have them (european, cash and asset digitals): under ``gbm``
-the Black–Scholes formulas of
-:mod:`greeks.models.gbm.analytic`, under ``heston`` the Fourier integrals of
-:mod:`greeks.models.heston.analytic`, where vega = ∂V/∂σ0 with σ0 = sqrt(v0) (0 at v0 = 0,
-as that module defines it).  Asian and barrier rows, monitored on discrete dates, have
-none here; american and bermudan rows under ``gbm`` have the finite-difference solution
-of :mod:`greeks.models.gbm.american` (off a market: of
-:mod:`greeks.models.gbm.american_market`, which also values european rows with cash
-dividends).  A row without a value, or whose formula fails
-(e^{−rT} overflowing for a huge negative rate, say), gets NaN values and the reason in
-``note``.
+Each model's reference module (:func:`greeks.models.reference`) lists the payoffs it values
+(``CODES``: european, cash and asset digitals, american and bermudan rows) and values
+them: under ``gbm`` the Black–Scholes formulas and the finite-difference solution of
+american and bermudan rows, under ``heston`` the Fourier integrals and the ADI solution
+(american and bermudan rows without a market), where vega = ∂V/∂σ0 with σ0 = sqrt(v0) (0 at
+v0 = 0).  Asian and barrier rows, monitored on
+discrete dates, have none here.  A row without a value, or whose formula fails (e^{−rT}
+overflowing for a huge negative rate, say), gets NaN values and the reason in ``note``.
 """
 
 from __future__ import annotations
@@ -24,28 +20,11 @@ import pandas as pd
 from greeks.api import load
 from greeks.instruments import InputError
 from greeks.market.positions import MARKET_COLUMN, without_market
-from greeks.models.gbm.analytic import reference
-from greeks.models.heston.analytic import (
-    heston_asset_digital,
-    heston_digital,
-    heston_greeks,
-)
-from greeks.names import BASE_GREEKS, HESTON_PARAMETERS
-from greeks.payoff_table import ASSET_DIGITAL, BY_CODE, CASH, EUROPEAN, code_of
+from greeks.models import reference
+from greeks.names import BASE_GREEKS
+from greeks.payoff_table import CASH, code_of
 
 NO_CLOSED_FORM = "no closed form"
-
-
-def _heston(row):
-    """The semi-analytic Heston values of a european or digital row."""
-    args = (row["option_type"], row["spot"], row["strike"], row["maturity"], row["rate"],
-            *(row[name] for name in HESTON_PARAMETERS), row["dividend"])
-    code = _code(row)
-    if code == EUROPEAN:
-        return heston_greeks(*args)
-    if code == ASSET_DIGITAL:
-        return heston_asset_digital(*args)
-    return heston_digital(*args, payout=row["payout"])
 
 
 def _code(row) -> int:
@@ -53,32 +32,13 @@ def _code(row) -> int:
     return code_of(row["instrument"], row.get("digital_type") or CASH)
 
 
-def _gbm(row):
-    """Black–Scholes, or for american and bermudan rows the finite-difference solution of
-    :mod:`greeks.models.gbm.american` (exercise on the row's dates for a bermudan)."""
-    if not BY_CODE[_code(row)].exercise:
-        return reference(row)
-    from greeks.models.gbm.american import american_fd
-
-    dates = None
-    if row["instrument"] == "bermudan":
-        dates = row["maturity"] * np.arange(1, int(row["fixings"]) + 1) / int(row["fixings"])
-    values = american_fd(row["spot"], row["strike"], row["maturity"], row["rate"],
-                         row["dividend"], row["vol"], row["option_type"] == "call",
-                         exercise_times=dates)
-    return values.price, values.delta, values.vega
-
-
-PRICERS = {"gbm": _gbm, "heston": _heston}
-
-
 def _row_values(row) -> tuple[tuple[float, float, float], str | None]:
     """(price, delta, vega) of one validated row and ``None``, or NaNs and the reason."""
-    pricer = PRICERS.get(row["model"])
-    if pricer is None or row["model"] not in BY_CODE[_code(row)].closed_form:
+    values, code = reference(row["model"]), _code(row)
+    if code not in values.CODES:
         return (math.nan,) * 3, NO_CLOSED_FORM
     try:
-        return tuple(pricer(row)), None
+        return tuple(values.flat(row, code)), None
     except LookupError as error:
         return (math.nan,) * 3, str(error)
     except (ArithmeticError, ValueError) as error:
@@ -86,39 +46,27 @@ def _row_values(row) -> tuple[tuple[float, float, float], str | None]:
 
 
 def _dated_values(row) -> tuple[tuple[float, float, float], str | None]:
-    """A row priced off a market.  Its ``rate``, ``dividend`` and ``vol`` are the flat
-    values to expiry with the same DF(T), forward and total variance w(T), which is all a
-    european or digital payoff at T depends on: Black–Scholes with them is exact, and the
-    vega of a parallel vol shift ε is the flat vega times ∂σ_eq/∂ε = (∂w(T)/∂ε)/(2 σ_eq T).
-    Heston's price depends on the rates only through DF(T) and the forward: exact too.
-    Cash dividends have no closed form here (NaN, and a note)."""
+    """A row priced off a market: the model's solution on the market where it has one
+    (``on_market``: GBM's american, bermudan, and european rows with cash dividends).
+    Otherwise its ``rate``, ``dividend`` and ``vol`` are the flat values to expiry with the
+    same DF(T), forward and total variance w(T), which is all a european or digital payoff
+    at T depends on: the flat values with them are exact, and the vega of a parallel vol
+    shift ε is the flat vega times the model's ``market_vega_scale`` (GBM: ∂σ_eq/∂ε =
+    (∂w(T)/∂ε)/(2 σ_eq T)).  Cash dividends have no closed form here (NaN, and a note)."""
     state = row[MARKET_COLUMN]
-    code = _code(row)
-    if row["model"] == "gbm" and (BY_CODE[code].exercise or (
-            code == EUROPEAN and state.dynamics.cash_dividends(row["maturity"]))):
-        return _market_exercise(row, state), None
+    values = reference(row["model"])
+    try:
+        solved = values.on_market(row, _code(row), state)
+    except LookupError as error:
+        return (math.nan,) * 3, str(error)
+    if solved is not None:
+        return tuple(solved), None
     if state.dynamics.cash_dividends(row["maturity"]):
         return (math.nan,) * 3, "cash dividends: no closed form"
-    values, note = _row_values(row)
-    if note is None and row["model"] == "gbm":
-        vol, maturity = row["vol"], row["maturity"]
-        scale = float(state.dynamics.vol.parallel_shift(maturity)) / (2.0 * vol * maturity)
-        values = (values[0], values[1], values[2] * scale)
-    return values, note
-
-
-def _market_exercise(row, state) -> tuple[float, float, float]:
-    """An american, bermudan or (with cash dividends) european GBM row off a market: the
-    finite-difference solution on the curves, vol curve and dividends
-    (:mod:`greeks.models.gbm.american_market`; a bermudan exercisable on the row's dates, a
-    european at its expiry only); vega per 1.00 of a parallel vol shift."""
-    from greeks.models.gbm.american_market import american_fd_market
-
-    dates = {"american": None, "bermudan": np.asarray(state.times, dtype=float),
-             "european": [row["maturity"]]}[row["instrument"]]
-    values = american_fd_market(state.dynamics, row["strike"], row["maturity"],
-                                row["option_type"] == "call", dates)
-    return values.price, values.delta, values.vega
+    flat, note = _row_values(row)
+    if note is None:
+        flat = (flat[0], flat[1], flat[2] * values.market_vega_scale(row, state))
+    return flat, note
 
 
 def reference_table(frame: pd.DataFrame, source: str = "<DataFrame>") -> pd.DataFrame:

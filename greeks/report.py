@@ -20,10 +20,11 @@ independent, so their variances add.
 The engine weighs every further Greek of a row by one weight: gamma's, q·S0²/100, differs
 from group to group, theta's and rho's are q times a constant.  Theta and rho are therefore
 weighed by q and scaled afterwards, and with gamma they take a run of their own (of the
-GBM rows, the only ones whose theta and rho the engine estimates: it simulates the same
-paths again).  Heston rows get theta and rho from :mod:`greeks.models.heston.sensitivities`,
-whose totals weigh the rows by quantity; a subtotal's comes from a run of the
-simulations it touches with the quantities of the other rows set to 0 (the same paths).
+rows whose model's chunks estimate them, GBM's: it simulates the same paths again).  Heston
+rows get theta and rho by bump and revalue (:mod:`greeks.revaluation`,
+:mod:`greeks.models.heston.sensitivities`), whose totals weigh the rows by quantity; a
+subtotal's comes from a run of the simulations it touches with the quantities of the other
+rows set to 0 (the same paths).
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ from greeks.api import (
 from greeks.dask_client import check_reachable
 from greeks.instruments import InputError
 from greeks.market.positions import MULTIPLIER, dated_rows
+from greeks.models import MODELS, adapter
 from greeks.names import DESK_UNITS, INPUT_FORMATS, OptionError, check_run_options
+from greeks.revaluation import revalued_greeks, revaluing
 
 EXPOSURES = ("market_value", "dollar_delta", "vega_per_point")  # then DESK_UNITS' values
 SCALES = {"theta": 1.0 / 365.0, "rho": 1e-4}  # desk unit per unit of q·Greek
@@ -157,8 +160,7 @@ scheduler, plain, extra_columns, progress
         paths=paths, seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
         first_step=first_step, method=method, greeks=greeks, target_se=target_se,
         max_paths=max_paths, scheduler=scheduler, plain=plain, desk_units=True)
-    by = [name.strip() for name in by.split(",")] if isinstance(by, str) else list(by)
-    by = [name for name in by if name]
+    by = _by(by)
     if market is not None and set(options.greeks) - {"gamma", "theta", "rho"}:
         raise OptionError("greeks: of the further Greeks gamma, theta and rho are available "
                           "for positions priced off a market")
@@ -167,15 +169,9 @@ scheduler, plain, extra_columns, progress
               {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
                for path in instrument_paths([sources] if isinstance(sources, (str, os.PathLike))
                                             else sources)})
-    missing = [name for name in by if name not in frame.columns]
-    if missing:
-        raise OptionError(f"by: no column {missing[0]!r}; the columns are "
-                          + ", ".join(frame.columns))
+    keys, subtotal, _ = _subtotals(frame, by)
     refuse_from_zero(frame, source_name(sources), options)
     check_reachable(options.scheduler)
-    keys = frame[by].astype(str) if by else pd.DataFrame(index=frame.index)
-    subtotal = (keys.groupby(by, sort=True).ngroup().to_numpy() if by
-                else np.full(len(frame), -1))
     start = time.perf_counter()
     paths, unmet = sized_paths(frame, options, options.greeks)
     exposures, estimates = _exposures(frame, options, paths, subtotal, progress, market)
@@ -193,6 +189,28 @@ scheduler, plain, extra_columns, progress
         further_greeks=",".join(options.greeks),
         seconds=round(time.perf_counter() - start, 3), inputs=inputs)
     return table
+
+
+def _by(by) -> list[str]:
+    """The ``by`` columns: names, or one comma-separated string of them."""
+    by = [name.strip() for name in by.split(",")] if isinstance(by, str) else list(by)
+    return [name for name in by if name]
+
+
+def _subtotals(frame: pd.DataFrame, by: list[str]):
+    """(keys, subtotal, names): the ``by`` columns as text, each row's subtotal id (sorted
+    by its keys; −1 without ``by``) and each subtotal's name (its keys joined by ``/``); an
+    :class:`OptionError` for a ``by`` column the frame lacks."""
+    missing = [name for name in by if name not in frame.columns]
+    if missing:
+        raise OptionError(f"by: no column {missing[0]!r}; the columns are "
+                          + ", ".join(frame.columns))
+    keys = frame[by].astype(str) if by else pd.DataFrame(index=frame.index)
+    subtotal = (keys.groupby(by, sort=True).ngroup().to_numpy() if by
+                else np.full(len(frame), -1))
+    names = (keys.groupby(by, sort=True).first().index.map(
+        lambda k: "/".join(k) if isinstance(k, tuple) else str(k)).tolist() if by else [])
+    return keys, subtotal, names
 
 
 def _exposures(frame, options, paths, subtotal, progress, market=None):
@@ -217,10 +235,10 @@ def _exposures(frame, options, paths, subtotal, progress, market=None):
         parts.update(_dated_rates(frame, market, options, paths, subtotal, count, rates,
                                   quantity))
     elif gamma and rates:
-        parts.update(_gbm_rates(frame, options, paths, subtotal, count, rates, progress))
-    if rates and not dated and (frame["model"] == "heston").any():
-        heston = _heston_rates(frame, options, paths, subtotal, count, rates)
-        parts.update({name: _combined(parts[name], heston[name]) for name in rates})
+        parts.update(_engine_rates(frame, options, paths, subtotal, count, rates, progress))
+    if rates and not dated and revaluing(frame, rates).any():
+        revalued = _revalued_rates(frame, options, paths, subtotal, count, rates)
+        parts.update({name: _combined(parts[name], revalued[name]) for name in rates})
     out = {}
     for name in EXPOSURES + tuple(DESK_UNITS):
         if name in parts:
@@ -241,24 +259,29 @@ def _engine_part(estimates, k: int, weight: np.ndarray, count: int) -> Exposure:
                     subtotals[:, k], subtotals_se[:, k])
 
 
-def _gbm_rates(frame, options, paths, subtotal, count, rates, progress) -> dict:
-    """Theta and rho weighed by quantity, from a run of the GBM rows (module docstring)."""
-    gbm = (frame["model"] == "gbm").to_numpy()
+def _engine_rates(frame, options, paths, subtotal, count, rates, progress) -> dict:
+    """Theta and rho weighed by quantity, from a run of the rows whose model's chunks
+    estimate them (its adapter's ``further``: GBM's; module docstring)."""
+    from greeks.sensitivities import NAMES
+
+    codes = {NAMES.index(name) for name in rates}
+    estimating = [name for name in MODELS if codes <= set(adapter(name).further)]
+    rows = np.isin(frame["model"].to_numpy(dtype=object), estimating)
     nan = np.full(len(frame), np.nan)
     empty = Exposure(nan, nan, 0.0, 0.0, np.zeros(count), np.zeros(count))
-    if not gbm.any():
+    if not rows.any():
         return {name: empty for name in rates}
-    part = frame[gbm].reset_index(drop=True)
+    part = frame[rows].reset_index(drop=True)
     quantity = part["quantity"].to_numpy(dtype=float)
     estimates = simulate(part, options, paths, progress,
                          weight=np.repeat(quantity[:, None], 4, axis=1),
-                         subtotal=subtotal[gbm], extra=rates)
+                         subtotal=subtotal[rows], extra=rates)
     out = {}
     for k, name in enumerate(rates):
         found = _engine_part(estimates, 3 + k, quantity, count)
-        rows, rows_se = nan.copy(), nan.copy()
-        rows[gbm], rows_se[gbm] = found.rows, found.rows_se
-        out[name] = found._replace(rows=rows, rows_se=rows_se)
+        values, values_se = nan.copy(), nan.copy()
+        values[rows], values_se[rows] = found.rows, found.rows_se
+        out[name] = found._replace(rows=values, rows_se=values_se)
     return out
 
 
@@ -303,23 +326,21 @@ def _dated_rates(frame, market, options, paths, subtotal, count, rates, quantity
     return out
 
 
-def _heston_rates(frame, options, paths, subtotal, count, rates) -> dict:
-    """Theta and rho of the Heston rows weighed by quantity (module docstring)."""
+def _revalued_rates(frame, options, paths, subtotal, count, rates) -> dict:
+    """Theta and rho weighed by quantity of the rows whose model revalues them (Heston's;
+    :mod:`greeks.revaluation`, module docstring)."""
     from greeks import engine
-    from greeks.models.heston import sensitivities as further
 
     def run(rows):
-        return further.heston_sensitivities(
-            rows, list(rates), path_count(paths), options.seed, options.scheme,
-            options.steps_per_year, options.first_step, options.method, options.threads,
-            options.scheduler)
+        return revalued_greeks(rows, rates, path_count(paths), options)
 
     quantity = frame["quantity"].to_numpy(dtype=float)
     mean, se, total, total_se, _ = run(frame)
     sums, sums_se = np.zeros((count, len(rates))), np.zeros((count, len(rates)))
+    revaluing_models = {name for name in MODELS if set(rates) <= set(adapter(name).revalued)}
     groups = [group.positions for group in engine.plan_groups(
         frame, options.scheme, options.steps_per_year, options.first_step)
-        if group.model == "heston"]
+        if group.model in revaluing_models]
     for i in range(count):
         touched = [rows for rows in groups if (subtotal[rows] == i).any()]
         if touched:
@@ -404,22 +425,13 @@ def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int
 
     options = check_run_options(paths=paths, seed=seed, threads=threads, scheduler=scheduler)
     market = load_market(market)
-    by = [name.strip() for name in by.split(",")] if isinstance(by, str) else list(by)
-    by = [name for name in by if name]
+    by = _by(by)
     frame = load_positions(sources, market, extra_columns)
-    missing = [name for name in by if name not in frame.columns]
-    if missing:
-        raise OptionError(f"by: no column {missing[0]!r}; the columns are "
-                          + ", ".join(frame.columns))
+    keys, subtotal, names = _subtotals(frame, by)
     check_reachable(options.scheduler)
     weight = frame["quantity"].to_numpy(dtype=float)
     if MULTIPLIER in frame.columns:
         weight = weight * frame[MULTIPLIER].to_numpy(dtype=float)
-    keys = frame[by].astype(str) if by else pd.DataFrame(index=frame.index)
-    subtotal = (keys.groupby(by, sort=True).ngroup().to_numpy() if by
-                else np.full(len(frame), -1))
-    names = (keys.groupby(by, sort=True).first().index.map(
-        lambda k: "/".join(k) if isinstance(k, tuple) else str(k)).tolist() if by else [])
     table = bucket_table(frame, market, options.paths, options.seed, options.threads, weight,
                          subtotal, names, options.scheduler)
     table.attrs.update(seed=options.seed, paths=options.paths, by=by)

@@ -132,3 +132,27 @@ def test_american_call_off_a_flat_market():
                                 theta, xi, rho).price
     assert abs(row["price"] - reference) <= 0.003 * reference + 0.002 + 4 * row["price_se"], \
         (row["price"], row["price_se"], reference)
+
+
+def test_analytic_shows_the_adi_solution_of_heston_exercise_rows():
+    """`greeks analytic`: a Heston american put at the published Clarke–Parrott value (1e-3),
+    the american call of the module (the symmetric put), and off a market a note instead of
+    a value (exercise depends on the curves along the way)."""
+    from greeks.reference import analytic_prices
+
+    put = dict(id="P", instrument="american", option_type="put", strike=10.0, maturity=0.25,
+               spot=10.0, rate=0.1, dividend=0.0, model="heston", v0=0.0625, kappa=5.0,
+               theta=0.16, xi=0.9, rho=0.1, quantity=1.0)
+    table = analytic_prices(make_frame([put, _row(CALL, quantity=1.0)])).set_index("id")
+    assert abs(table.loc["P", "price"] - 0.5200) < 1e-3
+    assert table.loc["C", "price"] == heston_american("call", *CALL).price
+    spot, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho = CALL
+    market = {"valuation_date": "2027-03-01",
+              "curves": {"USD": {"dates": ["2027-09-01"], "zero_rates": [rate]}},
+              "underlyings": {"X": {"spot": spot, "curve": "USD", "heston": {
+                  "v0": v0, "kappa": kappa, "theta": theta, "xi": xi, "rho": rho}}}}
+    dated = analytic_prices(pd.DataFrame([dict(id="C", instrument="american",
+                                               option_type="call", strike=strike,
+                                               expiry="2027-08-30", underlying="X",
+                                               quantity=1.0)]), market=market)
+    assert np.isnan(dated["price"].iat[0]) and "no reference" in dated["note"].iat[0]

@@ -190,19 +190,19 @@ def test_dataframe_input_gives_the_same_table(book):
 
 
 def test_a_failing_formula_gives_a_note_not_a_crash(tmp_path, monkeypatch):
-    from greeks import reference as module
+    from greeks.models.gbm import reference as module
 
     path = tmp_path / "book.csv"
     lines = BOOK.splitlines()
     path.write_text("\n".join([lines[0], lines[1], lines[1].replace("G-EU-C", "X")]) + "\n")
-    original = module.PRICERS["gbm"]
+    original = module.flat
 
-    def failing(row):  # a formula that overflows on the second row
+    def failing(row, code):  # a formula that overflows on the second row
         if row["id"] == "X":
             raise OverflowError("math range error")
-        return original(row)
+        return original(row, code)
 
-    monkeypatch.setitem(module.PRICERS, "gbm", failing)
+    monkeypatch.setattr(module, "flat", failing)
     results = greeks.analytic_prices(path)
     assert results[VALUES].iloc[1].isna().all()
     assert results["note"].iloc[1].startswith("closed form failed")

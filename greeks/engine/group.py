@@ -86,9 +86,9 @@ class Group:
         :data:`greeks.sensitivities.NAMES`) too, those its model's chunks estimate
         (``further``; Heston's others come from :mod:`greeks.models.heston.sensitivities`)."""
         codes = np.asarray(codes[np.isin(codes, model_of(self.model).further)], dtype=np.int64)
-        if self.market is not None:  # rows off a market: gamma only, and under GBM not
-            # with cash dividends (the controls' L is read on the floored prices there)
-            gamma = self.model != "gbm" or not self.market.cash.any()
+        if self.market is not None:  # rows off a market: gamma only, and with cash
+            # dividends only where the model's dated chunk estimates it (not under GBM)
+            gamma = model_of(self.model).gamma_with_cash or not self.market.cash.any()
             codes = codes[codes == sensitivities.GAMMA] if gamma else codes[:0]
         if self.method is Family.EXERCISE:  # of the further Greeks, gamma (greeks.exercise)
             codes = codes[codes == sensitivities.GAMMA]

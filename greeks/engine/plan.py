@@ -35,9 +35,10 @@ def _group_key(row, family: Family) -> tuple[str, str]:
     return (f"{simulation};method={family.value}" if family.separate else simulation), simulation
 
 
-def _parameters(row) -> str:
+def _parameters(row, carried: tuple[str, ...] = ()) -> str:
+    """The key's part of a row's model parameters (but those ``carried`` elsewhere)."""
     return "".join(f"{name}={float(getattr(row, name))!r};"
-                   for name in model_of(row.model).parameters)
+                   for name in model_of(row.model).parameters if name not in carried)
 
 
 def _market(row) -> str:
@@ -46,8 +47,8 @@ def _market(row) -> str:
 
 def _simulation_key(row) -> str:
     dated = getattr(row, MARKET_COLUMN, None)
-    if dated is not None:  # the market's dynamics; a GBM row's vol is in them
-        parameters = _parameters(row) if row.model != "gbm" else ""
+    if dated is not None:  # the market's dynamics (with a GBM row's vol curve)
+        parameters = _parameters(row, model_of(row.model).market_carried)
         return (f"dated;model={row.model};{parameters}market={dated.dynamics.key};"
                 f"underlying={row.underlying}")
     return f"model={row.model};{_parameters(row)}{_market(row)};underlying={row.underlying}"

@@ -66,12 +66,19 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
                                 first_chunk=first_chunk, **args)
         estimates.choice = np.array([[label] * 3 for label in row_methods(frame, method, plain)])
         return estimates
+    return _simulate_auto(frame, paths, work, grid, args, weight, first_chunk)
+
+
+def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dict,
+                   weight: np.ndarray | None, first_chunk: int) -> Estimates:
+    """``auto`` per Greek (:func:`simulate`): the decision run of each competing family on
+    the rows where it differs from the default, each Greek's choice of the least variance ×
+    cost, and the main run of every family chosen somewhere."""
     families = ["auto", "pathwise", "fd"]  # the methods whose estimators compete
     candidates = [row_estimators(frame, family) for family in families]
     labels = np.array([[e.label for e in row] for row in candidates])  # (families, rows)
     decision = pilot_paths(max(paths.values()) if isinstance(paths, dict) else paths)
     alternatives = (labels != labels[0]).any(axis=0)  # rows with a choice to make
-    models = frame["model"].to_numpy(dtype=object)
     trials = []
     for f, family in enumerate(families):
         rows = np.flatnonzero((labels[f] != labels[0]) | ((f == 0) & alternatives))
@@ -87,16 +94,7 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
         if f > 0:  # its main run, should the decision take a Greek from it
             guesses[f] = _family_work(trial, paths=paths, guess=True)
             work.plan(guesses[f])
-    cost = np.full((len(families), len(frame), 3), np.inf)
-    for f, rows, trial in trials:
-        part = frame.iloc[rows].reset_index(drop=True)
-        outcome = _run_family(part, trial, work=work, first_chunk=first_chunk
-                              + streams.DECISION, **{**args, "extra": (), "subtotal": None})
-        relative = np.array([relative_cost(candidates[f][r].family, models[r])
-                             for r in rows.tolist()])
-        cost[f, rows] = np.where(np.isfinite(outcome.se), outcome.se ** 2 * relative[:, None],
-                                 np.inf)
-    chosen = np.argmin(cost, axis=0)  # (rows, 3); ties and non-finite: the default family
+    chosen = _decide(frame, trials, candidates, work, first_chunk, args)
     base = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
             if weight is None else np.asarray(weight, dtype=float))
     needed = []  # the main runs, each planned (and the total corrected) before any runs
@@ -112,6 +110,7 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
             work.replan(guesses.get(f, 0.0), _family_work(planned))
         needed.append((f, rows, part, planned))
     runs = []
+    subtotal, extra = args["subtotal"], args["extra"]
     for f, rows, part, planned in needed:
         sub = None if subtotal is None else np.asarray(subtotal)[rows]
         estimates = _run_family(
@@ -119,6 +118,24 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
             first_chunk=first_chunk, **{**args, "subtotal": sub, "extra": extra if f == 0 else ()})
         runs.append((f, rows, estimates))
     return _combine(frame, runs, chosen, labels)
+
+
+def _decide(frame: pd.DataFrame, trials: list, candidates: list, work: Work,
+            first_chunk: int, args: dict) -> np.ndarray:
+    """Each row's and Greek's family (rows × 3, an index into the families): the least
+    variance × relative cost over the decision runs ``trials`` (streams from
+    ``streams.DECISION``); ties and non-finite: the default family."""
+    models = frame["model"].to_numpy(dtype=object)
+    cost = np.full((len(candidates), len(frame), 3), np.inf)
+    for f, rows, trial in trials:
+        part = frame.iloc[rows].reset_index(drop=True)
+        outcome = _run_family(part, trial, work=work, first_chunk=first_chunk
+                              + streams.DECISION, **{**args, "extra": (), "subtotal": None})
+        relative = np.array([relative_cost(candidates[f][r].family, models[r])
+                             for r in rows.tolist()])
+        cost[f, rows] = np.where(np.isfinite(outcome.se), outcome.se ** 2 * relative[:, None],
+                                 np.inf)
+    return np.argmin(cost, axis=0)
 
 
 def _masked(weight: np.ndarray, taken: np.ndarray) -> np.ndarray:
@@ -228,48 +245,20 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
     """
     groups, counts = planned.groups, planned.counts
     work = work or Work()
-    if weight is not None or subtotal is not None:
-        weight = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
-                  if weight is None else np.asarray(weight, dtype=float))
-        subtotal = (np.full(len(frame), -1) if subtotal is None
-                    else np.asarray(subtotal, dtype=np.int64))
-        groups = [group.with_totals(weight, subtotal) for group in groups]
-    n_subtotals = 0 if subtotal is None else int(subtotal.max(initial=-1)) + 1
+    n_subtotals = (0 if subtotal is None
+                   else int(np.asarray(subtotal, dtype=np.int64).max(initial=-1)) + 1)
     codes = np.array([sensitivities.NAMES.index(name) for name in extra], dtype=np.int64)
-    if codes.size:
-        groups = [group.with_extra(codes) if group.method.further else group
-                  for group in groups]
+    groups = _prepared(frame, groups, seed, work, weight, subtotal, codes, first_chunk)
     threads = threads or default_threads()
-    prepared = []
-    for group in groups:
-        if group.method is Family.EXERCISE:
-            group = exercise.prepare(group, seed, first_chunk)
-            work.advance(policy_cost(group, exercise.POLICY_PATHS))
-        prepared.append(group)
-    groups = prepared
-    pilot = [] if plain else [(g, streams.PILOT + first_chunk + c, n)
-                              for g, group in enumerate(groups) if group.method.controlled
-                              for c, n in group.chunks(pilot_paths(counts[g]))]
     tasks = [(g, first_chunk + c, n) for g, group in enumerate(groups)
              for c, n in group.chunks(counts[g])]
 
     def advance(task) -> None:
         work.advance(chunk_cost(groups[task[0]], task[2]))
 
-    if pilot:
-        collected: list = [None] * len(pilot)
-        for i, (_, pilot_sums) in completed(run_chunk, groups, pilot, seed, threads, advance,
-                                            scheduler, args=(True,)):
-            collected[i] = pilot_sums
-        sums = [[0.0, 0.0] for _ in groups]
-        for (g, _, _), (main, further) in zip(pilot, collected):  # in chunk order, so that
-            sums[g][0] += main  # the sums do not depend on which chunk finished first
-            sums[g][1] += further
-        count = [group.units(pilot_paths(n)) for group, n in zip(groups, counts)]
-        groups = [group if not group.method.controlled else
-                  replace(group, coef=estimators.control_coefficients(main, n, group.martingale),
-                          extra_coef=sensitivities.coefficients(further, n))
-                  for group, (main, further), n in zip(groups, sums, count)]
+    if not plain:
+        groups = _with_coefficients(groups, counts, seed, threads, advance, first_chunk,
+                                    scheduler)
     results: list = [None] * len(tasks)
     for i, (moments_, _) in completed(run_chunk, groups, tasks, seed, threads, advance,
                                       scheduler):
@@ -279,3 +268,53 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
     for group, count in zip(groups, counts):
         estimates.paths[group.positions] = count
     return estimates
+
+
+def _prepared(frame: pd.DataFrame, groups: list, seed: int, work: Work,
+              weight: np.ndarray | None, subtotal: np.ndarray | None, codes: np.ndarray,
+              first_chunk: int) -> list:
+    """The groups with their totals' weights and subtotals (default: the quantity for
+    every Greek, no subtotals), the further Greeks ``codes`` of the families that estimate
+    them, and the exercise policies of the early-exercise groups
+    (:func:`greeks.exercise.prepare`)."""
+    if weight is not None or subtotal is not None:
+        weight = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
+                  if weight is None else np.asarray(weight, dtype=float))
+        subtotal = (np.full(len(frame), -1) if subtotal is None
+                    else np.asarray(subtotal, dtype=np.int64))
+        groups = [group.with_totals(weight, subtotal) for group in groups]
+    if codes.size:
+        groups = [group.with_extra(codes) if group.method.further else group
+                  for group in groups]
+    prepared = []
+    for group in groups:
+        if group.method is Family.EXERCISE:
+            group = exercise.prepare(group, seed, first_chunk)
+            work.advance(policy_cost(group, exercise.POLICY_PATHS))
+        prepared.append(group)
+    return prepared
+
+
+def _with_coefficients(groups: list, counts: list, seed: int, threads: int, advance,
+                       first_chunk: int, scheduler: str) -> list:
+    """The controlled groups with their control coefficients from a pilot of
+    :func:`pilot_paths` paths each (chunk numbers from ``streams.PILOT``), its sums taken in
+    chunk order, so that they do not depend on which chunk finished first."""
+    pilot = [(g, streams.PILOT + first_chunk + c, n)
+             for g, group in enumerate(groups) if group.method.controlled
+             for c, n in group.chunks(pilot_paths(counts[g]))]
+    if not pilot:
+        return groups
+    collected: list = [None] * len(pilot)
+    for i, (_, pilot_sums) in completed(run_chunk, groups, pilot, seed, threads, advance,
+                                        scheduler, args=(True,)):
+        collected[i] = pilot_sums
+    sums = [[0.0, 0.0] for _ in groups]
+    for (g, _, _), (main, further) in zip(pilot, collected):
+        sums[g][0] += main
+        sums[g][1] += further
+    count = [group.units(pilot_paths(n)) for group, n in zip(groups, counts)]
+    return [group if not group.method.controlled else
+            replace(group, coef=estimators.control_coefficients(main, n, group.martingale),
+                    extra_coef=sensitivities.coefficients(further, n))
+            for group, (main, further), n in zip(groups, sums, count)]

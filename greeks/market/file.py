@@ -29,7 +29,7 @@ from greeks.instruments import InputError
 from greeks.market.curves import Curve
 from greeks.market.dates import parse_date, year_fraction
 from greeks.market.volatility import VolCurve
-from greeks.names import HESTON_PARAMETERS
+from greeks.models.heston.schema import PARAMETERS as HESTON_PARAMETERS
 
 RATE_LIMIT = 1.0  # |zero rate| and |yield|, as the instrument columns' limits
 VOL_LIMIT = 10.0

@@ -10,7 +10,8 @@ fills in.  A market column the row gives itself (a non-empty cell) is used for t
 (a flat rate, a flat yield replacing the underlying's yield *and* discrete dividends, a
 flat vol, its own spot or Heston parameter) and listed in the result column
 ``overrides``.  ``model`` defaults to ``heston`` where the underlying has a ``heston``
-entry, else ``gbm``.  Year fractions are ACT/365F from the valuation date.
+entry, else ``gbm`` (:func:`greeks.models.market_model`).  Year fractions are ACT/365F
+from the valuation date.
 
 The frame's ``maturity`` is the expiry's year fraction, ``fixings`` the count of dates,
 and ``rate``, ``dividend``, ``vol`` the row's *equivalent flat* values to expiry (zero
@@ -32,13 +33,13 @@ from greeks.market.dates import parse_date
 from greeks.market.dynamics import Dynamics, RowMarket
 from greeks.market.file import Market
 from greeks.market.volatility import VolCurve
-from greeks.names import HESTON_PARAMETERS
+from greeks.models import MODELS, market_model, parameter_columns, schema
 from greeks.payoff_table import DATED_INSTRUMENTS
 
 MARKET_COLUMN = "market_state"  # internal: dropped from every result table
 OVERRIDES = "overrides"
 MULTIPLIER = "multiplier"  # contract multiplier: reports weigh a position by quantity × it
-OVERRIDABLE = ("spot", "rate", "dividend", "vol", *HESTON_PARAMETERS)
+OVERRIDABLE = ("spot", "rate", "dividend", *parameter_columns())
 
 
 def _text(raw: pd.DataFrame, name: str) -> list[str]:
@@ -91,128 +92,167 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
     if "underlying" not in raw.columns:
         fail(None, "underlying", "required column is missing (positions priced off a market "
                                  "name their underlying)")
-    n = len(raw)
-    underlying, expiry_text = _text(raw, "underlying"), _text(raw, "expiry")
-    maturity_text, fixing_text = _text(raw, "maturity"), _text(raw, "fixing_dates")
-    fixings_text, model_text = _text(raw, "fixings"), _text(raw, "model")
-    instrument = [t.lower() for t in _text(raw, "instrument")]
+    cells = {name: _text(raw, name) for name in ("underlying", "expiry", "maturity",
+                                                 "fixing_dates", "fixings", "model")}
     given = {name: _text(raw, name) for name in OVERRIDABLE}
     filled = raw.copy()
-    for name, values in [("maturity", maturity_text), ("model", model_text),
-                         ("fixings", fixings_text), *given.items()]:
+    for name in ("maturity", "model", "fixings"):
+        filled[name] = pd.Series(cells[name], index=raw.index, dtype=object)
+    for name, values in given.items():
         filled[name] = pd.Series(values, index=raw.index, dtype=object)
-    valuation = market.valuation_date
-    row_times: list = []
-    for p in range(n):
-        name = underlying[p]
-        if not name:
-            fail(p, "underlying", "missing value (required with a market)")
-        if name not in market.underlyings:
-            known = ", ".join(sorted(market.underlyings))
-            fail(p, "underlying", f"unknown underlying {name!r} (the market has {known})")
-        und = market.underlyings[name]
-        if expiry_text[p] and maturity_text[p]:
-            fail(p, "expiry", "give expiry or maturity, not both")
-        if not expiry_text[p] and not maturity_text[p]:
-            fail(p, "expiry", "missing value (give expiry or maturity)")
-        dated = instrument[p] in DATED_INSTRUMENTS
-        times = None
-        if expiry_text[p]:
-            expiry = parse_date(expiry_text[p])
-            if expiry is None:
-                fail(p, "expiry", f"must be an ISO date YYYY-MM-DD, got {expiry_text[p]!r}")
-            if expiry <= valuation:
-                fail(p, "expiry", f"{expiry} is on or before the valuation date {valuation}")
-            maturity = market.time(expiry)
-            filled.at[filled.index[p], "maturity"] = repr(float(maturity))
-        else:
-            maturity = _number(maturity_text[p])
-        if fixing_text[p]:
-            if fixings_text[p]:
-                fail(p, "fixing_dates", "give fixing_dates or fixings, not both")
-            if not expiry_text[p]:
-                fail(p, "fixing_dates", "needs expiry (the last fixing date)")
-            dates = []
-            for piece in fixing_text[p].split(";"):
-                date = parse_date(piece)
-                if date is None:
-                    fail(p, "fixing_dates", f"must be ISO dates YYYY-MM-DD separated by ';', "
-                                            f"got {piece.strip()!r}")
-                if date <= valuation:
-                    fail(p, "fixing_dates", f"{date} is on or before the valuation date "
-                                            f"{valuation}")
-                if dates and date <= dates[-1]:
-                    fail(p, "fixing_dates", f"dates must increase ({date} follows {dates[-1]})")
-                dates.append(date)
-            if dates[-1] != expiry:
-                fail(p, "fixing_dates", f"the last fixing date {dates[-1]} must be the expiry "
-                                        f"{expiry}")
-            if dated:
-                times = tuple(market.time(d) for d in dates)
-                filled.at[filled.index[p], "fixings"] = str(len(dates))
+    instrument = [t.lower() for t in _text(raw, "instrument")]
+    row_times = []
+    for p in range(len(raw)):
+        cell = {name: values[p] for name, values in cells.items()}
+        und = _underlying(market, cell["underlying"], lambda column, rule: fail(p, column, rule))
+        maturity, times = _dated(market, cell, instrument[p] in DATED_INSTRUMENTS,
+                                 lambda column, rule: fail(p, column, rule))
         row_times.append(times)
-        model = model_text[p].lower() or ("heston" if und.heston is not None else "gbm")
-        filled.at[filled.index[p], "model"] = model
-        if not given["spot"][p]:
-            filled.at[filled.index[p], "spot"] = repr(float(und.spot))
-        curve = market.curves[und.curve]
-        own_rate = Curve.flat(_number(given["rate"][p])) if given["rate"][p] else curve
-        if np.isfinite(maturity) and maturity > 0:
-            probe = Dynamics(1.0, own_rate, und.yield_curve, und.dividends, None)
-            rate, dividend, _ = probe.equivalent(maturity)
-            if not given["rate"][p]:
-                filled.at[filled.index[p], "rate"] = repr(float(rate))
-            if not given["dividend"][p]:
-                filled.at[filled.index[p], "dividend"] = repr(float(dividend))
-            if model == "gbm" and not given["vol"][p] and und.vol is not None:
-                filled.at[filled.index[p], "vol"] = repr(float(und.vol.implied(maturity)))
-        if model == "gbm" and not given["vol"][p] and und.vol is None:
-            fail(p, "vol", f"missing value (underlying {name!r} has no vol in the market)")
-        if model == "heston":
-            for parameter in HESTON_PARAMETERS:
-                if not given[parameter][p]:
-                    if und.heston is None:
-                        fail(p, parameter, f"missing value (underlying {name!r} has no heston "
-                                           f"entry in the market)")
-                    filled.at[filled.index[p], parameter] = repr(float(und.heston[parameter]))
-    multiplier = np.ones(n)
+        at = filled.index[p]
+        if cell["expiry"]:
+            filled.at[at, "maturity"] = repr(float(maturity))
+        if times is not None:
+            filled.at[at, "fixings"] = str(len(times))
+        own = {name: values[p] for name, values in given.items() if values[p]}
+        for column, value in _market_values(market, und, cell["model"], maturity, own,
+                                            lambda column, rule: fail(p, column, rule)).items():
+            filled.at[at, column] = value
+    multiplier = _multipliers(raw, fail)
+    frame = validate(filled, source, lines, extra_columns)
+    frame[MULTIPLIER] = multiplier
+    markets = [_row_market(market, market.underlyings[cells["underlying"][p]], row,
+                           tuple(name for name in OVERRIDABLE if given[name][p]), row_times[p],
+                           lambda column, rule: fail(p, column, rule))
+               for p, row in enumerate(frame.itertuples(index=False))]
+    frame[OVERRIDES] = [";".join(state.overrides) for state in markets]
+    frame[MARKET_COLUMN] = pd.Series(markets, index=frame.index, dtype=object)
+    return frame
+
+
+def _underlying(market: Market, name: str, fail):
+    """The market's underlying ``name`` of a row (``fail(column, rule)`` if it has none)."""
+    if not name:
+        fail("underlying", "missing value (required with a market)")
+    if name not in market.underlyings:
+        known = ", ".join(sorted(market.underlyings))
+        fail("underlying", f"unknown underlying {name!r} (the market has {known})")
+    return market.underlyings[name]
+
+
+def _dated(market: Market, cell: dict, dated: bool, fail) -> tuple[float, tuple | None]:
+    """(maturity, times) of a row's cells: the expiry's year fraction (or the ``maturity``
+    given, NaN if not a number), and the year fractions of its ``fixing_dates`` where the
+    instrument reads them (else None); ``fail(column, rule)`` on a bad date."""
+    valuation = market.valuation_date
+    if cell["expiry"] and cell["maturity"]:
+        fail("expiry", "give expiry or maturity, not both")
+    if not cell["expiry"] and not cell["maturity"]:
+        fail("expiry", "missing value (give expiry or maturity)")
+    expiry = None
+    if cell["expiry"]:
+        expiry = parse_date(cell["expiry"])
+        if expiry is None:
+            fail("expiry", f"must be an ISO date YYYY-MM-DD, got {cell['expiry']!r}")
+        if expiry <= valuation:
+            fail("expiry", f"{expiry} is on or before the valuation date {valuation}")
+        maturity = market.time(expiry)
+    else:
+        maturity = _number(cell["maturity"])
+    if not cell["fixing_dates"]:
+        return maturity, None
+    if cell["fixings"]:
+        fail("fixing_dates", "give fixing_dates or fixings, not both")
+    if expiry is None:
+        fail("fixing_dates", "needs expiry (the last fixing date)")
+    dates = []
+    for piece in cell["fixing_dates"].split(";"):
+        date = parse_date(piece)
+        if date is None:
+            fail("fixing_dates", f"must be ISO dates YYYY-MM-DD separated by ';', "
+                                 f"got {piece.strip()!r}")
+        if date <= valuation:
+            fail("fixing_dates", f"{date} is on or before the valuation date {valuation}")
+        if dates and date <= dates[-1]:
+            fail("fixing_dates", f"dates must increase ({date} follows {dates[-1]})")
+        dates.append(date)
+    if dates[-1] != expiry:
+        fail("fixing_dates", f"the last fixing date {dates[-1]} must be the expiry {expiry}")
+    return maturity, (tuple(market.time(d) for d in dates) if dated else None)
+
+
+def _market_values(market: Market, und, model: str, maturity: float, own: dict,
+                   fail) -> dict:
+    """The cells (as text) that the market fills in for a row on ``und`` that gives the
+    market columns ``own`` itself: its model (:func:`greeks.models.market_model` where it
+    names none), spot, the equivalent flat rate and yield to expiry, and its model's
+    parameters (:func:`greeks.models.schema`'s ``market_parameters``); ``fail(column,
+    rule)`` where the market lacks one."""
+    model = model.lower() or market_model(und)
+    out = {"model": model}
+    if "spot" not in own:
+        out["spot"] = repr(float(und.spot))
+    curve = market.curves[und.curve]
+    own_rate = Curve.flat(_number(own["rate"])) if "rate" in own else curve
+    if np.isfinite(maturity) and maturity > 0:
+        probe = Dynamics(1.0, own_rate, und.yield_curve, und.dividends, None)
+        rate, dividend, _ = probe.equivalent(maturity)
+        for name, value in (("rate", rate), ("dividend", dividend)):
+            if name not in own:
+                out[name] = repr(float(value))
+    if model not in MODELS:  # refused by validation
+        return out
+    inputs = schema(model)
+    values = inputs.market_parameters(und, maturity)
+    for parameter in inputs.PARAMETERS:
+        if parameter in own:
+            continue
+        if values is None:
+            fail(parameter, f"missing value (underlying {und.name!r} has no "
+                            f"{inputs.MARKET_SOURCE} in the market)")
+        if parameter in values:
+            out[parameter] = repr(values[parameter])
+    return out
+
+
+def _multipliers(raw: pd.DataFrame, fail) -> np.ndarray:
+    """Each row's ``multiplier`` (default 1; ``fail(position, column, rule)`` unless > 0)."""
+    multiplier = np.ones(len(raw))
     for p, text in enumerate(_text(raw, MULTIPLIER)):
         if text:
             multiplier[p] = _number(text)
             if not np.isfinite(multiplier[p]) or multiplier[p] <= 0:
                 fail(p, MULTIPLIER, f"must be a number > 0, got {text!r}")
-    frame = validate(filled, source, lines, extra_columns)
-    frame[MULTIPLIER] = multiplier
-    markets, overrides = [], []
-    for p, row in enumerate(frame.itertuples(index=False)):
-        und = market.underlyings[underlying[p]]
-        model = row.model
-        used = tuple(name for name in OVERRIDABLE if given[name][p]
-                     and (name in ("spot", "rate", "dividend")
-                          or (name == "vol") == (model == "gbm")))
-        own_dividend = "dividend" in used
-        dynamics = Dynamics(
-            spot=float(row.spot),
-            rate=Curve.flat(float(row.rate)) if "rate" in used else market.curves[und.curve],
-            dividend_yield=Curve.flat(float(row.dividend)) if own_dividend else und.yield_curve,
-            dividends=() if own_dividend else und.dividends,
-            vol=(VolCurve.flat(float(row.vol)) if "vol" in used else und.vol)
-            if model == "gbm" else None)
-        if model == "heston" and dynamics.cash_dividends(float(row.maturity)):
-            fail(p, "model", f"cash dividends (underlying {underlying[p]!r}) are supported "
-                             f"under gbm only")
-        times = row_times[p]
-        if times is None:
-            count = int(row.fixings)
-            times = tuple(float(t) for t in float(row.maturity) * np.arange(1, count + 1)
-                          / count)
-        if row.instrument == "american":
-            times = _with_cum_dates(times, dynamics)
-        markets.append(RowMarket(dynamics, times, used))
-        overrides.append(";".join(used))
-    frame[OVERRIDES] = overrides
-    frame[MARKET_COLUMN] = pd.Series(markets, index=frame.index, dtype=object)
-    return frame
+    return multiplier
+
+
+def _row_market(market: Market, und, row, own: tuple, times: tuple | None,
+                fail) -> RowMarket:
+    """A validated row's market state: the curves, yield, dividends and (for a model whose
+    dynamics carry one) vol curve of its underlying, each replaced by the flat value the row
+    gives itself (``own``: the market columns it gave; those of its model's are listed as
+    its overrides); its exercise or fixing ``times`` (default: ``fixings`` equal steps);
+    ``fail(column, rule)`` where its model cannot take the underlying's cash dividends."""
+    inputs = schema(row.model)
+    used = tuple(name for name in own if name in ("spot", "rate", "dividend")
+                 or name in inputs.PARAMETERS)
+    own_dividend = "dividend" in used
+    dynamics = Dynamics(
+        spot=float(row.spot),
+        rate=Curve.flat(float(row.rate)) if "rate" in used else market.curves[und.curve],
+        dividend_yield=Curve.flat(float(row.dividend)) if own_dividend else und.yield_curve,
+        dividends=() if own_dividend else und.dividends,
+        vol=(VolCurve.flat(float(row.vol)) if "vol" in used else und.vol)
+        if inputs.VOL_CURVE else None)
+    if not inputs.CASH_DIVIDENDS and dynamics.cash_dividends(float(row.maturity)):
+        able = " and ".join(name for name in MODELS if schema(name).CASH_DIVIDENDS)
+        fail("model", f"cash dividends (underlying {und.name!r}) are supported under {able} "
+                      f"only")
+    if times is None:
+        count = int(row.fixings)
+        times = tuple(float(t) for t in float(row.maturity) * np.arange(1, count + 1) / count)
+    if row.instrument == "american":
+        times = _with_cum_dates(times, dynamics)
+    return RowMarket(dynamics, times, used)
 
 
 CUM = 1e-7  # years before an ex-date of the exercise date that sees the price before the drop

@@ -19,7 +19,12 @@ its adapter, an instance of a :class:`Model` subclass:
 * early exercise (:mod:`greeks.exercise`): paths with what the policy and the Greeks
   under it read (:meth:`exercise_paths`), solved policies (:meth:`exercise_boundaries`, or
   per row rules in the regression basis, :meth:`exercise_rules`), the European option's
-  Greeks (the controls' means, :meth:`european_reference`).
+  Greeks (the controls' means, :meth:`european_price`), the dual upper bound
+  (:meth:`upper_bound`);
+* off a market: the parameters the market's dynamics carry (``market_carried``), whether
+  gamma is estimated with cash dividends (``gamma_with_cash``);
+* the further Greeks filled in by bump and revalue beside the engine's run (``revalued``,
+  :meth:`revalued_greeks`).
 
 A group's ``params`` are the values of ``parameters`` in that order.
 """
@@ -97,6 +102,14 @@ class Model:
     row_cost: dict = {}
     fit_cost: float = 10.0
     alternative_share: dict = {}
+    # off a market: the parameter columns that the row's market dynamics carry (GBM's vol,
+    # its vol curve), left out of a dated group's key; whether a dated chunk estimates gamma
+    # with cash dividends
+    market_carried: tuple[str, ...] = ()
+    gamma_with_cash: bool = True
+    # further Greeks (greeks.names.GREEKS) its rows get by bump and revalue beside the
+    # engine's run (:meth:`revalued_greeks`; :mod:`greeks.revaluation`)
+    revalued: tuple[str, ...] = ()
 
     def lr_delta_unusable(self, frame) -> np.ndarray:
         """Rows (bool per row of ``frame``, all of this model) whose likelihood-ratio delta
@@ -203,6 +216,22 @@ class Model:
         """(rows × scenarios) effective sample size 1/E[ρ²] of those ratios, as a fraction of
         the paths (``paths``: a pilot's size where it is estimated)."""
         raise NotImplementedError
+
+    def revalued_greeks(self, frame, names, paths: int, seed: int, scheme: str,
+                        steps_per_year: float, first_step: float, method: str,
+                        threads: int | None = None, scheduler: str = "local"):
+        """(mean, se, total_mean, total_se, choice) of the Greeks ``names`` (of ``revalued``)
+        of this model's rows of a flat-market frame (NaN and "" for the others), by bump and
+        revalue on ``paths`` paths; totals weighted by quantity; ``choice`` names each
+        row's estimator; the chunks run on ``threads`` or ``scheduler``."""
+        raise NotImplementedError
+
+    def upper_bound(self, row, times: np.ndarray, *, paths: int, seed: int, american: bool,
+                    richardson: bool):
+        """The dual upper bound of an american or bermudan row (a mapping of a validated
+        frame, priced without a market) exercisable on ``times``
+        (:class:`greeks.duality.UpperBound`), or None where the model has none."""
+        return None
 
     def european_price(self, group, j: int, spot: float, sigma: float) -> float:
         """The closed-form price of row j's European option (same strike, type and maturity)

@@ -49,6 +49,8 @@ class GBM(Model):
     row_cost = {"lr": 1.0, "pathwise": 1.3, "fd": 4.2, "survival": 0.0, "exercise": 0.0}
     fit_cost = 10.0
     alternative_share = {"pathwise": 0.2, "fd": 0.12}
+    market_carried = PARAMETERS  # the vol curve
+    gamma_with_cash = False  # the controls' L is read on the floored prices there
 
     def floor_sigma(self, params):
         return params[0], False
@@ -174,6 +176,14 @@ class GBM(Model):
                                               vol_shift=sigma - group.params[0])
         return exercise_boundaries(group.spot, spec.strike[j], times[-1], group.rate,
                                    group.dividend, sigma, spec.omega[j] > 0, times)
+
+    def upper_bound(self, row, times, *, paths, seed, american, richardson):
+        """:func:`greeks.duality.upper_bound` at the row's vol."""
+        from greeks.duality import upper_bound
+
+        return upper_bound(row["spot"], row["strike"], row["maturity"], row["rate"],
+                           row["dividend"], row["vol"], row["option_type"] == "call", times,
+                           paths=paths, seed=seed, american=american, richardson=richardson)
 
     def european_price(self, group, j, spot, sigma):
         """Black–Scholes; off a market with the integrated rate, yield and variance of the

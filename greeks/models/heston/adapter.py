@@ -30,6 +30,7 @@ from greeks.models.heston.schema import (
     from_zero_without_feller,
 )
 from greeks.models.heston.scores import transition_score
+from greeks.names import PARAMETER_GREEKS
 
 AUTO_STEPS = 0.0  # steps_per_year: each group's own (:func:`steps_per_year`)
 MIN_STEPS_PER_YEAR = 52
@@ -129,6 +130,18 @@ class Heston(Model):
     row_cost = {"lr": 2.7, "fd": 11.8, "exercise": 0.0}
     fit_cost = 10.7
     alternative_share = {"fd": 0.5}
+    # the further Greeks its chunk does not estimate and the parameter sensitivities, from
+    # greeks.models.heston.sensitivities
+    revalued = tuple(name for code, name in enumerate(sensitivities.NAMES)
+                     if code != sensitivities.GAMMA) + PARAMETER_GREEKS
+
+    def revalued_greeks(self, frame, names, paths, seed, scheme, steps_per_year, first_step,
+                        method, threads=None, scheduler="local"):
+        """:func:`greeks.models.heston.sensitivities.heston_sensitivities`."""
+        from greeks.models.heston.sensitivities import heston_sensitivities
+
+        return heston_sensitivities(frame, names, paths, seed, scheme, steps_per_year,
+                                    first_step, method, threads, scheduler)
 
     def lr_delta_unusable(self, frame):
         """Rows from v0 = 0 without the Feller condition

@@ -20,6 +20,8 @@ def simulate_exact(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, chi_scal
     :func:`integration_weights`); as simulate_qe (antithetic and given ``normals``: the
     log-price normals only; the variance draws stay independent).
 
+    (Long: one numba kernel whose per-path, per-step loop, draws and scores stay whole.)
+
     Each transition x = v_k/c ~ χ'²_d(λ) reads its own fixed draws, one normal and three
     uniforms per path and step (:func:`draw_fixed`), whatever the parameters, and is a
     smooth function of them and of (λ, d) (:func:`noncentral_chi_square_variate`:
