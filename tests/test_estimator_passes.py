@@ -1,53 +1,16 @@
 """The GBM likelihood-ratio kernel's faster passes give the same bits as the general ones:
-the blocked row moments against :func:`greeks.estimators._row_moments`, the one-date score
-weights against :func:`greeks.models.gbm.scores.path_scores`, the asian's fused payoffs
-against :func:`greeks.payoffs.evaluate` and :func:`greeks.estimators.linear_payoff`."""
+the one-date score weights against :func:`greeks.models.gbm.scores.path_scores`, the
+asian's fused payoffs against :func:`greeks.payoffs.evaluate` and
+:func:`greeks.estimators.linear_payoff`."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 from helpers import seed
-from numba import njit
 
 from greeks import estimators, payoffs
 from greeks.models.gbm.scores import path_scores, score_setup
-
-
-@njit
-def _both_moments(arrays, n_units, antithetic, coef, means, weight, slot, totals_a, totals_b,
-                  out_a, out_b):
-    values = estimators._gbm_values
-    if antithetic:
-        estimators._row_moments(estimators._pair, values, arrays, n_units, coef, means, weight,
-                                slot, True, totals_a, out_a)
-        estimators._row_moments_blocked(estimators._pair, values, arrays, n_units, coef, means,
-                                        weight, slot, True, totals_b, out_b)
-    else:
-        estimators._row_moments(estimators._path, values, arrays, n_units, coef, means, weight,
-                                slot, True, totals_a, out_a)
-        estimators._row_moments_blocked(estimators._path, values, arrays, n_units, coef, means,
-                                        weight, slot, True, totals_b, out_b)
-
-
-@pytest.mark.parametrize("antithetic", [True, False])
-@pytest.mark.parametrize("n_units", [1, 511, 512, 1537])
-def test_blocked_row_moments_are_the_general_ones_bit_for_bit(antithetic, n_units):
-    rng = np.random.default_rng(seed(301))
-    n = 2 * n_units if antithetic else n_units
-    z = rng.standard_normal(n)
-    arrays = (np.maximum(100.0 * np.exp(0.2 * z) - 100.0, 0.0), 100.0 * np.exp(0.2 * z),
-              z / 20.0, (z * z - 1.0) / 0.2 - z)
-    coef = rng.standard_normal((3, estimators.N_CONTROLS))
-    means = np.array([100.0, 0.0, 1.0, 0.0, 0.0])
-    weight = rng.standard_normal(3)
-    totals_a, totals_b = rng.standard_normal((2, 3, n_units)), np.empty((2, 3, n_units))
-    totals_b[:] = totals_a
-    out_a, out_b = np.empty((3, 2)), np.empty((3, 2))
-    _both_moments(arrays, n_units, antithetic, coef, means, weight, 1, totals_a, totals_b,
-                  out_a, out_b)
-    assert np.array_equal(out_a, out_b)
-    assert np.array_equal(totals_a, totals_b)
 
 
 def test_one_date_scores_are_the_general_ones_bit_for_bit():
