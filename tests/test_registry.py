@@ -18,7 +18,7 @@ from greeks.payoff_table import AMERICAN, ASIAN, BARRIER, EUROPEAN
 PACKAGE = Path(models.__file__).resolve().parent.parent
 # outside greeks/models: the market file's ``heston`` key, and the bucketed Greeks of each
 # model's rows off a market
-ALLOWED = {"market/file.py", "engine/buckets.py"}
+ALLOWED = {"market/file.py"}
 HESTON = dict(model="heston", vol=float("nan"), v0=0.04, kappa=1.5, theta=0.04, xi=0.5,
               rho=-0.7)
 

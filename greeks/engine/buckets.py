@@ -32,164 +32,26 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from greeks import estimators, payoffs, streams
+from greeks import streams
 from greeks.engine.methods import Family
 from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.run import pilot_paths
-from greeks.market.factors import UNITS, carry_factors, row_factors, row_theta
-from greeks.market.positions import MARKET_COLUMN
-from greeks.models.gbm import dated
-from greeks.models.heston import carry
-from greeks.models.heston.adapter import group_paths
-from greeks.models.heston.schema import from_zero_without_feller
-from greeks.payoff_table import EUROPEAN
+from greeks.market.factors import UNITS
+from greeks.models import adapter
 from greeks.stats import Moments
 
 
-class _Row:
-    """What one GBM row adds to a chunk: its payoff and score dates, its factors' weight
-    coefficients and control means, and its theta."""
-
-    def __init__(self, group, j, frame, market):
-        position = int(group.positions[j])
-        row_market = frame[MARKET_COLUMN].iat[position]
-        self.position = position
-        self.dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
-        self.scores = group.market.score_index[group.market.score_start[j]:
-                                               group.market.score_start[j + 1]]
-        self.asian = group.payoff.kind[j] == payoffs.ASIAN
-        self.discount = group.payoff.discount[j]
-        times = group.times[self.dates]
-        payoff_times = times if self.asian else times[-1:]
-        maturity = float(times[-1])
-        underlying = frame["underlying"].iat[position]
-        overrides = row_market.overrides
-        names = dict(underlying=underlying, valuation=market.valuation_date,
-                     curve=(f"{underlying}/own" if "rate" in overrides
-                            else market.underlyings[underlying].curve),
-                     own_vol="vol" in overrides, own_yield="dividend" in overrides)
-        score_times = group.times[self.scores]
-        self.factors = row_factors(row_market.dynamics, score_times, payoff_times, maturity,
-                                   names)
-        self.theta = row_theta(row_market.dynamics, score_times, payoff_times, maturity)
-        f = self.factors
-        self.labels = f.labels + [p[0] for p in f.parallel] + [f"theta:{underlying}"]
-        self.kinds = f.kinds + [p[1] for p in f.parallel] + ["theta"]
-        self.control = np.append(f.control, np.nan if self.theta is None else self.theta.control)
-
-    def sample(self, paths, group, j):
-        """(F+1) × paths: f w_k and L w_k for the factors and theta."""
-        w, s, u = paths
-        clock = group.market.clock
-        n = w.shape[0]
-        f = self.factors
-        weights = np.empty((len(f.labels) + 1, n))
-        dated.factor_weights(w, s, clock, self.scores, f.variance, f.drift, f.cash_at,
-                             f.discount, weights)
-        if self.theta is None:
-            weights[-1] = np.nan
-        else:
-            dated.theta_weights(w, clock, self.scores, self.theta.offset, self.theta.variance,
-                                self.theta.log_discount, weights[-1])
-        payoff, linear = np.empty(n), np.empty(n)
-        payoffs.evaluate(s, self.dates, group.payoff, j, payoff)
-        estimators.linear_payoff(u, self.dates, self.asian, self.discount, linear)
-        return payoff[None, :] * weights, linear[None, :] * weights
-
-    def parallel(self, r):
-        """``r`` with the parallel shifts (sums of their buckets' rows) inserted before
-        theta."""
-        sums = [r[p[2]].sum(axis=0, keepdims=True) for p in self.factors.parallel]
-        return np.concatenate([r[:-1], *sums, r[-1:]])
-
-
-class _HestonRow:
-    """A Heston row's carry factors (:class:`greeks.market.factors.CarryFactors`): european
-    and asian rows pathwise, digital and barrier rows by the likelihood-ratio score of the
-    carry (:func:`greeks.models.heston.carry.carry_scores`; NaN for a chain from v0 = 0
-    without the Feller condition, whose first conditional variance has no usable inverse).
-    No theta."""
-
-    def __init__(self, group, j, frame, market):
-        position = int(group.positions[j])
-        row_market = frame[MARKET_COLUMN].iat[position]
-        self.position = position
-        self.part = slice(group.date_start[j], group.date_start[j + 1])
-        kind = group.payoff.kind[j]
-        self.asian = kind == payoffs.ASIAN
-        self.pathwise = kind in (EUROPEAN, payoffs.ASIAN)
-        self.valid = self.pathwise or not from_zero_without_feller(*group.params[:4])
-        self.omega, self.strike = group.payoff.omega[j], group.payoff.strike[j]
-        self.discount = group.payoff.discount[j]
-        times = group.times[group.date_index[self.part]]
-        underlying = frame["underlying"].iat[position]
-        overrides = row_market.overrides
-        names = dict(underlying=underlying, valuation=market.valuation_date,
-                     curve=(f"{underlying}/own" if "rate" in overrides
-                            else market.underlyings[underlying].curve),
-                     own_yield="dividend" in overrides)
-        self.factors = carry_factors(row_market.dynamics, times if self.asian else times[-1:],
-                                     float(times[-1]), names)
-        # a score needs β at every date the payoff reads (the control L = DF S(T) its last)
-        self.beta = np.ascontiguousarray(
-            self.factors.beta if self.pathwise or times.size == 1 else
-            carry_factors(row_market.dynamics, times, float(times[-1]), names).beta)
-        f = self.factors
-        self.labels = f.labels + [p[0] for p in f.parallel]
-        self.kinds = f.kinds + [p[1] for p in f.parallel]
-        self.control = f.control
-
-    def sample(self, paths, group, j):
-        """F × paths: the derivative of f (pathwise, or f times the score) and that of L
-        (module docstring)."""
-        s, columns, residual, variance = paths
-        dates = np.ascontiguousarray(columns[self.part])
-        n = s.shape[0]
-        f = self.factors
-        payoff, linear = np.empty(n), np.empty(n)
-        g = np.empty((len(f.labels), n))
-        if not self.valid:
-            g[:] = np.nan
-            return g, np.zeros_like(g)
-        payoffs.evaluate(s, dates, group.payoff, j, payoff)
-        estimators.linear_payoff(s, dates, self.asian, self.discount, linear)
-        if self.pathwise:
-            carry.carry_pathwise(s, dates, self.asian, self.omega, self.strike, self.discount,
-                                 self.beta, g)
-            h = np.empty_like(g)  # the linear payoff's pathwise derivative: ω = 1, K = −∞
-            carry.carry_pathwise(s, dates, self.asian, 1.0, -np.inf, self.discount,
-                                 self.beta, h)
-        else:
-            carry.carry_scores(residual, variance, dates, self.beta, g)
-            h = g * linear[None, :]
-            g *= payoff[None, :]
-        g -= f.discount[:, None] * payoff[None, :]
-        h -= f.discount[:, None] * linear[None, :]
-        return g, h
-
-    def parallel(self, r):
-        sums = [r[p[2]].sum(axis=0, keepdims=True) for p in self.factors.parallel]
-        return np.concatenate([r, *sums])
-
-
 def _paths(group, seed, chunk, count):
-    """The chunk's paths from the main run's stream ``chunk``: GBM (W̃, S, Ŝ), Heston
-    (S, the rows' columns, R, V), in antithetic pairs."""
-    market = group.market
+    """The chunk's paths from the main run's stream ``chunk``, in antithetic pairs, as the
+    model's bucket rows read them (:meth:`greeks.models.base.Model.bucket_paths`)."""
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
     rng = np.random.Generator(np.random.PCG64(stream))
-    if group.model == "heston":
-        chain = group_paths(group, rng, count)
-        return (chain.s * market.growth[np.unique(group.date_index)], chain.columns,
-                chain.residual, chain.variance)
-    log_growth = np.diff(np.log(market.growth), prepend=0.0)
-    return dated.simulate_dated(rng, count, market.clock, log_growth, market.cash, group.spot,
-                                True)
+    return adapter(group.model).bucket_paths(group, rng, count)
 
 
 def _pairs(group, rows, seed: int, chunk: int, count: int):
     """Per row of the group: (row, g, h) on one chunk's paths, averaged over antithetic
-    pairs (:meth:`_Row.sample`)."""
+    pairs (the bucket row's ``sample``)."""
     paths = _paths(group, seed, chunk, count)
     half = count // 2
     for j, row in enumerate(rows):
@@ -250,11 +112,11 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
     slot = np.full(len(frame), -1) if slot is None else np.asarray(slot)
     groups = [replace(g, antithetic=True) for g in plan_groups(frame, method="auto", plain=False)
-              if g.market is not None and g.model in ("gbm", "heston")
+              if g.market is not None and adapter(g.model).buckets
               and g.method is not Family.EXERCISE]  # a policy's value: no path weights
     ids = frame["id"].to_numpy()
-    plans = [[(_Row if g.model == "gbm" else _HestonRow)(g, j, frame, market)
-              for j in range(g.n_rows)] for g in groups]
+    plans = [[adapter(g.model).bucket_row(g, j, frame, market) for j in range(g.n_rows)]
+             for g in groups]
     counts = [paths_of(paths, g, ids, False) for g in groups]
     run = dict(threads=threads, scheduler=scheduler)
     pilot = [(i, streams.PILOT + c, n) for i, g in enumerate(groups)

@@ -233,6 +233,21 @@ class Model:
         (:class:`greeks.duality.UpperBound`), or None where the model has none."""
         return None
 
+    buckets = False  # whether rows off a market get bucketed Greeks (:mod:`greeks.engine.buckets`)
+
+    def bucket_row(self, group, j: int, frame, market):
+        """What row j of a dated group adds to a chunk of the bucketed Greeks: an object with
+        ``position``, ``labels``, ``kinds``, ``control`` (∂E[L]/∂θ per factor, NaN without a
+        control), ``sample(paths, group, j)`` → (g, h) (factors × paths: the derivatives of
+        f and of the control L, or their per-path estimators) and ``parallel(r)`` (``r``
+        with the parallel shifts appended)."""
+        raise NotImplementedError
+
+    def bucket_paths(self, group, rng, count: int):
+        """One chunk of a dated group's paths, in antithetic pairs, as its bucket rows'
+        ``sample`` reads them."""
+        raise NotImplementedError
+
     def european_price(self, group, j: int, spot: float, sigma: float) -> float:
         """The closed-form price of row j's European option (same strike, type and maturity)
         from ``spot`` at volatility ``sigma`` (σ0 under Heston): the early-exercise controls'

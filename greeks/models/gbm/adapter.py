@@ -185,6 +185,20 @@ class GBM(Model):
                            row["dividend"], row["vol"], row["option_type"] == "call", times,
                            paths=paths, seed=seed, american=american, richardson=richardson)
 
+    buckets = True
+
+    def bucket_row(self, group, j, frame, market):
+        """:class:`greeks.models.gbm.buckets.BucketRow`."""
+        from greeks.models.gbm.buckets import BucketRow
+
+        return BucketRow(group, j, frame, market)
+
+    def bucket_paths(self, group, rng, count):
+        """:func:`greeks.models.gbm.buckets.bucket_paths`."""
+        from greeks.models.gbm.buckets import bucket_paths
+
+        return bucket_paths(group, rng, count)
+
     def european_price(self, group, j, spot, sigma):
         """Black–Scholes; off a market with the integrated rate, yield and variance of the
         vol curve shifted in parallel by σ − σ_ref (σ_ref = ``params[0]``).  With cash

@@ -316,6 +316,20 @@ class Heston(Model):
                                        tuple(times))
         return call_rules(nodes, edges, times, discounts, strike, sigma * sigma, kappa, theta, xi)
 
+    buckets = True
+
+    def bucket_row(self, group, j, frame, market):
+        """:class:`greeks.models.heston.buckets.BucketRow`."""
+        from greeks.models.heston.buckets import BucketRow
+
+        return BucketRow(group, j, frame, market)
+
+    def bucket_paths(self, group, rng, count):
+        """:func:`greeks.models.heston.buckets.bucket_paths`."""
+        from greeks.models.heston.buckets import bucket_paths
+
+        return bucket_paths(group, rng, count)
+
     def european_price(self, group, j, spot, sigma):
         """By the characteristic function; off a market with the integrated rate and yield
         (the variance does not depend on them)."""
