@@ -59,9 +59,8 @@ def _rotl(x, k):
 
 
 @njit(cache=True, inline="always")
-def _next(state, lane):
-    """One xoshiro256++ word of lane ``lane`` of ``state`` (4 × lanes)."""
-    s0, s1, s2, s3 = state[0, lane], state[1, lane], state[2, lane], state[3, lane]
+def _step(s0, s1, s2, s3):
+    """One xoshiro256++ step: (word, next state)."""
     result = _rotl(s0 + s3, 23) + s0
     t = s1 << np.uint64(17)
     s2 ^= s0
@@ -69,7 +68,14 @@ def _next(state, lane):
     s1 ^= s2
     s0 ^= s3
     s2 ^= t
-    s3 = _rotl(s3, 45)
+    return result, s0, s1, s2, _rotl(s3, 45)
+
+
+@njit(cache=True, inline="always")
+def _next(state, lane):
+    """One xoshiro256++ word of lane ``lane`` of ``state`` (4 × lanes)."""
+    result, s0, s1, s2, s3 = _step(state[0, lane], state[1, lane], state[2, lane],
+                                   state[3, lane])
     state[0, lane], state[1, lane], state[2, lane], state[3, lane] = s0, s1, s2, s3
     return result
 
@@ -84,14 +90,7 @@ def words(state, out):
         s0, s1, s2, s3 = state[0, lane], state[1, lane], state[2, lane], state[3, lane]
         base = lane * per
         for i in range(per):
-            out[base + i] = _rotl(s0 + s3, 23) + s0
-            t = s1 << np.uint64(17)
-            s2 ^= s0
-            s3 ^= s1
-            s1 ^= s2
-            s0 ^= s3
-            s2 ^= t
-            s3 = _rotl(s3, 45)
+            out[base + i], s0, s1, s2, s3 = _step(s0, s1, s2, s3)
         state[0, lane], state[1, lane], state[2, lane], state[3, lane] = s0, s1, s2, s3
 
 
