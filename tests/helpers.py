@@ -16,6 +16,7 @@ spread of estimates over seeds go by the chi-square law of a sample variance
 
 import math
 import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,8 @@ from scipy import stats
 from greeks.instruments import validate
 from greeks.models.gbm.analytic import reference
 from greeks.models.heston.analytic import heston_digital, heston_greeks
+
+ROOT = Path(__file__).resolve().parents[1]  # the repository: data/, instruments/
 
 BASE = dict(instrument="european", option_type="call", strike=100.0, maturity=1.0, spot=100.0,
             rate=0.05, dividend=0.0, model="gbm", vol=0.2)

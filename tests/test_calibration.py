@@ -86,7 +86,7 @@ def assert_standard_normal(z, label):
 def test_gbm_z_scores_are_standard_normal():
     """Black–Scholes rows of test_engine over 200 seeds: no bias down to 0.3 of one run's
     SE, and SEs that are the estimates' spread."""
-    from test_engine import closed_form_rows
+    from tests.engine.test_engine import closed_form_rows
 
     frame = make_frame(closed_form_rows())
     assert_standard_normal(z_score_sweep(frame, 20_000, 200, 30_000), "gbm")
@@ -96,7 +96,7 @@ def test_gbm_z_scores_are_standard_normal():
 def test_heston_z_scores_are_standard_normal(scheme):
     """Semi-analytic Heston rows of test_heston on the default grid over 200 seeds at 20,000
     paths: the discretisation bias stays below 0.3 of one run's SE."""
-    from test_heston import closed_form_rows, heston_rows
+    from tests.models.heston.test_chains import closed_form_rows, heston_rows
 
     frame = make_frame(heston_rows(closed_form_rows()))
     assert_standard_normal(z_score_sweep(frame, 20_000, 200, 40_000, scheme=scheme), scheme)

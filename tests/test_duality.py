@@ -1,8 +1,8 @@
 """The dual upper bound of american and bermudan rows (greeks.duality).
 
 References, independent of the bound's martingale: a Cox–Ross–Rubinstein tree written for the
-tests (tests/test_american.py, 4,000 steps; its error on these rows, against the fine grid
-below, is at most 3e-4, allowed as ``TREE_ERROR``), and the finite-difference price on a grid
+tests (tests/models/gbm/test_american.py, 4,000 steps; its error on these rows, against the fine
+grid below, is at most 3e-4, allowed as ``TREE_ERROR``), and the finite-difference price on a grid
 three times finer in space and time than the one the martingale is built from (6,000 × 6,000;
 error second order, about a ninth of the default's 1e-5 … 6e-5 relative: allowed as
 ``FINE_ERROR`` = 1e-5 relative).  Bermudan rows: price − k·se ≤ reference ≤ upper + k·se
@@ -18,12 +18,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 from helpers import assert_se_matches_spread, k_for, make_frame, seed, seeds
-from test_american import LS, tree
 
 import greeks
 from greeks import duality
 from greeks.cli import main
 from greeks.models.gbm.american import american_fd, bermudan_values
+from tests.models.gbm.test_american import LS, tree
 
 TREE_ERROR = 1e-3
 FINE_ERROR = 1e-5

@@ -232,7 +232,7 @@ def test_pathwise_asian_matches_crn_finite_differences():
     results = greeks.price_portfolio(make_frame([row]), paths=400_000, seed=seed(32),
                                      method="pathwise")
     for name, parameter, bump in [("delta", "spot", 0.5), ("vega", "vol", 0.005)]:
-        from test_engine import crn_finite_difference
+        from tests.engine.test_engine import crn_finite_difference
 
         fd, fd_se = crn_finite_difference(row, parameter, bump)
         assert_within(results[name].iloc[0], fd, combined_se(fd_se, results[f"{name}_se"].iloc[0]),

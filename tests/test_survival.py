@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 import scipy.special
 from helpers import assert_within, combined_se, k_for, make_frame, seed
-from test_sensitivities import crn_difference
 
 import greeks
 from greeks import engine
 from greeks.maths import normal_quantile
 from greeks.sensitivities import NAMES
+from tests.test_sensitivities import crn_difference
 
 KNOCK_OUTS = [
     dict(id="uo-call", instrument="barrier", barrier=120.0, barrier_type="up-and-out",

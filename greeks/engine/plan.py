@@ -218,13 +218,15 @@ def _payoff_spec(rows, codes: np.ndarray, discount: np.ndarray,
                  **exercise) -> payoffs.PayoffSpec:
     """The payoff record of ``rows`` (their columns: a frame, or arrays by name) of payoff
     ``codes`` (``exercise``: the early-exercise fields of american and bermudan rows,
-    :mod:`greeks.exercise`)."""
+    :mod:`greeks.exercise`).  Every field is a writable copy: a frame's columns can come as
+    read-only views, and numba types a read-only array apart, so each kernel taking the
+    record would be compiled once more for such groups."""
     size = discount.size
     return payoffs.PayoffSpec(
         kind=codes,
         omega=np.where(np.asarray(rows["option_type"], dtype=object) == "call", 1.0, -1.0),
-        strike=np.asarray(rows["strike"], dtype=float),
-        payout=np.asarray(rows["payout"], dtype=float),
+        strike=np.array(rows["strike"], dtype=float),
+        payout=np.array(rows["payout"], dtype=float),
         barrier=np.nan_to_num(np.asarray(rows["barrier"], dtype=float)) if "barrier" in rows
         else np.zeros(size),
         barrier_kind=np.array([payoffs.BARRIER_CODES.get(b, 0) for b in rows["barrier_type"]]

@@ -64,8 +64,8 @@ price); deltas within 1e-5; gammas and vegas within 2e-5 relative (1.3e-4 for th
 worth 0.004 %); American puts and calls of 0.5 to 1.5 years within 2e-5 relative; Bermudans
 with a few dates within 1e-5, with 100 dates (10 steps between dates) within 6e-5.  A call costs
 five solves of (M + 1) nodes × about ``TIME_STEPS`` steps, about 0.4 s on a loaded two-core
-machine (0.08 s with ``vega=False``).  ``tests/test_american_fd.py`` checks the stated accuracy
-against Black–Scholes, published values and binomial trees.
+machine (0.08 s with ``vega=False``).  ``tests/models/gbm/test_american_fd.py`` checks the
+stated accuracy against Black–Scholes, published values and binomial trees.
 """
 
 from __future__ import annotations

@@ -64,7 +64,7 @@ shift ε of every node vol of the vol curve (σ_i → σ_i + ε), the fourth-ord
 difference of solves at ε = ±δ, ±2δ (δ = ``VOL_BUMP`` times the implied vol to maturity) on
 the same grid and steps.
 
-Accuracy (``tests/test_american_market.py``; docs/american.md, "Off a market"), at the
+Accuracy (``tests/models/gbm/test_american_market.py``; docs/american.md, "Off a market"), at the
 defaults (2,000 × 1,000): flat dynamics reproduce :func:`greeks.models.gbm.american.american_fd`
 within 1e-12 relative (gammas and vegas 2e-10: same grid and steps, only the coefficients'
 rounding differs);

@@ -59,7 +59,7 @@ S0 = 8 … 12 are within 2e-4 of the converged values 2.000000, 1.107621, 0.5200
 0.082044 (data/README.md); the European put by the same scheme is within 1.3e-4 (absolute) of
 the semi-analytic price, its delta within 1e-4 and its vega within 6e-4 relative; at S0 = 100
 (K = 100 or 90, T = 0.5–1) within 2e-4 relative, delta 1.6e-4, vega 5e-4.
-``tests/test_heston_american.py`` checks these.
+``tests/models/heston/test_american.py`` checks these.
 """
 
 from __future__ import annotations

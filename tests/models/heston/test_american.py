@@ -6,15 +6,14 @@ greeks.models.heston.analytic, which the same scheme reproduces without early ex
 The solver is deterministic; tolerances are its stated accuracy plus the reference's rounding.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from helpers import ROOT
 
 from greeks.models.heston.american import heston_american_put
 from greeks.models.heston.analytic import heston_greeks
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "american_reference.csv"
+DATA = ROOT / "data" / "american_reference.csv"
 BENCHMARK = {"strike": 10.0, "maturity": 0.25, "rate": 0.1, "dividend": 0.0, "v0": 0.0625,
              "kappa": 5.0, "theta": 0.16, "xi": 0.9, "rho": 0.1}
 SPOTS = np.array([8.0, 9.0, 10.0, 11.0, 12.0])

@@ -1,7 +1,7 @@
 """American and bermudan rows priced off a market file (greeks.exercise with the curves):
-against the binomial tree of tests/test_american.py where the market is flat, against the
+against the binomial tree of tests/models/gbm/test_american.py where the market is flat, against the
 dated closed form where early exercise is never optimal, and against the published Heston
-values with a flat curve.  Tolerances as in tests/test_american.py: the stated bias
+values with a flat curve.  Tolerances as in tests/models/gbm/test_american.py: the stated bias
 allowance of the method plus k·se."""
 
 import math
@@ -9,10 +9,10 @@ import math
 import numpy as np
 import pandas as pd
 from helpers import k_for, seed
-from test_american import ALLOWANCE, HESTON_PUBLISHED, check, tree_greeks
 
 import greeks
 from greeks.models.gbm.analytic import black_scholes
+from tests.models.gbm.test_american import ALLOWANCE, HESTON_PUBLISHED, check, tree_greeks
 
 VALUATION = "2027-03-01"
 EXPIRY, T = "2028-03-01", 366 / 365
@@ -88,7 +88,8 @@ def test_heston_american_put_off_a_flat_market_published():
 def test_cash_dividends_curves_and_vol_term_structure_against_the_market_fd():
     """American call and put and a monthly bermudan call with two cash dividends, a rate
     curve and a vol term structure, against the finite-difference solution on the same
-    market (itself checked against an independent lattice: tests/test_american_market.py)."""
+    market (itself checked against an independent lattice:
+    tests/models/gbm/test_american_market.py)."""
     from greeks.api import load
     from greeks.market.positions import MARKET_COLUMN
     from greeks.models.gbm.american_market import american_fd_market

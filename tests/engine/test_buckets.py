@@ -10,13 +10,13 @@ import math
 import numpy as np
 import pandas as pd
 from click.testing import CliRunner
+from helpers import assert_se_matches_spread, assert_within, k_for, seed, seeds
 from scipy import stats
 
 from greeks.api import load, price_portfolio
 from greeks.cli import main
 from greeks.engine.buckets import bucket_estimates
 from greeks.market import load_market
-from tests.helpers import assert_se_matches_spread, assert_within, k_for, seed, seeds
 
 VALUATION = "2027-03-01"
 SPEC = {"valuation_date": VALUATION,

@@ -4,10 +4,10 @@ import csv
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from helpers import ROOT
 
 from greeks.models.heston.analytic import (
     Greeks,
@@ -17,7 +17,7 @@ from greeks.models.heston.analytic import (
     heston_price,
 )
 
-REFERENCE = Path(__file__).resolve().parents[1] / "data" / "heston_reference.csv"
+REFERENCE = ROOT / "data" / "heston_reference.csv"
 FIELDS = ("spot", "strike", "maturity", "rate", "v0", "kappa", "theta", "xi", "rho", "dividend")
 
 

@@ -8,17 +8,17 @@ reference's own error, stated at each check.
 """
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import ROOT
 from scipy.optimize import brentq
 
 from greeks.models.gbm.american import american_fd, exercise_boundaries
 from greeks.models.gbm.analytic import black_scholes, norm_pdf
 
-DATA = Path(__file__).resolve().parent.parent / "data" / "american_reference.csv"
+DATA = ROOT / "data" / "american_reference.csv"
 PRICE_RTOL = 1e-4  # the solver's stated accuracy at its defaults
 
 

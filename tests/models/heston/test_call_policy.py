@@ -4,7 +4,7 @@
 References: the characteristic function for the symmetry map (independent of the ADI solver)
 and, for the American call, the ADI American put at the symmetric parameters
 (greeks.models.heston.american.heston_american; the solver is checked against the published
-Clarke–Parrott values in tests/test_heston_american.py).  Tolerance: k·se plus the bias
+Clarke–Parrott values in tests/models/heston/test_american.py).  Tolerance: k·se plus the bias
 allowance at default settings of tests/test_american.py (0.3 % of the price + 0.002, 1 % of
 the delta + 0.002, 2 % of the vega + 0.02).
 """

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import scipy.special
 import scipy.stats
-from helpers import make_frame, seed
+from helpers import assert_within, make_frame, seed
 from numba import njit
 
 from greeks import engine
@@ -110,7 +110,8 @@ def test_noncentral_chi_square_variates_have_the_exact_law():
                       uniforms(rng, n))
         law = scipy.stats.ncx2(shape, lam) if lam > 0 else scipy.stats.chi2(shape)
         assert scipy.stats.kstest(x, law.cdf).pvalue > KS_SIZE / len(CASES), (lam, shape)
-        assert abs(x.mean() - (shape + lam)) <= 4 * math.sqrt(2 * (shape + 2 * lam) / n)
+        assert_within(x.mean(), shape + lam, math.sqrt(2 * (shape + 2 * lam) / n),
+                      label=f"mean at {(lam, shape)}")
 
 
 @pytest.mark.parametrize("a", [0.02, 0.48, 3.0])
@@ -169,9 +170,9 @@ def test_count_given_the_variate_restores_the_poisson_mixture(lam, shape):
     x = _variates(lam, shape, rng.standard_normal(n), uniforms(rng, n), uniforms(rng, n))
     counts = _counts(0.5 * shape - 1.0, np.sqrt(lam * x), uniforms(rng, n)).astype(float)
     mean = 0.5 * lam
-    assert abs(counts.mean() - mean) <= 4 * math.sqrt(mean / n)
+    assert_within(counts.mean(), mean, math.sqrt(mean / n), label="mean")
     # Var of the sample variance of a Poisson(m): (m + 2m²)/n
-    assert abs(counts.var() - mean) <= 4 * math.sqrt((mean + 2 * mean * mean) / n)
+    assert_within(counts.var(), mean, math.sqrt((mean + 2 * mean * mean) / n), label="variance")
     joint = counts * x
     exact = shape * mean + 2 * (mean + mean * mean)  # E[N(d + 2N)]
-    assert abs(joint.mean() - exact) <= 4 * joint.std() / math.sqrt(n)
+    assert_within(joint.mean(), exact, joint.std() / math.sqrt(n), label="E[N x]")

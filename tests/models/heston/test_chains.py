@@ -4,13 +4,13 @@ parameters and reproducibility."""
 
 import dataclasses
 import math
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import scipy.special
 from helpers import (
+    ROOT,
     assert_se_matches_spread,
     assert_within,
     closed_form,
@@ -269,7 +269,7 @@ def test_vega_weight_variance_falls_with_the_first_step():
     assert ratios.mean() + k_for(1, df=ratios.size - 1) * spread < 1, ratios
 
 
-PUBLISHED = Path(__file__).resolve().parents[1] / "data" / "heston_reference.csv"
+PUBLISHED = ROOT / "data" / "heston_reference.csv"
 PUBLISHED_PATHS = 100_000
 
 

@@ -250,7 +250,7 @@ def test_analytic_with_a_market_matches_black_scholes_on_the_equivalent_values()
     Rows with cash dividends get the finite-difference value instead."""
     table = analytic_prices(BOOK, market=MARKET)
     # a european row with a cash dividend: by finite differences, against a quadrature
-    from test_american_market import european_quadrature
+    from tests.models.gbm.test_american_market import european_quadrature
 
     dynamics = load(BOOK, MARKET)[MARKET_COLUMN].iat[1].dynamics
     reference = european_quadrature(dynamics, 200.0, table.loc[1, "maturity"], False,

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import K, assert_within, combined_se, k_for, seed
+from helpers import ROOT, K, assert_within, combined_se, k_for, seed
 from scipy import stats
 
 from greeks.api import price_portfolio
@@ -255,7 +255,7 @@ def test_dates_and_year_fractions_give_the_same_numbers_in_any_row_order():
 @pytest.mark.parametrize("greeks_", ["rho,theta,vanna,volga", "dkappa"])
 def test_further_greeks_of_dated_rows_are_empty_not_flat(greeks_):
     """Of the further Greeks dated rows get gamma (not with cash dividends under GBM), rho
-    (Heston european rows too) and GBM rows theta (tests/test_market_buckets.py); the others
+    (Heston european rows too) and GBM rows theta (tests/engine/test_buckets.py); the others
     are NaN, and so are their totals."""
     spec = market(SPX={"spot": 100.0, "curve": "USD", "vol": VOL},
                   NDX={"spot": 100.0, "curve": "USD", "heston": HESTON},
@@ -342,11 +342,10 @@ def test_vega_buckets_match_the_closed_form_per_vol_node():
 def test_the_example_book_agrees_with_its_closed_forms():
     """instruments/book.csv off instruments/market.json (the quick start's example): every row
     with a closed form (``greeks analytic``) within k SE of it for price, delta and vega."""
-    from pathlib import Path
 
     from greeks.reference import analytic_prices
 
-    root = Path(__file__).resolve().parent.parent / "instruments"
+    root = ROOT / "instruments"
     book, market = root / "book.csv", root / "market.json"
     exact = analytic_prices(book, market=market).set_index("id")
     exact = exact[exact["note"].isna()]

@@ -9,17 +9,15 @@ must agree within a factor 2 from the first report on.  How well the costs track
 is measured in ``benchmarks/latency.py``.
 """
 
-from pathlib import Path
-
 import numpy as np
 import pytest
+from helpers import ROOT, make_frame, seed
 
 from greeks import engine
 from greeks.api import load
 from greeks.models import adapter as model_of
-from tests.helpers import make_frame, seed
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = ROOT
 
 
 def reports(frame, paths: int, **options) -> np.ndarray:
