@@ -182,7 +182,7 @@ def _plan(frame: pd.DataFrame, options, scenarios: _Scenarios, min_ess: float) -
     groups = [group for group in engine.plan_groups(frame, options.scheme,
                                                     options.steps_per_year, paths=options.paths)
               if not exercised[group.positions].any()]
-    ess = _effective_fraction(groups, len(frame), options.seed, min(options.paths, PILOT),
+    ess = _effective_fraction(groups, len(frame), options, min(options.paths, PILOT),
                               scenarios.logs, scenarios.vols)
     ess[exercised] = np.nan
     good = ess >= min_ess
@@ -397,14 +397,14 @@ def _shifted(rows: pd.DataFrame, shift: float, vol_shift: float) -> pd.DataFrame
     return moved
 
 
-def _effective_fraction(groups, rows: int, seed: int, paths: int, logs, vols) -> np.ndarray:
+def _effective_fraction(groups, rows: int, options, paths: int, logs, vols) -> np.ndarray:
     """1/E[ρ²] of every row and scenario, by each model's ``ladder_fraction`` (GBM: closed
-    form; Heston: a pilot of ``paths`` paths on streams of its own, 0 for its volatility
-    shifts: re-simulated)."""
+    form; Heston: a pilot of ``paths`` paths on streams of its own, on the run's threads or
+    scheduler, 0 for its volatility shifts: re-simulated)."""
     out = np.ones((rows, logs.size))
     for group in groups:
-        out[group.positions] = model_of(group.model).ladder_fraction(group, seed, paths, logs,
-                                                                     vols)
+        out[group.positions] = model_of(group.model).ladder_fraction(
+            group, options.seed, paths, logs, vols, options.threads, options.scheduler)
     return out
 
 

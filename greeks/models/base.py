@@ -212,9 +212,11 @@ class Model:
         volatility shifts ``vols`` (0 where the model cannot reweight: re-simulated)."""
         raise NotImplementedError
 
-    def ladder_fraction(self, group, seed: int, paths: int, logs, vols) -> np.ndarray:
+    def ladder_fraction(self, group, seed: int, paths: int, logs, vols,
+                        threads: int | None = None, scheduler: str = "local") -> np.ndarray:
         """(rows × scenarios) effective sample size 1/E[ρ²] of those ratios, as a fraction of
-        the paths (``paths``: a pilot's size where it is estimated)."""
+        the paths (``paths``: a pilot's size where it is estimated, its chunks run on
+        ``threads`` or ``scheduler``)."""
         raise NotImplementedError
 
     def revalued_greeks(self, frame, names, paths: int, seed: int, scheme: str,

@@ -97,6 +97,9 @@ def test_the_ladder_is_the_same_on_every_scheduler(jobs):
     reweighted = [call for call in jobs if call[0] == "_ladder_chunk"]
     assert [call[2:] for call in reweighted] == [(1, "local"), (2, "local"), (2, "processes")]
     assert all(call[1] > 2 for call in reweighted)
+    fractions = [call for call in jobs if call[0] == "_fraction_chunk"]  # the Heston ESS pilot
+    assert [call[2:] for call in fractions] == [(1, "local"), (2, "local"), (2, "processes")]
+    assert all(call[1] > 1 for call in fractions)
 
 
 def test_heston_parameter_sensitivities_are_the_same_on_every_scheduler(jobs):

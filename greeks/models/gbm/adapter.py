@@ -153,7 +153,7 @@ class GBM(Model):
     def ladder_paths(self, group, rng, n_paths):
         return ladder.ladder_paths(group, rng, n_paths)
 
-    def ladder_fraction(self, group, seed, paths, logs, vols):
+    def ladder_fraction(self, group, seed, paths, logs, vols, threads=None, scheduler="local"):
         """Closed form (:func:`greeks.models.gbm.ladder.effective_fraction`): no pilot."""
         return ladder.ladder_fraction(group, logs, vols)
 

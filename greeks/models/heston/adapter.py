@@ -276,10 +276,10 @@ class Heston(Model):
 
         return ladder.ladder_paths(group, rng, n_paths)
 
-    def ladder_fraction(self, group, seed, paths, logs, vols):
+    def ladder_fraction(self, group, seed, paths, logs, vols, threads=None, scheduler="local"):
         from greeks.models.heston import ladder
 
-        return ladder.ladder_fraction(group, seed, paths, logs, vols)
+        return ladder.ladder_fraction(group, seed, paths, logs, vols, threads, scheduler)
 
     def exercise_vol_step(self, group):
         sigma0 = math.sqrt(group.params[0])
