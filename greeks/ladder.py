@@ -348,6 +348,8 @@ def _shifted_market(market, raw: pd.DataFrame, shift: float, vol_shift: float):
     (a GBM vol curve's nodes, a row's own ``vol``, σ0 = sqrt(v0)) by ``vol_shift``."""
     from dataclasses import replace
 
+    from greeks.models.heston.schema import shifted_v0
+
     underlyings = {}
     for name, und in market.underlyings.items():
         try:
@@ -355,7 +357,7 @@ def _shifted_market(market, raw: pd.DataFrame, shift: float, vol_shift: float):
         except ValueError as error:
             raise OptionError(f"vol: underlying {name!r}: {error}") from None
         heston = und.heston if und.heston is None else dict(
-            und.heston, v0=(math.sqrt(und.heston["v0"]) + vol_shift) ** 2)
+            und.heston, v0=float(shifted_v0(und.heston["v0"], vol_shift)))
         underlyings[name] = replace(und, spot=und.spot * (1.0 + shift), vol=vol, heston=heston)
     rows = raw.copy()
     columns = {str(c).strip(): c for c in rows.columns}
@@ -368,7 +370,7 @@ def _shifted_market(market, raw: pd.DataFrame, shift: float, vol_shift: float):
     move("spot", lambda s: s * (1.0 + shift))
     if vol_shift:
         move("vol", lambda s: s + vol_shift)
-        move("v0", lambda v: (np.sqrt(v) + vol_shift) ** 2)
+        move("v0", lambda v: shifted_v0(v, vol_shift))
     return replace(market, underlyings=underlyings), rows
 
 

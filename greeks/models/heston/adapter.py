@@ -28,6 +28,7 @@ from greeks.models.heston.schema import (
     EXACT,
     PARAMETERS,
     from_zero_without_feller,
+    shifted_v0,
 )
 from greeks.models.heston.scores import transition_score
 from greeks.names import PARAMETER_GREEKS
@@ -269,7 +270,7 @@ class Heston(Model):
         return np.sqrt(rows["v0"].to_numpy(dtype=float))
 
     def with_volatility(self, rows, shift):
-        return rows.assign(v0=(np.sqrt(rows["v0"]) + shift) ** 2)
+        return rows.assign(v0=shifted_v0(rows["v0"], shift))
 
     def ladder_paths(self, group, rng, n_paths):
         from greeks.models.heston import ladder
@@ -299,8 +300,9 @@ class Heston(Model):
     def exercise_rules(self, group, j, sigma, times, discounts):
         """The put's boundaries b_k(v) (a call's: those of its symmetric put) solved once per
         set of dates on the grid sized by the group's v0 (the region does not depend on v0 or
-        the spot), the quadratic rule in u fitted where v_t's law from ``sigma``² puts the
-        paths (:func:`greeks.models.heston.exercise_rule.put_rules`, ``call_rules``).  Off a
+        the spot), the rule in u (a put's quadratic, a call's cube root) fitted where v_t's law
+        from ``sigma``² puts the paths (:func:`greeks.models.heston.exercise_rule.put_rules`,
+        ``call_rules``).  Off a
         market the boundaries are those of the flat rate and yield to expiry; the policy's
         loss is second order in the boundaries' error, and the price stays the value of the
         policy it applies (below the true one)."""

@@ -50,3 +50,9 @@ def from_zero_without_feller(v0, kappa, theta, xi):
     with np.errstate(invalid="ignore", over="ignore"):
         return (np.asarray(v0) == 0) & (2 * np.asarray(kappa) * np.asarray(theta)
                                         < np.asarray(xi) ** 2 * (1 - 1e-12))
+
+
+def shifted_v0(v0, shift):
+    """The initial variance after a shift of σ0 = sqrt(v0) by ``shift``: (sqrt(v0) + shift)²
+    (scalars or arrays)."""
+    return (np.sqrt(v0) + shift) ** 2
