@@ -428,6 +428,29 @@ def test_heston_barrier_carry_score_on_a_barrier_never_reached_is_the_european_r
     assert seen == len(checks)
 
 
+def test_heston_carry_score_standard_errors_match_their_spread_over_seeds():
+    """The digital's and a knock-out's carry buckets by the likelihood-ratio score: their
+    reported SEs against the spread of 16 independent runs."""
+    spec = copy.deepcopy(SPEC)
+    spec["underlyings"] = {"NDX": {"spot": 100.0, "curve": "USD", "heston": HESTON,
+                                   "dividend_yield": SPEC["underlyings"]["SPX"]["dividend_yield"]}}
+    positions = pd.concat([
+        book([("hd", "digital", 1.0, 100.0, "2027-11-15")]),
+        book([("hb", "barrier", 1.0, 100.0, "2027-11-15")]).assign(
+            barrier=125.0, barrier_type="up-and-out", fixings=26)],
+        ignore_index=True).assign(underlying="NDX")
+    market = load_market(spec)
+    frame = load(positions, market)
+    runs = []
+    for s in seeds(16, start=40):
+        found, _ = bucket_estimates(frame, market, 2_048, s, threads=1)
+        runs.append(sorted((frame["id"].iat[p], label, mean, se)
+                           for p, label, _, mean, se in found))
+    assert all(len(run) == len(runs[0]) >= 6 for run in runs)
+    assert_se_matches_spread([[r[2] for r in run] for run in runs],
+                             [[r[3] for r in run] for run in runs], label="carry scores")
+
+
 def test_a_subtotal_lacks_rho_only_where_a_row_in_it_does():
     """A Heston digital from v0 = 0 without the Feller condition has no carry score (its
     first conditional variance has no usable inverse): its rho is NaN, and so are the
