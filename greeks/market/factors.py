@@ -206,8 +206,8 @@ def shifted(dynamics: Dynamics, days: int = 1) -> Dynamics | None:
         return Curve(tuple(t - h for t in c.times), c.rates)
 
     rate, yields = curve(dynamics.rate), curve(dynamics.dividend_yield)
-    vol = dynamics.vol
-    if vol.times:
+    vol = dynamics.vol  # None under Heston (the model's parameters do not move)
+    if vol is not None and vol.times:
         if vol.times[0] <= h:
             return None
         vol = replace(vol, times=tuple(t - h for t in vol.times))
@@ -229,13 +229,27 @@ class Theta:
     control: float
 
 
+def one_day_later(dynamics: Dynamics, first: float, payoff_times: np.ndarray,
+                  maturity: float) -> tuple[Dynamics, float] | None:
+    """(the dynamics a calendar day later (:func:`shifted`), E⁺[L] − E[L]): the change of
+    the row's linear payoff's mean (:func:`linear_mean`) over that day, its dates kept
+    (their year fractions minus 1/365); None when a node, ex-date or the row's ``first``
+    date is within a day."""
+    later = shifted(dynamics)
+    if later is None or first <= DAY:
+        return None
+    return later, (linear_mean(later, payoff_times - DAY, maturity - DAY)
+                   - linear_mean(dynamics, payoff_times, maturity))
+
+
 def row_theta(dynamics: Dynamics, score_times: np.ndarray, payoff_times: np.ndarray,
               maturity: float) -> Theta | None:
     """The theta weight's coefficients of a row (None when a node, ex-date or the row's
     first date is within a day)."""
-    later = shifted(dynamics)
-    if later is None or score_times[0] <= DAY:
+    found = one_day_later(dynamics, float(score_times[0]), payoff_times, maturity)
+    if found is None:
         return None
+    later, control = found
 
     def laws(d: Dynamics, times):
         w = np.diff(d.vol.total_variance(times), prepend=0.0)
@@ -246,8 +260,6 @@ def row_theta(dynamics: Dynamics, score_times: np.ndarray, payoff_times: np.ndar
     mu_later, w_later = laws(later, score_times - DAY)
     log_discount = float(np.log(later.discount(maturity - DAY))
                          - np.log(dynamics.discount(maturity)))
-    control = (linear_mean(later, payoff_times - DAY, maturity - DAY)
-               - linear_mean(dynamics, payoff_times, maturity))
     return Theta(mu - mu_later, w_later, log_discount, control)
 
 

@@ -1,26 +1,48 @@
 """What a Heston row off a market adds to a chunk of the bucketed Greeks
 (:mod:`greeks.engine.buckets`): its carry factors, pathwise or by the carry's
-likelihood-ratio score (:mod:`greeks.models.heston.carry`)."""
+likelihood-ratio score (:mod:`greeks.models.heston.carry`), and its theta on common random
+numbers.
+
+Theta (``theta:UND``) is the value's change when the valuation date moves one calendar
+day, every date, zero rate, yield and node kept (:func:`greeks.market.factors.shifted`),
+as for GBM rows.  The chain is run again on the same random numbers with every date a day
+closer, the day taken out of the steps before the row's first date
+(:func:`greeks.models.heston.closer.closer_times`; at most two such chains per group,
+:func:`later_ends`), its zero-carry prices times the growth seen from the new date,
+G⁺(t − 1/365) (rates and yields integrated from it, proportional dividends at their
+ex-dates), and each row discounted by DF⁺(T − 1/365).  Per path the estimate is f⁺ − f,
+whose mean is V(t + 1 day) − V(t) itself (no difference quotient, no bias beyond the
+chain's discretisation), its standard error from the spread of those differences over the
+paths.
+The control is L⁺ − L (the linear payoff DF S(T), or an asian's average, on both chains),
+whose mean E⁺[L] − E[L] is known exactly (:func:`greeks.market.factors.one_day_later`).
+NaN when a node or the row's first date is within a day.
+"""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import numpy as np
 
 from greeks import estimators, payoffs
-from greeks.market.factors import carry_factors
+from greeks.market.factors import DAY, carry_factors, one_day_later, shifted
 from greeks.market.positions import MARKET_COLUMN
 from greeks.models.heston import carry
 from greeks.models.heston.adapter import group_paths
+from greeks.models.heston.closer import closer_times
 from greeks.models.heston.schema import from_zero_without_feller
 from greeks.payoff_table import EUROPEAN
+
+FAR = 4.0  # a second chain a day later for rows whose first date is this many times further
 
 
 class BucketRow:
     """A Heston row's carry factors (:class:`greeks.market.factors.CarryFactors`): european
     and asian rows pathwise, digital and barrier rows by the likelihood-ratio score of the
     carry (:func:`greeks.models.heston.carry.carry_scores`; NaN for a chain from v0 = 0
-    without the Feller condition, whose first conditional variance has no usable inverse).
-    No theta."""
+    without the Feller condition, whose first conditional variance has no usable inverse),
+    and theta on the chain a day later (module docstring)."""
 
     def __init__(self, group, j, frame, market):
         position = int(group.positions[j])
@@ -47,46 +69,93 @@ class BucketRow:
             self.factors.beta if self.pathwise or times.size == 1 else
             carry_factors(row_market.dynamics, times, float(times[-1]), names).beta)
         f = self.factors
-        self.labels = f.labels + [p[0] for p in f.parallel]
-        self.kinds = f.kinds + [p[1] for p in f.parallel]
-        self.control = f.control
+        self.labels = f.labels + [p[0] for p in f.parallel] + [f"theta:{underlying}"]
+        self.kinds = f.kinds + [p[1] for p in f.parallel] + ["theta"]
+        later = one_day_later(row_market.dynamics, float(times[0]),
+                              times if self.asian else times[-1:], float(times[-1]))
+        self.theta = later is not None
+        if self.theta:
+            ends = later_ends(group)
+            self.chain = max(k for k, until in enumerate(ends) if until <= times[0])
+            self.later_discount = float(later[0].discount(float(times[-1]) - DAY))
+            self.later_payoff = payoffs.with_discount(group.payoff, j, self.later_discount)
+        self.control = np.append(f.control, later[1] if self.theta else np.nan)
 
     def sample(self, paths, group, j):
-        """F × paths: the derivative of f (pathwise, or f times the score) and that of L
-        (module docstring)."""
-        s, columns, residual, variance = paths
+        """(F + 1) × paths: the derivatives of f (pathwise, or f times the score) and of L,
+        then theta's f⁺ − f and L⁺ − L (module docstring)."""
+        s, columns, residual, variance, s_later = paths
         dates = np.ascontiguousarray(columns[self.part])
         n = s.shape[0]
         f = self.factors
+        factors = len(f.labels)
         payoff, linear = np.empty(n), np.empty(n)
-        g = np.empty((len(f.labels), n))
-        if not self.valid:
-            g[:] = np.nan
-            return g, np.zeros_like(g)
+        g, h = np.empty((factors + 1, n)), np.empty((factors + 1, n))
         payoffs.evaluate(s, dates, group.payoff, j, payoff)
         estimators.linear_payoff(s, dates, self.asian, self.discount, linear)
-        if self.pathwise:
+        if not self.valid:
+            g[:factors], h[:factors] = np.nan, 0.0
+        elif self.pathwise:  # the kernels fill the factors' rows
             carry.carry_pathwise(s, dates, self.asian, self.omega, self.strike, self.discount,
                                  self.beta, g)
-            h = np.empty_like(g)  # the linear payoff's pathwise derivative: ω = 1, K = −∞
+            # the linear payoff's pathwise derivative: ω = 1, K = −∞
             carry.carry_pathwise(s, dates, self.asian, 1.0, -np.inf, self.discount,
                                  self.beta, h)
         else:
             carry.carry_scores(residual, variance, dates, self.beta, g)
-            h = g * linear[None, :]
-            g *= payoff[None, :]
-        g -= f.discount[:, None] * payoff[None, :]
-        h -= f.discount[:, None] * linear[None, :]
+            h[:factors] = g[:factors] * linear[None, :]
+            g[:factors] *= payoff[None, :]
+        if self.valid:
+            g[:factors] -= f.discount[:, None] * payoff[None, :]
+            h[:factors] -= f.discount[:, None] * linear[None, :]
+        if not self.theta:
+            g[factors], h[factors] = np.nan, 0.0
+        else:
+            moved = s_later[self.chain]
+            payoffs.evaluate(moved, dates, self.later_payoff, j, g[factors])
+            estimators.linear_payoff(moved, dates, self.asian, self.later_discount, h[factors])
+            g[factors] -= payoff
+            h[factors] -= linear
         return g, h
 
     def parallel(self, r):
+        """``r`` with the parallel shifts (sums of their buckets' rows) inserted before
+        theta."""
         sums = [r[p[2]].sum(axis=0, keepdims=True) for p in self.factors.parallel]
-        return np.concatenate([r, *sums])
+        return np.concatenate([r[:-1], *sums, r[-1:]])
 
 
 def bucket_paths(group, rng, count):
     """A chunk's chain (S, the rows' columns, R, V) in antithetic pairs, the prices times
-    the growth G(t) (:func:`greeks.models.heston.adapter.group_paths`)."""
+    the growth G(t) (:func:`greeks.models.heston.adapter.group_paths`), and the prices of
+    the chains a day later on the same random numbers, one per end of :func:`later_ends`
+    (none when no row has a theta)."""
+    state = rng.bit_generator.state  # the chains a day later read the same numbers
     chain = group_paths(group, rng, count)
-    return (chain.s * group.market.growth[np.unique(group.date_index)], chain.columns,
-            chain.residual, chain.variance)
+    stored = np.unique(group.date_index)
+    later = shifted(group.market.dynamics)
+    s_later = []
+    for until in later_ends(group):
+        times = closer_times(group.times, DAY, until)
+        again = np.random.Generator(np.random.PCG64())
+        again.bit_generator.state = state
+        s_later.append(group_paths(replace(group, times=times), again, count).s
+                       * np.asarray(later.growth(times), dtype=float)[stored])
+    return (chain.s * group.market.growth[stored], chain.columns, chain.residual,
+            chain.variance, s_later)
+
+
+def later_ends(group) -> list[float]:
+    """The ``until`` of each chain a day later (:func:`greeks.models.heston.closer.closer_times`):
+    the earliest first date of the rows that have a theta (first date beyond a day, no
+    node within a day: :func:`greeks.market.factors.shifted`), and, where some rows' first
+    dates lie ``FAR`` times further out, the earliest of theirs, so that a daily-monitored
+    barrier does not confine the europeans beside it to a shortened first step.  A row
+    takes the last end not after its first date."""
+    firsts = group.times[group.date_index[group.date_start[:-1]]]
+    firsts = firsts[firsts > DAY]
+    if shifted(group.market.dynamics) is None or firsts.size == 0:
+        return []
+    near = float(firsts.min())
+    far = firsts[firsts >= FAR * near]
+    return [near] + ([float(far.min())] if far.size else [])

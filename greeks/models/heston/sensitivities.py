@@ -49,6 +49,7 @@ import numpy as np
 
 from greeks import payoffs, streams
 from greeks.models.heston.adapter import group_paths
+from greeks.models.heston.closer import closer_times
 from greeks.models.heston.schema import EXACT, from_zero_without_feller
 from greeks.stats import Moments
 
@@ -173,12 +174,12 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
 
     def prices(key, shift=0.0, **changes):
         """Prices on the stored dates with changed parameters (or every date ``shift``
-        closer), from the same stream."""
+        closer, :func:`greeks.models.heston.closer.closer_times`), from the same stream."""
         if key not in cache:
             moved = {**dict(v0=v0, kappa=kappa, theta=theta, xi=xi, rho=rho), **changes}
             bumped = replace(group, params=tuple(moved[k] for k in ("v0", "kappa", "theta",
                                                                      "xi", "rho")),
-                             times=group.times - shift)
+                             times=closer_times(group.times, shift))
             rng = np.random.Generator(np.random.PCG64(stream))
             cache[key] = group_paths(bumped, rng, n, scores=key == "base" and lr.any())
         return cache[key].s
