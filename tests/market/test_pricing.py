@@ -255,7 +255,7 @@ def test_dates_and_year_fractions_give_the_same_numbers_in_any_row_order():
 @pytest.mark.parametrize("greeks_", ["rho,theta,vanna,volga", "dkappa"])
 def test_further_greeks_of_dated_rows_are_empty_not_flat(greeks_):
     """Of the further Greeks dated rows get gamma (not with cash dividends under GBM), rho
-    (Heston european rows too) and GBM rows theta (tests/engine/test_buckets.py); the others
+    and theta (tests/engine/test_buckets.py, tests/market/test_heston_theta.py); the others
     are NaN, and so are their totals."""
     spec = market(SPX={"spot": 100.0, "curve": "USD", "vol": VOL},
                   NDX={"spot": 100.0, "curve": "USD", "heston": HESTON},
@@ -271,13 +271,11 @@ def test_further_greeks_of_dated_rows_are_empty_not_flat(greeks_):
     carry = [c for c in further if c in ("rho_rate", "theta_per_year")]
     others = [c for c in further if c not in carry]
     assert np.isfinite(result.loc[[0, 2], carry].to_numpy(dtype=float)).all()
-    if "rho_rate" in carry:
-        assert np.isfinite(result.loc[1, "rho_rate"])
-        assert np.isnan(result.loc[1, "theta_per_year"])
+    assert np.isfinite(result.loc[1, carry].to_numpy(dtype=float)).all()
     assert result[others].isna().all().all()
     total = result.attrs["total"]
-    assert all(math.isnan(total[c]) for c in further if c != "rho_rate")
-    assert "rho_rate" not in further or math.isfinite(total["rho_rate"])
+    assert all(math.isnan(total[c]) for c in others)
+    assert all(math.isfinite(total[c]) for c in carry)
     assert np.isfinite(result[["price", "delta", "vega"]].to_numpy(dtype=float)).all()
     assert np.isfinite(result["gamma"][:2]).all() and math.isnan(result["gamma"][2])
     assert math.isnan(result.attrs["total"]["gamma"])

@@ -1,0 +1,140 @@
+"""Theta of Heston rows priced off a market (greeks.models.heston.buckets): the one-day
+change of the Fourier price on the integrated rates (written here on the market dict: the
+valuation date moved a day, every node kept), the year-fraction row's theta on a flat
+market, and the standard errors against their spread over seeds."""
+
+import copy
+import datetime as dt
+import math
+
+import numpy as np
+import pandas as pd
+from helpers import assert_se_matches_spread, assert_within, combined_se, k_for, seed, seeds
+
+from greeks.api import load, price_portfolio
+from greeks.engine.buckets import bucket_estimates
+from greeks.market import load_market
+from greeks.models.heston.analytic import heston_digital, heston_greeks
+
+HESTON = {"v0": 0.04, "kappa": 1.5, "theta": 0.05, "xi": 0.5, "rho": -0.6}
+SPEC = {"valuation_date": "2027-03-01",
+        "curves": {"USD": {"dates": ["2027-06-01", "2027-12-01", "2028-09-01"],
+                           "zero_rates": [0.03, 0.045, 0.05]}},
+        "underlyings": {"NDX": {
+            "spot": 100.0, "curve": "USD", "heston": HESTON,
+            "dividend_yield": {"dates": ["2027-09-01", "2028-03-01"], "yields": [0.01, 0.025]}}}}
+
+
+def years(date: str, valuation: str) -> float:
+    return (pd.Timestamp(date) - pd.Timestamp(valuation)).days / 365.0
+
+
+def integral(node, key: str, t: float, valuation: str) -> float:
+    """∫_0^t of a number or a {dates, key} curve: linear through (0, 0) and (t_i, z_i t_i),
+    the last slope continued (written here, apart from greeks.market)."""
+    if not isinstance(node, dict):
+        return node * t
+    knots = [0.0] + [years(d, valuation) for d in node["dates"]]
+    values = [0.0] + [z * u for z, u in zip(node[key], knots[1:])]
+    if t <= knots[-1]:
+        return float(np.interp(t, knots, values))
+    return values[-1] + (values[-1] - values[-2]) / (knots[-1] - knots[-2]) * (t - knots[-1])
+
+
+def fourier(spec, kind, omega, strike, expiry):
+    """The Fourier price of a european or a cash digital paying 1 on the flat rate and
+    yield with the curves' DF(T) and G(T) (exact: the payoff at T sees the rates only
+    through them)."""
+    valuation, und = spec["valuation_date"], spec["underlyings"]["NDX"]
+    t = years(expiry, valuation)
+    rate = integral(spec["curves"]["USD"], "zero_rates", t, valuation) / t
+    dividend = integral(und["dividend_yield"], "yields", t, valuation) / t
+    price = heston_digital if kind == "digital" else heston_greeks
+    return price("call" if omega > 0 else "put", und["spot"], strike, t, rate,
+                 *und["heston"].values(), dividend).price
+
+
+def a_day_later(spec):
+    spec = copy.deepcopy(spec)
+    spec["valuation_date"] = (dt.date.fromisoformat(spec["valuation_date"])
+                              + dt.timedelta(days=1)).isoformat()
+    return spec
+
+
+def book(rows, **columns):
+    return pd.DataFrame([{"id": name, "instrument": kind, "option_type":
+                          "call" if omega > 0 else "put", "strike": strike, "expiry": expiry,
+                          "underlying": "NDX", **columns} for name, kind, omega, strike, expiry
+                         in rows])
+
+
+ROWS = [("call", "european", 1.0, 105.0, "2027-11-15"),
+        ("put", "european", -1.0, 95.0, "2028-02-01"),
+        ("digital", "digital", 1.0, 110.0, "2027-05-20")]
+
+
+def test_theta_is_the_one_day_change_of_the_fourier_price():
+    """European and digital rows on a rate curve and a yield curve, and an up-and-out call
+    monitored on 26 dates whose barrier is out of reach (the european call): theta per day
+    against the Fourier price a day later minus today's, every node kept; the totals
+    include them."""
+    barrier = book([("knock-out", "barrier", 1.0, 105.0, "2027-11-15")], barrier=1e4,
+                   barrier_type="up-and-out", fixings=26)
+    positions = pd.concat([book(ROWS), barrier], ignore_index=True)
+    result = price_portfolio(positions, market=SPEC, paths=40_000, seed=seed(70), threads=1,
+                             greeks="theta")
+    rows = ROWS + [("knock-out", "european", 1.0, 105.0, "2027-11-15")]
+    k = k_for(len(rows))
+    for j, (name, kind, omega, strike, expiry) in enumerate(rows):
+        change = (fourier(a_day_later(SPEC), kind, omega, strike, expiry)
+                  - fourier(SPEC, kind, omega, strike, expiry))
+        assert_within(result["theta_per_day"][j], change, result["theta_per_day_se"][j], k,
+                      label=f"{name} theta")
+        assert result["theta_per_day_se"][j] < 0.2 * abs(change)  # a wrong sign would show
+    assert np.allclose(result["theta_per_year"], 365.0 * result["theta_per_day"], rtol=1e-12)
+    total = result.attrs["total"]
+    assert math.isclose(total["theta_per_day"], result["theta_per_day"].sum(), rel_tol=1e-9)
+    assert 0 < total["theta_per_day_se"] < result["theta_per_day_se"].sum()
+
+
+def test_a_flat_market_gives_the_theta_of_the_year_fraction_row():
+    """On a flat curve and yield the dated row is the year-fraction row: its one-day change
+    (per year) against the flat row's central difference over a day (independent runs:
+    their combined SE; the two differ by the curvature over a day, ~1e-3 of theta)."""
+    spec = copy.deepcopy(SPEC)
+    spec["curves"]["USD"] = 0.04
+    spec["underlyings"]["NDX"]["dividend_yield"] = 0.01
+    expiry = "2027-11-15"
+    dated = price_portfolio(book([("dated", "european", 1.0, 100.0, expiry)]), market=spec,
+                            paths=40_000, seed=seed(71), threads=1, greeks="theta")
+    flat = price_portfolio(pd.DataFrame([{
+        "id": "flat", "instrument": "european", "option_type": "call", "strike": 100.0,
+        "maturity": years(expiry, SPEC["valuation_date"]), "spot": 100.0, "rate": 0.04,
+        "dividend": 0.01, "model": "heston", **HESTON}]), paths=40_000, seed=seed(72),
+        threads=1, greeks="theta")
+    assert_within(dated["theta_per_year"][0], flat["theta_per_year"][0],
+                  combined_se(dated["theta_per_year_se"][0], flat["theta_per_year_se"][0]),
+                  label="flat market theta")
+    assert dated["theta_per_year_se"][0] < flat["theta_per_year_se"][0]
+
+
+def test_theta_standard_errors_match_their_spread_over_seeds():
+    """Theta of a european, a digital, an asian and a knock-out monitored on 26 dates:
+    the reported SEs against the spread of 12 independent runs."""
+    positions = pd.concat([
+        book(ROWS[:1] + ROWS[2:]),
+        book([("asian", "asian", 1.0, 100.0, "2027-11-15")], fixings=6),
+        book([("knock-out", "barrier", 1.0, 100.0, "2027-11-15")], barrier=125.0,
+             barrier_type="up-and-out", fixings=26)], ignore_index=True)
+    market = load_market(SPEC)
+    frame = load(positions, market)
+    runs = []
+    for s in seeds(12, start=73):
+        found, totals = bucket_estimates(frame, market, 4_096, s, threads=1)
+        thetas = sorted((frame["id"].iat[p], mean, se) for p, label, kind, mean, se in found
+                        if kind == "theta")
+        total = [v for (slot, _, kind), v in totals.items() if slot == -2 and kind == "theta"]
+        runs.append([(m, e) for _, m, e in thetas] + total)
+    assert all(len(run) == 5 for run in runs)
+    assert_se_matches_spread([[m for m, _ in run] for run in runs],
+                             [[e for _, e in run] for run in runs], label="theta")
