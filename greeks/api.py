@@ -344,10 +344,11 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
     """Fill in, in place, rho and theta of the rows priced off a market from their
     bucketed Greeks on the main run's paths (:mod:`greeks.engine.buckets`): rho the
     parallel shift of the row's rate curve (the sum of its node buckets; Heston european
-    and asian rows pathwise, digital and barrier rows by the carry's score), theta of GBM
-    rows 365 times the one-day change (so ``theta_per_day`` is that change; Heston rows
-    NaN).  The totals too when
-    every row is off a market and has a value."""
+    and asian rows pathwise, digital and barrier rows by the carry's score), theta 365
+    times the one-day change (so ``theta_per_day`` is that change; GBM rows by its
+    likelihood ratio, Heston rows on the chain re-run a day later on the same random
+    numbers, :mod:`greeks.models.heston.buckets`; american and bermudan rows NaN).  The
+    totals too when every row is off a market and has a value."""
     wanted = {"rho": "rate", "theta": "theta"}
     codes = {name: names.index(name) for name in wanted if name in names}
     rows = dated_rows(frame)
@@ -357,7 +358,8 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
     from greeks.market import load_market
 
     found, aggregates = bucket_estimates(frame, load_market(market), paths, options.seed,
-                                         options.threads, scheduler=options.scheduler)
+                                         options.threads, scheduler=options.scheduler,
+                                         theta="theta" in codes)
     nodes: dict = {}
     for position, label, kind, value, error in found:
         nodes.setdefault((position, kind), []).append((label, value, error))
@@ -366,7 +368,7 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
         kind = wanted[name]
         for position in np.flatnonzero(rows):
             entries = nodes.get((position, kind))
-            if not entries:  # Heston rows have no theta here
+            if not entries:  # american and bermudan rows have no buckets
                 continue
             label, value, error = next((e for e in entries if e[0].endswith(":parallel")),
                                        entries[0])

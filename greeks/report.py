@@ -141,9 +141,9 @@ scheduler, plain, extra_columns, progress
         A market file to price dated positions off (:func:`greeks.price_portfolio`); each
         position's exposures are then per quantity × ``multiplier`` (default 1); of the
         further Greeks gamma, theta and rho are available (others: an
-        :class:`~greeks.names.OptionError`), theta and rho of GBM rows from their buckets
+        :class:`~greeks.names.OptionError`), theta and rho from their buckets
         (:mod:`greeks.engine.buckets`: ``theta_per_day`` the one-day change, ``rho_per_bp``
-        the parallel shift of the rate curve), NaN for Heston rows.
+        the parallel shift of the rate curve), NaN for american and bermudan rows.
 
     Returns
     -------
@@ -286,15 +286,17 @@ def _engine_rates(frame, options, paths, subtotal, count, rates, progress) -> di
 
 
 def _dated_rates(frame, market, options, paths, subtotal, count, rates, quantity) -> dict:
-    """Theta and rho of the GBM rows priced off a market weighed by ``quantity``, from
-    their buckets on the main run's paths (:mod:`greeks.engine.buckets`): rho the parallel
-    shift of each row's rate curve, theta 365 × the one-day change; Heston rows NaN."""
+    """Theta and rho of the rows priced off a market weighed by ``quantity``, from their
+    buckets on the main run's paths (:mod:`greeks.engine.buckets`): rho the parallel shift
+    of each row's rate curve, theta 365 × the one-day change; american and bermudan rows
+    NaN."""
     from greeks.engine.buckets import bucket_estimates
     from greeks.market import load_market
 
     market = load_market(market)
     found, aggregates = bucket_estimates(frame, market, paths, options.seed, options.threads,
-                                         quantity, subtotal, options.scheduler)
+                                         quantity, subtotal, options.scheduler,
+                                         theta="theta" in rates)
     kinds, scale = {"rho": "rate", "theta": "theta"}, {"rho": 1.0, "theta": 365.0}
     out = {}
     for name in rates:

@@ -3,8 +3,9 @@ further likelihood-ratio weights, vega per vol node, rho per rate-curve node,
 ∂V/∂(dividend yield) per yield node, ∂V/∂(each discrete dividend), and theta (the one-day
 change) (:mod:`greeks.market.factors`, :func:`greeks.models.gbm.dated.factor_weights`); for
 Heston rows the carry buckets, european and asian pathwise, digital and barrier by the
-carry's likelihood-ratio score (:class:`greeks.market.factors.CarryFactors`); each with its
-standard error.
+carry's likelihood-ratio score (:class:`greeks.market.factors.CarryFactors`), and theta on
+the chain re-run a day later on the same random numbers (:mod:`greeks.models.heston.buckets`);
+each with its standard error.
 
 Paths.  Each dated group is simulated from the main run's streams (chunk c of the main
 run draws from ``streams.MAIN + c``, the same spawn words; antithetic pairs), so the
@@ -41,18 +42,18 @@ from greeks.models import adapter
 from greeks.stats import Moments
 
 
-def _paths(group, seed, chunk, count):
+def _paths(group, seed, chunk, count, theta):
     """The chunk's paths from the main run's stream ``chunk``, in antithetic pairs, as the
     model's bucket rows read them (:meth:`greeks.models.base.Model.bucket_paths`)."""
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
     rng = np.random.Generator(np.random.PCG64(stream))
-    return adapter(group.model).bucket_paths(group, rng, count)
+    return adapter(group.model).bucket_paths(group, rng, count, theta)
 
 
-def _pairs(group, rows, seed: int, chunk: int, count: int):
+def _pairs(group, rows, seed: int, chunk: int, count: int, theta: bool):
     """Per row of the group: (row, g, h) on one chunk's paths, averaged over antithetic
     pairs (the bucket row's ``sample``)."""
-    paths = _paths(group, seed, chunk, count)
+    paths = _paths(group, seed, chunk, count, theta)
     half = count // 2
     for j, row in enumerate(rows):
         g, h = row.sample(paths, group, j)
@@ -60,12 +61,12 @@ def _pairs(group, rows, seed: int, chunk: int, count: int):
                0.5 * (h[:, :half] + h[:, half:2 * half]))
 
 
-def _bucket_pilot(group, seed: int, chunk: int, count: int, rows):
+def _bucket_pilot(group, seed: int, chunk: int, count: int, rows, theta):
     """The pilot's chunk job (:func:`greeks.engine.scheduler.completed`): per row, the
     sums Σ(g − ḡ)(h − h̄), Σ(h − h̄)², Σ(g − ḡ)² over the chunk's pairs, per factor (a
     factor without a control: h = 0)."""
     out = []
-    for row, g, h in _pairs(group, rows, seed, chunk, count):
+    for row, g, h in _pairs(group, rows, seed, chunk, count, theta):
         h = np.where(np.isfinite(row.control)[:, None], h, 0.0)
         gm, hm = g.mean(axis=1), h.mean(axis=1)
         out.append(np.stack([((g - gm[:, None]) * (h - hm[:, None])).sum(axis=1),
@@ -74,13 +75,13 @@ def _bucket_pilot(group, seed: int, chunk: int, count: int, rows):
     return out
 
 
-def _bucket_chunk(group, seed: int, chunk: int, count: int, rows, beta, weight, slot):
+def _bucket_chunk(group, seed: int, chunk: int, count: int, rows, theta, beta, weight, slot):
     """The main run's chunk job: per row, the (mean, M2) over the chunk's pairs of its
     residuals r per label (parallel shifts included); and per (slot, label, kind) of the
     total (slot −2) and of each row's slot (``slot``: frame position → slot, −1 in none),
     the (mean, M2) of Σ weight · r over the rows, path by path."""
     out, per_chunk = [], {}
-    for j, (row, g, h) in enumerate(_pairs(group, rows, seed, chunk, count)):
+    for j, (row, g, h) in enumerate(_pairs(group, rows, seed, chunk, count, theta)):
         control = np.nan_to_num(row.control)
         r = row.parallel(g - beta[j][:, None] * (h - control[:, None]))
         mean = r.mean(axis=1)
@@ -99,14 +100,16 @@ def _bucket_chunk(group, seed: int, chunk: int, count: int, rows, beta, weight, 
 
 def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
                      threads: int | None = None, weight: np.ndarray | None = None,
-                     slot: np.ndarray | None = None, scheduler: str = "local"):
-    """Per row and factor of the dated GBM rows: ``(rows, aggregates)``.  ``rows``: a list of
+                     slot: np.ndarray | None = None, scheduler: str = "local",
+                     theta: bool = True):
+    """Per row and factor of the dated rows: ``(rows, aggregates)``.  ``rows``: a list of
     (frame position, label, kind, mean, se) per 1.00 of the factor and unit of quantity;
     ``aggregates``: {(slot, label, kind): (mean, se)} of Σ weight · estimate over the rows
     in each slot (``slot``: frame position → slot id, −1 in none; the total is slot −2,
     containing every row).  ``weight`` defaults to the quantity.  The pilot's and the
     main run's chunks run as chunk jobs on ``scheduler`` with ``threads``
-    (:func:`greeks.engine.scheduler.completed`), merged in chunk order."""
+    (:func:`greeks.engine.scheduler.completed`), merged in chunk order.  Without ``theta``
+    a model whose theta takes paths of its own (Heston's) leaves it out (NaN)."""
     from greeks.engine.scheduler import in_order
 
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
@@ -121,7 +124,8 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
     run = dict(threads=threads, scheduler=scheduler)
     pilot = [(i, streams.PILOT + c, n) for i, g in enumerate(groups)
              for c, n in g.chunks(pilot_paths(counts[i]))]
-    collected = in_order(_bucket_pilot, groups, pilot, seed, args=[(rows,) for rows in plans],
+    collected = in_order(_bucket_pilot, groups, pilot, seed,
+                         args=[(rows, theta) for rows in plans],
                          **run)
     betas = []
     for i, rows in enumerate(plans):
@@ -136,7 +140,8 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
                       for s in sums])
     tasks = [(i, streams.MAIN + c, n) for i, g in enumerate(groups) for c, n in g.chunks(counts[i])]
     results = in_order(_bucket_chunk, groups, tasks, seed,
-                       args=[(rows, beta, weight, slot) for rows, beta in zip(plans, betas)],
+                       args=[(rows, theta, beta, weight, slot)
+                             for rows, beta in zip(plans, betas)],
                        **run)
     return _merged(plans, tasks, results)
 
@@ -201,7 +206,8 @@ def vega_buckets(frame: pd.DataFrame, market, paths, seed: int, threads: int | N
     ``underlying``, ``node`` (the node's date, or ``flat``), ``vega``, ``vega_se`` (per
     1.00 of that node's vol, per unit of quantity): the vol buckets of
     :func:`bucket_estimates` (``threads``, ``scheduler`` as there)."""
-    rows, _ = bucket_estimates(frame, market, paths, seed, threads, scheduler=scheduler)
+    rows, _ = bucket_estimates(frame, market, paths, seed, threads, scheduler=scheduler,
+                               theta=False)
     records = [{"id": frame["id"].iat[p], "underlying": frame["underlying"].iat[p],
                 "node": label.split(":", 2)[2], "vega": mean, "vega_se": se}
                for p, label, kind, mean, se in rows

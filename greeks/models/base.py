@@ -245,9 +245,10 @@ class Model:
         with the parallel shifts appended)."""
         raise NotImplementedError
 
-    def bucket_paths(self, group, rng, count: int):
+    def bucket_paths(self, group, rng, count: int, theta: bool = True):
         """One chunk of a dated group's paths, in antithetic pairs, as its bucket rows'
-        ``sample`` reads them."""
+        ``sample`` reads them; without ``theta`` a model may leave out what only its rows'
+        theta reads (their theta is then NaN)."""
         raise NotImplementedError
 
     def european_price(self, group, j: int, spot: float, sigma: float) -> float:

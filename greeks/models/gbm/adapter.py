@@ -193,8 +193,8 @@ class GBM(Model):
 
         return BucketRow(group, j, frame, market)
 
-    def bucket_paths(self, group, rng, count):
-        """:func:`greeks.models.gbm.buckets.bucket_paths`."""
+    def bucket_paths(self, group, rng, count, theta=True):
+        """:func:`greeks.models.gbm.buckets.bucket_paths` (theta is a weight on them)."""
         from greeks.models.gbm.buckets import bucket_paths
 
         return bucket_paths(group, rng, count)

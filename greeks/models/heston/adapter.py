@@ -326,11 +326,11 @@ class Heston(Model):
 
         return BucketRow(group, j, frame, market)
 
-    def bucket_paths(self, group, rng, count):
+    def bucket_paths(self, group, rng, count, theta=True):
         """:func:`greeks.models.heston.buckets.bucket_paths`."""
         from greeks.models.heston.buckets import bucket_paths
 
-        return bucket_paths(group, rng, count)
+        return bucket_paths(group, rng, count, theta)
 
     def european_price(self, group, j, spot, sigma):
         """By the characteristic function; off a market with the integrated rate and yield

@@ -108,7 +108,7 @@ class BucketRow:
         if self.valid:
             g[:factors] -= f.discount[:, None] * payoff[None, :]
             h[:factors] -= f.discount[:, None] * linear[None, :]
-        if not self.theta:
+        if not self.theta or not s_later:
             g[factors], h[factors] = np.nan, 0.0
         else:
             moved = s_later[self.chain]
@@ -125,17 +125,18 @@ class BucketRow:
         return np.concatenate([r[:-1], *sums, r[-1:]])
 
 
-def bucket_paths(group, rng, count):
+def bucket_paths(group, rng, count, theta=True):
     """A chunk's chain (S, the rows' columns, R, V) in antithetic pairs, the prices times
-    the growth G(t) (:func:`greeks.models.heston.adapter.group_paths`), and the prices of
-    the chains a day later on the same random numbers, one per end of :func:`later_ends`
-    (none when no row has a theta)."""
+    the growth G(t) (:func:`greeks.models.heston.adapter.group_paths`), and with ``theta``
+    the prices of the chains a day later on the same random numbers, one per end of
+    :func:`later_ends` (none when no row has a theta; without them the rows' theta is
+    NaN)."""
     state = rng.bit_generator.state  # the chains a day later read the same numbers
     chain = group_paths(group, rng, count)
     stored = np.unique(group.date_index)
     later = shifted(group.market.dynamics)
     s_later = []
-    for until in later_ends(group):
+    for until in later_ends(group) if theta else []:
         times = closer_times(group.times, DAY, until)
         again = np.random.Generator(np.random.PCG64())
         again.bit_generator.state = state
