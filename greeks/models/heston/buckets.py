@@ -13,10 +13,10 @@ G⁺(t − 1/365) (rates and yields integrated from it, proportional dividends a
 ex-dates), and each row discounted by DF⁺(T − 1/365).  Per path the estimate is f⁺ − f,
 whose mean is V(t + 1 day) − V(t) itself (no difference quotient, no bias beyond the
 chain's discretisation), its standard error from the spread of those differences over the
-paths.
-The control is L⁺ − L (the linear payoff DF S(T), or an asian's average, on both chains),
-whose mean E⁺[L] − E[L] is known exactly (:func:`greeks.market.factors.one_day_later`).
-NaN when a node or the row's first date is within a day.
+paths.  The control is L⁺ − L (the linear payoff DF S(T), or an asian's average, on both
+chains), whose mean E⁺[L] − E[L] is known exactly
+(:func:`greeks.market.factors.one_day_later`).  NaN when a node or the row's first date is
+within a day.
 """
 
 from __future__ import annotations
