@@ -138,3 +138,46 @@ def test_theta_standard_errors_match_their_spread_over_seeds():
     assert all(len(run) == 5 for run in runs)
     assert_se_matches_spread([[m for m, _ in run] for run in runs],
                              [[e for _, e in run] for run in runs], label="theta")
+
+
+def test_closer_times_move_every_date_from_the_first_kept_one_by_the_shift():
+    """The grid a day later (greeks.models.heston.closer): t − h where the first step is
+    longer than h; otherwise, or before ``until``, the earlier points squeezed; every point
+    from the first kept one on moved by exactly h, the number of steps kept."""
+    from greeks.models.heston.closer import closer_times
+
+    day = 1.0 / 365.0
+    grid = np.array([0.5, 1.0, 2.0, 3.0, 30.0, 60.0]) * day
+    assert closer_times(grid, 0.2 * day).tolist() == (grid - 0.2 * day).tolist()
+    for until, first in ((0.0, 2), (30.0 * day, 4)):
+        moved = closer_times(grid, day, until)
+        assert moved.size == grid.size and (np.diff(moved) > 0).all() and moved[0] > 0
+        assert moved[first:].tolist() == (grid[first:] - day).tolist()
+        assert np.allclose(moved[:first] / grid[:first], moved[first] / grid[first])
+    assert closer_times(grid, 61.0 * day) is None
+
+
+def test_a_row_within_a_day_has_no_theta_and_its_subtotal_none_either():
+    """A digital expiring a day after the valuation date has no value a day later: its
+    theta is NaN, and so are its subtotal and the total; the call beside it on the same
+    paths (whose grid a day later squeezes the steps within that day) keeps its theta (the
+    Fourier price's one-day change), and its own subtotal is its theta times its
+    quantity."""
+    from greeks.report import risk_report
+
+    positions = book([("call", "european", 1.0, 100.0, "2027-11-15"),
+                      ("short", "digital", 1.0, 100.0, "2027-03-02")]).assign(
+        quantity=[3.0, 1.0], desk=["a", "b"])
+    result = price_portfolio(positions, market=SPEC, paths=8_000, seed=seed(90), threads=1,
+                             greeks="theta")
+    assert np.isnan(result["theta_per_day"][1])
+    change = (fourier(a_day_later(SPEC), "european", 1.0, 100.0, "2027-11-15")
+              - fourier(SPEC, "european", 1.0, 100.0, "2027-11-15"))
+    assert_within(result["theta_per_day"][0], change, result["theta_per_day_se"][0],
+                  label="call theta beside a row within a day")
+    assert math.isnan(result.attrs["total"]["theta_per_day"])
+    report = risk_report(positions, market=SPEC, by="desk", paths=8_000, seed=seed(90),
+                         greeks="theta", threads=1).set_index("desk")
+    assert math.isclose(report.loc["a", "theta_per_day"], 3.0 * result["theta_per_day"][0],
+                        rel_tol=1e-9)
+    assert report.loc[["b", "TOTAL"], "theta_per_day"].isna().all()
