@@ -13,8 +13,12 @@ G⁺(t − 1/365) (rates and yields integrated from it, proportional dividends a
 ex-dates), and each row discounted by DF⁺(T − 1/365).  Per path the estimate is f⁺ − f,
 whose mean is V(t + 1 day) − V(t) itself (no difference quotient, no bias beyond the
 chain's discretisation), its standard error from the spread of those differences over the
-paths.  The control is L⁺ − L (the linear payoff DF S(T), or an asian's average, on both
-chains), whose mean E⁺[L] − E[L] is known exactly
+paths.  European and cash digital rows (those the main run prices by conditional Monte
+Carlo) take C⁺ − C instead, C the Black–Scholes value given the chain's variance path
+(:func:`greeks.estimators.conditional_prices`, E[C] = V on either chain): smooth in the
+path where the payoff is not, it cuts a digital's SE about thirtyfold and a european's
+about twofold.  The control is L⁺ − L (the linear payoff DF S(T), or an asian's average, on
+both chains), whose mean E⁺[L] − E[L] is known exactly
 (:func:`greeks.market.factors.one_day_later`).  NaN when a node or the row's first date is
 within a day.
 """
@@ -29,7 +33,7 @@ from greeks import estimators, payoffs
 from greeks.market.factors import DAY, carry_factors, one_day_later, shifted
 from greeks.market.positions import MARKET_COLUMN
 from greeks.models.heston import carry
-from greeks.models.heston.adapter import group_paths
+from greeks.models.heston.adapter import CONDITIONED, group_paths
 from greeks.models.heston.closer import closer_times
 from greeks.models.heston.schema import from_zero_without_feller
 from greeks.payoff_table import EUROPEAN
@@ -54,6 +58,8 @@ class BucketRow:
         self.pathwise = kind in (EUROPEAN, payoffs.ASIAN)
         self.valid = self.pathwise or not from_zero_without_feller(*group.params[:4])
         self.omega, self.strike = group.payoff.omega[j], group.payoff.strike[j]
+        self.conditional = bool(group.conditional and kind in CONDITIONED)
+        self.digital = kind == payoffs.DIGITAL
         self.discount = group.payoff.discount[j]
         times = group.times[group.date_index[self.part]]
         underlying = frame["underlying"].iat[position]
@@ -110,12 +116,24 @@ class BucketRow:
             h[:factors] -= f.discount[:, None] * linear[None, :]
         if not self.theta or not s_later:
             g[factors], h[factors] = np.nan, 0.0
+            return g, h
+        moved, moved_residual, moved_variance = s_later[self.chain]
+        if self.conditional:  # C⁺ − C given each chain's variance path
+            cash = group.payoff.payout[j] if self.digital else 1.0
+            col = dates[-1]
+            today = np.empty(n)
+            estimators.conditional_prices(s, residual, variance, col, group.spot, group.spot,
+                                          self.digital, self.omega, self.strike,
+                                          self.discount * cash, today)
+            estimators.conditional_prices(moved, moved_residual, moved_variance, col,
+                                          group.spot, group.spot, self.digital, self.omega,
+                                          self.strike, self.later_discount * cash, g[factors])
         else:
-            moved = s_later[self.chain]
+            today = payoff
             payoffs.evaluate(moved, dates, self.later_payoff, j, g[factors])
-            estimators.linear_payoff(moved, dates, self.asian, self.later_discount, h[factors])
-            g[factors] -= payoff
-            h[factors] -= linear
+        estimators.linear_payoff(moved, dates, self.asian, self.later_discount, h[factors])
+        g[factors] -= today
+        h[factors] -= linear
         return g, h
 
     def parallel(self, r):
@@ -128,7 +146,7 @@ class BucketRow:
 def bucket_paths(group, rng, count, theta=True):
     """A chunk's chain (S, the rows' columns, R, V) in antithetic pairs, the prices times
     the growth G(t) (:func:`greeks.models.heston.adapter.group_paths`), and with ``theta``
-    the prices of the chains a day later on the same random numbers, one per end of
+    (S, R, V) of the chains a day later on the same random numbers, one per end of
     :func:`later_ends` (none when no row has a theta; without them the rows' theta is
     NaN)."""
     state = rng.bit_generator.state  # the chains a day later read the same numbers
@@ -140,8 +158,9 @@ def bucket_paths(group, rng, count, theta=True):
         times = closer_times(group.times, DAY, until)
         again = np.random.Generator(np.random.PCG64())
         again.bit_generator.state = state
-        s_later.append(group_paths(replace(group, times=times), again, count).s
-                       * np.asarray(later.growth(times), dtype=float)[stored])
+        moved = group_paths(replace(group, times=times), again, count)
+        s_later.append((moved.s * np.asarray(later.growth(times), dtype=float)[stored],
+                        moved.residual, moved.variance))
     return (chain.s * group.market.growth[stored], chain.columns, chain.residual,
             chain.variance, s_later)
 
