@@ -208,20 +208,43 @@ def prepare(group, seed: int, first_chunk: int = 0):
     means = np.array([european_greeks(lambda spot, sigma, j=j: model.european_price(
         group, j, spot, sigma), group.spot, sigma, step) for j in range(group.n_rows)])
     coef = np.zeros((group.n_rows, 4))
+    hedge_coef = np.zeros((group.n_rows, 4))
     immediate = np.zeros(group.n_rows, dtype=bool)
     for j in range(group.n_rows):
         values, controls = _row_values(group, pieces[0], j)
-        centred = controls - controls.mean(axis=1, keepdims=True)
-        variance = (centred * centred).sum(axis=1)
-        cross = (centred * (values[:4] - values[:4].mean(axis=1, keepdims=True))).sum(axis=1)
-        coef[j] = np.divide(cross, variance, out=np.zeros(4), where=variance > 0)
-        if not np.isfinite(means[j]).all():  # no usable mean: no control
+        hedges = model.exercise_hedges(group, pieces[0], j)
+        usable = np.isfinite(means[j]).all()
+        if hedges is None:
+            centred = controls - controls.mean(axis=1, keepdims=True)
+            variance = (centred * centred).sum(axis=1)
+            cross = (centred * (values[:4] - values[:4].mean(axis=1, keepdims=True))).sum(axis=1)
+            coef[j] = np.divide(cross, variance, out=np.zeros(4), where=variance > 0)
+        else:
+            coef[j], hedge_coef[j] = _joint_coefficients(values[:4], controls, hedges, usable)
+        if not usable:  # no usable mean: no control
             means[j], coef[j] = 0.0, 0.0
         if spec.kind[j] == payoffs.AMERICAN and spec.omega[j] * (
                 group.spot - spec.strike[j]) > values[0].mean():
-            immediate[j], coef[j] = True, 0.0
+            immediate[j], coef[j], hedge_coef[j] = True, 0.0, 0.0
     return replace(group, payoff=group.payoff._replace(immediate=immediate),
-                   exercise_means=means, exercise_coef=coef)
+                   exercise_means=means, exercise_coef=coef, hedge_coef=hedge_coef)
+
+
+def _joint_coefficients(values: np.ndarray, controls: np.ndarray, hedges: np.ndarray,
+                        european: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per estimator (rows of ``values``), the least-squares coefficients of the European
+    control and the hedge control together (the European one 0 where not ``european``):
+    (European coefficients, hedge coefficients)."""
+    coef, hedge_coef = np.zeros(4), np.zeros(4)
+    for g in range(4):
+        columns = np.stack([controls[g], hedges[g]] if european else [hedges[g]], axis=1)
+        columns = columns - columns.mean(axis=0)
+        beta = np.linalg.lstsq(columns, values[g] - values[g].mean(), rcond=None)[0]
+        if european:
+            coef[g], hedge_coef[g] = beta
+        else:
+            hedge_coef[g] = beta[0]
+    return coef, hedge_coef
 
 
 def _holds(group) -> np.ndarray:
@@ -429,7 +452,8 @@ def run_chunk(group, stream, n_paths: int) -> np.ndarray:
     """One chunk of an exercise group: (rows + totals, 3 + extras + 2, 2) (mean, M2) of
     price, delta, vega, the further Greeks (gamma only), and the two exercise statistics,
     over paths or antithetic pairs; totals weighted as the engine's."""
-    paths = model_of(group.model).exercise_paths(group, stream, n_paths, sensitivities=True)
+    model = model_of(group.model)
+    paths = model.exercise_paths(group, stream, n_paths, sensitivities=True)
     gamma = group.extra.size > 0
     kept = [0, 1, 2] + ([3] if gamma else []) + [4, 5]
     units = group.units(n_paths)
@@ -442,6 +466,9 @@ def run_chunk(group, stream, n_paths: int) -> np.ndarray:
         values, controls = _row_values(group, paths, j)
         values[:4] -= group.exercise_coef[j][:, None] * (
             controls - group.exercise_means[j][:, None])
+        hedges = model.exercise_hedges(group, paths, j)
+        if hedges is not None:  # mean zero: no mean to subtract
+            values[:4] -= group.hedge_coef[j][:, None] * hedges
         values = np.ascontiguousarray(values[kept])
         unit_moments(values, units, group.antithetic, out[j])
         if group.antithetic:
