@@ -211,8 +211,7 @@ def prepare(group, seed: int, first_chunk: int = 0):
     hedge_coef = np.zeros((group.n_rows, 4))
     immediate = np.zeros(group.n_rows, dtype=bool)
     for j in range(group.n_rows):
-        values, controls = _row_values(group, pieces[0], j)
-        hedges = model.exercise_hedges(group, pieces[0], j)
+        values, controls, hedges = _row_values(group, pieces[0], j)
         usable = np.isfinite(means[j]).all()
         if hedges is None:
             centred = controls - controls.mean(axis=1, keepdims=True)
@@ -415,10 +414,12 @@ def european_greeks(price, spot: float, sigma: float, step: float) -> np.ndarray
 
 
 def _row_values(group, paths, j: int):
-    """Row j's per-path values and controls (:func:`greeks.payoffs.exercise_values`, or
-    :func:`greeks.payoffs.exercise_values_solved` on Brownian paths)."""
+    """Row j's per-path values, European controls and hedge controls (None where the model
+    has none: :meth:`greeks.models.base.Model.exercise_hedges`) (:func:`greeks.payoffs.
+    exercise_values`, or :func:`greeks.payoffs.exercise_values_solved` on Brownian paths)."""
     columns, times, discounts = row_dates(group, paths.columns, j)
-    step = model_of(group.model).exercise_vol_step(group)
+    model = model_of(group.model)
+    step = model.exercise_vol_step(group)
     spec = group.payoff
     if isinstance(paths, BrownianPaths):
         n = paths.w.shape[0]
@@ -427,13 +428,15 @@ def _row_values(group, paths, j: int):
             paths.w, paths.means, paths.sigmas, columns, times, discounts,
             log_edges(spec.policy[j, :, :columns.size, 0], discounts, spec.omega[j],
                       spec.strike[j]), spec, j, group.spot, SPOT_STEP, step, values, controls)
-        return values, controls
+        return values, controls, None
     n = paths.s.shape[0]
+    hedged = model.hedges_exercise(group, paths)
     values, controls = np.empty((6, n)), np.empty((4, n))
+    stops = np.empty((payoffs.N_MOVES, n if hedged else 0), dtype=np.int64)
     payoffs.exercise_values(paths.s, paths.state, paths.vol_s, paths.vol_state, paths.spot_s,
                             columns, times, discounts, spec, j, group.spot, SPOT_STEP, step,
-                            values, controls)
-    return values, controls
+                            values, controls, stops)
+    return values, controls, model.exercise_hedges(group, paths, j, stops) if hedged else None
 
 
 def log_edges(levels: np.ndarray, discounts: np.ndarray, omega: float,
@@ -452,8 +455,7 @@ def run_chunk(group, stream, n_paths: int) -> np.ndarray:
     """One chunk of an exercise group: (rows + totals, 3 + extras + 2, 2) (mean, M2) of
     price, delta, vega, the further Greeks (gamma only), and the two exercise statistics,
     over paths or antithetic pairs; totals weighted as the engine's."""
-    model = model_of(group.model)
-    paths = model.exercise_paths(group, stream, n_paths, sensitivities=True)
+    paths = model_of(group.model).exercise_paths(group, stream, n_paths, sensitivities=True)
     gamma = group.extra.size > 0
     kept = [0, 1, 2] + ([3] if gamma else []) + [4, 5]
     units = group.units(n_paths)
@@ -463,10 +465,9 @@ def run_chunk(group, stream, n_paths: int) -> np.ndarray:
     weight = np.concatenate([group.weight, group.extra_weight[:, None][:, :int(gamma)],
                              np.zeros((rows, N_STATISTICS))], axis=1)
     for j in range(rows):
-        values, controls = _row_values(group, paths, j)
+        values, controls, hedges = _row_values(group, paths, j)
         values[:4] -= group.exercise_coef[j][:, None] * (
             controls - group.exercise_means[j][:, None])
-        hedges = model.exercise_hedges(group, paths, j)
         if hedges is not None:  # mean zero: no mean to subtract
             values[:4] -= group.hedge_coef[j][:, None] * hedges
         values = np.ascontiguousarray(values[kept])

@@ -256,8 +256,13 @@ class Model:
         means."""
         raise NotImplementedError
 
-    def exercise_hedges(self, group, paths, j: int) -> np.ndarray | None:
-        """Row j's hedge controls on a chunk's ``paths`` (4 × paths: of the price, delta,
-        vega and gamma estimators of :func:`greeks.payoffs.exercise_values`, each of mean
-        exactly zero), or None: no hedge control."""
-        return None
+    def hedges_exercise(self, group, paths) -> bool:
+        """Whether a chunk's exercise ``paths`` get hedge controls (:meth:`exercise_hedges`)."""
+        return False
+
+    def exercise_hedges(self, group, paths, j: int, stops: np.ndarray) -> np.ndarray:
+        """Row j's hedge controls on a chunk's ``paths`` (4 × paths, each of mean exactly
+        zero: of the price, delta, vega and gamma estimators of
+        :func:`greeks.payoffs.exercise_values`, whose stopping indices are ``stops``), where
+        :meth:`hedges_exercise`."""
+        raise NotImplementedError

@@ -133,16 +133,16 @@ def _stopped_hedge(s, state, p, dates, weights, v0, theta, omega, spot, stop, ev
 
 
 @njit(cache=True, nogil=True)
-def hedge_controls(s, state, vol_s, vol_state, dates, discounts, spec, j, spot, h, vol_step,
-                   v0s, theta, weights, every, table, out):
+def hedge_controls(s, state, vol_s, vol_state, dates, stops, spec, j, spot, h, vol_step, v0s,
+                   theta, weights, every, table, out):
     """The hedge controls (4 × paths into ``out``) of row j's price, delta, vega and gamma
-    estimators (:func:`greeks.payoffs.exercise_values`, whose arguments these are; ``v0s``:
-    v0 of the chain and of the chains at σ0 + k, σ0 − k, σ0 + 2k, σ0 − 2k; ``weights`` from
-    :func:`hedge_weights`; the weights renewed on every ``every``-th date, held between: still
-    known at the start of each increment; ``table``: :data:`NORMAL_TABLE`).  Each moved path
-    is stopped where its estimator's policy exercises it
-    (:func:`greeks.payoffs.stopping_index`); the base path's five scalings share one pass over
-    the dates (one logarithm and one square root per renewal)."""
+    estimators (:func:`greeks.payoffs.exercise_values`, whose arguments these are, and
+    ``stops`` its stopping indices; ``v0s``: v0 of the chain and of the chains at σ0 + k,
+    σ0 − k, σ0 + 2k, σ0 − 2k; ``weights`` from :func:`hedge_weights`; the weights renewed on
+    every ``every``-th date, held between: still known at the start of each increment;
+    ``table``: :data:`NORMAL_TABLE`).  Each moved path is stopped where its estimator's
+    policy exercises it; the base path's five scalings and the Richardson partner share one
+    pass over the dates (one logarithm and one square root per renewal)."""
     n = dates.size
     omega = spec.omega[j]
     shift = h * spot
@@ -158,13 +158,13 @@ def hedge_controls(s, state, vol_s, vol_state, dates, discounts, spec, j, spot, 
         if spec.immediate[j]:
             out[:, p] = 0.0
             continue
+        ends[0] = _end(stops[0, p], n)
+        for m in range(1, N_SPOT):
+            ends[m] = _end(stops[1 + m, p], n)
         for m in range(N_SPOT):
-            ends[m] = _end(payoffs.stopping_index(s, scales[m], state, p, dates, discounts,
-                                                  spec, j, 0), n)
             sums[m] = 0.0
             previous[m] = scales[m] * spot
-        partner = (_end(payoffs.stopping_index(s, 1.0, state, p, dates, discounts, spec, j, 1),
-                        n) if spec.richardson[j] else ends[0])
+        partner = _end(stops[1, p], n)
         last = max(partner, ends.max())
         log_level = math.log(spot)
         v = v0s[0]
@@ -191,10 +191,8 @@ def hedge_controls(s, state, vol_s, vol_state, dates, discounts, spec, j, spot, 
                 log_level = math.log(s[p, dates[i]])
                 v = theta * state[p, dates[i]] if with_state else v0s[0]
         for m in range(4):
-            stop = _end(payoffs.stopping_index(vol_s[m], 1.0, vol_state[m], p, dates, discounts,
-                                               spec, j, 2 + m), n)
             vol[m] = _stopped_hedge(vol_s[m], vol_state[m], p, dates, weights, v0s[1 + m],
-                                    theta, omega, spot, stop, every, table)
+                                    theta, omega, spot, _end(stops[6 + m, p], n), every, table)
         out[0, p] = 2.0 * sums[0] - c_partner if spec.richardson[j] else sums[0]
         out[1, p] = payoffs.extrapolated_difference(sums[1] - sums[2], sums[3] - sums[4], shift)
         out[2, p] = payoffs.extrapolated_difference(vol[0] - vol[1], vol[2] - vol[3], vol_step)
