@@ -66,9 +66,13 @@ paths whose exercise date the move changes.
 Each of the four gets the European option on the same paths (the same differences of
 e^{−rT} h(S_T)) as a control variate, Y − β (C − μ), μ their exact means from the closed
 form (the adapter's ``european_price``), β the least-squares coefficient on the pilot's
-first chunk (a constant for the main paths, so the estimate stays unbiased).  Two further
-columns: the probability of exercise before maturity and the expected exercise time
-(maturity for paths not exercised early).
+first chunk (a constant for the main paths, so the estimate stays unbiased).  Where the model
+has them (:meth:`greeks.models.base.Model.exercise_hedges`: Heston on a martingale chain,
+:mod:`greeks.models.heston.hedge`), a second control of exact mean zero joins it, the
+European option's delta hedge stopped at each moved path's exercise date and differenced as
+the estimator is, Y − β (C − μ) − γ H, β and γ jointly least-squares on the same pilot
+chunk.  Two further columns: the probability of exercise before maturity and the expected
+exercise time (maturity for paths not exercised early).
 """
 
 from __future__ import annotations
@@ -186,7 +190,8 @@ def row_dates(group, columns: np.ndarray, j: int):
 def prepare(group, seed: int, first_chunk: int = 0):
     """The group with each row's policies (:func:`_policies`), the European controls' means
     (``exercise_means``, rows × 4) and coefficients (``exercise_coef``, from the pilot's
-    first chunk)."""
+    first chunk), and the hedge controls' coefficients (``hedge_coef``, rows × 4; 0 where
+    the model has none)."""
     model = model_of(group.model)
     spec = group.payoff
     solved = model.solves_exercise
