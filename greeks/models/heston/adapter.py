@@ -259,7 +259,11 @@ class Heston(Model):
         s = chain.s
         if group.market is not None:  # off a market: the zero-carry chain times the growth
             s = s * group.market.growth[stored_index]
-        return s, np.diff(chain.variance, axis=1, prepend=0.0) / steps, chain.columns
+        # path-major (the simulation stores date-major): the exercise kernels read each path's
+        # dates in turn
+        return (np.ascontiguousarray(s),
+                np.ascontiguousarray(np.diff(chain.variance, axis=1, prepend=0.0) / steps),
+                chain.columns)
 
     zero_volatility = True
 
