@@ -242,31 +242,24 @@ class Heston(Model):
             k = self.exercise_vol_step(group)
             levels += ([sigma0 + k, sigma0 - k, sigma0 + 2 * k, sigma0 - 2 * k] if sigma0 > 0
                        else [sigma0] * 4)
-        stored = np.unique(group.date_index).size
-        # path-major (the simulation stores date-major): the exercise kernels read each path's
-        # dates in turn
-        s, state = np.empty((2, len(levels), n_paths, stored))
-        for m, v in enumerate(levels):
-            columns = self._exercise_chain(group, stream, n_paths, v * v, s[m], state[m])
+        chains = [self._exercise_chain(group, stream, n_paths, v * v) for v in levels]
+        s, state, columns = chains[0]
         if not sensitivities:
-            return ExercisePaths(s[0], state[0], np.empty((4, 0, 0)), np.empty((4, 0, 0)),
-                                 columns)
-        return ExercisePaths(s[0], state[0], s[1:], state[1:], columns)
+            return ExercisePaths(s, state, np.empty((4, 0, 0)), np.empty((4, 0, 0)), columns)
+        return ExercisePaths(s, state, np.stack([chain[0] for chain in chains[1:]]),
+                             np.stack([chain[1] for chain in chains[1:]]), columns)
 
-    def _exercise_chain(self, group, stream, n_paths, v0, s, state):
-        """The chain from v0 (:meth:`exercise_paths`): its prices into ``s`` and states into
-        ``state`` (paths × stored dates); returns the columns of the rows' dates."""
+    def _exercise_chain(self, group, stream, n_paths, v0):
+        """(prices, state u, columns) of the chain from v0 (:meth:`exercise_paths`)."""
         _, _, theta, _, rho = group.params
         chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0)
         stored_index = np.unique(group.date_index)
         stored = group.times[stored_index]
         steps = np.diff(stored, prepend=0.0) * (1.0 - rho * rho) * theta
+        s = chain.s
         if group.market is not None:  # off a market: the zero-carry chain times the growth
-            np.multiply(chain.s, group.market.growth[stored_index], out=s)
-        else:
-            s[...] = chain.s
-        np.divide(np.diff(chain.variance, axis=1, prepend=0.0), steps, out=state)
-        return chain.columns
+            s = s * group.market.growth[stored_index]
+        return s, np.diff(chain.variance, axis=1, prepend=0.0) / steps, chain.columns
 
     zero_volatility = True
 
