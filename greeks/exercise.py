@@ -66,9 +66,13 @@ paths whose exercise date the move changes.
 Each of the four gets the European option on the same paths (the same differences of
 e^{−rT} h(S_T)) as a control variate, Y − β (C − μ), μ their exact means from the closed
 form (the adapter's ``european_price``), β the least-squares coefficient on the pilot's
-first chunk (a constant for the main paths, so the estimate stays unbiased).  Two further
-columns: the probability of exercise before maturity and the expected exercise time
-(maturity for paths not exercised early).
+first chunk (a constant for the main paths, so the estimate stays unbiased).  Where the model
+has them (:meth:`greeks.models.base.Model.exercise_hedges`: Heston on a martingale chain,
+:mod:`greeks.models.heston.hedge`), a second control of exact mean zero joins it, the
+European option's delta hedge stopped at each moved path's exercise date and differenced as
+the estimator is, Y − β (C − μ) − γ H, β and γ jointly least-squares on the same pilot
+chunk.  Two further columns: the probability of exercise before maturity and the expected
+exercise time (maturity for paths not exercised early).
 """
 
 from __future__ import annotations
@@ -186,7 +190,8 @@ def row_dates(group, columns: np.ndarray, j: int):
 def prepare(group, seed: int, first_chunk: int = 0):
     """The group with each row's policies (:func:`_policies`), the European controls' means
     (``exercise_means``, rows × 4) and coefficients (``exercise_coef``, from the pilot's
-    first chunk)."""
+    first chunk), and the hedge controls' coefficients (``hedge_coef``, rows × 4; 0 where
+    the model has none)."""
     model = model_of(group.model)
     spec = group.payoff
     solved = model.solves_exercise
@@ -208,20 +213,42 @@ def prepare(group, seed: int, first_chunk: int = 0):
     means = np.array([european_greeks(lambda spot, sigma, j=j: model.european_price(
         group, j, spot, sigma), group.spot, sigma, step) for j in range(group.n_rows)])
     coef = np.zeros((group.n_rows, 4))
+    hedge_coef = np.zeros((group.n_rows, 4))
     immediate = np.zeros(group.n_rows, dtype=bool)
     for j in range(group.n_rows):
-        values, controls = _row_values(group, pieces[0], j)
-        centred = controls - controls.mean(axis=1, keepdims=True)
-        variance = (centred * centred).sum(axis=1)
-        cross = (centred * (values[:4] - values[:4].mean(axis=1, keepdims=True))).sum(axis=1)
-        coef[j] = np.divide(cross, variance, out=np.zeros(4), where=variance > 0)
-        if not np.isfinite(means[j]).all():  # no usable mean: no control
+        values, controls, hedges = _row_values(group, pieces[0], j)
+        usable = np.isfinite(means[j]).all()
+        if hedges is None:
+            centred = controls - controls.mean(axis=1, keepdims=True)
+            variance = (centred * centred).sum(axis=1)
+            cross = (centred * (values[:4] - values[:4].mean(axis=1, keepdims=True))).sum(axis=1)
+            coef[j] = np.divide(cross, variance, out=np.zeros(4), where=variance > 0)
+        else:
+            coef[j], hedge_coef[j] = _joint_coefficients(values[:4], controls, hedges, usable)
+        if not usable:  # no usable mean: no control
             means[j], coef[j] = 0.0, 0.0
         if spec.kind[j] == payoffs.AMERICAN and spec.omega[j] * (
                 group.spot - spec.strike[j]) > values[0].mean():
-            immediate[j], coef[j] = True, 0.0
+            immediate[j], coef[j], hedge_coef[j] = True, 0.0, 0.0
     return replace(group, payoff=group.payoff._replace(immediate=immediate),
-                   exercise_means=means, exercise_coef=coef)
+                   exercise_means=means, exercise_coef=coef, hedge_coef=hedge_coef)
+
+
+def _joint_coefficients(values: np.ndarray, controls: np.ndarray, hedges: np.ndarray,
+                        european: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Per estimator (rows of ``values``), the least-squares coefficients of the European
+    control and the hedge control together (the European one 0 where not ``european``):
+    (European coefficients, hedge coefficients)."""
+    coef, hedge_coef = np.zeros(4), np.zeros(4)
+    for g in range(4):
+        columns = np.stack([controls[g], hedges[g]] if european else [hedges[g]], axis=1)
+        columns = columns - columns.mean(axis=0)
+        beta = np.linalg.lstsq(columns, values[g] - values[g].mean(), rcond=None)[0]
+        if european:
+            coef[g], hedge_coef[g] = beta
+        else:
+            hedge_coef[g] = beta[0]
+    return coef, hedge_coef
 
 
 def _holds(group) -> np.ndarray:
@@ -392,10 +419,12 @@ def european_greeks(price, spot: float, sigma: float, step: float) -> np.ndarray
 
 
 def _row_values(group, paths, j: int):
-    """Row j's per-path values and controls (:func:`greeks.payoffs.exercise_values`, or
-    :func:`greeks.payoffs.exercise_values_solved` on Brownian paths)."""
+    """Row j's per-path values, European controls and hedge controls (None where the model
+    has none: :meth:`greeks.models.base.Model.exercise_hedges`) (:func:`greeks.payoffs.
+    exercise_values`, or :func:`greeks.payoffs.exercise_values_solved` on Brownian paths)."""
     columns, times, discounts = row_dates(group, paths.columns, j)
-    step = model_of(group.model).exercise_vol_step(group)
+    model = model_of(group.model)
+    step = model.exercise_vol_step(group)
     spec = group.payoff
     if isinstance(paths, BrownianPaths):
         n = paths.w.shape[0]
@@ -404,13 +433,15 @@ def _row_values(group, paths, j: int):
             paths.w, paths.means, paths.sigmas, columns, times, discounts,
             log_edges(spec.policy[j, :, :columns.size, 0], discounts, spec.omega[j],
                       spec.strike[j]), spec, j, group.spot, SPOT_STEP, step, values, controls)
-        return values, controls
+        return values, controls, None
     n = paths.s.shape[0]
+    hedged = model.hedges_exercise(group, paths)
     values, controls = np.empty((6, n)), np.empty((4, n))
+    stops = np.empty((payoffs.N_MOVES, n if hedged else 0), dtype=np.int64)
     payoffs.exercise_values(paths.s, paths.state, paths.vol_s, paths.vol_state, paths.spot_s,
                             columns, times, discounts, spec, j, group.spot, SPOT_STEP, step,
-                            values, controls)
-    return values, controls
+                            values, controls, stops)
+    return values, controls, model.exercise_hedges(group, paths, j, stops) if hedged else None
 
 
 def log_edges(levels: np.ndarray, discounts: np.ndarray, omega: float,
@@ -439,9 +470,11 @@ def run_chunk(group, stream, n_paths: int) -> np.ndarray:
     weight = np.concatenate([group.weight, group.extra_weight[:, None][:, :int(gamma)],
                              np.zeros((rows, N_STATISTICS))], axis=1)
     for j in range(rows):
-        values, controls = _row_values(group, paths, j)
+        values, controls, hedges = _row_values(group, paths, j)
         values[:4] -= group.exercise_coef[j][:, None] * (
             controls - group.exercise_means[j][:, None])
+        if hedges is not None:  # mean zero: no mean to subtract
+            values[:4] -= group.hedge_coef[j][:, None] * hedges
         values = np.ascontiguousarray(values[kept])
         unit_moments(values, units, group.antithetic, out[j])
         if group.antithetic:

@@ -189,7 +189,7 @@ def extrapolated_difference(near, far, shift):
 
 @njit(cache=True, nogil=True)
 def exercise_values(s, state, vol_s, vol_state, spot_s, dates, date_times, discounts, spec, j,
-                    spot, h, vol_step, values, controls):
+                    spot, h, vol_step, values, controls, stops):
     """Per-path estimators of row j (american or bermudan) under its fixed policy, and
     those of the European option on the same paths (the control variates).
 
@@ -213,30 +213,40 @@ def exercise_values(s, state, vol_s, vol_state, spot_s, dates, date_times, disco
     to every moved path), and ``controls`` (4 × paths) the same four of the European
     option, DF(T) h(S_T) on the same paths; S0 = ``spot``.  A row exercised
     at once (``spec.immediate``) is worth ω (S0 − K) on every path, delta ω, vega and gamma
-    0, exercise time 0."""
+    0, exercise time 0.  ``stops`` (N_MOVES × paths, or no columns: not kept) receives the
+    stopping index (:func:`stopping_index`) of each of the ten values in that order (the
+    partner's that of policy 0 without ``richardson``)."""
     n = dates.size
     omega, strike = spec.omega[j], spec.strike[j]
+    keep = stops.shape[1] > 0
     last = dates[n - 1]
     final = discounts[n - 1]
     scales = np.array([1.0, 1.0, 1.0 + h, 1.0 - h, 1.0 + 2.0 * h, 1.0 - 2.0 * h])
     moved = spot_s.shape[0] > 0
     y, ends = np.empty(N_MOVES), np.empty(N_MOVES)
+    index = np.empty(N_MOVES, dtype=np.int64)
     for p in range(s.shape[0]):
         if spec.immediate[j]:
             _immediate(values, controls, p, omega, spot, strike)
             continue
         y[0], i = _stopped(s, 1.0, state, p, dates, discounts, spec, j, 0)
-        y[1] = (_stopped(s, 1.0, state, p, dates, discounts, spec, j, 1)[0]
-                if spec.richardson[j] else y[0])
+        index[0] = index[1] = i
+        if spec.richardson[j]:
+            y[1], index[1] = _stopped(s, 1.0, state, p, dates, discounts, spec, j, 1)
+        else:
+            y[1] = y[0]
         for m in range(2, 6):
             if moved:
-                y[m] = _stopped(spot_s[m - 2], 1.0, state, p, dates, discounts, spec, j, 0)[0]
+                y[m], index[m] = _stopped(spot_s[m - 2], 1.0, state, p, dates, discounts, spec,
+                                          j, 0)
             else:
-                y[m] = _stopped(s, scales[m], state, p, dates, discounts, spec, j, 0)[0]
+                y[m], index[m] = _stopped(s, scales[m], state, p, dates, discounts, spec, j, 0)
         for m in range(4):
-            y[6 + m] = _stopped(vol_s[m], 1.0, vol_state[m], p, dates, discounts, spec, j,
-                                2 + m)[0]
+            y[6 + m], index[6 + m] = _stopped(vol_s[m], 1.0, vol_state[m], p, dates, discounts,
+                                              spec, j, 2 + m)
             ends[6 + m] = final * max(omega * (vol_s[m, p, last] - strike), 0.0)
+        if keep:
+            stops[:, p] = index
         for m in range(6):
             end = spot_s[m - 2, p, last] if moved and m >= 2 else scales[m] * s[p, last]
             ends[m] = final * max(omega * (end - strike), 0.0)

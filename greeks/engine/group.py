@@ -53,6 +53,7 @@ class Group:
     market: object = None  # rows priced off a market: a greeks.engine.dated.DatedGrid
     exercise_means: np.ndarray | None = None  # (rows, 4): the European controls' means
     exercise_coef: np.ndarray | None = None   # (rows, 4): their coefficients (greeks.exercise)
+    hedge_coef: np.ndarray | None = None  # (rows, 4): the hedge controls' (greeks.exercise)
 
     @property
     def n_rows(self) -> int:

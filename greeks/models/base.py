@@ -19,8 +19,8 @@ its adapter, an instance of a :class:`Model` subclass:
 * early exercise (:mod:`greeks.exercise`): paths with what the policy and the Greeks
   under it read (:meth:`exercise_paths`), solved policies (:meth:`exercise_boundaries`, or
   per row rules in the regression basis, :meth:`exercise_rules`), the European option's
-  Greeks (the controls' means, :meth:`european_price`), the dual upper bound
-  (:meth:`upper_bound`);
+  Greeks (the controls' means, :meth:`european_price`), the hedge controls of a chunk
+  (:meth:`exercise_hedges`), the dual upper bound (:meth:`upper_bound`);
 * off a market: the parameters the market's dynamics carry (``market_carried``), whether
   gamma is estimated with cash dividends (``gamma_with_cash``);
 * the further Greeks filled in by bump and revalue beside the engine's run (``revalued``,
@@ -255,4 +255,15 @@ class Model:
         """The closed-form price of row j's European option (same strike, type and maturity)
         from ``spot`` at volatility ``sigma`` (σ0 under Heston): the early-exercise controls'
         means."""
+        raise NotImplementedError
+
+    def hedges_exercise(self, group, paths) -> bool:
+        """Whether a chunk's exercise ``paths`` get hedge controls (:meth:`exercise_hedges`)."""
+        return False
+
+    def exercise_hedges(self, group, paths, j: int, stops: np.ndarray) -> np.ndarray:
+        """Row j's hedge controls on a chunk's ``paths`` (4 × paths, each of mean exactly
+        zero: of the price, delta, vega and gamma estimators of
+        :func:`greeks.payoffs.exercise_values`, whose stopping indices are ``stops``), where
+        :meth:`hedges_exercise`."""
         raise NotImplementedError

@@ -332,6 +332,37 @@ class Heston(Model):
 
         return bucket_paths(group, rng, count, theta)
 
+    def hedges_exercise(self, group, paths):
+        """On chains whose discounted price is an exact martingale (the group's
+        ``martingale``), with flat rates and the moved chains."""
+        return (group.martingale and group.market is None and paths.vol_s.shape[1] > 0
+                and not paths.spot_s.shape[0])
+
+    def exercise_hedges(self, group, paths, j, stops):
+        """The European hedge stopped at each exercise date
+        (:func:`greeks.models.heston.hedge.hedge_controls`)."""
+        from greeks.exercise import row_dates
+        from greeks.models.heston.hedge import (
+            HEDGE_EVERY,
+            NORMAL_TABLE,
+            hedge_controls,
+            hedge_weights,
+        )
+
+        v0, kappa, theta, _, _ = group.params
+        spec = group.payoff
+        columns, times, _ = row_dates(group, paths.columns, j)
+        sigma, k = math.sqrt(v0), self.exercise_vol_step(group)
+        v0s = np.array([v0] + [(sigma + d) ** 2 for d in (k, -k, 2 * k, -2 * k)]
+                       if sigma > 0 else [v0] * 5)
+        out = np.empty((4, paths.s.shape[0]))
+        hedge_controls(paths.s, paths.state, paths.vol_s, paths.vol_state, columns, stops, spec,
+                       j, group.spot, payoffs.SPOT_STEP, k, v0s, theta,
+                       hedge_weights(times, float(spec.strike[j]), float(group.rate),
+                                     float(group.dividend), kappa, theta), HEDGE_EVERY,
+                       NORMAL_TABLE, out)
+        return out
+
     def european_price(self, group, j, spot, sigma):
         """By the characteristic function; off a market with the integrated rate and yield
         (the variance does not depend on them)."""
