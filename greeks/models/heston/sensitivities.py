@@ -207,16 +207,10 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
                     out[0, j, g] = (f - baseline[j, g]) * s
             elif raw:
                 continue
-            elif name in ("dkappa", "dtheta", "dxi"):
-                parameter = name[1:]
-                value = dict(kappa=kappa, theta=theta, xi=xi)[parameter]
-                up = prices(name + "+", **{parameter: value * (1 + RELATIVE_BUMP)})
-                down = prices(name + "-", **{parameter: value * (1 - RELATIVE_BUMP)})
-                out[0, j, g] = (payoff(up) - payoff(down)) / (2 * RELATIVE_BUMP * value)
-            elif name == "drho":
-                high, low = min(rho + RHO_BUMP, 0.999), max(rho - RHO_BUMP, -0.999)
-                out[0, j, g] = (payoff(prices("rho+", rho=high))
-                                - payoff(prices("rho-", rho=low))) / (high - low)
+            elif name in PARAMETERS:
+                up, down, width = parameter_bump(name, group.params)
+                out[0, j, g] = (payoff(prices(name + "+", **up))
+                                - payoff(prices(name + "-", **down))) / width
             elif name == "rho":  # every step's drift moves: S(t) e^{±h t}, discounted at r ± h
                 growth = np.exp(RATE_BUMP * stored_times)
                 out[0, j, g] = (payoff(base * growth, discount * math.exp(-RATE_BUMP * t))
@@ -240,6 +234,22 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
                                     - _cross(payoff, up2, down2, 2 * SPOT_BUMP) / (2 * h_vol)
                                     ) / (3 * group.spot)
     return out if raw else out[0]
+
+
+def parameter_bump(name: str, params, multiple: int = 1) -> tuple[dict, dict, float]:
+    """(up, down, width): the parameters changed at the two points of ``name``'s central
+    difference (of ``PARAMETERS``) bumped ``multiple`` times ``RELATIVE_BUMP`` (κ, θ, ξ,
+    relative) or ``RHO_BUMP`` (ρ; within (1 − |ρ|)/2 of ρ, so that the points stay
+    symmetric about ρ and inside (−1, 1)), and the distance between them."""
+    v0, kappa, theta, xi, rho = params
+    if name == "drho":
+        h = multiple * min(RHO_BUMP, (1 - abs(rho)) / 2)
+        high, low = rho + h, rho - h
+        return dict(rho=high), dict(rho=low), high - low
+    parameter = name[1:]
+    value = dict(kappa=kappa, theta=theta, xi=xi)[parameter]
+    h = multiple * RELATIVE_BUMP
+    return {parameter: value * (1 + h)}, {parameter: value * (1 - h)}, 2 * h * value
 
 
 def _cross(payoff, high, low, h_s: float):
