@@ -7,7 +7,7 @@ The sensitivities dκ, dθ, dξ, dρ and theta of :mod:`greeks.models.heston.sen
 are central differences D(h) of the same chain on common random numbers, biased by
 c·h² + O(h⁴).  On the same paths (each bumped chain from the same stream, as there) this
 takes per path D(h) and D(2h) (bumps from
-:func:`greeks.models.heston.sensitivities.parameter_bump`, theta's dates δ and 2δ closer),
+:func:`greeks.models.heston.sensitivities.parameter_bump`, theta's dates 2δ and 4δ closer),
 so that
 
     bias(h) ≈ (D(2h) − D(h)) / 3     (c(2h)² − ch² = 3ch²),
@@ -40,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+import greeks
 from greeks import engine, streams
 from greeks.instruments import validate
 from greeks.models.heston.adapter import group_paths
@@ -53,6 +54,7 @@ from greeks.models.heston.sensitivities import (
 from greeks.stats import Moments
 
 RESULTS = Path(__file__).resolve().parent / "results" / "heston_fd_bias.md"
+REFERENCE_CSV = Path(__file__).resolve().parent.parent / "data" / "heston_reference.csv"
 MODEL = dict(model="heston", spot=100.0, strike=100.0, maturity=1.0, rate=0.03, dividend=0.0,
              v0=0.04, kappa=2.0, theta=0.04, xi=0.5, rho=-0.7, quantity=1.0)
 ROWS = [dict(id="call", instrument="european", option_type="call"),
@@ -61,8 +63,8 @@ ROWS = [dict(id="call", instrument="european", option_type="call"),
 GREEKS = (*PARAMETERS, "theta")
 NAMES = dict(kappa="dkappa", theta="dtheta", xi="dxi", rho="drho")
 MULTIPLES = (1, 2, 4)
-# D(h), D(2h) − D(h), D(4h) − D(h), (4 D(h) − D(2h))/3
-STATS = ("d1", "gap2", "gap4", "extrapolated")
+# D(h), D(2h) − D(h), D(4h) − D(h), R(h) = (4 D(h) − D(2h))/3, R(2h) − R(h)
+STATS = ("d1", "gap2", "gap4", "extrapolated", "extrapolated_gap")
 
 
 def differences(group, stream, n: int) -> np.ndarray:
@@ -104,8 +106,9 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, scheme: str) -> tuple:
         stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words,
                                                          streams.PARAMETERS + chunk))
         d = differences(group, stream, n)
-        values = np.stack([d[:, :, 0], d[:, :, 1] - d[:, :, 0], d[:, :, 2] - d[:, :, 0],
-                           (4 * d[:, :, 0] - d[:, :, 1]) / 3], axis=2)
+        one, two = (4 * d[:, :, 0] - d[:, :, 1]) / 3, (4 * d[:, :, 1] - d[:, :, 2]) / 3
+        values = np.stack([d[:, :, 0], d[:, :, 1] - d[:, :, 0], d[:, :, 2] - d[:, :, 0], one,
+                           two - one], axis=2)
         centred = values - values.mean(axis=3, keepdims=True)
         stats.merge(n, values.mean(axis=3), (centred ** 2).sum(axis=3))
         print(f"  chunk {chunk}: {n} paths", flush=True)
@@ -114,10 +117,14 @@ def simulate(frame: pd.DataFrame, paths: int, seed: int, scheme: str) -> tuple:
             group.times.size)
 
 
-def analytic_bias(row: dict, greek: str) -> tuple[float, float]:
-    """(derivative, bias at h) of the semi-analytic value's central difference."""
+def analytic_bias(model: dict, row: dict, greek: str) -> tuple[float, float, float]:
+    """(derivative, bias at h, bias of (4 D(h) − D(2h))/3) of the central difference D of
+    the semi-analytic value of
+    ``row`` (european or digital) under ``model`` (parameters, spot, strike, maturity, rate,
+    dividend); the derivative is the difference at a bump t = h/20 extrapolated,
+    (4 D(t) − D(2t))/3, O(t⁴)."""
     def value(**changes):
-        p = {**MODEL, **changes}
+        p = {**model, **changes}
         args = dict(spot=p["spot"], strike=p["strike"], maturity=p["maturity"], rate=p["rate"],
                     v0=p["v0"], kappa=p["kappa"], theta=p["theta"], xi=p["xi"], rho=p["rho"],
                     dividend=p["dividend"])
@@ -129,16 +136,52 @@ def analytic_bias(row: dict, greek: str) -> tuple[float, float]:
         parameter, sign, step = "maturity", -1.0, TIME_BUMP
     else:
         parameter, sign = next(p for p, n in NAMES.items() if n == greek), 1.0
-        params = tuple(MODEL[k] for k in ("v0", "kappa", "theta", "xi", "rho"))
+        params = tuple(model[k] for k in ("v0", "kappa", "theta", "xi", "rho"))
         step = parameter_bump(greek, params, 1)[2] / 2
 
     def central(h):
-        centre = MODEL[parameter]
+        centre = model[parameter]
         return sign * (value(**{parameter: centre + h}) - value(**{parameter: centre - h})
                        ) / (2 * h)
     tiny = step / 20
-    exact = (8 * central(tiny) - central(2 * tiny)) / 7  # (4·D(t) − D(2t))/3 on ±t, ±2t
-    return exact, central(step) - exact
+    exact = (4 * central(tiny) - central(2 * tiny)) / 3
+    one, two = central(step), central(2 * step)
+    return exact, one - exact, (4 * one - two) / 3 - exact
+
+
+def published(paths: int, seed: int) -> list[str]:
+    """The table of the published european cases (``data/heston_reference.csv``): the
+    semi-analytic bias of each central difference against the per-path spread of a
+    ``paths``-path run of the sensitivities (default scheme)."""
+    table = pd.read_csv(REFERENCE_CSV)
+    frame = validate(pd.DataFrame([
+        dict(id=r["case"], instrument="european", option_type=r["option_type"], model="heston",
+             quantity=1.0, **{k: float(r[k]) for k in ("spot", "strike", "maturity", "rate",
+                                                       "dividend", "v0", "kappa", "theta", "xi",
+                                                       "rho")})
+        for r in table.to_dict("records")]), "benchmark")
+    run = greeks.price_portfolio(frame, paths=paths, seed=seed, greeks=list(GREEKS))
+    columns = {greek: greek for greek in PARAMETERS} | {"theta": "theta_per_year"}
+    lines = ["", (f"Published european cases (`data/heston_reference.csv`): the semi-analytic "
+                  "bias of one central difference D(h) and of the extrapolation R, each with "
+                  f"its N*, the per-path sd from a {paths:,}-path run of the sensitivities "
+                  "(SE·sqrt(N); R's for κ, θ, ξ, ρ, D's for theta)."), "",
+             "| case | " + " | ".join(f"{g}: D bias, N* | R bias, N*" for g in GREEKS) + " |",
+             "| --- |" + " ---: | ---: |" * len(GREEKS)]
+    for i, record in enumerate(frame.to_dict("records")):
+        cells = []
+        for greek in GREEKS:
+            _, bias, extrapolated = analytic_bias(record, record, greek)
+            spread = run[f"{columns[greek]}_se"].iat[i] * math.sqrt(paths)
+            cells.append(f"{bias:.2g}, {_paths_at(spread, bias)} | {extrapolated:.2g}, "
+                         f"{_paths_at(spread, extrapolated)}")
+        lines.append(f"| {record['id']} | " + " | ".join(cells) + " |")
+    return lines
+
+
+def _paths_at(spread: float, bias: float) -> str:
+    """N* = (0.3 sd / |bias|)², the path count at which ``bias`` is 0.3 SE."""
+    return f"{(0.3 * spread / abs(bias)) ** 2:.2g}" if bias else "∞"
 
 
 def main() -> None:
@@ -146,6 +189,7 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=400_000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--scheme", default="qe")
+    parser.add_argument("--published-paths", type=int, default=50_000)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     frame = validate(pd.DataFrame([{**MODEL, **row} for row in ROWS]), "benchmark")
@@ -154,34 +198,40 @@ def main() -> None:
     lines = [(f"# Heston parameter sensitivities: central-difference bias against the SE "
               f"({datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC)"), "",
              (f"`benchmarks/heston_fd_bias.py --paths {args.paths} --seed {args.seed} --scheme "
-              f"{args.scheme}` ({steps} time steps): κ = 2, θ = 0.04, ξ = 0.5, ρ = −0.7, "
-              "v0 = 0.04, r = 0.03, S0 = K = 100, T = 1.  D(h) ± its SE at these paths; "
-              "semi-analytic: the derivative (european and digital rows); bias on common "
-              "random numbers, ± its SE: (D(2h) − D(h))/3 and (D(4h) − D(h))/15; analytic "
-              "bias: the same difference of the semi-analytic value minus the derivative; "
-              "sd: the per-path spread of D(h), so SE = sd/sqrt(N); bias/SE at N = 10⁷ "
-              "(the analytic bias, else the (4h) one); N*: the path count at which that "
-              "bias reaches 0.3 SE, (0.3 sd/|bias|)²; sd(R)/sd: the per-path spread of "
-              "the extrapolation (4 D(h) − D(2h))/3 against one difference's."), "",
+              f"{args.scheme} --published-paths {args.published_paths}` ({steps} time steps): "
+              "κ = 2, θ = 0.04, ξ = 0.5, ρ = −0.7, v0 = 0.04, r = 0.03, S0 = K = 100, T = 1.  "
+              "D(h): one central difference (κ, θ, ξ by 1 %, ρ by 0.01, theta by a day), ± "
+              "its SE at these paths; semi-analytic: the derivative (european and digital "
+              "rows); bias of D(h) on common random numbers, ± its SE: (D(2h) − D(h))/3 and "
+              "(D(4h) − D(h))/15; analytic: the same difference of the semi-analytic value "
+              "minus the derivative; sd: the per-path spread of D(h), so SE = sd/sqrt(N); "
+              "bias/SE at N = 10⁷ and N* = (0.3 sd/|bias|)², the path count at which the bias "
+              "reaches 0.3 SE (the analytic bias, else the (4h) one).  R = (4 D(h) − D(2h))/3: "
+              "its per-path spread against D(h)'s, and its bias (analytic, else (R(2h) − "
+              "R(h))/15 on common random numbers) with its N*."), "",
              "| row | Greek | D(h) ± SE | semi-analytic | bias (2h) | bias (4h) | analytic "
-             "bias | sd | bias/SE 10⁷ | N* | sd(R)/sd |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "bias | sd | bias/SE 10⁷ | N* | sd(R)/sd | R bias | R N* |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: "
+             "| ---: |"]
     for j, row in enumerate(ROWS):
         for g, greek in enumerate(GREEKS):
             spread = sd[j, g, 0]
             from_2h = (mean[j, g, 1] / 3, sd[j, g, 1] / 3 / root)
             from_4h = (mean[j, g, 2] / 15, sd[j, g, 2] / 15 / root)
-            exact = at_h = math.nan
+            exact = at_h = extrapolated = math.nan
             if row["instrument"] != "asian":
-                exact, at_h = analytic_bias(row, greek)
+                exact, at_h, extrapolated = analytic_bias(MODEL, row, greek)
+            else:
+                extrapolated = mean[j, g, 4] / 15
             bias = from_4h[0] if math.isnan(at_h) else at_h
             lines.append(
                 f"| {row['id']} | {greek} | {mean[j, g, 0]:.5g} ± {spread / root:.2g} | "
                 f"{exact:.5g} | {from_2h[0]:.2g} ± {from_2h[1]:.2g} | "
                 f"{from_4h[0]:.2g} ± {from_4h[1]:.2g} | {at_h:.2g} | {spread:.3g} | "
-                f"{bias / (spread / math.sqrt(1e7)):.3f} | "
-                f"{(0.3 * spread / abs(bias)) ** 2 if bias else math.inf:.2g} | "
-                f"{sd[j, g, 3] / spread:.3f} |")
+                f"{bias / (spread / math.sqrt(1e7)):.3f} | {_paths_at(spread, bias)} | "
+                f"{sd[j, g, 3] / spread:.3f} | {extrapolated:.2g} | "
+                f"{_paths_at(sd[j, g, 3], extrapolated)} |")
+    lines += published(args.published_paths, args.seed)
     text = "\n".join(lines) + "\n"
     print(text)
     args.output.write_text(text)
