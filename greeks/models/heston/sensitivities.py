@@ -22,24 +22,23 @@ sensitivities (κ, θ, ξ, ρ) come from one of two estimators, per row and para
     fd     (4 D(h) − D(2h)) / 3,   biased by O(h⁴), on four bumped chains per parameter.
 
   Why (``benchmarks/heston_fd_bias.py``, ``benchmarks/results/heston_fd_bias.md``): one
-  difference's O(h²) bias is below 0.3 SE at 10⁷ paths for the ATM call, digital and
-  Asian (κ = 2, θ = 0.04, ξ = 0.5, ρ = −0.7) and for most published cases, but not for
-  every row: on Andersen's 10-year, ξ = 1 call at K = 140 the ρ difference is off by
-  −0.014 (0.2 %), 0.3 SE from about 10⁶ paths on.  Extrapolated, the largest bias over
-  those rows reaches 0.3 SE only beyond 10¹¹ paths.  A smaller fixed h or one shrinking
-  with N was not taken: QE's regime switch makes the per-path differences jump by O(1/h)
-  where a path crosses it as the parameter moves, and a digital's differences have variance
-  O(1/h), so the spread grows as h shrinks (the ρ difference's per-path spread went from
-  21 at h = 0.01 to 140 at h = 0.0025 and 450 at 0.00025 on the ATM call near ρ = −1),
-  while the extrapolation's spread is within 1–8 % of one difference's on the call and the
-  Asian and 18–20 % above it on the digital, at twice the chains.  Near ρ = ±1 the step
-  shrinks so that ρ ± 2h stay symmetric inside (−1, 1) (the spread then grows, the error
-  bars with it).
+  difference's O(h²) bias stays below 0.3 SE at 10⁷ paths for the ATM call, digital and
+  Asian (κ = 2, θ = 0.04, ξ = 0.5, ρ = −0.7) and most published cases, but not on every
+  row: on Andersen's 10-year, ξ = 1 call at K = 140 the ρ difference is off by −0.014
+  (0.2 %), 0.3 SE from 1.1·10⁶ paths on.  Extrapolated, the largest bias over those rows
+  reaches 0.3 SE only beyond 10¹¹ paths (the semi-analytic value's differences), while
+  the per-path spread is 0–7 % above one difference's on the call and the Asian and
+  18–19 % above on the digital, at twice the chains.  A smaller fixed h, or one shrinking
+  with N, was not taken: where QE switches regime as a parameter moves, a path's
+  difference jumps by O(1/h), and a digital's differences have variance O(1/h) (on the
+  ATM call at ρ = −0.9995 the ρ difference's spread was 448 at a step of 0.00025 against
+  144 at 0.01).  Near ρ = ±1 the step shrinks so that ρ ± 2h stay symmetric inside
+  (−1, 1); the spread, and the error bars with it, then grow.
 
 ``auto`` (and every method but ``lr`` and ``fd``) takes, per row and parameter, the one with
 the smaller variance × ``RELATIVE_COST`` on the pilot.  Theta, vanna, volga (and rho of
-multi-date rows) are central differences on common random numbers (theta's single
-difference: its O(δ²) bias reached 0.3 SE only beyond 10¹³ paths over the same rows):
+multi-date rows) are central differences on common random numbers (theta's is a single
+difference: its O(δ²) bias reaches 0.3 SE only beyond 2·10¹² paths over the same rows):
 
     rho_rate              the rate moves every step's drift: S(t) e^{±h t} on the same paths,
                           discounted at r ± h
