@@ -14,26 +14,28 @@ sensitivities (κ, θ, ξ, ρ) come from one of two estimators, per row and para
   crosses the switch: those schemes use ``fd``.
 * ``fd``: central differences of the same chain on common random numbers (each bumped chain
   draws from the same streams, and QE reads one normal per step in either regime, so the
-  paths move smoothly with the parameters), at steps h and 2h and extrapolated
-  (Richardson, as vanna below), so that their O(h²) biases cancel:
+  paths move smoothly with the parameters),
 
-    D(h)   (V(p(1 + h)) − V(p(1 − h))) / (2hp)   for κ, θ, ξ,  h = ``RELATIVE_BUMP``
-           (V(ρ + h) − V(ρ − h)) / (2h)           for ρ,  h = ``RHO_BUMP``, at most (1 − |ρ|)/4
-    fd     (4 D(h) − D(2h)) / 3,   biased by O(h⁴), on four bumped chains per parameter.
+    D(h)    (V(p(1 + h)) − V(p(1 − h))) / (2hp)   for κ, θ, ξ,  h = ``RELATIVE_BUMP``
+            (V(ρ + h) − V(ρ − h)) / (2h)           for ρ,  h = ``RHO_BUMP``, at most (1 − |ρ|)/4
 
-  Why (``benchmarks/heston_fd_bias.py``, ``benchmarks/results/heston_fd_bias.md``): one
-  difference's O(h²) bias stays below 0.3 SE at 10⁷ paths for the ATM call, digital and
-  Asian (κ = 2, θ = 0.04, ξ = 0.5, ρ = −0.7) and most published cases, but not on every
-  row: on Andersen's 10-year, ξ = 1 call at K = 140 the ρ difference is off by −0.014
-  (0.2 %), 0.3 SE from 1.1·10⁶ paths on.  Extrapolated, the largest bias over those rows
-  reaches 0.3 SE only beyond 10¹¹ paths (the semi-analytic value's differences), while
-  the per-path spread is 0–7 % above one difference's on the call and the Asian and
-  18–19 % above on the digital, at twice the chains.  A smaller fixed h, or one shrinking
-  with N, was not taken: where QE switches regime as a parameter moves, a path's
-  difference jumps by O(1/h), and a digital's differences have variance O(1/h) (on the
-  ATM call at ρ = −0.9995 the ρ difference's spread was 448 at a step of 0.00025 against
-  144 at 0.01).  Near ρ = ±1 the step shrinks so that ρ ± 2h stay symmetric inside
-  (−1, 1); the spread, and the error bars with it, then grow.
+  biased by O(h²): dκ, dθ, dξ are D(h); dρ (``EXTRAPOLATED``) is (4 D(h) − D(2h)) / 3 from
+  steps h and 2h (Richardson, as vanna below), whose O(h²) terms cancel, on four chains.
+
+  Why (``benchmarks/heston_fd_bias.py``, ``benchmarks/results/heston_fd_bias.md``; N* the
+  path count at which a bias reaches 0.3 SE): over the ATM call, digital and Asian (κ = 2,
+  θ = 0.04, ξ = 0.5, ρ = −0.7) and the six published calls, one difference's bias in κ,
+  θ, ξ has N* ≥ 5.7·10⁸ (Andersen's 10-year, ξ = 1 call at K = 140, dξ), far beyond a risk
+  run's 10⁷ paths, but in ρ N* = 1.1·10⁶ on that call (−0.014, 0.2 %): the ρ difference is
+  extrapolated, N* ≥ 1.5·10¹¹ there.  The extrapolation costs twice the chains and its
+  per-path spread is 0–1 % above one difference's on european and Asian rows, 18 % on the
+  digital and a knock-out; on κ, θ, ξ it would have been 3–19 % above for no bias that
+  matters, so they keep one difference.  A smaller fixed h or one shrinking with N was not
+  taken for ρ: where QE switches regime as a parameter moves, a path's difference jumps by
+  O(1/h), and a digital's differences have variance O(1/h) (on the ATM call at ρ = −0.9995
+  the ρ difference's spread was 448 at a step of 0.00025 against 144 at 0.01).  Near
+  ρ = ±1 the step shrinks so that ρ ± 2h stay symmetric inside (−1, 1); the spread, and the
+  error bars with it, then grow.
 
 ``auto`` (and every method but ``lr`` and ``fd``) takes, per row and parameter, the one with
 the smaller variance × ``RELATIVE_COST`` on the pilot.  Theta, vanna, volga (and rho of
@@ -75,7 +77,9 @@ RATE_BUMP = 1e-4
 TIME_BUMP = 1.0 / 365.0
 SPOT_BUMP = 0.005
 VOL_BUMP = 0.005
-RELATIVE_COST = {"lr+baseline": 1.0, "fd": 4.0}  # simulations per parameter (LR: one, shared)
+EXTRAPOLATED = ("drho",)  # the parameters whose differences are taken at h and 2h
+RELATIVE_COST = {"lr+baseline": 1.0, "fd": 2.0}  # simulations per parameter (LR: one, shared;
+# an extrapolated difference twice "fd")
 
 
 def heston_sensitivities(frame, names, paths: int, seed: int, scheme: str,
@@ -174,7 +178,9 @@ def _sensitivity_pilot(group, seed: int, chunk: int, n: int, names: list[str], m
     if method != "lr":
         lr_var = np.var(f_s - baseline[:, wanted, None] * s, axis=2)
         fd_var = np.var(_chunk(group, stream, n, asked, ~everything, None), axis=2)
-        lr[:, wanted] = lr_var * RELATIVE_COST["lr+baseline"] <= fd_var * RELATIVE_COST["fd"]
+        fd_cost = np.array([RELATIVE_COST["fd"] * (2 if name in EXTRAPOLATED else 1)
+                            for name in asked])
+        lr[:, wanted] = lr_var * RELATIVE_COST["lr+baseline"] <= fd_var * fd_cost
     return lr, baseline
 
 
@@ -222,10 +228,12 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
                     out[0, j, g] = (f - baseline[j, g]) * s
             elif raw:
                 continue
-            elif name in PARAMETERS:  # steps h and 2h extrapolated
+            elif name in EXTRAPOLATED:  # steps h and 2h
                 one, two = (_difference(payoff, prices, name, group.params, multiple)
                             for multiple in (1, 2))
                 out[0, j, g] = (4 * one - two) / 3
+            elif name in PARAMETERS:
+                out[0, j, g] = _difference(payoff, prices, name, group.params, 1)
             elif name == "rho":  # every step's drift moves: S(t) e^{±h t}, discounted at r ± h
                 growth = np.exp(RATE_BUMP * stored_times)
                 out[0, j, g] = (payoff(base * growth, discount * math.exp(-RATE_BUMP * t))

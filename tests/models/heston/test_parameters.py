@@ -148,9 +148,10 @@ def test_each_row_and_parameter_names_its_estimator():
 
 
 def test_central_differences_match_the_semi_analytic_derivatives():
-    """The default (QE) scheme's parameter sensitivities, central differences at h and 2h
-    extrapolated on common random numbers, within k SE of the characteristic function's
-    derivatives (k·SE is about 10 % of dκ and dξ, 2 % of dθ; dρ only gross errors)."""
+    """The default (QE) scheme's parameter sensitivities, central differences on common
+    random numbers (dρ's from steps h and 2h extrapolated), within k SE of the
+    characteristic function's derivatives (k·SE is about 10 % of dκ and dξ, 2 % of dθ;
+    dρ only gross errors)."""
     frame = make_frame([dict(id="c", **ROW)])
     paths = 40_000
     results = greeks.price_portfolio(frame, paths=paths, seed=seed(62), greeks=list(NAMES))
