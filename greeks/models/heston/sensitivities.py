@@ -25,7 +25,7 @@ sensitivities (κ, θ, ξ, ρ) come from one of two estimators, per row and para
   Why (``benchmarks/heston_fd_bias.py``, ``benchmarks/results/heston_fd_bias.md``; N* the
   path count at which a bias reaches 0.3 SE): over the ATM call, digital and Asian (κ = 2,
   θ = 0.04, ξ = 0.5, ρ = −0.7) and the six published calls, one difference's bias in κ,
-  θ, ξ has N* ≥ 5.7·10⁸ (Andersen's 10-year, ξ = 1 call at K = 140, dξ), far beyond a risk
+  θ, ξ has N* ≥ 4.3·10⁸ (Andersen's 10-year, ξ = 1 call at K = 140, dξ), far beyond a risk
   run's 10⁷ paths, but in ρ N* = 1.1·10⁶ on that call (−0.014, 0.2 %): the ρ difference is
   extrapolated, N* ≥ 1.5·10¹¹ there.  The extrapolation costs twice the chains and its
   per-path spread is 0–1 % above one difference's on european and Asian rows, 18 % on the
