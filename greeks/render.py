@@ -166,7 +166,8 @@ def print_comparison(table, console: Console | None = None) -> None:
     out = Table(header_style="bold")
     for name, justify in [("id", "left"), ("greek", "left"), ("method", "left"),
                           ("estimate ± SE", "right"), ("seconds", "right"),
-                          ("variance ratio", "right"), ("efficiency", "right")]:
+                          ("variance ratio", "right"), ("efficiency", "right"),
+                          ("score", "right"), ("auto's score", "right")]:
         out.add_column(name, justify=justify, no_wrap=True)
     previous = None
     for line in table.to_dict("records"):
@@ -174,14 +175,20 @@ def print_comparison(table, console: Console | None = None) -> None:
         if first and previous is not None:
             out.add_section()
         previous = line["id"]
-        out.add_row(line["id"] if first else "", line["greek"], line["method"],
+        scores = ["—" if math.isnan(line[name]) else f"{line[name]:.3g}"
+                  for name in ("score", "decision_score")]
+        out.add_row(line["id"] if first else "", line["greek"],
+                    line["method"] + (" ✓" if line["picked"] else ""),
                     plus_minus(line["estimate"], line["se"]), f"{line['seconds']:.3f}",
-                    f"{line['variance_ratio']:.3g}", f"{line['efficiency']:.3g}")
+                    f"{line['variance_ratio']:.3g}", f"{line['efficiency']:.3g}", *scores)
     threads = table.attrs.get("threads")
     _print(out, f"{table.attrs.get('paths'):,} paths, seed {table.attrs.get('seed')}, "
                 f"{threads} thread{'s' if threads != 1 else ''}; "
                 "ratios against plain likelihood ratio: variance ratio = SE_lr²/SE², "
-                "efficiency = SE_lr²·t_lr/(SE²·t)", console)
+                "efficiency = SE_lr²·t_lr/(SE²·t); score = variance ratio / the fixed cost "
+                "per path that auto weighs (its candidates only); auto's score: the same from "
+                "auto's decision run (1/16 of the paths), which auto maximises; ✓ its pick",
+           console)
 
 
 def print_ladder(ladder, console: Console | None = None) -> None:

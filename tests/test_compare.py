@@ -87,3 +87,49 @@ def test_single_family_runs_name_one_estimator_per_row():
     estimates = engine.simulate(frame, 2_000, seed=seed(3), method="fd")
     assert estimates.choice.tolist() == [["fd+antithetic"] * 3,
                                          ["fd+conditional+antithetic"] * 3]
+
+
+def test_auto_picks_the_best_score_of_its_own_decision_in_the_table():
+    """compare shows, on auto's candidate lines, the figure auto maximises: its decision
+    run's variance × relative cost, as a score against plain LR at the table's path count.
+    Recomputed here without compare: each candidate (the row's default family, pathwise,
+    finite differences) run alone at the decision run's size on the decision streams,
+    SE² × the model's relative cost; the line marked ``picked`` is the least of these
+    (and carries the table's largest decision score), the auto line has its numbers, the
+    decision scores equal SE_lr² · paths / (SE² · cost · decision paths), and lines that
+    are not candidates (LR with controls on a knock-out) have none."""
+    from greeks import streams
+
+    frame = make_frame([dict(id="call"), dict(id="digital", instrument="digital"),
+                        dict(id="asian", instrument="asian", fixings=12),
+                        dict(id="ko", instrument="barrier", barrier=130.0,
+                             barrier_type="up-and-out", fixings=12)])
+    paths = 32_000
+    table = compare_estimators(frame, paths=paths, seed=seed(4))
+    decision = engine.pilot_paths(paths)
+    for i in range(len(frame)):
+        row = frame.iloc[[i]].reset_index(drop=True)
+        variance_cost = {}
+        for method in ("auto", "pathwise", "fd"):
+            estimator = engine.row_estimators(row, method)[0]
+            if estimator.label not in variance_cost:
+                run = engine.simulate(row, decision, seed=seed(4), method=method,
+                                      per_greek=False, first_chunk=streams.DECISION)
+                variance_cost[estimator.label] = run.se[0] ** 2 * relative_cost(
+                    estimator.family, "gbm")
+        for k, greek in enumerate(("price", "delta", "vega")):
+            lines = table[(table.id == row["id"].iat[0]) & (table.greek == greek)]
+            lines = lines.set_index("method")
+            best = min(variance_cost, key=lambda label: variance_cost[label][k])
+            assert lines.index[lines.picked].tolist() == [best], (row["id"].iat[0], greek)
+            assert lines.decision_score.idxmax() == best
+            assert lines.at["auto", "estimate"] == lines.at[best, "estimate"]
+            assert lines.at["auto", "se"] == lines.at[best, "se"]
+            plain = lines.at["lr", "se"] ** 2
+            for label, figure in variance_cost.items():
+                assert math.isclose(lines.at[label, "decision_score"],
+                                    plain * paths / (figure[k] * decision), rel_tol=1e-12)
+            others = lines.drop(index=list(variance_cost))
+            assert others.decision_score.isna().all() and others.score.isna().all()
+    ko = table[(table.id == "ko") & (table.method == "lr+controls+antithetic")]
+    assert len(ko) == 3 and ko.score.isna().all()

@@ -40,9 +40,9 @@ from greeks.engine.methods import (
 )
 from greeks.engine.plan import plan_groups, row_dates
 from greeks.engine.reduce import Estimates
-from greeks.engine.run import MAX_PILOT, MIN_PILOT, pilot_paths, simulate
+from greeks.engine.run import AUTO_FAMILIES, MAX_PILOT, MIN_PILOT, pilot_paths, simulate
 from greeks.engine.scheduler import default_threads
 
-__all__ = ["Estimates", "Estimator", "Family", "Group", "MAX_PILOT", "MIN_PILOT",
+__all__ = ["AUTO_FAMILIES", "Estimates", "Estimator", "Family", "Group", "MAX_PILOT", "MIN_PILOT",
            "default_threads", "is_knock_out", "lr_delta_unusable", "pilot_paths", "plan_groups",
            "row_dates", "row_estimators", "row_methods", "run_chunk", "simulate"]

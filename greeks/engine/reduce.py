@@ -28,6 +28,10 @@ class Estimates:
     complete: np.ndarray | None = None  # per Greek: whether every group estimated it (the
     exercise: np.ndarray | None = None  # (rows, 2): early-exercise probability, exercise
     exercise_se: np.ndarray | None = None  # time (NaN for other rows); None: no such rows
+    # auto per Greek: (candidates, rows, 3) the decision run's variance × relative cost of
+    # each candidate family (inf where not run), and (candidates, rows) their labels
+    decision: np.ndarray | None = None
+    candidates: np.ndarray | None = None
 
 
 DEGENERATE = 1e-9  # a standard error below this fraction of its scale saw no event

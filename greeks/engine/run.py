@@ -19,6 +19,7 @@ from greeks.engine.scheduler import completed, default_threads
 from greeks.names import AUTO_STEPS, DEFAULT_SCHEDULER, DEFAULT_SCHEME
 
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
+AUTO_FAMILIES = ("auto", "pathwise", "fd")  # the methods whose estimators auto weighs
 
 
 def pilot_paths(paths: int) -> int:
@@ -74,7 +75,7 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
     """``auto`` per Greek (:func:`simulate`): the decision run of each competing family on
     the rows where it differs from the default, each Greek's choice of the least variance ×
     cost, and the main run of every family chosen somewhere."""
-    families = ["auto", "pathwise", "fd"]  # the methods whose estimators compete
+    families = AUTO_FAMILIES
     candidates = [row_estimators(frame, family) for family in families]
     labels = np.array([[e.label for e in row] for row in candidates])  # (families, rows)
     decision = pilot_paths(max(paths.values()) if isinstance(paths, dict) else paths)
@@ -94,7 +95,8 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
         if f > 0:  # its main run, should the decision take a Greek from it
             guesses[f] = _family_work(trial, paths=paths, guess=True)
             work.plan(guesses[f])
-    chosen = _decide(frame, trials, candidates, work, first_chunk, args)
+    costs = _decide(frame, trials, candidates, work, first_chunk, args)
+    chosen = np.argmin(costs, axis=0)  # ties and non-finite: the default family
     base = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
             if weight is None else np.asarray(weight, dtype=float))
     needed = []  # the main runs, each planned (and the total corrected) before any runs
@@ -117,14 +119,16 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
             part, planned, work=work, plain=False, weight=_masked(base, chosen == f)[rows],
             first_chunk=first_chunk, **{**args, "subtotal": sub, "extra": extra if f == 0 else ()})
         runs.append((f, rows, estimates))
-    return _combine(frame, runs, chosen, labels)
+    out = _combine(frame, runs, chosen, labels)
+    out.decision, out.candidates = costs, labels
+    return out
 
 
 def _decide(frame: pd.DataFrame, trials: list, candidates: list, work: Work,
             first_chunk: int, args: dict) -> np.ndarray:
-    """Each row's and Greek's family (rows × 3, an index into the families): the least
-    variance × relative cost over the decision runs ``trials`` (streams from
-    ``streams.DECISION``); ties and non-finite: the default family."""
+    """The variance × relative cost of each family, row and Greek (families × rows × 3)
+    in the decision runs ``trials`` (streams from ``streams.DECISION``; inf where a family
+    was not run or its SE is not finite): each Greek takes the least."""
     models = frame["model"].to_numpy(dtype=object)
     cost = np.full((len(candidates), len(frame), 3), np.inf)
     for f, rows, trial in trials:
@@ -135,7 +139,7 @@ def _decide(frame: pd.DataFrame, trials: list, candidates: list, work: Work,
                              for r in rows.tolist()])
         cost[f, rows] = np.where(np.isfinite(outcome.se), outcome.se ** 2 * relative[:, None],
                                  np.inf)
-    return np.argmin(cost, axis=0)
+    return cost
 
 
 def _masked(weight: np.ndarray, taken: np.ndarray) -> np.ndarray:

@@ -16,14 +16,31 @@ sensitivities (κ, θ, ξ, ρ) come from one of two estimators, per row and para
   draws from the same streams, and QE reads one normal per step in either regime, so the
   paths move smoothly with the parameters),
 
-    dkappa, dtheta, dxi   (V(p(1 + h)) − V(p(1 − h))) / (2hp),   h = ``RELATIVE_BUMP``
-    drho                  (V(ρ + h) − V(ρ − h)) / (2h),           h = ``RHO_BUMP`` (within ±1)
+    D(h)    (V(p(1 + h)) − V(p(1 − h))) / (2hp)   for κ, θ, ξ,  h = ``RELATIVE_BUMP``
+            (V(ρ + h) − V(ρ − h)) / (2h)           for ρ,  h = ``RHO_BUMP``, at most (1 − |ρ|)/4
 
-  biased by O(h²).
+  biased by O(h²): dκ, dθ, dξ are D(h); dρ (``EXTRAPOLATED``) is (4 D(h) − D(2h)) / 3 from
+  steps h and 2h (Richardson, as vanna below), whose O(h²) terms cancel, on four chains.
+
+  Why (``benchmarks/heston_fd_bias.py``, ``benchmarks/results/heston_fd_bias.md``; N* the
+  path count at which a bias reaches 0.3 SE): over the ATM call, digital and Asian (κ = 2,
+  θ = 0.04, ξ = 0.5, ρ = −0.7) and the six published calls, one difference's bias in κ,
+  θ, ξ has N* ≥ 4.3·10⁸ (Andersen's 10-year, ξ = 1 call at K = 140, dξ), far beyond a risk
+  run's 10⁷ paths, but in ρ N* = 1.1·10⁶ on that call (−0.014, 0.2 %): the ρ difference is
+  extrapolated, N* ≥ 1.5·10¹¹ there.  The extrapolation costs twice the chains and its
+  per-path spread is 0–1 % above one difference's on european and Asian rows, 18 % on the
+  digital and a knock-out; on κ, θ, ξ it would have been 3–19 % above for no bias that
+  matters, so they keep one difference.  A smaller fixed h or one shrinking with N was not
+  taken for ρ: where QE switches regime as a parameter moves, a path's difference jumps by
+  O(1/h), and a digital's differences have variance O(1/h) (on the ATM call at ρ = −0.9995
+  the ρ difference's spread was 448 at a step of 0.00025 against 144 at 0.01).  Near
+  ρ = ±1 the step shrinks so that ρ ± 2h stay symmetric inside (−1, 1); the spread, and the
+  error bars with it, then grow.
 
 ``auto`` (and every method but ``lr`` and ``fd``) takes, per row and parameter, the one with
 the smaller variance × ``RELATIVE_COST`` on the pilot.  Theta, vanna, volga (and rho of
-multi-date rows) are central differences on common random numbers:
+multi-date rows) are central differences on common random numbers (theta's is a single
+difference: its O(δ²) bias reaches 0.3 SE only beyond 2·10¹² paths over the same rows):
 
     rho_rate              the rate moves every step's drift: S(t) e^{±h t} on the same paths,
                           discounted at r ± h
@@ -61,7 +78,9 @@ RATE_BUMP = 1e-4
 TIME_BUMP = 1.0 / 365.0
 SPOT_BUMP = 0.005
 VOL_BUMP = 0.005
-RELATIVE_COST = {"lr+baseline": 1.0, "fd": 2.0}  # simulations per parameter (LR: one, shared)
+EXTRAPOLATED = ("drho",)  # the parameters whose differences are taken at h and 2h
+RELATIVE_COST = {"lr+baseline": 1.0, "fd": 2.0}  # simulations per parameter (LR: one, shared;
+# an extrapolated difference twice "fd")
 
 
 def heston_sensitivities(frame, names, paths: int, seed: int, scheme: str,
@@ -160,7 +179,9 @@ def _sensitivity_pilot(group, seed: int, chunk: int, n: int, names: list[str], m
     if method != "lr":
         lr_var = np.var(f_s - baseline[:, wanted, None] * s, axis=2)
         fd_var = np.var(_chunk(group, stream, n, asked, ~everything, None), axis=2)
-        lr[:, wanted] = lr_var * RELATIVE_COST["lr+baseline"] <= fd_var * RELATIVE_COST["fd"]
+        fd_cost = np.array([RELATIVE_COST["fd"] * (2 if name in EXTRAPOLATED else 1)
+                            for name in asked])
+        lr[:, wanted] = lr_var * RELATIVE_COST["lr+baseline"] <= fd_var * fd_cost
     return lr, baseline
 
 
@@ -208,16 +229,12 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
                     out[0, j, g] = (f - baseline[j, g]) * s
             elif raw:
                 continue
-            elif name in ("dkappa", "dtheta", "dxi"):
-                parameter = name[1:]
-                value = dict(kappa=kappa, theta=theta, xi=xi)[parameter]
-                up = prices(name + "+", **{parameter: value * (1 + RELATIVE_BUMP)})
-                down = prices(name + "-", **{parameter: value * (1 - RELATIVE_BUMP)})
-                out[0, j, g] = (payoff(up) - payoff(down)) / (2 * RELATIVE_BUMP * value)
-            elif name == "drho":
-                high, low = min(rho + RHO_BUMP, 0.999), max(rho - RHO_BUMP, -0.999)
-                out[0, j, g] = (payoff(prices("rho+", rho=high))
-                                - payoff(prices("rho-", rho=low))) / (high - low)
+            elif name in EXTRAPOLATED:  # steps h and 2h
+                one, two = (_difference(payoff, prices, name, group.params, multiple)
+                            for multiple in (1, 2))
+                out[0, j, g] = (4 * one - two) / 3
+            elif name in PARAMETERS:
+                out[0, j, g] = _difference(payoff, prices, name, group.params, 1)
             elif name == "rho":  # every step's drift moves: S(t) e^{±h t}, discounted at r ± h
                 growth = np.exp(RATE_BUMP * stored_times)
                 out[0, j, g] = (payoff(base * growth, discount * math.exp(-RATE_BUMP * t))
@@ -241,6 +258,30 @@ def _chunk(group, stream, n: int, names: list[str], lr, baseline, raw: bool = Fa
                                     - _cross(payoff, up2, down2, 2 * SPOT_BUMP) / (2 * h_vol)
                                     ) / (3 * group.spot)
     return out if raw else out[0]
+
+
+def parameter_bump(name: str, params, multiple: int = 1) -> tuple[dict, dict, float]:
+    """(up, down, width): the parameters changed at the two points of ``name``'s central
+    difference (of ``PARAMETERS``) bumped ``multiple`` times h, and the distance between
+    them; h = ``RELATIVE_BUMP`` of κ, θ, ξ, and for ρ ``RHO_BUMP``, at most (1 − |ρ|)/4,
+    so that ρ ± 2h stay symmetric about ρ inside (−1, 1)."""
+    v0, kappa, theta, xi, rho = params
+    if name == "drho":
+        h = multiple * min(RHO_BUMP, (1 - abs(rho)) / 4)
+        high, low = rho + h, rho - h
+        return dict(rho=high), dict(rho=low), high - low
+    parameter = name[1:]
+    value = dict(kappa=kappa, theta=theta, xi=xi)[parameter]
+    h = multiple * RELATIVE_BUMP
+    return {parameter: value * (1 + h)}, {parameter: value * (1 - h)}, 2 * h * value
+
+
+def _difference(payoff, prices, name: str, params, multiple: int) -> np.ndarray:
+    """Per path, ``name``'s central difference (:func:`parameter_bump`) of the discounted
+    payoff ``payoff`` on the chains ``prices(key, **changes)`` (common random numbers)."""
+    up, down, width = parameter_bump(name, params, multiple)
+    return (payoff(prices(f"{name}{multiple:+d}", **up))
+            - payoff(prices(f"{name}{-multiple:+d}", **down))) / width
 
 
 def _cross(payoff, high, low, h_s: float):
