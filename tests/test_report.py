@@ -52,6 +52,7 @@ def test_exposures_are_desk_units_of_the_priced_values():
     assert total["market_value"] == pytest.approx(priced.attrs["total"]["price"], rel=1e-12)
 
 
+@pytest.mark.slow
 def test_subtotal_standard_errors_match_the_spread_over_seeds():
     """Correlated positions (shared paths) must not be added in quadrature: the subtotal SEs
     come from per-path sums, and agree with the seed-to-seed spread."""

@@ -1,6 +1,7 @@
 """Randomised quasi-Monte Carlo: the Brownian bridge, unbiasedness, replicate SEs."""
 
 import numpy as np
+import pytest
 from helpers import (
     assert_se_matches_spread,
     assert_within,
@@ -121,6 +122,7 @@ def test_heston_rqmc_matches_the_semi_analytic_values():
     assert mixed["price_se"].iat[0] / runs["qe"]["price_se"].iat[0] > 2
 
 
+@pytest.mark.slow
 def test_heston_replicate_standard_errors_match_the_spread_over_seeds():
     frame = make_frame([dict(id="call", **HESTON), dict(id="asian", instrument="asian", fixings=4,
                                                         **HESTON)])
@@ -131,6 +133,7 @@ def test_heston_replicate_standard_errors_match_the_spread_over_seeds():
     assert_se_matches_spread(mean, se)
 
 
+@pytest.mark.slow
 def test_intervals_of_1_96_standard_errors_cover_95_percent():
     """value ± 1.96·SE against the closed form over 200 seeds: the replicate SE has
     REPLICATES − 1 degrees of freedom, enough that the normal quantile covers (t₆₃: 94.6 %).

@@ -135,6 +135,7 @@ def test_heston_gamma_and_rho_match_the_semi_analytic_price():
         assert np.isnan(estimates.mean[i, 4:]).all()  # the engine leaves these to bumps
 
 
+@pytest.mark.slow
 def test_standard_errors_of_the_further_greeks_match_the_spread_over_seeds():
     frame = make_frame([dict(id="call"), dict(id="asian", instrument="asian", fixings=12,
                                               quantity=-2.0),

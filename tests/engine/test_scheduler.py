@@ -25,6 +25,7 @@ def test_process_pool_is_bit_identical_to_threads():
     assert local.attrs["total"] == pooled.attrs["total"]
 
 
+@pytest.mark.slow
 def test_dask_local_cluster_is_bit_identical_to_threads():
     distributed = pytest.importorskip("distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,

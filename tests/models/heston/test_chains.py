@@ -112,7 +112,8 @@ def closed_form_rows():
     return rows
 
 
-@pytest.mark.parametrize("scheme,paths", [("qe", 300_000), ("exact", 50_000)])
+@pytest.mark.parametrize("scheme,paths", [("qe", 300_000),
+                                          pytest.param("exact", 50_000, marks=pytest.mark.slow)])
 def test_european_and_digital_match_the_semi_analytic_values(scheme, paths):
     """Default grid: the discretisation bias is below 1 SE at these path counts
     (benchmarks/heston_bias.py), so every estimate is within k SE (k_for the 15 checks).

@@ -115,6 +115,7 @@ def test_likelihood_ratio_matches_the_semi_analytic_derivatives(first_step, path
                       k=k_for(2 * len(NAMES)), label=[f"{option_type} {n}" for n in NAMES])
 
 
+@pytest.mark.slow
 def test_likelihood_ratio_standard_errors_match_the_spread():
     frame = make_frame([dict(id="c", **ROW), dict(id="d", instrument="digital", **ROW)])
     runs = [greeks.price_portfolio(frame, paths=4_000, seed=s, scheme="exact", method="lr",
@@ -132,17 +133,17 @@ def test_each_row_and_parameter_names_its_estimator():
     for every parameter, by far (their SEs below the scores' of ``--method lr``).  Other
     schemes: central differences."""
     frame = make_frame([dict(id="c", **ROW)])
-    exact = greeks.price_portfolio(frame, paths=10_000, seed=seed(8), scheme="exact",
+    exact = greeks.price_portfolio(frame, paths=4_000, seed=seed(8), scheme="exact",
                                    greeks=list(NAMES))
     assert (exact[[f"method_{name}" for name in NAMES]] == "fd").all(axis=None)
-    lr = greeks.price_portfolio(frame, paths=10_000, seed=seed(8), scheme="exact",
+    lr = greeks.price_portfolio(frame, paths=4_000, seed=seed(8), scheme="exact",
                                 greeks=list(NAMES), method="lr")
     assert (lr[[f"method_{name}" for name in NAMES]] == "lr+baseline").all(axis=None)
     ses = [f"{name}_se" for name in NAMES]
     assert (exact[ses].to_numpy() < lr[ses].to_numpy()).all()
-    qe = greeks.price_portfolio(frame, paths=10_000, seed=seed(9), greeks=list(NAMES), method="lr")
+    qe = greeks.price_portfolio(frame, paths=4_000, seed=seed(9), greeks=list(NAMES), method="lr")
     assert (qe[[f"method_{name}" for name in NAMES]] == "fd").all(axis=None)
-    fd = greeks.price_portfolio(frame, paths=10_000, seed=seed(10), scheme="exact",
+    fd = greeks.price_portfolio(frame, paths=4_000, seed=seed(10), scheme="exact",
                                 greeks=["dkappa"], method="fd")
     assert fd["method_dkappa"].iat[0] == "fd"
 
