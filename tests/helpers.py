@@ -193,3 +193,20 @@ def binomial_bounds(trials: int, p: float, checks: int = 1, rate: float = FALSE_
     chance ``rate`` shared over ``checks`` checks."""
     q = rate / (2 * max(int(checks), 1))
     return stats.binom.ppf(q, trials, p), stats.binom.isf(q, trials, p)
+
+
+def years(date: str, valuation: str) -> float:
+    """ACT/365F year fraction from ``valuation`` to ``date`` (ISO strings)."""
+    return (pd.Timestamp(date) - pd.Timestamp(valuation)).days / 365.0
+
+
+def integral(node, key: str, t: float, valuation: str) -> float:
+    """∫_0^t of a number or a {dates, key} curve: linear through (0,0) and (t_i, z_i t_i),
+    the last slope continued (written here, apart from greeks.market)."""
+    if not isinstance(node, dict):
+        return node * t
+    knots = [0.0] + [years(d, valuation) for d in node["dates"]]
+    values = [0.0] + [z * u for z, u in zip(node[key], knots[1:])]
+    if t <= knots[-1]:
+        return float(np.interp(t, knots, values))
+    return values[-1] + (values[-1] - values[-2]) / (knots[-1] - knots[-2]) * (t - knots[-1])

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import pandas as pd
 from click.testing import CliRunner
-from helpers import assert_se_matches_spread, assert_within, k_for, seed, seeds
+from helpers import assert_se_matches_spread, assert_within, integral, k_for, seed, seeds, years
 from scipy import stats
 
 from greeks.api import load, price_portfolio
@@ -31,22 +31,6 @@ SPEC = {"valuation_date": VALUATION,
 ROWS = [("call", "european", 1.0, 105.0, "2027-11-15"),
         ("put", "european", -1.0, 95.0, "2028-02-01"),
         ("digital", "digital", 1.0, 100.0, "2027-08-20")]
-
-
-def years(date: str, valuation: str) -> float:
-    return (pd.Timestamp(date) - pd.Timestamp(valuation)).days / 365.0
-
-
-def integral(node, key: str, t: float, valuation: str) -> float:
-    """∫_0^t of a number or a {dates, key} curve: linear through (0,0) and (t_i, z_i t_i),
-    the last slope continued (written here, apart from greeks.market)."""
-    if not isinstance(node, dict):
-        return node * t
-    knots = [0.0] + [years(d, valuation) for d in node["dates"]]
-    values = [0.0] + [z * u for z, u in zip(node[key], knots[1:])]
-    if t <= knots[-1]:
-        return float(np.interp(t, knots, values))
-    return values[-1] + (values[-1] - values[-2]) / (knots[-1] - knots[-2]) * (t - knots[-1])
 
 
 def total_variance(vol, t: float, valuation: str) -> float:

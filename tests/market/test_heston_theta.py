@@ -9,7 +9,16 @@ import math
 
 import numpy as np
 import pandas as pd
-from helpers import assert_se_matches_spread, assert_within, combined_se, k_for, seed, seeds
+from helpers import (
+    assert_se_matches_spread,
+    assert_within,
+    combined_se,
+    integral,
+    k_for,
+    seed,
+    seeds,
+    years,
+)
 
 from greeks.api import load, price_portfolio
 from greeks.engine.buckets import bucket_estimates
@@ -23,22 +32,6 @@ SPEC = {"valuation_date": "2027-03-01",
         "underlyings": {"NDX": {
             "spot": 100.0, "curve": "USD", "heston": HESTON,
             "dividend_yield": {"dates": ["2027-09-01", "2028-03-01"], "yields": [0.01, 0.025]}}}}
-
-
-def years(date: str, valuation: str) -> float:
-    return (pd.Timestamp(date) - pd.Timestamp(valuation)).days / 365.0
-
-
-def integral(node, key: str, t: float, valuation: str) -> float:
-    """∫_0^t of a number or a {dates, key} curve: linear through (0, 0) and (t_i, z_i t_i),
-    the last slope continued (written here, apart from greeks.market)."""
-    if not isinstance(node, dict):
-        return node * t
-    knots = [0.0] + [years(d, valuation) for d in node["dates"]]
-    values = [0.0] + [z * u for z, u in zip(node[key], knots[1:])]
-    if t <= knots[-1]:
-        return float(np.interp(t, knots, values))
-    return values[-1] + (values[-1] - values[-2]) / (knots[-1] - knots[-2]) * (t - knots[-1])
 
 
 def fourier(spec, kind, omega, strike, expiry):
