@@ -80,10 +80,10 @@ def chunk_seconds(frame: pd.DataFrame, paths: int, seed: int) -> tuple[float, fl
     """(wall time of one run on one thread, of which in ``run_chunk``): the rest is the
     driver's planning, decisions, regressions and reductions."""
     from greeks import price_portfolio
-    from greeks.engine import scheduler
+    from greeks.engine import run
 
     spent = [0.0]
-    original = scheduler.run_chunk
+    original = run.run_chunk
 
     def timed_chunk(*args, **kwargs):
         started = time.perf_counter()
@@ -92,13 +92,13 @@ def chunk_seconds(frame: pd.DataFrame, paths: int, seed: int) -> tuple[float, fl
         finally:
             spent[0] += time.perf_counter() - started
 
-    scheduler.run_chunk = timed_chunk
+    run.run_chunk = timed_chunk
     try:
         started = time.perf_counter()
         price_portfolio(frame, paths=paths, seed=seed, threads=1)
         return time.perf_counter() - started, spent[0]
     finally:
-        scheduler.run_chunk = original
+        run.run_chunk = original
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ and its index."""
 from __future__ import annotations
 
 import os
+import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from greeks import dask_client
@@ -135,15 +136,23 @@ def _completed_in_processes(job, groups, tasks, seed: int, workers: int, progres
 
 
 def _completed_on_dask(job, groups, tasks, seed: int, progress, args, address: str):
-    """As :func:`completed`, the tasks submitted to the Dask scheduler at ``address``."""
+    """As :func:`completed`, the tasks shipped to the Dask scheduler at ``address`` in
+    :func:`batches` for its workers' threads (a group pickled once per batch, not once per
+    chunk; each batch's key is named after ``job``)."""
     client = dask_client.client(address)
-    futures = {client.submit(job, groups[g], seed, c, n, *_arguments(args, g), pure=False): i
-               for i, (g, c, n) in enumerate(tasks)}
+    workers = max(1, sum(client.nthreads().values()))
+    futures = {}
+    for batch in batches(groups, tasks, workers):
+        part = [tasks[i] for i in batch]
+        used = {g for g, _, _ in part}
+        futures[client.submit(run_batch, job, {g: groups[g] for g in used}, seed, part,
+                              {g: _arguments(args, g) for g in used},
+                              key=f"{job.__name__}-{uuid.uuid4().hex}")] = batch
     try:
-        for future, i in futures.items():  # in submission order; the workers run ahead
-            result = future.result()
-            progress(tasks[i])
-            yield i, result
+        for future, batch in futures.items():  # in submission order; the workers run ahead
+            for i, result in zip(batch, future.result()):
+                progress(tasks[i])
+                yield i, result
     except BaseException:
         client.cancel(list(futures))
         raise

@@ -25,6 +25,7 @@ within a day.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 
 import numpy as np
@@ -149,16 +150,14 @@ def bucket_paths(group, rng, count, theta=True):
     (S, R, V) of the chains a day later on the same random numbers, one per end of
     :func:`later_ends` (none when no row has a theta; without them the rows' theta is
     NaN)."""
-    state = rng.bit_generator.state  # the chains a day later read the same numbers
+    start = copy.deepcopy(rng)  # the chains a day later read the same numbers
     chain = group_paths(group, rng, count)
     stored = np.unique(group.date_index)
     later = shifted(group.market.dynamics)
     s_later = []
     for until in later_ends(group) if theta else []:
         times = closer_times(group.times, DAY, until)
-        again = np.random.Generator(np.random.PCG64())
-        again.bit_generator.state = state
-        moved = group_paths(replace(group, times=times), again, count)
+        moved = group_paths(replace(group, times=times), copy.deepcopy(start), count)
         s_later.append((moved.s * np.asarray(later.growth(times), dtype=float)[stored],
                         moved.residual, moved.variance))
     return (chain.s * group.market.growth[stored], chain.columns, chain.residual,
