@@ -63,6 +63,33 @@ Richardson's step over h and 2h (k and 2k), which leaves O(h⁴) (below 0.002 % 
 delta, 0.07 % of the vega on the Longstaff–Schwartz puts), and variance O(1/h) from the
 paths whose exercise date the move changes.
 
+Theta and rho (GBM rows without a market: :func:`greeks.payoffs.exercise_values_solved`).
+Between the valuation time and the first exercise date the fixed policy's value V_π(t, S)
+is the discounted expectation of V_π(t_1, S_{t_1}), so it solves the Black–Scholes equation
+whatever the policy, and at t = 0
+
+    theta = ∂V_π/∂t = r V − (r − q) S0 Δ − ½ σ² S0² Γ,
+
+per path from the path's own price, delta and gamma estimators (their covariances are in
+its SE; an american row's V the extrapolated price, Δ and Γ those of its grid).  Rho is
+the likelihood ratio of the fixed policy's value, Y (W_τ/σ − τ): r moves the log-price's
+drift, whose score over the path is W_T/σ, Y is known at the exercise time τ, so the score
+may stop there (optional stopping), and −τ Y differentiates the discount.  It counts the
+paths whose exercise date moves with r (no bias from a step), and measured on the
+Longstaff–Schwartz put (S0 = 36, daily dates) its SE was 0.65 times that of the pathwise
+derivative with τ held fixed and 0.17 times that of central differences at r ± 0.01
+(``benchmarks/american_carry.py``; docs/american.md).  Why the policy may stay fixed: V_π ≤ V with equality at the optimal
+policy, so moving the policy by ε changes the value by O(ε²) (the envelope argument), and
+the derivative of V_π at fixed π is that of V up to the product of the boundary's own error
+(the grid's, a fraction of a grid step) and the loss's curvature.  For a bermudan row,
+whose dates stay fixed in calendar time, moving the valuation time does not move the
+optimal boundaries at all (the problem from t_1 on is unchanged); an american row's window
+[now, T] shortens, which moves them, at second order again.  On a discrete grid the value
+is kinked across each date's boundary, V_i = max(h, C_i): the first-order effect of a moved
+boundary is the density of paths there times (h − C_i)(b_i), zero at the optimal b_i,
+which is what makes the envelope hold date by date.  A row exercised at once has
+theta and rho 0 (its value ω (S0 − K) does not depend on t or r).
+
 Each of the four gets the European option on the same paths (the same differences of
 e^{−rT} h(S_T)) as a control variate, Y − β (C − μ), μ their exact means from the closed
 form (the adapter's ``european_price``), β the least-squares coefficient on the pilot's
@@ -71,21 +98,25 @@ has them (:meth:`greeks.models.base.Model.exercise_hedges`: Heston on a martinga
 :mod:`greeks.models.heston.hedge`), a second control of exact mean zero joins it, the
 European option's delta hedge stopped at each moved path's exercise date and differenced as
 the estimator is, Y − β (C − μ) − γ H, β and γ jointly least-squares on the same pilot
-chunk.  Two further columns: the probability of exercise before maturity and the expected
-exercise time (maturity for paths not exercised early).
+chunk; theta and rho get the same estimators of the European option's (the controls' means:
+the same combination of the closed form's values, and the Black–Scholes rho).  Two
+further columns: the probability of exercise before maturity and the expected exercise
+time (maturity for paths not exercised early).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
 from numba import njit
 
-from greeks import payoffs, streams
+from greeks import payoffs, sensitivities, streams
 from greeks.market.positions import CUM
 from greeks.models import adapter as model_of
 from greeks.models.base import BrownianPaths
+from greeks.models.gbm.analytic import norm_cdf
 from greeks.payoffs import N_BASIS, NEVER, SPOT_STEP
 from greeks.stats import unit_moments
 
@@ -93,6 +124,9 @@ POLICY_PATHS = 1 << 17  # pilot paths of the regressions (docs/american.md: bias
 VEGA_POLICY_PATHS = 1 << 15  # of which those of the policies at σ ± k, σ ± 2k
 MIN_REGRESSION = 4 * N_BASIS  # in-the-money pilot paths a date's regression needs
 N_STATISTICS = 2  # early-exercise probability, expected exercise time
+# rows of the per-path values (greeks.payoffs.exercise_values_solved) of the further Greeks
+FURTHER_ROWS = {sensitivities.GAMMA: 3, sensitivities.THETA: 6, sensitivities.RHO: 7}
+CONTROLLED_ROWS = [0, 1, 2, 3, 6, 7]  # the rows with a European control, in its order
 
 
 @njit(cache=True, inline="always")
@@ -212,17 +246,20 @@ def prepare(group, seed: int, first_chunk: int = 0):
     sigma = model.vega_sigma(group.params)
     means = np.array([european_greeks(lambda spot, sigma, j=j: model.european_price(
         group, j, spot, sigma), group.spot, sigma, step) for j in range(group.n_rows)])
-    coef = np.zeros((group.n_rows, 4))
+    if _carried(group):
+        means = np.concatenate([means, _carry_means(group, means, sigma)], axis=1)
+    coef = np.zeros((group.n_rows, means.shape[1]))
     hedge_coef = np.zeros((group.n_rows, 4))
     immediate = np.zeros(group.n_rows, dtype=bool)
     for j in range(group.n_rows):
         values, controls, hedges = _row_values(group, pieces[0], j)
         usable = np.isfinite(means[j]).all()
         if hedges is None:
+            estimates = values[CONTROLLED_ROWS[:controls.shape[0]]]
             centred = controls - controls.mean(axis=1, keepdims=True)
             variance = (centred * centred).sum(axis=1)
-            cross = (centred * (values[:4] - values[:4].mean(axis=1, keepdims=True))).sum(axis=1)
-            coef[j] = np.divide(cross, variance, out=np.zeros(4), where=variance > 0)
+            cross = (centred * (estimates - estimates.mean(axis=1, keepdims=True))).sum(axis=1)
+            coef[j] = np.divide(cross, variance, out=np.zeros(coef.shape[1]), where=variance > 0)
         else:
             coef[j], hedge_coef[j] = _joint_coefficients(values[:4], controls, hedges, usable)
         if not usable:  # no usable mean: no control
@@ -232,6 +269,29 @@ def prepare(group, seed: int, first_chunk: int = 0):
             immediate[j], coef[j], hedge_coef[j] = True, 0.0, 0.0
     return replace(group, payoff=group.payoff._replace(immediate=immediate),
                    exercise_means=means, exercise_coef=coef, hedge_coef=hedge_coef)
+
+
+def _carried(group) -> bool:
+    """Whether the group estimates theta or rho: under a solved policy without a market
+    (:meth:`greeks.engine.group.Group.with_extra`)."""
+    return bool(np.isin(group.extra, (sensitivities.THETA, sensitivities.RHO)).any())
+
+
+def _carry_means(group, means: np.ndarray, sigma: float) -> np.ndarray:
+    """(rows, 2): the exact means of the European theta and rho controls of
+    :func:`greeks.payoffs.exercise_values_solved` — r C − (r − q) S0 C_Δ − ½ σ² S0² C_Γ
+    of the means ``means`` (price, delta, vega, gamma: :func:`european_greeks`), and the
+    Black–Scholes rho ω K T e^{−rT} N(ω d_2)."""
+    r, q, s0 = group.rate, group.dividend, group.spot
+    out = np.empty((group.n_rows, 2))
+    out[:, 0] = r * means[:, 0] - (r - q) * s0 * means[:, 1] - 0.5 * (sigma * s0) ** 2 * means[:, 3]
+    spec = group.payoff
+    for j in range(group.n_rows):
+        maturity, strike, omega = group.maturity[j], spec.strike[j], spec.omega[j]
+        d2 = ((math.log(s0 / strike) + (r - q - 0.5 * sigma * sigma) * maturity)
+              / (sigma * math.sqrt(maturity)))
+        out[j, 1] = omega * strike * maturity * math.exp(-r * maturity) * norm_cdf(omega * d2)
+    return out
 
 
 def _joint_coefficients(values: np.ndarray, controls: np.ndarray, hedges: np.ndarray,
@@ -421,18 +481,21 @@ def european_greeks(price, spot: float, sigma: float, step: float) -> np.ndarray
 def _row_values(group, paths, j: int):
     """Row j's per-path values, European controls and hedge controls (None where the model
     has none: :meth:`greeks.models.base.Model.exercise_hedges`) (:func:`greeks.payoffs.
-    exercise_values`, or :func:`greeks.payoffs.exercise_values_solved` on Brownian paths)."""
+    exercise_values`, or :func:`greeks.payoffs.exercise_values_solved` on Brownian paths,
+    with theta and rho where the group estimates them: :func:`_carried`)."""
     columns, times, discounts = row_dates(group, paths.columns, j)
     model = model_of(group.model)
     step = model.exercise_vol_step(group)
     spec = group.payoff
     if isinstance(paths, BrownianPaths):
         n = paths.w.shape[0]
-        values, controls = np.empty((6, n)), np.empty((4, n))
+        carry = _carried(group)
+        values, controls = np.empty((8 if carry else 6, n)), np.empty((6 if carry else 4, n))
         payoffs.exercise_values_solved(
             paths.w, paths.means, paths.sigmas, columns, times, discounts,
             log_edges(spec.policy[j, :, :columns.size, 0], discounts, spec.omega[j],
-                      spec.strike[j]), spec, j, group.spot, SPOT_STEP, step, values, controls)
+                      spec.strike[j]), spec, j, group.spot, SPOT_STEP, step, group.rate,
+            group.dividend, values, controls)
         return values, controls, None
     n = paths.s.shape[0]
     hedged = model.hedges_exercise(group, paths)
@@ -458,20 +521,21 @@ def log_edges(levels: np.ndarray, discounts: np.ndarray, omega: float,
 
 def run_chunk(group, stream, n_paths: int) -> np.ndarray:
     """One chunk of an exercise group: (rows + totals, 3 + extras + 2, 2) (mean, M2) of
-    price, delta, vega, the further Greeks (gamma only), and the two exercise statistics,
+    price, delta, vega, the further Greeks (gamma, theta, rho), and the two exercise statistics,
     over paths or antithetic pairs; totals weighted as the engine's."""
     paths = model_of(group.model).exercise_paths(group, stream, n_paths, sensitivities=True)
-    gamma = group.extra.size > 0
-    kept = [0, 1, 2] + ([3] if gamma else []) + [4, 5]
+    kept = [0, 1, 2] + [FURTHER_ROWS[code] for code in group.extra.tolist()] + [4, 5]
     units = group.units(n_paths)
     rows = group.n_rows
     out = np.zeros((rows + group.n_totals, len(kept), 2))
     totals = np.zeros((group.n_totals, len(kept), units))
-    weight = np.concatenate([group.weight, group.extra_weight[:, None][:, :int(gamma)],
+    weight = np.concatenate([group.weight,
+                             np.repeat(group.extra_weight[:, None], group.extra.size, axis=1),
                              np.zeros((rows, N_STATISTICS))], axis=1)
     for j in range(rows):
         values, controls, hedges = _row_values(group, paths, j)
-        values[:4] -= group.exercise_coef[j][:, None] * (
+        controlled = CONTROLLED_ROWS[:controls.shape[0]]
+        values[controlled] -= group.exercise_coef[j][:, None] * (
             controls - group.exercise_means[j][:, None])
         if hedges is not None:  # mean zero: no mean to subtract
             values[:4] -= group.hedge_coef[j][:, None] * hedges

@@ -288,25 +288,31 @@ def _fill(values, controls, p, y, ends, i, date_times, shift, vol_step):
 
 @njit(cache=True, nogil=True)
 def exercise_values_solved(w, means, sigmas, dates, date_times, discounts, edges, spec, j,
-                           spot, h, vol_step, values, controls):
+                           spot, h, vol_step, rate, dividend, values, controls):
     """:func:`exercise_values` for a policy of exercise boundaries, on log-prices: the path at
     volatility σ_m (m = 0 … 4: σ, σ + k, σ − k, σ + 2k, σ − 2k) is x_m = ``means[m]`` +
     σ_m ``w`` (the Brownian paths, paths × stored dates), the spot moved by log(1 ± h) and
     log(1 ± 2h), and the policy exercises on date i where ω x ≥ ω ``edges[policy, i]``
     (log b_i; ∓inf where it never does; log K at maturity), the payoff then
     e^{−r t_i} ω (e^x − K): the same rule as :func:`stopping_index`'s, with no price stored
-    and no exponential but at the exercise date."""
+    and no exponential but at the exercise date.
+
+    With 8 rows of ``values`` (6 of ``controls``), theta and rho follow
+    (:func:`_fill_carry`): r = ``rate``, q = ``dividend``."""
     n = dates.size
     omega, strike = spec.omega[j], spec.strike[j]
     last = dates[n - 1]
     final = discounts[n - 1]
     shifts = np.log(np.array([1.0, 1.0, 1.0 + h, 1.0 - h, 1.0 + 2.0 * h, 1.0 - 2.0 * h]))
     y, ends = np.empty(N_MOVES), np.empty(N_MOVES)
+    carry = values.shape[0] > 6
     for p in range(w.shape[0]):
         if spec.immediate[j]:
             _immediate(values, controls, p, omega, spot, strike)
+            if carry:
+                values[6, p] = values[7, p] = 0.0
             continue
-        i = 0
+        i = partner = 0
         for m in range(N_MOVES):
             path = m - 5 if m >= 6 else 0  # the volatility of the move
             policy = 1 if m == 1 else (m - 4 if m >= 6 else 0)
@@ -325,7 +331,43 @@ def exercise_values_solved(w, means, sigmas, dates, date_times, discounts, edges
             y[m] = discounts[stop] * omega * (np.exp(level) - strike) if stop >= 0 else 0.0
             if m == 0:
                 i = stop
+            elif m == 1:
+                partner = stop
             if m != 1:  # the partner's path is the base's: _fill reads no ends[1]
                 level = means[path, last] + sigmas[path] * w[p, last] + shift
                 ends[m] = final * max(omega * (np.exp(level) - strike), 0.0)
         _fill(values, controls, p, y, ends, i, date_times, h * spot, vol_step)
+        if carry:
+            partner = partner if spec.richardson[j] else i
+            _fill_carry(w, sigmas[0], dates, date_times, i, partner, y[0], y[1], ends[0], p,
+                        spot, rate, dividend, values, controls)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _fill_carry(w, sigma, dates, date_times, i, partner, y, y_partner, end, p, spot, rate,
+                dividend, values, controls):
+    """Path p's theta and rho under the fixed policy (``values`` rows 6 and 7, ``controls``
+    rows 4 and 5: the same of the European option), from its price, delta and gamma (rows
+    0, 1, 3, filled by :func:`_fill`), its discounted payoffs ``y`` at the exercise date of
+    index i (−1: none) and ``y_partner`` under the Richardson partner's policy (at
+    ``partner``; the same without ``richardson``) and the European payoff ``end``:
+
+        theta  r Y − (r − q) S0 Δ − ½ σ² S0² Γ   (the Black–Scholes equation at t = 0)
+        rho    2 R(Y, τ) − R(Y', τ'),  R(Y, τ) = Y (W_τ/σ − τ)   (likelihood ratio, stopped)
+
+    r enters the log-price's drift (r − q − σ²/2) t, so the path's score is W_T/σ; Y is
+    known at the stopping time τ, so E[Y W_T] = E[Y W_τ] (optional stopping), and −τ Y is
+    the derivative of the discount e^{−r τ}; an american row's is extrapolated over its two
+    grids as its price is.  The European option's is e^{−rT} h(S_T) (W_T/σ − T)."""
+    n = dates.size
+    scale = 0.5 * sigma * sigma * spot * spot
+    values[6, p] = rate * values[0, p] - (rate - dividend) * spot * values[1, p] \
+        - scale * values[3, p]
+    controls[4, p] = rate * controls[0, p] - (rate - dividend) * spot * controls[1, p] \
+        - scale * controls[3, p]
+    rho = y * (w[p, dates[i]] / sigma - date_times[i]) if i >= 0 else 0.0
+    moved = (y_partner * (w[p, dates[partner]] / sigma - date_times[partner]) if partner >= 0
+             else 0.0)
+    values[7, p] = 2.0 * rho - moved
+    last = n - 1
+    controls[5, p] = end * (w[p, dates[last]] / sigma - date_times[last])

@@ -4,8 +4,8 @@ model-parameter sensitivities, :mod:`greeks.models.heston.sensitivities`), fille
 run's estimates and totals.
 
 Rows priced off a market keep NaN (the bumped revaluations assume flat rates), as do
-american and bermudan rows (:mod:`greeks.exercise` estimates none of these); a total is
-complete only when none of its rows is missing.
+american and bermudan rows (:mod:`greeks.exercise` estimates theta and rho of GBM's only);
+a total is complete only when none of its rows is missing.
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def with_revalued(frame, estimates, extra, parameters, paths: int, options: RunO
     dropped = dated_rows(frame) | exercise_rows(frame)
     models = revaluing(frame, filled_in)
     rows = models & ~dropped
-    if dropped.any() and filled_in:
+    if (dropped & models).any() and filled_in:
         complete = complete.copy()
         complete[[3 + extra.index(name) for name in filled_in if name in extra]] = False
     if filled_in and rows.any():

@@ -52,6 +52,37 @@ def test_exposures_are_desk_units_of_the_priced_values():
     assert total["market_value"] == pytest.approx(priced.attrs["total"]["price"], rel=1e-12)
 
 
+def test_theta_and_rho_subtotals_hold_american_and_bermudan_rows():
+    """GBM american and bermudan positions (one simulation: correlated) get theta_per_day
+    and rho_per_bp as priced, and their subtotals and total sum them; the subtotal's SE
+    comes from the per-path sums (not the quadrature sum of its positions')."""
+    put = dict(option_type="put", strike=40.0, spot=40.0, rate=0.06, maturity=0.5)
+    frame = make_frame([
+        dict(put, id="a", book="x", instrument="american", fixings=20, quantity=5.0),
+        dict(put, id="b", book="x", instrument="bermudan", fixings=10, strike=42.0,
+             quantity=3.0),
+        dict(put, id="e", book="y", quantity=-2.0),
+        dict(put, id="c", book="y", instrument="american", option_type="call", fixings=20,
+             dividend=0.08, quantity=4.0)])
+    table = risk_report(frame, by=["book"], paths=4_000, seed=seed(5), greeks="theta,rho")
+    priced = greeks.price_portfolio(frame, paths=4_000, seed=seed(5),
+                                    greeks="theta,rho").set_index("id")
+    positions = table.attrs["positions"].set_index("id")
+    q = priced["quantity"]
+    assert np.allclose(positions["theta_per_day"], q * priced["theta_per_day"])
+    assert np.allclose(positions["rho_per_bp"], q * priced["rho_rate"] / 1e4)
+    books, total = table.iloc[:-1].set_index("book"), table.iloc[-1]
+    for name in ("theta_per_day", "rho_per_bp"):
+        assert np.isfinite(books[name]).all() and np.isfinite(books[f"{name}_se"]).all()
+        for book in ("x", "y"):
+            assert books.loc[book, name] == pytest.approx(
+                positions.loc[positions["book"] == book, name].sum(), rel=1e-9)
+        assert books[name].sum() == pytest.approx(total[name], rel=1e-9)
+    in_x = positions["book"] == "x"
+    quadrature = math.sqrt((positions.loc[in_x, "theta_per_day_se"] ** 2).sum())
+    assert books.loc["x", "theta_per_day_se"] != pytest.approx(quadrature, rel=1e-3)
+
+
 @pytest.mark.slow
 def test_subtotal_standard_errors_match_the_spread_over_seeds():
     """Correlated positions (shared paths) must not be added in quadrature: the subtotal SEs

@@ -91,8 +91,12 @@ class Group:
             # dividends only where the model's dated chunk estimates it (not under GBM)
             gamma = model_of(self.model).gamma_with_cash or not self.market.cash.any()
             codes = codes[codes == sensitivities.GAMMA] if gamma else codes[:0]
-        if self.method is Family.EXERCISE:  # of the further Greeks, gamma (greeks.exercise)
-            codes = codes[codes == sensitivities.GAMMA]
+        if self.method is Family.EXERCISE:  # gamma; theta and rho under a solved policy
+            # without a market (greeks.exercise)
+            kept = ((sensitivities.GAMMA, sensitivities.THETA, sensitivities.RHO)
+                    if model_of(self.model).solves_exercise and self.market is None
+                    else (sensitivities.GAMMA,))
+            codes = codes[np.isin(codes, kept)]
         means = np.zeros((self.n_rows, codes.size, 2))
         for j in range(self.n_rows):
             dates = self.times[self.date_index[self.date_start[j]:self.date_start[j + 1]]]
