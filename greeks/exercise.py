@@ -78,8 +78,8 @@ may stop there (optional stopping), and −τ Y differentiates the discount.  It
 paths whose exercise date moves with r (no bias from a step), and measured on the
 Longstaff–Schwartz put (S0 = 36, daily dates) its SE was 0.65 times that of the pathwise
 derivative with τ held fixed and 0.17 times that of central differences at r ± 0.01
-(``benchmarks/american_carry.py``; docs/american.md).  Why the policy may stay fixed: V_π ≤ V with equality at the optimal
-policy, so moving the policy by ε changes the value by O(ε²) (the envelope argument), and
+(``benchmarks/american_carry.py``; docs/american.md).  Why the policy may stay fixed:
+V_π ≤ V with equality at the optimal policy, so moving the policy by ε changes the value by O(ε²) (the envelope argument), and
 the derivative of V_π at fixed π is that of V up to the product of the boundary's own error
 (the grid's, a fraction of a grid step) and the loss's curvature.  For a bermudan row,
 whose dates stay fixed in calendar time, moving the valuation time does not move the
