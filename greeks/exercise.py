@@ -75,19 +75,18 @@ its SE; an american row's V the extrapolated price, Δ and Γ those of its grid)
 the likelihood ratio of the fixed policy's value, Y (W_τ/σ − τ): r moves the log-price's
 drift, whose score over the path is W_T/σ, Y is known at the exercise time τ, so the score
 may stop there (optional stopping), and −τ Y differentiates the discount.  It counts the
-paths whose exercise date moves with r (no bias from a step), and measured on the
-Longstaff–Schwartz put (S0 = 36, daily dates) its SE was 0.65 times that of the pathwise
-derivative with τ held fixed and 0.17 times that of central differences at r ± 0.01
-(``benchmarks/american_carry.py``; docs/american.md).  Why the policy may stay fixed:
-V_π ≤ V with equality at the optimal policy, so moving the policy by ε changes the value by O(ε²) (the envelope argument), and
-the derivative of V_π at fixed π is that of V up to the product of the boundary's own error
-(the grid's, a fraction of a grid step) and the loss's curvature.  For a bermudan row,
-whose dates stay fixed in calendar time, moving the valuation time does not move the
-optimal boundaries at all (the problem from t_1 on is unchanged); an american row's window
-[now, T] shortens, which moves them, at second order again.  On a discrete grid the value
-is kinked across each date's boundary, V_i = max(h, C_i): the first-order effect of a moved
-boundary is the density of paths there times (h − C_i)(b_i), zero at the optimal b_i,
-which is what makes the envelope hold date by date.  A row exercised at once has
+paths whose exercise date moves with r (no bias from a step), and measured on the Longstaff–Schwartz
+put (S0 = 36, daily dates) its SE was 0.65 times that of the pathwise derivative with τ held fixed
+and 0.17 times that of central differences at r ± 0.01 (``benchmarks/american_carry.py``;
+docs/american.md). Why the policy may stay fixed: V_π ≤ V with equality at the optimal policy, so
+moving the policy by ε changes the value by O(ε²) (the envelope argument), and the derivative of V_π
+at fixed π is that of V up to the product of the boundary's own error (the grid's, a fraction of a
+grid step) and the loss's curvature. For a bermudan row, whose dates stay fixed in calendar time,
+moving the valuation time does not move the optimal boundaries at all (the problem from t_1 on is
+unchanged); an american row's window [now, T] shortens, which moves them, at second order again. On
+a discrete grid the value is kinked across each date's boundary, V_i = max(h, C_i): the first-order
+effect of a moved boundary is the density of paths there times (h − C_i)(b_i), zero at the optimal
+b_i, which is what makes the envelope hold date by date. A row exercised at once has
 theta and rho 0 (its value ω (S0 − K) does not depend on t or r).
 
 Each of the four gets the European option on the same paths (the same differences of
