@@ -31,7 +31,8 @@ exercisable at any time; it is simulated on an exercise grid (its ``fixings``, d
 default) and extrapolated to continuous exercise, V ≈ 2 V(Δ) − V(2Δ), the second policy that of
 every second date back from maturity, on the same paths (the gap of a Bermudan option to the
 American one is first order in Δ); where the pilot's value of waiting is below the intrinsic
-value at t = 0 it is exercised at once (``spec.immediate``).  Every exercise decision also
+value at t = 0, or S0 lies beyond a solved boundary's first date (:func:`_beyond_first_boundary`),
+it is exercised at once (``spec.immediate``).  Every exercise decision also
 needs the intrinsic value to reach a lower bound of the continuation value, the forward's
 discounted intrinsic value (:func:`_holds`).  Off a market an exercise on t_i is discounted
 by the curve's DF(t_i), and an american row's grid also holds the instant
@@ -263,11 +264,26 @@ def prepare(group, seed: int, first_chunk: int = 0):
             coef[j], hedge_coef[j] = _joint_coefficients(values[:4], controls, hedges, usable)
         if not usable:  # no usable mean: no control
             means[j], coef[j] = 0.0, 0.0
-        if spec.kind[j] == payoffs.AMERICAN and spec.omega[j] * (
-                group.spot - spec.strike[j]) > values[0].mean():
+        if spec.kind[j] == payoffs.AMERICAN and (
+                spec.omega[j] * (group.spot - spec.strike[j]) > values[0].mean()
+                or solved and _beyond_first_boundary(group, j)):
             immediate[j], coef[j], hedge_coef[j] = True, 0.0, 0.0
     return replace(group, payoff=group.payoff._replace(immediate=immediate),
                    exercise_means=means, exercise_coef=coef, hedge_coef=hedge_coef)
+
+
+def _beyond_first_boundary(group, j: int) -> bool:
+    """Whether S0 lies in the exercise region of row j's solved boundary on its first
+    exercise date (policy 0): an american row there is exercised at once.  The pilot's
+    extrapolated value 2 V(Δ) − V(2Δ) of a row deep in that region equals the intrinsic
+    value up to O(Δ²) and noise, so comparing the two alone may leave it unexercised."""
+    spec = group.payoff
+    _, _, discounts = row_dates(group, group.date_index, j)
+    if discounts.size < 2:
+        return False
+    edges = log_edges(spec.policy[j, :1, :discounts.size, 0], discounts, spec.omega[j],
+                      spec.strike[j])
+    return bool(spec.omega[j] * math.log(group.spot) >= spec.omega[j] * edges[0, 0])
 
 
 def _carried(group) -> bool:

@@ -78,6 +78,19 @@ def test_immediate_exercise_has_no_theta_or_rho():
     assert row["theta_per_year"] == 0.0 and row["rho_rate"] == 0.0
 
 
+def test_beyond_the_first_boundary_on_a_daily_grid_is_exercised_at_once():
+    """Deep in the money on the default daily grid the extrapolated value 2 V(Δ) − V(2Δ)
+    equals K − S0 up to O(Δ²), so only the solved boundary tells that the row is exercised
+    at once (the Black–Scholes equation's theta, r K here, holds only where it is not)."""
+    frame = make_frame([dict(id="deep", instrument="american", option_type="put", strike=100.0,
+                             maturity=1.0, spot=50.0, rate=0.05, dividend=0.0, model="gbm",
+                             vol=0.2)])
+    row = greeks.price_portfolio(frame, paths=4_000, seed=seed(63),
+                                 greeks="gamma,theta,rho").iloc[0]
+    assert row["price"] == 50.0 and row["delta"] == -1.0 and row["exercise_probability"] == 1.0
+    assert row["vega"] == row["gamma"] == row["theta_per_year"] == row["rho_rate"] == 0.0
+
+
 def test_standard_errors_match_the_spread_over_seeds():
     frame = make_frame([dict(PUT, id="B", instrument="bermudan", spot=38.0, maturity=0.5,
                              fixings=8)])
