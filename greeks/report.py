@@ -42,6 +42,7 @@ import pandas as pd
 
 from greeks import __version__
 from greeks.api import (
+    exercise_rows,
     load,
     missed_targets,
     path_count,
@@ -56,7 +57,7 @@ from greeks.instruments import InputError
 from greeks.market.positions import MULTIPLIER, dated_rows
 from greeks.models import MODELS, adapter
 from greeks.names import DESK_UNITS, INPUT_FORMATS, OptionError, check_run_options
-from greeks.revaluation import revalued_greeks, revaluing
+from greeks.revaluation import revalued_except, revaluing
 
 EXPOSURES = ("market_value", "dollar_delta", "vega_per_point")  # then DESK_UNITS' values
 SCALES = {"theta": 1.0 / 365.0, "rho": 1e-4}  # desk unit per unit of q·Greek
@@ -330,11 +331,12 @@ def _dated_rates(frame, market, options, paths, subtotal, count, rates, quantity
 
 def _revalued_rates(frame, options, paths, subtotal, count, rates) -> dict:
     """Theta and rho weighed by quantity of the rows whose model revalues them (Heston's;
-    :mod:`greeks.revaluation`, module docstring)."""
+    :mod:`greeks.revaluation`, module docstring); american and bermudan rows, which no
+    revaluation prices, NaN."""
     from greeks import engine
 
     def run(rows):
-        return revalued_greeks(rows, rates, path_count(paths), options)
+        return revalued_except(rows, exercise_rows(rows), rates, path_count(paths), options)
 
     quantity = frame["quantity"].to_numpy(dtype=float)
     mean, se, total, total_se, _ = run(frame)

@@ -70,7 +70,7 @@ def with_revalued(frame, estimates, extra, parameters, paths: int, options: RunO
         complete = complete.copy()
         complete[[3 + extra.index(name) for name in filled_in if name in extra]] = False
     if filled_in and rows.any():
-        b_mean, b_se, b_total, b_total_se, choice = _flat_revalued(frame, dropped, filled_in,
+        b_mean, b_se, b_total, b_total_se, choice = revalued_except(frame, dropped, filled_in,
                                                                    paths, options)
         columns = [3 + extra.index(name) for name in filled_in if name in extra]
         filled = [filled_in.index(name) for name in filled_in if name in extra]
@@ -99,12 +99,16 @@ def with_revalued(frame, estimates, extra, parameters, paths: int, options: RunO
     return mean, se, total_mean, total_se, complete, methods
 
 
-def _flat_revalued(frame, dropped, names, paths: int, options: RunOptions):
+def revalued_except(frame, dropped, names, paths: int, options: RunOptions):
     """:func:`revalued_greeks` of the rows not ``dropped`` (off a market, or with early
     exercise; the others NaN, out of the totals)."""
     if not dropped.any():
         return revalued_greeks(frame, names, paths, options)
     flat = np.flatnonzero(~dropped)
+    if flat.size == 0:
+        nan = np.full((len(frame), len(names)), np.nan)
+        return (nan, nan.copy(), np.zeros(len(names)), np.zeros(len(names)),
+                np.full((len(frame), len(names)), "", dtype=object))
     b_mean, b_se, b_total, b_total_se, choice = revalued_greeks(
         without_market(frame.iloc[flat].reset_index(drop=True)), names, paths, options)
     mean, se = np.full((len(frame), b_mean.shape[1]), np.nan), np.full((len(frame),

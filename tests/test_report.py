@@ -83,6 +83,24 @@ def test_theta_and_rho_subtotals_hold_american_and_bermudan_rows():
     assert books.loc["x", "theta_per_day_se"] != pytest.approx(quadrature, rel=1e-3)
 
 
+def test_a_heston_american_row_leaves_its_theta_and_rho_subtotals_missing():
+    """Heston theta and rho come from revaluations, which price no early exercise: the
+    american row's are NaN, and so are its book's subtotal and the total (not 0 ± 0), while
+    the Heston european row's book keeps its own."""
+    heston = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
+                  strike=100.0, spot=100.0, rate=0.05, maturity=0.5)
+    frame = make_frame([dict(heston, id="a", book="x", instrument="american",
+                             option_type="put", fixings=20),
+                        dict(heston, id="e", book="y")])
+    table = risk_report(frame, by=["book"], paths=2_000, seed=seed(6), greeks="theta,rho")
+    positions = table.attrs["positions"].set_index("id")
+    books, total = table.iloc[:-1].set_index("book"), table.iloc[-1]
+    for name in ("theta_per_day", "rho_per_bp"):
+        assert np.isnan(positions.loc["a", name]) and np.isfinite(positions.loc["e", name])
+        assert np.isnan(books.loc["x", name]) and np.isnan(total[name])
+        assert books.loc["y", name] == pytest.approx(positions.loc["e", name], rel=1e-9)
+
+
 @pytest.mark.slow
 def test_subtotal_standard_errors_match_the_spread_over_seeds():
     """Correlated positions (shared paths) must not be added in quadrature: the subtotal SEs
