@@ -14,9 +14,8 @@ the boundary's level on a uniform grid in u (``tabulates_exercise``/``exercise_t
 Heston calls, x ≥ K/b*_i(θu) from the symmetric put's boundary; :func:`_tables`), which the
 stopping kernel interpolates; the pilot then serves only the controls' coefficients. The
 others (Heston rows with discrete dividends, calls without a symmetric put) regress
-(Longstaff & Schwartz
-2001, "Valuing American options by simulation: a simple least-squares approach", Rev. Financial
-Studies 14(1)): on an independent pilot of ``POLICY_PATHS`` paths (streams ``streams.POLICY`` +
+(Longstaff & Schwartz 2001, "Valuing American options by simulation: a simple least-squares
+approach", Rev. Financial Studies 14(1)): on an independent pilot of ``POLICY_PATHS`` paths (streams ``streams.POLICY`` +
 c; the policies at σ ± k and σ ± 2k of the vega on its first ``VEGA_POLICY_PATHS``), backward
 from maturity, the cash flow C of each path (discounted to 0) starts as e^{−rT} h(S_T); at each
 earlier exercise date t_i the discounted cash flows of the in-the-money paths are regressed on
