@@ -9,10 +9,13 @@ optimal policy of the simulated product up to the grid's error, found in tens of
 with no regression noise. A model may instead solve a row's policy as a rule in the
 regression basis (``rules_exercise``/``exercise_rules``: Heston puts, the ADI solution's
 boundary b_i(v) as x ≤ c_i(u), :mod:`greeks.models.heston.exercise_rule`;
-:func:`ruled_policy`), which the regression's kernels apply as they are; the pilot then
-serves only the controls' coefficients. The others (Heston calls) regress (Longstaff & Schwartz
-2001, "Valuing American options by simulation: a simple least-squares approach", Rev. Financial
-Studies 14(1)): on an independent pilot of ``POLICY_PATHS`` paths (streams ``streams.POLICY`` +
+:func:`ruled_policy`), which the regression's kernels apply as they are, or as a table of
+the boundary's level on a uniform grid in u (``tabulates_exercise``/``exercise_table``:
+Heston calls, x ≥ K/b*_i(θu) from the symmetric put's boundary; :func:`_tables`), which the
+stopping kernel interpolates; the pilot then serves only the controls' coefficients. The
+others (Heston rows with discrete dividends, calls without a symmetric put) regress
+(Longstaff & Schwartz 2001, "Valuing American options by simulation: a simple least-squares
+approach", Rev. Financial Studies 14(1)): on an independent pilot of ``POLICY_PATHS`` paths (streams ``streams.POLICY`` +
 c; the policies at σ ± k and σ ± 2k of the vega on its first ``VEGA_POLICY_PATHS``), backward
 from maturity, the cash flow C of each path (discounted to 0) starts as e^{−rT} h(S_T); at each
 earlier exercise date t_i the discounted cash flows of the in-the-money paths are regressed on
@@ -241,7 +244,8 @@ def prepare(group, seed: int, first_chunk: int = 0):
         pieces.append(model.exercise_paths(group, stream, n,
                                            sensitivities=done < VEGA_POLICY_PATHS))
         done += n
-    group = replace(group, payoff=spec._replace(policy=_policies(group, model, pieces, solved)))
+    group = replace(group, payoff=spec._replace(policy=_policies(group, model, pieces, solved),
+                                                **_tables(group, model)))
     step = model.exercise_vol_step(group)
     sigma = model.vega_sigma(group.params)
     means = np.array([european_greeks(lambda spot, sigma, j=j: model.european_price(
@@ -372,6 +376,7 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
     step = model.exercise_vol_step(group)
     sigma = model.vega_sigma(group.params)
     ruled = _ruled_rows(group, model)
+    tabulated = _tabulated_rows(group, model)
     moved = [] if solved else [piece for piece in pieces if piece.vol_s.shape[1]]
     width = int(np.diff(group.date_start).max())
     policy = np.zeros((group.n_rows, 6, width, N_BASIS))
@@ -383,6 +388,9 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
             if k == 1 and not spec.richardson[j]:
                 continue
             every = 2 if k == 1 else 1
+            if tabulated[j]:  # the table rules (_tables)
+                policy[j, k, :n, 0] = NEVER
+                continue
             if ruled[j]:
                 policy[j, k, :n] = ruled_policy(model, group, j, at_sigma, times, discounts,
                                                 every)
@@ -427,6 +435,37 @@ def _ruled_rows(group, model) -> np.ndarray:
     (:meth:`greeks.models.base.Model.rules_exercise`)."""
     return np.array([not model.solves_exercise and model.rules_exercise(group, j)
                      for j in range(group.n_rows)], dtype=bool)
+
+
+def _tabulated_rows(group, model) -> np.ndarray:
+    """Rows (bool) whose solved rule is a table (:meth:`greeks.models.base.Model.
+    tabulates_exercise`)."""
+    return _ruled_rows(group, model) & np.array(
+        [model.tabulates_exercise(group, j) for j in range(group.n_rows)], dtype=bool)
+
+
+def _tables(group, model) -> dict:
+    """The payoff record's ``table`` (rows, 2, dates, nodes) and ``table_scale`` (rows) of
+    the rows with a tabulated rule (:meth:`greeks.models.base.Model.exercise_table`): on
+    every date, and on every second date back from maturity (an american row's Richardson
+    partner); none where no row has one (the defaults)."""
+    tabulated = np.flatnonzero(_tabulated_rows(group, model))
+    if not tabulated.size:
+        return {}
+    width = int(np.diff(group.date_start).max())
+    scale = np.zeros(group.n_rows)
+    tables = {}
+    for j in tabulated:
+        times = group.times[group.date_index[group.date_start[j]:group.date_start[j + 1]]]
+        n = times.size
+        for k, every in enumerate((1, 2) if group.payoff.richardson[j] else (1,)):
+            scale[j], tables[j, k] = model.exercise_table(
+                group, j, times, np.arange((n - 1) % every, n, every))
+    nodes = next(iter(tables.values())).shape[1]
+    table = np.zeros((group.n_rows, 2, width, nodes))
+    for (j, k), levels in tables.items():
+        table[j, k, :levels.shape[0]] = levels
+    return {"table": table, "table_scale": scale}
 
 
 def ruled_policy(model, group, j: int, sigma: float, times: np.ndarray, discounts: np.ndarray,

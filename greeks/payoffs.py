@@ -25,7 +25,10 @@ estimate of the continuation value (discounted to 0) on the basis
 with u a variance state of the path (under Heston, the variance averaged over the day
 before the date, over θ).  A solved policy (GBM) is a boundary b_i per date, stored as
 β = (e^{−r t} ω (b − K), 0, ...) so that the rule reads ω S ≥ ω b, and applied on log-prices
-by :func:`exercise_values_solved`.  At maturity the option is exercised whenever h(S_T) > 0.
+by :func:`exercise_values_solved`.  A Heston call's solved rule is a table instead: the level
+y_i(u) = b*_i(θu)/K of its symmetric put's boundary on a uniform grid in u, read by linear
+interpolation, the call exercising where x·y_i(u) ≥ 1 (:func:`stopping_index`).  At maturity
+the option is exercised whenever h(S_T) > 0.
 
 The rows of a group travel together as one :class:`PayoffSpec` (per-row arrays); what each
 payoff code supports is in :mod:`greeks.payoff_table`.
@@ -74,6 +77,13 @@ class PayoffSpec(NamedTuple):
     hold: np.ndarray = np.zeros((0, 2, 0))
     richardson: np.ndarray = np.zeros(0, dtype=np.bool_)  # 2 V(Δ) − V(2Δ) (american)
     immediate: np.ndarray = np.zeros(0, dtype=np.bool_)  # exercised at once (american)
+    # (rows, 2, max dates, nodes): a call's tabulated rule, y_i(u) = b*_i(θu)/K on the nodes
+    # u = m/``table_scale`` (m = 0, 1, ...; the symmetric put's boundary,
+    # greeks.models.heston.exercise_rule), on every date (all policies but the partner) and on
+    # every second date back from maturity (policy 1), 0 where a date never exercises; no
+    # rows where the group has no tabulated row
+    table: np.ndarray = np.zeros((0, 2, 0, 0))
+    table_scale: np.ndarray = np.zeros(0)  # 1/Δu of each row's table; 0: the row's rule is β
 
 
 N_BASIS = 7  # the policy's basis (module docstring)
@@ -138,6 +148,20 @@ def _continuation(beta, x, u):
             + u * (beta[4] + beta[5] * x + beta[6] * u))
 
 
+@njit(cache=True, nogil=True, inline="always")
+def table_level(levels, scale, u):
+    """The tabulated level at state u: linear between the nodes m/``scale`` of ``levels``,
+    the end nodes' values beyond them."""
+    f = u * scale
+    last = levels.size - 1
+    if f <= 0.0:
+        return levels[0]
+    if f >= last:
+        return levels[last]
+    m = int(f)
+    return levels[m] + (f - m) * (levels[m + 1] - levels[m])
+
+
 @njit(cache=True, nogil=True)
 def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
     """The index i (into ``dates``) of path p's exercise date under row j's fitted
@@ -149,10 +173,16 @@ def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
     the variance state u of the basis.  A path exercises where its discounted intrinsic value
     reaches the fitted continuation value and the lower bound ``spec.hold`` of the true one
     (the forward's discounted intrinsic value: holding to maturity is worth at least that,
-    so a call on a stock paying nothing before maturity is never exercised)."""
+    so a call on a stock paying nothing before maturity is never exercised).  A row with a
+    tabulated rule (``spec.table_scale[j]`` > 0, a call) reads it instead of β: it exercises
+    where x·y_i(u) ≥ 1, x = S/K, i.e. S/K ≥ K/b*_i(θu) (:func:`table_level`; y = 0: never),
+    and the lower bound is reached; the policies of the vega share policy 0's table (the
+    solved region does not depend on v0)."""
     omega, strike = spec.omega[j], spec.strike[j]
     n = dates.size
     with_state = state.shape[1] > 0
+    tabulated = spec.table_scale.size > 0 and spec.table_scale[j] > 0.0
+    table = 1 if policy == 1 else 0
     for i in range(n):
         col = dates[i]
         level = scale * s[p, col]
@@ -163,8 +193,12 @@ def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
             return i
         u = state[p, col] if with_state else 0.0
         bound = omega * (spec.hold[j, 0, i] * level - spec.hold[j, 1, i])
-        if discounts[i] * intrinsic >= max(_continuation(spec.policy[j, policy, i],
-                                                         level / strike, u), bound):
+        if tabulated:
+            if discounts[i] * intrinsic >= bound and level * table_level(
+                    spec.table[j, table, i], spec.table_scale[j], u) >= strike:
+                return i
+        elif discounts[i] * intrinsic >= max(_continuation(spec.policy[j, policy, i],
+                                                           level / strike, u), bound):
             return i
     return -1
 

@@ -21,7 +21,13 @@ from greeks.models.base import Bumped, ExercisePaths, Model
 from greeks.models.heston.american import heston_exercise_boundaries
 from greeks.models.heston.analytic import heston_greeks
 from greeks.models.heston.constants import Constants
-from greeks.models.heston.exercise_rule import call_rules, put_rules, symmetric_parameters
+from greeks.models.heston.exercise_rule import (
+    TABLE_NODES,
+    call_table,
+    put_rules,
+    symmetric_parameters,
+    table_step,
+)
 from greeks.models.heston.paths import simulate
 from greeks.models.heston.schema import (
     EULER,
@@ -288,35 +294,53 @@ class Heston(Model):
 
     def rules_exercise(self, group, j):
         """Puts, and calls whose symmetric put exists (κ − ρξ > 0): the ADI solution's
-        boundary (:mod:`greeks.models.heston.exercise_rule`), off a market with its rate and
-        yield flattened to the row's expiry (:meth:`_carry`); rows off a market with discrete
-        dividends before expiry (whose exercise clusters at the ex-dates, which flat rates
-        miss) and the other calls are regressed."""
+        boundary (:mod:`greeks.models.heston.exercise_rule`; a call's tabulated,
+        :meth:`exercise_table`), off a market with its rate and yield flattened to the row's
+        expiry (:meth:`_carry`); rows off a market with discrete dividends before expiry
+        (whose exercise clusters at the ex-dates, which flat rates miss) and the other calls
+        are regressed."""
         if group.market is not None and any(
                 d.time <= group.maturity[j] for d in group.market.dynamics.dividends):
             return False
         return bool(group.payoff.omega[j] < 0.0) or _symmetric(group, j) is not None
 
     def exercise_rules(self, group, j, sigma, times, discounts):
-        """The put's boundaries b_k(v) (a call's: those of its symmetric put) solved once per
-        set of dates on the grid sized by the group's v0 (the region does not depend on v0 or
-        the spot), the rule in u (a put's quadratic, a call's cube root) fitted where v_t's law
-        from ``sigma``² puts the paths (:func:`greeks.models.heston.exercise_rule.put_rules`,
-        ``call_rules``).  Off a
-        market the boundaries are those of the flat rate and yield to expiry; the policy's
-        loss is second order in the boundaries' error, and the price stays the value of the
-        policy it applies (below the true one)."""
+        """A put's boundaries b_k(v) solved once per set of dates on the grid sized by the
+        group's v0 (the region does not depend on v0 or the spot), the rule in u a quadratic
+        fitted where v_t's law from ``sigma``² puts the paths
+        (:func:`greeks.models.heston.exercise_rule.put_rules`).  Off a market the boundaries
+        are those of the flat rate and yield to expiry; the policy's loss is second order in
+        the boundaries' error, and the price stays the value of the policy it applies (below
+        the true one)."""
         v0, kappa, theta, xi, rho = group.params
         strike = float(group.payoff.strike[j])
-        if group.payoff.omega[j] < 0.0:
-            nodes, edges = _put_boundaries(strike, *_carry(group, j), float(v0), float(kappa),
-                                           float(theta), float(xi), float(rho), tuple(times))
-            return put_rules(nodes, edges, times, discounts, strike, sigma * sigma, kappa,
-                             theta, xi)
+        nodes, edges = _put_boundaries(strike, *_carry(group, j), float(v0), float(kappa),
+                                       float(theta), float(xi), float(rho), tuple(times))
+        return put_rules(nodes, edges, times, discounts, strike, sigma * sigma, kappa, theta,
+                         xi)
+
+    def tabulates_exercise(self, group, j):
+        """Calls with a solved rule (:meth:`rules_exercise`)."""
+        return bool(group.payoff.omega[j] > 0.0) and self.rules_exercise(group, j)
+
+    def exercise_table(self, group, j, times, dates):
+        """The boundaries b*_k(v) of the call's symmetric put solved on ``times[dates]`` (on
+        the grid sized by the group's v0; the region does not depend on v0 or the spot, so
+        the vega's policies share it), tabulated as b*_k(θu)/K on u nodes up to the top of
+        v_t's law over ``times`` from the largest of the vega's v0s
+        (:func:`greeks.models.heston.exercise_rule.call_table`, ``table_step``).  Off a market
+        the boundaries are those of the flat rate and yield to expiry."""
+        v0, kappa, theta, xi, _ = (float(x) for x in group.params)
+        strike = float(group.payoff.strike[j])
         rate, dividend, *parameters = _symmetric(group, j)
-        nodes, edges = _put_boundaries(strike, rate, dividend, float(v0), *parameters,
-                                       tuple(times))
-        return call_rules(nodes, edges, times, discounts, strike, sigma * sigma, kappa, theta, xi)
+        nodes, edges = _put_boundaries(strike, rate, dividend, v0, *parameters,
+                                       tuple(times[dates]))
+        sigma = math.sqrt(v0)
+        top = (sigma + 2.0 * self.exercise_vol_step(group)) ** 2 if sigma > 0 else v0
+        step = table_step(times, top, kappa, theta, xi)
+        levels = np.zeros((times.size, TABLE_NODES))
+        levels[dates] = call_table(nodes, edges, strike, theta, step)
+        return 1.0 / step, levels
 
     buckets = True
 

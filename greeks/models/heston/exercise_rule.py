@@ -1,4 +1,5 @@
-"""Solved exercise rules of Heston puts and calls, written in the early-exercise regression basis.
+"""Solved exercise rules of Heston puts and calls: a put's written in the early-exercise
+regression basis, a call's tabulated.
 
 The optimal Bermudan put exercises on date t_k where S ≤ b_k(v_t): the boundary of the ADI
 solution (:func:`greeks.models.heston.american.heston_exercise_boundaries`, on the variance
@@ -14,12 +15,19 @@ A boundary x ≤ c(u) = c0 + c1 u + c2 u² is such a rule: with D = e^{−r t_k}
     β = D (1 − c0, 0, 0, 0, −c1, 0, −c2)   ⇔   D (1 − x) ≥ D (1 − x) + D (x − c(u))
                                             ⇔   x ≤ c(u),
 
-so a solved policy runs through the same kernels as a regressed one.  c is the least-squares
-quadratic through b_k(θu)/K at ``QUANTILES`` quantiles of v_t's law (the CIR transition from
-v0: c·χ'²_d(λ), c = ξ²(1 − e^{−κt})/(4κ), d = 4κθ/ξ², λ = v0 e^{−κt}/c), i.e. weighted by the
-density of the variance on that date, where the paths are.  The policy's loss against the
-optimal one is second order in the boundary's error (the value is flat in the policy at the
-optimum); docs/american.md measures it.
+so a solved put's policy runs through the same kernels as a regressed one.  c is the
+least-squares quadratic through b_k(θu)/K at ``QUANTILES`` quantiles of v_t's law (the CIR
+transition from v0: c·χ'²_d(λ), c = ξ²(1 − e^{−κt})/(4κ), d = 4κθ/ξ², λ = v0 e^{−κt}/c),
+i.e. weighted by the density of the variance on that date, where the paths are.
+
+A call exercises where x ≥ K/b*_k(θu), b* the boundary of its symmetric put
+(:func:`symmetric_parameters`).  That level rises like √v from v = 0, where under ρ < 0 the
+paths near the call's boundary are, and a cube-root fit in u (x ≥ a + ∛(g0 + g1 u + g2 u²))
+missed it by up to 2.5 % near mid-life, enough to take 1 % off the vega of an ATM call; the
+call's rule is therefore the solved level itself, b*_k(θu)/K tabulated on a uniform grid in
+u (:func:`call_table`, :func:`table_step`) and interpolated linearly by the stopping kernel
+in O(1).  The policy's loss against the optimal one is second order in the boundary's error
+(the value is flat in the policy at the optimum); docs/american.md measures it.
 """
 
 from __future__ import annotations
@@ -27,13 +35,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.optimize import minimize_scalar
 from scipy.stats import ncx2
 
 from greeks.payoffs import N_BASIS, NEVER
 
 QUANTILES = np.linspace(0.005, 0.995, 41)  # levels of v_t's law at which c is fitted
-OFFSETS = 81  # grid of the cube-root fit's offset a
+TABLE_NODES = 257  # nodes of a call's tabulated rule in u
+TABLE_TOP = 0.9999  # the level of v_t's law where the table ends
 
 
 def variance_quantiles(t: float, v0: float, kappa: float, theta: float, xi: float) -> np.ndarray:
@@ -63,39 +71,33 @@ def put_rules(nodes: np.ndarray, edges: np.ndarray, times: np.ndarray, discounts
     return policy
 
 
-def call_rules(nodes: np.ndarray, edges: np.ndarray, times: np.ndarray, discounts: np.ndarray,
-               strike: float, v0: float, kappa: float, theta: float, xi: float) -> np.ndarray:
-    """β (dates × N_BASIS) of the call's rule x ≥ c_k(u) from the boundaries b*_k(v) of the
-    symmetric put (``edges`` on the variance ``nodes``, strike K; see
-    :func:`symmetric_parameters`): the call on S with strike K is the put on K with strike S,
-    and that put exercises where K ≤ b*_k(v)·S/K, i.e. x ≥ K/b*_k(v).  That level rises
-    steeply from v = 0 (like √v), which a quadratic in u misses where the calls near the
-    boundary are (ρ < 0: high spot, low variance); a cube root follows it,
+def table_step(times: np.ndarray, v0: float, kappa: float, theta: float, xi: float) -> float:
+    """Δu of a tabulated rule: ``TABLE_NODES`` nodes u = m Δu from 0 to the ``TABLE_TOP``
+    quantile of v_t/θ, the largest over the dates ``times`` (the law from v0; from the
+    largest of the vega's moved v0, the CIR process being monotone in its start, the table
+    covers the others' laws too), and at least v0/θ; the rule is clamped beyond."""
+    scale = xi * xi * -np.expm1(-kappa * times) / (4.0 * kappa)
+    shape = 4.0 * kappa * theta / (xi * xi)
+    top = scale * ncx2.ppf(TABLE_TOP, shape, v0 * np.exp(-kappa * times) / scale)
+    return max(float(np.max(top)), v0) / theta / (TABLE_NODES - 1)
 
-        c(u) = a + ∛(g0 + g1 u + g2 u²),   x ≥ c(u)  ⇔  (x − a)³ ≥ g(u)
 
-    ((x − a)³ increases in x, so the region is x ≥ c(u) with no other piece), a polynomial
-    in the basis: with D = e^{−r t_k} K,
-
-        D (x − 1) ≥ D [(x − 1) − (x − a)³ + g(u)]
-        β = D (a³ − 1 + g0, 1 − 3a², 3a, −1, g1, 0, g2).
-
-    a and g are the least-squares fit of K/b*_k at ``QUANTILES`` of v_t's law where b* > 0
-    (a date with fewer than three never exercises): g linear given a, a by a grid search and
-    a bounded refinement (:func:`_cube_root_fit`).  ``v0``, ``kappa``, ``theta``, ``xi`` are
-    the call's own (the paths' law), not the symmetric put's."""
-    policy = np.zeros((times.size, N_BASIS))
-    policy[:, 0] = NEVER
-    for k in range(times.size - 1):
-        v = variance_quantiles(times[k], v0, kappa, theta, xi)
-        edge = np.interp(v, nodes, edges[k])
-        exercised = edge > 0.0
-        if np.count_nonzero(exercised) < 3:
-            continue
-        a, g = _cube_root_fit(v[exercised] / theta, strike / edge[exercised])
-        policy[k] = discounts[k] * strike * np.array(
-            [a ** 3 - 1.0 + g[0], 1.0 - 3.0 * a * a, 3.0 * a, -1.0, g[1], 0.0, g[2]])
-    return policy
+def call_table(nodes: np.ndarray, edges: np.ndarray, strike: float, theta: float,
+               step: float) -> np.ndarray:
+    """(dates × ``TABLE_NODES``) levels y_k(u_m) = b*_k(θ u_m)/K, u_m = m ``step``, of a call's
+    rule from the boundaries b*_k(v) of its symmetric put (``edges`` on the variance
+    ``nodes``, strike K; see :func:`symmetric_parameters`): the call on S with strike K is
+    the put on K with strike S, and that put exercises where K ≤ b*_k(v)·S/K, i.e.
+    x·y_k(u) ≥ 1, x = S/K (:func:`greeks.payoffs.stopping_index`; b* = 0: never).  b* is
+    linear in v between the solver's nodes, as the solver finds it
+    (:func:`greeks.models.heston.american.heston_exercise_boundaries`); the stopping kernel
+    interpolates y linearly in u between the table's nodes, finer than the solver's near
+    v = θ.  Tabulating the put's level b*/K rather than the call's K/b* keeps the table
+    finite where a date never exercises.  The call's level K/b* rises steeply from v = 0
+    (like √v), which no low-order polynomial in u follows where the calls near the boundary
+    are (ρ < 0: high spot, low variance); the table reads the solved level itself."""
+    return np.array([np.interp(theta * step * np.arange(TABLE_NODES), nodes, edge)
+                     for edge in edges]) / strike
 
 
 def symmetric_parameters(rate: float, dividend: float, kappa: float, theta: float, xi: float,
@@ -108,25 +110,6 @@ def symmetric_parameters(rate: float, dividend: float, kappa: float, theta: floa
     if mean_reversion <= 0.0:
         return None
     return dividend, rate, mean_reversion, kappa * theta / mean_reversion, xi, -rho
-
-
-def _cube_root_fit(u: np.ndarray, level: np.ndarray) -> tuple[float, np.ndarray]:
-    """(a, g) minimising Σ (a + ∛(g0 + g1 u + g2 u²) − level)²: for each a, g is the
-    least-squares fit of (level − a)³; a on a grid below min(level) (the cube root's offset),
-    then refined between the best point's neighbours."""
-    basis = np.stack([np.ones_like(u), u, u * u], axis=1)
-
-    def fitted(a):
-        g = np.linalg.lstsq(basis, (level - a) ** 3, rcond=None)[0]
-        return g, float(np.sum((a + np.cbrt(basis @ g) - level) ** 2))
-
-    low, high = float(level.min()), float(level.max())
-    grid = low - 2.0 * (high - low) * np.linspace(0.0, 1.0, OFFSETS)
-    best = int(np.argmin([fitted(a)[1] for a in grid]))
-    bounds = (grid[min(best + 1, OFFSETS - 1)], grid[max(best - 1, 0)])
-    a = minimize_scalar(lambda a: fitted(a)[1], bounds=bounds, method="bounded",
-                        options={"xatol": 1e-10}).x
-    return float(a), fitted(a)[0]
 
 
 def _quadratic(u: np.ndarray, level: np.ndarray) -> np.ndarray:
