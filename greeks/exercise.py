@@ -6,23 +6,23 @@ finite-difference grid gives the optimal boundary b_i of the Bermudan option on 
 exercise dates, :func:`greeks.models.gbm.american.exercise_boundaries`) exercises on date t_i
 where the price has crossed b_i (a put S ≤ b_i, a call S ≥ b_i; :func:`solved_policy`): the
 optimal policy of the simulated product up to the grid's error, found in tens of milliseconds,
-with no regression noise. A model may instead solve a row's policy as a rule in the
-regression basis (``rules_exercise``/``exercise_rules``: Heston puts, the ADI solution's
-boundary b_i(v) as x ≤ c_i(u), :mod:`greeks.models.heston.exercise_rule`;
-:func:`ruled_policy`), which the regression's kernels apply as they are, or as a table of
-the boundary's level on a uniform grid in u (``tabulates_exercise``/``exercise_table``:
-Heston calls, x ≥ K/b*_i(θu) from the symmetric put's boundary; :func:`_tables`), which the
-stopping kernel interpolates; the pilot then serves only the controls' coefficients. The
-others (Heston rows with discrete dividends, calls without a symmetric put) regress
-(Longstaff & Schwartz 2001, "Valuing American options by simulation: a simple least-squares
-approach", Rev. Financial Studies 14(1)): on an independent pilot of ``POLICY_PATHS`` paths (streams ``streams.POLICY`` +
-c; the policies at σ ± k and σ ± 2k of the vega on its first ``VEGA_POLICY_PATHS``), backward
-from maturity, the cash flow C of each path (discounted to 0) starts as e^{−rT} h(S_T); at each
-earlier exercise date t_i the discounted cash flows of the in-the-money paths are regressed on
-the basis (1, x, x², x³, u, u·x, u²), x = S/K, u the variance state (Heston: the variance
-averaged over the step to the date, over θ), and a path whose discounted intrinsic value
-reaches the fitted continuation value exercises, its C becoming that value (:func:`fit_policy`;
-the rule on the main paths is the regression itself, :func:`greeks.payoffs.stopping_index`). A
+with no regression noise. A model may instead solve a row's policy as a rule in the regression
+basis (``rules_exercise``/``exercise_rules``: Heston puts, the ADI solution's boundary b_i(v) as
+x ≤ c_i(u), :mod:`greeks.models.heston.exercise_rule`; :func:`ruled_policy`), which the
+regression's kernels apply as they are, or as a table of the boundary's level on a uniform grid
+in u (``tabulates_exercise``/``exercise_table``: Heston calls, x ≥ K/b*_i(θu) from the symmetric
+put's boundary; :func:`_tables`), which the stopping kernel interpolates; the pilot then serves
+only the controls' coefficients. The others (Heston rows with discrete dividends, calls without
+a symmetric put) regress (Longstaff & Schwartz 2001, "Valuing American options by simulation: a
+simple least-squares approach", Rev. Financial Studies 14(1)): on an independent pilot of
+``POLICY_PATHS`` paths (streams ``streams.POLICY`` + c; the policies at σ ± k and σ ± 2k of the
+vega on its first ``VEGA_POLICY_PATHS``), backward from maturity, the cash flow C of each path
+(discounted to 0) starts as e^{−rT} h(S_T); at each earlier exercise date t_i the discounted
+cash flows of the in-the-money paths are regressed on the basis (1, x, x², x³, u, u·x, u²), x =
+S/K, u the variance state (Heston: the variance averaged over the step to the date, over θ), and
+a path whose discounted intrinsic value reaches the fitted continuation value exercises, its C
+becoming that value (:func:`fit_policy`; the rule on the main paths is the regression itself,
+:func:`greeks.payoffs.stopping_index`). A
 date with fewer than ``MIN_REGRESSION`` paths in the money gets no rule (no exercise there).
 
 Estimates. The main run prices the row on fresh paths under the fixed policy
