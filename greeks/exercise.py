@@ -217,11 +217,16 @@ def row_dates(group, columns: np.ndarray, j: int):
     """(the stored column, time and discount factor of each of row j's dates: e^{−r t}, or
     off a market DF(t) of the curve)."""
     part = slice(group.date_start[j], group.date_start[j + 1])
-    index = group.date_index[part]
+    return (np.ascontiguousarray(columns[part]),) + _times_and_discounts(group, j)
+
+
+def _times_and_discounts(group, j: int):
+    """(time, discount factor) of each of row j's dates (:func:`row_dates`)."""
+    index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
     times = group.times[index]
     discounts = (np.exp(-group.payoff.rate[j] * times) if group.market is None
                  else group.market.discount[index])
-    return np.ascontiguousarray(columns[part]), times, discounts
+    return times, discounts
 
 
 def prepare(group, seed: int, first_chunk: int = 0):
@@ -282,7 +287,7 @@ def _beyond_first_boundary(group, j: int) -> bool:
     extrapolated value 2 V(Δ) − V(2Δ) of a row deep in that region equals the intrinsic
     value up to O(Δ²) and noise, so comparing the two alone may leave it unexercised."""
     spec = group.payoff
-    _, _, discounts = row_dates(group, group.date_index, j)
+    _, discounts = _times_and_discounts(group, j)
     if discounts.size < 2:
         return False
     edges = log_edges(spec.policy[j, :1, :discounts.size, 0], discounts, spec.omega[j],
