@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from typing import Callable
 
@@ -348,8 +349,10 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
     and asian rows pathwise, digital and barrier rows by the carry's score), theta 365
     times the one-day change (so ``theta_per_day`` is that change; GBM rows by its
     likelihood ratio, Heston rows on the chain re-run a day later on the same random
-    numbers, :mod:`greeks.models.heston.buckets`; american and bermudan rows NaN).  The
-    totals too when every row is off a market and has a value."""
+    numbers, :mod:`greeks.models.heston.buckets`).  American and bermudan rows keep the
+    engine's (GBM's: :mod:`greeks.models.gbm.exercise_carry`; Heston's NaN).  A total is
+    the engine's (its rows that have one) plus the buckets' aggregate (independent
+    streams), when every row has a value."""
     wanted = {"rho": "rate", "theta": "theta"}
     codes = {name: names.index(name) for name in wanted if name in names}
     rows = dated_rows(frame)
@@ -374,12 +377,12 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
             label, value, error = next((e for e in entries if e[0].endswith(":parallel")),
                                        entries[0])
             mean[position, k], se[position, k] = scale[name] * value, scale[name] * error
-        if rows.all():
-            picked = [(m, s) for (slot, label, kind_), (m, s) in aggregates.items()
-                      if slot == -2 and kind_ == kind and _parallel_label(label, aggregates)]
-            total_mean[k] = scale[name] * sum(m for m, _ in picked)
-            total_se[k] = scale[name] * float(np.sqrt(sum(s * s for _, s in picked)))
-            complete[k] = bool(np.isfinite(mean[:, k]).all())
+        picked = [(m, s) for (slot, label, kind_), (m, s) in aggregates.items()
+                  if slot == -2 and kind_ == kind and _parallel_label(label, aggregates)]
+        total_mean[k] += scale[name] * sum(m for m, _ in picked)
+        total_se[k] = math.hypot(total_se[k],
+                                 scale[name] * float(np.sqrt(sum(s * s for _, s in picked))))
+        complete[k] = bool(np.isfinite(mean[:, k]).all())
 
 
 def _parallel_label(label: str, aggregates: dict) -> bool:

@@ -46,7 +46,7 @@ Greeks: central differences of the fixed policy's value on common random numbers
 policy applied afresh to every moved path,
 
     delta = (4 D(h) − D(2h)) / 3,  D(h) = (Y(S0 (1 + h)) − Y(S0 (1 − h))) / (2 h S0),
-    gamma = (Y(S0 (1 + h)) − 2 Y(S0) + Y(S0 (1 − h))) / (h S0)²,
+    gamma = (Y(S0 (1 + 2h)) − 2 Y(S0) + Y(S0 (1 − 2h))) / (2h S0)²,
     vega  = (4 E(k) − E(2k)) / 3,  E(k) = (Y(σ + k) − Y(σ − k)) / (2 k),
 
 h = ``SPOT_STEP``, k the adapter's ``exercise_vol_step``; S is linear in S0 under both
@@ -65,17 +65,21 @@ Central differences have bias O(h²) (at h = 3 % about 0.2–0.45 % of an Americ
 delta, at k = 0.02 up to 0.8 % of its vega: as much as their SEs at 200,000 paths), hence
 Richardson's step over h and 2h (k and 2k), which leaves O(h⁴) (below 0.002 % of the
 delta, 0.07 % of the vega on the Longstaff–Schwartz puts), and variance O(1/h) from the
-paths whose exercise date the move changes.
+paths whose exercise date the move changes.  A second difference's variance from those
+paths is O(1/h³), so gamma takes the wider step 2h: an eighth of the variance at h (SE
+0.35 times), at a bias O((2h)²) of 0.1–0.7 % of the gamma against the finite-difference
+pricer (docs/american.md), where Richardson's combination would raise the variance.
 
-Theta and rho (GBM rows without a market: :func:`greeks.payoffs.exercise_values_solved`).
-Between the valuation time and the first exercise date the fixed policy's value V_π(t, S)
-is the discounted expectation of V_π(t_1, S_{t_1}), so it solves the Black–Scholes equation
-whatever the policy, and at t = 0
+Theta and rho (models with ``carries_exercise``: GBM, :mod:`greeks.models.gbm.
+exercise_carry`, with and without a market).  Between the valuation time and the first
+exercise date the fixed policy's value V_π(t, S) is the discounted expectation of
+V_π(t_1, S_{t_1}), so it solves the Black–Scholes equation whatever the policy, and at t = 0
 
     theta = ∂V_π/∂t = r V − (r − q) S0 Δ − ½ σ² S0² Γ,
 
 per path from the path's own price, delta and gamma estimators (their covariances are in
-its SE; an american row's V the extrapolated price, Δ and Γ those of its grid).  Rho is
+its SE; an american row's V the extrapolated price, Δ and Γ those of its grid; off a market
+the forwards of the first step, plus the reshaping of the curves a day later).  Rho is
 the likelihood ratio of the fixed policy's value, Y (W_τ/σ − τ): r moves the log-price's
 drift, whose score over the path is W_T/σ, Y is known at the exercise time τ, so the score
 may stop there (optional stopping), and −τ Y differentiates the discount.  It counts the
@@ -102,7 +106,7 @@ has them (:meth:`greeks.models.base.Model.exercise_hedges`: Heston on a martinga
 European option's delta hedge stopped at each moved path's exercise date and differenced as
 the estimator is, Y − β (C − μ) − γ H, β and γ jointly least-squares on the same pilot
 chunk; theta and rho get the same estimators of the European option's (the controls' means:
-the same combination of the closed form's values, and the Black–Scholes rho).  Two
+:meth:`greeks.models.base.Model.exercise_carry_means`).  Two
 further columns: the probability of exercise before maturity and the expected exercise
 time (maturity for paths not exercised early).
 """
@@ -119,7 +123,6 @@ from greeks import payoffs, sensitivities, streams
 from greeks.market.positions import CUM
 from greeks.models import adapter as model_of
 from greeks.models.base import BrownianPaths
-from greeks.models.gbm.analytic import norm_cdf
 from greeks.payoffs import N_BASIS, NEVER, SPOT_STEP
 from greeks.stats import unit_moments
 
@@ -130,6 +133,8 @@ N_STATISTICS = 2  # early-exercise probability, expected exercise time
 # rows of the per-path values (greeks.payoffs.exercise_values_solved) of the further Greeks
 FURTHER_ROWS = {sensitivities.GAMMA: 3, sensitivities.THETA: 6, sensitivities.RHO: 7}
 CONTROLLED_ROWS = [0, 1, 2, 3, 6, 7]  # the rows with a European control, in its order
+# the exercise kernel's theta and rho arguments where a chunk has none
+NO_CARRY = (np.empty((0, 0)), np.empty((2, 0, 0)), np.empty((2, 0)), np.zeros(4))
 
 
 @njit(cache=True, inline="always")
@@ -256,13 +261,14 @@ def prepare(group, seed: int, first_chunk: int = 0):
     means = np.array([european_greeks(lambda spot, sigma, j=j: model.european_price(
         group, j, spot, sigma), group.spot, sigma, step) for j in range(group.n_rows)])
     if _carried(group):
-        means = np.concatenate([means, _carry_means(group, means, sigma)], axis=1)
+        means = np.concatenate([means, model.exercise_carry_means(group, means, sigma)], axis=1)
     coef = np.zeros((group.n_rows, means.shape[1]))
     hedge_coef = np.zeros((group.n_rows, 4))
     immediate = np.zeros(group.n_rows, dtype=bool)
     for j in range(group.n_rows):
         values, controls, hedges = _row_values(group, pieces[0], j)
-        usable = np.isfinite(means[j]).all()
+        known = np.isfinite(means[j])  # a control without a known mean is not used
+        usable = known[:4].all()
         if hedges is None:
             estimates = values[CONTROLLED_ROWS[:controls.shape[0]]]
             centred = controls - controls.mean(axis=1, keepdims=True)
@@ -271,8 +277,7 @@ def prepare(group, seed: int, first_chunk: int = 0):
             coef[j] = np.divide(cross, variance, out=np.zeros(coef.shape[1]), where=variance > 0)
         else:
             coef[j], hedge_coef[j] = _joint_coefficients(values[:4], controls, hedges, usable)
-        if not usable:  # no usable mean: no control
-            means[j], coef[j] = 0.0, 0.0
+        means[j, ~known], coef[j, ~known] = 0.0, 0.0
         if spec.kind[j] == payoffs.AMERICAN and (
                 spec.omega[j] * (group.spot - spec.strike[j]) > values[0].mean()
                 or solved and _beyond_first_boundary(group, j)):
@@ -296,26 +301,9 @@ def _beyond_first_boundary(group, j: int) -> bool:
 
 
 def _carried(group) -> bool:
-    """Whether the group estimates theta or rho: under a solved policy without a market
-    (:meth:`greeks.engine.group.Group.with_extra`)."""
+    """Whether the group estimates theta or rho (a model with ``carries_exercise``:
+    :meth:`greeks.engine.group.Group.with_extra`)."""
     return bool(np.isin(group.extra, (sensitivities.THETA, sensitivities.RHO)).any())
-
-
-def _carry_means(group, means: np.ndarray, sigma: float) -> np.ndarray:
-    """(rows, 2): the exact means of the European theta and rho controls of
-    :func:`greeks.payoffs.exercise_values_solved` — r C − (r − q) S0 C_Δ − ½ σ² S0² C_Γ
-    of the means ``means`` (price, delta, vega, gamma: :func:`european_greeks`), and the
-    Black–Scholes rho ω K T e^{−rT} N(ω d_2)."""
-    r, q, s0 = group.rate, group.dividend, group.spot
-    out = np.empty((group.n_rows, 2))
-    out[:, 0] = r * means[:, 0] - (r - q) * s0 * means[:, 1] - 0.5 * (sigma * s0) ** 2 * means[:, 3]
-    spec = group.payoff
-    for j in range(group.n_rows):
-        maturity, strike, omega = group.maturity[j], spec.strike[j], spec.omega[j]
-        d2 = ((math.log(s0 / strike) + (r - q - 0.5 * sigma * sigma) * maturity)
-              / (sigma * math.sqrt(maturity)))
-        out[j, 1] = omega * strike * maturity * math.exp(-r * maturity) * norm_cdf(omega * d2)
-    return out
 
 
 def _joint_coefficients(values: np.ndarray, controls: np.ndarray, hedges: np.ndarray,
@@ -524,7 +512,7 @@ def european_greeks(price, spot: float, sigma: float, step: float) -> np.ndarray
     """The exact means of the European controls of :func:`greeks.payoffs.exercise_values`:
     the closed-form ``price(spot, sigma)`` and its differences with the estimators' steps
     (S0 (1 ± SPOT_STEP) and S0 (1 ± 2 SPOT_STEP), σ ± ``step`` and σ ± 2 ``step``, each
-    pair extrapolated)."""
+    pair extrapolated; the gamma's second difference on the wider)."""
     base, up, down, far_up, far_down = (
         price(spot * (1.0 + d), sigma)
         for d in (0.0, SPOT_STEP, -SPOT_STEP, 2.0 * SPOT_STEP, -2.0 * SPOT_STEP))
@@ -534,7 +522,7 @@ def european_greeks(price, spot: float, sigma: float, step: float) -> np.ndarray
     return np.array([base, payoffs.extrapolated_difference(up - down, far_up - far_down, shift),
                      payoffs.extrapolated_difference(vol_up - vol_down, vol_far_up - vol_far_down,
                                                      step),
-                     (up - 2.0 * base + down) / (shift * shift)])
+                     (far_up - 2.0 * base + far_down) / (4.0 * shift * shift)])
 
 
 def _row_values(group, paths, j: int):
@@ -558,11 +546,20 @@ def _row_values(group, paths, j: int):
         return values, controls, None
     n = paths.s.shape[0]
     hedged = model.hedges_exercise(group, paths)
-    values, controls = np.empty((6, n)), np.empty((4, n))
+    carry = paths.carry
+    values = np.empty((6 if carry is None else 8, n))
+    controls = np.empty((4 if carry is None else 6, n))
     stops = np.empty((payoffs.N_MOVES, n if hedged else 0), dtype=np.int64)
+    if carry is None:
+        rate_score, reshaped, paid, terms = NO_CARRY
+    else:
+        index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+        moved = carry.reshaped_log_discount[index]
+        rate_score, reshaped, terms = carry.rate_score, carry.reshaped, carry.terms
+        paid = np.stack([discounts * np.exp(moved), discounts * np.exp(-moved)])
     payoffs.exercise_values(paths.s, paths.state, paths.vol_s, paths.vol_state, paths.spot_s,
                             columns, times, discounts, spec, j, group.spot, SPOT_STEP, step,
-                            values, controls, stops)
+                            values, controls, stops, rate_score, reshaped, paid, terms)
     return values, controls, model.exercise_hedges(group, paths, j, stops) if hedged else None
 
 

@@ -213,6 +213,16 @@ def _stopped(s, scale, state, p, dates, discounts, spec, j, policy):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _stopped_paid(s, state, p, dates, discounts, paid, spec, j, policy):
+    """Path p's payoff under the policy, deciding with ``discounts`` (the policy's) and
+    discounted by ``paid``."""
+    i = stopping_index(s, 1.0, state, p, dates, discounts, spec, j, policy)
+    if i < 0:
+        return 0.0
+    return paid[i] * spec.omega[j] * (s[p, dates[i]] - spec.strike[j])
+
+
+@njit(cache=True, nogil=True, inline="always")
 def extrapolated_difference(near, far, shift):
     """Richardson's derivative from the differences ``near`` = Y(θ + δ) − Y(θ − δ) and ``far``
     = Y(θ + 2δ) − Y(θ − 2δ), δ = ``shift``: (4 D(δ) − D(2δ))/3 with D(δ) = near/(2δ),
@@ -223,7 +233,8 @@ def extrapolated_difference(near, far, shift):
 
 @njit(cache=True, nogil=True)
 def exercise_values(s, state, vol_s, vol_state, spot_s, dates, date_times, discounts, spec, j,
-                    spot, h, vol_step, values, controls, stops):
+                    spot, h, vol_step, values, controls, stops, rate_score, reshaped,
+                    reshaped_discounts, carry):
     """Per-path estimators of row j (american or bermudan) under its fixed policy, and
     those of the European option on the same paths (the control variates).
 
@@ -237,7 +248,7 @@ def exercise_values(s, state, vol_s, vol_state, spot_s, dates, date_times, disco
         vega   the same extrapolation of the differences in σ with steps k and 2k
                (``vol_s``, ``vol_state``: the paths at σ + k, σ − k, σ + 2k, σ − 2k, paths ×
                stored dates each, under the policies 2–5 of those volatilities)
-        gamma  (Y(S0(1 + h)) − 2 Y + Y(S0(1 − h))) / (h S0)²
+        gamma  (Y(S0(1 + 2h)) − 2 Y + Y(S0(1 − 2h))) / (2h S0)²
         early exercise  1{τ before maturity}
         exercise time   t_τ (maturity if not exercised early)
 
@@ -249,7 +260,15 @@ def exercise_values(s, state, vol_s, vol_state, spot_s, dates, date_times, disco
     at once (``spec.immediate``) is worth ω (S0 − K) on every path, delta ω, vega and gamma
     0, exercise time 0.  ``stops`` (N_MOVES × paths, or no columns: not kept) receives the
     stopping index (:func:`stopping_index`) of each of the ten values in that order (the
-    partner's that of policy 0 without ``richardson``)."""
+    partner's that of policy 0 without ``richardson``).
+
+    With 8 rows of ``values`` (6 of ``controls``), theta and rho follow (:func:`_fill_carry`;
+    :mod:`greeks.models.gbm.exercise_carry`) from ``carry`` (r, r − q, ½ σ² S0² of the
+    first step, and the reshaping's step E), ``rate_score`` (paths × stored dates: the
+    weight R(t) − t of a payoff paid at t for rho, read at the exercise date, optional
+    stopping) and ``reshaped`` (2 × paths × stored dates: the paths under the market's
+    one-day reshaping at ±E, discounted by ``reshaped_discounts``, 2 × dates): theta adds
+    the central difference (Y(+E) − Y(−E))/(2E), extrapolated as the price is."""
     n = dates.size
     omega, strike = spec.omega[j], spec.strike[j]
     keep = stops.shape[1] > 0
@@ -259,9 +278,12 @@ def exercise_values(s, state, vol_s, vol_state, spot_s, dates, date_times, disco
     moved = spot_s.shape[0] > 0
     y, ends = np.empty(N_MOVES), np.empty(N_MOVES)
     index = np.empty(N_MOVES, dtype=np.int64)
+    carried = values.shape[0] > 6
     for p in range(s.shape[0]):
         if spec.immediate[j]:
             _immediate(values, controls, p, omega, spot, strike)
+            if carried:
+                values[6, p] = values[7, p] = 0.0
             continue
         y[0], i = _stopped(s, 1.0, state, p, dates, discounts, spec, j, 0)
         index[0] = index[1] = i
@@ -285,6 +307,22 @@ def exercise_values(s, state, vol_s, vol_state, spot_s, dates, date_times, disco
             end = spot_s[m - 2, p, last] if moved and m >= 2 else scales[m] * s[p, last]
             ends[m] = final * max(omega * (end - strike), 0.0)
         _fill(values, controls, p, y, ends, i, date_times, h * spot, vol_step)
+        if carried:
+            _fill_carry(values, controls, p, spot, carry[0], carry[1], carry[2],
+                        _at_stop(y[0], rate_score, p, dates, i),
+                        _at_stop(y[1], rate_score, p, dates, index[1]),
+                        ends[0] * rate_score[p, last])
+            step = 2.0 * carry[3]
+            for m in range(2):
+                sign = 1.0 if m == 0 else -1.0
+                near = _stopped_paid(reshaped[m], state, p, dates, discounts,
+                                     reshaped_discounts[m], spec, j, 0)
+                far = (_stopped_paid(reshaped[m], state, p, dates, discounts,
+                                     reshaped_discounts[m], spec, j, 1)
+                       if spec.richardson[j] else near)
+                values[6, p] += sign * (2.0 * near - far) / step
+                controls[4, p] += sign * reshaped_discounts[m, n - 1] * max(
+                    omega * (reshaped[m, p, last] - strike), 0.0) / step
 
 
 N_MOVES = 10  # the values of exercise_values' estimators on one path (_fill)
@@ -310,14 +348,14 @@ def _fill(values, controls, p, y, ends, i, date_times, shift, vol_step):
     values[0, p] = 2.0 * y[0] - y[1]
     values[1, p] = extrapolated_difference(y[2] - y[3], y[4] - y[5], shift)
     values[2, p] = extrapolated_difference(y[6] - y[7], y[8] - y[9], vol_step)
-    values[3, p] = (y[2] - 2.0 * y[0] + y[3]) / (shift * shift)
+    values[3, p] = (y[4] - 2.0 * y[0] + y[5]) / (4.0 * shift * shift)
     early = 0 <= i < n - 1
     values[4, p] = 1.0 if early else 0.0
     values[5, p] = date_times[i] if early else date_times[n - 1]
     controls[0, p] = ends[0]
     controls[1, p] = extrapolated_difference(ends[2] - ends[3], ends[4] - ends[5], shift)
     controls[2, p] = extrapolated_difference(ends[6] - ends[7], ends[8] - ends[9], vol_step)
-    controls[3, p] = (ends[2] - 2.0 * ends[0] + ends[3]) / (shift * shift)
+    controls[3, p] = (ends[4] - 2.0 * ends[0] + ends[5]) / (4.0 * shift * shift)
 
 
 @njit(cache=True, nogil=True)
@@ -373,35 +411,38 @@ def exercise_values_solved(w, means, sigmas, dates, date_times, discounts, edges
         _fill(values, controls, p, y, ends, i, date_times, h * spot, vol_step)
         if carry:
             partner = partner if spec.richardson[j] else i
-            _fill_carry(w, sigmas[0], dates, date_times, i, partner, y[0], y[1], ends[0], p,
-                        spot, rate, dividend, values, controls)
+            sigma = sigmas[0]
+            rho = y[0] * (w[p, dates[i]] / sigma - date_times[i]) if i >= 0 else 0.0
+            moved = (y[1] * (w[p, dates[partner]] / sigma - date_times[partner])
+                     if partner >= 0 else 0.0)
+            _fill_carry(values, controls, p, spot, rate, rate - dividend,
+                        0.5 * sigma * sigma * spot * spot, rho, moved,
+                        ends[0] * (w[p, last] / sigma - date_times[n - 1]))
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _fill_carry(w, sigma, dates, date_times, i, partner, y, y_partner, end, p, spot, rate,
-                dividend, values, controls):
+def _fill_carry(values, controls, p, spot, rate, carry, scale, rho, rho_partner, rho_end):
     """Path p's theta and rho under the fixed policy (``values`` rows 6 and 7, ``controls``
     rows 4 and 5: the same of the European option), from its price, delta and gamma (rows
-    0, 1, 3, filled by :func:`_fill`), its discounted payoffs ``y`` at the exercise date of
-    index i (−1: none) and ``y_partner`` under the Richardson partner's policy (at
-    ``partner``; the same without ``richardson``) and the European payoff ``end``:
+    0, 1, 3, filled by :func:`_fill`) and its likelihood-ratio rho terms: ``rho`` = Y R(τ)
+    at the exercise date τ, ``rho_partner`` the same under the Richardson partner's policy
+    (``rho`` itself without ``richardson``), ``rho_end`` the European payoff's at maturity:
 
-        theta  r Y − (r − q) S0 Δ − ½ σ² S0² Γ   (the Black–Scholes equation at t = 0)
-        rho    2 R(Y, τ) − R(Y', τ'),  R(Y, τ) = Y (W_τ/σ − τ)   (likelihood ratio, stopped)
+        theta  r Y − (r − q) S0 Δ − ½ σ² S0² Γ   (the Black–Scholes equation at t = 0;
+               ``carry`` = r − q, ``scale`` = ½ σ² S0²)
+        rho    2 Y R(τ) − Y' R(τ')                (extrapolated as the price is)
 
-    r enters the log-price's drift (r − q − σ²/2) t, so the path's score is W_T/σ; Y is
-    known at the stopping time τ, so E[Y W_T] = E[Y W_τ] (optional stopping), and −τ Y is
-    the derivative of the discount e^{−r τ}; an american row's is extrapolated over its two
-    grids as its price is.  The European option's is e^{−rT} h(S_T) (W_T/σ − T)."""
-    n = dates.size
-    scale = 0.5 * sigma * sigma * spot * spot
-    values[6, p] = rate * values[0, p] - (rate - dividend) * spot * values[1, p] \
-        - scale * values[3, p]
-    controls[4, p] = rate * controls[0, p] - (rate - dividend) * spot * controls[1, p] \
+    R(t) = W_t/σ − t under a flat market: r enters the log-price's drift (r − q − σ²/2) t,
+    so the path's score is W_T/σ; Y is known at the stopping time τ, so E[Y W_T] = E[Y W_τ]
+    (optional stopping), and −τ Y is the derivative of the discount e^{−r τ}."""
+    values[6, p] = rate * values[0, p] - carry * spot * values[1, p] - scale * values[3, p]
+    controls[4, p] = rate * controls[0, p] - carry * spot * controls[1, p] \
         - scale * controls[3, p]
-    rho = y * (w[p, dates[i]] / sigma - date_times[i]) if i >= 0 else 0.0
-    moved = (y_partner * (w[p, dates[partner]] / sigma - date_times[partner]) if partner >= 0
-             else 0.0)
-    values[7, p] = 2.0 * rho - moved
-    last = n - 1
-    controls[5, p] = end * (w[p, dates[last]] / sigma - date_times[last])
+    values[7, p] = 2.0 * rho - rho_partner
+    controls[5, p] = rho_end
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _at_stop(y, weights, p, dates, i):
+    """Y times path p's weight at its exercise date of index i (0 where i < 0: none)."""
+    return y * weights[p, dates[i]] if i >= 0 else 0.0

@@ -144,7 +144,8 @@ scheduler, plain, extra_columns, progress
         further Greeks gamma, theta and rho are available (others: an
         :class:`~greeks.names.OptionError`), theta and rho from their buckets
         (:mod:`greeks.engine.buckets`: ``theta_per_day`` the one-day change, ``rho_per_bp``
-        the parallel shift of the rate curve), NaN for american and bermudan rows.
+        the parallel shift of the rate curve), american and bermudan rows from the
+        engine (GBM's; Heston's NaN: :mod:`greeks.models.gbm.exercise_carry`).
 
     Returns
     -------
@@ -235,6 +236,13 @@ def _exposures(frame, options, paths, subtotal, progress, market=None):
     if dated and rates:
         parts.update(_dated_rates(frame, market, options, paths, subtotal, count, rates,
                                   quantity))
+        exercised = exercise_rows(frame) & np.isin(
+            frame["model"].to_numpy(dtype=object),
+            [name for name in MODELS if adapter(name).carries_exercise])
+        if exercised.any():  # american and bermudan rows: no buckets, the engine's
+            found = _engine_rates(frame, options, paths, subtotal, count, rates, progress,
+                                  exercised, quantity)
+            parts.update({name: _combined(parts[name], found[name]) for name in rates})
     elif gamma and rates:
         parts.update(_engine_rates(frame, options, paths, subtotal, count, rates, progress))
     if rates and not dated and revaluing(frame, rates).any():
@@ -260,20 +268,25 @@ def _engine_part(estimates, k: int, weight: np.ndarray, count: int) -> Exposure:
                     subtotals[:, k], subtotals_se[:, k])
 
 
-def _engine_rates(frame, options, paths, subtotal, count, rates, progress) -> dict:
-    """Theta and rho weighed by quantity, from a run of the rows whose model's chunks
-    estimate them (its adapter's ``further``: GBM's; module docstring)."""
+def _engine_rates(frame, options, paths, subtotal, count, rates, progress,
+                  among=None, quantity=None) -> dict:
+    """Theta and rho weighed by ``quantity`` (default: the quantity column), from a run of
+    the rows (of ``among``, default all) whose model's chunks estimate them (its
+    adapter's ``further``: GBM's; module docstring)."""
     from greeks.sensitivities import NAMES
 
     codes = {NAMES.index(name) for name in rates}
     estimating = [name for name in MODELS if codes <= set(adapter(name).further)]
     rows = np.isin(frame["model"].to_numpy(dtype=object), estimating)
+    if among is not None:
+        rows &= among
     nan = np.full(len(frame), np.nan)
     empty = Exposure(nan, nan, 0.0, 0.0, np.zeros(count), np.zeros(count))
     if not rows.any():
         return {name: empty for name in rates}
     part = frame[rows].reset_index(drop=True)
-    quantity = part["quantity"].to_numpy(dtype=float)
+    quantity = (part["quantity"].to_numpy(dtype=float) if quantity is None
+                else np.asarray(quantity, dtype=float)[rows])
     estimates = simulate(part, options, paths, progress,
                          weight=np.repeat(quantity[:, None], 4, axis=1),
                          subtotal=subtotal[rows], extra=rates)
@@ -290,7 +303,7 @@ def _dated_rates(frame, market, options, paths, subtotal, count, rates, quantity
     """Theta and rho of the rows priced off a market weighed by ``quantity``, from their
     buckets on the main run's paths (:mod:`greeks.engine.buckets`): rho the parallel shift
     of each row's rate curve, theta 365 × the one-day change; american and bermudan rows
-    NaN."""
+    NaN (they have no buckets; :func:`_exposures` takes theirs from the engine)."""
     from greeks.engine.buckets import bucket_estimates
     from greeks.market import load_market
 

@@ -82,6 +82,8 @@ class ExercisePaths(NamedTuple):
     columns: np.ndarray
     spot_s: np.ndarray = np.empty((0, 0, 0))  # S not linear in S0 (cash dividends): the
     # paths from S0 (1 + h), S0 (1 − h), S0 (1 + 2h), S0 (1 − 2h) (greeks.payoffs.SPOT_STEP)
+    carry: object = None  # with theta and rho (carries_exercise): what the kernel reads
+    # for them (greeks.models.gbm.exercise_carry.CarryPaths)
 
 
 class Model:
@@ -265,6 +267,14 @@ class Model:
         """One chunk of a dated group's paths, in antithetic pairs, as its bucket rows'
         ``sample`` reads them; without ``theta`` a model may leave out what only its rows'
         theta reads (their theta is then NaN)."""
+        raise NotImplementedError
+
+    carries_exercise: bool = False  # the exercise kernels estimate theta and rho
+
+    def exercise_carry_means(self, group, means: np.ndarray, sigma: float) -> np.ndarray:
+        """(rows, 2): the exact means of the European theta and rho controls of the
+        exercise kernels (NaN: no control), from ``means`` (price, delta, vega, gamma of
+        :func:`greeks.exercise.european_greeks`), in models with ``carries_exercise``."""
         raise NotImplementedError
 
     def european_price(self, group, j: int, spot: float, sigma: float) -> float:

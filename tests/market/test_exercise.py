@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from helpers import k_for, seed
 
 import greeks
@@ -121,10 +122,11 @@ def test_cash_dividends_curves_and_vol_term_structure_against_the_market_fd():
     assert early["C"] > 0.3 and early["P"] > 0.3  # the dividends make early exercise pay
 
 
-def test_risk_report_and_buckets_leave_early_exercise_rows_out():
+def test_risk_report_takes_early_exercise_rows_theta_and_rho_from_the_engine():
     """An american row off a market has no buckets (its value is a policy's, not a path
-    functional a score weights): none in the bucket table, and theta and rho totals that
-    would hold it are NaN, not a silent partial sum."""
+    functional a score weights): none in the bucket table.  Its theta and rho in the report
+    come from the engine (greeks.models.gbm.exercise_carry), and the total adds them to the
+    european row's buckets, on independent streams: values and variances add."""
     from greeks.report import bucket_report, risk_report
 
     market = flat_market(vol=0.25)
@@ -134,11 +136,83 @@ def test_risk_report_and_buckets_leave_early_exercise_rows_out():
     assert "A" not in set(buckets["position"]) and "E" in set(buckets["position"])
     report = risk_report(positions, market=market, greeks="theta,rho", paths=4_000,
                          seed=seed(75))
-    total = report.iloc[-1]
-    assert math.isnan(total["theta_per_day"]) and math.isnan(total["rho_per_bp"])
-    alone = risk_report(positions.iloc[1:], market=market, greeks="theta,rho", paths=4_000,
-                        seed=seed(75)).iloc[-1]
-    assert math.isfinite(alone["theta_per_day"]) and math.isfinite(alone["rho_per_bp"])
+    rows, total = report.attrs["positions"].set_index("id"), report.iloc[-1]
+    for name in ("theta_per_day", "rho_per_bp"):
+        assert np.isfinite(rows[name]).all()
+        assert total[name] == pytest.approx(rows[name].sum(), rel=1e-12, abs=1e-15)
+        assert total[f"{name}_se"] == pytest.approx(math.hypot(*rows[f"{name}_se"]), rel=1e-9)
+    priced = greeks.price_portfolio(positions, market=market, greeks="theta,rho",
+                                    paths=4_000, seed=seed(75)).set_index("id")
+    assert rows.loc["A", "theta_per_day"] == pytest.approx(
+        priced.loc["A", "theta_per_day"], rel=1e-12)
+
+
+CURVED = {"valuation_date": VALUATION,
+          "curves": {"USD": {"dates": ["2027-06-01", "2027-12-01", "2028-06-01"],
+                             "zero_rates": [0.03, 0.045, 0.055]}},
+          "underlyings": {
+              "X": {"spot": 100.0, "curve": "USD",
+                    "dividend_yield": {"dates": ["2027-09-01", "2028-06-01"],
+                                       "yields": [0.01, 0.03]},
+                    "vol": {"dates": ["2027-05-01", "2027-11-01", "2028-03-01"],
+                            "vols": [0.30, 0.25, 0.22]}},
+              "Y": {"spot": 50.0, "curve": "USD", "vol": 0.3,
+                    "dividends": [{"ex_date": "2027-06-15", "amount": 1.5},
+                                  {"ex_date": "2027-12-15", "amount": 1.5}]}}}
+
+
+def test_theta_and_rho_off_a_market_against_the_finite_difference_reference():
+    """Theta (365 × the one-day change, every node date, zero rate, yield and vol kept) and
+    rho (the parallel shift of the zero rates) of american and bermudan rows on curves, a
+    vol term structure and cash dividends, against the market finite-difference pricer: its
+    value on the market one day later (:func:`greeks.market.factors.shifted`, the expiry
+    and dates a day nearer) less today's, and its central difference in the zero rates.
+    The allowance is tests/models/gbm/test_american_carry.py's (1 % + 0.002), which also
+    covers the one-day difference against the derivative (½ V_tt δ, below 0.01 here)."""
+    import datetime
+    from dataclasses import replace
+
+    from greeks.market import load_market
+    from greeks.market.curves import Curve
+    from greeks.market.dynamics import Dynamics
+    from greeks.market.factors import DAY, shifted
+    from greeks.models.gbm.american_market import american_fd_market
+
+    rows = [dict(id="XP", underlying="X", option_type="put", strike=105.0,
+                 expiry="2028-01-15"),
+            dict(id="XB", underlying="X", instrument="bermudan", option_type="put",
+                 strike=100.0, expiry="2027-12-20",
+                 fixing_dates="2027-06-20;2027-09-20;2027-12-20"),
+            dict(id="YC", underlying="Y", option_type="call", strike=48.0,
+                 expiry="2028-02-01")]
+    results = greeks.price_portfolio(book(*rows), market=CURVED, paths=40_000, seed=seed(76),
+                                     greeks="theta,rho").set_index("id")
+    market = load_market(CURVED)
+    k = k_for(2 * len(rows))
+    for row in rows:
+        spec = market.underlyings[row["underlying"]]
+        dynamics = Dynamics(spec.spot, market.curves[spec.curve], spec.yield_curve,
+                            spec.dividends, spec.vol)
+        expiry = market.time(datetime.date.fromisoformat(row["expiry"]))
+        dates = ([market.time(datetime.date.fromisoformat(d))
+                  for d in row["fixing_dates"].split(";")] if "fixing_dates" in row else None)
+
+        def price(d, shift=0.0, row=row, dates=dates, expiry=expiry):
+            return american_fd_market(d, row["strike"], expiry - shift,
+                                      row["option_type"] == "call",
+                                      None if dates is None else [t - shift for t in dates],
+                                      vega=False).price
+
+        def moved(d, eps):
+            return replace(d, rate=Curve(d.rate.times, tuple(r + eps for r in d.rate.rates)))
+
+        theta = (price(shifted(dynamics), DAY) - price(dynamics)) / DAY
+        rho = (price(moved(dynamics, 1e-3)) - price(moved(dynamics, -1e-3))) / 2e-3
+        for name, reference in (("theta_per_year", theta), ("rho_rate", rho)):
+            estimate, se = results.loc[row["id"], name], results.loc[row["id"], f"{name}_se"]
+            allowed = 0.01 * abs(reference) + 0.002 + k * se
+            assert abs(estimate - reference) <= allowed, (row["id"], name, estimate, reference,
+                                                         se)
 
 
 def test_american_rows_exercise_just_before_each_cash_dividend_on_both_grids():

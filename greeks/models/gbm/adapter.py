@@ -24,12 +24,13 @@ from greeks import (
     survival,
 )
 from greeks.models.base import BrownianPaths, Bumped, ExercisePaths, Model
-from greeks.models.gbm import dated, ladder
+from greeks.models.gbm import dated, exercise_carry, ladder
 from greeks.models.gbm.american import exercise_boundaries
 from greeks.models.gbm.american_market import american_fd_market, exercise_boundaries_market
 from greeks.models.gbm.analytic import black_scholes
 from greeks.models.gbm.paths import simulate
 from greeks.models.gbm.schema import PARAMETERS
+from greeks.sensitivities import RHO, THETA
 from greeks.stats import unit_moments
 
 EXERCISE_VOL_STEP = 0.02  # k of the early-exercise vega (greeks.exercise)
@@ -45,6 +46,7 @@ class GBM(Model):
     # differences 2–3×, pathwise 1–1.7×, survival conditioning 4.7×)
     relative_cost = {"fd": 2.5, "pathwise": 1.3, "survival": 4.5}
     solves_exercise = True
+    carries_exercise = True  # greeks.models.gbm.exercise_carry
     step_cost = {"lr": 0.0, "pathwise": 0.0, "fd": 0.35, "survival": 6.3, "exercise": 2.0}
     row_cost = {"lr": 1.0, "pathwise": 1.3, "fd": 4.2, "survival": 0.0, "exercise": 0.0}
     fit_cost = 10.0
@@ -199,6 +201,9 @@ class GBM(Model):
 
         return bucket_paths(group, rng, count)
 
+    def exercise_carry_means(self, group, means, sigma):
+        return exercise_carry.carry_means(group, means, sigma)
+
     def european_price(self, group, j, spot, sigma):
         """Black–Scholes; off a market with the integrated rate, yield and variance of the
         vol curve shifted in parallel by σ − σ_ref (σ_ref = ``params[0]``).  With cash
@@ -226,29 +231,36 @@ def _exercise_paths_dated(group, stream, n_paths: int, sensitivities: bool,
     """Prices off a market (:func:`greeks.models.gbm.dated.simulate_dated`) on every grid
     point; with ``sensitivities`` the same numbers' paths under the vol curve shifted in
     parallel by k, −k, 2k, −2k and, with cash dividends (S not linear in S0), from
-    S0 (1 ± h), S0 (1 ± 2h) (h = ``greeks.payoffs.SPOT_STEP``)."""
+    S0 (1 ± h), S0 (1 ± 2h) (h = ``greeks.payoffs.SPOT_STEP``); and where the group
+    estimates theta or rho, their weights (:mod:`greeks.models.gbm.exercise_carry`)."""
     market = group.market
     log_growth = np.diff(np.log(market.growth), prepend=0.0)
     sigma = group.params[0]
 
-    def prices(clock, spot):
+    def paths(clock, spot, growth=log_growth):
         rng = np.random.Generator(np.random.PCG64(stream))
-        return dated.simulate_dated(rng, n_paths, clock, log_growth, market.cash, spot,
-                                    group.antithetic)[1]
+        return dated.simulate_dated(rng, n_paths, clock, growth, market.cash, spot,
+                                    group.antithetic)[:2]
 
-    s = prices(market.clock, group.spot)
+    w, s = paths(market.clock, group.spot)
     none = np.empty((4, 0, 0))
     if not sensitivities:
         return ExercisePaths(s, np.empty((n_paths, 0)), none, none, group.date_index)
-    vol_s = np.stack([prices(np.asarray(market.dynamics.vol.shifted((sigma + d) - sigma)
-                                        .total_variance(group.times), dtype=float), group.spot)
+    vol_s = np.stack([paths(np.asarray(market.dynamics.vol.shifted((sigma + d) - sigma)
+                                       .total_variance(group.times), dtype=float),
+                            group.spot)[1]
                       for d in (k, -k, 2.0 * k, -2.0 * k)])
     spot_s = none[:0]
     if market.cash.any():
         h = payoffs.SPOT_STEP
-        spot_s = np.stack([prices(market.clock, group.spot * (1.0 + d))
+        spot_s = np.stack([paths(market.clock, group.spot * (1.0 + d))[1]
                            for d in (h, -h, 2.0 * h, -2.0 * h)])
-    return ExercisePaths(s, np.empty((n_paths, 0)), vol_s, none, group.date_index, spot_s)
+    carry = None
+    if np.isin(group.extra, (THETA, RHO)).any():
+        carry = exercise_carry.carry_paths(
+            group, w, lambda clock, growth: paths(clock, group.spot, growth)[1])
+    return ExercisePaths(s, np.empty((n_paths, 0)), vol_s, none, group.date_index, spot_s,
+                         carry)
 
 
 def _likelihood_ratio(group, w, s, coef, antithetic, collect, out, sums):

@@ -53,6 +53,14 @@ def black_scholes(option_type: str, spot: float, strike: float, maturity: float,
     return Greeks(price, delta, vega)
 
 
+def black_scholes_rho(option_type: str, spot: float, strike: float, maturity: float,
+                      rate: float, vol: float, dividend: float = 0.0) -> float:
+    """∂C/∂r of a European call or put: ω K T e^{−rT} N(ω d_2)."""
+    omega = 1.0 if option_type == "call" else -1.0
+    _, d2 = _d1_d2(spot, strike, maturity, rate, dividend, vol)
+    return omega * strike * maturity * math.exp(-rate * maturity) * norm_cdf(omega * d2)
+
+
 def black_scholes_digital(option_type: str, spot: float, strike: float, maturity: float,
                           rate: float, vol: float, dividend: float = 0.0,
                           payout: float = 1.0) -> Greeks:
