@@ -162,13 +162,15 @@ CURVED = {"valuation_date": VALUATION,
 
 
 def test_theta_and_rho_off_a_market_against_the_finite_difference_reference():
-    """Theta (365 × the one-day change, every node date, zero rate, yield and vol kept) and
-    rho (the parallel shift of the zero rates) of american and bermudan rows on curves, a
+    """Theta (365 × the one-day change, every node date, zero rate, yield and vol kept),
+    rho (the parallel shift of the zero rates) and gamma (with the cash dividends too) of
+    american and bermudan rows on curves, a
     vol term structure and cash dividends, against the market finite-difference pricer: its
     value on the market one day later (:func:`greeks.market.factors.shifted`, the expiry
     and dates a day nearer) less today's, and its central difference in the zero rates.
     The allowance is tests/models/gbm/test_american_carry.py's (1 % + 0.002), which also
-    covers the one-day difference against the derivative (½ V_tt δ, below 0.01 here)."""
+    covers the one-day difference against the derivative (½ V_tt δ, below 0.01 here), and
+    test_american.py's for gamma."""
     import datetime
     from dataclasses import replace
 
@@ -186,9 +188,9 @@ def test_theta_and_rho_off_a_market_against_the_finite_difference_reference():
             dict(id="YC", underlying="Y", option_type="call", strike=48.0,
                  expiry="2028-02-01")]
     results = greeks.price_portfolio(book(*rows), market=CURVED, paths=40_000, seed=seed(76),
-                                     greeks="theta,rho").set_index("id")
+                                     greeks="gamma,theta,rho").set_index("id")
     market = load_market(CURVED)
-    k = k_for(2 * len(rows))
+    k = k_for(3 * len(rows))
     for row in rows:
         spec = market.underlyings[row["underlying"]]
         dynamics = Dynamics(spec.spot, market.curves[spec.curve], spec.yield_curve,
@@ -201,16 +203,19 @@ def test_theta_and_rho_off_a_market_against_the_finite_difference_reference():
             return american_fd_market(d, row["strike"], expiry - shift,
                                       row["option_type"] == "call",
                                       None if dates is None else [t - shift for t in dates],
-                                      vega=False).price
+                                      vega=False)
 
         def moved(d, eps):
             return replace(d, rate=Curve(d.rate.times, tuple(r + eps for r in d.rate.rates)))
 
-        theta = (price(shifted(dynamics), DAY) - price(dynamics)) / DAY
-        rho = (price(moved(dynamics, 1e-3)) - price(moved(dynamics, -1e-3))) / 2e-3
-        for name, reference in (("theta_per_year", theta), ("rho_rate", rho)):
+        today = price(dynamics)
+        theta = (price(shifted(dynamics), DAY).price - today.price) / DAY
+        rho = (price(moved(dynamics, 1e-3)).price - price(moved(dynamics, -1e-3)).price) / 2e-3
+        for name, reference in (("theta_per_year", theta), ("rho_rate", rho),
+                                ("gamma", today.gamma)):
             estimate, se = results.loc[row["id"], name], results.loc[row["id"], f"{name}_se"]
-            allowed = 0.01 * abs(reference) + 0.002 + k * se
+            relative, absolute = ALLOWANCE[name] if name == "gamma" else (0.01, 0.002)
+            allowed = relative * abs(reference) + absolute + k * se
             assert abs(estimate - reference) <= allowed, (row["id"], name, estimate, reference,
                                                          se)
 
