@@ -102,11 +102,12 @@ e^{−rT} h(S_T)) as a control variate, Y − β (C − μ), μ their exact mean
 form (the adapter's ``european_price``), β the least-squares coefficient on the pilot's
 first chunk (a constant for the main paths, so the estimate stays unbiased).  Where the model
 has them (:meth:`greeks.models.base.Model.exercise_hedges`: Heston on a martingale chain,
-:mod:`greeks.models.heston.hedge`), a second control of exact mean zero joins it, the
-European option's delta hedge stopped at each moved path's exercise date and differenced as
-the estimator is, Y − β (C − μ) − γ H, β and γ jointly least-squares on the same pilot
-chunk; theta and rho get the same estimators of the European option's (the controls' means:
-:meth:`greeks.models.base.Model.exercise_carry_means`).  Two
+GBM without a market; :mod:`greeks.exercise_hedge`), a second control of exact mean zero
+joins it, the European option's delta hedge stopped at each moved path's exercise date and
+differenced as the estimator is, Y − β (C − μ) − γ H, β and γ jointly least-squares on the
+same pilot chunk (theta's the equation's combination of the price's, delta's and gamma's:
+``HEDGED_ROWS``); theta and rho get the same estimators of the European option's (the
+controls' means: :meth:`greeks.models.base.Model.exercise_carry_means`).  Two
 further columns: the probability of exercise before maturity and the expected exercise
 time (maturity for paths not exercised early).
 """
@@ -133,6 +134,7 @@ N_STATISTICS = 2  # early-exercise probability, expected exercise time
 # rows of the per-path values (greeks.payoffs.exercise_values_solved) of the further Greeks
 FURTHER_ROWS = {sensitivities.GAMMA: 3, sensitivities.THETA: 6, sensitivities.RHO: 7}
 CONTROLLED_ROWS = [0, 1, 2, 3, 6, 7]  # the rows with a European control, in its order
+HEDGED_ROWS = [0, 1, 2, 3, 6]  # the rows with a hedge control, in its order
 # the exercise kernel's theta and rho arguments where a chunk has none
 NO_CARRY = (np.empty((0, 0)), np.empty((2, 0, 0)), np.empty((2, 0)), np.zeros(4))
 
@@ -237,7 +239,7 @@ def _times_and_discounts(group, j: int):
 def prepare(group, seed: int, first_chunk: int = 0):
     """The group with each row's policies (:func:`_policies`), the European controls' means
     (``exercise_means``, rows × 4) and coefficients (``exercise_coef``, from the pilot's
-    first chunk), and the hedge controls' coefficients (``hedge_coef``, rows × 4; 0 where
+    first chunk), and the hedge controls' coefficients (``hedge_coef``, rows × 5; 0 where
     the model has none)."""
     model = model_of(group.model)
     spec = group.payoff
@@ -263,20 +265,20 @@ def prepare(group, seed: int, first_chunk: int = 0):
     if _carried(group):
         means = np.concatenate([means, model.exercise_carry_means(group, means, sigma)], axis=1)
     coef = np.zeros((group.n_rows, means.shape[1]))
-    hedge_coef = np.zeros((group.n_rows, 4))
+    hedge_coef = np.zeros((group.n_rows, len(HEDGED_ROWS)))
     immediate = np.zeros(group.n_rows, dtype=bool)
     for j in range(group.n_rows):
         values, controls, hedges = _row_values(group, pieces[0], j)
         known = np.isfinite(means[j])  # a control without a known mean is not used
-        usable = known[:4].all()
-        if hedges is None:
-            estimates = values[CONTROLLED_ROWS[:controls.shape[0]]]
-            centred = controls - controls.mean(axis=1, keepdims=True)
-            variance = (centred * centred).sum(axis=1)
-            cross = (centred * (estimates - estimates.mean(axis=1, keepdims=True))).sum(axis=1)
-            coef[j] = np.divide(cross, variance, out=np.zeros(coef.shape[1]), where=variance > 0)
-        else:
-            coef[j], hedge_coef[j] = _joint_coefficients(values[:4], controls, hedges, usable)
+        estimates = values[CONTROLLED_ROWS[:controls.shape[0]]]
+        centred = controls - controls.mean(axis=1, keepdims=True)
+        variance = (centred * centred).sum(axis=1)
+        cross = (centred * (estimates - estimates.mean(axis=1, keepdims=True))).sum(axis=1)
+        coef[j] = np.divide(cross, variance, out=np.zeros(coef.shape[1]), where=variance > 0)
+        for g in range(0 if hedges is None else hedges.shape[0]):  # both controls jointly
+            c = CONTROLLED_ROWS.index(HEDGED_ROWS[g])
+            coef[j, c], hedge_coef[j, g] = _joint_coefficients(
+                values[HEDGED_ROWS[g]], controls[c], hedges[g], known[c] and known[:4].all())
         means[j, ~known], coef[j, ~known] = 0.0, 0.0
         if spec.kind[j] == payoffs.AMERICAN and (
                 spec.omega[j] * (group.spot - spec.strike[j]) > values[0].mean()
@@ -306,21 +308,14 @@ def _carried(group) -> bool:
     return bool(np.isin(group.extra, (sensitivities.THETA, sensitivities.RHO)).any())
 
 
-def _joint_coefficients(values: np.ndarray, controls: np.ndarray, hedges: np.ndarray,
-                        european: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Per estimator (rows of ``values``), the least-squares coefficients of the European
-    control and the hedge control together (the European one 0 where not ``european``):
-    (European coefficients, hedge coefficients)."""
-    coef, hedge_coef = np.zeros(4), np.zeros(4)
-    for g in range(4):
-        columns = np.stack([controls[g], hedges[g]] if european else [hedges[g]], axis=1)
-        columns = columns - columns.mean(axis=0)
-        beta = np.linalg.lstsq(columns, values[g] - values[g].mean(), rcond=None)[0]
-        if european:
-            coef[g], hedge_coef[g] = beta
-        else:
-            hedge_coef[g] = beta[0]
-    return coef, hedge_coef
+def _joint_coefficients(values: np.ndarray, control: np.ndarray, hedge: np.ndarray,
+                        european: bool) -> tuple[float, float]:
+    """The least-squares coefficients of one estimator's per-path ``values`` on its European
+    control and its hedge control together (the European one 0 where not ``european``)."""
+    columns = np.stack([control, hedge] if european else [hedge], axis=1)
+    columns = columns - columns.mean(axis=0)
+    beta = np.linalg.lstsq(columns, values - values.mean(), rcond=None)[0]
+    return (float(beta[0]), float(beta[1])) if european else (0.0, float(beta[0]))
 
 
 def _holds(group) -> np.ndarray:
@@ -534,18 +529,19 @@ def _row_values(group, paths, j: int):
     model = model_of(group.model)
     step = model.exercise_vol_step(group)
     spec = group.payoff
+    hedged = model.hedges_exercise(group, paths)
     if isinstance(paths, BrownianPaths):
         n = paths.w.shape[0]
         carry = _carried(group)
         values, controls = np.empty((8 if carry else 6, n)), np.empty((6 if carry else 4, n))
+        stops = np.empty((payoffs.N_MOVES, n if hedged else 0), dtype=np.int64)
         payoffs.exercise_values_solved(
             paths.w, paths.means, paths.sigmas, columns, times, discounts,
             log_edges(spec.policy[j, :, :columns.size, 0], discounts, spec.omega[j],
                       spec.strike[j]), spec, j, group.spot, SPOT_STEP, step, group.rate,
-            group.dividend, values, controls)
-        return values, controls, None
+            group.dividend, values, controls, stops)
+        return values, controls, model.exercise_hedges(group, paths, j, stops) if hedged else None
     n = paths.s.shape[0]
-    hedged = model.hedges_exercise(group, paths)
     carry = paths.carry
     values = np.empty((6 if carry is None else 8, n))
     controls = np.empty((4 if carry is None else 6, n))
@@ -594,7 +590,8 @@ def run_chunk(group, stream, n_paths: int) -> np.ndarray:
         values[controlled] -= group.exercise_coef[j][:, None] * (
             controls - group.exercise_means[j][:, None])
         if hedges is not None:  # mean zero: no mean to subtract
-            values[:4] -= group.hedge_coef[j][:, None] * hedges
+            values[HEDGED_ROWS[:hedges.shape[0]]] -= (
+                group.hedge_coef[j, :hedges.shape[0], None] * hedges)
         values = np.ascontiguousarray(values[kept])
         unit_moments(values, units, group.antithetic, out[j])
         if group.antithetic:

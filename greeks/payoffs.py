@@ -360,7 +360,7 @@ def _fill(values, controls, p, y, ends, i, date_times, shift, vol_step):
 
 @njit(cache=True, nogil=True)
 def exercise_values_solved(w, means, sigmas, dates, date_times, discounts, edges, spec, j,
-                           spot, h, vol_step, rate, dividend, values, controls):
+                           spot, h, vol_step, rate, dividend, values, controls, stops):
     """:func:`exercise_values` for a policy of exercise boundaries, on log-prices: the path at
     volatility σ_m (m = 0 … 4: σ, σ + k, σ − k, σ + 2k, σ − 2k) is x_m = ``means[m]`` +
     σ_m ``w`` (the Brownian paths, paths × stored dates), the spot moved by log(1 ± h) and
@@ -370,7 +370,8 @@ def exercise_values_solved(w, means, sigmas, dates, date_times, discounts, edges
     and no exponential but at the exercise date.
 
     With 8 rows of ``values`` (6 of ``controls``), theta and rho follow
-    (:func:`_fill_carry`): r = ``rate``, q = ``dividend``."""
+    (:func:`_fill_carry`): r = ``rate``, q = ``dividend``.  ``stops`` as in
+    :func:`exercise_values`."""
     n = dates.size
     omega, strike = spec.omega[j], spec.strike[j]
     last = dates[n - 1]
@@ -378,6 +379,7 @@ def exercise_values_solved(w, means, sigmas, dates, date_times, discounts, edges
     shifts = np.log(np.array([1.0, 1.0, 1.0 + h, 1.0 - h, 1.0 + 2.0 * h, 1.0 - 2.0 * h]))
     y, ends = np.empty(N_MOVES), np.empty(N_MOVES)
     carry = values.shape[0] > 6
+    keep = stops.shape[1] > 0
     for p in range(w.shape[0]):
         if spec.immediate[j]:
             _immediate(values, controls, p, omega, spot, strike)
@@ -391,6 +393,8 @@ def exercise_values_solved(w, means, sigmas, dates, date_times, discounts, edges
             shift = shifts[m] if m < 6 else 0.0
             if m == 1 and not spec.richardson[j]:
                 y[1] = y[0]
+                if keep:
+                    stops[1, p] = i
                 continue
             stop = -1
             level = 0.0
@@ -401,6 +405,8 @@ def exercise_values_solved(w, means, sigmas, dates, date_times, discounts, edges
                     stop = d
                     break
             y[m] = discounts[stop] * omega * (np.exp(level) - strike) if stop >= 0 else 0.0
+            if keep:
+                stops[m, p] = stop
             if m == 0:
                 i = stop
             elif m == 1:

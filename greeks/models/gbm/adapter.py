@@ -9,6 +9,7 @@ Exact on any grid, so the grid is the rows' dates; likelihood ratio for every pa
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import replace
 
@@ -23,6 +24,7 @@ from greeks import (
     sensitivities,
     survival,
 )
+from greeks.exercise_hedge import HEDGE_EVERY, NORMAL_TABLE, hedge_controls, hedge_weights
 from greeks.models.base import BrownianPaths, Bumped, ExercisePaths, Model
 from greeks.models.gbm import dated, exercise_carry, ladder
 from greeks.models.gbm.american import exercise_boundaries
@@ -34,6 +36,7 @@ from greeks.sensitivities import RHO, THETA
 from greeks.stats import unit_moments
 
 EXERCISE_VOL_STEP = 0.02  # k of the early-exercise vega (greeks.exercise)
+FLAT_KAPPA = 1e-12  # the hedge weights' mean reversion: none (σ̄² = v, the chain's σ²)
 
 
 class GBM(Model):
@@ -176,8 +179,9 @@ class GBM(Model):
             return exercise_boundaries_market(group.market.dynamics, spec.strike[j],
                                               spec.omega[j] > 0, times,
                                               vol_shift=sigma - group.params[0])
-        return exercise_boundaries(group.spot, spec.strike[j], times[-1], group.rate,
-                                   group.dividend, sigma, spec.omega[j] > 0, times)
+        return _solved_boundaries(float(group.spot), float(spec.strike[j]), float(group.rate),
+                                  float(group.dividend), float(sigma), bool(spec.omega[j] > 0),
+                                  np.asarray(times, dtype=float).tobytes()).copy()
 
     def upper_bound(self, row, times, *, paths, seed, american, richardson):
         """:func:`greeks.duality.upper_bound` at the row's vol."""
@@ -200,6 +204,37 @@ class GBM(Model):
         from greeks.models.gbm.buckets import bucket_paths
 
         return bucket_paths(group, rng, count)
+
+    def hedges_exercise(self, group, paths):
+        """Flat rows (:class:`BrownianPaths`: e^{−(r−q)t} S_t an exact martingale on the
+        exact steps)."""
+        return isinstance(paths, BrownianPaths)
+
+    def exercise_hedges(self, group, paths, j, stops):
+        """The European hedge stopped at each exercise date
+        (:func:`greeks.exercise_hedge.hedge_controls`, its weight the Black–Scholes delta at
+        the chain's σ: σ̄ = σ, a constant variance), on the prices of row j's dates; with
+        theta, a fifth, theta's: the Black–Scholes equation's combination r H_V − (r − q) S0
+        H_Δ − ½σ²S0² H_Γ of the price's, delta's and gamma's (still of mean zero)."""
+        from greeks.exercise import row_dates
+
+        spec = group.payoff
+        columns, times, _ = row_dates(group, paths.columns, j)
+        prices = np.exp(paths.means[:, columns][:, None, :]
+                        + paths.sigmas[:, None, None] * paths.w[:, columns][None])
+        variances = paths.sigmas * paths.sigmas
+        out = np.empty((4, paths.w.shape[0]))
+        hedge_controls(prices[0], prices[0, :, :0], prices[1:], prices[1:, :, :0],
+                       np.arange(columns.size), stops, spec, j, group.spot, payoffs.SPOT_STEP,
+                       self.exercise_vol_step(group), variances, variances[0],
+                       hedge_weights(times, float(spec.strike[j]), group.rate, group.dividend,
+                                     FLAT_KAPPA, variances[0]),
+                       HEDGE_EVERY, NORMAL_TABLE, out)
+        if not np.isin(group.extra, (THETA, RHO)).any():
+            return out
+        rate, carry, scale = exercise_carry.carry_terms(group)
+        theta = rate * out[0] - carry * group.spot * out[1] - scale * out[3]
+        return np.concatenate([out, theta[None]])
 
     def exercise_carry_means(self, group, means, sigma):
         return exercise_carry.carry_means(group, means, sigma)
@@ -224,6 +259,15 @@ class GBM(Model):
         rate, dividend, _ = dynamics.equivalent(float(maturity))
         vol = dynamics.vol.shifted(sigma - group.params[0]).implied(float(maturity))
         return black_scholes(kind, spot, spec.strike[j], maturity, rate, vol, dividend).price
+
+
+@functools.lru_cache(maxsize=256)
+def _solved_boundaries(spot, strike, rate, dividend, sigma, is_call, times):
+    """:func:`greeks.models.gbm.american.exercise_boundaries` on the dates ``times`` (their
+    float64 bytes), kept for later runs in the process (the policy depends on no seed: a
+    run re-sized by ``--target-se``, a report's second pass, a test's seeds)."""
+    dates = np.frombuffer(times).copy()
+    return exercise_boundaries(spot, strike, dates[-1], rate, dividend, sigma, is_call, dates)
 
 
 def _exercise_paths_dated(group, stream, n_paths: int, sensitivities: bool,

@@ -364,9 +364,9 @@ class Heston(Model):
 
     def exercise_hedges(self, group, paths, j, stops):
         """The European hedge stopped at each exercise date
-        (:func:`greeks.models.heston.hedge.hedge_controls`)."""
+        (:func:`greeks.exercise_hedge.hedge_controls`)."""
         from greeks.exercise import row_dates
-        from greeks.models.heston.hedge import (
+        from greeks.exercise_hedge import (
             HEDGE_EVERY,
             NORMAL_TABLE,
             hedge_controls,

@@ -1,4 +1,4 @@
-"""The hedge control variates of Heston american puts (greeks.models.heston.hedge).
+"""The hedge control variates of Heston american puts (greeks.exercise_hedge).
 
 * The kernel against a plain reference written here (the stopped sums of the Black–Scholes
   delta at the expected average variance, N from scipy) on random inputs.
@@ -22,9 +22,9 @@ from scipy.stats import norm
 import greeks
 from greeks import exercise, streams
 from greeks.engine import plan_groups
+from greeks.exercise_hedge import NORMAL_TABLE, hedge_controls, hedge_weights
 from greeks.models.heston import adapter as heston_adapter
 from greeks.models.heston.american import heston_american_put
-from greeks.models.heston.hedge import NORMAL_TABLE, hedge_controls, hedge_weights
 from greeks.payoffs import N_MOVES, PayoffSpec
 
 PUT = dict(id="P", instrument="american", option_type="put", strike=100.0, maturity=0.5,

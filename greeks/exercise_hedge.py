@@ -1,4 +1,6 @@
-"""Hedge (martingale) control variates of the early-exercise estimators under Heston.
+"""Hedge (martingale) control variates of the early-exercise estimators, under Heston and
+under GBM (constant variance: v = θ = σ², no mean reversion, the weight the Black–Scholes
+delta; the GBM adapter's ``exercise_hedges``).
 
 With M_t = e^{−(r−q)t} S_t, the forward-discounted price, a martingale under the pricing
 measure, and any weight w_i known at the exercise date t_{i−1} (t_{−1} = 0), the stopped sum
