@@ -46,7 +46,7 @@ Greeks: central differences of the fixed policy's value on common random numbers
 policy applied afresh to every moved path,
 
     delta = (4 D(h) − D(2h)) / 3,  D(h) = (Y(S0 (1 + h)) − Y(S0 (1 − h))) / (2 h S0),
-    gamma = (Y(S0 (1 + 2h)) − 2 Y(S0) + Y(S0 (1 − 2h))) / (2h S0)²,
+    gamma = (4 G(h) − G(2h)) / 3,  G(h) = (Y(S0 (1 + h)) − 2 Y(S0) + Y(S0 (1 − h))) / (h S0)²,
     vega  = (4 E(k) − E(2k)) / 3,  E(k) = (Y(σ + k) − Y(σ − k)) / (2 k),
 
 h = ``SPOT_STEP``, k the adapter's ``exercise_vol_step``; S is linear in S0 under both
@@ -65,10 +65,9 @@ Central differences have bias O(h²) (at h = 3 % about 0.2–0.45 % of an Americ
 delta, at k = 0.02 up to 0.8 % of its vega: as much as their SEs at 200,000 paths), hence
 Richardson's step over h and 2h (k and 2k), which leaves O(h⁴) (below 0.002 % of the
 delta, 0.07 % of the vega on the Longstaff–Schwartz puts), and variance O(1/h) from the
-paths whose exercise date the move changes.  A second difference's variance from those
-paths is O(1/h³), so gamma takes the wider step 2h: an eighth of the variance at h (SE
-0.35 times), at a bias O((2h)²) of 0.1–0.7 % of the gamma against the finite-difference
-pricer (docs/american.md), where Richardson's combination would raise the variance.
+paths whose exercise date the move changes (O(1/h³) for gamma's second differences: where
+the hedge control below is not available, gamma's SE is about 1.3 times that of G(h) alone,
+whose bias of 0.03–0.17 % of the gamma would grow in SEs with the paths).
 
 Theta and rho (models with ``carries_exercise``: GBM, :mod:`greeks.models.gbm.
 exercise_carry`, with and without a market).  Between the valuation time and the first
@@ -507,7 +506,7 @@ def european_greeks(price, spot: float, sigma: float, step: float) -> np.ndarray
     """The exact means of the European controls of :func:`greeks.payoffs.exercise_values`:
     the closed-form ``price(spot, sigma)`` and its differences with the estimators' steps
     (S0 (1 ± SPOT_STEP) and S0 (1 ± 2 SPOT_STEP), σ ± ``step`` and σ ± 2 ``step``, each
-    pair extrapolated; the gamma's second difference on the wider)."""
+    pair extrapolated)."""
     base, up, down, far_up, far_down = (
         price(spot * (1.0 + d), sigma)
         for d in (0.0, SPOT_STEP, -SPOT_STEP, 2.0 * SPOT_STEP, -2.0 * SPOT_STEP))
@@ -517,7 +516,8 @@ def european_greeks(price, spot: float, sigma: float, step: float) -> np.ndarray
     return np.array([base, payoffs.extrapolated_difference(up - down, far_up - far_down, shift),
                      payoffs.extrapolated_difference(vol_up - vol_down, vol_far_up - vol_far_down,
                                                      step),
-                     (far_up - 2.0 * base + far_down) / (4.0 * shift * shift)])
+                     payoffs.extrapolated_second(up + down - 2.0 * base,
+                                                 far_up + far_down - 2.0 * base, shift)])
 
 
 def _row_values(group, paths, j: int):

@@ -41,7 +41,7 @@ Each Greek gets the same control on the same moves as its own estimator
 (the path scaled, stopped at its own exercise date) and of the chains at σ0 ± k, σ0 ± 2k (each
 stopped under its own policy), differenced as the Greek is: the price's 2 C(Δ) − C(2Δ) with
 the Richardson partner's exercise date, delta and vega by Richardson's extrapolated central
-differences, gamma by the second difference at S0(1 ± 2h).
+differences (gamma's second differences too).
 """
 
 from __future__ import annotations
@@ -198,4 +198,5 @@ def hedge_controls(s, state, vol_s, vol_state, dates, stops, spec, j, spot, h, v
         out[0, p] = 2.0 * sums[0] - c_partner if spec.richardson[j] else sums[0]
         out[1, p] = payoffs.extrapolated_difference(sums[1] - sums[2], sums[3] - sums[4], shift)
         out[2, p] = payoffs.extrapolated_difference(vol[0] - vol[1], vol[2] - vol[3], vol_step)
-        out[3, p] = (sums[3] - 2.0 * sums[0] + sums[4]) / (4.0 * shift * shift)
+        out[3, p] = payoffs.extrapolated_second(sums[1] + sums[2] - 2.0 * sums[0],
+                                                sums[3] + sums[4] - 2.0 * sums[0], shift)

@@ -213,6 +213,14 @@ def _stopped(s, scale, state, p, dates, discounts, spec, j, policy):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def extrapolated_second(near, far, shift):
+    """Richardson's second derivative from the second differences ``near`` = Y(θ + δ) − 2Y(θ)
+    + Y(θ − δ) and ``far`` (at 2δ), δ = ``shift``: (4 G(δ) − G(2δ))/3 with G(δ) = near/δ²,
+    G(2δ) = far/(4δ²), whose O(δ²) terms cancel."""
+    return (4.0 * near - 0.25 * far) / (3.0 * shift * shift)
+
+
+@njit(cache=True, nogil=True, inline="always")
 def _stopped_paid(s, state, p, dates, discounts, paid, spec, j, policy):
     """Path p's payoff under the policy, deciding with ``discounts`` (the policy's) and
     discounted by ``paid``."""
@@ -248,7 +256,8 @@ def exercise_values(s, state, vol_s, vol_state, spot_s, dates, date_times, disco
         vega   the same extrapolation of the differences in σ with steps k and 2k
                (``vol_s``, ``vol_state``: the paths at σ + k, σ − k, σ + 2k, σ − 2k, paths ×
                stored dates each, under the policies 2–5 of those volatilities)
-        gamma  (Y(S0(1 + 2h)) − 2 Y + Y(S0(1 − 2h))) / (2h S0)²
+        gamma  Richardson's extrapolation of the second differences with steps h S0 and
+               2h S0 (:func:`extrapolated_second`)
         early exercise  1{τ before maturity}
         exercise time   t_τ (maturity if not exercised early)
 
@@ -348,14 +357,15 @@ def _fill(values, controls, p, y, ends, i, date_times, shift, vol_step):
     values[0, p] = 2.0 * y[0] - y[1]
     values[1, p] = extrapolated_difference(y[2] - y[3], y[4] - y[5], shift)
     values[2, p] = extrapolated_difference(y[6] - y[7], y[8] - y[9], vol_step)
-    values[3, p] = (y[4] - 2.0 * y[0] + y[5]) / (4.0 * shift * shift)
+    values[3, p] = extrapolated_second(y[2] + y[3] - 2.0 * y[0], y[4] + y[5] - 2.0 * y[0], shift)
     early = 0 <= i < n - 1
     values[4, p] = 1.0 if early else 0.0
     values[5, p] = date_times[i] if early else date_times[n - 1]
     controls[0, p] = ends[0]
     controls[1, p] = extrapolated_difference(ends[2] - ends[3], ends[4] - ends[5], shift)
     controls[2, p] = extrapolated_difference(ends[6] - ends[7], ends[8] - ends[9], vol_step)
-    controls[3, p] = (ends[4] - 2.0 * ends[0] + ends[5]) / (4.0 * shift * shift)
+    controls[3, p] = extrapolated_second(ends[2] + ends[3] - 2.0 * ends[0],
+                                         ends[4] + ends[5] - 2.0 * ends[0], shift)
 
 
 @njit(cache=True, nogil=True)

@@ -207,8 +207,10 @@ class GBM(Model):
 
     def hedges_exercise(self, group, paths):
         """Flat rows (:class:`BrownianPaths`: e^{−(r−q)t} S_t an exact martingale on the
-        exact steps)."""
-        return isinstance(paths, BrownianPaths)
+        exact steps), and rows off a market without cash dividends (S_t/G(t) one)."""
+        return isinstance(paths, BrownianPaths) or (
+            group.market is not None and not paths.spot_s.shape[0]
+            and paths.vol_s.shape[1] > 0)
 
     def exercise_hedges(self, group, paths, j, stops):
         """The European hedge stopped at each exercise date
@@ -220,16 +222,27 @@ class GBM(Model):
 
         spec = group.payoff
         columns, times, _ = row_dates(group, paths.columns, j)
-        prices = np.exp(paths.means[:, columns][:, None, :]
-                        + paths.sigmas[:, None, None] * paths.w[:, columns][None])
-        variances = paths.sigmas * paths.sigmas
-        out = np.empty((4, paths.w.shape[0]))
-        hedge_controls(prices[0], prices[0, :, :0], prices[1:], prices[1:, :, :0],
-                       np.arange(columns.size), stops, spec, j, group.spot, payoffs.SPOT_STEP,
-                       self.exercise_vol_step(group), variances, variances[0],
-                       hedge_weights(times, float(spec.strike[j]), group.rate, group.dividend,
-                                     FLAT_KAPPA, variances[0]),
-                       HEDGE_EVERY, NORMAL_TABLE, out)
+        step = self.exercise_vol_step(group)
+        if group.market is not None:
+            out = np.empty((4, paths.s.shape[0]))
+            sigma = group.params[0]
+            scales = np.array([(sigma + d) ** 2 for d in (0.0, step, -step, 2 * step,
+                                                          -2 * step)]) / sigma ** 2
+            hedge_controls(paths.s, paths.state, paths.vol_s, paths.vol_state, columns, stops,
+                           spec, j, group.spot, payoffs.SPOT_STEP, step, scales, 1.0,
+                           _market_hedge_weights(group.market, columns, float(spec.strike[j])),
+                           HEDGE_EVERY, NORMAL_TABLE, out)
+        else:
+            prices = np.exp(paths.means[:, columns][:, None, :]
+                            + paths.sigmas[:, None, None] * paths.w[:, columns][None])
+            variances = paths.sigmas * paths.sigmas
+            out = np.empty((4, paths.w.shape[0]))
+            hedge_controls(prices[0], prices[0, :, :0], prices[1:], prices[1:, :, :0],
+                           np.arange(columns.size), stops, spec, j, group.spot,
+                           payoffs.SPOT_STEP, step, variances, variances[0],
+                           hedge_weights(times, float(spec.strike[j]), group.rate,
+                                         group.dividend, FLAT_KAPPA, variances[0]),
+                           HEDGE_EVERY, NORMAL_TABLE, out)
         if not np.isin(group.extra, (THETA, RHO)).any():
             return out
         rate, carry, scale = exercise_carry.carry_terms(group)
@@ -259,6 +272,24 @@ class GBM(Model):
         rate, dividend, _ = dynamics.equivalent(float(maturity))
         vol = dynamics.vol.shifted(sigma - group.params[0]).implied(float(maturity))
         return black_scholes(kind, spot, spec.strike[j], maturity, rate, vol, dividend).price
+
+
+def _market_hedge_weights(market, columns: np.ndarray, strike: float) -> np.ndarray:
+    """:func:`greeks.exercise_hedge.hedge_weights` off a market without cash dividends, on
+    the grid points ``columns`` of a row's dates: M = S/G (G the growth: a martingale), the
+    weight ω DF(T) G(T) N(ω d_1), d_1 = (log(S G(T)/(G(t) K)))/σ̄√τ + σ̄√τ/2, σ̄²τ the
+    remaining total variance w(T) − w(t) (rows 0 and 1 with the kernel's v = θ = 1 (and its
+    moved chains' v scaled by ((σ ± k)/σ)², which moves only the variance reduction)."""
+    growth, clock = market.growth[columns], market.clock[columns]
+    start_clock = np.concatenate(([0.0], clock[:-1]))
+    start_growth = np.concatenate(([1.0], growth[:-1]))
+    out = np.zeros((5, columns.size))
+    out[0] = clock[-1] - start_clock
+    out[1] = 1.0
+    out[2] = np.log(growth[-1] / start_growth) - math.log(strike)
+    out[3] = 1.0 / growth
+    out[4, 0] = market.discount[columns[-1]] * growth[-1]
+    return out
 
 
 @functools.lru_cache(maxsize=256)

@@ -71,7 +71,8 @@ def _reference(s, state, vol_s, vol_state, dates, stops, omega, strike, richards
         out[0, p] = 2 * base - partner if richardson else base
         out[1, p] = (2 * (up - down) - 0.25 * (far_up - far_down)) / (3 * h * spot)
         out[2, p] = (2 * (vols[0] - vols[1]) - 0.25 * (vols[2] - vols[3])) / (3 * k)
-        out[3, p] = (far_up - 2 * base + far_down) / (2 * h * spot) ** 2
+        out[3, p] = (4 * (up + down - 2 * base) - 0.25 * (far_up + far_down - 2 * base)) / (
+            3 * (h * spot) ** 2)
     return out
 
 
