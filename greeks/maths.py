@@ -217,7 +217,7 @@ def _zero_dof_cdf(mu, t, low, weight, log_factorial, reciprocals):
     C_k < 1e-20), by the recurrences of the Poisson weights, until beyond t and μ p_k(t)
     falls below 1e-17 of their sum (absolute error near 1e-16).  The recurrences multiply
     by 1/k from ``reciprocals`` (1/k at k) where it holds k, else divide by k."""
-    p_t = np.exp(low * np.log(t) - t - log_factorial)
+    p_t = np.exp(low * np.log(t) - t - log_factorial) if low > 0 else np.exp(-t)
     cumulative = weight
     q1 = weight * mu / (low + 1)
     q2 = q1 * mu / (low + 2)
@@ -278,14 +278,21 @@ def _cornish_fisher_start(mu, given):
 def _zero_dof_halley(mu, u, t, tolerance, reciprocals):
     """Halley's iteration on F(t) = u (:func:`_zero_dof_cdf`, with ``reciprocals``) from t,
     kept inside the bracket that it narrows (bisection where a step leaves it), until a
-    step below ``tolerance`` of t; then t − step."""
+    step below ``tolerance`` of t; then t − step.  It stops at μ + 40√μ + 60, where
+    1 − F < 1e-30, should the sum's rounding keep F below a level within 1e-15 of 1."""
     first = max(int(np.floor(mu - 10.0 * np.sqrt(mu))) - 1, 0)
-    log_factorial = math.lgamma(first + 1.0)
-    weight = np.exp(first * np.log(mu) - mu - log_factorial)
+    if first == 0:
+        log_factorial, weight = 0.0, np.exp(-mu)
+    else:
+        log_factorial = math.lgamma(first + 1.0)
+        weight = np.exp(first * np.log(mu) - mu - log_factorial)
     low, high = 0.0, np.inf
+    bound = mu + 40.0 * np.sqrt(mu) + 60.0
     for _ in range(200):
         cdf, density, slope = _zero_dof_cdf(mu, t, first, weight, log_factorial, reciprocals)
         if cdf < u:
+            if t >= bound:
+                return bound
             low = t
         else:
             high = t
@@ -295,7 +302,7 @@ def _zero_dof_halley(mu, u, t, tolerance, reciprocals):
             return t - step
         following = t - step
         if not low < following < high:
-            following = 0.5 * (low + high) if high < np.inf else 2.0 * t
+            following = 0.5 * (low + high) if high < np.inf else min(2.0 * t, bound)
         t = following
     return t
 
@@ -465,7 +472,9 @@ def tabulated_noncentral_chi_square_variate(lam, shape, z, u_gamma, u_boost, gam
     """:func:`noncentral_chi_square_variate` by the tables: the same draws and laws, G from
     :func:`tabulated_log_gamma_quantile` (``gamma_table`` of Gamma(a + 1), a = (d − 1)/2
     for d ≥ 1 and d/2 below, times u_boost^{1/a}) and y from
-    :func:`tabulated_zero_dof_quantile`; as (x, log(x/2))."""
+    :func:`tabulated_zero_dof_quantile` at the level Φ(z) capped at 1 − 2⁻⁴⁰, within which
+    F is resolved in double precision (a change of law of probability 1e-12); as
+    (x, log(x/2))."""
     if shape >= 1.0:
         root = z + np.sqrt(lam)
         x = root * root
@@ -475,7 +484,7 @@ def tabulated_noncentral_chi_square_variate(lam, shape, z, u_gamma, u_boost, gam
                               + np.log(u_boost) / a)
         return x, np.log(0.5 * x)
     log_gamma = tabulated_log_gamma_quantile(gamma_table, u_gamma) + np.log(u_boost) / (0.5 * shape)
-    u = min(normal_cdf(z), 1.0 - 2.0 ** -53)
+    u = min(normal_cdf(z), 1.0 - 2.0 ** -40)
     half = tabulated_zero_dof_quantile(0.5 * lam, u, starts, reciprocals) if lam > 0.0 else 0.0
     log_half = np.log(half + np.exp(log_gamma)) if half > 0.0 else log_gamma
     return 2.0 * np.exp(log_half), log_half
