@@ -260,7 +260,7 @@ def zero_dof_quantile(mu, u):
         t = -np.log1p(-given) * (1.0 + 0.5 * mu)
     else:
         t = _cornish_fisher_start(mu, given)
-    return _zero_dof_halley(mu, u, t, 1e-5, np.empty(0))
+    return _zero_dof_halley(mu, u, t, atom, 1e-5, np.empty(0))
 
 
 @njit(cache=True, nogil=True, error_model="numpy", inline="always")
@@ -275,14 +275,15 @@ def _cornish_fisher_start(mu, given):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _zero_dof_halley(mu, u, t, tolerance, reciprocals):
-    """Halley's iteration on F(t) = u (:func:`_zero_dof_cdf`, with ``reciprocals``) from t,
+def _zero_dof_halley(mu, u, t, atom, tolerance, reciprocals):
+    """Halley's iteration on F(t) = u (:func:`_zero_dof_cdf`, with ``reciprocals``; ``atom``
+    = e^{−μ}) from t,
     kept inside the bracket that it narrows (bisection where a step leaves it), until a
     step below ``tolerance`` of t; then t − step.  It stops at μ + 40√μ + 60, where
     1 − F < 1e-30, should the sum's rounding keep F below a level within 1e-15 of 1."""
     first = max(int(np.floor(mu - 10.0 * np.sqrt(mu))) - 1, 0)
     if first == 0:
-        log_factorial, weight = 0.0, np.exp(-mu)
+        log_factorial, weight = 0.0, atom
     else:
         log_factorial = math.lgamma(first + 1.0)
         weight = np.exp(first * np.log(mu) - mu - log_factorial)
@@ -394,7 +395,7 @@ def tabulated_log_gamma_quantile(table, u):
     below 1e-10 of x (tests/models/heston/test_crn.py), far below any Monte-Carlo error.
     At fixed u the interpolation weights are fixed, so the result is as smooth in a as the
     nodes are."""
-    w = np.log(u) - np.log1p(-u)
+    w = np.log(u / (1.0 - u))
     position = (w + GAMMA_EDGE) * (1.0 / GAMMA_STEP)
     i = min(max(int(position), 0), table.shape[1] - 2)
     f = position - i
@@ -449,7 +450,7 @@ def tabulated_zero_dof_quantile(mu, u, starts, reciprocals):
     given = (u - atom) / (1.0 - atom)
     root = np.sqrt(mu)
     if root < START_ROOT_EDGE - 2.0 * START_ROOT_STEP:
-        w = np.log(given) - np.log1p(-given)
+        w = np.log(given / (1.0 - given))
         along = root * (1.0 / START_ROOT_STEP)
         across = min(max((w + START_EDGE) * (1.0 / START_STEP), 0.0), starts.shape[1] - 1.0)
         j = min(max(int(along), 1), starts.shape[0] - 3)
@@ -463,7 +464,7 @@ def tabulated_zero_dof_quantile(mu, u, starts, reciprocals):
         t = np.exp(y)
     else:
         t = _cornish_fisher_start(mu, given)
-    return _zero_dof_halley(mu, u, t, 1e-4, reciprocals)
+    return _zero_dof_halley(mu, u, t, atom, 1e-4, reciprocals)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -486,8 +487,10 @@ def tabulated_noncentral_chi_square_variate(lam, shape, z, u_gamma, u_boost, gam
     log_gamma = tabulated_log_gamma_quantile(gamma_table, u_gamma) + np.log(u_boost) / (0.5 * shape)
     u = min(normal_cdf(z), 1.0 - 2.0 ** -40)
     half = tabulated_zero_dof_quantile(0.5 * lam, u, starts, reciprocals) if lam > 0.0 else 0.0
-    log_half = np.log(half + np.exp(log_gamma)) if half > 0.0 else log_gamma
-    return 2.0 * np.exp(log_half), log_half
+    if half > 0.0:
+        half += np.exp(log_gamma)
+        return 2.0 * half, np.log(half)
+    return 2.0 * np.exp(log_gamma), log_gamma
 
 
 @njit(cache=True, nogil=True, inline="always")
