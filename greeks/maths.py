@@ -2,7 +2,8 @@
 
 Normal law: Φ, φ and Acklam's quantile.  Modified Bessel ratio I_{ν+1}/I_ν (continued
 fraction).  Regularised incomplete gamma P(a, x) and its inverse.  Bessel counts, gamma and
-noncentral chi-square variates, each from a fixed number of draws (inversion).
+noncentral chi-square variates, each from a fixed number of draws (inversion, directly or
+from tables of the quantiles).
 Digamma.  ``COMPLEX_STEP``: the relative step of
 complex-step differentiation, f'(x) = Im f(x + ih)/h, exact to rounding.
 """
@@ -277,9 +278,8 @@ def _cornish_fisher_start(mu, given):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _zero_dof_halley(mu, u, t, atom, tolerance, reciprocals):
     """Halley's iteration on F(t) = u (:func:`_zero_dof_cdf`, with ``reciprocals``; ``atom``
-    = e^{−μ}) from t,
-    kept inside the bracket that it narrows (bisection where a step leaves it), until a
-    step below ``tolerance`` of t; then t − step.  It stops at μ + 40√μ + 60, where
+    = e^{−μ}) from t, kept inside the bracket that it narrows (bisection where a step leaves
+    it), until a step below ``tolerance`` of t; then t − step.  It stops at μ + 40√μ + 60, where
     1 − F < 1e-30, should the sum's rounding keep F below a level within 1e-15 of 1."""
     first = max(int(np.floor(mu - 10.0 * np.sqrt(mu))) - 1, 0)
     if first == 0:
@@ -392,7 +392,7 @@ def tabulated_log_gamma_quantile(table, u):
     interpolant of y(w) at w = log(u/(1 − u)) (values and slopes at the two nodes about w).
     Its error is at most GAMMA_STEP⁴/384·max|y⁗|; y is smooth, nearly linear in both tails
     (log x ≈ (log u + log Γ(a + 1))/a below, x ≈ −log(1 − u) above), and the error stays
-    below 1e-10 of x (tests/models/heston/test_crn.py), far below any Monte-Carlo error.
+    below 2e-10 of x (tests/models/heston/test_crn.py), far below any Monte-Carlo error.
     At fixed u the interpolation weights are fixed, so the result is as smooth in a as the
     nodes are."""
     w = np.log(u / (1.0 - u))
@@ -438,7 +438,7 @@ def tabulated_zero_dof_quantile(mu, u, starts, reciprocals):
     """:func:`zero_dof_quantile` from a better start: 0 on the atom u ≤ e^{−μ}, else Halley's
     iteration (:func:`_zero_dof_halley`) from the bicubic interpolant (in √μ and the logit w
     of the level given y > 0) of :func:`zero_dof_start_table` (Cornish–Fisher beyond its
-    √μ ≤ 20, where that start is as good), whose relative error is below 1e-4 (typically
+    √μ ≤ 20, where that start is within 1e-3), whose relative error is below 1e-4 (typically
     1e-7), until a step below 1e-4 of t.  One step almost always suffices; Halley's error
     being cubic, the result's relative error is then below about 1e-11 (that of F near
     1e-15), a bias below 1e-11 per transition in any expectation.  Smooth in (μ, u) as the
