@@ -1,6 +1,6 @@
 """Heston engine throughput per scheme against a plain-numpy Euler LR estimator, one process.
 
-    python benchmarks/bench_heston.py [--paths 1500000] [--repeats 5]
+    python benchmarks/bench_heston.py [--paths 1500000] [--repeats 5] [--cpu-time]
 
 Prices the ATM 1-year European call (S0 = K = 100, r = 0.05, v0 = θ = 0.04, κ = 1.5,
 ξ = 0.5, ρ = −0.7) with price, delta and vega (the engine always computes the score
@@ -8,7 +8,8 @@ weights) on a grid of 52 equal steps (steps_per_year = 52, first_step = 0), one 
 with each scheme (qe, exact, euler), and the same with a vectorised numpy
 full-truncation Euler implementation of the same estimator (the baseline, run in the
 same process).  Throughput is path-steps/s = paths × 52 grid points / seconds; each
-figure is the median of the repeats.  Also: qe on 2 threads.  The numpy baseline's
+figure is the median of the repeats, also as a ratio to qe's (the same process, so that
+it holds under other load).  Also: qe on 2 threads.  The numpy baseline's
 estimates are checked against engine euler at equal paths (they simulate the same
 chain, from different random streams, so they must agree within a few standard errors).
 
@@ -107,13 +108,14 @@ def numpy_baseline(paths: int, seed: int, block: int = 1 << 16) -> np.ndarray:
     return np.concatenate([mean, se])
 
 
-def timed(function, repeats: int) -> tuple[list[float], object]:
-    """Wall times of ``repeats`` calls, and the last call's result."""
+def timed(function, repeats: int, clock=time.perf_counter) -> tuple[list[float], object]:
+    """Times of ``repeats`` calls by ``clock`` (wall or process CPU time), and the last
+    call's result."""
     times, result = [], None
     for _ in range(repeats):
-        start = time.perf_counter()
+        start = clock()
         result = function()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return times, result
 
 
@@ -121,6 +123,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--paths", type=int, default=1_500_000)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--cpu-time", action="store_true",
+                        help="time by process CPU time (on a loaded machine; qe on 2 threads "
+                             "then counts both threads' time)")
     parser.add_argument("--output", type=Path, default=RESULTS,
                         help="markdown file for the table (default: %(default)s)")
     args = parser.parse_args()
@@ -140,13 +145,14 @@ def main() -> None:
     load_before = load_average()
     started = time.perf_counter()
 
+    clock = time.process_time if args.cpu_time else time.perf_counter
     times, estimates = {}, {}
     for scheme in SCHEMES:
-        times[scheme], estimates[scheme] = timed(lambda: run(scheme), args.repeats)
-    times["numpy"], baseline = timed(lambda: numpy_baseline(args.paths, 1), args.repeats)
-    times["qe, 2 threads"], _ = timed(lambda: run("qe", threads=2), args.repeats)
+        times[scheme], estimates[scheme] = timed(lambda: run(scheme), args.repeats, clock)
+    times["numpy"], baseline = timed(lambda: numpy_baseline(args.paths, 1), args.repeats, clock)
+    times["qe, 2 threads"], _ = timed(lambda: run("qe", threads=2), args.repeats, clock)
     times["qe, default estimators (auto: conditional Monte Carlo; vega by CRN bumps)"], _ = timed(
-        lambda: run("qe", plain=False), args.repeats)
+        lambda: run("qe", plain=False), args.repeats, clock)
     rates = {name: cells / statistics.median(t) for name, t in times.items()}
     spread = {name: f"{cells / max(t) / 1e6:.1f}–{cells / min(t) / 1e6:.1f}"
               for name, t in times.items()}
@@ -171,20 +177,23 @@ def main() -> None:
         f"European call (S0 = K = 100, r = {R}, v0 = θ = {V0}, κ = {KAPPA}, ξ = {XI}, "
         f"ρ = {RHO}), price + plain-LR delta + vega with SEs (the same estimator as the numpy "
         f"baseline), {STEPS} equal steps, "
-        f"{args.paths:,} paths, median of {args.repeats}, one thread unless stated.",
+        f"{args.paths:,} paths, median of {args.repeats}, one thread unless stated"
+        + ("; process CPU time." if args.cpu_time else "."),
         "",
         f"Machine: {machine}; load average {load_before} before, {load_after} after "
         f"({elapsed:.0f} s timed).",
         "",
-        "| job | M path-steps/s (median) | min–max over repeats | ratio to numpy Euler |",
-        "| --- | ---: | ---: | ---: |",
+        "| job | M path-steps/s (median) | min–max over repeats | ratio to numpy Euler "
+        "| ratio to engine qe |",
+        "| --- | ---: | ---: | ---: | ---: |",
     ]
     auto = "qe, default estimators (auto: conditional Monte Carlo; vega by CRN bumps)"
     for name in (*SCHEMES, "qe, 2 threads", auto):
         lines.append(f"| engine {name} | {rates[name] / 1e6:.1f} | {spread[name]} | "
-                     f"{rates[name] / rates['numpy']:.2f} |")
+                     f"{rates[name] / rates['numpy']:.2f} | {rates[name] / rates['qe']:.3f} |")
     lines.append(f"| plain numpy full-truncation Euler (same process) | "
-                 f"{rates['numpy'] / 1e6:.1f} | {spread['numpy']} | 1.00 |")
+                 f"{rates['numpy'] / 1e6:.1f} | {spread['numpy']} | 1.00 | "
+                 f"{rates['numpy'] / rates['qe']:.3f} |")
     lines += [
         "",
         f"qe on 2 threads / qe on 1 thread: {rates['qe, 2 threads'] / rates['qe']:.2f}",

@@ -2,7 +2,8 @@
 
 Normal law: Φ, φ and Acklam's quantile.  Modified Bessel ratio I_{ν+1}/I_ν (continued
 fraction).  Regularised incomplete gamma P(a, x) and its inverse.  Bessel counts, gamma and
-noncentral chi-square variates, each from a fixed number of draws (inversion).
+noncentral chi-square variates, each from a fixed number of draws (inversion, directly or
+from tables of the quantiles).
 Digamma.  ``COMPLEX_STEP``: the relative step of
 complex-step differentiation, f'(x) = Im f(x + ih)/h, exact to rounding.
 """
@@ -88,10 +89,17 @@ def bessel_ratio(nu, z):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def _lower_gamma(a, x):
-    """The regularised lower incomplete gamma function P(a, x): its series below
-    x = a + 1, else 1 − Q by Legendre's continued fraction (modified Lentz)."""
+    """The regularised lower incomplete gamma function P(a, x) (:func:`_incomplete_gammas`)."""
+    return _incomplete_gammas(a, x)[0]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _incomplete_gammas(a, x):
+    """(P(a, x), Q(a, x)), the regularised lower and upper incomplete gamma functions: P by
+    its series below x = a + 1, else Q by Legendre's continued fraction (modified Lentz),
+    the other as the complement, so that each is accurate where it is small."""
     if x <= 0.0:
-        return 0.0
+        return 0.0, 1.0
     log_front = a * np.log(x) - x - math.lgamma(a)
     if x < a + 1.0:
         term = total = 1.0 / a
@@ -100,7 +108,8 @@ def _lower_gamma(a, x):
             n += 1.0
             term *= x / n
             total += term
-        return total * np.exp(log_front)
+        lower = total * np.exp(log_front)
+        return lower, 1.0 - lower
     tiny = 1e-300
     b = x + 1.0 - a
     c, d = 1.0 / tiny, 1.0 / b
@@ -117,7 +126,8 @@ def _lower_gamma(a, x):
         h *= step
         if abs(step - 1.0) < 1e-16:
             break
-    return 1.0 - np.exp(log_front) * h
+    upper = np.exp(log_front) * h
+    return 1.0 - upper, upper
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -199,25 +209,32 @@ def bessel_quantile(nu, z, u):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _zero_dof_cdf(mu, t, low, weight, log_factorial):
+def _zero_dof_cdf(mu, t, low, weight, log_factorial, reciprocals):
     """(F, f, f') at t = y/2 of y ~ χ'²_0(2μ), the Poisson(μ) mixture of χ²_{2n} (χ²_0 = 0):
     F = P(K ≥ N) = Σ_k p_k(t) C_k for independent K ~ Poisson(t) and N ~ Poisson(μ),
     C_k = P(N ≤ k) (as P(χ²_{2n}/2 ≤ t) = P(K ≥ n)); f = dF/dt = Σ_k p_k(t) p_{k+1}(μ) and
     f' = Σ_k p_k(t)(p_{k+2}(μ) − p_{k+1}(μ)).  One pass up from k = ``low``, ten standard
     deviations of N below μ (p_low(μ) = ``weight``, log low! = ``log_factorial``; below it
     C_k < 1e-20), by the recurrences of the Poisson weights, until beyond t and μ p_k(t)
-    falls below 1e-17 of their sum (absolute error near 1e-16)."""
-    p_t = np.exp(low * np.log(t) - t - log_factorial)
+    falls below 1e-17 of their sum (absolute error near 1e-16).  The recurrences multiply
+    by 1/k from ``reciprocals`` (1/k at k) where it holds k, else divide by k."""
+    p_t = np.exp(low * np.log(t) - t - log_factorial) if low > 0 else np.exp(-t)
     cumulative = weight
     q1 = weight * mu / (low + 1)
     q2 = q1 * mu / (low + 2)
     value, density, slope, mass = p_t * cumulative, p_t * q1, p_t * (q2 - q1), p_t
     k = low
+    n = reciprocals.size
     while True:
         k += 1
-        p_t *= t / k
-        cumulative += q1
-        q1, q2 = q2, q2 * mu / (k + 2)
+        if k + 2 < n:
+            p_t *= t * reciprocals[k]
+            cumulative += q1
+            q1, q2 = q2, q2 * mu * reciprocals[k + 2]
+        else:
+            p_t *= t / k
+            cumulative += q1
+            q1, q2 = q2, q2 * mu / (k + 2)
         value += p_t * cumulative
         density += p_t * q1
         slope += p_t * (q2 - q1)
@@ -230,42 +247,63 @@ def _zero_dof_cdf(mu, t, low, weight, log_factorial):
 @njit(cache=True, nogil=True, error_model="numpy")
 def zero_dof_quantile(mu, u):
     """t = y/2 with P(y' ≤ y) = u for y' ~ χ'²_0(2μ) (:func:`_zero_dof_cdf`): 0 when u ≤
-    e^{−μ} (the atom at 0), else Halley's iteration on F(t) = u, kept inside the bracket
-    that it narrows (bisection where a step leaves it), until a step below 1e-5 of t (its
-    error cubic, the result's relative error is then near that of F, 1e-12 or less).  The
-    start is the Cornish–Fisher expansion in the level given y > 0, or an exponential for
-    μ < 1; one or two steps suffice from μ ≈ 10 on.  F is smooth and increasing in t and
-    smooth in μ, so the quantile is a smooth function of (μ, u), continuous where it leaves
-    the atom."""
+    e^{−μ} (the atom at 0), else Halley's iteration on F(t) = u (:func:`_zero_dof_halley`)
+    until a step below 1e-5 of t (its error cubic, the result's relative error is then near
+    that of F, 1e-12 or less).  The start is the Cornish–Fisher expansion in the level given
+    y > 0 (:func:`_cornish_fisher_start`), or an exponential for μ < 1; one or two steps
+    suffice from μ ≈ 10 on.  F is smooth and increasing in t and smooth in μ, so the
+    quantile is a smooth function of (μ, u), continuous where it leaves the atom."""
     atom = np.exp(-mu)
     if u <= atom:
         return 0.0
     given = (u - atom) / (1.0 - atom)  # the quantile's level given y > 0
     if mu < 1.0:
         t = -np.log1p(-given) * (1.0 + 0.5 * mu)
-    else:  # Cornish–Fisher: t has mean μ, variance 2μ, skewness 3/sqrt(2μ), excess 6/μ
-        z = normal_quantile(given)
-        skew, excess = 3.0 / np.sqrt(2.0 * mu), 6.0 / mu
-        t = max(mu + np.sqrt(2.0 * mu) * (z + skew * (z * z - 1.0) / 6.0
-                                          + excess * z * (z * z - 3.0) / 24.0
-                                          - skew * skew * z * (2.0 * z * z - 5.0) / 36.0), 1e-3)
+    else:
+        t = _cornish_fisher_start(mu, given)
+    return _zero_dof_halley(mu, u, t, atom, 1e-5, np.empty(0))
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _cornish_fisher_start(mu, given):
+    """The Cornish–Fisher expansion of t at the level ``given`` (y > 0): t has mean μ,
+    variance 2μ, skewness 3/sqrt(2μ), excess kurtosis 6/μ; at least 1e-3."""
+    z = normal_quantile(given)
+    skew, excess = 3.0 / np.sqrt(2.0 * mu), 6.0 / mu
+    return max(mu + np.sqrt(2.0 * mu) * (z + skew * (z * z - 1.0) / 6.0
+                                         + excess * z * (z * z - 3.0) / 24.0
+                                         - skew * skew * z * (2.0 * z * z - 5.0) / 36.0), 1e-3)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _zero_dof_halley(mu, u, t, atom, tolerance, reciprocals):
+    """Halley's iteration on F(t) = u (:func:`_zero_dof_cdf`, with ``reciprocals``; ``atom``
+    = e^{−μ}) from t, kept inside the bracket that it narrows (bisection where a step leaves
+    it), until a step below ``tolerance`` of t; then t − step.  It stops at μ + 40√μ + 60, where
+    1 − F < 1e-30, should the sum's rounding keep F below a level within 1e-15 of 1."""
     first = max(int(np.floor(mu - 10.0 * np.sqrt(mu))) - 1, 0)
-    log_factorial = math.lgamma(first + 1.0)
-    weight = np.exp(first * np.log(mu) - mu - log_factorial)
+    if first == 0:
+        log_factorial, weight = 0.0, atom
+    else:
+        log_factorial = math.lgamma(first + 1.0)
+        weight = np.exp(first * np.log(mu) - mu - log_factorial)
     low, high = 0.0, np.inf
+    bound = mu + 40.0 * np.sqrt(mu) + 60.0
     for _ in range(200):
-        cdf, density, slope = _zero_dof_cdf(mu, t, first, weight, log_factorial)
+        cdf, density, slope = _zero_dof_cdf(mu, t, first, weight, log_factorial, reciprocals)
         if cdf < u:
+            if t >= bound:
+                return bound
             low = t
         else:
             high = t
         ratio = (cdf - u) / density if density > 0.0 else np.inf
         step = ratio / (1.0 - 0.5 * ratio * slope / density) if density > 0.0 else np.inf
-        if abs(step) <= 1e-5 * t:
+        if abs(step) <= tolerance * t:
             return t - step
         following = t - step
         if not low < following < high:
-            following = 0.5 * (low + high) if high < np.inf else 2.0 * t
+            following = 0.5 * (low + high) if high < np.inf else min(2.0 * t, bound)
         t = following
     return t
 
@@ -304,6 +342,155 @@ def noncentral_chi_square_variate(lam, shape, z, u_gamma, u_boost):
     half = zero_dof_quantile(0.5 * lam, u) if lam > 0.0 else 0.0
     log_half = np.log(half + np.exp(log_gamma)) if half > 0.0 else log_gamma
     return 2.0 * np.exp(log_half), log_half
+
+
+# Tables of the exact scheme's inversions: w = log(u/(1 − u)) on ±GAMMA_EDGE covers the levels
+# (2⁻⁵⁴, 1 − 2⁻⁵³) of :func:`open_uniform`; the zero-degree starts span √μ ≤ START_ROOT_EDGE.
+GAMMA_EDGE, GAMMA_STEP = 38.0, 1.0 / 32.0
+START_ROOT_EDGE, START_ROOT_STEP = 20.0, 0.125
+START_EDGE, START_STEP = 20.0, 0.25
+RECIPROCALS = 4096
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def gamma_log_quantile_table(a):
+    """The nodes of y(w) = log P⁻¹(a, u), u = 1/(1 + e^{−w}), at w_i = −GAMMA_EDGE +
+    i·GAMMA_STEP, for :func:`tabulated_log_gamma_quantile`: rows y_i and dy/dw at w_i =
+    u(1 − u)/(x f(x)) (x = e^{y_i}, f the Gamma(a) density).  Each y_i is Newton's iteration
+    from :func:`gamma_quantile` on log P(a, e^y) = log u below the median level and on
+    log Q(a, e^y) = log(1 − u) above (:func:`_incomplete_gammas`), so that levels
+    whose 1 − u a double cannot hold stay exact; its convergence is quadratic, to rounding."""
+    n = int(round(2.0 * GAMMA_EDGE / GAMMA_STEP)) + 1
+    out = np.empty((2, n))
+    log_gamma = math.lgamma(a)
+    for i in range(n):
+        w = -GAMMA_EDGE + i * GAMMA_STEP
+        soft = np.log1p(np.exp(-abs(w)))  # log(1 + e^{−|w|})
+        log_low = w - soft if w < 0.0 else -soft  # log u
+        log_high = -soft if w < 0.0 else -w - soft  # log(1 − u)
+        y = np.log(gamma_quantile(a, min(np.exp(log_low), 1.0 - 2.0 ** -53)))
+        for _ in range(50):
+            x = np.exp(y)
+            lower, upper = _incomplete_gammas(a, x)
+            front = np.exp(a * y - x - log_gamma)  # x f(x)
+            if w < 0.0:
+                step = (np.log(lower) - log_low) * lower / front
+            else:
+                step = -(np.log(upper) - log_high) * upper / front
+            y -= step
+            if abs(step) < 1e-15 * max(1.0, abs(y)):
+                break
+        x = np.exp(y)
+        out[0, i] = y
+        out[1, i] = np.exp(log_low + log_high - (a * y - x - log_gamma))
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def tabulated_log_gamma_quantile(table, u):
+    """log P⁻¹(a, u) from the nodes of :func:`gamma_log_quantile_table`: the cubic Hermite
+    interpolant of y(w) at w = log(u/(1 − u)) (values and slopes at the two nodes about w).
+    Its error is at most GAMMA_STEP⁴/384·max|y⁗|; y is smooth, nearly linear in both tails
+    (log x ≈ (log u + log Γ(a + 1))/a below, x ≈ −log(1 − u) above), and the error stays
+    below 2e-10 of x (tests/models/heston/test_crn.py), far below any Monte-Carlo error.
+    At fixed u the interpolation weights are fixed, so the result is as smooth in a as the
+    nodes are."""
+    w = np.log(u / (1.0 - u))
+    position = (w + GAMMA_EDGE) * (1.0 / GAMMA_STEP)
+    i = min(max(int(position), 0), table.shape[1] - 2)
+    f = position - i
+    y0, y1 = table[0, i], table[0, i + 1]
+    m0, m1 = table[1, i] * GAMMA_STEP, table[1, i + 1] * GAMMA_STEP
+    rise = y1 - y0
+    return y0 + f * (m0 + f * (3.0 * rise - 2.0 * m0 - m1 + f * (m0 + m1 - 2.0 * rise)))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def zero_dof_start_table():
+    """Starting points of :func:`tabulated_zero_dof_quantile`: log t(μ, g) at
+    μ_j = (j·START_ROOT_STEP)² and the logits w_i = −START_EDGE + i·START_STEP of the level
+    g = (u − e^{−μ})/(1 − e^{−μ}) given y > 0 (:func:`zero_dof_quantile`; at μ = 0 the
+    limit law given y > 0, t ~ Exp(1))."""
+    roots = int(round(START_ROOT_EDGE / START_ROOT_STEP)) + 1
+    n = int(round(2.0 * START_EDGE / START_STEP)) + 1
+    out = np.empty((roots, n))
+    for j in range(roots):
+        mu = (j * START_ROOT_STEP) ** 2
+        atom = np.exp(-mu)
+        for i in range(n):
+            given = 1.0 / (1.0 + np.exp(START_EDGE - i * START_STEP))
+            if j == 0:
+                out[j, i] = np.log(-np.log1p(-given))
+            else:
+                out[j, i] = np.log(zero_dof_quantile(mu, atom + given * (1.0 - atom)))
+    return out
+
+
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
+def _lagrange_weights(f):
+    """Weights of the cubic through the nodes −1, 0, 1, 2 at f."""
+    return (-f * (f - 1.0) * (f - 2.0) / 6.0, 0.5 * (f + 1.0) * (f - 1.0) * (f - 2.0),
+            -0.5 * (f + 1.0) * f * (f - 2.0), (f + 1.0) * f * (f - 1.0) / 6.0)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def tabulated_zero_dof_quantile(mu, u, starts, reciprocals):
+    """:func:`zero_dof_quantile` from a better start: 0 on the atom u ≤ e^{−μ}, else Halley's
+    iteration (:func:`_zero_dof_halley`) from the bicubic interpolant (in √μ and the logit w
+    of the level given y > 0) of :func:`zero_dof_start_table` (Cornish–Fisher beyond its
+    √μ ≤ 20, where that start is within 1e-3), whose relative error is below 1e-4 (typically
+    1e-7), until a step below 1e-4 of t.  One step almost always suffices; Halley's error
+    being cubic, the result's relative error is then below about 1e-11 (that of F near
+    1e-15), a bias below 1e-11 per transition in any expectation.  Smooth in (μ, u) as the
+    iteration's fixed point is: where the number of steps changes, the result moves by
+    that error only."""
+    atom = np.exp(-mu)
+    if u <= atom:
+        return 0.0
+    given = (u - atom) / (1.0 - atom)
+    root = np.sqrt(mu)
+    if root < START_ROOT_EDGE - 2.0 * START_ROOT_STEP:
+        w = np.log(given / (1.0 - given))
+        along = root * (1.0 / START_ROOT_STEP)
+        across = min(max((w + START_EDGE) * (1.0 / START_STEP), 0.0), starts.shape[1] - 1.0)
+        j = min(max(int(along), 1), starts.shape[0] - 3)
+        i = min(max(int(across), 1), starts.shape[1] - 3)
+        a0, a1, a2, a3 = _lagrange_weights(along - j)
+        b0, b1, b2, b3 = _lagrange_weights(across - i)
+        y = 0.0
+        for r, weight in ((j - 1, a0), (j, a1), (j + 1, a2), (j + 2, a3)):
+            y += weight * (b0 * starts[r, i - 1] + b1 * starts[r, i] + b2 * starts[r, i + 1]
+                           + b3 * starts[r, i + 2])
+        t = np.exp(y)
+    else:
+        t = _cornish_fisher_start(mu, given)
+    return _zero_dof_halley(mu, u, t, atom, 1e-4, reciprocals)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def tabulated_noncentral_chi_square_variate(lam, shape, z, u_gamma, u_boost, gamma_table,
+                                            starts, reciprocals):
+    """:func:`noncentral_chi_square_variate` by the tables: the same draws and laws, G from
+    :func:`tabulated_log_gamma_quantile` (``gamma_table`` of Gamma(a + 1), a = (d − 1)/2
+    for d ≥ 1 and d/2 below, times u_boost^{1/a}) and y from
+    :func:`tabulated_zero_dof_quantile` at the level Φ(z) capped at 1 − 2⁻⁴⁰, within which
+    F is resolved in double precision (a change of law of probability 1e-12); as
+    (x, log(x/2))."""
+    if shape >= 1.0:
+        root = z + np.sqrt(lam)
+        x = root * root
+        if shape > 1.0:
+            a = 0.5 * (shape - 1.0)
+            x += 2.0 * np.exp(tabulated_log_gamma_quantile(gamma_table, u_gamma)
+                              + np.log(u_boost) / a)
+        return x, np.log(0.5 * x)
+    log_gamma = tabulated_log_gamma_quantile(gamma_table, u_gamma) + np.log(u_boost) / (0.5 * shape)
+    u = min(normal_cdf(z), 1.0 - 2.0 ** -40)
+    half = tabulated_zero_dof_quantile(0.5 * lam, u, starts, reciprocals) if lam > 0.0 else 0.0
+    if half > 0.0:
+        half += np.exp(log_gamma)
+        return 2.0 * half, np.log(half)
+    return 2.0 * np.exp(log_gamma), log_gamma
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -19,8 +19,8 @@ with I_k ≈ ∫ v dt over the step.  Schemes:
   (:func:`integration_weights`; the trapezoid rule with its curvature), and the martingale
   correction below with the law's own M(A) = exp(A v_{k−1} e^{−κΔ}/(1 − 2Ac))·(1 − 2Ac)^{−d/2},
   linear in v_{k−1} after the log.  Each transition reads a fixed block of draws of its own
-  and is smooth in the parameters (:func:`greeks.maths.noncentral_chi_square_variate`), so
-  bumped chains keep their common random numbers.
+  and is smooth in the parameters (:func:`greeks.maths.tabulated_noncentral_chi_square_variate`),
+  so bumped chains keep their common random numbers.
 * ``qe``: Andersen's (2008) quadratic-exponential law for v_k, matched to the exact
   conditional mean m and variance s² (ψ = s²/m²): v_k = a(b + Z_v)² when ψ ≤ 1.5,
   otherwise 0 with probability p = (ψ − 1)/(ψ + 1) and an exponential of rate

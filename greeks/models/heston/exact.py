@@ -4,18 +4,43 @@ augmented by the Poisson counts of the transitions."""
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from numba import njit
 
-from greeks.maths import bessel_quantile, digamma, noncentral_chi_square_variate
+from greeks.maths import (
+    RECIPROCALS,
+    bessel_quantile,
+    digamma,
+    gamma_log_quantile_table,
+    tabulated_noncentral_chi_square_variate,
+    zero_dof_start_table,
+)
 from greeks.models.heston.chain import draw_fixed, draw_step, start_state, store_dates
 from greeks.models.heston.first_step import sampled_first_step
+
+
+@functools.cache
+def _universal_tables():
+    """The zero-degree quantile's starting points and 1/k, k < RECIPROCALS (1 at 0)."""
+    return zero_dof_start_table(), 1.0 / np.maximum(np.arange(RECIPROCALS), 1.0)
+
+
+@functools.lru_cache(maxsize=16)
+def exact_tables(shape):
+    """The tables of :func:`simulate_exact` at d = ``shape``: the log-quantile nodes of
+    Gamma(a + 1), a = (d − 1)/2 for d ≥ 1 and d/2 below (:func:`gamma_log_quantile_table`),
+    the zero-degree starts and the reciprocals (the same for every d)."""
+    a = 0.5 * (shape - 1.0) if shape >= 1.0 else 0.5 * shape
+    return (gamma_log_quantile_table(a + 1.0), *_universal_tables())
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_exact(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, chi_scale, k0, k1, k2,
                    k3, k4, k5, column, x, residual, variance, first_variance, slopes,
-                   antithetic, normals, sampled, score_column, derivatives, d_shape, scores):
+                   antithetic, normals, sampled, score_column, derivatives, d_shape, scores,
+                   gamma_table, starts, reciprocals):
     """Exact-variance paths (noncentral chi-square transitions, I from
     :func:`integration_weights`); as simulate_qe (antithetic and given ``normals``: the
     log-price normals only; the variance draws stay independent).
@@ -24,8 +49,9 @@ def simulate_exact(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, chi_scal
 
     Each transition x = v_k/c ~ χ'²_d(λ) reads its own fixed draws, one normal and three
     uniforms per path and step (:func:`draw_fixed`), whatever the parameters, and is a
-    smooth function of them and of (λ, d) (:func:`noncentral_chi_square_variate`:
-    (Z + √λ)² + χ²_{d−1} for d ≥ 1, χ'²_0(λ) by inversion + χ²_d below): a bump of v_0, the
+    smooth function of them and of (λ, d) (:func:`tabulated_noncentral_chi_square_variate`:
+    (Z + √λ)² + χ²_{d−1} for d ≥ 1, χ'²_0(λ) by inversion + χ²_d below; its tables,
+    ``gamma_table``, ``starts`` and ``reciprocals``, from :func:`exact_tables`): a bump of v_0, the
     grid or (κ, θ, ξ) moves each path's variates a little but never which draws they read,
     so bumped chains keep their common random numbers.  The scores below are those of the
     chain augmented by the Poisson count N of the mixture χ'²_d(λ) = χ²_{d+2N},
@@ -67,8 +93,9 @@ def simulate_exact(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, chi_scal
         for p in range(n_paths):
             vp = v[p]
             lam = vp * to_lambda
-            chi, log_half_chi = noncentral_chi_square_variate(lam, shape, fixed[0, p],
-                                                              fixed[1, p], fixed[2, p])
+            chi, log_half_chi = tabulated_noncentral_chi_square_variate(
+                lam, shape, fixed[0, p], fixed[1, p], fixed[2, p], gamma_table, starts,
+                reciprocals)
             v_next = chi_scale[k] * chi
             if track:  # the variance transition's terms
                 count = bessel_quantile(0.5 * shape - 1.0, np.sqrt(lam * chi), fixed[3, p])

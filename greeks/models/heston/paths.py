@@ -7,7 +7,7 @@ import numpy as np
 
 from greeks.models.heston.constants import Constants, parameter_derivatives
 from greeks.models.heston.euler import simulate_euler
-from greeks.models.heston.exact import simulate_exact
+from greeks.models.heston.exact import exact_tables, simulate_exact
 from greeks.models.heston.qe import simulate_qe
 from greeks.models.heston.schema import EULER, EXACT, QE
 from greeks.models.heston.scores import first_step_derivatives
@@ -76,7 +76,7 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
             simulate_exact(rng, size, log_spot, v0, law, shape, c.carry_dt, c.e, c.chi_scale,
                            c.exact_k0, c.exact_k1, c.k2, c.k3, c.k4, c.k5, *out, block_slopes,
                            antithetic, given, sampled, score_column, derivatives, d_shape,
-                           block_scores)
+                           block_scores, *exact_tables(shape))
             scores[:, :, paths] = block_scores
         else:
             simulate_euler(rng, size, log_spot, v0, kappa, theta, xi, rho, c.carry_dt, c.dt,

@@ -117,7 +117,7 @@ def closed_form_rows():
 def test_european_and_digital_match_the_semi_analytic_values(scheme, paths):
     """Default grid: the discretisation bias is below 1 SE at these path counts
     (benchmarks/heston_bias.py), so every estimate is within k SE (k_for the 15 checks).
-    The exact scheme costs about 30 times QE's per path: at 50,000 paths k·SE is under 1.5 %
+    The exact scheme costs about 25 times QE's per path: at 50,000 paths k·SE is under 1.5 %
     of every price and delta and under 3.5 % of the european vegas."""
     frame = make_frame(heston_rows(closed_form_rows()))
     estimates = engine.simulate(frame, paths, seed=seed(3), scheme=scheme)
