@@ -7,9 +7,10 @@ under GBM (σ = 20 %) and under Heston (v0 = θ = 0.04, κ = 1.5, ξ = 0.5, ρ =
 sizing run of 50,000 paths gives the price SE; the paths that reach the target SE follow
 (SE ∝ 1/sqrt(paths)); the timed run, on one thread, includes everything a run does (the
 exercise policy's solves, pilot and regressions, the main paths, the reduction; the kernels are
-compiled beforehand, and the Heston policy's ADI solves, which a process keeps for later runs,
-are cleared before each timed run).  Prints the path count, the wall and CPU time (medians
-of the repeats; on a shared machine the CPU time is the steadier figure) and the estimates
+compiled beforehand, and the policies' solves, which a process keeps for later runs (the
+Heston ADI's, the GBM finite-difference boundaries), are cleared before each timed run).
+Prints the path count, the wall and CPU time (medians of the repeats; on a shared machine
+the CPU time is the steadier figure) and the estimates
 with their SEs, and writes the table to ``benchmarks/results/american.md``.
 """
 
@@ -25,6 +26,7 @@ import time
 import pandas as pd
 
 import greeks
+from greeks.models.gbm.adapter import _solved_boundaries
 from greeks.models.heston.adapter import _put_boundaries
 
 ROWS = {
@@ -47,6 +49,7 @@ def measure(row: dict, target: float, repeats: int, seed: int = 1) -> dict:
     times, cpu = [], []
     for _ in range(repeats):
         _put_boundaries.cache_clear()  # solved afresh, as in a first run
+        _solved_boundaries.cache_clear()
         start, start_cpu = time.perf_counter(), time.process_time()
         result = greeks.price_portfolio(frame, paths=paths, seed=seed, threads=1).iloc[0]
         times.append(time.perf_counter() - start)
