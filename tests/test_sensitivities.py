@@ -304,7 +304,7 @@ def test_barrier_gamma_vanna_volga_match_differences_of_the_engine(row, paths):
     s0, vol, hs, hv = group.spot, group.params[0], 1.0, 0.01
     chunks = 32 if group.method.value == "survival" else 128
     group = dataclasses.replace(group, antithetic=True)
-    fd, fd_se = crn_differences_of_the_engine(group, seed(72), chunks, 16_384, {
+    fd, fd_se = crn_differences_of_the_engine(group, seed(72), chunks, 8_192, {
         "gamma": (("spot", s0 + hs, s0 - hs, 2 * hs), 0),
         "vanna": (("vol", vol + hv, vol - hv, 2 * hv), 0),
         "volga": (("vol", vol + hv, vol - hv, 2 * hv), 1)})
