@@ -33,7 +33,7 @@ def book():
 
 def test_reweighted_values_match_full_repricing():
     frame = book()
-    ladder = spot_ladder(frame, spot="-10%,-5%,5%,10%", paths=100_000, seed=seed(1))
+    ladder = spot_ladder(frame, spot="-10%,-5%,5%,10%", paths=50_000, seed=seed(1))
     # the GBM rows' ESS is in closed form, far above min_ess: reweighted at every shift; the
     # Heston row's comes from a pilot and lies near min_ess at −10 %: it may be re-simulated
     gbm = (frame["model"] == "gbm").to_numpy()
@@ -44,7 +44,7 @@ def test_reweighted_values_match_full_repricing():
     base = ladder.loc[ladder["shift"] == 0, "value"].iat[0]
     for line in ladder.itertuples():
         moved = frame.assign(spot=frame["spot"] * (1 + line.shift))
-        total = greeks.price_portfolio(moved, paths=100_000, seed=seed(2)).attrs["total"]
+        total = greeks.price_portfolio(moved, paths=50_000, seed=seed(2)).attrs["total"]
         assert_within(line.value, total["price"], combined_se(line.value_se, total["price_se"]),
                       k=k_for(len(ladder)), label=f"shift {line.shift}")
         assert line.pnl == pytest.approx(line.value - base, abs=1e-9 * abs(base))
@@ -108,7 +108,7 @@ def test_ladder_cli(runner, tmp_path):
 
 def test_volatility_shifts_reweight_gbm_rows_and_resimulate_heston_rows():
     frame = book()
-    ladder = spot_ladder(frame, spot="5%", paths=60_000, seed=seed(5), vol="-2%,2%")
+    ladder = spot_ladder(frame, spot="5%", paths=30_000, seed=seed(5), vol="-2%,2%")
     assert len(ladder) == 2 * 3
     moved = ladder[ladder["vol_shift"] != 0]
     assert (moved["source"] == f"1 of {len(frame)} rows re-simulated").all()  # the Heston row
@@ -118,7 +118,7 @@ def test_volatility_shifts_reweight_gbm_rows_and_resimulate_heston_rows():
         gbm = shifted["model"] == "gbm"
         shifted.loc[gbm, "vol"] = shifted.loc[gbm, "vol"] + line.vol_shift
         shifted.loc[~gbm, "v0"] = (np.sqrt(shifted.loc[~gbm, "v0"]) + line.vol_shift) ** 2
-        total = greeks.price_portfolio(shifted, paths=60_000, seed=seed(6)).attrs["total"]
+        total = greeks.price_portfolio(shifted, paths=30_000, seed=seed(6)).attrs["total"]
         assert_within(line.value, total["price"], combined_se(line.value_se, total["price_se"]),
                       k=k_for(len(ladder)), label=f"shift {line.shift}, vol {line.vol_shift}")
 
@@ -133,7 +133,7 @@ def test_volatility_ratio_effective_sample_size_matches_its_sample():
     frame = make_frame([dict(id="asian", instrument="asian", fixings=4)])
     group = engine.plan_groups(frame)[0]
     rng = np.random.Generator(np.random.PCG64(seed(7)))
-    w, _ = simulate_gbm(rng, 400_000, group.times, math.log(100.0), 0.05, 0.2)
+    w, _ = simulate_gbm(rng, 400_000, group.times, math.log(100.0), 0.05, 0.2, False)
     ratio = np.exp(log_ratio(w, group.times, group.date_index, 0.2, math.log(1.05), 0.03))
     n = ratio.size
     assert_within(ratio.mean(), 1.0, ratio.std() / math.sqrt(n))  # a likelihood ratio: mean 1

@@ -109,7 +109,7 @@ def test_heston_rqmc_matches_the_semi_analytic_values():
         assert_within(results.loc[:2, ["price", "delta", "vega"]].to_numpy(dtype=float), exact,
                       results.loc[:2, ["price_se", "delta_se", "vega_se"]].to_numpy(dtype=float),
                       k=k_for(2 * exact.size + 3), label=scheme)
-    reference = greeks.price_portfolio(frame.iloc[3:], paths=250_000, seed=seed(6))
+    reference = greeks.price_portfolio(frame.iloc[3:], paths=125_000, seed=seed(6))
     estimate = results.loc[3, ["price", "delta", "vega"]].to_numpy(dtype=float)
     errors = ["price_se", "delta_se", "vega_se"]
     combined = combined_se(results.loc[3, errors].to_numpy(dtype=float),

@@ -78,7 +78,7 @@ def crn_difference(row, parameter, bump, n=200_000, rng_seed=seed(5)):
 
     def payoff(spot=group.spot, vol=group.params[0], rate=group.rate, shift=0.0):
         rng = np.random.Generator(np.random.PCG64(rng_seed))
-        _, s = simulate_gbm(rng, n, group.times - shift, math.log(spot), rate, vol)
+        _, s = simulate_gbm(rng, n, group.times - shift, math.log(spot), rate, vol, False)
         np.exp(s, out=s)
         out = np.empty(n)
         spec = payoffs.with_discount(group.payoff, 0, math.exp(-rate * (maturity - shift)))
@@ -119,8 +119,8 @@ def test_heston_gamma_and_rho_match_the_semi_analytic_price():
     """Gamma from the likelihood-ratio weight (engine), rho by bump and revalue (api)."""
     frame = make_frame([dict(id="call", **HESTON),
                         dict(id="put", option_type="put", strike=90.0, maturity=0.5, **HESTON)])
-    estimates = engine.simulate(frame, 400_000, seed=seed(17), extra=NAMES)
-    results = greeks.price_portfolio(frame, paths=400_000, seed=seed(17), greeks=["gamma", "rho"])
+    estimates = engine.simulate(frame, 100_000, seed=seed(17), extra=NAMES)
+    results = greeks.price_portfolio(frame, paths=100_000, seed=seed(17), greeks=["gamma", "rho"])
     for i, row in frame.iterrows():
         args = dict(strike=row["strike"], maturity=row["maturity"], v0=0.04, kappa=1.5,
                     theta=0.04, xi=0.5, rho=-0.7, dividend=0.0)
@@ -245,7 +245,7 @@ def test_heston_bumped_sensitivities_match_the_semi_analytic_price():
     numbers of the QE chain, against central differences of the semi-analytic price."""
     frame = make_frame([dict(id="h", **HESTON)])
     names = ["rho", "theta", "vanna", "volga", "dkappa", "dtheta", "dxi", "drho"]
-    results = greeks.price_portfolio(frame, paths=200_000, seed=seed(41), greeks=names)
+    results = greeks.price_portfolio(frame, paths=100_000, seed=seed(41), greeks=names)
     base = dict(strike=100.0, maturity=1.0, rate=0.05, v0=0.04, kappa=1.5, theta=0.04,
                 xi=0.5, rho=-0.7, dividend=0.0)
 
@@ -304,7 +304,7 @@ def test_barrier_gamma_vanna_volga_match_differences_of_the_engine(row, paths):
     s0, vol, hs, hv = group.spot, group.params[0], 1.0, 0.01
     chunks = 32 if group.method.value == "survival" else 128
     group = dataclasses.replace(group, antithetic=True)
-    fd, fd_se = crn_differences_of_the_engine(group, seed(72), chunks, 16_384, {
+    fd, fd_se = crn_differences_of_the_engine(group, seed(72), chunks, 8_192, {
         "gamma": (("spot", s0 + hs, s0 - hs, 2 * hs), 0),
         "vanna": (("vol", vol + hv, vol - hv, 2 * hv), 0),
         "volga": (("vol", vol + hv, vol - hv, 2 * hv), 1)})

@@ -118,7 +118,7 @@ def test_pathwise_and_lr_variances_match_their_exact_values():
     group = engine.plan_groups(frame)[0]
     n = 400_000
     rng = np.random.Generator(np.random.PCG64(seed(21)))
-    w, s = simulate_gbm(rng, n, group.times, math.log(100.0), 0.05, 0.2)
+    w, s = simulate_gbm(rng, n, group.times, math.log(100.0), 0.05, 0.2, False)
     np.exp(s, out=s)
     values = np.empty((3, n))
     gbm_values(s, w, group.times, group.date_index, False, 1.0, 100.0, group.payoff.discount[0],

@@ -35,8 +35,8 @@ def test_knock_outs_agree_with_the_plain_likelihood_ratio_estimator():
     """Two unbiased estimators of the same discretely monitored chain: survival-conditioned
     paths with pathwise Greeks, and plain likelihood ratio on unconditioned paths."""
     frame = make_frame(KNOCK_OUTS)
-    conditioned = engine.simulate(frame, 200_000, seed=seed(21))
-    plain = engine.simulate(frame, 400_000, seed=seed(22), plain=True)
+    conditioned = engine.simulate(frame, 100_000, seed=seed(21))
+    plain = engine.simulate(frame, 200_000, seed=seed(22), plain=True)
     assert_within(conditioned.mean, plain.mean, combined_se(conditioned.se, plain.se),
                   k=k_for(conditioned.mean.size))
     methods = greeks.price_portfolio(frame, paths=2_000)["method"]
@@ -55,9 +55,9 @@ def test_survival_conditioning_beats_plain_lr_at_equal_paths():
 @pytest.mark.parametrize("row", [KNOCK_OUTS[0], KNOCK_OUTS[3]], ids=["uo-call", "do-put"])
 def test_further_greeks_on_conditioned_paths_match_crn_finite_differences(row):
     """LR multipliers apply on the conditioned paths with Y in place of the payoff."""
-    estimates = engine.simulate(make_frame([row]), 200_000, seed=seed(24), extra=NAMES)
+    estimates = engine.simulate(make_frame([row]), 100_000, seed=seed(24), extra=NAMES)
     for name, bump in [("rho", 1e-3), ("theta", 1e-3)]:
-        fd, fd_se = crn_difference(row, name, bump, n=400_000)
+        fd, fd_se = crn_difference(row, name, bump, n=200_000)
         k = 3 + NAMES.index(name)
         assert_within(estimates.mean[0, k], fd, combined_se(fd_se, estimates.se[0, k]),
                       label=name)

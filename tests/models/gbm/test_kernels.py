@@ -17,7 +17,7 @@ S0, SIGMA, CARRY = 100.0, 0.3, 0.02
 
 def simulate(n, number, times=TIMES):
     rng = np.random.Generator(np.random.PCG64(seed(number)))
-    return simulate_gbm(rng, n, times, math.log(S0), CARRY, SIGMA)
+    return simulate_gbm(rng, n, times, math.log(S0), CARRY, SIGMA, False)
 
 
 @pytest.mark.parametrize("times", [TIMES, np.array([0.75])])

@@ -180,7 +180,7 @@ def test_call_without_yield_is_never_exercised():
     """Without a dividend yield the symmetric put has no interest to earn: no date exercises,
     and the american call is the European one (characteristic function) within k·se."""
     case = CALL[:4] + (0.0,) + CALL[5:]
-    row = greeks.price_portfolio(make_frame([_row(case)]), paths=40_000, seed=seed(33)).iloc[0]
+    row = greeks.price_portfolio(make_frame([_row(case)]), paths=20_000, seed=seed(33)).iloc[0]
     spot, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho = case
     european = heston_greeks("call", spot, strike, maturity, rate, v0, kappa, theta, xi, rho,
                              dividend).price

@@ -112,7 +112,7 @@ def closed_form_rows():
     return rows
 
 
-@pytest.mark.parametrize("scheme,paths", [("qe", 300_000),
+@pytest.mark.parametrize("scheme,paths", [("qe", 150_000),
                                           pytest.param("exact", 50_000, marks=pytest.mark.slow)])
 def test_european_and_digital_match_the_semi_analytic_values(scheme, paths):
     """Default grid: the discretisation bias is below 1 SE at these path counts
@@ -183,9 +183,9 @@ def test_exact_scheme_weights_on_path_rows_match_qe_differences():
         dict(id="uo", instrument="barrier", barrier=125.0, barrier_type="up-and-out", fixings=12),
         dict(id="di", instrument="barrier", option_type="put", barrier=85.0,
              barrier_type="down-and-in", fixings=12)]))
-    exact = engine.simulate(frame, 50_000, seed=seed(61), scheme="exact", method="lr")
+    exact = engine.simulate(frame, 25_000, seed=seed(61), scheme="exact", method="lr")
     assert exact.choice[:, 0].tolist() == ["lr+controls+antithetic"] * 3
-    qe = engine.simulate(frame, 200_000, seed=seed(62), scheme="qe", method="fd")
+    qe = engine.simulate(frame, 100_000, seed=seed(62), scheme="qe", method="fd")
     assert_within(exact.mean, qe.mean, combined_se(exact.se, qe.se), k=k_for(exact.mean.size))
 
 
@@ -271,11 +271,11 @@ def test_vega_weight_variance_falls_with_the_first_step():
 
 
 PUBLISHED = ROOT / "data" / "heston_reference.csv"
-PUBLISHED_PATHS = 100_000
+PUBLISHED_PATHS = 50_000
 
 
 def test_engine_reproduces_the_published_cases():
-    """The default scheme and grid at 100,000 paths: every published price, and the
+    """The default scheme and grid at 50,000 paths: every published price, and the
     semi-analytic delta and vega of each case, within k SE (k_for the checks)."""
     cases = pd.read_csv(PUBLISHED)
     rows = [dict(id=case.case, instrument="european", option_type=case.option_type,
@@ -371,10 +371,10 @@ def test_from_zero_without_feller_takes_no_delta_weight():
     frame = make_frame(rows)
     assert engine.row_methods(frame) == ["conditional+controls+antithetic", "fd+antithetic",
                                          "fd+antithetic"]
-    results = greeks.price_portfolio(frame, paths=20_000, seed=seed(1))
+    results = greeks.price_portfolio(frame, paths=10_000, seed=seed(1))
     assert np.all(results["vega"] == 0) and np.all(np.isfinite(results["delta_se"]))
     # the asian and barrier deltas against an independent long run of the exact scheme
-    reference, reference_se = spot_differences(frame.iloc[1:], "exact", 60_000, seed(101))
+    reference, reference_se = spot_differences(frame.iloc[1:], "exact", 30_000, seed(101))
     assert_within(results["delta"].iloc[1:], reference,
                   combined_se(results["delta_se"].iloc[1:], reference_se))
     for method, row in (("lr", 1), ("rqmc", 2)):  # rqmc: european rows are conditioned
