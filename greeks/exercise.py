@@ -101,11 +101,11 @@ e^{−rT} h(S_T)) as a control variate, Y − β (C − μ), μ their exact mean
 form (the adapter's ``european_price``), β the least-squares coefficient on the pilot's
 first chunk (a constant for the main paths, so the estimate stays unbiased).  Where the model
 has them (:meth:`greeks.models.base.Model.exercise_hedges`: Heston on a martingale chain,
-GBM without a market; :mod:`greeks.exercise_hedge`), a second control of exact mean zero
-joins it, the European option's delta hedge stopped at each moved path's exercise date and
-differenced as the estimator is, Y − β (C − μ) − γ H, β and γ jointly least-squares on the
-same pilot chunk (theta's the equation's combination of the price's, delta's and gamma's:
-``HEDGED_ROWS``); theta and rho get the same estimators of the European option's (the
+GBM but off a market with cash dividends; :mod:`greeks.exercise_hedge`), a second control of
+exact mean zero joins it, the European option's delta hedge stopped at each moved path's
+exercise date and differenced as the estimator is, Y − β (C − μ) − γ H, β and γ jointly
+least-squares on the same pilot chunk (theta's the equation's combination of the price's,
+delta's and gamma's: ``HEDGED_ROWS``); theta and rho get the same estimators of the European option's (the
 controls' means: :meth:`greeks.models.base.Model.exercise_carry_means`).  Two
 further columns: the probability of exercise before maturity and the expected exercise
 time (maturity for paths not exercised early).
@@ -237,9 +237,9 @@ def _times_and_discounts(group, j: int):
 
 def prepare(group, seed: int, first_chunk: int = 0):
     """The group with each row's policies (:func:`_policies`), the European controls' means
-    (``exercise_means``, rows × 4) and coefficients (``exercise_coef``, from the pilot's
-    first chunk), and the hedge controls' coefficients (``hedge_coef``, rows × 5; 0 where
-    the model has none)."""
+    (``exercise_means``, rows × 4, × 6 with theta and rho) and coefficients
+    (``exercise_coef``, from the pilot's first chunk), and the hedge controls' coefficients
+    (``hedge_coef``, rows × 5; 0 where the model has none)."""
     model = model_of(group.model)
     spec = group.payoff
     solved = model.solves_exercise
