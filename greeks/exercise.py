@@ -105,10 +105,10 @@ GBM but off a market with cash dividends; :mod:`greeks.exercise_hedge`), a secon
 exact mean zero joins it, the European option's delta hedge stopped at each moved path's
 exercise date and differenced as the estimator is, Y − β (C − μ) − γ H, β and γ jointly
 least-squares on the same pilot chunk (theta's the equation's combination of the price's,
-delta's and gamma's: ``HEDGED_ROWS``); theta and rho get the same estimators of the European option's (the
-controls' means: :meth:`greeks.models.base.Model.exercise_carry_means`).  Two
-further columns: the probability of exercise before maturity and the expected exercise
-time (maturity for paths not exercised early).
+delta's and gamma's: ``HEDGED_ROWS``); theta and rho get the same estimators of the
+European option's (the controls' means: :meth:`greeks.models.base.Model.
+exercise_carry_means`).  Two further columns: the probability of exercise before maturity
+and the expected exercise time (maturity for paths not exercised early).
 """
 
 from __future__ import annotations
