@@ -70,8 +70,10 @@ the hedge control below is not available, gamma's SE is about 1.3 times that of 
 whose bias of 0.03–0.17 % of the gamma would grow in SEs with the paths).
 
 Theta and rho (models with ``carries_exercise``: GBM, :mod:`greeks.models.gbm.
-exercise_carry`, with and without a market).  Between the valuation time and the first
-exercise date the fixed policy's value V_π(t, S) is the discounted expectation of
+exercise_carry`, with and without a market; Heston's theta by differences of chains with the
+valuation time moved and its rho NaN, :mod:`greeks.models.heston.exercise_carry`).
+Between the valuation time and the first exercise date the fixed policy's value V_π(t, S)
+is the discounted expectation of
 V_π(t_1, S_{t_1}), so it solves the Black–Scholes equation whatever the policy, and at t = 0
 
     theta = ∂V_π/∂t = r V − (r − q) S0 Δ − ½ σ² S0² Γ,
@@ -135,7 +137,8 @@ FURTHER_ROWS = {sensitivities.GAMMA: 3, sensitivities.THETA: 6, sensitivities.RH
 CONTROLLED_ROWS = [0, 1, 2, 3, 6, 7]  # the rows with a European control, in its order
 HEDGED_ROWS = [0, 1, 2, 3, 6]  # the rows with a hedge control, in its order
 # the exercise kernel's theta and rho arguments where a chunk has none
-NO_CARRY = (np.empty((0, 0)), np.empty((2, 0, 0)), np.empty((2, 0)), np.zeros(4))
+NO_CARRY = (np.empty((0, 0)), np.empty((2, 0, 0)), np.empty((2, 0, 0)), np.empty((2, 0)),
+            np.zeros(5))
 
 
 @njit(cache=True, inline="always")
@@ -547,15 +550,16 @@ def _row_values(group, paths, j: int):
     controls = np.empty((4 if carry is None else 6, n))
     stops = np.empty((payoffs.N_MOVES, n if hedged else 0), dtype=np.int64)
     if carry is None:
-        rate_score, reshaped, paid, terms = NO_CARRY
+        rate_score, reshaped, reshaped_state, paid, terms = NO_CARRY
     else:
         index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
-        moved = carry.reshaped_log_discount[index]
         rate_score, reshaped, terms = carry.rate_score, carry.reshaped, carry.terms
-        paid = np.stack([discounts * np.exp(moved), discounts * np.exp(-moved)])
+        reshaped_state = carry.reshaped_state
+        paid = discounts * np.exp(carry.reshaped_log_discount[:, index])
     payoffs.exercise_values(paths.s, paths.state, paths.vol_s, paths.vol_state, paths.spot_s,
                             columns, times, discounts, spec, j, group.spot, SPOT_STEP, step,
-                            values, controls, stops, rate_score, reshaped, paid, terms)
+                            values, controls, stops, rate_score, reshaped, reshaped_state,
+                            paid, terms)
     return values, controls, model.exercise_hedges(group, paths, j, stops) if hedged else None
 
 

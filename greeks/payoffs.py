@@ -242,7 +242,7 @@ def extrapolated_difference(near, far, shift):
 @njit(cache=True, nogil=True)
 def exercise_values(s, state, vol_s, vol_state, spot_s, dates, date_times, discounts, spec, j,
                     spot, h, vol_step, values, controls, stops, rate_score, reshaped,
-                    reshaped_discounts, carry):
+                    reshaped_state, reshaped_discounts, carry):
     """Per-path estimators of row j (american or bermudan) under its fixed policy, and
     those of the European option on the same paths (the control variates).
 
@@ -272,12 +272,14 @@ def exercise_values(s, state, vol_s, vol_state, spot_s, dates, date_times, disco
     partner's that of policy 0 without ``richardson``).
 
     With 8 rows of ``values`` (6 of ``controls``), theta and rho follow (:func:`_fill_carry`;
-    :mod:`greeks.models.gbm.exercise_carry`) from ``carry`` (r, r − q, ½ σ² S0² of the
-    first step, and the reshaping's step E), ``rate_score`` (paths × stored dates: the
-    weight R(t) − t of a payoff paid at t for rho, read at the exercise date, optional
-    stopping) and ``reshaped`` (2 × paths × stored dates: the paths under the market's
-    one-day reshaping at ±E, discounted by ``reshaped_discounts``, 2 × dates): theta adds
-    the central difference (Y(+E) − Y(−E))/(2E), extrapolated as the price is."""
+    :mod:`greeks.models.gbm.exercise_carry`, :mod:`greeks.models.heston.exercise_carry`)
+    from ``carry`` (a, b, c, d_0, d_1: theta = a Y − b S0 Δ − c Γ + Σ_m Y_m/d_m; GBM's
+    equation r, r − q, ½ σ² S0² of the first step), ``rate_score`` (paths × stored dates:
+    the weight R(t) − t of a payoff paid at t for rho, read at the exercise date, optional
+    stopping) and ``reshaped`` (2 × paths × stored dates: the paths Y_m are read on, with
+    their states ``reshaped_state``, discounted by ``reshaped_discounts``, 2 × dates; the
+    market's one-day reshaping at ±E under GBM, the valuation time moved under Heston), each
+    Y_m extrapolated as the price is."""
     n = dates.size
     omega, strike = spec.omega[j], spec.strike[j]
     keep = stops.shape[1] > 0
@@ -321,17 +323,15 @@ def exercise_values(s, state, vol_s, vol_state, spot_s, dates, date_times, disco
                         _at_stop(y[0], rate_score, p, dates, i),
                         _at_stop(y[1], rate_score, p, dates, index[1]),
                         ends[0] * rate_score[p, last])
-            step = 2.0 * carry[3]
             for m in range(2):
-                sign = 1.0 if m == 0 else -1.0
-                near = _stopped_paid(reshaped[m], state, p, dates, discounts,
+                near = _stopped_paid(reshaped[m], reshaped_state[m], p, dates, discounts,
                                      reshaped_discounts[m], spec, j, 0)
-                far = (_stopped_paid(reshaped[m], state, p, dates, discounts,
+                far = (_stopped_paid(reshaped[m], reshaped_state[m], p, dates, discounts,
                                      reshaped_discounts[m], spec, j, 1)
                        if spec.richardson[j] else near)
-                values[6, p] += sign * (2.0 * near - far) / step
-                controls[4, p] += sign * reshaped_discounts[m, n - 1] * max(
-                    omega * (reshaped[m, p, last] - strike), 0.0) / step
+                values[6, p] += (2.0 * near - far) / carry[3 + m]
+                controls[4, p] += reshaped_discounts[m, n - 1] * max(
+                    omega * (reshaped[m, p, last] - strike), 0.0) / carry[3 + m]
 
 
 N_MOVES = 10  # the values of exercise_values' estimators on one path (_fill)

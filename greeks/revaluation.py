@@ -4,8 +4,9 @@ model-parameter sensitivities, :mod:`greeks.models.heston.sensitivities`), fille
 run's estimates and totals.
 
 Rows priced off a market keep NaN (the bumped revaluations assume flat rates), as do
-american and bermudan rows (:mod:`greeks.exercise` estimates theta and rho of GBM's only);
-a total is complete only when none of its rows is missing.
+american and bermudan rows but for the theta and rho that :mod:`greeks.exercise` estimates
+(models with ``carries_exercise``); a total is complete only when none of its rows is
+missing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,9 @@ import pandas as pd
 from greeks.market.positions import dated_rows, without_market
 from greeks.models import MODELS, adapter
 from greeks.names import RunOptions
+
+CARRIED = ("theta", "rho")  # estimated by a carries_exercise model's exercise kernels (of
+# greeks.sensitivities.NAMES, not imported here: it compiles kernels)
 
 
 def revalued_names() -> set[str]:
@@ -63,12 +67,21 @@ def with_revalued(frame, estimates, extra, parameters, paths: int, options: RunO
 
     revalued = revalued_names()
     filled_in = [name for name in extra if name in revalued] + list(parameters)
-    dropped = dated_rows(frame) | exercise_rows(frame)
+    exercised = exercise_rows(frame)
+    dropped = dated_rows(frame) | exercised
     models = revaluing(frame, filled_in)
     rows = models & ~dropped
-    if (dropped & models).any() and filled_in:
+    engine = exercised & np.isin(frame["model"].to_numpy(dtype=object),
+                                 [name for name in MODELS if adapter(name).carries_exercise])
+
+    def missing(name):
+        """Whether some row of a revaluing model has ``name`` from neither the
+        revaluation nor the engine (whose exercise kernels estimate theta and rho)."""
+        return (dropped & models & ~(engine if name in CARRIED else False)).any()
+    if filled_in and any(missing(name) for name in filled_in if name in extra):
         complete = complete.copy()
-        complete[[3 + extra.index(name) for name in filled_in if name in extra]] = False
+        complete[[3 + extra.index(name) for name in filled_in
+                  if name in extra and missing(name)]] = False
     if filled_in and rows.any():
         b_mean, b_se, b_total, b_total_se, choice = revalued_except(frame, dropped, filled_in,
                                                                    paths, options)
@@ -81,6 +94,8 @@ def with_revalued(frame, estimates, extra, parameters, paths: int, options: RunO
         total_se = np.concatenate([total_se, np.zeros(len(parameters))])
         complete = np.concatenate([complete, np.full(len(parameters),
                                                      not (dropped & models).any())])
+        present = np.array([not missing(name) for name in filled_in if name in extra]
+                           + [not (dropped & models).any()] * len(parameters), dtype=bool)
         targets = columns + [3 + len(extra) + i for i in range(len(parameters))]
         total_mean[targets] += b_total
         total_se[targets] = np.hypot(total_se[targets], b_total_se)
@@ -89,7 +104,7 @@ def with_revalued(frame, estimates, extra, parameters, paths: int, options: RunO
         mean = np.concatenate([mean, b_mean[:, len(filled):]], axis=1)
         se = np.concatenate([se, b_se[:, len(filled):]], axis=1)
         methods = {name: choice[:, len(filled) + i] for i, name in enumerate(parameters)}
-        complete[targets] &= ~(dropped & models).any()
+        complete[targets] &= present
     elif parameters:  # no rows of a model that has them: they do not apply
         nan = np.full((len(frame), len(parameters)), np.nan)
         mean, se = np.concatenate([mean, nan], axis=1), np.concatenate([se, nan], axis=1)

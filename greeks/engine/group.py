@@ -85,18 +85,21 @@ class Group:
     def with_extra(self, codes: np.ndarray) -> "Group":
         """This group estimating the further Greeks ``codes`` (of
         :data:`greeks.sensitivities.NAMES`) too, those its model's chunks estimate
-        (``further``; Heston's others come from :mod:`greeks.models.heston.sensitivities`)."""
+        (``further``; Heston's others come from :mod:`greeks.models.heston.sensitivities`;
+        an exercise group's: gamma, and theta and rho where ``carries_exercise``)."""
         model = model_of(self.model)
-        codes = np.asarray(codes[np.isin(codes, model.further)], dtype=np.int64)
+        codes = np.asarray(codes, dtype=np.int64)
         if self.method is Family.EXERCISE:  # gamma; theta and rho where the model's
             # exercise kernels estimate them (greeks.exercise)
             kept = ((sensitivities.GAMMA, sensitivities.THETA, sensitivities.RHO)
                     if model.carries_exercise else (sensitivities.GAMMA,))
             codes = codes[np.isin(codes, kept)]
-        elif self.market is not None:  # rows off a market: gamma only, and with cash
-            # dividends only where the model's dated chunk estimates it (not under GBM)
-            gamma = model.gamma_with_cash or not self.market.cash.any()
-            codes = codes[codes == sensitivities.GAMMA] if gamma else codes[:0]
+        else:
+            codes = codes[np.isin(codes, model.further)]
+            if self.market is not None:  # rows off a market: gamma only, and with cash
+                # dividends only where the model's dated chunk estimates it (not under GBM)
+                gamma = model.gamma_with_cash or not self.market.cash.any()
+                codes = codes[codes == sensitivities.GAMMA] if gamma else codes[:0]
         means = np.zeros((self.n_rows, codes.size, 2))
         for j in range(self.n_rows):
             dates = self.times[self.date_index[self.date_start[j]:self.date_start[j + 1]]]

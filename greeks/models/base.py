@@ -66,6 +66,22 @@ class BrownianPaths(NamedTuple):
     columns: np.ndarray
 
 
+class CarryPaths(NamedTuple):
+    """What the exercise kernel reads for theta and rho (:func:`greeks.payoffs.
+    exercise_values`): ``rate_score`` (paths × stored dates: the weight R(t) − t of a payoff
+    paid at t for rho), two moved sets of paths ``reshaped`` (2 × paths × stored dates) with
+    their basis states ``reshaped_state`` (no columns where the policy reads none) and the
+    change of log DF per grid point of each (``reshaped_log_discount``, 2 × grid), and
+    ``terms`` (a, b, c, d_0, d_1): theta = a Y − b S0 Δ − c Γ + Y_0/d_0 + Y_1/d_1, Y_m the
+    discounted payoff on moved set m."""
+
+    rate_score: np.ndarray
+    reshaped: np.ndarray
+    reshaped_state: np.ndarray
+    reshaped_log_discount: np.ndarray
+    terms: np.ndarray
+
+
 class ExercisePaths(NamedTuple):
     """A chunk of paths for early exercise (:mod:`greeks.exercise`): prices ``s`` (paths ×
     stored dates) with the stored column of each row date (``columns``, ``date_index``
@@ -82,8 +98,7 @@ class ExercisePaths(NamedTuple):
     columns: np.ndarray
     spot_s: np.ndarray = np.empty((0, 0, 0))  # S not linear in S0 (cash dividends): the
     # paths from S0 (1 + h), S0 (1 − h), S0 (1 + 2h), S0 (1 − 2h) (greeks.payoffs.SPOT_STEP)
-    carry: object = None  # with theta and rho (carries_exercise): what the kernel reads
-    # for them (greeks.models.gbm.exercise_carry.CarryPaths)
+    carry: CarryPaths | None = None  # with theta and rho (carries_exercise)
 
 
 class Model:

@@ -39,26 +39,14 @@ argument).
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
 import numpy as np
 
 from greeks.market.factors import DAY, shifted
+from greeks.models.base import CarryPaths
 from greeks.models.gbm.analytic import black_scholes, black_scholes_rho
 
 RESHAPE_STEP = 0.02  # E of the reshaping's central difference (years of curve change)
-
-
-class CarryPaths(NamedTuple):
-    """What the exercise kernel reads for theta and rho (:func:`greeks.payoffs.
-    exercise_values`): ``rate_score`` (paths × grid), the paths ``reshaped`` at ±E (2 ×
-    paths × grid), the reshaping of log DF per grid point at +E (``reshaped_log_discount``:
-    −E g_r), and ``terms`` (r, r − q, ½ σ² S0², E)."""
-
-    rate_score: np.ndarray
-    reshaped: np.ndarray
-    reshaped_log_discount: np.ndarray
-    terms: np.ndarray
 
 
 def carry_terms(group) -> np.ndarray:
@@ -114,15 +102,16 @@ def carry_paths(group, w: np.ndarray, paths) -> CarryPaths:
     increment = np.diff(w, axis=1, prepend=0.0)
     rate_score = np.cumsum(increment * (np.diff(times, prepend=0.0) / variance), axis=1) - times
     step = reshape_step(group)
-    terms = np.append(carry_terms(group), step)
+    terms = np.append(carry_terms(group), [2.0 * step, -2.0 * step])
+    states = np.empty((2, w.shape[0], 0))  # the policy reads none
     if math.isnan(step):
         nan = np.full((2,) + w.shape, np.nan)
-        return CarryPaths(rate_score, nan, np.full(times.size, np.nan), terms)
+        return CarryPaths(rate_score, nan, states, np.full((2, times.size), np.nan), terms)
     g_r, g_q, g_w = _reshaping(group.market.dynamics, times)
     log_growth = np.diff(np.log(group.market.growth), prepend=0.0)
     reshaped = np.stack([paths(clock + e * g_w, log_growth + e * np.diff(g_r - g_q, prepend=0.0))
                          for e in (step, -step)])
-    return CarryPaths(rate_score, reshaped, -step * g_r, terms)
+    return CarryPaths(rate_score, reshaped, states, np.stack([-step * g_r, step * g_r]), terms)
 
 
 def carry_means(group, means: np.ndarray, sigma: float) -> np.ndarray:

@@ -18,6 +18,7 @@ import numpy as np
 
 from greeks import estimators, pathwise, payoff_table, payoffs, rqmc, sensitivities
 from greeks.models.base import Bumped, ExercisePaths, Model
+from greeks.models.heston import exercise_carry
 from greeks.models.heston.american import heston_exercise_boundaries
 from greeks.models.heston.analytic import heston_greeks
 from greeks.models.heston.constants import Constants
@@ -46,6 +47,7 @@ MAX_STEPS_PER_YEAR = 1024  # the base grid's cap
 REFERENCE_PATHS = 200_000  # N_ref: the base grid serves runs of up to N_ref paths
 BIAS_ORDER = 2.0  # p, the measured order of QE's bias in the step (bias ∝ Δ^p)
 MAX_REFINED_STEPS_PER_YEAR = 16_384  # the refined grid's cap
+CARRIED = (sensitivities.THETA, sensitivities.RHO)  # estimated by the exercise kernels
 EXERCISE_VOL_STEP = 0.02  # k of the early-exercise vega (σ0 ± k, greeks.exercise)
 MIN_STEPS = 24  # steps before any maturity, however short (fewer if steps/yr is lower)
 CONDITIONED = payoff_table.codes_where("conditional")  # by conditional Monte Carlo
@@ -130,6 +132,7 @@ class Heston(Model):
     parameters = PARAMETERS
     conditioned = CONDITIONED
     further = (sensitivities.GAMMA,)
+    carries_exercise = True  # theta (rho NaN): greeks.models.heston.exercise_carry
     # cost per path relative to likelihood ratio: finite differences 2.7–3.5× on three chains
     # (greeks compare, one thread), scaled to their five chains
     relative_cost = {"fd": 5.0}
@@ -248,24 +251,18 @@ class Heston(Model):
             k = self.exercise_vol_step(group)
             levels += ([sigma0 + k, sigma0 - k, sigma0 + 2 * k, sigma0 - 2 * k] if sigma0 > 0
                        else [sigma0] * 4)
-        chains = [self._exercise_chain(group, stream, n_paths, v * v) for v in levels]
-        s, state, columns = chains[0]
+        chains = [_exercise_chain(group, stream, n_paths, v * v) for v in levels]
+        s, state, chain = chains[0]
         if not sensitivities:
-            return ExercisePaths(s, state, np.empty((4, 0, 0)), np.empty((4, 0, 0)), columns)
-        return ExercisePaths(s, state, np.stack([chain[0] for chain in chains[1:]]),
-                             np.stack([chain[1] for chain in chains[1:]]), columns)
-
-    def _exercise_chain(self, group, stream, n_paths, v0):
-        """(prices, state u, columns) of the chain from v0 (:meth:`exercise_paths`)."""
-        _, _, theta, _, rho = group.params
-        chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0)
-        stored_index = np.unique(group.date_index)
-        stored = group.times[stored_index]
-        steps = np.diff(stored, prepend=0.0) * (1.0 - rho * rho) * theta
-        s = chain.s
-        if group.market is not None:  # off a market: the zero-carry chain times the growth
-            s = s * group.market.growth[stored_index]
-        return s, np.diff(chain.variance, axis=1, prepend=0.0) / steps, chain.columns
+            return ExercisePaths(s, state, np.empty((4, 0, 0)), np.empty((4, 0, 0)),
+                                 chain.columns)
+        carry = None
+        if np.isin(group.extra, CARRIED).any():
+            carry = exercise_carry.carry_paths(
+                group, lambda moved, log_growth: _exercise_chain(
+                    moved, stream, n_paths, group.params[0], log_growth)[:2], n_paths)
+        return ExercisePaths(s, state, np.stack([c[0] for c in chains[1:]]),
+                             np.stack([c[1] for c in chains[1:]]), chain.columns, carry=carry)
 
     zero_volatility = True
 
@@ -387,6 +384,17 @@ class Heston(Model):
                        NORMAL_TABLE, out)
         return out
 
+    def exercise_carry_means(self, group, means, sigma):
+        """:func:`greeks.models.heston.exercise_carry.carry_means` of the characteristic
+        function's price."""
+        spec = group.payoff
+
+        def price(j, maturity, rate, dividend):
+            return heston_greeks("call" if spec.omega[j] > 0 else "put", group.spot,
+                                 spec.strike[j], maturity, rate, sigma * sigma,
+                                 *group.params[1:], dividend).price
+        return exercise_carry.carry_means(group, price)
+
     def european_price(self, group, j, spot, sigma):
         """By the characteristic function; off a market with the integrated rate and yield
         (the variance does not depend on them)."""
@@ -395,6 +403,20 @@ class Heston(Model):
         return heston_greeks("call" if spec.omega[j] > 0 else "put", spot, spec.strike[j],
                              group.maturity[j], rate, sigma * sigma, *group.params[1:],
                              dividend).price
+
+
+def _exercise_chain(group, stream, n_paths: int, v0: float, log_growth=0.0):
+    """(prices, state u, the chain) of the chain from v0 on the group's grid
+    (:meth:`Heston.exercise_paths`), its prices times e^{log_growth} per stored date."""
+    _, _, theta, _, rho = group.params
+    chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0)
+    stored_index = np.unique(group.date_index)
+    stored = group.times[stored_index]
+    steps = np.diff(stored, prepend=0.0) * (1.0 - rho * rho) * theta
+    growth = np.exp(log_growth)
+    if group.market is not None:  # off a market: the zero-carry chain times the growth
+        growth = growth * group.market.growth[stored_index]
+    return chain.s * growth, np.diff(chain.variance, axis=1, prepend=0.0) / steps, chain
 
 
 def _carry(group, j) -> tuple[float, float]:

@@ -105,7 +105,7 @@ def test_standard_errors_match_the_spread_over_seeds():
 def test_totals_hold_the_early_exercise_rows():
     """The total of theta and rho is Σ quantity × Greek over the european and the american
     rows (each its own simulation), with variances adding (a Heston american row, which has
-    none, leaves them NaN: tests/models/gbm/test_american.py)."""
+    no rho, leaves that NaN: tests/models/gbm/test_american.py)."""
     european = dict(PUT, id="E", instrument="european", spot=40.0, maturity=1.0, quantity=3.0)
     american = dict(PUT, id="A", spot=40.0, maturity=1.0, fixings=12, quantity=-2.0)
     results = greeks.price_portfolio(make_frame([european, american]), paths=4_000,

@@ -1,0 +1,88 @@
+"""Theta of Heston american and bermudan rows (greeks.models.heston.exercise_carry) against
+the ADI solution (greeks.models.heston.american): theta the central difference of its prices
+as the valuation time moves by ±1e-3 (an american row's maturity nearer, a bermudan row's
+dates all nearer: fixed in calendar time).  Off a flat market the same row's theta within
+the two runs' SEs; rho stays NaN (its module says why), with the total.
+
+Tolerance: |estimate − reference| ≤ allowance + k·se, the allowance (0.5 % of theta + 0.002)
+covering the ADI differences (below 5e-4 between steps 1e-3 and 5e-3 here) and the
+estimator's backward difference (0.04 % on the ADI solution itself).
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import assert_se_matches_spread, k_for, make_frame, seed, seeds
+
+import greeks
+from greeks.models.heston.american import heston_american
+
+LAW = dict(model="heston", v0=0.0625, kappa=5.0, theta=0.16, xi=0.9, rho=0.1)
+PUT = dict(LAW, instrument="american", option_type="put", strike=10.0, maturity=0.25,
+           rate=0.1, dividend=0.0)
+ROWS = [dict(PUT, id="A10", spot=10.0), dict(PUT, id="A11", spot=11.0),
+        dict(PUT, id="B9", instrument="bermudan", spot=9.0, fixings=6),
+        dict(PUT, id="BC", instrument="bermudan", option_type="call", spot=10.0, fixings=4,
+             dividend=0.12)]
+ALLOWANCE = (0.005, 0.002)
+
+
+def reference_theta(row, step=1e-3):
+    """−∂V/∂T of the ADI solution as the valuation time moves by ±``step``."""
+    maturity = row["maturity"]
+    dates = (None if row["instrument"] == "american"
+             else np.arange(1, row["fixings"] + 1) * maturity / row["fixings"])
+
+    def price(shift):
+        return heston_american(row["option_type"], row["spot"], row["strike"], maturity - shift,
+                               row["rate"], row["dividend"], row["v0"], row["kappa"],
+                               row["theta"], row["xi"], row["rho"],
+                               exercise_times=None if dates is None else dates - shift).price
+    return (price(step) - price(-step)) / (2.0 * step)
+
+
+def test_theta_against_the_adi_solution():
+    frame = make_frame(ROWS)
+    results = greeks.price_portfolio(frame, paths=20_000, seed=seed(80), greeks="theta,rho")
+    k = k_for(len(ROWS))
+    for (_, result), row in zip(results.iterrows(), ROWS):
+        value = reference_theta(row)
+        allowed = ALLOWANCE[0] * abs(value) + ALLOWANCE[1]
+        assert abs(result["theta_per_year"] - value) <= allowed + k * result["theta_per_year_se"], (
+            row["id"], result["theta_per_year"], value, result["theta_per_year_se"])
+        assert math.isnan(result["rho_rate"])
+    total = results.attrs["total"]
+    quantity = results["quantity"].to_numpy()
+    assert total["theta_per_year"] == pytest.approx((quantity * results["theta_per_year"]).sum(),
+                                                    rel=1e-12)
+    assert math.isnan(total["rho_rate"])
+
+
+def test_off_a_flat_market_is_the_flat_row():
+    """The zero-carry chain times the market's growth, the curves rolled with the valuation
+    date: on a flat curve the flat row's theta, within both runs' SEs."""
+    market = {"valuation_date": "2027-03-01",
+              "curves": {"USD": {"dates": ["2027-05-31"], "zero_rates": [0.1]}},
+              "underlyings": {"X": {"spot": 10.0, "curve": "USD", "heston": {
+                  key: LAW[key] for key in ("v0", "kappa", "theta", "xi", "rho")}}}}
+    positions = pd.DataFrame([dict(id="H", instrument="american", option_type="put",
+                                   strike=10.0, maturity=0.25, underlying="X", quantity=1.0)])
+    dated = greeks.price_portfolio(positions, market=market, paths=20_000, seed=seed(81),
+                                   greeks="theta").iloc[0]
+    flat = greeks.price_portfolio(make_frame([ROWS[0]]), paths=20_000, seed=seed(82),
+                                  greeks="theta").iloc[0]
+    gap = dated["theta_per_year"] - flat["theta_per_year"]
+    assert abs(gap) <= k_for(1) * math.hypot(dated["theta_per_year_se"],
+                                              flat["theta_per_year_se"]), gap
+
+
+@pytest.mark.slow
+def test_standard_errors_match_the_spread_over_seeds():
+    frame = make_frame([ROWS[2]])
+    runs = [greeks.price_portfolio(frame, paths=4_000, seed=s, greeks="theta")
+            for s in seeds(12, start=83)]
+    assert_se_matches_spread([[run["theta_per_year"].iat[0]] for run in runs],
+                             [[run["theta_per_year_se"].iat[0]] for run in runs],
+                             label=["theta_per_year"])
