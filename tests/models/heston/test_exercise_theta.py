@@ -9,6 +9,7 @@ covering the ADI differences (below 5e-4 between steps 1e-3 and 5e-3 here) and t
 estimator's backward difference (0.04 % on the ADI solution itself).
 """
 
+import copy
 import math
 
 import numpy as np
@@ -18,6 +19,7 @@ from helpers import assert_se_matches_spread, k_for, make_frame, seed, seeds
 
 import greeks
 from greeks.models.heston.american import heston_american
+from tests.market.test_heston_theta import SPEC, a_day_later, book, fourier
 
 LAW = dict(model="heston", v0=0.0625, kappa=5.0, theta=0.16, xi=0.9, rho=0.1)
 PUT = dict(LAW, instrument="american", option_type="put", strike=10.0, maturity=0.25,
@@ -86,3 +88,23 @@ def test_standard_errors_match_the_spread_over_seeds():
     assert_se_matches_spread([[run["theta_per_year"].iat[0]] for run in runs],
                              [[run["theta_per_year_se"].iat[0]] for run in runs],
                              label=["theta_per_year"])
+
+
+def test_off_curves_a_call_never_exercised_has_the_european_one_day_theta():
+    """An american call without dividends (never exercised early) on a rate curve: its theta
+    is the European option's, the one-day change of the Fourier price on the curves seen a
+    day later (tests/market/test_heston_theta.py), which checks the rolled and reshaped
+    family of the estimator and of its control's mean (the first-order family against the
+    one-day change: O(δ²), 2e-4 of it here)."""
+    spec = copy.deepcopy(SPEC)
+    spec["underlyings"]["NDX"]["dividend_yield"] = {"dates": ["2027-09-01"], "yields": [0.0]}
+    positions = book([("A", "american", 1.0, 105.0, "2027-11-15")], quantity=1.0)
+    row = greeks.price_portfolio(positions, market=spec, paths=4_000, seed=seed(84),
+                                 greeks="theta").iloc[0]
+    assert row["exercise_probability"] == 0.0
+    later = fourier(a_day_later(spec), "european", 1.0, 105.0, "2027-11-15")
+    today = fourier(spec, "european", 1.0, 105.0, "2027-11-15")
+    change = later - today
+    # every path's value is its European control's: the estimate is the control's exact mean
+    assert abs(row["theta_per_day"] - change) <= 1e-3 * abs(change), (row["theta_per_day"],
+                                                                      change)
