@@ -9,6 +9,7 @@ import numpy as np
 
 from greeks import payoff_table, sensitivities
 from greeks.engine.group import Group
+from greeks.engine.methods import Family
 from greeks.models import adapter as model_of
 from greeks.stats import Moments
 
@@ -50,7 +51,10 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
     v0 = 0, under Heston), R = E[L]·σ·sqrt(T) (how far a payoff kinked at the strike
     moves over a step of one standard deviation; cash digitals e^{−rT}·payout, asset
     digitals e^{−rT}·K: the ``floor`` of :mod:`greeks.payoff_table`) and t_1 the row's
-    first date:
+    first date (its maturity in an early-exercise group, whose estimators are differences of
+    whole paths' values under the policy, with no weight on the first interval: a degenerate
+    such row, exercised at once or never, e.g. a call on a stock paying nothing, is the
+    closed form's value or ω (S0 − K) on every path):
     price R, delta R z*/(S0 σ sqrt(t_1)), vega R z*²/σ, gamma R z*²/(S0² σ² t_1),
     rho R (T + z* sqrt(T)/σ), theta R z*²/t_1, vanna R z*³/(S0 σ² sqrt(t_1)), volga R z*⁴/σ².
     A sample that does see its events keeps its own SE, and the σ0-vega from v0 = 0 (exactly
@@ -58,7 +62,8 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
     n = max(units, 2)
     z = math.sqrt(2.0 * math.log(n))
     s0, t = group.spot, group.maturity
-    first = group.times[group.date_index[group.date_start[:-1]]]
+    first = (t if group.method is Family.EXERCISE
+             else group.times[group.date_index[group.date_start[:-1]]])
     sigma, exact_vega = model_of(group.model).floor_sigma(group.params)
     spec = group.payoff
     scales = {"kink": group.forward * sigma * np.sqrt(t), "payout": spec.discount * spec.payout,

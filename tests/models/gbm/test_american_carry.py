@@ -17,6 +17,7 @@ from helpers import assert_se_matches_spread, k_for, make_frame, seed, seeds
 
 import greeks
 from greeks.models.gbm.american import american_fd
+from greeks.models.gbm.analytic import black_scholes, black_scholes_rho
 
 PUT = dict(instrument="american", option_type="put", strike=40.0, rate=0.06, vol=0.2,
            dividend=0.0, model="gbm")
@@ -149,3 +150,25 @@ def test_theta_and_rho_unbiased_with_calibrated_errors():
     assert np.all(np.abs(z.mean(axis=0)) <= k_for(6) / math.sqrt(12)), z.mean(axis=0)
     pooled = (z * z).mean(axis=(0, 1))
     assert np.all((pooled >= 0.35) & (pooled <= 2.1)), pooled
+
+
+def test_a_call_never_exercised_is_the_european_with_tight_error_bars():
+    """An american call on a stock paying nothing is never exercised: every path's value is
+    its European control's, so each Greek is the closed form's (its central differences,
+    Richardson-extrapolated, within 1e-4 relative of the analytic Greeks; theta by the
+    Black–Scholes equation on them), and its SE only the unseen-event floor on the
+    maturity's scale (greeks.engine.reduce._unseen_floor), not the first day's."""
+    row = dict(id="C", instrument="american", option_type="call", strike=100.0, spot=100.0,
+               maturity=1.0, rate=0.05, dividend=0.0, vol=0.2)
+    out = greeks.price_portfolio(make_frame([row]), paths=20_000, seed=seed(66),
+                                 greeks="gamma,theta,rho").iloc[0]
+    exact = black_scholes("call", 100.0, 100.0, 1.0, 0.05, 0.2)
+    d1 = (math.log(1.0) + (0.05 + 0.02) * 1.0) / 0.2
+    gamma = math.exp(-0.5 * d1 * d1) / math.sqrt(2.0 * math.pi) / (100.0 * 0.2)
+    theta = 0.05 * exact.price - 0.05 * 100.0 * exact.delta - 0.5 * 0.04 * 1e4 * gamma
+    rho = black_scholes_rho("call", 100.0, 100.0, 1.0, 0.05, 0.2)
+    assert out["exercise_probability"] == 0.0
+    for name, value in (("price", exact.price), ("delta", exact.delta), ("vega", exact.vega),
+                        ("gamma", gamma), ("theta_per_year", theta), ("rho_rate", rho)):
+        assert out[name] == pytest.approx(value, rel=1e-4), name
+        assert out[f"{name}_se"] <= 1e-2 * abs(value), (name, out[f"{name}_se"])
