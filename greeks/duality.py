@@ -1,4 +1,5 @@
-"""Upper bound of a Bermudan (and American) option's price by duality, GBM flat rows.
+"""Upper bound of a Bermudan (and American) option's price by duality, GBM flat rows (Heston
+puts: :mod:`greeks.models.heston.duality`, with a hedging martingale).
 
 Duality (Rogers 2002, "Monte Carlo valuation of American options", Math. Finance 12(3);
 Haugh & Kogan 2004, Oper. Res. 52(2); Andersen & Broadie 2004, Mgmt Sci 50(9)): for the
@@ -320,11 +321,12 @@ def martingale_z(result: UpperBound) -> float:
 def frame_upper_bounds(frame, paths, seed: int):
     """(upper, se, checks) of every row of a validated instrument frame: the dual upper bound
     of its american and bermudan rows priced without a market whose model has one
-    (GBM's: ``Model.upper_bound``) (:func:`upper_bound` on its
-    exercise dates, on ``paths`` paths, a count or a mapping from id to count, at most
-    ``BOUND_PATHS``; reported: U + δ), NaN for the others and for rows with more than
-    ``MAX_DATES`` exercise dates (the tables take about 60 bytes per date and grid node,
-    200 MB at that size with the Richardson partner's);
+    (``Model.upper_bound``: GBM's :func:`upper_bound`, Heston puts'
+    :func:`greeks.models.heston.duality.upper_bound`) on its exercise dates, on ``paths``
+    paths, a count or a mapping from id to count, at most ``BOUND_PATHS``; reported: U + δ),
+    NaN for the others and for rows with more than ``MAX_DATES`` exercise dates (the tables
+    take about 60 bytes per date and grid node, 200 MB at that size with the Richardson
+    partner's);
     ``checks`` maps each bounded row's id to its martingale's drift bound and the paths' mean
     of M_n in SEs (:func:`martingale_z`)."""
     from greeks.engine.plan import MIN_RICHARDSON, row_dates

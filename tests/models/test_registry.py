@@ -96,7 +96,8 @@ def test_reference_codes_and_adapter_declarations():
     assert models.adapter("gbm").revalued == ()
     assert set(models.adapter("heston").revalued) == {
         "rho", "theta", "vanna", "volga", "dkappa", "dtheta", "dxi", "drho"}
-    assert models.adapter("heston").upper_bound({}, np.ones(1), paths=1, seed=0,
-                                                american=False, richardson=False) is None
+    assert models.adapter("heston").upper_bound({"option_type": "call"}, np.ones(1), paths=1,
+                                                seed=0, american=False,
+                                                richardson=False) is None  # puts only
     with pytest.raises(KeyError, match="unknown model"):
         models.schema("sabr")

@@ -384,6 +384,16 @@ class Heston(Model):
                        NORMAL_TABLE, out)
         return out
 
+    def upper_bound(self, row, times, *, paths, seed, american, richardson):
+        """Puts: :func:`greeks.models.heston.duality.upper_bound`; calls none."""
+        if row["option_type"] != "put":
+            return None
+        from greeks.models.heston.duality import upper_bound
+
+        return upper_bound(row["spot"], row["strike"], row["maturity"], row["rate"],
+                           row["dividend"], [row[name] for name in PARAMETERS], times,
+                           paths=paths, seed=seed, american=american, richardson=richardson)
+
     def exercise_carry_means(self, group, means, sigma):
         """:func:`greeks.models.heston.exercise_carry.carry_means` of the characteristic
         function's price."""

@@ -280,13 +280,14 @@ def _put_edge(s, continuation, payoff):
 
 
 @njit(cache=True)
-def _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, dts, thetas, at_zero, exercise, edges):
+def _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, dts, thetas, at_zero, exercise, edges,
+                    kept):
     """Douglas ADI steps of the European put from the payoff in ``u`` (step n of length
     ``dts[n]`` at weight ``thetas[n]``, V = ``at_zero[n]`` at S = 0 at its end), and after each
     step with ``exercise`` the Bermudan condition U = max(U, g), exact on the grid.  Where
     ``edges`` has rows, the continuation's boundary on every variance level
-    (:func:`_put_edge`) before each exercise goes to the next row (march order: the last
-    exercise date first)."""
+    (:func:`_put_edge`) before each exercise goes to the next row, and where ``kept`` has,
+    the continuation itself (march order: the last exercise date first)."""
     ns, nv = u.shape
     f0 = np.empty_like(u)
     f1 = np.empty_like(u)
@@ -308,6 +309,8 @@ def _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, dts, thetas, at_zero, e
             if date < edges.shape[0]:
                 for j in range(nv):
                     edges[date, j] = _put_edge(s, u[:, j], payoff)
+            if date < kept.shape[0]:
+                kept[date] = u
             date += 1
             for i in range(ns):
                 for j in range(nv):
@@ -339,16 +342,18 @@ def _schedule(maturity, dates, time_steps, strike, rate):
 
 
 def _bermudan_grid(strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, dates, s_steps,
-                   v_steps, time_steps, edges):
+                   v_steps, time_steps, edges, kept=None):
     """The Bermudan put's final grid values (S nodes, v nodes, values); the continuation's
-    boundaries into ``edges`` (march order) where it has rows."""
+    boundaries into ``edges`` (march order) where it has rows, and its values into ``kept``
+    (dates before maturity × S nodes × v nodes, march order) where given."""
     s, v, a1, a2, mixed, b1, b2, payoff = _operators_of(strike, rate, dividend, v0, kappa,
                                                         theta, xi, rho, s_steps, v_steps)
     dts, thetas, at_zero, exercise = _schedule(maturity, dates,
                                                max(int(time_steps), STEPS_PER_DATE * dates.size),
                                                float(strike), float(rate))
     u = np.repeat(payoff[:, None], v.size, axis=1)
-    _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, dts, thetas, at_zero, exercise, edges)
+    _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, dts, thetas, at_zero, exercise, edges,
+                    np.empty((0, 0, 0)) if kept is None else kept)
     return s, v, u
 
 
@@ -368,6 +373,21 @@ def heston_exercise_boundaries(strike, maturity, rate, dividend, v0, kappa, thet
     _, v, _ = _bermudan_grid(strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, dates,
                              s_steps, v_steps, time_steps, edges)
     return v, edges[::-1].copy()
+
+
+def heston_value_grids(strike, maturity, rate, dividend, v0, kappa, theta, xi, rho,
+                       exercise_times, *, s_steps=S_STEPS, v_steps=V_STEPS,
+                       time_steps=TIME_STEPS):
+    """(s, v, values): the Bermudan put's value functions on the grid, ``values[0]`` at t = 0
+    and ``values[k]`` the continuation value on exercise date k (k = 1 … dates − 1: the value
+    of holding on from there, before that date's exercise), S nodes × v nodes each."""
+    _check(1.0, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, s_steps, v_steps,
+           time_steps)
+    dates = checked_exercise_dates(exercise_times, maturity)
+    kept = np.empty((dates.size - 1, int(s_steps) + 1, int(v_steps) + 1))
+    s, v, u = _bermudan_grid(strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, dates,
+                             s_steps, v_steps, time_steps, np.empty((0, 0)), kept)
+    return s, v, np.concatenate([u[None], kept[::-1]])
 
 
 def heston_american_put(spot, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, *,
