@@ -48,6 +48,7 @@ REFERENCE_PATHS = 200_000  # N_ref: the base grid serves runs of up to N_ref pat
 BIAS_ORDER = 2.0  # p, the measured order of QE's bias in the step (bias ∝ Δ^p)
 MAX_REFINED_STEPS_PER_YEAR = 16_384  # the refined grid's cap
 CARRIED = (sensitivities.THETA, sensitivities.RHO)  # estimated by the exercise kernels
+THETA_CODE = sensitivities.THETA  # of the further Greeks (greeks.sensitivities.NAMES)
 EXERCISE_VOL_STEP = 0.02  # k of the early-exercise vega (σ0 ± k, greeks.exercise)
 MIN_STEPS = 24  # steps before any maturity, however short (fewer if steps/yr is lower)
 CONDITIONED = payoff_table.codes_where("conditional")  # by conditional Monte Carlo
@@ -132,7 +133,7 @@ class Heston(Model):
     parameters = PARAMETERS
     conditioned = CONDITIONED
     further = (sensitivities.GAMMA,)
-    carries_exercise = True  # theta (rho NaN): greeks.models.heston.exercise_carry
+    carries_exercise = True  # theta; rho NaN (greeks.models.heston.exercise_carry)
     # cost per path relative to likelihood ratio: finite differences 2.7–3.5× on three chains
     # (greeks compare, one thread), scaled to their five chains
     relative_cost = {"fd": 5.0}
@@ -260,7 +261,8 @@ class Heston(Model):
         if np.isin(group.extra, CARRIED).any():
             carry = exercise_carry.carry_paths(
                 group, lambda moved, log_growth: _exercise_chain(
-                    moved, stream, n_paths, group.params[0], log_growth)[:2], n_paths)
+                    moved, stream, n_paths, group.params[0], log_growth)[:2], n_paths,
+                theta=bool(np.isin(group.extra, THETA_CODE).any()))
         return ExercisePaths(s, state, np.stack([c[0] for c in chains[1:]]),
                              np.stack([c[1] for c in chains[1:]]), chain.columns, carry=carry)
 

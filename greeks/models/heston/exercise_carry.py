@@ -87,17 +87,17 @@ def _reshaping(group, times: np.ndarray):
             change(dynamics.dividend_yield, later.dividend_yield))
 
 
-def carry_paths(group, chain_of, n_paths: int) -> CarryPaths:
+def carry_paths(group, chain_of, n_paths: int, theta: bool = True) -> CarryPaths:
     """A chunk's :class:`CarryPaths` (on the stored dates; ``n_paths`` paths): no rate score
-    (NaN: rho is not estimated), and the chains from −2E
-    and −E, ``chain_of(group, log_growth)`` giving (prices, states) of the chain on
-    ``group``'s grid with its prices times e^{log_growth} per stored date (off a market the
-    zero-carry chain's growth moves with the curves; a flat chain carries r − q itself)."""
+    (NaN: rho is not estimated), and with ``theta`` the chains from −2E and −E,
+    ``chain_of(group, log_growth)`` giving (prices, states) of the chain on ``group``'s grid
+    with its prices times e^{log_growth} per stored date (off a market the zero-carry
+    chain's growth moves with the curves; a flat chain carries r − q itself); without, NaN."""
     stored = np.unique(group.date_index)
     step = time_step(group)
     score = np.full((n_paths, stored.size), np.nan)
     terms = np.array([1.5 / step, 0.0, 0.0, 2.0 * step, -0.5 * step])
-    reshaping = _reshaping(group, group.times)
+    reshaping = _reshaping(group, group.times) if theta else None
     if reshaping is None:
         nan = np.full((2,) + score.shape, np.nan)
         return CarryPaths(score, nan, nan, np.full((2, group.times.size), np.nan), terms)
