@@ -1,5 +1,5 @@
 """Upper bound of a Bermudan (and American) option's price by duality, GBM flat rows (Heston
-puts: :mod:`greeks.models.heston.duality`, with a hedging martingale).
+rows: :mod:`greeks.models.heston.duality`, with a hedging martingale).
 
 Duality (Rogers 2002, "Monte Carlo valuation of American options", Math. Finance 12(3);
 Haugh & Kogan 2004, Oper. Res. 52(2); Andersen & Broadie 2004, Mgmt Sci 50(9)): for the
@@ -321,7 +321,7 @@ def martingale_z(result: UpperBound) -> float:
 def frame_upper_bounds(frame, paths, seed: int):
     """(upper, se, checks) of every row of a validated instrument frame: the dual upper bound
     of its american and bermudan rows priced without a market whose model has one
-    (``Model.upper_bound``: GBM's :func:`upper_bound`, Heston puts'
+    (``Model.upper_bound``: GBM's :func:`upper_bound`, Heston's
     :func:`greeks.models.heston.duality.upper_bound`) on its exercise dates, on ``paths``
     paths, a count or a mapping from id to count, at most ``BOUND_PATHS``; reported: U + δ),
     NaN for the others and for rows with more than ``MAX_DATES`` exercise dates (the tables

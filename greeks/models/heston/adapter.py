@@ -387,14 +387,23 @@ class Heston(Model):
         return out
 
     def upper_bound(self, row, times, *, paths, seed, american, richardson):
-        """Puts: :func:`greeks.models.heston.duality.upper_bound`; calls none."""
-        if row["option_type"] != "put":
-            return None
+        """:func:`greeks.models.heston.duality.upper_bound` of a put, and of the put a call
+        equals by put–call symmetry (spot and strike, rate and yield swapped, κ*, θ*, −ρ:
+        :func:`greeks.models.heston.exercise_rule.symmetric_parameters`; none where κ* ≤ 0)."""
         from greeks.models.heston.duality import upper_bound
 
-        return upper_bound(row["spot"], row["strike"], row["maturity"], row["rate"],
-                           row["dividend"], [row[name] for name in PARAMETERS], times,
-                           paths=paths, seed=seed, american=american, richardson=richardson)
+        spot, strike, rate, dividend = (float(row[name]) for name in ("spot", "strike", "rate",
+                                                                       "dividend"))
+        v0, kappa, theta, xi, rho = (float(row[name]) for name in PARAMETERS)
+        if row["option_type"] == "call":
+            symmetric = symmetric_parameters(rate, dividend, kappa, theta, xi, rho)
+            if symmetric is None:
+                return None
+            rate, dividend, kappa, theta, xi, rho = symmetric
+            spot, strike = strike, spot
+        return upper_bound(spot, strike, row["maturity"], rate, dividend,
+                           (v0, kappa, theta, xi, rho), times, paths=paths, seed=seed,
+                           american=american, richardson=richardson)
 
     def exercise_carry_means(self, group, means, sigma):
         """:func:`greeks.models.heston.exercise_carry.carry_means` of the characteristic

@@ -18,8 +18,9 @@ unhedged (the bound is looser by what a delta hedge leaves of it).  The chain (t
 scheme, whatever the row's scheme: a martingale at any ρ) steps at most ``MAX_STEP``
 apart, every exercise date a step.  An american row: 2 U(Δ) − U(2Δ) over the two exercise
 grids (each its own value functions, the same paths), also exercisable at t = 0 (Z_0 =
-(K − S0)⁺), an estimate of an upper bound of the American price as for GBM.  Puts only
-(calls and rows off a market: none).
+(K − S0)⁺), an estimate of an upper bound of the American price as for GBM.  Puts; a call
+through the put it equals by put–call symmetry (the adapter's ``upper_bound``); rows off a
+market: none.
 """
 
 from __future__ import annotations

@@ -1,4 +1,5 @@
-"""The dual upper bound of Heston puts (greeks.models.heston.duality).
+"""The dual upper bound of Heston rows (greeks.models.heston.duality; calls through the put
+they equal by put–call symmetry).
 
 * Its martingale: with exercise at maturity only, max_i (Z_i − M_i) = Z_n − M_n, whose mean
   is the European put's price exactly when M is a martingale (whatever the hedge's
@@ -39,3 +40,22 @@ def test_bounds_above_the_published_american_puts():
         assert result.upper >= price - k * result.se, (spot, result.upper, price)
         assert result.upper <= 1.1 * price + 0.002, (spot, result.upper, price)
         assert abs(martingale_z(result)) <= k, (spot, martingale_z(result))
+
+
+def test_a_call_is_bounded_through_the_put_it_equals():
+    """A Bermudan call's bound is its symmetric put's (spot and strike, rate and yield
+    swapped, κ* = κ − ρξ, θ* = κθ/κ*, −ρ): above the ADI solution's price of the call and
+    within 10 % + 0.002 of it."""
+    from greeks import models
+    from greeks.models.heston.american import heston_american
+
+    row = dict(option_type="call", spot=100.0, strike=100.0, maturity=1.0, rate=0.03,
+               dividend=0.06, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
+    times = np.arange(1, 13) / 12
+    result = models.adapter("heston").upper_bound(row, times, paths=8_000, seed=seed(92),
+                                                  american=False, richardson=False)
+    price = heston_american("call", 100.0, 100.0, 1.0, 0.03, 0.06, 0.04, 1.5, 0.04, 0.5, -0.7,
+                            exercise_times=times).price
+    assert price - k_for(1) * result.se <= result.upper <= 1.1 * price + 0.002, (result.upper,
+                                                                                price)
+    assert abs(martingale_z(result)) <= k_for(1)
