@@ -264,11 +264,13 @@ def compare(file, output, fmt, **options) -> None:
 @market_option
 @output_options
 def analytic(file, market, output, fmt, extra_columns) -> None:
-    """Closed-form price, delta and vega of every european and digital (cash, asset) row in FILE.
+    """Reference price, delta and vega of every european, digital and early-exercise row in FILE.
 
     Black–Scholes for gbm rows; for heston rows the semi-analytic Fourier integral,
-    with vega per 1.00 of sigma0 = sqrt(v0).  Asian and barrier rows have no closed
-    form: their values are empty and the note column says so.  Results are per unit
+    with vega per 1.00 of sigma0 = sqrt(v0); american and bermudan rows by finite
+    differences (gbm: Crank–Nicolson; heston: ADI, calls through put–call symmetry).
+    Asian and barrier rows have no closed form: their values are empty and the note
+    column says so.  Results are per unit
     of quantity; the total under the table is over the rows with values.
 
     \b
