@@ -112,18 +112,23 @@ def row_estimate(arrays, n_units, antithetic, coef, means, weight, slot, add_tot
 
 
 @njit(cache=True, nogil=True)
-def likelihood_ratio_heston(s, residual, variance, score, spot, sigma0, d_mean, d_var,
-                            date_start, date_index, spec, forward, weight, total_of, n_totals,
-                            coef, conditioned, antithetic, collect, out, sums):
+def likelihood_ratio_heston(s_by_date, residual_by_date, variance_by_date, score, spot, sigma0,
+                            d_mean, d_var, date_start, date_index, spec, forward, weight,
+                            total_of, n_totals, coef, conditioned, antithetic, collect, out,
+                            sums):
     """Moments of every row of a group on one chunk of Heston paths: likelihood ratio, or,
     for the european and cash digital rows with ``conditioned[j]``, :func:`_conditional_values`.
 
-    ``s``, ``residual`` and ``variance`` hold the prices, R and V on the rows' dates
-    (paths × dates; ``date_index`` points into them); ``score`` the first variance
+    ``s_by_date``, ``residual_by_date`` and ``variance_by_date`` hold the prices, R and V on
+    the rows' dates, date-major (dates × paths, C order; ``date_index`` points into the
+    dates), and are read through their transposes (paths × dates): one argument type
+    whatever the number of dates, so that the kernel compiles once (a paths × dates view
+    types as C order with one date, as F order with more).  ``score`` the first variance
     transition's score; ``d_mean``, ``d_var`` = ∂μ_1/∂v_0, ∂V_1/∂v_0 per path (weights in
     :func:`greeks.models.heston.scores.path_scores`).  The other arguments as in
     :func:`likelihood_ratio_gbm`.
     """
+    s, residual, variance = s_by_date.T, residual_by_date.T, variance_by_date.T
     n_paths = s.shape[0]
     n_units = n_paths // 2 if antithetic else n_paths
     n_rows = spec.kind.size

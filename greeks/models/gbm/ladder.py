@@ -16,7 +16,7 @@ def ladder_paths(group, rng, n: int):
     (paths × scenarios) ρ of a row on ``dates`` for spot moves log(1 + x) = ``logs`` and
     volatility shifts ``vols``."""
     w, s = simulate(rng, n, group.times, math.log(group.spot), group.rate - group.dividend,
-                    group.params[0])
+                    group.params[0], False)
     np.exp(s, out=s)
 
     def ratio(dates, logs, vols):

@@ -7,14 +7,15 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def simulate(rng, n_paths, times, log_spot, carry, sigma, antithetic=False):
+def simulate(rng, n_paths, times, log_spot, carry, sigma, antithetic):
     """Exact GBM paths on ``times`` (increasing, > 0), ``n_paths`` of them.
 
     Returns ``(w, x)``, both of shape ``(n_paths, len(times))``: the Brownian
     motion W(t_k) and the log-price log S0 + (carry − σ²/2) t_k + σ W(t_k), with
     ``carry`` = r − q.  Normals are drawn from ``rng`` in one block, path-major.  With
     ``antithetic`` (``n_paths`` even) only the first half is drawn and path p + n/2 is
-    the mirror image of path p (normals −Z).
+    the mirror image of path p (normals −Z).  ``antithetic`` has no default: an omitted
+    argument is another signature, which numba would compile again.
     """
     m = times.size
     half = n_paths // 2 if antithetic else n_paths

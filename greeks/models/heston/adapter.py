@@ -200,7 +200,7 @@ class Heston(Model):
                          constants.mean_var[0], constants.base_var[0],
                          constants.chi_scale[0], score)
         estimators.likelihood_ratio_heston(
-            s, residual, variance, score, group.spot, math.sqrt(v0), slopes[:, 0],
+            s.T, residual.T, variance.T, score, group.spot, math.sqrt(v0), slopes[:, 0],
             slopes[:, 1], group.date_start, columns, group.payoff, group.forward,
             group.weight, group.total_of, group.n_totals, coef,
             np.isin(group.payoff.kind, CONDITIONED) & group.conditional,
