@@ -262,7 +262,7 @@ def _conditional_values(p, args):
             2.0 * sigma0 * linear * (d_mean[p] + 0.5 * d_var[p] + score[p]))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _given_path(drift, v, spot, digital, omega, strike, cash):
     """(C, ∂C/∂M, ∂C/∂V, F): the Black–Scholes value given the variance path
     (:func:`_conditional_values`) with drift M and variance V from spot S0."""

@@ -11,6 +11,7 @@ the delta + 0.002, 2 % of the vega + 0.02).
 
 import numpy as np
 import pandas as pd
+import pytest
 from helpers import k_for, make_frame, seed
 
 import greeks
@@ -157,6 +158,7 @@ def test_american_call_against_the_symmetric_put():
     assert 0.0 < row["exercise_probability"] < 1.0
 
 
+@pytest.mark.slow  # 160,000 Heston paths on a daily year: about 16 s
 def test_atm_call_price_and_vega_on_the_solved_boundary():
     """The ATM one-year American call with a yield under ρ = −0.7 (docs/american.md), whose
     cube-root rule left the vega 0.7 % low (z −6.9 at 200,000 paths) and the price 0.16 %
