@@ -1,5 +1,6 @@
-"""Upper bound of a Bermudan (and American) option's price by duality, GBM flat rows (Heston
-rows: :mod:`greeks.models.heston.duality`, with a hedging martingale).
+"""Upper bound of a Bermudan (and American) option's price by duality, GBM rows, flat or off a
+market without cash dividends (Heston rows: :mod:`greeks.models.heston.duality`, with a hedging
+martingale).
 
 Duality (Rogers 2002, "Monte Carlo valuation of American options", Math. Finance 12(3);
 Haugh & Kogan 2004, Oper. Res. 52(2); Andersen & Broadie 2004, Mgmt Sci 50(9)): for the
@@ -20,8 +21,14 @@ between the nodes as its piecewise-linear interpolant in x (constant beyond the 
 
     M_i − M_{i−1} = D_i Ṽ_i(X_i) − C_{i−1}(X_{i−1}),   C_{i−1}(x) = E[D_i Ṽ_i(X_i) | X_{i−1} = x],
 
-X = log S, whose one-step law is Gaussian, X_i − X_{i−1} ~ N(μ, s²), μ = (r − q − σ²/2) Δt,
-s = σ √Δt.  On the nodes C is exact: with the hat functions of the interpolant
+X = log S, whose one-step law is Gaussian, X_i − X_{i−1} ~ N(μ_i, s_i²) (:class:`Law`): flat,
+μ_i = (r − q − σ²/2) Δt_i, s_i = σ √Δt_i, D_i = e^{−r t_i}; off a market (rate and yield curves
+with integrals I_r, I_q, total variance w, proportional dividends y at ex-dates τ:
+:mod:`greeks.market.dynamics`) μ_i = ΔI_r − ΔI_q − Δw/2 + Σ_{τ ∈ (t_{i−1}, t_i]} log(1 − y),
+s_i² = Δw, D_i = e^{−I_r(t_i)}, Ṽ_i the value function on the price observed on t_i (after any
+drop there: :func:`greeks.models.gbm.american_market.bermudan_values_market`).  A cash
+dividend, S → max(S − D, 0), leaves no Gaussian step: such rows, and Heston rows off a market,
+have no bound here (NaN).  On the nodes C is exact: with the hat functions of the interpolant
 e_m(y) = ((y − (m−1)h)⁺ − 2 (y − mh)⁺ + (y − (m+1)h)⁺)/h,
 
     C(x_j) = D_i Σ_m w_m Ṽ_i(x_{j+m}),   w_m = (Ψ((m−1)h) − 2 Ψ(mh) + Ψ((m+1)h)) / h,
@@ -36,9 +43,10 @@ cubic's error, O((h/R)⁴ C''''), which :func:`drift_bound` measures at the mid-
 the table's points against the exact values there (the sum once more, mean moved by
 (l + ½) h/R), where it peaks, and sums over the dates into δ ≥ Σ_i E|a_i|,
 a_i = E[ΔM_i | X_{i−1}] (the largest error within ``WINDOW`` = 6 standard deviations of
-X_{i−1}'s mean, plus the chance of lying outside times the largest error there); the first
-date starts at X_0 = log S0, a node: exact.  Then M* = M − A, A_i = Σ_{k≤i} a_k, is a
-martingale (Doob) and max_i (Z_i − M*_i) ≤ max_i (Z_i − M_i) + Σ_k |a_k|, so
+X_{i−1}'s mean (the steps' summed means and variances), plus the chance of lying outside
+times the largest error there); the first date starts at X_0 = log S0, a node: exact.
+Then M* = M − A, A_i = Σ_{k≤i} a_k, is a martingale (Doob) and
+max_i (Z_i − M*_i) ≤ max_i (Z_i − M_i) + Σ_k |a_k|, so
 V_0 ≤ E[max_i (Z_i − M*_i)] ≤ U + δ: the reported bound is U + δ, an upper bound up to
 the Monte Carlo error (δ below 3e-7 on the tests' options, far below the bound's SE; about
 4e-5 of the price with R = 1, which is why R = 4).  The paths' mean of M_n is also checked
