@@ -1,5 +1,6 @@
-"""Upper bound of a Bermudan (and American) option's price by duality, GBM flat rows (Heston
-rows: :mod:`greeks.models.heston.duality`, with a hedging martingale).
+"""Upper bound of a Bermudan (and American) option's price by duality, GBM rows, flat or off a
+market without cash dividends (Heston rows: :mod:`greeks.models.heston.duality`, with a hedging
+martingale).
 
 Duality (Rogers 2002, "Monte Carlo valuation of American options", Math. Finance 12(3);
 Haugh & Kogan 2004, Oper. Res. 52(2); Andersen & Broadie 2004, Mgmt Sci 50(9)): for the
@@ -20,8 +21,14 @@ between the nodes as its piecewise-linear interpolant in x (constant beyond the 
 
     M_i − M_{i−1} = D_i Ṽ_i(X_i) − C_{i−1}(X_{i−1}),   C_{i−1}(x) = E[D_i Ṽ_i(X_i) | X_{i−1} = x],
 
-X = log S, whose one-step law is Gaussian, X_i − X_{i−1} ~ N(μ, s²), μ = (r − q − σ²/2) Δt,
-s = σ √Δt.  On the nodes C is exact: with the hat functions of the interpolant
+X = log S, whose one-step law is Gaussian, X_i − X_{i−1} ~ N(μ_i, s_i²) (:class:`Law`): flat,
+μ_i = (r − q − σ²/2) Δt_i, s_i = σ √Δt_i, D_i = e^{−r t_i}; off a market (rate and yield curves
+with integrals I_r, I_q, total variance w, proportional dividends y at ex-dates τ:
+:mod:`greeks.market.dynamics`) μ_i = ΔI_r − ΔI_q − Δw/2 + Σ_{τ ∈ (t_{i−1}, t_i]} log(1 − y),
+s_i² = Δw, D_i = e^{−I_r(t_i)}, Ṽ_i the value function on the price observed on t_i (after any
+drop there: :func:`greeks.models.gbm.american_market.bermudan_values_market`).  A cash
+dividend, S → max(S − D, 0), leaves no Gaussian step: such rows, and Heston rows off a market,
+have no bound here (NaN).  On the nodes C is exact: with the hat functions of the interpolant
 e_m(y) = ((y − (m−1)h)⁺ − 2 (y − mh)⁺ + (y − (m+1)h)⁺)/h,
 
     C(x_j) = D_i Σ_m w_m Ṽ_i(x_{j+m}),   w_m = (Ψ((m−1)h) − 2 Ψ(mh) + Ψ((m+1)h)) / h,
@@ -36,9 +43,10 @@ cubic's error, O((h/R)⁴ C''''), which :func:`drift_bound` measures at the mid-
 the table's points against the exact values there (the sum once more, mean moved by
 (l + ½) h/R), where it peaks, and sums over the dates into δ ≥ Σ_i E|a_i|,
 a_i = E[ΔM_i | X_{i−1}] (the largest error within ``WINDOW`` = 6 standard deviations of
-X_{i−1}'s mean, plus the chance of lying outside times the largest error there); the first
-date starts at X_0 = log S0, a node: exact.  Then M* = M − A, A_i = Σ_{k≤i} a_k, is a
-martingale (Doob) and max_i (Z_i − M*_i) ≤ max_i (Z_i − M_i) + Σ_k |a_k|, so
+X_{i−1}'s mean (the steps' summed means and variances), plus the chance of lying outside
+times the largest error there); the first date starts at X_0 = log S0, a node: exact.
+Then M* = M − A, A_i = Σ_{k≤i} a_k, is a martingale (Doob) and
+max_i (Z_i − M*_i) ≤ max_i (Z_i − M_i) + Σ_k |a_k|, so
 V_0 ≤ E[max_i (Z_i − M*_i)] ≤ U + δ: the reported bound is U + δ, an upper bound up to
 the Monte Carlo error (δ below 3e-7 on the tests' options, far below the bound's SE; about
 4e-5 of the price with R = 1, which is why R = 4).  The paths' mean of M_n is also checked
@@ -92,6 +100,47 @@ class DualTables(NamedTuple):
     expected: np.ndarray
     start: float
     drift: float
+
+
+class Law(NamedTuple):
+    """The law of X = log S on a row's dates t_1 … t_n (t_0 = 0): the discounts
+    D_i = exp(−``log_discounts``_i), the steps X_i − X_{i−1} ~ N(``means``_i, ``sds``_i²)
+    (independent), and X_i − X_0's mean ``centres``_i and standard deviation ``spreads``_i."""
+
+    log_discounts: np.ndarray
+    means: np.ndarray
+    sds: np.ndarray
+    centres: np.ndarray
+    spreads: np.ndarray
+
+
+def flat_law(times: np.ndarray, rate: float, dividend: float, vol: float) -> Law:
+    """GBM's: D_i = e^{−r t_i}, μ_i = (r − q − σ²/2) Δt_i, s_i = σ √Δt_i."""
+    carry = rate - dividend - 0.5 * vol * vol
+    dt = np.diff(times, prepend=0.0)
+    return Law(rate * times, carry * dt, vol * np.sqrt(dt), carry * times,
+               vol * np.sqrt(times))
+
+
+def market_law(dynamics, times: np.ndarray) -> Law:
+    """GBM's off a market without cash dividends (:class:`greeks.market.dynamics.Dynamics`):
+    D_i = e^{−I_r(t_i)}, μ_i = ΔI_r − ΔI_q − Δw/2 + Σ log(1 − y) over the proportional
+    dividends in (t_{i−1}, t_i] (an ex-date within ``TIME_TOLERANCE`` of a date on that date,
+    as the finite-difference scheme places it), s_i² = Δw."""
+    from greeks.models.gbm.american_market import TIME_TOLERANCE
+
+    ir = dynamics.rate.integral(times)
+    iq = dynamics.dividend_yield.integral(times)
+    w = dynamics.vol.total_variance(times)
+    drops = np.zeros(times.size)
+    tol = TIME_TOLERANCE * times[-1]
+    for d in dynamics.dividends:
+        if d.proportional and 0.0 < d.time <= times[-1] + tol:
+            drops[np.searchsorted(times, d.time - tol)] += math.log1p(-d.value)
+    centres = ir - iq - 0.5 * w + np.cumsum(drops)
+    means = (np.diff(ir, prepend=0.0) - np.diff(iq, prepend=0.0)
+             - 0.5 * np.diff(w, prepend=0.0) + drops)
+    return Law(ir, means, np.sqrt(np.diff(w, prepend=0.0)), centres, np.sqrt(w))
 
 
 class UpperBound(NamedTuple):
@@ -174,26 +223,23 @@ def _reach(mu: float, s: float, h: float) -> int:
     return int(math.ceil((abs(mu) + TAIL * s) / h)) + 2
 
 
-def dual_tables(fd, times: np.ndarray, rate: float, dividend: float, vol: float) -> DualTables:
+def dual_tables(fd, law: Law) -> DualTables:
     """The martingale's tables from the finite-difference value function ``fd``
-    (:class:`greeks.models.gbm.american.BermudanValues` on the dates ``times``): the
+    (:class:`greeks.models.gbm.american.BermudanValues` on the dates of ``law``): the
     conditional expectations at the points x_0 + k h / ``SUBDIVISIONS`` (the sums of the
     module's docstring with the Gaussian's mean moved by the point's offset from its node),
     and the drift bound from the mid-points between them."""
     n, nodes = fd.values.shape
     parts = SUBDIVISIONS
-    discounts = np.exp(-rate * times)
+    discounts = np.exp(-law.log_discounts)
     values = fd.values * discounts[:, None]
     expected = np.empty((n, nodes * parts))
     drift = 0.0
     buffer, mid = np.empty(nodes), np.empty(nodes * parts)
-    previous = 0.0
     centre = fd.first + fd.j0 * fd.h  # log S0
-    carry = rate - dividend - 0.5 * vol * vol
     outside = math.erfc(WINDOW / math.sqrt(2.0))
     for i in range(n):
-        dt = times[i] - previous
-        mu, s = carry * dt, vol * math.sqrt(dt)
+        mu, s = law.means[i], law.sds[i]
         reach = _reach(mu, s, fd.h) + 1
         for r in range(parts):
             convolve(values[i], hat_weights(mu + r * fd.h / parts, s, fd.h, reach), buffer)
@@ -202,12 +248,11 @@ def dual_tables(fd, times: np.ndarray, rate: float, dividend: float, vol: float)
                 convolve(values[i], hat_weights(mu + (r + 0.5) * fd.h / parts, s, fd.h, reach),
                          buffer)
                 mid[r::parts] = buffer
-        if i > 0:
-            spread = WINDOW * vol * math.sqrt(previous)
-            lo = int(math.floor((centre + carry * previous - spread - fd.first) / fd.h * parts))
-            hi = int(math.ceil((centre + carry * previous + spread - fd.first) / fd.h * parts))
+        if i > 0:  # X_{i−1}'s window
+            middle, spread = centre + law.centres[i - 1], WINDOW * law.spreads[i - 1]
+            lo = int(math.floor((middle - spread - fd.first) / fd.h * parts))
+            hi = int(math.ceil((middle + spread - fd.first) / fd.h * parts))
             drift += drift_bound(expected[i], mid, lo, hi, outside)
-        previous = times[i]
     return DualTables(fd.first, fd.h, fd.h / parts, values, expected,
                       float(expected[0, fd.j0 * parts]), drift)
 
@@ -231,12 +276,12 @@ def drift_bound(expected, mid, lo, hi, outside):
 
 
 @njit(cache=True)
-def dual_values(x, dates, strike, omega, rate, times, first, h, values, step, expected,
+def dual_values(x, dates, strike, omega, log_discounts, first, h, values, step, expected,
                 start, at_zero, spot, out, martingale):
     """For each path p of log-prices ``x`` (grid dates × paths) on the dates ``dates``
-    (indices into x's rows, times ``times``): out[p] = max_i (Z_i − M_i) (and Z_0 = h(S0) with
-    ``at_zero``), martingale[p] = M_n.  Date by date, so that each date's tables stay in
-    cache."""
+    (indices into x's rows, discounts exp(−``log_discounts``)): out[p] = max_i (Z_i − M_i)
+    (and Z_0 = h(S0) with ``at_zero``), martingale[p] = M_n.  Date by date, so that each
+    date's tables stay in cache."""
     n_paths = x.shape[1]
     n = dates.size
     base = max(omega * (spot - strike), 0.0) if at_zero else -np.inf
@@ -244,7 +289,7 @@ def dual_values(x, dates, strike, omega, rate, times, first, h, values, step, ex
         out[p] = base
         martingale[p] = 0.0
     for i in range(n):
-        discount = math.exp(-rate * times[i])
+        discount = math.exp(-log_discounts[i])
         row, before_row = x[dates[i]], x[dates[i - 1]] if i > 0 else x[dates[i]]
         for p in range(n_paths):
             xi = row[p]
@@ -254,12 +299,9 @@ def dual_values(x, dates, strike, omega, rate, times, first, h, values, step, ex
             out[p] = max(out[p], z - martingale[p])
 
 
-def _log_paths(rng, n_paths: int, times: np.ndarray, spot: float, rate: float,
-               dividend: float, vol: float) -> np.ndarray:
-    """log S at ``times`` (dates × paths), exact GBM steps."""
-    dt = np.diff(times, prepend=0.0)
-    steps = (rate - dividend - 0.5 * vol * vol) * dt + vol * np.sqrt(dt) * rng.standard_normal(
-        (n_paths, times.size))
+def _log_paths(rng, n_paths: int, spot: float, law: Law) -> np.ndarray:
+    """log S on the law's dates (dates × paths), exact Gaussian steps."""
+    steps = law.means + law.sds * rng.standard_normal((n_paths, law.means.size))
     return np.ascontiguousarray((math.log(spot) + np.cumsum(steps, axis=1)).T)
 
 
@@ -272,37 +314,78 @@ def spawn_words(*values) -> tuple:
 
 def upper_bound(spot, strike, maturity, rate, dividend, vol, is_call, times, *, paths: int,
                 seed: int, american: bool = False, richardson: bool = False,
-                tables=None) -> UpperBound:
+                tables=None, words=None) -> UpperBound:
     """The dual upper bound of the Bermudan option on ``times`` (the last the maturity; with
     ``american``, also exercisable at t = 0), on ``paths`` paths of its own streams; with
     ``richardson``, 2 U(Δ) − U(2Δ), U(2Δ) on every second date back from maturity (the
     paths' per-path combination gives the SE).  ``tables``: the martingales' tables (for
-    tests: a deliberately wrong one); by default from the finite-difference value function."""
+    tests: a deliberately wrong one); by default from the finite-difference value function.
+    ``words``: the streams' spawn words (by default hashing the row's defining values; for
+    tests: shared with :func:`upper_bound_market`)."""
     from greeks.models.gbm.american import bermudan_values
 
     times = np.asarray(times, dtype=float)
+    if words is None:
+        words = spawn_words(float(spot), float(strike), float(maturity), float(rate),
+                            float(dividend), float(vol), bool(is_call), times.tolist(),
+                            american)
+    return _bound(
+        float(spot), float(strike), bool(is_call), times,
+        lambda dates: bermudan_values(spot, strike, maturity, rate, dividend, vol, is_call,
+                                      dates),
+        lambda dates: flat_law(dates, rate, dividend, vol),
+        words, paths, seed, american, richardson, tables)
+
+
+def upper_bound_market(dynamics, strike, is_call, times, *, paths: int, seed: int,
+                       american: bool = False, richardson: bool = False, tables=None,
+                       words=None) -> UpperBound | None:
+    """:func:`upper_bound` of the Bermudan option on ``times`` off a market (``dynamics``: a
+    :class:`greeks.market.dynamics.Dynamics` with a GBM vol curve): the value functions of
+    :func:`greeks.models.gbm.american_market.bermudan_values_market`, the steps' law of
+    :func:`market_law`; None where a cash dividend falls in the option's life (a cash drop
+    S → max(S − D, 0) leaves no Gaussian step in log S).  ``words``: the streams' spawn words
+    (by default hashing the dynamics, strike, type and dates; for tests: shared with
+    :func:`upper_bound`)."""
+    from greeks.models.gbm.american_market import bermudan_values_market
+
+    times = np.asarray(times, dtype=float)
+    if dynamics.vol is None or dynamics.cash_dividends(float(times[-1])):
+        return None
+    if words is None:
+        words = spawn_words(dynamics.key, float(strike), bool(is_call), times.tolist(),
+                            american)
+    return _bound(
+        float(dynamics.spot), float(strike), bool(is_call), times,
+        lambda dates: bermudan_values_market(dynamics, strike, is_call, dates),
+        lambda dates: market_law(dynamics, dates),
+        words, paths, seed, american, richardson, tables)
+
+
+def _bound(spot, strike, is_call, times, value_function, law_of, words, paths, seed, american,
+           richardson, tables) -> UpperBound:
+    """The estimate of :func:`upper_bound` from the value functions ``value_function(dates)``
+    and the laws ``law_of(dates)`` of the dates' subsets, on the streams ``words``."""
     omega = 1.0 if is_call else -1.0
     subsets = [np.arange(times.size)]
     if richardson:
         subsets.append(np.arange((times.size - 1) % 2, times.size, 2))
+    laws = [law_of(times[d]) for d in subsets]
     if tables is None:
-        tables = [dual_tables(bermudan_values(spot, strike, maturity, rate, dividend, vol,
-                                              is_call, times[d]), times[d], rate, dividend, vol)
-                  for d in subsets]
-    words = spawn_words(float(spot), float(strike), float(maturity), float(rate),
-                        float(dividend), float(vol), bool(is_call), times.tolist(), american)
+        tables = [dual_tables(value_function(times[d]), law) for d, law in zip(subsets, laws)]
+    law = laws[0]
     combined = np.empty(paths)
     final = np.empty(paths)
     for c, first in enumerate(range(0, paths, CHUNK_PATHS)):
         count = min(CHUNK_PATHS, paths - first)
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
             seed, spawn_key=(*words, streams.DUALITY + c))))
-        x = _log_paths(rng, count, times, spot, rate, dividend, vol)
+        x = _log_paths(rng, count, spot, law)
         parts = []
-        for d, t in zip(subsets, tables):
+        for d, t, sub in zip(subsets, tables, laws):
             out, m = np.empty(count), np.empty(count)
-            dual_values(x, d, float(strike), omega, float(rate), times[d], t.first, t.h,
-                        t.values, t.step, t.expected, t.start, american, float(spot), out, m)
+            dual_values(x, d, strike, omega, sub.log_discounts, t.first, t.h, t.values, t.step,
+                        t.expected, t.start, american, spot, out, m)
             parts.append(out)
             if len(parts) == 1:
                 final[first:first + count] = m
@@ -320,13 +403,14 @@ def martingale_z(result: UpperBound) -> float:
 
 def frame_upper_bounds(frame, paths, seed: int):
     """(upper, se, checks) of every row of a validated instrument frame: the dual upper bound
-    of its american and bermudan rows priced without a market whose model has one
-    (``Model.upper_bound``: GBM's :func:`upper_bound`, Heston's
-    :func:`greeks.models.heston.duality.upper_bound`) on its exercise dates, on ``paths``
-    paths, a count or a mapping from id to count, at most ``BOUND_PATHS``; reported: U + δ),
-    NaN for the others and for rows with more than ``MAX_DATES`` exercise dates (the tables
-    take about 60 bytes per date and grid node, 200 MB at that size with the Richardson
-    partner's);
+    of its american and bermudan rows whose model has one (``Model.upper_bound``: GBM's
+    :func:`upper_bound`, off a market :func:`upper_bound_market`; Heston's
+    :func:`greeks.models.heston.duality.upper_bound`, without a market only) on its exercise
+    dates (off a market the row's ``RowMarket.times``), on ``paths`` paths, a count or a
+    mapping from id to count, at most ``BOUND_PATHS``; reported: U + δ), NaN for the others:
+    other rows, GBM rows off a market with a cash dividend in their life, Heston rows off a
+    market, and rows with more than ``MAX_DATES`` exercise dates (the tables take about 60
+    bytes per date and grid node, 200 MB at that size with the Richardson partner's);
     ``checks`` maps each bounded row's id to its martingale's drift bound and the paths' mean
     of M_n in SEs (:func:`martingale_z`)."""
     from greeks.engine.plan import MIN_RICHARDSON, row_dates
@@ -338,17 +422,18 @@ def frame_upper_bounds(frame, paths, seed: int):
     checks = {}
     markets = frame[MARKET_COLUMN] if MARKET_COLUMN in frame.columns else [None] * n
     for k, (row, market) in enumerate(zip(frame.to_dict("records"), markets)):
-        if row["instrument"] not in ("american", "bermudan") or market is not None:
+        if row["instrument"] not in ("american", "bermudan"):
             continue
         american = row["instrument"] == "american"
-        times = row_dates(float(row["maturity"]), int(row["fixings"]))
+        times = (row_dates(float(row["maturity"]), int(row["fixings"])) if market is None
+                 else np.asarray(market.times, dtype=float))
         if times.size > MAX_DATES:
             continue
         count = min(BOUND_PATHS, int(paths[str(row["id"])]) if isinstance(paths, dict)
                     else int(paths))
         result = adapter(row["model"]).upper_bound(
             row, times, paths=count, seed=seed, american=american,
-            richardson=american and times.size >= MIN_RICHARDSON)
+            richardson=american and times.size >= MIN_RICHARDSON, market=market)
         if result is None:  # the model has no bound
             continue
         upper[k], se[k] = result.upper + result.drift, result.se

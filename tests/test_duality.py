@@ -94,8 +94,8 @@ def test_a_martingale_that_is_not_centred_is_caught():
     row = BERMUDAN[0]
     times = _dates(row)
     fd = bermudan_values(*_args(row), times)
-    right = duality.dual_tables(fd, times, row["rate"], 0.0, row["vol"])
-    wrong = duality.dual_tables(fd, times, row["rate"], 0.04, row["vol"])
+    right = duality.dual_tables(fd, duality.flat_law(times, row["rate"], 0.0, row["vol"]))
+    wrong = duality.dual_tables(fd, duality.flat_law(times, row["rate"], 0.04, row["vol"]))
     k = k_for(2)
     run = dict(paths=20_000, seed=seed(43))
     good = duality.upper_bound(*_args(row), times, tables=[right], **run)
@@ -145,11 +145,18 @@ def test_cli_upper_bound_columns_only_when_asked(tmp_path):
                                   without)  # the rest bit-identical
 
 
-def test_rows_without_a_value_function_get_nan():
+def test_heston_rows_off_a_market_get_nan():
+    """(GBM rows off a market: tests/market/test_upper_bound.py.)"""
+    from greeks.market.curves import Curve
+    from greeks.market.dynamics import Dynamics, RowMarket
     from greeks.market.positions import MARKET_COLUMN
 
-    frame = make_frame([dict(BERMUDAN[1], id="B")])
-    frame[MARKET_COLUMN] = [object()]  # a row priced off a market
+    row = dict(BERMUDAN[1], id="H", model="heston", v0=0.04, kappa=1.5, theta=0.04, xi=0.5,
+               rho=-0.7)
+    frame = make_frame([row])
+    dynamics = Dynamics(row["spot"], Curve.flat(row["rate"]), Curve.flat(row["dividend"]), (),
+                        None)
+    frame[MARKET_COLUMN] = [RowMarket(dynamics, tuple(_dates(row)), ())]  # off a market
     upper, se, checks = duality.frame_upper_bounds(frame, 100, 0)
     assert math.isnan(upper[0]) and math.isnan(se[0]) and not checks
 
@@ -164,8 +171,9 @@ def test_upper_bound_se_matches_the_spread_over_seeds():
     for row in rows:
         times = _dates(row)
         subsets = [times] if row["instrument"] == "bermudan" else [times, times[1::2]]
-        tables.append([duality.dual_tables(bermudan_values(*_args(row), t), t, row["rate"],
-                                           0.0, row["vol"]) for t in subsets])
+        tables.append([duality.dual_tables(bermudan_values(*_args(row), t),
+                                           duality.flat_law(t, row["rate"], 0.0, row["vol"]))
+                       for t in subsets])
     for s in seeds(10, 46):
         results = [duality.upper_bound(*_args(row), _dates(row), paths=20_000, seed=s,
                                        american=row["instrument"] == "american",
@@ -182,8 +190,8 @@ def test_the_martingale_starts_at_the_finite_difference_value():
     for row in BERMUDAN:
         times = _dates(row)
         fd = bermudan_values(*_args(row), times)
-        tables = duality.dual_tables(fd, times, row["rate"], row.get("dividend", 0.0),
-                                     row["vol"])
+        tables = duality.dual_tables(fd, duality.flat_law(times, row["rate"],
+                                                          row.get("dividend", 0.0), row["vol"]))
         assert tables.start == pytest.approx(fd.continuation[fd.j0], rel=2e-5)
 
 

@@ -262,10 +262,11 @@ class Model:
         raise NotImplementedError
 
     def upper_bound(self, row, times: np.ndarray, *, paths: int, seed: int, american: bool,
-                    richardson: bool):
+                    richardson: bool, market=None):
         """The dual upper bound of an american or bermudan row (a mapping of a validated
-        frame, priced without a market) exercisable on ``times``
-        (:class:`greeks.duality.UpperBound`), or None where the model has none."""
+        frame; ``market``: its :class:`greeks.market.dynamics.RowMarket` where it is priced off
+        a market) exercisable on ``times`` (:class:`greeks.duality.UpperBound`), or None where
+        the model has none."""
         return None
 
     buckets = False  # whether rows off a market get bucketed Greeks (:mod:`greeks.engine.buckets`)

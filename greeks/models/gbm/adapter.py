@@ -183,10 +183,16 @@ class GBM(Model):
                                   float(group.dividend), float(sigma), bool(spec.omega[j] > 0),
                                   np.asarray(times, dtype=float).tobytes()).copy()
 
-    def upper_bound(self, row, times, *, paths, seed, american, richardson):
-        """:func:`greeks.duality.upper_bound` at the row's vol."""
-        from greeks.duality import upper_bound
+    def upper_bound(self, row, times, *, paths, seed, american, richardson, market=None):
+        """:func:`greeks.duality.upper_bound` at the row's vol; off a market
+        :func:`greeks.duality.upper_bound_market` on its dynamics (None with a cash dividend
+        in the row's life)."""
+        from greeks.duality import upper_bound, upper_bound_market
 
+        if market is not None:
+            return upper_bound_market(market.dynamics, row["strike"],
+                                      row["option_type"] == "call", times, paths=paths,
+                                      seed=seed, american=american, richardson=richardson)
         return upper_bound(row["spot"], row["strike"], row["maturity"], row["rate"],
                            row["dividend"], row["vol"], row["option_type"] == "call", times,
                            paths=paths, seed=seed, american=american, richardson=richardson)

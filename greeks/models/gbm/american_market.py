@@ -93,6 +93,7 @@ from greeks.models.gbm.american import (
     TIME_STEPS,
     VOL_BUMP,
     WIDTH,
+    BermudanValues,
     FDGreeks,
     _check,
     _edge,
@@ -136,14 +137,18 @@ def _jump(spots, v, h, kind, amount, at_zero, out):
 
 @njit(cache=True)
 def _march_market(spots, values, obstacle, dts, thetas, half_variances, drifts, rates, lower,
-                  upper, exercise, american, h, put, jump_kind, jump_amount, jump_zero, edges):
+                  upper, exercise, american, h, put, jump_kind, jump_amount, jump_zero, edges,
+                  record):
     """March ``values`` from maturity to t = 0 by θ-steps with per-step coefficients
     (a = ``half_variances``, b = ``drifts``, r = ``rates``) and Dirichlet values ``lower``,
     ``upper`` at the step's end.  After step n: a Bermudan date (``exercise``) takes
     V = max(V, obstacle), its boundary first going to ``edges`` (:func:`_edge`, in the order of
-    the march); then an ex-date (``jump_kind`` ≠ 0) applies :func:`_jump`, and an American
+    the march) and, where ``record`` (dates × nodes) has room, the date's value
+    max(continuation, obstacle) to its next row (the value on the price after any drop at the
+    date); then an ex-date (``jump_kind`` ≠ 0) applies :func:`_jump`, and an American
     the obstacle again (exercise on the cum-dividend price).  ``american``: every step solves
-    the complementarity problem exactly (Brennan–Schwartz).  Returns the values at t = 0."""
+    the complementarity problem exactly (Brennan–Schwartz).  Returns the values at t = 0 (a
+    Bermudan's: its continuation there)."""
     m = spots.size - 1
     v = values.copy()
     new = np.empty_like(v)
@@ -154,6 +159,7 @@ def _march_market(spots, values, obstacle, dts, thetas, half_variances, drifts, 
     pivots = np.empty_like(v)
     reduced = np.empty_like(v)
     dated = 0
+    recorded = 0
     for n in range(dts.size):
         dt = dts[n]
         th = thetas[n]
@@ -178,6 +184,9 @@ def _march_market(spots, values, obstacle, dts, thetas, half_variances, drifts, 
                 dated += 1
             for j in range(m + 1):
                 v[j] = max(v[j], obstacle[j])
+            if recorded < record.shape[0]:
+                record[recorded, :] = v
+                recorded += 1
         if jump_kind[n] != NO_JUMP:
             _jump(spots, v, h, jump_kind[n], jump_amount[n], jump_zero[n], new)
             v, new = new, v
@@ -392,15 +401,17 @@ class _Problem:
 
     # --- solve ----------------------------------------------------------------------------
 
-    def solve(self, vol, edges=None):
-        """The values at t = 0 on the grid under the vol curve ``vol``."""
+    def solve(self, vol, edges=None, record=None):
+        """The values at t = 0 on the grid under the vol curve ``vol`` (``edges``, ``record``:
+        :func:`_march_market`'s)."""
         variances = self.variances(vol)
         drifts = self.rates - self.yields - 0.5 * variances
         return _march_market(self.spots, self.values, self.obstacle, self.dts, self.thetas,
                              0.5 * variances, drifts, self.rates, self.lower, self.upper,
                              self.exercise, self.american, self.h, self.put, self.jump_kind,
                              self.jump_amount, self.jump_zero,
-                             np.empty(0) if edges is None else edges)
+                             np.empty(0) if edges is None else edges,
+                             np.empty((0, 0)) if record is None else record)
 
 
 def _checked(dynamics, strike, maturity, exercise_times, vol_shift, space_steps, time_steps):
@@ -455,6 +466,34 @@ def exercise_boundaries_market(dynamics, strike, is_call, exercise_times, *, vol
     dropped price), as on the simulated paths.  The same scheme as
     :func:`american_fd_market`, with at least ``STEPS_PER_DATE`` steps between dates; the
     region is read as in :func:`greeks.models.gbm.american.exercise_boundaries`."""
+    problem, vol = _bermudan_market(dynamics, strike, is_call, exercise_times, vol_shift,
+                                    space_steps, time_steps)
+    edges = np.full(problem.dates.size - 1, np.nan)
+    problem.solve(vol, edges)
+    return edges[::-1].copy()
+
+
+def bermudan_values_market(dynamics, strike, is_call, exercise_times, *, vol_shift=0.0,
+                           space_steps=SPACE_STEPS, time_steps=TIME_STEPS) -> BermudanValues:
+    """The value function of the Bermudan option on ``exercise_times`` (the last the
+    maturity) off a market at each of its dates, as a function of the price observed on the
+    date (after any drop there), max(continuation, intrinsic), the last row the intrinsic
+    value: the march of :func:`exercise_boundaries_market` (the same grid and time steps), as
+    :func:`greeks.models.gbm.american.bermudan_values` is the flat one's."""
+    problem, vol = _bermudan_market(dynamics, strike, is_call, exercise_times, vol_shift,
+                                    space_steps, time_steps)
+    record = np.empty((problem.dates.size - 1, problem.spots.size))
+    continuation = problem.solve(vol, record=record)
+    table = np.vstack([record[::-1], problem.obstacle[None, :]])
+    return BermudanValues(math.log(float(dynamics.spot)) - problem.j0 * problem.h, problem.h,
+                          problem.j0, table, continuation)
+
+
+def _bermudan_market(dynamics, strike, is_call, exercise_times, vol_shift, space_steps,
+                     time_steps):
+    """The Bermudan problem of :func:`exercise_boundaries_market` and
+    :func:`bermudan_values_market` (at least ``STEPS_PER_DATE`` steps between dates) and its
+    vol curve."""
     strike = float(strike)
     dates_in = np.asarray(exercise_times, dtype=float).ravel()
     if dates_in.size == 0:
@@ -464,6 +503,4 @@ def exercise_boundaries_market(dynamics, strike, is_call, exercise_times, *, vol
                           time_steps)
     problem = _Problem(dynamics, vol, strike, maturity, is_call, dates, int(space_steps),
                        max(int(time_steps), STEPS_PER_DATE * dates.size))
-    edges = np.full(dates.size - 1, np.nan)
-    problem.solve(vol, edges)
-    return edges[::-1].copy()
+    return problem, vol

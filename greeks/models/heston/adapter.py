@@ -386,11 +386,15 @@ class Heston(Model):
                        NORMAL_TABLE, out)
         return out
 
-    def upper_bound(self, row, times, *, paths, seed, american, richardson):
+    def upper_bound(self, row, times, *, paths, seed, american, richardson, market=None):
         """:func:`greeks.models.heston.duality.upper_bound` of a put, and of the put a call
         equals by put–call symmetry (spot and strike, rate and yield swapped, κ*, θ*, −ρ:
-        :func:`greeks.models.heston.exercise_rule.symmetric_parameters`; none where κ* ≤ 0)."""
+        :func:`greeks.models.heston.exercise_rule.symmetric_parameters`; none where κ* ≤ 0,
+        nor off a market)."""
         from greeks.models.heston.duality import upper_bound
+
+        if market is not None:
+            return None
 
         spot, strike, rate, dividend = (float(row[name]) for name in ("spot", "strike", "rate",
                                                                        "dividend"))
