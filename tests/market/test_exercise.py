@@ -220,10 +220,10 @@ def test_theta_and_rho_off_a_market_against_the_finite_difference_reference():
                                                          se)
 
 
-def test_american_rows_exercise_just_before_each_cash_dividend_on_both_grids():
+def test_american_rows_exercise_just_before_and_after_each_cash_dividend_on_both_grids():
     """An american row off a market gets an exercise date CUM before each cash ex-date (the
-    price there is before the drop), in its grid and its Richardson partner's; a bermudan
-    row keeps its own dates."""
+    price there is before the drop) and one on it (after the drop), in its grid and its
+    Richardson partner's, not counted in the stepping; a bermudan row keeps its own dates."""
     from greeks.api import load
     from greeks.engine.plan import plan_groups
     from greeks.exercise import _exercise_dates
@@ -236,14 +236,16 @@ def test_american_rows_exercise_just_before_each_cash_dividend_on_both_grids():
     ex_date = 182 / 365
     american, bermudan = (frame[MARKET_COLUMN].iat[k].times for k in (0, 1))
     assert any(abs(t - (ex_date - CUM)) < 1e-12 for t in american)
+    assert any(abs(t - ex_date) < 1e-12 for t in american)
     assert not any(abs(t - (ex_date - CUM)) < 1e-9 for t in bermudan) and len(bermudan) == 12
     group = next(g for g in plan_groups(frame) if 0 in g.positions)
     j = int(list(group.positions).index(0))
     times = group.times[group.date_index[group.date_start[j]:group.date_start[j + 1]]]
-    cum = int(np.argmin(np.abs(times - (ex_date - CUM))))
+    cum, ex = (int(np.argmin(np.abs(times - t))) for t in (ex_date - CUM, ex_date))
+    assert ex == cum + 1
     for every in (1, 2):
         dates = _exercise_dates(group, j, every)
-        assert cum in dates and times.size - 1 not in dates
-    regular = np.delete(np.arange(times.size), cum)
-    assert np.array_equal(np.setdiff1d(_exercise_dates(group, j, 2), [cum]),
+        assert cum in dates and ex in dates and times.size - 1 not in dates
+    regular = np.delete(np.arange(times.size), [cum, ex])
+    assert np.array_equal(np.setdiff1d(_exercise_dates(group, j, 2), [cum, ex]),
                           regular[(regular.size - 1) % 2:-1:2])
