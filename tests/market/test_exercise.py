@@ -17,6 +17,7 @@ from tests.models.gbm.test_american import ALLOWANCE, HESTON_PUBLISHED, check, t
 
 VALUATION = "2027-03-01"
 EXPIRY, T = "2028-03-01", 366 / 365
+EX_DATE_ALLOWANCE = 1e-3  # of the price: an ex-date mid-way between two monthly dates
 
 
 def flat_market(**underlying):
@@ -249,3 +250,26 @@ def test_american_rows_exercise_just_before_and_after_each_cash_dividend_on_both
     regular = np.delete(np.arange(times.size), [cum, ex])
     assert np.array_equal(np.setdiff1d(_exercise_dates(group, j, 2), [cum, ex]),
                           regular[(regular.size - 1) % 2:-1:2])
+
+
+def test_american_put_exercises_just_after_a_proportional_dividend():
+    """A put is worth exercising just after a drop: an american row's grid holds each ex-date
+    in both Richardson grids.  Monthly dates, a 4 % proportional dividend mid-way between the
+    6th and the 7th, against the market finite-difference American price: 2 V(Δ) − V(2Δ) of
+    the finite-difference Bermudans on the grids (the simulation's mean under the solved
+    policy) is −2.6e-4 of the price with the ex-date on both, +3.9e-3 with it on neither
+    (the Bermudan's gap then depends on where it falls, not on Δ alone): the allowance
+    ``EX_DATE_ALLOWANCE`` lies between."""
+    from greeks.api import load
+    from greeks.market.positions import MARKET_COLUMN
+    from greeks.models.gbm.american_market import american_fd_market
+
+    market = flat_market(vol=0.25, dividends=[{"ex_date": "2027-09-15", "yield": 0.04}])
+    positions = book(dict(id="P", option_type="put", strike=110.0, fixings=12))
+    results = greeks.price_portfolio(positions, market=market, paths=400_000, seed=seed(76))
+    row = load(positions, market).to_dict("records")[0]
+    reference = american_fd_market(row[MARKET_COLUMN].dynamics, 110.0, row["maturity"], False,
+                                   None, vega=False).price
+    price, se = results["price"].iat[0], results["price_se"].iat[0]
+    assert abs(price - reference) <= EX_DATE_ALLOWANCE * reference + k_for(1) * se, (
+        price, se, reference, (price - reference) / reference)
