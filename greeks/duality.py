@@ -60,7 +60,8 @@ the paths (at most ``BOUND_PATHS``: the bound's SE is already about 1e-6 of the 
 
 An ``american`` row's simulated dates (daily by default) bound the Bermudan option on them, not
 the American one; as for the price, 2 U(Δ) − U(2Δ) extrapolates to continuous exercise (U(2Δ)
-on every second date back from maturity, its own value function, the same paths): an
+on every second date back from maturity and, off a market, every ex-date the row's dates hold,
+:func:`greeks.market.positions.dividend_dates`; its own value function, the same paths): an
 estimate of an upper bound of the American price, not a strict one.  American rows may also
 exercise at t = 0 (Z_0 = h(S0), M_0 = 0).
 """

@@ -38,9 +38,14 @@ value at t = 0, or S0 lies beyond a solved boundary's first date (:func:`_beyond
 it is exercised at once (``spec.immediate``).  Every exercise decision also
 needs the intrinsic value to reach a lower bound of the continuation value, the forward's
 discounted intrinsic value (:func:`_holds`).  Off a market an exercise on t_i is discounted
-by the curve's DF(t_i), and an american row's grid also holds the instant
-:data:`greeks.market.positions.CUM` before each cash ex-date (the price before the drop: a
-call's optimal exercise), in both Richardson grids (:func:`_exercise_dates`).
+by the curve's DF(t_i), and an american row's grid also holds its dividend dates
+(:func:`greeks.market.positions.dividend_dates`): each ex-date τ before maturity (the price
+just after the drop, where a put's exercise pays) and the instant
+:data:`greeks.market.positions.CUM` before each cash one (the price before it: a call's), in
+both Richardson grids, not counted in the stepping (:func:`_exercise_dates`).  Exercise
+clusters at a drop; a grid that misses it exercises up to a step late, by an amount that
+depends on where τ falls between two dates, not on Δ alone, which the extrapolation would
+not remove (docs/american.md).
 
 Greeks: central differences of the fixed policy's value on common random numbers, the
 policy applied afresh to every moved path,
