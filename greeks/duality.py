@@ -60,7 +60,8 @@ the paths (at most ``BOUND_PATHS``: the bound's SE is already about 1e-6 of the 
 
 An ``american`` row's simulated dates (daily by default) bound the Bermudan option on them, not
 the American one; as for the price, 2 U(Δ) − U(2Δ) extrapolates to continuous exercise (U(2Δ)
-on every second date back from maturity, its own value function, the same paths): an
+on every second date back from maturity and, off a market, every ex-date the row's dates hold,
+:func:`greeks.market.positions.dividend_dates`; its own value function, the same paths): an
 estimate of an upper bound of the American price, not a strict one.  American rows may also
 exercise at t = 0 (Z_0 = h(S0), M_0 = 0).
 """
@@ -334,7 +335,7 @@ def upper_bound(spot, strike, maturity, rate, dividend, vol, is_call, times, *, 
         lambda dates: bermudan_values(spot, strike, maturity, rate, dividend, vol, is_call,
                                       dates),
         lambda dates: flat_law(dates, rate, dividend, vol),
-        words, paths, seed, american, richardson, tables)
+        words, paths, seed, american, richardson, tables, np.zeros(times.size, dtype=bool))
 
 
 def upper_bound_market(dynamics, strike, is_call, times, *, paths: int, seed: int,
@@ -347,6 +348,7 @@ def upper_bound_market(dynamics, strike, is_call, times, *, paths: int, seed: in
     S → max(S − D, 0) leaves no Gaussian step in log S).  ``words``: the streams' spawn words
     (by default hashing the dynamics, strike, type and dates; for tests: shared with
     :func:`upper_bound`)."""
+    from greeks.market.positions import dividend_dates
     from greeks.models.gbm.american_market import bermudan_values_market
 
     times = np.asarray(times, dtype=float)
@@ -359,17 +361,22 @@ def upper_bound_market(dynamics, strike, is_call, times, *, paths: int, seed: in
         float(dynamics.spot), float(strike), bool(is_call), times,
         lambda dates: bermudan_values_market(dynamics, strike, is_call, dates),
         lambda dates: market_law(dynamics, dates),
-        words, paths, seed, american, richardson, tables)
+        words, paths, seed, american, richardson, tables,
+        dividend_dates(times, dynamics) if american else np.zeros(times.size, dtype=bool))
 
 
 def _bound(spot, strike, is_call, times, value_function, law_of, words, paths, seed, american,
-           richardson, tables) -> UpperBound:
+           richardson, tables, kept) -> UpperBound:
     """The estimate of :func:`upper_bound` from the value functions ``value_function(dates)``
-    and the laws ``law_of(dates)`` of the dates' subsets, on the streams ``words``."""
+    and the laws ``law_of(dates)`` of the dates' subsets, on the streams ``words``; ``kept``:
+    the dates in the Richardson partner's subset whatever its stepping (an american row's
+    dividend dates off a market: :func:`greeks.exercise.stepped_dates`)."""
+    from greeks.exercise import stepped_dates
+
     omega = 1.0 if is_call else -1.0
     subsets = [np.arange(times.size)]
     if richardson:
-        subsets.append(np.arange((times.size - 1) % 2, times.size, 2))
+        subsets.append(np.append(stepped_dates(kept, 2), times.size - 1))
     laws = [law_of(times[d]) for d in subsets]
     if tables is None:
         tables = [dual_tables(value_function(times[d]), law) for d, law in zip(subsets, laws)]

@@ -38,9 +38,14 @@ value at t = 0, or S0 lies beyond a solved boundary's first date (:func:`_beyond
 it is exercised at once (``spec.immediate``).  Every exercise decision also
 needs the intrinsic value to reach a lower bound of the continuation value, the forward's
 discounted intrinsic value (:func:`_holds`).  Off a market an exercise on t_i is discounted
-by the curve's DF(t_i), and an american row's grid also holds the instant
-:data:`greeks.market.positions.CUM` before each cash ex-date (the price before the drop: a
-call's optimal exercise), in both Richardson grids (:func:`_exercise_dates`).
+by the curve's DF(t_i), and an american row's grid also holds its dividend dates
+(:func:`greeks.market.positions.dividend_dates`): each ex-date τ before maturity (the price
+just after the drop, where a put's exercise pays) and the instant
+:data:`greeks.market.positions.CUM` before each cash one (the price before it: a call's), in
+both Richardson grids, not counted in the stepping (:func:`_exercise_dates`).  Exercise
+clusters at a drop; a grid that misses it exercises up to a step late, by an amount that
+depends on where τ falls between two dates, not on Δ alone, which the extrapolation would
+not remove (docs/american.md).
 
 Greeks: central differences of the fixed policy's value on common random numbers, the
 policy applied afresh to every moved path,
@@ -122,7 +127,7 @@ import numpy as np
 from numba import njit
 
 from greeks import payoffs, sensitivities, streams
-from greeks.market.positions import CUM
+from greeks.market.positions import dividend_dates
 from greeks.models import adapter as model_of
 from greeks.models.base import BrownianPaths
 from greeks.payoffs import N_BASIS, NEVER, SPOT_STEP
@@ -160,14 +165,14 @@ def _solve(gram, moment):
 
 
 @njit(cache=True)
-def fit_policy(s, state, discounts, hold, omega, strike, step, min_regression):
+def fit_policy(s, state, discounts, hold, omega, strike, dates, min_regression):
     """β (dates × N_BASIS) of one row by backward induction on pilot prices ``s`` (the row's
-    dates × paths, date-major) and states (no rows without), on every ``step``-th date back from
-    maturity (the others get ``NEVER``; a date with fewer than ``min_regression`` paths in
-    the money too): the in-the-money paths' discounted cash flows regressed on the basis
-    (:func:`_features`), the rule the regression itself, where the intrinsic value also
-    reaches the continuation value's lower bound ω (A_i S − B_i) (``hold``: 2 × dates, as
-    :func:`greeks.payoffs.stopping_index`)."""
+    dates × paths, date-major) and states (no rows without), on its exercise dates ``dates``
+    (indices before maturity, increasing: :func:`_exercise_dates`; the others get ``NEVER``;
+    a date with fewer than ``min_regression`` paths in the money too): the in-the-money
+    paths' discounted cash flows regressed on the basis (:func:`_features`), the rule the
+    regression itself, where the intrinsic value also reaches the continuation value's lower
+    bound ω (A_i S − B_i) (``hold``: 2 × dates, as :func:`greeks.payoffs.stopping_index`)."""
     n, n_paths = s.shape
     with_state = state.shape[0] > 0
     width = 7 if with_state else 4
@@ -178,7 +183,7 @@ def fit_policy(s, state, discounts, hold, omega, strike, step, min_regression):
         cash[p] = discounts[n - 1] * max(omega * (s[n - 1, p] - strike), 0.0)
     features = np.empty(7)
     used = np.zeros(n_paths, dtype=np.bool_)
-    for i in range(n - 1 - step, -1, -step):
+    for i in dates[::-1]:
         gram, moment = np.zeros((width, width)), np.zeros(width)
         count = 0
         for p in range(n_paths):
@@ -398,26 +403,29 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
                 s = _date_major([_prices(piece, source)[0] for piece in used], columns)
                 state = _date_major([_prices(piece, source)[1] for piece in used], columns)
             policy[j, k, :n] = fit_policy(s, state, discounts, spec.hold[j, :, :n],
-                                          spec.omega[j], spec.strike[j], every, MIN_REGRESSION)
+                                          spec.omega[j], spec.strike[j],
+                                          _exercise_dates(group, j, every), MIN_REGRESSION)
     return policy
 
 
 def _exercise_dates(group, j: int, every: int) -> np.ndarray:
     """Indices of row j's exercise dates before maturity under a policy on every
-    ``every``-th date back from maturity; a date just before a cash ex-date (an american
-    row's cum-dividend date off a market, :data:`greeks.market.positions.CUM`) is one of
-    them whatever ``every``, and is not counted in the stepping."""
+    ``every``-th date back from maturity (:func:`stepped_dates`; off a market an american
+    row's dividend dates, :func:`greeks.market.positions.dividend_dates`, in every policy)."""
     index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
-    n = index.size
-    cum = np.zeros(n, dtype=bool)
-    if group.market is not None and group.market.cash.any():
-        after = np.minimum(index + 1, group.times.size - 1)
-        cum = ((index + 1 < group.times.size) & (group.market.cash[after] > 0)
-               & (group.times[after] - group.times[index] <= 2.0 * CUM))
-        cum[-1] = False
-    regular = np.flatnonzero(~cum)  # the maturity last
+    kept = np.zeros(index.size, dtype=bool)
+    if group.market is not None and group.payoff.kind[j] == payoffs.AMERICAN:
+        kept = dividend_dates(group.times[index], group.market.dynamics)
+    return stepped_dates(kept, every)
+
+
+def stepped_dates(kept: np.ndarray, every: int) -> np.ndarray:
+    """Indices of the dates before maturity (the last of ``kept``'s) of a policy on every
+    ``every``-th date back from maturity, the dates ``kept`` (a dividend's) among them
+    whatever ``every`` and not counted in the stepping."""
+    regular = np.flatnonzero(~kept)  # the maturity last
     stepped = regular[(regular.size - 1) % every:-1:every]
-    return np.union1d(stepped, np.flatnonzero(cum)).astype(np.int64)
+    return np.union1d(stepped, np.flatnonzero(kept)).astype(np.int64)
 
 
 def _ruled_rows(group, model) -> np.ndarray:
@@ -450,7 +458,7 @@ def _tables(group, model) -> dict:
         n = times.size
         for k, every in enumerate((1, 2) if group.payoff.richardson[j] else (1,)):
             scale[j], tables[j, k] = model.exercise_table(
-                group, j, times, np.arange((n - 1) % every, n, every))
+                group, j, times, np.append(_exercise_dates(group, j, every), n - 1))
     nodes = next(iter(tables.values())).shape[1]
     table = np.zeros((group.n_rows, 2, width, nodes))
     for (j, k), levels in tables.items():
@@ -460,13 +468,14 @@ def _tables(group, model) -> dict:
 
 def ruled_policy(model, group, j: int, sigma: float, times: np.ndarray, discounts: np.ndarray,
                  every: int) -> np.ndarray:
-    """β (dates × N_BASIS) of row j's solved rule at volatility ``sigma`` on every ``every``-th
-    date back from maturity (:meth:`greeks.models.base.Model.exercise_rules` on those dates),
-    the other dates ``NEVER``."""
+    """β (dates × N_BASIS) of row j's solved rule at volatility ``sigma`` on its exercise
+    dates under a policy on every ``every``-th date back from maturity (:func:`_exercise_dates`
+    and the maturity; :meth:`greeks.models.base.Model.exercise_rules` on those dates), the
+    other dates ``NEVER``."""
     n = times.size
     policy = np.zeros((n, N_BASIS))
     policy[:, 0] = NEVER
-    dates = np.arange((n - 1) % every, n, every)
+    dates = np.append(_exercise_dates(group, j, every), n - 1)
     policy[dates] = model.exercise_rules(group, j, sigma, times[dates], discounts[dates])
     return policy
 

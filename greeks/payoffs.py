@@ -166,7 +166,7 @@ def table_level(levels, scale, u):
 def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
     """The index i (into ``dates``) of path p's exercise date under row j's fitted
     ``policy`` (its dates without an exercise rule hold ``NEVER``: policy 1 exercises on
-    every second date back from maturity and any cum-dividend date), −1 if the option ends
+    every second date back from maturity and any dividend date off a market), −1 if the option ends
     out of the money; the prices are ``scale`` · ``s`` (a spot moved on the same path).
 
     ``discounts[i]`` = e^{−r t_{d_i}}; ``state`` (paths × stored dates, or no columns) holds

@@ -251,20 +251,40 @@ def _row_market(market: Market, und, row, own: tuple, times: tuple | None,
         count = int(row.fixings)
         times = tuple(float(t) for t in float(row.maturity) * np.arange(1, count + 1) / count)
     if row.instrument == "american":
-        times = _with_cum_dates(times, dynamics)
+        times = _with_dividend_dates(times, dynamics)
     return RowMarket(dynamics, times, used)
 
 
 CUM = 1e-7  # years before an ex-date of the exercise date that sees the price before the drop
+SAME_DATE = 1e-10  # years: a date this close to an ex-date (or its cum date) is that date
 
 
-def _with_cum_dates(times: tuple, dynamics) -> tuple:
-    """An american row's exercise grid with a date ``CUM`` before each cash ex-date in its
-    life (the price there is the cum-dividend price: a call's optimal exercise is just before
-    the drop, which a grid date may miss by up to a step; :mod:`greeks.exercise`)."""
+def _with_dividend_dates(times: tuple, dynamics) -> tuple:
+    """An american row's exercise grid with each dividend's ex-date τ before its maturity (the
+    price just after the drop: a put's exercise there is worth the drop, which a grid date
+    after τ misses by up to a step) and, for a cash dividend, a date ``CUM`` before it (the
+    price before the drop: a call's optimal exercise); a date within ``SAME_DATE`` of one is
+    replaced by it (:mod:`greeks.exercise`)."""
     maturity = times[-1]
-    cum = [d.time - CUM for d in dynamics.cash_dividends(maturity) if CUM < d.time - CUM]
-    return tuple(sorted(set(times) | set(cum))) if cum else times
+    added = [d.time for d in dynamics.dividends if 0.0 < d.time < maturity]
+    added += [d.time - CUM for d in dynamics.cash_dividends(maturity) if CUM < d.time - CUM]
+    if not added:
+        return times
+    kept = [t for t in times if min(abs(t - a) for a in added) > SAME_DATE]
+    return tuple(sorted(set(kept) | set(added)))
+
+
+def dividend_dates(times: np.ndarray, dynamics) -> np.ndarray:
+    """Which of an american row's dates ``times`` are its dividends' (:func:`_with_dividend_dates`:
+    an ex-date before maturity, or ``CUM`` before a cash one), within ``SAME_DATE``."""
+    times = np.asarray(times, dtype=float)
+    points = [d.time for d in dynamics.dividends if 0.0 < d.time < times[-1]]
+    points += [d.time - CUM for d in dynamics.cash_dividends(float(times[-1]))]
+    out = np.zeros(times.size, dtype=bool)
+    for point in points:
+        out |= np.abs(times - point) <= SAME_DATE
+    out[-1] = False
+    return out
 
 
 def dated_rows(frame: pd.DataFrame) -> np.ndarray:

@@ -13,7 +13,8 @@ error; the American's extrapolated bound +3.0e-6 … 4.5e-6, 5–8 SE; ``EXTRAPO
 flat rows).  The American row exercises on every calendar day, the ex-date among its dates and
 its Richardson partner's: with the ex-date between dates the Bermudan's gap to the American
 depends on where it falls, not on Δ alone, and 2 U(Δ) − U(2Δ) misses by more (measured
-−1.9e-4 of the price on the default grid; docs/american.md).
+−1.9e-4 of the price on the default grid; docs/american.md), so an american row's grid holds
+the ex-date (the American on its default grid, ``DEFAULT_GRID``).
 """
 
 import dataclasses
@@ -60,12 +61,14 @@ def _bound(frame, k, **more):
 
 # one exercise date a calendar day, the ex-date on them and on the Richardson partner's
 AMERICAN = dict(id="A", instrument="american", expiry="2028-02-02", fixings=338)
+# the default grid (233 dates), the ex-date between the 84th and 85th: the row adds it
+DEFAULT_GRID = dict(id="D", instrument="american", fixings=233)
 
 
 def test_bermudan_and_american_puts_are_bounded_tightly_above_the_fd_price():
-    frame = _rows(dict(id="B"), AMERICAN)
-    k = k_for(4)
-    for j in range(2):
+    frame = _rows(dict(id="B"), AMERICAN, DEFAULT_GRID)
+    k = k_for(6)
+    for j in range(3):
         row, state = frame.iloc[j], frame[MARKET_COLUMN].iat[j]
         american = row["instrument"] == "american"
         result = _bound(frame, j)
