@@ -26,7 +26,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parent.parent
 PORTFOLIO = "instruments/portfolio.csv"
 HESTON = "instruments/heston.csv"
-BOOK, MARKET = "book.csv", "instruments/market.json"  # dated positions, priced off a market
+DATED, MARKET = ("american_book.csv", "book.csv"), "instruments/market.json"  # off a market
 SMALL = ["--paths", "40000"]
 TIMED = ("seconds", "efficiency")  # compare's timings: never equal twice
 
@@ -35,7 +35,7 @@ def commands() -> dict[str, list[str]]:
     """Name → arguments of ``greeks`` for every snapshot file."""
     runs: dict[str, list[str]] = {}
     for path in sorted((ROOT / "instruments").glob("*.csv")):
-        market = ["--market", MARKET] if path.name == BOOK else []
+        market = ["--market", MARKET] if path.name in DATED else []
         for seed in (0, 7):
             runs[f"price-{path.stem}-{seed}"] = [
                 "price", f"instruments/{path.name}", *SMALL, "--seed", str(seed),

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import k_for, seed
+from helpers import ROOT, k_for, seed
 
 import greeks
 from greeks.models.gbm.analytic import black_scholes
@@ -273,3 +273,19 @@ def test_american_put_exercises_just_after_a_proportional_dividend():
     price, se = results["price"].iat[0], results["price_se"].iat[0]
     assert abs(price - reference) <= EX_DATE_ALLOWANCE * reference + k_for(1) * se, (
         price, se, reference, (price - reference) / reference)
+
+
+def test_the_american_example_book_agrees_with_its_finite_difference_references():
+    """instruments/american_book.csv off instruments/market.json: every row with a reference
+    (``greeks analytic``: the market finite-difference pricer; none for the Heston row) within
+    the allowance of tests/models/gbm/test_american.py plus k·se, for price, delta and vega."""
+    from greeks.reference import analytic_prices
+
+    book = ROOT / "instruments" / "american_book.csv"
+    market = ROOT / "instruments" / "market.json"
+    exact = analytic_prices(book, market=market).set_index("id")
+    exact = exact[exact["note"].isna()]
+    results = greeks.price_portfolio(book, market=market, paths=8192,
+                                     seed=seed(71)).set_index("id").loc[exact.index]
+    assert len(exact) >= 6
+    check(results.reset_index(), exact.to_dict("records"), names=("price", "delta", "vega"))
