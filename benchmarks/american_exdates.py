@@ -30,6 +30,7 @@ import time
 
 import numpy as np
 import pandas as pd
+from american_market import MARKET
 
 import greeks
 from greeks.api import load
@@ -53,13 +54,7 @@ PROPORTIONAL = {"valuation_date": "2027-03-01",
                                       # the ex-date mid-way between the 26th and the 27th
                                       "dividends": [{"ex_date": "2027-09-03",
                                                      "yield": 0.04}]}}}
-CASH = {"valuation_date": "2027-03-01",
-        "curves": {"USD": {"dates": ["2027-09-01", "2028-03-01"], "zero_rates": [0.04, 0.05]}},
-        "underlyings": {"X": {"spot": 100.0, "curve": "USD",
-                              "vol": {"dates": ["2027-06-01", "2028-03-01"],
-                                      "vols": [0.3, 0.25]},
-                              "dividends": [{"ex_date": "2027-08-30", "amount": 3.0},
-                                            {"ex_date": "2028-02-01", "amount": 3.0}]}}}
+CASH = MARKET  # two cash dividends (benchmarks/american_market.py)
 
 
 def _book(rows, **common) -> pd.DataFrame:
