@@ -265,23 +265,27 @@ def _with_dividend_dates(times: tuple, dynamics) -> tuple:
     after τ misses by up to a step) and, for a cash dividend, a date ``CUM`` before it (the
     price before the drop: a call's optimal exercise); a date within ``SAME_DATE`` of one is
     replaced by it (:mod:`greeks.exercise`)."""
-    maturity = times[-1]
-    added = [d.time for d in dynamics.dividends if 0.0 < d.time < maturity]
-    added += [d.time - CUM for d in dynamics.cash_dividends(maturity) if CUM < d.time - CUM]
+    added = _dividend_points(dynamics, times[-1])
     if not added:
         return times
     kept = [t for t in times if min(abs(t - a) for a in added) > SAME_DATE]
     return tuple(sorted(set(kept) | set(added)))
 
 
+def _dividend_points(dynamics, maturity: float) -> list:
+    """The times an american row's grid adds for its dividends: each ex-date before
+    ``maturity`` and the instant ``CUM`` before each cash one."""
+    points = [d.time for d in dynamics.dividends if 0.0 < d.time < maturity]
+    return points + [d.time - CUM for d in dynamics.cash_dividends(maturity)
+                     if CUM < d.time - CUM]
+
+
 def dividend_dates(times: np.ndarray, dynamics) -> np.ndarray:
     """Which of an american row's dates ``times`` are its dividends' (:func:`_with_dividend_dates`:
     an ex-date before maturity, or ``CUM`` before a cash one), within ``SAME_DATE``."""
     times = np.asarray(times, dtype=float)
-    points = [d.time for d in dynamics.dividends if 0.0 < d.time < times[-1]]
-    points += [d.time - CUM for d in dynamics.cash_dividends(float(times[-1]))]
     out = np.zeros(times.size, dtype=bool)
-    for point in points:
+    for point in _dividend_points(dynamics, float(times[-1])):
         out |= np.abs(times - point) <= SAME_DATE
     out[-1] = False
     return out
