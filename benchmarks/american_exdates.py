@@ -25,8 +25,10 @@ the pooled z: the seeds' mean error over its SE).  Writes ``benchmarks/results/N
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -37,16 +39,7 @@ from greeks.api import load
 from greeks.market.positions import MARKET_COLUMN
 from greeks.models.gbm.american_market import american_fd_market
 
-# the market TERM of tests/market/test_pricing.py
-TERM = {"valuation_date": "2027-03-01",
-        "curves": {"USD": {"dates": ["2027-06-01", "2027-12-01", "2028-09-01"],
-                           "zero_rates": [0.03, 0.045, 0.05]}},
-        "underlyings": {"SPX": {
-            "spot": 100.0, "curve": "USD",
-            "dividend_yield": {"dates": ["2027-09-01", "2028-03-01"], "yields": [0.01, 0.025]},
-            "vol": {"dates": ["2027-05-01", "2027-10-01", "2028-06-01"],
-                    "vols": [0.30, 0.24, 0.21]},
-            "dividends": [{"ex_date": "2027-07-01", "yield": 0.02}]}}}
+TERM = json.loads((Path(__file__).resolve().parents[1] / "data" / "term_market.json").read_text())
 PROPORTIONAL = {"valuation_date": "2027-03-01",
                 "curves": {"USD": {"dates": ["2028-03-01"], "zero_rates": [0.05]}},
                 "underlyings": {"X": {"spot": 100.0, "curve": "USD", "vol": 0.25,

@@ -5,12 +5,22 @@ parallel shifts as sums of their buckets; the standard errors over seeds; the re
 
 import copy
 import datetime as dt
+import json
 import math
 
 import numpy as np
 import pandas as pd
 from click.testing import CliRunner
-from helpers import assert_se_matches_spread, assert_within, integral, k_for, seed, seeds, years
+from helpers import (
+    ROOT,
+    assert_se_matches_spread,
+    assert_within,
+    integral,
+    k_for,
+    seed,
+    seeds,
+    years,
+)
 from scipy import stats
 
 from greeks.api import load, price_portfolio
@@ -18,16 +28,8 @@ from greeks.cli import main
 from greeks.engine.buckets import bucket_estimates
 from greeks.market import load_market
 
-VALUATION = "2027-03-01"
-SPEC = {"valuation_date": VALUATION,
-        "curves": {"USD": {"dates": ["2027-06-01", "2027-12-01", "2028-09-01"],
-                           "zero_rates": [0.03, 0.045, 0.05]}},
-        "underlyings": {"SPX": {
-            "spot": 100.0, "curve": "USD",
-            "dividend_yield": {"dates": ["2027-09-01", "2028-03-01"], "yields": [0.01, 0.025]},
-            "vol": {"dates": ["2027-05-01", "2027-10-01", "2028-06-01"],
-                    "vols": [0.30, 0.24, 0.21]},
-            "dividends": [{"ex_date": "2027-07-01", "yield": 0.02}]}}}
+SPEC = json.loads((ROOT / "data" / "term_market.json").read_text())
+VALUATION = SPEC["valuation_date"]
 ROWS = [("call", "european", 1.0, 105.0, "2027-11-15"),
         ("put", "european", -1.0, 95.0, "2028-02-01"),
         ("digital", "digital", 1.0, 100.0, "2027-08-20")]
@@ -196,7 +198,6 @@ def test_bucket_standard_errors_match_their_spread_over_seeds():
 
 def test_report_buckets_writes_desk_units(tmp_path):
     market = tmp_path / "market.json"
-    import json
 
     market.write_text(json.dumps(SPEC))
     positions = book(ROWS).assign(quantity=[2.0, -1.0, 10.0], multiplier=[100, 100, 1],
@@ -295,7 +296,6 @@ def test_target_se_sizes_market_rows():
 
 
 def test_compare_takes_a_market(tmp_path):
-    import json
 
     market = tmp_path / "market.json"
     market.write_text(json.dumps(SPEC))

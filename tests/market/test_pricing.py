@@ -3,6 +3,7 @@ the curves (checked against their own central differences), plain numpy simulati
 the Heston characteristic-function price on the integrated rates, and a numerical
 integration over the spot at a cash dividend's ex-date."""
 
+import json
 import math
 
 import numpy as np
@@ -15,10 +16,11 @@ from greeks.api import price_portfolio
 from greeks.models.gbm.analytic import black_scholes
 from greeks.models.heston.analytic import heston_digital, heston_greeks
 
-VALUATION = "2027-03-01"
-USD = {"dates": ["2027-06-01", "2027-12-01", "2028-09-01"], "zero_rates": [0.03, 0.045, 0.05]}
-YIELD = {"dates": ["2027-09-01", "2028-03-01"], "yields": [0.01, 0.025]}
-VOL = {"dates": ["2027-05-01", "2027-10-01", "2028-06-01"], "vols": [0.30, 0.24, 0.21]}
+TERM_SPEC = json.loads((ROOT / "data" / "term_market.json").read_text())
+VALUATION = TERM_SPEC["valuation_date"]
+USD = TERM_SPEC["curves"]["USD"]
+SPX = TERM_SPEC["underlyings"]["SPX"]
+YIELD, VOL, (PROPORTIONAL,) = SPX["dividend_yield"], SPX["vol"], SPX["dividends"]
 HESTON = {"v0": 0.04, "kappa": 1.5, "theta": 0.05, "xi": 0.5, "rho": -0.6}
 
 
@@ -55,7 +57,6 @@ def row(id_, instrument, option_type, strike, expiry, underlying, **more):
             "expiry": expiry, "underlying": underlying, **more}
 
 
-PROPORTIONAL = {"ex_date": "2027-07-01", "yield": 0.02}
 
 
 def kept(t: float) -> float:
@@ -87,8 +88,7 @@ def curve_closed_form(kind, omega, spot, strike, t, shift=0.0):
     return price, delta, d_w * dw, gamma
 
 
-TERM = market(SPX={"spot": 100.0, "curve": "USD", "dividend_yield": YIELD, "vol": VOL,
-                   "dividends": [PROPORTIONAL]})
+TERM = market(SPX=SPX)
 TERM_ROWS = [("call", "european", 1.0, 105.0, "2027-11-15"),
              ("put", "european", -1.0, 95.0, "2028-02-01"),
              ("digital", "digital", 1.0, 100.0, "2027-08-20")]

@@ -16,6 +16,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from helpers import assert_se_matches_spread, k_for, make_frame, seed
 from scipy.stats import norm
 
@@ -141,10 +142,12 @@ def test_controls_cut_the_standard_errors(monkeypatch):
         assert abs(hedged[name] - reference) <= allowance + k * hedged[f"{name}_se"], name
 
 
+@pytest.mark.slow
 def test_standard_errors_match_the_spread_over_seeds():
+    """30 seeds' spread against the reported SEs (a sweep: about 40 s of CPU)."""
     frame = make_frame([PUT])
     runs = [greeks.price_portfolio(frame, paths=3_000, seed=seed(60 + i), threads=1).iloc[0]
-            for i in range(10)]
+            for i in range(30)]
     names = ["price", "delta", "vega"]
     estimates = pd.DataFrame(runs)[names].to_numpy()
     ses = pd.DataFrame(runs)[[f"{name}_se" for name in names]].to_numpy()
