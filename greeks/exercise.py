@@ -564,7 +564,7 @@ def _row_values(group, paths, j: int):
         index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
         rate_score, reshaped, terms = carry.rate_score, carry.reshaped, carry.terms
         reshaped_state = carry.reshaped_state
-        paid = discounts * np.exp(carry.reshaped_log_discount[:, index])
+        paid = np.ascontiguousarray(discounts * np.exp(carry.reshaped_log_discount[:, index]))
     payoffs.exercise_values(paths.s, paths.state, paths.vol_s, paths.vol_state, paths.spot_s,
                             columns, times, discounts, spec, j, group.spot, SPOT_STEP, step,
                             values, controls, stops, rate_score, reshaped, reshaped_state,

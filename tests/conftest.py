@@ -22,8 +22,13 @@ def runner():
 # (a fresh clone): each worker would otherwise compile the kernels it meets first on its own,
 # both at once.  Two processes side by side, whose kernels overlap little.
 WARM_UP = (  # commands of each process, in turn
-    [["price", "instruments/portfolio.csv", "--paths", "2000", "--greeks", "all"]],
-    [["price", "instruments/american.csv", "--paths", "2000", "--greeks", "all"],
+    [["price", "instruments/portfolio.csv", "--paths", "2000", "--greeks", "all"],
+     ["price", "instruments/heston.csv", "--paths", "2000", "--scheme", "exact",
+      "--steps-per-year", "4"],
+     ["price", "instruments/heston.csv", "--paths", "2000", "--scheme", "euler",
+      "--steps-per-year", "4"]],
+    [["price", "instruments/american.csv", "--paths", "2000", "--greeks", "all",
+      "--upper-bound"],
      ["price", "instruments/book.csv", "--market", "instruments/market.json", "--paths", "2000",
       "--greeks", "all"]],
 )

@@ -239,8 +239,9 @@ class GBM(Model):
                            _market_hedge_weights(group.market, columns, float(spec.strike[j])),
                            HEDGE_EVERY, NORMAL_TABLE, out)
         else:
-            prices = np.exp(paths.means[:, columns][:, None, :]
-                            + paths.sigmas[:, None, None] * paths.w[:, columns][None])
+            prices = np.exp(paths.means[:, columns][:, None, :]  # C-ordered, as the others
+                            + paths.sigmas[:, None, None]
+                            * np.ascontiguousarray(paths.w[:, columns])[None])
             variances = paths.sigmas * paths.sigmas
             out = np.empty((4, paths.w.shape[0]))
             hedge_controls(prices[0], prices[0, :, :0], prices[1:], prices[1:, :, :0],

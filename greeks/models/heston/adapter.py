@@ -263,8 +263,10 @@ class Heston(Model):
                 group, lambda moved, log_growth: _exercise_chain(
                     moved, stream, n_paths, group.params[0], log_growth)[:2], n_paths,
                 theta=bool(np.isin(group.extra, THETA_CODE).any()))
-        return ExercisePaths(s, state, np.stack([c[0] for c in chains[1:]]),
-                             np.stack([c[1] for c in chains[1:]]), chain.columns, carry=carry)
+        # C-ordered stacks (np.stack of the F-ordered chains is neither): the exercise
+        # kernels then compile for one layout of each argument under Heston
+        return ExercisePaths(s, state, np.array([c[0] for c in chains[1:]]),
+                             np.array([c[1] for c in chains[1:]]), chain.columns, carry=carry)
 
     zero_volatility = True
 

@@ -107,7 +107,7 @@ def carry_paths(group, chain_of, n_paths: int, theta: bool = True) -> CarryPaths
     moves = (-2.0 * step, -step)
     moved = [chain_of(replace(group, times=closer_times(group.times, e)), e * growth)
              for e in moves]
-    return CarryPaths(score, np.stack([m[0] for m in moved]), np.stack([m[1] for m in moved]),
+    return CarryPaths(score, np.array([m[0] for m in moved]), np.array([m[1] for m in moved]),
                       np.stack([e * (rate - g_r) for e in moves]), terms)
 
 
