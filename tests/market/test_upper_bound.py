@@ -19,14 +19,14 @@ the ex-date (the American on its default grid, ``DEFAULT_GRID``).
 
 A cash dividend D (2 on a spot of 100): the martingale's step to the ex-date ends before the
 drop, the ex-date a date of the martingale where the row does not exercise there.  Measured
-(three seeds, 8,192 paths, against the default grid): Bermudan puts and calls +0.4 … 3.0e-6 of
-the price above it (a put with the ex-date between its dates, a call exercisable on the cum
-and ex dates, one expiring on the ex-date), 1–4 SE, or 9–16 SE for the call expiring on the
-ex-date (its SE 1e-6, the default grid's error 1.6e-6: 0.2–3 SE against 8,000 × 8,000); the
-American put's and call's extrapolations +3.2 … 3.9e-6 and +0.4 … 1.0e-6; δ ≤ 1.2e-7, 5e-8 of
-the price; the same ``GAP`` and ``EXTRAPOLATION``.  With exercise at the expiry alone the bound
-is the European price, integrated over the spot at the ex-date
-(tests/market/test_pricing.py), within its SE.
+(two or three seeds, 8,192 paths, against the default grid): the Bermudan put with the
+ex-date between its dates +2.4 … 3.0e-6 of the price (3–4 SE), the call exercisable the day
+before the ex-date and on it +0.4 … 0.8e-6 (1 SE), the call expiring on the ex-date
++1.6 … 2.0e-6 (9–16 SE: its SE is 1e-6, and that is the default grid's error, 0–3 SE against
+8,000 × 8,000); the American put's and call's extrapolations +3.2 … 3.9e-6 and
++0.4 … 1.0e-6; δ ≤ 6e-7, 5e-8 of the price; the same ``GAP`` and ``EXTRAPOLATION``.  With
+exercise at the expiry alone the bound is the European price, integrated over the spot at the
+ex-date (tests/market/test_pricing.py), within its SE.
 """
 
 import dataclasses
@@ -109,7 +109,7 @@ def test_rows_with_a_cash_dividend_are_bounded_tightly_above_the_fd_price():
     call = dict(underlying="CASH", option_type="call", strike=95.0)
     frame = _rows(
         dict(id="CB", underlying="CASH"),  # the ex-date between two of its 12 dates
-        dict(call, id="CX", fixings=None,  # exercisable on the cum and ex dates
+        dict(call, id="CX", fixings=None,  # exercisable the day before the ex-date and on it
              fixing_dates="2027-05-03;2027-08-04;2027-08-05;2027-11-01;2028-02-01"),
         dict(call, id="CT", expiry=EX_DATE, fixings=6),  # the drop at the expiry
         dict(AMERICAN, id="CA", underlying="CASH"),
