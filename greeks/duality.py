@@ -37,8 +37,15 @@ function is that of the price before the drop, f_i(x) = Ṽ_i(log max(e^x − D,
 nodes (the finite-difference scheme's own jump, V(τ, 0) below the drop: a put's K discounted
 to its next exercise, a call's 0), piecewise linear between them:
 ΔM_i = D_i f_i(X_i⁻) − C_{i−1}(X_{i−1}), C_{i−1} the sums below over f_i, and Z_i on the
-price after the drop.  A path at S = 0 stays there: its steps are certain, ΔM = 0.  (Below,
-Ṽ_i stands for f_i on such a date and X_i for X_i⁻ inside Ṽ_i.)
+price after the drop.  A path at S = 0 stays there: its steps are certain, ΔM = 0.  A large
+drop takes paths below the grid's first node x_0 (it reaches 6 σ√T below the forward net of
+the dividends, not to S = 0), where the scheme takes the value linear in S; a constant there
+left the bound 3e-5 of the price below the price with a dividend of 60 on a spot of 100.  So
+with cash dividends the value functions go on below the grid linearly in S to their value
+a_i at S = 0 (:func:`_floors`), f(y) = a + (f_0 − a) e^{y − x_0}: the sums below gain
+(a − f_0) E[(1 − e^{x + Y − x_0})⁺], a Black–Scholes put (:func:`_below`), and off the
+table's cubic (below the grid) C is summed exactly on the path.  (Below, Ṽ_i stands for f_i
+on such a date and X_i for X_i⁻ inside Ṽ_i.)
 
 On the nodes C is exact: with the hat functions of the interpolant
 e_m(y) = ((y − (m−1)h)⁺ − 2 (y − mh)⁺ + (y − (m+1)h)⁺)/h,
@@ -111,8 +118,9 @@ class DualTables(NamedTuple):
     row i: D_i Ṽ_i) on the grid x_j = ``first`` + j h, their conditional expectations
     ``expected`` (row i: E[D_i Ṽ_i(X_i) | X_{i−1} = x], X_{−1} at t = 0) at the points
     x = ``first`` + k ``step`` (``SUBDIVISIONS`` per grid step),
-    ``start`` = E[D_1 Ṽ_1(X_1) | X_0 = log S0] and ``drift`` (:func:`drift_bound` summed
-    over the dates)."""
+    ``start`` = E[D_1 Ṽ_1(X_1) | X_0 = log S0], ``drift`` (:func:`drift_bound` summed
+    over the dates) and ``floors`` (row i: D_i Ṽ_i(S = 0), the value functions linear in S
+    below the grid; NaN: constant there)."""
 
     first: float
     h: float
@@ -121,6 +129,7 @@ class DualTables(NamedTuple):
     expected: np.ndarray
     start: float
     drift: float
+    floors: np.ndarray
 
 
 class Law(NamedTuple):
@@ -251,11 +260,30 @@ def _cubic(values, first, h, x):
             - (f + 1.0) * f * (f - 2.0) * c / 2.0 + (f + 1.0) * f * (f - 1.0) * d / 6.0)
 
 
+@njit(cache=True, inline="always")
+def _value(values, first, h, x, floor):
+    """The value function at x: the piecewise-linear interpolant of ``values``, constant
+    beyond the grid, or below it ``floor`` + (f_0 − ``floor``) e^{x − x_0}, linear in S
+    (``floor``: its value at S = 0; NaN: constant)."""
+    if floor == floor and x < first:
+        return floor + (values[0] - floor) * math.exp(x - first)
+    return _linear(values, first, h, x)
+
+
 @njit(cache=True)
-def _expectation(values, first, h, x, mu, s):
-    """E[f(x + Y)], Y ~ N(μ, s²), f the piecewise-linear interpolant of ``values`` (constant
-    beyond the grid): Σ_m f_m E[e_m(x + Y)], the sum of the module's docstring over the nodes
-    within ``TAIL`` standard deviations of the mean (and one more each side)."""
+def _below(m, s):
+    """E[(1 − e^Z)⁺], Z ~ N(m, s²): what the value function's part below the grid, linear in
+    S, adds to the constant extension's expectation, per unit of (floor − f_0)."""
+    d = -m / s
+    return 0.5 * (math.erfc(-d / math.sqrt(2.0))
+                  - math.exp(m + 0.5 * s * s) * math.erfc(-(d - s) / math.sqrt(2.0)))
+
+
+@njit(cache=True)
+def _expectation(values, first, h, x, mu, s, floor):
+    """E[f(x + Y)], Y ~ N(μ, s²), f = :func:`_value`: Σ_m f_m E[e_m(x + Y)], the sum of the
+    module's docstring over the nodes within ``TAIL`` standard deviations of the mean (and one
+    more each side), and (``floor`` − f_0) :func:`_below` for the part below the grid."""
     centre = x + mu - first
     lo = int(math.floor((centre - TAIL * s) / h)) - 1
     hi = int(math.ceil((centre + TAIL * s) / h)) + 1
@@ -265,20 +293,31 @@ def _expectation(values, first, h, x, mu, s):
         weight = (_psi((m - 1) * h, centre, s) - 2.0 * _psi(m * h, centre, s)
                   + _psi((m + 1) * h, centre, s)) / h
         total += weight * values[min(max(m, 0), last)]
+    if floor == floor:
+        total += (floor - values[0]) * _below(centre, s)
     return total
+
+
+@njit(cache=True)
+def _add_below(row, difference, offset, step, mu, s):
+    """row_k += ``difference`` E[(1 − e^Z)⁺], Z ~ N(``offset`` + k ``step`` + μ, s²)."""
+    for k in range(row.size):
+        row[k] += difference * _below(offset + k * step + mu, s)
 
 
 def _reach(mu: float, s: float, h: float) -> int:
     return int(math.ceil((abs(mu) + TAIL * s) / h)) + 2
 
 
-def dual_tables(fd, law: Law) -> DualTables:
+def dual_tables(fd, law: Law, floors=None) -> DualTables:
     """The martingale's tables from the finite-difference value function ``fd``
     (:class:`greeks.models.gbm.american.BermudanValues` on the dates of ``law``): the
     conditional expectations at the points x_0 + k h / ``SUBDIVISIONS`` (the sums of the
-    module's docstring with the Gaussian's mean moved by the point's offset from its node),
-    and the drift bound from the mid-points between them."""
+    module's docstring with the Gaussian's mean moved by the point's offset from its node;
+    with ``floors``, the discounted values at S = 0, the value functions linear in S below
+    the grid: :func:`_below`), and the drift bound from the mid-points between them."""
     n, nodes = fd.values.shape
+    floors = np.full(n, np.nan) if floors is None else np.asarray(floors, dtype=float)
     parts = SUBDIVISIONS
     discounts = np.exp(-law.log_discounts)
     values = fd.values * discounts[:, None]
@@ -301,15 +340,21 @@ def dual_tables(fd, law: Law) -> DualTables:
                 convolve(values[i], hat_weights(mu + (r + 0.5) * fd.h / parts, s, fd.h, reach),
                          buffer)
                 mid[r::parts] = buffer
+        if floors[i] == floors[i]:
+            difference, step = floors[i] - values[i, 0], fd.h / parts
+            _add_below(expected[i], difference, 0.0, step, mu, s)
+            if i > 0:
+                _add_below(mid, difference, 0.5 * step, step, mu, s)
         if i > 0 and law.sds[i] >= fd.h:  # X_{i−1}'s window (a narrower step's C is exact)
             middle, spread = centre + law.centres[i - 1], WINDOW * law.spreads[i - 1]
-            low = middle - spread + (math.log1p(-paid[i - 1]) if paid[i - 1] < 1.0
-                                     else -math.inf)
-            lo = max(int(math.floor((low - fd.first) / fd.h * parts)), -1)
+            lo = -1  # the whole table where the window's low end may reach S = 0
+            if paid[i - 1] < 1.0:
+                low = middle - spread + math.log1p(-paid[i - 1])
+                lo = max(int(math.floor((low - fd.first) / fd.h * parts)), -1)
             hi = int(math.ceil((middle + spread - fd.first) / fd.h * parts))
             drift += drift_bound(expected[i], mid, lo, hi, (1 + dated[i - 1]) * outside)
     return DualTables(fd.first, fd.h, fd.h / parts, values, expected,
-                      float(expected[0, fd.j0 * parts]), drift)
+                      float(expected[0, fd.j0 * parts]), drift, floors)
 
 
 @njit(cache=True)
@@ -332,36 +377,40 @@ def drift_bound(expected, mid, lo, hi, outside):
 
 @njit(cache=True)
 def dual_values(x, before, dates, exercisable, strike, omega, log_discounts, means, sds, first,
-                h, values, step, expected, start, at_zero, spot, out, martingale):
+                h, values, step, expected, start, floors, at_zero, spot, out, martingale):
     """For each path p of log-prices ``x`` (grid dates × paths; ``before``: the same before a
     cash drop on the date) on the dates ``dates`` (indices into x's rows, discounts
     exp(−``log_discounts``), steps N(``means``, ``sds``²)): out[p] = max_i (Z_i − M_i) over
     the ``exercisable`` dates (and Z_0 = h(S0) with ``at_zero``), martingale[p] = M_n,
-    ΔM_i = D_i Ṽ_i(X_i⁻) − C_{i−1}(X_{i−1}), C from the table, or on a step narrower than the
-    grid's (s_i < h: a cash dividend's cum date to its ex-date, where the table's cubic would
-    not resolve C's bends at the nodes) exactly (:func:`_expectation`), and ΔM_i = 0 on a path
-    at S = 0 (X_{i−1} = −∞: its step is certain).  Date by date, so that each date's tables
-    stay in cache."""
+    ΔM_i = D_i Ṽ_i(X_i⁻) − C_{i−1}(X_{i−1}) (Ṽ_i: :func:`_value` with ``floors``), C from the
+    table, or exactly (:func:`_expectation`) on a step narrower than the grid's (s_i < h: a
+    cash dividend's cum date to its ex-date, where the table's cubic would not resolve C's
+    bends at the nodes) and, with a floor, off the table's cubic (below the grid, where a cash
+    drop may take a path), and ΔM_i = 0 on a path at S = 0 (X_{i−1} = −∞: its step is
+    certain).  Date by date, so that each date's tables stay in cache."""
     n_paths = x.shape[1]
     n = dates.size
     base = max(omega * (spot - strike), 0.0) if at_zero else -np.inf
     for p in range(n_paths):
         out[p] = base
         martingale[p] = 0.0
+    points = expected.shape[1]
     for i in range(n):
         discount = math.exp(-log_discounts[i])
         row, ahead = x[dates[i]], before[dates[i]]
         previous = x[dates[i - 1]] if i > 0 else row
-        narrow = sds[i] < h
+        narrow, floor = sds[i] < h, floors[i]
         for p in range(n_paths):
             if i == 0 or previous[p] > -np.inf:
                 if i == 0:
                     expectation = start
-                elif narrow:
-                    expectation = _expectation(values[i], first, h, previous[p], means[i], sds[i])
+                elif narrow or (floor == floor and not
+                                1.0 < (previous[p] - first) / step < points - 2):
+                    expectation = _expectation(values[i], first, h, previous[p], means[i],
+                                               sds[i], floor)
                 else:
                     expectation = _cubic(expected[i], first, step, previous[p])
-                martingale[p] += _linear(values[i], first, h, ahead[p]) - expectation
+                martingale[p] += _value(values[i], first, h, ahead[p], floor) - expectation
             if exercisable[i]:
                 z = discount * max(omega * (math.exp(row[p]) - strike), 0.0)
                 out[p] = max(out[p], z - martingale[p])
@@ -490,7 +539,8 @@ def _bound(spot, strike, is_call, times, value_function, law_of, words, paths, s
         subsets.append(np.append(stepped_dates(kept, 2), times.size - 1))
     laws = [law_of(times[d]) for d in subsets]
     if tables is None:
-        tables = [dual_tables(value_function(times[d], exercisable[d]), law)
+        tables = [dual_tables(value_function(times[d], exercisable[d]), law,
+                              _floors(law, exercisable[d], strike, is_call))
                   for d, law in zip(subsets, laws)]
     law = laws[0]
     combined = np.empty(paths)
@@ -505,7 +555,7 @@ def _bound(spot, strike, is_call, times, value_function, law_of, words, paths, s
             out, m = np.empty(count), np.empty(count)
             dual_values(x, before, d, exercisable[d], strike, omega, sub.log_discounts,
                         sub.means, sub.sds, t.first, t.h, t.values, t.step, t.expected, t.start,
-                        american, spot, out, m)
+                        t.floors, american, spot, out, m)
             parts.append(out)
             if len(parts) == 1:
                 final[first:first + count] = m
@@ -514,6 +564,19 @@ def _bound(spot, strike, is_call, times, value_function, law_of, words, paths, s
     root = math.sqrt(paths)
     return UpperBound(float(combined.mean()), float(combined.std(ddof=1) / root), drift,
                       float(final.mean()), float(final.std(ddof=1) / root))
+
+
+def _floors(law: Law, exercisable: np.ndarray, strike: float, is_call: bool):
+    """D_i V_i(0), the value functions' discounted values at S = 0 where a cash drop may take
+    the price below the grid (None without one: the paths stay on it): a put's strike at its
+    next exercise date on or after t_i, discounted (the march's V(τ, 0)), a call's 0."""
+    if not law.cash.any():
+        return None
+    if is_call:
+        return np.zeros(law.cash.size)
+    dates = np.flatnonzero(exercisable)  # the maturity last
+    later = dates[np.searchsorted(dates, np.arange(law.cash.size))]
+    return strike * np.exp(-law.log_discounts[later])
 
 
 def martingale_z(result: UpperBound) -> float:

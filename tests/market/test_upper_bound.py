@@ -24,7 +24,10 @@ ex-date between its dates +2.4 … 3.0e-6 of the price (3–4 SE), the call exer
 before the ex-date and on it +0.4 … 0.8e-6 (1 SE), the call expiring on the ex-date
 +1.6 … 2.0e-6 (9–16 SE: its SE is 1e-6, and that is the default grid's error, 0–3 SE against
 8,000 × 8,000); the American put's and call's extrapolations +3.2 … 3.9e-6 and
-+0.4 … 1.0e-6; δ ≤ 6e-7, 5e-8 of the price; the same ``GAP`` and ``EXTRAPOLATION``.  With
++0.4 … 1.0e-6; with a dividend of 60 (paths below the grid's first node after the drop, or
+at S = 0) a Bermudan and an American put −1.8 … −2.2e-7 of the price, 3–20 SE (their SEs
+6e-7 … 4e-6; the default grid's own error, 1.7e-7 above the price on 8,000 × 8,000); δ ≤ 6e-7,
+5e-8 of the price; the same ``GAP``, ``FD_ERROR`` and ``EXTRAPOLATION``.  With
 exercise at the expiry alone the bound is the European price, integrated over the spot at the
 ex-date (tests/market/test_pricing.py), within its SE.
 """
@@ -51,7 +54,9 @@ EX_DATE, AMOUNT = "2027-08-05", 2.0
 DROP = {"dividends": [{"ex_date": EX_DATE, "amount": AMOUNT}]}
 CASH = dict(TERM, underlyings=dict(
     TERM["underlyings"], CASH={"spot": 100.0, "curve": "USD", "vol": 0.25, **DROP},
-    FLAT_CASH={"spot": 100.0, "curve": "FLAT", "vol": 0.25, **DROP}))
+    FLAT_CASH={"spot": 100.0, "curve": "FLAT", "vol": 0.25, **DROP},
+    LARGE_CASH={"spot": 100.0, "curve": "USD", "vol": 0.25,
+                "dividends": [{"ex_date": EX_DATE, "amount": 60.0}]}))
 
 
 def _rows(*rows):
@@ -113,8 +118,11 @@ def test_rows_with_a_cash_dividend_are_bounded_tightly_above_the_fd_price():
              fixing_dates="2027-05-03;2027-08-04;2027-08-05;2027-11-01;2028-02-01"),
         dict(call, id="CT", expiry=EX_DATE, fixings=6),  # the drop at the expiry
         dict(AMERICAN, id="CA", underlying="CASH"),
-        dict(AMERICAN, **call, id="CC"))  # exercised at the instant before the drop
-    _assert_tight(frame, k_for(15), seed=seed(65))
+        dict(AMERICAN, **call, id="CC"),  # exercised at the instant before the drop
+        # below the grid's first node after the drop (the price there 9), or at S = 0
+        dict(id="LB", underlying="LARGE_CASH"),
+        dict(id="LA", instrument="american", underlying="LARGE_CASH", fixings=100))
+    _assert_tight(frame, k_for(21), seed=seed(65))
 
 
 def _european(wrong=False):
