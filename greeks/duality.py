@@ -42,8 +42,8 @@ drop takes paths below the grid's first node x_0 (it reaches 6 σ√T below the 
 the dividends, not to S = 0), where the scheme takes the value linear in S; a constant there
 left the bound 3e-5 of the price below the price with a dividend of 60 on a spot of 100.  So
 with cash dividends the value functions go on below the grid linearly in S to their value
-a_i at S = 0 (:func:`_floors`), f(y) = a + (f_0 − a) e^{y − x_0}: the sums below gain
-(a − f_0) E[(1 − e^{x + Y − x_0})⁺], a Black–Scholes put (:func:`_below`), and off the
+b_i at S = 0 (:func:`_floors`), f(y) = b + (f_0 − b) e^{y − x_0}: the sums below gain
+(b − f_0) E[(1 − e^{x + Y − x_0})⁺], a Black–Scholes put (:func:`_below`), and off the
 table's cubic (below the grid) C is summed exactly on the path.  (Below, Ṽ_i stands for f_i
 on such a date and X_i for X_i⁻ inside Ṽ_i.)
 
@@ -74,7 +74,7 @@ sum at each path's X_{i−1} (:func:`_expectation`, over a few nodes), no error.
 Then M* = M − A, A_i = Σ_{k≤i} a_k, is a martingale (Doob) and
 max_i (Z_i − M*_i) ≤ max_i (Z_i − M_i) + Σ_k |a_k|, so
 V_0 ≤ E[max_i (Z_i − M*_i)] ≤ U + δ: the reported bound is U + δ, an upper bound up to
-the Monte Carlo error (δ below 3e-7 on the tests' options, far below the bound's SE; about
+the Monte Carlo error (δ below 6e-7 on the tests' options, far below the bound's SE; about
 4e-5 of the price with R = 1, which is why R = 4).  The paths' mean of M_n is also checked
 against 0 (:func:`martingale_z`: an error in C that the table cannot show, e.g. a wrong
 drift, shows as many SEs).
