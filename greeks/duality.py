@@ -1,6 +1,5 @@
 """Upper bound of a Bermudan (and American) option's price by duality, GBM rows, flat or off a
-market without cash dividends (Heston rows: :mod:`greeks.models.heston.duality`, with a hedging
-martingale).
+market (Heston rows: :mod:`greeks.models.heston.duality`, with a hedging martingale).
 
 Duality (Rogers 2002, "Monte Carlo valuation of American options", Math. Finance 12(3);
 Haugh & Kogan 2004, Oper. Res. 52(2); Andersen & Broadie 2004, Mgmt Sci 50(9)): for the
@@ -26,9 +25,29 @@ X = log S, whose one-step law is Gaussian, X_i − X_{i−1} ~ N(μ_i, s_i²) (:
 with integrals I_r, I_q, total variance w, proportional dividends y at ex-dates τ:
 :mod:`greeks.market.dynamics`) μ_i = ΔI_r − ΔI_q − Δw/2 + Σ_{τ ∈ (t_{i−1}, t_i]} log(1 − y),
 s_i² = Δw, D_i = e^{−I_r(t_i)}, Ṽ_i the value function on the price observed on t_i (after any
-drop there: :func:`greeks.models.gbm.american_market.bermudan_values_market`).  A cash
-dividend, S → max(S − D, 0), leaves no Gaussian step: such rows, and Heston rows off a market,
-have no bound here (NaN).  On the nodes C is exact: with the hat functions of the interpolant
+proportional drop there: :func:`greeks.models.gbm.american_market.bermudan_values_market`).
+
+A cash dividend D at τ, S(τ) = max(S(τ−) − D, 0), leaves no Gaussian step in log S, but a step
+that ends in the drop is Gaussian up to it.  So every cash ex-date in the option's life is a
+date of the martingale (:func:`martingale_dates`: M may have more dates than the exercise
+dates, Z_i = −∞ on the others, where Ṽ_i is the continuation value; an american row's grid
+holds its ex-dates anyway), the step to it runs to the price before the drop,
+X_i⁻ − X_{i−1} ~ N(μ_i, s_i²), X_i = log max(e^{X_i⁻} − D, 0), and on that date the value
+function is that of the price before the drop, f_i(x) = Ṽ_i(log max(e^x − D, 0)) on the
+nodes (the finite-difference scheme's own jump, V(τ, 0) below the drop: a put's K discounted
+to its next exercise, a call's 0), piecewise linear between them:
+ΔM_i = D_i f_i(X_i⁻) − C_{i−1}(X_{i−1}), C_{i−1} the sums below over f_i, and Z_i on the
+price after the drop.  A path at S = 0 stays there: its steps are certain, ΔM = 0.  A large
+drop takes paths below the grid's first node x_0 (it reaches 6 σ√T below the forward net of
+the dividends, not to S = 0), where the scheme takes the value linear in S; a constant there
+left the bound 3e-5 of the price below the price with a dividend of 60 on a spot of 100.  So
+with cash dividends the value functions go on below the grid linearly in S to their value
+b_i at S = 0 (:func:`_floors`), f(y) = b + (f_0 − b) e^{y − x_0}: the sums below gain
+(b − f_0) E[(1 − e^{x + Y − x_0})⁺], a Black–Scholes put (:func:`_below`), and off the
+table's cubic (below the grid) C is summed exactly on the path.  (Below, Ṽ_i stands for f_i
+on such a date and X_i for X_i⁻ inside Ṽ_i.)
+
+On the nodes C is exact: with the hat functions of the interpolant
 e_m(y) = ((y − (m−1)h)⁺ − 2 (y − mh)⁺ + (y − (m+1)h)⁺)/h,
 
     C(x_j) = D_i Σ_m w_m Ṽ_i(x_{j+m}),   w_m = (Ψ((m−1)h) − 2 Ψ(mh) + Ψ((m+1)h)) / h,
@@ -44,11 +63,18 @@ the table's points against the exact values there (the sum once more, mean moved
 (l + ½) h/R), where it peaks, and sums over the dates into δ ≥ Σ_i E|a_i|,
 a_i = E[ΔM_i | X_{i−1}] (the largest error within ``WINDOW`` = 6 standard deviations of
 X_{i−1}'s mean (the steps' summed means and variances), plus the chance of lying outside
-times the largest error there); the first date starts at X_0 = log S0, a node: exact.
+times the largest error there; with cash dividends, X = X̂ + log(1 − Σ_{τ ≤ t} D/Ŝ_τ)⁺, X̂ the
+Gaussian process of the steps without the drops, and the window is X̂'s, its low end lowered
+by the drops paid out of the low ends Ŝ_τ of X̂'s windows at the ex-dates, the chance of
+leaving counted once per window); the first date starts at X_0 = log S0, a node: exact.  A
+step narrower than the grid (s_i < h: from a cash dividend's cum date, 1e-7 years before it
+on an american row's grid, to its ex-date) has C bending within a fraction of h of each
+node, which the table's cubic does not resolve (δ 1.5e-6 of the price): there C is the exact
+sum at each path's X_{i−1} (:func:`_expectation`, over a few nodes), no error.
 Then M* = M − A, A_i = Σ_{k≤i} a_k, is a martingale (Doob) and
 max_i (Z_i − M*_i) ≤ max_i (Z_i − M_i) + Σ_k |a_k|, so
 V_0 ≤ E[max_i (Z_i − M*_i)] ≤ U + δ: the reported bound is U + δ, an upper bound up to
-the Monte Carlo error (δ below 3e-7 on the tests' options, far below the bound's SE; about
+the Monte Carlo error (δ below 6e-7 on the tests' options, far below the bound's SE; about
 4e-5 of the price with R = 1, which is why R = 4).  The paths' mean of M_n is also checked
 against 0 (:func:`martingale_z`: an error in C that the table cannot show, e.g. a wrong
 drift, shows as many SEs).
@@ -60,8 +86,9 @@ the paths (at most ``BOUND_PATHS``: the bound's SE is already about 1e-6 of the 
 
 An ``american`` row's simulated dates (daily by default) bound the Bermudan option on them, not
 the American one; as for the price, 2 U(Δ) − U(2Δ) extrapolates to continuous exercise (U(2Δ)
-on every second date back from maturity and, off a market, every ex-date the row's dates hold,
-:func:`greeks.market.positions.dividend_dates`; its own value function, the same paths): an
+on every second date back from maturity and, off a market, every ex-date (and cash dividend's
+cum date) the row's dates hold, :func:`greeks.market.positions.dividend_dates`, and every date
+of the martingale that is no exercise date; its own value function, the same paths): an
 estimate of an upper bound of the American price, not a strict one.  American rows may also
 exercise at t = 0 (Z_0 = h(S0), M_0 = 0).
 """
@@ -91,8 +118,9 @@ class DualTables(NamedTuple):
     row i: D_i Ṽ_i) on the grid x_j = ``first`` + j h, their conditional expectations
     ``expected`` (row i: E[D_i Ṽ_i(X_i) | X_{i−1} = x], X_{−1} at t = 0) at the points
     x = ``first`` + k ``step`` (``SUBDIVISIONS`` per grid step),
-    ``start`` = E[D_1 Ṽ_1(X_1) | X_0 = log S0] and ``drift`` (:func:`drift_bound` summed
-    over the dates)."""
+    ``start`` = E[D_1 Ṽ_1(X_1) | X_0 = log S0], ``drift`` (:func:`drift_bound` summed
+    over the dates) and ``floors`` (row i: D_i Ṽ_i(S = 0), the value functions linear in S
+    below the grid; NaN: constant there)."""
 
     first: float
     h: float
@@ -101,18 +129,23 @@ class DualTables(NamedTuple):
     expected: np.ndarray
     start: float
     drift: float
+    floors: np.ndarray
 
 
 class Law(NamedTuple):
     """The law of X = log S on a row's dates t_1 … t_n (t_0 = 0): the discounts
-    D_i = exp(−``log_discounts``_i), the steps X_i − X_{i−1} ~ N(``means``_i, ``sds``_i²)
-    (independent), and X_i − X_0's mean ``centres``_i and standard deviation ``spreads``_i."""
+    D_i = exp(−``log_discounts``_i), the steps X_i⁻ − X_{i−1} ~ N(``means``_i, ``sds``_i²)
+    (independent) to the price X_i⁻ before the cash dividend ``cash``_i paid on t_i (0: none),
+    X_i = log max(e^{X_i⁻} − ``cash``_i, 0), and the mean ``centres``_i and standard deviation
+    ``spreads``_i of X̂_i − X_0, X̂ the Gaussian process of the steps without the cash drops
+    (X ≤ X̂)."""
 
     log_discounts: np.ndarray
     means: np.ndarray
     sds: np.ndarray
     centres: np.ndarray
     spreads: np.ndarray
+    cash: np.ndarray
 
 
 def flat_law(times: np.ndarray, rate: float, dividend: float, vol: float) -> Law:
@@ -120,28 +153,35 @@ def flat_law(times: np.ndarray, rate: float, dividend: float, vol: float) -> Law
     carry = rate - dividend - 0.5 * vol * vol
     dt = np.diff(times, prepend=0.0)
     return Law(rate * times, carry * dt, vol * np.sqrt(dt), carry * times,
-               vol * np.sqrt(times))
+               vol * np.sqrt(times), np.zeros(times.size))
 
 
 def market_law(dynamics, times: np.ndarray) -> Law:
-    """GBM's off a market without cash dividends (:class:`greeks.market.dynamics.Dynamics`):
-    D_i = e^{−I_r(t_i)}, μ_i = ΔI_r − ΔI_q − Δw/2 + Σ log(1 − y) over the proportional
-    dividends in (t_{i−1}, t_i] (an ex-date within ``TIME_TOLERANCE`` of a date on that date,
-    as the finite-difference scheme places it), s_i² = Δw."""
+    """GBM's off a market (:class:`greeks.market.dynamics.Dynamics`): D_i = e^{−I_r(t_i)},
+    μ_i = ΔI_r − ΔI_q − Δw/2 + Σ log(1 − y) over the proportional dividends in
+    (t_{i−1}, t_i], s_i² = Δw, and each cash dividend D in (0, t_n] paid on its date (an
+    ex-date within ``TIME_TOLERANCE`` of a date is on that date, as the finite-difference
+    scheme places it; a cash one must be: :func:`martingale_dates`)."""
     from greeks.models.gbm.american_market import TIME_TOLERANCE
 
     ir = dynamics.rate.integral(times)
     iq = dynamics.dividend_yield.integral(times)
     w = dynamics.vol.total_variance(times)
-    drops = np.zeros(times.size)
+    drops, cash = np.zeros(times.size), np.zeros(times.size)
     tol = TIME_TOLERANCE * times[-1]
     for d in dynamics.dividends:
-        if d.proportional and 0.0 < d.time <= times[-1] + tol:
-            drops[np.searchsorted(times, d.time - tol)] += math.log1p(-d.value)
+        if 0.0 < d.time <= times[-1] + tol:
+            i = np.searchsorted(times, d.time - tol)
+            if d.proportional:
+                drops[i] += math.log1p(-d.value)
+            elif abs(times[i] - d.time) > tol:
+                raise ValueError(f"the cash dividend at {d.time} is on none of the dates")
+            else:
+                cash[i] += d.value
     centres = ir - iq - 0.5 * w + np.cumsum(drops)
     means = (np.diff(ir, prepend=0.0) - np.diff(iq, prepend=0.0)
              - 0.5 * np.diff(w, prepend=0.0) + drops)
-    return Law(ir, means, np.sqrt(np.diff(w, prepend=0.0)), centres, np.sqrt(w))
+    return Law(ir, means, np.sqrt(np.diff(w, prepend=0.0)), centres, np.sqrt(w), cash)
 
 
 class UpperBound(NamedTuple):
@@ -220,17 +260,64 @@ def _cubic(values, first, h, x):
             - (f + 1.0) * f * (f - 2.0) * c / 2.0 + (f + 1.0) * f * (f - 1.0) * d / 6.0)
 
 
+@njit(cache=True, inline="always")
+def _value(values, first, h, x, floor):
+    """The value function at x: the piecewise-linear interpolant of ``values``, constant
+    beyond the grid, or below it ``floor`` + (f_0 − ``floor``) e^{x − x_0}, linear in S
+    (``floor``: its value at S = 0; NaN: constant)."""
+    if floor == floor and x < first:
+        return floor + (values[0] - floor) * math.exp(x - first)
+    return _linear(values, first, h, x)
+
+
+@njit(cache=True)
+def _below(m, s):
+    """E[(1 − e^Z)⁺], Z ~ N(m, s²): what the value function's part below the grid, linear in
+    S, adds to the constant extension's expectation, per unit of (floor − f_0)."""
+    d = -m / s
+    return 0.5 * (math.erfc(-d / math.sqrt(2.0))
+                  - math.exp(m + 0.5 * s * s) * math.erfc(-(d - s) / math.sqrt(2.0)))
+
+
+@njit(cache=True)
+def _expectation(values, first, h, x, mu, s, floor):
+    """E[f(x + Y)], Y ~ N(μ, s²), f = :func:`_value`: Σ_m f_m E[e_m(x + Y)], the sum of the
+    module's docstring over the nodes within ``TAIL`` standard deviations of the mean (and one
+    more each side), and (``floor`` − f_0) :func:`_below` for the part below the grid."""
+    centre = x + mu - first
+    lo = int(math.floor((centre - TAIL * s) / h)) - 1
+    hi = int(math.ceil((centre + TAIL * s) / h)) + 1
+    last = values.size - 1
+    total = 0.0
+    for m in range(lo, hi + 1):
+        weight = (_psi((m - 1) * h, centre, s) - 2.0 * _psi(m * h, centre, s)
+                  + _psi((m + 1) * h, centre, s)) / h
+        total += weight * values[min(max(m, 0), last)]
+    if floor == floor:
+        total += (floor - values[0]) * _below(centre, s)
+    return total
+
+
+@njit(cache=True)
+def _add_below(row, difference, offset, step, mu, s):
+    """row_k += ``difference`` E[(1 − e^Z)⁺], Z ~ N(``offset`` + k ``step`` + μ, s²)."""
+    for k in range(row.size):
+        row[k] += difference * _below(offset + k * step + mu, s)
+
+
 def _reach(mu: float, s: float, h: float) -> int:
     return int(math.ceil((abs(mu) + TAIL * s) / h)) + 2
 
 
-def dual_tables(fd, law: Law) -> DualTables:
+def dual_tables(fd, law: Law, floors=None) -> DualTables:
     """The martingale's tables from the finite-difference value function ``fd``
     (:class:`greeks.models.gbm.american.BermudanValues` on the dates of ``law``): the
     conditional expectations at the points x_0 + k h / ``SUBDIVISIONS`` (the sums of the
-    module's docstring with the Gaussian's mean moved by the point's offset from its node),
-    and the drift bound from the mid-points between them."""
+    module's docstring with the Gaussian's mean moved by the point's offset from its node;
+    with ``floors``, the discounted values at S = 0, the value functions linear in S below
+    the grid: :func:`_below`), and the drift bound from the mid-points between them."""
     n, nodes = fd.values.shape
+    floors = np.full(n, np.nan) if floors is None else np.asarray(floors, dtype=float)
     parts = SUBDIVISIONS
     discounts = np.exp(-law.log_discounts)
     values = fd.values * discounts[:, None]
@@ -239,6 +326,10 @@ def dual_tables(fd, law: Law) -> DualTables:
     buffer, mid = np.empty(nodes), np.empty(nodes * parts)
     centre = fd.first + fd.j0 * fd.h  # log S0
     outside = math.erfc(WINDOW / math.sqrt(2.0))
+    # X = X̂ + log(1 − Σ_{τ ≤ t} D_τ / Ŝ_τ)⁺: above X̂'s window's low end shifted by the cash
+    # paid out of the low ends Ŝ_τ of X̂'s windows, unless X̂ leaves one of them
+    paid = np.cumsum(law.cash / np.exp(centre + law.centres - WINDOW * law.spreads))
+    dated = np.cumsum(law.cash > 0.0)
     for i in range(n):
         mu, s = law.means[i], law.sds[i]
         reach = _reach(mu, s, fd.h) + 1
@@ -249,13 +340,21 @@ def dual_tables(fd, law: Law) -> DualTables:
                 convolve(values[i], hat_weights(mu + (r + 0.5) * fd.h / parts, s, fd.h, reach),
                          buffer)
                 mid[r::parts] = buffer
-        if i > 0:  # X_{i−1}'s window
+        if floors[i] == floors[i]:
+            difference, step = floors[i] - values[i, 0], fd.h / parts
+            _add_below(expected[i], difference, 0.0, step, mu, s)
+            if i > 0:
+                _add_below(mid, difference, 0.5 * step, step, mu, s)
+        if i > 0 and law.sds[i] >= fd.h:  # X_{i−1}'s window (a narrower step's C is exact)
             middle, spread = centre + law.centres[i - 1], WINDOW * law.spreads[i - 1]
-            lo = int(math.floor((middle - spread - fd.first) / fd.h * parts))
+            lo = -1  # the whole table where the window's low end may reach S = 0
+            if paid[i - 1] < 1.0:
+                low = middle - spread + math.log1p(-paid[i - 1])
+                lo = max(int(math.floor((low - fd.first) / fd.h * parts)), -1)
             hi = int(math.ceil((middle + spread - fd.first) / fd.h * parts))
-            drift += drift_bound(expected[i], mid, lo, hi, outside)
+            drift += drift_bound(expected[i], mid, lo, hi, (1 + dated[i - 1]) * outside)
     return DualTables(fd.first, fd.h, fd.h / parts, values, expected,
-                      float(expected[0, fd.j0 * parts]), drift)
+                      float(expected[0, fd.j0 * parts]), drift, floors)
 
 
 @njit(cache=True)
@@ -277,33 +376,71 @@ def drift_bound(expected, mid, lo, hi, outside):
 
 
 @njit(cache=True)
-def dual_values(x, dates, strike, omega, log_discounts, first, h, values, step, expected,
-                start, at_zero, spot, out, martingale):
-    """For each path p of log-prices ``x`` (grid dates × paths) on the dates ``dates``
-    (indices into x's rows, discounts exp(−``log_discounts``)): out[p] = max_i (Z_i − M_i)
-    (and Z_0 = h(S0) with ``at_zero``), martingale[p] = M_n.  Date by date, so that each
-    date's tables stay in cache."""
+def dual_values(x, before, dates, exercisable, strike, omega, log_discounts, means, sds, first,
+                h, values, step, expected, start, floors, at_zero, spot, out, martingale):
+    """For each path p of log-prices ``x`` (grid dates × paths; ``before``: the same before a
+    cash drop on the date) on the dates ``dates`` (indices into x's rows, discounts
+    exp(−``log_discounts``), steps N(``means``, ``sds``²)): out[p] = max_i (Z_i − M_i) over
+    the ``exercisable`` dates (and Z_0 = h(S0) with ``at_zero``), martingale[p] = M_n,
+    ΔM_i = D_i Ṽ_i(X_i⁻) − C_{i−1}(X_{i−1}) (Ṽ_i: :func:`_value` with ``floors``), C from the
+    table, or exactly (:func:`_expectation`) on a step narrower than the grid's (s_i < h: a
+    cash dividend's cum date to its ex-date, where the table's cubic would not resolve C's
+    bends at the nodes) and, with a floor, off the table's cubic (below the grid, where a cash
+    drop may take a path), and ΔM_i = 0 on a path at S = 0 (X_{i−1} = −∞: its step is
+    certain).  Date by date, so that each date's tables stay in cache."""
     n_paths = x.shape[1]
     n = dates.size
     base = max(omega * (spot - strike), 0.0) if at_zero else -np.inf
     for p in range(n_paths):
         out[p] = base
         martingale[p] = 0.0
+    points = expected.shape[1]
     for i in range(n):
         discount = math.exp(-log_discounts[i])
-        row, before_row = x[dates[i]], x[dates[i - 1]] if i > 0 else x[dates[i]]
+        row, ahead = x[dates[i]], before[dates[i]]
+        previous = x[dates[i - 1]] if i > 0 else row
+        narrow, floor = sds[i] < h, floors[i]
         for p in range(n_paths):
-            xi = row[p]
-            before = start if i == 0 else _cubic(expected[i], first, step, before_row[p])
-            martingale[p] += _linear(values[i], first, h, xi) - before
-            z = discount * max(omega * (math.exp(xi) - strike), 0.0)
-            out[p] = max(out[p], z - martingale[p])
+            if i == 0 or previous[p] > -np.inf:
+                if i == 0:
+                    expectation = start
+                elif narrow or (floor == floor and not
+                                1.0 < (previous[p] - first) / step < points - 2):
+                    expectation = _expectation(values[i], first, h, previous[p], means[i],
+                                               sds[i], floor)
+                else:
+                    expectation = _cubic(expected[i], first, step, previous[p])
+                martingale[p] += _value(values[i], first, h, ahead[p], floor) - expectation
+            if exercisable[i]:
+                z = discount * max(omega * (math.exp(row[p]) - strike), 0.0)
+                out[p] = max(out[p], z - martingale[p])
 
 
-def _log_paths(rng, n_paths: int, spot: float, law: Law) -> np.ndarray:
-    """log S on the law's dates (dates × paths), exact Gaussian steps."""
+def _log_paths(rng, n_paths: int, spot: float, law: Law) -> tuple[np.ndarray, np.ndarray]:
+    """log S on the law's dates (dates × paths), exact Gaussian steps, and the same before
+    the cash drops (the same array without any)."""
     steps = law.means + law.sds * rng.standard_normal((n_paths, law.means.size))
-    return np.ascontiguousarray((math.log(spot) + np.cumsum(steps, axis=1)).T)
+    if not law.cash.any():
+        x = np.ascontiguousarray((math.log(spot) + np.cumsum(steps, axis=1)).T)
+        return x, x
+    return _dropped_paths(np.ascontiguousarray(steps.T), math.log(spot), law.cash)
+
+
+@njit(cache=True)
+def _dropped_paths(steps, start, cash):
+    """X_i⁻ = X_{i−1} + steps_i and X_i = log max(e^{X_i⁻} − cash_i, 0) (−∞ at S = 0, where
+    a path stays) from X_0 = ``start``: (X, X⁻), dates × paths."""
+    after, before = np.empty_like(steps), np.empty_like(steps)
+    for p in range(steps.shape[1]):
+        x = start
+        for i in range(steps.shape[0]):
+            x += steps[i, p]
+            before[i, p] = x
+            if cash[i] > 0.0:
+                s = math.exp(x) - cash[i]
+                x = math.log(s) if s > 0.0 else -np.inf
+            after[i, p] = x
+    return after, before
 
 
 def spawn_words(*values) -> tuple:
@@ -332,45 +469,68 @@ def upper_bound(spot, strike, maturity, rate, dividend, vol, is_call, times, *, 
                             american)
     return _bound(
         float(spot), float(strike), bool(is_call), times,
-        lambda dates: bermudan_values(spot, strike, maturity, rate, dividend, vol, is_call,
-                                      dates),
+        lambda dates, _: bermudan_values(spot, strike, maturity, rate, dividend, vol, is_call,
+                                         dates),
         lambda dates: flat_law(dates, rate, dividend, vol),
-        words, paths, seed, american, richardson, tables, np.zeros(times.size, dtype=bool))
+        words, paths, seed, american, richardson, tables, np.zeros(times.size, dtype=bool),
+        np.ones(times.size, dtype=bool))
+
+
+def martingale_dates(times: np.ndarray, dynamics) -> tuple[np.ndarray, np.ndarray]:
+    """The martingale's dates of the option exercisable on ``times`` (the last the maturity)
+    and which of them are exercise dates: ``times`` and each cash ex-date before the maturity
+    that is none of them (within ``TIME_TOLERANCE``: the finite-difference scheme's), so that
+    every cash drop falls at the end of a step."""
+    from greeks.models.gbm.american_market import TIME_TOLERANCE
+
+    tol = TIME_TOLERANCE * times[-1]
+    extra = [d.time for d in dynamics.cash_dividends(float(times[-1]))
+             if 0.0 < d.time < times[-1] - tol and np.abs(times - d.time).min() > tol]
+    if not extra:
+        return times, np.ones(times.size, dtype=bool)
+    dates = np.concatenate([times, extra])
+    order = np.argsort(dates, kind="stable")
+    return dates[order], (np.arange(dates.size) < times.size)[order]
 
 
 def upper_bound_market(dynamics, strike, is_call, times, *, paths: int, seed: int,
                        american: bool = False, richardson: bool = False, tables=None,
                        words=None) -> UpperBound | None:
     """:func:`upper_bound` of the Bermudan option on ``times`` off a market (``dynamics``: a
-    :class:`greeks.market.dynamics.Dynamics` with a GBM vol curve): the value functions of
-    :func:`greeks.models.gbm.american_market.bermudan_values_market`, the steps' law of
-    :func:`market_law`; None where a cash dividend falls in the option's life (a cash drop
-    S → max(S − D, 0) leaves no Gaussian step in log S).  ``words``: the streams' spawn words
-    (by default hashing the dynamics, strike, type and dates; for tests: shared with
+    :class:`greeks.market.dynamics.Dynamics`; None without a GBM vol curve): the martingale
+    on :func:`martingale_dates` (Z = −∞ on a cash ex-date that is no exercise date), the value
+    functions of :func:`greeks.models.gbm.american_market.bermudan_values_market` (on a cash
+    ex-date, of the price before the drop), the steps' law of :func:`market_law`.
+    ``tables``: on the martingale's dates; ``words``: the streams' spawn words (by default
+    hashing the dynamics, strike, type and dates; for tests: shared with
     :func:`upper_bound`)."""
     from greeks.market.positions import dividend_dates
     from greeks.models.gbm.american_market import bermudan_values_market
 
     times = np.asarray(times, dtype=float)
-    if dynamics.vol is None or dynamics.cash_dividends(float(times[-1])):
+    if dynamics.vol is None:
         return None
     if words is None:
         words = spawn_words(dynamics.key, float(strike), bool(is_call), times.tolist(),
                             american)
+    dates, exercisable = martingale_dates(times, dynamics)
+    kept = ~exercisable | (dividend_dates(dates, dynamics) if american else False)
     return _bound(
-        float(dynamics.spot), float(strike), bool(is_call), times,
-        lambda dates: bermudan_values_market(dynamics, strike, is_call, dates),
-        lambda dates: market_law(dynamics, dates),
-        words, paths, seed, american, richardson, tables,
-        dividend_dates(times, dynamics) if american else np.zeros(times.size, dtype=bool))
+        float(dynamics.spot), float(strike), bool(is_call), dates,
+        lambda sub, dated: bermudan_values_market(dynamics, strike, is_call, sub[dated],
+                                                  extra_times=sub[~dated]),
+        lambda sub: market_law(dynamics, sub),
+        words, paths, seed, american, richardson, tables, kept, exercisable)
 
 
 def _bound(spot, strike, is_call, times, value_function, law_of, words, paths, seed, american,
-           richardson, tables, kept) -> UpperBound:
-    """The estimate of :func:`upper_bound` from the value functions ``value_function(dates)``
+           richardson, tables, kept, exercisable) -> UpperBound:
+    """The estimate of :func:`upper_bound` on the martingale's dates ``times`` (Z = −∞ off
+    the ``exercisable`` ones) from the value functions ``value_function(dates, exercisable)``
     and the laws ``law_of(dates)`` of the dates' subsets, on the streams ``words``; ``kept``:
     the dates in the Richardson partner's subset whatever its stepping (an american row's
-    dividend dates off a market: :func:`greeks.exercise.stepped_dates`)."""
+    dividend dates off a market, the dates that are not exercise dates:
+    :func:`greeks.exercise.stepped_dates`)."""
     from greeks.exercise import stepped_dates
 
     omega = 1.0 if is_call else -1.0
@@ -379,7 +539,9 @@ def _bound(spot, strike, is_call, times, value_function, law_of, words, paths, s
         subsets.append(np.append(stepped_dates(kept, 2), times.size - 1))
     laws = [law_of(times[d]) for d in subsets]
     if tables is None:
-        tables = [dual_tables(value_function(times[d]), law) for d, law in zip(subsets, laws)]
+        tables = [dual_tables(value_function(times[d], exercisable[d]), law,
+                              _floors(law, exercisable[d], strike, is_call))
+                  for d, law in zip(subsets, laws)]
     law = laws[0]
     combined = np.empty(paths)
     final = np.empty(paths)
@@ -387,12 +549,13 @@ def _bound(spot, strike, is_call, times, value_function, law_of, words, paths, s
         count = min(CHUNK_PATHS, paths - first)
         rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(
             seed, spawn_key=(*words, streams.DUALITY + c))))
-        x = _log_paths(rng, count, spot, law)
+        x, before = _log_paths(rng, count, spot, law)
         parts = []
         for d, t, sub in zip(subsets, tables, laws):
             out, m = np.empty(count), np.empty(count)
-            dual_values(x, d, strike, omega, sub.log_discounts, t.first, t.h, t.values, t.step,
-                        t.expected, t.start, american, spot, out, m)
+            dual_values(x, before, d, exercisable[d], strike, omega, sub.log_discounts,
+                        sub.means, sub.sds, t.first, t.h, t.values, t.step, t.expected, t.start,
+                        t.floors, american, spot, out, m)
             parts.append(out)
             if len(parts) == 1:
                 final[first:first + count] = m
@@ -403,6 +566,19 @@ def _bound(spot, strike, is_call, times, value_function, law_of, words, paths, s
                       float(final.mean()), float(final.std(ddof=1) / root))
 
 
+def _floors(law: Law, exercisable: np.ndarray, strike: float, is_call: bool):
+    """D_i V_i(0), the value functions' discounted values at S = 0 where a cash drop may take
+    the price below the grid (None without one: the paths stay on it): a put's strike at its
+    next exercise date on or after t_i, discounted (the march's V(τ, 0)), a call's 0."""
+    if not law.cash.any():
+        return None
+    if is_call:
+        return np.zeros(law.cash.size)
+    dates = np.flatnonzero(exercisable)  # the maturity last
+    later = dates[np.searchsorted(dates, np.arange(law.cash.size))]
+    return strike * np.exp(-law.log_discounts[later])
+
+
 def martingale_z(result: UpperBound) -> float:
     """The paths' mean of M_n in SEs (E[M_n] = 0 for a martingale)."""
     return result.martingale / result.martingale_se if result.martingale_se > 0 else 0.0
@@ -411,13 +587,13 @@ def martingale_z(result: UpperBound) -> float:
 def frame_upper_bounds(frame, paths, seed: int):
     """(upper, se, checks) of every row of a validated instrument frame: the dual upper bound
     of its american and bermudan rows whose model has one (``Model.upper_bound``: GBM's
-    :func:`upper_bound`, off a market :func:`upper_bound_market`; Heston's
-    :func:`greeks.models.heston.duality.upper_bound`, without a market only) on its exercise
-    dates (off a market the row's ``RowMarket.times``), on ``paths`` paths, a count or a
-    mapping from id to count, at most ``BOUND_PATHS``; reported: U + δ), NaN for the others:
-    other rows, GBM rows off a market with a cash dividend in their life, Heston rows off a
-    market, and rows with more than ``MAX_DATES`` exercise dates (the tables take about 60
-    bytes per date and grid node, 200 MB at that size with the Richardson partner's);
+    :func:`upper_bound`, off a market :func:`upper_bound_market`, cash dividends included;
+    Heston's :func:`greeks.models.heston.duality.upper_bound`, without a market only) on its
+    exercise dates (off a market the row's ``RowMarket.times``), on ``paths`` paths, a count
+    or a mapping from id to count, at most ``BOUND_PATHS``; reported: U + δ), NaN for the
+    others: other rows, Heston rows off a market, and rows with more than ``MAX_DATES``
+    exercise dates (the tables take about 60 bytes per date and grid node, 200 MB at that
+    size with the Richardson partner's);
     ``checks`` maps each bounded row's id to its martingale's drift bound and the paths' mean
     of M_n in SEs (:func:`martingale_z`)."""
     from greeks.engine.plan import MIN_RICHARDSON, row_dates

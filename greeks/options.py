@@ -84,8 +84,8 @@ PLAIN = click.option(
 UPPER_BOUND = click.option(
     "--upper-bound", is_flag=True,
     help="Also an upper bound of the price of american and bermudan rows by duality (GBM "
-         "rows, off a --market too unless a cash dividend falls in their life, and Heston "
-         "rows without --market; columns upper_bound, upper_bound_se).")
+         "rows, off a --market too, and Heston rows without --market; columns upper_bound, "
+         "upper_bound_se).")
 
 EXTRA_COLUMNS = click.option(
     "--extra-columns", default="", show_default="none",

@@ -1,6 +1,7 @@
 """The dual upper bound of GBM american and bermudan rows priced off a market file
 (greeks.duality.upper_bound_market): rate and yield curves, a vol term structure and a
-proportional dividend (the market of tests/market/test_pricing.py).
+proportional dividend (the market of tests/market/test_pricing.py), and a cash dividend
+(underlying ``CASH``).
 
 References: the market finite-difference price (``american_fd_market``, default grid: within
 ``FD_ERROR`` = 1e-5 relative of the converged price; measured 2.6e-6 on a Bermudan put, against
@@ -15,6 +16,20 @@ its Richardson partner's: with the ex-date between dates the Bermudan's gap to t
 depends on where it falls, not on Δ alone, and 2 U(Δ) − U(2Δ) misses by more (measured
 −1.9e-4 of the price on the default grid; docs/american.md), so an american row's grid holds
 the ex-date (the American on its default grid, ``DEFAULT_GRID``).
+
+A cash dividend D (2 on a spot of 100): the martingale's step to the ex-date ends before the
+drop, the ex-date a date of the martingale where the row does not exercise there.  Measured
+(two or three seeds, 8,192 paths, against the default grid): the Bermudan put with the
+ex-date between its dates +2.4 … 3.0e-6 of the price (3–4 SE), the call exercisable the day
+before the ex-date and on it +0.4 … 0.8e-6 (1 SE), the call expiring on the ex-date
++1.6 … 2.0e-6 (9–16 SE: its SE is 1e-6, and that is the default grid's error, 0–3 SE against
+8,000 × 8,000); the American put's and call's extrapolations +3.2 … 3.9e-6 and
++0.4 … 1.0e-6; with a dividend of 60 (paths below the grid's first node after the drop, or
+at S = 0) a Bermudan and an American put −1.8 … −2.2e-7 of the price, 3–20 SE (their SEs
+6e-7 … 4e-6; the default grid's own error, 1.7e-7 above the price on 8,000 × 8,000); δ ≤ 6e-7,
+5e-8 of the price; the same ``GAP``, ``FD_ERROR`` and ``EXTRAPOLATION``.  With
+exercise at the expiry alone the bound is the European price, integrated over the spot at the
+ex-date (tests/market/test_pricing.py), within its SE.
 """
 
 import dataclasses
@@ -28,16 +43,20 @@ from greeks.api import load
 from greeks.market.curves import Curve
 from greeks.market.positions import MARKET_COLUMN
 from greeks.models.gbm.american_market import american_fd_market, bermudan_values_market
-from tests.market.test_pricing import TERM, curve_closed_form
+from tests.market.test_pricing import TERM, _dividend_reference, curve_closed_form, years
 
 FD_ERROR = 1e-5
 GAP = 2e-5
 EXTRAPOLATION = 2e-5
 PATHS = 8192
 EXPIRY = "2028-02-01"
+EX_DATE, AMOUNT = "2027-08-05", 2.0
+DROP = {"dividends": [{"ex_date": EX_DATE, "amount": AMOUNT}]}
 CASH = dict(TERM, underlyings=dict(
-    TERM["underlyings"], CASH={"spot": 100.0, "curve": "USD", "vol": 0.25,
-                               "dividends": [{"ex_date": "2027-08-05", "amount": 2.0}]}))
+    TERM["underlyings"], CASH={"spot": 100.0, "curve": "USD", "vol": 0.25, **DROP},
+    FLAT_CASH={"spot": 100.0, "curve": "FLAT", "vol": 0.25, **DROP},
+    LARGE_CASH={"spot": 100.0, "curve": "USD", "vol": 0.25,
+                "dividends": [{"ex_date": EX_DATE, "amount": 60.0}]}))
 
 
 def _rows(*rows):
@@ -65,16 +84,18 @@ AMERICAN = dict(id="A", instrument="american", expiry="2028-02-02", fixings=338)
 DEFAULT_GRID = dict(id="D", instrument="american", fixings=233)
 
 
-def test_bermudan_and_american_puts_are_bounded_tightly_above_the_fd_price():
-    frame = _rows(dict(id="B"), AMERICAN, DEFAULT_GRID)
-    k = k_for(6)
-    for j in range(3):
+def _assert_tight(frame, k, **more):
+    """Each row's bound against the market finite-difference price: a Bermudan's above it
+    within ``GAP``, an American's extrapolation within ``EXTRAPOLATION``; its martingale's
+    checks."""
+    for j in range(len(frame)):
         row, state = frame.iloc[j], frame[MARKET_COLUMN].iat[j]
         american = row["instrument"] == "american"
-        result = _bound(frame, j)
+        result = _bound(frame, j, **more)
         upper = result.upper + result.drift
-        fd = american_fd_market(state.dynamics, row["strike"], row["maturity"], False,
-                                None if american else state.times, vega=False).price
+        fd = american_fd_market(state.dynamics, row["strike"], row["maturity"],
+                                row["option_type"] == "call", None if american else state.times,
+                                vega=False).price
         label = (row["id"], upper, result, fd, (upper - fd) / fd, (upper - fd) / result.se)
         if american:  # 2 U(Δ) − U(2Δ): an estimate of the American price's bound
             assert abs(upper - fd) <= EXTRAPOLATION * fd + k * result.se, label
@@ -83,6 +104,25 @@ def test_bermudan_and_american_puts_are_bounded_tightly_above_the_fd_price():
             assert upper - fd <= GAP * fd + k * result.se, label
         assert abs(duality.martingale_z(result)) <= k, label
         assert result.drift <= 1e-6 * fd, label
+
+
+def test_bermudan_and_american_puts_are_bounded_tightly_above_the_fd_price():
+    _assert_tight(_rows(dict(id="B"), AMERICAN, DEFAULT_GRID), k_for(6))
+
+
+def test_rows_with_a_cash_dividend_are_bounded_tightly_above_the_fd_price():
+    call = dict(underlying="CASH", option_type="call", strike=95.0)
+    frame = _rows(
+        dict(id="CB", underlying="CASH"),  # the ex-date between two of its 12 dates
+        dict(call, id="CX", fixings=None,  # exercisable the day before the ex-date and on it
+             fixing_dates="2027-05-03;2027-08-04;2027-08-05;2027-11-01;2028-02-01"),
+        dict(call, id="CT", expiry=EX_DATE, fixings=6),  # the drop at the expiry
+        dict(AMERICAN, id="CA", underlying="CASH"),
+        dict(AMERICAN, **call, id="CC"),  # exercised at the instant before the drop
+        # below the grid's first node after the drop (the price there 9), or at S = 0
+        dict(id="LB", underlying="LARGE_CASH"),
+        dict(id="LA", instrument="american", underlying="LARGE_CASH", fixings=100))
+    _assert_tight(frame, k_for(21), seed=seed(65))
 
 
 def _european(wrong=False):
@@ -139,13 +179,53 @@ def test_a_flat_market_is_the_flat_row():
         assert math.isclose(a, b, rel_tol=1e-12, abs_tol=1e-12 * flat.upper), (dated, flat)
 
 
-def test_bounds_do_not_depend_on_the_row_order_and_cash_dividends_get_nan():
+def _european_cash(wrong=False):
+    """The bound of a put exercisable at its expiry alone, a cash dividend before it (a date of
+    the martingale, not of exercise), against the integral over the spot at the ex-date;
+    ``wrong``: the ex-date's conditional expectation taken of the value on the price after
+    the drop (the drop left out)."""
+    frame = _rows(dict(id="EC", underlying="FLAT_CASH", fixings=1))
+    row, state = frame.iloc[0], frame[MARKET_COLUMN].iat[0]
+    tables = None
+    if wrong:
+        dynamics = state.dynamics
+        dates, exercisable = duality.martingale_dates(np.asarray(state.times), dynamics)
+        assert exercisable.tolist() == [False, True]
+        law = duality.market_law(dynamics, dates)
+        fd = bermudan_values_market(dynamics, 105.0, False, dates[exercisable],
+                                    extra_times=dates[~exercisable])
+        x = fd.first + fd.h * np.arange(fd.values.shape[1])
+        after = fd.values.copy()  # Ṽ(x) = f(log(e^x + D)), f the value before the drop
+        after[0] = np.interp(np.log(np.exp(x) + AMOUNT), x, fd.values[0])
+        right = duality.dual_tables(fd, law)
+        left_out = duality.dual_tables(fd._replace(values=after), law)
+        tables = [right._replace(expected=left_out.expected, start=left_out.start)]
+    result = _bound(frame, 0, tables=tables, seed=seed(66), paths=4 * PATHS)
+    price = _dividend_reference(100.0, 0.25, -1.0, 105.0, float(row["maturity"]),
+                                years(EX_DATE), AMOUNT)
+    return result, price
+
+
+def test_a_cash_dividend_before_a_single_date_bounds_the_european_price_exactly():
+    result, price = _european_cash()
+    assert result.drift <= 1e-9 * price, result
+    assert abs(result.upper - price) <= 4.0 * result.se + result.drift, (result, price)
+    assert abs(duality.martingale_z(result)) <= 4.0, result
+
+
+def test_a_martingale_that_leaves_the_drop_out_fails_the_european_check():
+    result, price = _european_cash(wrong=True)
+    assert abs(result.upper - price) > 100.0 * result.se, (result, price)
+    assert abs(duality.martingale_z(result)) > duality.ALARM, result  # named by the check
+
+
+def test_bounds_do_not_depend_on_the_row_order():
     rows = [dict(id="B", fixings=4), dict(id="C", underlying="CASH", fixings=4),
-            dict(id="B2", option_type="call", strike=95.0, fixings=3)]
+            dict(id="B2", option_type="call", strike=95.0, fixings=3),
+            dict(id="A", instrument="american", underlying="CASH", fixings=30)]
     forward = duality.frame_upper_bounds(_rows(*rows), 4096, seed(64))
     backward = duality.frame_upper_bounds(_rows(*rows[::-1]), 4096, seed(64))
-    np.testing.assert_array_equal(forward[0][::-1], backward[0])  # bit for bit, NaN alike
+    np.testing.assert_array_equal(forward[0][::-1], backward[0])  # bit for bit
     np.testing.assert_array_equal(forward[1][::-1], backward[1])
-    assert np.isnan(forward[0][1]) and np.isnan(forward[1][1])
-    assert np.isfinite(forward[0][[0, 2]]).all() and sorted(forward[2]) == ["B", "B2"]
+    assert np.isfinite(forward[0]).all() and sorted(forward[2]) == ["A", "B", "B2", "C"]
 

@@ -185,8 +185,8 @@ class GBM(Model):
 
     def upper_bound(self, row, times, *, paths, seed, american, richardson, market=None):
         """:func:`greeks.duality.upper_bound` at the row's vol; off a market
-        :func:`greeks.duality.upper_bound_market` on its dynamics (None with a cash dividend
-        in the row's life)."""
+        :func:`greeks.duality.upper_bound_market` on its dynamics (cash dividends
+        included)."""
         from greeks.duality import upper_bound, upper_bound_market
 
         if market is not None:

@@ -39,7 +39,8 @@ Scheme (that of :mod:`greeks.models.gbm.american`, whose kernels it reuses, with
   exercised just before the drop), V(τ−) = max(V(τ−), g); a Bermudan date on an ex-date is
   exercised on the price after the drop (``exercise_boundaries_market``).  A dividend on the
   expiry date is applied to the payoff directly: with the post-drop price S' = max(αS − c, 0),
-  ω(S' − K)⁺ = α·ω(S − (K + c)/α)⁺ where S' > 0, so the payoff's cell averaging still holds.
+  ω(S' − K)⁺ = α·ω(S − (K + c)/α)⁺ where S' > 0, so the payoff's cell averaging still holds
+  (an ex-date within ``TIME_TOLERANCE`` of the expiry is on it).
 * Grid: uniform in x through log S0; it reaches ``WIDTH`` standard deviations √w(T) plus the
   drift |I_r − I_q − w/2 + Σ log(1 − y)| beyond log S0 and log K, and as far below
   log(S0 − ΣD) (the cash dividends' downward shift of the forward, which on a log grid needs
@@ -138,17 +139,18 @@ def _jump(spots, v, h, kind, amount, at_zero, out):
 @njit(cache=True)
 def _march_market(spots, values, obstacle, dts, thetas, half_variances, drifts, rates, lower,
                   upper, exercise, american, h, put, jump_kind, jump_amount, jump_zero, edges,
-                  record):
+                  record, recording):
     """March ``values`` from maturity to t = 0 by θ-steps with per-step coefficients
     (a = ``half_variances``, b = ``drifts``, r = ``rates``) and Dirichlet values ``lower``,
     ``upper`` at the step's end.  After step n: a Bermudan date (``exercise``) takes
     V = max(V, obstacle), its boundary first going to ``edges`` (:func:`_edge`, in the order of
-    the march) and, where ``record`` (dates × nodes) has room, the date's value
-    max(continuation, obstacle) to its next row (the value on the price after any drop at the
-    date); then an ex-date (``jump_kind`` ≠ 0) applies :func:`_jump`, and an American
-    the obstacle again (exercise on the cum-dividend price).  ``american``: every step solves
-    the complementarity problem exactly (Brennan–Schwartz).  Returns the values at t = 0 (a
-    Bermudan's: its continuation there)."""
+    the march); then an ex-date (``jump_kind`` ≠ 0) applies :func:`_jump`, and an American
+    the obstacle again (exercise on the cum-dividend price).  A step flagged ``recording``
+    writes, where ``record`` (dates × nodes) has room, the date's value (max(continuation,
+    obstacle) on a Bermudan date) to its next row: before a proportional drop there (the value
+    on the price after it), after a cash one's jump (the value on the price before it).
+    ``american``: every step solves the complementarity problem exactly (Brennan–Schwartz).
+    Returns the values at t = 0 (a Bermudan's: its continuation there)."""
     m = spots.size - 1
     v = values.copy()
     new = np.empty_like(v)
@@ -184,30 +186,40 @@ def _march_market(spots, values, obstacle, dts, thetas, half_variances, drifts, 
                 dated += 1
             for j in range(m + 1):
                 v[j] = max(v[j], obstacle[j])
-            if recorded < record.shape[0]:
-                record[recorded, :] = v
-                recorded += 1
+        cash = jump_kind[n] == CASH
+        if recording[n] and not cash and recorded < record.shape[0]:
+            record[recorded, :] = v
+            recorded += 1
         if jump_kind[n] != NO_JUMP:
             _jump(spots, v, h, jump_kind[n], jump_amount[n], jump_zero[n], new)
             v, new = new, v
             if american:
                 for j in range(m + 1):
                     v[j] = max(v[j], obstacle[j])
+        if recording[n] and cash and recorded < record.shape[0]:
+            record[recorded, :] = v
+            recorded += 1
     return v
 
 
 class _Problem:
     """The dynamics laid out for one product: the time grid and everything on it that does
     not depend on the volatility, and the log-price grid and payoff (placed by the vol curve
-    ``vol``, the dynamics' curve with any shift; the vega's bumped solves share them)."""
+    ``vol``, the dynamics' curve with any shift; the vega's bumped solves share them).
+    ``recorded``: times before maturity, nodes of the time grid, whose values a Bermudan's
+    march records besides its dates' (:func:`bermudan_values_market`)."""
 
     def __init__(self, dynamics, vol, strike, maturity, is_call, dates, space_steps,
-                 time_steps):
+                 time_steps, recorded=()):
         self.dynamics, self.vol = dynamics, vol
         self.strike, self.maturity, self.put = strike, maturity, not bool(is_call)
         self.american = dates is None
         self.dates = dates
-        self.dividends = [d for d in dynamics.dividends if 0.0 < d.time <= maturity]
+        self.recorded = tuple(float(t) for t in recorded)
+        # an ex-date within TIME_TOLERANCE of the maturity is on it (the row's last date
+        # may differ from its expiry's year fraction in the last bits)
+        self.dividends = [d for d in dynamics.dividends
+                          if 0.0 < d.time <= maturity + TIME_TOLERANCE * maturity]
         self._schedule(time_steps)
         self._carry()
         self._grid(space_steps)
@@ -215,8 +227,9 @@ class _Problem:
     # --- time -----------------------------------------------------------------------------
 
     def _schedule(self, time_steps):
-        """Steps from maturity to 0: lengths, θ weights, start and end times, the Bermudan
-        and ex-date flags at each step's end."""
+        """Steps from maturity to 0: lengths, θ weights, start and end times, the Bermudan,
+        ex-date and recording (a Bermudan's dates before maturity and ``recorded``) flags at
+        each step's end."""
         maturity, dynamics = self.maturity, self.dynamics
         exercise_dates = [] if self.dates is None else list(self.dates[:-1])
         tol = TIME_TOLERANCE * maturity
@@ -224,13 +237,14 @@ class _Problem:
         def near(t, others):
             return any(abs(t - u) <= tol for u in others)
 
-        # an ex-date within the tolerance of an exercise date is that date
-        self.ex_times = {d.time: next((u for u in exercise_dates if abs(d.time - u) <= tol),
-                                      d.time) for d in self.dividends}
+        # an ex-date within the tolerance of an exercise date (or the maturity) is that date
+        self.ex_times = {d.time: next((u for u in [*exercise_dates, maturity]
+                                       if abs(d.time - u) <= tol), d.time)
+                         for d in self.dividends}
         ex_dates = [t for d, t in self.ex_times.items() if d < maturity - tol]
         restart = set(ex_dates) | set(exercise_dates)
         nodes = [t for curve in (dynamics.rate, dynamics.dividend_yield, self.vol)
-                 for t in curve.times]
+                 for t in curve.times] + list(self.recorded)
         points = sorted(restart | {t for t in nodes
                                    if tol < t < maturity - tol and not near(t, restart)})
         # τ = T − t at the bounds (as greeks.models.gbm.american), and t itself, exact
@@ -262,6 +276,9 @@ class _Problem:
             ex_date += last + [lo in ex_dates]
         self.dts, self.thetas = np.array(dts), np.array(thetas)
         self.t_from, self.t_to = np.array(t_from), np.array(t_to)
+        self.recording = np.array(exercise, dtype=np.bool_) & (not self.american)
+        for t in self.recorded:
+            self.recording |= np.abs(self.t_to - t) <= tol
         if self.american:
             exercise = [True] * len(dts)
         self.exercise = np.array(exercise, dtype=np.bool_)
@@ -403,7 +420,7 @@ class _Problem:
 
     def solve(self, vol, edges=None, record=None):
         """The values at t = 0 on the grid under the vol curve ``vol`` (``edges``, ``record``:
-        :func:`_march_market`'s)."""
+        :func:`_march_market`'s, the latter on the steps flagged ``recording``)."""
         variances = self.variances(vol)
         drifts = self.rates - self.yields - 0.5 * variances
         return _march_market(self.spots, self.values, self.obstacle, self.dts, self.thetas,
@@ -411,7 +428,7 @@ class _Problem:
                              self.exercise, self.american, self.h, self.put, self.jump_kind,
                              self.jump_amount, self.jump_zero,
                              np.empty(0) if edges is None else edges,
-                             np.empty((0, 0)) if record is None else record)
+                             np.empty((0, 0)) if record is None else record, self.recording)
 
 
 def _checked(dynamics, strike, maturity, exercise_times, vol_shift, space_steps, time_steps):
@@ -473,27 +490,39 @@ def exercise_boundaries_market(dynamics, strike, is_call, exercise_times, *, vol
     return edges[::-1].copy()
 
 
-def bermudan_values_market(dynamics, strike, is_call, exercise_times, *, vol_shift=0.0,
-                           space_steps=SPACE_STEPS, time_steps=TIME_STEPS) -> BermudanValues:
+def bermudan_values_market(dynamics, strike, is_call, exercise_times, *, extra_times=(),
+                           vol_shift=0.0, space_steps=SPACE_STEPS,
+                           time_steps=TIME_STEPS) -> BermudanValues:
     """The value function of the Bermudan option on ``exercise_times`` (the last the
-    maturity) off a market at each of its dates, as a function of the price observed on the
-    date (after any drop there), max(continuation, intrinsic), the last row the intrinsic
-    value: the march of :func:`exercise_boundaries_market` (the same grid and time steps), as
-    :func:`greeks.models.gbm.american.bermudan_values` is the flat one's."""
+    maturity) off a market at each of its dates and of ``extra_times`` (times before the
+    maturity and none of its dates, where it is not exercised: its continuation value), in
+    time order, as a function of the price observed on the date after a proportional drop
+    there and before a cash one: max(continuation, intrinsic) on a date, V(t, max(S − D, 0))
+    on a cash ex-date (:func:`_jump`); the last row the intrinsic value (of max(S − D, 0)
+    with a cash dividend on the expiry).  The march of :func:`exercise_boundaries_market` (the
+    same grid and time steps; ``extra_times`` are nodes of its time grid, which a cash
+    ex-date already is), as :func:`greeks.models.gbm.american.bermudan_values` is the flat
+    one's."""
     problem, vol = _bermudan_market(dynamics, strike, is_call, exercise_times, vol_shift,
-                                    space_steps, time_steps)
-    record = np.empty((problem.dates.size - 1, problem.spots.size))
+                                    space_steps, time_steps, extra_times)
+    record = np.empty((problem.dates.size - 1 + len(problem.recorded), problem.spots.size))
     continuation = problem.solve(vol, record=record)
-    table = np.vstack([record[::-1], problem.obstacle[None, :]])
+    last, maturity = problem.obstacle, problem.maturity
+    omega = -1.0 if problem.put else 1.0
+    for d in problem.dividends:
+        if not d.proportional and d.time >= maturity - TIME_TOLERANCE * maturity:
+            dropped = np.maximum(problem.spots - d.value, 0.0)
+            last = np.maximum(omega * (dropped - problem.strike), 0.0)
+    table = np.vstack([record[::-1], last[None, :]])
     return BermudanValues(math.log(float(dynamics.spot)) - problem.j0 * problem.h, problem.h,
                           problem.j0, table, continuation)
 
 
 def _bermudan_market(dynamics, strike, is_call, exercise_times, vol_shift, space_steps,
-                     time_steps):
+                     time_steps, recorded=()):
     """The Bermudan problem of :func:`exercise_boundaries_market` and
-    :func:`bermudan_values_market` (at least ``STEPS_PER_DATE`` steps between dates) and its
-    vol curve."""
+    :func:`bermudan_values_market` (at least ``STEPS_PER_DATE`` steps between dates;
+    ``recorded``: :class:`_Problem`'s) and its vol curve."""
     strike = float(strike)
     dates_in = np.asarray(exercise_times, dtype=float).ravel()
     if dates_in.size == 0:
@@ -502,5 +531,5 @@ def _bermudan_market(dynamics, strike, is_call, exercise_times, vol_shift, space
     vol, dates = _checked(dynamics, strike, maturity, dates_in, vol_shift, space_steps,
                           time_steps)
     problem = _Problem(dynamics, vol, strike, maturity, is_call, dates, int(space_steps),
-                       max(int(time_steps), STEPS_PER_DATE * dates.size))
+                       max(int(time_steps), STEPS_PER_DATE * dates.size), recorded)
     return problem, vol
