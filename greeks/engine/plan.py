@@ -95,7 +95,7 @@ def row_dates(maturity: float, fixings: int, explicit=None) -> np.ndarray:
     else the equally spaced T·k/n, k = 1..n (the last is T)."""
     if explicit is not None:
         return np.asarray(explicit, dtype=float)
-    return maturity * np.arange(1, fixings + 1) / fixings
+    return np.append(maturity * np.arange(1, fixings) / fixings, maturity)  # T itself last
 
 
 def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,

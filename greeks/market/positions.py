@@ -249,7 +249,8 @@ def _row_market(market: Market, und, row, own: tuple, times: tuple | None,
                       f"only")
     if times is None:
         count = int(row.fixings)
-        times = tuple(float(t) for t in float(row.maturity) * np.arange(1, count + 1) / count)
+        times = tuple(float(t) for t in float(row.maturity) * np.arange(1, count) / count) + (
+            float(row.maturity),)  # the last date the expiry itself, not (T·n)/n
     if row.instrument == "american":
         times = _with_dividend_dates(times, dynamics)
     return RowMarket(dynamics, times, used)
