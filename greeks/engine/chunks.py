@@ -43,19 +43,22 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
         return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
     if group.method is Family.SURVIVAL:
         s, columns, multipliers = model.run_survival(group, rng, n_paths, out)
+        linear = s
     else:
-        s, columns, multipliers = model.run_likelihood_ratio(group, rng, n_paths, coef,
-                                                             collect, out, sums)
+        s, columns, multipliers, linear = model.run_likelihood_ratio(group, rng, n_paths, coef,
+                                                                     collect, out, sums)
     if not group.extra.size:
         return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
-    extra_out, extra_sums = _run_extra(group, s, columns, multipliers, n_paths, collect)
+    extra_out, extra_sums = _run_extra(group, s, linear, columns, multipliers, n_paths,
+                                       collect)
     return np.concatenate([out, extra_out], axis=1), (sums, extra_sums)
 
 
-def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: bool):
+def _run_extra(group: Group, s, linear_s, columns, multipliers, n_paths: int, collect: bool):
     """The further Greeks of every row on one chunk's paths (:mod:`greeks.sensitivities`);
-    ``columns`` maps the rows' dates to the columns of ``s``, ``multipliers(j, dates, out)``
-    fills row j's multipliers."""
+    ``columns`` maps the rows' dates to the columns of ``s`` (and of ``linear_s``, the
+    prices the linear control L reads), ``multipliers(j, dates, out)`` fills row j's
+    multipliers."""
     rows, count = group.n_rows, group.extra.size
     units = group.units(n_paths)
     coef = np.zeros((rows, count, 2)) if group.extra_coef is None else group.extra_coef
@@ -72,7 +75,7 @@ def _run_extra(group: Group, s, columns, multipliers, n_paths: int, collect: boo
             payoff[:], linear[:] = s[:, 0], 0.0
         else:
             payoffs.evaluate(s, stored, group.payoff, j, payoff)
-            estimators.linear_payoff(s, stored, group.payoff.kind[j] == payoffs.ASIAN,
+            estimators.linear_payoff(linear_s, stored, group.payoff.kind[j] == payoffs.ASIAN,
                                      group.payoff.discount[j], linear)
         multipliers(j, group.date_index[part], values)
         sensitivities.row_estimates(payoff, linear, values, units, group.antithetic,

@@ -96,10 +96,8 @@ class Group:
             codes = codes[np.isin(codes, kept)]
         else:
             codes = codes[np.isin(codes, model.further)]
-            if self.market is not None:  # rows off a market: gamma only, and with cash
-                # dividends only where the model's dated chunk estimates it (not under GBM)
-                gamma = model.gamma_with_cash or not self.market.cash.any()
-                codes = codes[codes == sensitivities.GAMMA] if gamma else codes[:0]
+            if self.market is not None:  # rows off a market: gamma only
+                codes = codes[codes == sensitivities.GAMMA]
         means = np.zeros((self.n_rows, codes.size, 2))
         for j in range(self.n_rows):
             dates = self.times[self.date_index[self.date_start[j]:self.date_start[j + 1]]]

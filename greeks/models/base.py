@@ -22,8 +22,7 @@ its adapter, an instance of a :class:`Model` subclass:
   :meth:`exercise_table`), the European option's
   Greeks (the controls' means, :meth:`european_price`), the hedge controls of a chunk
   (:meth:`exercise_hedges`), the dual upper bound (:meth:`upper_bound`);
-* off a market: the parameters the market's dynamics carry (``market_carried``), whether
-  gamma is estimated with cash dividends (``gamma_with_cash``);
+* off a market: the parameters the market's dynamics carry (``market_carried``);
 * the further Greeks filled in by bump and revalue beside the engine's run (``revalued``,
   :meth:`revalued_greeks`).
 
@@ -121,10 +120,8 @@ class Model:
     fit_cost: float = 10.0
     alternative_share: dict = {}
     # off a market: the parameter columns that the row's market dynamics carry (GBM's vol,
-    # its vol curve), left out of a dated group's key; whether a dated chunk estimates gamma
-    # with cash dividends
+    # its vol curve), left out of a dated group's key
     market_carried: tuple[str, ...] = ()
-    gamma_with_cash: bool = True
     # further Greeks (greeks.names.GREEKS) its rows get by bump and revalue beside the
     # engine's run (:meth:`revalued_greeks`; :mod:`greeks.revaluation`)
     revalued: tuple[str, ...] = ()
@@ -154,8 +151,10 @@ class Model:
     def run_likelihood_ratio(self, group, rng, n_paths: int, coef, collect: bool, out, sums):
         """Simulate a chunk and put every row's likelihood-ratio (or conditional) moments
         into ``out`` (pilot sums into ``sums`` with ``collect``).  Returns the prices on
-        the stored dates, the column of each row date, and ``multipliers(j, dates, out)``
-        filling row j's further-Greek multipliers (:mod:`greeks.sensitivities`)."""
+        the stored dates, the column of each row date, ``multipliers(j, dates, out)``
+        filling row j's further-Greek multipliers (:mod:`greeks.sensitivities`), and the
+        prices the further Greeks' linear control L reads (:func:`greeks.estimators.
+        linear_payoff`; the same prices but where a model's L needs others)."""
         raise NotImplementedError
 
     def run_rqmc(self, group, seed: int, replicate: int, rng, n_paths: int, coef, out,
@@ -166,7 +165,8 @@ class Model:
 
     def run_survival(self, group, rng, n_paths: int, out):
         """A knock-out row on survival-conditioned paths (models with ``survival``): its
-        moments into ``out``; returns as :meth:`run_likelihood_ratio` does."""
+        moments into ``out``; returns Y (as the one column of a price array), its column
+        and the multiplier function (L is 0 there)."""
         raise NotImplementedError
 
     def pathwise_values(self, group, stream, n_paths: int) -> list[np.ndarray]:

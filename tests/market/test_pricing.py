@@ -208,20 +208,24 @@ def test_cash_dividends_match_an_integration_over_the_ex_date():
     book = pd.DataFrame([row("call", "european", "call", 100.0, "2027-12-01", "AAA"),
                          row("put", "european", "put", 95.0, "2027-12-01", "AAA"),
                          row("early", "european", "call", 100.0, "2027-05-01", "AAA")])
-    result = price_portfolio(book, market=spec, paths=200_000, seed=seed(5), threads=1)
+    result = price_portfolio(book, market=spec, paths=200_000, seed=seed(5), threads=1,
+                             greeks="gamma")
     t, ex = years("2027-12-01"), years("2027-06-01")
-    k = k_for(9)
+    k = k_for(12)
     for j, (omega, strike) in enumerate([(1.0, 100.0), (-1.0, 95.0)]):
         def value(spot=100.0, vol=0.25, omega=omega, strike=strike):
             return _dividend_reference(spot, vol, omega, strike, t, ex, 3.0)
         reference = (value(), (value(spot=100.01) - value(spot=99.99)) / 0.02,
-                     (value(vol=0.2501) - value(vol=0.2499)) / 0.0002)
-        for g, name in enumerate(("price", "delta", "vega")):
+                     (value(vol=0.2501) - value(vol=0.2499)) / 0.0002,
+                     (value(spot=100.5) - 2.0 * value() + value(spot=99.5)) / 0.25)
+        for g, name in enumerate(("price", "delta", "vega", "gamma")):
             assert_within(result[name][j], reference[g], result[f"{name}_se"][j], k,
                           label=f"dividend {name} {j}")
     # a row expiring before the ex-date is Black–Scholes
-    reference = black_scholes("call", 100.0, 100.0, years("2027-05-01"), 0.04, 0.25)
-    for g, name in enumerate(("price", "delta", "vega")):
+    def early(spot=100.0):
+        return black_scholes("call", spot, 100.0, years("2027-05-01"), 0.04, 0.25)
+    reference = (*early(), (early(100.5).price - 2.0 * early().price + early(99.5).price) / 0.25)
+    for g, name in enumerate(("price", "delta", "vega", "gamma")):
         assert_within(result[name][2], reference[g], result[f"{name}_se"][2], k)
 
 
@@ -254,7 +258,7 @@ def test_dates_and_year_fractions_give_the_same_numbers_in_any_row_order():
 
 @pytest.mark.parametrize("greeks_", ["rho,theta,vanna,volga", "dkappa"])
 def test_further_greeks_of_dated_rows_are_empty_not_flat(greeks_):
-    """Of the further Greeks dated rows get gamma (not with cash dividends under GBM), rho
+    """Of the further Greeks dated rows get gamma (with cash dividends too), rho
     and theta (tests/engine/test_buckets.py, tests/market/test_heston_theta.py); the others
     are NaN, and so are their totals."""
     spec = market(SPX={"spot": 100.0, "curve": "USD", "vol": VOL},
@@ -277,8 +281,7 @@ def test_further_greeks_of_dated_rows_are_empty_not_flat(greeks_):
     assert all(math.isnan(total[c]) for c in others)
     assert all(math.isfinite(total[c]) for c in carry)
     assert np.isfinite(result[["price", "delta", "vega"]].to_numpy(dtype=float)).all()
-    assert np.isfinite(result["gamma"][:2]).all() and math.isnan(result["gamma"][2])
-    assert math.isnan(result.attrs["total"]["gamma"])
+    assert np.isfinite(result["gamma"]).all()
 
 
 def test_every_method_and_the_report_take_dated_rows_by_likelihood_ratio():

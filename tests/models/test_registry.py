@@ -92,7 +92,6 @@ def test_reference_codes_and_adapter_declarations():
     assert not {ASIAN, BARRIER} & (set(gbm.CODES) | set(heston.CODES))
     assert models.adapter("gbm").market_carried == ("vol",)
     assert models.adapter("heston").market_carried == ()
-    assert not models.adapter("gbm").gamma_with_cash and models.adapter("heston").gamma_with_cash
     assert models.adapter("gbm").revalued == ()
     assert set(models.adapter("heston").revalued) == {
         "rho", "theta", "vanna", "volga", "dkappa", "dtheta", "dxi", "drho"}

@@ -55,7 +55,6 @@ class GBM(Model):
     fit_cost = 10.0
     alternative_share = {"pathwise": 0.2, "fd": 0.12}
     market_carried = PARAMETERS  # the vol curve
-    gamma_with_cash = False  # the controls' L is read on the floored prices there
 
     def floor_sigma(self, params):
         return params[0], False
@@ -78,7 +77,7 @@ class GBM(Model):
             return _likelihood_ratio_dated(group, rng, n_paths, coef, collect, out, sums)
         w, s = self._paths(group, rng, n_paths)
         _likelihood_ratio(group, w, s, coef, group.antithetic, collect, out, sums)
-        return s, group.date_index, self._multipliers(group, w)
+        return s, group.date_index, self._multipliers(group, w), s
 
     def run_rqmc(self, group, seed, replicate, rng, n_paths, coef, out, sums):
         w = rqmc.brownian_paths(rqmc.points(group, seed, replicate, n_paths, group.times.size),
@@ -356,7 +355,9 @@ def _likelihood_ratio_dated(group, rng, n_paths, coef, collect, out, sums):
     """A chunk of a group priced off a market (:mod:`greeks.models.gbm.dated`): the paths on
     the variance clock with the growth and cash dividends, the weights of the parallel vol
     shift; of the further Greeks gamma only (the others' multipliers assume a flat
-    market)."""
+    market), its linear control L read on the unfloored prices Ŝ as the main run's is:
+    E[Ŝ] is affine in S0, so E[L m] = ∂²E[L]/∂S0² = 0 with cash dividends too (m the gamma
+    weight on the first score segment, which ends on or before the first ex-date)."""
     market = group.market
     log_growth = np.diff(np.log(market.growth), prepend=0.0)
     w, s, unfloored = dated.simulate_dated(rng, n_paths, market.clock, log_growth,
@@ -370,7 +371,7 @@ def _likelihood_ratio_dated(group, rng, n_paths, coef, collect, out, sums):
     def multipliers(j, dates, out_):  # gamma only (Group.with_extra)
         dated.gamma_weights(w, market.clock, market.score_index[market.score_start[j]],
                             group.spot, out_[0])
-    return s, group.date_index, multipliers
+    return s, group.date_index, multipliers, unfloored
 
 
 ADAPTER = GBM()

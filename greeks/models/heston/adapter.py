@@ -210,7 +210,7 @@ class Heston(Model):
             part = slice(group.date_start[j], group.date_start[j + 1])
             sensitivities.heston_multipliers(residual, variance, columns[part], group.spot,
                                              out_)
-        return s, columns, multipliers
+        return s, columns, multipliers, s
 
     def run_rqmc(self, group, seed, replicate, rng, n_paths, coef, out, sums):
         self.run_likelihood_ratio(group, rng, n_paths, coef, False, out, sums,
