@@ -75,7 +75,8 @@ whose bias of 0.03–0.17 % of the gamma would grow in SEs with the paths).
 
 Theta and rho (models with ``carries_exercise``: GBM, :mod:`greeks.models.gbm.
 exercise_carry`, with and without a market; Heston's theta by differences of chains with the
-valuation time moved and its rho NaN, :mod:`greeks.models.heston.exercise_carry`).
+valuation time moved and its rho by the same likelihood ratio on the log-price increments given
+the variance path, :mod:`greeks.models.heston.exercise_carry`).
 Between the valuation time and the first exercise date the fixed policy's value V_π(t, S)
 is the discounted expectation of
 V_π(t_1, S_{t_1}), so it solves the Black–Scholes equation whatever the policy, and at t = 0

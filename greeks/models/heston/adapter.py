@@ -20,7 +20,7 @@ from greeks import estimators, pathwise, payoff_table, payoffs, rqmc, sensitivit
 from greeks.models.base import Bumped, ExercisePaths, Model
 from greeks.models.heston import exercise_carry
 from greeks.models.heston.american import heston_exercise_boundaries
-from greeks.models.heston.analytic import heston_greeks
+from greeks.models.heston.analytic import heston_digital, heston_greeks
 from greeks.models.heston.constants import Constants
 from greeks.models.heston.exercise_rule import (
     TABLE_NODES,
@@ -137,7 +137,7 @@ class Heston(Model):
     parameters = PARAMETERS
     conditioned = CONDITIONED
     further = (sensitivities.GAMMA,)
-    carries_exercise = True  # theta; rho NaN (greeks.models.heston.exercise_carry)
+    carries_exercise = True  # greeks.models.heston.exercise_carry
     # cost per path relative to likelihood ratio: finite differences 2.7–3.5× on three chains
     # (greeks compare, one thread), scaled to their five chains
     relative_cost = {"fd": 5.0}
@@ -248,7 +248,9 @@ class Heston(Model):
     def exercise_paths(self, group, stream, n_paths, sensitivities):
         """The chain on the group's grid; the state u = v_t/θ, the chain's variance on each
         stored date over θ; with ``sensitivities`` the chains from (σ0 ± k)² on the same
-        stream (at σ0 = 0, where the vega is 0, the base chain twice)."""
+        stream (at σ0 = 0, where the vega is 0, the base chain twice), and the rate score and
+        theta's moved chains where the group estimates them
+        (:func:`greeks.models.heston.exercise_carry.carry_paths`)."""
         sigma0 = math.sqrt(group.params[0])
         levels = [sigma0]
         if sensitivities:
@@ -263,7 +265,7 @@ class Heston(Model):
         carry = None
         if np.isin(group.extra, CARRIED).any():
             carry = exercise_carry.carry_paths(
-                group, lambda moved, log_growth: _exercise_chain(
+                group, chain, lambda moved, log_growth: _exercise_chain(
                     moved, stream, n_paths, group.params[0], log_growth)[:2], n_paths,
                 theta=bool(np.isin(group.extra, THETA_CODE).any()))
         return ExercisePaths(s, state, np.stack([c[0] for c in chains[1:]]),
@@ -397,14 +399,23 @@ class Heston(Model):
 
     def exercise_carry_means(self, group, means, sigma):
         """:func:`greeks.models.heston.exercise_carry.carry_means` of the characteristic
-        function's price."""
+        function's price and rho, ω K T e^{−rT} P(ω S_T > ω K) (the cash digital's price
+        times ω K T)."""
         spec = group.payoff
 
+        def kind(j):
+            return "call" if spec.omega[j] > 0 else "put"
+
         def price(j, maturity, rate, dividend):
-            return heston_greeks("call" if spec.omega[j] > 0 else "put", group.spot,
-                                 spec.strike[j], maturity, rate, sigma * sigma,
-                                 *group.params[1:], dividend).price
-        return exercise_carry.carry_means(group, price)
+            return heston_greeks(kind(j), group.spot, spec.strike[j], maturity, rate,
+                                 sigma * sigma, *group.params[1:], dividend).price
+
+        def rho(j, rate, dividend):
+            maturity = float(group.maturity[j])
+            return spec.omega[j] * spec.strike[j] * maturity * heston_digital(
+                kind(j), group.spot, spec.strike[j], maturity, rate, sigma * sigma,
+                *group.params[1:], dividend).price
+        return exercise_carry.carry_means(group, price, rho)
 
     def european_price(self, group, j, spot, sigma):
         """By the characteristic function; off a market with the integrated rate and yield
