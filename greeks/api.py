@@ -129,8 +129,8 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         value's change as calendar time passes, as ``theta_per_year`` and
         ``theta_per_day``; vanna and volga per 1.00 of volatility), and for Heston rows
         ``dkappa``, ``dtheta``, ``dxi``, ``drho`` (greeks.models.heston.sensitivities); ``all``
-        names every one.  Of these, american and bermudan rows get gamma, and under GBM
-        without a market theta and rho (greeks.exercise); the others are NaN for them.
+        names every one.  Of these, american and bermudan rows get gamma, theta and rho
+        (greeks.exercise); the others are NaN for them.
     max_paths : int
         Cap on the paths per simulation under ``target_se`` (default 10⁸).
     extra_columns : names, or a comma-separated string of them

@@ -6,20 +6,19 @@ finite-difference grid gives the optimal boundary b_i of the Bermudan option on 
 exercise dates, :func:`greeks.models.gbm.american.exercise_boundaries`) exercises on date t_i
 where the price has crossed b_i (a put S ≤ b_i, a call S ≥ b_i; :func:`solved_policy`): the
 optimal policy of the simulated product up to the grid's error, found in tens of milliseconds,
-with no regression noise. A model may instead solve a row's policy as a rule in the regression
-basis (``rules_exercise``/``exercise_rules``: Heston puts, the ADI solution's boundary b_i(v) as
-x ≤ c_i(u), :mod:`greeks.models.heston.exercise_rule`; :func:`ruled_policy`), which the
-regression's kernels apply as they are, or as a table of the boundary's level on a uniform grid
-in u (``tabulates_exercise``/``exercise_table``: Heston calls, x ≥ K/b*_i(θu) from the symmetric
-put's boundary; :func:`_tables`), which the stopping kernel interpolates; the pilot then serves
-only the controls' coefficients. The others (Heston rows with discrete dividends, calls without
+with no regression noise. A model may instead solve a row's policy as a table of the boundary's
+level on a uniform grid in the variance state u (``rules_exercise``/``exercise_table``: Heston
+puts, x ≤ b_i(θu)/K from the ADI solution's boundary b_i(v), and calls, x ≥ K/b*_i(θu) from
+the symmetric put's; :mod:`greeks.models.heston.exercise_rule`, :func:`_tables`), which the
+stopping kernel interpolates; the pilot then serves only the controls' coefficients. The
+others (Heston rows with discrete dividends, calls without
 a symmetric put) regress (Longstaff & Schwartz 2001, "Valuing American options by simulation: a
 simple least-squares approach", Rev. Financial Studies 14(1)): on an independent pilot of
 ``POLICY_PATHS`` paths (streams ``streams.POLICY`` + c; the policies at σ ± k and σ ± 2k of the
 vega on its first ``VEGA_POLICY_PATHS``), backward from maturity, the cash flow C of each path
 (discounted to 0) starts as e^{−rT} h(S_T); at each earlier exercise date t_i the discounted
 cash flows of the in-the-money paths are regressed on the basis (1, x, x², x³, u, u·x, u²), x =
-S/K, u the variance state (Heston: the variance averaged over the step to the date, over θ), and
+S/K, u the variance state (Heston: the chain's variance on the date, over θ), and
 a path whose discounted intrinsic value reaches the fitted continuation value exercises, its C
 becoming that value (:func:`fit_policy`; the rule on the main paths is the regression itself,
 :func:`greeks.payoffs.stopping_index`). A
@@ -76,7 +75,8 @@ whose bias of 0.03–0.17 % of the gamma would grow in SEs with the paths).
 
 Theta and rho (models with ``carries_exercise``: GBM, :mod:`greeks.models.gbm.
 exercise_carry`, with and without a market; Heston's theta by differences of chains with the
-valuation time moved and its rho NaN, :mod:`greeks.models.heston.exercise_carry`).
+valuation time moved and its rho by the same likelihood ratio on the log-price increments given
+the variance path, :mod:`greeks.models.heston.exercise_carry`).
 Between the valuation time and the first exercise date the fixed policy's value V_π(t, S)
 is the discounted expectation of
 V_π(t_1, S_{t_1}), so it solves the Black–Scholes equation whatever the policy, and at t = 0
@@ -364,14 +364,14 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
     """(rows, 6, dates, N_BASIS): each row's policies on every date (0), every second date
     back from maturity (1, the Richardson partner of an american row), and every date at
     σ + k (2), σ − k (3), σ + 2k (4) and σ − 2k (5), the vega's.  ``solved``: from the
-    model's exercise boundaries (:func:`solved_policy`); otherwise regressed on the pilot
-    ``pieces`` (:func:`fit_policy`; policies 2–5 on the pilot's first ``VEGA_POLICY_PATHS``
-    paths at the moved volatilities, the same paths for all four)."""
+    model's exercise boundaries (:func:`solved_policy`); ``NEVER`` for the rows the model
+    rules by a table (:func:`_tables`); otherwise regressed on the pilot ``pieces``
+    (:func:`fit_policy`; policies 2–5 on the pilot's first ``VEGA_POLICY_PATHS`` paths at the
+    moved volatilities, the same paths for all four)."""
     spec = group.payoff
     step = model.exercise_vol_step(group)
     sigma = model.vega_sigma(group.params)
     ruled = _ruled_rows(group, model)
-    tabulated = _tabulated_rows(group, model)
     moved = [] if solved else [piece for piece in pieces if piece.vol_s.shape[1]]
     width = int(np.diff(group.date_start).max())
     policy = np.zeros((group.n_rows, 6, width, N_BASIS))
@@ -383,12 +383,8 @@ def _policies(group, model, pieces, solved: bool) -> np.ndarray:
             if k == 1 and not spec.richardson[j]:
                 continue
             every = 2 if k == 1 else 1
-            if tabulated[j]:  # the table rules (_tables)
+            if ruled[j]:  # the table rules (_tables)
                 policy[j, k, :n, 0] = NEVER
-                continue
-            if ruled[j]:
-                policy[j, k, :n] = ruled_policy(model, group, j, at_sigma, times, discounts,
-                                                every)
                 continue
             if solved:
                 dates = _exercise_dates(group, j, every)
@@ -429,17 +425,10 @@ def stepped_dates(kept: np.ndarray, every: int) -> np.ndarray:
 
 
 def _ruled_rows(group, model) -> np.ndarray:
-    """Rows (bool) whose policy the model solves as a rule in the regression basis
+    """Rows (bool) whose policy the model solves as a table
     (:meth:`greeks.models.base.Model.rules_exercise`)."""
     return np.array([not model.solves_exercise and model.rules_exercise(group, j)
                      for j in range(group.n_rows)], dtype=bool)
-
-
-def _tabulated_rows(group, model) -> np.ndarray:
-    """Rows (bool) whose solved rule is a table (:meth:`greeks.models.base.Model.
-    tabulates_exercise`)."""
-    return _ruled_rows(group, model) & np.array(
-        [model.tabulates_exercise(group, j) for j in range(group.n_rows)], dtype=bool)
 
 
 def _tables(group, model) -> dict:
@@ -447,7 +436,7 @@ def _tables(group, model) -> dict:
     the rows with a tabulated rule (:meth:`greeks.models.base.Model.exercise_table`): on
     every date, and on every second date back from maturity (an american row's Richardson
     partner); none where no row has one (the defaults)."""
-    tabulated = np.flatnonzero(_tabulated_rows(group, model))
+    tabulated = np.flatnonzero(_ruled_rows(group, model))
     if not tabulated.size:
         return {}
     width = int(np.diff(group.date_start).max())
@@ -464,20 +453,6 @@ def _tables(group, model) -> dict:
     for (j, k), levels in tables.items():
         table[j, k, :levels.shape[0]] = levels
     return {"table": table, "table_scale": scale}
-
-
-def ruled_policy(model, group, j: int, sigma: float, times: np.ndarray, discounts: np.ndarray,
-                 every: int) -> np.ndarray:
-    """β (dates × N_BASIS) of row j's solved rule at volatility ``sigma`` on its exercise
-    dates under a policy on every ``every``-th date back from maturity (:func:`_exercise_dates`
-    and the maturity; :meth:`greeks.models.base.Model.exercise_rules` on those dates), the
-    other dates ``NEVER``."""
-    n = times.size
-    policy = np.zeros((n, N_BASIS))
-    policy[:, 0] = NEVER
-    dates = np.append(_exercise_dates(group, j, every), n - 1)
-    policy[dates] = model.exercise_rules(group, j, sigma, times[dates], discounts[dates])
-    return policy
 
 
 def _prices(piece, source: int):

@@ -30,8 +30,8 @@ option's remaining life given the current one,
     w_i = −e^{−qT} N(−d_1),   d_1 = (log(S/K) + (r − q)τ_i)/(σ̄ √τ_i) + σ̄ √τ_i / 2,
     σ̄² = θ + (v − θ)(1 − e^{−κτ_i})/(κτ_i),   τ_i = T − t_{i−1}
 
-(a put's; a call's w = e^{−qT} N(d_1)), v the path's variance state at t_{i−1}: θu, u the
-variance averaged over the step to the date over θ (``state``), v0 at t = 0.  Only the
+(a put's; a call's w = e^{−qT} N(d_1)), v the path's variance at t_{i−1}: θu, u = v/θ the
+state (``state``), v0 at t = 0.  Only the
 control's variance reduction depends on this choice; its mean stays zero.  Its coefficient is
 a constant, the least-squares one on the policy pilot's paths (with the European control
 beside it), so the controlled estimate stays unbiased.

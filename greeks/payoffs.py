@@ -22,13 +22,13 @@ estimate of the continuation value (discounted to 0) on the basis
 
     ψ = (1, x, x², x³, u, u·x, u²),   x = S/K,
 
-with u a variance state of the path (under Heston, the variance averaged over the day
-before the date, over θ).  A solved policy (GBM) is a boundary b_i per date, stored as
-β = (e^{−r t} ω (b − K), 0, ...) so that the rule reads ω S ≥ ω b, and applied on log-prices
-by :func:`exercise_values_solved`.  A Heston call's solved rule is a table instead: the level
-y_i(u) = b*_i(θu)/K of its symmetric put's boundary on a uniform grid in u, read by linear
-interpolation, the call exercising where x·y_i(u) ≥ 1 (:func:`stopping_index`).  At maturity
-the option is exercised whenever h(S_T) > 0.
+with u a variance state of the path (under Heston, the variance on the date over θ).  A
+solved policy (GBM) is a boundary b_i per date, stored as β = (e^{−r t} ω (b − K), 0, ...) so
+that the rule reads ω S ≥ ω b, and applied on log-prices by :func:`exercise_values_solved`.
+A Heston put's or call's solved rule is a table instead: the level y_i(u) = b_i(θu)/K of the
+put's boundary (a call's symmetric put's) on a uniform grid in u, read by linear
+interpolation, the put exercising where x ≤ y_i(u), the call where x·y_i(u) ≥ 1
+(:func:`stopping_index`).  At maturity the option is exercised whenever h(S_T) > 0.
 
 The rows of a group travel together as one :class:`PayoffSpec` (per-row arrays); what each
 payoff code supports is in :mod:`greeks.payoff_table`.
@@ -77,8 +77,8 @@ class PayoffSpec(NamedTuple):
     hold: np.ndarray = np.zeros((0, 2, 0))
     richardson: np.ndarray = np.zeros(0, dtype=np.bool_)  # 2 V(Δ) − V(2Δ) (american)
     immediate: np.ndarray = np.zeros(0, dtype=np.bool_)  # exercised at once (american)
-    # (rows, 2, max dates, nodes): a call's tabulated rule, y_i(u) = b*_i(θu)/K on the nodes
-    # u = m/``table_scale`` (m = 0, 1, ...; the symmetric put's boundary,
+    # (rows, 2, max dates, nodes): a tabulated rule, y_i(u) = b_i(θu)/K on the nodes
+    # u = m/``table_scale`` (m = 0, 1, ...; the put's boundary, a call's symmetric put's,
     # greeks.models.heston.exercise_rule), on every date (all policies but the partner) and on
     # every second date back from maturity (policy 1), 0 where a date never exercises; no
     # rows where the group has no tabulated row
@@ -174,10 +174,10 @@ def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
     reaches the fitted continuation value and the lower bound ``spec.hold`` of the true one
     (the forward's discounted intrinsic value: holding to maturity is worth at least that,
     so a call on a stock paying nothing before maturity is never exercised).  A row with a
-    tabulated rule (``spec.table_scale[j]`` > 0, a call) reads it instead of β: it exercises
-    where x·y_i(u) ≥ 1, x = S/K, i.e. S/K ≥ K/b*_i(θu) (:func:`table_level`; y = 0: never),
-    and the lower bound is reached; the policies of the vega share policy 0's table (the
-    solved region does not depend on v0)."""
+    tabulated rule (``spec.table_scale[j]`` > 0) reads it instead of β: a put exercises where
+    x ≤ y_i(u), x = S/K, i.e. S ≤ b_i(θu), a call where x·y_i(u) ≥ 1, i.e. S/K ≥ K/b*_i(θu)
+    (:func:`table_level`; y = 0: never), and the lower bound is reached; the policies of the
+    vega share policy 0's table (the solved region does not depend on v0)."""
     omega, strike = spec.omega[j], spec.strike[j]
     n = dates.size
     with_state = state.shape[1] > 0
@@ -194,8 +194,9 @@ def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
         u = state[p, col] if with_state else 0.0
         bound = omega * (spec.hold[j, 0, i] * level - spec.hold[j, 1, i])
         if tabulated:
-            if discounts[i] * intrinsic >= bound and level * table_level(
-                    spec.table[j, table, i], spec.table_scale[j], u) >= strike:
+            y = table_level(spec.table[j, table, i], spec.table_scale[j], u)
+            if discounts[i] * intrinsic >= bound and (
+                    level * y >= strike if omega > 0.0 else level <= strike * y):
                 return i
         elif discounts[i] * intrinsic >= max(_continuation(spec.policy[j, policy, i],
                                                            level / strike, u), bound):

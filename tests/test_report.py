@@ -83,11 +83,10 @@ def test_theta_and_rho_subtotals_hold_american_and_bermudan_rows():
     assert books.loc["x", "theta_per_day_se"] != pytest.approx(quadrature, rel=1e-3)
 
 
-def test_a_heston_american_row_leaves_its_rho_subtotals_missing():
-    """Heston rho comes from revaluations, which price no early exercise, and the exercise
-    kernels estimate the theta of a Heston american row but not its rho: its rho is NaN,
-    and so are its book's subtotal and the total (not 0 ± 0), while its theta and the
-    Heston european row's book keep their own."""
+def test_a_heston_american_rows_theta_and_rho_enter_its_subtotals():
+    """Heston theta and rho come from revaluations for a european row and from the exercise
+    kernels for an american row: each book's subtotal is its row's, and the total is their
+    sum, its SE theirs in quadrature (independent streams)."""
     heston = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
                   strike=100.0, spot=100.0, rate=0.05, maturity=0.5)
     frame = make_frame([dict(heston, id="a", book="x", instrument="american",
@@ -97,13 +96,12 @@ def test_a_heston_american_row_leaves_its_rho_subtotals_missing():
     positions = table.attrs["positions"].set_index("id")
     books, total = table.iloc[:-1].set_index("book"), table.iloc[-1]
     for name in ("theta_per_day", "rho_per_bp"):
-        assert np.isfinite(positions.loc["e", name])
-        assert books.loc["y", name] == pytest.approx(positions.loc["e", name], rel=1e-9)
-    assert np.isnan(positions.loc["a", "rho_per_bp"])
-    assert np.isnan(books.loc["x", "rho_per_bp"]) and np.isnan(total["rho_per_bp"])
-    assert books.loc["x", "theta_per_day"] == pytest.approx(positions.loc["a", "theta_per_day"],
-                                                            rel=1e-9)
-    assert np.isfinite(total["theta_per_day"])
+        for book, row in (("x", "a"), ("y", "e")):
+            assert np.isfinite(positions.loc[row, name])
+            assert books.loc[book, name] == pytest.approx(positions.loc[row, name], rel=1e-9)
+        assert total[name] == pytest.approx(positions[name].sum(), rel=1e-9)
+        assert total[f"{name}_se"] == pytest.approx(math.hypot(*positions[f"{name}_se"]),
+                                                    rel=1e-9)
 
 
 @pytest.mark.slow

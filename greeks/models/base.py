@@ -18,8 +18,7 @@ its adapter, an instance of a :class:`Model` subclass:
 * the standard-error floor's volatility scale (:meth:`floor_sigma`);
 * early exercise (:mod:`greeks.exercise`): paths with what the policy and the Greeks
   under it read (:meth:`exercise_paths`), solved policies (:meth:`exercise_boundaries`, or
-  per row rules in the regression basis, :meth:`exercise_rules`, or tabulated,
-  :meth:`exercise_table`), the European option's
+  per row tabulated rules, :meth:`exercise_table`), the European option's
   Greeks (the controls' means, :meth:`european_price`), the hedge controls of a chunk
   (:meth:`exercise_hedges`), the dual upper bound (:meth:`upper_bound`);
 * off a market: the parameters the market's dynamics carry (``market_carried``);
@@ -199,23 +198,8 @@ class Model:
         raise NotImplementedError
 
     def rules_exercise(self, group, j: int) -> bool:
-        """Whether row j's policy is solved, a rule in the regression basis
-        (:meth:`exercise_rules`) or a table (:meth:`tabulates_exercise`), rather than
+        """Whether row j's policy is solved, a table (:meth:`exercise_table`), rather than
         regressed on a pilot (models without ``solves_exercise``)."""
-        return False
-
-    def exercise_rules(self, group, j: int, sigma: float, times: np.ndarray,
-                       discounts: np.ndarray) -> np.ndarray:
-        """β (dates × ``greeks.payoffs.N_BASIS``) of row j's optimal policy on the exercise
-        dates ``times`` (the last its maturity; ``discounts`` their discount factors) at
-        volatility ``sigma``, solved and written in the regression basis, so that the
-        regression's kernels apply it (rows with :meth:`rules_exercise` but not
-        :meth:`tabulates_exercise`)."""
-        raise NotImplementedError
-
-    def tabulates_exercise(self, group, j: int) -> bool:
-        """Whether row j's solved rule (:meth:`rules_exercise`) is a table
-        (:meth:`exercise_table`) rather than β."""
         return False
 
     def exercise_table(self, group, j: int, times: np.ndarray,

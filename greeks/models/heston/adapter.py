@@ -20,12 +20,11 @@ from greeks import estimators, pathwise, payoff_table, payoffs, rqmc, sensitivit
 from greeks.models.base import Bumped, ExercisePaths, Model
 from greeks.models.heston import exercise_carry
 from greeks.models.heston.american import heston_exercise_boundaries
-from greeks.models.heston.analytic import heston_greeks
+from greeks.models.heston.analytic import heston_digital, heston_greeks
 from greeks.models.heston.constants import Constants
 from greeks.models.heston.exercise_rule import (
     TABLE_NODES,
-    call_table,
-    put_rules,
+    level_table,
     symmetric_parameters,
     table_step,
 )
@@ -52,6 +51,9 @@ THETA_CODE = sensitivities.THETA  # of the further Greeks (greeks.sensitivities.
 EXERCISE_VOL_STEP = 0.02  # k of the early-exercise vega (σ0 ± k, greeks.exercise)
 MIN_STEPS = 24  # steps before any maturity, however short (fewer if steps/yr is lower)
 CONDITIONED = payoff_table.codes_where("conditional")  # by conditional Monte Carlo
+# S intervals of the ADI grid of the solved exercise boundaries, twice the pricer's: the fixed
+# policy's rho is first order in the boundary's error (greeks.models.heston.exercise_carry)
+BOUNDARY_S_STEPS = 400
 
 
 def refinement(paths: int) -> float:
@@ -105,13 +107,15 @@ class HestonPaths(NamedTuple):
     slopes: np.ndarray  # (∂μ_1/∂v_0, ∂V_1/∂v_0) per path (paths × 2)
     constants: Constants
     scores: np.ndarray | None  # (κ, θ, ξ, ρ) scores at each row's last date (paths × rows × 4)
+    states: np.ndarray  # v on the stored dates (paths × stored dates; no columns: not kept)
 
 
 def group_paths(group, rng, n_paths: int, v0: float | None = None, scores: bool = False,
-                normals: np.ndarray | None = None) -> HestonPaths:
+                normals: np.ndarray | None = None, states: bool = False) -> HestonPaths:
     """Simulate a chunk of a Heston group's paths (from ``v0``, default the group's): x, R
-    and V are kept on the rows' dates only; with ``scores`` (exact scheme) the chain's
-    parameter scores up to each row's last date; ``normals``: given (randomised QMC)."""
+    and V are kept on the rows' dates only, with ``states`` v too; with ``scores`` (exact
+    scheme) the chain's parameter scores up to each row's last date; ``normals``: given
+    (randomised QMC)."""
     _, kappa, theta, xi, rho = group.params
     v0 = group.params[0] if v0 is None else v0
     constants = Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
@@ -120,12 +124,12 @@ def group_paths(group, rng, n_paths: int, v0: float | None = None, scores: bool 
     column[stored] = np.arange(stored.size)
     last = group.date_index[group.date_start[1:] - 1]
     ends = np.unique(last) if scores else None
-    x, residual, variance, first_variance, slopes, kept = simulate(
+    x, residual, variance, first_variance, slopes, kept, level = simulate(
         rng, group.scheme, n_paths, math.log(group.spot), v0, kappa, theta, xi, rho, constants,
-        column, stored.size, group.antithetic, ends, normals, group.sampled_first)
+        column, stored.size, group.antithetic, ends, normals, group.sampled_first, states)
     return HestonPaths(np.exp(x, out=x), residual, variance, column[group.date_index],
                        first_variance, slopes, constants,
-                       kept[:, np.searchsorted(ends, last)] if scores else None)
+                       kept[:, np.searchsorted(ends, last)] if scores else None, level)
 
 
 class Heston(Model):
@@ -133,7 +137,7 @@ class Heston(Model):
     parameters = PARAMETERS
     conditioned = CONDITIONED
     further = (sensitivities.GAMMA,)
-    carries_exercise = True  # theta; rho NaN (greeks.models.heston.exercise_carry)
+    carries_exercise = True  # greeks.models.heston.exercise_carry
     # cost per path relative to likelihood ratio: finite differences 2.7–3.5× on three chains
     # (greeks compare, one thread), scaled to their five chains
     relative_cost = {"fd": 5.0}
@@ -190,7 +194,7 @@ class Heston(Model):
     def run_likelihood_ratio(self, group, rng, n_paths, coef, collect, out, sums, normals=None):
         """Heston chunk (:func:`group_paths`; ``normals`` given under randomised QMC)."""
         v0, kappa, theta, xi, rho = group.params
-        s, residual, variance, columns, first_variance, slopes, constants, _ = group_paths(
+        s, residual, variance, columns, first_variance, slopes, constants, *_ = group_paths(
             group, rng, n_paths, normals=normals)
         if group.market is not None:  # off a market: the zero-carry chain times the growth
             s *= group.market.growth[np.unique(group.date_index)]
@@ -242,10 +246,11 @@ class Heston(Model):
                       conditional)
 
     def exercise_paths(self, group, stream, n_paths, sensitivities):
-        """The chain on the group's grid; the state u = (V_c − V_{c−1})/((1 − ρ²) Δ_c θ), the
-        variance averaged over the step to each stored date, over θ; with ``sensitivities``
-        the chains from (σ0 ± k)² on the same stream (at σ0 = 0, where the vega is 0, the
-        base chain twice)."""
+        """The chain on the group's grid; the state u = v_t/θ, the chain's variance on each
+        stored date over θ; with ``sensitivities`` the chains from (σ0 ± k)² on the same
+        stream (at σ0 = 0, where the vega is 0, the base chain twice), and the rate score and
+        theta's moved chains where the group estimates them
+        (:func:`greeks.models.heston.exercise_carry.carry_paths`)."""
         sigma0 = math.sqrt(group.params[0])
         levels = [sigma0]
         if sensitivities:
@@ -260,7 +265,7 @@ class Heston(Model):
         carry = None
         if np.isin(group.extra, CARRIED).any():
             carry = exercise_carry.carry_paths(
-                group, lambda moved, log_growth: _exercise_chain(
+                group, chain, lambda moved, log_growth: _exercise_chain(
                     moved, stream, n_paths, group.params[0], log_growth)[:2], n_paths,
                 theta=bool(np.isin(group.extra, THETA_CODE).any()))
         # C-ordered stacks (np.stack of the F-ordered chains is neither): the exercise
@@ -295,52 +300,35 @@ class Heston(Model):
 
     def rules_exercise(self, group, j):
         """Puts, and calls whose symmetric put exists (κ − ρξ > 0): the ADI solution's
-        boundary (:mod:`greeks.models.heston.exercise_rule`; a call's tabulated,
-        :meth:`exercise_table`), off a market with its rate and yield flattened to the row's
-        expiry (:meth:`_carry`); rows off a market with discrete dividends before expiry
-        (whose exercise clusters at the ex-dates, which flat rates miss) and the other calls
-        are regressed."""
+        boundary, tabulated (:meth:`exercise_table`), off a market with its rate and yield
+        flattened to the row's expiry (:func:`_carry`); rows off a market with discrete
+        dividends before expiry (whose exercise clusters at the ex-dates, which flat rates
+        miss) and the other calls are regressed."""
         if group.market is not None and any(
                 d.time <= group.maturity[j] for d in group.market.dynamics.dividends):
             return False
         return bool(group.payoff.omega[j] < 0.0) or _symmetric(group, j) is not None
 
-    def exercise_rules(self, group, j, sigma, times, discounts):
-        """A put's boundaries b_k(v) solved once per set of dates on the grid sized by the
-        group's v0 (the region does not depend on v0 or the spot), the rule in u a quadratic
-        fitted where v_t's law from ``sigma``² puts the paths
-        (:func:`greeks.models.heston.exercise_rule.put_rules`).  Off a market the boundaries
-        are those of the flat rate and yield to expiry; the policy's loss is second order in
-        the boundaries' error, and the price stays the value of the policy it applies (below
-        the true one)."""
-        v0, kappa, theta, xi, rho = group.params
-        strike = float(group.payoff.strike[j])
-        nodes, edges = _put_boundaries(strike, *_carry(group, j), float(v0), float(kappa),
-                                       float(theta), float(xi), float(rho), tuple(times))
-        return put_rules(nodes, edges, times, discounts, strike, sigma * sigma, kappa, theta,
-                         xi)
-
-    def tabulates_exercise(self, group, j):
-        """Calls with a solved rule (:meth:`rules_exercise`)."""
-        return bool(group.payoff.omega[j] > 0.0) and self.rules_exercise(group, j)
-
     def exercise_table(self, group, j, times, dates):
-        """The boundaries b*_k(v) of the call's symmetric put solved on ``times[dates]`` (on
-        the grid sized by the group's v0; the region does not depend on v0 or the spot, so
-        the vega's policies share it), tabulated as b*_k(θu)/K on u nodes up to the top of
-        v_t's law over ``times`` from the largest of the vega's v0s
-        (:func:`greeks.models.heston.exercise_rule.call_table`, ``table_step``).  Off a market
-        the boundaries are those of the flat rate and yield to expiry."""
-        v0, kappa, theta, xi, _ = (float(x) for x in group.params)
+        """The boundaries b_k(v) of the put, or b*_k(v) of the call's symmetric put, solved
+        on ``times[dates]`` (on the grid sized by the group's v0; the region does not depend
+        on v0 or the spot, so the vega's policies share it), tabulated as b_k(θu)/K on u
+        nodes up to the top of v_t's law over ``times`` from the largest of the vega's v0s
+        (:func:`greeks.models.heston.exercise_rule.level_table`, ``table_step``).  Off a
+        market the boundaries are those of the flat rate and yield to expiry; the policy's
+        loss is second order in the boundaries' error, and the price stays the value of the
+        policy it applies (below the true one)."""
+        v0, kappa, theta, xi, rho = (float(x) for x in group.params)
         strike = float(group.payoff.strike[j])
-        rate, dividend, *parameters = _symmetric(group, j)
+        rate, dividend, *parameters = (_symmetric(group, j) if group.payoff.omega[j] > 0.0
+                                       else (*_carry(group, j), kappa, theta, xi, rho))
         nodes, edges = _put_boundaries(strike, rate, dividend, v0, *parameters,
                                        tuple(times[dates]))
         sigma = math.sqrt(v0)
         top = (sigma + 2.0 * self.exercise_vol_step(group)) ** 2 if sigma > 0 else v0
         step = table_step(times, top, kappa, theta, xi)
         levels = np.zeros((times.size, TABLE_NODES))
-        levels[dates] = call_table(nodes, edges, strike, theta, step)
+        levels[dates] = level_table(nodes, edges, strike, theta, step)
         return 1.0 / step, levels
 
     buckets = True
@@ -413,14 +401,23 @@ class Heston(Model):
 
     def exercise_carry_means(self, group, means, sigma):
         """:func:`greeks.models.heston.exercise_carry.carry_means` of the characteristic
-        function's price."""
+        function's price and rho, ω K T e^{−rT} P(ω S_T > ω K) (the cash digital's price
+        times ω K T)."""
         spec = group.payoff
 
+        def kind(j):
+            return "call" if spec.omega[j] > 0 else "put"
+
         def price(j, maturity, rate, dividend):
-            return heston_greeks("call" if spec.omega[j] > 0 else "put", group.spot,
-                                 spec.strike[j], maturity, rate, sigma * sigma,
-                                 *group.params[1:], dividend).price
-        return exercise_carry.carry_means(group, price)
+            return heston_greeks(kind(j), group.spot, spec.strike[j], maturity, rate,
+                                 sigma * sigma, *group.params[1:], dividend).price
+
+        def rho(j, rate, dividend):
+            maturity = float(group.maturity[j])
+            return spec.omega[j] * spec.strike[j] * maturity * heston_digital(
+                kind(j), group.spot, spec.strike[j], maturity, rate, sigma * sigma,
+                *group.params[1:], dividend).price
+        return exercise_carry.carry_means(group, price, rho)
 
     def european_price(self, group, j, spot, sigma):
         """By the characteristic function; off a market with the integrated rate and yield
@@ -433,17 +430,14 @@ class Heston(Model):
 
 
 def _exercise_chain(group, stream, n_paths: int, v0: float, log_growth=0.0):
-    """(prices, state u, the chain) of the chain from v0 on the group's grid
+    """(prices, state u = v_t/θ, the chain) of the chain from v0 on the group's grid
     (:meth:`Heston.exercise_paths`), its prices times e^{log_growth} per stored date."""
-    _, _, theta, _, rho = group.params
-    chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0)
-    stored_index = np.unique(group.date_index)
-    stored = group.times[stored_index]
-    steps = np.diff(stored, prepend=0.0) * (1.0 - rho * rho) * theta
+    chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0,
+                        states=True)
     growth = np.exp(log_growth)
     if group.market is not None:  # off a market: the zero-carry chain times the growth
-        growth = growth * group.market.growth[stored_index]
-    return chain.s * growth, np.diff(chain.variance, axis=1, prepend=0.0) / steps, chain
+        growth = growth * group.market.growth[np.unique(group.date_index)]
+    return chain.s * growth, chain.states / group.params[2], chain
 
 
 def _carry(group, j) -> tuple[float, float]:
@@ -465,10 +459,12 @@ def _symmetric(group, j):
 @functools.lru_cache(maxsize=16)
 def _put_boundaries(strike, rate, dividend, v0, kappa, theta, xi, rho, times):
     """(variance nodes, b_k(v) with a row of zeros for the maturity) of the Bermudan put on
-    ``times`` (:func:`greeks.models.heston.american.heston_exercise_boundaries`), kept for the
-    policies at the vega's moved σ0, which share them."""
+    ``times`` (:func:`greeks.models.heston.american.heston_exercise_boundaries`, on
+    ``BOUNDARY_S_STEPS`` intervals in S), kept for the policies at the vega's moved σ0,
+    which share them."""
     nodes, edges = heston_exercise_boundaries(strike, times[-1], rate, dividend, v0, kappa,
-                                              theta, xi, rho, np.array(times))
+                                              theta, xi, rho, np.array(times),
+                                              s_steps=BOUNDARY_S_STEPS)
     edges = np.vstack([edges, np.zeros(nodes.size)])
     nodes.setflags(write=False)
     edges.setflags(write=False)

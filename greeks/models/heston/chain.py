@@ -49,10 +49,13 @@ def start_state(n_paths, v0, log_spot):
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
-def store_dates(k, column, level, r_sum, v_sum, x, residual, variance):
-    """Keep x, R and V of every path at grid point k if it is a stored date."""
+def store_dates(k, column, level, r_sum, v_sum, x, residual, variance, v, states):
+    """Keep x, R and V of every path at grid point k if it is a stored date, and its
+    variance v there where ``states`` has rows."""
     col = column[k]
     if col >= 0:
         x[col] = level
         residual[col] = r_sum
         variance[col] = v_sum
+        if states.shape[0] > 0:
+            states[col] = v

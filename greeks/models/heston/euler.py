@@ -10,7 +10,7 @@ from greeks.models.heston.chain import draw_step, start_state, store_dates
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_euler(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, carry_dt, dt, column, x,
-                   residual, variance, first_variance, antithetic, normals):
+                   residual, variance, states, first_variance, antithetic, normals):
     """Full-truncation Euler paths; as simulate_qe."""
     root = np.sqrt(1.0 - rho * rho)
     v, level, r_sum, v_sum = start_state(n_paths, v0, log_spot)
@@ -29,4 +29,4 @@ def simulate_euler(rng, n_paths, log_spot, v0, kappa, theta, xi, rho, carry_dt, 
             v[p] += kappa * (theta - positive) * dt[k] + xi * spread * z_v[p]
         if k == 0:
             first_variance[:] = v
-        store_dates(k, column, level, r_sum, v_sum, x, residual, variance)
+        store_dates(k, column, level, r_sum, v_sum, x, residual, variance, v, states)

@@ -38,7 +38,7 @@ def exact_tables(shape):
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_exact(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, chi_scale, k0, k1, k2,
-                   k3, k4, k5, column, x, residual, variance, first_variance, slopes,
+                   k3, k4, k5, column, x, residual, variance, states, first_variance, slopes,
                    antithetic, normals, sampled, score_column, derivatives, d_shape, scores,
                    gamma_table, starts, reciprocals):
     """Exact-variance paths (noncentral chi-square transitions, I from
@@ -133,6 +133,6 @@ def simulate_exact(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, chi_scal
                                     + 0.5 * (z * z - 1.0) * parameter_slopes[1, i, p] / var_k)
         if k == 0:
             first_variance[:] = v
-        store_dates(k, column, level, r_sum, v_sum, x, residual, variance)
+        store_dates(k, column, level, r_sum, v_sum, x, residual, variance, v, states)
         if track and score_column[k] >= 0:
             scores[score_column[k]] = total

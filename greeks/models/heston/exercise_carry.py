@@ -1,7 +1,6 @@
-"""Theta of american and bermudan rows under Heston, under their fixed exercise policy
-(:mod:`greeks.exercise`): what the stopping kernel reads for it
-(:func:`greeks.payoffs.exercise_values`) and the exact mean of its European control; and
-why their rho is not estimated.
+"""Theta and rho of american and bermudan rows under Heston, under their fixed exercise
+policy (:mod:`greeks.exercise`): what the stopping kernel reads for them
+(:func:`greeks.payoffs.exercise_values`) and the exact means of their European controls.
 
 Theta.  Before its first exercise date the fixed policy's value V_π(t, S, v) is the
 discounted expectation of its value there, a solution of the model's equation in (t, S, v)
@@ -28,22 +27,30 @@ q_0 the first forwards) and reshaped into the curves a day later (I + ε g_r, J 
 whose derivative is the one-day change over δ to first order.  NaN where the market a day
 later does not exist (a node or ex-date within a day).
 
-Rho is not estimated (NaN): the fixed policy's likelihood ratio, Y (R(τ) − τ) with R the
-score of a parallel rate shift on the stored dates' Gaussian log-price increments given the
-variance path, differentiates V_π at the policy fixed, while the optimal boundary moves with
-r; at the optimal policy that is the envelope argument's second-order term, but the Heston
-rule (the ADI boundary b_i(v) applied at the step's average variance) is not exactly optimal
-for the chain, and the gap is first order in the rule's error times the boundary's motion.
-Measured on the Clarke–Parrott put at S0 = 9 (40,000 paths, two seeds): −1.016 ± 0.005 and
-−1.019 ± 0.007 against the ADI solution's −0.978 (the European control's rho within 1 SE of
-its closed form, S0 = 10, 11, 12 within 1.3 SE).  A rho free of it needs the policy's own
-change with r: tried as the term (Y_{π(r+h)} − Y_{π(r−h)})/(2h) on the same paths, policies
-solved at r ± 0.01 (+0.032 there, which closes the gap), its per-path spread was 20 against
-the likelihood ratio's 1.2 (the paths whose exercise date the two policies disagree on): a
-rho 17 times noisier, not kept.  A rule closer to the chain's optimal policy would shrink
-the term itself.  Theta has no such term: the
-exercise dates stay fixed in calendar time, so the problem from the first date on, and its
-policy, do not change as the valuation time moves.
+Rho: the likelihood ratio of a parallel shift ε of the rates, Y (R(τ) − τ), R(t) = Σ_{c ≤ t}
+ΔR_c Δt_c/ΔV_c the score on the stored dates' log-price increments given the variance path
+(Gaussian, of variance ΔV_c, their mean moved by ε Δt_c; off a market the zero rates' shift
+moves the growth by e^{ε t} and the discount by e^{−ε t} alike), stopped at the exercise date τ
+(optional stopping: Y is known there) (:func:`rate_score`); an american row's 2 Y R(τ) − Y'
+R(τ') over its two grids (NaN under a chain whose variance stays at zero over an interval:
+:func:`rate_score`).  The European option's same estimator is the control, its mean ω K T
+e^{−rT} P(ω S_T > ω K) by the characteristic function.  The estimator differentiates V_π with
+the policy fixed while the optimal boundary moves with r; the gap is first order in the policy's
+distance from the chain's own optimal policy (the envelope argument holds only at that optimum,
+:mod:`greeks.exercise`), so the rule is read where the chain is: at the variance v_t on the date
+(the state u = v_t/θ), the ADI boundary tabulated (:mod:`greeks.models.heston.exercise_rule`)
+and solved on a finer S grid than the pricer's (``BOUNDARY_S_STEPS``).  Measured on the
+Clarke–Parrott american put at S0 = 9 (the same paths per seed): the former rule, a quadratic
+fit in the step's average variance, gave rhos 0.03 below the ADI solution's −0.978 (z −8.0 and
+−6.4 at 40,000 paths); the table alone moved them by +0.002 … +0.004, then reading v_t instead
+of the average by +0.021 … +0.025, the finer S grid by +0.0018 (100,000 paths); what is left is
+−0.0025 (−0.8 SE at 100,000 paths, mean over nine seeds), some of it the chain's daily steps
+(with the default S grid, 504 and 1008 steps a year left −0.0021 and −0.0032 against −0.0044).
+The policy's own change with r, the term (Y_{π(r+h)} − Y_{π(r−h)})/(2h) on the same paths,
+closed the former gap but was 17 times noisier (the paths the two policies disagree on): not
+kept.  docs/american.md has the measurements.  Theta has no such term: the exercise dates stay
+fixed in calendar time, so the problem from the first date on, and its policy, do not change as
+the valuation time moves.
 """
 
 from __future__ import annotations
@@ -87,15 +94,31 @@ def _reshaping(group, times: np.ndarray):
             change(dynamics.dividend_yield, later.dividend_yield))
 
 
-def carry_paths(group, chain_of, n_paths: int, theta: bool = True) -> CarryPaths:
-    """A chunk's :class:`CarryPaths` (on the stored dates; ``n_paths`` paths): no rate score
-    (NaN: rho is not estimated), and with ``theta`` the chains from −2E and −E,
-    ``chain_of(group, log_growth)`` giving (prices, states) of the chain on ``group``'s grid
-    with its prices times e^{log_growth} per stored date (off a market the zero-carry
+def rate_score(group, chain) -> np.ndarray:
+    """(paths × stored dates) R(t) − t of the base ``chain`` (its R and V on the stored
+    dates): R(t_c) = Σ_{d ≤ c} ΔR_d Δt_d/ΔV_d, the score of a parallel shift of the rates on
+    the stored dates' log-price increments given the variance path (Gaussian, of variance
+    ΔV_d, their mean moved by Δt_d), −t the discount's; NaN from an interval with ΔV_d = 0 on
+    (a full-truncation Euler path at zero variance: its log-price step is deterministic, with
+    no score)."""
+    stored = group.times[np.unique(group.date_index)]
+    steps = np.diff(stored, prepend=0.0)
+    increments = np.diff(chain.residual, axis=1, prepend=0.0)
+    variances = np.diff(chain.variance, axis=1, prepend=0.0)
+    weights = np.full(variances.shape, np.nan)
+    np.divide(increments * steps, variances, out=weights, where=variances > 0.0)
+    return np.cumsum(weights, axis=1) - stored
+
+
+def carry_paths(group, chain, chain_of, n_paths: int, theta: bool = True) -> CarryPaths:
+    """A chunk's :class:`CarryPaths` (on the stored dates; ``n_paths`` paths): the rate score
+    of the base ``chain`` (:func:`rate_score`), and with ``theta`` the chains from −2E and
+    −E, ``chain_of(group, log_growth)`` giving (prices, states) of the chain on ``group``'s
+    grid with its prices times e^{log_growth} per stored date (off a market the zero-carry
     chain's growth moves with the curves; a flat chain carries r − q itself); without, NaN."""
     stored = np.unique(group.date_index)
     step = time_step(group)
-    score = np.full((n_paths, stored.size), np.nan)
+    score = rate_score(group, chain)
     terms = np.array([1.5 / step, 0.0, 0.0, 2.0 * step, -0.5 * step])
     reshaping = _reshaping(group, group.times) if theta else None
     if reshaping is None:
@@ -111,12 +134,14 @@ def carry_paths(group, chain_of, n_paths: int, theta: bool = True) -> CarryPaths
                       np.stack([e * (rate - g_r) for e in moves]), terms)
 
 
-def carry_means(group, price) -> np.ndarray:
+def carry_means(group, price, rho) -> np.ndarray:
     """(rows, 2): the exact mean of the European theta control, the backward difference of
     the closed form ``price(j, maturity, rate, dividend)`` (flat rates with the curves' DF
     and growth to the maturity: the variance does not depend on them) along the estimator's
     family, the valuation time at 0, −E, −2E with the curves rolled and reshaped (NaN where
-    the market a day later does not exist); NaN for rho (no estimator)."""
+    the market a day later does not exist); for rho ``rho(j, rate, dividend)``, the
+    European option's ∂V/∂r at the flat rate and yield (a parallel shift of the zero rates
+    moves the flat rate to the maturity by as much)."""
     step = time_step(group)
     out = np.empty((group.n_rows, 2))
     for j in range(group.n_rows):
@@ -125,7 +150,7 @@ def carry_means(group, price) -> np.ndarray:
             rate, dividend = float(group.rate), float(group.dividend)
         else:
             rate, dividend, _ = group.market.dynamics.equivalent(maturity)
-        out[j, 1] = math.nan
+        out[j, 1] = rho(j, rate, dividend)
         reshaping = _reshaping(group, np.array([maturity]))
         if reshaping is None:
             out[j, 0] = math.nan

@@ -18,10 +18,11 @@ BLOCK = 8192  # paths advanced together, step by step: their state stays in cach
 def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: float,
              theta: float, xi: float, rho: float, c: Constants, column: np.ndarray,
              n_columns: int, antithetic: bool = False, scores_at: np.ndarray | None = None,
-             normals: np.ndarray | None = None, sampled: bool = False):
+             normals: np.ndarray | None = None, sampled: bool = False, states: bool = False):
     """Simulate ``n_paths`` paths, in blocks of ``BLOCK``; returns (x, R, V, v_1, slopes,
-    scores) as described in the module docstring, slopes = (∂μ_1/∂v_0, ∂V_1/∂v_0) per path
-    (paths × 2).
+    scores, v) as described in the module docstring, slopes = (∂μ_1/∂v_0, ∂V_1/∂v_0) per
+    path (paths × 2), v the variance on the stored dates with ``states`` (no columns
+    without).
 
     x, R and V are (paths × n_columns) views of date-major arrays, column ``column[k]``
     holding their values at grid point k (−1: not stored).  With ``antithetic``
@@ -38,6 +39,7 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
     x = np.empty((n_columns, n_paths))
     residual = np.empty((n_columns, n_paths))
     variance = np.empty((n_columns, n_paths))
+    level = np.empty((n_columns if states else 0, n_paths))
     first_variance = np.empty(n_paths)
     slopes = np.empty((2, n_paths))
     law = (kappa, theta, xi, rho, float(c.dt[0]))
@@ -62,7 +64,8 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
         if antithetic:
             parts.append((slice(half + start, half + start + width), slice(width, 2 * width)))
         size = 2 * width if antithetic else width
-        block = [np.empty((n_columns, size)) for _ in range(3)] + [np.empty(size)]
+        block = [np.empty((n_columns, size)) for _ in range(3)] + [
+            np.empty((n_columns if states else 0, size)), np.empty(size)]
         block_slopes = np.empty((2, size))
         given = (np.empty((2, 0, 0)) if normals is None
                  else np.ascontiguousarray(normals[:, :, start:start + width]))
@@ -86,10 +89,11 @@ def simulate(rng, scheme: int, n_paths: int, log_spot: float, v0: float, kappa: 
                            *out, antithetic, given)
         for paths, part in parts:  # slices: a fancy index on the paths axis is ~100× slower
             x[:, paths], residual[:, paths] = block[0][:, part], block[1][:, part]
-            variance[:, paths], first_variance[paths] = block[2][:, part], block[3][part]
+            variance[:, paths], first_variance[paths] = block[2][:, part], block[4][part]
+            level[:, paths] = block[3][:, part]
             if sampled:
                 slopes[:, paths] = block_slopes[:, part]
     if not sampled:
         slopes[:] = np.array(first_step_derivatives(scheme, v0, kappa, theta, xi, rho, c))[:, None]
     return (x.T, residual.T, variance.T, first_variance, slopes.T,
-            scores.transpose(2, 0, 1) if n_scores else None)
+            scores.transpose(2, 0, 1) if n_scores else None, level.T)

@@ -195,10 +195,11 @@ def _exact_first_variance(first_rng, v, z_v, lam, shape, scale):
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate_qe(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, mean_var, base_var,
                 chi_scale, k0, k1, k2, k3, k4, k5, mgf_arg, column, x, residual, variance,
-                first_variance, slopes, antithetic, normals, sampled, first_rng):
+                states, first_variance, slopes, antithetic, normals, sampled, first_rng):
     """QE paths, all paths one step at a time (independent paths keep the CPU busy).
 
-    Fills x, R and V (dates × paths) at the grid points with ``column[k]`` ≥ 0, and v_1.
+    Fills x, R and V (dates × paths) at the grid points with ``column[k]`` ≥ 0, there v
+    too where ``states`` has rows, and v_1.
     ``law`` = (κ, θ, ξ, ρ, Δ_1); ``shape`` = d = 4κθ/ξ², for the exact first transition from
     v_0 = 0.  ``normals`` (2 × steps × paths, or empty): the steps' normals, given
     (:func:`draw_step`).  With ``sampled`` the first step is exact: v_1 from the noncentral
@@ -244,4 +245,4 @@ def simulate_qe(rng, n_paths, log_spot, v0, law, shape, carry_dt, e, mean_var, b
             first_variance[:] = v
         if column[k] >= 0 or k % FOLD_EVERY == FOLD_EVERY - 1:
             _fold(level, q_product)
-        store_dates(k, column, level, r_sum, v_sum, x, residual, variance)
+        store_dates(k, column, level, r_sum, v_sum, x, residual, variance, v, states)

@@ -153,31 +153,6 @@ def test_heston_bermudan_puts_against_the_adi_solution():
     check(results.iloc[3:], references, names=("delta", "vega"))
 
 
-def test_heston_put_rule_is_the_boundary():
-    """The rule in the regression basis (greeks.models.heston.exercise_rule.put_rules) read by
-    the stopping kernel's continuation value: exercise exactly where x ≤ c(u), for a boundary
-    quadratic in v (which the fit reproduces), and never on a date without exercise."""
-    from greeks.models.heston.exercise_rule import put_rules
-    from greeks.payoffs import _continuation
-
-    nodes = np.linspace(0.0, 2.0, 101)
-    theta, strike = 0.16, 10.0
-    edges = np.vstack([strike * (0.8 - 0.1 * nodes / theta + 0.01 * (nodes / theta) ** 2),
-                       np.zeros(nodes.size), np.zeros(nodes.size)])
-    times = np.array([0.1, 0.2, 0.25])
-    discounts = np.exp(-0.1 * times)
-    beta = put_rules(nodes, edges, times, discounts, strike, 0.0625, 5.0, theta, 0.9)
-    generator = np.random.default_rng(seed(22))
-    x, u = generator.uniform(0.3, 1.0, 2000), generator.uniform(0.0, 4.0, 2000)
-    boundary = 0.8 - 0.1 * u + 0.01 * u * u
-    far = np.abs(x - boundary) > 1e-9
-    rule = np.array([discounts[0] * strike * (1 - a) >= _continuation(beta[0], a, b)
-                     for a, b in zip(x, u)])
-    assert np.array_equal(rule[far], (x <= boundary)[far])
-    assert not any(discounts[1] * strike * (1 - a) >= _continuation(beta[1], a, b)
-                   for a, b in zip(x, u))
-
-
 @pytest.mark.slow
 def test_heston_american_puts_published_sweep():
     frame = make_frame([dict(HESTON, id=f"H{int(s)}", spot=s) for s in HESTON_PUBLISHED])
@@ -276,10 +251,13 @@ def test_reproducible_whatever_the_threads_and_row_order():
     rows = [dict(LS, id="B", instrument="bermudan", spot=38.0, maturity=0.5, fixings=10),
             dict(LS, id="A", spot=42.0, maturity=0.5, option_type="put", fixings=20),
             dict(HESTON, id="H", spot=10.0, fixings=10)]
-    one = greeks.price_portfolio(make_frame(rows), paths=6_000, seed=seed(17), threads=1)
+    one = greeks.price_portfolio(make_frame(rows), paths=6_000, seed=seed(17), threads=1,
+                                 greeks="theta,rho")
     two = greeks.price_portfolio(make_frame(rows[::-1]), paths=6_000, seed=seed(17),
-                                 threads=2).set_index("id").loc[one["id"]].reset_index()
-    columns = ["price", "price_se", "delta", "vega", "exercise_probability"]
+                                 threads=2, greeks="theta,rho"
+                                 ).set_index("id").loc[one["id"]].reset_index()
+    columns = ["price", "price_se", "delta", "vega", "exercise_probability", "theta_per_year",
+               "rho_rate", "rho_rate_se"]
     assert np.array_equal(one[columns].to_numpy(), two[columns].to_numpy())
 
 
@@ -348,8 +326,9 @@ def test_greeks_it_does_not_estimate_are_missing():
             dict(HESTON, id="HE", spot=10.0, instrument="european")]
     results = greeks.price_portfolio(make_frame(rows), paths=4_000, seed=seed(18),
                                      greeks="gamma,rho,dkappa")
-    assert results["dkappa"].iloc[:2].isna().all() and math.isnan(results["rho_rate"].iat[1])
+    assert results["dkappa"].iloc[:2].isna().all()
     assert results[["price", "delta", "vega", "gamma"]].notna().all().all()
-    assert np.isfinite(results["rho_rate"].iat[0])  # GBM's: tests/models/gbm/test_american_carry.py
+    # rho: tests/models/gbm/test_american_carry.py, tests/models/heston/test_exercise_theta.py
+    assert np.isfinite(results["rho_rate"]).all()
     assert np.isfinite(results["dkappa"].iat[2])
-    assert math.isnan(results.attrs["total"]["rho_rate"])
+    assert math.isnan(results.attrs["total"]["dkappa"])

@@ -1,5 +1,6 @@
 """Heston American calls under the rule read from the symmetric put's ADI solution
-(greeks.models.heston.exercise_rule.call_table, greeks.payoffs.stopping_index).
+(greeks.models.heston.exercise_rule.level_table, greeks.payoffs.stopping_index), and the
+stopping kernel's tabulated rules of calls and puts.
 
 References: the characteristic function for the symmetry map (independent of the ADI solver)
 and, for the American call, the ADI American put at the symmetric parameters
@@ -13,16 +14,16 @@ import numpy as np
 import pandas as pd
 import pytest
 from helpers import k_for, make_frame, seed
+from scipy.stats import ncx2
 
 import greeks
 from greeks.models.heston.american import heston_american
 from greeks.models.heston.analytic import heston_greeks
 from greeks.models.heston.exercise_rule import (
     TABLE_NODES,
-    call_table,
+    level_table,
     symmetric_parameters,
     table_step,
-    variance_quantiles,
 )
 from greeks.payoffs import N_BASIS, PayoffSpec, stopping_index, table_level
 
@@ -52,7 +53,7 @@ def test_symmetry_map_on_european_options():
 
 
 def test_call_table_is_the_solved_boundary():
-    """The call's table (greeks.models.heston.exercise_rule.call_table) read by the stopping
+    """The call's table (greeks.models.heston.exercise_rule.level_table) read by the stopping
     kernel's interpolation (greeks.payoffs.table_level): K/(K y(u)) within 0.2 % of the
     solved level K/b*(θu) where the paths are (the cube-root fit it replaced: up to 2.5 %),
     for a symmetric-put boundary shaped like the solver's (b* falling like √v), clamped
@@ -64,9 +65,11 @@ def test_call_table_is_the_solved_boundary():
     edges = np.vstack([strike / level, np.zeros(nodes.size)])
     times = np.array([0.25, 0.5])
     step = table_step(times, v0, kappa, theta, xi)
-    table = call_table(nodes, edges, strike, theta, step)
+    table = level_table(nodes, edges, strike, theta, step)
     assert table.shape == (2, TABLE_NODES) and not table[1].any()
-    top = max(variance_quantiles(t, v0, kappa, theta, xi)[-1] for t in times)
+    scale = xi * xi * -np.expm1(-kappa * times) / (4.0 * kappa)  # v_t's CIR law from v0
+    top = np.max(scale * ncx2.ppf(0.995, 4.0 * kappa * theta / (xi * xi),
+                                  v0 * np.exp(-kappa * times) / scale))
     assert step * (TABLE_NODES - 1) * theta > top
     v = np.linspace(0.005, top, 400)
     read = np.array([table_level(table[0], 1.0 / step, x / theta) for x in v])
@@ -75,41 +78,45 @@ def test_call_table_is_the_solved_boundary():
     assert table_level(table[0], 1.0 / step, 1e6) == table[0, -1]
 
 
-def _stops_reference(s, scale, state, dates, discounts, hold, strike, table, table_scale):
-    """The tabulated call rule written out in numpy: the first date with S > K and, before
-    maturity, e^{−rt}(S − K) ≥ A S − B and S·y(u) ≥ K, y interpolated by np.interp on the
-    nodes m/table_scale (clamped); −1 if none."""
+def _stops_reference(s, scale, state, dates, discounts, hold, omega, strike, table,
+                     table_scale):
+    """The tabulated rule written out in numpy: the first date with ω(S − K) > 0 and, before
+    maturity, e^{−rt} ω(S − K) ≥ ω(A S − B) and, for a call S·y(u) ≥ K, for a put S ≤ K·y(u),
+    y interpolated by np.interp on the nodes m/table_scale (clamped); −1 if none."""
     u_nodes = np.arange(table.shape[1]) / table_scale
     for i, col in enumerate(dates):
         level = scale * s[col]
-        if level <= strike:
+        if omega * (level - strike) <= 0.0:
             continue
         if i == dates.size - 1:
             return i
         y = np.interp(state[col], u_nodes, table[i])
-        if (discounts[i] * (level - strike) >= hold[0, i] * level - hold[1, i]
-                and level * y >= strike):
+        inside = level * y >= strike if omega > 0 else level <= strike * y
+        if (discounts[i] * omega * (level - strike) >= omega * (hold[0, i] * level - hold[1, i])
+                and inside):
             return i
     return -1
 
 
-def test_stopping_kernel_reads_the_table():
-    """greeks.payoffs.stopping_index on a row with a tabulated rule against the rule written
-    out in numpy, on random prices, states (some beyond the table's ends), tables (some dates
-    never exercising), lower bounds and spot scalings, for the base policy and the Richardson
-    partner's table."""
+@pytest.mark.parametrize("omega", [1.0, -1.0])
+def test_stopping_kernel_reads_the_table(omega):
+    """greeks.payoffs.stopping_index on a call or put row with a tabulated rule against the
+    rule written out in numpy, on random prices, states (some beyond the table's ends),
+    tables (some dates never exercising), lower bounds and spot scalings, for the base policy
+    and the Richardson partner's table."""
     generator = np.random.default_rng(seed(35))
     paths, columns, n, nodes = 300, 14, 9, 17
     dates = np.sort(generator.choice(columns, n, replace=False)).astype(np.int64)
     discounts = np.exp(-0.03 * np.cumsum(generator.uniform(0.02, 0.1, n)))
-    s = 100.0 * np.exp(generator.normal(0.05, 0.15, (paths, columns)))
+    s = 100.0 * np.exp(generator.normal(0.05 * omega, 0.15, (paths, columns)))
     state = generator.uniform(-0.5, 6.0, (paths, columns))
     strike, table_scale = 100.0, 3.0
     table = generator.uniform(0.7, 0.98, (2, n, nodes))
     table[:, generator.random(n) < 0.3] = 0.0
     table[1, ::2] = 0.0
-    hold = np.vstack([generator.uniform(0.9, 1.0, n), generator.uniform(90.0, 110.0, n)])
-    spec = PayoffSpec(kind=np.zeros(1, dtype=np.int64), omega=np.ones(1),
+    hold = np.vstack([generator.uniform(0.9, 1.0, n),
+                      generator.uniform(90.0, 110.0, n) - (10.0 if omega < 0 else 0.0)])
+    spec = PayoffSpec(kind=np.zeros(1, dtype=np.int64), omega=np.array([omega]),
                       strike=np.array([strike]), payout=np.zeros(1), barrier=np.zeros(1),
                       barrier_kind=np.zeros(1, dtype=np.int64), discount=np.ones(1),
                       rate=np.array([0.03]), policy=np.zeros((1, 6, n, N_BASIS)),
@@ -120,8 +127,8 @@ def test_stopping_kernel_reads_the_table():
     for policy, scale in ((0, 1.0), (1, 1.0), (0, 1.06), (3, 0.94)):
         for p in range(paths):
             got = stopping_index(s, scale, state, p, dates, discounts, spec, 0, policy)
-            expected = _stops_reference(s[p], scale, state[p], dates, discounts, hold, strike,
-                                        table[1 if policy == 1 else 0], table_scale)
+            expected = _stops_reference(s[p], scale, state[p], dates, discounts, hold, omega,
+                                        strike, table[1 if policy == 1 else 0], table_scale)
             assert got == expected, (policy, scale, p)
             found.add(got)
     assert -1 in found and n - 1 in found and len(found) > 4  # the rule was exercised

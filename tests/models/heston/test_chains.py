@@ -43,8 +43,8 @@ def one_step(scheme, v0, dt, n, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7, rng_see
     """First variances of n one-step paths and their transition scores."""
     c = Constants(np.array([dt]), kappa, theta, xi, rho, 0.0)
     rng = np.random.default_rng(rng_seed)
-    _, _, _, v1, _, _ = simulate_heston(rng, SCHEME_CODES[scheme], n, 0.0, v0, kappa,
-                                        theta, xi, rho, c, np.array([0]), 1)
+    _, _, _, v1, _, _, _ = simulate_heston(rng, SCHEME_CODES[scheme], n, 0.0, v0, kappa,
+                                           theta, xi, rho, c, np.array([0]), 1)
     score = np.empty(n)
     transition_score(SCHEME_CODES[scheme], v0, v1, kappa, theta, xi, c.dt[0],
                             c.e[0], c.mean_var[0], c.base_var[0], c.chi_scale[0], score)
@@ -328,6 +328,35 @@ def test_linear_controls_only_where_the_chain_is_a_martingale():
     assert not positive.is_martingale(QE, 0.04)
     assert positive.is_martingale(EULER, 0.04)
     assert negative.is_martingale(EXACT, 0.0)
+
+
+@pytest.mark.parametrize("scheme", ["qe", "exact", "euler"])
+def test_stored_variance_is_the_chains(scheme):
+    """The variance kept on the stored dates (``states``: the early-exercise state) is the
+    chain's own: on every grid point stored, V's increment is the scheme's conditional
+    variance of the log-price step between the stored variances, k3 v_{k−1} + k4 v_k + k5
+    (QE, exact), (1 − ρ²) max(v_{k−1}, 0) Δ (Euler); x and R do not move."""
+    kappa, theta, xi, rho, v0 = 1.5, 0.04, 0.9, -0.7, 0.04
+    times = np.arange(1, 13) / 52.0
+    c = Constants(times, kappa, theta, xi, rho, 0.02)
+    column = np.arange(times.size)
+
+    def run(states):
+        rng = np.random.default_rng(seed(24))
+        return simulate_heston(rng, SCHEME_CODES[scheme], 2000, 0.0, v0, kappa, theta, xi,
+                               rho, c, column, times.size, states=states)
+    with_states, without = run(True), run(False)
+    assert without[-1].shape == (2000, 0)
+    for a, b in zip(with_states[:3], without[:3]):
+        assert np.array_equal(a, b)
+    _, _, variance, _, _, _, v = with_states
+    before = np.hstack([np.full((v.shape[0], 1), v0), v[:, :-1]])
+    if scheme == "euler":
+        expected = (1.0 - rho * rho) * np.maximum(before, 0.0) * c.dt
+    else:
+        expected = c.k3 * before + c.k4 * v + c.k5
+    assert np.allclose(np.diff(variance, axis=1, prepend=0.0), expected, rtol=1e-12,
+                       atol=1e-15)
 
 
 def numpy_payoff(s, row):

@@ -68,9 +68,9 @@ def test_scores_differentiate_the_chain_exactly(xi, v0):
     c = Constants(times, *params.values(), 0.05)
     n = 400_000
     rng = np.random.default_rng(seed(7))
-    x, _, _, _, _, scores = simulate_heston(rng, EXACT, n, 0.0, v0,
-                                            *params.values(), c, np.array([-1, -1, -1, 0]),
-                                            1, False, np.array([3]))
+    x, _, _, _, _, scores, _ = simulate_heston(rng, EXACT, n, 0.0, v0,
+                                               *params.values(), c, np.array([-1, -1, -1, 0]),
+                                               1, False, np.array([3]))
     x, scores = x[:, 0], scores[:, 0]
     for i, name in enumerate(params):
         s = scores[:, i]
