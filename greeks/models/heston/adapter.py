@@ -83,8 +83,8 @@ def steps_per_year(xi: float, theta: float, requested: float = AUTO_STEPS,
     end points (:func:`greeks.models.heston.constants.integration_weights`), which
     ignores its spread given them, a bias that grows with ξ²Δ/θ (the variance's relative
     noise over a step at its long-run level); at ξ²Δ/θ ≤ 1/4 it stays below about 0.3
-    standard errors of N_ref paths on the published cases and on random parameters that
-    satisfy Feller's condition (benchmarks/heston_bias.py, benchmarks/heston_random.py,
+    standard errors of N_ref paths on the published cases and on most random parameters
+    that satisfy Feller's condition (benchmarks/heston_bias.py, benchmarks/heston_random.py,
     docs/accuracy.md).  Where the condition fails the bias grows with ξ²/(2κθ) − 1 and
     falls with the maturity instead: the automatic grid then also puts at least
     :func:`feller_steps` steps before each maturity (:meth:`Heston.grid_steps`)."""
@@ -106,13 +106,13 @@ def feller_steps(kappa: float, theta: float, xi: float, paths: int = 0) -> int:
     large against the variance itself, and the grid's bias no longer follows ξ²Δ/θ: on 52
     steps a year it is about 0.3 (ξ²/(2κθ) − 1)/T standard errors of N_ref paths for
     european and digital rows of maturity T (the digitals' deltas the worst), and it falls
-    2–4× per halving of the step.  A count of steps over each row's life that grows with
-    the Feller deficit follows that scaling: the largest bias of price and delta over such
-    rows, 0.9–5.9 SE of N_ref paths on the base grid, falls to about 0.5 or less
-    (benchmarks/heston_feller.py, docs/accuracy.md).  The count stays within the regular
-    steps of the published cases that violate the condition (Fang–Oosterlee 43 against
-    52, Broadie–Kaya I and II 16 and 47 against 79 and 260, Andersen's case I 624 against
-    1,000), whose grids it leaves as they were."""
+    1.5–4× per halving of the step.  A count of steps over each row's life that grows with
+    the Feller deficit follows that scaling: over rows with ξ²/(2κθ) = 4–25 and T = 0.5–3
+    the largest bias of price and delta, 0.54–5.4 SE of N_ref paths on the base grid, falls
+    to 0.23–0.45 (benchmarks/heston_feller.py, docs/accuracy.md).  The count stays within
+    the regular steps of the published cases that violate the condition (Fang–Oosterlee 43
+    against 52, Broadie–Kaya I and II 15 and 47 against 79 and 260, Andersen's case I 624
+    against 1,000), whose grids it leaves as they were."""
     deficit = min(FELLER_STEPS * (xi * xi / (2.0 * kappa * theta) - 1.0), MAX_STEPS_PER_YEAR)
     if deficit <= 0.0:
         return 0
