@@ -48,9 +48,10 @@ and Euler only 7 %, so dropping Euler's coarse grids would save nothing worth ha
 ``--repeats 1`` halves the time, ``--schemes qe,euler`` cuts it by about two thirds,
 ``--paths 100000`` gives a quick look in under two minutes.  A step count of 0 is the
 engine's automatic one (``greeks.models.heston.adapter.steps_per_year``: max(52, ⌈4ξ²/θ⌉),
-refined by (paths/200,000)^(1/4) beyond 200,000 paths), printed "auto".  Single timings vary by up
-to 2x when anything else uses the cores; the fastest of the repeats is robust to short
-interruptions.
+and at least ``feller_steps`` before each maturity where ξ² > 2κθ, which these cases' regular
+steps already exceed; refined by (paths/200,000)^(1/4) beyond 200,000 paths), printed
+"auto".  Single timings vary by up to 2x when anything else uses the cores; the fastest of
+the repeats is robust to short interruptions.
 """
 
 from __future__ import annotations

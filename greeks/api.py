@@ -86,9 +86,10 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
     steps_per_year : float
         Heston simulation steps per year, in (0, 100000]; the grid is the union of these
         steps and every row's dates.  Default (None): per simulation, max(52, ⌈4ξ²/θ⌉) up
-        to 1,024, refined by (paths/200,000)^(1/4) beyond 200,000 paths
-        (greeks.models.heston.adapter.steps_per_year), which keeps the discretisation bias
-        below about 0.3 standard errors at any path count.
+        to 1,024, and where ξ² > 2κθ at least ⌈26 (ξ²/(2κθ) − 1)⌉ steps before each
+        maturity, refined by (paths/200,000)^(1/4) beyond 200,000 paths
+        (greeks.models.heston.adapter.steps_per_year, feller_steps), which keeps the
+        discretisation bias a fraction of the standard error at any path count.
     first_step : float
         Length in years of the first Heston step (default None or 0: one regular step; shorter
         where a row has a date inside it).  The vega weight's variance falls like

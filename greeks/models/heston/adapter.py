@@ -50,6 +50,7 @@ CARRIED = (sensitivities.THETA, sensitivities.RHO)  # estimated by the exercise 
 THETA_CODE = sensitivities.THETA  # of the further Greeks (greeks.sensitivities.NAMES)
 EXERCISE_VOL_STEP = 0.02  # k of the early-exercise vega (σ0 ± k, greeks.exercise)
 MIN_STEPS = 24  # steps before any maturity, however short (fewer if steps/yr is lower)
+FELLER_STEPS = 26.0  # automatic grids: at least FELLER_STEPS · (ξ²/(2κθ) − 1) steps per maturity
 CONDITIONED = payoff_table.codes_where("conditional")  # by conditional Monte Carlo
 # S intervals of the ADI grid of the solved exercise boundaries, twice the pricer's: the fixed
 # policy's rho is first order in the boundary's error (greeks.models.heston.exercise_carry)
@@ -84,9 +85,11 @@ def steps_per_year(xi: float, theta: float, requested: float = AUTO_STEPS,
     end points (:func:`greeks.models.heston.constants.integration_weights`), which
     ignores its spread given them, a bias that grows with ξ²Δ/θ (the variance's relative
     noise over a step at its long-run level); at ξ²Δ/θ ≤ 1/4 it stays below about 0.3
-    standard errors of N_ref paths on the published cases and on most random parameters,
-    but not where Feller's condition is strongly violated (a digital with ξ²/(2κθ) = 8.8:
-    2.3 SE; benchmarks/heston_bias.py, benchmarks/heston_random.py, docs/accuracy.md)."""
+    standard errors of N_ref paths on the published cases and on most random parameters
+    that satisfy Feller's condition (benchmarks/heston_bias.py, benchmarks/heston_random.py,
+    docs/accuracy.md).  Where the condition fails the bias grows with ξ²/(2κθ) − 1 and
+    falls with the maturity instead: the automatic grid then also puts at least
+    :func:`feller_steps` steps before each maturity (:meth:`Heston.grid_steps`)."""
     if requested != AUTO_STEPS:
         return requested
     base = float(min(max(MIN_STEPS_PER_YEAR, math.ceil(BIAS_STEPS * xi * xi / theta)),
@@ -94,6 +97,28 @@ def steps_per_year(xi: float, theta: float, requested: float = AUTO_STEPS,
     if paths <= REFERENCE_PATHS:
         return base
     return float(min(math.ceil(base * refinement(paths)), MAX_REFINED_STEPS_PER_YEAR))
+
+
+def feller_steps(kappa: float, theta: float, xi: float, paths: int = 0) -> int:
+    """The fewest steps the automatic grid puts before each maturity where Feller's
+    condition fails: ⌈26 (ξ²/(2κθ) − 1)⌉ (at most 1,024), refined like the regular steps
+    (:func:`refinement`) beyond N_ref paths; 0 where ξ² ≤ 2κθ.
+
+    Where ξ² > 2κθ the variance reaches 0 and sits near it, where a step's noise ξ²Δ is
+    large against the variance itself, and the grid's bias no longer follows ξ²Δ/θ: on 52
+    steps a year it is about 0.3 (ξ²/(2κθ) − 1)/T standard errors of N_ref paths for
+    european and digital rows of maturity T (the digitals' deltas the worst), and it falls
+    1.5–4× per halving of the step.  A count of steps over each row's life that grows with
+    the Feller deficit follows that scaling: over rows with ξ²/(2κθ) = 4–25 and T = 0.5–3
+    the largest bias of price and delta, 0.54–5.4 SE of N_ref paths on the base grid, falls
+    to 0.23–0.45 (benchmarks/heston_feller.py, docs/accuracy.md).  The count stays within
+    the regular steps of the published cases that violate the condition (Fang–Oosterlee 43
+    against 52, Broadie–Kaya I and II 15 and 47 against 79 and 260, Andersen's case I 624
+    against 1,000), whose grids it leaves as they were."""
+    deficit = min(FELLER_STEPS * (xi * xi / (2.0 * kappa * theta) - 1.0), MAX_STEPS_PER_YEAR)
+    if deficit <= 0.0:
+        return 0
+    return min(math.ceil(deficit * refinement(paths)), MAX_REFINED_STEPS_PER_YEAR)
 
 
 class HestonPaths(NamedTuple):
@@ -173,10 +198,13 @@ class Heston(Model):
         out = [regular[regular > first_step],
                np.array([first_step]) if 0 < first_step < last else np.empty(0)]
         # a maturity shorter than `least` regular steps gets `least` steps of its own (on
-        # the automatic grid, refined as the regular steps are)
-        auto = steps_per_year_ == AUTO_STEPS and paths > REFERENCE_PATHS
+        # the automatic grid refined as the regular steps are, and at least
+        # :func:`feller_steps` where Feller's condition fails)
+        auto = steps_per_year_ == AUTO_STEPS
         least = min(math.ceil(MIN_STEPS * refinement(paths)) if auto else MIN_STEPS,
                     math.ceil(steps))
+        if auto:
+            least = max(least, feller_steps(*params[1:4], paths))
         return out + [t * np.arange(1, least + 1) / least for t in np.unique(maturities)
                       if t * steps < least and t > first_step]
 

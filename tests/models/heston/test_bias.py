@@ -2,8 +2,10 @@
 count, and central differences extrapolated from bumps h and 2h."""
 
 import math
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from helpers import assert_within, closed_form, k_for, make_frame, seed
 
@@ -61,6 +63,43 @@ def test_planned_grid_follows_each_group_path_count():
     assert sizes(engine.plan_groups(frame, paths=counts)) == {"g": 24, "h": 158}
 
 
+S31_7 = dict(model="heston", vol=None, instrument="digital", option_type="put", spot=122.57,
+             strike=113.34, maturity=1.001, rate=0.0417, dividend=0.0261, v0=0.1336,
+             kappa=0.57, theta=0.1291, xi=1.136, rho=-0.346)
+
+
+def test_feller_steps_grow_with_the_feller_deficit():
+    """⌈26 (ξ²/(2κθ) − 1)⌉ steps before each maturity on the automatic grid, none where
+    Feller's condition holds, refined like the regular steps."""
+    assert adapter.feller_steps(0.57, 0.1291, 1.136) == 202  # s31-7: ξ²/(2κθ) = 8.77
+    assert adapter.feller_steps(1.5, 0.045, 0.3) == 0  # ξ² < 2κθ
+    assert adapter.feller_steps(0.57, 0.1291, 1.136, 16 * adapter.REFERENCE_PATHS) == 404
+    assert adapter.feller_steps(1e-3, 1e-3, 5.0) == adapter.MAX_STEPS_PER_YEAR
+    frame = make_frame([dict(id="d", **S31_7), dict(id="q", **{**S31_7, "maturity": 0.1})])
+    (group,) = engine.plan_groups(frame, paths=200_000)
+    before = [group.times[group.times <= t + 1e-12] for t in (0.1, 1.001)]
+    assert [times.size >= 202 for times in before] == [True, True]
+    assert np.diff(np.concatenate(([0.0], before[1]))).max() <= 1.001 / 202 + 1e-12
+    (explicit,) = engine.plan_groups(frame, steps_per_year=52.0, paths=200_000)
+    # an explicit grid is kept: its 52 steps to 1, the maturity 1.001, 24 steps to 0.1
+    assert explicit.times.size == 52 + 1 + 24
+
+
+def test_feller_steps_leave_the_published_grids():
+    """Each published case's maturity already holds more regular steps than its Feller
+    count: the grids, and so the numbers, are those of the regular steps alone."""
+    table = pd.read_csv(Path(__file__).resolve().parents[3] / "data" / "heston_reference.csv")
+    for case in table.to_dict("records"):
+        row = dict(id=case["case"], model="heston", vol=None, option_type="call",
+                   **{k: case[k] for k in ("spot", "strike", "maturity", "rate", "dividend",
+                                           "v0", "kappa", "theta", "xi", "rho")})
+        (group,) = engine.plan_groups(make_frame([row]), paths=200_000)
+        steps = steps_per_year(case["xi"], case["theta"])
+        assert group.times.size == math.ceil(case["maturity"] * steps - 1e-9), case["case"]
+        assert adapter.feller_steps(case["kappa"], case["theta"], case["xi"]) < \
+            case["maturity"] * steps
+
+
 def test_extrapolated_difference_is_fourth_order():
     """On exp: the central difference is off by h²/6, the extrapolation by h⁴/30."""
     x = 0.3
@@ -95,6 +134,7 @@ def test_refined_grid_removes_a_bias_the_fixed_grid_shows(monkeypatch):
     off by about 4.4, 7.7 and 7.5 SE (its bias measured at 4·10⁶ paths)."""
     monkeypatch.setattr(adapter, "MIN_STEPS_PER_YEAR", 12)
     monkeypatch.setattr(adapter, "BIAS_STEPS", 0.0)
+    monkeypatch.setattr(adapter, "FELLER_STEPS", 0.0)
     monkeypatch.setattr(adapter, "REFERENCE_PATHS", 2_000)
     frame = make_frame([dict(id="bk1", **BROADIE_KAYA_1)])
     paths = 200_000
@@ -138,3 +178,18 @@ def test_default_settings_at_four_million_paths():
     run = engine.simulate(frame, 4_000_000, seed(4))
     assert_within(run.mean[0, :3], np.array(closed_form(frame.iloc[0])), run.se[0, :3],
                   k=k_for(3), label="bk1")
+
+
+@pytest.mark.slow
+def test_feller_steps_remove_the_bias_of_a_digital_near_zero_variance():
+    """The s31-7 digital put (ξ²/(2κθ) = 8.8) at 2·10⁶ paths and every default (93 regular
+    steps and 360 Feller steps): within k SE of the semi-analytic values, where its base
+    grid of 52 steps a year is off by about 2.3 SE of 200,000 paths in delta, some 7 SE of
+    this run (benchmarks/results/heston_feller.md)."""
+    frame = make_frame([dict(id="s31-7", **S31_7)])
+    reference = np.array(closed_form(frame.iloc[0]))
+    run = engine.simulate(frame, 2_000_000, seed(5))
+    assert_within(run.mean[0, :3], reference, run.se[0, :3], k=k_for(3), label="feller")
+    base = engine.simulate(frame, 2_000_000, seed(5), steps_per_year=52.0)
+    z = (base.mean[0, :3] - reference) / base.se[0, :3]
+    assert np.abs(z).max() > k_for(3), z  # the check above can fail: the base grid does
