@@ -115,12 +115,13 @@ def test_off_a_flat_market_is_the_flat_row():
 
 @pytest.mark.slow
 def test_standard_errors_match_the_spread_over_seeds():
-    frame = make_frame([ROWS[2]])
-    runs = [greeks.price_portfolio(frame, paths=4_000, seed=s, greeks="theta")
+    frame = make_frame([ROWS[0], ROWS[2], ROWS[3]])
+    runs = [greeks.price_portfolio(frame, paths=4_000, seed=s, greeks="theta,rho")
             for s in seeds(12, start=83)]
-    assert_se_matches_spread([[run["theta_per_year"].iat[0]] for run in runs],
-                             [[run["theta_per_year_se"].iat[0]] for run in runs],
-                             label=["theta_per_year"])
+    names = ["theta_per_year", "rho_rate"]
+    assert_se_matches_spread([run[names].to_numpy() for run in runs],
+                             [run[[f"{n}_se" for n in names]].to_numpy() for run in runs],
+                             label="rows × (theta, rho) ")
 
 
 def test_off_curves_a_call_never_exercised_has_the_european_one_day_theta():
