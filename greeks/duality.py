@@ -204,14 +204,19 @@ def _psi(a, mu, s):
         2.0 * math.pi)
 
 
+@njit(cache=True, inline="always")
+def _hat(m, h, mu, s):
+    """E[e_m(Y)], Y ~ N(μ, s²), e_m the hat function of the nodes at (m ∓ 1) h: the second
+    difference of :func:`_psi` over h."""
+    return (_psi((m - 1) * h, mu, s) - 2.0 * _psi(m * h, mu, s) + _psi((m + 1) * h, mu, s)) / h
+
+
 @njit(cache=True)
 def hat_weights(mu, s, h, reach):
     """w_m, m = −reach … reach: the Gaussian N(μ, s²) average of the hat function at m h."""
     out = np.empty(2 * reach + 1)
     for k in range(2 * reach + 1):
-        m = k - reach
-        out[k] = (_psi((m - 1) * h, mu, s) - 2.0 * _psi(m * h, mu, s)
-                  + _psi((m + 1) * h, mu, s)) / h
+        out[k] = _hat(k - reach, h, mu, s)
     return out
 
 
@@ -290,9 +295,7 @@ def _expectation(values, first, h, x, mu, s, floor):
     last = values.size - 1
     total = 0.0
     for m in range(lo, hi + 1):
-        weight = (_psi((m - 1) * h, centre, s) - 2.0 * _psi(m * h, centre, s)
-                  + _psi((m + 1) * h, centre, s)) / h
-        total += weight * values[min(max(m, 0), last)]
+        total += _hat(m, h, centre, s) * values[min(max(m, 0), last)]
     if floor == floor:
         total += (floor - values[0]) * _below(centre, s)
     return total
