@@ -84,8 +84,7 @@ PLAIN = click.option(
 UPPER_BOUND = click.option(
     "--upper-bound", is_flag=True,
     help="Also an upper bound of the price of american and bermudan rows by duality (GBM "
-         "rows, off a --market too, and Heston rows without --market; columns upper_bound, "
-         "upper_bound_se).")
+         "and Heston rows, off a --market too; columns upper_bound, upper_bound_se).")
 
 EXTRA_COLUMNS = click.option(
     "--extra-columns", default="", show_default="none",

@@ -12,6 +12,7 @@ extrapolation: |upper − reference| ≤ ``EXTRAPOLATION`` (2e-5 relative; measu
 and the simulated price within 0.5 % + k·se below the bound.
 """
 
+import dataclasses
 import math
 
 import numpy as np
@@ -145,20 +146,25 @@ def test_cli_upper_bound_columns_only_when_asked(tmp_path):
                                   without)  # the rest bit-identical
 
 
-def test_heston_rows_off_a_market_get_nan():
-    """(GBM rows off a market: tests/market/test_upper_bound.py.)"""
+def test_heston_rows_off_a_market_with_a_cash_dividend_before_expiry_get_nan():
+    """(Heston and GBM rows off a market: tests/market/test_heston_upper_bound.py,
+    tests/market/test_upper_bound.py.)  Without the dividend the row is bounded."""
     from greeks.market.curves import Curve
     from greeks.market.dynamics import Dynamics, RowMarket
+    from greeks.market.file import Dividend
     from greeks.market.positions import MARKET_COLUMN
 
     row = dict(BERMUDAN[1], id="H", model="heston", v0=0.04, kappa=1.5, theta=0.04, xi=0.5,
                rho=-0.7)
-    frame = make_frame([row])
+    frame = make_frame([row, dict(row, id="D")])
     dynamics = Dynamics(row["spot"], Curve.flat(row["rate"]), Curve.flat(row["dividend"]), (),
                         None)
-    frame[MARKET_COLUMN] = [RowMarket(dynamics, tuple(_dates(row)), ())]  # off a market
+    cash = Dividend(0.5 * row["maturity"], 1.0, False)
+    frame[MARKET_COLUMN] = [RowMarket(d, tuple(_dates(row)), ())  # off a market
+                            for d in (dynamics, dataclasses.replace(dynamics, dividends=(cash,)))]
     upper, se, checks = duality.frame_upper_bounds(frame, 100, 0)
-    assert math.isnan(upper[0]) and math.isnan(se[0]) and not checks
+    assert np.isfinite(upper[0]) and np.isfinite(se[0]) and list(checks) == ["H"]
+    assert math.isnan(upper[1]) and math.isnan(se[1])
 
 
 @pytest.mark.slow

@@ -407,25 +407,33 @@ class Heston(Model):
     def upper_bound(self, row, times, *, paths, seed, american, richardson, market=None):
         """:func:`greeks.models.heston.duality.upper_bound` of a put, and of the put a call
         equals by put–call symmetry (spot and strike, rate and yield swapped, κ*, θ*, −ρ:
-        :func:`greeks.models.heston.exercise_rule.symmetric_parameters`; none where κ* ≤ 0,
-        nor off a market)."""
-        from greeks.models.heston.duality import upper_bound
+        :func:`greeks.models.heston.exercise_rule.symmetric_parameters`; none where κ* ≤ 0);
+        off a market on the zero-carry chain times the growth, the hedge's value function at
+        the flat rate and yield to expiry (:func:`greeks.models.heston.duality.market_carry`,
+        a call's with the curves swapped; none with a cash dividend on or before expiry)."""
+        from greeks.models.heston.duality import market_carry, upper_bound
 
-        if market is not None:
-            return None
-
-        spot, strike, rate, dividend = (float(row[name]) for name in ("spot", "strike", "rate",
-                                                                       "dividend"))
+        maturity, strike = float(row["maturity"]), float(row["strike"])
+        if market is None:
+            spot, rate, dividend = (float(row[name]) for name in ("spot", "rate", "dividend"))
+        else:
+            dynamics = market.dynamics
+            if dynamics.cash_dividends(maturity):
+                return None
+            spot = float(dynamics.spot)
+            rate, dividend, _ = dynamics.equivalent(maturity)
         v0, kappa, theta, xi, rho = (float(row[name]) for name in PARAMETERS)
-        if row["option_type"] == "call":
+        call = row["option_type"] == "call"
+        if call:
             symmetric = symmetric_parameters(rate, dividend, kappa, theta, xi, rho)
             if symmetric is None:
                 return None
             rate, dividend, kappa, theta, xi, rho = symmetric
             spot, strike = strike, spot
-        return upper_bound(spot, strike, row["maturity"], rate, dividend,
+        return upper_bound(spot, strike, maturity, rate, dividend,
                            (v0, kappa, theta, xi, rho), times, paths=paths, seed=seed,
-                           american=american, richardson=richardson)
+                           american=american, richardson=richardson,
+                           carry=None if market is None else market_carry(dynamics, call))
 
     def exercise_carry_means(self, group, means, sigma):
         """:func:`greeks.models.heston.exercise_carry.carry_means` of the characteristic

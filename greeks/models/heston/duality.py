@@ -1,31 +1,48 @@
 """Upper bound of a Heston Bermudan (and American) put's price by duality, with a hedging
-martingale from the ADI value function.
+martingale from the ADI value function, flat or off a market.
 
 Duality (:mod:`greeks.duality`): for the discounted exercise values Z_i = D_i (K − S_i)⁺ on
 the dates t_1 … t_n and any martingale M with M_0 = 0, V_0 ≤ E[max_i (Z_i − M_i)] = U, with
-equality for the martingale part of the discounted value process.  Here
+equality for the martingale part of the discounted value process.  The chain is the exact
+scheme's (whatever the row's scheme: its martingale correction makes the zero-carry price S⁰
+an exact martingale at any ρ, and its variance's conditional mean is the CIR one), stepping
+at most ``MAX_STEP`` apart, every exercise date a step; S_t = G(t) S⁰_t, and
 
-    M_i = Σ_{k < i} Σ_{steps in (t_k, t_{k+1}]} φ (S̃_{+} − S̃),   φ = e^{−q t} ∂V_k/∂S (S, ū),
+    M_i = Σ_{steps t_k → t_{k+1} before t_i} [ φ_k (S⁰_{k+1} − S⁰_k)
+                                              + ψ_k (v_{k+1} − θ − (v_k − θ) e^{−κΔ_k}) ],
+    φ_k = D(t_k) G(t_k) ∂V/∂S (S_{t_k}, v̄_k),   ψ_k = D(t_k) ∂V/∂v (S_{t_k}, v̄_k),
 
-S̃_t = e^{−(r−q) t} S_t, V_k the ADI solution's value of holding on from date k
-(:func:`greeks.models.heston.american.heston_value_grids`; at t = 0 the value itself), read
-at the step's start by bilinear interpolation of its centred S-differences, ū the variance
-averaged over the previous step (the chain's; v0 on the first).  S̃ is an exact martingale on
-the exact scheme's chain (its martingale correction), and φ is known at each step's start,
-so E[M_τ] = 0 for every stopping time: U is an upper bound of the chain's Bermudan price
-whatever the grid's accuracy, which only sets how tight it is.  The variance risk is left
-unhedged (the bound is looser by what a delta hedge leaves of it).  The chain (the exact
-scheme, whatever the row's scheme: a martingale at any ρ) steps at most ``MAX_STEP``
-apart, every exercise date a step.  An american row: 2 U(Δ) − U(2Δ) over the two exercise
-grids (each its own value functions, the same paths), also exercisable at t = 0 (Z_0 =
-(K − S0)⁺), an estimate of an upper bound of the American price as for GBM.  Puts; a call
-through the put it equals by put–call symmetry (the adapter's ``upper_bound``); rows off a
-market: none.
+V the ADI solution's value of holding on from the last exercise date before the step
+(:func:`greeks.models.heston.american.heston_value_grids`; at t = 0 the value itself), its
+derivatives the centred differences of the grid read by bilinear interpolation, v̄_k the
+variance at the step's start (the chain's; v0 on the first; v at the step ends recovered
+from the chain's integrated variance).  Both increments have conditional mean zero given the
+step's start and φ_k, ψ_k are known there, so E[M_τ] = 0 for every stopping time: U is an
+upper bound of the chain's Bermudan price whatever the value function's accuracy, which only
+sets how tight it is.  Flat rate r and yield q: G(t) = e^{(r−q)t}, D(t) = e^{−rt}, so
+φ_k = e^{−q t_k} ∂V/∂S on the increments of S̃ = e^{−(r−q)t} S (the chain is simulated with
+its carry).  Off a market (:class:`Carry`: rate and yield curves with integrals I_r, I_q,
+proportional dividends y at ex-dates τ) G(t) = e^{I_r(t) − I_q(t)} Π_{τ ≤ t} (1 − y),
+D(t) = e^{−I_r(t)}, the chain simulated with zero carry, and V the ADI solution at the flat
+rate and yield to expiry with the same D(T) and G(T) (:meth:`Dynamics.equivalent`): the
+hedge of the flat equivalent, still an exact martingale.  Rows with cash dividends on or
+before expiry have no bound here (the adapter's ``upper_bound``: a cash drop makes S no
+multiple of a martingale).
+
+An american row: 2 U(Δ) − U(2Δ) over the two exercise grids (each its own value functions,
+the same paths), also exercisable at t = 0 (Z_0 = (K − S0)⁺), an estimate of an upper bound
+of the American price as for GBM.  Puts; a call through the put it equals by put–call
+symmetry (the adapter's ``upper_bound``; under the share measure: spot and strike swapped,
+κ* = κ − ρξ, θ* = κθ/κ*, −ρ, and the carry G* = 1/G, D* = D G, i.e. flat the rate and yield
+swapped, off a market the rate and yield curves swapped, G*(t) = e^{I_q(t) − I_r(t)},
+D*(t) = e^{−I_q(t)}, proportional dividends moved into the discount: :func:`market_carry`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 from numba import njit
@@ -58,33 +75,69 @@ def _bilinear(grid, s_nodes, v_nodes, s, v):
 
 
 @njit(cache=True)
-def dual_values(s_paths, v_paths, times, decay, theta, step_date, is_date, strike, rate,
-                dividend, v0, spot, hedge, s_nodes, v_nodes, american, out, final):
+def dual_values(s_paths, v_paths, decay, theta, step_date, is_date, strike, v0, spot, growth,
+                tilde, delta_scale, vega_scale, discount, hedge, s_nodes, v_nodes, american, out,
+                final):
     """Per path max_i (Z_i − M_i) into ``out`` and M_n into ``final``: ``s_paths`` and
-    ``v_paths`` (paths × grid steps) the price and variance at each step's end, ``times``
-    the steps' ends, ``decay`` their e^{−κΔ}, ``step_date[k]`` the value function hedging
-    step k (the last exercise date before it; 0 before the first), ``is_date[k]`` whether
-    step k ends on an exercise date, ``hedge`` the ∂V/∂S and ∂V/∂v grids."""
-    n = times.size
+    ``v_paths`` (paths × grid steps) the chain's price and variance at each step's end,
+    ``decay`` the steps' e^{−κΔ}, ``step_date[k]`` the value function hedging step k (the
+    last exercise date before it; 0 before the first), ``is_date[k]`` whether step k ends on
+    an exercise date, ``hedge`` the ∂V/∂S and ∂V/∂v grids; per grid point k (0: t = 0)
+    the price S = ``growth``[k] × the chain's, S⁰ = ``tilde``[k] × the chain's, the
+    discount D = ``discount``[k], and at each step's start φ = ``delta_scale``[k] ∂V/∂S,
+    ψ = ``vega_scale``[k] ∂V/∂v."""
+    n = decay.size
     for p in range(s_paths.shape[0]):
         m = 0.0
         best = max(strike - spot, 0.0) if american else -np.inf
-        previous, level, t = spot, v0, 0.0
+        previous, level = spot, v0
         for k in range(n):
             date = step_date[k]
-            phi = math.exp(-dividend * t) * _bilinear(hedge[0, date], s_nodes, v_nodes,
-                                                      previous, level)
-            psi = math.exp(-rate * t) * _bilinear(hedge[1, date], s_nodes, v_nodes, previous,
-                                                  level)
+            price = growth[k] * previous
+            phi = delta_scale[k] * _bilinear(hedge[0, date], s_nodes, v_nodes, price, level)
+            psi = vega_scale[k] * _bilinear(hedge[1, date], s_nodes, v_nodes, price, level)
             now, variance = s_paths[p, k], v_paths[p, k]
-            m += phi * (now * math.exp(-(rate - dividend) * times[k])
-                        - previous * math.exp(-(rate - dividend) * t))
+            m += phi * (now * tilde[k + 1] - previous * tilde[k])
             m += psi * (variance - theta - (level - theta) * decay[k])
             if is_date[k]:
-                best = max(best, math.exp(-rate * times[k]) * max(strike - now, 0.0) - m)
-            previous, level, t = now, variance, times[k]
+                best = max(best, discount[k + 1] * max(strike - growth[k + 1] * now, 0.0) - m)
+            previous, level = now, variance
         out[p] = best
         final[p] = m
+
+
+class Carry(NamedTuple):
+    """A row's carry off a market: G(t) and D(t) on an array of times, and a text key of the
+    curves (the streams' spawn words)."""
+
+    growth: Callable[[np.ndarray], np.ndarray]
+    discount: Callable[[np.ndarray], np.ndarray]
+    key: str
+
+
+def market_carry(dynamics, symmetric: bool = False) -> Carry:
+    """The :class:`Carry` of a :class:`greeks.market.dynamics.Dynamics` (its cash dividends
+    left out), or with ``symmetric`` that of the put a call equals by put–call symmetry:
+    G* = 1/G, D* = D G (e^{I_q − I_r}/Π(1 − y) and e^{−I_q} Π(1 − y): the rate and yield
+    curves swapped)."""
+    if not symmetric:
+        return Carry(dynamics.growth, dynamics.discount, dynamics.key)
+    return Carry(lambda t: 1.0 / dynamics.growth(t),
+                 lambda t: dynamics.discount(t) * dynamics.growth(t),
+                 "symmetric " + dynamics.key)
+
+
+def _factors(points: np.ndarray, rate: float, dividend: float, carry: Carry | None):
+    """(growth, tilde, delta_scale, vega_scale, discount) of :func:`dual_values` at the grid
+    points ``points`` (0 first): flat, the chain S itself, S⁰ = e^{−(r−q)t} S, φ's e^{−qt},
+    ψ's and the discount e^{−rt}; off a market, S = G S⁰ on the zero-carry chain, φ's D G,
+    ψ's and the discount D."""
+    if carry is None:
+        discount = np.array([math.exp(-rate * t) for t in points])
+        return (np.ones(points.size), np.array([math.exp(-(rate - dividend) * t) for t in points]),
+                np.array([math.exp(-dividend * t) for t in points]), discount, discount)
+    growth, discount = carry.growth(points), carry.discount(points)
+    return growth, np.ones(points.size), discount * growth, discount, discount
 
 
 def _variances(increments: np.ndarray, v0: float, c: Constants) -> np.ndarray:
@@ -111,11 +164,17 @@ def _grid(dates: np.ndarray) -> np.ndarray:
 
 
 def upper_bound(spot, strike, maturity, rate, dividend, params, times, *, paths: int,
-                seed: int, american: bool = False, richardson: bool = False) -> UpperBound:
+                seed: int, american: bool = False, richardson: bool = False,
+                carry: Carry | None = None, words=None) -> UpperBound | None:
     """The dual upper bound of the Bermudan put on ``times`` (the last the maturity; with
     ``american`` also exercisable at t = 0; with ``richardson`` 2 U(Δ) − U(2Δ), U(2Δ) on
     every second date back from maturity), ``params`` = (v0, κ, θ, ξ, ρ), on ``paths`` paths
-    of its own streams."""
+    of its own streams; None where a step's discounted price is no martingale (the exact
+    scheme's M(A) infinite).  Flat ``rate`` and ``dividend``, or off a market the ``carry``
+    (:func:`market_carry`) with ``rate`` and ``dividend`` its flat equivalents to expiry,
+    those of the value function.  ``words``: the streams' spawn words (by default hashing
+    the row's defining values, and the carry's key; for tests: shared between a flat row and
+    its flat market)."""
     v0, kappa, theta, xi, rho = (float(x) for x in params)
     times = np.asarray(times, dtype=float)
     subsets = [np.arange(times.size)]
@@ -132,12 +191,16 @@ def upper_bound(spot, strike, maturity, rate, dividend, params, times, *, paths:
         step_date = np.searchsorted(at[d], np.arange(grid.size), side="left")
         solved.append((s_nodes, v_nodes, _hedge_grids(s_nodes, v_nodes, values), is_date,
                        np.minimum(step_date, values.shape[0] - 1).astype(np.int64)))
-    constants = Constants(grid, kappa, theta, xi, rho, rate - dividend)
+    constants = Constants(grid, kappa, theta, xi, rho,
+                          rate - dividend if carry is None else 0.0)
     if not constants.exact_corrected:  # a step whose discounted price is no martingale
         return None
+    factors = _factors(np.concatenate(([0.0], grid)), float(rate), float(dividend), carry)
     column = np.arange(grid.size, dtype=np.int64)
-    words = spawn_words("heston", float(spot), float(strike), float(maturity), float(rate),
-                        float(dividend), v0, kappa, theta, xi, rho, times.tolist(), american)
+    if words is None:
+        words = spawn_words("heston", float(spot), float(strike), float(maturity), float(rate),
+                            float(dividend), v0, kappa, theta, xi, rho, times.tolist(), american,
+                            *(() if carry is None else (carry.key,)))
     combined, final = np.empty(paths), np.empty(paths)
     for c, first in enumerate(range(0, paths, CHUNK_PATHS)):
         count = min(CHUNK_PATHS, paths - first)
@@ -150,9 +213,9 @@ def upper_bound(spot, strike, maturity, rate, dividend, params, times, *, paths:
         parts = []
         for s_nodes, v_nodes, hedge, is_date, step_date in solved:
             out, m = np.empty(count), np.empty(count)
-            dual_values(s_paths, v_paths, grid, constants.e, theta, step_date, is_date,
-                        float(strike), float(rate), float(dividend), v0, float(spot), hedge,
-                        s_nodes, v_nodes, american, out, m)
+            dual_values(s_paths, v_paths, constants.e, theta, step_date, is_date,
+                        float(strike), v0, float(spot), *factors, hedge, s_nodes, v_nodes,
+                        american, out, m)
             parts.append(out)
             if len(parts) == 1:
                 final[first:first + count] = m
