@@ -112,10 +112,10 @@ def row_estimate(arrays, n_units, antithetic, coef, means, weight, slot, add_tot
 
 
 @njit(cache=True, nogil=True)
-def likelihood_ratio_heston(s_by_date, residual_by_date, variance_by_date, score, spot, sigma0,
-                            d_mean, d_var, date_start, date_index, spec, forward, weight,
-                            total_of, n_totals, coef, conditioned, antithetic, collect, out,
-                            sums):
+def likelihood_ratio_heston(s_by_date, linear_by_date, residual_by_date, variance_by_date,
+                            score, spot, sigma0, d_mean, d_var, date_start, date_index,
+                            score_column, spec, forward, forward_slope, weight, total_of,
+                            n_totals, coef, conditioned, antithetic, collect, out, sums):
     """Moments of every row of a group on one chunk of Heston paths: likelihood ratio, or,
     for the european and cash digital rows with ``conditioned[j]``, :func:`_conditional_values`.
 
@@ -125,10 +125,15 @@ def likelihood_ratio_heston(s_by_date, residual_by_date, variance_by_date, score
     whatever the number of dates, so that the kernel compiles once (a paths × dates view
     types as C order with one date, as F order with more).  ``score`` the first variance
     transition's score; ``d_mean``, ``d_var`` = ∂μ_1/∂v_0, ∂V_1/∂v_0 per path (weights in
-    :func:`greeks.models.heston.scores.path_scores`).  The other arguments as in
+    :func:`greeks.models.heston.scores.path_scores`, on row j's first score date, stored
+    column ``score_column[j]``: its first date, or off a market with cash dividends the
+    first ex-date before it).  The linear payoff L reads ``linear_by_date`` (the prices, or
+    with cash dividends the unfloored ones: :mod:`greeks.models.heston.dropped`), with
+    E[L] = ``forward[j]`` and ∂E[L]/∂S0 = ``forward_slope[j]``.  The other arguments as in
     :func:`likelihood_ratio_gbm`.
     """
     s, residual, variance = s_by_date.T, residual_by_date.T, variance_by_date.T
+    linear_s = linear_by_date.T
     n_paths = s.shape[0]
     n_units = n_paths // 2 if antithetic else n_paths
     n_rows = spec.kind.size
@@ -137,7 +142,7 @@ def likelihood_ratio_heston(s_by_date, residual_by_date, variance_by_date, score
     linear = np.empty(n_paths)
     for j in range(n_rows):
         dates = date_index[date_start[j]:date_start[j + 1]]
-        means = _control_means(forward[j], spot)
+        means = np.array([forward[j], 0.0, forward_slope[j], 0.0, 0.0])
         kind, discount = spec.kind[j], spec.discount[j]
         if conditioned[j]:
             digital = kind == payoffs.DIGITAL
@@ -150,9 +155,9 @@ def likelihood_ratio_heston(s_by_date, residual_by_date, variance_by_date, score
                  totals, out[j], sums[j])
             continue
         payoffs.evaluate(s, dates, spec, j, payoff)
-        linear_payoff(s, dates, kind == payoffs.ASIAN, discount, linear)
-        _row(_heston_values, (payoff, linear, dates, residual, variance, score, spot, sigma0,
-                              d_mean, d_var),
+        linear_payoff(linear_s, dates, kind == payoffs.ASIAN, discount, linear)
+        _row(_heston_values, (payoff, linear, score_column[j], residual, variance, score, spot,
+                              sigma0, d_mean, d_var),
              n_units, antithetic, coef[j], means, weight[j], total_of[j], n_rows > 1, collect,
              totals, out[j], sums[j])
     group_total(totals, weight, total_of, out)
@@ -222,9 +227,9 @@ def _gbm_values(p, args):
 @njit(cache=True, nogil=True, inline="always")
 def _heston_values(p, args):
     """(y_0, y_1, y_2, c_0, ..., c_4) on path p under Heston."""
-    payoff, linear_payoff, dates, residual, variance, score, spot, sigma0, d_mean, d_var = args
+    payoff, linear_payoff, col, residual, variance, score, spot, sigma0, d_mean, d_var = args
     w_delta, w_vega = heston_path_scores(
-        p, (residual, variance, score, dates[0], spot, sigma0, d_mean, d_var))
+        p, (residual, variance, score, col, spot, sigma0, d_mean, d_var))
     return _lr_values(payoff[p], linear_payoff[p], w_delta, w_vega)
 
 

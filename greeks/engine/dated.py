@@ -32,6 +32,7 @@ class DatedGrid(NamedTuple):
     forward_slope: np.ndarray  # per row: ∂E[L]/∂S0
     discount: np.ndarray     # DF(t_k) of the curve (american and bermudan rows' exercise)
     dynamics: object         # the greeks.market.dynamics.Dynamics simulated
+    cash_rows: np.ndarray    # per row: a cash dividend on or before its expiry
 
 
 def dated_grid(dynamics, grid: np.ndarray, indices: list, maturities: np.ndarray,
@@ -62,5 +63,6 @@ def dated_grid(dynamics, grid: np.ndarray, indices: list, maturities: np.ndarray
         shift = np.asarray(dynamics.vol.parallel_shift(grid), dtype=float)
     else:
         clock = shift = np.empty(0)
+    paying = np.array([bool(dynamics.cash_dividends(float(t))) for t in maturities])
     return DatedGrid(growth, clock, shift, cash, start, np.concatenate(scores), forward, slope,
-                     np.asarray(dynamics.discount(grid), dtype=float), dynamics)
+                     np.asarray(dynamics.discount(grid), dtype=float), dynamics, paying)

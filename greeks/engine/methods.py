@@ -8,7 +8,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
-from greeks.market.positions import dated_rows
+from greeks.market.positions import MARKET_COLUMN, dated_rows
 from greeks.models import adapter as model_of
 from greeks.payoff_table import BY_CODE, frame_codes, row_code
 
@@ -87,7 +87,9 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     (conditioned rows: conditional Monte Carlo) on randomised quasi-Monte Carlo paths;
     ``plain``: plain likelihood ratio.  Rows priced off a market (:mod:`greeks.market`) go
     by likelihood ratio with controls under every method (Heston european and cash digital
-    rows: conditional Monte Carlo, except under lr).  American and bermudan rows go under
+    rows: conditional Monte Carlo, except under lr, and except where a cash dividend falls
+    on or before their expiry: the price given the variance path is then no Black–Scholes
+    value, :mod:`greeks.models.heston.dropped`).  American and bermudan rows go under
     every method by their fitted exercise policy (:mod:`greeks.exercise`).  Rows whose
     likelihood-ratio delta weight is unusable (:func:`lr_delta_unusable`) and that are not
     conditioned go by finite differences under auto, mixed and pathwise.
@@ -99,10 +101,11 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
                 else np.full(len(frame), None, dtype=object))
     stuck = lr_delta_unusable(frame)
     dated = dated_rows(frame)
+    paying = cash_before_expiry(frame)
     chosen: dict[tuple, Estimator] = {}  # rows alike in all that decides share the choice
     out = []
     for alike in zip(models.tolist(), codes.tolist(), barriers.tolist(), stuck.tolist(),
-                     np.asarray(dated, dtype=bool).tolist()):
+                     np.asarray(dated, dtype=bool).tolist(), paying.tolist()):
         estimator = chosen.get(alike)
         if estimator is None:
             estimator = chosen[alike] = _estimator(*alike, method, plain)
@@ -110,12 +113,21 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     return out
 
 
+def cash_before_expiry(frame: pd.DataFrame) -> np.ndarray:
+    """Rows priced off a market with a cash dividend on or before their expiry."""
+    if MARKET_COLUMN not in frame.columns:
+        return np.zeros(len(frame), dtype=bool)
+    return np.array([state is not None and bool(state.dynamics.cash_dividends(float(t)))
+                     for state, t in zip(frame[MARKET_COLUMN], frame["maturity"])], dtype=bool)
+
+
 def _estimator(model_name: str, code: int, barrier_type, from_zero: bool, off_market: bool,
-               method: str, plain: bool) -> Estimator:
+               paying: bool, method: str, plain: bool) -> Estimator:
     """The estimator of a row of model ``model_name``, payoff ``code`` and ``barrier_type``
-    (:func:`row_estimators`)."""
+    (:func:`row_estimators`; ``paying``: a cash dividend on or before its expiry, which
+    leaves no conditional Monte Carlo)."""
     model = model_of(model_name)
-    conditioned = code in model.conditioned
+    conditioned = code in model.conditioned and not paying
     if BY_CODE[code].exercise:
         return Estimator(Family.EXERCISE, EXERCISE_LABEL if not plain else "policy+fd+controls")
     if plain:

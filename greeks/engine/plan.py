@@ -24,14 +24,15 @@ DATE_TOLERANCE = 1e-12  # years; dates closer than this are one grid point
 MIN_RICHARDSON = 4  # exercise dates an american row needs for the extrapolation
 
 
-def _group_key(row, family: Family) -> tuple[str, str]:
+def _group_key(row, family: Family, until: float | None = None) -> tuple[str, str]:
     """(group key, simulation key) of a row: the key names the group and seeds its streams;
     groups of a ``separate`` family add their family to the simulation's key (and share
-    its path count under a target SE); a survival-conditioned row is keyed by its id."""
+    its path count under a target SE); a survival-conditioned row is keyed by its id
+    (``until``: :func:`_simulation_key`)."""
     if family is Family.SURVIVAL:
         key = f"survival;id={row.id};{_parameters(row)}" + _market(row)
         return key, key
-    simulation = _simulation_key(row)
+    simulation = _simulation_key(row, until)
     return (f"{simulation};method={family.value}" if family.separate else simulation), simulation
 
 
@@ -45,11 +46,17 @@ def _market(row) -> str:
     return f"spot={float(row.spot)!r};rate={float(row.rate)!r};dividend={float(row.dividend)!r}"
 
 
-def _simulation_key(row) -> str:
+def _simulation_key(row, until: float | None = None) -> str:
+    """The key of a row's simulation; off a market with ``until``, its dynamics' key names
+    only the cash dividends paid by then (:func:`_last_expiries`)."""
     dated = getattr(row, MARKET_COLUMN, None)
     if dated is not None:  # the market's dynamics (with a GBM row's vol curve)
         parameters = _parameters(row, model_of(row.model).market_carried)
-        return (f"dated;model={row.model};{parameters}market={dated.dynamics.key};"
+        dynamics = dated.dynamics
+        if until is not None:
+            dynamics = replace(dynamics, dividends=tuple(
+                d for d in dynamics.dividends if d.proportional or d.time <= until))
+        return (f"dated;model={row.model};{parameters}market={dynamics.key};"
                 f"underlying={row.underlying}")
     return f"model={row.model};{_parameters(row)}{_market(row)};underlying={row.underlying}"
 
@@ -84,10 +91,25 @@ def _group_keys(frame: pd.DataFrame, families: list[Family]) -> tuple[list, list
             simulations[p] = simulation
             keys[p] = f"{simulation};method={family.value}" if family.separate else simulation
     if dated.any():
-        for p, row in zip(np.flatnonzero(dated).tolist(),
-                          frame.iloc[np.flatnonzero(dated)].itertuples(index=False)):
-            keys[p], simulations[p] = _group_key(row, families[p])
+        records = list(frame.iloc[np.flatnonzero(dated)].itertuples(index=False))
+        for p, row, until in zip(np.flatnonzero(dated).tolist(), records,
+                                 _last_expiries(records)):
+            keys[p], simulations[p] = _group_key(row, families[p], until)
     return keys, simulations
+
+
+def _last_expiries(records: list) -> list:
+    """Per row off a market (``records``) whose model keys only the dividends paid
+    (``keys_paid_dividends``): the last expiry of the rows that share its simulation but
+    for the cash dividends, by which its key names them (:func:`_simulation_key`); None for
+    the others (every dividend named)."""
+    bases = [_simulation_key(row, -np.inf) if model_of(row.model).keys_paid_dividends
+             else None for row in records]
+    last: dict = {}
+    for base, row in zip(bases, records):
+        if base is not None:
+            last[base] = max(last.get(base, -np.inf), float(row.maturity))
+    return [None if base is None else last[base] for base in bases]
 
 
 def row_dates(maturity: float, fixings: int, explicit=None) -> np.ndarray:

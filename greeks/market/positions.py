@@ -34,7 +34,7 @@ from greeks.market.dynamics import Dynamics, RowMarket
 from greeks.market.file import Market
 from greeks.market.volatility import VolCurve
 from greeks.models import MODELS, market_model, parameter_columns, schema
-from greeks.payoff_table import DATED_INSTRUMENTS
+from greeks.payoff_table import BY_CODE, DATED_INSTRUMENTS, row_code
 
 MARKET_COLUMN = "market_state"  # internal: dropped from every result table
 OVERRIDES = "overrides"
@@ -231,7 +231,8 @@ def _row_market(market: Market, und, row, own: tuple, times: tuple | None,
     dynamics carry one) vol curve of its underlying, each replaced by the flat value the row
     gives itself (``own``: the market columns it gave; those of its model's are listed as
     its overrides); its exercise or fixing ``times`` (default: ``fixings`` equal steps);
-    ``fail(column, rule)`` where its model cannot take the underlying's cash dividends."""
+    ``fail(column, rule)`` where its model cannot take the underlying's cash dividends on or
+    before its expiry (or, for an american or bermudan row, cannot exercise across them)."""
     inputs = schema(row.model)
     used = tuple(name for name in own if name in ("spot", "rate", "dividend")
                  or name in inputs.PARAMETERS)
@@ -243,10 +244,16 @@ def _row_market(market: Market, und, row, own: tuple, times: tuple | None,
         dividends=() if own_dividend else und.dividends,
         vol=(VolCurve.flat(float(row.vol)) if "vol" in used else und.vol)
         if inputs.VOL_CURVE else None)
-    if not inputs.CASH_DIVIDENDS and dynamics.cash_dividends(float(row.maturity)):
-        able = " and ".join(name for name in MODELS if schema(name).CASH_DIVIDENDS)
-        fail("model", f"cash dividends (underlying {und.name!r}) are supported under {able} "
-                      f"only")
+    if dynamics.cash_dividends(float(row.maturity)):
+        if not inputs.CASH_DIVIDENDS:
+            able = " and ".join(name for name in MODELS if schema(name).CASH_DIVIDENDS)
+            fail("model", f"cash dividends (underlying {und.name!r}) are supported under "
+                          f"{able} only")
+        if not inputs.CASH_DIVIDENDS_EXERCISE and BY_CODE[row_code(row)].exercise:
+            fail("instrument", f"{row.instrument} {row.model} rows with a cash dividend on or "
+                               f"before expiry (underlying {und.name!r}) are not supported: "
+                               f"their exercise policy and European control take prices "
+                               f"proportional to the spot; price them under gbm")
     if times is None:
         count = int(row.fixings)
         times = tuple(float(t) for t in float(row.maturity) * np.arange(1, count) / count) + (

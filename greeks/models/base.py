@@ -121,6 +121,9 @@ class Model:
     # off a market: the parameter columns that the row's market dynamics carry (GBM's vol,
     # its vol curve), left out of a dated group's key
     market_carried: tuple[str, ...] = ()
+    # off a market: a dated group's key (and so its streams) names only the cash dividends
+    # paid by the last expiry of its rows, so that one paid later changes nothing
+    keys_paid_dividends: bool = False
     # further Greeks (greeks.names.GREEKS) its rows get by bump and revalue beside the
     # engine's run (:meth:`revalued_greeks`; :mod:`greeks.revaluation`)
     revalued: tuple[str, ...] = ()

@@ -3,7 +3,7 @@ validation imports this module alone (:func:`greeks.models.schema`).
 
 Off a market a GBM row's volatility is the underlying's vol curve (the row's own ``vol``
 replaces it by a flat one), which its dynamics carry (``VOL_CURVE``); cash dividends are
-simulated (``CASH_DIVIDENDS``).
+simulated (``CASH_DIVIDENDS``), under early exercise too (``CASH_DIVIDENDS_EXERCISE``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ MARKET_ENTRY = None     # no entry of its own in a market's underlying: its ``vo
 MARKET_SOURCE = "vol"   # what a missing value names
 VOL_CURVE = True        # its rows' dynamics carry the underlying's vol curve
 CASH_DIVIDENDS = True   # simulated with cash dividends
+CASH_DIVIDENDS_EXERCISE = True  # american and bermudan rows across them too
 
 
 def market_parameters(underlying, maturity: float) -> dict | None:

@@ -22,6 +22,7 @@ from greeks.models.heston import exercise_carry
 from greeks.models.heston.american import heston_exercise_boundaries
 from greeks.models.heston.analytic import heston_digital, heston_greeks
 from greeks.models.heston.constants import Constants
+from greeks.models.heston.dropped import with_dividends
 from greeks.models.heston.exercise_rule import (
     TABLE_NODES,
     level_table,
@@ -133,6 +134,17 @@ class HestonPaths(NamedTuple):
     constants: Constants
     scores: np.ndarray | None  # (κ, θ, ξ, ρ) scores at each row's last date (paths × rows × 4)
     states: np.ndarray  # v on the stored dates (paths × stored dates; no columns: not kept)
+    grid_columns: np.ndarray  # the stored column of each grid point (−1: not stored)
+
+
+def stored_dates(group) -> np.ndarray:
+    """The grid points a chunk keeps, increasing: the rows' dates and, off a market with
+    cash dividends, the ex-dates (where the drops read the chain:
+    :mod:`greeks.models.heston.dropped`)."""
+    dates = np.unique(group.date_index)
+    if group.market is None or not group.market.cash.any():
+        return dates
+    return np.union1d(dates, np.flatnonzero(group.market.cash))
 
 
 def group_paths(group, rng, n_paths: int, v0: float | None = None, scores: bool = False,
@@ -144,7 +156,7 @@ def group_paths(group, rng, n_paths: int, v0: float | None = None, scores: bool 
     _, kappa, theta, xi, rho = group.params
     v0 = group.params[0] if v0 is None else v0
     constants = Constants(group.times, kappa, theta, xi, rho, group.rate - group.dividend)
-    stored = np.unique(group.date_index)
+    stored = stored_dates(group)
     column = np.full(group.times.size, -1, dtype=np.int64)
     column[stored] = np.arange(stored.size)
     last = group.date_index[group.date_start[1:] - 1]
@@ -154,7 +166,33 @@ def group_paths(group, rng, n_paths: int, v0: float | None = None, scores: bool 
         column, stored.size, group.antithetic, ends, normals, group.sampled_first, states)
     return HestonPaths(np.exp(x, out=x), residual, variance, column[group.date_index],
                        first_variance, slopes, constants,
-                       kept[:, np.searchsorted(ends, last)] if scores else None, level)
+                       kept[:, np.searchsorted(ends, last)] if scores else None, level, column)
+
+
+def market_prices(group, chain: HestonPaths) -> tuple[np.ndarray, np.ndarray]:
+    """(S, the prices the linear control reads) of a chunk off a market, in place of the
+    chain's zero-carry prices: those times the growth G(t), and with cash dividends the
+    drops (:func:`greeks.models.heston.dropped.with_dividends`), the control then reading
+    the unfloored prices."""
+    stored = stored_dates(group)
+    s = chain.s
+    if not group.market.cash.any():
+        s *= group.market.growth[stored]
+        return s, s
+    unfloored = np.empty_like(s)
+    with_dividends(s, group.market.growth[stored], group.market.cash[stored], group.spot,
+                   unfloored)
+    return s, unfloored
+
+
+def first_scores(group, chain: HestonPaths) -> np.ndarray:
+    """The stored column of each row's first score date, where its delta, vega and gamma
+    weights read R and V: its first date, or off a market the first cash ex-date before it
+    (:mod:`greeks.models.heston.dropped`)."""
+    if group.market is None:
+        return chain.columns[group.date_start[:-1]]
+    market = group.market
+    return chain.grid_columns[market.score_index[market.score_start[:-1]]]
 
 
 class Heston(Model):
@@ -163,6 +201,7 @@ class Heston(Model):
     conditioned = CONDITIONED
     further = (sensitivities.GAMMA,)
     carries_exercise = True  # greeks.models.heston.exercise_carry
+    keys_paid_dividends = True
     # cost per path relative to likelihood ratio: finite differences 2.7–3.5× on three chains
     # (greeks compare, one thread), scaled to their five chains
     relative_cost = {"fd": 5.0}
@@ -222,27 +261,31 @@ class Heston(Model):
     def run_likelihood_ratio(self, group, rng, n_paths, coef, collect, out, sums, normals=None):
         """Heston chunk (:func:`group_paths`; ``normals`` given under randomised QMC)."""
         v0, kappa, theta, xi, rho = group.params
-        s, residual, variance, columns, first_variance, slopes, constants, *_ = group_paths(
-            group, rng, n_paths, normals=normals)
-        if group.market is not None:  # off a market: the zero-carry chain times the growth
-            s *= group.market.growth[np.unique(group.date_index)]
+        chain = group_paths(group, rng, n_paths, normals=normals)
+        s, residual, variance, columns, first_variance, slopes, constants, *_ = chain
+        linear, slope = s, group.forward / group.spot
+        conditioned = np.isin(group.payoff.kind, CONDITIONED) & group.conditional
+        if group.market is not None:  # off a market: the zero-carry chain times the growth,
+            s, linear = market_prices(group, chain)  # and the cash dividends' drops
+            if group.market.cash.any():
+                slope = group.market.forward_slope
+                conditioned &= ~group.market.cash_rows
+        starts = first_scores(group, chain)
         score = np.empty(n_paths)
         transition_score(EXACT if group.sampled_first else group.scheme, v0, first_variance,
                          kappa, theta, xi, constants.dt[0], constants.e[0],
                          constants.mean_var[0], constants.base_var[0],
                          constants.chi_scale[0], score)
         estimators.likelihood_ratio_heston(
-            s.T, residual.T, variance.T, score, group.spot, math.sqrt(v0), slopes[:, 0],
-            slopes[:, 1], group.date_start, columns, group.payoff, group.forward,
-            group.weight, group.total_of, group.n_totals, coef,
-            np.isin(group.payoff.kind, CONDITIONED) & group.conditional,
-            group.antithetic, collect, out, sums)
+            s.T, linear.T, residual.T, variance.T, score, group.spot, math.sqrt(v0),
+            slopes[:, 0], slopes[:, 1], group.date_start, columns, starts, group.payoff,
+            group.forward, slope, group.weight, group.total_of, group.n_totals, coef,
+            conditioned, group.antithetic, collect, out, sums)
 
         def multipliers(j, dates, out_):
-            part = slice(group.date_start[j], group.date_start[j + 1])
-            sensitivities.heston_multipliers(residual, variance, columns[part], group.spot,
+            sensitivities.heston_multipliers(residual, variance, starts[j:j + 1], group.spot,
                                              out_)
-        return s, columns, multipliers, s
+        return s, columns, multipliers, linear
 
     def run_rqmc(self, group, seed, replicate, rng, n_paths, coef, out, sums):
         self.run_likelihood_ratio(group, rng, n_paths, coef, False, out, sums,
@@ -472,7 +515,7 @@ def _exercise_chain(group, stream, n_paths: int, v0: float, log_growth=0.0):
                         states=True)
     growth = np.exp(log_growth)
     if group.market is not None:  # off a market: the zero-carry chain times the growth
-        growth = growth * group.market.growth[np.unique(group.date_index)]
+        growth = growth * group.market.growth[stored_dates(group)]
     return chain.s * growth, chain.states / group.params[2], chain
 
 
