@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from helpers import (
     assert_se_matches_spread,
     assert_within,
@@ -22,7 +23,7 @@ from helpers import (
 )
 from scipy import stats
 
-from greeks.api import price_portfolio
+from greeks.api import load, price_portfolio
 from greeks.instruments import InputError
 from greeks.models.heston.analytic import heston_greeks
 
@@ -59,57 +60,75 @@ def day(date: str) -> int:
     return round(years(date, VALUATION) * 365)
 
 
-def _chain(n, days, v0, rng):
-    """Per path and day k = 1..days: (the log-return of S̃ over day k, its drift and ρ part
-    a_k, and v_k Δ), on daily steps Δ = 1/365.  √v by the drift-implicit scheme (positive
-    while 4κθ > ξ², smooth in v0), the log-price given the variance's normals Z_1 and
-    independent Z_2: Δx = −v Δ/2 + √(vΔ) (ρ Z_1 + √(1 − ρ²) Z_2) (an exact martingale)."""
+def _chain(n, days, events, v0, rng, skip=0):
+    """The chain's sums from 0 to each day k of ``events`` (1 ≤ k ≤ ``days``), on daily
+    steps Δ = 1/365 from the normals of days skip + 1, …: of the log-returns of S̃, of
+    their drift and ρ parts a, and of v Δ ({day: (3 × n)}).  √v by the drift-implicit
+    scheme (positive while 4κθ > ξ², smooth in v0); the log-price given the variance's
+    normals Z_1 and independent Z_2: Δx = a + √(1 − ρ²) √(vΔ) Z_2, a = −vΔ/2 + ρ √(vΔ) Z_1
+    (an exact martingale)."""
     kappa, theta, xi, rho = (HESTON[k] for k in ("kappa", "theta", "xi", "rho"))
     dt = 1.0 / 365.0
     y = np.full(n, math.sqrt(v0))
-    out = np.empty((3, days, n))
-    for k in range(days):
+    total = np.zeros((3, n))
+    out = {}
+    for _ in range(skip):
+        rng.standard_normal((2, n))
+    for k in range(1, days + 1):
         z1, z2 = rng.standard_normal((2, n))
         v = y * y
         root = np.sqrt(v * dt)
         a = -0.5 * v * dt + rho * root * z1
-        out[0, k] = a + math.sqrt(1 - rho * rho) * root * z2
-        out[1, k], out[2, k] = a, v * dt
+        total[0] += a + math.sqrt(1 - rho * rho) * root * z2
+        total[1] += a
+        total[2] += v * dt
         b = y + 0.5 * xi * math.sqrt(dt) * z1
         c = 1.0 + 0.5 * kappa * dt
         y = (b + np.sqrt(b * b + 2.0 * c * (kappa * theta - 0.25 * xi * xi) * dt)) / (2.0 * c)
+        if k in events:
+            out[k] = total.copy()
     return out
 
 
-def _values(chain, spot, rows, dividends):
-    """Per row, the discounted value on each path (module docstring) from the chain's
-    daily log-returns, started from ``spot``."""
-    steps, a, var = chain
+def _events(rows, dividends, later=0):
+    """The days the reference reads: ex-dates, fixing dates and expiries (``later`` days
+    closer)."""
+    days = {day(d) for d, _ in dividends}
+    for *_, expiry, more in rows:
+        days |= {day(expiry)} | {day(d) for d in more.get("fixing_dates", "").split(";") if d}
+    return {k - later for k in days if k - later > 0}
+
+
+def _values(chain, spot, rows, dividends, rate=RATE, later=0):
+    """Per row, the discounted value on each path (module docstring) from the chain's sums
+    (:func:`_chain`), started from ``spot``; ``later`` days later (every date that many days
+    closer)."""
     rho2 = 1.0 - HESTON["rho"] ** 2
-    cash = {day(d): amount for d, amount in dividends}
+    cash = {day(d) - later: amount for d, amount in dividends}
+    n = next(iter(chain.values())).shape[1]
     out = []
     for _, kind, option, strike, expiry, more in rows:
-        omega, end = (1.0 if option == "call" else -1.0), day(expiry)
-        t = end / 365.0
-        discount = math.exp(-RATE * t)
-        dates = [day(d) for d in more["fixing_dates"].split(";")] if "fixing_dates" in more \
-            else [end]
+        omega, end = (1.0 if option == "call" else -1.0), day(expiry) - later
+        discount = math.exp(-rate * end / 365.0)
+        dates = ([day(d) - later for d in more["fixing_dates"].split(";")]
+                 if "fixing_dates" in more else [end])
         last = max([k for k in cash if k <= end] + [0])  # the last drop before expiry
-        s = np.full(steps.shape[1], spot)
-        seen = []
-        for k in range(1, (last if kind in ("european", "digital") else end) + 1):
-            s = s * math.exp((RATE - YIELD) / 365.0) * np.exp(steps[k - 1])
+        stop = last if kind in ("european", "digital") else end
+        s, before, seen = np.full(n, spot), 0, []
+        for k in sorted(k for k in chain if k <= stop):
+            moved = chain[k][0] - (chain[before][0] if before else 0.0)
+            s = s * np.exp((rate - YIELD) * (k - before) / 365.0 + moved)
+            before = k
             if k in cash:
                 s = np.maximum(s - cash[k], 0.0)
             if k in dates:
                 seen.append(s)
         if kind in ("european", "digital"):  # Black–Scholes over (last, T] given the path
-            w = rho2 * var[last:end].sum(axis=0)
-            forward = (s * math.exp((RATE - YIELD) * (end - last) / 365.0)
-                       * np.exp(a[last:end].sum(axis=0) + 0.5 * w))
+            tail = chain[end] - (chain[last] if last else 0.0)
+            w = rho2 * tail[2]
+            forward = (s * np.exp((rate - YIELD) * (end - last) / 365.0 + tail[1] + 0.5 * w))
             root = np.sqrt(w)
-            with np.errstate(divide="ignore"):
-                d1 = np.log(forward / strike) / root + 0.5 * root
+            d1 = np.log(forward / strike) / root + 0.5 * root
             if kind == "digital":
                 value = more["payout"] * stats.norm.cdf(omega * (d1 - root))
             else:
@@ -124,24 +143,42 @@ def _values(chain, spot, rows, dividends):
     return out
 
 
-def reference(rows, dividends, paths, seed_, spot_step=1.0, vol_step=0.01):
-    """(price, delta, vega) and their standard errors per row: the reference's means over
-    ``paths`` paths, delta and vega by central differences on common random numbers."""
+REFERENCE = ["price", "delta", "vega", "gamma", "rho", "theta"]
+
+
+def reference(rows, dividends, paths, seed_, spot_step=1.0, vol_step=0.01, rate_step=1e-3):
+    """(price, delta, vega, gamma, rho, theta) and their standard errors per row: the
+    reference's means over ``paths`` paths; delta, vega, gamma and rho by central
+    differences on common random numbers (a moved spot or rate on the same log-returns, a
+    moved σ0 on the same normals), theta the value a day later (every date a day closer:
+    the chain from the second day's normals on, the first day's left out) minus today's."""
     days = max(day(expiry) for *_, expiry, _ in rows)
     sigma = math.sqrt(HESTON["v0"])
-    chains = [_chain(paths, days, v * v, np.random.default_rng(seed_))
+    events = _events(rows, dividends)
+    chains = [_chain(paths, days, events, v * v, np.random.default_rng(seed_))
               for v in (sigma, sigma + vol_step, sigma - vol_step)]
-    base = _values(chains[0], 100.0, rows, dividends)
-    up, down = (_values(chains[0], 100.0 + h, rows, dividends) for h in (spot_step, -spot_step))
-    vol_up, vol_down = (_values(c, 100.0, rows, dividends) for c in chains[1:])
-    samples = [np.stack([f, (u - d) / (2 * spot_step), (vu - vd) / (2 * vol_step)])
-               for f, u, d, vu, vd in zip(base, up, down, vol_up, vol_down)]
+    later = _chain(paths, days - 1, _events(rows, dividends, 1), sigma * sigma,
+                   np.random.default_rng(seed_), skip=1)
+
+    def values(chain=chains[0], spot=100.0, **more):
+        return _values(chain, spot, rows, dividends, **more)
+    base = values()
+    up, down = values(spot=100.0 + spot_step), values(spot=100.0 - spot_step)
+    vol_up, vol_down = values(chains[1]), values(chains[2])
+    rate_up, rate_down = values(rate=RATE + rate_step), values(rate=RATE - rate_step)
+    tomorrow = values(later, later=1)
+    samples = [np.stack([f, (u - d) / (2 * spot_step), (vu - vd) / (2 * vol_step),
+                         (u - 2 * f + d) / spot_step ** 2, (ru - rd) / (2 * rate_step),
+                         t - f])
+               for f, u, d, vu, vd, ru, rd, t in zip(base, up, down, vol_up, vol_down,
+                                                     rate_up, rate_down, tomorrow)]
     mean = np.array([s.mean(axis=1) for s in samples])
     se = np.array([s.std(axis=1, ddof=1) / math.sqrt(paths) for s in samples])
     return mean, se
 
 
-GREEKS = ["price", "delta", "vega"]
+ENGINE = ["price", "delta", "vega", "gamma", "rho_rate", "theta_per_day"]
+SMOOTH = ("european", "digital")  # rows whose reference gamma is a smooth second difference
 
 
 def test_the_reference_without_dividends_matches_the_fourier_price():
@@ -150,18 +187,69 @@ def test_the_reference_without_dividends_matches_the_fourier_price():
     k = k_for(6)
     for j, (option, strike) in enumerate([("call", 100.0), ("put", 95.0)]):
         fourier = heston_greeks(option, 100.0, strike, t, RATE, *HESTON.values(), YIELD)
-        assert_within(mean[j], [fourier.price, fourier.delta, fourier.vega], se[j], k,
+        assert_within(mean[j, :3], [fourier.price, fourier.delta, fourier.vega], se[j, :3], k,
                       label=f"reference {option}")
 
 
-def test_prices_deltas_and_vegas_across_cash_dividends_match_the_reference():
+def test_greeks_across_cash_dividends_match_the_reference():
+    """Price, delta, vega, gamma (european and digital rows), rho and theta of every row
+    across one or two cash dividends; european and digital rows go by likelihood ratio."""
     result = price_portfolio(book(), market=market(), paths=200_000, seed=seed(301),
-                             threads=2)
+                             threads=2, greeks="gamma,rho,theta")
     assert list(result["method"]) == ["lr+controls+antithetic"] * len(ROWS)
     mean, se = reference(ROWS, CASH, 200_000, seed(302))
-    k = k_for(3 * len(ROWS))
-    for j, (name, *_) in enumerate(ROWS):
-        for g, greek in enumerate(GREEKS):
-            assert_within(result[greek][j], mean[j, g],
-                          combined_se(result[f"{greek}_se"][j], se[j, g]), k,
-                          label=f"{name} {greek}")
+    checked = [(j, g) for j, (_, kind, *_) in enumerate(ROWS) for g in range(len(ENGINE))
+               if ENGINE[g] != "gamma" or kind in SMOOTH]
+    k = k_for(len(checked))
+    for j, g in checked:
+        name, greek = ROWS[j][0], ENGINE[g]
+        assert_within(result[greek][j], mean[j, g],
+                      combined_se(result[f"{greek}_se"][j], se[j, g]), k,
+                      label=f"{name} {REFERENCE[g]}")
+
+
+def test_standard_errors_match_the_spread_over_seeds():
+    """Every row's price, delta, vega, gamma, rho and theta: 12 seeds' spread against the
+    reported SEs (and the total's)."""
+    runs = [price_portfolio(book(), market=market(), paths=4_000, seed=s, threads=1,
+                            greeks="gamma,rho,theta") for s in seeds(12, start=310)]
+    estimates = np.stack([np.append(run[ENGINE].to_numpy().ravel(),
+                                    [run.attrs["total"][g] for g in ENGINE]) for run in runs])
+    ses = np.stack([np.append(run[[f"{g}_se" for g in ENGINE]].to_numpy().ravel(),
+                              [run.attrs["total"][f"{g}_se"] for g in ENGINE]) for run in runs])
+    assert np.isfinite(estimates).all() and np.isfinite(ses).all()
+    assert_se_matches_spread(estimates, ses)
+
+
+def test_row_order_and_a_dividend_after_expiry_change_nothing():
+    """Reversing the rows is bit-identical; a cash dividend after every expiry changes no
+    number (bit for bit), and a market whose only cash dividend follows the expiries
+    prices european and digital rows by conditional Monte Carlo, as without dividends."""
+    options = dict(paths=6_000, seed=seed(320), threads=2, greeks="gamma,rho,theta")
+    columns = [c for g in ENGINE for c in (g, f"{g}_se")]
+    forward = price_portfolio(book(), market=market(), **options)
+    backward = price_portfolio(book(ROWS[::-1]), market=market(), **options)
+    pd.testing.assert_frame_equal(forward.set_index("id")[columns],
+                                  backward.set_index("id").loc[forward["id"], columns])
+    late = price_portfolio(book(), market=market(CASH + [("2027-12-01", 4.0)]), **options)
+    pd.testing.assert_frame_equal(forward[columns], late[columns])
+    assert forward.attrs["total"] == late.attrs["total"]
+    none = price_portfolio(book(), market=market([]), **options)
+    after = price_portfolio(book(), market=market([("2027-12-01", 4.0)]), **options)
+    pd.testing.assert_frame_equal(none[columns], after[columns])
+    assert list(after["method"][:3]) == ["conditional+controls+antithetic"] * 3
+
+
+def test_american_and_bermudan_rows_across_a_cash_dividend_are_refused():
+    """Refused at load, naming the row and column; one expiring before the first ex-date is
+    accepted."""
+    for kind in ("american", "bermudan"):
+        rows = [("ok", "european", "call", 100.0, EXPIRY, {}),
+                ("early", kind, "put", 100.0, EXPIRY, {"fixings": 4})]
+        with pytest.raises(InputError) as refused:
+            load(book(rows), market())
+        text = str(refused.value)
+        assert "row 2" in text and "instrument" in text, text
+        assert f"{kind} heston rows with a cash dividend on or before expiry" in text, text
+    before = [("early", "american", "put", 100.0, "2027-03-01", {"fixings": 4})]
+    assert len(load(book(before), market())) == 1

@@ -34,7 +34,8 @@ from greeks import estimators, payoffs
 from greeks.market.factors import DAY, carry_factors, one_day_later, shifted
 from greeks.market.positions import MARKET_COLUMN
 from greeks.models.heston import carry
-from greeks.models.heston.adapter import CONDITIONED, group_paths
+from greeks.models.heston.adapter import CONDITIONED, group_paths, market_prices, stored_dates
+from greeks.models.heston.dropped import with_dividends
 from greeks.models.heston.closer import closer_times
 from greeks.models.heston.schema import from_zero_without_feller
 from greeks.payoff_table import EUROPEAN
@@ -56,10 +57,13 @@ class BucketRow:
         self.part = slice(group.date_start[j], group.date_start[j + 1])
         kind = group.payoff.kind[j]
         self.asian = kind == payoffs.ASIAN
-        self.pathwise = kind in (EUROPEAN, payoffs.ASIAN)
+        # a cash dividend on or before expiry: S is no multiple of the chain, every factor
+        # by the carry's score over the score segments (module docstring)
+        paying = bool(group.market.cash_rows[j])
+        self.pathwise = kind in (EUROPEAN, payoffs.ASIAN) and not paying
         self.valid = self.pathwise or not from_zero_without_feller(*group.params[:4])
         self.omega, self.strike = group.payoff.omega[j], group.payoff.strike[j]
-        self.conditional = bool(group.conditional and kind in CONDITIONED)
+        self.conditional = bool(group.conditional and kind in CONDITIONED and not paying)
         self.digital = kind == payoffs.DIGITAL
         self.discount = group.payoff.discount[j]
         times = group.times[group.date_index[self.part]]
@@ -71,10 +75,14 @@ class BucketRow:
                      own_yield="dividend" in overrides)
         self.factors = carry_factors(row_market.dynamics, times if self.asian else times[-1:],
                                      float(times[-1]), names)
-        # a score needs β at every date the payoff reads (the control L = DF S(T) its last)
+        # a score needs β at every score date (the control L = DF S(T) reads its last)
+        market_grid = group.market
+        self.scored = market_grid.score_index[
+            market_grid.score_start[j]:market_grid.score_start[j + 1]] if paying else None
+        score_times = group.times[self.scored] if paying else times
         self.beta = np.ascontiguousarray(
-            self.factors.beta if self.pathwise or times.size == 1 else
-            carry_factors(row_market.dynamics, times, float(times[-1]), names).beta)
+            self.factors.beta if self.pathwise or score_times.size == 1 else
+            carry_factors(row_market.dynamics, score_times, float(times[-1]), names).beta)
         f = self.factors
         self.labels = f.labels + [p[0] for p in f.parallel] + [f"theta:{underlying}"]
         self.kinds = f.kinds + [p[1] for p in f.parallel] + ["theta"]
@@ -83,23 +91,27 @@ class BucketRow:
         self.theta = later is not None
         if self.theta:
             ends = later_ends(group)
-            self.chain = max(k for k, until in enumerate(ends) if until <= times[0])
+            first = group.times[market_grid.score_index[market_grid.score_start[j]]]
+            self.chain = max(k for k, until in enumerate(ends) if until <= first)
             self.later_discount = float(later[0].discount(float(times[-1]) - DAY))
             self.later_payoff = payoffs.with_discount(group.payoff, j, self.later_discount)
         self.control = np.append(f.control, later[1] if self.theta else np.nan)
+        if paying and not group.martingale:  # E[L] on the unfloored prices needs E[S̃] = S0
+            self.control[:] = np.nan
 
     def sample(self, paths, group, j):
         """(F + 1) × paths: the derivatives of f (pathwise, or f times the score) and of L,
         then theta's f⁺ − f and L⁺ − L (module docstring)."""
-        s, columns, residual, variance, s_later = paths
+        s, columns, residual, variance, s_later, linear_s, grid_columns = paths
         dates = np.ascontiguousarray(columns[self.part])
+        scored = dates if self.scored is None else grid_columns[self.scored]
         n = s.shape[0]
         f = self.factors
         factors = len(f.labels)
         payoff, linear = np.empty(n), np.empty(n)
         g, h = np.empty((factors + 1, n)), np.empty((factors + 1, n))
         payoffs.evaluate(s, dates, group.payoff, j, payoff)
-        estimators.linear_payoff(s, dates, self.asian, self.discount, linear)
+        estimators.linear_payoff(linear_s, dates, self.asian, self.discount, linear)
         if not self.valid:
             g[:factors], h[:factors] = np.nan, 0.0
         elif self.pathwise:  # the kernels fill the factors' rows
@@ -109,7 +121,7 @@ class BucketRow:
             carry.carry_pathwise(s, dates, self.asian, 1.0, -np.inf, self.discount,
                                  self.beta, h)
         else:
-            carry.carry_scores(residual, variance, dates, self.beta, g)
+            carry.carry_scores(residual, variance, scored, self.beta, g)
             h[:factors] = g[:factors] * linear[None, :]
             g[:factors] *= payoff[None, :]
         if self.valid:
@@ -118,7 +130,7 @@ class BucketRow:
         if not self.theta or not s_later:
             g[factors], h[factors] = np.nan, 0.0
             return g, h
-        moved, moved_residual, moved_variance = s_later[self.chain]
+        moved, moved_residual, moved_variance, moved_linear = s_later[self.chain]
         if self.conditional:  # C⁺ − C given each chain's variance path
             cash = group.payoff.payout[j] if self.digital else 1.0
             col = dates[-1]
@@ -132,7 +144,8 @@ class BucketRow:
         else:
             today = payoff
             payoffs.evaluate(moved, dates, self.later_payoff, j, g[factors])
-        estimators.linear_payoff(moved, dates, self.asian, self.later_discount, h[factors])
+        estimators.linear_payoff(moved_linear, dates, self.asian, self.later_discount,
+                                 h[factors])
         g[factors] -= today
         h[factors] -= linear
         return g, h
@@ -146,32 +159,43 @@ class BucketRow:
 
 def bucket_paths(group, rng, count, theta=True):
     """A chunk's chain (S, the rows' columns, R, V) in antithetic pairs, the prices times
-    the growth G(t) (:func:`greeks.models.heston.adapter.group_paths`), and with ``theta``
-    (S, R, V) of the chains a day later on the same random numbers, one per end of
-    :func:`later_ends` (none when no row has a theta; without them the rows' theta is
-    NaN)."""
+    the growth G(t) with the cash dividends' drops
+    (:func:`greeks.models.heston.adapter.market_prices`), and with ``theta`` (S, R, V, the
+    prices the control reads) of the chains a day later on the same random numbers, one per
+    end of :func:`later_ends` (none when no row has a theta; without them the rows' theta
+    is NaN); then the prices the control reads (the unfloored ones with cash dividends) and
+    the stored column of each grid point."""
     start = copy.deepcopy(rng)  # the chains a day later read the same numbers
     chain = group_paths(group, rng, count)
-    stored = np.unique(group.date_index)
+    stored = stored_dates(group)
     later = shifted(group.market.dynamics)
     s_later = []
     for until in later_ends(group) if theta else []:
         times = closer_times(group.times, DAY, until)
         moved = group_paths(replace(group, times=times), copy.deepcopy(start), count)
-        s_later.append((moved.s * np.asarray(later.growth(times), dtype=float)[stored],
-                        moved.residual, moved.variance))
-    return (chain.s * group.market.growth[stored], chain.columns, chain.residual,
-            chain.variance, s_later)
+        growth = np.asarray(later.growth(times), dtype=float)[stored]
+        if group.market.cash.any():  # the ex-dates (after ``until``) a day closer too
+            unfloored = np.empty_like(moved.s)
+            with_dividends(moved.s, growth, group.market.cash[stored], group.spot, unfloored)
+            s_later.append((moved.s, moved.residual, moved.variance, unfloored))
+        else:
+            prices = moved.s * growth
+            s_later.append((prices, moved.residual, moved.variance, prices))
+    s, linear = market_prices(group, chain)
+    return s, chain.columns, chain.residual, chain.variance, s_later, linear, chain.grid_columns
 
 
 def later_ends(group) -> list[float]:
     """The ``until`` of each chain a day later (:func:`greeks.models.heston.closer.closer_times`):
-    the earliest first date of the rows that have a theta (first date beyond a day, no
-    node within a day: :func:`greeks.market.factors.shifted`), and, where some rows' first
-    dates lie ``FAR`` times further out, the earliest of theirs, so that a daily-monitored
-    barrier does not confine the europeans beside it to a shortened first step.  A row
-    takes the last end not after its first date."""
-    firsts = group.times[group.date_index[group.date_start[:-1]]]
+    the earliest first score date of the rows that have a theta (first date beyond a day,
+    no node within a day: :func:`greeks.market.factors.shifted`), and, where some rows'
+    first score dates lie ``FAR`` times further out, the earliest of theirs, so that a
+    daily-monitored barrier does not confine the europeans beside it to a shortened first
+    step.  A row takes the last end not after its first score date.  A row's first score
+    date is its first date, or the first cash ex-date before it: every ex-date a row's
+    prices pass is then a day closer on its chain, as its dates are."""
+    market = group.market
+    firsts = group.times[market.score_index[market.score_start[:-1]]]
     firsts = firsts[firsts > DAY]
     if shifted(group.market.dynamics) is None or firsts.size == 0:
         return []
