@@ -159,13 +159,18 @@ def test_bad_fixing_dates_are_refused(dates, expiry, rule):
         resolve(book, "book", load_market(MARKET))
 
 
-def test_heston_rows_with_cash_dividends_are_refused():
-    book = pd.DataFrame([{"id": "a", "instrument": "european", "option_type": "call",
-                          "strike": 200, "expiry": "2027-12-01", "underlying": "AAPL",
-                          "model": "heston", "v0": 0.04, "kappa": 1, "theta": 0.04, "xi": 0.5,
-                          "rho": -0.5}])
-    with pytest.raises(InputError, match="row 1: column 'model': cash dividends"):
-        resolve(book, "book", load_market(MARKET))
+def test_heston_exercise_rows_across_cash_dividends_are_refused():
+    """A european heston row takes the cash dividends; an american or bermudan one whose
+    expiry is on or after an ex-date is refused."""
+    row = {"id": "a", "instrument": "european", "option_type": "call", "strike": 200,
+           "expiry": "2027-12-01", "underlying": "AAPL", "model": "heston", "v0": 0.04,
+           "kappa": 1, "theta": 0.04, "xi": 0.5, "rho": -0.5}
+    assert len(resolve(pd.DataFrame([row]), "book", load_market(MARKET))) == 1
+    for kind in ("american", "bermudan"):
+        book = pd.DataFrame([{**row, "instrument": kind, "fixings": 4}])
+        with pytest.raises(InputError, match=f"row 1: column 'instrument': {kind} heston rows "
+                                             "with a cash dividend on or before expiry"):
+            resolve(book, "book", load_market(MARKET))
 
 
 def test_conventions_act365_log_linear_discounting_and_total_variance():
