@@ -2,8 +2,9 @@
 
 The grid holds the rows' dates and the regular steps of :func:`steps_per_year` (and
 ``MIN_STEPS`` equal steps before a shorter maturity); european and cash digital rows go by
-conditional Monte Carlo (:func:`greeks.estimators.likelihood_ratio_heston`), the others
-by the chain's likelihood-ratio weights (:mod:`greeks.models.heston.scores`); of the
+conditional Monte Carlo (:func:`greeks.estimators.likelihood_ratio_heston`), the others,
+and off a market those across a cash dividend (:mod:`greeks.models.heston.dropped`), by the
+chain's likelihood-ratio weights (:mod:`greeks.models.heston.scores`); of the
 further Greeks the chunk estimates gamma (:func:`greeks.sensitivities.heston_multipliers`),
 the others come from :mod:`greeks.models.heston.sensitivities`.
 """

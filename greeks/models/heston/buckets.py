@@ -21,6 +21,13 @@ about twofold.  The control is L⁺ − L (the linear payoff DF S(T), or an asia
 both chains), whose mean E⁺[L] − E[L] is known exactly
 (:func:`greeks.market.factors.one_day_later`).  NaN when a node or the row's first date is
 within a day.
+
+Cash dividends (:mod:`greeks.models.heston.dropped`).  A row with one on or before its
+expiry is no multiple of the chain: every carry factor goes by the carry's score over its
+score segments (its dates and the ex-dates up to expiry, β at those dates), its control the
+linear payoff on the unfloored prices; theta's chain a day later takes the day out of the
+steps before the rows' first score dates (no ex-date among them), applies the drops at the
+same stored ex-dates, then a day closer, and such rows take f⁺ − f.
 """
 
 from __future__ import annotations
@@ -35,8 +42,8 @@ from greeks.market.factors import DAY, carry_factors, one_day_later, shifted
 from greeks.market.positions import MARKET_COLUMN
 from greeks.models.heston import carry
 from greeks.models.heston.adapter import CONDITIONED, group_paths, market_prices, stored_dates
-from greeks.models.heston.dropped import with_dividends
 from greeks.models.heston.closer import closer_times
+from greeks.models.heston.dropped import with_dividends
 from greeks.models.heston.schema import from_zero_without_feller
 from greeks.payoff_table import EUROPEAN
 
@@ -45,7 +52,8 @@ FAR = 4.0  # a second chain a day later for rows whose first date is this many t
 
 class BucketRow:
     """A Heston row's carry factors (:class:`greeks.market.factors.CarryFactors`): european
-    and asian rows pathwise, digital and barrier rows by the likelihood-ratio score of the
+    and asian rows pathwise (across a cash dividend by the score, module docstring),
+    digital and barrier rows by the likelihood-ratio score of the
     carry (:func:`greeks.models.heston.carry.carry_scores`; NaN for a chain from v0 = 0
     without the Feller condition, whose first conditional variance has no usable inverse),
     and theta on the chain a day later (module docstring)."""
