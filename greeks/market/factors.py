@@ -22,11 +22,14 @@ zero given the past) so that ∂V/∂θ = E[DF f · w_θ] for every payoff.  The
 * yield node q_j: b_i = −Δ(∂I_q(s_i)/∂q_j), c = 0 (the same interpolation);
 * proportional dividend y at τ: log G gains log(1 − y) from τ on, b_i = −1/(1 − y) on the
   segment holding τ;
-* cash dividend D at the score date s_k = τ: the next segment starts from the post-drop
-  price S(τ) = S(τ−) − D, so its log-return's mean in terms of the pre-drop price moves by
-  −1/S(τ): the weight −e_{k+1}/(Δw_{k+1} S(τ)) (0 on a path a drop took to 0, whose future
-  no small change of D moves).  A row whose expiry is the ex-date has no later segment:
-  NaN (the drop then acts on the payoff only pathwise).
+* cash dividend D at the score date s_k = τ: take the post-drop price y = S(τ) =
+  S(τ−) − D as the path's coordinate at τ (every payoff reads post-drop prices, a fixing
+  or the expiry on the ex-date included; the next segment starts from y and does not
+  involve D).  Its density is that of x_k = log((y + D)/S(s_{k−1})) times the Jacobian
+  1/(y + D), so ∂ log p/∂D = −(e_k/Δw_k + 1)/S(τ−): the weight −(e_k/Δw_k + 1)/S(τ−),
+  of mean zero given the past (E[(e/Δw + 1) e^{−e}] = 0 for e ~ N(0, Δw)).  On a path the
+  drop takes to 0 (S(τ−) ≤ D, a probability that is negligible for dividends of a few per
+  cent of the spot) the weight is 0, leaving out the score of that mass.
 
 The buckets of one kind add up to the parallel shift (Σ_j e_j is the all-ones vector, so
 Σ_j ∂I/∂z_j = t; Σ_j ∂w/∂σ_j = ∂w/∂ε).
@@ -63,15 +66,17 @@ DAY = 1.0 / 365.0
 class Factors:
     """A row's factors: ``labels``, ``kinds`` (keys of :data:`UNITS`), and the weight
     coefficients over its n score dates (module docstring): ``variance`` (F × n) = a,
-    ``drift`` (F × n) = b, ``cash_at`` (F,) the score date k whose next segment carries a
-    cash dividend's weight (−1: none), ``discount`` (F,) = c, ``control`` (F,) = ∂E[L]/∂θ
-    (NaN: no control), ``parallel``: (label, kind, indices of the buckets it sums)."""
+    ``drift`` (F × n) = b, ``cash_at`` (F,) the score date k on which a cash dividend is
+    paid (−1: none) and ``cash`` (F,) its amount (0: none), ``discount`` (F,) = c,
+    ``control`` (F,) = ∂E[L]/∂θ (NaN: no control), ``parallel``: (label, kind, indices of
+    the buckets it sums)."""
 
     labels: list
     kinds: list
     variance: np.ndarray
     drift: np.ndarray
     cash_at: np.ndarray
+    cash: np.ndarray
     discount: np.ndarray
     control: np.ndarray
     parallel: list
@@ -122,16 +127,17 @@ def row_factors(dynamics: Dynamics, score_times: np.ndarray, payoff_times: np.nd
     ``yield:UND/own:flat``: a row's own value is a factor apart from the market's)."""
     n = score_times.size
     before = np.concatenate(([0.0], score_times[:-1]))
-    labels, kinds, var, drift, cash_at, disc, control = [], [], [], [], [], [], []
+    labels, kinds, var, drift, cash_at, cash, disc, control = [], [], [], [], [], [], [], []
     parallel = []
     und, valuation = names["underlying"], names["valuation"]
 
-    def add(label, kind, a, b, at, c, mean):
+    def add(label, kind, a, b, at, c, mean, amount=0.0):
         labels.append(label)
         kinds.append(kind)
         var.append(a)
         drift.append(b)
         cash_at.append(at)
+        cash.append(amount)
         disc.append(c)
         control.append(mean)
 
@@ -185,10 +191,11 @@ def row_factors(dynamics: Dynamics, score_times: np.ndarray, payoff_times: np.nd
                 linear_mean(dynamics, payoff_times, maturity, beta))
         else:
             k = int(np.argmin(np.abs(score_times - d.time)))
-            add(label, "dividend_cash", np.zeros(n), np.zeros(n), k if k < n - 1 else -2, 0.0,
-                np.nan)
+            add(label, "dividend_cash", np.zeros(n), np.zeros(n), k, 0.0, np.nan,
+                float(d.value))
     return Factors(labels, kinds, np.array(var), np.array(drift),
-                   np.array(cash_at, dtype=np.int64), np.array(disc), np.array(control),
+                   np.array(cash_at, dtype=np.int64), np.array(cash), np.array(disc),
+                   np.array(control),
                    parallel)
 
 

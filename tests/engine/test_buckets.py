@@ -15,6 +15,7 @@ from helpers import (
     ROOT,
     assert_se_matches_spread,
     assert_within,
+    combined_se,
     integral,
     k_for,
     seed,
@@ -164,11 +165,12 @@ def test_cash_dividend_bucket_matches_an_integration_over_the_ex_date():
             "underlyings": {"SPX": {"spot": 100.0, "curve": "FLAT", "vol": 0.25,
                                     "dividends": [{"ex_date": "2027-06-01", "amount": 3.0}]}}}
     rows = [("call", "european", 1.0, 100.0, "2027-12-01"),
-            ("on-ex", "european", 1.0, 100.0, "2027-06-01")]
+            ("on-ex", "european", 1.0, 100.0, "2027-06-01"),
+            ("asian", "asian", 1.0, 100.0, "2027-12-01")]
     table, _, _ = estimates(spec, rows, 100_000, seed(3))
     t, ex = years("2027-12-01", VALUATION), years("2027-06-01", VALUATION)
     h = 1e-4
-    k = k_for(4)
+    k = k_for(5)
     reference = (_cash_reference(3.0 + h, t=t, ex=ex)
                  - _cash_reference(3.0 - h, t=t, ex=ex)) / (2 * h)
     found = table.loc[("call", "dividend:SPX:2027-06-01")]
@@ -181,8 +183,55 @@ def test_cash_dividend_bucket_matches_an_integration_over_the_ex_date():
            - _cash_reference(3.0, rate=0.04 - h, t=t, ex=ex)) / (2 * h)
     found = table.loc[("call", "rate:FLAT:flat")]
     assert_within(found["mean"], rho, found["se"], k, label="rho with a cash dividend")
-    # an expiry on the ex-date: the drop acts on the payoff only, no likelihood ratio
-    assert np.isnan(table.loc[("on-ex", "dividend:SPX:2027-06-01"), "mean"])
+    # an expiry on the ex-date: (S(τ−) − D − K)⁺, a call struck at K + D, ∂V/∂D = ∂C/∂K
+    d2 = (math.log(100.0 / 103.0) + (0.04 - 0.5 * 0.25 ** 2) * ex) / (0.25 * math.sqrt(ex))
+    found = table.loc[("on-ex", "dividend:SPX:2027-06-01")]
+    assert_within(found["mean"], -math.exp(-0.04 * ex) * stats.norm.cdf(d2), found["se"], k,
+                  label="cash dividend on the expiry")
+
+
+def test_cash_dividend_bucket_of_an_asian_fixing_on_the_ex_date():
+    """A fixing on the ex-date reads the post-drop price, which D moves directly: the
+    bucket against central differences in D of a numpy simulation (common random numbers)
+    of the same asian, with the fixing on the ex-date and, as a second row, a day after."""
+    spec = {"valuation_date": VALUATION, "curves": {"FLAT": 0.04},
+            "underlyings": {"SPX": {"spot": 100.0, "curve": "FLAT", "vol": 0.25,
+                                    "dividends": [{"ex_date": "2027-06-01", "amount": 3.0}]}}}
+    fixings = {"on": ["2027-04-01", "2027-06-01", "2027-09-01", "2027-12-01"],
+               "after": ["2027-04-01", "2027-06-02", "2027-09-01", "2027-12-01"]}
+    market = load_market(spec)
+    frame = load(pd.DataFrame([{"id": name, "instrument": "asian", "option_type": "call",
+                                "strike": 100.0, "expiry": "2027-12-01", "underlying": "SPX",
+                                "fixing_dates": ";".join(dates)}
+                               for name, dates in fixings.items()]), market)
+    found, _ = bucket_estimates(frame, market, 100_000, seed(4), threads=1)
+    table = pd.DataFrame(found, columns=["position", "label", "kind", "mean", "se"])
+    rng = np.random.default_rng(seed(5))
+    z = rng.standard_normal((4, 400_000))
+    ex = years("2027-06-01", VALUATION)
+    for position, dates in enumerate(fixings.values()):
+        times = np.array([years(d, VALUATION) for d in dates])
+        cuts = np.unique(np.append(times, ex))  # the ex-date cuts the segment holding it
+        steps = np.diff(cuts, prepend=0.0)
+        normals = np.vstack([z, rng.standard_normal(z.shape[1])])[:cuts.size]
+
+        def payoffs(amount, steps=steps, cuts=cuts, times=times, normals=normals):
+            price, fixed = np.full(normals.shape[1], 100.0), []
+            for step, t, normal in zip(steps, cuts, normals):
+                price = price * np.exp((0.04 - 0.5 * 0.0625) * step
+                                       + 0.25 * math.sqrt(step) * normal)
+                if t == ex:
+                    price = np.maximum(price - amount, 0.0)
+                if t in times:
+                    fixed.append(price)
+            return math.exp(-0.04 * times[-1]) * np.maximum(np.mean(fixed, axis=0) - 100.0, 0.0)
+
+        slope = (payoffs(3.01) - payoffs(2.99)) / 0.02
+        row = table[(table["position"] == position)
+                    & (table["label"] == "dividend:SPX:2027-06-01")].iloc[0]
+        assert_within(row["mean"], slope.mean(),
+                      combined_se(row["se"], slope.std(ddof=1) / math.sqrt(slope.size)),
+                      k_for(2), label=f"asian fixing {list(fixings)[position]}")
 
 
 def test_bucket_standard_errors_match_their_spread_over_seeds():

@@ -52,7 +52,7 @@ class BucketRow:
         f = self.factors
         weights = np.empty((len(f.labels) + 1, n))
         dated.factor_weights(w, s, clock, self.scores, f.variance, f.drift, f.cash_at,
-                             f.discount, weights)
+                             f.cash, f.discount, weights)
         if self.theta is None:
             weights[-1] = np.nan
         else:

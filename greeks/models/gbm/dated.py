@@ -195,15 +195,15 @@ def gamma_weights(w, clock, first, spot, out):
 
 
 @njit(cache=True, nogil=True)
-def factor_weights(w, s, clock, dates, variance, drift, cash_at, discount, out):
+def factor_weights(w, s, clock, dates, variance, drift, cash_at, cash, discount, out):
     """``out[k, p]``: the weight of market factor k on path p over a row's score dates
     ``dates`` (:mod:`greeks.market.factors`),
 
         w_k = Σ_i [variance[k, i] (e_i²/Δw_i − 1 − e_i) + drift[k, i] e_i/Δw_i] − discount[k]
 
-    plus, for a cash dividend paid at score date c = ``cash_at[k]`` ≥ 0, the term
-    −e_{c+1}/(Δw_{c+1} S(s_c)) (0 where S(s_c) = 0); ``cash_at[k]`` = −2: NaN (no later
-    segment).  Each term has mean zero given the past, so E[f w_k] = ∂E[f]/∂θ_k − c_k E[f]."""
+    plus, for a cash dividend ``cash[k]`` paid at score date c = ``cash_at[k]`` ≥ 0, the
+    term −(e_c/Δw_c + 1)/S(s_c−), S(s_c−) = S(s_c) + ``cash[k]`` the pre-drop price (0 where
+    S(s_c) = 0).  Each term has mean zero given the past, so E[f w_k] = ∂E[f]/∂θ_k − c_k E[f]."""
     n, factors = dates.size, variance.shape[0]
     inverse = np.empty(n)
     before = 0.0
@@ -212,7 +212,7 @@ def factor_weights(w, s, clock, dates, variance, drift, cash_at, discount, out):
         before = clock[dates[i]]
     for p in range(w.shape[0]):
         for k in range(factors):
-            out[k, p] = np.nan if cash_at[k] == -2 else -discount[k]
+            out[k, p] = -discount[k]
         level = 0.0
         for i in range(n):
             e = w[p, dates[i]] - level
@@ -221,10 +221,10 @@ def factor_weights(w, s, clock, dates, variance, drift, cash_at, discount, out):
             mean = e * inverse[i]
             for k in range(factors):
                 out[k, p] += variance[k, i] * spread + drift[k, i] * mean
-                if i > 0 and cash_at[k] == i - 1:
-                    price = s[p, dates[i - 1]]
+                if cash_at[k] == i:
+                    price = s[p, dates[i]]
                     if price > 0.0:
-                        out[k, p] -= mean / price
+                        out[k, p] -= (mean + 1.0) / (price + cash[k])
 
 
 @njit(cache=True, nogil=True)
