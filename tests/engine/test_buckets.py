@@ -124,6 +124,50 @@ def test_buckets_and_theta_match_central_differences_of_the_closed_form():
         assert_within(found["mean"], change, found["se"], k, label=f"{name} theta")
 
 
+def test_theta_of_a_barrier_and_an_asian_matches_a_simulation_a_day_later():
+    """Theta of path rows (the first segment coupled, the others reweighted) against a numpy
+    simulation of the value today and a calendar day later on a flat market, the dates
+    kept (the first monitoring date 2.75 days away, 1.75 a day later), the normals shared
+    between the two valuations (each value is simulated on its own law; sharing only
+    shrinks the difference's noise)."""
+    spec = {"valuation_date": VALUATION, "curves": {"FLAT": 0.04},
+            "underlyings": {"SPX": {"spot": 100.0, "curve": "FLAT", "vol": 0.25}}}
+    market = load_market(spec)
+    frame = load(pd.DataFrame([
+        {"id": "knock-out", "instrument": "barrier", "option_type": "call", "strike": 100.0,
+         "expiry": "2027-12-01", "underlying": "SPX", "fixings": 100, "barrier": 130.0,
+         "barrier_type": "up-and-out"},
+        {"id": "asian", "instrument": "asian", "option_type": "put", "strike": 100.0,
+         "expiry": "2027-12-01", "underlying": "SPX", "fixings": 100}]), market)
+    found, _ = bucket_estimates(frame, market, 100_000, seed(6), threads=1)
+    table = pd.DataFrame(found, columns=["position", "label", "kind", "mean", "se"])
+    theta = table[table["label"] == "theta:SPX"].set_index("position")
+    maturity, day = years("2027-12-01", VALUATION), 1.0 / 365.0
+    times = maturity * np.arange(1, 101) / 100
+    rng = np.random.default_rng(seed(7))
+    differences = [[], []]
+    for _ in range(8):
+        z = rng.standard_normal((50_000, 100))
+        values = []
+        for shift in (0.0, day):
+            steps = np.diff(times - shift, prepend=0.0)
+            log_s = np.log(100.0) + np.cumsum((0.04 - 0.5 * 0.0625) * steps
+                                              + 0.25 * np.sqrt(steps) * z, axis=1)
+            s_paths = np.exp(log_s)
+            discount = math.exp(-0.04 * (maturity - shift))
+            alive = s_paths.max(axis=1) < 130.0
+            values.append((discount * np.maximum(s_paths[:, -1] - 100.0, 0.0) * alive,
+                           discount * np.maximum(100.0 - s_paths.mean(axis=1), 0.0)))
+        for k in range(2):
+            differences[k].append(values[1][k] - values[0][k])
+    for k, name in enumerate(("knock-out", "asian")):
+        d = np.concatenate(differences[k])
+        reference, reference_se = d.mean(), d.std(ddof=1) / math.sqrt(d.size)
+        assert_within(theta.loc[k, "mean"], reference,
+                      combined_se(theta.loc[k, "se"], reference_se), k_for(2),
+                      label=f"{name} theta")
+
+
 def test_parallel_shifts_are_the_sums_of_their_buckets_and_vega_matches_the_main_run():
     table, totals, frame = estimates(SPEC, ROWS, 20_000, seed(2))
     for name, *_ in ROWS:
