@@ -5,13 +5,14 @@ ex-dates.  European and digital rows are integrated in closed form over their la
 segment given the variance path (a Black–Scholes value), asians and barriers take the
 payoff on the path; delta and vega are central differences on common random numbers (S0
 moved on the same log-returns, σ0 = sqrt(v0) moved on the same normals).  The reference
-without dividends is checked against the Fourier price."""
+without dividends is checked against the Fourier price.  A bermudan put's reference is a
+Longstaff–Schwartz policy fitted on that simulation and applied to independent paths
+(:func:`bermudan_reference`)."""
 
 import math
 
 import numpy as np
 import pandas as pd
-import pytest
 from helpers import (
     assert_se_matches_spread,
     assert_within,
@@ -23,8 +24,7 @@ from helpers import (
 )
 from scipy import stats
 
-from greeks.api import load, price_portfolio
-from greeks.instruments import InputError
+from greeks.api import price_portfolio
 from greeks.models.heston.analytic import heston_greeks
 
 VALUATION = "2027-01-01"
@@ -63,10 +63,10 @@ def day(date: str) -> int:
 def _chain(n, days, events, v0, rng, skip=0):
     """The chain's sums from 0 to each day k of ``events`` (1 ≤ k ≤ ``days``), on daily
     steps Δ = 1/365 from the normals of days skip + 1, …: of the log-returns of S̃, of
-    their drift and ρ parts a, and of v Δ, and v on day k ({day: (4 × n)}).  √v by the drift-implicit
-    scheme (positive while 4κθ > ξ², smooth in v0); the log-price given the variance's
-    normals Z_1 and independent Z_2: Δx = a + √(1 − ρ²) √(vΔ) Z_2, a = −vΔ/2 + ρ √(vΔ) Z_1
-    (an exact martingale)."""
+    their drift and ρ parts a, and of v Δ, and v on day k ({day: (4 × n)}).  √v by the
+    drift-implicit scheme (positive while 4κθ > ξ², smooth in v0); the log-price given the
+    variance's normals Z_1 and independent Z_2: Δx = a + √(1 − ρ²) √(vΔ) Z_2,
+    a = −vΔ/2 + ρ √(vΔ) Z_1 (an exact martingale)."""
     kappa, theta, xi, rho = (HESTON[k] for k in ("kappa", "theta", "xi", "rho"))
     dt = 1.0 / 365.0
     y = np.full(n, math.sqrt(v0))
