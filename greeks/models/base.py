@@ -124,6 +124,9 @@ class Model:
     # off a market: a dated group's key (and so its streams) names only the cash dividends
     # paid by the last expiry of its rows, so that one paid later changes nothing
     keys_paid_dividends: bool = False
+    # american and bermudan rows across a cash dividend have a European control of known
+    # mean (:meth:`european_price`); without, their method omits "controls"
+    exercise_cash_control: bool = True
     # further Greeks (greeks.names.GREEKS) its rows get by bump and revalue beside the
     # engine's run (:meth:`revalued_greeks`; :mod:`greeks.revaluation`)
     revalued: tuple[str, ...] = ()

@@ -15,7 +15,7 @@ from greeks.api import load
 from greeks.cli import main
 from greeks.instruments import InputError
 from greeks.market import MarketError, load_market
-from greeks.market.positions import MARKET_COLUMN, resolve
+from greeks.market.positions import CUM, MARKET_COLUMN, resolve
 from greeks.reference import analytic_prices
 
 MARKET = {
@@ -159,18 +159,22 @@ def test_bad_fixing_dates_are_refused(dates, expiry, rule):
         resolve(book, "book", load_market(MARKET))
 
 
-def test_heston_exercise_rows_across_cash_dividends_are_refused():
-    """A european heston row takes the cash dividends; an american or bermudan one whose
-    expiry is on or after an ex-date is refused."""
+def test_heston_exercise_rows_across_cash_dividends_are_accepted():
+    """European, american and bermudan heston rows take the cash dividends; an american
+    row's exercise grid holds each ex-date before its expiry and the date ``CUM`` before it
+    (the prices after and before the drop)."""
     row = {"id": "a", "instrument": "european", "option_type": "call", "strike": 200,
            "expiry": "2027-12-01", "underlying": "AAPL", "model": "heston", "v0": 0.04,
            "kappa": 1, "theta": 0.04, "xi": 0.5, "rho": -0.5}
-    assert len(resolve(pd.DataFrame([row]), "book", load_market(MARKET))) == 1
-    for kind in ("american", "bermudan"):
-        book = pd.DataFrame([{**row, "instrument": kind, "fixings": 4}])
-        with pytest.raises(InputError, match=f"row 1: column 'instrument': {kind} heston rows "
-                                             "with a cash dividend on or before expiry"):
-            resolve(book, "book", load_market(MARKET))
+    market = load_market(MARKET)
+    for kind in ("european", "american", "bermudan"):
+        frame = resolve(pd.DataFrame([{**row, "instrument": kind, "fixings": 4}]), "book",
+                        market)
+        assert len(frame) == 1
+        if kind == "american":
+            times = frame[MARKET_COLUMN].iloc[0].times
+            for d in frame[MARKET_COLUMN].iloc[0].dynamics.cash_dividends(frame.maturity[0]):
+                assert d.time in times and d.time - CUM in times
 
 
 def test_conventions_act365_log_linear_discounting_and_total_variance():

@@ -122,9 +122,8 @@ def test_bounds_do_not_depend_on_the_row_order():
 
 
 def test_no_bound_with_a_cash_dividend_before_expiry():
-    """Such american and bermudan rows are refused at load; the model's bound declines them
-    too (a cash drop makes
-    S no multiple of a martingale), and bounds them with the dividend after expiry."""
+    """The model's bound declines such american and bermudan rows (a cash drop makes S no
+    multiple of a martingale), and bounds them with the dividend after expiry."""
     frame = load(_book(dict(id="P", option_type="put", fixings=2)), MARKET)
     row, state = frame.to_dict("records")[0], frame[MARKET_COLUMN].iat[0]
 

@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from greeks import estimators, pathwise, payoff_table, payoffs, rqmc, sensitivities
-from greeks.models.base import Bumped, ExercisePaths, Model
+from greeks.models.base import Bumped, CarryPaths, ExercisePaths, Model
 from greeks.models.heston import exercise_carry
 from greeks.models.heston.american import heston_exercise_boundaries
 from greeks.models.heston.analytic import heston_digital, heston_greeks
@@ -203,6 +203,7 @@ class Heston(Model):
     further = (sensitivities.GAMMA,)
     carries_exercise = True  # greeks.models.heston.exercise_carry
     keys_paid_dividends = True
+    exercise_cash_control = False  # european_price: NaN across a cash dividend
     # cost per path relative to likelihood ratio: finite differences 2.7–3.5× on three chains
     # (greeks compare, one thread), scaled to their five chains
     relative_cost = {"fd": 5.0}
@@ -322,7 +323,10 @@ class Heston(Model):
         stored date over θ; with ``sensitivities`` the chains from (σ0 ± k)² on the same
         stream (at σ0 = 0, where the vega is 0, the base chain twice), and the rate score and
         theta's moved chains where the group estimates them
-        (:func:`greeks.models.heston.exercise_carry.carry_paths`)."""
+        (:func:`greeks.models.heston.exercise_carry.carry_paths`).  Off a market with cash
+        dividends the prices are the drops' (:func:`_exercise_chain`), not linear in S0: the
+        spot's moves are the same chain's S̃ from S0 (1 ± h), S0 (1 ± 2h) through the drops
+        (``spot_s``), and theta and rho are NaN (:func:`_unknown_carry`)."""
         sigma0 = math.sqrt(group.params[0])
         levels = [sigma0]
         if sensitivities:
@@ -334,16 +338,23 @@ class Heston(Model):
         if not sensitivities:
             return ExercisePaths(s, state, np.empty((4, 0, 0)), np.empty((4, 0, 0)),
                                  chain.columns)
+        cash = _paying(group)
+        spot_s = np.empty((0, 0, 0))
+        if cash:
+            h = payoffs.SPOT_STEP
+            spot_s = np.array([_dropped(group, chain.s, group.spot * (1.0 + d))
+                               for d in (h, -h, 2.0 * h, -2.0 * h)])
         carry = None
         if np.isin(group.extra, CARRIED).any():
-            carry = exercise_carry.carry_paths(
+            carry = _unknown_carry(group, chain, s) if cash else exercise_carry.carry_paths(
                 group, chain, lambda moved, log_growth: _exercise_chain(
                     moved, stream, n_paths, group.params[0], log_growth)[:2], n_paths,
                 theta=bool(np.isin(group.extra, THETA_CODE).any()))
         # C-ordered stacks (np.stack of the F-ordered chains is neither): the exercise
         # kernels then compile for one layout of each argument under Heston
         return ExercisePaths(s, state, np.array([c[0] for c in chains[1:]]),
-                             np.array([c[1] for c in chains[1:]]), chain.columns, carry=carry)
+                             np.array([c[1] for c in chains[1:]]), chain.columns, spot_s,
+                             carry)
 
     zero_volatility = True
 
@@ -497,11 +508,17 @@ class Heston(Model):
             return spec.omega[j] * spec.strike[j] * maturity * heston_digital(
                 kind(j), group.spot, spec.strike[j], maturity, rate, sigma * sigma,
                 *group.params[1:], dividend).price
-        return exercise_carry.carry_means(group, price, rho)
+        means = exercise_carry.carry_means(group, price, rho)
+        means[_across_cash(group)] = math.nan
+        return means
 
     def european_price(self, group, j, spot, sigma):
         """By the characteristic function; off a market with the integrated rate and yield
-        (the variance does not depend on them)."""
+        (the variance does not depend on them).  NaN for a row across a cash dividend, which
+        no closed form covers: its European controls are then not used
+        (:func:`greeks.exercise.prepare`)."""
+        if _across_cash(group)[j]:
+            return math.nan
         spec = group.payoff
         rate, dividend = _carry(group, j)
         return heston_greeks("call" if spec.omega[j] > 0 else "put", spot, spec.strike[j],
@@ -511,13 +528,53 @@ class Heston(Model):
 
 def _exercise_chain(group, stream, n_paths: int, v0: float, log_growth=0.0):
     """(prices, state u = v_t/θ, the chain) of the chain from v0 on the group's grid
-    (:meth:`Heston.exercise_paths`), its prices times e^{log_growth} per stored date."""
+    (:meth:`Heston.exercise_paths`), its prices times e^{log_growth} per stored date; off a
+    market the zero-carry chain times the growth, with cash dividends through their drops
+    (:func:`_dropped`; such a group has no moved chains, ``log_growth`` 0)."""
     chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0,
                         states=True)
+    state = chain.states / group.params[2]
+    if _paying(group):
+        return _dropped(group, chain.s, group.spot), state, chain
     growth = np.exp(log_growth)
     if group.market is not None:  # off a market: the zero-carry chain times the growth
         growth = growth * group.market.growth[stored_dates(group)]
-    return chain.s * growth, chain.states / group.params[2], chain
+    return chain.s * growth, state, chain
+
+
+def _across_cash(group) -> np.ndarray:
+    """Per row, whether a cash dividend is paid on or before its expiry (off a market)."""
+    if group.market is None:
+        return np.zeros(group.n_rows, dtype=bool)
+    dynamics = group.market.dynamics
+    return np.array([bool(dynamics.cash_dividends(float(t))) for t in group.maturity])
+
+
+def _paying(group) -> bool:
+    """Whether the group is off a market with a cash dividend on its grid."""
+    return group.market is not None and bool(group.market.cash.any())
+
+
+def _dropped(group, chain: np.ndarray, spot: float) -> np.ndarray:
+    """The prices from ``spot`` of the zero-carry chain ``chain`` (its S̃ from the group's
+    spot, paths × stored dates) on the same numbers, with the growth and the cash drops on
+    the stored dates (every ex-date among them: :func:`stored_dates`;
+    :func:`greeks.models.heston.dropped.with_dividends`): S̃'s log-returns do not depend on
+    the start, so S̃ · spot/S0 is the chain from ``spot``."""
+    stored = stored_dates(group)
+    s = chain * (spot / group.spot)
+    with_dividends(s, group.market.growth[stored], group.market.cash[stored], spot,
+                   np.empty_like(s))
+    return s
+
+
+def _unknown_carry(group, chain, s) -> CarryPaths:
+    """NaN theta and rho (:class:`greeks.models.base.CarryPaths` of NaNs shaped as the
+    kernel reads them) of a group across a cash dividend: neither theta's chains moved in
+    time nor the rate's score are set up for the drops."""
+    nan = np.full((2,) + s.shape, np.nan)
+    return CarryPaths(np.full(s.shape, np.nan), nan, np.full((2,) + chain.states.shape, np.nan),
+                      np.full((2, group.times.size), np.nan), np.full(5, np.nan))
 
 
 def _carry(group, j) -> tuple[float, float]:

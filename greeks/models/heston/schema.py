@@ -4,8 +4,7 @@ schemes' names and the rows no weight can price.
 No numba here: validation and option checks import this module alone.  Off a market a
 Heston row takes its parameters from its underlying's ``heston`` entry (``MARKET_ENTRY``),
 its dynamics carry no vol curve; cash dividends are applied to the zero-carry chain times
-the growth (:mod:`greeks.models.heston.dropped`), except for american and bermudan rows
-whose expiry is on or after an ex-date, which are refused.
+the growth (:mod:`greeks.models.heston.dropped`), for american and bermudan rows too.
 """
 
 from __future__ import annotations
@@ -25,7 +24,7 @@ MARKET_ENTRY = "heston"          # the underlying's entry that holds the paramet
 MARKET_SOURCE = "heston entry"   # what a missing value names
 VOL_CURVE = False                # its rows' dynamics carry no vol curve
 CASH_DIVIDENDS = True            # simulated with cash dividends (the drops on the chain)
-CASH_DIVIDENDS_EXERCISE = False  # american and bermudan rows across them: refused
+CASH_DIVIDENDS_EXERCISE = True   # american and bermudan rows across them too
 QE, EXACT, EULER = 0, 1, 2
 SCHEME_CODES = {"qe": QE, "exact": EXACT, "euler": EULER}
 
