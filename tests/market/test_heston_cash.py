@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pytest
 from helpers import (
     assert_se_matches_spread,
     assert_within,
@@ -396,6 +397,7 @@ def test_exercise_rows_row_order_and_a_dividend_after_expiry():
     pd.testing.assert_frame_equal(none[columns], after[columns])
 
 
+@pytest.mark.slow
 def test_exercise_standard_errors_match_the_spread_over_seeds():
     """Price, delta, vega and gamma of a bermudan and an american put across a cash
     dividend: 10 seeds' spread against the reported SEs."""
