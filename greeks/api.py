@@ -200,6 +200,7 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
     if market is not None:
         _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, complete,
                           paths, options)
+    _with_unseen_floor(frame, names, se, total_se, paths)
     out = _result_table(frame, options, estimates, names, mean, se, parameter_methods)
     out.attrs["total"] = _total(names, total_mean, total_se, complete)
     if upper_bound:
@@ -385,6 +386,60 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
         total_se[k] = math.hypot(total_se[k],
                                  scale[name] * float(np.sqrt(sum(s * s for _, s in picked))))
         complete[k] = bool(np.isfinite(mean[:, k]).all())
+
+
+def _with_unseen_floor(frame, names, se, total_se, paths) -> None:
+    """Raise, in place, the standard errors of samples that saw no event to the bound of
+    :func:`greeks.engine.reduce.unseen_bounds`, for the Greeks whose estimators the
+    engine's reduction does not floor itself: the finite differences of the revaluations
+    (:mod:`greeks.revaluation`: e.g. Heston rho and theta of a digital every path pays)
+    and the buckets' rho and theta of rows off a market (a deep digital's rho exactly
+    −T·DF·payout on every path: SE 1.7e−19).  Per row: R from the row's payoff and its
+    (flat-equivalent) rate, yield and vol or σ0, t_1 its first date (the maturity of an
+    early-exercise row), N its units (half its paths: antithetic pairs; the smaller N, the
+    larger the bound); from v0 = 0 the σ0-vega and vanna, odd in σ0, are exactly 0.  An SE
+    the reduction raised, or one that saw its events, stays as it is; the total's SE gains
+    each row's added variance times its quantity squared."""
+    from greeks import sensitivities
+    from greeks.engine.reduce import floor_scale, raised, unseen_bounds
+    from greeks.market.positions import MARKET_COLUMN
+    from greeks.payoff_table import frame_codes
+
+    keys = {"price": "price", "delta": "delta", "vega": "vega", "gamma": sensitivities.GAMMA,
+            "rho": sensitivities.RHO, "theta": sensitivities.THETA,
+            "vanna": sensitivities.VANNA, "volga": sensitivities.VOLGA}
+    columns = [k for k, name in enumerate(names) if name in keys]
+    rows = frame.to_dict("records")
+    markets = (frame[MARKET_COLUMN] if MARKET_COLUMN in frame.columns else [None] * len(frame))
+    exercise = exercise_rows(frame)
+    quantity = frame["quantity"].to_numpy(dtype=float)
+    added = np.zeros(len(names))
+    for i, (row, market, codes) in enumerate(zip(rows, markets, frame_codes(frame))):
+        t, spot = float(row["maturity"]), float(row["spot"])
+        rate, dividend = float(row["rate"]), float(row.get("dividend", 0.0) or 0.0)
+        heston = row["model"] == "heston"
+        sigma = (math.sqrt(float(row["v0"]) or float(row["theta"])) if heston
+                 else float(row["vol"]))
+        if not sigma > 0.0:
+            continue
+        first = (t if exercise[i] else float(market.times[0]) if market is not None
+                 else t / max(int(row.get("fixings", 1) or 1), 1))
+        discount = math.exp(-rate * t)
+        scale = float(floor_scale(np.array([codes]),
+                                  spot * math.exp((rate - dividend) * t) * discount * sigma
+                                  * math.sqrt(t), discount * float(row.get("payout", 1.0)),
+                                  discount * float(row["strike"]))[0])
+        n = max(int(paths[str(row["id"])]) if isinstance(paths, dict) else int(paths), 4) // 2
+        exact = heston and float(row["v0"]) == 0.0
+        codes_ = ["exact" if exact and names[k] in ("vega", "vanna") else keys[names[k]]
+                  for k in columns]  # odd in σ0 at σ0 = 0: exactly 0
+        bound = unseen_bounds(codes_, scale, spot, t, first, sigma, n)
+        now = se[i, columns]
+        lifted = raised(now, bound, n)
+        gained = np.where(np.isfinite(now), lifted ** 2 - now ** 2, 0.0)
+        se[i, columns] = lifted
+        added[columns] += quantity[i] ** 2 * gained
+    total_se[:] = np.sqrt(total_se ** 2 + added)
 
 
 def _parallel_label(label: str, aggregates: dict) -> bool:

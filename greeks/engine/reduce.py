@@ -47,40 +47,60 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
     event's effect.  Such an event has probability p ≲ 1/N and sits beyond the largest
     normal draw seen, z* = sqrt(2 log N); it moves each estimator by about p times the
     estimator's value there.  Where the reported SE is below ``DEGENERATE`` of the Greek's
-    scale, the SE becomes that bound, R_k/N, with σ the volatility (σ0, or sqrt(θ) from
-    v0 = 0, under Heston), R = E[L]·σ·sqrt(T) (how far a payoff kinked at the strike
-    moves over a step of one standard deviation; cash digitals e^{−rT}·payout, asset
-    digitals e^{−rT}·K: the ``floor`` of :mod:`greeks.payoff_table`) and t_1 the row's
-    first date (its maturity in an early-exercise group, whose estimators are differences of
-    whole paths' values under the policy, with no weight on the first interval: a degenerate
-    such row, exercised at once or never, e.g. a call on a stock paying nothing, is the
-    closed form's value or ω (S0 − K) on every path):
-    price R, delta R z*/(S0 σ sqrt(t_1)), vega R z*²/σ, gamma R z*²/(S0² σ² t_1),
-    rho R (T + z* sqrt(T)/σ), theta R z*²/t_1, vanna R z*³/(S0 σ² sqrt(t_1)), volga R z*⁴/σ².
-    A sample that does see its events keeps its own SE, and the σ0-vega from v0 = 0 (exactly
-    0) keeps its 0."""
+    scale, the SE becomes that bound, R_k/N (:func:`unseen_bounds`), with σ the volatility
+    (σ0, or sqrt(θ) from v0 = 0, under Heston), R = E[L]·σ·sqrt(T) (how far a payoff kinked
+    at the strike moves over a step of one standard deviation; cash digitals
+    e^{−rT}·payout, asset digitals e^{−rT}·K: the ``floor`` of :mod:`greeks.payoff_table`)
+    and t_1 the row's first date (its maturity in an early-exercise group, whose estimators
+    are differences of whole paths' values under the policy, with no weight on the first
+    interval: a degenerate such row, exercised at once or never, e.g. a call on a stock
+    paying nothing, is the closed form's value or ω (S0 − K) on every path).  A sample
+    that does see its events keeps its own SE, and the σ0-vega from v0 = 0 (exactly 0)
+    keeps its 0."""
     n = max(units, 2)
-    z = math.sqrt(2.0 * math.log(n))
     s0, t = group.spot, group.maturity
     first = (t if group.method is Family.EXERCISE
              else group.times[group.date_index[group.date_start[:-1]]])
     sigma, exact_vega = model_of(group.model).floor_sigma(group.params)
     spec = group.payoff
-    scales = {"kink": group.forward * sigma * np.sqrt(t), "payout": spec.discount * spec.payout,
-              "strike": spec.discount * spec.strike}
-    floor = np.array([payoff_table.BY_CODE[kind].floor for kind in spec.kind])
-    scale = np.select([floor == name for name in scales], list(scales.values()))
-    bounds = [np.ones_like(t), z / (s0 * sigma * np.sqrt(first)),
-              np.full_like(t, 0.0 if exact_vega else z * z / sigma)]
-    extra = {sensitivities.GAMMA: z * z / (s0 * s0 * sigma * sigma * first),
-             sensitivities.RHO: t + z * np.sqrt(t) / sigma,
-             sensitivities.THETA: z * z / first,
-             sensitivities.VANNA: z ** 3 / (s0 * sigma * sigma * np.sqrt(first)),
-             sensitivities.VOLGA: np.full_like(t, z ** 4 / (sigma * sigma))}
-    bounds += [extra[code] for code in group.extra]
-    bound = scale[:, None] * np.stack(bounds, axis=1) / n
-    degenerate = se < DEGENERATE * bound * n
-    return np.where(degenerate, np.maximum(se, bound), se)
+    scale = floor_scale(spec.kind, group.forward * sigma * np.sqrt(t),
+                        spec.discount * spec.payout, spec.discount * spec.strike)
+    codes = ("price", "delta", "exact" if exact_vega else "vega", *group.extra)
+    return raised(se, unseen_bounds(codes, scale, s0, t, first, sigma, n), n)
+
+
+def floor_scale(kinds, kink, payout, strike) -> np.ndarray:
+    """R of each row of payoff codes ``kinds`` (:mod:`greeks.payoff_table`'s ``floor``):
+    ``kink`` (E[L]·σ·sqrt(T)), ``payout`` or ``strike`` (each discounted)."""
+    floor = np.array([payoff_table.BY_CODE[kind].floor for kind in kinds])
+    return np.select([floor == "kink", floor == "payout", floor == "strike"],
+                     [kink, payout, strike])
+
+
+def unseen_bounds(codes, scale, s0, t, first, sigma, n: int) -> np.ndarray:
+    """(rows, len(codes)): the unseen-event bound R_k/N of each row (arrays or scalars,
+    broadcast) for each Greek: ``"price"``, ``"delta"``, ``"vega"``, ``"exact"`` (a vega
+    exactly 0: bound 0) or a further Greek's code (:mod:`greeks.sensitivities`);
+    z* = sqrt(2 log N): price R, delta R z*/(S0 σ sqrt(t_1)), vega R z*²/σ, gamma
+    R z*²/(S0² σ² t_1), rho R (T + z* sqrt(T)/σ), theta R z*²/t_1 (per year), vanna
+    R z*³/(S0 σ² sqrt(t_1)), volga R z*⁴/σ²."""
+    z = math.sqrt(2.0 * math.log(n))
+    factor = {"price": 1.0, "delta": z / (s0 * sigma * np.sqrt(first)),
+              "vega": z * z / sigma, "exact": 0.0,
+              sensitivities.GAMMA: z * z / (s0 * s0 * sigma * sigma * first),
+              sensitivities.RHO: t + z * np.sqrt(t) / sigma,
+              sensitivities.THETA: z * z / first,
+              sensitivities.VANNA: z ** 3 / (s0 * sigma * sigma * np.sqrt(first)),
+              sensitivities.VOLGA: z ** 4 / (sigma * sigma)}
+    shape = np.broadcast(scale, s0, t, first, sigma).shape
+    return np.stack([np.broadcast_to(scale * factor[code] / n, shape) for code in codes],
+                    axis=-1)
+
+
+def raised(se: np.ndarray, bound: np.ndarray, n: int) -> np.ndarray:
+    """``se`` raised to ``bound`` where it is below ``DEGENERATE`` of the Greek's scale
+    (``bound`` × N): the sample saw no event."""
+    return np.where(se < DEGENERATE * bound * n, np.maximum(se, bound), se)
 
 
 def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray) -> Estimates:

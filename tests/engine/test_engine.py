@@ -320,6 +320,44 @@ def test_degenerate_rows_report_what_unseen_events_could_carry():
     assert_within(estimates.mean, exact, estimates.se)
 
 
+def test_revalued_and_dated_greeks_of_a_sure_digital_get_the_floor():
+    """A Heston digital put every path pays, flat (rho and theta by revaluation) and off a
+    market (rho and theta from the buckets): no SE at rounding level, and the reference
+    within it (flat: central differences of the Fourier price in r and T; off a market the
+    price of a sure payout, −T·DF(T), DF from the curve's zero rate written here)."""
+    import pandas as pd
+
+    import greeks
+    from greeks.models.heston.analytic import heston_digital
+
+    law = dict(v0=0.04, kappa=1.5, theta=0.04, xi=0.3, rho=-0.5)
+    flat = greeks.price_portfolio(make_frame([dict(
+        id="flat", instrument="digital", option_type="put", strike=150.0, maturity=0.09,
+        rate=0.03, model="heston", **law)]), paths=20_000, seed=seed(12),
+        greeks="rho,theta").iloc[0]
+    market = {"valuation_date": "2027-03-01", "curves": {"USD": 0.03},
+              "underlyings": {"H": {"spot": 100.0, "curve": "USD", "heston": law}}}
+    dated = greeks.price_portfolio(pd.DataFrame([dict(
+        id="dated", instrument="digital", option_type="put", strike=150.0,
+        expiry="2027-04-03", underlying="H")]), market=market, paths=20_000, seed=seed(13),
+        greeks="rho,theta").iloc[0]
+    for row in (flat, dated):
+        assert row["rho_rate_se"] > 1e-6 and row["theta_per_year_se"] > 1e-6, row["id"]
+
+    def value(rate=0.03, maturity=0.09):
+        return heston_digital("put", 100.0, 150.0, maturity, rate, **law).price
+
+    h = 1e-4
+    k = k_for(3)
+    assert_within(flat["rho_rate"], (value(rate=0.03 + h) - value(rate=0.03 - h)) / (2 * h),
+                  flat["rho_rate_se"], k)
+    assert_within(flat["theta_per_year"],
+                  (value(maturity=0.09 - h) - value(maturity=0.09 + h)) / (2 * h),
+                  flat["theta_per_year_se"], k)
+    t = 33 / 365
+    assert_within(dated["rho_rate"], -t * math.exp(-0.03 * t), dated["rho_rate_se"], k)
+
+
 def test_the_unseen_event_floor_reaches_subtotals():
     """A deep out-of-the-money call alone in its subtotal: the subtotal's SE is the row's
     floored SE (times its weight), as the grand total's includes it."""
