@@ -397,12 +397,14 @@ def _with_unseen_floor(frame, names, se, total_se, paths) -> None:
     −T·DF·payout on every path: SE 1.7e−19).  Per row: R from the row's payoff and its
     (flat-equivalent) rate, yield and vol or σ0, t_1 its first date (the maturity of an
     early-exercise row), N its units (half its paths: antithetic pairs; the smaller N, the
-    larger the bound); from v0 = 0 the σ0-vega and vanna, odd in σ0, are exactly 0.  An SE
+    larger the bound); where the model's vega is exactly 0 (Heston's from v0 = 0) so is the
+    vanna (both odd in σ0 there, :meth:`Model.floor_sigma`).  An SE
     the reduction raised, or one that saw its events, stays as it is; the total's SE gains
     each row's added variance times its quantity squared."""
     from greeks import sensitivities
     from greeks.engine.reduce import floor_scale, raised, unseen_bounds
     from greeks.market.positions import MARKET_COLUMN
+    from greeks.models import adapter
     from greeks.payoff_table import frame_codes
 
     keys = {"price": "price", "delta": "delta", "vega": "vega", "gamma": sensitivities.GAMMA,
@@ -417,9 +419,8 @@ def _with_unseen_floor(frame, names, se, total_se, paths) -> None:
     for i, (row, market, codes) in enumerate(zip(rows, markets, frame_codes(frame))):
         t, spot = float(row["maturity"]), float(row["spot"])
         rate, dividend = float(row["rate"]), float(row.get("dividend", 0.0) or 0.0)
-        heston = row["model"] == "heston"
-        sigma = (math.sqrt(float(row["v0"]) or float(row["theta"])) if heston
-                 else float(row["vol"]))
+        sigma, exact = adapter(row["model"]).floor_sigma(
+            tuple(float(row[name]) for name in schema(row["model"]).PARAMETERS))
         if not sigma > 0.0:
             continue
         first = (t if exercise[i] else float(market.times[0]) if market is not None
@@ -430,16 +431,16 @@ def _with_unseen_floor(frame, names, se, total_se, paths) -> None:
                                   * math.sqrt(t), discount * float(row.get("payout", 1.0)),
                                   discount * float(row["strike"]))[0])
         n = max(int(paths[str(row["id"])]) if isinstance(paths, dict) else int(paths), 4) // 2
-        exact = heston and float(row["v0"]) == 0.0
         codes_ = ["exact" if exact and names[k] in ("vega", "vanna") else keys[names[k]]
-                  for k in columns]  # odd in σ0 at σ0 = 0: exactly 0
+                  for k in columns]
         bound = unseen_bounds(codes_, scale, spot, t, first, sigma, n)
         now = se[i, columns]
         lifted = raised(now, bound, n)
         gained = np.where(np.isfinite(now), lifted ** 2 - now ** 2, 0.0)
         se[i, columns] = lifted
         added[columns] += quantity[i] ** 2 * gained
-    total_se[:] = np.sqrt(total_se ** 2 + added)
+    lifted_total = added > 0.0
+    total_se[lifted_total] = np.sqrt(total_se[lifted_total] ** 2 + added[lifted_total])
 
 
 def _parallel_label(label: str, aggregates: dict) -> bool:
