@@ -100,13 +100,28 @@ def _events(rows, dividends, later=0):
     return {k - later for k in days if k - later > 0}
 
 
+def _walk(chain, spot, rate, cash, dates, until):
+    """(the price on the last day, [(day, price) on each of ``dates``]) of the chain's paths
+    from ``spot`` over its days up to ``until`` (:func:`_chain`): S̃'s log-returns carried at
+    ``rate`` − q, S → max(S − D, 0) on each ex-day of ``cash`` (before a date that day)."""
+    s, before, seen = np.full(next(iter(chain.values())).shape[1], spot), 0, []
+    for k in sorted(k for k in chain if k <= until):
+        moved = chain[k][0] - (chain[before][0] if before else 0.0)
+        s = s * np.exp((rate - YIELD) * (k - before) / 365.0 + moved)
+        before = k
+        if k in cash:
+            s = np.maximum(s - cash[k], 0.0)
+        if k in dates:
+            seen.append((k, s))
+    return s, seen
+
+
 def _values(chain, spot, rows, dividends, rate=RATE, later=0):
     """Per row, the discounted value on each path (module docstring) from the chain's sums
     (:func:`_chain`), started from ``spot``; ``later`` days later (every date that many days
     closer)."""
     rho2 = 1.0 - HESTON["rho"] ** 2
     cash = {day(d) - later: amount for d, amount in dividends}
-    n = next(iter(chain.values())).shape[1]
     out = []
     for _, kind, option, strike, expiry, more in rows:
         omega, end = (1.0 if option == "call" else -1.0), day(expiry) - later
@@ -115,15 +130,8 @@ def _values(chain, spot, rows, dividends, rate=RATE, later=0):
                  if "fixing_dates" in more else [end])
         last = max([k for k in cash if k <= end] + [0])  # the last drop before expiry
         stop = last if kind in ("european", "digital") else end
-        s, before, seen = np.full(n, spot), 0, []
-        for k in sorted(k for k in chain if k <= stop):
-            moved = chain[k][0] - (chain[before][0] if before else 0.0)
-            s = s * np.exp((rate - YIELD) * (k - before) / 365.0 + moved)
-            before = k
-            if k in cash:
-                s = np.maximum(s - cash[k], 0.0)
-            if k in dates:
-                seen.append(s)
+        s, seen = _walk(chain, spot, rate, cash, dates, stop)
+        seen = [price for _, price in seen]
         if kind in ("european", "digital"):  # Black–Scholes over (last, T] given the path
             tail = chain[end] - (chain[last] if last else 0.0)
             w = rho2 * tail[2]
@@ -258,17 +266,9 @@ def _put_dates(chain, spot, dates, dividends):
     ``spot`` (:func:`_chain`, its events the dates and the ex-days): S̃'s log-returns
     carried at r − q, S → max(S − D, 0) on each ex-day (before an exercise that day)."""
     cash = {day(d): amount for d, amount in dividends}
-    s, before, prices, variances = np.full(chain[dates[0]].shape[1], spot), 0, [], []
-    for k in sorted(chain):
-        moved = chain[k][0] - (chain[before][0] if before else 0.0)
-        s = s * np.exp((RATE - YIELD) * (k - before) / 365.0 + moved)
-        before = k
-        if k in cash:
-            s = np.maximum(s - cash[k], 0.0)
-        if k in dates:
-            prices.append(s)
-            variances.append(chain[k][3])
-    return np.array(prices), np.array(variances)
+    _, seen = _walk(chain, spot, RATE, cash, dates, max(chain))
+    return (np.array([price for _, price in seen]),
+            np.array([chain[k][3] for k, _ in seen]))
 
 
 def _fit(s, v, discounts, strike):
