@@ -79,8 +79,9 @@ def floor_scale(kinds, kink, payout, strike) -> np.ndarray:
 
 def unseen_bounds(codes, scale, s0, t, first, sigma, n: int) -> np.ndarray:
     """(rows, len(codes)): the unseen-event bound R_k/N of each row (arrays or scalars,
-    broadcast) for each Greek: ``"price"``, ``"delta"``, ``"vega"``, ``"exact"`` (a vega
-    exactly 0: bound 0) or a further Greek's code (:mod:`greeks.sensitivities`);
+    broadcast) for each Greek: ``"price"``, ``"delta"``, ``"vega"``, ``"exact"`` (a Greek
+    exactly 0, e.g. Heston's vega and vanna from v0 = 0: bound 0) or a further Greek's
+    code (:mod:`greeks.sensitivities`);
     z* = sqrt(2 log N): price R, delta R z*/(S0 σ sqrt(t_1)), vega R z*²/σ, gamma
     R z*²/(S0² σ² t_1), rho R (T + z* sqrt(T)/σ), theta R z*²/t_1 (per year), vanna
     R z*³/(S0 σ² sqrt(t_1)), volga R z*⁴/σ²."""
