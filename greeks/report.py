@@ -430,7 +430,7 @@ def _values(exposures: dict[str, Exposure], pick) -> dict:
 def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int | None = None,
                   threads: int | None = None, scheduler: str | None = None,
                   extra_columns=()) -> pd.DataFrame:
-    """Bucketed Greeks of the GBM positions priced off ``market``
+    """Bucketed Greeks of the positions priced off ``market``
     (:mod:`greeks.engine.buckets`), each ± its standard error, in desk units: a long table
     with ``position`` (a position's id, a subtotal's ``by`` values joined by ``/``, or
     ``TOTAL``), ``factor`` (``vol:SPX:2027-12-01``, ``rate:USD:2028-03-01``,

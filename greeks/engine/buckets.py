@@ -3,7 +3,8 @@ further likelihood-ratio weights, vega per vol node, rho per rate-curve node,
 ∂V/∂(dividend yield) per yield node, ∂V/∂(each discrete dividend), and theta (the one-day
 change) (:mod:`greeks.market.factors`, :func:`greeks.models.gbm.dated.factor_weights`); for
 Heston rows the carry buckets, european and asian pathwise, digital and barrier by the
-carry's likelihood-ratio score (:class:`greeks.market.factors.CarryFactors`), and theta on
+carry's likelihood-ratio score (:class:`greeks.market.factors.CarryFactors`), each cash
+dividend by the score of its post-drop price, and theta on
 the chain re-run a day later on the same random numbers (:mod:`greeks.models.heston.buckets`);
 each with its standard error.
 

@@ -92,7 +92,7 @@ def unit_derivatives(curve: Curve, t: np.ndarray) -> np.ndarray:
     return np.stack([Curve(curve.times, tuple(np.eye(n)[j])).integral(t) for j in range(n)])
 
 
-def _date_label(valuation, t: float) -> str:
+def date_label(valuation, t: float) -> str:
     import datetime as dt
 
     return (valuation + dt.timedelta(days=int(round(t * 365.0)))).isoformat()
@@ -166,7 +166,7 @@ def row_factors(dynamics: Dynamics, score_times: np.ndarray, payoff_times: np.nd
             def beta(t, node_row=node_row):
                 return sign * (node_row @ unit_derivatives(curve, t))
 
-            node_label = _date_label(valuation, curve.times[j]) if curve.times else "flat"
+            node_label = date_label(valuation, curve.times[j]) if curve.times else "flat"
             add(f"{kind}:{name}:{node_label}", kind, np.zeros(n),
                 sign * (rows_s[j] - rows_before[j]), -1, slope,
                 linear_mean(dynamics, payoff_times, maturity, beta, slope))
@@ -179,7 +179,7 @@ def row_factors(dynamics: Dynamics, score_times: np.ndarray, payoff_times: np.nd
     for d in dynamics.dividends:
         if d.time > maturity:
             continue
-        label = f"dividend:{und}:{_date_label(valuation, d.time)}"
+        label = f"dividend:{und}:{date_label(valuation, d.time)}"
         if d.proportional:
             step = -1.0 / (1.0 - d.value)
             b = np.where((before < d.time) & (score_times >= d.time), step, 0.0)
@@ -313,7 +313,7 @@ def carry_factors(dynamics: Dynamics, payoff_times: np.ndarray, maturity: float,
             def b(t, node_row=node_row):
                 return sign * (node_row @ unit_derivatives(curve, t))
 
-            node_label = _date_label(valuation, curve.times[j]) if curve.times else "flat"
+            node_label = date_label(valuation, curve.times[j]) if curve.times else "flat"
             labels.append(f"{kind}:{name}:{node_label}")
             kinds.append(kind)
             beta.append(sign * at_dates[j])
@@ -332,7 +332,7 @@ def carry_factors(dynamics: Dynamics, payoff_times: np.ndarray, maturity: float,
             def b(t, d=d, step=step):
                 return np.where(np.asarray(t) >= d.time, step, 0.0)
 
-            labels.append(f"dividend:{und}:{_date_label(valuation, d.time)}")
+            labels.append(f"dividend:{und}:{date_label(valuation, d.time)}")
             kinds.append("dividend_yield")
             beta.append(b(payoff_times))
             disc.append(0.0)

@@ -25,9 +25,11 @@ within a day.
 Cash dividends (:mod:`greeks.models.heston.dropped`).  A row with one on or before its
 expiry is no multiple of the chain: every carry factor goes by the carry's score over its
 score segments (its dates and the ex-dates up to expiry, β at those dates), its control the
-linear payoff on the unfloored prices; theta's chain a day later takes the day out of the
-steps before the rows' first score dates (no ex-date among them), applies the drops at the
-same stored ex-dates, then a day closer, and such rows take f⁺ − f.
+linear payoff on the unfloored prices; each cash dividend's factor is the score of its
+post-drop price (:func:`greeks.models.heston.carry.cash_scores`, no control); theta's chain
+a day later takes the day out of the steps before the rows' first score dates (no ex-date
+among them), applies the drops at the same stored ex-dates, then a day closer, and such
+rows take f⁺ − f.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from dataclasses import replace
 import numpy as np
 
 from greeks import estimators, payoffs
-from greeks.market.factors import DAY, carry_factors, one_day_later, shifted
+from greeks.market.factors import DAY, carry_factors, date_label, one_day_later, shifted
 from greeks.market.positions import MARKET_COLUMN
 from greeks.models.heston import carry
 from greeks.models.heston.adapter import CONDITIONED, group_paths, market_prices, stored_dates
@@ -51,8 +53,9 @@ FAR = 4.0  # a second chain a day later for rows whose first date is this many t
 
 
 class BucketRow:
-    """A Heston row's carry factors (:class:`greeks.market.factors.CarryFactors`): european
-    and asian rows pathwise (across a cash dividend by the score, module docstring),
+    """A Heston row's carry factors (:class:`greeks.market.factors.CarryFactors`) and its
+    cash dividends' factors: european and asian rows pathwise (across a cash dividend by
+    the score, module docstring),
     digital and barrier rows by the likelihood-ratio score of the
     carry (:func:`greeks.models.heston.carry.carry_scores`; NaN for a chain from v0 = 0
     without the Feller condition, whose first conditional variance has no usable inverse),
@@ -88,12 +91,21 @@ class BucketRow:
         self.scored = market_grid.score_index[
             market_grid.score_start[j]:market_grid.score_start[j + 1]] if paying else None
         score_times = group.times[self.scored] if paying else times
+        # each cash dividend paid on or before expiry: its score date and amount
+        cash = row_market.dynamics.cash_dividends(float(times[-1]))
+        self.cash_at = np.array([int(np.argmin(np.abs(score_times - d.time))) for d in cash],
+                                dtype=np.int64)
+        self.cash = np.array([float(d.value) for d in cash])
+        cash_labels = [f"dividend:{underlying}:{date_label(market.valuation_date, d.time)}"
+                       for d in cash]
         self.beta = np.ascontiguousarray(
             self.factors.beta if self.pathwise or score_times.size == 1 else
             carry_factors(row_market.dynamics, score_times, float(times[-1]), names).beta)
         f = self.factors
-        self.labels = f.labels + [p[0] for p in f.parallel] + [f"theta:{underlying}"]
-        self.kinds = f.kinds + [p[1] for p in f.parallel] + ["theta"]
+        self.labels = (f.labels + cash_labels + [p[0] for p in f.parallel]
+                       + [f"theta:{underlying}"])
+        self.kinds = (f.kinds + ["dividend_cash"] * len(cash) + [p[1] for p in f.parallel]
+                      + ["theta"])
         later = one_day_later(row_market.dynamics, float(times[0]),
                               times if self.asian else times[-1:], float(times[-1]))
         self.theta = later is not None
@@ -103,7 +115,8 @@ class BucketRow:
             self.chain = max(k for k, until in enumerate(ends) if until <= first)
             self.later_discount = float(later[0].discount(float(times[-1]) - DAY))
             self.later_payoff = payoffs.with_discount(group.payoff, j, self.later_discount)
-        self.control = np.append(f.control, later[1] if self.theta else np.nan)
+        self.control = np.concatenate([f.control, np.full(len(cash), np.nan),
+                                       [later[1] if self.theta else np.nan]])
         if paying and not group.martingale:  # E[L] on the unfloored prices needs E[S̃] = S0
             self.control[:] = np.nan
 
@@ -115,7 +128,8 @@ class BucketRow:
         scored = dates if self.scored is None else grid_columns[self.scored]
         n = s.shape[0]
         f = self.factors
-        factors = len(f.labels)
+        carried = len(f.labels)
+        factors = carried + self.cash.size
         payoff, linear = np.empty(n), np.empty(n)
         g, h = np.empty((factors + 1, n)), np.empty((factors + 1, n))
         payoffs.evaluate(s, dates, group.payoff, j, payoff)
@@ -130,11 +144,13 @@ class BucketRow:
                                  self.beta, h)
         else:
             carry.carry_scores(residual, variance, scored, self.beta, g)
+            carry.cash_scores(s, residual, variance, scored, self.cash_at, self.cash,
+                              g[carried:factors])
             h[:factors] = g[:factors] * linear[None, :]
             g[:factors] *= payoff[None, :]
         if self.valid:
-            g[:factors] -= f.discount[:, None] * payoff[None, :]
-            h[:factors] -= f.discount[:, None] * linear[None, :]
+            g[:carried] -= f.discount[:, None] * payoff[None, :]
+            h[:carried] -= f.discount[:, None] * linear[None, :]
         if not self.theta or not s_later:
             g[factors], h[factors] = np.nan, 0.0
             return g, h

@@ -60,3 +60,35 @@ def carry_scores(residual, variance, columns, beta, out):
                 score += (beta[k, i] - b) * (r_i - r) / (v_i - v)
                 r, v, b = r_i, v_i, beta[k, i]
             out[k, p] = score
+
+
+@njit(cache=True, nogil=True)
+def cash_scores(s, residual, variance, columns, at, amount, out):
+    """``out[k, p]`` = the likelihood-ratio score of path p for the cash dividend
+    ``amount[k]`` paid at the row's score date ``at[k]`` (``columns``: the score dates'
+    stored columns), on the chain with drops (:mod:`greeks.models.heston.dropped`).
+
+    Take the post-drop price y = S(τ) as the path's coordinate at τ (every payoff reads
+    post-drop prices; the next segment starts from y and does not involve D).  Given the
+    variance path, log(y + D) − log S(s_{c−1}) is Gaussian with the segment's residual
+    e = R_c − R_{c−1} and variance V_c − V_{c−1}, so with the Jacobian 1/(y + D)
+
+        ∂ log p/∂D = −(e/(V_c − V_{c−1}) + 1)/S(τ−),   S(τ−) = y + D,
+
+    of mean zero given the past and the variance path.  On a path the drop takes to 0 the
+    score is 0 (the mass of the floor left out, as for GBM rows:
+    :mod:`greeks.market.factors`)."""
+    for k in range(at.size):
+        c = at[k]
+        col = columns[c]
+        before = columns[c - 1] if c > 0 else -1
+        for p in range(s.shape[0]):
+            price = s[p, col]
+            if price <= 0.0:
+                out[k, p] = 0.0
+                continue
+            r, v = residual[p, col], variance[p, col]
+            if before >= 0:
+                r -= residual[p, before]
+                v -= variance[p, before]
+            out[k, p] = -(r / v + 1.0) / (price + amount[k])
