@@ -389,6 +389,16 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
 
 
 def _with_unseen_floor(frame, names, se, total_se, paths) -> None:
+    """Raise the rows' standard errors by :func:`unseen_floor`, in place; the total's SE
+    gains each row's added variance times its quantity squared."""
+    added = frame["quantity"].to_numpy(dtype=float)[:, None] ** 2 * unseen_floor(
+        frame, names, se, paths)
+    added = np.array([math.fsum(column) for column in added.T])  # any row order
+    lifted_total = added > 0.0
+    total_se[lifted_total] = np.sqrt(total_se[lifted_total] ** 2 + added[lifted_total])
+
+
+def unseen_floor(frame, names, se, paths) -> np.ndarray:
     """Raise, in place, the standard errors of samples that saw no event to the bound of
     :func:`greeks.engine.reduce.unseen_bounds`, for the Greeks whose estimators the
     engine's reduction does not floor itself: the finite differences of the revaluations
@@ -399,8 +409,9 @@ def _with_unseen_floor(frame, names, se, total_se, paths) -> None:
     early-exercise row), N its units (half its paths: antithetic pairs; the smaller N, the
     larger the bound); where the model's vega is exactly 0 (Heston's from v0 = 0) so is the
     vanna (both odd in σ0 there, :meth:`Model.floor_sigma`).  An SE
-    the reduction raised, or one that saw its events, stays as it is; the total's SE gains
-    each row's added variance times its quantity squared."""
+    the reduction raised, or one that saw its events, stays as it is.  ``se`` (rows ×
+    ``names``, per unit of quantity); returns the variance each SE gained (rows × names),
+    for the totals."""
     from greeks import sensitivities
     from greeks.engine.reduce import floor_scale, raised, unseen_bounds
     from greeks.market.positions import MARKET_COLUMN
@@ -414,8 +425,7 @@ def _with_unseen_floor(frame, names, se, total_se, paths) -> None:
     rows = frame.to_dict("records")
     markets = (frame[MARKET_COLUMN] if MARKET_COLUMN in frame.columns else [None] * len(frame))
     exercise = exercise_rows(frame)
-    quantity = frame["quantity"].to_numpy(dtype=float)
-    added = np.zeros(len(names))
+    added = np.zeros(se.shape)
     for i, (row, market, codes) in enumerate(zip(rows, markets, frame_codes(frame))):
         t, spot = float(row["maturity"]), float(row["spot"])
         rate, dividend = float(row["rate"]), float(row.get("dividend", 0.0) or 0.0)
@@ -436,11 +446,9 @@ def _with_unseen_floor(frame, names, se, total_se, paths) -> None:
         bound = unseen_bounds(codes_, scale, spot, t, first, sigma, n)
         now = se[i, columns]
         lifted = raised(now, bound, n)
-        gained = np.where(np.isfinite(now), lifted ** 2 - now ** 2, 0.0)
+        added[i, columns] = np.where(np.isfinite(now), lifted ** 2 - now ** 2, 0.0)
         se[i, columns] = lifted
-        added[columns] += quantity[i] ** 2 * gained
-    lifted_total = added > 0.0
-    total_se[lifted_total] = np.sqrt(total_se[lifted_total] ** 2 + added[lifted_total])
+    return added
 
 
 def _parallel_label(label: str, aggregates: dict) -> bool:

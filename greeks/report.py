@@ -51,6 +51,7 @@ from greeks.api import (
     simulate,
     sized_paths,
     source_name,
+    unseen_floor,
 )
 from greeks.dask_client import check_reachable
 from greeks.instruments import InputError
@@ -248,6 +249,9 @@ def _exposures(frame, options, paths, subtotal, progress, market=None):
     if rates and not dated and revaluing(frame, rates).any():
         revalued = _revalued_rates(frame, options, paths, subtotal, count, rates)
         parts.update({name: _combined(parts[name], revalued[name]) for name in rates})
+    if rates:
+        parts.update(_floored(frame, {name: parts[name] for name in rates}, paths, quantity,
+                              subtotal))
     out = {}
     for name in EXPOSURES + tuple(DESK_UNITS):
         if name in parts:
@@ -368,6 +372,29 @@ def _revalued_rates(frame, options, paths, subtotal, count, rates) -> dict:
     return {name: Exposure(quantity * mean[:, k], np.abs(quantity) * se[:, k],
                            float(total[k]), float(total_se[k]), sums[:, k], sums_se[:, k])
             for k, name in enumerate(rates)}
+
+
+def _floored(frame, parts: dict, paths, quantity, subtotal) -> dict:
+    """``parts`` (weighed by ``quantity``) with the positions' SEs raised by
+    :func:`greeks.api.unseen_floor` (the revalued and bucket rho and theta, which the
+    engine's reduction does not floor; the others stay as they are), the subtotals' and the
+    total's by the variance added to their positions."""
+    names = list(parts)
+    size = np.abs(quantity)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.stack([np.where(size > 0.0, parts[name].rows_se / size, np.nan)
+                       for name in names], axis=1)
+    added = unseen_floor(frame, names, se, paths)
+    out = {}
+    for k, name in enumerate(names):
+        part = parts[name]
+        gained = quantity ** 2 * added[:, k]
+        sums = np.array([math.fsum(gained[subtotal == i]) for i in range(part.subtotals.size)])
+        out[name] = part._replace(
+            rows_se=np.where(added[:, k] > 0.0, size * se[:, k], part.rows_se),
+            total_se=math.sqrt(part.total_se ** 2 + math.fsum(gained)),
+            subtotals_se=np.sqrt(part.subtotals_se ** 2 + sums))
+    return out
 
 
 def _combined(first: Exposure, second: Exposure) -> Exposure:

@@ -368,3 +368,44 @@ def test_the_unseen_event_floor_reaches_subtotals():
     assert estimates.se[otm, 0] > 0
     np.testing.assert_allclose(estimates.subtotal_se[0, :3], estimates.se[otm, :3], rtol=1e-12)
     assert np.all(estimates.total_se[:3] >= estimates.subtotal_se[0, :3])
+
+
+def test_the_risk_report_floors_revalued_and_bucket_rho_and_theta():
+    """The risk report's rho and theta of sure digital calls (GBM and Heston off a market:
+    the buckets'; Heston flat: the revaluations') get the floor price_portfolio reports,
+    in desk units, on the positions, on their subtotals (each alone in its book) and on the
+    total (which gains the same variance)."""
+    import pandas as pd
+
+    import greeks
+
+    law = dict(v0=0.04, kappa=2.0, theta=0.05, xi=0.3, rho=-0.7)
+    market = {"valuation_date": "2027-01-01", "curves": {"USD": 0.03},
+              "underlyings": {"A": {"spot": 100.0, "curve": "USD", "vol": 0.2},
+                              "H": {"spot": 100.0, "curve": "USD", "heston": law}}}
+    digital = dict(instrument="digital", option_type="call", expiry="2027-03-01", payout=1.0)
+    dated = pd.DataFrame([
+        dict(id="gbm", book="b1", underlying="A", strike=40.0, quantity=2.0, **digital),
+        dict(id="heston", book="b2", underlying="H", strike=30.0, quantity=-3.0, **digital),
+        dict(id="atm", book="b3", underlying="A", instrument="european", option_type="call",
+             strike=100.0, expiry="2027-12-01")])
+    flat = make_frame([dict(id="heston-flat", book="b1", instrument="digital", strike=30.0,
+                            maturity=0.16, model="heston", **law),
+                       dict(id="atm", book="b2", quantity=3.0)])
+    for frame, options in ((dated, dict(market=market)), (flat, {})):
+        run = dict(paths=20_000, seed=seed(14), greeks="rho,theta", **options)
+        report = greeks.risk_report(frame, by="book", **run)
+        priced = greeks.price_portfolio(frame, **run).set_index("id")
+        positions = report.attrs["positions"].set_index("id")
+        for name, column, scale in (("rho", "rho_rate", 1e-4), ("theta", "theta_per_year",
+                                                                  1.0 / 365.0)):
+            desk = f"{name}_per_bp" if name == "rho" else f"{name}_per_day"
+            quantity = frame.set_index("id")["quantity"].abs()
+            sure = [i for i in positions.index if i != "atm"]
+            expected = scale * quantity[sure] * priced.loc[sure, f"{column}_se"]
+            np.testing.assert_allclose(positions.loc[sure, f"{desk}_se"], expected, rtol=1e-9)
+            assert (positions.loc[sure, f"{desk}_se"] > 1e-5 * scale).all(), name
+            books = report.set_index("book").loc[positions.loc[sure, "book"], f"{desk}_se"]
+            np.testing.assert_allclose(books.to_numpy(), expected.to_numpy(), rtol=1e-9)
+            total = report[f"{desk}_se"].iloc[-1]
+            assert total ** 2 >= (expected ** 2).sum() * (1 - 1e-9), name
