@@ -124,6 +124,9 @@ class GBM(Model):
     def bumped_paths(self, group, stream, n_paths):
         spot, sigma, carry = group.spot, group.params[0], group.rate - group.dividend
         w, s = self._paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths)
+        # column-major, as the payoffs read them (each date's prices contiguous): two copies,
+        # and the bumped prices computed in that layout
+        w, s = np.asfortranarray(w), np.asfortranarray(s)
         h, h_vol = pathwise.SPOT_BUMP, pathwise.VOL_BUMP
         bumped = [s * (1.0 + h), s * (1.0 - h), s * (1.0 + 2.0 * h), s * (1.0 - 2.0 * h)] + [
             np.exp(math.log(spot) + (carry - 0.5 * v * v) * group.times + v * w)
