@@ -84,7 +84,7 @@ def test_a_flat_market_is_the_flat_row():
 def test_bounds_lie_tightly_above_the_engine_price_on_curves():
     book = _book(dict(id="AP", instrument="american", option_type="put"),
                  dict(id="WC", option_type="call"))
-    results = greeks.price_portfolio(book, market=MARKET, paths=100_000, seed=seed(86),
+    results = greeks.price_portfolio(book, market=MARKET, paths=40_000, seed=seed(86),
                                      greeks="price", upper_bound=True)
     k = k_for(3 * len(book))
     for _, row in results.iterrows():
