@@ -11,7 +11,9 @@ On the example portfolio's SPX-UO-C-4500-5000-1Y row (252 daily dates, antitheti
   4,096 paths of 252 dates), each from a generator of its own, into outputs written
   before (no first touch of a page inside the timing); the two alternate, ``--repeats``
   times each, one thread; medians (and the fastest) in ns per path-step, and their
-  ratio.  The outputs are checked bit-identical first;
+  ratio.  The outputs are checked bit-identical first.  The same on the up-and-out call of
+  ``instruments/compare.csv`` (barrier 120) with 52 and with 12 dates in chunks of 2,000
+  paths (a knock-out row of a 2,000-path run, as in ``benchmarks/scale.py``'s files);
 * the row alone: ``greeks.price_portfolio`` (200,000 paths, threads=1, the ``auto``
   decision run included) with the engine's kernel and with ``baseline`` in its place,
   alternately, ``--portfolio-repeats`` times each; the result frames are checked equal.
@@ -43,6 +45,7 @@ from greeks.maths import normal_cdf, normal_pdf, normal_quantile
 
 ROOT = Path(__file__).resolve().parent.parent
 ROW = "SPX-UO-C-4500-5000-1Y"
+SMALL, SMALL_FIXINGS, SMALL_PATHS = "gbm-up-and-out", (52, 12), 2_000
 TINY = survival.TINY
 
 
@@ -102,19 +105,21 @@ def baseline(rng, n_paths, times, log_spot, carry, sigma, up, barrier, antitheti
         derivatives[p, 3] = dx_v
 
 
-def the_row() -> pd.DataFrame:
-    frame = pd.read_csv(ROOT / "instruments" / "portfolio.csv")
-    return frame[frame["id"] == ROW].reset_index(drop=True)
+def row(path: str, row_id: str, **changes) -> pd.DataFrame:
+    """Row ``row_id`` of the instrument file ``path`` (``changes`` applied)."""
+    frame = pd.read_csv(ROOT / path)
+    frame = frame[frame["id"] == row_id].reset_index(drop=True)
+    return frame.assign(**changes)
 
 
-def kernel_case(frame: pd.DataFrame):
-    """The row's group (as the engine plans it) and the kernel's arguments for one chunk."""
-    group = _plan_family(validate(frame, ROW), 200_000, method="auto").groups[0]
+def kernel_case(frame: pd.DataFrame, paths: int):
+    """The kernel's arguments for one chunk of a knock-out row planned at ``paths`` paths
+    (the engine's chunk size, or ``paths`` if fewer)."""
+    group = _plan_family(validate(frame, "benchmark"), paths, method="auto").groups[0]
     spec = group.payoff
-    arguments = (group.chunk_size, group.times, math.log(group.spot),
-                 group.rate - group.dividend, group.params[0], True, spec.barrier[0],
-                 group.antithetic)
-    return group, arguments
+    return (min(group.chunk_size, paths), group.times, math.log(group.spot),
+            group.rate - group.dividend, group.params[0],
+            spec.barrier_kind[0] == payoffs.UP_AND_OUT, spec.barrier[0], group.antithetic)
 
 
 def outputs(arguments) -> tuple[np.ndarray, ...]:
@@ -146,32 +151,26 @@ def alternate(functions: dict, repeats: int) -> dict[str, list[float]]:
     return seconds
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=9)
-    parser.add_argument("--chunks", type=int, default=8)
-    parser.add_argument("--portfolio-repeats", type=int, default=7)
-    parser.add_argument("--output", type=Path,
-                        default=ROOT / "benchmarks" / "results" / "survival_speed.md")
-    options = parser.parse_args()
-    frame = the_row()
-    group, arguments = kernel_case(frame)
-    assert group.payoff.barrier_kind[0] == payoffs.UP_AND_OUT
-    n, m = arguments[0], group.times.size
+def kernel_ns(arguments, chunks: int, repeats: int) -> dict[str, tuple[float, float]]:
+    """ns per path-step (median, fastest) of each kernel on ``chunks`` chunks, after
+    checking their outputs bit-identical."""
     kernels = {"blocked": survival.simulate, "path-major": baseline}
-    for c in range(options.chunks):
+    for c in range(chunks):
         found = [outputs(arguments) for _ in kernels]
         for kernel, out in zip(kernels.values(), found):
             run_chunk(kernel, arguments, c, out)
         assert all(np.array_equal(a, b) for a, b in zip(*found)), "the kernels differ"
-    load_before = load_average()
     out = {name: outputs(arguments) for name in kernels}
-    seconds = alternate({name: (lambda k=kernel, o=out[name]: run_chunks(k, arguments,
-                                                                        options.chunks, o))
-                         for name, kernel in kernels.items()}, options.repeats)
-    per = 1e9 / (options.chunks * n * m)
-    ns = {name: (statistics.median(t) * per, min(t) * per) for name, t in seconds.items()}
-    print(ns, flush=True)
+    seconds = alternate({name: (lambda k=kernel, o=out[name]: run_chunks(k, arguments, chunks,
+                                                                        o))
+                         for name, kernel in kernels.items()}, repeats)
+    per = 1e9 / (chunks * arguments[0] * arguments[1].size)
+    return {name: (statistics.median(t) * per, min(t) * per) for name, t in seconds.items()}
+
+
+def row_seconds(frame: pd.DataFrame, repeats: int) -> dict[str, tuple[float, float]]:
+    """Seconds (median, fastest) of ``price_portfolio(frame, threads=1)`` with each kernel,
+    after checking the two result frames equal."""
 
     def price():
         return greeks.price_portfolio(frame, threads=1)
@@ -184,14 +183,43 @@ def main() -> None:
             survival.simulate = engine_kernel
 
     pd.testing.assert_frame_equal(price(), price_baseline(), check_exact=True)
-    rows = alternate({"blocked": price, "path-major": price_baseline},
-                     options.portfolio_repeats)
-    row_s = {name: (statistics.median(t), min(t)) for name, t in rows.items()}
+    seconds = alternate({"blocked": price, "path-major": price_baseline}, repeats)
+    return {name: (statistics.median(t), min(t)) for name, t in seconds.items()}
+
+
+def table(unit: str, found: dict[str, tuple[float, float]], digits: int) -> list[str]:
+    ratio = [a / b for a, b in zip(found["path-major"], found["blocked"])]
+    return [f"| kernel | {unit}, median | fastest |", "| --- | ---: | ---: |",
+            *(f"| {name} | {median:.{digits}f} | {fastest:.{digits}f} |"
+              for name, (median, fastest) in found.items()),
+            "", f"Ratio (path-major / blocked) of the medians {ratio[0]:.2f}, of the fastest "
+            f"{ratio[1]:.2f}.", ""]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--chunks", type=int, default=8)
+    parser.add_argument("--portfolio-repeats", type=int, default=7)
+    parser.add_argument("--output", type=Path,
+                        default=ROOT / "benchmarks" / "results" / "survival_speed.md")
+    options = parser.parse_args()
+    load_before = load_average()
+    spx = row("instruments/portfolio.csv", ROW)
+    arguments = kernel_case(spx, 200_000)
+    n, m = arguments[0], arguments[1].size
+    ns = kernel_ns(arguments, options.chunks, options.repeats)
+    print(ns, flush=True)
+    small = []
+    for fixings in SMALL_FIXINGS:
+        case = kernel_case(row("instruments/compare.csv", SMALL, fixings=fixings), SMALL_PATHS)
+        small.append((fixings, kernel_ns(case, options.chunks, options.repeats)))
+        print(fixings, small[-1], flush=True)
+    row_s = row_seconds(spx, options.portfolio_repeats)
     print(row_s, flush=True)
     load_after = load_average()
     machine = (f"{cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
                f"numpy {np.__version__}, code {code_version()}")
-    ratio = [a / b for a, b in zip(ns["path-major"], ns["blocked"])]
     out = [
         "# The survival kernel, blocked", "",
         f"`python benchmarks/survival_speed.py` on {datetime.date.today().isoformat()}: "
@@ -199,20 +227,15 @@ def main() -> None:
         "the two kernels alternate; outputs checked bit-identical.", "",
         f"Kernel (`survival.simulate`) on {ROW}: {options.chunks} chunks of {n:,} paths × "
         f"{m} dates (antithetic pairs), {options.repeats} runs each:", "",
-        "| kernel | ns per path-step, median | fastest |",
-        "| --- | ---: | ---: |",
-        *(f"| {name} | {median:.1f} | {fastest:.1f} |" for name, (median, fastest) in ns.items()),
-        "", f"Ratio (path-major / blocked) of the medians {ratio[0]:.2f}, of the fastest "
-        f"{ratio[1]:.2f}.", "",
-        f"The row alone, `greeks.price_portfolio(row, threads=1)` (200,000 paths and the "
-        f"decision run), {options.portfolio_repeats} runs each; the frames are equal:", "",
-        "| kernel | seconds, median | fastest |",
-        "| --- | ---: | ---: |",
-        *(f"| {name} | {median:.2f} | {fastest:.2f} |"
-          for name, (median, fastest) in row_s.items()),
-        "", f"Ratio of the medians {row_s['path-major'][0] / row_s['blocked'][0]:.2f}, of the "
-        f"fastest {row_s['path-major'][1] / row_s['blocked'][1]:.2f}.", "",
+        *table("ns per path-step", ns, 1),
     ]
+    for fixings, found in small:
+        out += [f"On {SMALL} of instruments/compare.csv with {fixings} dates, chunks of "
+                f"{SMALL_PATHS:,} paths (a 2,000-path run):", "",
+                *table("ns per path-step", found, 1)]
+    out += [f"The row {ROW} alone, `greeks.price_portfolio(row, threads=1)` (200,000 paths "
+            f"and the decision run), {options.portfolio_repeats} runs each; the frames are "
+            "equal:", "", *table("seconds", row_s, 2)]
     options.output.write_text("\n".join(out))
     print("\n".join(out))
 
