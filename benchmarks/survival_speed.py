@@ -1,6 +1,6 @@
 """The survival-conditioned knock-out kernel, blocked against its path-major predecessor.
 
-    python benchmarks/survival_speed.py [--repeats 9] [--chunks 8] [--portfolio-repeats 7]
+    python benchmarks/survival_speed.py [--repeats 15] [--chunks 8] [--portfolio-repeats 7]
                                         [--output benchmarks/results/survival_speed.md]
 
 On the example portfolio's SPX-UO-C-4500-5000-1Y row (252 daily dates, antithetic pairs):
@@ -198,7 +198,7 @@ def table(unit: str, found: dict[str, tuple[float, float]], digits: int) -> list
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--chunks", type=int, default=8)
     parser.add_argument("--portfolio-repeats", type=int, default=7)
     parser.add_argument("--output", type=Path,
