@@ -29,6 +29,7 @@ _C = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
       -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00)
 _D = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
       3.754408661907416e+00)
+QUANTILE_TAIL = 0.02425  # below it (and above 1 − it) the tail piece, in between the central
 
 
 @njit(cache=True, nogil=True, inline="always")
@@ -44,21 +45,29 @@ def normal_pdf(x):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def normal_quantile_central(p):
+    """Acklam's central piece: :func:`normal_quantile` (the same bits) where
+    ``QUANTILE_TAIL <= p <= 1 − QUANTILE_TAIL`` (or p is NaN).  Branch-free, so a loop of it
+    vectorises; :func:`normal_quantile` itself then only for the tails."""
+    q = p - 0.5
+    r = q * q
+    return ((((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * q
+            / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0))
+
+
+@njit(cache=True, nogil=True, inline="always")
 def normal_quantile(p):
     """Φ^{−1}(p) for 0 < p < 1 (Acklam's approximation)."""
-    if p < 0.02425:
+    if p < QUANTILE_TAIL:
         q = math.sqrt(-2.0 * math.log(p))
         x = ((((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5])
              / ((((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0))
-    elif p > 1.0 - 0.02425:
+    elif p > 1.0 - QUANTILE_TAIL:
         q = math.sqrt(-2.0 * math.log1p(-p))
         x = -((((((_C[0] * q + _C[1]) * q + _C[2]) * q + _C[3]) * q + _C[4]) * q + _C[5])
               / ((((_D[0] * q + _D[1]) * q + _D[2]) * q + _D[3]) * q + 1.0))
     else:
-        q = p - 0.5
-        r = q * q
-        x = ((((((_A[0] * r + _A[1]) * r + _A[2]) * r + _A[3]) * r + _A[4]) * r + _A[5]) * q
-             / (((((_B[0] * r + _B[1]) * r + _B[2]) * r + _B[3]) * r + _B[4]) * r + 1.0))
+        x = normal_quantile_central(p)
     return x
 
 

@@ -33,11 +33,19 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
-from greeks.maths import normal_cdf, normal_pdf, normal_quantile
+from greeks.maths import (
+    QUANTILE_TAIL,
+    normal_cdf,
+    normal_pdf,
+    normal_quantile,
+    normal_quantile_central,
+)
 
 TINY = 1e-300
+BLOCK = 64  # paths advanced together, date by date
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -48,58 +56,84 @@ def simulate(rng, n_paths, times, log_spot, carry, sigma, up, barrier, antitheti
     Fills ``w[p, i]`` = W(t_i), ``x[p, i]`` = log S(t_i), ``weight[p]`` = Π p_i (0 once a
     step cannot survive) and ``derivatives[p]`` = (∂ log Π p/∂S0,
     ∂ log Π p/∂σ, ∂ log S_T/∂S0, ∂ log S_T/∂σ).  With ``antithetic``, path p + n/2 uses
-    1 − U where path p uses U.
+    1 − U where path p uses U.  The paths go in blocks of ``BLOCK`` (:func:`_block`).
     """
-    eps = 1.0 if up else -1.0
-    log_barrier = math.log(barrier)
     half = n_paths // 2 if antithetic else n_paths
     uniforms = rng.random((half, times.size))
+    for start in range(0, n_paths, BLOCK):
+        _block(uniforms, half, start, min(BLOCK, n_paths - start), times, log_spot, carry,
+               sigma, 1.0 if up else -1.0, math.log(barrier), w, x, weight, derivatives)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _block(uniforms, half, start, size, times, log_spot, carry, sigma, eps, log_barrier, w,
+           x, weight, derivatives):
+    """Paths ``start`` to ``start + size − 1`` of :func:`simulate`, date by date.
+
+    Each path's arithmetic is the one-path recursion of the module docstring, operation for
+    operation; the paths of a block are independent, so at each date their steps go in
+    passes over the block (the barrier's coordinate, then Φ and φ, then the quantile, then
+    the state), which the processor overlaps and the compiler vectorises where no library
+    call is made.  A path that cannot survive a step keeps its state from then on.
+    """
     spot = math.exp(log_spot)
-    for p in range(n_paths):
-        mirror = p >= half
-        source = p - half if mirror else p
-        level = 0.0
-        x_p = log_spot
-        dx_s, dx_v = 1.0 / spot, 0.0
-        product = 1.0
-        dlw_s = dlw_v = 0.0
-        previous = 0.0
-        alive = True
-        for i in range(times.size):
-            dt = times[i] - previous
-            previous = times[i]
-            root = math.sqrt(dt)
-            sd = sigma * root
-            m = x_p + (carry - 0.5 * sigma * sigma) * dt
-            dm_s, dm_v = dx_s, dx_v - sigma * dt
-            b = (log_barrier - m) / sd
-            db_s, db_v = -dm_s / sd, (-dm_v - b * root) / sd
-            survive = normal_cdf(eps * b)
-            if survive <= TINY or not alive:
-                alive = False
-                w[p, i] = level
-                x[p, i] = x_p
-                continue
-            density_b = normal_pdf(b)
-            dp_s, dp_v = eps * density_b * db_s, eps * density_b * db_v
-            u = 1.0 - uniforms[source, i] if mirror else uniforms[source, i]
-            z = eps * normal_quantile(max(u * survive, TINY))
-            density_z = normal_pdf(z)
-            scale = eps * u / density_z if density_z > 0.0 else 0.0
-            x_p = m + sd * z
-            dx_s = dm_s + sd * scale * dp_s
-            dx_v = dm_v + root * z + sd * scale * dp_v
-            product *= survive
-            dlw_s += dp_s / survive
-            dlw_v += dp_v / survive
-            level += root * z
-            w[p, i] = level
-            x[p, i] = x_p
-        weight[p] = product if alive else 0.0
-        derivatives[p, 0] = dlw_s
-        derivatives[p, 1] = dlw_v
-        derivatives[p, 2] = dx_s
-        derivatives[p, 3] = dx_v
+    level, x_p = np.zeros(size), np.full(size, log_spot)
+    dx_s, dx_v = np.full(size, 1.0 / spot), np.zeros(size)
+    product, dlw_s, dlw_v = np.ones(size), np.zeros(size), np.zeros(size)
+    alive = np.ones(size, dtype=np.bool_)
+    m, b, u, survive, density_b = (np.empty(size), np.empty(size), np.empty(size),
+                                   np.empty(size), np.empty(size))
+    given, z, density_z = np.empty(size), np.empty(size), np.empty(size)
+    previous = 0.0
+    for i in range(times.size):
+        dt = times[i] - previous
+        previous = times[i]
+        root = math.sqrt(dt)
+        sd = sigma * root
+        drift = (carry - 0.5 * sigma * sigma) * dt
+        sigma_dt = sigma * dt
+        for k in range(size):
+            p = start + k
+            mirror = p >= half
+            source = p - half if mirror else p
+            u[k] = 1.0 - uniforms[source, i] if mirror else uniforms[source, i]
+            m[k] = x_p[k] + drift
+            b[k] = (log_barrier - m[k]) / sd
+        for k in range(size):
+            survive[k] = normal_cdf(eps * b[k])
+            density_b[k] = normal_pdf(b[k])
+        for k in range(size):
+            given[k] = max(u[k] * survive[k], TINY)
+            z[k] = normal_quantile_central(given[k])
+        for k in range(size):
+            if given[k] < QUANTILE_TAIL or given[k] > 1.0 - QUANTILE_TAIL:
+                z[k] = normal_quantile(given[k])
+            z[k] = eps * z[k]
+            density_z[k] = normal_pdf(z[k])
+        for k in range(size):
+            dm_s, dm_v = dx_s[k], dx_v[k] - sigma_dt
+            db_s, db_v = -dm_s / sd, (-dm_v - b[k] * root) / sd
+            dp_s, dp_v = eps * density_b[k] * db_s, eps * density_b[k] * db_v
+            scale = eps * u[k] / density_z[k] if density_z[k] > 0.0 else 0.0
+            if survive[k] <= TINY or not alive[k]:
+                alive[k] = False
+            else:
+                x_p[k] = m[k] + sd * z[k]
+                dx_s[k] = dm_s + sd * scale * dp_s
+                dx_v[k] = dm_v + root * z[k] + sd * scale * dp_v
+                product[k] *= survive[k]
+                dlw_s[k] += dp_s / survive[k]
+                dlw_v[k] += dp_v / survive[k]
+                level[k] += root * z[k]
+        for k in range(size):
+            w[start + k, i] = level[k]
+            x[start + k, i] = x_p[k]
+    for k in range(size):
+        weight[start + k] = product[k] if alive[k] else 0.0
+        derivatives[start + k, 0] = dlw_s[k]
+        derivatives[start + k, 1] = dlw_v[k]
+        derivatives[start + k, 2] = dx_s[k]
+        derivatives[start + k, 3] = dx_v[k]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

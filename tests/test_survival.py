@@ -1,13 +1,16 @@
 """GBM knock-out barriers by one-step survival conditioning."""
 
+import math
+
 import numpy as np
 import pytest
 import scipy.special
 from helpers import assert_within, combined_se, k_for, make_frame, seed
+from numba import njit
 
 import greeks
-from greeks import engine
-from greeks.maths import normal_quantile
+from greeks import engine, survival
+from greeks.maths import normal_cdf, normal_pdf, normal_quantile
 from greeks.sensitivities import NAMES
 from tests.test_sensitivities import crn_difference
 
@@ -72,3 +75,67 @@ def test_spot_beyond_the_barrier_is_finite_and_right():
     plain = engine.simulate(frame, 400_000, seed=seed(26), plain=True)
     assert np.all(np.isfinite(conditioned.mean)) and np.all(np.isfinite(conditioned.se))
     assert_within(conditioned.mean, plain.mean, combined_se(conditioned.se, plain.se))
+
+
+@njit(error_model="numpy")
+def _one_path_at_a_time(rng, n_paths, times, log_spot, carry, sigma, up, barrier, antithetic,
+                        w, x, weight, derivatives):
+    """The recursion of greeks.survival's docstring, each path through all its dates in
+    turn, the same operations in the same order (the kernel before its blocks)."""
+    eps, log_barrier = (1.0 if up else -1.0), math.log(barrier)
+    half = n_paths // 2 if antithetic else n_paths
+    uniforms = rng.random((half, times.size))
+    for p in range(n_paths):
+        source = p - half if p >= half else p
+        level, x_p, dx_s, dx_v = 0.0, log_spot, 1.0 / math.exp(log_spot), 0.0
+        product, dlw_s, dlw_v, previous, alive = 1.0, 0.0, 0.0, 0.0, True
+        for i in range(times.size):
+            dt = times[i] - previous
+            previous = times[i]
+            root = math.sqrt(dt)
+            sd = sigma * root
+            m = x_p + (carry - 0.5 * sigma * sigma) * dt
+            dm_s, dm_v = dx_s, dx_v - sigma * dt
+            b = (log_barrier - m) / sd
+            db_s, db_v = -dm_s / sd, (-dm_v - b * root) / sd
+            survive = normal_cdf(eps * b)
+            alive = alive and not survive <= survival.TINY
+            if alive:
+                density_b = normal_pdf(b)
+                dp_s, dp_v = eps * density_b * db_s, eps * density_b * db_v
+                u = 1.0 - uniforms[source, i] if p >= half else uniforms[source, i]
+                z = eps * normal_quantile(max(u * survive, survival.TINY))
+                density_z = normal_pdf(z)
+                scale = eps * u / density_z if density_z > 0.0 else 0.0
+                x_p = m + sd * z
+                dx_s = dm_s + sd * scale * dp_s
+                dx_v = dm_v + root * z + sd * scale * dp_v
+                product *= survive
+                dlw_s += dp_s / survive
+                dlw_v += dp_v / survive
+                level += root * z
+            w[p, i], x[p, i] = level, x_p
+        weight[p] = product if alive else 0.0
+        derivatives[p] = dlw_s, dlw_v, dx_s, dx_v
+
+
+@pytest.mark.parametrize("up, barrier", [(True, 120.0), (True, 100.2), (True, 99.0), (True, 25.0),
+                                         (False, 85.0), (False, 99.8), (False, 101.0),
+                                         (False, 400.0)])
+@pytest.mark.parametrize("antithetic", [True, False])
+def test_blocks_give_the_bits_of_one_path_at_a_time(up, barrier, antithetic):
+    """The kernel advances blocks of paths date by date: the same numbers to the bit as
+    the recursion path by path, across blocks and the antithetic half; barriers far, through
+    the first steps, just beyond the spot, and so far beyond that no step survives."""
+    times = np.array([0.01, 0.02, 0.1, 0.25, 0.26, 0.5, 1.0])
+    n = 2 * survival.BLOCK + 6 + (not antithetic)
+    found = []
+    for kernel in (survival.simulate, _one_path_at_a_time):
+        out = (np.empty((n, times.size)), np.empty((n, times.size)), np.empty(n),
+               np.empty((n, 4)))
+        kernel(np.random.Generator(np.random.PCG64(seed(27))), n, times, math.log(100.0), 0.02,
+               0.3, up, barrier, antithetic, *out)
+        found.append(out)
+    for new, old in zip(*found):
+        assert np.array_equal(new, old)
+    assert np.all(found[1][2] == 0.0) == (barrier in (25.0, 400.0))
