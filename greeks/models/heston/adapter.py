@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from greeks import estimators, pathwise, payoff_table, payoffs, rqmc, sensitivities
-from greeks.models.base import Bumped, CarryPaths, ExercisePaths, Model
+from greeks.models.base import Bumped, ExercisePaths, Model
 from greeks.models.heston import exercise_carry
 from greeks.models.heston.american import heston_exercise_boundaries
 from greeks.models.heston.analytic import heston_digital, heston_greeks
@@ -326,7 +326,9 @@ class Heston(Model):
         (:func:`greeks.models.heston.exercise_carry.carry_paths`).  Off a market with cash
         dividends the prices are the drops' (:func:`_exercise_chain`), not linear in S0: the
         spot's moves are the same chain's S̃ from S0 (1 ± h), S0 (1 ± 2h) through the drops
-        (``spot_s``), and theta and rho are NaN (:func:`_unknown_carry`)."""
+        (``spot_s``); theta's moved chains go through the same drops on the same stored
+        ex-dates (every date kept in calendar time), and the rate score stays exact (the
+        drops are fixed maps of the Gaussian increments' sums)."""
         sigma0 = math.sqrt(group.params[0])
         levels = [sigma0]
         if sensitivities:
@@ -338,15 +340,14 @@ class Heston(Model):
         if not sensitivities:
             return ExercisePaths(s, state, np.empty((4, 0, 0)), np.empty((4, 0, 0)),
                                  chain.columns)
-        cash = _paying(group)
         spot_s = np.empty((0, 0, 0))
-        if cash:
+        if _paying(group):
             h = payoffs.SPOT_STEP
             spot_s = np.array([_dropped(group, chain.s, group.spot * (1.0 + d))
                                for d in (h, -h, 2.0 * h, -2.0 * h)])
         carry = None
         if np.isin(group.extra, CARRIED).any():
-            carry = _unknown_carry(group, chain, s) if cash else exercise_carry.carry_paths(
+            carry = exercise_carry.carry_paths(
                 group, chain, lambda moved, log_growth: _exercise_chain(
                     moved, stream, n_paths, group.params[0], log_growth)[:2], n_paths,
                 theta=bool(np.isin(group.extra, THETA_CODE).any()))
@@ -529,13 +530,13 @@ class Heston(Model):
 def _exercise_chain(group, stream, n_paths: int, v0: float, log_growth=0.0):
     """(prices, state u = v_t/θ, the chain) of the chain from v0 on the group's grid
     (:meth:`Heston.exercise_paths`), its prices times e^{log_growth} per stored date; off a
-    market the zero-carry chain times the growth, with cash dividends through their drops
-    (:func:`_dropped`; such a group has no moved chains, ``log_growth`` 0)."""
+    market the zero-carry chain times the growth, with cash dividends through their drops,
+    the growth times e^{log_growth} (:func:`_dropped`)."""
     chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0,
                         states=True)
     state = chain.states / group.params[2]
     if _paying(group):
-        return _dropped(group, chain.s, group.spot), state, chain
+        return _dropped(group, chain.s, group.spot, log_growth), state, chain
     growth = np.exp(log_growth)
     if group.market is not None:  # off a market: the zero-carry chain times the growth
         growth = growth * group.market.growth[stored_dates(group)]
@@ -555,26 +556,19 @@ def _paying(group) -> bool:
     return group.market is not None and bool(group.market.cash.any())
 
 
-def _dropped(group, chain: np.ndarray, spot: float) -> np.ndarray:
+def _dropped(group, chain: np.ndarray, spot: float, log_growth=0.0) -> np.ndarray:
     """The prices from ``spot`` of the zero-carry chain ``chain`` (its S̃ from the group's
-    spot, paths × stored dates) on the same numbers, with the growth and the cash drops on
-    the stored dates (every ex-date among them: :func:`stored_dates`;
-    :func:`greeks.models.heston.dropped.with_dividends`): S̃'s log-returns do not depend on
-    the start, so S̃ · spot/S0 is the chain from ``spot``."""
+    spot, paths × stored dates) on the same numbers, with the growth (times e^{log_growth}
+    per stored date) and the cash drops on the stored dates (every ex-date among them:
+    :func:`stored_dates`; :func:`greeks.models.heston.dropped.with_dividends`): S̃'s
+    log-returns do not depend on the start, so S̃ · spot/S0 is the chain from ``spot``."""
     stored = stored_dates(group)
     s = chain * (spot / group.spot)
-    with_dividends(s, group.market.growth[stored], group.market.cash[stored], spot,
-                   np.empty_like(s))
+    growth = group.market.growth[stored]
+    if np.ndim(log_growth):
+        growth = growth * np.exp(log_growth)
+    with_dividends(s, growth, group.market.cash[stored], spot, np.empty_like(s))
     return s
-
-
-def _unknown_carry(group, chain, s) -> CarryPaths:
-    """NaN theta and rho (:class:`greeks.models.base.CarryPaths` of NaNs shaped as the
-    kernel reads them) of a group across a cash dividend: neither theta's chains moved in
-    time nor the rate's score are set up for the drops."""
-    nan = np.full((2,) + s.shape, np.nan)
-    return CarryPaths(np.full(s.shape, np.nan), nan, np.full((2,) + chain.states.shape, np.nan),
-                      np.full((2, group.times.size), np.nan), np.full(5, np.nan))
 
 
 def _carry(group, j) -> tuple[float, float]:

@@ -100,8 +100,10 @@ def rate_score(group, chain) -> np.ndarray:
     the stored dates' log-price increments given the variance path (Gaussian, of variance
     ΔV_d, their mean moved by Δt_d), −t the discount's; NaN from an interval with ΔV_d = 0 on
     (a full-truncation Euler path at zero variance: its log-price step is deterministic, with
-    no score)."""
-    stored = group.times[np.unique(group.date_index)]
+    no score).  Off a market with cash dividends the stored dates hold the ex-dates too and
+    the prices go through the drops (:mod:`greeks.models.heston.dropped`), fixed maps of
+    these increments' sums: the score is the same."""
+    stored = group.times[chain.grid_columns >= 0]
     steps = np.diff(stored, prepend=0.0)
     increments = np.diff(chain.residual, axis=1, prepend=0.0)
     variances = np.diff(chain.variance, axis=1, prepend=0.0)
