@@ -146,7 +146,8 @@ scheduler, plain, extra_columns, progress
         :class:`~greeks.names.OptionError`), theta and rho from their buckets
         (:mod:`greeks.engine.buckets`: ``theta_per_day`` the one-day change, ``rho_per_bp``
         the parallel shift of the rate curve), american and bermudan rows from the
-        engine (GBM's; Heston's NaN: :mod:`greeks.models.gbm.exercise_carry`).
+        engine (:mod:`greeks.models.gbm.exercise_carry`,
+        :mod:`greeks.models.heston.exercise_carry`).
 
     Returns
     -------

@@ -389,9 +389,11 @@ EXERCISE_OPTIONS = dict(threads=2, greeks="gamma,rho,theta")
 # and theta are first order in its error (its price and delta second order: the american
 # tests' allowances): over five pilots of bermudan_reference (100,000 and 400,000 paths)
 # the fixed policy's rho on the same 200,000 paths spread by 0.3 (1 % of −29.6), its theta
-# by 1.8e-4 a day (1.6 % of −0.0114), its price by 0.002; the engine's and the reference's
-# policies are two such fits, 2 % about 1.5 standard deviations of their gap
-ALLOWANCE = {"price": (0.003, 0.002), "delta": (0.01, 0.002), "rho_rate": (0.02, 0.0),
+# by 1.8e-4 a day (1.6 % of −0.0114; a tenth of the SE here), its price by 0.002.  The
+# engine's and the reference's policies are two such fits: over eight seeds the engine's rho
+# less the reference's had a standard deviation of 0.54 about a mean of 0.01 (0.25 of it the
+# SEs, so 0.48 the policies') and reached 0.80 (2.7 %): 3 % is two of the policies' 0.48
+ALLOWANCE = {"price": (0.003, 0.002), "delta": (0.01, 0.002), "rho_rate": (0.03, 0.0),
              "theta_per_day": (0.02, 0.0)}
 REFERENCE_ROWS = {"price": 0, "delta": 1, "rho_rate": 3, "theta_per_day": 4}
 
