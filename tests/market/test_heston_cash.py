@@ -410,8 +410,7 @@ def test_a_bermudan_put_across_a_cash_dividend_matches_a_numpy_longstaff_schwart
     option's price, on chains of their own (QE on the engine's grid, daily drift-implicit
     steps here), each Greek that of its own fixed policy: they agree within k·SE plus the
     policy's and grid's allowance (``ALLOWANCE``).  That the exercise matters: the price
-    lies above the European put's across the same drop by many SEs.  No European control
-    of known mean: the method names no control."""
+    lies above the European put's across the same drop by many SEs."""
     result = price_portfolio(book([BERMUDAN]), market=market(ONE), paths=100_000,
                              seed=seed(330), **EXERCISE_OPTIONS)
     mean, se = bermudan_reference(ONE, 100_000, 200_000, seed(331))
@@ -423,20 +422,20 @@ def test_a_bermudan_put_across_a_cash_dividend_matches_a_numpy_longstaff_schwart
     assert result["price"][0] - mean[2] > k * combined_se(result["price_se"][0], se[2])
     assert np.isfinite(result[["vega", "gamma", "vega_se", "gamma_se"]].to_numpy()).all()
     assert result["theta_per_year"][0] == pytest.approx(365 * result["theta_per_day"][0])
-    assert result["method"][0] == "policy+fd+antithetic"
+    assert result["method"][0] == "policy+fd+controls+antithetic"
 
 
 def test_as_the_dividend_vanishes_the_rows_approach_the_rows_without():
     """A bermudan and an american put across a cash dividend of 0.001 (the regressed
-    policy, no control) against the same rows without one (the ADI solution's policy, the
-    European control): price and delta within k·SE plus the allowance (and the dividend's
-    own effect, about 0.001 |delta|)."""
+    policy, the unfloored price's control) against the same rows without one (the ADI
+    solution's policy, the European control): price and delta within k·SE plus the
+    allowance (and the dividend's own effect, about 0.001 |delta|)."""
     rows = [BERMUDAN, AMERICAN]
     options = dict(paths=40_000, **EXERCISE_OPTIONS)
     small = price_portfolio(book(rows), market=market([(ONE[0][0], 1e-3)]), seed=seed(340),
                             **options)
     none = price_portfolio(book(rows), market=market([]), seed=seed(341), **options)
-    assert list(small["method"]) == ["policy+fd+antithetic"] * 2
+    assert list(small["method"]) == ["policy+fd+controls+antithetic"] * 2
     k = k_for(4)
     for j in range(len(rows)):
         for greek in ("price", "delta"):
@@ -444,6 +443,36 @@ def test_as_the_dividend_vanishes_the_rows_approach_the_rows_without():
             gap = abs(small[greek][j] - none[greek][j])
             assert gap <= k * error + _allowance(greek, none[greek][j]) + 1e-3, (
                 f"{rows[j][0]} {greek}: {small[greek][j]} against {none[greek][j]}")
+
+
+def test_the_price_control_across_a_cash_dividend_has_its_exact_mean():
+    """The control of an exercise row's price across cash dividends, the discounted unfloored
+    price DF(T) Û(T) on the engine's chain (the drops not floored), against its mean written
+    here, e^{−rT} (S0 e^{(r−q)T} − Σ_{τ ≤ T} D e^{(r−q)(T−τ)}), within k·SE: a bermudan and
+    an american put (their expiries after both ex-dates and between them), one dividend and
+    two."""
+    from greeks.api import load
+    from greeks.engine.plan import plan_groups
+    from greeks.models.heston.adapter import ADAPTER
+
+    checked = []
+    for n, dividends in enumerate((ONE, CASH)):
+        frame = load(book([BERMUDAN, AMERICAN]), market(dividends))
+        (group,) = plan_groups(frame, method="auto", plain=False)
+        chunk = ADAPTER.exercise_paths(group, np.random.SeedSequence(seed(370 + n)), 20_000,
+                                       sensitivities=True)
+        for j, position in enumerate(group.positions):
+            expiry = years(frame["expiry"].iat[position], VALUATION)
+            carried = sum(a * math.exp((RATE - YIELD) * (expiry - years(d, VALUATION)))
+                          for d, a in dividends if years(d, VALUATION) <= expiry)
+            mean = math.exp(-RATE * expiry) * (100.0 * math.exp((RATE - YIELD) * expiry)
+                                               - carried)
+            sample = math.exp(-RATE * expiry) * chunk.linear[:, j]
+            checked.append((frame["id"].iat[position], len(dividends), sample.mean(),
+                            sample.std(ddof=1) / math.sqrt(sample.size), mean))
+    k = k_for(len(checked))
+    for name, count, estimate, se, mean in checked:
+        assert_within(estimate, mean, se, k, label=f"{name}, {count} dividends")
 
 
 def test_exercise_rows_row_order_and_a_dividend_after_expiry():

@@ -203,7 +203,6 @@ class Heston(Model):
     further = (sensitivities.GAMMA,)
     carries_exercise = True  # greeks.models.heston.exercise_carry
     keys_paid_dividends = True
-    exercise_cash_control = False  # european_price: NaN across a cash dividend
     # cost per path relative to likelihood ratio: finite differences 2.7–3.5× on three chains
     # (greeks compare, one thread), scaled to their five chains
     relative_cost = {"fd": 5.0}
@@ -336,6 +335,7 @@ class Heston(Model):
             levels += ([sigma0 + k, sigma0 - k, sigma0 + 2 * k, sigma0 - 2 * k] if sigma0 > 0
                        else [sigma0] * 4)
         chains = [_exercise_chain(group, stream, n_paths, v * v) for v in levels]
+        linear = np.empty((0, 0))
         s, state, chain = chains[0]
         if not sensitivities:
             return ExercisePaths(s, state, np.empty((4, 0, 0)), np.empty((4, 0, 0)),
@@ -345,6 +345,9 @@ class Heston(Model):
             h = payoffs.SPOT_STEP
             spot_s = np.array([_dropped(group, chain.s, group.spot * (1.0 + d))
                                for d in (h, -h, 2.0 * h, -2.0 * h)])
+            unfloored = np.empty_like(chain.s)
+            _dropped(group, chain.s, group.spot, unfloored=unfloored)
+            linear = unfloored[:, chain.columns[group.date_start[1:] - 1]]
         carry = None
         if np.isin(group.extra, CARRIED).any():
             carry = exercise_carry.carry_paths(
@@ -355,7 +358,23 @@ class Heston(Model):
         # kernels then compile for one layout of each argument under Heston
         return ExercisePaths(s, state, np.array([c[0] for c in chains[1:]]),
                              np.array([c[1] for c in chains[1:]]), chain.columns, spot_s,
-                             carry)
+                             carry, linear)
+
+    def exercise_controls(self, group, paths, j, controls):
+        """Row j across a cash dividend (a chunk with ``linear``): in place of the European
+        option, whose mean is not known, the price's control is the discounted unfloored
+        price DF(T) Û(T) (:mod:`greeks.models.heston.dropped`; its mean
+        :func:`_linear_mean`), and delta, vega and gamma have none (0: no coefficient).  On
+        antithetic pairs, whose mean already cancels the part of Û linear in the normals,
+        it took the price's SE × 0.81–0.85 (a bermudan and an american put, docs/market.md);
+        the same differences of Û as the delta's, vega's and rho's controls (exact means
+        too) left their SEs × 1.00–1.01, × 1.02–1.06 and × 1.14 with the coefficients
+        fitted on single paths, at best × 0.93–1.0 on pairs: not used, nor for theta (the
+        European option's, no mean)."""
+        if paths.linear.shape[0] and group.market.cash_rows[j]:
+            end = group.date_index[group.date_start[j + 1] - 1]
+            controls[0] = group.market.discount[end] * paths.linear[:, j]
+            controls[1:4] = 0.0
 
     zero_volatility = True
 
@@ -515,11 +534,11 @@ class Heston(Model):
 
     def european_price(self, group, j, spot, sigma):
         """By the characteristic function; off a market with the integrated rate and yield
-        (the variance does not depend on them).  NaN for a row across a cash dividend, which
-        no closed form covers: its European controls are then not used
-        (:func:`greeks.exercise.prepare`)."""
+        (the variance does not depend on them).  For a row across a cash dividend, which no
+        closed form covers, the mean of the linear control in its place
+        (:meth:`exercise_controls`, :func:`_linear_mean`)."""
         if _across_cash(group)[j]:
-            return math.nan
+            return _linear_mean(group, j, spot)
         spec = group.payoff
         rate, dividend = _carry(group, j)
         return heston_greeks("call" if spec.omega[j] > 0 else "put", spot, spec.strike[j],
@@ -543,6 +562,20 @@ def _exercise_chain(group, stream, n_paths: int, v0: float, log_growth=0.0):
     return chain.s * growth, state, chain
 
 
+def _linear_mean(group, j: int, spot: float) -> float:
+    """The mean of row j's price control DF(T) Û(T) from ``spot`` (a row across a cash
+    dividend, :meth:`Heston.exercise_controls`), DF(T) G(T) (S0 − Σ_{τ_i ≤ T} D_i/G(τ_i)):
+    exact on a chain whose S̃ is an exact martingale (:mod:`greeks.models.heston.dropped`);
+    NaN on another (no control, as for the linear payoff elsewhere)."""
+    if not group.martingale:
+        return math.nan
+    market = group.market
+    end = group.date_index[group.date_start[j + 1] - 1]
+    paid = np.divide(market.cash[:end + 1], market.growth[:end + 1],
+                     out=np.zeros(end + 1), where=market.cash[:end + 1] > 0.0)
+    return float(market.discount[end] * market.growth[end]) * (spot - float(paid.sum()))
+
+
 def _across_cash(group) -> np.ndarray:
     """Per row, whether a cash dividend is paid on or before its expiry (off a market)."""
     if group.market is None:
@@ -556,18 +589,21 @@ def _paying(group) -> bool:
     return group.market is not None and bool(group.market.cash.any())
 
 
-def _dropped(group, chain: np.ndarray, spot: float, log_growth=0.0) -> np.ndarray:
+def _dropped(group, chain: np.ndarray, spot: float, log_growth=0.0,
+             unfloored: np.ndarray | None = None) -> np.ndarray:
     """The prices from ``spot`` of the zero-carry chain ``chain`` (its S̃ from the group's
     spot, paths × stored dates) on the same numbers, with the growth (times e^{log_growth}
     per stored date) and the cash drops on the stored dates (every ex-date among them:
     :func:`stored_dates`; :func:`greeks.models.heston.dropped.with_dividends`): S̃'s
-    log-returns do not depend on the start, so S̃ · spot/S0 is the chain from ``spot``."""
+    log-returns do not depend on the start, so S̃ · spot/S0 is the chain from ``spot``;
+    the unfloored prices Û into ``unfloored`` where given."""
     stored = stored_dates(group)
     s = chain * (spot / group.spot)
     growth = group.market.growth[stored]
     if np.ndim(log_growth):
         growth = growth * np.exp(log_growth)
-    with_dividends(s, growth, group.market.cash[stored], spot, np.empty_like(s))
+    with_dividends(s, growth, group.market.cash[stored], spot,
+                   np.empty_like(s) if unfloored is None else unfloored)
     return s
 
 
