@@ -276,15 +276,15 @@ def _engine_part(estimates, k: int, weight: np.ndarray, count: int) -> Exposure:
 def _engine_rates(frame, options, paths, subtotal, count, rates, progress,
                   among=None, quantity=None) -> dict:
     """Theta and rho weighed by ``quantity`` (default: the quantity column), from a run of
-    the rows (of ``among``, default all) whose model's chunks estimate them (its
-    adapter's ``further``: GBM's; module docstring)."""
+    the rows ``among`` (american and bermudan rows of the models whose exercise kernels
+    estimate them: :meth:`greeks.engine.group.Group.with_extra`), default those whose
+    model's chunks estimate them (its adapter's ``further``: GBM's; module docstring)."""
     from greeks.sensitivities import NAMES
 
     codes = {NAMES.index(name) for name in rates}
     estimating = [name for name in MODELS if codes <= set(adapter(name).further)]
-    rows = np.isin(frame["model"].to_numpy(dtype=object), estimating)
-    if among is not None:
-        rows &= among
+    rows = (np.isin(frame["model"].to_numpy(dtype=object), estimating) if among is None
+            else among)
     nan = np.full(len(frame), np.nan)
     empty = Exposure(nan, nan, 0.0, 0.0, np.zeros(count), np.zeros(count))
     if not rows.any():

@@ -491,6 +491,21 @@ def test_exercise_rows_row_order_and_a_dividend_after_expiry():
     pd.testing.assert_frame_equal(none[columns], after[columns])
 
 
+def test_the_risk_report_takes_their_theta_and_rho_from_the_engine():
+    """The risk report's theta and rho of a bermudan put across a cash dividend are the
+    engine's (theta per day, rho per basis point), as price_portfolio reports them on the
+    same seed, and enter the total."""
+    from greeks.report import risk_report
+
+    options = dict(paths=2_000, seed=seed(380), greeks="theta,rho")
+    report = risk_report(book([BERMUDAN]), market=market(ONE), **options)
+    row = report.attrs["positions"].iloc[0]
+    priced = price_portfolio(book([BERMUDAN]), market=market(ONE), **options).iloc[0]
+    assert row["theta_per_day"] == pytest.approx(priced["theta_per_day"], rel=1e-12)
+    assert row["rho_per_bp"] == pytest.approx(1e-4 * priced["rho_rate"], rel=1e-12)
+    assert report.iloc[-1]["rho_per_bp"] == pytest.approx(row["rho_per_bp"], rel=1e-12)
+
+
 @pytest.mark.slow
 def test_exercise_standard_errors_match_the_spread_over_seeds():
     """Price, delta, vega, gamma, rho and theta of a bermudan and an american put across a
