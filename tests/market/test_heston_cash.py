@@ -447,7 +447,7 @@ def test_as_the_dividend_vanishes_the_rows_approach_the_rows_without():
 
 def test_the_price_control_across_a_cash_dividend_has_its_exact_mean():
     """The control of an exercise row's price across cash dividends, the discounted unfloored
-    price DF(T) Û(T) on the engine's chain (the drops not floored), against its mean written
+    price DF(T) Ŝ(T) on the engine's chain (the drops not floored), against its mean written
     here, e^{−rT} (S0 e^{(r−q)T} − Σ_{τ ≤ T} D e^{(r−q)(T−τ)}), within k·SE: a bermudan and
     an american put (their expiries after both ex-dates and between them), one dividend and
     two."""

@@ -363,11 +363,11 @@ class Heston(Model):
     def exercise_controls(self, group, paths, j, controls):
         """Row j across a cash dividend (a chunk with ``linear``): in place of the European
         option, whose mean is not known, the price's control is the discounted unfloored
-        price DF(T) Û(T) (:mod:`greeks.models.heston.dropped`; its mean
+        price DF(T) Ŝ(T) (:mod:`greeks.models.heston.dropped`; its mean
         :func:`_linear_mean`), and delta, vega and gamma have none (0: no coefficient).  On
-        antithetic pairs, whose mean already cancels the part of Û linear in the normals,
+        antithetic pairs, whose mean already cancels the part of Ŝ linear in the normals,
         it took the price's SE × 0.81–0.85 (a bermudan and an american put, docs/market.md);
-        the same differences of Û as the delta's, vega's and rho's controls (exact means
+        the same differences of Ŝ as the delta's, vega's and rho's controls (exact means
         too) left their SEs × 1.00–1.01, × 1.02–1.06 and × 1.14 with the coefficients
         fitted on single paths, at best × 0.93–1.0 on pairs: not used, nor for theta (the
         European option's, no mean)."""
@@ -563,7 +563,7 @@ def _exercise_chain(group, stream, n_paths: int, v0: float, log_growth=0.0):
 
 
 def _linear_mean(group, j: int, spot: float) -> float:
-    """The mean of row j's price control DF(T) Û(T) from ``spot`` (a row across a cash
+    """The mean of row j's price control DF(T) Ŝ(T) from ``spot`` (a row across a cash
     dividend, :meth:`Heston.exercise_controls`), DF(T) G(T) (S0 − Σ_{τ_i ≤ T} D_i/G(τ_i)):
     exact on a chain whose S̃ is an exact martingale (:mod:`greeks.models.heston.dropped`);
     NaN on another (no control, as for the linear payoff elsewhere)."""
@@ -596,7 +596,7 @@ def _dropped(group, chain: np.ndarray, spot: float, log_growth=0.0,
     per stored date) and the cash drops on the stored dates (every ex-date among them:
     :func:`stored_dates`; :func:`greeks.models.heston.dropped.with_dividends`): S̃'s
     log-returns do not depend on the start, so S̃ · spot/S0 is the chain from ``spot``;
-    the unfloored prices Û into ``unfloored`` where given."""
+    the unfloored prices Ŝ into ``unfloored`` where given."""
     stored = stored_dates(group)
     s = chain * (spot / group.spot)
     growth = group.market.growth[stored]
