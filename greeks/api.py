@@ -353,7 +353,8 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
     times the one-day change (so ``theta_per_day`` is that change; GBM rows by its
     likelihood ratio, Heston rows on the chain re-run a day later on the same random
     numbers, :mod:`greeks.models.heston.buckets`).  American and bermudan rows keep the
-    engine's (GBM's: :mod:`greeks.models.gbm.exercise_carry`; Heston's NaN).  A total is
+    engine's (:mod:`greeks.models.gbm.exercise_carry`,
+    :mod:`greeks.models.heston.exercise_carry`).  A total is
     the engine's (its rows that have one) plus the buckets' aggregate (independent
     streams), when every row has a value."""
     wanted = {"rho": "rate", "theta": "theta"}

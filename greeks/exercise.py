@@ -106,7 +106,10 @@ theta and rho 0 (its value ω (S0 − K) does not depend on t or r).
 Each of the four gets the European option on the same paths (the same differences of
 e^{−rT} h(S_T)) as a control variate, Y − β (C − μ), μ their exact means from the closed
 form (the adapter's ``european_price``), β the least-squares coefficient on the pilot's
-first chunk (a constant for the main paths, so the estimate stays unbiased).  Where the model
+first chunk (a constant for the main paths, so the estimate stays unbiased); a model may put
+a control of its own in their place (:meth:`greeks.models.base.Model.exercise_controls`:
+Heston rows across a cash dividend, whose European option has no closed form, take the
+discounted unfloored price for the price's).  Where the model
 has them (:meth:`greeks.models.base.Model.exercise_hedges`: Heston on a martingale chain,
 GBM but off a market with cash dividends; :mod:`greeks.exercise_hedge`), a second control of
 exact mean zero joins it, the European option's delta hedge stopped at each moved path's
@@ -544,6 +547,7 @@ def _row_values(group, paths, j: int):
                             columns, times, discounts, spec, j, group.spot, SPOT_STEP, step,
                             values, controls, stops, rate_score, reshaped, reshaped_state,
                             paid, terms)
+    model.exercise_controls(group, paths, j, controls)
     return values, controls, model.exercise_hedges(group, paths, j, stops) if hedged else None
 
 

@@ -146,7 +146,8 @@ scheduler, plain, extra_columns, progress
         :class:`~greeks.names.OptionError`), theta and rho from their buckets
         (:mod:`greeks.engine.buckets`: ``theta_per_day`` the one-day change, ``rho_per_bp``
         the parallel shift of the rate curve), american and bermudan rows from the
-        engine (GBM's; Heston's NaN: :mod:`greeks.models.gbm.exercise_carry`).
+        engine (:mod:`greeks.models.gbm.exercise_carry`,
+        :mod:`greeks.models.heston.exercise_carry`).
 
     Returns
     -------
@@ -275,15 +276,15 @@ def _engine_part(estimates, k: int, weight: np.ndarray, count: int) -> Exposure:
 def _engine_rates(frame, options, paths, subtotal, count, rates, progress,
                   among=None, quantity=None) -> dict:
     """Theta and rho weighed by ``quantity`` (default: the quantity column), from a run of
-    the rows (of ``among``, default all) whose model's chunks estimate them (its
-    adapter's ``further``: GBM's; module docstring)."""
+    the rows ``among`` (american and bermudan rows of the models whose exercise kernels
+    estimate them: :meth:`greeks.engine.group.Group.with_extra`), default those whose
+    model's chunks estimate them (its adapter's ``further``: GBM's; module docstring)."""
     from greeks.sensitivities import NAMES
 
     codes = {NAMES.index(name) for name in rates}
     estimating = [name for name in MODELS if codes <= set(adapter(name).further)]
-    rows = np.isin(frame["model"].to_numpy(dtype=object), estimating)
-    if among is not None:
-        rows &= among
+    rows = (np.isin(frame["model"].to_numpy(dtype=object), estimating) if among is None
+            else among)
     nan = np.full(len(frame), np.nan)
     empty = Exposure(nan, nan, 0.0, 0.0, np.zeros(count), np.zeros(count))
     if not rows.any():

@@ -129,10 +129,7 @@ def _estimator(model_name: str, code: int, barrier_type, from_zero: bool, off_ma
     model = model_of(model_name)
     conditioned = code in model.conditioned and not paying
     if BY_CODE[code].exercise:
-        label = EXERCISE_LABEL if not plain else "policy+fd+controls"
-        if paying and not model.exercise_cash_control:
-            label = label.replace("+controls", "")
-        return Estimator(Family.EXERCISE, label)
+        return Estimator(Family.EXERCISE, EXERCISE_LABEL if not plain else "policy+fd+controls")
     if plain:
         return Estimator(Family.LR, "lr", True)
     if off_market:  # rows priced off a market: the families that take its curves

@@ -97,6 +97,8 @@ class ExercisePaths(NamedTuple):
     spot_s: np.ndarray = np.empty((0, 0, 0))  # S not linear in S0 (cash dividends): the
     # paths from S0 (1 + h), S0 (1 − h), S0 (1 + 2h), S0 (1 − 2h) (greeks.payoffs.SPOT_STEP)
     carry: CarryPaths | None = None  # with theta and rho (carries_exercise)
+    linear: np.ndarray = np.empty((0, 0))  # a price control of the model's own where it has
+    # one, per path and row (Model.exercise_controls)
 
 
 class Model:
@@ -124,9 +126,6 @@ class Model:
     # off a market: a dated group's key (and so its streams) names only the cash dividends
     # paid by the last expiry of its rows, so that one paid later changes nothing
     keys_paid_dividends: bool = False
-    # american and bermudan rows across a cash dividend have a European control of known
-    # mean (:meth:`european_price`); without, their method omits "controls"
-    exercise_cash_control: bool = True
     # further Greeks (greeks.names.GREEKS) its rows get by bump and revalue beside the
     # engine's run (:meth:`revalued_greeks`; :mod:`greeks.revaluation`)
     revalued: tuple[str, ...] = ()
@@ -286,8 +285,14 @@ class Model:
     def european_price(self, group, j: int, spot: float, sigma: float) -> float:
         """The closed-form price of row j's European option (same strike, type and maturity)
         from ``spot`` at volatility ``sigma`` (σ0 under Heston): the early-exercise controls'
-        means."""
+        means (or those of the control :meth:`exercise_controls` puts in its place)."""
         raise NotImplementedError
+
+    def exercise_controls(self, group, paths, j: int, controls: np.ndarray) -> None:
+        """In place: row j's European controls ``controls`` on a chunk's ``paths`` (of
+        :func:`greeks.payoffs.exercise_values`) replaced by a control of the model's own
+        where it has one, their means then :meth:`european_price`'s and
+        :meth:`exercise_carry_means`'; none by default."""
 
     def hedges_exercise(self, group, paths) -> bool:
         """Whether a chunk's exercise ``paths`` get hedge controls (:meth:`exercise_hedges`)."""

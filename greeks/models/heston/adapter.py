@@ -18,7 +18,7 @@ from typing import NamedTuple
 import numpy as np
 
 from greeks import estimators, pathwise, payoff_table, payoffs, rqmc, sensitivities
-from greeks.models.base import Bumped, CarryPaths, ExercisePaths, Model
+from greeks.models.base import Bumped, ExercisePaths, Model
 from greeks.models.heston import exercise_carry
 from greeks.models.heston.american import heston_exercise_boundaries
 from greeks.models.heston.analytic import heston_digital, heston_greeks
@@ -203,7 +203,6 @@ class Heston(Model):
     further = (sensitivities.GAMMA,)
     carries_exercise = True  # greeks.models.heston.exercise_carry
     keys_paid_dividends = True
-    exercise_cash_control = False  # european_price: NaN across a cash dividend
     # cost per path relative to likelihood ratio: finite differences 2.7–3.5× on three chains
     # (greeks compare, one thread), scaled to their five chains
     relative_cost = {"fd": 5.0}
@@ -326,7 +325,9 @@ class Heston(Model):
         (:func:`greeks.models.heston.exercise_carry.carry_paths`).  Off a market with cash
         dividends the prices are the drops' (:func:`_exercise_chain`), not linear in S0: the
         spot's moves are the same chain's S̃ from S0 (1 ± h), S0 (1 ± 2h) through the drops
-        (``spot_s``), and theta and rho are NaN (:func:`_unknown_carry`)."""
+        (``spot_s``); theta's moved chains go through the same drops on the same stored
+        ex-dates (every date kept in calendar time), and the rate score stays exact (the
+        drops are fixed maps of the Gaussian increments' sums)."""
         sigma0 = math.sqrt(group.params[0])
         levels = [sigma0]
         if sensitivities:
@@ -334,19 +335,22 @@ class Heston(Model):
             levels += ([sigma0 + k, sigma0 - k, sigma0 + 2 * k, sigma0 - 2 * k] if sigma0 > 0
                        else [sigma0] * 4)
         chains = [_exercise_chain(group, stream, n_paths, v * v) for v in levels]
+        linear = np.empty((0, 0))
         s, state, chain = chains[0]
         if not sensitivities:
             return ExercisePaths(s, state, np.empty((4, 0, 0)), np.empty((4, 0, 0)),
                                  chain.columns)
-        cash = _paying(group)
         spot_s = np.empty((0, 0, 0))
-        if cash:
+        if _paying(group):
             h = payoffs.SPOT_STEP
             spot_s = np.array([_dropped(group, chain.s, group.spot * (1.0 + d))
                                for d in (h, -h, 2.0 * h, -2.0 * h)])
+            unfloored = np.empty_like(chain.s)
+            _dropped(group, chain.s, group.spot, unfloored=unfloored)
+            linear = unfloored[:, chain.columns[group.date_start[1:] - 1]]
         carry = None
         if np.isin(group.extra, CARRIED).any():
-            carry = _unknown_carry(group, chain, s) if cash else exercise_carry.carry_paths(
+            carry = exercise_carry.carry_paths(
                 group, chain, lambda moved, log_growth: _exercise_chain(
                     moved, stream, n_paths, group.params[0], log_growth)[:2], n_paths,
                 theta=bool(np.isin(group.extra, THETA_CODE).any()))
@@ -354,7 +358,23 @@ class Heston(Model):
         # kernels then compile for one layout of each argument under Heston
         return ExercisePaths(s, state, np.array([c[0] for c in chains[1:]]),
                              np.array([c[1] for c in chains[1:]]), chain.columns, spot_s,
-                             carry)
+                             carry, linear)
+
+    def exercise_controls(self, group, paths, j, controls):
+        """Row j across a cash dividend (a chunk with ``linear``): in place of the European
+        option, whose mean is not known, the price's control is the discounted unfloored
+        price DF(T) Ŝ(T) (:mod:`greeks.models.heston.dropped`; its mean
+        :func:`_linear_mean`), and delta, vega and gamma have none (0: no coefficient).  On
+        antithetic pairs, whose mean already cancels the part of Ŝ linear in the normals,
+        it took the price's SE × 0.81–0.85 (a bermudan and an american put, docs/market.md);
+        the same differences of Ŝ as the delta's, vega's and rho's controls (exact means
+        too) left their SEs × 1.00–1.01, × 1.02–1.06 and × 1.14 with the coefficients
+        fitted on single paths, at best × 0.93–1.0 on pairs: not used, nor for theta (the
+        European option's, no mean)."""
+        if paths.linear.shape[0] and group.market.cash_rows[j]:
+            end = group.date_index[group.date_start[j + 1] - 1]
+            controls[0] = group.market.discount[end] * paths.linear[:, j]
+            controls[1:4] = 0.0
 
     zero_volatility = True
 
@@ -514,11 +534,11 @@ class Heston(Model):
 
     def european_price(self, group, j, spot, sigma):
         """By the characteristic function; off a market with the integrated rate and yield
-        (the variance does not depend on them).  NaN for a row across a cash dividend, which
-        no closed form covers: its European controls are then not used
-        (:func:`greeks.exercise.prepare`)."""
+        (the variance does not depend on them).  For a row across a cash dividend, which no
+        closed form covers, the mean of the linear control in its place
+        (:meth:`exercise_controls`, :func:`_linear_mean`)."""
         if _across_cash(group)[j]:
-            return math.nan
+            return _linear_mean(group, j, spot)
         spec = group.payoff
         rate, dividend = _carry(group, j)
         return heston_greeks("call" if spec.omega[j] > 0 else "put", spot, spec.strike[j],
@@ -529,17 +549,31 @@ class Heston(Model):
 def _exercise_chain(group, stream, n_paths: int, v0: float, log_growth=0.0):
     """(prices, state u = v_t/θ, the chain) of the chain from v0 on the group's grid
     (:meth:`Heston.exercise_paths`), its prices times e^{log_growth} per stored date; off a
-    market the zero-carry chain times the growth, with cash dividends through their drops
-    (:func:`_dropped`; such a group has no moved chains, ``log_growth`` 0)."""
+    market the zero-carry chain times the growth, with cash dividends through their drops,
+    the growth times e^{log_growth} (:func:`_dropped`)."""
     chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0,
                         states=True)
     state = chain.states / group.params[2]
     if _paying(group):
-        return _dropped(group, chain.s, group.spot), state, chain
+        return _dropped(group, chain.s, group.spot, log_growth), state, chain
     growth = np.exp(log_growth)
     if group.market is not None:  # off a market: the zero-carry chain times the growth
         growth = growth * group.market.growth[stored_dates(group)]
     return chain.s * growth, state, chain
+
+
+def _linear_mean(group, j: int, spot: float) -> float:
+    """The mean of row j's price control DF(T) Ŝ(T) from ``spot`` (a row across a cash
+    dividend, :meth:`Heston.exercise_controls`), DF(T) G(T) (S0 − Σ_{τ_i ≤ T} D_i/G(τ_i)):
+    exact on a chain whose S̃ is an exact martingale (:mod:`greeks.models.heston.dropped`);
+    NaN on another (no control, as for the linear payoff elsewhere)."""
+    if not group.martingale:
+        return math.nan
+    market = group.market
+    end = group.date_index[group.date_start[j + 1] - 1]
+    paid = np.divide(market.cash[:end + 1], market.growth[:end + 1],
+                     out=np.zeros(end + 1), where=market.cash[:end + 1] > 0.0)
+    return float(market.discount[end] * market.growth[end]) * (spot - float(paid.sum()))
 
 
 def _across_cash(group) -> np.ndarray:
@@ -555,26 +589,22 @@ def _paying(group) -> bool:
     return group.market is not None and bool(group.market.cash.any())
 
 
-def _dropped(group, chain: np.ndarray, spot: float) -> np.ndarray:
+def _dropped(group, chain: np.ndarray, spot: float, log_growth=0.0,
+             unfloored: np.ndarray | None = None) -> np.ndarray:
     """The prices from ``spot`` of the zero-carry chain ``chain`` (its S̃ from the group's
-    spot, paths × stored dates) on the same numbers, with the growth and the cash drops on
-    the stored dates (every ex-date among them: :func:`stored_dates`;
-    :func:`greeks.models.heston.dropped.with_dividends`): S̃'s log-returns do not depend on
-    the start, so S̃ · spot/S0 is the chain from ``spot``."""
+    spot, paths × stored dates) on the same numbers, with the growth (times e^{log_growth}
+    per stored date) and the cash drops on the stored dates (every ex-date among them:
+    :func:`stored_dates`; :func:`greeks.models.heston.dropped.with_dividends`): S̃'s
+    log-returns do not depend on the start, so S̃ · spot/S0 is the chain from ``spot``;
+    the unfloored prices Ŝ into ``unfloored`` where given."""
     stored = stored_dates(group)
     s = chain * (spot / group.spot)
-    with_dividends(s, group.market.growth[stored], group.market.cash[stored], spot,
-                   np.empty_like(s))
+    growth = group.market.growth[stored]
+    if np.ndim(log_growth):
+        growth = growth * np.exp(log_growth)
+    with_dividends(s, growth, group.market.cash[stored], spot,
+                   np.empty_like(s) if unfloored is None else unfloored)
     return s
-
-
-def _unknown_carry(group, chain, s) -> CarryPaths:
-    """NaN theta and rho (:class:`greeks.models.base.CarryPaths` of NaNs shaped as the
-    kernel reads them) of a group across a cash dividend: neither theta's chains moved in
-    time nor the rate's score are set up for the drops."""
-    nan = np.full((2,) + s.shape, np.nan)
-    return CarryPaths(np.full(s.shape, np.nan), nan, np.full((2,) + chain.states.shape, np.nan),
-                      np.full((2, group.times.size), np.nan), np.full(5, np.nan))
 
 
 def _carry(group, j) -> tuple[float, float]:

@@ -25,7 +25,9 @@ theta (:mod:`greeks.models.gbm.exercise_carry`): the curves rolled with the valu
 (the growth to t_c becomes G(t_c) e^{−(r_0 − q_0)ε}, the discount DF(t_c) e^{r_0 ε}, r_0 and
 q_0 the first forwards) and reshaped into the curves a day later (I + ε g_r, J + ε g_q),
 whose derivative is the one-day change over δ to first order.  NaN where the market a day
-later does not exist (a node or ex-date within a day).
+later does not exist (a node or ex-date within a day).  Across a cash dividend the moved
+chains go through the same drops on the same stored ex-dates (every date and ex-date kept
+in calendar time, the growth rolled as above; :mod:`greeks.models.heston.dropped`).
 
 Rho: the likelihood ratio of a parallel shift ε of the rates, Y (R(τ) − τ), R(t) = Σ_{c ≤ t}
 ΔR_c Δt_c/ΔV_c the score on the stored dates' log-price increments given the variance path
@@ -33,8 +35,12 @@ Rho: the likelihood ratio of a parallel shift ε of the rates, Y (R(τ) − τ),
 moves the growth by e^{ε t} and the discount by e^{−ε t} alike), stopped at the exercise date τ
 (optional stopping: Y is known there) (:func:`rate_score`); an american row's 2 Y R(τ) − Y'
 R(τ') over its two grids (NaN under a chain whose variance stays at zero over an interval:
-:func:`rate_score`).  The European option's same estimator is the control, its mean ω K T
-e^{−rT} P(ω S_T > ω K) by the characteristic function.  The estimator differentiates V_π with
+:func:`rate_score`).  Across a cash dividend the score is the same sum over every stored
+date, ex-dates included: a drop S ↦ max(S − D, 0) is a fixed map between two increments,
+and the shift moves each increment's mean by ε Δt_c and the discount by −ε t alike.  The
+European option's same estimator is the control, its mean ω K T e^{−rT} P(ω S_T > ω K) by
+the characteristic function (none across a cash dividend, which no closed form covers: such
+rows' theta and rho go without control).  The estimator differentiates V_π with
 the policy fixed while the optimal boundary moves with r; the gap is first order in the policy's
 distance from the chain's own optimal policy (the envelope argument holds only at that optimum,
 :mod:`greeks.exercise`), so the rule is read where the chain is: at the variance v_t on the date
@@ -100,8 +106,10 @@ def rate_score(group, chain) -> np.ndarray:
     the stored dates' log-price increments given the variance path (Gaussian, of variance
     ΔV_d, their mean moved by Δt_d), −t the discount's; NaN from an interval with ΔV_d = 0 on
     (a full-truncation Euler path at zero variance: its log-price step is deterministic, with
-    no score)."""
-    stored = group.times[np.unique(group.date_index)]
+    no score).  Off a market with cash dividends the stored dates hold the ex-dates too and
+    the prices go through the drops (:mod:`greeks.models.heston.dropped`), fixed maps of
+    these increments' sums: the score is the same."""
+    stored = group.times[chain.grid_columns >= 0]
     steps = np.diff(stored, prepend=0.0)
     increments = np.diff(chain.residual, axis=1, prepend=0.0)
     variances = np.diff(chain.variance, axis=1, prepend=0.0)
