@@ -410,7 +410,8 @@ def test_a_bermudan_put_across_a_cash_dividend_matches_a_numpy_longstaff_schwart
     option's price, on chains of their own (QE on the engine's grid, daily drift-implicit
     steps here), each Greek that of its own fixed policy: they agree within k·SE plus the
     policy's and grid's allowance (``ALLOWANCE``).  That the exercise matters: the price
-    lies above the European put's across the same drop by many SEs."""
+    lies above the European put's across the same drop (a one-sided check at 2 SE: the
+    premium, about 0.15, is some 6 SE, so k SE would fail a few per cent of seeds)."""
     result = price_portfolio(book([BERMUDAN]), market=market(ONE), paths=100_000,
                              seed=seed(330), **EXERCISE_OPTIONS)
     mean, se = bermudan_reference(ONE, 100_000, 200_000, seed(331))
@@ -419,7 +420,7 @@ def test_a_bermudan_put_across_a_cash_dividend_matches_a_numpy_longstaff_schwart
         estimate, error = result[greek][0], combined_se(result[f"{greek}_se"][0], se[g])
         assert abs(estimate - mean[g]) <= k * error + _allowance(greek, mean[g]), (
             f"{greek}: {estimate} against {mean[g]}, se {error}")
-    assert result["price"][0] - mean[2] > k * combined_se(result["price_se"][0], se[2])
+    assert result["price"][0] - mean[2] > 2.0 * combined_se(result["price_se"][0], se[2])
     assert np.isfinite(result[["vega", "gamma", "vega_se", "gamma_se"]].to_numpy()).all()
     assert result["theta_per_year"][0] == pytest.approx(365 * result["theta_per_day"][0])
     assert result["method"][0] == "policy+fd+controls+antithetic"
