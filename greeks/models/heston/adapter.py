@@ -404,13 +404,12 @@ class Heston(Model):
     def rules_exercise(self, group, j):
         """Puts, and calls whose symmetric put exists (κ − ρξ > 0): the ADI solution's
         boundary, tabulated (:meth:`exercise_table`), off a market with its rate and yield
-        flattened to the row's expiry (:func:`_carry`); rows off a market with discrete
-        dividends before expiry (whose exercise clusters at the ex-dates, which flat rates
-        miss) and the other calls are regressed."""
-        if group.market is not None and any(
-                d.time <= group.maturity[j] for d in group.market.dynamics.dividends):
-            return False
-        return bool(group.payoff.omega[j] < 0.0) or _symmetric(group, j) is not None
+        flattened to the row's expiry (:func:`_carry`) and puts with the spot's drops at
+        the discrete dividends' ex-dates (:func:`_drops`); calls with discrete dividends
+        before expiry (no symmetric put) and the other calls are regressed."""
+        if bool(group.payoff.omega[j] < 0.0):
+            return True
+        return not _drops(group, j) and _symmetric(group, j) is not None
 
     def exercise_table(self, group, j, times, dates):
         """The boundaries b_k(v) of the put, or b*_k(v) of the call's symmetric put, solved
@@ -423,10 +422,12 @@ class Heston(Model):
         policy it applies (below the true one)."""
         v0, kappa, theta, xi, rho = (float(x) for x in group.params)
         strike = float(group.payoff.strike[j])
+        drops = _drops(group, j)
         rate, dividend, *parameters = (_symmetric(group, j) if group.payoff.omega[j] > 0.0
-                                       else (*_carry(group, j), kappa, theta, xi, rho))
+                                       else (*_carry(group, j, bool(drops)), kappa, theta, xi,
+                                             rho))
         nodes, edges = _put_boundaries(strike, rate, dividend, v0, *parameters,
-                                       tuple(times[dates]))
+                                       tuple(times[dates]), drops)
         sigma = math.sqrt(v0)
         top = (sigma + 2.0 * self.exercise_vol_step(group)) ** 2 if sigma > 0 else v0
         step = table_step(times, top, kappa, theta, xi)
@@ -607,13 +608,29 @@ def _dropped(group, chain: np.ndarray, spot: float, log_growth=0.0,
     return s
 
 
-def _carry(group, j) -> tuple[float, float]:
+def _carry(group, j, dropped: bool = False) -> tuple[float, float]:
     """Row j's (rate, dividend yield): the group's, or off a market the flat ones to its
-    expiry with the same DF(T) and G(T)."""
+    expiry with the same DF(T) and G(T) (``dropped``: G(T) without the proportional
+    dividends, which :func:`_drops` applies at their ex-dates)."""
     if group.market is None:
         return float(group.rate), float(group.dividend)
-    rate, dividend, _ = group.market.dynamics.equivalent(float(group.maturity[j]))
+    maturity = float(group.maturity[j])
+    rate, dividend, _ = group.market.dynamics.equivalent(maturity)
+    if dropped:
+        dividend += sum(math.log1p(-d.value) for d in group.market.dynamics.dividends
+                        if d.proportional and d.time <= maturity) / maturity
     return rate, dividend
+
+
+def _drops(group, j) -> tuple:
+    """Row j's discrete dividends up to its expiry off a market, as the spot's drops
+    (ex-date, cash, ratio: S → S·ratio − cash) for the ADI solution; () without."""
+    if group.market is None:
+        return ()
+    maturity = float(group.maturity[j])
+    return tuple((float(d.time), 0.0, 1.0 - float(d.value)) if d.proportional
+                 else (float(d.time), float(d.value), 1.0)
+                 for d in group.market.dynamics.dividends if d.time <= maturity)
 
 
 def _symmetric(group, j):
@@ -624,14 +641,14 @@ def _symmetric(group, j):
 
 
 @functools.lru_cache(maxsize=16)
-def _put_boundaries(strike, rate, dividend, v0, kappa, theta, xi, rho, times):
+def _put_boundaries(strike, rate, dividend, v0, kappa, theta, xi, rho, times, drops=()):
     """(variance nodes, b_k(v) with a row of zeros for the maturity) of the Bermudan put on
     ``times`` (:func:`greeks.models.heston.american.heston_exercise_boundaries`, on
-    ``BOUNDARY_S_STEPS`` intervals in S), kept for the policies at the vega's moved σ0,
-    which share them."""
+    ``BOUNDARY_S_STEPS`` intervals in S, the spot's ``drops`` at ex-dates), kept for the
+    policies at the vega's moved σ0, which share them."""
     nodes, edges = heston_exercise_boundaries(strike, times[-1], rate, dividend, v0, kappa,
                                               theta, xi, rho, np.array(times),
-                                              s_steps=BOUNDARY_S_STEPS)
+                                              s_steps=BOUNDARY_S_STEPS, drops=drops)
     edges = np.vstack([edges, np.zeros(nodes.size)])
     nodes.setflags(write=False)
     edges.setflags(write=False)

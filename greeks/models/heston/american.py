@@ -280,14 +280,34 @@ def _put_edge(s, continuation, payoff):
 
 
 @njit(cache=True)
+def _dropped(u, s, cash, ratio):
+    """In place: V(t−, S, v) = V(t, S·``ratio`` − ``cash``, v) (the spot's drop at an
+    ex-date, floored at 0), linear in S between the grid's nodes."""
+    ns, nv = u.shape
+    before = u.copy()
+    k = 0
+    for i in range(ns):
+        x = max(s[i] * ratio - cash, 0.0)
+        while k < ns - 2 and s[k + 1] < x:
+            k += 1
+        while k > 0 and s[k] > x:
+            k -= 1
+        w = min(max((x - s[k]) / (s[k + 1] - s[k]), 0.0), 1.0)
+        for j in range(nv):
+            u[i, j] = (1.0 - w) * before[k, j] + w * before[k + 1, j]
+
+
+@njit(cache=True)
 def _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, dts, thetas, at_zero, exercise, edges,
-                    kept):
+                    kept, cash, ratio):
     """Douglas ADI steps of the European put from the payoff in ``u`` (step n of length
     ``dts[n]`` at weight ``thetas[n]``, V = ``at_zero[n]`` at S = 0 at its end), and after each
     step with ``exercise`` the Bermudan condition U = max(U, g), exact on the grid.  Where
     ``edges`` has rows, the continuation's boundary on every variance level
     (:func:`_put_edge`) before each exercise goes to the next row, and where ``kept`` has,
-    the continuation itself (march order: the last exercise date first)."""
+    the continuation itself (march order: the last exercise date first).  A step ending on
+    an ex-date (``ratio[n]`` < 1 or ``cash[n]`` > 0) then takes the spot's drop there
+    (:func:`_dropped`), after the date's exercise, which sees the price after the drop."""
     ns, nv = u.shape
     f0 = np.empty_like(u)
     f1 = np.empty_like(u)
@@ -315,78 +335,105 @@ def _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, dts, thetas, at_zero, e
             for i in range(ns):
                 for j in range(nv):
                     u[i, j] = max(u[i, j], payoff[i])
+        if cash[n] > 0.0 or ratio[n] < 1.0:
+            _dropped(u, s, cash[n], ratio[n])
 
 
-def _schedule(maturity, dates, time_steps, strike, rate):
+def _schedule(maturity, dates, time_steps, strike, rate, drops=()):
     """Bermudan steps in the order of the march (from maturity): lengths, θ weights, V(S = 0)
-    at each step's end (K discounted to the interval's start, the next exercise opportunity)
-    and exercise flags.  Each interval between dates (and from the first date to t = 0) gets
-    its share of ``time_steps``, at least two steps, the first two replaced by ``HALF_STEPS``
-    fully implicit half steps (Rannacher start-up after every kink: the payoff and each
-    exercise)."""
-    bounds = np.append(maturity - dates[::-1], maturity)  # τ of the dates, then of t = 0
-    dts, thetas, at_zero, exercise = [], [], [], []
-    last = bounds.size - 2
-    for i in range(last + 1):
-        length = bounds[i + 1] - bounds[i]
+    at each step's end (K discounted to the next exercise opportunity), exercise flags, and
+    the drop at each step's end (cash, ratio: 0 and 1 but on an ex-date).  Each interval
+    between nodes (the dates, the ``drops``' ex-dates (time, cash, ratio) before maturity, and
+    t = 0) gets its share of ``time_steps``, at least two steps, the first two replaced by
+    ``HALF_STEPS`` fully implicit half steps (Rannacher start-up after every kink: the payoff,
+    each exercise and each drop)."""
+    if not drops:
+        nodes = np.append(maturity - dates[::-1], maturity)  # τ of the dates, then of t = 0
+        exercised = [True] * (nodes.size - 2) + [False]
+        paid = [(0.0, 1.0)] * (nodes.size - 1)
+    else:
+        taus = {round(float(maturity - t), 12): (True, 0.0, 1.0) for t in dates[:-1]}
+        for t, amount, ratio in drops:  # an ex-date on an exercise date: one node
+            tau = round(float(maturity - t), 12)
+            if 0.0 < tau < maturity:
+                was = taus.get(tau, (False, 0.0, 1.0))
+                taus[tau] = (was[0], was[1] * ratio + amount, was[2] * ratio)
+        nodes = np.array([0.0] + sorted(taus) + [maturity])
+        exercised = [taus[tau][0] for tau in nodes[1:-1]] + [False]
+        paid = [taus[tau][1:] for tau in nodes[1:-1]] + [(0.0, 1.0)]
+    dts, thetas, at_zero, exercise, cash, ratio = [], [], [], [], [], []
+    since = 0.0  # since the next exercise opportunity (at S = 0 the put is exercised there)
+    for i in range(nodes.size - 1):
+        length = nodes[i + 1] - nodes[i]
         steps = max(2, round(time_steps * length / maturity))
         dt = length / steps
         half = 2.0 * dt / HALF_STEPS
         lengths = [half] * HALF_STEPS + [dt] * (steps - 2)
         dts += lengths
         thetas += [1.0] * HALF_STEPS + [0.5] * (steps - 2)
-        at_zero += list(strike * np.exp(-rate * np.cumsum(lengths)))
-        exercise += [False] * (len(lengths) - 1) + [i < last]
+        at_zero += list(strike * np.exp(-rate * (since + np.cumsum(lengths))))
+        since = 0.0 if exercised[i] else since + length
+        exercise += [False] * (len(lengths) - 1) + [exercised[i]]
+        cash += [0.0] * (len(lengths) - 1) + [paid[i][0]]
+        ratio += [1.0] * (len(lengths) - 1) + [paid[i][1]]
     return (np.array(dts), np.array(thetas), np.array(at_zero),
-            np.array(exercise, dtype=np.bool_))
+            np.array(exercise, dtype=np.bool_), np.array(cash), np.array(ratio))
 
 
 def _bermudan_grid(strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, dates, s_steps,
-                   v_steps, time_steps, edges, kept=None):
+                   v_steps, time_steps, edges, kept=None, drops=()):
     """The Bermudan put's final grid values (S nodes, v nodes, values); the continuation's
     boundaries into ``edges`` (march order) where it has rows, and its values into ``kept``
-    (dates before maturity × S nodes × v nodes, march order) where given."""
+    (dates before maturity × S nodes × v nodes, march order) where given; ``drops``: the
+    ex-dates (time, cash, ratio: S → S·ratio − cash) up to maturity."""
     s, v, a1, a2, mixed, b1, b2, payoff = _operators_of(strike, rate, dividend, v0, kappa,
                                                         theta, xi, rho, s_steps, v_steps)
-    dts, thetas, at_zero, exercise = _schedule(maturity, dates,
-                                               max(int(time_steps), STEPS_PER_DATE * dates.size),
-                                               float(strike), float(rate))
+    dts, thetas, at_zero, exercise, cash, ratio = _schedule(
+        maturity, dates, max(int(time_steps), STEPS_PER_DATE * (dates.size + len(drops))),
+        float(strike), float(rate), drops)
     u = np.repeat(payoff[:, None], v.size, axis=1)
+    for t, amount, factor in drops:  # paid at maturity: the payoff of the price after it
+        if round(float(maturity - t), 12) <= 0.0:
+            _dropped(u, s, amount, factor)
     _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, dts, thetas, at_zero, exercise, edges,
-                    np.empty((0, 0, 0)) if kept is None else kept)
+                    np.empty((0, 0, 0)) if kept is None else kept, cash, ratio)
     return s, v, u
 
 
 def heston_exercise_boundaries(strike, maturity, rate, dividend, v0, kappa, theta, xi, rho,
                                exercise_times, *, s_steps=S_STEPS, v_steps=V_STEPS,
-                               time_steps=TIME_STEPS):
+                               time_steps=TIME_STEPS, drops=()):
     """(v, b): the optimal exercise boundaries of the Bermudan put on ``exercise_times`` (the
     last the maturity) on the variance nodes ``v`` of the grid, b (dates before maturity × v
     nodes, date order): exercising on date t_k where S ≤ b_k(v_t) is optimal, b_k(v) the spot
     at which the continuation value of the ADI solution (:func:`heston_american_put` with
     ``exercise_times``) meets the intrinsic value at variance v (:func:`_put_edge`; 0 where
-    it never does).  The region does not depend on the spot; ``v0`` only sizes the grid."""
+    it never does).  The region does not depend on the spot; ``v0`` only sizes the grid.
+    ``drops``: discrete dividends (ex-date in years, cash, ratio: S → S·ratio − cash at the
+    ex-date), the spot's drop applied to the value between the dates (exercise on an ex-date
+    sees the price after the drop)."""
     _check(1.0, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, s_steps, v_steps,
            time_steps)
     dates = checked_exercise_dates(exercise_times, maturity)
     edges = np.full((dates.size - 1, int(v_steps) + 1), np.nan)
     _, v, _ = _bermudan_grid(strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, dates,
-                             s_steps, v_steps, time_steps, edges)
+                             s_steps, v_steps, time_steps, edges, drops=tuple(drops))
     return v, edges[::-1].copy()
 
 
 def heston_value_grids(strike, maturity, rate, dividend, v0, kappa, theta, xi, rho,
                        exercise_times, *, s_steps=S_STEPS, v_steps=V_STEPS,
-                       time_steps=TIME_STEPS):
+                       time_steps=TIME_STEPS, drops=()):
     """(s, v, values): the Bermudan put's value functions on the grid, ``values[0]`` at t = 0
     and ``values[k]`` the continuation value on exercise date k (k = 1 … dates − 1: the value
-    of holding on from there, before that date's exercise), S nodes × v nodes each."""
+    of holding on from there, before that date's exercise), S nodes × v nodes each;
+    ``drops`` as in :func:`heston_exercise_boundaries`."""
     _check(1.0, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, s_steps, v_steps,
            time_steps)
     dates = checked_exercise_dates(exercise_times, maturity)
     kept = np.empty((dates.size - 1, int(s_steps) + 1, int(v_steps) + 1))
     s, v, u = _bermudan_grid(strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, dates,
-                             s_steps, v_steps, time_steps, np.empty((0, 0)), kept)
+                             s_steps, v_steps, time_steps, np.empty((0, 0)), kept, tuple(drops))
     return s, v, np.concatenate([u[None], kept[::-1]])
 
 
