@@ -151,8 +151,8 @@ def random_market(rng) -> dict:
 def random_book(rng, market: dict) -> pd.DataFrame:
     """Rows of four groups: ``gbm-curves`` (europeans on IDX and STK), ``cash`` (europeans and
     americans on DIV), ``heston`` (europeans and american puts on HST, HSTD), ``bermudan``
-    (monthly and quarterly dates, a call's dates the days before the ex-dates; GBM and
-    Heston)."""
+    (monthly and quarterly dates, a call's dates also the days before the ex-dates, its
+    expiry after the last; GBM and Heston)."""
     valuation = dt.date.fromisoformat(market["valuation_date"])
     und = market["underlyings"]
     ex_days = [(dt.date.fromisoformat(d["ex_date"]) - valuation).days
@@ -197,7 +197,8 @@ def random_book(rng, market: dict) -> pd.DataFrame:
     add("heston", "HSTD", "american", "put", 1.0, int(rng.integers(hstd_ex + 20, 250)))
     monthly = [off_ex(30 * k) for k in range(1, 7)]
     add("bermudan", "DIV", "bermudan", "put", float(rng.uniform(1.0, 1.1)), monthly[-1], monthly)
-    around = sorted({off_ex(d) for d in (60, 120, 180, 240)} | {e - 1 for e in ex_days})
+    around = sorted({off_ex(d) for d in (60, 120, 180, 240, ex_days[-1] + 30)}
+                    | {e - 1 for e in ex_days})
     add("bermudan", "DIV", "bermudan", "call", float(rng.uniform(0.9, 1.0)), around[-1], around)
     quarterly = [91, 182, 273, 364]
     add("bermudan", "IDX", "bermudan", "put", float(rng.uniform(1.0, 1.1)), 364, quarterly)
@@ -413,20 +414,31 @@ def scored(book: pd.DataFrame, est: pd.DataFrame, ref: pd.DataFrame) -> pd.DataF
     return table
 
 
-def se_check(book: pd.DataFrame, market: dict, ids, paths: int, seeds, threads: int):
+def se_check(book: pd.DataFrame, market: dict, ids, paths: int, seeds, threads: int,
+             ref: pd.DataFrame):
     """Spread of the estimates over the seeds against the mean reported SE, per row and
-    Greek, with the chi-square 99 % band of that ratio for n seeds."""
+    Greek, with the chi-square 99 % band of that ratio for n seeds; and the mean over the
+    seeds against the reference, z of the mean = (mean − ref)/(spread/√n) (after the
+    allowance for american and bermudan rows)."""
     from scipy.stats import chi2
 
     est, seconds = estimates(book[book["id"].isin(ids)], market, paths, seeds, threads)
     n = len(seeds)
     low, high = (math.sqrt(chi2.ppf(p, n - 1) / (n - 1)) for p in (0.005, 0.995))
+    refs = ref.set_index(["id", "greek"])["ref"]
+    exercise = set(book.loc[book["instrument"].isin(EXERCISE), "id"])
     rows = []
     for (rid, greek), g in est.groupby(["id", "greek"], sort=False):
         spread = g["est"].std(ddof=1)
         mean_se = g["se"].mean()
-        rows.append({"id": rid, "greek": greek, "mean": g["est"].mean(), "spread": spread,
-                     "mean_se": mean_se, "ratio": spread / mean_se if mean_se > 0 else np.nan})
+        mean, reference_value = g["est"].mean(), refs[(rid, greek)]
+        rel, absolute = ALLOWANCE[greek] if rid in exercise else (0.0, 0.0)
+        excess = max(abs(mean - reference_value) - rel * abs(reference_value) - absolute, 0.0)
+        rows.append({"id": rid, "greek": greek, "mean": mean, "ref": reference_value,
+                     "spread": spread, "mean_se": mean_se,
+                     "ratio": spread / mean_se if mean_se > 0 else np.nan,
+                     "z_mean": math.copysign(excess, mean - reference_value)
+                     / (spread / math.sqrt(n)) if spread > 0 else np.nan})
     frame = pd.DataFrame(rows)
     frame["outside"] = (frame["ratio"] < low) | (frame["ratio"] > high)
     return frame, (low, high), sum(seconds.values())
@@ -538,11 +550,14 @@ def report(args, market, book, table, timing, se, band, se_seconds, ref_seconds)
               "", f"Ratio = standard deviation of the estimates over the seeds / mean reported "
               f"SE; the 99 % band of the ratio for {len(parse_seeds(args.se_seeds))} seeds if "
               f"the SEs are right: [{band[0]:.2f}, {band[1]:.2f}].", "",
-              "| id | greek | mean | spread | mean SE | ratio |",
-              "| --- | --- | ---: | ---: | ---: | ---: |"]
+              "`z of mean` = (mean − reference)/(spread/√n), after the allowance for american "
+              "and bermudan rows: a bias test at the pooled path count.", "",
+              "| id | greek | mean | reference | z of mean | spread | mean SE | ratio |",
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for _, r in se.iterrows():
         flag = " **outside**" if r["outside"] else ""
         lines.append(f"| {r['id']} | {r['greek']} | {_fmt(r['mean'], 7)} | "
+                     f"{_fmt(r['ref'], 7)} | {r['z_mean']:+.2f} | "
                      f"{_fmt(r['spread'], 3)} | {_fmt(r['mean_se'], 3)} | "
                      f"{r['ratio']:.2f}{flag} |")
     lines += ["", f"rms of log(ratio) over the rows and Greeks: "
@@ -579,7 +594,7 @@ def main(argv=None) -> None:
     parser.add_argument("--se-paths", type=int, default=20_000)
     parser.add_argument("--se-seeds", default="101-110")
     parser.add_argument("--se-rows", default="IDX-EC-2,DIV-EC-8,DIV-AP-10,HST-EP-15,"
-                        "HST-AP-18,HSTD-EC-20,DIV-BP-22,IDX-BP-24",
+                        "HST-AP-18,HSTD-EC-20,HSTD-AP-21,DIV-BP-22,DIV-BC-23,IDX-BP-24",
                         help="ids of the rows whose SEs are checked against the spread")
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--csv", default=None, help="also write the long table of z's")
@@ -595,7 +610,7 @@ def main(argv=None) -> None:
     print("greeks " + ", ".join(f"{t:.0f} s" for t in timing.values()), flush=True)
     table = scored(book, est, ref)
     se, band, se_seconds = se_check(book, market, args.se_rows.split(","), args.se_paths,
-                                    parse_seeds(args.se_seeds), args.threads)
+                                    parse_seeds(args.se_seeds), args.threads, ref)
     text = report(args, market, book, table, timing, se, band, se_seconds, ref_seconds)
     if args.output == "-":
         print(text)
