@@ -150,7 +150,8 @@ def random_market(rng) -> dict:
 
 def random_book(rng, market: dict) -> pd.DataFrame:
     """Rows of four groups: ``gbm-curves`` (europeans on IDX and STK), ``cash`` (europeans and
-    americans on DIV), ``heston`` (europeans and american puts on HST, HSTD), ``bermudan``
+    americans on DIV, two europeans expiring on an ex-date: QuantLib pays a dividend on the
+    expiry date, the value then being the option struck at K + D as the contract has it), ``heston`` (europeans and american puts on HST, HSTD), ``bermudan``
     (monthly and quarterly dates, a call's dates also the days before the ex-dates, its
     expiry after the last; GBM and Heston)."""
     valuation = dt.date.fromisoformat(market["valuation_date"])
@@ -186,6 +187,8 @@ def random_book(rng, market: dict) -> pd.DataFrame:
     add("cash", "DIV", "american", "call", float(rng.uniform(0.85, 0.95)),
         off_ex(int(rng.integers(ex_days[1] + 5, 300))))
     add("cash", "DIV", "american", "call", 1.0, off_ex(int(rng.integers(ex_days[2] + 5, 330))))
+    add("cash", "DIV", "european", "call", 1.0, ex_days[1])  # expiring on an ex-date
+    add("cash", "DIV", "european", "put", 1.0, ex_days[1])
     for k, kind in enumerate(("call", "put", "call", "put")):
         add("heston", "HST", "european", kind, float(rng.uniform(0.85, 1.15)),
             int(rng.integers(30, 400)) if k < 2 else int(rng.integers(400, 800)))
@@ -593,8 +596,9 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--se-paths", type=int, default=20_000)
     parser.add_argument("--se-seeds", default="101-110")
-    parser.add_argument("--se-rows", default="IDX-EC-2,DIV-EC-8,DIV-AP-10,HST-EP-15,"
-                        "HST-AP-18,HSTD-EC-20,HSTD-AP-21,DIV-BP-22,DIV-BC-23,IDX-BP-24",
+    parser.add_argument("--se-rows", default="IDX-EC-2,DIV-EC-8,DIV-AP-10,DIV-EP-15,"
+                        "HST-EP-17,HST-AP-20,HSTD-EC-22,HSTD-AP-23,DIV-BP-24,DIV-BC-25,"
+                        "IDX-BP-26",
                         help="ids of the rows whose SEs are checked against the spread")
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--csv", default=None, help="also write the long table of z's")
