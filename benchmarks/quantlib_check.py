@@ -149,11 +149,12 @@ def random_market(rng) -> dict:
 
 
 def random_book(rng, market: dict) -> pd.DataFrame:
-    """Rows of four groups: ``gbm-curves`` (europeans on IDX and STK), ``cash`` (europeans and
-    americans on DIV, two europeans expiring on an ex-date: QuantLib pays a dividend on the
-    expiry date, the value then being the option struck at K + D as the contract has it), ``heston`` (europeans and american puts on HST, HSTD), ``bermudan``
-    (monthly and quarterly dates, a call's dates also the days before the ex-dates, its
-    expiry after the last; GBM and Heston)."""
+    """Rows of four groups: ``gbm-curves`` (europeans on IDX and STK); ``cash`` (europeans
+    and americans on DIV, two europeans expiring on an ex-date: QuantLib pays a dividend on
+    the expiry date, the value then being the option struck at K + D as the contract has
+    it); ``heston`` (europeans and american puts on HST, HSTD); ``bermudan`` (monthly and
+    quarterly dates, a call's dates also the days before the ex-dates, its expiry after the
+    last; GBM and Heston)."""
     valuation = dt.date.fromisoformat(market["valuation_date"])
     und = market["underlyings"]
     ex_days = [(dt.date.fromisoformat(d["ex_date"]) - valuation).days
@@ -421,7 +422,7 @@ def se_check(book: pd.DataFrame, market: dict, ids, paths: int, seeds, threads: 
              ref: pd.DataFrame):
     """Spread of the estimates over the seeds against the mean reported SE, per row and
     Greek, with the chi-square 99 % band of that ratio for n seeds; and the mean over the
-    seeds against the reference, z of the mean = (mean − ref)/(spread/√n) (after the
+    seeds against the reference, z of the mean = (mean − ref)/(mean SE/√n) (after the
     allowance for american and bermudan rows)."""
     from scipy.stats import chi2
 
@@ -441,7 +442,7 @@ def se_check(book: pd.DataFrame, market: dict, ids, paths: int, seeds, threads: 
                      "spread": spread, "mean_se": mean_se,
                      "ratio": spread / mean_se if mean_se > 0 else np.nan,
                      "z_mean": math.copysign(excess, mean - reference_value)
-                     / (spread / math.sqrt(n)) if spread > 0 else np.nan})
+                     / (mean_se / math.sqrt(n)) if mean_se > 0 else np.nan})
     frame = pd.DataFrame(rows)
     frame["outside"] = (frame["ratio"] < low) | (frame["ratio"] > high)
     return frame, (low, high), sum(seconds.values())
@@ -487,6 +488,7 @@ def report(args, market, book, table, timing, se, band, se_seconds, ref_seconds)
         "value a day later (nodes and ex-dates kept) minus today's.",
         "",
     ]
+    lines += _summary(table, se)
     groups = {"gbm-curves": "GBM europeans off curves and vol term structures "
                             "(QuantLib: AnalyticEuropeanEngine)",
               "cash": "Cash dividends: europeans and americans (QuantLib: "
@@ -553,11 +555,16 @@ def report(args, market, book, table, timing, se, band, se_seconds, ref_seconds)
               "", f"Ratio = standard deviation of the estimates over the seeds / mean reported "
               f"SE; the 99 % band of the ratio for {len(parse_seeds(args.se_seeds))} seeds if "
               f"the SEs are right: [{band[0]:.2f}, {band[1]:.2f}].", "",
-              "`z of mean` = (mean − reference)/(spread/√n), after the allowance for american "
-              "and bermudan rows: a bias test at the pooled path count.", "",
+              "`z of mean` = (mean − reference)/(mean SE/√n), after the allowance for american "
+              "and bermudan rows: a bias test at the pooled path count (the rows of one seed "
+              "share paths, so a row's Greeks move together).", "",
               "| id | greek | mean | reference | z of mean | spread | mean SE | ratio |",
               "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for _, r in se.iterrows():
+        if not np.isfinite(r["mean"]):
+            lines.append(f"| {r['id']} | {r['greek']} | NaN (no estimate) | "
+                         f"{_fmt(r['ref'], 7)} | | | | |")
+            continue
         flag = " **outside**" if r["outside"] else ""
         lines.append(f"| {r['id']} | {r['greek']} | {_fmt(r['mean'], 7)} | "
                      f"{_fmt(r['ref'], 7)} | {r['z_mean']:+.2f} | "
@@ -570,6 +577,26 @@ def report(args, market, book, table, timing, se, band, se_seconds, ref_seconds)
               "```", "", "Positions (the `group` column is this script's):", "", "```",
               book.to_csv(index=False).strip(), "```", ""]
     return "\n".join(lines)
+
+
+def _summary(table: pd.DataFrame, se: pd.DataFrame) -> list[str]:
+    """The suspicious results: |z| > 3 after the allowance on some seed, |z of mean| > 3 or
+    an SE ratio outside its band in the SE check, and the Greeks not estimated."""
+    lines = ["## Summary", ""]
+    bad = table[_z(table).abs() > 3]
+    for (rid, greek), g in bad.groupby(["id", "greek"], sort=False):
+        lines.append(f"- {rid} {greek}: |z| > 3 after the allowance on seeds "
+                     + ", ".join(f"{r['seed']} ({r['z_adj']:+.2f})" for _, r in g.iterrows()))
+    for _, r in se[(se["z_mean"].abs() > 3) | se["outside"]].iterrows():
+        lines.append(f"- {r['id']} {r['greek']} (SE check): z of mean {r['z_mean']:+.2f}, "
+                     f"spread/SE {r['ratio']:.2f}")
+    missing = table[~np.isfinite(table["est"])].drop_duplicates(["id", "greek"])
+    if not missing.empty:
+        lines.append("- not estimated (NaN): " + ", ".join(
+            f"{r['id']} {r['greek']}" for _, r in missing.iterrows()))
+    if len(lines) == 2:
+        lines.append("Nothing: every |z| ≤ 3 and every SE ratio within its band.")
+    return lines + [""]
 
 
 def _z(frame: pd.DataFrame) -> pd.Series:
