@@ -2,7 +2,9 @@
 
     python benchmarks/quantlib_check.py [--market-seed 7] [--paths 200000] [--seeds 1-3]
                                         [--se-paths 20000] [--se-seeds 101-110]
-                                        [--threads 1] [--output FILE]
+                                        [--threads 1] [--output FILE] [--csv FILE]
+    python benchmarks/quantlib_check.py --followup HST-BP-27,HSTD-AP-23 --se-paths 50000
+                --se-seeds 11-18 --output benchmarks/results/quantlib_check_followup.md
 
 A random but reasonable market file (the CONTRACT's shape: a zero curve with nodes, a flat
 curve, yield curves and flat yields, vol term structures, cash dividends, Heston
@@ -551,15 +553,23 @@ def report(args, market, book, table, timing, se, band, se_seconds, ref_seconds)
         lines += ["", "Within the allowance but |z| > 3 before it: "
                   + ", ".join(f"{r['id']} {r['greek']} seed {r['seed']} (z {r['z']:+.2f})"
                               for _, r in raw.iterrows()), ""]
-    lines += ["", f"## Standard errors: spread over {args.se_seeds} at {args.se_paths:,} paths",
-              "", f"Ratio = standard deviation of the estimates over the seeds / mean reported "
-              f"SE; the 99 % band of the ratio for {len(parse_seeds(args.se_seeds))} seeds if "
-              f"the SEs are right: [{band[0]:.2f}, {band[1]:.2f}].", "",
-              "`z of mean` = (mean − reference)/(mean SE/√n), after the allowance for american "
-              "and bermudan rows: a bias test at the pooled path count (the rows of one seed "
-              "share paths, so a row's Greeks move together).", "",
-              "| id | greek | mean | reference | z of mean | spread | mean SE | ratio |",
-              "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    lines += [""] + _se_lines(se, band, args.se_seeds, args.se_paths)
+    lines += ["## Inputs", "", "Market file:", "", "```json", json.dumps(market, indent=1),
+              "```", "", "Positions (the `group` column is this script's):", "", "```",
+              book.to_csv(index=False).strip(), "```", ""]
+    return "\n".join(lines)
+
+
+def _se_lines(se: pd.DataFrame, band, seeds: str, paths: int) -> list[str]:
+    lines = [f"## Standard errors: spread over seeds {seeds} at {paths:,} paths",
+             "", f"Ratio = standard deviation of the estimates over the seeds / mean reported "
+             f"SE; the 99 % band of the ratio for {len(parse_seeds(seeds))} seeds if "
+             f"the SEs are right: [{band[0]:.2f}, {band[1]:.2f}].", "",
+             "`z of mean` = (mean − reference)/(mean SE/√n), after the allowance for american "
+             "and bermudan rows: a bias test at the pooled path count (the rows of one seed "
+             "share paths, so a row's Greeks move together).", "",
+             "| id | greek | mean | reference | z of mean | spread | mean SE | ratio |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for _, r in se.iterrows():
         if not np.isfinite(r["mean"]):
             lines.append(f"| {r['id']} | {r['greek']} | NaN (no estimate) | "
@@ -570,13 +580,25 @@ def report(args, market, book, table, timing, se, band, se_seconds, ref_seconds)
                      f"{_fmt(r['ref'], 7)} | {r['z_mean']:+.2f} | "
                      f"{_fmt(r['spread'], 3)} | {_fmt(r['mean_se'], 3)} | "
                      f"{r['ratio']:.2f}{flag} |")
-    lines += ["", f"rms of log(ratio) over the rows and Greeks: "
-              f"{_rms(np.log(se['ratio'].dropna())):.3f} (pooled ratio "
-              f"{math.sqrt(np.nanmean(se['ratio'] ** 2)):.3f})", "",
-              "## Inputs", "", "Market file:", "", "```json", json.dumps(market, indent=1),
-              "```", "", "Positions (the `group` column is this script's):", "", "```",
-              book.to_csv(index=False).strip(), "```", ""]
-    return "\n".join(lines)
+    return lines + ["", f"rms of log(ratio) over the rows and Greeks: "
+                    f"{_rms(np.log(se['ratio'].dropna())):.3f} (pooled ratio "
+                    f"{math.sqrt(np.nanmean(se['ratio'] ** 2)):.3f})", ""]
+
+
+def followup(args, market: dict, book: pd.DataFrame) -> str:
+    """Only the SE check's table, for the rows ``--followup`` names."""
+    ids = args.followup.split(",")
+    part = book[book["id"].isin(ids)]
+    ref = references(part, market)
+    se, band, seconds = se_check(book, market, ids, args.se_paths,
+                                 parse_seeds(args.se_seeds), args.threads, ref)
+    return "\n".join([
+        "# greeks against QuantLib: follow-up", "",
+        "`python benchmarks/quantlib_check.py " + " ".join(sys.argv[1:]) + "`", "",
+        f"- date: {dt.datetime.now().isoformat(timespec='seconds')}; machine: {cpu_name()}, "
+        f"load average {load_average()}; QuantLib {ql.__version__}; code {code_version()}; "
+        f"{seconds:.0f} s; market and book from `--market-seed {args.market_seed}` "
+        "(inputs in quantlib_check.md)", ""] + _se_lines(se, band, args.se_seeds, args.se_paths))
 
 
 def _summary(table: pd.DataFrame, se: pd.DataFrame) -> list[str]:
@@ -627,12 +649,17 @@ def main(argv=None) -> None:
                         "HST-EP-17,HST-AP-20,HSTD-EC-22,HSTD-AP-23,DIV-BP-24,DIV-BC-25,"
                         "IDX-BP-26",
                         help="ids of the rows whose SEs are checked against the spread")
+    parser.add_argument("--followup", default=None,
+                        help="ids: only the SE check (--se-paths, --se-seeds) of these rows")
     parser.add_argument("--output", default=str(RESULTS))
     parser.add_argument("--csv", default=None, help="also write the long table of z's")
     args = parser.parse_args(argv)
     rng = np.random.default_rng(args.market_seed)
     market = random_market(rng)
     book = random_book(rng, market)
+    if args.followup:
+        _write(followup(args, market, book), args.output)
+        return
     start = time.perf_counter()
     ref = references(book, market)
     ref_seconds = time.perf_counter() - start
@@ -642,14 +669,18 @@ def main(argv=None) -> None:
     table = scored(book, est, ref)
     se, band, se_seconds = se_check(book, market, args.se_rows.split(","), args.se_paths,
                                     parse_seeds(args.se_seeds), args.threads, ref)
-    text = report(args, market, book, table, timing, se, band, se_seconds, ref_seconds)
-    if args.output == "-":
-        print(text)
-    else:
-        Path(args.output).write_text(text)
-        print(f"wrote {args.output}")
+    _write(report(args, market, book, table, timing, se, band, se_seconds, ref_seconds),
+           args.output)
     if args.csv:
         table.to_csv(args.csv, index=False)
+
+
+def _write(text: str, output: str) -> None:
+    if output == "-":
+        print(text)
+    else:
+        Path(output).write_text(text)
+        print(f"wrote {output}")
 
 
 if __name__ == "__main__":
