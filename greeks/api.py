@@ -141,8 +141,10 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         A market file (docs/market.md) to price dated positions off: rows may give
         ``expiry`` and ``fixing_dates`` and leave spot, rate, dividend and vol to the
         market; the column ``overrides`` names the market columns a row gave itself.  Their
-        vega is for a parallel shift of the vol curve; of their further Greeks gamma is
-        estimated (not under GBM with cash dividends), the others are NaN.
+        vega is for a parallel shift of the vol curve (under Heston ∂V/∂σ0); of their
+        further Greeks gamma, rho (``rho_rate``, a parallel shift of the zero rates) and
+        theta (``theta_per_day``, the value's change when the valuation date moves one
+        calendar day; ``theta_per_year`` 365 times it) are estimated, the others are NaN.
     upper_bound : bool
         Also an upper bound of the price of american and bermudan rows by duality
         (:mod:`greeks.duality`, docs/american.md): the columns ``upper_bound`` and
