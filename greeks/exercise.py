@@ -541,6 +541,10 @@ def _row_values(group, paths, j: int):
     else:
         index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
         rate_score, reshaped, terms = carry.rate_score, carry.reshaped, carry.terms
+        if carry.price_slope is not None:  # rho pathwise, the stopping time fixed
+            rate_score = np.empty_like(carry.price_slope)
+            pathwise_rate_score(paths.s, carry.price_slope, carry.rate_score,
+                                float(spec.strike[j]), rate_score)
         reshaped_state = carry.reshaped_state
         paid = np.ascontiguousarray(discounts * np.exp(carry.reshaped_log_discount[:, index]))
     payoffs.exercise_values(paths.s, paths.state, paths.vol_s, paths.vol_state, paths.spot_s,
@@ -549,6 +553,19 @@ def _row_values(group, paths, j: int):
                             paid, terms)
     model.exercise_controls(group, paths, j, controls)
     return values, controls, model.exercise_hedges(group, paths, j, stops) if hedged else None
+
+
+@njit(cache=True, nogil=True)
+def pathwise_rate_score(s, slope, times, strike, out):
+    """``out[p, c]`` = ∂S/∂ε/(S − K) − t at stored date c (``times``) of path p, S = ``s``,
+    ∂S/∂ε = ``slope``: Y times it is the derivative of Y = DF(t) max(ω(S(t) − K), 0), paid
+    at a stopping time t held fixed, in a parallel rate shift ε (DF(t) moves by −t, and
+    DF(t) ω ∂S/∂ε = Y ∂S/∂ε/(S − K) where Y > 0; 0 where Y = 0).  At the optimal stopping
+    time it is the value's rho (the envelope argument, as for the policy fixed)."""
+    for p in range(s.shape[0]):
+        for c in range(s.shape[1]):
+            gap = s[p, c] - strike
+            out[p, c] = (slope[p, c] / gap if gap != 0.0 else 0.0) - times[c]
 
 
 def log_edges(levels: np.ndarray, discounts: np.ndarray, omega: float,

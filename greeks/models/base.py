@@ -71,13 +71,18 @@ class CarryPaths(NamedTuple):
     their basis states ``reshaped_state`` (no columns where the policy reads none) and the
     change of log DF per grid point of each (``reshaped_log_discount``, 2 × grid), and
     ``terms`` (a, b, c, d_0, d_1): theta = a Y − b S0 Δ − c Γ + Y_0/d_0 + Y_1/d_1, Y_m the
-    discounted payoff on moved set m."""
+    discounted payoff on moved set m.  With ``price_slope`` (paths × stored dates: ∂S(t)/∂ε
+    of a parallel rate shift ε, path by path) rho is taken pathwise with the stopping time
+    held fixed instead, the row's weight of a payoff paid at t being
+    ∂S(t)/∂ε/(S(t) − K) − t (:func:`greeks.exercise.pathwise_rate_score`); ``rate_score``
+    then holds the stored dates' times."""
 
     rate_score: np.ndarray
     reshaped: np.ndarray
     reshaped_state: np.ndarray
     reshaped_log_discount: np.ndarray
     terms: np.ndarray
+    price_slope: np.ndarray | None = None
 
 
 class ExercisePaths(NamedTuple):

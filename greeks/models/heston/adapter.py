@@ -353,7 +353,8 @@ class Heston(Model):
             carry = exercise_carry.carry_paths(
                 group, chain, lambda moved, log_growth: _exercise_chain(
                     moved, stream, n_paths, group.params[0], log_growth)[:2], n_paths,
-                theta=bool(np.isin(group.extra, THETA_CODE).any()))
+                theta=bool(np.isin(group.extra, THETA_CODE).any()),
+                prices_of=lambda log_growth: _grown(group, chain, log_growth))
         # C-ordered stacks (np.stack of the F-ordered chains is neither): the exercise
         # kernels then compile for one layout of each argument under Heston
         return ExercisePaths(s, state, np.array([c[0] for c in chains[1:]]),
@@ -561,6 +562,17 @@ def _exercise_chain(group, stream, n_paths: int, v0: float, log_growth=0.0):
     if group.market is not None:  # off a market: the zero-carry chain times the growth
         growth = growth * group.market.growth[stored_dates(group)]
     return chain.s * growth, state, chain
+
+
+def _grown(group, chain, log_growth) -> np.ndarray:
+    """The base chain's prices (:func:`_exercise_chain`) with the growth times e^{log_growth}
+    per stored date."""
+    if _paying(group):
+        return _dropped(group, chain.s, group.spot, log_growth)
+    growth = np.exp(log_growth)
+    if group.market is not None:
+        growth = growth * group.market.growth[stored_dates(group)]
+    return chain.s * growth
 
 
 def _linear_mean(group, j: int, spot: float) -> float:

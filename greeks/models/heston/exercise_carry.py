@@ -69,6 +69,8 @@ import numpy as np
 from greeks.market.factors import DAY, shifted
 from greeks.models.base import CarryPaths
 from greeks.models.heston.closer import closer_times
+from greeks.models.heston.qe import PSI_CRITICAL
+from greeks.models.heston.schema import EULER, QE
 
 TIME_STEP = 0.02  # E of theta's backward difference (years), at most a twentieth of a maturity
 
@@ -118,20 +120,43 @@ def rate_score(group, chain) -> np.ndarray:
     return np.cumsum(weights, axis=1) - stored
 
 
-def carry_paths(group, chain, chain_of, n_paths: int, theta: bool = True) -> CarryPaths:
+def zero_steps(group) -> bool:
+    """Whether the group's chain can stay at zero variance over a whole step (full-truncation
+    Euler; QE where its exponential regime holds at v = 0, ξ²/(2κθ) > ψ_c), where a log-price
+    step has no score: its rho goes pathwise (:func:`carry_paths`)."""
+    _, kappa, theta, xi, _ = (float(x) for x in group.params)
+    return group.scheme == EULER or (group.scheme == QE
+                                     and xi * xi > 2.0 * PSI_CRITICAL * kappa * theta)
+
+
+def carry_paths(group, chain, chain_of, n_paths: int, theta: bool = True,
+                prices_of=None) -> CarryPaths:
     """A chunk's :class:`CarryPaths` (on the stored dates; ``n_paths`` paths): the rate score
     of the base ``chain`` (:func:`rate_score`), and with ``theta`` the chains from −2E and
     −E, ``chain_of(group, log_growth)`` giving (prices, states) of the chain on ``group``'s
     grid with its prices times e^{log_growth} per stored date (off a market the zero-carry
-    chain's growth moves with the curves; a flat chain carries r − q itself); without, NaN."""
+    chain's growth moves with the curves; a flat chain carries r − q itself); without, NaN.
+    Where the chain has steps at zero variance (:func:`zero_steps`), whose log-price step
+    has no score, rho goes pathwise with the stopping time held fixed instead
+    (:class:`greeks.models.base.CarryPaths`): ∂S(t)/∂ε of the base prices
+    ``prices_of(log_growth)``, a central difference in ε (S is piecewise linear in the growth
+    e^{εt}: exact where no drop floors it), the rate score replaced by the stored times."""
     stored = np.unique(group.date_index)
     step = time_step(group)
-    score = rate_score(group, chain)
+    slope = None
+    if zero_steps(group):
+        times = group.times[chain.grid_columns >= 0]
+        h = 1e-4
+        slope = (prices_of(h * times) - prices_of(-h * times)) / (2.0 * h)
+        score = np.ascontiguousarray(times)
+    else:
+        score = rate_score(group, chain)
     terms = np.array([1.5 / step, 0.0, 0.0, 2.0 * step, -0.5 * step])
     reshaping = _reshaping(group, group.times) if theta else None
     if reshaping is None:
-        nan = np.full((2,) + score.shape, np.nan)
-        return CarryPaths(score, nan, nan, np.full((2, group.times.size), np.nan), terms)
+        shape = (2,) + (score.shape if slope is None else slope.shape)
+        nan = np.full(shape, np.nan)
+        return CarryPaths(score, nan, nan, np.full((2, group.times.size), np.nan), terms, slope)
     rate, dividend, g_r, g_q = reshaping
     growth = ((g_r - g_q)[stored] - (rate - dividend) if group.market is not None
               else np.zeros(stored.size))
@@ -139,7 +164,7 @@ def carry_paths(group, chain, chain_of, n_paths: int, theta: bool = True) -> Car
     moved = [chain_of(replace(group, times=closer_times(group.times, e)), e * growth)
              for e in moves]
     return CarryPaths(score, np.array([m[0] for m in moved]), np.array([m[1] for m in moved]),
-                      np.stack([e * (rate - g_r) for e in moves]), terms)
+                      np.stack([e * (rate - g_r) for e in moves]), terms, slope)
 
 
 def carry_means(group, price, rho) -> np.ndarray:

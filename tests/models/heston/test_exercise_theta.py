@@ -93,6 +93,25 @@ def test_rho_where_the_former_rule_failed():
         _check(result, "rho_rate", reference_rho(row), RHO_ALLOWANCE, k_for(len(rows)))
 
 
+def test_rho_where_the_chain_stays_at_zero_variance():
+    """Feller's condition failing (ξ²/(2κθ) = 2: QE's exponential regime at v = 0 leaves
+    the variance at 0 over whole steps, whose log-price step has no score), and under the
+    Euler scheme: rho pathwise with the stopping time held fixed, against the ADI solution's
+    central difference in r, within k·SE plus the rho allowance, an american and a monthly
+    bermudan put (the likelihood ratio's SE was 1.5 here, NaN off a market)."""
+    law = dict(model="heston", v0=0.0264, kappa=2.082, theta=0.0505, xi=0.649, rho=-0.583)
+    put = dict(law, instrument="american", option_type="put", strike=100.0, maturity=0.5,
+               spot=100.0, rate=0.05, dividend=0.0, quantity=1.0)
+    rows = [dict(put, id="A"), dict(put, id="B", instrument="bermudan", fixings=6)]
+    k = k_for(2 * len(rows))
+    for scheme in ("qe", "euler"):
+        results = greeks.price_portfolio(make_frame(rows), paths=40_000, seed=seed(96),
+                                         greeks="rho", scheme=scheme)
+        for (_, result), row in zip(results.iterrows(), rows):
+            assert result["rho_rate_se"] < 0.1, (scheme, result["rho_rate_se"])
+            _check(result, "rho_rate", reference_rho(row), RHO_ALLOWANCE, k)
+
+
 def test_off_a_flat_market_is_the_flat_row():
     """The zero-carry chain times the market's growth, the curves rolled with the valuation
     date (theta) or shifted in parallel (rho): on a flat curve the flat row's theta and rho,
