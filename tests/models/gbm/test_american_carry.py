@@ -66,7 +66,8 @@ def test_theta_and_rho_against_the_finite_difference_reference():
             allowed = ALLOWANCE[0] * abs(value) + ALLOWANCE[1]
             assert abs(result[name] - value) <= allowed + k * result[f"{name}_se"], (
                 row["id"], name, result[name], value, result[f"{name}_se"])
-        assert result["theta_per_day"] == result["theta_per_year"] / 365.0
+        assert result["theta_per_day"] == pytest.approx(result["theta_per_year"] / 365.0,
+                                                        rel=1e-14)
 
 
 def test_immediate_exercise_has_no_theta_or_rho():
