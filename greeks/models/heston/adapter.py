@@ -555,18 +555,13 @@ def _exercise_chain(group, stream, n_paths: int, v0: float, log_growth=0.0):
     the growth times e^{log_growth} (:func:`_dropped`)."""
     chain = group_paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths, v0,
                         states=True)
-    state = chain.states / group.params[2]
-    if _paying(group):
-        return _dropped(group, chain.s, group.spot, log_growth), state, chain
-    growth = np.exp(log_growth)
-    if group.market is not None:  # off a market: the zero-carry chain times the growth
-        growth = growth * group.market.growth[stored_dates(group)]
-    return chain.s * growth, state, chain
+    return _grown(group, chain, log_growth), chain.states / group.params[2], chain
 
 
-def _grown(group, chain, log_growth) -> np.ndarray:
-    """The base chain's prices (:func:`_exercise_chain`) with the growth times e^{log_growth}
-    per stored date."""
+def _grown(group, chain, log_growth=0.0) -> np.ndarray:
+    """The prices of ``chain`` (:func:`_exercise_chain`) with the growth times e^{log_growth}
+    per stored date: off a market the zero-carry chain times the growth, through the cash
+    drops where there are any."""
     if _paying(group):
         return _dropped(group, chain.s, group.spot, log_growth)
     growth = np.exp(log_growth)
