@@ -23,7 +23,7 @@ expiry; calls through the put they equal by put–call symmetry, the curves swap
   within 2 SE over three seed offsets; the call's put with the curves left unswapped misses
   it by 300 SE).
 * Rows' bounds do not depend on their order (streams keyed by the row's values and the
-  curves); a cash dividend before expiry leaves a row without a bound.
+  curves); a cash dividend before expiry leaves a call without a bound.
 """
 
 import dataclasses
@@ -121,17 +121,22 @@ def test_bounds_do_not_depend_on_the_row_order():
     assert np.isfinite(forward[0]).all() and sorted(forward[2]) == ["A", "C", "P"]
 
 
-def test_no_bound_with_a_cash_dividend_before_expiry():
-    """The model's bound declines such american and bermudan rows (a cash drop makes S no
-    multiple of a martingale), and bounds them with the dividend after expiry."""
-    frame = load(_book(dict(id="P", option_type="put", fixings=2)), MARKET)
-    row, state = frame.to_dict("records")[0], frame[MARKET_COLUMN].iat[0]
+def test_no_call_bound_with_a_cash_dividend_before_expiry():
+    """The model's bound declines calls across a cash dividend (no symmetric put), bounds
+    puts across it (tests/market/test_heston_cash.py measures them) and both with the
+    dividend after expiry."""
+    frame = load(_book(dict(id="P", option_type="put", fixings=2),
+                       dict(id="C", option_type="call", fixings=2)), MARKET)
+    state = frame[MARKET_COLUMN].iat[0]
 
-    def bound(time):
+    def bound(row, time):
         dynamics = dataclasses.replace(state.dynamics,
                                        dividends=(Dividend(time, 1.0, False),))
         return models.adapter("heston").upper_bound(
             row, np.asarray(state.times), paths=256, seed=seed(89), american=False,
             richardson=False, market=dataclasses.replace(state, dynamics=dynamics))
-    assert bound(0.25) is None
-    assert bound(row["maturity"] + 0.1) is not None
+    put, call = frame.to_dict("records")
+    assert bound(call, 0.25) is None
+    assert bound(put, 0.25) is not None
+    for row in (put, call):
+        assert bound(row, row["maturity"] + 0.1) is not None

@@ -487,20 +487,27 @@ class Heston(Model):
         :func:`greeks.models.heston.exercise_rule.symmetric_parameters`; none where κ* ≤ 0);
         off a market on the zero-carry chain times the growth, the hedge's value function at
         the flat rate and yield to expiry (:func:`greeks.models.heston.duality.market_carry`,
-        a call's with the curves swapped; none with a cash dividend on or before expiry)."""
+        a call's with the curves swapped); a put with a cash dividend on or before expiry
+        with the cash paid on the chain and the value function's spot drops at every
+        dividend (:func:`_market_drops`), a call then none."""
         from greeks.models.heston.duality import market_carry, upper_bound
 
         maturity, strike = float(row["maturity"]), float(row["strike"])
+        call = row["option_type"] == "call"
+        drops = ()
         if market is None:
             spot, rate, dividend = (float(row[name]) for name in ("spot", "rate", "dividend"))
         else:
             dynamics = market.dynamics
-            if dynamics.cash_dividends(maturity):
-                return None
             spot = float(dynamics.spot)
             rate, dividend, _ = dynamics.equivalent(maturity)
+            if dynamics.cash_dividends(maturity):
+                if call:
+                    return None
+                drops = _market_drops(dynamics, maturity)
+                dividend += sum(math.log1p(-d.value) for d in dynamics.dividends
+                                if d.proportional and d.time <= maturity) / maturity
         v0, kappa, theta, xi, rho = (float(row[name]) for name in PARAMETERS)
-        call = row["option_type"] == "call"
         if call:
             symmetric = symmetric_parameters(rate, dividend, kappa, theta, xi, rho)
             if symmetric is None:
@@ -510,7 +517,8 @@ class Heston(Model):
         return upper_bound(spot, strike, maturity, rate, dividend,
                            (v0, kappa, theta, xi, rho), times, paths=paths, seed=seed,
                            american=american, richardson=richardson,
-                           carry=None if market is None else market_carry(dynamics, call))
+                           carry=None if market is None else market_carry(dynamics, call),
+                           drops=drops)
 
     def exercise_carry_means(self, group, means, sigma):
         """:func:`greeks.models.heston.exercise_carry.carry_means` of the characteristic
@@ -634,10 +642,15 @@ def _drops(group, j) -> tuple:
     (ex-date, cash, ratio: S → S·ratio − cash) for the ADI solution; () without."""
     if group.market is None:
         return ()
-    maturity = float(group.maturity[j])
+    return _market_drops(group.market.dynamics, float(group.maturity[j]))
+
+
+def _market_drops(dynamics, maturity: float) -> tuple:
+    """The discrete dividends of ``dynamics`` up to ``maturity`` as the spot's drops
+    (ex-date, cash, ratio)."""
     return tuple((float(d.time), 0.0, 1.0 - float(d.value)) if d.proportional
                  else (float(d.time), float(d.value), 1.0)
-                 for d in group.market.dynamics.dividends if d.time <= maturity)
+                 for d in dynamics.dividends if d.time <= maturity)
 
 
 def _symmetric(group, j):

@@ -25,9 +25,13 @@ its carry).  Off a market (:class:`Carry`: rate and yield curves with integrals 
 proportional dividends y at ex-dates τ) G(t) = e^{I_r(t) − I_q(t)} Π_{τ ≤ t} (1 − y),
 D(t) = e^{−I_r(t)}, the chain simulated with zero carry, and V the ADI solution at the flat
 rate and yield to expiry with the same D(T) and G(T) (:meth:`Dynamics.equivalent`): the
-hedge of the flat equivalent, still an exact martingale.  Rows with cash dividends on or
-before expiry have no bound here (the adapter's ``upper_bound``: a cash drop makes S no
-multiple of a martingale).
+hedge of the flat equivalent, still an exact martingale.  A cash dividend D at τ on or
+before expiry (puts): S(τ) = max(S(τ−) − D, 0), every ex-date a grid point, so that between
+the drops S = c_j G S⁰ with c_j known at the last drop; the S-increment is taken on S⁰ with
+φ_k = D(t_k) G(t_k) c_j ∂V/∂S, still of conditional mean zero, and V is the ADI solution with
+the spot's drops (proportional dividends among them, the flat yield then without them) read
+at S plus the cash paid since its date (:func:`dual_values`).  Calls with cash dividends
+have no bound here (no symmetric put).
 
 An american row: 2 U(Δ) − U(2Δ) over the two exercise grids (each its own value functions,
 the same paths), also exercisable at t = 0 (Z_0 = (K − S0)⁺), an estimate of an upper bound
@@ -76,8 +80,8 @@ def _bilinear(grid, s_nodes, v_nodes, s, v):
 
 @njit(cache=True)
 def dual_values(s_paths, v_paths, decay, theta, step_date, is_date, strike, v0, spot, growth,
-                tilde, delta_scale, vega_scale, discount, hedge, s_nodes, v_nodes, american, out,
-                final):
+                tilde, delta_scale, vega_scale, discount, hedge, s_nodes, v_nodes, american, cash,
+                paid, out, final):
     """Per path max_i (Z_i − M_i) into ``out`` and M_n into ``final``: ``s_paths`` and
     ``v_paths`` (paths × grid steps) the chain's price and variance at each step's end,
     ``decay`` the steps' e^{−κΔ}, ``step_date[k]`` the value function hedging step k (the
@@ -85,22 +89,38 @@ def dual_values(s_paths, v_paths, decay, theta, step_date, is_date, strike, v0, 
     an exercise date, ``hedge`` the ∂V/∂S and ∂V/∂v grids; per grid point k (0: t = 0)
     the price S = ``growth``[k] × the chain's, S⁰ = ``tilde``[k] × the chain's, the
     discount D = ``discount``[k], and at each step's start φ = ``delta_scale``[k] ∂V/∂S,
-    ψ = ``vega_scale``[k] ∂V/∂v."""
+    ψ = ``vega_scale``[k] ∂V/∂v.  With ``cash`` (per grid point; empty: none) the price
+    drops by it at the point, S = max(S⁻ − D, 0), S⁻ = S_k G_{k+1}/G_k × the chain's ratio
+    over the step, and φ and ψ read V at S + ``paid``[k] (the cash paid since the hedging
+    date, on whose price V is a function), φ times S_k/(G_k × the chain's): the share of the
+    chain's increments the price still follows."""
     n = decay.size
+    dropping = cash.size > 0
     for p in range(s_paths.shape[0]):
         m = 0.0
         best = max(strike - spot, 0.0) if american else -np.inf
-        previous, level = spot, v0
+        previous, level, held = spot, v0, spot
         for k in range(n):
             date = step_date[k]
-            price = growth[k] * previous
-            phi = delta_scale[k] * _bilinear(hedge[0, date], s_nodes, v_nodes, price, level)
+            if dropping:
+                share = held / (growth[k] * previous)
+                price = held + paid[k]
+                phi = delta_scale[k] * share * _bilinear(hedge[0, date], s_nodes, v_nodes,
+                                                         price, level)
+            else:
+                price = growth[k] * previous
+                phi = delta_scale[k] * _bilinear(hedge[0, date], s_nodes, v_nodes, price, level)
             psi = vega_scale[k] * _bilinear(hedge[1, date], s_nodes, v_nodes, price, level)
             now, variance = s_paths[p, k], v_paths[p, k]
             m += phi * (now * tilde[k + 1] - previous * tilde[k])
             m += psi * (variance - theta - (level - theta) * decay[k])
+            if dropping:
+                held = max(growth[k + 1] * now * share - cash[k + 1], 0.0)
+                exercised = held
+            else:
+                exercised = growth[k + 1] * now
             if is_date[k]:
-                best = max(best, discount[k + 1] * max(strike - growth[k + 1] * now, 0.0) - m)
+                best = max(best, discount[k + 1] * max(strike - exercised, 0.0) - m)
             previous, level = now, variance
         out[p] = best
         final[p] = m
@@ -163,9 +183,20 @@ def _grid(dates: np.ndarray) -> np.ndarray:
     return np.array(points)
 
 
+def _paid(cash: np.ndarray, at: np.ndarray, step_date: np.ndarray) -> np.ndarray:
+    """Per step k, the cash paid after its hedging date (``step_date``[k]: 0 is t = 0, d the
+    d-th exercise date, at grid point ``at``[d − 1] + 1) up to the step's start (point k);
+    empty without ``cash``."""
+    if not cash.size:
+        return cash
+    paid = np.cumsum(cash)
+    since = np.where(step_date > 0, at[np.maximum(step_date - 1, 0)] + 1, 0)
+    return paid[:step_date.size] - paid[since]
+
+
 def upper_bound(spot, strike, maturity, rate, dividend, params, times, *, paths: int,
                 seed: int, american: bool = False, richardson: bool = False,
-                carry: Carry | None = None, words=None) -> UpperBound | None:
+                carry: Carry | None = None, words=None, drops=()) -> UpperBound | None:
     """The dual upper bound of the Bermudan put on ``times`` (the last the maturity; with
     ``american`` also exercisable at t = 0; with ``richardson`` 2 U(Δ) − U(2Δ), U(2Δ) on
     every second date back from maturity), ``params`` = (v0, κ, θ, ξ, ρ), on ``paths`` paths
@@ -174,23 +205,33 @@ def upper_bound(spot, strike, maturity, rate, dividend, params, times, *, paths:
     (:func:`market_carry`) with ``rate`` and ``dividend`` its flat equivalents to expiry,
     those of the value function.  ``words``: the streams' spawn words (by default hashing
     the row's defining values, and the carry's key; for tests: shared between a flat row and
-    its flat market)."""
+    its flat market).  ``drops``: off a market with cash dividends, every discrete dividend
+    to expiry as (ex-date, cash, ratio), the value functions' spot drops (``rate`` and
+    ``dividend`` then without the proportional ones); the cash ones are paid on the chain
+    too, each ex-date a grid point (:func:`dual_values`)."""
     v0, kappa, theta, xi, rho = (float(x) for x in params)
     times = np.asarray(times, dtype=float)
     subsets = [np.arange(times.size)]
     if richardson:
         subsets.append(np.arange((times.size - 1) % 2, times.size, 2))
-    grid = _grid(times)
+    paying = [(t, amount) for t, amount, _ in drops if amount > 0.0 and t <= maturity]
+    grid = _grid(np.unique(np.concatenate((times, [t for t, _ in paying]))) if paying
+                 else times)
     at = np.searchsorted(grid, times - 1e-12)
+    cash = np.zeros(grid.size + 1 if paying else 0)  # per grid point, t = 0 first
+    for t, amount in paying:
+        cash[np.searchsorted(grid, t - 1e-12) + 1] += amount
     solved = []
     for d in subsets:
         s_nodes, v_nodes, values = heston_value_grids(strike, maturity, rate, dividend, v0,
-                                                      kappa, theta, xi, rho, times[d])
+                                                      kappa, theta, xi, rho, times[d],
+                                                      drops=tuple(drops))
         is_date = np.zeros(grid.size, dtype=np.bool_)
         is_date[at[d]] = True
-        step_date = np.searchsorted(at[d], np.arange(grid.size), side="left")
+        step_date = np.minimum(np.searchsorted(at[d], np.arange(grid.size), side="left"),
+                               values.shape[0] - 1).astype(np.int64)
         solved.append((s_nodes, v_nodes, _hedge_grids(s_nodes, v_nodes, values), is_date,
-                       np.minimum(step_date, values.shape[0] - 1).astype(np.int64)))
+                       step_date, _paid(cash, at[d], step_date)))
     constants = Constants(grid, kappa, theta, xi, rho,
                           rate - dividend if carry is None else 0.0)
     if not constants.exact_corrected:  # a step whose discounted price is no martingale
@@ -211,11 +252,11 @@ def upper_bound(spot, strike, maturity, rate, dividend, params, times, *, paths:
         s_paths = np.exp(x)
         v_paths = _variances(np.diff(variance, axis=1, prepend=0.0), v0, constants)
         parts = []
-        for s_nodes, v_nodes, hedge, is_date, step_date in solved:
+        for s_nodes, v_nodes, hedge, is_date, step_date, paid in solved:
             out, m = np.empty(count), np.empty(count)
             dual_values(s_paths, v_paths, constants.e, theta, step_date, is_date,
                         float(strike), v0, float(spot), *factors, hedge, s_nodes, v_nodes,
-                        american, out, m)
+                        american, cash, paid, out, m)
             parts.append(out)
             if len(parts) == 1:
                 final[first:first + count] = m
