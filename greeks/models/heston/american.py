@@ -56,12 +56,15 @@ next date where exercising there pays, through the drops, less the discounted st
 a = 1, b = K at maturity, a e^{−qΔ} and b e^{−rΔ} over a step, a, b = 1, K on an exercise
 date where S_max − K is the larger, a·ratio and b + a·cash through a drop.  It is the put's
 V = K e^{−r s} at S = 0 seen through put–call parity (the put-like part of the call, the
-put's V = 0 at S_max, is left out the same way), exact for any dates and drops, and keeps
+put's V = 0 at S_max, is left out the same way), right for any dates and drops, and keeps
 the scheme's tridiagonal systems as they are; linearity V_SS = 0 would need a row with a
 one-sided V_S at S_max, downwind where r > q.  The boundary b(v) is where the continuation
 meets the intrinsic value from below (``_call_edge``: exercise where S ≥ b(v); ∞ where no
 node exercises).  On the European call (one exercise date) the scheme's error is the put's
-to the digits (parity holds on the grid).
+to the digits (parity holds on the grid); with ξ = 0.01 across cash and proportional drops
+its prices and boundaries are those of GBM within 1.5e-4, and across one and two cash
+dividends its European and american prices are QuantLib's within 3e-4 at 400 × 200 nodes
+(docs/american.md).
 
 Greeks at (S0, v0) from a bicubic spline of the final grid: delta = V_S, gamma = V_SS, and vega =
 ∂V/∂σ0 = 2 σ0 V_v with σ0 = sqrt(v0), per 1.00 of σ0 (as the Monte-Carlo engine reports it).
