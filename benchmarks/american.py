@@ -61,7 +61,7 @@ import greeks
 from greeks.instruments import FIXINGS_PER_YEAR
 from greeks.models.gbm.adapter import _solved_boundaries
 from greeks.models.gbm.american import american_fd
-from greeks.models.heston.adapter import _put_boundaries
+from greeks.models.heston.adapter import _boundaries
 
 try:
     import QuantLib as ql
@@ -95,7 +95,7 @@ def measure(row: dict, target: float, repeats: int, seed: int = 1) -> dict:
     paths += paths % 2
     times, cpu = [], []
     for _ in range(repeats):
-        _put_boundaries.cache_clear()  # solved afresh, as in a first run
+        _boundaries.cache_clear()  # solved afresh, as in a first run
         _solved_boundaries.cache_clear()
         start, start_cpu = time.perf_counter(), time.process_time()
         result = greeks.price_portfolio(frame, paths=paths, seed=seed, threads=1).iloc[0]

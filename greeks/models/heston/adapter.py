@@ -403,32 +403,36 @@ class Heston(Model):
         return min(EXERCISE_VOL_STEP, 0.25 * sigma0) if sigma0 > 0 else 1.0
 
     def rules_exercise(self, group, j):
-        """Puts, and calls whose symmetric put exists (κ − ρξ > 0): the ADI solution's
-        boundary, tabulated (:meth:`exercise_table`), off a market with its rate and yield
-        flattened to the row's expiry (:func:`_carry`) and puts with the spot's drops at
-        the discrete dividends' ex-dates (:func:`_drops`); calls with discrete dividends
-        before expiry (no symmetric put) and the other calls are regressed."""
-        if bool(group.payoff.omega[j] < 0.0):
+        """Puts, calls with discrete dividends before expiry and calls whose symmetric put
+        exists (κ − ρξ > 0): the ADI solution's boundary, tabulated (:meth:`exercise_table`),
+        off a market with its rate and yield flattened to the row's expiry (:func:`_carry`)
+        and with the spot's drops at the discrete dividends' ex-dates (:func:`_drops`); the
+        other calls (κ − ρξ ≤ 0, no discrete dividend before expiry) are regressed."""
+        if bool(group.payoff.omega[j] < 0.0) or _drops(group, j):
             return True
-        return not _drops(group, j) and _symmetric(group, j) is not None
+        return _symmetric(group, j) is not None
 
     def exercise_table(self, group, j, times, dates):
-        """The boundaries b_k(v) of the put, or b*_k(v) of the call's symmetric put, solved
-        on ``times[dates]`` (on the grid sized by the group's v0; the region does not depend
-        on v0 or the spot, so the vega's policies share it), tabulated as b_k(θu)/K on u
-        nodes up to the top of v_t's law over ``times`` from the largest of the vega's v0s
-        (:func:`greeks.models.heston.exercise_rule.level_table`, ``table_step``).  Off a
+        """The boundaries b_k(v) solved on ``times[dates]`` (on the grid sized by the group's
+        v0; the region does not depend on v0 or the spot, so the vega's policies share it)
+        of the put, of the call's symmetric put (b*_k(v)), or across discrete dividends of
+        the call itself (its b_k as the level K²/b_k, that of a symmetric put:
+        :func:`_boundaries`), tabulated as b_k(θu)/K on u nodes up to the top of v_t's law
+        over ``times`` from the largest of the vega's v0s
+        (:func:`greeks.models.heston.exercise_rule.level_table`, ``table_step``): the call
+        exercises where S ≥ b_k(v_t), x·y_k(u) ≥ 1 with y_k = K/b_k (0 where never).  Off a
         market the boundaries are those of the flat rate and yield to expiry; the policy's
         loss is second order in the boundaries' error, and the price stays the value of the
         policy it applies (below the true one)."""
         v0, kappa, theta, xi, rho = (float(x) for x in group.params)
         strike = float(group.payoff.strike[j])
         drops = _drops(group, j)
-        rate, dividend, *parameters = (_symmetric(group, j) if group.payoff.omega[j] > 0.0
+        call = bool(group.payoff.omega[j] > 0.0)
+        rate, dividend, *parameters = (_symmetric(group, j) if call and not drops
                                        else (*_carry(group, j, bool(drops)), kappa, theta, xi,
                                              rho))
-        nodes, edges = _put_boundaries(strike, rate, dividend, v0, *parameters,
-                                       tuple(times[dates]), drops)
+        nodes, edges = _boundaries(strike, rate, dividend, v0, *parameters,
+                                   tuple(times[dates]), drops, call and bool(drops))
         sigma = math.sqrt(v0)
         top = (sigma + 2.0 * self.exercise_vol_step(group)) ** 2 if sigma > 0 else v0
         step = table_step(times, top, kappa, theta, xi)
@@ -661,14 +665,19 @@ def _symmetric(group, j):
 
 
 @functools.lru_cache(maxsize=16)
-def _put_boundaries(strike, rate, dividend, v0, kappa, theta, xi, rho, times, drops=()):
+def _boundaries(strike, rate, dividend, v0, kappa, theta, xi, rho, times, drops=(), call=False):
     """(variance nodes, b_k(v) with a row of zeros for the maturity) of the Bermudan put on
     ``times`` (:func:`greeks.models.heston.american.heston_exercise_boundaries`, on
-    ``BOUNDARY_S_STEPS`` intervals in S, the spot's ``drops`` at ex-dates), kept for the
-    policies at the vega's moved σ0, which share them."""
+    ``BOUNDARY_S_STEPS`` intervals in S, the spot's ``drops`` at ex-dates), or (``call``)
+    the Bermudan call's b_k as K²/b_k (0 where it never exercises: b = ∞), the level of a
+    put that exercises where K ≤ S·(K²/b_k)/K, i.e. S ≥ b_k; kept for the policies at the
+    vega's moved σ0, which share them."""
     nodes, edges = heston_exercise_boundaries(strike, times[-1], rate, dividend, v0, kappa,
                                               theta, xi, rho, np.array(times),
-                                              s_steps=BOUNDARY_S_STEPS, drops=drops)
+                                              s_steps=BOUNDARY_S_STEPS, drops=drops,
+                                              option_type="call" if call else "put")
+    if call:
+        edges = strike * strike / edges
     edges = np.vstack([edges, np.zeros(nodes.size)])
     nodes.setflags(write=False)
     edges.setflags(write=False)

@@ -1,9 +1,13 @@
-"""The finite-difference American put under Heston (greeks.models.heston.american).
+"""The finite-difference American put and Bermudan call under Heston
+(greeks.models.heston.american).
 
 References independent of the code under test: the published prices of Clarke & Parrott (1999)
-(data/american_reference.csv) and the semi-analytic European put of
-greeks.models.heston.analytic, which the same scheme reproduces without early exercise.
-The solver is deterministic; tolerances are its stated accuracy plus the reference's rounding.
+(data/american_reference.csv), the semi-analytic European put of
+greeks.models.heston.analytic, which the same scheme reproduces without early exercise, and in
+the limit ξ → 0 the GBM solvers (greeks.models.gbm.american, american_market: the call across
+cash dividends); for the call without a yield, that it is exercised just before an ex-date
+only.  The solver is deterministic; tolerances are its stated accuracy plus the reference's
+rounding.
 """
 
 import numpy as np
@@ -141,3 +145,90 @@ def test_bermudan_bad_dates():
                            ([0.1, 0.2], "maturity")):
         with pytest.raises(ValueError, match=message):
             heston_american_put(10.0, **BENCHMARK, exercise_times=dates)
+
+
+CASH = [(0.3, 3.0, False), (0.7, 2.0, False)]  # (ex-date, amount, proportional)
+
+
+@pytest.mark.parametrize("dividend, paid", [(0.0, CASH), (0.025, CASH),
+                                            (0.0, [CASH[0], (0.7, 0.02, True)])])
+def test_bermudan_call_across_discrete_dividends_in_the_black_scholes_limit(dividend, paid):
+    """The Bermudan call solved directly (``option_type="call"``) across two discrete
+    dividends (the spot's drops: cash, or a cash and a proportional one), monthly dates and
+    a date 1e-7 before each ex-date: with ξ → 0 and v0 = θ its prices and its boundaries at
+    v = θ are those of GBM at σ = √θ off a market with the same dividends
+    (greeks.models.gbm.american_market, a separate Crank–Nicolson solver in log S with cubic
+    interpolation at the drops).  Measured: prices within 1.5e-4 relative, boundaries within
+    1.4e-4; allowed 5e-4 and 1e-3.  Without a yield the call is exercised just before an
+    ex-date only (b = ∞ on every other date, as GBM's); with one, on every date above a
+    finite boundary."""
+    from scipy.interpolate import RectBivariateSpline
+
+    from greeks.models.gbm.american_market import american_fd_market, exercise_boundaries_market
+    from greeks.models.heston.american import heston_exercise_boundaries, heston_value_grids
+
+    drops = tuple((t, 0.0, 1.0 - amount) if proportional else (t, amount, 1.0)
+                  for t, amount, proportional in paid)
+    law = {"strike": 100.0, "maturity": 1.0, "rate": 0.05, "dividend": dividend, "v0": 0.04,
+           "kappa": 2.0, "theta": 0.04, "xi": 0.01, "rho": 0.0, "drops": drops,
+           "option_type": "call"}
+    cums = [t - 1e-7 for t, *_ in paid]
+    dates = np.union1d(_dates(1.0, 12), cums)
+    s, v, values = heston_value_grids(**law, exercise_times=dates)
+    spline = RectBivariateSpline(s, v, values[0])
+    for spot in (90.0, 100.0, 110.0):
+        gbm = american_fd_market(_flat(spot, dividend, paid), 100.0, 1.0, True, dates,
+                                 vega=False).price
+        assert spline(spot, 0.04)[0, 0] == pytest.approx(gbm, rel=5e-4)
+    nodes, edges = heston_exercise_boundaries(**law, exercise_times=dates)
+    at_theta = np.array([np.interp(0.04, nodes, row) for row in edges])
+    gbm = exercise_boundaries_market(_flat(100.0, dividend, paid), 100.0, True, dates)
+    never = np.isinf(gbm)
+    assert np.array_equal(np.isinf(at_theta), never)
+    assert np.allclose(at_theta[~never], gbm[~never], rtol=1e-3)
+    cum = np.isin(dates[:-1], cums)
+    assert never.sum() == (np.sum(~cum) if dividend == 0.0 else 0)
+
+
+def _flat(spot, dividend, paid):
+    """GBM dynamics at σ = 0.2, r = 5 %, the yield ``dividend`` and the dividends ``paid``
+    (ex-date, amount, proportional)."""
+    from greeks.market.curves import Curve
+    from greeks.market.dynamics import Dynamics
+    from greeks.market.file import Dividend
+    from greeks.market.volatility import VolCurve
+
+    return Dynamics(spot, Curve.flat(0.05), Curve.flat(dividend),
+                    tuple(Dividend(*d) for d in paid), VolCurve.flat(0.2))
+
+
+def test_call_without_yield_is_exercised_just_before_the_ex_date_only():
+    """Without a yield an American call is exercised only just before an ex-date (holding
+    on earns the interest on the strike; Merton 1973): under Heston (v0 = θ = 0.04, κ = 1.5,
+    ξ = 0.5, ρ = −0.7) the daily Bermudan call across a cash dividend of 2.5 at 0.2, with a
+    date 1e-7 before it (an american row's grid off a market), has b = ∞ on every date but
+    that one, a finite boundary there on every variance node, and its value is the Bermudan
+    call's on that date and the maturity alone on as many time steps (800): measured within
+    1.4e-4 (the two time grids differ; 3e-5 at 1,600 steps), allowed 3e-4; above the
+    European call by the early-exercise premium (0.16 at the money)."""
+    from scipy.interpolate import RectBivariateSpline
+
+    from greeks.models.heston.american import heston_exercise_boundaries, heston_value_grids
+
+    law = {"strike": 100.0, "maturity": 0.5, "rate": 0.04, "dividend": 0.0, "v0": 0.04,
+           "kappa": 1.5, "theta": 0.04, "xi": 0.5, "rho": -0.7, "drops": ((0.2, 2.5, 1.0),),
+           "option_type": "call"}
+    cum = 0.2 - 1e-7
+    daily = np.union1d(_dates(0.5, 126), [cum])
+    spots = np.array([90.0, 100.0, 110.0])
+
+    def values(dates, **steps):
+        s, v, grids = heston_value_grids(**law, exercise_times=dates, **steps)
+        return RectBivariateSpline(s, v, grids[0]).ev(spots, 0.04)
+    american = values(daily)
+    assert np.all(np.abs(american - values(np.array([cum, 0.5]), time_steps=800)) <= 3e-4)
+    assert np.all(american > values([0.5]) + 3e-3) and american[1] - values([0.5])[1] > 0.15
+    nodes, edges = heston_exercise_boundaries(**law, exercise_times=daily)
+    before = np.isclose(daily[:-1], cum, rtol=0.0, atol=1e-9)
+    assert before.sum() == 1 and np.all(np.isinf(edges[~before]))
+    assert np.all(np.isfinite(edges[before])) and np.all(edges[before] > 100.0)
