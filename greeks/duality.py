@@ -591,11 +591,11 @@ def frame_upper_bounds(frame, paths, seed: int):
     """(upper, se, checks) of every row of a validated instrument frame: the dual upper bound
     of its american and bermudan rows whose model has one (``Model.upper_bound``: GBM's
     :func:`upper_bound`, off a market :func:`upper_bound_market`, cash dividends included;
-    Heston's :func:`greeks.models.heston.duality.upper_bound`, off a market too, puts
-    across cash dividends included) on its exercise dates (off a market the row's
+    Heston's :func:`greeks.models.heston.duality.upper_bound`, off a market too, cash
+    dividends included) on its exercise dates (off a market the row's
     ``RowMarket.times``), on ``paths`` paths, a count or a mapping from id to count, at most
     ``BOUND_PATHS``; reported: U + δ), NaN for the others: other rows, Heston calls without
-    a symmetric put (κ − ρξ ≤ 0) or across a cash dividend, and rows with more than
+    a symmetric put (κ − ρξ ≤ 0) and without cash dividends, and rows with more than
     ``MAX_DATES`` exercise dates (the tables take about 60 bytes per date and grid node,
     200 MB at that size with the Richardson partner's);
     ``checks`` maps each bounded row's id to its martingale's drift bound and the paths' mean

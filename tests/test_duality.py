@@ -146,9 +146,10 @@ def test_cli_upper_bound_columns_only_when_asked(tmp_path):
                                   without)  # the rest bit-identical
 
 
-def test_heston_rows_off_a_market_with_a_cash_dividend_before_expiry_get_nan():
+def test_heston_rows_off_a_market_are_bounded_across_a_cash_dividend():
     """(Heston and GBM rows off a market: tests/market/test_heston_upper_bound.py,
-    tests/market/test_upper_bound.py.)  Without the dividend the row is bounded."""
+    tests/market/test_heston_cash.py, tests/market/test_upper_bound.py.)  A row is bounded
+    with and without a cash dividend before expiry, which moves its bound."""
     from greeks.market.curves import Curve
     from greeks.market.dynamics import Dynamics, RowMarket
     from greeks.market.file import Dividend
@@ -163,8 +164,8 @@ def test_heston_rows_off_a_market_with_a_cash_dividend_before_expiry_get_nan():
     frame[MARKET_COLUMN] = [RowMarket(d, tuple(_dates(row)), ())  # off a market
                             for d in (dynamics, dataclasses.replace(dynamics, dividends=(cash,)))]
     upper, se, checks = duality.frame_upper_bounds(frame, 100, 0)
-    assert np.isfinite(upper[0]) and np.isfinite(se[0]) and list(checks) == ["H"]
-    assert math.isnan(upper[1]) and math.isnan(se[1])
+    assert np.isfinite(upper).all() and np.isfinite(se).all() and list(checks) == ["H", "D"]
+    assert upper[0] != upper[1]
 
 
 @pytest.mark.slow

@@ -23,7 +23,7 @@ expiry; calls through the put they equal by put–call symmetry, the curves swap
   within 2 SE over three seed offsets; the call's put with the curves left unswapped misses
   it by 300 SE).
 * Rows' bounds do not depend on their order (streams keyed by the row's values and the
-  curves); a cash dividend before expiry leaves a call without a bound.
+  curves); puts and calls across a cash dividend are bounded too.
 """
 
 import dataclasses
@@ -121,10 +121,10 @@ def test_bounds_do_not_depend_on_the_row_order():
     assert np.isfinite(forward[0]).all() and sorted(forward[2]) == ["A", "C", "P"]
 
 
-def test_no_call_bound_with_a_cash_dividend_before_expiry():
-    """The model's bound declines calls across a cash dividend (no symmetric put), bounds
-    puts across it (tests/market/test_heston_cash.py measures them) and both with the
-    dividend after expiry."""
+def test_bounds_with_a_cash_dividend_before_and_after_expiry():
+    """The model bounds puts and calls across a cash dividend (a call itself, with no
+    symmetric put; tests/market/test_heston_cash.py measures them) and with the dividend
+    after expiry (a call through its symmetric put), on streams of their own."""
     frame = load(_book(dict(id="P", option_type="put", fixings=2),
                        dict(id="C", option_type="call", fixings=2)), MARKET)
     state = frame[MARKET_COLUMN].iat[0]
@@ -136,7 +136,7 @@ def test_no_call_bound_with_a_cash_dividend_before_expiry():
             row, np.asarray(state.times), paths=256, seed=seed(89), american=False,
             richardson=False, market=dataclasses.replace(state, dynamics=dynamics))
     put, call = frame.to_dict("records")
-    assert bound(call, 0.25) is None
-    assert bound(put, 0.25) is not None
     for row in (put, call):
-        assert bound(row, row["maturity"] + 0.1) is not None
+        across, after = bound(row, 0.25), bound(row, row["maturity"] + 0.1)
+        assert across is not None and after is not None
+        assert across.upper != after.upper

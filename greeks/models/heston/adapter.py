@@ -491,9 +491,9 @@ class Heston(Model):
         :func:`greeks.models.heston.exercise_rule.symmetric_parameters`; none where κ* ≤ 0);
         off a market on the zero-carry chain times the growth, the hedge's value function at
         the flat rate and yield to expiry (:func:`greeks.models.heston.duality.market_carry`,
-        a call's with the curves swapped); a put with a cash dividend on or before expiry
-        with the cash paid on the chain and the value function's spot drops at every
-        dividend (:func:`_market_drops`), a call then none."""
+        a call's with the curves swapped); with a cash dividend on or before expiry the cash
+        paid on the chain and the value function's spot drops at every dividend
+        (:func:`_market_drops`), a call then bounded itself (no symmetric put)."""
         from greeks.models.heston.duality import market_carry, upper_bound
 
         maturity, strike = float(row["maturity"]), float(row["strike"])
@@ -506,23 +506,22 @@ class Heston(Model):
             spot = float(dynamics.spot)
             rate, dividend, _ = dynamics.equivalent(maturity)
             if dynamics.cash_dividends(maturity):
-                if call:
-                    return None
                 drops = _market_drops(dynamics, maturity)
                 dividend += sum(math.log1p(-d.value) for d in dynamics.dividends
                                 if d.proportional and d.time <= maturity) / maturity
         v0, kappa, theta, xi, rho = (float(row[name]) for name in PARAMETERS)
-        if call:
-            symmetric = symmetric_parameters(rate, dividend, kappa, theta, xi, rho)
-            if symmetric is None:
+        symmetric = call and not drops
+        if symmetric:
+            moved = symmetric_parameters(rate, dividend, kappa, theta, xi, rho)
+            if moved is None:
                 return None
-            rate, dividend, kappa, theta, xi, rho = symmetric
+            rate, dividend, kappa, theta, xi, rho = moved
             spot, strike = strike, spot
         return upper_bound(spot, strike, maturity, rate, dividend,
                            (v0, kappa, theta, xi, rho), times, paths=paths, seed=seed,
                            american=american, richardson=richardson,
-                           carry=None if market is None else market_carry(dynamics, call),
-                           drops=drops)
+                           carry=None if market is None else market_carry(dynamics, symmetric),
+                           drops=drops, call=call and bool(drops))
 
     def exercise_carry_means(self, group, means, sigma):
         """:func:`greeks.models.heston.exercise_carry.carry_means` of the characteristic

@@ -30,8 +30,9 @@ before expiry (puts): S(τ) = max(S(τ−) − D, 0), every ex-date a grid point
 the drops S = c_j G S⁰ with c_j known at the last drop; the S-increment is taken on S⁰ with
 φ_k = D(t_k) G(t_k) c_j ∂V/∂S, still of conditional mean zero, and V is the ADI solution with
 the spot's drops (proportional dividends among them, the flat yield then without them) read
-at S plus the cash paid since its date (:func:`dual_values`).  Calls with cash dividends
-have no bound here (no symmetric put).
+at S plus the cash paid since its date (:func:`dual_values`).  A call across cash dividends
+has no symmetric put: it is bounded itself, Z_i = D(t_i)(S_{t_i} − K)⁺ and V the call's own
+ADI solution with the drops.
 
 An american row: 2 U(Δ) − U(2Δ) over the two exercise grids (each its own value functions,
 the same paths), also exercisable at t = 0 (Z_0 = (K − S0)⁺), an estimate of an upper bound
@@ -81,8 +82,9 @@ def _bilinear(grid, s_nodes, v_nodes, s, v):
 @njit(cache=True)
 def dual_values(s_paths, v_paths, decay, theta, step_date, is_date, strike, v0, spot, growth,
                 tilde, delta_scale, vega_scale, discount, hedge, s_nodes, v_nodes, american, cash,
-                paid, out, final):
-    """Per path max_i (Z_i − M_i) into ``out`` and M_n into ``final``: ``s_paths`` and
+                paid, call, out, final):
+    """Per path max_i (Z_i − M_i) into ``out`` and M_n into ``final`` (Z_i of a put, or with
+    ``call`` of a call, itself, across cash dividends): ``s_paths`` and
     ``v_paths`` (paths × grid steps) the chain's price and variance at each step's end,
     ``decay`` the steps' e^{−κΔ}, ``step_date[k]`` the value function hedging step k (the
     last exercise date before it; 0 before the first), ``is_date[k]`` whether step k ends on
@@ -98,7 +100,9 @@ def dual_values(s_paths, v_paths, decay, theta, step_date, is_date, strike, v0, 
     dropping = cash.size > 0
     for p in range(s_paths.shape[0]):
         m = 0.0
-        best = max(strike - spot, 0.0) if american else -np.inf
+        best = -np.inf
+        if american:
+            best = max(spot - strike, 0.0) if call else max(strike - spot, 0.0)
         previous, level, held = spot, v0, spot
         for k in range(n):
             date = step_date[k]
@@ -120,7 +124,8 @@ def dual_values(s_paths, v_paths, decay, theta, step_date, is_date, strike, v0, 
             else:
                 exercised = growth[k + 1] * now
             if is_date[k]:
-                best = max(best, discount[k + 1] * max(strike - exercised, 0.0) - m)
+                intrinsic = exercised - strike if call else strike - exercised
+                best = max(best, discount[k + 1] * max(intrinsic, 0.0) - m)
             previous, level = now, variance
         out[p] = best
         final[p] = m
@@ -196,7 +201,8 @@ def _paid(cash: np.ndarray, at: np.ndarray, step_date: np.ndarray) -> np.ndarray
 
 def upper_bound(spot, strike, maturity, rate, dividend, params, times, *, paths: int,
                 seed: int, american: bool = False, richardson: bool = False,
-                carry: Carry | None = None, words=None, drops=()) -> UpperBound | None:
+                carry: Carry | None = None, words=None, drops=(),
+                call: bool = False) -> UpperBound | None:
     """The dual upper bound of the Bermudan put on ``times`` (the last the maturity; with
     ``american`` also exercisable at t = 0; with ``richardson`` 2 U(Δ) − U(2Δ), U(2Δ) on
     every second date back from maturity), ``params`` = (v0, κ, θ, ξ, ρ), on ``paths`` paths
@@ -208,7 +214,8 @@ def upper_bound(spot, strike, maturity, rate, dividend, params, times, *, paths:
     its flat market).  ``drops``: off a market with cash dividends, every discrete dividend
     to expiry as (ex-date, cash, ratio), the value functions' spot drops (``rate`` and
     ``dividend`` then without the proportional ones); the cash ones are paid on the chain
-    too, each ex-date a grid point (:func:`dual_values`)."""
+    too, each ex-date a grid point (:func:`dual_values`).  ``call``: with ``drops``, a call
+    itself (its own ADI solution across the drops, no symmetric put)."""
     v0, kappa, theta, xi, rho = (float(x) for x in params)
     times = np.asarray(times, dtype=float)
     subsets = [np.arange(times.size)]
@@ -225,7 +232,8 @@ def upper_bound(spot, strike, maturity, rate, dividend, params, times, *, paths:
     for d in subsets:
         s_nodes, v_nodes, values = heston_value_grids(strike, maturity, rate, dividend, v0,
                                                       kappa, theta, xi, rho, times[d],
-                                                      drops=tuple(drops))
+                                                      drops=tuple(drops),
+                                                      option_type="call" if call else "put")
         is_date = np.zeros(grid.size, dtype=np.bool_)
         is_date[at[d]] = True
         step_date = np.minimum(np.searchsorted(at[d], np.arange(grid.size), side="left"),
@@ -241,7 +249,8 @@ def upper_bound(spot, strike, maturity, rate, dividend, params, times, *, paths:
     if words is None:
         words = spawn_words("heston", float(spot), float(strike), float(maturity), float(rate),
                             float(dividend), v0, kappa, theta, xi, rho, times.tolist(), american,
-                            *(() if carry is None else (carry.key,)))
+                            *(() if carry is None else (carry.key,)),
+                            *(("call",) if call else ()))
     combined, final = np.empty(paths), np.empty(paths)
     for c, first in enumerate(range(0, paths, CHUNK_PATHS)):
         count = min(CHUNK_PATHS, paths - first)
@@ -256,7 +265,7 @@ def upper_bound(spot, strike, maturity, rate, dividend, params, times, *, paths:
             out, m = np.empty(count), np.empty(count)
             dual_values(s_paths, v_paths, constants.e, theta, step_date, is_date,
                         float(strike), v0, float(spot), *factors, hedge, s_nodes, v_nodes,
-                        american, cash, paid, out, m)
+                        american, cash, paid, call, out, m)
             parts.append(out)
             if len(parts) == 1:
                 final[first:first + count] = m
