@@ -92,8 +92,8 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     on or before their expiry: the price given the variance path is then no Black–Scholes
     value, :mod:`greeks.models.heston.dropped`; GBM knock-outs: survival conditioning on
     the dated chain's steps, except under lr and except where a cash dividend falls on or
-    before their expiry: a cash drop makes the step from the previous date non-Gaussian in
-    log S).  American and bermudan rows go under
+    before their expiry: a cash drop is no shift of log S, so the step across it is not the
+    kernel's Gaussian step in log S).  American and bermudan rows go under
     every method by their fitted exercise policy (:mod:`greeks.exercise`).  Rows whose
     likelihood-ratio delta weight is unusable (:func:`lr_delta_unusable`) and that are not
     conditioned go by finite differences under auto, mixed and pathwise.
