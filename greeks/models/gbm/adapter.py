@@ -123,15 +123,31 @@ class GBM(Model):
         return payoff[:, None], np.zeros(1, dtype=np.int64), multipliers
 
     def pathwise_values(self, group, stream, n_paths):
-        w, s = self._paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths)
+        """Per row, the pathwise price, delta and vega (:func:`greeks.pathwise.gbm_values`);
+        off a market (no cash dividend up to the rows' expiries) on the dated paths, vega
+        the parallel vol shift's (:func:`greeks.models.gbm.dated.pathwise_values`)."""
+        rng = np.random.Generator(np.random.PCG64(stream))
+        market = group.market
+        if market is None:
+            w, s = self._paths(group, rng, n_paths)
+        else:
+            w, s, _ = dated.simulate_dated(rng, n_paths, market.clock,
+                                           np.diff(np.log(market.growth), prepend=0.0),
+                                           market.cash, group.spot, group.antithetic)
         rows = []
         spec = group.payoff
         for j in range(group.n_rows):
             dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
             values = np.empty((3, n_paths))
-            pathwise.gbm_values(s, w, group.times, dates, spec.kind[j] == payoffs.ASIAN,
-                                spec.omega[j], spec.strike[j], spec.discount[j], group.spot,
-                                group.params[0], *values)
+            asian = spec.kind[j] == payoffs.ASIAN
+            if market is None:
+                pathwise.gbm_values(s, w, group.times, dates, asian, spec.omega[j],
+                                    spec.strike[j], spec.discount[j], group.spot,
+                                    group.params[0], *values)
+            else:
+                dated.pathwise_values(s, w, market.clock, market.shift, dates, asian,
+                                      spec.omega[j], spec.strike[j], spec.discount[j],
+                                      group.spot, *values)
             rows.append(values)
         return rows
 
