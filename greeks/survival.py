@@ -1,30 +1,39 @@
 """Knock-out barriers under GBM by one-step survival conditioning (Glasserman & Staum 2001).
 
 A discretely monitored knock-out pays g(S_T) = max(ω(S_T − K), 0) if S stays below an up
-barrier B (above a down barrier) at every monitoring date t_1 < ... < t_n = T.  Instead
-of killing paths, every step is drawn conditionally on surviving it: with
-m_i = log S_{i−1} + (r − q − σ²/2)Δ_i, s_i = σ sqrt(Δ_i), b_i = (log B − m_i)/s_i and
-ε = +1 for an up barrier (−1 for a down barrier), the step survives with probability
-p_i = Φ(ε b_i), and
+barrier B (above a down barrier) at every monitoring date t_1 < ... < t_n = T.  Between
+dates the log-price moves by a Gaussian step: log S_i = m_i + s_i ζ, ζ ~ N(0, 1), with
+m_i = log S_{i−1} + μ_i.  Flat rows have μ_i = (r − q − σ²/2)Δ_i and s_i = σ sqrt(Δ_i);
+rows off a market without cash dividends (:mod:`greeks.models.gbm.dated`) have
+μ_i = Δlog G_i − Δw_i/2 and s_i = sqrt(Δw_i), G the growth (curves and proportional
+dividends) and w the vol curve's total variance.  Instead of killing paths, every step is
+drawn conditionally on surviving it: with b_i = (log B − m_i)/s_i and ε = +1 for an up
+barrier (−1 for a down barrier), the step survives with probability p_i = Φ(ε b_i), and
 
     log S_i = m_i + s_i z_i,   z_i = ε Φ^{−1}(U_i p_i),   U_i ~ U(0, 1),
 
 is the normal step conditioned on survival.  The estimator
 
-    Y = e^{−rT} Π_i p_i · g(S_T)
+    Y = DF(T) Π_i p_i · g(S_T)
 
 is unbiased for the price (the product of survival probabilities is the likelihood ratio
 of the unconditioned to the conditioned chain), has no indicator, and is a Lipschitz
-function of S0 and σ for fixed uniforms: its pathwise derivatives are unbiased for delta
-and vega,
+function of S0 and of the vol parameter θ (σ flat; off a market the parallel shift of the
+vol curve, ∂w/∂θ the market's ``shift``) for fixed uniforms: its pathwise derivatives are
+unbiased for delta and vega,
 
-    ∂Y/∂θ = Y Σ_i ∂p_i/∂θ / p_i + e^{−rT} Π_i p_i · ω 1{ω(S_T − K) > 0} S_T ∂log S_T/∂θ,
+    ∂Y/∂θ = Y Σ_i ∂p_i/∂θ / p_i + DF(T) Π_i p_i · ω 1{ω(S_T − K) > 0} S_T ∂log S_T/∂θ,
 
-with ∂p_i = ε φ(b_i) ∂b_i, ∂z_i = ε U_i ∂p_i / φ(z_i) and ∂log S_i = ∂m_i + ∂s_i z_i + s_i ∂z_i
-carried forward step by step.  For any path functional m, E_q[Y m] = E[f m] (q the
-conditioned chain, f the knock-out payoff), so the likelihood-ratio multipliers of the
-further Greeks (:mod:`greeks.sensitivities`) apply on these paths with Y in place of f,
-evaluated on the path's Brownian motion W(t_i) = Σ_{k ≤ i} sqrt(Δ_k) z_k.  The control
+with ∂p_i = ε φ(b_i) ∂b_i, ∂b_i = (−∂m_i − b_i ∂s_i)/s_i, ∂z_i = ε U_i ∂p_i / φ(z_i) and
+∂log S_i = ∂m_i + ∂s_i z_i + s_i ∂z_i carried forward step by step from ∂log S_0/∂S0 = 1/S0,
+∂log S_0/∂θ = 0 (∂m_i = ∂log S_{i−1} + ∂μ_i).  The steps enter only through the per-step
+μ_i, s_i, ∂μ_i/∂θ, ∂s_i/∂θ (:func:`flat_steps`, :func:`dated_steps`): flat −σΔ_i and
+sqrt(Δ_i), off a market −Δw'_i/2 and Δw'_i/(2 s_i) (w' = ∂w/∂θ).  For any path functional
+m, E_q[Y m] = E[f m] (q the conditioned chain, f the knock-out payoff), so the
+likelihood-ratio multipliers of the further Greeks (:mod:`greeks.sensitivities`; off a
+market gamma's, :func:`greeks.models.gbm.dated.gamma_weights`) apply on these paths with Y
+in place of f, evaluated on the path's Brownian motion W(t_i) = Σ_{k ≤ i} r_k z_k
+(r_k = sqrt(Δ_k) flat, sqrt(Δw_k) on the variance clock off a market).  The control
 variates of :mod:`greeks.estimators` do not: their means under the conditioned chain are
 unknown.  Antithetic pairs use U and 1 − U.
 """
@@ -46,29 +55,71 @@ from greeks.maths import (
 
 TINY = 1e-300
 BLOCK = 64  # paths advanced together, date by date
+# rows of a steps array (:func:`flat_steps`, :func:`dated_steps`), one column per date
+MEAN, SD, MEAN_V, SD_V, ROOT = range(5)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def flat_steps(times, carry, sigma):
+    """The steps of a flat row on the dates ``times``: μ_i = (carry − σ²/2)Δ_i,
+    s_i = σ sqrt(Δ_i), ∂μ_i/∂σ = −σΔ_i, ∂s_i/∂σ = sqrt(Δ_i) and the Brownian increment's
+    scale sqrt(Δ_i) (rows ``MEAN``, ``SD``, ``MEAN_V``, ``SD_V``, ``ROOT``)."""
+    steps = np.empty((5, times.size))
+    previous = 0.0
+    for i in range(times.size):
+        dt = times[i] - previous
+        previous = times[i]
+        root = math.sqrt(dt)
+        steps[MEAN, i] = (carry - 0.5 * sigma * sigma) * dt
+        steps[SD, i] = sigma * root
+        steps[MEAN_V, i] = -(sigma * dt)
+        steps[SD_V, i] = root
+        steps[ROOT, i] = root
+    return steps
+
+
+def dated_steps(clock, log_growth, shift):
+    """The steps of a row off a market on its dates: the variance clock w(t_i) in
+    ``clock``, Δlog G_i in ``log_growth``, ∂w(t_i)/∂θ of the parallel vol shift in
+    ``shift``: μ_i = Δlog G_i − Δw_i/2, s_i = sqrt(Δw_i), ∂μ_i/∂θ = −Δw'_i/2,
+    ∂s_i/∂θ = Δw'_i/(2 s_i), and the variance clock's Brownian increment scale s_i."""
+    variance = np.diff(clock, prepend=0.0)
+    moved = np.diff(shift, prepend=0.0)
+    sd = np.sqrt(variance)
+    return np.stack([log_growth - 0.5 * variance, sd, -0.5 * moved, 0.5 * moved / sd, sd])
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def simulate(rng, n_paths, times, log_spot, carry, sigma, up, barrier, antithetic, w, x,
              weight, derivatives):
-    """Survival-conditioned paths on the monitoring dates ``times``.
-
-    Fills ``w[p, i]`` = W(t_i), ``x[p, i]`` = log S(t_i), ``weight[p]`` = Π p_i (0 once a
-    step cannot survive) and ``derivatives[p]`` = (∂ log Π p/∂S0,
-    ∂ log Π p/∂σ, ∂ log S_T/∂S0, ∂ log S_T/∂σ).  With ``antithetic``, path p + n/2 uses
-    1 − U where path p uses U.  The paths go in blocks of ``BLOCK`` (:func:`_block`).
-    """
-    half = n_paths // 2 if antithetic else n_paths
-    uniforms = rng.random((half, times.size))
-    for start in range(0, n_paths, BLOCK):
-        _block(uniforms, half, start, min(BLOCK, n_paths - start), times, log_spot, carry,
-               sigma, 1.0 if up else -1.0, math.log(barrier), w, x, weight, derivatives)
+    """Survival-conditioned paths of a flat row on the monitoring dates ``times``
+    (:func:`simulate_steps` on :func:`flat_steps`)."""
+    simulate_steps(rng, n_paths, flat_steps(times, carry, sigma), log_spot, up, barrier,
+                   antithetic, w, x, weight, derivatives)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _block(uniforms, half, start, size, times, log_spot, carry, sigma, eps, log_barrier, w,
-           x, weight, derivatives):
-    """Paths ``start`` to ``start + size − 1`` of :func:`simulate`, date by date.
+def simulate_steps(rng, n_paths, steps, log_spot, up, barrier, antithetic, w, x, weight,
+                   derivatives):
+    """Survival-conditioned paths on the monitoring dates of ``steps`` (one column per date:
+    :func:`flat_steps`, :func:`dated_steps`).
+
+    Fills ``w[p, i]`` = W(t_i), ``x[p, i]`` = log S(t_i), ``weight[p]`` = Π p_i (0 once a
+    step cannot survive) and ``derivatives[p]`` = (∂ log Π p/∂S0,
+    ∂ log Π p/∂θ, ∂ log S_T/∂S0, ∂ log S_T/∂θ).  With ``antithetic``, path p + n/2 uses
+    1 − U where path p uses U.  The paths go in blocks of ``BLOCK`` (:func:`_block`).
+    """
+    half = n_paths // 2 if antithetic else n_paths
+    uniforms = rng.random((half, steps.shape[1]))
+    for start in range(0, n_paths, BLOCK):
+        _block(uniforms, half, start, min(BLOCK, n_paths - start), steps, log_spot,
+               1.0 if up else -1.0, math.log(barrier), w, x, weight, derivatives)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _block(uniforms, half, start, size, steps, log_spot, eps, log_barrier, w, x, weight,
+           derivatives):
+    """Paths ``start`` to ``start + size − 1`` of :func:`simulate_steps`, date by date.
 
     Each path's arithmetic is the one-path recursion of the module docstring, operation for
     operation; the paths of a block are independent, so at each date their steps go in
@@ -84,14 +135,9 @@ def _block(uniforms, half, start, size, times, log_spot, carry, sigma, eps, log_
     m, b, u, survive, density_b = (np.empty(size), np.empty(size), np.empty(size),
                                    np.empty(size), np.empty(size))
     given, z, density_z = np.empty(size), np.empty(size), np.empty(size)
-    previous = 0.0
-    for i in range(times.size):
-        dt = times[i] - previous
-        previous = times[i]
-        root = math.sqrt(dt)
-        sd = sigma * root
-        drift = (carry - 0.5 * sigma * sigma) * dt
-        sigma_dt = sigma * dt
+    for i in range(steps.shape[1]):
+        drift, sd, drift_v, sd_v, root = (steps[MEAN, i], steps[SD, i], steps[MEAN_V, i],
+                                          steps[SD_V, i], steps[ROOT, i])
         for k in range(size):
             p = start + k
             mirror = p >= half
@@ -111,8 +157,8 @@ def _block(uniforms, half, start, size, times, log_spot, carry, sigma, eps, log_
             z[k] = eps * z[k]
             density_z[k] = normal_pdf(z[k])
         for k in range(size):
-            dm_s, dm_v = dx_s[k], dx_v[k] - sigma_dt
-            db_s, db_v = -dm_s / sd, (-dm_v - b[k] * root) / sd
+            dm_s, dm_v = dx_s[k], dx_v[k] + drift_v
+            db_s, db_v = -dm_s / sd, (-dm_v - b[k] * sd_v) / sd
             dp_s, dp_v = eps * density_b[k] * db_s, eps * density_b[k] * db_v
             scale = eps * u[k] / density_z[k] if density_z[k] > 0.0 else 0.0
             if survive[k] <= TINY or not alive[k]:
@@ -120,7 +166,7 @@ def _block(uniforms, half, start, size, times, log_spot, carry, sigma, eps, log_
             else:
                 x_p[k] = m[k] + sd * z[k]
                 dx_s[k] = dm_s + sd * scale * dp_s
-                dx_v[k] = dm_v + root * z[k] + sd * scale * dp_v
+                dx_v[k] = dm_v + sd_v * z[k] + sd * scale * dp_v
                 product[k] *= survive[k]
                 dlw_s[k] += dp_s / survive[k]
                 dlw_v[k] += dp_v / survive[k]
@@ -138,7 +184,8 @@ def _block(uniforms, half, start, size, times, log_spot, carry, sigma, eps, log_
 
 @njit(cache=True, nogil=True, error_model="numpy")
 def values(x, weight, derivatives, omega, strike, discount, payoff, delta, vega):
-    """Per path: Y = e^{−rT} Π p_i g(S_T) and its pathwise ∂/∂S0, ∂/∂σ."""
+    """Per path: Y = DF(T) Π p_i g(S_T) (``discount`` = DF(T)) and its pathwise ∂/∂S0,
+    ∂/∂θ."""
     last = x.shape[1] - 1
     for p in range(x.shape[0]):
         s_t = math.exp(x[p, last])

@@ -13,6 +13,7 @@ from greeks.models import adapter as model_of
 from greeks.payoff_table import BY_CODE, frame_codes, row_code
 
 EXERCISE_LABEL = "policy+fd+controls+antithetic"  # greeks.exercise
+SURVIVAL_LABEL = "survival+pathwise+antithetic"  # knock-outs (greeks.survival)
 
 
 def is_knock_out(row) -> bool:
@@ -89,7 +90,12 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     by likelihood ratio with controls under every method (Heston european and cash digital
     rows: conditional Monte Carlo, except under lr, and except where a cash dividend falls
     on or before their expiry: the price given the variance path is then no Black–Scholes
-    value, :mod:`greeks.models.heston.dropped`).  American and bermudan rows go under
+    value, :mod:`greeks.models.heston.dropped`; GBM knock-outs: survival conditioning on
+    the dated chain's steps, except under lr and except where a cash dividend falls on or
+    before their expiry: a cash drop is no shift of log S, so the step across it is not the
+    kernel's Gaussian step in log S; GBM european and asian rows without such a dividend:
+    pathwise under pathwise, :func:`greeks.models.gbm.dated.pathwise_values`).  American
+    and bermudan rows go under
     every method by their fitted exercise policy (:mod:`greeks.exercise`).  Rows whose
     likelihood-ratio delta weight is unusable (:func:`lr_delta_unusable`) and that are not
     conditioned go by finite differences under auto, mixed and pathwise.
@@ -128,11 +134,16 @@ def _estimator(model_name: str, code: int, barrier_type, from_zero: bool, off_ma
     leaves no conditional Monte Carlo)."""
     model = model_of(model_name)
     conditioned = code in model.conditioned and not paying
+    knock_out = model.survival and barrier_type in BY_CODE[code].survival
     if BY_CODE[code].exercise:
         return Estimator(Family.EXERCISE, EXERCISE_LABEL if not plain else "policy+fd+controls")
     if plain:
         return Estimator(Family.LR, "lr", True)
     if off_market:  # rows priced off a market: the families that take its curves
+        if method != "lr" and knock_out and not paying:
+            return Estimator(Family.SURVIVAL, SURVIVAL_LABEL)
+        if method == "pathwise" and code in model.pathwise and not paying:
+            return Estimator(Family.PATHWISE, "pathwise+antithetic")
         return (Estimator(Family.LR, "conditional+controls+antithetic")
                 if conditioned and method != "lr"
                 else Estimator(Family.LR, "lr+controls+antithetic", True))
@@ -144,8 +155,8 @@ def _estimator(model_name: str, code: int, barrier_type, from_zero: bool, off_ma
     if method == "rqmc":
         return (Estimator(Family.RQMC, "rqmc+conditional") if conditioned
                 else Estimator(Family.RQMC, "rqmc+lr", True))
-    if method != "lr" and model.survival and barrier_type in BY_CODE[code].survival:
-        return Estimator(Family.SURVIVAL, "survival+pathwise+antithetic")  # a knock-out
+    if method != "lr" and knock_out:
+        return Estimator(Family.SURVIVAL, SURVIVAL_LABEL)
     if method != "lr" and conditioned:
         return Estimator(Family.LR, "conditional+controls+antithetic")
     return Estimator(Family.LR, "lr+controls+antithetic", True)

@@ -25,12 +25,12 @@ MIN_RICHARDSON = 4  # exercise dates an american row needs for the extrapolation
 
 
 def _group_key(row, family: Family, until: float | None = None) -> tuple[str, str]:
-    """(group key, simulation key) of a row: the key names the group and seeds its streams;
-    groups of a ``separate`` family add their family to the simulation's key (and share
-    its path count under a target SE); a survival-conditioned row is keyed by its id
-    (``until``: :func:`_simulation_key`)."""
+    """(group key, simulation key) of a row priced off a market: the key names the group
+    and seeds its streams; groups of a ``separate`` family add their family to the
+    simulation's key (and share its path count under a target SE); a survival-conditioned
+    row is keyed by its id and its simulation's key (``until``: :func:`_simulation_key`)."""
     if family is Family.SURVIVAL:
-        key = f"survival;id={row.id};{_parameters(row)}" + _market(row)
+        key = f"survival;id={row.id};{_simulation_key(row, until)}"
         return key, key
     simulation = _simulation_key(row, until)
     return (f"{simulation};method={family.value}" if family.separate else simulation), simulation

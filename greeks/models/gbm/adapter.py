@@ -91,33 +91,63 @@ class GBM(Model):
     def run_survival(self, group, rng, n_paths, out):
         """One knock-out row on survival-conditioned paths (:mod:`greeks.survival`): price,
         pathwise delta and vega into ``out``; returns Y (as the one column of a price
-        array), its column and the multiplier function of the further Greeks."""
+        array), its column and the multiplier function of the further Greeks.  Off a
+        market (no cash dividend up to expiry) the steps are the dated chain's on the
+        variance clock (:func:`greeks.survival.dated_steps`), vega the parallel vol shift's,
+        and of the further Greeks gamma only (:func:`greeks.models.gbm.dated.gamma_weights`
+        on the variance clock's W̃)."""
         m = group.times.size
         w, x = np.empty((n_paths, m)), np.empty((n_paths, m))
         weight, derivatives = np.empty(n_paths), np.empty((n_paths, 4))
         spec = group.payoff
         up = spec.barrier_kind[0] == payoffs.UP_AND_OUT
-        survival.simulate(rng, n_paths, group.times, math.log(group.spot),
-                          group.rate - group.dividend, group.params[0], up, spec.barrier[0],
-                          group.antithetic, w, x, weight, derivatives)
+        market = group.market
+        if market is None:
+            survival.simulate(rng, n_paths, group.times, math.log(group.spot),
+                              group.rate - group.dividend, group.params[0], up,
+                              spec.barrier[0], group.antithetic, w, x, weight, derivatives)
+            multipliers = self._multipliers(group, w)
+        else:
+            steps = survival.dated_steps(market.clock, np.diff(np.log(market.growth),
+                                                               prepend=0.0), market.shift)
+            survival.simulate_steps(rng, n_paths, steps, math.log(group.spot), up,
+                                    spec.barrier[0], group.antithetic, w, x, weight,
+                                    derivatives)
+            multipliers = _dated_gamma(group, w)
         payoff, delta, vega = np.empty(n_paths), np.empty(n_paths), np.empty(n_paths)
         survival.values(x, weight, derivatives, spec.omega[0], spec.strike[0],
                         spec.discount[0], payoff, delta, vega)
         unit_moments((payoff, delta, vega), group.units(n_paths), group.antithetic, out[0])
         estimators.group_total(np.zeros((group.n_totals, 3, 0)), group.weight, group.total_of,
                                out)
-        return payoff[:, None], np.zeros(1, dtype=np.int64), self._multipliers(group, w)
+        return payoff[:, None], np.zeros(1, dtype=np.int64), multipliers
 
     def pathwise_values(self, group, stream, n_paths):
-        w, s = self._paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths)
+        """Per row, the pathwise price, delta and vega (:func:`greeks.pathwise.gbm_values`);
+        off a market (no cash dividend up to the rows' expiries) on the dated paths, vega
+        the parallel vol shift's (:func:`greeks.models.gbm.dated.pathwise_values`)."""
+        rng = np.random.Generator(np.random.PCG64(stream))
+        market = group.market
+        if market is None:
+            w, s = self._paths(group, rng, n_paths)
+        else:
+            w, s, _ = dated.simulate_dated(rng, n_paths, market.clock,
+                                           np.diff(np.log(market.growth), prepend=0.0),
+                                           market.cash, group.spot, group.antithetic)
         rows = []
         spec = group.payoff
         for j in range(group.n_rows):
             dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
             values = np.empty((3, n_paths))
-            pathwise.gbm_values(s, w, group.times, dates, spec.kind[j] == payoffs.ASIAN,
-                                spec.omega[j], spec.strike[j], spec.discount[j], group.spot,
-                                group.params[0], *values)
+            asian = spec.kind[j] == payoffs.ASIAN
+            if market is None:
+                pathwise.gbm_values(s, w, group.times, dates, asian, spec.omega[j],
+                                    spec.strike[j], spec.discount[j], group.spot,
+                                    group.params[0], *values)
+            else:
+                dated.pathwise_values(s, w, market.clock, market.shift, dates, asian,
+                                      spec.omega[j], spec.strike[j], spec.discount[j],
+                                      group.spot, *values)
             rows.append(values)
         return rows
 
@@ -370,11 +400,19 @@ def _likelihood_ratio_dated(group, rng, n_paths, coef, collect, out, sums):
         group.date_index, market.score_start, market.score_index, group.payoff,
         market.forward, market.forward_slope, group.weight, group.total_of, group.n_totals,
         coef, group.antithetic, collect, out, sums)
+    return s, group.date_index, _dated_gamma(group, w), unfloored
 
-    def multipliers(j, dates, out_):  # gamma only (Group.with_extra)
+
+def _dated_gamma(group, w):
+    """The multiplier function of a group off a market on the variance clock's W̃ ``w``:
+    gamma's only (:meth:`greeks.engine.group.Group.with_extra`), row j's weight on its
+    first score date (:func:`greeks.models.gbm.dated.gamma_weights`)."""
+    market = group.market
+
+    def multipliers(j, dates, out):
         dated.gamma_weights(w, market.clock, market.score_index[market.score_start[j]],
-                            group.spot, out_[0])
-    return s, group.date_index, multipliers, unfloored
+                            group.spot, out[0])
+    return multipliers
 
 
 ADAPTER = GBM()

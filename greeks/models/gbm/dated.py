@@ -146,6 +146,50 @@ def likelihood_ratio_dated(s, u, w, clock, shift, spot, date_start, date_index, 
 
 
 @njit(cache=True, nogil=True)
+def pathwise_values(s, w, clock, shift, dates, asian, omega, strike, discount, spot, payoff,
+                    delta, vega):
+    """Per path of a grid without cash dividends: the discounted payoff of a european or
+    asian row on its dates ``dates`` and its pathwise delta and parallel vega.  Here
+    S(t_k) = S0 G(t_k) exp(−w(t_k)/2 + W̃(w(t_k))), and with the vol curve shifted by ε the
+    same normals give the increments e_k sqrt(Δw_k(ε)/Δw_k), so
+
+        ∂S(t_k)/∂S0 = S(t_k)/S0,
+        ∂S(t_k)/∂ε = S(t_k) (Σ_{j ≤ k} a_j e_j − w'(t_k)/2),   a_j = Δw'_j / (2 Δw_j),
+
+    (w' = ∂w/∂ε in ``shift``, e_j = W̃(τ_j) − W̃(τ_{j−1}) from ``w``; a flat vol gives the
+    flat pathwise vega, S(t)(W(t) − σt)); with A = S(T) or the average over the dates,
+    delta = DF ω 1{ω(A − K) > 0} A/S0 and vega = DF ω 1{ω(A − K) > 0} ∂A/∂ε
+    (:mod:`greeks.pathwise`)."""
+    last = dates[dates.size - 1]
+    scale = np.empty(last + 1)
+    before_clock, before_shift = 0.0, 0.0
+    for k in range(last + 1):
+        scale[k] = 0.5 * (shift[k] - before_shift) / (clock[k] - before_clock)
+        before_clock, before_shift = clock[k], shift[k]
+    for p in range(s.shape[0]):
+        level = slope = moved = previous = 0.0
+        i = 0
+        for k in range(last + 1):
+            moved += scale[k] * (w[p, k] - previous)
+            previous = w[p, k]
+            while i < dates.size and dates[i] == k:
+                if asian or i == dates.size - 1:
+                    level += s[p, k]
+                    slope += s[p, k] * (moved - 0.5 * shift[k])
+                i += 1
+        if asian:
+            level /= dates.size
+            slope /= dates.size
+        intrinsic = omega * (level - strike)
+        if intrinsic > 0.0:
+            payoff[p] = discount * intrinsic
+            delta[p] = discount * omega * level / spot
+            vega[p] = discount * omega * slope
+        else:
+            payoff[p] = delta[p] = vega[p] = 0.0
+
+
+@njit(cache=True, nogil=True)
 def node_weights(w, clock, node_shift, dates, out):
     """``out[j, p]``: the score of vol node j on path p, on a row's score dates ``dates``,
 

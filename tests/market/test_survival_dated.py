@@ -1,0 +1,263 @@
+"""GBM knock-outs off a market by survival conditioning, against a quadrature written here.
+
+The reference is the discretely monitored knock-out on the market's dated chain, by
+backward induction in x = log S over the monitoring dates (numpy and ``scipy.special``
+only, nothing of greeks' estimators): between dates log S moves by N(μ_i, s_i²) with
+μ_i = Δ(I_r − I_q + log kept)_i − Δw_i/2, s_i² = Δw_i (curves, the flat yield and the
+proportional dividend integrated here, w the vol curve's total variance); the value at
+each date is kept on a uniform grid with the barrier and the strike on nodes, taken as
+piecewise linear between the nodes, and each step's Gaussian integral over the surviving
+side is done exactly on each linear piece (Φ and φ), so the only error is the
+interpolation's, O(h²): two grids, h and h/2, extrapolated (Richardson), their difference
+taken as the reference's error.  Delta is the central difference of the value in S0 and
+vega that of the vol curve moved in parallel (every node σ_j ± ε), both on the quadrature
+(no sampling error).
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+from helpers import (
+    assert_se_matches_spread,
+    assert_within,
+    combined_se,
+    integral,
+    k_for,
+    seed,
+    seeds,
+    years,
+)
+from scipy.special import ndtr
+
+from greeks.api import price_portfolio
+
+VALUATION = "2027-03-01"
+CURVE = {"dates": ["2027-06-01", "2027-12-01", "2028-09-01"], "zero_rates": [0.030, 0.034, 0.031]}
+VOL = {"dates": ["2027-05-03", "2027-10-01", "2028-03-01"], "vols": [0.26, 0.22, 0.20]}
+YIELD = 0.012
+DIVIDEND = {"ex_date": "2027-07-15", "yield": 0.02}
+UNDERLYING = {"spot": 100.0, "curve": "EUR", "dividend_yield": YIELD, "dividends": [DIVIDEND],
+              "vol": VOL}
+MARKET = {"valuation_date": VALUATION, "curves": {"EUR": CURVE},
+          "underlyings": {"X": UNDERLYING}}
+DAILY = [d.strftime("%Y-%m-%d") for d in pd.bdate_range("2027-03-02", "2027-11-15")]
+WEEKLY = [d.strftime("%Y-%m-%d") for d in pd.date_range("2027-03-08", "2028-05-29", freq="7D")]
+BOOK = pd.DataFrame([
+    {"id": "uo-call", "instrument": "barrier", "option_type": "call", "strike": 100.0,
+     "barrier": 118.0, "barrier_type": "up-and-out", "expiry": DAILY[-1], "underlying": "X",
+     "fixing_dates": ";".join(DAILY)},
+    {"id": "do-put", "instrument": "barrier", "option_type": "put", "strike": 102.0,
+     "barrier": 82.0, "barrier_type": "down-and-out", "expiry": WEEKLY[-1], "underlying": "X",
+     "fixing_dates": ";".join(WEEKLY)},
+])
+GREEKS = ("price", "delta", "vega")
+
+
+# --- the reference -----------------------------------------------------------------------------
+
+def _total_variance(t: float, shift: float) -> float:
+    """w(t) of the vol curve with every node moved by ``shift``: linear through (0, 0) and
+    (t_j, σ_j² t_j), σ_n² t beyond the last node."""
+    knots = [0.0] + [years(d, VALUATION) for d in VOL["dates"]]
+    vols = [v + shift for v in VOL["vols"]]
+    values = [0.0] + [v * v * u for v, u in zip(vols, knots[1:])]
+    return float(np.interp(t, knots, values)) if t <= knots[-1] else vols[-1] ** 2 * t
+
+
+def _log_growth(t: float) -> float:
+    """log G(t): the integrated rate less the yield, and the proportional drop once paid."""
+    dropped = t >= years(DIVIDEND["ex_date"], VALUATION)
+    return (integral(CURVE, "zero_rates", t, VALUATION) - YIELD * t
+            + (math.log(1.0 - DIVIDEND["yield"]) if dropped else 0.0))
+
+
+def _segments(u: np.ndarray, ratio: float):
+    """Per segment m between consecutive standardised coordinates u_m, u_{m+1} (the nodes'
+    (y − x − μ)/s, spacing ``ratio`` = h/s): the kernel's mass Φ(u_{m+1}) − Φ(u_m) on it,
+    and the part ∫ (u − u_m)/ratio φ(u) du of it that the rising half of the hat function of
+    node m + 1 takes."""
+    mass = ndtr(u[1:]) - ndtr(u[:-1])
+    density = np.exp(-0.5 * u * u) / math.sqrt(2.0 * math.pi)
+    return mass, (density[:-1] - density[1:] - u[:-1] * mass) / ratio
+
+
+def _weights(x: float, nodes: np.ndarray, mu: float, s: float) -> np.ndarray:
+    """∫ hat_j(y) φ((y − x − μ)/s)/s dy for each node j over the grid (half hats at its
+    ends: nothing beyond them)."""
+    h = nodes[1] - nodes[0]
+    mass, rise = _segments((nodes - x - mu) / s, h / s)
+    out = np.zeros(nodes.size)
+    out[1:] += rise
+    out[:-1] += mass - rise
+    return out
+
+
+def _step(v: np.ndarray, h: float, mu: float, s: float) -> np.ndarray:
+    """The value one date earlier on the same nodes: Σ_j W(a, j) v_j, W(a, j) of
+    :func:`_weights` from node a, which depends on j − a only (a convolution, cut where the
+    kernel is below 1e-30) but at the grid's ends, where a node has half a hat."""
+    half = int(math.ceil((12.0 * s + abs(mu)) / h)) + 1
+    u = (np.arange(-half, half + 2) * h - mu) / s
+    mass, rise = _segments(u, h / s)
+    left, right = np.concatenate(([0.0], rise[:-1])), mass - rise  # offsets −half..half
+    out = np.convolve(v, (left + right)[::-1])[half:half + v.size]
+    offset = np.arange(v.size)
+    top, bottom = v.size - 1 - offset, -offset
+    near = np.abs(top) <= half
+    out[near] -= right[top[near] + half] * v[-1]
+    near = np.abs(bottom) <= half
+    out[near] -= left[bottom[near] + half] * v[0]
+    return out
+
+
+def _quadrature(spots, times, shift, row, per_sd):
+    """DF(T) E[g(S_T) 1{S survives every date}] from each of ``spots`` on a grid of
+    spacing about min s_i / ``per_sd``, the barrier and the strike on nodes.  A down
+    barrier is an up barrier in −x (the steps' means change sign, the normals do not)."""
+    clock = np.array([_total_variance(t, shift) for t in times])
+    grown = np.array([_log_growth(t) for t in times])
+    s = np.sqrt(np.diff(clock, prepend=0.0))
+    sign = 1.0 if row["barrier_type"] == "up-and-out" else -1.0
+    mu = sign * (np.diff(grown, prepend=0.0) - 0.5 * np.diff(clock, prepend=0.0))
+    barrier, strike = sign * math.log(row["barrier"]), sign * math.log(row["strike"])
+    h = (barrier - strike) / math.ceil((barrier - strike) * per_sd / s.min())
+    reach = barrier - strike + 10.0 * math.sqrt(clock[-1]) + np.abs(mu).sum() + 1.0
+    nodes = barrier - h * np.arange(math.ceil(reach / h), -1, -1)
+    omega = 1.0 if row["option_type"] == "call" else -1.0
+    v = np.maximum(omega * (np.exp(sign * nodes) - row["strike"]), 0.0)
+    for i in range(times.size - 1, 0, -1):
+        v = _step(v, h, mu[i], s[i])
+    discount = math.exp(-integral(CURVE, "zero_rates", times[-1], VALUATION))
+    return np.array([discount * _weights(sign * math.log(spot), nodes, mu[0], s[0]) @ v
+                     for spot in spots])
+
+
+def reference(row, spot=100.0, bump=1e-3, vol_bump=1e-3):
+    """(price, delta, vega) and their error bound: Richardson on grids of s/20 and s/40,
+    delta and vega by central differences (bumps ``bump`` S0 and ``vol_bump``)."""
+    times = np.array([years(d, VALUATION) for d in row["fixing_dates"].split(";")])
+    values = []
+    for per_sd in (20, 40):
+        base, up, down = _quadrature([spot, spot * (1 + bump), spot * (1 - bump)], times, 0.0,
+                                     row, per_sd)
+        vega = (_quadrature([spot], times, vol_bump, row, per_sd)[0]
+                - _quadrature([spot], times, -vol_bump, row, per_sd)[0]) / (2 * vol_bump)
+        values.append(np.array([base, (up - down) / (2 * bump * spot), vega]))
+    coarse, fine = values
+    return fine + (fine - coarse) / 3.0, np.abs(fine - coarse) / 3.0
+
+
+def test_the_quadrature_converges_and_matches_a_plain_simulation():
+    """The reference itself: h² convergence (the two grids' gap 4× that of s/40 and s/80),
+    and the weekly down-and-out put against a plain numpy simulation of the same chain
+    (400,000 paths)."""
+    row = BOOK.iloc[1]
+    times = np.array([years(d, VALUATION) for d in row["fixing_dates"].split(";")])
+    values = [_quadrature([100.0], times, 0.0, row, n)[0] for n in (20, 40, 80)]
+    assert abs(values[1] - values[0]) / abs(values[2] - values[1]) > 3.5
+    rng = np.random.default_rng(seed(70))
+    n = 400_000
+    clock = np.array([_total_variance(t, 0.0) for t in times])
+    mean = np.diff([_log_growth(t) for t in times], prepend=0.0) - 0.5 * np.diff(clock,
+                                                                                 prepend=0.0)
+    log_s = math.log(100.0) + np.cumsum(
+        mean + np.sqrt(np.diff(clock, prepend=0.0)) * rng.standard_normal((n, times.size)),
+        axis=1)
+    alive = (log_s > math.log(row["barrier"])).all(axis=1)
+    discount = math.exp(-integral(CURVE, "zero_rates", times[-1], VALUATION))
+    paid = discount * alive * np.maximum(row["strike"] - np.exp(log_s[:, -1]), 0.0)
+    assert_within(reference(row)[0][0], paid.mean(), paid.std() / math.sqrt(n))
+
+
+# --- the engine against it ---------------------------------------------------------------------
+
+def _runs(book, count, paths, start):
+    return [price_portfolio(book, market=MARKET, paths=paths, seed=s, threads=1)
+            for s in seeds(count, start)]
+
+
+def test_dated_knock_outs_match_the_quadrature_and_their_standard_errors_the_spread():
+    """An up-and-out call monitored daily and a down-and-out put monitored weekly past the
+    last vol node, on a 3-node zero curve, a yield, a 3-node vol curve and a proportional
+    dividend: price, delta and vega within k·SE of the reference at every seed, and the
+    SEs against the spread over the seeds."""
+    runs = _runs(BOOK, 10, 20_000, 71)
+    assert all(set(run["method"]) == {"survival+pathwise+antithetic"} for run in runs)
+    estimates = np.stack([run[list(GREEKS)].to_numpy(dtype=float) for run in runs])
+    ses = np.stack([run[[f"{g}_se" for g in GREEKS]].to_numpy(dtype=float) for run in runs])
+    k = k_for(estimates.size + estimates[0].size)
+    for j, row in BOOK.iterrows():
+        expected, error = reference(row)
+        labels = [f"{row['id']} {g}" for g in GREEKS]
+        assert_within(estimates[:, j], expected, combined_se(ses[:, j], error), k,
+                      label=labels)
+        pooled = np.sqrt((ses[:, j] ** 2).mean(axis=0) / len(runs))  # the mean over seeds
+        assert_within(estimates[:, j].mean(axis=0), expected, combined_se(pooled, error), k,
+                      label=[f"{label} (mean)" for label in labels])
+    assert_se_matches_spread(estimates.reshape(len(runs), -1), ses.reshape(len(runs), -1))
+
+
+def test_a_flat_market_prices_like_the_flat_row():
+    """Flat curves, yield and vol: the dated row (weekly dates, 7/365 apart) and the flat
+    row of the same fixings agree within their SEs (independent streams)."""
+    spec = {"valuation_date": VALUATION, "curves": {"F": 0.04},
+            "underlyings": {"Y": {"spot": 100.0, "curve": "F", "dividend_yield": 0.01,
+                                  "vol": 0.25}}}
+    dates = WEEKLY[:40]
+    dated = pd.DataFrame([{"id": "dated", "instrument": "barrier", "option_type": "call",
+                           "strike": 100.0, "barrier": 125.0, "barrier_type": "up-and-out",
+                           "expiry": dates[-1], "underlying": "Y",
+                           "fixing_dates": ";".join(dates)}])
+    flat = pd.DataFrame([{"id": "flat", "instrument": "barrier", "option_type": "call",
+                          "strike": 100.0, "barrier": 125.0, "barrier_type": "up-and-out",
+                          "maturity": years(dates[-1], VALUATION), "fixings": len(dates),
+                          "spot": 100.0, "rate": 0.04, "dividend": 0.01, "vol": 0.25,
+                          "model": "gbm"}])
+    a = price_portfolio(dated, market=spec, paths=100_000, seed=seed(72), threads=1)
+    b = price_portfolio(flat, paths=100_000, seed=seed(73), threads=1)
+    assert a["method"][0] == b["method"][0] == "survival+pathwise+antithetic"
+    for name in GREEKS:
+        assert_within(a[name][0], b[name][0], combined_se(a[f"{name}_se"][0],
+                                                          b[f"{name}_se"][0]), k_for(3),
+                      label=name)
+
+
+def test_which_knock_outs_go_by_survival_and_the_order_of_rows():
+    """Survival conditioning under every method but lr, for knock-outs without a cash
+    dividend up to their expiry (one paid after it does not count); likelihood
+    ratio across a cash dividend and for knock-ins.  Reversing the rows changes no number;
+    gamma, rho and theta are estimated for the survival rows."""
+    spec = {**MARKET, "underlyings": {
+        "X": UNDERLYING,
+        "Z": {**UNDERLYING, "dividends": [{"ex_date": "2027-06-15", "amount": 1.0}]}}}
+    weekly = ";".join(WEEKLY[:20])
+    knock_out = {"instrument": "barrier", "option_type": "call", "strike": 100.0,
+                 "barrier": 125.0, "barrier_type": "up-and-out", "expiry": WEEKLY[19],
+                 "fixing_dates": weekly}
+    early = ";".join(WEEKLY[:10])
+    book = pd.DataFrame([
+        {**knock_out, "id": "x-uo", "underlying": "X"},
+        {**knock_out, "id": "z-uo", "underlying": "Z"},
+        {**knock_out, "id": "z-uo-early", "underlying": "Z", "expiry": WEEKLY[9],
+         "fixing_dates": early},
+        {**knock_out, "id": "x-ui", "underlying": "X", "barrier_type": "up-and-in"},
+        {"id": "x-call", "instrument": "european", "option_type": "call", "strike": 100.0,
+         "expiry": WEEKLY[19], "underlying": "X"}])
+    survival, lr = "survival+pathwise+antithetic", "lr+controls+antithetic"
+    run = dict(market=spec, paths=4_000, seed=seed(74), threads=1)
+    base = price_portfolio(book, greeks="gamma,rho,theta", **run)
+    assert list(base["method"]) == [survival, lr, survival, lr, lr]
+    for method in ("mixed", "pathwise", "fd", "rqmc"):
+        other = price_portfolio(book, method=method, **run)
+        assert list(other["method"][:4]) == list(base["method"][:4]), method
+    assert set(price_portfolio(book, method="lr", **run)["method"]) == {lr}
+    reverse = price_portfolio(book.iloc[::-1].reset_index(drop=True), greeks="gamma,rho,theta",
+                              **{**run, "threads": 2})
+    columns = [f"{name}{se}" for name in (*GREEKS, "gamma", "rho_rate", "theta_per_day")
+               for se in ("", "_se")]
+    a, b = base.set_index("id")[columns], reverse.set_index("id")[columns]
+    assert a.equals(b.loc[a.index])
+    rows = base["method"] == survival
+    assert np.isfinite(base.loc[rows, ["gamma", "rho_rate", "theta_per_day"]]
+                       .to_numpy(dtype=float)).all()
