@@ -140,14 +140,19 @@ def test_reweighted_scenarios_against_black_scholes_on_the_curves():
     assert ratio[one].max() < 0.45 and ratio.max() < 0.75, ratio
 
 
-def moved_market(shift, vol_shift):
-    """X_BOOK and MARKET with X's spot moved by 1 + ``shift`` and its vols (the curve's nodes,
-    a row's own) by ``vol_shift``."""
+def moved_market(shift, vol_shift, positions=X_BOOK, underlying="X"):
+    """``positions`` and MARKET with the underlying's spot moved by 1 + ``shift`` and its
+    vols (a flat vol, the curve's nodes, a row's own) by ``vol_shift``."""
     market = copy.deepcopy(MARKET)
-    x = market["underlyings"]["X"]
-    x["spot"] *= 1 + shift
-    x["vol"]["vols"] = [v + vol_shift for v in x["vol"]["vols"]]
-    return X_BOOK.assign(vol=X_BOOK["vol"] + vol_shift), market
+    moved = market["underlyings"][underlying]
+    moved["spot"] *= 1 + shift
+    if isinstance(moved["vol"], dict):
+        moved["vol"]["vols"] = [v + vol_shift for v in moved["vol"]["vols"]]
+    else:
+        moved["vol"] += vol_shift
+    if "vol" in positions:
+        positions = positions.assign(vol=positions["vol"] + vol_shift)
+    return positions, market
 
 
 def plain_se(positions, market):
@@ -182,6 +187,31 @@ def test_cash_dividend_rows_against_a_quadrature_across_the_drop():
     moved = (table["shift"] != 0) | (table["vol_shift"] != 0)
     assert_within(table["pnl"][moved], references[moved] - value(0.0, 0.0),
                   table["pnl_se"][moved], k=k, label="pnl")
+
+
+def test_path_dependent_rows_against_full_repricing():
+    """An asian fixing monthly across Y's cash dividend and a weekly-monitored down-and-out
+    put against plain runs off the moved market (independent streams: the SEs add)."""
+    def dates(frequency, end):
+        return ";".join(d.date().isoformat() for d in pd.date_range(
+            "2027-03-17", end, freq=frequency)) + f";{end}"
+
+    positions = pd.DataFrame([
+        position("asian", "Y", "2027-10-15", instrument="asian", strike=45.0, quantity=2.0,
+                 fixing_dates=dates("MS", "2027-10-15")),
+        position("dop", "Y", "2027-09-17", instrument="barrier", option_type="put",
+                 strike=48.0, barrier=38.0, barrier_type="down-and-out", quantity=3.0,
+                 fixing_dates=dates("W-WED", "2027-09-17"))])
+    table = spot_ladder(positions, market=MARKET, spot="-5%,5%", vol="0,2%", paths=60_000,
+                        seed=seed(306))
+    assert (table["source"] == "reweighted").all()
+    k = k_for(len(table))
+    for line in table.itertuples():
+        rows, market = moved_market(line.shift, line.vol_shift, positions, "Y")
+        total = greeks.price_portfolio(rows, market=market, plain=True, paths=60_000,
+                                       seed=seed(307)).attrs["total"]
+        assert_within(line.value, total["price"], math.hypot(line.value_se, total["price_se"]),
+                      k=k, label=f"shift {line.shift}, vol {line.vol_shift}")
 
 
 def test_one_table_mixes_reweighted_and_resimulated_rows():
