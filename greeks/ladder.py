@@ -40,11 +40,20 @@ the Gaussian step with s_i = σ sqrt(Δ_i), s_i' = σ' sqrt(Δ_i) and mean shift
 dates, so daily-fixed rows are re-simulated at once.  A Heston row's variance chain would
 need its own transition ratio: its volatility-shifted scenarios are always re-simulated.
 
-Positions priced off a market file (``market``) are re-priced by a full simulation at every
-scenario, the base included, with every underlying's spot (the market's, and a row's own
-``spot``) moved by 1 + x and its vol curve (GBM: every node, or a row's own ``vol``) or
-σ0 (Heston) by y; the P&L is again the difference of independent runs (the dynamics, spot
-included, key the streams).
+Positions priced off a market file (``market``): a scenario moves every underlying's spot
+(the market's, and a row's own ``spot``) by 1 + x and its vol curve (GBM: every node, or a
+row's own ``vol``) or σ0 (Heston) by y.  GBM rows are reweighted on the paths of
+:func:`greeks.models.gbm.dated.simulate_dated` (variance clock τ = w(t), growth and cash
+drops): over the row's score dates (its dates and the cash ex-dates up to its expiry; the
+grid holds every ex-date, so the first score step ends on or before the first drop) the
+first log-price and the later pre-drop log-returns are independent Gaussians, the payoff a
+fixed function of them, S0 only in the first one's mean and y only in the variances
+Δτ_i → Δτ'_i (and the −Δτ_i/2 in each mean): ρ is the product of their Gaussian ratios,
+exact across cash drops, its ESS the product of the same E_i with s_i² = Δτ_i, s_i'² = Δτ'_i
+(:mod:`greeks.models.gbm.ladder`).  Rows re-priced at a scenario, and Heston rows off a
+market (re-priced at every scenario, the base included, as their model's ``ladder_market``
+says), are priced off the moved market by :func:`greeks.price_portfolio`; their P&L is the
+difference of independent runs (the dynamics, spot included, key the streams).
 
 American and bermudan rows are re-priced by a full simulation at every scenario, the base
 included (their value is that of a policy fitted at the scenario's spot and volatility, not
@@ -99,8 +108,9 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
         Absolute volatility shifts, same syntax (``"+5%"`` is +0.05; σ0 under Heston); the
         scenarios are every pair of spot and volatility shifts.
     paths, seed, threads, scheme, steps_per_year, extra_columns, market, scheduler
-        As in :func:`greeks.price_portfolio` (positions off a ``market``: re-priced at
-        every scenario, module docstring).  The reweighted chunks run on ``scheduler``
+        As in :func:`greeks.price_portfolio` (positions off a ``market``: GBM rows
+        reweighted, Heston rows re-priced at every scenario, module docstring).  The
+        reweighted chunks run on ``scheduler``
         (:func:`greeks.engine.scheduler.completed`), as do the re-simulations.
     min_ess : float
         Rows whose effective sample size at a shift falls below this fraction of the paths
