@@ -340,7 +340,7 @@ PILOT = 20_000
 
 def _market_positions(source, market, vol_grid, run: dict, extra_columns):
     """(validated frame, :class:`_MarketReprice`) of positions priced off ``market``;
-    every vol curve must stay valid under every shift (:func:`_shifted_market`)."""
+    every vol curve must stay valid under every shift (:func:`_shifted_vols`)."""
     from greeks.market import load_market
     from greeks.market.positions import resolve
 
