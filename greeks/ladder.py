@@ -40,11 +40,20 @@ the Gaussian step with s_i = σ sqrt(Δ_i), s_i' = σ' sqrt(Δ_i) and mean shift
 dates, so daily-fixed rows are re-simulated at once.  A Heston row's variance chain would
 need its own transition ratio: its volatility-shifted scenarios are always re-simulated.
 
-Positions priced off a market file (``market``) are re-priced by a full simulation at every
-scenario, the base included, with every underlying's spot (the market's, and a row's own
-``spot``) moved by 1 + x and its vol curve (GBM: every node, or a row's own ``vol``) or
-σ0 (Heston) by y; the P&L is again the difference of independent runs (the dynamics, spot
-included, key the streams).
+Positions priced off a market file (``market``): a scenario moves every underlying's spot
+(the market's, and a row's own ``spot``) by 1 + x and its vol curve (GBM: every node, or a
+row's own ``vol``) or σ0 (Heston) by y.  GBM rows are reweighted on the paths of
+:func:`greeks.models.gbm.dated.simulate_dated` (variance clock τ = w(t), growth and cash
+drops): over the row's score dates (its dates and the cash ex-dates up to its expiry; the
+grid holds every ex-date, so the first score step ends on or before the first drop) the
+first log-price and the later pre-drop log-returns are independent Gaussians, the payoff a
+fixed function of them, S0 only in the first one's mean and y only in the variances
+Δτ_i → Δτ'_i (and the −Δτ_i/2 in each mean): ρ is the product of their Gaussian ratios,
+exact across cash drops, its ESS the product of the same E_i with s_i² = Δτ_i, s_i'² = Δτ'_i
+(:mod:`greeks.models.gbm.ladder`).  Rows re-priced at a scenario, and Heston rows off a
+market (re-priced at every scenario, the base included, as their model's ``ladder_market``
+says), are priced off the moved market by :func:`greeks.price_portfolio`; their P&L is the
+difference of independent runs (the dynamics, spot included, key the streams).
 
 American and bermudan rows are re-priced by a full simulation at every scenario, the base
 included (their value is that of a policy fitted at the scenario's spot and volatility, not
@@ -99,8 +108,9 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
         Absolute volatility shifts, same syntax (``"+5%"`` is +0.05; σ0 under Heston); the
         scenarios are every pair of spot and volatility shifts.
     paths, seed, threads, scheme, steps_per_year, extra_columns, market, scheduler
-        As in :func:`greeks.price_portfolio` (positions off a ``market``: re-priced at
-        every scenario, module docstring).  The reweighted chunks run on ``scheduler``
+        As in :func:`greeks.price_portfolio` (positions off a ``market``: GBM rows
+        reweighted, Heston rows re-priced at every scenario, module docstring).  The
+        reweighted chunks run on ``scheduler``
         (:func:`greeks.engine.scheduler.completed`), as do the re-simulations.
     min_ess : float
         Rows whose effective sample size at a shift falls below this fraction of the paths
@@ -130,11 +140,13 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     min_ess = check_min_ess(min_ess)
     spot_grid = shift_grid(spot, "spot", floor=-1.0)
     vol_grid = shift_grid(vol, "vol", floor=None)
-    run = dict(paths=paths, seed=seed, threads=threads, scheme=scheme,
+    run = dict(paths=options.paths, seed=options.seed, threads=options.threads, scheme=scheme,
                steps_per_year=steps_per_year, scheduler=scheduler)
-    if market is not None:
-        return _market_ladder(source, market, spot_grid, vol_grid, extra_columns, **run)
-    frame = load(source, extra_columns=extra_columns)
+    if market is None:
+        frame = load(source, extra_columns=extra_columns)
+        reprice = _Reprice(frame, run, extra_columns)
+    else:
+        frame, reprice = _market_positions(source, market, vol_grid, run, extra_columns)
     _check_vols(frame, vol_grid)
     check_reachable(options.scheduler)
     shifts = np.repeat(spot_grid, vol_grid.size)  # every (spot, vol) pair, vol fastest
@@ -143,9 +155,7 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
                            int(np.flatnonzero((shifts == 0) & (vols == 0))[0]))
     plan = _plan(frame, options, scenarios, min_ess)
     reweighted = _reweighted(plan, len(frame), options, scenarios)
-    lines = _lines(frame, plan, scenarios, reweighted,
-                   _Reprice(dict(run, paths=options.paths, seed=options.seed,
-                                 threads=options.threads), extra_columns), resimulate)
+    lines = _lines(frame, plan, scenarios, reweighted, reprice, resimulate)
     table = pd.DataFrame(lines)
     table.attrs.update(rows=_per_row(frame, plan, scenarios, vol_grid.size > 1, reweighted),
                        paths=options.paths, seed=options.seed, min_ess=min_ess)
@@ -163,31 +173,37 @@ class _Scenarios(NamedTuple):
 
 
 class _Plan(NamedTuple):
-    """What is reweighted: the groups without early exercise, the rows with it, each row's
-    ESS per scenario and whether it is reweighted there (``good``)."""
+    """What is reweighted: the groups of the other rows than those re-priced at every
+    scenario (``repriced``), each row's ESS per scenario and whether it is reweighted there
+    (``good``)."""
 
     groups: list
-    exercised: np.ndarray
+    repriced: np.ndarray
     ess: np.ndarray
     good: np.ndarray
 
 
 def _plan(frame: pd.DataFrame, options, scenarios: _Scenarios, min_ess: float) -> _Plan:
     """The groups to reweight and, from each row's ESS (:func:`_effective_fraction`), where
-    its reweighted value is used: ESS ≥ ``min_ess``, and always at the unshifted scenario."""
+    its reweighted value is used: ESS ≥ ``min_ess``, and always at the unshifted scenario.
+    Re-priced at every scenario: rows with early exercise, and rows off a market whose
+    model does not reweight them (``ladder_market``)."""
     from greeks import engine  # numba: only once the options and the input are valid
     from greeks.api import exercise_rows
+    from greeks.market.positions import dated_rows
 
-    exercised = exercise_rows(frame)
+    models = frame["model"].to_numpy(dtype=object)
+    repriced = exercise_rows(frame) | (dated_rows(frame) & np.array(
+        [not model_of(name).ladder_market for name in models], dtype=bool))
     groups = [group for group in engine.plan_groups(frame, options.scheme,
                                                     options.steps_per_year, paths=options.paths)
-              if not exercised[group.positions].any()]
+              if not repriced[group.positions].any()]
     ess = _effective_fraction(groups, len(frame), options, min(options.paths, PILOT),
                               scenarios.logs, scenarios.vols)
-    ess[exercised] = np.nan
+    ess[repriced] = np.nan
     good = ess >= min_ess
-    good[~exercised, scenarios.base] = True
-    return _Plan(groups, exercised, ess, good)
+    good[~repriced, scenarios.base] = True
+    return _Plan(groups, repriced, ess, good)
 
 
 class _Reweighted(NamedTuple):
@@ -228,28 +244,49 @@ def _reweighted(plan: _Plan, rows: int, options, scenarios: _Scenarios) -> _Rewe
 
 
 class _Reprice:
-    """(value, variance) of rows re-priced at a scenario by a full simulation
-    (:func:`greeks.price_portfolio`, plain estimators, the ladder's run options)."""
+    """(value, variance) of the rows at ``positions`` of ``frame`` re-priced at a scenario
+    by a full simulation (:func:`greeks.price_portfolio`, plain estimators, the ladder's
+    run options ``run``), every spot moved by 1 + x and volatility by y (:func:`_shifted`)."""
 
-    def __init__(self, run: dict, extra_columns):
-        self.run, self.extra_columns = run, extra_columns
+    def __init__(self, frame: pd.DataFrame, run: dict, extra_columns):
+        self.frame, self.run, self.extra_columns = frame, run, extra_columns
 
-    def __call__(self, rows: pd.DataFrame, shift: float, vol_shift: float):
+    def __call__(self, positions: np.ndarray, shift: float, vol_shift: float):
         from greeks.api import price_portfolio
 
-        priced = price_portfolio(_shifted(rows, shift, vol_shift), plain=True,
+        priced = price_portfolio(_shifted(self.frame.iloc[positions], shift, vol_shift),
+                                 plain=True, extra_columns=self.extra_columns,
+                                 **self.run).attrs["total"]
+        return priced["price"], priced["price_se"] ** 2
+
+
+class _MarketReprice(_Reprice):
+    """:class:`_Reprice` of positions off ``market``: the raw positions (``frame``, as
+    given) priced off the market with every spot and vol curve moved
+    (:func:`_shifted_market`)."""
+
+    def __init__(self, raw: pd.DataFrame, market, run: dict, extra_columns):
+        super().__init__(raw, run, extra_columns)
+        self.market = market
+
+    def __call__(self, positions: np.ndarray, shift: float, vol_shift: float):
+        from greeks.api import price_portfolio
+
+        moved_market, moved_rows = _shifted_market(self.market, self.frame, shift, vol_shift)
+        priced = price_portfolio(moved_rows.iloc[positions], market=moved_market, plain=True,
                                  extra_columns=self.extra_columns, **self.run).attrs["total"]
         return priced["price"], priced["price_se"] ** 2
 
 
 def _lines(frame, plan: _Plan, scenarios: _Scenarios, reweighted: _Reweighted,
            reprice: _Reprice, resimulate: bool) -> list[dict]:
-    """One line per scenario: the reweighted total, plus the early-exercise rows (re-priced
-    at every scenario, the base run reused at the base) and the rows whose reweighting
-    failed (re-simulated, or the scenario flagged ``unreliable``)."""
-    exercised, good, base = plan.exercised, plan.good, scenarios.base
+    """One line per scenario: the reweighted total, plus the rows re-priced at every
+    scenario (``plan.repriced``, the base run reused at the base) and the rows whose
+    reweighting failed (re-simulated, or the scenario flagged ``unreliable``)."""
+    repriced, good, base = plan.repriced, plan.good, scenarios.base
     rows = len(frame)
-    exercise_base = reprice(frame[exercised], 0.0, 0.0) if exercised.any() else (0.0, 0.0)
+    always = np.flatnonzero(repriced)
+    repriced_base = reprice(always, 0.0, 0.0) if always.size else (0.0, 0.0)
     lines = []
     for s, shift in enumerate(scenarios.shifts):
         vol_shift = scenarios.vols[s]
@@ -257,16 +294,16 @@ def _lines(frame, plan: _Plan, scenarios: _Scenarios, reweighted: _Reweighted,
         value, value_var = reweighted.total_mean[0, s], reweighted.total_variance[0, s]
         pnl, pnl_var = reweighted.total_mean[1, s], reweighted.total_variance[1, s]
         origin = "reweighted"
-        if exercised.any():
-            priced, variance = (exercise_base if s == base
-                                else reprice(frame[exercised], shift, vol_shift))
+        if always.size:
+            priced, variance = (repriced_base if s == base
+                                else reprice(always, shift, vol_shift))
             value, value_var = value + priced, value_var + variance
             if s != base:
-                pnl += priced - exercise_base[0]
-                pnl_var += variance + exercise_base[1]
-        lost = np.flatnonzero(~good[:, s] & ~exercised)  # reweighting failed
+                pnl += priced - repriced_base[0]
+                pnl_var += variance + repriced_base[1]
+        lost = np.flatnonzero(~good[:, s] & ~repriced)  # reweighting failed
         if lost.size and resimulate:
-            priced, variance = reprice(frame.iloc[lost], shift, vol_shift)
+            priced, variance = reprice(lost, shift, vol_shift)
             value, value_var = value + priced, value_var + variance
             pnl, pnl_var = pnl + priced, pnl_var + variance
         if bad.size and (resimulate or not lost.size):
@@ -301,10 +338,9 @@ def _per_row(frame, plan: _Plan, scenarios: _Scenarios, vol_named: bool,
 PILOT = 20_000
 
 
-def _market_ladder(source, market, spot_grid, vol_grid, extra_columns, **run) -> pd.DataFrame:
-    """The ladder of positions priced off ``market``: every scenario a full simulation
-    (module docstring); ``run``: :func:`greeks.price_portfolio`'s run options."""
-    from greeks.api import price_portfolio
+def _market_positions(source, market, vol_grid, run: dict, extra_columns):
+    """(validated frame, :class:`_MarketReprice`) of positions priced off ``market``;
+    every vol curve must stay valid under every shift (:func:`_shifted_vols`)."""
     from greeks.market import load_market
     from greeks.market.positions import resolve
 
@@ -316,31 +352,9 @@ def _market_ladder(source, market, spot_grid, vol_grid, extra_columns, **run) ->
 
         (raw, lines), name = read_raw(source), str(source)
     frame = resolve(raw, name, market, lines, extra_columns=extra_columns)
-    _check_vols(frame, vol_grid)
-    shifts = np.repeat(spot_grid, vol_grid.size)
-    vols = np.tile(vol_grid, spot_grid.size)
-
-    def priced(shift, vol_shift):
-        moved_market, moved_rows = _shifted_market(market, raw, shift, vol_shift)
-        total = price_portfolio(moved_rows, market=moved_market, plain=True,
-                                extra_columns=extra_columns, **run).attrs["total"]
-        return total["price"], total["price_se"] ** 2
-
-    base_value, base_variance = priced(0.0, 0.0)
-    lines = []
-    for shift, vol_shift in zip(shifts, vols):
-        at_base = shift == 0.0 and vol_shift == 0.0
-        value, variance = (base_value, base_variance) if at_base else priced(shift, vol_shift)
-        pnl_variance = 0.0 if at_base else variance + base_variance
-        lines.append(dict(shift=shift, vol_shift=vol_shift, value=value,
-                          value_se=math.sqrt(variance), pnl=value - base_value,
-                          pnl_se=math.sqrt(pnl_variance), ess=np.nan,
-                          resimulated=len(frame), source="re-simulated"))
-    table = pd.DataFrame(lines)
-    options = check_run_options(paths=run["paths"], seed=run["seed"])
-    table.attrs.update(rows=pd.DataFrame({"id": frame["id"].to_numpy()}),
-                       paths=options.paths, seed=options.seed, min_ess=np.nan)
-    return table
+    for vol_shift in vol_grid:
+        _shifted_vols(market, float(vol_shift))
+    return frame, _MarketReprice(raw, market, run, extra_columns)
 
 
 def _shifted_market(market, raw: pd.DataFrame, shift: float, vol_shift: float):
@@ -350,15 +364,13 @@ def _shifted_market(market, raw: pd.DataFrame, shift: float, vol_shift: float):
 
     from greeks.models.heston.schema import shifted_v0
 
+    vols = _shifted_vols(market, vol_shift)
     underlyings = {}
     for name, und in market.underlyings.items():
-        try:
-            vol = und.vol if und.vol is None else und.vol.shifted(vol_shift)
-        except ValueError as error:
-            raise OptionError(f"vol: underlying {name!r}: {error}") from None
         heston = und.heston if und.heston is None else dict(
             und.heston, v0=float(shifted_v0(und.heston["v0"], vol_shift)))
-        underlyings[name] = replace(und, spot=und.spot * (1.0 + shift), vol=vol, heston=heston)
+        underlyings[name] = replace(und, spot=und.spot * (1.0 + shift), vol=vols[name],
+                                    heston=heston)
     rows = raw.copy()
     columns = {str(c).strip(): c for c in rows.columns}
 
@@ -372,6 +384,18 @@ def _shifted_market(market, raw: pd.DataFrame, shift: float, vol_shift: float):
         move("vol", lambda s: s + vol_shift)
         move("v0", lambda v: shifted_v0(v, vol_shift))
     return replace(market, underlyings=underlyings), rows
+
+
+def _shifted_vols(market, vol_shift: float) -> dict:
+    """Each underlying's vol curve (None under Heston) with every node moved by
+    ``vol_shift``; an :class:`OptionError` where a curve would not stay valid."""
+    out = {}
+    for name, und in market.underlyings.items():
+        try:
+            out[name] = und.vol if und.vol is None else und.vol.shifted(vol_shift)
+        except ValueError as error:
+            raise OptionError(f"vol: underlying {name!r}: {error}") from None
+    return out
 
 
 def _check_vols(frame: pd.DataFrame, vol_grid: np.ndarray) -> None:
@@ -443,5 +467,5 @@ def _chunk_values(group, seed: int, chunk: int, n: int, logs: np.ndarray, vols: 
     for j in range(group.n_rows):
         dates = np.ascontiguousarray(columns[group.date_start[j]:group.date_start[j + 1]])
         payoffs.evaluate(s, dates, group.payoff, j, payoff)
-        out.append(payoff[:, None] * ratio(dates, logs, vols))
+        out.append(payoff[:, None] * ratio(j, logs, vols))
     return out

@@ -157,10 +157,11 @@ def test_ladder_plot(runner, tmp_path):
     assert picture.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_ladder_off_a_market_reprices_every_scenario_against_the_closed_form():
-    """Positions off a market: each scenario re-priced with the market's spot and vol curve
-    moved; value and P&L against Black–Scholes on the curves (flat here: the zero rate and
-    the vol) within k·SE."""
+def test_ladder_off_a_market_reweights_gbm_rows_against_the_closed_form():
+    """A GBM position off a market: every scenario reweighted from the one simulation
+    (spot and vol curve moved); value and P&L against Black–Scholes on the curves (flat
+    here: the zero rate and the vol) within k·SE (tests/test_ladder_market.py: curves, cash
+    dividends, Heston rows)."""
     from greeks.models.gbm.analytic import black_scholes
 
     market = {"valuation_date": "2027-03-01",
@@ -172,7 +173,7 @@ def test_ladder_off_a_market_reprices_every_scenario_against_the_closed_form():
                                    quantity=2.0)])
     table = spot_ladder(positions, market=market, spot=[-0.1, 0.1], vol=[0.02],
                         paths=20_000, seed=seed(81))
-    assert len(table) == 6 and (table["source"] == "re-simulated").all()
+    assert len(table) == 6 and (table["source"] == "reweighted").all()
     maturity = 366 / 365
 
     def value(x, y):

@@ -222,6 +222,8 @@ class Model:
         raise NotImplementedError
 
     zero_volatility: bool = False  # the volatility a ladder shifts may reach 0
+    ladder_market: bool = False  # the ladder reweights its rows off a market (else
+    # re-prices them at every scenario)
 
     def volatility(self, rows) -> np.ndarray:
         """Per row of this model (a frame), the volatility a ladder's ``--vol`` shifts (σ; σ0
@@ -234,8 +236,8 @@ class Model:
 
     def ladder_paths(self, group, rng, n_paths: int):
         """(prices, the columns of the rows' dates, ratio) of a ladder's chunk
-        (:mod:`greeks.ladder`): ``ratio(dates, logs, vols)`` the (paths × scenarios)
-        likelihood ratio of a row on ``dates`` for spot moves log(1 + x) = ``logs`` and
+        (:mod:`greeks.ladder`): ``ratio(j, logs, vols)`` the (paths × scenarios)
+        likelihood ratio of the group's row j for spot moves log(1 + x) = ``logs`` and
         volatility shifts ``vols`` (0 where the model cannot reweight: re-simulated)."""
         raise NotImplementedError
 

@@ -55,6 +55,7 @@ class GBM(Model):
     fit_cost = 10.0
     alternative_share = {"pathwise": 0.2, "fd": 0.12}
     market_carried = PARAMETERS  # the vol curve
+    ladder_market = True  # greeks.models.gbm.ladder
 
     def floor_sigma(self, params):
         return params[0], False

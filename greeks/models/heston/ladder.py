@@ -17,9 +17,10 @@ def ladder_paths(group, rng, n: int):
     ladder_paths`)."""
     s, residual, variance, columns, *_ = group_paths(group, rng, n)
 
-    def ratio(dates, logs, vols):
-        slope = residual[:, dates[0]] / variance[:, dates[0]]
-        curvature = 0.5 / variance[:, dates[0]]
+    def ratio(j, logs, vols):
+        first = columns[group.date_start[j]]
+        slope = residual[:, first] / variance[:, first]
+        curvature = 0.5 / variance[:, first]
         out = np.exp(slope[:, None] * logs[None, :] - curvature[:, None] * logs[None, :] ** 2)
         out[:, vols != 0] = 0.0
         return out
