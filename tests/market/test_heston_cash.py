@@ -190,6 +190,7 @@ ENGINE = ["price", "delta", "vega", "gamma", "rho_rate", "theta_per_day"]
 SMOOTH = ("european", "digital")  # rows whose reference gamma is a smooth second difference
 
 
+@pytest.mark.slow
 def test_the_reference_without_dividends_matches_the_fourier_price():
     mean, se = reference(ROWS[:2], [], 100_000, seed(300))
     t = years(EXPIRY, VALUATION)
@@ -403,6 +404,7 @@ def _allowance(greek, reference):
     return relative * abs(reference) + absolute
 
 
+@pytest.mark.slow
 def test_a_bermudan_put_across_a_cash_dividend_matches_a_numpy_longstaff_schwartz():
     """Price, delta, rho and theta of a bermudan put across one cash dividend (paid on one
     of its exercise dates: the exercise there sees the price after the drop) against
@@ -427,6 +429,7 @@ def test_a_bermudan_put_across_a_cash_dividend_matches_a_numpy_longstaff_schwart
     assert result["method"][0] == "policy+fd+controls+antithetic"
 
 
+@pytest.mark.slow
 def test_as_the_dividend_vanishes_the_rows_approach_the_rows_without():
     """A bermudan and an american put across a cash dividend of 0.001 (the ADI solution's
     policy with the drop, the unfloored price's control) against the same rows without one
