@@ -307,14 +307,27 @@ def user_errors(output: str | None):
 
 @contextmanager
 def progress_bar(description: str = "simulating"):
-    """A progress bar on stderr for a long run (:class:`greeks.render.DelayedProgress`)."""
+    """A progress bar on stderr for a long run (:class:`greeks.render.DelayedProgress`);
+    a :class:`greeks.target.TargetWarning` raised meanwhile is said at once as a note
+    above it."""
     from greeks.render import DelayedProgress
+    from greeks.target import TargetWarning
 
     progress = DelayedProgress(description)
-    try:
-        yield progress
-    finally:
-        progress.close()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", TargetWarning)
+        shown = warnings.showwarning
+
+        def show(message, category, *args, **kwargs):
+            if issubclass(category, TargetWarning):
+                progress.note(f"Note: {message}")
+            else:
+                shown(message, category, *args, **kwargs)
+        warnings.showwarning = show
+        try:
+            yield progress
+        finally:
+            progress.close()
 
 
 def note_unmet(results, options: dict) -> None:

@@ -262,6 +262,10 @@ class DelayedProgress:
             self.task = self.progress.add_task(self.description, total=total)
         self.progress.update(self.task, completed=done, total=total)
 
+    def note(self, text: str) -> None:
+        """``text`` on stderr (above the bar while it shows)."""
+        self.console.print(text, markup=False, highlight=False, soft_wrap=True)
+
     def close(self) -> None:
         if self.progress is not None:
             self.progress.stop()

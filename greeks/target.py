@@ -12,7 +12,9 @@ run then uses those counts on the ordinary streams: the same numbers as ``paths=
 each group, reproducible for a given seed and target, and not biased by the sizing (its
 paths are not reused).  Its own standard errors are checked against the target again
 (:func:`missed`): the cap, or a main run that takes a Greek from a noisier estimator than
-the sizing run did, can leave a target unmet, and the run says so.
+the sizing run did, can leave a target unmet, and the run says so: the rows the cap stops
+as soon as the sizing run has predicted it (a :class:`TargetWarning`), every row that missed
+its target after the main run (``attrs["unmet"]``).
 Each group is planned for its own count (:func:`greeks.engine.plan.plan_groups`): an
 automatic Heston grid is refined for it, so that the discretisation bias stays small against
 the target SE; the sizing run plans for its ``pilot`` paths (the standard errors it measures
@@ -22,6 +24,7 @@ barely depend on the grid).
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 
@@ -49,7 +52,21 @@ def paths_for_target(frame, target: tuple[float, bool], simulate,
     counts = {str(identifier): min(max(ROUND, math.ceil(min(n, max_paths) / ROUND) * ROUND),
                                    max_paths)
               for identifier, n in zip(frame["id"], need)}
-    return counts, [str(i) for i, n in zip(frame["id"], need) if n > max_paths]
+    capped = {str(i): float(n) for i, n in zip(frame["id"], need) if n > max_paths}
+    if capped:
+        warnings.warn(TargetWarning(
+            (f"the target SE {100 * value:g}%" if relative else f"the target SE {value:g}")
+            + f" is out of reach within the cap of {max_paths:,} paths for "
+            + ", ".join(f"{i} (about {n:.2g} paths)" if math.isfinite(n)
+                        else f"{i} (a relative target of a value of 0)"
+                        for i, n in capped.items())
+            + "; those run at the cap"), stacklevel=2)
+    return counts, list(capped)
+
+
+class TargetWarning(UserWarning):
+    """Rows whose target standard error the sizing run predicts out of reach within the
+    cap, said before the main run starts."""
 
 
 def _wanted(mean: np.ndarray, target: tuple[float, bool]) -> np.ndarray:

@@ -8,6 +8,7 @@ from helpers import k_for, make_frame, seed, seeds
 
 import greeks
 from greeks.cli import main
+from greeks.target import TargetWarning
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")
@@ -52,15 +53,23 @@ def test_target_runs_are_the_plain_runs_with_those_counts():
 
 
 def test_the_cap_is_reported(runner, tmp_path):
+    """Rows the cap stops: said as soon as the sizing run predicts it (a TargetWarning, on
+    the command line a note before the main run's), and again after the main run."""
     source = tmp_path / "book.csv"
     frame().to_csv(source, index=False)
-    results = greeks.price_portfolio(frame(), target_se="0.01%", max_paths=10_000, seed=seed(5))
+    with pytest.warns(TargetWarning, match="0.01% is out of reach within the cap of 10,000"):
+        results = greeks.price_portfolio(frame(), target_se="0.01%", max_paths=10_000,
+                                         seed=seed(5))
     assert (results["paths"] == 10_000).all()
     assert set(results.attrs["unmet"]) == {"call", "digital", "h"}
     result = runner.invoke(main, ["price", str(source), "--target-se", "0.01%",
                                   "--max-paths", "10000", "--format", "csv"])
     assert result.exit_code == 0
-    assert "not reached (within the cap of 10,000 paths) for: call, digital, h" in result.output
+    early = result.output.index("Note: the target SE 0.01% is out of reach")
+    late = result.output.index("not reached (within the cap of 10,000 paths) for: call, "
+                               "digital, h")
+    assert early < late
+    assert all(f"{name} (about" in result.output[early:late] for name in ("call", "digital"))
 
 
 @pytest.mark.parametrize("bad", ["abc", "0", "-1%", "nan"])
