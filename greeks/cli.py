@@ -333,10 +333,14 @@ def progress_bar(description: str = "simulating"):
 def note_unmet(results, options: dict) -> None:
     """Say on stderr which rows miss --target-se (the --max-paths cap, or a main run's
     standard error above the target)."""
-    if results.attrs.get("unmet"):
+    unmet = results.attrs.get("unmet")
+    if unmet:
+        from greeks.target import NAMED
+
         cap = options["max_paths"] or DEFAULT_MAX_PATHS
+        more = f", and {len(unmet) - NAMED:,} more" if len(unmet) > NAMED else ""
         click.echo(f"Note: the target SE {options['target_se']} is not reached (within the cap "
-                   f"of {cap:,} paths) for: {', '.join(results.attrs['unmet'])}", err=True)
+                   f"of {cap:,} paths) for: {', '.join(unmet[:NAMED])}{more}", err=True)
 
 
 def emit(results, exported, output: str | None, fmt: str, print_table) -> None:

@@ -594,8 +594,7 @@ def frame_upper_bounds(frame, paths, seed: int):
     Heston's :func:`greeks.models.heston.duality.upper_bound`, off a market too, cash
     dividends included) on its exercise dates (off a market the row's
     ``RowMarket.times``), on ``paths`` paths, a count or a mapping from id to count, at most
-    ``BOUND_PATHS``; reported: U + δ), NaN for the others: other rows, Heston calls without
-    a symmetric put (κ − ρξ ≤ 0) and without cash dividends, and rows with more than
+    ``BOUND_PATHS``; reported: U + δ), NaN for the others: other rows and rows with more than
     ``MAX_DATES`` exercise dates (the tables take about 60 bytes per date and grid node,
     200 MB at that size with the Richardson partner's);
     ``checks`` maps each bounded row's id to its martingale's drift bound and the paths' mean

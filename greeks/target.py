@@ -33,6 +33,7 @@ from greeks.names import DEFAULT_MAX_PATHS, DEFAULT_PILOT
 
 ROUND = 1 << 10
 MARGIN = 1.25
+NAMED = 10  # rows a note names before "and k more"
 
 
 def paths_for_target(frame, target: tuple[float, bool], simulate,
@@ -54,13 +55,14 @@ def paths_for_target(frame, target: tuple[float, bool], simulate,
               for identifier, n in zip(frame["id"], need)}
     capped = {str(i): float(n) for i, n in zip(frame["id"], need) if n > max_paths}
     if capped:
+        named = [f"{i} (about {n:.1e} paths)" if math.isfinite(n)
+                 else f"{i} (a relative target of a value of 0)"
+                 for i, n in list(capped.items())[:NAMED]]
+        more = f", and {len(capped) - NAMED:,} more" if len(capped) > NAMED else ""
         warnings.warn(TargetWarning(
             (f"the target SE {100 * value:g}%" if relative else f"the target SE {value:g}")
             + f" is out of reach within the cap of {max_paths:,} paths for "
-            + ", ".join(f"{i} (about {n:.2g} paths)" if math.isfinite(n)
-                        else f"{i} (a relative target of a value of 0)"
-                        for i, n in capped.items())
-            + "; those run at the cap"), stacklevel=2)
+            + ", ".join(named) + more + "; those run at the cap"), stacklevel=2)
     return counts, list(capped)
 
 

@@ -148,8 +148,8 @@ def test_cli_upper_bound_columns_only_when_asked(tmp_path):
 
 def test_heston_rows_off_a_market_are_bounded_across_a_cash_dividend():
     """(Heston and GBM rows off a market: tests/market/test_heston_upper_bound.py,
-    tests/market/test_heston_cash.py, tests/market/test_upper_bound.py.)  A row is bounded
-    with and without a cash dividend before expiry, which moves its bound."""
+    tests/market/test_heston_cash.py, tests/market/test_upper_bound.py.)  A call is bounded
+    with and without a cash dividend before expiry, which lowers its bound."""
     from greeks.market.curves import Curve
     from greeks.market.dynamics import Dynamics, RowMarket
     from greeks.market.file import Dividend
@@ -163,9 +163,9 @@ def test_heston_rows_off_a_market_are_bounded_across_a_cash_dividend():
     cash = Dividend(0.5 * row["maturity"], 1.0, False)
     frame[MARKET_COLUMN] = [RowMarket(d, tuple(_dates(row)), ())  # off a market
                             for d in (dynamics, dataclasses.replace(dynamics, dividends=(cash,)))]
-    upper, se, checks = duality.frame_upper_bounds(frame, 100, 0)
+    upper, se, checks = duality.frame_upper_bounds(frame, 2_000, seed(95))
     assert np.isfinite(upper).all() and np.isfinite(se).all() and list(checks) == ["H", "D"]
-    assert upper[0] != upper[1]
+    assert upper[0] - upper[1] > k_for(1) * math.hypot(*se)  # the dividend lowers a call
 
 
 @pytest.mark.slow

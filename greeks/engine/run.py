@@ -24,8 +24,8 @@ AUTO_FAMILIES = ("auto", "pathwise", "fd")  # the methods whose estimators auto 
 
 def pilot_paths(paths: int) -> int:
     """Paths of the pilot run that estimates the control coefficients: 1/16 of the run,
-    2,048 to 65,536, even, and at most half the run."""
-    return min(MAX_PILOT, max(min(MIN_PILOT, paths // 4 * 2), paths // 32 * 2))
+    2,048 to 65,536, even, and at most half the run (at least 2)."""
+    return min(MAX_PILOT, max(min(MIN_PILOT, paths // 4 * 2), paths // 32 * 2, 2))
 
 
 def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,

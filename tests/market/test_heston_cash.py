@@ -651,9 +651,9 @@ def test_the_upper_bound_lies_tightly_above_bermudan_options_across_cash_dividen
     the bounds themselves steady within 0.1 %; at 200,000 paths an american put and call to
     the later expiry +0.27 % and +0.74 %); M_n's mean within k·SE of 0."""
     monthly = ("monthly", "bermudan", "put", 105.0, EXPIRY, {"fixing_dates": MONTHLY})
-    american = ("weekly", "bermudan", "put", 100.0, SHORT, {"fixings": 17})
+    weekly = ("weekly", "bermudan", "put", 100.0, SHORT, {"fixings": 17})
     call = ("call", "bermudan", "call", 100.0, SHORT, {"fixings": 17})
-    result = price_portfolio(book([american, monthly, call]), market=market(), paths=20_000,
+    result = price_portfolio(book([weekly, monthly, call]), market=market(), paths=20_000,
                              seed=seed(331), upper_bound=True, threads=2)
     k = k_for(9)
     for j in range(3):

@@ -108,7 +108,8 @@ class GBM(Model):
                               group.rate - group.dividend, group.params[0], up,
                               spec.barrier[0], group.antithetic, w, x, weight, derivatives)
             multipliers = self._multipliers(group, w)
-        else:
+        else:  # every grid column a monitoring date: the row's own, no model steps
+            assert group.date_index.size == group.times.size
             steps = survival.dated_steps(market.clock, np.diff(np.log(market.growth),
                                                                prepend=0.0), market.shift)
             survival.simulate_steps(rng, n_paths, steps, math.log(group.spot), up,

@@ -488,12 +488,13 @@ class Heston(Model):
     def upper_bound(self, row, times, *, paths, seed, american, richardson, market=None):
         """:func:`greeks.models.heston.duality.upper_bound` of a put, and of the put a call
         equals by put–call symmetry (spot and strike, rate and yield swapped, κ*, θ*, −ρ:
-        :func:`greeks.models.heston.exercise_rule.symmetric_parameters`; none where κ* ≤ 0);
+        :func:`greeks.models.heston.exercise_rule.symmetric_parameters`);
         off a market on the zero-carry chain times the growth, the hedge's value function at
         the flat rate and yield to expiry (:func:`greeks.models.heston.duality.market_carry`,
         a call's with the curves swapped); with a cash dividend on or before expiry the cash
         paid on the chain and the value function's spot drops at every dividend
-        (:func:`_market_drops`), a call then bounded itself (no symmetric put)."""
+        (:func:`_market_drops`).  A call across a cash dividend, or without a symmetric put
+        (κ* ≤ 0), is bounded itself (its own ADI solution)."""
         from greeks.models.heston.duality import market_carry, upper_bound
 
         maturity, strike = float(row["maturity"]), float(row["strike"])
@@ -504,24 +505,20 @@ class Heston(Model):
         else:
             dynamics = market.dynamics
             spot = float(dynamics.spot)
-            rate, dividend, _ = dynamics.equivalent(maturity)
             if dynamics.cash_dividends(maturity):
                 drops = _market_drops(dynamics, maturity)
-                dividend += sum(math.log1p(-d.value) for d in dynamics.dividends
-                                if d.proportional and d.time <= maturity) / maturity
+            rate, dividend = _flat_carry(dynamics, maturity, bool(drops))
         v0, kappa, theta, xi, rho = (float(row[name]) for name in PARAMETERS)
-        symmetric = call and not drops
+        moved = symmetric_parameters(rate, dividend, kappa, theta, xi, rho) if call else None
+        symmetric = moved is not None and not drops
         if symmetric:
-            moved = symmetric_parameters(rate, dividend, kappa, theta, xi, rho)
-            if moved is None:
-                return None
             rate, dividend, kappa, theta, xi, rho = moved
             spot, strike = strike, spot
         return upper_bound(spot, strike, maturity, rate, dividend,
                            (v0, kappa, theta, xi, rho), times, paths=paths, seed=seed,
                            american=american, richardson=richardson,
                            carry=None if market is None else market_carry(dynamics, symmetric),
-                           drops=drops, call=call and bool(drops))
+                           drops=drops, call=call and not symmetric)
 
     def exercise_carry_means(self, group, means, sigma):
         """:func:`greeks.models.heston.exercise_carry.carry_means` of the characteristic
@@ -627,15 +624,19 @@ def _dropped(group, chain: np.ndarray, spot: float, log_growth=0.0,
 
 
 def _carry(group, j, dropped: bool = False) -> tuple[float, float]:
-    """Row j's (rate, dividend yield): the group's, or off a market the flat ones to its
-    expiry with the same DF(T) and G(T) (``dropped``: G(T) without the proportional
-    dividends, which :func:`_drops` applies at their ex-dates)."""
+    """Row j's (rate, dividend yield): the group's, or off a market :func:`_flat_carry`."""
     if group.market is None:
         return float(group.rate), float(group.dividend)
-    maturity = float(group.maturity[j])
-    rate, dividend, _ = group.market.dynamics.equivalent(maturity)
+    return _flat_carry(group.market.dynamics, float(group.maturity[j]), dropped)
+
+
+def _flat_carry(dynamics, maturity: float, dropped: bool = False) -> tuple[float, float]:
+    """The flat (rate, dividend yield) to ``maturity`` with the same DF(T) and G(T)
+    (``dropped``: G(T) without the proportional dividends, which :func:`_drops` applies at
+    their ex-dates)."""
+    rate, dividend, _ = dynamics.equivalent(maturity)
     if dropped:
-        dividend += sum(math.log1p(-d.value) for d in group.market.dynamics.dividends
+        dividend += sum(math.log1p(-d.value) for d in dynamics.dividends
                         if d.proportional and d.time <= maturity) / maturity
     return rate, dividend
 

@@ -51,8 +51,8 @@ def level_table(nodes: np.ndarray, edges: np.ndarray, strike: float, theta: floa
     (:func:`symmetric_parameters`): the call on S with strike K is the put on K with strike
     S, and that put exercises where K ≤ b*_k(v)·S/K, i.e. x·y_k(u) ≥ 1
     (:func:`greeks.payoffs.stopping_index`; b = 0: never); across discrete dividends the
-    call's own boundary b as b* = K²/b (0 where b = ∞).  b is linear in v between the
-    solver's nodes, as the solver finds it
+    call's own boundary b as b* = K²/b (0 where b = ∞).  b (b* for such a call) is linear
+    in v between the solver's nodes, as the solver finds it
     (:func:`greeks.models.heston.american.heston_exercise_boundaries`); the stopping kernel
     interpolates y linearly in u between the table's nodes, finer than the solver's near
     v = θ.  Tabulating the put's level b*/K rather than the call's K/b* keeps a call's table

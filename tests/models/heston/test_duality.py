@@ -1,5 +1,5 @@
 """The dual upper bound of Heston rows (greeks.models.heston.duality; calls through the put
-they equal by put–call symmetry).
+they equal by put–call symmetry, or where it does not exist themselves).
 
 * Its martingale: with exercise at maturity only, max_i (Z_i − M_i) = Z_n − M_n, whose mean
   is the European put's price exactly when M is a martingale (whatever the hedge's
@@ -59,3 +59,32 @@ def test_a_call_is_bounded_through_the_put_it_equals():
     assert price - k_for(1) * result.se <= result.upper <= 1.1 * price + 0.002, (result.upper,
                                                                                 price)
     assert abs(martingale_z(result)) <= k_for(1)
+
+
+def test_a_call_without_a_symmetric_put_is_bounded_itself():
+    """κ − ρξ ≤ 0 leaves a call no symmetric put: the bound is the call's own (its ADI
+    solution as the hedge's value function, Z_i = e^{−r t_i}(S − K)⁺).  Exercisable at
+    expiry only, its mean is the European call's (the Fourier price, within k·SE); on
+    monthly dates it lies above the ADI solution's Bermudan call (within k·SE) and within
+    10 % + 0.002 of it, the martingale checked."""
+    from greeks import models
+    from greeks.models.heston.american import heston_value_grids
+
+    law = dict(v0=0.04, kappa=0.5, theta=0.04, xi=1.0, rho=0.6)  # κ − ρξ = −0.1
+    row = dict(option_type="call", spot=100.0, strike=100.0, maturity=0.5, rate=0.02,
+               dividend=0.06, **law)
+    heston = models.adapter("heston")
+    k = k_for(4)
+    one = heston.upper_bound(row, np.array([0.5]), paths=8_000, seed=seed(93), american=False,
+                             richardson=False)
+    european = heston_greeks("call", 100.0, 100.0, 0.5, 0.02, *law.values(), 0.06).price
+    assert abs(one.upper - european) <= k * one.se, (one.upper, european)
+    times = np.arange(1, 7) / 12
+    result = heston.upper_bound(row, times, paths=8_000, seed=seed(94), american=False,
+                                richardson=False)
+    s, v, values = heston_value_grids(100.0, 0.5, 0.02, 0.06, *law.values(), times,
+                                      option_type="call")
+    at_spot = [np.interp(100.0, s, values[0][:, j]) for j in range(v.size)]
+    price = float(np.interp(0.04, v, at_spot))  # the solution at (S0, v0), bilinear
+    assert price - k * result.se <= result.upper <= 1.1 * price + 0.002, (result.upper, price)
+    assert abs(martingale_z(result)) <= k
