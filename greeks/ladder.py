@@ -50,10 +50,14 @@ first log-price and the later pre-drop log-returns are independent Gaussians, th
 fixed function of them, S0 only in the first one's mean and y only in the variances
 Δτ_i → Δτ'_i (and the −Δτ_i/2 in each mean): ρ is the product of their Gaussian ratios,
 exact across cash drops, its ESS the product of the same E_i with s_i² = Δτ_i, s_i'² = Δτ'_i
-(:mod:`greeks.models.gbm.ladder`).  Rows re-priced at a scenario, and Heston rows off a
-market (re-priced at every scenario, the base included, as their model's ``ladder_market``
-says), are priced off the moved market by :func:`greeks.price_portfolio`; their P&L is the
-difference of independent runs (the dynamics, spot included, key the streams).
+(:mod:`greeks.models.gbm.ladder`).  Heston rows are reweighted at the spot moves on the
+zero-carry chain times the growth G(t), through the cash drops: given the variance path the
+first score date's pre-drop log-price is log G(s_1) + log S̃(s_1), Gaussian with the chain's
+residual R and variance V there, and the later prices follow from it without S0, so the flat
+ratio holds with R and V at s_1 (:mod:`greeks.models.heston.ladder`); their σ0 moves are
+re-priced.  Rows re-priced at a scenario are priced off the moved market by
+:func:`greeks.price_portfolio`; their P&L is the difference of independent runs (the
+dynamics, spot included, key the streams).
 
 American and bermudan rows are re-priced by a full simulation at every scenario, the base
 included (their value is that of a policy fitted at the scenario's spot and volatility, not
@@ -108,8 +112,8 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
         Absolute volatility shifts, same syntax (``"+5%"`` is +0.05; σ0 under Heston); the
         scenarios are every pair of spot and volatility shifts.
     paths, seed, threads, scheme, steps_per_year, extra_columns, market, scheduler
-        As in :func:`greeks.price_portfolio` (positions off a ``market``: GBM rows
-        reweighted, Heston rows re-priced at every scenario, module docstring).  The
+        As in :func:`greeks.price_portfolio` (positions off a ``market``: reweighted as
+        flat rows are, across the curves and cash dividends, module docstring).  The
         reweighted chunks run on ``scheduler``
         (:func:`greeks.engine.scheduler.completed`), as do the re-simulations.
     min_ess : float

@@ -161,7 +161,7 @@ def test_ladder_off_a_market_reweights_gbm_rows_against_the_closed_form():
     """A GBM position off a market: every scenario reweighted from the one simulation
     (spot and vol curve moved); value and P&L against Black–Scholes on the curves (flat
     here: the zero rate and the vol) within k·SE (tests/test_ladder_market.py: curves, cash
-    dividends, Heston rows)."""
+    dividends, a mixed table; tests/test_ladder_market_heston.py: Heston rows)."""
     from greeks.models.gbm.analytic import black_scholes
 
     market = {"valuation_date": "2027-03-01",

@@ -1,5 +1,6 @@
 """The ladder of GBM positions off a market (curves, a vol term structure, cash dividends)
-reweighted from one simulation, against closed forms and a quadrature written here."""
+reweighted from one simulation, against closed forms and a quadrature written here; a table
+mixing them with Heston and american rows."""
 
 import copy
 import math
@@ -39,7 +40,8 @@ MARKET = {"valuation_date": VALUATION,
                     "dividends": [{"ex_date": "2027-03-03", "amount": 1.0}]},
               "H": {"spot": 100.0, "curve": "USD",
                     "heston": {"v0": 0.04, "kappa": 1.5, "theta": 0.05, "xi": 0.4,
-                               "rho": -0.6}}}}
+                               "rho": -0.6}},
+              "W": {"spot": 60.0, "curve": "USD", "vol": 0.25}}}  # pays nothing
 
 
 def position(id_, underlying, expiry, instrument="european", option_type="call",
@@ -215,35 +217,45 @@ def test_path_dependent_rows_against_full_repricing():
 
 
 def test_one_table_mixes_reweighted_and_resimulated_rows():
-    """A GBM row reweighted; a Heston row re-priced at every scenario; a GBM row whose first
-    score step (a cash dividend two days in) leaves the spot shifts too few effective paths,
-    re-simulated there: the total against the closed forms and the quadrature."""
+    """A GBM row reweighted; a Heston row reweighted at the spot moves and re-priced at the
+    vol moves; a GBM row whose first score step (a cash dividend two days in) leaves the
+    spot shifts too few effective paths, re-simulated there; an american call on an
+    underlying that pays nothing (never exercised: the European value), re-priced at every
+    scenario: the total against the closed forms and the quadrature."""
     positions = pd.DataFrame([position("x", "X", "2027-12-17", quantity=2.0),
                               position("h", "H", "2027-12-17", option_type="put",
                                        quantity=-1.0),
-                              position("z", "Z", "2027-09-17", strike=80.0, quantity=3.0)])
+                              position("z", "Z", "2027-09-17", strike=80.0, quantity=3.0),
+                              position("a", "W", "2027-09-17", instrument="american",
+                                       strike=60.0, quantity=2.0, fixings=12)])
     table = spot_ladder(positions, market=MARKET, spot="-5%,5%", vol="0,2%", paths=30_000,
                         seed=seed(303))
-    spot_moved = table["shift"] != 0
-    assert (table.loc[spot_moved, "source"] == "2 of 3 rows re-simulated").all()
-    assert (table.loc[~spot_moved, "source"] == "1 of 3 rows re-simulated").all()
+    spot_moved, vol_moved = table["shift"] != 0, table["vol_shift"] != 0
+    expected = 1 + spot_moved.astype(int) + vol_moved.astype(int)  # a; z; h
+    assert (table["source"] == [f"{n} of 4 rows re-simulated" for n in expected]).all()
     per_row = table.attrs["rows"].set_index("id")
-    assert per_row.loc["h"].isna().all() and np.isfinite(per_row.loc["x"]).all()
+    assert per_row.loc["a", ~per_row.columns.str.endswith("ess")].isna().all()
+    assert np.isfinite(per_row.loc["x"]).all()
+    assert np.isfinite(per_row.loc["h", ["-0.05/vol+0", "+0/vol+0", "+0.05/vol+0"]]).all()
+    assert per_row.loc["h", ["-0.05/vol+0.02", "+0.05/vol+0.02"]].isna().all()
     assert np.isnan(per_row.loc["z", "+0.05/vol+0"]) and per_row.loc["z", "+0.05/vol+0_ess"] < 0.1
     heston = load(positions, MARKET).set_index("id").loc["h"]
+    t = years("2027-09-17", VALUATION)
+    rate_w = integral(RATES, t)
 
     def value(x, y):
         moved = heston.copy()
         moved["spot"] *= 1 + x
         moved["v0"] = (math.sqrt(moved["v0"]) + y) ** 2
-        z = positions.iloc[2]
+        z, a = positions.iloc[2], positions.iloc[3]
         return (2.0 * x_value(positions.iloc[0], x, y) - closed_form(moved)[0]
-                + 3.0 * dropped_value(z, 80.0 * (1 + x), 0.3 + y, "2027-03-03", 1.0))
+                + 3.0 * dropped_value(z, 80.0 * (1 + x), 0.3 + y, "2027-03-03", 1.0)
+                + 2.0 * black_scholes(a, 60.0 * (1 + x), rate_w, rate_w, (0.25 + y) ** 2 * t))
 
     references = np.array([value(x, y) for x, y in zip(table["shift"], table["vol_shift"])])
     k = k_for(2 * len(table))
     assert_within(table["value"], references, table["value_se"], k=k, label="value")
-    moved = spot_moved | (table["vol_shift"] != 0)
+    moved = spot_moved | vol_moved
     assert_within(table["pnl"][moved], references[moved] - value(0.0, 0.0),
                   table["pnl_se"][moved], k=k, label="pnl")
 

@@ -378,6 +378,7 @@ class Heston(Model):
             controls[1:4] = 0.0
 
     zero_volatility = True
+    ladder_market = True  # greeks.models.heston.ladder
 
     def vega_sigma(self, params):
         return math.sqrt(params[0])
