@@ -34,6 +34,10 @@ class DatedGrid(NamedTuple):
     dynamics: object         # the greeks.market.dynamics.Dynamics simulated
     cash_rows: np.ndarray    # per row: a cash dividend on or before its expiry
 
+    def log_growth(self) -> np.ndarray:
+        """log G(t_k)/G(t_{k−1}) of each grid step (t_0 = 0, G(0) = 1)."""
+        return np.diff(np.log(self.growth), prepend=0.0)
+
 
 def dated_grid(dynamics, grid: np.ndarray, indices: list, maturities: np.ndarray,
                asian: np.ndarray, gbm: bool) -> DatedGrid:

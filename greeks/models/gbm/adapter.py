@@ -110,8 +110,7 @@ class GBM(Model):
             multipliers = self._multipliers(group, w)
         else:  # every grid column a monitoring date: the row's own, no model steps
             assert group.date_index.size == group.times.size
-            steps = survival.dated_steps(market.clock, np.diff(np.log(market.growth),
-                                                               prepend=0.0), market.shift)
+            steps = survival.dated_steps(market.clock, market.log_growth(), market.shift)
             survival.simulate_steps(rng, n_paths, steps, math.log(group.spot), up,
                                     spec.barrier[0], group.antithetic, w, x, weight,
                                     derivatives)
@@ -133,8 +132,7 @@ class GBM(Model):
         if market is None:
             w, s = self._paths(group, rng, n_paths)
         else:
-            w, s, _ = dated.simulate_dated(rng, n_paths, market.clock,
-                                           np.diff(np.log(market.growth), prepend=0.0),
+            w, s, _ = dated.simulate_dated(rng, n_paths, market.clock, market.log_growth(),
                                            market.cash, group.spot, group.antithetic)
         rows = []
         spec = group.payoff
@@ -350,7 +348,7 @@ def _exercise_paths_dated(group, stream, n_paths: int, sensitivities: bool,
     S0 (1 ± h), S0 (1 ± 2h) (h = ``greeks.payoffs.SPOT_STEP``); and where the group
     estimates theta or rho, their weights (:mod:`greeks.models.gbm.exercise_carry`)."""
     market = group.market
-    log_growth = np.diff(np.log(market.growth), prepend=0.0)
+    log_growth = market.log_growth()
     sigma = group.params[0]
 
     def paths(clock, spot, growth=log_growth):
@@ -394,7 +392,7 @@ def _likelihood_ratio_dated(group, rng, n_paths, coef, collect, out, sums):
     E[Ŝ] is affine in S0, so E[L m] = ∂²E[L]/∂S0² = 0 with cash dividends too (m the gamma
     weight on the first score segment, which ends on or before the first ex-date)."""
     market = group.market
-    log_growth = np.diff(np.log(market.growth), prepend=0.0)
+    log_growth = market.log_growth()
     w, s, unfloored = dated.simulate_dated(rng, n_paths, market.clock, log_growth,
                                            market.cash, group.spot, group.antithetic)
     dated.likelihood_ratio_dated(

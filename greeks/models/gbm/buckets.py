@@ -111,6 +111,6 @@ def bucket_paths(group, rng, count):
     """A chunk's dated paths (W̃, S, Ŝ) in antithetic pairs
     (:func:`greeks.models.gbm.dated.simulate_dated`)."""
     market = group.market
-    log_growth = np.diff(np.log(market.growth), prepend=0.0)
+    log_growth = market.log_growth()
     return dated.simulate_dated(rng, count, market.clock, log_growth, market.cash, group.spot,
                                 True)

@@ -108,7 +108,7 @@ def carry_paths(group, w: np.ndarray, paths) -> CarryPaths:
         nan = np.full((2,) + w.shape, np.nan)
         return CarryPaths(rate_score, nan, states, np.full((2, times.size), np.nan), terms)
     g_r, g_q, g_w = _reshaping(group.market.dynamics, times)
-    log_growth = np.diff(np.log(group.market.growth), prepend=0.0)
+    log_growth = group.market.log_growth()
     reshaped = np.stack([paths(clock + e * g_w, log_growth + e * np.diff(g_r - g_q, prepend=0.0))
                          for e in (step, -step)])
     return CarryPaths(rate_score, reshaped, states, np.stack([-step * g_r, step * g_r]), terms)

@@ -144,7 +144,7 @@ def _dated_paths(group, rng, n: int):
     :func:`greeks.models.gbm.dated.simulate_dated` (no antithetic pairs) and the ratio of
     :func:`dated_ratio` on each row's score dates."""
     market = group.market
-    w, s, _ = simulate_dated(rng, n, market.clock, np.diff(np.log(market.growth), prepend=0.0),
+    w, s, _ = simulate_dated(rng, n, market.clock, market.log_growth(),
                              market.cash, group.spot)
 
     def ratio(j, logs, vols):
