@@ -250,34 +250,23 @@ def _reweighted(plan: _Plan, rows: int, options, scenarios: _Scenarios) -> _Rewe
 class _Reprice:
     """(value, variance) of the rows at ``positions`` of ``frame`` re-priced at a scenario
     by a full simulation (:func:`greeks.price_portfolio`, plain estimators, the ladder's
-    run options ``run``), every spot moved by 1 + x and volatility by y (:func:`_shifted`)."""
+    run options ``run``), every spot moved by 1 + x and volatility by y (:func:`_shifted`);
+    off a ``market``, ``frame`` the raw positions (as given) priced off the market with
+    every spot and vol curve moved (:func:`_shifted_market`)."""
 
-    def __init__(self, frame: pd.DataFrame, run: dict, extra_columns):
+    def __init__(self, frame: pd.DataFrame, run: dict, extra_columns, market=None):
         self.frame, self.run, self.extra_columns = frame, run, extra_columns
-
-    def __call__(self, positions: np.ndarray, shift: float, vol_shift: float):
-        from greeks.api import price_portfolio
-
-        priced = price_portfolio(_shifted(self.frame.iloc[positions], shift, vol_shift),
-                                 plain=True, extra_columns=self.extra_columns,
-                                 **self.run).attrs["total"]
-        return priced["price"], priced["price_se"] ** 2
-
-
-class _MarketReprice(_Reprice):
-    """:class:`_Reprice` of positions off ``market``: the raw positions (``frame``, as
-    given) priced off the market with every spot and vol curve moved
-    (:func:`_shifted_market`)."""
-
-    def __init__(self, raw: pd.DataFrame, market, run: dict, extra_columns):
-        super().__init__(raw, run, extra_columns)
         self.market = market
 
     def __call__(self, positions: np.ndarray, shift: float, vol_shift: float):
         from greeks.api import price_portfolio
 
-        moved_market, moved_rows = _shifted_market(self.market, self.frame, shift, vol_shift)
-        priced = price_portfolio(moved_rows.iloc[positions], market=moved_market, plain=True,
+        if self.market is None:
+            market, rows = None, _shifted(self.frame.iloc[positions], shift, vol_shift)
+        else:
+            market, moved = _shifted_market(self.market, self.frame, shift, vol_shift)
+            rows = moved.iloc[positions]
+        priced = price_portfolio(rows, market=market, plain=True,
                                  extra_columns=self.extra_columns, **self.run).attrs["total"]
         return priced["price"], priced["price_se"] ** 2
 
@@ -343,7 +332,7 @@ PILOT = 20_000
 
 
 def _market_positions(source, market, vol_grid, run: dict, extra_columns):
-    """(validated frame, :class:`_MarketReprice`) of positions priced off ``market``;
+    """(validated frame, its :class:`_Reprice`) of positions priced off ``market``;
     every vol curve must stay valid under every shift (:func:`_shifted_vols`)."""
     from greeks.market import load_market
     from greeks.market.positions import resolve
@@ -358,7 +347,7 @@ def _market_positions(source, market, vol_grid, run: dict, extra_columns):
     frame = resolve(raw, name, market, lines, extra_columns=extra_columns)
     for vol_shift in vol_grid:
         _shifted_vols(market, float(vol_shift))
-    return frame, _MarketReprice(raw, market, run, extra_columns)
+    return frame, _Reprice(raw, run, extra_columns, market)
 
 
 def _shifted_market(market, raw: pd.DataFrame, shift: float, vol_shift: float):
