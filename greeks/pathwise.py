@@ -52,6 +52,19 @@ def extrapolated(up, down, up2, down2, h: float):
     return (8.0 * (up - down) - (up2 - down2)) / (12.0 * h)
 
 
+@njit(cache=True, nogil=True, inline="always")
+def store(p, level, slope, omega, strike, discount, spot, payoff, delta, vega):
+    """Path p's discounted payoff D max(ω(A − K), 0) and its pathwise delta D ω 1{ω(A − K) > 0}
+    A/S0 and vega D ω 1{ω(A − K) > 0} ∂A/∂σ, from A = ``level`` and ∂A/∂σ = ``slope``."""
+    intrinsic = omega * (level - strike)
+    if intrinsic > 0.0:
+        payoff[p] = discount * intrinsic
+        delta[p] = discount * omega * level / spot
+        vega[p] = discount * omega * slope
+    else:
+        payoff[p] = delta[p] = vega[p] = 0.0
+
+
 @njit(cache=True, nogil=True)
 def gbm_values(s, w, times, dates, asian, omega, strike, discount, spot, sigma, payoff, delta,
                vega):
@@ -69,10 +82,4 @@ def gbm_values(s, w, times, dates, asian, omega, strike, discount, spot, sigma, 
         else:
             level = s[p, last]
             slope = level * (w[p, last] - sigma * times[last])
-        intrinsic = omega * (level - strike)
-        if intrinsic > 0.0:
-            payoff[p] = discount * intrinsic
-            delta[p] = discount * omega * level / spot
-            vega[p] = discount * omega * slope
-        else:
-            payoff[p] = delta[p] = vega[p] = 0.0
+        store(p, level, slope, omega, strike, discount, spot, payoff, delta, vega)

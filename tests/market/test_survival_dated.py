@@ -9,9 +9,12 @@ each date is kept on a uniform grid with the barrier and the strike on nodes, ta
 piecewise linear between the nodes, and each step's Gaussian integral over the surviving
 side is done exactly on each linear piece (Φ and φ), so the only error is the
 interpolation's, O(h²): two grids, h and h/2, extrapolated (Richardson), their difference
-taken as the reference's error.  Delta is the central difference of the value in S0 and
-vega that of the vol curve moved in parallel (every node σ_j ± ε), both on the quadrature
-(no sampling error).
+taken as the reference's error.  Delta and gamma are the first and second central
+differences of the value in S0, vega that of the vol curve moved in parallel (every node
+σ_j ± ε), rho that of the zero curve moved in parallel (every zero rate z_j ± ε, the carry
+and the discount alike), and theta the value seen from the next calendar day (every date and
+node kept, their year fractions from there) less today's, all on the quadrature (no
+sampling error).
 """
 
 import math
@@ -52,23 +55,29 @@ BOOK = pd.DataFrame([
      "fixing_dates": ";".join(WEEKLY)},
 ])
 GREEKS = ("price", "delta", "vega")
+FURTHER = ("gamma", "rho_rate", "theta_per_day")
 
 
 # --- the reference -----------------------------------------------------------------------------
 
-def _total_variance(t: float, shift: float) -> float:
+def _total_variance(t: float, shift: float, valuation: str = VALUATION) -> float:
     """w(t) of the vol curve with every node moved by ``shift``: linear through (0, 0) and
-    (t_j, σ_j² t_j), σ_n² t beyond the last node."""
-    knots = [0.0] + [years(d, VALUATION) for d in VOL["dates"]]
+    (t_j, σ_j² t_j), σ_n² t beyond the last node (year fractions from ``valuation``)."""
+    knots = [0.0] + [years(d, valuation) for d in VOL["dates"]]
     vols = [v + shift for v in VOL["vols"]]
     values = [0.0] + [v * v * u for v, u in zip(vols, knots[1:])]
     return float(np.interp(t, knots, values)) if t <= knots[-1] else vols[-1] ** 2 * t
 
 
-def _log_growth(t: float) -> float:
+def _curve(shift: float) -> dict:
+    """The zero curve with every zero rate moved by ``shift`` (a parallel shift)."""
+    return {**CURVE, "zero_rates": [z + shift for z in CURVE["zero_rates"]]}
+
+
+def _log_growth(t: float, rate_shift: float = 0.0, valuation: str = VALUATION) -> float:
     """log G(t): the integrated rate less the yield, and the proportional drop once paid."""
-    dropped = t >= years(DIVIDEND["ex_date"], VALUATION)
-    return (integral(CURVE, "zero_rates", t, VALUATION) - YIELD * t
+    dropped = t >= years(DIVIDEND["ex_date"], valuation)
+    return (integral(_curve(rate_shift), "zero_rates", t, valuation) - YIELD * t
             + (math.log(1.0 - DIVIDEND["yield"]) if dropped else 0.0))
 
 
@@ -111,39 +120,65 @@ def _step(v: np.ndarray, h: float, mu: float, s: float) -> np.ndarray:
     return out
 
 
-def _quadrature(spots, times, shift, row, per_sd):
-    """DF(T) E[g(S_T) 1{S survives every date}] from each of ``spots`` on a grid of
-    spacing about min s_i / ``per_sd``, the barrier and the strike on nodes.  A down
-    barrier is an up barrier in −x (the steps' means change sign, the normals do not)."""
-    clock = np.array([_total_variance(t, shift) for t in times])
-    grown = np.array([_log_growth(t) for t in times])
-    s = np.sqrt(np.diff(clock, prepend=0.0))
+def _chain(row, vol_shift=0.0, rate_shift=0.0, valuation=VALUATION):
+    """The row's steps seen from ``valuation`` (its dates' year fractions from there, every
+    date and node kept): their means μ_i and sds s_i, in −x for a down barrier, and DF(T)."""
+    times = np.array([years(d, valuation) for d in row["fixing_dates"].split(";")])
+    clock = np.array([_total_variance(t, vol_shift, valuation) for t in times])
+    grown = np.array([_log_growth(t, rate_shift, valuation) for t in times])
     sign = 1.0 if row["barrier_type"] == "up-and-out" else -1.0
     mu = sign * (np.diff(grown, prepend=0.0) - 0.5 * np.diff(clock, prepend=0.0))
+    discount = math.exp(-integral(_curve(rate_shift), "zero_rates", times[-1], valuation))
+    return mu, np.sqrt(np.diff(clock, prepend=0.0)), discount
+
+
+def _spacing(row, s, per_sd):
+    """About min s_i / ``per_sd`` with the barrier and the strike on nodes."""
+    span = abs(math.log(row["barrier"]) - math.log(row["strike"]))
+    return span / math.ceil(span * per_sd / s.min())
+
+
+def _quadrature(spots, row, per_sd, vol_shift=0.0, rate_shift=0.0, valuation=VALUATION,
+                h=None):
+    """DF(T) E[g(S_T) 1{S survives every date}] from each of ``spots`` (the chain of
+    :func:`_chain`) on a grid of spacing ``h`` (default :func:`_spacing` of that chain),
+    the barrier and the strike on nodes.  A down barrier is an up barrier in −x (the
+    steps' means change sign, the normals do not)."""
+    mu, s, discount = _chain(row, vol_shift, rate_shift, valuation)
+    sign = 1.0 if row["barrier_type"] == "up-and-out" else -1.0
     barrier, strike = sign * math.log(row["barrier"]), sign * math.log(row["strike"])
-    h = (barrier - strike) / math.ceil((barrier - strike) * per_sd / s.min())
-    reach = barrier - strike + 10.0 * math.sqrt(clock[-1]) + np.abs(mu).sum() + 1.0
+    h = _spacing(row, s, per_sd) if h is None else h
+    reach = barrier - strike + 10.0 * math.sqrt((s * s).sum()) + np.abs(mu).sum() + 1.0
     nodes = barrier - h * np.arange(math.ceil(reach / h), -1, -1)
     omega = 1.0 if row["option_type"] == "call" else -1.0
     v = np.maximum(omega * (np.exp(sign * nodes) - row["strike"]), 0.0)
-    for i in range(times.size - 1, 0, -1):
+    for i in range(s.size - 1, 0, -1):
         v = _step(v, h, mu[i], s[i])
-    discount = math.exp(-integral(CURVE, "zero_rates", times[-1], VALUATION))
     return np.array([discount * _weights(sign * math.log(spot), nodes, mu[0], s[0]) @ v
                      for spot in spots])
 
 
-def reference(row, spot=100.0, bump=1e-3, vol_bump=1e-3):
-    """(price, delta, vega) and their error bound: Richardson on grids of s/20 and s/40,
-    delta and vega by central differences (bumps ``bump`` S0 and ``vol_bump``)."""
-    times = np.array([years(d, VALUATION) for d in row["fixing_dates"].split(";")])
+def reference(row, spot=100.0, bump=1e-3, vol_bump=1e-3, rate_bump=1e-3):
+    """(price, delta, vega, gamma, rho, theta) and their error bound: Richardson on grids
+    of s/20 and s/40; delta and gamma by central differences in S0 (bump ``bump`` S0),
+    vega and rho in the parallel shifts of the vol curve and of the zero rates
+    (``vol_bump``, ``rate_bump``), theta the value seen from the next calendar day (on
+    today's grid) less today's, NaN when the first date is within a day."""
+    later = (pd.Timestamp(VALUATION) + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    first = years(row["fixing_dates"].split(";")[0], VALUATION)
     values = []
     for per_sd in (20, 40):
-        base, up, down = _quadrature([spot, spot * (1 + bump), spot * (1 - bump)], times, 0.0,
-                                     row, per_sd)
-        vega = (_quadrature([spot], times, vol_bump, row, per_sd)[0]
-                - _quadrature([spot], times, -vol_bump, row, per_sd)[0]) / (2 * vol_bump)
-        values.append(np.array([base, (up - down) / (2 * bump * spot), vega]))
+        base, up, down = _quadrature([spot, spot * (1 + bump), spot * (1 - bump)], row,
+                                     per_sd)
+        vega = (_quadrature([spot], row, per_sd, vol_shift=vol_bump)[0]
+                - _quadrature([spot], row, per_sd, vol_shift=-vol_bump)[0]) / (2 * vol_bump)
+        rho = (_quadrature([spot], row, per_sd, rate_shift=rate_bump)[0]
+               - _quadrature([spot], row, per_sd, rate_shift=-rate_bump)[0]) / (2 * rate_bump)
+        h = _spacing(row, _chain(row)[1], per_sd)
+        theta = (_quadrature([spot], row, per_sd, valuation=later, h=h)[0] - base
+                 if first > 1.0 / 365.0 else math.nan)
+        values.append(np.array([base, (up - down) / (2 * bump * spot), vega,
+                                (up - 2.0 * base + down) / (bump * spot) ** 2, rho, theta]))
     coarse, fine = values
     return fine + (fine - coarse) / 3.0, np.abs(fine - coarse) / 3.0
 
@@ -154,7 +189,7 @@ def test_the_quadrature_converges_and_matches_a_plain_simulation():
     (400,000 paths)."""
     row = BOOK.iloc[1]
     times = np.array([years(d, VALUATION) for d in row["fixing_dates"].split(";")])
-    values = [_quadrature([100.0], times, 0.0, row, n)[0] for n in (20, 40, 80)]
+    values = [_quadrature([100.0], row, n)[0] for n in (20, 40, 80)]
     assert abs(values[1] - values[0]) / abs(values[2] - values[1]) > 3.5
     rng = np.random.default_rng(seed(70))
     n = 400_000
@@ -172,29 +207,44 @@ def test_the_quadrature_converges_and_matches_a_plain_simulation():
 
 # --- the engine against it ---------------------------------------------------------------------
 
-def _runs(book, count, paths, start):
-    return [price_portfolio(book, market=MARKET, paths=paths, seed=s, threads=1)
+def _runs(book, count, paths, start, **options):
+    return [price_portfolio(book, market=MARKET, paths=paths, seed=s, threads=1, **options)
             for s in seeds(count, start)]
 
 
 def test_dated_knock_outs_match_the_quadrature_and_their_standard_errors_the_spread():
     """An up-and-out call monitored daily and a down-and-out put monitored weekly past the
     last vol node, on a 3-node zero curve, a yield, a 3-node vol curve and a proportional
-    dividend: price, delta and vega within k·SE of the reference at every seed, and the
-    SEs against the spread over the seeds."""
-    runs = _runs(BOOK, 10, 20_000, 71)
+    dividend: price, delta, vega, gamma, rho (per 1.00 of a parallel zero-rate shift) and
+    theta (the one-day change) within k·SE of the reference at every seed and for their
+    mean, the SE the estimate's combined with the reference's Richardson error; the call's
+    theta NaN (its first date is the next day).  The put's theta, small against its SE at
+    20,000 paths, again at 500,000.  The SEs against the spread over the seeds."""
+    runs = _runs(BOOK, 10, 20_000, 71, greeks="gamma,rho,theta")
     assert all(set(run["method"]) == {"survival+pathwise+antithetic"} for run in runs)
-    estimates = np.stack([run[list(GREEKS)].to_numpy(dtype=float) for run in runs])
-    ses = np.stack([run[[f"{g}_se" for g in GREEKS]].to_numpy(dtype=float) for run in runs])
-    k = k_for(estimates.size + estimates[0].size)
+    names = GREEKS + FURTHER
+    estimates = np.stack([run[list(names)].to_numpy(dtype=float) for run in runs])
+    ses = np.stack([run[[f"{g}_se" for g in names]].to_numpy(dtype=float) for run in runs])
+    put = BOOK.iloc[[1]].reset_index(drop=True)
+    theta = price_portfolio(put, market=MARKET, paths=500_000, seed=seed(81), threads=1,
+                            greeks="theta")
+    references = [reference(row) for _, row in BOOK.iterrows()]
+    defined = np.array([~np.isnan(expected) for expected, _ in references])
+    k = k_for(11 * int(defined.sum()) + 1)  # each seed and the mean, and the put's theta
     for j, row in BOOK.iterrows():
-        expected, error = reference(row)
-        labels = [f"{row['id']} {g}" for g in GREEKS]
-        assert_within(estimates[:, j], expected, combined_se(ses[:, j], error), k,
-                      label=labels)
-        pooled = np.sqrt((ses[:, j] ** 2).mean(axis=0) / len(runs))  # the mean over seeds
-        assert_within(estimates[:, j].mean(axis=0), expected, combined_se(pooled, error), k,
+        expected, error = references[j]
+        on = defined[j]
+        assert np.isnan(estimates[:, j, ~on]).all() and np.isnan(ses[:, j, ~on]).all()
+        labels = [f"{row['id']} {g}" for g, kept in zip(names, on) if kept]
+        assert_within(estimates[:, j, on], expected[on], combined_se(ses[:, j, on], error[on]),
+                      k, label=labels)
+        pooled = np.sqrt((ses[:, j, on] ** 2).mean(axis=0) / len(runs))  # the mean over seeds
+        assert_within(estimates[:, j, on].mean(axis=0), expected[on],
+                      combined_se(pooled, error[on]), k,
                       label=[f"{label} (mean)" for label in labels])
+    assert_within(theta["theta_per_day"][0], references[1][0][5],
+                  combined_se(theta["theta_per_day_se"][0], references[1][1][5]), k,
+                  label="do-put theta (500,000 paths)")
     assert_se_matches_spread(estimates.reshape(len(runs), -1), ses.reshape(len(runs), -1))
 
 

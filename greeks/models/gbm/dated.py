@@ -36,7 +36,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from greeks import estimators, payoffs
+from greeks import estimators, pathwise, payoffs
 
 
 @njit(cache=True, nogil=True)
@@ -180,13 +180,7 @@ def pathwise_values(s, w, clock, shift, dates, asian, omega, strike, discount, s
         if asian:
             level /= dates.size
             slope /= dates.size
-        intrinsic = omega * (level - strike)
-        if intrinsic > 0.0:
-            payoff[p] = discount * intrinsic
-            delta[p] = discount * omega * level / spot
-            vega[p] = discount * omega * slope
-        else:
-            payoff[p] = delta[p] = vega[p] = 0.0
+        pathwise.store(p, level, slope, omega, strike, discount, spot, payoff, delta, vega)
 
 
 @njit(cache=True, nogil=True)
