@@ -86,6 +86,20 @@ def k_for(checks: int, rate: float = FALSE_FAILURES, df: int | None = None) -> f
     return max(K, float(stats.norm.isf(q) if df is None else stats.t.isf(q, df)))
 
 
+def assert_ladder_matches(table, value):
+    """Every scenario of a ladder ``table`` (:func:`greeks.spot_ladder`) against
+    ``value(x, y)``, the book's reference value at spot shift x and vol shift y: the values,
+    and at the moved scenarios the P&L against value(0, 0), each within k·its SE (k for all
+    the checks together).  Returns the moved scenarios' mask."""
+    references = np.array([value(x, y) for x, y in zip(table["shift"], table["vol_shift"])])
+    k = k_for(2 * len(table))
+    assert_within(table["value"], references, table["value_se"], k=k, label="value")
+    moved = (table["shift"] != 0) | (table["vol_shift"] != 0)
+    assert_within(table["pnl"][moved], references[moved] - value(0.0, 0.0),
+                  table["pnl_se"][moved], k=k, label="pnl")
+    return moved
+
+
 def combined_se(*ses):
     """The standard error of a difference (or sum) of independent estimates."""
     return np.sqrt(sum(np.asarray(s, dtype=float) ** 2 for s in ses))

@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 from helpers import (
+    assert_ladder_matches,
     assert_se_matches_spread,
     assert_within,
     combined_se,
@@ -79,12 +80,7 @@ def test_spot_scenarios_against_the_fourier_price_on_the_curves():
     per_row = table.attrs["rows"].drop(columns="id")
     spot_columns = [f"{x}/vol+0" for x in ("-0.05", "+0", "+0.05")]
     assert np.isfinite(per_row[spot_columns].to_numpy(dtype=float)).all()
-    references = np.array([book_value(x, y) for x, y in zip(table["shift"], table["vol_shift"])])
-    k = k_for(2 * len(table))
-    assert_within(table["value"], references, table["value_se"], k=k, label="value")
-    moved = (table["shift"] != 0) | (table["vol_shift"] != 0)
-    assert_within(table["pnl"][moved], references[moved] - book_value(0.0, 0.0),
-                  table["pnl_se"][moved], k=k, label="pnl")
+    assert_ladder_matches(table, book_value)
 
 
 def test_pnl_standard_errors_match_the_spread_over_seeds():
