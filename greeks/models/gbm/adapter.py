@@ -93,10 +93,11 @@ class GBM(Model):
         """One knock-out row on survival-conditioned paths (:mod:`greeks.survival`): price,
         pathwise delta and vega into ``out``; returns Y (as the one column of a price
         array), its column and the multiplier function of the further Greeks.  Off a
-        market (no cash dividend up to expiry) the steps are the dated chain's on the
-        variance clock (:func:`greeks.survival.dated_steps`), vega the parallel vol shift's,
-        and of the further Greeks gamma only (:func:`greeks.models.gbm.dated.gamma_weights`
-        on the variance clock's W̃)."""
+        market the steps are the dated chain's on the variance clock, the cash drops at the
+        ex-dates up to expiry among them (:func:`greeks.survival.dated_steps`; the grid holds
+        the row's dates and those ex-dates), vega the parallel vol shift's, and of the
+        further Greeks gamma only (:func:`greeks.models.gbm.dated.gamma_weights` on the
+        variance clock's W̃)."""
         m = group.times.size
         w, x = np.empty((n_paths, m)), np.empty((n_paths, m))
         weight, derivatives = np.empty(n_paths), np.empty((n_paths, 4))
@@ -108,9 +109,11 @@ class GBM(Model):
                               group.rate - group.dividend, group.params[0], up,
                               spec.barrier[0], group.antithetic, w, x, weight, derivatives)
             multipliers = self._multipliers(group, w)
-        else:  # every grid column a monitoring date: the row's own, no model steps
-            assert group.date_index.size == group.times.size
-            steps = survival.dated_steps(market.clock, market.log_growth(), market.shift)
+        else:  # the grid: the row's dates and the cash ex-dates up to its expiry
+            watched = np.zeros(m, dtype=bool)
+            watched[group.date_index] = True
+            steps = survival.dated_steps(market.clock, market.log_growth(), market.shift,
+                                         market.cash, watched)
             survival.simulate_steps(rng, n_paths, steps, math.log(group.spot), up,
                                     spec.barrier[0], group.antithetic, w, x, weight,
                                     derivatives)
