@@ -91,10 +91,9 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     rows: conditional Monte Carlo, except under lr, and except where a cash dividend falls
     on or before their expiry: the price given the variance path is then no Black–Scholes
     value, :mod:`greeks.models.heston.dropped`; GBM knock-outs: survival conditioning on
-    the dated chain's steps, except under lr and except where a cash dividend falls on or
-    before their expiry: a cash drop is no shift of log S, so the step across it is not the
-    kernel's Gaussian step in log S; GBM european and asian rows without such a dividend:
-    pathwise under pathwise, :func:`greeks.models.gbm.dated.pathwise_values`).  American
+    the dated chain's steps, cash drops included, except under lr; GBM european and asian
+    rows without such a dividend: pathwise under pathwise,
+    :func:`greeks.models.gbm.dated.pathwise_values`).  American
     and bermudan rows go under
     every method by their fitted exercise policy (:mod:`greeks.exercise`).  Rows whose
     likelihood-ratio delta weight is unusable (:func:`lr_delta_unusable`) and that are not
@@ -140,7 +139,7 @@ def _estimator(model_name: str, code: int, barrier_type, from_zero: bool, off_ma
     if plain:
         return Estimator(Family.LR, "lr", True)
     if off_market:  # rows priced off a market: the families that take its curves
-        if method != "lr" and knock_out and not paying:
+        if method != "lr" and knock_out:
             return Estimator(Family.SURVIVAL, SURVIVAL_LABEL)
         if method == "pathwise" and code in model.pathwise and not paying:
             return Estimator(Family.PATHWISE, "pathwise+antithetic")

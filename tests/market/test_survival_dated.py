@@ -15,6 +15,17 @@ differences of the value in S0, vega that of the vol curve moved in parallel (ev
 and the discount alike), and theta the value seen from the next calendar day (every date and
 node kept, their year fractions from there) less today's, all on the quadrature (no
 sampling error).
+
+Cash dividends: the chain's dates are then the row's and the cash ex-dates up to its expiry,
+and the price drops at an ex-date, S → max(S − D, 0), before the date's monitoring (a
+monitoring date on an ex-date watches the price after the drop).  Backwards, the value just
+after the drop becomes the value just before it through x ↦ ±log(e^{±x} − D) (a cubic
+spline of the smooth value between its nodes, O(h⁴)); on a monitoring date that value lives
+on the surviving side of log(B + D) in the pre-drop coordinate, put on a node of its own
+grid (the next step's integral takes the grids' offset into its mean); an ex-date that is
+not one keeps the value on the nodes past the barrier too, where a path may be and return
+by the next monitoring date.  A price taken to 0 keeps g(0) under an up barrier and is
+knocked out under a down one.
 """
 
 import math
@@ -31,6 +42,7 @@ from helpers import (
     seeds,
     years,
 )
+from scipy.interpolate import CubicSpline
 from scipy.special import ndtr
 
 from greeks.api import price_portfolio
@@ -56,15 +68,47 @@ BOOK = pd.DataFrame([
 ])
 GREEKS = ("price", "delta", "vega")
 FURTHER = ("gamma", "rho_rate", "theta_per_day")
+# cash dividends: on a business day (a monitoring date of the daily call and, 2027-05-10, of
+# the weekly put) and on a Thursday (none of the weekly put's)
+CASH = [{"ex_date": "2027-05-10", "amount": 1.5}, {"ex_date": "2027-08-12", "amount": 1.2}]
+PAYING = {**UNDERLYING, "dividends": [CASH[0], DIVIDEND, CASH[1]]}
+LARGE = {**UNDERLYING, "dividends": [{"ex_date": "2027-06-01", "amount": 60.0}]}
+UNDERLYINGS = {"X": UNDERLYING, "C": PAYING, "H": LARGE}
+CASH_MARKET = {**MARKET, "underlyings": UNDERLYINGS}
+CASH_BOOK = BOOK.assign(id=["c-uo-call", "c-do-put"], underlying="C")
+# a drop of 60 on a spot of 100 at a vol of 0.6 of the rows' own takes about 5% of the prices
+# to 0: the put's monitoring date on the ex-date watches S⁻ < B + D = 185 (and keeps the
+# paths at 0, which pay K), the call's ex-date is no monitoring date (its paths at 0 die)
+LARGE_BOOK = pd.DataFrame([
+    {"id": "h-uo-put", "instrument": "barrier", "option_type": "put", "strike": 100.0,
+     "barrier": 125.0, "barrier_type": "up-and-out", "expiry": "2027-09-01", "underlying": "H",
+     "vol": 0.6,
+     "fixing_dates": "2027-04-01;2027-05-03;2027-06-01;2027-07-01;2027-08-02;2027-09-01"},
+    {"id": "h-do-call", "instrument": "barrier", "option_type": "call", "strike": 40.0,
+     "barrier": 30.0, "barrier_type": "down-and-out", "expiry": "2027-09-15",
+     "underlying": "H", "vol": 0.6,
+     "fixing_dates": "2027-04-15;2027-05-14;2027-06-15;2027-07-15;2027-08-16;2027-09-15"},
+])
 
 
 # --- the reference -----------------------------------------------------------------------------
 
-def _total_variance(t: float, shift: float, valuation: str = VALUATION) -> float:
-    """w(t) of the vol curve with every node moved by ``shift``: linear through (0, 0) and
-    (t_j, σ_j² t_j), σ_n² t beyond the last node (year fractions from ``valuation``)."""
-    knots = [0.0] + [years(d, valuation) for d in VOL["dates"]]
-    vols = [v + shift for v in VOL["vols"]]
+def _underlying(row) -> dict:
+    """The row's underlying (of :data:`UNDERLYINGS`), with its own flat vol if it gives one."""
+    spec = UNDERLYINGS[row["underlying"]]
+    vol = row.get("vol")
+    return spec if vol is None or pd.isna(vol) else {**spec, "vol": float(vol)}
+
+
+def _total_variance(t: float, shift: float, valuation: str = VALUATION, vol=None) -> float:
+    """w(t) of the vol curve (default :data:`VOL`; a number: flat) with every node moved by
+    ``shift``: linear through (0, 0) and (t_j, σ_j² t_j), σ_n² t beyond the last node (year
+    fractions from ``valuation``)."""
+    vol = VOL if vol is None else vol
+    if not isinstance(vol, dict):
+        return (vol + shift) ** 2 * t
+    knots = [0.0] + [years(d, valuation) for d in vol["dates"]]
+    vols = [v + shift for v in vol["vols"]]
     values = [0.0] + [v * v * u for v, u in zip(vols, knots[1:])]
     return float(np.interp(t, knots, values)) if t <= knots[-1] else vols[-1] ** 2 * t
 
@@ -74,11 +118,14 @@ def _curve(shift: float) -> dict:
     return {**CURVE, "zero_rates": [z + shift for z in CURVE["zero_rates"]]}
 
 
-def _log_growth(t: float, rate_shift: float = 0.0, valuation: str = VALUATION) -> float:
-    """log G(t): the integrated rate less the yield, and the proportional drop once paid."""
-    dropped = t >= years(DIVIDEND["ex_date"], valuation)
-    return (integral(_curve(rate_shift), "zero_rates", t, valuation) - YIELD * t
-            + (math.log(1.0 - DIVIDEND["yield"]) if dropped else 0.0))
+def _log_growth(t: float, rate_shift: float = 0.0, valuation: str = VALUATION,
+                underlying: dict = UNDERLYING) -> float:
+    """log G(t): the integrated rate less the yield, and each proportional drop once paid
+    (cash drops are not in G)."""
+    kept = sum(math.log(1.0 - d["yield"]) for d in underlying["dividends"]
+               if "yield" in d and t >= years(d["ex_date"], valuation))
+    return (integral(_curve(rate_shift), "zero_rates", t, valuation)
+            - underlying["dividend_yield"] * t + kept)
 
 
 def _segments(u: np.ndarray, ratio: float):
@@ -102,16 +149,23 @@ def _weights(x: float, nodes: np.ndarray, mu: float, s: float) -> np.ndarray:
     return out
 
 
-def _step(v: np.ndarray, h: float, mu: float, s: float) -> np.ndarray:
-    """The value one date earlier on the same nodes: Σ_j W(a, j) v_j, W(a, j) of
-    :func:`_weights` from node a, which depends on j − a only (a convolution, cut where the
-    kernel is below 1e-30) but at the grid's ends, where a node has half a hat."""
+def _step(v: np.ndarray, h: float, mu: float, s: float, size: int | None = None) -> np.ndarray:
+    """The value one date earlier on the nodes x_a = x_0 + a h, a = 0 .. ``size`` − 1
+    (default: those of ``v``): Σ_j W(a, j) v_j, v piecewise linear on y_j = x_0 + j h, W(a, j)
+    of :func:`_weights` from node a, which depends on j − a only (a convolution, cut where the
+    kernel is below 1e-30) but at v's ends, where a node has half a hat; nodes past v's last
+    one (``size`` > v.size) see its half hat too.  An offset of v's nodes from the
+    output's, y_0 − x_0, is taken off ``mu``."""
+    size = v.size if size is None else size
     half = int(math.ceil((12.0 * s + abs(mu)) / h)) + 1
     u = (np.arange(-half, half + 2) * h - mu) / s
     mass, rise = _segments(u, h / s)
     left, right = np.concatenate(([0.0], rise[:-1])), mass - rise  # offsets −half..half
-    out = np.convolve(v, (left + right)[::-1])[half:half + v.size]
-    offset = np.arange(v.size)
+    full = np.convolve(v, (left + right)[::-1])  # full[a + half]: node a, −half ≤ a < size + half
+    out = np.zeros(size)
+    kept = min(size, v.size + half)
+    out[:kept] = full[half:half + kept]
+    offset = np.arange(size)
     top, bottom = v.size - 1 - offset, -offset
     near = np.abs(top) <= half
     out[near] -= right[top[near] + half] * v[-1]
@@ -121,15 +175,26 @@ def _step(v: np.ndarray, h: float, mu: float, s: float) -> np.ndarray:
 
 
 def _chain(row, vol_shift=0.0, rate_shift=0.0, valuation=VALUATION):
-    """The row's steps seen from ``valuation`` (its dates' year fractions from there, every
-    date and node kept): their means μ_i and sds s_i, in −x for a down barrier, and DF(T)."""
-    times = np.array([years(d, valuation) for d in row["fixing_dates"].split(";")])
-    clock = np.array([_total_variance(t, vol_shift, valuation) for t in times])
-    grown = np.array([_log_growth(t, rate_shift, valuation) for t in times])
+    """The row's chain seen from ``valuation`` (its dates' year fractions from there, every
+    date and node kept): its dates and the cash ex-dates up to its expiry, the steps' means
+    μ_i and sds s_i (in −x for a down barrier), the cash dropped at each date, whether each
+    is a monitoring date, and DF(T)."""
+    spec = _underlying(row)
+    fixings = np.array([years(d, valuation) for d in row["fixing_dates"].split(";")])
+    cash: dict = {}
+    for dividend in spec["dividends"]:
+        t = years(dividend["ex_date"], valuation)
+        if "amount" in dividend and t <= fixings[-1]:
+            cash[t] = cash.get(t, 0.0) + dividend["amount"]
+    times = np.union1d(fixings, list(cash))
+    drops = np.array([cash.get(t, 0.0) for t in times])
+    assert drops[-1] == 0.0  # the drop's map reads a smooth value (no payoff kink)
+    clock = np.array([_total_variance(t, vol_shift, valuation, spec["vol"]) for t in times])
+    grown = np.array([_log_growth(t, rate_shift, valuation, spec) for t in times])
     sign = 1.0 if row["barrier_type"] == "up-and-out" else -1.0
     mu = sign * (np.diff(grown, prepend=0.0) - 0.5 * np.diff(clock, prepend=0.0))
     discount = math.exp(-integral(_curve(rate_shift), "zero_rates", times[-1], valuation))
-    return mu, np.sqrt(np.diff(clock, prepend=0.0)), discount
+    return mu, np.sqrt(np.diff(clock, prepend=0.0)), drops, np.isin(times, fixings), discount
 
 
 def _spacing(row, s, per_sd):
@@ -138,22 +203,72 @@ def _spacing(row, s, per_sd):
     return span / math.ceil(span * per_sd / s.min())
 
 
+def _dropped(v: np.ndarray, row, cash: float, watched: bool, h: float, below: int):
+    """The value just before a cash drop, as a function of the pre-drop coordinate y, from
+    ``v``, the value just after it on the nodes x_B − h·below + h·j (x = ±log S, the
+    barrier's x_B on a node): v at x(y) = ±log(e^{±y} − D), by a cubic spline of v (v is
+    smooth there: no payoff kink before expiry), linear in the price beyond v's far end,
+    0 beyond its near end (a price so far past the barrier that no step returns).  A price
+    the drop takes to 0 keeps g(0) under an up barrier and is knocked out under a down one.
+    On a monitoring date the price after the drop is watched: y survives on one side of
+    ±log(B + D), the top node of the returned values' nodes (offset from v's by the
+    returned amount); otherwise on v's nodes.  Returns (values, offset)."""
+    sign = 1.0 if row["barrier_type"] == "up-and-out" else -1.0
+    top = sign * math.log(row["barrier"])
+    nodes = top - h * below + h * np.arange(v.size)
+    anchor = sign * math.log(row["barrier"] + cash) if watched else top
+    y = anchor - h * below + h * np.arange(below + 1 if watched else v.size)
+    before = np.exp(sign * y)
+    rest = before - cash
+    omega = 1.0 if row["option_type"] == "call" else -1.0
+    out = np.full(y.size, max(-omega * row["strike"], 0.0) if sign > 0 else 0.0)
+    paid = rest > 0.0
+    x = sign * np.log(rest[paid])
+    if watched:
+        x = np.minimum(x, nodes[-1])  # the top node maps to the barrier (up to rounding)
+    values = np.zeros(x.size)
+    inside = (x >= nodes[0]) & (x <= nodes[-1])
+    values[inside] = CubicSpline(nodes, v)(x[inside])
+    far = x < nodes[0]
+    ends = np.exp(sign * nodes[:2])
+    values[far] = v[0] + (rest[paid][far] - ends[0]) * (v[1] - v[0]) / (ends[1] - ends[0])
+    out[paid] = values
+    return out, anchor - top
+
+
 def _quadrature(spots, row, per_sd, vol_shift=0.0, rate_shift=0.0, valuation=VALUATION,
                 h=None):
     """DF(T) E[g(S_T) 1{S survives every date}] from each of ``spots`` (the chain of
     :func:`_chain`) on a grid of spacing ``h`` (default :func:`_spacing` of that chain),
     the barrier and the strike on nodes.  A down barrier is an up barrier in −x (the
-    steps' means change sign, the normals do not)."""
-    mu, s, discount = _chain(row, vol_shift, rate_shift, valuation)
+    steps' means change sign, the normals do not).  Backwards over the dates: at a
+    monitoring date the value lives on the surviving side of the barrier (half a hat at
+    its node); at an ex-date that is not one, also on the nodes past it that a step
+    reaches; a cash drop maps the value to the pre-drop coordinate (:func:`_dropped`)
+    before the step that leads to it."""
+    mu, s, drops, watched, discount = _chain(row, vol_shift, rate_shift, valuation)
     sign = 1.0 if row["barrier_type"] == "up-and-out" else -1.0
     barrier, strike = sign * math.log(row["barrier"]), sign * math.log(row["strike"])
     h = _spacing(row, s, per_sd) if h is None else h
     reach = barrier - strike + 10.0 * math.sqrt((s * s).sum()) + np.abs(mu).sum() + 1.0
-    nodes = barrier - h * np.arange(math.ceil(reach / h), -1, -1)
+    if sign > 0.0 and math.exp(barrier - reach) < 2.0 * drops.max():
+        # a drop may take the price to (near) 0: the grid down to a millionth of the
+        # smallest, so that the values its far end loses (no nodes beyond it) sit where the
+        # post-drop prices have no mass
+        reach = barrier - math.log(1e-6 * drops[drops > 0.0].min())
+    below = math.ceil(reach / h)
+    beyond = 0 if watched.all() else math.ceil((12.0 * s.max() + np.abs(mu).max()) / h) + 1
+    nodes = barrier - h * np.arange(below, -1, -1)
     omega = 1.0 if row["option_type"] == "call" else -1.0
     v = np.maximum(omega * (np.exp(sign * nodes) - row["strike"]), 0.0)
-    for i in range(s.size - 1, 0, -1):
-        v = _step(v, h, mu[i], s[i])
+    offset = 0.0
+    for i in range(s.size - 1, -1, -1):
+        offset = 0.0
+        if drops[i] > 0.0:
+            v, offset = _dropped(v, row, drops[i], watched[i], h, below)
+        if i > 0:
+            v = _step(v, h, mu[i] - offset, s[i], below + 1 + (0 if watched[i - 1] else beyond))
+    nodes = barrier + offset - h * below + h * np.arange(v.size)
     return np.array([discount * _weights(sign * math.log(spot), nodes, mu[0], s[0]) @ v
                      for spot in spots])
 
@@ -205,11 +320,68 @@ def test_the_quadrature_converges_and_matches_a_plain_simulation():
     assert_within(reference(row)[0][0], paid.mean(), paid.std() / math.sqrt(n))
 
 
+def _plain_simulation(row, n, rng):
+    """DF(T) g(S_T) 1{S survives every monitoring date} on n paths of the row's chain
+    (:func:`_chain`), simulated in the price itself: each step's lognormal factor, then the
+    date's cash drop floored at 0, then the monitoring of the price after it."""
+    mu, s, drops, watched, discount = _chain(row)
+    up = row["barrier_type"] == "up-and-out"
+    price = np.full(n, UNDERLYINGS[row["underlying"]]["spot"])
+    alive = np.ones(n, dtype=bool)
+    for i in range(s.size):
+        price = price * np.exp((1.0 if up else -1.0) * mu[i] + s[i] * rng.standard_normal(n))
+        if drops[i] > 0.0:
+            price = np.maximum(price - drops[i], 0.0)
+        if watched[i]:
+            alive &= (price < row["barrier"]) if up else (price > row["barrier"])
+    omega = 1.0 if row["option_type"] == "call" else -1.0
+    return discount * alive * np.maximum(omega * (price - row["strike"]), 0.0)
+
+
+def test_the_quadrature_across_cash_drops_converges_and_matches_a_plain_simulation():
+    """The reference with cash drops: h² convergence on the weekly put (one ex-date a
+    monitoring date, one not) and on the put whose drop takes about 5% of the prices to 0;
+    those and the other two rows' prices against a plain numpy simulation of their chains
+    (400,000 paths each)."""
+    rows = [row for book in (CASH_BOOK, LARGE_BOOK) for _, row in book.iterrows()]
+    for row in (rows[1], rows[2]):
+        values = [_quadrature([100.0], row, n)[0] for n in (20, 40, 80)]
+        assert abs(values[1] - values[0]) / abs(values[2] - values[1]) > 3.5, row["id"]
+    rng = np.random.default_rng(seed(90))
+    for row in rows:
+        paid = _plain_simulation(row, 400_000, rng)
+        values = [_quadrature([100.0], row, n)[0] for n in (20, 40)]
+        assert_within(values[1] + (values[1] - values[0]) / 3.0, paid.mean(),
+                      paid.std() / math.sqrt(paid.size), k_for(len(rows)), label=row["id"])
+
+
 # --- the engine against it ---------------------------------------------------------------------
 
-def _runs(book, count, paths, start, **options):
-    return [price_portfolio(book, market=MARKET, paths=paths, seed=s, threads=1, **options)
+def _runs(book, count, paths, start, market=MARKET, **options):
+    return [price_portfolio(book, market=market, paths=paths, seed=s, threads=1, **options)
             for s in seeds(count, start)]
+
+
+def _assert_runs_match(book, runs, references, k):
+    """Each row's Greeks (:data:`GREEKS` and :data:`FURTHER`) at every seed of ``runs`` and
+    their mean over the seeds within k·SE of ``references`` (per row: values and errors,
+    the SE the estimate's combined with the reference's error); NaN where the reference is;
+    the SEs against the spread over the seeds."""
+    names = GREEKS + FURTHER
+    estimates = np.stack([run[list(names)].to_numpy(dtype=float) for run in runs])
+    ses = np.stack([run[[f"{g}_se" for g in names]].to_numpy(dtype=float) for run in runs])
+    for j, row in book.iterrows():
+        expected, error = references[j]
+        on = ~np.isnan(expected)
+        assert np.isnan(estimates[:, j, ~on]).all() and np.isnan(ses[:, j, ~on]).all()
+        labels = [f"{row['id']} {g}" for g, kept in zip(names, on) if kept]
+        assert_within(estimates[:, j, on], expected[on], combined_se(ses[:, j, on], error[on]),
+                      k, label=labels)
+        pooled = np.sqrt((ses[:, j, on] ** 2).mean(axis=0) / len(runs))  # the mean over seeds
+        assert_within(estimates[:, j, on].mean(axis=0), expected[on],
+                      combined_se(pooled, error[on]), k,
+                      label=[f"{label} (mean)" for label in labels])
+    assert_se_matches_spread(estimates.reshape(len(runs), -1), ses.reshape(len(runs), -1))
 
 
 def test_dated_knock_outs_match_the_quadrature_and_their_standard_errors_the_spread():
@@ -222,30 +394,64 @@ def test_dated_knock_outs_match_the_quadrature_and_their_standard_errors_the_spr
     20,000 paths, again at 500,000.  The SEs against the spread over the seeds."""
     runs = _runs(BOOK, 10, 20_000, 71, greeks="gamma,rho,theta")
     assert all(set(run["method"]) == {"survival+pathwise+antithetic"} for run in runs)
-    names = GREEKS + FURTHER
-    estimates = np.stack([run[list(names)].to_numpy(dtype=float) for run in runs])
-    ses = np.stack([run[[f"{g}_se" for g in names]].to_numpy(dtype=float) for run in runs])
     put = BOOK.iloc[[1]].reset_index(drop=True)
     theta = price_portfolio(put, market=MARKET, paths=500_000, seed=seed(81), threads=1,
                             greeks="theta")
     references = [reference(row) for _, row in BOOK.iterrows()]
-    defined = np.array([~np.isnan(expected) for expected, _ in references])
-    k = k_for(11 * int(defined.sum()) + 1)  # each seed and the mean, and the put's theta
-    for j, row in BOOK.iterrows():
-        expected, error = references[j]
-        on = defined[j]
-        assert np.isnan(estimates[:, j, ~on]).all() and np.isnan(ses[:, j, ~on]).all()
-        labels = [f"{row['id']} {g}" for g, kept in zip(names, on) if kept]
-        assert_within(estimates[:, j, on], expected[on], combined_se(ses[:, j, on], error[on]),
-                      k, label=labels)
-        pooled = np.sqrt((ses[:, j, on] ** 2).mean(axis=0) / len(runs))  # the mean over seeds
-        assert_within(estimates[:, j, on].mean(axis=0), expected[on],
-                      combined_se(pooled, error[on]), k,
-                      label=[f"{label} (mean)" for label in labels])
+    defined = sum(int((~np.isnan(expected)).sum()) for expected, _ in references)
+    k = k_for(11 * defined + 1)  # each seed and the mean, and the put's theta
+    _assert_runs_match(BOOK, runs, references, k)
     assert_within(theta["theta_per_day"][0], references[1][0][5],
                   combined_se(theta["theta_per_day_se"][0], references[1][1][5]), k,
                   label="do-put theta (500,000 paths)")
-    assert_se_matches_spread(estimates.reshape(len(runs), -1), ses.reshape(len(runs), -1))
+
+
+def test_knock_outs_across_cash_dividends_match_the_quadrature():
+    """The same two rows on an underlying that also pays two cash dividends before their
+    expiries, one on a monitoring date of both (the barrier watched after the drop), one on
+    a monitoring date of the daily call only: by survival conditioning across the drops,
+    price, delta, vega, gamma, rho and theta within k·SE of the reference at every seed and
+    for their mean (the call's theta NaN), the SEs against the spread over the seeds."""
+    runs = _runs(CASH_BOOK, 10, 20_000, 91, market=CASH_MARKET, greeks="gamma,rho,theta")
+    assert all(set(run["method"]) == {"survival+pathwise+antithetic"} for run in runs)
+    references = [reference(row) for _, row in CASH_BOOK.iterrows()]
+    defined = sum(int((~np.isnan(expected)).sum()) for expected, _ in references)
+    _assert_runs_match(CASH_BOOK, runs, references, k_for(11 * defined))
+
+
+def test_drops_to_zero_and_a_barrier_on_an_ex_date_match_the_quadrature():
+    """A drop of 60 on a spot of 100 (own vol 0.6): the up-and-out put's monitoring date on
+    the ex-date watches the price after the drop (B + D on the price before it), its paths
+    at 0 survive and pay K; the down-and-out call's ex-date is no monitoring date and its
+    paths at 0 are knocked out.  Price, delta, vega, gamma, rho and theta within k·SE of
+    the reference at each of 4 seeds and for their mean, the SEs against the spread; every
+    estimate finite."""
+    runs = _runs(LARGE_BOOK, 4, 50_000, 93, market=CASH_MARKET, greeks="gamma,rho,theta")
+    assert all(set(run["method"]) == {"survival+pathwise+antithetic"} for run in runs)
+    references = [reference(row) for _, row in LARGE_BOOK.iterrows()]
+    _assert_runs_match(LARGE_BOOK, runs, references, k_for(5 * 2 * 6))
+
+
+def test_likelihood_ratio_agrees_with_survival_across_cash_dividends():
+    """The four rows across cash dividends by likelihood ratio with controls (method lr, on
+    the unconditioned paths, the drops floored and the barriers read after them) and by
+    survival conditioning: price, delta, vega and gamma within the combined SE (independent
+    streams); survival's delta and vega SEs the smaller on the rows with dividends of a few
+    per cent (3–5× at these paths; across the drop of 60, whose factor e^y/(e^y − D) ≈ 2.5
+    scales the pathwise derivatives, the call's delta is LR's, with its controls, to take)."""
+    book = pd.concat([CASH_BOOK, LARGE_BOOK], ignore_index=True)
+    run = dict(market=CASH_MARKET, paths=100_000, threads=1, greeks="gamma")
+    survival = price_portfolio(book, seed=seed(95), **run)
+    lr = price_portfolio(book, seed=seed(96), method="lr", **run)
+    assert set(survival["method"]) == {"survival+pathwise+antithetic"}
+    assert set(lr["method"]) == {"lr+controls+antithetic"}
+    names = (*GREEKS, "gamma")
+    for name in names:
+        assert_within(survival[name], lr[name],
+                      combined_se(survival[f"{name}_se"], lr[f"{name}_se"]),
+                      k_for(len(names) * len(book)), label=[f"{i} {name}" for i in book["id"]])
+    for name in ("delta", "vega"):
+        assert (survival[f"{name}_se"][:2] < lr[f"{name}_se"][:2]).all(), name
 
 
 def test_a_flat_market_prices_like_the_flat_row():
@@ -274,10 +480,9 @@ def test_a_flat_market_prices_like_the_flat_row():
 
 
 def test_which_knock_outs_go_by_survival_and_the_order_of_rows():
-    """Survival conditioning under every method but lr, for knock-outs without a cash
-    dividend up to their expiry (one paid after it does not count); likelihood
-    ratio across a cash dividend and for knock-ins.  Reversing the rows changes no number;
-    gamma, rho and theta are estimated for the survival rows."""
+    """Survival conditioning under every method but lr, for knock-outs with or without a
+    cash dividend up to their expiry; likelihood ratio for knock-ins.  Reversing the rows
+    changes no number; gamma, rho and theta are estimated for the survival rows."""
     spec = {**MARKET, "underlyings": {
         "X": UNDERLYING,
         "Z": {**UNDERLYING, "dividends": [{"ex_date": "2027-06-15", "amount": 1.0}]}}}
@@ -297,7 +502,7 @@ def test_which_knock_outs_go_by_survival_and_the_order_of_rows():
     survival, lr = "survival+pathwise+antithetic", "lr+controls+antithetic"
     run = dict(market=spec, paths=4_000, seed=seed(74), threads=1)
     base = price_portfolio(book, greeks="gamma,rho,theta", **run)
-    assert list(base["method"]) == [survival, lr, survival, lr, lr]
+    assert list(base["method"]) == [survival, survival, survival, lr, lr]
     for method in ("mixed", "pathwise", "fd", "rqmc"):
         other = price_portfolio(book, method=method, **run)
         assert list(other["method"][:4]) == list(base["method"][:4]), method
