@@ -137,11 +137,14 @@ def _candidates(row: pd.DataFrame) -> list[tuple[str, bool, bool]]:
 
 
 def _warm_up(frame: pd.DataFrame, scheme: str, steps_per_year: float) -> None:
-    """Compile (or load) every kernel the comparison will time."""
+    """Compile (or load) every kernel the comparison will time (parity's where a row has
+    it)."""
     from greeks import engine
 
-    for method, plain in [("lr", True), ("auto", False), ("pathwise", False), ("fd", False),
-                          ("parity", False)]:
+    methods = [("lr", True), ("auto", False), ("pathwise", False), ("fd", False)]
+    if engine.row_methods(frame, "parity") != engine.row_methods(frame, "auto"):
+        methods.append(("parity", False))
+    for method, plain in methods:
         engine.simulate(frame, 1_000, 0, threads=1, scheme=scheme,
                         steps_per_year=steps_per_year, method=method, plain=plain,
                         per_greek=False)
