@@ -19,15 +19,15 @@ from pathlib import Path
 from greeks.compare import compare_estimators
 
 ROOT = Path(__file__).resolve().parent.parent
-FAMILIES = ("plain LR", "LR + controls", "conditional", "survival", "pathwise", "CRN FD",
-            "auto")
+FAMILIES = ("plain LR", "LR + controls", "conditional", "survival", "parity", "pathwise",
+            "CRN FD", "auto")
 
 
 def family(label: str) -> str:
     if label in ("lr", "auto"):
         return "plain LR" if label == "lr" else "auto"
     return {"lr": "LR + controls", "conditional": "conditional", "survival": "survival",
-            "pathwise": "pathwise", "fd": "CRN FD"}[label.split("+")[0]]
+            "parity": "parity", "pathwise": "pathwise", "fd": "CRN FD"}[label.split("+")[0]]
 
 
 def compact(table) -> str:

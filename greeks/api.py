@@ -102,7 +102,7 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         (by default every estimate gets control variates with pilot-estimated
         coefficients, GBM paths come in antithetic pairs, and Heston european and digital
         rows use conditional Monte Carlo).
-    method : {"auto", "mixed", "lr", "pathwise", "fd", "rqmc"}
+    method : {"auto", "mixed", "lr", "pathwise", "fd", "rqmc", "parity"}
         The estimators (default ``auto``; see ``engine.row_methods``): ``mixed`` each row's
         default family (survival conditioning, conditional Monte Carlo or likelihood ratio)
         for all its Greeks, without auto's per-Greek choice; ``lr`` likelihood
@@ -110,7 +110,8 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         european and asian rows, ``fd`` central differences on common random numbers
         (greeks.pathwise), ``rqmc`` likelihood ratio (Heston european and digital rows:
         conditional Monte Carlo) on randomised quasi-Monte Carlo paths (greeks.rqmc; the
-        paths are 64 replicates of a power of two each); the
+        paths are 64 replicates of a power of two each), ``parity`` GBM knock-ins by
+        in–out parity (greeks.parity; the other rows as ``mixed``); the
         ``method`` column names each row's.
     target_se : float or str
         Run enough paths that every requested Greek of every row reaches this standard

@@ -2,7 +2,8 @@
 
 For each row and each estimator that applies to it — plain likelihood ratio, likelihood
 ratio with controls (``method="lr"``), the row's default family where it differs,
-pathwise (GBM european and asian), finite differences on common random numbers, and
+pathwise (GBM european and asian), finite differences on common random numbers, in–out
+parity (GBM knock-ins, :mod:`greeks.parity`), and
 ``auto`` (the choice per Greek, its decision run included in its time) — the row alone
 is priced with the same paths, seed and threads, and the table reports for price,
 delta and vega: the estimate, its SE, the run's time, the variance ratio against plain LR
@@ -10,8 +11,9 @@ delta and vega: the estimate, its SE, the run's time, the variance ratio against
 variance reduction per unit of computing time (Broadie & Glasserman 1996).
 
 ``auto`` weighs, per Greek, only its candidates (the row's default family, pathwise where
-valid, finite differences: ``greeks.engine.AUTO_FAMILIES``; not likelihood ratio with
-controls where the default is another family, as for knock-outs), and not by the clock:
+valid, finite differences, parity for knock-ins: ``greeks.engine.AUTO_FAMILIES``; not
+likelihood ratio with controls where the default is another family, as for knock-outs),
+and not by the clock:
 by variance × the fixed cost per path of the family relative to likelihood ratio (the
 model's ``relative_cost``), measured in its decision run (1/16 of the paths, streams of its
 own).  So that the table shows what auto weighs, each candidate's line carries that
@@ -128,14 +130,21 @@ def _candidates(row: pd.DataFrame) -> list[tuple[str, bool, bool]]:
 
     if row_methods(row, "pathwise")[0].startswith("pathwise"):  # where the model has it
         candidates.append(("pathwise", False, False))
-    return candidates + [("fd", False, False), ("auto", False, True)]
+    candidates.append(("fd", False, False))
+    if row_methods(row, "parity")[0] != row_methods(row, "auto")[0]:  # knock-ins by parity
+        candidates.append(("parity", False, False))
+    return candidates + [("auto", False, True)]
 
 
 def _warm_up(frame: pd.DataFrame, scheme: str, steps_per_year: float) -> None:
-    """Compile (or load) every kernel the comparison will time."""
+    """Compile (or load) every kernel the comparison will time (parity's where a row has
+    it)."""
     from greeks import engine
 
-    for method, plain in [("lr", True), ("auto", False), ("pathwise", False), ("fd", False)]:
+    methods = [("lr", True), ("auto", False), ("pathwise", False), ("fd", False)]
+    if engine.row_methods(frame, "parity") != engine.row_methods(frame, "auto"):
+        methods.append(("parity", False))
+    for method, plain in methods:
         engine.simulate(frame, 1_000, 0, threads=1, scheme=scheme,
                         steps_per_year=steps_per_year, method=method, plain=plain,
                         per_greek=False)

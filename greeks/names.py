@@ -20,7 +20,7 @@ BARRIER_TYPES = ("up-and-out", "down-and-out", "up-and-in", "down-and-in")
 DIGITAL_TYPES = ("cash", "asset")  # a digital row's digital_type; cash is the default
 
 SCHEMES = ("qe", "exact", "euler")
-METHODS = ("auto", "mixed", "lr", "pathwise", "fd", "rqmc")
+METHODS = ("auto", "mixed", "lr", "pathwise", "fd", "rqmc", "parity")
 SCHEDULERS = ("local", "processes")  # or the address of a Dask scheduler
 DASK_PROTOCOLS = ("tcp", "tls", "inproc", "ucx", "ws", "wss")
 

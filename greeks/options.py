@@ -62,7 +62,8 @@ METHOD = click.option(
     help="Estimators: auto (the best per row and Greek), mixed (each row's default: survival "
          "conditioning, conditional MC or LR), lr (likelihood ratio with controls), pathwise "
          "(GBM european and asian), fd (bump and revalue on common random numbers), rqmc "
-         "(scrambled Sobol paths).")
+         "(scrambled Sobol paths), parity (GBM knock-ins: the vanilla's closed form less the "
+         "knock-out's survival estimator).")
 GREEKS = click.option(
     "--greeks", "-g", default="", show_default="price,delta,vega",
     help="Further Greeks, comma-separated: gamma, rho (column rho_rate), theta (columns "

@@ -36,6 +36,8 @@ EUROPEAN, DIGITAL, ASIAN, BARRIER, ASSET_DIGITAL, AMERICAN, BERMUDAN = 0, 1, 2, 
 
 UP_AND_OUT, DOWN_AND_OUT, UP_AND_IN, DOWN_AND_IN = 0, 1, 2, 3
 BARRIER_CODES = dict(zip(BARRIER_TYPES, (UP_AND_OUT, DOWN_AND_OUT, UP_AND_IN, DOWN_AND_IN)))
+# a knock-in's knock-out on the same barrier (in + out = the vanilla, path by path)
+KNOCK_OUT_TWIN = dict(zip(BARRIER_TYPES[2:], BARRIER_TYPES[:2]))
 CASH = DIGITAL_TYPES[0]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from greeks import estimators, exercise, pathwise, payoffs, sensitivities
+from greeks import estimators, exercise, parity, pathwise, payoffs, sensitivities
 from greeks.allocator import keep_freed_memory
 from greeks.engine.group import Group
 from greeks.engine.methods import Family
@@ -21,8 +21,10 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
     Greeks and its statistics (``Group.n_statistics``), the group total and subtotals last,
     and the pilot sums of the control regressions ((rows, N_SUMS) and (rows, extras,
     N_SUMS)), gathered with ``collect`` (zeros otherwise).  American and bermudan groups go
-    to :func:`greeks.exercise.run_chunk`.
+    to :func:`greeks.exercise.run_chunk`, knock-ins by parity to :func:`_parity_chunk`.
     """
+    if group.method is Family.PARITY:
+        return _parity_chunk(group, seed, chunk, n_paths, collect)
     keep_freed_memory()
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
     rows = group.n_rows
@@ -52,6 +54,14 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
     extra_out, extra_sums = _run_extra(group, s, linear, columns, multipliers, n_paths,
                                        collect)
     return np.concatenate([out, extra_out], axis=1), (sums, extra_sums)
+
+
+def _parity_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool):
+    """A knock-in's chunk by in–out parity (:mod:`greeks.parity`): its knock-out twin's
+    survival chunk on the same streams, turned by the vanilla's closed form (the model's
+    ``parity_values``)."""
+    moments_, sums = run_chunk(parity.knock_out_twin(group), seed, chunk, n_paths, collect)
+    return parity.knock_in(group, moments_, model_of(group.model).parity_values(group)), sums
 
 
 def _run_extra(group: Group, s, linear_s, columns, multipliers, n_paths: int, collect: bool):

@@ -10,10 +10,11 @@ import pandas as pd
 
 from greeks.market.positions import MARKET_COLUMN, dated_rows
 from greeks.models import adapter as model_of
-from greeks.payoff_table import BY_CODE, frame_codes, row_code
+from greeks.payoff_table import BY_CODE, KNOCK_OUT_TWIN, frame_codes, row_code
 
 EXERCISE_LABEL = "policy+fd+controls+antithetic"  # greeks.exercise
 SURVIVAL_LABEL = "survival+pathwise+antithetic"  # knock-outs (greeks.survival)
+PARITY_LABEL = "parity+survival+pathwise+antithetic"  # knock-ins (greeks.parity)
 
 
 def is_knock_out(row) -> bool:
@@ -44,6 +45,7 @@ class Family(Enum):
 
     LR = "lr"                # likelihood ratio, with controls (conditional MC where conditioned)
     SURVIVAL = "survival"    # knock-outs on survival-conditioned paths, pathwise Greeks
+    PARITY = "parity"        # knock-ins: the vanilla's closed form less the knock-out's SURVIVAL
     PATHWISE = "pathwise"    # pathwise delta and vega
     FD = "fd"                # central differences on common random numbers
     RQMC = "rqmc"            # likelihood ratio on randomised quasi-Monte Carlo replicates
@@ -62,7 +64,13 @@ class Family(Enum):
     @property
     def further(self) -> bool:
         """Whether its chunks estimate the further Greeks (:mod:`greeks.sensitivities`)."""
-        return self in (Family.LR, Family.SURVIVAL, Family.EXERCISE)
+        return self in (Family.LR, Family.SURVIVAL, Family.PARITY, Family.EXERCISE)
+
+    @property
+    def per_row(self) -> bool:
+        """Whether each of its rows is a simulation of its own (its paths depend on its
+        barrier)."""
+        return self in (Family.SURVIVAL, Family.PARITY)
 
 
 class Estimator(NamedTuple):
@@ -86,6 +94,8 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     and asian rows; the others as auto); fd: central differences on common random numbers
     for every row (conditioned rows: of their conditional value); rqmc: likelihood ratio
     (conditioned rows: conditional Monte Carlo) on randomised quasi-Monte Carlo paths;
+    parity: knock-ins by in–out parity where it applies (:func:`_by_parity`; the others as
+    auto);
     ``plain``: plain likelihood ratio.  Rows priced off a market (:mod:`greeks.market`) go
     by likelihood ratio with controls under every method (Heston european and cash digital
     rows: conditional Monte Carlo, except under lr, and except where a cash dividend falls
@@ -138,6 +148,10 @@ def _estimator(model_name: str, code: int, barrier_type, from_zero: bool, off_ma
         return Estimator(Family.EXERCISE, EXERCISE_LABEL if not plain else "policy+fd+controls")
     if plain:
         return Estimator(Family.LR, "lr", True)
+    if method == "parity":
+        if _by_parity(model_name, code, barrier_type, from_zero, off_market, paying):
+            return Estimator(Family.PARITY, PARITY_LABEL)
+        method = "auto"
     if off_market:  # rows priced off a market: the families that take its curves
         if method != "lr" and knock_out:
             return Estimator(Family.SURVIVAL, SURVIVAL_LABEL)
@@ -159,6 +173,19 @@ def _estimator(model_name: str, code: int, barrier_type, from_zero: bool, off_ma
     if method != "lr" and conditioned:
         return Estimator(Family.LR, "conditional+controls+antithetic")
     return Estimator(Family.LR, "lr+controls+antithetic", True)
+
+
+def _by_parity(model_name: str, code: int, barrier_type, from_zero: bool, off_market: bool,
+                paying: bool) -> bool:
+    """Whether a knock-in goes by in–out parity (:mod:`greeks.parity`): where ``auto``
+    prices its knock-out twin (the same row with the barrier's knock-in turned to the
+    knock-out) by survival conditioning (:func:`_estimator`: the same conditions), and the
+    vanilla's closed form is exact on the row's market: no cash dividend on or before its
+    expiry (``paying``; a cash drop leaves no Black–Scholes value)."""
+    twin = KNOCK_OUT_TWIN.get(barrier_type)
+    return (twin is not None and not paying and _estimator(
+        model_name, code, twin, from_zero, off_market, paying, "auto", False).family
+        is Family.SURVIVAL)
 
 
 def row_methods(frame: pd.DataFrame, method: str = "auto", plain: bool = False) -> list[str]:

@@ -27,10 +27,11 @@ MIN_RICHARDSON = 4  # exercise dates an american row needs for the extrapolation
 def _group_key(row, family: Family, until: float | None = None) -> tuple[str, str]:
     """(group key, simulation key) of a row priced off a market: the key names the group
     and seeds its streams; groups of a ``separate`` family add their family to the
-    simulation's key (and share its path count under a target SE); a survival-conditioned
-    row is keyed by its id and its simulation's key (``until``: :func:`_simulation_key`)."""
-    if family is Family.SURVIVAL:
-        key = f"survival;id={row.id};{_simulation_key(row, until)}"
+    simulation's key (and share its path count under a target SE); a row of a ``per_row``
+    family (survival conditioning, parity) is keyed by its family, its id and its
+    simulation's key (``until``: :func:`_simulation_key`)."""
+    if family.per_row:
+        key = f"{family.value};id={row.id};{_simulation_key(row, until)}"
         return key, key
     simulation = _simulation_key(row, until)
     return (f"{simulation};method={family.value}" if family.separate else simulation), simulation
@@ -84,8 +85,9 @@ def _group_keys(frame: pd.DataFrame, families: list[Family]) -> tuple[list, list
             *(frame[c].to_numpy(dtype=float)[rows].tolist() for c in ("spot", "rate", "dividend")))]
         for k, p in enumerate(rows.tolist()):
             family = families[p]
-            if family is Family.SURVIVAL:
-                keys[p] = simulations[p] = f"survival;id={ids[p]};{parameters[k]}{market[k]}"
+            if family.per_row:
+                keys[p] = simulations[p] = (f"{family.value};id={ids[p]};{parameters[k]}"
+                                            f"{market[k]}")
                 continue
             simulation = f"model={name};{parameters[k]}{market[k]};underlying={underlyings[p]}"
             simulations[p] = simulation
@@ -126,8 +128,8 @@ def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
                 paths=0) -> list[Group]:
     """Group the rows of a validated frame into simulations and plan their grids.  Rows
     share a simulation when they share the model, its parameters and the estimator family
-    (:func:`greeks.engine.methods.row_estimators`); a survival-conditioned knock-out row is
-    a simulation of its own.
+    (:func:`greeks.engine.methods.row_estimators`); a survival-conditioned knock-out row,
+    and a knock-in by parity, is a simulation of its own.
 
     ``paths`` is the run's path count, or a mapping from row id to count (as in
     :func:`greeks.engine.run.simulate`; 0: unknown; a group runs the largest of its rows'):

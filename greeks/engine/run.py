@@ -19,7 +19,7 @@ from greeks.engine.scheduler import completed, default_threads
 from greeks.names import AUTO_STEPS, DEFAULT_SCHEDULER, DEFAULT_SCHEME
 
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
-AUTO_FAMILIES = ("auto", "pathwise", "fd")  # the methods whose estimators auto weighs
+AUTO_FAMILIES = ("auto", "pathwise", "fd", "parity")  # the methods whose estimators auto weighs
 
 
 def pilot_paths(paths: int) -> int:
@@ -42,13 +42,18 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
     With ``method = "auto"`` the estimator is chosen per row and Greek: a decision run of
     :func:`pilot_paths` paths on streams of its own (chunk numbers from
     ``streams.DECISION``) prices every row with each candidate family — the row's default
-    (:func:`row_methods`), pathwise where valid, and finite differences — and each Greek
+    (:func:`row_methods`), pathwise where valid, finite differences, and for knock-ins in–out
+    parity where it applies (:mod:`greeks.parity`) — and each Greek
     takes the family with the least variance × cost, the cost per path of the row's
     estimator relative to likelihood ratio (its model's ``relative_cost``, measured with
     ``greeks compare``; a fixed table rather than a clock, so that the choice, like every
     number, depends only on the seed); the main run then runs each family needed, its rows' totals
     weighted only by the Greeks taken from it, so that totals and subtotals add across
     families (their streams are independent).  ``Estimates.choice`` names each choice.
+    The further Greeks ``extra`` come from the row's default family, but a knock-in's that
+    the main run prices by parity for some Greek all come from parity where their variances
+    in the decision run (which then estimates them for both) are on average lower
+    (:func:`_further_by_parity`).
     Other methods, and ``auto`` without ``per_greek``, run one family
     (:func:`_plan_family`, :func:`_run_family`).
 
@@ -95,10 +100,15 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
         if f > 0:  # its main run, should the decision take a Greek from it
             guesses[f] = _family_work(trial, paths=paths, guess=True)
             work.plan(guesses[f])
-    costs = _decide(frame, trials, candidates, work, first_chunk, args)
+    parity = families.index("parity")
+    blocks = (0, parity) if args["extra"] and any(f == parity for f, _, _ in trials) else ()
+    costs, variances = _decide(frame, trials, candidates, work, first_chunk, args, blocks)
     chosen = np.argmin(costs, axis=0)  # ties and non-finite: the default family
     base = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
             if weight is None else np.asarray(weight, dtype=float))
+    further = _further_by_parity(chosen == parity, variances[0], variances[parity])
+    if further.any():  # the further Greeks' weights apart, the parity rows' taken out
+        base = _with_further_column(base, frame)
     needed = []  # the main runs, each planned (and the total corrected) before any runs
     for f, family in enumerate(families):
         if f > 0 and not (chosen == f).any():
@@ -115,43 +125,80 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
     subtotal, extra = args["subtotal"], args["extra"]
     for f, rows, part, planned in needed:
         sub = None if subtotal is None else np.asarray(subtotal)[rows]
+        taken = further if f == parity else ~further if f == 0 else None
         estimates = _run_family(
-            part, planned, work=work, plain=False, weight=_masked(base, chosen == f)[rows],
-            first_chunk=first_chunk, **{**args, "subtotal": sub, "extra": extra if f == 0 else ()})
+            part, planned, work=work, plain=False,
+            weight=_masked(base, chosen == f, taken)[rows], first_chunk=first_chunk,
+            **{**args, "subtotal": sub,
+               "extra": extra if f == 0 or (f == parity and further.any()) else ()})
         runs.append((f, rows, estimates))
-    out = _combine(frame, runs, chosen, labels)
+    out = _combine(frame, runs, chosen, labels, {parity: further})
     out.decision, out.candidates = costs, labels
     return out
 
 
 def _decide(frame: pd.DataFrame, trials: list, candidates: list, work: Work,
-            first_chunk: int, args: dict) -> np.ndarray:
+            first_chunk: int, args: dict, blocks: tuple = ()) -> tuple:
     """The variance × relative cost of each family, row and Greek (families × rows × 3)
     in the decision runs ``trials`` (streams from ``streams.DECISION``; inf where a family
-    was not run or its SE is not finite): each Greek takes the least."""
+    was not run or its SE is not finite): each Greek takes the least.  With it, the
+    variances of the further Greeks ``args["extra"]`` (families × rows × extras; NaN where
+    not estimated) of the families ``blocks``, whose decision runs estimate them."""
     models = frame["model"].to_numpy(dtype=object)
     cost = np.full((len(candidates), len(frame), 3), np.inf)
+    variances = np.full((len(candidates), len(frame), len(args["extra"])), np.nan)
     for f, rows, trial in trials:
         part = frame.iloc[rows].reset_index(drop=True)
+        extra = args["extra"] if f in blocks else ()
         outcome = _run_family(part, trial, work=work, first_chunk=first_chunk
-                              + streams.DECISION, **{**args, "extra": (), "subtotal": None})
+                              + streams.DECISION, **{**args, "extra": extra, "subtotal": None})
         relative = np.array([relative_cost(candidates[f][r].family, models[r])
                              for r in rows.tolist()])
-        cost[f, rows] = np.where(np.isfinite(outcome.se), outcome.se ** 2 * relative[:, None],
-                                 np.inf)
-    return cost
+        se = outcome.se[:, :3]
+        cost[f, rows] = np.where(np.isfinite(se), se ** 2 * relative[:, None], np.inf)
+        if extra:
+            variances[f, rows] = outcome.se[:, 3:] ** 2
+    return cost, variances
 
 
-def _masked(weight: np.ndarray, taken: np.ndarray) -> np.ndarray:
+def _further_by_parity(taken: np.ndarray, default: np.ndarray, parity: np.ndarray) -> np.ndarray:
+    """The knock-ins whose further Greeks ``auto`` takes, all together, from in–out parity
+    (rows): those it runs by parity anyway (``taken``: for price, delta or vega; rows × 3)
+    where the decision run's variances of the further Greeks (rows × extras; NaN where not
+    estimated) are on average below their default family's (the mean of the ratios over
+    the Greeks both estimate).  A row's further Greeks share one weight in the totals, so
+    they come from one family."""
+    out = np.zeros(taken.shape[0], dtype=bool)
+    if not default.shape[1]:
+        return out
+    both = np.isfinite(default) & np.isfinite(parity) & (default > 0.0)
+    ratio = np.where(both, parity / np.where(both, default, 1.0), 0.0)
+    counted = both.sum(axis=1)
+    mean = ratio.sum(axis=1) / np.maximum(counted, 1)
+    return taken.any(axis=1) & (counted > 0) & (mean < 1.0)
+
+
+def _with_further_column(weight: np.ndarray, frame: pd.DataFrame) -> np.ndarray:
+    """``weight`` (rows × 3 or 4) with the further Greeks' column: its 4th, or the
+    quantity (their weight in a group without one)."""
+    if weight.shape[1] > 3:
+        return weight
+    return np.column_stack([weight, frame["quantity"].to_numpy(dtype=float)])
+
+
+def _masked(weight: np.ndarray, taken: np.ndarray, further: np.ndarray | None = None) -> np.ndarray:
     """The weights of price, delta and vega where ``taken`` (rows × 3), the further Greeks'
-    column (if any) as it is."""
+    column (if any) where ``further`` (rows; None: as it is)."""
     out = weight.copy()
     out[:, :3] *= taken
+    if further is not None and out.shape[1] > 3:
+        out[:, 3] *= further
     return out
 
 
-def _combine(frame, runs, chosen, labels) -> Estimates:
-    """The estimates of each row and Greek from the family chosen for it; totals and
+def _combine(frame, runs, chosen, labels, further: dict) -> Estimates:
+    """The estimates of each row and Greek from the family chosen for it, and the further
+    Greeks of the rows of ``further`` (family → rows) from that family; totals and
     subtotals summed over the families (each weighted by its own Greeks only)."""
     _, _, first = runs[0]
     mean, se, paths = first.mean.copy(), first.se.copy(), first.paths.copy()
@@ -161,6 +208,10 @@ def _combine(frame, runs, chosen, labels) -> Estimates:
         take = chosen[rows] == f
         mean[rows, :3] = np.where(take, estimates.mean[:, :3], mean[rows, :3])
         se[rows, :3] = np.where(take, estimates.se[:, :3], se[rows, :3])
+        if f in further and estimates.mean.shape[1] > 3:
+            block = rows[further[f][rows]]
+            mean[block, 3:] = estimates.mean[further[f][rows], 3:]
+            se[block, 3:] = estimates.se[further[f][rows], 3:]
         paths[rows] = np.where(take, estimates.paths, paths[rows])
         width = estimates.total_mean.size
         total_mean[:width] += estimates.total_mean

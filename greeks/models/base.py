@@ -6,7 +6,8 @@ its adapter, an instance of a :class:`Model` subclass:
 
 * what it supports: the instruments it prices by conditional Monte Carlo
   (``conditioned``), by pathwise derivatives (``pathwise``), whether knock-outs are priced
-  on survival-conditioned paths (``survival``), which further Greeks its likelihood-ratio
+  on survival-conditioned paths (``survival``; knock-ins then by parity with the vanilla's
+  closed form, :meth:`parity_values`), which further Greeks its likelihood-ratio
   chunk estimates (``further``), and the cost of each estimator family relative to
   likelihood ratio (``relative_cost``);
 * planning: the parameter columns (``parameters``), the steps its grid needs besides the
@@ -176,6 +177,12 @@ class Model:
         """A knock-out row on survival-conditioned paths (models with ``survival``): its
         moments into ``out``; returns Y (as the one column of a price array), its column
         and the multiplier function (L is 0 there)."""
+        raise NotImplementedError
+
+    def parity_values(self, group) -> np.ndarray:
+        """A knock-in's vanilla (the european at its strike and expiry) in closed form,
+        exact on the group's market (models with ``survival``; :mod:`greeks.parity`): its
+        price, delta, vega and the group's further Greeks ``extra``, in that order."""
         raise NotImplementedError
 
     def pathwise_values(self, group, stream, n_paths: int) -> list[np.ndarray]:

@@ -2,7 +2,8 @@
 
 Exact on any grid, so the grid is the rows' dates; likelihood ratio for every payoff
 (:func:`greeks.estimators.likelihood_ratio_gbm`), knock-outs on survival-conditioned paths
-(:mod:`greeks.survival`), pathwise delta and vega for european and asian rows
+(:mod:`greeks.survival`; knock-ins by parity, the vanilla by Black–Scholes,
+:mod:`greeks.parity`), pathwise delta and vega for european and asian rows
 (:mod:`greeks.pathwise`), every further Greek by its likelihood-ratio multipliers
 (:func:`greeks.sensitivities.gbm_multipliers`).
 """
@@ -29,7 +30,7 @@ from greeks.models.base import BrownianPaths, Bumped, ExercisePaths, Model
 from greeks.models.gbm import dated, exercise_carry, ladder
 from greeks.models.gbm.american import exercise_boundaries
 from greeks.models.gbm.american_market import american_fd_market, exercise_boundaries_market
-from greeks.models.gbm.analytic import black_scholes
+from greeks.models.gbm.analytic import black_scholes, black_scholes_further
 from greeks.models.gbm.paths import simulate
 from greeks.models.gbm.schema import PARAMETERS
 from greeks.sensitivities import RHO, THETA
@@ -46,14 +47,17 @@ class GBM(Model):
     survival = True
     further = tuple(range(len(sensitivities.NAMES)))
     # cost per path relative to likelihood ratio (greeks compare, one thread: finite
-    # differences 2–3×, pathwise 1–1.7×, survival conditioning 4.7×)
-    relative_cost = {"fd": 2.5, "pathwise": 1.3, "survival": 4.5}
+    # differences 2–3×, pathwise 1–1.7×, survival conditioning 4.7×; parity: its
+    # knock-out twin's survival run)
+    relative_cost = {"fd": 2.5, "pathwise": 1.3, "survival": 4.5, "parity": 4.5}
     solves_exercise = True
     carries_exercise = True  # greeks.models.gbm.exercise_carry
-    step_cost = {"lr": 0.0, "pathwise": 0.0, "fd": 0.35, "survival": 6.3, "exercise": 2.0}
-    row_cost = {"lr": 1.0, "pathwise": 1.3, "fd": 4.2, "survival": 0.0, "exercise": 0.0}
+    step_cost = {"lr": 0.0, "pathwise": 0.0, "fd": 0.35, "survival": 6.3, "parity": 6.3,
+                 "exercise": 2.0}
+    row_cost = {"lr": 1.0, "pathwise": 1.3, "fd": 4.2, "survival": 0.0, "parity": 0.0,
+                "exercise": 0.0}
     fit_cost = 10.0
-    alternative_share = {"pathwise": 0.2, "fd": 0.12}
+    alternative_share = {"pathwise": 0.2, "fd": 0.12, "parity": 1.0}
     market_carried = PARAMETERS  # the vol curve
     ladder_market = True  # greeks.models.gbm.ladder
 
@@ -125,6 +129,28 @@ class GBM(Model):
         estimators.group_total(np.zeros((group.n_totals, 3, 0)), group.weight, group.total_of,
                                out)
         return payoff[:, None], np.zeros(1, dtype=np.int64), multipliers
+
+    def parity_values(self, group):
+        """The knock-in's vanilla by Black–Scholes (:mod:`greeks.parity`;
+        :func:`greeks.models.gbm.analytic.black_scholes`, :func:`~greeks.models.gbm.analytic.
+        black_scholes_further`); off a market (no cash dividend up to expiry) on the flat
+        rate, yield and vol with the market's DF(T), G(T) and w(T), all a european at T
+        depends on (:meth:`greeks.market.dynamics.Dynamics.equivalent`), vega that of the
+        parallel vol shift ε: the flat vega times ∂σ_eq/∂ε = (∂w(T)/∂ε)/(2 σ_eq T)."""
+        spec = group.payoff
+        kind = "call" if spec.omega[0] > 0 else "put"
+        maturity = float(group.maturity[0])
+        if group.market is None:
+            rate, dividend, vol, scale = group.rate, group.dividend, group.params[0], 1.0
+        else:
+            dynamics = group.market.dynamics
+            rate, dividend, vol = dynamics.equivalent(maturity)
+            scale = float(dynamics.vol.parallel_shift(maturity)) / (2.0 * vol * maturity)
+        args = (kind, group.spot, float(spec.strike[0]), maturity, rate, vol, dividend)
+        value = black_scholes(*args)
+        further = black_scholes_further(*args)
+        return np.array([value.price, value.delta, value.vega * scale,
+                         *(further[sensitivities.NAMES[code]] for code in group.extra)])
 
     def pathwise_values(self, group, stream, n_paths):
         """Per row, the pathwise price, delta and vega (:func:`greeks.pathwise.gbm_values`);

@@ -11,8 +11,14 @@ density:
     asset     V = S e^{−qT} N(ω d1)                  (asset-or-nothing: pays S_T)
               Δ = e^{−qT} [N(ω d1) + ω φ(d1) / (σ sqrt(T))],  vega = −ω S e^{−qT} φ(d1) d2 / σ
 
-Vega is per 1.00 of volatility.  These are the references the Monte-Carlo
-estimates are tested against.
+Vega is per 1.00 of volatility.  The european's further Greeks (:func:`black_scholes_further`;
+theta = ∂V/∂t = −∂V/∂T, the value's change as calendar time passes):
+
+    gamma = e^{−qT} φ(d1) / (S σ sqrt(T)),   rho = ω K T e^{−rT} N(ω d2),
+    theta = −S e^{−qT} φ(d1) σ / (2 sqrt(T)) − ω r K e^{−rT} N(ω d2) + ω q S e^{−qT} N(ω d1),
+    vanna = −e^{−qT} φ(d1) d2 / σ,           volga = S e^{−qT} φ(d1) sqrt(T) d1 d2 / σ.
+
+These are the references the Monte-Carlo estimates are tested against.
 """
 
 from __future__ import annotations
@@ -59,6 +65,24 @@ def black_scholes_rho(option_type: str, spot: float, strike: float, maturity: fl
     omega = 1.0 if option_type == "call" else -1.0
     _, d2 = _d1_d2(spot, strike, maturity, rate, dividend, vol)
     return omega * strike * maturity * math.exp(-rate * maturity) * norm_cdf(omega * d2)
+
+
+def black_scholes_further(option_type: str, spot: float, strike: float, maturity: float,
+                          rate: float, vol: float, dividend: float = 0.0) -> dict[str, float]:
+    """Gamma, rho, theta, vanna and volga of a European call or put (module docstring), by
+    name (those of :data:`greeks.sensitivities.NAMES`)."""
+    omega = 1.0 if option_type == "call" else -1.0
+    d1, d2 = _d1_d2(spot, strike, maturity, rate, dividend, vol)
+    root_t = math.sqrt(maturity)
+    carry, discount = math.exp(-dividend * maturity), math.exp(-rate * maturity)
+    density = carry * norm_pdf(d1)
+    return {"gamma": density / (spot * vol * root_t),
+            "rho": omega * strike * maturity * discount * norm_cdf(omega * d2),
+            "theta": (-spot * density * vol / (2.0 * root_t)
+                      - omega * rate * strike * discount * norm_cdf(omega * d2)
+                      + omega * dividend * spot * carry * norm_cdf(omega * d1)),
+            "vanna": -density * d2 / vol,
+            "volga": spot * density * root_t * d1 * d2 / vol}
 
 
 def black_scholes_digital(option_type: str, spot: float, strike: float, maturity: float,
