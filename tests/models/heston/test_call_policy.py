@@ -26,7 +26,7 @@ from greeks.models.heston.exercise_rule import (
     symmetric_parameters,
     table_step,
 )
-from greeks.payoffs import N_BASIS, PayoffSpec, stopping_index, table_level
+from greeks.payoffs import PayoffSpec, stopping_index, table_level
 
 # S, K, T, r, q, v0, κ, θ, ξ, ρ: an in-the-money half-year call with a high yield
 CALL = (110.0, 100.0, 0.5, 0.02, 0.08, 0.09, 2.0, 0.06, 0.6, -0.5)
@@ -120,7 +120,7 @@ def test_stopping_kernel_reads_the_table(omega):
     spec = PayoffSpec(kind=np.zeros(1, dtype=np.int64), omega=np.array([omega]),
                       strike=np.array([strike]), payout=np.zeros(1), barrier=np.zeros(1),
                       barrier_kind=np.zeros(1, dtype=np.int64), discount=np.ones(1),
-                      rate=np.array([0.03]), policy=np.zeros((1, 6, n, N_BASIS)),
+                      rate=np.array([0.03]), policy=np.zeros((1, 6, n)),
                       hold=hold[None].copy(), richardson=np.ones(1, dtype=np.bool_),
                       immediate=np.zeros(1, dtype=np.bool_), table=table[None].copy(),
                       table_scale=np.array([table_scale]))
