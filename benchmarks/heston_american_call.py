@@ -8,8 +8,8 @@ variance v0 (greeks.models.heston.exercise_rule.symmetric_parameters).  The refe
 put by the ADI solver (greeks.models.heston.american; its delta in S is the put's derivative in
 the strike, by central differences of two solves at S ± 1 %; its σ0-vega the put's).  The
 engine prices the call on its own paths under the call's law, with the exercise rule read
-from the same solver's boundary, and, for comparison, under the policy regressed on a pilot.
-Writes ``benchmarks/results/heston_american_call.md``.
+from the same solver's boundary (the policy regressed on a pilot that it replaced is in the
+results of before).  Writes ``benchmarks/results/heston_american_call.md``.
 """
 
 from __future__ import annotations
@@ -17,14 +17,12 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from unittest import mock
 
 import numpy as np
 import pandas as pd
 from machine import code_version, cpu_name, load_average
 
 import greeks
-from greeks.models.heston.adapter import Heston
 from greeks.models.heston.american import heston_american_put
 from greeks.models.heston.exercise_rule import symmetric_parameters
 
@@ -55,21 +53,19 @@ def frame() -> pd.DataFrame:
                          for i, (s, k, t, r, q, v0, ka, th, xi, rho) in enumerate(CASES)])
 
 
-def run(seeds: int, paths: int, ruled: bool) -> list[dict]:
+def run(seeds: int, paths: int) -> list[dict]:
     """Per case and Greek: mean error %, mean z, rms z over the seeds."""
     refs = [reference(c) for c in CASES]
     z = {(i, g): [] for i in range(len(CASES)) for g in GREEKS}
     err = {(i, g): [] for i in range(len(CASES)) for g in GREEKS}
-    with mock.patch.object(Heston, "rules_exercise",
-                           Heston.rules_exercise if ruled else lambda self, group, j: False):
-        for seed in range(1, seeds + 1):
-            out = greeks.price_portfolio(frame(), paths=paths, seed=seed)
-            for i, ref in enumerate(refs):
-                for g, value in zip(GREEKS, ref):
-                    est, se = out[g].iloc[i], out[f"{g}_se"].iloc[i]
-                    z[i, g].append((est - value) / se)
-                    err[i, g].append(100.0 * (est - value) / value)
-    return [dict(policy="ADI rule" if ruled else "regressed", case=f"call-{i}", greek=g,
+    for seed in range(1, seeds + 1):
+        out = greeks.price_portfolio(frame(), paths=paths, seed=seed)
+        for i, ref in enumerate(refs):
+            for g, value in zip(GREEKS, ref):
+                est, se = out[g].iloc[i], out[f"{g}_se"].iloc[i]
+                z[i, g].append((est - value) / se)
+                err[i, g].append(100.0 * (est - value) / value)
+    return [dict(policy="ADI rule", case=f"call-{i}", greek=g,
                  reference=refs[i][GREEKS.index(g)], error_pct=np.mean(err[i, g]),
                  mean_z=np.mean(z[i, g]), rms_z=np.sqrt(np.mean(np.square(z[i, g]))))
             for i in range(len(CASES)) for g in GREEKS]
@@ -81,7 +77,7 @@ def main() -> None:
     parser.add_argument("--paths", type=int, default=200_000)
     args = parser.parse_args()
     start = time.time()
-    table = pd.DataFrame(run(args.seeds, args.paths, True) + run(args.seeds, args.paths, False))
+    table = pd.DataFrame(run(args.seeds, args.paths))
     head = (f"{cpu_name()}, load {load_average()}, {code_version()}, "
             f"{time.strftime('%Y-%m-%d %H:%M')}, {args.seeds} seeds × {args.paths:,} paths, "
             f"{time.time() - start:.0f} s\n\n")

@@ -1,5 +1,5 @@
 """Heston american calls across cash dividends: the ADI solution against QuantLib, and the
-engine's solved and regressed policies against it.
+engine's solved policy against it.
 
     python benchmarks/heston_call_dividends.py [--seeds 4] [--paths 200000] [--skip-engine]
 
@@ -12,8 +12,9 @@ call and the american one (ADI: the Bermudan call on the engine's own exercise d
 year with a date 1e-7 years before each ex-date and one on it; QuantLib: continuous
 exercise).  Price, delta (the grid's), σ0-vega (ADI 2σ0 V_v; QuantLib the central difference
 at σ0 ± 0.001) and rho (central differences at r ± 0.001).  Then the engine's american call
-over ``--seeds`` seeds at ``--paths`` paths, under the solved policy and under the policy
-regressed on a pilot (Heston.rules_exercise patched), z = (estimate − ADI)/SE.  Writes
+over ``--seeds`` seeds at ``--paths`` paths, under the solved policy, z = (estimate −
+ADI)/SE (the policy regressed on a pilot that it replaced is in the results of before).
+Writes
 ``benchmarks/results/heston_call_dividends.md``.
 """
 
@@ -23,7 +24,6 @@ import argparse
 import math
 import os
 import time
-from unittest import mock
 
 import numpy as np
 import pandas as pd
@@ -34,7 +34,6 @@ from scipy.interpolate import RectBivariateSpline
 import greeks
 from greeks.api import load
 from greeks.market.positions import MARKET_COLUMN
-from greeks.models.heston.adapter import Heston
 from greeks.models.heston.american import heston_value_grids
 
 VALUATION = "2027-01-01"
@@ -149,28 +148,23 @@ def references() -> tuple[list[dict], dict]:
 
 
 def engine(seeds: int, paths: int, finest: dict) -> list[dict]:
-    """Per case, policy and Greek: the estimates' mean, mean SE, z per seed against the fine
-    ADI american value."""
+    """Per case and Greek: the estimates' mean, mean SE, z per seed against the fine ADI
+    american value."""
     out = []
-    solved = Heston.rules_exercise
     for case, dividends in CASES.items():
-        for policy in ("solved", "regressed"):
-            rule = solved if policy == "solved" else (lambda self, group, j: False)
-            runs = []
-            with mock.patch.object(Heston, "rules_exercise", rule):
-                for seed in range(1, seeds + 1):
-                    runs.append(greeks.price_portfolio(book(), market=market(dividends),
-                                                       paths=paths, seed=seed, greeks="rho"))
-                    print(case, policy, seed, runs[-1][list(GREEKS)].iloc[0].to_dict(),
-                          flush=True)
-            for greek in GREEKS:
-                estimates = np.array([run[greek].iat[0] for run in runs])
-                ses = np.array([run[f"{greek}_se"].iat[0] for run in runs])
-                z = (estimates - finest[case][greek]) / ses
-                out.append({"case": case, "policy": policy, "greek": greek,
-                            "reference": finest[case][greek], "mean": estimates.mean(),
-                            "se": ses.mean(), "z": ", ".join(f"{x:+.2f}" for x in z),
-                            "mean z": z.mean()})
+        runs = []
+        for seed in range(1, seeds + 1):
+            runs.append(greeks.price_portfolio(book(), market=market(dividends), paths=paths,
+                                               seed=seed, greeks="rho"))
+            print(case, seed, runs[-1][list(GREEKS)].iloc[0].to_dict(), flush=True)
+        for greek in GREEKS:
+            estimates = np.array([run[greek].iat[0] for run in runs])
+            ses = np.array([run[f"{greek}_se"].iat[0] for run in runs])
+            z = (estimates - finest[case][greek]) / ses
+            out.append({"case": case, "policy": "solved", "greek": greek,
+                        "reference": finest[case][greek], "mean": estimates.mean(),
+                        "se": ses.mean(), "z": ", ".join(f"{x:+.2f}" for x in z),
+                        "mean z": z.mean()})
     return out
 
 

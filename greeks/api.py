@@ -149,8 +149,7 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
     upper_bound : bool
         Also an upper bound of the price of american and bermudan rows by duality
         (:mod:`greeks.duality`, docs/american.md): the columns ``upper_bound`` and
-        ``upper_bound_se`` (NaN for other rows and Heston calls without a symmetric put,
-        κ − ρξ ≤ 0),
+        ``upper_bound_se`` (NaN for other rows),
         on ``paths`` paths (at most 2¹⁵) of its own streams; ``attrs["upper_bound_checks"]``
         holds each bounded row's martingale checks (a warning names any that fails).
 

@@ -268,7 +268,8 @@ def analytic(file, market, output, fmt, extra_columns) -> None:
 
     Black–Scholes for gbm rows; for heston rows the semi-analytic Fourier integral,
     with vega per 1.00 of sigma0 = sqrt(v0); american and bermudan rows by finite
-    differences (gbm: Crank–Nicolson; heston: ADI, calls through put–call symmetry).
+    differences (gbm: Crank–Nicolson; heston: ADI, calls through put–call symmetry where
+    kappa - rho * xi > 0, and by their own solution in the direct_* columns).
     Asian and barrier rows have no closed form: their values are empty and the note
     column says so.  Results are per unit
     of quantity; the total under the table is over the rows with values.

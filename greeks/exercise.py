@@ -6,23 +6,14 @@ finite-difference grid gives the optimal boundary b_i of the Bermudan option on 
 exercise dates, :func:`greeks.models.gbm.american.exercise_boundaries`) exercises on date t_i
 where the price has crossed b_i (a put S ≤ b_i, a call S ≥ b_i; :func:`solved_policy`): the
 optimal policy of the simulated product up to the grid's error, found in tens of milliseconds,
-with no regression noise. A model may instead solve a row's policy as a table of the boundary's
-level on a uniform grid in the variance state u (``rules_exercise``/``exercise_table``: Heston
-puts, x ≤ b_i(θu)/K from the ADI solution's boundary b_i(v), and calls, x ≥ K/b*_i(θu) from
-the symmetric put's; :mod:`greeks.models.heston.exercise_rule`, :func:`_tables`), which the
-stopping kernel interpolates; the pilot then serves only the controls' coefficients. The
-others (Heston rows with discrete dividends, calls without
-a symmetric put) regress (Longstaff & Schwartz 2001, "Valuing American options by simulation: a
-simple least-squares approach", Rev. Financial Studies 14(1)): on an independent pilot of
-``POLICY_PATHS`` paths (streams ``streams.POLICY`` + c; the policies at σ ± k and σ ± 2k of the
-vega on its first ``VEGA_POLICY_PATHS``), backward from maturity, the cash flow C of each path
-(discounted to 0) starts as e^{−rT} h(S_T); at each earlier exercise date t_i the discounted
-cash flows of the in-the-money paths are regressed on the basis (1, x, x², x³, u, u·x, u²), x =
-S/K, u the variance state (Heston: the chain's variance on the date, over θ), and
-a path whose discounted intrinsic value reaches the fitted continuation value exercises, its C
-becoming that value (:func:`fit_policy`; the rule on the main paths is the regression itself,
-:func:`greeks.payoffs.stopping_index`). A
-date with fewer than ``MIN_REGRESSION`` paths in the money gets no rule (no exercise there).
+with no regression noise. A model without them solves each row's policy as a table of the
+boundary's level on a uniform grid in the variance state u (``exercise_table``: Heston puts,
+x ≤ b_i(θu)/K from the ADI solution's boundary b_i(v), and calls, x ≥ K/b*_i(θu) from the
+symmetric put's, or where it has none, κ − ρξ ≤ 0 or discrete dividends, from the call's own
+b_i; :mod:`greeks.models.heston.exercise_rule`, :func:`_tables`), which the stopping kernel
+interpolates. Either way the pilot, one chunk of paths on streams of its own
+(``streams.POLICY``), serves only the controls' coefficients and the test for immediate
+exercise below.
 
 Estimates. The main run prices the row on fresh paths under the fixed policy
 (:func:`greeks.payoffs.exercise_values`, :func:`greeks.payoffs.exercise_values_solved`): a
@@ -64,7 +55,8 @@ the differences differentiate: its loss against the optimal value is second orde
 policy's error at every nearby spot (the optimal exercise region in S does not depend on
 S0), so the delta and gamma inherit no first-order policy error.  The optimal boundary does
 move with σ, so the vega's values at σ ± k and σ ± 2k are taken under the policies of
-those volatilities (policies 2–5: solved there, or regressed on the same pilot paths).
+those volatilities (policies 2–5: solved there; a table's region in (S, v) does not depend on
+v0, so Heston's share policy 0's).
 Central differences have bias O(h²) (at h = 3 % about 0.2–0.45 % of an American put's
 delta, at k = 0.02 up to 0.8 % of its vega: as much as their SEs at 200,000 paths), hence
 Richardson's step over h and 2h (k and 2k), which leaves O(h⁴) (below 0.002 % of the
@@ -105,9 +97,9 @@ theta and rho 0 (its value ω (S0 − K) does not depend on t or r).
 
 Each of the four gets the European option on the same paths (the same differences of
 e^{−rT} h(S_T)) as a control variate, Y − β (C − μ), μ their exact means from the closed
-form (the adapter's ``european_price``), β the least-squares coefficient on the pilot's
-first chunk (a constant for the main paths, so the estimate stays unbiased); a model may put
-a control of its own in their place (:meth:`greeks.models.base.Model.exercise_controls`:
+form (the adapter's ``european_price``), β the least-squares coefficient on the pilot (a
+constant for the main paths, so the estimate stays unbiased); a model may put a control of
+its own in their place (:meth:`greeks.models.base.Model.exercise_controls`:
 Heston rows across a cash dividend, whose European option has no closed form, take the
 discounted unfloored price for the price's).  Where the model
 has them (:meth:`greeks.models.base.Model.exercise_hedges`: Heston on a martingale chain,
@@ -133,12 +125,10 @@ from greeks import payoffs, sensitivities, streams
 from greeks.market.positions import dividend_dates
 from greeks.models import adapter as model_of
 from greeks.models.base import BrownianPaths
-from greeks.payoffs import N_BASIS, NEVER, SPOT_STEP
+from greeks.payoffs import NEVER, SPOT_STEP
 from greeks.stats import unit_moments
 
-POLICY_PATHS = 1 << 17  # pilot paths of the regressions (docs/american.md: bias against it)
-VEGA_POLICY_PATHS = 1 << 15  # of which those of the policies at σ ± k, σ ± 2k
-MIN_REGRESSION = 4 * N_BASIS  # in-the-money pilot paths a date's regression needs
+POLICY_PATHS = 1 << 17  # the pilot is the first chunk of this many paths
 N_STATISTICS = 2  # early-exercise probability, expected exercise time
 # rows of the per-path values (greeks.payoffs.exercise_values_solved) of the further Greeks
 FURTHER_ROWS = {sensitivities.GAMMA: 3, sensitivities.THETA: 6, sensitivities.RHO: 7}
@@ -149,84 +139,15 @@ NO_CARRY = (np.empty((0, 0)), np.empty((2, 0, 0)), np.empty((2, 0, 0)), np.empty
             np.zeros(5))
 
 
-@njit(cache=True, inline="always")
-def _features(x, u, with_state, out):
-    """The basis at one point: (1, x, x², x³), with a state (1, x, x², x³, u, u·x, u²)."""
-    out[0], out[1], out[2], out[3] = 1.0, x, x * x, x * x * x
-    if with_state:
-        out[4], out[5], out[6] = u, u * x, u * u
-
-
-@njit(cache=True)
-def _solve(gram, moment):
-    """Least-squares β from XᵀX and Xᵀy, on the columns scaled to unit norm (pseudo-inverse:
-    collinear columns share their coefficient)."""
-    scale = np.sqrt(np.diag(gram))
-    scale[scale == 0.0] = 1.0
-    scaled = gram / np.outer(scale, scale)
-    return (np.linalg.pinv(scaled) @ (moment / scale)) / scale
-
-
-@njit(cache=True)
-def fit_policy(s, state, discounts, hold, omega, strike, dates, min_regression):
-    """β (dates × N_BASIS) of one row by backward induction on pilot prices ``s`` (the row's
-    dates × paths, date-major) and states (no rows without), on its exercise dates ``dates``
-    (indices before maturity, increasing: :func:`_exercise_dates`; the others get ``NEVER``;
-    a date with fewer than ``min_regression`` paths in the money too): the in-the-money
-    paths' discounted cash flows regressed on the basis (:func:`_features`), the rule the
-    regression itself, where the intrinsic value also reaches the continuation value's lower
-    bound ω (A_i S − B_i) (``hold``: 2 × dates, as :func:`greeks.payoffs.stopping_index`)."""
-    n, n_paths = s.shape
-    with_state = state.shape[0] > 0
-    width = 7 if with_state else 4
-    policy = np.zeros((n, N_BASIS))
-    policy[:, 0] = NEVER
-    cash = np.empty(n_paths)
-    for p in range(n_paths):
-        cash[p] = discounts[n - 1] * max(omega * (s[n - 1, p] - strike), 0.0)
-    features = np.empty(7)
-    used = np.zeros(n_paths, dtype=np.bool_)
-    for i in dates[::-1]:
-        gram, moment = np.zeros((width, width)), np.zeros(width)
-        count = 0
-        for p in range(n_paths):
-            used[p] = discounts[i] * omega * (s[i, p] - strike) > 0.0
-            if not used[p]:
-                continue
-            _features(s[i, p] / strike, state[i, p] if with_state else 0.0, with_state,
-                      features)
-            for a in range(width):
-                moment[a] += features[a] * cash[p]
-                for b in range(width):
-                    gram[a, b] += features[a] * features[b]
-            count += 1
-        if count < min_regression:
-            continue
-        beta = _solve(gram, moment)
-        policy[i, :] = 0.0
-        policy[i, :width] = beta
-        for p in range(n_paths):
-            if used[p]:
-                _features(s[i, p] / strike, state[i, p] if with_state else 0.0, with_state,
-                          features)
-                value = discounts[i] * omega * (s[i, p] - strike)
-                if value >= max(np.dot(features[:width], beta),
-                                omega * (hold[0, i] * s[i, p] - hold[1, i])):
-                    cash[p] = value
-    return policy
-
-
 def solved_policy(edges: np.ndarray, discounts: np.ndarray, omega: float, strike: float,
                   dates: np.ndarray) -> np.ndarray:
-    """β (dates × N_BASIS) of a policy from solved exercise boundaries ``edges`` (one per
+    """The levels (per date) of a policy from solved exercise boundaries ``edges`` (one per
     exercise date before maturity, their indices ``dates``, increasing): exercise on date t_i
-    where the discounted intrinsic value reaches β_0 = e^{−r t_i} ω (b_i − K), the other
-    dates ``NEVER``."""
-    n = discounts.size
-    policy = np.zeros((n, N_BASIS))
-    policy[:, 0] = NEVER
+    where the discounted intrinsic value reaches e^{−r t_i} ω (b_i − K), the other dates
+    ``NEVER``."""
+    policy = np.full(discounts.size, NEVER)
     fitted = np.isfinite(edges) & (edges > 0.0)
-    policy[dates[fitted], 0] = discounts[dates[fitted]] * omega * (edges[fitted] - strike)
+    policy[dates[fitted]] = discounts[dates[fitted]] * omega * (edges[fitted] - strike)
     return policy
 
 
@@ -249,24 +170,17 @@ def _times_and_discounts(group, j: int):
 def prepare(group, seed: int, first_chunk: int = 0):
     """The group with each row's policies (:func:`_policies`), the European controls' means
     (``exercise_means``, rows × 4, × 6 with theta and rho) and coefficients
-    (``exercise_coef``, from the pilot's first chunk), and the hedge controls' coefficients
+    (``exercise_coef``, from the pilot), and the hedge controls' coefficients
     (``hedge_coef``, rows × 5; 0 where the model has none)."""
     model = model_of(group.model)
     spec = group.payoff
     solved = model.solves_exercise
     group = replace(group, payoff=spec._replace(hold=_holds(group)))
     spec = group.payoff
-    ruled = _ruled_rows(group, model)
-    pieces, done = [], 0
-    for c, n in group.chunks(POLICY_PATHS):
-        if (solved or ruled.all()) and c > 0:  # the first chunk only: the controls' β
-            break
-        stream = np.random.SeedSequence(
-            seed, spawn_key=(*group.spawn_words, streams.POLICY + first_chunk + c))
-        pieces.append(model.exercise_paths(group, stream, n,
-                                           sensitivities=done < VEGA_POLICY_PATHS))
-        done += n
-    group = replace(group, payoff=spec._replace(policy=_policies(group, model, pieces, solved),
+    c, n = group.chunks(POLICY_PATHS)[0]
+    pilot = model.exercise_paths(group, np.random.SeedSequence(
+        seed, spawn_key=(*group.spawn_words, streams.POLICY + first_chunk + c)), n)
+    group = replace(group, payoff=spec._replace(policy=_policies(group, model),
                                                 **_tables(group, model)))
     step = model.exercise_vol_step(group)
     sigma = model.vega_sigma(group.params)
@@ -278,7 +192,7 @@ def prepare(group, seed: int, first_chunk: int = 0):
     hedge_coef = np.zeros((group.n_rows, len(HEDGED_ROWS)))
     immediate = np.zeros(group.n_rows, dtype=bool)
     for j in range(group.n_rows):
-        values, controls, hedges = _row_values(group, pieces[0], j)
+        values, controls, hedges = _row_values(group, pilot, j)
         known = np.isfinite(means[j])  # a control without a known mean is not used
         estimates = values[CONTROLLED_ROWS[:controls.shape[0]]]
         centred = controls - controls.mean(axis=1, keepdims=True)
@@ -307,7 +221,7 @@ def _beyond_first_boundary(group, j: int) -> bool:
     _, discounts = _times_and_discounts(group, j)
     if discounts.size < 2:
         return False
-    edges = log_edges(spec.policy[j, :1, :discounts.size, 0], discounts, spec.omega[j],
+    edges = log_edges(spec.policy[j, :1, :discounts.size], discounts, spec.omega[j],
                       spec.strike[j])
     return bool(spec.omega[j] * math.log(group.spot) >= spec.omega[j] * edges[0, 0])
 
@@ -363,47 +277,31 @@ def _holds(group) -> np.ndarray:
     return out
 
 
-def _policies(group, model, pieces, solved: bool) -> np.ndarray:
-    """(rows, 6, dates, N_BASIS): each row's policies on every date (0), every second date
-    back from maturity (1, the Richardson partner of an american row), and every date at
-    σ + k (2), σ − k (3), σ + 2k (4) and σ − 2k (5), the vega's.  ``solved``: from the
-    model's exercise boundaries (:func:`solved_policy`); ``NEVER`` for the rows the model
-    rules by a table (:func:`_tables`); otherwise regressed on the pilot ``pieces``
-    (:func:`fit_policy`; policies 2–5 on the pilot's first ``VEGA_POLICY_PATHS`` paths at the
-    moved volatilities, the same paths for all four)."""
+def _policies(group, model) -> np.ndarray:
+    """(rows, 6, dates): each row's policies on every date (0), every second date back from
+    maturity (1, the Richardson partner of an american row), and every date at σ + k (2),
+    σ − k (3), σ + 2k (4) and σ − 2k (5), the vega's, from the model's exercise boundaries
+    (:func:`solved_policy`; a partner's 0 where a row has none); zeros in a model that rules
+    its rows by a table instead (:func:`_tables`)."""
     spec = group.payoff
+    width = int(np.diff(group.date_start).max())
+    policy = np.zeros((group.n_rows, 6, width))
+    if not model.solves_exercise:
+        return policy
     step = model.exercise_vol_step(group)
     sigma = model.vega_sigma(group.params)
-    ruled = _ruled_rows(group, model)
-    moved = [] if solved else [piece for piece in pieces if piece.vol_s.shape[1]]
-    width = int(np.diff(group.date_start).max())
-    policy = np.zeros((group.n_rows, 6, width, N_BASIS))
     for j in range(group.n_rows):
-        columns, times, discounts = row_dates(group, pieces[0].columns, j)
-        n = columns.size
+        _, times, discounts = row_dates(group, group.date_index, j)
+        n = times.size
         for k, at_sigma in enumerate((sigma, sigma, sigma + step, sigma - step,
                                       sigma + 2 * step, sigma - 2 * step)):
             if k == 1 and not spec.richardson[j]:
                 continue
-            every = 2 if k == 1 else 1
-            if ruled[j]:  # the table rules (_tables)
-                policy[j, k, :n, 0] = NEVER
-                continue
-            if solved:
-                dates = _exercise_dates(group, j, every)
-                edges = model.exercise_boundaries(group, j, at_sigma,
-                                                  times[np.append(dates, n - 1)])
-                policy[j, k, :n] = solved_policy(edges, discounts, spec.omega[j],
-                                                 spec.strike[j], dates)
-                continue
-            source = 0 if k < 2 else k - 1
-            if k != 1:  # policy 1 reads policy 0's paths
-                used = pieces if k == 0 else moved
-                s = _date_major([_prices(piece, source)[0] for piece in used], columns)
-                state = _date_major([_prices(piece, source)[1] for piece in used], columns)
-            policy[j, k, :n] = fit_policy(s, state, discounts, spec.hold[j, :, :n],
-                                          spec.omega[j], spec.strike[j],
-                                          _exercise_dates(group, j, every), MIN_REGRESSION)
+            dates = _exercise_dates(group, j, 2 if k == 1 else 1)
+            edges = model.exercise_boundaries(group, j, at_sigma,
+                                              times[np.append(dates, n - 1)])
+            policy[j, k, :n] = solved_policy(edges, discounts, spec.omega[j], spec.strike[j],
+                                             dates)
     return policy
 
 
@@ -427,25 +325,17 @@ def stepped_dates(kept: np.ndarray, every: int) -> np.ndarray:
     return np.union1d(stepped, np.flatnonzero(kept)).astype(np.int64)
 
 
-def _ruled_rows(group, model) -> np.ndarray:
-    """Rows (bool) whose policy the model solves as a table
-    (:meth:`greeks.models.base.Model.rules_exercise`)."""
-    return np.array([not model.solves_exercise and model.rules_exercise(group, j)
-                     for j in range(group.n_rows)], dtype=bool)
-
-
 def _tables(group, model) -> dict:
-    """The payoff record's ``table`` (rows, 2, dates, nodes) and ``table_scale`` (rows) of
-    the rows with a tabulated rule (:meth:`greeks.models.base.Model.exercise_table`): on
-    every date, and on every second date back from maturity (an american row's Richardson
-    partner); none where no row has one (the defaults)."""
-    tabulated = np.flatnonzero(_ruled_rows(group, model))
-    if not tabulated.size:
+    """The payoff record's ``table`` (rows, 2, dates, nodes) and ``table_scale`` (rows) of a
+    model that rules its rows by a table (:meth:`greeks.models.base.Model.exercise_table`):
+    on every date, and on every second date back from maturity (an american row's Richardson
+    partner); none in a model that solves boundaries (the defaults)."""
+    if model.solves_exercise:
         return {}
     width = int(np.diff(group.date_start).max())
     scale = np.zeros(group.n_rows)
     tables = {}
-    for j in tabulated:
+    for j in range(group.n_rows):
         times = group.times[group.date_index[group.date_start[j]:group.date_start[j + 1]]]
         n = times.size
         for k, every in enumerate((1, 2) if group.payoff.richardson[j] else (1,)):
@@ -456,40 +346,6 @@ def _tables(group, model) -> dict:
     for (j, k), levels in tables.items():
         table[j, k, :levels.shape[0]] = levels
     return {"table": table, "table_scale": scale}
-
-
-def _prices(piece, source: int):
-    """(prices, states) of a pilot chunk: at σ (``source`` 0), σ + k (1), σ − k (2), σ + 2k
-    (3) or σ − 2k (4)."""
-    if source == 0:
-        return piece.s, piece.state
-    return piece.vol_s[source - 1], piece.vol_state[source - 1]
-
-
-def _date_major(arrays: list, columns: np.ndarray) -> np.ndarray:
-    """The pilot chunks' ``columns`` stacked date-major (dates × paths); no dates where the
-    chunks have no columns (no state)."""
-    paths = sum(a.shape[0] for a in arrays)
-    if not arrays[0].shape[1]:
-        return np.empty((0, paths))
-    out = np.empty((columns.size, paths))
-    start = 0
-    for a in arrays:
-        _gather(a, columns, start, out)
-        start += a.shape[0]
-    return out
-
-
-@njit(cache=True)
-def _gather(a, columns, start, out):
-    """out[i, start + p] = a[p, columns[i]], in blocks of paths (both sides stay in cache)."""
-    block = 64
-    for first in range(0, a.shape[0], block):
-        last = min(first + block, a.shape[0])
-        for i in range(columns.size):
-            col = columns[i]
-            for p in range(first, last):
-                out[i, start + p] = a[p, col]
 
 
 def european_greeks(price, spot: float, sigma: float, step: float) -> np.ndarray:
@@ -527,7 +383,7 @@ def _row_values(group, paths, j: int):
         stops = np.empty((payoffs.N_MOVES, n if hedged else 0), dtype=np.int64)
         payoffs.exercise_values_solved(
             paths.w, paths.means, paths.sigmas, columns, times, discounts,
-            log_edges(spec.policy[j, :, :columns.size, 0], discounts, spec.omega[j],
+            log_edges(spec.policy[j, :, :columns.size], discounts, spec.omega[j],
                       spec.strike[j]), spec, j, group.spot, SPOT_STEP, step, group.rate,
             group.dividend, values, controls, stops)
         return values, controls, model.exercise_hedges(group, paths, j, stops) if hedged else None
@@ -584,7 +440,7 @@ def run_chunk(group, stream, n_paths: int) -> np.ndarray:
     """One chunk of an exercise group: (rows + totals, 3 + extras + 2, 2) (mean, M2) of
     price, delta, vega, the further Greeks (gamma, theta, rho), and the two exercise statistics,
     over paths or antithetic pairs; totals weighted as the engine's."""
-    paths = model_of(group.model).exercise_paths(group, stream, n_paths, sensitivities=True)
+    paths = model_of(group.model).exercise_paths(group, stream, n_paths)
     kept = [0, 1, 2] + [FURTHER_ROWS[code] for code in group.extra.tolist()] + [4, 5]
     units = group.units(n_paths)
     rows = group.n_rows

@@ -13,7 +13,7 @@ table lives here).  Each :class:`Payoff` row gives, for one code:
   (knock-outs, :mod:`greeks.survival`);
 - ``exercise``: the holder may exercise early, on the row's dates (``bermudan``) or at any
   time (``american``, on an exercise grid of the row's dates, extrapolated to continuous
-  exercise): priced under a Longstaff–Schwartz policy (:mod:`greeks.exercise`), never by
+  exercise): priced under a solved exercise policy (:mod:`greeks.exercise`), never by
   conditional Monte Carlo, survival conditioning or the likelihood-ratio families;
 - ``floor``: the scale R of the unseen-event floor (:func:`greeks.engine.reduce._unseen_floor`):
   ``"kink"`` E[L]·σ·sqrt(T) for a payoff kinked at the strike, ``"payout"`` e^{−rT}·payout

@@ -16,18 +16,14 @@ down barrier when S(t_{d_i}) ≤ B (discrete monitoring at the closes only).
 
 American and bermudan rows pay h(S_τ) = max(ω (S_τ − K), 0) at the date τ that a fixed
 exercise policy picks, discounted by e^{−r t_τ} (:func:`exercise_values`; the policy is
-fitted by :mod:`greeks.exercise`): τ is the first of the row's dates t_{d_i} with
-h(S) > 0 and e^{−r t_{d_i}} h(S) ≥ Σ_b β_{i,b} ψ_b(S/K, u), the policy's regression
-estimate of the continuation value (discounted to 0) on the basis
-
-    ψ = (1, x, x², x³, u, u·x, u²),   x = S/K,
-
-with u a variance state of the path (under Heston, the variance on the date over θ).  A
-solved policy (GBM) is a boundary b_i per date, stored as β = (e^{−r t} ω (b − K), 0, ...) so
-that the rule reads ω S ≥ ω b, and applied on log-prices by :func:`exercise_values_solved`.
-A Heston put's or call's solved rule is a table instead: the level y_i(u) = b_i(θu)/K of the
-put's boundary (a call's symmetric put's) on a uniform grid in u, read by linear
-interpolation, the put exercising where x ≤ y_i(u), the call where x·y_i(u) ≥ 1
+solved by :mod:`greeks.exercise`): τ is the first of the row's dates t_{d_i} with h(S) > 0
+where the policy exercises.  A GBM policy is a boundary b_i per date, stored as the level
+e^{−r t} ω (b − K) that the discounted intrinsic value must reach, so that the rule reads
+ω S ≥ ω b, and applied on log-prices by :func:`exercise_values_solved` (on prices off a
+market).  A Heston rule is a table instead: the level y_i(u) = b_i(θu)/K of the put's
+boundary (a call's symmetric put's, or K/b_i of the call's own) on a uniform grid in the
+path's variance state u (the variance on the date over θ), read by linear interpolation, the
+put exercising where x ≤ y_i(u), x = S/K, the call where x·y_i(u) ≥ 1
 (:func:`stopping_index`).  At maturity the option is exercised whenever h(S_T) > 0.
 
 The rows of a group travel together as one :class:`PayoffSpec` (per-row arrays); what each
@@ -69,9 +65,10 @@ class PayoffSpec(NamedTuple):
     discount: np.ndarray      # e^{−rT}
     # early exercise (american, bermudan rows; empty for a group without them):
     rate: np.ndarray = np.zeros(0)  # r, to discount from the exercise date
-    # (rows, 4, max dates, N_BASIS): β per date of the policies (greeks.exercise): 0 every
-    # date, 1 every second date back from maturity, 2 and 3 every date at σ + k and σ − k
-    policy: np.ndarray = np.zeros((0, 6, 0, 7))
+    # (rows, 6, max dates): the discounted exercise level e^{−r t} ω (b − K) per date of the
+    # solved policies (greeks.exercise; NEVER where a date never exercises): 0 every date,
+    # 1 every second date back from maturity, 2–5 every date at σ + k, σ − k, σ + 2k, σ − 2k
+    policy: np.ndarray = np.zeros((0, 6, 0))
     # (rows, 2, max dates): A_i, B_i of the continuation value's lower bound ω (A_i S − B_i),
     # discounted (the forward's intrinsic value; −inf where not a bound: greeks.exercise)
     hold: np.ndarray = np.zeros((0, 2, 0))
@@ -83,11 +80,11 @@ class PayoffSpec(NamedTuple):
     # every second date back from maturity (policy 1), 0 where a date never exercises; no
     # rows where the group has no tabulated row
     table: np.ndarray = np.zeros((0, 2, 0, 0))
-    table_scale: np.ndarray = np.zeros(0)  # 1/Δu of each row's table; 0: the row's rule is β
+    table_scale: np.ndarray = np.zeros(0)  # 1/Δu of each row's table; 0: the row's rule is
+    # its level in ``policy``
 
 
-N_BASIS = 7  # the policy's basis (module docstring)
-NEVER = np.inf  # β_0 of a date without a regression: the continuation value is never beaten
+NEVER = np.inf  # the level of a date that never exercises: the intrinsic value never reaches it
 
 
 def with_discount(spec: PayoffSpec, j: int, discount: float) -> PayoffSpec:
@@ -142,13 +139,6 @@ def evaluate(s, dates, spec, j, out):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _continuation(beta, x, u):
-    """Σ_b β_b ψ_b on the basis ψ = (1, x, x², x³, u, u·x, u²)."""
-    return (beta[0] + x * (beta[1] + x * (beta[2] + x * beta[3]))
-            + u * (beta[4] + beta[5] * x + beta[6] * u))
-
-
-@njit(cache=True, nogil=True, inline="always")
 def table_level(levels, scale, u):
     """The tabulated level at state u: linear between the nodes m/``scale`` of ``levels``,
     the end nodes' values beyond them."""
@@ -164,17 +154,18 @@ def table_level(levels, scale, u):
 
 @njit(cache=True, nogil=True)
 def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
-    """The index i (into ``dates``) of path p's exercise date under row j's fitted
-    ``policy`` (its dates without an exercise rule hold ``NEVER``: policy 1 exercises on
-    every second date back from maturity and any dividend date off a market), −1 if the option ends
-    out of the money; the prices are ``scale`` · ``s`` (a spot moved on the same path).
+    """The index i (into ``dates``) of path p's exercise date under row j's solved
+    ``policy`` (policy 1 exercises on every second date back from maturity and any dividend
+    date off a market), −1 if the option ends out of the money; the prices are ``scale`` ·
+    ``s`` (a spot moved on the same path).
 
     ``discounts[i]`` = e^{−r t_{d_i}}; ``state`` (paths × stored dates, or no columns) holds
-    the variance state u of the basis.  A path exercises where its discounted intrinsic value
-    reaches the fitted continuation value and the lower bound ``spec.hold`` of the true one
-    (the forward's discounted intrinsic value: holding to maturity is worth at least that,
-    so a call on a stock paying nothing before maturity is never exercised).  A row with a
-    tabulated rule (``spec.table_scale[j]`` > 0) reads it instead of β: a put exercises where
+    the variance state u of a tabulated rule.  A path exercises where its discounted
+    intrinsic value reaches the policy's level (``NEVER`` on a date that never exercises)
+    and the lower bound ``spec.hold`` of the continuation value (the forward's discounted
+    intrinsic value: holding to maturity is worth at least that, so a call on a stock paying
+    nothing before maturity is never exercised).  A row with a tabulated rule
+    (``spec.table_scale[j]`` > 0) reads it instead of the level: a put exercises where
     x ≤ y_i(u), x = S/K, i.e. S ≤ b_i(θu), a call where x·y_i(u) ≥ 1, i.e. S/K ≥ K/b*_i(θu)
     (:func:`table_level`; y = 0: never), and the lower bound is reached; the policies of the
     vega share policy 0's table (the solved region does not depend on v0)."""
@@ -191,15 +182,14 @@ def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
             continue
         if i == n - 1:
             return i
-        u = state[p, col] if with_state else 0.0
         bound = omega * (spec.hold[j, 0, i] * level - spec.hold[j, 1, i])
         if tabulated:
-            y = table_level(spec.table[j, table, i], spec.table_scale[j], u)
+            y = table_level(spec.table[j, table, i], spec.table_scale[j],
+                            state[p, col] if with_state else 0.0)
             if discounts[i] * intrinsic >= bound and (
                     level * y >= strike if omega > 0.0 else level <= strike * y):
                 return i
-        elif discounts[i] * intrinsic >= max(_continuation(spec.policy[j, policy, i],
-                                                           level / strike, u), bound):
+        elif discounts[i] * intrinsic >= max(spec.policy[j, policy, i], bound):
             return i
     return -1
 

@@ -4,10 +4,13 @@ Each model's reference module (:func:`greeks.models.reference`) lists the payoff
 (``CODES``: european, cash and asset digitals, american and bermudan rows) and values
 them: under ``gbm`` the Black–Scholes formulas and the finite-difference solution of
 american and bermudan rows, under ``heston`` the Fourier integrals and the ADI solution
-(american and bermudan rows without a market), where vega = ∂V/∂σ0 with σ0 = sqrt(v0) (0 at
-v0 = 0).  Asian and barrier rows, monitored on
+(american and bermudan rows, flat or off a market), where vega = ∂V/∂σ0 with σ0 = sqrt(v0)
+(0 at v0 = 0).  Asian and barrier rows, monitored on
 discrete dates, have none here.  A row without a value, or whose formula fails (e^{−rT}
 overflowing for a huge negative rate, say), gets NaN values and the reason in ``note``.
+A model may also value some rows a second way (its ``direct``: a Heston american or bermudan
+call by its own ADI solution, whose ``price``, ``delta`` and ``vega`` come flat from its
+symmetric put where it has one): ``direct_price``, ``direct_delta``, ``direct_vega``.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from greeks.names import BASE_GREEKS
 from greeks.payoff_table import CASH, code_of
 
 NO_CLOSED_FORM = "no closed form"
+DIRECT = tuple(f"direct_{name}" for name in BASE_GREEKS)  # a model's second solution
 
 
 def _code(row) -> int:
@@ -69,11 +73,24 @@ def _dated_values(row) -> tuple[tuple[float, float, float], str | None]:
     return flat, note
 
 
+def _direct_values(row) -> tuple[float, float, float]:
+    """The model's second solution of a row (``direct``: Heston american and bermudan calls
+    by their own ADI solution), or NaNs where it has none or it fails."""
+    direct = getattr(reference(row["model"]), "direct", None)
+    try:
+        values = None if direct is None else direct(row, _code(row), row.get(MARKET_COLUMN))
+    except (LookupError, ArithmeticError, ValueError):
+        values = None
+    return (math.nan,) * 3 if values is None else tuple(values)
+
+
 def reference_table(frame: pd.DataFrame, source: str = "<DataFrame>") -> pd.DataFrame:
     """Reference price, delta and vega of every row of a validated instrument frame.
 
     Returns ``id``, ``price``, ``delta``, ``vega`` (per unit of quantity, vega per 1.00
-    of volatility), ``note`` (missing where there are values), then the input columns.
+    of volatility), ``note`` (missing where there are values), where a row has a second
+    solution ``direct_price``, ``direct_delta``, ``direct_vega`` (:func:`_direct_values`;
+    NaN for the other rows), then the input columns.
     ``attrs["total"]`` holds Σ quantity · value over the rows with values.  An input
     column named ``note`` is an :class:`InputError` (``source`` names the table).
     """
@@ -87,6 +104,10 @@ def reference_table(frame: pd.DataFrame, source: str = "<DataFrame>") -> pd.Data
     results = pd.DataFrame({"id": frame["id"],
                             **{name: values[:, k] for k, name in enumerate(BASE_GREEKS)},
                             "note": notes})
+    direct = np.array([_direct_values(row) for row in frame.to_dict("records")],
+                      dtype=float).reshape(-1, 3)
+    if np.isfinite(direct).any():
+        results = results.assign(**{name: direct[:, k] for k, name in enumerate(DIRECT)})
     out = pd.concat([results, without_market(frame).drop(columns="id")], axis=1)
     valued = notes.isna().to_numpy()
     quantity = frame["quantity"].to_numpy(dtype=float)[valued]

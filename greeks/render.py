@@ -72,13 +72,13 @@ def result_table(results, title: str | None = None) -> Table:
         table.add_column(name, **right)
     shown = ("price", "delta", "vega", "gamma", "rho_rate", "theta_per_day", "vanna", "volga",
              "dkappa", "dtheta", "dxi", "drho", "exercise_probability", "exercise_time",
-             "upper_bound")
+             "upper_bound", "direct_price", "direct_delta", "direct_vega")
     se_columns = {name: f"{name}_se" if f"{name}_se" in results.columns else None
                   for name in shown if name in results.columns}
 
-    def cells(values) -> list[str]:
-        return [plus_minus(values[name], values[se]) if se else number(values[name])
-                for name, se in se_columns.items()]
+    def cells(values) -> list[str]:  # blank where a total has no such value
+        return [plus_minus(values[name], values[se]) if se
+                else number(values.get(name, math.nan)) for name, se in se_columns.items()]
 
     footers = cells(total) if total else [""] * len(se_columns)
     if price_only:

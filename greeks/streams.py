@@ -20,5 +20,5 @@ LADDER_PILOT = 1 << 44         # ladder: effective sample sizes of Heston spot s
 PARAMETERS = 1 << 48           # Heston model-parameter sensitivities and bumped Greeks
 PARAMETERS_PILOT = PARAMETERS + (1 << 40)  # their baselines and estimator choice
 RQMC = 1 << 52                 # randomised QMC: the scramble of replicate r is RQMC + r
-POLICY = 1 << 54               # american, bermudan: the pilot of the exercise policy's regressions
+POLICY = 1 << 54               # american, bermudan: the exercise pilot (the controls' coefficients)
 DUALITY = 1 << 56              # ``--upper-bound``: the paths of the dual (upper-bound) estimator

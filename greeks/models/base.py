@@ -69,7 +69,7 @@ class CarryPaths(NamedTuple):
     """What the exercise kernel reads for theta and rho (:func:`greeks.payoffs.
     exercise_values`): ``rate_score`` (paths × stored dates: the weight R(t) − t of a payoff
     paid at t for rho), two moved sets of paths ``reshaped`` (2 × paths × stored dates) with
-    their basis states ``reshaped_state`` (no columns where the policy reads none) and the
+    their variance states ``reshaped_state`` (no columns where the policy reads none) and the
     change of log DF per grid point of each (``reshaped_log_discount``, 2 × grid), and
     ``terms`` (a, b, c, d_0, d_1): theta = a Y − b S0 Δ − c Γ + Y_0/d_0 + Y_1/d_1, Y_m the
     discounted payoff on moved set m.  With ``price_slope`` (paths × stored dates: ∂S(t)/∂ε
@@ -89,11 +89,10 @@ class CarryPaths(NamedTuple):
 class ExercisePaths(NamedTuple):
     """A chunk of paths for early exercise (:mod:`greeks.exercise`): prices ``s`` (paths ×
     stored dates) with the stored column of each row date (``columns``, ``date_index``
-    order) and the basis' variance state u on the same columns (no columns without one);
-    with ``sensitivities`` the same on common random numbers at σ ± k, k =
+    order) and the variance state u that a tabulated rule reads on the same columns (no
+    columns without one); the same on common random numbers at σ ± k, k =
     :meth:`Model.exercise_vol_step` (``vol_s``, ``vol_state``: 4 × paths × stored dates, at
-    σ + k, σ − k, σ + 2k, σ − 2k;
-    otherwise empty)."""
+    σ + k, σ − k, σ + 2k, σ − 2k)."""
 
     s: np.ndarray
     state: np.ndarray
@@ -118,7 +117,7 @@ class Model:
     survival: bool = False              # knock-outs on survival-conditioned paths
     further: tuple[int, ...] = ()       # codes of greeks.sensitivities.NAMES by LR
     relative_cost: dict = {}            # family → cost per path relative to LR
-    solves_exercise: bool = False       # exercise_boundaries solved, not regressed
+    solves_exercise: bool = False       # exercise_boundaries solved, not a table
     # progress units (greeks.engine.progress) per family: per path and grid date, per path
     # and row date; of an exercise policy's fit per pilot path and grid date; the share of a
     # competing family's main run that auto is expected to make
@@ -193,10 +192,10 @@ class Model:
         """The paths of the central differences (:class:`Bumped`)."""
         raise NotImplementedError
 
-    def exercise_paths(self, group, stream, n_paths: int,
-                       sensitivities: bool) -> ExercisePaths | BrownianPaths:
-        """A chunk's paths for early exercise, from ``stream``: :class:`ExercisePaths` for a
-        regressed policy, :class:`BrownianPaths` in models with ``solves_exercise``."""
+    def exercise_paths(self, group, stream, n_paths: int) -> ExercisePaths | BrownianPaths:
+        """A chunk's paths for early exercise, from ``stream``, with the moved ones of the
+        Greeks: :class:`ExercisePaths` (prices and the states a tabulated rule reads), or
+        :class:`BrownianPaths` where a solved boundary reads the log-price alone."""
         raise NotImplementedError
 
     def vega_sigma(self, params: tuple) -> float:
@@ -211,13 +210,8 @@ class Model:
         """The optimal exercise boundaries of row j exercisable on ``times`` (years, the last
         its maturity) at volatility ``sigma``, one per date before maturity (a put exercises
         at S ≤ b, a call at S ≥ b; 0 or inf: never), in models with ``solves_exercise``
-        (the others' policies are regressed on a pilot)."""
+        (the others rule their rows by a table: :meth:`exercise_table`)."""
         raise NotImplementedError
-
-    def rules_exercise(self, group, j: int) -> bool:
-        """Whether row j's policy is solved, a table (:meth:`exercise_table`), rather than
-        regressed on a pilot (models without ``solves_exercise``)."""
-        return False
 
     def exercise_table(self, group, j: int, times: np.ndarray,
                        dates: np.ndarray) -> tuple[float, np.ndarray]:

@@ -558,8 +558,7 @@ def test_the_price_control_across_a_cash_dividend_has_its_exact_mean():
     for n, dividends in enumerate((ONE, CASH)):
         frame = load(book([BERMUDAN, AMERICAN]), market(dividends))
         (group,) = plan_groups(frame, method="auto", plain=False)
-        chunk = ADAPTER.exercise_paths(group, np.random.SeedSequence(seed(370 + n)), 20_000,
-                                       sensitivities=True)
+        chunk = ADAPTER.exercise_paths(group, np.random.SeedSequence(seed(370 + n)), 20_000)
         for j, position in enumerate(group.positions):
             expiry = years(frame["expiry"].iat[position], VALUATION)
             carried = sum(a * math.exp((RATE - YIELD) * (expiry - years(d, VALUATION)))

@@ -192,13 +192,12 @@ class GBM(Model):
             for v in (sigma + h_vol, sigma - h_vol, sigma + 2.0 * h_vol, sigma - 2.0 * h_vol)]
         return Bumped(s, group.date_index, bumped, h * spot, h_vol, None)
 
-    def exercise_paths(self, group, stream, n_paths, sensitivities):
+    def exercise_paths(self, group, stream, n_paths):
         """The Brownian paths on the group's grid and the log-price's means at σ, σ ± k,
-        σ ± 2k (:class:`BrownianPaths`: the policy is a boundary; ``sensitivities`` cost
-        nothing more).  Off a market: the prices (:func:`_exercise_paths_dated`)."""
+        σ ± 2k (:class:`BrownianPaths`: the policy is a boundary).  Off a market: the prices
+        (:func:`_exercise_paths_dated`)."""
         if group.market is not None:
-            return _exercise_paths_dated(group, stream, n_paths, sensitivities,
-                                         self.exercise_vol_step(group))
+            return _exercise_paths_dated(group, stream, n_paths, self.exercise_vol_step(group))
         sigma, carry = group.params[0], group.rate - group.dividend
         w, _ = simulate(np.random.Generator(np.random.PCG64(stream)), n_paths, group.times,
                         math.log(group.spot), carry, sigma, group.antithetic)
@@ -276,8 +275,7 @@ class GBM(Model):
         """Flat rows (:class:`BrownianPaths`: e^{−(r−q)t} S_t an exact martingale on the
         exact steps), and rows off a market without cash dividends (S_t/G(t) one)."""
         return isinstance(paths, BrownianPaths) or (
-            group.market is not None and not paths.spot_s.shape[0]
-            and paths.vol_s.shape[1] > 0)
+            group.market is not None and not paths.spot_s.shape[0])
 
     def exercise_hedges(self, group, paths, j, stops):
         """The European hedge stopped at each exercise date
@@ -369,10 +367,9 @@ def _solved_boundaries(spot, strike, rate, dividend, sigma, is_call, times):
     return exercise_boundaries(spot, strike, dates[-1], rate, dividend, sigma, is_call, dates)
 
 
-def _exercise_paths_dated(group, stream, n_paths: int, sensitivities: bool,
-                          k: float) -> ExercisePaths:
+def _exercise_paths_dated(group, stream, n_paths: int, k: float) -> ExercisePaths:
     """Prices off a market (:func:`greeks.models.gbm.dated.simulate_dated`) on every grid
-    point; with ``sensitivities`` the same numbers' paths under the vol curve shifted in
+    point; the same numbers' paths under the vol curve shifted in
     parallel by k, −k, 2k, −2k and, with cash dividends (S not linear in S0), from
     S0 (1 ± h), S0 (1 ± 2h) (h = ``greeks.payoffs.SPOT_STEP``); and where the group
     estimates theta or rho, their weights (:mod:`greeks.models.gbm.exercise_carry`)."""
@@ -387,8 +384,6 @@ def _exercise_paths_dated(group, stream, n_paths: int, sensitivities: bool,
 
     w, s = paths(market.clock, group.spot)
     none = np.empty((4, 0, 0))
-    if not sensitivities:
-        return ExercisePaths(s, np.empty((n_paths, 0)), none, none, group.date_index)
     vol_s = np.stack([paths(np.asarray(market.dynamics.vol.shifted((sigma + d) - sigma)
                                        .total_variance(group.times), dtype=float),
                             group.spot)[1]

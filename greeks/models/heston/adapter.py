@@ -317,9 +317,9 @@ class Heston(Model):
         return Bumped(s, chains[0].columns, bumped, h * spot, h_vol if sigma0 > 0 else 1.0,
                       conditional)
 
-    def exercise_paths(self, group, stream, n_paths, sensitivities):
+    def exercise_paths(self, group, stream, n_paths):
         """The chain on the group's grid; the state u = v_t/θ, the chain's variance on each
-        stored date over θ; with ``sensitivities`` the chains from (σ0 ± k)² on the same
+        stored date over θ; the chains from (σ0 ± k)² and (σ0 ± 2k)² on the same
         stream (at σ0 = 0, where the vega is 0, the base chain twice), and the rate score and
         theta's moved chains where the group estimates them
         (:func:`greeks.models.heston.exercise_carry.carry_paths`).  Off a market with cash
@@ -329,17 +329,12 @@ class Heston(Model):
         ex-dates (every date kept in calendar time), and the rate score stays exact (the
         drops are fixed maps of the Gaussian increments' sums)."""
         sigma0 = math.sqrt(group.params[0])
-        levels = [sigma0]
-        if sensitivities:
-            k = self.exercise_vol_step(group)
-            levels += ([sigma0 + k, sigma0 - k, sigma0 + 2 * k, sigma0 - 2 * k] if sigma0 > 0
-                       else [sigma0] * 4)
+        k = self.exercise_vol_step(group)
+        levels = [sigma0] + ([sigma0 + k, sigma0 - k, sigma0 + 2 * k, sigma0 - 2 * k]
+                             if sigma0 > 0 else [sigma0] * 4)
         chains = [_exercise_chain(group, stream, n_paths, v * v) for v in levels]
         linear = np.empty((0, 0))
         s, state, chain = chains[0]
-        if not sensitivities:
-            return ExercisePaths(s, state, np.empty((4, 0, 0)), np.empty((4, 0, 0)),
-                                 chain.columns)
         spot_s = np.empty((0, 0, 0))
         if _paying(group):
             h = payoffs.SPOT_STEP
@@ -403,37 +398,29 @@ class Heston(Model):
         sigma0 = math.sqrt(group.params[0])
         return min(EXERCISE_VOL_STEP, 0.25 * sigma0) if sigma0 > 0 else 1.0
 
-    def rules_exercise(self, group, j):
-        """Puts, calls with discrete dividends before expiry and calls whose symmetric put
-        exists (κ − ρξ > 0): the ADI solution's boundary, tabulated (:meth:`exercise_table`),
-        off a market with its rate and yield flattened to the row's expiry (:func:`_carry`)
-        and with the spot's drops at the discrete dividends' ex-dates (:func:`_drops`); the
-        other calls (κ − ρξ ≤ 0, no discrete dividend before expiry) are regressed."""
-        if bool(group.payoff.omega[j] < 0.0) or _drops(group, j):
-            return True
-        return _symmetric(group, j) is not None
-
     def exercise_table(self, group, j, times, dates):
-        """The boundaries b_k(v) solved on ``times[dates]`` (on the grid sized by the group's
-        v0; the region does not depend on v0 or the spot, so the vega's policies share it)
-        of the put, of the call's symmetric put (b*_k(v)), or across discrete dividends of
-        the call itself (its b_k as the level K²/b_k, that of a symmetric put:
-        :func:`_boundaries`), tabulated as b_k(θu)/K on u nodes up to the top of v_t's law
-        over ``times`` from the largest of the vega's v0s
-        (:func:`greeks.models.heston.exercise_rule.level_table`, ``table_step``): the call
-        exercises where S ≥ b_k(v_t), x·y_k(u) ≥ 1 with y_k = K/b_k (0 where never).  Off a
-        market the boundaries are those of the flat rate and yield to expiry; the policy's
-        loss is second order in the boundaries' error, and the price stays the value of the
-        policy it applies (below the true one)."""
+        """The boundaries b_k(v) of the ADI solution solved on ``times[dates]`` (on the grid
+        sized by the group's v0; the region does not depend on v0 or the spot, so the vega's
+        policies share it) of the put, of the call's symmetric put (b*_k(v)), or of the call
+        itself where it has none (κ − ρξ ≤ 0, or discrete dividends before expiry: its b_k
+        as the level K²/b_k, that of a symmetric put: :func:`_boundaries`), tabulated as
+        b_k(θu)/K on u nodes up to the top of v_t's law over ``times`` from the largest of
+        the vega's v0s (:func:`greeks.models.heston.exercise_rule.level_table`,
+        ``table_step``): the call exercises where S ≥ b_k(v_t), x·y_k(u) ≥ 1 with
+        y_k = K/b_k (0 where never).  Off a market the boundaries are those of the flat rate
+        and yield to expiry, with the spot's drops at the discrete dividends' ex-dates
+        (:func:`_drops`); the policy's loss is second order in the boundaries' error, and the
+        price stays the value of the policy it applies (below the true one)."""
         v0, kappa, theta, xi, rho = (float(x) for x in group.params)
         strike = float(group.payoff.strike[j])
         drops = _drops(group, j)
         call = bool(group.payoff.omega[j] > 0.0)
-        rate, dividend, *parameters = (_symmetric(group, j) if call and not drops
+        symmetric = _symmetric(group, j) if call and not drops else None
+        rate, dividend, *parameters = (symmetric if symmetric is not None
                                        else (*_carry(group, j, bool(drops)), kappa, theta, xi,
                                              rho))
         nodes, edges = _boundaries(strike, rate, dividend, v0, *parameters,
-                                   tuple(times[dates]), drops, call and bool(drops))
+                                   tuple(times[dates]), drops, call and symmetric is None)
         sigma = math.sqrt(v0)
         top = (sigma + 2.0 * self.exercise_vol_step(group)) ** 2 if sigma > 0 else v0
         step = table_step(times, top, kappa, theta, xi)
@@ -457,9 +444,8 @@ class Heston(Model):
 
     def hedges_exercise(self, group, paths):
         """On chains whose discounted price is an exact martingale (the group's
-        ``martingale``), with flat rates and the moved chains."""
-        return (group.martingale and group.market is None and paths.vol_s.shape[1] > 0
-                and not paths.spot_s.shape[0])
+        ``martingale``), with flat rates."""
+        return group.martingale and group.market is None
 
     def exercise_hedges(self, group, paths, j, stops):
         """The European hedge stopped at each exercise date

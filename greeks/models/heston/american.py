@@ -1,6 +1,6 @@
 """Finite-difference reference: the American and Bermudan put under Heston (ADI, operator
-splitting), the call by put–call symmetry, the Bermudan call directly, and the Bermudan
-put's and call's exercise boundaries, discrete dividends included.
+splitting), the call by put–call symmetry or directly, and the Bermudan put's and call's
+exercise boundaries, discrete dividends included.
 
 The put's value V(τ, S, v), τ = T − t, solves the linear complementarity problem
 
@@ -49,10 +49,11 @@ within 2e-5 of the American put; with ξ = 0.01 the Bermudan put and its boundar
 those of GBM at σ = √θ within 0.2 % and 0.5 %.
 
 Bermudan call (``option_type="call"`` of ``heston_exercise_boundaries`` and
-``heston_value_grids``; the policy of Heston calls across discrete dividends, which have no
-symmetric put): the same march from g = max(S − K, 0), V = 0 at S = 0, and at S_max the
-Dirichlet value of the deep-in-the-money call, a S − b (``_deep_call``): the forward to the
-next date where exercising there pays, through the drops, less the discounted strike — from
+``heston_value_grids``; the policy of Heston calls without a symmetric put: across discrete
+dividends, or with κ − ρξ ≤ 0): the same march from g = max(S − K, 0), V = 0 at S = 0, and
+at S_max the Dirichlet value of the deep-in-the-money call, a S − b (``_deep_call``): the
+forward to the next date where exercising there pays, through the drops, less the discounted
+strike — from
 a = 1, b = K at maturity, a e^{−qΔ} and b e^{−rΔ} over a step, a, b = 1, K on an exercise
 date where S_max − K is the larger, a·ratio and b + a·cash through a drop.  It is the put's
 V = K e^{−r s} at S = 0 seen through put–call parity (the put-like part of the call, the
@@ -64,7 +65,11 @@ node exercises).  On the European call (one exercise date) the scheme's error is
 to the digits (parity holds on the grid); with ξ = 0.01 across cash and proportional drops
 its prices and boundaries are those of GBM within 1.5e-4, and across one and two cash
 dividends its European and american prices are QuantLib's within 3e-4 at 400 × 200 nodes
-(docs/american.md).
+(docs/american.md).  The American call itself (:func:`heston_american` with
+``symmetric=False``, or where κ − ρξ ≤ 0) is that march with the operator-splitting step on
+every step instead of the dates' exercise, by
+:func:`greeks.models.heston.american_market.heston_american_market` on the flat rate and
+yield, which also solves both options on a market's curves and dividends.
 
 Greeks at (S0, v0) from a bicubic spline of the final grid: delta = V_S, gamma = V_SS, and vega =
 ∂V/∂σ0 = 2 σ0 V_v with σ0 = sqrt(v0), per 1.00 of σ0 (as the Monte-Carlo engine reports it).
@@ -337,31 +342,40 @@ def _dropped(u, s, cash, ratio):
 
 
 @njit(cache=True)
-def _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, dts, thetas, at_zero, at_top, exercise,
-                    edges, kept, cash, ratio, call):
+def _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, segment, dts, thetas, at_zero, at_top,
+                    exercise, edges, kept, cash, ratio, call, american):
     """Douglas ADI steps of the European put or (``call``) call from the payoff in ``u`` (step
-    n of length ``dts[n]`` at weight ``thetas[n]``, V = ``at_zero[n]`` at S = 0 and
-    ``at_top[n]`` at S_max at its end), and after each step with ``exercise`` the Bermudan
-    condition U = max(U, g), exact on the grid.  Where ``edges`` has rows, the continuation's
-    boundary on every variance level (:func:`_put_edge`, :func:`_call_edge`) before each
-    exercise goes to the next row, and where ``kept`` has,
+    n of length ``dts[n]`` at weight ``thetas[n]`` with the S and v stencils
+    ``a1[segment[n]]``, ``a2[segment[n]]`` (those of its rate and yield), V = ``at_zero[n]``
+    at S = 0 and ``at_top[n]`` at S_max at its end), and after each step with ``exercise``
+    the Bermudan condition U = max(U, g), exact on the grid; ``american``: every step with
+    the operator-splitting early-exercise step of :func:`_march` instead.  Where ``edges``
+    has rows, the continuation's boundary on every variance level (:func:`_put_edge`,
+    :func:`_call_edge`) before each exercise goes to the next row, and where ``kept`` has,
     the continuation itself (march order: the last exercise date first).  A step ending on
     an ex-date (``ratio[n]`` < 1 or ``cash[n]`` > 0) then takes the spot's drop there
-    (:func:`_dropped`), after the date's exercise, which sees the price after the drop."""
+    (:func:`_dropped`), after the date's exercise, which sees the price after the drop; an
+    american option is then exercisable on the price before it (U = max(U, g), the
+    early-exercise term restarting from 0)."""
     ns, nv = u.shape
     f0 = np.empty_like(u)
     f1 = np.empty_like(u)
     f2 = np.empty_like(u)
     y = np.empty_like(u)
-    zero = np.zeros_like(u)  # no early-exercise term between the dates
+    multiplier = np.zeros_like(u)  # λ; zero between the dates of a Bermudan option
     ws, wv = np.empty((5, ns)), np.empty((5, nv))
     date = 0
     for n in range(dts.size):
-        _douglas_step(u, y, a1, a2, mixed, b1, b2, f0, f1, f2, zero, dts[n], thetas[n],
-                      at_zero[n], at_top[n], ws, wv)
+        dt = dts[n]
+        _douglas_step(u, y, a1[segment[n]], a2[segment[n]], mixed, b1, b2, f0, f1, f2,
+                      multiplier, dt, thetas[n], at_zero[n], at_top[n], ws, wv)
         for i in range(1, ns - 1):
             for j in range(nv):
-                u[i, j] = y[i, j]
+                if american:
+                    u[i, j] = max(y[i, j] - dt * multiplier[i, j], payoff[i])
+                    multiplier[i, j] = max(0.0, multiplier[i, j] + (payoff[i] - y[i, j]) / dt)
+                else:
+                    u[i, j] = y[i, j]
         for j in range(nv):
             u[0, j] = at_zero[n]
             u[ns - 1, j] = at_top[n]
@@ -378,6 +392,11 @@ def _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, dts, thetas, at_zero, a
                     u[i, j] = max(u[i, j], payoff[i])
         if cash[n] > 0.0 or ratio[n] < 1.0:
             _dropped(u, s, cash[n], ratio[n])
+            if american:
+                for i in range(ns):
+                    for j in range(nv):
+                        u[i, j] = max(u[i, j], payoff[i])
+                        multiplier[i, j] = 0.0
 
 
 def _schedule(maturity, dates, time_steps, strike, rate, drops=()):
@@ -421,24 +440,30 @@ def _schedule(maturity, dates, time_steps, strike, rate, drops=()):
             np.array(exercise, dtype=np.bool_), np.array(cash), np.array(ratio))
 
 
-def _deep_call(top, strike, rate, dividend, dts, exercise, cash, ratio, at_maturity):
+def _deep_call(top, strike, rates, dividends, dts, exercise, cash, ratio, at_maturity,
+               american=False):
     """The call's value at S = ``top`` at the end of each step of the march (:func:`_schedule`):
     deep in the money a S − b, from a = 1, b = K at maturity (``at_maturity``: the drops paid
-    there, (cash, ratio) each), over a step of length Δ a e^{−qΔ} and b e^{−rΔ} (a S − b
-    solves the equation: it is the forward to the next exercise less the discounted strike),
-    on an exercise date the larger at ``top`` of that and S − K (a, b = 1, K: exercised
-    there), and through a drop S → S·ratio − cash after the date's exercise, a·ratio and
-    b + a·cash."""
+    there, (cash, ratio) each), over step n of length Δ a e^{−q_n Δ} and b e^{−r_n Δ}
+    (``rates``, ``dividends``: per step; a S − b solves the equation: it is the forward to the
+    next exercise less the discounted strike), on an exercise date the larger at ``top`` of
+    that and S − K (a, b = 1, K: exercised there), and through a drop S → S·ratio − cash after
+    the date's exercise, a·ratio and b + a·cash.  ``american``: exercisable on every step's
+    end and before each drop, the value the larger of the two."""
     a, b = 1.0, float(strike)
     for amount, factor in at_maturity:
         a, b = a * factor, b + a * amount
     out = np.empty(dts.size)
     for n in range(dts.size):
-        a, b = a * math.exp(-dividend * dts[n]), b * math.exp(-rate * dts[n])
+        a, b = a * math.exp(-dividends[n] * dts[n]), b * math.exp(-rates[n] * dts[n])
         out[n] = a * top - b
-        if exercise[n] and top - strike > out[n]:
+        if (exercise[n] or american) and top - strike > out[n]:
             a, b = 1.0, float(strike)
+            if american:
+                out[n] = top - strike
         a, b = a * ratio[n], b + a * cash[n]
+        if american and top - strike > a * top - b:
+            a, b = 1.0, float(strike)
     return out
 
 
@@ -462,10 +487,13 @@ def _bermudan_grid(strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, 
         _dropped(u, s, amount, factor)
     at_top = np.zeros(dts.size)
     if call:
-        at_zero, at_top = at_top, _deep_call(s[-1], strike, rate, dividend, dts, exercise,
-                                             cash, ratio, at_maturity)
-    _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, dts, thetas, at_zero, at_top, exercise,
-                    edges, np.empty((0, 0, 0)) if kept is None else kept, cash, ratio, call)
+        at_zero, at_top = at_top, _deep_call(s[-1], strike, np.full(dts.size, rate),
+                                             np.full(dts.size, dividend), dts, exercise, cash,
+                                             ratio, at_maturity)
+    _march_bermudan(u, payoff, s, a1[None], a2[None], mixed, b1, b2,
+                    np.zeros(dts.size, dtype=np.int64), dts, thetas, at_zero, at_top, exercise,
+                    edges, np.empty((0, 0, 0)) if kept is None else kept, cash, ratio, call,
+                    False)
     return s, v, u
 
 
@@ -554,25 +582,46 @@ def _greeks_at(s, v, u, spots, v0) -> FDGreeks:
 
 
 def heston_american(option_type, spot, strike, maturity, rate, dividend, v0, kappa, theta, xi,
-                    rho, *, exercise_times=None) -> FDGreeks:
+                    rho, *, exercise_times=None, symmetric=True) -> FDGreeks:
     """Price, delta, gamma and σ0-vega of the American (Bermudan on ``exercise_times``) put or
-    call under Heston at one spot.  A call is the put of its put–call symmetry
+    call under Heston at one spot.  A call is, where it exists (κ − ρξ > 0) and ``symmetric``,
+    the put of its put–call symmetry
     (:func:`greeks.models.heston.exercise_rule.symmetric_parameters`), P*(x, y) with spot
     x = K and strike y = S; P* is homogeneous of degree one in (x, y), so with its price,
     delta Δ* and gamma Γ* at (K, S)
 
         C = P*,   ∂C/∂S = ∂P*/∂y = (P* − K Δ*)/S,   ∂²C/∂S² = (K/S)² Γ*,   ∂C/∂σ0 = ∂P*/∂σ0
 
-    (Euler's relation; v0 is the same in both).  A call with κ − ρξ ≤ 0 has no symmetric put
-    (ValueError)."""
+    (Euler's relation; v0 is the same in both); otherwise the call's own solution: the
+    Bermudan call of :func:`heston_value_grids` (``option_type="call"``), the American one by
+    :func:`greeks.models.heston.american_market.heston_american_market` on the flat rate and
+    yield (the same scheme with the operator-splitting early exercise on every step)."""
     if option_type == "put":
         return heston_american_put(spot, strike, maturity, rate, dividend, v0, kappa, theta, xi,
                                    rho, exercise_times=exercise_times)
-    symmetric = symmetric_parameters(rate, dividend, kappa, theta, xi, rho)
-    if symmetric is None:
-        raise ValueError("a call needs kappa - rho * xi > 0 (its symmetric put's mean reversion)")
-    r, q, k, t, x, p = symmetric
+    moved = symmetric_parameters(rate, dividend, kappa, theta, xi, rho) if symmetric else None
+    if moved is None:
+        return _call_itself(spot, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho,
+                            exercise_times)
+    r, q, k, t, x, p = moved
     put = heston_american_put(strike, spot, maturity, r, q, v0, k, t, x, p,
                               exercise_times=exercise_times)
     return FDGreeks(put.price, (put.price - strike * put.delta) / spot,
                     (strike / spot) ** 2 * put.gamma, put.vega)
+
+
+def _call_itself(spot, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho,
+                 exercise_times) -> FDGreeks:
+    """The call's own ADI solution at one spot (:func:`heston_american`)."""
+    spots = np.asarray(spot, dtype=float)
+    if exercise_times is None:
+        from greeks.models.heston.american_market import flat_dynamics, heston_american_market
+
+        return heston_american_market("call", flat_dynamics(spot, rate, dividend), strike,
+                                      maturity, v0, kappa, theta, xi, rho)
+    _check(spots, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, S_STEPS, V_STEPS,
+           TIME_STEPS)
+    dates = checked_exercise_dates(exercise_times, maturity)
+    s, v, u = _bermudan_grid(strike, maturity, rate, dividend, v0, kappa, theta, xi, rho, dates,
+                             S_STEPS, V_STEPS, TIME_STEPS, np.empty((0, 0)), call=True)
+    return _greeks_at(s, v, u, spots, v0)

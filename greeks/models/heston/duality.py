@@ -30,9 +30,9 @@ before expiry (puts): S(τ) = max(S(τ−) − D, 0), every ex-date a grid point
 the drops S = c_j G S⁰ with c_j known at the last drop; the S-increment is taken on S⁰ with
 φ_k = D(t_k) G(t_k) c_j ∂V/∂S, still of conditional mean zero, and V is the ADI solution with
 the spot's drops (proportional dividends among them, the flat yield then without them) read
-at S plus the cash paid since its date (:func:`dual_values`).  A call across cash dividends
-has no symmetric put: it is bounded itself, Z_i = D(t_i)(S_{t_i} − K)⁺ and V the call's own
-ADI solution with the drops.
+at S plus the cash paid since its date (:func:`dual_values`).  A call across cash dividends,
+or with κ − ρξ ≤ 0, has no symmetric put: it is bounded itself, Z_i = D(t_i)(S_{t_i} − K)⁺
+and V the call's own ADI solution (with the drops).
 
 An american row: 2 U(Δ) − U(2Δ) over the two exercise grids (each its own value functions,
 the same paths), also exercisable at t = 0 (Z_0 = (K − S0)⁺), an estimate of an upper bound
@@ -214,8 +214,8 @@ def upper_bound(spot, strike, maturity, rate, dividend, params, times, *, paths:
     its flat market).  ``drops``: off a market with cash dividends, every discrete dividend
     to expiry as (ex-date, cash, ratio), the value functions' spot drops (``rate`` and
     ``dividend`` then without the proportional ones); the cash ones are paid on the chain
-    too, each ex-date a grid point (:func:`dual_values`).  ``call``: with ``drops``, a call
-    itself (its own ADI solution across the drops, no symmetric put)."""
+    too, each ex-date a grid point (:func:`dual_values`).  ``call``: a call itself (its own
+    ADI solution, across the drops or where κ − ρξ ≤ 0: no symmetric put)."""
     v0, kappa, theta, xi, rho = (float(x) for x in params)
     times = np.asarray(times, dtype=float)
     subsets = [np.arange(times.size)]

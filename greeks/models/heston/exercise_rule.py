@@ -18,9 +18,9 @@ kept its price within the SEs but left its rho 3 % off: the fixed policy's rho
 the chain's optimal one, its price second order (the value is flat in the policy at the
 optimum); docs/american.md measures both.
 
-A call across discrete dividends has no symmetric put; its own boundary b_k (exercise where
-S ≥ b_k(v), the ADI solution of the call with the spot's drops) gives the same level through
-b* = K²/b_k, y_k = K/b_k (0 where it never exercises).
+A call across discrete dividends, or with κ − ρξ ≤ 0, has no symmetric put; its own boundary
+b_k (exercise where S ≥ b_k(v), the ADI solution of the call, with the spot's drops) gives the
+same level through b* = K²/b_k, y_k = K/b_k (0 where it never exercises).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def level_table(nodes: np.ndarray, edges: np.ndarray, strike: float, theta: floa
     own, which exercises where x ≤ y_k(u), x = S/K, or a call's symmetric put's b*
     (:func:`symmetric_parameters`): the call on S with strike K is the put on K with strike
     S, and that put exercises where K ≤ b*_k(v)·S/K, i.e. x·y_k(u) ≥ 1
-    (:func:`greeks.payoffs.stopping_index`; b = 0: never); across discrete dividends the
+    (:func:`greeks.payoffs.stopping_index`; b = 0: never); without a symmetric put the
     call's own boundary b as b* = K²/b (0 where b = ∞).  b (b* for such a call) is linear
     in v between the solver's nodes, as the solver finds it
     (:func:`greeks.models.heston.american.heston_exercise_boundaries`); the stopping kernel

@@ -116,7 +116,7 @@ def test_controls_have_mean_zero():
     hedges = []
     for chunk in range(6):
         stream = np.random.SeedSequence(seed(43), spawn_key=(streams.PILOT + chunk,))
-        paths = model.exercise_paths(group, stream, 4096, sensitivities=True)
+        paths = model.exercise_paths(group, stream, 4096)
         assert model.hedges_exercise(group, paths)
         hedges.append(exercise._row_values(group, paths, 0)[2])
     hedges = np.concatenate(hedges, axis=1)
