@@ -326,7 +326,8 @@ def main() -> None:
                            f"{c['degenerate']} |")
     lines += ["| frame | N | ok | low | inflated | degenerate |",
               "| --- | ---: | ---: | ---: | ---: | ---: |", *summary, "",
-              f"({time.time() - started:.0f} s with the cache at `{args.cache}`.)", "", *tables]
+              f"({time.time() - started:.0f} s; raw estimates cached in `{args.cache}`.)", "",
+              *tables]
     args.output.write_text("\n".join(lines) + "\n")
     print(f"wrote {args.output}")
 

@@ -38,6 +38,7 @@ class Estimates:
 
 DEGENERATE = 1e-9  # a standard error below this fraction of its scale saw no event
 FEW = 16  # units carrying a row's variation below which its SE is raised (:func:`carried`)
+TINY = 4  # ... and below which it is at least the unseen-event bound
 
 
 def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
@@ -126,10 +127,15 @@ def carried(group: Group, units: int, se: np.ndarray, patterns: np.ndarray) -> n
     variance scales with it: with m ≪ λ (a sample that missed the units that carry the
     variation) the estimate is off by about (λ − m)·a/N while the SE reads sqrt(m)·a/N, so
     that few counts give SEs too small by far (z of 10–1,000 at 1,000 paths).  Where
-    m < ``FEW`` the SE is scaled by sqrt((m + 1)/m), the posterior mean of λ given m
-    under a flat prior over m; where m = 0 it is at least the unseen-event bound
+    m < ``FEW`` the SE is raised as if one more carrying unit had been seen (the posterior
+    mean m + 1 of λ under a flat prior): likelihood ratio, whose controls leave those units
+    the whole residual, scales it by sqrt((m + 1)/m); pathwise and finite differences,
+    whose common units keep their smooth variation, add the carrying units' mean squared
+    deviation from the common units' mean over N².  Where m < ``TINY`` the magnitudes seen
+    are too few to trust (one path just beyond a deep strike pays next to nothing: z of
+    800 at 20,000 paths), and the SE is at least the unseen-event bound
     (:func:`_unseen_floor`), whatever the SE that the noise of the control coefficients
-    leaves.  Rows not counted (smooth estimators: conditional Monte Carlo, other families)
+    leaves (m = 0: the sample saw none).  Rows not counted (smooth estimators: conditional Monte Carlo, other families)
     and rows with m ≥ ``FEW`` keep their SE."""
     counted = patterns[:, PATTERNS] > 0
     alike = patterns[:, [0, 2 if group.antithetic else 1]].max(axis=1)
@@ -143,11 +149,12 @@ def carried(group: Group, units: int, se: np.ndarray, patterns: np.ndarray) -> n
     bound = _unseen_bounds(group, max(units, 2))
     if group.method is Family.LR:
         more = se * np.sqrt((m + 1.0) / np.maximum(m, 1.0))
+        more = np.where(m == 0, se, more)
     else:  # one more carrying unit's squared deviation (the mean of theirs) over N²
         deviation = patterns[:, PATTERNS + 1:PATTERNS + 4] / np.maximum(m[:, :3], 1.0)
-        more = np.sqrt(se[:, :3] ** 2 + deviation / (units * units))
+        more = np.sqrt(se[:, :3] ** 2 + deviation / (units * units))  # m = 0: deviation 0
         more = np.concatenate([more, se[:, 3:]], axis=1)
-    return np.where(few, np.where(m == 0, np.maximum(se, bound), more), se)
+    return np.where(few, np.where(m < TINY, np.maximum(more, bound), more), se)
 
 
 def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray,
