@@ -53,7 +53,8 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
     scale, the SE becomes that bound, R_k/N (:func:`unseen_bounds`), with σ the volatility
     (σ0, or sqrt(θ) from v0 = 0, under Heston), R = E[L]·σ·sqrt(T) (how far a payoff kinked
     at the strike moves over a step of one standard deviation; cash digitals
-    e^{−rT}·payout, asset digitals e^{−rT}·K: the ``floor`` of :mod:`greeks.payoff_table`)
+    e^{−rT}·payout, asset digitals e^{−rT}·K: the ``floor`` of :mod:`greeks.payoff_table`;
+    barriers at least e^{−rT}·ω(B − K)⁺, :func:`barrier_reach`)
     and t_1 the row's first date (its maturity in an early-exercise group, whose estimators
     are differences of whole paths' values under the policy, with no weight on the first
     interval: a degenerate such row, exercised at once or never, e.g. a call on a stock
@@ -73,17 +74,30 @@ def _unseen_bounds(group: Group, n: int) -> np.ndarray:
     sigma, exact_vega = model_of(group.model).floor_sigma(group.params)
     spec = group.payoff
     scale = floor_scale(spec.kind, group.forward * sigma * np.sqrt(t),
-                        spec.discount * spec.payout, spec.discount * spec.strike)
+                        spec.discount * spec.payout, spec.discount * spec.strike,
+                        spec.discount * barrier_reach(spec.kind, spec.omega, spec.strike,
+                                                      spec.barrier))
     codes = ("price", "delta", "exact" if exact_vega else "vega", *group.extra)
     return unseen_bounds(codes, scale, s0, t, first, sigma, n)
 
 
-def floor_scale(kinds, kink, payout, strike) -> np.ndarray:
+def floor_scale(kinds, kink, payout, strike, reach=0.0) -> np.ndarray:
     """R of each row of payoff codes ``kinds`` (:mod:`greeks.payoff_table`'s ``floor``):
-    ``kink`` (E[L]·σ·sqrt(T)), ``payout`` or ``strike`` (each discounted)."""
+    ``kink`` (E[L]·σ·sqrt(T)), ``payout`` or ``strike`` (each discounted); for a kinked
+    payoff at least ``reach`` (a barrier's, :func:`barrier_reach`, discounted)."""
     floor = np.array([payoff_table.BY_CODE[kind].floor for kind in kinds])
     return np.select([floor == "kink", floor == "payout", floor == "strike"],
-                     [kink, payout, strike])
+                     [np.maximum(kink, reach), payout, strike])
+
+
+def barrier_reach(kinds, omega, strike, barrier) -> np.ndarray:
+    """ω(B − K)⁺ for barrier rows, else 0: what a path at the barrier pays, which an unseen
+    knock-in adds and an unseen knock-out takes away (an up-and-in call struck at 100 with
+    its barrier at 200 pays about 100 where it knocks in, far beyond the strike's kink scale
+    E[L]·σ·sqrt(T))."""
+    kinds, omega = np.asarray(kinds), np.asarray(omega, dtype=float)
+    return np.where(kinds == payoffs.BARRIER,
+                    np.maximum(omega * (np.asarray(barrier, dtype=float) - strike), 0.0), 0.0)
 
 
 def unseen_bounds(codes, scale, s0, t, first, sigma, n: int) -> np.ndarray:
