@@ -128,8 +128,8 @@ def raised(se: np.ndarray, bound: np.ndarray, n: int) -> np.ndarray:
 
 
 def carried(group: Group, units: int, se: np.ndarray, patterns: np.ndarray) -> np.ndarray:
-    """The standard errors (rows, Greeks) of the likelihood-ratio rows whose variation few
-    units carry, raised.
+    """The standard errors (rows, Greeks) of the rows of a likelihood-ratio, pathwise or
+    finite-difference group whose variation few units carry, raised.
 
     Where a payoff is affine in the linear payoff L (0, or paying, at maturity), the
     controls remove the variation of every unit whose members all pay or none does; the
@@ -149,8 +149,9 @@ def carried(group: Group, units: int, se: np.ndarray, patterns: np.ndarray) -> n
     are too few to trust (one path just beyond a deep strike pays next to nothing: z of
     800 at 20,000 paths), and the SE is at least the unseen-event bound
     (:func:`_unseen_floor`), whatever the SE that the noise of the control coefficients
-    leaves (m = 0: the sample saw none).  Rows not counted (smooth estimators: conditional Monte Carlo, other families)
-    and rows with m ≥ ``FEW`` keep their SE."""
+    leaves (m = 0: the sample saw none).  Rows not counted (conditional Monte Carlo, whose
+    values are smooth) and rows with m ≥ ``FEW`` keep their SE; survival-conditioned,
+    early-exercise and quasi-Monte Carlo groups do not come here."""
     counted = patterns[:, PATTERNS] > 0
     alike = patterns[:, [0, 2 if group.antithetic else 1]].max(axis=1)
     m = np.repeat((units - alike)[:, None], se.shape[1], axis=1)
