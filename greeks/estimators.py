@@ -35,15 +35,14 @@ of a chunk mirrors the first); each pair contributes the average of its two memb
 values, pairs are iid, and the standard error is computed over pairs.
 
 Paths that carry the variation.  On the paths where a row's payoff is 0 and on those where
-it pays, a european, digital, asian or knock-in payoff is affine in L, so that there the
-estimators y_k are combinations of the controls; what the controls cannot remove comes from
-the units (paths, or antithetic pairs) whose pattern of paying members is not the row's
-most common one (a pair with one member paying, where most pay on both: a deep call's pair
-that one member ends out of the money; most pairs of an at-the-money digital over a week
-have one paying member, and the variation is in the few with none or two).  The main run
-counts each row's units by that pattern (:func:`_patterns`; ``sums[j, :3]``), for the
-standard error of rows whose variation few units carry
-(:func:`greeks.engine.reduce.carried`).
+it pays, a european, digital, asian or knock-in payoff is affine in L, so that on a unit
+(path, or antithetic pair) whose members all pay, or none does, the estimators y_k are
+combinations of the controls; what the controls cannot remove comes from the other units (a
+deep call's pairs that one member ends out of the money).  The main run counts each row's
+units by their paying members (:func:`_patterns`; ``sums[j, :3]``), for the standard error of
+rows whose variation few units carry (:func:`greeks.engine.reduce.carried`; a cash digital's
+price is constant also on a pair with one paying member, payout/2: an at-the-money digital's
+price over a week varies only on the few pairs with none or two).
 
 Heston european and digital rows are estimated instead by conditional Monte Carlo
 (:func:`_conditional_values`): a Black–Scholes value given the variance path, its
