@@ -416,7 +416,7 @@ def unseen_floor(frame, names, se, paths) -> np.ndarray:
     ``names``, per unit of quantity); returns the variance each SE gained (rows × names),
     for the totals."""
     from greeks import sensitivities
-    from greeks.engine.reduce import floor_scale, raised, unseen_bounds
+    from greeks.engine.reduce import barrier_reach, floor_scale, raised, unseen_bounds
     from greeks.market.positions import MARKET_COLUMN
     from greeks.models import adapter
     from greeks.payoff_table import frame_codes
@@ -439,10 +439,14 @@ def unseen_floor(frame, names, se, paths) -> np.ndarray:
         first = (t if exercise[i] else float(market.times[0]) if market is not None
                  else t / max(int(row.get("fixings", 1) or 1), 1))
         discount = math.exp(-rate * t)
+        omega = 1.0 if row["option_type"] == "call" else -1.0
+        barrier = float(row.get("barrier", 0.0) or 0.0)
         scale = float(floor_scale(np.array([codes]),
                                   spot * math.exp((rate - dividend) * t) * discount * sigma
                                   * math.sqrt(t), discount * float(row.get("payout", 1.0)),
-                                  discount * float(row["strike"]))[0])
+                                  discount * float(row["strike"]),
+                                  discount * barrier_reach(np.array([codes]), omega,
+                                                           float(row["strike"]), barrier))[0])
         n = max(int(paths[str(row["id"])]) if isinstance(paths, dict) else int(paths), 4) // 2
         codes_ = ["exact" if exact and names[k] in ("vega", "vanna") else keys[names[k]]
                   for k in columns]

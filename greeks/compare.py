@@ -83,7 +83,9 @@ def compare_estimators(source, *, paths: int | None = None, seed: int | None = N
 def _auto_figures(row: pd.DataFrame, auto, paths: int) -> dict:
     """label → (cost per path, decision run's variance × cost at this run's path count,
     per Greek) of each of auto's candidates on the row (its first, the default, where two
-    share a label: auto runs only that one), from ``auto``, the per-Greek auto run."""
+    share a label: auto runs only that one; no finite differences of a payoff with a jump
+    under 131,072 paths, :func:`greeks.engine.run.fd_candidates`), from ``auto``, the
+    per-Greek auto run."""
     from greeks import engine
     from greeks.engine.methods import relative_cost
 
@@ -91,12 +93,12 @@ def _auto_figures(row: pd.DataFrame, auto, paths: int) -> dict:
     if auto.decision is None:
         return figures
     scale = engine.pilot_paths(paths) / paths
-    for f, method in enumerate(engine.AUTO_FAMILIES):
-        estimator = engine.row_estimators(row, method)[0]
-        if estimator.label not in figures:
-            figures[estimator.label] = (
-                relative_cost(estimator.family, row["model"].iat[0]),
-                auto.decision[f, 0] * scale)
+    families = {e.label: e.family for e in reversed(
+        [engine.row_estimators(row, method)[0] for method in engine.AUTO_FAMILIES])}
+    for f, label in enumerate(auto.candidates[:, 0]):  # fd_candidates: not every family
+        if label not in figures:
+            figures[label] = (relative_cost(families[label], row["model"].iat[0]),
+                              auto.decision[f, 0] * scale)
     return figures
 
 

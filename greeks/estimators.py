@@ -34,6 +34,16 @@ Antithetic pairs.  With ``antithetic`` the paths come in pairs (Z, −Z) (the se
 of a chunk mirrors the first); each pair contributes the average of its two members'
 values, pairs are iid, and the standard error is computed over pairs.
 
+Paths that carry the variation.  On the paths where a row's payoff is 0 and on those where
+it pays, a european, digital, asian or knock-in payoff is affine in L, so that on a unit
+(path, or antithetic pair) whose members all pay, or none does, the estimators y_k are
+combinations of the controls; what the controls cannot remove comes from the other units (a
+deep call's pairs that one member ends out of the money).  The main run counts each row's
+units by their paying members (:func:`_patterns`; ``sums[j, :3]``), for the standard error of
+rows whose variation few units carry (:func:`greeks.engine.reduce.carried`; a cash digital's
+price is constant also on a pair with one paying member, payout/2: an at-the-money digital's
+price over a week varies only on the few pairs with none or two).
+
 Heston european and digital rows are estimated instead by conditional Monte Carlo
 (:func:`_conditional_values`): a Black–Scholes value given the variance path, its
 pathwise delta, and a vega that combines its derivatives with the variance path's score;
@@ -56,8 +66,14 @@ N_CONTROLS = 5
 LINEAR_CONTROLS = (0, 2, 4)  # the controls that involve L
 # the controls each Greek is regressed on: price (L), delta (L, w_Δ, L·w_Δ), vega (w_σ, L·w_σ)
 CONTROLS_OF = np.array([[1, 0, 0, 0, 0], [1, 1, 1, 0, 0], [0, 0, 0, 1, 1]], dtype=bool)
-# pilot sums per row: Σ(c − μ) (5), Σ(c − μ)(c − μ)ᵀ (25), Σy (3), Σ y (c − μ)ᵀ (15)
+# pilot sums per row: Σ(c − μ) (5), Σ(c − μ)(c − μ)ᵀ (25), Σy (3), Σ y (c − μ)ᵀ (15); in
+# the main run the first PATTERNS of them count the units by their paying members (0, 1, 2),
+# the next is 1 where they were counted, and the pathwise and finite-difference families
+# add the sums of squares of the carrying units' deviations, per Greek (PATTERN_SUMS in all;
+# greeks.engine.reduce.carried)
 N_SUMS = N_CONTROLS + N_CONTROLS * N_CONTROLS + 3 + 3 * N_CONTROLS
+PATTERNS = 3
+PATTERN_SUMS = PATTERNS + 1 + 3
 
 
 @njit(cache=True, nogil=True)
@@ -95,7 +111,7 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, spec,
         _scores(w, dates, inverse_dt, delta_scale, sigma, w_delta, w_vega)
         _row(_gbm_values, (payoff, linear, w_delta, w_vega),
              n_units, antithetic, coef[j], _control_means(forward[j], spot), weight[j],
-             total_of[j], n_rows > 1, collect, totals, out[j], sums[j])
+             total_of[j], n_rows > 1, collect, totals, out[j], sums[j], payoff)
     group_total(totals, weight, total_of, out)
 
 
@@ -108,7 +124,7 @@ def row_estimate(arrays, n_units, antithetic, coef, means, weight, slot, add_tot
     as in :func:`likelihood_ratio_gbm` (for kernels that compute the weights themselves:
     :mod:`greeks.models.gbm.dated`)."""
     _row(_gbm_values, arrays, n_units, antithetic, coef, means, weight, slot, add_totals,
-         collect, totals, out, sums)
+         collect, totals, out, sums, arrays[0])
 
 
 @njit(cache=True, nogil=True)
@@ -151,15 +167,14 @@ def likelihood_ratio_heston(s_by_date, linear_by_date, residual_by_date, varianc
                   spec.omega[j], spec.strike[j],
                   discount * spec.payout[j] if digital else discount, discount),
                  n_units, antithetic, coef[j], means, weight[j], total_of[j], n_rows > 1,
-                 collect,
-                 totals, out[j], sums[j])
+                 collect, totals, out[j], sums[j], payoff[:0])  # smooth: no patterns
             continue
         payoffs.evaluate(s, dates, spec, j, payoff)
         linear_payoff(linear_s, dates, kind == payoffs.ASIAN, discount, linear)
         _row(_heston_values, (payoff, linear, score_column[j], residual, variance, score, spot,
                               sigma0, d_mean, d_var),
              n_units, antithetic, coef[j], means, weight[j], total_of[j], n_rows > 1, collect,
-             totals, out[j], sums[j])
+             totals, out[j], sums[j], payoff)
     group_total(totals, weight, total_of, out)
 @njit(cache=True, nogil=True, inline="always")
 def _control_means(forward, spot):
@@ -378,10 +393,26 @@ def _row_sums(unit, values, args, n_units, means, sums):
                 sums[base + 3 + k * n + i] += y[k] * c[i]
 
 
+@njit(cache=True, nogil=True)
+def _patterns(payoff, n_units, antithetic, sums):
+    """``sums[i]`` = the count of units with i paying members (payoff ≠ 0; a path has 0 or
+    1, an antithetic pair (p, p + n_units) 0, 1 or 2), ``sums[PATTERNS]`` = 1: counted."""
+    for u in range(n_units):
+        paying = 1 if payoff[u] != 0.0 else 0
+        if antithetic and payoff[u + n_units] != 0.0:
+            paying += 1
+        sums[paying] += 1.0
+    sums[PATTERNS] = 1.0
+
+
 @njit(cache=True, nogil=True, inline="always")
 def _row(values, args, n_units, antithetic, coef, means, weight, slot, add_totals, collect,
-         totals, out, sums):
-    """One row of a chunk: its pilot sums with ``collect``, else its moments."""
+         totals, out, sums, payoff):
+    """One row of a chunk: its pilot sums with ``collect``, else its moments and, unless
+    ``payoff`` is empty (a smooth conditional estimator), its units' patterns
+    (:func:`_patterns`)."""
+    if not collect and payoff.size:
+        _patterns(payoff, n_units, antithetic, sums)
     if collect:
         if antithetic:
             _row_sums(_pair, values, args, n_units, means, sums)

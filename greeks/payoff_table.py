@@ -15,6 +15,9 @@ table lives here).  Each :class:`Payoff` row gives, for one code:
   time (``american``, on an exercise grid of the row's dates, extrapolated to continuous
   exercise): priced under a solved exercise policy (:mod:`greeks.exercise`), never by
   conditional Monte Carlo, survival conditioning or the likelihood-ratio families;
+- ``jump``: the payoff jumps as S crosses a level (the strike of a digital, a barrier), so
+  that a finite difference of it is nonzero only on the few paths that cross the level
+  within the bump (:func:`greeks.engine.run.fd_candidates`);
 - ``floor``: the scale R of the unseen-event floor (:func:`greeks.engine.reduce._unseen_floor`):
   ``"kink"`` E[L]·σ·sqrt(T) for a payoff kinked at the strike, ``"payout"`` e^{−rT}·payout
   for a cash jump, ``"strike"`` e^{−rT}·K for a jump of S_T ≈ K at the strike.
@@ -51,14 +54,16 @@ class Payoff(NamedTuple):
     survival: tuple
     floor: str
     exercise: bool = False
+    jump: bool = False
 
 
 TABLE = (
     Payoff(EUROPEAN, "european", "", False, True, True, (), "kink"),
-    Payoff(DIGITAL, "digital", "cash", False, True, False, (), "payout"),
+    Payoff(DIGITAL, "digital", "cash", False, True, False, (), "payout", jump=True),
     Payoff(ASIAN, "asian", "", True, False, True, (), "kink"),
-    Payoff(BARRIER, "barrier", "", True, False, False, ("up-and-out", "down-and-out"), "kink"),
-    Payoff(ASSET_DIGITAL, "digital", "asset", False, False, False, (), "strike"),
+    Payoff(BARRIER, "barrier", "", True, False, False, ("up-and-out", "down-and-out"), "kink",
+           jump=True),
+    Payoff(ASSET_DIGITAL, "digital", "asset", False, False, False, (), "strike", jump=True),
     Payoff(AMERICAN, "american", "", True, False, False, (), "kink", True),
     Payoff(BERMUDAN, "bermudan", "", True, False, False, (), "kink", True),
 )

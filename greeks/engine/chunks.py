@@ -37,7 +37,7 @@ def run_chunk(group: Group, seed: int, chunk: int, n_paths: int, collect: bool =
         return (exercise.run_chunk(group, stream, n_paths),
                 (sums, np.zeros((rows, 0, sensitivities.N_SUMS))))
     if group.method in (Family.PATHWISE, Family.FD):
-        _run_classical(group, stream, n_paths, out)
+        _run_classical(group, stream, n_paths, out, sums)
         return out, (sums, np.zeros((rows, 0, sensitivities.N_SUMS)))
     if group.method is Family.RQMC:  # one replicate: its mean is one draw (M2 = 0)
         model.run_rqmc(group, seed, chunk, rng, n_paths, coef, out, sums)
@@ -97,20 +97,22 @@ def _run_extra(group: Group, s, linear_s, columns, multipliers, n_paths: int, co
     return out, sums
 
 
-def _run_classical(group: Group, stream, n_paths: int, out) -> None:
+def _run_classical(group: Group, stream, n_paths: int, out, sums) -> None:
     """Pathwise or finite-difference estimates of every row of a group into ``out``
     (:mod:`greeks.pathwise`; the paths from the model's adapter): delta and vega from the
     central differences of bumps h and 2h, extrapolated."""
     model = model_of(group.model)
     if group.method is Family.PATHWISE:
-        _path_moments(group, model.pathwise_values(group, stream, n_paths), n_paths, out)
+        _path_moments(group, model.pathwise_values(group, stream, n_paths), n_paths, out,
+                      sums)
         return
     paths = model.bumped_paths(group, stream, n_paths)
     prices = None  # the base and bumped prices, column-major (each date's prices contiguous)
-    rows = []
+    rows, smooth = [], []
     for j in range(group.n_rows):
         part = slice(group.date_start[j], group.date_start[j + 1])
         on = paths.conditional(j, paths.columns[part][0]) if paths.conditional else None
+        smooth.append(on is not None)
         if on is None:
             if prices is None:
                 prices = [np.asfortranarray(s) for s in [paths.s] + paths.bumped]
@@ -121,17 +123,23 @@ def _run_classical(group: Group, stream, n_paths: int, out) -> None:
         rows.append(np.stack([on[0],
                               pathwise.extrapolated(*on[1:5], paths.spot_step),
                               pathwise.extrapolated(*on[5:9], paths.vol_step)]))
-    _path_moments(group, rows, n_paths, out)
+    _path_moments(group, rows, n_paths, out, sums, smooth)
 
 
-def _path_moments(group: Group, rows: list, n_paths: int, out) -> None:
+def _path_moments(group: Group, rows: list, n_paths: int, out, sums, smooth=None) -> None:
     """(mean, M2) of each row's per-path (price, delta, vega) into ``out[j]`` and of the
-    weighted group total and subtotals into ``out[rows:]``, over paths or antithetic pairs."""
+    weighted group total and subtotals into ``out[rows:]``, over paths or antithetic pairs;
+    each row's units by pattern into ``sums[j]`` (:func:`carried_sums`), except the rows
+    ``smooth`` marks (conditional values, paid on every path)."""
     units = group.units(n_paths)
     totals = np.zeros((group.n_totals, 3, units))
     for j, values in enumerate(rows):
+        paying = (values[0] != 0.0).astype(np.int64)
         if group.antithetic:
             values = 0.5 * (values[:, :units] + values[:, units:2 * units])
+            paying = paying[:units] + paying[units:2 * units]
+        if not (smooth and smooth[j]):
+            carried_sums(values, paying[:units], 2 if group.antithetic else 1, sums[j])
         unit_moments((values[0], values[1], values[2]), units, False, out[j])
         weighted = group.weight[j][:, None] * values
         totals[0] += weighted
@@ -140,3 +148,22 @@ def _path_moments(group: Group, rows: list, n_paths: int, out) -> None:
     for t in range(group.n_totals):
         unit_moments((totals[t, 0], totals[t, 1], totals[t, 2]), units, False,
                      out[len(rows) + t])
+
+
+def carried_sums(values: np.ndarray, paying: np.ndarray, every: int, sums: np.ndarray) -> None:
+    """A row's units counted by paying members (``paying``: 0 … ``every``) into
+    ``sums[:PATTERNS]``, ``sums[PATTERNS]`` = 1, and the sums over the units that carry its
+    variation (those of neither common pattern, none or ``every`` member paying, whichever
+    is less common) of the squared deviations of their (price, delta, vega) ``values``
+    from the mean over the units of the more common one into ``sums[PATTERNS + 1:]``
+    (:func:`greeks.engine.reduce.carried`).  Without controls the smooth variation of the
+    common pattern stays in every unit; what the few carrying units add is a jump from it."""
+    counts = np.bincount(paying, minlength=estimators.PATTERNS)
+    sums[:estimators.PATTERNS] = counts
+    sums[estimators.PATTERNS] = 1.0
+    common = every if counts[every] >= counts[0] else 0
+    carrying = paying != common
+    if carrying.any() and not carrying.all():
+        base = values[:, ~carrying].mean(axis=1)
+        sums[estimators.PATTERNS + 1:estimators.PATTERN_SUMS] = (
+            (values[:, carrying] - base[:, None]) ** 2).sum(axis=1)

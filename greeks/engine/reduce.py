@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from greeks import payoff_table, sensitivities
+from greeks import payoff_table, payoffs, sensitivities
 from greeks.engine.group import Group
 from greeks.engine.methods import Family
+from greeks.estimators import PATTERNS
 from greeks.models import adapter as model_of
 from greeks.stats import Moments
 
@@ -36,6 +37,8 @@ class Estimates:
 
 
 DEGENERATE = 1e-9  # a standard error below this fraction of its scale saw no event
+FEW = 16  # units carrying a row's variation below which its SE is raised (:func:`carried`)
+TINY = 4  # ... and below which it is at least the unseen-event bound
 
 
 def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
@@ -50,7 +53,8 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
     scale, the SE becomes that bound, R_k/N (:func:`unseen_bounds`), with σ the volatility
     (σ0, or sqrt(θ) from v0 = 0, under Heston), R = E[L]·σ·sqrt(T) (how far a payoff kinked
     at the strike moves over a step of one standard deviation; cash digitals
-    e^{−rT}·payout, asset digitals e^{−rT}·K: the ``floor`` of :mod:`greeks.payoff_table`)
+    e^{−rT}·payout, asset digitals e^{−rT}·K: the ``floor`` of :mod:`greeks.payoff_table`;
+    barriers at least e^{−rT}·ω(B − K)⁺, :func:`barrier_reach`)
     and t_1 the row's first date (its maturity in an early-exercise group, whose estimators
     are differences of whole paths' values under the policy, with no weight on the first
     interval: a degenerate such row, exercised at once or never, e.g. a call on a stock
@@ -58,23 +62,42 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray) -> np.ndarray:
     that does see its events keeps its own SE, and the σ0-vega from v0 = 0 (exactly 0)
     keeps its 0."""
     n = max(units, 2)
+    return raised(se, _unseen_bounds(group, n), n)
+
+
+def _unseen_bounds(group: Group, n: int) -> np.ndarray:
+    """(rows, Greeks): the unseen-event bound of each row of a group of ``n`` units
+    (:func:`_unseen_floor`)."""
     s0, t = group.spot, group.maturity
     first = (t if group.method is Family.EXERCISE
              else group.times[group.date_index[group.date_start[:-1]]])
     sigma, exact_vega = model_of(group.model).floor_sigma(group.params)
     spec = group.payoff
     scale = floor_scale(spec.kind, group.forward * sigma * np.sqrt(t),
-                        spec.discount * spec.payout, spec.discount * spec.strike)
+                        spec.discount * spec.payout, spec.discount * spec.strike,
+                        spec.discount * barrier_reach(spec.kind, spec.omega, spec.strike,
+                                                      spec.barrier))
     codes = ("price", "delta", "exact" if exact_vega else "vega", *group.extra)
-    return raised(se, unseen_bounds(codes, scale, s0, t, first, sigma, n), n)
+    return unseen_bounds(codes, scale, s0, t, first, sigma, n)
 
 
-def floor_scale(kinds, kink, payout, strike) -> np.ndarray:
+def floor_scale(kinds, kink, payout, strike, reach=0.0) -> np.ndarray:
     """R of each row of payoff codes ``kinds`` (:mod:`greeks.payoff_table`'s ``floor``):
-    ``kink`` (E[L]·σ·sqrt(T)), ``payout`` or ``strike`` (each discounted)."""
+    ``kink`` (E[L]·σ·sqrt(T)), ``payout`` or ``strike`` (each discounted); for a kinked
+    payoff at least ``reach`` (a barrier's, :func:`barrier_reach`, discounted)."""
     floor = np.array([payoff_table.BY_CODE[kind].floor for kind in kinds])
     return np.select([floor == "kink", floor == "payout", floor == "strike"],
-                     [kink, payout, strike])
+                     [np.maximum(kink, reach), payout, strike])
+
+
+def barrier_reach(kinds, omega, strike, barrier) -> np.ndarray:
+    """ω(B − K)⁺ for barrier rows, else 0: what a path at the barrier pays, which an unseen
+    knock-in adds and an unseen knock-out takes away (an up-and-in call struck at 100 with
+    its barrier at 200 pays about 100 where it knocks in, far beyond the strike's kink scale
+    E[L]·σ·sqrt(T))."""
+    kinds, omega = np.asarray(kinds), np.asarray(omega, dtype=float)
+    return np.where(kinds == payoffs.BARRIER,
+                    np.maximum(omega * (np.asarray(barrier, dtype=float) - strike), 0.0), 0.0)
 
 
 def unseen_bounds(codes, scale, s0, t, first, sigma, n: int) -> np.ndarray:
@@ -104,9 +127,57 @@ def raised(se: np.ndarray, bound: np.ndarray, n: int) -> np.ndarray:
     return np.where(se < DEGENERATE * bound * n, np.maximum(se, bound), se)
 
 
-def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray) -> Estimates:
+def carried(group: Group, units: int, se: np.ndarray, patterns: np.ndarray) -> np.ndarray:
+    """The standard errors (rows, Greeks) of the rows of a likelihood-ratio, pathwise or
+    finite-difference group whose variation few units carry, raised.
+
+    Where a payoff is affine in the linear payoff L (0, or paying, at maturity), the
+    controls remove the variation of every unit whose members all pay or none does; the
+    other units carry the rest (:mod:`greeks.estimators`).  Of ``patterns`` (rows: the
+    counts of units by paying members, and a flag: counted) m = units − the larger of the
+    counts of units paid on no member and on every member; a cash digital's price also
+    has a constant pair with one paying member (payout/2), so its m is units − the largest
+    count of the three.  Their number is a Poisson draw of unknown mean λ, and the sample
+    variance scales with it: with m ≪ λ (a sample that missed the units that carry the
+    variation) the estimate is off by about (λ − m)·a/N while the SE reads sqrt(m)·a/N, so
+    that few counts give SEs too small by far (z of 10–1,000 at 1,000 paths).  Where
+    m < ``FEW`` the SE is raised as if one more carrying unit had been seen (the posterior
+    mean m + 1 of λ under a flat prior): likelihood ratio, whose controls leave those units
+    the whole residual, scales it by sqrt((m + 1)/m); pathwise and finite differences,
+    whose common units keep their smooth variation, add the carrying units' mean squared
+    deviation from the common units' mean over N².  Where m < ``TINY`` the magnitudes seen
+    are too few to trust (one path just beyond a deep strike pays next to nothing: z of
+    800 at 20,000 paths), and the SE is at least the unseen-event bound
+    (:func:`_unseen_floor`), whatever the SE that the noise of the control coefficients
+    leaves (m = 0: the sample saw none).  Rows not counted (conditional Monte Carlo, whose
+    values are smooth) and rows with m ≥ ``FEW`` keep their SE; survival-conditioned,
+    early-exercise and quasi-Monte Carlo groups do not come here."""
+    counted = patterns[:, PATTERNS] > 0
+    alike = patterns[:, [0, 2 if group.antithetic else 1]].max(axis=1)
+    m = np.repeat((units - alike)[:, None], se.shape[1], axis=1)
+    if group.method is Family.LR:  # a cash digital's pair with one paying member: payout/2
+        cash = group.payoff.kind == payoffs.DIGITAL
+        m[:, 0] = np.where(cash, units - patterns[:, :PATTERNS].max(axis=1), m[:, 0])
+    few = counted[:, None] & (m < FEW)
+    if not few.any():
+        return se
+    bound = _unseen_bounds(group, max(units, 2))
+    if group.method is Family.LR:
+        more = se * np.sqrt((m + 1.0) / np.maximum(m, 1.0))
+        more = np.where(m == 0, se, more)
+    else:  # one more carrying unit's squared deviation (the mean of theirs) over N²
+        deviation = patterns[:, PATTERNS + 1:PATTERNS + 4] / np.maximum(m[:, :3], 1.0)
+        more = np.sqrt(se[:, :3] ** 2 + deviation / (units * units))  # m = 0: deviation 0
+        more = np.concatenate([more, se[:, 3:]], axis=1)
+    return np.where(few, np.where(m < TINY, np.maximum(more, bound), more), se)
+
+
+def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray,
+            patterns: list | None = None) -> Estimates:
     """Merge the chunks of each group; price, delta, vega, then the further Greeks ``codes``
-    in that order (NaN for a group without them); the exercise statistics apart."""
+    in that order (NaN for a group without them); the exercise statistics apart;
+    ``patterns`` (per group, rows × (``PATTERNS`` + 1)) the main run's counts of units by
+    paying members (:func:`carried`)."""
     accumulators = [Moments((group.n_rows + group.n_totals,
                              3 + group.extra.size + group.n_statistics)) for group in groups]
     for (g, _, n), chunk in zip(tasks, results):
@@ -118,7 +189,7 @@ def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray) 
     variances = np.zeros((1 + n_subtotals, width))
     missing = np.zeros(width, dtype=bool)
     statistics = np.full((len(frame), 2, 2), np.nan)  # (rows, mean/se, statistic)
-    for group, acc in zip(groups, accumulators):
+    for g, (group, acc) in enumerate(zip(groups, accumulators)):
         rows = group.n_rows
         if group.n_statistics:
             greeks = 3 + group.extra.size
@@ -129,6 +200,8 @@ def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray) 
         missing[3:] |= ~np.isin(codes, group.extra)
         group_se = acc.standard_error
         raised = _unseen_floor(group, acc.count, group_se[:rows])
+        if patterns is not None and group.method in (Family.LR, Family.PATHWISE, Family.FD):
+            raised = carried(group, acc.count, raised, patterns[g])
         added = np.maximum(raised ** 2 - group_se[:rows] ** 2, 0.0)  # what the rows gained
         weight = np.concatenate([group.weight, np.repeat(group.extra_weight[:, None],
                                                          group.extra.size, axis=1)], axis=1)

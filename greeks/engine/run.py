@@ -17,8 +17,10 @@ from greeks.engine.progress import Work, chunk_cost, expected_share, policy_cost
 from greeks.engine.reduce import Estimates, _reduce
 from greeks.engine.scheduler import completed, default_threads
 from greeks.names import AUTO_STEPS, DEFAULT_SCHEDULER, DEFAULT_SCHEME
+from greeks.payoff_table import BY_CODE, frame_codes
 
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
+MIN_CONTROL_PILOT = 1 << 13  # the control coefficients' pilot, at any path count
 AUTO_FAMILIES = ("auto", "pathwise", "fd", "parity")  # the methods whose estimators auto weighs
 
 
@@ -26,6 +28,23 @@ def pilot_paths(paths: int) -> int:
     """Paths of the pilot run that estimates the control coefficients: 1/16 of the run,
     2,048 to 65,536, even, and at most half the run (at least 2)."""
     return min(MAX_PILOT, max(min(MIN_PILOT, paths // 4 * 2), paths // 32 * 2, 2))
+
+
+def control_pilot_paths(paths: int) -> int:
+    """Paths of the pilot that estimates the control coefficients β of a run of ``paths``:
+    :func:`pilot_paths`, at least ``MIN_CONTROL_PILOT`` (8,192; so from 131,072 paths up
+    the two agree).
+
+    The main run's residual y − β̂(c − μ) carries (β̂ − β*)(c − μ), the pilot's
+    coefficient error times controls whose tails are heavier than the payoff's (L·w_Δ,
+    w_σ, L·w_σ: a lognormal times a square of the normal).  Its variance share falls like
+    1/pilot whatever the main run's size, and while it is large the main run's sample SE
+    of that heavy-tailed term is unreliable: unbiased in the mean of SE², but most runs
+    short of it and a few far above (over 400 seeds at 1,000 paths, a 500-path pilot left
+    the ATM call's delta and vega with mean SE/spread 0.6–0.8 and ±2 SE covering 82–90 %;
+    with an 8,192-path pilot 0.9–1.0 and 94–96 %: ``benchmarks/small_n_se.py``).  The
+    pilot's cost is that of 8,192 paths at most."""
+    return max(pilot_paths(paths), MIN_CONTROL_PILOT)
 
 
 def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
@@ -81,9 +100,11 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
     the rows where it differs from the default, each Greek's choice of the least variance ×
     cost, and the main run of every family chosen somewhere."""
     families = AUTO_FAMILIES
-    candidates = [row_estimators(frame, family) for family in families]
-    labels = np.array([[e.label for e in row] for row in candidates])  # (families, rows)
     decision = pilot_paths(max(paths.values()) if isinstance(paths, dict) else paths)
+    candidates = [row_estimators(frame, family) for family in families]
+    candidates[families.index("fd")] = fd_candidates(frame, candidates[0],
+                                                     candidates[families.index("fd")], decision)
+    labels = np.array([[e.label for e in row] for row in candidates])  # (families, rows)
     alternatives = (labels != labels[0]).any(axis=0)  # rows with a choice to make
     trials = []
     for f, family in enumerate(families):
@@ -96,7 +117,7 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
     work.plan(_family_work(main))
     guesses = {}
     for f, rows, trial in trials:
-        work.plan(_family_work(trial))
+        work.plan(_family_work(trial, pilot=pilot_paths))
         if f > 0:  # its main run, should the decision take a Greek from it
             guesses[f] = _family_work(trial, paths=paths, guess=True)
             work.plan(guesses[f])
@@ -137,13 +158,34 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
     return out
 
 
+def fd_candidates(frame: pd.DataFrame, default: list, fd: list, decision: int) -> list:
+    """Auto's finite-difference candidate of each row: ``fd``, except for a payoff with a jump
+    (a digital, a barrier: ``payoff_table``'s ``jump``) where the decision run has fewer than
+    ``MIN_CONTROL_PILOT`` paths (a run of fewer than 131,072), which keeps its ``default``.
+
+    A central difference of a jump over a bump h is nonzero only on the paths that cross
+    the jump's level within the bump, each carrying O(1/h): a fraction of order h times the
+    density there (of 1,000 paths, a handful near the money, none for a barrier two
+    standard deviations away).  A small decision run that sees none of them reports a
+    variance near 0 and picks the finite difference, and the main run's SE, from as few
+    such paths, is as unreliable: at 1,000 paths auto took 40–60 % of a far knock-out's
+    deltas and vegas from finite differences, and their ±2 SE intervals covered 55–80 % of
+    the time (``benchmarks/small_n_se.py``)."""
+    if decision >= MIN_CONTROL_PILOT:
+        return fd
+    jumps = np.array([BY_CODE[code].jump for code in frame_codes(frame)], dtype=bool)
+    return [d if jump else f for d, f, jump in zip(default, fd, jumps.tolist())]
+
+
 def _decide(frame: pd.DataFrame, trials: list, candidates: list, work: Work,
             first_chunk: int, args: dict, blocks: tuple = ()) -> tuple:
     """The variance × relative cost of each family, row and Greek (families × rows × 3)
     in the decision runs ``trials`` (streams from ``streams.DECISION``; inf where a family
     was not run or its SE is not finite): each Greek takes the least.  With it, the
     variances of the further Greeks ``args["extra"]`` (families × rows × extras; NaN where
-    not estimated) of the families ``blocks``, whose decision runs estimate them."""
+    not estimated) of the families ``blocks``, whose decision runs estimate them.  The trials
+    take their control coefficients from a pilot of :func:`pilot_paths` paths (they rank the
+    families; their SEs are not reported)."""
     models = frame["model"].to_numpy(dtype=object)
     cost = np.full((len(candidates), len(frame), 3), np.inf)
     variances = np.full((len(candidates), len(frame), len(args["extra"])), np.nan)
@@ -151,7 +193,8 @@ def _decide(frame: pd.DataFrame, trials: list, candidates: list, work: Work,
         part = frame.iloc[rows].reset_index(drop=True)
         extra = args["extra"] if f in blocks else ()
         outcome = _run_family(part, trial, work=work, first_chunk=first_chunk
-                              + streams.DECISION, **{**args, "extra": extra, "subtotal": None})
+                              + streams.DECISION, pilot=pilot_paths,
+                              **{**args, "extra": extra, "subtotal": None})
         relative = np.array([relative_cost(candidates[f][r].family, models[r])
                              for r in rows.tolist()])
         se = outcome.se[:, :3]
@@ -251,12 +294,14 @@ def _plan_family(frame: pd.DataFrame, paths, scheme: str = DEFAULT_SCHEME,
 
 
 def _family_work(planned: _Planned, plain: bool = False, paths=None,
-                 guess: bool = False) -> float:
+                 guess: bool = False, pilot: Callable[[int], int] | None = None) -> float:
     """The units of work (:mod:`greeks.engine.progress`) of a planned family run: its
     exercise policies' fits, its control pilot and its main chunks; with ``paths``, of the
     same groups at that path count (a count, or one per group key); with ``guess``, each
     group's work times the share of it that ``auto`` is expected to take
-    (:func:`greeks.engine.progress.expected_share`)."""
+    (:func:`greeks.engine.progress.expected_share`); ``pilot`` the control pilot's paths
+    (default :func:`control_pilot_paths`)."""
+    pilot = pilot or control_pilot_paths
     counts = (planned.counts if paths is None else
               [paths_of(paths, group, planned.ids, plain) for group in planned.groups])
     total = 0.0
@@ -265,7 +310,7 @@ def _family_work(planned: _Planned, plain: bool = False, paths=None,
         if group.method is Family.EXERCISE:
             units += policy_cost(group, exercise.POLICY_PATHS)
         if not plain and group.method.controlled:
-            units += sum(chunk_cost(group, n) for _, n in group.chunks(pilot_paths(count)))
+            units += sum(chunk_cost(group, n) for _, n in group.chunks(pilot(count)))
         total += units * (expected_share(group) if guess else 1.0)
     return total
 
@@ -274,7 +319,8 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
                 threads: int | None = None, work: Work | None = None, plain: bool = False,
                 weight: np.ndarray | None = None, subtotal: np.ndarray | None = None,
                 extra: tuple[str, ...] = (), first_chunk: int = 0,
-                scheduler: str = DEFAULT_SCHEDULER) -> Estimates:
+                scheduler: str = DEFAULT_SCHEDULER,
+                pilot: Callable[[int], int] | None = None) -> Estimates:
     """Run one planned family (:func:`_plan_family`) on ``frame``.
 
     The total (and each subtotal) is Σ weight_jk · estimate_jk over its rows, with
@@ -289,7 +335,8 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
     Unless ``plain``: paths come in antithetic pairs (an odd path count is rounded up),
     Heston european and digital rows are estimated by conditional Monte Carlo, and every
     estimate gets the control variates of :mod:`greeks.estimators`: a pilot run of
-    :func:`pilot_paths` paths per group, on streams of its own (chunk numbers from
+    ``pilot(count)`` paths per group (default :func:`control_pilot_paths`), on streams of
+    its own (chunk numbers from
     ``streams.PILOT`` up), estimates their coefficients per row and Greek, and the main run
     uses them as constants.  Only the main paths enter the estimates and their standard
     errors.  With ``plain``, every row gets the plain likelihood-ratio estimators.
@@ -313,12 +360,14 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
 
     if not plain:
         groups = _with_coefficients(groups, counts, seed, threads, advance, first_chunk,
-                                    scheduler)
+                                    scheduler, pilot or control_pilot_paths)
     results: list = [None] * len(tasks)
-    for i, (moments_, _) in completed(run_chunk, groups, tasks, seed, threads, advance,
-                                      scheduler):
+    patterns = [np.zeros((group.n_rows, estimators.PATTERN_SUMS)) for group in groups]
+    for i, (moments_, (sums, _)) in completed(run_chunk, groups, tasks, seed, threads, advance,
+                                              scheduler):
         results[i] = moments_
-    estimates = _reduce(frame, groups, tasks, results, n_subtotals, codes)
+        patterns[tasks[i][0]] += sums[:, :estimators.PATTERN_SUMS]
+    estimates = _reduce(frame, groups, tasks, results, n_subtotals, codes, patterns)
     estimates.paths = np.zeros((len(frame), 3), dtype=np.int64)
     for group, count in zip(groups, counts):
         estimates.paths[group.positions] = count
@@ -351,13 +400,13 @@ def _prepared(frame: pd.DataFrame, groups: list, seed: int, work: Work,
 
 
 def _with_coefficients(groups: list, counts: list, seed: int, threads: int, advance,
-                       first_chunk: int, scheduler: str) -> list:
+                       first_chunk: int, scheduler: str, paths: Callable[[int], int]) -> list:
     """The controlled groups with their control coefficients from a pilot of
-    :func:`pilot_paths` paths each (chunk numbers from ``streams.PILOT``), its sums taken in
+    ``paths(count)`` paths each (chunk numbers from ``streams.PILOT``), its sums taken in
     chunk order, so that they do not depend on which chunk finished first."""
     pilot = [(g, streams.PILOT + first_chunk + c, n)
              for g, group in enumerate(groups) if group.method.controlled
-             for c, n in group.chunks(pilot_paths(counts[g]))]
+             for c, n in group.chunks(paths(counts[g]))]
     if not pilot:
         return groups
     collected: list = [None] * len(pilot)
@@ -368,7 +417,7 @@ def _with_coefficients(groups: list, counts: list, seed: int, threads: int, adva
     for (g, _, _), (main, further) in zip(pilot, collected):
         sums[g][0] += main
         sums[g][1] += further
-    count = [group.units(pilot_paths(n)) for group, n in zip(groups, counts)]
+    count = [group.units(paths(n)) for group, n in zip(groups, counts)]
     return [group if not group.method.controlled else
             replace(group, coef=estimators.control_coefficients(main, n, group.martingale),
                     extra_coef=sensitivities.coefficients(further, n))
