@@ -402,25 +402,28 @@ class Heston(Model):
         """The boundaries b_k(v) of the ADI solution solved on ``times[dates]`` (on the grid
         sized by the group's v0; the region does not depend on v0 or the spot, so the vega's
         policies share it) of the put, of the call's symmetric put (b*_k(v)), or of the call
-        itself where it has none (κ − ρξ ≤ 0, or discrete dividends before expiry: its b_k
-        as the level K²/b_k, that of a symmetric put: :func:`_boundaries`), tabulated as
-        b_k(θu)/K on u nodes up to the top of v_t's law over ``times`` from the largest of
-        the vega's v0s (:func:`greeks.models.heston.exercise_rule.level_table`,
-        ``table_step``): the call exercises where S ≥ b_k(v_t), x·y_k(u) ≥ 1 with
-        y_k = K/b_k (0 where never).  Off a market the boundaries are those of the flat rate
-        and yield to expiry, with the spot's drops at the discrete dividends' ex-dates
-        (:func:`_drops`); the policy's loss is second order in the boundaries' error, and the
-        price stays the value of the policy it applies (below the true one)."""
+        itself where it has none (κ − ρξ ≤ 0: its b_k as the level K²/b_k, that of a
+        symmetric put: :func:`_boundaries`), tabulated as b_k(θu)/K on nodes uniform in √u up
+        to the top of v_t's law over ``times`` from the largest of the vega's v0s
+        (:func:`greeks.models.heston.exercise_rule.level_table`, ``table_step``): the call
+        exercises where S ≥ b_k(v_t), x·y_k(u) ≥ 1 with y_k = K/b_k (0 where never).  Off a
+        market the put's or the call's own boundaries on the curves' forwards, with the
+        spot's drops at the discrete dividends' ex-dates (:func:`_market_boundaries`): the
+        fixed policy's rho is first order in the boundaries' error, its price second."""
         v0, kappa, theta, xi, rho = (float(x) for x in group.params)
         strike = float(group.payoff.strike[j])
-        drops = _drops(group, j)
         call = bool(group.payoff.omega[j] > 0.0)
-        symmetric = _symmetric(group, j) if call and not drops else None
-        rate, dividend, *parameters = (symmetric if symmetric is not None
-                                       else (*_carry(group, j, bool(drops)), kappa, theta, xi,
-                                             rho))
-        nodes, edges = _boundaries(strike, rate, dividend, v0, *parameters,
-                                   tuple(times[dates]), drops, call and symmetric is None)
+        exercise_times = tuple(times[dates])
+        if group.market is not None:
+            nodes, edges = _market_boundaries(call, group.market.dynamics, strike, v0, kappa,
+                                              theta, xi, rho, exercise_times)
+        else:
+            symmetric = _symmetric(group, j) if call else None
+            rate, dividend, *parameters = (symmetric if symmetric is not None
+                                           else (float(group.rate), float(group.dividend),
+                                                 kappa, theta, xi, rho))
+            nodes, edges = _boundaries(strike, rate, dividend, v0, *parameters, exercise_times,
+                                       call and symmetric is None)
         sigma = math.sqrt(v0)
         top = (sigma + 2.0 * self.exercise_vol_step(group)) ** 2 if sigma > 0 else v0
         step = table_step(times, top, kappa, theta, xi)
@@ -610,30 +613,22 @@ def _dropped(group, chain: np.ndarray, spot: float, log_growth=0.0,
     return s
 
 
-def _carry(group, j, dropped: bool = False) -> tuple[float, float]:
+def _carry(group, j) -> tuple[float, float]:
     """Row j's (rate, dividend yield): the group's, or off a market :func:`_flat_carry`."""
     if group.market is None:
         return float(group.rate), float(group.dividend)
-    return _flat_carry(group.market.dynamics, float(group.maturity[j]), dropped)
+    return _flat_carry(group.market.dynamics, float(group.maturity[j]))
 
 
 def _flat_carry(dynamics, maturity: float, dropped: bool = False) -> tuple[float, float]:
     """The flat (rate, dividend yield) to ``maturity`` with the same DF(T) and G(T)
-    (``dropped``: G(T) without the proportional dividends, which :func:`_drops` applies at
-    their ex-dates)."""
+    (``dropped``: G(T) without the proportional dividends, which :func:`_market_drops`
+    applies at their ex-dates)."""
     rate, dividend, _ = dynamics.equivalent(maturity)
     if dropped:
         dividend += sum(math.log1p(-d.value) for d in dynamics.dividends
                         if d.proportional and d.time <= maturity) / maturity
     return rate, dividend
-
-
-def _drops(group, j) -> tuple:
-    """Row j's discrete dividends up to its expiry off a market, as the spot's drops
-    (ex-date, cash, ratio: S → S·ratio − cash) for the ADI solution; () without."""
-    if group.market is None:
-        return ()
-    return _market_drops(group.market.dynamics, float(group.maturity[j]))
 
 
 def _market_drops(dynamics, maturity: float) -> tuple:
@@ -652,17 +647,35 @@ def _symmetric(group, j):
 
 
 @functools.lru_cache(maxsize=16)
-def _boundaries(strike, rate, dividend, v0, kappa, theta, xi, rho, times, drops=(), call=False):
+def _boundaries(strike, rate, dividend, v0, kappa, theta, xi, rho, times, call=False):
     """(variance nodes, b_k(v) with a row of zeros for the maturity) of the Bermudan put on
     ``times`` (:func:`greeks.models.heston.american.heston_exercise_boundaries`, on
-    ``BOUNDARY_S_STEPS`` intervals in S, the spot's ``drops`` at ex-dates), or (``call``)
-    the Bermudan call's b_k as K²/b_k (0 where it never exercises: b = ∞), the level of a
-    put that exercises where K ≤ S·(K²/b_k)/K, i.e. S ≥ b_k; kept for the policies at the
-    vega's moved σ0, which share them."""
+    ``BOUNDARY_S_STEPS`` intervals in S), or (``call``) the Bermudan call's b_k as K²/b_k
+    (:func:`_levels`); kept for the policies at the vega's moved σ0, which share them."""
     nodes, edges = heston_exercise_boundaries(strike, times[-1], rate, dividend, v0, kappa,
                                               theta, xi, rho, np.array(times),
-                                              s_steps=BOUNDARY_S_STEPS, drops=drops,
+                                              s_steps=BOUNDARY_S_STEPS,
                                               option_type="call" if call else "put")
+    return _levels(nodes, edges, strike, call)
+
+
+@functools.lru_cache(maxsize=16)
+def _market_boundaries(call, dynamics, strike, v0, kappa, theta, xi, rho, times):
+    """:func:`_boundaries` off a market: the Bermudan put's or call's own on the curves of
+    ``dynamics`` with its discrete dividends (:func:`greeks.models.heston.american_market.
+    heston_exercise_boundaries_market`, on ``BOUNDARY_S_STEPS`` intervals in S)."""
+    from greeks.models.heston.american_market import heston_exercise_boundaries_market
+
+    nodes, edges = heston_exercise_boundaries_market(
+        "call" if call else "put", dynamics, strike, times[-1], v0, kappa, theta, xi, rho,
+        np.array(times), s_steps=BOUNDARY_S_STEPS)
+    return _levels(nodes, edges, strike, call)
+
+
+def _levels(nodes, edges, strike, call):
+    """(variance nodes, the put's b_k(v) or a call's K²/b_k (0 where it never exercises:
+    b = ∞), the level of a put that exercises where K ≤ S·(K²/b_k)/K, i.e. S ≥ b_k, with a
+    row of zeros for the maturity), read-only."""
     if call:
         edges = strike * strike / edges
     edges = np.vstack([edges, np.zeros(nodes.size)])
