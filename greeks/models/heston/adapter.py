@@ -325,9 +325,10 @@ class Heston(Model):
         (:func:`greeks.models.heston.exercise_carry.carry_paths`).  Off a market with cash
         dividends the prices are the drops' (:func:`_exercise_chain`), not linear in S0: the
         spot's moves are the same chain's S̃ from S0 (1 ± h), S0 (1 ± 2h) through the drops
-        (``spot_s``); theta's moved chains go through the same drops on the same stored
-        ex-dates (every date kept in calendar time), and the rate score stays exact (the
-        drops are fixed maps of the Gaussian increments' sums)."""
+        (``spot_moves``, for each row's h: :meth:`exercise_spot_step`); theta's moved chains
+        go through the same drops on the same stored ex-dates (every date kept in calendar
+        time), and the rate score stays exact (the drops are fixed maps of the Gaussian
+        increments' sums)."""
         sigma0 = math.sqrt(group.params[0])
         k = self.exercise_vol_step(group)
         levels = [sigma0] + ([sigma0 + k, sigma0 - k, sigma0 + 2 * k, sigma0 - 2 * k]
@@ -335,11 +336,12 @@ class Heston(Model):
         chains = [_exercise_chain(group, stream, n_paths, v * v) for v in levels]
         linear = np.empty((0, 0))
         s, state, chain = chains[0]
-        spot_s = np.empty((0, 0, 0))
+        spot_moves = None
         if _paying(group):
-            h = payoffs.SPOT_STEP
-            spot_s = np.array([_dropped(group, chain.s, group.spot * (1.0 + d))
-                               for d in (h, -h, 2.0 * h, -2.0 * h)])
+            @functools.lru_cache(maxsize=None)
+            def spot_moves(h):
+                return np.array([_dropped(group, chain.s, group.spot * (1.0 + d))
+                                 for d in (h, -h, 2.0 * h, -2.0 * h)])
             unfloored = np.empty_like(chain.s)
             _dropped(group, chain.s, group.spot, unfloored=unfloored)
             linear = unfloored[:, chain.columns[group.date_start[1:] - 1]]
@@ -353,8 +355,8 @@ class Heston(Model):
         # C-ordered stacks (np.stack of the F-ordered chains is neither): the exercise
         # kernels then compile for one layout of each argument under Heston
         return ExercisePaths(s, state, np.array([c[0] for c in chains[1:]]),
-                             np.array([c[1] for c in chains[1:]]), chain.columns, spot_s,
-                             carry, linear)
+                             np.array([c[1] for c in chains[1:]]), chain.columns,
+                             carry=carry, linear=linear, spot_moves=spot_moves)
 
     def exercise_controls(self, group, paths, j, controls):
         """Row j across a cash dividend (a chunk with ``linear``): in place of the European
@@ -397,6 +399,16 @@ class Heston(Model):
     def exercise_vol_step(self, group):
         sigma0 = math.sqrt(group.params[0])
         return min(EXERCISE_VOL_STEP, 0.25 * sigma0) if sigma0 > 0 else 1.0
+
+    def exercise_spot_step(self, group, j):
+        """:func:`greeks.models.heston.spot_step.spot_step` of row j's European option (at
+        its flat rate and yield; across cash dividends without them)."""
+        from greeks.models.heston.spot_step import spot_step
+
+        spec = group.payoff
+        return spot_step("call" if spec.omega[j] > 0 else "put", float(group.spot),
+                         float(spec.strike[j]), float(group.maturity[j]), *_carry(group, j),
+                         *(float(x) for x in group.params))
 
     def exercise_table(self, group, j, times, dates):
         """The boundaries b_k(v) of the ADI solution solved on ``times[dates]`` (on the grid
@@ -469,7 +481,7 @@ class Heston(Model):
                        if sigma > 0 else [v0] * 5)
         out = np.empty((4, paths.s.shape[0]))
         hedge_controls(paths.s, paths.state, paths.vol_s, paths.vol_state, columns, stops, spec,
-                       j, group.spot, payoffs.SPOT_STEP, k, v0s, theta,
+                       j, group.spot, self.exercise_spot_step(group, j), k, v0s, theta,
                        hedge_weights(times, float(spec.strike[j]), float(group.rate),
                                      float(group.dividend), kappa, theta), HEDGE_EVERY,
                        NORMAL_TABLE, out)
