@@ -4,9 +4,14 @@ The optimal Bermudan put exercises on date t_k where S ≤ b_k(v_t): the boundar
 solution (:func:`greeks.models.heston.american.heston_exercise_boundaries`, on the variance
 nodes of its grid).  The main paths carry the variance state u = v_t/θ of the basis
 (``greeks.exercise``: the chain's variance on the date, over θ), and the rule is the solved
-level itself, y_k(u) = b_k(θu)/K on a uniform grid in u (:func:`level_table`,
-:func:`table_step`), interpolated linearly by the stopping kernel
+level itself, y_k(u) = b_k(θu)/K on a grid uniform in √u (:func:`level_table`,
+:func:`table_step`), interpolated linearly in √u by the stopping kernel
 (:func:`greeks.payoffs.stopping_index`) in O(1): the put exercises where x ≤ y_k(u), x = S/K.
+The level goes like a + c√v near v = 0, where a law with ξ² large against κθ keeps the
+variance much of the time: on nodes uniform in u (257 of them to the 0.9999 quantile, 25θ
+where ξ²/(2κθ) = 14) the table missed the solved level by up to 1.5 % there and the rho by
+1 % (5 SE at 200,000 paths); uniform in √u it is within 0.02 %, and every Greek within 0.07 SE
+of a 4,097-node table (docs/american.md).
 
 A call exercises where x ≥ K/b*_k(θu), b* the boundary of its symmetric put
 (:func:`symmetric_parameters`): the kernel exercises where x·y_k(u) ≥ 1, y_k = b*_k(θu)/K.
@@ -18,9 +23,10 @@ kept its price within the SEs but left its rho 3 % off: the fixed policy's rho
 the chain's optimal one, its price second order (the value is flat in the policy at the
 optimum); docs/american.md measures both.
 
-A call across discrete dividends, or with κ − ρξ ≤ 0, has no symmetric put; its own boundary
-b_k (exercise where S ≥ b_k(v), the ADI solution of the call, with the spot's drops) gives the
-same level through b* = K²/b_k, y_k = K/b_k (0 where it never exercises).
+A call with κ − ρξ ≤ 0 has no symmetric put, and off a market (curves, discrete dividends)
+none is used; its own boundary b_k (exercise where S ≥ b_k(v), the ADI solution of the call,
+off a market on the curves with the spot's drops) gives the same level through b* = K²/b_k,
+y_k = K/b_k (0 where it never exercises).
 """
 
 from __future__ import annotations
