@@ -7,10 +7,11 @@ exercise dates, :func:`greeks.models.gbm.american.exercise_boundaries`) exercise
 where the price has crossed b_i (a put S ≤ b_i, a call S ≥ b_i; :func:`solved_policy`): the
 optimal policy of the simulated product up to the grid's error, found in tens of milliseconds,
 with no regression noise. A model without them solves each row's policy as a table of the
-boundary's level on a uniform grid in the variance state u (``exercise_table``: Heston puts,
-x ≤ b_i(θu)/K from the ADI solution's boundary b_i(v), and calls, x ≥ K/b*_i(θu) from the
-symmetric put's, or where it has none, κ − ρξ ≤ 0 or discrete dividends, from the call's own
-b_i; :mod:`greeks.models.heston.exercise_rule`, :func:`_tables`), which the stopping kernel
+boundary's level on a grid uniform in √u, u the variance state (``exercise_table``: Heston
+puts, x ≤ b_i(θu)/K from the ADI solution's boundary b_i(v), and calls, x ≥ K/b*_i(θu) from
+the symmetric put's, or where it has none, κ − ρξ ≤ 0, from the call's own b_i; off a market
+the put's or the call's own on the curves with the discrete dividends;
+:mod:`greeks.models.heston.exercise_rule`, :func:`_tables`), which the stopping kernel
 interpolates. Either way the pilot, one chunk of paths on streams of its own
 (``streams.POLICY``), serves only the controls' coefficients and the test for immediate
 exercise below.
@@ -44,11 +45,13 @@ policy applied afresh to every moved path,
     gamma = (4 G(h) − G(2h)) / 3,  G(h) = (Y(S0 (1 + h)) − 2 Y(S0) + Y(S0 (1 − h))) / (h S0)²,
     vega  = (4 E(k) − E(2k)) / 3,  E(k) = (Y(σ + k) − Y(σ − k)) / (2 k),
 
-h = ``SPOT_STEP``, k the adapter's ``exercise_vol_step``; S is linear in S0 under both
-models, so the moved spots are the same paths scaled.  Why not the pathwise derivative
-with the stopping time held fixed (envelope argument: at the optimal policy moving the
-policy changes the value only to second order)?  With discrete exercise the value is
-kinked at the boundary and, with a fitted boundary, the pathwise derivative's error is
+h the adapter's ``exercise_spot_step`` (``SPOT_STEP`` = 3 %; under Heston the largest step of
+a ladder at which the European option's same extrapolation keeps its O(h⁴) bias below
+5·10⁻⁵ in delta, :mod:`greeks.models.heston.spot_step`), k its ``exercise_vol_step``; S is
+linear in S0 under both models, so the moved spots are the same paths scaled.  Why not the
+pathwise derivative with the stopping time held fixed (envelope argument: at the optimal
+policy moving the policy changes the value only to second order)?  With discrete exercise
+the value is kinked at the boundary and, with a fitted boundary, the pathwise derivative's error is
 first order in the boundary's error, summed over every date a path spends near it: on a
 daily grid, several per cent (docs/american.md).  The fixed policy's own value V_π is what
 the differences differentiate: its loss against the optimal value is second order in the
@@ -185,7 +188,8 @@ def prepare(group, seed: int, first_chunk: int = 0):
     step = model.exercise_vol_step(group)
     sigma = model.vega_sigma(group.params)
     means = np.array([european_greeks(lambda spot, sigma, j=j: model.european_price(
-        group, j, spot, sigma), group.spot, sigma, step) for j in range(group.n_rows)])
+        group, j, spot, sigma), group.spot, sigma, step, model.exercise_spot_step(group, j))
+        for j in range(group.n_rows)])
     if _carried(group):
         means = np.concatenate([means, model.exercise_carry_means(group, means, sigma)], axis=1)
     coef = np.zeros((group.n_rows, means.shape[1]))
@@ -348,15 +352,16 @@ def _tables(group, model) -> dict:
     return {"table": table, "table_scale": scale}
 
 
-def european_greeks(price, spot: float, sigma: float, step: float) -> np.ndarray:
+def european_greeks(price, spot: float, sigma: float, step: float,
+                    spot_step: float = SPOT_STEP) -> np.ndarray:
     """The exact means of the European controls of :func:`greeks.payoffs.exercise_values`:
     the closed-form ``price(spot, sigma)`` and its differences with the estimators' steps
-    (S0 (1 ± SPOT_STEP) and S0 (1 ± 2 SPOT_STEP), σ ± ``step`` and σ ± 2 ``step``, each
+    (S0 (1 ± h) and S0 (1 ± 2h), h = ``spot_step``, σ ± ``step`` and σ ± 2 ``step``, each
     pair extrapolated)."""
     base, up, down, far_up, far_down = (
         price(spot * (1.0 + d), sigma)
-        for d in (0.0, SPOT_STEP, -SPOT_STEP, 2.0 * SPOT_STEP, -2.0 * SPOT_STEP))
-    shift = SPOT_STEP * spot
+        for d in (0.0, spot_step, -spot_step, 2.0 * spot_step, -2.0 * spot_step))
+    shift = spot_step * spot
     vol_up, vol_down, vol_far_up, vol_far_down = (
         price(spot, sigma + d) for d in (step, -step, 2.0 * step, -2.0 * step))
     return np.array([base, payoffs.extrapolated_difference(up - down, far_up - far_down, shift),
@@ -374,6 +379,7 @@ def _row_values(group, paths, j: int):
     columns, times, discounts = row_dates(group, paths.columns, j)
     model = model_of(group.model)
     step = model.exercise_vol_step(group)
+    h = model.exercise_spot_step(group, j)
     spec = group.payoff
     hedged = model.hedges_exercise(group, paths)
     if isinstance(paths, BrownianPaths):
@@ -384,7 +390,7 @@ def _row_values(group, paths, j: int):
         payoffs.exercise_values_solved(
             paths.w, paths.means, paths.sigmas, columns, times, discounts,
             log_edges(spec.policy[j, :, :columns.size], discounts, spec.omega[j],
-                      spec.strike[j]), spec, j, group.spot, SPOT_STEP, step, group.rate,
+                      spec.strike[j]), spec, j, group.spot, h, step, group.rate,
             group.dividend, values, controls, stops)
         return values, controls, model.exercise_hedges(group, paths, j, stops) if hedged else None
     n = paths.s.shape[0]
@@ -403,8 +409,9 @@ def _row_values(group, paths, j: int):
                                 float(spec.strike[j]), rate_score)
         reshaped_state = carry.reshaped_state
         paid = np.ascontiguousarray(discounts * np.exp(carry.reshaped_log_discount[:, index]))
-    payoffs.exercise_values(paths.s, paths.state, paths.vol_s, paths.vol_state, paths.spot_s,
-                            columns, times, discounts, spec, j, group.spot, SPOT_STEP, step,
+    spot_s = paths.spot_s if paths.spot_moves is None else paths.spot_moves(h)
+    payoffs.exercise_values(paths.s, paths.state, paths.vol_s, paths.vol_state, spot_s,
+                            columns, times, discounts, spec, j, group.spot, h, step,
                             values, controls, stops, rate_score, reshaped, reshaped_state,
                             paid, terms)
     model.exercise_controls(group, paths, j, controls)

@@ -32,6 +32,7 @@ payoff code supports is in :mod:`greeks.payoff_table`.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 import numpy as np
@@ -75,12 +76,12 @@ class PayoffSpec(NamedTuple):
     richardson: np.ndarray = np.zeros(0, dtype=np.bool_)  # 2 V(Δ) − V(2Δ) (american)
     immediate: np.ndarray = np.zeros(0, dtype=np.bool_)  # exercised at once (american)
     # (rows, 2, max dates, nodes): a tabulated rule, y_i(u) = b_i(θu)/K on the nodes
-    # u = m/``table_scale`` (m = 0, 1, ...; the put's boundary, a call's symmetric put's,
+    # u = (m/``table_scale``)² (m = 0, 1, ...; the put's boundary, a call's symmetric put's,
     # greeks.models.heston.exercise_rule), on every date (all policies but the partner) and on
     # every second date back from maturity (policy 1), 0 where a date never exercises; no
     # rows where the group has no tabulated row
     table: np.ndarray = np.zeros((0, 2, 0, 0))
-    table_scale: np.ndarray = np.zeros(0)  # 1/Δu of each row's table; 0: the row's rule is
+    table_scale: np.ndarray = np.zeros(0)  # 1/Δ√u of each row's table; 0: the row's rule is
     # its level in ``policy``
 
 
@@ -140,12 +141,13 @@ def evaluate(s, dates, spec, j, out):
 
 @njit(cache=True, nogil=True, inline="always")
 def table_level(levels, scale, u):
-    """The tabulated level at state u: linear between the nodes m/``scale`` of ``levels``,
-    the end nodes' values beyond them."""
-    f = u * scale
-    last = levels.size - 1
-    if f <= 0.0:
+    """The tabulated level at state u: linear in √u between the nodes u_m = (m/``scale``)² of
+    ``levels`` (:func:`greeks.models.heston.exercise_rule.level_table`), the end nodes' values
+    beyond them."""
+    if u <= 0.0:
         return levels[0]
+    f = math.sqrt(u) * scale
+    last = levels.size - 1
     if f >= last:
         return levels[last]
     m = int(f)

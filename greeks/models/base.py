@@ -101,9 +101,11 @@ class ExercisePaths(NamedTuple):
     columns: np.ndarray
     spot_s: np.ndarray = np.empty((0, 0, 0))  # S not linear in S0 (cash dividends): the
     # paths from S0 (1 + h), S0 (1 − h), S0 (1 + 2h), S0 (1 − 2h) (greeks.payoffs.SPOT_STEP)
+    # or, where given, ``spot_moves(h)`` for a row's own h (Model.exercise_spot_step)
     carry: CarryPaths | None = None  # with theta and rho (carries_exercise)
     linear: np.ndarray = np.empty((0, 0))  # a price control of the model's own where it has
     # one, per path and row (Model.exercise_controls)
+    spot_moves: Callable[[float], np.ndarray] | None = None
 
 
 class Model:
@@ -205,6 +207,13 @@ class Model:
     def exercise_vol_step(self, group) -> float:
         """k, the volatility step of the early-exercise vega (σ ± k; σ0 under Heston)."""
         raise NotImplementedError
+
+    def exercise_spot_step(self, group, j: int) -> float:
+        """h, row j's relative spot step of the early-exercise delta and gamma (S0 (1 ± h),
+        S0 (1 ± 2h)): ``greeks.payoffs.SPOT_STEP``."""
+        from greeks.payoffs import SPOT_STEP
+
+        return SPOT_STEP
 
     def exercise_boundaries(self, group, j: int, sigma: float, times: np.ndarray) -> np.ndarray:
         """The optimal exercise boundaries of row j exercisable on ``times`` (years, the last

@@ -325,9 +325,10 @@ class Heston(Model):
         (:func:`greeks.models.heston.exercise_carry.carry_paths`).  Off a market with cash
         dividends the prices are the drops' (:func:`_exercise_chain`), not linear in S0: the
         spot's moves are the same chain's S̃ from S0 (1 ± h), S0 (1 ± 2h) through the drops
-        (``spot_s``); theta's moved chains go through the same drops on the same stored
-        ex-dates (every date kept in calendar time), and the rate score stays exact (the
-        drops are fixed maps of the Gaussian increments' sums)."""
+        (``spot_moves``, for each row's h: :meth:`exercise_spot_step`); theta's moved chains
+        go through the same drops on the same stored ex-dates (every date kept in calendar
+        time), and the rate score stays exact (the drops are fixed maps of the Gaussian
+        increments' sums)."""
         sigma0 = math.sqrt(group.params[0])
         k = self.exercise_vol_step(group)
         levels = [sigma0] + ([sigma0 + k, sigma0 - k, sigma0 + 2 * k, sigma0 - 2 * k]
@@ -335,11 +336,12 @@ class Heston(Model):
         chains = [_exercise_chain(group, stream, n_paths, v * v) for v in levels]
         linear = np.empty((0, 0))
         s, state, chain = chains[0]
-        spot_s = np.empty((0, 0, 0))
+        spot_moves = None
         if _paying(group):
-            h = payoffs.SPOT_STEP
-            spot_s = np.array([_dropped(group, chain.s, group.spot * (1.0 + d))
-                               for d in (h, -h, 2.0 * h, -2.0 * h)])
+            @functools.lru_cache(maxsize=None)
+            def spot_moves(h):
+                return np.array([_dropped(group, chain.s, group.spot * (1.0 + d))
+                                 for d in (h, -h, 2.0 * h, -2.0 * h)])
             unfloored = np.empty_like(chain.s)
             _dropped(group, chain.s, group.spot, unfloored=unfloored)
             linear = unfloored[:, chain.columns[group.date_start[1:] - 1]]
@@ -353,8 +355,8 @@ class Heston(Model):
         # C-ordered stacks (np.stack of the F-ordered chains is neither): the exercise
         # kernels then compile for one layout of each argument under Heston
         return ExercisePaths(s, state, np.array([c[0] for c in chains[1:]]),
-                             np.array([c[1] for c in chains[1:]]), chain.columns, spot_s,
-                             carry, linear)
+                             np.array([c[1] for c in chains[1:]]), chain.columns,
+                             carry=carry, linear=linear, spot_moves=spot_moves)
 
     def exercise_controls(self, group, paths, j, controls):
         """Row j across a cash dividend (a chunk with ``linear``): in place of the European
@@ -398,29 +400,42 @@ class Heston(Model):
         sigma0 = math.sqrt(group.params[0])
         return min(EXERCISE_VOL_STEP, 0.25 * sigma0) if sigma0 > 0 else 1.0
 
+    def exercise_spot_step(self, group, j):
+        """:func:`greeks.models.heston.spot_step.spot_step` of row j's European option (at
+        its flat rate and yield; across cash dividends without them)."""
+        from greeks.models.heston.spot_step import spot_step
+
+        spec = group.payoff
+        return spot_step("call" if spec.omega[j] > 0 else "put", float(group.spot),
+                         float(spec.strike[j]), float(group.maturity[j]), *_carry(group, j),
+                         *(float(x) for x in group.params))
+
     def exercise_table(self, group, j, times, dates):
         """The boundaries b_k(v) of the ADI solution solved on ``times[dates]`` (on the grid
         sized by the group's v0; the region does not depend on v0 or the spot, so the vega's
         policies share it) of the put, of the call's symmetric put (b*_k(v)), or of the call
-        itself where it has none (κ − ρξ ≤ 0, or discrete dividends before expiry: its b_k
-        as the level K²/b_k, that of a symmetric put: :func:`_boundaries`), tabulated as
-        b_k(θu)/K on u nodes up to the top of v_t's law over ``times`` from the largest of
-        the vega's v0s (:func:`greeks.models.heston.exercise_rule.level_table`,
-        ``table_step``): the call exercises where S ≥ b_k(v_t), x·y_k(u) ≥ 1 with
-        y_k = K/b_k (0 where never).  Off a market the boundaries are those of the flat rate
-        and yield to expiry, with the spot's drops at the discrete dividends' ex-dates
-        (:func:`_drops`); the policy's loss is second order in the boundaries' error, and the
-        price stays the value of the policy it applies (below the true one)."""
+        itself where it has none (κ − ρξ ≤ 0: its b_k as the level K²/b_k, that of a
+        symmetric put: :func:`_boundaries`), tabulated as b_k(θu)/K on nodes uniform in √u up
+        to the top of v_t's law over ``times`` from the largest of the vega's v0s
+        (:func:`greeks.models.heston.exercise_rule.level_table`, ``table_step``): the call
+        exercises where S ≥ b_k(v_t), x·y_k(u) ≥ 1 with y_k = K/b_k (0 where never).  Off a
+        market the put's or the call's own boundaries on the curves' forwards, with the
+        spot's drops at the discrete dividends' ex-dates (:func:`_market_boundaries`): the
+        fixed policy's rho is first order in the boundaries' error, its price second."""
         v0, kappa, theta, xi, rho = (float(x) for x in group.params)
         strike = float(group.payoff.strike[j])
-        drops = _drops(group, j)
         call = bool(group.payoff.omega[j] > 0.0)
-        symmetric = _symmetric(group, j) if call and not drops else None
-        rate, dividend, *parameters = (symmetric if symmetric is not None
-                                       else (*_carry(group, j, bool(drops)), kappa, theta, xi,
-                                             rho))
-        nodes, edges = _boundaries(strike, rate, dividend, v0, *parameters,
-                                   tuple(times[dates]), drops, call and symmetric is None)
+        exercise_times = tuple(times[dates])
+        if group.market is not None:
+            nodes, edges = _market_boundaries(call, group.market.dynamics, strike, v0, kappa,
+                                              theta, xi, rho, exercise_times)
+        else:
+            symmetric = _symmetric(group, j) if call else None
+            rate, dividend, *parameters = (symmetric if symmetric is not None
+                                           else (float(group.rate), float(group.dividend),
+                                                 kappa, theta, xi, rho))
+            nodes, edges = _boundaries(strike, rate, dividend, v0, *parameters, exercise_times,
+                                       call and symmetric is None)
         sigma = math.sqrt(v0)
         top = (sigma + 2.0 * self.exercise_vol_step(group)) ** 2 if sigma > 0 else v0
         step = table_step(times, top, kappa, theta, xi)
@@ -466,7 +481,7 @@ class Heston(Model):
                        if sigma > 0 else [v0] * 5)
         out = np.empty((4, paths.s.shape[0]))
         hedge_controls(paths.s, paths.state, paths.vol_s, paths.vol_state, columns, stops, spec,
-                       j, group.spot, payoffs.SPOT_STEP, k, v0s, theta,
+                       j, group.spot, self.exercise_spot_step(group, j), k, v0s, theta,
                        hedge_weights(times, float(spec.strike[j]), float(group.rate),
                                      float(group.dividend), kappa, theta), HEDGE_EVERY,
                        NORMAL_TABLE, out)
@@ -610,30 +625,22 @@ def _dropped(group, chain: np.ndarray, spot: float, log_growth=0.0,
     return s
 
 
-def _carry(group, j, dropped: bool = False) -> tuple[float, float]:
+def _carry(group, j) -> tuple[float, float]:
     """Row j's (rate, dividend yield): the group's, or off a market :func:`_flat_carry`."""
     if group.market is None:
         return float(group.rate), float(group.dividend)
-    return _flat_carry(group.market.dynamics, float(group.maturity[j]), dropped)
+    return _flat_carry(group.market.dynamics, float(group.maturity[j]))
 
 
 def _flat_carry(dynamics, maturity: float, dropped: bool = False) -> tuple[float, float]:
     """The flat (rate, dividend yield) to ``maturity`` with the same DF(T) and G(T)
-    (``dropped``: G(T) without the proportional dividends, which :func:`_drops` applies at
-    their ex-dates)."""
+    (``dropped``: G(T) without the proportional dividends, which :func:`_market_drops`
+    applies at their ex-dates)."""
     rate, dividend, _ = dynamics.equivalent(maturity)
     if dropped:
         dividend += sum(math.log1p(-d.value) for d in dynamics.dividends
                         if d.proportional and d.time <= maturity) / maturity
     return rate, dividend
-
-
-def _drops(group, j) -> tuple:
-    """Row j's discrete dividends up to its expiry off a market, as the spot's drops
-    (ex-date, cash, ratio: S → S·ratio − cash) for the ADI solution; () without."""
-    if group.market is None:
-        return ()
-    return _market_drops(group.market.dynamics, float(group.maturity[j]))
 
 
 def _market_drops(dynamics, maturity: float) -> tuple:
@@ -652,17 +659,35 @@ def _symmetric(group, j):
 
 
 @functools.lru_cache(maxsize=16)
-def _boundaries(strike, rate, dividend, v0, kappa, theta, xi, rho, times, drops=(), call=False):
+def _boundaries(strike, rate, dividend, v0, kappa, theta, xi, rho, times, call=False):
     """(variance nodes, b_k(v) with a row of zeros for the maturity) of the Bermudan put on
     ``times`` (:func:`greeks.models.heston.american.heston_exercise_boundaries`, on
-    ``BOUNDARY_S_STEPS`` intervals in S, the spot's ``drops`` at ex-dates), or (``call``)
-    the Bermudan call's b_k as K²/b_k (0 where it never exercises: b = ∞), the level of a
-    put that exercises where K ≤ S·(K²/b_k)/K, i.e. S ≥ b_k; kept for the policies at the
-    vega's moved σ0, which share them."""
+    ``BOUNDARY_S_STEPS`` intervals in S), or (``call``) the Bermudan call's b_k as K²/b_k
+    (:func:`_levels`); kept for the policies at the vega's moved σ0, which share them."""
     nodes, edges = heston_exercise_boundaries(strike, times[-1], rate, dividend, v0, kappa,
                                               theta, xi, rho, np.array(times),
-                                              s_steps=BOUNDARY_S_STEPS, drops=drops,
+                                              s_steps=BOUNDARY_S_STEPS,
                                               option_type="call" if call else "put")
+    return _levels(nodes, edges, strike, call)
+
+
+@functools.lru_cache(maxsize=16)
+def _market_boundaries(call, dynamics, strike, v0, kappa, theta, xi, rho, times):
+    """:func:`_boundaries` off a market: the Bermudan put's or call's own on the curves of
+    ``dynamics`` with its discrete dividends (:func:`greeks.models.heston.american_market.
+    heston_exercise_boundaries_market`, on ``BOUNDARY_S_STEPS`` intervals in S)."""
+    from greeks.models.heston.american_market import heston_exercise_boundaries_market
+
+    nodes, edges = heston_exercise_boundaries_market(
+        "call" if call else "put", dynamics, strike, times[-1], v0, kappa, theta, xi, rho,
+        np.array(times), s_steps=BOUNDARY_S_STEPS)
+    return _levels(nodes, edges, strike, call)
+
+
+def _levels(nodes, edges, strike, call):
+    """(variance nodes, the put's b_k(v) or a call's K²/b_k (0 where it never exercises:
+    b = ∞), the level of a put that exercises where K ≤ S·(K²/b_k)/K, i.e. S ≥ b_k, with a
+    row of zeros for the maturity), read-only."""
     if call:
         edges = strike * strike / edges
     edges = np.vstack([edges, np.zeros(nodes.size)])

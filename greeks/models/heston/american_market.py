@@ -131,10 +131,42 @@ def heston_american_market(option_type, dynamics: Dynamics, strike, maturity, v0
     the spot of ``dynamics`` (a :class:`greeks.market.dynamics.Dynamics`: its rate and yield
     curves and discrete dividends; times in years from the valuation date), at the variance
     v0 with the parameters κ, θ, ξ, ρ.  See the module's docstring for the scheme."""
-    call = _is_call(option_type)
-    spot, strike, maturity = float(dynamics.spot), float(strike), float(maturity)
-    _check(np.asarray(spot), strike, maturity, 0.0, 0.0, v0, kappa, theta, xi, rho, s_steps,
+    _check(np.asarray(float(dynamics.spot)), float(strike), float(maturity), 0.0, 0.0, v0,
+           kappa, theta, xi, rho, s_steps, v_steps, time_steps)
+    s, v, u = _march(option_type, dynamics, strike, maturity, v0, kappa, theta, xi, rho,
+                     exercise_times, s_steps, v_steps, time_steps, np.empty((0, 0)))
+    return _greeks_at(s, v, u, np.asarray(float(dynamics.spot)), v0)
+
+
+def heston_exercise_boundaries_market(option_type, dynamics: Dynamics, strike, maturity, v0,
+                                      kappa, theta, xi, rho, exercise_times, *,
+                                      s_steps=S_STEPS, v_steps=V_STEPS,
+                                      time_steps=TIME_STEPS):
+    """(v, b): the optimal exercise boundaries of the Bermudan put or call on
+    ``exercise_times`` (the last the maturity) off ``dynamics``, on the variance nodes ``v``
+    of the grid, b (dates before maturity × v nodes, date order), as
+    :func:`greeks.models.heston.american.heston_exercise_boundaries` finds them (a put
+    exercises on t_k where S ≤ b_k(v_t), 0 where never; a call where S ≥ b_k(v_t), ∞ where
+    never) from the continuation value of :func:`heston_american_market`'s march: each step
+    with its curves' forwards, the spot's drop at each ex-date (an exercise date on an
+    ex-date sees the price after it).  The region does not depend on the spot; ``v0`` only
+    sizes the grid."""
+    _check(1.0, float(strike), float(maturity), 0.0, 0.0, v0, kappa, theta, xi, rho, s_steps,
            v_steps, time_steps)
+    dates = checked_exercise_dates(exercise_times, float(maturity))
+    edges = np.full((dates.size - 1, int(v_steps) + 1), np.nan)
+    _, v, _ = _march(option_type, dynamics, strike, maturity, v0, kappa, theta, xi, rho,
+                     exercise_times, s_steps, v_steps, time_steps, edges)
+    return v, edges[::-1].copy()
+
+
+def _march(option_type, dynamics, strike, maturity, v0, kappa, theta, xi, rho, exercise_times,
+           s_steps, v_steps, time_steps, edges):
+    """(S nodes, v nodes, values at t = 0) of the scheme of the module's docstring; the
+    continuation's boundary before each exercise date into ``edges`` (march order) where it
+    has rows."""
+    call = _is_call(option_type)
+    strike, maturity = float(strike), float(maturity)
     american = exercise_times is None
     dates = (np.array([maturity]) if american
              else checked_exercise_dates(exercise_times, maturity))
@@ -169,13 +201,13 @@ def heston_american_market(option_type, dynamics: Dynamics, strike, maturity, v0
     else:
         at_top = zero
         integral = dynamics.rate.integral
-        later = dates[np.minimum(np.searchsorted(dates, t_to - 1e-12), dates.size - 1)]
+        later = dates[np.minimum(np.searchsorted(dates, t_to + 1e-12), dates.size - 1)]
         at_zero = (np.full(dts.size, strike) if american
                    else strike * np.exp(-(integral(later) - integral(t_to))))
     _march_bermudan(u, payoff, s, a1, a2, mixed, b1, b2, segment.ravel().astype(np.int64), dts,
-                    thetas, at_zero, at_top, exercise, np.empty((0, 0)), np.empty((0, 0, 0)),
-                    cash, ratio, call, american)
-    return _greeks_at(s, v, u, np.asarray(spot), v0)
+                    thetas, at_zero, at_top, exercise, edges, np.empty((0, 0, 0)), cash, ratio,
+                    call, american)
+    return s, v, u
 
 
 def flat_dynamics(spot, rate, dividend) -> Dynamics:
