@@ -20,15 +20,13 @@ Writes
 
 from __future__ import annotations
 
-import argparse
 import math
-import os
 import time
 
 import numpy as np
 import pandas as pd
 import QuantLib as ql
-from machine import code_version, cpu_name, load_average
+import reference_report
 from scipy.interpolate import RectBivariateSpline
 
 import greeks
@@ -168,34 +166,6 @@ def engine(seeds: int, paths: int, finest: dict) -> list[dict]:
     return out
 
 
-def markdown(frame: pd.DataFrame) -> list[str]:
-    lines = ["| " + " | ".join(frame.columns) + " |", "|" + " --- |" * frame.shape[1]]
-    return lines + ["| " + " | ".join(f"{x:.5g}" if isinstance(x, float) else str(x)
-                                      for x in row) + " |"
-                    for row in frame.itertuples(index=False)]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seeds", type=int, default=4)
-    parser.add_argument("--paths", type=int, default=200_000)
-    parser.add_argument("--skip-engine", action="store_true")
-    args = parser.parse_args()
-    start = time.time()
-    rows, finest = references()
-    lines = [f"# benchmarks/heston_call_dividends.py\n\n{cpu_name()}, load {load_average()}, "
-             f"{code_version()}, {time.strftime('%Y-%m-%d %H:%M')}\n",
-             "## The ADI solution against QuantLib\n", *markdown(pd.DataFrame(rows)), ""]
-    if not args.skip_engine:
-        lines += [f"## The engine, {args.seeds} seeds × {args.paths:,} paths, z against the "
-                  f"ADI 400×200 american value\n",
-                  *markdown(pd.DataFrame(engine(args.seeds, args.paths, finest))), ""]
-    lines.append(f"{time.time() - start:.0f} s")
-    out = os.path.join(os.path.dirname(__file__), "results", "heston_call_dividends.md")
-    with open(out, "w") as handle:
-        handle.write("\n".join(lines) + "\n")
-    print("\n".join(lines))
-
-
 if __name__ == "__main__":
-    main()
+    reference_report.run(__file__, __doc__.splitlines()[0], references, engine,
+                          "ADI 400×200 american value", 5)
