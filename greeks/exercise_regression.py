@@ -21,10 +21,13 @@ coefficient); a date with fewer than 4 paths per basis function in the money get
 
 The fitted continuation value Ĉ_i(x, u) is compared with the discounted intrinsic value
 DF(t_i) h: the rule the stopping kernels read (:func:`greeks.payoffs.stopping_index`) is the
-edge of that comparison next to the money, y_i(u) = the largest x ≤ 1 of a put (the
-smallest x ≥ 1 of a call, stored as 1/x) at which DF(t_i) h ≥ Ĉ_i, searched over the
-date's in-the-money pilot range (``SCAN`` points from the money, then bisection; 0 where
-the intrinsic value never reaches Ĉ_i there: no exercise): a put exercises where
+edge of that comparison next to the money, y_i(u) = the largest x of a put (the smallest x
+of a call, stored as 1/x) at which DF(t_i) h ≥ Ĉ_i, searched over the date's in-the-money
+pilot range only (``SCAN`` points from its end nearest the money, then bisection; 0 where
+the intrinsic value never reaches Ĉ_i there: no exercise; the fit is not read where it
+extrapolates, as on early dates, whose pilot points in the money all lie near S0, where
+reading it up to the money gave a vega 110 % off on one seed of the Longstaff–Schwartz put
+at a pilot of 2^15 paths): a put exercises where
 x ≤ y_i(u), a call where x·y_i(u) ≥ 1, the lower bound also reached, as a solved rule does.
 Where Ĉ_i crosses the intrinsic value more than once in the money the literal rule
 DF h ≥ Ĉ is not an interval in x; the edge keeps the region beyond the first crossing.  A
@@ -105,13 +108,14 @@ def _gain(x, u, i, beta, discount, strike, forward, variance, omega, basis, with
 
 
 @njit(cache=True)
-def _edge(far, u, i, beta, discount, strike, forward, variance, omega, basis, with_state,
-          features):
-    """The x nearest the money (1) at which the intrinsic value reaches the fit, searched
-    from 1 to ``far`` (the date's deepest pilot point in the money); NaN if none."""
-    previous = 1.0
+def _edge(near, far, u, i, beta, discount, strike, forward, variance, omega, basis,
+          with_state, features):
+    """The x nearest the money at which the intrinsic value reaches the fit, searched from
+    ``near`` to ``far`` (the date's in-the-money pilot points nearest to and farthest from
+    the money); NaN if none."""
+    previous = near
     for g in range(SCAN + 1):
-        x = 1.0 + (far - 1.0) * g / SCAN
+        x = near + (far - near) * g / SCAN
         if _gain(x, u, i, beta, discount, strike, forward, variance, omega, basis, with_state,
                  features) >= 0.0:
             if g == 0:
@@ -150,7 +154,7 @@ def fit_rule(x, state, discounts, hold, forward, variance, omega, strike, dates,
     for i in dates[::-1]:
         gram, moment = np.zeros((width, width)), np.zeros(width)
         count = 0
-        far = 1.0
+        near, far = omega * np.inf, 1.0
         for p in range(n_paths):
             used[p] = omega * (x[i, p] - 1.0) > 0.0
             if not used[p]:
@@ -163,6 +167,7 @@ def fit_rule(x, state, discounts, hold, forward, variance, omega, strike, dates,
                 for b in range(a, width):
                     gram[a, b] += features[a] * features[b]
             far = min(far, x[i, p]) if omega < 0.0 else max(far, x[i, p])
+            near = max(near, x[i, p]) if omega < 0.0 else min(near, x[i, p])
             count += 1
         if count < MIN_PER_FUNCTION * width:
             continue
@@ -171,7 +176,7 @@ def fit_rule(x, state, discounts, hold, forward, variance, omega, strike, dates,
                 gram[a, b] = gram[b, a]
         beta = _solve(gram, moment)
         for m in range(nodes.size):
-            edge = _edge(far, nodes[m], i, beta, discounts[i], strike, forward, variance,
+            edge = _edge(near, far, nodes[m], i, beta, discounts[i], strike, forward, variance,
                          omega, basis, with_state, features)
             out[i, m] = 0.0 if np.isnan(edge) else (edge if omega < 0.0 else 1.0 / edge)
         for p in range(n_paths):
