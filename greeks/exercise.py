@@ -396,9 +396,8 @@ def _regressed(group, model, draws: list, basis: int) -> tuple[np.ndarray, dict]
     state) each date's level; otherwise six tables on the model's nodes
     (:meth:`greeks.models.base.Model.exercise_table_nodes`).  The solved Heston rule's
     vega shares policy 0's table, its region being optimal at every v0; a regressed table
-    fits the states its pilot visits (on early dates a narrow range about v0/θ) and
-    extrapolates beyond, so sharing it moved the policy's loss with v0 at first order (the
-    vega of the Clarke–Parrott put at S0 = 9 7 % low on common paths)."""
+    fits the states its pilot visits (on early dates a narrow range about v0/θ), so its
+    loss moves with v0 at first order, and each volatility gets its own fit as under GBM."""
     spec = group.payoff
     width = int(np.diff(group.date_start).max())
     solved = model.solves_exercise
