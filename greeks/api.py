@@ -64,7 +64,8 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
                     method: str | None = None, greeks=(), target_se=None,
                     max_paths: int | None = None, scheduler: str | None = None,
                     plain: bool = False, market=None, extra_columns=(),
-                    upper_bound: bool = False,
+                    upper_bound: bool = False, policy: str | None = None,
+                    policy_paths: int | None = None,
                     progress: Callable[[float, float], None] | None = None) -> pd.DataFrame:
     """Price every row and estimate its delta and vega, each with its standard error.
 
@@ -152,6 +153,14 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         ``upper_bound_se`` (NaN for other rows),
         on ``paths`` paths (at most 2¹⁵) of its own streams; ``attrs["upper_bound_checks"]``
         holds each bounded row's martingale checks (a warning names any that fails).
+    policy : {"solved", "regression"}
+        The exercise policy of american and bermudan rows (:mod:`greeks.exercise`,
+        docs/american.md): ``solved`` (the default) each model's solved boundaries (GBM:
+        finite differences; Heston: the ADI solution's, tabulated in v), ``regression``
+        Longstaff–Schwartz regression on an independent pilot
+        (:mod:`greeks.exercise_regression`), low-biased by the fit's error.
+    policy_paths : int
+        The regression's pilot paths (default 2¹⁷, at least 1,024).
 
     Returns
     -------
@@ -185,7 +194,8 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
     options = check_run_options(
         paths=paths, seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
         first_step=first_step, method=method, greeks=greeks, target_se=target_se,
-        max_paths=max_paths, scheduler=scheduler, plain=plain)
+        max_paths=max_paths, scheduler=scheduler, plain=plain, policy=policy,
+        policy_paths=policy_paths)
     frame = load(source, market, extra_columns)
     check_reachable(options.scheduler)
     refuse_from_zero(frame, source_name(source), options)
@@ -237,7 +247,7 @@ def simulate(frame: pd.DataFrame, options: RunOptions, paths, progress=None,
     return engine.simulate(frame, paths, options.seed, options.threads, progress,
                            options.scheme, options.steps_per_year, options.first_step,
                            options.plain, method=options.method, first_chunk=first_chunk,
-                           scheduler=options.scheduler, **totals)
+                           scheduler=options.scheduler, policy=options.policy, **totals)
 
 
 def sized_paths(frame: pd.DataFrame, options: RunOptions, extra: tuple[str, ...] = ()):

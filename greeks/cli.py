@@ -23,6 +23,7 @@ from greeks.options import (
     input_options,
     market_option,
     output_options,
+    policy_options,
     simulation_options,
 )
 
@@ -84,6 +85,7 @@ def main() -> None:
 @input_options
 @market_option
 @bound_option
+@policy_options
 @output_options
 @click.option("--total", "with_total", is_flag=True,
               help="Append the portfolio total as a last row (id 'TOTAL') to --output and to "

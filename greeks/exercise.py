@@ -14,7 +14,10 @@ the put's or the call's own on the curves with the discrete dividends;
 :mod:`greeks.models.heston.exercise_rule`, :func:`_tables`), which the stopping kernel
 interpolates. Either way the pilot, one chunk of paths on streams of its own
 (``streams.POLICY``), serves only the controls' coefficients and the test for immediate
-exercise below.
+exercise below.  On request (``ExercisePolicy`` ``regression``: ``--policy regression``) the
+rule is instead regressed by Longstaff–Schwartz on the pilot's ``paths`` paths (chunks
+``streams.POLICY`` + c), in the same per-date form, a level per date or a table in u
+(:func:`_regressed`, :mod:`greeks.exercise_regression`); the estimators below are unchanged.
 
 Estimates. The main run prices the row on fresh paths under the fixed policy
 (:func:`greeks.payoffs.exercise_values`, :func:`greeks.payoffs.exercise_values_solved`): a
@@ -59,7 +62,8 @@ policy's error at every nearby spot (the optimal exercise region in S does not d
 S0), so the delta and gamma inherit no first-order policy error.  The optimal boundary does
 move with σ, so the vega's values at σ ± k and σ ± 2k are taken under the policies of
 those volatilities (policies 2–5: solved there; a table's region in (S, v) does not depend on
-v0, so Heston's share policy 0's).
+v0, so Heston's share policy 0's; regressed ones are fitted on the pilot moved to those
+volatilities, Heston's too).
 Central differences have bias O(h²) (at h = 3 % about 0.2–0.45 % of an American put's
 delta, at k = 0.02 up to 0.8 % of its vega: as much as their SEs at 200,000 paths), hence
 Richardson's step over h and 2h (k and 2k), which leaves O(h⁴) (below 0.002 % of the
@@ -124,14 +128,16 @@ from dataclasses import replace
 import numpy as np
 from numba import njit
 
-from greeks import payoffs, sensitivities, streams
+from greeks import exercise_regression, payoffs, sensitivities, streams
 from greeks.market.positions import dividend_dates
 from greeks.models import adapter as model_of
 from greeks.models.base import BrownianPaths
+from greeks.names import DEFAULT_POLICY_PATHS, ExercisePolicy
 from greeks.payoffs import NEVER, SPOT_STEP
 from greeks.stats import unit_moments
 
-POLICY_PATHS = 1 << 17  # the pilot is the first chunk of this many paths
+POLICY_PATHS = DEFAULT_POLICY_PATHS  # the solved policy's pilot: the first chunk of these
+REGRESSION = "regression"
 N_STATISTICS = 2  # early-exercise probability, expected exercise time
 # rows of the per-path values (greeks.payoffs.exercise_values_solved) of the further Greeks
 FURTHER_ROWS = {sensitivities.GAMMA: 3, sensitivities.THETA: 6, sensitivities.RHO: 7}
@@ -170,21 +176,21 @@ def _times_and_discounts(group, j: int):
     return times, discounts
 
 
-def prepare(group, seed: int, first_chunk: int = 0):
-    """The group with each row's policies (:func:`_policies`), the European controls' means
-    (``exercise_means``, rows × 4, × 6 with theta and rho) and coefficients
-    (``exercise_coef``, from the pilot), and the hedge controls' coefficients
+def prepare(group, seed: int, first_chunk: int = 0, policy: ExercisePolicy = ExercisePolicy()):
+    """The group with each row's policies (:func:`_policies`, :func:`_tables`; under a
+    ``regression`` policy fitted on the pilot's draws, :func:`_pilot`), the European
+    controls' means (``exercise_means``, rows × 4, × 6 with theta and rho) and coefficients
+    (``exercise_coef``, from the pilot's first chunk), and the hedge controls' coefficients
     (``hedge_coef``, rows × 5; 0 where the model has none)."""
     model = model_of(group.model)
     spec = group.payoff
     solved = model.solves_exercise
     group = replace(group, payoff=spec._replace(hold=_holds(group)))
     spec = group.payoff
-    c, n = group.chunks(POLICY_PATHS)[0]
-    pilot = model.exercise_paths(group, np.random.SeedSequence(
-        seed, spawn_key=(*group.spawn_words, streams.POLICY + first_chunk + c)), n)
-    group = replace(group, payoff=spec._replace(policy=_policies(group, model),
-                                                **_tables(group, model)))
+    pilot, draws = _pilot(group, model, seed, first_chunk, policy)
+    rules = ((_policies(group, model), _tables(group, model)) if draws is None
+             else _regressed(group, model, draws, policy.basis))
+    group = replace(group, payoff=spec._replace(policy=rules[0], **rules[1]))
     step = model.exercise_vol_step(group)
     sigma = model.vega_sigma(group.params)
     means = np.array([european_greeks(lambda spot, sigma, j=j: model.european_price(
@@ -250,35 +256,44 @@ def _holds(group) -> np.ndarray:
     """(rows, 2, max dates): A_i, B_i of each row's lower bound ω (A_i S − B_i) of the
     discounted continuation value at date t_i (:func:`greeks.payoffs.stopping_index`).
     Holding to maturity T is worth at least the European option, whose value is at least
-    the discounted intrinsic value of the forward: DF(T) ω (S G(T)/G(t_i) − K − C_i), G the
-    growth (e^{(r−q) t} for flat rows), C_i the cash dividends paid in (t_i, T] carried to T
-    (E[S_T | S_{t_i}] = S G(T)/G(t_i) − C_i, or more where a drop is floored at 0: still a
-    bound for a call; a put with cash dividends ahead gets none, −inf)."""
-    spec = group.payoff
+    the discounted intrinsic value of the forward (:func:`forwards`); a put with cash
+    dividends ahead gets none, −inf (E[S_T | S_{t_i}] is more than the forward where a drop
+    is floored at 0: still a bound for a call)."""
     width = int(np.diff(group.date_start).max())
     out = np.zeros((group.n_rows, 2, width))
     for j in range(group.n_rows):
-        index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
-        n, last = index.size, index[-1]
-        times = group.times[index]
-        if group.market is None:
-            final = spec.discount[j]
-            growth = np.exp((group.rate - group.dividend) * (times[-1] - times))
-            carried = np.zeros(n)
-        else:
-            final = group.market.discount[last]
-            g = group.market.growth
-            growth = g[last] / g[index]
-            paid = np.divide(group.market.cash * g[last], g,
-                             out=np.zeros_like(g), where=group.market.cash > 0)
-            after = np.append(np.cumsum(paid[::-1])[::-1], 0.0)  # Σ over grid points ≥ k
-            carried = after[index + 1] - after[last + 1]
-        out[j, 0, :n] = final * growth
-        out[j, 1, :n] = final * (spec.strike[j] + carried)
-        if spec.omega[j] < 0:
+        bound, carried = forwards(group, j)
+        n = carried.size
+        out[j, :, :n] = bound
+        if group.payoff.omega[j] < 0:
             none = carried > 0
             out[j, 0, :n][none], out[j, 1, :n][none] = 0.0, -np.inf
     return out
+
+
+def forwards(group, j: int) -> tuple[np.ndarray, np.ndarray]:
+    """((2, dates) A_i = DF(T) G(T)/G(t_i), B_i = DF(T) (K + C_i) of row j, and C_i): the
+    European option's discounted forward A_i S and strike B_i at date t_i, DF(T) ω (S
+    G(T)/G(t_i) − K − C_i) its forward's discounted intrinsic value, G the growth
+    (e^{(r−q) t} for flat rows), C_i the cash dividends paid in (t_i, T] carried to T
+    (E[S_T | S_{t_i}] = S G(T)/G(t_i) − C_i)."""
+    spec = group.payoff
+    index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+    n, last = index.size, index[-1]
+    times = group.times[index]
+    if group.market is None:
+        final = spec.discount[j]
+        growth = np.exp((group.rate - group.dividend) * (times[-1] - times))
+        carried = np.zeros(n)
+    else:
+        final = group.market.discount[last]
+        g = group.market.growth
+        growth = g[last] / g[index]
+        paid = np.divide(group.market.cash * g[last], g,
+                         out=np.zeros_like(g), where=group.market.cash > 0)
+        after = np.append(np.cumsum(paid[::-1])[::-1], 0.0)  # Σ over grid points ≥ k
+        carried = after[index + 1] - after[last + 1]
+    return np.array([final * growth, final * (spec.strike[j] + carried)]), carried
 
 
 def _policies(group, model) -> np.ndarray:
@@ -307,6 +322,118 @@ def _policies(group, model) -> np.ndarray:
             policy[j, k, :n] = solved_policy(edges, discounts, spec.omega[j], spec.strike[j],
                                              dates)
     return policy
+
+
+def _pilot(group, model, seed: int, first_chunk: int, policy: ExercisePolicy):
+    """(the pilot's first chunk of paths, the controls' coefficients' and the test for
+    immediate exercise's, and under a ``regression`` policy every row's draws
+    (:func:`_draws`) over its ``policy.paths`` paths, None otherwise).  Chunk c of the
+    pilot is drawn from the streams ``streams.POLICY`` + c."""
+    regressed = policy.kind == REGRESSION
+    chunks = group.chunks(policy.paths if regressed else POLICY_PATHS)
+    first, draws, start = None, None, 0
+    for c, n in chunks if regressed else chunks[:1]:
+        paths = model.exercise_paths(group, np.random.SeedSequence(
+            seed, spawn_key=(*group.spawn_words, streams.POLICY + first_chunk + c)), n)
+        if first is None:
+            first = paths
+        if regressed:
+            if draws is None:
+                total = sum(size for _, size in chunks)
+                draws = [_draws(group, paths, j, total) for j in range(group.n_rows)]
+            for j in range(group.n_rows):
+                columns = paths.columns[group.date_start[j]:group.date_start[j + 1]]
+                for name, array in _arrays(paths).items():
+                    exercise_regression.gather(array, columns, start, draws[j][name])
+        start += n
+    return first, draws
+
+
+def _arrays(paths) -> dict:
+    """What a regression reads of a chunk of pilot ``paths``: the Brownian paths (``w``) of
+    :class:`BrownianPaths`; otherwise the prices (``("s", 0)``) and their moved ones at
+    σ ± k, σ ± 2k (``("s", 1)`` … ``("s", 4)``, the vega's policies'), and the variance
+    states where there are some (``("u", m)``)."""
+    if isinstance(paths, BrownianPaths):
+        return {"w": paths.w}
+    arrays = {("s", 0): paths.s}
+    arrays.update({("s", m + 1): paths.vol_s[m] for m in range(paths.vol_s.shape[0])})
+    if paths.state.shape[1]:
+        arrays[("u", 0)] = paths.state
+        arrays.update({("u", m + 1): paths.vol_state[m] for m in range(paths.vol_s.shape[0])})
+    return arrays
+
+
+def _draws(group, paths, j: int, total: int) -> dict:
+    """Row j's pilot draws, date-major (dates × ``total`` paths), one array per name of
+    :func:`_arrays`; from Brownian ``paths`` also their log-price's ``means`` and
+    ``sigmas``."""
+    n = group.date_start[j + 1] - group.date_start[j]
+    out = {name: np.empty((n, total)) for name in _arrays(paths)}
+    if isinstance(paths, BrownianPaths):
+        out.update(means=paths.means, sigmas=paths.sigmas)
+    return out
+
+
+def _pilot_moneyness(draws: dict, columns: np.ndarray, source: int,
+                     strike: float) -> tuple[np.ndarray, np.ndarray]:
+    """(x = S/K, states) date-major of a row's pilot ``draws`` at σ (``source`` 0), σ + k
+    (1), σ − k (2), σ + 2k (3) or σ − 2k (4); no state rows without one."""
+    if "w" in draws:  # S = exp(mean + σ w), in place: the arrays are large
+        x = np.multiply(draws["w"], draws["sigmas"][source])
+        x += (draws["means"][source, columns] - np.log(strike))[:, None]
+        np.exp(x, out=x)
+    else:
+        x = draws["s", source] / strike
+    return x, draws.get(("u", source), np.empty((0, x.shape[1])))
+
+
+def _regressed(group, model, draws: list, basis: int) -> tuple[np.ndarray, dict]:
+    """The payoff record's ``policy`` and tables (:func:`_policies`, :func:`_tables`) of a
+    regressed policy, fitted on each row's pilot ``draws``
+    (:func:`greeks.exercise_regression.fit_rule`), policies 2–5 at σ ± k, σ ± 2k on the
+    same draws moved (common random numbers): in a model that solves its boundaries (no
+    state) each date's level; otherwise six tables on the model's nodes
+    (:meth:`greeks.models.base.Model.exercise_table_nodes`).  The solved Heston rule's
+    vega shares policy 0's table, its region being optimal at every v0; a regressed table
+    fits the states its pilot visits (on early dates a narrow range about v0/θ), so its
+    loss moves with v0 at first order, and each volatility gets its own fit as under GBM."""
+    spec = group.payoff
+    width = int(np.diff(group.date_start).max())
+    solved = model.solves_exercise
+    policy = np.zeros((group.n_rows, 6, width))
+    step = model.exercise_vol_step(group)
+    sigma = model.vega_sigma(group.params)
+    tables, scale = {}, np.zeros(group.n_rows)
+    for j in range(group.n_rows):
+        columns, times, discounts = row_dates(group, group.date_index, j)
+        n, strike, omega = times.size, float(spec.strike[j]), float(spec.omega[j])
+        forward = forwards(group, j)[0]
+        scale[j], nodes = (0.0, np.zeros(1)) if solved else model.exercise_table_nodes(group,
+                                                                                       times)
+        for k, at_sigma in enumerate((sigma, sigma, sigma + step, sigma - step,
+                                      sigma + 2 * step, sigma - 2 * step)):
+            if k == 1 and not spec.richardson[j]:
+                continue
+            x, state = _pilot_moneyness(draws[j], columns, 0 if k < 2 else k - 1, strike)
+            dates = _exercise_dates(group, j, 2 if k == 1 else 1)
+            levels = np.zeros((n, nodes.size))
+            exercise_regression.fit_rule(
+                x, state, discounts, spec.hold[j, :, :n], forward,
+                model.exercise_variance(group, j, times, at_sigma), omega, strike, dates,
+                basis, nodes, scale[j], levels)
+            if not solved:
+                tables[j, k] = levels
+                continue
+            with np.errstate(divide="ignore"):
+                edges = strike * (levels[dates, 0] if omega < 0 else 1.0 / levels[dates, 0])
+            policy[j, k, :n] = solved_policy(edges, discounts, omega, strike, dates)
+    if solved:
+        return policy, {}
+    table = np.zeros((group.n_rows, 6, width, nodes.size))
+    for (j, k), levels in tables.items():
+        table[j, k, :levels.shape[0]] = levels
+    return policy, {"table": table, "table_scale": scale}
 
 
 def _exercise_dates(group, j: int, every: int) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 INSTRUMENTS = ("european", "digital", "asian", "barrier", "american", "bermudan")
 OPTION_TYPES = ("call", "put")
@@ -53,11 +54,28 @@ DEFAULT_MIN_ESS = 0.1  # ladder: fraction of the paths
 DEFAULT_SPOT_SHIFTS = "-20%:+20%:5%"
 DEFAULT_VOL_SHIFTS = "0"
 DEFAULT_FORMAT = "table"
+# the exercise policy of american and bermudan rows (greeks.exercise)
+POLICIES = ("solved", "regression")
+DEFAULT_POLICY = "solved"
+DEFAULT_POLICY_PATHS = 1 << 17  # the pilot's paths (the solved policy's: its first chunk)
+DEFAULT_POLICY_BASIS = 5  # (1, x, x², x³, the European value): greeks.exercise_regression
+MIN_POLICY_PATHS = 1 << 10
 
 
 class OptionError(ValueError):
     """A run option out of its range or not one of its names; ``str()`` is one line that
     names the option as the Python API does (``paths``, ``scheduler``, ...)."""
+
+
+class ExercisePolicy(NamedTuple):
+    """The exercise policy of american and bermudan rows (:mod:`greeks.exercise`): ``kind``
+    solved (each model's solved boundaries) or regression (Longstaff–Schwartz on a pilot of
+    ``paths`` paths, the first ``basis`` functions of :mod:`greeks.exercise_regression`'s
+    basis)."""
+
+    kind: str = DEFAULT_POLICY
+    paths: int = DEFAULT_POLICY_PATHS
+    basis: int = DEFAULT_POLICY_BASIS
 
 
 @dataclass(frozen=True)
@@ -81,18 +99,19 @@ class RunOptions:
     max_paths: int
     scheduler: str
     plain: bool
+    policy: ExercisePolicy = ExercisePolicy()
 
 
 def check_run_options(*, paths=None, seed=None, threads=None, scheme=None,
                       steps_per_year=None, first_step=None, method=None, greeks=(),
                       target_se=None, max_paths=None, scheduler=None, plain=False,
-                      desk_units: bool = False) -> RunOptions:
+                      policy=None, policy_paths=None, desk_units: bool = False) -> RunOptions:
     """Check a run's options and fill in the defaults; ``None`` stands for the default.
 
     Parameters
     ----------
     paths, seed, threads, scheme, steps_per_year, first_step, method, greeks, target_se, \
-max_paths, scheduler, plain
+max_paths, scheduler, plain, policy, policy_paths
         As in :func:`greeks.price_portfolio`.
     desk_units : bool
         Only Greeks with a desk unit may be asked for (a risk report, ``DESK_UNITS``).
@@ -121,7 +140,11 @@ max_paths, scheduler, plain
         target_se=target_se, target=target,
         max_paths=_whole("max_paths", DEFAULT_MAX_PATHS if max_paths is None else max_paths, 2),
         scheduler=check_scheduler(scheduler),
-        plain=bool(plain))
+        plain=bool(plain),
+        policy=ExercisePolicy(
+            _one_of("policy", DEFAULT_POLICY if policy is None else policy, POLICIES),
+            _whole("policy_paths", DEFAULT_POLICY_PATHS if policy_paths is None
+                   else policy_paths, MIN_POLICY_PATHS)))
 
 
 def _whole(name: str, value, low: int) -> int:

@@ -16,12 +16,15 @@ from greeks.names import (
     DEFAULT_MAX_PATHS,
     DEFAULT_PATHS,
     DEFAULT_PILOT,
+    DEFAULT_POLICY,
+    DEFAULT_POLICY_PATHS,
     DEFAULT_SCHEDULER,
     DEFAULT_SCHEME,
     DEFAULT_SEED,
     DESK_UNITS,
     METHODS,
     OUTPUT_FORMATS,
+    POLICIES,
     PRINT_FORMATS,
     SCHEMES,
 )
@@ -86,6 +89,14 @@ UPPER_BOUND = click.option(
     "--upper-bound", is_flag=True,
     help="Also an upper bound of the price of american and bermudan rows by duality (GBM "
          "and Heston rows, off a --market too; columns upper_bound, upper_bound_se).")
+POLICY = click.option(
+    "--policy", default=None, metavar=_choices(POLICIES), show_default=DEFAULT_POLICY,
+    help="Exercise policy of american and bermudan rows: solved (the finite-difference "
+         "boundaries, under Heston the ADI solution's) or regression (Longstaff-Schwartz on "
+         "an independent pilot; low-biased by the fit, docs/american.md).")
+POLICY_PATHS = click.option(
+    "--policy-paths", type=int, default=None, show_default=f"{DEFAULT_POLICY_PATHS:,}",
+    help="Pilot paths of --policy regression.")
 
 EXTRA_COLUMNS = click.option(
     "--extra-columns", default="", show_default="none",
@@ -129,6 +140,11 @@ def estimation_options(command):
 def bound_option(command):
     """--upper-bound."""
     return UPPER_BOUND(command)
+
+
+def policy_options(command):
+    """--policy and --policy-paths."""
+    return _together([POLICY, POLICY_PATHS])(command)
 
 
 def market_option(command):

@@ -79,7 +79,8 @@ class PayoffSpec(NamedTuple):
     # u = (m/``table_scale``)² (m = 0, 1, ...; the put's boundary, a call's symmetric put's,
     # greeks.models.heston.exercise_rule), on every date (all policies but the partner) and on
     # every second date back from maturity (policy 1), 0 where a date never exercises; no
-    # rows where the group has no tabulated row
+    # rows where the group has no tabulated row; (rows, 6, ...) a regressed rule's, one per
+    # policy (greeks.exercise_regression)
     table: np.ndarray = np.zeros((0, 2, 0, 0))
     table_scale: np.ndarray = np.zeros(0)  # 1/Δ√u of each row's table; 0: the row's rule is
     # its level in ``policy``
@@ -170,12 +171,14 @@ def stopping_index(s, scale, state, p, dates, discounts, spec, j, policy):
     (``spec.table_scale[j]`` > 0) reads it instead of the level: a put exercises where
     x ≤ y_i(u), x = S/K, i.e. S ≤ b_i(θu), a call where x·y_i(u) ≥ 1, i.e. S/K ≥ K/b*_i(θu)
     (:func:`table_level`; y = 0: never), and the lower bound is reached; the policies of the
-    vega share policy 0's table (the solved region does not depend on v0)."""
+    vega share policy 0's table where the record holds two (the solved region does not
+    depend on v0), and read their own where it holds one per policy (regressed on the
+    moved chains: :mod:`greeks.exercise_regression`)."""
     omega, strike = spec.omega[j], spec.strike[j]
     n = dates.size
     with_state = state.shape[1] > 0
     tabulated = spec.table_scale.size > 0 and spec.table_scale[j] > 0.0
-    table = 1 if policy == 1 else 0
+    table = policy if policy < spec.table.shape[1] else 0
     for i in range(n):
         col = dates[i]
         level = scale * s[p, col]

@@ -16,7 +16,7 @@ from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.progress import Work, chunk_cost, expected_share, policy_cost
 from greeks.engine.reduce import Estimates, _reduce
 from greeks.engine.scheduler import completed, default_threads
-from greeks.names import AUTO_STEPS, DEFAULT_SCHEDULER, DEFAULT_SCHEME
+from greeks.names import AUTO_STEPS, DEFAULT_SCHEDULER, DEFAULT_SCHEME, ExercisePolicy
 from greeks.payoff_table import BY_CODE, frame_codes
 
 MIN_PILOT, MAX_PILOT = 1 << 11, 1 << 16
@@ -54,7 +54,8 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
              first_step: float = 0.0, plain: bool = False, weight: np.ndarray | None = None,
              subtotal: np.ndarray | None = None, extra: tuple[str, ...] = (),
              method: str = "auto", first_chunk: int = 0, per_greek: bool = True,
-             scheduler: str = DEFAULT_SCHEDULER) -> Estimates:
+             scheduler: str = DEFAULT_SCHEDULER,
+             policy: ExercisePolicy = ExercisePolicy()) -> Estimates:
     """Estimate price, delta and vega of every row of a validated frame (and the further
     Greeks ``extra``), each by the estimator that ``method`` selects.
 
@@ -78,8 +79,11 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
 
     ``report(done, total)`` is called from the calling thread as the work advances, the
     total planned for every phase before the first starts (:mod:`greeks.engine.progress`).
+    ``policy`` is the exercise policy of american and bermudan rows
+    (:func:`greeks.exercise.prepare`).
     """
-    args = dict(seed=seed, threads=threads, extra=extra, subtotal=subtotal, scheduler=scheduler)
+    args = dict(seed=seed, threads=threads, extra=extra, subtotal=subtotal, scheduler=scheduler,
+                policy=policy)
     grid = dict(scheme=scheme, steps_per_year=steps_per_year, first_step=first_step)
     work = Work(report)
     if method == "mixed":  # the row's default family for every Greek, no decision run
@@ -320,7 +324,8 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
                 weight: np.ndarray | None = None, subtotal: np.ndarray | None = None,
                 extra: tuple[str, ...] = (), first_chunk: int = 0,
                 scheduler: str = DEFAULT_SCHEDULER,
-                pilot: Callable[[int], int] | None = None) -> Estimates:
+                pilot: Callable[[int], int] | None = None,
+                policy: ExercisePolicy = ExercisePolicy()) -> Estimates:
     """Run one planned family (:func:`_plan_family`) on ``frame``.
 
     The total (and each subtotal) is Σ weight_jk · estimate_jk over its rows, with
@@ -340,7 +345,7 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
     ``streams.PILOT`` up), estimates their coefficients per row and Greek, and the main run
     uses them as constants.  Only the main paths enter the estimates and their standard
     errors.  With ``plain``, every row gets the plain likelihood-ratio estimators.
-    American and bermudan rows first get their exercise policy from a pilot of their own
+    American and bermudan rows first get their exercise ``policy`` from a pilot of their own
     (:func:`greeks.exercise.prepare`).
     ``scheduler`` runs the chunks (:func:`greeks.engine.scheduler.completed`); ``work`` is
     advanced as the policies, pilot and main chunks complete (:mod:`greeks.engine.progress`).
@@ -350,7 +355,7 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
     n_subtotals = (0 if subtotal is None
                    else int(np.asarray(subtotal, dtype=np.int64).max(initial=-1)) + 1)
     codes = np.array([sensitivities.NAMES.index(name) for name in extra], dtype=np.int64)
-    groups = _prepared(frame, groups, seed, work, weight, subtotal, codes, first_chunk)
+    groups = _prepared(frame, groups, seed, work, weight, subtotal, codes, first_chunk, policy)
     threads = threads or default_threads()
     tasks = [(g, first_chunk + c, n) for g, group in enumerate(groups)
              for c, n in group.chunks(counts[g])]
@@ -376,10 +381,10 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
 
 def _prepared(frame: pd.DataFrame, groups: list, seed: int, work: Work,
               weight: np.ndarray | None, subtotal: np.ndarray | None, codes: np.ndarray,
-              first_chunk: int) -> list:
+              first_chunk: int, policy: ExercisePolicy) -> list:
     """The groups with their totals' weights and subtotals (default: the quantity for
     every Greek, no subtotals), the further Greeks ``codes`` of the families that estimate
-    them, and the exercise policies of the early-exercise groups
+    them, and the exercise policies (``policy``) of the early-exercise groups
     (:func:`greeks.exercise.prepare`)."""
     if weight is not None or subtotal is not None:
         weight = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
@@ -393,7 +398,7 @@ def _prepared(frame: pd.DataFrame, groups: list, seed: int, work: Work,
     prepared = []
     for group in groups:
         if group.method is Family.EXERCISE:
-            group = exercise.prepare(group, seed, first_chunk)
+            group = exercise.prepare(group, seed, first_chunk, policy)
             work.advance(policy_cost(group, exercise.POLICY_PATHS))
         prepared.append(group)
     return prepared

@@ -19,7 +19,9 @@ its adapter, an instance of a :class:`Model` subclass:
 * the standard-error floor's volatility scale (:meth:`floor_sigma`);
 * early exercise (:mod:`greeks.exercise`): paths with what the policy and the Greeks
   under it read (:meth:`exercise_paths`), solved policies (:meth:`exercise_boundaries`, or
-  per row tabulated rules, :meth:`exercise_table`), the European option's
+  per row tabulated rules, :meth:`exercise_table`), what a regressed policy reads (the
+  remaining variance of its basis, :meth:`exercise_variance`; a table's nodes,
+  :meth:`exercise_table_nodes`), the European option's
   Greeks (the controls' means, :meth:`european_price`), the hedge controls of a chunk
   (:meth:`exercise_hedges`), the dual upper bound (:meth:`upper_bound`);
 * off a market: the parameters the market's dynamics carry (``market_carried``);
@@ -229,6 +231,19 @@ class Model:
         :func:`greeks.payoffs.stopping_index`) on its exercise dates ``times`` (the last its
         maturity), exercising on the dates of index ``dates`` only (the maturity among them;
         the others 0: never)."""
+        raise NotImplementedError
+
+    def exercise_variance(self, group, j: int, times: np.ndarray, sigma: float) -> np.ndarray:
+        """(2, ``times``.size): a_i, b_i of the variance a_i + b_i u of the log-price from each
+        of row j's dates to its maturity (the last of ``times``) given the path's variance
+        state u there, at volatility ``sigma``: the European value in the basis of a
+        regressed policy (:mod:`greeks.exercise_regression`)."""
+        raise NotImplementedError
+
+    def exercise_table_nodes(self, group, times: np.ndarray) -> tuple[float, np.ndarray]:
+        """(1/Δw, the nodes u_m = (m Δw)²) of a tabulated rule on the dates ``times``
+        (:meth:`exercise_table`; a regressed policy's table too), in models without
+        ``solves_exercise``."""
         raise NotImplementedError
 
     zero_volatility: bool = False  # the volatility a ladder shifts may reach 0

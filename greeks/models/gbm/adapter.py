@@ -229,6 +229,16 @@ class GBM(Model):
             return min(EXERCISE_VOL_STEP, 0.25 * min(group.market.dynamics.vol.vols))
         return min(EXERCISE_VOL_STEP, 0.25 * group.params[0])
 
+    def exercise_variance(self, group, j, times, sigma):
+        """σ² (T − t_i); off a market the vol curve's total variance w(T) − w(t_i), the curve
+        shifted in parallel by σ − σ_ref; no state (b = 0)."""
+        if group.market is None:
+            total = sigma * sigma * times
+        else:
+            total = np.asarray(group.market.dynamics.vol.shifted(sigma - group.params[0])
+                               .total_variance(times), dtype=float)
+        return np.array([total[-1] - total, np.zeros(times.size)])
+
     def exercise_boundaries(self, group, j, sigma, times):
         """Solved on the finite-difference grid of the Bermudan option on ``times``
         (:func:`greeks.models.gbm.american.exercise_boundaries`; off a market on the

@@ -436,12 +436,34 @@ class Heston(Model):
                                                  kappa, theta, xi, rho))
             nodes, edges = _boundaries(strike, rate, dividend, v0, *parameters, exercise_times,
                                        call and symmetric is None)
-        sigma = math.sqrt(v0)
-        top = (sigma + 2.0 * self.exercise_vol_step(group)) ** 2 if sigma > 0 else v0
-        step = table_step(times, top, kappa, theta, xi)
+        step = self._table_step(group, times)
         levels = np.zeros((times.size, TABLE_NODES))
         levels[dates] = level_table(nodes, edges, strike, theta, step)
         return 1.0 / step, levels
+
+    def exercise_table_nodes(self, group, times):
+        """1/Δw and the ``TABLE_NODES`` nodes (m Δw)² of :meth:`exercise_table`."""
+        step = self._table_step(group, times)
+        return 1.0 / step, (step * np.arange(TABLE_NODES)) ** 2
+
+    def _table_step(self, group, times):
+        """:func:`greeks.models.heston.exercise_rule.table_step` from the largest of the
+        vega's v0s."""
+        v0, kappa, theta, xi, _ = (float(x) for x in group.params)
+        sigma = math.sqrt(v0)
+        top = (sigma + 2.0 * self.exercise_vol_step(group)) ** 2 if sigma > 0 else v0
+        return table_step(times, top, kappa, theta, xi)
+
+    def exercise_variance(self, group, j, times, sigma):
+        """The conditional mean of the integrated variance from t_i to T given v_{t_i} = θu,
+        θ (τ − c) + θ c u, c = (1 − e^{−κτ})/κ, τ = T − t_i (the basis's European value is
+        then the Black–Scholes value at that variance: the Fourier price at every pilot path
+        and date would cost more than the regression; it only needs to be a good basis
+        function).  The state's law does not depend on v0 (``sigma``)."""
+        _, kappa, theta, _, _ = (float(x) for x in group.params)
+        tau = times[-1] - times
+        c = -np.expm1(-kappa * tau) / kappa
+        return np.array([theta * (tau - c), theta * c])
 
     buckets = True
 
