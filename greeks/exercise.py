@@ -48,9 +48,11 @@ policy applied afresh to every moved path,
     gamma = (4 G(h) − G(2h)) / 3,  G(h) = (Y(S0 (1 + h)) − 2 Y(S0) + Y(S0 (1 − h))) / (h S0)²,
     vega  = (4 E(k) − E(2k)) / 3,  E(k) = (Y(σ + k) − Y(σ − k)) / (2 k),
 
-h the adapter's ``exercise_spot_step`` (``SPOT_STEP`` = 3 %; under Heston the largest step of
-a ladder at which the European option's same extrapolation keeps its O(h⁴) bias below
-5·10⁻⁵ in delta, :mod:`greeks.models.heston.spot_step`), k its ``exercise_vol_step``; S is
+h the adapter's ``exercise_spot_step`` (the largest step of a ladder, 3 % … 0.5 %, at which
+a smooth proxy's same extrapolation keeps its bias below 5·10⁻⁵ in delta,
+:mod:`greeks.exercise_step`: under GBM the policy's own finite-difference value,
+:mod:`greeks.models.gbm.spot_step`, under Heston the European option,
+:mod:`greeks.models.heston.spot_step`), k its ``exercise_vol_step``; S is
 linear in S0 under both models, so the moved spots are the same paths scaled.  Why not the
 pathwise derivative with the stopping time held fixed (envelope argument: at the optimal
 policy moving the policy changes the value only to second order)?  With discrete exercise
@@ -434,6 +436,13 @@ def _regressed(group, model, draws: list, basis: int) -> tuple[np.ndarray, dict]
     for (j, k), levels in tables.items():
         table[j, k, :levels.shape[0]] = levels
     return policy, {"table": table, "table_scale": scale}
+
+
+def exercise_times(group, j: int) -> np.ndarray:
+    """The times of row j's policy's dates (the last its maturity): those whose boundaries
+    :func:`_policies` solves for its value, delta and gamma."""
+    _, times, _ = row_dates(group, group.date_index, j)
+    return times[np.append(_exercise_dates(group, j, 1), times.size - 1)]
 
 
 def _exercise_dates(group, j: int, every: int) -> np.ndarray:

@@ -103,7 +103,8 @@ class ExercisePaths(NamedTuple):
     columns: np.ndarray
     spot_s: np.ndarray = np.empty((0, 0, 0))  # S not linear in S0 (cash dividends): the
     # paths from S0 (1 + h), S0 (1 − h), S0 (1 + 2h), S0 (1 − 2h) (greeks.payoffs.SPOT_STEP)
-    # or, where given, ``spot_moves(h)`` for a row's own h (Model.exercise_spot_step)
+    # or, where given, ``spot_moves(h)`` for a row's own h (Model.exercise_spot_step: GBM's
+    # and Heston's)
     carry: CarryPaths | None = None  # with theta and rho (carries_exercise)
     linear: np.ndarray = np.empty((0, 0))  # a price control of the model's own where it has
     # one, per path and row (Model.exercise_controls)

@@ -450,17 +450,19 @@ def test_as_the_dividend_vanishes_the_rows_approach_the_rows_without():
                 f"{rows[j][0]} {greek}: {small[greek][j]} against {none[greek][j]}")
 
 
-def _adi(strike, expiry, dividends, dates=None, s_steps=400, option_type="put", rate=RATE):
+def _adi(strike, expiry, dividends, dates=None, s_steps=400, option_type="put", rate=RATE,
+         later=0):
     """(price, delta, vega) at S0 = 100, v0 of the ADI solution with the spot's drops
     (:func:`greeks.models.heston.american.heston_value_grids`): the European put or call
-    (``dates`` None) or the Bermudan one on ``dates`` (days), at the rate ``rate``."""
+    (``dates`` None) or the Bermudan one on ``dates`` (days), at the rate ``rate``;
+    ``later`` days after the valuation date (every date kept in calendar time)."""
     from scipy.interpolate import RectBivariateSpline
 
     from greeks.models.heston.american import heston_value_grids
 
-    t = day(expiry) / 365.0
-    times = [t] if dates is None else [k / 365.0 for k in dates]
-    drops = tuple((day(d) / 365.0, amount, 1.0) for d, amount in dividends)
+    t = (day(expiry) - later) / 365.0
+    times = [t] if dates is None else [(k - later) / 365.0 for k in dates]
+    drops = tuple(((day(d) - later) / 365.0, amount, 1.0) for d, amount in dividends)
     s, v, values = heston_value_grids(strike, t, rate, YIELD, *HESTON.values(), times,
                                       s_steps=s_steps, time_steps=400, drops=drops,
                                       option_type=option_type)
@@ -505,6 +507,35 @@ def test_an_american_put_across_a_dividend_takes_the_solved_policy():
         assert abs(result[greek][0] - reference_value) <= (
             k * error + _allowance(greek, reference_value)), (greek, result[greek][0],
                                                                 reference_value, error)
+
+
+QUARTERLY = ("quarterly", "bermudan", "put", 100.0, EXPIRY,
+             {"fixing_dates": "2027-03-01;2027-06-01;2027-08-01;2027-10-01"})
+
+
+def test_a_bermudan_put_with_the_ex_date_between_its_dates_has_theta_and_rho():
+    """A bermudan put whose cash ex-date (2027-04-01) is none of its dates: the moved chains
+    of theta store the ex-date too (they raised on the shapes before), and its price, theta
+    and rho match the ADI solution with the drop (theta the value a day later, every date in
+    calendar time, less today's; rho the central difference at r ± 0.001) within k·SE plus
+    the allowances of the fixed policy (``SOLVED_ALLOWANCE``, theta ``ALLOWANCE``'s)."""
+    result = price_portfolio(book([QUARTERLY]), market=market(ONE), paths=50_000,
+                             seed=seed(345), threads=2, greeks="theta,rho")
+    dates = [day(d) for d in QUARTERLY[5]["fixing_dates"].split(";")]
+
+    def adi(**more):
+        return _adi(100.0, EXPIRY, ONE, dates=dates, **more)[0]
+    price = adi()
+    references = {"price": (price, SOLVED_ALLOWANCE["price"]),
+                  "theta_per_day": (adi(later=1) - price, ALLOWANCE["theta_per_day"]),
+                  "rho_rate": ((adi(rate=RATE + 1e-3) - adi(rate=RATE - 1e-3)) / 2e-3,
+                               SOLVED_ALLOWANCE["rho_rate"])}
+    k = k_for(len(references))
+    for greek, (reference_value, (relative, absolute)) in references.items():
+        error = result[f"{greek}_se"][0]
+        assert abs(result[greek][0] - reference_value) <= (
+            k * error + relative * abs(reference_value) + absolute), (
+                greek, result[greek][0], reference_value, error)
 
 
 AMERICAN_CALL = ("american call", "american", "call", 100.0, SHORT, {"fixings": 40})

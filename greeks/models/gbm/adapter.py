@@ -28,11 +28,16 @@ from greeks import (
 from greeks.exercise_hedge import HEDGE_EVERY, NORMAL_TABLE, hedge_controls, hedge_weights
 from greeks.models.base import BrownianPaths, Bumped, ExercisePaths, Model
 from greeks.models.gbm import dated, exercise_carry, ladder
-from greeks.models.gbm.american import exercise_boundaries
-from greeks.models.gbm.american_market import american_fd_market, exercise_boundaries_market
+from greeks.models.gbm.american import bermudan_values, exercise_boundaries
+from greeks.models.gbm.american_market import (
+    american_fd_market,
+    bermudan_values_market,
+    exercise_boundaries_market,
+)
 from greeks.models.gbm.analytic import black_scholes, black_scholes_further
 from greeks.models.gbm.paths import simulate
 from greeks.models.gbm.schema import PARAMETERS
+from greeks.models.gbm.spot_step import spot_step
 from greeks.sensitivities import RHO, THETA
 from greeks.stats import unit_moments
 
@@ -239,6 +244,21 @@ class GBM(Model):
                                .total_variance(times), dtype=float)
         return np.array([total[-1] - total, np.zeros(times.size)])
 
+    def exercise_spot_step(self, group, j):
+        """:func:`greeks.models.gbm.spot_step.spot_step` of row j: on the value function of
+        its Bermudan option on its policy's dates (off a market on the curves, vol curve and
+        dividends)."""
+        from greeks.exercise import exercise_times
+
+        spec = group.payoff
+        times = exercise_times(group, j).tobytes()
+        if group.market is not None:
+            return _market_spot_step(group.market.dynamics, float(spec.strike[j]),
+                                     bool(spec.omega[j] > 0), times)
+        return _flat_spot_step(float(group.spot), float(spec.strike[j]), float(group.rate),
+                               float(group.dividend), float(group.params[0]),
+                               bool(spec.omega[j] > 0), times)
+
     def exercise_boundaries(self, group, j, sigma, times):
         """Solved on the finite-difference grid of the Bermudan option on ``times``
         (:func:`greeks.models.gbm.american.exercise_boundaries`; off a market on the
@@ -285,7 +305,7 @@ class GBM(Model):
         """Flat rows (:class:`BrownianPaths`: e^{−(r−q)t} S_t an exact martingale on the
         exact steps), and rows off a market without cash dividends (S_t/G(t) one)."""
         return isinstance(paths, BrownianPaths) or (
-            group.market is not None and not paths.spot_s.shape[0])
+            group.market is not None and paths.spot_moves is None)
 
     def exercise_hedges(self, group, paths, j, stops):
         """The European hedge stopped at each exercise date
@@ -304,7 +324,8 @@ class GBM(Model):
             scales = np.array([(sigma + d) ** 2 for d in (0.0, step, -step, 2 * step,
                                                           -2 * step)]) / sigma ** 2
             hedge_controls(paths.s, paths.state, paths.vol_s, paths.vol_state, columns, stops,
-                           spec, j, group.spot, payoffs.SPOT_STEP, step, scales, 1.0,
+                           spec, j, group.spot, self.exercise_spot_step(group, j), step,
+                           scales, 1.0,
                            _market_hedge_weights(group.market, columns, float(spec.strike[j])),
                            HEDGE_EVERY, NORMAL_TABLE, out)
         else:
@@ -315,7 +336,7 @@ class GBM(Model):
             out = np.empty((4, paths.w.shape[0]))
             hedge_controls(prices[0], prices[0, :, :0], prices[1:], prices[1:, :, :0],
                            np.arange(columns.size), stops, spec, j, group.spot,
-                           payoffs.SPOT_STEP, step, variances, variances[0],
+                           self.exercise_spot_step(group, j), step, variances, variances[0],
                            hedge_weights(times, float(spec.strike[j]), group.rate,
                                          group.dividend, FLAT_KAPPA, variances[0]),
                            HEDGE_EVERY, NORMAL_TABLE, out)
@@ -377,11 +398,28 @@ def _solved_boundaries(spot, strike, rate, dividend, sigma, is_call, times):
     return exercise_boundaries(spot, strike, dates[-1], rate, dividend, sigma, is_call, dates)
 
 
+@functools.lru_cache(maxsize=256)
+def _flat_spot_step(spot, strike, rate, dividend, sigma, is_call, times):
+    """:func:`greeks.models.gbm.spot_step.spot_step` on the flat Bermudan option's value
+    function on the dates ``times`` (float64 bytes; kept for later runs, as the boundaries)."""
+    dates = np.frombuffer(times).copy()
+    return spot_step(bermudan_values(spot, strike, dates[-1], rate, dividend, sigma, is_call,
+                                     dates), spot)
+
+
+@functools.lru_cache(maxsize=256)
+def _market_spot_step(dynamics, strike, is_call, times):
+    """The same off a market (:func:`greeks.models.gbm.american_market.bermudan_values_market`)."""
+    return spot_step(bermudan_values_market(dynamics, strike, is_call, np.frombuffer(times).copy()),
+                     dynamics.spot)
+
+
 def _exercise_paths_dated(group, stream, n_paths: int, k: float) -> ExercisePaths:
     """Prices off a market (:func:`greeks.models.gbm.dated.simulate_dated`) on every grid
     point; the same numbers' paths under the vol curve shifted in
     parallel by k, −k, 2k, −2k and, with cash dividends (S not linear in S0), from
-    S0 (1 ± h), S0 (1 ± 2h) (h = ``greeks.payoffs.SPOT_STEP``); and where the group
+    S0 (1 ± h), S0 (1 ± 2h) (``spot_moves``, for each row's h: :meth:`exercise_spot_step`);
+    and where the group
     estimates theta or rho, their weights (:mod:`greeks.models.gbm.exercise_carry`)."""
     market = group.market
     log_growth = market.log_growth()
@@ -398,17 +436,18 @@ def _exercise_paths_dated(group, stream, n_paths: int, k: float) -> ExercisePath
                                        .total_variance(group.times), dtype=float),
                             group.spot)[1]
                       for d in (k, -k, 2.0 * k, -2.0 * k)])
-    spot_s = none[:0]
+    spot_moves = None
     if market.cash.any():
-        h = payoffs.SPOT_STEP
-        spot_s = np.stack([paths(market.clock, group.spot * (1.0 + d))[1]
-                           for d in (h, -h, 2.0 * h, -2.0 * h)])
+        @functools.lru_cache(maxsize=None)
+        def spot_moves(h):
+            return np.stack([paths(market.clock, group.spot * (1.0 + d))[1]
+                             for d in (h, -h, 2.0 * h, -2.0 * h)])
     carry = None
     if np.isin(group.extra, (THETA, RHO)).any():
         carry = exercise_carry.carry_paths(
             group, w, lambda clock, growth: paths(clock, group.spot, growth)[1])
-    return ExercisePaths(s, np.empty((n_paths, 0)), vol_s, none, group.date_index, spot_s,
-                         carry)
+    return ExercisePaths(s, np.empty((n_paths, 0)), vol_s, none, group.date_index,
+                         carry=carry, spot_moves=spot_moves)
 
 
 def _likelihood_ratio(group, w, s, coef, antithetic, collect, out, sums):

@@ -141,11 +141,11 @@ def carry_paths(group, chain, chain_of, n_paths: int, theta: bool = True,
     (:class:`greeks.models.base.CarryPaths`): ∂S(t)/∂ε of the base prices
     ``prices_of(log_growth)``, a central difference in ε (S is piecewise linear in the growth
     e^{εt}: exact where no drop floors it), the rate score replaced by the stored times."""
-    stored = np.unique(group.date_index)
+    stored = np.flatnonzero(chain.grid_columns >= 0)  # the rows' dates and cash ex-dates
     step = time_step(group)
     slope = None
     if zero_steps(group):
-        times = group.times[chain.grid_columns >= 0]
+        times = group.times[stored]
         h = 1e-4
         slope = (prices_of(h * times) - prices_of(-h * times)) / (2.0 * h)
         score = np.ascontiguousarray(times)

@@ -10,39 +10,31 @@ the European's smoothness in S0 (its policy region does not move with S0), and i
 follows the European's: the differences of the two between h = 3 % and 1 % on the same paths
 agree within their SEs (docs/american.md).
 
-So each row takes the largest h of ``STEPS`` at which the European option's extrapolated
-delta by the characteristic function (:func:`greeks.models.heston.analytic.heston_greeks`, at
-the row's flat rate and yield) is within ``TOLERANCE`` of its exact delta, the derivative
-under the Fourier integral.  A smaller step costs variance, O(1/h) from the paths whose
-exercise date the move changes (delta) and O(1/h³) for gamma's second differences, which is
-why h is not small everywhere.
+So each row takes the largest h of the ladder (:func:`greeks.exercise_step.largest_step`)
+at which the European option's extrapolated delta by the characteristic function
+(:func:`greeks.models.heston.analytic.heston_greeks`, at the row's flat rate and yield) is
+within its tolerance of the exact delta, the derivative under the Fourier integral.
 """
 
 from __future__ import annotations
 
 import functools
 
+from greeks.exercise_step import largest_step
 from greeks.models.heston.analytic import heston_greeks
-
-STEPS = (0.03, 0.02, 0.015, 0.01, 0.0075, 0.005)  # the candidates, largest first
-TOLERANCE = 5e-5  # |extrapolated − exact| of the European delta allowed at the step chosen
 
 
 @functools.lru_cache(maxsize=256)
 def spot_step(option_type: str, spot: float, strike: float, maturity: float, rate: float,
               dividend: float, v0: float, kappa: float, theta: float, xi: float,
               rho: float) -> float:
-    """The largest h of ``STEPS`` whose extrapolated central difference of the European
-    option's price (S0 (1 ± h), S0 (1 ± 2h)) is within ``TOLERANCE`` of its delta; the
-    smallest step where none is."""
+    """The largest h of the ladder whose extrapolated central difference of the European
+    option's price (S0 (1 ± h), S0 (1 ± 2h)) is within the tolerance of its delta
+    (:func:`greeks.exercise_step.largest_step`)."""
     def price(move):
         return heston_greeks(option_type, spot * (1.0 + move), strike, maturity, rate, v0,
                              kappa, theta, xi, rho, dividend).price
 
     exact = heston_greeks(option_type, spot, strike, maturity, rate, v0, kappa, theta, xi, rho,
                           dividend).delta
-    for h in STEPS:
-        near, far = price(h) - price(-h), price(2.0 * h) - price(-2.0 * h)
-        if abs((2.0 * near - 0.25 * far) / (3.0 * h * spot) - exact) <= TOLERANCE:
-            return h
-    return STEPS[-1]
+    return largest_step(price, exact, spot)

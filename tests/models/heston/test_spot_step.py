@@ -18,8 +18,9 @@ import pytest
 from helpers import k_for, seed
 
 import greeks
+from greeks.exercise_step import STEPS, TOLERANCE
 from greeks.models.heston.analytic import heston_greeks
-from greeks.models.heston.spot_step import STEPS, TOLERANCE, spot_step
+from greeks.models.heston.spot_step import spot_step
 
 # S0 = K, T, r, q, and the law: ξ = 1, v0 = θ = 0.04, κ = 1, ρ = −0.7
 CASE = dict(spot=100.0, strike=100.0, maturity=0.5, rate=0.03, dividend=0.05)
