@@ -439,6 +439,7 @@ def unseen_floor(frame, names, se, paths) -> np.ndarray:
     markets = (frame[MARKET_COLUMN] if MARKET_COLUMN in frame.columns else [None] * len(frame))
     exercise = exercise_rows(frame)
     added = np.zeros(se.shape)
+    kept, scalars = [], []  # per row kept: its (spot, T, t_1, σ, N, exact) and floor's inputs
     for i, (row, market, codes) in enumerate(zip(rows, markets, frame_codes(frame))):
         t, spot = float(row["maturity"]), float(row["spot"])
         rate, dividend = float(row["rate"]), float(row.get("dividend", 0.0) or 0.0)
@@ -449,22 +450,30 @@ def unseen_floor(frame, names, se, paths) -> np.ndarray:
         first = (t if exercise[i] else float(market.times[0]) if market is not None
                  else t / max(int(row.get("fixings", 1) or 1), 1))
         discount = math.exp(-rate * t)
-        omega = 1.0 if row["option_type"] == "call" else -1.0
-        barrier = float(row.get("barrier", 0.0) or 0.0)
-        scale = float(floor_scale(np.array([codes]),
-                                  spot * math.exp((rate - dividend) * t) * discount * sigma
-                                  * math.sqrt(t), discount * float(row.get("payout", 1.0)),
-                                  discount * float(row["strike"]),
-                                  discount * barrier_reach(np.array([codes]), omega,
-                                                           float(row["strike"]), barrier))[0])
         n = max(int(paths[str(row["id"])]) if isinstance(paths, dict) else int(paths), 4) // 2
-        codes_ = ["exact" if exact and names[k] in ("vega", "vanna") else keys[names[k]]
+        kept.append(i)
+        scalars.append((spot, t, first, sigma, n, bool(exact), codes,
+                        spot * math.exp((rate - dividend) * t) * discount * sigma * math.sqrt(t),
+                        discount, float(row.get("payout", 1.0)), float(row["strike"]),
+                        1.0 if row["option_type"] == "call" else -1.0,
+                        float(row.get("barrier", 0.0) or 0.0)))
+    if not kept:
+        return added
+    kept = np.array(kept)
+    spot, t, first, sigma, n, exact, codes, kink, discount, payout, strike, omega, barrier = (
+        np.array(column) for column in zip(*scalars))
+    scale = floor_scale(codes, kink, discount * payout, discount * strike,
+                        discount * barrier_reach(codes, omega, strike, barrier))
+    for units, exact_ in set(zip(n.tolist(), exact.tolist())):
+        on = (n == units) & (exact == exact_)
+        i = kept[on]
+        codes_ = ["exact" if exact_ and names[k] in ("vega", "vanna") else keys[names[k]]
                   for k in columns]
-        bound = unseen_bounds(codes_, scale, spot, t, first, sigma, n)
-        now = se[i, columns]
-        lifted = raised(now, bound, n)
-        added[i, columns] = np.where(np.isfinite(now), lifted ** 2 - now ** 2, 0.0)
-        se[i, columns] = lifted
+        bound = unseen_bounds(codes_, scale[on], spot[on], t[on], first[on], sigma[on], units)
+        now = se[np.ix_(i, columns)]
+        lifted = raised(now, bound, units)
+        added[np.ix_(i, columns)] = np.where(np.isfinite(now), lifted ** 2 - now ** 2, 0.0)
+        se[np.ix_(i, columns)] = lifted
     return added
 
 

@@ -149,14 +149,16 @@ def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
     for g, key in enumerate(unique.tolist()):
         positions = np.ascontiguousarray(order[bounds[g]:bounds[g + 1]], dtype=np.int64)
         count = _count(paths, ids[positions])
-        if columns["dated"][positions[0]]:
-            group = _plan_dated_group(frame.iloc[positions], key, positions, scheme,
-                                      steps_per_year, first_step, count)
-        else:
-            group = _plan_group({name: values[positions] for name, values in columns.items()},
-                                key, positions, scheme, steps_per_year, first_step, count)
         first = int(positions[0])
-        groups.append(replace(group, method=families[first], simulation=simulations[first]))
+        family = dict(method=families[first], simulation=simulations[first])
+        if columns["dated"][first]:
+            groups.append(_plan_dated_group(frame.iloc[positions], key, positions, scheme,
+                                            steps_per_year, first_step, count, family))
+        else:
+            groups.append(_plan_group({name: values[positions]
+                                       for name, values in columns.items()},
+                                      key, positions, scheme, steps_per_year, first_step,
+                                      count, family))
     return groups
 
 
@@ -184,10 +186,10 @@ def _nearest(grid: np.ndarray, dates: np.ndarray) -> np.ndarray:
 
 
 def _plan_group(rows: dict, key: str, positions: np.ndarray, scheme: str,
-                steps_per_year: float, first_step: float, paths: int) -> Group:
+                steps_per_year: float, first_step: float, paths: int, family: dict) -> Group:
     """A group of rows (``rows``: their columns, :func:`_arrays`) on one simulation: its
     grid (the rows' dates and the model's steps), the rows' dates on it, streams and
-    payoffs."""
+    payoffs; ``family``: its ``method`` and ``simulation``."""
     maturity = rows["maturity"]
     dates = [row_dates(t, n) for t, n in zip(maturity.tolist(), rows["fixings"].tolist())]
     model = model_of(rows["model"][0])
@@ -221,7 +223,7 @@ def _plan_group(rows: dict, key: str, positions: np.ndarray, scheme: str,
         maturity=maturity, weight=np.repeat(quantity[:, None], 3, axis=1),
         extra_weight=quantity,
         total_of=np.zeros(positions.size, dtype=np.int64), subtotals=np.empty(0, dtype=np.int64),
-    )
+        **family)
 
 
 def _exercise(codes: np.ndarray, start: np.ndarray, rate: np.ndarray) -> dict:
@@ -259,10 +261,11 @@ def _payoff_spec(rows, codes: np.ndarray, discount: np.ndarray,
 
 
 def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, scheme: str,
-                      steps_per_year: float, first_step: float, paths: int) -> Group:
+                      steps_per_year: float, first_step: float, paths: int, family: dict) -> Group:
     """A group of rows priced off a market (:mod:`greeks.engine.dated`): its rows' own
     dates, the cash ex-dates and the model's steps on one grid, simulated with zero carry
-    (``rate`` = ``dividend`` = 0) and scaled by the growth; discounted on the curve."""
+    (``rate`` = ``dividend`` = 0) and scaled by the growth; discounted on the curve;
+    ``family``: its ``method`` and ``simulation``."""
     markets = list(rows[MARKET_COLUMN])
     dynamics = markets[0].dynamics
     maturities = rows["maturity"].to_numpy(dtype=float)
@@ -300,8 +303,7 @@ def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, schem
                             **_exercise(codes, start, np.zeros(codes.size))),
         maturity=maturities, weight=np.repeat(quantity[:, None], 3, axis=1),
         extra_weight=quantity, total_of=np.zeros(len(rows), dtype=np.int64),
-        subtotals=np.empty(0, dtype=np.int64), market=market,
-    )
+        subtotals=np.empty(0, dtype=np.int64), market=market, **family)
 
 
 def _count(paths, ids) -> int:

@@ -289,10 +289,12 @@ def _plan_family(frame: pd.DataFrame, paths, scheme: str = DEFAULT_SCHEME,
     """The groups of one ``method`` family on ``frame`` (:func:`plan_groups`), with the
     family's conditioning and antithetic pairs, and each one's path count."""
     groups = plan_groups(frame, scheme, steps_per_year, first_step, method, plain, paths=paths)
-    if plain or method == "lr":
-        groups = [replace(group, conditional=False) for group in groups]
-    if not plain:
-        groups = [replace(group, antithetic=group.method is not Family.RQMC) for group in groups]
+    for g, group in enumerate(groups):  # one copy of each group with all its changes
+        changes = {"conditional": False} if plain or method == "lr" else {}
+        if not plain:
+            changes["antithetic"] = group.method is not Family.RQMC
+        if changes:
+            groups[g] = replace(group, **changes)
     ids = frame["id"].to_numpy()
     return _Planned(groups, [paths_of(paths, group, ids, plain) for group in groups], ids)
 

@@ -419,3 +419,35 @@ def test_the_risk_report_floors_revalued_and_bucket_rho_and_theta():
             np.testing.assert_allclose(books.to_numpy(), expected.to_numpy(), rtol=1e-9)
             total = report[f"{desk}_se"].iloc[-1]
             assert total ** 2 >= (expected ** 2).sum() * (1 - 1e-9), name
+
+
+def test_the_unseen_floor_of_a_frame_is_that_of_its_rows_one_by_one():
+    """``greeks.api.unseen_floor`` on a whole frame (its floor scales in one call, its bounds
+    per path count and exact-vega flag) raises every SE as on each row alone, bit for bit:
+    rows of every payoff kind, GBM and Heston (v0 = 0: vega and vanna exactly 0, and
+    σ0 = 0.2), an american row, per-row path counts, SEs degenerate, ordinary and NaN."""
+    from greeks.api import unseen_floor
+
+    heston = dict(model="heston", v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
+    frame = make_frame([
+        dict(id="e", strike=300.0), dict(id="d", instrument="digital", strike=30.0),
+        dict(id="b", instrument="barrier", barrier=150.0, barrier_type="up-and-in",
+             fixings=12),
+        dict(id="a", instrument="asian", fixings=4, option_type="put"),
+        dict(id="am", instrument="american", option_type="put"),
+        dict(id="h", **heston), dict(id="h0", **{**heston, "v0": 0.0})])
+    names = ["price", "delta", "vega", "gamma", "rho", "theta", "vanna", "volga"]
+    rng = np.random.default_rng(seed(9_100))
+    se = rng.random((len(frame), len(names))) * np.where(rng.random((len(frame), 1)) < 0.5,
+                                                         1e-14, 1.0)
+    se[1, 2] = np.nan
+    paths = {row_id: 2_000 * (1 + i % 3) for i, row_id in enumerate(frame["id"])}
+    whole = se.copy()
+    added = unseen_floor(frame, names, whole, paths)
+    for i in range(len(frame)):
+        alone = se[i:i + 1].copy()
+        assert np.array_equal(unseen_floor(frame.iloc[i:i + 1], names, alone, paths),
+                              added[i:i + 1])
+        assert np.array_equal(alone, whole[i:i + 1], equal_nan=True)
+    seen = np.isfinite(se)
+    assert (whole[seen] >= se[seen]).all() and (whole > se).any()  # some raised
