@@ -3,6 +3,7 @@ the reported standard errors: what a checker with unseen market and instrument f
 
     python benchmarks/market_random.py [--seeds 1-30] [--paths 200000] [--threads 1]
                                        [--ref-pairs 2000000] [--output FILE] [--csv FILE]
+                                       [--references FILE]
     python benchmarks/market_random.py --seeds 3 --rows s3-5 --price-seeds 101,102,103
                 --paths 800000 --ref-pairs 8000000 --ref-seed 2 --no-reverse --output -
                 (one row of seed 3's book, the whole book priced with other seeds)
@@ -688,7 +689,8 @@ def run_seed(seed: int, args, price_seeds) -> tuple[list[dict], list[str]]:
     for row in book.to_dict("records"):
         if args.rows and row["id"] not in args.rows.split(","):
             continue
-        ref, ref_se = reference(market, row, args.ref_pairs, (seed, args.ref_seed))
+        known = args.references.get((seed, row["id"])) if args.references else None
+        ref, ref_se = known or reference(market, row, args.ref_pairs, (seed, args.ref_seed))
         for ps, result in runs.items():
             out = result.loc[row["id"]]
             record = {"seed": seed, "price_seed": ps, "id": row["id"],
@@ -722,6 +724,41 @@ def summary(table: pd.DataFrame) -> list[str]:
                      f"{np.mean(np.abs(ok) > 2):.1%} | {np.mean(np.abs(ok) > 3):.1%} | "
                      f"{(np.abs(z) > DEGENERATE).sum()} | {np.isnan(z).sum()} |")
     return lines
+
+
+def spread(table: pd.DataFrame) -> list[str]:
+    """Without references: where each row was priced with several package seeds, the spread
+    of its estimates against its reported SEs, per row r² = s²/mean(se²) (s the sample
+    standard deviation over the seeds), pooled as √(mean r²) over the rows of each model
+    and instrument and over all rows (about 1 where the SEs are right; its own sampling
+    error about 1/√(2 rows·(seeds − 1))).  A row whose estimates are the same number at
+    every seed (no path saw its event, the SE the unseen-event bound) is left out."""
+    runs = table.groupby(["seed", "id"])["price_seed"].transform("size")
+    table = table[runs > 1]
+    if table.empty:
+        return []
+    parts = []
+    for key, rows in table.groupby(["seed", "id"]):
+        cells = {"model": rows["model"].iat[0], "instrument": rows["instrument"].iat[0]}
+        for g in GREEKS:
+            est, se = rows[g].to_numpy(dtype=float), rows[f"{g}_se"].to_numpy(dtype=float)
+            ok = np.isfinite(est) & np.isfinite(se)
+            cells[g] = (np.var(est[ok], ddof=1) / np.mean(se[ok] ** 2)
+                        if ok.sum() > 1 and np.ptp(est[ok]) > 0 else np.nan)
+        parts.append(cells)
+    ratios = pd.DataFrame(parts)
+    seeds = int(table.groupby(["seed", "id"]).size().median())
+    lines = [f"Spread of {seeds} package seeds' estimates against the reported SE, "
+             "√(mean over rows of s²/mean(se²)):", "",
+             "| rows | n | " + " | ".join(GREEKS) + " |",
+             "| --- | ---: | " + " | ".join("---:" for _ in GREEKS) + " |"]
+    groups = [*ratios.groupby(["model", "instrument"]), (("all", "rows"), ratios)]
+    for (model, instrument), part in groups:
+        cells = [f"{math.sqrt(part[g].mean()):.2f}" if part[g].notna().any() else "–"
+                 for g in GREEKS]
+        lines.append(f"| {model} {instrument} | {part['price'].notna().sum()} | "
+                     + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def reference_noise(table: pd.DataFrame) -> str:
@@ -762,6 +799,16 @@ def outliers(table: pd.DataFrame, limit: float, most: int) -> list[str]:
     return lines
 
 
+def stored_references(path: Path) -> dict:
+    """{(seed, id): (reference, se_ref)} per Greek from an earlier run's ``--csv`` file (the
+    references are a deterministic function of the seed, the row, ``--ref-pairs`` and
+    ``--ref-seed``)."""
+    table = pd.read_csv(path).drop_duplicates(["seed", "id"])
+    return {(int(r["seed"]), r["id"]): ({g: float(r[f"{g}_ref"]) for g in GREEKS},
+                                        {g: float(r[f"{g}_ref_se"]) for g in GREEKS})
+            for r in table.to_dict("records")}
+
+
 def _seeds(text: str) -> list[int]:
     out = []
     for part in text.split(","):
@@ -776,6 +823,7 @@ def render(table: pd.DataFrame, header: list[str], reversal: str) -> str:
              "z = (estimate − reference)/√(se² + se_ref²):", "", *summary(table), "",
              reference_noise(table), "",
              "Root mean square of z by model and instrument:", "", *by_group(table), "",
+             *spread(table),
              "Flat equivalents (maturity, rate, dividend, vol) resolved here against the "
              f"package's result columns: largest difference {table['convention'].max():.1e}.",
              "", f"Rows reversed: {reversal}", "", degenerate(table), "",
@@ -814,11 +862,16 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, default=None,
                         help="a folder to keep each seed's market and book in")
     parser.add_argument("--csv", type=Path, default=None, help="also write every z here")
+    parser.add_argument("--references", type=Path, default=None,
+                        help="take the references of the rows found in this --csv file of an "
+                             "earlier run (same --ref-pairs and --ref-seed) instead of "
+                             "computing them again")
     parser.add_argument("--output", default=str(RESULTS), help="markdown report, or -")
     args = parser.parse_args()
     if args.keep:
         args.keep.mkdir(parents=True, exist_ok=True)
     seeds = _seeds(args.seeds)
+    args.references = stored_references(args.references) if args.references else None
     started = time.perf_counter()
     load_before = load_average()
     records, mismatches, books = [], {}, 0
