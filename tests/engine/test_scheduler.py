@@ -25,6 +25,28 @@ def test_process_pool_is_bit_identical_to_threads():
     assert local.attrs["total"] == pooled.attrs["total"]
 
 
+def exercise_rows():
+    return make_frame([dict(id="am-put", instrument="american", option_type="put"),
+                       dict(id="h-berm", instrument="bermudan", option_type="put", fixings=4,
+                            maturity=0.5, **HESTON)])
+
+
+def test_exercise_rows_on_a_process_pool_and_under_a_target():
+    """American and bermudan rows (the policy solved per row, the pilot, the hedges) give the
+    threads' numbers on a process pool, further Greeks included; under --target-se their
+    groups are sized like the others and the SE lands near the target."""
+    run = dict(paths=8_000, seed=seed(6), threads=2, greeks="gamma,rho,theta")
+    local = greeks.price_portfolio(exercise_rows(), **run)
+    pooled = greeks.price_portfolio(exercise_rows(), scheduler="processes", **run)
+    assert local.equals(pooled)
+    assert local[COLUMNS].notna().all().all()
+    sized = greeks.price_portfolio(exercise_rows(), target_se="1%", seed=seed(7))
+    ratio = sized[[f"{name}_se" for name in ("price", "delta", "vega")]].to_numpy() / (
+        0.01 * sized[["price", "delta", "vega"]].abs().to_numpy())
+    assert (ratio < 1.5).all(), ratio
+    assert sized.attrs["unmet"] == list(sized["id"][(ratio > 1).any(axis=1)])
+
+
 @pytest.mark.slow
 def test_dask_local_cluster_is_bit_identical_to_threads():
     distributed = pytest.importorskip("distributed")
@@ -32,9 +54,12 @@ def test_dask_local_cluster_is_bit_identical_to_threads():
                                   dashboard_address=None) as cluster:
         on_dask = greeks.price_portfolio(mixed(), paths=8_000, seed=seed(5),
                                          scheduler=cluster.scheduler_address)
+        exercise = greeks.price_portfolio(exercise_rows(), paths=8_000, seed=seed(6),
+                                          scheduler=cluster.scheduler_address)
     local = greeks.price_portfolio(mixed(), paths=8_000, seed=seed(5))
     assert local[COLUMNS].equals(on_dask[COLUMNS])
     assert local.attrs["total"] == on_dask.attrs["total"]
+    assert greeks.price_portfolio(exercise_rows(), paths=8_000, seed=seed(6)).equals(exercise)
 
 
 def test_an_unreachable_dask_scheduler_is_one_line_before_any_simulation(monkeypatch):
