@@ -20,7 +20,9 @@ independent, so their variances add.
 The engine weighs every further Greek of a row by one weight: gamma's, q·S0²/100, differs
 from group to group, theta's and rho's are q times a constant.  Theta and rho are therefore
 weighed by q and scaled afterwards, and with gamma they take a run of their own (of the
-rows whose model's chunks estimate them, GBM's: it simulates the same paths again).  Heston
+rows whose model's chunks estimate them, GBM's: it simulates the same paths again; and
+of the american and bermudan rows of the other models whose exercise kernels estimate
+them, Heston's).  Heston
 rows get theta and rho by bump and revalue (:mod:`greeks.revaluation`,
 :mod:`greeks.models.heston.sensitivities`), whose totals weigh the rows by quantity; a
 subtotal's comes from a run of the simulations it touches with the quantities of the other
@@ -238,15 +240,18 @@ def _exposures(frame, options, paths, subtotal, progress, market=None):
     if dated and rates:
         parts.update(_dated_rates(frame, market, options, paths, subtotal, count, rates,
                                   quantity))
+    elif gamma and rates:
+        parts.update(_engine_rates(frame, options, paths, subtotal, count, rates, progress))
+    if (dated or gamma) and rates:
         exercised = exercise_rows(frame) & np.isin(
             frame["model"].to_numpy(dtype=object),
             [name for name in MODELS if adapter(name).carries_exercise])
-        if exercised.any():  # american and bermudan rows: no buckets, the engine's
+        exercised &= np.isnan([parts[name].rows for name in rates]).any(axis=0)
+        if exercised.any():  # american and bermudan rows without buckets (off a market)
+            # or of a model whose chunks do not estimate them (Heston's): the engine's
             found = _engine_rates(frame, options, paths, subtotal, count, rates, progress,
                                   exercised, quantity)
             parts.update({name: _combined(parts[name], found[name]) for name in rates})
-    elif gamma and rates:
-        parts.update(_engine_rates(frame, options, paths, subtotal, count, rates, progress))
     if rates and not dated and revaluing(frame, rates).any():
         revalued = _revalued_rates(frame, options, paths, subtotal, count, rates)
         parts.update({name: _combined(parts[name], revalued[name]) for name in rates})
