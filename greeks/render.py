@@ -117,9 +117,14 @@ def path_counts(attrs: dict) -> str:
 
 
 def print_results(results, console: Console | None = None) -> None:
+    from greeks.market.positions import MULTIPLIER
+
     counts, seed = path_counts(results.attrs), results.attrs.get("seed")
     caption = (f"{counts}, seed {seed}; per unit of quantity, "
                "vega per 1.00 vol; total = Σ quantity × value")
+    if MULTIPLIER in results.columns and (results[MULTIPLIER] != 1).any():
+        caption += (" (multiplier not applied; greeks report and greeks ladder weigh a "
+                    "position by quantity × multiplier)")
     if results.attrs.get("total") and underlyings(results) > 1:
         caption += (" (the price only: Greeks of different underlyings do not add; "
                     "greeks report --by underlying gives them in desk units)")
@@ -223,7 +228,9 @@ def print_ladder(ladder, console: Console | None = None) -> None:
            "values reweighted from one simulation; rows whose effective sample size falls "
            f"below {min_ess:.0%} of the paths re-simulated (ESS: the smallest among the rows "
            "still reweighted)")
-    _print(table, f"{paths:,} paths, seed {seed}; every spot moved by the shift, {how}",
+    per = ("value = Σ q·value, q = quantity × multiplier" if ladder.attrs.get("multiplied")
+           else "value = Σ quantity × value")
+    _print(table, f"{paths:,} paths, seed {seed}; {per}; every spot moved by the shift, {how}",
            console)
 
 
