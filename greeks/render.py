@@ -16,6 +16,13 @@ EXPOSURE_UNITS = {"market_value": "q·price", "dollar_delta": "q·S0·delta",
                   "theta_per_day": "q·theta/365", "rho_per_bp": "q·rho_rate/10⁴"}
 
 
+def named(names, few: int = 5) -> str:
+    """The first ``few`` of ``names`` joined by commas, then "and k more"."""
+    names = list(names)
+    more = f", and {len(names) - few:,} more" if len(names) > few else ""
+    return ", ".join(names[:few]) + more
+
+
 def plus_minus(value: float, se: float) -> str:
     """``value ± se`` with the SE to two significant digits and the value to match."""
     if not math.isfinite(value):
@@ -316,5 +323,14 @@ def print_buckets(table, console: Console | None = None) -> None:
     for row in table.to_dict("records"):
         out.add_row(row["position"], row["factor"], plus_minus(row["value"], row["se"]),
                     row["unit"])
-    _print(out, f"{table.attrs.get('paths'):,} paths per simulation, seed "
-                f"{table.attrs.get('seed')}", console)
+    caption = (f"{table.attrs.get('paths'):,} paths per simulation, seed "
+               f"{table.attrs.get('seed')}")
+    if table.attrs.get("left_out"):
+        caption += f"; {bucketless(table.attrs['left_out'])}"
+    _print(out, caption, console)
+
+
+def bucketless(ids) -> str:
+    """The note on the positions a bucket report leaves out."""
+    return (f"left out: {named(ids)} (american and bermudan rows have no bucketed Greeks "
+            "yet)")

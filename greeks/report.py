@@ -469,7 +469,9 @@ def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int
     ``TOTAL``), ``factor`` (``vol:SPX:2027-12-01``, ``rate:USD:2028-03-01``,
     ``yield:SPX:flat``, ``dividend:AAPL:2027-05-10``, ``…:parallel``, ``theta:SPX``),
     ``unit``, ``value``, ``se``.  A position's values are per quantity × multiplier;
-    ``threads`` and ``scheduler`` run the chunks, as in :func:`greeks.price_portfolio`."""
+    ``threads`` and ``scheduler`` run the chunks, as in :func:`greeks.price_portfolio`.
+    American and bermudan rows have no buckets: they are left out, their ids in
+    ``attrs["left_out"]``."""
     from greeks.engine.buckets import bucket_table
     from greeks.market import load_market
 
@@ -484,7 +486,8 @@ def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int
         weight = weight * frame[MULTIPLIER].to_numpy(dtype=float)
     table = bucket_table(frame, market, options.paths, options.seed, options.threads, weight,
                          subtotal, names, options.scheduler)
-    table.attrs.update(seed=options.seed, paths=options.paths, by=by)
+    table.attrs.update(seed=options.seed, paths=options.paths, by=by,
+                       left_out=frame["id"][exercise_rows(frame)].tolist())
     table.attrs["metadata"] = dict(greeks=__version__, seed=options.seed, paths=options.paths,
                                    by=",".join(by), buckets=True)
     return table
