@@ -23,6 +23,14 @@ def named(names, few: int = 5) -> str:
     return ", ".join(names[:few]) + more
 
 
+def overridden(ids, overrides) -> str:
+    """The caption's note on the rows whose own columns override the market (their
+    ``overrides``, ``;``-separated), "" if none do."""
+    rows = [f"{identifier} ({', '.join(str(columns).split(';'))})"
+            for identifier, columns in zip(ids, overrides) if isinstance(columns, str) and columns]
+    return f"; row values override the market: {named(rows)}" if rows else ""
+
+
 def plus_minus(value: float, se: float) -> str:
     """``value ± se`` with the SE to two significant digits and the value to match."""
     if not math.isfinite(value):
@@ -124,7 +132,7 @@ def path_counts(attrs: dict) -> str:
 
 
 def print_results(results, console: Console | None = None) -> None:
-    from greeks.market.positions import MULTIPLIER
+    from greeks.market.positions import MULTIPLIER, OVERRIDES
 
     counts, seed = path_counts(results.attrs), results.attrs.get("seed")
     caption = (f"{counts}, seed {seed}; per unit of quantity, "
@@ -135,6 +143,8 @@ def print_results(results, console: Console | None = None) -> None:
     if results.attrs.get("total") and underlyings(results) > 1:
         caption += (" (the price only: Greeks of different underlyings do not add; "
                     "greeks report --by underlying gives them in desk units)")
+    if OVERRIDES in results.columns:
+        caption += overridden(results["id"], results[OVERRIDES])
     _print(result_table(results), caption, console)
 
 
@@ -169,6 +179,8 @@ def print_report(report, console: Console | None = None) -> None:
     units = ", ".join(f"{name} = {EXPOSURE_UNITS[name]}" for name in names)
     if report.attrs.get("multiplied"):
         units += "; q = quantity × multiplier"
+    overrides = report.attrs.get("overrides", {})
+    units += overridden(overrides.keys(), overrides.values())
     _print(table, f"{path_counts(report.attrs)}, seed {report.attrs.get('seed')}; {units}",
            console)
 

@@ -57,7 +57,7 @@ from greeks.api import (
 )
 from greeks.dask_client import check_reachable
 from greeks.instruments import InputError
-from greeks.market.positions import MULTIPLIER, dated_rows
+from greeks.market.positions import MULTIPLIER, OVERRIDES, dated_rows
 from greeks.models import MODELS, adapter
 from greeks.names import DESK_UNITS, INPUT_FORMATS, OptionError, check_run_options
 from greeks.revaluation import revalued_except, revaluing
@@ -160,7 +160,8 @@ scheduler, plain, extra_columns, progress
         with ``_se``.  ``attrs["positions"]`` holds the per-position
         exposures (with ``id`` and the ``by`` columns), ``attrs["metadata"]`` the run
         (version, time, seed, paths, method, input files' SHA-256), which an output file
-        stores with the table (Parquet key-value metadata, a JSON header, an HTML report).
+        stores with the table (Parquet key-value metadata, a JSON header, an HTML report);
+        ``attrs["overrides"]`` the market columns that positions' own values replaced, by id.
     """
     options = check_run_options(
         paths=paths, seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
@@ -185,6 +186,7 @@ scheduler, plain, extra_columns, progress
     table = _table(frame, by, keys, subtotal, exposures)
     table.attrs.update(positions=_positions(frame, by, exposures), by=by,
                        multiplied=bool(MULTIPLIER in frame.columns and dated_rows(frame).any()),
+                       overrides=_overrides(frame),
                        **run_attributes(options, paths, unmet))
     table.attrs["metadata"] = dict(
         greeks=__version__, created=datetime.datetime.now(datetime.timezone.utc).isoformat(
@@ -195,6 +197,15 @@ scheduler, plain, extra_columns, progress
         further_greeks=",".join(options.greeks),
         seconds=round(time.perf_counter() - start, 3), inputs=inputs)
     return table
+
+
+def _overrides(frame: pd.DataFrame) -> dict[str, str]:
+    """The ``overrides`` (market columns a row gave itself, ``;``-separated) of each row
+    priced off a market that has any, by id."""
+    if OVERRIDES not in frame.columns:
+        return {}
+    return {str(identifier): columns for identifier, columns in zip(frame["id"], frame[OVERRIDES])
+            if columns}
 
 
 def _by(by) -> list[str]:

@@ -3,6 +3,7 @@ reweighted from one simulation, against closed forms and a quadrature written he
 mixing them with Heston and american rows."""
 
 import copy
+import io
 import math
 
 import numpy as np
@@ -18,11 +19,13 @@ from helpers import (
     years,
 )
 from numpy.polynomial.hermite_e import hermegauss
+from rich.console import Console
 from scipy.stats import norm
 
 import greeks
 from greeks.api import load
 from greeks.ladder import spot_ladder
+from greeks.render import print_ladder
 
 VALUATION = "2027-03-01"
 RATES = (["2027-09-01", "2028-03-01", "2029-03-01"], [0.030, 0.035, 0.040])
@@ -273,3 +276,6 @@ def test_positions_are_weighed_by_quantity_times_multiplier():
     base = table[table["shift"] == 0].iloc[0]
     assert_within(base["value"], report["market_value"],
                   math.hypot(base["value_se"], report["market_value_se"]), label="base value")
+    console = Console(file=io.StringIO(), width=200)
+    print_ladder(table, console)
+    assert "q = quantity × multiplier" in console.file.getvalue()
