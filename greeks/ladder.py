@@ -23,11 +23,10 @@ with ``resimulate=False``, the shift is left empty and flagged).  Portfolio valu
 Σ_j q_j V_j(x) (q_j the quantity; off a market, quantity × multiplier, as in reports) and
 the P&L against x = 0 get their SEs from per-path sums within each simulation group (the
 P&L from per-path differences, so it is far more precise than the values); groups are
-independent.  The reweighting runs the plain estimator on the
-engine's streams: its x = 0 value is that of ``greeks price --plain``.  Its chunks run as
-chunk jobs on the engine's scheduler (threads, a process pool or Dask:
-:func:`greeks.engine.scheduler.completed`) and merge in chunk order, so the numbers do not
-depend on where they run.
+independent.  The reweighting runs the plain estimator on the engine's streams: its x = 0
+value is that of ``greeks price --plain``.  Its chunks run as chunk jobs on the engine's
+scheduler (threads, a process pool or Dask: :func:`greeks.engine.scheduler.completed`) and
+merge in chunk order, so the numbers do not depend on where they run.
 
 Volatility shifts (σ → σ + y, in volatility units; σ0 = sqrt(v0) under Heston) reweight
 every interval of a GBM row: with ΔW_i the Brownian increments on the row's dates,

@@ -20,13 +20,12 @@ independent, so their variances add.
 The engine weighs every further Greek of a row by one weight: gamma's, q·S0²/100, differs
 from group to group, theta's and rho's are q times a constant.  Theta and rho are therefore
 weighed by q and scaled afterwards, and with gamma they take a run of their own (of the
-rows whose model's chunks estimate them, GBM's: it simulates the same paths again; and
-of the american and bermudan rows of the other models whose exercise kernels estimate
-them, Heston's).  Heston
-rows get theta and rho by bump and revalue (:mod:`greeks.revaluation`,
-:mod:`greeks.models.heston.sensitivities`), whose totals weigh the rows by quantity; a
-subtotal's comes from a run of the simulations it touches with the quantities of the other
-rows set to 0 (the same paths).
+rows whose model's chunks estimate them, GBM's: it simulates the same paths again), and a
+run of the american and bermudan rows of the other models whose exercise kernels estimate
+them (Heston's).  Other Heston rows get theta and rho by bump and revalue
+(:mod:`greeks.revaluation`, :mod:`greeks.models.heston.sensitivities`), whose totals weigh
+the rows by quantity; a subtotal's comes from a run of the simulations it touches with the
+quantities of the other rows set to 0 (the same paths).
 """
 
 from __future__ import annotations
