@@ -140,9 +140,10 @@ def price(file, output, fmt, with_total, buckets, **options) -> None:
 @market_option
 @output_options
 @click.option("--buckets", is_flag=True,
-              help="With --market: instead, the bucketed Greeks of the GBM positions (vega per "
-                   "vol node, DV01 per rate node, per yield node and dividend, theta per day), "
-                   "a long table of position or subtotal, factor, value ± SE and unit.")
+              help="With --market: instead, the bucketed Greeks of the positions (vega per "
+                   "vol node under GBM, DV01 per rate node, per yield node and dividend, theta "
+                   "per day), a long table of position or subtotal, factor, value ± SE and "
+                   "unit; american and bermudan rows are left out (a note names them).")
 def report(files, by, gamma, output, fmt, buckets, **options) -> None:
     """Risk report of the positions in FILES: exposures by --by columns and in total.
 
@@ -174,7 +175,7 @@ def report(files, by, gamma, output, fmt, buckets, **options) -> None:
 
 def _bucket_report(files, by, output, fmt, options) -> None:
     """``report --buckets``: the long table of :func:`greeks.report.bucket_report`."""
-    from greeks.render import print_buckets
+    from greeks.render import bucketless, print_buckets
     from greeks.report import bucket_report
 
     with user_errors(output):
@@ -187,6 +188,8 @@ def _bucket_report(files, by, output, fmt, options) -> None:
             raise BadOption(f"--buckets takes --paths, --seed, --threads, --scheduler, --by and "
                             f"the input options only, not --{ignored[0].replace('_', '-')}")
         results = bucket_report(list(files), by=by, **{k: options[k] for k in used})
+    if results.attrs["left_out"]:
+        click.echo(f"Note: {bucketless(results.attrs['left_out'])}", err=True)
     emit(results, results, output, fmt, print_buckets)
 
 

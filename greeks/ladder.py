@@ -20,13 +20,13 @@ a pilot's variance paths.  A short first interval (daily fixings) makes ρ degen
 moderate shifts: a row whose ESS falls below ``min_ess`` at a shift is not reported as a
 reweighted number there — it is re-priced by a full simulation at the shifted spot (or,
 with ``resimulate=False``, the shift is left empty and flagged).  Portfolio values
-Σ_j q_j V_j(x) and the P&L against x = 0 get their SEs from per-path sums within each
-simulation group (the P&L from per-path differences, so it is far more precise than the
-values); groups are independent.  The reweighting runs the plain estimator on the
-engine's streams: its x = 0 value is that of ``greeks price --plain``.  Its chunks run as
-chunk jobs on the engine's scheduler (threads, a process pool or Dask:
-:func:`greeks.engine.scheduler.completed`) and merge in chunk order, so the numbers do not
-depend on where they run.
+Σ_j q_j V_j(x) (q_j the quantity; off a market, quantity × multiplier, as in reports) and
+the P&L against x = 0 get their SEs from per-path sums within each simulation group (the
+P&L from per-path differences, so it is far more precise than the values); groups are
+independent.  The reweighting runs the plain estimator on the engine's streams: its x = 0
+value is that of ``greeks price --plain``.  Its chunks run as chunk jobs on the engine's
+scheduler (threads, a process pool or Dask: :func:`greeks.engine.scheduler.completed`) and
+merge in chunk order, so the numbers do not depend on where they run.
 
 Volatility shifts (σ → σ + y, in volatility units; σ0 = sqrt(v0) under Heston) reweight
 every interval of a GBM row: with ΔW_i the Brownian increments on the row's dates,
@@ -162,7 +162,8 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     lines = _lines(frame, plan, scenarios, reweighted, reprice, resimulate)
     table = pd.DataFrame(lines)
     table.attrs.update(rows=_per_row(frame, plan, scenarios, vol_grid.size > 1, reweighted),
-                       paths=options.paths, seed=options.seed, min_ess=min_ess)
+                       paths=options.paths, seed=options.seed, min_ess=min_ess,
+                       multiplied=market is not None)
     return table
 
 
@@ -332,10 +333,12 @@ PILOT = 20_000
 
 
 def _market_positions(source, market, vol_grid, run: dict, extra_columns):
-    """(validated frame, its :class:`_Reprice`) of positions priced off ``market``;
-    every vol curve must stay valid under every shift (:func:`_shifted_vols`)."""
+    """(validated frame, its :class:`_Reprice`) of positions priced off ``market``, each
+    weighed by quantity × multiplier (as in :func:`greeks.report.risk_report`: both
+    frames' ``quantity`` is that product); every vol curve must stay valid under every
+    shift (:func:`_shifted_vols`)."""
     from greeks.market import load_market
-    from greeks.market.positions import resolve
+    from greeks.market.positions import MULTIPLIER, resolve
 
     market = load_market(market)
     if isinstance(source, pd.DataFrame):  # the positions as given: each scenario moves them
@@ -345,6 +348,11 @@ def _market_positions(source, market, vol_grid, run: dict, extra_columns):
 
         (raw, lines), name = read_raw(source), str(source)
     frame = resolve(raw, name, market, lines, extra_columns=extra_columns)
+    weight = frame["quantity"].to_numpy(dtype=float) * frame[MULTIPLIER].to_numpy(dtype=float)
+    frame = frame.assign(quantity=weight)
+    columns = {str(c).strip(): c for c in raw.columns}
+    raw = raw.drop(columns=[columns[n] for n in ("quantity", MULTIPLIER) if n in columns])
+    raw = raw.assign(quantity=weight)
     for vol_shift in vol_grid:
         _shifted_vols(market, float(vol_shift))
     return frame, _Reprice(raw, run, extra_columns, market)

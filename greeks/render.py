@@ -16,6 +16,21 @@ EXPOSURE_UNITS = {"market_value": "q·price", "dollar_delta": "q·S0·delta",
                   "theta_per_day": "q·theta/365", "rho_per_bp": "q·rho_rate/10⁴"}
 
 
+def named(names, few: int = 5) -> str:
+    """The first ``few`` of ``names`` joined by commas, then "and k more"."""
+    names = list(names)
+    more = f", and {len(names) - few:,} more" if len(names) > few else ""
+    return ", ".join(names[:few]) + more
+
+
+def overridden(ids, overrides) -> str:
+    """The caption's note on the rows whose own columns override the market (their
+    ``overrides``, ``;``-separated), "" if none do."""
+    rows = [f"{identifier} ({', '.join(str(columns).split(';'))})"
+            for identifier, columns in zip(ids, overrides) if isinstance(columns, str) and columns]
+    return f"; row values override the market: {named(rows)}" if rows else ""
+
+
 def plus_minus(value: float, se: float) -> str:
     """``value ± se`` with the SE to two significant digits and the value to match."""
     if not math.isfinite(value):
@@ -117,12 +132,19 @@ def path_counts(attrs: dict) -> str:
 
 
 def print_results(results, console: Console | None = None) -> None:
+    from greeks.market.positions import MULTIPLIER, OVERRIDES
+
     counts, seed = path_counts(results.attrs), results.attrs.get("seed")
     caption = (f"{counts}, seed {seed}; per unit of quantity, "
                "vega per 1.00 vol; total = Σ quantity × value")
+    if MULTIPLIER in results.columns and (results[MULTIPLIER] != 1).any():
+        caption += (" (multiplier not applied; greeks report and greeks ladder weigh a "
+                    "position by quantity × multiplier)")
     if results.attrs.get("total") and underlyings(results) > 1:
         caption += (" (the price only: Greeks of different underlyings do not add; "
                     "greeks report --by underlying gives them in desk units)")
+    if OVERRIDES in results.columns:
+        caption += overridden(results["id"], results[OVERRIDES])
     _print(result_table(results), caption, console)
 
 
@@ -157,6 +179,8 @@ def print_report(report, console: Console | None = None) -> None:
     units = ", ".join(f"{name} = {EXPOSURE_UNITS[name]}" for name in names)
     if report.attrs.get("multiplied"):
         units += "; q = quantity × multiplier"
+    overrides = report.attrs.get("overrides", {})
+    units += overridden(overrides.keys(), overrides.values())
     _print(table, f"{path_counts(report.attrs)}, seed {report.attrs.get('seed')}; {units}",
            console)
 
@@ -223,7 +247,9 @@ def print_ladder(ladder, console: Console | None = None) -> None:
            "values reweighted from one simulation; rows whose effective sample size falls "
            f"below {min_ess:.0%} of the paths re-simulated (ESS: the smallest among the rows "
            "still reweighted)")
-    _print(table, f"{paths:,} paths, seed {seed}; every spot moved by the shift, {how}",
+    per = ("value = Σ q·value, q = quantity × multiplier" if ladder.attrs.get("multiplied")
+           else "value = Σ quantity × value")
+    _print(table, f"{paths:,} paths, seed {seed}; {per}; every spot moved by the shift, {how}",
            console)
 
 
@@ -309,5 +335,14 @@ def print_buckets(table, console: Console | None = None) -> None:
     for row in table.to_dict("records"):
         out.add_row(row["position"], row["factor"], plus_minus(row["value"], row["se"]),
                     row["unit"])
-    _print(out, f"{table.attrs.get('paths'):,} paths per simulation, seed "
-                f"{table.attrs.get('seed')}", console)
+    caption = (f"{table.attrs.get('paths'):,} paths per simulation, seed "
+               f"{table.attrs.get('seed')}")
+    if table.attrs.get("left_out"):
+        caption += f"; {bucketless(table.attrs['left_out'])}"
+    _print(out, caption, console)
+
+
+def bucketless(ids) -> str:
+    """The note on the positions a bucket report leaves out."""
+    return (f"left out: {named(ids)} (american and bermudan rows have no bucketed Greeks "
+            "yet)")

@@ -20,11 +20,12 @@ independent, so their variances add.
 The engine weighs every further Greek of a row by one weight: gamma's, q·S0²/100, differs
 from group to group, theta's and rho's are q times a constant.  Theta and rho are therefore
 weighed by q and scaled afterwards, and with gamma they take a run of their own (of the
-rows whose model's chunks estimate them, GBM's: it simulates the same paths again).  Heston
-rows get theta and rho by bump and revalue (:mod:`greeks.revaluation`,
-:mod:`greeks.models.heston.sensitivities`), whose totals weigh the rows by quantity; a
-subtotal's comes from a run of the simulations it touches with the quantities of the other
-rows set to 0 (the same paths).
+rows whose model's chunks estimate them, GBM's: it simulates the same paths again), and a
+run of the american and bermudan rows of the other models whose exercise kernels estimate
+them (Heston's).  Other Heston rows get theta and rho by bump and revalue
+(:mod:`greeks.revaluation`, :mod:`greeks.models.heston.sensitivities`), whose totals weigh
+the rows by quantity; a subtotal's comes from a run of the simulations it touches with the
+quantities of the other rows set to 0 (the same paths).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ from greeks.api import (
 )
 from greeks.dask_client import check_reachable
 from greeks.instruments import InputError
-from greeks.market.positions import MULTIPLIER, dated_rows
+from greeks.market.positions import MULTIPLIER, OVERRIDES, dated_rows
 from greeks.models import MODELS, adapter
 from greeks.names import DESK_UNITS, INPUT_FORMATS, OptionError, check_run_options
 from greeks.revaluation import revalued_except, revaluing
@@ -158,7 +159,8 @@ scheduler, plain, extra_columns, progress
         with ``_se``.  ``attrs["positions"]`` holds the per-position
         exposures (with ``id`` and the ``by`` columns), ``attrs["metadata"]`` the run
         (version, time, seed, paths, method, input files' SHA-256), which an output file
-        stores with the table (Parquet key-value metadata, a JSON header, an HTML report).
+        stores with the table (Parquet key-value metadata, a JSON header, an HTML report);
+        ``attrs["overrides"]`` the market columns that positions' own values replaced, by id.
     """
     options = check_run_options(
         paths=paths, seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
@@ -183,6 +185,7 @@ scheduler, plain, extra_columns, progress
     table = _table(frame, by, keys, subtotal, exposures)
     table.attrs.update(positions=_positions(frame, by, exposures), by=by,
                        multiplied=bool(MULTIPLIER in frame.columns and dated_rows(frame).any()),
+                       overrides=_overrides(frame),
                        **run_attributes(options, paths, unmet))
     table.attrs["metadata"] = dict(
         greeks=__version__, created=datetime.datetime.now(datetime.timezone.utc).isoformat(
@@ -193,6 +196,15 @@ scheduler, plain, extra_columns, progress
         further_greeks=",".join(options.greeks),
         seconds=round(time.perf_counter() - start, 3), inputs=inputs)
     return table
+
+
+def _overrides(frame: pd.DataFrame) -> dict[str, str]:
+    """The ``overrides`` (market columns a row gave itself, ``;``-separated) of each row
+    priced off a market that has any, by id."""
+    if OVERRIDES not in frame.columns:
+        return {}
+    return {str(identifier): columns for identifier, columns in zip(frame["id"], frame[OVERRIDES])
+            if columns}
 
 
 def _by(by) -> list[str]:
@@ -238,15 +250,18 @@ def _exposures(frame, options, paths, subtotal, progress, market=None):
     if dated and rates:
         parts.update(_dated_rates(frame, market, options, paths, subtotal, count, rates,
                                   quantity))
+    elif gamma and rates:
+        parts.update(_engine_rates(frame, options, paths, subtotal, count, rates, progress))
+    if (dated or gamma) and rates:
         exercised = exercise_rows(frame) & np.isin(
             frame["model"].to_numpy(dtype=object),
             [name for name in MODELS if adapter(name).carries_exercise])
-        if exercised.any():  # american and bermudan rows: no buckets, the engine's
+        exercised &= np.isnan([parts[name].rows for name in rates]).any(axis=0)
+        if exercised.any():  # american and bermudan rows without buckets (off a market)
+            # or of a model whose chunks do not estimate them (Heston's): the engine's
             found = _engine_rates(frame, options, paths, subtotal, count, rates, progress,
                                   exercised, quantity)
             parts.update({name: _combined(parts[name], found[name]) for name in rates})
-    elif gamma and rates:
-        parts.update(_engine_rates(frame, options, paths, subtotal, count, rates, progress))
     if rates and not dated and revaluing(frame, rates).any():
         revalued = _revalued_rates(frame, options, paths, subtotal, count, rates)
         parts.update({name: _combined(parts[name], revalued[name]) for name in rates})
@@ -464,7 +479,9 @@ def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int
     ``TOTAL``), ``factor`` (``vol:SPX:2027-12-01``, ``rate:USD:2028-03-01``,
     ``yield:SPX:flat``, ``dividend:AAPL:2027-05-10``, ``…:parallel``, ``theta:SPX``),
     ``unit``, ``value``, ``se``.  A position's values are per quantity × multiplier;
-    ``threads`` and ``scheduler`` run the chunks, as in :func:`greeks.price_portfolio`."""
+    ``threads`` and ``scheduler`` run the chunks, as in :func:`greeks.price_portfolio`.
+    American and bermudan rows have no buckets: they are left out, their ids in
+    ``attrs["left_out"]``."""
     from greeks.engine.buckets import bucket_table
     from greeks.market import load_market
 
@@ -479,7 +496,8 @@ def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int
         weight = weight * frame[MULTIPLIER].to_numpy(dtype=float)
     table = bucket_table(frame, market, options.paths, options.seed, options.threads, weight,
                          subtotal, names, options.scheduler)
-    table.attrs.update(seed=options.seed, paths=options.paths, by=by)
+    table.attrs.update(seed=options.seed, paths=options.paths, by=by,
+                       left_out=frame["id"][exercise_rows(frame)].tolist())
     table.attrs["metadata"] = dict(greeks=__version__, seed=options.seed, paths=options.paths,
                                    by=",".join(by), buckets=True)
     return table

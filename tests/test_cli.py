@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import seed
+from helpers import ROOT, seed
 
 import greeks
 from greeks import engine
@@ -349,3 +349,32 @@ def test_every_command_runs_on_a_book(runner, book, command, extra):
                  "--format", "csv")
     assert result.exit_code == 0, result.output
     assert len(result.output.splitlines()) > 2
+
+
+@pytest.mark.parametrize("command", ["price", "report"])
+def test_the_caption_names_the_rows_that_override_the_market(runner, command):
+    """Off a market the table says which rows' own columns replaced the market's (the
+    file's three own vols; a file without overrides says nothing), and what the totals
+    weigh: price per unit of quantity, report quantity × multiplier."""
+    market = ["--market", str(ROOT / "instruments" / "market.json"), *PATHS]
+    result = runner.invoke(main, [command, str(ROOT / "instruments" / "book.csv"), *market])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.stdout.split())
+    assert ("row values override the market: SPX-C-5500-MAR28 (vol), AAPL-C-220-JAN28 (vol), "
+            "SX5E-P-4600-SEP27 (vol)") in text
+    assert ("multiplier not applied" in text) is (command == "price")
+    assert ("q = quantity × multiplier" in text) is (command == "report")
+    plain = runner.invoke(main, [command, str(ROOT / "instruments" / "american_book.csv"),
+                                 *market])
+    assert plain.exit_code == 0, plain.output
+    assert "override" not in plain.stdout
+
+
+def test_a_caption_names_a_few_rows_then_counts_the_others():
+    from greeks.render import overridden
+
+    ids = [f"r{i}" for i in range(8)]
+    note = overridden(ids, ["vol", "", "rate;dividend", "vol", "spot", "vol", "vol", "rate"])
+    assert note == ("; row values override the market: r0 (vol), r2 (rate, dividend), "
+                    "r3 (vol), r4 (spot), r5 (vol), and 2 more")
+    assert overridden(ids[:2], ["", ""]) == ""

@@ -3,6 +3,7 @@ reweighted from one simulation, against closed forms and a quadrature written he
 mixing them with Heston and american rows."""
 
 import copy
+import io
 import math
 
 import numpy as np
@@ -18,11 +19,13 @@ from helpers import (
     years,
 )
 from numpy.polynomial.hermite_e import hermegauss
+from rich.console import Console
 from scipy.stats import norm
 
 import greeks
 from greeks.api import load
 from greeks.ladder import spot_ladder
+from greeks.render import print_ladder
 
 VALUATION = "2027-03-01"
 RATES = (["2027-09-01", "2028-03-01", "2029-03-01"], [0.030, 0.035, 0.040])
@@ -255,3 +258,24 @@ def test_row_order_does_not_change_the_ladder():
     assert forward.equals(backward)
     rows = forward.attrs["rows"].set_index("id")
     assert rows.equals(backward.attrs["rows"].set_index("id").loc[rows.index])
+
+
+def test_positions_are_weighed_by_quantity_times_multiplier():
+    """Off a market a position counts quantity × multiplier, as in the report: the ladder of
+    contracts equals, bit for bit, that of the same positions with the product as quantity
+    (reweighted and re-priced rows alike), and its base value is the report's market value."""
+    contracts = pd.DataFrame([position("x", "X", "2027-12-17", quantity=2.0, multiplier=100.0),
+                              position("a", "W", "2027-09-17", instrument="american",
+                                       strike=60.0, quantity=-3.0, fixings=12,
+                                       multiplier=10.0)])
+    units = contracts.assign(quantity=[200.0, -30.0]).drop(columns="multiplier")
+    run = dict(market=MARKET, spot="-5%,5%", vol="0", paths=4_000, seed=seed(305))
+    table = spot_ladder(contracts, **run)
+    assert table.equals(spot_ladder(units, **run))
+    report = greeks.risk_report(contracts, market=MARKET, paths=4_000, seed=seed(305)).iloc[-1]
+    base = table[table["shift"] == 0].iloc[0]
+    assert_within(base["value"], report["market_value"],
+                  math.hypot(base["value_se"], report["market_value_se"]), label="base value")
+    console = Console(file=io.StringIO(), width=200)
+    print_ladder(table, console)
+    assert "q = quantity × multiplier" in console.file.getvalue()

@@ -83,16 +83,18 @@ def test_theta_and_rho_subtotals_hold_american_and_bermudan_rows():
     assert books.loc["x", "theta_per_day_se"] != pytest.approx(quadrature, rel=1e-3)
 
 
-def test_a_heston_american_rows_theta_and_rho_enter_its_subtotals():
+@pytest.mark.parametrize("further", ["theta,rho", "gamma,theta,rho"])
+def test_a_heston_american_rows_theta_and_rho_enter_its_subtotals(further):
     """Heston theta and rho come from revaluations for a european row and from the exercise
     kernels for an american row: each book's subtotal is its row's, and the total is their
-    sum, its SE theirs in quadrature (independent streams)."""
+    sum, its SE theirs in quadrature (independent streams); with gamma too (theta and rho
+    then take a run of their own)."""
     heston = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
                   strike=100.0, spot=100.0, rate=0.05, maturity=0.5)
     frame = make_frame([dict(heston, id="a", book="x", instrument="american",
                              option_type="put", fixings=20),
                         dict(heston, id="e", book="y")])
-    table = risk_report(frame, by=["book"], paths=2_000, seed=seed(6), greeks="theta,rho")
+    table = risk_report(frame, by=["book"], paths=2_000, seed=seed(6), greeks=further)
     positions = table.attrs["positions"].set_index("id")
     books, total = table.iloc[:-1].set_index("book"), table.iloc[-1]
     for name in ("theta_per_day", "rho_per_bp"):

@@ -543,3 +543,21 @@ def test_a_subtotal_lacks_rho_only_where_a_row_in_it_does():
                          greeks="rho", threads=1).set_index("underlying")
     assert np.isfinite(report.loc["SPX", ["rho_per_bp", "rho_per_bp_se"]]).all()
     assert report.loc[["NDX", "TOTAL"], "rho_per_bp"].isna().all()
+
+
+def test_report_buckets_names_the_exercise_rows_it_leaves_out(tmp_path):
+    """American and bermudan rows have no buckets: the table leaves them out and says so,
+    on stderr and in its caption, naming them."""
+    market = tmp_path / "market.json"
+    market.write_text(json.dumps(SPEC))
+    rows = book(ROWS[:1] + [("am", "american", -1.0, 100.0, "2027-11-15"),
+                            ("berm", "bermudan", 1.0, 105.0, "2027-11-15")])
+    source = tmp_path / "book.csv"
+    rows.assign(fixings=[None, None, 4]).to_csv(source, index=False)
+    result = CliRunner().invoke(main, ["report", str(source), "--market", str(market),
+                                       "--buckets", "--paths", "2000", "--threads", "1"])
+    assert result.exit_code == 0, result.output
+    note = [line for line in result.stderr.splitlines() if line.startswith("Note: ")]
+    assert len(note) == 1 and "am, berm" in note[0] and "american and bermudan" in note[0]
+    shown = " ".join(result.stdout.split())
+    assert "left out: am, berm" in shown and "call" in shown
