@@ -1,6 +1,7 @@
 """Bias of the regressed exercise policy (``--policy regression``) beside the solved one.
 
     python benchmarks/american_policy.py [--seeds 2] [--paths 200000] [--only gbm|heston]
+                                         [--short]
 
 Two American puts: Longstaff & Schwartz's (S0 = 36, K = 40, r = 6 %, σ = 20 %, T = 1; GBM)
 against the finite-difference reference (greeks.models.gbm.american), and Clarke &
@@ -15,7 +16,8 @@ continuous exercise as every american row is; the solved policy on each grid bes
 The error of price, delta and vega in % of the reference and in the estimate's SE (mean
 over the seeds), and the wall time per run (pilot, fit and main run; median over the seeds)
 with its ratio to the solved policy's on the same grid.  Writes
-``benchmarks/results/american_policy.md``.
+``benchmarks/results/american_policy.md``; ``--short`` runs only the daily grid's solved
+policy and the default basis at pilots of 2^15 and 2^16 paths (``american_policy_short.md``).
 """
 
 from __future__ import annotations
@@ -54,8 +56,12 @@ def references() -> dict:
             "heston": (float(adi.price[0]), float(adi.delta[0]), float(adi.vega[0]))}
 
 
-def settings() -> list[dict]:
-    """The solved policy on each grid, then the regression varied one thing at a time."""
+def settings(short: bool = False) -> list[dict]:
+    """The solved policy on each grid, then the regression varied one thing at a time (with
+    ``short`` the daily solved policy and the pilots 2^15, 2^16 only)."""
+    if short:
+        return [dict(policy="solved", basis=None, pilot=None, grid="daily")] + [
+            dict(DEFAULT, policy="regression", pilot=1 << e) for e in (15, 16)]
     out = [dict(policy="solved", basis=None, pilot=None, grid=grid) for grid in GRIDS]
     out += [dict(DEFAULT, policy="regression", basis=b) for b in (3, 4, 5)]
     out += [dict(DEFAULT, policy="regression", pilot=1 << e) for e in (14, 15, 16, 18)]
@@ -74,12 +80,12 @@ def run(row: dict, setting: dict, paths: int, seed: int):
     return estimates.mean[0, :3], estimates.se[0, :3], time.perf_counter() - start
 
 
-def study(model: str, reference, seeds: int, paths: int) -> list[dict]:
+def study(model: str, reference, seeds: int, paths: int, short: bool) -> list[dict]:
     row = GBM if model == "gbm" else HESTON
     for setting in (settings()[0], dict(DEFAULT, policy="regression", pilot=1 << 10)):
         run(row, setting, 2000, 0)  # compile, load the kernels
     lines, solved_time = [], {}
-    for setting in settings():
+    for setting in settings(short):
         errors, zs, times = [], [], []
         for seed in range(seeds):
             mean, se, seconds = run(row, setting, paths, seed)
@@ -116,14 +122,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--paths", type=int, default=200_000)
     parser.add_argument("--only", choices=("gbm", "heston"))
+    parser.add_argument("--short", action="store_true")
     args = parser.parse_args()
     refs = references()
     lines = []
     for model in ("gbm", "heston"):
         if args.only in (None, model):
-            lines += study(model, refs[model], args.seeds, args.paths)
+            lines += study(model, refs[model], args.seeds, args.paths, args.short)
     table = pd.DataFrame(lines)
-    name = f"american_policy_{args.only}.md" if args.only else "american_policy.md"
+    name = "american_policy" + (f"_{args.only}" if args.only else "") + (
+        "_short" if args.short else "") + ".md"
     out = os.path.join(os.path.dirname(__file__), "results", name)
     with open(out, "w") as handle:
         handle.write(

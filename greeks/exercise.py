@@ -380,13 +380,17 @@ def _draws(group, paths, j: int, total: int) -> dict:
 def _pilot_moneyness(draws: dict, columns: np.ndarray, source: int,
                      strike: float) -> tuple[np.ndarray, np.ndarray]:
     """(x = S/K, states) date-major of a row's pilot ``draws`` at σ (``source`` 0), σ + k
-    (1), σ − k (2), σ + 2k (3) or σ − 2k (4); no state rows without one."""
+    (1), σ − k (2), σ + 2k (3) or σ − 2k (4), each path's prices scaled by its start's
+    dispersion (:func:`greeks.exercise_regression.dispersion`: S is linear in S0); no state
+    rows without one."""
+    spread = exercise_regression.dispersion(next(iter(draws.values())).shape[1])
     if "w" in draws:  # S = exp(mean + σ w), in place: the arrays are large
         x = np.multiply(draws["w"], draws["sigmas"][source])
         x += (draws["means"][source, columns] - np.log(strike))[:, None]
+        x += spread
         np.exp(x, out=x)
     else:
-        x = draws["s", source] / strike
+        x = draws["s", source] * (np.exp(spread) / strike)
     return x, draws.get(("u", source), np.empty((0, x.shape[1])))
 
 

@@ -38,6 +38,13 @@ pilot path whose rule exercises on t_i takes C = DF(t_i) h (the realised cash fl
 fit), read at its own u through the table (:func:`greeks.payoffs.table_level`), so the
 backward induction applies the very rule the main paths will.
 
+The pilot starts dispersed about S0 (:func:`dispersion`: its paths' prices scaled by
+exp(``SPREAD``·z_p), S being linear in S0; Wang & Caflisch 2009): the delta and gamma
+difference the rule's value at S0 (1 ± h), S0 (1 ± 2h), whose paths on the early dates lie
+where a pilot started at S0 has no point in the money (there the rule was the fit's edge at
+the end of its points, and exercised those paths at once: a Heston put's delta 30 % off).
+The main paths stay at S0; the dispersion only moves where the fit has data.
+
 The main paths' value under that fixed rule is that of a feasible strategy: below the
 price by the rule's suboptimality (docs/american.md: the bias against basis size, pilot
 paths and exercise grid).
@@ -57,6 +64,16 @@ BASIS_SIZES = (3, 4, 5)  # (1, x, x²), with x³, with the European value
 SCAN = 64  # points of the search for a rule's edge, from the money
 BISECTIONS = 48
 MIN_PER_FUNCTION = 4  # in-the-money pilot paths per basis function a date's fit needs
+SPREAD = 0.05  # standard deviation of the log of the pilot's starting spots about S0
+
+
+def dispersion(n: int) -> np.ndarray:
+    """log(S0_p/S0) of the pilot's n paths: ``SPREAD``·z_p, z_p the normal quantiles at
+    (p + ½)/n in path order (the pilot's paths are exchangeable, so the order is
+    independent of them)."""
+    from scipy.special import ndtri
+
+    return SPREAD * ndtri((np.arange(n) + 0.5) / n)
 
 
 @njit(cache=True, inline="always")

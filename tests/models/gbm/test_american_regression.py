@@ -8,8 +8,9 @@ Tolerance: the policy is feasible, so its value lies below the reference: refere
 allowance − k·se ≤ price ≤ reference + k·se, the allowance the regression's bias on a
 pilot of 2^15 paths (0.6 % of the price: up to 0.35 % measured on these puts at 40,000
 paths, seeds 31 and 32, beside the solved policy's −0.1 … +0.2 %;
-benchmarks/results/american_policy.md); delta and vega within 2 % + k·se and 3 % + k·se
-either way.  A regression that does not fit (the basis reduced to its constant) was 3–8 %
+benchmarks/results/american_policy.md); delta and vega within 1 % + k·se and 3 % + k·se
+either way (the delta −0.42 … +0.85 %, the vega −0.39 … +0.30 % on seeds 31–34 with the
+pilot dispersed about S0; docs/american.md, Regression on request).  A regression that does not fit (the basis reduced to its constant) was 3–8 %
 low in price, 4–25 % off in delta and 8–32 % in vega on these puts (35–114 SE) and fails.
 """
 
@@ -24,7 +25,7 @@ from greeks.models.gbm.american import american_fd
 LS = {"instrument": "bermudan", "option_type": "put", "strike": 40.0, "maturity": 1.0,
       "rate": 0.06, "vol": 0.2, "fixings": 50}
 PUBLISHED = {36.0: 4.478, 44.0: 1.110}  # American, Longstaff & Schwartz Table 1
-ALLOWANCE = {"price": 0.006, "delta": 0.02, "vega": 0.03}
+ALLOWANCE = {"price": 0.006, "delta": 0.01, "vega": 0.03}
 PILOT = 1 << 15
 
 
