@@ -10,8 +10,9 @@ pilot of 2^15 paths (0.6 % of the price: up to 0.35 % measured on these puts at 
 paths, seeds 31 and 32, beside the solved policy's −0.1 … +0.2 %;
 benchmarks/results/american_policy.md); delta and vega within 1 % + k·se and 3 % + k·se
 either way (the delta −0.42 … +0.85 %, the vega −0.39 … +0.30 % on seeds 31–34 with the
-pilot dispersed about S0; docs/american.md, Regression on request).  A regression that does not fit (the basis reduced to its constant) was 3–8 %
-low in price, 4–25 % off in delta and 8–32 % in vega on these puts (35–114 SE) and fails.
+pilot dispersed about S0; docs/american.md, Regression on request).  A regression that
+does not fit (the basis reduced to its constant) was 3–8 % low in price, 4–25 % off in
+delta and 8–32 % in vega on these puts (35–114 SE) and fails.
 """
 
 import numpy as np
