@@ -19,6 +19,20 @@ theta = ∂V/∂t = −∂V/∂T, the value's change as calendar time passes):
     vanna = −e^{−qT} φ(d1) d2 / σ,           volga = S e^{−qT} φ(d1) sqrt(T) d1 d2 / σ.
 
 These are the references the Monte-Carlo estimates are tested against.
+
+A knock-in's probability of paying (:func:`knock_in_pays_probability`: knocked in and in the
+money at expiry) by the reflection principle on the variance clock: x = ln S/S0 = m v + W(v)
+up to v = w(T), m = (ln G(T) − w/2)/w; a down barrier b = ln(B/S0) moved away from the spot
+by β sqrt(w/n) (n monitoring dates, β = 0.5826: Broadie, Glasserman & Kou 1997, the
+discrete-monitoring correction), k = ln(K/S0),
+
+    call, k ≥ b   P(min x ≤ b, x_T ≥ k) = e^{2mb} N((2b − k + m w)/√w)
+    put,  k ≥ b   P(min x ≤ b, x_T ≤ k) = N((b − m w)/√w) + e^{2mb} [N((b + m w)/√w)
+                                            − N((2b − k + m w)/√w)]
+    put,  k < b   N((k − m w)/√w);   call, k < b: the knock-in probability less that,
+
+the knock-in probability being N((b − m w)/√w) + e^{2mb} N((b + m w)/√w); an up barrier is
+a down barrier of −x (m, b, k negated, call and put swapped).
 """
 
 from __future__ import annotations
@@ -39,6 +53,31 @@ def norm_cdf(x: float) -> float:
 
 def norm_pdf(x: float) -> float:
     return math.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+
+
+def knock_in_pays_probability(spot: float, strike: float, barrier: float, call: bool,
+                               up: bool, log_growth: float, variance: float,
+                               dates: int) -> tuple[float, float]:
+    """(P(a knock-in knocks in on one of ``dates`` monitoring dates), P(it knocks in and
+    ends in the money)) under GBM with ln G(T) = ``log_growth`` and total variance
+    w(T) = ``variance`` (the module docstring's formulas; on or beyond the barrier: 1 and
+    the european's)."""
+    sign = -1.0 if up else 1.0  # an up barrier: the down barrier of −x
+    root = math.sqrt(variance)
+    m = sign * (log_growth - 0.5 * variance) / variance
+    k = sign * math.log(strike / spot)
+    call = call != up
+    if sign * math.log(barrier / spot) >= 0.0:  # knocked in from the start
+        below = norm_cdf((k - m * variance) / root)
+        return 1.0, 1.0 - below if call else below
+    b = sign * math.log(barrier / spot) - 0.5826 * root / math.sqrt(dates)
+    hit = norm_cdf((b - m * variance) / root) + math.exp(2.0 * m * b) * norm_cdf(
+        (b + m * variance) / root)
+    if k < b:
+        below = norm_cdf((k - m * variance) / root)
+        return hit, hit - below if call else below
+    beyond = math.exp(2.0 * m * b) * norm_cdf((2.0 * b - k + m * variance) / root)
+    return hit, beyond if call else hit - beyond
 
 
 def _d1_d2(spot, strike, maturity, rate, dividend, vol):
