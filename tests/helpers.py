@@ -134,6 +134,17 @@ def assert_within(estimate, reference, se, k: float = K, label="", upper=None):
     raise AssertionError("not within k standard errors:\n  " + "\n  ".join(lines))
 
 
+def assert_within_allowance(estimates, references: dict, allowance: dict, k: float):
+    """Each Greek ``name`` of ``references`` within its allowance (relative, absolute) plus
+    k·SE of its reference: |estimates[name] − ref| ≤ relative·|ref| + absolute + k·se,
+    the SE ``estimates[name + "_se"]`` (:func:`assert_within` on that interval)."""
+    for name, value in references.items():
+        relative, absolute = allowance[name]
+        allowed = relative * abs(value) + absolute
+        assert_within(estimates[name], value - allowed, estimates[f"{name}_se"], k, label=name,
+                      upper=value + allowed)
+
+
 def sd_and_se(values):
     """The sample standard deviation of ``values`` and its own standard error,
     s·sqrt((κ − 1)/(4n)) with κ the sample's kurtosis (the delta method on the sample

@@ -24,7 +24,7 @@ import functools
 
 import pandas as pd
 import pytest
-from helpers import k_for, seed
+from helpers import assert_within_allowance, k_for, seed
 
 from greeks.api import load, price_portfolio
 from greeks.market.curves import Curve
@@ -104,8 +104,4 @@ def test_exercise_rows_on_curves_against_their_references(name):
     reference = _adi(row)
     estimate = _estimates().loc[name]
     kk = k_for(12)
-    for greek, value in reference.items():
-        relative, absolute = ALLOWANCE[greek]
-        se = estimate[f"{greek}_se"]
-        assert abs(estimate[greek] - value) <= relative * abs(value) + absolute + kk * se, \
-            (greek, estimate[greek], se, value)
+    assert_within_allowance(estimate, reference, ALLOWANCE, kk)

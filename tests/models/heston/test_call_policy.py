@@ -18,7 +18,7 @@ import functools
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import k_for, make_frame, seed
+from helpers import assert_within_allowance, k_for, make_frame, seed
 from scipy.interpolate import RectBivariateSpline
 from scipy.stats import ncx2
 
@@ -194,11 +194,7 @@ def test_american_call_against_the_symmetric_put():
     row = greeks.price_portfolio(make_frame([_row(CALL)]), paths=100_000,
                                  seed=seed(32)).iloc[0]
     kk = k_for(3)
-    for name, value in reference.items():
-        relative, absolute = ALLOWANCE[name]
-        se = row[f"{name}_se"]
-        assert abs(row[name] - value) <= relative * abs(value) + absolute + kk * se, \
-            (name, row[name], se, value)
+    assert_within_allowance(row, reference, ALLOWANCE, kk)
     # the early-exercise premium is there
     spot, strike, maturity, rate, dividend, v0, kappa, theta, xi, rho = CALL
     european = heston_greeks("call", spot, strike, maturity, rate, v0, kappa, theta, xi, rho,
@@ -333,11 +329,7 @@ def test_call_without_a_symmetric_put_against_its_own_adi_solution():
                                                dividend, *law).price) / 2e-3
     row = _no_symmetric_estimates()
     kk = k_for(4)
-    for name, value in reference.items():
-        relative, absolute = ALLOWANCE[name]
-        se = row[f"{name}_se"]
-        assert abs(row[name] - value) <= relative * abs(value) + absolute + kk * se, \
-            (name, row[name], se, value)
+    assert_within_allowance(row, reference, ALLOWANCE, kk)
     european = heston_greeks("call", spot, strike, maturity, rate, *law, dividend).price
     assert row["price"] > european + 4 * row["price_se"]
     assert 0.0 < row["exercise_probability"] < 1.0
@@ -365,11 +357,8 @@ def test_call_without_a_symmetric_put_against_quantlib():
                                                      ql.FdmSchemeDesc.Hundsdorfer()))
     row = _no_symmetric_estimates()
     kk = k_for(2)
-    for name, value in (("price", option.NPV()), ("delta", option.delta())):
-        relative, absolute = ALLOWANCE[name]
-        se = row[f"{name}_se"]
-        assert abs(row[name] - value) <= relative * abs(value) + absolute + kk * se, \
-            (name, row[name], se, value)
+    assert_within_allowance(row, {"price": option.NPV(), "delta": option.delta()},
+                            ALLOWANCE, kk)
     adi = heston_american("call", *NO_SYMMETRIC)
     assert adi.price == pytest.approx(option.NPV(), rel=5e-4)
     assert abs(adi.delta - option.delta()) < 5e-4
