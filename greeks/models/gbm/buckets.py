@@ -79,9 +79,9 @@ class BucketRow:
         self.theta = row_theta(row_market.dynamics, score_times, payoff_times, maturity)
         f = self.factors
         self.cash = "dividend_cash" in f.kinds
-        self.paying = _knock_in_paying(group, j, row_market.dynamics, maturity)
+        paying = _knock_in_paying(group, j, row_market.dynamics, maturity)  # NaN: no knock-in
         self.jumps = (group.payoff.kind[j] == payoffs.DIGITAL  # theta not by coupling
-                      or self.paying < KNOCK_IN_COUPLED)
+                      or paying < KNOCK_IN_COUPLED)
         self.labels = f.labels + [p[0] for p in f.parallel] + [f"theta:{underlying}"]
         self.kinds = f.kinds + [p[1] for p in f.parallel] + ["theta"]
         self.control = np.append(f.control, np.nan if self.theta is None else self.theta.control)
@@ -137,11 +137,11 @@ def _knock_in_paying(group, j, dynamics, maturity):
     if group.payoff.kind[j] != payoffs.BARRIER or kind not in KNOCK_INS:
         return np.nan
     hit, pays = knock_in_pays_probability(dynamics.spot, float(group.payoff.strike[j]),
-                                     float(group.payoff.barrier[j]),
-                                     group.payoff.omega[j] > 0, kind == payoffs.UP_AND_IN,
-                                     float(np.log(dynamics.growth(maturity))),
-                                     float(dynamics.vol.total_variance(maturity)),
-                                     int(group.date_start[j + 1] - group.date_start[j]))
+                                          float(group.payoff.barrier[j]),
+                                          group.payoff.omega[j] > 0, kind == payoffs.UP_AND_IN,
+                                          float(np.log(dynamics.growth(maturity))),
+                                          float(dynamics.vol.total_variance(maturity)),
+                                          int(group.date_start[j + 1] - group.date_start[j]))
     return pays / hit
 
 
