@@ -53,7 +53,8 @@ def summary(errors: list, ses: list) -> dict:
 def gbm_errors(seeds: int, fixings_per_year: int | None = None) -> dict:
     rows = [dict(id=f"A{int(s)}", instrument="american", option_type="put", strike=40.0,
                  maturity=t, spot=s, rate=0.06, model="gbm", vol=0.2,
-                 **({"fixings": int(fixings_per_year * t)} if fixings_per_year else {}))
+                 **({"fixings": int(fixings_per_year * t), "exercise_grid": "fixings"}
+                    if fixings_per_year else {}))
             for s, t in PUTS]
     refs = [reference(spot, maturity) for spot, maturity in PUTS]
     errors, ses = [], []

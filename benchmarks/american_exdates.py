@@ -60,12 +60,12 @@ CASES = {
                          expiry="2028-02-01", underlying="SPX")),
     "prop": (PROPORTIONAL, _book([dict(id="prop put 110", option_type="put", strike=110.0),
                                   dict(id="prop put 110 weekly", option_type="put",
-                                       strike=110.0, fixings=52)],
+                                       strike=110.0, fixings=52, exercise_grid="fixings")],
                                  expiry="2028-03-01", underlying="X")),
     "cash": (CASH, _book([dict(id="cash put 105", option_type="put", strike=105.0),
                           dict(id="cash call 95", option_type="call", strike=95.0),
                           dict(id="cash put 105 weekly", option_type="put", strike=105.0,
-                               fixings=52)],
+                               fixings=52, exercise_grid="fixings")],
                          expiry="2028-03-01", underlying="X")),
 }
 GREEKS = ("price", "delta")

@@ -72,7 +72,7 @@ def settings(short: bool = False) -> list[dict]:
 def run(row: dict, setting: dict, paths: int, seed: int):
     """(estimates of price, delta, vega; their SEs; seconds) of one run."""
     fixings = max(1, round(GRIDS[setting["grid"]] * row["maturity"]))
-    frame = load(pd.DataFrame([dict(row, fixings=fixings)]))
+    frame = load(pd.DataFrame([dict(row, fixings=fixings, exercise_grid="fixings")]))
     policy = (ExercisePolicy() if setting["policy"] == "solved"
               else ExercisePolicy("regression", setting["pilot"], setting["basis"]))
     start = time.perf_counter()

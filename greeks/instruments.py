@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from greeks.models import MODELS, parameter_columns, schema
-from greeks.names import BARRIER_TYPES, DIGITAL_TYPES, INSTRUMENTS, OPTION_TYPES
+from greeks.names import BARRIER_TYPES, DIGITAL_TYPES, EXERCISE_GRIDS, INSTRUMENTS, OPTION_TYPES
 from greeks.payoff_table import DATED_INSTRUMENTS  # read the path on `fixings` dates
 
 FIXINGS_PER_YEAR = 252
@@ -27,7 +27,7 @@ COLUMNS = (
     "id", "instrument", "option_type", "strike", "maturity", "spot", "rate", "dividend",
     "model", *parameter_columns(), "quantity", "payout", "digital_type", "barrier",
     "barrier_type",
-    "fixings", "underlying",
+    "fixings", "exercise_grid", "underlying",
 )
 # Names the result table gives its own columns; an input column may not take them.
 RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se", "gamma",
@@ -238,10 +238,11 @@ def validate(raw: pd.DataFrame, source: str, lines=None,
     values = _checked_values(check, raw.columns, text, instrument, model)
     _choice(check, text["barrier_type"], "barrier_type", BARRIER_TYPES, instrument == "barrier")
     _choice(check, text["digital_type"], "digital_type", DIGITAL_TYPES, False)
+    grid = _choice(check, text["exercise_grid"], "exercise_grid", EXERCISE_GRIDS, False)
     check.raise_first()
     _check_near_misses(raw.columns, source, extra_columns)
     _warn_long(values["maturity"], source, lines)
-    return _typed(raw, text, values, instrument)
+    return _typed(raw, text, values, instrument, grid)
 
 
 def _warn_long(maturity: np.ndarray, source: str, lines) -> None:
@@ -340,9 +341,25 @@ def _default_fixings(maturity: np.ndarray) -> np.ndarray:
         return np.maximum(1.0, np.rint(FIXINGS_PER_YEAR * maturity))
 
 
-def _typed(raw, text, values, instrument) -> pd.DataFrame:
+def exercise_fixings(maturity: np.ndarray, hint: np.ndarray) -> np.ndarray:
+    """An american row's exercise grid from its ``fixings`` hint n (``exercise_grid``
+    ``daily``, the default): each of the hint's n steps cut into m = ⌈d/n⌉ equal ones, d the
+    default daily count, so that the grid holds the hint's dates and is at least as fine as
+    the default (whose Richardson extrapolation to continuous exercise and Greeks of the
+    grid's Bermudan are within their SEs; a coarse grid's are not: docs/american.md), n·m
+    at most ``MAX_FIXINGS`` (m ≥ 1).  ``exercise_grid`` ``fixings`` keeps the hint's n."""
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        steps = np.minimum(np.ceil(_default_fixings(maturity) / hint),
+                           np.floor(MAX_FIXINGS / hint))
+        return hint * np.maximum(1.0, steps)
+
+
+def _typed(raw, text, values, instrument, grid) -> pd.DataFrame:
     maturity = values["maturity"]
-    fixings = np.where(np.isnan(values["fixings"]), _default_fixings(maturity), values["fixings"])
+    hint = values["fixings"]
+    refined = (instrument == "american") & (grid != "fixings")
+    fixings = np.where(np.isnan(hint), _default_fixings(maturity),
+                       np.where(refined, exercise_fixings(maturity, hint), hint))
     fixings = np.where(np.isin(instrument, DATED_INSTRUMENTS), fixings, 1)
     out = {
         "id": text["id"].to_numpy(dtype=object),
@@ -359,6 +376,8 @@ def _typed(raw, text, values, instrument) -> pd.DataFrame:
         "barrier": values["barrier"],
         "barrier_type": text["barrier_type"].str.lower().to_numpy(dtype=object),
         "fixings": fixings.astype(np.int64),
+        "exercise_grid": np.where((instrument == "american") & (grid == ""), EXERCISE_GRIDS[0],
+                                  grid),
         "underlying": text["underlying"].to_numpy(dtype=object),
     }
     frame = pd.DataFrame(out, index=raw.index)

@@ -19,6 +19,8 @@ INSTRUMENTS = ("european", "digital", "asian", "barrier", "american", "bermudan"
 OPTION_TYPES = ("call", "put")
 BARRIER_TYPES = ("up-and-out", "down-and-out", "up-and-in", "down-and-in")
 DIGITAL_TYPES = ("cash", "asset")  # a digital row's digital_type; cash is the default
+# an american row's exercise_grid: its fixings refined to at least daily (the default), or as given
+EXERCISE_GRIDS = ("daily", "fixings")
 
 SCHEMES = ("qe", "exact", "euler")
 METHODS = ("auto", "mixed", "lr", "pathwise", "fd", "rqmc", "parity")

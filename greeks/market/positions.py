@@ -23,11 +23,12 @@ variance); the simulation itself uses the curves, through the internal column
 from __future__ import annotations
 
 import datetime as dt
+import math
 
 import numpy as np
 import pandas as pd
 
-from greeks.instruments import InputError, validate
+from greeks.instruments import FIXINGS_PER_YEAR, InputError, validate
 from greeks.market.curves import Curve
 from greeks.market.dates import parse_date
 from greeks.market.dynamics import Dynamics, RowMarket
@@ -93,7 +94,8 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
         fail(None, "underlying", "required column is missing (positions priced off a market "
                                  "name their underlying)")
     cells = {name: _text(raw, name) for name in ("underlying", "expiry", "maturity",
-                                                 "fixing_dates", "fixings", "model")}
+                                                 "fixing_dates", "fixings", "model",
+                                                 "exercise_grid")}
     given = {name: _text(raw, name) for name in OVERRIDABLE}
     filled = raw.copy()
     for name in ("maturity", "model", "fixings"):
@@ -107,6 +109,9 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
         und = _underlying(market, cell["underlying"], lambda column, rule: fail(p, column, rule))
         maturity, times = _dated(market, cell, instrument[p] in DATED_INSTRUMENTS,
                                  lambda column, rule: fail(p, column, rule))
+        if (times is not None and instrument[p] == "american"
+                and cell["exercise_grid"].lower() != "fixings"):
+            times = exercise_times(times)
         row_times.append(times)
         at = filled.index[p]
         if cell["expiry"]:
@@ -261,6 +266,20 @@ def _row_market(market: Market, und, row, own: tuple, times: tuple | None,
     if row.instrument == "american":
         times = _with_dividend_dates(times, dynamics)
     return RowMarket(dynamics, times, used)
+
+
+def exercise_times(times: tuple) -> tuple:
+    """An american row's exercise grid from its ``fixing_dates`` (a hint, as ``fixings`` is:
+    :func:`greeks.instruments.exercise_fixings`; unless its ``exercise_grid`` is
+    ``fixings``): each interval Δ from the date before (the valuation date first) cut into
+    max(1, ⌈252 Δ⌉) equal steps, at least daily."""
+    out, before = [], 0.0
+    for time in times:
+        steps = max(1, math.ceil(FIXINGS_PER_YEAR * (time - before) - 1e-9))
+        out.extend(before + (time - before) * k / steps for k in range(1, steps))
+        out.append(time)
+        before = time
+    return tuple(out)
 
 
 CUM = 1e-7  # years before an ex-date of the exercise date that sees the price before the drop
