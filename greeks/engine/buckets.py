@@ -34,30 +34,35 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from greeks import streams
+from greeks import exercise, streams
 from greeks.engine.methods import Family
 from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.run import pilot_paths
 from greeks.market.factors import UNITS
 from greeks.models import adapter
+from greeks.sensitivities import RHO, THETA
 from greeks.stats import Moments
 
 
-def _paths(group, seed, chunk, count, theta):
-    """The chunk's paths from the main run's stream ``chunk``, in antithetic pairs, as the
-    model's bucket rows read them (:meth:`greeks.models.base.Model.bucket_paths`)."""
+def _samples(group, rows, seed, chunk, count, theta):
+    """Per row, (g, h) on the chunk's paths from the main run's stream ``chunk``, in
+    antithetic pairs: the bucket rows' ``sample`` on the model's paths
+    (:meth:`greeks.models.base.Model.bucket_paths`), or an exercise group's
+    (:meth:`greeks.models.base.Model.exercise_bucket_samples`)."""
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
-    rng = np.random.Generator(np.random.PCG64(stream))
-    return adapter(group.model).bucket_paths(group, rng, count, theta)
+    model = adapter(group.model)
+    if group.method is Family.EXERCISE:
+        return model.exercise_bucket_samples(group, rows, stream, count)
+    paths = model.bucket_paths(group, np.random.Generator(np.random.PCG64(stream)), count,
+                               theta)
+    return [row.sample(paths, group, j) for j, row in enumerate(rows)]
 
 
 def _pairs(group, rows, seed: int, chunk: int, count: int, theta: bool):
     """Per row of the group: (row, g, h) on one chunk's paths, averaged over antithetic
-    pairs (the bucket row's ``sample``)."""
-    paths = _paths(group, seed, chunk, count, theta)
+    pairs (:func:`_samples`)."""
     half = count // 2
-    for j, row in enumerate(rows):
-        g, h = row.sample(paths, group, j)
+    for row, (g, h) in zip(rows, _samples(group, rows, seed, chunk, count, theta)):
         yield (row, 0.5 * (g[:, :half] + g[:, half:2 * half]),
                0.5 * (h[:, :half] + h[:, half:2 * half]))
 
@@ -102,7 +107,7 @@ def _bucket_chunk(group, seed: int, chunk: int, count: int, rows, theta, beta, w
 def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
                      threads: int | None = None, weight: np.ndarray | None = None,
                      slot: np.ndarray | None = None, scheduler: str = "local",
-                     theta: bool = True):
+                     theta: bool = True, exercised: bool = True):
     """Per row and factor of the dated rows: ``(rows, aggregates)``.  ``rows``: a list of
     (frame position, label, kind, mean, se) per 1.00 of the factor and unit of quantity;
     ``aggregates``: {(slot, label, kind): (mean, se)} of Σ weight · estimate over the rows
@@ -110,16 +115,23 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
     containing every row).  ``weight`` defaults to the quantity.  The pilot's and the
     main run's chunks run as chunk jobs on ``scheduler`` with ``threads``
     (:func:`greeks.engine.scheduler.completed`), merged in chunk order.  Without ``theta``
-    a model whose theta takes paths of its own (Heston's) leaves it out (NaN)."""
+    a model whose theta takes paths of its own (Heston's) leaves it out (NaN).  American and
+    bermudan rows of a model with ``exercise_buckets`` (GBM's) are among them unless not
+    ``exercised``; those of other models are left out."""
     from greeks.engine.scheduler import in_order
 
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
     slot = np.full(len(frame), -1) if slot is None else np.asarray(slot)
     groups = [replace(g, antithetic=True) for g in plan_groups(frame, method="auto", plain=False)
-              if g.market is not None and adapter(g.model).buckets
-              and g.method is not Family.EXERCISE]  # a policy's value: no path weights
+              if g.market is not None and (
+                  adapter(g.model).exercise_buckets and exercised if g.method is Family.EXERCISE
+                  else adapter(g.model).buckets)]
+    groups = [exercise.prepare(g.with_extra(np.array([THETA, RHO])), seed)
+              if g.method is Family.EXERCISE else g for g in groups]
     ids = frame["id"].to_numpy()
-    plans = [[adapter(g.model).bucket_row(g, j, frame, market) for j in range(g.n_rows)]
+    plans = [adapter(g.model).exercise_bucket_rows(g, frame, market)
+             if g.method is Family.EXERCISE else
+             [adapter(g.model).bucket_row(g, j, frame, market) for j in range(g.n_rows)]
              for g in groups]
     counts = [paths_of(paths, g, ids, False) for g in groups]
     run = dict(threads=threads, scheduler=scheduler)

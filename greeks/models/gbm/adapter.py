@@ -301,6 +301,22 @@ class GBM(Model):
 
         return bucket_paths(group, rng, count)
 
+    exercise_buckets = True
+
+    def exercise_bucket_rows(self, group, frame, market):
+        """:class:`greeks.models.gbm.exercise_buckets.ExerciseBucketRow` of each row, on the
+        group's moved markets (:func:`~greeks.models.gbm.exercise_buckets.move_sets`)."""
+        from greeks.models.gbm.exercise_buckets import ExerciseBucketRow, move_sets
+
+        moves = move_sets(group)
+        return [ExerciseBucketRow(group, j, frame, market, moves) for j in range(group.n_rows)]
+
+    def exercise_bucket_samples(self, group, rows, stream, count):
+        """:func:`greeks.models.gbm.exercise_buckets.bucket_samples`."""
+        from greeks.models.gbm.exercise_buckets import bucket_samples
+
+        return bucket_samples(group, rows, stream, count)
+
     def hedges_exercise(self, group, paths):
         """Flat rows (:class:`BrownianPaths`: e^{−(r−q)t} S_t an exact martingale on the
         exact steps), and rows off a market without cash dividends (S_t/G(t) one)."""
