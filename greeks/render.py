@@ -344,5 +344,5 @@ def print_buckets(table, console: Console | None = None) -> None:
 
 def bucketless(ids) -> str:
     """The note on the positions a bucket report leaves out."""
-    return (f"left out: {named(ids)} (american and bermudan rows have no bucketed Greeks "
-            "yet)")
+    return (f"left out: {named(ids)} (american and bermudan rows under Heston, or priced "
+            "without the market, have no bucketed Greeks)")
