@@ -66,9 +66,11 @@ from numba import njit
 
 from greeks import exercise, payoffs
 from greeks.engine.dated import dated_grid
+from greeks.exercise_hedge import HEDGE_EVERY, NORMAL_TABLE, moved_hedges
 from greeks.market.factors import DAY, date_label, unit_derivatives
 from greeks.market.volatility import VolCurve
 from greeks.models.gbm import dated
+from greeks.models.gbm.adapter import market_hedge_weights
 from greeks.models.gbm.analytic import black_scholes
 from greeks.models.gbm.buckets import row_names, with_parallel
 
@@ -246,6 +248,7 @@ class ExerciseBucketRow:
         self.control[:self.rates] = np.nan
         self.rho_coef = float(group.exercise_coef[j, exercise.CONTROLLED_ROWS.index(7)])
         self.rho_means = np.nan_to_num(self.lr_means[:self.rates])
+        self.hedge_coef = float(group.hedge_coef[j, exercise.HEDGED_ROWS.index(2)])
 
     def parallel(self, r):
         """``r`` with the parallel shifts (sums of their buckets' rows) inserted before
@@ -307,7 +310,7 @@ def bucket_samples(group, rows, stream, count: int) -> list:
             n = columns.size
             y = np.empty((len(MOVES), count))
             ends = np.empty_like(y)
-            stops = np.empty(count, dtype=np.int64)
+            stops = np.empty((len(MOVES), count), dtype=np.int64)
             for m, paths in enumerate(moved):
                 policy = spec.policy.copy()
                 policy[j, 0, :n] = policies[m]
@@ -315,9 +318,16 @@ def bucket_samples(group, rows, stream, count: int) -> list:
                 hold[j, :, :n] = holds[m]
                 payoffs.stopped_payoffs(paths, state, columns, discounts,
                                         spec._replace(policy=policy, hold=hold), j, 0, y[m],
-                                        stops)
+                                        stops[m])
                 ends[m] = discounts[-1] * np.maximum(
                     spec.omega[j] * (paths[:, columns[-1]] - spec.strike[j]), 0.0)
             g[at] = payoffs.extrapolated_difference(y[0] - y[1], y[2] - y[3], step)
+            if key[0] == "vol" and not market.cash.any():  # the parallel vega's hedge
+                hedge = np.empty(count)
+                moved_hedges(np.stack(moved), state, columns, stops, spec.omega[j],
+                             group.spot, step,
+                             market_hedge_weights(market, columns, float(spec.strike[j])),
+                             HEDGE_EVERY, NORMAL_TABLE, hedge)
+                g[at] -= row.hedge_coef * hedge
             h[at] = payoffs.extrapolated_difference(ends[0] - ends[1], ends[2] - ends[3], step)
     return out
