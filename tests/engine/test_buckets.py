@@ -573,3 +573,12 @@ def test_report_buckets_holds_gbm_exercise_rows_and_names_the_heston_ones_it_lea
         assert {"rate:USD:parallel", "theta:SPX"} <= factors, factors
         assert any(f.startswith("vol:SPX:") for f in factors), factors
     assert "ham" not in set(table["position"])
+
+
+def test_an_estimate_exact_on_every_path_shows_its_se_as_zero():
+    """A bucket that is its control's closed form on every path (a bermudan call never
+    exercised early) has an SE at rounding level: shown as 0, not as twenty digits."""
+    from greeks.render import plus_minus
+
+    assert plus_minus(1594.9207081803538, 2.3e-15) == "1594.92 ± 0"
+    assert plus_minus(27.70123, 0.16) == "27.70 ± 0.16"
