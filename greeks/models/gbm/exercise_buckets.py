@@ -67,7 +67,7 @@ from numba import njit
 from greeks import exercise, payoffs
 from greeks.engine.dated import dated_grid
 from greeks.exercise_hedge import HEDGE_EVERY, NORMAL_TABLE, moved_hedges
-from greeks.market.factors import DAY, date_label, unit_derivatives
+from greeks.market.factors import DAY, date_label, stopped_factors
 from greeks.market.volatility import VolCurve
 from greeks.models.gbm import dated
 from greeks.models.gbm.adapter import market_hedge_weights
@@ -168,47 +168,18 @@ class ExerciseBucketRow:
         index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
         maturity = float(group.maturity[j])
         times = group.times
-        variance = np.diff(group.market.clock, prepend=0.0)
         kind = "call" if spec.omega[j] > 0 else "put"
-        cash = bool(dynamics.cash_dividends(maturity))
-        if cash:
-            bs = None
-        else:
+        slope = price = np.nan  # ∂C/∂log G(T) and C: none with a cash dividend before T
+        if not dynamics.cash_dividends(maturity):
             r, q, sigma = dynamics.equivalent(maturity)
             bs = black_scholes(kind, dynamics.spot, spec.strike[j], maturity, r, sigma, q)
-        labels, kinds, drift, discount, means, parallel = [], [], [], [], [], []
-
-        def add(label, kind_, b, c, beta_end):
-            labels.append(label)
-            kinds.append(kind_)
-            drift.append(b / variance)
-            discount.append(c)
-            means.append(np.nan if bs is None else
-                         beta_end * dynamics.spot * bs.delta - c[index[-1]] * bs.price)
-
-        def curve_factors(curve, kind_, name, sign, discounting):
-            start = len(labels)
-            phi = unit_derivatives(curve, times)
-            for n in range(phi.shape[0]):
-                node = date_label(valuation, curve.times[n]) if curve.times else "flat"
-                add(f"{kind_}:{name}:{node}", kind_, sign * np.diff(phi[n], prepend=0.0),
-                    phi[n] if discounting else np.zeros(times.size), sign * phi[n, index[-1]])
-            if len(labels) - start > 1:
-                parallel.append((f"{kind_}:{name}:parallel", kind_,
-                                 list(range(start, len(labels)))))
-
-        curve_factors(dynamics.rate, "rate", names["curve"], 1.0, True)
-        self.rates = len(labels)
-        curve_factors(dynamics.dividend_yield, "yield",
-                      und if not names["own_yield"] else f"{und}/own", -1.0, False)
-        for d in dynamics.dividends:
-            if d.proportional and d.time <= maturity:
-                step = np.where((np.concatenate(([0.0], times[:-1])) < d.time)
-                                & (times >= d.time), -1.0 / (1.0 - d.value), 0.0)
-                add(f"dividend:{und}:{date_label(valuation, d.time)}", "dividend_yield", step,
-                    np.zeros(times.size), float(step.sum()))
-        self.drift, self.discount = np.array(drift), np.array(discount)
-        self.lr_means = np.array(means)
+            slope, price = dynamics.spot * bs.delta, bs.price
+        factors = stopped_factors(dynamics, times, int(index[-1]), names, slope, price)
+        labels, kinds, means = list(factors.labels), list(factors.kinds), list(factors.mean)
+        parallel = list(factors.parallel)
+        self.rates = factors.rates
+        self.drift = factors.drift / np.diff(group.market.clock, prepend=0.0)
+        self.discount, self.lr_means = factors.discount, factors.mean
         # the moved markets: vol nodes that move w before expiry, cash dividends before it
         self.moves, self.grids = {}, {}
         sigma = model.vega_sigma(group.params)
