@@ -352,5 +352,5 @@ def print_buckets(table, console: Console | None = None) -> None:
 
 def bucketless(ids) -> str:
     """The note on the positions a bucket report leaves out."""
-    return (f"left out: {named(ids)} (american and bermudan rows under Heston, or priced "
+    return (f"left out: {named(ids)} (american and bermudan rows of their model, or priced "
             "without the market, have no bucketed Greeks)")

@@ -481,9 +481,10 @@ def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int
     ``yield:SPX:flat``, ``dividend:AAPL:2027-05-10``, ``…:parallel``, ``theta:SPX``),
     ``unit``, ``value``, ``se``.  A position's values are per quantity × multiplier;
     ``threads`` and ``scheduler`` run the chunks, as in :func:`greeks.price_portfolio`.
-    American and bermudan rows of GBM get theirs under their exercise policy
-    (:mod:`greeks.models.gbm.exercise_buckets`); Heston's have none: they are left out, their
-    ids in ``attrs["left_out"]``."""
+    American and bermudan rows get theirs under their exercise policy
+    (:mod:`greeks.models.gbm.exercise_buckets`, :mod:`greeks.models.heston.exercise_buckets`);
+    those of a model without (``exercise_buckets``) are left out, their ids in
+    ``attrs["left_out"]``."""
     from greeks.engine.buckets import bucket_table
     from greeks.market import load_market
 

@@ -6,7 +6,12 @@ Heston rows the carry buckets, european and asian pathwise, digital and barrier 
 carry's likelihood-ratio score (:class:`greeks.market.factors.CarryFactors`), each cash
 dividend by the score of its post-drop price, and theta on
 the chain re-run a day later on the same random numbers (:mod:`greeks.models.heston.buckets`);
-each with its standard error.
+for american and bermudan rows, under their fixed exercise policy on the main run's exercise
+paths (the exercise group prepared as the engine's, :func:`greeks.exercise.prepare`), the
+rate, yield and proportional-dividend buckets split from the rho column's likelihood ratio,
+under GBM vol nodes and cash dividends by differences with the policy re-solved, and theta
+the theta column (:mod:`greeks.models.gbm.exercise_buckets`,
+:mod:`greeks.models.heston.exercise_buckets`); each with its standard error.
 
 Paths.  Each dated group is simulated from the main run's streams (chunk c of the main
 run draws from ``streams.MAIN + c``, the same spawn words; antithetic pairs), so the
@@ -116,8 +121,8 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
     main run's chunks run as chunk jobs on ``scheduler`` with ``threads``
     (:func:`greeks.engine.scheduler.completed`), merged in chunk order.  Without ``theta``
     a model whose theta takes paths of its own (Heston's) leaves it out (NaN).  American and
-    bermudan rows of a model with ``exercise_buckets`` (GBM's) are among them unless not
-    ``exercised``; those of other models are left out."""
+    bermudan rows of a model with ``exercise_buckets`` (GBM's, Heston's) are among them
+    unless not ``exercised``; those of other models are left out."""
     from greeks.engine.scheduler import in_order
 
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)

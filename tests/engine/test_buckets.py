@@ -546,11 +546,10 @@ def test_a_subtotal_lacks_rho_only_where_a_row_in_it_does():
     assert report.loc[["NDX", "TOTAL"], "rho_per_bp"].isna().all()
 
 
-def test_report_buckets_holds_gbm_exercise_rows_and_names_the_heston_ones_it_leaves_out(
-        tmp_path):
-    """American and bermudan GBM rows get buckets (they used to be left out); a Heston
-    american row has none: the table leaves it out and says so, on stderr and in its
-    caption, naming it."""
+def test_report_buckets_holds_the_exercise_rows(tmp_path):
+    """American and bermudan rows, GBM and Heston, get buckets (they used to be left out,
+    named in a note): the table holds their rate, theta and (GBM) vol buckets, and no row is
+    left out."""
     spec = copy.deepcopy(SPEC)
     spec["underlyings"]["NDX"] = {"spot": 100.0, "curve": "USD", "heston": HESTON}
     market = tmp_path / "market.json"
@@ -565,14 +564,12 @@ def test_report_buckets_holds_gbm_exercise_rows_and_names_the_heston_ones_it_lea
                                        "--buckets", "--paths", "2000", "--threads", "1",
                                        "--format", "csv"])
     assert result.exit_code == 0, result.output
-    note = [line for line in result.stderr.splitlines() if line.startswith("Note: ")]
-    assert len(note) == 1 and "ham" in note[0] and "am," not in note[0], note
+    assert "left out" not in result.stderr
     table = pd.read_csv(io.StringIO(result.stdout))
-    for position in ("am", "berm"):
+    for position, und in (("am", "SPX"), ("berm", "SPX"), ("ham", "NDX")):
         factors = set(table.loc[table["position"] == position, "factor"])
-        assert {"rate:USD:parallel", "theta:SPX"} <= factors, factors
-        assert any(f.startswith("vol:SPX:") for f in factors), factors
-    assert "ham" not in set(table["position"])
+        assert {"rate:USD:parallel", f"theta:{und}"} <= factors, factors
+        assert und == "NDX" or any(f.startswith("vol:SPX:") for f in factors), factors
 
 
 def test_an_estimate_exact_on_every_path_shows_its_se_as_zero():

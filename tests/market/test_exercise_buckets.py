@@ -128,3 +128,67 @@ def test_exercise_buckets_add_up_to_the_parallel_greeks_and_reverse_bit_identica
         assert abs(vega - columns.mean[j, 2]) <= k * np.hypot(vega_se, columns.se[j, 2])
     reversed_ = _buckets(frame.iloc[::-1].reset_index(drop=True), n, s)
     assert reversed_ == found
+
+
+HESTON_MARKET = {"valuation_date": "2027-03-01",
+                 "curves": {"USD": {"dates": ["2027-06-01", "2027-12-01"],
+                                    "zero_rates": [0.03, 0.05]}},
+                 "underlyings": {"H": {"spot": 100.0, "curve": "USD", "dividend_yield": 0.01,
+                                       "heston": {"v0": 0.04, "kappa": 1.5, "theta": 0.05,
+                                                  "xi": 0.5, "rho": -0.6}}}}
+HESTON_BOOK = pd.DataFrame([dict(id="HP", instrument="american", option_type="put",
+                                 strike=100.0, expiry="2027-09-01", underlying="H",
+                                 quantity=1.0)])
+
+
+def _heston_buckets(frame, n, s, market=HESTON_MARKET):
+    rows, _ = bucket_estimates(frame, load_market(market), n, s)
+    return {label: (mean, se) for _, label, _, mean, se in rows}
+
+
+@pytest.mark.slow  # about 15 s: the ADI solver's 8 re-solves and the chains
+def test_heston_exercise_buckets_match_central_differences_of_the_adi_solver():
+    """A Heston american put's rate, yield and theta buckets against the ADI solver's
+    central differences with the market node bumped (theta: its value a day later less
+    today's), within the same allowances plus k SE."""
+    def price(market):
+        return float(greeks.analytic_prices(HESTON_BOOK, market=market)["price"].iat[0])
+
+    def bumped(path, shift):
+        market = copy.deepcopy(HESTON_MARKET)
+        place = market
+        for key in path[:-1]:
+            place = place[key]
+        place[path[-1]] += shift
+        return market
+
+    nodes = {f"rate:USD:{date}": ("rate", ["curves", "USD", "zero_rates", j])
+             for j, date in enumerate(HESTON_MARKET["curves"]["USD"]["dates"])}
+    nodes["yield:H:flat"] = ("yield", ["underlyings", "H", "dividend_yield"])
+    references = {label: (kind, (price(bumped(path, 1e-3)) - price(bumped(path, -1e-3))) / 2e-3)
+                  for label, (kind, path) in nodes.items()}
+    later = copy.deepcopy(HESTON_MARKET)
+    later["valuation_date"] = "2027-03-02"
+    references["theta:H"] = ("theta", price(later) - price(HESTON_MARKET))
+    found = _heston_buckets(load_positions(HESTON_BOOK, load_market(HESTON_MARKET)), 20_000,
+                            seed(93))
+    k = k_for(len(references))
+    for label, (kind, reference) in references.items():
+        mean, se = found[label]
+        assert_within_allowance({label: mean, f"{label}_se": se}, {label: reference},
+                                {label: ALLOWANCE[kind]}, k)
+
+
+@pytest.mark.parametrize("xi", [0.5, 0.3])
+def test_heston_exercise_rate_buckets_add_up_to_the_rho_column(xi):
+    """Under Heston too the rate buckets' sum is the rho column and theta the theta column
+    per day: pathwise where the chain can stay at zero variance over a step (ξ = 0.5), by
+    the likelihood ratio on the log-price increments where it cannot (ξ = 0.3)."""
+    market = copy.deepcopy(HESTON_MARKET)
+    market["underlyings"]["H"]["heston"]["xi"] = xi
+    frame = load_positions(HESTON_BOOK, load_market(market))
+    n, s = 2_000, seed(94)
+    found = _heston_buckets(frame, n, s, market)
+    columns = engine.simulate(frame, n, s, extra=("theta", "rho"))
+    assert np.isclose(found["rate:USD:parallel"][0], columns.mean[0, 4], rtol=1e-9, atol=0.0)
+    assert np.isclose(365.0 * found["theta:H"][0], columns.mean[0, 3], rtol=1e-9, atol=0.0)
