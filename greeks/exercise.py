@@ -603,6 +603,32 @@ def controlled_values(group, paths, j: int) -> np.ndarray:
     return values
 
 
+def stopped_factor_samples(group, j: int, s, state, columns, discounts, weights_at,
+                           rates: int, rate_means: np.ndarray):
+    """(g, h) (F × paths) of row j's carry factors under its fixed policy (the bucket rows of
+    :mod:`greeks.models.gbm.exercise_buckets`, :mod:`greeks.models.heston.exercise_buckets`):
+    g = 2 Y W(τ) − Y' W(τ') (Y W(τ) without a Richardson partner), Y the discounted payoff at
+    the exercise date τ under the policy on the prices ``s`` (its ``state``, ``columns`` and
+    ``discounts``: :func:`row_dates`), h the European option's DF(T) h(S_T) W(T), W(t) the
+    factors' weights at stored column t, ``weights_at(cols)`` (F × paths; 0 where a column is
+    −1).  The first ``rates`` factors (the rate nodes) are controlled here with the rho
+    column's coefficient and their means ``rate_means``, so that their sum is the rho column
+    path by path; their h is 0."""
+    spec = group.payoff
+    count = s.shape[0]
+    y, stops = np.empty(count), np.empty(count, dtype=np.int64)
+    g = 0.0
+    for policy, factor in ((0, 2.0), (1, -1.0)) if spec.richardson[j] else ((0, 1.0),):
+        payoffs.stopped_payoffs(s, state, columns, discounts, spec, j, policy, y, stops)
+        g = g + factor * y * weights_at(np.where(stops >= 0, columns[stops], -1))
+    ends = discounts[-1] * np.maximum(spec.omega[j] * (s[:, columns[-1]] - spec.strike[j]), 0.0)
+    h = ends * weights_at(np.full(count, columns[-1]))
+    coef = group.exercise_coef[j, CONTROLLED_ROWS.index(7)]
+    g[:rates] -= coef * (h[:rates] - np.nan_to_num(rate_means)[:, None])
+    h[:rates] = 0.0
+    return g, h
+
+
 def run_chunk(group, stream, n_paths: int) -> np.ndarray:
     """One chunk of an exercise group: (rows + totals, 3 + extras + 2, 2) (mean, M2) of
     price, delta, vega, the further Greeks (gamma, theta, rho), and the two exercise statistics,

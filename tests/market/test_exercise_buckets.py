@@ -24,6 +24,7 @@ from greeks import engine
 from greeks.engine.buckets import bucket_estimates
 from greeks.market import load_market
 from greeks.report import load_positions
+from tests.engine.test_buckets import bumped, later
 
 MARKET = {"valuation_date": "2027-03-01",
           "curves": {"USD": {"dates": ["2027-06-01", "2027-12-01"], "zero_rates": [0.03, 0.05]}},
@@ -50,15 +51,6 @@ def _price(market, row):
     return float(greeks.analytic_prices(BOOK[BOOK["id"] == row], market=market)["price"].iat[0])
 
 
-def _bumped(path, shift):
-    market = copy.deepcopy(MARKET)
-    place = market
-    for key in path[:-1]:
-        place = place[key]
-    place[path[-1]] += shift
-    return market
-
-
 def _references(row: str, underlying: str) -> dict:
     """Each bucket's reference of ``row``: the solver's central difference with the node
     bumped (per 1.00 of it), theta the value a day later (the node dates kept) less today's."""
@@ -76,11 +68,9 @@ def _references(row: str, underlying: str) -> dict:
     out = {}
     for label, (kind, path) in nodes.items():
         e = BUMP[kind]
-        out[label] = (kind, (_price(_bumped(path, e), row) - _price(_bumped(path, -e), row))
-                      / (2.0 * e))
-    later = copy.deepcopy(MARKET)
-    later["valuation_date"] = "2027-03-02"
-    out[f"theta:{underlying}"] = ("theta", _price(later, row) - _price(MARKET, row))
+        out[label] = (kind, (_price(bumped(MARKET, path, e), row)
+                             - _price(bumped(MARKET, path, -e), row)) / (2.0 * e))
+    out[f"theta:{underlying}"] = ("theta", _price(later(MARKET), row) - _price(MARKET, row))
     return out
 
 
@@ -154,22 +144,13 @@ def test_heston_exercise_buckets_match_central_differences_of_the_adi_solver():
     def price(market):
         return float(greeks.analytic_prices(HESTON_BOOK, market=market)["price"].iat[0])
 
-    def bumped(path, shift):
-        market = copy.deepcopy(HESTON_MARKET)
-        place = market
-        for key in path[:-1]:
-            place = place[key]
-        place[path[-1]] += shift
-        return market
-
     nodes = {f"rate:USD:{date}": ("rate", ["curves", "USD", "zero_rates", j])
              for j, date in enumerate(HESTON_MARKET["curves"]["USD"]["dates"])}
     nodes["yield:H:flat"] = ("yield", ["underlyings", "H", "dividend_yield"])
-    references = {label: (kind, (price(bumped(path, 1e-3)) - price(bumped(path, -1e-3))) / 2e-3)
+    references = {label: (kind, (price(bumped(HESTON_MARKET, path, 1e-3))
+                                 - price(bumped(HESTON_MARKET, path, -1e-3))) / 2e-3)
                   for label, (kind, path) in nodes.items()}
-    later = copy.deepcopy(HESTON_MARKET)
-    later["valuation_date"] = "2027-03-02"
-    references["theta:H"] = ("theta", price(later) - price(HESTON_MARKET))
+    references["theta:H"] = ("theta", price(later(HESTON_MARKET)) - price(HESTON_MARKET))
     found = _heston_buckets(load_positions(HESTON_BOOK, load_market(HESTON_MARKET)), 20_000,
                             seed(93))
     k = k_for(len(references))

@@ -221,12 +221,10 @@ class ExerciseBucketRow:
         self.parallel_sets = parallel
         self.labels = labels + [p[0] for p in parallel] + [f"theta:{und}"]
         self.kinds = kinds + [p[1] for p in parallel] + ["theta"]
-        # the rate nodes are controlled in the sample with the rho column's β; theta is
-        # the column's, controlled
+        # the rate nodes are controlled in the sample with the rho column's β
+        # (greeks.exercise.stopped_factor_samples); theta is the column's, controlled
         self.control = np.array(means + [np.nan])
         self.control[:self.rates] = np.nan
-        self.rho_coef = float(group.exercise_coef[j, exercise.CONTROLLED_ROWS.index(7)])
-        self.rho_means = np.nan_to_num(self.lr_means[:self.rates])
         self.hedge_coef = float(group.hedge_coef[j, exercise.HEDGED_ROWS.index(2)])
 
     def parallel(self, r):
@@ -261,21 +259,16 @@ def bucket_samples(group, rows, stream, count: int) -> list:
         if row.immediate:
             continue
         columns, _, discounts = exercise.row_dates(group, group.date_index, j)
-        y, stops = np.empty(count), np.empty(count, dtype=np.int64)
-        scores = np.empty((row.drift.shape[0], count))
-        lr = np.zeros_like(scores)
-        for policy, factor in ((0, 2.0), (1, -1.0)) if spec.richardson[j] else ((0, 1.0),):
-            payoffs.stopped_payoffs(s, state, columns, discounts, spec, j, policy, y, stops)
-            stopped_scores(w, row.drift, row.discount, np.where(stops >= 0, columns[stops], -1),
-                           scores)
-            lr += factor * y * scores
-        ends = discounts[-1] * np.maximum(spec.omega[j] * (s[:, columns[-1]] - spec.strike[j]),
-                                          0.0)
-        stopped_scores(w, row.drift, row.discount, np.full(count, columns[-1]), scores)
-        european = ends * scores
-        n = row.rates
-        g[:n] = lr[:n] - row.rho_coef * (european[:n] - row.rho_means[:, None])
-        g[n:len(lr)], h[n:len(lr)] = lr[n:], european[n:]
+
+        def weights_at(cols, row=row):
+            scores = np.empty((row.drift.shape[0], count))
+            stopped_scores(w, row.drift, row.discount, cols, scores)
+            return scores
+
+        lr = slice(0, row.drift.shape[0])
+        g[lr], h[lr] = exercise.stopped_factor_samples(group, j, s, state, columns, discounts,
+                                                       weights_at, row.rates,
+                                                       row.lr_means[:row.rates])
     del engine_paths
     for key in sorted({key for row in rows for key in row.moves}):
         grids = next(row.grids[key] for row in rows if key in row.moves)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from greeks import exercise, payoffs
+from greeks import exercise
 from greeks.market.factors import DAY, stopped_factors
 from greeks.models.gbm.buckets import row_names, with_parallel
 from greeks.models.heston import exercise_carry
@@ -63,7 +63,6 @@ class ExerciseBucketRow:
         self.kinds = f.kinds + [p[1] for p in f.parallel] + ["theta"]
         self.control = np.append(f.mean, np.nan)
         self.control[:f.rates] = np.nan  # controlled in the sample with the rho column's β
-        self.rho_coef = float(group.exercise_coef[j, exercise.CONTROLLED_ROWS.index(7)])
 
     def parallel(self, r):
         """``r`` with the parallel shifts inserted before theta."""
@@ -111,19 +110,12 @@ def bucket_samples(group, rows, stream, count: int) -> list:
             continue
         columns, _, discounts = exercise.row_dates(group, paths.columns, j)
         weights = _weights(group, chain, paths.s, row.factors, float(spec.strike[j]))
-        y, stops = np.empty(count), np.empty(count, dtype=np.int64)
         every = np.arange(count)
-        estimate = np.zeros((weights.shape[0], count))
-        for policy, factor in ((0, 2.0), (1, -1.0)) if spec.richardson[j] else ((0, 1.0),):
-            payoffs.stopped_payoffs(paths.s, paths.state, columns, discounts, spec, j, policy,
-                                    y, stops)
-            stopped = np.where(stops >= 0, weights[:, every, columns[stops]], 0.0)
-            estimate += factor * y * stopped
-        ends = discounts[-1] * np.maximum(
-            spec.omega[j] * (paths.s[:, columns[-1]] - spec.strike[j]), 0.0)
-        european = ends * weights[:, :, columns[-1]]
-        n = row.factors.rates
-        means = np.nan_to_num(row.factors.mean[:n])
-        g[:n] = estimate[:n] - row.rho_coef * (european[:n] - means[:, None])
-        g[n:-1], h[n:-1] = estimate[n:], european[n:]
+
+        def weights_at(cols, weights=weights):
+            return np.where(cols >= 0, weights[:, every, cols], 0.0)
+
+        g[:-1], h[:-1] = exercise.stopped_factor_samples(
+            group, j, paths.s, paths.state, columns, discounts, weights_at, row.factors.rates,
+            row.factors.mean[:row.factors.rates])
     return out
