@@ -131,6 +131,7 @@ import numpy as np
 from numba import njit
 
 from greeks import exercise_regression, payoffs, sensitivities, streams
+from greeks.market.factors import DAY
 from greeks.market.positions import dividend_dates
 from greeks.models import adapter as model_of
 from greeks.models.base import BrownianPaths
@@ -601,6 +602,15 @@ def controlled_values(group, paths, j: int) -> np.ndarray:
         values[HEDGED_ROWS[:hedges.shape[0]]] -= (
             group.hedge_coef[j, :hedges.shape[0], None] * hedges)
     return values
+
+
+def bucket_arrays(group, paths, j: int, size: int):
+    """(g, h) (``size`` × paths, zeros) of row j's bucket samples, g's last row its theta
+    per calendar day: the theta column's controlled per-path values
+    (:func:`controlled_values`) on the exercise ``paths`` times a day, 1/365."""
+    g = np.zeros((size, paths.s.shape[0]))
+    g[-1] = DAY * controlled_values(group, paths, j)[6]
+    return g, np.zeros_like(g)
 
 
 def stopped_factor_samples(group, j: int, s, state, columns, discounts, weights_at,

@@ -75,7 +75,7 @@ from numba import njit
 from greeks import exercise, payoffs
 from greeks.engine.dated import dated_grid
 from greeks.exercise_hedge import HEDGE_EVERY, NORMAL_TABLE, moved_hedges
-from greeks.market.factors import DAY, date_label, stopped_factors
+from greeks.market.factors import date_label, stopped_factors
 from greeks.market.volatility import VolCurve
 from greeks.models.gbm import dated
 from greeks.models.gbm.adapter import market_hedge_weights
@@ -252,9 +252,7 @@ def bucket_samples(group, rows, stream, count: int) -> list:
     state = np.empty((count, 0))
     for row in rows:
         j = row.j
-        g = np.zeros((len(row.control), count))
-        h = np.zeros_like(g)
-        g[-1] = DAY * exercise.controlled_values(group, engine_paths, j)[6]
+        g, h = exercise.bucket_arrays(group, engine_paths, j, len(row.control))
         out.append((g, h))
         if row.immediate:
             continue

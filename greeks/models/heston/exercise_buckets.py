@@ -33,7 +33,7 @@ from __future__ import annotations
 import numpy as np
 
 from greeks import exercise
-from greeks.market.factors import DAY, stopped_factors
+from greeks.market.factors import stopped_factors
 from greeks.models.gbm.buckets import row_names, with_parallel
 from greeks.models.heston import exercise_carry
 
@@ -102,9 +102,7 @@ def bucket_samples(group, rows, stream, count: int) -> list:
     out = []
     for row in rows:
         j = row.j
-        g = np.zeros((len(row.control), count))
-        h = np.zeros_like(g)
-        g[-1] = DAY * exercise.controlled_values(group, paths, j)[6]
+        g, h = exercise.bucket_arrays(group, paths, j, len(row.control))
         out.append((g, h))
         if row.immediate:
             continue
