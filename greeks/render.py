@@ -10,6 +10,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from greeks.stats import ROUNDING
+
 # the caption's definition of each exposure of a risk report
 EXPOSURE_UNITS = {"market_value": "q·price", "dollar_delta": "q·S0·delta",
                   "vega_per_point": "q·vega/100", "dollar_gamma": "q·S0²·gamma/100",
@@ -31,20 +33,17 @@ def overridden(ids, overrides) -> str:
     return f"; row values override the market: {named(rows)}" if rows else ""
 
 
-ROUNDING = 1e-12  # an SE below this fraction of its value is rounding (plus_minus)
-
-
 def plus_minus(value: float, se: float) -> str:
     """``value ± se`` with the SE to two significant digits and the value to match; an SE
-    at rounding level (below ``ROUNDING`` of the value: an estimate that is exact on every
-    path, e.g. a bermudan call never exercised early, its European control's closed form)
-    is shown as 0, the value to six significant digits."""
+    at rounding level (below :data:`greeks.stats.ROUNDING` of the value: an estimate exact
+    on every path, e.g. a bermudan call never exercised early, its European control's
+    closed form) is shown as 0, the value to six significant digits."""
     if not math.isfinite(value):
         return str(value)
     if not math.isfinite(se) or se <= 0:
         return f"{value:.6g} ± {se:g}"
     if se < ROUNDING * abs(value):
-        return f"{value:.6g} ± 0"
+        return f"{number(value)} ± 0"
     place = math.floor(math.log10(se)) - 1  # power of ten of the SE's second digit
     if place >= 0:
         step = 10**place

@@ -46,7 +46,7 @@ from greeks.engine.run import pilot_paths
 from greeks.market.factors import UNITS
 from greeks.models import adapter
 from greeks.sensitivities import RHO, THETA
-from greeks.stats import Moments
+from greeks.stats import ROUNDING, Moments
 
 
 def _samples(group, rows, seed, chunk, count, theta):
@@ -196,7 +196,8 @@ def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | N
     """The long table of :func:`bucket_estimates` in desk units (:data:`UNITS`): columns
     ``position`` (a row's id, a subtotal's name, or ``TOTAL``), ``factor``, ``unit``,
     ``value``, ``se``; a position's values weighted by ``weight`` (default: quantity).
-    Factors that are exactly 0 with SE 0 (nodes beyond a row's dates) are left out;
+    Factors that are exactly 0 with SE 0 (nodes beyond a row's dates), or 0 up to rounding
+    (value and SE below :data:`greeks.stats.ROUNDING` of the table's largest value), are left out;
     ``threads``, ``scheduler`` as in :func:`bucket_estimates`."""
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
     rows, aggregates = bucket_estimates(frame, market, paths, seed, threads, weight, subtotal,
@@ -214,8 +215,13 @@ def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | N
         records.append((name, label, unit, scale * mean, scale * se))
     table = pd.DataFrame.from_records(records, columns=["position", "factor", "unit", "value",
                                                         "se"])
-    # a node no path moves (beyond a row's dates): exactly 0 with SE 0, left out
-    return table[~((table["value"] == 0.0) & (table["se"] == 0.0))].reset_index(drop=True)
+    # a node no path moves (beyond a row's dates): exactly 0 with SE 0, left out; and one
+    # that is 0 up to rounding, value and SE below ROUNDING of the table's largest value (an
+    # early vol node of a bermudan call never exercised early: the European control's
+    # closed form, which the node does not move, on every path)
+    small = ROUNDING * table["value"].abs().max() if len(table) else 0.0
+    zero = (table["value"].abs() <= small) & (table["se"] <= small)
+    return table[~zero].reset_index(drop=True)
 
 
 def vega_buckets(frame: pd.DataFrame, market, paths, seed: int, threads: int | None = None,

@@ -577,5 +577,5 @@ def test_an_estimate_exact_on_every_path_shows_its_se_as_zero():
     exercised early) has an SE at rounding level: shown as 0, not as twenty digits."""
     from greeks.render import plus_minus
 
-    assert plus_minus(1594.9207081803538, 2.3e-15) == "1594.92 ± 0"
+    assert plus_minus(1594.9207081803538, 2.3e-15) == "1,594.92 ± 0"
     assert plus_minus(27.70123, 0.16) == "27.70 ± 0.16"
