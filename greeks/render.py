@@ -10,7 +10,7 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from greeks.stats import ROUNDING
+from greeks.names import ROUNDING
 
 # the caption's definition of each exposure of a risk report
 EXPOSURE_UNITS = {"market_value": "q·price", "dollar_delta": "q·S0·delta",
@@ -35,7 +35,7 @@ def overridden(ids, overrides) -> str:
 
 def plus_minus(value: float, se: float) -> str:
     """``value ± se`` with the SE to two significant digits and the value to match; an SE
-    at rounding level (below :data:`greeks.stats.ROUNDING` of the value: an estimate exact
+    at rounding level (below :data:`greeks.names.ROUNDING` of the value: an estimate exact
     on every path, e.g. a bermudan call never exercised early, its European control's
     closed form) is shown as 0, the value to six significant digits."""
     if not math.isfinite(value):

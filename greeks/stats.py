@@ -17,8 +17,6 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-ROUNDING = 1e-12  # a spread below this fraction of its scale is rounding: an exact estimate
-
 
 @njit(cache=True, nogil=True, inline="always")
 def accumulate(value, shift, total, squares):

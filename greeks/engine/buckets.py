@@ -45,8 +45,9 @@ from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.run import pilot_paths
 from greeks.market.factors import UNITS
 from greeks.models import adapter
+from greeks.names import ROUNDING
 from greeks.sensitivities import RHO, THETA
-from greeks.stats import ROUNDING, Moments
+from greeks.stats import Moments
 
 
 def _samples(group, rows, seed, chunk, count, theta):
@@ -197,7 +198,7 @@ def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | N
     ``position`` (a row's id, a subtotal's name, or ``TOTAL``), ``factor``, ``unit``,
     ``value``, ``se``; a position's values weighted by ``weight`` (default: quantity).
     Factors that are exactly 0 with SE 0 (nodes beyond a row's dates), or 0 up to rounding
-    (value and SE below :data:`greeks.stats.ROUNDING` of the table's largest value), are left out;
+    (value and SE below :data:`greeks.names.ROUNDING` of the table's largest value), are left out;
     ``threads``, ``scheduler`` as in :func:`bucket_estimates`."""
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
     rows, aggregates = bucket_estimates(frame, market, paths, seed, threads, weight, subtotal,
