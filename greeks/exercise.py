@@ -31,7 +31,7 @@ American one is first order in Δ); where the pilot's value of waiting is below 
 value at t = 0, or S0 lies beyond a solved boundary's first date (:func:`_beyond_first_boundary`),
 it is exercised at once (``spec.immediate``).  Every exercise decision also
 needs the intrinsic value to reach a lower bound of the continuation value, the forward's
-discounted intrinsic value (:func:`_holds`).  Off a market an exercise on t_i is discounted
+discounted intrinsic value (:func:`holds`).  Off a market an exercise on t_i is discounted
 by the curve's DF(t_i), and an american row's grid also holds its dividend dates
 (:func:`greeks.market.positions.dividend_dates`): each ex-date τ before maturity (the price
 just after the drop, where a put's exercise pays) and the instant
@@ -131,6 +131,7 @@ import numpy as np
 from numba import njit
 
 from greeks import exercise_regression, payoffs, sensitivities, streams
+from greeks.market.factors import DAY
 from greeks.market.positions import dividend_dates
 from greeks.models import adapter as model_of
 from greeks.models.base import BrownianPaths
@@ -187,7 +188,7 @@ def prepare(group, seed: int, first_chunk: int = 0, policy: ExercisePolicy = Exe
     model = model_of(group.model)
     spec = group.payoff
     solved = model.solves_exercise
-    group = replace(group, payoff=spec._replace(hold=_holds(group)))
+    group = replace(group, payoff=spec._replace(hold=holds(group)))
     spec = group.payoff
     pilot, draws = _pilot(group, model, seed, first_chunk, policy)
     rules = ((_policies(group, model), _tables(group, model)) if draws is None
@@ -254,7 +255,7 @@ def _joint_coefficients(values: np.ndarray, control: np.ndarray, hedge: np.ndarr
     return (float(beta[0]), float(beta[1])) if european else (0.0, float(beta[0]))
 
 
-def _holds(group) -> np.ndarray:
+def holds(group) -> np.ndarray:
     """(rows, 2, max dates): A_i, B_i of each row's lower bound ω (A_i S − B_i) of the
     discounted continuation value at date t_i (:func:`greeks.payoffs.stopping_index`).
     Holding to maturity T is worth at least the European option, whose value is at least
@@ -312,18 +313,23 @@ def _policies(group, model) -> np.ndarray:
     step = model.exercise_vol_step(group)
     sigma = model.vega_sigma(group.params)
     for j in range(group.n_rows):
-        _, times, discounts = row_dates(group, group.date_index, j)
-        n = times.size
+        n = group.date_start[j + 1] - group.date_start[j]
         for k, at_sigma in enumerate((sigma, sigma, sigma + step, sigma - step,
                                       sigma + 2 * step, sigma - 2 * step)):
             if k == 1 and not spec.richardson[j]:
                 continue
-            dates = _exercise_dates(group, j, 2 if k == 1 else 1)
-            edges = model.exercise_boundaries(group, j, at_sigma,
-                                              times[np.append(dates, n - 1)])
-            policy[j, k, :n] = solved_policy(edges, discounts, spec.omega[j], spec.strike[j],
-                                             dates)
+            policy[j, k, :n] = solved_levels(group, model, j, at_sigma, 2 if k == 1 else 1)
     return policy
+
+
+def solved_levels(group, model, j: int, sigma: float, every: int = 1) -> np.ndarray:
+    """Row j's policy levels (:func:`solved_policy`) on every ``every``-th date back from
+    maturity (:func:`_exercise_dates`) from the model's boundaries at volatility ``sigma``
+    (off a market: on the group's market, its vol curve moved in parallel by σ − σ_ref)."""
+    _, times, discounts = row_dates(group, group.date_index, j)
+    dates = _exercise_dates(group, j, every)
+    edges = model.exercise_boundaries(group, j, sigma, times[np.append(dates, times.size - 1)])
+    return solved_policy(edges, discounts, group.payoff.omega[j], group.payoff.strike[j], dates)
 
 
 def _pilot(group, model, seed: int, first_chunk: int, policy: ExercisePolicy):
@@ -583,6 +589,56 @@ def log_edges(levels: np.ndarray, discounts: np.ndarray, omega: float,
     return out
 
 
+def controlled_values(group, paths, j: int) -> np.ndarray:
+    """Row j's per-path estimators on a chunk of ``paths`` (:func:`_row_values`), each less
+    its European control's coefficient times the control less its mean, and its hedge
+    control's (mean zero) where the model has one: the values a chunk's moments are taken
+    of."""
+    values, controls, hedges = _row_values(group, paths, j)
+    controlled = CONTROLLED_ROWS[:controls.shape[0]]
+    values[controlled] -= group.exercise_coef[j][:, None] * (
+        controls - group.exercise_means[j][:, None])
+    if hedges is not None:  # mean zero: no mean to subtract
+        values[HEDGED_ROWS[:hedges.shape[0]]] -= (
+            group.hedge_coef[j, :hedges.shape[0], None] * hedges)
+    return values
+
+
+def bucket_arrays(group, paths, j: int, size: int):
+    """(g, h) (``size`` × paths, zeros) of row j's bucket samples, g's last row its theta
+    per calendar day: the theta column's controlled per-path values
+    (:func:`controlled_values`) on the exercise ``paths`` times a day, 1/365."""
+    g = np.zeros((size, paths.s.shape[0]))
+    g[-1] = DAY * controlled_values(group, paths, j)[6]
+    return g, np.zeros_like(g)
+
+
+def stopped_factor_samples(group, j: int, s, state, columns, discounts, weights_at,
+                           rates: int, rate_means: np.ndarray):
+    """(g, h) (F × paths) of row j's carry factors under its fixed policy (the bucket rows of
+    :mod:`greeks.models.gbm.exercise_buckets`, :mod:`greeks.models.heston.exercise_buckets`):
+    g = 2 Y W(τ) − Y' W(τ') (Y W(τ) without a Richardson partner), Y the discounted payoff at
+    the exercise date τ under the policy on the prices ``s`` (its ``state``, ``columns`` and
+    ``discounts``: :func:`row_dates`), h the European option's DF(T) h(S_T) W(T), W(t) the
+    factors' weights at stored column t, ``weights_at(cols)`` (F × paths; 0 where a column is
+    −1).  The first ``rates`` factors (the rate nodes) are controlled here with the rho
+    column's coefficient and their means ``rate_means``, so that their sum is the rho column
+    path by path; their h is 0."""
+    spec = group.payoff
+    count = s.shape[0]
+    y, stops = np.empty(count), np.empty(count, dtype=np.int64)
+    g = 0.0
+    for policy, factor in ((0, 2.0), (1, -1.0)) if spec.richardson[j] else ((0, 1.0),):
+        payoffs.stopped_payoffs(s, state, columns, discounts, spec, j, policy, y, stops)
+        g = g + factor * y * weights_at(np.where(stops >= 0, columns[stops], -1))
+    ends = discounts[-1] * np.maximum(spec.omega[j] * (s[:, columns[-1]] - spec.strike[j]), 0.0)
+    h = ends * weights_at(np.full(count, columns[-1]))
+    coef = group.exercise_coef[j, CONTROLLED_ROWS.index(7)]
+    g[:rates] -= coef * (h[:rates] - np.nan_to_num(rate_means)[:, None])
+    h[:rates] = 0.0
+    return g, h
+
+
 def run_chunk(group, stream, n_paths: int) -> np.ndarray:
     """One chunk of an exercise group: (rows + totals, 3 + extras + 2, 2) (mean, M2) of
     price, delta, vega, the further Greeks (gamma, theta, rho), and the two exercise statistics,
@@ -597,14 +653,7 @@ def run_chunk(group, stream, n_paths: int) -> np.ndarray:
                              np.repeat(group.extra_weight[:, None], group.extra.size, axis=1),
                              np.zeros((rows, N_STATISTICS))], axis=1)
     for j in range(rows):
-        values, controls, hedges = _row_values(group, paths, j)
-        controlled = CONTROLLED_ROWS[:controls.shape[0]]
-        values[controlled] -= group.exercise_coef[j][:, None] * (
-            controls - group.exercise_means[j][:, None])
-        if hedges is not None:  # mean zero: no mean to subtract
-            values[HEDGED_ROWS[:hedges.shape[0]]] -= (
-                group.hedge_coef[j, :hedges.shape[0], None] * hedges)
-        values = np.ascontiguousarray(values[kept])
+        values = np.ascontiguousarray(controlled_values(group, paths, j)[kept])
         unit_moments(values, units, group.antithetic, out[j])
         if group.antithetic:
             values = 0.5 * (values[:, :units] + values[:, units:2 * units])

@@ -135,6 +135,24 @@ def _stopped_hedge(s, state, p, dates, weights, v0, theta, omega, spot, stop, ev
 
 
 @njit(cache=True, nogil=True)
+def moved_hedges(moved, state, dates, stops, omega, spot, step, weights, every, table, out):
+    """The hedge control of a difference like the vega's into ``out`` (paths): Richardson's
+    difference (:func:`greeks.payoffs.extrapolated_difference`) of C_0 − C_1 and C_2 − C_3
+    at ``step``, C_m the hedge on the moved paths ``moved[m]`` (θ + step, θ − step,
+    θ + 2 step, θ − 2 step of some volatility θ, 4 × paths × stored dates) stopped at their
+    policy's stopping indices ``stops[m]``, the weights (:func:`hedge_weights`) the base
+    chain's (v = θ = 1): of mean zero whatever the weights, which are known at the start of
+    each increment."""
+    n = dates.size
+    vol = np.empty(4)
+    for p in range(moved.shape[1]):
+        for m in range(4):
+            vol[m] = _stopped_hedge(moved[m], state, p, dates, weights, 1.0, 1.0, omega, spot,
+                                    _end(stops[m, p], n), every, table)
+        out[p] = payoffs.extrapolated_difference(vol[0] - vol[1], vol[2] - vol[3], step)
+
+
+@njit(cache=True, nogil=True)
 def hedge_controls(s, state, vol_s, vol_state, dates, stops, spec, j, spot, h, vol_step, v0s,
                    theta, weights, every, table, out):
     """The hedge controls (4 × paths into ``out``) of row j's price, delta, vega and gamma

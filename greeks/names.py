@@ -34,6 +34,7 @@ GREEKS = FURTHER_GREEKS + PARAMETER_GREEKS  # the further Greeks, in canonical o
 ALL_GREEKS = "all"
 # result columns of american and bermudan rows (greeks.exercise)
 EXERCISE_STATISTICS = ("exercise_probability", "exercise_time")
+ROUNDING = 1e-12  # a spread below this fraction of its scale is rounding: an exact estimate
 # risk-report exposure of each Greek with a desk unit (greeks.report)
 DESK_UNITS = {"gamma": "dollar_gamma", "theta": "theta_per_day", "rho": "rho_per_bp"}
 

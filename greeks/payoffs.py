@@ -208,6 +208,14 @@ def _stopped(s, scale, state, p, dates, discounts, spec, j, policy):
     return discounts[i] * spec.omega[j] * (scale * s[p, dates[i]] - spec.strike[j]), i
 
 
+@njit(cache=True, nogil=True)
+def stopped_payoffs(s, state, dates, discounts, spec, j, policy, y, stops):
+    """Every path's discounted payoff ``y`` under row j's ``policy`` and the index into
+    ``dates`` of its exercise date ``stops`` (−1: none; :func:`stopping_index`)."""
+    for p in range(s.shape[0]):
+        y[p], stops[p] = _stopped(s, 1.0, state, p, dates, discounts, spec, j, policy)
+
+
 @njit(cache=True, nogil=True, inline="always")
 def extrapolated_second(near, far, shift):
     """Richardson's second derivative from the second differences ``near`` = Y(θ + δ) − 2Y(θ)

@@ -10,6 +10,8 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from greeks.names import ROUNDING
+
 # the caption's definition of each exposure of a risk report
 EXPOSURE_UNITS = {"market_value": "q·price", "dollar_delta": "q·S0·delta",
                   "vega_per_point": "q·vega/100", "dollar_gamma": "q·S0²·gamma/100",
@@ -32,11 +34,16 @@ def overridden(ids, overrides) -> str:
 
 
 def plus_minus(value: float, se: float) -> str:
-    """``value ± se`` with the SE to two significant digits and the value to match."""
+    """``value ± se`` with the SE to two significant digits and the value to match; an SE
+    at rounding level (below :data:`greeks.names.ROUNDING` of the value: an estimate exact
+    on every path, e.g. a bermudan call never exercised early, its European control's
+    closed form) is shown as 0, the value to six significant digits."""
     if not math.isfinite(value):
         return str(value)
     if not math.isfinite(se) or se <= 0:
         return f"{value:.6g} ± {se:g}"
+    if se < ROUNDING * abs(value):
+        return f"{number(value)} ± 0"
     place = math.floor(math.log10(se)) - 1  # power of ten of the SE's second digit
     if place >= 0:
         step = 10**place
@@ -344,5 +351,5 @@ def print_buckets(table, console: Console | None = None) -> None:
 
 def bucketless(ids) -> str:
     """The note on the positions a bucket report leaves out."""
-    return (f"left out: {named(ids)} (american and bermudan rows have no bucketed Greeks "
-            "yet)")
+    return (f"left out: {named(ids)} (american and bermudan rows of their model, or priced "
+            "without the market, have no bucketed Greeks)")

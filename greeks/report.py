@@ -323,14 +323,15 @@ def _dated_rates(frame, market, options, paths, subtotal, count, rates, quantity
     """Theta and rho of the rows priced off a market weighed by ``quantity``, from their
     buckets on the main run's paths (:mod:`greeks.engine.buckets`): rho the parallel shift
     of each row's rate curve, theta 365 × the one-day change; american and bermudan rows
-    NaN (they have no buckets; :func:`_exposures` takes theirs from the engine)."""
+    NaN (their buckets' theta and rho are the engine's columns, which :func:`_exposures`
+    takes from the engine)."""
     from greeks.engine.buckets import bucket_estimates
     from greeks.market import load_market
 
     market = load_market(market)
     found, aggregates = bucket_estimates(frame, market, paths, options.seed, options.threads,
                                          quantity, subtotal, options.scheduler,
-                                         theta="theta" in rates)
+                                         theta="theta" in rates, exercised=False)
     kinds, scale = {"rho": "rate", "theta": "theta"}, {"rho": 1.0, "theta": 365.0}
     out = {}
     for name in rates:
@@ -480,7 +481,9 @@ def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int
     ``yield:SPX:flat``, ``dividend:AAPL:2027-05-10``, ``…:parallel``, ``theta:SPX``),
     ``unit``, ``value``, ``se``.  A position's values are per quantity × multiplier;
     ``threads`` and ``scheduler`` run the chunks, as in :func:`greeks.price_portfolio`.
-    American and bermudan rows have no buckets: they are left out, their ids in
+    American and bermudan rows get theirs under their exercise policy
+    (:mod:`greeks.models.gbm.exercise_buckets`, :mod:`greeks.models.heston.exercise_buckets`);
+    those of a model without (``exercise_buckets``) are left out, their ids in
     ``attrs["left_out"]``."""
     from greeks.engine.buckets import bucket_table
     from greeks.market import load_market
@@ -496,8 +499,11 @@ def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int
         weight = weight * frame[MULTIPLIER].to_numpy(dtype=float)
     table = bucket_table(frame, market, options.paths, options.seed, options.threads, weight,
                          subtotal, names, options.scheduler)
+    bucketed = np.isin(frame["model"].to_numpy(dtype=object),
+                       [name for name in MODELS if adapter(name).exercise_buckets])
     table.attrs.update(seed=options.seed, paths=options.paths, by=by,
-                       left_out=frame["id"][exercise_rows(frame)].tolist())
+                       left_out=frame["id"][exercise_rows(frame)
+                                           & ~(bucketed & dated_rows(frame))].tolist())
     table.attrs["metadata"] = dict(greeks=__version__, seed=options.seed, paths=options.paths,
                                    by=",".join(by), buckets=True)
     return table

@@ -6,7 +6,12 @@ Heston rows the carry buckets, european and asian pathwise, digital and barrier 
 carry's likelihood-ratio score (:class:`greeks.market.factors.CarryFactors`), each cash
 dividend by the score of its post-drop price, and theta on
 the chain re-run a day later on the same random numbers (:mod:`greeks.models.heston.buckets`);
-each with its standard error.
+for american and bermudan rows, under their fixed exercise policy on the main run's exercise
+paths (the exercise group prepared as the engine's, :func:`greeks.exercise.prepare`), the
+rate, yield and proportional-dividend buckets split from the rho column's likelihood ratio,
+under GBM vol nodes and cash dividends by differences with the policy re-solved, and theta
+the theta column (:mod:`greeks.models.gbm.exercise_buckets`,
+:mod:`greeks.models.heston.exercise_buckets`); each with its standard error.
 
 Paths.  Each dated group is simulated from the main run's streams (chunk c of the main
 run draws from ``streams.MAIN + c``, the same spawn words; antithetic pairs), so the
@@ -34,30 +39,36 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from greeks import streams
+from greeks import exercise, streams
 from greeks.engine.methods import Family
 from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.run import pilot_paths
 from greeks.market.factors import UNITS
 from greeks.models import adapter
+from greeks.names import ROUNDING
+from greeks.sensitivities import RHO, THETA
 from greeks.stats import Moments
 
 
-def _paths(group, seed, chunk, count, theta):
-    """The chunk's paths from the main run's stream ``chunk``, in antithetic pairs, as the
-    model's bucket rows read them (:meth:`greeks.models.base.Model.bucket_paths`)."""
+def _samples(group, rows, seed, chunk, count, theta):
+    """Per row, (g, h) on the chunk's paths from the main run's stream ``chunk``, in
+    antithetic pairs: the bucket rows' ``sample`` on the model's paths
+    (:meth:`greeks.models.base.Model.bucket_paths`), or an exercise group's
+    (:meth:`greeks.models.base.Model.exercise_bucket_samples`)."""
     stream = np.random.SeedSequence(seed, spawn_key=(*group.spawn_words, chunk))
-    rng = np.random.Generator(np.random.PCG64(stream))
-    return adapter(group.model).bucket_paths(group, rng, count, theta)
+    model = adapter(group.model)
+    if group.method is Family.EXERCISE:
+        return model.exercise_bucket_samples(group, rows, stream, count)
+    paths = model.bucket_paths(group, np.random.Generator(np.random.PCG64(stream)), count,
+                               theta)
+    return [row.sample(paths, group, j) for j, row in enumerate(rows)]
 
 
 def _pairs(group, rows, seed: int, chunk: int, count: int, theta: bool):
     """Per row of the group: (row, g, h) on one chunk's paths, averaged over antithetic
-    pairs (the bucket row's ``sample``)."""
-    paths = _paths(group, seed, chunk, count, theta)
+    pairs (:func:`_samples`)."""
     half = count // 2
-    for j, row in enumerate(rows):
-        g, h = row.sample(paths, group, j)
+    for row, (g, h) in zip(rows, _samples(group, rows, seed, chunk, count, theta)):
         yield (row, 0.5 * (g[:, :half] + g[:, half:2 * half]),
                0.5 * (h[:, :half] + h[:, half:2 * half]))
 
@@ -102,7 +113,7 @@ def _bucket_chunk(group, seed: int, chunk: int, count: int, rows, theta, beta, w
 def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
                      threads: int | None = None, weight: np.ndarray | None = None,
                      slot: np.ndarray | None = None, scheduler: str = "local",
-                     theta: bool = True):
+                     theta: bool = True, exercised: bool = True):
     """Per row and factor of the dated rows: ``(rows, aggregates)``.  ``rows``: a list of
     (frame position, label, kind, mean, se) per 1.00 of the factor and unit of quantity;
     ``aggregates``: {(slot, label, kind): (mean, se)} of Σ weight · estimate over the rows
@@ -110,16 +121,23 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
     containing every row).  ``weight`` defaults to the quantity.  The pilot's and the
     main run's chunks run as chunk jobs on ``scheduler`` with ``threads``
     (:func:`greeks.engine.scheduler.completed`), merged in chunk order.  Without ``theta``
-    a model whose theta takes paths of its own (Heston's) leaves it out (NaN)."""
+    a model whose theta takes paths of its own (Heston's) leaves it out (NaN).  American and
+    bermudan rows of a model with ``exercise_buckets`` (GBM's, Heston's) are among them
+    unless not ``exercised``; those of other models are left out."""
     from greeks.engine.scheduler import in_order
 
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
     slot = np.full(len(frame), -1) if slot is None else np.asarray(slot)
     groups = [replace(g, antithetic=True) for g in plan_groups(frame, method="auto", plain=False)
-              if g.market is not None and adapter(g.model).buckets
-              and g.method is not Family.EXERCISE]  # a policy's value: no path weights
+              if g.market is not None and (
+                  adapter(g.model).exercise_buckets and exercised if g.method is Family.EXERCISE
+                  else adapter(g.model).buckets)]
+    groups = [exercise.prepare(g.with_extra(np.array([THETA, RHO])), seed)
+              if g.method is Family.EXERCISE else g for g in groups]
     ids = frame["id"].to_numpy()
-    plans = [[adapter(g.model).bucket_row(g, j, frame, market) for j in range(g.n_rows)]
+    plans = [adapter(g.model).exercise_bucket_rows(g, frame, market)
+             if g.method is Family.EXERCISE else
+             [adapter(g.model).bucket_row(g, j, frame, market) for j in range(g.n_rows)]
              for g in groups]
     counts = [paths_of(paths, g, ids, False) for g in groups]
     run = dict(threads=threads, scheduler=scheduler)
@@ -179,7 +197,8 @@ def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | N
     """The long table of :func:`bucket_estimates` in desk units (:data:`UNITS`): columns
     ``position`` (a row's id, a subtotal's name, or ``TOTAL``), ``factor``, ``unit``,
     ``value``, ``se``; a position's values weighted by ``weight`` (default: quantity).
-    Factors that are exactly 0 with SE 0 (nodes beyond a row's dates) are left out;
+    Factors that are exactly 0 with SE 0 (nodes beyond a row's dates), or 0 up to rounding
+    (value and SE below :data:`greeks.names.ROUNDING` of the table's largest value), are left out;
     ``threads``, ``scheduler`` as in :func:`bucket_estimates`."""
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
     rows, aggregates = bucket_estimates(frame, market, paths, seed, threads, weight, subtotal,
@@ -197,8 +216,13 @@ def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | N
         records.append((name, label, unit, scale * mean, scale * se))
     table = pd.DataFrame.from_records(records, columns=["position", "factor", "unit", "value",
                                                         "se"])
-    # a node no path moves (beyond a row's dates): exactly 0 with SE 0, left out
-    return table[~((table["value"] == 0.0) & (table["se"] == 0.0))].reset_index(drop=True)
+    # a node no path moves (beyond a row's dates): exactly 0 with SE 0, left out; and one
+    # that is 0 up to rounding, value and SE below ROUNDING of the table's largest value (an
+    # early vol node of a bermudan call never exercised early: the European control's
+    # closed form, which the node does not move, on every path)
+    small = ROUNDING * table["value"].abs().max() if len(table) else 0.0
+    zero = (table["value"].abs() <= small) & (table["se"] <= small)
+    return table[~zero].reset_index(drop=True)
 
 
 def vega_buckets(frame: pd.DataFrame, market, paths, seed: int, threads: int | None = None,

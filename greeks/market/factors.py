@@ -339,3 +339,64 @@ def carry_factors(dynamics: Dynamics, payoff_times: np.ndarray, maturity: float,
             control.append(linear_mean(dynamics, payoff_times, maturity, b))
     return CarryFactors(labels, kinds, np.array(beta), np.array(disc), np.array(control),
                         parallel)
+
+
+@dataclass
+class StoppedFactors:
+    """The carry factors of a payoff paid at a stopping time (american and bermudan rows:
+    :mod:`greeks.models.gbm.exercise_buckets`) on a set of columns (grid points or stored
+    dates, the payoff's dates among them): ``labels``, ``kinds``, ``drift`` (F × columns) b,
+    the change of each column's log-growth step per 1.00 of the factor, ``discount``
+    (F × columns) c(t) = −∂ log DF(t)/∂θ, ``mean`` (F,) the European option's ∂C/∂θ (NaN:
+    no control), ``parallel`` as in :class:`Factors`; the rate factors first (``rates``)."""
+
+    labels: list
+    kinds: list
+    drift: np.ndarray
+    discount: np.ndarray
+    mean: np.ndarray
+    parallel: list
+    rates: int
+
+
+def stopped_factors(dynamics: Dynamics, times: np.ndarray, end: int, names: dict,
+                    slope: float, price: float) -> StoppedFactors:
+    """The rate nodes (b = Δφ_j, c = φ_j, φ_j(t) = ∂I(t)/∂z_j: :func:`unit_derivatives`),
+    yield nodes (b = −Δφ^q_j, c = 0) and proportional dividends y at τ (b = −1/(1 − y) on
+    the column step holding τ, c = 0) up to the column ``end`` (the expiry) of columns at
+    ``times``; ``names`` as in :func:`row_factors`.  The European option depends on the
+    market through DF(T) and G(T) alone, so ∂C/∂θ = β(T) ``slope`` − c(T) ``price``, β(T) =
+    Σ b the change of log G(T), ``slope`` = ∂C/∂log G(T) (NaN: no control)."""
+    und, valuation = names["underlying"], names["valuation"]
+    labels, kinds, drift, discount, mean, parallel = [], [], [], [], [], []
+    before = np.concatenate(([0.0], times[:-1]))
+
+    def add(label, kind, b, c):
+        labels.append(label)
+        kinds.append(kind)
+        drift.append(b)
+        discount.append(c)
+        mean.append(b[:end + 1].sum() * slope - c[end] * price)
+
+    def curve_factors(curve: Curve, kind: str, name: str, sign: float, discounting: bool):
+        start = len(labels)
+        phi = unit_derivatives(curve, times)
+        for n in range(phi.shape[0]):
+            node = date_label(valuation, curve.times[n]) if curve.times else "flat"
+            add(f"{kind}:{name}:{node}", kind, sign * np.diff(phi[n], prepend=0.0),
+                phi[n] if discounting else np.zeros(times.size))
+        if len(labels) - start > 1:
+            parallel.append((f"{kind}:{name}:parallel", kind, list(range(start, len(labels)))))
+
+    curve_factors(dynamics.rate, "rate", names["curve"], 1.0, True)
+    rates = len(labels)
+    curve_factors(dynamics.dividend_yield, "yield",
+                  und if not names["own_yield"] else f"{und}/own", -1.0, False)
+    for d in dynamics.dividends:
+        if d.proportional and d.time <= times[end]:
+            add(f"dividend:{und}:{date_label(valuation, d.time)}", "dividend_yield",
+                np.where((before < d.time) & (times >= d.time), -1.0 / (1.0 - d.value), 0.0),
+                np.zeros(times.size))
+    return StoppedFactors(labels, kinds, np.array(drift), np.array(discount), np.array(mean),
+                          parallel, rates)
+

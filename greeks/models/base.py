@@ -307,6 +307,19 @@ class Model:
         theta reads (their theta is then NaN)."""
         raise NotImplementedError
 
+    exercise_buckets = False  # whether american and bermudan rows off a market get them
+
+    def exercise_bucket_rows(self, group, frame, market) -> list:
+        """What each row of a prepared exercise group (:func:`greeks.exercise.prepare`) adds
+        to a chunk of the bucketed Greeks: as :meth:`bucket_row`'s, with no ``sample``."""
+        raise NotImplementedError
+
+    def exercise_bucket_samples(self, group, rows, stream, count: int) -> list:
+        """Per row of :meth:`exercise_bucket_rows`, (g, h) on one chunk of ``count`` paths (in
+        antithetic pairs) from ``stream`` (a ``SeedSequence``): the main run's exercise
+        paths."""
+        raise NotImplementedError
+
     carries_exercise: bool = False  # the exercise kernels estimate theta and rho
 
     def exercise_carry_means(self, group, means: np.ndarray, sigma: float) -> np.ndarray:

@@ -5,6 +5,7 @@ parallel shifts as sums of their buckets; the standard errors over seeds; the re
 
 import copy
 import datetime as dt
+import io
 import json
 import math
 
@@ -545,19 +546,36 @@ def test_a_subtotal_lacks_rho_only_where_a_row_in_it_does():
     assert report.loc[["NDX", "TOTAL"], "rho_per_bp"].isna().all()
 
 
-def test_report_buckets_names_the_exercise_rows_it_leaves_out(tmp_path):
-    """American and bermudan rows have no buckets: the table leaves them out and says so,
-    on stderr and in its caption, naming them."""
+def test_report_buckets_holds_the_exercise_rows(tmp_path):
+    """American and bermudan rows, GBM and Heston, get buckets (they used to be left out,
+    named in a note): the table holds their rate, theta and (GBM) vol buckets, and no row is
+    left out."""
+    spec = copy.deepcopy(SPEC)
+    spec["underlyings"]["NDX"] = {"spot": 100.0, "curve": "USD", "heston": HESTON}
     market = tmp_path / "market.json"
-    market.write_text(json.dumps(SPEC))
-    rows = book(ROWS[:1] + [("am", "american", -1.0, 100.0, "2027-11-15"),
-                            ("berm", "bermudan", 1.0, 105.0, "2027-11-15")])
+    market.write_text(json.dumps(spec))
+    rows = pd.concat([book(ROWS[:1] + [("am", "american", -1.0, 100.0, "2027-11-15"),
+                                       ("berm", "bermudan", 1.0, 105.0, "2027-11-15")]),
+                      book([("ham", "american", 1.0, 100.0, "2027-11-15")])
+                      .assign(underlying="NDX")], ignore_index=True)
     source = tmp_path / "book.csv"
-    rows.assign(fixings=[None, None, 4]).to_csv(source, index=False)
+    rows.assign(fixings=[None, None, 4, None]).to_csv(source, index=False)
     result = CliRunner().invoke(main, ["report", str(source), "--market", str(market),
-                                       "--buckets", "--paths", "2000", "--threads", "1"])
+                                       "--buckets", "--paths", "2000", "--threads", "1",
+                                       "--format", "csv"])
     assert result.exit_code == 0, result.output
-    note = [line for line in result.stderr.splitlines() if line.startswith("Note: ")]
-    assert len(note) == 1 and "am, berm" in note[0] and "american and bermudan" in note[0]
-    shown = " ".join(result.stdout.split())
-    assert "left out: am, berm" in shown and "call" in shown
+    assert "left out" not in result.stderr
+    table = pd.read_csv(io.StringIO(result.stdout))
+    for position, und in (("am", "SPX"), ("berm", "SPX"), ("ham", "NDX")):
+        factors = set(table.loc[table["position"] == position, "factor"])
+        assert {"rate:USD:parallel", f"theta:{und}"} <= factors, factors
+        assert und == "NDX" or any(f.startswith("vol:SPX:") for f in factors), factors
+
+
+def test_an_estimate_exact_on_every_path_shows_its_se_as_zero():
+    """A bucket that is its control's closed form on every path (a bermudan call never
+    exercised early) has an SE at rounding level: shown as 0, not as twenty digits."""
+    from greeks.render import plus_minus
+
+    assert plus_minus(1594.9207081803538, 2.3e-15) == "1,594.92 ± 0"
+    assert plus_minus(27.70123, 0.16) == "27.70 ± 0.16"

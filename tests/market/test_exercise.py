@@ -124,20 +124,23 @@ def test_cash_dividends_curves_and_vol_term_structure_against_the_market_fd():
 
 
 def test_risk_report_takes_early_exercise_rows_theta_and_rho_from_the_engine():
-    """An american row off a market has no buckets (its value is a policy's, not a path
-    functional a score weights): none in the bucket table.  Its theta and rho in the report
-    come from the engine (greeks.models.gbm.exercise_carry), and the total adds them to the
-    european row's buckets, on independent streams: values and variances add."""
+    """An american row's theta and rho in the report off a market come from the engine
+    (greeks.models.gbm.exercise_carry), and the total adds them to the european row's
+    buckets, on independent streams: values and variances add.  Its bucket table's theta
+    and rate lines are the same estimators on the same paths: the report's values."""
     from greeks.report import bucket_report, risk_report
 
     market = flat_market(vol=0.25)
     positions = book(dict(id="A", option_type="put"),
                      dict(id="E", instrument="european", option_type="put"))
     buckets = bucket_report(positions, market=market, paths=4_000, seed=seed(75))
-    assert "A" not in set(buckets["position"]) and "E" in set(buckets["position"])
+    assert {"A", "E"} <= set(buckets["position"])
     report = risk_report(positions, market=market, greeks="theta,rho", paths=4_000,
                          seed=seed(75))
     rows, total = report.attrs["positions"].set_index("id"), report.iloc[-1]
+    lines = buckets[buckets["position"] == "A"].set_index("factor")["value"]
+    assert lines["theta:X"] == pytest.approx(rows.loc["A", "theta_per_day"], rel=1e-9)
+    assert lines[f"rate:USD:{EXPIRY}"] == pytest.approx(rows.loc["A", "rho_per_bp"], rel=1e-9)
     for name in ("theta_per_day", "rho_per_bp"):
         assert np.isfinite(rows[name]).all()
         assert total[name] == pytest.approx(rows[name].sum(), rel=1e-12, abs=1e-15)

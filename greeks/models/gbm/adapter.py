@@ -266,9 +266,10 @@ class GBM(Model):
         :func:`greeks.models.gbm.american_market.exercise_boundaries_market`)."""
         spec = group.payoff
         if group.market is not None:
-            return exercise_boundaries_market(group.market.dynamics, spec.strike[j],
-                                              spec.omega[j] > 0, times,
-                                              vol_shift=sigma - group.params[0])
+            return _market_boundaries(group.market.dynamics, float(spec.strike[j]),
+                                      bool(spec.omega[j] > 0),
+                                      np.asarray(times, dtype=float).tobytes(),
+                                      float(sigma - group.params[0])).copy()
         return _solved_boundaries(float(group.spot), float(spec.strike[j]), float(group.rate),
                                   float(group.dividend), float(sigma), bool(spec.omega[j] > 0),
                                   np.asarray(times, dtype=float).tobytes()).copy()
@@ -301,6 +302,22 @@ class GBM(Model):
 
         return bucket_paths(group, rng, count)
 
+    exercise_buckets = True
+
+    def exercise_bucket_rows(self, group, frame, market):
+        """:class:`greeks.models.gbm.exercise_buckets.ExerciseBucketRow` of each row, on the
+        group's moved markets (:func:`~greeks.models.gbm.exercise_buckets.move_sets`)."""
+        from greeks.models.gbm.exercise_buckets import ExerciseBucketRow, move_sets
+
+        moves = move_sets(group)
+        return [ExerciseBucketRow(group, j, frame, market, moves) for j in range(group.n_rows)]
+
+    def exercise_bucket_samples(self, group, rows, stream, count):
+        """:func:`greeks.models.gbm.exercise_buckets.bucket_samples`."""
+        from greeks.models.gbm.exercise_buckets import bucket_samples
+
+        return bucket_samples(group, rows, stream, count)
+
     def hedges_exercise(self, group, paths):
         """Flat rows (:class:`BrownianPaths`: e^{−(r−q)t} S_t an exact martingale on the
         exact steps), and rows off a market without cash dividends (S_t/G(t) one)."""
@@ -326,7 +343,7 @@ class GBM(Model):
             hedge_controls(paths.s, paths.state, paths.vol_s, paths.vol_state, columns, stops,
                            spec, j, group.spot, self.exercise_spot_step(group, j), step,
                            scales, 1.0,
-                           _market_hedge_weights(group.market, columns, float(spec.strike[j])),
+                           market_hedge_weights(group.market, columns, float(spec.strike[j])),
                            HEDGE_EVERY, NORMAL_TABLE, out)
         else:
             prices = np.exp(paths.means[:, columns][:, None, :]  # C-ordered, as the others
@@ -363,15 +380,15 @@ class GBM(Model):
                                  group.dividend).price
         dynamics = group.market.dynamics
         if dynamics.cash_dividends(float(maturity)):
-            return american_fd_market(replace(dynamics, spot=spot), spec.strike[j], maturity,
-                                      spec.omega[j] > 0, [maturity],
-                                      vol_shift=sigma - group.params[0], vega=False).price
+            return _market_european(replace(dynamics, spot=float(spot)), float(spec.strike[j]),
+                                    float(maturity), bool(spec.omega[j] > 0),
+                                    float(sigma - group.params[0]))
         rate, dividend, _ = dynamics.equivalent(float(maturity))
         vol = dynamics.vol.shifted(sigma - group.params[0]).implied(float(maturity))
         return black_scholes(kind, spot, spec.strike[j], maturity, rate, vol, dividend).price
 
 
-def _market_hedge_weights(market, columns: np.ndarray, strike: float) -> np.ndarray:
+def market_hedge_weights(market, columns: np.ndarray, strike: float) -> np.ndarray:
     """:func:`greeks.exercise_hedge.hedge_weights` off a market without cash dividends, on
     the grid points ``columns`` of a row's dates: M = S/G (G the growth: a martingale), the
     weight ω DF(T) G(T) N(ω d_1), d_1 = (log(S G(T)/(G(t) K)))/σ̄√τ + σ̄√τ/2, σ̄²τ the
@@ -396,6 +413,23 @@ def _solved_boundaries(spot, strike, rate, dividend, sigma, is_call, times):
     run re-sized by ``--target-se``, a report's second pass, a test's seeds)."""
     dates = np.frombuffer(times).copy()
     return exercise_boundaries(spot, strike, dates[-1], rate, dividend, sigma, is_call, dates)
+
+
+@functools.lru_cache(maxsize=256)
+def _market_boundaries(dynamics, strike, is_call, times, vol_shift):
+    """:func:`greeks.models.gbm.american_market.exercise_boundaries_market` on the dates
+    ``times`` (float64 bytes), kept for later runs in the process as the flat ones are
+    (a bucket report's moved markets among them)."""
+    return exercise_boundaries_market(dynamics, strike, is_call, np.frombuffer(times).copy(),
+                                      vol_shift=vol_shift)
+
+
+@functools.lru_cache(maxsize=256)
+def _market_european(dynamics, strike, maturity, is_call, vol_shift):
+    """The finite-difference European value off a market with cash dividends
+    (:func:`greeks.models.gbm.american_market.american_fd_market`), kept as the boundaries."""
+    return american_fd_market(dynamics, strike, maturity, is_call, [maturity],
+                              vol_shift=vol_shift, vega=False).price
 
 
 @functools.lru_cache(maxsize=256)

@@ -68,11 +68,7 @@ class BucketRow:
         payoff_times = times if self.asian else times[-1:]
         maturity = float(times[-1])
         underlying = frame["underlying"].iat[position]
-        overrides = row_market.overrides
-        names = dict(underlying=underlying, valuation=market.valuation_date,
-                     curve=(f"{underlying}/own" if "rate" in overrides
-                            else market.underlyings[underlying].curve),
-                     own_vol="vol" in overrides, own_yield="dividend" in overrides)
+        names = row_names(frame, position, market)
         score_times = group.times[self.scores]
         self.factors = row_factors(row_market.dynamics, score_times, payoff_times, maturity,
                                    names)
@@ -125,8 +121,27 @@ class BucketRow:
     def parallel(self, r):
         """``r`` with the parallel shifts (sums of their buckets' rows) inserted before
         theta."""
-        sums = [r[p[2]].sum(axis=0, keepdims=True) for p in self.factors.parallel]
-        return np.concatenate([r[:-1], *sums, r[-1:]])
+        return with_parallel(r, self.factors.parallel)
+
+
+def with_parallel(r, parallel):
+    """``r`` (factors then theta, × pairs) with the parallel shifts (``parallel``: label,
+    kind, indices of the buckets each sums) inserted before theta: their buckets' rows
+    summed path by path."""
+    sums = [r[p[2]].sum(axis=0, keepdims=True) for p in parallel]
+    return np.concatenate([r[:-1], *sums, r[-1:]])
+
+
+def row_names(frame, position: int, market) -> dict:
+    """The ``names`` of a row's factors (:func:`greeks.market.factors.row_factors`): its
+    underlying, the valuation date, its rate curve's name (``UND/own`` for a rate of its
+    own) and whether it gave its own vol or dividend yield."""
+    underlying = frame["underlying"].iat[position]
+    overrides = frame[MARKET_COLUMN].iat[position].overrides
+    return dict(underlying=underlying, valuation=market.valuation_date,
+                curve=(f"{underlying}/own" if "rate" in overrides
+                       else market.underlyings[underlying].curve),
+                own_vol="vol" in overrides, own_yield="dividend" in overrides)
 
 
 def _knock_in_paying(group, j, dynamics, maturity):

@@ -479,6 +479,20 @@ class Heston(Model):
 
         return bucket_paths(group, rng, count, theta)
 
+    exercise_buckets = True
+
+    def exercise_bucket_rows(self, group, frame, market):
+        """:class:`greeks.models.heston.exercise_buckets.ExerciseBucketRow` of each row."""
+        from greeks.models.heston.exercise_buckets import ExerciseBucketRow
+
+        return [ExerciseBucketRow(group, j, frame, market) for j in range(group.n_rows)]
+
+    def exercise_bucket_samples(self, group, rows, stream, count):
+        """:func:`greeks.models.heston.exercise_buckets.bucket_samples`."""
+        from greeks.models.heston.exercise_buckets import bucket_samples
+
+        return bucket_samples(group, rows, stream, count)
+
     def hedges_exercise(self, group, paths):
         """On chains whose discounted price is an exact martingale (the group's
         ``martingale``), with flat rates."""

@@ -1,0 +1,175 @@
+"""Bucketed Greeks of american and bermudan GBM rows off a market
+(greeks.models.gbm.exercise_buckets): each bucket against central differences of the
+finite-difference solver's price (greeks.analytic_prices, Crank–Nicolson on the market's
+curves and dividends) with the market file's node bumped and the option re-solved; the
+buckets' sums against the row's parallel Greeks; determinism.
+
+Allowances (relative, of the reference) for what the estimators differentiate that the
+reference does not: the american row is its Bermudan value on a daily grid, extrapolated
+(rate, yield, theta) or not (vol, as the parallel vega), against the continuous American
+option (the daily Bermudan's vega is within 1 % of it on this put); theta is the
+instantaneous derivative against the one-day change (its curvature over a day: a few
+tenths of a per cent); the solver's own error is smooth in the bumped node (its
+differences: below 0.1 %)."""
+
+import copy
+
+import numpy as np
+import pandas as pd
+import pytest
+from helpers import assert_within_allowance, k_for, seed
+
+import greeks
+from greeks import engine
+from greeks.engine.buckets import bucket_estimates
+from greeks.market import load_market
+from greeks.report import load_positions
+from tests.engine.test_buckets import bumped, later
+
+MARKET = {"valuation_date": "2027-03-01",
+          "curves": {"USD": {"dates": ["2027-06-01", "2027-12-01"], "zero_rates": [0.03, 0.05]}},
+          "underlyings": {
+              "X": {"spot": 100.0, "curve": "USD", "dividend_yield": 0.01,
+                    "vol": {"dates": ["2027-05-01", "2027-08-01"], "vols": [0.30, 0.25]}},
+              "Y": {"spot": 100.0, "curve": "USD",
+                    "vol": {"dates": ["2027-05-01", "2027-08-01"], "vols": [0.28, 0.24]},
+                    "dividends": [{"ex_date": "2027-06-15", "amount": 3.0}]}}}
+BOOK = pd.DataFrame([
+    dict(id="P", instrument="american", option_type="put", strike=100.0, expiry="2027-09-01",
+         underlying="X", quantity=1.0, fixing_dates=""),
+    dict(id="C", instrument="bermudan", option_type="call", strike=95.0, expiry="2027-09-01",
+         underlying="Y", quantity=1.0,
+         fixing_dates="2027-04-01;2027-05-01;2027-06-01;2027-06-14;2027-07-01;2027-08-01;"
+                      "2027-09-01")])
+ALLOWANCE = {"rate": (0.005, 0.0), "yield": (0.005, 0.0), "vol": (0.015, 0.0),
+             "dividend": (0.01, 0.0), "theta": (0.02, 0.0)}
+BUMP = {"rate": 1e-3, "yield": 1e-3, "vol": 1e-3, "dividend": 1e-2}
+PATHS = 16_000
+
+
+def _price(market, row):
+    return float(greeks.analytic_prices(BOOK[BOOK["id"] == row], market=market)["price"].iat[0])
+
+
+def _references(row: str, underlying: str) -> dict:
+    """Each bucket's reference of ``row``: the solver's central difference with the node
+    bumped (per 1.00 of it), theta the value a day later (the node dates kept) less today's."""
+    nodes = {}
+    for j, date in enumerate(MARKET["curves"]["USD"]["dates"]):
+        nodes[f"rate:USD:{date}"] = ("rate", ["curves", "USD", "zero_rates", j])
+    vol = MARKET["underlyings"][underlying]["vol"]
+    for j, date in enumerate(vol["dates"]):
+        nodes[f"vol:{underlying}:{date}"] = ("vol", ["underlyings", underlying, "vol", "vols", j])
+    if underlying == "X":
+        nodes["yield:X:flat"] = ("yield", ["underlyings", "X", "dividend_yield"])
+    else:
+        nodes["dividend:Y:2027-06-15"] = ("dividend",
+                                          ["underlyings", "Y", "dividends", 0, "amount"])
+    out = {}
+    for label, (kind, path) in nodes.items():
+        e = BUMP[kind]
+        out[label] = (kind, (_price(bumped(MARKET, path, e), row)
+                             - _price(bumped(MARKET, path, -e), row)) / (2.0 * e))
+    out[f"theta:{underlying}"] = ("theta", _price(later(MARKET), row) - _price(MARKET, row))
+    return out
+
+
+def _buckets(frame, n=PATHS, s=seed(91)):
+    market = load_market(MARKET)
+    rows, _ = bucket_estimates(frame, market, n, s)
+    return {(str(frame["id"].iat[p]), label): (mean, se) for p, label, _, mean, se in rows}
+
+
+@pytest.mark.slow  # about 11 s: the solver's 24 re-solves and the buckets' own
+def test_exercise_buckets_match_central_differences_of_the_solver_on_the_bumped_market():
+    """Every bucket of an american put (two curve nodes, two vol nodes, a flat yield) and of
+    a bermudan call across a cash dividend (its dates the day before the ex-date among
+    them) within its allowance plus k SE of the solver's differences; they were left out
+    before."""
+    frame = load_positions(BOOK, load_market(MARKET))
+    found = _buckets(frame)
+    references = {"P": _references("P", "X"), "C": _references("C", "Y")}
+    k = k_for(sum(len(r) for r in references.values()))
+    for row, refs in references.items():
+        for label, (kind, reference) in refs.items():
+            assert (row, label) in found, (row, label)
+            mean, se = found[row, label]
+            assert_within_allowance({label: mean, f"{label}_se": se}, {label: reference},
+                                    {label: ALLOWANCE[kind]}, k)
+
+
+def test_exercise_buckets_add_up_to_the_parallel_greeks_and_reverse_bit_identically():
+    """Rate buckets add up, path by path, to the rho column's likelihood ratio (the same
+    estimator: equal up to rounding), theta is the theta column per day, the vol buckets'
+    sum is within SEs of the vega column (central differences of the parallel move, O(k⁴)
+    apart); the rows reversed give bit-identical buckets."""
+    frame = load_positions(BOOK, load_market(MARKET))
+    n, s = 4_000, seed(92)
+    found = _buckets(frame, n, s)
+    columns = engine.simulate(frame, n, s, extra=("theta", "rho"))
+    k = k_for(2)
+    for j, (row, und) in enumerate((("P", "X"), ("C", "Y"))):
+        rho, rho_se = found[row, "rate:USD:parallel"]
+        assert np.isclose(rho, columns.mean[j, 4], rtol=1e-9, atol=0.0)
+        assert np.isclose(rho_se, columns.se[j, 4], rtol=1e-6)
+        theta, _ = found[row, f"theta:{und}"]
+        assert np.isclose(365.0 * theta, columns.mean[j, 3], rtol=1e-9, atol=0.0)
+        vega, vega_se = found[row, f"vol:{und}:parallel"]
+        assert abs(vega - columns.mean[j, 2]) <= k * np.hypot(vega_se, columns.se[j, 2])
+    reversed_ = _buckets(frame.iloc[::-1].reset_index(drop=True), n, s)
+    assert reversed_ == found
+
+
+HESTON_MARKET = {"valuation_date": "2027-03-01",
+                 "curves": {"USD": {"dates": ["2027-06-01", "2027-12-01"],
+                                    "zero_rates": [0.03, 0.05]}},
+                 "underlyings": {"H": {"spot": 100.0, "curve": "USD", "dividend_yield": 0.01,
+                                       "heston": {"v0": 0.04, "kappa": 1.5, "theta": 0.05,
+                                                  "xi": 0.5, "rho": -0.6}}}}
+HESTON_BOOK = pd.DataFrame([dict(id="HP", instrument="american", option_type="put",
+                                 strike=100.0, expiry="2027-09-01", underlying="H",
+                                 quantity=1.0)])
+
+
+def _heston_buckets(frame, n, s, market=HESTON_MARKET):
+    rows, _ = bucket_estimates(frame, load_market(market), n, s)
+    return {label: (mean, se) for _, label, _, mean, se in rows}
+
+
+@pytest.mark.slow  # about 15 s: the ADI solver's 8 re-solves and the chains
+def test_heston_exercise_buckets_match_central_differences_of_the_adi_solver():
+    """A Heston american put's rate, yield and theta buckets against the ADI solver's
+    central differences with the market node bumped (theta: its value a day later less
+    today's), within the same allowances plus k SE."""
+    def price(market):
+        return float(greeks.analytic_prices(HESTON_BOOK, market=market)["price"].iat[0])
+
+    nodes = {f"rate:USD:{date}": ("rate", ["curves", "USD", "zero_rates", j])
+             for j, date in enumerate(HESTON_MARKET["curves"]["USD"]["dates"])}
+    nodes["yield:H:flat"] = ("yield", ["underlyings", "H", "dividend_yield"])
+    references = {label: (kind, (price(bumped(HESTON_MARKET, path, 1e-3))
+                                 - price(bumped(HESTON_MARKET, path, -1e-3))) / 2e-3)
+                  for label, (kind, path) in nodes.items()}
+    references["theta:H"] = ("theta", price(later(HESTON_MARKET)) - price(HESTON_MARKET))
+    found = _heston_buckets(load_positions(HESTON_BOOK, load_market(HESTON_MARKET)), 20_000,
+                            seed(93))
+    k = k_for(len(references))
+    for label, (kind, reference) in references.items():
+        mean, se = found[label]
+        assert_within_allowance({label: mean, f"{label}_se": se}, {label: reference},
+                                {label: ALLOWANCE[kind]}, k)
+
+
+@pytest.mark.parametrize("xi", [0.5, 0.3])
+def test_heston_exercise_rate_buckets_add_up_to_the_rho_column(xi):
+    """Under Heston too the rate buckets' sum is the rho column and theta the theta column
+    per day: pathwise where the chain can stay at zero variance over a step (ξ = 0.5), by
+    the likelihood ratio on the log-price increments where it cannot (ξ = 0.3)."""
+    market = copy.deepcopy(HESTON_MARKET)
+    market["underlyings"]["H"]["heston"]["xi"] = xi
+    frame = load_positions(HESTON_BOOK, load_market(market))
+    n, s = 2_000, seed(94)
+    found = _heston_buckets(frame, n, s, market)
+    columns = engine.simulate(frame, n, s, extra=("theta", "rho"))
+    assert np.isclose(found["rate:USD:parallel"][0], columns.mean[0, 4], rtol=1e-9, atol=0.0)
+    assert np.isclose(365.0 * found["theta:H"][0], columns.mean[0, 3], rtol=1e-9, atol=0.0)
