@@ -17,6 +17,7 @@ import pytest
 from helpers import (
     assert_se_matches_spread,
     assert_within,
+    assert_within_allowance,
     combined_se,
     k_for,
     seed,
@@ -501,12 +502,8 @@ def test_an_american_put_across_a_dividend_takes_the_solved_policy():
                              seed=seed(328), threads=2)
     price, delta, _ = _adi(AMERICAN[3], AMERICAN[4], ONE,
                            dates=list(range(1, day(AMERICAN[4]) + 1)))
-    k = k_for(2)
-    for greek, reference_value in (("price", price), ("delta", delta)):
-        error = result[f"{greek}_se"][0]
-        assert abs(result[greek][0] - reference_value) <= (
-            k * error + _allowance(greek, reference_value)), (greek, result[greek][0],
-                                                                reference_value, error)
+    assert_within_allowance(result.iloc[0], {"price": price, "delta": delta}, ALLOWANCE,
+                            k_for(2))
 
 
 QUARTERLY = ("quarterly", "bermudan", "put", 100.0, EXPIRY,
@@ -530,12 +527,9 @@ def test_a_bermudan_put_with_the_ex_date_between_its_dates_has_theta_and_rho():
                   "theta_per_day": (adi(later=1) - price, ALLOWANCE["theta_per_day"]),
                   "rho_rate": ((adi(rate=RATE + 1e-3) - adi(rate=RATE - 1e-3)) / 2e-3,
                                SOLVED_ALLOWANCE["rho_rate"])}
-    k = k_for(len(references))
-    for greek, (reference_value, (relative, absolute)) in references.items():
-        error = result[f"{greek}_se"][0]
-        assert abs(result[greek][0] - reference_value) <= (
-            k * error + relative * abs(reference_value) + absolute), (
-                greek, result[greek][0], reference_value, error)
+    assert_within_allowance(result.iloc[0], {g: value for g, (value, _) in references.items()},
+                            {g: allowance for g, (_, allowance) in references.items()},
+                            k_for(len(references)))
 
 
 AMERICAN_CALL = ("american call", "american", "call", 100.0, SHORT, {"fixings": 40})
@@ -564,14 +558,8 @@ def test_an_american_call_across_a_dividend_takes_the_solved_policy():
         return _adi(100.0, SHORT, ONE, dates=dates, option_type="call", rate=rate)
     price, delta, vega = adi()
     rho = (adi(RATE + 1e-3)[0] - adi(RATE - 1e-3)[0]) / 2e-3
-    k = k_for(4)
-    for greek, reference_value in (("price", price), ("delta", delta), ("vega", vega),
-                                   ("rho_rate", rho)):
-        relative, absolute = SOLVED_ALLOWANCE[greek]
-        error = result[f"{greek}_se"][0]
-        assert abs(result[greek][0] - reference_value) <= (
-            k * error + relative * abs(reference_value) + absolute), (
-                greek, result[greek][0], reference_value, error)
+    assert_within_allowance(result.iloc[0], {"price": price, "delta": delta, "vega": vega,
+                                             "rho_rate": rho}, SOLVED_ALLOWANCE, k_for(4))
     assert 0.0 < result["exercise_probability"][0] < 1.0
 
 

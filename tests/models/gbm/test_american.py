@@ -16,7 +16,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import assert_within, k_for, make_frame, seed
+from helpers import assert_within, assert_within_allowance, k_for, make_frame, seed
 
 import greeks
 from greeks.instruments import InputError
@@ -74,12 +74,7 @@ def tree_greeks(row, dates=None):
 def check(results, references, names=("price", "delta", "vega", "gamma")):
     k = k_for(len(references) * len(names))
     for (_, row), reference in zip(results.iterrows(), references):
-        for name in names:
-            relative, absolute = ALLOWANCE[name]
-            error = abs(row[name] - reference[name])
-            allowed = relative * abs(reference[name]) + absolute + k * row[f"{name}_se"]
-            assert error <= allowed, (row["id"], name, row[name], reference[name],
-                                      row[f"{name}_se"])
+        assert_within_allowance(row, {name: reference[name] for name in names}, ALLOWANCE, k)
 
 
 def test_tree_reproduces_published_values():

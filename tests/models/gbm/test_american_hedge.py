@@ -6,7 +6,14 @@ standard errors, and standard errors that match the spread over seeds."""
 import math
 
 import numpy as np
-from helpers import assert_se_matches_spread, k_for, make_frame, seed, seeds
+from helpers import (
+    assert_se_matches_spread,
+    assert_within_allowance,
+    k_for,
+    make_frame,
+    seed,
+    seeds,
+)
 
 import greeks
 from greeks import exercise, sensitivities, streams
@@ -62,11 +69,9 @@ def test_controls_cut_the_standard_errors_and_the_estimates_hold(monkeypatch):
         reference = american_fd(row["spot"], row["strike"], row["maturity"], row["rate"],
                                 row["dividend"], row["vol"], row["option_type"] == "call",
                                 dates)
-        for name in ("price", "delta", "vega", "gamma"):
-            relative, absolute = ALLOWANCE[name]
-            expected = getattr(reference, name)
-            allowed = relative * abs(expected) + absolute + k * out[f"{name}_se"]
-            assert abs(out[name] - expected) <= allowed, (row["id"], name, out[name], expected)
+        assert_within_allowance(out, {name: getattr(reference, name)
+                                      for name in ("price", "delta", "vega", "gamma")},
+                                ALLOWANCE, k)
 
 
 def test_standard_errors_match_the_spread_over_seeds():

@@ -17,7 +17,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import assert_se_matches_spread, k_for, make_frame, seed
+from helpers import assert_se_matches_spread, assert_within_allowance, k_for, make_frame, seed
 from scipy.stats import norm
 
 import greeks
@@ -136,10 +136,8 @@ def test_controls_cut_the_standard_errors(monkeypatch):
                                      "theta", "xi", "rho")}
     adi = heston_american_put(PUT["spot"], **law)
     k = k_for(3)
-    for name, reference in (("price", adi.price), ("delta", adi.delta), ("vega", adi.vega)):
-        relative, absolute = ALLOWANCE[name]
-        allowance = relative * abs(reference) + absolute
-        assert abs(hedged[name] - reference) <= allowance + k * hedged[f"{name}_se"], name
+    assert_within_allowance(hedged, {"price": adi.price, "delta": adi.delta, "vega": adi.vega},
+                            ALLOWANCE, k)
 
 
 @pytest.mark.slow
