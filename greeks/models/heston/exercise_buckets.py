@@ -199,13 +199,13 @@ def _cash_differences(group, j, chain, state, columns, discounts, step, rules, h
     count = chain.shape[0]
     y, ends = np.empty((len(MOVES), count)), np.empty((len(MOVES), count))
     stops = np.empty(count, dtype=np.int64)
+    table, hold = spec.table.copy(), spec.hold.copy()  # the chunk's own: threads share spec
+    moved = spec._replace(table=table, hold=hold)
     for m in range(len(MOVES)):
         prices = _dropped(group, chain, group.spot, cash=cash[m])
-        table, hold = spec.table.copy(), spec.hold.copy()
         table[j, 0, :n] = rules[m]
         hold[j, :, :n] = holds[m]
-        payoffs.stopped_payoffs(prices, state, columns, discounts,
-                                spec._replace(table=table, hold=hold), j, 0, y[m], stops)
+        payoffs.stopped_payoffs(prices, state, columns, discounts, moved, j, 0, y[m], stops)
         ends[m] = discounts[-1] * np.maximum(
             spec.omega[j] * (prices[:, columns[-1]] - spec.strike[j]), 0.0)
     return (payoffs.extrapolated_difference(y[0] - y[1], y[2] - y[3], step),
