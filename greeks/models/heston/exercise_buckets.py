@@ -58,6 +58,8 @@ grid twice as fine in S).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from greeks import exercise, payoffs
@@ -121,15 +123,21 @@ class ExerciseBucketRow:
 
 def _european(group, j: int) -> float:
     """Row j's European option on the group's market by the ADI solution with its drops
-    (:func:`greeks.models.heston.american_market.heston_american_market`, exercisable at
-    expiry only)."""
+    (:func:`_european_on`)."""
+    spec = group.payoff
+    return _european_on("call" if spec.omega[j] > 0 else "put", group.market.dynamics,
+                        float(spec.strike[j]), float(group.maturity[j]),
+                        tuple(float(x) for x in group.params))
+
+
+@functools.lru_cache(maxsize=64)
+def _european_on(option_type, dynamics, strike, maturity, params) -> float:
+    """The ADI value of the European ``option_type`` off ``dynamics``
+    (:func:`greeks.models.heston.american_market.heston_american_market` exercisable at
+    expiry only), kept: the rows' moved markets recur across runs in a process."""
     from greeks.models.heston.american_market import heston_american_market
 
-    spec = group.payoff
-    maturity = float(group.maturity[j])
-    return heston_american_market("call" if spec.omega[j] > 0 else "put",
-                                  group.market.dynamics, float(spec.strike[j]), maturity,
-                                  *(float(x) for x in group.params),
+    return heston_american_market(option_type, dynamics, strike, maturity, *params,
                                   np.array([maturity])).price
 
 
