@@ -486,16 +486,22 @@ def _tables(group, model) -> dict:
     scale = np.zeros(group.n_rows)
     tables = {}
     for j in range(group.n_rows):
-        times = group.times[group.date_index[group.date_start[j]:group.date_start[j + 1]]]
-        n = times.size
         for k, every in enumerate((1, 2) if group.payoff.richardson[j] else (1,)):
-            scale[j], tables[j, k] = model.exercise_table(
-                group, j, times, np.append(_exercise_dates(group, j, every), n - 1))
+            scale[j], tables[j, k] = solved_table(group, model, j, every)
     nodes = next(iter(tables.values())).shape[1]
     table = np.zeros((group.n_rows, 2, width, nodes))
     for (j, k), levels in tables.items():
         table[j, k, :levels.shape[0]] = levels
     return {"table": table, "table_scale": scale}
+
+
+def solved_table(group, model, j: int, every: int = 1) -> tuple[float, np.ndarray]:
+    """Row j's tabulated rule (scale, levels: dates × nodes) on every ``every``-th date back
+    from maturity (:func:`_exercise_dates`) from the model's ``exercise_table`` on the
+    group's market."""
+    times = group.times[group.date_index[group.date_start[j]:group.date_start[j + 1]]]
+    return model.exercise_table(group, j, times,
+                                np.append(_exercise_dates(group, j, every), times.size - 1))
 
 
 def european_greeks(price, spot: float, sigma: float, step: float,

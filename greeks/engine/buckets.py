@@ -9,7 +9,7 @@ the chain re-run a day later on the same random numbers (:mod:`greeks.models.hes
 for american and bermudan rows, under their fixed exercise policy on the main run's exercise
 paths (the exercise group prepared as the engine's, :func:`greeks.exercise.prepare`), the
 rate, yield and proportional-dividend buckets split from the rho column's likelihood ratio,
-under GBM vol nodes and cash dividends by differences with the policy re-solved, and theta
+cash dividends by differences with the policy re-solved (under GBM vol nodes too), and theta
 the theta column (:mod:`greeks.models.gbm.exercise_buckets`,
 :mod:`greeks.models.heston.exercise_buckets`); each with its standard error.
 

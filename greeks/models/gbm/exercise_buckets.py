@@ -73,17 +73,14 @@ import numpy as np
 from numba import njit
 
 from greeks import exercise, payoffs
-from greeks.engine.dated import dated_grid
 from greeks.exercise_hedge import HEDGE_EVERY, NORMAL_TABLE, moved_hedges
+from greeks.exercise_moves import MOVES, cash_moves, moved_group
 from greeks.market.factors import date_label, stopped_factors
 from greeks.market.volatility import VolCurve
 from greeks.models.gbm import dated
 from greeks.models.gbm.adapter import market_hedge_weights
 from greeks.models.gbm.analytic import black_scholes
 from greeks.models.gbm.buckets import row_names, with_parallel
-
-MOVES = (1.0, -1.0, 2.0, -2.0)  # the differences' points: θ ± step, θ ± 2 step
-CASH_STEP = 0.5  # δ of a cash dividend's differences, as a fraction of its amount (D − 2δ = 0)
 
 
 @njit(cache=True, nogil=True)
@@ -116,21 +113,11 @@ def _moved_vol(vol: VolCurve, node: int, shift: float) -> VolCurve | None:
     return VolCurve(vol.times, tuple(vols), vol.dates)
 
 
-def _moved_group(group, dynamics):
-    """The group on ``dynamics`` (its grid and dates kept): the market's grid
-    (:func:`greeks.engine.dated.dated_grid`) and the continuation's lower bounds."""
-    indices = [group.date_index[group.date_start[j]:group.date_start[j + 1]]
-               for j in range(group.n_rows)]
-    market = dated_grid(dynamics, group.times, indices, group.maturity,
-                        np.zeros(group.n_rows, dtype=bool), True)
-    moved = replace(group, market=market)
-    return replace(moved, payoff=moved.payoff._replace(hold=exercise.holds(moved)))
-
-
 def move_sets(group) -> dict:
     """The group's moved markets, by key: ``("vol", j)`` node j's vol at σ_j ± k, ± 2k
     (module docstring), ``("cash", i)`` the i-th dividend's amount (a cash one) at D ± δ,
-    ± 2δ: (step, the four moved groups in :data:`MOVES` order)."""
+    ± 2δ (:func:`greeks.exercise_moves.cash_moves`): (step, the four moved groups in
+    :data:`~greeks.exercise_moves.MOVES` order)."""
     from greeks.models import adapter
 
     dynamics = group.market.dynamics
@@ -140,19 +127,9 @@ def move_sets(group) -> dict:
         k = adapter(group.model).exercise_vol_step(group)
         while any(_moved_vol(vol, node, m * k) is None for m in MOVES):
             k *= 0.5
-        out["vol", node] = (k, [_moved_group(group, replace(dynamics, vol=_moved_vol(
+        out["vol", node] = (k, [moved_group(group, replace(dynamics, vol=_moved_vol(
             vol, node, m * k))) for m in MOVES])
-    for i, d in enumerate(dynamics.dividends):
-        if d.proportional or d.time > group.maturity.max():
-            continue
-        step = CASH_STEP * d.value
-
-        def moved(m, i=i, d=d, step=step):
-            dividends = list(dynamics.dividends)
-            dividends[i] = replace(d, value=d.value + m * step)
-            return _moved_group(group, replace(dynamics, dividends=tuple(dividends)))
-
-        out["cash", i] = (step, [moved(m) for m in MOVES])
+    out.update(cash_moves(group))
     return out
 
 

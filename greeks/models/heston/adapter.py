@@ -482,10 +482,14 @@ class Heston(Model):
     exercise_buckets = True
 
     def exercise_bucket_rows(self, group, frame, market):
-        """:class:`greeks.models.heston.exercise_buckets.ExerciseBucketRow` of each row."""
+        """:class:`greeks.models.heston.exercise_buckets.ExerciseBucketRow` of each row, on
+        the group's moved markets of its cash dividends
+        (:func:`greeks.exercise_moves.cash_moves`)."""
+        from greeks.exercise_moves import cash_moves
         from greeks.models.heston.exercise_buckets import ExerciseBucketRow
 
-        return [ExerciseBucketRow(group, j, frame, market) for j in range(group.n_rows)]
+        moves = cash_moves(group)
+        return [ExerciseBucketRow(group, j, frame, market, moves) for j in range(group.n_rows)]
 
     def exercise_bucket_samples(self, group, rows, stream, count):
         """:func:`greeks.models.heston.exercise_buckets.bucket_samples`."""
@@ -644,19 +648,21 @@ def _paying(group) -> bool:
 
 
 def _dropped(group, chain: np.ndarray, spot: float, log_growth=0.0,
-             unfloored: np.ndarray | None = None) -> np.ndarray:
+             unfloored: np.ndarray | None = None, cash: np.ndarray | None = None) -> np.ndarray:
     """The prices from ``spot`` of the zero-carry chain ``chain`` (its S̃ from the group's
     spot, paths × stored dates) on the same numbers, with the growth (times e^{log_growth}
     per stored date) and the cash drops on the stored dates (every ex-date among them:
     :func:`stored_dates`; :func:`greeks.models.heston.dropped.with_dividends`): S̃'s
     log-returns do not depend on the start, so S̃ · spot/S0 is the chain from ``spot``;
-    the unfloored prices Ŝ into ``unfloored`` where given."""
+    the unfloored prices Ŝ into ``unfloored`` where given; ``cash``: the amounts paid on
+    the grid in place of the market's (a moved dividend's, on the same stored dates)."""
     stored = stored_dates(group)
     s = chain * (spot / group.spot)
     growth = group.market.growth[stored]
     if np.ndim(log_growth):
         growth = growth * np.exp(log_growth)
-    with_dividends(s, growth, group.market.cash[stored], spot,
+    paid = group.market.cash if cash is None else cash
+    with_dividends(s, growth, paid[stored], spot,
                    np.empty_like(s) if unfloored is None else unfloored)
     return s
 
