@@ -1,19 +1,24 @@
 """The moved markets of the bucketed differences of american and bermudan rows off a market
 (:mod:`greeks.models.gbm.exercise_buckets`, :mod:`greeks.models.heston.exercise_buckets`):
 the group on moved dynamics, its grid and dates kept, and each cash dividend's amount moved
-to D ± δ, D ± 2δ, δ = D/2 (D − 2δ = 0: none)."""
+to D ± δ, D ± 2δ, δ the largest of D/2, D/4, D/8 at which a proxy's Richardson difference is
+that of D/16 (:func:`cash_step`)."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import numpy as np
 
-from greeks import exercise
+from greeks import exercise, payoffs
 from greeks.engine.dated import dated_grid
+from greeks.market.volatility import VolCurve
 
 MOVES = (1.0, -1.0, 2.0, -2.0)  # the differences' points: θ ± step, θ ± 2 step
-CASH_STEP = 0.5  # δ of a cash dividend's differences, as a fraction of its amount (D − 2δ = 0)
+CASH_STEPS = (0.5, 0.25, 0.125)  # δ/D of a cash dividend's differences, largest first
+CASH_REFERENCE = 1.0 / 16.0  # δ/D of the proxy's reference difference
+CASH_TOLERANCE = 1e-3  # |difference at δ − at D/16| allowed, relative to the latter
 
 
 def moved_group(group, dynamics):
@@ -28,16 +33,66 @@ def moved_group(group, dynamics):
     return replace(moved, payoff=moved.payoff._replace(hold=exercise.holds(moved)))
 
 
+def _proxy(group, j: int, dynamics):
+    """Row j's value as a function of ``dynamics``: the GBM finite-difference American
+    (a bermudan row: Bermudan on its dates) value off that market, under Heston at the flat
+    vol of the expected average variance to its expiry, θ + (v0 − θ)(1 − e^{−κT})/(κT)."""
+    from greeks.models.gbm.american_market import american_fd_market
+
+    maturity = float(group.maturity[j])
+    if dynamics.vol is None:
+        v0, kappa, theta = group.params[:3]
+        mean = theta + (v0 - theta) * -math.expm1(-kappa * maturity) / (kappa * maturity)
+        dynamics = replace(dynamics, vol=VolCurve.flat(math.sqrt(max(mean, 1e-8))))
+    dates = (None if group.payoff.kind[j] == payoffs.AMERICAN else list(
+        group.times[group.date_index[group.date_start[j]:group.date_start[j + 1]]]))
+    return american_fd_market(dynamics, float(group.payoff.strike[j]), maturity,
+                              bool(group.payoff.omega[j] > 0), dates, vega=False).price
+
+
+def cash_step(group, index: int) -> float:
+    """δ of cash dividend ``index``'s differences: the largest of ``CASH_STEPS`` · D at which
+    Richardson's central difference, (4 E(δ) − E(2δ))/3 with E(δ) = (V(D + δ) − V(D −
+    δ))/(2δ), of every row's proxy value (:func:`_proxy`) in the amount is within
+    ``CASH_TOLERANCE`` of the same at D/16; the smallest where none is.  Exercise just before
+    an ex-date makes V kinked in D on the scale of D itself: at δ = D/2 the difference was up
+    to 29 % off (benchmarks/exercise_dividend_step.py), beyond the bucket's SE."""
+    dynamics = group.market.dynamics
+    dividend = dynamics.dividends[index]
+    amount = dividend.value
+    rows = [j for j in range(group.n_rows) if dividend.time <= group.maturity[j]]
+    values = {}
+
+    def value(j, move):
+        if (j, move) not in values:
+            dividends = list(dynamics.dividends)
+            dividends[index] = replace(dividend, value=amount * (1.0 + move))
+            values[j, move] = _proxy(group, j, replace(dynamics, dividends=tuple(dividends)))
+        return values[j, move]
+
+    def difference(j, fraction):
+        def central(h):
+            return (value(j, h) - value(j, -h)) / (2.0 * h * amount)
+        return (4.0 * central(fraction) - central(2.0 * fraction)) / 3.0
+
+    references = {j: difference(j, CASH_REFERENCE) for j in rows}
+    for fraction in CASH_STEPS:
+        if all(abs(difference(j, fraction) - references[j])
+               <= CASH_TOLERANCE * abs(references[j]) for j in rows):
+            return fraction * amount
+    return CASH_STEPS[-1] * amount
+
+
 def cash_moves(group) -> dict:
     """``("cash", i)``: (δ, the four moved groups in :data:`MOVES` order) of each cash
     dividend i of the group's market paid on or before its last expiry, its amount at
-    D ± δ, D ± 2δ, δ = ``CASH_STEP`` D."""
+    D ± δ, D ± 2δ, δ from :func:`cash_step`."""
     dynamics = group.market.dynamics
     out = {}
     for i, d in enumerate(dynamics.dividends):
         if d.proportional or d.time > group.maturity.max():
             continue
-        step = CASH_STEP * d.value
+        step = cash_step(group, i)
 
         def moved(m, i=i, d=d, step=step):
             dividends = list(dynamics.dividends)

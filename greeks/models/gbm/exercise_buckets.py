@@ -49,11 +49,13 @@ of mean zero, with the parallel vega's coefficient (a joint fit per node gained 
 times the vega column's, with it 2–4.4 times (each node's move changes the exercise date of
 paths of its own).
 
-Cash dividends: the same differences in the amount D_i, D_i ± δ and D_i ± 2δ, δ = D_i/2
-(D_i − 2δ = 0: none; a smaller δ leaves more of the variance O(1/δ) of the paths whose
-exercise date the move changes), the paths re-simulated with the moved drop on the same
-numbers and the policy (and the continuation's lower bound, :func:`greeks.exercise.holds`)
-re-solved with the moved dividend: early exercise of calls before an ex-date is driven by it.
+Cash dividends: the same differences in the amount D_i, D_i ± δ and D_i ± 2δ, δ the largest
+of D_i/2, D_i/4, D_i/8 at which a finite-difference proxy is smooth enough
+(:func:`greeks.exercise_moves.cash_step`: a smaller δ leaves more of the variance O(1/δ) of
+the paths whose exercise date the move changes; D_i/2 reaches D_i − 2δ = 0), the paths
+re-simulated with the moved drop on the same numbers and the policy (and the continuation's
+lower bound, :func:`greeks.exercise.holds`) re-solved with the moved dividend: early
+exercise of calls before an ex-date is driven by it.
 Control: the European's differences, of mean the differences of the finite-difference
 European value on the moved markets (no closed form with cash dividends).
 

@@ -29,7 +29,8 @@ dividend (no closed form).
 
 A cash dividend D_i paid on or before the row's expiry: as under GBM
 (:mod:`greeks.models.gbm.exercise_buckets`), central differences of the policy's value in
-the amount, D_i ± δ and D_i ± 2δ, δ = D_i/2 (D_i − 2δ = 0: none), Richardson over both,
+the amount, D_i ± δ and D_i ± 2δ, δ from :func:`greeks.exercise_moves.cash_step`,
+Richardson over both,
 
     ∂V/∂D_i ≈ (4 E(δ) − E(2δ))/3,   E(δ) = (Y(D_i + δ) − Y(D_i − δ))/(2δ),
 
