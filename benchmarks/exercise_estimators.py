@@ -20,7 +20,9 @@ timed on the prepared group, medians of ``--repeats``; the policy's solve and th
 common to every variant, left out), and the efficiency relative to ``paired``,
 (N·SE²·t)_paired / (N·SE²·t)_variant.  Writes ``benchmarks/results/exercise_estimators.md``.
 
-Why ``auto`` keeps the pairs for these rows (docs/american.md, "Pairs or single paths").
+With ``--overall``: what ``auto`` (each group on pairs or single paths as its policy's pilot
+says) gains on the two example files as a whole (:func:`overall`); writes
+``benchmarks/results/exercise_auto.md``.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+import greeks
 from benchmarks.machine import ROOT, cpu_name, load_average
 from greeks import sensitivities
 from greeks.api import load
@@ -150,6 +153,42 @@ def table(results: dict) -> list[str]:
     return lines
 
 
+COLUMNS = ("price", "delta", "vega", "gamma", "theta_per_year", "rho_rate")
+FILES = {"american.csv": None, "american_book.csv": "market.json"}
+
+
+def overall(args) -> list[str]:
+    """``auto`` (each group on the variant its policy's pilot favours) against ``mixed`` (pairs
+    for every Greek, as every exercise row ran before) on the two example files, every
+    Greek, one thread: the CPU time of the run (median over the seeds) and per row and Greek
+    the efficiency (SE²·t)_mixed / (SE²·t)_auto, SE² the median over the seeds."""
+    lines = ["| file | row | " + " | ".join(GREEKS) + " |",
+             "| --- | --- | " + " | ".join("---:" for _ in GREEKS) + " |"]
+    notes = []
+    for name, market in FILES.items():
+        run = dict(market=None if market is None else ROOT / "instruments" / market,
+                   threads=1, greeks=",".join(EXTRA))
+        source = ROOT / "instruments" / name
+        greeks.price_portfolio(source, paths=2_048, seed=0, **run)  # compile
+        seconds = {method: [] for method in ("mixed", "auto")}
+        variance = {method: [] for method in seconds}
+        for seed in range(args.seeds):
+            for method in seconds:  # in turn, so that the load falls alike on each
+                start = time.process_time()
+                out = greeks.price_portfolio(source, paths=args.paths, seed=seed,
+                                             method=method, **run)
+                seconds[method].append(time.process_time() - start)
+                variance[method].append(out[[f"{c}_se" for c in COLUMNS]].to_numpy() ** 2)
+        t = {method: statistics.median(times) for method, times in seconds.items()}
+        ratio = (np.median(variance["mixed"], axis=0) * t["mixed"]
+                 / (np.median(variance["auto"], axis=0) * t["auto"]))
+        for row_id, cells in zip(out["id"], ratio):
+            lines.append(f"| {name} | {row_id} | " + " | ".join(
+                f"{c:.2f}" if np.isfinite(c) else "" for c in cells) + " |")
+        notes.append(f"{name}: CPU s mixed {t['mixed']:.2f}, auto {t['auto']:.2f} "
+                     f"(× {t['auto'] / t['mixed']:.2f})")
+    return lines + [""] + [f"- {note}" for note in notes]
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -157,10 +196,23 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--only", default="", help="comma-separated row ids")
+    parser.add_argument("--overall", action="store_true",
+                        help="auto against mixed on the example files instead")
     parser.add_argument("--output", default=str(ROOT / "benchmarks/results/"
                                                 "exercise_estimators.md"))
     args = parser.parse_args()
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    if args.overall:
+        text = [f"# Exercise rows: auto against pairs alone ({stamp})", "",
+                f"`python -m benchmarks.exercise_estimators --overall --paths {args.paths} "
+                f"--seeds {args.seeds}`; {cpu_name()}, load {load_average()}.",
+                "Cells: efficiency of `auto` against `mixed` (every Greek on antithetic "
+                "pairs), (SE²·t)_mixed / (SE²·t)_auto, t the whole run's CPU time, SE² the "
+                "median over the seeds (above 1: auto is better).", ""] + overall(args)
+        Path(args.output.replace("exercise_estimators", "exercise_auto")).write_text(
+            "\n".join(text) + "\n")
+        print("\n".join(text))
+        return
     only = set(filter(None, args.only.split(",")))
     results = {}
     for row_id, frame in rows():

@@ -179,12 +179,15 @@ def _times_and_discounts(group, j: int):
     return times, discounts
 
 
-def prepare(group, seed: int, first_chunk: int = 0, policy: ExercisePolicy = ExercisePolicy()):
+def prepare(group, seed: int, first_chunk: int = 0, policy: ExercisePolicy = ExercisePolicy(),
+            choose: bool = False):
     """The group with each row's policies (:func:`_policies`, :func:`_tables`; under a
     ``regression`` policy fitted on the pilot's draws, :func:`_pilot`), the European
     controls' means (``exercise_means``, rows × 4, × 6 with theta and rho) and coefficients
     (``exercise_coef``, from the pilot's first chunk), and the hedge controls' coefficients
-    (``hedge_coef``, rows × 5; 0 where the model has none)."""
+    (``hedge_coef``, rows × 5; 0 where the model has none).  With ``choose`` (``auto``) a
+    group in antithetic pairs goes on single paths where its pilot's pairs say so
+    (:func:`_single_pays`)."""
     model = model_of(group.model)
     spec = group.payoff
     solved = model.solves_exercise
@@ -204,6 +207,7 @@ def prepare(group, seed: int, first_chunk: int = 0, policy: ExercisePolicy = Exe
     coef = np.zeros((group.n_rows, means.shape[1]))
     hedge_coef = np.zeros((group.n_rows, len(HEDGED_ROWS)))
     immediate = np.zeros(group.n_rows, dtype=bool)
+    residuals = []
     for j in range(group.n_rows):
         values, controls, hedges = _row_values(group, pilot, j)
         known = np.isfinite(means[j])  # a control without a known mean is not used
@@ -221,8 +225,35 @@ def prepare(group, seed: int, first_chunk: int = 0, policy: ExercisePolicy = Exe
                 spec.omega[j] * (group.spot - spec.strike[j]) > values[0].mean()
                 or solved and _beyond_first_boundary(group, j)):
             immediate[j], coef[j], hedge_coef[j] = True, 0.0, 0.0
+        elif choose and group.antithetic:
+            residuals.append(_controlled(values, controls, hedges, coef[j], means[j],
+                                         hedge_coef[j])[:3])
+    paired = not (residuals and _single_pays(residuals, model.single_cost[
+        group.market is not None]))
     return replace(group, payoff=group.payoff._replace(immediate=immediate),
-                   exercise_means=means, exercise_coef=coef, hedge_coef=hedge_coef)
+                   exercise_means=means, exercise_coef=coef, hedge_coef=hedge_coef,
+                   antithetic=group.antithetic and paired)
+
+
+def _single_pays(residuals: list, cost: float) -> bool:
+    """Whether a group's rows go on single paths rather than antithetic pairs, from the
+    pilot's pairs (path i's partner i + n/2): ``residuals``, per row not exercised at once,
+    its controlled per-path price, delta and vega (:func:`controlled_values`).  At equal
+    paths a pair's mean has variance σ²(1 + ρ)/2 where two single paths have σ²/2, so single
+    paths have the efficiency (1 + ρ)/c, c their ``cost`` per path relative to pairs (the
+    model's ``single_cost``); single where the geometric mean of 1 + ρ over the rows and
+    Greeks exceeds c.  Estimates the controls leave at rounding noise (a row never
+    exercised early: its value is its European control) are not counted.  One choice for
+    the group: its rows share their paths."""
+    logs = []
+    for values in residuals:
+        units = values.shape[1] // 2
+        alone = values[:, :2 * units].var(axis=1)
+        paired = (0.5 * (values[:, :units] + values[:, units:2 * units])).var(axis=1)
+        scale = np.abs(values).max(axis=1)
+        used = (alone > (1e-10 * scale) ** 2) & (paired > 0.0)
+        logs.extend(np.log(2.0 * paired[used] / alone[used]).tolist())
+    return bool(logs) and float(np.mean(logs)) > math.log(cost)
 
 
 def _beyond_first_boundary(group, j: int) -> bool:
@@ -600,13 +631,18 @@ def controlled_values(group, paths, j: int) -> np.ndarray:
     its European control's coefficient times the control less its mean, and its hedge
     control's (mean zero) where the model has one: the values a chunk's moments are taken
     of."""
-    values, controls, hedges = _row_values(group, paths, j)
-    controlled = CONTROLLED_ROWS[:controls.shape[0]]
-    values[controlled] -= group.exercise_coef[j][:, None] * (
-        controls - group.exercise_means[j][:, None])
-    if hedges is not None:  # mean zero: no mean to subtract
-        values[HEDGED_ROWS[:hedges.shape[0]]] -= (
-            group.hedge_coef[j, :hedges.shape[0], None] * hedges)
+    return _controlled(*_row_values(group, paths, j), group.exercise_coef[j],
+                       group.exercise_means[j], group.hedge_coef[j])
+
+
+def _controlled(values: np.ndarray, controls: np.ndarray, hedges: np.ndarray | None,
+                coef: np.ndarray, means: np.ndarray, hedge_coef: np.ndarray) -> np.ndarray:
+    """``values`` (in place) less ``coef`` × (``controls`` − ``means``) on the rows with a
+    European control and less ``hedge_coef`` × ``hedges`` (mean zero) on those with a hedge
+    control."""
+    values[CONTROLLED_ROWS[:controls.shape[0]]] -= coef[:, None] * (controls - means[:, None])
+    if hedges is not None:
+        values[HEDGED_ROWS[:hedges.shape[0]]] -= hedge_coef[:hedges.shape[0], None] * hedges
     return values
 
 

@@ -53,7 +53,8 @@ def test_exposures_are_desk_units_of_the_priced_values():
 
 
 def test_theta_and_rho_subtotals_hold_american_and_bermudan_rows():
-    """GBM american and bermudan positions (one simulation: correlated) get theta_per_day
+    """GBM american and bermudan positions (one simulation, on pairs for every Greek:
+    correlated; under ``auto`` rows may run apart on single paths) get theta_per_day
     and rho_per_bp as priced, and their subtotals and total sum them; the subtotal's SE
     comes from the per-path sums (not the quadrature sum of its positions')."""
     put = dict(option_type="put", strike=40.0, spot=40.0, rate=0.06, maturity=0.5)
@@ -64,9 +65,9 @@ def test_theta_and_rho_subtotals_hold_american_and_bermudan_rows():
         dict(put, id="e", book="y", quantity=-2.0),
         dict(put, id="c", book="y", instrument="american", option_type="call", fixings=20,
              dividend=0.08, quantity=4.0)])
-    table = risk_report(frame, by=["book"], paths=4_000, seed=seed(5), greeks="theta,rho")
-    priced = greeks.price_portfolio(frame, paths=4_000, seed=seed(5),
-                                    greeks="theta,rho").set_index("id")
+    run = dict(paths=4_000, seed=seed(5), greeks="theta,rho", method="mixed")  # one family
+    table = risk_report(frame, by=["book"], **run)
+    priced = greeks.price_portfolio(frame, **run).set_index("id")
     positions = table.attrs["positions"].set_index("id")
     q = priced["quantity"]
     assert np.allclose(positions["theta_per_day"], q * priced["theta_per_day"])

@@ -14,9 +14,11 @@ the theta column (:mod:`greeks.models.gbm.exercise_buckets`,
 :mod:`greeks.models.heston.exercise_buckets`); each with its standard error.
 
 Paths.  Each dated group is simulated from the main run's streams (chunk c of the main
-run draws from ``streams.MAIN + c``, the same spawn words; antithetic pairs), so the
-buckets are weights on the paths that priced the rows (in a pass of their own over those
-streams).  A bucket's estimate is the mean over antithetic pairs of
+run draws from ``streams.MAIN + c``, the same spawn words; antithetic pairs, but single
+paths for an exercise group that ``auto`` puts on them, :func:`greeks.exercise.prepare`),
+so the buckets are weights on the paths that priced the rows under ``auto`` (in a pass of
+their own over those streams).  A bucket's estimate is the mean over antithetic pairs (or
+paths) of
 
     r = f w_k − β_k (L w_k − ∂E[L]/∂θ_k)
 
@@ -66,9 +68,13 @@ def _samples(group, rows, seed, chunk, count, theta):
 
 def _pairs(group, rows, seed: int, chunk: int, count: int, theta: bool):
     """Per row of the group: (row, g, h) on one chunk's paths, averaged over antithetic
-    pairs (:func:`_samples`)."""
+    pairs (:func:`_samples`; an exercise group that ``auto`` put on single paths: per
+    path)."""
     half = count // 2
     for row, (g, h) in zip(rows, _samples(group, rows, seed, chunk, count, theta)):
+        if not group.antithetic:
+            yield row, g, h
+            continue
         yield (row, 0.5 * (g[:, :half] + g[:, half:2 * half]),
                0.5 * (h[:, :half] + h[:, half:2 * half]))
 
@@ -104,7 +110,7 @@ def _bucket_chunk(group, seed: int, chunk: int, count: int, rows, theta, beta, w
                 per_chunk[key] = per_chunk.get(key, 0.0) + weight[row.position] * values
     totals = {}
     for key, values in per_chunk.items():
-        values = np.broadcast_to(values, (count // 2,))
+        values = np.broadcast_to(values, (group.units(count),))
         mean = values.mean()
         totals[key] = (mean, ((values - mean) ** 2).sum())
     return out, totals
@@ -132,7 +138,7 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
               if g.market is not None and (
                   adapter(g.model).exercise_buckets and exercised if g.method is Family.EXERCISE
                   else adapter(g.model).buckets)]
-    groups = [exercise.prepare(g.with_extra(np.array([THETA, RHO])), seed)
+    groups = [exercise.prepare(g.with_extra(np.array([THETA, RHO])), seed, choose=True)
               if g.method is Family.EXERCISE else g for g in groups]
     ids = frame["id"].to_numpy()
     plans = [adapter(g.model).exercise_bucket_rows(g, frame, market)
@@ -162,10 +168,10 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
                        args=[(rows, theta, beta, weight, slot)
                              for rows, beta in zip(plans, betas)],
                        **run)
-    return _merged(plans, tasks, results)
+    return _merged(groups, plans, tasks, results)
 
 
-def _merged(plans, tasks, results):
+def _merged(groups, plans, tasks, results):
     """:func:`bucket_estimates`' rows and aggregates from the main run's chunk results,
     merged in chunk order; groups are independent, so their means and variances add."""
     out, aggregates = [], {}
@@ -175,7 +181,7 @@ def _merged(plans, tasks, results):
         for (k, _, n), (per_row, per_key) in zip(tasks, results):
             if k != i:
                 continue
-            units = n // 2
+            units = groups[i].units(n)
             for j in range(len(rows)):
                 moments[j].merge(units, *per_row[j])
             for key, (mean, m2) in per_key.items():

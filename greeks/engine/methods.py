@@ -13,6 +13,7 @@ from greeks.models import adapter as model_of
 from greeks.payoff_table import BY_CODE, KNOCK_OUT_TWIN, frame_codes, row_code
 
 EXERCISE_LABEL = "policy+fd+controls+antithetic"  # greeks.exercise
+SINGLE_LABEL = "policy+fd+controls"  # the same on single paths
 SURVIVAL_LABEL = "survival+pathwise+antithetic"  # knock-outs (greeks.survival)
 PARITY_LABEL = "parity+survival+pathwise+antithetic"  # knock-ins (greeks.parity)
 
@@ -145,7 +146,7 @@ def _estimator(model_name: str, code: int, barrier_type, from_zero: bool, off_ma
     conditioned = code in model.conditioned and not paying
     knock_out = model.survival and barrier_type in BY_CODE[code].survival
     if BY_CODE[code].exercise:
-        return Estimator(Family.EXERCISE, EXERCISE_LABEL if not plain else "policy+fd+controls")
+        return Estimator(Family.EXERCISE, EXERCISE_LABEL if not plain else SINGLE_LABEL)
     if plain:
         return Estimator(Family.LR, "lr", True)
     if method == "parity":

@@ -27,6 +27,7 @@ class Estimates:
     subtotal_se: np.ndarray
     choice: np.ndarray | None = None  # (rows, 3): the estimator of each price/delta/vega
     paths: np.ndarray | None = None  # (rows, 3): the path count each of them used
+    single: np.ndarray | None = None  # (rows,): american, bermudan rows on single paths
     complete: np.ndarray | None = None  # per Greek: whether every group estimated it (the
     exercise: np.ndarray | None = None  # (rows, 2): early-exercise probability, exercise
     exercise_se: np.ndarray | None = None  # time (NaN for other rows); None: no such rows

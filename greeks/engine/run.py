@@ -11,7 +11,8 @@ import pandas as pd
 
 from greeks import estimators, exercise, sensitivities, streams
 from greeks.engine.chunks import run_chunk
-from greeks.engine.methods import Family, relative_cost, row_estimators, row_methods
+from greeks.engine.methods import (SINGLE_LABEL, Family, relative_cost, row_estimators,
+                                   row_methods)
 from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.progress import Work, chunk_cost, expected_share, policy_cost
 from greeks.engine.reduce import Estimates, _reduce
@@ -93,7 +94,9 @@ def simulate(frame: pd.DataFrame, paths, seed: int, threads: int | None = None,
         work.plan(_family_work(planned, plain))
         estimates = _run_family(frame, planned, work=work, plain=plain, weight=weight,
                                 first_chunk=first_chunk, **args)
-        estimates.choice = np.array([[label] * 3 for label in row_methods(frame, method, plain)])
+        estimates.choice = _single_labels(
+            np.array([[label] * 3 for label in row_methods(frame, method, plain)]),
+            estimates.single)
         return estimates
     return _simulate_auto(frame, paths, work, grid, args, weight, first_chunk)
 
@@ -154,7 +157,7 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
         estimates = _run_family(
             part, planned, work=work, plain=False,
             weight=_masked(base, chosen == f, taken)[rows], first_chunk=first_chunk,
-            **{**args, "subtotal": sub,
+            choose=f == 0, **{**args, "subtotal": sub,
                "extra": extra if f == 0 or (f == parity and further.any()) else ()})
         runs.append((f, rows, estimates))
     out = _combine(frame, runs, chosen, labels, {parity: further})
@@ -268,10 +271,21 @@ def _combine(frame, runs, chosen, labels, further: dict) -> Estimates:
             sub_var[:estimates.subtotal_mean.shape[0], :width] += estimates.subtotal_se ** 2
     out = Estimates(mean, se, total_mean, np.sqrt(total_var), sub_mean, np.sqrt(sub_var),
                     complete=first.complete)
-    out.choice = np.take_along_axis(labels.T, chosen, axis=1)
+    out.choice = _single_labels(np.take_along_axis(labels.T, chosen, axis=1), first.single)
     out.paths = paths
     out.exercise, out.exercise_se = first.exercise, first.exercise_se
+    out.single = first.single
     return out
+
+
+def _single_labels(choice: np.ndarray, single: np.ndarray) -> np.ndarray:
+    """``choice`` (rows × 3 labels) with the rows that went on single paths rather than
+    antithetic pairs (``single``, :func:`greeks.exercise.prepare`) named so."""
+    if not single.any():
+        return choice
+    choice = choice.astype(object)
+    choice[single] = SINGLE_LABEL
+    return choice
 
 
 class _Planned(NamedTuple):
@@ -327,7 +341,7 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
                 extra: tuple[str, ...] = (), first_chunk: int = 0,
                 scheduler: str = DEFAULT_SCHEDULER,
                 pilot: Callable[[int], int] | None = None,
-                policy: ExercisePolicy = ExercisePolicy()) -> Estimates:
+                policy: ExercisePolicy = ExercisePolicy(), choose: bool = False) -> Estimates:
     """Run one planned family (:func:`_plan_family`) on ``frame``.
 
     The total (and each subtotal) is Σ weight_jk · estimate_jk over its rows, with
@@ -357,7 +371,8 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
     n_subtotals = (0 if subtotal is None
                    else int(np.asarray(subtotal, dtype=np.int64).max(initial=-1)) + 1)
     codes = np.array([sensitivities.NAMES.index(name) for name in extra], dtype=np.int64)
-    groups = _prepared(frame, groups, seed, work, weight, subtotal, codes, first_chunk, policy)
+    groups = _prepared(frame, groups, seed, work, weight, subtotal, codes, first_chunk, policy,
+                       choose)
     threads = threads or default_threads()
     tasks = [(g, first_chunk + c, n) for g, group in enumerate(groups)
              for c, n in group.chunks(counts[g])]
@@ -376,18 +391,22 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
         patterns[tasks[i][0]] += sums[:, :estimators.PATTERN_SUMS]
     estimates = _reduce(frame, groups, tasks, results, n_subtotals, codes, patterns)
     estimates.paths = np.zeros((len(frame), 3), dtype=np.int64)
+    estimates.single = np.zeros(len(frame), dtype=bool)
     for group, count in zip(groups, counts):
         estimates.paths[group.positions] = count
+        estimates.single[group.positions] = group.method is Family.EXERCISE and not (
+            group.antithetic or plain)
     return estimates
 
 
 def _prepared(frame: pd.DataFrame, groups: list, seed: int, work: Work,
               weight: np.ndarray | None, subtotal: np.ndarray | None, codes: np.ndarray,
-              first_chunk: int, policy: ExercisePolicy) -> list:
+              first_chunk: int, policy: ExercisePolicy, choose: bool = False) -> list:
     """The groups with their totals' weights and subtotals (default: the quantity for
     every Greek, no subtotals), the further Greeks ``codes`` of the families that estimate
     them, and the exercise policies (``policy``) of the early-exercise groups
-    (:func:`greeks.exercise.prepare`)."""
+    (:func:`greeks.exercise.prepare`; with ``choose``, ``auto``'s choice of antithetic pairs
+    or single paths)."""
     if weight is not None or subtotal is not None:
         weight = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
                   if weight is None else np.asarray(weight, dtype=float))
@@ -400,7 +419,7 @@ def _prepared(frame: pd.DataFrame, groups: list, seed: int, work: Work,
     prepared = []
     for group in groups:
         if group.method is Family.EXERCISE:
-            group = exercise.prepare(group, seed, first_chunk, policy)
+            group = exercise.prepare(group, seed, first_chunk, policy, choose)
             work.advance(policy_cost(group, exercise.POLICY_PATHS))
         prepared.append(group)
     return prepared

@@ -123,6 +123,9 @@ class Model:
     further: tuple[int, ...] = ()       # codes of greeks.sensitivities.NAMES by LR
     relative_cost: dict = {}            # family → cost per path relative to LR
     solves_exercise: bool = False       # exercise_boundaries solved, not a table
+    # an exercise group's cost per path on single paths relative to antithetic pairs
+    # (flat parameters, off a market; greeks.exercise.prepare with ``choose``)
+    single_cost: tuple[float, float] = (1.0, 1.0)
     # progress units (greeks.engine.progress) per family: per path and grid date, per path
     # and row date; of an exercise policy's fit per pilot path and grid date; the share of a
     # competing family's main run that auto is expected to make

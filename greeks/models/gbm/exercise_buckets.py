@@ -222,7 +222,7 @@ def bucket_samples(group, rows, stream, count: int) -> list:
     def simulate(grid):
         rng = np.random.Generator(np.random.PCG64(stream))
         return dated.simulate_dated(rng, count, grid.clock, grid.log_growth(), grid.cash,
-                                    group.spot, True)[:2]
+                                    group.spot, group.antithetic)[:2]
 
     w, s = simulate(market)
     engine_paths = adapter(group.model).exercise_paths(group, stream, count)

@@ -206,6 +206,8 @@ class Heston(Model):
     # cost per path relative to likelihood ratio: finite differences 2.7–3.5× on three chains
     # (greeks compare, one thread), scaled to their five chains
     relative_cost = {"fd": 5.0}
+    # benchmarks/exercise_estimators.py: single over pairs 1.05–1.09 flat, 1.07 off a market
+    single_cost = (1.07, 1.07)
     step_cost = {"lr": 3.2, "fd": 10.8, "exercise": 10.0}
     row_cost = {"lr": 2.7, "fd": 11.8, "exercise": 0.0}
     fit_cost = 10.7
