@@ -379,7 +379,7 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
 
     found, aggregates = bucket_estimates(frame, load_market(market), paths, options.seed,
                                          options.threads, scheduler=options.scheduler,
-                                         theta="theta" in codes)
+                                         theta="theta" in codes, exercised=False)
     nodes: dict = {}
     for position, label, kind, value, error in found:
         nodes.setdefault((position, kind), []).append((label, value, error))
@@ -388,7 +388,7 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
         kind = wanted[name]
         for position in np.flatnonzero(rows):
             entries = nodes.get((position, kind))
-            if not entries:  # american and bermudan rows have no buckets
+            if not entries:  # american and bermudan rows: the engine's
                 continue
             label, value, error = next((e for e in entries if e[0].endswith(":parallel")),
                                        entries[0])

@@ -126,7 +126,8 @@ def test_cash_dividends_curves_and_vol_term_structure_against_the_market_fd():
 def test_risk_report_takes_early_exercise_rows_theta_and_rho_from_the_engine():
     """An american row's theta and rho in the report off a market come from the engine
     (greeks.models.gbm.exercise_carry), and the total adds them to the european row's
-    buckets, on independent streams: values and variances add.  Its bucket table's theta
+    buckets, on independent streams: values and variances add (in the report and in the
+    priced table's total).  Its bucket table's theta
     and rate lines are the same estimators on the same paths: the report's values."""
     from greeks.report import bucket_report, risk_report
 
@@ -149,6 +150,12 @@ def test_risk_report_takes_early_exercise_rows_theta_and_rho_from_the_engine():
                                     paths=4_000, seed=seed(75)).set_index("id")
     assert rows.loc["A", "theta_per_day"] == pytest.approx(
         priced.loc["A", "theta_per_day"], rel=1e-12)
+    q = priced["quantity"]  # the priced table's total: each row once
+    for name in ("theta_per_year", "rho_rate"):
+        assert priced.attrs["total"][name] == pytest.approx((q * priced[name]).sum(),
+                                                            rel=1e-12)
+        assert priced.attrs["total"][f"{name}_se"] == pytest.approx(
+            math.hypot(*(q * priced[f"{name}_se"])), rel=1e-9)
 
 
 CURVED = {"valuation_date": VALUATION,
