@@ -6,14 +6,12 @@ that of D/16 (:func:`cash_step`)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
 
 from greeks import exercise, payoffs
 from greeks.engine.dated import dated_grid
-from greeks.market.volatility import VolCurve
 
 MOVES = (1.0, -1.0, 2.0, -2.0)  # the differences' points: θ ± step, θ ± 2 step
 CASH_STEPS = (0.5, 0.25, 0.125)  # δ/D of a cash dividend's differences, largest first
@@ -35,15 +33,14 @@ def moved_group(group, dynamics):
 
 def _proxy(group, j: int, dynamics):
     """Row j's value as a function of ``dynamics``: the GBM finite-difference American
-    (a bermudan row: Bermudan on its dates) value off that market, under Heston at the flat
-    vol of the expected average variance to its expiry, θ + (v0 − θ)(1 − e^{−κT})/(κT)."""
+    (a bermudan row: Bermudan on its dates) value off that market at the model's proxy vol
+    curve (:meth:`greeks.models.base.Model.proxy_vol`: GBM's own; under Heston flat at the
+    vol of the expected average variance to its expiry)."""
+    from greeks.models import adapter
     from greeks.models.gbm.american_market import american_fd_market
 
     maturity = float(group.maturity[j])
-    if dynamics.vol is None:
-        v0, kappa, theta = group.params[:3]
-        mean = theta + (v0 - theta) * -math.expm1(-kappa * maturity) / (kappa * maturity)
-        dynamics = replace(dynamics, vol=VolCurve.flat(math.sqrt(max(mean, 1e-8))))
+    dynamics = replace(dynamics, vol=adapter(group.model).proxy_vol(group, j, dynamics))
     dates = (None if group.payoff.kind[j] == payoffs.AMERICAN else list(
         group.times[group.date_index[group.date_start[j]:group.date_start[j + 1]]]))
     return american_fd_market(dynamics, float(group.payoff.strike[j]), maturity,

@@ -318,6 +318,10 @@ class GBM(Model):
 
         return bucket_samples(group, rows, stream, count)
 
+    def proxy_vol(self, group, j, dynamics):
+        """The market's own vol curve."""
+        return dynamics.vol
+
     def hedges_exercise(self, group, paths):
         """Flat rows (:class:`BrownianPaths`: e^{−(r−q)t} S_t an exact martingale on the
         exact steps), and rows off a market without cash dividends (S_t/G(t) one)."""
