@@ -24,7 +24,8 @@ its adapter, an instance of a :class:`Model` subclass:
   :meth:`exercise_table_nodes`), the European option's
   Greeks (the controls' means, :meth:`european_price`), the hedge controls of a chunk
   (:meth:`exercise_hedges`), the dual upper bound (:meth:`upper_bound`);
-* off a market: the parameters the market's dynamics carry (``market_carried``), the
+* off a market: the parameters the market's dynamics carry (``market_carried``), a
+  group's parameters (:meth:`market_params`), the
   volatility of a row's finite-difference proxy (:meth:`proxy_vol`);
 * the further Greeks filled in by bump and revalue beside the engine's run (``revalued``,
   :meth:`revalued_greeks`).
@@ -140,6 +141,12 @@ class Model:
     # further Greeks (greeks.names.GREEKS) its rows get by bump and revalue beside the
     # engine's run (:meth:`revalued_greeks`; :mod:`greeks.revaluation`)
     revalued: tuple[str, ...] = ()
+
+    def market_params(self, row, dynamics, maturity: float) -> tuple:
+        """A group's ``params`` off a market (:func:`greeks.engine.plan._plan_dated_group`):
+        its first ``row``'s parameter columns; a model whose ``market_carried`` columns the
+        market's ``dynamics`` hold reads them there, to ``maturity`` (its last expiry)."""
+        return tuple(float(row[name]) for name in self.parameters)
 
     def lr_delta_unusable(self, frame) -> np.ndarray:
         """Rows (bool per row of ``frame``, all of this model) whose likelihood-ratio delta

@@ -66,6 +66,12 @@ class GBM(Model):
     market_carried = PARAMETERS  # the vol curve
     ladder_market = True  # greeks.models.gbm.ladder
 
+    def market_params(self, row, dynamics, maturity):
+        """(σ,): the vol curve's implied vol to ``maturity``, the group's reference σ (the
+        scale of the SE floor; the vega's σ, the curve shifted in parallel by σ' − σ); the
+        paths read the curve itself."""
+        return (dynamics.vol.implied(maturity),)
+
     def floor_sigma(self, params):
         return params[0], False
 
