@@ -610,13 +610,39 @@ def controlled_values(group, paths, j: int) -> np.ndarray:
     return values
 
 
-def bucket_arrays(group, paths, j: int, size: int):
-    """(g, h) (``size`` × paths, zeros) of row j's bucket samples, g's last row its theta
-    per calendar day: the theta column's controlled per-path values
-    (:func:`controlled_values`) on the exercise ``paths`` times a day, 1/365."""
-    g = np.zeros((size, paths.s.shape[0]))
-    g[-1] = DAY * controlled_values(group, paths, j)[6]
-    return g, np.zeros_like(g)
+def factor_samples(group, rows, paths, s, state, columns, weights) -> list:
+    """Per bucket row (:meth:`greeks.models.base.Model.exercise_bucket_rows`: ``j``,
+    ``immediate``, ``control``, one per bucket and theta, and ``factors``, its
+    :class:`greeks.market.factors.StoppedFactors`), (g, h) (buckets + 1 × paths), zeros but
+    for: g's last row the row's theta per calendar day, the theta column's controlled per-path
+    values (:func:`controlled_values`) on the exercise ``paths`` times a day, 1/365; and, the
+    row not exercised at once, its first F rows the carry factors' samples
+    (:func:`stopped_factor_samples`) on the prices ``s`` (paths × columns, the policy's
+    variance ``state`` on them, the column of each group date ``columns``), W(t) at those
+    columns ``weights(row)`` (its ``weights_at``).  The rows of the moved markets' differences
+    are the model's to fill."""
+    out = []
+    for row in rows:
+        j = row.j
+        g = np.zeros((len(row.control), paths.s.shape[0]))
+        g[-1] = DAY * controlled_values(group, paths, j)[6]
+        h = np.zeros_like(g)
+        out.append((g, h))
+        if row.immediate:
+            continue
+        row_columns, _, discounts = row_dates(group, columns, j)
+        f = row.factors
+        carried = slice(0, len(f.labels))
+        g[carried], h[carried] = stopped_factor_samples(group, j, s, state, row_columns,
+                                                        discounts, weights(row), f.rates,
+                                                        f.mean[:f.rates])
+    return out
+
+
+def european_payoffs(spec, j: int, s, columns, discounts) -> np.ndarray:
+    """Per path of the prices ``s``, row j's European option's discounted payoff
+    DF(T) (ω(S_T − K))⁺ (its dates' ``columns`` and ``discounts``: :func:`row_dates`)."""
+    return discounts[-1] * np.maximum(spec.omega[j] * (s[:, columns[-1]] - spec.strike[j]), 0.0)
 
 
 def stopped_factor_samples(group, j: int, s, state, columns, discounts, weights_at,
@@ -637,8 +663,8 @@ def stopped_factor_samples(group, j: int, s, state, columns, discounts, weights_
     for policy, factor in ((0, 2.0), (1, -1.0)) if spec.richardson[j] else ((0, 1.0),):
         payoffs.stopped_payoffs(s, state, columns, discounts, spec, j, policy, y, stops)
         g = g + factor * y * weights_at(np.where(stops >= 0, columns[stops], -1))
-    ends = discounts[-1] * np.maximum(spec.omega[j] * (s[:, columns[-1]] - spec.strike[j]), 0.0)
-    h = ends * weights_at(np.full(count, columns[-1]))
+    h = european_payoffs(spec, j, s, columns, discounts) * weights_at(
+        np.full(count, columns[-1]))
     coef = group.exercise_coef[j, CONTROLLED_ROWS.index(7)]
     g[:rates] -= coef * (h[:rates] - np.nan_to_num(rate_means)[:, None])
     h[:rates] = 0.0

@@ -19,6 +19,38 @@ CASH_REFERENCE = 1.0 / 16.0  # δ/D of the proxy's reference difference
 CASH_TOLERANCE = 1e-3  # |difference at δ − at D/16| allowed, relative to the latter
 
 
+def moved_difference(values, step: float):
+    """Richardson's central difference of ``values`` at the :data:`MOVES` θ + δ, θ − δ,
+    θ + 2δ, θ − 2δ, δ = ``step`` (:func:`greeks.payoffs.extrapolated_difference`)."""
+    return payoffs.extrapolated_difference(values[0] - values[1], values[2] - values[3], step)
+
+
+def moved_samples(group, j: int, prices, state, columns, discounts, step: float, field: str,
+                  rules, holds):
+    """(g, h, stopping indices: moves × paths) of row j's difference in a moved market
+    (:func:`moved_difference`, δ = ``step``): g of the discounted payoff Y at the exercise
+    date under the row's policy re-solved on each moved market, h of the European option's
+    DF(T) (ω(S_T − K))⁺, on the same random numbers.  ``prices``: the prices on each moved
+    market in :data:`MOVES` order (paths × columns, an iterable), ``state`` the policy's
+    variance state on them (paths × columns, no columns without one), ``columns`` and
+    ``discounts`` the row's (:func:`greeks.exercise.row_dates`); ``field``: the payoff
+    record's field of the row's rule (``"policy"``: solved levels, ``"table"``: a tabulated
+    rule), ``rules`` and ``holds`` (the continuation's lower bound,
+    :func:`greeks.exercise.holds`) its value on each moved market."""
+    spec = group.payoff
+    n = columns.size
+    own = {field: getattr(spec, field).copy(), "hold": spec.hold.copy()}  # the chunk's own:
+    moved = spec._replace(**own)  # threads share spec
+    y, ends = np.empty((len(MOVES), len(state))), np.empty((len(MOVES), len(state)))
+    stops = np.empty((len(MOVES), len(state)), dtype=np.int64)
+    for m, s in enumerate(prices):
+        own[field][j, 0, :n] = rules[m]
+        own["hold"][j, :, :n] = holds[m]
+        payoffs.stopped_payoffs(s, state, columns, discounts, moved, j, 0, y[m], stops[m])
+        ends[m] = exercise.european_payoffs(spec, j, s, columns, discounts)
+    return moved_difference(y, step), moved_difference(ends, step), stops
+
+
 def moved_group(group, dynamics):
     """The group on ``dynamics`` (its grid and dates kept): the market's grid
     (:func:`greeks.engine.dated.dated_grid`, a variance clock where the dynamics have a vol
