@@ -314,12 +314,21 @@ def _policies(group, model) -> np.ndarray:
     sigma = model.vega_sigma(group.params)
     for j in range(group.n_rows):
         n = group.date_start[j + 1] - group.date_start[j]
-        for k, at_sigma in enumerate((sigma, sigma, sigma + step, sigma - step,
-                                      sigma + 2 * step, sigma - 2 * step)):
-            if k == 1 and not spec.richardson[j]:
-                continue
-            policy[j, k, :n] = solved_levels(group, model, j, at_sigma, 2 if k == 1 else 1)
+        for k, at_sigma, every in _policy_volatilities(spec, j, sigma, step):
+            policy[j, k, :n] = solved_levels(group, model, j, at_sigma, every)
     return policy
+
+
+def _policy_volatilities(spec, j: int, sigma: float, step: float):
+    """(k, volatility, every) of row j's policies k (:func:`_policies`), on every
+    ``every``-th date back from maturity: σ on every date (0) and every second date (1, an
+    american row's Richardson partner; none without one), σ + k, σ − k, σ + 2k, σ − 2k
+    on every date (2–5)."""
+    for k, at_sigma in enumerate((sigma, sigma, sigma + step, sigma - step,
+                                  sigma + 2 * step, sigma - 2 * step)):
+        if k == 1 and not spec.richardson[j]:
+            continue
+        yield k, at_sigma, 2 if k == 1 else 1
 
 
 def solved_levels(group, model, j: int, sigma: float, every: int = 1) -> np.ndarray:
@@ -423,12 +432,9 @@ def _regressed(group, model, draws: list, basis: int) -> tuple[np.ndarray, dict]
         forward = forwards(group, j)[0]
         scale[j], nodes = (0.0, np.zeros(1)) if solved else model.exercise_table_nodes(group,
                                                                                        times)
-        for k, at_sigma in enumerate((sigma, sigma, sigma + step, sigma - step,
-                                      sigma + 2 * step, sigma - 2 * step)):
-            if k == 1 and not spec.richardson[j]:
-                continue
+        for k, at_sigma, every in _policy_volatilities(spec, j, sigma, step):
             x, state = _pilot_moneyness(draws[j], columns, 0 if k < 2 else k - 1, strike)
-            dates = _exercise_dates(group, j, 2 if k == 1 else 1)
+            dates = _exercise_dates(group, j, every)
             levels = np.zeros((n, nodes.size))
             exercise_regression.fit_rule(
                 x, state, discounts, spec.hold[j, :, :n], forward,
