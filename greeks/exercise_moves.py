@@ -39,8 +39,9 @@ def moved_samples(group, j: int, prices, state, columns, discounts, step: float,
     :func:`greeks.exercise.holds`) its value on each moved market."""
     spec = group.payoff
     n = columns.size
-    own = {field: getattr(spec, field).copy(), "hold": spec.hold.copy()}  # the chunk's own:
-    moved = spec._replace(**own)  # threads share spec
+    # the chunk's own rule and lower bound: threads share spec
+    own = {field: getattr(spec, field).copy(), "hold": spec.hold.copy()}
+    moved = spec._replace(**own)
     y, ends = np.empty((len(MOVES), len(state))), np.empty((len(MOVES), len(state)))
     stops = np.empty((len(MOVES), len(state)), dtype=np.int64)
     for m, s in enumerate(prices):
