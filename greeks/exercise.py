@@ -345,12 +345,21 @@ def _policies(group, model) -> np.ndarray:
     sigma = model.vega_sigma(group.params)
     for j in range(group.n_rows):
         n = group.date_start[j + 1] - group.date_start[j]
-        for k, at_sigma in enumerate((sigma, sigma, sigma + step, sigma - step,
-                                      sigma + 2 * step, sigma - 2 * step)):
-            if k == 1 and not spec.richardson[j]:
-                continue
-            policy[j, k, :n] = solved_levels(group, model, j, at_sigma, 2 if k == 1 else 1)
+        for k, at_sigma, every in _policy_volatilities(spec, j, sigma, step):
+            policy[j, k, :n] = solved_levels(group, model, j, at_sigma, every)
     return policy
+
+
+def _policy_volatilities(spec, j: int, sigma: float, step: float):
+    """(k, volatility, every) of row j's policies k (:func:`_policies`), on every
+    ``every``-th date back from maturity: σ on every date (0) and every second date (1, an
+    american row's Richardson partner; none without one), σ + k, σ − k, σ + 2k, σ − 2k
+    on every date (2–5)."""
+    for k, at_sigma in enumerate((sigma, sigma, sigma + step, sigma - step,
+                                  sigma + 2 * step, sigma - 2 * step)):
+        if k == 1 and not spec.richardson[j]:
+            continue
+        yield k, at_sigma, 2 if k == 1 else 1
 
 
 def solved_levels(group, model, j: int, sigma: float, every: int = 1) -> np.ndarray:
@@ -454,12 +463,9 @@ def _regressed(group, model, draws: list, basis: int) -> tuple[np.ndarray, dict]
         forward = forwards(group, j)[0]
         scale[j], nodes = (0.0, np.zeros(1)) if solved else model.exercise_table_nodes(group,
                                                                                        times)
-        for k, at_sigma in enumerate((sigma, sigma, sigma + step, sigma - step,
-                                      sigma + 2 * step, sigma - 2 * step)):
-            if k == 1 and not spec.richardson[j]:
-                continue
+        for k, at_sigma, every in _policy_volatilities(spec, j, sigma, step):
             x, state = _pilot_moneyness(draws[j], columns, 0 if k < 2 else k - 1, strike)
-            dates = _exercise_dates(group, j, 2 if k == 1 else 1)
+            dates = _exercise_dates(group, j, every)
             levels = np.zeros((n, nodes.size))
             exercise_regression.fit_rule(
                 x, state, discounts, spec.hold[j, :, :n], forward,
@@ -646,13 +652,39 @@ def _controlled(values: np.ndarray, controls: np.ndarray, hedges: np.ndarray | N
     return values
 
 
-def bucket_arrays(group, paths, j: int, size: int):
-    """(g, h) (``size`` × paths, zeros) of row j's bucket samples, g's last row its theta
-    per calendar day: the theta column's controlled per-path values
-    (:func:`controlled_values`) on the exercise ``paths`` times a day, 1/365."""
-    g = np.zeros((size, paths.s.shape[0]))
-    g[-1] = DAY * controlled_values(group, paths, j)[6]
-    return g, np.zeros_like(g)
+def factor_samples(group, rows, paths, s, state, columns, weights) -> list:
+    """Per bucket row (:meth:`greeks.models.base.Model.exercise_bucket_rows`: ``j``,
+    ``immediate``, ``control``, one per bucket and theta, and ``factors``, its
+    :class:`greeks.market.factors.StoppedFactors`), (g, h) (buckets + 1 × paths), zeros but
+    for: g's last row the row's theta per calendar day, the theta column's controlled per-path
+    values (:func:`controlled_values`) on the exercise ``paths`` times a day, 1/365; and, the
+    row not exercised at once, its first F rows the carry factors' samples
+    (:func:`stopped_factor_samples`) on the prices ``s`` (paths × columns, the policy's
+    variance ``state`` on them, the column of each group date ``columns``), W(t) at those
+    columns ``weights(row)`` (its ``weights_at``).  The rows of the moved markets' differences
+    are the model's to fill."""
+    out = []
+    for row in rows:
+        j = row.j
+        g = np.zeros((len(row.control), paths.s.shape[0]))
+        g[-1] = DAY * controlled_values(group, paths, j)[6]
+        h = np.zeros_like(g)
+        out.append((g, h))
+        if row.immediate:
+            continue
+        row_columns, _, discounts = row_dates(group, columns, j)
+        f = row.factors
+        carried = slice(0, len(f.labels))
+        g[carried], h[carried] = stopped_factor_samples(group, j, s, state, row_columns,
+                                                        discounts, weights(row), f.rates,
+                                                        f.mean[:f.rates])
+    return out
+
+
+def european_payoffs(spec, j: int, s, columns, discounts) -> np.ndarray:
+    """Per path of the prices ``s``, row j's European option's discounted payoff
+    DF(T) (ω(S_T − K))⁺ (its dates' ``columns`` and ``discounts``: :func:`row_dates`)."""
+    return discounts[-1] * np.maximum(spec.omega[j] * (s[:, columns[-1]] - spec.strike[j]), 0.0)
 
 
 def stopped_factor_samples(group, j: int, s, state, columns, discounts, weights_at,
@@ -673,8 +705,8 @@ def stopped_factor_samples(group, j: int, s, state, columns, discounts, weights_
     for policy, factor in ((0, 2.0), (1, -1.0)) if spec.richardson[j] else ((0, 1.0),):
         payoffs.stopped_payoffs(s, state, columns, discounts, spec, j, policy, y, stops)
         g = g + factor * y * weights_at(np.where(stops >= 0, columns[stops], -1))
-    ends = discounts[-1] * np.maximum(spec.omega[j] * (s[:, columns[-1]] - spec.strike[j]), 0.0)
-    h = ends * weights_at(np.full(count, columns[-1]))
+    h = european_payoffs(spec, j, s, columns, discounts) * weights_at(
+        np.full(count, columns[-1]))
     coef = group.exercise_coef[j, CONTROLLED_ROWS.index(7)]
     g[:rates] -= coef * (h[:rates] - np.nan_to_num(rate_means)[:, None])
     h[:rates] = 0.0

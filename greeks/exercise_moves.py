@@ -6,19 +6,50 @@ that of D/16 (:func:`cash_step`)."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import numpy as np
 
 from greeks import exercise, payoffs
 from greeks.engine.dated import dated_grid
-from greeks.market.volatility import VolCurve
 
 MOVES = (1.0, -1.0, 2.0, -2.0)  # the differences' points: θ ± step, θ ± 2 step
 CASH_STEPS = (0.5, 0.25, 0.125)  # δ/D of a cash dividend's differences, largest first
 CASH_REFERENCE = 1.0 / 16.0  # δ/D of the proxy's reference difference
 CASH_TOLERANCE = 1e-3  # |difference at δ − at D/16| allowed, relative to the latter
+
+
+def moved_difference(values, step: float):
+    """Richardson's central difference of ``values`` at the :data:`MOVES` θ + δ, θ − δ,
+    θ + 2δ, θ − 2δ, δ = ``step`` (:func:`greeks.payoffs.extrapolated_difference`)."""
+    return payoffs.extrapolated_difference(values[0] - values[1], values[2] - values[3], step)
+
+
+def moved_samples(group, j: int, prices, state, columns, discounts, step: float, field: str,
+                  rules, holds):
+    """(g, h, stopping indices: moves × paths) of row j's difference in a moved market
+    (:func:`moved_difference`, δ = ``step``): g of the discounted payoff Y at the exercise
+    date under the row's policy re-solved on each moved market, h of the European option's
+    DF(T) (ω(S_T − K))⁺, on the same random numbers.  ``prices``: the prices on each moved
+    market in :data:`MOVES` order (paths × columns, an iterable), ``state`` the policy's
+    variance state on them (paths × columns, no columns without one), ``columns`` and
+    ``discounts`` the row's (:func:`greeks.exercise.row_dates`); ``field``: the payoff
+    record's field of the row's rule (``"policy"``: solved levels, ``"table"``: a tabulated
+    rule), ``rules`` and ``holds`` (the continuation's lower bound,
+    :func:`greeks.exercise.holds`) its value on each moved market."""
+    spec = group.payoff
+    n = columns.size
+    # the chunk's own rule and lower bound: threads share spec
+    own = {field: getattr(spec, field).copy(), "hold": spec.hold.copy()}
+    moved = spec._replace(**own)
+    y, ends = np.empty((len(MOVES), len(state))), np.empty((len(MOVES), len(state)))
+    stops = np.empty((len(MOVES), len(state)), dtype=np.int64)
+    for m, s in enumerate(prices):
+        own[field][j, 0, :n] = rules[m]
+        own["hold"][j, :, :n] = holds[m]
+        payoffs.stopped_payoffs(s, state, columns, discounts, moved, j, 0, y[m], stops[m])
+        ends[m] = exercise.european_payoffs(spec, j, s, columns, discounts)
+    return moved_difference(y, step), moved_difference(ends, step), stops
 
 
 def moved_group(group, dynamics):
@@ -35,15 +66,14 @@ def moved_group(group, dynamics):
 
 def _proxy(group, j: int, dynamics):
     """Row j's value as a function of ``dynamics``: the GBM finite-difference American
-    (a bermudan row: Bermudan on its dates) value off that market, under Heston at the flat
-    vol of the expected average variance to its expiry, θ + (v0 − θ)(1 − e^{−κT})/(κT)."""
+    (a bermudan row: Bermudan on its dates) value off that market at the model's proxy vol
+    curve (:meth:`greeks.models.base.Model.proxy_vol`: GBM's own; under Heston flat at the
+    vol of the expected average variance to its expiry)."""
+    from greeks.models import adapter
     from greeks.models.gbm.american_market import american_fd_market
 
     maturity = float(group.maturity[j])
-    if dynamics.vol is None:
-        v0, kappa, theta = group.params[:3]
-        mean = theta + (v0 - theta) * -math.expm1(-kappa * maturity) / (kappa * maturity)
-        dynamics = replace(dynamics, vol=VolCurve.flat(math.sqrt(max(mean, 1e-8))))
+    dynamics = replace(dynamics, vol=adapter(group.model).proxy_vol(group, j, dynamics))
     dates = (None if group.payoff.kind[j] == payoffs.AMERICAN else list(
         group.times[group.date_index[group.date_start[j]:group.date_start[j + 1]]]))
     return american_fd_market(dynamics, float(group.payoff.strike[j]), maturity,

@@ -272,10 +272,7 @@ def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, schem
     dates = [row_dates(t, n, m.times) for t, n, m in zip(maturities, rows["fixings"], markets)]
     first = rows.iloc[0]
     model = model_of(first["model"])
-    gbm = dynamics.vol is not None
-    # GBM: the vol to the last expiry, as the scale of the SE floor only
-    params = ((dynamics.vol.implied(float(maturities.max())),) if gbm
-              else tuple(float(first[name]) for name in model.parameters))
+    params = model.market_params(first, dynamics, float(maturities.max()))
     steps = model.grid_steps(params, maturities, steps_per_year, first_step, paths=paths)
     ex_dates = [np.array([d.time for d in dynamics.cash_dividends(float(maturities.max()))])]
     grid = np.unique(np.concatenate(dates + steps + ex_dates))
@@ -283,7 +280,7 @@ def _plan_dated_group(rows: pd.DataFrame, key: str, positions: np.ndarray, schem
     grid = grid[keep]
     indices = [_nearest(grid, d) for d in dates]
     market = dated_grid(dynamics, grid, indices, maturities,
-                        rows["instrument"].to_numpy() == "asian", gbm)
+                        rows["instrument"].to_numpy() == "asian", dynamics.vol is not None)
     scheme_code = SCHEMES.index(scheme)
     martingale, sampled = model.chain_flags(params, grid, scheme_code, steps_per_year, 0.0,
                                             paths=paths)

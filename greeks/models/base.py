@@ -24,7 +24,9 @@ its adapter, an instance of a :class:`Model` subclass:
   :meth:`exercise_table_nodes`), the European option's
   Greeks (the controls' means, :meth:`european_price`), the hedge controls of a chunk
   (:meth:`exercise_hedges`), the dual upper bound (:meth:`upper_bound`);
-* off a market: the parameters the market's dynamics carry (``market_carried``);
+* off a market: the parameters the market's dynamics carry (``market_carried``), a
+  group's parameters (:meth:`market_params`), the
+  volatility of a row's finite-difference proxy (:meth:`proxy_vol`);
 * the further Greeks filled in by bump and revalue beside the engine's run (``revalued``,
   :meth:`revalued_greeks`).
 
@@ -142,6 +144,12 @@ class Model:
     # further Greeks (greeks.names.GREEKS) its rows get by bump and revalue beside the
     # engine's run (:meth:`revalued_greeks`; :mod:`greeks.revaluation`)
     revalued: tuple[str, ...] = ()
+
+    def market_params(self, row, dynamics, maturity: float) -> tuple:
+        """A group's ``params`` off a market (:func:`greeks.engine.plan._plan_dated_group`):
+        its first ``row``'s parameter columns; a model whose ``market_carried`` columns the
+        market's ``dynamics`` hold reads them there, to ``maturity`` (its last expiry)."""
+        return tuple(float(row[name]) for name in self.parameters)
 
     def lr_delta_unusable(self, frame) -> np.ndarray:
         """Rows (bool per row of ``frame``, all of this model) whose likelihood-ratio delta
@@ -321,6 +329,12 @@ class Model:
         """Per row of :meth:`exercise_bucket_rows`, (g, h) on one chunk of ``count`` paths (in
         antithetic pairs) from ``stream`` (a ``SeedSequence``): the main run's exercise
         paths."""
+        raise NotImplementedError
+
+    def proxy_vol(self, group, j: int, dynamics):
+        """The vol curve (:class:`greeks.market.volatility.VolCurve`) at which the GBM
+        finite-difference American value off ``dynamics`` stands in for row j's, a smooth
+        proxy of its value in the market (:func:`greeks.exercise_moves.cash_step`)."""
         raise NotImplementedError
 
     carries_exercise: bool = False  # the exercise kernels estimate theta and rho

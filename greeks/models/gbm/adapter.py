@@ -69,6 +69,12 @@ class GBM(Model):
     market_carried = PARAMETERS  # the vol curve
     ladder_market = True  # greeks.models.gbm.ladder
 
+    def market_params(self, row, dynamics, maturity):
+        """(σ,): the vol curve's implied vol to ``maturity``, the group's reference σ (the
+        scale of the SE floor; the vega's σ, the curve shifted in parallel by σ' − σ); the
+        paths read the curve itself."""
+        return (dynamics.vol.implied(maturity),)
+
     def floor_sigma(self, params):
         return params[0], False
 
@@ -320,6 +326,10 @@ class GBM(Model):
         from greeks.models.gbm.exercise_buckets import bucket_samples
 
         return bucket_samples(group, rows, stream, count)
+
+    def proxy_vol(self, group, j, dynamics):
+        """The market's own vol curve."""
+        return dynamics.vol
 
     def hedges_exercise(self, group, paths):
         """Flat rows (:class:`BrownianPaths`: e^{−(r−q)t} S_t an exact martingale on the

@@ -74,9 +74,9 @@ from dataclasses import replace
 import numpy as np
 from numba import njit
 
-from greeks import exercise, payoffs
+from greeks import exercise
 from greeks.exercise_hedge import HEDGE_EVERY, NORMAL_TABLE, moved_hedges
-from greeks.exercise_moves import MOVES, cash_moves, moved_group
+from greeks.exercise_moves import MOVES, cash_moves, moved_difference, moved_group, moved_samples
 from greeks.market.factors import date_label, stopped_factors
 from greeks.market.volatility import VolCurve
 from greeks.models.gbm import dated
@@ -161,12 +161,11 @@ class ExerciseBucketRow:
             r, q, sigma = dynamics.equivalent(maturity)
             bs = black_scholes(kind, dynamics.spot, spec.strike[j], maturity, r, sigma, q)
             slope, price = dynamics.spot * bs.delta, bs.price
-        factors = stopped_factors(dynamics, times, int(index[-1]), names, slope, price)
+        self.factors = factors = stopped_factors(dynamics, times, int(index[-1]), names,
+                                                 slope, price)
         labels, kinds, means = list(factors.labels), list(factors.kinds), list(factors.mean)
         parallel = list(factors.parallel)
-        self.rates = factors.rates
-        self.drift = factors.drift / np.diff(group.market.clock, prepend=0.0)
-        self.discount, self.lr_means = factors.discount, factors.mean
+        self.drift = factors.drift / np.diff(group.market.clock, prepend=0.0)  # b_k/v_k
         # the moved markets: vol nodes that move w before expiry, cash dividends before it
         self.moves, self.grids = {}, {}
         sigma = model.vega_sigma(group.params)
@@ -188,9 +187,8 @@ class ExerciseBucketRow:
                 kinds.append("dividend_cash")
             policies = (np.zeros((len(MOVES), index.size)) if self.immediate else
                         np.array([exercise.solved_levels(g, model, j, sigma) for g in groups]))
-            values = [model.european_price(g, j, dynamics.spot, sigma) for g in groups]
-            means.append(payoffs.extrapolated_difference(values[0] - values[1],
-                                                         values[2] - values[3], step))
+            means.append(moved_difference(
+                [model.european_price(g, j, dynamics.spot, sigma) for g in groups], step))
             self.moves[key] = (len(labels) - 1, step, policies,
                                np.array([g.payoff.hold[j, :, :index.size] for g in groups]))
             self.grids[key] = [g.market for g in groups]
@@ -203,7 +201,7 @@ class ExerciseBucketRow:
         # the rate nodes are controlled in the sample with the rho column's β
         # (greeks.exercise.stopped_factor_samples); theta is the column's, controlled
         self.control = np.array(means + [np.nan])
-        self.control[:self.rates] = np.nan
+        self.control[:factors.rates] = np.nan
         self.hedge_coef = float(group.hedge_coef[j, exercise.HEDGED_ROWS.index(2)])
 
     def parallel(self, r):
@@ -225,28 +223,19 @@ def bucket_samples(group, rows, stream, count: int) -> list:
                                     group.spot, group.antithetic)[:2]
 
     w, s = simulate(market)
-    engine_paths = adapter(group.model).exercise_paths(group, stream, count)
-    spec = group.payoff
-    out = []
     state = np.empty((count, 0))
-    for row in rows:
-        j = row.j
-        g, h = exercise.bucket_arrays(group, engine_paths, j, len(row.control))
-        out.append((g, h))
-        if row.immediate:
-            continue
-        columns, _, discounts = exercise.row_dates(group, group.date_index, j)
 
-        def weights_at(cols, row=row):
+    def weights(row):
+        def weights_at(cols):
             scores = np.empty((row.drift.shape[0], count))
-            stopped_scores(w, row.drift, row.discount, cols, scores)
+            stopped_scores(w, row.drift, row.factors.discount, cols, scores)
             return scores
+        return weights_at
 
-        lr = slice(0, row.drift.shape[0])
-        g[lr], h[lr] = exercise.stopped_factor_samples(group, j, s, state, columns, discounts,
-                                                       weights_at, row.rates,
-                                                       row.lr_means[:row.rates])
-    del engine_paths
+    out = exercise.factor_samples(group, rows,
+                                  adapter(group.model).exercise_paths(group, stream, count),
+                                  s, state, group.date_index, weights)
+    spec = group.payoff
     for key in sorted({key for row in rows for key in row.moves}):
         grids = next(row.grids[key] for row in rows if key in row.moves)
         moved = [simulate(grid)[1] for grid in grids]
@@ -256,21 +245,8 @@ def bucket_samples(group, rows, stream, count: int) -> list:
             j = row.j
             at, step, policies, holds = row.moves[key]
             columns, _, discounts = exercise.row_dates(group, group.date_index, j)
-            n = columns.size
-            y = np.empty((len(MOVES), count))
-            ends = np.empty_like(y)
-            stops = np.empty((len(MOVES), count), dtype=np.int64)
-            for m, paths in enumerate(moved):
-                policy = spec.policy.copy()
-                policy[j, 0, :n] = policies[m]
-                hold = spec.hold.copy()
-                hold[j, :, :n] = holds[m]
-                payoffs.stopped_payoffs(paths, state, columns, discounts,
-                                        spec._replace(policy=policy, hold=hold), j, 0, y[m],
-                                        stops[m])
-                ends[m] = discounts[-1] * np.maximum(
-                    spec.omega[j] * (paths[:, columns[-1]] - spec.strike[j]), 0.0)
-            g[at] = payoffs.extrapolated_difference(y[0] - y[1], y[2] - y[3], step)
+            g[at], h[at], stops = moved_samples(group, j, moved, state, columns, discounts,
+                                                step, "policy", policies, holds)
             if key[0] == "vol" and not market.cash.any():  # the parallel vega's hedge
                 hedge = np.empty(count)
                 moved_hedges(np.stack(moved), state, columns, stops, spec.omega[j],
@@ -278,5 +254,4 @@ def bucket_samples(group, rows, stream, count: int) -> list:
                              market_hedge_weights(market, columns, float(spec.strike[j])),
                              HEDGE_EVERY, NORMAL_TABLE, hedge)
                 g[at] -= row.hedge_coef * hedge
-            h[at] = payoffs.extrapolated_difference(ends[0] - ends[1], ends[2] - ends[3], step)
     return out

@@ -499,6 +499,16 @@ class Heston(Model):
 
         return bucket_samples(group, rows, stream, count)
 
+    def proxy_vol(self, group, j, dynamics):
+        """Flat at the vol of the expected average variance to row j's expiry,
+        θ + (v0 − θ)(1 − e^{−κT})/(κT)."""
+        from greeks.market.volatility import VolCurve
+
+        maturity = float(group.maturity[j])
+        v0, kappa, theta, _, _ = group.params
+        mean = theta + (v0 - theta) * -math.expm1(-kappa * maturity) / (kappa * maturity)
+        return VolCurve.flat(math.sqrt(max(mean, 1e-8)))
+
     def hedges_exercise(self, group, paths):
         """On chains whose discounted price is an exact martingale (the group's
         ``martingale``), with flat rates."""

@@ -63,8 +63,8 @@ import functools
 
 import numpy as np
 
-from greeks import exercise, payoffs
-from greeks.exercise_moves import MOVES
+from greeks import exercise
+from greeks.exercise_moves import moved_difference, moved_samples
 from greeks.market.factors import date_label, stopped_factors
 from greeks.models.gbm.buckets import row_names, with_parallel
 from greeks.models.heston import exercise_carry
@@ -104,9 +104,7 @@ class ExerciseBucketRow:
             labels.append(f"dividend:{names['underlying']}:"
                           f"{date_label(names['valuation'], d.time)}")
             kinds.append("dividend_cash")
-            values = [_european(g, j) for g in groups]
-            means.append(payoffs.extrapolated_difference(values[0] - values[1],
-                                                         values[2] - values[3], step))
+            means.append(moved_difference([_european(g, j) for g in groups], step))
             if not self.immediate:
                 rules = np.array([exercise.solved_table(g, model, j)[1] for g in groups])
                 self.moves[key] = (len(labels) - 1, step, rules,
@@ -165,57 +163,30 @@ def _weights(group, chain, s, factors, strike: float) -> np.ndarray:
 
 def bucket_samples(group, rows, stream, count: int) -> list:
     """Per row, (g, h) (F+1 × ``count``) on one chunk's chains from ``stream``: the bucket
-    estimators and their European controls (module docstring), theta last."""
+    estimators and their European controls (module docstring), theta last; a cash
+    dividend's differences (:func:`greeks.exercise_moves.moved_samples`) on the zero-carry
+    chain put through each moved market's drops (the amounts on the grid), the row's rule
+    and lower bound those solved there."""
     from greeks.models import adapter
-    from greeks.models.heston.adapter import _exercise_chain
+    from greeks.models.heston.adapter import _dropped, _exercise_chain
 
     paths = adapter(group.model).exercise_paths(group, stream, count)
     _, _, chain = _exercise_chain(group, stream, count, group.params[0])
-    spec = group.payoff
-    out = []
-    for row in rows:
-        j = row.j
-        g, h = exercise.bucket_arrays(group, paths, j, len(row.control))
-        out.append((g, h))
-        if row.immediate:
-            continue
-        columns, _, discounts = exercise.row_dates(group, paths.columns, j)
-        weights = _weights(group, chain, paths.s, row.factors, float(spec.strike[j]))
-        every = np.arange(count)
+    every = np.arange(count)
 
-        def weights_at(cols, weights=weights):
-            return np.where(cols >= 0, weights[:, every, cols], 0.0)
+    def weights(row):
+        w = _weights(group, chain, paths.s, row.factors, float(group.payoff.strike[row.j]))
 
-        carried = slice(0, len(row.factors.labels))
-        g[carried], h[carried] = exercise.stopped_factor_samples(
-            group, j, paths.s, paths.state, columns, discounts, weights_at, row.factors.rates,
-            row.factors.mean[:row.factors.rates])
+        def weights_at(cols):
+            return np.where(cols >= 0, w[:, every, cols], 0.0)
+        return weights_at
+
+    out = exercise.factor_samples(group, rows, paths, paths.s, paths.state, paths.columns,
+                                  weights)
+    for row, (g, h) in zip(rows, out):
+        columns, _, discounts = exercise.row_dates(group, paths.columns, row.j)
         for at, step, rules, holds, cash in row.moves.values():
-            g[at], h[at] = _cash_differences(group, j, chain.s, paths.state, columns,
-                                             discounts, step, rules, holds, cash)
+            g[at], h[at], _ = moved_samples(
+                group, row.j, (_dropped(group, chain.s, group.spot, cash=c) for c in cash),
+                paths.state, columns, discounts, step, "table", rules, holds)
     return out
-
-
-def _cash_differences(group, j, chain, state, columns, discounts, step, rules, holds, cash):
-    """(the differences of Y, of the European's DF(T) (ω(S_T − K))⁺) in a cash dividend's
-    amount (module docstring) on the zero-carry ``chain`` put through each moved market's
-    drops (``cash``: the amounts on the grid), row j's rule and lower bound those solved
-    there (``rules``, ``holds``)."""
-    from greeks.models.heston.adapter import _dropped
-
-    spec = group.payoff
-    n = columns.size
-    count = chain.shape[0]
-    y, ends = np.empty((len(MOVES), count)), np.empty((len(MOVES), count))
-    stops = np.empty(count, dtype=np.int64)
-    table, hold = spec.table.copy(), spec.hold.copy()  # the chunk's own: threads share spec
-    moved = spec._replace(table=table, hold=hold)
-    for m in range(len(MOVES)):
-        prices = _dropped(group, chain, group.spot, cash=cash[m])
-        table[j, 0, :n] = rules[m]
-        hold[j, :, :n] = holds[m]
-        payoffs.stopped_payoffs(prices, state, columns, discounts, moved, j, 0, y[m], stops)
-        ends[m] = discounts[-1] * np.maximum(
-            spec.omega[j] * (prices[:, columns[-1]] - spec.strike[j]), 0.0)
-    return (payoffs.extrapolated_difference(y[0] - y[1], y[2] - y[3], step),
-            payoffs.extrapolated_difference(ends[0] - ends[1], ends[2] - ends[3], step))
