@@ -11,8 +11,7 @@ import pandas as pd
 
 from greeks import estimators, exercise, sensitivities, streams
 from greeks.engine.chunks import run_chunk
-from greeks.engine.methods import (SINGLE_LABEL, Family, relative_cost, row_estimators,
-                                   row_methods)
+from greeks.engine.methods import SINGLE_LABEL, Family, relative_cost, row_estimators, row_methods
 from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.progress import Work, chunk_cost, expected_share, policy_cost
 from greeks.engine.reduce import Estimates, _reduce
