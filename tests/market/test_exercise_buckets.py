@@ -2,7 +2,8 @@
 (greeks.models.gbm.exercise_buckets): each bucket against central differences of the
 finite-difference solver's price (greeks.analytic_prices, Crank–Nicolson on the market's
 curves and dividends) with the market file's node bumped and the option re-solved; the
-buckets' sums against the row's parallel Greeks; determinism.
+buckets' sums against the row's parallel Greeks, on antithetic pairs and on the single
+paths ``auto`` may take; determinism.
 
 Allowances (relative, of the reference) for what the estimators differentiate that the
 reference does not: the american row is its Bermudan value on a daily grid, extrapolated
@@ -121,6 +122,46 @@ def test_exercise_buckets_add_up_to_the_parallel_greeks_and_reverse_bit_identica
     assert reversed_ == found
 
 
+SINGLE_MARKET = copy.deepcopy(MARKET)
+SINGLE_MARKET["underlyings"]["Z"] = dict(MARKET["underlyings"]["X"], dividend_yield=0.06)
+SINGLE_BOOK = pd.concat([BOOK.iloc[[0]], pd.DataFrame([dict(
+    id="B", instrument="bermudan", option_type="call", strike=105.0, expiry="2027-12-01",
+    underlying="Z", quantity=1.0, fixing_dates="2027-06-01;2027-09-01;2027-12-01")])],
+    ignore_index=True)
+
+
+def test_exercise_buckets_on_single_paths_add_up_to_the_parallel_greeks():
+    """A bermudan call on a 6 % yield, which ``auto`` puts on single paths (its pilot's
+    geometric mean of 1 + rho about 1.30 against GBM's single_cost 1.15 off a market): its
+    buckets follow, so its rate buckets still add up, path by path, to the rho column (value
+    and SE) and theta is the theta column per day; the portfolio's parallel rho and theta
+    (with the put's, whichever its paths) are the engine's totals; the rows reversed give
+    bit-identical buckets."""
+    market = load_market(SINGLE_MARKET)
+    frame = load_positions(SINGLE_BOOK, market)
+    n, s = 4_000, seed(97)
+    rows, aggregates = bucket_estimates(frame, market, n, s)
+    found = {(str(frame["id"].iat[p]), label): (mean, se) for p, label, _, mean, se in rows}
+    columns = engine.simulate(frame, n, s, extra=("theta", "rho"))
+    j = int(np.flatnonzero(frame["id"] == "B")[0])
+    assert columns.single[j]
+    for j, (row, und) in enumerate(zip(frame["id"], frame["underlying"])):
+        rho, rho_se = found[row, "rate:USD:parallel"]
+        assert np.isclose(rho, columns.mean[j, 4], rtol=1e-9, atol=0.0)
+        assert np.isclose(rho_se, columns.se[j, 4], rtol=1e-6)
+        theta, theta_se = found[row, f"theta:{und}"]
+        assert np.isclose(365.0 * theta, columns.mean[j, 3], rtol=1e-9, atol=0.0)
+        assert np.isclose(365.0 * theta_se, columns.se[j, 3], rtol=1e-6)
+    rho, rho_se = aggregates[-2, "rate:USD:parallel", "rate"]
+    assert np.isclose(rho, columns.total_mean[4], rtol=1e-9, atol=0.0)
+    assert np.isclose(rho_se, columns.total_se[4], rtol=1e-6)
+    theta = sum(aggregates[-2, f"theta:{und}", "theta"][0] for und in ("X", "Z"))
+    assert np.isclose(365.0 * theta, columns.total_mean[3], rtol=1e-9, atol=0.0)
+    reversed_ = bucket_estimates(frame.iloc[::-1].reset_index(drop=True), market, n, s)[0]
+    assert {(str(frame["id"].iat[len(frame) - 1 - p]), label): (mean, se)
+            for p, label, _, mean, se in reversed_} == found
+
+
 HESTON_MARKET = {"valuation_date": "2027-03-01",
                  "curves": {"USD": {"dates": ["2027-06-01", "2027-12-01"],
                                     "zero_rates": [0.03, 0.05]}},
@@ -173,6 +214,24 @@ def test_heston_exercise_rate_buckets_add_up_to_the_rho_column(xi):
     found = _heston_buckets(frame, n, s, market)
     columns = engine.simulate(frame, n, s, extra=("theta", "rho"))
     assert np.isclose(found["rate:USD:parallel"][0], columns.mean[0, 4], rtol=1e-9, atol=0.0)
+    assert np.isclose(365.0 * found["theta:H"][0], columns.mean[0, 3], rtol=1e-9, atol=0.0)
+
+
+def test_heston_exercise_buckets_on_single_paths_add_up_to_the_rho_column(monkeypatch):
+    """The Heston put's chains on single paths (its single_cost lowered so that ``auto``
+    takes them: off a market its pilot favours pairs): the rate buckets' sum is still the
+    rho column, value and SE, and theta the theta column per day."""
+    from greeks.models.heston.adapter import Heston
+
+    monkeypatch.setattr(Heston, "single_cost", (0.1, 0.1))
+    frame = load_positions(HESTON_BOOK, load_market(HESTON_MARKET))
+    n, s = 2_000, seed(98)
+    found = _heston_buckets(frame, n, s)
+    columns = engine.simulate(frame, n, s, extra=("theta", "rho"))
+    assert columns.single[0]
+    rho, rho_se = found["rate:USD:parallel"]
+    assert np.isclose(rho, columns.mean[0, 4], rtol=1e-9, atol=0.0)
+    assert np.isclose(rho_se, columns.se[0, 4], rtol=1e-6)
     assert np.isclose(365.0 * found["theta:H"][0], columns.mean[0, 3], rtol=1e-9, atol=0.0)
 
 
