@@ -172,7 +172,7 @@ def row_dates(group, columns: np.ndarray, j: int):
 
 def _times_and_discounts(group, j: int):
     """(time, discount factor) of each of row j's dates (:func:`row_dates`)."""
-    index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+    index = group.dates_of(j)
     times = group.times[index]
     discounts = (np.exp(-group.payoff.rate[j] * times) if group.market is None
                  else group.market.discount[index])
@@ -312,7 +312,7 @@ def forwards(group, j: int) -> tuple[np.ndarray, np.ndarray]:
     (e^{(r−q) t} for flat rows), C_i the cash dividends paid in (t_i, T] carried to T
     (E[S_T | S_{t_i}] = S G(T)/G(t_i) − C_i)."""
     spec = group.payoff
-    index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+    index = group.dates_of(j)
     n, last = index.size, index[-1]
     times = group.times[index]
     if group.market is None:
@@ -496,7 +496,7 @@ def _exercise_dates(group, j: int, every: int) -> np.ndarray:
     """Indices of row j's exercise dates before maturity under a policy on every
     ``every``-th date back from maturity (:func:`stepped_dates`; off a market an american
     row's dividend dates, :func:`greeks.market.positions.dividend_dates`, in every policy)."""
-    index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+    index = group.dates_of(j)
     kept = np.zeros(index.size, dtype=bool)
     if group.market is not None and group.payoff.kind[j] == payoffs.AMERICAN:
         kept = dividend_dates(group.times[index], group.market.dynamics)
@@ -536,7 +536,7 @@ def solved_table(group, model, j: int, every: int = 1) -> tuple[float, np.ndarra
     """Row j's tabulated rule (scale, levels: dates × nodes) on every ``every``-th date back
     from maturity (:func:`_exercise_dates`) from the model's ``exercise_table`` on the
     group's market."""
-    times = group.times[group.date_index[group.date_start[j]:group.date_start[j + 1]]]
+    times = group.times[group.dates_of(j)]
     return model.exercise_table(group, j, times,
                                 np.append(_exercise_dates(group, j, every), times.size - 1))
 
@@ -590,7 +590,7 @@ def _row_values(group, paths, j: int):
     if carry is None:
         rate_score, reshaped, reshaped_state, paid, terms = NO_CARRY
     else:
-        index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+        index = group.dates_of(j)
         rate_score, reshaped, terms = carry.rate_score, carry.reshaped, carry.terms
         if carry.price_slope is not None:  # rho pathwise, the stopping time fixed
             rate_score = np.empty_like(carry.price_slope)

@@ -100,11 +100,15 @@ class Group:
                 codes = codes[codes == sensitivities.GAMMA]
         means = np.zeros((self.n_rows, codes.size, 2))
         for j in range(self.n_rows):
-            dates = self.times[self.date_index[self.date_start[j]:self.date_start[j + 1]]]
+            dates = self.times[self.dates_of(j)]
             means[j] = sensitivities.control_means(
                 codes, self.rate, self.dividend, self.maturity[j], self.forward[j],
                 dates if self.payoff.kind[j] == payoffs.ASIAN else dates[-1:])
         return replace(self, extra=codes, extra_means=means)
+
+    def dates_of(self, j: int) -> np.ndarray:
+        """Row j's dates: its indices into ``times``."""
+        return self.date_index[self.date_start[j]:self.date_start[j + 1]]
 
     def units(self, paths: int) -> int:
         """Independent units among ``paths`` paths: pairs when antithetic; a randomised

@@ -98,6 +98,12 @@ def date_label(valuation, t: float) -> str:
     return (valuation + dt.timedelta(days=int(round(t * 365.0)))).isoformat()
 
 
+def dividend_label(underlying: str, valuation, t: float) -> str:
+    """The bucket label of a discrete dividend (cash or proportional) of ``underlying`` at
+    time ``t``: ``dividend:UND:date``."""
+    return f"dividend:{underlying}:{date_label(valuation, t)}"
+
+
 def linear_mean(dynamics: Dynamics, payoff_times: np.ndarray, maturity: float,
                 beta=None, discount_slope: float = 0.0) -> float:
     """E[L] (``beta`` None) or ∂E[L]/∂θ for β(t) = ``beta(t)`` (module docstring) of the
@@ -179,7 +185,7 @@ def row_factors(dynamics: Dynamics, score_times: np.ndarray, payoff_times: np.nd
     for d in dynamics.dividends:
         if d.time > maturity:
             continue
-        label = f"dividend:{und}:{date_label(valuation, d.time)}"
+        label = dividend_label(und, valuation, d.time)
         if d.proportional:
             step = -1.0 / (1.0 - d.value)
             b = np.where((before < d.time) & (score_times >= d.time), step, 0.0)
@@ -332,7 +338,7 @@ def carry_factors(dynamics: Dynamics, payoff_times: np.ndarray, maturity: float,
             def b(t, d=d, step=step):
                 return np.where(np.asarray(t) >= d.time, step, 0.0)
 
-            labels.append(f"dividend:{und}:{date_label(valuation, d.time)}")
+            labels.append(dividend_label(und, valuation, d.time))
             kinds.append("dividend_yield")
             beta.append(b(payoff_times))
             disc.append(0.0)
@@ -394,7 +400,7 @@ def stopped_factors(dynamics: Dynamics, times: np.ndarray, end: int, names: dict
                   und if not names["own_yield"] else f"{und}/own", -1.0, False)
     for d in dynamics.dividends:
         if d.proportional and d.time <= times[end]:
-            add(f"dividend:{und}:{date_label(valuation, d.time)}", "dividend_yield",
+            add(dividend_label(und, valuation, d.time), "dividend_yield",
                 np.where((before < d.time) & (times >= d.time), -1.0 / (1.0 - d.value), 0.0),
                 np.zeros(times.size))
     return StoppedFactors(labels, kinds, np.array(drift), np.array(discount), np.array(mean),

@@ -180,7 +180,7 @@ class GBM(Model):
         rows = []
         spec = group.payoff
         for j in range(group.n_rows):
-            dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+            dates = group.dates_of(j)
             values = np.empty((3, n_paths))
             asian = spec.kind[j] == payoffs.ASIAN
             if market is None:

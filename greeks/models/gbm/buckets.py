@@ -59,7 +59,7 @@ class BucketRow:
         position = int(group.positions[j])
         row_market = frame[MARKET_COLUMN].iat[position]
         self.position = position
-        self.dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+        self.dates = group.dates_of(j)
         self.scores = group.market.score_index[group.market.score_start[j]:
                                                group.market.score_start[j + 1]]
         self.asian = group.payoff.kind[j] == payoffs.ASIAN

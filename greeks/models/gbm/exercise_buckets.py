@@ -77,7 +77,7 @@ from numba import njit
 from greeks import exercise
 from greeks.exercise_hedge import HEDGE_EVERY, NORMAL_TABLE, moved_hedges
 from greeks.exercise_moves import MOVES, cash_moves, moved_difference, moved_group, moved_samples
-from greeks.market.factors import date_label, stopped_factors
+from greeks.market.factors import dividend_label, stopped_factors
 from greeks.market.volatility import VolCurve
 from greeks.models.gbm import dated
 from greeks.models.gbm.adapter import market_hedge_weights
@@ -152,7 +152,7 @@ class ExerciseBucketRow:
         dynamics = group.market.dynamics
         spec = group.payoff
         self.immediate = bool(spec.immediate[j])
-        index = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+        index = group.dates_of(j)
         maturity = float(group.maturity[j])
         times = group.times
         kind = "call" if spec.omega[j] > 0 else "put"
@@ -183,7 +183,7 @@ class ExerciseBucketRow:
                 d = dynamics.dividends[key[1]]
                 if d.time > maturity:
                     continue
-                labels.append(f"dividend:{und}:{date_label(valuation, d.time)}")
+                labels.append(dividend_label(und, valuation, d.time))
                 kinds.append("dividend_cash")
             policies = (np.zeros((len(MOVES), index.size)) if self.immediate else
                         np.array([exercise.solved_levels(g, model, j, sigma) for g in groups]))

@@ -42,7 +42,7 @@ def ladder_paths(group, rng, n: int):
     np.exp(s, out=s)
 
     def ratio(j, logs, vols):
-        dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+        dates = group.dates_of(j)
         return np.exp(np.stack([log_ratio(w, group.times, dates, group.params[0], c, y)
                                 for c, y in zip(logs, vols)], axis=1))
     return s, group.date_index, ratio
@@ -60,7 +60,7 @@ def ladder_fraction(group, logs, vols) -> np.ndarray:
             out[j] = [dated_fraction(market.clock, clocks[s], dates, c)
                       for s, c in enumerate(logs)]
             continue
-        dates = group.date_index[group.date_start[j]:group.date_start[j + 1]]
+        dates = group.dates_of(j)
         out[j] = [effective_fraction(group.times, dates, group.params[0], c, y)
                   for c, y in zip(logs, vols)]
     return out

@@ -40,7 +40,7 @@ from dataclasses import replace
 import numpy as np
 
 from greeks import estimators, payoffs
-from greeks.market.factors import DAY, carry_factors, date_label, one_day_later, shifted
+from greeks.market.factors import DAY, carry_factors, dividend_label, one_day_later, shifted
 from greeks.market.positions import MARKET_COLUMN
 from greeks.models.heston import carry
 from greeks.models.heston.adapter import CONDITIONED, group_paths, market_prices, stored_dates
@@ -96,7 +96,7 @@ class BucketRow:
         self.cash_at = np.array([int(np.argmin(np.abs(score_times - d.time))) for d in cash],
                                 dtype=np.int64)
         self.cash = np.array([float(d.value) for d in cash])
-        cash_labels = [f"dividend:{underlying}:{date_label(market.valuation_date, d.time)}"
+        cash_labels = [dividend_label(underlying, market.valuation_date, d.time)
                        for d in cash]
         self.beta = np.ascontiguousarray(
             self.factors.beta if self.pathwise or score_times.size == 1 else

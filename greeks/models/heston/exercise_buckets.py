@@ -65,7 +65,7 @@ import numpy as np
 
 from greeks import exercise
 from greeks.exercise_moves import moved_difference, moved_samples
-from greeks.market.factors import date_label, stopped_factors
+from greeks.market.factors import dividend_label, stopped_factors
 from greeks.models.gbm.buckets import row_names, with_parallel
 from greeks.models.heston import exercise_carry
 
@@ -101,8 +101,7 @@ class ExerciseBucketRow:
             d = dynamics.dividends[key[1]]
             if d.time > maturity:
                 continue
-            labels.append(f"dividend:{names['underlying']}:"
-                          f"{date_label(names['valuation'], d.time)}")
+            labels.append(dividend_label(names['underlying'], names['valuation'], d.time))
             kinds.append("dividend_cash")
             means.append(moved_difference([_european(g, j) for g in groups], step))
             if not self.immediate:

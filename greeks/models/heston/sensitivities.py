@@ -294,7 +294,7 @@ def _cross(payoff, high, low, h_s: float):
 def _payoff_on(group, j: int):
     """f(prices, discount) = row j's discounted payoffs on a price array (stored dates)."""
     stored = np.unique(group.date_index)
-    dates = np.searchsorted(stored, group.date_index[group.date_start[j]:group.date_start[j + 1]])
+    dates = np.searchsorted(stored, group.dates_of(j))
 
     def evaluate(s, discount=None):
         out = np.empty(s.shape[0])
