@@ -421,8 +421,8 @@ def unseen_floor(frame, names, se, paths) -> np.ndarray:
     (flat-equivalent) rate, yield and vol or σ0, t_1 its first date (the maturity of an
     early-exercise row), N its units (half its paths: antithetic pairs; the smaller N, the
     larger the bound; an early-exercise row on single paths has the engine's floor on its
-    paths, which this one leaves as it is); where the model's vega is exactly 0 (Heston's from v0 = 0) so is the
-    vanna (both odd in σ0 there, :meth:`Model.floor_sigma`).  An SE
+    paths, which this one leaves as it is); where the model's vega is exactly 0 (Heston's
+    from v0 = 0) so is the vanna (both odd in σ0 there, :meth:`Model.floor_sigma`).  An SE
     the reduction raised, or one that saw its events, stays as it is.  ``se`` (rows ×
     ``names``, per unit of quantity); returns the variance each SE gained (rows × names),
     for the totals."""
