@@ -379,7 +379,8 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
 
     found, aggregates = bucket_estimates(frame, load_market(market), paths, options.seed,
                                          options.threads, scheduler=options.scheduler,
-                                         theta="theta" in codes, exercised=False)
+                                         theta="theta" in codes, exercised=False,
+                                         grid=options.grid)
     nodes: dict = {}
     for position, label, kind, value, error in found:
         nodes.setdefault((position, kind), []).append((label, value, error))

@@ -104,6 +104,12 @@ class RunOptions:
     plain: bool
     policy: ExercisePolicy = ExercisePolicy()
 
+    @property
+    def grid(self) -> dict:
+        """The simulation grid's options (:func:`greeks.engine.plan.plan_groups`)."""
+        return dict(scheme=self.scheme, steps_per_year=self.steps_per_year,
+                    first_step=self.first_step)
+
 
 def check_run_options(*, paths=None, seed=None, threads=None, scheme=None,
                       steps_per_year=None, first_step=None, method=None, greeks=(),

@@ -331,7 +331,8 @@ def _dated_rates(frame, market, options, paths, subtotal, count, rates, quantity
     market = load_market(market)
     found, aggregates = bucket_estimates(frame, market, paths, options.seed, options.threads,
                                          quantity, subtotal, options.scheduler,
-                                         theta="theta" in rates, exercised=False)
+                                         theta="theta" in rates, exercised=False,
+                                         grid=options.grid)
     kinds, scale = {"rho": "rate", "theta": "theta"}, {"rho": 1.0, "theta": 365.0}
     out = {}
     for name in rates:

@@ -119,7 +119,7 @@ def _bucket_chunk(group, seed: int, chunk: int, count: int, rows, theta, beta, w
 def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
                      threads: int | None = None, weight: np.ndarray | None = None,
                      slot: np.ndarray | None = None, scheduler: str = "local",
-                     theta: bool = True, exercised: bool = True):
+                     theta: bool = True, exercised: bool = True, grid: dict | None = None):
     """Per row and factor of the dated rows: ``(rows, aggregates)``.  ``rows``: a list of
     (frame position, label, kind, mean, se) per 1.00 of the factor and unit of quantity;
     ``aggregates``: {(slot, label, kind): (mean, se)} of Σ weight · estimate over the rows
@@ -129,12 +129,16 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
     (:func:`greeks.engine.scheduler.completed`), merged in chunk order.  Without ``theta``
     a model whose theta takes paths of its own (Heston's) leaves it out (NaN).  American and
     bermudan rows of a model with ``exercise_buckets`` (GBM's, Heston's) are among them
-    unless not ``exercised``; those of other models are left out."""
+    unless not ``exercised``; those of other models are left out.  The groups are planned as
+    the engine's for ``paths`` (an automatic grid refined for it) on the run's ``grid``
+    (``scheme``, ``steps_per_year``, ``first_step``; default the engine's defaults), so
+    that they are the main run's paths."""
     from greeks.engine.scheduler import in_order
 
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
     slot = np.full(len(frame), -1) if slot is None else np.asarray(slot)
-    groups = [replace(g, antithetic=True) for g in plan_groups(frame, method="auto", plain=False)
+    groups = [replace(g, antithetic=True)
+              for g in plan_groups(frame, **(grid or {}), method="auto", plain=False, paths=paths)
               if g.market is not None and (
                   adapter(g.model).exercise_buckets and exercised if g.method is Family.EXERCISE
                   else adapter(g.model).buckets)]

@@ -174,3 +174,22 @@ def test_a_row_within_a_day_has_no_theta_and_its_subtotal_none_either():
     assert math.isclose(report.loc["a", "theta_per_day"], 3.0 * result["theta_per_day"][0],
                         rel_tol=1e-9)
     assert report.loc[["b", "TOTAL"], "theta_per_day"].isna().all()
+
+
+def test_rho_and_theta_come_from_the_run_s_own_grid():
+    """Rho and theta of Heston rows off a market come from their buckets on the main run's
+    paths: a run on 26 steps a year gives other numbers than one on the automatic grid (the
+    buckets follow the run's grid), and the risk report's rho the priced one."""
+    from greeks.report import risk_report
+
+    positions = book(ROWS[:2])
+    run = dict(market=SPEC, paths=4_000, seed=seed(72), threads=1, greeks="rho,theta")
+    coarse = price_portfolio(positions, steps_per_year=26, **run)
+    default = price_portfolio(positions, **run)
+    for name in ("rho_rate", "theta_per_day"):
+        assert not np.array_equal(coarse[name], default[name]), name
+    report = risk_report(positions, by=["underlying"], steps_per_year=26, **run)
+    rows = report.attrs["positions"].set_index("id")
+    q = coarse.set_index("id")["quantity"]
+    assert np.allclose(rows["rho_per_bp"], q * coarse.set_index("id")["rho_rate"] / 1e4,
+                       rtol=1e-12, atol=0.0)
