@@ -243,16 +243,18 @@ def _single_pays(residuals: list, cost: float) -> bool:
     paths have the efficiency (1 + ρ)/c, c their ``cost`` per path relative to pairs (the
     model's ``single_cost``); single where the geometric mean of 1 + ρ over the rows and
     Greeks exceeds c.  Estimates the controls leave at rounding noise (a row never
-    exercised early: its value is its European control) are not counted.  One choice for
-    the group: its rows share their paths."""
+    exercised early: its value is its European control) are not counted; one whose pairs
+    cancel exactly (1 + ρ = 0) keeps the group on pairs.  One choice for the group: its
+    rows share their paths."""
     logs = []
     for values in residuals:
         units = values.shape[1] // 2
         alone = values[:, :2 * units].var(axis=1)
         paired = (0.5 * (values[:, :units] + values[:, units:2 * units])).var(axis=1)
         scale = np.abs(values).max(axis=1)
-        used = (alone > (1e-10 * scale) ** 2) & (paired > 0.0)
-        logs.extend(np.log(2.0 * paired[used] / alone[used]).tolist())
+        used = alone > (1e-10 * scale) ** 2
+        with np.errstate(divide="ignore"):
+            logs.extend(np.log(2.0 * paired[used] / alone[used]).tolist())
     return bool(logs) and float(np.mean(logs)) > math.log(cost)
 
 

@@ -94,6 +94,8 @@ def test_pairs_or_single_paths_by_the_pilots_antithetic_correlation():
     noise = residuals((-0.9, -0.9, -0.9), 1e-12) + 100.0
     assert _single_pays([residuals((0.3, 0.3, 0.3)), noise], 1.0)
     assert not _single_pays([noise], 1.0)
+    # a Greek whose pairs cancel exactly (odd residuals): pairs, whatever the others
+    assert not _single_pays([residuals((0.9, 0.9, -1.0))], 1.0)
 
 
 def test_single_paths_standard_errors_match_the_spread_and_the_references():
