@@ -56,8 +56,7 @@ def moved_group(group, dynamics):
     """The group on ``dynamics`` (its grid and dates kept): the market's grid
     (:func:`greeks.engine.dated.dated_grid`, a variance clock where the dynamics have a vol
     curve) and the continuation's lower bounds (:func:`greeks.exercise.holds`)."""
-    indices = [group.dates_of(j)
-               for j in range(group.n_rows)]
+    indices = [group.dates_of(j) for j in range(group.n_rows)]
     market = dated_grid(dynamics, group.times, indices, group.maturity,
                         np.zeros(group.n_rows, dtype=bool), dynamics.vol is not None)
     moved = replace(group, market=market)
@@ -74,8 +73,8 @@ def _proxy(group, j: int, dynamics):
 
     maturity = float(group.maturity[j])
     dynamics = replace(dynamics, vol=adapter(group.model).proxy_vol(group, j, dynamics))
-    dates = (None if group.payoff.kind[j] == payoffs.AMERICAN else list(
-        group.times[group.dates_of(j)]))
+    dates = (None if group.payoff.kind[j] == payoffs.AMERICAN
+             else list(group.times[group.dates_of(j)]))
     return american_fd_market(dynamics, float(group.payoff.strike[j]), maturity,
                               bool(group.payoff.omega[j] > 0), dates, vega=False).price
 
