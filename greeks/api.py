@@ -529,19 +529,22 @@ def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> N
 
 
 def vega_buckets(source, *, market, paths: int | None = None, seed: int | None = None,
-                 threads: int | None = None, scheduler: str | None = None) -> pd.DataFrame:
+                 threads: int | None = None, scheduler: str | None = None,
+                 policy: str | None = None, policy_paths: int | None = None) -> pd.DataFrame:
     """Bucketed vegas of the GBM positions priced off ``market``: ∂V/∂σ_j per node j of
     their underlying's vol curve, with standard errors (:mod:`greeks.engine.buckets`);
     one row per position and node: ``id``, ``underlying``, ``node``, ``vega``, ``vega_se``.
-    The buckets of a position add up to its parallel vega (within their SEs)."""
+    The buckets of a position add up to its parallel vega (within their SEs); american and
+    bermudan positions' under the exercise ``policy`` (as in :func:`price_portfolio`)."""
     from greeks.engine.buckets import vega_buckets as buckets
     from greeks.market import load_market
 
-    options = check_run_options(paths=paths, seed=seed, threads=threads, scheduler=scheduler)
+    options = check_run_options(paths=paths, seed=seed, threads=threads, scheduler=scheduler,
+                                policy=policy, policy_paths=policy_paths)
     check_reachable(options.scheduler)
     market = load_market(market)
     return buckets(load(source, market), market, options.paths, options.seed, options.threads,
-                   options.scheduler)
+                   options.scheduler, options.policy)
 
 
 def with_total_row(results: pd.DataFrame) -> pd.DataFrame:

@@ -123,7 +123,8 @@ def price(file, output, fmt, with_total, buckets, **options) -> None:
 
             write_table(vega_buckets(file, market=options["market"], paths=options["paths"],
                                      seed=options["seed"], threads=options["threads"],
-                                     scheduler=options["scheduler"]), buckets)
+                                     scheduler=options["scheduler"], policy=options["policy"],
+                                     policy_paths=options["policy_paths"]), buckets)
     emit(results, with_total_row(results) if with_total else results, output, fmt,
          print_results)
     note_unmet(results, options)
@@ -138,6 +139,7 @@ def price(file, output, fmt, with_total, buckets, **options) -> None:
 @click.option("--gamma", is_flag=True, hidden=True, help="As --greeks gamma.")
 @input_options
 @market_option
+@policy_options
 @output_options
 @click.option("--buckets", is_flag=True,
               help="With --market: instead, the bucketed Greeks of the positions (vega per "
@@ -181,12 +183,13 @@ def _bucket_report(files, by, output, fmt, options) -> None:
     with user_errors(output):
         if options["market"] is None:
             raise BadOption("--buckets needs --market")
-        used = {"paths", "seed", "threads", "scheduler", "market", "extra_columns"}
+        used = {"paths", "seed", "threads", "scheduler", "scheme", "steps_per_year",
+                "first_step", "policy", "policy_paths", "market", "extra_columns"}
         ignored = [name for name, value in options.items()
                    if name not in used and value not in (None, False, "", ())]
         if ignored:
-            raise BadOption(f"--buckets takes --paths, --seed, --threads, --scheduler, --by and "
-                            f"the input options only, not --{ignored[0].replace('_', '-')}")
+            raise BadOption(f"--buckets takes the simulation, policy and input options and "
+                            f"--by, not --{ignored[0].replace('_', '-')}")
         results = bucket_report(list(files), by=by, **{k: options[k] for k in used})
     if results.attrs["left_out"]:
         click.echo(f"Note: {bucketless(results.attrs['left_out'])}", err=True)

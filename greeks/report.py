@@ -124,6 +124,7 @@ def risk_report(sources, *, by=(), paths: int | None = None, seed: int | None = 
                 method: str | None = None, greeks=(), target_se=None,
                 max_paths: int | None = None, scheduler: str | None = None,
                 plain: bool = False, market=None, extra_columns=(),
+                policy: str | None = None, policy_paths: int | None = None,
                 progress: Callable[[float, float], None] | None = None) -> pd.DataFrame:
     """Exposures by the ``by`` columns with standard errors, and the grand total.
 
@@ -138,7 +139,7 @@ def risk_report(sources, *, by=(), paths: int | None = None, seed: int | None = 
         Further Greeks with a desk unit (module docstring): ``gamma``, ``theta``, ``rho``
         (``all``: every one); others are an :class:`~greeks.names.OptionError`.
     paths, seed, threads, scheme, steps_per_year, first_step, method, target_se, max_paths, \
-scheduler, plain, extra_columns, progress
+scheduler, plain, extra_columns, policy, policy_paths, progress
         As in :func:`greeks.price_portfolio`.
     market : path or dict
         A market file to price dated positions off (:func:`greeks.price_portfolio`); each
@@ -165,7 +166,8 @@ scheduler, plain, extra_columns, progress
     options = check_run_options(
         paths=paths, seed=seed, threads=threads, scheme=scheme, steps_per_year=steps_per_year,
         first_step=first_step, method=method, greeks=greeks, target_se=target_se,
-        max_paths=max_paths, scheduler=scheduler, plain=plain, desk_units=True)
+        max_paths=max_paths, scheduler=scheduler, plain=plain, policy=policy,
+        policy_paths=policy_paths, desk_units=True)
     by = _by(by)
     if market is not None and set(options.greeks) - {"gamma", "theta", "rho"}:
         raise OptionError("greeks: of the further Greeks gamma, theta and rho are available "
@@ -474,22 +476,28 @@ def _values(exposures: dict[str, Exposure], pick) -> dict:
 
 def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int | None = None,
                   threads: int | None = None, scheduler: str | None = None,
-                  extra_columns=()) -> pd.DataFrame:
+                  scheme: str | None = None, steps_per_year: float | None = None,
+                  first_step: float | None = None, policy: str | None = None,
+                  policy_paths: int | None = None, extra_columns=()) -> pd.DataFrame:
     """Bucketed Greeks of the positions priced off ``market``
     (:mod:`greeks.engine.buckets`), each ± its standard error, in desk units: a long table
     with ``position`` (a position's id, a subtotal's ``by`` values joined by ``/``, or
     ``TOTAL``), ``factor`` (``vol:SPX:2027-12-01``, ``rate:USD:2028-03-01``,
     ``yield:SPX:flat``, ``dividend:AAPL:2027-05-10``, ``…:parallel``, ``theta:SPX``),
     ``unit``, ``value``, ``se``.  A position's values are per quantity × multiplier;
-    ``threads`` and ``scheduler`` run the chunks, as in :func:`greeks.price_portfolio`.
-    American and bermudan rows get theirs under their exercise policy
+    ``threads`` and ``scheduler`` run the chunks, as in :func:`greeks.price_portfolio`; the
+    paths are those of a run of ``paths`` on the grid of ``scheme``, ``steps_per_year`` and
+    ``first_step`` (as there).  American and bermudan rows get theirs under their exercise
+    ``policy`` (and ``policy_paths``)
     (:mod:`greeks.models.gbm.exercise_buckets`, :mod:`greeks.models.heston.exercise_buckets`);
     those of a model without (``exercise_buckets``) are left out, their ids in
     ``attrs["left_out"]``."""
     from greeks.engine.buckets import bucket_table
     from greeks.market import load_market
 
-    options = check_run_options(paths=paths, seed=seed, threads=threads, scheduler=scheduler)
+    options = check_run_options(paths=paths, seed=seed, threads=threads, scheduler=scheduler,
+                                scheme=scheme, steps_per_year=steps_per_year,
+                                first_step=first_step, policy=policy, policy_paths=policy_paths)
     market = load_market(market)
     by = _by(by)
     frame = load_positions(sources, market, extra_columns)
@@ -499,7 +507,7 @@ def bucket_report(sources, *, market, by=(), paths: int | None = None, seed: int
     if MULTIPLIER in frame.columns:
         weight = weight * frame[MULTIPLIER].to_numpy(dtype=float)
     table = bucket_table(frame, market, options.paths, options.seed, options.threads, weight,
-                         subtotal, names, options.scheduler)
+                         subtotal, names, options.scheduler, options.grid, options.policy)
     bucketed = np.isin(frame["model"].to_numpy(dtype=object),
                        [name for name in MODELS if adapter(name).exercise_buckets])
     table.attrs.update(seed=options.seed, paths=options.paths, by=by,

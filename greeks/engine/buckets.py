@@ -47,7 +47,7 @@ from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.run import pilot_paths
 from greeks.market.factors import UNITS
 from greeks.models import adapter
-from greeks.names import ROUNDING
+from greeks.names import ROUNDING, ExercisePolicy
 from greeks.sensitivities import RHO, THETA
 from greeks.stats import Moments
 
@@ -119,7 +119,8 @@ def _bucket_chunk(group, seed: int, chunk: int, count: int, rows, theta, beta, w
 def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
                      threads: int | None = None, weight: np.ndarray | None = None,
                      slot: np.ndarray | None = None, scheduler: str = "local",
-                     theta: bool = True, exercised: bool = True, grid: dict | None = None):
+                     theta: bool = True, exercised: bool = True, grid: dict | None = None,
+                     policy: ExercisePolicy = ExercisePolicy()):
     """Per row and factor of the dated rows: ``(rows, aggregates)``.  ``rows``: a list of
     (frame position, label, kind, mean, se) per 1.00 of the factor and unit of quantity;
     ``aggregates``: {(slot, label, kind): (mean, se)} of Σ weight · estimate over the rows
@@ -132,7 +133,7 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
     unless not ``exercised``; those of other models are left out.  The groups are planned as
     the engine's for ``paths`` (an automatic grid refined for it) on the run's ``grid``
     (``scheme``, ``steps_per_year``, ``first_step``; default the engine's defaults), so
-    that they are the main run's paths."""
+    that they are the main run's paths; the exercise groups under the run's ``policy``."""
     from greeks.engine.scheduler import in_order
 
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
@@ -142,7 +143,8 @@ def bucket_estimates(frame: pd.DataFrame, market, paths, seed: int,
               if g.market is not None and (
                   adapter(g.model).exercise_buckets and exercised if g.method is Family.EXERCISE
                   else adapter(g.model).buckets)]
-    groups = [exercise.prepare(g.with_extra(np.array([THETA, RHO])), seed, choose=True)
+    groups = [exercise.prepare(g.with_extra(np.array([THETA, RHO])), seed, policy=policy,
+                               choose=True)
               if g.method is Family.EXERCISE else g for g in groups]
     ids = frame["id"].to_numpy()
     plans = [adapter(g.model).exercise_bucket_rows(g, frame, market)
@@ -203,16 +205,17 @@ def _merged(groups, plans, tasks, results):
 
 def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | None = None,
                  weight: np.ndarray | None = None, subtotal: np.ndarray | None = None,
-                 subtotal_names=(), scheduler: str = "local") -> pd.DataFrame:
+                 subtotal_names=(), scheduler: str = "local", grid: dict | None = None,
+                 policy: ExercisePolicy = ExercisePolicy()) -> pd.DataFrame:
     """The long table of :func:`bucket_estimates` in desk units (:data:`UNITS`): columns
     ``position`` (a row's id, a subtotal's name, or ``TOTAL``), ``factor``, ``unit``,
     ``value``, ``se``; a position's values weighted by ``weight`` (default: quantity).
     Factors that are exactly 0 with SE 0 (nodes beyond a row's dates), or 0 up to rounding
     (value and SE below :data:`greeks.names.ROUNDING` of the table's largest value), are left out;
-    ``threads``, ``scheduler`` as in :func:`bucket_estimates`."""
+    ``threads``, ``scheduler``, ``grid``, ``policy`` as in :func:`bucket_estimates`."""
     weight = frame["quantity"].to_numpy(dtype=float) if weight is None else np.asarray(weight)
     rows, aggregates = bucket_estimates(frame, market, paths, seed, threads, weight, subtotal,
-                                        scheduler)
+                                        scheduler, grid=grid, policy=policy)
     records = []
     for position, label, kind, mean, se in rows:
         unit, scale = UNITS[kind]
@@ -236,13 +239,14 @@ def bucket_table(frame: pd.DataFrame, market, paths, seed: int, threads: int | N
 
 
 def vega_buckets(frame: pd.DataFrame, market, paths, seed: int, threads: int | None = None,
-                 scheduler: str = "local") -> pd.DataFrame:
+                 scheduler: str = "local",
+                 policy: ExercisePolicy = ExercisePolicy()) -> pd.DataFrame:
     """One row per (position, vol node) of the GBM rows off a market: ``id``,
     ``underlying``, ``node`` (the node's date, or ``flat``), ``vega``, ``vega_se`` (per
     1.00 of that node's vol, per unit of quantity): the vol buckets of
-    :func:`bucket_estimates` (``threads``, ``scheduler`` as there)."""
+    :func:`bucket_estimates` (``threads``, ``scheduler``, ``policy`` as there)."""
     rows, _ = bucket_estimates(frame, market, paths, seed, threads, scheduler=scheduler,
-                               theta=False)
+                               theta=False, policy=policy)
     records = [{"id": frame["id"].iat[p], "underlying": frame["underlying"].iat[p],
                 "node": label.split(":", 2)[2], "vega": mean, "vega_se": se}
                for p, label, kind, mean, se in rows

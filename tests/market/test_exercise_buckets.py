@@ -14,6 +14,8 @@ tenths of a per cent); the solver's own error is smooth in the bumped node (its
 differences: below 0.1 %)."""
 
 import copy
+import io
+import json
 
 import numpy as np
 import pandas as pd
@@ -326,3 +328,45 @@ def test_a_cash_dividend_bucket_takes_a_step_where_the_value_is_smooth():
     rows, _ = bucket_estimates(frame, market, 16_000, seed(95))
     ((mean, se),) = [(m, s) for _, label, _, m, s in rows if label == "dividend:Z:2027-08-14"]
     assert_within_allowance({"d": mean, "d_se": se}, {"d": reference}, {"d": (0.02, 0.0)}, 4.0)
+
+
+def test_report_buckets_follow_the_runs_policy_and_grid(tmp_path):
+    """``report --buckets`` takes ``--policy`` and the grid options (it refused them): under
+    ``--policy regression`` an american row's theta and parallel rho buckets are the theta
+    and rho columns of ``price --policy regression`` (the same estimator on the same paths),
+    and differ from the solved policy's; a Heston row's buckets move with
+    ``--steps-per-year``; an estimation option is still refused."""
+    from click.testing import CliRunner
+
+    from greeks.cli import main
+
+    market = tmp_path / "market.json"
+    market.write_text(json.dumps({**MARKET, "underlyings": {
+        **MARKET["underlyings"], "H": HESTON_MARKET["underlyings"]["H"]}}))
+    source = tmp_path / "book.csv"
+    pd.concat([BOOK.iloc[[0]], HESTON_BOOK]).to_csv(source, index=False)
+    run = ["--market", str(market), "--paths", "2000", "--seed", str(seed(98)),
+           "--threads", "1", "--format", "csv"]
+
+    def invoke(*args):
+        result = CliRunner().invoke(main, [*args, *run])
+        assert result.exit_code == 0, result.output
+        return pd.read_csv(io.StringIO(result.stdout))
+
+    def buckets(*args):
+        table = invoke("report", str(source), "--buckets", *args)
+        return table.set_index(["position", "factor"])["value"]
+
+    regression = ("--policy", "regression", "--policy-paths", "2048")
+    solved, regressed = buckets(), buckets(*regression)
+    columns = invoke("price", str(source), "--greeks", "theta,rho", *regression).set_index("id")
+    assert np.isclose(regressed["P", "theta:X"], columns.loc["P", "theta_per_day"], rtol=1e-9)
+    assert np.isclose(regressed["P", "rate:USD:parallel"], 1e-4 * columns.loc["P", "rho_rate"],
+                      rtol=1e-9)
+    assert regressed["P", "theta:X"] != solved["P", "theta:X"]
+    finer = buckets("--steps-per-year", "104")
+    assert finer["HP", "rate:USD:parallel"] != solved["HP", "rate:USD:parallel"]
+    assert finer["P", "rate:USD:parallel"] == solved["P", "rate:USD:parallel"]  # GBM: no grid
+    refused = CliRunner().invoke(main, ["report", str(source), "--buckets", "--method", "lr",
+                                        *run])
+    assert refused.exit_code == 2 and "not --method" in refused.output
