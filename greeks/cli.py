@@ -212,6 +212,7 @@ def _bucket_report(files, by, output, fmt, options) -> None:
               help="Leave such shifts empty (flagged unreliable) instead of re-simulating.")
 @input_options
 @market_option
+@policy_options
 @output_options
 @click.option("--plot", type=click.Path(dir_okay=False), default=None,
               help="Also draw value and P&L against the shift, with ±2 SE bands, to a PNG "

@@ -97,7 +97,8 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
                 paths: int | None = None, seed: int | None = None, threads: int | None = None,
                 scheme: str | None = None, steps_per_year: float | None = None,
                 min_ess: float | None = None, resimulate: bool = True,
-                extra_columns=(), market=None, scheduler: str | None = None) -> pd.DataFrame:
+                extra_columns=(), market=None, scheduler: str | None = None,
+                policy: str | None = None, policy_paths: int | None = None) -> pd.DataFrame:
     """The portfolio's value and P&L at each relative spot shift, with SEs and ESS.
 
     Parameters
@@ -111,9 +112,11 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     vol : str or sequence of float
         Absolute volatility shifts, same syntax (``"+5%"`` is +0.05; σ0 under Heston); the
         scenarios are every pair of spot and volatility shifts.
-    paths, seed, threads, scheme, steps_per_year, extra_columns, market, scheduler
+    paths, seed, threads, scheme, steps_per_year, extra_columns, market, scheduler, policy, \
+policy_paths
         As in :func:`greeks.price_portfolio` (positions off a ``market``: reweighted as
-        flat rows are, across the curves and cash dividends, module docstring).  The
+        flat rows are, across the curves and cash dividends, module docstring; american and
+        bermudan rows re-priced under ``policy``).  The
         reweighted chunks run on ``scheduler``
         (:func:`greeks.engine.scheduler.completed`), as do the re-simulations.
     min_ess : float
@@ -140,12 +143,14 @@ def spot_ladder(source, *, spot=DEFAULT_SPOT_SHIFTS, vol=DEFAULT_VOL_SHIFTS,
     from greeks.dask_client import check_reachable
 
     options = check_run_options(paths=paths, seed=seed, threads=threads, scheme=scheme,
-                                steps_per_year=steps_per_year, scheduler=scheduler)
+                                steps_per_year=steps_per_year, scheduler=scheduler,
+                                policy=policy, policy_paths=policy_paths)
     min_ess = check_min_ess(min_ess)
     spot_grid = shift_grid(spot, "spot", floor=-1.0)
     vol_grid = shift_grid(vol, "vol", floor=None)
     run = dict(paths=options.paths, seed=options.seed, threads=options.threads, scheme=scheme,
-               steps_per_year=steps_per_year, scheduler=scheduler)
+               steps_per_year=steps_per_year, scheduler=scheduler, policy=policy,
+               policy_paths=policy_paths)
     if market is None:
         frame = load(source, extra_columns=extra_columns)
         reprice = _Reprice(frame, run, extra_columns)

@@ -305,6 +305,21 @@ def test_ladder_reprices_american_rows_at_every_scenario():
     assert math.isnan(table.attrs["rows"]["+0.05"].iat[0])
 
 
+def test_ladder_reprices_american_rows_under_the_runs_policy():
+    """``policy`` reaches the ladder's re-pricing: its base value is the price of a run
+    under that policy on the same paths (the ladder's plain estimators), and differs from
+    the solved policy's."""
+    frame = make_frame([dict(LS, id="A", spot=40.0, maturity=0.5)])
+    run = dict(paths=4_000, seed=seed(21), threads=1, plain=True)
+    regression = dict(policy="regression", policy_paths=2_048)
+    table = greeks.spot_ladder(frame, spot="5%", vol="0", paths=4_000, seed=seed(21),
+                               threads=1, **regression)
+    base = table[table["shift"] == 0].iloc[0]
+    priced = greeks.price_portfolio(frame, **run, **regression)
+    assert base["value"] == priced["price"].iat[0]
+    assert base["value"] != greeks.price_portfolio(frame, **run)["price"].iat[0]
+
+
 def test_compare_lists_the_policy_estimator_with_and_without_antithetics():
     row = dict(LS, id="A", spot=40.0, maturity=0.5)
     table = greeks.compare_estimators(make_frame([row]), paths=20_000, seed=seed(20))
