@@ -11,6 +11,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
 
 from greeks import dask_client
+from greeks.engine.progress import chunk_cost
 from greeks.names import SCHEDULERS
 
 
@@ -87,16 +88,18 @@ def _arguments(args, g: int) -> tuple:
 
 
 BATCHES_PER_WORKER = 4  # batches per process: enough to even out the workers' loads
-MIN_BATCH_WORK = 1 << 23  # path-dates (about 0.1 s of simulation): worth one shipment
+MIN_BATCH_COST = 1 << 22  # units of chunk_cost (about 30 ms of simulation): worth one shipment
 
 
 def batches(groups, tasks, workers: int) -> list[list[int]]:
     """The task indices of each batch that one process runs: consecutive tasks (a group's
-    chunks stay together) of about 1/(``BATCHES_PER_WORKER`` · ``workers``) of the work in
-    path-dates each, at least ``MIN_BATCH_WORK``, so that shipping a batch (its groups
-    pickled once, its results back) costs little beside simulating it."""
-    work = [n * groups[g].times.size for g, _, n in tasks]
-    size = max(MIN_BATCH_WORK, sum(work) / (workers * BATCHES_PER_WORKER))
+    chunks stay together) of about 1/(``BATCHES_PER_WORKER`` · ``workers``) of the work each,
+    at least ``MIN_BATCH_COST``, so that shipping a batch (its groups pickled once, its
+    results back) costs little beside simulating it; the work of a chunk is its
+    :func:`greeks.engine.progress.chunk_cost`, its model's and family's time per path-date
+    and row-date, so that the batches of a phase mixing families take about equal times."""
+    work = [chunk_cost(groups[g], n) for g, _, n in tasks]
+    size = max(MIN_BATCH_COST, sum(work) / (workers * BATCHES_PER_WORKER))
     out, current, filled = [], [], 0.0
     for i, amount in enumerate(work):
         current.append(i)

@@ -11,7 +11,8 @@ from helpers import make_frame, seed
 
 import greeks
 from greeks.engine import Family, plan_groups, row_dates, row_estimators
-from greeks.engine.scheduler import MIN_BATCH_WORK, batches
+from greeks.engine.progress import chunk_cost
+from greeks.engine.scheduler import MIN_BATCH_COST, batches
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
 
@@ -104,14 +105,22 @@ def test_planning_does_not_depend_on_row_order():
 
 
 def test_batches_cover_every_task_once_in_order():
-    groups = [SimpleNamespace(times=np.zeros(m)) for m in (1, 52, 300, 12)]
+    """Batches hold consecutive tasks, each closed once its chunks' cost (GBM likelihood
+    ratio and survival conditioning, heston: their models' times per date) reaches its
+    share of the phase; every task once."""
+    groups = [SimpleNamespace(times=np.zeros(m), date_index=np.zeros(r), model=model,
+                              method=method)
+              for m, r, model, method in ((1, 1, "gbm", Family.LR),
+                                          (52, 52, "gbm", Family.SURVIVAL),
+                                          (300, 1, "heston", Family.LR), (12, 3, "gbm", Family.LR))]
     tasks = [(g, c, n) for g, chunks in enumerate((40, 3, 7, 25))
              for c, n in enumerate([4096] * (chunks - 1) + [1000])]
-    work = np.array([n * groups[g].times.size for g, _, n in tasks], dtype=float)
+    work = np.array([chunk_cost(groups[g], n) for g, _, n in tasks])
+    assert work[40] / work[0] > 52 and work[43] / work[0] > 300  # not path-dates alone
     for workers in (1, 2, 8):
         found = batches(groups, tasks, workers)
         assert [i for batch in found for i in batch] == list(range(len(tasks)))
-        size = max(MIN_BATCH_WORK, work.sum() / (4 * workers))
+        size = max(MIN_BATCH_COST, work.sum() / (4 * workers))
         assert all(work[batch].sum() >= size for batch in found[:-1])
         assert all(work[batch[:-1]].sum() < size for batch in found)  # closed when full
 
