@@ -110,7 +110,8 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
     candidates = [row_estimators(frame, family) for family in families]
     candidates[families.index("fd")] = fd_candidates(frame, candidates[0],
                                                      candidates[families.index("fd")], decision)
-    labels = np.array([[e.label for e in row] for row in candidates])  # (families, rows)
+    labels = np.array([[e.label for e in row] for row in candidates],  # (families, rows)
+                      dtype=object)  # the estimators' own strings, not a copy of each
     alternatives = (labels != labels[0]).any(axis=0)  # rows with a choice to make
     trials = []
     for f, family in enumerate(families):
@@ -130,6 +131,7 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
     parity = families.index("parity")
     blocks = (0, parity) if args["extra"] and any(f == parity for f, _, _ in trials) else ()
     costs, variances = _decide(frame, trials, candidates, work, first_chunk, args, blocks)
+    del trials  # the decision runs' groups, not kept through the main runs
     chosen = np.argmin(costs, axis=0)  # ties and non-finite: the default family
     base = (np.repeat(frame["quantity"].to_numpy(dtype=float)[:, None], 3, axis=1)
             if weight is None else np.asarray(weight, dtype=float))

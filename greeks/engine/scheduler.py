@@ -60,9 +60,10 @@ def completed(job, groups, tasks, seed: int, threads: int | None = None, progres
                    for i, (g, c, n) in enumerate(tasks)}
         try:
             for future in as_completed(futures):
+                i = futures.pop(future)  # its result is the caller's from here on
                 result = future.result()
-                progress(tasks[futures[future]])
-                yield futures[future], result
+                progress(tasks[i])
+                yield i, result
         except BaseException:
             pool.shutdown(wait=True, cancel_futures=True)
             raise
@@ -130,7 +131,7 @@ def _completed_in_processes(job, groups, tasks, seed: int, workers: int, progres
                                 {g: _arguments(args, g) for g in used})] = batch
         try:
             for future in as_completed(futures):
-                for i, result in zip(futures[future], future.result()):
+                for i, result in zip(futures.pop(future), future.result()):
                     progress(tasks[i])
                     yield i, result
         except BaseException:
