@@ -76,13 +76,21 @@ class VolCurve:
         return self._interpolate(t, 2.0 * np.multiply(self.vols, self.times),
                                  lambda u: 2.0 * last * u)
 
+    def shifts(self, eps: float) -> bool:
+        """Whether every node vol moved by ``eps`` stays > 0 with the total variance still
+        increasing (a curve falling steeply between close nodes takes only a small
+        downward shift)."""
+        vols = np.add(self.vols, eps)
+        return bool(min(vols) > 0.0
+                    and not np.any(np.diff(np.square(vols) * np.array(self.times)) <= 0.0))
+
     def shifted(self, eps: float) -> VolCurve:
         """The curve with every node vol moved by ``eps`` (σ_i → σ_i + ε); ValueError where a
-        vol would not stay > 0 or the total variance not increase."""
+        vol would not stay > 0 or the total variance not increase (:meth:`shifts`)."""
         if eps == 0.0:
             return self
         vols = tuple(v + eps for v in self.vols)
-        if min(vols) <= 0.0 or np.any(np.diff(np.square(vols) * np.array(self.times)) <= 0.0):
+        if not self.shifts(eps):
             raise ValueError(f"a vol shift of {eps!r} leaves vols {vols!r} at times "
                              f"{self.times!r}: not > 0 with increasing total variance")
         return VolCurve(self.times, vols, self.dates)

@@ -123,6 +123,28 @@ def test_cash_dividends_curves_and_vol_term_structure_against_the_market_fd():
     assert early["C"] > 0.3 and early["P"] > 0.3  # the dividends make early exercise pay
 
 
+def test_american_put_on_a_steeply_inverted_vol_curve():
+    """Vols 0.60, 0.48, 0.46 two and a half and three weeks apart: the curve shifted by
+    −0.04 (the vega's 2k at k = 0.02) has its total variance falling, which raised a
+    ValueError for the whole row; the vega's step is now halved until the shifted curves
+    exist.  Price, delta and vega against the finite-difference solution on the market."""
+    from greeks.api import load
+    from greeks.market.positions import MARKET_COLUMN
+    from greeks.models.gbm.american_market import american_fd_market
+
+    market = {"valuation_date": VALUATION, "curves": {"USD": 0.04},
+              "underlyings": {"X": {"spot": 100.0, "curve": "USD", "dividend_yield": 0.02,
+                                    "vol": {"dates": ["2027-06-12", "2027-08-12",
+                                                      "2027-09-02"],
+                                            "vols": [0.60, 0.48, 0.46]}}}}
+    positions = book(dict(id="P", option_type="put", strike=110.0, expiry="2027-11-01"))
+    results = greeks.price_portfolio(positions, market=market, paths=20_000, seed=seed(78))
+    state = load(positions, market)[MARKET_COLUMN].iat[0]
+    values = american_fd_market(state.dynamics, 110.0, state.times[-1], False)
+    check(results, [{"price": values.price, "delta": values.delta, "vega": values.vega}],
+          names=("price", "delta", "vega"))
+
+
 def test_risk_report_takes_early_exercise_rows_theta_and_rho_from_the_engine():
     """An american row's theta and rho in the report off a market come from the engine
     (greeks.models.gbm.exercise_carry), and the total adds them to the european row's
@@ -172,16 +194,11 @@ CURVED = {"valuation_date": VALUATION,
                                   {"ex_date": "2027-12-15", "amount": 1.5}]}}}
 
 
-def test_theta_and_rho_off_a_market_against_the_finite_difference_reference():
-    """Theta (365 × the one-day change, every node date, zero rate, yield and vol kept),
-    rho (the parallel shift of the zero rates) and gamma (with the cash dividends too) of
-    american and bermudan rows on curves, a
-    vol term structure and cash dividends, against the market finite-difference pricer: its
-    value on the market one day later (:func:`greeks.market.factors.shifted`, the expiry
-    and dates a day nearer) less today's, and its central difference in the zero rates.
-    The allowance is tests/models/gbm/test_american_carry.py's (1 % + 0.002), which also
-    covers the one-day difference against the derivative (½ V_tt δ, below 0.01 here), and
-    test_american.py's for gamma."""
+def fd_carry(row: dict, market_file: dict) -> dict:
+    """The market finite-difference pricer's theta_per_year (365 × its value on the market
+    one day later, :func:`greeks.market.factors.shifted`, the expiry and dates a day nearer,
+    less today's), rho_rate (its central difference in the zero rates at ±0.001) and gamma
+    of an american or bermudan ``row`` of ``book`` off ``market_file``."""
     import datetime
     from dataclasses import replace
 
@@ -191,6 +208,51 @@ def test_theta_and_rho_off_a_market_against_the_finite_difference_reference():
     from greeks.market.factors import DAY, shifted
     from greeks.models.gbm.american_market import american_fd_market
 
+    market = load_market(market_file)
+    spec = market.underlyings[row["underlying"]]
+    dynamics = Dynamics(spec.spot, market.curves[spec.curve], spec.yield_curve,
+                        spec.dividends, spec.vol)
+    expiry = market.time(datetime.date.fromisoformat(row["expiry"]))
+    dates = ([market.time(datetime.date.fromisoformat(d))
+              for d in row["fixing_dates"].split(";")] if "fixing_dates" in row else None)
+
+    def price(d, shift=0.0):
+        return american_fd_market(d, row["strike"], expiry - shift, row["option_type"] == "call",
+                                  None if dates is None else [t - shift for t in dates],
+                                  vega=False)
+
+    def moved(d, eps):
+        return replace(d, rate=Curve(d.rate.times, tuple(r + eps for r in d.rate.rates)))
+
+    today = price(dynamics)
+    return {"theta_per_year": (price(shifted(dynamics), DAY).price - today.price) / DAY,
+            "rho_rate": (price(moved(dynamics, 1e-3)).price
+                         - price(moved(dynamics, -1e-3)).price) / 2e-3,
+            "gamma": today.gamma}
+
+
+def check_carry(results, rows, market_file, names=("theta_per_year", "rho_rate", "gamma")):
+    """Each row's ``names`` within the allowance of tests/models/gbm/test_american_carry.py
+    (1 % + 0.002; test_american.py's for gamma) plus k·se of :func:`fd_carry`'s values."""
+    k = k_for(len(names) * len(rows))
+    for row in rows:
+        reference = fd_carry(row, market_file)
+        for name in names:
+            estimate, se = results.loc[row["id"], name], results.loc[row["id"], f"{name}_se"]
+            relative, absolute = ALLOWANCE[name] if name == "gamma" else (0.01, 0.002)
+            allowed = relative * abs(reference[name]) + absolute + k * se
+            assert abs(estimate - reference[name]) <= allowed, (row["id"], name, estimate,
+                                                                reference[name], se)
+
+
+def test_theta_and_rho_off_a_market_against_the_finite_difference_reference():
+    """Theta (365 × the one-day change, every node date, zero rate, yield and vol kept),
+    rho (the parallel shift of the zero rates) and gamma (with the cash dividends too) of
+    american and bermudan rows on curves, a
+    vol term structure and cash dividends, against the market finite-difference pricer
+    (:func:`fd_carry`).  The allowance is tests/models/gbm/test_american_carry.py's
+    (1 % + 0.002), which also covers the one-day difference against the derivative
+    (½ V_tt δ, below 0.01 here), and test_american.py's for gamma."""
     rows = [dict(id="XP", underlying="X", option_type="put", strike=105.0,
                  expiry="2028-01-15"),
             dict(id="XB", underlying="X", instrument="bermudan", option_type="put",
@@ -200,35 +262,25 @@ def test_theta_and_rho_off_a_market_against_the_finite_difference_reference():
                  expiry="2028-02-01")]
     results = greeks.price_portfolio(book(*rows), market=CURVED, paths=40_000, seed=seed(76),
                                      greeks="gamma,theta,rho").set_index("id")
-    market = load_market(CURVED)
-    k = k_for(3 * len(rows))
-    for row in rows:
-        spec = market.underlyings[row["underlying"]]
-        dynamics = Dynamics(spec.spot, market.curves[spec.curve], spec.yield_curve,
-                            spec.dividends, spec.vol)
-        expiry = market.time(datetime.date.fromisoformat(row["expiry"]))
-        dates = ([market.time(datetime.date.fromisoformat(d))
-                  for d in row["fixing_dates"].split(";")] if "fixing_dates" in row else None)
+    check_carry(results, rows, CURVED)
 
-        def price(d, shift=0.0, row=row, dates=dates, expiry=expiry):
-            return american_fd_market(d, row["strike"], expiry - shift,
-                                      row["option_type"] == "call",
-                                      None if dates is None else [t - shift for t in dates],
-                                      vega=False)
 
-        def moved(d, eps):
-            return replace(d, rate=Curve(d.rate.times, tuple(r + eps for r in d.rate.rates)))
-
-        today = price(dynamics)
-        theta = (price(shifted(dynamics), DAY).price - today.price) / DAY
-        rho = (price(moved(dynamics, 1e-3)).price - price(moved(dynamics, -1e-3)).price) / 2e-3
-        for name, reference in (("theta_per_year", theta), ("rho_rate", rho),
-                                ("gamma", today.gamma)):
-            estimate, se = results.loc[row["id"], name], results.loc[row["id"], f"{name}_se"]
-            relative, absolute = ALLOWANCE[name] if name == "gamma" else (0.01, 0.002)
-            allowed = relative * abs(reference) + absolute + k * se
-            assert abs(estimate - reference) <= allowed, (row["id"], name, estimate, reference,
-                                                         se)
+def test_bermudan_theta_with_its_first_date_beyond_vol_nodes():
+    """A bermudan's simulation grid is its dates: here the first step (six months) spans a
+    vol node at one month, the vol rising from 15 % to 45 %.  The theta equation's ½ σ² S0² Γ
+    takes the instantaneous variance (0.15²), not the first step's mean (about 0.19, eight
+    times more): with the latter theta was −14.2 a year against the finite-difference
+    pricer's −6.7 (SE 0.28)."""
+    market = {"valuation_date": VALUATION,
+              "curves": {"USD": 0.04},
+              "underlyings": {"X": {"spot": 100.0, "curve": "USD", "dividend_yield": 0.01,
+                                    "vol": {"dates": ["2027-04-01", "2028-03-01"],
+                                            "vols": [0.15, 0.45]}}}}
+    rows = [dict(id="B", underlying="X", instrument="bermudan", option_type="put",
+                 strike=105.0, expiry="2028-03-01", fixing_dates="2027-09-01;2028-03-01")]
+    results = greeks.price_portfolio(book(*rows), market=market, paths=20_000, seed=seed(77),
+                                     greeks="gamma,theta").set_index("id")
+    check_carry(results, rows, market, names=("theta_per_year",))
 
 
 def test_american_rows_exercise_just_before_and_after_each_cash_dividend_on_both_grids():

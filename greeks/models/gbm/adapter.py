@@ -238,10 +238,16 @@ class GBM(Model):
 
     def exercise_vol_step(self, group):
         """k; off a market, for a parallel shift of the vol curve, a quarter of its lowest
-        node's vol at most."""
-        if group.market is not None:
-            return min(EXERCISE_VOL_STEP, 0.25 * min(group.market.dynamics.vol.vols))
-        return min(EXERCISE_VOL_STEP, 0.25 * group.params[0])
+        node's vol at most, halved until the curve shifted by ±k and ±2k is one
+        (:meth:`~greeks.market.volatility.VolCurve.shifts`: an inverted curve may not fall
+        by 2k)."""
+        if group.market is None:
+            return min(EXERCISE_VOL_STEP, 0.25 * group.params[0])
+        vol = group.market.dynamics.vol
+        step = min(EXERCISE_VOL_STEP, 0.25 * min(vol.vols))
+        while not all(vol.shifts(m * step) for m in (1.0, -1.0, 2.0, -2.0)):
+            step *= 0.5
+        return step
 
     def exercise_variance(self, group, j, times, sigma):
         """σ² (T − t_i); off a market the vol curve's total variance w(T) − w(t_i), the curve

@@ -9,7 +9,7 @@ policy; at t = 0
 
     ∂V_π/∂t = r V − (r − q) S0 Δ − ½ σ² S0² Γ,
 
-r, q, σ² the forwards of the first step (:func:`carry_terms`).  Under a flat market that is
+r, q, σ² the instantaneous forwards (:func:`carry_terms`).  Under a flat market that is
 the theta.  Off a market theta is the value's change when the valuation date moves one
 calendar day with every node date, zero rate, yield and vol kept
 (:mod:`greeks.market.factors`): the curves seen a day later, I⁺ (rate), J⁺ (yield), w⁺
@@ -51,17 +51,19 @@ RESHAPE_STEP = 0.02  # E of the reshaping's central difference (years of curve c
 
 def carry_terms(group) -> np.ndarray:
     """(r, r − q, ½ σ² S0²) of the Black–Scholes equation at t = 0: the group's flat rate,
-    yield and vol, or off a market the forwards of its first grid step (the grid holds
-    every node, so they are constant on it)."""
+    yield and vol, or off a market the instantaneous ones, the curves' forwards on their
+    first interval (0, t_1]: σ² the first node's vol squared, w being linear from (0, 0) to
+    (t_1, σ_1² t_1) (not the grid's first step's mean variance: a bermudan's grid is its
+    dates, and its first step may span vol nodes)."""
     spot = group.spot
     if group.market is None:
         sigma = group.params[0]
         return np.array([group.rate, group.rate - group.dividend,
                          0.5 * sigma * sigma * spot * spot])
-    dynamics, first = group.market.dynamics, float(group.times[0])
+    dynamics = group.market.dynamics
     rate = float(dynamics.rate.forwards()[0])
     carry = rate - float(dynamics.dividend_yield.forwards()[0])
-    variance = float(group.market.clock[0]) / first
+    variance = dynamics.vol.vols[0] ** 2
     return np.array([rate, carry, 0.5 * variance * spot * spot])
 
 
