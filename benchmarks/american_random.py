@@ -464,8 +464,8 @@ def report(args, rows, market, table, rows_table, ref, timing, reorder) -> str:
               "| z per seed |",
               "| ---: | --- | --- | --- | ---: | ---: | ---: | ---: | --- |"]
     for r in worst.head(25).itertuples(index=False):
-        lines.append(f"| {r.paths:,} | {r.id} | {r.greek} | {r.variant} | {r.ref:.6g} ({r.source}) | "
-                     f"{r.mean:.6g} | {r.mean_se:.3g} | {r.z_bar:+.2f} | {r.z} |")
+        lines.append(f"| {r.paths:,} | {r.id} | {r.greek} | {r.variant} | {r.ref:.6g} "
+                     f"({r.source}) | {r.mean:.6g} | {r.mean_se:.3g} | {r.z_bar:+.2f} | {r.z} |")
     lines += ["", "## Rows", ""] + describe(rows, market)
     return "\n".join(lines) + "\n"
 
