@@ -48,7 +48,6 @@ import greeks
 from greeks.models.heston.adapter import MIN_STEPS, feller_steps, steps_per_year
 
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results" / "heston_calibration.md"
 DRAWS = (5, 11, 23, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79)
 
 
@@ -179,6 +178,26 @@ def report(table: pd.DataFrame, args, rows: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
+def differences(table: pd.DataFrame, other: pd.DataFrame, name: Path) -> str:
+    """Per Greek, over the rows: the difference of each row's mean from that of another run
+    (another grid) in units of its SE from both spreads, t = (m − m')/√(d²/k + d'²/k'),
+    its root mean square (1 if the two runs share their expectation) and its mean."""
+    both = table.merge(other, on=("id", "greek"), suffixes=("", "_other"))
+    both["t_diff"] = (both.error - both.error_other) / np.sqrt(
+        both.spread ** 2 / both.k + both.spread_other ** 2 / both.k_other)
+    lines = ["", f"Against `{name.name}` ({other.id.nunique()} rows, {int(other.k.min())} "
+             "seeds there), t = (m − m')/√(d²/k + d'²/k'):", "",
+             "| Greek | rows | rms t | mean t | mean error − mean error there, in mean SE |",
+             "| --- | ---: | ---: | ---: | ---: |"]
+    for g in GREEKS:
+        part = both[both.greek == g]
+        shift = ((part.error - part.error_other) / part.se).mean()
+        lines.append(f"| {g} | {len(part)} | {np.sqrt((part.t_diff ** 2).mean()):.2f} ± "
+                     f"{1 / np.sqrt(2 * len(part)):.2f} | {part.t_diff.mean():+.2f} ± "
+                     f"{1 / np.sqrt(len(part)):.2f} | {shift:+.3f} |")
+    return "\n".join(lines) + "\n"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--per-kind", type=int, default=24)
@@ -191,10 +210,13 @@ def main() -> None:
                         help="explicit grids of this many times each row's automatic steps")
     parser.add_argument("--raw", type=Path, default=None,
                         help="default: results/heston_calibration_raw_<paths>[_<only>_<F>].csv")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="another run's raw file (the same rows): the per-row differences")
     parser.add_argument("--report-only", action="store_true")
     parser.add_argument("--output", type=Path, default=None, help="default: print only")
     args = parser.parse_args()
-    tag = "".join(f"_{v}" for v in (args.only, args.grid_factor) if v)
+    tag = (f"_{args.only}" if args.only else "") + (
+        f"_{args.grid_factor:g}" if args.grid_factor else "")
     raw = args.raw or HERE / "results" / f"heston_calibration_raw_{args.paths}{tag}.csv"
     rows = chosen_rows(args.per_kind)
     if args.only:
@@ -205,7 +227,11 @@ def main() -> None:
         run(rows, args.paths, seeds, raw, args.grid_factor)
     results = pd.read_csv(raw)
     chosen = results[results.seed.isin(seeds) & results.id.isin(rows.id)]
-    text = report(per_row(rows, chosen), args, rows)
+    table = per_row(rows, chosen)
+    text = report(table, args, rows)
+    if args.against:
+        other = pd.read_csv(args.against)
+        text += differences(table, per_row(rows, other[other.id.isin(rows.id)]), args.against)
     print(text)
     if args.output:
         args.output.write_text(text)
