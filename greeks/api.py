@@ -212,7 +212,11 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
     if market is not None:
         _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, complete,
                           paths, options)
-    _with_unseen_floor(frame, names, se, total_se, paths)
+    from greeks.engine.methods import by_conditional
+
+    smooth = np.zeros(se.shape, dtype=bool)
+    smooth[:, :len(BASE_GREEKS)] = by_conditional(estimates.choice)
+    _with_unseen_floor(frame, names, se, total_se, paths, smooth)
     out = _result_table(frame, options, estimates, names, mean, se, parameter_methods)
     out.attrs["total"] = _total(names, total_mean, total_se, complete)
     if upper_bound:
@@ -402,17 +406,17 @@ def _with_dated_carry(frame, market, names, mean, se, total_mean, total_se, comp
         complete[k] = bool(np.isfinite(mean[:, k]).all())
 
 
-def _with_unseen_floor(frame, names, se, total_se, paths) -> None:
-    """Raise the rows' standard errors by :func:`unseen_floor`, in place; the total's SE
-    gains each row's added variance times its quantity squared."""
+def _with_unseen_floor(frame, names, se, total_se, paths, smooth) -> None:
+    """Raise the rows' standard errors by :func:`unseen_floor` (``smooth`` as there), in
+    place; the total's SE gains each row's added variance times its quantity squared."""
     added = frame["quantity"].to_numpy(dtype=float)[:, None] ** 2 * unseen_floor(
-        frame, names, se, paths)
+        frame, names, se, paths, smooth)
     added = np.array([math.fsum(column) for column in added.T])  # any row order
     lifted_total = added > 0.0
     total_se[lifted_total] = np.sqrt(total_se[lifted_total] ** 2 + added[lifted_total])
 
 
-def unseen_floor(frame, names, se, paths) -> np.ndarray:
+def unseen_floor(frame, names, se, paths, smooth: np.ndarray | None = None) -> np.ndarray:
     """Raise, in place, the standard errors of samples that saw no event to the bound of
     :func:`greeks.engine.reduce.unseen_bounds`, for the Greeks whose estimators the
     engine's reduction does not floor itself: the finite differences of the revaluations
@@ -425,8 +429,10 @@ def unseen_floor(frame, names, se, paths) -> np.ndarray:
     paths, which this one leaves as it is); where the model's vega is exactly 0 (Heston's
     from v0 = 0) so is the vanna (both odd in σ0 there, :meth:`Model.floor_sigma`).  An SE
     the reduction raised, or one that saw its events, stays as it is.  ``se`` (rows ×
-    ``names``, per unit of quantity); returns the variance each SE gained (rows × names),
-    for the totals."""
+    ``names``, per unit of quantity); ``smooth`` (rows × names, default none) marks the
+    estimates of conditional Monte Carlo, whose SE is kept unless at rounding level
+    (:func:`greeks.engine.reduce.raised`); returns the variance each SE gained
+    (rows × names), for the totals."""
     from greeks import sensitivities
     from greeks.engine.reduce import barrier_reach, floor_scale, raised, unseen_bounds
     from greeks.market.positions import MARKET_COLUMN
@@ -473,7 +479,8 @@ def unseen_floor(frame, names, se, paths) -> np.ndarray:
                   for k in columns]
         bound = unseen_bounds(codes_, scale[on], spot[on], t[on], first[on], sigma[on], units)
         now = se[np.ix_(i, columns)]
-        lifted = raised(now, bound, units)
+        lifted = raised(now, bound, units,
+                        False if smooth is None else smooth[np.ix_(i, columns)])
         added[np.ix_(i, columns)] = np.where(np.isfinite(now), lifted ** 2 - now ** 2, 0.0)
         se[np.ix_(i, columns)] = lifted
     return added

@@ -129,6 +129,13 @@ def row_estimators(frame: pd.DataFrame, method: str = "auto",
     return out
 
 
+def by_conditional(labels) -> np.ndarray:
+    """Whether each estimator label (a results' ``method``) values its row by conditional
+    Monte Carlo: ``conditional+controls+antithetic``, ``fd+conditional+antithetic``,
+    ``rqmc+conditional``."""
+    return np.char.find(np.asarray(labels, dtype=str), "conditional") >= 0
+
+
 def cash_before_expiry(frame: pd.DataFrame) -> np.ndarray:
     """Rows priced off a market with a cash dividend on or before their expiry."""
     if MARKET_COLUMN not in frame.columns:

@@ -173,6 +173,15 @@ class Model:
         """(σ, vega exactly 0): the volatility scale of the unseen-event SE floor."""
         raise NotImplementedError
 
+    def conditional_rows(self, group) -> np.ndarray:
+        """Per row of ``group``: valued by conditional Monte Carlo, a ``conditioned`` payoff
+        of a group with ``conditional`` set, unless a cash dividend falls on or before its
+        expiry off a market."""
+        rows = np.isin(group.payoff.kind, self.conditioned) & group.conditional
+        if group.market is not None:
+            rows &= ~group.market.cash_rows
+        return rows
+
     def run_likelihood_ratio(self, group, rng, n_paths: int, coef, collect: bool, out, sums):
         """Simulate a chunk and put every row's likelihood-ratio (or conditional) moments
         into ``out`` (pilot sums into ``sums`` with ``collect``).  Returns the prices on

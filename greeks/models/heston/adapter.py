@@ -267,12 +267,11 @@ class Heston(Model):
         chain = group_paths(group, rng, n_paths, normals=normals)
         s, residual, variance, columns, first_variance, slopes, constants, *_ = chain
         linear, slope = s, group.forward / group.spot
-        conditioned = np.isin(group.payoff.kind, CONDITIONED) & group.conditional
+        conditioned = self.conditional_rows(group)
         if group.market is not None:  # off a market: the zero-carry chain times the growth,
             s, linear = market_prices(group, chain)  # and the cash dividends' drops
             if group.market.cash.any():
                 slope = group.market.forward_slope
-                conditioned &= ~group.market.cash_rows
         starts = first_scores(group, chain)
         score = np.empty(n_paths)
         transition_score(EXACT if group.sampled_first else group.scheme, v0, first_variance,
