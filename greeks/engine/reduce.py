@@ -73,11 +73,14 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray,
     bermudan put at S0/K = 0.79 with q > r, none to three paths of 20,000 exercised early:
     delta SEs of 10⁻⁸ to 10⁻⁵ against the 3·10⁻⁵ by which the estimates stood off).
 
-    Rows valued by conditional Monte Carlo (:meth:`greeks.models.base.Model.conditional_rows`)
-    keep an SE above rounding level (:func:`raised`'s ``smooth``)."""
+    The price, delta and vega of rows valued by conditional Monte Carlo
+    (:meth:`greeks.models.base.Model.conditional_rows`) keep an SE above rounding level
+    (:func:`raised`'s ``smooth``)."""
     n = max(units, 2)
     bound = _unseen_bounds(group, n)
-    out = raised(se, bound, n, model_of(group.model).conditional_rows(group)[:, None])
+    smooth = np.zeros(se.shape, dtype=bool)
+    smooth[:, :3] = model_of(group.model).conditional_rows(group)[:, None]
+    out = raised(se, bound, n, smooth)
     if exercised is not None:
         few = exercised < TINY
         out[few] = np.maximum(out[few], bound[few])
