@@ -160,14 +160,16 @@ def likelihood_ratio_heston(s_by_date, linear_by_date, residual_by_date, varianc
         dates = date_index[date_start[j]:date_start[j + 1]]
         means = np.array([forward[j], 0.0, forward_slope[j], 0.0, 0.0])
         kind, discount = spec.kind[j], spec.discount[j]
-        if conditioned[j]:
+        if conditioned[j]:  # the payoff's patterns: its further Greeks weigh the payoff
             digital = kind == payoffs.DIGITAL
+            if not collect:
+                payoffs.evaluate(s, dates, spec, j, payoff)
             _row(_conditional_values,
                  (s, residual, variance, score, dates[0], spot, sigma0, d_mean, d_var, digital,
                   spec.omega[j], spec.strike[j],
                   discount * spec.payout[j] if digital else discount, discount),
                  n_units, antithetic, coef[j], means, weight[j], total_of[j], n_rows > 1,
-                 collect, totals, out[j], sums[j], payoff[:0])  # smooth: no patterns
+                 collect, totals, out[j], sums[j], payoff)
             continue
         payoffs.evaluate(s, dates, spec, j, payoff)
         linear_payoff(linear_s, dates, kind == payoffs.ASIAN, discount, linear)
@@ -408,10 +410,10 @@ def _patterns(payoff, n_units, antithetic, sums):
 @njit(cache=True, nogil=True, inline="always")
 def _row(values, args, n_units, antithetic, coef, means, weight, slot, add_totals, collect,
          totals, out, sums, payoff):
-    """One row of a chunk: its pilot sums with ``collect``, else its moments and, unless
-    ``payoff`` is empty (a smooth conditional estimator), its units' patterns
-    (:func:`_patterns`)."""
-    if not collect and payoff.size:
+    """One row of a chunk: its pilot sums with ``collect``, else its moments and its
+    units' patterns (:func:`_patterns`) by ``payoff`` (a conditional row's: what its further
+    Greeks weigh)."""
+    if not collect:
         _patterns(payoff, n_units, antithetic, sums)
     if collect:
         if antithetic:
