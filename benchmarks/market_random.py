@@ -893,7 +893,7 @@ def main() -> None:
               f"{platform.python_version()}, code {code_version()}; load average "
               f"{load_before} before, {load_average()} after; "
               f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%d %H:%M} UTC, {minutes:.0f} min "
-              f"(`nice -n 10`, {args.threads} thread).", "",
+              f"(`nice -n {os.nice(0)}`, {args.threads} thread).", "",
               f"Command: `{command}` ({len(table)} row runs in {books} books, "
               f"{args.paths:,} paths, simulated references {2 * args.ref_pairs:,} paths)."]
     reversal = ("every number bit-identical per id in every book." if args.reverse and not
