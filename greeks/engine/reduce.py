@@ -180,7 +180,7 @@ def carried(group: Group, units: int, se: np.ndarray, patterns: np.ndarray) -> n
     (:func:`_unseen_floor`), whatever the SE that the noise of the control coefficients
     leaves (m = 0: the sample saw none).  The price, delta and vega of conditional Monte
     Carlo (smooth values) keep their SE, its further Greeks do not (they weigh the payoff
-    itself: a Heston digital call 2.7 SD out of the money, a few paths of 20,000 paying, had
+    itself: a Heston digital call 2.3 SD out of the money, a few paths of 20,000 paying, had
     gamma z up to 257); rows not counted and rows with m ≥ ``FEW`` keep their SE;
     survival-conditioned, early-exercise and quasi-Monte Carlo groups do not come here."""
     counted = patterns[:, PATTERNS] > 0

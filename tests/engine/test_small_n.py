@@ -154,7 +154,7 @@ def test_rows_that_few_paths_carry_cover_at_1000_paths(count):
 
 
 def test_a_conditional_rows_gamma_that_few_paths_carry_has_an_se_that_covers():
-    """A Heston digital call 2.7 SD out of the money (K/S 1.24, 4 months, ρ −0.82: about
+    """A Heston digital call 2.3 SD out of the money (K/S 1.24, 4 months, ρ −0.82: about
     1.5 paths of 10,000 end in the money): its price, delta and vega are conditional values
     (smooth), but its gamma weighs the payoff itself, and a sample that saw one or two
     paying pairs read an SE from them alone (|z| beyond 4.5 on 17 % of 300 seeds, up to
