@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 
-from greeks.instruments import FIXINGS_PER_YEAR, InputError, validate
+from greeks.instruments import FIXINGS_PER_YEAR, InputError, InputWarning, validate
 from greeks.market.curves import Curve
 from greeks.market.dates import parse_date
 from greeks.market.dynamics import Dynamics, RowMarket
@@ -103,12 +104,20 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
     for name, values in given.items():
         filled[name] = pd.Series(values, index=raw.index, dtype=object)
     instrument = [t.lower() for t in _text(raw, "instrument")]
-    row_times = []
+    row_times, refused = [], None
     for p in range(len(raw)):
         cell = {name: values[p] for name, values in cells.items()}
-        und = _underlying(market, cell["underlying"], lambda column, rule: fail(p, column, rule))
-        maturity, times = _dated(market, cell, instrument[p] in DATED_INSTRUMENTS,
-                                 lambda column, rule: fail(p, column, rule))
+        try:
+            und = _underlying(market, cell["underlying"],
+                              lambda column, rule: fail(p, column, rule))
+            maturity, times = _dated(market, cell, instrument[p] in DATED_INSTRUMENTS,
+                                     lambda column, rule: fail(p, column, rule))
+            own = {name: values[p] for name, values in given.items() if values[p]}
+            market_cells = _market_values(market, und, cell["model"], maturity, own,
+                                          lambda column, rule: fail(p, column, rule))
+        except InputError as error:
+            refused = error
+            break
         if (times is not None and instrument[p] == "american"
                 and cell["exercise_grid"].lower() != "fixings"):
             times = exercise_times(times)
@@ -118,11 +127,14 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
             filled.at[at, "maturity"] = repr(float(maturity))
         if times is not None:
             filled.at[at, "fixings"] = str(len(times))
-        own = {name: values[p] for name, values in given.items() if values[p]}
-        for column, value in _market_values(market, und, cell["model"], maturity, own,
-                                            lambda column, rule: fail(p, column, rule)).items():
+        for column, value in market_cells.items():
             filled.at[at, column] = value
-    multiplier = _multipliers(raw, fail)
+    try:
+        if refused is not None:
+            raise refused
+        multiplier = _multipliers(raw, fail)
+    except InputError as error:
+        _raise_earliest(error, filled, source, lines, extra_columns, fail)
     frame = validate(filled, source, lines, extra_columns)
     frame[MULTIPLIER] = multiplier
     markets = [_row_market(market, market.underlyings[cells["underlying"][p]], row,
@@ -132,6 +144,24 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
     frame[OVERRIDES] = [";".join(state.overrides) for state in markets]
     frame[MARKET_COLUMN] = pd.Series(markets, index=frame.index, dtype=object)
     return frame
+
+
+def _raise_earliest(refused: InputError, filled: pd.DataFrame, source: str, lines,
+                    extra_columns, fail) -> None:
+    """Raise the earliest problem of a table refused at row ``refused.row`` (a cell the
+    market cannot resolve, or a ``multiplier``): a column's (missing, reserved), or one of
+    an earlier row (its cells or ``multiplier``), as without the market; else ``refused``.
+    Only the rows before it are checked (the rows from it on may not be resolved)."""
+    before = refused.row - 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)  # the run stops: no warnings
+        try:
+            validate(filled.iloc[:max(before, 1)], source, lines, extra_columns)
+        except InputError as error:
+            if error.row is None or error.row <= before:
+                raise
+    _multipliers(filled.iloc[:before], fail)
+    raise refused
 
 
 def _underlying(market: Market, name: str, fail):
