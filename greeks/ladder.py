@@ -69,6 +69,7 @@ variances add.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
@@ -151,11 +152,12 @@ policy_paths
     run = dict(paths=options.paths, seed=options.seed, threads=options.threads, scheme=scheme,
                steps_per_year=steps_per_year, scheduler=scheduler, policy=policy,
                policy_paths=policy_paths)
+    plain = replace(options, plain=True)  # the ladder's estimators: rows they cannot take
     if market is None:
-        frame = load(source, extra_columns=extra_columns)
+        frame = load(source, extra_columns=extra_columns, options=plain)
         reprice = _Reprice(frame, run, extra_columns)
     else:
-        frame, reprice = _market_positions(source, market, vol_grid, run, extra_columns)
+        frame, reprice = _market_positions(source, market, vol_grid, run, extra_columns, plain)
     _check_vols(frame, vol_grid)
     check_reachable(options.scheduler)
     shifts = np.repeat(spot_grid, vol_grid.size)  # every (spot, vol) pair, vol fastest
@@ -337,11 +339,13 @@ def _per_row(frame, plan: _Plan, scenarios: _Scenarios, vol_named: bool,
 PILOT = 20_000
 
 
-def _market_positions(source, market, vol_grid, run: dict, extra_columns):
+def _market_positions(source, market, vol_grid, run: dict, extra_columns, options):
     """(validated frame, its :class:`_Reprice`) of positions priced off ``market``, each
     weighed by quantity × multiplier (as in :func:`greeks.report.risk_report`: both
     frames' ``quantity`` is that product); every vol curve must stay valid under every
-    shift (:func:`_shifted_vols`)."""
+    shift (:func:`_shifted_vols`); rows a run of ``options`` cannot estimate refused
+    (:func:`greeks.api.refuse_from_zero`)."""
+    from greeks.api import refuse_from_zero
     from greeks.market import load_market
     from greeks.market.positions import MULTIPLIER, resolve
 
@@ -353,6 +357,7 @@ def _market_positions(source, market, vol_grid, run: dict, extra_columns):
 
         (raw, lines), name = read_raw(source), str(source)
     frame = resolve(raw, name, market, lines, extra_columns=extra_columns)
+    refuse_from_zero(frame, name, options, lines)
     weight = frame["quantity"].to_numpy(dtype=float) * frame[MULTIPLIER].to_numpy(dtype=float)
     frame = frame.assign(quantity=weight)
     columns = {str(c).strip(): c for c in raw.columns}
@@ -366,8 +371,6 @@ def _market_positions(source, market, vol_grid, run: dict, extra_columns):
 def _shifted_market(market, raw: pd.DataFrame, shift: float, vol_shift: float):
     """(market, positions) with every spot moved by 1 + ``shift`` and every volatility
     (a GBM vol curve's nodes, a row's own ``vol``, σ0 = sqrt(v0)) by ``vol_shift``."""
-    from dataclasses import replace
-
     from greeks.models.heston.schema import shifted_v0
 
     vols = _shifted_vols(market, vol_shift)

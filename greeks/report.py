@@ -47,11 +47,9 @@ from greeks.api import (
     load,
     missed_targets,
     path_count,
-    refuse_from_zero,
     run_attributes,
     simulate,
     sized_paths,
-    source_name,
     unseen_floor,
 )
 from greeks.dask_client import check_reachable
@@ -82,12 +80,13 @@ def instrument_paths(sources: Iterable[str | os.PathLike]) -> list[Path]:
     return paths
 
 
-def load_positions(sources, market=None, extra_columns=()) -> pd.DataFrame:
+def load_positions(sources, market=None, extra_columns=(), options=None) -> pd.DataFrame:
     """One validated frame from a DataFrame or from instrument files and folders (priced off
-    ``market`` if given); ids must be unique across files (the message names the file and
-    row of the second one)."""
+    ``market`` if given; each file's rows that a run of ``options`` cannot estimate refused,
+    as in :func:`greeks.api.load`); ids must be unique across files (the message names the
+    file and row of the second one)."""
     if isinstance(sources, pd.DataFrame):
-        return load(sources, market, extra_columns)
+        return load(sources, market, extra_columns, options)
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     if market is not None:
@@ -96,7 +95,7 @@ def load_positions(sources, market=None, extra_columns=()) -> pd.DataFrame:
         market = load_market(market)
     frames, seen = [], {}
     for path in instrument_paths(sources):
-        frame = load(path, market, extra_columns)
+        frame = load(path, market, extra_columns, options)
         for position, identifier in enumerate(frame["id"]):
             if identifier in seen:
                 raise InputError(str(path),
@@ -172,13 +171,12 @@ scheduler, plain, extra_columns, policy, policy_paths, progress
     if market is not None and set(options.greeks) - {"gamma", "theta", "rho"}:
         raise OptionError("greeks: of the further Greeks gamma, theta and rho are available "
                           "for positions priced off a market")
-    frame = load_positions(sources, market, extra_columns)
+    frame = load_positions(sources, market, extra_columns, options)
     inputs = ({} if isinstance(sources, pd.DataFrame) else
               {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
                for path in instrument_paths([sources] if isinstance(sources, (str, os.PathLike))
                                             else sources)})
     keys, subtotal, _ = _subtotals(frame, by)
-    refuse_from_zero(frame, source_name(sources), options)
     check_reachable(options.scheduler)
     start = time.perf_counter()
     paths, unmet = sized_paths(frame, options, options.greeks)

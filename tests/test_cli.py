@@ -378,3 +378,33 @@ def test_a_caption_names_a_few_rows_then_counts_the_others():
     assert note == ("; row values override the market: r0 (vol), r2 (rate, dividend), "
                     "r3 (vol), r4 (spot), r5 (vol), and 2 more")
     assert overridden(ids[:2], ["", ""]) == ""
+
+
+FROM_ZERO = (HEADER + ",v0,kappa,theta,xi,rho\n" + GOOD.replace("EU-C", "EU-C2") + ",,,,,\n"
+             + "HZ,flow,european,call,100,1,100,0.05,0.01,heston,,1,,,,,0,1,0.01,1.5,-0.5\n")
+
+
+@pytest.mark.parametrize("command, options, remedy", [
+    ("price", ["--plain"], "plain likelihood-ratio estimators cannot take it"),
+    ("price", ["--method", "lr"], "use method 'auto' or 'fd'"),
+    ("report", ["--method", "lr"], "use method 'auto' or 'fd'"),
+    ("report", ["--scheme", "euler"], "use qe or exact"),
+    ("ladder", [], "plain likelihood-ratio estimators cannot take it"),
+])
+def test_a_row_the_run_cannot_estimate_is_named_by_its_file_row_and_line(
+        runner, book, tmp_path, monkeypatch, no_simulation, command, options, remedy):
+    """v0 = 0 without Feller's condition (or under Euler): refused before any simulation,
+    naming the file it is in (a report of several files too) and its row and line there."""
+    import greeks.ladder
+
+    monkeypatch.setattr(greeks.ladder, "_plan", engine.simulate)  # the ladder's first run
+    zero = tmp_path / "zero.csv"
+    zero.write_text(FROM_ZERO)
+    files = [book, zero] if command == "report" else [zero]
+    out = tmp_path / "out.csv"
+    result = runner.invoke(main, [command, *map(str, files), *options, "--output", str(out)])
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith(f"Error: {zero}: row 2 (line 3): column 'v0': "), lines[0]
+    assert remedy in lines[0] and not out.exists()
