@@ -159,7 +159,8 @@ def report(files, by, gamma, output, fmt, buckets, **options) -> None:
     \b
     Examples:
       greeks report instruments/portfolio.csv --by underlying,book
-      greeks report instruments/ --by model --greeks gamma,theta --output risk.parquet
+      greeks report instruments/european.csv instruments/barrier.csv --greeks gamma,theta
+      greeks report instruments/book.csv --market instruments/market.json --by underlying
     """
     from greeks.render import print_report
     from greeks.report import risk_report

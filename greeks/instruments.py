@@ -169,6 +169,9 @@ def _check_columns(columns: pd.Index, source: str) -> None:
             hint = f" (found {similar[0]!r}; column names are lower-case)" if similar else ""
             if len(columns) == 1 and any(mark in columns[0] for mark in ";\t|"):
                 hint = " (the header is one column; fields must be separated by commas)"
+            if name == "maturity" and "expiry" in columns:
+                hint = (" (the file gives expiry dates: price it off a market file, "
+                        "--market FILE)")
             raise InputError(source, "required column is missing" + hint, column=name)
 
 

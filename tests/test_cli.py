@@ -194,6 +194,10 @@ BAD = {
                                   "(model heston)"),
     "too many fields": ("book.csv", BOOK + GOOD + ",extra\n",
                         "row 6 (line 7): has 17 fields, but the header has 16"),
+    "dated without a market": ("book.csv", HEADER.replace(",maturity,", ",expiry,") + "\n"
+                               + GOOD.replace(",1,100,", ",2027-12-17,100,"),
+                               "column 'maturity': required column is missing (the file gives "
+                               "expiry dates: price it off a market file, --market FILE)"),
     "empty file": ("book.csv", "", "book.csv: file is empty"),
     "header only": ("book.csv", HEADER + "\n", "book.csv: no instrument rows"),
     "not UTF-8": ("book.csv", BOOK.encode() + b"\xff\xfe\n", "not UTF-8 text"),
