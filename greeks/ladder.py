@@ -75,6 +75,7 @@ from typing import NamedTuple
 import numpy as np
 import pandas as pd
 
+from greeks.instruments import InputError
 from greeks.models import adapter as model_of
 from greeks.names import (
     DEFAULT_SPOT_SHIFTS,
@@ -159,6 +160,7 @@ policy_paths
     else:
         frame, reprice = _market_positions(source, market, vol_grid, run, extra_columns, plain)
     _check_vols(frame, vol_grid)
+    reprice.check(spot_grid, vol_grid)
     check_reachable(options.scheduler)
     shifts = np.repeat(spot_grid, vol_grid.size)  # every (spot, vol) pair, vol fastest
     vols = np.tile(vol_grid, spot_grid.size)
@@ -269,14 +271,38 @@ class _Reprice:
     def __call__(self, positions: np.ndarray, shift: float, vol_shift: float):
         from greeks.api import price_portfolio
 
-        if self.market is None:
-            market, rows = None, _shifted(self.frame.iloc[positions], shift, vol_shift)
-        else:
-            market, moved = _shifted_market(self.market, self.frame, shift, vol_shift)
-            rows = moved.iloc[positions]
+        market, rows = self.moved(positions, shift, vol_shift)
         priced = price_portfolio(rows, market=market, plain=True,
                                  extra_columns=self.extra_columns, **self.run).attrs["total"]
         return priced["price"], priced["price_se"] ** 2
+
+    def moved(self, positions: np.ndarray, shift: float, vol_shift: float):
+        """(market, rows): the rows at ``positions`` at the scenario (the market moved)."""
+        if self.market is None:
+            return None, _shifted(self.frame.iloc[positions], shift, vol_shift)
+        market, moved = _shifted_market(self.market, self.frame, shift, vol_shift)
+        return market, moved.iloc[positions]
+
+    def check(self, spot_grid: np.ndarray, vol_grid: np.ndarray) -> None:
+        """Every row moved by the extreme spot and vol shifts must stay in the range the
+        engine computes in (as the input itself, :data:`greeks.instruments.LIMITS`): an
+        :class:`OptionError` naming the shift and the row otherwise, before any simulation
+        (a re-simulation would refuse it mid-run)."""
+        from greeks.api import load
+
+        everything = np.arange(len(self.frame))
+        for option, shift, vol_shift in [("spot", spot_grid.min(), 0.0),
+                                         ("spot", spot_grid.max(), 0.0),
+                                         ("vol", 0.0, vol_grid.min()),
+                                         ("vol", 0.0, vol_grid.max())]:
+            try:
+                market, rows = self.moved(everything, float(shift), float(vol_shift))
+                load(rows, market, self.extra_columns)
+            except InputError as error:
+                where = "" if error.row is None else f"row {error.row}, column {error.column!r}: "
+                value = shift if option == "spot" else vol_shift
+                raise OptionError(f"{option}: the shift {value:+g} is too large: {where}"
+                                  f"{error.rule}") from None
 
 
 def _lines(frame, plan: _Plan, scenarios: _Scenarios, reweighted: _Reweighted,
