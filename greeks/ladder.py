@@ -76,6 +76,7 @@ import numpy as np
 import pandas as pd
 
 from greeks.instruments import InputError
+from greeks.market.positions import MULTIPLIER
 from greeks.models import adapter as model_of
 from greeks.names import (
     DEFAULT_SPOT_SHIFTS,
@@ -155,7 +156,7 @@ policy_paths
                policy_paths=policy_paths)
     plain = replace(options, plain=True)  # the ladder's estimators: rows they cannot take
     if market is None:
-        frame = load(source, extra_columns=extra_columns, options=plain)
+        frame = _weighed(load(source, extra_columns=extra_columns, options=plain))
         reprice = _Reprice(frame, run, extra_columns)
     else:
         frame, reprice = _market_positions(source, market, vol_grid, run, extra_columns, plain)
@@ -172,7 +173,7 @@ policy_paths
     table = pd.DataFrame(lines)
     table.attrs.update(rows=_per_row(frame, plan, scenarios, vol_grid.size > 1, reweighted),
                        paths=options.paths, seed=options.seed, min_ess=min_ess,
-                       multiplied=market is not None)
+                       multiplied=MULTIPLIER in frame.columns)
     return table
 
 
@@ -365,6 +366,15 @@ def _per_row(frame, plan: _Plan, scenarios: _Scenarios, vol_named: bool,
 PILOT = 20_000
 
 
+def _weighed(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each ``quantity`` times its contract ``multiplier`` (where given): the
+    ladder's values are Σ quantity × multiplier × value, as a report's exposures."""
+    if MULTIPLIER not in frame.columns:
+        return frame
+    return frame.assign(quantity=frame["quantity"] * frame[MULTIPLIER],
+                        **{MULTIPLIER: 1.0})
+
+
 def _market_positions(source, market, vol_grid, run: dict, extra_columns, options):
     """(validated frame, its :class:`_Reprice`) of positions priced off ``market``, each
     weighed by quantity × multiplier (as in :func:`greeks.report.risk_report`: both
@@ -373,7 +383,7 @@ def _market_positions(source, market, vol_grid, run: dict, extra_columns, option
     (:func:`greeks.api.refuse_from_zero`)."""
     from greeks.api import refuse_from_zero
     from greeks.market import load_market
-    from greeks.market.positions import MULTIPLIER, resolve
+    from greeks.market.positions import resolve
 
     market = load_market(market)
     if isinstance(source, pd.DataFrame):  # the positions as given: each scenario moves them
@@ -382,10 +392,9 @@ def _market_positions(source, market, vol_grid, run: dict, extra_columns, option
         from greeks.io import read_raw
 
         (raw, lines), name = read_raw(source), str(source)
-    frame = resolve(raw, name, market, lines, extra_columns=extra_columns)
+    frame = _weighed(resolve(raw, name, market, lines, extra_columns=extra_columns))
     refuse_from_zero(frame, name, options, lines)
-    weight = frame["quantity"].to_numpy(dtype=float) * frame[MULTIPLIER].to_numpy(dtype=float)
-    frame = frame.assign(quantity=weight)
+    weight = frame["quantity"].to_numpy(dtype=float)
     columns = {str(c).strip(): c for c in raw.columns}
     raw = raw.drop(columns=[columns[n] for n in ("quantity", MULTIPLIER) if n in columns])
     raw = raw.assign(quantity=weight)

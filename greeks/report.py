@@ -1,6 +1,7 @@
 """Risk reports: exposures in desk units, subtotals by any columns, a grand total.
 
-Per position (rows of one or more instrument files), with q the signed quantity:
+Per position (rows of one or more instrument files), with q the signed quantity times the
+contract ``multiplier`` (default 1):
 
     market_value   = q · price
     dollar_delta   = q · S0 · delta          (P&L per 1.00 relative move of the spot)
@@ -141,8 +142,7 @@ def risk_report(sources, *, by=(), paths: int | None = None, seed: int | None = 
 scheduler, plain, extra_columns, policy, policy_paths, progress
         As in :func:`greeks.price_portfolio`.
     market : path or dict
-        A market file to price dated positions off (:func:`greeks.price_portfolio`); each
-        position's exposures are then per quantity × ``multiplier`` (default 1); of the
+        A market file to price dated positions off (:func:`greeks.price_portfolio`); of the
         further Greeks gamma, theta and rho are available (others: an
         :class:`~greeks.names.OptionError`), theta and rho from their buckets
         (:mod:`greeks.engine.buckets`: ``theta_per_day`` the one-day change, ``rho_per_bp``
@@ -184,7 +184,7 @@ scheduler, plain, extra_columns, policy, policy_paths, progress
     unmet = missed_targets(frame, estimates, options, unmet)
     table = _table(frame, by, keys, subtotal, exposures)
     table.attrs.update(positions=_positions(frame, by, exposures), by=by,
-                       multiplied=bool(MULTIPLIER in frame.columns and dated_rows(frame).any()),
+                       multiplied=MULTIPLIER in frame.columns,
                        overrides=_overrides(frame),
                        **run_attributes(options, paths, unmet))
     table.attrs["metadata"] = dict(
@@ -233,7 +233,7 @@ def _exposures(frame, options, paths, subtotal, progress, market=None):
     """Every exposure asked for, by name, in the order of the report's columns; and the
     engine's estimates of price, delta and vega (and the main run's further Greeks)."""
     quantity = frame["quantity"].to_numpy(dtype=float)
-    if MULTIPLIER in frame.columns and dated_rows(frame).any():  # contracts off a market
+    if MULTIPLIER in frame.columns:  # contracts
         quantity = quantity * frame[MULTIPLIER].to_numpy(dtype=float)
     spot = frame["spot"].to_numpy(dtype=float)
     gamma = "gamma" in options.greeks

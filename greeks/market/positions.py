@@ -129,14 +129,11 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
             filled.at[at, "fixings"] = str(len(times))
         for column, value in market_cells.items():
             filled.at[at, column] = value
-    try:
-        if refused is not None:
-            raise refused
-        multiplier = _multipliers(raw, fail)
-    except InputError as error:
-        _raise_earliest(error, filled, source, lines, extra_columns, fail)
+    if refused is not None:
+        _raise_earliest(refused, filled, source, lines, extra_columns)
     frame = validate(filled, source, lines, extra_columns)
-    frame[MULTIPLIER] = multiplier
+    if MULTIPLIER not in frame.columns:
+        frame[MULTIPLIER] = 1.0
     markets = [_row_market(market, market.underlyings[cells["underlying"][p]], row,
                            tuple(name for name in OVERRIDABLE if given[name][p]), row_times[p],
                            lambda column, rule: fail(p, column, rule))
@@ -147,11 +144,11 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
 
 
 def _raise_earliest(refused: InputError, filled: pd.DataFrame, source: str, lines,
-                    extra_columns, fail) -> None:
-    """Raise the earliest problem of a table refused at row ``refused.row`` (a cell the
-    market cannot resolve, or a ``multiplier``): a column's (missing, reserved), or one of
-    an earlier row (its cells or ``multiplier``), as without the market; else ``refused``.
-    Only the rows before it are checked (the rows from it on may not be resolved)."""
+                    extra_columns) -> None:
+    """Raise the earliest problem of a table whose row ``refused.row`` the market cannot
+    resolve: a column's (missing, reserved), or one of an earlier row's cells, as without
+    the market; else ``refused``.  Only the rows before it are checked (the rows from it on
+    are not resolved)."""
     before = refused.row - 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", InputWarning)  # the run stops: no warnings
@@ -160,7 +157,6 @@ def _raise_earliest(refused: InputError, filled: pd.DataFrame, source: str, line
         except InputError as error:
             if error.row is None or error.row <= before:
                 raise
-    _multipliers(filled.iloc[:before], fail)
     raise refused
 
 
@@ -247,17 +243,6 @@ def _market_values(market: Market, und, model: str, maturity: float, own: dict,
         if parameter in values:
             out[parameter] = repr(values[parameter])
     return out
-
-
-def _multipliers(raw: pd.DataFrame, fail) -> np.ndarray:
-    """Each row's ``multiplier`` (default 1; ``fail(position, column, rule)`` unless > 0)."""
-    multiplier = np.ones(len(raw))
-    for p, text in enumerate(_text(raw, MULTIPLIER)):
-        if text:
-            multiplier[p] = _number(text)
-            if not np.isfinite(multiplier[p]) or multiplier[p] <= 0:
-                fail(p, MULTIPLIER, f"must be a number > 0, got {text!r}")
-    return multiplier
 
 
 def _row_market(market: Market, und, row, own: tuple, times: tuple | None,

@@ -121,7 +121,7 @@ POSITION_ERRORS = [
     (1, "expiry", "", "expiry", "give expiry or maturity"),
     (2, "maturity", "1.0", "expiry", "not both"),
     (0, "fixing_dates", "2027-06-01;2027-12-01", "fixing_dates", None),  # european: ignored
-    (0, "multiplier", "-100", "multiplier", "must be a number > 0"),
+    (0, "multiplier", "-100", "multiplier", "must be > 0"),
     (2, "model", "gbm", "vol", "has no vol in the market"),
     (1, "model", "heston", "v0", "has no heston entry"),
 ]
