@@ -90,6 +90,12 @@ MARKET_ERRORS = [
     ("underlyings.NDX.heston.kappa", ..., "underlyings.NDX.heston.kappa", "missing"),
     ("underlyings.SPX.volatility", 0.2, "underlyings.SPX.volatility", "unknown key"),
     ("underlyings", {}, "underlyings", "non-empty"),
+    ("curves.USD", [0.04], "curves.USD", 'a number (flat) or an object {"dates": [...], '
+     '"zero_rates": [...]}, got [0.04]'),
+    ("underlyings.SPX.vol", "0.2", "underlyings.SPX.vol", 'a number (flat) or an object '
+     '{"dates": [...], "vols": [...]}'),
+    ("underlyings.SPX.dividend_yield", [0.01], "underlyings.SPX.dividend_yield",
+     '"yields": [...]}'),
 ]
 
 
