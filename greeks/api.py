@@ -24,38 +24,36 @@ from greeks.names import (
 )
 
 
-def load(frame_or_path, market=None, extra_columns=()) -> pd.DataFrame:
+def load(frame_or_path, market=None, extra_columns=(), options: RunOptions | None = None
+         ) -> pd.DataFrame:
     """A validated instrument frame from a DataFrame or a .csv/.parquet/.json path; with a
     ``market`` (a path to a market file or a dict of its shape), its positions resolved
     against it (:func:`greeks.market.positions.resolve`).  ``extra_columns`` (names, or one
     comma-separated string) are carried as the user's own even where their names are close
-    to a known column's."""
+    to a known column's.  With a run's ``options``, rows that run cannot estimate are
+    refused too (:func:`refuse_from_zero`), named by their row and line in the file."""
     extra_columns = column_names(extra_columns)
     if market is not None:
         from greeks.market import load_market
-        from greeks.market.positions import resolve
 
         market = load_market(market)
-        if isinstance(frame_or_path, pd.DataFrame):
-            return resolve(frame_or_path, "<DataFrame>", market, extra_columns=extra_columns)
-        if isinstance(frame_or_path, (str, os.PathLike)):
-            from greeks.io import read_raw
-
-            raw, lines = read_raw(frame_or_path)
-            return resolve(raw, str(frame_or_path), market, lines, extra_columns=extra_columns)
-        raise TypeError("expected a pandas.DataFrame or a path to an instrument file")
     if isinstance(frame_or_path, pd.DataFrame):
-        return validate(frame_or_path, "<DataFrame>", extra_columns=extra_columns)
-    if isinstance(frame_or_path, (str, os.PathLike)):
-        from greeks.io import read_instruments
+        raw, source, lines = frame_or_path, "<DataFrame>", None
+    elif isinstance(frame_or_path, (str, os.PathLike)):
+        from greeks.io import read_raw
 
-        return read_instruments(frame_or_path, extra_columns)
-    raise TypeError("expected a pandas.DataFrame or a path to an instrument file")
+        (raw, lines), source = read_raw(frame_or_path), str(frame_or_path)
+    else:
+        raise TypeError("expected a pandas.DataFrame or a path to an instrument file")
+    if market is not None:
+        from greeks.market.positions import resolve
 
-
-def source_name(source) -> str:
-    """How errors name an instrument source: its path, or ``<DataFrame>``."""
-    return "<DataFrame>" if isinstance(source, pd.DataFrame) else str(source)
+        frame = resolve(raw, source, market, lines, extra_columns=extra_columns)
+    else:
+        frame = validate(raw, source, lines, extra_columns)
+    if options is not None:
+        refuse_from_zero(frame, source, options, lines)
+    return frame
 
 
 def price_portfolio(source, *, paths: int | None = None, seed: int | None = None,
@@ -196,9 +194,8 @@ def price_portfolio(source, *, paths: int | None = None, seed: int | None = None
         first_step=first_step, method=method, greeks=greeks, target_se=target_se,
         max_paths=max_paths, scheduler=scheduler, plain=plain, policy=policy,
         policy_paths=policy_paths)
-    frame = load(source, market, extra_columns)
+    frame = load(source, market, extra_columns, options)
     check_reachable(options.scheduler)
-    refuse_from_zero(frame, source_name(source), options)
     extra = tuple(name for name in options.greeks if name not in PARAMETER_GREEKS)
     parameters = tuple(name for name in options.greeks if name in PARAMETER_GREEKS)
     paths, unmet = sized_paths(frame, options, extra)
@@ -503,12 +500,14 @@ def exercise_rows(frame: pd.DataFrame) -> np.ndarray:
                     dtype=bool)
 
 
-def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> None:
+def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions,
+                     lines=None) -> None:
     """Refuse rows whose variance starts at 0 (Heston's v0 = 0: each model's schema's
     ``zero_variance``) that the run cannot estimate: under Euler (its first variance step
     from 0 is deterministic, so no σ0-score exists), and without the Feller condition where
     a row would take the likelihood-ratio delta weight
-    (:func:`greeks.engine.lr_delta_unusable`)."""
+    (:func:`greeks.engine.lr_delta_unusable`).  ``lines``: as in
+    :func:`greeks.instruments.validate`."""
     models = frame["model"].to_numpy(dtype=object)
     zero = np.zeros(len(frame), dtype=bool)
     for name in np.unique(models).tolist():
@@ -517,9 +516,11 @@ def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> N
     if not zero.any():
         return
     if options.scheme == "euler":
+        position = int(zero.argmax())
         raise InputError(source, "v0 = 0 cannot be simulated with scheme 'euler' (its first "
                          "variance step is deterministic); use qe or exact",
-                         row=int(zero.argmax()) + 1, column="v0")
+                         row=position + 1, column="v0",
+                         line=None if lines is None else int(lines[position]))
     from greeks import engine
 
     weighted = np.array([estimator.delta_weight for estimator
@@ -527,12 +528,15 @@ def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions) -> N
                         dtype=bool)
     refused = engine.lr_delta_unusable(frame) & weighted
     if refused.any():
+        position = int(refused.argmax())
         remedy = ("give v0 > 0 (rows priced off a market go by likelihood ratio)"
-                  if dated_rows(frame)[refused.argmax()]
-                  else "use method 'auto' or 'fd', or give v0 > 0")
+                  if dated_rows(frame)[position]
+                  else "give v0 > 0 (plain likelihood-ratio estimators cannot take it)"
+                  if options.plain else "use method 'auto' or 'fd', or give v0 > 0")
         raise InputError(source, "v0 = 0 with 2*kappa*theta < xi^2: the likelihood-ratio delta "
                          "weight has no finite variance here (the variance leaves 0 too "
-                         f"slowly); {remedy}", row=int(refused.argmax()) + 1, column="v0")
+                         f"slowly); {remedy}", row=position + 1, column="v0",
+                         line=None if lines is None else int(lines[position]))
 
 
 def vega_buckets(source, *, market, paths: int | None = None, seed: int | None = None,

@@ -145,7 +145,7 @@ def price(file, output, fmt, with_total, buckets, **options) -> None:
               help="With --market: instead, the bucketed Greeks of the positions (vega per "
                    "vol node under GBM, DV01 per rate node, per yield node and dividend, theta "
                    "per day), a long table of position or subtotal, factor, value ± SE and "
-                   "unit; american and bermudan rows are left out (a note names them).")
+                   "unit; american and bermudan rows under their exercise --policy.")
 def report(files, by, gamma, output, fmt, buckets, **options) -> None:
     """Risk report of the positions in FILES: exposures by --by columns and in total.
 
@@ -159,7 +159,8 @@ def report(files, by, gamma, output, fmt, buckets, **options) -> None:
     \b
     Examples:
       greeks report instruments/portfolio.csv --by underlying,book
-      greeks report instruments/ --by model --greeks gamma,theta --output risk.parquet
+      greeks report instruments/european.csv instruments/barrier.csv --greeks gamma,theta
+      greeks report instruments/book.csv --market instruments/market.json --by underlying
     """
     from greeks.render import print_report
     from greeks.report import risk_report

@@ -27,7 +27,7 @@ COLUMNS = (
     "id", "instrument", "option_type", "strike", "maturity", "spot", "rate", "dividend",
     "model", *parameter_columns(), "quantity", "payout", "digital_type", "barrier",
     "barrier_type",
-    "fixings", "exercise_grid", "underlying",
+    "fixings", "exercise_grid", "underlying", "multiplier",
 )
 # Names the result table gives its own columns; an input column may not take them.
 RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se", "gamma",
@@ -46,7 +46,7 @@ RESULT_COLUMNS = ("price", "price_se", "delta", "delta_se", "vega", "vega_se", "
 LIMITS = [("maturity", "all", 1e-6, 100.0), ("rate", "all", -1.0, 1.0),
           ("dividend", "all", -1.0, 1.0), ("spot", "all", 1e-8, 1e12),
           ("strike", "all", 1e-8, 1e12), ("barrier", "barrier", 1e-8, 1e12),
-          ("payout", "digital", 0.0, 1e12)]
+          ("payout", "digital", 0.0, 1e12), ("multiplier", "all", 0.0, 1e12)]
 
 
 class InputError(ValueError):
@@ -169,6 +169,9 @@ def _check_columns(columns: pd.Index, source: str) -> None:
             hint = f" (found {similar[0]!r}; column names are lower-case)" if similar else ""
             if len(columns) == 1 and any(mark in columns[0] for mark in ";\t|"):
                 hint = " (the header is one column; fields must be separated by commas)"
+            if name == "maturity" and "expiry" in columns:
+                hint = (" (the file gives expiry dates: price it off a market file, "
+                        "--market FILE)")
             raise InputError(source, "required column is missing" + hint, column=name)
 
 
@@ -294,15 +297,15 @@ def _checked_values(check: _Checker, columns: pd.Index, text: dict, instrument: 
     values = {}
     for name, required in [("strike", everywhere), ("maturity", everywhere), ("spot", everywhere),
                            ("rate", everywhere), ("dividend", False), *of_model.items(),
-                           ("quantity", False), ("payout", False), ("barrier", barrier_rows),
-                           ("fixings", False)]:
+                           ("quantity", False), ("multiplier", False), ("payout", False),
+                           ("barrier", barrier_rows), ("fixings", False)]:
         values[name] = _numbers(check, text[name], name, required if name in columns else False)
 
     positive = lambda v: v > 0  # noqa: E731
     for name, rows in [("strike", everywhere), ("maturity", everywhere), ("spot", everywhere),
                        *((column, of_model[column]) for name in MODELS
                          for column in schemas[name].POSITIVE),
-                       ("barrier", barrier_rows), ("payout", digital)]:
+                       ("barrier", barrier_rows), ("payout", digital), ("multiplier", everywhere)]:
         _bound(check, values[name], name, rows, positive, "must be > 0")
     for name in MODELS:
         for column, test, rule in schemas[name].BOUNDS:
@@ -379,6 +382,7 @@ def _typed(raw, text, values, instrument, grid) -> pd.DataFrame:
         "exercise_grid": np.where((instrument == "american") & (grid == ""), EXERCISE_GRIDS[0],
                                   grid),
         "underlying": text["underlying"].to_numpy(dtype=object),
+        "multiplier": np.nan_to_num(values["multiplier"], nan=1.0),
     }
     frame = pd.DataFrame(out, index=raw.index)
     present = [c for c in COLUMNS if c in raw.columns or c in REQUIRED

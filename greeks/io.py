@@ -133,8 +133,11 @@ def read_raw(path: str | os.PathLike) -> tuple[pd.DataFrame, list[int] | None]:
         return read_csv(_decode(data, source), source)
     if kind == "json":
         return read_json(_decode(data, source), source), None
-    try:
-        return pd.read_parquet(io.BytesIO(data)), None
+    import pyarrow as pa
+
+    try:  # from Arrow's own buffer on one thread: through a Python file object, Arrow's
+        # thread pool aborted the process at exit now and then (exit 134)
+        return pd.read_parquet(pa.BufferReader(data), use_threads=False), None
     except Exception as error:  # pyarrow's many error types, worded by it
         message = " ".join(str(error).split()) or type(error).__name__
         raise InputError(source, f"cannot parse Parquet file: {message}") from None

@@ -69,11 +69,14 @@ variances add.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
+from greeks.instruments import InputError
+from greeks.market.positions import MULTIPLIER
 from greeks.models import adapter as model_of
 from greeks.names import (
     DEFAULT_SPOT_SHIFTS,
@@ -151,12 +154,14 @@ policy_paths
     run = dict(paths=options.paths, seed=options.seed, threads=options.threads, scheme=scheme,
                steps_per_year=steps_per_year, scheduler=scheduler, policy=policy,
                policy_paths=policy_paths)
+    plain = replace(options, plain=True)  # the ladder's estimators: rows they cannot take
     if market is None:
-        frame = load(source, extra_columns=extra_columns)
+        frame = _weighed(load(source, extra_columns=extra_columns, options=plain))
         reprice = _Reprice(frame, run, extra_columns)
     else:
-        frame, reprice = _market_positions(source, market, vol_grid, run, extra_columns)
+        frame, reprice = _market_positions(source, market, vol_grid, run, extra_columns, plain)
     _check_vols(frame, vol_grid)
+    reprice.check(spot_grid, vol_grid)
     check_reachable(options.scheduler)
     shifts = np.repeat(spot_grid, vol_grid.size)  # every (spot, vol) pair, vol fastest
     vols = np.tile(vol_grid, spot_grid.size)
@@ -168,7 +173,7 @@ policy_paths
     table = pd.DataFrame(lines)
     table.attrs.update(rows=_per_row(frame, plan, scenarios, vol_grid.size > 1, reweighted),
                        paths=options.paths, seed=options.seed, min_ess=min_ess,
-                       multiplied=market is not None)
+                       multiplied=MULTIPLIER in frame.columns)
     return table
 
 
@@ -267,14 +272,38 @@ class _Reprice:
     def __call__(self, positions: np.ndarray, shift: float, vol_shift: float):
         from greeks.api import price_portfolio
 
-        if self.market is None:
-            market, rows = None, _shifted(self.frame.iloc[positions], shift, vol_shift)
-        else:
-            market, moved = _shifted_market(self.market, self.frame, shift, vol_shift)
-            rows = moved.iloc[positions]
+        market, rows = self.moved(positions, shift, vol_shift)
         priced = price_portfolio(rows, market=market, plain=True,
                                  extra_columns=self.extra_columns, **self.run).attrs["total"]
         return priced["price"], priced["price_se"] ** 2
+
+    def moved(self, positions: np.ndarray, shift: float, vol_shift: float):
+        """(market, rows): the rows at ``positions`` at the scenario (the market moved)."""
+        if self.market is None:
+            return None, _shifted(self.frame.iloc[positions], shift, vol_shift)
+        market, moved = _shifted_market(self.market, self.frame, shift, vol_shift)
+        return market, moved.iloc[positions]
+
+    def check(self, spot_grid: np.ndarray, vol_grid: np.ndarray) -> None:
+        """Every row moved by the extreme spot and vol shifts must stay in the range the
+        engine computes in (as the input itself, :data:`greeks.instruments.LIMITS`): an
+        :class:`OptionError` naming the shift and the row otherwise, before any simulation
+        (a re-simulation would refuse it mid-run)."""
+        from greeks.api import load
+
+        everything = np.arange(len(self.frame))
+        for option, shift, vol_shift in [("spot", spot_grid.min(), 0.0),
+                                         ("spot", spot_grid.max(), 0.0),
+                                         ("vol", 0.0, vol_grid.min()),
+                                         ("vol", 0.0, vol_grid.max())]:
+            try:
+                market, rows = self.moved(everything, float(shift), float(vol_shift))
+                load(rows, market, self.extra_columns)
+            except InputError as error:
+                where = "" if error.row is None else f"row {error.row}, column {error.column!r}: "
+                value = shift if option == "spot" else vol_shift
+                raise OptionError(f"{option}: the shift {value:+g} is too large: {where}"
+                                  f"{error.rule}") from None
 
 
 def _lines(frame, plan: _Plan, scenarios: _Scenarios, reweighted: _Reweighted,
@@ -337,13 +366,24 @@ def _per_row(frame, plan: _Plan, scenarios: _Scenarios, vol_named: bool,
 PILOT = 20_000
 
 
-def _market_positions(source, market, vol_grid, run: dict, extra_columns):
+def _weighed(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with each ``quantity`` times its contract ``multiplier`` (where given): the
+    ladder's values are Σ quantity × multiplier × value, as a report's exposures."""
+    if MULTIPLIER not in frame.columns:
+        return frame
+    return frame.assign(quantity=frame["quantity"] * frame[MULTIPLIER],
+                        **{MULTIPLIER: 1.0})
+
+
+def _market_positions(source, market, vol_grid, run: dict, extra_columns, options):
     """(validated frame, its :class:`_Reprice`) of positions priced off ``market``, each
     weighed by quantity × multiplier (as in :func:`greeks.report.risk_report`: both
     frames' ``quantity`` is that product); every vol curve must stay valid under every
-    shift (:func:`_shifted_vols`)."""
+    shift (:func:`_shifted_vols`); rows a run of ``options`` cannot estimate refused
+    (:func:`greeks.api.refuse_from_zero`)."""
+    from greeks.api import refuse_from_zero
     from greeks.market import load_market
-    from greeks.market.positions import MULTIPLIER, resolve
+    from greeks.market.positions import resolve
 
     market = load_market(market)
     if isinstance(source, pd.DataFrame):  # the positions as given: each scenario moves them
@@ -352,9 +392,9 @@ def _market_positions(source, market, vol_grid, run: dict, extra_columns):
         from greeks.io import read_raw
 
         (raw, lines), name = read_raw(source), str(source)
-    frame = resolve(raw, name, market, lines, extra_columns=extra_columns)
-    weight = frame["quantity"].to_numpy(dtype=float) * frame[MULTIPLIER].to_numpy(dtype=float)
-    frame = frame.assign(quantity=weight)
+    frame = _weighed(resolve(raw, name, market, lines, extra_columns=extra_columns))
+    refuse_from_zero(frame, name, options, lines)
+    weight = frame["quantity"].to_numpy(dtype=float)
     columns = {str(c).strip(): c for c in raw.columns}
     raw = raw.drop(columns=[columns[n] for n in ("quantity", MULTIPLIER) if n in columns])
     raw = raw.assign(quantity=weight)
@@ -366,8 +406,6 @@ def _market_positions(source, market, vol_grid, run: dict, extra_columns):
 def _shifted_market(market, raw: pd.DataFrame, shift: float, vol_shift: float):
     """(market, positions) with every spot moved by 1 + ``shift`` and every volatility
     (a GBM vol curve's nodes, a row's own ``vol``, σ0 = sqrt(v0)) by ``vol_shift``."""
-    from dataclasses import replace
-
     from greeks.models.heston.schema import shifted_v0
 
     vols = _shifted_vols(market, vol_shift)

@@ -1,6 +1,7 @@
 """Risk reports: exposures in desk units, subtotals by any columns, a grand total.
 
-Per position (rows of one or more instrument files), with q the signed quantity:
+Per position (rows of one or more instrument files), with q the signed quantity times the
+contract ``multiplier`` (default 1):
 
     market_value   = q · price
     dollar_delta   = q · S0 · delta          (P&L per 1.00 relative move of the spot)
@@ -47,11 +48,9 @@ from greeks.api import (
     load,
     missed_targets,
     path_count,
-    refuse_from_zero,
     run_attributes,
     simulate,
     sized_paths,
-    source_name,
     unseen_floor,
 )
 from greeks.dask_client import check_reachable
@@ -82,12 +81,13 @@ def instrument_paths(sources: Iterable[str | os.PathLike]) -> list[Path]:
     return paths
 
 
-def load_positions(sources, market=None, extra_columns=()) -> pd.DataFrame:
+def load_positions(sources, market=None, extra_columns=(), options=None) -> pd.DataFrame:
     """One validated frame from a DataFrame or from instrument files and folders (priced off
-    ``market`` if given); ids must be unique across files (the message names the file and
-    row of the second one)."""
+    ``market`` if given; each file's rows that a run of ``options`` cannot estimate refused,
+    as in :func:`greeks.api.load`); ids must be unique across files (the message names the
+    file and row of the second one)."""
     if isinstance(sources, pd.DataFrame):
-        return load(sources, market, extra_columns)
+        return load(sources, market, extra_columns, options)
     if isinstance(sources, (str, os.PathLike)):
         sources = [sources]
     if market is not None:
@@ -96,7 +96,7 @@ def load_positions(sources, market=None, extra_columns=()) -> pd.DataFrame:
         market = load_market(market)
     frames, seen = [], {}
     for path in instrument_paths(sources):
-        frame = load(path, market, extra_columns)
+        frame = load(path, market, extra_columns, options)
         for position, identifier in enumerate(frame["id"]):
             if identifier in seen:
                 raise InputError(str(path),
@@ -142,8 +142,7 @@ def risk_report(sources, *, by=(), paths: int | None = None, seed: int | None = 
 scheduler, plain, extra_columns, policy, policy_paths, progress
         As in :func:`greeks.price_portfolio`.
     market : path or dict
-        A market file to price dated positions off (:func:`greeks.price_portfolio`); each
-        position's exposures are then per quantity × ``multiplier`` (default 1); of the
+        A market file to price dated positions off (:func:`greeks.price_portfolio`); of the
         further Greeks gamma, theta and rho are available (others: an
         :class:`~greeks.names.OptionError`), theta and rho from their buckets
         (:mod:`greeks.engine.buckets`: ``theta_per_day`` the one-day change, ``rho_per_bp``
@@ -172,13 +171,12 @@ scheduler, plain, extra_columns, policy, policy_paths, progress
     if market is not None and set(options.greeks) - {"gamma", "theta", "rho"}:
         raise OptionError("greeks: of the further Greeks gamma, theta and rho are available "
                           "for positions priced off a market")
-    frame = load_positions(sources, market, extra_columns)
+    frame = load_positions(sources, market, extra_columns, options)
     inputs = ({} if isinstance(sources, pd.DataFrame) else
               {str(path): hashlib.sha256(path.read_bytes()).hexdigest()
                for path in instrument_paths([sources] if isinstance(sources, (str, os.PathLike))
                                             else sources)})
     keys, subtotal, _ = _subtotals(frame, by)
-    refuse_from_zero(frame, source_name(sources), options)
     check_reachable(options.scheduler)
     start = time.perf_counter()
     paths, unmet = sized_paths(frame, options, options.greeks)
@@ -186,7 +184,7 @@ scheduler, plain, extra_columns, policy, policy_paths, progress
     unmet = missed_targets(frame, estimates, options, unmet)
     table = _table(frame, by, keys, subtotal, exposures)
     table.attrs.update(positions=_positions(frame, by, exposures), by=by,
-                       multiplied=bool(MULTIPLIER in frame.columns and dated_rows(frame).any()),
+                       multiplied=MULTIPLIER in frame.columns,
                        overrides=_overrides(frame),
                        **run_attributes(options, paths, unmet))
     table.attrs["metadata"] = dict(
@@ -235,7 +233,7 @@ def _exposures(frame, options, paths, subtotal, progress, market=None):
     """Every exposure asked for, by name, in the order of the report's columns; and the
     engine's estimates of price, delta and vega (and the main run's further Greeks)."""
     quantity = frame["quantity"].to_numpy(dtype=float)
-    if MULTIPLIER in frame.columns and dated_rows(frame).any():  # contracts off a market
+    if MULTIPLIER in frame.columns:  # contracts
         quantity = quantity * frame[MULTIPLIER].to_numpy(dtype=float)
     spot = frame["spot"].to_numpy(dtype=float)
     gamma = "gamma" in options.greeks

@@ -185,3 +185,35 @@ def test_ladder_off_a_market_reweights_gbm_rows_against_the_closed_form():
     assert_within(table["value"], references, table["value_se"], k=k, label="value")
     assert_within(table["pnl"], references - value(0.0, 0.0),
                   np.maximum(table["pnl_se"], 1e-12), k=k, label="pnl")
+
+
+MOVED_MARKET = {"valuation_date": "2027-03-01", "curves": {"USD": 0.04},
+                "underlyings": {"X": {"spot": 100.0, "curve": "USD", "vol": 0.25}}}
+
+
+@pytest.mark.parametrize("market", [None, MOVED_MARKET], ids=["flat", "market"])
+@pytest.mark.parametrize("spot, vol, message", [
+    ([0.1], [9.75], "vol: the shift +9.75 is too large: row 2, column 'vol': must lie in [0, 10]"),
+    ([1e10], [0.0], "spot: the shift +1e+10 is too large: row 1, column 'spot': must lie in "
+                    "[1e-08, 1e+12]"),
+])
+def test_shifts_beyond_the_engine_s_range_are_refused_before_any_simulation(
+        monkeypatch, market, spot, vol, message):
+    """A scenario that takes a row's spot or vol out of the range the engine computes in is
+    refused up front, naming the option, row and column (it was refused mid-run, by the
+    re-simulation of a subset of the rows, as '<DataFrame>: row 1')."""
+    import greeks.ladder
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a simulation was started")
+
+    monkeypatch.setattr(greeks.ladder, "_plan", refuse)
+    if market is None:
+        positions = make_frame([dict(id="A"), dict(id="B", vol=0.3)])
+    else:
+        positions = pd.DataFrame([dict(id=name, instrument="european", option_type="call",
+                                       strike=100.0, expiry="2028-03-01", underlying="X",
+                                       vol=own) for name, own in (("A", None), ("B", 0.3))])
+    with pytest.raises(OptionError) as error:
+        spot_ladder(positions, market=market, spot=spot, vol=vol, paths=2_000)
+    assert str(error.value).startswith(message), error.value

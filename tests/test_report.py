@@ -52,6 +52,33 @@ def test_exposures_are_desk_units_of_the_priced_values():
     assert total["market_value"] == pytest.approx(priced.attrs["total"]["price"], rel=1e-12)
 
 
+def test_a_contract_multiplier_weighs_positions_without_a_market_too():
+    """The ``multiplier`` column (default 1) scales a position's exposures and ladder value
+    as off a market: q = quantity × multiplier; ``price`` stays per unit; a bad one is
+    refused with its row (it was carried as text and ignored, while the price table's
+    caption said the report applied it)."""
+    from greeks.instruments import InputError
+    from greeks.ladder import spot_ladder
+
+    frame = book_frame().assign(multiplier=[100.0, 100.0, 1.0, 10.0, 1.0, 50.0])
+    unit = book_frame().assign(quantity=book_frame()["quantity"] * frame["multiplier"])
+    priced = greeks.price_portfolio(frame, paths=4_000, seed=seed(4))
+    assert priced["price"].equals(greeks.price_portfolio(book_frame(), paths=4_000,
+                                                         seed=seed(4))["price"])
+    table = risk_report(frame, paths=4_000, seed=seed(4))
+    positions = table.attrs["positions"].set_index("id")
+    q = priced["quantity"].to_numpy() * frame["multiplier"].to_numpy()
+    assert np.allclose(positions["market_value"], q * priced["price"].to_numpy(), rtol=1e-12)
+    assert table.attrs["multiplied"]
+    scaled = spot_ladder(frame, spot="5%", paths=4_000, seed=seed(4))
+    plain = spot_ladder(unit, spot="5%", paths=4_000, seed=seed(4))
+    assert np.allclose(scaled["value"], plain["value"], rtol=1e-12)
+    for bad, rule in (("-100", "must be > 0, got -100"), ("x", "must be a number, got 'x'")):
+        with pytest.raises(InputError, match=rf"row 2: column 'multiplier': {rule}"):
+            greeks.price_portfolio(frame.assign(multiplier=["1", bad, "1", "1", "1", "1"]),
+                                   paths=4_000)
+
+
 def test_theta_and_rho_subtotals_hold_american_and_bermudan_rows():
     """GBM american and bermudan positions (one simulation, on pairs for every Greek:
     correlated; under ``auto`` rows may run apart on single paths) get theta_per_day

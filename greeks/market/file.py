@@ -141,10 +141,17 @@ class _Reader:
             self.fail(path, f"has {len(values)} values for the {count} dates of {dates_path}")
         return [self.number(v, f"{path}[{i}]", **bounds) for i, v in enumerate(values)]
 
+    def flat_or_nodes(self, value, path: str, values_key: str) -> None:
+        """A term structure is a number (flat) or an object of dates and values."""
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(path, f'must be a number (flat) or an object {{"dates": [...], '
+                            f'"{values_key}": [...]}}, got {_shown(value)}')
+
     def curve(self, value, path: str, valuation, rates_key: str) -> Curve:
         """A flat rate (a number) or ``{"dates", rates_key}``."""
         bounds = {"low": -RATE_LIMIT, "high": RATE_LIMIT, "low_open": False}
         if not isinstance(value, dict):
+            self.flat_or_nodes(value, path, rates_key)
             return Curve.flat(self.number(value, path, **bounds))
         self.mapping(value, path, ("dates", rates_key))
         times = self.future_dates(value["dates"], _join(path, "dates"), valuation)
@@ -155,6 +162,7 @@ class _Reader:
     def vol(self, value, path: str, valuation) -> VolCurve:
         bounds = {"low": 0.0, "high": VOL_LIMIT}
         if not isinstance(value, dict):
+            self.flat_or_nodes(value, path, "vols")
             return VolCurve.flat(self.number(value, path, **bounds))
         self.mapping(value, path, ("dates", "vols"))
         times = self.future_dates(value["dates"], _join(path, "dates"), valuation)

@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
 
-from greeks.instruments import FIXINGS_PER_YEAR, InputError, validate
+from greeks.instruments import FIXINGS_PER_YEAR, InputError, InputWarning, validate
 from greeks.market.curves import Curve
 from greeks.market.dates import parse_date
 from greeks.market.dynamics import Dynamics, RowMarket
@@ -103,12 +104,20 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
     for name, values in given.items():
         filled[name] = pd.Series(values, index=raw.index, dtype=object)
     instrument = [t.lower() for t in _text(raw, "instrument")]
-    row_times = []
+    row_times, refused = [], None
     for p in range(len(raw)):
         cell = {name: values[p] for name, values in cells.items()}
-        und = _underlying(market, cell["underlying"], lambda column, rule: fail(p, column, rule))
-        maturity, times = _dated(market, cell, instrument[p] in DATED_INSTRUMENTS,
-                                 lambda column, rule: fail(p, column, rule))
+        try:
+            und = _underlying(market, cell["underlying"],
+                              lambda column, rule: fail(p, column, rule))
+            maturity, times = _dated(market, cell, instrument[p] in DATED_INSTRUMENTS,
+                                     lambda column, rule: fail(p, column, rule))
+            own = {name: values[p] for name, values in given.items() if values[p]}
+            market_cells = _market_values(market, und, cell["model"], maturity, own,
+                                          lambda column, rule: fail(p, column, rule))
+        except InputError as error:
+            refused = error
+            break
         if (times is not None and instrument[p] == "american"
                 and cell["exercise_grid"].lower() != "fixings"):
             times = exercise_times(times)
@@ -118,13 +127,13 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
             filled.at[at, "maturity"] = repr(float(maturity))
         if times is not None:
             filled.at[at, "fixings"] = str(len(times))
-        own = {name: values[p] for name, values in given.items() if values[p]}
-        for column, value in _market_values(market, und, cell["model"], maturity, own,
-                                            lambda column, rule: fail(p, column, rule)).items():
+        for column, value in market_cells.items():
             filled.at[at, column] = value
-    multiplier = _multipliers(raw, fail)
+    if refused is not None:
+        _raise_earliest(refused, filled, source, lines, extra_columns)
     frame = validate(filled, source, lines, extra_columns)
-    frame[MULTIPLIER] = multiplier
+    if MULTIPLIER not in frame.columns:
+        frame[MULTIPLIER] = 1.0
     markets = [_row_market(market, market.underlyings[cells["underlying"][p]], row,
                            tuple(name for name in OVERRIDABLE if given[name][p]), row_times[p],
                            lambda column, rule: fail(p, column, rule))
@@ -132,6 +141,23 @@ def resolve(raw: pd.DataFrame, source: str, market: Market, lines=None,
     frame[OVERRIDES] = [";".join(state.overrides) for state in markets]
     frame[MARKET_COLUMN] = pd.Series(markets, index=frame.index, dtype=object)
     return frame
+
+
+def _raise_earliest(refused: InputError, filled: pd.DataFrame, source: str, lines,
+                    extra_columns) -> None:
+    """Raise the earliest problem of a table whose row ``refused.row`` the market cannot
+    resolve: a column's (missing, reserved), or one of an earlier row's cells, as without
+    the market; else ``refused``.  Only the rows before it are checked (the rows from it on
+    are not resolved)."""
+    before = refused.row - 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InputWarning)  # the run stops: no warnings
+        try:
+            validate(filled.iloc[:max(before, 1)], source, lines, extra_columns)
+        except InputError as error:
+            if error.row is None or error.row <= before:
+                raise
+    raise refused
 
 
 def _underlying(market: Market, name: str, fail):
@@ -217,17 +243,6 @@ def _market_values(market: Market, und, model: str, maturity: float, own: dict,
         if parameter in values:
             out[parameter] = repr(values[parameter])
     return out
-
-
-def _multipliers(raw: pd.DataFrame, fail) -> np.ndarray:
-    """Each row's ``multiplier`` (default 1; ``fail(position, column, rule)`` unless > 0)."""
-    multiplier = np.ones(len(raw))
-    for p, text in enumerate(_text(raw, MULTIPLIER)):
-        if text:
-            multiplier[p] = _number(text)
-            if not np.isfinite(multiplier[p]) or multiplier[p] <= 0:
-                fail(p, MULTIPLIER, f"must be a number > 0, got {text!r}")
-    return multiplier
 
 
 def _row_market(market: Market, und, row, own: tuple, times: tuple | None,

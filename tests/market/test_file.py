@@ -90,6 +90,12 @@ MARKET_ERRORS = [
     ("underlyings.NDX.heston.kappa", ..., "underlyings.NDX.heston.kappa", "missing"),
     ("underlyings.SPX.volatility", 0.2, "underlyings.SPX.volatility", "unknown key"),
     ("underlyings", {}, "underlyings", "non-empty"),
+    ("curves.USD", [0.04], "curves.USD", 'a number (flat) or an object {"dates": [...], '
+     '"zero_rates": [...]}, got [0.04]'),
+    ("underlyings.SPX.vol", "0.2", "underlyings.SPX.vol", 'a number (flat) or an object '
+     '{"dates": [...], "vols": [...]}'),
+    ("underlyings.SPX.dividend_yield", [0.01], "underlyings.SPX.dividend_yield",
+     '"yields": [...]}'),
 ]
 
 
@@ -121,7 +127,7 @@ POSITION_ERRORS = [
     (1, "expiry", "", "expiry", "give expiry or maturity"),
     (2, "maturity", "1.0", "expiry", "not both"),
     (0, "fixing_dates", "2027-06-01;2027-12-01", "fixing_dates", None),  # european: ignored
-    (0, "multiplier", "-100", "multiplier", "must be a number > 0"),
+    (0, "multiplier", "-100", "multiplier", "must be > 0"),
     (2, "model", "gbm", "vol", "has no vol in the market"),
     (1, "model", "heston", "v0", "has no heston entry"),
 ]
@@ -140,6 +146,30 @@ def test_bad_positions_are_refused_with_their_row_and_column(row, column, value,
         resolve(book, "book", market)
     assert str(error.value).startswith(f"book: row {row + 1}: column '{where}': "), error.value
     assert rule in str(error.value)
+
+
+EARLIEST = [  # (row, column, value) edits: the earliest row's problem is the one reported
+    ([(1, "strike", "-5"), (2, "underlying", "FTSE")], "row 2: column 'strike'"),
+    ([(1, "underlying", "FTSE"), (2, "strike", "-5")], "row 2: column 'underlying'"),
+    ([(0, "strike", "-5"), (1, "multiplier", "0")], "row 1: column 'strike'"),
+    ([(0, "multiplier", "0"), (1, "strike", "-5")], "row 1: column 'multiplier'"),
+    ([(1, "multiplier", "0"), (2, "expiry", "2027-01-01")], "row 2: column 'multiplier'"),
+    ([(2, "underlying", "FTSE"), (0, "strike", ...)], "column 'strike': required column"),
+]
+
+
+@pytest.mark.parametrize("edits, where", EARLIEST)
+def test_the_earliest_bad_position_is_reported_whichever_rule_it_breaks(edits, where):
+    book = BOOK.copy().astype(object)
+    for row, column, value in edits:
+        if value is ...:
+            book = book.drop(columns=column)
+        else:
+            book[column] = book.get(column, pd.Series([None] * len(book))).astype(object)
+            book.loc[row, column] = value
+    with pytest.raises(InputError) as error:
+        resolve(book, "book", load_market(MARKET))
+    assert str(error.value).startswith(f"book: {where}"), error.value
 
 
 DATED_ERRORS = [
