@@ -77,7 +77,7 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray,
     (:meth:`greeks.models.base.Model.conditional_rows`) keep an SE above rounding level
     (:func:`raised`'s ``smooth``)."""
     n = max(units, 2)
-    bound = _unseen_bounds(group, n)
+    bound = unseen_group_bounds(group, n)
     smooth = np.zeros(se.shape, dtype=bool)
     smooth[:, :3] = model_of(group.model).conditional_rows(group)[:, None]
     out = raised(se, bound, n, smooth)
@@ -87,9 +87,10 @@ def _unseen_floor(group: Group, units: int, se: np.ndarray,
     return out
 
 
-def _unseen_bounds(group: Group, n: int) -> np.ndarray:
+def unseen_group_bounds(group: Group, n: int, codes=None) -> np.ndarray:
     """(rows, Greeks): the unseen-event bound of each row of a group of ``n`` units
-    (:func:`_unseen_floor`)."""
+    (:func:`_unseen_floor`); ``codes`` (:func:`unseen_bounds`) default its price, delta,
+    vega and further Greeks."""
     s0, t = group.spot, group.maturity
     first = (t if group.method is Family.EXERCISE
              else group.times[group.date_index[group.date_start[:-1]]])
@@ -99,7 +100,8 @@ def _unseen_bounds(group: Group, n: int) -> np.ndarray:
                         spec.discount * spec.payout, spec.discount * spec.strike,
                         spec.discount * barrier_reach(spec.kind, spec.omega, spec.strike,
                                                       spec.barrier))
-    codes = ("price", "delta", "exact" if exact_vega else "vega", *group.extra)
+    if codes is None:
+        codes = ("price", "delta", "exact" if exact_vega else "vega", *group.extra)
     return unseen_bounds(codes, scale, s0, t, first, sigma, n)
 
 
@@ -193,15 +195,21 @@ def carried(group: Group, units: int, se: np.ndarray, patterns: np.ndarray) -> n
     few[:, :3] &= ~model_of(group.model).conditional_rows(group)[:, None]
     if not few.any():
         return se
-    bound = _unseen_bounds(group, max(units, 2))
+    bound = unseen_group_bounds(group, max(units, 2))
     if group.method is Family.LR:
-        more = se * np.sqrt((m + 1.0) / np.maximum(m, 1.0))
-        more = np.where(m == 0, se, more)
+        more = one_more(se, m)
     else:  # one more carrying unit's squared deviation (the mean of theirs) over N²
         deviation = patterns[:, PATTERNS + 1:PATTERNS + 4] / np.maximum(m[:, :3], 1.0)
         more = np.sqrt(se[:, :3] ** 2 + deviation / (units * units))  # m = 0: deviation 0
         more = np.concatenate([more, se[:, 3:]], axis=1)
     return np.where(few, np.where(m < TINY, np.maximum(more, bound), more), se)
+
+
+def one_more(se: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """A likelihood-ratio SE read from ``m`` carrying units raised as if one more had been
+    seen, SE·sqrt((m + 1)/m) (:func:`carried`); m = 0 keeps it."""
+    more = se * np.sqrt((m + 1.0) / np.maximum(m, 1.0))
+    return np.where(m == 0, se, more)
 
 
 def _reduce(frame, groups, tasks, results, n_subtotals: int, codes: np.ndarray,

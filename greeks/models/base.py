@@ -316,9 +316,12 @@ class Model:
     def bucket_row(self, group, j: int, frame, market):
         """What row j of a dated group adds to a chunk of the bucketed Greeks: an object with
         ``position``, ``labels``, ``kinds``, ``control`` (∂E[L]/∂θ per factor, NaN without a
-        control), ``sample(paths, group, j)`` → (g, h) (factors × paths: the derivatives of
-        f and of the control L, or their per-path estimators) and ``parallel(r)`` (``r``
-        with the parallel shifts appended)."""
+        control), ``sample(paths, group, j)`` → (g, h, f) (factors × paths: the derivatives of
+        f and of the control L, or their per-path estimators; f the discounted payoff per
+        path), ``counted`` (per label and parallel shift: whether its estimate weighs the
+        payoff, so that its SE takes the few-carrying-units rule,
+        :func:`greeks.engine.buckets.carried_se`) and ``parallel(r)`` (``r`` with the
+        parallel shifts appended)."""
         raise NotImplementedError
 
     def bucket_paths(self, group, rng, count: int, theta: bool = True):

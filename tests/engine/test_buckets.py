@@ -579,3 +579,50 @@ def test_an_estimate_exact_on_every_path_shows_its_se_as_zero():
 
     assert plus_minus(1594.9207081803538, 2.3e-15) == "1,594.92 ± 0"
     assert plus_minus(27.70123, 0.16) == "27.70 ± 0.16"
+
+
+def test_rho_of_digitals_that_few_paths_pay_has_an_se_that_covers():
+    """A Heston digital call 2.6 SD out of the money (K/S 1.24, 128 days, ρ −0.82: about
+    1.5 paths of 10,000 end in the money) and a GBM one (K/S 1.48, σ 0.2: about 3) on a
+    flat market: their rate buckets weigh the payoff by a likelihood ratio, and a sample
+    that saw one or two paying pairs read an SE from them alone (the Heston row's |z| up to
+    150, or an SE of 0 where none paid).  Their SEs are now raised as the main run's
+    (:func:`greeks.engine.buckets.carried_se`): |z| ≤ k over 40 seeds against central
+    differences in the rate of the Fourier and the Black–Scholes digitals; the total's
+    variance is the rows' (independent groups)."""
+    from greeks.models.heston.analytic import heston_digital
+
+    heston = dict(v0=0.0245, kappa=2.65, theta=0.0295, xi=0.708, rho=-0.824)
+    spec = {"valuation_date": "2027-03-01", "curves": {"USD": 0.03},
+            "underlyings": {"NDX": {"spot": 100.0, "curve": "USD", "heston": heston,
+                                    "dividend_yield": 0.02},
+                            "SPX": {"spot": 100.0, "curve": "USD", "vol": 0.2,
+                                    "dividend_yield": 0.02}}}
+    t, h = years("2027-07-07", "2027-03-01"), 1e-4
+
+    def black_scholes(rate):
+        d2 = (math.log(100.0 / 148.0) + (rate - 0.02 - 0.02) * t) / (0.2 * math.sqrt(t))
+        return math.exp(-rate * t) * stats.norm.cdf(d2)
+
+    def fourier(rate):
+        return heston_digital("call", 100.0, 124.0, t, rate, *heston.values(), 0.02).price
+
+    references = [(price(0.03 + h) - price(0.03 - h)) / (2 * h)
+                  for price in (fourier, black_scholes)]
+    positions = pd.DataFrame([
+        {"id": "heston", "instrument": "digital", "option_type": "call", "strike": 124.0,
+         "expiry": "2027-07-07", "underlying": "NDX"},
+        {"id": "gbm", "instrument": "digital", "option_type": "call", "strike": 148.0,
+         "expiry": "2027-07-07", "underlying": "SPX"}])
+    market = load_market(spec)
+    frame = load(positions, market)
+    count = 40
+    z = []
+    for s in seeds(count, start=140):
+        found, totals = bucket_estimates(frame, market, 10_000, s, threads=1, theta=False)
+        rho = {p: (mean, se) for p, label, kind, mean, se in found if kind == "rate"}
+        assert all(se > 0.0 for _, se in rho.values())
+        z.append([(rho[p][0] - ref) / rho[p][1] for p, ref in enumerate(references)])
+        total = totals[(-2, "rate:USD:flat", "rate")][1]
+        assert math.isclose(total ** 2, rho[0][1] ** 2 + rho[1][1] ** 2, rel_tol=1e-9)
+    assert np.max(np.abs(z)) <= k_for(2 * count), np.round(z, 2)

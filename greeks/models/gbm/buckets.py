@@ -81,9 +81,13 @@ class BucketRow:
         self.labels = f.labels + [p[0] for p in f.parallel] + [f"theta:{underlying}"]
         self.kinds = f.kinds + [p[1] for p in f.parallel] + ["theta"]
         self.control = np.append(f.control, np.nan if self.theta is None else self.theta.control)
+        # every label a likelihood-ratio weight on the payoff but a theta by coupling
+        # (:func:`greeks.engine.buckets.carried_se`)
+        self.counted = np.append(np.ones(len(self.labels) - 1, dtype=bool),
+                                 self.theta is None or self.cash or self.jumps)
 
     def sample(self, paths, group, j):
-        """(F+1) × paths: f w_k and L w_k for the factors and theta."""
+        """(F+1) × paths: f w_k and L w_k for the factors and theta; and f."""
         w, s, u = paths
         clock = group.market.clock
         n = w.shape[0]
@@ -116,7 +120,7 @@ class BucketRow:
             ratio = weights[-1] + 1.0
             g[-1] = payoff_later * ratio - payoff
             h[-1] = linear_later * ratio - linear
-        return g, h
+        return g, h, payoff
 
     def parallel(self, r):
         """``r`` with the parallel shifts (sums of their buckets' rows) inserted before

@@ -117,12 +117,15 @@ class BucketRow:
             self.later_payoff = payoffs.with_discount(group.payoff, j, self.later_discount)
         self.control = np.concatenate([f.control, np.full(len(cash), np.nan),
                                        [later[1] if self.theta else np.nan]])
+        # the labels weighing the payoff by the carry's score (not pathwise, not theta's
+        # differences: :func:`greeks.engine.buckets.carried_se`)
+        self.counted = np.append(np.full(len(self.labels) - 1, not self.pathwise), False)
         if paying and not group.martingale:  # E[L] on the unfloored prices needs E[S̃] = S0
             self.control[:] = np.nan
 
     def sample(self, paths, group, j):
         """(F + 1) × paths: the derivatives of f (pathwise, or f times the score) and of L,
-        then theta's f⁺ − f and L⁺ − L (module docstring)."""
+        then theta's f⁺ − f and L⁺ − L (module docstring); and f."""
         s, columns, residual, variance, s_later, linear_s, grid_columns = paths
         dates = np.ascontiguousarray(columns[self.part])
         scored = dates if self.scored is None else grid_columns[self.scored]
@@ -153,7 +156,7 @@ class BucketRow:
             h[:carried] -= f.discount[:, None] * linear[None, :]
         if not self.theta or not s_later:
             g[factors], h[factors] = np.nan, 0.0
-            return g, h
+            return g, h, payoff
         moved, moved_residual, moved_variance, moved_linear = s_later[self.chain]
         if self.conditional:  # C⁺ − C given each chain's variance path
             cash = group.payoff.payout[j] if self.digital else 1.0
@@ -172,7 +175,7 @@ class BucketRow:
                                  h[factors])
         g[factors] -= today
         h[factors] -= linear
-        return g, h
+        return g, h, payoff
 
     def parallel(self, r):
         """``r`` with the parallel shifts (sums of their buckets' rows) inserted before
