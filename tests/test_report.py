@@ -83,7 +83,10 @@ def test_theta_and_rho_subtotals_hold_american_and_bermudan_rows():
     """GBM american and bermudan positions (one simulation, on pairs for every Greek:
     correlated; under ``auto`` rows may run apart on single paths) get theta_per_day
     and rho_per_bp as priced, and their subtotals and total sum them; the subtotal's SE
-    comes from the per-path sums (not the quadrature sum of its positions')."""
+    comes from the per-path sums (not the quadrature sum of its positions'): two copies
+    of one position in a book of their own move together path by path, so their
+    subtotal's SE is the sum of theirs, where the quadrature sum would be √(2² + 1²)/3 of
+    it."""
     put = dict(option_type="put", strike=40.0, spot=40.0, rate=0.06, maturity=0.5)
     frame = make_frame([
         dict(put, id="a", book="x", instrument="american", fixings=20, quantity=5.0),
@@ -91,7 +94,9 @@ def test_theta_and_rho_subtotals_hold_american_and_bermudan_rows():
              quantity=3.0),
         dict(put, id="e", book="y", quantity=-2.0),
         dict(put, id="c", book="y", instrument="american", option_type="call", fixings=20,
-             dividend=0.08, quantity=4.0)])
+             dividend=0.08, quantity=4.0),
+        dict(put, id="a2", book="z", instrument="american", fixings=20, quantity=2.0),
+        dict(put, id="a3", book="z", instrument="american", fixings=20, quantity=1.0)])
     run = dict(paths=4_000, seed=seed(5), greeks="theta,rho", method="mixed")  # one family
     table = risk_report(frame, by=["book"], **run)
     priced = greeks.price_portfolio(frame, **run).set_index("id")
@@ -102,13 +107,13 @@ def test_theta_and_rho_subtotals_hold_american_and_bermudan_rows():
     books, total = table.iloc[:-1].set_index("book"), table.iloc[-1]
     for name in ("theta_per_day", "rho_per_bp"):
         assert np.isfinite(books[name]).all() and np.isfinite(books[f"{name}_se"]).all()
-        for book in ("x", "y"):
+        for book in ("x", "y", "z"):
             assert books.loc[book, name] == pytest.approx(
                 positions.loc[positions["book"] == book, name].sum(), rel=1e-9)
         assert books[name].sum() == pytest.approx(total[name], rel=1e-9)
-    in_x = positions["book"] == "x"
-    quadrature = math.sqrt((positions.loc[in_x, "theta_per_day_se"] ** 2).sum())
-    assert books.loc["x", "theta_per_day_se"] != pytest.approx(quadrature, rel=1e-3)
+        copies = positions.loc[["a2", "a3"], f"{name}_se"]
+        assert copies["a2"] == pytest.approx(2 * copies["a3"], rel=1e-9) and copies["a3"] > 0
+        assert books.loc["z", f"{name}_se"] == pytest.approx(copies.sum(), rel=1e-9)
 
 
 @pytest.mark.parametrize("further", ["theta,rho", "gamma,theta,rho"])
