@@ -349,25 +349,29 @@ def _row_moments(unit, values, args, n_units, coef, means, weight, slot, add_tot
     """(mean, M2) of the adjusted estimates e_k = y_k − Σ_i β_ki (c_i − μ_i) of
     ``values(p, args)`` over ``n_units`` paths (antithetic pairs) into ``out[0..2]``, in one
     pass shifted by the first unit's values; adds weight × each to the group's per-unit
-    ``totals`` (the group total and subtotal ``slot``) when ``add_totals``."""
+    ``totals`` (the group total and subtotal ``slot``) when ``add_totals``.  The estimates
+    are formed unit by unit in a loop of their own (which the compiler vectorises), then
+    summed in unit order."""
     beta0 = (coef[0, 0], coef[0, 1], coef[0, 2], coef[0, 3], coef[0, 4])
     beta1 = (coef[1, 0], coef[1, 1], coef[1, 2], coef[1, 3], coef[1, 4])
     beta2 = (coef[2, 0], coef[2, 1], coef[2, 2], coef[2, 3], coef[2, 4])
     mu = (means[0], means[1], means[2], means[3], means[4])
-    v = unit(values, args, 0, n_units)
-    c = _centred(v, mu)
-    shift_f, shift_d, shift_v = (_adjusted(v[0], c, beta0), _adjusted(v[1], c, beta1),
-                                 _adjusted(v[2], c, beta2))
-    sum_f = sum_d = sum_v = sq_f = sq_d = sq_v = 0.0
+    e = np.empty((3, n_units))
     for u in range(n_units):
         v = unit(values, args, u, n_units)
         c = _centred(v, mu)
-        f, d, g = _adjusted(v[0], c, beta0), _adjusted(v[1], c, beta1), _adjusted(v[2], c, beta2)
-        sum_f, sq_f = accumulate(f, shift_f, sum_f, sq_f)
-        sum_d, sq_d = accumulate(d, shift_d, sum_d, sq_d)
-        sum_v, sq_v = accumulate(g, shift_v, sum_v, sq_v)
-        if add_totals:
-            _add_to_totals(totals, u, slot, weight, f, d, g)
+        e[0, u] = _adjusted(v[0], c, beta0)
+        e[1, u] = _adjusted(v[1], c, beta1)
+        e[2, u] = _adjusted(v[2], c, beta2)
+    if add_totals:
+        for u in range(n_units):
+            _add_to_totals(totals, u, slot, weight, e[0, u], e[1, u], e[2, u])
+    shift_f, shift_d, shift_v = e[0, 0], e[1, 0], e[2, 0]
+    sum_f = sum_d = sum_v = sq_f = sq_d = sq_v = 0.0
+    for u in range(n_units):
+        sum_f, sq_f = accumulate(e[0, u], shift_f, sum_f, sq_f)
+        sum_d, sq_d = accumulate(e[1, u], shift_d, sum_d, sq_d)
+        sum_v, sq_v = accumulate(e[2, u], shift_v, sum_v, sq_v)
     finish(shift_f, sum_f, sq_f, n_units, out[0])
     finish(shift_d, sum_d, sq_d, n_units, out[1])
     finish(shift_v, sum_v, sq_v, n_units, out[2])
@@ -397,13 +401,18 @@ def _row_sums(unit, values, args, n_units, means, sums):
 
 @njit(cache=True, nogil=True)
 def _patterns(payoff, n_units, antithetic, sums):
-    """``sums[i]`` = the count of units with i paying members (payoff ≠ 0; a path has 0 or
-    1, an antithetic pair (p, p + n_units) 0, 1 or 2), ``sums[PATTERNS]`` = 1: counted."""
+    """``sums[i]`` += the count of units with i paying members (payoff ≠ 0; a path has 0
+    or 1, an antithetic pair (p, p + n_units) 0, 1 or 2), ``sums[PATTERNS]`` = 1: counted."""
+    one = two = 0
     for u in range(n_units):
         paying = 1 if payoff[u] != 0.0 else 0
         if antithetic and payoff[u + n_units] != 0.0:
             paying += 1
-        sums[paying] += 1.0
+        one += paying == 1
+        two += paying == 2
+    sums[0] += n_units - one - two
+    sums[1] += one
+    sums[2] += two
     sums[PATTERNS] = 1.0
 
 

@@ -44,15 +44,14 @@ import pandas as pd
 from greeks import exercise, streams
 from greeks.engine.methods import Family
 from greeks.engine.plan import paths_of, plan_groups
-from greeks.engine.reduce import FEW, TINY, one_more, unseen_group_bounds
+from greeks.engine.reduce import FEW, TINY, carrying, one_more, paying_members, unseen_group_bounds
 from greeks.engine.run import pilot_paths
+from greeks.estimators import PATTERNS
 from greeks.market.factors import DAY, UNITS
 from greeks.models import adapter
 from greeks.names import ROUNDING, ExercisePolicy
 from greeks.sensitivities import RHO, THETA
 from greeks.stats import Moments
-
-PAYING = 3  # an antithetic pair's paths with a payoff not 0: 0, 1, 2
 
 
 def _samples(group, rows, seed, chunk, count, theta):
@@ -80,8 +79,7 @@ def _pairs(group, rows, seed: int, chunk: int, count: int, theta: bool):
         if not group.antithetic:
             yield row, g, h, None
             continue
-        paying = (None if f is None else
-                  (f[:half] != 0.0).astype(np.int64) + (f[half:2 * half] != 0.0))
+        paying = None if f is None else paying_members(f, half, True)
         yield (row, 0.5 * (g[:, :half] + g[:, half:2 * half]),
                0.5 * (h[:, :half] + h[:, half:2 * half]), paying)
 
@@ -112,7 +110,7 @@ def _bucket_chunk(group, seed: int, chunk: int, count: int, rows, theta, beta, w
         r = row.parallel(g - beta[j][:, None] * (h - control[:, None]))
         mean = r.mean(axis=1)
         out.append((mean, ((r - mean[:, None]) ** 2).sum(axis=1),
-                    None if paying is None else np.bincount(paying, minlength=PAYING)))
+                    None if paying is None else np.bincount(paying, minlength=PATTERNS)))
         for where in {-2, int(slot[row.position])} - {-1}:
             for label, kind, values in zip(row.labels, row.kinds, r):
                 key = (where, label, kind)
@@ -195,7 +193,7 @@ def _merged(groups, plans, tasks, results, weight, slot):
     out, aggregates = [], {}
     for i, rows in enumerate(plans):
         moments = [Moments(len(r.labels)) for r in rows]
-        counts = [np.zeros(PAYING, dtype=np.int64) for _ in rows]
+        counts = [np.zeros(PATTERNS, dtype=np.int64) for _ in rows]
         totals: dict = {}
         for (k, _, n), (per_row, per_key) in zip(tasks, results):
             if k != i:
@@ -211,7 +209,7 @@ def _merged(groups, plans, tasks, results, weight, slot):
         bounds = None
         for j, row in enumerate(rows):
             se = moments[j].standard_error
-            m = None if counts[j] is None else carrying(counts[j], moments[j].count)
+            m = None if counts[j] is None else int(carrying(counts[j], moments[j].count, 2))
             if m is not None and m < FEW:
                 if bounds is None:
                     bounds = unseen_group_bounds(groups[i], max(moments[j].count, 2),
@@ -233,13 +231,6 @@ def _merged(groups, plans, tasks, results, weight, slot):
             var = var + m.standard_error[0] ** 2
             aggregates[key] = (mean + m.mean[0], var + added[key] if key in added else var)
     return out, {k: (m, np.sqrt(v)) for k, (m, v) in aggregates.items()}
-
-
-def carrying(counts: np.ndarray, units: int) -> int:
-    """m, the number of a row's ``units`` antithetic pairs that carry its variation: units
-    − the larger of the counts of pairs with no paying path and with two (``counts``: pairs
-    by paying paths; :func:`greeks.engine.reduce.carried`)."""
-    return int(units - max(counts[0], counts[2]))
 
 
 def carried_se(row, m: int, se: np.ndarray, bound: np.ndarray) -> np.ndarray:

@@ -9,6 +9,7 @@ from greeks import estimators, exercise, parity, pathwise, payoffs, sensitivitie
 from greeks.allocator import keep_freed_memory
 from greeks.engine.group import Group
 from greeks.engine.methods import Family
+from greeks.engine.reduce import paying_members
 from greeks.models import adapter as model_of
 from greeks.stats import unit_moments
 
@@ -134,12 +135,11 @@ def _path_moments(group: Group, rows: list, n_paths: int, out, sums, smooth=None
     units = group.units(n_paths)
     totals = np.zeros((group.n_totals, 3, units))
     for j, values in enumerate(rows):
-        paying = (values[0] != 0.0).astype(np.int64)
+        paying = paying_members(values[0], units, group.antithetic)
         if group.antithetic:
             values = 0.5 * (values[:, :units] + values[:, units:2 * units])
-            paying = paying[:units] + paying[units:2 * units]
         if not (smooth and smooth[j]):
-            carried_sums(values, paying[:units], 2 if group.antithetic else 1, sums[j])
+            carried_sums(values, paying, 2 if group.antithetic else 1, sums[j])
         unit_moments((values[0], values[1], values[2]), units, False, out[j])
         weighted = group.weight[j][:, None] * values
         totals[0] += weighted

@@ -186,8 +186,8 @@ def carried(group: Group, units: int, se: np.ndarray, patterns: np.ndarray) -> n
     gamma z up to 257); rows not counted and rows with m ≥ ``FEW`` keep their SE;
     survival-conditioned, early-exercise and quasi-Monte Carlo groups do not come here."""
     counted = patterns[:, PATTERNS] > 0
-    alike = patterns[:, [0, 2 if group.antithetic else 1]].max(axis=1)
-    m = np.repeat((units - alike)[:, None], se.shape[1], axis=1)
+    m = carrying(patterns[:, :PATTERNS], units, 2 if group.antithetic else 1)
+    m = np.repeat(m[:, None], se.shape[1], axis=1)
     if group.method is Family.LR:  # a cash digital's pair with one paying member: payout/2
         cash = group.payoff.kind == payoffs.DIGITAL
         m[:, 0] = np.where(cash, units - patterns[:, :PATTERNS].max(axis=1), m[:, 0])
@@ -203,6 +203,22 @@ def carried(group: Group, units: int, se: np.ndarray, patterns: np.ndarray) -> n
         more = np.sqrt(se[:, :3] ** 2 + deviation / (units * units))  # m = 0: deviation 0
         more = np.concatenate([more, se[:, 3:]], axis=1)
     return np.where(few, np.where(m < TINY, np.maximum(more, bound), more), se)
+
+
+def paying_members(payoff: np.ndarray, units: int, antithetic: bool) -> np.ndarray:
+    """Per unit the number of its members whose ``payoff`` is not 0: a path 0 or 1, an
+    antithetic pair (p, p + ``units``) 0, 1 or 2 (the counts :func:`carried` reads)."""
+    paying = (payoff[:units] != 0.0).astype(np.int64)
+    if antithetic:
+        paying += payoff[units:2 * units] != 0.0
+    return paying
+
+
+def carrying(counts: np.ndarray, units, every: int) -> np.ndarray:
+    """m, the number of ``units`` that carry a row's variation: units − the larger of the
+    counts of units with no paying member and with all ``every`` (``counts[..., i]``: the
+    units with i paying members; :func:`carried`)."""
+    return units - np.maximum(counts[..., 0], counts[..., every])
 
 
 def one_more(se: np.ndarray, m: np.ndarray) -> np.ndarray:
