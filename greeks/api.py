@@ -561,10 +561,13 @@ def vega_buckets(source, *, market, paths: int | None = None, seed: int | None =
 def with_total_row(results: pd.DataFrame) -> pd.DataFrame:
     """``results`` with the portfolio total appended as a row whose id is ``TOTAL``.
 
-    The total is Σ quantity · value (not per unit), so its ``quantity`` is left empty.
+    The total is Σ quantity · value (not per unit), so its ``quantity`` is left empty; integer
+    columns (``fixings``) stay integers, the total's cell empty.
     """
     total = pd.DataFrame([{"id": "TOTAL", **results.attrs["total"]}])
     combined = pd.concat([results, total], ignore_index=True)
+    for column in results.columns[[dtype.kind in "iu" for dtype in results.dtypes]]:
+        combined[column] = combined[column].astype("Int64")
     combined.attrs = results.attrs
     return combined
 

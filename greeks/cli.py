@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -311,9 +312,21 @@ def user_errors(output: str | None):
             check_output(output)
         yield
     except OptionError as error:
-        raise BadOption(str(error)) from None
+        raise BadOption(_as_option(str(error))) from None
     except InputError as error:
         raise BadInput(str(error)) from None
+
+
+def _as_option(message: str) -> str:
+    """A library refusal that opens with a parameter's name (``target_se must ...``,
+    ``vol: ...``) said with the command's option for it (``--target-se must ...``)."""
+    word, space, rest = message.partition(" ")
+    name = word.rstrip(":")
+    options = {p.name: max(p.opts, key=len) for p in click.get_current_context().command.params
+               if isinstance(p, click.Option)}
+    if name not in options:
+        return message
+    return options[name] + word[len(name):] + space + rest
 
 
 @contextmanager
@@ -378,7 +391,8 @@ def emit(results, exported, output: str | None, fmt: str, print_table) -> None:
 
 
 def check_output(output: str) -> None:
-    """Refuse, before any simulation, an --output whose format or folder is unusable."""
+    """Refuse, before any simulation, an --output whose format or folder is unusable: a
+    folder where a temporary file cannot be made (as the results will be) is refused."""
     from greeks.instruments import InputError
     from greeks.io import table_format
 
@@ -387,5 +401,11 @@ def check_output(output: str) -> None:
     folder = Path(output).parent
     if not folder.is_dir():
         raise InputError(source, f"folder {str(folder)!r} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise InputError(source, f"folder {str(folder)!r} is not writable")
+    try:  # the results go to a temporary file beside the target (greeks.io.write_table)
+        fd, probe = tempfile.mkstemp(prefix=f".{Path(output).name}.", suffix=".tmp",
+                                     dir=folder)
+    except OSError as error:
+        raise InputError(source, f"cannot create a file in folder {str(folder)!r}: "
+                                 f"{error.strerror}") from None
+    os.close(fd)
+    os.unlink(probe)

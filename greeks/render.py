@@ -33,6 +33,11 @@ def overridden(ids, overrides) -> str:
     return f"; row values override the market: {named(rows)}" if rows else ""
 
 
+def vol_points(shift: float) -> str:
+    """An absolute vol shift as ``--vol`` takes it: 0.01 → ``+1%`` (0.20 to 0.21)."""
+    return f"{100 * shift:+.3g}%"
+
+
 def plus_minus(value: float, se: float) -> str:
     """``value ± se`` with the SE to two significant digits and the value to match; an SE
     at rounding level (below :data:`greeks.names.ROUNDING` of the value: an estimate exact
@@ -242,7 +247,7 @@ def print_ladder(ladder, console: Console | None = None) -> None:
             bar = (" " * (width - size) + "█" * size + "│" if pnl < 0
                    else " " * width + "│" + "█" * size)
         table.add_row(f"{line['shift']:+.1%}",
-                      *((f"{line['vol_shift']:+.3g}",) if vol else ()),
+                      *((vol_points(line["vol_shift"]),) if vol else ()),
                       plus_minus(line["value"], line["value_se"]),
                       plus_minus(pnl, line["pnl_se"]) if not math.isnan(pnl) else "—",
                       f"{line['ess']:.1%}" if not math.isnan(line["ess"]) else "",
@@ -320,7 +325,7 @@ def plot_ladder(ladder, path: str) -> None:
     for vol, lines in ladder.groupby("vol_shift"):
         shift = 100 * lines["shift"]
         for axis, name in ((axes[0], "value"), (axes[1], "pnl")):
-            axis.plot(shift, lines[name], marker="o", label=f"vol {vol:+.3g}")
+            axis.plot(shift, lines[name], marker="o", label=f"vol {vol_points(vol)}")
             axis.fill_between(shift, lines[name] - 2 * lines[f"{name}_se"],
                               lines[name] + 2 * lines[f"{name}_se"], alpha=0.3)
     for axis, title in ((axes[0], "portfolio value"), (axes[1], "P&L")):

@@ -13,7 +13,7 @@ from helpers import ROOT, seed
 
 import greeks
 from greeks import engine
-from greeks.cli import main
+from greeks.cli import check_output, main
 
 RESULTS = ["id", "price", "price_se", "delta", "delta_se", "vega", "vega_se"]
 PATHS = ["--paths", "2000", "--seed", str(seed(11))]
@@ -123,6 +123,10 @@ def test_total_row_on_request(runner, book, tmp_path, suffix):
         assert table["id"].tolist() == IDS + ["TOTAL"]
         last = table.iloc[-1]
         assert [last[c] for c in RESULTS[1:]] == [total[c] for c in RESULTS[1:]]
+    if suffix == ".json":  # whole numbers stay whole, the total's cell empty
+        records = json.loads(out.read_text())
+        assert [r["fixings"] for r in records] == [1, 1, 1, 12, 52, None]
+        assert all(type(r["fixings"]) is int for r in records[:-1])
     plain = run(runner, "price", book, *PATHS, "--format", "csv")
     assert "TOTAL" not in plain.stdout
 
@@ -242,6 +246,26 @@ def test_unusable_output_is_refused_before_simulating(runner, book, tmp_path, no
     assert len(lines) == 1 and lines[0].startswith("Error: --output ") and fragment in lines[0]
 
 
+def test_folder_where_no_file_can_be_made_is_refused_before_simulating(runner, book, tmp_path,
+                                                                      no_simulation,
+                                                                      monkeypatch):
+    """A folder that passes a permission check yet takes no new file (/proc, a read-only
+    mount, a full disk) is refused up front, and the probe leaves nothing behind."""
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Read-only file system")
+
+    before = sorted(tmp_path.iterdir())
+    with monkeypatch.context() as patched:
+        patched.setattr("tempfile.mkstemp", refused)
+        result = runner.invoke(main, ["price", str(book), "--output", str(tmp_path / "x.csv")])
+    assert result.exit_code == 2
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: --output "), result.stderr
+    assert "cannot create a file in folder" in lines[0] and "Read-only" in lines[0]
+    check_output(str(tmp_path / "x.csv"))  # a usable folder: its probe removed
+    assert sorted(tmp_path.iterdir()) == before
+
+
 @pytest.mark.parametrize("option", [["--paths", "1"], ["--seed", "-1"], ["--threads", "0"]])
 def test_bad_run_options_exit_2(runner, book, no_simulation, option):
     result = runner.invoke(main, ["price", str(book), *option])
@@ -289,13 +313,13 @@ def test_run_options_reach_the_engine(runner, tmp_path, options):
 
 
 @pytest.mark.parametrize("options,message", [
-    (["--scheme", "milstein"], "scheme must be one of qe, exact, euler, got 'milstein'"),
-    (["--method", "best"], "method must be one of auto, mixed, lr, pathwise, fd, rqmc"),
-    (["--steps-per-year", "0"], "steps_per_year must lie in (0, 100000]"),
-    (["--first-step", "-1"], "first_step must be a finite number of years >= 0"),
-    (["--target-se", "abc"], "target_se must be a number > 0 or a percentage"),
-    (["--max-paths", "1"], "max_paths must be a whole number >= 2, got 1"),
-    (["--greeks", "charm"], "greeks: unknown Greek 'charm'"),
+    (["--scheme", "milstein"], "--scheme must be one of qe, exact, euler, got 'milstein'"),
+    (["--method", "best"], "--method must be one of auto, mixed, lr, pathwise, fd, rqmc"),
+    (["--steps-per-year", "0"], "--steps-per-year must lie in (0, 100000]"),
+    (["--first-step", "-1"], "--first-step must be a finite number of years >= 0"),
+    (["--target-se", "abc"], "--target-se must be a number > 0 or a percentage"),
+    (["--max-paths", "1"], "--max-paths must be a whole number >= 2, got 1"),
+    (["--greeks", "charm"], "--greeks: unknown Greek 'charm'"),
 ])
 def test_bad_run_options(runner, book, options, message, no_simulation):
     result = runner.invoke(main, ["price", str(book), *options])

@@ -111,7 +111,7 @@ def test_bad_scheduler_is_refused_at_once(runner, tmp_path, scheduler):
                                   "--scheduler", scheduler])
     assert time.perf_counter() - start < 2.0
     assert result.exit_code == 2
-    assert result.stderr.startswith("Error: scheduler must be local or processes or the "
+    assert result.stderr.startswith("Error: --scheduler must be local or processes or the "
                                     "address of a Dask scheduler")
     assert result.stderr.count("\n") == 1 and repr(scheduler) in result.stderr
     assert result.stdout == ""

@@ -77,7 +77,7 @@ def test_bad_targets_are_refused(runner, tmp_path, bad):
     source = tmp_path / "book.csv"
     frame().to_csv(source, index=False)
     result = runner.invoke(main, ["price", str(source), "--target-se", bad])
-    assert result.exit_code == 2 and "target_se must be" in result.output
+    assert result.exit_code == 2 and "--target-se must be" in result.output
 
 
 def test_every_family_a_knock_out_uses_gets_its_sized_paths(runner, tmp_path):
