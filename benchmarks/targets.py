@@ -31,7 +31,10 @@ difference at h/100).  Steps:
 * the timed run at N (seed 101, both revaluations), median of ``--ql-repeats``; when the
   sizing runs' cost per sample predicts more than ``QL_BUDGET`` seconds, the run is timed at
   the N that takes about ``QL_BUDGET`` / 4 and its time scaled linearly to N (marked in the
-  table).  The ratio is QuantLib's time over ``auto``'s.
+  table).  The ratio is QuantLib's time over ``auto``'s;
+* the naive bump and revalue, its down revaluation on seed + ``INDEPENDENT`` (independent
+  draws): the samples that reach the target from the same seeds' spread, at the timed run's
+  cost per sample.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ QL_SIZING = {"GBM vega": 100_000, "Heston delta": 10_000, "Heston σ0-vega": 10_
 QL_BUDGET = 60.0  # seconds: beyond this the timed run is scaled from a smaller one
 SPOT_BUMP = 0.5  # h for S0 (0.5 % of the spot)
 VOL_BUMP = 0.005  # h for σ and σ0
+INDEPENDENT = 1_000  # the down revaluation's seed offset in the independent-draws variant
 
 
 class QuantLibCall:
@@ -116,15 +120,16 @@ class QuantLibCall:
         self.option.setPricingEngine(engine_)
         return self.option.NPV()
 
-    def greek(self, case: str, h: float, samples: int = 0, seed: int = 0) -> float:
-        """Central difference (V(x + h) − V(x − h)) / 2h on one seed (common random numbers)."""
+    def greek(self, case: str, h: float, samples: int = 0, seed: int = 0, apart: int = 0) -> float:
+        """Central difference (V(x + h) − V(x − h)) / 2h on one seed (common random numbers),
+        or with ``apart`` the down revaluation on seed + ``apart`` (independent draws)."""
         model = "gbm" if case.startswith("GBM") else "heston"
         spot, vol = BASE["spot"], 0.2
         up, down = ((dict(spot=spot + h, vol=vol), dict(spot=spot - h, vol=vol))
                     if case.endswith("delta") else
                     (dict(spot=spot, vol=vol + h), dict(spot=spot, vol=vol - h)))
         return (self.price(model, samples=samples, seed=seed, **up)
-                - self.price(model, samples=samples, seed=seed, **down)) / (2 * h)
+                - self.price(model, samples=samples, seed=seed + apart, **down)) / (2 * h)
 
     def exact(self, case: str, h: float) -> float:
         """The Greek from the closed form (Heston: its central difference at h / 100)."""
@@ -151,8 +156,13 @@ def quantlib_case(call: QuantLibCall, case: str, target: float, repeats: int) ->
         start = time.perf_counter()
         value = call.greek(case, h, timed, 101)
         times.append(time.perf_counter() - start)
-    return dict(h=h, samples=samples, timed=timed, seconds=statistics.median(times) * samples
-                / timed, value=value, seed_se=se0, n0=n0,
+    apart = [call.greek(case, h, n0, seed, INDEPENDENT) for seed in range(1, QL_SEEDS + 1)]
+    se_apart = statistics.stdev(apart)
+    samples_apart = math.ceil(n0 * (se_apart / target) ** 2)
+    per_timed = statistics.median(times) / timed
+    return dict(h=h, samples=samples, timed=timed, seconds=per_timed * samples,
+                value=value, seed_se=se0, n0=n0, apart_se=se_apart,
+                apart_samples=samples_apart, apart_seconds=per_timed * samples_apart,
                 exact=call.exact(case, h), bias=call.greek(case, h) - call.exact(case, h))
 
 
@@ -215,10 +225,14 @@ def quantlib_section(repeats: int, auto: dict) -> str:
              f"deviation over {QL_SEEDS} seeds at the sizing samples × sqrt(sizing/N). "
              "Time: both revaluations at N, seed 101, median of "
              f"{repeats}; * = timed at the samples in brackets and scaled linearly to N. "
-             "Bias: the central difference at h against the closed form.\n",
+             "Bias: the central difference at h against the closed form. Independent draws: "
+             "the same bump with the down revaluation on another seed (the naive bump and "
+             "revalue, without common random numbers), sized from its own spread over the "
+             "same seeds and timed at QuantLib's cost per sample above (scaled linearly).\n",
              "| target | h | bias at h | seeds' SE (sizing samples) | N | Greek at N − exact "
-             "| seconds | `auto` seconds | ratio |",
-             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+             "| seconds | `auto` seconds | ratio | independent draws: SE (sizing), N | seconds "
+             "| ratio |",
+             "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, _, _, target, _ in CASES:
         r = quantlib_case(call, name, target, repeats)
         timed = "" if r["timed"] == r["samples"] else f"* ({r['timed']:,})"
@@ -227,7 +241,9 @@ def quantlib_section(repeats: int, auto: dict) -> str:
         lines.append(f"| {name} SE {target:g} | {bump} | {r['bias']:.1e} | {r['seed_se']:.3g} "
                      f"({r['n0']:,}) | {r['samples']:,} | {r['value'] - r['exact']:+.2g} | "
                      f"{r['seconds']:.2f}{timed} | {auto[name]:.2f} | "
-                     f"{r['seconds'] / auto[name]:.0f}× |")
+                     f"{r['seconds'] / auto[name]:.0f}× | {r['apart_se']:.3g}, "
+                     f"{r['apart_samples']:,} | {r['apart_seconds']:.0f}* | "
+                     f"{r['apart_seconds'] / auto[name]:.0f}× |")
         print(lines[-1], flush=True)
     return "\n".join(lines) + "\n"
 
