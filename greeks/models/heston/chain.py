@@ -31,7 +31,7 @@ def draw_step(rng, normals, i, k, out, antithetic):
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def draw_fixed(rng, out):
     """A step's fixed draws of every path: ``out[0]`` standard normals, the other rows
-    uniforms on (0, 1) (:func:`greeks.maths.open_uniform`), the same number whatever the
+    uniforms on (0, 1) (:func:`greeks.pcg64.fill_open_uniforms`), the same number whatever the
     parameters, so that a sampler that needs a variable amount of randomness (inversion)
     never shifts the draws of other paths or steps."""
     fill_normals(rng, out[0])
