@@ -6,8 +6,9 @@ For the ATM 1-year call (one date) and the 252-fixing asian call, one chunk of t
 engine's size (``Group.chunk_size``: 65,536 paths for one date, 4,096 for 252) in antithetic
 pairs with nonzero control coefficients (the default estimators' main run) and plain (every
 path drawn, β = 0): the whole chunk (:func:`greeks.engine.chunks.run_chunk`) and each of
-its parts on the same inputs: the normals (numpy's generator called from Python, an
-allocation included), the paths (numba's generator, the recursion), ``exp``, the payoff,
+its parts on the same inputs: the normals (the engine's draws,
+:func:`greeks.pcg64.fill_normals`, into a preallocated array), the paths (the normals and
+the recursion), ``exp``, the payoff,
 the linear payoff (for the asian also both in the one pass the kernel makes), the score
 weights, and the moments (the rest of
 :func:`greeks.estimators.likelihood_ratio_gbm`).  The fastest of the repeats (the least
@@ -30,6 +31,7 @@ from greeks.engine.run import _plan_family
 from greeks.instruments import validate
 from greeks.models.gbm.paths import simulate
 from greeks.models.gbm.scores import score_setup
+from greeks.pcg64 import fill_normals
 
 S0, K, SIGMA, R, T = 100.0, 100.0, 0.2, 0.05, 1.0
 
@@ -72,9 +74,10 @@ def parts(group, n: int, repeats: int) -> dict[str, float]:
     sums = np.zeros((1, estimators.N_SUMS))
     asian = group.payoff.kind[0] == payoffs.ASIAN
     y = np.empty_like(x)
+    draws = np.empty(half * m)
     result = {
         "chunk (run_chunk)": fastest_ns(lambda: run_chunk(group, 1, 0, n), repeats, per),
-        "normals": fastest_ns(lambda: rng.standard_normal(half * m), repeats, per),
+        "normals": fastest_ns(lambda: fill_normals(rng, draws), repeats, per),
         "paths (normals included)": fastest_ns(
             lambda: simulate(rng, n, group.times, log_spot, carry, sigma, group.antithetic),
             repeats, per),

@@ -1,12 +1,16 @@
-"""Normal draws per second: numba's PCG64 generator (the engine's) against a vectorised
-xoshiro256++ with a ziggurat, one thread.  A measurement only: the engine keeps its
-generator (another one would change every number).
+"""Normal and uniform draws per second from the engine's generator, ``Generator(PCG64)``,
+three ways (the same numbers), against a vectorised xoshiro256++ with a ziggurat, one
+thread.  The xoshiro rows are a measurement only: another generator would change every
+number.
 
     python benchmarks/normals.py [--count 4000000] [--repeats 9] [--lanes 8]
 
-* ``pcg64``: ``Generator(PCG64).standard_normal()`` inside a numba kernel, the generator
-  :func:`greeks.models.gbm.paths.simulate` draws from (numpy's 256-layer ziggurat), into a
-  preallocated array;
+* ``pcg64 numba``: ``rng.standard_normal()`` (``rng.random()``) inside a numba kernel, one
+  call through the bit generator's function pointer per word (numpy's 256-layer ziggurat),
+  into a preallocated array;
+* ``pcg64 greeks``: :func:`greeks.pcg64.fill_normals` (:func:`greeks.pcg64.fill_uniforms`),
+  the engine's: the same draws with the state in registers;
+* ``pcg64 numpy``: ``rng.standard_normal(out=...)`` (``rng.random(out=...)``) from Python;
 * ``xoshiro``: ``--lanes`` independent xoshiro256++ streams (Blackman & Vigna 2018), each
   filling its share of a block of 64-bit words with its state in registers; then the same
   ziggurat's fast path (Marsaglia & Tsang 2000; numpy's variant: 8 bits pick
@@ -15,8 +19,9 @@ generator (another one would change every number).
   numpy does) from a scalar xoshiro256++ stream;
 * ``xoshiro words``: the generator alone (64-bit words per second).
 
-Prints ns per normal (the fastest of the repeats, the least disturbed by other jobs, and the
-median) and checks the xoshiro normals' first four moments.
+Prints ns per draw (the fastest of the repeats, the least disturbed by other jobs, and the
+median), each row's median over numba's (the same kind of draw), checks that the three
+PCG64 ways give the same numbers, and the xoshiro normals' first four moments.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ import time
 
 import numpy as np
 from numba import njit
+
+from greeks.pcg64 import fill_normals, fill_uniforms
 
 LAYERS = 256
 R = 3.6541528853610088  # the base layer's right edge (numpy's ziggurat_nor_r)
@@ -153,19 +160,33 @@ def pcg64_normals(rng, out):
         out[i] = rng.standard_normal()
 
 
+@njit(cache=True)
+def pcg64_uniforms(rng, out):
+    """Fill ``out`` with numba's ``Generator.random`` draws."""
+    for i in range(out.size):
+        out[i] = rng.random()
+
+
 def seeded(lanes: int, seed: int) -> np.ndarray:
     """4 × ``lanes`` xoshiro256++ states from SplitMix64-like words of numpy's SeedSequence."""
     words_ = np.random.SeedSequence(seed).generate_state(4 * lanes, dtype=np.uint64)
     return words_.reshape(4, lanes).copy()
 
 
-def timed(function, repeats: int) -> tuple[float, float]:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter_ns()
-        function()
-        times.append(time.perf_counter_ns() - started)
-    return min(times), statistics.median(times)
+def check(n: int) -> None:
+    """The three PCG64 ways draw the same numbers and leave the same state."""
+    generators = [np.random.Generator(np.random.PCG64(7)) for _ in range(3)]
+    draws = [np.empty((2, n)) for _ in range(3)]
+    pcg64_normals(generators[0], draws[0][0])
+    pcg64_uniforms(generators[0], draws[0][1])
+    fill_normals(generators[1], draws[1][0])
+    fill_uniforms(generators[1], draws[1][1])
+    generators[2].standard_normal(out=draws[2][0])
+    generators[2].random(out=draws[2][1])
+    states = [g.bit_generator.state for g in generators]
+    if not (np.array_equal(draws[0], draws[1]) and np.array_equal(draws[0], draws[2])
+            and states[0] == states[1] == states[2]):
+        raise SystemExit("the PCG64 draws differ")
 
 
 def main() -> None:
@@ -179,16 +200,30 @@ def main() -> None:
     state, scalar = seeded(args.lanes, 1), seeded(1, 2)
     block, out, raw = np.empty(1024, np.uint64), np.empty(n), np.empty(n, np.uint64)
     rng = np.random.Generator(np.random.PCG64(1))
-    pcg64_normals(rng, out[:1000])
+    check(n)
     xoshiro_normals(state, scalar, k, w, f, block, out)
     words(state, raw)
-    cases = {"pcg64 (numba, the engine's)": lambda: pcg64_normals(rng, out),
-             f"xoshiro256++ x{args.lanes} + ziggurat": lambda: xoshiro_normals(
-                 state, scalar, k, w, f, block, out),
-             f"xoshiro256++ x{args.lanes} words alone": lambda: words(state, raw)}
-    for name, function in cases.items():
-        best, median = timed(function, args.repeats)
-        print(f"{name:36s} {best / n:6.2f} ns (fastest)  {median / n:6.2f} ns (median)")
+    normals = {"normal  pcg64 numba": lambda: pcg64_normals(rng, out),
+               "normal  pcg64 greeks (the engine's)": lambda: fill_normals(rng, out),
+               "normal  pcg64 numpy": lambda: rng.standard_normal(out=out),
+               f"normal  xoshiro256++ x{args.lanes} + ziggurat": lambda: xoshiro_normals(
+                   state, scalar, k, w, f, block, out),
+               f"words   xoshiro256++ x{args.lanes} alone": lambda: words(state, raw)}
+    uniforms = {"uniform pcg64 numba": lambda: pcg64_uniforms(rng, out),
+                "uniform pcg64 greeks (the engine's)": lambda: fill_uniforms(rng, out),
+                "uniform pcg64 numpy": lambda: rng.random(out=out)}
+    for cases in (normals, uniforms):
+        times = {name: [] for name in cases}
+        for _ in range(args.repeats):  # the cases in turn, so that they share the load
+            for name, function in cases.items():
+                started = time.perf_counter_ns()
+                function()
+                times[name].append(time.perf_counter_ns() - started)
+        base = statistics.median(next(iter(times.values())))
+        for name, values in times.items():
+            median = statistics.median(values)
+            print(f"{name:44s} {min(values) / n:6.2f} ns (fastest)  {median / n:6.2f} ns "
+                  f"(median)  {median / base:5.2f} × numba's")
     xoshiro_normals(state, scalar, k, w, f, block, out)
     centred = out - out.mean()
     print(f"xoshiro normals: mean {out.mean():+.5f}, variance {out.var():.5f}, "

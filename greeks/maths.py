@@ -354,7 +354,8 @@ def noncentral_chi_square_variate(lam, shape, z, u_gamma, u_boost):
 
 
 # Tables of the exact scheme's inversions: w = log(u/(1 − u)) on ±GAMMA_EDGE covers the levels
-# (2⁻⁵⁴, 1 − 2⁻⁵³) of :func:`open_uniform`; the zero-degree starts span √μ ≤ START_ROOT_EDGE.
+# (2⁻⁵⁴, 1 − 2⁻⁵³) of :func:`greeks.pcg64.fill_open_uniforms`; the zero-degree starts span
+# √μ ≤ START_ROOT_EDGE.
 GAMMA_EDGE, GAMMA_STEP = 38.0, 1.0 / 32.0
 START_ROOT_EDGE, START_ROOT_STEP = 20.0, 0.125
 START_EDGE, START_STEP = 20.0, 0.25
@@ -500,13 +501,6 @@ def tabulated_noncentral_chi_square_variate(lam, shape, z, u_gamma, u_boost, gam
         half += np.exp(log_gamma)
         return 2.0 * half, np.log(half)
     return 2.0 * np.exp(log_gamma), log_gamma
-
-
-@njit(cache=True, nogil=True, inline="always")
-def open_uniform(rng):
-    """A uniform on (0, 1): the generator's [0, 1) draw, its 0 (chance 2⁻⁵³) moved to 2⁻⁵⁴."""
-    u = rng.random()
-    return u if u > 0.0 else 2.0 ** -54
 
 
 @njit(cache=True, nogil=True, error_model="numpy")

@@ -87,6 +87,7 @@ from greeks.maths import (
     normal_quantile,
     normal_quantile_central,
 )
+from greeks.pcg64 import fill_uniforms
 
 TINY = 1e-300
 QUANTILE_EDGE = 2.0 ** -53  # an unconditioned step's U at most 1 − this (1 − U may be 1)
@@ -155,7 +156,8 @@ def simulate_steps(rng, n_paths, steps, log_spot, up, barrier, antithetic, w, x,
     1 − U where path p uses U.  The paths go in blocks of ``BLOCK`` (:func:`_block`).
     """
     half = n_paths // 2 if antithetic else n_paths
-    uniforms = rng.random((half, steps.shape[1]))
+    uniforms = np.empty((half, steps.shape[1]))
+    fill_uniforms(rng, uniforms.reshape(uniforms.size))
     for start in range(0, n_paths, BLOCK):
         _block(uniforms, half, start, min(BLOCK, n_paths - start), steps, log_spot,
                1.0 if up else -1.0, math.log(barrier), w, x, weight, derivatives)

@@ -37,6 +37,7 @@ import numpy as np
 from numba import njit
 
 from greeks import estimators, pathwise, payoffs
+from greeks.pcg64 import fill_normals
 
 
 @njit(cache=True, nogil=True)
@@ -51,7 +52,7 @@ def simulate_dated(rng, n_paths, clock, log_growth, cash, spot, antithetic=False
     m = clock.size
     half = n_paths // 2 if antithetic else n_paths
     w = np.empty((n_paths, m))
-    w[:half] = rng.standard_normal(half * m).reshape((half, m))
+    fill_normals(rng, w.reshape(n_paths * m)[:half * m])
     s = np.empty((n_paths, m))
     paid = False
     for k in range(m):

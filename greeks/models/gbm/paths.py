@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from greeks.pcg64 import fill_normals
+
 
 @njit(cache=True, nogil=True)
 def simulate(rng, n_paths, times, log_spot, carry, sigma, antithetic):
@@ -20,7 +22,7 @@ def simulate(rng, n_paths, times, log_spot, carry, sigma, antithetic):
     m = times.size
     half = n_paths // 2 if antithetic else n_paths
     w = np.empty((n_paths, m))
-    w[:half] = rng.standard_normal(half * m).reshape((half, m))
+    fill_normals(rng, w.reshape(n_paths * m)[:half * m])
     x = np.empty((n_paths, m))
     root_dt = np.empty(m)
     mean = np.empty(m)

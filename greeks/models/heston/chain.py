@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from greeks.maths import open_uniform
+from greeks.pcg64 import fill_normals, fill_open_uniforms
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
@@ -13,8 +13,7 @@ def draw_normals(rng, out, antithetic):
     """Standard normals into ``out``; with ``antithetic`` the second half is minus the
     first (the block's paths p and p + n/2 are an antithetic pair)."""
     half = out.size // 2 if antithetic else out.size
-    for p in range(half):
-        out[p] = rng.standard_normal()
+    fill_normals(rng, out[:half])
     for p in range(half, out.size):
         out[p] = -out[p - half]
 
@@ -32,14 +31,12 @@ def draw_step(rng, normals, i, k, out, antithetic):
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")
 def draw_fixed(rng, out):
     """A step's fixed draws of every path: ``out[0]`` standard normals, the other rows
-    uniforms on (0, 1) (:func:`greeks.maths.open_uniform`), the same number whatever the
+    uniforms on (0, 1) (:func:`greeks.pcg64.fill_open_uniforms`), the same number whatever the
     parameters, so that a sampler that needs a variable amount of randomness (inversion)
     never shifts the draws of other paths or steps."""
-    for p in range(out.shape[1]):
-        out[0, p] = rng.standard_normal()
+    fill_normals(rng, out[0])
     for i in range(1, out.shape[0]):
-        for p in range(out.shape[1]):
-            out[i, p] = open_uniform(rng)
+        fill_open_uniforms(rng, out[i])
 
 
 @njit(cache=True, nogil=True, inline="always", error_model="numpy")

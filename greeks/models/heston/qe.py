@@ -11,10 +11,10 @@ from greeks.maths import (
     INVERSE_ROOT_TWO,
     gamma_quantile,
     noncentral_chi_square_variate,
-    open_uniform,
 )
 from greeks.models.heston.chain import draw_step, start_state, store_dates
 from greeks.models.heston.first_step import sampled_first_step
+from greeks.pcg64 import fill_open_uniforms
 
 PSI_CRITICAL = 1.5
 ATOM_BELOW = -0.85  # Φ(−0.85) = 0.198 < (ψ_c − 1)/(ψ_c + 1): the exponential regime's atom
@@ -184,9 +184,7 @@ def _exact_first_variance(first_rng, v, z_v, lam, shape, scale):
     v_0, Δ_1 or (κ, θ, ξ), and its v_1 is smooth in them: bumped chains keep their common
     random numbers."""
     uniforms = np.empty((2, v.size))
-    for i in range(2):
-        for p in range(v.size):
-            uniforms[i, p] = open_uniform(first_rng)
+    fill_open_uniforms(first_rng, uniforms.reshape(uniforms.size))
     for p in range(v.size):
         v[p] = scale * noncentral_chi_square_variate(lam, shape, z_v[p], uniforms[0, p],
                                                      uniforms[1, p])[0]
