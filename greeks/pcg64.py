@@ -242,8 +242,8 @@ def fill_uniforms(rng, out):
 
 @njit(cache=True, nogil=True)
 def fill_open_uniforms(rng, out):
-    """Fill the 1-d ``out`` with :func:`greeks.maths.open_uniform` draws: ``rng.random()``,
-    its 0 (chance 2⁻⁵³) moved to 2⁻⁵⁴, so on (0, 1)."""
+    """Fill the 1-d ``out`` with uniforms on (0, 1): ``rng.random()`` draws, a 0 (chance
+    2⁻⁵³) moved to 2⁻⁵⁴ (inversions that take log U or Φ⁻¹(U) need U > 0)."""
     fill_uniforms(rng, out)
     for i in range(out.size):
         if not out[i] > 0.0:
