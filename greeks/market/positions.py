@@ -304,7 +304,7 @@ SAME_DATE = 1e-10  # years: a date this close to an ex-date (or its cum date) is
 def _with_dividend_dates(times: tuple, dynamics) -> tuple:
     """An american row's exercise grid with each dividend's ex-date τ before its maturity (the
     price just after the drop: a put's exercise there is worth the drop, which a grid date
-    after τ misses by up to a step) and, for a cash dividend, a date ``CUM`` before it (the
+    after τ misses by up to a step) and a date ``CUM`` before it, cash or proportional (the
     price before the drop: a call's optimal exercise); a date within ``SAME_DATE`` of one is
     replaced by it (:mod:`greeks.exercise`)."""
     added = _dividend_points(dynamics, times[-1])
@@ -316,15 +316,20 @@ def _with_dividend_dates(times: tuple, dynamics) -> tuple:
 
 def _dividend_points(dynamics, maturity: float) -> list:
     """The times an american row's grid adds for its dividends: each ex-date before
-    ``maturity`` and the instant ``CUM`` before each cash one."""
+    ``maturity`` and the instant ``CUM`` before each one on or before it.  A proportional
+    dividend needs its cum date as a cash one does: without it an american call with q > r
+    and a 0.76 % dividend 39 days before expiry, exercised just before the drop on 41 % of
+    its paths, could exercise there only a day early or after it, and 2 V(Δ) − V(2Δ) over
+    two grids whose last date before τ lies one and two days off came out 0.042 % high
+    (+6.5 SE over 8 seeds of 200,000 paths, against a 32,000-step binomial tree)."""
     points = [d.time for d in dynamics.dividends if 0.0 < d.time < maturity]
-    return points + [d.time - CUM for d in dynamics.cash_dividends(maturity)
-                     if CUM < d.time - CUM]
+    return points + [d.time - CUM for d in dynamics.dividends
+                     if d.time <= maturity and CUM < d.time - CUM]
 
 
 def dividend_dates(times: np.ndarray, dynamics) -> np.ndarray:
     """Which of an american row's dates ``times`` are its dividends' (:func:`_with_dividend_dates`:
-    an ex-date before maturity, or ``CUM`` before a cash one), within ``SAME_DATE``."""
+    an ex-date before maturity, or ``CUM`` before one), within ``SAME_DATE``."""
     times = np.asarray(times, dtype=float)
     out = np.zeros(times.size, dtype=bool)
     for point in _dividend_points(dynamics, float(times[-1])):

@@ -283,16 +283,18 @@ def test_bermudan_theta_with_its_first_date_beyond_vol_nodes():
     check_carry(results, rows, market, names=("theta_per_year",))
 
 
-def test_american_rows_exercise_just_before_and_after_each_cash_dividend_on_both_grids():
-    """An american row off a market gets an exercise date CUM before each cash ex-date (the
-    price there is before the drop) and one on it (after the drop), in its grid and its
-    Richardson partner's, not counted in the stepping; a bermudan row keeps its own dates."""
+@pytest.mark.parametrize("dividend", [{"amount": 3.0}, {"yield": 0.03}], ids=["cash", "yield"])
+def test_american_rows_exercise_just_before_and_after_each_dividend_on_both_grids(dividend):
+    """An american row off a market gets an exercise date CUM before each ex-date, cash or
+    proportional (the price there is before the drop: a call's exercise) and one on it (after
+    the drop), in its grid and its Richardson partner's, not counted in the stepping; a
+    bermudan row keeps its own dates."""
     from greeks.api import load
     from greeks.engine.plan import plan_groups
     from greeks.exercise import _exercise_dates
     from greeks.market.positions import CUM, MARKET_COLUMN
 
-    market = flat_market(vol=0.25, dividends=[{"ex_date": "2027-08-30", "amount": 3.0}])
+    market = flat_market(vol=0.25, dividends=[{"ex_date": "2027-08-30", **dividend}])
     positions = book(dict(id="A", option_type="call"),
                      dict(id="B", instrument="bermudan", option_type="call", fixings=12))
     frame = load(positions, market)
