@@ -279,7 +279,7 @@ def _row_market(market: Market, und, row, own: tuple, times: tuple | None,
         times = tuple(float(t) for t in float(row.maturity) * np.arange(1, count) / count) + (
             float(row.maturity),)  # the last date the expiry itself, not (T·n)/n
     if row.instrument == "american":
-        times = _with_dividend_dates(times, dynamics)
+        times = _with_dividend_dates(times, dynamics, row.option_type == "call")
     return RowMarket(dynamics, times, used)
 
 
@@ -301,30 +301,35 @@ CUM = 1e-7  # years before an ex-date of the exercise date that sees the price b
 SAME_DATE = 1e-10  # years: a date this close to an ex-date (or its cum date) is that date
 
 
-def _with_dividend_dates(times: tuple, dynamics) -> tuple:
+def _with_dividend_dates(times: tuple, dynamics, call: bool) -> tuple:
     """An american row's exercise grid with each dividend's ex-date τ before its maturity (the
     price just after the drop: a put's exercise there is worth the drop, which a grid date
-    after τ misses by up to a step) and a date ``CUM`` before it, cash or proportional (the
-    price before the drop: a call's optimal exercise); a date within ``SAME_DATE`` of one is
-    replaced by it (:mod:`greeks.exercise`)."""
-    added = _dividend_points(dynamics, times[-1])
+    after τ misses by up to a step) and a date ``CUM`` before it (the price before the drop:
+    a call's optimal exercise), before a cash one for either type, before a proportional one
+    for a ``call`` (:func:`_dividend_points`); a date within ``SAME_DATE`` of one is replaced
+    by it (:mod:`greeks.exercise`)."""
+    added = _dividend_points(dynamics, times[-1], call)
     if not added:
         return times
     kept = [t for t in times if min(abs(t - a) for a in added) > SAME_DATE]
     return tuple(sorted(set(kept) | set(added)))
 
 
-def _dividend_points(dynamics, maturity: float) -> list:
+def _dividend_points(dynamics, maturity: float, call: bool) -> list:
     """The times an american row's grid adds for its dividends: each ex-date before
-    ``maturity`` and the instant ``CUM`` before each one on or before it.  A proportional
-    dividend needs its cum date as a cash one does: without it an american call with q > r
-    and a 0.76 % dividend 39 days before expiry, exercised just before the drop on 41 % of
-    its paths, could exercise there only a day early or after it, and 2 V(Δ) − V(2Δ) over
-    two grids whose last date before τ lies one and two days off came out 0.042 % high
-    (+6.5 SE over 8 seeds of 200,000 paths, against a 32,000-step binomial tree)."""
+    ``maturity`` and the instant ``CUM`` before each one on or before it, cash, or
+    proportional for a ``call``.  A put never exercises just before a proportional drop
+    (K − S is less than K − S(1 − y), its value an instant later), and a date there only
+    lets the policy's boundary, solved on a grid, exercise a few paths a drop early.  A call
+    needs it: without it a call with q > r and a 0.76 % dividend 39 days before expiry,
+    exercised there on 41 % of its paths, could exercise only a day early or after the drop,
+    and 2 V(Δ) − V(2Δ) over two grids whose last date before τ lay one and two days off came
+    out 0.042 % high (+6.5 SE over 8 seeds of 200,000 paths, against a 32,000-step binomial
+    tree)."""
     points = [d.time for d in dynamics.dividends if 0.0 < d.time < maturity]
     return points + [d.time - CUM for d in dynamics.dividends
-                     if d.time <= maturity and CUM < d.time - CUM]
+                     if (call or not d.proportional) and d.time <= maturity
+                     and CUM < d.time - CUM]
 
 
 def dividend_dates(times: np.ndarray, dynamics) -> np.ndarray:
@@ -332,7 +337,7 @@ def dividend_dates(times: np.ndarray, dynamics) -> np.ndarray:
     an ex-date before maturity, or ``CUM`` before one), within ``SAME_DATE``."""
     times = np.asarray(times, dtype=float)
     out = np.zeros(times.size, dtype=bool)
-    for point in _dividend_points(dynamics, float(times[-1])):
+    for point in _dividend_points(dynamics, float(times[-1]), True):  # a put's grid: a subset
         out |= np.abs(times - point) <= SAME_DATE
     out[-1] = False
     return out

@@ -288,7 +288,8 @@ def test_american_rows_exercise_just_before_and_after_each_dividend_on_both_grid
     """An american row off a market gets an exercise date CUM before each ex-date, cash or
     proportional (the price there is before the drop: a call's exercise) and one on it (after
     the drop), in its grid and its Richardson partner's, not counted in the stepping; a
-    bermudan row keeps its own dates."""
+    bermudan row keeps its own dates.  A put, which never exercises just before a
+    proportional drop, gets no cum date before one."""
     from greeks.api import load
     from greeks.engine.plan import plan_groups
     from greeks.exercise import _exercise_dates
@@ -296,11 +297,14 @@ def test_american_rows_exercise_just_before_and_after_each_dividend_on_both_grid
 
     market = flat_market(vol=0.25, dividends=[{"ex_date": "2027-08-30", **dividend}])
     positions = book(dict(id="A", option_type="call"),
-                     dict(id="B", instrument="bermudan", option_type="call", fixings=12))
+                     dict(id="B", instrument="bermudan", option_type="call", fixings=12),
+                     dict(id="C", option_type="put"))
     frame = load(positions, market)
     ex_date = 182 / 365
-    american, bermudan = (frame[MARKET_COLUMN].iat[k].times for k in (0, 1))
+    american, bermudan, put = (frame[MARKET_COLUMN].iat[k].times for k in (0, 1, 2))
     assert any(abs(t - (ex_date - CUM)) < 1e-12 for t in american)
+    assert any(abs(t - (ex_date - CUM)) < 1e-12 for t in put) == ("amount" in dividend)
+    assert any(abs(t - ex_date) < 1e-12 for t in put)
     assert any(abs(t - ex_date) < 1e-12 for t in american)
     assert not any(abs(t - (ex_date - CUM)) < 1e-9 for t in bermudan) and len(bermudan) == 12
     group = next(g for g in plan_groups(frame) if 0 in g.positions)
