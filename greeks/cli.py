@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -394,7 +393,7 @@ def check_output(output: str) -> None:
     """Refuse, before any simulation, an --output whose format or folder is unusable: a
     folder where a temporary file cannot be made (as the results will be) is refused."""
     from greeks.instruments import InputError
-    from greeks.io import table_format
+    from greeks.io import table_format, temporary_beside
 
     source = f"--output {output}"
     table_format(output, source=source, output=True)
@@ -402,8 +401,7 @@ def check_output(output: str) -> None:
     if not folder.is_dir():
         raise InputError(source, f"folder {str(folder)!r} does not exist")
     try:  # the results go to a temporary file beside the target (greeks.io.write_table)
-        fd, probe = tempfile.mkstemp(prefix=f".{Path(output).name}.", suffix=".tmp",
-                                     dir=folder)
+        fd, probe = temporary_beside(Path(output))
     except OSError as error:
         raise InputError(source, f"cannot create a file in folder {str(folder)!r}: "
                                  f"{error.strerror}") from None

@@ -164,6 +164,12 @@ def to_text(frame: pd.DataFrame, kind: str) -> str:
     return json.dumps(records, indent=1, default=str) + "\n"
 
 
+def temporary_beside(target: Path) -> tuple[int, str]:
+    """A new temporary file in ``target``'s folder, named after it: (descriptor, path)."""
+    return tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                            dir=target.parent if str(target.parent) else ".")
+
+
 def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
     """Write ``frame`` to ``path`` in the format its suffix names, atomically.
 
@@ -173,8 +179,7 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike) -> None:
     report; a CSV file holds the table only."""
     kind = table_format(path, output=True)
     target = Path(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                     dir=target.parent if str(target.parent) else ".")
+    fd, temporary = temporary_beside(target)
     try:
         with os.fdopen(fd, "wb") as handle:
             metadata = frame.attrs.get("metadata")

@@ -141,17 +141,25 @@ def _uniform(low, high, inc_low, inc_high):
     return (word >> _MANTISSA_SHIFT) * UNIFORM_SCALE, low, high
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _candidate(word):
+    """The ziggurat's draw from one word: (layer i, abscissa a, ±a·w_i), the sign the
+    word's ninth bit."""
+    index = word & _LAYER
+    r = word >> _BYTE
+    rabs = (r >> _ONE) & _ABSCISSA
+    x = rabs * wi_double[index]
+    if r & _ONE:
+        x = -x
+    return index, rabs, x
+
+
 @njit(cache=True, nogil=True)
 def _rejected(word, low, high, inc_low, inc_high):
     """The ziggurat from a word outside its layer's rectangle: numpy's tail and wedge
     steps, then fresh words until one is accepted.  Returns (x, state low, state high)."""
     while True:
-        index = word & _LAYER
-        r = word >> _BYTE
-        rabs = (r >> _ONE) & _ABSCISSA
-        x = rabs * wi_double[index]
-        if r & _ONE:
-            x = -x
+        index, rabs, x = _candidate(word)
         if rabs < ki_double[index]:
             return x, low, high
         if index == 0:
@@ -178,12 +186,7 @@ def fill_normals(rng, out):
     low, high, inc_low, inc_high = _load(bitgen)
     for i in range(out.size):
         word, low, high = _next(low, high, inc_low, inc_high)
-        r = word >> _BYTE
-        rabs = (r >> _ONE) & _ABSCISSA
-        index = word & _LAYER
-        x = rabs * wi_double[index]
-        if r & _ONE:
-            x = -x
+        index, rabs, x = _candidate(word)
         if rabs >= ki_double[index]:
             x, low, high = _rejected(word, low, high, inc_low, inc_high)
         out[i] = x
