@@ -477,7 +477,7 @@ def tabulated_zero_dof_quantile(mu, u, starts, reciprocals):
     return _zero_dof_halley(mu, u, t, atom, 1e-4, reciprocals)
 
 
-@njit(cache=True, nogil=True, error_model="numpy")
+@njit(cache=True, nogil=True, error_model="numpy", inline="always")
 def tabulated_noncentral_chi_square_variate(lam, shape, z, u_gamma, u_boost, gamma_table,
                                             starts, reciprocals):
     """:func:`noncentral_chi_square_variate` by the tables: the same draws and laws, G from
