@@ -9,7 +9,10 @@ with each scheme (qe, exact, euler), and the same with a vectorised numpy
 full-truncation Euler implementation of the same estimator (the baseline, run in the
 same process).  Throughput is path-steps/s = paths × 52 grid points / seconds; each
 figure is the median of the repeats, also as a ratio to qe's (the same process, so that
-it holds under other load).  Also: qe on 2 threads.  The numpy baseline's
+it holds under other load).  Also: qe on 2 threads, and qe and exact at ξ = 0.3
+(``XI_HIGH_SHAPE``: d = 4κθ/ξ² = 2.67 ≥ 1, where the exact scheme's variance draw is
+(Z + √λ)² plus a gamma variate; at ξ = 0.5, d = 0.96 < 1, it needs the zero-degree
+noncentral chi-square quantile, a sum of Poisson terms per draw).  The numpy baseline's
 estimates are checked against engine euler at equal paths (they simulate the same
 chain, from different random streams, so they must agree within a few standard errors).
 
@@ -39,6 +42,7 @@ from greeks.models.heston.analytic import heston_greeks
 
 S0, K, R, T = 100.0, 100.0, 0.05, 1.0
 V0, KAPPA, THETA, XI, RHO = 0.04, 1.5, 0.04, 0.5, -0.7
+XI_HIGH_SHAPE = 0.3  # d = 4κθ/ξ² = 2.67: the exact scheme without its zero-degree quantile
 STEPS_PER_YEAR, FIRST_STEP = 52, 0.0
 STEPS = round(T * STEPS_PER_YEAR)  # grid points of the engine's grid (checked in main)
 SCHEMES = ("qe", "exact", "euler")
@@ -46,10 +50,10 @@ AGREEMENT_SE = 4.0  # |engine euler − numpy| / combined SE must stay below thi
 RESULTS = Path(__file__).resolve().parent / "results" / "bench_heston.md"
 
 
-def frame() -> pd.DataFrame:
+def frame(xi: float = XI) -> pd.DataFrame:
     return validate(pd.DataFrame([dict(
         id="atm", instrument="european", option_type="call", strike=K, maturity=T, spot=S0,
-        rate=R, model="heston", v0=V0, kappa=KAPPA, theta=THETA, xi=XI, rho=RHO)]), "bench")
+        rate=R, model="heston", v0=V0, kappa=KAPPA, theta=THETA, xi=xi, rho=RHO)]), "bench")
 
 
 def numpy_baseline(paths: int, seed: int, block: int = 1 << 16) -> np.ndarray:
@@ -130,18 +134,20 @@ def main() -> None:
                         help="markdown file for the table (default: %(default)s)")
     args = parser.parse_args()
 
-    call = frame()
+    call, shaped = frame(), frame(XI_HIGH_SHAPE)
     grid = engine.plan_groups(call, "euler", STEPS_PER_YEAR, FIRST_STEP)[0].times
     assert grid.size == STEPS and np.allclose(np.diff(grid), T / STEPS), grid
     cells = args.paths * STEPS
 
-    def run(scheme: str, threads: int = 1, paths: int = args.paths, plain: bool = True):
-        return engine.simulate(call, paths, 1, threads=threads, report=None, scheme=scheme,
+    def run(scheme: str, threads: int = 1, paths: int = args.paths, plain: bool = True,
+            rows: pd.DataFrame = call):
+        return engine.simulate(rows, paths, 1, threads=threads, report=None, scheme=scheme,
                                steps_per_year=STEPS_PER_YEAR, first_step=FIRST_STEP,
                                plain=plain)
 
     for scheme in SCHEMES:  # compile / load the JIT cache
         run(scheme, paths=1_000)
+        run(scheme, paths=1_000, rows=shaped)
     load_before = load_average()
     started = time.perf_counter()
 
@@ -153,6 +159,9 @@ def main() -> None:
     times["qe, 2 threads"], _ = timed(lambda: run("qe", threads=2), args.repeats, clock)
     times["qe, default estimators (auto: conditional Monte Carlo; vega by CRN bumps)"], _ = timed(
         lambda: run("qe", plain=False), args.repeats, clock)
+    high = {scheme: f"{scheme}, ξ = {XI_HIGH_SHAPE} (d ≥ 1)" for scheme in ("qe", "exact")}
+    for scheme, name in high.items():
+        times[name], _ = timed(lambda: run(scheme, rows=shaped), args.repeats, clock)
     rates = {name: cells / statistics.median(t) for name, t in times.items()}
     spread = {name: f"{cells / max(t) / 1e6:.1f}–{cells / min(t) / 1e6:.1f}"
               for name, t in times.items()}
@@ -188,7 +197,7 @@ def main() -> None:
         "| --- | ---: | ---: | ---: | ---: |",
     ]
     auto = "qe, default estimators (auto: conditional Monte Carlo; vega by CRN bumps)"
-    for name in (*SCHEMES, "qe, 2 threads", auto):
+    for name in (*SCHEMES, "qe, 2 threads", auto, *high.values()):
         lines.append(f"| engine {name} | {rates[name] / 1e6:.1f} | {spread[name]} | "
                      f"{rates[name] / rates['numpy']:.2f} | {rates[name] / rates['qe']:.3f} |")
     lines.append(f"| plain numpy full-truncation Euler (same process) | "
@@ -196,7 +205,8 @@ def main() -> None:
                  f"{rates['numpy'] / rates['qe']:.3f} |")
     lines += [
         "",
-        f"qe on 2 threads / qe on 1 thread: {rates['qe, 2 threads'] / rates['qe']:.2f}",
+        f"qe on 2 threads / qe on 1 thread: {rates['qe, 2 threads'] / rates['qe']:.2f}; "
+        f"at ξ = {XI_HIGH_SHAPE} exact / qe: {rates[high['exact']] / rates[high['qe']]:.3f}",
         "",
         "| estimate | price | delta | vega |",
         "| --- | ---: | ---: | ---: |",
