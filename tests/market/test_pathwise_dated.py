@@ -114,12 +114,16 @@ def test_dated_european_and_asian_pathwise_greeks_match_their_references():
 
 
 def test_auto_weighs_pathwise_for_dated_rows_and_a_flat_market_prices_like_the_flat_row():
-    """``auto`` takes the asian's vega pathwise (half the likelihood ratio's SE here) and
-    keeps the europeans' likelihood ratio with controls; a cash dividend before expiry
-    leaves a row by likelihood ratio under ``pathwise``.  On a flat market the pathwise
-    dated asian agrees with the flat row's pathwise estimates (independent streams)."""
+    """``auto`` takes the asian's vega pathwise (half the likelihood ratio's SE here); the
+    europeans' vega goes to likelihood ratio with controls or pathwise, whichever the
+    decision run finds cheaper (close for them: the put takes pathwise at about one seed in
+    twelve); a cash dividend before expiry leaves a row by likelihood ratio under
+    ``pathwise``.  On a flat market the pathwise dated asian agrees with the flat row's
+    pathwise estimates (independent streams)."""
     auto = price_portfolio(BOOK, market=MARKET, paths=20_000, seed=seed(82), threads=1)
-    assert list(auto["method_vega"]) == ["lr+controls+antithetic"] * 2 + ["pathwise+antithetic"]
+    vega = list(auto["method_vega"])
+    assert vega[2] == "pathwise+antithetic"
+    assert set(vega[:2]) <= {"lr+controls+antithetic", "pathwise+antithetic"}
     paying = {**MARKET, "underlyings": {"X": {**UNDERLYING, "dividends": [
         {"ex_date": "2027-06-15", "amount": 1.0}]}}}
     assert set(price_portfolio(BOOK, market=paying, paths=2_000, seed=seed(82), threads=1,
