@@ -88,6 +88,7 @@ from greeks.maths import (
     normal_quantile_central,
 )
 from greeks.pcg64 import fill_uniforms
+from greeks.vector_math import normal_cdfs, normal_pdfs
 
 TINY = 1e-300
 QUANTILE_EDGE = 2.0 ** -53  # an unconditioned step's U at most 1 − this (1 − U may be 1)
@@ -172,7 +173,7 @@ def _block(uniforms, half, start, size, steps, log_spot, eps, log_barrier, w, x,
     operation; the paths of a block are independent, so at each date their steps go in
     passes over the block (the barrier's coordinate, then Φ and φ, then the quantile, then
     the state), which the processor overlaps and the compiler vectorises where no library
-    call is made.  A path that cannot survive a step keeps its state from then on.  Dates
+    call is made: Φ and φ by :mod:`greeks.vector_math`.  A path that cannot survive a step keeps its state from then on.  Dates
     with a cash drop or without monitoring, and every date once a drop has taken a path of
     the block to 0, go path by path (:func:`_dropped_step`).
     """
@@ -186,6 +187,7 @@ def _block(uniforms, half, start, size, steps, log_spot, eps, log_barrier, w, x,
     m, b, u, survive, density_b = (np.empty(size), np.empty(size), np.empty(size),
                                    np.empty(size), np.empty(size))
     given, z, density_z = np.empty(size), np.empty(size), np.empty(size)
+    side, powers = np.empty(size), np.empty((2, size), dtype=np.int64)
     for i in range(steps.shape[1]):
         drift, sd, drift_v, sd_v, root = (steps[MEAN, i], steps[SD, i], steps[MEAN_V, i],
                                           steps[SD_V, i], steps[ROOT, i])
@@ -205,9 +207,9 @@ def _block(uniforms, half, start, size, steps, log_spot, eps, log_barrier, w, x,
             u[k] = 1.0 - uniforms[source, i] if mirror else uniforms[source, i]
             m[k] = x_p[k] + drift
             b[k] = (log_barrier - m[k]) / sd
-        for k in range(size):
-            survive[k] = normal_cdf(eps * b[k])
-            density_b[k] = normal_pdf(b[k])
+            side[k] = eps * b[k]
+        normal_cdfs(side, survive, powers)
+        normal_pdfs(b, density_b, powers)
         for k in range(size):
             given[k] = max(u[k] * survive[k], TINY)
             z[k] = normal_quantile_central(given[k])
@@ -215,7 +217,7 @@ def _block(uniforms, half, start, size, steps, log_spot, eps, log_barrier, w, x,
             if given[k] < QUANTILE_TAIL or given[k] > 1.0 - QUANTILE_TAIL:
                 z[k] = normal_quantile(given[k])
             z[k] = eps * z[k]
-            density_z[k] = normal_pdf(z[k])
+        normal_pdfs(z, density_z, powers)
         for k in range(size):
             dm_s, dm_v = dx_s[k], dx_v[k] + drift_v
             db_s, db_v = -dm_s / sd, (-dm_v - b[k] * sd_v) / sd

@@ -10,8 +10,9 @@ from numba import njit
 
 import greeks
 from greeks import engine, survival
-from greeks.maths import normal_cdf, normal_pdf, normal_quantile
+from greeks.maths import normal_quantile
 from greeks.sensitivities import NAMES
+from greeks.vector_math import normal_cdfs, normal_pdfs
 from tests.test_sensitivities import crn_difference
 
 KNOCK_OUTS = [
@@ -78,6 +79,14 @@ def test_spot_beyond_the_barrier_is_finite_and_right():
 
 
 @njit(error_model="numpy")
+def _one(function, x):
+    """``function`` (a pass of greeks.vector_math) at the single point x."""
+    out = np.empty(1)
+    function(np.full(1, x), out, np.empty((2, 1), dtype=np.int64))
+    return out[0]
+
+
+@njit(error_model="numpy")
 def _one_path_at_a_time(rng, n_paths, times, log_spot, carry, sigma, up, barrier, antithetic,
                         w, x, weight, derivatives):
     """The recursion of greeks.survival's docstring, each path through all its dates in
@@ -98,14 +107,14 @@ def _one_path_at_a_time(rng, n_paths, times, log_spot, carry, sigma, up, barrier
             dm_s, dm_v = dx_s, dx_v - sigma * dt
             b = (log_barrier - m) / sd
             db_s, db_v = -dm_s / sd, (-dm_v - b * root) / sd
-            survive = normal_cdf(eps * b)
+            survive = _one(normal_cdfs, eps * b)
             alive = alive and not survive <= survival.TINY
             if alive:
-                density_b = normal_pdf(b)
+                density_b = _one(normal_pdfs, b)
                 dp_s, dp_v = eps * density_b * db_s, eps * density_b * db_v
                 u = 1.0 - uniforms[source, i] if p >= half else uniforms[source, i]
                 z = eps * normal_quantile(max(u * survive, survival.TINY))
-                density_z = normal_pdf(z)
+                density_z = _one(normal_pdfs, z)
                 scale = eps * u / density_z if density_z > 0.0 else 0.0
                 x_p = m + sd * z
                 dx_s = dm_s + sd * scale * dp_s
