@@ -173,9 +173,10 @@ def _block(uniforms, half, start, size, steps, log_spot, eps, log_barrier, w, x,
     operation; the paths of a block are independent, so at each date their steps go in
     passes over the block (the barrier's coordinate, then Φ and φ, then the quantile, then
     the state), which the processor overlaps and the compiler vectorises where no library
-    call is made: Φ and φ by :mod:`greeks.vector_math`.  A path that cannot survive a step keeps its state from then on.  Dates
-    with a cash drop or without monitoring, and every date once a drop has taken a path of
-    the block to 0, go path by path (:func:`_dropped_step`).
+    call is made: Φ and φ are :mod:`greeks.vector_math`'s passes.  A path that cannot
+    survive a step keeps its state from then on.  Dates with a cash drop or without
+    monitoring, and every date once a drop has taken a path of the block to 0, go path by
+    path (:func:`_dropped_step`).
     """
     spot = math.exp(log_spot)
     level, x_p = np.zeros(size), np.full(size, log_spot)
