@@ -11,12 +11,15 @@ On the example portfolio's SPX-UO-C-4500-5000-1Y row (252 daily dates, antitheti
   4,096 paths of 252 dates), each from a generator of its own, into outputs written
   before (no first touch of a page inside the timing); the two alternate, ``--repeats``
   times each, one thread; medians (and the fastest) in ns per path-step, and their
-  ratio.  The outputs are checked bit-identical first.  The same on the up-and-out call of
+  ratio.  The outputs are checked equal first, to rounding (``RTOL``: the path-major
+  kernel calls the C library's Φ and φ, the blocked one :mod:`greeks.vector_math`'s,
+  which differ in the last bits).  The same on the up-and-out call of
   ``instruments/compare.csv`` (barrier 120) with 52 and with 12 dates in chunks of 2,000
   paths (a knock-out row of a 2,000-path run, as in ``benchmarks/scale.py``'s files);
 * the row alone: ``greeks.price_portfolio`` (200,000 paths, threads=1, the ``auto``
   decision run included) with the engine's kernel and with ``baseline`` in its place,
-  alternately, ``--portfolio-repeats`` times each; the result frames are checked equal.
+  alternately, ``--portfolio-repeats`` times each; the result frames are checked equal to
+  rounding.
 
 Writes the tables to ``--output`` (machine, load average, date).
 """
@@ -47,6 +50,7 @@ ROOT = Path(__file__).resolve().parent.parent
 ROW = "SPX-UO-C-4500-5000-1Y"
 SMALL, SMALL_FIXINGS, SMALL_PATHS = "gbm-up-and-out", (52, 12), 2_000
 TINY = survival.TINY
+RTOL = 1e-9  # the two kernels' outputs agree to it (their Φ and φ differ in the last bits)
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
@@ -153,13 +157,14 @@ def alternate(functions: dict, repeats: int) -> dict[str, list[float]]:
 
 def kernel_ns(arguments, chunks: int, repeats: int) -> dict[str, tuple[float, float]]:
     """ns per path-step (median, fastest) of each kernel on ``chunks`` chunks, after
-    checking their outputs bit-identical."""
+    checking their outputs equal to rounding."""
     kernels = {"blocked": survival.simulate, "path-major": baseline}
     for c in range(chunks):
         found = [outputs(arguments) for _ in kernels]
         for kernel, out in zip(kernels.values(), found):
             run_chunk(kernel, arguments, c, out)
-        assert all(np.array_equal(a, b) for a, b in zip(*found)), "the kernels differ"
+        assert all(np.allclose(a, b, rtol=RTOL, atol=RTOL * np.max(np.abs(b)))
+                   for a, b in zip(*found)), "the kernels differ"
     out = {name: outputs(arguments) for name in kernels}
     seconds = alternate({name: (lambda k=kernel, o=out[name]: run_chunks(k, arguments, chunks,
                                                                         o))
@@ -182,7 +187,7 @@ def row_seconds(frame: pd.DataFrame, repeats: int) -> dict[str, tuple[float, flo
         finally:
             survival.simulate = engine_kernel
 
-    pd.testing.assert_frame_equal(price(), price_baseline(), check_exact=True)
+    pd.testing.assert_frame_equal(price(), price_baseline(), rtol=RTOL)
     seconds = alternate({"blocked": price, "path-major": price_baseline}, repeats)
     return {name: (statistics.median(t), min(t)) for name, t in seconds.items()}
 
@@ -224,7 +229,7 @@ def main() -> None:
         "# The survival kernel, blocked", "",
         f"`python benchmarks/survival_speed.py` on {datetime.date.today().isoformat()}: "
         f"{machine}; load average {load_before} before, {load_after} after.  One thread; "
-        "the two kernels alternate; outputs checked bit-identical.", "",
+        "the two kernels alternate; outputs checked equal to rounding.", "",
         f"Kernel (`survival.simulate`) on {ROW}: {options.chunks} chunks of {n:,} paths × "
         f"{m} dates (antithetic pairs), {options.repeats} runs each:", "",
         *table("ns per path-step", ns, 1),
@@ -235,7 +240,7 @@ def main() -> None:
                 *table("ns per path-step", found, 1)]
     out += [f"The row {ROW} alone, `greeks.price_portfolio(row, threads=1)` (200,000 paths "
             f"and the decision run), {options.portfolio_repeats} runs each; the frames are "
-            "equal:", "", *table("seconds", row_s, 2)]
+            "equal to rounding:", "", *table("seconds", row_s, 2)]
     options.output.write_text("\n".join(out))
     print("\n".join(out))
 
