@@ -1,4 +1,5 @@
-"""e^x, φ and Φ over arrays, in loops the compiler vectorises (numba kernels).
+"""φ and Φ over arrays, in loops the compiler vectorises (numba kernels), from e^x by
+fdlibm's method.
 
 The C library's ``exp`` and ``erfc`` are calls LLVM cannot vectorise; these are the same
 algorithms as fdlibm's (Sun Microsystems, 1993: ``e_exp.c`` and ``s_erf.c``, their
@@ -127,19 +128,6 @@ def _half_split(x):
     big = x * SPLIT
     z = big - (big - x)
     return z, (x - z) * (x + z)
-
-
-@njit(cache=True, nogil=True, error_model="numpy")
-def exps(x, out, powers):
-    """out[k] = e^{x[k]} for k < out.size."""
-    for k in range(out.size):
-        clipped = _clip(x[k], -EXP_LIMIT, EXP_LIMIT)
-        y, n = _exp_parts(clipped, 0.0)
-        out[k] = y if x[k] == x[k] else x[k]
-        _power_bits(n, powers, k)
-    factors = powers.view(np.float64)
-    for k in range(out.size):
-        out[k] = out[k] * factors[0, k] * factors[1, k]
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
