@@ -14,7 +14,7 @@ c = r − r²(P1 + r²(P2 + ... + r² P5)) (fdlibm's Remez fit, error below 2⁻
 head + tail (a tail small beside ln 2, added to lo) is reduced without rounding their sum.
 The result is y·2ⁿ, 2ⁿ = 2^{n₁}·2^{n₂} with n₁ = ⌊n/2⌋, n₂ = n − n₁, each the double whose
 bits are (n_j + 1023)·2⁵² (written as int64, read through a float64 view): one rounding,
-also for subnormal results.  Below −745.2 the result is 0, above 709.8 ∞.
+also for subnormal results, and 0 where e^x is below half the least subnormal.
 
 φ(x) = e^{−x²/2}/√(2π) with −x²/2 exact as a head and a tail: with X = |x| and Z = X
 rounded to 21 bits (Veltkamp's split), −x²/2 = −Z²/2 − (X − Z)(X + Z)/2, Z² exact.
@@ -101,8 +101,9 @@ def _clip(x, low, high):
 
 @njit(cache=True, nogil=True, inline="always")
 def _exp_parts(head, tail):
-    """(y, n) with e^{head + tail} = y·2ⁿ, 0.7 < y < 1.5 (module docstring); ``head``
-    within ±``EXP_LIMIT``, |tail| < 1."""
+    """(y, n) with e^{head + tail} = y·2ⁿ, 0.7 < y < 1.5 (module docstring), for
+    round((head + tail)/ln 2) within ±2040 (:func:`_power_bits`; the callers' heads are
+    clipped, φ's to −``EXP_LIMIT``, Φ's |x| to ``TAIL_CLIP``)."""
     k = np.floor((head + tail) * INVERSE_LN2 + 0.5)
     hi = head - k * LN2_HI
     lo = k * LN2_LO - tail
@@ -204,7 +205,8 @@ def _rounding_of_t(x):
 @njit(cache=True, nogil=True, error_model="numpy")
 def normal_cdfs(x, out, powers):
     """out[k] = Φ(x[k]) = erfc(−x/√2)/2 for k < out.size (module docstring): the
-    exponential part scaled by its power of two, then each range's value selected."""
+    exponential part scaled by its power of two, then each range's value selected (x is
+    read again in the second pass, so ``out`` must not share memory with it)."""
     for k in range(out.size):
         head, tail, factor = _cdf_exponent(x[k])
         y, n = _exp_parts(head, tail)
