@@ -99,10 +99,13 @@ def eta_errors(paths: int) -> tuple[float, list[tuple[float, float, float, float
 def eta_ratios(seen, end: float, window: float = 30.0):
     """Shown / true time remaining at each report ``(t, done, total)`` of a run that ended
     at ``end``: extrapolated linearly from the start, and as the progress bar shows it
-    (rich: the speed over the last ``window`` seconds); their ranges from 2, 5, 10, 20 s on."""
+    (rich: the speed over the last ``window`` seconds); their ranges from 2, 5, 10, 20 s on.
+    Reports in the run's last second are left out: the bar shows whole seconds, and there
+    the ratio of two small times (the last chunks' against the reduction after them)
+    swings without meaning."""
     linear, bar = [], []
     for i, (t, done, total) in enumerate(seen):
-        if total - done <= 1e-9 * total or t >= end or t <= 0:  # the last report
+        if total - done <= 1e-9 * total or t >= end - 1.0 or t <= 0:  # the last second
             continue
         true = end - t
         linear.append((t, t * (total - done) / done / true))
