@@ -6,8 +6,8 @@ series erf(t) = 2/√π e^{−t²} Σ 2ⁿ t^{2n+1}/(2n+1)!! below t = 3 and by 
 fraction above.  Errors are in units in the last place of the exact value (the spacing of
 doubles at it; subnormal spacing below 2^−1022).  Measured maxima on these points: e^x
 0.71 ulp (the C library's 0.61), φ 1.8 ulp (the C library's exp(−x²/2)/√(2π) 440 ulp: the
-rounding of x²/2), Φ 3.1 ulp (at x = −23.316; the C library's erfc(−x/√2)/2 1,780 ulp at x ≈ −36.6: the
-rounding of x/√2, amplified by x²; 6.7 ulp above x = −1.25√2).
+rounding of x²/2), Φ 3.1 ulp (at x = −23.316; the C library's erfc(−x/√2)/2 1,780 ulp at
+x ≈ −36.6: the rounding of x/√2, amplified by x²; 6.7 ulp above x = −1.25√2).
 """
 
 import math
