@@ -101,13 +101,16 @@ def _run_extra(group: Group, s, linear_s, columns, multipliers, n_paths: int, co
 def _run_classical(group: Group, stream, n_paths: int, out, sums) -> None:
     """Pathwise or finite-difference estimates of every row of a group into ``out``
     (:mod:`greeks.pathwise`; the paths from the model's adapter): delta and vega from the
-    central differences of bumps h and 2h, extrapolated."""
+    central differences of bumps h and 2h, extrapolated.  A Greek no row takes from the
+    run (``Group.needed``) is not bumped; a row's Greek it does not take reads 0."""
     model = model_of(group.model)
     if group.method is Family.PATHWISE:
         _path_moments(group, model.pathwise_values(group, stream, n_paths), n_paths, out,
                       sums)
         return
-    paths = model.bumped_paths(group, stream, n_paths)
+    needed = np.ones((group.n_rows, 3), dtype=bool) if group.needed is None else group.needed
+    paths = model.bumped_paths(group, stream, n_paths, bool(needed[:, 1].any()),
+                               bool(needed[:, 2].any()))
     prices = None  # the base and bumped prices, column-major (each date's prices contiguous)
     rows, smooth = [], []
     for j in range(group.n_rows):
@@ -116,14 +119,20 @@ def _run_classical(group: Group, stream, n_paths: int, out, sums) -> None:
         smooth.append(on is not None)
         if on is None:
             if prices is None:
-                prices = [np.asfortranarray(s) for s in [paths.s] + paths.bumped]
+                prices = [None if s is None else np.asfortranarray(s)
+                          for s in [paths.s] + paths.bumped]
             columns = np.ascontiguousarray(paths.columns[part])
-            on = np.empty((len(prices), n_paths))
+            on = np.zeros((len(prices), n_paths))
             for k, s in enumerate(prices):
-                payoffs.evaluate(s, columns, group.payoff, j, on[k])
-        rows.append(np.stack([on[0],
-                              pathwise.extrapolated(*on[1:5], paths.spot_step),
-                              pathwise.extrapolated(*on[5:9], paths.vol_step)]))
+                if k == 0 or needed[j, 1 + (k - 1) // 4]:
+                    payoffs.evaluate(s, columns, group.payoff, j, on[k])
+        values = np.zeros((3, n_paths))
+        values[0] = on[0]
+        if needed[j, 1]:
+            values[1] = pathwise.extrapolated(*on[1:5], paths.spot_step)
+        if needed[j, 2]:
+            values[2] = pathwise.extrapolated(*on[5:9], paths.vol_step)
+        rows.append(values)
     _path_moments(group, rows, n_paths, out, sums, smooth)
 
 

@@ -54,6 +54,8 @@ class Group:
     exercise_means: np.ndarray | None = None  # (rows, 4): the European controls' means
     exercise_coef: np.ndarray | None = None   # (rows, 4): their coefficients (greeks.exercise)
     hedge_coef: np.ndarray | None = None  # (rows, 4): the hedge controls' (greeks.exercise)
+    needed: np.ndarray | None = None  # (rows, 3): the price, delta and vega ``auto`` takes
+    # from this family's run (finite differences bump only for those); None: all
 
     @property
     def n_rows(self) -> int:

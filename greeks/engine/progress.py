@@ -18,7 +18,9 @@ portfolio, asian, barrier, heston, american, digital) at 50,000 paths on one thr
 finite differences' since scaled to the kernels' later speed (units per CPU second of each
 family on the portfolio at 200,000 paths, one thread: 0.34–0.44·10⁹ for the others, 0.15 for
 GBM's and 0.24 for Heston's finite differences before); a cost not measured there is its
-model's likelihood ratio's.
+model's likelihood ratio's.  A finite-difference group that bumps only the spot, or neither
+spot nor volatility (``Group.needed``: the Greeks ``auto`` takes from it), costs its share
+without those bumps (the adapter's ``bump_share``).
 
 Which other families ``auto`` takes a Greek from is known only after its decision run; till
 then each competing family's main run counts with a share of its work (the adapter's
@@ -41,7 +43,12 @@ def chunk_cost(group, n_paths: int) -> float:
     model, family = model_of(group.model), group.method.value
     step = model.step_cost.get(family, model.step_cost.get("lr", 1.0))
     row = model.row_cost.get(family, model.row_cost.get("lr", 1.0))
-    return n_paths * (group.times.size * step + group.date_index.size * row)
+    units = n_paths * (group.times.size * step + group.date_index.size * row)
+    if group.needed is None:
+        return units
+    spot, vol = model.bump_share
+    return units * (1.0 - spot * (not group.needed[:, 1].any())
+                    - vol * (not group.needed[:, 2].any()))
 
 
 def policy_cost(group, n_paths: int) -> float:

@@ -147,7 +147,8 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
         part = everything if f == 0 else frame.iloc[rows].reset_index(drop=True)
         planned = main
         if f > 0:
-            planned = _plan_family(part, paths, method=family, **grid)
+            planned = _needing(_plan_family(part, paths, method=family, **grid),
+                               chosen[rows] == f)
             work.replan(guesses.get(f, 0.0), _family_work(planned))
         needed.append((f, rows, part, planned))
     runs = []
@@ -164,6 +165,14 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
     out = _combine(frame, runs, chosen, labels, {parity: further})
     out.decision, out.candidates = costs, labels
     return out
+
+
+def _needing(planned: _Planned, taken: np.ndarray) -> _Planned:
+    """``planned`` with each finite-difference group's Greeks ``taken`` from it (rows × 3,
+    frame order): ``Group.needed``."""
+    return planned._replace(groups=[replace(group, needed=taken[group.positions])
+                                    if group.method is Family.FD else group
+                                    for group in planned.groups])
 
 
 def fd_candidates(frame: pd.DataFrame, default: list, fd: list, decision: int) -> list:

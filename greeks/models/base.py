@@ -135,6 +135,9 @@ class Model:
     row_cost: dict = {}
     fit_cost: float = 10.0
     alternative_share: dict = {}
+    # the shares of a finite-difference chunk's cost in its spot bumps and its vol bumps
+    # (a group that takes neither costs the rest: the base paths and payoffs)
+    bump_share: tuple[float, float] = (0.0, 0.0)
     # off a market: the parameter columns that the row's market dynamics carry (GBM's vol,
     # its vol curve), left out of a dated group's key
     market_carried: tuple[str, ...] = ()
@@ -213,8 +216,10 @@ class Model:
         """Per row, the (3 × paths) pathwise price, delta and vega."""
         raise NotImplementedError
 
-    def bumped_paths(self, group, stream, n_paths: int) -> Bumped:
-        """The paths of the central differences (:class:`Bumped`)."""
+    def bumped_paths(self, group, stream, n_paths: int, spot_bumps: bool = True,
+                     vol_bumps: bool = True) -> Bumped:
+        """The paths of the central differences (:class:`Bumped`); without ``spot_bumps``
+        (``vol_bumps``) its spot (vol) bumps' prices are None."""
         raise NotImplementedError
 
     def exercise_paths(self, group, stream, n_paths: int) -> ExercisePaths | BrownianPaths:

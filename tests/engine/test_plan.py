@@ -109,7 +109,7 @@ def test_batches_cover_every_task_once_in_order():
     ratio and survival conditioning, heston: their models' times per date) reaches its
     share of the phase; every task once."""
     groups = [SimpleNamespace(times=np.zeros(m), date_index=np.zeros(r), model=model,
-                              method=method)
+                              method=method, needed=None)
               for m, r, model, method in ((1, 1, "gbm", Family.LR),
                                           (52, 52, "gbm", Family.SURVIVAL),
                                           (300, 1, "heston", Family.LR), (12, 3, "gbm", Family.LR))]

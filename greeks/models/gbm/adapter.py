@@ -66,8 +66,12 @@ class GBM(Model):
                 "exercise": 0.0}
     fit_cost = 10.0
     # finite differences took a knock-out's price in 9 of 26 decisions on the example files
-    # (20,000 and 200,000 paths), nothing of any other row (130)
-    alternative_share = {"pathwise": 0.2, "fd": (0.02, 0.35), "parity": 1.0}
+    # (20,000 and 200,000 paths), nothing of any other row (130): about a third of a group
+    # with a knock-out, and of that group's cost without its bumps about a sixth
+    alternative_share = {"pathwise": 0.2, "fd": (0.02, 0.06), "parity": 1.0}
+    # a finite-difference chunk with its spot bumps alone 0.47–0.51 of one with both, with
+    # neither 0.16–0.19 (groups of 6–9 rows on the example files, one thread)
+    bump_share = (0.32, 0.5)
     market_carried = PARAMETERS  # the vol curve
     ladder_market = True  # greeks.models.gbm.ladder
 
@@ -196,16 +200,22 @@ class GBM(Model):
             rows.append(values)
         return rows
 
-    def bumped_paths(self, group, stream, n_paths):
+    def bumped_paths(self, group, stream, n_paths, spot_bumps=True, vol_bumps=True):
         spot, sigma, carry = group.spot, group.params[0], group.rate - group.dividend
         w, s = self._paths(group, np.random.Generator(np.random.PCG64(stream)), n_paths)
         # column-major, as the payoffs read them (each date's prices contiguous): two copies,
         # and the bumped prices computed in that layout
-        w, s = np.asfortranarray(w), np.asfortranarray(s)
+        s = np.asfortranarray(s)
         h, h_vol = pathwise.SPOT_BUMP, pathwise.VOL_BUMP
-        bumped = [s * (1.0 + h), s * (1.0 - h), s * (1.0 + 2.0 * h), s * (1.0 - 2.0 * h)] + [
-            np.exp(math.log(spot) + (carry - 0.5 * v * v) * group.times + v * w)
-            for v in (sigma + h_vol, sigma - h_vol, sigma + 2.0 * h_vol, sigma - 2.0 * h_vol)]
+        bumped = ([s * (1.0 + h), s * (1.0 - h), s * (1.0 + 2.0 * h), s * (1.0 - 2.0 * h)]
+                  if spot_bumps else [None] * 4)
+        if vol_bumps:
+            w = np.asfortranarray(w)
+            bumped += [np.exp(math.log(spot) + (carry - 0.5 * v * v) * group.times + v * w)
+                       for v in (sigma + h_vol, sigma - h_vol, sigma + 2.0 * h_vol,
+                                 sigma - 2.0 * h_vol)]
+        else:
+            bumped += [None] * 4
         return Bumped(s, group.date_index, bumped, h * spot, h_vol, None)
 
     def exercise_paths(self, group, stream, n_paths):
