@@ -2,13 +2,18 @@
 
 import itertools
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
 from helpers import assert_within, combined_se, k_for, make_frame, seed
 
 from greeks import engine, payoffs
+from greeks.engine.chunks import run_chunk
 from greeks.engine.group import CHUNK_CELLS
+from greeks.engine.progress import chunk_cost
+from greeks.engine.run import _plan_family
+from greeks.models import adapter as model_of
 from greeks.models.gbm.analytic import reference
 from greeks.models.gbm.paths import simulate as simulate_gbm
 
@@ -476,3 +481,28 @@ def test_the_unseen_floor_of_a_frame_is_that_of_its_rows_one_by_one():
         assert np.array_equal(alone, whole[i:i + 1], equal_nan=True)
     seen = np.isfinite(se)
     assert (whole[seen] >= se[seen]).all() and (whole > se).any()  # some raised
+
+
+@pytest.mark.parametrize("model", ["gbm", "heston"])
+def test_finite_differences_compute_only_the_greeks_taken(model):
+    """A finite-difference group that ``auto`` takes only prices (or prices and deltas) from
+    skips the other bumps: the Greeks it takes are bit-identical to the full group's, the
+    others read 0, and its progress cost is the adapter's share of the full one."""
+    heston = dict(model="heston", v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)
+    rows = [dict(id="eu", instrument="european"),
+            dict(id="uo", instrument="barrier", barrier=130.0, barrier_type="up-and-out",
+                 fixings=12),
+            dict(id="as", instrument="asian", fixings=4)]
+    frame = make_frame([{**row, **(heston if model == "heston" else {})} for row in rows])
+    (group,) = _plan_family(frame, 2048, method="fd").groups
+    full, _ = run_chunk(group, seed(5), 0, 2048)
+    for taken in ([True, False, False], [True, True, False]):
+        needed = np.array([taken] * group.n_rows)
+        part = replace(group, needed=needed)
+        some, _ = run_chunk(part, seed(5), 0, 2048)
+        for k, kept in enumerate(taken):
+            expected = full[:group.n_rows, k] if kept else 0.0
+            np.testing.assert_array_equal(some[:group.n_rows, k], expected)
+        spot, vol = model_of(model).bump_share
+        share = 1.0 - vol - (0.0 if taken[1] else spot)
+        assert chunk_cost(part, 2048) == pytest.approx(share * chunk_cost(group, 2048))
