@@ -151,17 +151,17 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
                                chosen[rows] == f)
             work.replan(guesses.get(f, 0.0), _family_work(planned))
         needed.append((f, rows, part, planned))
-    runs = []
+    prepared = []
     subtotal, extra = args["subtotal"], args["extra"]
     for f, rows, part, planned in needed:
         sub = None if subtotal is None else np.asarray(subtotal)[rows]
         taken = further if f == parity else ~further if f == 0 else None
-        estimates = _run_family(
-            part, planned, work=work, plain=False,
-            weight=_masked(base, chosen == f, taken)[rows], first_chunk=first_chunk,
-            choose=f == 0, **{**args, "subtotal": sub,
-               "extra": extra if f == 0 or (f == parity and further.any()) else ()})
-        runs.append((f, rows, estimates))
+        prepared.append(_FamilyRun.prepare(
+            part, planned, args["seed"], work, weight=_masked(base, chosen == f, taken)[rows],
+            subtotal=sub, extra=extra if f == 0 or (f == parity and further.any()) else (),
+            first_chunk=first_chunk, policy=args["policy"], choose=f == 0))
+    estimates = _run_together(prepared, args["seed"], args["threads"], work, args["scheduler"])
+    runs = [(f, rows, found) for (f, rows, _, _), found in zip(needed, estimates)]
     out = _combine(frame, runs, chosen, labels, {parity: further})
     out.decision, out.candidates = costs, labels
     return out
@@ -206,12 +206,15 @@ def _decide(frame: pd.DataFrame, trials: list, candidates: list, work: Work,
     models = frame["model"].to_numpy(dtype=object)
     cost = np.full((len(candidates), len(frame), 3), np.inf)
     variances = np.full((len(candidates), len(frame), len(args["extra"])), np.nan)
-    for f, rows, trial in trials:
-        part = frame.iloc[rows].reset_index(drop=True)
+    prepared = [_FamilyRun.prepare(frame.iloc[rows].reset_index(drop=True), trial,
+                                   args["seed"], work,
+                                   extra=args["extra"] if f in blocks else (),
+                                   first_chunk=first_chunk + streams.DECISION,
+                                   pilot=pilot_paths, policy=args["policy"])
+                for f, rows, trial in trials]
+    outcomes = _run_together(prepared, args["seed"], args["threads"], work, args["scheduler"])
+    for (f, rows, _), outcome in zip(trials, outcomes):
         extra = args["extra"] if f in blocks else ()
-        outcome = _run_family(part, trial, work=work, first_chunk=first_chunk
-                              + streams.DECISION, pilot=pilot_paths,
-                              **{**args, "extra": extra, "subtotal": None})
         relative = np.array([relative_cost(candidates[f][r].family, models[r])
                              for r in rows.tolist()])
         se = outcome.se[:, :3]
@@ -376,37 +379,93 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
     ``scheduler`` runs the chunks (:func:`greeks.engine.scheduler.completed`); ``work`` is
     advanced as the policies, pilot and main chunks complete (:mod:`greeks.engine.progress`).
     """
-    groups, counts = planned.groups, planned.counts
     work = work or Work()
-    n_subtotals = (0 if subtotal is None
-                   else int(np.asarray(subtotal, dtype=np.int64).max(initial=-1)) + 1)
-    codes = np.array([sensitivities.NAMES.index(name) for name in extra], dtype=np.int64)
-    groups = _prepared(frame, groups, seed, work, weight, subtotal, codes, first_chunk, policy,
-                       choose)
+    run = _FamilyRun.prepare(frame, planned, seed, work, plain, weight, subtotal, extra,
+                             first_chunk, pilot, policy, choose)
+    return _run_together([run], seed, threads, work, scheduler)[0]
+
+
+class _FamilyRun(NamedTuple):
+    """One family's run prepared (:meth:`prepare`): its frame, its groups with their totals,
+    further Greeks and exercise policies, their path counts, its main chunks' tasks and
+    what its reduction needs."""
+
+    frame: pd.DataFrame
+    groups: list
+    counts: list
+    tasks: list
+    n_subtotals: int
+    codes: np.ndarray
+    plain: bool
+    first_chunk: int
+    pilot: Callable[[int], int]
+
+    @classmethod
+    def prepare(cls, frame: pd.DataFrame, planned: _Planned, seed: int, work: Work,
+                plain: bool = False, weight: np.ndarray | None = None,
+                subtotal: np.ndarray | None = None, extra: tuple[str, ...] = (),
+                first_chunk: int = 0, pilot: Callable[[int], int] | None = None,
+                policy: ExercisePolicy = ExercisePolicy(),
+                choose: bool = False) -> "_FamilyRun":
+        """:func:`_run_family`'s arguments, its exercise policies fitted (``work`` advanced
+        by them)."""
+        n_subtotals = (0 if subtotal is None
+                       else int(np.asarray(subtotal, dtype=np.int64).max(initial=-1)) + 1)
+        codes = np.array([sensitivities.NAMES.index(name) for name in extra], dtype=np.int64)
+        groups = _prepared(frame, planned.groups, seed, work, weight, subtotal, codes,
+                           first_chunk, policy, choose)
+        tasks = [(g, first_chunk + c, n) for g, group in enumerate(groups)
+                 for c, n in group.chunks(planned.counts[g])]
+        return cls(frame, groups, planned.counts, tasks, n_subtotals, codes, plain,
+                   first_chunk, pilot or control_pilot_paths)
+
+    def estimates(self, groups: list, results: list, sums: list) -> Estimates:
+        """The run's estimates from its main chunks' ``results`` and pilot-pattern ``sums``
+        (task order), ``groups`` its groups with their coefficients."""
+        patterns = [np.zeros((group.n_rows, estimators.PATTERN_SUMS)) for group in groups]
+        for (g, _, _), part in zip(self.tasks, sums):
+            patterns[g] += part
+        estimates = _reduce(self.frame, groups, self.tasks, results, self.n_subtotals,
+                            self.codes, patterns)
+        estimates.paths = np.zeros((len(self.frame), 3), dtype=np.int64)
+        estimates.single = np.zeros(len(self.frame), dtype=bool)
+        for group, count in zip(groups, self.counts):
+            estimates.paths[group.positions] = count
+            estimates.single[group.positions] = group.method is Family.EXERCISE and not (
+                group.antithetic or self.plain)
+        return estimates
+
+
+def _run_together(runs: list, seed: int, threads: int | None, work: Work,
+                  scheduler: str) -> list:
+    """The estimates of several prepared family runs (:class:`_FamilyRun`), their phases
+    side by side: every run's control pilot in one pass over the scheduler, then every
+    run's main chunks in one, so that no worker waits at the end of one family's phase
+    while another's could run.  Each chunk keeps its group, stream and index, and each
+    run reduces its own chunks in task order: the numbers are those of the runs one by
+    one."""
     threads = threads or default_threads()
-    tasks = [(g, first_chunk + c, n) for g, group in enumerate(groups)
-             for c, n in group.chunks(counts[g])]
+    groups = [group for run in runs for group in run.groups]
+    first = np.cumsum([0] + [len(run.groups) for run in runs])
 
     def advance(task) -> None:
         work.advance(chunk_cost(groups[task[0]], task[2]))
 
-    if not plain:
-        groups = _with_coefficients(groups, counts, seed, threads, advance, first_chunk,
-                                    scheduler, pilot or control_pilot_paths)
+    pilots = [(run.first_chunk, run.pilot(count)) if not run.plain else None
+              for run in runs for count in run.counts]
+    groups = _with_coefficients(groups, pilots, seed, threads, advance, scheduler)
+    tasks = [(first[r] + g, c, n) for r, run in enumerate(runs) for g, c, n in run.tasks]
     results: list = [None] * len(tasks)
-    patterns = [np.zeros((group.n_rows, estimators.PATTERN_SUMS)) for group in groups]
     for i, (moments_, (sums, _)) in completed(run_chunk, groups, tasks, seed, threads, advance,
                                               scheduler):
-        results[i] = moments_
-        patterns[tasks[i][0]] += sums[:, :estimators.PATTERN_SUMS]
-    estimates = _reduce(frame, groups, tasks, results, n_subtotals, codes, patterns)
-    estimates.paths = np.zeros((len(frame), 3), dtype=np.int64)
-    estimates.single = np.zeros(len(frame), dtype=bool)
-    for group, count in zip(groups, counts):
-        estimates.paths[group.positions] = count
-        estimates.single[group.positions] = group.method is Family.EXERCISE and not (
-            group.antithetic or plain)
-    return estimates
+        results[i] = (moments_, sums[:, :estimators.PATTERN_SUMS])
+    out, done = [], 0
+    for r, run in enumerate(runs):
+        mine = results[done:done + len(run.tasks)]
+        done += len(run.tasks)
+        out.append(run.estimates(groups[first[r]:first[r + 1]], [m for m, _ in mine],
+                                 [s for _, s in mine]))
+    return out
 
 
 def _prepared(frame: pd.DataFrame, groups: list, seed: int, work: Work,
@@ -435,14 +494,15 @@ def _prepared(frame: pd.DataFrame, groups: list, seed: int, work: Work,
     return prepared
 
 
-def _with_coefficients(groups: list, counts: list, seed: int, threads: int, advance,
-                       first_chunk: int, scheduler: str, paths: Callable[[int], int]) -> list:
-    """The controlled groups with their control coefficients from a pilot of
-    ``paths(count)`` paths each (chunk numbers from ``streams.PILOT``), its sums taken in
-    chunk order, so that they do not depend on which chunk finished first."""
-    pilot = [(g, streams.PILOT + first_chunk + c, n)
-             for g, group in enumerate(groups) if group.method.controlled
-             for c, n in group.chunks(paths(counts[g]))]
+def _with_coefficients(groups: list, pilots: list, seed: int, threads: int, advance,
+                       scheduler: str) -> list:
+    """The controlled groups with their control coefficients from a pilot of each group's
+    ``pilots`` entry, (first chunk, paths) (None: no pilot; chunk numbers from
+    ``streams.PILOT`` past its first chunk), its sums taken in chunk order, so that they do
+    not depend on which chunk finished first."""
+    pilot = [(g, streams.PILOT + pilots[g][0] + c, n)
+             for g, group in enumerate(groups) if group.method.controlled and pilots[g]
+             for c, n in group.chunks(pilots[g][1])]
     if not pilot:
         return groups
     collected: list = [None] * len(pilot)
@@ -453,8 +513,8 @@ def _with_coefficients(groups: list, counts: list, seed: int, threads: int, adva
     for (g, _, _), (main, further) in zip(pilot, collected):
         sums[g][0] += main
         sums[g][1] += further
-    count = [group.units(paths(n)) for group, n in zip(groups, counts)]
-    return [group if not group.method.controlled else
-            replace(group, coef=estimators.control_coefficients(main, n, group.martingale),
-                    extra_coef=sensitivities.coefficients(further, n))
-            for group, (main, further), n in zip(groups, sums, count)]
+    return [group if not (group.method.controlled and pilots[g]) else
+            replace(group, coef=estimators.control_coefficients(
+                main, group.units(pilots[g][1]), group.martingale),
+                extra_coef=sensitivities.coefficients(further, group.units(pilots[g][1])))
+            for g, (group, (main, further)) in enumerate(zip(groups, sums))]

@@ -11,8 +11,8 @@ from helpers import assert_within, combined_se, k_for, make_frame, seed
 from greeks import engine, payoffs
 from greeks.engine.chunks import run_chunk
 from greeks.engine.group import CHUNK_CELLS
-from greeks.engine.progress import chunk_cost
-from greeks.engine.run import _plan_family
+from greeks.engine.progress import Work, chunk_cost
+from greeks.engine.run import _FamilyRun, _plan_family, _run_family, _run_together
 from greeks.models import adapter as model_of
 from greeks.models.gbm.analytic import reference
 from greeks.models.gbm.paths import simulate as simulate_gbm
@@ -506,3 +506,23 @@ def test_finite_differences_compute_only_the_greeks_taken(model):
         spot, vol = model_of(model).bump_share
         share = 1.0 - vol - (0.0 if taken[1] else spot)
         assert chunk_cost(part, 2048) == pytest.approx(share * chunk_cost(group, 2048))
+
+
+def test_families_run_side_by_side_give_the_numbers_of_one_after_another():
+    """Several families' runs in shared phases (pilots together, then main chunks) reduce
+    each to the estimates it gives alone, bit for bit, on threads as on one."""
+    frame = make_frame([dict(id="eu"), dict(id="dg", instrument="digital"),
+                        dict(id="as", instrument="asian", fixings=12),
+                        dict(id="uo", instrument="barrier", barrier=130.0,
+                             barrier_type="up-and-out", fixings=12)])
+    families = ("auto", "fd", "pathwise")
+    planned = [_plan_family(frame, 6000, method=family) for family in families]
+    alone = [_run_family(frame, plan, seed(9), threads=1) for plan in planned]
+    for threads in (1, 2):
+        work = Work()
+        runs = [_FamilyRun.prepare(frame, plan, seed(9), work) for plan in planned]
+        together = _run_together(runs, seed(9), threads, work, "local")
+        for one, other in zip(alone, together):
+            np.testing.assert_array_equal(one.mean, other.mean)
+            np.testing.assert_array_equal(one.se, other.se)
+            np.testing.assert_array_equal(one.total_se, other.total_se)
