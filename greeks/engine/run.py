@@ -160,8 +160,10 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
             part, planned, args["seed"], work, weight=_masked(base, chosen == f, taken)[rows],
             subtotal=sub, extra=extra if f == 0 or (f == parity and further.any()) else (),
             first_chunk=first_chunk, policy=args["policy"], choose=f == 0))
+    families_rows = [(f, rows) for f, rows, _, _ in needed]
+    del needed, main, planned  # the planned groups: each run holds its own copies
     estimates = _run_together(prepared, args["seed"], args["threads"], work, args["scheduler"])
-    runs = [(f, rows, found) for (f, rows, _, _), found in zip(needed, estimates)]
+    runs = [(f, rows, found) for (f, rows), found in zip(families_rows, estimates)]
     out = _combine(frame, runs, chosen, labels, {parity: further})
     out.decision, out.candidates = costs, labels
     return out
@@ -387,8 +389,9 @@ def _run_family(frame: pd.DataFrame, planned: _Planned, seed: int,
 
 class _FamilyRun(NamedTuple):
     """One family's run prepared (:meth:`prepare`): its frame, its groups with their totals,
-    further Greeks and exercise policies, their path counts, its main chunks' tasks and
-    what its reduction needs."""
+    further Greeks and exercise policies (and their control coefficients once
+    :func:`_run_together` has them), their path counts, its main chunks' tasks and what its
+    reduction needs."""
 
     frame: pd.DataFrame
     groups: list
@@ -419,12 +422,10 @@ class _FamilyRun(NamedTuple):
         return cls(frame, groups, planned.counts, tasks, n_subtotals, codes, plain,
                    first_chunk, pilot or control_pilot_paths)
 
-    def estimates(self, groups: list, results: list, sums: list) -> Estimates:
-        """The run's estimates from its main chunks' ``results`` and pilot-pattern ``sums``
-        (task order), ``groups`` its groups with their coefficients."""
-        patterns = [np.zeros((group.n_rows, estimators.PATTERN_SUMS)) for group in groups]
-        for (g, _, _), part in zip(self.tasks, sums):
-            patterns[g] += part
+    def estimates(self, results: list, patterns: list) -> Estimates:
+        """The run's estimates from its main chunks' ``results`` (task order) and each
+        group's ``patterns`` (:func:`greeks.engine.reduce.carried`)."""
+        groups = self.groups
         estimates = _reduce(self.frame, groups, self.tasks, results, self.n_subtotals,
                             self.codes, patterns)
         estimates.paths = np.zeros((len(self.frame), 3), dtype=np.int64)
@@ -454,17 +455,26 @@ def _run_together(runs: list, seed: int, threads: int | None, work: Work,
     pilots = [(run.first_chunk, run.pilot(count)) if not run.plain else None
               for run in runs for count in run.counts]
     groups = _with_coefficients(groups, pilots, seed, threads, advance, scheduler)
+    for r, run in enumerate(runs):  # each run's groups with their coefficients from here on
+        run.groups[:] = groups[first[r]:first[r + 1]]
     tasks = [(first[r] + g, c, n) for r, run in enumerate(runs) for g, c, n in run.tasks]
     results: list = [None] * len(tasks)
-    for i, (moments_, (sums, _)) in completed(run_chunk, groups, tasks, seed, threads, advance,
-                                              scheduler):
-        results[i] = (moments_, sums[:, :estimators.PATTERN_SUMS])
+    patterns = [np.zeros((group.n_rows, estimators.PATTERN_SUMS)) for group in groups]
+
+    def kept(found):  # the moments kept, the pattern sums passed on
+        for i, (moments_, (sums, _)) in found:
+            results[i] = moments_
+            yield i, sums[:, :estimators.PATTERN_SUMS]
+
+    def add(g, part) -> None:
+        patterns[g] += part
+    in_task_order(kept(completed(run_chunk, groups, tasks, seed, threads, advance, scheduler)),
+                  tasks, add)
     out, done = [], 0
     for r, run in enumerate(runs):
-        mine = results[done:done + len(run.tasks)]
+        out.append(run.estimates(results[done:done + len(run.tasks)],
+                                 patterns[first[r]:first[r + 1]]))
         done += len(run.tasks)
-        out.append(run.estimates(groups[first[r]:first[r + 1]], [m for m, _ in mine],
-                                 [s for _, s in mine]))
     return out
 
 
@@ -505,16 +515,33 @@ def _with_coefficients(groups: list, pilots: list, seed: int, threads: int, adva
              for c, n in group.chunks(pilots[g][1])]
     if not pilot:
         return groups
-    collected: list = [None] * len(pilot)
-    for i, (_, pilot_sums) in completed(run_chunk, groups, pilot, seed, threads, advance,
-                                        scheduler, args=(True,)):
-        collected[i] = pilot_sums
     sums = [[0.0, 0.0] for _ in groups]
-    for (g, _, _), (main, further) in zip(pilot, collected):
-        sums[g][0] += main
-        sums[g][1] += further
+
+    def add(g, found) -> None:
+        sums[g][0] += found[0]
+        sums[g][1] += found[1]
+    in_task_order(((i, found[1]) for i, found in completed(
+        run_chunk, groups, pilot, seed, threads, advance, scheduler, args=(True,))), pilot, add)
     return [group if not (group.method.controlled and pilots[g]) else
             replace(group, coef=estimators.control_coefficients(
                 main, group.units(pilots[g][1]), group.martingale),
                 extra_coef=sensitivities.coefficients(further, group.units(pilots[g][1])))
             for g, (group, (main, further)) in enumerate(zip(groups, sums))]
+
+
+def in_task_order(results, tasks: list, add: Callable) -> None:
+    """Call ``add(g, value)`` for each (task index, value) of ``results`` (in any order, as
+    :func:`greeks.engine.scheduler.completed` yields them) in task order within each group
+    g of ``tasks`` (a group's tasks consecutive), so that sums over a group's chunks do not
+    depend on which chunk finished first; only the values that arrive before an earlier one
+    of their group are held meanwhile."""
+    start, expected, held = {}, {}, {}
+    for i, (g, _, _) in enumerate(tasks):
+        start.setdefault(g, i)
+        expected[g] = start[g]
+    for i, result in results:
+        held[i] = result
+        g = tasks[i][0]
+        while expected[g] in held:
+            add(g, held.pop(expected[g]))
+            expected[g] += 1

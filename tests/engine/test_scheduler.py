@@ -1,9 +1,12 @@
 """Scale-out: the same numbers from threads, a process pool and a Dask cluster."""
 
+import itertools
+
 import pytest
 from helpers import make_frame, seed
 
 import greeks
+from greeks.engine.run import in_task_order
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")
@@ -73,3 +76,15 @@ def test_an_unreachable_dask_scheduler_is_one_line_before_any_simulation(monkeyp
                                           r"tcp://127\.0\.0\.1:1 \("):
         greeks.price_portfolio(make_frame([dict(id="a")]), paths=1000,
                                scheduler="tcp://127.0.0.1:1")
+
+
+def test_sums_over_a_groups_chunks_follow_task_order_whatever_finishes_first():
+    """``in_task_order`` hands each group's values on in task order for every order of
+    arrival."""
+    tasks = [(0, 0, 1), (0, 1, 1), (0, 2, 1), (1, 0, 1), (1, 1, 1)]
+    for arrival in itertools.permutations(range(len(tasks))):
+        seen = []
+        in_task_order(((i, f"v{i}") for i in arrival), tasks,
+                      lambda g, value, seen=seen: seen.append((g, value)))
+        assert [v for g, v in seen if g == 0] == ["v0", "v1", "v2"]
+        assert [v for g, v in seen if g == 1] == ["v3", "v4"]
