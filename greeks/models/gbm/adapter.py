@@ -70,7 +70,7 @@ class GBM(Model):
     # with a knock-out, and of that group's cost without its bumps about a sixth
     alternative_share = {"pathwise": 0.2, "fd": (0.02, 0.06), "parity": 1.0}
     # a finite-difference chunk with its spot bumps alone 0.47–0.51 of one with both, with
-    # neither 0.16–0.19 (groups of 6–9 rows on the example files, one thread)
+    # neither 0.15–0.20 (groups of 6–9 rows on the example files: benchmarks/fd_bumps.py)
     bump_share = (0.32, 0.5)
     market_carried = PARAMETERS  # the vol curve
     ladder_market = True  # greeks.models.gbm.ladder

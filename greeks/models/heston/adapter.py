@@ -212,8 +212,9 @@ class Heston(Model):
     row_cost = {"lr": 2.7, "fd": 17.7, "exercise": 0.0}
     fit_cost = 10.7
     alternative_share = {"fd": 0.5}
-    # a finite-difference chunk without its vol bumps' four chains 0.39 of one with them,
-    # with neither bump 0.33 (the example portfolio's group of 5 rows, one thread)
+    # a finite-difference chunk without its vol bumps' four chains 0.36–0.39 of one with
+    # them, with neither bump 0.30–0.33 (the example portfolio's group of 5 rows:
+    # benchmarks/fd_bumps.py)
     bump_share = (0.06, 0.61)
     # the further Greeks its chunk does not estimate and the parameter sensitivities, from
     # greeks.models.heston.sensitivities
