@@ -15,7 +15,7 @@ from greeks.engine.methods import SINGLE_LABEL, Family, relative_cost, row_estim
 from greeks.engine.plan import paths_of, plan_groups
 from greeks.engine.progress import Work, chunk_cost, expected_share, policy_cost
 from greeks.engine.reduce import Estimates, _reduce
-from greeks.engine.scheduler import completed, default_threads
+from greeks.engine.scheduler import completed, default_threads, in_task_order
 from greeks.names import AUTO_STEPS, DEFAULT_SCHEDULER, DEFAULT_SCHEME, ExercisePolicy
 from greeks.payoff_table import BY_CODE, frame_codes
 
@@ -528,20 +528,3 @@ def _with_coefficients(groups: list, pilots: list, seed: int, threads: int, adva
                 extra_coef=sensitivities.coefficients(further, group.units(pilots[g][1])))
             for g, (group, (main, further)) in enumerate(zip(groups, sums))]
 
-
-def in_task_order(results, tasks: list, add: Callable) -> None:
-    """Call ``add(g, value)`` for each (task index, value) of ``results`` (in any order, as
-    :func:`greeks.engine.scheduler.completed` yields them) in task order within each group
-    g of ``tasks`` (a group's tasks consecutive), so that sums over a group's chunks do not
-    depend on which chunk finished first; only the values that arrive before an earlier one
-    of their group are held meanwhile."""
-    start, expected, held = {}, {}, {}
-    for i, (g, _, _) in enumerate(tasks):
-        start.setdefault(g, i)
-        expected[g] = start[g]
-    for i, result in results:
-        held[i] = result
-        g = tasks[i][0]
-        while expected[g] in held:
-            add(g, held.pop(expected[g]))
-            expected[g] += 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from concurrent.futures import ThreadPoolExecutor, as_completed
+from typing import Callable
 
 from greeks import dask_client
 from greeks.engine.progress import chunk_cost
@@ -76,6 +77,24 @@ def in_order(job, groups, tasks, seed: int, threads: int | None = None, progress
     for i, result in completed(job, groups, tasks, seed, threads, progress, scheduler, args):
         results[i] = result
     return results
+
+
+def in_task_order(results, tasks: list, add: Callable) -> None:
+    """Call ``add(g, value)`` for each (task index, value) of ``results`` (in any order, as
+    :func:`completed` yields them) in task order within each group g of ``tasks`` (a
+    group's tasks consecutive), so that sums over a group's chunks do not depend on which
+    chunk finished first; only the values that arrive before an earlier one of their group
+    are held meanwhile."""
+    start, expected, held = {}, {}, {}
+    for i, (g, _, _) in enumerate(tasks):
+        start.setdefault(g, i)
+        expected[g] = start[g]
+    for i, result in results:
+        held[i] = result
+        g = tasks[i][0]
+        while expected[g] in held:
+            add(g, held.pop(expected[g]))
+            expected[g] += 1
 
 
 def _no_progress(task) -> None:

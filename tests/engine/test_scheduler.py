@@ -6,7 +6,7 @@ import pytest
 from helpers import make_frame, seed
 
 import greeks
-from greeks.engine.run import in_task_order
+from greeks.engine.scheduler import in_task_order
 
 HESTON = dict(model="heston", vol=None, v0=0.04, kappa=1.5, theta=0.04, xi=0.5, rho=-0.7,
               underlying="H")
