@@ -103,6 +103,28 @@ def test_help_and_refusals_do_not_import_numba(tmp_path):
         assert not numba, f"{args} imported numba"
 
 
+# scipy's modules that only some rows need (american, quasi-Monte Carlo, Heston's exercise
+# rule); numba itself imports scipy.linalg for its BLAS check
+SCIPY_ON_DEMAND = ("scipy.interpolate", "scipy.optimize", "scipy.stats", "scipy.special")
+ONE_ROW = """
+import json, sys
+from click.testing import CliRunner
+from greeks.cli import main
+result = CliRunner().invoke(main, ["price", sys.argv[1], "--paths", "2000"])
+print(json.dumps([result.exit_code, sorted(set(sys.argv[2:]) & set(sys.modules))]))
+"""
+
+
+def test_a_european_row_imports_none_of_the_scipy_it_does_not_use(tmp_path):
+    """Each of these costs a one-row run tenths of a second of imports."""
+    book = tmp_path / "book.csv"
+    make_frame([dict(id="call")]).to_csv(book, index=False)
+    result = subprocess.run([sys.executable, "-c", ONE_ROW, str(book), *SCIPY_ON_DEMAND],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [0, []]
+
+
 @pytest.mark.parametrize("scheduler", ["threads", "Local", "tcp//host:8786", "http://host:1"])
 def test_bad_scheduler_is_refused_at_once(runner, tmp_path, scheduler):
     """Before any file is read (this one does not exist), in one line."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from greeks.exercise_step import largest_step
 from greeks.models.gbm.american import BermudanValues
@@ -33,6 +32,8 @@ from greeks.models.gbm.american import BermudanValues
 def spot_step(values: BermudanValues, spot: float) -> float:
     """The step of the row whose value function (at t = 0: ``values.continuation`` on the
     nodes first + i h) is ``values``."""
+    from scipy.interpolate import CubicSpline  # only american rows need it
+
     nodes = values.first + values.h * np.arange(values.continuation.size)
     curve = CubicSpline(nodes, values.continuation)
     x0 = math.log(spot)
