@@ -365,7 +365,7 @@ def _row_moments(unit, values, args, n_units, coef, means, weight, slot, add_tot
         e[2, u] = _adjusted(v[2], c, beta2)
     if add_totals:
         for u in range(n_units):
-            _add_to_totals(totals, u, slot, weight, e[0, u], e[1, u], e[2, u])
+            add_to_totals(totals, u, slot, weight, e[0, u], e[1, u], e[2, u])
     shift_f, shift_d, shift_v = e[0, 0], e[1, 0], e[2, 0]
     sum_f = sum_d = sum_v = sq_f = sq_d = sq_v = 0.0
     for u in range(n_units):
@@ -438,7 +438,7 @@ def _row(values, args, n_units, antithetic, coef, means, weight, slot, add_total
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _add_to_totals(totals, p, slot, weight, f, d, v):
+def add_to_totals(totals, p, slot, weight, f, d, v):
     """Add the weighted estimates of unit p to the group total and to subtotal ``slot``."""
     totals[0, 0, p] += weight[0] * f
     totals[0, 1, p] += weight[1] * d

@@ -21,10 +21,11 @@ an unconditioned simulation carry (and whose standard error such a sample gets w
 gets the standard error of a smooth estimator of the knock-out.  The Greeks the twin's
 family does not estimate are not estimated here either.
 
-The twin runs on the knock-in's group as it is (its streams, dates, weights, totals and
-further Greeks) with the barrier's kind turned; a chunk's moments are then turned: a mean m
-becomes V − m, its M2 stays, and a total or subtotal holding the row, weight · m, becomes
-weight · (V − m).
+The twins run on the knock-ins' group as it is (its streams, dates, weights, totals and
+further Greeks; knock-ins of one barrier and one set of monitoring dates share their paths)
+with the barrier's kind turned; a chunk's moments are then turned: a row's mean m becomes
+V − m, its M2 stays, and a total or subtotal of the rows it holds, Σ weight · m, becomes
+Σ weight · (V − m), its M2 unchanged (each unit's total moves by the same constant).
 """
 
 from __future__ import annotations
@@ -41,23 +42,26 @@ _TWIN = {payoffs.UP_AND_IN: payoffs.UP_AND_OUT, payoffs.DOWN_AND_IN: payoffs.DOW
 
 
 def knock_out_twin(group):
-    """The group of a knock-in by parity (one row) as its knock-out twin's survival
-    group: the same group, the barrier's kind turned to the knock-out."""
+    """The group of knock-ins by parity as their knock-out twins' survival group: the same
+    group, the barrier's kind turned to the knock-out."""
     kinds = np.array([_TWIN[int(k)] for k in group.payoff.barrier_kind], dtype=np.int64)
     return replace(group, payoff=group.payoff._replace(barrier_kind=kinds),
                    method=Family.SURVIVAL)
 
 
 def knock_in(group, moments: np.ndarray, vanilla: np.ndarray) -> np.ndarray:
-    """The twin's chunk ``moments`` ((1 + totals, Greeks, 2): (mean, M2) of the row, then
-    of the group total and its subtotals) turned to the knock-in's: the row's mean m to
-    V − m (``vanilla``: V's value and Greeks, in the chunk's order), each total holding it
-    to weight · (V − m); the M2s stay."""
-    assert group.n_rows == 1
+    """The twins' chunk ``moments`` ((rows + totals, Greeks, 2): (mean, M2) of each row,
+    then of the group total and its subtotals) turned to the knock-ins': row j's mean m_j
+    to V_j − m_j (``vanilla``: rows × Greeks, V's value and Greeks in the chunk's order), a
+    total's mean Σ w_j m_j over the rows it holds to Σ w_j (V_j − m_j); the M2s stay (each
+    unit's total moves by the same constant)."""
+    rows = group.n_rows
     out = moments.copy()
-    out[0, :, 0] = vanilla - moments[0, :, 0]
-    weight = np.concatenate([group.weight[0],
-                             np.full(moments.shape[1] - 3, group.extra_weight[0])])
-    for slot in {0, int(group.total_of[0])}:
-        out[1 + slot, :, 0] = weight * out[0, :, 0]
+    out[:rows, :, 0] = vanilla - moments[:rows, :, 0]
+    weight = np.concatenate([group.weight,
+                             np.repeat(group.extra_weight[:, None], moments.shape[1] - 3,
+                                       axis=1)], axis=1)
+    for t in range(moments.shape[0] - rows):
+        held = np.ones(rows, dtype=bool) if t == 0 else group.total_of == t
+        out[rows + t, :, 0] = (weight[held] * out[:rows, :, 0][held]).sum(axis=0)
     return out

@@ -80,6 +80,7 @@ import math
 import numpy as np
 from numba import njit
 
+from greeks.estimators import add_to_totals
 from greeks.maths import (
     QUANTILE_TAIL,
     normal_cdf,
@@ -320,3 +321,18 @@ def values(x, weight, derivatives, omega, strike, discount, payoff, delta, vega)
         payoff[p] = y
         delta[p] = y * derivatives[p, 0] + slope * derivatives[p, 2]
         vega[p] = y * derivatives[p, 1] + slope * derivatives[p, 3]
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def add_row_to_totals(payoff, delta, vega, n_units, antithetic, weight, slot, totals):
+    """Add a row's per-unit values (pairs (p, p + n_units) averaged with ``antithetic``),
+    times its ``weight`` per Greek, to the group total ``totals[0]`` and to its subtotal
+    ``totals[slot]`` (slot 0: in none)."""
+    for u in range(n_units):
+        f, d, v = payoff[u], delta[u], vega[u]
+        if antithetic:
+            f = 0.5 * (f + payoff[u + n_units])
+            d = 0.5 * (d + delta[u + n_units])
+            v = 0.5 * (v + vega[u + n_units])
+        add_to_totals(totals, u, slot, weight, f, d, v)
+

@@ -154,3 +154,22 @@ def test_the_standard_error_of_a_rarely_hit_knock_in_matches_the_spread():
             for s in seeds(300, 310)]
     assert_se_matches_spread(np.array([run.mean[0] for run in runs]),
                              np.array([run.se[0] for run in runs]))
+
+
+def test_knock_ins_of_one_barrier_share_their_twins_paths():
+    """A call and a put knocked in at one barrier on one set of dates are one simulation
+    of their twins; each row's price, Greeks and further Greeks match the reference, and
+    the total is the quantity-weighted sum of the rows."""
+    rows = [dict(KNOCK_INS[0], quantity=2.0),
+            dict(KNOCK_INS[0], id="ui-put", option_type="put", strike=110.0, quantity=-1.0)]
+    frame = make_frame(rows)
+    groups = engine.plan_groups(frame, method="parity", plain=False, paths=100_000)
+    assert [g.n_rows for g in groups] == [2]
+    estimates = engine.simulate(frame, 100_000, seed=seed(305), method="parity", extra=NAMES)
+    refs = [reference(row) for row in frame.to_dict("records")]
+    expected, error = (np.array([r[i] for r in refs]) for i in (0, 1))
+    labels = [[f"{row} {greek}" for greek in GREEKS] for row in frame["id"]]
+    assert_within(estimates.mean, expected, combined_se(estimates.se, error),
+                  k_for(expected.size), label=labels)
+    quantity = frame["quantity"].to_numpy()
+    assert np.allclose(estimates.total_mean, quantity @ estimates.mean, rtol=1e-12, atol=1e-12)

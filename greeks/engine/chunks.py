@@ -83,7 +83,7 @@ def _run_extra(group: Group, s, linear_s, columns, multipliers, n_paths: int, co
         part = slice(group.date_start[j], group.date_start[j + 1])
         stored = np.ascontiguousarray(columns[part])
         if group.method is Family.SURVIVAL:  # Y on the conditioned paths (``s`` holds it)
-            payoff[:], linear[:] = s[:, 0], 0.0
+            payoff[:], linear[:] = s[:, j], 0.0
         else:
             payoffs.evaluate(s, stored, group.payoff, j, payoff)
             estimators.linear_payoff(linear_s, stored, group.payoff.kind[j] == payoffs.ASIAN,

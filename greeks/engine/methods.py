@@ -41,8 +41,9 @@ class Family(Enum):
     """An estimator family: how a row's paths are simulated and its Greeks estimated.
 
     Rows of one family on one simulation key share paths; ``separate`` families run on
-    simulations of their own beside the likelihood-ratio one (other paths), and each
-    survival-conditioned row is a simulation of its own."""
+    simulations of their own beside the likelihood-ratio one (other paths), and
+    survival-conditioned rows share a simulation only with rows of the same barrier and
+    monitoring dates."""
 
     LR = "lr"                # likelihood ratio, with controls (conditional MC where conditioned)
     SURVIVAL = "survival"    # knock-outs on survival-conditioned paths, pathwise Greeks
@@ -68,9 +69,9 @@ class Family(Enum):
         return self in (Family.LR, Family.SURVIVAL, Family.PARITY, Family.EXERCISE)
 
     @property
-    def per_row(self) -> bool:
-        """Whether each of its rows is a simulation of its own (its paths depend on its
-        barrier)."""
+    def by_barrier(self) -> bool:
+        """Whether its rows share a simulation only with rows of the same barrier and
+        monitoring dates (its paths depend on them)."""
         return self in (Family.SURVIVAL, Family.PARITY)
 
 

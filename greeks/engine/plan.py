@@ -27,14 +27,23 @@ MIN_RICHARDSON = 4  # exercise dates an american row needs for the extrapolation
 def _group_key(row, family: Family, until: float | None = None) -> tuple[str, str]:
     """(group key, simulation key) of a row priced off a market: the key names the group
     and seeds its streams; groups of a ``separate`` family add their family to the
-    simulation's key (and share its path count under a target SE); a row of a ``per_row``
-    family (survival conditioning, parity) is keyed by its family, its id and its
-    simulation's key (``until``: :func:`_simulation_key`)."""
-    if family.per_row:
-        key = f"{family.value};id={row.id};{_simulation_key(row, until)}"
+    simulation's key (and share its path count under a target SE); a row of a ``by_barrier``
+    family (survival conditioning, parity) is keyed by its family, its barrier and dates
+    (:func:`_barrier_key`) and its simulation's key (``until``: :func:`_simulation_key`)."""
+    if family.by_barrier:
+        dates = row_dates(float(row.maturity), row.fixings, getattr(row, MARKET_COLUMN).times)
+        key = (f"{family.value};{_barrier_key(row.barrier_type, row.barrier, dates)}"
+               f"{_simulation_key(row, until)}")
         return key, key
     simulation = _simulation_key(row, until)
     return (f"{simulation};method={family.value}" if family.separate else simulation), simulation
+
+
+def _barrier_key(barrier_type: str, barrier: float, dates) -> str:
+    """The key's part of a row whose paths are conditioned on its barrier: the barrier's
+    kind and level and the monitoring dates (``dates``: the dates, or the maturity and
+    fixings that give them), all that its paths depend on besides the simulation's."""
+    return f"barrier_type={barrier_type};barrier={float(barrier)!r};dates={dates!r};"
 
 
 def _parameters(row, carried: tuple[str, ...] = ()) -> str:
@@ -75,8 +84,8 @@ def _group_keys(frame: pd.DataFrame, families: list[Family]) -> tuple[list, list
     keys, simulations = [""] * n, [""] * n
     dated = dated_rows(frame)
     models = frame["model"].to_numpy(dtype=object)
-    ids = frame["id"].to_numpy(dtype=object)
     underlyings = frame["underlying"].to_numpy(dtype=object)
+    barriers = _barrier_keys(frame, families)
     for name in np.unique(models[~dated]):
         rows = np.flatnonzero((models == name) & ~dated)
         parts = [_reprs(frame, column, rows) for column in model_of(name).parameters]
@@ -85,11 +94,10 @@ def _group_keys(frame: pd.DataFrame, families: list[Family]) -> tuple[list, list
             *(frame[c].to_numpy(dtype=float)[rows].tolist() for c in ("spot", "rate", "dividend")))]
         for k, p in enumerate(rows.tolist()):
             family = families[p]
-            if family.per_row:
-                keys[p] = simulations[p] = (f"{family.value};id={ids[p]};{parameters[k]}"
-                                            f"{market[k]}")
-                continue
             simulation = f"model={name};{parameters[k]}{market[k]};underlying={underlyings[p]}"
+            if family.by_barrier:
+                keys[p] = simulations[p] = f"{family.value};{barriers[p]}{simulation}"
+                continue
             simulations[p] = simulation
             keys[p] = f"{simulation};method={family.value}" if family.separate else simulation
     if dated.any():
@@ -98,6 +106,20 @@ def _group_keys(frame: pd.DataFrame, families: list[Family]) -> tuple[list, list
                                  _last_expiries(records)):
             keys[p], simulations[p] = _group_key(row, families[p], until)
     return keys, simulations
+
+
+def _barrier_keys(frame: pd.DataFrame, families: list[Family]) -> list:
+    """:func:`_barrier_key` of each flat row of a ``by_barrier`` family (its dates by its
+    maturity and fixings); None for the others."""
+    out = [None] * len(frame)
+    rows = [p for p, family in enumerate(families) if family.by_barrier]
+    if rows:
+        part = frame.iloc[rows]
+        for p, kind, level, maturity, fixings in zip(
+                rows, part["barrier_type"].tolist(), part["barrier"].tolist(),
+                part["maturity"].to_numpy(dtype=float).tolist(), part["fixings"].tolist()):
+            out[p] = _barrier_key(kind, level, (maturity, fixings))
+    return out
 
 
 def _last_expiries(records: list) -> list:
@@ -128,8 +150,9 @@ def plan_groups(frame: pd.DataFrame, scheme: str = DEFAULT_SCHEME,
                 paths=0) -> list[Group]:
     """Group the rows of a validated frame into simulations and plan their grids.  Rows
     share a simulation when they share the model, its parameters and the estimator family
-    (:func:`greeks.engine.methods.row_estimators`); a survival-conditioned knock-out row,
-    and a knock-in by parity, is a simulation of its own.
+    (:func:`greeks.engine.methods.row_estimators`); survival-conditioned knock-outs, and
+    knock-ins by parity, share one only with rows of the same barrier (kind and level) and
+    monitoring dates, on which their paths depend (strikes and option types may differ).
 
     ``paths`` is the run's path count, or a mapping from row id to count (as in
     :func:`greeks.engine.run.simulate`; 0: unknown; a group runs the largest of its rows'):

@@ -207,9 +207,10 @@ class Model:
         raise NotImplementedError
 
     def parity_values(self, group) -> np.ndarray:
-        """A knock-in's vanilla (the european at its strike and expiry) in closed form,
-        exact on the group's market (models with ``survival``; :mod:`greeks.parity`): its
-        price, delta, vega and the group's further Greeks ``extra``, in that order."""
+        """Each knock-in's vanilla (the european at its strike and expiry) in closed form,
+        exact on the group's market (models with ``survival``; :mod:`greeks.parity`): per
+        row its price, delta, vega and the group's further Greeks ``extra``, in that order
+        (rows × (3 + extras))."""
         raise NotImplementedError
 
     def pathwise_values(self, group, stream, n_paths: int) -> list[np.ndarray]:

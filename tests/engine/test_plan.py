@@ -28,6 +28,8 @@ def book():
                  dict(instrument="asian", fixings=12),
                  dict(instrument="barrier", barrier=130.0, barrier_type="up-and-out",
                       fixings=52),
+                 dict(instrument="barrier", barrier=130.0, barrier_type="up-and-out",
+                      fixings=52, option_type="put", strike=110.0),  # the paths above
                  dict(instrument="barrier", barrier=80.0, barrier_type="down-and-out",
                       option_type="put", fixings=12),
                  dict(instrument="barrier", barrier=80.0, barrier_type="down-and-in",
@@ -41,15 +43,16 @@ def book():
 
 def _alike(frame, family):
     """What puts two rows on one simulation (docs/methods.md): the model and its
-    parameters, spot, rate, dividend, underlying and the family; a knock-out conditioned
-    on survival is a simulation of its own."""
+    parameters, spot, rate, dividend, underlying and the family; knock-outs conditioned
+    on survival (and knock-ins by parity) also their barrier and monitoring dates."""
     out = []
     for row in frame.itertuples(index=False):
         parameters = (row.vol,) if row.model == "gbm" else (
             row.v0, row.kappa, row.theta, row.xi, row.rho)
         out.append((row.model, parameters, row.spot, row.rate, row.dividend, row.underlying,
                     family[len(out)].value,
-                    row.id if family[len(out)] is Family.SURVIVAL else ""))
+                    (row.barrier_type, row.barrier, row.maturity, row.fixings)
+                    if family[len(out)].by_barrier else ""))
     return out
 
 

@@ -114,9 +114,12 @@ class GBM(Model):
                           False, False, out, sums)
 
     def run_survival(self, group, rng, n_paths, out):
-        """One knock-out row on survival-conditioned paths (:mod:`greeks.survival`): price,
-        pathwise delta and vega into ``out``; returns Y (as the one column of a price
-        array), its column and the multiplier function of the further Greeks.  Off a
+        """Knock-out rows of one barrier and one set of monitoring dates on
+        survival-conditioned paths (:mod:`greeks.survival`), simulated once for all of them
+        (the paths depend on neither strike nor option type): each row's price, pathwise
+        delta and vega into ``out``, the group total and subtotals from the per-unit sums of
+        the rows' weighted values; returns each row's Y (a column per row), the rows'
+        columns and the multiplier function of the further Greeks.  Off a
         market the steps are the dated chain's on the variance clock, the cash drops at the
         ex-dates up to expiry among them (:func:`greeks.survival.dated_steps`; the grid holds
         the row's dates and those ex-dates), vega the parallel vol shift's, and of the
@@ -142,13 +145,20 @@ class GBM(Model):
                                     spec.barrier[0], group.antithetic, w, x, weight,
                                     derivatives)
             multipliers = _dated_gamma(group, w)
-        payoff, delta, vega = np.empty(n_paths), np.empty(n_paths), np.empty(n_paths)
-        survival.values(x, weight, derivatives, spec.omega[0], spec.strike[0],
-                        spec.discount[0], payoff, delta, vega)
-        unit_moments((payoff, delta, vega), group.units(n_paths), group.antithetic, out[0])
-        estimators.group_total(np.zeros((group.n_totals, 3, 0)), group.weight, group.total_of,
-                               out)
-        return payoff[:, None], np.zeros(1, dtype=np.int64), multipliers
+        rows, units = group.n_rows, group.units(n_paths)
+        ys = np.empty((rows, n_paths))
+        totals = np.zeros((group.n_totals, 3, units if rows > 1 else 0))
+        delta, vega = np.empty(n_paths), np.empty(n_paths)
+        for j in range(rows):
+            payoff = ys[j]
+            survival.values(x, weight, derivatives, spec.omega[j], spec.strike[j],
+                            spec.discount[j], payoff, delta, vega)
+            unit_moments((payoff, delta, vega), units, group.antithetic, out[j])
+            if rows > 1:
+                survival.add_row_to_totals(payoff, delta, vega, units, group.antithetic,
+                                       group.weight[j], group.total_of[j], totals)
+        estimators.group_total(totals, group.weight, group.total_of, out)
+        return ys.T, np.arange(rows, dtype=np.int64), multipliers
 
     def parity_values(self, group):
         """The knock-in's vanilla by Black–Scholes (:mod:`greeks.parity`;
@@ -158,19 +168,22 @@ class GBM(Model):
         depends on (:meth:`greeks.market.dynamics.Dynamics.equivalent`), vega that of the
         parallel vol shift ε: the flat vega times ∂σ_eq/∂ε = (∂w(T)/∂ε)/(2 σ_eq T)."""
         spec = group.payoff
-        kind = "call" if spec.omega[0] > 0 else "put"
-        maturity = float(group.maturity[0])
+        maturity = float(group.maturity[0])  # the group's rows share their dates
         if group.market is None:
             rate, dividend, vol, scale = group.rate, group.dividend, group.params[0], 1.0
         else:
             dynamics = group.market.dynamics
             rate, dividend, vol = dynamics.equivalent(maturity)
             scale = float(dynamics.vol.parallel_shift(maturity)) / (2.0 * vol * maturity)
-        args = (kind, group.spot, float(spec.strike[0]), maturity, rate, vol, dividend)
-        value = black_scholes(*args)
-        further = black_scholes_further(*args)
-        return np.array([value.price, value.delta, value.vega * scale,
-                         *(further[sensitivities.NAMES[code]] for code in group.extra)])
+        out = []
+        for omega, strike in zip(spec.omega.tolist(), spec.strike.tolist()):
+            args = ("call" if omega > 0 else "put", group.spot, strike, maturity, rate, vol,
+                    dividend)
+            value = black_scholes(*args)
+            further = black_scholes_further(*args)
+            out.append([value.price, value.delta, value.vega * scale,
+                        *(further[sensitivities.NAMES[code]] for code in group.extra)])
+        return np.array(out)
 
     def pathwise_values(self, group, stream, n_paths):
         """Per row, the pathwise price, delta and vega (:func:`greeks.pathwise.gbm_values`);
