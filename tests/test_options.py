@@ -115,10 +115,12 @@ print(json.dumps([result.exit_code, sorted(set(sys.argv[2:]) & set(sys.modules))
 """
 
 
-def test_a_european_row_imports_none_of_the_scipy_it_does_not_use(tmp_path):
-    """Each of these costs a one-row run tenths of a second of imports."""
+def test_european_rows_import_none_of_the_scipy_they_do_not_use(tmp_path):
+    """Each of these costs a one-row run tenths of a second of imports (GBM and Heston)."""
     book = tmp_path / "book.csv"
-    make_frame([dict(id="call")]).to_csv(book, index=False)
+    make_frame([dict(id="call"), dict(id="heston", model="heston", vol=None, v0=0.04,
+                                      kappa=1.5, theta=0.04, xi=0.5, rho=-0.7)]).to_csv(
+        book, index=False)
     result = subprocess.run([sys.executable, "-c", ONE_ROW, str(book), *SCIPY_ON_DEMAND],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr

@@ -208,30 +208,43 @@ def _nearest(grid: np.ndarray, dates: np.ndarray) -> np.ndarray:
     return np.where(dates - grid[right - 1] <= grid[right] - dates, right - 1, right)
 
 
+def _flat_dates(maturity: np.ndarray, fixings: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """:func:`row_dates` of rows of ``maturity`` and ``fixings`` (equally spaced), one
+    after another (row j's from ``start[j]``), each the same number as there."""
+    row = np.repeat(np.arange(fixings.size), fixings)
+    step = np.arange(start[-1]) - start[row] + 1
+    dates = maturity[row] * step / fixings[row]
+    dates[start[1:] - 1] = maturity  # T itself last
+    return dates
+
+
 def _plan_group(rows: dict, key: str, positions: np.ndarray, scheme: str,
                 steps_per_year: float, first_step: float, paths: int, family: dict) -> Group:
     """A group of rows (``rows``: their columns, :func:`_arrays`) on one simulation: its
     grid (the rows' dates and the model's steps), the rows' dates on it, streams and
     payoffs; ``family``: its ``method`` and ``simulation``."""
     maturity = rows["maturity"]
-    dates = [row_dates(t, n) for t, n in zip(maturity.tolist(), rows["fixings"].tolist())]
+    fixings = np.asarray(rows["fixings"], dtype=np.int64)
+    start = np.concatenate(([0], np.cumsum(fixings))).astype(np.int64)
+    dates = _flat_dates(maturity, fixings, start)
     model = model_of(rows["model"][0])
     params = tuple(float(rows[name][0]) for name in model.parameters)
     steps = model.grid_steps(params, maturity, steps_per_year, first_step, paths=paths)
-    grid = np.unique(np.concatenate(dates + steps))
+    grid = np.unique(np.concatenate([dates] + steps))
     keep = np.concatenate(([True], np.diff(grid) > DATE_TOLERANCE * np.maximum(1.0, grid[1:])))
     grid = grid[keep]
-    indices = [_nearest(grid, d) for d in dates]
+    date_index = _nearest(grid, dates)
     spot, rate, dividend = (float(rows[name][0]) for name in ("spot", "rate", "dividend"))
     carry = rate - dividend
-    growth = [np.exp(carry * grid[i]) for i in indices]
+    growth = np.exp(carry * grid[date_index])
+    mean_over = growth[start[1:] - 1]  # a european's forward reads its expiry's growth
+    for j in np.flatnonzero(rows["instrument"] == "asian").tolist():  # an asian's, the mean
+        mean_over[j] = growth[start[j]:start[j + 1]].mean()
     discount = np.exp(-rows["rate"] * maturity)
-    forward = spot * discount * np.array([g.mean() if kind == "asian" else g[-1]
-                                          for g, kind in zip(growth, rows["instrument"])])
+    forward = spot * discount * mean_over
     scheme_code = SCHEMES.index(scheme)
     martingale, sampled = model.chain_flags(params, grid, scheme_code, steps_per_year, carry,
                                             paths=paths)
-    start = np.concatenate(([0], np.cumsum([len(i) for i in indices]))).astype(np.int64)
     digest = hashlib.blake2b(key.encode(), digest_size=16).digest()
     codes = rows["code"]
     quantity = rows["quantity"]
@@ -241,7 +254,7 @@ def _plan_group(rows: dict, key: str, positions: np.ndarray, scheme: str,
         model=model.name, spot=spot, rate=rate, dividend=dividend, params=params,
         scheme=scheme_code, martingale=martingale, sampled_first=sampled, forward=forward,
         positions=positions, times=grid,
-        date_start=start, date_index=np.concatenate(indices).astype(np.int64),
+        date_start=start, date_index=date_index.astype(np.int64),
         payoff=_payoff_spec(rows, codes, discount, **_exercise(codes, start, rows["rate"])),
         maturity=maturity, weight=np.repeat(quantity[:, None], 3, axis=1),
         extra_weight=quantity,

@@ -92,7 +92,6 @@ import math
 
 import numpy as np
 from numba import njit
-from scipy.interpolate import RectBivariateSpline
 
 from greeks.models.gbm.american import FDGreeks, checked_exercise_dates
 from greeks.models.heston.exercise_rule import symmetric_parameters
@@ -571,6 +570,8 @@ def heston_american_put(spot, strike, maturity, rate, dividend, v0, kappa, theta
 
 def _greeks_at(s, v, u, spots, v0) -> FDGreeks:
     """Price, delta, gamma and σ0-vega at (spots, v0) from a bicubic spline of the grid."""
+    from scipy.interpolate import RectBivariateSpline  # only american rows need it
+
     spline = RectBivariateSpline(s, v, u, kx=3, ky=3)
     price = spline.ev(spots, v0)
     delta = spline.ev(spots, v0, dx=1)

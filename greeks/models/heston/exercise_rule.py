@@ -34,7 +34,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from scipy.stats import ncx2
 
 TABLE_NODES = 257  # nodes of a tabulated rule, uniform in √u
 TABLE_TOP = 0.9999  # the level of v_t's law where the table ends
@@ -46,6 +45,8 @@ def table_step(times: np.ndarray, v0: float, kappa: float, theta: float, xi: flo
     from v0; from the largest of the vega's moved v0, the CIR process being monotone in its
     start, the table covers the others' laws too), and at least v0/θ; the rule is clamped
     beyond."""
+    from scipy.stats import ncx2  # only american rows need it
+
     scale = xi * xi * -np.expm1(-kappa * times) / (4.0 * kappa)
     shape = 4.0 * kappa * theta / (xi * xi)
     top = scale * ncx2.ppf(TABLE_TOP, shape, v0 * np.exp(-kappa * times) / scale)
