@@ -84,7 +84,8 @@ def _auto_figures(row: pd.DataFrame, auto, paths: int) -> dict:
     """label → (cost per path, decision run's variance × cost at this run's path count,
     per Greek) of each of auto's candidates on the row (its first, the default, where two
     share a label: auto runs only that one; no finite differences of a payoff with a jump
-    under 131,072 paths, :func:`greeks.engine.run.fd_candidates`), from ``auto``, the
+    under 131,072 paths nor of a row that pathwise estimates,
+    :func:`greeks.engine.run.fd_candidates`), from ``auto``, the
     per-Greek auto run."""
     from greeks import engine
     from greeks.engine.methods import relative_cost

@@ -108,8 +108,9 @@ def _simulate_auto(frame: pd.DataFrame, paths, work: Work, grid: dict, args: dic
     families = AUTO_FAMILIES
     decision = pilot_paths(max(paths.values()) if isinstance(paths, dict) else paths)
     candidates = [row_estimators(frame, family) for family in families]
-    candidates[families.index("fd")] = fd_candidates(frame, candidates[0],
-                                                     candidates[families.index("fd")], decision)
+    candidates[families.index("fd")] = fd_candidates(
+        frame, candidates[0], candidates[families.index("fd")],
+        candidates[families.index("pathwise")], decision)
     labels = np.array([[e.label for e in row] for row in candidates],  # (families, rows)
                       dtype=object)  # the estimators' own strings, not a copy of each
     alternatives = (labels != labels[0]).any(axis=0)  # rows with a choice to make
@@ -177,10 +178,21 @@ def _needing(planned: _Planned, taken: np.ndarray) -> _Planned:
                                     for group in planned.groups])
 
 
-def fd_candidates(frame: pd.DataFrame, default: list, fd: list, decision: int) -> list:
-    """Auto's finite-difference candidate of each row: ``fd``, except for a payoff with a jump
-    (a digital, a barrier: ``payoff_table``'s ``jump``) where the decision run has fewer than
-    ``MIN_CONTROL_PILOT`` paths (a run of fewer than 131,072), which keeps its ``default``.
+def fd_candidates(frame: pd.DataFrame, default: list, fd: list, pathwise: list,
+                  decision: int) -> list:
+    """Auto's finite-difference candidate of each row: ``fd``, except where it keeps its
+    ``default`` (no finite-difference decision run): a row that the pathwise family
+    estimates (its ``pathwise`` candidate's), and a payoff with a jump (a digital, a
+    barrier: ``payoff_table``'s ``jump``) where the decision run has fewer than
+    ``MIN_CONTROL_PILOT`` paths (a run of fewer than 131,072).
+
+    Where the payoff is Lipschitz in the parameter (the rows pathwise estimates), the
+    central differences on common random numbers are the pathwise derivative per path up
+    to the bump's O(h²) (but on the few paths whose payoff kinks within the bump): the same
+    variance at about twice the cost (the model's ``relative_cost``: GBM 2.5 against 1.3),
+    so they could win only by the decision run's noise; at 2,000 paths they took 6 of some
+    1,080 Greeks of a scale book's GBM european and asian rows (pathwise 390), at 200,000
+    none, and their decision runs took 6 % of the 10,000-row scale file's CPU.
 
     A central difference of a jump over a bump h is nonzero only on the paths that cross
     the jump's level within the bump, each carrying O(1/h): a fraction of order h times the
@@ -190,10 +202,10 @@ def fd_candidates(frame: pd.DataFrame, default: list, fd: list, decision: int) -
     such paths, is as unreliable: at 1,000 paths auto took 40–60 % of a far knock-out's
     deltas and vegas from finite differences, and their ±2 SE intervals covered 55–80 % of
     the time (``benchmarks/small_n_se.py``)."""
-    if decision >= MIN_CONTROL_PILOT:
-        return fd
-    jumps = np.array([BY_CODE[code].jump for code in frame_codes(frame)], dtype=bool)
-    return [d if jump else f for d, f, jump in zip(default, fd, jumps.tolist())]
+    jumps = (np.array([BY_CODE[code].jump for code in frame_codes(frame)], dtype=bool)
+             & (decision < MIN_CONTROL_PILOT))
+    return [d if jump or p.family is Family.PATHWISE else f
+            for d, f, p, jump in zip(default, fd, pathwise, jumps.tolist())]
 
 
 def _decide(frame: pd.DataFrame, trials: list, candidates: list, work: Work,

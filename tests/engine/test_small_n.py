@@ -72,16 +72,21 @@ def test_controlled_delta_and_vega_cover_at_1000_paths(count):
 
 
 def test_auto_takes_no_finite_difference_of_a_jump_under_131072_paths():
+    """Nor of a row that pathwise estimates (a GBM call), at any path count; a Heston call's
+    stays a candidate."""
     frame = make_frame([dict(id="call"), dict(id="digital", instrument="digital"),
                         dict(id="ko", instrument="barrier", barrier=130.0,
-                             barrier_type="up-and-out", fixings=12)])
-    default = engine.row_estimators(frame, "auto")
-    fd = engine.row_estimators(frame, "fd")
-    small = fd_candidates(frame, default, fd, MIN_CONTROL_PILOT - 2)
-    assert [e.label for e in small] == [fd[0].label, default[1].label, default[2].label]
-    assert fd_candidates(frame, default, fd, MIN_CONTROL_PILOT) == fd
+                             barrier_type="up-and-out", fixings=12),
+                        dict(id="heston", model="heston", vol=None, v0=0.04, kappa=1.5,
+                             theta=0.04, xi=0.5, rho=-0.7)])
+    default, fd, pathwise = (engine.row_estimators(frame, method)
+                             for method in ("auto", "fd", "pathwise"))
+    small = fd_candidates(frame, default, fd, pathwise, MIN_CONTROL_PILOT - 2)
+    assert small == [default[0], default[1], default[2], fd[3]]
+    assert fd_candidates(frame, default, fd, pathwise, MIN_CONTROL_PILOT) == [default[0],
+                                                                               *fd[1:]]
     choice = engine.simulate(frame, 20_000, seed=seeds(1)[0], threads=1).choice
-    assert not any(label.startswith("fd") for label in choice[1:].ravel())
+    assert not any(label.startswith("fd") for label in choice[:3].ravel())
 
 
 def barrier_out(omega, strike, level, t, fixings, spots, vol, rate, dividend, h=0.004):
