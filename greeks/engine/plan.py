@@ -31,7 +31,8 @@ def _group_key(row, family: Family, until: float | None = None) -> tuple[str, st
     family (survival conditioning, parity) is keyed by its family, its barrier and dates
     (:func:`_barrier_key`) and its simulation's key (``until``: :func:`_simulation_key`)."""
     if family.by_barrier:
-        dates = row_dates(float(row.maturity), row.fixings, getattr(row, MARKET_COLUMN).times)
+        dates = tuple(row_dates(float(row.maturity), row.fixings,
+                                getattr(row, MARKET_COLUMN).times).tolist())  # every digit
         key = (f"{family.value};{_barrier_key(row.barrier_type, row.barrier, dates)}"
                f"{_simulation_key(row, until)}")
         return key, key

@@ -516,3 +516,29 @@ def test_which_knock_outs_go_by_survival_and_the_order_of_rows():
     rows = base["method"] == survival
     assert np.isfinite(base.loc[rows, ["gamma", "rho_rate", "theta_per_day"]]
                        .to_numpy(dtype=float)).all()
+
+
+def test_knock_outs_of_one_barrier_and_one_set_of_dates_share_their_paths():
+    """Off a market too, a call and a put on one barrier and the same fixing dates are one
+    simulation; the same barrier on as many dates, one of them a day later, is another.
+    Each row's price, delta and vega within k·SE of the quadrature reference."""
+    from greeks.api import load
+    from greeks.engine import plan_groups
+
+    moved = WEEKLY[:19] + [WEEKLY[19]]
+    moved[5] = (pd.Timestamp(moved[5]) + pd.Timedelta(days=1)).strftime("%Y-%m-%d")
+    knock_out = {"instrument": "barrier", "barrier": 125.0, "barrier_type": "up-and-out",
+                 "expiry": WEEKLY[19], "underlying": "X", "fixing_dates": ";".join(WEEKLY[:20])}
+    book = pd.DataFrame([{**knock_out, "id": "call", "option_type": "call", "strike": 100.0},
+                         {**knock_out, "id": "put", "option_type": "put", "strike": 110.0},
+                         {**knock_out, "id": "moved", "option_type": "call", "strike": 100.0,
+                          "fixing_dates": ";".join(moved)}])
+    groups = plan_groups(load(book, market=MARKET), method="auto", plain=False, paths=20_000)
+    assert sorted(sorted(book["id"][g.positions]) for g in groups) == [["call", "put"],
+                                                                        ["moved"]]
+    run = price_portfolio(book, market=MARKET, paths=20_000, seed=seed(75), threads=1)
+    for j, row in book.iterrows():
+        expected, error = reference(row)
+        assert_within(run.loc[j, list(GREEKS)].to_numpy(dtype=float), expected[:3],
+                      combined_se(run.loc[j, [f"{g}_se" for g in GREEKS]].to_numpy(dtype=float),
+                                  error[:3]), k_for(9), label=[f"{row['id']} {g}" for g in GREEKS])
