@@ -156,7 +156,7 @@ class GBM(Model):
             unit_moments((payoff, delta, vega), units, group.antithetic, out[j])
             if rows > 1:
                 survival.add_row_to_totals(payoff, delta, vega, units, group.antithetic,
-                                       group.weight[j], group.total_of[j], totals)
+                                           group.weight[j], group.total_of[j], totals)
         estimators.group_total(totals, group.weight, group.total_of, out)
         return ys.T, np.arange(rows, dtype=np.int64), multipliers
 
