@@ -539,4 +539,3 @@ def _with_coefficients(groups: list, pilots: list, seed: int, threads: int, adva
                 main, group.units(pilots[g][1]), group.martingale),
                 extra_coef=sensitivities.coefficients(further, group.units(pilots[g][1])))
             for g, (group, (main, further)) in enumerate(zip(groups, sums))]
-

@@ -85,10 +85,9 @@ def in_task_order(results, tasks: list, add: Callable) -> None:
     group's tasks consecutive), so that sums over a group's chunks do not depend on which
     chunk finished first; only the values that arrive before an earlier one of their group
     are held meanwhile."""
-    start, expected, held = {}, {}, {}
+    expected, held = {}, {}  # each group's next task: its first, to begin with
     for i, (g, _, _) in enumerate(tasks):
-        start.setdefault(g, i)
-        expected[g] = start[g]
+        expected.setdefault(g, i)
     for i, result in results:
         held[i] = result
         g = tasks[i][0]
