@@ -433,40 +433,43 @@ def unseen_floor(frame, names, se, paths, smooth: np.ndarray | None = None) -> n
     from greeks import sensitivities
     from greeks.engine.reduce import barrier_reach, floor_scale, raised, unseen_bounds
     from greeks.market.positions import MARKET_COLUMN
-    from greeks.models import adapter
     from greeks.payoff_table import frame_codes
 
     keys = {"price": "price", "delta": "delta", "vega": "vega", "gamma": sensitivities.GAMMA,
             "rho": sensitivities.RHO, "theta": sensitivities.THETA,
             "vanna": sensitivities.VANNA, "volga": sensitivities.VOLGA}
     columns = [k for k, name in enumerate(names) if name in keys]
-    rows = frame.to_dict("records")
-    markets = (frame[MARKET_COLUMN] if MARKET_COLUMN in frame.columns else [None] * len(frame))
-    exercise = exercise_rows(frame)
     added = np.zeros(se.shape)
-    kept, scalars = [], []  # per row kept: its (spot, T, t_1, σ, N, exact) and floor's inputs
-    for i, (row, market, codes) in enumerate(zip(rows, markets, frame_codes(frame))):
-        t, spot = float(row["maturity"]), float(row["spot"])
-        rate, dividend = float(row["rate"]), float(row.get("dividend", 0.0) or 0.0)
-        sigma, exact = adapter(row["model"]).floor_sigma(
-            tuple(float(row[name]) for name in schema(row["model"]).PARAMETERS))
-        if not sigma > 0.0:
-            continue
-        first = (t if exercise[i] else float(market.times[0]) if market is not None
-                 else t / max(int(row.get("fixings", 1) or 1), 1))
-        discount = math.exp(-rate * t)
-        n = max(int(paths[str(row["id"])]) if isinstance(paths, dict) else int(paths), 4) // 2
-        kept.append(i)
-        scalars.append((spot, t, first, sigma, n, bool(exact), codes,
-                        spot * math.exp((rate - dividend) * t) * discount * sigma * math.sqrt(t),
-                        discount, float(row.get("payout", 1.0)), float(row["strike"]),
-                        1.0 if row["option_type"] == "call" else -1.0,
-                        float(row.get("barrier", 0.0) or 0.0)))
-    if not kept:
+    n_rows = len(frame)
+
+    def column(name: str, default: float) -> np.ndarray:
+        return (frame[name].to_numpy(dtype=float) if name in frame.columns
+                else np.full(n_rows, default))
+
+    t, spot, rate, strike = (column(name, np.nan) for name in ("maturity", "spot", "rate",
+                                                               "strike"))
+    dividend = column("dividend", 0.0)
+    sigma, exact = _floor_sigmas(frame)
+    markets = (frame[MARKET_COLUMN].tolist() if MARKET_COLUMN in frame.columns
+               else [None] * n_rows)
+    fixings = column("fixings", 1.0)
+    first = np.where(exercise_rows(frame), t, np.where(
+        [market is not None for market in markets],
+        [np.nan if market is None else float(market.times[0]) for market in markets],
+        t / np.maximum(np.where(fixings == 0.0, 1.0, fixings), 1.0)))
+    discount = _exp(-rate * t)
+    counts = ([paths[str(name)] for name in frame["id"].tolist()] if isinstance(paths, dict)
+              else [paths] * n_rows)
+    n = np.maximum(np.array(counts, dtype=np.int64), 4) // 2
+    kept = np.flatnonzero(sigma > 0.0)
+    if not kept.size:
         return added
-    kept = np.array(kept)
+    kink = spot * _exp((rate - dividend) * t) * discount * sigma * np.sqrt(t)
+    omega = np.where(frame["option_type"].to_numpy(dtype=object) == "call", 1.0, -1.0)
     spot, t, first, sigma, n, exact, codes, kink, discount, payout, strike, omega, barrier = (
-        np.array(column) for column in zip(*scalars))
+        values[kept] for values in (spot, t, first, sigma, n, exact, frame_codes(frame), kink,
+                                    discount, column("payout", 1.0), strike, omega,
+                                    column("barrier", 0.0)))
     scale = floor_scale(codes, kink, discount * payout, discount * strike,
                         discount * barrier_reach(codes, omega, strike, barrier))
     for units, exact_ in set(zip(n.tolist(), exact.tolist())):
@@ -483,6 +486,31 @@ def unseen_floor(frame, names, se, paths, smooth: np.ndarray | None = None) -> n
     return added
 
 
+def _floor_sigmas(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's (σ, vega exactly 0) of :meth:`greeks.models.base.Model.floor_sigma`, taken
+    once per model and set of parameters."""
+    from greeks.models import adapter
+
+    sigma, exact = np.full(len(frame), np.nan), np.zeros(len(frame), dtype=bool)
+    models = frame["model"].to_numpy(dtype=object)
+    for name in dict.fromkeys(models.tolist()):
+        on = np.flatnonzero(models == name)
+        params = np.column_stack([frame[column].to_numpy(dtype=float)[on]
+                                  for column in schema(name).PARAMETERS])
+        found, which = {}, []
+        for values in map(tuple, params.tolist()):
+            which.append(found.setdefault(values, len(found)))
+        scales = [adapter(name).floor_sigma(values) for values in found]
+        sigma[on] = np.array([scale for scale, _ in scales])[which]
+        exact[on] = np.array([flag for _, flag in scales], dtype=bool)[which]
+    return sigma, exact
+
+
+def _exp(x: np.ndarray) -> np.ndarray:
+    """e^x element by element with the math library's exp, as a row-by-row loop has it."""
+    return np.array([math.exp(value) for value in x.tolist()])
+
+
 def _parallel_label(label: str, aggregates: dict) -> bool:
     """Whether a total's factor is a parallel shift: ``…:parallel``, or a curve's only
     node (a curve with no parallel entry)."""
@@ -494,10 +522,9 @@ def _parallel_label(label: str, aggregates: dict) -> bool:
 
 def exercise_rows(frame: pd.DataFrame) -> np.ndarray:
     """Rows with early exercise (american, bermudan: :mod:`greeks.exercise`)."""
-    from greeks.payoff_table import BY_CODE, row_code
+    from greeks.payoff_table import attribute_of, frame_codes
 
-    return np.array([BY_CODE[row_code(row)].exercise for row in frame.itertuples(index=False)],
-                    dtype=bool)
+    return attribute_of(frame_codes(frame), "exercise").astype(bool)
 
 
 def refuse_from_zero(frame: pd.DataFrame, source: str, options: RunOptions,

@@ -72,6 +72,8 @@ CONTROLS_OF = np.array([[1, 0, 0, 0, 0], [1, 1, 1, 0, 0], [0, 0, 0, 1, 1]], dtyp
 # add the sums of squares of the carrying units' deviations, per Greek (PATTERN_SUMS in all;
 # greeks.engine.reduce.carried)
 N_SUMS = N_CONTROLS + N_CONTROLS * N_CONTROLS + 3 + 3 * N_CONTROLS
+CONTROL_SUMS = N_CONTROLS + N_CONTROLS * N_CONTROLS  # Σ(c − μ) and Σ(c − μ)(c − μ)ᵀ
+SLOTS = 8  # the score weights (barrier hits) of this many sets of dates kept in a chunk
 PATTERNS = 3
 PATTERN_SUMS = PATTERNS + 1 + 3
 
@@ -90,29 +92,118 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, spec,
     t = 0 the group total Σ_j weight_jk · estimate_jk, t ≥ 1 the subtotal over the rows with
     ``total_of[j]`` = t (``n_totals`` − 1 subtotals; ``total_of[j]`` = 0: in none).  With
     ``collect`` (the pilot) only the sums ``sums[j]`` from which β is estimated are gathered
-    (:func:`_row_sums`).
+    (:func:`_row_sums`).  Rows of the same dates have the same score weights, and barrier
+    rows that also share the barrier and its side the same paths that touch it, each
+    computed once while they stay in one of ``SLOTS`` slots; rows that also share the kind
+    of L and E[L] (so the discount) have the same controls, whose pilot sums are taken once
+    (:func:`first_alike`): the same numbers as each row's own.
     """
     n_units = s.shape[0] // 2 if antithetic else s.shape[0]
     n_rows = spec.kind.size
     totals = np.zeros((n_totals, 3, n_units if n_rows > 1 else 0))
     payoff = np.empty(s.shape[0])
     linear = np.empty(s.shape[0])
-    w_delta = np.empty(s.shape[0])
-    w_vega = np.empty(s.shape[0])
+    # rows of the same dates have the same weights, kept in a few slots (oldest out first)
+    first_dates = first_alike(date_start, date_index, np.zeros(n_rows, dtype=np.int64),
+                              np.zeros(n_rows))
+    score_slots, scored = np.full(min(SLOTS, n_rows), -1), 0
+    w_delta = np.empty((score_slots.size, s.shape[0]))
+    w_vega = np.empty((score_slots.size, s.shape[0]))
+    # barrier rows of the same dates, barrier and side, the same paths that touch it
+    up = (spec.barrier_kind == payoffs.UP_AND_OUT) | (spec.barrier_kind == payoffs.UP_AND_IN)
+    first_barriers = first_alike(date_start, date_index,
+                                 np.where(spec.kind == payoffs.BARRIER, up, -1), spec.barrier)
+    barrier_slots, hits_kept = np.full(min(SLOTS, n_rows), -1), 0
+    hits = np.empty((barrier_slots.size, s.shape[0]), dtype=np.bool_)
+    # and, where also the kind of L and E[L] (the discount) are the same, the same controls
+    first_controls = (first_alike(date_start, date_index,
+                                  (spec.kind == payoffs.ASIAN).astype(np.int64), forward)
+                      if collect else first_dates)
+    control_sums = np.zeros((n_rows if collect else 1, CONTROL_SUMS))
     for j in range(n_rows):
         dates = date_index[date_start[j]:date_start[j + 1]]
-        inverse_dt, delta_scale = score_setup(times, dates, spot, sigma)
-        if spec.kind[j] == payoffs.ASIAN:  # both from one sum over the dates
+        kind = spec.kind[j]
+        if kind == payoffs.ASIAN:  # both from one sum over the dates
             _asian_payoffs(s, dates, spec.omega[j], spec.strike[j], spec.discount[j], payoff,
                            linear)
+        elif kind == payoffs.BARRIER:
+            at, new, hits_kept = _slot(barrier_slots, hits_kept, first_barriers[j])
+            if new:
+                payoffs.touched(s, dates, spec.barrier[j], up[j], hits[at])
+            payoffs.barrier_payoffs(s, dates[dates.size - 1], hits[at],
+                                    not (spec.barrier_kind[j] == payoffs.UP_AND_OUT
+                                         or spec.barrier_kind[j] == payoffs.DOWN_AND_OUT),
+                                    spec.omega[j], spec.strike[j], spec.discount[j], payoff)
+            linear_payoff(s, dates, False, spec.discount[j], linear)
         else:
             payoffs.evaluate(s, dates, spec, j, payoff)
             linear_payoff(s, dates, False, spec.discount[j], linear)
-        _scores(w, dates, inverse_dt, delta_scale, sigma, w_delta, w_vega)
-        _row(_gbm_values, (payoff, linear, w_delta, w_vega),
+        slot, new, scored = _slot(score_slots, scored, first_dates[j])
+        if new:
+            inverse_dt, delta_scale = score_setup(times, dates, spot, sigma)
+            _scores(w, dates, inverse_dt, delta_scale, sigma, w_delta[slot], w_vega[slot])
+        twin = first_controls[j] if collect else 0
+        _row(_gbm_values, (payoff, linear, w_delta[slot], w_vega[slot]),
              n_units, antithetic, coef[j], _control_means(forward[j], spot), weight[j],
-             total_of[j], n_rows > 1, collect, totals, out[j], sums[j], payoff)
+             total_of[j], n_rows > 1, collect, totals, out[j], sums[j], payoff,
+             control_sums[twin], twin == j)
+        if collect:
+            sums[j, :CONTROL_SUMS] += control_sums[twin]
     group_total(totals, weight, total_of, out)
+
+
+@njit(cache=True, nogil=True)
+def _slot(slots, filled, row):
+    """(slot, new, filled): the slot of ``slots`` (each the first row of what it holds, −1
+    empty) that holds ``row``'s values, or, ``new``, the one it takes, the oldest's after
+    ``filled`` takings."""
+    for i in range(slots.size):
+        if slots[i] == row:
+            return i, False, filled
+    slot = filled % slots.size
+    slots[slot] = row
+    return slot, True, filled + 1
+
+
+@njit(cache=True, nogil=True)
+def first_alike(date_start, date_index, tag, level):
+    """``first[j]`` = the first row k ≤ j with row j's dates, ``tag`` and ``level``: rows
+    ordered by a hash of the three (equal hashes by row), each compared in full with the
+    earlier rows of its hash only."""
+    n = date_start.size - 1
+    key = np.empty(n, dtype=np.int64)
+    for j in range(n):
+        h = np.int64(date_start[j + 1] - date_start[j]) * 1000003 + tag[j]
+        for i in range(date_start[j], date_start[j + 1]):
+            h = h * 1000003 + date_index[i]  # wraps around: a hash
+        key[j] = h
+    order = np.argsort(key, kind="mergesort")
+    first = np.arange(n)
+    run = 0
+    for end in range(1, n + 1):
+        if end < n and key[order[end]] == key[order[run]]:
+            continue
+        for b in range(run + 1, end):
+            j = order[b]
+            for c in range(run, b):
+                k = order[c]
+                if first[k] == k and _alike(j, k, date_start, date_index, tag, level):
+                    first[j] = k
+                    break
+        run = end
+    return first
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _alike(j, k, date_start, date_index, tag, level):
+    """Whether rows j and k have the same dates, ``tag`` and ``level``."""
+    size = date_start[j + 1] - date_start[j]
+    if date_start[k + 1] - date_start[k] != size or tag[j] != tag[k] or level[j] != level[k]:
+        return False
+    for i in range(size):
+        if date_index[date_start[j] + i] != date_index[date_start[k] + i]:
+            return False
+    return True
 
 
 @njit(cache=True, nogil=True)
@@ -124,7 +215,7 @@ def row_estimate(arrays, n_units, antithetic, coef, means, weight, slot, add_tot
     as in :func:`likelihood_ratio_gbm` (for kernels that compute the weights themselves:
     :mod:`greeks.models.gbm.dated`)."""
     _row(_gbm_values, arrays, n_units, antithetic, coef, means, weight, slot, add_totals,
-         collect, totals, out, sums, arrays[0])
+         collect, totals, out, sums, arrays[0], sums[:CONTROL_SUMS], True)
 
 
 @njit(cache=True, nogil=True)
@@ -169,14 +260,14 @@ def likelihood_ratio_heston(s_by_date, linear_by_date, residual_by_date, varianc
                   spec.omega[j], spec.strike[j],
                   discount * spec.payout[j] if digital else discount, discount),
                  n_units, antithetic, coef[j], means, weight[j], total_of[j], n_rows > 1,
-                 collect, totals, out[j], sums[j], payoff)
+                 collect, totals, out[j], sums[j], payoff, sums[j, :CONTROL_SUMS], True)
             continue
         payoffs.evaluate(s, dates, spec, j, payoff)
         linear_payoff(linear_s, dates, kind == payoffs.ASIAN, discount, linear)
         _row(_heston_values, (payoff, linear, score_column[j], residual, variance, score, spot,
                               sigma0, d_mean, d_var),
              n_units, antithetic, coef[j], means, weight[j], total_of[j], n_rows > 1, collect,
-             totals, out[j], sums[j], payoff)
+             totals, out[j], sums[j], payoff, sums[j, :CONTROL_SUMS], True)
     group_total(totals, weight, total_of, out)
 @njit(cache=True, nogil=True, inline="always")
 def _control_means(forward, spot):
@@ -378,8 +469,10 @@ def _row_moments(unit, values, args, n_units, coef, means, weight, slot, add_tot
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _row_sums(unit, values, args, n_units, means, sums):
-    """Add the pilot sums of one row (layout of ``N_SUMS``) over ``n_units`` units."""
+def _row_sums(unit, values, args, n_units, means, sums, control_sums, controls):
+    """Add the pilot sums of one row (layout of ``N_SUMS``) over ``n_units`` units: those of
+    y into ``sums``, those of the controls alone (its first ``CONTROL_SUMS``) into
+    ``control_sums``, or, unless ``controls``, not at all (another row's are the same)."""
     n = N_CONTROLS
     c = np.empty(n)
     y = np.empty(3)
@@ -389,10 +482,11 @@ def _row_sums(unit, values, args, n_units, means, sums):
         for i in range(n):
             c[i] = v[3 + i] - means[i]
         y[0], y[1], y[2] = v[0], v[1], v[2]
-        for i in range(n):
-            sums[i] += c[i]
-            for k in range(n):
-                sums[n + i * n + k] += c[i] * c[k]
+        if controls:
+            for i in range(n):
+                control_sums[i] += c[i]
+                for k in range(n):
+                    control_sums[n + i * n + k] += c[i] * c[k]
         for k in range(3):
             sums[base + k] += y[k]
             for i in range(n):
@@ -418,17 +512,18 @@ def _patterns(payoff, n_units, antithetic, sums):
 
 @njit(cache=True, nogil=True, inline="always")
 def _row(values, args, n_units, antithetic, coef, means, weight, slot, add_totals, collect,
-         totals, out, sums, payoff):
-    """One row of a chunk: its pilot sums with ``collect``, else its moments and its
+         totals, out, sums, payoff, control_sums, controls):
+    """One row of a chunk: its pilot sums with ``collect`` (those of the controls into
+    ``control_sums`` where ``controls``, :func:`_row_sums`), else its moments and its
     units' patterns (:func:`_patterns`) by ``payoff`` (a conditional row's: what its further
     Greeks weigh)."""
     if not collect:
         _patterns(payoff, n_units, antithetic, sums)
     if collect:
         if antithetic:
-            _row_sums(_pair, values, args, n_units, means, sums)
+            _row_sums(_pair, values, args, n_units, means, sums, control_sums, controls)
         else:
-            _row_sums(_path, values, args, n_units, means, sums)
+            _row_sums(_path, values, args, n_units, means, sums, control_sums, controls)
     elif antithetic:
         _row_moments(_pair, values, args, n_units, coef, means, weight, slot, add_totals,
                      totals, out)

@@ -110,7 +110,11 @@ def _missing(value) -> bool:
 
 def _text(column: pd.Series) -> pd.Series:
     """Cells as stripped text; missing cells (None, NaN, pd.NA, empty) become ''."""
-    return column.map(lambda value: "" if _missing(value) else str(value).strip()).astype(object)
+    values = column.to_numpy(dtype=object)
+    missing = pd.isna(values)  # cell by cell: a list or dict cell is not missing
+    return pd.Series(["" if gone else value.strip() if type(value) is str else str(value).strip()
+                      for value, gone in zip(values.tolist(), missing.tolist())],
+                     index=column.index, dtype=object)
 
 
 def _carried(column: pd.Series) -> np.ndarray:

@@ -32,6 +32,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from greeks.names import BARRIER_TYPES, DIGITAL_TYPES
 
@@ -83,10 +84,28 @@ def row_code(row) -> int:
 
 
 def frame_codes(rows) -> np.ndarray:
-    """The payoff code of every row of a validated frame."""
-    types = rows["digital_type"] if "digital_type" in rows else [CASH] * len(rows)
-    return np.array([code_of(k, t or CASH) for k, t in zip(rows["instrument"], types)],
-                    dtype=np.int64)
+    """The payoff code of every row of a validated frame (a blank or missing
+    ``digital_type``: cash)."""
+    instrument = np.asarray(rows["instrument"], dtype=object)
+    types = (np.asarray(rows["digital_type"], dtype=object) if "digital_type" in rows
+             else np.full(instrument.size, CASH, dtype=object))
+    cash = (types == CASH) | pd.isna(types) | ~types.astype(bool)
+    codes = np.full(instrument.size, -1, dtype=np.int64)
+    for (name, digital_type), code in _BY_CONTRACT.items():
+        on = instrument == name
+        if digital_type:
+            on &= cash if digital_type == CASH else types == digital_type
+        codes[on] = code
+    if (codes < 0).any():
+        position = int(np.flatnonzero(codes < 0)[0])
+        raise KeyError((instrument[position], types[position]))
+    return codes
+
+
+def attribute_of(codes, attribute: str) -> np.ndarray:
+    """The table's ``attribute`` of each of the payoff ``codes``."""
+    values = [getattr(BY_CODE[code], attribute) for code in range(len(TABLE))]
+    return np.array(values)[np.asarray(codes, dtype=np.int64)]
 
 
 def codes_where(attribute: str) -> tuple:

@@ -127,17 +127,33 @@ def evaluate(s, dates, spec, j, out):
                 total += s[p, dates[i]]
             out[p] = discount * max(omega * (total * scale - strike), 0.0)
     else:
-        up = barrier_kind == UP_AND_OUT or barrier_kind == UP_AND_IN
-        knock_in = barrier_kind == UP_AND_IN or barrier_kind == DOWN_AND_IN
-        for p in range(n_paths):
-            touched = False
-            for i in range(dates.size):
-                level = s[p, dates[i]]
-                if (level >= barrier) if up else (level <= barrier):
-                    touched = True
-                    break
-            alive = touched == knock_in
-            out[p] = discount * max(omega * (s[p, last] - strike), 0.0) if alive else 0.0
+        hit = np.empty(n_paths, dtype=np.bool_)
+        touched(s, dates, barrier, barrier_kind == UP_AND_OUT or barrier_kind == UP_AND_IN, hit)
+        barrier_payoffs(s, last, hit, barrier_kind == UP_AND_IN or barrier_kind == DOWN_AND_IN,
+                        omega, strike, discount, out)
+
+
+@njit(cache=True, nogil=True)
+def touched(s, dates, barrier, up, out):
+    """``out[p]`` = whether path p touches the barrier on one of ``dates``: S ≥ B for an
+    ``up`` barrier, S ≤ B for a down one."""
+    for p in range(s.shape[0]):
+        hit = False
+        for i in range(dates.size):
+            level = s[p, dates[i]]
+            if (level >= barrier) if up else (level <= barrier):
+                hit = True
+                break
+        out[p] = hit
+
+
+@njit(cache=True, nogil=True)
+def barrier_payoffs(s, last, hit, knock_in, omega, strike, discount, out):
+    """``out[p]`` = a barrier row's discounted payoff on path p, which ``hit[p]`` tells
+    touched the barrier (:func:`touched`) or not; ``last`` the column of S_T."""
+    for p in range(s.shape[0]):
+        alive = hit[p] == knock_in
+        out[p] = discount * max(omega * (s[p, last] - strike), 0.0) if alive else 0.0
 
 
 @njit(cache=True, nogil=True, inline="always")

@@ -1,7 +1,8 @@
 """The GBM likelihood-ratio kernel's faster passes give the same bits as the general ones:
 the one-date score weights against :func:`greeks.models.gbm.scores.path_scores`, the
 asian's fused payoffs against :func:`greeks.payoffs.evaluate` and
-:func:`greeks.estimators.linear_payoff`."""
+:func:`greeks.estimators.linear_payoff`, and the weights and control sums that rows of the
+same dates share against each row's own."""
 
 from __future__ import annotations
 
@@ -44,3 +45,74 @@ def test_fused_asian_payoffs_are_the_separate_ones_bit_for_bit(omega):
     estimators.linear_payoff(s, dates, True, 0.97, expected_linear)
     assert np.array_equal(payoff, expected_payoff)
     assert np.array_equal(linear, expected_linear)
+
+
+def _naive_first_alike(dates, tag, level):
+    """The first row with the same dates, tag and level, by comparing every pair."""
+    return np.array([next(k for k in range(j + 1) if dates[k] == dates[j] and tag[k] == tag[j]
+                          and level[k] == level[j]) for j in range(len(dates))])
+
+
+def test_first_alike_finds_the_first_row_of_the_same_dates_tag_and_level():
+    rng = np.random.default_rng(seed(304))
+    for _ in range(50):
+        rows = int(rng.integers(1, 40))
+        choices = [(3,), (3, 7), (7,), (1, 3, 7), (2,), ()]  # () never drawn: rows have dates
+        dates = [choices[int(i)] for i in rng.integers(0, 5, rows)]
+        tag = rng.integers(0, 2, rows)
+        level = rng.choice([0.9, 0.95], rows)
+        start = np.concatenate(([0], np.cumsum([len(d) for d in dates]))).astype(np.int64)
+        index = np.array([i for d in dates for i in d], dtype=np.int64)
+        found = estimators.first_alike(start, index, tag, level)
+        assert np.array_equal(found, _naive_first_alike(dates, tag, level))
+
+
+def _spec(kinds, omega, strikes, discount, barrier, barrier_kind):
+    n = len(kinds)
+    return payoffs.PayoffSpec(kind=np.array(kinds), omega=np.array(omega),
+                              strike=np.array(strikes), payout=np.full(n, 5.0),
+                              barrier=np.array(barrier),
+                              barrier_kind=np.array(barrier_kind, dtype=np.int64),
+                              discount=np.array(discount))
+
+
+@pytest.mark.parametrize("collect", [True, False])
+def test_rows_of_the_same_dates_get_the_bits_of_their_own_weights_and_sums(collect):
+    """Rows 0, 2, 3, 4 and 5 share their dates; rows 0 and 3 also their controls and the
+    paths that touch their barrier, rows 4 and 5 (another barrier level, a down barrier on
+    the same level) neither, row 2 is an asian's.  Each row's moments and pilot sums are
+    those it gets as the group's first row, where it computes its weights, hits and control
+    sums itself."""
+    rng = np.random.default_rng(seed(305))
+    times = np.linspace(0.1, 1.0, 10)
+    n_paths, sigma, spot = 4000, 0.25, 100.0
+    steps = rng.standard_normal((n_paths // 2, 10)) * np.sqrt(np.diff(times, prepend=0.0))
+    w = np.cumsum(np.concatenate([steps, -steps]), axis=1)
+    s = spot * np.exp((0.03 - 0.5 * sigma ** 2) * times + sigma * w)
+    every = np.array([1, 4, 9])
+    dates = [every, np.array([9]), every, every, every, every]
+    kinds = [payoffs.BARRIER, payoffs.EUROPEAN, payoffs.ASIAN] + [payoffs.BARRIER] * 3
+    omega, strikes = [1.0, -1.0, 1.0, -1.0, 1.0, -1.0], [100.0, 95.0, 102.0, 110.0, 98.0, 97.0]
+    barrier = [115.0, 0.0, 0.0, 115.0, 120.0, 115.0]
+    side = [payoffs.UP_AND_IN, 0, 0, payoffs.UP_AND_OUT, payoffs.UP_AND_IN, payoffs.DOWN_AND_IN]
+    discount = [0.97] * 6
+    forward = np.array([spot, spot, spot * 0.99, spot, spot, spot])
+    coef = rng.normal(size=(6, 3, estimators.N_CONTROLS))
+
+    def run(order):
+        start = np.concatenate(([0], np.cumsum([dates[j].size for j in order]))).astype(np.int64)
+        index = np.concatenate([dates[j] for j in order]).astype(np.int64)
+        out = np.zeros((len(order) + 1, 3, 2))
+        sums = np.zeros((len(order), estimators.N_SUMS))
+        estimators.likelihood_ratio_gbm(
+            s, w, times, spot, sigma, start, index,
+            _spec(*([values[j] for j in order]
+                    for values in (kinds, omega, strikes, discount, barrier, side))),
+            forward[order], np.ones((len(order), 3)), np.zeros(len(order), dtype=np.int64), 1,
+            coef[order], True, collect, out, sums)
+        return out[:-1], sums
+
+    out, sums = run(list(range(6)))
+    for j in range(6):
+        alone_out, alone_sums = run([j] + [k for k in range(6) if k != j])
+        assert np.array_equal(out[j], alone_out[0]) and np.array_equal(sums[j], alone_sums[0])

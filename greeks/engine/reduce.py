@@ -109,7 +109,7 @@ def floor_scale(kinds, kink, payout, strike, reach=0.0) -> np.ndarray:
     """R of each row of payoff codes ``kinds`` (:mod:`greeks.payoff_table`'s ``floor``):
     ``kink`` (E[L]·σ·sqrt(T)), ``payout`` or ``strike`` (each discounted); for a kinked
     payoff at least ``reach`` (a barrier's, :func:`barrier_reach`, discounted)."""
-    floor = np.array([payoff_table.BY_CODE[kind].floor for kind in kinds])
+    floor = payoff_table.attribute_of(kinds, "floor")
     return np.select([floor == "kink", floor == "payout", floor == "strike"],
                      [np.maximum(kink, reach), payout, strike])
 
