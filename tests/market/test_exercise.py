@@ -283,6 +283,32 @@ def test_bermudan_theta_with_its_first_date_beyond_vol_nodes():
     check_carry(results, rows, market, names=("theta_per_year",))
 
 
+def test_theta_of_an_expiry_days_after_a_vol_node():
+    """The expiry 11 days after a vol node, the vol rising from 10 % to 28 % there: a day
+    later the dates lie a day nearer the nodes, so the curves' reshaping that a date t from
+    today sees is the one at t − 1 day from tomorrow.  Read at t, it moved a never exercised
+    bermudan call's theta by 18 % (−0.216 a year against the finite-difference pricer's
+    −0.183, SE 0.0015); a bermudan put that exercises beside it."""
+    market = {"valuation_date": "2027-01-04",
+              "curves": {"USD": {"dates": ["2027-04-18", "2027-12-22", "2028-10-21"],
+                                 "zero_rates": [0.02988, 0.01732, 0.02427]}},
+              "underlyings": {"X": {"spot": 100.0, "curve": "USD",
+                                    "dividend_yield": {"dates": ["2027-02-14", "2028-09-25"],
+                                                       "yields": [0.04972, 0.00828]},
+                                    "vol": {"dates": ["2028-01-30", "2028-07-29", "2029-01-30"],
+                                            "vols": [0.1019, 0.2772, 0.3185]}}}}
+    rows = [dict(id="B", underlying="X", instrument="bermudan", option_type="call",
+                 strike=86.31, expiry="2028-02-10",
+                 fixing_dates="2027-03-12;2027-05-18;2027-07-24;2027-09-29;2027-12-05;"
+                              "2028-02-10"),
+            dict(id="P", underlying="X", instrument="bermudan", option_type="put",
+                 strike=105.0, expiry="2028-02-10",
+                 fixing_dates="2027-07-24;2027-12-05;2028-02-10")]
+    results = greeks.price_portfolio(book(*rows), market=market, paths=200_000, seed=seed(78),
+                                     greeks="theta").set_index("id")
+    check_carry(results, rows, market, names=("theta_per_year",))
+
+
 @pytest.mark.parametrize("dividend", [{"amount": 3.0}, {"yield": 0.03}], ids=["cash", "yield"])
 def test_american_rows_exercise_just_before_and_after_each_dividend_on_both_grids(dividend):
     """An american row off a market gets an exercise date CUM before each ex-date, cash or

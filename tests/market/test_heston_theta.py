@@ -111,6 +111,27 @@ def test_a_flat_market_gives_the_theta_of_the_year_fraction_row():
     assert dated["theta_per_year_se"][0] < flat["theta_per_year_se"][0]
 
 
+def test_theta_of_a_bermudan_call_whose_expiry_is_days_after_a_rate_node():
+    """A bermudan call on a stock paying nothing is never exercised early: its theta is the
+    european's one-day change.  The zero rate jumps from 1 % to 8 % at a node ten days before
+    the expiry, so the curves' reshaping a day later must be read at each date's horizon
+    from tomorrow, t − 1 day (read at t, z was +4.2 at 200,000 paths)."""
+    spec = {"valuation_date": "2027-03-01",
+            "curves": {"USD": {"dates": ["2027-06-01", "2027-11-05", "2028-06-01"],
+                               "zero_rates": [0.01, 0.08, 0.02]}},
+            "underlyings": {"NDX": {"spot": 100.0, "curve": "USD", "heston": HESTON,
+                                    "dividend_yield": 0.0}}}
+    expiry = "2027-11-15"
+    row = book([("bermudan", "bermudan", 1.0, 100.0, expiry)],
+               fixing_dates=f"2027-06-15;2027-09-15;{expiry}")
+    result = price_portfolio(row, market=spec, paths=200_000, seed=seed(79), greeks="theta")
+    assert result["exercise_probability"][0] == 0.0
+    change = (fourier(a_day_later(spec), "european", 1.0, 100.0, expiry)
+              - fourier(spec, "european", 1.0, 100.0, expiry))
+    assert_within(result["theta_per_day"][0], change, result["theta_per_day_se"][0],
+                  label="bermudan theta")
+
+
 def test_theta_standard_errors_match_their_spread_over_seeds():
     """Theta of a european, a digital, an asian and a knock-out monitored on 26 dates:
     the reported SEs against the spread of 12 independent runs."""

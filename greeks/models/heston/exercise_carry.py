@@ -81,10 +81,10 @@ def time_step(group) -> float:
 
 
 def _reshaping(group, times: np.ndarray):
-    """(r_0, q_0, g_r, g_q at ``times``): the group's first forwards (its flat rate and yield
-    without a market) and the one-day reshaping of its curves (:mod:`greeks.models.gbm.
-    exercise_carry`; zeros without a market); None where the market a day later does not
-    exist."""
+    """(r_0, q_0, g_r, g_q that the dates ``times`` see): the group's first forwards (its
+    flat rate and yield without a market) and the one-day reshaping of its curves at t − δ
+    (at least 0), a date's horizon a day later (:mod:`greeks.models.gbm.exercise_carry`;
+    zeros without a market); None where the market a day later does not exist."""
     if group.market is None:
         return float(group.rate), float(group.dividend), np.zeros(times.size), np.zeros(
             times.size)
@@ -92,6 +92,7 @@ def _reshaping(group, times: np.ndarray):
     later = shifted(dynamics)
     if later is None:
         return None
+    times = np.maximum(np.asarray(times, dtype=float) - DAY, 0.0)
 
     def change(today, tomorrow):
         return (tomorrow.integral(times) - (today.integral(times + DAY)
