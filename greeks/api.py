@@ -456,7 +456,7 @@ def unseen_floor(frame, names, se, paths, smooth: np.ndarray | None = None) -> n
     first = np.where(exercise_rows(frame), t, np.where(
         [market is not None for market in markets],
         [np.nan if market is None else float(market.times[0]) for market in markets],
-        t / np.maximum(np.where(fixings == 0.0, 1.0, fixings), 1.0)))
+        t / np.maximum(fixings, 1.0)))
     discount = _exp(-rate * t)
     counts = ([paths[str(name)] for name in frame["id"].tolist()] if isinstance(paths, dict)
               else [paths] * n_rows)

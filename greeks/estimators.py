@@ -95,8 +95,9 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, spec,
     (:func:`_row_sums`).  Rows of the same dates have the same score weights, and barrier
     rows that also share the barrier and its side the same paths that touch it, each
     computed once while they stay in one of ``SLOTS`` slots; rows that also share the kind
-    of L and E[L] (so the discount) have the same controls, whose pilot sums are taken once
-    (:func:`first_alike`): the same numbers as each row's own.
+    of L, the discount and E[L] have the same controls, whose pilot sums are taken once
+    (:func:`first_alike`) and added to ``sums`` (zeros from the caller: the same numbers as
+    each row's own).
     """
     n_units = s.shape[0] // 2 if antithetic else s.shape[0]
     n_rows = spec.kind.size
@@ -105,19 +106,21 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, spec,
     linear = np.empty(s.shape[0])
     # rows of the same dates have the same weights, kept in a few slots (oldest out first)
     first_dates = first_alike(date_start, date_index, np.zeros(n_rows, dtype=np.int64),
-                              np.zeros(n_rows))
+                              np.empty((n_rows, 0)))
     score_slots, scored = np.full(min(SLOTS, n_rows), -1), 0
     w_delta = np.empty((score_slots.size, s.shape[0]))
     w_vega = np.empty((score_slots.size, s.shape[0]))
     # barrier rows of the same dates, barrier and side, the same paths that touch it
-    up = (spec.barrier_kind == payoffs.UP_AND_OUT) | (spec.barrier_kind == payoffs.UP_AND_IN)
-    first_barriers = first_alike(date_start, date_index,
-                                 np.where(spec.kind == payoffs.BARRIER, up, -1), spec.barrier)
+    barrier = spec.kind == payoffs.BARRIER
+    up = np.array([payoffs.barrier_sides(kind)[0] for kind in spec.barrier_kind])
+    first_barriers = first_alike(date_start, date_index, np.where(barrier, up, -1),
+                                 np.where(barrier, spec.barrier, 0.0).reshape(n_rows, 1))
     barrier_slots, hits_kept = np.full(min(SLOTS, n_rows), -1), 0
     hits = np.empty((barrier_slots.size, s.shape[0]), dtype=np.bool_)
-    # and, where also the kind of L and E[L] (the discount) are the same, the same controls
+    # and, where also the kind of L, the discount and E[L] are the same, the same controls
     first_controls = (first_alike(date_start, date_index,
-                                  (spec.kind == payoffs.ASIAN).astype(np.int64), forward)
+                                  (spec.kind == payoffs.ASIAN).astype(np.int64),
+                                  np.column_stack((spec.discount, forward)))
                       if collect else first_dates)
     control_sums = np.zeros((n_rows if collect else 1, CONTROL_SUMS))
     for j in range(n_rows):
@@ -131,8 +134,7 @@ def likelihood_ratio_gbm(s, w, times, spot, sigma, date_start, date_index, spec,
             if new:
                 payoffs.touched(s, dates, spec.barrier[j], up[j], hits[at])
             payoffs.barrier_payoffs(s, dates[dates.size - 1], hits[at],
-                                    not (spec.barrier_kind[j] == payoffs.UP_AND_OUT
-                                         or spec.barrier_kind[j] == payoffs.DOWN_AND_OUT),
+                                    payoffs.barrier_sides(spec.barrier_kind[j])[1],
                                     spec.omega[j], spec.strike[j], spec.discount[j], payoff)
             linear_payoff(s, dates, False, spec.discount[j], linear)
         else:
@@ -166,16 +168,19 @@ def _slot(slots, filled, row):
 
 
 @njit(cache=True, nogil=True)
-def first_alike(date_start, date_index, tag, level):
-    """``first[j]`` = the first row k ≤ j with row j's dates, ``tag`` and ``level``: rows
-    ordered by a hash of the three (equal hashes by row), each compared in full with the
-    earlier rows of its hash only."""
+def first_alike(date_start, date_index, tag, levels):
+    """``first[j]`` = the first row k ≤ j with row j's dates, ``tag`` and ``levels`` (a row
+    of numbers each; NaN alike with nothing): rows ordered by a hash of all of them (equal
+    hashes by row), each compared in full with the earlier rows of its hash only."""
     n = date_start.size - 1
+    bits = (levels + 0.0).view(np.int64)  # −0.0 hashed as 0.0, which it equals
     key = np.empty(n, dtype=np.int64)
     for j in range(n):
         h = np.int64(date_start[j + 1] - date_start[j]) * 1000003 + tag[j]
         for i in range(date_start[j], date_start[j + 1]):
             h = h * 1000003 + date_index[i]  # wraps around: a hash
+        for i in range(levels.shape[1]):
+            h = h * 1000003 + bits[j, i]
         key[j] = h
     order = np.argsort(key, kind="mergesort")
     first = np.arange(n)
@@ -187,7 +192,7 @@ def first_alike(date_start, date_index, tag, level):
             j = order[b]
             for c in range(run, b):
                 k = order[c]
-                if first[k] == k and _alike(j, k, date_start, date_index, tag, level):
+                if first[k] == k and _alike(j, k, date_start, date_index, tag, levels):
                     first[j] = k
                     break
         run = end
@@ -195,11 +200,14 @@ def first_alike(date_start, date_index, tag, level):
 
 
 @njit(cache=True, nogil=True, inline="always")
-def _alike(j, k, date_start, date_index, tag, level):
-    """Whether rows j and k have the same dates, ``tag`` and ``level``."""
+def _alike(j, k, date_start, date_index, tag, levels):
+    """Whether rows j and k have the same dates, ``tag`` and ``levels``."""
     size = date_start[j + 1] - date_start[j]
-    if date_start[k + 1] - date_start[k] != size or tag[j] != tag[k] or level[j] != level[k]:
+    if date_start[k + 1] - date_start[k] != size or tag[j] != tag[k]:
         return False
+    for i in range(levels.shape[1]):
+        if levels[j, i] != levels[k, i]:
+            return False
     for i in range(size):
         if date_index[date_start[j] + i] != date_index[date_start[k] + i]:
             return False

@@ -127,10 +127,18 @@ def evaluate(s, dates, spec, j, out):
                 total += s[p, dates[i]]
             out[p] = discount * max(omega * (total * scale - strike), 0.0)
     else:
+        up, knock_in = barrier_sides(barrier_kind)
         hit = np.empty(n_paths, dtype=np.bool_)
-        touched(s, dates, barrier, barrier_kind == UP_AND_OUT or barrier_kind == UP_AND_IN, hit)
-        barrier_payoffs(s, last, hit, barrier_kind == UP_AND_IN or barrier_kind == DOWN_AND_IN,
-                        omega, strike, discount, out)
+        touched(s, dates, barrier, up, hit)
+        barrier_payoffs(s, last, hit, knock_in, omega, strike, discount, out)
+
+
+@njit(cache=True, nogil=True, inline="always")
+def barrier_sides(barrier_kind):
+    """(up, knock-in) of a barrier kind: whether it sits above the spot, and whether
+    touching it makes the option live (else kills it)."""
+    return (barrier_kind == UP_AND_OUT or barrier_kind == UP_AND_IN,
+            barrier_kind == UP_AND_IN or barrier_kind == DOWN_AND_IN)
 
 
 @njit(cache=True, nogil=True)

@@ -63,7 +63,7 @@ def test_first_alike_finds_the_first_row_of_the_same_dates_tag_and_level():
         level = rng.choice([0.9, 0.95], rows)
         start = np.concatenate(([0], np.cumsum([len(d) for d in dates]))).astype(np.int64)
         index = np.array([i for d in dates for i in d], dtype=np.int64)
-        found = estimators.first_alike(start, index, tag, level)
+        found = estimators.first_alike(start, index, tag, level.reshape(rows, 1))
         assert np.array_equal(found, _naive_first_alike(dates, tag, level))
 
 
@@ -115,4 +115,48 @@ def test_rows_of_the_same_dates_get_the_bits_of_their_own_weights_and_sums(colle
     out, sums = run(list(range(6)))
     for j in range(6):
         alone_out, alone_sums = run([j] + [k for k in range(6) if k != j])
+        assert np.array_equal(out[j], alone_out[0]) and np.array_equal(sums[j], alone_sums[0])
+
+
+@pytest.mark.parametrize("collect", [True, False])
+def test_rows_of_more_sets_of_dates_than_slots_get_their_own_bits(collect):
+    """Twelve sets of dates (more than ``SLOTS``), one prefix of another, taken by 30 rows in
+    turn: the weights and hits of a set are evicted and computed again; each row's moments
+    and pilot sums are still those it gets as the group's first row."""
+    assert estimators.SLOTS < 12
+    rng = np.random.default_rng(seed(306))
+    times = np.linspace(0.05, 1.2, 24)
+    n_paths, sigma, spot = 2000, 0.3, 100.0
+    steps = rng.standard_normal((n_paths // 2, 24)) * np.sqrt(np.diff(times, prepend=0.0))
+    w = np.cumsum(np.concatenate([steps, -steps]), axis=1)
+    s = spot * np.exp((0.02 - 0.5 * sigma ** 2) * times + sigma * w)
+    sets = [np.arange(k, 24, 3 + k % 4) for k in range(11)] + [np.arange(0, 24, 3)[:4]]
+    n = 30
+    dates = [sets[(7 * j) % 12] for j in range(n)]
+    kinds = [(payoffs.EUROPEAN, payoffs.ASIAN, payoffs.BARRIER, payoffs.DIGITAL)[j % 4]
+             for j in range(n)]
+    omega = [1.0 if j % 3 else -1.0 for j in range(n)]
+    strikes = list(rng.uniform(85.0, 115.0, n))
+    barrier = [(120.0, 80.0)[j % 2] for j in range(n)]
+    side = [(payoffs.UP_AND_IN, payoffs.DOWN_AND_OUT)[j % 2] for j in range(n)]
+    discount = [float(np.exp(-0.02 * times[d[-1]])) for d in dates]
+    forward = np.array([spot * d for d in discount])
+    coef = rng.normal(size=(n, 3, estimators.N_CONTROLS))
+
+    def run(order):
+        start = np.concatenate(([0], np.cumsum([dates[j].size for j in order]))).astype(np.int64)
+        index = np.concatenate([dates[j] for j in order]).astype(np.int64)
+        out = np.zeros((len(order) + 1, 3, 2))
+        sums = np.zeros((len(order), estimators.N_SUMS))
+        estimators.likelihood_ratio_gbm(
+            s, w, times, spot, sigma, start, index,
+            _spec(*([values[j] for j in order]
+                    for values in (kinds, omega, strikes, discount, barrier, side))),
+            forward[order], np.ones((len(order), 3)), np.zeros(len(order), dtype=np.int64), 1,
+            coef[order], True, collect, out, sums)
+        return out[:-1], sums
+
+    out, sums = run(list(range(n)))
+    for j in range(n):
+        alone_out, alone_sums = run([j] + [k for k in range(n) if k != j])
         assert np.array_equal(out[j], alone_out[0]) and np.array_equal(sums[j], alone_sums[0])

@@ -23,8 +23,9 @@ E = 0.02, without the extrapolation).  The European
 option's same difference is the control.  Off a market the family is the one of the GBM
 theta (:mod:`greeks.models.gbm.exercise_carry`): the curves rolled with the valuation date
 (the growth to t_c becomes G(t_c) e^{−(r_0 − q_0)ε}, the discount DF(t_c) e^{r_0 ε}, r_0 and
-q_0 the first forwards) and reshaped into the curves a day later (I + ε g_r, J + ε g_q),
-whose derivative is the one-day change over δ to first order.  NaN where the market a day
+q_0 the first forwards) and reshaped into the curves a day later (I + ε g_r, J + ε g_q, g
+read at each date's horizon from tomorrow, t − δ), whose derivative is the one-day change
+over δ to first order.  NaN where the market a day
 later does not exist (a node or ex-date within a day).  Across a cash dividend the moved
 chains go through the same drops on the same stored ex-dates (every date and ex-date kept
 in calendar time, the growth rolled as above; :mod:`greeks.models.heston.dropped`).
