@@ -67,6 +67,40 @@ def test_first_alike_finds_the_first_row_of_the_same_dates_tag_and_level():
         assert np.array_equal(found, _naive_first_alike(dates, tag, level))
 
 
+def _antithetic_paths(rng, times, n_paths, sigma, spot, carry):
+    """(W, S) of GBM on ``times`` in antithetic pairs (the second half mirrors the first)."""
+    steps = rng.standard_normal((n_paths // 2, times.size)) * np.sqrt(np.diff(times,
+                                                                               prepend=0.0))
+    w = np.cumsum(np.concatenate([steps, -steps]), axis=1)
+    return w, spot * np.exp((carry - 0.5 * sigma ** 2) * times + sigma * w)
+
+
+def _assert_each_row_as_first(paths, dates, rows, forward, coef, collect):
+    """Each row's moments and pilot sums in the group in its order equal those it gets as
+    the group's first row (its weights, hits and control sums computed by itself);
+    ``paths`` = (W, S, times, spot, σ), ``rows`` = (kinds, ω, strikes, discounts, barriers,
+    barrier kinds)."""
+    w, s, times, spot, sigma = paths
+    n = len(dates)
+
+    def run(order):
+        start = np.concatenate(([0], np.cumsum([dates[j].size for j in order]))).astype(np.int64)
+        index = np.concatenate([dates[j] for j in order]).astype(np.int64)
+        out = np.zeros((n + 1, 3, 2))
+        sums = np.zeros((n, estimators.N_SUMS))
+        estimators.likelihood_ratio_gbm(
+            s, w, times, spot, sigma, start, index,
+            _spec(*([values[j] for j in order] for values in rows)), forward[order],
+            np.ones((n, 3)), np.zeros(n, dtype=np.int64), 1, coef[order], True, collect, out,
+            sums)
+        return out[:-1], sums
+
+    out, sums = run(list(range(n)))
+    for j in range(n):
+        alone_out, alone_sums = run([j] + [k for k in range(n) if k != j])
+        assert np.array_equal(out[j], alone_out[0]) and np.array_equal(sums[j], alone_sums[0])
+
+
 def _spec(kinds, omega, strikes, discount, barrier, barrier_kind):
     n = len(kinds)
     return payoffs.PayoffSpec(kind=np.array(kinds), omega=np.array(omega),
@@ -84,38 +118,18 @@ def test_rows_of_the_same_dates_get_the_bits_of_their_own_weights_and_sums(colle
     those it gets as the group's first row, where it computes its weights, hits and control
     sums itself."""
     rng = np.random.default_rng(seed(305))
-    times = np.linspace(0.1, 1.0, 10)
-    n_paths, sigma, spot = 4000, 0.25, 100.0
-    steps = rng.standard_normal((n_paths // 2, 10)) * np.sqrt(np.diff(times, prepend=0.0))
-    w = np.cumsum(np.concatenate([steps, -steps]), axis=1)
-    s = spot * np.exp((0.03 - 0.5 * sigma ** 2) * times + sigma * w)
+    times, sigma, spot = np.linspace(0.1, 1.0, 10), 0.25, 100.0
+    w, s = _antithetic_paths(rng, times, 4000, sigma, spot, 0.03)
     every = np.array([1, 4, 9])
     dates = [every, np.array([9]), every, every, every, every]
     kinds = [payoffs.BARRIER, payoffs.EUROPEAN, payoffs.ASIAN] + [payoffs.BARRIER] * 3
     omega, strikes = [1.0, -1.0, 1.0, -1.0, 1.0, -1.0], [100.0, 95.0, 102.0, 110.0, 98.0, 97.0]
     barrier = [115.0, 0.0, 0.0, 115.0, 120.0, 115.0]
     side = [payoffs.UP_AND_IN, 0, 0, payoffs.UP_AND_OUT, payoffs.UP_AND_IN, payoffs.DOWN_AND_IN]
-    discount = [0.97] * 6
     forward = np.array([spot, spot, spot * 0.99, spot, spot, spot])
-    coef = rng.normal(size=(6, 3, estimators.N_CONTROLS))
-
-    def run(order):
-        start = np.concatenate(([0], np.cumsum([dates[j].size for j in order]))).astype(np.int64)
-        index = np.concatenate([dates[j] for j in order]).astype(np.int64)
-        out = np.zeros((len(order) + 1, 3, 2))
-        sums = np.zeros((len(order), estimators.N_SUMS))
-        estimators.likelihood_ratio_gbm(
-            s, w, times, spot, sigma, start, index,
-            _spec(*([values[j] for j in order]
-                    for values in (kinds, omega, strikes, discount, barrier, side))),
-            forward[order], np.ones((len(order), 3)), np.zeros(len(order), dtype=np.int64), 1,
-            coef[order], True, collect, out, sums)
-        return out[:-1], sums
-
-    out, sums = run(list(range(6)))
-    for j in range(6):
-        alone_out, alone_sums = run([j] + [k for k in range(6) if k != j])
-        assert np.array_equal(out[j], alone_out[0]) and np.array_equal(sums[j], alone_sums[0])
+    _assert_each_row_as_first((w, s, times, spot, sigma), dates,
+                              (kinds, omega, strikes, [0.97] * 6, barrier, side), forward,
+                              rng.normal(size=(6, 3, estimators.N_CONTROLS)), collect)
 
 
 @pytest.mark.parametrize("collect", [True, False])
@@ -125,11 +139,8 @@ def test_rows_of_more_sets_of_dates_than_slots_get_their_own_bits(collect):
     and pilot sums are still those it gets as the group's first row."""
     assert estimators.SLOTS < 12
     rng = np.random.default_rng(seed(306))
-    times = np.linspace(0.05, 1.2, 24)
-    n_paths, sigma, spot = 2000, 0.3, 100.0
-    steps = rng.standard_normal((n_paths // 2, 24)) * np.sqrt(np.diff(times, prepend=0.0))
-    w = np.cumsum(np.concatenate([steps, -steps]), axis=1)
-    s = spot * np.exp((0.02 - 0.5 * sigma ** 2) * times + sigma * w)
+    times, sigma, spot = np.linspace(0.05, 1.2, 24), 0.3, 100.0
+    w, s = _antithetic_paths(rng, times, 2000, sigma, spot, 0.02)
     sets = [np.arange(k, 24, 3 + k % 4) for k in range(11)] + [np.arange(0, 24, 3)[:4]]
     n = 30
     dates = [sets[(7 * j) % 12] for j in range(n)]
@@ -140,23 +151,7 @@ def test_rows_of_more_sets_of_dates_than_slots_get_their_own_bits(collect):
     barrier = [(120.0, 80.0)[j % 2] for j in range(n)]
     side = [(payoffs.UP_AND_IN, payoffs.DOWN_AND_OUT)[j % 2] for j in range(n)]
     discount = [float(np.exp(-0.02 * times[d[-1]])) for d in dates]
-    forward = np.array([spot * d for d in discount])
-    coef = rng.normal(size=(n, 3, estimators.N_CONTROLS))
-
-    def run(order):
-        start = np.concatenate(([0], np.cumsum([dates[j].size for j in order]))).astype(np.int64)
-        index = np.concatenate([dates[j] for j in order]).astype(np.int64)
-        out = np.zeros((len(order) + 1, 3, 2))
-        sums = np.zeros((len(order), estimators.N_SUMS))
-        estimators.likelihood_ratio_gbm(
-            s, w, times, spot, sigma, start, index,
-            _spec(*([values[j] for j in order]
-                    for values in (kinds, omega, strikes, discount, barrier, side))),
-            forward[order], np.ones((len(order), 3)), np.zeros(len(order), dtype=np.int64), 1,
-            coef[order], True, collect, out, sums)
-        return out[:-1], sums
-
-    out, sums = run(list(range(n)))
-    for j in range(n):
-        alone_out, alone_sums = run([j] + [k for k in range(n) if k != j])
-        assert np.array_equal(out[j], alone_out[0]) and np.array_equal(sums[j], alone_sums[0])
+    _assert_each_row_as_first((w, s, times, spot, sigma), dates,
+                              (kinds, omega, strikes, discount, barrier, side),
+                              np.array([spot * d for d in discount]),
+                              rng.normal(size=(n, 3, estimators.N_CONTROLS)), collect)
